@@ -1,0 +1,157 @@
+"""The application object: settings, its own plugin manager, the registries hooks fill, the store
+and the services every entry point (web page, API, CLI, worker) goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from cabinet_core.errors import NotFound
+from cabinet_core.plugins import make_plugin_manager
+from cabinet_core.settings import Settings
+
+if TYPE_CHECKING:
+    from cabinet_core.crm import CrmBackend
+    from cabinet_core.doctypes import DocumentType
+    from cabinet_core.entities import Template
+    from cabinet_core.fx import RateProvider
+    from cabinet_core.mail import Mailer
+    from cabinet_core.rendering import Renderer
+    from cabinet_core.storage import Store
+    from cabinet_core.vat import TaxRules
+
+Factory = Callable[["Cabinet"], Any]
+
+
+class Cabinet:
+    """One cabinet installation. Cheap to build; nothing global is touched.
+
+    ``plugins`` are extra plugin objects registered after the installed ones (tests and
+    embedders use this); ``store`` replaces the store built from the settings.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        plugins: Iterable[object] = (),
+        load_entrypoints: bool = True,
+        pm: pluggy.PluginManager | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self.pm = pm or make_plugin_manager(
+            load_entrypoints=load_entrypoints, extra_plugins=plugins
+        )
+        self.document_types: dict[str, DocumentType] = {}
+        self.templates: dict[str, Template] = {}
+        self.renderers: list[Renderer] = []
+        self.tax_rules: list[TaxRules] = []
+        self._crm_factories: dict[str, Factory] = {}
+        self._mailer_factories: dict[str, Factory] = {}
+        self._rate_factories: dict[str, Factory] = {}
+        self._instances: dict[tuple[str, str], Any] = {}
+        self._collect()
+        if store is None:
+            from cabinet_core.storage import Store as _Store
+
+            store = _Store.from_url(self.settings.effective_database_url)
+        self.store = store
+        from cabinet_core.services import install_services
+
+        install_services(self)
+
+    # -- registries ---------------------------------------------------------------------------
+    def _collect(self) -> None:
+        hook = self.pm.hook
+
+        def keyed(target: dict[str, Any], what: str) -> Callable[[Any], None]:
+            def register(obj: Any) -> None:
+                if obj.key in target:
+                    raise ValueError(f"{what} {obj.key!r} is registered twice")
+                target[obj.key] = obj
+
+            return register
+
+        def named(target: dict[str, Factory], what: str) -> Callable[[str, Factory], None]:
+            def register(name: str, factory: Factory) -> None:
+                if name in target:
+                    raise ValueError(f"{what} {name!r} is registered twice")
+                target[name] = factory
+
+            return register
+
+        hook.register_document_types(register=keyed(self.document_types, "document type"))
+        hook.register_templates(register=keyed(self.templates, "template"))
+        hook.register_renderers(register=self.renderers.append)
+        hook.register_tax_rules(register=self.tax_rules.append)
+        hook.register_crm_backends(register=named(self._crm_factories, "CRM backend"))
+        hook.register_mailers(register=named(self._mailer_factories, "mailer"))
+        hook.register_rate_providers(register=named(self._rate_factories, "rate provider"))
+
+    def _instance(self, kind: str, factories: dict[str, Factory], name: str) -> Any:
+        if (kind, name) not in self._instances:
+            if name not in factories:
+                known = ", ".join(sorted(factories)) or "none"
+                raise LookupError(f"no {kind} named {name!r} is registered (known: {known})")
+            self._instances[(kind, name)] = factories[name](self)
+        return self._instances[(kind, name)]
+
+    @property
+    def crm_backend_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._crm_factories))
+
+    @property
+    def mailer_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._mailer_factories))
+
+    @property
+    def rate_provider_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._rate_factories))
+
+    def crm_backends(self) -> list[CrmBackend]:
+        """The backends settings make active, built once per cabinet."""
+        return [
+            self._instance("crm", self._crm_factories, name)
+            for name in self.settings.crm_backends
+        ]
+
+    def crm_backend(self, name: str) -> CrmBackend:
+        return self._instance("crm", self._crm_factories, name)  # type: ignore[no-any-return]
+
+    @property
+    def mailer(self) -> Mailer:
+        return self._instance("mailer", self._mailer_factories, self.settings.mailer)  # type: ignore[no-any-return]
+
+    @property
+    def rate_provider(self) -> RateProvider:
+        return self._instance("rates", self._rate_factories, self.settings.rate_provider)  # type: ignore[no-any-return]
+
+    def document_type(self, key: str) -> DocumentType:
+        try:
+            return self.document_types[key]
+        except KeyError:
+            raise NotFound("Unknown document type", doc_type=key) from None
+
+    def renderer_for(self, doc_type: str, media_type: str) -> Renderer:
+        """The last-registered renderer of ``media_type`` that handles ``doc_type``."""
+        for renderer in reversed(self.renderers):
+            if renderer.media_type == media_type and doc_type in renderer.document_types:
+                return renderer
+        raise NotFound("No renderer for this document", doc_type=doc_type, media_type=media_type)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Bring the database schema to the newest version (Alembic)."""
+        self.store.migrate()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Cabinet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

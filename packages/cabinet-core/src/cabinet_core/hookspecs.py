@@ -1,0 +1,93 @@
+"""The core's hook specifications (entry-point group ``cabinet``).
+
+Style (datasette, llm): hooks are plain verbs with keyword arguments, synchronous and cheap.
+``register_*`` hooks hand the plugin a ``register`` callable; the objects a plugin registers do the
+work. Event hooks (``document_saved`` …) are called after the change has been committed, for every
+plugin; CRM delivery does not rely on them (it goes through the outbox), so a plugin that raises
+in an event hook cannot lose data. Every spec here has a heading in ``docs/plugins/hooks.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+    from cabinet_core.entities import Actor, ChatMessage, Client, Document, NewsItem
+
+hookspec = pluggy.HookspecMarker("cabinet")
+hookimpl = pluggy.HookimplMarker("cabinet")
+
+Register = Callable[..., Any]
+
+
+@hookspec
+def register_document_types(register: Register) -> None:
+    """Register document types: ``register(document_type)`` for each
+    :class:`cabinet_core.doctypes.DocumentType`."""
+
+
+@hookspec
+def register_crm_backends(register: Register) -> None:
+    """Register CRM backends: ``register(name, factory)``; ``factory(cabinet)`` returns a
+    :class:`cabinet_core.crm.CrmBackend`. Settings (``crm_backends``) choose the active ones."""
+
+
+@hookspec
+def register_renderers(register: Register) -> None:
+    """Register renderers: ``register(renderer)`` for each :class:`cabinet_core.rendering.Renderer`
+    (one media type, a set of document types)."""
+
+
+@hookspec
+def register_templates(register: Register) -> None:
+    """Register document templates: ``register(template)`` for each
+    :class:`cabinet_core.entities.Template` that admins may assign to clients."""
+
+
+@hookspec
+def register_rate_providers(register: Register) -> None:
+    """Register exchange-rate providers: ``register(name, factory)``; ``factory(cabinet)`` returns a
+    :class:`cabinet_core.fx.RateProvider` (NBP, offline …). Settings choose one."""
+
+
+@hookspec
+def register_tax_rules(register: Register) -> None:
+    """Register tax rule sets: ``register(rules)`` for each :class:`cabinet_core.vat.TaxRules`
+    (VAT rates and markers valid from a date)."""
+
+
+@hookspec
+def register_mailers(register: Register) -> None:
+    """Register mailers: ``register(name, factory)``; ``factory(cabinet)`` returns a
+    :class:`cabinet_core.mail.Mailer` (SMTP, local folder …). Settings choose one."""
+
+
+@hookspec
+def document_saved(cabinet: Cabinet, document: Document, actor: Actor, created: bool) -> None:
+    """A document was created (``created=True``) or edited, and the change is committed."""
+
+
+@hookspec
+def document_status_changed(
+    cabinet: Cabinet, document: Document, old_status: str, new_status: str, actor: Actor
+) -> None:
+    """A document moved from ``old_status`` to ``new_status``; the change is committed."""
+
+
+@hookspec
+def chat_message_posted(cabinet: Cabinet, message: ChatMessage, actor: Actor) -> None:
+    """A chat message was stored (from the cabinet or bridged in from a CRM)."""
+
+
+@hookspec
+def news_published(cabinet: Cabinet, news_item: NewsItem) -> None:
+    """A news item was published or updated."""
+
+
+@hookspec
+def client_created(cabinet: Cabinet, client: Client, actor: Actor) -> None:
+    """A new client (company) was added to the cabinet."""

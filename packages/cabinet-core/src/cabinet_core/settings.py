@@ -1,0 +1,121 @@
+"""Settings of one cabinet installation, read from ``CABINET_*`` environment variables.
+
+The defaults are the embedded setup: a SQLite file in ``data_dir``, no CRM (the null backend),
+mail written to a local folder, offline exchange rates.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@attrs.frozen(kw_only=True)
+class Branding:
+    """The firm's visual identity shown on every page and document."""
+
+    firm_name: str = "Kancelaria Demo"
+    logo_url: str | None = None
+    primary_color: str = "#1f4e79"
+    accent_color: str = "#f2a900"
+
+
+@attrs.frozen(kw_only=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)
+    sender: str = "cabinet@localhost"
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Everything an installation can configure. Build it in code or with :meth:`from_env`."""
+
+    data_dir: Path = Path("cabinet-data")
+    database_url: str | None = None
+    secret_key: str = attrs.field(factory=lambda: secrets.token_urlsafe(32), repr=False)
+    base_url: str = "http://127.0.0.1:8000"
+    branding: Branding = Branding()
+    languages: tuple[str, ...] = ("pl", "en")
+    default_language: str = "pl"
+    crm_backends: tuple[str, ...] = ("null",)
+    mailer: str = "folder"
+    smtp: SmtpSettings = SmtpSettings()
+    rate_provider: str = "offline"
+    secure_cookies: bool = False
+    login_attempts: int = 5
+    login_window_seconds: int = 900
+    worker_max_attempts: int = 10
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cabinet.sqlite3').resolve()}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read ``CABINET_*`` variables; keyword ``overrides`` win over the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if "CABINET_DATA_DIR" in env:
+            values["data_dir"] = Path(env["CABINET_DATA_DIR"])
+        for key, name in (
+            ("database_url", "CABINET_DATABASE_URL"),
+            ("secret_key", "CABINET_SECRET_KEY"),
+            ("base_url", "CABINET_BASE_URL"),
+            ("default_language", "CABINET_DEFAULT_LANGUAGE"),
+            ("mailer", "CABINET_MAILER"),
+            ("rate_provider", "CABINET_RATE_PROVIDER"),
+        ):
+            if env.get(name):
+                values[key] = env[name]
+        if env.get("CABINET_CRM_BACKENDS"):
+            values["crm_backends"] = _list(env["CABINET_CRM_BACKENDS"])
+        if env.get("CABINET_SECURE_COOKIES"):
+            values["secure_cookies"] = _bool(env["CABINET_SECURE_COOKIES"])
+        branding = {
+            field: env[f"CABINET_{field.upper()}"]
+            for field in ("firm_name", "logo_url", "primary_color", "accent_color")
+            if env.get(f"CABINET_{field.upper()}")
+        }
+        if branding:
+            values["branding"] = Branding(**branding)
+        smtp: dict[str, object] = {}
+        for field in ("host", "username", "password", "sender"):
+            if env.get(f"CABINET_SMTP_{field.upper()}"):
+                smtp[field] = env[f"CABINET_SMTP_{field.upper()}"]
+        if env.get("CABINET_SMTP_PORT"):
+            smtp["port"] = int(env["CABINET_SMTP_PORT"])
+        for field in ("starttls", "ssl"):
+            if env.get(f"CABINET_SMTP_{field.upper()}"):
+                smtp[field] = _bool(env[f"CABINET_SMTP_{field.upper()}"])
+        if smtp:
+            values["smtp"] = SmtpSettings(**smtp)  # type: ignore[arg-type]
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
