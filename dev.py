@@ -56,6 +56,22 @@ def sync(env: dict[str, str]) -> None:
     )
 
 
+def summarize(reports: Path) -> str:
+    """One closing line over every pytest run that nox made (each wrote a JUnit XML file)."""
+    import xml.etree.ElementTree as ET
+
+    passed = failed = skipped = 0
+    for path in sorted(reports.glob("*.xml")):
+        for suite in ET.parse(path).getroot().iter("testsuite"):
+            tests = int(suite.get("tests", 0))
+            bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            skip = int(suite.get("skipped", 0))
+            passed += tests - bad - skip
+            failed += bad
+            skipped += skip
+    return f"total: {passed} passed, {failed} failed, {skipped} skipped"
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "nox", "sync"}:
         print(__doc__)
@@ -66,7 +82,12 @@ def main(argv: list[str]) -> int:
     if command == "nox":
         return subprocess.call([str(_bin(TOOLS, "nox")), *rest], cwd=ROOT, env=env)
     if command == "test":
-        return subprocess.call([str(_bin(TOOLS, "nox")), *rest], cwd=ROOT, env=env)
+        reports = ROOT / ".nox-reports"
+        for old in reports.glob("*.xml"):
+            old.unlink()
+        code = subprocess.call([str(_bin(TOOLS, "nox")), *rest], cwd=ROOT, env=env)
+        print(summarize(reports))
+        return code
     sync(env)
     if command == "sync":
         return 0

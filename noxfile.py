@@ -34,7 +34,9 @@ def _sync(session: nox.Session, *args: str) -> None:
 
 
 def _pytest(session: nox.Session, *paths: str) -> None:
-    session.run("python", "-m", "pytest", *paths, *session.posargs, env={"PYTHONHASHSEED": "0"})
+    # Each run leaves a JUnit report; dev.py adds them up into one closing line.
+    report = f".nox-reports/{session.name}.xml"
+    session.run("python", "-m", "pytest", *paths, f"--junitxml={report}", *session.posargs)
 
 
 def _package_session(short: str, package: str) -> None:
