@@ -1,0 +1,371 @@
+"""The database schema (SQLAlchemy Core), one for SQLite and PostgreSQL.
+
+Money is ``Numeric(18, 2)``, quantities and unit prices ``Numeric(18, 6)``, exchange rates
+``Numeric(12, 6)``; never a float column. Snapshots that are read and written whole (a document's
+parties, addresses, bank accounts, VAT rows, ``extra``, outbox payloads) are JSON columns written
+through :mod:`cabinet_core.converter`. Timestamps are stored in UTC (:class:`UtcDateTime`).
+
+The Alembic migrations in ``storage/migrations`` create exactly this; a test compares them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = ["UtcDateTime", "metadata"]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+MONEY = sa.Numeric(18, 2)
+QUANTITY = sa.Numeric(18, 6)
+UNIT_PRICE = sa.Numeric(18, 6)
+RATE = sa.Numeric(12, 6)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware UTC datetime on both databases.
+
+    SQLite has no time zones and PostgreSQL returns ``timestamptz`` in the session's zone; this
+    stores UTC and always hands back an aware UTC value, so entities compare equal after a round
+    trip. A naive value is taken to be UTC already.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC (naive for SQLite, which would otherwise store the offset text)."""
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+def _created() -> sa.Column[datetime]:
+    return sa.Column("created_at", UtcDateTime, nullable=False)
+
+
+clients = sa.Table(
+    "clients",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("name_key", sa.String(300), nullable=False, index=True),
+    sa.Column("nip", sa.String(20), index=True),
+    sa.Column("regon", sa.String(14)),
+    sa.Column("address", sa.JSON, nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("bank_accounts", sa.JSON, nullable=False),
+    # The FK to users is added by the migration after both tables exist (they refer to each other).
+    sa.Column(
+        "manager_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="SET NULL", use_alter=True),
+        index=True,
+    ),
+    sa.Column("allowed_templates", sa.JSON, nullable=False),
+    sa.Column("default_template", sa.String(100)),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("auto_send", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    _created(),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    sa.Column("email", sa.String(320), nullable=False),
+    # The lower-cased e-mail: unique, so two accounts never differ only in case.
+    sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("client_id", sa.Integer, sa.ForeignKey("clients.id", ondelete="CASCADE"), index=True),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    _created(),
+)
+
+counterparties = sa.Table(
+    "counterparties",
+    metadata,
+    _id(),
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("name_key", sa.String(300), nullable=False),
+    sa.Column("nip", sa.String(20)),
+    sa.Column("vat_eu", sa.String(20)),
+    sa.Column("address", sa.JSON, nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    _created(),
+    sa.Index("ix_counterparties_client_name", "client_id", "name_key"),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    _id(),
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("name_key", sa.String(500), nullable=False),
+    sa.Column("unit", sa.String(20), nullable=False),
+    sa.Column("unit_price", UNIT_PRICE, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("vat_rate", sa.String(10), nullable=False),
+    sa.Column("gtu", sa.String(10)),
+    _created(),
+    sa.Index("ix_products_client_name", "client_id", "name_key"),
+)
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    _id(),
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("doc_type", sa.String(50), nullable=False),
+    sa.Column("status", sa.String(50), nullable=False),
+    sa.Column("number", sa.String(100), index=True),
+    sa.Column("series", sa.String(100)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("sale_date", sa.Date),
+    sa.Column("receipt_date", sa.Date),
+    sa.Column("due_date", sa.Date),
+    sa.Column("payment_method", sa.String(10), nullable=False),
+    sa.Column("payment_status", sa.String(20), nullable=False),
+    sa.Column("seller", sa.JSON(none_as_null=True)),
+    sa.Column("buyer", sa.JSON(none_as_null=True)),
+    sa.Column(
+        "counterparty_id",
+        sa.Integer,
+        sa.ForeignKey("counterparties.id", ondelete="SET NULL"),
+        index=True,
+    ),
+    # Denormalised for lists and search: the party on the other side from the client, and a
+    # lower-cased text of number, both parties' names and NIPs (LIKE on SQLite is ASCII-only
+    # case-insensitive, so "Łódź" must be folded before it is stored).
+    sa.Column("counterparty_name", sa.String(300), index=True),
+    sa.Column("counterparty_nip", sa.String(20), index=True),
+    sa.Column("search_key", sa.Text, nullable=False),
+    sa.Column("bank_account", sa.JSON(none_as_null=True)),
+    sa.Column("price_mode", sa.String(10), nullable=False),
+    sa.Column("vat_method", sa.String(10), nullable=False),
+    sa.Column("fx_currency", sa.String(3)),
+    sa.Column("fx_rate", RATE),
+    sa.Column("fx_date", sa.Date),
+    sa.Column("fx_table", sa.String(50)),
+    sa.Column("fx_source", sa.String(20)),
+    # The totals as computed (exact Decimal strings); the columns below repeat them for lists.
+    sa.Column("totals", sa.JSON(none_as_null=True)),
+    sa.Column("net", MONEY, nullable=False),
+    sa.Column("vat", MONEY, nullable=False),
+    sa.Column("gross", MONEY, nullable=False, index=True),
+    sa.Column("vat_pln", MONEY),
+    sa.Column("template", sa.String(100)),
+    sa.Column("notes", sa.Text, nullable=False),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Column(
+        "related_id", sa.Integer, sa.ForeignKey("documents.id", ondelete="SET NULL"), index=True
+    ),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    _created(),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_documents_client_type_date", "client_id", "doc_type", "issue_date"),
+    sa.Index("ix_documents_client_date", "client_id", "issue_date"),
+)
+
+document_lines = sa.Table(
+    "document_lines",
+    metadata,
+    _id(),
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("quantity", QUANTITY, nullable=False),
+    sa.Column("unit", sa.String(20), nullable=False),
+    sa.Column("unit_price", UNIT_PRICE, nullable=False),
+    sa.Column("vat_rate", sa.String(10), nullable=False),
+    sa.Column(
+        "product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="SET NULL"), index=True
+    ),
+    sa.Column("gtu", sa.String(10)),
+    sa.Column("before", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("document_id", "position", name="uq_document_lines_position"),
+)
+
+number_series = sa.Table(
+    "number_series",
+    metadata,
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("series", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+news = sa.Table(
+    "news",
+    metadata,
+    _id(),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("important", sa.Boolean, nullable=False),
+    sa.Column("published_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("updated_at", UtcDateTime),
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("external_id", sa.String(200), unique=True),
+)
+
+chat_messages = sa.Table(
+    "chat_messages",
+    metadata,
+    _id(),
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("body", sa.Text, nullable=False),
+    _created(),
+    sa.Column("external_id", sa.String(200), unique=True),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    _id(),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("link", sa.String(500), nullable=False),
+    _created(),
+    sa.Column("read_at", UtcDateTime),
+    sa.Index("ix_notifications_user_read", "user_id", "read_at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _id(),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor_id", sa.Integer),
+    sa.Column("client_id", sa.Integer, index=True),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("entity_id", sa.Integer),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_audit_log_entity", "entity", "entity_id"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    _id(),
+    sa.Column("topic", sa.String(100), nullable=False),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("entity_id", sa.Integer),
+    sa.Column("payload", sa.JSON, nullable=False),
+    _created(),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime),
+    # A claim is a lease: a worker that dies mid-batch loses it and the rows come back.
+    sa.Column("claimed_until", UtcDateTime),
+    sa.Column("delivered_at", UtcDateTime),
+    sa.Column("failed_at", UtcDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(20), nullable=False),
+    _created(),
+    sa.Column("last_used_at", UtcDateTime),
+)
+
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    _id(),
+    sa.Column("key", sa.String(400), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Index("ix_login_attempts_key_at", "key", "at"),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.JSON),
+)
