@@ -14,5 +14,6 @@ from cabinet_core.doctypes.base import (
     Transition,
     Workflow,
 )
+from cabinet_core.doctypes.common import BaseDocumentType
 
-__all__ = ["DocumentType", "FieldSpec", "State", "Transition", "Workflow"]
+__all__ = ["BaseDocumentType", "DocumentType", "FieldSpec", "State", "Transition", "Workflow"]

@@ -1,0 +1,379 @@
+"""What the built-in document types share: typed ``extra`` fields, the common checks and the
+two workflows most documents follow (a cost invoice's approval path and a sales document's life).
+
+A plugin's own document type may subclass :class:`BaseDocumentType` too; only the
+:class:`~cabinet_core.doctypes.DocumentType` protocol is required.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.entities import Document, Party, Role
+from cabinet_core.errors import N_, FieldError
+from cabinet_core.money import SUPPORTED_CURRENCIES
+from cabinet_core.nip import is_valid_nip
+from cabinet_core.vat import POLAND_2026, rates_for
+
+CLIENT_SIDE = frozenset({Role.CLIENT, Role.MANAGER, Role.ADMIN})
+BOOKKEEPING = frozenset({Role.ACCOUNTANT, Role.ADMIN})
+EVERYONE = frozenset(Role)
+LANGUAGES = ("pl", "en", "pl+en")
+#: Art. 106i ust. 7: an invoice may be issued at most 60 days before the supply.
+MAX_DAYS_ISSUED_BEFORE_SALE = 60
+
+
+def pl_en(pl: str, en: str) -> Mapping[str, str]:
+    """A label in both UI languages."""
+    return {"pl": pl, "en": en}
+
+
+def _error(field: str, code: str, message: str, **params: Any) -> FieldError:
+    return FieldError(field=field, code=code, message=message, params=params)
+
+
+# -- typed extra fields ------------------------------------------------------------------------
+
+
+def parse_field(spec: FieldSpec, value: Any) -> Any:
+    """``value`` as the Python type of ``spec.kind`` (``date``, ``Decimal`` …), or raise ValueError.
+
+    Stored documents hold JSON (dates and decimals as strings); forms send strings; both read
+    back through here.
+    """
+    kind = spec.kind
+    if kind in ("text", "textarea"):
+        if not isinstance(value, str):
+            raise ValueError("text expected")
+        return value.strip()
+    if kind == "date":
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            return date.fromisoformat(value.strip())
+        raise ValueError("date expected")
+    if kind in ("decimal", "money"):
+        # Floats are refused: a binary float has already lost the amount's exact value.
+        if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+            raise ValueError("decimal expected")
+        try:
+            number = (
+                Decimal(value.strip().replace(",", "."))
+                if isinstance(value, str)
+                else Decimal(value)
+            )
+        except InvalidOperation:
+            raise ValueError("decimal expected") from None
+        if not number.is_finite():
+            raise ValueError("decimal expected")
+        return number
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("integer expected")
+        return int(value)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "on", "yes", "false", "0", ""):
+            return value.lower() in ("true", "1", "on", "yes")
+        raise ValueError("yes/no expected")
+    if kind == "choice":
+        if not isinstance(value, str) or value not in spec.choices:
+            raise ValueError("unknown choice")
+        return value
+    raise ValueError(f"unknown field kind {kind!r}")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _json_of(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# -- the common checks ---------------------------------------------------------------------------
+
+
+def check_dates(document: Document) -> list[FieldError]:
+    """The due date not before the issue date; an invoice at most 60 days before the sale."""
+    errors = []
+    if document.due_date is not None and document.due_date < document.issue_date:
+        errors.append(
+            _error(
+                "due_date", "before_issue_date", N_("The due date cannot be before the issue date.")
+            )
+        )
+    if document.sale_date is not None and document.sale_date > document.issue_date + timedelta(
+        days=MAX_DAYS_ISSUED_BEFORE_SALE
+    ):
+        errors.append(
+            _error(
+                "sale_date",
+                "too_far_after_issue",
+                N_("An invoice may be issued at most 60 days before the sale."),
+            )
+        )
+    return errors
+
+
+def check_party(party: Party | None, field: str, *, required: bool) -> list[FieldError]:
+    """A seller or buyer: a name when present (or required) and a NIP with a valid check digit."""
+    if party is None:
+        if required:
+            return [_error(field, "required", N_("This field is required."))]
+        return []
+    errors = []
+    if not party.name.strip():
+        errors.append(_error(f"{field}.name", "required", N_("This field is required.")))
+    if party.nip and not is_valid_nip(party.nip):
+        errors.append(
+            _error(f"{field}.nip", "nip_checksum", N_("This NIP is not valid (wrong check digit)."))
+        )
+    return errors
+
+
+def check_lines(
+    document: Document, vat_codes: Collection[str], *, allow_zero_quantity: bool = False
+) -> list[FieldError]:
+    """At least one line; names, positive quantities, non-negative prices, known VAT codes."""
+    errors = []
+    if not any(not line.before for line in document.lines):
+        errors.append(_error("lines", "required", N_("Add at least one line.")))
+    for index, line in enumerate(document.lines):
+        prefix = f"lines.{index}"
+        if not line.name.strip():
+            errors.append(_error(f"{prefix}.name", "required", N_("This field is required.")))
+        if line.quantity < 0 or (line.quantity == 0 and not allow_zero_quantity):
+            errors.append(
+                _error(
+                    f"{prefix}.quantity",
+                    "not_positive",
+                    N_("The quantity must be greater than zero."),
+                )
+            )
+        if line.unit_price < 0:
+            errors.append(
+                _error(f"{prefix}.unit_price", "negative", N_("The price cannot be negative."))
+            )
+        if line.vat_rate not in vat_codes:
+            errors.append(
+                _error(
+                    f"{prefix}.vat_rate",
+                    "unknown_vat_rate",
+                    N_("Unknown VAT rate."),
+                    vat_rate=line.vat_rate,
+                )
+            )
+    return errors
+
+
+def vat_codes_on(on: date) -> frozenset[str]:
+    """The VAT rate codes in force on ``on`` under the built-in Polish rules."""
+    return frozenset(rates_for((POLAND_2026,), on).codes)
+
+
+# -- workflows -------------------------------------------------------------------------------------
+
+DRAFT = State(key="draft", label=pl_en("Szkic", "Draft"), editable=True)
+
+
+def sales_workflow(*, cancellable_from: tuple[str, ...] = ()) -> Workflow:
+    """draft → issued (numbered) → sent → paid; optionally cancelled from the given states."""
+    states = [
+        DRAFT,
+        State(key="issued", label=pl_en("Wystawiony", "Issued")),
+        State(key="sent", label=pl_en("Wysłany", "Sent")),
+        State(key="paid", label=pl_en("Opłacony", "Paid"), final=True),
+    ]
+    transitions = [
+        Transition(
+            key="issue",
+            source=("draft",),
+            target="issued",
+            roles=CLIENT_SIDE,
+            label=pl_en("Wystaw", "Issue"),
+            assigns_number=True,
+        ),
+        Transition(
+            key="send",
+            source=("issued",),
+            target="sent",
+            roles=CLIENT_SIDE,
+            label=pl_en("Wyślij", "Send"),
+        ),
+        Transition(
+            key="mark_paid",
+            source=("issued", "sent"),
+            target="paid",
+            roles=EVERYONE,
+            label=pl_en("Oznacz jako opłacony", "Mark as paid"),
+        ),
+    ]
+    if cancellable_from:
+        states.append(State(key="cancelled", label=pl_en("Anulowany", "Cancelled"), final=True))
+        transitions.append(
+            Transition(
+                key="cancel",
+                source=cancellable_from,
+                target="cancelled",
+                roles=CLIENT_SIDE,
+                label=pl_en("Anuluj", "Cancel"),
+                needs_comment=True,
+            )
+        )
+    return Workflow(states=tuple(states), transitions=tuple(transitions))
+
+
+# -- the base class ------------------------------------------------------------------------------
+
+
+class BaseDocumentType:
+    """Common behaviour: typed ``extra`` fields, required fields and the shared checks.
+
+    Subclasses set the class attributes and override :meth:`check` for their own rules.
+    """
+
+    key: ClassVar[str]
+    label: ClassVar[Mapping[str, str]]
+    series_pattern: ClassVar[str]
+    workflow: ClassVar[Workflow]
+    fields: ClassVar[Sequence[FieldSpec]] = ()
+    has_lines: ClassVar[bool] = False
+    vat_bearing: ClassVar[bool] = False
+    #: ``extra`` keys a type accepts without a form field (structured data sent through the API).
+    structured_extra: ClassVar[tuple[str, ...]] = ()
+    #: Whether a counterparty (buyer) must be given.
+    buyer_required: ClassVar[bool] = False
+    seller_required: ClassVar[bool] = False
+
+    def field(self, name: str) -> FieldSpec:
+        """The declared field ``name``."""
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def value(self, document: Document, name: str) -> Any:
+        """The typed value of extra field ``name`` (its default when absent or unreadable)."""
+        spec = self.field(name)
+        raw = document.extra.get(name)
+        if _blank(raw):
+            return spec.default
+        try:
+            return parse_field(spec, raw)
+        except ValueError:
+            return spec.default
+
+    def normalise_extra(self, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """``extra`` with declared fields in their stored JSON form; unreadable values left as
+        they are so :meth:`validate` can report them. Defaults fill absent fields."""
+        result: dict[str, Any] = {}
+        for spec in self.fields:
+            raw = extra.get(spec.name)
+            if _blank(raw):
+                if spec.default is not None:
+                    result[spec.name] = _json_of(spec.default)
+                continue
+            try:
+                result[spec.name] = _json_of(parse_field(spec, raw))
+            except ValueError:
+                result[spec.name] = raw
+        for key in self.structured_extra:
+            if key in extra:
+                result[key] = extra[key]
+        for key, raw in extra.items():
+            result.setdefault(key, raw)
+        return result
+
+    def amount(self, document: Document) -> Decimal | None:
+        """The amount a document without lines stands for (a bill's gross), shown in lists."""
+        return None
+
+    def initial_status(self, document: Document) -> str:
+        """The state a new ``document`` starts in (the workflow's first state by default)."""
+        return self.workflow.initial
+
+    def validate(
+        self, document: Document, *, vat_codes: Collection[str] | None = None
+    ) -> Sequence[FieldError]:
+        """Every problem with ``document``; ``vat_codes`` defaults to the built-in Polish rates."""
+        errors: list[FieldError] = []
+        if document.doc_type != self.key:
+            errors.append(_error("doc_type", "mismatch", N_("Wrong document type.")))
+        if document.currency not in SUPPORTED_CURRENCIES:
+            errors.append(
+                _error(
+                    "currency",
+                    "unsupported",
+                    N_("Documents can be issued in PLN, EUR or USD."),
+                    currency=document.currency,
+                )
+            )
+        if document.language not in LANGUAGES:
+            errors.append(_error("language", "unsupported", N_("Choose Polish, English or both.")))
+        errors.extend(self._check_extra(document))
+        errors.extend(check_dates(document))
+        errors.extend(check_party(document.buyer, "buyer", required=self.buyer_required))
+        errors.extend(check_party(document.seller, "seller", required=self.seller_required))
+        if self.has_lines:
+            codes = vat_codes if vat_codes is not None else vat_codes_on(document.issue_date)
+            errors.extend(self.check_lines(document, codes))
+        elif document.lines:
+            errors.append(_error("lines", "not_allowed", N_("This document has no lines.")))
+        errors.extend(self.check(document))
+        return errors
+
+    def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:
+        """The line checks (a correcting invoice allows zero quantities)."""
+        return check_lines(document, vat_codes)
+
+    def _check_extra(self, document: Document) -> list[FieldError]:
+        errors = []
+        declared = {spec.name for spec in self.fields} | set(self.structured_extra)
+        for key in document.extra:
+            if key not in declared:
+                errors.append(_error(f"extra.{key}", "unknown", N_("Unknown field.")))
+        for spec in self.fields:
+            raw = document.extra.get(spec.name)
+            if _blank(raw):
+                if spec.required and spec.default is None:
+                    errors.append(
+                        _error(f"extra.{spec.name}", "required", N_("This field is required."))
+                    )
+                continue
+            try:
+                parse_field(spec, raw)
+            except ValueError:
+                errors.append(
+                    _error(f"extra.{spec.name}", "invalid", _INVALID_MESSAGES.get(spec.kind, _BAD))
+                )
+        return errors
+
+    def check(self, document: Document) -> Iterable[FieldError]:
+        """The type's own rules (override in subclasses); the extra fields are already readable."""
+        return ()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key!r}>"
+
+
+_BAD = N_("This value is not valid.")
+_INVALID_MESSAGES: Mapping[str, str] = {
+    "date": N_("Enter a date as YYYY-MM-DD."),
+    "decimal": N_("Enter a number."),
+    "money": N_("Enter an amount."),
+    "int": N_("Enter a whole number."),
+    "choice": N_("Choose one of the options."),
+    "bool": N_("Choose yes or no."),
+    "text": N_("Enter text."),
+    "textarea": N_("Enter text."),
+}

@@ -1,0 +1,243 @@
+"""Civil-law contracts and the bills paid under them: umowa o dzieło (a specific work) and umowa
+zlecenie (a mandate), and the rachunek (bill) a contractor issues for each payment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes.common import (
+    CLIENT_SIDE,
+    DRAFT,
+    BaseDocumentType,
+    pl_en,
+    sales_workflow,
+)
+from cabinet_core.entities import Document
+from cabinet_core.errors import N_, FieldError
+
+#: Minimum hourly rate for an umowa zlecenie in 2026 (PLN, rozporządzenie on the minimum wage).
+MIN_HOURLY_RATE_2026 = Decimal("31.40")
+
+CONTRACT_KINDS = {
+    "dzielo": pl_en("Umowa o dzieło", "Contract for a specific work"),
+    "zlecenie": pl_en("Umowa zlecenie", "Contract of mandate"),
+}
+RATE_TYPES = {
+    "lump_sum": pl_en("Ryczałt", "Lump sum"),
+    "hourly": pl_en("Stawka godzinowa", "Hourly rate"),
+}
+
+CONTRACT_WORKFLOW = Workflow(
+    states=(
+        DRAFT,
+        State(key="signed", label=pl_en("Podpisana", "Signed")),
+        State(key="completed", label=pl_en("Wykonana", "Completed"), final=True),
+        State(key="terminated", label=pl_en("Rozwiązana", "Terminated"), final=True),
+    ),
+    transitions=(
+        Transition(
+            key="sign",
+            source=("draft",),
+            target="signed",
+            roles=CLIENT_SIDE,
+            label=pl_en("Podpisz", "Sign"),
+            assigns_number=True,
+        ),
+        Transition(
+            key="complete",
+            source=("signed",),
+            target="completed",
+            roles=CLIENT_SIDE,
+            label=pl_en("Oznacz jako wykonaną", "Mark as completed"),
+        ),
+        Transition(
+            key="terminate",
+            source=("signed",),
+            target="terminated",
+            roles=CLIENT_SIDE,
+            label=pl_en("Rozwiąż", "Terminate"),
+            needs_comment=True,
+        ),
+    ),
+)
+
+
+def _money_positive(document: Document, name: str, amount: object) -> Iterable[FieldError]:
+    if isinstance(amount, Decimal) and amount <= 0:
+        yield FieldError(
+            field=f"extra.{name}",
+            code="not_positive",
+            message=N_("The amount must be greater than zero."),
+        )
+
+
+class Contract(BaseDocumentType):
+    """A civil-law contract (umowa o dzieło or umowa zlecenie) with a contractor (the buyer)."""
+
+    key = "contract"
+    label = pl_en("Umowa", "Contract")
+    series_pattern = "UM/{seq}/{YYYY}"
+    workflow = CONTRACT_WORKFLOW
+    buyer_required = True
+    fields = (
+        FieldSpec(
+            name="contract_kind",
+            kind="choice",
+            label=pl_en("Rodzaj umowy", "Contract type"),
+            required=True,
+            choices=CONTRACT_KINDS,
+        ),
+        FieldSpec(
+            name="subject",
+            kind="textarea",
+            label=pl_en("Przedmiot umowy", "Subject of the contract"),
+            required=True,
+        ),
+        FieldSpec(name="date_from", kind="date", label=pl_en("Od", "From"), required=True),
+        FieldSpec(name="date_to", kind="date", label=pl_en("Do", "To")),
+        FieldSpec(
+            name="rate_type",
+            kind="choice",
+            label=pl_en("Wynagrodzenie", "Remuneration"),
+            required=True,
+            choices=RATE_TYPES,
+            default="lump_sum",
+        ),
+        FieldSpec(
+            name="amount",
+            kind="money",
+            label=pl_en("Kwota brutto", "Gross amount"),
+        ),
+        FieldSpec(
+            name="hourly_rate",
+            kind="money",
+            label=pl_en("Stawka za godzinę brutto", "Gross hourly rate"),
+        ),
+        FieldSpec(
+            name="copyright_transfer",
+            kind="bool",
+            label=pl_en(
+                "Przeniesienie praw autorskich (KUP 50%)", "Copyright transfer (50% costs)"
+            ),
+            default=False,
+        ),
+    )
+
+    def amount(self, document: Document) -> Decimal | None:
+        """The lump sum (an hourly contract has no fixed amount)."""
+        if self.value(document, "rate_type") != "lump_sum":
+            return None
+        value = self.value(document, "amount")
+        return value if isinstance(value, Decimal) else None
+
+    def check(self, document: Document) -> Iterable[FieldError]:
+        """The period runs forward; the chosen remuneration is given; zlecenie pays the minimum."""
+        start, end = self.value(document, "date_from"), self.value(document, "date_to")
+        if isinstance(start, date) and isinstance(end, date) and end < start:
+            yield FieldError(
+                field="extra.date_to",
+                code="before_start",
+                message=N_("The end date cannot be before the start date."),
+            )
+        rate_type = self.value(document, "rate_type")
+        needed = "hourly_rate" if rate_type == "hourly" else "amount"
+        value = self.value(document, needed)
+        if value is None:
+            yield FieldError(
+                field=f"extra.{needed}", code="required", message=N_("This field is required.")
+            )
+        yield from _money_positive(document, needed, value)
+        if (
+            rate_type == "hourly"
+            and self.value(document, "contract_kind") == "zlecenie"
+            and isinstance(value, Decimal)
+            and document.currency == "PLN"
+            and value < MIN_HOURLY_RATE_2026
+        ):
+            yield FieldError(
+                field="extra.hourly_rate",
+                code="below_minimum",
+                message=N_("The hourly rate is below the 2026 minimum of 31.40 PLN."),
+                params={"minimum": str(MIN_HOURLY_RATE_2026)},
+            )
+
+
+class Bill(BaseDocumentType):
+    """A bill (rachunek) for work under a civil-law contract; not an invoice, never in KSeF.
+
+    ``related_id`` may point at the :class:`Contract`; its number and date are copied into
+    ``extra`` so the bill reads alone.
+    """
+
+    key = "bill"
+    label = pl_en("Rachunek", "Bill")
+    series_pattern = "R/{seq}/{YYYY}"
+    workflow = sales_workflow(cancellable_from=("draft", "issued"))
+    buyer_required = True
+    fields = (
+        FieldSpec(
+            name="contract_number",
+            kind="text",
+            label=pl_en("Numer umowy", "Contract number"),
+            required=True,
+        ),
+        FieldSpec(
+            name="contract_date",
+            kind="date",
+            label=pl_en("Data umowy", "Contract date"),
+            required=True,
+        ),
+        FieldSpec(
+            name="contract_kind",
+            kind="choice",
+            label=pl_en("Rodzaj umowy", "Contract type"),
+            required=True,
+            choices=CONTRACT_KINDS,
+        ),
+        FieldSpec(name="period_from", kind="date", label=pl_en("Okres od", "Period from")),
+        FieldSpec(name="period_to", kind="date", label=pl_en("Okres do", "Period to")),
+        FieldSpec(
+            name="gross_amount",
+            kind="money",
+            label=pl_en("Kwota brutto", "Gross amount"),
+            required=True,
+        ),
+        FieldSpec(
+            name="hours",
+            kind="decimal",
+            label=pl_en("Liczba godzin", "Hours worked"),
+        ),
+    )
+
+    def amount(self, document: Document) -> Decimal | None:
+        """The gross amount billed."""
+        value = self.value(document, "gross_amount")
+        return value if isinstance(value, Decimal) else None
+
+    def check(self, document: Document) -> Iterable[FieldError]:
+        """Work is billed after the contract; the period runs forward; the amount is positive."""
+        contract_date = self.value(document, "contract_date")
+        if isinstance(contract_date, date) and contract_date > document.issue_date:
+            yield FieldError(
+                field="extra.contract_date",
+                code="after_issue_date",
+                message=N_("The contract must be dated before the bill."),
+            )
+        start, end = self.value(document, "period_from"), self.value(document, "period_to")
+        if isinstance(start, date) and isinstance(end, date) and end < start:
+            yield FieldError(
+                field="extra.period_to",
+                code="before_start",
+                message=N_("The end date cannot be before the start date."),
+            )
+        yield from _money_positive(document, "gross_amount", self.value(document, "gross_amount"))
+        hours = self.value(document, "hours")
+        if isinstance(hours, Decimal) and hours <= 0:
+            yield FieldError(
+                field="extra.hours",
+                code="not_positive",
+                message=N_("The number of hours must be greater than zero."),
+            )

@@ -1,0 +1,245 @@
+"""Invoices: the cost invoice a client receives, and the proforma, VAT invoice and correcting
+invoice (faktura korygująca, art. 106j) a client issues."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import date
+
+from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes.common import (
+    BOOKKEEPING,
+    CLIENT_SIDE,
+    DRAFT,
+    BaseDocumentType,
+    check_lines,
+    pl_en,
+    sales_workflow,
+)
+from cabinet_core.entities import Document, Role
+from cabinet_core.errors import N_, FieldError
+
+COST_INVOICE_WORKFLOW = Workflow(
+    states=(
+        DRAFT,
+        State(key="submitted", label=pl_en("Przekazana", "Submitted")),
+        State(key="returned", label=pl_en("Zwrócona", "Returned"), editable=True),
+        State(key="approved", label=pl_en("Zatwierdzona", "Approved")),
+        State(key="booked", label=pl_en("Zaksięgowana", "Booked")),
+        State(key="paid", label=pl_en("Opłacona", "Paid"), final=True),
+    ),
+    transitions=(
+        Transition(
+            key="submit",
+            source=("draft",),
+            target="submitted",
+            roles=CLIENT_SIDE,
+            label=pl_en("Przekaż do księgowości", "Submit"),
+            assigns_number=True,
+        ),
+        Transition(
+            key="approve",
+            source=("submitted",),
+            target="approved",
+            roles=BOOKKEEPING,
+            label=pl_en("Zatwierdź", "Approve"),
+        ),
+        Transition(
+            key="return",
+            source=("submitted",),
+            target="returned",
+            roles=BOOKKEEPING,
+            label=pl_en("Zwróć do poprawy", "Return"),
+            needs_comment=True,
+        ),
+        Transition(
+            key="resubmit",
+            source=("returned",),
+            target="submitted",
+            roles=CLIENT_SIDE,
+            label=pl_en("Przekaż ponownie", "Resubmit"),
+        ),
+        Transition(
+            key="book",
+            source=("approved",),
+            target="booked",
+            roles=BOOKKEEPING,
+            label=pl_en("Zaksięguj", "Book"),
+        ),
+        Transition(
+            key="mark_paid",
+            source=("approved", "booked"),
+            target="paid",
+            roles=frozenset({Role.CLIENT, Role.ACCOUNTANT, Role.ADMIN}),
+            label=pl_en("Oznacz jako opłaconą", "Mark as paid"),
+        ),
+    ),
+)
+
+
+class CostInvoice(BaseDocumentType):
+    """A purchase invoice (faktura kosztowa) the client received and hands to the accountant.
+
+    It gets an internal register number (``KOSZT/…``) when submitted; the seller's own number is
+    kept in ``extra["seller_invoice_number"]``.
+    """
+
+    key = "cost_invoice"
+    label = pl_en("Faktura kosztowa", "Cost invoice")
+    series_pattern = "KOSZT/{seq}/{MM}/{YYYY}"
+    workflow = COST_INVOICE_WORKFLOW
+    has_lines = True
+    vat_bearing = True
+    seller_required = True
+    fields = (
+        FieldSpec(
+            name="seller_invoice_number",
+            kind="text",
+            label=pl_en("Numer faktury sprzedawcy", "Seller's invoice number"),
+            required=True,
+        ),
+        FieldSpec(
+            name="ksef_number",
+            kind="text",
+            label=pl_en("Numer KSeF", "KSeF number"),
+        ),
+    )
+
+    def check(self, document: Document) -> Iterable[FieldError]:
+        """The invoice cannot have been received before it was issued."""
+        if document.receipt_date is not None and document.receipt_date < document.issue_date:
+            yield FieldError(
+                field="receipt_date",
+                code="before_issue_date",
+                message=N_("The receipt date cannot be before the issue date."),
+            )
+
+
+class Proforma(BaseDocumentType):
+    """A proforma invoice (faktura proforma): an offer to pay, not a VAT invoice, never in KSeF."""
+
+    key = "proforma"
+    label = pl_en("Faktura proforma", "Proforma invoice")
+    series_pattern = "PRO/{seq}/{MM}/{YYYY}"
+    workflow = sales_workflow(cancellable_from=("draft", "issued", "sent"))
+    has_lines = True
+    vat_bearing = True
+    buyer_required = True
+    fields = (
+        FieldSpec(
+            name="valid_until",
+            kind="date",
+            label=pl_en("Ważna do", "Valid until"),
+        ),
+    )
+
+    def check(self, document: Document) -> Iterable[FieldError]:
+        """An offer cannot expire before it is made."""
+        valid_until = self.value(document, "valid_until")
+        if isinstance(valid_until, date) and valid_until < document.issue_date:
+            yield FieldError(
+                field="extra.valid_until",
+                code="before_issue_date",
+                message=N_("The offer cannot expire before the issue date."),
+            )
+
+
+class VatInvoice(BaseDocumentType):
+    """A VAT sales invoice (faktura VAT, art. 106e); from 2026 issued in KSeF as FA(3) ``VAT``.
+
+    An issued VAT invoice is never cancelled: a correcting invoice changes it.
+    """
+
+    key = "vat_invoice"
+    label = pl_en("Faktura VAT", "VAT invoice")
+    series_pattern = "FV/{seq}/{MM}/{YYYY}"
+    workflow = sales_workflow(cancellable_from=("draft",))
+    has_lines = True
+    vat_bearing = True
+    buyer_required = True
+    fields = (
+        FieldSpec(
+            name="split_payment",
+            kind="bool",
+            label=pl_en("Mechanizm podzielonej płatności", "Split payment"),
+            default=False,
+        ),
+        FieldSpec(
+            name="cash_method",
+            kind="bool",
+            label=pl_en("Metoda kasowa", "Cash accounting"),
+            default=False,
+        ),
+        FieldSpec(
+            name="exemption_basis",
+            kind="text",
+            label=pl_en("Podstawa zwolnienia z VAT", "Legal basis of the VAT exemption"),
+        ),
+    )
+
+    def check(self, document: Document) -> Iterable[FieldError]:
+        """Exempt lines need the legal basis of the exemption (art. 106e ust. 1 pkt 19)."""
+        if any(line.vat_rate == "zw" for line in document.lines) and not self.value(
+            document, "exemption_basis"
+        ):
+            yield FieldError(
+                field="extra.exemption_basis",
+                code="required",
+                message=N_("Give the legal basis of the VAT exemption."),
+            )
+
+
+class CorrectingInvoice(BaseDocumentType):
+    """A correcting invoice (faktura korygująca, art. 106j; FA(3) ``KOR``), issued by the seller.
+
+    Lines marked ``before`` hold the corrected invoice's state and the others the state after
+    the correction, so the totals are the differences (after − before) per rate.
+    """
+
+    key = "correcting_invoice"
+    label = pl_en("Faktura korygująca", "Correcting invoice")
+    series_pattern = "KOR/{seq}/{MM}/{YYYY}"
+    workflow = sales_workflow(cancellable_from=("draft",))
+    has_lines = True
+    vat_bearing = True
+    buyer_required = True
+    fields = (
+        FieldSpec(
+            name="corrected_number",
+            kind="text",
+            label=pl_en("Numer faktury korygowanej", "Number of the corrected invoice"),
+            required=True,
+        ),
+        FieldSpec(
+            name="corrected_issue_date",
+            kind="date",
+            label=pl_en(
+                "Data wystawienia faktury korygowanej", "Issue date of the corrected invoice"
+            ),
+            required=True,
+        ),
+        FieldSpec(
+            name="corrected_ksef_number",
+            kind="text",
+            label=pl_en("Numer KSeF faktury korygowanej", "KSeF number of the corrected invoice"),
+        ),
+        FieldSpec(
+            name="reason",
+            kind="textarea",
+            label=pl_en("Przyczyna korekty", "Reason for the correction"),
+        ),
+    )
+
+    def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:
+        """A correction may bring a quantity down to zero (a full return)."""
+        return check_lines(document, vat_codes, allow_zero_quantity=True)
+
+    def check(self, document: Document) -> Iterable[FieldError]:
+        """A correction comes after the invoice it corrects."""
+        corrected = self.value(document, "corrected_issue_date")
+        if isinstance(corrected, date) and corrected > document.issue_date:
+            yield FieldError(
+                field="extra.corrected_issue_date",
+                code="after_issue_date",
+                message=N_("The corrected invoice must be dated before this correction."),
+            )
