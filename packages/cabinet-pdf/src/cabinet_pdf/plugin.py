@@ -1,1 +1,13 @@
-"""Plugin registration."""
+"""cabinet-pdf's plugin module (entry point ``cabinet_pdf``): registers the PDF renderer."""
+
+from __future__ import annotations
+
+from cabinet_core.hookspecs import Register, hookimpl
+
+from cabinet_pdf.renderer import PdfRenderer
+
+
+@hookimpl
+def register_renderers(register: Register) -> None:
+    """Register the PDF renderer for the invoice-like built-in document types."""
+    register(PdfRenderer())

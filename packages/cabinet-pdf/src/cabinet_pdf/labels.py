@@ -1,0 +1,96 @@
+"""Printed words: document titles and labels in Polish and English.
+
+A bilingual document (language ``"pl+en"``) prints both, Polish first, as Polish invoices for
+foreign buyers customarily do ("Sprzedawca / Seller").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: Titles of the built-in document types, as printed at the top of the page.
+TITLES: Mapping[str, Mapping[str, str]] = {
+    "cost_invoice": {"pl": "Faktura kosztowa", "en": "Cost invoice"},
+    "proforma": {"pl": "Faktura proforma", "en": "Proforma invoice"},
+    "vat_invoice": {"pl": "Faktura VAT", "en": "VAT invoice"},
+    "correcting_invoice": {"pl": "Faktura korygująca", "en": "Correcting invoice"},
+    "correction_request": {"pl": "Wniosek o korektę faktury", "en": "Invoice correction request"},
+    "bill": {"pl": "Rachunek", "en": "Bill"},
+    "contract": {"pl": "Umowa", "en": "Contract"},
+    "cash_report": {"pl": "Raport kasowy", "en": "Cash report"},
+}
+
+#: A correction request dated before 1 Feb 2026 is a buyer's note (art. 106k, since repealed).
+LEGACY_CORRECTION_NOTE = {"pl": "Nota korygująca", "en": "Correction note"}
+
+LABELS: Mapping[str, Mapping[str, str]] = {
+    "number": {"pl": "Nr", "en": "No."},
+    "issue_date": {"pl": "Data wystawienia", "en": "Issue date"},
+    "sale_date": {"pl": "Data sprzedaży", "en": "Date of sale"},
+    "receipt_date": {"pl": "Data otrzymania", "en": "Date received"},
+    "due_date": {"pl": "Termin płatności", "en": "Payment due"},
+    "seller": {"pl": "Sprzedawca", "en": "Seller"},
+    "buyer": {"pl": "Nabywca", "en": "Buyer"},
+    "nip": {"pl": "NIP", "en": "Tax ID (NIP)"},
+    "vat_eu": {"pl": "NIP UE", "en": "EU VAT No."},
+    "lp": {"pl": "Lp.", "en": "No."},
+    "item": {"pl": "Nazwa towaru lub usługi", "en": "Description"},
+    "quantity": {"pl": "Ilość", "en": "Qty"},
+    "unit": {"pl": "J.m.", "en": "Unit"},
+    "net_price": {"pl": "Cena netto", "en": "Net price"},
+    "gross_price": {"pl": "Cena brutto", "en": "Gross price"},
+    "net_value": {"pl": "Wartość netto", "en": "Net amount"},
+    "gross_value": {"pl": "Wartość brutto", "en": "Gross amount"},
+    "vat_rate": {"pl": "Stawka VAT", "en": "VAT rate"},
+    "net": {"pl": "Netto", "en": "Net"},
+    "vat": {"pl": "VAT", "en": "VAT"},
+    "gross": {"pl": "Brutto", "en": "Gross"},
+    "vat_pln": {"pl": "VAT w PLN", "en": "VAT in PLN"},
+    "total": {"pl": "Razem", "en": "Total"},
+    "total_due": {"pl": "Do zapłaty", "en": "Total due"},
+    "to_refund": {"pl": "Do zwrotu", "en": "To be refunded"},
+    "in_words": {"pl": "Słownie", "en": "In words"},
+    "payment_method": {"pl": "Sposób płatności", "en": "Payment method"},
+    "bank_account": {"pl": "Rachunek bankowy", "en": "Bank account"},
+    "exchange_rate": {"pl": "Kurs NBP", "en": "NBP rate"},
+    "notes": {"pl": "Uwagi", "en": "Notes"},
+    "before": {"pl": "Przed korektą", "en": "Before correction"},
+    "after": {"pl": "Po korekcie", "en": "After correction"},
+    "difference": {"pl": "Różnica", "en": "Difference"},
+    "page": {"pl": "Strona", "en": "Page"},
+    "issued_in": {"pl": "Wystawiono w kabinecie", "en": "Issued in the client cabinet of"},
+    "draft": {"pl": "PROJEKT", "en": "DRAFT"},
+    "not_vat_invoice": {
+        "pl": "Dokument nie jest fakturą VAT",
+        "en": "This is not a VAT invoice",
+    },
+}
+
+PAYMENT_METHODS: Mapping[str, Mapping[str, str]] = {
+    "1": {"pl": "gotówka", "en": "cash"},
+    "2": {"pl": "karta", "en": "card"},
+    "3": {"pl": "bon", "en": "voucher"},
+    "4": {"pl": "czek", "en": "cheque"},
+    "5": {"pl": "kredyt", "en": "credit"},
+    "6": {"pl": "przelew", "en": "bank transfer"},
+    "7": {"pl": "płatność mobilna", "en": "mobile payment"},
+    "other": {"pl": "inna", "en": "other"},
+}
+
+
+def languages_of(language: str) -> tuple[str, ...]:
+    """The languages a document prints in: ``"pl+en"`` → ``("pl", "en")``."""
+    parts = tuple(part for part in language.split("+") if part in ("pl", "en"))
+    return parts or ("pl",)
+
+
+def pick(words: Mapping[str, str], language: str, *, sep: str = " / ") -> str:
+    """``words`` in ``language``; both joined by ``sep`` for a bilingual document."""
+    return sep.join(
+        dict.fromkeys(words.get(lang) or words.get("en", "") for lang in languages_of(language))
+    )
+
+
+def label(key: str, language: str, *, sep: str = " / ") -> str:
+    """A printed label (see :data:`LABELS`) in ``language``."""
+    return pick(LABELS[key], language, sep=sep)

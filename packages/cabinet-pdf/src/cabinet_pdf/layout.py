@@ -1,0 +1,446 @@
+"""The page layout of invoice-like documents, as reportlab platypus flowables.
+
+One layout serves every built-in type: a heading with the title and number, the dates, the two
+parties, the lines (before/after blocks on a correcting invoice), VAT per rate, the total due
+with the amount in words, payment details, the type's own fields and notes. Types without lines
+(a contract, a cash report) simply print no lines table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import escape
+
+import attrs
+from cabinet_core.doctypes import DocumentType
+from cabinet_core.entities import Address, Client, Document, DocumentLine, DocumentTotals, Party
+from cabinet_core.money import round_money
+from cabinet_core.vat import CorrectionTotals
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+
+from cabinet_pdf.fonts import BOLD, REGULAR
+from cabinet_pdf.formatting import (
+    format_amount,
+    format_date,
+    format_number,
+    format_rate,
+)
+from cabinet_pdf.labels import (
+    LEGACY_CORRECTION_NOTE,
+    PAYMENT_METHODS,
+    TITLES,
+    label,
+    languages_of,
+    pick,
+)
+
+#: The day art. 106k (the buyer's correction note) stopped applying.
+NOTE_REPEALED_ON = date(2026, 2, 1)
+
+
+@attrs.frozen(kw_only=True)
+class Look:
+    """The firm's branding as the layout uses it."""
+
+    firm_name: str
+    primary: colors.Color
+    accent: colors.Color
+
+
+def colour(value: str, fallback: str) -> colors.Color:
+    """A ``#rrggbb`` setting as a reportlab colour; a malformed setting falls back quietly
+    because a branding typo must not make documents unprintable."""
+    try:
+        return colors.HexColor(value)
+    except (ValueError, TypeError):
+        return colors.HexColor(fallback)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=REGULAR, fontSize=8.5, leading=11)
+    return {
+        "base": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5),
+        "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=16, leading=20),
+        "number": ParagraphStyle("number", parent=base, fontName=BOLD, fontSize=11, leading=14),
+        "heading": ParagraphStyle("heading", parent=base, fontName=BOLD, fontSize=9, leading=12),
+        "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
+        "th": ParagraphStyle(
+            "th", parent=base, fontName=BOLD, fontSize=7.5, leading=9.5, textColor=colors.white
+        ),
+        "due": ParagraphStyle("due", parent=base, fontName=BOLD, fontSize=12, leading=16),
+    }
+
+
+def document_title(document: Document, language: str, document_type: DocumentType | None) -> str:
+    """The printed title: the built-in title, else the type's own label, else its key."""
+    if document.doc_type == "correction_request" and document.issue_date < NOTE_REPEALED_ON:
+        return pick(LEGACY_CORRECTION_NOTE, language)
+    if document.doc_type in TITLES:
+        return pick(TITLES[document.doc_type], language)
+    if document_type is not None:
+        return pick(document_type.label, language)
+    return document.doc_type
+
+
+def line_value(line: DocumentLine, currency: str) -> Decimal:
+    """A line's value (FA(3) ``P_11``, or ``P_11A`` with gross prices): quantity × unit price,
+    rounded once to the currency's minor unit as :mod:`cabinet_core.vat` does."""
+    return round_money(line.quantity * line.unit_price, currency)
+
+
+def _address_lines(address: Address) -> list[str]:
+    city = " ".join(part for part in (address.postal_code, address.city) if part)
+    lines = [address.line1, address.line2, city]
+    if address.country and address.country != "PL":
+        lines.append(address.country)
+    return [line for line in lines if line]
+
+
+def _party_paragraph(party: Party, language: str, style: ParagraphStyle) -> Paragraph:
+    rows = [f"<b>{escape(party.name)}</b>"]
+    rows += [escape(line) for line in _address_lines(party.address)]
+    if party.nip:
+        rows.append(f"{escape(label('nip', language))}: {escape(party.nip)}")
+    if party.vat_eu:
+        rows.append(f"{escape(label('vat_eu', language))}: {escape(party.vat_eu)}")
+    return Paragraph("<br/>".join(rows), style)
+
+
+def client_party(client: Client) -> Party:
+    """The client as a party, for documents saved without a seller or buyer snapshot."""
+    return Party(name=client.name, nip=client.nip, address=client.address, email=client.email)
+
+
+def _grid(look: Look, *, header_rows: int = 1, total_row: bool = False) -> list[Any]:
+    commands: list[Any] = [
+        ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (-1, header_rows - 1), look.primary),
+        ("TEXTCOLOR", (0, 0), (-1, header_rows - 1), colors.white),
+        ("FONTNAME", (0, 0), (-1, header_rows - 1), BOLD),
+    ]
+    if total_row:
+        commands.append(("FONTNAME", (0, -1), (-1, -1), BOLD))
+    return commands
+
+
+class Layout:
+    """Builds the flowables of one document; see :func:`build_story`."""
+
+    def __init__(
+        self,
+        document: Document,
+        *,
+        client: Client,
+        document_type: DocumentType | None,
+        totals: DocumentTotals | None,
+        amount_words: Sequence[str],
+        look: Look,
+        language: str,
+        correction: CorrectionTotals | None = None,
+    ) -> None:
+        self.document = document
+        self.client = client
+        self.document_type = document_type
+        self.totals = totals
+        self.correction = correction
+        self.amount_words = amount_words
+        self.look = look
+        self.language = language
+        self.styles = _styles()
+
+    def label(self, key: str) -> str:
+        return label(key, self.language)
+
+    def p(self, text: str, style: str = "base") -> Paragraph:
+        return Paragraph(text, self.styles[style])
+
+    def amount(self, value: Decimal) -> str:
+        return format_amount(value, self.document.currency, self.language)
+
+    def number(self, value: Decimal, places: int | None = 2) -> str:
+        return format_number(value, self.language, places=places)
+
+    # -- blocks -------------------------------------------------------------------------------
+    def heading(self) -> list[Flowable]:
+        doc = self.document
+        title = document_title(doc, self.language, self.document_type)
+        left = []
+        if doc.number:
+            left.append(self.p(f"{escape(self.label('number'))} {escape(doc.number)}", "number"))
+        dates = [("issue_date", doc.issue_date), ("sale_date", doc.sale_date)]
+        dates += [("receipt_date", doc.receipt_date), ("due_date", doc.due_date)]
+        right = [
+            self.p(f"{escape(self.label(key))}: <b>{format_date(value)}</b>", "right")
+            for key, value in dates
+            if value is not None
+        ]
+        table = Table([[left, right]], colWidths=[90 * mm, 90 * mm])
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return [self.p(escape(title), "title"), table, Spacer(1, 5 * mm)]
+
+    def parties(self) -> list[Flowable]:
+        doc = self.document
+        seller = doc.seller
+        buyer = doc.buyer
+        # A cost invoice is received: the client is the buyer; on everything else it issues.
+        if doc.doc_type == "cost_invoice":
+            buyer = buyer or client_party(self.client)
+        else:
+            seller = seller or client_party(self.client)
+        heads = [self.p(escape(self.label("seller")), "heading")]
+        heads.append(self.p(escape(self.label("buyer")), "heading"))
+        body = [
+            _party_paragraph(party, self.language, self.styles["base"]) if party else ""
+            for party in (seller, buyer)
+        ]
+        table = Table([heads, body], colWidths=[90 * mm, 90 * mm])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, self.look.primary),
+                ]
+            )
+        )
+        return [table, Spacer(1, 5 * mm)]
+
+    def lines_table(self, lines: Iterable[DocumentLine]) -> Table:
+        gross_mode = self.document.price_mode.value == "gross"
+        price_key, value_key = (
+            ("gross_price", "gross_value") if gross_mode else ("net_price", "net_value")
+        )
+        head = [
+            self.label("lp"),
+            self.label("item"),
+            self.label("quantity"),
+            self.label("unit"),
+            self.label(price_key),
+            self.label(value_key),
+            self.label("vat_rate"),
+        ]
+        rows: list[list[Any]] = [[self.p(escape(h), "th") for h in head]]
+        for index, line in enumerate(lines, start=1):
+            rows.append(
+                [
+                    str(index),
+                    self.p(escape(line.name)),
+                    self.number(line.quantity, places=None),
+                    line.unit,
+                    self.number(line.unit_price),
+                    self.number(line_value(line, self.document.currency)),
+                    format_rate(line.vat_rate),
+                ]
+            )
+        widths = [11 * mm, 64 * mm, 16 * mm, 13 * mm, 26 * mm, 28 * mm, 22 * mm]
+        table = Table(rows, colWidths=widths, repeatRows=1)
+        style = _grid(self.look)
+        style += [
+            ("ALIGN", (2, 1), (2, -1), "RIGHT"),
+            ("ALIGN", (4, 1), (6, -1), "RIGHT"),
+        ]
+        table.setStyle(TableStyle(style))
+        return table
+
+    def lines(self) -> list[Flowable]:
+        doc = self.document
+        if not doc.lines:
+            return []
+        before = [line for line in doc.lines if line.before]
+        after = [line for line in doc.lines if not line.before]
+        if not before:
+            return [self.lines_table(after), Spacer(1, 4 * mm)]
+        # A correction written as "before" and "after" rows (FA(3) StanPrzed) shows both states
+        # with their own VAT per rate; the document then states the difference.
+        out: list[Flowable] = []
+        states = (("before", before), ("after", after))
+        for key, rows in states:
+            out += [self.p(escape(self.label(key)), "heading"), self.lines_table(rows)]
+            state_totals = None
+            if self.correction is not None:
+                state_totals = getattr(self.correction, key)
+            out.append(Spacer(1, 2 * mm))
+            if state_totals is not None and state_totals.rows:
+                out += [self.rate_table(state_totals), Spacer(1, 2 * mm)]
+            out.append(Spacer(1, 2 * mm))
+        out.append(self.p(escape(self.label("difference")), "heading"))
+        return out
+
+    def rate_table(self, totals: DocumentTotals) -> Table:
+        """VAT per rate (FA(3) ``P_13_x``/``P_14_x``, ``P_14_xW`` for foreign currencies)."""
+        with_pln = totals.vat_pln is not None
+        head = [self.label("vat_rate"), self.label("net"), self.label("vat"), self.label("gross")]
+        if with_pln:
+            head.append(self.label("vat_pln"))
+        rows: list[list[Any]] = [[self.p(escape(h), "th") for h in head]]
+        for row in totals.rows:
+            cells = [format_rate(row.rate), self.number(row.net), self.number(row.vat)]
+            cells.append(self.number(row.gross))
+            if with_pln:
+                cells.append(self.number(row.vat_pln) if row.vat_pln is not None else "")
+            rows.append(cells)
+        total = [self.label("total"), self.number(totals.net), self.number(totals.vat)]
+        total.append(self.number(totals.gross))
+        if with_pln and totals.vat_pln is not None:
+            total.append(self.number(totals.vat_pln))
+        rows.append(total)
+        widths = [30 * mm, 30 * mm, 30 * mm, 30 * mm] + ([30 * mm] if with_pln else [])
+        table = Table(rows, colWidths=widths, hAlign="RIGHT")
+        style = _grid(self.look, total_row=True)
+        style.append(("ALIGN", (1, 1), (-1, -1), "RIGHT"))
+        table.setStyle(TableStyle(style))
+        return table
+
+    def rate_totals(self) -> list[Flowable]:
+        if self.totals is None or not self.totals.rows:
+            return []
+        return [self.rate_table(self.totals), Spacer(1, 4 * mm)]
+
+    def total_due(self) -> list[Flowable]:
+        totals = self.totals
+        if totals is None or not (totals.rows or self.document.lines):
+            return []
+        # A correction that lowers the amount states what the seller pays back.
+        key = "to_refund" if totals.gross < 0 else "total_due"
+        due = self.amount(abs(totals.gross))
+        out: list[Flowable] = [self.p(f"{escape(self.label(key))}: {escape(due)}", "due")]
+        for lang, words in zip(languages_of(self.language), self.amount_words, strict=False):
+            out.append(self.p(f"{escape(label('in_words', lang))}: {escape(words)}"))
+        out.append(Spacer(1, 3 * mm))
+        return out
+
+    def payment(self) -> list[Flowable]:
+        doc = self.document
+        rows = []
+        if doc.lines or doc.due_date:
+            method = pick(PAYMENT_METHODS[doc.payment_method.value], self.language)
+            rows.append(f"{escape(self.label('payment_method'))}: {escape(method)}")
+        if doc.bank_account is not None:
+            account = doc.bank_account.iban
+            if doc.bank_account.bank_name:
+                account += f" ({doc.bank_account.bank_name})"
+            rows.append(f"{escape(self.label('bank_account'))}: {escape(account)}")
+        rate = doc.exchange_rate
+        if rate is not None:
+            rows.append(
+                f"{escape(self.label('exchange_rate'))}: 1 {escape(rate.currency)} = "
+                f"{self.number(rate.rate, places=4)} PLN, {escape(rate.table_no)} "
+                f"({format_date(rate.effective_date)})"
+            )
+        if doc.doc_type == "proforma":
+            rows.append(f"<b>{escape(self.label('not_vat_invoice'))}</b>")
+        return [self.p(row) for row in rows] + ([Spacer(1, 3 * mm)] if rows else [])
+
+    def extra_value(self, name: str, value: Any) -> str:
+        spec = None
+        if self.document_type is not None:
+            spec = next((f for f in self.document_type.fields if f.name == name), None)
+        if spec is not None and spec.choices and str(value) in spec.choices:
+            return pick(spec.choices[str(value)], self.language)
+        if isinstance(value, bool):
+            return "✓" if value else "—"
+        if isinstance(value, Decimal):
+            return self.number(value, places=None)
+        if isinstance(value, date):
+            return format_date(value)
+        return str(value)
+
+    def extra_label(self, name: str) -> str:
+        if self.document_type is not None:
+            for spec in self.document_type.fields:
+                if spec.name == name:
+                    return pick(spec.label, self.language)
+        return name.replace("_", " ").capitalize()
+
+    def extra(self) -> list[Flowable]:
+        out: list[Flowable] = []
+        simple = []
+        for name, value in self.document.extra.items():
+            if value in (None, "", [], ()):
+                continue
+            if isinstance(value, Sequence) and not isinstance(value, str):
+                out += self.extra_rows(name, value)
+            else:
+                simple.append(
+                    [
+                        self.p(f"<b>{escape(self.extra_label(name))}</b>"),
+                        self.p(escape(self.extra_value(name, value))),
+                    ]
+                )
+        if simple:
+            table = Table(simple, colWidths=[55 * mm, 125 * mm])
+            table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            out.insert(0, table)
+            out.insert(1, Spacer(1, 3 * mm))
+        return out
+
+    def extra_rows(self, name: str, rows: Sequence[Any]) -> list[Flowable]:
+        """A list-valued field (a cash report's entries): one table row per item."""
+        mappings = [row for row in rows if isinstance(row, Mapping)]
+        out: list[Flowable] = [self.p(escape(self.extra_label(name)), "heading")]
+        if not mappings:
+            out.append(self.p(escape(", ".join(str(row) for row in rows))))
+            return out
+        keys = list(dict.fromkeys(key for row in mappings for key in row))
+        data: list[list[Any]] = [[self.p(escape(self.extra_label(k)), "th") for k in keys]]
+        for row in mappings:
+            data.append([self.p(escape(self.extra_value(k, row.get(k, "")))) for k in keys])
+        table = Table(data, repeatRows=1)
+        table.setStyle(TableStyle(_grid(self.look)))
+        out += [table, Spacer(1, 3 * mm)]
+        return out
+
+    def notes(self) -> list[Flowable]:
+        if not self.document.notes.strip():
+            return []
+        text = escape(self.document.notes).replace("\n", "<br/>")
+        return [self.p(escape(self.label("notes")), "heading"), self.p(text)]
+
+    def story(self) -> list[Flowable]:
+        """Every block, top to bottom."""
+        return [
+            *self.heading(),
+            *self.parties(),
+            *self.lines(),
+            *self.rate_totals(),
+            *self.total_due(),
+            *self.payment(),
+            *self.extra(),
+            *self.notes(),
+        ]
+
+
+def build_story(
+    document: Document,
+    *,
+    client: Client,
+    document_type: DocumentType | None,
+    totals: DocumentTotals | None,
+    amount_words: Sequence[str],
+    look: Look,
+    language: str,
+    correction: CorrectionTotals | None = None,
+) -> list[Flowable]:
+    """The flowables of ``document``: ``totals`` are what it states (the difference, on a
+    correction, whose before/after states come in ``correction``); ``amount_words`` holds the
+    total due in words, one string per printed language."""
+    return Layout(
+        document,
+        client=client,
+        document_type=document_type,
+        totals=totals,
+        amount_words=amount_words,
+        look=look,
+        language=language,
+        correction=correction,
+    ).story()

@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import attrs
+import pytest
+from cabinet_core.entities import DocumentLine, ExchangeRate
+from cabinet_core.rendering import Renderer
+from cabinet_core.vat import compute_totals
+from cabinet_core.words import amount_in_words
+from cabinet_pdf.renderer import DOCUMENT_TYPES, PdfRenderer, filename_for, totals_of
+from pypdf import PdfReader
+
+
+def render(cabinet, document, client, language="pl"):
+    return PdfRenderer().render(cabinet, document, client=client, template=None, language=language)
+
+
+def test_is_a_renderer_of_pdf_for_the_invoice_like_built_ins():
+    renderer = PdfRenderer()
+    assert isinstance(renderer, Renderer)
+    assert renderer.name == "pdf"
+    assert renderer.media_type == "application/pdf"
+    assert set(renderer.document_types) == {
+        "cost_invoice",
+        "proforma",
+        "vat_invoice",
+        "correcting_invoice",
+        "correction_request",
+        "bill",
+        "contract",
+        "cash_report",
+    }
+
+
+def test_polish_invoice_reads_back_with_polish_letters(cabinet, client, invoice, pdf_text):
+    rendered = render(cabinet, invoice, client)
+    assert rendered.media_type == "application/pdf"
+    assert rendered.filename == "FV-12-11-2026.pdf"
+    text = pdf_text(rendered.content)
+    for expected in (
+        "Faktura VAT",
+        "Nr FV/12/11/2026",
+        "Data wystawienia: 2026-11-27",
+        "Data sprzedaży: 2026-11-26",
+        "Termin płatności: 2026-12-11",
+        "Sprzedawca",
+        "Nabywca",
+        "Zażółć Gęślą Sp. z o.o.",
+        "90-001 Łódź",
+        "Jaźń Źródlana S.A.",
+        "NIP: 1234563218",
+        "Obsługa księgowa — październik",
+        "Książka „Ćwiczenia”",
+        "1 234,56",
+        "2,5",
+        "Do zapłaty: 1 544,76 PLN",
+        "Słownie: tysiąc pięćset czterdzieści cztery złote 76/100",
+        "Sposób płatności: przelew",
+        "PL61109010140000071219812874",
+        "Dziękujemy za współpracę.",
+        "Wystawiono w kabinecie: Kancelaria Łużycka",
+    ):
+        assert expected in text, expected
+    assert "■" not in text
+    assert "PROJEKT" not in text
+
+
+def test_vat_per_rate_rows_match_the_core_totals(cabinet, client, invoice, pdf_text):
+    totals = compute_totals(invoice.lines, currency="PLN")
+    text = pdf_text(render(cabinet, invoice, client).content)
+    # 23%: 1234.56 net, 283.95 VAT, 1518.51 gross; 5%: 25.00, 1.25, 26.25.
+    assert "23%\n1 234,56\n283,95\n1 518,51" in text
+    assert "5%\n25,00\n1,25\n26,25" in text
+    assert f"Razem\n1 259,56\n285,20\n{'1 544,76'}" in text
+    assert totals.gross == Decimal("1544.76")
+
+
+def test_english_and_bilingual_labels(cabinet, client, invoice, pdf_text):
+    english = pdf_text(render(cabinet, invoice, client, "en").content)
+    assert "VAT invoice" in english
+    assert "Total due: 1,544.76 PLN" in english
+    assert "In words: one thousand five hundred forty-four PLN 76/100" in english
+    assert "Faktura" not in english
+
+    both = pdf_text(render(cabinet, invoice, client, "pl+en").content)
+    assert "Faktura VAT / VAT invoice" in both
+    assert "Sprzedawca / Seller" in both
+    assert "Do zapłaty / Total due: 1 544,76 PLN" in both
+    assert "Słownie: tysiąc pięćset czterdzieści cztery złote 76/100" in both
+    assert "In words: one thousand five hundred forty-four PLN 76/100" in both
+
+
+def test_output_is_byte_identical_across_renders(cabinet, client, invoice):
+    first = render(cabinet, invoice, client).content
+    second = render(cabinet, invoice, client).content
+    assert first == second
+    changed = attrs.evolve(invoice, notes="Inna uwaga")
+    assert render(cabinet, changed, client).content != first
+
+
+def test_metadata_and_language_tag(cabinet, client, invoice):
+    reader = PdfReader(io.BytesIO(render(cabinet, invoice, client, "en").content))
+    assert reader.metadata.title == "VAT invoice FV/12/11/2026"
+    assert reader.metadata.author == "Zażółć Gęślą Sp. z o.o."
+    assert reader.metadata.subject == "VAT invoice"
+    assert "Kancelaria Łużycka" in reader.metadata.creator
+    assert reader.root_object["/Lang"] == "en-GB"
+    polish = PdfReader(io.BytesIO(render(cabinet, invoice, client, "pl+en").content))
+    assert polish.root_object["/Lang"] == "pl-PL"
+
+
+def test_draft_is_watermarked_in_its_language(cabinet, client, invoice, pdf_text):
+    draft = attrs.evolve(invoice, status="draft", number=None)
+    rendered = render(cabinet, draft, client)
+    assert "PROJEKT" in pdf_text(rendered.content)
+    assert rendered.filename == "vat_invoice-7-draft.pdf"
+    assert "DRAFT" in pdf_text(render(cabinet, draft, client, "en").content)
+    assert "PROJEKT / DRAFT" in pdf_text(render(cabinet, draft, client, "pl+en").content)
+
+
+def test_missing_totals_are_computed_and_stored_totals_are_printed(cabinet, client, invoice):
+    computed, correction = totals_of(invoice)
+    assert correction is None
+    assert computed == compute_totals(invoice.lines, currency="PLN")
+    stored = attrs.evolve(computed, gross=Decimal("1544.76"))
+    assert totals_of(attrs.evolve(invoice, totals=stored))[0] is stored
+
+
+def test_correcting_invoice_prints_before_after_and_difference(cabinet, client, invoice, pdf_text):
+    kor = attrs.evolve(
+        invoice,
+        doc_type="correcting_invoice",
+        number="KOR/1/11/2026",
+        lines=(
+            DocumentLine(name="Usługa", unit_price=Decimal("30.00"), before=True),
+            DocumentLine(name="Usługa", unit_price=Decimal("16.50")),
+        ),
+    )
+    text = pdf_text(render(cabinet, kor, client).content)
+    assert "Faktura korygująca" in text
+    assert text.index("Przed korektą") < text.index("Po korekcie") < text.index("Różnica")
+    # TV10: 30.00/6.90 corrected to 16.50/3.80 states −13.50/−3.10.
+    assert "23%\n-13,50\n-3,10\n-16,60" in text
+    assert "Do zwrotu: 16,60 PLN" in text
+    assert "Słownie: minus szesnaście złotych 60/100" in text
+
+
+def test_foreign_currency_shows_vat_in_pln_and_the_nbp_rate(cabinet, client, invoice, pdf_text):
+    rate = ExchangeRate(
+        currency="EUR",
+        rate=Decimal("4.5005"),
+        effective_date=date(2026, 11, 26),
+        table_no="229/A/NBP/2026",
+    )
+    eur = attrs.evolve(
+        invoice,
+        currency="EUR",
+        exchange_rate=rate,
+        lines=(DocumentLine(name="Consulting", unit_price=Decimal("3118.80")),),
+    )
+    text = pdf_text(render(cabinet, eur, client, "en").content)
+    assert "VAT in PLN" in text
+    # VAT 717.32 EUR; in PLN it is rounded once: round(3118.80 × 0.23 × 4.5005) = 3228.32.
+    assert "3,228.32" in text
+    assert "NBP rate: 1 EUR = 4.5005 PLN, 229/A/NBP/2026 (2026-11-26)" in text
+    assert "Total due: 3,836.12 EUR" in text
+    assert amount_in_words(Decimal("3836.12"), "EUR", "en") in text
+
+
+def test_proforma_says_it_is_not_a_vat_invoice(cabinet, client, invoice, pdf_text):
+    proforma = attrs.evolve(invoice, doc_type="proforma", number="PRO/3/11/2026")
+    text = pdf_text(render(cabinet, proforma, client, "pl+en").content)
+    assert "Faktura proforma / Proforma invoice" in text
+    assert "Dokument nie jest fakturą VAT / This is not a VAT invoice" in text
+
+
+def test_correction_request_before_february_2026_is_a_note(cabinet, client, invoice, pdf_text):
+    old = attrs.evolve(invoice, doc_type="correction_request", issue_date=date(2026, 1, 15))
+    new = attrs.evolve(invoice, doc_type="correction_request", issue_date=date(2026, 2, 1))
+    assert "Nota korygująca" in pdf_text(render(cabinet, old, client).content)
+    assert "Wniosek o korektę faktury" in pdf_text(render(cabinet, new, client).content)
+
+
+def test_cost_invoice_puts_the_client_on_the_buyer_side(cabinet, client, invoice, pdf_text):
+    supplier = attrs.evolve(invoice.buyer, name="Dostawca Żółty Sp.j.")
+    cost = attrs.evolve(invoice, doc_type="cost_invoice", seller=supplier, buyer=None)
+    text = pdf_text(render(cabinet, cost, client).content)
+    assert "Faktura kosztowa" in text
+    assert text.index("Dostawca Żółty Sp.j.") < text.index("Zażółć Gęślą Sp. z o.o.")
+
+
+def test_document_without_lines_prints_its_own_fields(cabinet, client, invoice, pdf_text):
+    contract = attrs.evolve(
+        invoice,
+        doc_type="contract",
+        number="UM/1/2026",
+        lines=(),
+        extra={"subject": "Prowadzenie ksiąg rachunkowych", "monthly_fee": Decimal("1500.00")},
+    )
+    text = pdf_text(render(cabinet, contract, client).content)
+    assert "Umowa" in text
+    assert "Prowadzenie ksiąg rachunkowych" in text
+    assert "1500" in text.replace(" ", "")
+    assert "Do zapłaty" not in text
+
+
+def test_list_fields_become_tables(cabinet, client, invoice, pdf_text):
+    report = attrs.evolve(
+        invoice,
+        doc_type="cash_report",
+        number="RK 11/2026",
+        lines=(),
+        extra={"entries": [{"description": "Wpłata gotówki", "amount": Decimal("250.00")}]},
+    )
+    text = pdf_text(render(cabinet, report, client).content)
+    assert "Raport kasowy" in text
+    assert "Wpłata gotówki" in text
+
+
+def test_long_documents_break_onto_numbered_pages(cabinet, client, invoice):
+    many = attrs.evolve(
+        invoice,
+        lines=tuple(
+            DocumentLine(name=f"Pozycja {n}", unit_price=Decimal("1.00")) for n in range(120)
+        ),
+    )
+    reader = PdfReader(io.BytesIO(render(cabinet, many, client).content))
+    assert len(reader.pages) > 1
+    assert "Strona 2" in reader.pages[1].extract_text()
+    # The header row repeats on every page.
+    assert "Nazwa towaru lub usługi" in reader.pages[1].extract_text()
+
+
+@pytest.mark.parametrize("doc_type", DOCUMENT_TYPES)
+def test_every_declared_type_renders(cabinet, client, invoice, doc_type):
+    document = attrs.evolve(invoice, doc_type=doc_type)
+    reader = PdfReader(io.BytesIO(render(cabinet, document, client).content))
+    assert len(reader.pages) >= 1
+    text = reader.pages[0].extract_text()
+    assert "Nr FV/12/11/2026" in text
+    assert "Jaźń Źródlana S.A." in text
+
+
+def test_filename_is_safe_for_downloads(invoice):
+    assert filename_for(attrs.evolve(invoice, number="FV 1/11/2026")) == "FV-1-11-2026.pdf"
+    assert filename_for(attrs.evolve(invoice, number=None)) == "vat_invoice-7-draft.pdf"
