@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 3600.0
 
+_default_rng = random.Random()
+
 
 def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
     """Seconds to wait after the ``attempts``-th failed attempt (1, 2, 3 …).
@@ -44,8 +46,8 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
     back sooner than half the ceiling.
     """
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
-    uniform = rng.uniform if rng is not None else random.uniform
-    return ceiling / 2 + uniform(0, ceiling / 2)
+    source = rng if rng is not None else _default_rng
+    return ceiling / 2 + source.uniform(0, ceiling / 2)
 
 
 class Worker:
