@@ -45,7 +45,7 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
     jitter"), so retries of many messages that failed together spread out but never come
     back sooner than half the ceiling.
     """
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(attempts - 1, 0))
     source = rng if rng is not None else _default_rng
     return ceiling / 2 + source.uniform(0, ceiling / 2)
 
