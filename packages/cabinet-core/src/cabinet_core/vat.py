@@ -316,29 +316,39 @@ def compute_totals(
     vat_method: VatMethod = VatMethod.PER_RATE,
     exchange_rate: Decimal | ExchangeRate | None = None,
     rules: TaxRules = POLAND_2026,
+    line_exchange_rates: Sequence[Decimal | ExchangeRate] | None = None,
 ) -> DocumentTotals:
     """A document's totals per VAT rate (FA(3) ``P_13_x``, ``P_14_x``, ``P_14_xW``, ``P_15``).
 
     Lines marked ``before`` (a correction's "before" rows) are left out; see
     :func:`compute_correction`. Rows come in FA(3) order. ``vat_pln`` is filled for a document
     not in PLN when ``exchange_rate`` is given, per rate that bears tax; the document's
-    ``vat_pln`` is the sum of the rows'. Unknown rate codes raise :class:`ValidationError`
-    naming each offending line.
+    ``vat_pln`` is the sum of the rows'. When lines have different tax points, and so different
+    rates (FA(3) ``KursWaluty`` per line, MF example 21), ``line_exchange_rates`` gives one rate
+    per line of ``lines`` and wins over ``exchange_rate``. Unknown rate codes raise
+    :class:`ValidationError` naming each offending line.
     """
     all_lines = tuple(lines)
     _check_codes(all_lines, rules)
-    kurs = _kurs(exchange_rate) if currency != "PLN" else None
-    # Each line's rounded value, grouped by rate, in FA(3) order of the rates.
-    values: dict[str, list[Decimal]] = {}
-    for line in all_lines:
-        if not line.before:
-            values.setdefault(line.vat_rate, []).append(_line_value(line, currency))
+    if line_exchange_rates is not None and len(line_exchange_rates) != len(all_lines):
+        raise ValueError("line_exchange_rates needs exactly one rate per line")
+    foreign = currency != "PLN" and (exchange_rate is not None or line_exchange_rates is not None)
+    document_kurs = _kurs(exchange_rate) if foreign else None
+    # Each line's rounded value and its exchange rate, grouped by VAT rate.
+    values: dict[str, list[tuple[Decimal, Decimal | None]]] = {}
+    for index, line in enumerate(all_lines):
+        if line.before:
+            continue
+        kurs = document_kurs
+        if foreign and line_exchange_rates is not None:
+            kurs = _kurs(line_exchange_rates[index])
+        values.setdefault(line.vat_rate, []).append((_line_value(line, currency), kurs))
+    exact_tax = _tax_in_gross if price_mode == PriceMode.GROSS else _tax_of_net
     rows = []
     for code in sorted(values, key=rules.order):
         rate = rules.rate(code)
-        amounts = values[code]
+        amounts = [value for value, _ in values[code]]
         total = sum(amounts, _ZERO)
-        exact_tax = _tax_in_gross if price_mode == PriceMode.GROSS else _tax_of_net
         if vat_method == VatMethod.PER_LINE:
             vat = sum((round_money(exact_tax(a, rate), currency) for a in amounts), _ZERO)
         else:
@@ -348,10 +358,15 @@ def compute_totals(
         else:
             net, gross = total, total + vat
         vat_pln = None
-        if kurs is not None and rate.bears_vat:
-            vat_pln = round_money(exact_tax(total, rate) * kurs, "PLN")
+        if foreign and rate.bears_vat:
+            # The exact tax of every line in PLN, summed, then rounded once (P_14_xW).
+            exact_pln = sum(
+                (exact_tax(value, rate) * (kurs or Decimal(0)) for value, kurs in values[code]),
+                Decimal(0),
+            )
+            vat_pln = round_money(exact_pln, "PLN")
         rows.append(RateTotal(rate=code, net=net, vat=vat, gross=gross, vat_pln=vat_pln))
-    return _totals(currency, rows, foreign=kurs is not None)
+    return _totals(currency, rows, foreign=foreign)
 
 
 def _totals(currency: str, rows: Sequence[RateTotal], *, foreign: bool) -> DocumentTotals:
@@ -427,7 +442,9 @@ def compute_correction(
 
     Both states are computed with the same method; the difference is
     :func:`correction_difference`. A correction without "before" lines is read as difference
-    rows, so its difference equals its own totals.
+    rows, so its difference equals its own totals. When the two states need different exchange
+    rates, compute each with :func:`compute_totals` and subtract with
+    :func:`correction_difference`.
     """
     all_lines = tuple(lines)
     _check_codes(all_lines, rules)
