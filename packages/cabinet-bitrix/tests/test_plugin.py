@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import importlib.metadata
+
+import cabinet_bitrix.plugin
+import pytest
+from cabinet_bitrix import BitrixBackend
+
+
+def test_entry_point_names_the_plugin_module():
+    eps = {ep.name: ep for ep in importlib.metadata.entry_points(group="cabinet")}
+    assert eps["cabinet_bitrix"].load() is cabinet_bitrix.plugin
+
+
+def test_cabinet_lists_the_backend_and_builds_it_from_the_environment(cabinet, monkeypatch):
+    assert "bitrix24" in cabinet.crm_backend_names
+    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", "https://portal.bitrix24.pl/rest/1/abc/")
+    backend = cabinet.crm_backend("bitrix24")
+    assert isinstance(backend, BitrixBackend)
+    assert backend.client.webhook_url == "https://portal.bitrix24.pl/rest/1/abc/"
+
+
+def test_an_unconfigured_backend_fails_loudly(cabinet, monkeypatch):
+    monkeypatch.delenv("CABINET_BITRIX_WEBHOOK_URL", raising=False)
+    with pytest.raises(ValueError, match="CABINET_BITRIX_WEBHOOK_URL"):
+        cabinet.crm_backend("bitrix24")
