@@ -4,7 +4,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
+import pluggy
 import pytest
+from cabinet_core import default_tax_rules, hookspecs
 from cabinet_core.entities import (
     DocumentLine,
     DocumentTotals,
@@ -458,3 +460,60 @@ def test_correction_is_after_minus_before(
         got = diff.get(code, zero)
         assert (got.net, got.vat) == (expected_net, expected_vat)
     assert result.difference.gross == result.after.gross - result.before.gross
+
+
+@st.composite
+def lines_with_rates(draw: st.DrawFn) -> tuple[list[DocumentLine], list[Decimal]]:
+    lines = draw(lines_strategy)
+    rates = draw(st.lists(kurs, min_size=len(lines), max_size=len(lines)))
+    return lines, rates
+
+
+@given(lines_with_rates(), modes)
+def test_pln_vat_with_line_rates_is_rounded_once(
+    pair: tuple[list[DocumentLine], list[Decimal]], mode: PriceMode
+) -> None:
+    lines, rates = pair
+    totals = compute_totals(lines, currency="EUR", price_mode=mode, line_exchange_rates=rates)
+    for row in totals.rows:
+        percent = POLAND_2026.rate(row.rate).percent
+        if not POLAND_2026.rate(row.rate).bears_vat or percent is None:
+            assert row.vat_pln is None
+            continue
+        share = percent / (100 + percent) if mode == PriceMode.GROSS else percent / 100
+        exact = sum(
+            (
+                exact_round(item.quantity * item.unit_price) * share * rate
+                for item, rate in zip(lines, rates, strict=True)
+                if item.vat_rate == row.rate
+            ),
+            Decimal(0),
+        )
+        assert row.vat_pln == exact_round(exact)
+
+
+def test_line_exchange_rates_need_one_rate_per_line() -> None:
+    with pytest.raises(ValueError, match="one rate per line"):
+        compute_totals(
+            [line("1", "1"), line("1", "2")], currency="EUR", line_exchange_rates=[Decimal(4)]
+        )
+
+
+def test_line_exchange_rates_win_over_the_document_rate() -> None:
+    totals = compute_totals(
+        [line("1", "100.00"), line("1", "100.00")],
+        currency="EUR",
+        exchange_rate=Decimal("9.9999"),
+        line_exchange_rates=[Decimal("4.0000"), Decimal("5.0000")],
+    )
+    assert totals.vat_pln == Decimal("207.00")
+
+
+def test_default_tax_rules_plugin_registers_poland() -> None:
+    pm = pluggy.PluginManager("cabinet")
+    pm.add_hookspecs(hookspecs)
+    pm.register(default_tax_rules)
+    registered: list[TaxRules] = []
+    pm.hook.register_tax_rules(register=registered.append)
+    assert registered == [POLAND_2026]
+    assert rates_for(registered, date(2026, 11, 27)).rate("23").percent == Decimal(23)

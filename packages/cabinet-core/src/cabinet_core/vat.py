@@ -283,8 +283,10 @@ def to_pln(amount: Decimal, rate: Decimal) -> Decimal:
 
 
 def _kurs(exchange_rate: Decimal | ExchangeRate | None) -> Decimal | None:
-    if exchange_rate is None:
-        return None
+    return None if exchange_rate is None else _required_kurs(exchange_rate)
+
+
+def _required_kurs(exchange_rate: Decimal | ExchangeRate) -> Decimal:
     value = exchange_rate.rate if isinstance(exchange_rate, ExchangeRate) else exchange_rate
     value = _decimal(value, "exchange_rate")
     if value <= 0:
@@ -334,20 +336,22 @@ def compute_totals(
         raise ValueError("line_exchange_rates needs exactly one rate per line")
     foreign = currency != "PLN" and (exchange_rate is not None or line_exchange_rates is not None)
     document_kurs = _kurs(exchange_rate) if foreign else None
-    # Each line's rounded value and its exchange rate, grouped by VAT rate.
-    values: dict[str, list[tuple[Decimal, Decimal | None]]] = {}
+    # Each line's rounded value, and for a foreign document its exchange rate, per VAT rate.
+    values: dict[str, list[Decimal]] = {}
+    kursy: dict[str, list[Decimal]] = {}
     for index, line in enumerate(all_lines):
         if line.before:
             continue
-        kurs = document_kurs
-        if foreign and line_exchange_rates is not None:
-            kurs = _kurs(line_exchange_rates[index])
-        values.setdefault(line.vat_rate, []).append((_line_value(line, currency), kurs))
+        values.setdefault(line.vat_rate, []).append(_line_value(line, currency))
+        if line_exchange_rates is not None and foreign:
+            kursy.setdefault(line.vat_rate, []).append(_required_kurs(line_exchange_rates[index]))
+        elif document_kurs is not None:
+            kursy.setdefault(line.vat_rate, []).append(document_kurs)
     exact_tax = _tax_in_gross if price_mode == PriceMode.GROSS else _tax_of_net
     rows = []
     for code in sorted(values, key=rules.order):
         rate = rules.rate(code)
-        amounts = [value for value, _ in values[code]]
+        amounts = values[code]
         total = sum(amounts, _ZERO)
         if vat_method == VatMethod.PER_LINE:
             vat = sum((round_money(exact_tax(a, rate), currency) for a in amounts), _ZERO)
@@ -361,7 +365,10 @@ def compute_totals(
         if foreign and rate.bears_vat:
             # The exact tax of every line in PLN, summed, then rounded once (P_14_xW).
             exact_pln = sum(
-                (exact_tax(value, rate) * (kurs or Decimal(0)) for value, kurs in values[code]),
+                (
+                    exact_tax(value, rate) * kurs
+                    for value, kurs in zip(amounts, kursy[code], strict=True)
+                ),
                 Decimal(0),
             )
             vat_pln = round_money(exact_pln, "PLN")
