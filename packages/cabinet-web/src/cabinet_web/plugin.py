@@ -1,1 +1,109 @@
-"""Plugin registration."""
+"""cabinet-web's built-in plugin: the pages, the JSON API, the menu, sign-in and the CLI commands
+are all registered through the same web hooks any other plugin uses."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from cabinet_core.entities import Actor, Role, User
+from cabinet_core.errors import N_, AuthenticationFailed, NotFound
+
+from cabinet_web import hookspecs
+from cabinet_web.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import click
+    from cabinet_core.app import Cabinet
+    from starlette.requests import Request
+    from starlette.routing import BaseRoute
+
+PLUGIN_NAME = "cabinet_web"
+
+
+def add_hookspecs(pm: pluggy.PluginManager) -> None:
+    """Add the web hookspecs to ``pm`` (idempotent; core's plugin loader calls this)."""
+    if not hasattr(pm.hook, "register_routes") or not pm.hook.register_routes.has_spec():
+        pm.add_hookspecs(hookspecs)
+
+
+def ensure_registered(pm: pluggy.PluginManager) -> None:
+    """Make sure ``pm`` has the web hookspecs and this built-in plugin (once)."""
+    add_hookspecs(pm)
+    module = sys.modules[__name__]
+    if not pm.is_registered(module) and pm.get_plugin(PLUGIN_NAME) is None:
+        pm.register(module, name=PLUGIN_NAME)
+
+
+@hookimpl
+def register_routes(register: Callable[[BaseRoute], None]) -> None:
+    """The built-in pages and the JSON API."""
+    from cabinet_web.api import v1
+    from cabinet_web.pages import ROUTES
+
+    for route in (*ROUTES, *v1.ROUTES):
+        register(route)
+
+
+@hookimpl
+def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, str]]:
+    """Navigation for the signed-in user's role."""
+    if actor is None:
+        return []
+    _ = request.state.gettext
+    links = [{"href": "/", "label": _("Home")}, {"href": "/documents", "label": _("Documents")}]
+    if actor.role in (Role.MANAGER, Role.ADMIN):
+        links.append({"href": "/users", "label": _("Users")})
+    links.append({"href": "/tokens", "label": _("API tokens")})
+    links.append({"href": "/profile", "label": _("Profile")})
+    return links
+
+
+@hookimpl
+def extra_template_vars(request: Request) -> Mapping[str, Any]:
+    """How many unread notifications the signed-in user has (shown in the header)."""
+    user = request.state.user
+    if user is None:
+        return {"unread_notifications": 0}
+    cabinet = request.app.state.cabinet
+    unread = cabinet.notifications.list(Actor.of(user), unread_only=True)
+    return {"unread_notifications": len(unread)}
+
+
+@hookimpl(trylast=True)
+def actor_from_request(cabinet: Cabinet, request: Request) -> User | None:
+    """A personal API token (``Authorization: Bearer cab_…``), else the session cookie."""
+    from cabinet_web.security import session_fingerprint
+
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, secret = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise AuthenticationFailed(N_("Send the API token as: Authorization: Bearer <token>."))
+        user: User = cabinet.tokens.authenticate(secret.strip())
+        request.state.auth = "token"
+        return user
+    session = request.scope.get("session")
+    if not session or "user_id" not in session:
+        return None
+    try:
+        user = cabinet.users.get(Actor.system(), int(session["user_id"]))
+    except (NotFound, TypeError, ValueError):
+        session.clear()
+        return None
+    if not user.active or session.get("auth") != session_fingerprint(user):
+        session.clear()
+        return None
+    request.state.auth = "session"
+    return user
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """The built-in commands: serve, demo, worker, migrate, users, plugins."""
+    from cabinet_web import cli as commands
+
+    for command in commands.BUILTIN_COMMANDS:
+        cli.add_command(command)

@@ -1,0 +1,217 @@
+"""The OpenAPI 3.1 document, generated from the declared endpoints and the attrs entities.
+
+Schemas follow the converter's wire shapes (:mod:`cabinet_core.converter`): a ``Decimal`` is a
+string of digits, dates are ISO 8601 strings, enums are their values, tuples are arrays.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+from cabinet_core.entities import User
+
+from cabinet_web.api._endpoint import ApiEndpoint
+from cabinet_web.problems import PROBLEM_MEDIA_TYPE
+
+DECIMAL_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1234.56"]}
+HIDDEN_FIELDS = {User: {"password_hash"}}
+
+
+class SchemaBuilder:
+    """Collects component schemas for attrs classes as they are referenced."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def ref(self, cls: type[Any]) -> dict[str, Any]:
+        """A ``$ref`` to ``cls``'s component schema (built on first use)."""
+        name = cls.__name__
+        if name not in self.components:
+            self.components[name] = {}  # placeholder: entities may refer to each other
+            self.components[name] = self._object(cls)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def _object(self, cls: type[Any]) -> dict[str, Any]:
+        hints = typing.get_type_hints(cls)
+        hidden = HIDDEN_FIELDS.get(cls, set())
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for field in attrs.fields(cls):
+            if field.name in hidden:
+                continue
+            properties[field.name] = self.schema(hints[field.name])
+            if field.default is attrs.NOTHING:
+                required.append(field.name)
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        if cls.__doc__:
+            schema["description"] = cls.__doc__.strip().splitlines()[0]
+        if required:
+            schema["required"] = required
+        return schema
+
+    def schema(self, hint: Any) -> dict[str, Any]:
+        """The JSON Schema of one type annotation."""
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (typing.Union, types.UnionType):
+            options = [self.schema(arg) for arg in args if arg is not type(None)]
+            if type(None) in args:
+                options.append({"type": "null"})
+            return options[0] if len(options) == 1 else {"anyOf": options}
+        if origin in (tuple, list, set, frozenset, Iterable):
+            item = args[0] if args else Any
+            return {"type": "array", "items": self.schema(item)}
+        if origin in (dict, Mapping) or hint in (dict, Mapping):
+            return {"type": "object"}
+        if hint is Any:
+            return {}
+        if isinstance(hint, type):
+            if issubclass(hint, enum.Enum):
+                return {"type": "string", "enum": [member.value for member in hint]}
+            if issubclass(hint, bool):
+                return {"type": "boolean"}
+            if issubclass(hint, int):
+                return {"type": "integer"}
+            if issubclass(hint, str):
+                return {"type": "string"}
+            if issubclass(hint, Decimal):
+                return dict(DECIMAL_SCHEMA)
+            if issubclass(hint, datetime):
+                return {"type": "string", "format": "date-time"}
+            if issubclass(hint, date):
+                return {"type": "string", "format": "date"}
+            if attrs.has(hint):
+                return self.ref(hint)
+        return {}
+
+    def response_schema(self, response: Any) -> dict[str, Any]:
+        """The schema of an endpoint's ``response`` declaration."""
+        if response is None:
+            return {}
+        if isinstance(response, dict):
+            return response
+        if isinstance(response, tuple):
+            kind, cls = response
+            items = {"type": "array", "items": self.ref(cls)}
+            if kind == "list":
+                return items
+            return {
+                "type": "object",
+                "properties": {
+                    "items": items,
+                    "total": {"type": "integer"},
+                    "limit": {"type": "integer"},
+                    "offset": {"type": "integer"},
+                },
+                "required": ["items", "total", "limit", "offset"],
+            }
+        return self.ref(response)
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` lists field problems of a 422.",
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+                "required": ["field", "code", "message"],
+            },
+        },
+    },
+    "required": ["type", "title", "status"],
+}
+
+
+def openapi_path(path: str) -> str:
+    """Starlette's ``{id:int}`` as OpenAPI's ``{id}``."""
+    parts = []
+    for segment in path.split("/"):
+        if segment.startswith("{") and ":" in segment:
+            segment = segment.split(":")[0] + "}"
+        parts.append(segment)
+    return "/".join(parts)
+
+
+def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``endpoints``."""
+    builder = SchemaBuilder()
+    paths: dict[str, dict[str, Any]] = {}
+    problem_response = {
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    }
+    for item in endpoints:
+        operation: dict[str, Any] = {
+            "operationId": item.operation_id,
+            "summary": item.summary,
+            "responses": {
+                str(item.status): {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {"schema": builder.response_schema(item.response)}
+                    },
+                },
+                "default": {"description": "A problem document", **problem_response},
+            },
+        }
+        if (item.handler.__doc__ or "").strip():
+            operation["description"] = (item.handler.__doc__ or "").strip()
+        if item.params:
+            operation["parameters"] = [
+                {
+                    "name": param.name,
+                    "in": param.where,
+                    "required": param.required or param.where == "path",
+                    "schema": dict(param.schema),
+                    **({"description": param.description} if param.description else {}),
+                }
+                for param in item.params
+            ]
+        if item.body is not None:
+            schema = item.body if isinstance(item.body, dict) else builder.ref(item.body)
+            operation["requestBody"] = {
+                "required": item.method != "POST" or "transitions" not in item.path,
+                "content": {"application/json": {"schema": schema}},
+            }
+        if item.public:
+            operation["security"] = []
+        paths.setdefault(openapi_path(item.path), {})[item.method.lower()] = operation
+    components = dict(sorted(builder.components.items()))
+    components["Problem"] = PROBLEM_SCHEMA
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "cabinet API",
+            "version": "1",
+            "description": "The client cabinet's JSON API. Amounts are decimal strings.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "cab_… token"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "cabinet_session"},
+            },
+        },
+        "security": [{"bearer": []}, {"session": []}],
+    }
+    if server_url:
+        document["servers"] = [{"url": server_url}]
+    return document

@@ -1,0 +1,353 @@
+"""``/api/v1``: the endpoints. Each one is a thin adapter over a service call; the services do
+the access checks and validation, so the API and the pages obey exactly the same rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from cabinet_core.converter import to_json_dict
+from cabinet_core.entities import (
+    Client,
+    Counterparty,
+    Document,
+    DocumentTotals,
+    NewsItem,
+    Product,
+    User,
+)
+from cabinet_core.errors import N_, ValidationError
+from starlette.requests import Request
+
+from cabinet_web.api._endpoint import (
+    PAGING,
+    ApiEndpoint,
+    Param,
+    actor,
+    int_param,
+    json_body,
+    paging,
+    structure,
+)
+from cabinet_web.pages._common import cabinet_of, run
+from cabinet_web.query import document_query
+
+PREFIX = "/api/v1"
+ENDPOINTS: list[ApiEndpoint] = []
+
+# What the server decides; a body that sends these has them ignored.
+SERVER_FIELDS = ("id", "created_at", "updated_at", "created_by")
+DOCUMENT_SERVER_FIELDS = (*SERVER_FIELDS, "status", "number", "series", "totals", "version")
+
+
+def endpoint(path: str, method: str, summary: str, **kwargs: Any) -> Any:
+    """Declare an API endpoint (collected in :data:`ENDPOINTS`)."""
+
+    def decorate(handler: Any) -> Any:
+        ENDPOINTS.append(
+            ApiEndpoint(
+                path=PREFIX + path,
+                method=method,
+                handler=handler,
+                summary=summary,
+                operation_id=handler.__name__,
+                **kwargs,
+            )
+        )
+        return handler
+
+    return decorate
+
+
+def _id(name: str, description: str) -> Param:
+    return Param(
+        name=name, where="path", schema={"type": "integer"}, description=description, required=True
+    )
+
+
+def _path_int(request: Request, name: str) -> int:
+    value = request.path_params[name]
+    return int(value)
+
+
+def _without(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key not in fields}
+
+
+def _client_for(request: Request, data: dict[str, Any] | None = None) -> int:
+    """The client a list or a new entity belongs to: given, or the client user's own."""
+    given = data.get("client_id") if data is not None else None
+    if given is None:
+        given = int_param(request, "client_id")
+    if given is None:
+        given = request.state.user.client_id
+    if given is None:
+        raise ValidationError.single("client_id", "required", N_("Say which client (client_id)."))
+    if not isinstance(given, int) or isinstance(given, bool):
+        raise ValidationError.single("client_id", "integer", N_("Enter a whole number."))
+    return given
+
+
+# -- me ------------------------------------------------------------------------------------------
+@endpoint("/me", "GET", "The authenticated user", response=User)
+async def get_me(request: Request) -> User:
+    """The authenticated user (never the password hash)."""
+    user: User = request.state.user
+    return user
+
+
+# -- clients -------------------------------------------------------------------------------------
+@endpoint(
+    "/clients",
+    "GET",
+    "Clients the user may see",
+    params=(Param(name="search", where="query"),),
+    response=("list", Client),
+)
+async def list_clients(request: Request) -> list[Client]:
+    """A manager's own clients; every client for accountants and admins; a client user's own."""
+    cabinet = cabinet_of(request)
+    search = request.query_params.get("search") or None
+    return list(await run(cabinet.clients.list, actor(request), search=search))
+
+
+@endpoint(
+    "/clients/{client_id:int}",
+    "GET",
+    "One client",
+    params=(_id("client_id", "The client's id"),),
+    response=Client,
+)
+async def get_client(request: Request) -> Client:
+    """One client, if the user may see it."""
+    cabinet = cabinet_of(request)
+    client: Client = await run(cabinet.clients.get, actor(request), _path_int(request, "client_id"))
+    return client
+
+
+@endpoint(
+    "/clients/{client_id:int}",
+    "PATCH",
+    "Change a client's data (only the fields sent)",
+    params=(_id("client_id", "The client's id"),),
+    body={"$ref": "#/components/schemas/Client"},
+    response=Client,
+)
+async def patch_client(request: Request) -> Client:
+    """Merge the sent fields into the client and save it through the service."""
+    cabinet = cabinet_of(request)
+    body = await json_body(request)
+    who = actor(request)
+    current: Client = await run(cabinet.clients.get, who, _path_int(request, "client_id"))
+    merged = to_json_dict(current)
+    for key, value in _without(body, SERVER_FIELDS).items():
+        if key == "address" and isinstance(value, dict):
+            merged["address"] = {**merged["address"], **value}
+        else:
+            merged[key] = value
+    updated = structure(merged, Client)
+    result: Client = await run(cabinet.clients.update, who, attrs.evolve(updated, id=current.id))
+    return result
+
+
+# -- counterparties and products ------------------------------------------------------------------
+def _owned_list(kind: str, service: str, entity: type[Any]) -> None:
+    async def list_owned(request: Request) -> Any:
+        cabinet = cabinet_of(request)
+        limit, offset = paging(request)
+        search = request.query_params.get("search") or None
+        client_id = _client_for(request)
+        return await run(
+            getattr(cabinet, service).list,
+            actor(request),
+            client_id,
+            search=search,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def create_owned(request: Request) -> Any:
+        cabinet = cabinet_of(request)
+        body = _without(await json_body(request), SERVER_FIELDS)
+        body["client_id"] = _client_for(request, body)
+        return await run(getattr(cabinet, service).create, actor(request), structure(body, entity))
+
+    list_owned.__name__ = f"list_{service}"
+    create_owned.__name__ = f"create_{kind}"
+    client_param = Param(
+        name="client_id",
+        where="query",
+        schema={"type": "integer"},
+        description="Required for staff; a client user gets its own",
+    )
+    endpoint(
+        f"/{service}",
+        "GET",
+        f"A page of a client's {service}",
+        params=(client_param, Param(name="search", where="query"), *PAGING),
+        response=("page", entity),
+    )(list_owned)
+    endpoint(
+        f"/{service}",
+        "POST",
+        f"Create a {kind} (client_id defaults to the client user's own)",
+        body=entity,
+        response=entity,
+        status=201,
+    )(create_owned)
+
+
+_owned_list("counterparty", "counterparties", Counterparty)
+_owned_list("product", "products", Product)
+
+
+# -- documents -----------------------------------------------------------------------------------
+DOCUMENT_FILTERS = tuple(
+    Param(name=name, where="query", schema=schema, description=description)
+    for name, schema, description in (
+        ("client_id", {"type": "integer"}, "Only this client's documents"),
+        ("doc_type", {"type": "string"}, "Comma-separated type keys"),
+        ("status", {"type": "string"}, "Comma-separated workflow states"),
+        ("search", {"type": "string"}, "Number, party name or NIP, or the gross amount"),
+        ("date_from", {"type": "string", "format": "date"}, "Issued on or after"),
+        ("date_to", {"type": "string", "format": "date"}, "Issued on or before"),
+        ("currency", {"type": "string"}, "ISO 4217 code"),
+        ("payment_status", {"type": "string"}, "unpaid, partially_paid or paid"),
+        ("order", {"type": "string"}, "-issue_date (default), issue_date, number, -gross …"),
+    )
+) + tuple(PAGING)
+
+
+@endpoint(
+    "/documents",
+    "GET",
+    "A page of documents the user may see",
+    params=DOCUMENT_FILTERS,
+    response=("page", Document),
+)
+async def list_documents(request: Request) -> Any:
+    """Documents filtered by the query string."""
+    cabinet = cabinet_of(request)
+    query = document_query(dict(request.query_params), known_types=cabinet.document_types)
+    return await run(cabinet.documents.list, actor(request), query)
+
+
+def _document_from_body(request: Request, body: dict[str, Any]) -> Document:
+    data = _without(body, DOCUMENT_SERVER_FIELDS)
+    data["client_id"] = _client_for(request, data)
+    document: Document = structure(data, Document)
+    return document
+
+
+@endpoint(
+    "/documents",
+    "POST",
+    "Create a document (status, number and totals are the server's)",
+    body=Document,
+    response=Document,
+    status=201,
+)
+async def create_document(request: Request) -> Document:
+    """Validate, compute the totals and store a new document in its type's first state."""
+    cabinet = cabinet_of(request)
+    document = _document_from_body(request, await json_body(request))
+    created: Document = await run(cabinet.documents.create, actor(request), document)
+    return created
+
+
+@endpoint(
+    "/documents/preview-totals",
+    "POST",
+    "Compute a document's totals without saving it",
+    body=Document,
+    response=DocumentTotals,
+)
+async def preview_totals(request: Request) -> DocumentTotals:
+    """The totals the document would have (per VAT rate, in PLN for foreign currencies)."""
+    cabinet = cabinet_of(request)
+    document = _document_from_body(request, await json_body(request))
+    totals: DocumentTotals = await run(cabinet.documents.preview_totals, document)
+    return totals
+
+
+@endpoint(
+    "/documents/{doc_id:int}",
+    "GET",
+    "One document",
+    params=(_id("doc_id", "The document's id"),),
+    response=Document,
+)
+async def get_document(request: Request) -> Document:
+    """One document, if the user may see it (another client's id is simply not found)."""
+    cabinet = cabinet_of(request)
+    document: Document = await run(
+        cabinet.documents.get, actor(request), _path_int(request, "doc_id")
+    )
+    return document
+
+
+@endpoint(
+    "/documents/{doc_id:int}/transitions/{key}",
+    "POST",
+    "Move a document along its workflow (submit, approve, issue …)",
+    params=(
+        _id("doc_id", "The document's id"),
+        Param(name="key", where="path", required=True, description="The transition's key"),
+    ),
+    body={
+        "type": "object",
+        "properties": {"comment": {"type": "string"}},
+        "additionalProperties": False,
+    },
+    response=Document,
+)
+async def transition_document(request: Request) -> Document:
+    """Make one workflow transition; the service checks the role and the current state."""
+    cabinet = cabinet_of(request)
+    body = await json_body(request) if await request.body() else {}
+    comment = body.get("comment", "")
+    if not isinstance(comment, str):
+        raise ValidationError.single(
+            "comment", "type", N_("This value has the wrong type or format.")
+        )
+    document: Document = await run(
+        cabinet.documents.transition,
+        actor(request),
+        _path_int(request, "doc_id"),
+        request.path_params["key"],
+        comment=comment,
+    )
+    return document
+
+
+# -- news ----------------------------------------------------------------------------------------
+@endpoint(
+    "/news",
+    "GET",
+    "The firm's news, newest first",
+    params=tuple(PAGING),
+    response=("page", NewsItem),
+)
+async def list_news(request: Request) -> Any:
+    """News and notices shown to every client."""
+    cabinet = cabinet_of(request)
+    limit, offset = paging(request, default=20)
+    return await run(cabinet.news.list, actor(request), limit=limit, offset=offset)
+
+
+# -- the description of all of the above ------------------------------------------------------
+@endpoint(
+    "/openapi.json",
+    "GET",
+    "This API's OpenAPI 3.1 description",
+    public=True,
+    response={"type": "object"},
+)
+async def openapi_document(request: Request) -> Any:
+    """The OpenAPI document, built from :data:`ENDPOINTS`."""
+    from cabinet_web.api.openapi import build_openapi
+
+    return build_openapi(ENDPOINTS, server_url=str(request.base_url).rstrip("/"))
+
+
+ROUTES = [item.route() for item in ENDPOINTS]

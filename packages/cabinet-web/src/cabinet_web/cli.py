@@ -1,0 +1,286 @@
+"""The ``cabinet`` command line: serve, demo, worker, migrate, users, plugins.
+
+The commands are added through the ``register_commands`` hook (the built-in plugin adds these),
+so an installed plugin can add its own (``cabinet bitrix-emulator`` …). Settings come from the
+``CABINET_*`` environment variables; ``--data-dir`` overrides ``CABINET_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import pluggy
+from cabinet_core.app import Cabinet
+from cabinet_core.entities import Actor, Role
+from cabinet_core.errors import CabinetError, ValidationError
+from cabinet_core.plugins import describe_plugins, make_plugin_manager
+from cabinet_core.settings import Settings
+
+from cabinet_web import plugin as web_plugin
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    """Settings from the environment, with the command line's overrides."""
+    data_dir = ctx.find_root().params.get("data_dir")
+    if data_dir is not None:
+        overrides.setdefault("data_dir", Path(data_dir))
+    return Settings.from_env(**overrides)
+
+
+def open_cabinet(ctx: click.Context, *, migrate: bool = True, **overrides: Any) -> Cabinet:
+    """A cabinet for a command (schema migrated first unless ``migrate`` is false)."""
+    settings = settings_from(ctx, **overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    cabinet = Cabinet(settings, pm=ctx.find_root().obj["pm"])
+    if migrate:
+        cabinet.migrate()
+    return cabinet
+
+
+def fail(exc: CabinetError) -> click.ClickException:
+    """A core error as a command-line message (field errors one per line)."""
+    if isinstance(exc, ValidationError):
+        lines = [f"{error.field}: {error.message}" for error in exc.errors]
+        return click.ClickException("\n".join([exc.message, *lines]))
+    return click.ClickException(exc.message)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Run the web server (migrates the database first)."""
+    import uvicorn
+
+    from cabinet_web.app import create_app
+
+    cabinet = open_cabinet(ctx)
+    click.echo(f"cabinet: http://{host}:{port}/")
+    uvicorn.run(create_app(cabinet), host=host, port=port, log_level="info")
+
+
+@click.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--data-dir",
+    "demo_dir",
+    default="./cabinet-data/demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the demo's SQLite file, mail folder and passwords live.",
+)
+@click.option("--no-serve", is_flag=True, help="Only create the demo data and print the logins.")
+@click.pass_context
+def demo(ctx: click.Context, port: int, host: str, demo_dir: Path, no_serve: bool) -> None:
+    """Start a cabinet with demo data (SQLite, no CRM, mail to a folder) and print the logins."""
+    from cabinet_web.demo import seed
+
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    cabinet = open_cabinet(
+        ctx,
+        data_dir=demo_dir,
+        database_url=None,
+        crm_backends=("null",),
+        mailer="folder",
+        rate_provider="offline",
+        base_url=f"http://{host}:{port}",
+        secret_key=_demo_secret(demo_dir),
+    )
+    logins = seed(cabinet, demo_dir)
+    url = f"http://{host}:{port}/"
+    click.echo(f"Demo cabinet: {url}")
+    click.echo(f"Data: {demo_dir.resolve()}  (mail is written to {cabinet.settings.mail_dir})")
+    click.echo("Logins:")
+    for role, email, password in logins:
+        click.echo(f"  {role:<11} {email:<22} {password}")
+    if no_serve:
+        cabinet.close()
+        return
+    import uvicorn
+
+    from cabinet_web.app import create_app
+
+    uvicorn.run(create_app(cabinet), host=host, port=port, log_level="warning")
+
+
+def _demo_secret(demo_dir: Path) -> str:
+    """The demo keeps its session key across restarts, so a browser stays signed in."""
+    import secrets
+
+    path = demo_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Deliver one batch and exit.")
+@click.pass_context
+def worker(ctx: click.Context, once: bool) -> None:
+    """Deliver outbox messages to the CRM backends until stopped (Ctrl+C / SIGTERM)."""
+    from cabinet_core.worker import Worker
+
+    cabinet = open_cabinet(ctx)
+    runner = Worker(cabinet)
+    if once:
+        click.echo(f"delivered {runner.run_once()} message(s)")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo("cabinet worker: delivering the outbox (Ctrl+C to stop)")
+    runner.run_forever(stop)
+
+
+@click.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Bring the database schema to the newest version."""
+    cabinet = open_cabinet(ctx, migrate=False)
+    cabinet.migrate()
+    click.echo(f"database is up to date: {_safe_url(cabinet.settings.effective_database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group()
+def users() -> None:
+    """Manage users (staff and client users)."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option(
+    "--role", type=click.Choice([role.value for role in Role]), default="client", show_default=True
+)
+@click.option("--client-id", type=int, default=None, help="Required for client users.")
+@click.option("--language", type=click.Choice(["pl", "en"]), default="pl", show_default=True)
+@click.password_option(
+    "--password", prompt="Password", help="At least 10 characters (asked for when not given)."
+)
+@click.pass_context
+def users_create(
+    ctx: click.Context,
+    email: str,
+    name: str,
+    role: str,
+    client_id: int | None,
+    language: str,
+    password: str,
+) -> None:
+    """Create a user."""
+    cabinet = open_cabinet(ctx)
+    try:
+        user = cabinet.users.create(
+            Actor.system(),
+            email=email,
+            name=name,
+            role=Role(role),
+            client_id=client_id,
+            password=password,
+            language=language,
+        )
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"created user {user.id}: {user.email} ({user.role.value})")
+
+
+@users.command("list")
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=None)
+@click.option("--client-id", type=int, default=None)
+@click.pass_context
+def users_list(ctx: click.Context, role: str | None, client_id: int | None) -> None:
+    """List users."""
+    cabinet = open_cabinet(ctx)
+    found = cabinet.users.list(
+        Actor.system(), client_id=client_id, role=Role(role) if role else None
+    )
+    rows = [
+        (str(u.id), u.email, u.role.value, str(u.client_id or ""), "yes" if u.active else "no")
+        for u in found
+    ]
+    _table(("id", "email", "role", "client", "active"), rows)
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.password_option("--password", prompt="New password")
+@click.pass_context
+def users_set_password(ctx: click.Context, email: str, password: str) -> None:
+    """Set a user's password (found by e-mail)."""
+    cabinet = open_cabinet(ctx)
+    matches = [
+        u for u in cabinet.users.list(Actor.system()) if u.email.lower() == email.strip().lower()
+    ]
+    if not matches or matches[0].id is None:
+        raise click.ClickException(f"no user with the e-mail {email}")
+    try:
+        cabinet.users.set_password(Actor.system(), matches[0].id, password)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"password changed for {matches[0].email}")
+
+
+@click.command()
+@click.pass_context
+def plugins(ctx: click.Context) -> None:
+    """List the loaded plugins: name, package, version and the hooks each implements."""
+    infos = describe_plugins(ctx.find_root().obj["pm"])
+    _table(
+        ("name", "package", "version", "hooks"),
+        [(info.name, info.package, info.version, ", ".join(info.hooks)) for info in infos],
+    )
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [
+        max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)
+    ]
+    # The last column (hooks) may be long; it is not padded.
+    widths[-1] = 0
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+BUILTIN_COMMANDS: tuple[click.Command, ...] = (serve, demo, worker, migrate, users, plugins)
+
+
+def make_cli(pm: pluggy.PluginManager | None = None) -> click.Group:
+    """The ``cabinet`` group with every command plugins register (built-ins included)."""
+    manager = pm or make_plugin_manager()
+    web_plugin.ensure_registered(manager)
+
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        envvar="CABINET_DATA_DIR",
+        help="Directory of the SQLite file, mail folder and files (default ./cabinet-data).",
+    )
+    @click.pass_context
+    def cabinet(ctx: click.Context, data_dir: str | None) -> None:
+        """cabinet: the client cabinet of a Polish accounting or law firm."""
+        ctx.obj = {"pm": manager}
+
+    manager.hook.register_commands(cli=cabinet)
+    return cabinet
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point (``cabinet``)."""
+    make_cli().main(args=list(argv) if argv is not None else None, prog_name="cabinet")

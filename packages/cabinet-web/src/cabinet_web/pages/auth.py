@@ -1,0 +1,93 @@
+"""Signing in and out, and the language switch (available before signing in too)."""
+
+from __future__ import annotations
+
+from cabinet_core.entities import Actor, User
+from cabinet_core.errors import AuthenticationFailed
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cabinet_web.i18n import LANGUAGE_COOKIE, format_message, translations
+from cabinet_web.pages._common import cabinet_of, read_form, redirect, run, safe_next
+from cabinet_web.security import rotate_session
+
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+
+async def login_form(request: Request) -> Response:
+    """The sign-in page (signed-in users go home)."""
+    if request.state.user is not None:
+        return redirect(safe_next(request.query_params.get("next")))
+    return request.app.state.templates.response(
+        request,
+        "login.html",
+        {"email": "", "error": "", "next": safe_next(request.query_params.get("next"))},
+    )
+
+
+async def login(request: Request) -> Response:
+    """Check the credentials (throttled by the users service) and open a fresh session."""
+    cabinet = cabinet_of(request)
+    form = await read_form(request)
+    email = form.get("email", "").strip()
+    password = form.get("password", "")
+    target = safe_next(form.get("next"))
+    remote = request.client.host if request.client else ""
+    try:
+        user: User = await run(cabinet.users.authenticate, email, password, remote=remote)
+    except AuthenticationFailed as exc:
+        catalog = translations(request.state.language)
+        return request.app.state.templates.response(
+            request,
+            "login.html",
+            {
+                "email": email,
+                "error": format_message(catalog, exc.message, exc.params),
+                "next": target,
+            },
+            status_code=400,
+        )
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in cabinet.settings.languages and chosen != user.language:
+        # The language picked on the login page becomes the user's remembered choice.
+        user = await run(cabinet.users.set_language, Actor.of(user), user.id, chosen)
+    rotate_session(request.session, user)
+    return redirect(target)
+
+
+async def logout(request: Request) -> Response:
+    """End the session (the form carries the CSRF token like every other)."""
+    request.session.clear()
+    return redirect("/login")
+
+
+async def switch_language(request: Request) -> Response:
+    """Remember the language in a cookie and, when signed in, on the user."""
+    cabinet = cabinet_of(request)
+    form = await read_form(request)
+    language = form.get("language", "")
+    target = safe_next(form.get("next"))
+    response = redirect(target)
+    if language not in cabinet.settings.languages:
+        return response
+    user: User | None = request.state.user
+    if user is not None and user.language != language:
+        await run(cabinet.users.set_language, Actor.of(user), user.id, language)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=cabinet.settings.secure_cookies,
+    )
+    return response
+
+
+ROUTES = [
+    Route("/login", login_form, methods=["GET"], name="login"),
+    Route("/login", login, methods=["POST"], name="login_post"),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/language", switch_language, methods=["POST"], name="language"),
+]

@@ -1,0 +1,98 @@
+"""The profile: the client's company data (for client users) and the user's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from cabinet_core.entities import Address, Client, Role
+from cabinet_core.errors import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cabinet_web.pages._common import (
+    actor_of,
+    cabinet_of,
+    errors_by_field,
+    flash,
+    page,
+    pop_flashes,
+    read_form,
+    redirect,
+    run,
+)
+
+COMPANY_FIELDS = ("name", "nip", "regon", "email")
+ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "country")
+
+
+def company_values(client: Client) -> dict[str, str]:
+    """The form's values for ``client``."""
+    values = {name: getattr(client, name) or "" for name in COMPANY_FIELDS}
+    values.update(
+        {f"address.{name}": getattr(client.address, name) or "" for name in ADDRESS_FIELDS}
+    )
+    return values
+
+
+def apply_company_form(client: Client, form: dict[str, str]) -> Client:
+    """``client`` with the submitted company data (validation is the service's job)."""
+    address = Address(**{name: form.get(f"address.{name}", "").strip() for name in ADDRESS_FIELDS})
+    return attrs.evolve(
+        client,
+        name=form.get("name", "").strip(),
+        nip=form.get("nip", "").strip() or None,
+        regon=form.get("regon", "").strip() or None,
+        email=form.get("email", "").strip(),
+        address=address,
+    )
+
+
+async def _render(
+    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Response:
+    context: dict[str, Any] = {
+        "values": values,
+        "errors": errors,
+        "flashes": pop_flashes(request),
+        "has_company": request.state.user.role is Role.CLIENT,
+    }
+    return request.app.state.templates.response(
+        request, "profile.html", context, status_code=status
+    )
+
+
+@page()
+async def profile(request: Request) -> Response:
+    """Show the profile forms."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    values: dict[str, str] = {}
+    if actor.role is Role.CLIENT and actor.client_id is not None:
+        values = company_values(await run(cabinet.clients.get, actor, actor.client_id))
+    return await _render(request, values, {})
+
+
+@page(roles=[Role.CLIENT])
+async def save_company(request: Request) -> Response:
+    """Save the company data; on bad input show the form again with the messages at the fields."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    form = await read_form(request)
+    assert actor.client_id is not None
+    client = await run(cabinet.clients.get, actor, actor.client_id)
+    updated = apply_company_form(client, form)
+    try:
+        await run(cabinet.clients.update, actor, updated)
+    except ValidationError as exc:
+        values = {key: form.get(key, "") for key in company_values(client)}
+        return await _render(request, values, errors_by_field(request, exc.errors), status=422)
+    flash(request, request.state.gettext("Company data saved."))
+    return redirect("/profile")
+
+
+ROUTES = [
+    Route("/profile", profile, methods=["GET"], name="profile"),
+    Route("/profile/company", save_company, methods=["POST"], name="profile_company"),
+]

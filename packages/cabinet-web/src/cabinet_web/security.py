@@ -1,0 +1,168 @@
+"""Who is asking, in which language, and whether an unsafe request really came from our forms.
+
+Two ASGI middlewares sit inside Starlette's ``SessionMiddleware`` (an itsdangerous-signed,
+HttpOnly, SameSite=Lax cookie, Secure when ``settings.secure_cookies``):
+
+* :class:`RequestContextMiddleware` resolves the user through the ``actor_from_request`` hook,
+  picks the language and makes sure the session has a CSRF token;
+* :class:`CsrfMiddleware` rejects POST/PUT/PATCH/DELETE whose token (form field ``csrf_token`` or
+  header ``X-CSRF-Token``) does not match the session's. Requests with an ``Authorization``
+  header (API tokens) are exempt: browsers never send that header on their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from cabinet_core.entities import User
+from cabinet_core.errors import N_, CabinetError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cabinet_web.i18n import LANGUAGE_COOKIE, choose_language, translations
+from cabinet_web.problems import respond
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+MAX_FORM_BYTES = 20 * 1024 * 1024
+
+
+def session_fingerprint(user: User) -> str:
+    """Ties a session to the password it was opened with: a new password ends old sessions."""
+    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:32]
+
+
+def csrf_token(session: dict[str, Any]) -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def rotate_session(session: dict[str, Any], user: User) -> None:
+    """Start a fresh session for ``user`` (new CSRF token; nothing from before login survives)."""
+    session.clear()
+    session["user_id"] = user.id
+    session["auth"] = session_fingerprint(user)
+    csrf_token(session)
+
+
+class RequestContextMiddleware:
+    """Sets ``request.state.user``, ``.language``, ``.gettext`` and ``.csrf_token``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        cabinet = request.app.state.cabinet
+        state = request.state
+        state.user = None
+        state.auth = None
+        state.auth_error = None
+        try:
+            state.user = await run_in_threadpool(
+                cabinet.pm.hook.actor_from_request, cabinet=cabinet, request=request
+            )
+        except CabinetError as exc:
+            state.auth_error = exc
+        settings = cabinet.settings
+        state.language = choose_language(
+            user_language=state.user.language if state.user else None,
+            cookie=request.cookies.get(LANGUAGE_COOKIE),
+            accept_language=request.headers.get("accept-language", ""),
+            available=settings.languages,
+            default=settings.default_language,
+        )
+        state.gettext = translations(state.language).gettext
+        state.csrf_token = csrf_token(scope["session"])
+        await self.app(scope, receive, send)
+
+
+class CsrfMiddleware:
+    """Rejects unsafe cookie-authenticated requests without the session's CSRF token."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if "authorization" in request.headers:
+            await self.app(scope, receive, send)
+            return
+        expected = scope["session"].get("csrf", "")
+        provided = request.headers.get(CSRF_HEADER)
+        replay = receive
+        if provided is None:
+            content_type = request.headers.get("content-type", "")
+            if content_type.startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")
+            ):
+                body = await _read_body(receive)
+                if body is None:
+                    await respond(request, 413)(scope, receive, send)
+                    return
+                replay = _replaying(body, receive)
+                try:
+                    form = await Request(scope, _replaying(body, receive)).form()
+                    value = form.get(CSRF_FIELD)
+                    provided = value if isinstance(value, str) else None
+                    await form.close()
+                except Exception:
+                    provided = None
+        if not provided or not expected or not hmac.compare_digest(provided, expected):
+            response = respond(
+                request,
+                403,
+                detail=N_(
+                    "The form has expired or did not come from this site. "
+                    "Reload the page and try again."
+                ),
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, replay, send)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, original: Receive) -> Receive:
+    """A ``receive`` that hands out the already-read body once, then defers to the server."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await original()
+
+    return receive

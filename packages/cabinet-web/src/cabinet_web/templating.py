@@ -1,0 +1,191 @@
+"""Page templates: Jinja2 with autoescape and newstyle gettext, overridable by plugins.
+
+Loader order (datasette's pattern): the directories plugins return from ``template_dirs``, then
+the built-in templates; ``default:`` reaches the built-in template of the same name, so a plugin
+can override ``home.html`` with ``{% extends "default:home.html" %}`` and change one block.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import gettext as _gettext
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+import pluggy
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+from cabinet_core.errors import N_
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from cabinet_web.i18n import LANGUAGE_NAMES, babel_locale, translations
+
+_current: contextvars.ContextVar[_gettext.NullTranslations] = contextvars.ContextVar(
+    "cabinet_web_translations"
+)
+WARSAW = ZoneInfo("Europe/Warsaw")
+_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}")
+ROLE_LABELS = {
+    "client": N_("Client"),
+    "manager": N_("Manager"),
+    "accountant": N_("Accountant"),
+    "admin": N_("Administrator"),
+}
+
+
+def _gettext_now(message: str) -> str:
+    return _current.get(translations("en")).gettext(message)
+
+
+def _ngettext_now(singular: str, plural: str, n: int) -> str:
+    return _current.get(translations("en")).ngettext(singular, plural, n)
+
+
+def _pgettext_now(context: str, message: str) -> str:
+    return _current.get(translations("en")).pgettext(context, message)
+
+
+def _npgettext_now(context: str, singular: str, plural: str, n: int) -> str:
+    return _current.get(translations("en")).npgettext(context, singular, plural, n)
+
+
+def make_environment(pm: pluggy.PluginManager) -> jinja2.Environment:
+    """The Jinja2 environment for one app: plugin template dirs first, then the built-ins."""
+    builtin = jinja2.PackageLoader("cabinet_web", "templates")
+    plugin_dirs: list[str] = []
+    for dirs in pm.hook.template_dirs():
+        plugin_dirs.extend(str(d) for d in dirs or ())
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(plugin_dirs),
+            builtin,
+            jinja2.PrefixLoader({"default": builtin}, delimiter=":"),
+        ]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # The callables read the request's catalog from a context variable set around each render,
+    # so one shared environment serves every language without per-request installs.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _gettext_now, _ngettext_now, newstyle=True, pgettext=_pgettext_now, npgettext=_npgettext_now
+    )
+    env.filters["css_color"] = css_color
+    env.globals["role_label"] = lambda role: _gettext_now(ROLE_LABELS.get(str(role), str(role)))
+    env.globals["status_choices"] = status_choices
+    env.globals["state_label"] = state_label
+    return env
+
+
+def status_choices(doc_types: Mapping[str, Any], language: str) -> list[tuple[str, str]]:
+    """Every workflow state of every type, once each, labelled in ``language``."""
+    seen: dict[str, str] = {}
+    for doc_type in doc_types.values():
+        for state in doc_type.workflow.states:
+            seen.setdefault(state.key, state.label.get(language, state.key))
+    return sorted(seen.items(), key=lambda item: item[1])
+
+
+def state_label(doc_type: Any, status: str, language: str) -> str:
+    """The label of ``status`` in the type's workflow (the key itself for unknown states)."""
+    if doc_type is None:
+        return status
+    try:
+        return str(doc_type.workflow.state(status).label.get(language, status))
+    except KeyError:
+        return status
+
+
+def css_color(value: str | None, fallback: str) -> str:
+    """``value`` if it is a plain CSS colour (hex or a name), else ``fallback``.
+
+    Branding comes from settings, but it lands inside a ``<style>`` element where autoescaping
+    does not protect against a ``;}`` breaking out of the declaration.
+    """
+    if value and _COLOR.fullmatch(value.strip()):
+        return value.strip()
+    return fallback
+
+
+class Templates:
+    """Renders pages with the context every page needs (user, language, branding, CSRF token)."""
+
+    def __init__(self, env: jinja2.Environment, pm: pluggy.PluginManager) -> None:
+        self.env = env
+        self.pm = pm
+
+    def render_string(self, request: Request, name: str, context: Mapping[str, Any]) -> str:
+        """Render ``name`` for ``request`` in the request's language."""
+        language: str = request.state.language
+        full = self.base_context(request)
+        full.update(context)
+        token = _current.set(translations(language))
+        try:
+            return self.env.get_template(name).render(full)
+        finally:
+            _current.reset(token)
+
+    def response(
+        self,
+        request: Request,
+        name: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        """An HTML response with the rendered page."""
+        return HTMLResponse(
+            self.render_string(request, name, context or {}), status_code=status_code
+        )
+
+    def base_context(self, request: Request) -> dict[str, Any]:
+        """Variables available to every template (plus whatever plugins add)."""
+        cabinet = request.app.state.cabinet
+        user = getattr(request.state, "user", None)
+        language: str = request.state.language
+        locale = babel_locale(language)
+        menu: list[Mapping[str, str]] = []
+        for links in self.pm.hook.menu_links(actor=user, request=request):
+            menu.extend(links or ())
+        context: dict[str, Any] = {
+            "request": request,
+            "user": user,
+            "lang": language,
+            "languages": [
+                (code, LANGUAGE_NAMES.get(code, code)) for code in cabinet.settings.languages
+            ],
+            "branding": cabinet.settings.branding,
+            "csrf_token": request.state.csrf_token,
+            "menu": menu,
+            "money": lambda amount, currency="PLN": _money(amount, currency, locale),
+            "number": lambda value: format_decimal(value, locale=locale),
+            "date": lambda value: _date(value, locale),
+        }
+        for extra in self.pm.hook.extra_template_vars(request=request):
+            context.update(extra or {})
+        return context
+
+
+def _money(amount: Decimal | str | None, currency: str, locale: Any) -> str:
+    if amount is None:
+        return ""
+    return format_currency(Decimal(amount), currency, locale=locale)
+
+
+def _date(value: date | datetime | None, locale: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd.MM.yyyy HH:mm", tzinfo=WARSAW, locale=locale)
+    return format_date(value, "dd.MM.yyyy", locale=locale)
