@@ -20,7 +20,7 @@ from cabinet_core.fx import (
     last_business_day_before,
     polish_holidays,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 NOT_FOUND = "404 NotFound - Not Found - Brak danych"
@@ -139,6 +139,7 @@ def test_last_business_day_before(tax_point: date, expected: date) -> None:
     assert last_business_day_before(tax_point) == expected
 
 
+@settings(deadline=None)
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))
 def test_last_business_day_is_the_nearest_one_before(tax_point: date) -> None:
     found = last_business_day_before(tax_point)

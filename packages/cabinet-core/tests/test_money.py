@@ -12,7 +12,7 @@ from cabinet_core.money import (
     parse_amount,
     round_money,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 amounts = st.decimals(
@@ -164,6 +164,7 @@ def test_allocate_refuses_bad_ratios(ratios: list[int]) -> None:
         allocate(Money(Decimal(1), "PLN"), ratios)
 
 
+@settings(deadline=None)
 @given(
     pln,
     st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=12).filter(any),
@@ -178,12 +179,14 @@ def test_allocate_sums_to_the_rounded_whole(money: Money, ratios: list[int]) -> 
         assert abs(part.amount - exact) < Decimal("0.01")
 
 
+@settings(deadline=None)
 @given(pln, pln, pln)
 def test_addition_is_associative_and_commutative(a: Money, b: Money, c: Money) -> None:
     assert a + b == b + a
     assert (a + b) + c == a + (b + c)
 
 
+@settings(deadline=None)
 @given(pln, pln)
 def test_subtraction_inverts_addition(a: Money, b: Money) -> None:
     assert (a + b) - b == a
@@ -192,16 +195,19 @@ def test_subtraction_inverts_addition(a: Money, b: Money) -> None:
     assert a + (-b) == a - b
 
 
+@settings(deadline=None)
 @given(pln, st.integers(min_value=-1000, max_value=1000))
 def test_multiplication_distributes(a: Money, k: int) -> None:
     assert a * k + a == a * (k + 1)
 
 
+@settings(deadline=None)
 @given(pln, pln)
 def test_ordering_is_total(a: Money, b: Money) -> None:
     assert (a < b) + (a == b) + (a > b) == 1
 
 
+@settings(deadline=None)
 @given(amounts)
 def test_round_money_is_idempotent_and_within_half_a_grosz(amount: Decimal) -> None:
     rounded = round_money(amount)
@@ -260,6 +266,7 @@ def test_parse_amount_refuses_junk(text: str) -> None:
         parse_amount(text)
 
 
+@settings(deadline=None)
 @given(amounts)
 def test_parse_amount_round_trips_polish_formatting(amount: Decimal) -> None:
     grouped = f"{abs(amount):,}".replace(",", "\u00a0").replace(".", ",")

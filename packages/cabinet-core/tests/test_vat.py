@@ -30,7 +30,7 @@ from cabinet_core.vat import (
     to_pln,
     vat_in_pln,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 CENT = Decimal("0.01")
@@ -343,6 +343,7 @@ methods = st.sampled_from(VatMethod)
 kurs = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("10"), places=4)
 
 
+@settings(deadline=None)
 @given(lines_strategy, modes, methods)
 def test_gross_is_net_plus_vat_per_rate_and_in_total(
     lines: list[DocumentLine], mode: PriceMode, method: VatMethod
@@ -355,6 +356,7 @@ def test_gross_is_net_plus_vat_per_rate_and_in_total(
     assert totals.gross == totals.net + totals.vat
 
 
+@settings(deadline=None)
 @given(lines_strategy, modes, methods, kurs)
 def test_totals_equal_the_sum_of_the_rows(
     lines: list[DocumentLine], mode: PriceMode, method: VatMethod, rate: Decimal
@@ -371,6 +373,7 @@ def test_totals_equal_the_sum_of_the_rows(
     assert len({row.rate for row in totals.rows}) == len(totals.rows)
 
 
+@settings(deadline=None)
 @given(lines_strategy, kurs)
 def test_rounding_happens_once_per_rate(lines: list[DocumentLine], rate: Decimal) -> None:
     totals = compute_totals(lines, currency="EUR", exchange_rate=rate)
@@ -392,6 +395,7 @@ def test_rounding_happens_once_per_rate(lines: list[DocumentLine], rate: Decimal
             assert row.vat_pln is None
 
 
+@settings(deadline=None)
 @given(lines_strategy)
 def test_gross_mode_takes_tax_out_of_the_gross_sum(lines: list[DocumentLine]) -> None:
     totals = compute_totals(lines, currency="PLN", price_mode=PriceMode.GROSS)
@@ -405,6 +409,7 @@ def test_gross_mode_takes_tax_out_of_the_gross_sum(lines: list[DocumentLine]) ->
         assert row.vat == exact_round(line_gross * percent / (100 + percent))
 
 
+@settings(deadline=None)
 @given(lines_strategy, modes)
 def test_per_line_method_is_the_sum_of_line_taxes(
     lines: list[DocumentLine], mode: PriceMode
@@ -425,6 +430,7 @@ def lines_and_permutation(draw: st.DrawFn) -> tuple[list[DocumentLine], list[Doc
     return lines, draw(st.permutations(lines))
 
 
+@settings(deadline=None)
 @given(lines_and_permutation(), modes, methods)
 def test_results_do_not_depend_on_line_order(
     pair: tuple[list[DocumentLine], list[DocumentLine]], mode: PriceMode, method: VatMethod
@@ -440,6 +446,7 @@ def test_results_do_not_depend_on_line_order(
     assert first == second
 
 
+@settings(deadline=None)
 @given(lines_strategy, lines_strategy, modes, methods)
 def test_correction_is_after_minus_before(
     before: list[DocumentLine], after: list[DocumentLine], mode: PriceMode, method: VatMethod
@@ -469,6 +476,7 @@ def lines_with_rates(draw: st.DrawFn) -> tuple[list[DocumentLine], list[Decimal]
     return lines, rates
 
 
+@settings(deadline=None)
 @given(lines_with_rates(), modes)
 def test_pln_vat_with_line_rates_is_rounded_once(
     pair: tuple[list[DocumentLine], list[Decimal]], mode: PriceMode

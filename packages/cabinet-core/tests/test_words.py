@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 from cabinet_core.words import amount_in_words, polish_plural
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 FORMS = ("złoty", "złote", "złotych")
@@ -102,6 +102,7 @@ def test_polish_plural_rule(count: int, form: int) -> None:
     assert polish_plural(count) == form
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=0, max_value=10**12 - 1), st.integers(min_value=0, max_value=99))
 def test_polish_words_end_with_the_plural_form_and_the_grosze(whole: int, grosze: int) -> None:
     amount = Decimal(whole) + Decimal(grosze) / 100
@@ -120,12 +121,14 @@ def test_polish_words_end_with_the_plural_form_and_the_grosze(whole: int, grosze
     assert not any(char.isdigit() for char in words)
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=0, max_value=10**9))
 def test_polish_words_read_back_as_the_same_number(whole: int) -> None:
     text = amount_in_words(Decimal(whole), "PLN")
     assert _polish_to_int(text.rsplit(" ", 2)[0]) == whole
 
 
+@settings(deadline=None)
 @given(st.decimals(min_value=Decimal("-10000"), max_value=Decimal("10000"), places=2))
 def test_sign_and_fraction_survive(amount: Decimal) -> None:
     for language in ("pl", "en"):
