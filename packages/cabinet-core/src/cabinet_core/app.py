@@ -19,6 +19,19 @@ if TYPE_CHECKING:
     from cabinet_core.fx import RateProvider
     from cabinet_core.mail import Mailer
     from cabinet_core.rendering import Renderer
+    from cabinet_core.services import (
+        AuditService,
+        ChatService,
+        ClientService,
+        CounterpartyService,
+        DocumentService,
+        NewsService,
+        NotificationService,
+        ProductService,
+        SettingsStoreService,
+        TokenService,
+        UserService,
+    )
     from cabinet_core.storage import Store
     from cabinet_core.vat import TaxRules
 
@@ -31,6 +44,19 @@ class Cabinet:
     ``plugins`` are extra plugin objects registered after the installed ones (tests and
     embedders use this); ``store`` replaces the store built from the settings.
     """
+
+    # The services, attached by cabinet_core.services.install_services.
+    users: UserService
+    tokens: TokenService
+    clients: ClientService
+    counterparties: CounterpartyService
+    products: ProductService
+    documents: DocumentService
+    news: NewsService
+    chat: ChatService
+    notifications: NotificationService
+    audit: AuditService
+    settings_store: SettingsStoreService
 
     def __init__(
         self,

@@ -251,9 +251,13 @@ class BaseDocumentType:
     vat_bearing: ClassVar[bool] = False
     #: ``extra`` keys a type accepts without a form field (structured data sent through the API).
     structured_extra: ClassVar[tuple[str, ...]] = ()
-    #: Whether a counterparty (buyer) must be given.
+    #: Whether the buyer or the seller party must be given.
     buyer_required: ClassVar[bool] = False
     seller_required: ClassVar[bool] = False
+    #: The client is the buyer (a cost invoice, a correction request), else the seller.
+    client_is_buyer: ClassVar[bool] = False
+    #: The totals are a correction's differences (after − before, per rate).
+    corrects: ClassVar[bool] = False
 
     def field(self, name: str) -> FieldSpec:
         """The declared field ``name``."""

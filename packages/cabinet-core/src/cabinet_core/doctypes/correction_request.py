@@ -66,6 +66,7 @@ class CorrectionRequest(BaseDocumentType):
     series_pattern = "PK/{seq}/{YYYY}"
     workflow = CORRECTION_REQUEST_WORKFLOW
     seller_required = True
+    client_is_buyer = True
     fields = (
         FieldSpec(
             name="kind",

@@ -91,6 +91,7 @@ class CostInvoice(BaseDocumentType):
     has_lines = True
     vat_bearing = True
     seller_required = True
+    client_is_buyer = True
     fields = (
         FieldSpec(
             name="seller_invoice_number",
@@ -203,6 +204,7 @@ class CorrectingInvoice(BaseDocumentType):
     has_lines = True
     vat_bearing = True
     buyer_required = True
+    corrects = True
     fields = (
         FieldSpec(
             name="corrected_number",

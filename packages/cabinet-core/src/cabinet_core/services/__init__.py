@@ -1,0 +1,56 @@
+"""The use cases every page, API call, CLI command and worker goes through.
+
+:func:`install_services` puts one object per area on the :class:`~cabinet_core.app.Cabinet`
+(``cabinet.documents``, ``cabinet.users`` …). Every method takes the acting
+:class:`~cabinet_core.entities.Actor` first and checks it with :mod:`cabinet_core.access`;
+every write runs in one transaction with its audit entry and outbox row, and the event hooks
+are called after the commit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cabinet_core.services.audit import AuditService
+from cabinet_core.services.chat import ChatService
+from cabinet_core.services.clients import ClientService
+from cabinet_core.services.documents import DocumentService
+from cabinet_core.services.news import NewsService
+from cabinet_core.services.notifications import NotificationService
+from cabinet_core.services.parties import CounterpartyService, ProductService
+from cabinet_core.services.settings_store import SettingsStoreService
+from cabinet_core.services.tokens import TokenService
+from cabinet_core.services.users import UserService
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+
+__all__ = [
+    "AuditService",
+    "ChatService",
+    "ClientService",
+    "CounterpartyService",
+    "DocumentService",
+    "NewsService",
+    "NotificationService",
+    "ProductService",
+    "SettingsStoreService",
+    "TokenService",
+    "UserService",
+    "install_services",
+]
+
+
+def install_services(cabinet: Cabinet) -> None:
+    """Attach the services to ``cabinet`` (called by its constructor)."""
+    cabinet.users = UserService(cabinet)
+    cabinet.tokens = TokenService(cabinet)
+    cabinet.clients = ClientService(cabinet)
+    cabinet.counterparties = CounterpartyService(cabinet)
+    cabinet.products = ProductService(cabinet)
+    cabinet.documents = DocumentService(cabinet)
+    cabinet.news = NewsService(cabinet)
+    cabinet.chat = ChatService(cabinet)
+    cabinet.notifications = NotificationService(cabinet)
+    cabinet.audit = AuditService(cabinet)
+    cabinet.settings_store = SettingsStoreService(cabinet)

@@ -1,0 +1,113 @@
+"""What every service shares: the cabinet, the clock, audit and outbox rows, event hooks."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cabinet_core.converter import json_value, to_json_dict
+from cabinet_core.entities import Actor, AuditEntry, OutboxMessage
+from cabinet_core.errors import N_, FieldError, ValidationError
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+    from cabinet_core.storage import Store, Tx
+
+log = logging.getLogger("cabinet.services")
+
+# Deliberately loose: one "@", no spaces, a dot in the domain. Delivery proves the rest.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def raise_if(errors: Iterable[FieldError]) -> None:
+    """Raise :class:`ValidationError` with ``errors`` if there are any."""
+    found = list(errors)
+    if found:
+        raise ValidationError(found)
+
+
+def required_text(value: str, field: str) -> list[FieldError]:
+    """An error when ``value`` is blank."""
+    if value.strip():
+        return []
+    return [FieldError(field=field, code="required", message=N_("This field is required."))]
+
+
+def email_errors(value: str, field: str = "email", *, required: bool = True) -> list[FieldError]:
+    """An error when ``value`` does not look like an e-mail address."""
+    if not value.strip():
+        return required_text(value, field) if required else []
+    if _EMAIL.match(value.strip()):
+        return []
+    return [FieldError(field=field, code="email", message=N_("Enter a valid e-mail address."))]
+
+
+def payload(entity: Any, *, drop: Iterable[str] = ()) -> dict[str, Any]:
+    """An entity as an outbox/audit payload (JSON types through the one converter)."""
+    data = to_json_dict(entity)
+    for key in drop:
+        data.pop(key, None)
+    return data
+
+
+class Service:
+    """Base of the services: holds the cabinet and writes audit and outbox rows."""
+
+    def __init__(self, cabinet: Cabinet) -> None:
+        self.cabinet = cabinet
+
+    @property
+    def store(self) -> Store:
+        return self.cabinet.store
+
+    def now(self) -> datetime:
+        """The store's clock (tests pin it)."""
+        return self.store.clock()
+
+    def record(
+        self,
+        tx: Tx,
+        actor: Actor,
+        *,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        client_id: int | None,
+        detail: Mapping[str, Any] | None = None,
+        topic: str | None = None,
+        message: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write the audit entry and, with ``topic``, the outbox row of one change, in ``tx``."""
+        tx.add_audit(
+            AuditEntry(
+                at=self.now(),
+                actor_id=actor.user_id,
+                client_id=client_id,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                detail=json_value(dict(detail or {})),
+            )
+        )
+        if topic is not None:
+            tx.add_outbox(
+                OutboxMessage(
+                    topic=topic,
+                    entity=entity,
+                    entity_id=entity_id,
+                    payload=json_value(dict(message or {})),
+                    created_at=self.now(),
+                )
+            )
+
+    def fire(self, hook_name: str, **kwargs: Any) -> None:
+        """Call an event hook after commit. A failing plugin is logged, never undoes the change
+        (CRM delivery goes through the outbox, not through these hooks)."""
+        caller: Callable[..., Any] = getattr(self.cabinet.pm.hook, hook_name)
+        try:
+            caller(cabinet=self.cabinet, **kwargs)
+        except Exception:
+            log.exception("plugin hook %s failed", hook_name)

@@ -1,0 +1,83 @@
+"""A client's conversation with the firm (its manager first of all)."""
+
+from __future__ import annotations
+
+import builtins
+
+from cabinet_core import access
+from cabinet_core.entities import Actor, ChatMessage, Client, Notification, Role
+from cabinet_core.errors import N_, FieldError
+from cabinet_core.services._base import Service, payload, raise_if, required_text
+from cabinet_core.storage import Tx
+
+MAX_BODY = 5000
+
+
+class ChatService(Service):
+    """``cabinet.chat``: post and read a client's messages."""
+
+    def post(self, actor: Actor, *, client_id: int, body: str) -> ChatMessage:
+        """Post a message to a client's conversation (a client's user: only its own)."""
+        errors: list[FieldError] = required_text(body, "body")
+        if len(body) > MAX_BODY:
+            errors.append(
+                FieldError(
+                    field="body",
+                    code="too_long",
+                    message=N_("The message is too long."),
+                    params={"max": MAX_BODY},
+                )
+            )
+        raise_if(errors)
+        with self.store.transaction() as tx:
+            client = access.client_for(tx, actor, client_id)
+            stored = tx.add_chat_message(
+                ChatMessage(
+                    client_id=client_id,
+                    author_id=actor.user_id,
+                    body=body.strip(),
+                    created_at=self.now(),
+                )
+            )
+            self.record(
+                tx,
+                actor,
+                action="chat.post",
+                entity="chat_message",
+                entity_id=stored.id,
+                client_id=client_id,
+                topic="chat.message_posted",
+                message=payload(stored),
+            )
+            self._notify(tx, actor, client, stored)
+        self.fire("chat_message_posted", message=stored, actor=actor)
+        return stored
+
+    def _notify(self, tx: Tx, actor: Actor, client: Client, message: ChatMessage) -> None:
+        """A client's message reaches its manager; the firm's reply reaches the client's users."""
+        recipients: list[int | None]
+        if actor.role is Role.CLIENT:
+            recipients = [client.manager_id]
+        else:
+            recipients = [u.id for u in tx.list_users(client_id=client.id) if u.active]
+        preview = message.body if len(message.body) <= 80 else message.body[:79] + "…"
+        for user_id in recipients:
+            if user_id is None or user_id == actor.user_id:
+                continue
+            tx.add_notification(
+                Notification(
+                    user_id=user_id,
+                    kind="chat.message",
+                    text=preview,
+                    link=f"/chat/{client.id}",
+                    created_at=self.now(),
+                )
+            )
+
+    def list(
+        self, actor: Actor, client_id: int, *, after_id: int | None = None
+    ) -> builtins.list[ChatMessage]:
+        """A client's messages, oldest first (``after_id``: only newer ones, for polling)."""
+        with self.store.transaction(readonly=True) as tx:
+            access.client_for(tx, actor, client_id)
+            return tx.list_chat_messages(client_id, after_id=after_id)

@@ -1,0 +1,211 @@
+"""Clients (the firm's business customers): profile, manager and allowed templates."""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Sequence
+
+import attrs
+
+from cabinet_core import access
+from cabinet_core.entities import Actor, Client, Role
+from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.money import SUPPORTED_CURRENCIES
+from cabinet_core.nip import validate_nip, validate_regon
+from cabinet_core.services._base import Service, email_errors, payload, raise_if, required_text
+from cabinet_core.storage import Tx
+
+_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+
+
+def normalise_iban(text: str) -> str:
+    """An IBAN without spaces, upper case; a bare 26-digit Polish NRB gets ``PL``."""
+    value = re.sub(r"\s", "", text).upper()
+    if value.isdigit() and len(value) == 26:
+        value = "PL" + value
+    return value
+
+
+def is_valid_iban(iban: str) -> bool:
+    """ISO 13616 check: country, check digits, and the whole number mod 97 equal to 1."""
+    if not _IBAN.match(iban) or (iban.startswith("PL") and len(iban) != 28):
+        return False
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+class ClientService(Service):
+    """``cabinet.clients``: create (staff), edit, list and assign templates."""
+
+    def _checked(self, tx: Tx, client: Client) -> Client:
+        """``client`` with NIP, REGON and IBANs normalised, or every problem as ValidationError."""
+        errors: list[FieldError] = required_text(client.name, "name")
+        errors += email_errors(client.email, required=False)
+        nip = regon = None
+        if client.nip:
+            try:
+                nip = validate_nip(client.nip)
+            except ValidationError as error:
+                errors += error.errors
+        if client.regon:
+            try:
+                regon = validate_regon(client.regon)
+            except ValidationError as error:
+                errors += error.errors
+        accounts = []
+        seen = set()
+        for index, account in enumerate(client.bank_accounts):
+            iban = normalise_iban(account.iban)
+            if account.currency not in SUPPORTED_CURRENCIES:
+                errors.append(
+                    FieldError(
+                        field=f"bank_accounts.{index}.currency",
+                        code="unsupported",
+                        message=N_("Choose PLN, EUR or USD."),
+                    )
+                )
+            if not is_valid_iban(iban):
+                errors.append(
+                    FieldError(
+                        field=f"bank_accounts.{index}.iban",
+                        code="iban",
+                        message=N_("This account number is not valid."),
+                    )
+                )
+            if (account.currency, account.label) in seen:
+                errors.append(
+                    FieldError(
+                        field=f"bank_accounts.{index}.label",
+                        code="duplicate",
+                        message=N_("Give each account of one currency its own label."),
+                    )
+                )
+            seen.add((account.currency, account.label))
+            accounts.append(attrs.evolve(account, iban=iban))
+        if client.language not in self.cabinet.settings.languages:
+            errors.append(
+                FieldError(field="language", code="unsupported", message=N_("Unknown language."))
+            )
+        errors += self._template_errors(client.allowed_templates, client.default_template)
+        if client.manager_id is not None:
+            manager = tx.get_user(client.manager_id)
+            if manager is None or manager.role not in (Role.MANAGER, Role.ADMIN):
+                errors.append(
+                    FieldError(
+                        field="manager_id", code="not_a_manager", message=N_("Choose a manager.")
+                    )
+                )
+        raise_if(errors)
+        return attrs.evolve(
+            client, name=client.name.strip(), nip=nip, regon=regon, bank_accounts=tuple(accounts)
+        )
+
+    def _template_errors(self, keys: Sequence[str], default: str | None) -> list[FieldError]:
+        errors = [
+            FieldError(
+                field="allowed_templates",
+                code="unknown",
+                message=N_("Unknown template."),
+                params={"template": key},
+            )
+            for key in keys
+            if key not in self.cabinet.templates
+        ]
+        if default is not None and default not in keys:
+            errors.append(
+                FieldError(
+                    field="default_template",
+                    code="not_allowed",
+                    message=N_("The default template must be one of the allowed ones."),
+                )
+            )
+        return errors
+
+    def create(self, actor: Actor, client: Client) -> Client:
+        """A new client; a manager's new client is assigned to them."""
+        access.require(access.can_create_clients(actor))
+        if actor.role is Role.MANAGER:
+            client = attrs.evolve(client, manager_id=actor.user_id)
+        with self.store.transaction() as tx:
+            checked = self._checked(tx, attrs.evolve(client, id=None, created_at=self.now()))
+            stored = tx.add_client(checked)
+            self.record(
+                tx,
+                actor,
+                action="client.create",
+                entity="client",
+                entity_id=stored.id,
+                client_id=stored.id,
+                topic="client.created",
+                message=payload(stored),
+            )
+        self.fire("client_created", client=stored, actor=actor)
+        return stored
+
+    def update(self, actor: Actor, client: Client) -> Client:
+        """Save a client's profile. A client's own users and managers cannot change who manages
+        it, its templates or whether it is active; only an admin can."""
+        with self.store.transaction() as tx:
+            current = access.client_for(tx, actor, client.id, write=True)
+            if not access.can_reassign_client(actor):
+                client = attrs.evolve(client, manager_id=current.manager_id, active=current.active)
+            if not access.can_assign_templates(actor):
+                client = attrs.evolve(
+                    client,
+                    allowed_templates=current.allowed_templates,
+                    default_template=current.default_template,
+                )
+            checked = self._checked(tx, attrs.evolve(client, created_at=current.created_at))
+            stored = tx.update_client(checked)
+            self.record(
+                tx,
+                actor,
+                action="client.update",
+                entity="client",
+                entity_id=stored.id,
+                client_id=stored.id,
+                topic="client.updated",
+                message=payload(stored),
+            )
+        return stored
+
+    def get(self, actor: Actor, client_id: int) -> Client:
+        """A client the actor may see (others are "not found")."""
+        with self.store.transaction(readonly=True) as tx:
+            return access.client_for(tx, actor, client_id)
+
+    def list(self, actor: Actor, *, search: str | None = None) -> builtins.list[Client]:
+        """Managers their own clients, accountants and admins all, a client user its own."""
+        with self.store.transaction(readonly=True) as tx:
+            if actor.role is Role.MANAGER:
+                if actor.user_id is None:
+                    return []
+                return tx.list_clients(manager_id=actor.user_id, search=search)
+            clients = tx.list_clients(search=search)
+        return [client for client in clients if access.can_view_client(actor, client)]
+
+    def assign_templates(
+        self, actor: Actor, client_id: int, template_keys: Sequence[str], default: str | None
+    ) -> Client:
+        """Choose the templates a client may use and its default one (admins only)."""
+        access.require(access.can_assign_templates(actor))
+        keys = tuple(dict.fromkeys(template_keys))
+        raise_if(self._template_errors(keys, default))
+        with self.store.transaction() as tx:
+            current = access.client_for(tx, actor, client_id)
+            stored = tx.update_client(
+                attrs.evolve(current, allowed_templates=keys, default_template=default)
+            )
+            self.record(
+                tx,
+                actor,
+                action="client.assign_templates",
+                entity="client",
+                entity_id=stored.id,
+                client_id=stored.id,
+                detail={"templates": list(keys), "default": default},
+                topic="client.updated",
+                message=payload(stored),
+            )
+        return stored

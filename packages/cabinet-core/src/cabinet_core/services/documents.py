@@ -1,0 +1,441 @@
+"""Documents: create, edit, delete, list and move through their type's workflow.
+
+Saving validates (the common rules and the type's own), computes the totals with the VAT rules
+in force on the issue date, and fixes the exchange rate of a foreign-currency document (NBP
+table A through ``cabinet.rate_provider``) on the document itself, so a saved document never
+changes when rates do. A workflow move that assigns a number takes it from the client's series
+in the same transaction as the move, its audit entry and its outbox row.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from cabinet_core import access
+from cabinet_core.doctypes import BaseDocumentType, DocumentType, Transition
+from cabinet_core.entities import (
+    Actor,
+    Client,
+    Document,
+    DocumentTotals,
+    ExchangeRate,
+    Notification,
+    Party,
+    PartyKind,
+    PaymentMethod,
+    PaymentStatus,
+)
+from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.money import round_money
+from cabinet_core.numbering_pattern import format_number, series_key
+from cabinet_core.services._base import Service, payload, raise_if
+from cabinet_core.storage import DocumentQuery, Page, Tx
+from cabinet_core.vat import POLAND_2026, TaxRules, compute_correction, compute_totals, rates_for
+
+MAX_PAGE = 500
+_ZERO = Decimal("0.00")
+
+
+def tax_point(document: Document) -> date:
+    """The day whose preceding business day gives the exchange rate (art. 31a VAT Act).
+
+    The tax obligation normally arises on the sale; an invoice issued before the sale takes
+    the rate of the day before its issue date (ust. 2).
+    """
+    if document.sale_date is None:
+        return document.issue_date
+    return min(document.sale_date, document.issue_date)
+
+
+def party_of_client(client: Client) -> Party:
+    """The client as printed on its own documents."""
+    return Party(
+        kind=PartyKind.COMPANY,
+        name=client.name,
+        nip=client.nip,
+        address=client.address,
+        email=client.email,
+    )
+
+
+def _flag(document_type: DocumentType, name: str) -> bool:
+    # Plugin types need only the protocol; the built-ins' extra flags default to off.
+    return bool(getattr(document_type, name, False))
+
+
+class DocumentService(Service):
+    """``cabinet.documents``: every read and write of documents goes through here."""
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _type(self, key: str) -> DocumentType:
+        try:
+            return self.cabinet.document_type(key)
+        except NotFound:
+            raise ValidationError.single(
+                "doc_type", "unknown", N_("Unknown document type.")
+            ) from None
+
+    def _rules(self, on: date) -> TaxRules:
+        return rates_for(self.cabinet.tax_rules or (POLAND_2026,), on)
+
+    def _visible(self, tx: Tx, actor: Actor, doc_id: int, *, write: bool) -> Document:
+        document = tx.get_document(doc_id)
+        if document is None:
+            raise NotFound(N_("Not found"), entity="document", id=doc_id)
+        try:
+            access.client_for(tx, actor, document.client_id, write=write)
+        except NotFound:
+            raise NotFound(N_("Not found"), entity="document", id=doc_id) from None
+        return document
+
+    def _complete(
+        self, tx: Tx, document: Document, document_type: DocumentType, client: Client
+    ) -> Document:
+        """Fill what the client's own data implies: parties, bank account, typed extra."""
+        changes: dict[str, Any] = {}
+        client_is_buyer = _flag(document_type, "client_is_buyer")
+        own, other = ("buyer", "seller") if client_is_buyer else ("seller", "buyer")
+        if getattr(document, own) is None:
+            changes[own] = party_of_client(client)
+        if document.counterparty_id is not None and getattr(document, other) is None:
+            counterparty = tx.get_counterparty(document.counterparty_id)
+            if counterparty is not None and counterparty.client_id == client.id:
+                changes[other] = Party(
+                    kind=counterparty.kind,
+                    name=counterparty.name,
+                    nip=counterparty.nip,
+                    vat_eu=counterparty.vat_eu,
+                    address=counterparty.address,
+                    email=counterparty.email,
+                )
+        if (
+            own == "seller"
+            and document_type.has_lines
+            and document.bank_account is None
+            and document.payment_method is PaymentMethod.TRANSFER
+        ):
+            accounts = [a for a in client.bank_accounts if a.currency == document.currency]
+            if accounts:
+                changes["bank_account"] = accounts[0]
+        if isinstance(document_type, BaseDocumentType):
+            changes["extra"] = document_type.normalise_extra(document.extra)
+        return attrs.evolve(document, **changes)
+
+    def _errors(
+        self, tx: Tx, document: Document, document_type: DocumentType, client: Client
+    ) -> list[FieldError]:
+        """The type's rules plus what only the store knows (ownership of linked records)."""
+        rules = self._rules(document.issue_date)
+        if isinstance(document_type, BaseDocumentType):
+            errors = list(document_type.validate(document, vat_codes=rules.codes))
+        else:
+            errors = list(document_type.validate(document))
+        if not client.active:
+            errors.append(
+                FieldError(
+                    field="client_id", code="inactive", message=N_("This client is not active.")
+                )
+            )
+        if document.counterparty_id is not None:
+            counterparty = tx.get_counterparty(document.counterparty_id)
+            if counterparty is None or counterparty.client_id != client.id:
+                errors.append(
+                    FieldError(
+                        field="counterparty_id",
+                        code="unknown",
+                        message=N_("Choose one of your counterparties."),
+                    )
+                )
+        if document.related_id is not None:
+            related = tx.get_document(document.related_id)
+            if related is None or related.client_id != client.id or related.id == document.id:
+                errors.append(
+                    FieldError(
+                        field="related_id",
+                        code="unknown",
+                        message=N_("Choose one of your documents."),
+                    )
+                )
+        return errors
+
+    def _totals(self, document: Document, document_type: DocumentType) -> DocumentTotals | None:
+        rules = self._rules(document.issue_date)
+        if document_type.has_lines:
+            options: dict[str, Any] = {
+                "currency": document.currency,
+                "price_mode": document.price_mode,
+                "vat_method": document.vat_method,
+                "exchange_rate": document.exchange_rate,
+                "rules": rules,
+            }
+            if _flag(document_type, "corrects"):
+                return compute_correction(document.lines, **options).difference
+            return compute_totals(document.lines, **options)
+        amount = (
+            document_type.amount(document) if isinstance(document_type, BaseDocumentType) else None
+        )
+        if amount is None:
+            return None
+        rounded = round_money(amount, document.currency)
+        return DocumentTotals(currency=document.currency, net=rounded, vat=_ZERO, gross=rounded)
+
+    def _exchange_rate(
+        self, document: Document, document_type: DocumentType, previous: Document | None
+    ) -> ExchangeRate | None:
+        """The rate to fix on the document: kept from ``previous`` while currency and tax point
+        stay, else fetched anew; none for PLN or for documents without amounts per line."""
+        if document.currency == "PLN" or not document_type.has_lines:
+            return None
+        if (
+            previous is not None
+            and previous.exchange_rate is not None
+            and previous.currency == document.currency
+            and tax_point(previous) == tax_point(document)
+        ):
+            return previous.exchange_rate
+        return self.cabinet.rate_provider.rate_for(document.currency, tax_point(document))
+
+    def _prepare(
+        self,
+        actor: Actor,
+        document: Document,
+        document_type: DocumentType,
+        previous: Document | None,
+    ) -> Document:
+        """Complete, validate, fix the exchange rate and compute the totals (no writes)."""
+        with self.store.transaction(readonly=True) as tx:
+            client = access.client_for(tx, actor, document.client_id, write=True)
+            document = self._complete(tx, document, document_type, client)
+            raise_if(self._errors(tx, document, document_type, client))
+        # Outside any transaction: the rate may come over the network.
+        rate = self._exchange_rate(document, document_type, previous)
+        document = attrs.evolve(document, exchange_rate=rate)
+        return attrs.evolve(document, totals=self._totals(document, document_type))
+
+    # -- the API --------------------------------------------------------------------------------
+    def create(self, actor: Actor, document: Document) -> Document:
+        """Validate and save a new document in its workflow's first state."""
+        if actor.client_id is not None:
+            document = attrs.evolve(document, client_id=actor.client_id)
+        document_type = self._type(document.doc_type)
+        document = attrs.evolve(
+            document,
+            id=None,
+            number=None,
+            series=None,
+            created_by=actor.user_id,
+            created_at=None,
+            updated_at=None,
+            version=1,
+            payment_status=PaymentStatus.UNPAID,
+        )
+        document = self._prepare(actor, document, document_type, None)
+        initial = (
+            document_type.initial_status(document)
+            if isinstance(document_type, BaseDocumentType)
+            else document_type.workflow.initial
+        )
+        document = attrs.evolve(document, status=initial)
+        with self.store.transaction() as tx:
+            access.client_for(tx, actor, document.client_id, write=True)
+            stored = tx.add_document(document)
+            self.record(
+                tx,
+                actor,
+                action="document.create",
+                entity="document",
+                entity_id=stored.id,
+                client_id=stored.client_id,
+                detail={"doc_type": stored.doc_type, "status": stored.status},
+                topic="document.created",
+                message=payload(stored),
+            )
+        self.fire("document_saved", document=stored, actor=actor, created=True)
+        return stored
+
+    def update(self, actor: Actor, document: Document) -> Document:
+        """Save changes to a document whose state is editable; ``document.version`` must be the
+        stored one (else :class:`Conflict`: somebody changed it meanwhile)."""
+        if document.id is None:
+            raise NotFound(N_("Not found"), entity="document", id=None)
+        with self.store.transaction(readonly=True) as tx:
+            current = self._visible(tx, actor, document.id, write=True)
+        document_type = self._type(current.doc_type)
+        if not document_type.workflow.state(current.status).editable:
+            raise Conflict(N_("This document can no longer be changed"), status=current.status)
+        document = attrs.evolve(
+            document,
+            client_id=current.client_id,
+            doc_type=current.doc_type,
+            status=current.status,
+            number=current.number,
+            series=current.series,
+            payment_status=current.payment_status,
+            created_by=current.created_by,
+            created_at=current.created_at,
+        )
+        document = self._prepare(actor, document, document_type, current)
+        with self.store.transaction() as tx:
+            access.client_for(tx, actor, document.client_id, write=True)
+            stored = tx.update_document(document)
+            self.record(
+                tx,
+                actor,
+                action="document.update",
+                entity="document",
+                entity_id=stored.id,
+                client_id=stored.client_id,
+                detail={"version": stored.version},
+                topic="document.updated",
+                message=payload(stored),
+            )
+        self.fire("document_saved", document=stored, actor=actor, created=False)
+        return stored
+
+    def delete(self, actor: Actor, doc_id: int) -> None:
+        """Delete a draft (a numbered or moved-on document stays for the record)."""
+        with self.store.transaction() as tx:
+            current = self._visible(tx, actor, doc_id, write=True)
+            document_type = self._type(current.doc_type)
+            if current.status != document_type.workflow.initial or current.number is not None:
+                raise Conflict(N_("Only drafts can be deleted"), status=current.status)
+            tx.delete_document(doc_id)
+            self.record(
+                tx,
+                actor,
+                action="document.delete",
+                entity="document",
+                entity_id=doc_id,
+                client_id=current.client_id,
+                detail={"doc_type": current.doc_type},
+                topic="document.deleted",
+                message=payload(current),
+            )
+
+    def get(self, actor: Actor, doc_id: int) -> Document:
+        """A document of a client the actor may see (others are "not found")."""
+        with self.store.transaction(readonly=True) as tx:
+            return self._visible(tx, actor, doc_id, write=False)
+
+    def list(self, actor: Actor, query: DocumentQuery) -> Page[Document]:
+        """A page of documents, narrowed to the clients the actor may see."""
+        with self.store.transaction(readonly=True) as tx:
+            visible = access.visible_client_ids(tx, actor)
+            query = attrs.evolve(
+                query,
+                client_ids=access.narrow_client_ids(visible, query.client_ids),
+                limit=max(1, min(query.limit, MAX_PAGE)),
+                offset=max(0, query.offset),
+            )
+            return tx.list_documents(query)
+
+    def transitions(self, actor: Actor, doc_id: int) -> tuple[Transition, ...]:
+        """The workflow moves the actor may make on the document now."""
+        document = self.get(actor, doc_id)
+        workflow = self._type(document.doc_type).workflow
+        return workflow.available(document.status, actor.role)
+
+    def transition(
+        self, actor: Actor, doc_id: int, transition_key: str, *, comment: str = ""
+    ) -> Document:
+        """Make one workflow move; a numbering move takes the next number of the series."""
+        with self.store.transaction() as tx:
+            document = self._visible(tx, actor, doc_id, write=False)
+            document_type = self._type(document.doc_type)
+            workflow = document_type.workflow
+            try:
+                move = workflow.transition(transition_key)
+            except KeyError:
+                raise Conflict(
+                    N_("This action is not available for this document"),
+                    transition=transition_key,
+                ) from None
+            access.require(access.can_make_transition(actor, move.roles))
+            if document.status not in move.source:
+                raise Conflict(
+                    N_("This action is not possible in the document's current state"),
+                    transition=transition_key,
+                    status=document.status,
+                )
+            if move.needs_comment and not comment.strip():
+                raise ValidationError.single("comment", "required", N_("Please say why."))
+            changes: dict[str, Any] = {"status": move.target}
+            if move.assigns_number and document.number is None:
+                series = series_key(document_type.series_pattern, document.issue_date)
+                sequence = tx.next_number(document.client_id, series)
+                changes["series"] = series
+                changes["number"] = format_number(
+                    document_type.series_pattern, sequence, document.issue_date
+                )
+            if move.target == "paid":
+                changes["payment_status"] = PaymentStatus.PAID
+            stored = tx.update_document(attrs.evolve(document, **changes))
+            self.record(
+                tx,
+                actor,
+                action="document.transition",
+                entity="document",
+                entity_id=stored.id,
+                client_id=stored.client_id,
+                detail={
+                    "transition": move.key,
+                    "from": document.status,
+                    "to": stored.status,
+                    "number": stored.number,
+                    "comment": comment.strip(),
+                },
+                topic="document.status_changed",
+                message={
+                    "document": payload(stored),
+                    "transition": move.key,
+                    "old_status": document.status,
+                    "new_status": stored.status,
+                    "comment": comment.strip(),
+                },
+            )
+            self._notify(tx, actor, stored, document_type, comment.strip())
+        self.fire(
+            "document_status_changed",
+            document=stored,
+            old_status=document.status,
+            new_status=stored.status,
+            actor=actor,
+        )
+        return stored
+
+    def _notify(
+        self, tx: Tx, actor: Actor, document: Document, document_type: DocumentType, comment: str
+    ) -> None:
+        """Tell the document's author when somebody else moved it (returned, approved …)."""
+        if document.created_by is None or document.created_by == actor.user_id:
+            return
+        author = tx.get_user(document.created_by)
+        if author is None or not author.active:
+            return
+        language = author.language if author.language in ("pl", "en") else "pl"
+        state = document_type.workflow.state(document.status).label.get(language, document.status)
+        name = document_type.label.get(language, document_type.key)
+        text = f"{name} {document.number or ''}".strip() + f": {state}"
+        if comment:
+            text += f" — {comment}"
+        tx.add_notification(
+            Notification(
+                user_id=document.created_by,
+                kind="document.status_changed",
+                text=text,
+                link=f"/documents/{document.id}",
+                created_at=self.now(),
+            )
+        )
+
+    def preview_totals(self, document: Document) -> DocumentTotals:
+        """The totals ``document`` would have if saved (pure: no store, no rate fetching)."""
+        document_type = self._type(document.doc_type)
+        if isinstance(document_type, BaseDocumentType):
+            document = attrs.evolve(document, extra=document_type.normalise_extra(document.extra))
+        totals = self._totals(document, document_type)
+        return totals or DocumentTotals(currency=document.currency)

@@ -1,0 +1,101 @@
+"""News and important notices shown to every client."""
+
+from __future__ import annotations
+
+import attrs
+
+from cabinet_core import access
+from cabinet_core.entities import Actor, NewsItem
+from cabinet_core.errors import N_, NotFound
+from cabinet_core.services._base import Service, payload, raise_if, required_text
+from cabinet_core.storage import Page
+
+MAX_PAGE = 100
+
+
+class NewsService(Service):
+    """``cabinet.news``: managers and admins publish, everybody signed in reads."""
+
+    def publish(self, actor: Actor, item: NewsItem) -> NewsItem:
+        """Publish a news item now (or at its ``published_at``)."""
+        access.require(access.can_publish_news(actor))
+        raise_if(required_text(item.title, "title"))
+        item = attrs.evolve(
+            item,
+            id=None,
+            title=item.title.strip(),
+            author_id=actor.user_id,
+            published_at=item.published_at or self.now(),
+            updated_at=None,
+        )
+        with self.store.transaction() as tx:
+            stored = tx.add_news(item)
+            self.record(
+                tx,
+                actor,
+                action="news.publish",
+                entity="news",
+                entity_id=stored.id,
+                client_id=None,
+                detail={"title": stored.title},
+                topic="news.published",
+                message=payload(stored),
+            )
+        self.fire("news_published", news_item=stored)
+        return stored
+
+    def update(self, actor: Actor, item: NewsItem) -> NewsItem:
+        """Change a published item."""
+        access.require(access.can_publish_news(actor))
+        raise_if(required_text(item.title, "title"))
+        with self.store.transaction() as tx:
+            current = tx.get_news(item.id) if item.id is not None else None
+            if current is None:
+                raise NotFound(N_("Not found"), entity="news", id=item.id)
+            stored = tx.update_news(
+                attrs.evolve(
+                    item,
+                    title=item.title.strip(),
+                    author_id=current.author_id,
+                    published_at=item.published_at or current.published_at,
+                    updated_at=self.now(),
+                )
+            )
+            self.record(
+                tx,
+                actor,
+                action="news.update",
+                entity="news",
+                entity_id=stored.id,
+                client_id=None,
+                detail={"title": stored.title},
+                topic="news.updated",
+                message=payload(stored),
+            )
+        self.fire("news_published", news_item=stored)
+        return stored
+
+    def delete(self, actor: Actor, news_id: int) -> None:
+        """Withdraw a news item."""
+        access.require(access.can_publish_news(actor))
+        with self.store.transaction() as tx:
+            current = tx.get_news(news_id)
+            if current is None:
+                raise NotFound(N_("Not found"), entity="news", id=news_id)
+            tx.delete_news(news_id)
+            self.record(
+                tx,
+                actor,
+                action="news.delete",
+                entity="news",
+                entity_id=news_id,
+                client_id=None,
+                detail={"title": current.title},
+                topic="news.deleted",
+                message=payload(current),
+            )
+
+    def list(self, actor: Actor, *, limit: int = 20, offset: int = 0) -> Page[NewsItem]:
+        """The newest items first; every signed-in user reads the news."""
+        with self.store.transaction(readonly=True) as tx:
+            return tx.list_news(limit=max(1, min(limit, MAX_PAGE)), offset=max(0, offset))

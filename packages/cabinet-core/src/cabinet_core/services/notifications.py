@@ -1,0 +1,32 @@
+"""A user's notifications (a returned invoice, a chat message …)."""
+
+from __future__ import annotations
+
+import builtins
+
+from cabinet_core import access
+from cabinet_core.entities import Actor, Notification
+from cabinet_core.errors import N_, NotFound
+from cabinet_core.services._base import Service
+
+# mark_read looks the notification up among the user's own; nobody keeps more than this unread.
+_OWN_LIMIT = 10_000
+
+
+class NotificationService(Service):
+    """``cabinet.notifications``: each user reads and clears only their own."""
+
+    def list(self, actor: Actor, *, unread_only: bool = False) -> builtins.list[Notification]:
+        """The acting user's notifications, newest first."""
+        user_id = access.require_user(actor)
+        with self.store.transaction(readonly=True) as tx:
+            return tx.list_notifications(user_id, unread_only=unread_only)
+
+    def mark_read(self, actor: Actor, notification_id: int) -> None:
+        """Mark one of the acting user's notifications read (another's is "not found")."""
+        user_id = access.require_user(actor)
+        with self.store.transaction() as tx:
+            own = tx.list_notifications(user_id, limit=_OWN_LIMIT)
+            if not any(n.id == notification_id for n in own):
+                raise NotFound(N_("Not found"), entity="notification", id=notification_id)
+            tx.mark_notification_read(notification_id, at=self.now())

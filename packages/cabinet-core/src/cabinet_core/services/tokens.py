@@ -1,0 +1,86 @@
+"""Personal API tokens: ``cab_`` + a random secret shown once; only its SHA-256 is stored."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import secrets
+
+from cabinet_core import access
+from cabinet_core.entities import Actor, ApiToken, Role, User
+from cabinet_core.errors import N_, AuthenticationFailed, NotFound
+from cabinet_core.services._base import Service, raise_if, required_text
+
+TOKEN_PREFIX = "cab_"  # noqa: S105 - a public marker, not a secret
+INVALID_TOKEN = N_("The API token is not valid")
+
+
+def token_hash(secret: str) -> str:
+    """The stored form of a token: SHA-256 hex (a 256-bit random secret needs no slow hash)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class TokenService(Service):
+    """``cabinet.tokens``: create, use, list and revoke personal API tokens."""
+
+    def create(self, actor: Actor, *, name: str) -> tuple[ApiToken, str]:
+        """A new token of the acting user and its secret (shown this once)."""
+        user_id = access.require_user(actor)
+        raise_if(required_text(name, "name"))
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.store.transaction() as tx:
+            token = tx.add_api_token(
+                ApiToken(
+                    user_id=user_id,
+                    name=name.strip(),
+                    token_hash=token_hash(secret),
+                    prefix=secret[: len(TOKEN_PREFIX) + 6],
+                    created_at=self.now(),
+                )
+            )
+            self.record(
+                tx,
+                actor,
+                action="token.create",
+                entity="api_token",
+                entity_id=token.id,
+                client_id=actor.client_id,
+                detail={"name": token.name, "prefix": token.prefix},
+            )
+        return token, secret
+
+    def authenticate(self, secret: str) -> User:
+        """The active user a token belongs to; :class:`AuthenticationFailed` otherwise."""
+        if not secret.startswith(TOKEN_PREFIX):
+            raise AuthenticationFailed(INVALID_TOKEN)
+        with self.store.transaction() as tx:
+            token = tx.get_api_token_by_hash(token_hash(secret))
+            user = tx.get_user(token.user_id) if token is not None else None
+            if token is None or token.id is None or user is None or not user.active:
+                raise AuthenticationFailed(INVALID_TOKEN)
+            tx.touch_api_token(token.id, at=self.now())
+        return user
+
+    def list(self, actor: Actor) -> builtins.list[ApiToken]:
+        """The acting user's tokens (hashes only)."""
+        user_id = access.require_user(actor)
+        with self.store.transaction(readonly=True) as tx:
+            return tx.list_api_tokens(user_id)
+
+    def revoke(self, actor: Actor, token_id: int) -> None:
+        """Delete one of one's own tokens (an admin may revoke anyone's)."""
+        with self.store.transaction() as tx:
+            own = actor.user_id is not None and any(
+                token.id == token_id for token in tx.list_api_tokens(actor.user_id)
+            )
+            if not own and actor.role is not Role.ADMIN:
+                raise NotFound(N_("Not found"), entity="api_token", id=token_id)
+            tx.delete_api_token(token_id)
+            self.record(
+                tx,
+                actor,
+                action="token.revoke",
+                entity="api_token",
+                entity_id=token_id,
+                client_id=actor.client_id,
+            )

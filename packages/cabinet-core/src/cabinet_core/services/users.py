@@ -1,0 +1,296 @@
+"""Users: signing in (argon2id, throttled), accounts, passwords and language."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import secrets
+import string
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from cabinet_core import access
+from cabinet_core.entities import Actor, Client, Role, User
+from cabinet_core.errors import (
+    N_,
+    AuthenticationFailed,
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationError,
+)
+from cabinet_core.services._base import Service, email_errors, payload, raise_if
+from cabinet_core.storage import Tx
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+
+#: The password policy: long beats clever (NIST SP 800-63B).
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+GENERATED_PASSWORD_LENGTH = 14
+# No look-alike characters: a manager may read the password out over the phone.
+_PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+THROTTLED = N_("Too many failed attempts. Try again later.")
+WRONG_CREDENTIALS = N_("Wrong e-mail or password")
+
+
+def password_errors(password: str, field: str = "password") -> list[FieldError]:
+    """Problems with a new password under the policy (at least 10 characters)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [
+            FieldError(
+                field=field,
+                code="too_short",
+                message=N_("The password must have at least 10 characters."),
+                params={"min": MIN_PASSWORD_LENGTH},
+            )
+        ]
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return [FieldError(field=field, code="too_long", message=N_("The password is too long."))]
+    return []
+
+
+class UserService(Service):
+    """``cabinet.users``: sign-in and account management."""
+
+    def __init__(self, cabinet: Cabinet, hasher: PasswordHasher | None = None) -> None:
+        super().__init__(cabinet)
+        # argon2-cffi's defaults are the RFC 9106 "low memory" argon2id profile.
+        self.hasher = hasher or PasswordHasher()
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    # -- signing in ---------------------------------------------------------------------------
+    def authenticate(self, email: str, password: str, *, remote: str = "") -> User:
+        """The active user with this e-mail and password, or :class:`AuthenticationFailed`.
+
+        Failed attempts are counted per e-mail and per remote address; past
+        ``settings.login_attempts`` within ``settings.login_window_seconds`` every attempt
+        fails without checking the password.
+        """
+        settings = self.cabinet.settings
+        now = self.now()
+        keys = [f"email:{email.strip().lower()}"]
+        if remote:
+            keys.append(f"ip:{remote}")
+        since = now - timedelta(seconds=settings.login_window_seconds)
+        with self.store.transaction() as tx:
+            if any(
+                tx.count_failed_logins(key, since=since) >= settings.login_attempts for key in keys
+            ):
+                for key in keys:
+                    tx.record_login_attempt(key, at=now, success=False)
+                throttled = True
+            else:
+                throttled = False
+                user = tx.get_user_by_email(email.strip())
+                verified = self._verify(user, password)
+                for key in keys:
+                    tx.record_login_attempt(key, at=now, success=verified)
+                if (
+                    verified
+                    and user is not None
+                    and self.hasher.check_needs_rehash(user.password_hash)
+                ):
+                    tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+        # Raised after the commit so that the failed attempt is remembered.
+        if throttled:
+            raise AuthenticationFailed(THROTTLED)
+        if not verified or user is None:
+            raise AuthenticationFailed(WRONG_CREDENTIALS)
+        return user
+
+    def _verify(self, user: User | None, password: str) -> bool:
+        if user is None or not user.active or not user.password_hash:
+            # Hash anyway so an unknown e-mail takes as long as a wrong password.
+            with contextlib.suppress(VerificationError):
+                self.hasher.verify(self._dummy_hash, password)
+            return False
+        try:
+            return self.hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    # -- accounts -----------------------------------------------------------------------------
+    def create(
+        self,
+        actor: Actor,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        client_id: int | None,
+        password: str,
+        language: str = "pl",
+    ) -> User:
+        """A new user: client users belong to a client, staff to none.
+
+        Admins create anyone; managers create users of their own clients.
+        """
+        role = Role(role)
+        errors = email_errors(email) + password_errors(password)
+        errors += self._language_errors(language)
+        if role is Role.CLIENT and client_id is None:
+            errors.append(
+                FieldError(field="client_id", code="required", message=N_("Choose the client."))
+            )
+        if role is not Role.CLIENT and client_id is not None:
+            errors.append(
+                FieldError(
+                    field="client_id",
+                    code="staff_without_client",
+                    message=N_("Staff users do not belong to a client."),
+                )
+            )
+        user = User(
+            email=email.strip(),
+            name=name.strip(),
+            role=role,
+            client_id=client_id,
+            language=language,
+            password_hash="",
+        )
+        with self.store.transaction() as tx:
+            client = tx.get_client(client_id) if client_id is not None else None
+            if client_id is not None and client is None:
+                errors.append(
+                    FieldError(field="client_id", code="unknown", message=N_("Unknown client."))
+                )
+            access.require(access.can_manage_user(actor, user, client))
+            raise_if(errors)
+            try:
+                stored = tx.add_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+            except Conflict:
+                raise ValidationError.single(
+                    "email", "taken", N_("A user with this e-mail already exists.")
+                ) from None
+            self.record(
+                tx,
+                actor,
+                action="user.create",
+                entity="user",
+                entity_id=stored.id,
+                client_id=stored.client_id,
+                detail={"email": stored.email, "role": stored.role},
+                topic="user.created",
+                message=payload(stored, drop=("password_hash",)),
+            )
+        return stored
+
+    def _language_errors(self, language: str) -> list[FieldError]:
+        if language in self.cabinet.settings.languages:
+            return []
+        return [FieldError(field="language", code="unsupported", message=N_("Unknown language."))]
+
+    def _visible(self, tx: Tx, actor: Actor, user_id: int) -> tuple[User, Client | None]:
+        user = tx.get_user(user_id)
+        client = tx.get_client(user.client_id) if user and user.client_id is not None else None
+        if user is None or not access.can_view_user(actor, user, client):
+            raise NotFound(N_("Not found"), entity="user", id=user_id)
+        return user, client
+
+    def _managed(self, tx: Tx, actor: Actor, user_id: int) -> User:
+        user, client = self._visible(tx, actor, user_id)
+        access.require(access.can_manage_user(actor, user, client))
+        return user
+
+    def set_password(self, actor: Actor, user_id: int, password: str) -> None:
+        """Set a new password: one's own, or as the user's manager or an admin."""
+        raise_if(password_errors(password))
+        with self.store.transaction() as tx:
+            if actor.user_id == user_id:
+                user, _ = self._visible(tx, actor, user_id)
+            else:
+                user = self._managed(tx, actor, user_id)
+            tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+            self.record(
+                tx,
+                actor,
+                action="user.set_password",
+                entity="user",
+                entity_id=user.id,
+                client_id=user.client_id,
+            )
+
+    def generate_password(self, actor: Actor, user_id: int) -> str:
+        """Set a random password a manager hands to the user; returned once, stored hashed."""
+        password = "".join(
+            secrets.choice(_PASSWORD_ALPHABET) for _ in range(GENERATED_PASSWORD_LENGTH)
+        )
+        with self.store.transaction() as tx:
+            user = self._managed(tx, actor, user_id)
+            tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+            self.record(
+                tx,
+                actor,
+                action="user.generate_password",
+                entity="user",
+                entity_id=user.id,
+                client_id=user.client_id,
+            )
+        return password
+
+    def set_language(self, actor: Actor, user_id: int, language: str) -> User:
+        """Remember a user's language (their own choice, or an admin's)."""
+        raise_if(self._language_errors(language))
+        with self.store.transaction() as tx:
+            user, _ = self._visible(tx, actor, user_id)
+            access.require(actor.user_id == user_id or actor.role is Role.ADMIN)
+            stored = tx.update_user(attrs.evolve(user, language=language))
+            self.record(
+                tx,
+                actor,
+                action="user.set_language",
+                entity="user",
+                entity_id=user.id,
+                client_id=user.client_id,
+                detail={"language": language},
+            )
+        return stored
+
+    def get(self, actor: Actor, user_id: int) -> User:
+        """A user the actor may see."""
+        with self.store.transaction(readonly=True) as tx:
+            return self._visible(tx, actor, user_id)[0]
+
+    def list(
+        self, actor: Actor, *, client_id: int | None = None, role: Role | None = None
+    ) -> builtins.list[User]:
+        """The users the actor may see, optionally of one client and/or one role."""
+        with self.store.transaction(readonly=True) as tx:
+            visible = access.visible_client_ids(tx, actor)
+            users = tx.list_users(client_id=client_id, role=role)
+            clients = {c.id: c for c in tx.list_clients() if visible is None or c.id in visible}
+        return [
+            user
+            for user in users
+            if access.can_view_user(
+                actor, user, clients.get(user.client_id) if user.client_id is not None else None
+            )
+        ]
+
+    def deactivate(self, actor: Actor, user_id: int) -> User:
+        """Switch an account off (it can no longer sign in); never one's own."""
+        with self.store.transaction() as tx:
+            user = self._managed(tx, actor, user_id)
+            if actor.user_id == user_id:
+                raise Conflict(N_("You cannot deactivate your own account"))
+            stored = tx.update_user(attrs.evolve(user, active=False))
+            for token in tx.list_api_tokens(user_id):
+                if token.id is not None:
+                    tx.delete_api_token(token.id)
+            self.record(
+                tx,
+                actor,
+                action="user.deactivate",
+                entity="user",
+                entity_id=user.id,
+                client_id=user.client_id,
+                topic="user.deactivated",
+                message=payload(stored, drop=("password_hash",)),
+            )
+        return stored
