@@ -197,6 +197,8 @@ class Store:
         ``engine_kwargs`` go to :func:`sqlalchemy.create_engine` (pool sizes, ``echo`` …).
         """
         sa_url = sa.make_url(url)
+        if sa_url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(f"unsupported database {url!r}: use SQLite or PostgreSQL")
         if sa_url.get_backend_name() == "sqlite":
             database = sa_url.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
