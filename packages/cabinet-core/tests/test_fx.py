@@ -225,6 +225,13 @@ def test_nbp_over_a_weekend() -> None:
     assert rate.rate == Decimal("4.2555")
 
 
+def test_nbp_never_asks_for_days_after_today() -> None:
+    fake = FakeNbp({**NOVEMBER, date(2026, 11, 27): ("230/A/NBP/2026", "4.2555")})
+    rate = provider(fake, today=date(2026, 11, 28)).rate_for("EUR", date(2026, 11, 30))
+    assert rate.table_no == "230/A/NBP/2026"
+    assert fake.requests[0].url.path.endswith("/2026-11-20/2026-11-28/")
+
+
 def test_nbp_over_easter() -> None:
     easter_week = {
         date(2026, 3, 31): ("063/A/NBP/2026", "4.2800"),

@@ -243,7 +243,8 @@ class NbpRateProvider:
     def _fetch(self, code: str, tax_point: date, days: int) -> ExchangeRate | None:
         """One range query; ``None`` when NBP has no table in the window (404)."""
         start = tax_point - timedelta(days=days)
-        end = tax_point - timedelta(days=1)
+        # NBP refuses ranges that end in the future; a weekend tax point may be days ahead.
+        end = min(tax_point - timedelta(days=1), self._today())
         url = (
             f"{self._base_url}exchangerates/rates/a/{code.lower()}/"
             f"{start.isoformat()}/{end.isoformat()}/"
