@@ -181,6 +181,12 @@ def test_offline_provider_is_deterministic() -> None:
     assert first.effective_date == date(2026, 4, 3)
 
 
+@pytest.mark.parametrize("bad", [4.25, Decimal(0), Decimal("-1")])
+def test_offline_rates_must_be_positive_decimals(bad: object) -> None:
+    with pytest.raises(TypeError):
+        OfflineRateProvider({"EUR": bad})  # type: ignore[dict-item]
+
+
 def test_offline_provider_unknown_currency_and_pln() -> None:
     offline = OfflineRateProvider({"EUR": Decimal("4.3")})
     with pytest.raises(RateUnavailable) as caught:

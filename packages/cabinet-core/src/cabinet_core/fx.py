@@ -15,9 +15,10 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
@@ -119,6 +120,14 @@ def last_business_day_before(tax_point: date) -> date:
     return day
 
 
+def _warsaw_today() -> date:
+    """Today in Warsaw, where NBP publishes (the server's own date may be a day off)."""
+    try:
+        return datetime.now(ZoneInfo("Europe/Warsaw")).date()
+    except ZoneInfoNotFoundError:  # pragma: no cover - systems without a tz database
+        return date.today()
+
+
 def _check_currency(currency: str) -> str:
     code = currency.upper()
     if code == "PLN":
@@ -156,7 +165,10 @@ class OfflineRateProvider:
 
     def __init__(self, rates: Mapping[str, Decimal] | None = None) -> None:
         source = self.DEFAULT_RATES if rates is None else rates
-        self.rates = {code.upper(): Decimal(rate) for code, rate in source.items()}
+        for code, rate in source.items():
+            if not isinstance(rate, Decimal) or not rate > 0:
+                raise TypeError(f"the offline rate for {code} must be a positive Decimal")
+        self.rates = {code.upper(): rate for code, rate in source.items()}
 
     def rate_for(self, currency: str, tax_point: date) -> ExchangeRate:
         """The configured rate, dated on the last business day before ``tax_point``."""
@@ -197,13 +209,13 @@ class NbpRateProvider:
         client: httpx.Client | None = None,
         base_url: str = "https://api.nbp.pl/api/",
         timeout: float = 10.0,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] | None = None,
     ) -> None:
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout)
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._timeout = timeout
-        self._today = today
+        self._today = today or _warsaw_today
         self._cache: dict[tuple[str, date], ExchangeRate] = {}
         self._lock = threading.Lock()
 
