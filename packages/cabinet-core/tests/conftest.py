@@ -18,6 +18,9 @@ import sqlalchemy as sa
 from cabinet_core.storage import Store
 from cabinet_core.storage.schema import metadata
 
+# The service tests' fixtures (helper D): a Cabinet on ``store`` and a small world of users.
+pytest_plugins = ["fixtures_services"]
+
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
