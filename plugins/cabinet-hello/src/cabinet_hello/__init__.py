@@ -3,7 +3,8 @@
 Installed, it is found through the entry point ``cabinet_hello`` (group ``cabinet``) and adds:
 
 * a document type, the power of attorney (:mod:`cabinet_hello.power_of_attorney`);
-* a menu link to those documents, when the web layer (cabinet-web) is installed;
+* with the web layer (cabinet-web) installed: a menu link to those documents and a greeting on
+  the home page (a template that extends the built-in one, and the variable it prints);
 * a friendly log line for each event the core announces (a new client, a saved or signed
   document, a chat message, news).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -33,6 +35,10 @@ hookimpl = pluggy.HookimplMarker("cabinet")
 log = logging.getLogger("cabinet_hello")
 
 MENU_LABELS = {"pl": "Pełnomocnictwa", "en": "Powers of attorney"}
+GREETINGS = {
+    "pl": "Dzień dobry! Pozdrowienia od wtyczki cabinet-hello.",
+    "en": "Hello from the cabinet-hello plugin!",
+}
 
 
 @hookimpl
@@ -53,6 +59,19 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
             "label": MENU_LABELS.get(language, MENU_LABELS["en"]),
         }
     ]
+
+
+@hookimpl(optionalhook=True)
+def template_dirs() -> Sequence[str]:
+    """Our templates come first: ``home.html`` here extends the built-in ``default:home.html``."""
+    return [str(files("cabinet_hello") / "templates")]
+
+
+@hookimpl(optionalhook=True)
+def extra_template_vars(request: Request) -> Mapping[str, str]:
+    """The greeting ``home.html`` prints, in the page's language."""
+    language = getattr(request.state, "language", "pl")
+    return {"hello_greeting": GREETINGS.get(language, GREETINGS["en"])}
 
 
 @hookimpl

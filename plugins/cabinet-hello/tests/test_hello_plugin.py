@@ -8,13 +8,15 @@ from pathlib import Path
 import cabinet_hello
 import pytest
 from cabinet_core import Cabinet, Settings
-from cabinet_core.entities import ChatMessage, Client, Document, NewsItem, Role, User
+from cabinet_core.entities import Actor, ChatMessage, Client, Document, NewsItem, Role, User
+from cabinet_core.errors import ValidationError
 from cabinet_core.plugins import describe_plugins
 
 
 @pytest.fixture
 def cabinet(tmp_path: Path):
     with Cabinet(Settings(data_dir=tmp_path)) as cab:
+        cab.migrate()
         yield cab
 
 
@@ -27,7 +29,7 @@ def test_an_installed_cabinet_lists_the_document_type(cabinet):
     assert cabinet.pm.get_plugin("cabinet_hello") is cabinet_hello
     assert cabinet.document_type("power_of_attorney").label["pl"] == "Pełnomocnictwo"
     info = {p.name: p for p in describe_plugins(cabinet.pm)}["cabinet_hello"]
-    assert info.package == "cabinet-hello"
+    assert info.version == "0.1.0"
     assert "register_document_types" in info.hooks
 
 
@@ -95,3 +97,56 @@ def test_event_hooks_log_a_greeting(cabinet, caplog):
         "Chat message in client #5: 4 words",
         "News published: KSeF od 1 lutego",
     ]
+
+
+def test_a_power_of_attorney_is_created_and_signed_through_the_services(cabinet, caplog):
+    caplog.set_level(logging.INFO, logger="cabinet_hello")
+    admin = Actor.system()
+    client = cabinet.clients.create(admin, Client(name="Żabka Sp. z o.o.", nip="5260250274"))
+    draft = cabinet.documents.create(
+        admin,
+        Document(
+            client_id=client.id,
+            doc_type="power_of_attorney",
+            issue_date=date(2026, 11, 27),
+            extra={"attorney": "Jan Żółkiewski", "acts": "Odbiór przesyłek w urzędzie"},
+        ),
+    )
+    assert (draft.status, draft.number) == ("draft", None)
+    assert draft.extra["scope"] == "specific"  # the field's default
+    signed = cabinet.documents.transition(admin, draft.id, "sign")
+    assert (signed.status, signed.number) == ("signed", "PEL/1/2026")
+    assert cabinet.documents.get(admin, draft.id).number == "PEL/1/2026"
+    assert caplog.messages == [
+        f"Dzień dobry, Żabka Sp. z o.o.! (hello, new client #{client.id})",
+        f"Power of attorney #{draft.id} drafted for Jan Żółkiewski",
+        "Power of attorney PEL/1/2026 signed (was draft)",
+    ]
+
+
+def test_an_invalid_power_of_attorney_is_not_saved(cabinet):
+    admin = Actor.system()
+    client = cabinet.clients.create(admin, Client(name="Żabka Sp. z o.o.", nip="5260250274"))
+    document = Document(
+        client_id=client.id,
+        doc_type="power_of_attorney",
+        issue_date=date(2026, 11, 27),
+        extra={"attorney": "Jan", "acts": "Wszystko", "valid_until": "2026-01-01"},
+    )
+    with pytest.raises(ValidationError) as caught:
+        cabinet.documents.create(admin, document)
+    assert [(e.field, e.code) for e in caught.value.errors] == [
+        ("extra.valid_until", "before_issue_date")
+    ]
+
+
+def test_the_home_page_template_extends_the_built_in_one(cabinet):
+    templating = pytest.importorskip("cabinet_web.templating")
+    starlette = pytest.importorskip("starlette.requests")
+    env = templating.make_environment(cabinet.pm)
+    template = env.get_template("home.html")
+    assert Path(template.filename).is_relative_to(Path(cabinet_hello.__file__).parent)
+    request = starlette.Request({"type": "http", "state": {"language": "en"}})
+    assert cabinet_hello.extra_template_vars(request=request) == {
+        "hello_greeting": "Hello from the cabinet-hello plugin!"
+    }
