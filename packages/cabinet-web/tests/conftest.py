@@ -1,0 +1,165 @@
+"""Fixtures: a migrated cabinet on a temporary SQLite file, its web app and signed-in clients."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from argon2 import PasswordHasher
+from cabinet_core.app import Cabinet
+from cabinet_core.entities import Actor, Address, Client, Role, User
+from cabinet_core.settings import Branding, Settings
+from cabinet_web.app import create_app
+from starlette.testclient import TestClient
+
+SYSTEM = Actor.system()
+PASSWORD = "correct-horse-9"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@attrs.frozen
+class World:
+    """The people and companies most tests need."""
+
+    client: Client
+    other_client: Client
+    client_user: User
+    other_user: User
+    manager: User
+    accountant: User
+    admin: User
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test cabinet: SQLite under ``data_dir``, a fixed secret, low throttling."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "branding": Branding(
+            firm_name="Kancelaria Testowa", primary_color="#123456", accent_color="#abcdef"
+        ),
+        "login_attempts": 3,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def cabinet(tmp_path: Path) -> Iterator[Cabinet]:
+    """A migrated cabinet with the core's built-in plugins (no installed entry points)."""
+    with Cabinet(make_settings(tmp_path), load_entrypoints=False) as cab:
+        # argon2id still, with the smallest cost: the production cost would dominate the run.
+        cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        cab.migrate()
+        yield cab
+
+
+@pytest.fixture
+def world(cabinet: Cabinet) -> World:
+    """Two clients, a user of each, and one user of each staff role."""
+    manager = cabinet.users.create(
+        SYSTEM,
+        email="manager@test.pl",
+        name="Marek",
+        role=Role.MANAGER,
+        client_id=None,
+        password=PASSWORD,
+    )
+    client = cabinet.clients.create(
+        SYSTEM,
+        Client(
+            name="Alfa sp. z o.o.",
+            nip="5250000110",
+            address=Address(line1="ul. Prosta 1", postal_code="00-001", city="Warszawa"),
+            manager_id=manager.id,
+        ),
+    )
+    other = cabinet.clients.create(SYSTEM, Client(name="Beta s.c.", nip="7790000126"))
+    client_user = cabinet.users.create(
+        SYSTEM,
+        email="client@test.pl",
+        name="Jan",
+        role=Role.CLIENT,
+        client_id=client.id,
+        password=PASSWORD,
+    )
+    other_user = cabinet.users.create(
+        SYSTEM,
+        email="other@test.pl",
+        name="Ola",
+        role=Role.CLIENT,
+        client_id=other.id,
+        password=PASSWORD,
+        language="en",
+    )
+    accountant = cabinet.users.create(
+        SYSTEM,
+        email="accountant@test.pl",
+        name="Kasia",
+        role=Role.ACCOUNTANT,
+        client_id=None,
+        password=PASSWORD,
+    )
+    admin = cabinet.users.create(
+        SYSTEM,
+        email="admin@test.pl",
+        name="Ada",
+        role=Role.ADMIN,
+        client_id=None,
+        password=PASSWORD,
+    )
+    return World(
+        client=client,
+        other_client=other,
+        client_user=client_user,
+        other_user=other_user,
+        manager=manager,
+        accountant=accountant,
+        admin=admin,
+    )
+
+
+@pytest.fixture
+def app(cabinet: Cabinet) -> Any:
+    """The web app of the test cabinet."""
+    return create_app(cabinet)
+
+
+@pytest.fixture
+def web(app: Any) -> Iterator[TestClient]:
+    """An anonymous browser (cookies kept between requests)."""
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
+
+
+def csrf_of(web: TestClient, path: str = "/login") -> str:
+    """The CSRF token in the forms of ``path``."""
+    response = web.get(path)
+    match = CSRF.search(response.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(web: TestClient, email: str, password: str = PASSWORD) -> Any:
+    """Sign in through the login form; returns the response after redirects."""
+    return web.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_of(web)}
+    )
+
+
+@pytest.fixture
+def client_web(web: TestClient, world: World) -> TestClient:
+    """A browser signed in as the client user."""
+    assert login(web, world.client_user.email).url.path == "/"
+    return web
+
+
+@pytest.fixture
+def manager_web(web: TestClient, world: World) -> TestClient:
+    """A browser signed in as the manager."""
+    assert login(web, world.manager.email).url.path == "/"
+    return web
