@@ -259,6 +259,7 @@ def test_parse_amount_accepts_what_people_type(text: str, expected: str) -> None
         "1.234.56",
         "--5",
         "12 PLN",
+        "\u0661\u0662",
     ],
 )
 def test_parse_amount_refuses_junk(text: str) -> None:
