@@ -34,11 +34,13 @@ def hookspecs() -> dict[str, tuple[str, ...]]:
     return specs
 
 
-def documented() -> dict[str, tuple[str, ...]]:
-    """Every ``## name(arg, ...)`` heading of hooks.md."""
+def documented(text: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Every ``## name(arg, ...)`` heading of hooks.md (or of ``text``), outside code blocks."""
+    if text is None:
+        text = HOOKS_MD.read_text(encoding="utf-8")
     found: dict[str, tuple[str, ...]] = {}
     in_code = False
-    for line in HOOKS_MD.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if line.startswith("```"):
             in_code = not in_code
         match = None if in_code else HEADING.match(line)
@@ -52,6 +54,23 @@ def documented() -> dict[str, tuple[str, ...]]:
 def test_the_spec_modules_have_hooks():
     # Guards the collection itself: a renamed marker attribute would make every check vacuous.
     assert {"register_document_types", "document_saved", "menu_links"} <= set(hookspecs())
+
+
+def test_headings_are_read_with_their_arguments_and_code_blocks_skipped():
+    text = "\n".join(
+        [
+            "## Core hooks",
+            "## document_saved(cabinet, document,actor, created)",
+            "```python",
+            "## not_a_heading(x)",
+            "```",
+            "## template_dirs()",
+        ]
+    )
+    assert documented(text) == {
+        "document_saved": ("cabinet", "document", "actor", "created"),
+        "template_dirs": (),
+    }
 
 
 @pytest.mark.parametrize("name", sorted(hookspecs()))
