@@ -70,12 +70,14 @@ def _parse_new_user(form: dict[str, str]) -> tuple[dict[str, Any], list[FieldErr
         errors.append(FieldError(field="role", code="choice", message=N_("Choose a role.")))
         role = Role.CLIENT
     client_id: int | None = None
+    raw_client = form.get("client_id", "").strip()
     if role is Role.CLIENT:
+        # Checked here: the service asks "may this manager act for that client?" first.
         try:
-            client_id = int(form.get("client_id", ""))
+            client_id = int(raw_client)
         except ValueError:
             errors.append(
-                FieldError(field="client_id", code="required", message=N_("Choose a client."))
+                FieldError(field="client_id", code="choice", message=N_("Choose a client."))
             )
     data = {
         "email": form.get("email", "").strip(),
