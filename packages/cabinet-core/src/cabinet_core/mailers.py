@@ -34,7 +34,6 @@ def build_mime(message: MailMessage, *, default_sender: str) -> EmailMessage:
         mime["Reply-To"] = message.reply_to
     mime["Date"] = format_datetime(datetime.now(UTC))
     mime["Message-ID"] = make_msgid(domain=(message.sender or default_sender).rpartition("@")[2])
-    mime["Content-Language"] = content_language(message.language)
     mime.set_content(message.body, charset="utf-8")
     for attachment in message.attachments:
         maintype, _, subtype = attachment.media_type.partition("/")
@@ -44,6 +43,8 @@ def build_mime(message: MailMessage, *, default_sender: str) -> EmailMessage:
             subtype=subtype or "octet-stream",
             filename=attachment.filename,
         )
+    # Last: set_content() and the switch to multipart move Content-* headers into the parts.
+    mime["Content-Language"] = content_language(message.language)
     return mime
 
 
