@@ -192,32 +192,114 @@ def test_cost_invoice_puts_the_client_on_the_buyer_side(cabinet, client, invoice
     assert text.index("Dostawca Żółty Sp.j.") < text.index("Zażółć Gęślą Sp. z o.o.")
 
 
-def test_document_without_lines_prints_its_own_fields(cabinet, client, invoice, pdf_text):
+def test_contract_prints_its_fields_with_labels_and_the_remuneration(
+    cabinet, client, invoice, pdf_text
+):
     contract = attrs.evolve(
         invoice,
         doc_type="contract",
         number="UM/1/2026",
         lines=(),
-        extra={"subject": "Prowadzenie ksiąg rachunkowych", "monthly_fee": Decimal("1500.00")},
+        extra={
+            "contract_kind": "dzielo",
+            "subject": "Projekt logo „Żuraw”",
+            "date_from": "2026-11-01",
+            "rate_type": "lump_sum",
+            "amount": "1500.00",
+        },
+    )
+    contract_type = cabinet.document_type("contract")
+    assert contract_type.validate(contract) == []
+    # As the service stores it: extra fields in their JSON form, defaults filled, totals set.
+    contract = attrs.evolve(
+        contract,
+        extra=contract_type.normalise_extra(contract.extra),
+        totals=cabinet.documents.preview_totals(contract),
     )
     text = pdf_text(render(cabinet, contract, client).content)
     assert "Umowa" in text
-    assert "Prowadzenie ksiąg rachunkowych" in text
-    assert "1500" in text.replace(" ", "")
+    assert "Rodzaj umowy\nUmowa o dzieło" in text
+    assert "Przedmiot umowy\nProjekt logo „Żuraw”" in text
+    assert "Od\n2026-11-01" in text
+    assert "Przeniesienie praw autorskich (KUP\n50%)\nnie" in text  # the label wraps
+    assert "Wynagrodzenie: 1 500,00 PLN" in text
+    assert "Słownie: tysiąc pięćset złotych 00/100" in text
     assert "Do zapłaty" not in text
+    assert "Stawka VAT" not in text
 
 
-def test_list_fields_become_tables(cabinet, client, invoice, pdf_text):
+def test_bill_states_the_amount_due_in_words(cabinet, client, invoice, pdf_text):
+    bill = attrs.evolve(
+        invoice,
+        doc_type="bill",
+        number="R/3/2026",
+        lines=(),
+        extra={
+            "contract_number": "UM/1/2026",
+            "contract_date": "2026-11-01",
+            "contract_kind": "zlecenie",
+            "gross_amount": "2345.67",
+        },
+    )
+    bill = attrs.evolve(bill, totals=cabinet.documents.preview_totals(bill))
+    text = pdf_text(render(cabinet, bill, client, "pl+en").content)
+    assert "Rachunek / Bill" in text
+    assert "Numer umowy / Contract number\nUM/1/2026" in text
+    assert "Kwota brutto / Gross amount\n2 345,67 PLN" in text
+    assert "Do zapłaty / Total due: 2 345,67 PLN" in text
+    assert "Słownie: dwa tysiące trzysta czterdzieści pięć złotych 67/100" in text
+
+
+def test_cash_report_lists_operations_and_balances(cabinet, client, invoice, pdf_text):
     report = attrs.evolve(
         invoice,
         doc_type="cash_report",
-        number="RK 11/2026",
+        number="RK/11/2026",
         lines=(),
-        extra={"entries": [{"description": "Wpłata gotówki", "amount": Decimal("250.00")}]},
+        buyer=None,
+        extra={
+            "cash_desk": "KASA",
+            "period_from": "2026-11-01",
+            "period_to": "2026-11-30",
+            "opening_balance": "100.00",
+            "entries": [
+                {
+                    "date": "2026-11-03",
+                    "description": "Wpłata gotówki — sprzedaż",
+                    "document_number": "KP 1/2026",
+                    "receipt": "250.00",
+                },
+                {
+                    "date": "2026-11-05",
+                    "description": "Zakup znaczków",
+                    "document_number": "KW 1/2026",
+                    "payment": "30.50",
+                },
+            ],
+        },
     )
+    report_type = cabinet.document_type("cash_report")
+    assert report_type.validate(report) == []
     text = pdf_text(render(cabinet, report, client).content)
     assert "Raport kasowy" in text
-    assert "Wpłata gotówki" in text
+    assert "1\n2026-11-03\nWpłata gotówki — sprzedaż\nKP 1/2026\n250,00" in text
+    assert "2\n2026-11-05\nZakup znaczków\nKW 1/2026\n30,50" in text
+    balance = report_type.balance(report)
+    assert balance.closing == Decimal("319.50")
+    assert "Stan kasy z poprzedniego raportu\n100,00 PLN" in text
+    assert "Przychody\n250,00 PLN" in text
+    assert "Rozchody\n30,50 PLN" in text
+    assert "Stan kasy na koniec okresu\n319,50 PLN" in text
+    assert "Do zapłaty" not in text
+
+
+def test_list_fields_of_other_types_become_tables(cabinet, client, invoice, pdf_text):
+    document = attrs.evolve(
+        invoice, extra={"attachments": [{"name": "Protokół odbioru", "pages": 2}]}
+    )
+    text = pdf_text(render(cabinet, document, client).content)
+    assert "Attachments" in text
+    assert "Protokół odbioru" in text
 
 
 def test_long_documents_break_onto_numbered_pages(cabinet, client, invoice):

@@ -13,7 +13,7 @@ from cabinet_pdf.labels import languages_of
 
 
 def _group(digits: str, sep: str) -> str:
-    groups = []
+    groups: list[str] = []
     while len(digits) > 3:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 import attrs
 from cabinet_core.doctypes import DocumentType
+from cabinet_core.doctypes.common import parse_field
 from cabinet_core.entities import Address, Client, Document, DocumentLine, DocumentTotals, Party
 from cabinet_core.money import round_money
 from cabinet_core.vat import CorrectionTotals
@@ -308,10 +309,18 @@ class Layout:
 
     def total_due(self) -> list[Flowable]:
         totals = self.totals
-        if totals is None or not (totals.rows or self.document.lines):
+        if totals is None or self.document.doc_type == "cash_report":
             return []
-        # A correction that lowers the amount states what the seller pays back.
-        key = "to_refund" if totals.gross < 0 else "total_due"
+        if self.document.lines or totals.rows:
+            # A correction that lowers the amount states what the seller pays back.
+            key = "to_refund" if totals.gross < 0 else "total_due"
+        elif totals.gross:
+            # A bill is paid; a contract states the remuneration; a plugin type just an amount.
+            key = {"bill": "total_due", "contract": "remuneration"}.get(
+                self.document.doc_type, "amount"
+            )
+        else:
+            return []
         due = self.amount(abs(totals.gross))
         out: list[Flowable] = [self.p(f"{escape(self.label(key))}: {escape(due)}", "due")]
         for lang, words in zip(languages_of(self.language), self.amount_words, strict=False):
@@ -342,13 +351,24 @@ class Layout:
         return [self.p(row) for row in rows] + ([Spacer(1, 3 * mm)] if rows else [])
 
     def extra_value(self, name: str, value: Any) -> str:
+        """An extra field's value as printed: read through its declared kind (stored values are
+        JSON strings), choices by their label, amounts and dates formatted."""
         spec = None
         if self.document_type is not None:
             spec = next((f for f in self.document_type.fields if f.name == name), None)
-        if spec is not None and spec.choices and str(value) in spec.choices:
-            return pick(spec.choices[str(value)], self.language)
+        if spec is not None:
+            if spec.choices and str(value) in spec.choices:
+                return pick(spec.choices[str(value)], self.language)
+            try:
+                value = parse_field(spec, value)
+            except ValueError:
+                return str(value)
+            if spec.kind == "money":
+                return self.amount(value)
         if isinstance(value, bool):
-            return "✓" if value else "—"
+            return pick(
+                {"pl": "tak", "en": "yes"} if value else {"pl": "nie", "en": "no"}, self.language
+            )
         if isinstance(value, Decimal):
             return self.number(value, places=None)
         if isinstance(value, date):
@@ -368,6 +388,8 @@ class Layout:
         for name, value in self.document.extra.items():
             if value in (None, "", [], ()):
                 continue
+            if name == "entries" and callable(getattr(self.document_type, "entries", None)):
+                continue  # a cash report's operations, printed by cash_report()
             if isinstance(value, Sequence) and not isinstance(value, str):
                 out += self.extra_rows(name, value)
             else:
@@ -378,11 +400,66 @@ class Layout:
                     ]
                 )
         if simple:
-            table = Table(simple, colWidths=[55 * mm, 125 * mm])
+            table = Table(simple, colWidths=[65 * mm, 115 * mm])
             table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
             out.insert(0, table)
             out.insert(1, Spacer(1, 3 * mm))
         return out
+
+    def cash_report(self) -> list[Flowable]:
+        """A cash report's operations in order, then the opening balance, the sums and the
+        closing balance, all as the document type reads and computes them (closing = opening
+        + receipts − payments)."""
+        read_entries = getattr(self.document_type, "entries", None)
+        balance = getattr(self.document_type, "balance", None)
+        if not (callable(read_entries) and callable(balance)):
+            return []
+        doc = self.document
+        keys = ("lp", "date", "description", "document_number", "receipt", "payment")
+        rows: list[list[Any]] = [[self.p(escape(self.label(k)), "th") for k in keys]]
+        for index, entry in enumerate(read_entries(doc), start=1):
+            rows.append(
+                [
+                    str(index),
+                    format_date(entry.on),
+                    self.p(escape(entry.description)),
+                    self.p(escape(entry.document_number)),
+                    self.number(entry.receipt) if entry.receipt else "",
+                    self.number(entry.payment) if entry.payment else "",
+                ]
+            )
+        table = Table(
+            rows, colWidths=[11 * mm, 22 * mm, 71 * mm, 28 * mm, 24 * mm, 24 * mm], repeatRows=1
+        )
+        style = _grid(self.look)
+        style.append(("ALIGN", (4, 1), (5, -1), "RIGHT"))
+        table.setStyle(TableStyle(style))
+        sums = balance(doc)
+        summary = Table(
+            [
+                [self.label(key), self.amount(value)]
+                for key, value in (
+                    ("opening_balance", sums.opening),
+                    ("receipts", sums.receipts),
+                    ("payments", sums.payments),
+                    ("closing_balance", sums.closing),
+                )
+            ],
+            colWidths=[70 * mm, 40 * mm],
+            hAlign="RIGHT",
+        )
+        summary.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), REGULAR),
+                    ("FONTNAME", (0, -1), (-1, -1), BOLD),
+                    ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+                    ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                    ("LINEABOVE", (0, -1), (-1, -1), 0.8, self.look.primary),
+                ]
+            )
+        )
+        return [table, Spacer(1, 3 * mm), summary, Spacer(1, 3 * mm)]
 
     def extra_rows(self, name: str, rows: Sequence[Any]) -> list[Flowable]:
         """A list-valued field (a cash report's entries): one table row per item."""
@@ -416,6 +493,7 @@ class Layout:
             *self.total_due(),
             *self.payment(),
             *self.extra(),
+            *self.cash_report(),
             *self.notes(),
         ]
 

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 
 from cabinet_core.entities import Client, Document, DocumentTotals, Template
 from cabinet_core.rendering import Rendered
-from cabinet_core.vat import CorrectionTotals, compute_correction, compute_totals
+from cabinet_core.vat import (
+    POLAND_2026,
+    CorrectionTotals,
+    TaxRules,
+    compute_correction,
+    compute_totals,
+    rates_for,
+)
 from cabinet_core.words import amount_in_words
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -51,21 +58,41 @@ def is_draft(document: Document, document_type: DocumentType | None) -> bool:
     return document.status == initial
 
 
-def totals_of(document: Document) -> tuple[DocumentTotals | None, CorrectionTotals | None]:
-    """What the document states (stored totals, else computed now) and, for a correction
-    written as before/after rows, both states."""
+def totals_of(
+    document: Document, rules: TaxRules | None = None
+) -> tuple[DocumentTotals | None, CorrectionTotals | None]:
+    """What the document states (its stored totals, else computed now with ``rules``) and, for
+    a correction written as before/after rows, both states."""
     if not document.lines:
         return document.totals, None
-    options = {
-        "currency": document.currency,
-        "price_mode": document.price_mode,
-        "vat_method": document.vat_method,
-        "exchange_rate": document.exchange_rate,
-    }
+    rules = rules or POLAND_2026
     if any(line.before for line in document.lines):
-        correction = compute_correction(document.lines, **options)
+        correction = compute_correction(
+            document.lines,
+            currency=document.currency,
+            price_mode=document.price_mode,
+            vat_method=document.vat_method,
+            exchange_rate=document.exchange_rate,
+            rules=rules,
+        )
         return document.totals or correction.difference, correction
-    return document.totals or compute_totals(document.lines, **options), None
+    computed = document.totals or compute_totals(
+        document.lines,
+        currency=document.currency,
+        price_mode=document.price_mode,
+        vat_method=document.vat_method,
+        exchange_rate=document.exchange_rate,
+        rules=rules,
+    )
+    return computed, None
+
+
+def rules_for(cabinet: Cabinet, document: Document) -> TaxRules | None:
+    """The cabinet's VAT rules valid on the document's issue date (``None``: the built-in)."""
+    try:
+        return rates_for(cabinet.tax_rules, document.issue_date)
+    except LookupError:
+        return None
 
 
 def amount_words(totals: DocumentTotals | None, language: str) -> Sequence[str]:
@@ -104,7 +131,7 @@ class PdfRenderer:
             primary=colour(branding.primary_color, "#1f4e79"),
             accent=colour(branding.accent_color, "#f2a900"),
         )
-        totals, correction = totals_of(document)
+        totals, correction = totals_of(document, rules_for(cabinet, document))
         title = document_title(document, language, document_type)
         full_title = f"{title} {document.number}" if document.number else title
         seller = document.seller.name if document.seller else client.name
