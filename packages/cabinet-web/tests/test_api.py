@@ -9,10 +9,10 @@ import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
-from conftest import World
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from web_support import World
 
 INVOICE = {
     "doc_type": "vat_invoice",

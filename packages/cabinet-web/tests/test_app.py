@@ -12,11 +12,11 @@ from cabinet_core.app import Cabinet
 from cabinet_core.entities import User
 from cabinet_web.app import create_app
 from cabinet_web.hookspecs import hookimpl
-from conftest import World, login
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Route
 from starlette.testclient import TestClient
+from web_support import World, login
 
 
 async def explode(request: Request) -> PlainTextResponse:

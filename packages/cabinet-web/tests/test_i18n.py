@@ -16,10 +16,10 @@ from cabinet_web.i18n import (
     parse_accept_language,
     translations,
 )
-from conftest import World, csrf_of, login
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from web_support import World, csrf_of, login
 
 LOCALE = Path(catalogs.LOCALE_DIR)
 

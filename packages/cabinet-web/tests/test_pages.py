@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, DocumentLine, NewsItem, Party
-from conftest import World, csrf_of, login
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from web_support import World, csrf_of, login
 
 
 def test_client_home_shows_news_and_quick_links(cabinet: Cabinet, client_web: TestClient) -> None:

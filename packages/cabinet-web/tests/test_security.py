@@ -5,8 +5,8 @@ from __future__ import annotations
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor
 from cabinet_web.app import SESSION_COOKIE
-from conftest import PASSWORD, World, csrf_of, login
 from starlette.testclient import TestClient
+from web_support import PASSWORD, World, csrf_of, login
 
 
 def test_login_page_is_polish_by_default(web: TestClient) -> None:
