@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
-from cabinet_core import default_document_types
+from cabinet_core import default_document_types, default_templates
 from cabinet_core.doctypes import BaseDocumentType, DocumentType
 from cabinet_core.doctypes.cash_report import CashReport
 from cabinet_core.doctypes.contracts import Bill, Contract
@@ -541,3 +541,13 @@ def test_only_declared_classes_are_registered() -> None:
         Bill,
         CashReport,
     }
+
+
+def test_built_in_templates_lay_out_the_issued_documents() -> None:
+    templates: dict[str, Any] = {}
+    default_templates.register_templates(register=lambda t: templates.setdefault(t.key, t))
+    assert set(templates) == {"classic", "modern"}
+    for template in templates.values():
+        assert set(template.document_types) <= set(TYPES)
+        assert {"vat_invoice", "proforma", "correcting_invoice"} <= set(template.document_types)
+        assert template.renderer == "pdf"

@@ -177,7 +177,5 @@ def test_settings_choose_the_registered_mailer(tmp_path: Path) -> None:
         )
         assert isinstance(smtp_cabinet.mailer, SmtpMailer)
         assert smtp_cabinet.mailer.settings.port == 2525
-        assert {"classic", "modern"} <= set(cabinet.templates)
-        assert "vat_invoice" in cabinet.templates["classic"].document_types
     finally:
         store.close()

@@ -3,6 +3,8 @@ who may create and manage whom, personal API tokens."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Role
@@ -261,3 +263,21 @@ def test_tokens_of_a_deactivated_user_stop_working(world: World) -> None:
     world.cabinet.users.deactivate(world.actor(world.admin), world.alice.id or 0)
     with pytest.raises(AuthenticationFailed):
         world.cabinet.tokens.authenticate(secret)
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(world: World) -> None:
+    store = world.cabinet.store
+    start = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    now = [start]
+    store.clock = lambda: now[0]
+    tokens = world.cabinet.tokens
+    alice = world.actor(world.alice)
+    _, secret = tokens.create(alice, name="t")
+    tokens.authenticate(secret)
+    assert tokens.list(alice)[0].last_used_at == start
+    now[0] = start + timedelta(seconds=59)
+    tokens.authenticate(secret)
+    assert tokens.list(alice)[0].last_used_at == start
+    now[0] = start + timedelta(seconds=60)
+    tokens.authenticate(secret)
+    assert tokens.list(alice)[0].last_used_at == start + timedelta(seconds=60)

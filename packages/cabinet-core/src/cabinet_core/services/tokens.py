@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import secrets
+from datetime import timedelta
 
 from cabinet_core import access
 from cabinet_core.entities import Actor, ApiToken, Role, User
@@ -13,6 +14,7 @@ from cabinet_core.services._base import Service, raise_if, required_text
 
 TOKEN_PREFIX = "cab_"  # noqa: S105 - a public marker, not a secret
 INVALID_TOKEN = N_("The API token is not valid")
+TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def token_hash(secret: str) -> str:
@@ -53,12 +55,16 @@ class TokenService(Service):
         """The active user a token belongs to; :class:`AuthenticationFailed` otherwise."""
         if not secret.startswith(TOKEN_PREFIX):
             raise AuthenticationFailed(INVALID_TOKEN)
-        with self.store.transaction() as tx:
+        with self.store.transaction(readonly=True) as tx:
             token = tx.get_api_token_by_hash(token_hash(secret))
             user = tx.get_user(token.user_id) if token is not None else None
-            if token is None or token.id is None or user is None or not user.active:
-                raise AuthenticationFailed(INVALID_TOKEN)
-            tx.touch_api_token(token.id, at=self.now())
+        if token is None or token.id is None or user is None or not user.active:
+            raise AuthenticationFailed(INVALID_TOKEN)
+        now = self.now()
+        # Every API call authenticates; write "last used" at most once a minute, not each time.
+        if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
+            with self.store.transaction() as tx:
+                tx.touch_api_token(token.id, at=now)
         return user
 
     def list(self, actor: Actor) -> builtins.list[ApiToken]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import secrets
 import string
 from datetime import timedelta
@@ -62,7 +63,11 @@ class UserService(Service):
         super().__init__(cabinet)
         # argon2-cffi's defaults are the RFC 9106 "low memory" argon2id profile.
         self.hasher = hasher or PasswordHasher()
-        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    @functools.cached_property
+    def _dummy_hash(self) -> str:
+        # Made on first use: hashing costs tens of milliseconds and most cabinets never need it.
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     # -- signing in ---------------------------------------------------------------------------
     def authenticate(self, email: str, password: str, *, remote: str = "") -> User:
