@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 
@@ -329,3 +332,47 @@ def test_every_declared_type_renders(cabinet, client, invoice, doc_type):
 def test_filename_is_safe_for_downloads(invoice):
     assert filename_for(attrs.evolve(invoice, number="FV 1/11/2026")) == "FV-1-11-2026.pdf"
     assert filename_for(attrs.evolve(invoice, number=None)) == "vat_invoice-7-draft.pdf"
+
+
+RENDER_IN_A_FRESH_PROCESS = """
+import hashlib, sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import cabinet_pdf.plugin
+from cabinet_core import Cabinet, Settings
+from cabinet_core.entities import Client, Document, DocumentLine
+from cabinet_pdf import PdfRenderer
+
+settings = Settings(data_dir=Path(sys.argv[1]))
+with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cabinet:
+    document = Document(
+        id=1, client_id=1, doc_type="vat_invoice", status="draft",
+        issue_date=date(2026, 11, 27),
+        lines=tuple(
+            DocumentLine(name=f"Usługa źdźbło {n}", unit_price=Decimal("12.34")) for n in range(30)
+        ),
+    )
+    client = Client(id=1, name="Zażółć Sp. z o.o.")
+    rendered = PdfRenderer().render(
+        cabinet, document, client=client, template=None, language="pl+en"
+    )
+    print(hashlib.sha256(rendered.content).hexdigest())
+"""
+
+
+def test_output_does_not_depend_on_the_process(tmp_path):
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", RENDER_IN_A_FRESH_PROCESS, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1
+    assert len(digests.pop()) == 64
