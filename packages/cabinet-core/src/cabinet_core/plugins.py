@@ -86,14 +86,16 @@ def make_plugin_manager(
 
 def _package_of(plugin: Any, name: str) -> tuple[str, str]:
     module = plugin if isinstance(plugin, ModuleType) else type(plugin)
-    top = (getattr(module, "__module__", None) or getattr(module, "__name__", name)).split(".")[0]
+    top = str(getattr(module, "__module__", None) or getattr(module, "__name__", name)).split(".")[0]
     dist_names = importlib.metadata.packages_distributions().get(top, [])
     dist = dist_names[0] if dist_names else top
     try:
-        version = importlib.metadata.version(dist)
+        found = importlib.metadata.distribution(dist)
     except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    return dist, version
+        return dist, "unknown"
+    # Editable installs are not always in packages_distributions(); the lookup by import name
+    # still finds them, and the metadata gives the distribution's own name ("cabinet-web").
+    return str(found.metadata["Name"] or dist), found.version
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
