@@ -86,7 +86,8 @@ def make_plugin_manager(
 
 def _package_of(plugin: Any, name: str) -> tuple[str, str]:
     module = plugin if isinstance(plugin, ModuleType) else type(plugin)
-    top = str(getattr(module, "__module__", None) or getattr(module, "__name__", name)).split(".")[0]
+    qualified = getattr(module, "__module__", None) or getattr(module, "__name__", name)
+    top = str(qualified).split(".")[0]
     dist_names = importlib.metadata.packages_distributions().get(top, [])
     dist = dist_names[0] if dist_names else top
     try:
