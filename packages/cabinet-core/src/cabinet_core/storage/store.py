@@ -166,17 +166,13 @@ class Store:
         as an attempt, so a worker that dies mid-delivery still moves a message towards failure.
         """
         o = t.outbox
-        due = (
-            sa.select(o.c.id)
-            .where(
-                o.c.delivered_at.is_(None),
-                o.c.failed_at.is_(None),
-                sa.or_(o.c.next_attempt_at.is_(None), o.c.next_attempt_at <= now),
-                sa.or_(o.c.claimed_until.is_(None), o.c.claimed_until <= now),
-            )
-            .order_by(o.c.id)
-            .limit(limit)
+        claimable = (
+            o.c.delivered_at.is_(None),
+            o.c.failed_at.is_(None),
+            sa.or_(o.c.next_attempt_at.is_(None), o.c.next_attempt_at <= now),
+            sa.or_(o.c.claimed_until.is_(None), o.c.claimed_until <= now),
         )
+        due = sa.select(o.c.id).where(*claimable).order_by(o.c.id).limit(limit)
         if self.dialect == "postgresql":
             due = due.with_for_update(skip_locked=True)
         with self.engine.connect() as connection, connection.begin():
@@ -185,7 +181,9 @@ class Store:
                 return []
             rows = connection.execute(
                 sa.update(o)
-                .where(o.c.id.in_(ids))
+                # Checked again: should a row slip past the lock, a claim that committed in the
+                # meantime makes this UPDATE skip it (READ COMMITTED re-reads the new version).
+                .where(o.c.id.in_(ids), *claimable)
                 .values(
                     claimed_until=now + timedelta(seconds=lease_seconds),
                     attempts=o.c.attempts + 1,
