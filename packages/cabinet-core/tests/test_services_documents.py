@@ -427,3 +427,25 @@ def test_inactive_client_cannot_get_new_documents(world: World) -> None:
     with pytest.raises(ValidationError) as info:
         world.cabinet.documents.create(world.actor(world.alice), invoice(world))
     assert info.value.errors[-1].field == "client_id"
+
+
+def test_templates_follow_the_clients_allowed_list(world: World) -> None:
+    alice = world.actor(world.alice)
+    docs = world.cabinet.documents
+    # Without a list, any registered template for the type will do.
+    assert docs.create(alice, invoice(world, template="modern")).template == "modern"
+    world.cabinet.clients.assign_templates(
+        world.actor(world.admin), world.client_id(world.client_a), ["classic"], "classic"
+    )
+    assert docs.create(alice, invoice(world)).template == "classic"
+    for key in ("modern", "nonexistent"):
+        with pytest.raises(ValidationError) as info:
+            docs.create(alice, invoice(world, template=key))
+        assert (info.value.errors[0].field, info.value.errors[0].code) == (
+            "template",
+            "not_allowed",
+        )
+    # A template only lays out the types it declares; the default applies where it fits.
+    with pytest.raises(ValidationError):
+        docs.create(alice, attrs.evolve(cost_invoice(world), template="classic"))
+    assert docs.create(alice, cost_invoice(world)).template is None

@@ -121,6 +121,13 @@ class DocumentService(Service):
             accounts = [a for a in client.bank_accounts if a.currency == document.currency]
             if accounts:
                 changes["bank_account"] = accounts[0]
+        default = client.default_template
+        if (
+            document.template is None
+            and default is not None
+            and self._template_allowed(default, document.doc_type, client)
+        ):
+            changes["template"] = default
         if isinstance(document_type, BaseDocumentType):
             changes["extra"] = document_type.normalise_extra(document.extra)
         return attrs.evolve(document, **changes)
@@ -138,6 +145,16 @@ class DocumentService(Service):
             errors.append(
                 FieldError(
                     field="client_id", code="inactive", message=N_("This client is not active.")
+                )
+            )
+        if document.template is not None and not self._template_allowed(
+            document.template, document.doc_type, client
+        ):
+            errors.append(
+                FieldError(
+                    field="template",
+                    code="not_allowed",
+                    message=N_("This template is not available for this document."),
                 )
             )
         if document.counterparty_id is not None:
@@ -161,6 +178,13 @@ class DocumentService(Service):
                     )
                 )
         return errors
+
+    def _template_allowed(self, key: str, doc_type: str, client: Client) -> bool:
+        """A registered template for this type, among the client's allowed ones if it has any."""
+        template = self.cabinet.templates.get(key)
+        if template is None or doc_type not in template.document_types:
+            return False
+        return not client.allowed_templates or key in client.allowed_templates
 
     def _totals(self, document: Document, document_type: DocumentType) -> DocumentTotals | None:
         rules = self._rules(document.issue_date)
