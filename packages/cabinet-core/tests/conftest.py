@@ -68,19 +68,25 @@ def empty_postgres(store: Store) -> None:
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
+@pytest.fixture
+def pg_test_url(pg_url: str) -> Iterator[str]:
+    """The session's PostgreSQL database, emptied after the test that uses it."""
+    yield pg_url
+    cleaner = Store.from_url(pg_url)
+    try:
+        cleaner.migrate()
+        empty_postgres(cleaner)
+    finally:
+        cleaner.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database URL on each backend; the PostgreSQL one is emptied after the test."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'cabinet.sqlite3'}"
         return
-    url: str = request.getfixturevalue("pg_url")
-    yield url
-    cleaner = Store.from_url(url)
-    try:
-        empty_postgres(cleaner)
-    finally:
-        cleaner.close()
+    yield request.getfixturevalue("pg_test_url")
 
 
 @pytest.fixture

@@ -281,8 +281,9 @@ WORKER_SCRIPT = textwrap.dedent(
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_several_worker_processes_deliver_each_message_exactly_once(
-    pg_url: str, tmp_path: Path
+    pg_test_url: str, tmp_path: Path
 ) -> None:
+    pg_url = pg_test_url
     store = Store.from_url(pg_url)
     store.migrate()
     with store.engine.begin() as connection:
