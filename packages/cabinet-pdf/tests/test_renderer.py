@@ -221,6 +221,8 @@ def test_contract_prints_its_fields_with_labels_and_the_remuneration(
     )
     text = pdf_text(render(cabinet, contract, client).content)
     assert "Umowa" in text
+    assert "Zamawiający\nWykonawca" in text
+    assert "Sprzedawca" not in text
     assert "Rodzaj umowy\nUmowa o dzieło" in text
     assert "Przedmiot umowy\nProjekt logo „Żuraw”" in text
     assert "Od\n2026-11-01" in text
@@ -285,6 +287,9 @@ def test_cash_report_lists_operations_and_balances(cabinet, client, invoice, pdf
     assert report_type.validate(report) == []
     text = pdf_text(render(cabinet, report, client).content)
     assert "Raport kasowy" in text
+    assert "Firma\nZażółć Gęślą Sp. z o.o." in text
+    assert "Nabywca" not in text
+    assert "Sposób płatności" not in text
     assert "1\n2026-11-03\nWpłata gotówki — sprzedaż\nKP 1/2026\n250,00" in text
     assert "2\n2026-11-05\nZakup znaczków\nKW 1/2026\n30,50" in text
     balance = report_type.balance(report)
@@ -326,7 +331,9 @@ def test_every_declared_type_renders(cabinet, client, invoice, doc_type):
     assert len(reader.pages) >= 1
     text = reader.pages[0].extract_text()
     assert "Nr FV/12/11/2026" in text
-    assert "Jaźń Źródlana S.A." in text
+    # A cash report names only the company; every other type shows the other party too.
+    party = "Zażółć Gęślą Sp. z o.o." if doc_type == "cash_report" else "Jaźń Źródlana S.A."
+    assert party in text
 
 
 def test_filename_is_safe_for_downloads(invoice):

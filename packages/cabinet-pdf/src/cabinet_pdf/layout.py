@@ -42,6 +42,12 @@ from cabinet_pdf.labels import (
     pick,
 )
 
+#: Labels of the two parties where they are not seller and buyer.
+PARTY_ROLES = {
+    "contract": ("ordering_party", "contractor"),
+    "bill": ("ordering_party", "contractor"),
+}
+
 #: The day art. 106k (the buyer's correction note) stopped applying.
 NOTE_REPEALED_ON = date(2026, 2, 1)
 
@@ -192,19 +198,27 @@ class Layout:
 
     def parties(self) -> list[Flowable]:
         doc = self.document
-        seller = doc.seller
-        buyer = doc.buyer
-        # A cost invoice is received: the client is the buyer; on everything else it issues.
-        if doc.doc_type == "cost_invoice":
-            buyer = buyer or client_party(self.client)
+        if doc.doc_type == "cash_report":
+            # An internal document: only the company keeping the cash desk is named.
+            heads: list[Any] = [self.p(escape(self.label("company")), "heading"), ""]
+            body: list[Any] = [
+                _party_paragraph(client_party(self.client), self.language, self.styles["base"]),
+                "",
+            ]
         else:
-            seller = seller or client_party(self.client)
-        heads = [self.p(escape(self.label("seller")), "heading")]
-        heads.append(self.p(escape(self.label("buyer")), "heading"))
-        body = [
-            _party_paragraph(party, self.language, self.styles["base"]) if party else ""
-            for party in (seller, buyer)
-        ]
+            seller, buyer = doc.seller, doc.buyer
+            # The client buys on a cost invoice or a correction request; elsewhere it issues.
+            if getattr(self.document_type, "client_is_buyer", doc.doc_type == "cost_invoice"):
+                buyer = buyer or client_party(self.client)
+            else:
+                seller = seller or client_party(self.client)
+            # A contract or a bill is between the client and a contractor, not a sale.
+            left, right = PARTY_ROLES.get(doc.doc_type, ("seller", "buyer"))
+            heads = [self.p(escape(self.label(key)), "heading") for key in (left, right)]
+            body = [
+                _party_paragraph(party, self.language, self.styles["base"]) if party else ""
+                for party in (seller, buyer)
+            ]
         table = Table([heads, body], colWidths=[90 * mm, 90 * mm])
         table.setStyle(
             TableStyle(
@@ -331,6 +345,8 @@ class Layout:
     def payment(self) -> list[Flowable]:
         doc = self.document
         rows = []
+        if doc.doc_type == "cash_report":
+            return []
         if doc.lines or doc.due_date:
             method = pick(PAYMENT_METHODS[doc.payment_method.value], self.language)
             rows.append(f"{escape(self.label('payment_method'))}: {escape(method)}")
