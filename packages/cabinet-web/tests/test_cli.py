@@ -147,3 +147,21 @@ def test_main_runs_the_group(runner: CliRunner, capsys: pytest.CaptureFixture[st
     help_text = capsys.readouterr().out
     for command in ("serve", "demo", "worker", "migrate", "users", "plugins"):
         assert command in help_text
+
+
+def test_worker_once_delivers_the_outbox(runner: CliRunner) -> None:
+    invoke(
+        runner,
+        "users",
+        "create",
+        "--email",
+        "boss@firma.pl",
+        "--role",
+        "admin",
+        "--password",
+        "first-password-1",
+    )
+    first = invoke(runner, "worker", "--once")
+    delivered = int(re.search(r"delivered (\d+) message", first).group(1))  # type: ignore[union-attr]
+    assert delivered >= 1
+    assert invoke(runner, "worker", "--once") == "delivered 0 message(s)\n"

@@ -28,7 +28,7 @@ def source_dirs() -> list[Path]:
 
 
 def _pybabel(*args: str) -> None:
-    CommandLineInterface().run(["pybabel", "-q", *args])
+    CommandLineInterface().run(["pybabel", "-q", *args])  # type: ignore[no-untyped-call]
 
 
 def extract(output: Path = POT_FILE) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cabinet_core.errors import N_, CabinetError, FieldError, ValidationError
 from starlette.exceptions import HTTPException
@@ -17,6 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from cabinet_web.i18n import format_message, translations
+
+if TYPE_CHECKING:
+    from cabinet_web.templating import Templates
 
 log = logging.getLogger("cabinet_web")
 
@@ -124,7 +127,7 @@ def error_page(
     try:
         if not hasattr(request.state, "language"):
             request.state.language = language
-        templates = request.app.state.templates
+        templates: Templates = request.app.state.templates
         return templates.response(
             request,
             "error.html",

@@ -3,7 +3,8 @@ the access checks and validation, so the API and the pages obey exactly the same
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import attrs
 from cabinet_core.converter import to_json_dict
@@ -40,10 +41,13 @@ SERVER_FIELDS = ("id", "created_at", "updated_at", "created_by")
 DOCUMENT_SERVER_FIELDS = (*SERVER_FIELDS, "status", "number", "series", "totals", "version")
 
 
-def endpoint(path: str, method: str, summary: str, **kwargs: Any) -> Any:
+H = TypeVar("H", bound=Callable[[Request], Awaitable[Any]])
+
+
+def endpoint(path: str, method: str, summary: str, **kwargs: Any) -> Callable[[H], H]:
     """Declare an API endpoint (collected in :data:`ENDPOINTS`)."""
 
-    def decorate(handler: Any) -> Any:
+    def decorate(handler: H) -> H:
         ENDPOINTS.append(
             ApiEndpoint(
                 path=PREFIX + path,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -13,9 +13,10 @@ from cabinet_core.errors import FieldError, PermissionDenied
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from cabinet_web.i18n import format_message, translations
+from cabinet_web.templating import Templates
 
 T = TypeVar("T")
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -25,6 +26,14 @@ def cabinet_of(request: Request) -> Cabinet:
     """The cabinet this app serves."""
     cabinet: Cabinet = request.app.state.cabinet
     return cabinet
+
+
+def render(
+    request: Request, name: str, context: Mapping[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    """Render the page template ``name`` for ``request``."""
+    templates: Templates = request.app.state.templates
+    return templates.response(request, name, context, status_code=status_code)
 
 
 def actor_of(request: Request) -> Actor:

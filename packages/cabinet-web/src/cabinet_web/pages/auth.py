@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinet_web.i18n import LANGUAGE_COOKIE, format_message, translations
-from cabinet_web.pages._common import cabinet_of, read_form, redirect, run, safe_next
+from cabinet_web.pages._common import cabinet_of, read_form, redirect, render, run, safe_next
 from cabinet_web.security import rotate_session
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -19,7 +19,7 @@ async def login_form(request: Request) -> Response:
     """The sign-in page (signed-in users go home)."""
     if request.state.user is not None:
         return redirect(safe_next(request.query_params.get("next")))
-    return request.app.state.templates.response(
+    return render(
         request,
         "login.html",
         {"email": "", "error": "", "next": safe_next(request.query_params.get("next"))},
@@ -38,7 +38,7 @@ async def login(request: Request) -> Response:
         user: User = await run(cabinet.users.authenticate, email, password, remote=remote)
     except AuthenticationFailed as exc:
         catalog = translations(request.state.language)
-        return request.app.state.templates.response(
+        return render(
             request,
             "login.html",
             {

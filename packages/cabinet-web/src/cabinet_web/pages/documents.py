@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cabinet_web.pages._common import actor_of, cabinet_of, errors_by_field, page, run
+from cabinet_web.pages._common import actor_of, cabinet_of, errors_by_field, page, render, run
 from cabinet_web.query import document_query
 
 FILTERS = ("client_id", "doc_type", "status", "search", "date_from", "date_to", "currency")
@@ -52,9 +52,7 @@ async def documents_page(request: Request) -> Response:
         if result.offset + len(result.items) < result.total:
             next_offset = result.offset + PAGE_SIZE
             context["next_url"] = "/documents?" + urlencode({**base, "offset": next_offset})
-    return request.app.state.templates.response(
-        request, "documents.html", context, status_code=status
-    )
+    return render(request, "documents.html", context, status_code=status)
 
 
 ROUTES = [Route("/documents", documents_page, methods=["GET"], name="documents")]

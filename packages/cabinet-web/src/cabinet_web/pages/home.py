@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cabinet_web.pages._common import actor_of, cabinet_of, page, pop_flashes, run
+from cabinet_web.pages._common import actor_of, cabinet_of, page, pop_flashes, render, run
 
 
 @page()
@@ -26,7 +26,7 @@ async def home(request: Request) -> Response:
     else:
         context["client"] = None
         context["clients"] = await run(cabinet.clients.list, actor)
-    return request.app.state.templates.response(request, "home.html", context)
+    return render(request, "home.html", context)
 
 
 ROUTES = [Route("/", home, methods=["GET"], name="home")]

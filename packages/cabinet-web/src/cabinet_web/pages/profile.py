@@ -20,6 +20,7 @@ from cabinet_web.pages._common import (
     pop_flashes,
     read_form,
     redirect,
+    render,
     run,
 )
 
@@ -58,9 +59,7 @@ async def _render(
         "flashes": pop_flashes(request),
         "has_company": request.state.user.role is Role.CLIENT,
     }
-    return request.app.state.templates.response(
-        request, "profile.html", context, status_code=status
-    )
+    return render(request, "profile.html", context, status_code=status)
 
 
 @page()

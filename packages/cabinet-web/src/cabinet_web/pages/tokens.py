@@ -18,6 +18,7 @@ from cabinet_web.pages._common import (
     pop_flashes,
     read_form,
     redirect,
+    render,
     run,
 )
 
@@ -39,7 +40,7 @@ async def _render(
         "name": name,
         "flashes": pop_flashes(request),
     }
-    return request.app.state.templates.response(request, "tokens.html", context, status_code=status)
+    return render(request, "tokens.html", context, status_code=status)
 
 
 @page()

@@ -19,6 +19,7 @@ from cabinet_web.pages._common import (
     page,
     pop_flashes,
     read_form,
+    render,
     run,
 )
 
@@ -52,7 +53,7 @@ async def _render(
         "roles": [Role.CLIENT] if actor.role is Role.MANAGER else list(Role),
         "flashes": pop_flashes(request),
     }
-    return request.app.state.templates.response(request, "users.html", context, status_code=status)
+    return render(request, "users.html", context, status_code=status)
 
 
 @page(roles=STAFF)
