@@ -10,6 +10,8 @@ from cabinet_bitrix.backend import BitrixBackend, owner_type, product_row
 from cabinet_bitrix.settings import BitrixSettings
 from cabinet_core.crm import CrmBackend, DeliveryError
 from cabinet_core.entities import DocumentLine, DocumentTotals, OutboxMessage, PriceMode
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def message_about(document, topic="document.saved"):
@@ -173,3 +175,17 @@ def test_owner_type_codes(entity_type_id, code):
 def test_entity_types_that_cannot_own_rows_are_refused():
     with pytest.raises(ValueError, match="8"):
         owner_type(8)
+
+
+@given(
+    price=st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False),
+    quantity=st.decimals(min_value=Decimal("0.001"), max_value=10**6, places=3, allow_nan=False),
+)
+def test_amounts_travel_as_exact_plain_decimal_strings(price, quantity):
+    row = product_row(
+        DocumentLine(name="x", unit_price=price, quantity=quantity), PriceMode.NET, 10
+    )
+    for key, value in (("price", price), ("quantity", quantity)):
+        assert isinstance(row[key], str)
+        assert "E" not in row[key]
+        assert Decimal(row[key]) == value
