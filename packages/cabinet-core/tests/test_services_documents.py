@@ -3,7 +3,8 @@ audit and outbox in the same transaction, hooks after commit, nothing half-saved
 
 from __future__ import annotations
 
-from datetime import date
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from decimal import Decimal
 
 import attrs
@@ -449,3 +450,40 @@ def test_templates_follow_the_clients_allowed_list(world: World) -> None:
     with pytest.raises(ValidationError):
         docs.create(alice, attrs.evolve(cost_invoice(world), template="classic"))
     assert docs.create(alice, cost_invoice(world)).template is None
+
+
+def test_concurrent_issues_get_gapless_distinct_numbers(world: World) -> None:
+    alice = world.actor(world.alice)
+    docs = world.cabinet.documents
+    ids = [docs.create(alice, invoice(world)).id for _ in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        issued = list(pool.map(lambda doc_id: docs.transition(alice, doc_id, "issue"), ids))
+    numbers = sorted(int((d.number or "").split("/")[1]) for d in issued)
+    assert numbers == list(range(1, 13))
+
+
+def test_a_failure_inside_a_transition_leaves_nothing_behind(world: World) -> None:
+    alice = world.actor(world.alice)
+    docs = world.cabinet.documents
+    store = world.cabinet.store
+    draft = docs.create(alice, invoice(world))
+    assert draft.id is not None
+    outbox_before = outbox_topics(world)
+    audit_before = world.cabinet.audit.list(world.actor(world.admin))
+    working_clock = store.clock
+
+    def broken_clock() -> datetime:
+        raise RuntimeError("clock failure after the number was taken")
+
+    store.clock = broken_clock
+    try:
+        with pytest.raises(RuntimeError):
+            docs.transition(alice, draft.id, "issue")
+    finally:
+        store.clock = working_clock
+    unchanged = docs.get(alice, draft.id)
+    assert (unchanged.status, unchanged.number, unchanged.version) == ("draft", None, 1)
+    assert outbox_topics(world) == outbox_before
+    assert world.cabinet.audit.list(world.actor(world.admin)) == audit_before
+    # The number taken inside the failed transaction was rolled back with it: still no gap.
+    assert docs.transition(alice, draft.id, "issue").number == "FV/1/11/2026"
