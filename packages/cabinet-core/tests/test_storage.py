@@ -86,6 +86,43 @@ def test_migrations_create_exactly_the_schema(store: Store) -> None:
         assert context.get_current_revision() == "0001"
 
 
+def test_migrations_downgrade_and_upgrade_again(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.add_client(Client(name="Przed"))
+    store.downgrade("base")
+    assert store.schema_revision() is None
+    assert set(sa.inspect(store.engine).get_table_names()) <= {"alembic_version"}
+    store.migrate()
+    assert store.schema_revision() == "0001"
+    with store.transaction() as tx:
+        assert tx.list_clients() == []
+        assert tx.add_client(Client(name="Po")).id is not None
+
+
+def test_concurrent_migrations_are_serialised(db_url: str) -> None:
+    stores = [Store.from_url(db_url) for _ in range(3)]
+    stores[0].downgrade("base")  # the session's PostgreSQL database may be migrated already
+    errors: list[BaseException] = []
+
+    def migrate(store: Store) -> None:
+        try:
+            store.migrate()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert [store.schema_revision() for store in stores] == ["0001"] * 3
+    finally:
+        for store in stores:
+            store.close()
+
+
 def test_sqlite_connections_are_tuned(tmp_path: Path) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'db.sqlite3'}")
     try:

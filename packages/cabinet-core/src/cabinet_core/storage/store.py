@@ -116,12 +116,26 @@ class Store:
         return cls(engine, clock=clock)
 
     # -- lifecycle ---
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision (``alembic upgrade head``); idempotent.
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` (``alembic upgrade head`` by default); idempotent.
 
         Safe when several processes start at once: PostgreSQL serialises them on an advisory
         lock, SQLite on its writer lock.
         """
+        self._alembic("upgrade", revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Step the schema back to ``revision`` (``"base"`` drops every table; tests use it)."""
+        self._alembic("downgrade", revision)
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (``None`` before the first migration)."""
+        from alembic.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def _alembic(self, action: str, revision: str) -> None:
         from alembic import command
         from alembic.config import Config
 
@@ -133,7 +147,7 @@ class Store:
                     sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
                 )
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            getattr(command, action)(config, revision)
 
     def close(self) -> None:
         """Release every pooled connection."""
