@@ -29,7 +29,7 @@ def test_an_installed_cabinet_lists_the_document_type(cabinet):
     assert cabinet.pm.get_plugin("cabinet_hello") is cabinet_hello
     assert cabinet.document_type("power_of_attorney").label["pl"] == "Pełnomocnictwo"
     info = {p.name: p for p in describe_plugins(cabinet.pm)}["cabinet_hello"]
-    assert info.version == "0.1.0"
+    assert (info.package, info.version) == ("cabinet-hello", "0.1.0")
     assert "register_document_types" in info.hooks
 
 
