@@ -143,3 +143,11 @@ def test_logo_is_shown_when_configured(cabinet: Cabinet) -> None:
     )
     with TestClient(create_app(cabinet)) as client:
         assert '<img src="/static/logo.png"' in client.get("/login").text
+
+
+def test_pages_carry_security_headers(web: TestClient) -> None:
+    headers = web.get("/login").headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src" not in headers["content-security-policy"]  # default-src 'self' applies

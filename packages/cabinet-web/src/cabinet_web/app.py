@@ -17,7 +17,11 @@ from cabinet_web.problems import (
     handle_http_exception,
     handle_server_error,
 )
-from cabinet_web.security import CsrfMiddleware, RequestContextMiddleware
+from cabinet_web.security import (
+    CsrfMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from cabinet_web.templating import Templates, make_environment
 
 SESSION_COOKIE = "cabinet_session"
@@ -52,6 +56,7 @@ def create_app(cabinet: Cabinet) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(SecurityHeadersMiddleware),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,
