@@ -39,6 +39,8 @@ from cabinet_core.entities import (
 from cabinet_core.errors import Conflict, NotFound
 from cabinet_core.storage import DocumentQuery, Store, parse_amount
 from cabinet_core.storage.schema import metadata
+from hypothesis import given
+from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -569,6 +571,17 @@ def test_parse_amount(text: str, amount: Decimal | None) -> None:
     assert parse_amount(text) == amount
 
 
+@given(
+    amount=st.decimals(min_value=0, max_value=10**12, places=2),
+    group=st.sampled_from([" ", "\u00a0", ".", ""]),
+)
+def test_amounts_typed_the_polish_way_parse_back(amount: Decimal, group: str) -> None:
+    whole, _, cents = f"{amount:.2f}".partition(".")
+    grouped = f"{int(whole):,}".replace(",", group)
+    assert parse_amount(f"{grouped},{cents}") == amount
+    assert parse_amount(f"{whole}.{cents}") == amount
+
+
 # -- news, chat, notifications -----------------------------------------------------------------
 
 
@@ -742,6 +755,11 @@ def test_outbox_lifecycle(store: Store) -> None:
     assert len(store.list_outbox()) == 4 and len(store.list_outbox(limit=2)) == 2
     store.retry_failed(ids[2] or 0)
     assert [m.attempts for m in store.list_outbox(status="pending") if m.id == ids[2]] == [0]
+    # A worker whose lease ran out reports late: the delivery by another worker stands.
+    store.mark_failed(ids[0] or 0, error="late", now=T0)
+    store.mark_retry(ids[0] or 0, error="late", next_attempt_at=T0)
+    [still] = [m for m in store.list_outbox(status="delivered") if m.id == ids[0]]
+    assert still.failed_at is None and still.last_error is None
     with pytest.raises(ValueError, match="status"):
         store.list_outbox(status="lost")
     with pytest.raises(NotFound):

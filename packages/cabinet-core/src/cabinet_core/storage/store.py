@@ -214,14 +214,27 @@ class Store:
         )
 
     def mark_retry(self, message_id: int, *, error: str, next_attempt_at: datetime) -> None:
-        """Release the claim and try again at ``next_attempt_at``."""
+        """Release the claim and try again at ``next_attempt_at``.
+
+        A message that another worker delivered meanwhile (after this worker's lease ran out)
+        stays delivered.
+        """
         self._update_outbox(
-            message_id, last_error=error, next_attempt_at=next_attempt_at, claimed_until=None
+            message_id,
+            undelivered_only=True,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            claimed_until=None,
         )
 
     def mark_failed(self, message_id: int, *, error: str, now: datetime) -> None:
-        """Give up on the message; it stays visible in ``list_outbox(status="failed")``."""
-        self._update_outbox(message_id, last_error=error, failed_at=now, claimed_until=None)
+        """Give up on the message; it stays visible in ``list_outbox(status="failed")``.
+
+        A message that was delivered meanwhile stays delivered (it is not marked failed).
+        """
+        self._update_outbox(
+            message_id, undelivered_only=True, last_error=error, failed_at=now, claimed_until=None
+        )
 
     def retry_failed(self, message_id: int) -> None:
         """Put a failed message back in the queue with a fresh attempt count (an admin action)."""
@@ -229,12 +242,18 @@ class Store:
             message_id, failed_at=None, attempts=0, next_attempt_at=None, claimed_until=None
         )
 
-    def _update_outbox(self, message_id: int, **values: Any) -> None:
+    def _update_outbox(
+        self, message_id: int, *, undelivered_only: bool = False, **values: Any
+    ) -> None:
+        o = t.outbox
         with self.engine.connect() as connection, connection.begin():
-            result = connection.execute(
-                sa.update(t.outbox).where(t.outbox.c.id == message_id).values(**values)
-            )
-            _checked(result, "outbox", message_id)
+            statement = sa.update(o).where(o.c.id == message_id).values(**values)
+            if undelivered_only:
+                statement = statement.where(o.c.delivered_at.is_(None))
+            if connection.execute(statement).rowcount == 0:
+                exists = connection.execute(sa.select(o.c.id).where(o.c.id == message_id))
+                if exists.first() is None:
+                    raise NotFound(N_("Not found"), entity="outbox", id=message_id)
 
     def list_outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
         """Messages by status (``pending``, ``delivered`` or ``failed``; all when None), oldest
