@@ -82,7 +82,7 @@ def _checked(result: sa.CursorResult[Any], what: str, entity_id: int) -> None:
         raise NotFound(N_("Not found"), entity=what, id=entity_id)
 
 
-# -- the store ---
+# -- the store
 
 
 class Store:
@@ -115,7 +115,7 @@ class Store:
             engine = sa.create_engine(sa_url, **engine_kwargs)
         return cls(engine, clock=clock)
 
-    # -- lifecycle ---
+    # -- lifecycle
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema to ``revision`` (``alembic upgrade head`` by default); idempotent.
 
@@ -167,7 +167,7 @@ class Store:
             with connection.begin():
                 yield Tx(connection, self)
 
-    # -- outbox ---
+    # -- outbox
     def claim_outbox(
         self, *, limit: int, now: datetime, lease_seconds: int = 60
     ) -> list[OutboxMessage]:
@@ -295,7 +295,7 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-# -- the transaction ---
+# -- the transaction
 
 
 class Tx:
@@ -347,7 +347,7 @@ class Tx:
         counted = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
         return int(self.connection.execute(counted).scalar_one())
 
-    # -- clients ---
+    # -- clients
     def add_client(self, client: Client) -> Client:
         """Save a new client."""
         values = mapping.client_values(client) | {"created_at": client.created_at or self._now()}
@@ -380,7 +380,7 @@ class Tx:
             query = query.where(sa.or_(*conditions))
         return [mapping.client_from_row(row) for row in self.connection.execute(query).mappings()]
 
-    # -- users ---
+    # -- users
     def _email_taken(self, email: str, except_id: int | None) -> bool:
         query = sa.select(t.users.c.id).where(t.users.c.email_key == email.strip().lower())
         if except_id is not None:
@@ -427,7 +427,7 @@ class Tx:
             query = query.where(u.c.role == role.value)
         return [mapping.user_from_row(row) for row in self.connection.execute(query).mappings()]
 
-    # -- counterparties and products ---
+    # -- counterparties and products
     def add_counterparty(self, cp: Counterparty) -> Counterparty:
         """Save a client's new counterparty."""
         values = mapping.counterparty_values(cp) | {"created_at": cp.created_at or self._now()}
@@ -501,7 +501,7 @@ class Tx:
         ).mappings()
         return page([mapping.product_from_row(row) for row in rows], total, limit, offset)
 
-    # -- documents ---
+    # -- documents
     def _client_identity(self, client_id: int) -> tuple[str | None, str]:
         row = self.connection.execute(
             sa.select(t.clients.c.nip, t.clients.c.name).where(t.clients.c.id == client_id)
@@ -639,7 +639,7 @@ class Tx:
         """The last number handed out in ``series`` (0 before the first)."""
         return numbering.current_number(self.connection, client_id, series)
 
-    # -- news, chat, notifications ---
+    # -- news, chat, notifications
     def add_news(self, item: NewsItem) -> NewsItem:
         """Publish a news item (``published_at`` defaults to now)."""
         values = mapping.news_values(item) | {
@@ -743,7 +743,7 @@ class Tx:
         )
         _checked(result, "notifications", notification_id)
 
-    # -- audit and outbox ---
+    # -- audit and outbox
     def add_audit(self, entry: AuditEntry) -> AuditEntry:
         """Record who did what (in the same transaction as the change itself)."""
         values = {
@@ -790,7 +790,7 @@ class Tx:
         }
         return mapping.outbox_from_row(self._insert(t.outbox, values))
 
-    # -- API tokens -----------------------------------------------------------------------------
+    # -- API tokens
     def add_api_token(self, token: ApiToken) -> ApiToken:
         """Save a token's hash (the secret itself is never stored)."""
         values = {
@@ -827,7 +827,7 @@ class Tx:
         )
         _checked(result, "api_tokens", token_id)
 
-    # -- login throttling ---
+    # -- login throttling
     def record_login_attempt(self, key: str, *, at: datetime, success: bool) -> None:
         """Remember one login attempt for ``key`` (an e-mail, an address, or both)."""
         self.connection.execute(sa.insert(t.login_attempts).values(key=key, at=at, success=success))
@@ -848,7 +848,7 @@ class Tx:
         )
         return int(self.connection.execute(query).scalar_one())
 
-    # -- settings ---
+    # -- settings
     def get_setting(self, key: str, default: Any = None) -> Any:
         """A stored setting's JSON value, or ``default``."""
         row = self.connection.execute(
