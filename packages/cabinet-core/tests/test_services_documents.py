@@ -487,3 +487,17 @@ def test_a_failure_inside_a_transition_leaves_nothing_behind(world: World) -> No
     assert world.cabinet.audit.list(world.actor(world.admin)) == audit_before
     # The number taken inside the failed transaction was rolled back with it: still no gap.
     assert docs.transition(alice, draft.id, "issue").number == "FV/1/11/2026"
+
+
+def test_own_party_must_carry_the_clients_nip(world: World) -> None:
+    alice = world.actor(world.alice)
+    impostor = Party(name="Alfa", nip="5260001246")
+    with pytest.raises(ValidationError) as info:
+        world.cabinet.documents.create(alice, invoice(world, seller=impostor))
+    assert (info.value.errors[0].field, info.value.errors[0].code) == ("seller.nip", "not_own")
+    with pytest.raises(ValidationError) as info:
+        world.cabinet.documents.create(alice, attrs.evolve(cost_invoice(world), buyer=impostor))
+    assert info.value.errors[0].field == "buyer.nip"
+    branch = Party(name="Alfa — oddział Kraków", nip="PL 123-456-32-18")
+    stored = world.cabinet.documents.create(alice, invoice(world, seller=branch))
+    assert stored.seller == attrs.evolve(branch, nip="1234563218")

@@ -31,6 +31,7 @@ from cabinet_core.entities import (
 )
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.money import round_money
+from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.numbering_pattern import format_number, series_key
 from cabinet_core.services._base import Service, payload, raise_if
 from cabinet_core.storage import DocumentQuery, Page, Tx
@@ -95,7 +96,8 @@ class DocumentService(Service):
     def _complete(
         self, tx: Tx, document: Document, document_type: DocumentType, client: Client
     ) -> Document:
-        """Fill what the client's own data implies: parties, bank account, typed extra."""
+        """Fill what the client's own data implies (parties, bank account, template) and put
+        NIPs and typed extra fields in their stored form."""
         changes: dict[str, Any] = {}
         client_is_buyer = _flag(document_type, "client_is_buyer")
         own, other = ("buyer", "seller") if client_is_buyer else ("seller", "buyer")
@@ -121,6 +123,10 @@ class DocumentService(Service):
             accounts = [a for a in client.bank_accounts if a.currency == document.currency]
             if accounts:
                 changes["bank_account"] = accounts[0]
+        for side in ("seller", "buyer"):
+            party: Party | None = changes.get(side, getattr(document, side))
+            if party is not None and party.nip and is_valid_nip(party.nip):
+                changes[side] = attrs.evolve(party, nip=validate_nip(party.nip))
         default = client.default_template
         if (
             document.template is None
@@ -141,6 +147,22 @@ class DocumentService(Service):
             errors = list(document_type.validate(document, vat_codes=rules.codes))
         else:
             errors = list(document_type.validate(document))
+        own = "buyer" if _flag(document_type, "client_is_buyer") else "seller"
+        own_party: Party | None = getattr(document, own)
+        if (
+            own_party is not None
+            and own_party.nip
+            and client.nip
+            and is_valid_nip(own_party.nip)
+            and validate_nip(own_party.nip) != client.nip
+        ):
+            errors.append(
+                FieldError(
+                    field=f"{own}.nip",
+                    code="not_own",
+                    message=N_("This must be your own company's NIP."),
+                )
+            )
         if not client.active:
             errors.append(
                 FieldError(
