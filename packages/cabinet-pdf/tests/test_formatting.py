@@ -3,7 +3,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from cabinet_pdf.formatting import format_amount, format_date, format_number, format_rate
+from cabinet_pdf.formatting import (
+    format_amount,
+    format_date,
+    format_number,
+    format_price,
+    format_rate,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,3 +43,14 @@ def test_formatting_never_changes_the_amount(value):
     english = format_number(value, "en")
     assert Decimal(polish.replace(" ", "").replace(",", ".")) == value
     assert Decimal(english.replace(",", "")) == value
+
+
+def test_unit_prices_keep_their_decimals_but_show_at_least_two():
+    assert format_price(Decimal("10.500000"), "pl") == "10,50"
+    assert format_price(Decimal("0.123400"), "pl") == "0,1234"
+    assert format_price(Decimal("1000"), "en") == "1,000.00"
+
+
+@given(st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False))
+def test_unit_prices_are_never_rounded(value):
+    assert Decimal(format_price(value, "en").replace(",", "")) == value

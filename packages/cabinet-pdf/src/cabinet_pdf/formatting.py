@@ -38,6 +38,14 @@ def format_number(value: Decimal, language: str, *, places: int | None = 2) -> s
     return f"{sign}{grouped}{point}{fraction}" if fraction else f"{sign}{grouped}"
 
 
+def format_price(value: Decimal, language: str) -> str:
+    """A unit price: at least two decimals, more only when the price has them (``0,1234``),
+    so a price is never shown rounded."""
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return format_number(value, language, places=places)
+
+
 def format_amount(value: Decimal, currency: str, language: str) -> str:
     """A money amount with its currency code: ``1 234,56 PLN``."""
     return f"{format_number(value, language)} {currency}"

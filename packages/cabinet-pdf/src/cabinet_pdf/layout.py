@@ -17,20 +17,29 @@ from xml.sax.saxutils import escape
 import attrs
 from cabinet_core.doctypes import DocumentType
 from cabinet_core.doctypes.common import parse_field
-from cabinet_core.entities import Address, Client, Document, DocumentLine, DocumentTotals, Party
+from cabinet_core.entities import (
+    Address,
+    Client,
+    Document,
+    DocumentLine,
+    DocumentTotals,
+    Party,
+    PriceMode,
+)
 from cabinet_core.money import round_money
 from cabinet_core.vat import CorrectionTotals
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, HRFlowable, Paragraph, Spacer, Table, TableStyle
 
 from cabinet_pdf.fonts import BOLD, REGULAR
 from cabinet_pdf.formatting import (
     format_amount,
     format_date,
     format_number,
+    format_price,
     format_rate,
 )
 from cabinet_pdf.labels import (
@@ -74,7 +83,6 @@ def _styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("base", fontName=REGULAR, fontSize=8.5, leading=11)
     return {
         "base": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5),
         "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=16, leading=20),
         "number": ParagraphStyle("number", parent=base, fontName=BOLD, fontSize=11, leading=14),
         "heading": ParagraphStyle("heading", parent=base, fontName=BOLD, fontSize=9, leading=12),
@@ -126,15 +134,16 @@ def client_party(client: Client) -> Party:
     return Party(name=client.name, nip=client.nip, address=client.address, email=client.email)
 
 
-def _grid(look: Look, *, header_rows: int = 1, total_row: bool = False) -> list[Any]:
+def _grid(look: Look, *, total_row: bool = False) -> list[Any]:
+    """A ruled table whose first row is a heading in the firm's colour."""
     commands: list[Any] = [
         ("FONTNAME", (0, 0), (-1, -1), REGULAR),
         ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("BACKGROUND", (0, 0), (-1, header_rows - 1), look.primary),
-        ("TEXTCOLOR", (0, 0), (-1, header_rows - 1), colors.white),
-        ("FONTNAME", (0, 0), (-1, header_rows - 1), BOLD),
+        ("BACKGROUND", (0, 0), (-1, 0), look.primary),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+        ("FONTNAME", (0, 0), (-1, 0), BOLD),
     ]
     if total_row:
         commands.append(("FONTNAME", (0, -1), (-1, -1), BOLD))
@@ -167,19 +176,24 @@ class Layout:
         self.styles = _styles()
 
     def label(self, key: str) -> str:
+        """A printed label in the document's language(s)."""
         return label(key, self.language)
 
     def p(self, text: str, style: str = "base") -> Paragraph:
+        """A paragraph of already-escaped ``text`` in one of the layout's styles."""
         return Paragraph(text, self.styles[style])
 
     def amount(self, value: Decimal) -> str:
+        """An amount with the document's currency."""
         return format_amount(value, self.document.currency, self.language)
 
     def number(self, value: Decimal, places: int | None = 2) -> str:
+        """A number in the document's convention (see :func:`format_number`)."""
         return format_number(value, self.language, places=places)
 
     # -- blocks -------------------------------------------------------------------------------
     def heading(self) -> list[Flowable]:
+        """Title, a rule in the accent colour, the number and the dates."""
         doc = self.document
         title = document_title(doc, self.language, self.document_type)
         left = []
@@ -194,9 +208,11 @@ class Layout:
         ]
         table = Table([[left, right]], colWidths=[90 * mm, 90 * mm])
         table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        return [self.p(escape(title), "title"), table, Spacer(1, 5 * mm)]
+        rule = HRFlowable(width="100%", thickness=1.5, color=self.look.accent, spaceAfter=2 * mm)
+        return [self.p(escape(title), "title"), rule, table, Spacer(1, 5 * mm)]
 
     def parties(self) -> list[Flowable]:
+        """The two parties side by side (only the company on a cash report)."""
         doc = self.document
         if doc.doc_type == "cash_report":
             # An internal document: only the company keeping the cash desk is named.
@@ -231,7 +247,8 @@ class Layout:
         return [table, Spacer(1, 5 * mm)]
 
     def lines_table(self, lines: Iterable[DocumentLine]) -> Table:
-        gross_mode = self.document.price_mode.value == "gross"
+        """One row per line: prices and values net, or gross on a gross-price document."""
+        gross_mode = self.document.price_mode == PriceMode.GROSS
         price_key, value_key = (
             ("gross_price", "gross_value") if gross_mode else ("net_price", "net_value")
         )
@@ -252,7 +269,7 @@ class Layout:
                     self.p(escape(line.name)),
                     self.number(line.quantity, places=None),
                     line.unit,
-                    self.number(line.unit_price),
+                    format_price(line.unit_price, self.language),
                     self.number(line_value(line, self.document.currency)),
                     format_rate(line.vat_rate),
                 ]
@@ -268,6 +285,7 @@ class Layout:
         return table
 
     def lines(self) -> list[Flowable]:
+        """The lines table, or a correction's before and after blocks with their VAT."""
         doc = self.document
         if not doc.lines:
             return []
@@ -317,11 +335,13 @@ class Layout:
         return table
 
     def rate_totals(self) -> list[Flowable]:
+        """VAT per rate of what the document states."""
         if self.totals is None or not self.totals.rows:
             return []
         return [self.rate_table(self.totals), Spacer(1, 4 * mm)]
 
     def total_due(self) -> list[Flowable]:
+        """The amount due (refunded, paid or agreed) with the amount in words."""
         totals = self.totals
         if totals is None or self.document.doc_type == "cash_report":
             return []
@@ -343,6 +363,7 @@ class Layout:
         return out
 
     def payment(self) -> list[Flowable]:
+        """Payment method, bank account, the exchange rate used, the proforma disclaimer."""
         doc = self.document
         rows = []
         if doc.doc_type == "cash_report":
@@ -392,6 +413,7 @@ class Layout:
         return str(value)
 
     def extra_label(self, name: str) -> str:
+        """An extra field's label from its declaration (a readable key when undeclared)."""
         if self.document_type is not None:
             for spec in self.document_type.fields:
                 if spec.name == name:
@@ -399,6 +421,7 @@ class Layout:
         return name.replace("_", " ").capitalize()
 
     def extra(self) -> list[Flowable]:
+        """The type's own fields as label/value rows; list values as tables."""
         out: list[Flowable] = []
         simple = []
         for name, value in self.document.extra.items():
@@ -494,6 +517,7 @@ class Layout:
         return out
 
     def notes(self) -> list[Flowable]:
+        """The document's notes, line breaks kept."""
         if not self.document.notes.strip():
             return []
         text = escape(self.document.notes).replace("\n", "<br/>")
