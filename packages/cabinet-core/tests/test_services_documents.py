@@ -501,3 +501,12 @@ def test_own_party_must_carry_the_clients_nip(world: World) -> None:
     branch = Party(name="Alfa — oddział Kraków", nip="PL 123-456-32-18")
     stored = world.cabinet.documents.create(alice, invoice(world, seller=branch))
     assert stored.seller == attrs.evolve(branch, nip="1234563218")
+
+
+def test_cost_invoice_register_number_follows_the_receipt_month(world: World) -> None:
+    alice = world.actor(world.alice)
+    late = attrs.evolve(cost_invoice(world), receipt_date=date(2026, 12, 2))
+    draft = world.cabinet.documents.create(alice, late)
+    assert draft.id is not None
+    submitted = world.cabinet.documents.transition(alice, draft.id, "submit")
+    assert (submitted.number, submitted.series) == ("KOSZT/1/12/2026", "KOSZT/12/2026")

@@ -302,6 +302,10 @@ class BaseDocumentType:
         """The amount a document without lines stands for (a bill's gross), shown in lists."""
         return None
 
+    def numbering_date(self, document: Document) -> date:
+        """The date whose month and year the document's number carries (the issue date)."""
+        return document.issue_date
+
     def initial_status(self, document: Document) -> str:
         """The state a new ``document`` starts in (the workflow's first state by default)."""
         return self.workflow.initial

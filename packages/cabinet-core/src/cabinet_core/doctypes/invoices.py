@@ -106,6 +106,10 @@ class CostInvoice(BaseDocumentType):
         ),
     )
 
+    def numbering_date(self, document: Document) -> date:
+        """The register follows receipt: an invoice received in December counts in December."""
+        return document.receipt_date or document.issue_date
+
     def check(self, document: Document) -> Iterable[FieldError]:
         """The invoice cannot have been received before it was issued."""
         if document.receipt_date is not None and document.receipt_date < document.issue_date:

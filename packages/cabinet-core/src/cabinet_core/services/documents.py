@@ -411,12 +411,15 @@ class DocumentService(Service):
                 raise ValidationError.single("comment", "required", N_("Please say why."))
             changes: dict[str, Any] = {"status": move.target}
             if move.assigns_number and document.number is None:
-                series = series_key(document_type.series_pattern, document.issue_date)
+                on = (
+                    document_type.numbering_date(document)
+                    if isinstance(document_type, BaseDocumentType)
+                    else document.issue_date
+                )
+                series = series_key(document_type.series_pattern, on)
                 sequence = tx.next_number(document.client_id, series)
                 changes["series"] = series
-                changes["number"] = format_number(
-                    document_type.series_pattern, sequence, document.issue_date
-                )
+                changes["number"] = format_number(document_type.series_pattern, sequence, on)
             if move.target == "paid":
                 changes["payment_status"] = PaymentStatus.PAID
             stored = tx.update_document(attrs.evolve(document, **changes))
