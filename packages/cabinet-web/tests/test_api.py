@@ -255,6 +255,51 @@ def test_malformed_json_is_a_400_problem(web: TestClient, as_client: dict[str, s
     assert_problem(web.post("/api/v1/documents", headers=form, content=b"{}"), 422)
 
 
+@pytest.mark.parametrize(
+    ("price", "quantity", "field", "code"),
+    [
+        ("NaN", "1", "lines.0.unit_price", "number"),
+        ("-Infinity", "1", "lines.0.unit_price", "number"),
+        ("1e400", "1", "lines.0.unit_price", "too_large"),
+        ("1", "1e30", "lines.0.quantity", "too_large"),
+        ("1.1234567", "1", "lines.0.unit_price", "precision"),
+        ("999999999999", "999999", "lines", "too_large"),
+    ],
+)
+def test_numbers_the_storage_cannot_hold_are_field_errors(
+    web: TestClient, as_client: dict[str, str], price: str, quantity: str, field: str, code: str
+) -> None:
+    line = {"name": "x", "unit_price": price, "quantity": quantity}
+    for endpoint in ("/api/v1/documents", "/api/v1/documents/preview-totals"):
+        body = assert_problem(
+            web.post(endpoint, headers=as_client, json={**INVOICE, "lines": [line]}), 422
+        )
+        assert {"field": field, "code": code} in [
+            {"field": error["field"], "code": error["code"]} for error in body["errors"]
+        ]
+
+
+def test_ids_out_of_range_are_not_found_or_invalid(
+    web: TestClient, as_client: dict[str, str]
+) -> None:
+    huge = 10**22
+    assert_problem(web.get(f"/api/v1/documents/{huge}", headers=as_client), 404)
+    assert_problem(web.get(f"/api/v1/clients/{huge}", headers=as_client), 404)
+    assert_problem(web.post(f"/api/v1/documents/{huge}/transitions/issue", headers=as_client), 404)
+    body = assert_problem(
+        web.post(
+            "/api/v1/counterparties", headers=as_client, json={"name": "x", "client_id": huge}
+        ),
+        422,
+    )
+    assert body["errors"][0] == {
+        "field": "client_id",
+        "code": "range",
+        "message": "Liczba jest poza zakresem.",
+    }
+    assert_problem(web.get(f"/api/v1/documents?client_id={huge}", headers=as_client), 422)
+
+
 def test_bad_query_parameters_are_422(web: TestClient, as_client: dict[str, str]) -> None:
     body = assert_problem(
         web.get("/api/v1/documents?date_from=31.12.2026&limit=100000", headers=as_client), 422
@@ -288,6 +333,7 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=10,
 )
+LINE_KEYS = st.sampled_from(["quantity", "unit_price", "vat_rate", "name", "product_id"])
 DOCUMENT_KEYS = st.sampled_from(
     [
         "doc_type",
@@ -314,6 +360,7 @@ DOCUMENT_KEYS = st.sampled_from(
 )
 @given(
     patch=st.dictionaries(DOCUMENT_KEYS, JSON_VALUES, max_size=4),
+    line=st.dictionaries(LINE_KEYS, JSON_VALUES, max_size=3),
     endpoint=st.sampled_from(
         [
             "/api/v1/documents",
@@ -324,9 +371,13 @@ DOCUMENT_KEYS = st.sampled_from(
     ),
 )
 def test_fuzzed_bodies_never_cause_a_500(
-    web: TestClient, as_client: dict[str, str], patch: dict[str, Any], endpoint: str
+    web: TestClient,
+    as_client: dict[str, str],
+    patch: dict[str, Any],
+    line: dict[str, Any],
+    endpoint: str,
 ) -> None:
-    body = {**INVOICE, **patch}
+    body = {**INVOICE, "lines": [{**INVOICE["lines"][0], **line}], **patch}  # type: ignore[dict-item]
     response = web.post(
         endpoint,
         headers={**as_client, "Content-Type": "application/json"},

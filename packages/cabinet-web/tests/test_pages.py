@@ -178,6 +178,14 @@ def test_documents_list_filters(cabinet: Cabinet, client_web: TestClient, world:
     assert "Nieznany rodzaj dokumentu." in bad.text
 
 
+def test_ids_out_of_range_on_pages_are_not_found(manager_web: TestClient) -> None:
+    token = csrf_of(manager_web, "/users")
+    for path in (f"/users/{10**22}/password", "/users/abc/password", f"/tokens/{10**22}/revoke"):
+        response = manager_web.post(path, data={"csrf_token": token})
+        assert response.status_code == 404
+        assert "Nie znaleziono" in response.text
+
+
 FORM_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 

@@ -13,6 +13,8 @@ from cabinet_core.entities import PaymentStatus
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.storage import DocumentQuery
 
+from cabinet_web.limits import MAX_INT
+
 MAX_LIMIT = 200
 ORDERS = ("-issue_date", "issue_date", "-number", "number", "-gross", "gross", "-id", "id")
 
@@ -26,7 +28,7 @@ def _int(params: Mapping[str, str], name: str, errors: list[FieldError]) -> int 
     except ValueError:
         errors.append(FieldError(field=name, code="integer", message=N_("Enter a whole number.")))
         return None
-    if value < 0 or value > 2**53:
+    if value < 0 or value > MAX_INT:
         errors.append(
             FieldError(field=name, code="range", message=N_("The number is out of range."))
         )

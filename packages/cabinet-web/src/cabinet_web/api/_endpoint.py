@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from cabinet_web.limits import MAX_INT, decimal_errors, int_errors
 from cabinet_web.problems import problem
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -119,6 +120,9 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise MalformedJson() from None
     if not isinstance(data, dict):
         raise ValidationError.single("body", "object", N_("The body must be a JSON object."))
+    errors = list(int_errors(data))
+    if errors:
+        raise ValidationError(errors)
     return data
 
 
@@ -155,9 +159,13 @@ _PATH = re.compile(r"@ \$(.*)$")
 def structure(data: Mapping[str, Any], cls: type[Any]) -> Any:
     """Build ``cls`` from a JSON body with the core's converter; wrong types are field errors."""
     try:
-        return converter.structure(dict(data), cls)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        entity = converter.structure(dict(data), cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, ArithmeticError) as exc:
         raise ValidationError(_field_errors(exc)) from None
+    errors = list(decimal_errors(entity))
+    if errors:
+        raise ValidationError(errors)
+    return entity
 
 
 def _field_errors(exc: Exception) -> list[FieldError]:
@@ -193,7 +201,7 @@ def int_param(request: Request, name: str) -> int | None:
         value = int(raw)
     except ValueError:
         raise ValidationError.single(name, "integer", N_("Enter a whole number.")) from None
-    if not 0 <= value <= 2**53:
+    if not 0 <= value <= MAX_INT:
         raise ValidationError.single(name, "range", N_("The number is out of range."))
     return value
 

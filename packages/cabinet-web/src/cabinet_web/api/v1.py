@@ -30,6 +30,7 @@ from cabinet_web.api._endpoint import (
     paging,
     structure,
 )
+from cabinet_web.limits import parse_id
 from cabinet_web.pages._common import cabinet_of, run
 from cabinet_web.query import document_query
 
@@ -70,8 +71,7 @@ def _id(name: str, description: str) -> Param:
 
 
 def _path_int(request: Request, name: str) -> int:
-    value = request.path_params[name]
-    return int(value)
+    return parse_id(request.path_params[name])
 
 
 def _without(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cabinet_core.errors import NotFound, ValidationError
+from cabinet_core.errors import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cabinet_web.limits import parse_id
 from cabinet_web.pages._common import (
     actor_of,
     cabinet_of,
@@ -68,10 +69,7 @@ async def create_token(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     """Revoke one of the user's tokens."""
     cabinet = cabinet_of(request)
-    try:
-        token_id = int(request.path_params["token_id"])
-    except ValueError:
-        raise NotFound() from None
+    token_id = parse_id(request.path_params["token_id"])
     await run(cabinet.tokens.revoke, actor_of(request), token_id)
     flash(request, request.state.gettext("The token was revoked."))
     return redirect("/tokens")

@@ -7,11 +7,12 @@ import secrets
 from typing import Any
 
 from cabinet_core.entities import Role, User
-from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
+from cabinet_core.errors import N_, FieldError, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cabinet_web.limits import MAX_ID, parse_id
 from cabinet_web.pages._common import (
     actor_of,
     cabinet_of,
@@ -76,6 +77,8 @@ def _parse_new_user(form: dict[str, str]) -> tuple[dict[str, Any], list[FieldErr
         # Checked here: the service asks "may this manager act for that client?" first.
         try:
             client_id = int(raw_client)
+            if not 0 < client_id <= MAX_ID:
+                raise ValueError(raw_client)
         except ValueError:
             errors.append(
                 FieldError(field="client_id", code="choice", message=N_("Choose a client."))
@@ -112,10 +115,7 @@ async def create_user(request: Request) -> Response:
 async def new_password(request: Request) -> Response:
     """Generate a new password for a user and show it once."""
     cabinet = cabinet_of(request)
-    try:
-        user_id = int(request.path_params["user_id"])
-    except ValueError:
-        raise NotFound() from None
+    user_id = parse_id(request.path_params["user_id"])
     actor = actor_of(request)
     password = await run(cabinet.users.generate_password, actor, user_id)
     user = await run(cabinet.users.get, actor, user_id)
