@@ -174,6 +174,12 @@ class Cabinet:
         self.store.migrate()
 
     def close(self) -> None:
+        """Release what this cabinet opened: plugin-made objects that hold clients, then the store."""
+        for instance in self._instances.values():
+            close = getattr(instance, "close", None)
+            if callable(close):
+                close()
+        self._instances.clear()
         self.store.close()
 
     def __enter__(self) -> Cabinet:
