@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from cabinet_web.api.openapi import openapi_path
@@ -72,3 +73,76 @@ def test_the_document_is_public(web: TestClient) -> None:
     response = web.get("/api/v1/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
+
+
+def _conforms(value: Any, schema: dict[str, Any], components: dict[str, Any], at: str) -> None:
+    """A small structural check of ``value`` against the subset of JSON Schema we generate."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    if "anyOf" in schema:
+        failures = []
+        for option in schema["anyOf"]:
+            try:
+                _conforms(value, option, components, at)
+                return
+            except AssertionError as exc:
+                failures.append(str(exc))
+        raise AssertionError(f"{at}: matches no option: {failures}")
+    kind = schema.get("type")
+    checks = {
+        "null": lambda v: v is None,
+        "boolean": lambda v: isinstance(v, bool),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "string": lambda v: isinstance(v, str),
+        "array": lambda v: isinstance(v, list),
+        "object": lambda v: isinstance(v, dict),
+    }
+    if kind is not None:
+        assert checks[kind](value), f"{at}: {value!r} is not {kind}"
+    if "enum" in schema:
+        assert value in schema["enum"], f"{at}: {value!r} not in {schema['enum']}"
+    if "pattern" in schema:
+        assert re.fullmatch(schema["pattern"], value), f"{at}: {value!r} !~ {schema['pattern']}"
+    if kind == "array":
+        for index, item in enumerate(value):
+            _conforms(item, schema.get("items", {}), components, f"{at}[{index}]")
+    if kind == "object":
+        for name in schema.get("required", []):
+            assert name in value, f"{at}: {name} is missing"
+        for name, item in value.items():
+            if name in schema.get("properties", {}):
+                _conforms(item, schema["properties"][name], components, f"{at}.{name}")
+
+
+def test_responses_match_the_described_schemas(
+    cabinet: Any, web: TestClient, tmp_path: Path
+) -> None:
+    from cabinet_core.entities import Actor
+    from cabinet_web.demo import seed
+
+    seed(cabinet, tmp_path)  # documents in several states, parties, products and news
+    system = Actor.system()
+    client_user = next(u for u in cabinet.users.list(system) if u.email == "client@demo.pl")
+    _, secret = cabinet.tokens.create(Actor.of(client_user), name="schema")
+    headers = {"Authorization": f"Bearer {secret}"}
+    document = web.get("/api/v1/openapi.json").json()
+    components = document["components"]["schemas"]
+    first_document = web.get("/api/v1/documents", headers=headers).json()["items"][0]["id"]
+    for path, concrete in (
+        ("/api/v1/me", "/api/v1/me"),
+        ("/api/v1/clients", "/api/v1/clients"),
+        ("/api/v1/clients/{client_id}", f"/api/v1/clients/{client_user.client_id}"),
+        ("/api/v1/counterparties", "/api/v1/counterparties"),
+        ("/api/v1/products", "/api/v1/products"),
+        ("/api/v1/documents", "/api/v1/documents"),
+        ("/api/v1/documents/{doc_id}", f"/api/v1/documents/{first_document}"),
+        ("/api/v1/news", "/api/v1/news"),
+    ):
+        response = web.get(concrete, headers=headers)
+        assert response.status_code == 200, response.text
+        schema = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ]
+        _conforms(response.json(), schema, components, path)
+    problem = web.get("/api/v1/documents/999999", headers=headers)
+    _conforms(problem.json(), components["Problem"], components, "problem")
