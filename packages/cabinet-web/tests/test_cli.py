@@ -165,3 +165,47 @@ def test_worker_once_delivers_the_outbox(runner: CliRunner) -> None:
     delivered = int(re.search(r"delivered (\d+) message", first).group(1))  # type: ignore[union-attr]
     assert delivered >= 1
     assert invoke(runner, "worker", "--once") == "delivered 0 message(s)\n"
+
+
+@pytest.mark.slow
+def test_serve_answers_http(runner: CliRunner, tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "CABINET_DATA_DIR": str(tmp_path / "served")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from cabinet_web.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, "cabinet serve exited"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login") as response:
+                    page = response.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "cabinet serve did not answer"
+                time.sleep(0.3)
+        assert "Zaloguj się do swojego gabinetu" in page
+        assert (tmp_path / "served" / "cabinet.sqlite3").exists()  # migrated on start
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

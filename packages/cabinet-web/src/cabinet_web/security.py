@@ -70,12 +70,14 @@ class RequestContextMiddleware:
         state.user = None
         state.auth = None
         state.auth_error = None
-        try:
-            state.user = await run_in_threadpool(
-                cabinet.pm.hook.actor_from_request, cabinet=cabinet, request=request
-            )
-        except CabinetError as exc:
-            state.auth_error = exc
+        # Static files need no user; skipping the lookup spares a query per stylesheet.
+        if not scope["path"].startswith("/static/"):
+            try:
+                state.user = await run_in_threadpool(
+                    cabinet.pm.hook.actor_from_request, cabinet=cabinet, request=request
+                )
+            except CabinetError as exc:
+                state.auth_error = exc
         settings = cabinet.settings
         state.language = choose_language(
             user_language=state.user.language if state.user else None,
