@@ -12,6 +12,8 @@ front, so two transactions never both read a number counter and then fail to upg
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -298,6 +300,16 @@ def _tune_sqlite(engine: Engine) -> None:
 # -- the transaction
 
 
+@functools.cache
+def _insert_statement(table: sa.Table) -> sa.Insert:
+    return sa.insert(table).returning(*table.c)
+
+
+@functools.cache
+def _update_statement(table: sa.Table) -> sa.Update:
+    return sa.update(table).where(table.c.id == sa.bindparam("_entity_id")).returning(*table.c)
+
+
 class Tx:
     """One open transaction. Methods take entities and return them as stored (ids, timestamps).
 
@@ -321,17 +333,13 @@ class Tx:
         return self.connection.execute(query).mappings().first()
 
     def _insert(self, table: sa.Table, values: Mapping[str, Any]) -> RowMapping:
-        return (
-            self.connection.execute(sa.insert(table).values(**values).returning(*table.c))
-            .mappings()
-            .one()
-        )
+        # Values go as parameters of one statement built once per table: building a statement
+        # with literal .values() on every call cost more than the database work (bench/core.py).
+        return self.connection.execute(_insert_statement(table), dict(values)).mappings().one()
 
     def _update(self, table: sa.Table, entity_id: int, values: Mapping[str, Any]) -> RowMapping:
         row = (
-            self.connection.execute(
-                sa.update(table).where(table.c.id == entity_id).values(**values).returning(*table.c)
-            )
+            self.connection.execute(_update_statement(table), {**values, "_entity_id": entity_id})
             .mappings()
             .first()
         )

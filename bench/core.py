@@ -1,0 +1,181 @@
+"""Core benchmarks: VAT totals of an invoice, and saving + numbering a document.
+
+* ``vat_totals``: ``cabinet_core.vat.compute_totals`` on a 10-line, 3-rate invoice, against a
+  bare per-rate Decimal loop doing the same arithmetic without validation or rate lookups.
+* ``document_issue``: ``cabinet.documents.create`` then the ``issue`` transition (validation,
+  totals, a gapless number, audit and outbox rows, two transactions) on SQLite and PostgreSQL,
+  against a bare SQLAlchemy Core transaction inserting one document row and bumping a counter.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections import defaultdict
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cabinet_core.app import Cabinet
+from cabinet_core.entities import Actor, Address, Client, Document, DocumentLine, Party, Role
+from cabinet_core.settings import Settings
+from cabinet_core.storage import Store
+from cabinet_core.vat import compute_totals
+
+from bench._timing import per_call
+
+RATES = ["23", "8", "5"]
+LINES = tuple(
+    DocumentLine(
+        name=f"Usługa {i}",
+        quantity=Decimal(i % 3 + 1),
+        unit_price=Decimal("149.99") + i,
+        vat_rate=RATES[i % 3],
+    )
+    for i in range(10)
+)
+CENT = Decimal("0.01")
+
+
+def _bare_totals() -> Decimal:
+    net: dict[str, Decimal] = defaultdict(Decimal)
+    for line in LINES:
+        net[line.vat_rate] += (line.quantity * line.unit_price).quantize(CENT, ROUND_HALF_UP)
+    total = Decimal(0)
+    for rate, value in net.items():
+        total += value + (value * Decimal(rate) / 100).quantize(CENT, ROUND_HALF_UP)
+    return total
+
+
+def bench_vat_totals() -> dict[str, Any]:
+    assert compute_totals(LINES, currency="PLN").gross == _bare_totals()
+    ours = per_call(lambda: compute_totals(LINES, currency="PLN"), calls=2000)
+    bare = per_call(_bare_totals, calls=2000)
+    return {
+        "name": "vat_totals",
+        "ours_us": round(ours * 1e6, 1),
+        "baseline_us": round(bare * 1e6, 1),
+        "ratio": round(ours / bare, 2),
+    }
+
+
+def _pg_database(base_url: str) -> tuple[str, sa.Engine]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return sa.make_url(base_url).set(database=name).render_as_string(hide_password=False), admin
+
+
+def _bare_issue(engine: sa.Engine, table: sa.Table, counter: sa.Table) -> None:
+    with engine.begin() as conn:
+        value = conn.execute(
+            sa.update(counter).values(value=counter.c.value + 1).returning(counter.c.value)
+        ).scalar_one()
+        conn.execute(sa.insert(table).values(number=f"FV/{value}/11/2026", gross=Decimal("123.00")))
+
+
+def bench_document_issue(url: str, label: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.from_url(url)
+        store.migrate()
+        cabinet = Cabinet(
+            Settings(data_dir=Path(tmp), secret_key="bench"), load_entrypoints=False, store=store
+        )
+        system = Actor.system()
+        client = cabinet.clients.create(
+            system,
+            Client(
+                name="Alfa sp. z o.o.",
+                nip="1234563218",
+                address=Address(line1="ul. Prosta 1", postal_code="00-001", city="Warszawa"),
+            ),
+        )
+        user = cabinet.users.create(
+            system,
+            email="bench@alfa.example",
+            name="Bench",
+            role=Role.CLIENT,
+            client_id=client.id,
+            password="correct horse battery",
+        )
+        actor = Actor.of(user)
+        assert client.id is not None
+        client_id = client.id
+
+        def issue() -> None:
+            doc = cabinet.documents.create(
+                actor,
+                Document(
+                    client_id=client_id,
+                    doc_type="vat_invoice",
+                    issue_date=date(2026, 11, 20),
+                    sale_date=date(2026, 11, 20),
+                    buyer=Party(
+                        name="Beta S.A.",
+                        nip="5260001246",
+                        address=Address(line1="ul. Długa 2", postal_code="00-002", city="Kraków"),
+                    ),
+                    lines=LINES,
+                ),
+            )
+            assert doc.id is not None
+            cabinet.documents.transition(actor, doc.id, "issue")
+
+        ours = per_call(issue, calls=40, rounds=3)
+        cabinet.close()
+
+        engine = sa.create_engine(url if "sqlite" not in url else f"sqlite:///{tmp}/bare.sqlite3")
+        if engine.dialect.name == "sqlite":
+            # The same durability settings as the cabinet's store, or the baseline is not a baseline.
+            @sa.event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cursor = dbapi_conn.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.close()
+
+        meta = sa.MetaData()
+        table = sa.Table(
+            "bare_documents",
+            meta,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("number", sa.String(40)),
+            sa.Column("gross", sa.Numeric(18, 2)),
+        )
+        counter = sa.Table("bare_counter", meta, sa.Column("value", sa.Integer, nullable=False))
+        meta.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.insert(counter).values(value=0))
+        bare = per_call(lambda: _bare_issue(engine, table, counter), calls=40, rounds=3)
+        engine.dispose()
+    return {
+        "name": f"document_issue_{label}",
+        "ours_ms": round(ours * 1e3, 2),
+        "baseline_ms": round(bare * 1e3, 2),
+        "ratio": round(ours / bare, 2),
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    """Every core benchmark; PostgreSQL only when CABINET_TEST_POSTGRES_URL (or the default) works."""
+    results = [bench_vat_totals()]
+    with tempfile.TemporaryDirectory() as tmp:
+        results.append(bench_document_issue(f"sqlite:///{tmp}/bench.sqlite3", "sqlite"))
+    base = os.environ.get(
+        "CABINET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    try:
+        url, admin = _pg_database(base)
+    except sa.exc.OperationalError:
+        return results
+    try:
+        results.append(bench_document_issue(url, "postgresql"))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)'))
+        admin.dispose()
+    return results
