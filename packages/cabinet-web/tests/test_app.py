@@ -151,3 +151,21 @@ def test_pages_carry_security_headers(web: TestClient) -> None:
     assert headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert "script-src" not in headers["content-security-policy"]  # default-src 'self' applies
+
+
+def test_failure_while_identifying_the_user_is_a_clean_500(cabinet: Cabinet) -> None:
+    class BrokenSso:
+        @hookimpl
+        def actor_from_request(self, cabinet: Cabinet, request: Request) -> User | None:
+            raise ConnectionError("identity provider unreachable at 10.0.0.7")
+
+    plugin = BrokenSso()
+    cabinet.pm.register(plugin)
+    try:
+        with TestClient(create_app(cabinet), raise_server_exceptions=False) as client:
+            response = client.get("/login")
+    finally:
+        cabinet.pm.unregister(plugin)
+    assert response.status_code == 500
+    assert "Coś poszło nie tak po naszej stronie" in response.text
+    assert "10.0.0.7" not in response.text

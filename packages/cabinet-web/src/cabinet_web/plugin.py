@@ -64,7 +64,7 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
 @hookimpl
 def extra_template_vars(request: Request) -> Mapping[str, Any]:
     """How many unread notifications the signed-in user has (shown in the header)."""
-    user = request.state.user
+    user = getattr(request.state, "user", None)
     if user is None:
         return {"unread_notifications": 0}
     cabinet = request.app.state.cabinet

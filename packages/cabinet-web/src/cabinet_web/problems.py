@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.errors import N_, CabinetError, FieldError, ValidationError
@@ -184,8 +185,6 @@ async def handle_server_error(request: Request, exc: Exception) -> Response:
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -166,7 +166,8 @@ class Templates:
                 (code, LANGUAGE_NAMES.get(code, code)) for code in cabinet.settings.languages
             ],
             "branding": cabinet.settings.branding,
-            "csrf_token": request.state.csrf_token,
+            # Absent only when an error page is rendered before the session was read.
+            "csrf_token": getattr(request.state, "csrf_token", ""),
             "menu": menu,
             "money": lambda amount, currency="PLN": _money(amount, currency, locale),
             "number": lambda value: format_decimal(value, locale=locale),
