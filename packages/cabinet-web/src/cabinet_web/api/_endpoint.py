@@ -50,6 +50,7 @@ class ApiEndpoint:
     operation_id: str
     params: tuple[Param, ...] = ()
     body: Any = None  # an attrs class, or a JSON Schema dict
+    body_required: bool = True
     response: Any = None  # an attrs class, ("list", cls), ("page", cls) or a JSON Schema dict
     status: int = 200
     public: bool = False

@@ -187,7 +187,7 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
         if item.body is not None:
             schema = item.body if isinstance(item.body, dict) else builder.ref(item.body)
             operation["requestBody"] = {
-                "required": item.method != "POST" or "transitions" not in item.path,
+                "required": item.body_required,
                 "content": {"application/json": {"schema": schema}},
             }
         if item.public:

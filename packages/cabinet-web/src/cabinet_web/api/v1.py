@@ -303,6 +303,7 @@ async def get_document(request: Request) -> Document:
         "properties": {"comment": {"type": "string"}},
         "additionalProperties": False,
     },
+    body_required=False,
     response=Document,
 )
 async def transition_document(request: Request) -> Document:
