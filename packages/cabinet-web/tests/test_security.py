@@ -5,6 +5,8 @@ from __future__ import annotations
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor
 from cabinet_web.app import SESSION_COOKIE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from web_support import PASSWORD, World, csrf_of, login
 
@@ -138,3 +140,22 @@ def test_tampered_session_cookie_is_ignored(client_web: TestClient) -> None:
     # A different signature over the same payload (a forged "user_id" needs one just the same).
     client_web.cookies.set(SESSION_COOKIE, payload + "." + signature[::-1])
     assert client_web.get("/", follow_redirects=False).status_code == 303
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    email=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60),
+    password=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200),
+    next_path=st.text(max_size=30),
+)
+def test_fuzzed_login_form_never_causes_a_500(
+    web: TestClient, world: World, email: str, password: str, next_path: str
+) -> None:
+    form = {"email": email, "password": password, "next": next_path, "csrf_token": csrf_of(web)}
+    response = web.post("/login", data=form, follow_redirects=False)
+    assert response.status_code == 400
+    assert "Błędny e-mail lub hasło" in response.text or "Zbyt wiele" in response.text
