@@ -157,6 +157,7 @@ async def patch_client(request: Request) -> Client:
 # -- counterparties and products ------------------------------------------------------------------
 def _owned_list(kind: str, service: str, entity: type[Any]) -> None:
     async def list_owned(request: Request) -> Any:
+        """A page of the client's entities (``search`` matches names and NIPs)."""
         cabinet = cabinet_of(request)
         limit, offset = paging(request)
         search = request.query_params.get("search") or None
@@ -171,6 +172,7 @@ def _owned_list(kind: str, service: str, entity: type[Any]) -> None:
         )
 
     async def create_owned(request: Request) -> Any:
+        """Validate and save a new entity of the client."""
         cabinet = cabinet_of(request)
         body = _without(await json_body(request), SERVER_FIELDS)
         body["client_id"] = _client_for(request, body)
