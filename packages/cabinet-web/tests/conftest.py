@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Address, Client, Role
@@ -14,15 +17,65 @@ from cabinet_web.app import create_app
 from starlette.testclient import TestClient
 from web_support import PASSWORD, SYSTEM, World, login, make_settings
 
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this session (skipped when the server is not
+    reachable, a failure when ``CI`` is set)."""
+    server = os.environ.get("CABINET_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL is not reachable at {server}: {exc.orig}"
+        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"cabinet_web_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
 
 @pytest.fixture
-def cabinet(tmp_path: Path) -> Iterator[Cabinet]:
+def database_url() -> str | None:
+    """The database of the test cabinet: ``None`` is the SQLite file under the data dir.
+
+    A test module overrides this with :func:`database_urls` to run on PostgreSQL as well.
+    """
+    return None
+
+
+def _empty_postgres(cabinet: Cabinet) -> None:
+    from cabinet_core.storage.schema import metadata
+
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with cabinet.store.engine.begin() as connection:  # type: ignore[attr-defined]
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
     """A migrated cabinet with the core's built-in plugins (no installed entry points)."""
-    with Cabinet(make_settings(tmp_path), load_entrypoints=False) as cab:
+    settings = make_settings(tmp_path, database_url=database_url)
+    with Cabinet(settings, load_entrypoints=False) as cab:
         # argon2id still, with the smallest cost: the production cost would dominate the run.
         cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         cab.migrate()
-        yield cab
+        try:
+            yield cab
+        finally:
+            if database_url is not None:
+                _empty_postgres(cab)
 
 
 @pytest.fixture
@@ -115,3 +168,12 @@ def manager_web(web: TestClient, world: World) -> TestClient:
     """A browser signed in as the manager."""
     assert login(web, world.manager.email).url.path == "/"
     return web
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_urls(request: pytest.FixtureRequest) -> str | None:
+    """SQLite, then the session's PostgreSQL database (for modules that run on both)."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("pg_url")
+    return url

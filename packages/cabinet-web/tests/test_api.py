@@ -28,6 +28,12 @@ INVOICE = {
 }
 
 
+@pytest.fixture
+def database_url(database_urls: str | None) -> str | None:
+    """The API runs on SQLite and on PostgreSQL (ids are 32-bit there, money is NUMERIC)."""
+    return database_urls
+
+
 def bearer(cabinet: Cabinet, user: Any) -> dict[str, str]:
     """Authorization headers with a fresh personal token of ``user``."""
     _, secret = cabinet.tokens.create(Actor.of(user), name="tests")
