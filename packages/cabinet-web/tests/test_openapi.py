@@ -137,6 +137,10 @@ def test_responses_match_the_described_schemas(
         ("/api/v1/documents", "/api/v1/documents"),
         ("/api/v1/documents/{doc_id}", f"/api/v1/documents/{first_document}"),
         ("/api/v1/news", "/api/v1/news"),
+        (
+            "/api/v1/documents/{doc_id}/transitions",
+            f"/api/v1/documents/{first_document}/transitions",
+        ),
     ):
         response = web.get(concrete, headers=headers)
         assert response.status_code == 200, response.text

@@ -292,6 +292,44 @@ async def get_document(request: Request) -> Document:
     return document
 
 
+TRANSITION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "key": {"type": "string"},
+        "target": {"type": "string"},
+        "label": {"type": "object", "additionalProperties": {"type": "string"}},
+        "needs_comment": {"type": "boolean"},
+        "assigns_number": {"type": "boolean"},
+    },
+    "required": ["key", "target", "label", "needs_comment", "assigns_number"],
+}
+
+
+@endpoint(
+    "/documents/{doc_id:int}/transitions",
+    "GET",
+    "What the user may do with a document now",
+    params=(_id("doc_id", "The document's id"),),
+    response={"type": "array", "items": TRANSITION_SCHEMA},
+)
+async def list_transitions(request: Request) -> list[dict[str, Any]]:
+    """The workflow transitions open to this user from the document's current state."""
+    cabinet = cabinet_of(request)
+    available = await run(
+        cabinet.documents.transitions, actor(request), _path_int(request, "doc_id")
+    )
+    return [
+        {
+            "key": transition.key,
+            "target": transition.target,
+            "label": dict(transition.label),
+            "needs_comment": transition.needs_comment,
+            "assigns_number": transition.assigns_number,
+        }
+        for transition in available
+    ]
+
+
 @endpoint(
     "/documents/{doc_id:int}/transitions/{key}",
     "POST",
