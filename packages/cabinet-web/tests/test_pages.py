@@ -213,3 +213,33 @@ def test_fuzzed_profile_form_never_causes_a_500(
     token = csrf_of(client_web, "/profile")
     response = client_web.post("/profile/company", data={**values, "csrf_token": token})
     assert response.status_code in (200, 422), response.text
+
+
+def test_accountant_home_lists_every_client(web: TestClient, world: World) -> None:
+    page = login(web, world.accountant.email).text
+    assert "Klienci" in page
+    assert "Alfa sp. z o.o." in page and "Beta s.c." in page
+    assert 'href="/users"' not in page  # managers and admins only
+    assert web.get("/users").status_code == 403
+
+
+def test_admin_may_create_staff_but_a_manager_only_client_users(
+    web: TestClient, world: World, app: object
+) -> None:
+    login(web, world.admin.email)
+    page = web.get("/users").text
+    assert '<option value="accountant"' in page
+    form = {
+        "csrf_token": csrf_of(web, "/users"),
+        "email": "ksiegowa2@firma.pl",
+        "role": "accountant",
+        "language": "en",
+    }
+    created = web.post("/users", data=form)
+    assert created.status_code == 200, created.text
+    assert "ksiegowa2@firma.pl" in created.text
+    with TestClient(app) as manager:  # type: ignore[arg-type]
+        login(manager, world.manager.email)
+        assert '<option value="accountant"' not in manager.get("/users").text
+        forged = {**form, "email": "x@firma.pl", "csrf_token": csrf_of(manager, "/users")}
+        assert manager.post("/users", data=forged).status_code == 403
