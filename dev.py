@@ -33,7 +33,15 @@ def ensure_tools() -> None:
     if not _bin(TOOLS, "python").exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
     subprocess.run(
-        [str(_bin(TOOLS, "python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *TOOL_PINS],
+        [
+            str(_bin(TOOLS, "python")),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *TOOL_PINS,
+        ],
         check=True,
     )
     marker.write_text("\n".join(TOOL_PINS))

@@ -130,7 +130,7 @@ def bench_document_issue(url: str, label: str) -> dict[str, Any]:
 
         engine = sa.create_engine(url if "sqlite" not in url else f"sqlite:///{tmp}/bare.sqlite3")
         if engine.dialect.name == "sqlite":
-            # The same durability settings as the cabinet's store, or the baseline is not a baseline.
+            # The same durability settings as the cabinet store, or it is no baseline.
             @sa.event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                 cursor = dbapi_conn.cursor()
@@ -161,7 +161,7 @@ def bench_document_issue(url: str, label: str) -> dict[str, Any]:
 
 
 def run() -> list[dict[str, Any]]:
-    """Every core benchmark; PostgreSQL only when CABINET_TEST_POSTGRES_URL (or the default) works."""
+    """Every core benchmark; PostgreSQL only when the test server is reachable."""
     results = [bench_vat_totals()]
     with tempfile.TemporaryDirectory() as tmp:
         results.append(bench_document_issue(f"sqlite:///{tmp}/bench.sqlite3", "sqlite"))
@@ -176,6 +176,8 @@ def run() -> list[dict[str, Any]]:
         results.append(bench_document_issue(url, "postgresql"))
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)'))
+            conn.execute(
+                sa.text(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+            )
         admin.dispose()
     return results

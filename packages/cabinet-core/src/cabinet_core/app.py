@@ -140,8 +140,7 @@ class Cabinet:
     def crm_backends(self) -> list[CrmBackend]:
         """The backends settings make active, built once per cabinet."""
         return [
-            self._instance("crm", self._crm_factories, name)
-            for name in self.settings.crm_backends
+            self._instance("crm", self._crm_factories, name) for name in self.settings.crm_backends
         ]
 
     def crm_backend(self, name: str) -> CrmBackend:
@@ -174,7 +173,7 @@ class Cabinet:
         self.store.migrate()
 
     def close(self) -> None:
-        """Release what this cabinet opened: plugin-made objects that hold clients, then the store."""
+        """Release what this cabinet opened: plugin-made objects, then the store."""
         for instance in self._instances.values():
             close = getattr(instance, "close", None)
             if callable(close):

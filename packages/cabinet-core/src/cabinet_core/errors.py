@@ -19,7 +19,7 @@ def N_(message: str) -> str:
 
 @attrs.frozen(kw_only=True)
 class FieldError:
-    """One problem with one input field (``field`` is a dotted path such as ``lines.2.quantity``)."""
+    """One problem with one input field (``field`` is a dotted path: ``lines.2.quantity``)."""
 
     field: str
     code: str

@@ -13,7 +13,6 @@ front, so two transactions never both read a number counter and then fail to upg
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
