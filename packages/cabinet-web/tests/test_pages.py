@@ -6,12 +6,19 @@ import re
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, DocumentLine, NewsItem, Party
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from web_support import World, csrf_of, login
+
+
+@pytest.fixture
+def database_url(database_urls: str | None) -> str | None:
+    """The pages run on SQLite and on PostgreSQL."""
+    return database_urls
 
 
 def test_client_home_shows_news_and_quick_links(cabinet: Cabinet, client_web: TestClient) -> None:
