@@ -1,0 +1,714 @@
+"""The emulator's core: a plain Python object that answers HTTP requests the way a Bitrix24
+portal does. :meth:`Emulator.transport` serves it to httpx in-process; :mod:`.app` serves it
+as ASGI (``cabinet bitrix-emulator``). Both call :meth:`Emulator.handle`.
+
+Why a plain object behind an ``httpx.MockTransport``: the connector is synchronous httpx, and a
+mock transport drives the very same request handling without an event loop or a thread, so a
+test with a :class:`VirtualClock` is deterministic and instant. The Starlette layer adds only
+what a socket needs (the control API, events sent after the answer).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from collections.abc import Mapping
+from email.parser import BytesParser
+from typing import Any
+from urllib.parse import urlencode as std_urlencode
+from urllib.parse import urlsplit
+
+import attrs
+import httpx
+
+from cabinet_bitrix.emulator import encoding
+from cabinet_bitrix.emulator.clock import Clock, SystemClock
+from cabinet_bitrix.emulator.errors import ApiError
+from cabinet_bitrix.emulator.limits import STANDARD, LeakyBucket, OperatingLimiter, Plan
+from cabinet_bitrix.emulator.methods import REGISTRY, Auth, Call, Listed, MethodSpec
+from cabinet_bitrix.emulator.state import App, Delivery, Portal, Token, default_portal
+
+#: At most this many commands in one ``batch``.
+BATCH_LIMIT = 50
+FAULT_KINDS = frozenset(
+    {
+        "down",
+        "timeout",
+        "slow",
+        "query_limit",
+        "internal_error",
+        "html_error",
+        "expired_token",
+        "moved",
+    }
+)
+_REFERENCE = re.compile(r"\$result\[([^\[\]]+)\]((?:\[[^\[\]]*\])*)")
+
+
+@attrs.define(kw_only=True)
+class EmulatorConfig:
+    """How the emulated portal behaves.
+
+    ``read_seconds``/``write_seconds`` are the simulated server time of one read or write
+    command (``method_seconds`` overrides per method); ``operating_mode`` is ``"documented"``
+    (a batch's commands are charged to their own methods) or ``"batch"`` (charged to
+    ``batch``, as measured on one self-hosted portal, bitrix24.md §2.2).
+    """
+
+    portal_url: str = "https://kancelaria.bitrix24.pl"
+    plan: Plan = STANDARD
+    operating_limit: float = 480.0
+    operating_mode: str = "documented"
+    read_seconds: float = 0.0
+    write_seconds: float = 0.0
+    method_seconds: Mapping[str, float] = attrs.field(factory=dict)
+    token_ttl: float = 3600.0
+    refresh_ttl: float = 180 * 86400.0
+    rotate_refresh_tokens: bool = True
+    deliver_events_inline: bool = True
+    webhook_token: str = attrs.field(factory=lambda: secrets.token_hex(8))
+    client_id: str = attrs.field(
+        factory=lambda: f"local.{secrets.token_hex(7)}.{secrets.randbelow(10**8):08d}"
+    )
+    client_secret: str = attrs.field(factory=lambda: secrets.token_urlsafe(30))
+
+
+@attrs.define
+class Fault:
+    """An injected failure: ``kind`` (one of :data:`FAULT_KINDS`), for the next ``count``
+    matching requests (``None``: until cleared), only for ``methods`` when given."""
+
+    kind: str
+    count: int | None = None
+    methods: frozenset[str] | None = None
+    seconds: float = 0.0
+    location: str = ""
+
+    def applies(self, method: str | None) -> bool:
+        """Whether this fault hits a request for ``method``."""
+        return self.methods is None or (method is not None and method in self.methods)
+
+
+class TransportFault(Exception):
+    """The portal cannot be reached at all (``down``) or does not answer in time."""
+
+    def __init__(self, kind: str, seconds: float = 0.0) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.seconds = seconds
+
+
+@attrs.frozen
+class Reply:
+    """An HTTP answer."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+    def json(self) -> Any:
+        """The body decoded (tests)."""
+        return json.loads(self.body)
+
+
+def _json_reply(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Reply:
+    return Reply(
+        status,
+        encoding.dumps(body),
+        {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("1", "true", "y", "yes")
+
+
+class Emulator:
+    """An emulated Bitrix24 portal: state, limits, auth, faults and event delivery.
+
+    ``clock`` decides what time it is and how simulated server time passes (inject a
+    :class:`~cabinet_bitrix.emulator.clock.VirtualClock` in tests); ``event_transport`` carries
+    outbound events (default: the network).
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        portal: Portal | None = None,
+        event_transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.clock: Clock = clock or SystemClock()
+        self.portal = portal or default_portal()
+        self.event_transport = event_transport
+        self.bucket = LeakyBucket(self.config.plan)
+        self.operating = OperatingLimiter(self.config.operating_limit)
+        self.faults: list[Fault] = []
+        self.requests: list[tuple[str, str]] = []
+        self._pending: list[tuple[str, str, list[tuple[str, str]]]] = []
+        self._lock = threading.RLock()
+        self.portal.webhooks[(1, self.config.webhook_token)] = None
+        self.app = App(self.config.client_id, self.config.client_secret, secrets.token_hex(16))
+        self.portal.apps[self.app.client_id] = self.app
+
+    # --- addresses and credentials ------------------------------------------------------
+
+    @property
+    def domain(self) -> str:
+        """The portal's host name (with port when not default)."""
+        return urlsplit(self.config.portal_url).netloc
+
+    @property
+    def webhook_url(self) -> str:
+        """The inbound webhook of user 1 (the admin)."""
+        return self.webhook_for(1, self.config.webhook_token)
+
+    def webhook_for(self, user_id: int, token: str) -> str:
+        """The URL of a webhook."""
+        return f"{self.config.portal_url.rstrip('/')}/rest/{user_id}/{token}/"
+
+    def add_webhook(self, user_id: int = 1, token: str | None = None) -> str:
+        """Create another inbound webhook; its URL."""
+        token = token or secrets.token_hex(8)
+        with self._lock:
+            self.portal.webhooks[(user_id, token)] = None
+        return self.webhook_for(user_id, token)
+
+    def _token_response(self, app: App, user_id: int) -> dict[str, Any]:
+        now = self.clock.now()
+        access = Token(secrets.token_hex(16), user_id, app.client_id, now + self.config.token_ttl)
+        refresh = Token(
+            secrets.token_hex(16), user_id, app.client_id, now + self.config.refresh_ttl
+        )
+        self.portal.access_tokens[access.value] = access
+        self.portal.refresh_tokens[refresh.value] = refresh
+        base = self.config.portal_url.rstrip("/")
+        return {
+            "access_token": access.value,
+            "client_endpoint": f"{base}/rest/",
+            "domain": self.domain,
+            "expires": int(access.expires_at),
+            "expires_in": int(self.config.token_ttl),
+            "member_id": self.portal.member_id,
+            "refresh_token": refresh.value,
+            "scope": app.scope,
+            "server_endpoint": f"{base}/rest/",
+            "status": "L",
+            "user_id": user_id,
+            "application_token": app.application_token,
+        }
+
+    def install_app(self, user_id: int = 1) -> dict[str, Any]:
+        """Tokens as the install callback hands them to the app (``auth[…]`` of
+        ``ONAPPINSTALL``), including ``application_token``."""
+        with self._lock:
+            return self._token_response(self.app, user_id)
+
+    def expire_tokens(self) -> None:
+        """Make every issued access token expired (the next call answers ``expired_token``)."""
+        with self._lock:
+            for token in self.portal.access_tokens.values():
+                token.expires_at = min(token.expires_at, self.clock.now() - 1)
+
+    # --- faults -------------------------------------------------------------------------
+
+    def inject(
+        self,
+        kind: str,
+        count: int | None = None,
+        *,
+        methods: list[str] | None = None,
+        seconds: float = 0.0,
+        location: str = "",
+    ) -> Fault:
+        """Add a fault: ``down`` (connection refused), ``timeout`` (no answer within
+        ``seconds``), ``slow`` (``seconds`` more server time), ``query_limit`` (503),
+        ``internal_error`` (500 JSON), ``html_error`` (500 HTML page), ``expired_token`` (401
+        for app calls), ``moved`` (302 to ``location``)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {sorted(FAULT_KINDS)}")
+        fault = Fault(
+            kind,
+            count,
+            frozenset(m.lower() for m in methods) if methods else None,
+            seconds,
+            location,
+        )
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        with self._lock:
+            self.faults.clear()
+
+    def _take_fault(
+        self, method: str | None, kinds: set[str], auth_kind: str | None = None
+    ) -> Fault | None:
+        for fault in self.faults:
+            if fault.kind in kinds and fault.applies(method):
+                if fault.kind == "expired_token" and auth_kind != "oauth":
+                    continue
+                if fault.count is not None:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.faults.remove(fault)
+                return fault
+        return None
+
+    # --- events -------------------------------------------------------------------------
+
+    def queue_event(self, event: str, data: Mapping[str, Any], auth: Auth) -> None:
+        """Prepare ``event`` for every handler bound to it (sent by :meth:`deliver_events`)."""
+        now = self.clock.now()
+        for binding in self.portal.bindings:
+            if binding.event != event.upper() or binding.offline:
+                continue
+            base = self.config.portal_url.rstrip("/")
+            auth_block: dict[str, Any] = {
+                "domain": self.domain,
+                "client_endpoint": f"{base}/rest/",
+                "server_endpoint": f"{base}/rest/",
+                "member_id": self.portal.member_id,
+            }
+            app = self.portal.apps.get(binding.client_id or "")
+            if app is not None and auth.user_id in self.portal.users:
+                tokens = self._token_response(app, auth.user_id)
+                auth_block.update(
+                    {
+                        "access_token": tokens["access_token"],
+                        "expires": tokens["expires"],
+                        "expires_in": tokens["expires_in"],
+                        "scope": app.scope,
+                        "status": "L",
+                        "user_id": auth.user_id,
+                    }
+                )
+            auth_block["application_token"] = binding.application_token
+            payload = {
+                "event": binding.event,
+                "event_handler_id": binding.id,
+                "data": data,
+                "ts": int(now),
+                "auth": auth_block,
+            }
+            self._pending.append((binding.handler, binding.event, encoding.flatten(payload)))
+
+    def deliver_events(self) -> list[Delivery]:
+        """POST every queued event once, form-encoded; failures are recorded, never retried."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        done = []
+        with httpx.Client(transport=self.event_transport, timeout=10.0) as http:
+            for url, event, form in pending:
+                delivery = Delivery(url, event, form)
+                try:
+                    response = http.post(
+                        url,
+                        content=std_urlencode(form),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    )
+                    delivery.status = response.status_code
+                except httpx.HTTPError as exc:
+                    delivery.error = f"{type(exc).__name__}: {exc}"
+                done.append(delivery)
+        with self._lock:
+            self.portal.deliveries.extend(done)
+        return done
+
+    # --- staff actions (what people do in the portal's UI) ------------------------------
+
+    def act(self, method: str, params: Mapping[str, Any], *, user_id: int = 1) -> Any:
+        """Run a method as staff working in the portal: no limits, no faults, events fire
+        (e.g. ``act("crm.item.update", {...stageId...})`` moves a document to a stage)."""
+        spec = REGISTRY[method.lower()]
+        auth = Auth("ui", user_id, f"ui:{user_id}")
+        with self._lock:
+            call = Call(self, self.portal, dict(params), auth, self.clock.now(), spec.name)
+            result = spec.handler(call)
+        if self.config.deliver_events_inline:
+            self.deliver_events()
+        return result.result if isinstance(result, Listed) else result
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def handle(
+        self,
+        http_method: str,
+        path: str,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Reply:
+        """Answer one HTTP request; simulated server time passes on the clock before the
+        answer. Raises :class:`TransportFault` for ``down``/``timeout`` faults."""
+        with self._lock:
+            reply, seconds = self._handle(http_method, path, query, headers or {}, body)
+        if seconds > 0:
+            self.clock.sleep(seconds)
+        return reply
+
+    def transport(self) -> httpx.MockTransport:
+        """An httpx transport (sync and async) answering from this emulator in-process.
+        Events are delivered after each answer when ``deliver_events_inline`` is set."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            try:
+                reply = self.handle(
+                    request.method,
+                    request.url.path,
+                    request.url.query.decode(),
+                    dict(request.headers),
+                    request.content,
+                )
+            except TransportFault as fault:
+                if fault.kind == "down":
+                    raise httpx.ConnectError(
+                        "connection refused (emulated)", request=request
+                    ) from None
+                self.clock.sleep(fault.seconds)
+                raise httpx.ReadTimeout("timed out (emulated)", request=request) from None
+            if self.config.deliver_events_inline and self._pending:
+                self.deliver_events()
+            return httpx.Response(reply.status, headers=dict(reply.headers), content=reply.body)
+
+        return httpx.MockTransport(handler)
+
+    def asgi(self) -> Any:
+        """The Starlette application serving this emulator (see :mod:`.app`)."""
+        from cabinet_bitrix.emulator.app import create_app
+
+        return create_app(self)
+
+    def _params(self, query: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        params = encoding.parse_query(query)
+        content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+        if not body.strip():
+            return params
+        if "json" in content_type or body.lstrip()[:1] in (b"{", b"["):
+            try:
+                decoded = json.loads(body)
+            except ValueError:
+                raise ApiError("INVALID_REQUEST", "Invalid JSON body") from None
+            if isinstance(decoded, Mapping):
+                params.update(decoded)
+            return params
+        if content_type.startswith("multipart/"):
+            message = BytesParser().parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body
+            )
+            pairs = []
+            for part in message.walk():
+                name = part.get_param("name", header="content-disposition")
+                if name:
+                    payload = part.get_payload(decode=True) or b""
+                    pairs.append((str(name), payload.decode("utf-8", "replace")))
+            params.update(encoding.parse_pairs(pairs))
+            return params
+        params.update(encoding.parse_query(body.decode("utf-8", "replace")))
+        return params
+
+    def _handle(
+        self, http_method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[Reply, float]:
+        now = self.clock.now()
+        parts = [p for p in path.split("/") if p]
+        try:
+            params = self._params(query, headers, body)
+        except ApiError as exc:
+            return _json_reply(exc.status, exc.body()), 0.0
+        if parts[:2] == ["oauth", "token"]:
+            return self._oauth_token(params), 0.0
+        if parts[:2] == ["oauth", "authorize"]:
+            return self._oauth_authorize(params), 0.0
+        if not parts or parts[0] != "rest" or len(parts) not in (2, 4):
+            return _json_reply(
+                404, {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}
+            ), 0.0
+        name = parts[-1].lower().removesuffix(".json")
+        self.requests.append((name, parts[1] if len(parts) == 4 else "oauth"))
+        for kind in ("down", "timeout"):
+            fault = self._take_fault(name, {kind})
+            if fault is not None:
+                raise TransportFault(kind, fault.seconds or 60.0)
+        fault = self._take_fault(name, {"moved", "html_error", "internal_error", "query_limit"})
+        if fault is not None:
+            return self._fault_reply(fault, path, query), 0.0
+        if not self.bucket.try_take(now):
+            return _json_reply(
+                503, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
+            ), 0.0
+        try:
+            auth = self._authenticate(parts, params, now, name)
+            slow = self._take_fault(name, {"slow"})
+            extra = slow.seconds if slow else 0.0
+            if name == "batch":
+                body_out, seconds = self._batch(params, auth, now, extra)
+                return _json_reply(200, body_out), seconds
+            spec = REGISTRY.get(name)
+            if spec is None:
+                raise ApiError("ERROR_METHOD_NOT_FOUND", "Method not found!", status=404)
+            self._check_context(spec, auth)
+            result, timing, seconds = self._run(spec, params, auth, now, extra)
+        except ApiError as exc:
+            return _json_reply(exc.status, exc.body()), 0.0
+        envelope: dict[str, Any] = {}
+        if isinstance(result, Listed):
+            envelope["result"] = result.result
+            if result.total is not None:
+                envelope["total"] = result.total
+            if result.next is not None:
+                envelope["next"] = result.next
+        else:
+            envelope["result"] = result
+        envelope["time"] = timing
+        return _json_reply(200, envelope), seconds
+
+    def _fault_reply(self, fault: Fault, path: str, query: str) -> Reply:
+        if fault.kind == "moved":
+            target = fault.location.rstrip("/") + path + (f"?{query}" if query else "")
+            return Reply(302, b"", {"Location": target, "Content-Type": "text/html"})
+        if fault.kind == "html_error":
+            page = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
+            return Reply(500, page, {"Content-Type": "text/html; charset=utf-8"})
+        if fault.kind == "internal_error":
+            return _json_reply(
+                500,
+                {"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"},
+            )
+        return _json_reply(
+            503, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
+        )
+
+    def _authenticate(
+        self, parts: list[str], params: Mapping[str, Any], now: float, name: str
+    ) -> Auth:
+        if len(parts) == 4:
+            user_id, token = parts[1], parts[2]
+            key = (int(user_id), token) if user_id.isdigit() else None
+            if key is None or key not in self.portal.webhooks:
+                raise ApiError("NO_AUTH_FOUND", "Wrong authorization data", status=401)
+            return Auth("webhook", key[0], f"webhook:{key[0]}:{token}")
+        value = params.get("auth")
+        if not value:
+            raise ApiError("NO_AUTH_FOUND", "Wrong authorization data", status=401)
+        token = self.portal.access_tokens.get(str(value))
+        if token is None:
+            raise ApiError("invalid_token", "Unable to get application by token", status=401)
+        if token.expires_at <= now or self._take_fault(name, {"expired_token"}, "oauth"):
+            raise ApiError("expired_token", "The access token provided has expired.", status=401)
+        app = self.portal.apps[token.client_id]
+        return Auth("oauth", token.user_id, f"app:{app.client_id}", app, token.value)
+
+    @staticmethod
+    def _check_context(spec: MethodSpec, auth: Auth) -> None:
+        if spec.app_only and auth.kind == "webhook":
+            raise ApiError(
+                "WRONG_AUTH_TYPE",
+                "Current authorization type is denied for this method",
+                status=403,
+            )
+
+    def server_seconds(self, spec: MethodSpec) -> float:
+        """Simulated server time of one call of ``spec``."""
+        if spec.name in self.config.method_seconds:
+            return self.config.method_seconds[spec.name]
+        return self.config.write_seconds if spec.write else self.config.read_seconds
+
+    def _run(
+        self,
+        spec: MethodSpec,
+        params: Mapping[str, Any],
+        auth: Auth,
+        start: float,
+        extra: float = 0.0,
+        *,
+        account: bool = True,
+    ) -> tuple[Any, dict[str, Any], float]:
+        key = (auth.credential, spec.name.lower())
+        if self.operating.blocked(key, start):
+            raise ApiError(
+                "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.", status=429
+            )
+        seconds = self.server_seconds(spec) + extra
+        call = Call(self, self.portal, params, auth, start, spec.name)
+        try:
+            result = spec.handler(call)
+        finally:
+            if account:
+                self.operating.record(key, start, seconds)
+        return result, self.timing(start, seconds, key), seconds
+
+    def timing(self, start: float, seconds: float, key: tuple[str, str]) -> dict[str, Any]:
+        """The ``time`` object of an answer (cloud extras included)."""
+        return {
+            "start": start,
+            "finish": start + seconds,
+            "duration": seconds,
+            "processing": seconds,
+            "date_start": self.portal.iso(start),
+            "date_finish": self.portal.iso(start + seconds),
+            "operating_reset_at": int(self.operating.reset_at(key, start)),
+            "operating": self.operating.operating(key, start),
+        }
+
+    # --- batch --------------------------------------------------------------------------
+
+    def _batch(
+        self, params: Mapping[str, Any], auth: Auth, start: float, extra: float
+    ) -> tuple[dict[str, Any], float]:
+        commands = params.get("cmd") or {}
+        if isinstance(commands, list):
+            commands = {str(n): c for n, c in enumerate(commands)}
+        if not isinstance(commands, Mapping):
+            raise ApiError("INVALID_ARG_VALUE", "Parameter 'cmd' must be an object")
+        if len(commands) > BATCH_LIMIT:
+            raise ApiError("ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
+        halt = _truthy(params.get("halt", 0))
+        per_command = self.config.operating_mode == "documented"
+        results: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        totals: dict[str, Any] = {}
+        nexts: dict[str, Any] = {}
+        times: dict[str, Any] = {}
+        clock = start + extra
+        for key, command in commands.items():
+            try:
+                name, query = ([*str(command).split("?", 1), ""])[:2]
+                name = name.strip().lower().removesuffix(".json")
+                spec = REGISTRY.get(name)
+                if name == "batch" or (spec is not None and not spec.batchable):
+                    raise ApiError(
+                        "ERROR_BATCH_METHOD_NOT_ALLOWED",
+                        "Method is not allowed for batch usage",
+                        status=405,
+                    )
+                if spec is None:
+                    raise ApiError("ERROR_METHOD_NOT_FOUND", "Method not found!", status=404)
+                self._check_context(spec, auth)
+                sub_params = _substitute(encoding.parse_query(query), raw)
+                if auth.access_token:
+                    sub_params.setdefault("auth", auth.access_token)
+                result, timing, seconds = self._run(
+                    spec, sub_params, auth, clock, account=per_command
+                )
+            except ApiError as exc:
+                errors[str(key)] = {"error": exc.code, "error_description": exc.description}
+                if halt:
+                    break
+                continue
+            clock += seconds
+            if isinstance(result, Listed):
+                raw[str(key)] = result.result
+                if result.total is not None:
+                    totals[str(key)] = result.total
+                if result.next is not None:
+                    nexts[str(key)] = result.next
+            else:
+                raw[str(key)] = result
+            results[str(key)] = raw[str(key)]
+            times[str(key)] = timing
+        seconds = clock - start
+        batch_key = (auth.credential, "batch")
+        if not per_command:
+            self.operating.record(batch_key, start, seconds)
+        body = {
+            "result": {
+                "result": results,
+                "result_error": errors,
+                "result_total": totals,
+                "result_next": nexts,
+                "result_time": times,
+            },
+            "time": self.timing(start, seconds, batch_key),
+        }
+        return body, seconds
+
+    # --- OAuth server -------------------------------------------------------------------
+
+    def _oauth_token(self, params: Mapping[str, Any]) -> Reply:
+        app = self.portal.apps.get(str(params.get("client_id", "")))
+        if app is None or params.get("client_secret") != app.client_secret:
+            return _json_reply(
+                401, {"error": "invalid_client", "error_description": "Invalid client credentials"}
+            )
+        grant = params.get("grant_type")
+        now = self.clock.now()
+        if grant == "refresh_token":
+            token = self.portal.refresh_tokens.get(str(params.get("refresh_token", "")))
+            if token is None or token.expires_at <= now or token.client_id != app.client_id:
+                return _json_reply(
+                    400, {"error": "invalid_grant", "error_description": "Invalid refresh token"}
+                )
+            if self.config.rotate_refresh_tokens:
+                del self.portal.refresh_tokens[token.value]
+            return _json_reply(200, self._token_response(app, token.user_id))
+        if grant == "authorization_code":
+            code = self.portal.auth_codes.pop(str(params.get("code", "")), None)
+            if code is None or code.expires_at <= now:
+                return _json_reply(
+                    400,
+                    {"error": "invalid_grant", "error_description": "Invalid authorization code"},
+                )
+            return _json_reply(200, self._token_response(app, code.user_id))
+        return _json_reply(
+            400, {"error": "invalid_request", "error_description": "Unsupported grant_type"}
+        )
+
+    def _oauth_authorize(self, params: Mapping[str, Any]) -> Reply:
+        app = self.portal.apps.get(str(params.get("client_id", "")))
+        if app is None:
+            return _json_reply(
+                400, {"error": "invalid_client", "error_description": "Unknown client_id"}
+            )
+        code = Token(secrets.token_hex(12), 1, app.client_id, self.clock.now() + 30)
+        self.portal.auth_codes[code.value] = code
+        answer = {
+            "code": code.value,
+            "state": params.get("state", ""),
+            "domain": self.domain,
+            "member_id": self.portal.member_id,
+            "scope": app.scope,
+            "server_domain": self.domain,
+        }
+        if app.redirect_uri:
+            return Reply(302, b"", {"Location": f"{app.redirect_uri}?{std_urlencode(answer)}"})
+        return _json_reply(200, answer)
+
+
+def _resolve(raw: Mapping[str, Any], name: str, path: str) -> Any:
+    value: Any = raw.get(name)
+    for part in re.findall(r"\[([^\[\]]*)\]", path):
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def _substitute(value: Any, raw: Mapping[str, Any]) -> Any:
+    """Replace ``$result[cmd][path…]`` references with earlier results. An unresolved
+    reference becomes empty (undocumented, bitrix24.md §10)."""
+    if isinstance(value, str):
+        whole = _REFERENCE.fullmatch(value)
+        if whole:
+            return _resolve(raw, whole.group(1), whole.group(2))
+
+        def text(match: re.Match[str]) -> str:
+            found = _resolve(raw, match.group(1), match.group(2))
+            return "" if found is None or isinstance(found, Mapping | list) else str(found)
+
+        return _REFERENCE.sub(text, value)
+    if isinstance(value, Mapping):
+        return {k: _substitute(v, raw) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, raw) for v in value]
+    return value

@@ -1,0 +1,433 @@
+"""``crm.item.*`` and ``crm.item.productrow.*``: the universal CRM methods (bitrix24.md §3.2,
+§3.5) over quotes, smart processes, companies and contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cabinet_bitrix.emulator import fields as F
+from cabinet_bitrix.emulator.errors import ApiError, not_found
+from cabinet_bitrix.emulator.methods import Call, Listed, method
+from cabinet_bitrix.emulator.state import (
+    DATE_FIELDS,
+    FLOAT_FIELDS,
+    INT_FIELDS,
+    INT_LIST_FIELDS,
+    SYSTEM_FIELDS,
+    CrmType,
+)
+
+_EVENT_NAMES = {7: "ONCRMQUOTE", 4: "ONCRMCOMPANY", 3: "ONCRMCONTACT"}
+
+
+def crm_type(call: Call, entity_type_id: int | None = None) -> CrmType:
+    """The type named by ``entityTypeId`` (``NOT_FOUND``/``ENTITY_TYPE_NOT_SUPPORTED`` else)."""
+    if entity_type_id is None:
+        entity_type_id = call.integer("entityTypeId")
+    assert entity_type_id is not None
+    if entity_type_id in (5, 8, 14):
+        raise ApiError(
+            "ENTITY_TYPE_NOT_SUPPORTED", f"Entity type {entity_type_id} is not supported"
+        )
+    found = call.portal.types.get(entity_type_id)
+    if found is None:
+        raise not_found("Smart process not found")
+    return found
+
+
+def _bool_flag(value: Any) -> bool:
+    return str(value).upper() in ("Y", "1", "TRUE")
+
+
+def coerce(name: str, value: Any, call: Call) -> Any:
+    """A field value as the portal stores it (ints, floats, ISO dates, Y/N flags)."""
+    if value is None or value == "":
+        return [] if name in INT_LIST_FIELDS else None
+    if name in INT_FIELDS or (name.startswith("parentId") and name[8:].isdigit()):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ApiError(
+                "CRM_FIELD_ERROR_VALUE_NOT_VALID", f"Field '{name}' must be an integer"
+            ) from None
+    if name in FLOAT_FIELDS:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ApiError(
+                "CRM_FIELD_ERROR_VALUE_NOT_VALID", f"Field '{name}' must be a number"
+            ) from None
+    if name in INT_LIST_FIELDS:
+        values = value if isinstance(value, list) else [value]
+        return [int(v) for v in values if str(v).strip()]
+    if name in DATE_FIELDS and isinstance(value, str) and len(value) == 10:
+        offset = call.portal.iso(call.now)[-6:]
+        return f"{value}T00:00:00{offset}"
+    if name in ("opened", "isManualOpportunity", "isMyCompany", "export"):
+        return "Y" if _bool_flag(value) else "N"
+    return value
+
+
+def _getter(row: Mapping[str, Any], name: str) -> Any:
+    if F.is_user_field(name):
+        return row.get(F.uf_original(name))
+    return row.get(name)
+
+
+def present(item: Mapping[str, Any], original_uf: bool, select: Any = None) -> dict[str, Any]:
+    """An item as answered: user fields named per ``useOriginalUfNames``, ``select`` applied
+    (``id`` always included)."""
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        name = key if (original_uf or not key.startswith("UF_CRM_")) else F.uf_camel(key)
+        out[name] = value
+    if select and select != ["*"] and "*" not in select:
+        wanted = {
+            "id",
+            *(F.uf_original(s) if original_uf and F.is_user_field(s) else s for s in select),
+        }
+        if not original_uf:
+            wanted |= {F.uf_camel(F.uf_original(s)) for s in select if F.is_user_field(s)}
+        out = {key: value for key, value in out.items() if key in wanted}
+    return out
+
+
+def _original_uf(call: Call) -> bool:
+    return _bool_flag(call.get("useOriginalUfNames", "N"))
+
+
+def _event(call: Call, crm: CrmType, action: str, item_id: int) -> None:
+    if crm.is_dynamic:
+        data = {"FIELDS": {"ID": item_id, "ENTITY_TYPE_ID": crm.entity_type_id}}
+        call.fire(f"ONCRMDYNAMICITEM{action}", data)
+        call.fire(f"ONCRMDYNAMICITEM{action}_{crm.entity_type_id}", data)
+    elif crm.entity_type_id in _EVENT_NAMES:
+        call.fire(f"{_EVENT_NAMES[crm.entity_type_id]}{action}", {"FIELDS": {"ID": item_id}})
+
+
+def apply_fields(call: Call, crm: CrmType, item: dict[str, Any], given: Any) -> None:
+    """Store the known fields of ``given`` on ``item``; unknown keys are ignored, as the portal
+    ignores them."""
+    if not isinstance(given, Mapping):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'fields' must be an object")
+    for key, value in given.items():
+        if F.is_user_field(key):
+            item[F.uf_original(key)] = value
+        elif crm.accepts(key):
+            item[key] = coerce(key, value, call)
+    _place_on_stage(call, crm, item)
+
+
+def _place_on_stage(call: Call, crm: CrmType, item: dict[str, Any]) -> None:
+    if not crm.categories:
+        return
+    stage_id = item.get("stageId")
+    if stage_id:
+        found = crm.stage(str(stage_id))
+        # A stage of another pipeline is refused (bitrix24.md §9.16 marks this as derived).
+        if found is None or item.get("categoryId") not in (None, found[0].id):
+            raise ApiError(
+                "CRM_FIELD_ERROR_VALUE_NOT_VALID", f"Stage '{stage_id}' is not in this pipeline"
+            )
+        category, stage = found
+    else:
+        found_category = crm.category(item.get("categoryId"))
+        if found_category is None:
+            raise ApiError("CRM_FIELD_ERROR_VALUE_NOT_VALID", "Pipeline not found")
+        category, stage = found_category, found_category.stages[0]
+    item["categoryId"], item["stageId"] = category.id, stage.status_id
+    item["stageSemanticId"] = stage.semantic_id
+
+
+def recalculate(call: Call, crm: CrmType, item: dict[str, Any]) -> None:
+    """``opportunity`` follows the product rows unless it is manual."""
+    if item.get("isManualOpportunity") == "Y" or not crm.has_product_rows:
+        return
+    rows = call.portal.rows.get((crm.owner_code, item["id"]), [])
+    total = sum(row["priceAccount"] * row["quantity"] for row in rows)
+    tax = sum((row["priceAccount"] - row["priceExclusive"]) * row["quantity"] for row in rows)
+    item["opportunity"] = round(total, 2)
+    item["taxValue"] = round(tax, 2)
+
+
+def add_item(call: Call, crm: CrmType, given: Any) -> dict[str, Any]:
+    """Create an item with the portal's defaults; fires the ``…ADD`` event."""
+    portal = call.portal
+    item_id = portal.next_id(f"item-{crm.entity_type_id}")
+    now = portal.iso(call.now)
+    item: dict[str, Any] = {
+        "id": item_id,
+        "createdTime": now,
+        "updatedTime": now,
+        "createdBy": call.auth.user_id,
+        "updatedBy": call.auth.user_id,
+        "assignedById": call.auth.user_id,
+        "opened": "Y",
+        "entityTypeId": crm.entity_type_id,
+    }
+    if crm.has_product_rows:
+        item.update(
+            {"currencyId": "PLN", "opportunity": 0.0, "isManualOpportunity": "N", "taxValue": 0.0}
+        )
+    if "title" in crm.fields:
+        item["title"] = f"{crm.title} #{item_id}"
+    if "xmlId" in crm.fields:
+        item["xmlId"] = ""
+    if "originId" in crm.fields:
+        item["originId"] = ""
+    if crm.categories:
+        item.update({"movedBy": call.auth.user_id, "movedTime": now, "previousStageId": ""})
+    apply_fields(call, crm, item, given)
+    if not item.get("title") and "title" in crm.fields:
+        item["title"] = f"{crm.title} #{item_id}"
+    portal.items.setdefault(crm.entity_type_id, {})[item_id] = item
+    _event(call, crm, "ADD", item_id)
+    return item
+
+
+def find_item(call: Call, crm: CrmType, item_id: int) -> dict[str, Any]:
+    """The stored item or ``400 NOT_FOUND``."""
+    item = call.portal.items.get(crm.entity_type_id, {}).get(item_id)
+    if item is None:
+        raise not_found("Item not found")
+    return item
+
+
+def update_item(call: Call, crm: CrmType, item_id: int, given: Any) -> dict[str, Any]:
+    """Change the given fields; moving the stage records who and when. Fires ``…UPDATE``."""
+    item = find_item(call, crm, item_id)
+    before_stage = item.get("stageId")
+    updated = dict(item)
+    apply_fields(call, crm, updated, given)
+    now = call.portal.iso(call.now)
+    if updated.get("stageId") != before_stage:
+        updated.update(
+            {"previousStageId": before_stage, "movedBy": call.auth.user_id, "movedTime": now}
+        )
+    updated.update({"updatedTime": now, "updatedBy": call.auth.user_id})
+    item.clear()
+    item.update(updated)
+    recalculate(call, crm, item)
+    _event(call, crm, "UPDATE", item_id)
+    return item
+
+
+def delete_item(call: Call, crm: CrmType, item_id: int) -> None:
+    """Remove an item and its product rows; fires ``…DELETE``."""
+    find_item(call, crm, item_id)
+    del call.portal.items[crm.entity_type_id][item_id]
+    call.portal.rows.pop((crm.owner_code, item_id), None)
+    _event(call, crm, "DELETE", item_id)
+
+
+def list_items(call: Call, crm: CrmType, filter_: Any, order: Any) -> list[Mapping[str, Any]]:
+    """Items matching ``filter_`` in ``order``."""
+
+    def allowed(name: str) -> bool:
+        return name in SYSTEM_FIELDS or crm.accepts(name) or name in ("currencyId", "opportunity")
+
+    test = F.matcher(filter_, allowed, _getter)
+    rows = [item for item in call.portal.items.get(crm.entity_type_id, {}).values() if test(item)]
+    return F.ordered(rows, order, get=_getter)
+
+
+@method("crm.item.add", write=True)
+def item_add(call: Call) -> Any:
+    """``{"item": {...}}`` of the new item."""
+    crm = crm_type(call)
+    item = add_item(call, crm, call.require("fields"))
+    return {"item": present(item, _original_uf(call))}
+
+
+@method("crm.item.update", write=True)
+def item_update(call: Call) -> Any:
+    """``{"item": {...}}`` after the change."""
+    crm = crm_type(call)
+    item = update_item(call, crm, call.integer("id") or 0, call.get("fields") or {})
+    return {"item": present(item, _original_uf(call))}
+
+
+@method("crm.item.get")
+def item_get(call: Call) -> Any:
+    """``{"item": {...}}`` or ``400 NOT_FOUND``."""
+    crm = crm_type(call)
+    return {"item": present(find_item(call, crm, call.integer("id") or 0), _original_uf(call))}
+
+
+@method("crm.item.delete", write=True)
+def item_delete(call: Call) -> Any:
+    """``[]`` (an empty PHP array)."""
+    crm = crm_type(call)
+    delete_item(call, crm, call.integer("id") or 0)
+    return []
+
+
+@method("crm.item.list")
+def item_list(call: Call) -> Any:
+    """``{"items": [...]}`` by pages of 50 with ``total``/``next``."""
+    crm = crm_type(call)
+    rows = list_items(call, crm, call.get("filter"), call.get("order"))
+    chunk, total, following = F.page(rows, F.start_of(call.params))
+    select = call.get("select")
+    if isinstance(select, str):
+        select = [select]
+    items = [present(row, _original_uf(call), select) for row in chunk]
+    return Listed({"items": items}, total, following)
+
+
+@method("crm.item.fields")
+def item_fields(call: Call) -> Any:
+    """``{"fields": {name: description}}`` for the type."""
+    crm = crm_type(call)
+    names = sorted(crm.fields | SYSTEM_FIELDS)
+    described = {
+        name: {
+            "type": "integer"
+            if name in INT_FIELDS
+            else "double"
+            if name in FLOAT_FIELDS
+            else "string",
+            "isRequired": False,
+            "isReadOnly": name in SYSTEM_FIELDS,
+            "isImmutable": False,
+            "isMultiple": name in INT_LIST_FIELDS,
+            "isDynamic": False,
+            "title": name,
+            "upperName": F.camel_to_upper(name),
+        }
+        for name in names
+    }
+    return {"fields": described}
+
+
+# --- product rows -------------------------------------------------------------------------
+
+
+def _owner(call: Call, owner_type: Any, owner_id: Any) -> tuple[CrmType, dict[str, Any]]:
+    crm = call.portal.type_of_owner(str(owner_type or ""))
+    if crm is None or not crm.has_product_rows:
+        raise ApiError("ENTITY_TYPE_NOT_SUPPORTED", f"Owner type '{owner_type}' is not supported")
+    try:
+        item = call.portal.items.get(crm.entity_type_id, {}).get(int(owner_id))
+    except (TypeError, ValueError):
+        item = None
+    if item is None:
+        raise ApiError("OWNER_NOT_FOUND", "Owner was not found")
+    return crm, item
+
+
+def _money(value: Any, name: str) -> float:
+    try:
+        return float(value if value not in (None, "") else 0)
+    except (TypeError, ValueError):
+        raise ApiError("INVALID_ARG_VALUE", f"Field '{name}' must be a number") from None
+
+
+def make_row(call: Call, crm: CrmType, owner_id: int, given: Mapping[str, Any]) -> dict[str, Any]:
+    """A product row with the price variants the portal computes (bitrix24.md §3.5)."""
+    product_id = int(given.get("productId") or 0)
+    product = call.portal.products.get(product_id, {})
+    price = _money(given.get("price"), "price")
+    quantity = _money(given.get("quantity", 1), "quantity")
+    discount_type = int(given.get("discountTypeId") or 2)
+    discount_rate = _money(given.get("discountRate"), "discountRate")
+    tax_rate = given.get("taxRate")
+    tax = _money(tax_rate, "taxRate") if tax_rate not in (None, "") else None
+    tax_included = "Y" if _bool_flag(given.get("taxIncluded", "N")) else "N"
+    exclusive = price / (1 + (tax or 0) / 100) if tax_included == "Y" else price
+    if discount_type == 2:
+        netto = exclusive / (1 - discount_rate / 100) if discount_rate < 100 else exclusive
+        discount_sum = netto - exclusive
+    else:
+        discount_sum = _money(given.get("discountSum"), "discountSum")
+        netto = exclusive + discount_sum
+    return {
+        "id": call.portal.next_id("productrow"),
+        "ownerId": owner_id,
+        "ownerType": crm.owner_code,
+        "productId": product_id,
+        "productName": given.get("productName") or product.get("name", ""),
+        "price": round(price, 2),
+        "priceAccount": round(exclusive * (1 + (tax or 0) / 100), 2),
+        "priceExclusive": round(exclusive, 2),
+        "priceNetto": round(netto, 2),
+        "priceBrutto": round(netto * (1 + (tax or 0) / 100), 2),
+        "quantity": quantity,
+        "discountTypeId": discount_type,
+        "discountRate": discount_rate,
+        "discountSum": round(discount_sum, 2),
+        "taxRate": tax,
+        "taxIncluded": tax_included,
+        "customized": "Y",
+        "measureCode": int(given.get("measureCode") or product.get("measure") or 796),
+        "measureName": given.get("measureName") or "szt.",
+        "sort": int(given.get("sort") or 0),
+        "xmlId": given.get("xmlId", ""),
+        "type": 4 if product_id else 1,
+    }
+
+
+@method("crm.item.productrow.set", write=True)
+def productrow_set(call: Call) -> Any:
+    """Replace all rows of an owner; echoes them with computed prices."""
+    crm, item = _owner(call, call.require("ownerType"), call.require("ownerId"))
+    given = call.get("productRows") or []
+    if isinstance(given, Mapping):
+        given = list(given.values())
+    if not isinstance(given, list) or not all(isinstance(r, Mapping) for r in given):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'productRows' must be a list of rows")
+    rows = [make_row(call, crm, item["id"], row) for row in given]
+    call.portal.rows[(crm.owner_code, item["id"])] = rows
+    recalculate(call, crm, item)
+    return {"productRows": rows}
+
+
+@method("crm.item.productrow.add", write=True)
+def productrow_add(call: Call) -> Any:
+    """Append one row: ``{"productRow": {...}}``."""
+    given = call.require("fields")
+    crm, item = _owner(call, given.get("ownerType"), given.get("ownerId"))
+    row = make_row(call, crm, item["id"], given)
+    call.portal.rows.setdefault((crm.owner_code, item["id"]), []).append(row)
+    recalculate(call, crm, item)
+    return {"productRow": row}
+
+
+def _all_rows(call: Call) -> list[dict[str, Any]]:
+    return [row for rows in call.portal.rows.values() for row in rows]
+
+
+@method("crm.item.productrow.get")
+def productrow_get(call: Call) -> Any:
+    """``{"productRow": {...}}`` by id."""
+    row_id = call.integer("id")
+    row = next((r for r in _all_rows(call) if r["id"] == row_id), None)
+    if row is None:
+        raise not_found("Product row not found")
+    return {"productRow": row}
+
+
+@method("crm.item.productrow.delete", write=True)
+def productrow_delete(call: Call) -> Any:
+    """Remove one row by id."""
+    row_id = call.integer("id")
+    for rows in call.portal.rows.values():
+        for row in rows:
+            if row["id"] == row_id:
+                rows.remove(row)
+                return []
+    raise not_found("Product row not found")
+
+
+@method("crm.item.productrow.list")
+def productrow_list(call: Call) -> Any:
+    """Rows of one owner; ``=ownerType`` and ``=ownerId`` are mandatory in the filter."""
+    filter_ = call.get("filter") or {}
+    if not isinstance(filter_, Mapping) or "=ownerType" not in filter_ or "=ownerId" not in filter_:
+        raise ApiError("100", "Required filter fields '=ownerType' and '=ownerId' are missing")
+    _owner(call, filter_["=ownerType"], filter_["=ownerId"])
+    test = F.matcher(filter_, lambda name: True)
+    rows = F.ordered([row for row in _all_rows(call) if test(row)], call.get("order"))
+    chunk, total, following = F.page(rows, F.start_of(call.params))
+    return Listed({"productRows": chunk}, total, following)

@@ -1,0 +1,375 @@
+"""Legacy and directory CRM methods: ``crm.company.*``, ``crm.contact.*`` (UPPER_CASE fields,
+numbers as strings, bare ids), ``crm.requisite.*``, ``crm.status.list``, ``crm.type.list``,
+``crm.category.list``, ``crm.currency.list`` (bitrix24.md §3.3, §3.7, §3.8)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cabinet_bitrix.emulator import fields as F
+from cabinet_bitrix.emulator.errors import ApiError, not_found
+from cabinet_bitrix.emulator.methods import Call, Listed, method
+from cabinet_bitrix.emulator.methods.crm_items import (
+    add_item,
+    crm_type,
+    delete_item,
+    find_item,
+    list_items,
+    update_item,
+)
+
+_MULTI = ("PHONE", "EMAIL", "WEB", "IM")
+_RENAMED = {
+    "createdTime": "DATE_CREATE",
+    "updatedTime": "DATE_MODIFY",
+    "createdBy": "CREATED_BY_ID",
+    "updatedBy": "MODIFY_BY_ID",
+}
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
+def legacy_fields(given: Any) -> dict[str, Any]:
+    """UPPER_CASE fields of a legacy call as ``crm.item`` fields (multifields into ``fm``)."""
+    if not isinstance(given, Mapping):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'fields' must be an object")
+    converted: dict[str, Any] = {}
+    fm: list[dict[str, Any]] = []
+    for key, value in given.items():
+        if key.upper() in _MULTI and isinstance(value, list):
+            fm.extend(
+                {
+                    "typeId": key.upper(),
+                    "valueType": v.get("VALUE_TYPE", "WORK"),
+                    "value": v.get("VALUE", ""),
+                }
+                for v in value
+                if isinstance(v, Mapping)
+            )
+        else:
+            converted[F.upper_to_camel(key.upper()) if not key.startswith("UF_") else key] = value
+    if fm:
+        converted["fm"] = fm
+    return converted
+
+
+def legacy_out(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item as legacy methods answer it: UPPER_CASE keys, numbers as strings."""
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        if key == "entityTypeId":
+            continue
+        if key == "fm":
+            for n, entry in enumerate(value or [], start=1):
+                out.setdefault(entry["typeId"], []).append(
+                    {
+                        "ID": str(n),
+                        "VALUE_TYPE": entry["valueType"],
+                        "VALUE": entry["value"],
+                        "TYPE_ID": entry["typeId"],
+                    }
+                )
+            continue
+        out[_RENAMED.get(key) or F.camel_to_upper(key)] = _text(value)
+    return out
+
+
+def _legacy_filter(filter_: Any) -> Any:
+    if not isinstance(filter_, Mapping):
+        return filter_
+    converted: dict[str, Any] = {}
+    for key, value in filter_.items():
+        operator, name = F.split_operator(str(key))
+        camel = name if name.startswith("UF_") else F.upper_to_camel(name.upper())
+        converted[
+            ("" if operator == "=" and not str(key).startswith("=") else operator) + camel
+        ] = value
+    return converted
+
+
+def _legacy_order(order: Any) -> Any:
+    if not isinstance(order, Mapping):
+        return order
+    return {F.upper_to_camel(str(k).upper()): v for k, v in order.items()}
+
+
+def _register_legacy(prefix: str, entity_type_id: int) -> None:
+    @method(f"{prefix}.add", write=True)
+    def add(call: Call) -> Any:
+        """The new id (a bare integer)."""
+        crm = crm_type(call, entity_type_id)
+        return add_item(call, crm, legacy_fields(call.require("fields")))["id"]
+
+    @method(f"{prefix}.update", write=True)
+    def update(call: Call) -> Any:
+        """``true``."""
+        crm = crm_type(call, entity_type_id)
+        update_item(call, crm, call.integer("id") or 0, legacy_fields(call.require("fields")))
+        return True
+
+    @method(f"{prefix}.get")
+    def get(call: Call) -> Any:
+        """The record, UPPER_CASE."""
+        crm = crm_type(call, entity_type_id)
+        try:
+            return legacy_out(find_item(call, crm, call.integer("id") or 0))
+        except ApiError:
+            raise not_found("Not found") from None
+
+    @method(f"{prefix}.delete", write=True)
+    def delete(call: Call) -> Any:
+        """``true``."""
+        crm = crm_type(call, entity_type_id)
+        delete_item(call, crm, call.integer("id") or 0)
+        return True
+
+    @method(f"{prefix}.list")
+    def list_(call: Call) -> Any:
+        """Records by pages of 50 (``result`` is the list itself)."""
+        crm = crm_type(call, entity_type_id)
+        rows = list_items(
+            call, crm, _legacy_filter(call.get("filter")), _legacy_order(call.get("order"))
+        )
+        chunk, total, following = F.page(rows, F.start_of(call.params))
+        select = call.get("select") or []
+        out = [legacy_out(row) for row in chunk]
+        if select and "*" not in select:
+            wanted = {
+                "ID",
+                *(str(s).upper() if not str(s).startswith("UF_") else s for s in select),
+            }
+            out = [{k: v for k, v in row.items() if k in wanted} for row in out]
+        return Listed(out, total, following)
+
+
+_register_legacy("crm.company", 4)
+_register_legacy("crm.contact", 3)
+
+
+# --- requisites ---------------------------------------------------------------------------
+
+#: The stock Polish preset (bitrix24.md §3.7 leaves which tax field it shows open).
+PRESETS = [
+    {
+        "ID": "1",
+        "ENTITY_TYPE_ID": "8",
+        "COUNTRY_ID": "110",
+        "NAME": "Organizacja",
+        "ACTIVE": "Y",
+        "SORT": "500",
+        "XML_ID": "#CRM_REQUISITE_PRESET_DEF_PL_COMPANY#",
+    },
+    {
+        "ID": "2",
+        "ENTITY_TYPE_ID": "8",
+        "COUNTRY_ID": "110",
+        "NAME": "Osoba fizyczna",
+        "ACTIVE": "Y",
+        "SORT": "510",
+        "XML_ID": "#CRM_REQUISITE_PRESET_DEF_PL_PERSON#",
+    },
+]
+
+
+def _requisite(call: Call) -> dict[str, Any]:
+    requisite = call.portal.requisites.get(call.integer("id") or 0)
+    if requisite is None:
+        raise not_found("Not found")
+    return requisite
+
+
+def _check_owner(call: Call, fields: Mapping[str, Any]) -> None:
+    try:
+        owner_type = int(fields.get("ENTITY_TYPE_ID", 0))
+        owner_id = int(fields.get("ENTITY_ID", 0))
+    except (TypeError, ValueError):
+        owner_type = owner_id = 0
+    if owner_type not in (3, 4):
+        raise ApiError("INVALID_ARG_VALUE", "ENTITY_TYPE_ID must be 3 (contact) or 4 (company)")
+    if owner_id not in call.portal.items.get(owner_type, {}):
+        raise ApiError("OWNER_NOT_FOUND", "The entity the requisite belongs to was not found")
+
+
+@method("crm.requisite.add", write=True)
+def requisite_add(call: Call) -> Any:
+    """The new requisite's id."""
+    fields = call.require("fields")
+    if not isinstance(fields, Mapping):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'fields' must be an object")
+    fields = {str(k).upper() if not str(k).startswith("UF_") else k: v for k, v in fields.items()}
+    _check_owner(call, fields)
+    if not fields.get("PRESET_ID") or not fields.get("NAME"):
+        raise ApiError("INVALID_ARG_VALUE", "PRESET_ID and NAME are required")
+    requisite_id = call.portal.next_id("requisite")
+    stored = {k: _text(v) for k, v in fields.items()}
+    stored.update(
+        {
+            "ID": str(requisite_id),
+            "DATE_CREATE": call.portal.iso(call.now),
+            "CREATED_BY_ID": str(call.auth.user_id),
+        }
+    )
+    stored.setdefault("ACTIVE", "Y")
+    call.portal.requisites[requisite_id] = stored
+    call.fire("ONCRMREQUISITEADD", {"FIELDS": {"ID": requisite_id}})
+    return requisite_id
+
+
+@method("crm.requisite.update", write=True)
+def requisite_update(call: Call) -> Any:
+    """``true``."""
+    requisite = _requisite(call)
+    fields = call.require("fields")
+    requisite.update(
+        {
+            str(k).upper() if not str(k).startswith("UF_") else k: _text(v)
+            for k, v in fields.items()
+            if str(k).upper() != "ID"
+        }
+    )
+    call.fire("ONCRMREQUISITEUPDATE", {"FIELDS": {"ID": int(requisite["ID"])}})
+    return True
+
+
+@method("crm.requisite.get")
+def requisite_get(call: Call) -> Any:
+    """One requisite."""
+    return _requisite(call)
+
+
+@method("crm.requisite.delete", write=True)
+def requisite_delete(call: Call) -> Any:
+    """``true``."""
+    requisite = _requisite(call)
+    del call.portal.requisites[int(requisite["ID"])]
+    return True
+
+
+@method("crm.requisite.list")
+def requisite_list(call: Call) -> Any:
+    """Requisites matching a filter (``RQ_VAT_ID``, ``ENTITY_ID``, …), 50 a page."""
+    test = F.matcher(call.get("filter"), lambda name: True)
+    rows = F.ordered(
+        [r for r in call.portal.requisites.values() if test(r)], call.get("order"), default="ID"
+    )
+    chunk, total, following = F.page(rows, F.start_of(call.params))
+    select = call.get("select") or []
+    if select and "*" not in select:
+        chunk = [{k: v for k, v in r.items() if k in {"ID", *select}} for r in chunk]
+    return Listed(chunk, total, following)
+
+
+@method("crm.requisite.preset.list")
+def preset_list(call: Call) -> Any:
+    """The requisite templates (one Polish company and one person preset)."""
+    test = F.matcher(call.get("filter"), lambda name: True)
+    rows = [p for p in PRESETS if test(p)]
+    return Listed(rows, len(rows))
+
+
+# --- directories --------------------------------------------------------------------------
+
+
+@method("crm.status.list")
+def status_list(call: Call) -> Any:
+    """Pipeline stages (``DYNAMIC_{type}_STAGE_{category}``, ``QUOTE_STATUS``)."""
+    rows: list[dict[str, Any]] = []
+    number = 1000
+    for crm in call.portal.types.values():
+        for category in crm.categories:
+            for stage in category.stages:
+                number += 2
+                rows.append(
+                    {
+                        "ID": str(number),
+                        "ENTITY_ID": crm.status_entity(category),
+                        "STATUS_ID": stage.status_id,
+                        "NAME": stage.name,
+                        "NAME_INIT": stage.name,
+                        "SORT": str(stage.sort),
+                        "SYSTEM": "Y" if stage.sort in (10,) or stage.semantics else "N",
+                        "CATEGORY_ID": str(category.id),
+                        "COLOR": "#22B9FF",
+                        "SEMANTICS": stage.semantics,
+                    }
+                )
+    test = F.matcher(call.get("filter"), lambda name: True)
+    found = F.ordered([r for r in rows if test(r)], call.get("order"), default="SORT")
+    return Listed(found, len(found))
+
+
+@method("crm.type.list")
+def type_list(call: Call) -> Any:
+    """Smart-process types."""
+    types = [
+        {
+            "id": crm.type_id,
+            "title": crm.title,
+            "code": "",
+            "entityTypeId": crm.entity_type_id,
+            "isCategoriesEnabled": "Y",
+            "isStagesEnabled": "Y",
+            "isBeginCloseDatesEnabled": "Y",
+            "isClientEnabled": "Y",
+            "isLinkWithProductsEnabled": "Y" if crm.has_product_rows else "N",
+            "isMycompanyEnabled": "Y",
+            "isDocumentsEnabled": "Y",
+            "isSourceEnabled": "Y",
+            "isObserversEnabled": "Y",
+        }
+        for crm in call.portal.types.values()
+        if crm.type_id is not None
+    ]
+    test = F.matcher(call.get("filter"), lambda name: True)
+    types = [t for t in types if test(t)]
+    return Listed({"types": types}, len(types))
+
+
+@method("crm.category.list")
+def category_list(call: Call) -> Any:
+    """Pipelines of a type."""
+    crm = crm_type(call)
+    categories = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "sort": c.sort,
+            "entityTypeId": crm.entity_type_id,
+            "isDefault": "Y" if c.is_default else "N",
+            "originId": "",
+            "originatorId": "",
+        }
+        for c in crm.categories
+    ]
+    return Listed({"categories": categories}, len(categories))
+
+
+@method("crm.currency.list")
+def currency_list(call: Call) -> Any:
+    """Currencies; PLN is the base one."""
+    rows = [
+        {
+            "CURRENCY": code,
+            "AMOUNT_CNT": "1",
+            "AMOUNT": amount,
+            "SORT": str(sort),
+            "BASE": "Y" if code == "PLN" else "N",
+            "FULL_NAME": name,
+            "DECIMALS": "2",
+        }
+        for code, amount, sort, name in (
+            ("PLN", "1.0000", 100, "Złoty"),
+            ("EUR", "4.2500", 200, "Euro"),
+            ("USD", "3.9000", 300, "US Dollar"),
+        )
+    ]
+    return Listed(rows, len(rows))

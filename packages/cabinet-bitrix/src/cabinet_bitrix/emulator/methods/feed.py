@@ -1,0 +1,105 @@
+"""The news feed: ``log.blogpost.get``/``add``/``update``/``delete`` (bitrix24.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cabinet_bitrix.emulator import fields as F
+from cabinet_bitrix.emulator.errors import ApiError, not_found
+from cabinet_bitrix.emulator.methods import Call, Listed, method
+
+#: ``log.blogpost.get`` returns at most this many posts in cursor mode.
+MAX_LIMIT = 200
+
+
+def add_post(call: Call, title: str, text: str, dest: list[str], author: int) -> dict[str, Any]:
+    """Publish a post to ``dest`` (``SG12``, ``UA``…); fires ``ONLIVEFEEDPOSTADD``."""
+    post_id = call.portal.next_id("post", start=200)
+    post = {
+        "ID": str(post_id),
+        "BLOG_ID": "1",
+        "PUBLISH_STATUS": "P",
+        "TITLE": title,
+        "AUTHOR_ID": str(author),
+        "ENABLE_COMMENTS": "Y",
+        "NUM_COMMENTS": "0",
+        "CODE": None,
+        "MICRO": "N" if title else "Y",
+        "DETAIL_TEXT": text,
+        "DATE_PUBLISH": call.portal.iso(call.now),
+        "CATEGORY_ID": "",
+        "HAS_SOCNET_ALL": "Y" if "UA" in dest else "N",
+        "HAS_TAGS": "N",
+        "HAS_IMAGES": "N",
+        "HAS_PROPS": "N",
+        "HAS_COMMENT_IMAGES": None,
+        "FILES": [],
+        "_rights": list(dest),
+    }
+    call.portal.posts[post_id] = post
+    call.fire("ONLIVEFEEDPOSTADD", {"FIELDS": {"POST_ID": post_id}})
+    return post
+
+
+def _public(post: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in post.items() if not k.startswith("_")}
+
+
+@method("log.blogpost.add", write=True)
+def blogpost_add(call: Call) -> Any:
+    """The new post's id."""
+    message = call.get("POST_MESSAGE")
+    if not message:
+        raise ApiError("ERROR_ARGUMENT", "Argument 'POST_MESSAGE' is null or empty")
+    dest = call.get("DEST") or ["UA"]
+    dest = dest if isinstance(dest, list) else [dest]
+    author = int(call.get("USER_ID") or call.auth.user_id)
+    return int(add_post(call, call.get("POST_TITLE") or "", str(message), dest, author)["ID"])
+
+
+@method("log.blogpost.update", write=True)
+def blogpost_update(call: Call) -> Any:
+    """The post's id after the change."""
+    post = call.portal.posts.get(call.integer("POST_ID") or 0)
+    if post is None:
+        raise not_found("Post not found")
+    if call.get("POST_TITLE") is not None:
+        post["TITLE"] = call.get("POST_TITLE")
+    if call.get("POST_MESSAGE") is not None:
+        post["DETAIL_TEXT"] = call.get("POST_MESSAGE")
+    call.fire("ONLIVEFEEDPOSTUPDATE", {"FIELDS": {"POST_ID": int(post["ID"])}})
+    return int(post["ID"])
+
+
+@method("log.blogpost.delete", write=True)
+def blogpost_delete(call: Call) -> Any:
+    """``true``."""
+    post_id = call.integer("POST_ID") or 0
+    if call.portal.posts.pop(post_id, None) is None:
+        raise not_found("Post not found")
+    call.fire("ONLIVEFEEDPOSTDELETE", {"FIELDS": {"POST_ID": post_id}})
+    return True
+
+
+@method("log.blogpost.get")
+def blogpost_get(call: Call) -> Any:
+    """Posts by ``POST_ID`` or ``LOG_RIGHTS``, newest first; cursor ``FIRST_ID``/``LAST_ID``
+    with ``LIMIT`` (≤ 200) or pages of 50 by ``start``."""
+    posts = sorted(call.portal.posts.values(), key=lambda p: int(p["ID"]), reverse=True)
+    if call.get("POST_ID"):
+        posts = [p for p in posts if p["ID"] == str(call.get("POST_ID"))]
+    elif call.get("LOG_RIGHTS"):
+        rights = call.get("LOG_RIGHTS")
+        rights = set(rights if isinstance(rights, list) else [rights])
+        posts = [p for p in posts if rights & set(p["_rights"])]
+    if call.get("FIRST_ID") is not None:
+        posts = [p for p in posts if int(p["ID"]) > int(call.get("FIRST_ID"))]
+    if call.get("LAST_ID") is not None:
+        posts = [p for p in posts if int(p["ID"]) < int(call.get("LAST_ID"))]
+    if call.get("LOG_DATE_FROM"):
+        posts = [p for p in posts if p["DATE_PUBLISH"] >= str(call.get("LOG_DATE_FROM"))]
+    if call.get("FIRST_ID") is not None or call.get("LAST_ID") is not None or call.get("LIMIT"):
+        limit = min(int(call.get("LIMIT") or 20), MAX_LIMIT)
+        return Listed([_public(p) for p in posts[:limit]], len(posts))
+    chunk, total, following = F.page(posts, F.start_of(call.params))
+    return Listed([_public(p) for p in chunk], total, following)
