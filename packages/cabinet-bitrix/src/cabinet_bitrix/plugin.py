@@ -1,16 +1,100 @@
-"""cabinet-bitrix's plugin module (entry point ``cabinet_bitrix``): the ``bitrix24`` backend.
+"""cabinet-bitrix's plugin module (entry point ``cabinet_bitrix``): the ``bitrix24`` backend,
+and with cabinet-web installed the ``cabinet bitrix-emulator`` command.
 
-Registered always, active only when settings name it (``CABINET_CRM_BACKENDS=bitrix24``).
+The backend is registered always, active only when settings name it
+(``CABINET_CRM_BACKENDS=bitrix24``). ``register_commands`` is a cabinet-web hook, hence
+``optionalhook=True``: without the web layer the plugin still loads.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cabinet_core.hookspecs import Register, hookimpl
 
 from cabinet_bitrix.backend import BitrixBackend
+
+if TYPE_CHECKING:
+    import click
 
 
 @hookimpl
 def register_crm_backends(register: Register) -> None:
     """Register the ``bitrix24`` CRM backend (configured from ``CABINET_BITRIX_*``)."""
     register("bitrix24", BitrixBackend.from_env)
+
+
+def emulator_banner(emulator: object) -> str:
+    """What ``cabinet bitrix-emulator`` prints: the webhook URL and the app's credentials."""
+    from cabinet_bitrix.emulator import Emulator
+
+    assert isinstance(emulator, Emulator)
+    base = emulator.config.portal_url.rstrip("/")
+    return "\n".join(
+        [
+            f"Bitrix24 emulator at {base}/ ({emulator.config.plan.name} plan)",
+            f"  inbound webhook:  {emulator.webhook_url}",
+            f"  app client_id:    {emulator.app.client_id}",
+            f"  app client_secret: {emulator.app.client_secret}",
+            f"  OAuth token URL:  {base}/oauth/token/",
+            f"  control API:      {base}/_emulator/state",
+            f"  CABINET_BITRIX_WEBHOOK_URL={emulator.webhook_url}",
+        ]
+    )
+
+
+@hookimpl(optionalhook=True)
+def register_commands(cli: click.Group) -> None:
+    """Add ``cabinet bitrix-emulator``: serve a Bitrix24 REST emulator over HTTP."""
+    import click
+
+    @cli.command("bitrix-emulator")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8099, show_default=True, type=int)
+    @click.option(
+        "--plan",
+        type=click.Choice(["standard", "enterprise"]),
+        default="standard",
+        show_default=True,
+        help="Request-rate limits: burst 50 at 2/s, or 250 at 5/s.",
+    )
+    @click.option(
+        "--write-seconds",
+        default=0.0,
+        show_default=True,
+        type=float,
+        help="Simulated server time of one CRM write.",
+    )
+    @click.option(
+        "--read-seconds",
+        default=0.0,
+        show_default=True,
+        type=float,
+        help="Simulated server time of one read.",
+    )
+    @click.option("--webhook-token", default=None, help="The webhook's secret (random if unset).")
+    def bitrix_emulator(
+        host: str,
+        port: int,
+        plan: str,
+        write_seconds: float,
+        read_seconds: float,
+        webhook_token: str | None,
+    ) -> None:
+        """Serve an emulated Bitrix24 portal (REST, OAuth, events) for tests and demos."""
+        import uvicorn
+
+        from cabinet_bitrix.emulator import PLANS, Emulator, EmulatorConfig
+
+        config = EmulatorConfig(
+            portal_url=f"http://{host}:{port}",
+            plan=PLANS[plan],
+            read_seconds=read_seconds,
+            write_seconds=write_seconds,
+            deliver_events_inline=False,
+        )
+        if webhook_token:
+            config.webhook_token = webhook_token
+        emulator = Emulator(config)
+        click.echo(emulator_banner(emulator))
+        uvicorn.run(emulator.asgi(), host=host, port=port, log_level="warning")

@@ -335,6 +335,41 @@ class Emulator:
             self.deliver_events()
         return result.result if isinstance(result, Listed) else result
 
+    def operator_reply(
+        self, connector: str, line: str, chat_id: str, text: str, *, user_id: int = 1
+    ) -> int:
+        """A manager answers in Open Lines: the message is stored and
+        ``ONIMCONNECTORMESSAGEADD`` goes to the app's handler; the message id."""
+        with self._lock:
+            session = self.portal.sessions.get((connector.lower(), str(line), str(chat_id)))
+            if session is None:
+                raise KeyError(f"no Open Lines session for chat {chat_id!r}")
+            message_id = self.portal.next_id("message", start=34000)
+            self.portal.messages.append(
+                {
+                    "id": message_id,
+                    "dialog_id": f"chat{session['CHAT_ID']}",
+                    "author_id": user_id,
+                    "text": text,
+                    "date": self.portal.iso(self.clock.now()),
+                }
+            )
+            data = {
+                "CONNECTOR": connector.lower(),
+                "LINE": int(line),
+                "MESSAGES": [
+                    {
+                        "im": {"chat_id": int(session["CHAT_ID"]), "message_id": message_id},
+                        "message": {"user_id": user_id, "text": text},
+                        "chat": {"id": str(chat_id)},
+                    }
+                ],
+            }
+            self.queue_event("ONIMCONNECTORMESSAGEADD", data, Auth("ui", user_id, f"ui:{user_id}"))
+        if self.config.deliver_events_inline:
+            self.deliver_events()
+        return message_id
+
     # --- HTTP ---------------------------------------------------------------------------
 
     def handle(
