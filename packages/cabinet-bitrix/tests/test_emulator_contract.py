@@ -419,7 +419,7 @@ def test_16_spa_stages_and_moving_fires_the_update_event(http, emulator, hook, r
     stages = http.post(
         hook + "crm.status.list", json={"filter": {"ENTITY_ID": "DYNAMIC_1038_STAGE_37"}}
     ).json()["result"]
-    assert [s["STATUS_ID"] for s in stages][0] == "DT1038_37:NEW"
+    assert stages[0]["STATUS_ID"] == "DT1038_37:NEW"
     assert [s["SEMANTICS"] for s in stages] == [None, None, None, "S", "F"]
     handler = "https://cabinet.example/bitrix/events"
     app = emulator.install_app()
