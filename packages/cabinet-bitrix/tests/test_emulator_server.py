@@ -1,0 +1,111 @@
+"""The emulator served over HTTP: the control API (Starlette test client), the CLI banner, and
+fast_bitrix24 working against it on a real loopback port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
+from cabinet_bitrix.plugin import emulator_banner
+from starlette.testclient import TestClient
+
+
+@pytest.fixture
+def emulator():
+    return Emulator(EmulatorConfig(portal_url="http://testserver"), clock=VirtualClock())
+
+
+def test_control_api_injects_and_clears_faults(emulator):
+    with TestClient(emulator.asgi()) as client:
+        hook = emulator.webhook_url.removeprefix("http://testserver")
+        added = client.post("/_emulator/faults", json={"kind": "query_limit", "count": 1})
+        assert added.json()["faults"][0]["kind"] == "query_limit"
+        assert client.post(hook + "profile").status_code == 503
+        assert client.post(hook + "profile").status_code == 200
+        client.post("/_emulator/faults", json={"kind": "down"})
+        assert client.post(hook + "profile").status_code == 502
+        assert client.delete("/_emulator/faults").json() == {"faults": []}
+        assert client.post(hook + "profile").status_code == 200
+        wrong = client.post("/_emulator/faults", json={"kind": "gremlins"})
+        assert wrong.status_code == 400
+
+
+def test_control_api_staff_actions_clock_and_tokens(emulator):
+    with TestClient(emulator.asgi()) as client:
+        added = client.post(
+            "/_emulator/act",
+            json={
+                "method": "crm.item.add",
+                "params": {"entityTypeId": 1038, "fields": {"title": "A"}},
+            },
+        )
+        assert added.json()["result"]["item"]["title"] == "A"
+        assert client.get("/_emulator/state").json()["items"]["1038"] == [1]
+        tokens = client.post("/_emulator/install").json()
+        ok = client.post("/rest/profile", json={"auth": tokens["access_token"]})
+        assert ok.status_code == 200
+        client.post("/_emulator/expire-tokens")
+        expired = client.post("/rest/profile", json={"auth": tokens["access_token"]})
+        assert expired.json()["error"] == "expired_token"
+        before = emulator.clock.now()
+        client.post("/_emulator/clock", json={"seconds": 5})
+        assert emulator.clock.now() == before + 5
+
+
+def test_the_banner_names_the_webhook_and_the_app(emulator):
+    banner = emulator_banner(emulator)
+    assert emulator.webhook_url in banner
+    assert emulator.app.client_id in banner and emulator.app.client_secret in banner
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served():
+    uvicorn = pytest.importorskip("uvicorn")
+    port = _free_port()
+    emulator = Emulator(EmulatorConfig(portal_url=f"http://127.0.0.1:{port}"))
+    server = uvicorn.Server(
+        uvicorn.Config(emulator.asgi(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:  # the only wait: the real server's startup
+        assert time.monotonic() < deadline, "emulator did not start"
+        time.sleep(0.05)
+    yield emulator
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_fast_bitrix24_works_against_the_served_emulator(served):
+    fast_bitrix24 = pytest.importorskip("fast_bitrix24")
+    for n in range(120):
+        served.act("crm.item.add", {"entityTypeId": 1038, "fields": {"title": f"Doc {n}"}})
+    bitrix = fast_bitrix24.Bitrix(served.webhook_url, verbose=False)
+    items = bitrix.get_all("crm.item.list", {"entityTypeId": 1038, "select": ["id", "title"]})
+    assert sorted(item["id"] for item in items) == list(range(1, 121))
+    created = bitrix.call(
+        "crm.item.add",
+        [
+            {"entityTypeId": 1038, "fields": {"title": f"New {n}", "xmlId": f"x-{n}"}}
+            for n in range(60)
+        ],
+    )
+    assert len(created) == 60
+    assert len(served.portal.items[1038]) == 180
+    by_id = bitrix.get_by_ID("crm.item.get", [1, 2], params={"entityTypeId": 1038})
+    assert len(by_id) == 2
+    raw = bitrix.call("user.current", {}, raw=True)
+    assert raw["result"]["ID"] == "1"
+    assert httpx.get(f"{served.config.portal_url}/_emulator/state").status_code == 200
