@@ -349,6 +349,21 @@ def test_the_header_and_parties_are_as_ksef_expects() -> None:
     assert (text(xml, "f:Podmiot2/f:JST"), text(xml, "f:Podmiot2/f:GV")) == ("2", "2")
 
 
+@pytest.mark.parametrize(
+    ("basis", "element"),
+    [
+        ("art. 113 ust. 1 ustawy o VAT", "P_19A"),
+        ("art. 132 ust. 1 lit. i dyrektywy 2006/112/WE", "P_19B"),
+        ("zwolnienie na podstawie rozporządzenia MF", "P_19C"),
+    ],
+)
+def test_the_exemption_basis_goes_to_the_statute_directive_or_other_element(
+    basis: str, element: str
+) -> None:
+    xml = export(invoice(line("1", "100.00", "zw"), extra={"exemption_basis": basis}))
+    assert text(xml, f"f:Fa/f:Adnotacje/f:Zwolnienie/f:{element}") == basis
+
+
 def test_a_buyer_without_a_tax_id_is_written_as_brak_id() -> None:
     consumer = Party(name="Anna Nowak")
     xml = export(invoice(line("1", "100.00"), buyer=consumer))
@@ -376,6 +391,9 @@ def test_documents_that_cannot_be_written_as_fa3_are_refused_with_field_errors()
     assert errors_of(TV3, seller=no_nip) == {("seller.nip", "required")}
     assert errors_of(TV3, seller=attrs.evolve(SELLER, nip="1234567890")) == {
         ("seller.nip", "nip_checksum")
+    }
+    assert errors_of(attrs.evolve(TV3, buyer=attrs.evolve(BUYER, name=" "))) == {
+        ("buyer.name", "required")
     }
     too_precise = invoice(line("1.1234567", "1"))
     assert errors_of(too_precise) == {("lines.0.quantity", "too_many_decimals")}

@@ -459,6 +459,9 @@ def document_to_fa3(
                 N_("A foreign-currency invoice needs the NBP exchange rate."),
             )
         )
+    for side, party in (("seller", seller), ("buyer", buyer)):
+        if party is not None and not party.name.strip():
+            errors.append(_error(f"{side}.name", "required", N_("This field is required.")))
     if errors or buyer is None:
         raise ValidationError(errors)
     totals = _totals(document, rules)
