@@ -501,6 +501,90 @@ def test_17_spa_owner_type_is_t_and_hex(http, hook):
     assert response.json()["result"]["productRows"][0]["ownerType"] == "T40e"
 
 
+# 18. file fields ---------------------------------------------------------------------------
+
+
+def _file_fields(http, hook):
+    for name, multiple in (("UF_CRM_7_SCAN", "N"), ("UF_CRM_7_ATTACHMENTS", "Y")):
+        created = http.post(
+            hook + "userfieldconfig.add",
+            json={
+                "moduleId": "crm",
+                "field": {
+                    "entityId": "CRM_QUOTE",
+                    "fieldName": name,
+                    "userTypeId": "file",
+                    "multiple": multiple,
+                },
+            },
+        )
+        assert created.status_code == 200, created.text
+
+
+def test_18_single_file_field_upload_keep_replace_clear(http, hook):
+    _file_fields(http, hook)
+    item = add_quote(http, hook, ufCrm7Scan=["skan.pdf", "JVBERi0x"])
+    uploaded = item["ufCrm7Scan"]
+    assert set(uploaded) == {"id", "url", "urlMachine"}
+
+    def update(value):
+        response = http.post(
+            hook + "crm.item.update",
+            json={"entityTypeId": 7, "id": item["id"], "fields": {"ufCrm7Scan": value}},
+        )
+        return response.json()["result"]["item"]["ufCrm7Scan"]
+
+    assert update({"id": uploaded["id"]}) == uploaded
+    replaced = update(["nowy.pdf", "JVBERi0y"])
+    assert replaced["id"] != uploaded["id"]
+    assert update("") is None
+
+
+def test_18_multiple_file_field_drops_ids_not_repeated(http, hook):
+    _file_fields(http, hook)
+    item = add_quote(http, hook, ufCrm7Attachments=[["a.pdf", "QQ=="], ["b.pdf", "Qg=="]])
+    first, second = item["ufCrm7Attachments"]
+    updated = http.post(
+        hook + "crm.item.update",
+        json={
+            "entityTypeId": 7,
+            "id": item["id"],
+            "fields": {"ufCrm7Attachments": [{"id": second["id"]}, ["c.pdf", "Qw=="]]},
+        },
+    ).json()
+    files = updated["result"]["item"]["ufCrm7Attachments"]
+    assert files[0]["id"] == second["id"]
+    assert first["id"] not in [f["id"] for f in files] and len(files) == 2
+
+
+def test_strict_user_fields_ignore_fields_never_created(clock):
+    emulator = Emulator(EmulatorConfig(strict_user_fields=True), clock=clock)
+    with httpx.Client(transport=emulator.transport()) as http:
+        hook = emulator.webhook_url
+        http.post(
+            hook + "userfieldconfig.add",
+            json={
+                "moduleId": "crm",
+                "field": {
+                    "entityId": "CRM_37",
+                    "fieldName": "UF_CRM_37_CABINET_ID",
+                    "userTypeId": "string",
+                },
+            },
+        )
+        item = http.post(
+            hook + "crm.item.add",
+            json={
+                "entityTypeId": 1038,
+                "fields": {"ufCrm37CabinetId": "cab-1", "ufCrm_NEVER": "x"},
+            },
+        ).json()["result"]["item"]
+        fields = http.post(hook + "crm.item.fields", json={"entityTypeId": 1038}).json()
+    assert item["ufCrm37CabinetId"] == "cab-1"
+    assert not any(key.startswith("ufCrm_NEVER") for key in item)
+    assert fields["result"]["fields"]["ufCrm37CabinetId"]["type"] == "string"
+
+
 # 19. events ---------------------------------------------------------------------------------
 
 

@@ -55,6 +55,8 @@ class EmulatorConfig:
     command (``method_seconds`` overrides per method); ``operating_mode`` is ``"documented"``
     (a batch's commands are charged to their own methods) or ``"batch"`` (charged to
     ``batch``, as measured on one self-hosted portal, bitrix24.md §2.2).
+    ``strict_user_fields`` ignores user fields not created with ``userfieldconfig.add`` (as a
+    real portal does); by default any ``ufCrm…`` field is stored.
     """
 
     portal_url: str = "https://kancelaria.bitrix24.pl"
@@ -68,6 +70,7 @@ class EmulatorConfig:
     refresh_ttl: float = 180 * 86400.0
     rotate_refresh_tokens: bool = True
     deliver_events_inline: bool = True
+    strict_user_fields: bool = False
     webhook_token: str = attrs.field(factory=lambda: secrets.token_hex(8))
     client_id: str = attrs.field(
         factory=lambda: f"local.{secrets.token_hex(7)}.{secrets.randbelow(10**8):08d}"

@@ -242,6 +242,14 @@ class CrmType:
                     return category, stage
         return None
 
+    @property
+    def uf_entity(self) -> str:
+        """The user-field entity of the type: ``CRM_QUOTE``, ``CRM_COMPANY``, or ``CRM_{id}``
+        for an SPA (its ``crm.type.list`` id, not the entityTypeId)."""
+        if self.type_id is not None:
+            return f"CRM_{self.type_id}"
+        return f"CRM_{self.name}"
+
     def accepts(self, name: str) -> bool:
         """Whether ``crm.item.add/update`` stores field ``name`` (others are ignored)."""
         return (
@@ -353,6 +361,8 @@ class Portal:
     sessions: dict[tuple[str, str, str], dict[str, Any]] = attrs.field(factory=dict)
     placements: list[dict[str, Any]] = attrs.field(factory=list)
     options: dict[str, Any] = attrs.field(factory=dict)
+    user_fields: dict[str, dict[str, dict[str, Any]]] = attrs.field(factory=dict)
+    files: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     bindings: list[Binding] = attrs.field(factory=list)
     deliveries: list[Delivery] = attrs.field(factory=list)
     webhooks: dict[tuple[int, str], set[str] | None] = attrs.field(factory=dict)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -113,10 +114,54 @@ def apply_fields(call: Call, crm: CrmType, item: dict[str, Any], given: Any) -> 
         raise ApiError("INVALID_ARG_VALUE", "Parameter 'fields' must be an object")
     for key, value in given.items():
         if F.is_user_field(key):
-            item[F.uf_original(key)] = value
+            name = F.uf_original(key)
+            definition = call.portal.user_fields.get(crm.uf_entity, {}).get(name)
+            if definition is None and call.emulator.config.strict_user_fields:
+                continue
+            if definition is not None and definition["userTypeId"] == "file":
+                value = file_value(call, item.get(name), value, definition["multiple"] == "Y")
+            item[name] = value
         elif crm.accepts(key):
             item[key] = coerce(key, value, call)
     _place_on_stage(call, crm, item)
+
+
+def _new_file(call: Call, pair: list[Any]) -> dict[str, Any]:
+    file_id = call.portal.next_id("file", start=400)
+    base = call.emulator.config.portal_url.rstrip("/")
+    url = f"{base}/bitrix/tools/crm_show_file.php?fileId={file_id}"
+    call.portal.files[file_id] = {"name": str(pair[0]), "content": str(pair[1])}
+    return {
+        "id": file_id,
+        "url": url,
+        "urlMachine": f"{base}/rest/crm.controller.item.getFile?fileId={file_id}&auth=",
+    }
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
+
+
+def file_value(call: Call, current: Any, given: Any, multiple: bool) -> Any:
+    """A file field after an update (bitrix24.md §3.10): a ``[name, base64]`` pair uploads,
+    ``{"id": n}`` keeps file n, ``""`` clears; in a multiple field, files whose ids are not
+    repeated are deleted."""
+    if given in ("", None, []):
+        return [] if multiple else None
+    if not multiple:
+        if _is_pair(given):
+            return _new_file(call, given)
+        if isinstance(given, Mapping) and current and int(given.get("id", 0)) == current["id"]:
+            return current
+        return None
+    kept = {f["id"]: f for f in current or []}
+    result = []
+    for entry in given if isinstance(given, list) and not _is_pair(given) else [given]:
+        if _is_pair(entry):
+            result.append(_new_file(call, entry))
+        elif isinstance(entry, Mapping) and int(entry.get("id", 0)) in kept:
+            result.append(kept[int(entry["id"])])
+    return result
 
 
 def _place_on_stage(call: Call, crm: CrmType, item: dict[str, Any]) -> None:
@@ -298,7 +343,56 @@ def item_fields(call: Call) -> Any:
         }
         for name in names
     }
+    for name, definition in call.portal.user_fields.get(crm.uf_entity, {}).items():
+        key = name if _original_uf(call) else F.uf_camel(name)
+        described[key] = {
+            "type": definition["userTypeId"],
+            "isRequired": definition["mandatory"] == "Y",
+            "isReadOnly": False,
+            "isImmutable": False,
+            "isMultiple": definition["multiple"] == "Y",
+            "isDynamic": True,
+            "title": name,
+            "upperName": name,
+        }
     return {"fields": described}
+
+
+@method("userfieldconfig.add", write=True)
+def userfield_add(call: Call) -> Any:
+    """Create a CRM user field (``entityId`` ``CRM_QUOTE``, ``CRM_{spa id}`` …)."""
+    field = call.require("field")
+    if not isinstance(field, Mapping):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'field' must be an object")
+    name = str(field.get("fieldName", ""))
+    entity = str(field.get("entityId", ""))
+    known = {crm.uf_entity for crm in call.portal.types.values()}
+    if entity not in known:
+        raise ApiError("ERROR_ENTITY_ID", f"Unknown entityId '{entity}'")
+    if not re.fullmatch(r"UF_CRM_[A-Z0-9_]{1,43}", name):
+        raise ApiError("ERROR_FIELD_NAME", "fieldName must be UF_CRM_ followed by [A-Z0-9_]")
+    fields_of = call.portal.user_fields.setdefault(entity, {})
+    if name in fields_of:
+        raise ApiError("ERROR_FIELD_EXISTS", f"Field '{name}' already exists")
+    definition = {
+        "id": str(call.portal.next_id("userfield", start=6900)),
+        "entityId": entity,
+        "fieldName": name,
+        "userTypeId": str(field.get("userTypeId", "string")),
+        "multiple": "Y" if _bool_flag(field.get("multiple", "N")) else "N",
+        "mandatory": "Y" if _bool_flag(field.get("mandatory", "N")) else "N",
+        "editFormLabel": field.get("editFormLabel") or {},
+    }
+    fields_of[name] = definition
+    return {"field": definition}
+
+
+@method("userfieldconfig.list")
+def userfield_list(call: Call) -> Any:
+    """CRM user fields, optionally filtered (``entityId``, ``fieldName``)."""
+    test = F.matcher(call.get("filter"), lambda name: True)
+    rows = [d for fields in call.portal.user_fields.values() for d in fields.values() if test(d)]
+    return Listed({"fields": rows}, len(rows))
 
 
 # --- product rows -------------------------------------------------------------------------
