@@ -430,3 +430,62 @@ def test_any_invoice_is_schema_valid_and_reads_back_to_the_same_lines_and_totals
         exchange_rate=None if currency == "PLN" else rate(str(kurs), currency),
     )
     assert_round_trip(document, export(document))
+
+
+SPECS_EXAMPLES = RESEARCH.parent / "examples"
+
+
+@pytest.mark.parametrize("number", [4, 9, 20, 22, 23, 24, 26])
+def test_official_vat_examples_read_as_sales_invoices_write_back_the_same_totals(
+    number: int,
+) -> None:
+    """MF's own invoices, read and written again: schema-valid, same P_13/P_14/P_15 and
+    parties (example 22 is an EUR WDT without an exchange rate, 23 a USD export to a buyer
+    identified outside the EU)."""
+    path = SPECS_EXAMPLES / f"FA_3_Przyklad_{number:02d}.xml"
+    if not path.exists():
+        pytest.skip("shared/specs/ksef-fa3 is not beside the clone")
+    original = path.read_bytes()
+    imported = parse_fa3(original, client_id=1, doc_type="vat_invoice")
+    assert imported.document.seller is not None
+    xml = document_to_fa3(imported.document, seller=imported.document.seller, created_at=CREATED)
+    assert validate_fa3(xml) == []
+    theirs, ours = fields(original), fields(xml)
+    totals = [k for k in theirs if k.startswith(("P_13", "P_14", "P_15"))]
+    assert {k: D(ours[k]) for k in totals} == {k: D(theirs[k]) for k in totals}
+    assert [k for k in ours if k.startswith(("P_13", "P_14"))] == [
+        k for k in theirs if k.startswith(("P_13", "P_14"))
+    ]
+    buyer_ids = "f:Podmiot2/f:DaneIdentyfikacyjne/"
+    for element in ("NIP", "KodUE", "NrVatUE", "KodKraju", "NrID", "Nazwa"):
+        assert text(xml, buyer_ids + "f:" + element) == text(original, buyer_ids + "f:" + element)
+    for marker in ("P_16", "P_18", "P_18A", "Zwolnienie/f:P_19A"):
+        path_ = "f:Fa/f:Adnotacje/f:" + marker
+        assert text(xml, path_) == text(original, path_)
+
+
+def test_an_official_correction_read_as_a_correcting_invoice_writes_back_the_same_file() -> None:
+    path = SPECS_EXAMPLES / "FA_3_Przyklad_02.xml"
+    if not path.exists():
+        pytest.skip("shared/specs/ksef-fa3 is not beside the clone")
+    original = path.read_bytes()
+    document = parse_fa3(original, client_id=1, doc_type="correcting_invoice").document
+    assert document.seller is not None
+    xml = document_to_fa3(document, seller=document.seller, created_at=CREATED)
+    assert validate_fa3(xml) == []
+    ours, theirs = fields(xml), fields(original)
+    for name in ("P_13_1", "P_14_1", "P_15"):
+        assert D(ours[name]) == D(theirs[name])
+    for name in ("RodzajFaktury", "PrzyczynaKorekty"):
+        assert ours[name] == theirs[name]
+    corrected = "f:Fa/f:DaneFaKorygowanej/"
+    for name in ("DataWystFaKorygowanej", "NrFaKorygowanej", "NrKSeFFaKorygowanej"):
+        assert text(xml, corrected + "f:" + name) == text(original, corrected + "f:" + name)
+    rows = ET.fromstring(xml).findall("f:Fa/f:FaWiersz", NS)
+    assert [r.findtext("f:StanPrzed", None, NS) for r in rows] == ["1", None]
+
+
+def test_an_unknown_vat_rate_is_a_field_error_not_a_crash() -> None:
+    assert errors_of(invoice(line("1", "100.00", "7"))) == {
+        ("lines.0.vat_rate", "unknown_vat_rate")
+    }

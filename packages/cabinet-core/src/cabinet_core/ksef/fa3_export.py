@@ -163,8 +163,11 @@ def _write_buyer(root: ET.Element, buyer: Party, errors: list[FieldError]) -> No
             _el(ids, "KodUE", prefix)
             _el(ids, "NrVatUE", number)
         else:
-            _el(ids, "KodKraju", country)
-            _el(ids, "NrID", vat_eu)
+            # Outside the EU: the id keeps its country prefix in ``vat_eu`` when it has one.
+            code, number = (prefix, vat_eu[2:]) if prefix.isalpha() else (country, vat_eu)
+            if code != "PL":
+                _el(ids, "KodKraju", code)
+            _el(ids, "NrID", number or vat_eu)
     else:
         _el(ids, "BrakID", "1")
     _el(ids, "Nazwa", buyer.name.strip())
@@ -431,7 +434,8 @@ def document_to_fa3(
     an address); the buyer is ``document.buyer``. ``created_at`` becomes ``DataWytworzeniaFa``
     (a naive value is taken as UTC). Raises :class:`ValidationError` when the document cannot
     be written as FA(3): another document type, no number yet, no buyer, a missing exemption
-    basis or corrected-invoice reference, a foreign currency without an exchange rate, or
+    basis or corrected-invoice reference, taxed lines in a foreign currency without an
+    exchange rate, an unknown VAT rate code, or
     numbers with more decimals than the schema allows. Everything is checked before anything
     is returned, so a caller never gets half a file.
     """
@@ -450,8 +454,14 @@ def document_to_fa3(
         errors.append(_error("buyer", "required", N_("This field is required.")))
     if not any(not line.before for line in document.lines):
         errors.append(_error("lines", "required", N_("Add at least one line.")))
-    foreign = document.currency != "PLN"
-    if foreign and document.exchange_rate is None:
+    taxed = any(
+        rules.rate(line.vat_rate).bears_vat
+        for line in document.lines
+        if line.vat_rate in rules.codes
+    )
+    # The VAT of a foreign-currency invoice is also stated in PLN (P_14_xW), which needs the
+    # rate; an invoice without tax (WDT, export, np) may leave it out, as MF example 22 does.
+    if document.currency != "PLN" and taxed and document.exchange_rate is None:
         errors.append(
             _error(
                 "exchange_rate",
@@ -462,6 +472,11 @@ def document_to_fa3(
     for side, party in (("seller", seller), ("buyer", buyer)):
         if party is not None and not party.name.strip():
             errors.append(_error(f"{side}.name", "required", N_("This field is required.")))
+    errors.extend(
+        _error(f"lines.{index}.vat_rate", "unknown_vat_rate", N_("Unknown VAT rate."))
+        for index, line in enumerate(document.lines)
+        if line.vat_rate not in rules.codes
+    )
     if errors or buyer is None:
         raise ValidationError(errors)
     totals = _totals(document, rules)

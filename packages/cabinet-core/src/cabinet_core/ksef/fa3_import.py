@@ -533,6 +533,52 @@ def _recompute(
     return compute_totals(document_lines, exchange_rate=exchange_rate, **options)
 
 
+def _extra(
+    fa: ET.Element,
+    doc_type: str,
+    number: str,
+    corrected: Sequence[CorrectedInvoice],
+    reason: str,
+) -> dict[str, Any]:
+    """The built-in document type's own fields that the file fills.
+
+    A cost invoice keeps the seller's number; a VAT invoice its markers (split payment, cash
+    method, exemption basis) and a correcting invoice the invoice it corrects, so that a file
+    read as one of the client's own sales documents writes back the same FA(3).
+    """
+    if doc_type == "cost_invoice":
+        return {"seller_invoice_number": number}
+    adnotacje = fa.find("f:Adnotacje", _NS)
+    if doc_type == "vat_invoice":
+        basis = next(
+            (
+                text
+                for text in (
+                    _text(adnotacje, f"f:Zwolnienie/f:{element}")
+                    for element in ("P_19A", "P_19B", "P_19C")
+                )
+                if text
+            ),
+            None,
+        )
+        extra: dict[str, Any] = {
+            "split_payment": _text(adnotacje, "f:P_18A") == "1",
+            "cash_method": _text(adnotacje, "f:P_16") == "1",
+        }
+        if basis is not None:
+            extra["exemption_basis"] = basis
+        return extra
+    if doc_type == "correcting_invoice" and corrected:
+        first = corrected[0]
+        return {
+            "corrected_number": first.number,
+            "corrected_issue_date": first.issue_date.isoformat(),
+            "corrected_ksef_number": first.ksef_number or "",
+            "reason": reason,
+        }
+    return {}
+
+
 def parse_fa3(
     xml: bytes,
     *,
@@ -547,9 +593,11 @@ def parse_fa3(
     field ``file``. Arithmetic differences in a valid file are warnings, never errors.
 
     The seller's invoice number goes to ``extra["seller_invoice_number"]`` for a cost invoice
-    (else to ``number``). A foreign-currency invoice whose lines share one ``KursWaluty`` gets
-    it as ``exchange_rate`` (the file names no NBP table, so ``table_no`` is empty and the date
-    is the invoice's); when the lines use different rates the document gets none and
+    (else to ``number``); read as a ``vat_invoice`` or ``correcting_invoice`` the document also
+    gets that type's markers and corrected-invoice fields in ``extra``. A foreign-currency
+    invoice whose lines share one ``KursWaluty`` gets it as ``exchange_rate`` (the file names
+    no NBP table, so ``table_no`` is empty and the date is the invoice's); when the lines use
+    different rates the document gets none and
     ``line_exchange_rates`` keeps them.
     """
     root = _load(xml)
@@ -632,11 +680,10 @@ def parse_fa3(
             ]
 
     number = _text(fa, "f:P_2") or ""
-    extra: dict[str, Any] = {}
-    document_number: str | None = number
-    if doc_type == "cost_invoice":
-        extra["seller_invoice_number"] = number
-        document_number = None
+    corrected = _corrected(fa)
+    reason = _text(fa, "f:PrzyczynaKorekty") or ""
+    extra = _extra(fa, doc_type, number, corrected, reason)
+    document_number = None if doc_type == "cost_invoice" else number
     document = Document(
         client_id=client_id,
         doc_type=doc_type,
@@ -663,8 +710,8 @@ def parse_fa3(
         stated_totals=stated,
         computed_totals=computed,
         line_exchange_rates=kursy,
-        corrected=_corrected(fa),
-        correction_reason=_text(fa, "f:PrzyczynaKorekty") or "",
+        corrected=corrected,
+        correction_reason=reason,
         warnings=warnings.texts(),
         warning_details=tuple(warnings.details),
     )
