@@ -220,7 +220,16 @@ def test_the_document_type_and_client_can_be_chosen() -> None:
     imported = parse_fa3(example(1), client_id=7, doc_type="vat_invoice")
     assert imported.document.client_id == 7
     assert imported.document.number == "FV2026/02/150"
-    assert imported.document.extra == {}
+    assert imported.document.extra == {"split_payment": False, "cash_method": False}
+    exempt = parse_fa3(example(9), doc_type="vat_invoice").document.extra
+    assert exempt["exemption_basis"] == "art. 43 ust. 1 pkt 37 ustawy VAT"
+    correction = parse_fa3(example(2), doc_type="correcting_invoice").document.extra
+    assert correction == {
+        "corrected_number": "FV2026/02/150",
+        "corrected_issue_date": "2026-02-15",
+        "corrected_ksef_number": "9999999999-20230908-8BEF280C8D35-4D",
+        "reason": "obniżka ceny o 200 zł z uwagi na uszkodzenia estetyczne",
+    }
 
 
 # -- files that are refused -------------------------------------------------------------------
