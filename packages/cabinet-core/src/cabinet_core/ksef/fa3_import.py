@@ -486,10 +486,11 @@ def _compare(
         )
 
 
-def _check_own_sum(stated: DocumentTotals, currency: str, warnings: _Warnings) -> None:
-    """``P_15`` against the file's own rate totals (MF example 01: 2051 against 2050.99)."""
+def _check_own_sum(stated: DocumentTotals, currency: str, warnings: _Warnings) -> bool:
+    """``P_15`` against the file's own rate totals (MF example 01: 2051 against 2050.99);
+    whether they differ."""
     if not stated.rows:
-        return
+        return False
     own_sum = sum((row.gross for row in stated.rows), Decimal("0.00"))
     if own_sum != stated.gross:
         warnings.add(
@@ -503,6 +504,8 @@ def _check_own_sum(stated: DocumentTotals, currency: str, warnings: _Warnings) -
             sum=str(own_sum),
             currency=currency,
         )
+        return True
+    return False
 
 
 def _recompute(
@@ -667,8 +670,7 @@ def parse_fa3(
         exchange_rate=exchange_rate,
         rules=rules,
     )
-    _check_own_sum(stated, currency, warnings)
-    own_sum_warned = bool(warnings.details) and warnings.details[-1].code == "inconsistent"
+    own_sum_warned = _check_own_sum(stated, currency, warnings)
     if computed is not None:
         _compare(stated, computed, currency, warnings)
         if own_sum_warned:
