@@ -109,3 +109,48 @@ def test_fast_bitrix24_works_against_the_served_emulator(served):
     raw = bitrix.call("user.current", {}, raw=True)
     assert raw["result"]["ID"] == "1"
     assert httpx.get(f"{served.config.portal_url}/_emulator/state").status_code == 200
+
+
+@pytest.mark.slow
+def test_b24pysdk_works_against_the_served_emulator(served, monkeypatch):
+    pytest.importorskip("b24pysdk")
+    import sys
+
+    from b24pysdk import BitrixApp, BitrixToken, BitrixWebhook, Client
+    from b24pysdk.api.requesters.bitrix_oauth_requester import BitrixOAuthRequester
+
+    # b24pysdk hard-codes https and its OAuth host (stack.md §7, option A): point both here.
+    callers = sys.modules["b24pysdk.api.callers.call_method"]
+    monkeypatch.setattr(
+        callers._MethodCaller, "_base_url", property(lambda self: f"http://{self._domain}/rest")
+    )
+    base = served.config.portal_url
+    monkeypatch.setattr(BitrixOAuthRequester, "_OAUTH_TOKEN_URL", f"{base}/oauth/token/")
+    for n in range(120):
+        served.act("crm.item.add", {"entityTypeId": 1038, "fields": {"title": f"Doc {n}"}})
+    domain = base.removeprefix("http://")
+    hook = BitrixWebhook(domain=domain, webhook_token=f"1/{served.config.webhook_token}")
+    added = hook.call_method("crm.item.add", {"entityTypeId": 1038, "fields": {"title": "X"}})
+    assert added["result"]["item"]["id"] == 121
+    listed = hook.call_list("crm.item.list", {"entityTypeId": 1038, "select": ["id"]})
+    assert len(listed["result"]) == 121
+    fast = hook.call_list_fast("crm.item.list", {"entityTypeId": 1038, "select": ["id"]})
+    assert sorted(item["id"] for item in fast["result"]) == list(range(1, 122))
+    batch = hook.call_batch({"a": ("crm.item.get", {"entityTypeId": 1038, "id": 1})})
+    assert batch["result"]["result"]["a"]["item"]["title"] == "Doc 0"
+    client_list = Client(hook).crm.item.list(entity_type_id=1038).as_list()
+    assert len(client_list.result) == 121
+
+    # An app token that expires is refreshed (and rotated) by the SDK, then the call replayed.
+    tokens = served.install_app()
+    app_token = BitrixToken(
+        domain=domain,
+        auth_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        bitrix_app=BitrixApp(
+            client_id=served.app.client_id, client_secret=served.app.client_secret
+        ),
+    )
+    served.expire_tokens()
+    assert app_token.call_method("profile")["result"]["ID"] == "1"
+    assert app_token.refresh_token != tokens["refresh_token"]
