@@ -174,11 +174,14 @@ class Emulator:
         """The URL of a webhook."""
         return f"{self.config.portal_url.rstrip('/')}/rest/{user_id}/{token}/"
 
-    def add_webhook(self, user_id: int = 1, token: str | None = None) -> str:
-        """Create another inbound webhook; its URL."""
+    def add_webhook(
+        self, user_id: int = 1, token: str | None = None, *, scopes: list[str] | None = None
+    ) -> str:
+        """Create another inbound webhook of ``user_id`` limited to ``scopes`` (all when
+        ``None``); its URL."""
         token = token or secrets.token_hex(8)
         with self._lock:
-            self.portal.webhooks[(user_id, token)] = None
+            self.portal.webhooks[(user_id, token)] = set(scopes) if scopes is not None else None
         return self.webhook_for(user_id, token)
 
     def _token_response(self, app: App, user_id: int) -> dict[str, Any]:
@@ -205,11 +208,51 @@ class Emulator:
             "application_token": app.application_token,
         }
 
-    def install_app(self, user_id: int = 1) -> dict[str, Any]:
+    def install_app(self, user_id: int = 1, *, handler: str | None = None) -> dict[str, Any]:
         """Tokens as the install callback hands them to the app (``auth[…]`` of
-        ``ONAPPINSTALL``), including ``application_token``."""
+        ``ONAPPINSTALL``), including ``application_token``. With ``handler``, the
+        ``ONAPPINSTALL`` event is also posted there, form-encoded, refresh token included."""
         with self._lock:
-            return self._token_response(self.app, user_id)
+            tokens = self._token_response(self.app, user_id)
+            if handler:
+                payload = {
+                    "event": "ONAPPINSTALL",
+                    "data": {"VERSION": "1", "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": "pl"},
+                    "ts": int(self.clock.now()),
+                    "auth": dict(tokens),
+                }
+                self._pending.append((handler, "ONAPPINSTALL", encoding.flatten(payload)))
+        if handler and self.config.deliver_events_inline:
+            self.deliver_events()
+        return tokens
+
+    def placement_form(
+        self,
+        placement: str = "DEFAULT",
+        options: Mapping[str, Any] | None = None,
+        *,
+        user_id: int = 1,
+    ) -> dict[str, str]:
+        """The form the portal POSTs to an app page opened in a placement for ``user_id``
+        (``AUTH_ID`` is an access token of that user; bitrix24.md §1.5)."""
+        with self._lock:
+            tokens = self._token_response(self.app, user_id)
+        return {
+            "DOMAIN": self.domain,
+            "PROTOCOL": "1" if self.config.portal_url.startswith("https") else "0",
+            "LANG": "pl",
+            "APP_SID": secrets.token_hex(16),
+            "AUTH_ID": tokens["access_token"],
+            "AUTH_EXPIRES": str(tokens["expires_in"]),
+            "REFRESH_ID": tokens["refresh_token"],
+            "SERVER_ENDPOINT": tokens["server_endpoint"],
+            "APPLICATION_TOKEN": self.app.application_token,
+            "APPLICATION_SCOPE": self.app.scope,
+            "member_id": self.portal.member_id,
+            "status": "L",
+            "PLACEMENT": placement,
+            "PLACEMENT_OPTIONS": json.dumps(dict(options or {})),
+        }
 
     def expire_tokens(self) -> None:
         """Make every issued access token expired (the next call answers ``expired_token``)."""
@@ -270,7 +313,10 @@ class Emulator:
         """Prepare ``event`` for every handler bound to it (sent by :meth:`deliver_events`)."""
         now = self.clock.now()
         for binding in self.portal.bindings:
-            if binding.event != event.upper() or binding.offline:
+            if binding.event != event.upper():
+                continue
+            if binding.offline:
+                self._queue_offline(binding.event, data, auth, now)
                 continue
             base = self.config.portal_url.rstrip("/")
             auth_block: dict[str, Any] = {
@@ -301,6 +347,25 @@ class Emulator:
                 "auth": auth_block,
             }
             self._pending.append((binding.handler, binding.event, encoding.flatten(payload)))
+
+    def _queue_offline(self, event: str, data: Mapping[str, Any], auth: Auth, now: float) -> None:
+        # The offline queue keeps only the latest state per object (bitrix24.md §6.3).
+        fields = data.get("FIELDS", {}) if isinstance(data, Mapping) else {}
+        key = (event, str(fields.get("ID", fields.get("POST_ID", ""))))
+        queue = self.portal.offline_events
+        queue[:] = [e for e in queue if (e["EVENT_NAME"], e["_object"]) != key or e["_process"]]
+        queue.append(
+            {
+                "ID": str(self.portal.next_id("offline-event")),
+                "TIMESTAMP_X": self.portal.iso(now),
+                "EVENT_NAME": event,
+                "EVENT_DATA": dict(data),
+                "EVENT_ADDITIONAL": {"user_id": auth.user_id},
+                "MESSAGE_ID": secrets.token_hex(16),
+                "_object": key[1],
+                "_process": None,
+            }
+        )
 
     def deliver_events(self) -> list[Delivery]:
         """POST every queued event once, form-encoded; failures are recorded, never retried."""
@@ -531,7 +596,16 @@ class Emulator:
             key = (int(user_id), token) if user_id.isdigit() else None
             if key is None or key not in self.portal.webhooks:
                 raise ApiError("NO_AUTH_FOUND", "Wrong authorization data", status=401)
-            return Auth("webhook", key[0], f"webhook:{key[0]}:{token}")
+            auth = Auth("webhook", key[0], f"webhook:{key[0]}:{token}")
+            scopes = self.portal.webhooks[key]
+            needed = scope_of(name)
+            if scopes is not None and needed is not None and needed not in scopes:
+                raise ApiError(
+                    "insufficient_scope",
+                    "The request requires higher privileges than provided by the webhook token",
+                    status=403,
+                )
+            return auth
         value = params.get("auth")
         if not value:
             raise ApiError("NO_AUTH_FOUND", "Wrong authorization data", status=401)
@@ -718,6 +792,26 @@ class Emulator:
         if app.redirect_uri:
             return Reply(302, b"", {"Location": f"{app.redirect_uri}?{std_urlencode(answer)}"})
         return _json_reply(200, answer)
+
+
+#: The scope a method family needs; families absent here need none (``batch``, ``profile``…).
+_SCOPES = {
+    "crm": "crm",
+    "userfieldconfig": "crm",
+    "catalog": "catalog",
+    "user": "user",
+    "im": "im",
+    "imconnector": "imconnector",
+    "imopenlines": "imopenlines",
+    "log": "log",
+    "sonet_group": "sonet_group",
+    "placement": "placement",
+}
+
+
+def scope_of(method: str) -> str | None:
+    """The scope a webhook must have to call ``method``."""
+    return _SCOPES.get(method.split(".", 1)[0])
 
 
 def _resolve(raw: Mapping[str, Any], name: str, path: str) -> Any:

@@ -364,6 +364,7 @@ class Portal:
     user_fields: dict[str, dict[str, dict[str, Any]]] = attrs.field(factory=dict)
     files: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     bindings: list[Binding] = attrs.field(factory=list)
+    offline_events: list[dict[str, Any]] = attrs.field(factory=list)
     deliveries: list[Delivery] = attrs.field(factory=list)
     webhooks: dict[tuple[int, str], set[str] | None] = attrs.field(factory=dict)
     apps: dict[str, App] = attrs.field(factory=dict)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -139,10 +140,13 @@ def event_bind(call: Call) -> Any:
     if not known_event(event):
         raise ApiError("ERROR_EVENT_NOT_FOUND", "Event not found")
     offline = str(call.get("event_type", "online")).lower() == "offline"
+    if offline and not call.portal.users[call.auth.user_id]["ADMIN"]:
+        raise ApiError("ACCESS_DENIED", "Offline events need an administrator", status=403)
     assert call.auth.app is not None
     client_id = call.auth.app.client_id
     for binding in call.portal.bindings:
-        if (binding.event, binding.handler, binding.client_id) == (event, handler, client_id):
+        same = (binding.event, binding.handler, binding.client_id, binding.offline)
+        if same == (event, handler, client_id, offline):
             raise ApiError("ERROR_EVENT_ALREADY_BINDED", "Handler already binded")
     call.portal.bindings.append(
         Binding(
@@ -242,3 +246,47 @@ def placement_unbind(call: Call) -> Any:
     count = len(call.portal.placements) - len(keep)
     call.portal.placements[:] = keep
     return {"count": count}
+
+
+def _offline_public(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if not k.startswith("_")}
+
+
+@method("event.offline.get", app_only=True, write=True)
+def offline_get(call: Call) -> Any:
+    """Take up to ``limit`` (50) queued offline events; ``clear=1`` (default) removes them,
+    ``clear=0`` reserves them for the returned ``process_id`` until ``event.offline.clear``."""
+    limit = int(call.get("limit") or 50)
+    clear = str(call.get("clear", "1")) not in ("0", "false", "N")
+    test = F.matcher(call.get("filter"), lambda name: True)
+    queue = call.portal.offline_events
+    taken = [e for e in queue if e["_process"] is None and test(e)][:limit]
+    process_id = None
+    if clear:
+        queue[:] = [e for e in queue if e not in taken]
+    elif taken:
+        process_id = secrets.token_hex(8)
+        for event in taken:
+            event["_process"] = process_id
+    return {"process_id": process_id, "events": [_offline_public(e) for e in taken]}
+
+
+@method("event.offline.clear", app_only=True, write=True)
+def offline_clear(call: Call) -> Any:
+    """Remove the events reserved by ``process_id`` (optionally only ``id`` ones)."""
+    process_id = call.require("process_id")
+    ids = call.get("id")
+    ids = {str(i) for i in (ids if isinstance(ids, list) else [ids])} if ids else None
+    queue = call.portal.offline_events
+    keep = [
+        e for e in queue if not (e["_process"] == process_id and (ids is None or e["ID"] in ids))
+    ]
+    removed = len(queue) - len(keep)
+    queue[:] = keep
+    return {"count": removed} if removed else True
+
+
+@method("event.offline.list", app_only=True)
+def offline_list(call: Call) -> Any:
+    """Queued offline events without taking them."""
+    return [_offline_public(e) for e in call.portal.offline_events]
