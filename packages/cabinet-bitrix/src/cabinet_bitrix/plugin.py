@@ -73,6 +73,10 @@ def register_commands(cli: click.Group) -> None:
         help="Simulated server time of one read.",
     )
     @click.option("--webhook-token", default=None, help="The webhook's secret (random if unset).")
+    @click.option("--client-id", default=None, help="The app's client id (random if unset).")
+    @click.option(
+        "--client-secret", default=None, help="The app's client secret (random if unset)."
+    )
     def bitrix_emulator(
         host: str,
         port: int,
@@ -80,6 +84,8 @@ def register_commands(cli: click.Group) -> None:
         write_seconds: float,
         read_seconds: float,
         webhook_token: str | None,
+        client_id: str | None,
+        client_secret: str | None,
     ) -> None:
         """Serve an emulated Bitrix24 portal (REST, OAuth, events) for tests and demos."""
         import uvicorn
@@ -93,8 +99,13 @@ def register_commands(cli: click.Group) -> None:
             write_seconds=write_seconds,
             deliver_events_inline=False,
         )
+        # Fixed credentials let a restarted emulator keep answering a configured cabinet.
         if webhook_token:
             config.webhook_token = webhook_token
+        if client_id:
+            config.client_id = client_id
+        if client_secret:
+            config.client_secret = client_secret
         emulator = Emulator(config)
         click.echo(emulator_banner(emulator))
         uvicorn.run(emulator.asgi(), host=host, port=port, log_level="warning")

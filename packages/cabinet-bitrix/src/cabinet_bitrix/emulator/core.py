@@ -509,8 +509,9 @@ class Emulator:
             for part in message.walk():
                 name = part.get_param("name", header="content-disposition")
                 if name:
-                    payload = part.get_payload(decode=True) or b""
-                    pairs.append((str(name), payload.decode("utf-8", "replace")))
+                    payload = part.get_payload(decode=True)
+                    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+                    pairs.append((str(name), text))
             params.update(encoding.parse_pairs(pairs))
             return params
         params.update(encoding.parse_query(body.decode("utf-8", "replace")))
@@ -609,13 +610,13 @@ class Emulator:
         value = params.get("auth")
         if not value:
             raise ApiError("NO_AUTH_FOUND", "Wrong authorization data", status=401)
-        token = self.portal.access_tokens.get(str(value))
-        if token is None:
+        access = self.portal.access_tokens.get(str(value))
+        if access is None:
             raise ApiError("invalid_token", "Unable to get application by token", status=401)
-        if token.expires_at <= now or self._take_fault(name, {"expired_token"}, "oauth"):
+        if access.expires_at <= now or self._take_fault(name, {"expired_token"}, "oauth"):
             raise ApiError("expired_token", "The access token provided has expired.", status=401)
-        app = self.portal.apps[token.client_id]
-        return Auth("oauth", token.user_id, f"app:{app.client_id}", app, token.value)
+        app = self.portal.apps[access.client_id]
+        return Auth("oauth", access.user_id, f"app:{app.client_id}", app, access.value)
 
     @staticmethod
     def _check_context(spec: MethodSpec, auth: Auth) -> None:

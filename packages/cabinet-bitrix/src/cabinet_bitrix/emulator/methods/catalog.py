@@ -60,7 +60,7 @@ def product_add(call: Call) -> Any:
     if not fields.get("name"):
         raise ApiError("INVALID_ARG_VALUE", "Required field 'name' is missing")
     product_id = call.portal.next_id("product", start=1000)
-    product = {
+    product: dict[str, Any] = {
         "id": product_id,
         "iblockId": int(fields["iblockId"]),
         "active": "Y",
