@@ -122,6 +122,22 @@ def test_batch_server_time_is_charged_per_the_configured_mode(clock, mode, charg
     assert emulator.operating.operating(key, clock.now()) == 3.0
 
 
+def test_batch_seconds_fix_the_time_of_a_whole_batch(clock):
+    emulator = Emulator(EmulatorConfig(write_seconds=5.0, batch_seconds=1.0), clock=clock)
+    with httpx.Client(transport=emulator.transport()) as http:
+        before = clock.now()
+        body = http.post(
+            emulator.webhook_url + "batch",
+            json={
+                "cmd": {f"c{n}": "crm.item.add?entityTypeId=7&fields[title]=x" for n in range(50)}
+            },
+        ).json()
+    assert body["time"]["duration"] == pytest.approx(1.0)
+    assert clock.now() == pytest.approx(before + 1.0)
+    assert len(emulator.portal.items[7]) == 50
+    assert emulator.requests == [("batch", "1")]
+
+
 def test_a_batch_through_an_app_token(http, emulator):
     tokens = emulator.install_app()
     body = http.post(

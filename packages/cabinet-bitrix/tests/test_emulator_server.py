@@ -92,6 +92,7 @@ def test_the_cli_command_serves_the_emulator_it_describes(monkeypatch):
     assert served["port"] == 8123
     emulator = served["app"].state.emulator
     assert emulator.config.plan.burst == 250
+    assert emulator.config.batch_seconds == 0.25
 
 
 def _free_port() -> int:

@@ -72,6 +72,12 @@ def register_commands(cli: click.Group) -> None:
         type=float,
         help="Simulated server time of one read.",
     )
+    @click.option(
+        "--batch-seconds",
+        default=None,
+        type=float,
+        help="Simulated server time of a whole batch, whatever it holds.",
+    )
     @click.option("--webhook-token", default=None, help="The webhook's secret (random if unset).")
     @click.option("--client-id", default=None, help="The app's client id (random if unset).")
     @click.option(
@@ -83,6 +89,7 @@ def register_commands(cli: click.Group) -> None:
         plan: str,
         write_seconds: float,
         read_seconds: float,
+        batch_seconds: float | None,
         webhook_token: str | None,
         client_id: str | None,
         client_secret: str | None,
@@ -97,6 +104,7 @@ def register_commands(cli: click.Group) -> None:
             plan=PLANS[plan],
             read_seconds=read_seconds,
             write_seconds=write_seconds,
+            batch_seconds=batch_seconds,
             deliver_events_inline=False,
         )
         # Fixed credentials let a restarted emulator keep answering a configured cabinet.
