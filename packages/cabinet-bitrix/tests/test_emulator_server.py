@@ -84,6 +84,8 @@ def test_the_cli_command_serves_the_emulator_it_describes(monkeypatch):
             "local.test.1",
             "--client-secret",
             "s3cret",
+            "--batch-seconds",
+            "0.25",
         ],
     )
     assert result.exit_code == 0, result.output
