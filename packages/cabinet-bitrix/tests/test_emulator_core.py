@@ -195,3 +195,41 @@ def test_async_clients_work_in_process_and_over_asgi(emulator):
 
     direct, served = asyncio.run(run())
     assert direct.json()["result"]["ID"] == served.json()["result"]["ID"] == "1"
+
+
+def test_slow_fault_adds_server_time_to_matching_methods_only(http, emulator, clock):
+    emulator.inject("slow", 1, methods=["crm.item.list"], seconds=30.0)
+    quick = http.post(emulator.webhook_url + "profile").json()
+    assert quick["time"]["duration"] == 0.0
+    before = clock.now()
+    slow = http.post(emulator.webhook_url + "crm.item.list", json={"entityTypeId": 7}).json()
+    assert slow["time"]["duration"] == 30.0
+    assert clock.now() == before + 30.0
+    assert emulator.faults == []
+
+
+def test_expired_token_fault_hits_app_calls_only_and_counts_down(http, emulator):
+    tokens = emulator.install_app()
+    emulator.inject("expired_token", 2)
+    assert http.post(emulator.webhook_url + "profile").status_code == 200
+    app_url = tokens["client_endpoint"] + "profile"
+    answers = [http.post(app_url, json={"auth": tokens["access_token"]}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 200]
+    assert answers[0].json()["error"] == "expired_token"
+
+
+def test_down_and_timeout_faults_are_transport_errors(http, emulator, clock):
+    emulator.inject("down", 1)
+    with pytest.raises(httpx.ConnectError):
+        http.post(emulator.webhook_url + "profile")
+    emulator.inject("timeout", 1, seconds=65.0)
+    before = clock.now()
+    with pytest.raises(httpx.ReadTimeout):
+        http.post(emulator.webhook_url + "profile")
+    assert clock.now() == before + 65.0
+    assert http.post(emulator.webhook_url + "profile").status_code == 200
+
+
+def test_an_unknown_fault_kind_is_refused(emulator):
+    with pytest.raises(ValueError, match="unknown fault"):
+        emulator.inject("gremlins")
