@@ -254,3 +254,14 @@ def test_authorization_code_flow(emulator):
         assert reused.json()["error"] == "invalid_grant"
         wrong = http.get(base + "/oauth/token/", params={**params, "client_secret": "no"})
         assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
+
+
+def test_items_without_a_name_are_named_after_their_type(call):
+    contact = call("crm.item.add", {"entityTypeId": 3, "fields": {}})["result"]["item"]
+    assert contact["lastName"] == f"Contact #{contact['id']}"
+    quote = call(
+        "crm.item.add",
+        {"entityTypeId": 7, "fields": {"quoteNumber": "OF/1/2026", "xmlId": "ignored"}},
+    )
+    assert quote["result"]["item"]["quoteNumber"] == "OF/1/2026"
+    assert "xmlId" not in quote["result"]["item"]  # quotes have no external code

@@ -52,6 +52,7 @@ _QUOTE_FIELDS = frozenset(
         "leadId",
         "storageTypeId",
         "storageElementIds",
+        "quoteNumber",
         "webformId",
         "companyId",
         "contactId",

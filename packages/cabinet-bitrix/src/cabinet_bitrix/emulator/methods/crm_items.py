@@ -226,6 +226,8 @@ def add_item(call: Call, crm: CrmType, given: Any) -> dict[str, Any]:
     apply_fields(call, crm, item, given)
     if not item.get("title") and "title" in crm.fields:
         item["title"] = f"{crm.title} #{item_id}"
+    if crm.entity_type_id == 3 and not (item.get("name") or item.get("lastName")):
+        item["lastName"] = f"{crm.title} #{item_id}"  # "Contact #2759", as the portal names it
     portal.items.setdefault(crm.entity_type_id, {})[item_id] = item
     _event(call, crm, "ADD", item_id)
     return item
