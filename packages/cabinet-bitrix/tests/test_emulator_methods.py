@@ -265,3 +265,12 @@ def test_items_without_a_name_are_named_after_their_type(call):
     )
     assert quote["result"]["item"]["quoteNumber"] == "OF/1/2026"
     assert "xmlId" not in quote["result"]["item"]  # quotes have no external code
+
+
+def test_id_in_update_fields_and_entity_type_in_filters_are_refused(call):
+    quote = call("crm.item.add", {"entityTypeId": 7, "fields": {}})["result"]["item"]
+    refused = call(
+        "crm.item.update", {"entityTypeId": 7, "id": quote["id"], "fields": {"id": 5}}, status=400
+    )
+    assert "read-only" in refused["error_description"]
+    call("crm.item.list", {"entityTypeId": 7, "filter": {"entityTypeId": 7}}, status=400)

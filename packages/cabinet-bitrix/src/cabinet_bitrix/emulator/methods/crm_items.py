@@ -244,6 +244,11 @@ def find_item(call: Call, crm: CrmType, item_id: int) -> dict[str, Any]:
 def update_item(call: Call, crm: CrmType, item_id: int, given: Any) -> dict[str, Any]:
     """Change the given fields; moving the stage records who and when. Fires ``…UPDATE``."""
     item = find_item(call, crm, item_id)
+    if isinstance(given, Mapping) and "id" in given:
+        raise ApiError(
+            "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+            "Setting value for Primary ID is not allowed, it is read-only field",
+        )
     before_stage = item.get("stageId")
     updated = dict(item)
     apply_fields(call, crm, updated, given)
@@ -272,6 +277,9 @@ def list_items(call: Call, crm: CrmType, filter_: Any, order: Any) -> list[Mappi
     """Items matching ``filter_`` in ``order``."""
 
     def allowed(name: str) -> bool:
+        # entityTypeId and fm answer but cannot be filtered on (object-fields.md).
+        if name in ("entityTypeId", "fm"):
+            return False
         return name in SYSTEM_FIELDS or crm.accepts(name) or name in ("currencyId", "opportunity")
 
     test = F.matcher(filter_, allowed, _getter)
