@@ -274,3 +274,48 @@ def test_id_in_update_fields_and_entity_type_in_filters_are_refused(call):
     )
     assert "read-only" in refused["error_description"]
     call("crm.item.list", {"entityTypeId": 7, "filter": {"entityTypeId": 7}}, status=400)
+
+
+def test_workgroups_and_their_members(call):
+    (group,) = call("sonet_group.get", {"GROUP_ID": 12})["result"]
+    assert group["NAME"] == "Aktualności dla klientów" and "_members" not in group
+    members = call("sonet_group.user.get", {"ID": 12})
+    assert members["result"][0] == {"USER_ID": "1", "ROLE": "A"} and "total" not in members
+    assert call("sonet_group.user.get", {"ID": 99}, status=400)["error"]
+
+
+def test_requisite_links_and_timeline_comments_on_a_quote(call):
+    company_id = call("crm.company.add", {"fields": {"TITLE": "ACME"}})["result"]
+    requisite_id = call(
+        "crm.requisite.add",
+        {"fields": {"ENTITY_TYPE_ID": 4, "ENTITY_ID": company_id, "PRESET_ID": 1, "NAME": "Org"}},
+    )["result"]
+    quote = call("crm.item.add", {"entityTypeId": 7, "fields": {"companyId": company_id}})
+    quote_id = quote["result"]["item"]["id"]
+    call(
+        "crm.requisite.link.register",
+        {"fields": {"ENTITY_TYPE_ID": 7, "ENTITY_ID": quote_id, "REQUISITE_ID": requisite_id}},
+    )
+    link = call("crm.requisite.link.get", {"entityTypeId": 7, "entityId": quote_id})["result"]
+    assert link["REQUISITE_ID"] == str(requisite_id) and link["MC_REQUISITE_ID"] == "0"
+    call(
+        "crm.requisite.link.register",
+        {"fields": {"ENTITY_TYPE_ID": 7, "ENTITY_ID": quote_id, "REQUISITE_ID": 999}},
+        status=400,
+    )
+    comment = call(
+        "crm.timeline.comment.add",
+        {
+            "fields": {
+                "ENTITY_ID": quote_id,
+                "ENTITY_TYPE": "quote",
+                "COMMENT": "Korekta od klienta",
+            }
+        },
+    )
+    assert isinstance(comment["result"], int)
+    call(
+        "crm.timeline.comment.add",
+        {"fields": {"ENTITY_ID": 999, "ENTITY_TYPE": "dynamic_1038", "COMMENT": "x"}},
+        status=400,
+    )

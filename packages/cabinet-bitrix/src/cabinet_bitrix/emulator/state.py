@@ -357,6 +357,9 @@ class Portal:
     prices: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     users: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     posts: dict[int, dict[str, Any]] = attrs.field(factory=dict)
+    groups: dict[int, dict[str, Any]] = attrs.field(factory=dict)
+    requisite_links: dict[tuple[int, int], dict[str, Any]] = attrs.field(factory=dict)
+    timeline: list[dict[str, Any]] = attrs.field(factory=list)
     messages: list[dict[str, Any]] = attrs.field(factory=list)
     connectors: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     sessions: dict[tuple[str, str, str], dict[str, Any]] = attrs.field(factory=dict)
@@ -424,5 +427,19 @@ def default_portal() -> Portal:
         "ADMIN": False,
         "UF_DEPARTMENT": [1],
         "TIME_ZONE": "Europe/Warsaw",
+    }
+    portal.groups[12] = {
+        "ID": "12",
+        "SITE_ID": "s1",
+        "NAME": "Aktualności dla klientów",
+        "ACTIVE": "Y",
+        "VISIBLE": "Y",
+        "OPENED": "N",
+        "CLOSED": "N",
+        "OWNER_ID": "1",
+        "NUMBER_OF_MEMBERS": "2",
+        "PROJECT": "N",
+        "IS_EXTRANET": "N",
+        "_members": [{"USER_ID": "1", "ROLE": "A"}, {"USER_ID": "2", "ROLE": "K"}],
     }
     return portal

@@ -373,3 +373,72 @@ def currency_list(call: Call) -> Any:
         )
     ]
     return Listed(rows, len(rows))
+
+
+@method("crm.requisite.link.register", write=True)
+def requisite_link_register(call: Call) -> Any:
+    """Tie the buyer's and seller's requisites to a quote or other item (the printed form)."""
+    fields = call.require("fields")
+    if not isinstance(fields, Mapping):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'fields' must be an object")
+    try:
+        key = (int(fields["ENTITY_TYPE_ID"]), int(fields["ENTITY_ID"]))
+    except (KeyError, TypeError, ValueError):
+        raise ApiError("INVALID_ARG_VALUE", "ENTITY_TYPE_ID and ENTITY_ID are required") from None
+    if key[1] not in call.portal.items.get(key[0], {}):
+        raise ApiError("OWNER_NOT_FOUND", "The entity was not found")
+    for name in ("REQUISITE_ID", "MC_REQUISITE_ID"):
+        value = int(fields.get(name) or 0)
+        if value and value not in call.portal.requisites:
+            raise not_found(f"{name} {value} not found")
+    call.portal.requisite_links[key] = {
+        "ENTITY_TYPE_ID": str(key[0]),
+        "ENTITY_ID": str(key[1]),
+        **{
+            n: str(fields.get(n) or 0)
+            for n in ("REQUISITE_ID", "BANK_DETAIL_ID", "MC_REQUISITE_ID", "MC_BANK_DETAIL_ID")
+        },
+    }
+    return True
+
+
+@method("crm.requisite.link.get")
+def requisite_link_get(call: Call) -> Any:
+    """The requisites tied to an item."""
+    key = (call.integer("entityTypeId") or 0, call.integer("entityId") or 0)
+    link = call.portal.requisite_links.get(key)
+    if link is None:
+        raise not_found("Not found")
+    return link
+
+
+@method("crm.timeline.comment.add", write=True)
+def timeline_comment_add(call: Call) -> Any:
+    """A comment on an item's timeline (``ENTITY_TYPE`` ``quote``, ``dynamic_1038`` …)."""
+    fields = call.get("fields")
+    if not isinstance(fields, Mapping):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'fields' must be an object")
+    entity_type = str(fields.get("ENTITY_TYPE", "")).lower()
+    names = {"quote": 7, "company": 4, "contact": 3}
+    type_id = names.get(entity_type)
+    if entity_type.startswith("dynamic_") and entity_type[8:].isdigit():
+        type_id = int(entity_type[8:])
+    try:
+        entity_id = int(fields.get("ENTITY_ID") or 0)
+    except (TypeError, ValueError):
+        entity_id = 0
+    if type_id is None or entity_id not in call.portal.items.get(type_id, {}):
+        raise ApiError("OWNER_NOT_FOUND", "The entity was not found")
+    if not fields.get("COMMENT"):
+        raise ApiError("INVALID_ARG_VALUE", "COMMENT is required")
+    comment_id = call.portal.next_id("timeline", start=900)
+    call.portal.timeline.append(
+        {
+            "ID": comment_id,
+            "ENTITY_TYPE_ID": type_id,
+            "ENTITY_ID": entity_id,
+            "COMMENT": fields["COMMENT"],
+            "AUTHOR_ID": call.auth.user_id,
+        }
+    )
+    return comment_id

@@ -103,3 +103,23 @@ def blogpost_get(call: Call) -> Any:
         return Listed([_public(p) for p in posts[:limit]], len(posts))
     chunk, total, following = F.page(posts, F.start_of(call.params))
     return Listed([_public(p) for p in chunk], total, following)
+
+
+@method("sonet_group.get")
+def group_get(call: Call) -> Any:
+    """Workgroups (``FILTER``, ``GROUP_ID``)."""
+    groups = list(call.portal.groups.values())
+    if call.get("GROUP_ID"):
+        groups = [g for g in groups if g["ID"] == str(call.get("GROUP_ID"))]
+    test = F.matcher(call.get("FILTER") or {}, lambda name: True)
+    rows = [_public(g) for g in groups if test(g)]
+    return Listed(rows, len(rows))
+
+
+@method("sonet_group.user.get")
+def group_users(call: Call) -> Any:
+    """Members of a group with their roles (A owner, E moderator, K member); no ``total``."""
+    group = call.portal.groups.get(call.integer("ID") or 0)
+    if group is None:
+        raise ApiError("ERROR_GROUP_NOT_FOUND", "Socialnetwork group not found")
+    return list(group["_members"])
