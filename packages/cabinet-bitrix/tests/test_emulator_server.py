@@ -62,41 +62,6 @@ def test_the_banner_names_the_webhook_and_the_app(emulator):
     assert emulator.app.client_id in banner and emulator.app.client_secret in banner
 
 
-def test_the_cli_command_serves_the_emulator_it_describes(monkeypatch):
-    pytest.importorskip("cabinet_web")
-    import uvicorn
-    from cabinet_web.cli import make_cli
-    from click.testing import CliRunner
-
-    served = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
-    result = CliRunner().invoke(
-        make_cli(),
-        [
-            "bitrix-emulator",
-            "--port",
-            "8123",
-            "--plan",
-            "enterprise",
-            "--webhook-token",
-            "abc",
-            "--client-id",
-            "local.test.1",
-            "--client-secret",
-            "s3cret",
-            "--batch-seconds",
-            "0.25",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert "http://127.0.0.1:8123/rest/1/abc/" in result.output
-    assert "local.test.1" in result.output and "s3cret" in result.output
-    assert served["port"] == 8123
-    emulator = served["app"].state.emulator
-    assert emulator.config.plan.burst == 250
-    assert emulator.config.batch_seconds == 0.25
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
