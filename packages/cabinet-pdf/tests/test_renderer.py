@@ -176,8 +176,16 @@ def test_foreign_currency_shows_vat_in_pln_and_the_nbp_rate(cabinet, client, inv
 def test_proforma_says_it_is_not_a_vat_invoice(cabinet, client, invoice, pdf_text):
     proforma = attrs.evolve(invoice, doc_type="proforma", number="PRO/3/11/2026")
     text = pdf_text(render(cabinet, proforma, client, "pl+en").content)
-    assert "Faktura proforma / Proforma invoice" in text
+    assert "FAKTURA PROFORMA / PROFORMA INVOICE" in text
     assert "Dokument nie jest fakturą VAT / This is not a VAT invoice" in text
+    english = pdf_text(render(cabinet, proforma, client, "en").content)
+    assert "PROFORMA INVOICE" in english
+    # The disclaimer keeps the Polish words even on an English proforma.
+    assert "This is not a VAT invoice (Dokument nie jest fakturą VAT)" in english
+    polish = pdf_text(render(cabinet, proforma, client, "pl").content)
+    assert "FAKTURA PROFORMA" in polish
+    assert "Dokument nie jest fakturą VAT" in polish
+    assert "PROFORMA INVOICE" not in polish
 
 
 def test_correction_request_before_february_2026_is_a_note(cabinet, client, invoice, pdf_text):

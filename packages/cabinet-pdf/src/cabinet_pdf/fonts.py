@@ -15,12 +15,18 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 REGULAR = "CabinetDejaVuSans"
 BOLD = "CabinetDejaVuSans-Bold"
+#: The classic template's headings (DejaVu Serif Bold, same licence and version).
+SERIF_BOLD = "CabinetDejaVuSerif-Bold"
 
-_FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
+_FILES = {
+    REGULAR: "DejaVuSans.ttf",
+    BOLD: "DejaVuSans-Bold.ttf",
+    SERIF_BOLD: "DejaVuSerif-Bold.ttf",
+}
 
 
 def register_fonts() -> None:
-    """Register both faces (and the bold mapping for ``<b>`` in paragraphs) once per process.
+    """Register the three faces (and the bold mapping for ``<b>`` in paragraphs) once per process.
 
     reportlab keeps fonts in a process-wide registry, so this is called lazily by the renderer
     rather than at import time.

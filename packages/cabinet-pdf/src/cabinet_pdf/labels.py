@@ -11,7 +11,8 @@ from collections.abc import Mapping
 #: Titles of the built-in document types, as printed at the top of the page.
 TITLES: Mapping[str, Mapping[str, str]] = {
     "cost_invoice": {"pl": "Faktura kosztowa", "en": "Cost invoice"},
-    "proforma": {"pl": "Faktura proforma", "en": "Proforma invoice"},
+    # The customary title of a proforma (poland.md §3.1), capitals as printed.
+    "proforma": {"pl": "FAKTURA PROFORMA", "en": "PROFORMA INVOICE"},
     "vat_invoice": {"pl": "Faktura VAT", "en": "VAT invoice"},
     "correcting_invoice": {"pl": "Faktura korygująca", "en": "Correcting invoice"},
     "correction_request": {"pl": "Wniosek o korektę faktury", "en": "Invoice correction request"},
@@ -76,9 +77,29 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "page": {"pl": "Strona", "en": "Page"},
     "issued_in": {"pl": "Wystawiono w kabinecie", "en": "Issued in the client cabinet of"},
     "draft": {"pl": "PROJEKT", "en": "DRAFT"},
+    "status": {"pl": "Status", "en": "Status"},
+    "corrected_invoice": {"pl": "Faktura korygowana", "en": "Corrected invoice"},
+    "of_date": {"pl": "z dnia", "en": "of"},
+    "ksef_number": {"pl": "Numer KSeF", "en": "KSeF number"},
+    "reason": {"pl": "Przyczyna korekty", "en": "Reason for the correction"},
+    "exemption_basis": {
+        "pl": "Podstawa zwolnienia z VAT",
+        "en": "Legal basis of the VAT exemption",
+    },
     "not_vat_invoice": {
         "pl": "Dokument nie jest fakturą VAT",
         "en": "This is not a VAT invoice",
+    },
+}
+
+#: The markers art. 106e ust. 1 pkt 16, 18 and 18a requires in these very Polish words; an
+#: English document prints its own words with the statutory ones in brackets.
+MARKERS: Mapping[str, Mapping[str, str]] = {
+    "cash_method": {"pl": "metoda kasowa", "en": "cash accounting"},
+    "reverse_charge": {"pl": "odwrotne obciążenie", "en": "reverse charge"},
+    "split_payment": {
+        "pl": "mechanizm podzielonej płatności",
+        "en": "split payment mechanism",
     },
 }
 
@@ -110,3 +131,11 @@ def pick(words: Mapping[str, str], language: str, *, sep: str = " / ") -> str:
 def label(key: str, language: str, *, sep: str = " / ") -> str:
     """A printed label (see :data:`LABELS`) in ``language``."""
     return pick(LABELS[key], language, sep=sep)
+
+
+def statutory(words: Mapping[str, str], language: str) -> str:
+    """Words the law requires in Polish: as :func:`pick` when Polish is printed, else the
+    English words followed by the Polish ones in brackets ("cash accounting (metoda kasowa)")."""
+    if "pl" in languages_of(language):
+        return pick(words, language)
+    return f"{pick(words, language)} ({words['pl']})"

@@ -1,9 +1,11 @@
 """The page layout of invoice-like documents, as reportlab platypus flowables.
 
-One layout serves every built-in type: a heading with the title and number, the dates, the two
-parties, the lines (before/after blocks on a correcting invoice), VAT per rate, the total due
-with the amount in words, payment details, the type's own fields and notes. Types without lines
-(a contract, a cash report) simply print no lines table.
+One layout serves every built-in type: the firm's branding, a heading with the title and number,
+the dates, the two parties, the lines (before/after blocks on a correcting invoice), VAT per
+rate, the total due with the amount in words, the statutory markers (art. 106e ust. 1 pkt 16-19),
+payment details, the type's own fields and notes. Types without lines (a contract, a cash
+report) simply print no lines table. The template's :class:`~cabinet_pdf.themes.Theme` decides
+how each block is drawn, never what it says.
 """
 
 from __future__ import annotations
@@ -27,12 +29,30 @@ from cabinet_core.entities import (
     PriceMode,
 )
 from cabinet_core.money import round_money
-from cabinet_core.vat import CorrectionTotals
+from cabinet_core.vat import (
+    POLAND_2026,
+    CorrectionTotals,
+    TaxRules,
+    UnknownVatRate,
+    requires_split_payment,
+    to_pln,
+)
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, HRFlowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    HRFlowable,
+    Image,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from cabinet_pdf.fonts import BOLD, REGULAR
 from cabinet_pdf.formatting import (
@@ -43,13 +63,17 @@ from cabinet_pdf.formatting import (
     format_rate,
 )
 from cabinet_pdf.labels import (
+    LABELS,
     LEGACY_CORRECTION_NOTE,
+    MARKERS,
     PAYMENT_METHODS,
     TITLES,
     label,
     languages_of,
     pick,
+    statutory,
 )
+from cabinet_pdf.themes import CLASSIC, Theme, tint
 
 #: Labels of the two parties where they are not seller and buyer.
 PARTY_ROLES = {
@@ -60,6 +84,24 @@ PARTY_ROLES = {
 #: The day art. 106k (the buyer's correction note) stopped applying.
 NOTE_REPEALED_ON = date(2026, 2, 1)
 
+#: Extra fields printed by their own blocks (markers, the corrected invoice), not as rows.
+PRINTED_ELSEWHERE = frozenset(
+    {
+        "cash_method",
+        "split_payment",
+        "exemption_basis",
+        "corrected_number",
+        "corrected_issue_date",
+        "corrected_ksef_number",
+    }
+)
+
+LABELS_NOT_VAT = LABELS["not_vat_invoice"]
+
+#: The logo's box in the page header.
+LOGO_HEIGHT = 14 * mm
+LOGO_MAX_WIDTH = 45 * mm
+
 
 @attrs.frozen(kw_only=True)
 class Look:
@@ -68,6 +110,18 @@ class Look:
     firm_name: str
     primary: colors.Color
     accent: colors.Color
+    theme: Theme = CLASSIC
+    logo: ImageReader | None = None
+
+    def logo_size(self, height: float = LOGO_HEIGHT) -> tuple[float, float]:
+        """The logo's drawn size: ``height`` tall, narrower if it would exceed the box."""
+        if self.logo is None:
+            return 0.0, 0.0
+        width_px, height_px = self.logo.getSize()
+        width = height * width_px / max(height_px, 1)
+        if width > LOGO_MAX_WIDTH:
+            return LOGO_MAX_WIDTH, LOGO_MAX_WIDTH * height_px / max(width_px, 1)
+        return width, height
 
 
 def colour(value: str, fallback: str) -> colors.Color:
@@ -79,18 +133,42 @@ def colour(value: str, fallback: str) -> colors.Color:
         return colors.HexColor(fallback)
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def _styles(look: Look) -> dict[str, ParagraphStyle]:
+    theme = look.theme
     base = ParagraphStyle("base", fontName=REGULAR, fontSize=8.5, leading=11)
+    # Classic: serif headings in black, table heads white on the primary colour. Modern: sans
+    # headings in the primary colour, table heads in the primary colour on white.
+    heading_colour = colors.black if theme.grid else look.primary
+    th_colour = colors.white if theme.grid else look.primary
+    size = theme.title_size
     return {
         "base": base,
-        "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=16, leading=20),
+        "title": ParagraphStyle(
+            "title",
+            parent=base,
+            fontName=theme.heading_font,
+            fontSize=size,
+            leading=size * 1.25,
+            textColor=look.primary,
+        ),
         "number": ParagraphStyle("number", parent=base, fontName=BOLD, fontSize=11, leading=14),
-        "heading": ParagraphStyle("heading", parent=base, fontName=BOLD, fontSize=9, leading=12),
+        "heading": ParagraphStyle(
+            "heading",
+            parent=base,
+            fontName=theme.heading_font,
+            fontSize=9,
+            leading=12,
+            textColor=heading_colour,
+        ),
+        "firm": ParagraphStyle(
+            "firm", parent=base, fontName=theme.heading_font, fontSize=10, leading=13
+        ),
         "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
         "th": ParagraphStyle(
-            "th", parent=base, fontName=BOLD, fontSize=7.5, leading=9.5, textColor=colors.white
+            "th", parent=base, fontName=BOLD, fontSize=7.5, leading=9.5, textColor=th_colour
         ),
         "due": ParagraphStyle("due", parent=base, fontName=BOLD, fontSize=12, leading=16),
+        "marker": ParagraphStyle("marker", parent=base, fontName=BOLD, fontSize=9, leading=12),
     }
 
 
@@ -135,19 +213,60 @@ def client_party(client: Client) -> Party:
 
 
 def _grid(look: Look, *, total_row: bool = False) -> list[Any]:
-    """A ruled table whose first row is a heading in the firm's colour."""
+    """A table whose first row is a heading: ruled with a coloured head (classic), or open with
+    an accent rule under the head and tinted alternate rows (modern)."""
+    padding = look.theme.cell_padding
     commands: list[Any] = [
         ("FONTNAME", (0, 0), (-1, -1), REGULAR),
         ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("BACKGROUND", (0, 0), (-1, 0), look.primary),
-        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
         ("FONTNAME", (0, 0), (-1, 0), BOLD),
+        ("TOPPADDING", (0, 0), (-1, -1), padding),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), padding),
     ]
+    if look.theme.grid:
+        commands += [
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+            ("BACKGROUND", (0, 0), (-1, 0), look.primary),
+            ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+        ]
+    else:
+        commands += [
+            ("TEXTCOLOR", (0, 0), (-1, 0), look.primary),
+            ("LINEBELOW", (0, 0), (-1, 0), 1.2, look.accent),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, tint(look.primary, 0.92)]),
+        ]
     if total_row:
         commands.append(("FONTNAME", (0, -1), (-1, -1), BOLD))
+        if not look.theme.grid:
+            commands.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, look.primary))
     return commands
+
+
+def draw_page(canvas: Canvas, page_number: int, look: Look, language: str) -> None:
+    """What every page carries besides the story: the footer (the firm and the page number)
+    and, in the modern template, the band with the firm's name and logo."""
+    width, height = A4
+    canvas.saveState()
+    band = look.theme.band_height
+    if band:
+        canvas.setFillColor(look.primary)
+        canvas.rect(0, height - band, width, band, stroke=0, fill=1)
+        canvas.setFillColor(look.accent)
+        canvas.rect(0, height - band - 1.2 * mm, width, 1.2 * mm, stroke=0, fill=1)
+        x = 15 * mm
+        if look.logo is not None:
+            logo_w, logo_h = look.logo_size(band - 6 * mm)
+            canvas.drawImage(look.logo, x, height - band + 3 * mm, logo_w, logo_h, mask="auto")
+            x += logo_w + 4 * mm
+        canvas.setFillColor(colors.white)
+        canvas.setFont(BOLD, 13)
+        canvas.drawString(x, height - band / 2 - 4.5, look.firm_name)
+    canvas.setFont(REGULAR, 7)
+    canvas.setFillColor(look.primary)
+    canvas.drawString(15 * mm, 10 * mm, f"{label('issued_in', language)}: {look.firm_name}")
+    canvas.drawRightString(width - 15 * mm, 10 * mm, f"{label('page', language)} {page_number}")
+    canvas.restoreState()
 
 
 class Layout:
@@ -164,7 +283,9 @@ class Layout:
         look: Look,
         language: str,
         correction: CorrectionTotals | None = None,
+        rules: TaxRules = POLAND_2026,
     ) -> None:
+        self.rules = rules
         self.document = document
         self.client = client
         self.document_type = document_type
@@ -173,7 +294,7 @@ class Layout:
         self.amount_words = amount_words
         self.look = look
         self.language = language
-        self.styles = _styles()
+        self.styles = _styles(look)
 
     def label(self, key: str) -> str:
         """A printed label in the document's language(s)."""
@@ -192,13 +313,45 @@ class Layout:
         return format_number(value, self.language, places=places)
 
     # -- blocks -------------------------------------------------------------------------------
+    def branding(self) -> list[Flowable]:
+        """The firm's logo and name above the title (the modern band carries them instead)."""
+        look = self.look
+        if look.theme.band_height:
+            return []
+        cells: list[Any] = []
+        widths: list[float] = []
+        if look.logo is not None:
+            logo_w, logo_h = look.logo_size()
+            cells.append(Image(look.logo, width=logo_w, height=logo_h))
+            widths.append(logo_w + 4 * mm)
+        cells.append(self.p(escape(look.firm_name), "firm"))
+        widths.append(180 * mm - sum(widths))
+        table = Table([cells], colWidths=widths)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.6, look.primary),
+                ]
+            )
+        )
+        return [table, Spacer(1, 3 * mm)]
+
     def heading(self) -> list[Flowable]:
-        """Title, a rule in the accent colour, the number and the dates."""
+        """Title, a rule in the accent colour (classic), the number and the dates; the status
+        of a cost invoice; the invoice a correcting invoice corrects."""
         doc = self.document
         title = document_title(doc, self.language, self.document_type)
         left = []
         if doc.number:
             left.append(self.p(f"{escape(self.label('number'))} {escape(doc.number)}", "number"))
+        if doc.doc_type == "cost_invoice" and self.document_type is not None:
+            try:
+                state = pick(self.document_type.workflow.state(doc.status).label, self.language)
+            except KeyError:
+                state = doc.status
+            left.append(self.p(f"{escape(self.label('status'))}: <b>{escape(state)}</b>"))
         dates = [("issue_date", doc.issue_date), ("sale_date", doc.sale_date)]
         dates += [("receipt_date", doc.receipt_date), ("due_date", doc.due_date)]
         right = [
@@ -208,8 +361,32 @@ class Layout:
         ]
         table = Table([[left, right]], colWidths=[90 * mm, 90 * mm])
         table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        rule = HRFlowable(width="100%", thickness=1.5, color=self.look.accent, spaceAfter=2 * mm)
-        return [self.p(escape(title), "title"), rule, table, Spacer(1, 5 * mm)]
+        out: list[Flowable] = [self.p(escape(title), "title")]
+        if self.look.theme.grid:
+            out.append(
+                HRFlowable(width="100%", thickness=1.5, color=self.look.accent, spaceAfter=2 * mm)
+            )
+        else:
+            out.append(Spacer(1, 2 * mm))
+        out += [table, *self.corrected_invoice(), Spacer(1, self.look.theme.gap)]
+        return out
+
+    def corrected_invoice(self) -> list[Flowable]:
+        """A correcting invoice names the invoice it corrects: number, date and, when it was
+        issued in KSeF, its KSeF number (FA(3) ``DaneFaKorygowanej``); then the reason."""
+        extra = self.document.extra
+        number = str(extra.get("corrected_number") or "").strip()
+        if not number:
+            return []
+        text = f"{escape(self.label('corrected_invoice'))}: <b>{escape(number)}</b>"
+        issued = str(extra.get("corrected_issue_date") or "").strip()
+        if issued:
+            text += f" {escape(self.label('of_date'))} <b>{escape(issued)}</b>"
+        rows = [self.p(text)]
+        ksef = str(extra.get("corrected_ksef_number") or "").strip()
+        if ksef:
+            rows.append(self.p(f"{escape(self.label('ksef_number'))}: <b>{escape(ksef)}</b>"))
+        return [Spacer(1, 2 * mm), *rows]
 
     def parties(self) -> list[Flowable]:
         """The two parties side by side (only the company on a cash report)."""
@@ -235,16 +412,28 @@ class Layout:
                 _party_paragraph(party, self.language, self.styles["base"]) if party else ""
                 for party in (seller, buyer)
             ]
-        table = Table([heads, body], colWidths=[90 * mm, 90 * mm])
-        table.setStyle(
-            TableStyle(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, self.look.primary),
-                ]
+        style: list[Any] = [("VALIGN", (0, 0), (-1, -1), "TOP")]
+        if self.look.theme.boxed_parties:
+            # Classic: each party in its own box with a shaded heading, a gutter between them.
+            table = Table(
+                [[heads[0], "", heads[1]], [body[0], "", body[1]]],
+                colWidths=[87 * mm, 6 * mm, 87 * mm],
             )
-        )
-        return [table, Spacer(1, 5 * mm)]
+            shade = tint(self.look.primary, 0.85)
+            for column in (0, 2):
+                if heads[column // 2] and (body[column // 2] or column == 0):
+                    style += [
+                        ("BOX", (column, 0), (column, -1), 0.8, self.look.primary),
+                        ("BACKGROUND", (column, 0), (column, 0), shade),
+                        ("LINEBELOW", (column, 0), (column, 0), 0.4, self.look.primary),
+                    ]
+            table.setStyle(TableStyle(style))
+            return [table, Spacer(1, self.look.theme.gap)]
+        table = Table([heads, body], colWidths=[90 * mm, 90 * mm])
+        style.append(("LINEBELOW", (0, 0), (-1, 0), 1.2, self.look.accent))
+        style.append(("TOPPADDING", (0, 1), (-1, -1), self.look.theme.cell_padding))
+        table.setStyle(TableStyle(style))
+        return [table, Spacer(1, self.look.theme.gap)]
 
     def lines_table(self, lines: Iterable[DocumentLine]) -> Table:
         """One row per line: prices and values net, or gross on a gross-price document."""
@@ -362,6 +551,57 @@ class Layout:
         out.append(Spacer(1, 3 * mm))
         return out
 
+    def _gross_pln(self) -> Decimal | None:
+        """The total due in PLN, converted with the document's rate (``None``: no rate)."""
+        if self.totals is None:
+            return None
+        if self.document.currency == "PLN":
+            return self.totals.gross
+        rate = self.document.exchange_rate
+        return to_pln(self.totals.gross, rate.rate) if rate is not None else None
+
+    def _flag(self, name: str) -> bool:
+        value = self.document.extra.get(name)
+        if isinstance(value, str):
+            return value.strip().lower() in ("true", "1", "on", "yes", "tak")
+        return bool(value)
+
+    def markers(self) -> list[str]:
+        """The statutory markers this document must print, decided as its FA(3) file decides
+        them: cash accounting when elected, reverse charge when a line's rate is one, split
+        payment for annex-15 goods above 15 000 PLN (art. 106e ust. 1 pkt 16, 18, 18a)."""
+        doc = self.document
+        if not doc.lines:
+            return []
+        found = []
+        if self._flag("cash_method"):
+            found.append("cash_method")
+        reverse = False
+        for line in doc.lines:
+            try:
+                reverse = reverse or self.rules.rate(line.vat_rate).reverse_charge
+            except UnknownVatRate:
+                continue
+        if reverse:
+            found.append("reverse_charge")
+        gross_pln = self._gross_pln()
+        if gross_pln is not None and requires_split_payment(
+            abs(gross_pln), self._flag("split_payment")
+        ):
+            found.append("split_payment")
+        return found
+
+    def annotations(self) -> list[Flowable]:
+        """The markers in the law's words, and the legal basis of an exemption (pkt 19)."""
+        out: list[Flowable] = [
+            self.p(escape(statutory(MARKERS[key], self.language)), "marker")
+            for key in self.markers()
+        ]
+        basis = str(self.document.extra.get("exemption_basis") or "").strip()
+        if basis and any(line.vat_rate == "zw" for line in self.document.lines):
+            out.append(self.p(f"{escape(self.label('exemption_basis'))}: <b>{escape(basis)}</b>"))
+        return [*out, Spacer(1, 3 * mm)] if out else []
+
     def payment(self) -> list[Flowable]:
         """Payment method, bank account, the exchange rate used, the proforma disclaimer."""
         doc = self.document
@@ -384,7 +624,9 @@ class Layout:
                 f"({format_date(rate.effective_date)})"
             )
         if doc.doc_type == "proforma":
-            rows.append(f"<b>{escape(self.label('not_vat_invoice'))}</b>")
+            # The disclaimer keeps a proforma from passing for an invoice (poland.md §3.1).
+            disclaimer = statutory(LABELS_NOT_VAT, self.language)
+            rows.append(f"<b>{escape(disclaimer)}</b>")
         return [self.p(row) for row in rows] + ([Spacer(1, 3 * mm)] if rows else [])
 
     def extra_value(self, name: str, value: Any) -> str:
@@ -425,7 +667,7 @@ class Layout:
         out: list[Flowable] = []
         simple = []
         for name, value in self.document.extra.items():
-            if value in (None, "", [], ()):
+            if value in (None, "", [], ()) or name in PRINTED_ELSEWHERE:
                 continue
             if name == "entries" and callable(getattr(self.document_type, "entries", None)):
                 continue  # a cash report's operations, printed by cash_report()
@@ -526,11 +768,13 @@ class Layout:
     def story(self) -> list[Flowable]:
         """Every block, top to bottom."""
         return [
+            *self.branding(),
             *self.heading(),
             *self.parties(),
             *self.lines(),
             *self.rate_totals(),
             *self.total_due(),
+            *self.annotations(),
             *self.payment(),
             *self.extra(),
             *self.cash_report(),
@@ -548,6 +792,7 @@ def build_story(
     look: Look,
     language: str,
     correction: CorrectionTotals | None = None,
+    rules: TaxRules = POLAND_2026,
 ) -> list[Flowable]:
     """The flowables of ``document``: ``totals`` are what it states (the difference, on a
     correction, whose before/after states come in ``correction``); ``amount_words`` holds the
@@ -561,4 +806,5 @@ def build_story(
         look=look,
         language=language,
         correction=correction,
+        rules=rules,
     ).story()

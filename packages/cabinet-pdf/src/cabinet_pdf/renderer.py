@@ -1,13 +1,21 @@
-"""The PDF renderer: a :class:`cabinet_core.rendering.Renderer` for the invoice-like built-ins."""
+"""The PDF renderer: a :class:`cabinet_core.rendering.Renderer` for the invoice-like built-ins.
+
+The template (``Template.key``: ``classic`` or ``modern``, see :mod:`cabinet_pdf.themes`) picks
+the look; an issued VAT or correcting invoice carries its FA(3) XML as an attached file.
+"""
 
 from __future__ import annotations
 
 import io
 import re
 from collections.abc import Sequence
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
-from cabinet_core.entities import Client, Document, DocumentTotals, Template
+from cabinet_core.entities import Client, Document, DocumentTotals, Party, Template
+from cabinet_core.errors import ValidationError
+from cabinet_core.ksef import document_to_fa3
+from cabinet_core.ksef.fa3_export import INVOICE_KINDS
 from cabinet_core.rendering import Rendered
 from cabinet_core.vat import (
     POLAND_2026,
@@ -23,10 +31,12 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import SimpleDocTemplate
 
-from cabinet_pdf.fonts import REGULAR, register_fonts
+from cabinet_pdf.branding import logo_image
+from cabinet_pdf.fonts import register_fonts
 from cabinet_pdf.labels import label, languages_of
-from cabinet_pdf.layout import Look, build_story, colour, document_title
-from cabinet_pdf.postprocess import finish_pdf
+from cabinet_pdf.layout import Look, build_story, client_party, colour, document_title, draw_page
+from cabinet_pdf.postprocess import Attachment, finish_pdf
+from cabinet_pdf.themes import theme_for
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -95,6 +105,43 @@ def rules_for(cabinet: Cabinet, document: Document) -> TaxRules | None:
         return None
 
 
+def template_key(document: Document, template: Template | None) -> str | None:
+    """The template to lay out with: the one passed, else the document's own choice."""
+    return template.key if template is not None else document.template
+
+
+def fa3_attachment(
+    document: Document, client: Client, rules: TaxRules | None = None
+) -> Attachment | None:
+    """The FA(3) XML of an issued VAT or correcting invoice, to embed in its PDF.
+
+    The seller is the document's own snapshot, else the client (who issues its sales
+    invoices). ``DataWytworzeniaFa`` is the document's last change (else its issue date), so
+    the same document always embeds the same file. A document FA(3) cannot express (a draft
+    without a number, a client without a NIP …) is printed without the file: the PDF is still
+    wanted, and the XML download reports the reasons.
+    """
+    if document.doc_type not in INVOICE_KINDS or not document.number:
+        return None
+    seller: Party = document.seller or client_party(client)
+    created_at = (
+        document.updated_at
+        or document.created_at
+        or datetime.combine(document.issue_date, time(12, 0))
+    )
+    try:
+        xml = document_to_fa3(
+            document, seller=seller, created_at=created_at, rules=rules or POLAND_2026
+        )
+    except ValidationError:
+        return None
+    return Attachment(
+        filename=filename_for(document).removesuffix(".pdf") + ".xml",
+        content=xml,
+        description="KSeF FA(3)",
+    )
+
+
 def amount_words(totals: DocumentTotals | None, language: str) -> Sequence[str]:
     """The total due in words, once per printed language."""
     if totals is None:
@@ -126,12 +173,16 @@ class PdfRenderer:
         register_fonts()
         document_type = cabinet.document_types.get(document.doc_type)
         branding = cabinet.settings.branding
+        theme = theme_for(template_key(document, template))
         look = Look(
             firm_name=branding.firm_name,
             primary=colour(branding.primary_color, "#1f4e79"),
             accent=colour(branding.accent_color, "#f2a900"),
+            theme=theme,
+            logo=logo_image(branding.logo_url),
         )
-        totals, correction = totals_of(document, rules_for(cabinet, document))
+        rules = rules_for(cabinet, document)
+        totals, correction = totals_of(document, rules)
         title = document_title(document, language, document_type)
         full_title = f"{title} {document.number}" if document.number else title
         seller = document.seller.name if document.seller else client.name
@@ -141,23 +192,15 @@ class PdfRenderer:
             pagesize=A4,
             leftMargin=15 * mm,
             rightMargin=15 * mm,
-            topMargin=15 * mm,
+            topMargin=theme.top_margin,
             bottomMargin=18 * mm,
             title=full_title,
             author=seller,
             invariant=1,
         )
-        footer = f"{label('issued_in', language)}: {look.firm_name}"
 
         def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-            canvas.saveState()
-            canvas.setFont(REGULAR, 7)
-            canvas.setFillColor(look.primary)
-            canvas.drawString(15 * mm, 10 * mm, footer)
-            canvas.drawRightString(
-                A4[0] - 15 * mm, 10 * mm, f"{label('page', language)} {doc.page}"
-            )
-            canvas.restoreState()
+            draw_page(canvas, doc.page, look, language)
 
         story = build_story(
             document,
@@ -168,6 +211,7 @@ class PdfRenderer:
             look=look,
             language=language,
             correction=correction,
+            rules=rules or POLAND_2026,
         )
         page.build(story, onFirstPage=on_page, onLaterPages=on_page)
         content = finish_pdf(
@@ -178,6 +222,7 @@ class PdfRenderer:
             creator=f"cabinet — {look.firm_name}",
             language=language,
             watermark=label("draft", language) if is_draft(document, document_type) else None,
+            attachments=[xml] if (xml := fa3_attachment(document, client, rules)) else [],
         )
         return Rendered(
             content=content, media_type=self.media_type, filename=filename_for(document)
