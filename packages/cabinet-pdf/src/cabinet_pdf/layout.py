@@ -47,7 +47,6 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     HRFlowable,
-    Image,
     Paragraph,
     Spacer,
     Table,
@@ -122,6 +121,24 @@ class Look:
         if width > LOGO_MAX_WIDTH:
             return LOGO_MAX_WIDTH, LOGO_MAX_WIDTH * height_px / max(width_px, 1)
         return width, height
+
+
+class LogoFlowable(Flowable):
+    """The firm's logo drawn from an already-read image (platypus ``Image`` wants a file)."""
+
+    def __init__(self, image: ImageReader, width: float, height: float) -> None:
+        super().__init__()
+        self.image = image
+        self.width = width
+        self.height = height
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        """The logo's fixed size (platypus's signature)."""
+        return self.width, self.height
+
+    def draw(self) -> None:
+        """Draw the image at the flowable's origin; transparency kept."""
+        self.canv.drawImage(self.image, 0, 0, self.width, self.height, mask="auto")
 
 
 def colour(value: str, fallback: str) -> colors.Color:
@@ -322,7 +339,7 @@ class Layout:
         widths: list[float] = []
         if look.logo is not None:
             logo_w, logo_h = look.logo_size()
-            cells.append(Image(look.logo, width=logo_w, height=logo_h))
+            cells.append(LogoFlowable(look.logo, logo_w, logo_h))
             widths.append(logo_w + 4 * mm)
         cells.append(self.p(escape(look.firm_name), "firm"))
         widths.append(180 * mm - sum(widths))
