@@ -4,16 +4,25 @@ import io
 import os
 import subprocess
 import sys
-from datetime import date
+import xml.etree.ElementTree as ET
+from datetime import date, datetime
 from decimal import Decimal
 
 import attrs
 import pytest
 from cabinet_core.entities import DocumentLine, ExchangeRate
+from cabinet_core.ksef import FA3_NAMESPACE, document_to_fa3, validate_fa3
 from cabinet_core.rendering import Renderer
+from cabinet_core.services.documents import party_of_client
 from cabinet_core.vat import compute_totals
 from cabinet_core.words import amount_in_words
-from cabinet_pdf.renderer import DOCUMENT_TYPES, PdfRenderer, filename_for, totals_of
+from cabinet_pdf.renderer import (
+    DOCUMENT_TYPES,
+    PdfRenderer,
+    fa3_attachment,
+    filename_for,
+    totals_of,
+)
 from pypdf import PdfReader
 
 
@@ -391,3 +400,101 @@ def test_output_does_not_depend_on_the_process(tmp_path):
         digests.add(result.stdout.strip())
     assert len(digests) == 1
     assert len(digests.pop()) == 64
+
+
+def _attachments(content: bytes) -> dict[str, bytes]:
+    reader = PdfReader(io.BytesIO(content))
+    return {name: files[0] for name, files in reader.attachments.items()}
+
+
+@pytest.mark.parametrize("language", ["pl", "en", "pl+en"])
+@pytest.mark.parametrize("template", ["classic", "modern"])
+def test_issued_vat_invoice_embeds_its_valid_fa3_xml(cabinet, client, invoice, language, template):
+    rendered = PdfRenderer().render(
+        cabinet, invoice, client=client, template=cabinet.templates[template], language=language
+    )
+    files = _attachments(rendered.content)
+    assert list(files) == ["FV-12-11-2026.xml"]
+    xml = files["FV-12-11-2026.xml"]
+    assert validate_fa3(xml) == []
+    root = ET.fromstring(xml)
+    ns = {"fa": FA3_NAMESPACE}
+    assert root.findtext("fa:Fa/fa:P_2", namespaces=ns) == "FV/12/11/2026"
+    assert root.findtext("fa:Fa/fa:P_15", namespaces=ns) == "1544.76"
+    assert root.findtext("fa:Fa/fa:RodzajFaktury", namespaces=ns) == "VAT"
+    # The client issues its sales invoices: it is Podmiot1, the buyer Podmiot2.
+    assert root.findtext("fa:Podmiot1/fa:DaneIdentyfikacyjne/fa:NIP", namespaces=ns) == client.nip
+    assert root.findtext("fa:Podmiot2/fa:DaneIdentyfikacyjne/fa:NIP", namespaces=ns) == (
+        "1234563218"
+    )
+    # It is the same file the core writes for the document.
+    assert xml == document_to_fa3(
+        invoice, seller=party_of_client(client), created_at=datetime(2026, 11, 27, 12, 0)
+    )
+    # Declared as the document's data (PDF/A-3 associated file).
+    reader = PdfReader(io.BytesIO(rendered.content))
+    (spec,) = [ref.get_object() for ref in reader.root_object["/AF"]]
+    assert spec["/AFRelationship"] == "/Data"
+    assert spec["/F"] == "FV-12-11-2026.xml"
+
+
+def test_correcting_invoice_embeds_a_valid_kor_file(cabinet, client, invoice):
+    kor = attrs.evolve(
+        invoice,
+        doc_type="correcting_invoice",
+        number="KOR/1/11/2026",
+        lines=(
+            DocumentLine(name="Usługa", unit_price=Decimal("30.00"), before=True),
+            DocumentLine(name="Usługa", unit_price=Decimal("16.50")),
+        ),
+        extra={
+            "corrected_number": "FV/3/10/2026",
+            "corrected_issue_date": "2026-10-15",
+            "corrected_ksef_number": "9999999999-20230908-8BEF280C8D35-4D",
+        },
+        updated_at=datetime(2026, 11, 27, 9, 30),
+    )
+    xml = _attachments(render(cabinet, kor, client).content)["KOR-1-11-2026.xml"]
+    assert validate_fa3(xml) == []
+    root = ET.fromstring(xml)
+    ns = {"fa": FA3_NAMESPACE}
+    assert root.findtext("fa:Fa/fa:RodzajFaktury", namespaces=ns) == "KOR"
+    assert root.findtext("fa:Fa/fa:P_15", namespaces=ns) == "-16.60"
+    assert root.findtext("fa:Fa/fa:DaneFaKorygowanej/fa:NrKSeFFaKorygowanej", namespaces=ns) == (
+        "9999999999-20230908-8BEF280C8D35-4D"
+    )
+    # DataWytworzeniaFa is the document's last change, so re-rendering gives the same file.
+    assert root.findtext("fa:Naglowek/fa:DataWytworzeniaFa", namespaces=ns) == (
+        "2026-11-27T09:30:00Z"
+    )
+
+
+def test_only_issued_vat_and_correcting_invoices_carry_xml(cabinet, client, invoice):
+    draft = attrs.evolve(invoice, status="draft", number=None)
+    assert _attachments(render(cabinet, draft, client).content) == {}
+    proforma = attrs.evolve(invoice, doc_type="proforma", number="PRO/3/11/2026")
+    assert _attachments(render(cabinet, proforma, client).content) == {}
+    # A client FA(3) cannot name (no NIP) still gets its PDF, without the file.
+    no_nip = attrs.evolve(client, nip=None)
+    rendered = render(cabinet, invoice, no_nip)
+    assert rendered.content.startswith(b"%PDF")
+    assert _attachments(rendered.content) == {}
+    assert fa3_attachment(invoice, no_nip) is None
+
+
+def test_output_with_the_embedded_xml_is_byte_identical(cabinet, client, invoice):
+    for template in ("classic", "modern"):
+        chosen = attrs.evolve(invoice, template=template)
+        assert render(cabinet, chosen, client, "pl+en").content == (
+            render(cabinet, chosen, client, "pl+en").content
+        )
+
+
+def test_modern_template_keeps_metadata_and_watermark(cabinet, client, invoice, pdf_text):
+    draft = attrs.evolve(invoice, status="draft", number=None, template="modern")
+    content = render(cabinet, draft, client, "pl+en").content
+    reader = PdfReader(io.BytesIO(content))
+    assert reader.metadata.title == "Faktura VAT / VAT invoice"
+    assert reader.metadata.author == "Zażółć Gęślą Sp. z o.o."
+    assert reader.root_object["/Lang"] == "pl-PL"
+    assert "PROJEKT / DRAFT" in pdf_text(content)
