@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 from cabinet_pdf.fonts import REGULAR, register_fonts
-from cabinet_pdf.postprocess import finish_pdf, watermark_page
+from cabinet_pdf.postprocess import Attachment, finish_pdf, watermark_page
 from pypdf import PdfReader
 from reportlab.pdfgen.canvas import Canvas
 
@@ -55,3 +55,21 @@ def test_watermark_page_fits_the_given_size():
     page = PdfReader(io.BytesIO(watermark_page("DRAFT", 300, 400))).pages[0]
     assert (float(page.mediabox.width), float(page.mediabox.height)) == (300, 400)
     assert "DRAFT" in page.extract_text()
+
+
+def test_attachments_are_embedded_as_associated_data_files():
+    xml = "<Faktura>źdźbło</Faktura>".encode()
+    kwargs = dict(title="t", author="a", subject="s", creator="c", language="pl")
+    attachment = Attachment(filename="FV-1.xml", content=xml, description="KSeF FA(3)")
+    out = finish_pdf(two_pages(), attachments=[attachment], **kwargs)
+    reader = PdfReader(io.BytesIO(out))
+    assert reader.attachments["FV-1.xml"] == [xml]
+    (spec,) = [ref.get_object() for ref in reader.root_object["/AF"]]
+    assert spec["/AFRelationship"] == "/Data"
+    assert spec["/Desc"] == "KSeF FA(3)"
+    assert spec["/EF"]["/F"].get_object()["/Subtype"] == "/application#2Fxml"
+    # No dates or random ids: the same input gives the same bytes.
+    assert out == finish_pdf(two_pages(), attachments=[attachment], **kwargs)
+    plain = PdfReader(io.BytesIO(finish_pdf(two_pages(), **kwargs)))
+    assert "/AF" not in plain.root_object
+    assert plain.attachments == {}
