@@ -8,13 +8,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import core
+from bench import core, pdf
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> int:
-    results = core.run()
+    results = core.run() + pdf.run()
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     record = {"when": stamp, "python": platform.python_version(), "results": results}

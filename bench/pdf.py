@@ -41,7 +41,7 @@ from cabinet_core.entities import (
 from cabinet_core.vat import compute_totals
 from cabinet_core.words import amount_in_words
 from cabinet_pdf import PdfRenderer
-from cabinet_pdf.fonts import BOLD, REGULAR, register_fonts
+from cabinet_pdf.fonts import BOLD, REGULAR, SERIF_BOLD, register_fonts
 from cabinet_pdf.formatting import format_number, format_price
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -90,6 +90,7 @@ INVOICE = Document(
 
 TOTALS: DocumentTotals = compute_totals(INVOICE.lines, currency="PLN")
 LANG = "pl"
+FIRM = "Kancelaria Demo"
 
 
 def _line_rows() -> list[list[str]]:
@@ -139,7 +140,13 @@ def bare_reportlab() -> bytes:
     canvas.setTitle(f"Faktura VAT {INVOICE.number}")
     width, height = A4
     left, y = 15 * mm, height - 20 * mm
-    canvas.setFont(BOLD, 16)
+    # The classic template's faces: serif headings, sans text; the firm's name and footer.
+    canvas.setFont(SERIF_BOLD, 10)
+    canvas.drawString(left, y + 6 * mm, FIRM)
+    canvas.setFont(REGULAR, 7)
+    canvas.drawString(left, 10 * mm, f"Wystawiono w kabinecie: {FIRM}")
+    canvas.drawRightString(width - left, 10 * mm, "Strona 1")
+    canvas.setFont(SERIF_BOLD, 16)
     canvas.drawString(left, y, "Faktura VAT")
     canvas.setFont(BOLD, 11)
     canvas.drawString(left, y - 8 * mm, f"Nr {INVOICE.number}")
@@ -157,7 +164,7 @@ def bare_reportlab() -> bytes:
         (left, "Sprzedawca", INVOICE.seller),
         (105 * mm, "Nabywca", INVOICE.buyer),
     ):
-        canvas.setFont(BOLD, 9)
+        canvas.setFont(SERIF_BOLD, 9)
         canvas.drawString(x, y, head)
         canvas.setFont(REGULAR, 8.5)
         for i, text in enumerate(_party_lines(party), start=1):
@@ -218,13 +225,16 @@ def invoice_html() -> str:
 <title>Faktura VAT {escape(str(INVOICE.number))}</title><style>
 @page {{ size: A4; margin: 15mm }}
 body {{ font-family: 'DejaVu Sans'; font-size: 8.5pt }}
+h1, h2, .firm {{ font-family: 'DejaVu Serif'; font-weight: bold }}
 h1 {{ font-size: 16pt; margin: 0 }} h2 {{ font-size: 9pt; margin: 0 0 2mm }}
+@page {{ @bottom-left {{ content: "Wystawiono w kabinecie: {FIRM}"; font-size: 7pt }}
+        @bottom-right {{ content: "Strona " counter(page); font-size: 7pt }} }}
 .dates {{ text-align: right }} .party {{ display: inline-block; width: 48%; vertical-align: top }}
 table {{ border-collapse: collapse; width: 100%; margin: 4mm 0; font-size: 8pt }}
 th {{ background: #1f4e79; color: white }} td, th {{ border: 0.4pt solid #9aa5b1; padding: 2pt }}
 .due {{ font-size: 12pt; font-weight: bold }}
 </style></head><body>
-<h1>Faktura VAT</h1><p><b>Nr {escape(str(INVOICE.number))}</b></p>
+<p class=firm>{FIRM}</p><h1>Faktura VAT</h1><p><b>Nr {escape(str(INVOICE.number))}</b></p>
 <p class=dates>Data wystawienia: {INVOICE.issue_date}<br>Data sprzedaży: {INVOICE.sale_date}<br>
 Termin płatności: {INVOICE.due_date}</p>
 {parties}
@@ -278,21 +288,30 @@ def run() -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
-            data_dir=Path(tmp), secret_key="bench", branding=Branding(firm_name="Kancelaria Demo")
+            data_dir=Path(tmp), secret_key="bench", branding=Branding(firm_name=FIRM)
         )
         with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cabinet:
             renderer = PdfRenderer()
-            template = cabinet.templates.get("classic")
+            classic, modern = cabinet.templates["classic"], cabinet.templates["modern"]
 
             def ours() -> bytes:
                 return renderer.render(
-                    cabinet, INVOICE, client=CLIENT, template=template, language=LANG
+                    cabinet, INVOICE, client=CLIENT, template=classic, language=LANG
+                ).content
+
+            def ours_modern() -> bytes:
+                return renderer.render(
+                    cabinet, INVOICE, client=CLIENT, template=modern, language=LANG
                 ).content
 
             # Warm up once each (font loading, imports) and check both produce a PDF.
             assert ours().startswith(b"%PDF") and bare_reportlab().startswith(b"%PDF")
             ours_time, bare_time = _paired(ours, bare_reportlab, calls=20, rounds=7)
             results.append(_row("pdf_vs_reportlab_canvas", ours_time, bare_time, "speed >= 0.7"))
+            modern_time, bare_again = _paired(ours_modern, bare_reportlab, calls=20, rounds=7)
+            results.append(
+                _row("pdf_modern_vs_reportlab_canvas", modern_time, bare_again, "speed >= 0.7")
+            )
             try:
                 from weasyprint import HTML
             except (ImportError, OSError) as error:

@@ -43,6 +43,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -238,6 +239,7 @@ def _grid(look: Look, *, total_row: bool = False) -> list[Any]:
         ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("FONTNAME", (0, 0), (-1, 0), BOLD),
+        ("FONTSIZE", (0, 0), (-1, 0), 7.5),
         ("TOPPADDING", (0, 0), (-1, -1), padding),
         ("BOTTOMPADDING", (0, 0), (-1, -1), padding),
     ]
@@ -320,6 +322,22 @@ class Layout:
     def p(self, text: str, style: str = "base") -> Paragraph:
         """A paragraph of already-escaped ``text`` in one of the layout's styles."""
         return Paragraph(text, self.styles[style])
+
+    def fit(self, text: str, width: float, style: str = "base") -> str | Paragraph:
+        """``text`` as a plain table cell when it fits on one line of a ``width`` column (a
+        table draws plain strings far faster than paragraphs), else a wrapping paragraph."""
+        paragraph_style = self.styles[style]
+        padding = 2 * self.look.theme.cell_padding + 2
+        if "\n" not in text and (
+            stringWidth(text, paragraph_style.fontName, paragraph_style.fontSize)
+            <= width - padding
+        ):
+            return text
+        return self.p(escape(text), style)
+
+    def heads(self, texts: Sequence[str], widths: Sequence[float]) -> list[str | Paragraph]:
+        """A table's heading row (see :meth:`fit`)."""
+        return [self.fit(text, width, "th") for text, width in zip(texts, widths, strict=True)]
 
     def amount(self, value: Decimal) -> str:
         """An amount with the document's currency."""
@@ -467,12 +485,13 @@ class Layout:
             self.label(value_key),
             self.label("vat_rate"),
         ]
-        rows: list[list[Any]] = [[self.p(escape(h), "th") for h in head]]
+        widths = [11 * mm, 64 * mm, 16 * mm, 13 * mm, 26 * mm, 28 * mm, 22 * mm]
+        rows: list[list[Any]] = [self.heads(head, widths)]
         for index, line in enumerate(lines, start=1):
             rows.append(
                 [
                     str(index),
-                    self.p(escape(line.name)),
+                    self.fit(line.name, widths[1]),
                     self.number(line.quantity, places=None),
                     line.unit,
                     format_price(line.unit_price, self.language),
@@ -480,7 +499,6 @@ class Layout:
                     format_rate(line.vat_rate),
                 ]
             )
-        widths = [11 * mm, 64 * mm, 16 * mm, 13 * mm, 26 * mm, 28 * mm, 22 * mm]
         table = Table(rows, colWidths=widths, repeatRows=1)
         style = _grid(self.look)
         style += [
@@ -521,7 +539,8 @@ class Layout:
         head = [self.label("vat_rate"), self.label("net"), self.label("vat"), self.label("gross")]
         if with_pln:
             head.append(self.label("vat_pln"))
-        rows: list[list[Any]] = [[self.p(escape(h), "th") for h in head]]
+        widths = [30 * mm] * len(head)
+        rows: list[list[Any]] = [self.heads(head, widths)]
         for row in totals.rows:
             cells = [format_rate(row.rate), self.number(row.net), self.number(row.vat)]
             cells.append(self.number(row.gross))
@@ -533,7 +552,6 @@ class Layout:
         if with_pln and totals.vat_pln is not None:
             total.append(self.number(totals.vat_pln))
         rows.append(total)
-        widths = [30 * mm, 30 * mm, 30 * mm, 30 * mm] + ([30 * mm] if with_pln else [])
         table = Table(rows, colWidths=widths, hAlign="RIGHT")
         style = _grid(self.look, total_row=True)
         style.append(("ALIGN", (1, 1), (-1, -1), "RIGHT"))
@@ -714,7 +732,8 @@ class Layout:
             return []
         doc = self.document
         keys = ("lp", "date", "description", "document_number", "receipt", "payment")
-        rows: list[list[Any]] = [[self.p(escape(self.label(k)), "th") for k in keys]]
+        widths = [11 * mm, 22 * mm, 71 * mm, 28 * mm, 24 * mm, 24 * mm]
+        rows: list[list[Any]] = [self.heads([self.label(k) for k in keys], widths)]
         for index, entry in enumerate(read_entries(doc), start=1):
             rows.append(
                 [
@@ -726,9 +745,7 @@ class Layout:
                     self.number(entry.payment) if entry.payment else "",
                 ]
             )
-        table = Table(
-            rows, colWidths=[11 * mm, 22 * mm, 71 * mm, 28 * mm, 24 * mm, 24 * mm], repeatRows=1
-        )
+        table = Table(rows, colWidths=widths, repeatRows=1)
         style = _grid(self.look)
         style.append(("ALIGN", (4, 1), (5, -1), "RIGHT"))
         table.setStyle(TableStyle(style))
