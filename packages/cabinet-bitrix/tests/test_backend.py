@@ -3,15 +3,36 @@ from __future__ import annotations
 from decimal import Decimal
 
 import attrs
-import httpx
 import pytest
-from bitrix_portal import WEBHOOK
 from cabinet_bitrix.backend import BitrixBackend, owner_type, product_row
+from cabinet_bitrix.client import NO_RETRY
+from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix.settings import BitrixSettings
 from cabinet_core.crm import CrmBackend, DeliveryError
 from cabinet_core.entities import DocumentLine, DocumentTotals, OutboxMessage, PriceMode
+from emulated import emulated_client
 from hypothesis import given
 from hypothesis import strategies as st
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock()
+
+
+@pytest.fixture
+def emulator(clock):
+    return Emulator(EmulatorConfig(strict_user_fields=True), clock=clock)
+
+
+@pytest.fixture
+def backend(emulator, clock):
+    client = emulated_client(emulator, clock)
+    return BitrixBackend(BitrixSettings(webhook_url=emulator.webhook_url), client=client)
+
+
+def quotes(emulator):
+    return list(emulator.portal.items[7].values())
 
 
 def message_about(document, topic="document.saved"):
@@ -24,101 +45,82 @@ def test_is_a_crm_backend(backend):
 
 
 def test_first_delivery_creates_a_quote_with_the_cabinet_id_and_product_rows(
-    cabinet, backend, portal, document
+    cabinet, backend, emulator, document
 ):
     backend.deliver(cabinet, message_about(document))
-    assert portal.methods == ["crm.item.list", "crm.item.add", "crm.item.productrow.set"]
-    (item,) = portal.items[7].values()
-    assert item["xmlId"] == f"cabinet-document-{document.id}"
+    (item,) = quotes(emulator)
+    assert item["UF_CRM_CABINET_ID"] == f"cabinet-document-{document.id}"
     assert item["title"] == "Faktura VAT FV/1/11/2026"
     assert item["currencyId"] == "PLN"
-    assert item["begindate"] == "2026-11-27"
-    assert item["closedate"] == "2026-12-11"
+    assert item["begindate"].startswith("2026-11-27")
+    assert item["closedate"].startswith("2026-12-11")
     assert item["comments"] == "Płatne przelewem"
-    rows = portal.rows[("Q", item["id"])]
+    rows = emulator.portal.rows[("Q", item["id"])]
     assert [row["productName"] for row in rows] == ["Obsługa księgowa", "Książka", "Szkolenie"]
-    assert rows[1]["price"] == "10.5"
-    assert rows[1]["quantity"] == "2"
+    assert rows[1]["price"] == 10.5
+    assert rows[1]["quantity"] == 2
     assert rows[1]["taxRate"] == 5
-    assert "taxRate" not in rows[2]  # "zw" is an exemption, not a percentage
+    assert rows[2]["taxRate"] is None  # "zw" is an exemption, not a percentage
     assert all(row["taxIncluded"] == "N" for row in rows)
 
 
 def test_redelivery_updates_the_same_item_instead_of_creating_another(
-    cabinet, backend, portal, document
+    cabinet, backend, emulator, document
 ):
     backend.deliver(cabinet, message_about(document))
     with cabinet.store.transaction() as tx:
         tx.update_document(attrs.evolve(document, notes="Zmienione"))
     backend.deliver(cabinet, message_about(document))
-    assert len(portal.items[7]) == 1
-    (item,) = portal.items[7].values()
+    (item,) = quotes(emulator)
     assert item["comments"] == "Zmienione"
-    assert portal.methods[3:] == ["crm.item.list", "crm.item.update", "crm.item.productrow.set"]
+    assert len(emulator.portal.rows[("Q", item["id"])]) == 3
 
 
-def test_a_retry_after_a_failed_attempt_finds_the_item_created_before(
-    cabinet, backend, portal, document
+def test_a_timeout_between_add_and_rows_leaves_one_item_after_redelivery(
+    cabinet, emulator, clock, document
 ):
-    # The item was added, then the product rows call timed out: the worker will retry.
-    portal.fail_next(httpx.ReadTimeout("timed out"), method="crm.item.productrow.set")
+    # The item was added but the answer never came: the worker retries the message.
+    client = emulated_client(emulator, clock, retry=NO_RETRY)
+    backend = BitrixBackend(BitrixSettings(webhook_url=emulator.webhook_url), client=client)
+    backend.deliver(cabinet, message_about(document))  # creates the user field and the item
+    emulator.portal.rows.clear()
+    emulator.inject("timeout", 1, methods=["batch"])
     with pytest.raises(DeliveryError) as caught:
         backend.deliver(cabinet, message_about(document))
     assert not caught.value.permanent
-    assert len(portal.items[7]) == 1
     backend.deliver(cabinet, message_about(document))
-    assert len(portal.items[7]) == 1
-    assert portal.methods[-3:] == ["crm.item.list", "crm.item.update", "crm.item.productrow.set"]
+    (item,) = quotes(emulator)
+    assert len(emulator.portal.rows[("Q", item["id"])]) == 3
 
 
-def test_query_limit_becomes_a_retry_with_the_portals_wait(cabinet, backend, portal, document):
-    portal.fail_next(
-        httpx.Response(
-            503, json={"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
-        )
+def test_api_errors_fail_the_message_for_good(cabinet, emulator, clock, document):
+    client = emulated_client(emulator, clock)
+    settings = BitrixSettings(
+        webhook_url=emulator.webhook_url, default_entity_type=5, origin_field="xmlId"
     )
     with pytest.raises(DeliveryError) as caught:
-        backend.deliver(cabinet, message_about(document))
-    assert not caught.value.permanent
-    assert caught.value.retry_after == 1.0
-    assert "QUERY_LIMIT_EXCEEDED" in str(caught.value)
-    assert portal.items == {}
-
-
-@pytest.mark.parametrize(
-    "failure",
-    [
-        httpx.Response(500, json={"error": "INTERNAL_SERVER_ERROR", "error_description": ""}),
-        httpx.Response(503, text="<html>Service unavailable</html>"),
-        httpx.ReadTimeout("timed out"),
-    ],
-)
-def test_outages_are_retried_with_the_workers_backoff(cabinet, backend, portal, document, failure):
-    portal.fail_next(failure)
-    with pytest.raises(DeliveryError) as caught:
-        backend.deliver(cabinet, message_about(document))
-    assert not caught.value.permanent
-    assert caught.value.retry_after is None
-
-
-def test_api_errors_fail_the_message_for_good(cabinet, backend, portal, document):
-    portal.fail_next(
-        httpx.Response(
-            400,
-            json={"error": "ENTITY_TYPE_NOT_SUPPORTED", "error_description": "Entity type 5"},
-        )
-    )
-    with pytest.raises(DeliveryError) as caught:
-        backend.deliver(cabinet, message_about(document))
+        BitrixBackend(settings, client=client).deliver(cabinet, message_about(document))
     assert caught.value.permanent
     assert "ENTITY_TYPE_NOT_SUPPORTED" in str(caught.value)
 
 
-def test_mapping_sends_a_type_to_its_smart_process(cabinet, client, portal, document):
-    settings = BitrixSettings(webhook_url=WEBHOOK, entity_types={"vat_invoice": 1038})
+def test_mapping_sends_a_type_to_its_smart_process(cabinet, emulator, clock, document):
+    settings = BitrixSettings(webhook_url=emulator.webhook_url, entity_types={"vat_invoice": 1038})
+    client = emulated_client(emulator, clock)
     BitrixBackend(settings, client=client).deliver(cabinet, message_about(document))
-    (item,) = portal.items[1038].values()
-    assert ("T40e", item["id"]) in portal.rows
+    (item,) = emulator.portal.items[1038].values()
+    assert item["xmlId"] == f"cabinet-document-{document.id}"
+    assert ("T40e", item["id"]) in emulator.portal.rows
+    assert "CRM_37" not in emulator.portal.user_fields  # xmlId needs no user field
+
+
+def test_a_document_without_lines_clears_the_rows(cabinet, backend, emulator, document):
+    backend.deliver(cabinet, message_about(document))
+    with cabinet.store.transaction() as tx:
+        tx.update_document(attrs.evolve(document, lines=()))
+    backend.deliver(cabinet, message_about(document))
+    (item,) = quotes(emulator)
+    assert emulator.portal.rows[("Q", item["id"])] == []
 
 
 def test_stored_totals_set_the_opportunity_as_a_decimal_string(cabinet, backend, document):
@@ -129,7 +131,7 @@ def test_stored_totals_set_the_opportunity_as_a_decimal_string(cabinet, backend,
     assert fields["isManualOpportunity"] == "Y"
 
 
-def test_other_messages_and_deleted_documents_need_no_call(cabinet, backend, portal, document):
+def test_other_messages_and_deleted_documents_need_no_call(cabinet, backend, emulator, document):
     backend.deliver(cabinet, OutboxMessage(id=2, topic="chat.posted", entity="chat", entity_id=1))
     backend.deliver(
         cabinet,
@@ -137,15 +139,15 @@ def test_other_messages_and_deleted_documents_need_no_call(cabinet, backend, por
             id=3, topic="document.saved", entity="document", entity_id=document.id + 1000
         ),
     )
-    assert portal.requests == []
+    assert emulator.requests == []
 
 
-def test_correction_before_rows_are_not_sent(cabinet, backend, portal, document):
+def test_correction_before_rows_are_not_sent(cabinet, backend, emulator, document):
     before = DocumentLine(name="Stan przed korektą", unit_price=Decimal("1"), before=True)
     with cabinet.store.transaction() as tx:
         tx.update_document(attrs.evolve(document, lines=(before, *document.lines)))
     backend.deliver(cabinet, message_about(document))
-    (rows,) = portal.rows.values()
+    (rows,) = emulator.portal.rows.values()
     assert [row["productName"] for row in rows] == ["Obsługa księgowa", "Książka", "Szkolenie"]
     assert [row["sort"] for row in rows] == [10, 20, 30]
 

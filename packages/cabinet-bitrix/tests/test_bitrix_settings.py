@@ -6,11 +6,16 @@ from cabinet_bitrix.settings import QUOTE, BitrixSettings
 URL = "https://kancelaria.bitrix24.pl/rest/1/s3cr3tc0de/"
 
 
-def test_defaults_send_everything_to_quotes_keyed_by_xml_id():
+def test_defaults_send_everything_to_quotes_keyed_by_a_user_field():
     settings = BitrixSettings.from_env({"CABINET_BITRIX_WEBHOOK_URL": URL})
     assert settings.webhook_url == URL
+    assert settings.mode == "webhook"
     assert settings.entity_type_for("vat_invoice") == QUOTE == 7
-    assert settings.origin_field == "xmlId"
+    # Quotes have no xmlId (bitrix24.md §3.4); smart processes do.
+    assert settings.origin_field_for(7) == "UF_CRM_CABINET_ID"
+    assert settings.origin_field_for(1038) == "xmlId"
+    assert settings.origin_field_for(31) == "xmlId"
+    assert settings.rate_plan.burst == 50 and settings.rate_plan.drain == 2.0
     assert settings.origin_prefix == "cabinet"
     assert settings.timeout == 60.0
     assert URL not in repr(settings)
@@ -25,8 +30,11 @@ def test_every_variable_is_read():
             "CABINET_BITRIX_ORIGIN_FIELD": "ufCrm_CABINET_ID",
             "CABINET_BITRIX_ORIGIN_PREFIX": "kancelaria-a",
             "CABINET_BITRIX_TIMEOUT": "15",
+            "CABINET_BITRIX_PLAN": "enterprise",
         }
     )
+    assert settings.rate_plan.burst == 250 and settings.rate_plan.drain == 5.0
+    assert settings.origin_field_for(7) == settings.origin_field_for(1038) == "ufCrm_CABINET_ID"
     assert settings.entity_type_for("vat_invoice") == 1038
     assert settings.entity_type_for("proforma") == 31
     assert settings.entity_type_for("bill") == 2
@@ -43,6 +51,7 @@ def test_every_variable_is_read():
         ({"CABINET_BITRIX_ENTITY_TYPES": "vat_invoice=quote"}, "doc_type=entityTypeId"),
         ({"CABINET_BITRIX_DEFAULT_ENTITY_TYPE": "quote"}, "entityTypeId"),
         ({"CABINET_BITRIX_TIMEOUT": "soon"}, "seconds"),
+        ({"CABINET_BITRIX_PLAN": "gold"}, "CABINET_BITRIX_PLAN"),
     ],
 )
 def test_bad_settings_are_named(environ, message):
@@ -50,3 +59,24 @@ def test_bad_settings_are_named(environ, message):
         environ = {"CABINET_BITRIX_WEBHOOK_URL": URL, **environ}
     with pytest.raises(ValueError, match=message):
         BitrixSettings.from_env(environ)
+
+
+def test_app_credentials_select_app_mode_without_a_webhook():
+    settings = BitrixSettings.from_env(
+        {
+            "CABINET_BITRIX_CLIENT_ID": "local.abc.123",
+            "CABINET_BITRIX_CLIENT_SECRET": "s3cr3t",
+            "CABINET_BITRIX_MEMBER_ID": "a223c6b3",
+            "CABINET_BITRIX_TOKEN_URL": "https://oauth.bitrix24.tech/oauth/token/",
+        }
+    )
+    assert settings.mode == "app"
+    assert settings.token_url == "https://oauth.bitrix24.tech/oauth/token/"
+    assert "s3cr3t" not in repr(settings)
+
+
+def test_an_app_without_its_secret_is_refused():
+    with pytest.raises(ValueError, match="CLIENT_SECRET"):
+        BitrixSettings.from_env(
+            {"CABINET_BITRIX_CLIENT_ID": "local.abc.123", "CABINET_BITRIX_MEMBER_ID": "a2"}
+        )

@@ -4,6 +4,7 @@ import httpx
 import pytest
 from bitrix_portal import TIME, WEBHOOK
 from cabinet_bitrix.client import (
+    NO_RETRY,
     OPERATION_LIMIT_RETRY_SECONDS,
     QUERY_LIMIT_RETRY_SECONDS,
     BitrixClient,
@@ -12,7 +13,10 @@ from cabinet_bitrix.client import (
 
 
 def answer(response: httpx.Response) -> BitrixClient:
-    return BitrixClient(WEBHOOK, transport=httpx.MockTransport(lambda request: response))
+    # One try: these tests are about how each answer is read, not about retrying it.
+    return BitrixClient(
+        WEBHOOK, transport=httpx.MockTransport(lambda request: response), retry=NO_RETRY
+    )
 
 
 def test_posts_json_to_the_method_under_the_webhook_and_returns_the_result():
@@ -148,7 +152,9 @@ def test_timeouts_and_network_errors_are_transient(exception, code):
         raise exception
 
     with pytest.raises(BitrixError) as caught:
-        BitrixClient(WEBHOOK, transport=httpx.MockTransport(handler)).call("crm.item.add")
+        BitrixClient(WEBHOOK, transport=httpx.MockTransport(handler), retry=NO_RETRY).call(
+            "crm.item.add"
+        )
     assert caught.value.code == code
     assert caught.value.transient
 

@@ -1,18 +1,32 @@
-"""A small Bitrix24 REST client for inbound-webhook mode, on httpx.
+"""A Bitrix24 REST client on httpx, for an inbound webhook or an OAuth app (:mod:`.auth`).
 
-The webhook URL (``https://PORTAL/rest/{user_id}/{code}/``) is permanent and carries its own
-credentials; a method is called by POSTing JSON to ``{webhook_url}{method}.json``. Every answer
-is inspected for ``error`` whatever its HTTP status, because some documented errors come with
-200 (bitrix24.md §1.4). The seam for tests is httpx's ``transport=``.
+A method is called by POSTing JSON to ``{base}{method}.json``. Every answer is inspected for
+``error`` whatever its HTTP status, because some documented errors come with 200
+(bitrix24.md §1.4). Each request first takes a unit of the shared :class:`RequestBucket` and
+passes the method's :class:`OperatingBudget`, so the portal's limits are kept rather than hit.
+When they are hit anyway (another client on the same portal) the reactions are:
+
+* ``503 QUERY_LIMIT_EXCEEDED``: the bucket is assumed full, the call waits and is retried;
+* ``429 OPERATION_TIME_LIMIT``: the call waits until the method's ``operating_reset_at``;
+* ``401 expired_token`` (app mode): the token pair is refreshed once and the call replayed;
+* other 5xx, HTML error pages, timeouts and network errors: retried with exponential backoff;
+
+each within :class:`RetryPolicy`'s bounds, after which the last :class:`BitrixError` is raised
+(transient, so the outbox worker retries the message later). The seam for tests is httpx's
+``transport=`` plus an injectable ``clock``/``sleep``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import httpx
+
+from cabinet_bitrix.auth import AuthError, BitrixAuth, WebhookAuth
+from cabinet_bitrix.limiter import OperatingBudget, RequestBucket
 
 #: Bitrix24's request-rate bucket drains two requests a second (standard plans); waiting one
 #: second frees room for the retried request (bitrix24.md §2.1).
@@ -21,6 +35,15 @@ QUERY_LIMIT_RETRY_SECONDS = 1.0
 #: expiring is the soonest a blocked method can run again (bitrix24.md §2.2).
 OPERATION_LIMIT_RETRY_SECONDS = 60.0
 
+#: Errors answered before the method runs: the request changed nothing.
+_UNSENT_CODES = {
+    "QUERY_LIMIT_EXCEEDED",
+    "OPERATION_TIME_LIMIT",
+    "OVERLOAD_LIMIT",
+    "expired_token",
+    "invalid_token",
+    "NO_AUTH_FOUND",
+}
 #: Errors that say "not now" rather than "never" (rate, resource and overload limits).
 _TRANSIENT_CODES = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "OVERLOAD_LIMIT"}
 
@@ -44,6 +67,11 @@ class BitrixError(Exception):
         self.status = status
         self.transient = transient
         self.retry_after = retry_after
+        #: The body of the request that failed (to tell which token an expiry was about).
+        self.sent: Mapping[str, Any] | None = None
+        #: Whether the portal certainly did nothing (refused before running the method), so
+        #: even a create may be repeated as it is.
+        self.unsent = code in _UNSENT_CODES
 
 
 @attrs.frozen(kw_only=True)
@@ -94,58 +122,192 @@ def error_from(response: httpx.Response, body: Any) -> BitrixError | None:
     return None
 
 
-class BitrixClient:
-    """Calls REST methods through one inbound webhook.
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How long the client keeps trying before it gives up visibly.
 
-    ``transport`` replaces httpx's network transport (tests pass ``httpx.MockTransport``);
-    ``timeout`` is generous on reads because a portal may take up to 60 s per request.
+    ``attempts`` bounds the tries of one call (the first included); outages back off
+    ``base * factor**n`` seconds, at most ``cap``; a limit wait longer than ``max_wait`` is not
+    waited in-process but raised, its ``retry_after`` telling the worker when to come back.
+    """
+
+    attempts: int = 5
+    base: float = 0.5
+    factor: float = 2.0
+    cap: float = 30.0
+    max_wait: float = 600.0
+
+    def backoff(self, failures: int) -> float:
+        """The pause after the ``failures``-th consecutive outage (1-based)."""
+        return min(self.cap, self.base * self.factor ** max(failures - 1, 0))
+
+
+#: One try, no waiting: the caller handles every error (tests of error mapping).
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+class BitrixClient:
+    """Calls REST methods on one portal.
+
+    ``auth`` is a :class:`~cabinet_bitrix.auth.BitrixAuth` or an inbound webhook URL;
+    ``bucket`` and ``budget`` pace requests (share one bucket among all clients of a portal in
+    a process); ``transport`` replaces httpx's network transport; ``clock``/``sleep`` are the
+    time source and the waiting (a virtual clock in tests). ``timeout`` is generous on reads
+    because a portal may take up to 60 s per request.
     """
 
     def __init__(
         self,
-        webhook_url: str,
+        auth: BitrixAuth | str,
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
         user_agent: str = "cabinet-bitrix/0.1",
+        bucket: RequestBucket | None = None,
+        budget: OperatingBudget | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not webhook_url.startswith(("https://", "http://")):
-            raise ValueError("the Bitrix24 webhook URL must start with https://")
-        self.webhook_url = webhook_url.rstrip("/") + "/"
+        self.auth: BitrixAuth = WebhookAuth(auth) if isinstance(auth, str) else auth
+        self.bucket = bucket if bucket is not None else RequestBucket(clock=clock, sleep=sleep)
+        self.budget = budget if budget is not None else OperatingBudget(clock=clock, sleep=sleep)
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+        self._sleep = sleep
         self._http = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=10.0),
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": user_agent},
         )
+        #: Requests sent, retries and refreshes (reports, tests).
+        self.requests = 0
+        self.retries = 0
 
-    def call_full(self, method: str, params: Mapping[str, Any] | None = None) -> BitrixResponse:
+    def now(self) -> float:
+        """The client's clock (epoch seconds)."""
+        return self._clock()
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` with the client's ``sleep`` (callers' own backoff)."""
+        if seconds > 0:
+            self._sleep(seconds)
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The inbound webhook URL in webhook mode."""
+        return self.auth.webhook_url if isinstance(self.auth, WebhookAuth) else None
+
+    def _send(self, method: str, params: Mapping[str, Any]) -> BitrixResponse:
+        url, body_out = self.auth.prepare(method, params)
+        self.bucket.acquire()
+        self.budget.begin(method)
+        timing: Mapping[str, Any] | None = None
+        try:
+            self.requests += 1
+            try:
+                response = self._http.post(url, json=body_out)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Never reached the portal: repeating cannot do anything twice.
+                error = BitrixError("NETWORK", str(exc) or type(exc).__name__, transient=True)
+                error.unsent = True
+                raise error from exc
+            except httpx.TimeoutException as exc:
+                raise BitrixError(
+                    "TIMEOUT", str(exc) or type(exc).__name__, transient=True
+                ) from exc
+            except httpx.TransportError as exc:
+                raise BitrixError(
+                    "NETWORK", str(exc) or type(exc).__name__, transient=True
+                ) from exc
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            error = error_from(response, body)
+            if error is not None:
+                error.sent = body_out
+                raise error
+            assert isinstance(body, Mapping)  # error_from() returned None: an envelope
+            timing = body.get("time") or {}
+            return BitrixResponse(
+                result=body["result"],
+                total=body.get("total"),
+                next=body.get("next"),
+                time=timing,
+            )
+        finally:
+            self.budget.end(method, timing)
+
+    def _pause(self, method: str, error: BitrixError, failures: int) -> float | None:
+        """How long to wait before retrying after ``error``, or ``None`` to give up now."""
+        if error.code == "QUERY_LIMIT_EXCEEDED":
+            self.bucket.saturate()
+            return 0.0  # the bucket itself now waits for a drained unit
+        if error.code == "OPERATION_TIME_LIMIT":
+            until = self.budget.blocked_until(method)
+            wait = until - self._clock() if until is not None else error.retry_after or 60.0
+            if wait > self.retry.max_wait:
+                error.retry_after = wait
+                return None
+            return max(wait, 0.0)
+        if error.transient:
+            return self.retry.backoff(failures)
+        return None
+
+    def call_full(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        repeatable: bool = True,
+    ) -> BitrixResponse:
         """Call ``method`` with JSON ``params``; the whole success envelope, or
-        :class:`BitrixError` (transient for timeouts, network errors, limits and 5xx)."""
-        try:
-            response = self._http.post(f"{self.webhook_url}{method}.json", json=dict(params or {}))
-        except httpx.TimeoutException as exc:
-            raise BitrixError("TIMEOUT", str(exc) or type(exc).__name__, transient=True) from exc
-        except httpx.TransportError as exc:
-            raise BitrixError("NETWORK", str(exc) or type(exc).__name__, transient=True) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        error = error_from(response, body)
-        if error is not None:
-            raise error
-        assert isinstance(body, Mapping)  # error_from() returned None, so it is an envelope
-        return BitrixResponse(
-            result=body["result"],
-            total=body.get("total"),
-            next=body.get("next"),
-            time=body.get("time") or {},
-        )
+        :class:`BitrixError` once the retry policy is spent (transient for timeouts, network
+        errors, limits and 5xx; permanent for API errors).
 
-    def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        ``repeatable=False`` marks a call that must not run twice (a create): it is retried
+        only after errors that prove the portal did nothing (limits, expired tokens, refused
+        connections); after a timeout or a 5xx the error is raised at once, for the caller to
+        look up what was created before trying again."""
+        given = dict(params or {})
+        failures = 0
+        refreshed = False
+        while True:
+            try:
+                return self._send(method, given)
+            except BitrixError as error:
+                if error.code in ("expired_token", "invalid_token") and not refreshed:
+                    refreshed = True
+                    try:
+                        replay = self.auth.refresh(self._http, error.sent or {})
+                    except AuthError as exc:
+                        # Not fixable by retrying soon: the app needs reinstalling.
+                        raise BitrixError(
+                            error.code,
+                            str(exc),
+                            status=error.status,
+                            transient=True,
+                            retry_after=self.retry.max_wait,
+                        ) from exc
+                    if replay:
+                        continue
+                failures += 1
+                if not repeatable and not error.unsent:
+                    raise
+                wait = self._pause(method, error, failures)
+                if wait is None or failures >= self.retry.attempts:
+                    raise
+                self.retries += 1
+                if wait > 0:
+                    self._sleep(wait)
+
+    def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, repeatable: bool = True
+    ) -> Any:
         """Call ``method`` and return its ``result`` (see :meth:`call_full`)."""
-        return self.call_full(method, params).result
+        return self.call_full(method, params, repeatable=repeatable).result
 
     def close(self) -> None:
         """Close the pooled connections."""

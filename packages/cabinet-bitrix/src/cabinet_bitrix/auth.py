@@ -1,0 +1,338 @@
+"""The two ways the connector reaches a portal (bitrix24.md §0.1, §1.1, §1.5).
+
+* **Inbound webhook** (:class:`WebhookAuth`): ``https://PORTAL/rest/{user_id}/{code}/`` carries
+  its own permanent credentials and runs as the user who created it. Enough for pushing
+  documents, parties and products, for reading the feed, and for ``im.message.add`` chat.
+* **OAuth application** (:class:`OAuthAuth`), a local or marketplace server app: calls go to
+  ``client_endpoint`` + method with ``auth=ACCESS_TOKEN``; the access token lives an hour, the
+  refresh token 180 days, and a refresh *rotates* the pair. Needed for everything that runs
+  "in the context of an application": event subscriptions (``event.bind``, so staff changes
+  come back at once rather than by periodic reconciliation), placements (``placement.bind``,
+  staff opening the cabinet from a CRM card) and the Open Lines connector (``imconnector.*``,
+  the client–manager chat in the contact centre). A webhook calling these gets
+  ``403 WRONG_AUTH_TYPE``.
+
+The app's tokens arrive with the install callback (``ONAPPINSTALL`` or the install POST,
+``auth[access_token]``, ``auth[refresh_token]``, ``auth[member_id]``,
+``auth[application_token]``…; :func:`tokens_from_install`) and are kept per portal in a
+:class:`TokenStore` — :class:`SettingsTokenStore` puts them in the cabinet's settings table
+under ``bitrix24.portal.<member_id>``. The docs say not to refresh on a timer but on
+``401 expired_token`` and then replay the call; :meth:`OAuthAuth.refresh` does that once for
+all threads that saw the same expired token, because a second refresh with the rotated-out
+refresh token would fail with ``invalid_grant``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+import httpx
+
+if TYPE_CHECKING:
+    from cabinet_core.storage import Store
+
+#: The OAuth server of the cloud (b24pysdk uses oauth.bitrix24.tech; both answer).
+DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/"  # noqa: S105 (a URL)
+#: The settings key of a portal's tokens (``member_id`` appended).
+SETTINGS_PREFIX = "bitrix24.portal."
+
+
+class AuthError(Exception):
+    """Tokens are missing, or the OAuth server refused to refresh them (``invalid_grant``:
+    the refresh token expired or was rotated out; the app must be reinstalled)."""
+
+
+@attrs.frozen(kw_only=True)
+class PortalTokens:
+    """What the portal handed the app: where to call, the token pair and the app's token for
+    checking events."""
+
+    member_id: str
+    domain: str
+    client_endpoint: str
+    access_token: str = attrs.field(repr=False)
+    refresh_token: str = attrs.field(repr=False)
+    expires_at: float = 0.0
+    application_token: str = attrs.field(default="", repr=False)
+    server_endpoint: str = ""
+    scope: str = ""
+    user_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON object for the settings store."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> PortalTokens:
+        """Read back what :meth:`to_json` wrote."""
+        names = {a.name for a in attrs.fields(cls)}
+        return cls(**{k: v for k, v in value.items() if k in names})
+
+
+def _auth_block(form: Mapping[str, Any]) -> dict[str, Any]:
+    nested = form.get("auth")
+    if isinstance(nested, Mapping):
+        return dict(nested)
+    # A flat form: "auth[access_token]" keys, as parsed by most web frameworks.
+    block = {
+        key[5:-1]: value
+        for key, value in form.items()
+        if key.startswith("auth[") and key.endswith("]")
+    }
+    if not block and "AUTH_ID" in form:
+        # The install POST of a local app puts the pair at the top level (bitrix24.md §1.5).
+        block = {
+            "access_token": form.get("AUTH_ID"),
+            "refresh_token": form.get("REFRESH_ID"),
+            "expires_in": form.get("AUTH_EXPIRES"),
+            "member_id": form.get("member_id"),
+            "domain": form.get("DOMAIN"),
+            "application_token": form.get("APPLICATION_TOKEN"),
+            "server_endpoint": form.get("SERVER_ENDPOINT"),
+            "scope": form.get("APPLICATION_SCOPE"),
+        }
+    return block
+
+
+def tokens_from_install(form: Mapping[str, Any], *, now: float | None = None) -> PortalTokens:
+    """The tokens of an install callback or ``ONAPPINSTALL`` event (nested or flat
+    ``auth[…]`` keys). ``ValueError`` names what is missing."""
+    block = _auth_block(form)
+    required = ("access_token", "refresh_token", "member_id", "domain")
+    missing = [key for key in required if not block.get(key)]
+    if missing:
+        raise ValueError(f"the install callback lacks auth[{'], auth['.join(missing)}]")
+    return _tokens(block, now=time.time() if now is None else now)
+
+
+def _tokens(
+    block: Mapping[str, Any], *, now: float, previous: PortalTokens | None = None
+) -> PortalTokens:
+    domain = str(block.get("domain") or (previous.domain if previous else ""))
+    endpoint = str(block.get("client_endpoint") or "")
+    if not endpoint:
+        # The OAuth server reports its own host in "domain"; the portal's stays as it was.
+        endpoint = previous.client_endpoint if previous else f"https://{domain}/rest/"
+    if previous is not None and domain and "oauth." in domain:
+        domain = previous.domain
+    if block.get("expires"):
+        expires_at = float(block["expires"])
+    else:
+        expires_at = now + float(block.get("expires_in") or 3600)
+    user_id = block.get("user_id")
+    return PortalTokens(
+        member_id=str(block.get("member_id") or (previous.member_id if previous else "")),
+        domain=domain,
+        client_endpoint=endpoint,
+        access_token=str(block["access_token"]),
+        refresh_token=str(block["refresh_token"]),
+        expires_at=expires_at,
+        application_token=str(
+            block.get("application_token") or (previous.application_token if previous else "")
+        ),
+        server_endpoint=str(block.get("server_endpoint") or ""),
+        scope=str(block.get("scope") or ""),
+        user_id=int(user_id) if str(user_id or "").isdigit() else None,
+    )
+
+
+def application_token_matches(tokens: PortalTokens, given: str) -> bool:
+    """Whether an event's ``auth[application_token]`` is the one stored at install (constant
+    time; bitrix24.md §6.3)."""
+    return bool(tokens.application_token) and hmac.compare_digest(
+        tokens.application_token.encode(), str(given).encode()
+    )
+
+
+class TokenStore(Protocol):
+    """Where a portal's tokens are kept between processes."""
+
+    def load(self, member_id: str) -> PortalTokens | None:
+        """The stored tokens of a portal, if the app is installed there."""
+        ...
+
+    def save(self, tokens: PortalTokens) -> None:
+        """Replace the stored tokens of ``tokens.member_id``."""
+        ...
+
+
+class MemoryTokenStore:
+    """Tokens in a dict (one process; tests)."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, PortalTokens] = {}
+
+    def load(self, member_id: str) -> PortalTokens | None:
+        """The tokens saved for ``member_id``."""
+        return self.tokens.get(member_id)
+
+    def save(self, tokens: PortalTokens) -> None:
+        """Keep ``tokens``."""
+        self.tokens[tokens.member_id] = tokens
+
+
+class SettingsTokenStore:
+    """Tokens in the cabinet's settings table, ``bitrix24.portal.<member_id>``, so every worker
+    process sees the rotated pair."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def load(self, member_id: str) -> PortalTokens | None:
+        """The tokens saved for ``member_id``."""
+        with self.store.transaction(readonly=True) as tx:
+            value = tx.get_setting(SETTINGS_PREFIX + member_id)
+        return PortalTokens.from_json(value) if isinstance(value, Mapping) else None
+
+    def save(self, tokens: PortalTokens) -> None:
+        """Store ``tokens`` (replacing the old pair)."""
+        with self.store.transaction() as tx:
+            tx.set_setting(SETTINGS_PREFIX + tokens.member_id, tokens.to_json())
+
+
+def install(
+    store: TokenStore, form: Mapping[str, Any], *, now: float | None = None
+) -> PortalTokens:
+    """Handle the install callback: parse its tokens and store them for the portal."""
+    tokens = tokens_from_install(form, now=now)
+    store.save(tokens)
+    return tokens
+
+
+class BitrixAuth(Protocol):
+    """How a call is addressed and authorised; what to do when the portal says the token
+    expired."""
+
+    #: ``"webhook"`` or ``"app"``.
+    mode: str
+
+    def prepare(self, method: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The URL to POST to and the JSON body (with ``auth`` added in app mode)."""
+        ...
+
+    def refresh(self, http: httpx.Client, used: Mapping[str, Any]) -> bool:
+        """Renew the credentials after ``expired_token`` for a call sent with body ``used``;
+        ``True`` when the call may be replayed."""
+        ...
+
+
+class WebhookAuth:
+    """An inbound webhook: the URL is the credential; nothing to refresh."""
+
+    mode = "webhook"
+
+    def __init__(self, webhook_url: str) -> None:
+        if not webhook_url.startswith(("https://", "http://")):
+            raise ValueError("the Bitrix24 webhook URL must start with https://")
+        self.webhook_url = webhook_url.rstrip("/") + "/"
+
+    def __repr__(self) -> str:
+        return "WebhookAuth(<secret>)"
+
+    def prepare(self, method: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``{webhook_url}{method}.json`` and the params unchanged."""
+        return f"{self.webhook_url}{method}.json", dict(params)
+
+    def refresh(self, http: httpx.Client, used: Mapping[str, Any]) -> bool:
+        """A webhook cannot be refreshed."""
+        return False
+
+
+class OAuthAuth:
+    """An OAuth app installed on one portal (``member_id``), its tokens in ``store``.
+
+    ``token_url`` is the OAuth server (configurable: the cloud's, a self-hosted portal's, the
+    emulator's ``/oauth/token/``); ``client_secret`` goes only there, never to the portal.
+    """
+
+    mode = "app"
+
+    def __init__(
+        self,
+        store: TokenStore,
+        member_id: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        token_url: str = DEFAULT_TOKEN_URL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.member_id = member_id
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_url = token_url
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: PortalTokens | None = None
+        #: How many refreshes this object made (reports, tests).
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        return f"OAuthAuth(member_id={self.member_id!r}, token_url={self.token_url!r})"
+
+    @property
+    def tokens(self) -> PortalTokens:
+        """The current tokens (loaded from the store once, then kept)."""
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> PortalTokens:
+        if self._tokens is None:
+            self._tokens = self.store.load(self.member_id)
+        if self._tokens is None:
+            raise AuthError(f"the Bitrix24 app is not installed on portal {self.member_id}")
+        return self._tokens
+
+    def prepare(self, method: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``{client_endpoint}{method}.json`` with ``auth`` in the body."""
+        tokens = self.tokens
+        endpoint = tokens.client_endpoint.rstrip("/") + "/"
+        return f"{endpoint}{method}.json", {**params, "auth": tokens.access_token}
+
+    def refresh(self, http: httpx.Client, used: Mapping[str, Any]) -> bool:
+        """Exchange the refresh token for a new pair (rotation: the old refresh token is dead
+        afterwards) and store it. Threads that failed with the same access token share one
+        refresh; a thread whose token was already replaced just replays."""
+        with self._lock:
+            current = self._current()
+            if used.get("auth") not in (None, current.access_token):
+                return True
+            stored = self.store.load(self.member_id)
+            if stored is not None and stored.access_token != current.access_token:
+                # Another process refreshed and stored the rotated pair first.
+                self._tokens = stored
+                return True
+            response = http.get(
+                self.token_url,
+                params={
+                    "grant_type": "refresh_token",
+                    "client_id": self.client_id,
+                    "client_secret": self.client_secret,
+                    "refresh_token": current.refresh_token,
+                },
+            )
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if (
+                response.status_code != 200
+                or not isinstance(body, Mapping)
+                or "error" in body
+                or not body.get("access_token")
+            ):
+                error = body.get("error", "") if isinstance(body, Mapping) else ""
+                raise AuthError(
+                    f"refreshing the Bitrix24 token failed: HTTP {response.status_code} {error}"
+                )
+            fresh = _tokens(body, now=self._clock(), previous=current)
+            self.store.save(fresh)
+            self._tokens = fresh
+            self.refreshes += 1
+            return True
