@@ -329,8 +329,7 @@ class Layout:
         paragraph_style = self.styles[style]
         padding = 2 * self.look.theme.cell_padding + 2
         if "\n" not in text and (
-            stringWidth(text, paragraph_style.fontName, paragraph_style.fontSize)
-            <= width - padding
+            stringWidth(text, paragraph_style.fontName, paragraph_style.fontSize) <= width - padding
         ):
             return text
         return self.p(escape(text), style)
@@ -598,7 +597,7 @@ class Layout:
     def _flag(self, name: str) -> bool:
         value = self.document.extra.get(name)
         if isinstance(value, str):
-            return value.strip().lower() in ("true", "1", "on", "yes", "tak")
+            return value.strip().lower() in ("true", "1", "on", "yes")
         return bool(value)
 
     def markers(self) -> list[str]:
@@ -620,9 +619,7 @@ class Layout:
         if reverse:
             found.append("reverse_charge")
         gross_pln = self._gross_pln()
-        if gross_pln is not None and requires_split_payment(
-            abs(gross_pln), self._flag("split_payment")
-        ):
+        if gross_pln is not None and requires_split_payment(gross_pln, self._flag("split_payment")):
             found.append("split_payment")
         return found
 
