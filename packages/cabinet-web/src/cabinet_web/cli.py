@@ -96,13 +96,14 @@ def demo(ctx: click.Context, port: int, host: str, demo_dir: Path, no_serve: boo
     logins = seed(cabinet, demo_dir)
     url = f"http://{host}:{port}/"
     click.echo(f"Demo cabinet: {url}")
-    click.echo(f"Data: {demo_dir.resolve()}  (mail is written to {cabinet.settings.mail_dir})")
+    click.echo(f"Data: {demo_dir.resolve()}  (mail goes to {cabinet.settings.mail_dir.resolve()})")
     click.echo("Logins:")
     for role, email, password in logins:
         click.echo(f"  {role:<11} {email:<22} {password}")
     if no_serve:
         cabinet.close()
         return
+    click.echo("Stop it with Ctrl+C.")
     import uvicorn
 
     from cabinet_web.app import create_app
