@@ -217,7 +217,15 @@ def test_correcting_invoice_prints_the_corrected_invoice_and_both_states(
     }
     assert reference[language] in text
     assert "9999999999-20230908-8BEF280C8D35-4D" in text
-    assert "Rabat potransakcyjny" in text
+    reason = {
+        "pl": "Przyczyna korekty: Rabat potransakcyjny",
+        "en": "Reason for the correction: Rabat potransakcyjny",
+        "pl+en": "Przyczyna korekty / Reason for the correction: Rabat potransakcyjny",
+    }
+    # Next to the reference, before the lines, and only once.
+    assert reason[language] in text
+    assert text.index(reason[language]) < text.index(before)
+    assert text.count("Rabat potransakcyjny") == 1
     # Before 30.00/6.90/36.90, after 16.50/3.80/20.30, difference −13.50/−3.10/−16.60 (TV10).
     correction = compute_correction(lines, currency="PLN")
     assert correction.difference.gross == Decimal("-16.60")

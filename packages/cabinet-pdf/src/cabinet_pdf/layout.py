@@ -420,6 +420,9 @@ class Layout:
         ksef = str(extra.get("corrected_ksef_number") or "").strip()
         if ksef:
             rows.append(self.p(f"{escape(self.label('ksef_number'))}: <b>{escape(ksef)}</b>"))
+        reason = str(extra.get("reason") or "").strip()
+        if reason:
+            rows.append(self.p(f"{escape(self.label('reason'))}: {escape(reason)}"))
         return [Spacer(1, 2 * mm), *rows]
 
     def parties(self) -> list[Flowable]:
@@ -701,6 +704,8 @@ class Layout:
         for name, value in self.document.extra.items():
             if value in (None, "", [], ()) or name in PRINTED_ELSEWHERE:
                 continue
+            if name == "reason" and self.document.extra.get("corrected_number"):
+                continue  # printed with the corrected invoice's reference
             if name == "entries" and callable(getattr(self.document_type, "entries", None)):
                 continue  # a cash report's operations, printed by cash_report()
             if isinstance(value, Sequence) and not isinstance(value, str):
