@@ -124,7 +124,7 @@ class Look:
         return width, height
 
 
-class LogoFlowable(Flowable):
+class LogoFlowable(Flowable):  # type: ignore[misc]  # reportlab has no type hints
     """The firm's logo drawn from an already-read image (platypus ``Image`` wants a file)."""
 
     def __init__(self, image: ImageReader, width: float, height: float) -> None:
