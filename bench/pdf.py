@@ -4,6 +4,7 @@
   template, VAT per rate, amount in words in two languages, pypdf metadata and the embedded FA(3)
   XML) against a bare reportlab canvas drawing the same text and rules with the same TrueType
   fonts and no post-processing. Goal: our speed at least 0.7x the bare page's.
+  ``pdf_modern_vs_reportlab_canvas`` is the same with the modern template (two faces, a band).
 * ``pdf_vs_weasyprint``: the same against WeasyPrint turning an equivalent HTML invoice (same
   text, a CSS table grid, DejaVu Sans) into a PDF. Goal: at least 10x faster. WeasyPrint is not
   a project dependency: install it into the venv to measure
