@@ -1,12 +1,12 @@
 """PDF benchmark: a 10-line VAT invoice through cabinet-pdf against two baselines, in one run.
 
 * ``pdf_vs_reportlab_canvas``: :class:`cabinet_pdf.PdfRenderer` (platypus layout, classic
-  template, VAT per rate, amount in words in two languages, pypdf metadata and the embedded FA(3)
+  template, Polish, VAT per rate, amount in words, pypdf metadata and the embedded FA(3)
   XML) against a bare reportlab canvas drawing the same text and rules with the same TrueType
   fonts and no post-processing. Goal: our speed at least 0.7x the bare page's.
   ``pdf_modern_vs_reportlab_canvas`` is the same with the modern template (two faces, a band).
 * ``pdf_vs_weasyprint``: the same against WeasyPrint turning an equivalent HTML invoice (same
-  text, a CSS table grid, DejaVu Sans) into a PDF. Goal: at least 10x faster. WeasyPrint is not
+  text, a CSS table grid, DejaVu Sans and Serif) into a PDF. Goal: at least 10x faster. It is not
   a project dependency: install it into the venv to measure
   (``uv pip install --python .venv/bin/python weasyprint``; it needs Debian's
   ``libpango-1.0-0 libpangoft2-1.0-0``); without it this comparison is skipped with a message.
