@@ -30,6 +30,7 @@ def emulated_client(
     *,
     plan: RatePlan = STANDARD,
     retry: RetryPolicy | None = None,
+    bucket: RequestBucket | None = None,
     **kwargs: Any,
 ) -> BitrixClient:
     """A client of ``emulator`` (its admin webhook unless ``auth`` is given) paced on
@@ -38,7 +39,7 @@ def emulated_client(
     return BitrixClient(
         auth or emulator.webhook_url,
         transport=emulator.transport(),
-        bucket=RequestBucket(plan, clock=clock.now, sleep=sleep),
+        bucket=bucket or RequestBucket(plan, clock=clock.now, sleep=sleep),
         budget=OperatingBudget(clock=clock.now, sleep=sleep),
         retry=retry,
         clock=clock.now,

@@ -35,6 +35,9 @@ QUERY_LIMIT_RETRY_SECONDS = 1.0
 #: expiring is the soonest a blocked method can run again (bitrix24.md §2.2).
 OPERATION_LIMIT_RETRY_SECONDS = 60.0
 
+#: A call refused by limits more often than this gives up even within ``max_wait`` (a
+#: portal refusing without end must surface).
+_MAX_LIMIT_RETRIES = 50
 #: Errors answered before the method runs: the request changed nothing.
 _UNSENT_CODES = {
     "QUERY_LIMIT_EXCEEDED",
@@ -273,6 +276,8 @@ class BitrixClient:
         look up what was created before trying again."""
         given = dict(params or {})
         failures = 0
+        limit_waited = 0.0
+        retries_before = self.retries
         refreshed = False
         while True:
             try:
@@ -293,11 +298,19 @@ class BitrixClient:
                         ) from exc
                     if replay:
                         continue
-                failures += 1
                 if not repeatable and not error.unsent:
                     raise
-                wait = self._pause(method, error, failures)
+                limited = error.code in ("QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT")
+                if not limited:
+                    # Limits are bounded by the time waited (max_wait), outages by attempts.
+                    failures += 1
+                wait = self._pause(method, error, max(failures, 1))
                 if wait is None or failures >= self.retry.attempts:
+                    raise
+                limit_waited += wait if limited else 0.0
+                tries = self.retries - retries_before
+                if limit_waited > self.retry.max_wait or tries >= _MAX_LIMIT_RETRIES:
+                    error.retry_after = error.retry_after or wait
                     raise
                 self.retries += 1
                 if wait > 0:

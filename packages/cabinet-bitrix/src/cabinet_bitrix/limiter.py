@@ -23,6 +23,8 @@ from typing import Any
 import attrs
 
 Clock = Callable[[], float]
+#: Seconds added to every computed wait (see :meth:`RequestBucket.try_acquire`).
+_SLACK = 1e-4
 Sleep = Callable[[float], None]
 
 
@@ -84,7 +86,10 @@ class RequestBucket:
             if excess <= 0:
                 self._level += 1
                 return 0.0
-            return excess / self.plan.drain
+            # A little more than exact: an epoch-sized float clock cannot represent
+            # sub-microsecond waits, and rounding must never leave the portal's bucket fuller
+            # than ours.
+            return excess / self.plan.drain + _SLACK
 
     def acquire(self) -> None:
         """Block until one more request fits, then count it."""

@@ -1,0 +1,154 @@
+"""The client-side limiter against the emulator's limits, on one virtual clock: the leaky bucket
+never lets the portal refuse a request, alone or from several threads, and the operating
+budget holds a method back before the portal blocks it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from cabinet_bitrix.client import NO_RETRY
+from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
+from cabinet_bitrix.emulator.limits import LeakyBucket as PortalBucket
+from cabinet_bitrix.emulator.limits import Plan
+from cabinet_bitrix.limiter import ENTERPRISE, STANDARD, OperatingBudget, RatePlan, RequestBucket
+from emulated import Sleeper, emulated_client
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def test_500_calls_at_burst_50_and_2_per_second_are_never_refused():
+    clock = VirtualClock()
+    emulator = Emulator(clock=clock)
+    client = emulated_client(emulator, clock, retry=NO_RETRY)
+    start = clock.now()
+    for _ in range(500):
+        client.call("profile")  # NO_RETRY: a single 503 would raise here
+    assert client.requests == 500
+    # The first 50 go at once, the other 450 at the drain rate: 225 s, not a second less.
+    assert clock.now() - start == pytest.approx(225.0, abs=0.1)
+    assert client.bucket.waited == pytest.approx(225.0, abs=0.1)
+
+
+def test_enterprise_plan_allows_its_deeper_burst():
+    clock = VirtualClock()
+    emulator = Emulator(EmulatorConfig(plan=Plan("enterprise", 250, 5.0)), clock=clock)
+    client = emulated_client(emulator, clock, plan=ENTERPRISE, retry=NO_RETRY)
+    for _ in range(250):
+        client.call("profile")
+    assert client.bucket.waited == 0
+    client.call("profile")
+    assert client.bucket.waited == pytest.approx(0.2, abs=1e-3)
+
+
+def test_several_threads_share_one_bucket_without_overrunning_the_portal():
+    clock = VirtualClock()
+    emulator = Emulator(clock=clock)
+    first = emulated_client(emulator, clock, retry=NO_RETRY)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        # Each thread its own client (connection pool), all on the process's one bucket.
+        client = emulated_client(emulator, clock, retry=NO_RETRY, bucket=first.bucket)
+        try:
+            for _ in range(125):
+                client.call("profile")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(emulator.requests) == 500
+
+
+def test_a_refusal_caused_by_another_client_saturates_the_bucket_and_is_retried():
+    clock = VirtualClock()
+    emulator = Emulator(clock=clock)
+    other = emulated_client(emulator, clock, retry=NO_RETRY)
+    for _ in range(50):
+        other.call("profile")
+    client = emulated_client(emulator, clock)
+    assert client.call("profile")["ID"] == "1"
+    assert client.retries == 1
+    assert client.bucket.waited == pytest.approx(0.5, abs=1e-3)
+
+
+def test_the_operating_budget_paces_a_slow_method_below_the_limit():
+    clock = VirtualClock()
+    # 50 s of server time per call: ten calls would be 500 s, over the 480 s limit.
+    emulator = Emulator(EmulatorConfig(method_seconds={"profile": 50.0}), clock=clock)
+    client = emulated_client(emulator, clock, retry=NO_RETRY)
+    for _ in range(30):
+        client.call("profile")  # NO_RETRY: a single 429 would raise here
+    assert client.budget.waited > 0
+    assert client.budget.operating("profile") <= 480
+    # Other methods are not held back by profile's budget.
+    waited = client.budget.waited
+    client.call("user.current")
+    assert client.budget.waited == waited
+
+
+def test_a_blocked_method_waits_until_its_reset_when_told_by_a_429():
+    clock = VirtualClock()
+    emulator = Emulator(EmulatorConfig(method_seconds={"profile": 481.0}), clock=clock)
+    other = emulated_client(emulator, clock, retry=NO_RETRY)
+    start = clock.now()
+    other.call("profile")  # another worker spent the budget (481 s from start)
+    client = emulated_client(emulator, clock)
+    client.call("profile")
+    # Not knowing the reset time, it retried a basket (60 s) at a time until the basket
+    # opened at ``start`` expired, ten minutes later.
+    assert client.retries == 2
+    assert clock.now() >= start + 600
+
+
+def test_budget_counts_calls_in_flight():
+    clock = VirtualClock()
+    budget = OperatingBudget(limit=100, margin=0, clock=clock.now, sleep=clock.advance)
+    budget.record("crm.item.add", {"duration": 30, "operating": 30, "operating_reset_at": 1e10})
+    budget.begin("crm.item.add")
+    budget.begin("crm.item.add")  # 30 + 2 x 30 = 90 fits
+    assert clock.now() == VirtualClock().now()
+    budget.end("crm.item.add", None)
+    budget.end("crm.item.add", None)
+    assert budget.blocked_until("crm.item.add") == 1e10
+
+
+def test_plans_and_validation():
+    assert (STANDARD.burst, STANDARD.drain) == (50, 2.0)
+    assert (ENTERPRISE.burst, ENTERPRISE.drain) == (250, 5.0)
+    with pytest.raises(ValueError, match="burst"):
+        RequestBucket(RatePlan("broken", 0, 1.0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    plan=st.sampled_from([STANDARD, ENTERPRISE, RatePlan("tiny", 3, 0.5)]),
+    steps=st.lists(
+        st.tuples(
+            st.floats(min_value=0, max_value=30, allow_nan=False),
+            st.integers(min_value=0, max_value=80),
+        ),
+        max_size=30,
+    ),
+)
+def test_property_the_portal_bucket_never_refuses_what_the_client_bucket_admits(plan, steps):
+    clock = VirtualClock()
+    sleeper = Sleeper(clock)
+    client_bucket = RequestBucket(plan, clock=clock.now, sleep=sleeper)
+    portal_bucket = PortalBucket(Plan(plan.name, plan.burst, plan.drain))
+    sent = 0
+    for pause, burst in steps:
+        clock.advance(pause)
+        for _ in range(burst):
+            client_bucket.acquire()
+            assert portal_bucket.try_take(clock.now())
+            sent += 1
+    # And it waits no longer than needed: the portal could not have taken one more at once
+    # whenever the client waited.
+    assert client_bucket.level <= plan.burst
+    assert sum(sleeper.pauses) <= max(0.0, (sent - plan.burst) / plan.drain) + 1e-3 * sent
