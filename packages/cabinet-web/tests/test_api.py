@@ -225,6 +225,21 @@ def test_preview_totals_saves_nothing(web: TestClient, as_client: dict[str, str]
     assert web.get("/api/v1/documents", headers=as_client).json()["total"] == 0
 
 
+def test_preview_with_an_unknown_currency_is_a_field_error(
+    web: TestClient, as_client: dict[str, str]
+) -> None:
+    for currency in (None, "XYZ", "pln "):
+        body = assert_problem(
+            web.post(
+                "/api/v1/documents/preview-totals",
+                headers=as_client,
+                json={**INVOICE, "currency": currency},
+            ),
+            422,
+        )
+        assert body["errors"][0]["field"] == "currency"
+
+
 def test_invalid_document_is_a_422_with_field_paths(
     web: TestClient, as_client: dict[str, str]
 ) -> None:

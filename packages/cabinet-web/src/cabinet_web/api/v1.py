@@ -18,6 +18,7 @@ from cabinet_core.entities import (
     User,
 )
 from cabinet_core.errors import N_, ValidationError
+from cabinet_core.money import SUPPORTED_CURRENCIES
 from starlette.requests import Request
 
 from cabinet_web.api._endpoint import (
@@ -272,6 +273,12 @@ async def preview_totals(request: Request) -> DocumentTotals:
     """The totals the document would have (per VAT rate, in PLN for foreign currencies)."""
     cabinet = cabinet_of(request)
     document = _document_from_body(request, await json_body(request))
+    # The preview is pure and skips the type's validation; an unknown currency would reach
+    # the money arithmetic, so it is refused here with the message saving would give.
+    if document.currency not in SUPPORTED_CURRENCIES:
+        raise ValidationError.single(
+            "currency", "unsupported", N_("Documents can be issued in PLN, EUR or USD.")
+        )
     totals: DocumentTotals = await run(cabinet.documents.preview_totals, document)
     return totals
 
