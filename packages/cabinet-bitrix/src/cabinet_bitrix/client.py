@@ -35,9 +35,6 @@ QUERY_LIMIT_RETRY_SECONDS = 1.0
 #: expiring is the soonest a blocked method can run again (bitrix24.md §2.2).
 OPERATION_LIMIT_RETRY_SECONDS = 60.0
 
-#: A call refused by limits more often than this gives up even within ``max_wait`` (a
-#: portal refusing without end must surface).
-_MAX_LIMIT_RETRIES = 50
 #: Errors answered before the method runs: the request changed nothing.
 _UNSENT_CODES = {
     "QUERY_LIMIT_EXCEEDED",
@@ -139,6 +136,9 @@ class RetryPolicy:
     factor: float = 2.0
     cap: float = 30.0
     max_wait: float = 600.0
+    #: Retries after limit refusals (503/429), bounded by ``max_wait`` and by this count, so
+    #: a portal refusing without end surfaces.
+    limit_retries: int = 50
 
     def backoff(self, failures: int) -> float:
         """The pause after the ``failures``-th consecutive outage (1-based)."""
@@ -146,7 +146,7 @@ class RetryPolicy:
 
 
 #: One try, no waiting: the caller handles every error (tests of error mapping).
-NO_RETRY = RetryPolicy(attempts=1)
+NO_RETRY = RetryPolicy(attempts=1, limit_retries=0)
 
 
 class BitrixClient:
@@ -304,12 +304,14 @@ class BitrixClient:
                 if not limited:
                     # Limits are bounded by the time waited (max_wait), outages by attempts.
                     failures += 1
+                if failures >= self.retry.attempts:
+                    raise
                 wait = self._pause(method, error, max(failures, 1))
-                if wait is None or failures >= self.retry.attempts:
+                if wait is None:
                     raise
                 limit_waited += wait if limited else 0.0
                 tries = self.retries - retries_before
-                if limit_waited > self.retry.max_wait or tries >= _MAX_LIMIT_RETRIES:
+                if limit_waited > self.retry.max_wait or tries >= self.retry.limit_retries:
                     error.retry_after = error.retry_after or wait
                     raise
                 self.retries += 1
