@@ -137,7 +137,7 @@ def _tokens(
         ),
         server_endpoint=str(block.get("server_endpoint") or ""),
         scope=str(block.get("scope") or ""),
-        user_id=int(user_id) if str(user_id or "").isdigit() else None,
+        user_id=int(str(user_id)) if str(user_id or "").isdigit() else None,
     )
 
 

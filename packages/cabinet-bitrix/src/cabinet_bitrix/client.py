@@ -213,9 +213,9 @@ class BitrixClient:
                 response = self._http.post(url, json=body_out)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Never reached the portal: repeating cannot do anything twice.
-                error = BitrixError("NETWORK", str(exc) or type(exc).__name__, transient=True)
-                error.unsent = True
-                raise error from exc
+                refused = BitrixError("NETWORK", str(exc) or type(exc).__name__, transient=True)
+                refused.unsent = True
+                raise refused from exc
             except httpx.TimeoutException as exc:
                 raise BitrixError(
                     "TIMEOUT", str(exc) or type(exc).__name__, transient=True
