@@ -12,10 +12,30 @@ from cabinet_bitrix.client import (
 )
 
 
+class FakeTime:
+    """A clock that only moves when the client sleeps, so limit waits cost no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1_790_000_000.0
+        self.slept = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
 def answer(response: httpx.Response) -> BitrixClient:
     # One try: these tests are about how each answer is read, not about retrying it.
+    fake = FakeTime()
     return BitrixClient(
-        WEBHOOK, transport=httpx.MockTransport(lambda request: response), retry=NO_RETRY
+        WEBHOOK,
+        transport=httpx.MockTransport(lambda request: response),
+        retry=NO_RETRY,
+        clock=fake.clock,
+        sleep=fake.sleep,
     )
 
 
