@@ -83,7 +83,7 @@ NEWS = (
     (
         "KSeF: faktury ustrukturyzowane od 2026 r.",
         "Od 1 lutego 2026 r. duże firmy, a od 1 kwietnia 2026 r. pozostali podatnicy VAT "
-        "wystawiają faktury w KSeF. Cabinet przygotowuje je w formacie FA(3).",
+        "wystawiają faktury w KSeF. Panel Klienta przygotowuje je w formacie FA(3).",
         True,
     ),
     (
