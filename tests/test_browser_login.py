@@ -33,7 +33,7 @@ def test_demo_client_logs_in_and_switches_to_english(
             expect(page).to_have_url(f"{demo_server.url}login?next=%2F")
             expect(page.locator("html")).to_have_attribute("lang", "pl")
             expect(page.get_by_role("heading", level=1)).to_have_text(
-                "Zaloguj się do swojego gabinetu"
+                "Zaloguj się do Panelu Klienta"
             )
 
             page.get_by_role("button", name="English").click()

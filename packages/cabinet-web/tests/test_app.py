@@ -85,7 +85,7 @@ def test_plugin_menu_links_appear_for_signed_in_users(plugin_web: TestClient, wo
 def test_plugin_template_extends_the_builtin_one(plugin_web: TestClient) -> None:
     page = plugin_web.get("/login").text
     assert "<p class=motto>Zawsze na czas</p>" in page
-    assert "Zaloguj się do swojego gabinetu" in page  # the built-in block, through super()
+    assert "Zaloguj się do Panelu Klienta" in page  # the built-in block, through super()
 
 
 def test_server_error_page_hides_the_traceback(plugin_web: TestClient) -> None:

@@ -206,7 +206,7 @@ def test_serve_answers_http(runner: CliRunner, tmp_path: Path) -> None:
             except OSError:
                 assert time.monotonic() < deadline, "cabinet serve did not answer"
                 time.sleep(0.3)
-        assert "Zaloguj się do swojego gabinetu" in page
+        assert "Zaloguj się do Panelu Klienta" in page
         assert (tmp_path / "served" / "cabinet.sqlite3").exists()  # migrated on start
     finally:
         process.terminate()

@@ -15,7 +15,7 @@ def test_login_page_is_polish_by_default(web: TestClient) -> None:
     response = web.get("/login")
     assert response.status_code == 200
     assert '<html lang="pl">' in response.text
-    assert "Zaloguj się do swojego gabinetu" in response.text
+    assert "Zaloguj się do Panelu Klienta" in response.text
 
 
 def test_pages_need_a_signed_in_user(web: TestClient) -> None:
