@@ -38,6 +38,7 @@ from cabinet_core.entities import (
     VatMethod,
 )
 from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.ksef._fields import NET_FIELDS
 from cabinet_core.ksef._format import (
     PRICE_PLACES,
     QUANTITY_PLACES,
@@ -62,22 +63,6 @@ __all__ = ["INVOICE_KINDS", "document_to_fa3"]
 #: FA(3) ``RodzajFaktury`` of each document type the cabinet sends to KSeF.
 INVOICE_KINDS: Mapping[str, str] = {"vat_invoice": "VAT", "correcting_invoice": "KOR"}
 
-#: The per-rate total fields in the schema's order.
-_NET_FIELDS = (
-    "P_13_1",
-    "P_13_2",
-    "P_13_3",
-    "P_13_4",
-    "P_13_5",
-    "P_13_6_1",
-    "P_13_6_2",
-    "P_13_6_3",
-    "P_13_7",
-    "P_13_8",
-    "P_13_9",
-    "P_13_10",
-    "P_13_11",
-)
 #: EU member states' VAT prefixes (``TKodyKrajowUE``; Greece is EL, Northern Ireland XI).
 EU_VAT_PREFIXES = frozenset(
     (
@@ -225,7 +210,7 @@ def _write_rate_totals(fa: ET.Element, totals: DocumentTotals, rules: TaxRules) 
             if row.vat_pln is not None:
                 pln = (so_far_pln or Decimal(0)) + row.vat_pln
             vat[rate.fa3_net_field] = (field, so_far + row.vat, pln)
-    for field in _NET_FIELDS:
+    for field in NET_FIELDS:
         if field not in net:
             continue
         _el(fa, field, amount_text(net[field]))

@@ -41,6 +41,7 @@ from cabinet_core.entities import (
     VatMethod,
 )
 from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.ksef._fields import NET_FIELDS
 from cabinet_core.ksef._format import PRICE_PLACES, fits, parse_date, parse_decimal
 from cabinet_core.ksef.validation import FA3_NAMESPACE, validate_fa3
 from cabinet_core.money import round_money
@@ -59,21 +60,6 @@ _LINE_TOTAL_KINDS = frozenset({"VAT", "KOR", "UPR"})
 _CORRECTION_KINDS = frozenset({"KOR", "KOR_ZAL", "KOR_ROZ"})
 #: Total fields the cabinet's rate table has no code for: taxi flat rate, OSS, margin schemes.
 _FIELDS_WITHOUT_CODE = {"P_13_4": "4", "P_13_5": "OSS", "P_13_11": "marża"}
-_NET_FIELDS = (
-    "P_13_1",
-    "P_13_2",
-    "P_13_3",
-    "P_13_4",
-    "P_13_5",
-    "P_13_6_1",
-    "P_13_6_2",
-    "P_13_6_3",
-    "P_13_7",
-    "P_13_8",
-    "P_13_9",
-    "P_13_10",
-    "P_13_11",
-)
 _POSTAL_TOWN = re.compile(r"(\d{2}-\d{3})\s+(.+)")
 
 
@@ -227,7 +213,7 @@ def _code_for(field: str, rules: TaxRules) -> str:
 
 def _stated_totals(fa: ET.Element, currency: str, rules: TaxRules) -> DocumentTotals:
     rows = []
-    for field in _NET_FIELDS:
+    for field in NET_FIELDS:
         net = _amount(fa, f"f:{field}")
         if net is None:
             continue
