@@ -244,9 +244,6 @@ WORKER_SCRIPT = textwrap.dedent(
     class Recording:
         name = "recording"
 
-        def __init__(self, cabinet):
-            pass
-
         def deliver(self, cabinet, message):
             with engine.begin() as connection:
                 connection.execute(
@@ -258,7 +255,7 @@ WORKER_SCRIPT = textwrap.dedent(
     class Plugin:
         @hookimpl
         def register_crm_backends(self, register):
-            register("recording", Recording)
+            register("recording", lambda cabinet: Recording())
 
     settings = Settings(database_url=url, crm_backends=("recording",))
     cabinet = Cabinet(settings, plugins=[Plugin()], load_entrypoints=False)
