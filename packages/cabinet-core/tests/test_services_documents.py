@@ -102,6 +102,30 @@ def test_invalid_document_is_not_saved(world: World) -> None:
     assert outbox_topics(world) == before
 
 
+@pytest.mark.parametrize(
+    ("quantity", "price", "field", "code"),
+    [
+        (Decimal("NaN"), Decimal("1"), "lines.0.quantity", "number"),
+        (Decimal(1), Decimal("Infinity"), "lines.0.unit_price", "number"),
+        (Decimal("1e13"), Decimal("1"), "lines.0.quantity", "too_large"),
+        (Decimal(1), Decimal("0.0000001"), "lines.0.unit_price", "precision"),
+        (Decimal("999999999999"), Decimal("999999"), "lines", "too_large"),
+    ],
+)
+def test_numbers_no_column_can_hold_are_field_errors_for_every_caller(
+    world: World, quantity: Decimal, price: Decimal, field: str, code: str
+) -> None:
+    alice = world.actor(world.alice)
+    bad = invoice(world, lines=(attrs.evolve(LINES[0], quantity=quantity, unit_price=price),))
+    with pytest.raises(ValidationError) as saving:
+        world.cabinet.documents.create(alice, bad)
+    with pytest.raises(ValidationError) as previewing:
+        world.cabinet.documents.preview_totals(bad)
+    for info in (saving, previewing):
+        assert (field, code) in {(e.field, e.code) for e in info.value.errors}
+    assert world.cabinet.documents.list(alice, DocumentQuery()).total == 0
+
+
 def test_unknown_type_is_a_field_error(world: World) -> None:
     with pytest.raises(ValidationError) as info:
         world.cabinet.documents.create(world.actor(world.alice), invoice(world, doc_type="memo"))

@@ -1,5 +1,6 @@
 """What the storage can hold, checked at the web boundary so that oversized input is a field
-message and never a database error (a 500).
+message and never a database error (a 500). The decimal rule lives in the core
+(:mod:`cabinet_core.limits`, also applied by the services); ids and plain integers are the web's.
 
 Ids are 32-bit integer columns on PostgreSQL; quantities and prices are ``Numeric(18, 6)``
 and money ``Numeric(18, 2)``, and Python's decimal context keeps 28 significant digits.
@@ -8,18 +9,13 @@ and money ``Numeric(18, 2)``, and Python's decimal context keeps 28 significant 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
-import attrs
-from cabinet_core.entities import Document
 from cabinet_core.errors import N_, FieldError, NotFound
+from cabinet_core.limits import MAX_DECIMAL_PLACES, MAX_DOCUMENT_VALUE, MAX_NUMBER, decimal_errors
 
 MAX_ID = 2**31 - 1
 MAX_INT = 2**31 - 1
-MAX_NUMBER = Decimal(10) ** 12  # fits Numeric(18, 6)
-MAX_DECIMAL_PLACES = 6
-MAX_DOCUMENT_VALUE = Decimal(10) ** 14  # sums stay within Numeric(18, 2)
 
 
 def parse_id(value: object) -> int:
@@ -50,37 +46,13 @@ def int_errors(data: Any, path: str = "") -> Iterator[FieldError]:
             yield from int_errors(value, f"{path}.{index}" if path else str(index))
 
 
-def decimal_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
-    """Decimals in an entity that are not finite, too large or too precise to store."""
-    if isinstance(entity, Decimal):
-        if not entity.is_finite():
-            yield FieldError(field=path, code="number", message=N_("Enter a number."))
-        elif abs(entity) >= MAX_NUMBER:
-            yield FieldError(field=path, code="too_large", message=N_("The number is too large."))
-        elif entity.as_tuple().exponent < -MAX_DECIMAL_PLACES:  # type: ignore[operator]
-            yield FieldError(
-                field=path,
-                code="precision",
-                message=N_("Use at most %(places)s decimal places."),
-                params={"places": MAX_DECIMAL_PLACES},
-            )
-    elif attrs.has(type(entity)):
-        for field in attrs.fields(type(entity)):
-            value = getattr(entity, field.name)
-            yield from decimal_errors(value, f"{path}.{field.name}" if path else field.name)
-    elif isinstance(entity, tuple | list):
-        for index, value in enumerate(entity):
-            yield from decimal_errors(value, f"{path}.{index}" if path else str(index))
-    if isinstance(entity, Document) and not path:
-        total = sum(
-            (
-                abs(line.quantity * line.unit_price)
-                for line in entity.lines
-                if line.quantity.is_finite() and line.unit_price.is_finite()
-            ),
-            Decimal(0),
-        )
-        if total >= MAX_DOCUMENT_VALUE:
-            yield FieldError(
-                field="lines", code="too_large", message=N_("The document's amounts are too large.")
-            )
+__all__ = [
+    "MAX_DECIMAL_PLACES",
+    "MAX_DOCUMENT_VALUE",
+    "MAX_ID",
+    "MAX_INT",
+    "MAX_NUMBER",
+    "decimal_errors",
+    "int_errors",
+    "parse_id",
+]

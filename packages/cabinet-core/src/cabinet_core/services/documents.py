@@ -30,6 +30,7 @@ from cabinet_core.entities import (
     PaymentStatus,
 )
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.limits import decimal_errors
 from cabinet_core.money import round_money
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.numbering_pattern import format_number, series_key
@@ -253,6 +254,8 @@ class DocumentService(Service):
         previous: Document | None,
     ) -> Document:
         """Complete, validate, fix the exchange rate and compute the totals (no writes)."""
+        # Numbers no column can hold (NaN, 1e40, 9 decimals) stop here, before any arithmetic.
+        raise_if(decimal_errors(document))
         with self.store.transaction(readonly=True) as tx:
             client = access.client_for(tx, actor, document.client_id, write=True)
             document = self._complete(tx, document, document_type, client)
@@ -484,6 +487,7 @@ class DocumentService(Service):
     def preview_totals(self, document: Document) -> DocumentTotals:
         """The totals ``document`` would have if saved (pure: no store, no rate fetching)."""
         document_type = self._type(document.doc_type)
+        raise_if(decimal_errors(document))
         if isinstance(document_type, BaseDocumentType):
             document = attrs.evolve(document, extra=document_type.normalise_extra(document.extra))
         totals = self._totals(document, document_type)

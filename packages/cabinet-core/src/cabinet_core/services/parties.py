@@ -11,6 +11,7 @@ import attrs
 from cabinet_core import access
 from cabinet_core.entities import Actor, Counterparty, Product
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
+from cabinet_core.limits import decimal_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import validate_nip
 from cabinet_core.services._base import Service, email_errors, payload, raise_if, required_text
@@ -66,6 +67,7 @@ class OwnedService(Service, Generic[E]):
         """Save a new entity for the client (a client's user: always its own client)."""
         if actor.client_id is not None:
             entity = attrs.evolve(entity, client_id=actor.client_id)
+        raise_if(decimal_errors(entity))
         entity = self._check(attrs.evolve(entity, id=None, created_at=self.now()))
         with self.store.transaction() as tx:
             access.client_for(tx, actor, entity.client_id, write=True)
@@ -77,6 +79,7 @@ class OwnedService(Service, Generic[E]):
         """Save changes; the owning client never changes."""
         if entity.id is None:
             raise NotFound(N_("Not found"), entity=self._table.name, id=None)
+        raise_if(decimal_errors(entity))
         with self.store.transaction() as tx:
             current = self._owned(tx, actor, entity.id, write=True)
             checked = self._check(
