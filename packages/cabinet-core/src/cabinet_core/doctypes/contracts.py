@@ -25,6 +25,15 @@ CONTRACT_KINDS = {
     "dzielo": pl_en("Umowa o dzieło", "Contract for a specific work"),
     "zlecenie": pl_en("Umowa zlecenie", "Contract of mandate"),
 }
+
+#: A contract and the bill made from it name the same kind of contract.
+CONTRACT_KIND_FIELD = FieldSpec(
+    name="contract_kind",
+    kind="choice",
+    label=pl_en("Rodzaj umowy", "Contract type"),
+    required=True,
+    choices=CONTRACT_KINDS,
+)
 RATE_TYPES = {
     "lump_sum": pl_en("Ryczałt", "Lump sum"),
     "hourly": pl_en("Stawka godzinowa", "Hourly rate"),
@@ -83,13 +92,7 @@ class Contract(BaseDocumentType):
     workflow = CONTRACT_WORKFLOW
     buyer_required = True
     fields = (
-        FieldSpec(
-            name="contract_kind",
-            kind="choice",
-            label=pl_en("Rodzaj umowy", "Contract type"),
-            required=True,
-            choices=CONTRACT_KINDS,
-        ),
+        CONTRACT_KIND_FIELD,
         FieldSpec(
             name="subject",
             kind="textarea",
@@ -190,13 +193,7 @@ class Bill(BaseDocumentType):
             label=pl_en("Data umowy", "Contract date"),
             required=True,
         ),
-        FieldSpec(
-            name="contract_kind",
-            kind="choice",
-            label=pl_en("Rodzaj umowy", "Contract type"),
-            required=True,
-            choices=CONTRACT_KINDS,
-        ),
+        CONTRACT_KIND_FIELD,
         FieldSpec(name="period_from", kind="date", label=pl_en("Okres od", "Period from")),
         FieldSpec(name="period_to", kind="date", label=pl_en("Okres do", "Period to")),
         FieldSpec(
