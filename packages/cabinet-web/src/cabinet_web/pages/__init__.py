@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from cabinet_web.pages import auth, documents, home, profile, tokens, users
+from cabinet_web.pages import (
+    auth,
+    chat,
+    document_actions,
+    document_form,
+    documents,
+    home,
+    news,
+    profile,
+    tokens,
+    users,
+)
 
 ROUTES = [
     *auth.ROUTES,
@@ -11,6 +22,11 @@ ROUTES = [
     *users.ROUTES,
     *tokens.ROUTES,
     *documents.ROUTES,
+    # Action routes come before the form's /documents/{id} so their fixed paths win.
+    *document_actions.ROUTES,
+    *document_form.ROUTES,
+    *chat.ROUTES,
+    *news.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
