@@ -1,14 +1,21 @@
 """The outbox worker (``cabinet worker``): delivers queued changes to the active CRM backends.
 
-Delivery is at least once. A message is claimed under a lease (see
-:meth:`cabinet_core.storage.Store.claim_outbox`), handed to every active backend, and marked
-delivered; if a backend raises, the whole message is retried later with exponential backoff and
-jitter, so backends must be idempotent (a backend that already accepted the message sees it
-again). After ``settings.worker_max_attempts`` attempts, or at once for a permanent
-:class:`~cabinet_core.crm.DeliveryError`, the message is marked failed and left for an admin.
+Delivery is at least once. A batch of messages is claimed under a lease (see
+:meth:`cabinet_core.storage.Store.claim_outbox`) and routed by topic: ``mail.*`` messages go to
+the cabinet's mail delivery service (``cabinet.mail_delivery.deliver``) and never to a CRM;
+every other message goes to every active CRM backend, as one batch to a backend that offers
+``deliver_many`` (see :mod:`cabinet_core.crm`) and one by one otherwise. A message is marked
+delivered when all its recipients accepted it; if one fails, the whole message is retried
+later with exponential backoff and jitter, so recipients must be idempotent (a backend that
+already accepted the message sees it again). After ``settings.worker_max_attempts`` attempts,
+or at once for a permanent :class:`~cabinet_core.crm.DeliveryError`, the message is marked
+failed and left for an admin.
 
 Several worker processes may run against one PostgreSQL database: claims use
 ``FOR UPDATE SKIP LOCKED``, so no two workers hold the same message.
+
+``run_forever`` also runs periodic tasks (:class:`~cabinet_core.crm.PeriodicTask`): those given
+to the worker and those the active backends declare, such as a CRM reconciliation pass.
 """
 
 from __future__ import annotations
@@ -16,11 +23,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cabinet_core.crm import DeliveryError
+from cabinet_core.crm import DeliveryError, PeriodicTask, backend_periodic_tasks
 from cabinet_core.storage.store import utcnow
 
 if TYPE_CHECKING:
@@ -28,12 +35,21 @@ if TYPE_CHECKING:
     from cabinet_core.crm import CrmBackend
     from cabinet_core.entities import OutboxMessage
 
-__all__ = ["BACKOFF_BASE_SECONDS", "BACKOFF_CAP_SECONDS", "Worker", "backoff_delay"]
+__all__ = [
+    "BACKOFF_BASE_SECONDS",
+    "BACKOFF_CAP_SECONDS",
+    "MAIL_TOPIC_PREFIX",
+    "Worker",
+    "backoff_delay",
+]
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 3600.0
+
+# Outbox topics for the mail delivery service; a CRM never sees them.
+MAIL_TOPIC_PREFIX = "mail."
 
 _default_rng = random.Random()
 
@@ -55,7 +71,8 @@ class Worker:
 
     ``clock`` returns an aware UTC now and ``sleep`` waits (tests pass fakes); ``rng`` draws
     the jitter. ``lease_seconds`` must exceed the time one batch can take, or another worker
-    may take the same messages when the lease runs out.
+    may take the same messages when the lease runs out. ``periodic`` adds tasks to those the
+    active backends declare; ``run_forever`` runs them on schedule.
     """
 
     def __init__(
@@ -67,6 +84,7 @@ class Worker:
         sleep: Callable[[float], object] | None = None,
         lease_seconds: int = 600,
         rng: random.Random | None = None,
+        periodic: Iterable[PeriodicTask] = (),
     ) -> None:
         self.cabinet = cabinet
         self.batch_size = batch_size
@@ -75,6 +93,9 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.rng = rng or random.Random()
         self.max_attempts = cabinet.settings.worker_max_attempts
+        self.periodic = list(periodic)
+        self._tasks: list[PeriodicTask] | None = None
+        self._next_run: dict[int, datetime] = {}
 
     def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many messages were handled.
@@ -88,58 +109,139 @@ class Worker:
         )
         if not messages:
             return 0
-        backends = self.cabinet.crm_backends()
+        errors: dict[int, Exception] = {}
+        mail = [m for m in messages if m.topic.startswith(MAIL_TOPIC_PREFIX)]
+        crm = [m for m in messages if not m.topic.startswith(MAIL_TOPIC_PREFIX)]
+        for message in mail:
+            error = self._deliver_mail(message)
+            if error is not None:
+                errors[_id(message)] = error
+        if crm:
+            remaining = crm
+            for backend in self.cabinet.crm_backends():
+                errors.update(self._deliver_to(backend, remaining))
+                # A message one backend refused is retried as a whole later; the backends
+                # after it need not see it now.
+                remaining = [m for m in remaining if _id(m) not in errors]
+                if not remaining:
+                    break
         for message in messages:
-            self._deliver(message, backends)
+            error = errors.get(_id(message))
+            if error is None:
+                store.mark_delivered(_id(message), now=self.clock())
+            else:
+                self._failed_attempt(message, error)
         return len(messages)
 
-    def _deliver(self, message: OutboxMessage, backends: Sequence[CrmBackend]) -> None:
-        store = self.cabinet.store
-        assert message.id is not None  # claimed rows always have one
+    def _deliver_mail(self, message: OutboxMessage) -> Exception | None:
+        service = getattr(self.cabinet, "mail_delivery", None)
+        if service is None:
+            return DeliveryError("no mail delivery service is installed")
         try:
-            for backend in backends:
-                backend.deliver(self.cabinet, message)
-        except DeliveryError as exc:
-            self._failed_attempt(
-                message, str(exc), retry_after=exc.retry_after, permanent=exc.permanent
-            )
+            service.deliver(self.cabinet, message)
         except Exception as exc:
-            # A bug or an outage in a backend must not stop the queue; retry like any failure.
-            log.exception("outbox message %s: backend raised", message.id)
-            self._failed_attempt(message, f"{type(exc).__name__}: {exc}")
-        else:
-            store.mark_delivered(message.id, now=self.clock())
+            _log_unexpected(exc, message)
+            return exc
+        return None
 
-    def _failed_attempt(
-        self,
-        message: OutboxMessage,
-        error: str,
-        *,
-        retry_after: float | None = None,
-        permanent: bool = False,
-    ) -> None:
+    def _deliver_to(
+        self, backend: CrmBackend, messages: Sequence[OutboxMessage]
+    ) -> dict[int, Exception]:
+        """The messages ``backend`` did not accept, with why."""
+        many = getattr(backend, "deliver_many", None)
+        if many is None:
+            errors: dict[int, Exception] = {}
+            for message in messages:
+                try:
+                    backend.deliver(self.cabinet, message)
+                except Exception as exc:
+                    _log_unexpected(exc, message)
+                    errors[_id(message)] = exc
+            return errors
+        try:
+            outcomes: Mapping[int, Exception | None] = many(self.cabinet, messages)
+        except Exception as exc:
+            # The whole call failed (an outage before anything was sent, or a bug): every
+            # message is retried; the backend's idempotency covers any it did push.
+            for message in messages:
+                _log_unexpected(exc, message)
+            return {_id(m): exc for m in messages}
+        errors = {}
+        for message in messages:
+            if _id(message) not in outcomes:
+                errors[_id(message)] = DeliveryError(
+                    f"backend {backend.name!r} gave no outcome for this message"
+                )
+                continue
+            outcome = outcomes[_id(message)]
+            if outcome is not None:
+                _log_unexpected(outcome, message)
+                errors[_id(message)] = outcome
+        return errors
+
+    def _failed_attempt(self, message: OutboxMessage, exc: Exception) -> None:
         store = self.cabinet.store
-        assert message.id is not None
         now = self.clock()
+        if isinstance(exc, DeliveryError):
+            error, retry_after, permanent = str(exc), exc.retry_after, exc.permanent
+        else:
+            error, retry_after, permanent = f"{type(exc).__name__}: {exc}", None, False
         if permanent or message.attempts >= self.max_attempts:
             log.warning("outbox message %s failed for good: %s", message.id, error)
-            store.mark_failed(message.id, error=error, now=now)
+            store.mark_failed(_id(message), error=error, now=now)
             return
         delay = (
             retry_after if retry_after is not None else backoff_delay(message.attempts, self.rng)
         )
-        store.mark_retry(message.id, error=error, next_attempt_at=now + timedelta(seconds=delay))
+        store.mark_retry(_id(message), error=error, next_attempt_at=now + timedelta(seconds=delay))
+
+    def periodic_tasks(self) -> list[PeriodicTask]:
+        """The worker's own periodic tasks followed by those the active backends declare."""
+        if self._tasks is None:
+            self._tasks = self.periodic + backend_periodic_tasks(
+                self.cabinet, self.cabinet.crm_backends()
+            )
+        return self._tasks
+
+    def run_due_tasks(self) -> list[str]:
+        """Run the periodic tasks that are due (all of them the first time); their names.
+
+        A task that raises is logged and scheduled again like one that succeeded, so a
+        CRM outage during a reconciliation pass costs one pass, not the worker.
+        """
+        ran: list[str] = []
+        for index, task in enumerate(self.periodic_tasks()):
+            due = self._next_run.get(index)
+            now = self.clock()
+            if due is not None and now < due:
+                continue
+            try:
+                task.run(self.cabinet)
+            except Exception:
+                log.exception("periodic task %s failed", task.name)
+            # Scheduled from when the run ended, so a slow pass never piles up runs.
+            self._next_run[index] = self.clock() + timedelta(seconds=task.interval_seconds)
+            ran.append(task.name)
+        return ran
+
+    def _seconds_to_next_task(self) -> float | None:
+        if not self._next_run:
+            return None
+        soonest = min(self._next_run.values())
+        return max((soonest - self.clock()).total_seconds(), 0.0)
 
     def run_forever(self, stop_event: threading.Event, idle_sleep: float = 1.0) -> None:
         """Deliver until ``stop_event`` is set, sleeping ``idle_sleep`` when nothing is due.
 
-        A database error (a restart, a network blip) is logged and waited out with backoff
-        instead of ending the worker.
+        Periodic tasks run between batches when due; an idle wait ends early for the next
+        one. A database error (a restart, a network blip) is logged and waited out with
+        backoff instead of ending the worker.
         """
         wait = self.sleep or stop_event.wait
         errors = 0
         while not stop_event.is_set():
             try:
+                self.run_due_tasks()
                 handled = self.run_once()
                 errors = 0
             except Exception:
@@ -148,4 +250,17 @@ class Worker:
                 wait(min(backoff_delay(errors, self.rng), 60.0))
                 continue
             if handled == 0:
-                wait(idle_sleep)
+                next_task = self._seconds_to_next_task()
+                wait(idle_sleep if next_task is None else min(idle_sleep, next_task))
+
+
+def _id(message: OutboxMessage) -> int:
+    assert message.id is not None  # claimed rows always have one
+    return message.id
+
+
+def _log_unexpected(exc: Exception, message: OutboxMessage) -> None:
+    # A DeliveryError is an expected outcome (logged when given up on); anything else is a
+    # bug or an outage in a recipient, which must not stop the queue but deserves a trace.
+    if not isinstance(exc, DeliveryError):
+        log.error("outbox message %s: recipient raised", message.id, exc_info=exc)
