@@ -53,6 +53,53 @@ class ChatService(Service):
         self.fire("chat_message_posted", message=stored, actor=actor)
         return stored
 
+    def receive(
+        self,
+        actor: Actor,
+        *,
+        client_id: int,
+        body: str,
+        external_id: str,
+        author_id: int | None = None,
+    ) -> tuple[ChatMessage, bool]:
+        """Store a message written by the firm in its CRM (a manager answering in Bitrix24).
+
+        ``external_id`` (``b24:msg:<id>``) makes it idempotent: a message already stored is
+        returned with ``False``. No outbox row is written, so a message that came from the CRM
+        is never pushed back to it. ``author_id`` is the staff user it maps to, if any.
+        """
+        # Only the firm's side (the CRM bridge runs as the system actor) speaks for the firm.
+        access.require(actor.role.is_staff)
+        raise_if(required_text(body, "body") + required_text(external_id, "external_id"))
+        with self.store.transaction() as tx:
+            existing = tx.get_chat_message_by_external_id(external_id)
+            if existing is not None:
+                return existing, False
+            client = access.client_for(tx, actor, client_id)
+            stored = tx.add_chat_message(
+                ChatMessage(
+                    client_id=client_id,
+                    author_id=author_id,
+                    # Longer CRM messages are kept whole: the limit guards the cabinet's form.
+                    body=body.strip(),
+                    created_at=self.now(),
+                    external_id=external_id,
+                )
+            )
+            self.record(
+                tx,
+                actor,
+                action="chat.receive",
+                entity="chat_message",
+                entity_id=stored.id,
+                client_id=client_id,
+                detail={"external_id": external_id},
+            )
+            # Written by the firm: the client's users are told, as for a reply in the cabinet.
+            self._notify(tx, Actor(user_id=author_id, role=Role.MANAGER), client, stored)
+        self.fire("chat_message_posted", message=stored, actor=actor)
+        return stored, True
+
     def _notify(self, tx: Tx, actor: Actor, client: Client, message: ChatMessage) -> None:
         """A client's message reaches its manager; the firm's reply reaches the client's users."""
         recipients: list[int | None]
