@@ -56,6 +56,8 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
     links = [{"href": "/", "label": _("Home")}, {"href": "/documents", "label": _("Documents")}]
     if actor.role in (Role.MANAGER, Role.ADMIN):
         links.append({"href": "/users", "label": _("Users")})
+    if actor.role.is_staff:
+        links.append({"href": "/clients", "label": _("Clients")})
     links.append({"href": "/tokens", "label": _("API tokens")})
     links.append({"href": "/profile", "label": _("Profile")})
     return links

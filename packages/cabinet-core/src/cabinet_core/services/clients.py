@@ -185,6 +185,42 @@ class ClientService(Service):
             clients = tx.list_clients(search=search)
         return [client for client in clients if access.can_view_client(actor, client)]
 
+    def set_preferences(
+        self, actor: Actor, client_id: int, *, auto_send: bool, default_template: str | None
+    ) -> Client:
+        """The client's own choices: send issued documents to the buyer automatically, and
+        which of its allowed templates new documents start with.
+
+        Unlike :meth:`assign_templates` this is open to whoever may edit the client's data
+        (its users too): it never widens the allowed list an admin set.
+        """
+        with self.store.transaction() as tx:
+            current = access.client_for(tx, actor, client_id, write=True)
+            if default_template is not None and (
+                default_template not in self.cabinet.templates
+                or (current.allowed_templates and default_template not in current.allowed_templates)
+            ):
+                raise ValidationError.single(
+                    "default_template",
+                    "not_allowed",
+                    N_("The default template must be one of the allowed ones."),
+                )
+            stored = tx.update_client(
+                attrs.evolve(current, auto_send=auto_send, default_template=default_template)
+            )
+            self.record(
+                tx,
+                actor,
+                action="client.set_preferences",
+                entity="client",
+                entity_id=stored.id,
+                client_id=stored.id,
+                detail={"auto_send": auto_send, "default_template": default_template},
+                topic="client.updated",
+                message=payload(stored),
+            )
+        return stored
+
     def assign_templates(
         self, actor: Actor, client_id: int, template_keys: Sequence[str], default: str | None
     ) -> Client:

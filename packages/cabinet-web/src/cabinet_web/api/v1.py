@@ -402,4 +402,6 @@ async def openapi_document(request: Request) -> Any:
     return build_openapi(ENDPOINTS, server_url=str(request.base_url).rstrip("/"))
 
 
+from cabinet_web.api import v1_invoicing  # noqa: E402, F401  (registers its endpoints)
+
 ROUTES = [item.route() for item in ENDPOINTS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cabinet_web.pages import (
     auth,
     chat,
+    clients,
     document_actions,
     document_form,
     documents,
@@ -20,6 +21,7 @@ ROUTES = [
     *home.ROUTES,
     *profile.ROUTES,
     *users.ROUTES,
+    *clients.ROUTES,
     *tokens.ROUTES,
     *documents.ROUTES,
     # Action routes come before the form's /documents/{id} so their fixed paths win.

@@ -50,14 +50,39 @@ def apply_company_form(client: Client, form: dict[str, str]) -> Client:
     )
 
 
+def preference_values(client: Client) -> dict[str, Any]:
+    """The document preferences form's values for ``client``."""
+    return {"auto_send": client.auto_send, "default_template": client.default_template or ""}
+
+
+def template_choices(request: Request, client: Client) -> list[tuple[str, str]]:
+    """The templates the client may pick as its default: those an admin allowed (every
+    registered one while none is set)."""
+    templates = cabinet_of(request).templates
+    keys = client.allowed_templates or tuple(sorted(templates))
+    return [(key, templates[key].name) for key in keys if key in templates]
+
+
 async def _render(
-    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    *,
+    client: Client | None = None,
+    preferences: dict[str, Any] | None = None,
+    preference_errors: dict[str, str] | None = None,
 ) -> Response:
     context: dict[str, Any] = {
         "values": values,
         "errors": errors,
         "flashes": pop_flashes(request),
         "has_company": request.state.user.role is Role.CLIENT,
+        "preferences": preferences
+        if preferences is not None
+        else (preference_values(client) if client is not None else {}),
+        "preference_errors": preference_errors or {},
+        "template_choices": template_choices(request, client) if client is not None else [],
     }
     return render(request, "profile.html", context, status_code=status)
 
@@ -68,9 +93,11 @@ async def profile(request: Request) -> Response:
     cabinet = cabinet_of(request)
     actor = actor_of(request)
     values: dict[str, str] = {}
+    client = None
     if actor.role is Role.CLIENT and actor.client_id is not None:
-        values = company_values(await run(cabinet.clients.get, actor, actor.client_id))
-    return await _render(request, values, {})
+        client = await run(cabinet.clients.get, actor, actor.client_id)
+        values = company_values(client)
+    return await _render(request, values, {}, client=client)
 
 
 @page(roles=[Role.CLIENT])
@@ -86,12 +113,47 @@ async def save_company(request: Request) -> Response:
         await run(cabinet.clients.update, actor, updated)
     except ValidationError as exc:
         values = {key: form.get(key, "") for key in company_values(client)}
-        return await _render(request, values, errors_by_field(request, exc.errors), status=422)
+        return await _render(
+            request, values, errors_by_field(request, exc.errors), status=422, client=client
+        )
     flash(request, request.state.gettext("Company data saved."))
+    return redirect("/profile")
+
+
+@page(roles=[Role.CLIENT])
+async def save_preferences(request: Request) -> Response:
+    """The client's own auto-send switch and default template."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    form = await read_form(request)
+    assert actor.client_id is not None
+    auto_send = form.get("auto_send") == "on"
+    default = form.get("default_template", "").strip() or None
+    try:
+        await run(
+            cabinet.clients.set_preferences,
+            actor,
+            actor.client_id,
+            auto_send=auto_send,
+            default_template=default,
+        )
+    except ValidationError as exc:
+        client = await run(cabinet.clients.get, actor, actor.client_id)
+        return await _render(
+            request,
+            company_values(client),
+            {},
+            status=422,
+            client=client,
+            preferences={"auto_send": auto_send, "default_template": default or ""},
+            preference_errors=errors_by_field(request, exc.errors),
+        )
+    flash(request, request.state.gettext("Document preferences saved."))
     return redirect("/profile")
 
 
 ROUTES = [
     Route("/profile", profile, methods=["GET"], name="profile"),
     Route("/profile/company", save_company, methods=["POST"], name="profile_company"),
+    Route("/profile/preferences", save_preferences, methods=["POST"], name="profile_preferences"),
 ]
