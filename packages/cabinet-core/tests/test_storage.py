@@ -43,6 +43,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+HEAD_REVISION = "0002"
 
 
 def _client(
@@ -85,7 +86,7 @@ def test_migrations_create_exactly_the_schema(store: Store) -> None:
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == HEAD_REVISION
 
 
 def test_migrations_downgrade_and_upgrade_again(store: Store) -> None:
@@ -95,7 +96,7 @@ def test_migrations_downgrade_and_upgrade_again(store: Store) -> None:
     assert store.schema_revision() is None
     assert set(sa.inspect(store.engine).get_table_names()) <= {"alembic_version"}
     store.migrate()
-    assert store.schema_revision() == "0001"
+    assert store.schema_revision() == HEAD_REVISION
     with store.transaction() as tx:
         assert tx.list_clients() == []
         assert tx.add_client(Client(name="Po")).id is not None
@@ -119,7 +120,7 @@ def test_concurrent_migrations_are_serialised(db_url: str) -> None:
         thread.join()
     try:
         assert errors == []
-        assert [store.schema_revision() for store in stores] == ["0001"] * 3
+        assert [store.schema_revision() for store in stores] == [HEAD_REVISION] * 3
     finally:
         for store in stores:
             store.close()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         TokenService,
         UserService,
     )
+    from cabinet_core.services.attachments import AttachmentService
     from cabinet_core.storage import Store
     from cabinet_core.vat import TaxRules
 
@@ -52,6 +53,7 @@ class Cabinet:
     counterparties: CounterpartyService
     products: ProductService
     documents: DocumentService
+    attachments: AttachmentService
     news: NewsService
     chat: ChatService
     notifications: NotificationService

@@ -197,7 +197,9 @@ class ExchangeRate:
 class DocumentLine:
     """One row of goods or services. ``vat_rate`` is a code from :mod:`cabinet_core.vat`.
 
-    ``before`` marks the "before" row of a correcting invoice (FA(3) ``StanPrzed``).
+    ``before`` marks the "before" row of a correcting invoice (FA(3) ``StanPrzed``);
+    ``annex15`` marks goods or services listed in annex 15 to the VAT Act (FA(3)
+    ``P_12_Zal_15``), which decide whether the invoice falls under split payment.
     """
 
     name: str
@@ -208,6 +210,7 @@ class DocumentLine:
     product_id: int | None = None
     gtu: str | None = None
     before: bool = False
+    annex15: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -272,6 +275,25 @@ class Document:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class Attachment:
+    """A file attached to a document (the scanned original of a cost invoice …).
+
+    The bytes live in the file store under their SHA-256; ``filename`` is the sanitised name
+    the user uploaded, used only for display and downloads, never for a path on disk.
+    """
+
+    id: int | None = None
+    client_id: int
+    document_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_by: int | None = None
+    created_at: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

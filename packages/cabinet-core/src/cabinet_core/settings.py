@@ -62,6 +62,8 @@ class Settings:
     login_attempts: int = 5
     login_window_seconds: int = 900
     worker_max_attempts: int = 10
+    #: The largest file a user may attach to a document (10 MiB: a scanned invoice fits easily).
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def effective_database_url(self) -> str:
@@ -97,6 +99,8 @@ class Settings:
                 values[key] = env[name]
         if env.get("CABINET_CRM_BACKENDS"):
             values["crm_backends"] = _list(env["CABINET_CRM_BACKENDS"])
+        if env.get("CABINET_ATTACHMENT_MAX_BYTES"):
+            values["attachment_max_bytes"] = int(env["CABINET_ATTACHMENT_MAX_BYTES"])
         if env.get("CABINET_SECURE_COOKIES"):
             values["secure_cookies"] = _bool(env["CABINET_SECURE_COOKIES"])
         branding = {

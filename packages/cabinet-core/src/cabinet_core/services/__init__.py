@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cabinet_core.services.attachments import AttachmentService
 from cabinet_core.services.audit import AuditService
 from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
@@ -49,6 +50,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.counterparties = CounterpartyService(cabinet)
     cabinet.products = ProductService(cabinet)
     cabinet.documents = DocumentService(cabinet)
+    cabinet.attachments = AttachmentService(cabinet)
     cabinet.news = NewsService(cabinet)
     cabinet.chat = ChatService(cabinet)
     cabinet.notifications = NotificationService(cabinet)

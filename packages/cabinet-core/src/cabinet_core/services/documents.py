@@ -5,10 +5,24 @@ in force on the issue date, and fixes the exchange rate of a foreign-currency do
 table A through ``cabinet.rate_provider``) on the document itself, so a saved document never
 changes when rates do. A workflow move that assigns a number takes it from the client's series
 in the same transaction as the move, its audit entry and its outbox row.
+
+Split payment (MPP, poland.md §2.4): on every save of a VAT invoice, correcting invoice or
+proforma, ``extra["split_payment"]`` becomes True when the law requires the marking (a line
+from annex 15 and a total above 15 000.00 PLN, a foreign currency converted at the document's
+fixed rate; for a correction, the corrected state's total). It is never switched off by the
+service: when the rule does not require it, the value the user sent is kept, so a client may
+tick it by hand (the goods are in annex 15 although no line says so), and a flag set earlier
+stays until the user clears it. The FA(3) file and the PDF still print the marker only when the
+threshold is passed.
+
+The CRM may move documents too (``apply_crm_status``/``apply_crm_payment``): staff change the
+stage in the CRM, the cabinet follows without a workflow transition, and the outbox row says
+where the change came from so the CRM backend does not echo it back.
 """
 
 from __future__ import annotations
 
+import builtins
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,6 +38,7 @@ from cabinet_core.entities import (
     DocumentTotals,
     ExchangeRate,
     Notification,
+    OutboxMessage,
     Party,
     PartyKind,
     PaymentMethod,
@@ -36,10 +51,24 @@ from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.numbering_pattern import format_number, series_key
 from cabinet_core.services._base import Service, payload, raise_if
 from cabinet_core.storage import DocumentQuery, Page, Tx
-from cabinet_core.vat import POLAND_2026, TaxRules, compute_correction, compute_totals, rates_for
+from cabinet_core.vat import (
+    POLAND_2026,
+    TaxRules,
+    compute_correction,
+    compute_totals,
+    rates_for,
+    requires_split_payment,
+    to_pln,
+)
 
 MAX_PAGE = 500
 _ZERO = Decimal("0.00")
+
+#: The document types whose saving sets the split-payment flag when the law requires it.
+SPLIT_PAYMENT_TYPES = frozenset({"vat_invoice", "correcting_invoice", "proforma"})
+
+#: Outbox topics of e-mails about a document (the rest go to the CRM backends).
+MAIL_TOPIC_PREFIX = "mail."
 
 
 def tax_point(document: Document) -> date:
@@ -263,7 +292,35 @@ class DocumentService(Service):
         # Outside any transaction: the rate may come over the network.
         rate = self._exchange_rate(document, document_type, previous)
         document = attrs.evolve(document, exchange_rate=rate)
-        return attrs.evolve(document, totals=self._totals(document, document_type))
+        document = attrs.evolve(document, totals=self._totals(document, document_type))
+        return self._mark_split_payment(document, document_type)
+
+    def _mark_split_payment(self, document: Document, document_type: DocumentType) -> Document:
+        """Set ``extra["split_payment"]`` when the MPP rule requires it (module docstring)."""
+        if document.doc_type not in SPLIT_PAYMENT_TYPES or not document_type.has_lines:
+            return document
+        after = [line for line in document.lines if not line.before]
+        if not any(line.annex15 for line in after):
+            return document
+        if _flag(document_type, "corrects"):
+            # The corrected state's total decides, not the (possibly small) difference.
+            gross = compute_totals(
+                after,
+                currency=document.currency,
+                price_mode=document.price_mode,
+                vat_method=document.vat_method,
+                exchange_rate=document.exchange_rate,
+                rules=self._rules(document.issue_date),
+            ).gross
+        else:
+            gross = document.totals.gross if document.totals is not None else _ZERO
+        if document.currency != "PLN":
+            if document.exchange_rate is None:
+                return document
+            gross = to_pln(gross, document.exchange_rate.rate)
+        if not requires_split_payment(gross, has_annex15_line=True):
+            return document
+        return attrs.evolve(document, extra={**document.extra, "split_payment": True})
 
     # -- the API --------------------------------------------------------------------------------
     def create(self, actor: Actor, document: Document) -> Document:
@@ -414,15 +471,7 @@ class DocumentService(Service):
                 raise ValidationError.single("comment", "required", N_("Please say why."))
             changes: dict[str, Any] = {"status": move.target}
             if move.assigns_number and document.number is None:
-                on = (
-                    document_type.numbering_date(document)
-                    if isinstance(document_type, BaseDocumentType)
-                    else document.issue_date
-                )
-                series = series_key(document_type.series_pattern, on)
-                sequence = tx.next_number(document.client_id, series)
-                changes["series"] = series
-                changes["number"] = format_number(document_type.series_pattern, sequence, on)
+                changes.update(self._number(tx, document, document_type))
             if move.target == "paid":
                 changes["payment_status"] = PaymentStatus.PAID
             stored = tx.update_document(attrs.evolve(document, **changes))
@@ -483,6 +532,140 @@ class DocumentService(Service):
                 created_at=self.now(),
             )
         )
+
+    # -- deliveries and the CRM's side -----------------------------------------------------------
+    def deliveries(self, actor: Actor, doc_id: int) -> builtins.list[OutboxMessage]:
+        """What was sent about the document, newest first: every e-mail (``mail.*`` topics,
+        queued, sent, retrying or failed) and, for staff only, the newest CRM delivery (a
+        client's user has no business with the firm's CRM errors)."""
+        with self.store.transaction(readonly=True) as tx:
+            self._visible(tx, actor, doc_id, write=False)
+            messages = tx.outbox_for("document", doc_id)
+        mails = [m for m in messages if m.topic.startswith(MAIL_TOPIC_PREFIX)]
+        crm = [m for m in messages if not m.topic.startswith(MAIL_TOPIC_PREFIX)]
+        if actor.role.is_staff and crm:
+            mails.append(crm[0])
+        return sorted(mails, key=lambda message: message.id or 0, reverse=True)
+
+    def apply_crm_status(
+        self, doc_id: int, status: str, *, comment: str = "", source: str = "crm"
+    ) -> Document | None:
+        """Move the document to ``status`` because staff moved it in the CRM (a system call).
+
+        Any state of the document's workflow is accepted, with or without a transition leading
+        there; a state that assigns numbers (``issued``) numbers a document that has none yet.
+        Returns ``None`` when the document is already there; raises :class:`ValueError` for a
+        state its workflow does not know and :class:`NotFound` for a missing document. The
+        outbox row carries ``"origin": source`` so the CRM backend skips echoing it back.
+        """
+        system = Actor.system()
+        comment = comment.strip()
+        with self.store.transaction() as tx:
+            document = tx.get_document(doc_id)
+            if document is None:
+                raise NotFound(N_("Not found"), entity="document", id=doc_id)
+            document_type = self._type(document.doc_type)
+            workflow = document_type.workflow
+            try:
+                workflow.state(status)
+            except KeyError:
+                raise ValueError(
+                    f"{status!r} is not a state of the {document.doc_type} workflow"
+                ) from None
+            if document.status == status:
+                return None
+            changes: dict[str, Any] = {"status": status}
+            numbering = any(t.assigns_number and t.target == status for t in workflow.transitions)
+            if numbering and document.number is None:
+                changes.update(self._number(tx, document, document_type))
+            if status == "paid":
+                changes["payment_status"] = PaymentStatus.PAID
+            stored = tx.update_document(attrs.evolve(document, **changes))
+            self.record(
+                tx,
+                system,
+                action="document.crm_status",
+                entity="document",
+                entity_id=stored.id,
+                client_id=stored.client_id,
+                detail={
+                    "from": document.status,
+                    "to": stored.status,
+                    "number": stored.number,
+                    "comment": comment,
+                    "source": source,
+                },
+                topic="document.status_changed",
+                message={
+                    "document": payload(stored),
+                    "transition": None,
+                    "old_status": document.status,
+                    "new_status": stored.status,
+                    "comment": comment,
+                    "origin": source,
+                },
+            )
+            self._notify(tx, system, stored, document_type, comment)
+        self.fire(
+            "document_status_changed",
+            document=stored,
+            old_status=document.status,
+            new_status=stored.status,
+            actor=system,
+        )
+        return stored
+
+    def apply_crm_payment(
+        self, doc_id: int, payment_status: PaymentStatus | str, *, source: str = "crm"
+    ) -> Document | None:
+        """Record the payment status the CRM reports (a system call); ``None`` when unchanged.
+
+        Only ``payment_status`` changes: the workflow state is :meth:`apply_crm_status`'s
+        business. An unknown value raises :class:`ValueError`. The outbox row (topic
+        ``document.payment_changed``) carries ``"origin": source`` like a status change.
+        """
+        wanted = PaymentStatus(payment_status)
+        system = Actor.system()
+        with self.store.transaction() as tx:
+            document = tx.get_document(doc_id)
+            if document is None:
+                raise NotFound(N_("Not found"), entity="document", id=doc_id)
+            if document.payment_status is wanted:
+                return None
+            stored = tx.update_document(attrs.evolve(document, payment_status=wanted))
+            self.record(
+                tx,
+                system,
+                action="document.crm_payment",
+                entity="document",
+                entity_id=stored.id,
+                client_id=stored.client_id,
+                detail={
+                    "from": document.payment_status.value,
+                    "to": wanted.value,
+                    "source": source,
+                },
+                topic="document.payment_changed",
+                message={
+                    "document": payload(stored),
+                    "old_payment_status": document.payment_status.value,
+                    "new_payment_status": wanted.value,
+                    "origin": source,
+                },
+            )
+        return stored
+
+    def _number(self, tx: Tx, document: Document, document_type: DocumentType) -> dict[str, Any]:
+        """The next number of the document's series (taken in ``tx``)."""
+        on = (
+            document_type.numbering_date(document)
+            if isinstance(document_type, BaseDocumentType)
+            else document.issue_date
+        )
+        series = series_key(document_type.series_pattern, on)
+        sequence = tx.next_number(document.client_id, series)
+        number = format_number(document_type.series_pattern, sequence, on)
+        return {"series": series, "number": number}
 
     def preview_totals(self, document: Document) -> DocumentTotals:
         """The totals ``document`` would have if saved (pure: no store, no rate fetching)."""

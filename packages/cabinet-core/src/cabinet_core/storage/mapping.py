@@ -17,6 +17,7 @@ from cabinet_core.converter import converter, json_value, to_json_dict
 from cabinet_core.entities import (
     Address,
     ApiToken,
+    Attachment,
     AuditEntry,
     BankAccount,
     ChatMessage,
@@ -249,6 +250,7 @@ def line_values(document_id: int, position: int, line: DocumentLine) -> dict[str
         "product_id": line.product_id,
         "gtu": line.gtu,
         "before": line.before,
+        "annex15": line.annex15,
     }
 
 
@@ -262,6 +264,7 @@ def line_from_row(row: RowMapping) -> DocumentLine:
         product_id=row["product_id"],
         gtu=row["gtu"],
         before=row["before"],
+        annex15=row["annex15"],
     )
 
 
@@ -400,4 +403,30 @@ def token_from_row(row: RowMapping) -> ApiToken:
         prefix=row["prefix"],
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
+    )
+
+
+def attachment_values(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "client_id": attachment.client_id,
+        "document_id": attachment.document_id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "created_by": attachment.created_by,
+    }
+
+
+def attachment_from_row(row: RowMapping) -> Attachment:
+    return Attachment(
+        id=row["id"],
+        client_id=row["client_id"],
+        document_id=row["document_id"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
     )

@@ -49,7 +49,9 @@ class DocumentQuery:
     """What a document list asks for; services fill ``client_ids`` from the actor's access.
 
     ``search`` matches the number, either party's name or NIP, or the gross amount typed the
-    Polish way ("1 234,56") or the plain way ("1234.56").
+    Polish way ("1 234,56") or the plain way ("1234.56"). ``summary=True`` leaves the lines
+    out (``lines`` is empty): a list page shows only the header and totals, and so costs two
+    queries (the page and its count) however many documents it shows.
     """
 
     client_ids: tuple[int, ...] | None = None
@@ -65,6 +67,7 @@ class DocumentQuery:
     order: str = attrs.field(default="-issue_date")
     limit: int = 50
     offset: int = 0
+    summary: bool = False
 
     @order.validator
     def _known_order(self, _: attrs.Attribute[str], value: str) -> None:

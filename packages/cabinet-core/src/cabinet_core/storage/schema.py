@@ -213,8 +213,38 @@ documents = sa.Table(
     _created(),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("ix_documents_client_type_date", "client_id", "doc_type", "issue_date"),
-    sa.Index("ix_documents_client_date", "client_id", "issue_date"),
+    # Lists are one client's documents of one type, newest first: these serve the WHERE and the
+    # ORDER BY (issue_date, id) together, so a page reads its rows in index order and stops
+    # (PostgreSQL needs ``id`` spelled out; in SQLite the rowid ends every index anyway).
+    sa.Index("ix_documents_client_type_date", "client_id", "doc_type", "issue_date", "id"),
+    sa.Index("ix_documents_client_date", "client_id", "issue_date", "id"),
+)
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    _id(),
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # Deleting a (draft) document deletes its attachment rows; the files are content-addressed
+    # and may be shared, so they stay in the file store.
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    _created(),
 )
 
 document_lines = sa.Table(
@@ -238,6 +268,9 @@ document_lines = sa.Table(
     ),
     sa.Column("gtu", sa.String(10)),
     sa.Column("before", sa.Boolean, nullable=False),
+    # Goods or services listed in annex 15 to the VAT Act (FA(3) ``P_12_Zal_15``): they decide
+    # whether the invoice falls under split payment (MPP).
+    sa.Column("annex15", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("document_id", "position", name="uq_document_lines_position"),
 )
 
@@ -333,6 +366,8 @@ outbox = sa.Table(
     sa.Column("failed_at", UtcDateTime),
     sa.Column("last_error", sa.Text),
     sa.Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),
+    # A document's page shows its deliveries (mail sent, CRM sync) from here.
+    sa.Index("ix_outbox_entity", "entity", "entity_id", "id"),
 )
 
 api_tokens = sa.Table(

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from cabinet_core.converter import json_value
 from cabinet_core.entities import (
     ApiToken,
+    Attachment,
     AuditEntry,
     ChatMessage,
     Client,
@@ -630,9 +631,36 @@ class Tx:
                 .offset(query.offset)
             ).mappings()
         )
-        lines = self._lines_of([row["id"] for row in rows])
-        items = [mapping.document_from_row(row, lines[row["id"]]) for row in rows]
+        if query.summary:
+            items = [mapping.document_from_row(row, ()) for row in rows]
+        else:
+            lines = self._lines_of([row["id"] for row in rows])
+            items = [mapping.document_from_row(row, lines[row["id"]]) for row in rows]
         return page(items, total, query.limit, query.offset)
+
+    # -- attachments
+    def add_attachment(self, attachment: Attachment) -> Attachment:
+        """Record a file attached to a document (the bytes are in the file store already)."""
+        values = mapping.attachment_values(attachment) | {
+            "created_at": attachment.created_at or self._now()
+        }
+        return mapping.attachment_from_row(self._insert(t.attachments, values))
+
+    def get_attachment(self, attachment_id: int) -> Attachment | None:
+        """The attachment, or ``None``."""
+        row = self._one(sa.select(t.attachments).where(t.attachments.c.id == attachment_id))
+        return None if row is None else mapping.attachment_from_row(row)
+
+    def list_attachments(self, document_id: int) -> list[Attachment]:
+        """A document's attachments, oldest first."""
+        a = t.attachments
+        query = sa.select(a).where(a.c.document_id == document_id).order_by(a.c.id)
+        rows = self.connection.execute(query).mappings()
+        return [mapping.attachment_from_row(row) for row in rows]
+
+    def delete_attachment(self, attachment_id: int) -> None:
+        """Forget an attachment (its file may be shared, so the file store keeps it)."""
+        self._delete(t.attachments, attachment_id)
 
     def next_number(self, client_id: int, series: str) -> int:
         """The next number of ``series`` for the client: 1, 2, 3 … with no gaps.
@@ -796,6 +824,16 @@ class Tx:
             "next_attempt_at": message.next_attempt_at,
         }
         return mapping.outbox_from_row(self._insert(t.outbox, values))
+
+    def outbox_for(self, entity: str, entity_id: int) -> list[OutboxMessage]:
+        """Every outbox message about one entity (delivered, pending or failed), newest first."""
+        o = t.outbox
+        query = (
+            sa.select(o)
+            .where(o.c.entity == entity, o.c.entity_id == entity_id)
+            .order_by(o.c.id.desc())
+        )
+        return [mapping.outbox_from_row(row) for row in self.connection.execute(query).mappings()]
 
     # -- API tokens
     def add_api_token(self, token: ApiToken) -> ApiToken:
