@@ -13,6 +13,7 @@ of objects (bitrix24.md §1.3), which :func:`_as_dict` nevertheless tolerates.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -161,18 +162,29 @@ def run_batch(
     names = [c.name for c in commands]
     if len(set(names)) != len(names):
         raise ValueError("batch command names must be unique")
-    for command in commands:
-        # Each method's own budget must have room, as the batch spends it.
-        client.budget.begin(command.method)
-        client.budget.end(command.method, None)
-    envelope = client.call(
-        "batch",
-        {
-            "halt": 1 if halt else 0,
-            "cmd": {c.name: command_string(c.method, c.params) for c in commands},
-        },
-        repeatable=repeatable,
-    )
+    # Each method's own budget must have room for its commands, as the batch spends it; the
+    # commands count as in flight until the answer, so concurrent batches (see
+    # :mod:`.pipeline`) cannot together overspend a method.
+    calls = Counter(c.method for c in commands)
+    client.budget.begin_many(calls)
+    try:
+        envelope = client.call(
+            "batch",
+            {
+                "halt": 1 if halt else 0,
+                "cmd": {c.name: command_string(c.method, c.params) for c in commands},
+            },
+            repeatable=repeatable,
+        )
+        return _outcomes(client, commands, envelope)
+    finally:
+        for method, count in calls.items():
+            client.budget.end(method, None, count)
+
+
+def _outcomes(
+    client: BitrixClient, commands: Sequence[Command], envelope: Any
+) -> dict[str, CommandResult]:
     body = envelope if isinstance(envelope, Mapping) else {}
     results = _as_dict(body.get("result"))
     errors = _as_dict(body.get("result_error"))

@@ -114,7 +114,8 @@ class _MethodUse:
     reset_at: float = 0.0
     #: The longest single call seen: how much one more call may add.
     longest: float = 0.0
-    #: Calls sent but not answered yet, each counted at ``longest``.
+    #: Calls sent but not answered yet (a batch's commands count one each), each counted at
+    #: ``longest``.
     in_flight: int = 0
 
 
@@ -150,8 +151,8 @@ class OperatingBudget:
                 return 0.0
             return use.operating
 
-    def _wait_for(self, use: _MethodUse, now: float) -> float:
-        expected = use.operating + (use.in_flight + 1) * use.longest + self.margin
+    def _wait_for(self, use: _MethodUse, now: float, calls: int = 1) -> float:
+        expected = use.operating + (use.in_flight + calls) * use.longest + self.margin
         if expected <= self.limit:
             return 0.0
         if now < use.reset_at:
@@ -162,26 +163,41 @@ class OperatingBudget:
             return 0.0
         return max(use.longest, 0.1)
 
-    def begin(self, method: str) -> None:
-        """Hold ``method`` back until its next call fits in the budget; count it in flight."""
-        key = method.lower()
+    def begin(self, method: str, calls: int = 1) -> None:
+        """Hold ``method`` back until ``calls`` more calls fit in the budget; count them in
+        flight."""
+        self.begin_many({method: calls})
+
+    def begin_many(self, calls: Mapping[str, int]) -> None:
+        """Hold back until every method's calls fit at once, then count them all in flight.
+
+        All or nothing: a batch spends several methods' budgets, and holding one method's
+        reservation while waiting for another's could leave two concurrent batches each
+        waiting for the other's answer.
+        """
+        wanted = {method.lower(): count for method, count in calls.items() if count > 0}
         while True:
             with self._lock:
-                use = self._methods.setdefault(key, _MethodUse())
-                wait = self._wait_for(use, self._clock())
+                now = self._clock()
+                uses = {key: self._methods.setdefault(key, _MethodUse()) for key in wanted}
+                wait = max(
+                    (self._wait_for(use, now, wanted[key]) for key, use in uses.items()),
+                    default=0.0,
+                )
                 if wait <= 0:
-                    use.in_flight += 1
+                    for key, use in uses.items():
+                        use.in_flight += wanted[key]
                     return
             self.waited += wait
             self._sleep(wait)
 
-    def end(self, method: str, timing: Mapping[str, Any] | None) -> None:
+    def end(self, method: str, timing: Mapping[str, Any] | None, calls: int = 1) -> None:
         """Record an answer's ``time`` object for ``method`` (``None`` when there was no
-        answer) and release its in-flight slot."""
+        answer) and release its ``calls`` in-flight slots."""
         key = method.lower()
         with self._lock:
             use = self._methods.setdefault(key, _MethodUse())
-            use.in_flight = max(0, use.in_flight - 1)
+            use.in_flight = max(0, use.in_flight - calls)
             if timing:
                 self._record(use, timing)
 
@@ -200,10 +216,17 @@ class OperatingBudget:
         use.longest = max(use.longest, duration)
         if "operating" in timing and "operating_reset_at" in timing:
             try:
-                use.operating = float(timing["operating"])
-                use.reset_at = float(timing["operating_reset_at"])
+                operating = float(timing["operating"])
+                reset_at = float(timing["operating_reset_at"])
             except (TypeError, ValueError):
                 return
+            if reset_at == use.reset_at:
+                # Answers of concurrent requests arrive in any order; within one window the
+                # sum only grows, so an older, smaller report must not undo a newer one.
+                operating = max(operating, use.operating)
+            elif reset_at < use.reset_at:
+                return  # a report from before the window last moved on
+            use.operating, use.reset_at = operating, reset_at
 
     def blocked_until(self, method: str) -> float | None:
         """When ``method`` becomes available again after a ``429`` (its known reset time)."""
