@@ -39,6 +39,34 @@ def message_add(call: Call) -> Any:
     return _message(call, dialog, str(text or ""), call.auth.user_id)["id"]
 
 
+@method("im.chat.add", write=True)
+def chat_add(call: Call) -> Any:
+    """Create a group chat of the caller and ``USERS``; the chat id. The chat opens with a
+    system message (author 0) saying who created it, as the messenger shows."""
+    users = call.get("USERS") or []
+    users = list(users.values()) if isinstance(users, Mapping) else users
+    users = users if isinstance(users, list) else [users]
+    for user in users:
+        if not str(user).isdigit() or int(user) not in call.portal.users:
+            raise ApiError("USER_NOT_FOUND", "User not found")
+    chat_type = str(call.get("TYPE") or "CHAT").upper()
+    if chat_type not in ("CHAT", "OPEN"):
+        raise ApiError("WRONG_REQUEST", "Chat type is not correct")
+    chat_id = call.portal.next_id("chat", start=100)
+    creator = call.portal.users[call.auth.user_id]
+    _message(
+        call,
+        f"chat{chat_id}",
+        f"{creator['NAME']} {creator['LAST_NAME']} created a chat \"{call.get('TITLE') or ''}\"",
+        0,
+        system=True,
+        members=sorted({call.auth.user_id, *(int(u) for u in users)}),
+    )
+    if call.get("MESSAGE"):
+        _message(call, f"chat{chat_id}", str(call.get("MESSAGE")), call.auth.user_id)
+    return chat_id
+
+
 @method("im.dialog.messages.get")
 def dialog_messages(call: Call) -> Any:
     """Messages of a dialog, newest first (``LIMIT`` ≤ 50, default 20)."""

@@ -1,0 +1,435 @@
+"""The chat bridge: a client's conversation in the cabinet and its manager in Bitrix24.
+
+Two ways, by how the portal is reached (bitrix24.md §5):
+
+* **App** (recommended): the cabinet is an Open Lines channel, a *connector*
+  (``imconnector.register`` at install, ``imconnector.activate`` and
+  ``imconnector.connector.data.set`` for the line ``CABINET_BITRIX_OPENLINE``). A client's
+  message goes in with ``imconnector.send.messages`` (the Open Lines chat ``client-<id>``), and
+  the operator's answer comes back as the ``ONIMCONNECTORMESSAGEADD`` event
+  (:func:`handle_connector_event`), confirmed with ``imconnector.send.status.delivery``.
+* **Webhook**: a webhook cannot run a connector nor receive events, so each client gets a
+  group chat with its manager (``im.chat.add``; the manager found by e-mail with ``user.get``),
+  messages go in with ``im.message.add`` and answers are read by polling
+  ``im.dialog.messages.get`` (:func:`poll_replies`, from the worker's periodic tasks). The
+  chat's id and the last message read are kept in the settings table,
+  ``bitrix24.chat.client.<client id>``.
+
+Each message crosses once: messages coming from Bitrix24 are stored with ``external_id``
+``b24:msg:<id>`` through ``cabinet.chat.receive``, which is idempotent and writes no outbox
+row, so they are never pushed back; :func:`push_message` (called by the backend for
+``chat.message_posted``) also refuses any message that has an external id.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cabinet_core.entities import Actor, Client, Role, User
+
+from cabinet_bitrix.news import plain_text
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+
+    from cabinet_bitrix.client import BitrixClient
+
+log = logging.getLogger("cabinet.bitrix.chat")
+
+#: The Open Lines connector's id (lower case, no dots, as the portal stores it).
+CONNECTOR_ID = "cabinet_chat"
+#: The environment variable naming the Open Lines line the connector serves.
+OPENLINE_ENV = "CABINET_BITRIX_OPENLINE"
+#: ``external_id`` prefix of chat messages written in Bitrix24.
+EXTERNAL_PREFIX = "b24:msg:"
+#: The settings key prefix of a client's webhook-mode chat (``<client id>`` appended).
+DIALOG_KEY = "bitrix24.chat.client."
+#: The external chat id of a client in Open Lines.
+CHAT_PREFIX = "client-"
+#: ``im.dialog.messages.get`` answers at most 50 messages (bitrix24.md §2.3).
+PAGE = 50
+#: Open Lines accepts names of at most 25 letters, spaces, hyphens and apostrophes.
+_NAME_CHARS = re.compile(r"[^\w\s'-]|\d|_", re.UNICODE)
+_WEBHOOK_USER = re.compile(r"/rest/(\d+)/[^/]+/?$")
+
+SYSTEM = Actor.system()
+
+
+def open_line(environ: Mapping[str, str] | None = None) -> str:
+    """The Open Lines line id the connector is activated on (``1`` unless configured)."""
+    value = (os.environ if environ is None else environ).get(OPENLINE_ENV, "").strip() or "1"
+    if not value.isdigit():
+        raise ValueError(f"{OPENLINE_ENV} must be the id of an Open Lines line, not {value!r}")
+    return value
+
+
+def _client_of(backend: Any) -> BitrixClient:
+    from cabinet_bitrix.client import BitrixClient
+
+    client = getattr(backend, "client", backend)
+    if not isinstance(client, BitrixClient):
+        raise TypeError(f"the chat bridge needs a BitrixBackend or BitrixClient, not {backend!r}")
+    return client
+
+
+def _connector_name(value: str) -> str:
+    cleaned = " ".join(_NAME_CHARS.sub(" ", value).split())
+    return cleaned[:25].strip() or "Client"
+
+
+def _field(message: Any, name: str) -> Any:
+    if isinstance(message, Mapping):
+        return message.get(name)
+    return getattr(message, name, None)
+
+
+def _author(cabinet: Cabinet, user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    with cabinet.store.transaction(readonly=True) as tx:
+        return tx.get_user(user_id)
+
+
+def _client(cabinet: Cabinet, client_id: int) -> Client | None:
+    with cabinet.store.transaction(readonly=True) as tx:
+        return tx.get_client(client_id)
+
+
+def _chat_url(cabinet: Cabinet, client_id: int) -> str:
+    return f"{cabinet.settings.base_url.rstrip('/')}/chat?client_id={client_id}"
+
+
+# --- cabinet → Bitrix24 -------------------------------------------------------------------
+
+
+def push_message(cabinet: Cabinet, backend: Any, message: Any) -> str:
+    """Send one cabinet message (a :class:`~cabinet_core.entities.ChatMessage` or its outbox
+    payload) to Bitrix24; what happened. Messages that came from Bitrix24 are skipped."""
+    if _field(message, "external_id"):
+        return "skipped: came from Bitrix24"
+    client_id = int(_field(message, "client_id"))
+    client = _client(cabinet, client_id)
+    if client is None:
+        return "skipped: the client no longer exists"
+    author = _author(cabinet, _field(message, "author_id"))
+    text = str(_field(message, "body") or "")
+    bitrix = _client_of(backend)
+    if bitrix.auth.mode == "app":
+        return _send_to_open_line(cabinet, bitrix, client, author, message, text)
+    return _send_to_group_chat(cabinet, bitrix, client, author, text)
+
+
+def _send_to_open_line(
+    cabinet: Cabinet,
+    bitrix: BitrixClient,
+    client: Client,
+    author: User | None,
+    message: Any,
+    text: str,
+) -> str:
+    assert client.id is not None
+    if author is not None and author.role is not Role.CLIENT:
+        # A manager who answered in the cabinet: the operators see who said it.
+        text = f"[b]{author.name or author.email} ({client.name}):[/b] {text}"
+    name = author.name if author is not None and author.role is Role.CLIENT else client.name
+    first, _, last = _connector_name(name).partition(" ")
+    created = _field(message, "created_at")
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created)
+    chat_url = _chat_url(cabinet, client.id)
+    user: dict[str, Any] = {"id": f"{CHAT_PREFIX}{client.id}", "name": first}
+    if last:
+        user["last_name"] = _connector_name(last)
+    if client.email:
+        user["email"] = client.email
+    bitrix.call(
+        "imconnector.send.messages",
+        {
+            "CONNECTOR": CONNECTOR_ID,
+            "LINE": open_line(),
+            "MESSAGES": [
+                {
+                    "user": user,
+                    "message": {
+                        "id": f"cabinet-msg-{_field(message, 'id')}",
+                        "date": int(created.timestamp()) if isinstance(created, datetime) else 0,
+                        "text": text,
+                    },
+                    "chat": {"id": f"{CHAT_PREFIX}{client.id}", "url": chat_url},
+                }
+            ],
+        },
+        # Open Lines takes the message's own id; resending after a timeout is the lesser evil.
+        repeatable=True,
+    )
+    return "sent to Open Lines"
+
+
+def webhook_user_id(bitrix: BitrixClient) -> int | None:
+    """The portal user a webhook runs as (``/rest/<user id>/<code>/``)."""
+    match = _WEBHOOK_USER.search(bitrix.webhook_url or "")
+    return int(match.group(1)) if match else None
+
+
+def bitrix_user_by_email(bitrix: BitrixClient, email: str) -> int | None:
+    """The id of the active portal user with ``email``, if any."""
+    if not email:
+        return None
+    rows = bitrix.call("user.get", {"FILTER": {"EMAIL": email, "ACTIVE": True}})
+    for row in rows if isinstance(rows, list) else []:
+        if str(row.get("EMAIL", "")).lower() == email.lower():
+            return int(row["ID"])
+    return None
+
+
+def _dialog(cabinet: Cabinet, client_id: int) -> dict[str, Any] | None:
+    with cabinet.store.transaction(readonly=True) as tx:
+        value = tx.get_setting(DIALOG_KEY + str(client_id))
+    return dict(value) if isinstance(value, Mapping) else None
+
+
+def _save_dialog(cabinet: Cabinet, client_id: int, dialog: Mapping[str, Any]) -> None:
+    with cabinet.store.transaction() as tx:
+        tx.set_setting(DIALOG_KEY + str(client_id), dict(dialog))
+
+
+def ensure_group_chat(cabinet: Cabinet, bitrix: BitrixClient, client: Client) -> dict[str, Any]:
+    """The client's chat with its manager in Bitrix24 (``im.chat.add`` the first time)."""
+    assert client.id is not None
+    dialog = _dialog(cabinet, client.id)
+    if dialog is not None:
+        return dialog
+    manager = _author(cabinet, client.manager_id)
+    members = []
+    manager_b24 = bitrix_user_by_email(bitrix, manager.email) if manager is not None else None
+    if manager_b24 is not None:
+        members.append(manager_b24)
+    chat_id = bitrix.call(
+        "im.chat.add",
+        {
+            "TYPE": "CHAT",
+            "TITLE": f"Panel Klienta: {client.name}"[:100],
+            "DESCRIPTION": _chat_url(cabinet, client.id),
+            "USERS": members,
+            "ENTITY_TYPE": "CABINET_CLIENT",
+            "ENTITY_ID": str(client.id),
+        },
+        # A second chat is harmless next to a lost first message; never retried blindly.
+        repeatable=False,
+    )
+    dialog = {"dialog": f"chat{int(chat_id)}", "last_id": 0, "manager": manager_b24}
+    _save_dialog(cabinet, client.id, dialog)
+    return dialog
+
+
+def _send_to_group_chat(
+    cabinet: Cabinet, bitrix: BitrixClient, client: Client, author: User | None, text: str
+) -> str:
+    dialog = ensure_group_chat(cabinet, bitrix, client)
+    who = (author.name or author.email) if author is not None else client.name
+    message_id = bitrix.call(
+        "im.message.add",
+        {"DIALOG_ID": dialog["dialog"], "MESSAGE": f"[b]{who}:[/b] {text}", "SYSTEM": "N"},
+        repeatable=False,
+    )
+    return f"sent to {dialog['dialog']} as message {message_id}"
+
+
+# --- Bitrix24 → cabinet -------------------------------------------------------------------
+
+
+class _StaffByBitrixUser:
+    """Maps portal user ids to the cabinet's staff users by e-mail (cached for one run)."""
+
+    def __init__(self, cabinet: Cabinet, bitrix: BitrixClient) -> None:
+        self.cabinet = cabinet
+        self.bitrix = bitrix
+        self.cache: dict[int, int | None] = {}
+
+    def __call__(self, bitrix_user_id: int) -> int | None:
+        if bitrix_user_id not in self.cache:
+            self.cache[bitrix_user_id] = self._lookup(bitrix_user_id)
+        return self.cache[bitrix_user_id]
+
+    def _lookup(self, bitrix_user_id: int) -> int | None:
+        if bitrix_user_id <= 0:
+            return None
+        rows = self.bitrix.call("user.get", {"ID": bitrix_user_id})
+        email = str(rows[0].get("EMAIL", "")) if isinstance(rows, list) and rows else ""
+        with self.cabinet.store.transaction(readonly=True) as tx:
+            user = tx.get_user_by_email(email) if email else None
+        return user.id if user is not None and user.role.is_staff and user.active else None
+
+
+def _answer_text(text: str) -> str:
+    # Open Lines prefixes operator messages with "[b]Name:[/b] [br]"; the cabinet shows the
+    # author itself, so the prefix would only repeat it.
+    body = plain_text(text)
+    head, sep, rest = body.partition("\n")
+    if sep and head.endswith(":") and rest.strip():
+        return rest.strip()
+    return body
+
+
+def _client_id_of_chat(external_chat: str) -> int | None:
+    if external_chat.startswith(CHAT_PREFIX) and external_chat[len(CHAT_PREFIX) :].isdigit():
+        return int(external_chat[len(CHAT_PREFIX) :])
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, Mapping):
+        # Form-encoded arrays arrive as {"0": …, "1": …}.
+        keys = sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0)
+        return [value[key] for key in keys]
+    return list(value) if isinstance(value, list) else []
+
+
+def handle_connector_event(cabinet: Cabinet, backend: Any, data: Mapping[str, Any]) -> str:
+    """``ONIMCONNECTORMESSAGEADD``: operators' answers (``data``, the event's ``data`` block)
+    become messages of the clients' conversations, then delivery is confirmed."""
+    bitrix = _client_of(backend)
+    if str(data.get("CONNECTOR", "")).lower() != CONNECTOR_ID:
+        return "ignored: another connector"
+    staff = _StaffByBitrixUser(cabinet, bitrix)
+    stored = 0
+    confirmations = []
+    for entry in _as_list(data.get("MESSAGES")):
+        if not isinstance(entry, Mapping):
+            continue
+        chat = entry.get("chat") or {}
+        im = entry.get("im") or {}
+        message = entry.get("message") or {}
+        client_id = _client_id_of_chat(str(chat.get("id", "")))
+        message_id = str(im.get("message_id", ""))
+        text = _answer_text(str(message.get("text", "")))
+        if client_id is None or not message_id.isdigit() or not text:
+            continue
+        author = staff(int(str(message.get("user_id") or 0) or 0))
+        if _client(cabinet, client_id) is None:
+            continue
+        _, created = cabinet.chat.receive(
+            SYSTEM,
+            client_id=client_id,
+            body=text,
+            external_id=f"{EXTERNAL_PREFIX}{message_id}",
+            author_id=author,
+        )
+        stored += int(created)
+        confirmations.append(
+            {
+                "im": {"chat_id": im.get("chat_id"), "message_id": im.get("message_id")},
+                "message": {"id": [f"{EXTERNAL_PREFIX}{message_id}"]},
+                "chat": {"id": str(chat.get("id"))},
+            }
+        )
+    if confirmations:
+        bitrix.call(
+            "imconnector.send.status.delivery",
+            {
+                "CONNECTOR": CONNECTOR_ID,
+                "LINE": str(data.get("LINE") or open_line()),
+                "MESSAGES": confirmations,
+            },
+        )
+    return f"chat: {stored} new message(s)"
+
+
+def _dialog_messages(
+    bitrix: BitrixClient, dialog: str, after_id: int
+) -> Iterable[Mapping[str, Any]]:
+    """Messages of ``dialog`` newer than ``after_id``, oldest first."""
+    found: dict[int, Mapping[str, Any]] = {}
+    params: dict[str, Any] = {"DIALOG_ID": dialog, "FIRST_ID": after_id, "LIMIT": PAGE}
+    while True:
+        result = bitrix.call("im.dialog.messages.get", params)
+        rows = result.get("messages", []) if isinstance(result, Mapping) else []
+        fresh = [row for row in rows if int(row["id"]) > after_id and int(row["id"]) not in found]
+        found.update((int(row["id"]), row) for row in fresh)
+        if len(rows) < PAGE or not fresh:
+            return [found[key] for key in sorted(found)]
+        # A full page holds the newest messages; read the older ones below it.
+        params = {**params, "LAST_ID": min(int(row["id"]) for row in fresh)}
+
+
+def poll_replies(cabinet: Cabinet, backend: Any) -> int:
+    """Webhook mode: read new messages of every client's chat; how many were stored. Messages
+    the webhook's own user wrote (the cabinet's side) and system messages are skipped."""
+    bitrix = _client_of(backend)
+    if bitrix.auth.mode == "app":
+        return 0
+    own = webhook_user_id(bitrix)
+    staff = _StaffByBitrixUser(cabinet, bitrix)
+    stored = 0
+    for client in cabinet.clients.list(SYSTEM):
+        assert client.id is not None
+        dialog = _dialog(cabinet, client.id)
+        if dialog is None:
+            continue
+        last_id = int(dialog.get("last_id") or 0)
+        for row in _dialog_messages(bitrix, str(dialog["dialog"]), last_id):
+            author = int(row.get("author_id") or 0)
+            text = _answer_text(str(row.get("text") or ""))
+            if author not in (0, own) and text:
+                _, created = cabinet.chat.receive(
+                    SYSTEM,
+                    client_id=client.id,
+                    body=text,
+                    external_id=f"{EXTERNAL_PREFIX}{row['id']}",
+                    author_id=staff(author),
+                )
+                stored += int(created)
+            last_id = max(last_id, int(row["id"]))
+        if last_id != int(dialog.get("last_id") or 0):
+            _save_dialog(cabinet, client.id, {**dialog, "last_id": last_id})
+    return stored
+
+
+# --- set-up (app mode) --------------------------------------------------------------------
+
+
+def register_connector(bitrix: BitrixClient, *, handler_url: str, line: str) -> None:
+    """Make the cabinet an Open Lines channel on the portal and switch it on for ``line``:
+    ``imconnector.register``, ``event.bind`` of ``OnImConnectorMessageAdd`` to ``handler_url``,
+    ``imconnector.activate`` and ``imconnector.connector.data.set``. Safe to repeat (a
+    re-registration updates; an existing binding is kept)."""
+    from cabinet_bitrix.client import BitrixError
+
+    icon = (
+        "data:image/svg+xml;charset=US-ASCII,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000"
+        "%2Fsvg%22%20viewBox%3D%220%200%2070%2071%22%3E%3Crect%20width%3D%2270%22%20height%3D"
+        "%2271%22%20rx%3D%2212%22%20fill%3D%22%231e5a96%22%2F%3E%3C%2Fsvg%3E"
+    )
+    bitrix.call(
+        "imconnector.register",
+        {
+            "ID": CONNECTOR_ID,
+            "NAME": "Panel Klienta",
+            "ICON": {"DATA_IMAGE": icon, "COLOR": "#1e5a96", "SIZE": "100%", "POSITION": "center"},
+            "PLACEMENT_HANDLER": handler_url,
+            "CHAT_GROUP": "N",
+        },
+    )
+    try:
+        bitrix.call("event.bind", {"event": "OnImConnectorMessageAdd", "handler": handler_url})
+    except BitrixError as exc:
+        if exc.code != "ERROR_EVENT_ALREADY_BINDED":
+            raise
+    bitrix.call("imconnector.activate", {"CONNECTOR": CONNECTOR_ID, "LINE": line, "ACTIVE": 1})
+    bitrix.call(
+        "imconnector.connector.data.set",
+        {
+            "CONNECTOR": CONNECTOR_ID,
+            "LINE": line,
+            "DATA": {
+                "ID": f"{CONNECTOR_ID}_line_{line}",
+                "URL_IM": handler_url.split("/hooks/")[0] + "/chat",
+                "NAME": "Panel Klienta",
+            },
+        },
+    )

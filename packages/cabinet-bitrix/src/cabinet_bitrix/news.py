@@ -1,0 +1,199 @@
+"""News from Bitrix24: the posts of one workgroup's feed become the cabinet's news.
+
+The firm writes client news where it already works, in a workgroup of its portal
+(``CABINET_BITRIX_NEWS_GROUP``, the group's id). :func:`pull_news` reads that group's feed
+(``log.blogpost.get`` with ``LOG_RIGHTS`` ``SG<id>``, bitrix24.md §4) and makes the cabinet's
+news follow it: a new post becomes a news item (``external_id`` ``b24:post:<id>``), an edited
+post updates it, a post gone from the feed is deleted. News written in the cabinet itself has
+no external id and is never touched.
+
+A pull reads the whole feed and compares it, which makes it its own repair: it runs on a
+schedule (the worker's periodic tasks) and on the feed events ``ONLIVEFEEDPOSTADD``,
+``ONLIVEFEEDPOSTUPDATE`` and ``ONLIVEFEEDPOSTDELETE`` (app mode), whose payload carries only
+the post's id. Reading the group again rather than the one post matters: ``POST_ID``
+overrides ``LOG_RIGHTS`` in ``log.blogpost.get``, so a single post cannot be checked for
+belonging to the group, and a deleted post cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from cabinet_core.entities import Actor, NewsItem
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+
+    from cabinet_bitrix.client import BitrixClient
+
+log = logging.getLogger("cabinet.bitrix.news")
+
+#: The environment variable naming the workgroup whose feed is the news.
+NEWS_GROUP_ENV = "CABINET_BITRIX_NEWS_GROUP"
+#: ``external_id`` prefix of news items that are Bitrix24 posts.
+EXTERNAL_PREFIX = "b24:post:"
+#: Feed events that make the cabinet pull the group again.
+FEED_EVENTS = frozenset({"ONLIVEFEEDPOSTADD", "ONLIVEFEEDPOSTUPDATE", "ONLIVEFEEDPOSTDELETE"})
+#: ``log.blogpost.get`` answers at most 200 posts per cursor call (bitrix24.md §2.3).
+PAGE = 200
+#: Longest title taken from the text of a post that has none (a "micro" post).
+TITLE_FROM_TEXT = 120
+
+_BREAK = re.compile(r"\[br\]|\[/?p\]", re.IGNORECASE)
+_URL = re.compile(r"\[url=([^\]]*)\](.*?)\[/url\]", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"\[/?[a-z*]+(?:=[^\]]*)?\]", re.IGNORECASE)
+
+
+def news_group(environ: Mapping[str, str] | None = None) -> int | None:
+    """The configured workgroup id, ``None`` when news are not taken from Bitrix24.
+    ``ValueError`` for a value that is not a group id (stop at start-up, not at each pull)."""
+    value = (os.environ if environ is None else environ).get(NEWS_GROUP_ENV, "").strip()
+    if not value:
+        return None
+    # "SG12" is how the portal writes it in LOG_RIGHTS; accept that spelling too.
+    digits = value[2:] if value.upper().startswith("SG") else value
+    if not digits.isdigit() or int(digits) <= 0:
+        raise ValueError(f"{NEWS_GROUP_ENV} must be a workgroup id such as 12, not {value!r}")
+    return int(digits)
+
+
+def _link(match: re.Match[str]) -> str:
+    address, label = match.group(1), match.group(2)
+    return label if address in label else f"{label} ({address})"
+
+
+def plain_text(bbcode: str) -> str:
+    """A post's BBCode ``DETAIL_TEXT`` as the plain text the cabinet shows (links keep their
+    address after the text)."""
+    text = _BREAK.sub("\n", bbcode)
+    text = _URL.sub(_link, text)
+    text = _TAG.sub("", text)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def _important(post: Mapping[str, Any]) -> bool:
+    flag = post.get("UF_BLOG_POST_IMPRTNT")
+    value = flag.get("VALUE") if isinstance(flag, Mapping) else flag
+    return str(value).upper() in ("1", "Y", "TRUE")
+
+
+def _published(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def news_item(post: Mapping[str, Any]) -> NewsItem:
+    """The news item a feed post becomes."""
+    body = plain_text(str(post.get("DETAIL_TEXT") or ""))
+    title = str(post.get("TITLE") or "").strip()
+    if not title:
+        first = next((line for line in body.splitlines() if line.strip()), "")
+        title = first if len(first) <= TITLE_FROM_TEXT else first[: TITLE_FROM_TEXT - 1] + "…"
+    return NewsItem(
+        title=title or f"Post {post['ID']}",
+        body=body,
+        important=_important(post),
+        published_at=_published(post.get("DATE_PUBLISH")),
+        external_id=f"{EXTERNAL_PREFIX}{post['ID']}",
+    )
+
+
+def feed_posts(client: BitrixClient, group_id: int, *, page: int = PAGE) -> list[dict[str, Any]]:
+    """Every post of the group's feed, newest first (cursor pages of ``page`` posts by
+    ``LAST_ID``)."""
+    posts: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"LOG_RIGHTS": [f"SG{group_id}"], "LIMIT": page}
+    while True:
+        chunk = client.call("log.blogpost.get", params)
+        rows = [row for row in chunk if isinstance(row, Mapping)] if isinstance(chunk, list) else []
+        posts.extend(dict(row) for row in rows)
+        if len(rows) < page:
+            return posts
+        params = {**params, "LAST_ID": min(int(row["ID"]) for row in rows)}
+
+
+@attrs.frozen
+class NewsPull:
+    """What a pull changed (external ids)."""
+
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the cabinet's news changed."""
+        return bool(self.created or self.updated or self.deleted)
+
+
+def _client_of(backend: Any) -> BitrixClient:
+    from cabinet_bitrix.client import BitrixClient
+
+    client = getattr(backend, "client", backend)
+    if not isinstance(client, BitrixClient):
+        raise TypeError(f"pull_news needs a BitrixBackend or BitrixClient, not {backend!r}")
+    return client
+
+
+def pull_news(
+    cabinet: Cabinet, backend: Any, *, group_id: int | None = None, page: int = PAGE
+) -> NewsPull:
+    """Make the cabinet's Bitrix24 news follow the group's feed (``group_id``, else
+    ``CABINET_BITRIX_NEWS_GROUP``); nothing happens when no group is configured.
+
+    A failing read raises before anything is deleted, so an outage never empties the news.
+    """
+    group = group_id if group_id is not None else news_group()
+    if group is None:
+        return NewsPull()
+    posts = feed_posts(_client_of(backend), group, page=page)
+    system = Actor.system()
+    outcomes: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+    seen: set[str] = set()
+    # Oldest first, so items created in one pull keep the feed's order by id.
+    for post in sorted(posts, key=lambda p: int(p["ID"])):
+        item = news_item(post)
+        assert item.external_id is not None
+        seen.add(item.external_id)
+        _, outcome = cabinet.news.upsert_external(system, item)
+        outcomes[outcome].append(item.external_id)
+    deleted = []
+    for external_id in sorted(cabinet.news.external_ids(system, EXTERNAL_PREFIX)):
+        if external_id not in seen and cabinet.news.delete_external(system, external_id):
+            deleted.append(external_id)
+    result = NewsPull(
+        created=tuple(outcomes["created"]),
+        updated=tuple(outcomes["updated"]),
+        deleted=tuple(deleted),
+        unchanged=len(outcomes["unchanged"]),
+    )
+    if result.changed:
+        log.info(
+            "bitrix24 news: %d new, %d edited, %d deleted",
+            len(result.created),
+            len(result.updated),
+            len(result.deleted),
+        )
+    return result
+
+
+def handle_feed_event(cabinet: Cabinet, backend: Any, event: str) -> str:
+    """React to a feed event: pull the group again. What happened, for the caller's log."""
+    if event.upper() not in FEED_EVENTS:
+        return "ignored"
+    if news_group() is None:
+        return "ignored: no news group configured"
+    result = pull_news(cabinet, backend)
+    return (
+        f"news pulled: {len(result.created)} new, {len(result.updated)} edited, "
+        f"{len(result.deleted)} deleted"
+    )

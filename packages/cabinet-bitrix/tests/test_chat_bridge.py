@@ -1,0 +1,165 @@
+"""The chat bridge against the emulator: webhook mode (a group chat per client, answers polled)
+and app mode (Open Lines connector, answers by event); every message crosses once."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from cabinet_bitrix.auth import MemoryTokenStore, OAuthAuth, install
+from cabinet_bitrix.chat import (
+    CONNECTOR_ID,
+    DIALOG_KEY,
+    handle_connector_event,
+    poll_replies,
+    push_message,
+    register_connector,
+)
+from cabinet_bitrix.emulator import Emulator, VirtualClock
+from cabinet_bitrix.emulator.encoding import parse_query
+from cabinet_core.entities import Actor, Client, Role, User
+from emulated import emulated_client
+
+SYSTEM = Actor.system()
+HANDLER = "https://cabinet.example/hooks/bitrix24"
+#: The emulated portal's second user, the client's manager.
+MANAGER_EMAIL = "piotr.wisniewski@kancelaria.example"
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock()
+
+
+@pytest.fixture
+def posted():
+    return []
+
+
+@pytest.fixture
+def emulator(clock, posted):
+    def receive(request: httpx.Request) -> httpx.Response:
+        posted.append(parse_query(request.content.decode()))
+        return httpx.Response(200)
+
+    return Emulator(clock=clock, event_transport=httpx.MockTransport(receive))
+
+
+@pytest.fixture
+def people(cabinet):
+    with cabinet.store.transaction() as tx:
+        manager = tx.add_user(User(email=MANAGER_EMAIL, name="Piotr", role=Role.MANAGER))
+        client = tx.add_client(Client(name="Zażółć sp. z o.o.", manager_id=manager.id))
+        jan = tx.add_user(
+            User(email="jan@zazolc.example", name="Jan Kowalski", client_id=client.id)
+        )
+    return manager, client, jan
+
+
+def ask(cabinet, jan, client, text):
+    return cabinet.chat.post(Actor.of(jan), client_id=client.id, body=text)
+
+
+def test_webhook_mode_one_group_chat_per_client_answers_polled_once(
+    cabinet, emulator, clock, people
+):
+    manager, client, jan = people
+    with emulated_client(emulator, clock) as bitrix:
+        question = ask(cabinet, jan, client, "Czy faktura FV/1 doszła?")
+        assert push_message(cabinet, bitrix, question).startswith("sent to chat")
+        with cabinet.store.transaction(readonly=True) as tx:
+            dialog = tx.get_setting(DIALOG_KEY + str(client.id))
+        chat = dialog["dialog"]
+        assert dialog["manager"] == 2
+        second = ask(cabinet, jan, client, "I jeszcze jedno")
+        push_message(cabinet, bitrix, second)
+        # Still one chat for the client; both messages in it, signed with the author.
+        sent = [m for m in emulator.portal.messages if m["dialog_id"] == chat]
+        assert [m["text"] for m in sent if m["author_id"] == 1] == [
+            "[b]Jan Kowalski:[/b] Czy faktura FV/1 doszła?",
+            "[b]Jan Kowalski:[/b] I jeszcze jedno",
+        ]
+        # The manager answers in Bitrix24; the poll brings the answer once.
+        emulator.act("im.message.add", {"DIALOG_ID": chat, "MESSAGE": "Tak, doszła."}, user_id=2)
+        assert poll_replies(cabinet, bitrix) == 1
+        assert poll_replies(cabinet, bitrix) == 0
+        messages = cabinet.chat.list(SYSTEM, client.id)
+        assert [m.body for m in messages] == [
+            "Czy faktura FV/1 doszła?",
+            "I jeszcze jedno",
+            "Tak, doszła.",
+        ]
+        answer = messages[-1]
+        assert answer.author_id == manager.id and answer.external_id.startswith("b24:msg:")
+        # The answer is never pushed back.
+        assert push_message(cabinet, bitrix, answer) == "skipped: came from Bitrix24"
+        assert [m.topic for m in cabinet.store.list_outbox(limit=10)].count(
+            "chat.message_posted"
+        ) == 2
+
+
+def install_app(emulator, posted, store):
+    emulator.install_app(handler=HANDLER)
+    form = posted.pop()
+    return install(store, form, now=emulator.clock.now())
+
+
+def test_app_mode_open_lines_both_ways(cabinet, emulator, clock, posted, people, monkeypatch):
+    monkeypatch.setenv("CABINET_BITRIX_OPENLINE", "3")
+    manager, client, jan = people
+    store = MemoryTokenStore()
+    install_app(emulator, posted, store)
+    auth = OAuthAuth(
+        store,
+        emulator.portal.member_id,
+        client_id=emulator.app.client_id,
+        client_secret=emulator.app.client_secret,
+        token_url=emulator.config.portal_url + "/oauth/token/",
+        clock=clock.now,
+    )
+    with emulated_client(emulator, clock, auth) as bitrix:
+        register_connector(bitrix, handler_url=HANDLER, line="3")
+        register_connector(bitrix, handler_url=HANDLER, line="3")  # repeating is harmless
+        assert emulator.portal.connectors[CONNECTOR_ID]["lines"]["3"]["active"] is True
+        bound = [b.event for b in emulator.portal.bindings if b.handler == HANDLER]
+        assert bound == ["ONIMCONNECTORMESSAGEADD"]
+
+        question = ask(cabinet, jan, client, "Dzień dobry, pytanie o VAT")
+        assert push_message(cabinet, bitrix, question) == "sent to Open Lines"
+        (session,) = emulator.portal.sessions.values()
+        assert [m["text"] for m in emulator.portal.messages] == ["Dzień dobry, pytanie o VAT"]
+
+        chat_id = f"client-{client.id}"
+        emulator.operator_reply(CONNECTOR_ID, "3", chat_id, "Już sprawdzam", user_id=2)
+        (event,) = [form for form in posted if form.get("event") == "ONIMCONNECTORMESSAGEADD"]
+        assert handle_connector_event(cabinet, bitrix, event["data"]) == "chat: 1 new message(s)"
+        # The portal may deliver the same event twice; the message is stored once.
+        assert handle_connector_event(cabinet, bitrix, event["data"]) == "chat: 0 new message(s)"
+        messages = cabinet.chat.list(SYSTEM, client.id)
+        assert [(m.body, m.author_id) for m in messages] == [
+            ("Dzień dobry, pytanie o VAT", jan.id),
+            ("Już sprawdzam", manager.id),
+        ]
+        methods = [method for method, _ in emulator.requests]
+        assert methods.count("imconnector.send.status.delivery") == 2
+        assert session["CHAT_ID"]
+
+
+def test_connector_events_for_others_or_malformed_are_ignored(cabinet, emulator, clock, people):
+    _, client, _ = people
+    with emulated_client(emulator, clock) as bitrix:
+        other = {"CONNECTOR": "telegram", "MESSAGES": []}
+        assert handle_connector_event(cabinet, bitrix, other) == "ignored: another connector"
+        junk = {
+            "CONNECTOR": CONNECTOR_ID,
+            "MESSAGES": {
+                "0": {"chat": {"id": "someone-else"}, "im": {"message_id": "5"}},
+                "1": {
+                    "chat": {"id": "client-999999"},
+                    "im": {"message_id": "6"},
+                    "message": {"text": "x"},
+                },
+                "2": "not a message",
+            },
+        }
+        assert handle_connector_event(cabinet, bitrix, junk) == "chat: 0 new message(s)"
+        assert cabinet.chat.list(SYSTEM, client.id) == []

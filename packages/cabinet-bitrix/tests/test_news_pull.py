@@ -1,0 +1,124 @@
+"""News from the Bitrix24 feed, against the emulator: the group's posts become news items, edits
+follow, deletions follow, other groups' posts and the cabinet's own news are left alone, and an
+outage changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from cabinet_bitrix.client import BitrixError, RetryPolicy
+from cabinet_bitrix.emulator import Emulator, VirtualClock
+from cabinet_bitrix.news import (
+    news_group,
+    news_item,
+    plain_text,
+    pull_news,
+)
+from cabinet_core.entities import Actor, NewsItem
+from emulated import emulated_client
+
+GROUP = 12
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock()
+
+
+@pytest.fixture
+def emulator(clock):
+    return Emulator(clock=clock)
+
+
+@pytest.fixture
+def bitrix(emulator, clock):
+    with emulated_client(emulator, clock, retry=RetryPolicy(attempts=2)) as client:
+        yield client
+
+
+def post(emulator, title, text, dest=("SG12",)):
+    return emulator.act(
+        "log.blogpost.add",
+        {"POST_TITLE": title, "POST_MESSAGE": text, "DEST": list(dest)},
+    )
+
+
+def titles(cabinet):
+    return [n.title for n in cabinet.news.list(Actor.system()).items]
+
+
+def test_the_groups_posts_become_news_and_follow_edits_and_deletions(cabinet, emulator, bitrix):
+    first = post(emulator, "Termin JPK", "Prosimy o faktury do [b]10 grudnia[/b].")
+    post(emulator, "Sprawy wewnętrzne", "Tylko dla zespołu", dest=("SG99",))
+    second = post(emulator, "", "Zmiana godzin pracy biura[br]W piątek do 14:00")
+    own = cabinet.news.publish(Actor.system(), NewsItem(title="Napisane w Panelu"))
+
+    result = pull_news(cabinet, bitrix, group_id=GROUP)
+    assert result.created == (f"b24:post:{first}", f"b24:post:{second}")
+    assert sorted(titles(cabinet)) == sorted(
+        ["Termin JPK", "Zmiana godzin pracy biura", "Napisane w Panelu"]
+    )
+    items = {n.external_id: n for n in cabinet.news.list(Actor.system()).items}
+    assert items[f"b24:post:{first}"].body == "Prosimy o faktury do 10 grudnia."
+    assert items[f"b24:post:{second}"].body == "Zmiana godzin pracy biura\nW piątek do 14:00"
+
+    # Nothing changed in the feed: nothing is written.
+    again = pull_news(cabinet, bitrix, group_id=GROUP)
+    assert not again.changed and again.unchanged == 2
+
+    emulator.act("log.blogpost.update", {"POST_ID": first, "POST_TITLE": "Termin JPK_V7M"})
+    emulator.act("log.blogpost.delete", {"POST_ID": second})
+    result = pull_news(cabinet, bitrix, group_id=GROUP)
+    assert result.updated == (f"b24:post:{first}",)
+    assert result.deleted == (f"b24:post:{second}",)
+    assert sorted(titles(cabinet)) == ["Napisane w Panelu", "Termin JPK_V7M"]
+    assert own.id in [n.id for n in cabinet.news.list(Actor.system()).items]
+
+
+def test_a_long_feed_is_read_by_cursor_pages(cabinet, emulator, bitrix):
+    for number in range(12):
+        post(emulator, f"Post {number}", "tekst")
+    # Pages of 5 stand for the portal's 200: 5 + 5 + 2 posts, three calls.
+    result = pull_news(cabinet, bitrix, group_id=GROUP, page=5)
+    assert len(result.created) == 12
+    assert cabinet.news.list(Actor.system(), limit=1).total == 12
+    calls = [method for method, _ in emulator.requests if method == "log.blogpost.get"]
+    assert len(calls) == 3
+
+
+def test_an_outage_deletes_nothing(cabinet, emulator, bitrix):
+    post(emulator, "Zostaje", "tekst")
+    pull_news(cabinet, bitrix, group_id=GROUP)
+    emulator.inject("internal_error")
+    with pytest.raises(BitrixError):
+        pull_news(cabinet, bitrix, group_id=GROUP)
+    emulator.clear_faults()
+    assert titles(cabinet) == ["Zostaje"]
+
+
+def test_no_group_configured_means_no_calls(cabinet, emulator, bitrix, monkeypatch):
+    monkeypatch.delenv("CABINET_BITRIX_NEWS_GROUP", raising=False)
+    assert not pull_news(cabinet, bitrix).changed
+    assert emulator.requests == []
+
+
+def test_group_setting_and_post_conversion():
+    assert news_group({}) is None
+    assert news_group({"CABINET_BITRIX_NEWS_GROUP": "12"}) == 12
+    assert news_group({"CABINET_BITRIX_NEWS_GROUP": "SG12"}) == 12
+    with pytest.raises(ValueError, match="CABINET_BITRIX_NEWS_GROUP"):
+        news_group({"CABINET_BITRIX_NEWS_GROUP": "news"})
+    assert plain_text("[url=https://ksef.gov.pl]KSeF[/url] [i]już[/i]") == (
+        "KSeF (https://ksef.gov.pl) już"
+    )
+    item = news_item(
+        {
+            "ID": "217",
+            "TITLE": "",
+            "DETAIL_TEXT": "x" * 300,
+            "DATE_PUBLISH": "2026-03-17T15:29:15+01:00",
+            "UF_BLOG_POST_IMPRTNT": {"VALUE": "1"},
+        }
+    )
+    assert item.external_id == "b24:post:217" and item.important
+    assert len(item.title) == 120 and item.title.endswith("…")
+    assert item.published_at is not None and item.published_at.utcoffset() is not None
