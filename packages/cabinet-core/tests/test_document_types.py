@@ -149,8 +149,10 @@ def test_series_patterns(doc_type: str, pattern: str) -> None:
 
 def test_lines_and_vat_flags() -> None:
     with_lines = {key for key, t in TYPES.items() if t.has_lines}
-    assert with_lines == {"cost_invoice", "proforma", "vat_invoice", "correcting_invoice"}
-    assert {key for key, t in TYPES.items() if t.vat_bearing} == with_lines
+    invoices = {"cost_invoice", "proforma", "vat_invoice", "correcting_invoice"}
+    # A correction request may say line by line what should change; it bears no VAT itself.
+    assert with_lines == invoices | {"correction_request"}
+    assert {key for key, t in TYPES.items() if t.vat_bearing} == invoices
 
 
 def test_every_field_and_state_has_both_languages() -> None:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
         ClientService,
         CounterpartyService,
         DocumentService,
+        InvoicingService,
+        MailDelivery,
         NewsService,
         NotificationService,
         ProductService,
@@ -53,6 +55,8 @@ class Cabinet:
     counterparties: CounterpartyService
     products: ProductService
     documents: DocumentService
+    invoicing: InvoicingService
+    mail_delivery: MailDelivery
     attachments: AttachmentService
     news: NewsService
     chat: ChatService

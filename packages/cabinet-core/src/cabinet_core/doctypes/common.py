@@ -186,13 +186,20 @@ def vat_codes_on(on: date) -> frozenset[str]:
 DRAFT = State(key="draft", label=pl_en("Szkic", "Draft"), editable=True)
 
 
-def sales_workflow(*, cancellable_from: tuple[str, ...] = ()) -> Workflow:
-    """draft → issued (numbered) → sent → paid; optionally cancelled from the given states."""
+def sales_workflow(
+    *,
+    cancellable_from: tuple[str, ...] = (),
+    extra_states: tuple[State, ...] = (),
+    extra_transitions: tuple[Transition, ...] = (),
+) -> Workflow:
+    """draft → issued (numbered) → sent → paid; optionally cancelled from the given states;
+    ``extra_states``/``extra_transitions`` add a type's own moves (a proforma's conversion)."""
     states = [
         DRAFT,
         State(key="issued", label=pl_en("Wystawiony", "Issued")),
         State(key="sent", label=pl_en("Wysłany", "Sent")),
         State(key="paid", label=pl_en("Opłacony", "Paid"), final=True),
+        *extra_states,
     ]
     transitions = [
         Transition(
@@ -203,12 +210,14 @@ def sales_workflow(*, cancellable_from: tuple[str, ...] = ()) -> Workflow:
             label=pl_en("Wystaw", "Issue"),
             assigns_number=True,
         ),
+        # Sending by e-mail (cabinet.invoicing.send) makes this move once the mail is out;
+        # made by hand it records a document handed over some other way.
         Transition(
             key="send",
             source=("issued",),
             target="sent",
             roles=CLIENT_SIDE,
-            label=pl_en("Wyślij", "Send"),
+            label=pl_en("Oznacz jako wysłany", "Mark as sent"),
         ),
         Transition(
             key="mark_paid",
@@ -218,6 +227,7 @@ def sales_workflow(*, cancellable_from: tuple[str, ...] = ()) -> Workflow:
             label=pl_en("Oznacz jako opłacony", "Mark as paid"),
         ),
     ]
+    transitions.extend(extra_transitions)
     if cancellable_from:
         states.append(State(key="cancelled", label=pl_en("Anulowany", "Cancelled"), final=True))
         transitions.append(

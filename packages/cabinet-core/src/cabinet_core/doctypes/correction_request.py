@@ -8,11 +8,11 @@ request can be made, and a request dated earlier is refused, since then a note w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
-from cabinet_core.doctypes.common import CLIENT_SIDE, DRAFT, BaseDocumentType, pl_en
+from cabinet_core.doctypes.common import CLIENT_SIDE, DRAFT, BaseDocumentType, check_lines, pl_en
 from cabinet_core.entities import Document
 from cabinet_core.errors import N_, FieldError
 
@@ -37,6 +37,7 @@ CORRECTION_REQUEST_WORKFLOW = Workflow(
             target="sent",
             roles=CLIENT_SIDE,
             label=pl_en("Wyślij do sprzedawcy", "Send to the seller"),
+            # cabinet.invoicing queues the e-mail to the seller in the same transaction.
             assigns_number=True,
         ),
         Transition(
@@ -67,6 +68,10 @@ class CorrectionRequest(BaseDocumentType):
     workflow = CORRECTION_REQUEST_WORKFLOW
     seller_required = True
     client_is_buyer = True
+    # Optional lines say what should change: "before" rows copy the invoice, the others are
+    # the state asked for, so the totals are the differences a correcting invoice would state.
+    has_lines = True
+    corrects = True
     fields = (
         FieldSpec(
             name="kind",
@@ -109,7 +114,19 @@ class CorrectionRequest(BaseDocumentType):
             label=pl_en("Treść prawidłowa", "Correct content"),
             required=True,
         ),
+        FieldSpec(
+            name="seller_email",
+            kind="text",
+            label=pl_en("E-mail sprzedawcy", "Seller's e-mail"),
+        ),
     )
+
+    def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:
+        """Lines are optional (the text may say it all); given ones follow the correcting
+        invoice's rules (a quantity may go down to zero)."""
+        if not document.lines:
+            return []
+        return check_lines(document, vat_codes, allow_zero_quantity=True)
 
     def is_historic_note(self, document: Document) -> bool:
         """Whether ``document`` records a nota korygująca (which can only be history now)."""

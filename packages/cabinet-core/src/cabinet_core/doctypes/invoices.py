@@ -77,6 +77,15 @@ COST_INVOICE_WORKFLOW = Workflow(
 )
 
 
+#: FA(3) ``RodzajFaktury`` values a received invoice may have.
+KSEF_KINDS = ("VAT", "KOR", "ZAL", "ROZ", "UPR", "KOR_ZAL", "KOR_ROZ")
+#: Kinds that correct another invoice (their lines may be differences, even negative).
+KSEF_CORRECTION_KINDS = frozenset({"KOR", "KOR_ZAL", "KOR_ROZ"})
+#: Kinds whose amounts are not the sum of lines (an advance, a settlement, a correction that
+#: states only the differences): such a file may come without any line.
+KSEF_KINDS_WITHOUT_LINES = frozenset({"ZAL", "ROZ", "KOR", "KOR_ZAL", "KOR_ROZ"})
+
+
 class CostInvoice(BaseDocumentType):
     """A purchase invoice (faktura kosztowa) the client received and hands to the accountant.
 
@@ -92,6 +101,9 @@ class CostInvoice(BaseDocumentType):
     vat_bearing = True
     seller_required = True
     client_is_buyer = True
+    # Totals are after − before per rate: a received KOR with "before" rows states differences;
+    # without "before" rows (every ordinary invoice) that is simply the lines' own totals.
+    corrects = True
     fields = (
         FieldSpec(
             name="seller_invoice_number",
@@ -104,7 +116,49 @@ class CostInvoice(BaseDocumentType):
             kind="text",
             label=pl_en("Numer KSeF", "KSeF number"),
         ),
+        FieldSpec(
+            name="ksef_kind",
+            kind="choice",
+            label=pl_en("Rodzaj faktury (KSeF)", "Invoice kind (KSeF)"),
+            choices={kind: pl_en(kind, kind) for kind in KSEF_KINDS},
+        ),
+        FieldSpec(
+            name="corrected_number",
+            kind="text",
+            label=pl_en("Numer faktury korygowanej", "Number of the corrected invoice"),
+        ),
+        FieldSpec(
+            name="corrected_issue_date",
+            kind="date",
+            label=pl_en(
+                "Data wystawienia faktury korygowanej", "Issue date of the corrected invoice"
+            ),
+        ),
     )
+    #: What an FA(3) import noticed (``cabinet.invoicing.import_fa3``): a list of
+    #: ``{"field", "code", "message", "params"}`` with ``message`` an English msgid.
+    structured_extra = ("import_warnings",)
+
+    def is_correction(self, document: Document) -> bool:
+        """A correcting invoice the client received (FA(3) KOR, or a corrected number given)."""
+        return self.value(document, "ksef_kind") in KSEF_CORRECTION_KINDS or bool(
+            self.value(document, "corrected_number")
+        )
+
+    def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:
+        """A received correction may reduce a quantity to zero or state negative difference
+        rows (MF example 03); advances, settlements and amount-only corrections may come
+        without lines (their totals are the ones the file states)."""
+        kind = self.value(document, "ksef_kind")
+        if not document.lines and kind in KSEF_KINDS_WITHOUT_LINES:
+            return []
+        if not self.is_correction(document):
+            return check_lines(document, vat_codes)
+        return [
+            error
+            for error in check_lines(document, vat_codes, allow_zero_quantity=True)
+            if error.code not in ("negative", "not_positive")
+        ]
 
     def numbering_date(self, document: Document) -> date:
         """The register follows receipt: an invoice received in December counts in December."""
@@ -120,13 +174,36 @@ class CostInvoice(BaseDocumentType):
             )
 
 
+#: A proforma ends as "converted" when a VAT invoice is made from it. Nobody makes the move by
+#: hand (no roles): only ``cabinet.invoicing.convert_proforma`` does, together with the invoice.
+PROFORMA_WORKFLOW = sales_workflow(
+    cancellable_from=("draft", "issued", "sent"),
+    extra_states=(
+        State(
+            key="converted",
+            label=pl_en("Zamieniona na fakturę", "Converted to invoice"),
+            final=True,
+        ),
+    ),
+    extra_transitions=(
+        Transition(
+            key="convert",
+            source=("issued", "sent"),
+            target="converted",
+            roles=frozenset(),
+            label=pl_en("Zamień na fakturę VAT", "Convert to VAT invoice"),
+        ),
+    ),
+)
+
+
 class Proforma(BaseDocumentType):
     """A proforma invoice (faktura proforma): an offer to pay, not a VAT invoice, never in KSeF."""
 
     key = "proforma"
     label = pl_en("Faktura proforma", "Proforma invoice")
     series_pattern = "PRO/{seq}/{MM}/{YYYY}"
-    workflow = sales_workflow(cancellable_from=("draft", "issued", "sent"))
+    workflow = PROFORMA_WORKFLOW
     has_lines = True
     vat_bearing = True
     buyer_required = True

@@ -16,6 +16,8 @@ from cabinet_core.services.audit import AuditService
 from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
 from cabinet_core.services.documents import DocumentService
+from cabinet_core.services.invoicing import InvoicingService
+from cabinet_core.services.mail_delivery import MailDelivery
 from cabinet_core.services.news import NewsService
 from cabinet_core.services.notifications import NotificationService
 from cabinet_core.services.parties import CounterpartyService, ProductService
@@ -32,6 +34,8 @@ __all__ = [
     "ClientService",
     "CounterpartyService",
     "DocumentService",
+    "InvoicingService",
+    "MailDelivery",
     "NewsService",
     "NotificationService",
     "ProductService",
@@ -50,6 +54,8 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.counterparties = CounterpartyService(cabinet)
     cabinet.products = ProductService(cabinet)
     cabinet.documents = DocumentService(cabinet)
+    cabinet.invoicing = InvoicingService(cabinet)
+    cabinet.mail_delivery = MailDelivery(cabinet)
     cabinet.attachments = AttachmentService(cabinet)
     cabinet.news = NewsService(cabinet)
     cabinet.chat = ChatService(cabinet)

@@ -1,0 +1,689 @@
+"""Invoicing use cases built on the documents: convert a proforma, correct an invoice, ask a
+seller for a correction, import a received FA(3) file, and send documents by e-mail.
+
+Each use case writes its documents, the workflow move it implies, the audit entries and the
+outbox rows in one transaction, so nothing is half done. Sending only queues a ``mail.document``
+outbox row; :mod:`cabinet_core.services.mail_delivery` renders and mails it from the worker
+and moves the document ``issued → sent`` once the mail is out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from cabinet_core import access
+from cabinet_core.doctypes.invoices import KSEF_CORRECTION_KINDS
+from cabinet_core.entities import (
+    Actor,
+    Counterparty,
+    Document,
+    DocumentLine,
+    Notification,
+    OutboxMessage,
+    Party,
+)
+from cabinet_core.errors import N_, Conflict, FieldError, NotFound
+from cabinet_core.ksef import parse_fa3
+from cabinet_core.nip import is_valid_nip, validate_nip
+from cabinet_core.services._base import Service, email_errors, payload, raise_if
+from cabinet_core.services.documents import party_of_client
+from cabinet_core.storage import DocumentQuery
+
+if TYPE_CHECKING:
+    from cabinet_core.entities import Client
+    from cabinet_core.storage import Tx
+
+#: The outbox topic of a document to e-mail (the worker hands it to ``cabinet.mail_delivery``).
+MAIL_TOPIC = "mail.document"
+#: Sales documents the client sends to its buyer, and the states they may be sent in.
+SALES_SENDABLE = frozenset({"proforma", "vat_invoice", "correcting_invoice", "bill"})
+SENDABLE_STATES: Mapping[str, frozenset[str]] = {
+    "proforma": frozenset({"issued", "sent"}),
+    "vat_invoice": frozenset({"issued", "sent", "paid"}),
+    "correcting_invoice": frozenset({"issued", "sent", "paid"}),
+    "bill": frozenset({"issued", "sent", "paid"}),
+    "correction_request": frozenset({"sent", "accepted", "rejected"}),
+}
+_CONVERTIBLE = ("issued", "sent")
+_CORRECTABLE = ("issued", "sent", "paid")
+#: The most cost invoices (or requests) one link search reads: a client's invoices from one
+#: seller, narrowed by the seller's NIP first.
+_SEARCH_LIMIT = 500
+
+
+@attrs.frozen(kw_only=True)
+class ImportResult:
+    """A saved cost-invoice draft and what the import noticed (English msgids with params)."""
+
+    document: Document
+    warnings: tuple[FieldError, ...] = ()
+
+
+def _warning_json(warning: FieldError) -> dict[str, Any]:
+    return {
+        "field": warning.field,
+        "code": warning.code,
+        "message": warning.message,
+        "params": {key: str(value) for key, value in warning.params.items()},
+    }
+
+
+def _describe(party: Party | None) -> str:
+    if party is None:
+        return "—"
+    ident = party.nip or party.vat_eu or ""
+    return f"{party.name} ({ident})" if ident else party.name or "—"
+
+
+class InvoicingService(Service):
+    """``cabinet.invoicing``: the invoicing flows of issue #3 (points 5, 6, 8, 9, 12)."""
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _document(self, tx: Tx, actor: Actor, doc_id: int, *, doc_types: Iterable[str]) -> Document:
+        document = tx.get_document(doc_id)
+        if document is None:
+            raise NotFound(N_("Not found"), entity="document", id=doc_id)
+        try:
+            access.client_for(tx, actor, document.client_id, write=True)
+        except NotFound:
+            raise NotFound(N_("Not found"), entity="document", id=doc_id) from None
+        if document.doc_type not in set(doc_types):
+            raise Conflict(
+                N_("This action is not available for this document"), doc_type=document.doc_type
+            )
+        return document
+
+    def _prepared(self, actor: Actor, draft: Document) -> Document:
+        """``draft`` completed, validated and with its totals, as ``documents.create`` would
+        save it (nothing written yet)."""
+        documents = self.cabinet.documents
+        document_type = documents._type(draft.doc_type)
+        draft = attrs.evolve(draft, id=None, number=None, series=None, created_by=actor.user_id)
+        return documents._prepare(actor, draft, document_type, None)
+
+    def _add(self, tx: Tx, actor: Actor, document: Document, action: str) -> Document:
+        stored = tx.add_document(document)
+        self.record(
+            tx,
+            actor,
+            action=action,
+            entity="document",
+            entity_id=stored.id,
+            client_id=stored.client_id,
+            detail={"doc_type": stored.doc_type, "related_id": stored.related_id},
+            topic="document.created",
+            message=payload(stored),
+        )
+        return stored
+
+    def _move(
+        self, tx: Tx, actor: Actor, document: Document, transition_key: str, **detail: Any
+    ) -> Document:
+        """Apply one of the type's transitions on ``document`` (read in ``tx``), recorded as
+        ``documents.transition`` records its moves."""
+        workflow = self.cabinet.document_type(document.doc_type).workflow
+        move = workflow.transition(transition_key)
+        if document.status not in move.source:
+            raise Conflict(
+                N_("This action is not possible in the document's current state"),
+                transition=transition_key,
+                status=document.status,
+            )
+        stored = tx.update_document(attrs.evolve(document, status=move.target))
+        self.record(
+            tx,
+            actor,
+            action="document.transition",
+            entity="document",
+            entity_id=stored.id,
+            client_id=stored.client_id,
+            detail={"transition": move.key, "from": document.status, "to": stored.status, **detail},
+            topic="document.status_changed",
+            message={
+                "document": payload(stored),
+                "transition": move.key,
+                "old_status": document.status,
+                "new_status": stored.status,
+                "comment": "",
+            },
+        )
+        return stored
+
+    def _status_changed(self, actor: Actor, old: Document, new: Document) -> None:
+        self.fire(
+            "document_status_changed",
+            document=new,
+            old_status=old.status,
+            new_status=new.status,
+            actor=actor,
+        )
+
+    # -- proforma → VAT invoice -----------------------------------------------------------------
+    def convert_proforma(self, actor: Actor, proforma_id: int) -> Document:
+        """A ``vat_invoice`` draft made from an issued or sent proforma (its parties, lines,
+        currency, language, template and payment terms; ``related_id`` → the proforma), which
+        becomes ``converted``. A proforma is converted once; again → :class:`Conflict`."""
+        with self.store.transaction(readonly=True) as tx:
+            proforma = self._document(tx, actor, proforma_id, doc_types=("proforma",))
+        if proforma.status not in _CONVERTIBLE:
+            raise Conflict(
+                N_("Only an issued proforma can be converted to an invoice"),
+                status=proforma.status,
+            )
+        draft = Document(
+            client_id=proforma.client_id,
+            doc_type="vat_invoice",
+            currency=proforma.currency,
+            language=proforma.language,
+            issue_date=self.now().date(),
+            sale_date=proforma.sale_date,
+            due_date=proforma.due_date,
+            payment_method=proforma.payment_method,
+            seller=proforma.seller,
+            buyer=proforma.buyer,
+            counterparty_id=proforma.counterparty_id,
+            bank_account=proforma.bank_account,
+            lines=proforma.lines,
+            price_mode=proforma.price_mode,
+            vat_method=proforma.vat_method,
+            template=self._template_for(proforma.template, "vat_invoice"),
+            notes=proforma.notes,
+            related_id=proforma.id,
+        )
+        # The due date of an old proforma may precede today's issue date; it is kept only
+        # when still valid, else the user sets a new one on the draft.
+        if draft.due_date is not None and draft.due_date < draft.issue_date:
+            draft = attrs.evolve(draft, due_date=None)
+        prepared = self._prepared(actor, draft)
+        with self.store.transaction() as tx:
+            # Read again under the write: a concurrent conversion or cancellation wins once,
+            # and the version check in update_document refuses the other.
+            current = self._document(tx, actor, proforma_id, doc_types=("proforma",))
+            if current.status not in _CONVERTIBLE:
+                raise Conflict(
+                    N_("Only an issued proforma can be converted to an invoice"),
+                    status=current.status,
+                )
+            invoice = self._add(tx, actor, prepared, "document.convert")
+            converted = self._move(tx, actor, current, "convert", invoice_id=invoice.id)
+        self.fire("document_saved", document=invoice, actor=actor, created=True)
+        self._status_changed(actor, current, converted)
+        return invoice
+
+    def _template_for(self, template: str | None, doc_type: str) -> str | None:
+        """Keep the source's template when it also prints ``doc_type`` (else the default)."""
+        if template is None:
+            return None
+        known = self.cabinet.templates.get(template)
+        return template if known is not None and doc_type in known.document_types else None
+
+    # -- correcting invoice (KOR) ----------------------------------------------------------------
+    def correct(self, actor: Actor, invoice_id: int, *, reason: str = "") -> Document:
+        """A ``correcting_invoice`` draft for an issued, sent or paid VAT invoice.
+
+        Each line of the invoice appears twice: as its "before" row (FA(3) ``StanPrzed``) and,
+        right after it, as the editable "after" row, so the draft starts as a correction by
+        zero that the user edits; ``extra`` names the corrected invoice (number, issue date,
+        KSeF number) and the reason.
+        """
+        with self.store.transaction(readonly=True) as tx:
+            invoice = self._document(tx, actor, invoice_id, doc_types=("vat_invoice",))
+        if invoice.status not in _CORRECTABLE or invoice.number is None:
+            raise Conflict(N_("Only an issued invoice can be corrected"), status=invoice.status)
+        lines: list[DocumentLine] = []
+        for line in invoice.lines:
+            lines.append(attrs.evolve(line, before=True))
+            lines.append(attrs.evolve(line, before=False))
+        extra = {
+            "corrected_number": invoice.number,
+            "corrected_issue_date": invoice.issue_date.isoformat(),
+            "corrected_ksef_number": str(invoice.extra.get("ksef_number") or ""),
+            "reason": reason.strip(),
+        }
+        draft = Document(
+            client_id=invoice.client_id,
+            doc_type="correcting_invoice",
+            currency=invoice.currency,
+            language=invoice.language,
+            issue_date=max(self.now().date(), invoice.issue_date),
+            sale_date=invoice.sale_date,
+            payment_method=invoice.payment_method,
+            seller=invoice.seller,
+            buyer=invoice.buyer,
+            counterparty_id=invoice.counterparty_id,
+            bank_account=invoice.bank_account,
+            lines=tuple(lines),
+            price_mode=invoice.price_mode,
+            vat_method=invoice.vat_method,
+            # The corrected invoice's rate: a correction's differences are converted with the
+            # rate of the invoice it corrects.
+            exchange_rate=invoice.exchange_rate,
+            template=self._template_for(invoice.template, "correcting_invoice"),
+            extra=extra,
+            related_id=invoice.id,
+        )
+        prepared = self._prepared(actor, draft)
+        if invoice.exchange_rate is not None and prepared.currency == invoice.currency:
+            prepared = attrs.evolve(
+                prepared,
+                exchange_rate=invoice.exchange_rate,
+                totals=self.cabinet.documents._totals(
+                    attrs.evolve(prepared, exchange_rate=invoice.exchange_rate),
+                    self.cabinet.document_type("correcting_invoice"),
+                ),
+            )
+        with self.store.transaction() as tx:
+            self._document(tx, actor, invoice_id, doc_types=("vat_invoice",))
+            stored = self._add(tx, actor, prepared, "document.correct")
+        self.fire("document_saved", document=stored, actor=actor, created=True)
+        return stored
+
+    # -- correction request to a seller ----------------------------------------------------------
+    def request_correction(
+        self,
+        actor: Actor,
+        cost_invoice_id: int,
+        *,
+        reason: str,
+        lines: tuple[DocumentLine, ...] | None = None,
+        seller_email: str,
+    ) -> Document:
+        """A ``correction_request`` draft to the seller of a cost invoice (``related_id`` → it).
+
+        ``reason`` says what is wrong; ``lines``, when given, are the invoice's lines as they
+        should be (stored after "before" copies of the invoice's lines, so the request shows
+        the differences). Its ``send`` move numbers it and e-mails it to ``seller_email``.
+        """
+        errors = email_errors(seller_email, "seller_email")
+        if not reason.strip():
+            errors.append(
+                FieldError(field="reason", code="required", message=N_("This field is required."))
+            )
+        raise_if(errors)
+        with self.store.transaction(readonly=True) as tx:
+            invoice = self._document(tx, actor, cost_invoice_id, doc_types=("cost_invoice",))
+        if invoice.status == "draft":
+            raise Conflict(
+                N_("Submit the invoice before asking the seller to correct it"),
+                status=invoice.status,
+            )
+        request_lines: tuple[DocumentLine, ...] = ()
+        if lines is not None:
+            before = tuple(
+                attrs.evolve(line, before=True) for line in invoice.lines if not line.before
+            )
+            request_lines = before + tuple(attrs.evolve(line, before=False) for line in lines)
+        seller = invoice.seller
+        if seller is not None:
+            seller = attrs.evolve(seller, email=seller_email.strip())
+        draft = Document(
+            client_id=invoice.client_id,
+            doc_type="correction_request",
+            currency=invoice.currency,
+            language=invoice.language,
+            issue_date=self.now().date(),
+            seller=seller,
+            buyer=invoice.buyer,
+            counterparty_id=invoice.counterparty_id,
+            lines=request_lines,
+            price_mode=invoice.price_mode,
+            vat_method=invoice.vat_method,
+            exchange_rate=invoice.exchange_rate,
+            extra={
+                "kind": "request",
+                "original_number": str(invoice.extra.get("seller_invoice_number") or ""),
+                "original_issue_date": invoice.issue_date.isoformat(),
+                "original_ksef_number": str(invoice.extra.get("ksef_number") or ""),
+                "requested_correction": reason.strip(),
+                "seller_email": seller_email.strip(),
+            },
+            related_id=invoice.id,
+        )
+        prepared = self._prepared(actor, draft)
+        with self.store.transaction() as tx:
+            self._document(tx, actor, cost_invoice_id, doc_types=("cost_invoice",))
+            stored = self._add(tx, actor, prepared, "document.request_correction")
+        self.fire("document_saved", document=stored, actor=actor, created=True)
+        return stored
+
+    def _link_correction(self, tx: Tx, actor: Actor, document: Document) -> Document:
+        """Link a received correcting cost invoice to the invoice it corrects (same seller NIP,
+        that seller's invoice number) and mark the open correction requests for it accepted.
+        Returns ``document`` as stored (linked when an original was found)."""
+        corrected = str(document.extra.get("corrected_number") or "").strip()
+        seller_nip = document.seller.nip if document.seller is not None else None
+        if not corrected or document.related_id is not None:
+            return document
+        query = DocumentQuery(
+            client_ids=(document.client_id,),
+            doc_types=("cost_invoice",),
+            search=seller_nip,
+            limit=_SEARCH_LIMIT,
+        )
+        original = next(
+            (
+                candidate
+                for candidate in tx.list_documents(query).items
+                if candidate.id != document.id
+                and str(candidate.extra.get("seller_invoice_number") or "").strip() == corrected
+                and (candidate.seller.nip if candidate.seller is not None else None) == seller_nip
+            ),
+            None,
+        )
+        if original is None:
+            return document
+        document = tx.update_document(attrs.evolve(document, related_id=original.id))
+        requests = tx.list_documents(
+            DocumentQuery(
+                client_ids=(document.client_id,),
+                doc_types=("correction_request",),
+                statuses=("sent",),
+                limit=_SEARCH_LIMIT,
+            )
+        )
+        for request in requests.items:
+            if request.related_id == original.id:
+                self._move(tx, actor, request, "accept", correction_id=document.id)
+        return document
+
+    # -- FA(3) import ---------------------------------------------------------------------------
+    def import_fa3(
+        self, actor: Actor, client_id: int, xml: bytes, *, filename: str = ""
+    ) -> ImportResult:
+        """A cost-invoice draft from a received FA(3) file (the client is its buyer).
+
+        The seller becomes one of the client's counterparties (created when its NIP is new);
+        the seller's number and KSeF number are kept; totals are recomputed from the lines and
+        every difference from the file's own totals is a warning stored on the document
+        (``extra["import_warnings"]``). Kinds whose amounts are not line sums (advance ZAL,
+        settlement ROZ, their corrections, corrections stating only differences) and
+        margin-scheme invoices keep the totals the file states. A file that is not FA(3) or
+        breaks the schema → :class:`ValidationError` on ``file``; nothing is saved.
+        """
+        with self.store.transaction(readonly=True) as tx:
+            client = access.client_for(tx, actor, client_id, write=True)
+        if actor.client_id is not None:
+            client_id = actor.client_id
+        imported = parse_fa3(xml, client_id=client_id)
+        warnings = list(imported.warning_details)
+        document = imported.document
+        extra = dict(document.extra)
+        extra["ksef_kind"] = imported.kind
+        if imported.kind in KSEF_CORRECTION_KINDS and imported.corrected:
+            extra["corrected_number"] = imported.corrected[0].number
+            extra["corrected_issue_date"] = imported.corrected[0].issue_date.isoformat()
+        lines, margin = self._margin_lines(document.lines, warnings)
+        buyer = self._buyer(document.buyer, client, warnings)
+        document = attrs.evolve(
+            document,
+            buyer=buyer,
+            lines=lines,
+            receipt_date=max(self.now().date(), document.issue_date),
+            totals=None,
+            extra=extra | {"import_warnings": [_warning_json(w) for w in warnings]},
+        )
+        documents = self.cabinet.documents
+        document_type = documents._type("cost_invoice")
+        document = attrs.evolve(document, created_by=actor.user_id)
+        with self.store.transaction(readonly=True) as tx:
+            client = access.client_for(tx, actor, client_id, write=True)
+            document = documents._complete(tx, document, document_type, client)
+            raise_if(documents._errors(tx, document, document_type, client))
+        # What the cabinet can recompute it does; otherwise the file's own totals stand.
+        line_totals = imported.computed_totals is not None and not margin
+        if line_totals:
+            totals = documents._totals(document, document_type)
+        else:
+            totals = imported.stated_totals
+        document = attrs.evolve(document, totals=totals, status=document_type.workflow.initial)
+        with self.store.transaction() as tx:
+            access.client_for(tx, actor, client_id, write=True)
+            counterparty = self._counterparty(tx, actor, client_id, document.seller)
+            if counterparty is not None:
+                document = attrs.evolve(document, counterparty_id=counterparty.id)
+            stored = self._link_correction(tx, actor, tx.add_document(document))
+            self.record(
+                tx,
+                actor,
+                action="document.import_fa3",
+                entity="document",
+                entity_id=stored.id,
+                client_id=stored.client_id,
+                detail={
+                    "filename": filename,
+                    "kind": imported.kind,
+                    "seller_invoice_number": extra.get("seller_invoice_number"),
+                    "warnings": len(warnings),
+                },
+                topic="document.created",
+                message=payload(stored),
+            )
+        self.fire("document_saved", document=stored, actor=actor, created=True)
+        return ImportResult(document=stored, warnings=tuple(warnings))
+
+    def _margin_lines(
+        self, lines: tuple[DocumentLine, ...], warnings: list[FieldError]
+    ) -> tuple[tuple[DocumentLine, ...], bool]:
+        """Lines without a VAT rate (margin-scheme sales: no VAT for the buyer to deduct) as
+        ``zw`` lines, each with a warning instead of the parser's "choose a rate" one."""
+        result = []
+        margin = False
+        for index, line in enumerate(lines):
+            if line.vat_rate:
+                result.append(line)
+                continue
+            margin = True
+            result.append(attrs.evolve(line, vat_rate="zw"))
+            field = f"lines.{index}.vat_rate"
+            warnings[:] = [
+                w for w in warnings if not (w.field == field and w.code == "no_vat_rate")
+            ]
+            warnings.append(
+                FieldError(
+                    field=field,
+                    code="margin_scheme",
+                    message=N_(
+                        "Line %(line)s is sold under the margin scheme, which gives the buyer "
+                        "no VAT to deduct; it is recorded without VAT (zw)."
+                    ),
+                    params={"line": index + 1},
+                )
+            )
+        return tuple(result), margin
+
+    def _buyer(self, buyer: Party | None, client: Client, warnings: list[FieldError]) -> Party:
+        """The client is the buyer: keep the file's buyer when it is the client (by NIP) and
+        named, else print the client and warn when the file names somebody else."""
+        own = party_of_client(client)
+        file_nip = buyer.nip if buyer is not None else None
+        same = (
+            file_nip is not None
+            and client.nip is not None
+            and is_valid_nip(file_nip)
+            and validate_nip(file_nip) == client.nip
+        )
+        if not same:
+            warnings.append(
+                FieldError(
+                    field="buyer.nip",
+                    code="not_own",
+                    message=N_(
+                        "The invoice is addressed to %(buyer)s, not to %(client)s; check that "
+                        "it is yours."
+                    ),
+                    params={"buyer": _describe(buyer), "client": _describe(own)},
+                )
+            )
+            return own
+        assert buyer is not None
+        return buyer if buyer.name.strip() else own
+
+    def _counterparty(
+        self, tx: Tx, actor: Actor, client_id: int, seller: Party | None
+    ) -> Counterparty | None:
+        """The client's counterparty with the seller's NIP (or EU VAT number), created if new."""
+        if seller is None or not (seller.nip or seller.vat_eu):
+            return None
+        search = seller.nip or seller.vat_eu
+        for candidate in tx.list_counterparties(client_id, search=search, limit=50).items:
+            if (seller.nip and candidate.nip == seller.nip) or (
+                not seller.nip and candidate.vat_eu == seller.vat_eu
+            ):
+                return candidate
+        created = tx.add_counterparty(
+            Counterparty(
+                client_id=client_id,
+                kind=seller.kind,
+                name=seller.name,
+                nip=seller.nip,
+                vat_eu=seller.vat_eu,
+                address=seller.address,
+                email=seller.email,
+            )
+        )
+        self.record(
+            tx,
+            actor,
+            action="counterparty.create",
+            entity="counterparty",
+            entity_id=created.id,
+            client_id=client_id,
+            detail={"name": created.name, "source": "fa3_import"},
+        )
+        return created
+
+    # -- sending by e-mail ----------------------------------------------------------------------
+    def send(
+        self, actor: Actor, doc_id: int, *, to: str | None = None, message: str = ""
+    ) -> OutboxMessage:
+        """Queue an e-mail of the document (PDF, and FA(3) XML for VAT/KOR) to ``to``.
+
+        Default address: the buyer's e-mail, or the seller's for a correction request. Sales
+        documents must be issued (sending again is allowed and recorded each time); a draft
+        correction request is sent by its ``send`` move, which numbers it and queues the mail.
+        """
+        with self.store.transaction(readonly=True) as tx:
+            document = self._document(tx, actor, doc_id, doc_types=SENDABLE_STATES)
+        if document.doc_type == "correction_request" and document.status == "draft":
+            address = self._address(document, to)
+            self.cabinet.documents.transition(actor, doc_id, "send")
+            return self._latest_mail(doc_id, address)
+        if document.status not in SENDABLE_STATES[document.doc_type]:
+            raise Conflict(N_("Issue the document before sending it"), status=document.status)
+        address = self._address(document, to)
+        with self.store.transaction() as tx:
+            document = self._document(tx, actor, doc_id, doc_types=SENDABLE_STATES)
+            queued = self._queue(tx, actor, document, address, message, auto=False)
+        return queued
+
+    def _address(self, document: Document, to: str | None) -> str:
+        if to is None or not to.strip():
+            to = self._default_address(document)
+        address = to.strip()
+        raise_if(email_errors(address, "to"))
+        return address
+
+    @staticmethod
+    def _default_address(document: Document) -> str:
+        if document.doc_type == "correction_request":
+            stored = str(document.extra.get("seller_email") or "").strip()
+            return stored or (document.seller.email if document.seller is not None else "")
+        return document.buyer.email if document.buyer is not None else ""
+
+    def _latest_mail(self, doc_id: int, address: str) -> OutboxMessage:
+        with self.store.transaction(readonly=True) as tx:
+            for queued in tx.outbox_for("document", doc_id):  # newest first
+                if queued.topic == MAIL_TOPIC and queued.payload.get("to") == address:
+                    return queued
+        raise NotFound(N_("Not found"), entity="outbox", id=doc_id)
+
+    def _queue(
+        self, tx: Tx, actor: Actor, document: Document, to: str, message: str, *, auto: bool
+    ) -> OutboxMessage:
+        """The ``mail.document`` outbox row and its audit entry, in ``tx``."""
+        body = {
+            "document_id": document.id,
+            "to": to,
+            "message": message.strip(),
+            "language": document.language,
+            "requested_by": actor.user_id,
+        }
+        self.record(
+            tx,
+            actor,
+            action="document.send",
+            entity="document",
+            entity_id=document.id,
+            client_id=document.client_id,
+            detail={"to": to, "auto": auto, "number": document.number},
+        )
+        return tx.add_outbox(
+            OutboxMessage(
+                topic=MAIL_TOPIC,
+                entity="document",
+                entity_id=document.id,
+                payload=body,
+                created_at=self.now(),
+            )
+        )
+
+    # -- what other moves imply -----------------------------------------------------------------
+    def after_transition(self, tx: Tx, actor: Actor, document: Document, transition: str) -> None:
+        """Called by ``documents.transition`` inside its transaction after a move.
+
+        * ``issue`` of a sales document of a client with auto-send on queues the e-mail to
+          the buyer (no buyer e-mail: the issue stands and the issuer is told);
+        * ``send`` of a correction request queues its e-mail to the seller (when known);
+        * ``submit`` of a received correcting invoice links it to the corrected invoice.
+        """
+        if transition == "issue" and document.doc_type in SALES_SENDABLE:
+            client = tx.get_client(document.client_id)
+            if client is None or not client.auto_send:
+                return
+            address = self._default_address(document).strip()
+            if address and not email_errors(address, "to"):
+                self._queue(tx, actor, document, address, "", auto=True)
+            else:
+                self._cannot_auto_send(tx, actor, document)
+        elif transition == "send" and document.doc_type == "correction_request":
+            # Without a seller address the move records a request handed over another way
+            # (``send`` below checks the address before it makes the move).
+            address = self._default_address(document).strip()
+            if address and not email_errors(address, "to"):
+                self._queue(tx, actor, document, address, "", auto=False)
+        elif transition == "submit" and document.doc_type == "cost_invoice":
+            self._link_correction(tx, actor, document)
+
+    def _cannot_auto_send(self, tx: Tx, actor: Actor, document: Document) -> None:
+        user_id = actor.user_id or document.created_by
+        self.record(
+            tx,
+            actor,
+            action="document.send_skipped",
+            entity="document",
+            entity_id=document.id,
+            client_id=document.client_id,
+            detail={"reason": "no_buyer_email", "number": document.number},
+        )
+        if user_id is None:
+            return
+        user = tx.get_user(user_id)
+        language = user.language if user is not None and user.language in ("pl", "en") else "pl"
+        text = {
+            "pl": f"Dokument {document.number} wystawiony, ale nie wysłany: "
+            "nabywca nie ma adresu e-mail.",
+            "en": f"Document {document.number} was issued but not sent: "
+            "the buyer has no e-mail address.",
+        }[language]
+        tx.add_notification(
+            Notification(
+                user_id=user_id,
+                kind="document.not_sent",
+                text=text,
+                link=f"/documents/{document.id}",
+                created_at=self.now(),
+            )
+        )
