@@ -302,6 +302,32 @@ def test_split_payment_is_marked_strictly_above_15000_pln(document: Document, ma
     assert_round_trip(document, xml)
 
 
+@pytest.mark.parametrize(
+    ("others", "marker"),
+    [((), "2"), ((line("1", "1.00", "8"),), "1")],
+    ids=["annex-line-alone-15000.00", "plus-another-line-15001.08"],
+)
+def test_annex15_lines_are_marked_and_decide_split_payment(
+    others: tuple[DocumentLine, ...], marker: str
+) -> None:
+    # 12 195.12 + 2 804.88 VAT = 15 000.00 exactly; the invoice's whole total is what counts,
+    # so another (non-annex) line tips it over the threshold.
+    annex = attrs.evolve(line("1", "12195.12"), annex15=True)
+    xml = export(invoice(annex, *others))  # valid against the XSD: P_12_Zal_15 after P_12
+    rows = ET.fromstring(xml).findall("f:Fa/f:FaWiersz", NS)
+    assert [row.findtext("f:P_12_Zal_15", None, NS) for row in rows] == ["1"] + [None] * len(others)
+    assert text(xml, "f:Fa/f:Adnotacje/f:P_18A") == marker
+
+
+def test_correction_is_marked_by_the_corrected_total_not_the_difference() -> None:
+    before = attrs.evolve(line("1", "20000.00", before=True), annex15=True)
+    after = attrs.evolve(line("1", "19900.00"), annex15=True)
+    correction = attrs.evolve(TV10, lines=(before, after))
+    xml = export(correction)
+    assert fields(xml)["P_15"] == "-123.00"
+    assert text(xml, "f:Fa/f:Adnotacje/f:P_18A") == "1"
+
+
 def test_cash_method_per_line_vat_gross_prices_and_other_payment_methods() -> None:
     per_line = invoice(
         line("1", "10.33"),

@@ -10,7 +10,8 @@ so the file agrees with its own rows:
   ``StanPrzed`` = 1 and paired with their "after" row by ``NrWierszaFa``;
 * ``Adnotacje`` from the document: cash accounting (``P_16``), reverse charge (``P_18``) when a
   line is ``np II`` or ``oo``, split payment (``P_18A``) by
-  :func:`cabinet_core.vat.requires_split_payment`, the exemption basis (``P_19``) when a line is
+  :func:`cabinet_core.vat.requires_split_payment` with annex-15 lines (``P_12_Zal_15``) or the
+  document's ``split_payment`` flag, the exemption basis (``P_19``) when a line is
   ``zw``; the cabinet issues neither self-billed, new-means-of-transport, triangular nor margin
   invoices, so those markers say "no";
 * for a foreign currency each line carries the NBP rate (``KursWaluty``) as the MF examples do.
@@ -245,15 +246,28 @@ def _write_annotations(
     reverse = any(rules.rate(line.vat_rate).reverse_charge for line in lines)
     _el(adnotacje, "P_18", "1" if reverse else "2")
     gross_pln = totals.gross
+    if document.doc_type == "correcting_invoice":
+        # A correction is marked like the invoice it corrects: by the corrected state's total,
+        # not by the (possibly small or negative) difference in P_15.
+        gross_pln = compute_totals(
+            lines,
+            currency=document.currency,
+            price_mode=document.price_mode,
+            vat_method=document.vat_method,
+            rules=rules,
+        ).gross
     if document.currency != "PLN":
         gross_pln = (
-            to_pln(totals.gross, document.exchange_rate.rate)
+            to_pln(gross_pln, document.exchange_rate.rate)
             if document.exchange_rate is not None
             else Decimal(0)
         )
-    # ``split_payment`` on the document says its goods or services are in annex 15; the marker
-    # itself is only written above the threshold, as the schema's P_18A note requires.
-    annex15 = _flag(document.extra.get("split_payment"))
+    # Annex-15 goods are marked per line (``P_12_Zal_15``); ``split_payment`` on the document
+    # says the same for the whole invoice (ticked by hand, or set on save). The marker itself
+    # is only written above the threshold, as the schema's P_18A note requires.
+    annex15 = _flag(document.extra.get("split_payment")) or any(
+        line.annex15 for line in lines if not line.before
+    )
     split = requires_split_payment(gross_pln, annex15)
     _el(adnotacje, "P_18A", "1" if split else "2")
     zwolnienie = _el(adnotacje, "Zwolnienie")
@@ -371,6 +385,8 @@ def _write_line(
     if document.vat_method is VatMethod.PER_LINE and rules.rate(line.vat_rate).bears_vat:
         _el(row, "P_11Vat", amount_text(amounts.vat))
     _el(row, "P_12", line.vat_rate)
+    if line.annex15:
+        _el(row, "P_12_Zal_15", "1")
     gtu = _gtu(line.gtu)
     if gtu is not None:
         _el(row, "GTU", gtu)

@@ -1,0 +1,150 @@
+"""The document list's cost: statements per page and the indices that serve it (both databases).
+
+The benchmark (bench/, 1M documents) measures the time; this test pins what makes it fast: a
+summary page is two SELECTs (the page and its count) whatever its size, and the client's
+documents are found through the client/type/date index, never by scanning every document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cabinet_core.entities import Document, DocumentLine, Party, PaymentMethod, PaymentStatus
+from cabinet_core.storage import DocumentQuery, Store
+from fixtures_services import World
+
+SELLERS = (
+    Party(name="Dostawca Łódź S.A.", nip="5260001246"),
+    Party(name="Hurtownia Kraków sp. z o.o.", nip="7251801126"),
+)
+
+
+@contextmanager
+def statements(store: Store) -> Iterator[list[str]]:
+    """Every SQL statement sent to the database inside the block."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+
+
+def cost_invoice(world: World, number: int) -> Document:
+    return Document(
+        client_id=world.client_id(world.client_a),
+        doc_type="cost_invoice",
+        issue_date=date(2026, 11, 1) + timedelta(days=number % 20),
+        currency="EUR" if number % 3 == 0 else "PLN",
+        seller=SELLERS[number % 2],
+        payment_method=PaymentMethod.TRANSFER if number % 4 else PaymentMethod.CASH,
+        lines=(
+            DocumentLine(name="Papier", unit_price=Decimal(10 + number)),
+            DocumentLine(name="Toner", unit_price=Decimal("99.90"), vat_rate="8"),
+        ),
+        extra={"seller_invoice_number": f"S/{number}/2026"},
+    )
+
+
+@pytest.fixture
+def listed(world: World) -> World:
+    alice = world.actor(world.alice)
+    for number in range(12):
+        world.cabinet.documents.create(alice, cost_invoice(world, number))
+    return world
+
+
+def test_a_summary_page_is_two_selects_without_lines(listed: World) -> None:
+    query = DocumentQuery(
+        doc_types=("cost_invoice",),
+        search="łódź",
+        currency="PLN",
+        payment_status=PaymentStatus.UNPAID,
+        limit=3,
+        summary=True,
+    )
+    store = listed.cabinet.store
+    with statements(store) as seen:
+        result = listed.cabinet.documents.list(listed.actor(listed.alice), query)
+    # 12 documents: even numbers are from Łódź, every third is in EUR → 0,2,4,6,8,10 minus 0,6.
+    assert result.total == 4 and len(result.items) == 3
+    assert all(doc.lines == () and doc.totals is not None for doc in result.items)
+    assert all(doc.seller == SELLERS[0] and doc.currency == "PLN" for doc in result.items)
+    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2, seen
+    assert len(seen) <= 5, seen  # BEGIN/COMMIT included
+
+
+def test_a_full_page_loads_all_lines_in_one_more_query(listed: World) -> None:
+    query = DocumentQuery(doc_types=("cost_invoice",), limit=50)
+    with statements(listed.cabinet.store) as seen:
+        result = listed.cabinet.documents.list(listed.actor(listed.manager), query)
+    assert result.total == 12
+    assert all(len(doc.lines) == 2 for doc in result.items)
+    # A manager's visible clients (1), the page, its count and every page's lines at once.
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 4
+    assert len(seen) <= 6
+
+
+def test_summary_and_full_pages_agree_on_everything_but_lines(listed: World) -> None:
+    alice = listed.actor(listed.alice)
+    full = listed.cabinet.documents.list(alice, DocumentQuery(order="-gross"))
+    summary = listed.cabinet.documents.list(alice, DocumentQuery(order="-gross", summary=True))
+    assert [d.id for d in summary.items] == [d.id for d in full.items]
+    assert [d.totals for d in summary.items] == [d.totals for d in full.items]
+    assert summary.total == full.total == 12
+
+
+def _plan(store: Store, statement: sa.Select[Any]) -> str:
+    with store.engine.connect() as connection:
+        if store.dialect == "sqlite":
+            compiled = statement.compile(
+                dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+            )
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+            return "\n".join(str(row[-1]) for row in rows)
+        # Tiny tables make a sequential scan the cheapest; forbid it to see which index serves.
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        compiled = statement.compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+        )
+        rows = connection.exec_driver_sql(f"EXPLAIN {compiled}")
+        return "\n".join(str(row[0]) for row in rows)
+
+
+def test_a_client_first_index_serves_the_list(listed: World) -> None:
+    from cabinet_core.storage import schema as t
+    from cabinet_core.storage.queries import DOCUMENT_ORDERS, document_search
+
+    d = t.documents
+    statement = (
+        sa.select(d)
+        .where(
+            d.c.client_id.in_([listed.client_id(listed.client_a)]),
+            d.c.doc_type.in_(["cost_invoice"]),
+            d.c.currency == "PLN",
+            document_search("hurtownia"),
+        )
+        .order_by(*DOCUMENT_ORDERS["-issue_date"])
+        .limit(50)
+    )
+    plan = _plan(listed.cabinet.store, statement)
+    # One of the client-first indices (which one depends on the planner's statistics), read
+    # in page order: neither a scan of every client's documents nor a sort of the client's.
+    if listed.cabinet.store.dialect == "sqlite":
+        assert "ix_documents_client_type_date" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        assert "Index Scan Backward using ix_documents_client_" in plan, plan
+        assert "Index Cond: (client_id = " in plan, plan
+        assert "Sort" not in plan and "Seq Scan" not in plan, plan
