@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from cabinet_core.entities import PaymentStatus
+from cabinet_core.entities import PaymentMethod, PaymentStatus
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.storage import DocumentQuery
 
@@ -54,15 +54,22 @@ def _several(params: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 def document_query(
-    params: Mapping[str, str], *, known_types: Mapping[str, object], page_size: int = 50
+    params: Mapping[str, str],
+    *,
+    known_types: Mapping[str, object],
+    page_size: int = 50,
+    summary: bool = False,
 ) -> DocumentQuery:
     """A :class:`DocumentQuery` from ``client_id``, ``doc_type``, ``status``, ``search``,
-    ``date_from``, ``date_to``, ``currency``, ``payment_status``, ``order``, ``limit``, ``offset``.
+    ``date_from``, ``date_to``, ``currency``, ``payment_status``, ``payment_method``,
+    ``counterparty_id``, ``order``, ``limit``, ``offset``.
 
-    Raises :class:`ValidationError` naming every bad parameter.
+    ``summary`` leaves the lines out (a list page shows only headers and totals). Raises
+    :class:`ValidationError` naming every bad parameter.
     """
     errors: list[FieldError] = []
     client_id = _int(params, "client_id", errors)
+    counterparty_id = _int(params, "counterparty_id", errors)
     doc_types = _several(params, "doc_type")
     for doc_type in doc_types:
         if doc_type not in known_types:
@@ -77,6 +84,16 @@ def document_query(
             errors.append(
                 FieldError(
                     field="payment_status", code="choice", message=N_("Unknown payment status.")
+                )
+            )
+    payment_method: PaymentMethod | None = None
+    if params.get("payment_method"):
+        try:
+            payment_method = PaymentMethod(params["payment_method"])
+        except ValueError:
+            errors.append(
+                FieldError(
+                    field="payment_method", code="choice", message=N_("Unknown payment method.")
                 )
             )
     order = params.get("order") or "-issue_date"
@@ -115,7 +132,10 @@ def document_query(
         date_to=date_to,
         currency=currency,
         payment_status=payment_status,
+        payment_method=payment_method,
+        counterparty_id=counterparty_id,
         order=order,
         limit=min(max(limit, 1), MAX_LIMIT),
         offset=offset,
+        summary=summary,
     )

@@ -1,22 +1,59 @@
-"""The documents list with its filters (type, status, dates, search, client for staff)."""
+"""The documents list (search, filters, paging) and one document's page: its key information,
+status history, attachments, workflow buttons and downloads (PDF, FA(3) XML)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from cabinet_core.errors import ValidationError
+from cabinet_core.app import Cabinet
+from cabinet_core.doctypes import DocumentType
+from cabinet_core.entities import Actor, AuditEntry, Document, Role
+from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.ksef import document_to_fa3
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cabinet_web.pages._common import actor_of, cabinet_of, errors_by_field, page, render, run
+from cabinet_web.limits import parse_id
+from cabinet_web.pages._common import (
+    actor_of,
+    cabinet_of,
+    errors_by_field,
+    flash,
+    page,
+    pop_flashes,
+    read_form,
+    redirect,
+    render,
+    run,
+)
+from cabinet_web.pages.document_form import PAYMENT_METHODS, PAYMENT_STATUSES
 from cabinet_web.query import document_query
 
-FILTERS = ("client_id", "doc_type", "status", "search", "date_from", "date_to", "currency")
+FILTERS = (
+    "client_id",
+    "doc_type",
+    "status",
+    "search",
+    "date_from",
+    "date_to",
+    "currency",
+    "payment_status",
+    "payment_method",
+    "counterparty_id",
+)
 PAGE_SIZE = 25
+#: FA(3) is written for these types only (a proforma is not an invoice, a cost invoice is not ours).
+KSEF_TYPES = ("vat_invoice", "correcting_invoice")
+#: Types the "new document" links offer (line-bearing ones first, as people use them most).
+NEW_TYPES = ("cost_invoice", "proforma", "vat_invoice", "correcting_invoice")
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
+# -- the list --------------------------------------------------------------------------------------
 @page()
 async def documents_page(request: Request) -> Response:
     """Documents the user may see, filtered by the query string."""
@@ -25,19 +62,29 @@ async def documents_page(request: Request) -> Response:
     params = {
         key: value for key, value in request.query_params.items() if key in (*FILTERS, "offset")
     }
+    filters = {key: params.get(key, "") for key in FILTERS}
+    gettext = request.state.gettext
     context: dict[str, Any] = {
-        "filters": {key: params.get(key, "") for key in FILTERS},
+        "filters": filters,
         "doc_types": cabinet.document_types,
+        "new_types": [key for key in NEW_TYPES if key in cabinet.document_types],
         "clients": [] if actor.client_id is not None else await run(cabinet.clients.list, actor),
+        "counterparties": await _counterparties(cabinet, actor, filters.get("client_id", "")),
+        "payment_methods": [(str(value), gettext(label)) for value, label in PAYMENT_METHODS],
+        "payment_statuses": [(str(value), gettext(label)) for value, label in PAYMENT_STATUSES],
+        "flashes": pop_flashes(request),
         "errors": {},
         "documents": (),
         "total": 0,
         "prev_url": None,
         "next_url": None,
+        "page_info": None,
     }
     status = 200
     try:
-        query = document_query(params, known_types=cabinet.document_types, page_size=PAGE_SIZE)
+        query = document_query(
+            params, known_types=cabinet.document_types, page_size=PAGE_SIZE, summary=True
+        )
     except ValidationError as exc:
         context["errors"] = errors_by_field(request, exc.errors)
         status = 422
@@ -45,14 +92,332 @@ async def documents_page(request: Request) -> Response:
         result = await run(cabinet.documents.list, actor, query)
         context["documents"] = result.items
         context["total"] = result.total
-        base = {key: value for key, value in context["filters"].items() if value}
+        base = {key: value for key, value in filters.items() if value}
         if result.offset > 0:
             prev_offset = max(result.offset - PAGE_SIZE, 0)
             context["prev_url"] = "/documents?" + urlencode({**base, "offset": prev_offset})
         if result.offset + len(result.items) < result.total:
             next_offset = result.offset + PAGE_SIZE
             context["next_url"] = "/documents?" + urlencode({**base, "offset": next_offset})
+        if result.items:
+            context["page_info"] = (result.offset + 1, result.offset + len(result.items))
     return render(request, "documents.html", context, status_code=status)
 
 
-ROUTES = [Route("/documents", documents_page, methods=["GET"], name="documents")]
+async def _counterparties(cabinet: Cabinet, actor: Actor, client_id: str) -> list[Any]:
+    """The counterparty filter's choices: the client user's own, or the chosen client's."""
+    target: int | None = actor.client_id
+    if target is None and client_id.strip().isdigit() and len(client_id.strip()) < 10:
+        target = int(client_id)
+    if target is None:
+        return []
+    try:
+        page_ = await run(cabinet.counterparties.list, actor, target, limit=500)
+    except (NotFound, ValidationError):
+        return []
+    return list(page_.items)
+
+
+# -- one document --------------------------------------------------------------------------------
+def _doc_id(request: Request) -> int:
+    return parse_id(request.path_params["doc_id"])
+
+
+def history(
+    cabinet: Cabinet, actor: Actor, document: Document, document_type: DocumentType, language: str
+) -> list[dict[str, Any]]:
+    """The document's status history for people: who, when, what and the comment."""
+    assert document.id is not None
+    entries: list[tuple[AuditEntry, str]] = cabinet.audit.document_history(actor, document.id)
+    rows = []
+    for entry, who in entries:
+        detail = entry.detail
+        what = ""
+        if entry.action == "document.transition":
+            try:
+                move = document_type.workflow.transition(str(detail.get("transition", "")))
+                what = move.label.get(language, move.key)
+            except KeyError:
+                what = str(detail.get("transition", ""))
+        rows.append(
+            {
+                "at": entry.at,
+                "who": who,
+                "action": entry.action,
+                "what": what,
+                "status": detail.get("to") or detail.get("status"),
+                "comment": detail.get("comment", ""),
+            }
+        )
+    return rows
+
+
+async def _render_document(
+    request: Request,
+    document: Document,
+    *,
+    errors: list[FieldError] | None = None,
+    comment: str = "",
+    status: int = 200,
+) -> Response:
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    assert document.id is not None
+    document_type = cabinet.document_type(document.doc_type)
+    language = request.state.language
+    client = await run(cabinet.clients.get, actor, document.client_id)
+    transitions = await run(cabinet.documents.transitions, actor, document.id)
+    attachments = await run(cabinet.attachments.list, actor, document.id)
+    deliveries = await run(cabinet.documents.deliveries, actor, document.id)
+    rows = await run(history, cabinet, actor, document, document_type, language)
+    returned = [row for row in rows if row["status"] == "returned" and row["comment"]]
+    state = document_type.workflow.state(document.status)
+    template = cabinet.templates.get(document.template) if document.template else None
+    context: dict[str, Any] = {
+        "document": document,
+        "document_type": document_type,
+        "client": client,
+        "deliveries": deliveries,
+        "transitions": transitions,
+        "attachments": attachments,
+        "history": rows,
+        "return_comment": returned[-1]["comment"]
+        if document.status == "returned" and returned
+        else "",
+        "editable": state.editable,
+        "deletable": document.status == document_type.workflow.initial and not document.number,
+        "has_pdf": _has_renderer(cabinet, document.doc_type),
+        "has_xml": document.doc_type in KSEF_TYPES and document.number is not None,
+        "template_name": template.name if template else "",
+        "payment_method_label": request.state.gettext(
+            dict(PAYMENT_METHODS).get(document.payment_method, str(document.payment_method))
+        ),
+        "payment_status_label": request.state.gettext(
+            dict(PAYMENT_STATUSES).get(document.payment_status, str(document.payment_status))
+        ),
+        "errors": errors_by_field(request, errors or []),
+        "comment": comment,
+        "flashes": pop_flashes(request),
+        "staff": actor.role is not Role.CLIENT,
+    }
+    return render(request, "document.html", context, status_code=status)
+
+
+def _has_renderer(cabinet: Cabinet, doc_type: str) -> bool:
+    try:
+        cabinet.renderer_for(doc_type, "application/pdf")
+    except NotFound:
+        return False
+    return True
+
+
+@page()
+async def document_page(request: Request) -> Response:
+    """One document: what it says, where it stands, its files and what can be done with it."""
+    cabinet = cabinet_of(request)
+    document = await run(cabinet.documents.get, actor_of(request), _doc_id(request))
+    return await _render_document(request, document)
+
+
+@page()
+async def transition(request: Request) -> Response:
+    """Move the document along its workflow (with the comment a "return" needs)."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    doc_id = _doc_id(request)
+    form = await read_form(request)
+    key = request.path_params["key"]
+    comment = form.get("comment", "")
+    try:
+        moved = await run(cabinet.documents.transition, actor, doc_id, key, comment=comment)
+    except ValidationError as exc:
+        document = await run(cabinet.documents.get, actor, doc_id)
+        return await _render_document(
+            request, document, errors=list(exc.errors), comment=comment, status=422
+        )
+    except Conflict as exc:
+        flash(request, request.state.gettext(exc.message))
+        return redirect(f"/documents/{doc_id}")
+    document_type = cabinet.document_type(moved.doc_type)
+    label = document_type.workflow.state(moved.status).label.get(
+        request.state.language, moved.status
+    )
+    flash(request, request.state.gettext("Status: %(status)s") % {"status": label})
+    return redirect(f"/documents/{doc_id}")
+
+
+# -- downloads -----------------------------------------------------------------------------------
+def content_disposition(kind: str, filename: str) -> str:
+    """``attachment``/``inline`` with an ASCII fallback and the exact name (RFC 6266/5987)."""
+    fallback = (
+        "".join(
+            ch if ch.isascii() and (ch.isalnum() or ch in "._- ") else "_" for ch in filename
+        ).strip()
+        or "file"
+    )
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def render_pdf(cabinet: Cabinet, actor: Actor, doc_id: int) -> tuple[bytes, str]:
+    """The document's PDF through the renderer registered for its type (and its filename)."""
+    document = cabinet.documents.get(actor, doc_id)
+    client = cabinet.clients.get(actor, document.client_id)
+    renderer = cabinet.renderer_for(document.doc_type, "application/pdf")
+    template = cabinet.templates.get(document.template) if document.template else None
+    rendered = renderer.render(
+        cabinet, document, client=client, template=template, language=document.language
+    )
+    return rendered.content, rendered.filename
+
+
+def render_fa3(cabinet: Cabinet, actor: Actor, doc_id: int) -> tuple[bytes, str]:
+    """The FA(3) XML of an issued VAT or correcting invoice (and its filename)."""
+    document = cabinet.documents.get(actor, doc_id)
+    if document.doc_type not in KSEF_TYPES:
+        raise NotFound(N_("Only VAT and correcting invoices are sent to KSeF."))
+    if document.seller is None:
+        raise ValidationError.single("seller", "required", N_("This field is required."))
+    created = document.updated_at or document.created_at or datetime.now(UTC)
+    xml = document_to_fa3(document, seller=document.seller, created_at=created)
+    name = (document.number or f"document-{doc_id}").replace("/", "_")
+    return xml, f"{name}.xml"
+
+
+@page()
+async def document_pdf(request: Request) -> Response:
+    """Download the document as PDF (a draft carries the DRAFT watermark)."""
+    content, filename = await run(
+        render_pdf, cabinet_of(request), actor_of(request), _doc_id(request)
+    )
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": content_disposition("attachment", filename)},
+    )
+
+
+@page()
+async def document_xml(request: Request) -> Response:
+    """Download the FA(3) XML of an issued VAT or correcting invoice."""
+    content, filename = await run(
+        render_fa3, cabinet_of(request), actor_of(request), _doc_id(request)
+    )
+    return Response(
+        content,
+        media_type="application/xml",
+        headers={"Content-Disposition": content_disposition("attachment", filename)},
+    )
+
+
+# -- attachments -----------------------------------------------------------------------------------
+def attachment_headers(filename: str, *, download: bool = False) -> dict[str, str]:
+    """Headers for serving an uploaded file: its sniffed type only, never run as a page.
+
+    The file may be shown in an ``<object>`` on our own document page (so frames from the same
+    origin are allowed, unlike every other response), but nothing in it may load or run.
+    """
+    return {
+        "Content-Disposition": content_disposition(
+            "attachment" if download else "inline", filename
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "SAMEORIGIN",
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+        "Cache-Control": "private, max-age=0",
+    }
+
+
+@page()
+async def upload_attachment(request: Request) -> Response:
+    """Attach the uploaded file (PDF, JPG or PNG, recognised by its content)."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    doc_id = _doc_id(request)
+    form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+    try:
+        upload = form.get("file")
+        if isinstance(upload, UploadFile):
+            data = await upload.read()
+            filename = upload.filename or ""
+        else:
+            data, filename = b"", ""
+    finally:
+        await form.close()
+    try:
+        await run(cabinet.attachments.add, actor, doc_id, filename=filename, data=data)
+    except ValidationError as exc:
+        document = await run(cabinet.documents.get, actor, doc_id)
+        return await _render_document(request, document, errors=list(exc.errors), status=422)
+    except Conflict as exc:
+        flash(request, request.state.gettext(exc.message))
+        return redirect(f"/documents/{doc_id}")
+    flash(request, request.state.gettext("The file is attached."))
+    return redirect(f"/documents/{doc_id}#attachments")
+
+
+async def _attachment_of(request: Request) -> tuple[Any, bytes]:
+    cabinet = cabinet_of(request)
+    attachment, data = await run(
+        cabinet.attachments.open, actor_of(request), parse_id(request.path_params["att_id"])
+    )
+    if attachment.document_id != _doc_id(request):
+        raise NotFound()
+    return attachment, data
+
+
+@page()
+async def attachment_content(request: Request) -> Response:
+    """The attached file, with the type its content was recognised as when uploaded."""
+    attachment, data = await _attachment_of(request)
+    download = request.query_params.get("download") == "1"
+    return Response(
+        data,
+        media_type=attachment.content_type,
+        headers=attachment_headers(attachment.filename, download=download),
+    )
+
+
+@page()
+async def delete_attachment(request: Request) -> Response:
+    """Remove an attachment while the document can still be edited."""
+    cabinet = cabinet_of(request)
+    attachment, _ = await _attachment_of(request)
+    try:
+        await run(cabinet.attachments.delete, actor_of(request), attachment.id)
+    except Conflict as exc:
+        flash(request, request.state.gettext(exc.message))
+    else:
+        flash(request, request.state.gettext("The attachment is removed."))
+    return redirect(f"/documents/{attachment.document_id}#attachments")
+
+
+ROUTES = [
+    Route("/documents", documents_page, methods=["GET"], name="documents"),
+    Route("/documents/{doc_id:int}", document_page, methods=["GET"], name="document"),
+    Route(
+        "/documents/{doc_id:int}/transitions/{key}",
+        transition,
+        methods=["POST"],
+        name="document_transition",
+    ),
+    Route("/documents/{doc_id:int}/pdf", document_pdf, methods=["GET"], name="document_pdf"),
+    Route("/documents/{doc_id:int}/xml", document_xml, methods=["GET"], name="document_xml"),
+    Route(
+        "/documents/{doc_id:int}/attachments",
+        upload_attachment,
+        methods=["POST"],
+        name="document_attachment_add",
+    ),
+    Route(
+        "/documents/{doc_id:int}/attachments/{att_id:int}",
+        attachment_content,
+        methods=["GET"],
+        name="document_attachment",
+    ),
+    Route(
+        "/documents/{doc_id:int}/attachments/{att_id:int}/delete",
+        delete_attachment,
+        methods=["POST"],
+        name="document_attachment_delete",
+    ),
+]
