@@ -186,6 +186,14 @@ class NewsService(Service):
                 if offset >= page.total:
                     return found
 
+    def get(self, actor: Actor, news_id: int) -> NewsItem:
+        """One item; every signed-in user reads the news."""
+        with self.store.transaction(readonly=True) as tx:
+            item = tx.get_news(news_id)
+        if item is None:
+            raise NotFound(N_("Not found"), entity="news", id=news_id)
+        return item
+
     def list(self, actor: Actor, *, limit: int = 20, offset: int = 0) -> Page[NewsItem]:
         """The newest items first; every signed-in user reads the news."""
         with self.store.transaction(readonly=True) as tx:
