@@ -17,7 +17,8 @@ contacts). Both default targets therefore work without setup beyond the webhook 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,15 +27,30 @@ from cabinet_core.crm import DeliveryError
 from cabinet_core.entities import Document, DocumentLine, PriceMode
 
 from cabinet_bitrix.auth import AuthError, BitrixAuth, OAuthAuth, SettingsTokenStore, WebhookAuth
-from cabinet_bitrix.batching import BATCH_LIMIT, Command, chunks, pack, ref, run_batch
+from cabinet_bitrix.batching import BATCH_LIMIT, Command, CommandResult, chunks, ref, run_batch
+from cabinet_bitrix.catalog import ProductSync
 from cabinet_bitrix.client import BitrixClient, BitrixError
 from cabinet_bitrix.limiter import RequestBucket
-from cabinet_bitrix.paging import rows_of
+from cabinet_bitrix.paging import PAGE_SIZE, rows_of
+from cabinet_bitrix.parties import (
+    CONTACT,
+    PartyRecord,
+    PartySync,
+    client_record,
+    counterparty_record,
+)
 from cabinet_bitrix.settings import BitrixSettings
+from cabinet_bitrix.stages import StageMap
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
     from cabinet_core.entities import OutboxMessage
+
+log = logging.getLogger("cabinet.bitrix")
+
+#: ``origin`` of outbox messages about changes that came from the CRM (inbound events and
+#: reconciliation pass it to ``apply_crm_status``): never pushed back.
+CRM_ORIGIN = "crm"
 
 #: Short owner codes of the system types (bitrix24.md §3.1); SPAs use ``T`` + hex id.
 _OWNER_TYPES = {1: "L", 2: "D", 3: "C", 4: "CO", 7: "Q", 31: "SI"}
@@ -119,6 +135,10 @@ class BitrixBackend:
         self.client = client or make_client(settings)
         #: Entity types whose origin user field is known to exist.
         self._origin_ready: set[int] = set()
+        #: Default pipeline (category) id of each smart process, read at first use.
+        self._categories: dict[int, int] = {}
+        self.parties = PartySync(self.client, settings)
+        self.products = ProductSync(self.client, settings)
 
     @classmethod
     def from_env(
@@ -232,29 +252,131 @@ class BitrixBackend:
         )
         return int(items[0]["id"]) if items else None
 
-    def find_items(self, documents: Sequence[Document]) -> dict[int, int]:
-        """Existing item ids by document id, looked up by origin in batches of 50 lookups."""
-        lookups = []
+    def _find_commands(
+        self, documents: Sequence[Document]
+    ) -> list[tuple[Command, str, dict[str, int]]]:
+        """One ``crm.item.list`` per 50 documents of an entity type, with the IN filter
+        (``@field``) on their origins; each with the origin field and origin → document id."""
+        by_type: dict[int, list[Document]] = {}
         for document in documents:
-            entity_type_id = self.settings.entity_type_for(document.doc_type)
+            by_type.setdefault(self.settings.entity_type_for(document.doc_type), []).append(
+                document
+            )
+        found: list[tuple[Command, str, dict[str, int]]] = []
+        for entity_type_id, group in by_type.items():
             field = self.ensure_origin_field(entity_type_id)
-            params = self._lookup_params(entity_type_id, field, self.origin_id(document))
-            lookups.append(Command(f"find{document.id}", "crm.item.list", params))
-        found: dict[int, int] = {}
-        for batch in chunks(lookups):
-            for result in run_batch(self.client, batch).values():
-                items = rows_of(result.unwrap(), "items")
-                if items:
-                    found[int(result.name.removeprefix("find"))] = int(items[0]["id"])
+            for n in range(0, len(group), PAGE_SIZE):
+                part = group[n : n + PAGE_SIZE]
+                origins = {self.origin_id(d): d.id or 0 for d in part}
+                command = Command(
+                    f"find{entity_type_id}_{n // PAGE_SIZE}",
+                    "crm.item.list",
+                    {
+                        "entityTypeId": entity_type_id,
+                        "select": ["id", field],
+                        "filter": {f"@{field}": list(origins)},
+                        "order": {"id": "ASC"},
+                        "useOriginalUfNames": "Y",
+                        "start": -1,
+                    },
+                )
+                found.append((command, field, origins))
         return found
 
+    def _lookup(
+        self,
+        documents: Sequence[Document],
+        stages: StageMap,
+        parties: Sequence[PartyRecord] = (),
+    ) -> dict[int, int]:
+        """Everything a push must know before writing, in as few batches as commands allow:
+        the pipelines of smart processes not read yet (``crm.category.list``), the requisite
+        presets and the parties not known yet, and the items of ``documents`` (by origin).
+        Existing item ids by document id."""
+        setup: list[Command] = []
+        for entity_type_id in sorted(
+            {self.settings.entity_type_for(d.doc_type) for d in documents}
+        ):
+            if stages.needs_category(entity_type_id):
+                setup.append(
+                    Command(
+                        f"cat{entity_type_id}",
+                        "crm.category.list",
+                        {"entityTypeId": entity_type_id},
+                    )
+                )
+        unknown = [p for p in parties if p.origin not in self.parties.known]
+        presets = self.parties.preset_command() if unknown else None
+        if presets is not None:
+            setup.append(presets)
+        setup.extend(self.parties.find_command(p) for p in unknown)
+        finds = self._find_commands(documents)
+        commands = setup + [command for command, _, _ in finds]
+        results = self.run_reads(commands)
+        for command in setup:
+            if command.method == "crm.category.list":
+                entity_type_id = int(command.params["entityTypeId"])
+                categories = rows_of(results[command.name].unwrap(), "categories")
+                default = [c for c in categories if c.get("isDefault") == "Y"] or categories[:1]
+                if default:
+                    stages.categories[entity_type_id] = int(default[0]["id"])
+        if presets is not None:
+            self.parties.read_presets(results[presets.name])
+        for party in unknown:
+            self.parties.found(party, results)
+        known: dict[int, int] = {}
+        for command, field, origins in finds:
+            for item in rows_of(results[command.name].unwrap(), "items"):
+                document_id = origins.get(str(item.get(field, "")))
+                if document_id is not None and document_id not in known:
+                    known[document_id] = int(item["id"])
+        return known
+
+    def run_reads(self, commands: Sequence[Command]) -> dict[str, CommandResult]:
+        """Run read commands in batches of 50; a command refused for a limit
+        (``OPERATION_TIME_LIMIT`` when several expensive reads of one method share a batch)
+        is run again once its method has room, within the client's retry policy."""
+        results: dict[str, CommandResult] = {}
+        todo = list(commands)
+        tries = 0
+        while todo:
+            for batch in chunks(todo):
+                results.update(run_batch(self.client, batch))
+            refused = [c for c in todo if (e := results[c.name].error) is not None and e.transient]
+            tries += 1
+            if not refused or tries >= self.client.retry.attempts:
+                break
+            wait = max((results[c.name].error.retry_after or 0.0) for c in refused)  # type: ignore[union-attr]
+            if wait > self.client.retry.max_wait:
+                break
+            self.client.pause(wait)
+            todo = refused
+        return results
+
+    def find_items(self, documents: Sequence[Document]) -> dict[int, int]:
+        """Existing item ids by document id, looked up by origin: one ``crm.item.list`` with
+        an IN filter per 50 documents of a type, 50 of those per batch."""
+        return self._lookup(documents, StageMap(categories=self._categories))
+
     def document_commands(
-        self, cabinet: Cabinet, document: Document, item_id: int | None
+        self,
+        cabinet: Cabinet,
+        document: Document,
+        item_id: int | None,
+        *,
+        stage: str | None = None,
+        links: Mapping[str, Any] | None = None,
+        catalog: Mapping[int, int] | None = None,
     ) -> list[Command]:
         """The write of one document: its item (added or updated) and its product rows, the
-        rows referring to the new item's id through ``$result``."""
+        rows referring to the new item's id through ``$result``. ``stage`` moves the item,
+        ``links`` ties it to companies and contacts (ids or ``$result`` references),
+        ``catalog`` maps cabinet product ids to catalogue ids for the rows."""
         entity_type_id = self.settings.entity_type_for(document.doc_type)
         fields = self.item_fields(cabinet, document)
+        fields.update(links or {})
+        if stage is not None:
+            fields["stageId"] = stage
         write = f"item{document.id}"
         if item_id is None:
             field = self.ensure_origin_field(entity_type_id)
@@ -278,54 +400,81 @@ class BitrixBackend:
             owner = item_id
         # A correction's "before" rows describe the corrected invoice, not what is sold now.
         lines = [line for line in document.lines if not line.before]
+        rows = []
+        for n, line in enumerate(lines, start=1):
+            row = product_row(line, document.price_mode, sort=10 * n)
+            if catalog and line.product_id is not None and line.product_id in catalog:
+                row["productId"] = catalog[line.product_id]
+            rows.append(row)
         commands.append(
             Command(
                 f"rows{document.id}",
                 "crm.item.productrow.set",
-                {
-                    "ownerType": owner_type(entity_type_id),
-                    "ownerId": owner,
-                    "productRows": [
-                        product_row(line, document.price_mode, sort=10 * n)
-                        for n, line in enumerate(lines, start=1)
-                    ],
-                },
+                {"ownerType": owner_type(entity_type_id), "ownerId": owner, "productRows": rows},
             )
         )
         return commands
 
-    def push_documents(
+    def _party_records(
         self, cabinet: Cabinet, documents: Sequence[Document]
+    ) -> dict[int, tuple[PartyRecord | None, PartyRecord | None]]:
+        """Each document's counterparty (company or contact) and client (company)."""
+        prefix = self.settings.origin_prefix
+        out: dict[int, tuple[PartyRecord | None, PartyRecord | None]] = {}
+        with cabinet.store.transaction(readonly=True) as tx:
+            clients: dict[int, PartyRecord | None] = {}
+            for document in documents:
+                if document.client_id not in clients:
+                    owner = tx.get_client(document.client_id)
+                    clients[document.client_id] = client_record(owner, prefix) if owner else None
+                other = None
+                if document.counterparty_id is not None:
+                    counterparty = tx.get_counterparty(document.counterparty_id)
+                    if counterparty is not None and counterparty.client_id == document.client_id:
+                        other = counterparty_record(counterparty, prefix)
+                out[document.id or 0] = (other, clients[document.client_id])
+        return out
+
+    def push_documents(
+        self,
+        cabinet: Cabinet,
+        documents: Sequence[Document],
+        *,
+        move_stage: Collection[int] = (),
     ) -> dict[int, int | BitrixError]:
-        """Create or update the items of ``documents`` with their product rows: one batch of
-        lookups per 50 documents, then 25 documents (item + rows) per batch. The item id of
-        each document, or the error that stopped it (the others still go through).
+        """Create or update the items of ``documents`` with their product rows: the lookups
+        in as few batches as fit (:meth:`_lookup`), then 25 documents (item + rows) per batch.
+        The item id of each document, or the error that stopped it (the others still go
+        through).
+
+        Each item is tied to its counterparty (``companyId`` or ``contactId``) and tagged with
+        its client's company (``mycompanyId``); a party the portal does not have yet is created
+        in the same batch as the first document that needs it. A new item is put on the stage
+        its status maps to; an existing one is moved only for documents in ``move_stage``
+        (their status changed in the cabinet), so a plain edit never undoes a stage staff set.
 
         A write batch that may have run without its answer arriving (a timeout, a 5xx) is
         never resent as it was: the documents are looked up again first, so what was created
         is updated rather than created twice."""
+        stages = StageMap.load(cabinet)
+        stages.categories = self._categories
+        records = self._party_records(cabinet, documents)
+        distinct = {p.origin: p for pair in records.values() for p in pair if p is not None}
+        product_ids = {
+            line.product_id
+            for d in documents
+            for line in d.lines
+            if line.product_id is not None and not line.before
+        }
+        catalog = self.products.catalog_ids(product_ids) if product_ids else {}
         pending = list(documents)
         outcome: dict[int, int | BitrixError] = {}
         failures = 0
         while pending:
-            known = self.find_items(pending)
-            groups = [self.document_commands(cabinet, d, known.get(d.id or 0)) for d in pending]
-            unsure: list[Document] = []
-            by_id = {d.id: d for d in pending}
-            for batch in pack(groups, BATCH_LIMIT):
-                creates = any(c.method == "crm.item.add" for c in batch)
-                try:
-                    results = run_batch(self.client, batch, repeatable=not creates)
-                except BitrixError as exc:
-                    if not exc.transient or failures + 1 >= self.client.retry.attempts:
-                        raise
-                    unsure.extend(by_id[int(c.name[4:])] for c in batch if c.name[:4] == "item")
-                    continue
-                for command in batch:
-                    if command.name.startswith("item"):
-                        document_id = int(command.name.removeprefix("item"))
-                        outcome[document_id] = self._written(results, document_id, known)
-            pending = unsure
+            known = self._lookup(pending, stages, list(distinct.values()))
+            write = _WriteRound(self, cabinet, stages, records, known, catalog, move_stage, outcome)
+            last_try = failures + 1 >= self.client.retry.attempts
+            pending = write.run(pending, give_up=last_try)
             if pending:
                 failures += 1
                 self.client.pause(self.client.retry.backoff(failures))
@@ -342,36 +491,265 @@ class BitrixBackend:
             return exc
         return known.get(document_id) or int(written["item"]["id"])
 
-    def push_document(self, cabinet: Cabinet, document: Document) -> int:
+    def push_document(
+        self, cabinet: Cabinet, document: Document, *, move_stage: bool = False
+    ) -> int:
         """Create or update the CRM item of ``document`` and set its product rows; returns
         the item id."""
-        result = self.push_documents(cabinet, [document])[document.id or 0]
+        moves = (document.id or 0,) if move_stage else ()
+        result = self.push_documents(cabinet, [document], move_stage=moves)[document.id or 0]
         if isinstance(result, BitrixError):
             raise result
         return result
 
+    def delete_document(self, cabinet: Cabinet, document_id: int, doc_type: str) -> bool:
+        """Delete the item of a deleted document; whether there was one."""
+        entity_type_id = self.settings.entity_type_for(doc_type)
+        origin = f"{self.settings.origin_prefix}-document-{document_id}"
+        item_id = self.find_item(entity_type_id, origin)
+        if item_id is None:
+            return False
+        try:
+            self.client.call("crm.item.delete", {"entityTypeId": entity_type_id, "id": item_id})
+        except BitrixError as exc:
+            if exc.code != "NOT_FOUND":
+                raise
+        return True
+
+    # -- outbox delivery ---------------------------------------------------------------------
+
+    @staticmethod
+    def _echo(message: OutboxMessage) -> bool:
+        """A change that came from the CRM itself (inbound or reconciliation): not pushed back,
+        or every stage move would bounce between the two systems."""
+        return message.payload.get("origin") == CRM_ORIGIN
+
+    def _load_party(self, cabinet: Cabinet, message: OutboxMessage) -> PartyRecord | None:
+        prefix = self.settings.origin_prefix
+        with cabinet.store.transaction(readonly=True) as tx:
+            if message.entity == "client":
+                client = tx.get_client(message.entity_id or 0)
+                return client_record(client, prefix) if client else None
+            counterparty = tx.get_counterparty(message.entity_id or 0)
+            return counterparty_record(counterparty, prefix) if counterparty else None
+
     def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
-        """Push the document a message is about; other messages need nothing from Bitrix24 yet.
+        """Push what a message is about: a document (item, rows, stage, links), a client or
+        counterparty (company or contact with requisites), a product (catalogue and price);
+        a deleted document's item is deleted. Other messages need nothing from Bitrix24.
 
         Limits, 5xx answers and timeouts are first retried by the client; once its policy is
         spent they become retryable :class:`DeliveryError`; API errors (4xx) are permanent, as
         retrying the same request cannot succeed.
         """
-        if message.entity != "document" or message.entity_id is None:
-            return
-        with cabinet.store.transaction(readonly=True) as tx:
-            document = tx.get_document(message.entity_id)
-        if document is None:
-            # Deleted before delivery; removing CRM items belongs to the two-way sync.
-            return
         try:
-            self.push_document(cabinet, document)
+            self._deliver(cabinet, message)
         except BitrixError as exc:
-            raise DeliveryError(
-                f"bitrix24: {exc}",
-                retry_after=exc.retry_after if exc.transient else None,
-                permanent=not exc.transient,
-            ) from exc
+            raise delivery_error(exc) from exc
         except AuthError as exc:
             # The app is not installed (yet) on the portal: retry after an installation.
             raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
+
+    def _deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+        if message.entity_id is None or self._echo(message):
+            return
+        if message.entity == "document":
+            if message.topic == "document.deleted":
+                doc_type = str(message.payload.get("doc_type", ""))
+                if doc_type:
+                    self.delete_document(cabinet, message.entity_id, doc_type)
+                return
+            with cabinet.store.transaction(readonly=True) as tx:
+                document = tx.get_document(message.entity_id)
+            if document is None:
+                return  # deleted before delivery; its own message deletes the item
+            self.push_document(
+                cabinet, document, move_stage=message.topic == "document.status_changed"
+            )
+        elif message.entity in ("client", "counterparty") and not message.topic.endswith(
+            ".deleted"
+        ):
+            party = self._load_party(cabinet, message)
+            if party is not None:
+                self.parties.push(party)
+        elif message.entity == "product" and not message.topic.endswith(".deleted"):
+            with cabinet.store.transaction(readonly=True) as tx:
+                product = tx.get_product(message.entity_id)
+            if product is not None:
+                self.products.push(product)
+
+    def deliver_many(
+        self, cabinet: Cabinet, messages: Sequence[OutboxMessage]
+    ) -> Mapping[int, Exception | None]:
+        """Deliver a claimed batch: the documents of all document messages in one
+        :meth:`push_documents` (a few batch requests for up to 50 documents), the others one
+        by one. Per message id: ``None`` when delivered, else the :class:`DeliveryError`."""
+        outcome: dict[int, Exception | None] = {}
+        documents: dict[int, list[OutboxMessage]] = {}
+        for message in messages:
+            key = message.id or 0
+            if (
+                message.entity == "document"
+                and message.entity_id is not None
+                and message.topic != "document.deleted"
+                and not self._echo(message)
+            ):
+                documents.setdefault(message.entity_id, []).append(message)
+                continue
+            try:
+                self.deliver(cabinet, message)
+            except DeliveryError as exc:
+                outcome[key] = exc
+            else:
+                outcome[key] = None
+        if not documents:
+            return outcome
+        with cabinet.store.transaction(readonly=True) as tx:
+            loaded = {doc_id: tx.get_document(doc_id) for doc_id in documents}
+        present = [d for d in loaded.values() if d is not None]
+        moves = {
+            doc_id
+            for doc_id, about in documents.items()
+            if any(m.topic == "document.status_changed" for m in about)
+        }
+        try:
+            pushed: Mapping[int, int | BitrixError] = (
+                self.push_documents(cabinet, present, move_stage=moves) if present else {}
+            )
+        except BitrixError as exc:
+            failed: Exception = delivery_error(exc)
+            pushed = {}
+        except AuthError as exc:
+            failed = DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait)
+            pushed = {}
+        else:
+            failed = DeliveryError("bitrix24: the document was not pushed", retry_after=None)
+        for doc_id, about in documents.items():
+            result: Exception | None
+            if loaded[doc_id] is None:
+                result = None
+            elif doc_id in pushed:
+                written = pushed[doc_id]
+                result = delivery_error(written) if isinstance(written, BitrixError) else None
+            else:
+                result = failed
+            for message in about:
+                outcome[message.id or 0] = result
+        return outcome
+
+
+def delivery_error(exc: BitrixError) -> DeliveryError:
+    """A failed call as the worker's error: transient ones retried (after the portal's wait
+    when it named one), API errors permanent."""
+    return DeliveryError(
+        f"bitrix24: {exc}",
+        retry_after=exc.retry_after if exc.transient else None,
+        permanent=not exc.transient,
+    )
+
+
+class _WriteRound:
+    """One pass of write batches over the documents of a push (see
+    :meth:`BitrixBackend.push_documents`): groups of commands packed whole into batches, a
+    missing party created in the batch of the first document that needs it."""
+
+    def __init__(
+        self,
+        backend: BitrixBackend,
+        cabinet: Cabinet,
+        stages: StageMap,
+        records: Mapping[int, tuple[PartyRecord | None, PartyRecord | None]],
+        known: Mapping[int, int],
+        catalog: Mapping[int, int],
+        move_stage: Collection[int],
+        outcome: dict[int, int | BitrixError],
+    ) -> None:
+        self.backend = backend
+        self.cabinet = cabinet
+        self.stages = stages
+        self.records = records
+        self.known = known
+        self.catalog = catalog
+        self.move_stage = move_stage
+        self.outcome = outcome
+        self.batch: list[Command] = []
+        self.creating: dict[str, PartyRecord] = {}
+        self.unsure: list[Document] = []
+        self.by_id: dict[int, Document] = {}
+        self.give_up = False
+
+    def run(self, documents: Sequence[Document], *, give_up: bool) -> list[Document]:
+        """Write ``documents``; those whose batch may or may not have run (to look up again).
+        With ``give_up`` such a failure is raised instead."""
+        self.give_up = give_up
+        self.by_id = {d.id or 0: d for d in documents}
+        for document in documents:
+            group, new = self.group_for(document)
+            if len(self.batch) + len(group) > BATCH_LIMIT:
+                self.flush()
+                group, new = self.group_for(document)
+            self.batch.extend(group)
+            self.creating.update({party.origin: party for party in new})
+        self.flush()
+        return self.unsure
+
+    def group_for(self, document: Document) -> tuple[list[Command], list[PartyRecord]]:
+        """The commands of one document (with those of parties still to create) and the
+        parties it creates."""
+        backend = self.backend
+        commands: list[Command] = []
+        new: list[PartyRecord] = []
+        links: dict[str, Any] = {}
+        other, owner = self.records[document.id or 0]
+        for party, field in ((other, None), (owner, "mycompanyId")):
+            if party is None:
+                continue
+            name = field or ("contactId" if party.entity_type_id == CONTACT else "companyId")
+            if party.origin in backend.parties.known:
+                links[name] = backend.parties.known[party.origin]
+                continue
+            if party.origin not in self.creating and all(p.origin != party.origin for p in new):
+                new.append(party)
+                commands.extend(backend.parties.create_commands(party))
+            links[name] = backend.parties.new_id_ref(party)
+        item_id = self.known.get(document.id or 0)
+        stage = None
+        if item_id is None or document.id in self.move_stage:
+            doc_type = self.cabinet.document_types.get(document.doc_type)
+            if doc_type is not None:
+                entity_type_id = backend.settings.entity_type_for(document.doc_type)
+                stage = self.stages.stage_for(doc_type, entity_type_id, document.status)
+        commands.extend(
+            backend.document_commands(
+                self.cabinet, document, item_id, stage=stage, links=links, catalog=self.catalog
+            )
+        )
+        return commands, new
+
+    def flush(self) -> None:
+        """Send the batch being built."""
+        if not self.batch:
+            return
+        sent, self.batch = self.batch, []
+        new_parties = list(self.creating.values())
+        self.creating.clear()
+        creates = any(c.method.endswith(".add") for c in sent)
+        try:
+            results = run_batch(self.backend.client, sent, repeatable=not creates)
+        except BitrixError as exc:
+            if not exc.transient or self.give_up:
+                raise
+            self.unsure.extend(
+                self.by_id[int(c.name[4:])] for c in sent if c.name.startswith("item")
+            )
+            return
+        for party in new_parties:
+            try:
+                self.backend.parties.created(party, results)
+            except BitrixError as exc:
+                # The documents still go in, without that link; the next push retries it.
+                log.warning("bitrix24: creating %s failed: %s", party.origin, exc)
+        for command in sent:
+            if command.name.startswith("item"):
+                document_id = int(command.name.removeprefix("item"))
+                self.outcome[document_id] = BitrixBackend._written(results, document_id, self.known)

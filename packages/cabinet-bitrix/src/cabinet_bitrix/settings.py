@@ -18,7 +18,17 @@ What documents become:
   (bitrix24.md §3.4) — the user field ``CABINET_BITRIX_ORIGIN_USER_FIELD``
   (``UF_CRM_CABINET_ID``), which the backend creates on first use.
 * ``CABINET_BITRIX_ORIGIN_PREFIX``: prefix of that id (``cabinet``), so two cabinets can share
-  one portal.
+  one portal. Companies and contacts carry it as ``originatorId``.
+* ``CABINET_BITRIX_NIP_FIELD``: the requisite field of the NIP, ``RQ_VAT_ID`` (default) or
+  ``RQ_INN``; Bitrix24 has no ``RQ_NIP`` and which of the two the Polish preset shows is not
+  documented (bitrix24.md §3.7).
+* ``CABINET_BITRIX_PRICE_TYPE``: the catalogue price type (``catalogGroupId``) of product
+  prices, 1 (the base price) by default.
+
+* ``CABINET_BITRIX_RECONCILE_SECONDS``: how often the worker reconciles with the portal (300).
+
+Stages: the status ↔ stage mapping lives in the settings store (``bitrix24.stage_map``, see
+:mod:`cabinet_bitrix.stages`), so admins change it without a restart.
 
 How fast:
 
@@ -40,6 +50,8 @@ from cabinet_bitrix.limiter import PLANS, RatePlan
 QUOTE = 7
 #: The user field that carries the cabinet's id where ``xmlId`` does not exist.
 ORIGIN_USER_FIELD = "UF_CRM_CABINET_ID"
+#: Requisite fields a NIP may go to (there is no ``RQ_NIP``).
+NIP_FIELDS = frozenset({"RQ_VAT_ID", "RQ_INN"})
 
 
 def _entity_types(text: str) -> dict[str, int]:
@@ -71,6 +83,9 @@ class BitrixSettings:
     origin_field: str = ""
     origin_user_field: str = ORIGIN_USER_FIELD
     origin_prefix: str = "cabinet"
+    nip_field: str = attrs.field(default="RQ_VAT_ID")
+    price_type: int = 1
+    reconcile_seconds: float = 300.0
     plan: str = attrs.field(default="standard")
     timeout: float = 60.0
 
@@ -78,6 +93,13 @@ class BitrixSettings:
     def _known_plan(self, attribute: attrs.Attribute[str], value: str) -> None:
         if value not in PLANS:
             raise ValueError(f"CABINET_BITRIX_PLAN must be one of {sorted(PLANS)}, not {value!r}")
+
+    @nip_field.validator
+    def _known_nip_field(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in NIP_FIELDS:
+            raise ValueError(
+                f"CABINET_BITRIX_NIP_FIELD must be one of {sorted(NIP_FIELDS)}, not {value!r}"
+            )
 
     @property
     def mode(self) -> str:
@@ -123,6 +145,7 @@ class BitrixSettings:
             ("origin_user_field", "CABINET_BITRIX_ORIGIN_USER_FIELD"),
             ("origin_prefix", "CABINET_BITRIX_ORIGIN_PREFIX"),
             ("plan", "CABINET_BITRIX_PLAN"),
+            ("nip_field", "CABINET_BITRIX_NIP_FIELD"),
         ):
             if get(name):
                 values[key] = get(name)
@@ -142,6 +165,18 @@ class BitrixSettings:
             if not default.isdigit():
                 raise ValueError("CABINET_BITRIX_DEFAULT_ENTITY_TYPE must be an entityTypeId")
             values["default_entity_type"] = int(default)
+        price_type = get("CABINET_BITRIX_PRICE_TYPE")
+        if price_type:
+            if not price_type.isdigit():
+                raise ValueError("CABINET_BITRIX_PRICE_TYPE must be a catalogGroupId (a number)")
+            values["price_type"] = int(price_type)
+        if get("CABINET_BITRIX_RECONCILE_SECONDS"):
+            try:
+                values["reconcile_seconds"] = float(env["CABINET_BITRIX_RECONCILE_SECONDS"])
+            except ValueError:
+                raise ValueError("CABINET_BITRIX_RECONCILE_SECONDS must be a number") from None
+            if values["reconcile_seconds"] <= 0:  # type: ignore[operator]
+                raise ValueError("CABINET_BITRIX_RECONCILE_SECONDS must be positive")
         if get("CABINET_BITRIX_TIMEOUT"):
             try:
                 values["timeout"] = float(env["CABINET_BITRIX_TIMEOUT"])

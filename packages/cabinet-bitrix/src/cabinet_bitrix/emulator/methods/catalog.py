@@ -146,3 +146,15 @@ def price_list(call: Call) -> Any:
     rows = [p for p in call.portal.prices.values() if test(p)]
     chunk, total, following = F.page(rows, F.start_of(call.params))
     return Listed({"prices": chunk}, total, following)
+
+
+@method("catalog.price.update", write=True)
+def price_update(call: Call) -> Any:
+    """``{"price": {...}}`` after changing a price (amount, currency, price type)."""
+    price = call.portal.prices.get(call.integer("id") or 0)
+    if price is None:
+        raise not_found("Price not found")
+    fields = _fields(call)
+    price.update({k: v for k, v in fields.items() if k not in ("id", "productId")})
+    price["price"] = float(price.get("price") or 0)
+    return {"price": price}

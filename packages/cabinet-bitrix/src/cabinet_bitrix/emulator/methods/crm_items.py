@@ -20,6 +20,9 @@ from cabinet_bitrix.emulator.state import (
 )
 
 _EVENT_NAMES = {7: "ONCRMQUOTE", 4: "ONCRMCOMPANY", 3: "ONCRMCONTACT"}
+#: ``originatorId`` names the external system a company or contact came from ("cabinet"): a
+#: string, like ``originId``, not an id of the portal's.
+_INTEGERS = INT_FIELDS - {"originatorId"}
 
 
 def crm_type(call: Call, entity_type_id: int | None = None) -> CrmType:
@@ -45,7 +48,7 @@ def coerce(name: str, value: Any, call: Call) -> Any:
     """A field value as the portal stores it (ints, floats, ISO dates, Y/N flags)."""
     if value is None or value == "":
         return [] if name in INT_LIST_FIELDS else None
-    if name in INT_FIELDS or (name.startswith("parentId") and name[8:].isdigit()):
+    if name in _INTEGERS or (name.startswith("parentId") and name[8:].isdigit()):
         try:
             return int(value)
         except (TypeError, ValueError):
@@ -339,7 +342,7 @@ def item_fields(call: Call) -> Any:
     described = {
         name: {
             "type": "integer"
-            if name in INT_FIELDS
+            if name in _INTEGERS
             else "double"
             if name in FLOAT_FIELDS
             else "string",

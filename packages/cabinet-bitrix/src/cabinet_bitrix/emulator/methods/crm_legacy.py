@@ -442,3 +442,96 @@ def timeline_comment_add(call: Call) -> Any:
         }
     )
     return comment_id
+
+
+# --- addresses ----------------------------------------------------------------------------
+
+_ADDRESS_FIELDS = (
+    "ADDRESS_1",
+    "ADDRESS_2",
+    "CITY",
+    "POSTAL_CODE",
+    "REGION",
+    "PROVINCE",
+    "COUNTRY",
+    "COUNTRY_CODE",
+)
+
+
+def _address_key(call: Call, fields: Any) -> tuple[dict[str, Any], str]:
+    """The requisite an address belongs to and its ``TYPE_ID``: addresses are keyed by type,
+    owner type and owner, not by an id of their own."""
+    if not isinstance(fields, Mapping):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'fields' must be an object")
+    upper = {str(k).upper(): v for k, v in fields.items()}
+    try:
+        type_id, owner_type, owner_id = (
+            int(upper["TYPE_ID"]),
+            int(upper["ENTITY_TYPE_ID"]),
+            int(upper["ENTITY_ID"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise ApiError(
+            "INVALID_ARG_VALUE", "TYPE_ID, ENTITY_TYPE_ID and ENTITY_ID are required"
+        ) from None
+    if owner_type != 8:
+        # Companies and contacts keep their addresses on their requisites (ENTITY_TYPE_ID 8).
+        raise ApiError("INVALID_ARG_VALUE", "ENTITY_TYPE_ID must be 8 (requisite)")
+    requisite = call.portal.requisites.get(owner_id)
+    if requisite is None:
+        raise ApiError("OWNER_NOT_FOUND", "The requisite was not found")
+    return requisite, str(type_id)
+
+
+def _address_row(requisite: Mapping[str, Any], type_id: str) -> dict[str, Any]:
+    stored = requisite.get("RQ_ADDR", {}).get(type_id, {})
+    return {"TYPE_ID": type_id, "ENTITY_TYPE_ID": "8", "ENTITY_ID": requisite["ID"], **stored}
+
+
+@method("crm.address.add", write=True)
+def address_add(call: Call) -> Any:
+    """Add an address of a type to a requisite (``true``); one per type."""
+    fields = call.require("fields")
+    requisite, type_id = _address_key(call, fields)
+    addresses = requisite.setdefault("RQ_ADDR", {})
+    if type_id in addresses:
+        raise ApiError("ERROR_ADDRESS_EXISTS", "Address of this type already exists")
+    upper = {str(k).upper(): v for k, v in fields.items()}
+    addresses[type_id] = {n: _text(upper.get(n) or "") for n in _ADDRESS_FIELDS}
+    return True
+
+
+@method("crm.address.update", write=True)
+def address_update(call: Call) -> Any:
+    """Change the given parts of an existing address (``true``)."""
+    fields = call.require("fields")
+    requisite, type_id = _address_key(call, fields)
+    stored = requisite.get("RQ_ADDR", {}).get(type_id)
+    if stored is None:
+        raise not_found("Address not found")
+    upper = {str(k).upper(): v for k, v in fields.items()}
+    stored.update({n: _text(upper[n]) for n in _ADDRESS_FIELDS if n in upper})
+    return True
+
+
+@method("crm.address.delete", write=True)
+def address_delete(call: Call) -> Any:
+    """Remove an address (``true``)."""
+    requisite, type_id = _address_key(call, call.require("fields"))
+    if requisite.get("RQ_ADDR", {}).pop(type_id, None) is None:
+        raise not_found("Address not found")
+    return True
+
+
+@method("crm.address.list")
+def address_list(call: Call) -> Any:
+    """Addresses matching a filter (``TYPE_ID``, ``ENTITY_TYPE_ID``, ``ENTITY_ID``)."""
+    rows = [
+        _address_row(requisite, type_id)
+        for requisite in call.portal.requisites.values()
+        for type_id in requisite.get("RQ_ADDR", {})
+    ]
+    test = F.matcher(call.get("filter"), lambda name: True)
+    found = [row for row in rows if test(row)]
+    chunk, total, following = F.page(found, F.start_of(call.params))
+    return Listed(chunk, total, following)
