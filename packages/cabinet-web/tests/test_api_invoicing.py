@@ -1,14 +1,81 @@
-"""The invoicing endpoints of the JSON API: templates per client."""
+"""The invoicing endpoints of the JSON API: send and deliveries, convert, correct, correction
+requests, FA(3) import, templates per client."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import cabinet_pdf.plugin
+import pytest
+from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Actor
+from cabinet_core.entities import Actor, Document, DocumentLine, Party
+from cabinet_core.settings import SmtpSettings
+from cabinet_core.storage import DocumentQuery
+from cabinet_core.worker import Worker
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 from starlette.testclient import TestClient
-from web_support import World
+from web_support import SYSTEM, World, make_settings
+
+EXAMPLES = Path(__file__).resolve().parents[4] / "shared/specs/ksef-fa3/examples"
+needs_specs = pytest.mark.skipif(
+    not (EXAMPLES / "FA_3_Przyklad_01.xml").is_file(),
+    reason="shared/specs/ksef-fa3 is not beside the clone",
+)
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (an SMTP server that is down)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def mail_settings() -> dict[str, Any]:
+    return {"mailer": "folder"}
+
+
+@pytest.fixture
+def cabinet(tmp_path: Path, mail_settings: dict[str, Any]) -> Iterator[Cabinet]:
+    """A migrated cabinet with the PDF renderer (sent documents carry their PDF)."""
+    settings = make_settings(tmp_path, worker_max_attempts=2, **mail_settings)
+    with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
+        cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        cab.migrate()
+        yield cab
+
+
+@pytest.fixture
+def as_client(cabinet: Cabinet, world: World) -> dict[str, str]:
+    return bearer(cabinet, world.client_user)
+
+
+def issued(cabinet: Cabinet, world: World, doc_type: str = "vat_invoice") -> Document:
+    """An issued sales document of the client to a buyer with an e-mail address."""
+    actor = Actor.of(world.client_user)
+    today = date.today()
+    document = cabinet.documents.create(
+        actor,
+        Document(
+            client_id=world.client.id or 0,
+            doc_type=doc_type,
+            issue_date=today,
+            sale_date=today,
+            due_date=today + timedelta(days=14),
+            buyer=Party(name="Gamma S.A.", nip="9510000239", email="buyer@gamma.pl"),
+            lines=(
+                DocumentLine(name="Doradztwo", quantity=Decimal("2"), unit_price=Decimal("500")),
+            ),
+        ),
+    )
+    return cabinet.documents.transition(actor, document.id or 0, "issue")
 
 
 def bearer(cabinet: Cabinet, user: Any) -> dict[str, str]:
@@ -59,3 +126,194 @@ def test_only_admins_assign_templates(cabinet: Cabinet, web: TestClient, world: 
         response = web.put(url, json={"templates": ["classic"]}, headers=bearer(cabinet, user))
         assert_problem(response, 403)
     assert cabinet.clients.get(Actor.system(), world.client.id).allowed_templates == ()
+
+
+def test_send_then_deliveries_show_queued_then_sent(
+    cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
+) -> None:
+    invoice = issued(cabinet, world)
+    response = web.post(
+        f"/api/v1/documents/{invoice.id}/send", json={"message": "Dziękujemy"}, headers=as_client
+    )
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert queued["to"] == "buyer@gamma.pl"
+    assert queued["state"] == "queued"
+    url = f"/api/v1/documents/{invoice.id}/deliveries"
+    assert [d["state"] for d in web.get(url, headers=as_client).json()] == ["queued"]
+    Worker(cabinet).run_once()
+    (sent,) = web.get(url, headers=as_client).json()
+    assert sent["state"] == "sent"
+    assert sent["delivered_at"]
+    assert web.get(f"/api/v1/documents/{invoice.id}", headers=as_client).json()["status"] == "sent"
+    # Sending again (without a body) is allowed and listed, newest first.
+    again = web.post(f"/api/v1/documents/{invoice.id}/send", headers=as_client)
+    assert again.status_code == 202
+    assert [d["state"] for d in web.get(url, headers=as_client).json()] == ["queued", "sent"]
+
+
+@pytest.mark.parametrize(
+    "mail_settings",
+    [{"mailer": "smtp", "smtp": SmtpSettings(host="127.0.0.1", port=closed_port())}],
+)
+def test_an_undeliverable_mail_is_retrying_then_failed_with_its_error(
+    cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
+) -> None:
+    invoice = issued(cabinet, world)
+    web.post(f"/api/v1/documents/{invoice.id}/send", json={}, headers=as_client)
+    now = datetime.now(UTC)
+    worker = Worker(cabinet, clock=lambda: now)
+    worker.run_once()
+    url = f"/api/v1/documents/{invoice.id}/deliveries"
+    (retrying,) = web.get(url, headers=as_client).json()
+    assert retrying["state"] == "retrying"
+    assert retrying["attempts"] == 1
+    assert retrying["last_error"]
+    now += timedelta(days=1)
+    worker.run_once()
+    (failed,) = web.get(url, headers=as_client).json()
+    assert failed["state"] == "failed"
+    assert failed["failed_at"]
+
+
+def test_send_problems(
+    cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
+) -> None:
+    invoice = issued(cabinet, world)
+    url = f"/api/v1/documents/{invoice.id}/send"
+    body = assert_problem(web.post(url, json={"to": "nope"}, headers=as_client), 422)
+    assert body["errors"][0]["field"] == "to"
+    body = assert_problem(web.post(url, json={"to": 5}, headers=as_client), 422)
+    assert body["errors"][0]["field"] == "to"
+    other = bearer(cabinet, world.other_user)
+    assert_problem(web.post(url, json={}, headers=other), 404)
+    assert_problem(web.post("/api/v1/documents/999999/send", json={}, headers=as_client), 404)
+    assert web.get(f"/api/v1/documents/{invoice.id}/deliveries", headers=as_client).json() == []
+
+
+def test_convert_and_correct(
+    cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
+) -> None:
+    proforma = issued(cabinet, world, "proforma")
+    response = web.post(f"/api/v1/documents/{proforma.id}/convert", headers=as_client)
+    assert response.status_code == 201, response.text
+    invoice = response.json()
+    assert invoice["doc_type"] == "vat_invoice"
+    assert invoice["related_id"] == proforma.id
+    assert_problem(web.post(f"/api/v1/documents/{proforma.id}/convert", headers=as_client), 409)
+    # Issue the converted invoice, then correct it.
+    issue = web.post(f"/api/v1/documents/{invoice['id']}/transitions/issue", headers=as_client)
+    assert issue.status_code == 200, issue.text
+    response = web.post(
+        f"/api/v1/documents/{invoice['id']}/correct", json={"reason": "Zwrot"}, headers=as_client
+    )
+    assert response.status_code == 201, response.text
+    correction = response.json()
+    assert correction["doc_type"] == "correcting_invoice"
+    assert correction["extra"]["reason"] == "Zwrot"
+    assert [line["before"] for line in correction["lines"]] == [True, False]
+    # A proforma is not corrected (it is converted), an invoice is not converted.
+    assert_problem(web.post(f"/api/v1/documents/{proforma.id}/correct", headers=as_client), 409)
+    assert_problem(web.post(f"/api/v1/documents/{invoice['id']}/convert", headers=as_client), 409)
+    # The accountant only reads.
+    accountant = bearer(cabinet, world.accountant)
+    assert_problem(web.post(f"/api/v1/documents/{invoice['id']}/correct", headers=accountant), 403)
+
+
+def test_correction_request_with_changed_lines(
+    cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
+) -> None:
+    actor = Actor.of(world.client_user)
+    cost = cabinet.documents.create(
+        actor,
+        Document(
+            client_id=world.client.id or 0,
+            doc_type="cost_invoice",
+            issue_date=date(2026, 3, 2),
+            seller=Party(name="Delta sp. z o.o.", nip="9510000239"),
+            lines=(DocumentLine(name="Papier", quantity=Decimal("10"), unit_price=Decimal("20")),),
+            extra={"seller_invoice_number": "FV/7/2026"},
+        ),
+    )
+    url = f"/api/v1/documents/{cost.id}/correction-request"
+    body = {"reason": "Cena to 18 zł", "seller_email": "faktury@delta.pl"}
+    assert_problem(web.post(url, json=body, headers=as_client), 409)  # a draft: submit first
+    cabinet.documents.transition(actor, cost.id or 0, "submit")
+    bad = {**body, "lines": [{"name": "Papier", "unit_price": "abc"}]}
+    problem = assert_problem(web.post(url, json=bad, headers=as_client), 422)
+    assert problem["errors"][0]["field"].startswith("lines.0.")
+    problem = assert_problem(
+        web.post(url, json={"reason": "", "seller_email": "x"}, headers=as_client), 422
+    )
+    assert {e["field"] for e in problem["errors"]} == {"reason", "seller_email"}
+    good = {**body, "lines": [{"name": "Papier", "quantity": "10", "unit_price": "18.00"}]}
+    response = web.post(url, json=good, headers=as_client)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["doc_type"] == "correction_request"
+    assert created["related_id"] == cost.id
+    assert [line["unit_price"] for line in created["lines"] if not line["before"]] == ["18.00"]
+    # Its send numbers it and queues the mail to the seller.
+    sent = web.post(f"/api/v1/documents/{created['id']}/send", headers=as_client)
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["to"] == "faktury@delta.pl"
+    assert cabinet.documents.get(SYSTEM, created["id"]).status == "sent"
+
+
+@needs_specs
+def test_import_fa3_as_xml_body_and_as_multipart(
+    cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
+) -> None:
+    data = (EXAMPLES / "FA_3_Przyklad_01.xml").read_bytes()
+    response = web.post(
+        "/api/v1/documents/import-fa3",
+        content=data,
+        headers={**as_client, "Content-Type": "application/xml"},
+    )
+    assert response.status_code == 201, response.text
+    result = response.json()
+    assert result["document"]["doc_type"] == "cost_invoice"
+    assert result["document"]["status"] == "draft"
+    assert result["document"]["client_id"] == world.client.id
+    assert any(
+        w["field"] == "totals.gross" and "2050.99" in w["message"] for w in result["warnings"]
+    )
+    staff = bearer(cabinet, world.manager)
+    response = web.post(
+        "/api/v1/documents/import-fa3",
+        data={"client_id": str(world.client.id)},
+        files={"file": ("FA_3_Przyklad_02.xml", (EXAMPLES / "FA_3_Przyklad_02.xml").read_bytes())},
+        headers=staff,
+    )
+    assert response.status_code == 201, response.text
+    # Staff must say which client; the id of a client not theirs is not found.
+    response = web.post(
+        "/api/v1/documents/import-fa3",
+        content=data,
+        headers={**staff, "Content-Type": "application/xml"},
+    )
+    assert assert_problem(response, 422)["errors"][0]["field"] == "client_id"
+    response = web.post(
+        f"/api/v1/documents/import-fa3?client_id={world.other_client.id}",
+        content=data,
+        headers={**staff, "Content-Type": "application/xml"},
+    )
+    assert_problem(response, 404)
+
+
+def test_import_of_something_else_saves_nothing(
+    cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
+) -> None:
+    for content, media_type in (
+        (b"<a>not fa3</a>", "application/xml"),
+        (b"\x00\x01", "application/xml"),
+        (b"", "application/xml"),
+        (b"{}", "application/json"),
+    ):
+        response = web.post(
+            "/api/v1/documents/import-fa3",
+            content=content,
+            headers={**as_client, "Content-Type": media_type},
+        )
+        assert assert_problem(response, 422)["errors"][0]["field"] == "file"
+    assert cabinet.documents.list(SYSTEM, DocumentQuery()).total == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -54,8 +55,8 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
         return []
     _ = request.state.gettext
     links = [{"href": "/", "label": _("Home")}, {"href": "/documents", "label": _("Documents")}]
-    if actor.role in (Role.MANAGER, Role.ADMIN):
     links += [{"href": "/chat", "label": _("Chat")}, {"href": "/news", "label": _("News")}]
+    if actor.role in (Role.MANAGER, Role.ADMIN):
         links.append({"href": "/users", "label": _("Users")})
     if actor.role.is_staff:
         links.append({"href": "/clients", "label": _("Clients")})
@@ -72,7 +73,9 @@ def extra_template_vars(request: Request) -> Mapping[str, Any]:
         return {"unread_notifications": 0}
     cabinet = request.app.state.cabinet
     unread = cabinet.notifications.list(Actor.of(user), unread_only=True)
-    return {"unread_notifications": len(unread)}
+    from cabinet_web.pages.document_actions import actions_for  # the preview's action partial
+
+    return {"unread_notifications": len(unread), "document_actions": partial(actions_for, request)}
 
 
 @hookimpl(trylast=True)

@@ -6,13 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from cabinet_core.entities import Client
-from cabinet_core.errors import N_, ValidationError
+import attrs
+from cabinet_core.converter import to_json_dict
+from cabinet_core.entities import Client, Document, DocumentLine, OutboxMessage
+from cabinet_core.errors import N_, FieldError, ValidationError
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from cabinet_web.api._endpoint import actor, json_body
+from cabinet_web.api._endpoint import Param, actor, json_body, structure
 from cabinet_web.api.v1 import _id, _path_int, endpoint
 from cabinet_web.pages._common import cabinet_of, run
+from cabinet_web.pages.document_actions import (
+    MAX_FA3_BYTES,
+    MAX_LINES,
+    delivery_state,
+    parse_client_id,
+)
+from cabinet_web.problems import field_errors, request_language
+
+DOC_ID = _id("doc_id", "The document's id")
+
+
+async def _optional_body(request: Request) -> dict[str, Any]:
+    """The JSON body, or an empty one when nothing was sent."""
+    return await json_body(request) if await request.body() else {}
 
 
 def _text(body: dict[str, Any], name: str, *, default: str = "") -> str:
@@ -24,7 +41,294 @@ def _text(body: dict[str, Any], name: str, *, default: str = "") -> str:
     return value
 
 
-# -- templates per client -------------------------------------------------------------------------
+# -- sending by e-mail -----------------------------------------------------------------------------
+DELIVERY_SCHEMA = {
+    "type": "object",
+    "description": "One e-mail (or, for staff, the newest CRM delivery) about a document",
+    "properties": {
+        "id": {"type": "integer"},
+        "topic": {"type": "string", "examples": ["mail.document"]},
+        "to": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "state": {"type": "string", "enum": ["queued", "retrying", "sent", "failed"]},
+        "attempts": {"type": "integer"},
+        "created_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "delivered_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "failed_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "next_attempt_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "last_error": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    },
+    "required": ["id", "topic", "state", "attempts"],
+}
+
+
+def delivery_json(message: OutboxMessage) -> dict[str, Any]:
+    """An outbox row as the API shows it: its state, not its internal payload."""
+    data = to_json_dict(message)
+    to = message.payload.get("to") if message.topic.startswith("mail.") else None
+    return {
+        "id": message.id,
+        "topic": message.topic,
+        "to": to if isinstance(to, str) else None,
+        "state": delivery_state(message),
+        "attempts": message.attempts,
+        "created_at": data["created_at"],
+        "delivered_at": data["delivered_at"],
+        "failed_at": data["failed_at"],
+        "next_attempt_at": data["next_attempt_at"],
+        "last_error": message.last_error,
+    }
+
+
+@endpoint(
+    "/documents/{doc_id:int}/send",
+    "POST",
+    "Send a document by e-mail (queued; the worker delivers it)",
+    params=(DOC_ID,),
+    body={
+        "type": "object",
+        "properties": {
+            "to": {"type": "string", "format": "email", "description": "Default: the buyer's"},
+            "message": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+    body_required=False,
+    response=DELIVERY_SCHEMA,
+    status=202,
+)
+async def send_document(request: Request) -> dict[str, Any]:
+    """Queue the document's e-mail with its PDF (and FA(3) XML for VAT and correcting
+    invoices); sending again is allowed. The delivery's state is at ``/deliveries``."""
+    cabinet = cabinet_of(request)
+    body = await _optional_body(request)
+    to = _text(body, "to").strip() or None
+    message = _text(body, "message")
+    queued: OutboxMessage = await run(
+        cabinet.invoicing.send, actor(request), _path_int(request, "doc_id"), to=to, message=message
+    )
+    return delivery_json(queued)
+
+
+@endpoint(
+    "/documents/{doc_id:int}/deliveries",
+    "GET",
+    "The e-mails sent about a document and their state, newest first",
+    params=(DOC_ID,),
+    response={"type": "array", "items": DELIVERY_SCHEMA},
+)
+async def list_deliveries(request: Request) -> list[dict[str, Any]]:
+    """Queued, sent, retrying (with the attempt and the error) or failed."""
+    cabinet = cabinet_of(request)
+    messages = await run(cabinet.documents.deliveries, actor(request), _path_int(request, "doc_id"))
+    return [delivery_json(message) for message in messages]
+
+
+# -- convert and correct ---------------------------------------------------------------------------
+@endpoint(
+    "/documents/{doc_id:int}/convert",
+    "POST",
+    "Make a VAT invoice draft of an issued proforma",
+    params=(DOC_ID,),
+    response=Document,
+    status=201,
+)
+async def convert_proforma(request: Request) -> Document:
+    """The proforma's parties, lines and terms as a VAT invoice draft (``related_id`` → the
+    proforma), which moves to ``converted``; converting twice is a 409."""
+    cabinet = cabinet_of(request)
+    invoice: Document = await run(
+        cabinet.invoicing.convert_proforma, actor(request), _path_int(request, "doc_id")
+    )
+    return invoice
+
+
+@endpoint(
+    "/documents/{doc_id:int}/correct",
+    "POST",
+    "Make a correcting invoice (KOR) draft of an issued VAT invoice",
+    params=(DOC_ID,),
+    body={
+        "type": "object",
+        "properties": {"reason": {"type": "string"}},
+        "additionalProperties": False,
+    },
+    body_required=False,
+    response=Document,
+    status=201,
+)
+async def correct_invoice(request: Request) -> Document:
+    """A draft with the invoice's rows as "before" (``before: true``) and as editable "after"
+    rows; change the after rows with ``PATCH``/``PUT`` of the document, then issue it."""
+    cabinet = cabinet_of(request)
+    body = await _optional_body(request)
+    correction: Document = await run(
+        cabinet.invoicing.correct,
+        actor(request),
+        _path_int(request, "doc_id"),
+        reason=_text(body, "reason").strip(),
+    )
+    return correction
+
+
+# -- correction request ----------------------------------------------------------------------------
+def _lines(body: dict[str, Any]) -> tuple[DocumentLine, ...] | None:
+    raw = body.get("lines")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) > MAX_LINES:
+        raise ValidationError.single(
+            "lines", "type", N_("This value has the wrong type or format.")
+        )
+    lines: list[DocumentLine] = []
+    errors: list[FieldError] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            errors.append(
+                FieldError(
+                    field=f"lines.{index}",
+                    code="type",
+                    message=N_("This value has the wrong type or format."),
+                )
+            )
+            continue
+        try:
+            lines.append(structure(item, DocumentLine))
+        except ValidationError as exc:
+            errors += [
+                attrs.evolve(error, field=f"lines.{index}.{error.field}") for error in exc.errors
+            ]
+    if errors:
+        raise ValidationError(errors)
+    return tuple(lines)
+
+
+@endpoint(
+    "/documents/{doc_id:int}/correction-request",
+    "POST",
+    "Ask the seller of a cost invoice for a correcting invoice (creates the request draft)",
+    params=(DOC_ID,),
+    body={
+        "type": "object",
+        "properties": {
+            "reason": {"type": "string"},
+            "seller_email": {"type": "string", "format": "email"},
+            "lines": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/DocumentLine"},
+                "description": "The invoice's lines as they should be (optional)",
+            },
+        },
+        "required": ["reason", "seller_email"],
+        "additionalProperties": False,
+    },
+    response=Document,
+    status=201,
+)
+async def request_correction(request: Request) -> Document:
+    """A ``correction_request`` draft linked to the cost invoice; send it with
+    ``POST /documents/{id}/send`` (it is numbered and e-mailed to the seller)."""
+    cabinet = cabinet_of(request)
+    body = await json_body(request)
+    created: Document = await run(
+        cabinet.invoicing.request_correction,
+        actor(request),
+        _path_int(request, "doc_id"),
+        reason=_text(body, "reason"),
+        lines=_lines(body),
+        seller_email=_text(body, "seller_email").strip(),
+    )
+    return created
+
+
+# -- FA(3) import ----------------------------------------------------------------------------------
+IMPORT_RESULT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "document": {"$ref": "#/components/schemas/Document"},
+        "warnings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+                "required": ["field", "code", "message"],
+            },
+        },
+    },
+    "required": ["document", "warnings"],
+}
+
+
+async def _fa3_upload(request: Request) -> tuple[bytes, str, str]:
+    """The file's bytes, its name and the ``client_id`` text, from a multipart form or a raw
+    ``application/xml`` body (``client_id`` then in the query string)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10)
+        try:
+            upload = form.get("file")
+            raw_client = form.get("client_id")
+            client = raw_client if isinstance(raw_client, str) else ""
+            if not isinstance(upload, UploadFile):
+                return b"", "", client
+            return await upload.read(MAX_FA3_BYTES + 1), upload.filename or "", client
+        finally:
+            await form.close()
+    if "xml" not in content_type:
+        raise ValidationError.single(
+            "file",
+            "media_type",
+            N_("Send the FA(3) file as multipart/form-data (field file) or application/xml."),
+        )
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_FA3_BYTES:
+            break
+    return bytes(data), "", request.query_params.get("client_id", "")
+
+
+@endpoint(
+    "/documents/import-fa3",
+    "POST",
+    "Import a received KSeF FA(3) XML file as a cost invoice draft",
+    params=(
+        Param(
+            name="client_id",
+            where="query",
+            schema={"type": "integer"},
+            description="Staff: the client (a form field with multipart); a client user: its own",
+        ),
+    ),
+    response=IMPORT_RESULT_SCHEMA,
+    status=201,
+)
+async def import_fa3(request: Request) -> dict[str, Any]:
+    """Body: ``application/xml`` (the file itself) or ``multipart/form-data`` with ``file``
+    (and ``client_id``). Totals that differ from the file's own are warnings, not errors; a
+    file that is not FA(3) is a 422 on ``file`` and nothing is saved."""
+    cabinet = cabinet_of(request)
+    data, filename, raw_client = await _fa3_upload(request)
+    client_id = parse_client_id(request, raw_client)
+    if not data:
+        raise ValidationError.single("file", "required", N_("Choose an FA(3) XML file."))
+    if len(data) > MAX_FA3_BYTES:
+        raise ValidationError.single(
+            "file", "too_large", N_("The file is too large (at most 5 MB).")
+        )
+    result = await run(
+        cabinet.invoicing.import_fa3, actor(request), client_id, data, filename=filename
+    )
+    return {
+        "document": to_json_dict(result.document),
+        "warnings": field_errors(request_language(request), result.warnings),
+    }
+
+
+# -- templates per client --------------------------------------------------------------------------
 TEMPLATES_BODY = {
     "type": "object",
     "properties": {
