@@ -354,25 +354,10 @@ class InvoicingService(Service):
         that seller's invoice number) and mark the open correction requests for it accepted.
         Returns ``document`` as stored (linked when an original was found)."""
         corrected = str(document.extra.get("corrected_number") or "").strip()
-        seller_nip = document.seller.nip if document.seller is not None else None
         if not corrected or document.related_id is not None:
             return document
-        query = DocumentQuery(
-            client_ids=(document.client_id,),
-            doc_types=("cost_invoice",),
-            search=seller_nip,
-            limit=_SEARCH_LIMIT,
-        )
-        original = next(
-            (
-                candidate
-                for candidate in tx.list_documents(query).items
-                if candidate.id != document.id
-                and str(candidate.extra.get("seller_invoice_number") or "").strip() == corrected
-                and (candidate.seller.nip if candidate.seller is not None else None) == seller_nip
-            ),
-            None,
-        )
+        found = self._same_sellers_invoices(tx, document, corrected)
+        original = found[0] if found else None
         if original is None:
             return document
         document = tx.update_document(attrs.evolve(document, related_id=original.id))
@@ -403,10 +388,11 @@ class InvoicingService(Service):
         margin-scheme invoices keep the totals the file states. A file that is not FA(3) or
         breaks the schema → :class:`ValidationError` on ``file``; nothing is saved.
         """
+        if actor.client_id is not None:
+            # A client's user imports into its own client, as documents.create does.
+            client_id = actor.client_id
         with self.store.transaction(readonly=True) as tx:
             client = access.client_for(tx, actor, client_id, write=True)
-        if actor.client_id is not None:
-            client_id = actor.client_id
         imported = parse_fa3(xml, client_id=client_id)
         warnings = list(imported.warning_details)
         document = imported.document
@@ -441,6 +427,14 @@ class InvoicingService(Service):
         document = attrs.evolve(document, totals=totals, status=document_type.workflow.initial)
         with self.store.transaction() as tx:
             access.client_for(tx, actor, client_id, write=True)
+            self._warn_if_known(tx, document, warnings)
+            document = attrs.evolve(
+                document,
+                extra={
+                    **document.extra,
+                    "import_warnings": [_warning_json(w) for w in warnings],
+                },
+            )
             counterparty = self._counterparty(tx, actor, client_id, document.seller)
             if counterparty is not None:
                 document = attrs.evolve(document, counterparty_id=counterparty.id)
@@ -463,6 +457,46 @@ class InvoicingService(Service):
             )
         self.fire("document_saved", document=stored, actor=actor, created=True)
         return ImportResult(document=stored, warnings=tuple(warnings))
+
+    def _same_sellers_invoices(self, tx: Tx, document: Document, number: str) -> list[Document]:
+        """The client's other cost invoices from the seller of ``document`` numbered ``number``
+        by that seller (the list is narrowed by the seller's NIP, then matched exactly)."""
+        seller_nip = document.seller.nip if document.seller is not None else None
+        if not number or not seller_nip:
+            return []
+        query = DocumentQuery(
+            client_ids=(document.client_id,),
+            doc_types=("cost_invoice",),
+            search=seller_nip,
+            limit=_SEARCH_LIMIT,
+        )
+        return [
+            candidate
+            for candidate in tx.list_documents(query).items
+            if candidate.id != document.id
+            and str(candidate.extra.get("seller_invoice_number") or "").strip() == number
+            and (candidate.seller.nip if candidate.seller is not None else None) == seller_nip
+        ]
+
+    def _warn_if_known(self, tx: Tx, document: Document, warnings: list[FieldError]) -> None:
+        """KSeF refuses a second invoice with the same seller, kind and number; a file imported
+        twice is most likely the same invoice, so say so (the import itself goes ahead)."""
+        number = str(document.extra.get("seller_invoice_number") or "").strip()
+        kind = document.extra.get("ksef_kind")
+        for known in self._same_sellers_invoices(tx, document, number):
+            if known.extra.get("ksef_kind", kind) == kind:
+                warnings.append(
+                    FieldError(
+                        field="file",
+                        code="duplicate",
+                        message=N_(
+                            "This seller's invoice %(number)s is already in the cabinet "
+                            "(%(existing)s)."
+                        ),
+                        params={"number": number, "existing": known.number or f"#{known.id}"},
+                    )
+                )
+                return
 
     def _margin_lines(
         self, lines: tuple[DocumentLine, ...], warnings: list[FieldError]
