@@ -388,3 +388,51 @@ def test_staff_choose_the_client_to_import_for(
         files={"file": (example.name, example.read_bytes(), "application/xml")},
     )
     assert response.status_code == 404
+
+
+def test_the_preview_offers_the_actions_of_each_document(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    proforma = issued(cabinet, world, "proforma")
+    page = client_web.get(f"/documents/{proforma.id}").text
+    assert 'data-test="convert"' in page
+    assert 'data-test="send-submit"' in page
+    assert 'value="buyer@gamma.pl"' in page
+    assert 'data-test="correct"' not in page
+    invoice = cabinet.invoicing.convert_proforma(client_actor(world), proforma.id or 0)
+    draft_page = client_web.get(f"/documents/{invoice.id}").text
+    assert f'href="/documents/{proforma.id}"' in draft_page  # the related proforma
+    assert 'data-test="send-submit"' not in draft_page  # a draft is not sent
+    issued_invoice = cabinet.documents.transition(client_actor(world), invoice.id or 0, "issue")
+    page = client_web.get(f"/documents/{issued_invoice.id}").text
+    assert 'data-test="correct"' in page
+    assert 'data-test="convert"' not in page
+    cost = submitted_cost_invoice(cabinet, world)
+    page = client_web.get(f"/documents/{cost.id}").text
+    assert f'href="/documents/{cost.id}/correction-request"' in page
+    assert 'data-test="send-submit"' not in page  # a received invoice is not sent on
+
+
+def test_the_accountant_sees_the_mail_status_but_no_actions(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    invoice = issued(cabinet, world)
+    cabinet.invoicing.send(client_actor(world), invoice.id or 0)
+    login(web, world.accountant.email)
+    page = web.get(f"/documents/{invoice.id}").text
+    assert 'data-test="delivery-queued"' in page
+    assert 'data-test="correct"' not in page
+    assert 'data-test="send-submit"' not in page
+    assert 'data-test="send-again"' not in page
+
+
+@needs_specs
+def test_import_warnings_stay_visible_on_the_preview(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    result = cabinet.invoicing.import_fa3(
+        client_actor(world), world.client.id or 0, EXAMPLE_01.read_bytes()
+    )
+    page = client_web.get(f"/documents/{result.document.id}").text
+    assert 'data-test="import-warnings"' in page
+    assert "2050.99" in page
