@@ -150,6 +150,11 @@ def openapi_path(path: str) -> str:
     return "/".join(parts)
 
 
+def _is_content_map(value: Any) -> bool:
+    """A body or response given per media type (``{"application/pdf": schema}``): files."""
+    return isinstance(value, dict) and bool(value) and all("/" in key for key in value)
+
+
 def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> dict[str, Any]:
     """The OpenAPI 3.1 document for ``endpoints``."""
     builder = SchemaBuilder()
@@ -158,16 +163,22 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     }
     for item in endpoints:
+        success: dict[str, Any] = {"description": "OK"}
+        if item.status == 204:
+            pass  # no content
+        elif _is_content_map(item.response):
+            success["content"] = {
+                media: {"schema": schema} for media, schema in item.response.items()
+            }
+        else:
+            success["content"] = {
+                "application/json": {"schema": builder.response_schema(item.response)}
+            }
         operation: dict[str, Any] = {
             "operationId": item.operation_id,
             "summary": item.summary,
             "responses": {
-                str(item.status): {
-                    "description": "OK",
-                    "content": {
-                        "application/json": {"schema": builder.response_schema(item.response)}
-                    },
-                },
+                str(item.status): success,
                 "default": {"description": "A problem document", **problem_response},
             },
         }
@@ -184,7 +195,12 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
                 }
                 for param in item.params
             ]
-        if item.body is not None:
+        if _is_content_map(item.body):
+            operation["requestBody"] = {
+                "required": item.body_required,
+                "content": {media: {"schema": schema} for media, schema in item.body.items()},
+            }
+        elif item.body is not None:
             schema = item.body if isinstance(item.body, dict) else builder.ref(item.body)
             operation["requestBody"] = {
                 "required": item.body_required,

@@ -4,22 +4,28 @@ the access checks and validation, so the API and the pages obey exactly the same
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 from cabinet_core.converter import to_json_dict
 from cabinet_core.entities import (
+    Attachment,
     Client,
     Counterparty,
     Document,
-    DocumentTotals,
+    ExchangeRate,
     NewsItem,
     Product,
+    RateTotal,
     User,
 )
-from cabinet_core.errors import N_, ValidationError
+from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
+from starlette.responses import Response
 
 from cabinet_web.api._endpoint import (
     PAGING,
@@ -33,6 +39,14 @@ from cabinet_web.api._endpoint import (
 )
 from cabinet_web.limits import parse_id
 from cabinet_web.pages._common import cabinet_of, run
+from cabinet_web.pages.document_form import preview_with_rate
+from cabinet_web.pages.documents import (
+    MAX_UPLOAD_BYTES,
+    attachment_headers,
+    content_disposition,
+    render_fa3,
+    render_pdf,
+)
 from cabinet_web.query import document_query
 
 PREFIX = "/api/v1"
@@ -262,15 +276,30 @@ async def create_document(request: Request) -> Document:
     return created
 
 
+@attrs.frozen(kw_only=True)
+class TotalsPreview:
+    """A document's totals before saving, with the NBP rate saving would fix (EUR, USD)."""
+
+    currency: str
+    rows: tuple[RateTotal, ...] = ()
+    net: Decimal = Decimal("0.00")
+    vat: Decimal = Decimal("0.00")
+    gross: Decimal = Decimal("0.00")
+    vat_pln: Decimal | None = None
+    exchange_rate: ExchangeRate | None = None
+
+
 @endpoint(
     "/documents/preview-totals",
     "POST",
     "Compute a document's totals without saving it",
     body=Document,
-    response=DocumentTotals,
+    response=TotalsPreview,
 )
-async def preview_totals(request: Request) -> DocumentTotals:
-    """The totals the document would have (per VAT rate, in PLN for foreign currencies)."""
+async def preview_totals(request: Request) -> TotalsPreview:
+    """The totals the document would have (per VAT rate; for EUR and USD also the VAT in PLN at
+    the NBP rate of the last business day before the tax point, with that rate's date and table).
+    """
     cabinet = cabinet_of(request)
     document = _document_from_body(request, await json_body(request))
     # The preview is pure and skips the type's validation; an unknown currency would reach
@@ -279,8 +308,16 @@ async def preview_totals(request: Request) -> DocumentTotals:
         raise ValidationError.single(
             "currency", "unsupported", N_("Documents can be issued in PLN, EUR or USD.")
         )
-    totals: DocumentTotals = await run(cabinet.documents.preview_totals, document)
-    return totals
+    totals, rate = await run(preview_with_rate, cabinet, document)
+    return TotalsPreview(
+        currency=totals.currency,
+        rows=totals.rows,
+        net=totals.net,
+        vat=totals.vat,
+        gross=totals.gross,
+        vat_pln=totals.vat_pln,
+        exchange_rate=rate,
+    )
 
 
 @endpoint(
@@ -297,6 +334,236 @@ async def get_document(request: Request) -> Document:
         cabinet.documents.get, actor(request), _path_int(request, "doc_id")
     )
     return document
+
+
+@endpoint(
+    "/documents/{doc_id:int}",
+    "PUT",
+    "Replace a document's content while its state allows changes",
+    params=(_id("doc_id", "The document's id"),),
+    body=Document,
+    response=Document,
+)
+async def update_document(request: Request) -> Document:
+    """Save the sent document over the stored one. Send the ``version`` you read: a document
+    changed meanwhile answers 409 instead of losing the other change."""
+    cabinet = cabinet_of(request)
+    who = actor(request)
+    doc_id = _path_int(request, "doc_id")
+    body = await json_body(request)
+    current: Document = await run(cabinet.documents.get, who, doc_id)
+    version = body.get("version", current.version)
+    data = _without(body, DOCUMENT_SERVER_FIELDS)
+    data["client_id"] = current.client_id
+    data["doc_type"] = current.doc_type
+    document: Document = structure(data, Document)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValidationError.single("version", "integer", N_("Enter a whole number."))
+    updated: Document = await run(
+        cabinet.documents.update, who, attrs.evolve(document, id=doc_id, version=version)
+    )
+    return updated
+
+
+@endpoint(
+    "/documents/{doc_id:int}",
+    "DELETE",
+    "Delete a draft",
+    params=(_id("doc_id", "The document's id"),),
+    response={},
+    status=204,
+)
+async def delete_document(request: Request) -> Response:
+    """Delete a draft (a numbered document stays for the record: 409)."""
+    cabinet = cabinet_of(request)
+    await run(cabinet.documents.delete, actor(request), _path_int(request, "doc_id"))
+    return Response(status_code=204)
+
+
+BINARY = {"type": "string", "format": "binary"}
+
+
+@endpoint(
+    "/documents/{doc_id:int}/pdf",
+    "GET",
+    "The document as PDF",
+    params=(_id("doc_id", "The document's id"),),
+    response={"application/pdf": BINARY},
+)
+async def document_pdf(request: Request) -> Response:
+    """The PDF from the renderer registered for the type, in the document's language and
+    template (a draft carries a DRAFT watermark)."""
+    content, filename = await run(
+        render_pdf, cabinet_of(request), actor(request), _path_int(request, "doc_id")
+    )
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": content_disposition("attachment", filename)},
+    )
+
+
+@endpoint(
+    "/documents/{doc_id:int}/xml",
+    "GET",
+    "The FA(3) XML of an issued VAT or correcting invoice",
+    params=(_id("doc_id", "The document's id"),),
+    response={"application/xml": BINARY},
+)
+async def document_xml(request: Request) -> Response:
+    """The KSeF FA(3) e-invoice; other types are 404, an unnumbered invoice a 422."""
+    content, filename = await run(
+        render_fa3, cabinet_of(request), actor(request), _path_int(request, "doc_id")
+    )
+    return Response(
+        content,
+        media_type="application/xml",
+        headers={"Content-Disposition": content_disposition("attachment", filename)},
+    )
+
+
+# -- attachments ---------------------------------------------------------------------------------
+@endpoint(
+    "/documents/{doc_id:int}/attachments",
+    "GET",
+    "A document's attachments",
+    params=(_id("doc_id", "The document's id"),),
+    response=("list", Attachment),
+)
+async def list_attachments(request: Request) -> list[Attachment]:
+    """The files attached to a document the user may see."""
+    cabinet = cabinet_of(request)
+    return list(await run(cabinet.attachments.list, actor(request), _path_int(request, "doc_id")))
+
+
+@endpoint(
+    "/documents/{doc_id:int}/attachments",
+    "POST",
+    "Attach a file (multipart field ``file``: PDF, JPG or PNG)",
+    params=(_id("doc_id", "The document's id"),),
+    body={
+        "multipart/form-data": {
+            "type": "object",
+            "properties": {"file": BINARY},
+            "required": ["file"],
+        }
+    },
+    response=Attachment,
+    status=201,
+)
+async def add_attachment(request: Request) -> Attachment:
+    """Attach the uploaded file while the document can be edited; the type is recognised
+    from the content (a text file named .pdf is refused), the size is limited."""
+    cabinet = cabinet_of(request)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ValidationError.single(
+            "file", "media_type", N_("Send the file as multipart/form-data (field: file).")
+        )
+    form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationError.single("file", "required", N_("Choose a file to attach."))
+        data = await upload.read()
+        filename = upload.filename or ""
+    finally:
+        await form.close()
+    attachment: Attachment = await run(
+        cabinet.attachments.add,
+        actor(request),
+        _path_int(request, "doc_id"),
+        filename=filename,
+        data=data,
+    )
+    return attachment
+
+
+def _attachment_params() -> tuple[Param, ...]:
+    return (_id("doc_id", "The document's id"), _id("att_id", "The attachment's id"))
+
+
+async def _open_attachment(request: Request) -> tuple[Attachment, bytes]:
+    cabinet = cabinet_of(request)
+    attachment, data = await run(
+        cabinet.attachments.open, actor(request), _path_int(request, "att_id")
+    )
+    if attachment.document_id != _path_int(request, "doc_id"):
+        raise ValidationError.single(
+            "att_id", "unknown", N_("This attachment belongs to another document.")
+        )
+    return attachment, data
+
+
+@endpoint(
+    "/documents/{doc_id:int}/attachments/{att_id:int}",
+    "GET",
+    "An attachment's content",
+    params=_attachment_params(),
+    response={"application/pdf": BINARY, "image/jpeg": BINARY, "image/png": BINARY},
+)
+async def get_attachment(request: Request) -> Response:
+    """The file with the content type recognised at upload (``?download=1`` to save it)."""
+    attachment, data = await _open_attachment(request)
+    download = request.query_params.get("download") == "1"
+    return Response(
+        data,
+        media_type=attachment.content_type,
+        headers=attachment_headers(attachment.filename, download=download),
+    )
+
+
+@endpoint(
+    "/documents/{doc_id:int}/attachments/{att_id:int}",
+    "DELETE",
+    "Remove an attachment",
+    params=_attachment_params(),
+    response={},
+    status=204,
+)
+async def delete_attachment(request: Request) -> Response:
+    """Remove an attachment while the document can be edited (else 409)."""
+    cabinet = cabinet_of(request)
+    attachment, _ = await _open_attachment(request)
+    await run(cabinet.attachments.delete, actor(request), attachment.id)
+    return Response(status_code=204)
+
+
+# -- exchange rates ------------------------------------------------------------------------------
+@endpoint(
+    "/exchange-rates",
+    "GET",
+    "The NBP rate a foreign-currency document with this tax point uses",
+    params=(
+        Param(name="currency", where="query", required=True, description="EUR or USD"),
+        Param(
+            name="tax_point",
+            where="query",
+            required=True,
+            schema={"type": "string", "format": "date"},
+            description="The sale date (or the issue date when earlier)",
+        ),
+    ),
+    response=ExchangeRate,
+)
+async def exchange_rate(request: Request) -> ExchangeRate:
+    """Table A mid rate of the last business day before the tax point (art. 31a VAT Act)."""
+    cabinet = cabinet_of(request)
+    currency = request.query_params.get("currency", "").strip().upper()
+    errors = []
+    if currency not in SUPPORTED_CURRENCIES or currency == "PLN":
+        errors.append(
+            FieldError(field="currency", code="unsupported", message=N_("Choose EUR or USD."))
+        )
+    try:
+        tax_point = date.fromisoformat(request.query_params.get("tax_point", "").strip())
+    except ValueError:
+        errors.append(
+            FieldError(field="tax_point", code="date", message=N_("Enter a date as YYYY-MM-DD."))
+        )
+    if errors:
+        raise ValidationError(errors)
+    rate: ExchangeRate = await run(cabinet.rate_provider.rate_for, currency, tax_point)
+    return rate
 
 
 TRANSITION_SCHEMA = {
