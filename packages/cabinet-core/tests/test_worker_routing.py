@@ -146,7 +146,7 @@ def test_a_failed_mail_is_retried_alone(store: Store) -> None:
 
 def test_without_a_mail_service_mail_waits_instead_of_vanishing(store: Store) -> None:
     cabinet = _cabinet(store)
-    assert getattr(cabinet, "mail_delivery", None) is None
+    cabinet.mail_delivery = None  # type: ignore[assignment]  # e.g. a core without the service
     _queue(store, "mail.invoice_sent")
     Worker(cabinet, clock=FakeClock(T0)).run_once()
     [waiting] = store.list_outbox(status="pending")
@@ -252,3 +252,18 @@ def test_run_forever_runs_due_tasks_and_wakes_up_for_the_next(store: Store) -> N
 def test_a_task_interval_must_be_positive() -> None:
     with pytest.raises(ValueError):
         PeriodicTask("never", 0, lambda c: None)
+
+
+def test_a_backend_that_cannot_list_its_tasks_still_gets_its_messages(store: Store) -> None:
+    backend = Batching()
+
+    def broken(cabinet: Cabinet) -> list[PeriodicTask]:
+        raise ModuleNotFoundError("No module named 'cabinet_bitrix.reconcile'")
+
+    backend.periodic_tasks = broken  # type: ignore[method-assign]
+    stop = threading.Event()
+    _queue(store, "document.created")
+    worker = Worker(_cabinet(store, backend), clock=FakeClock(T0), sleep=lambda s: stop.set())
+    worker.run_forever(stop)
+    assert backend.batches == [[0]]
+    assert _status(store)["delivered"] == [0]

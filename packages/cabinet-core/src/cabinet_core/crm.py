@@ -17,10 +17,13 @@ protocol itself stays one method):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -79,6 +82,11 @@ def backend_periodic_tasks(cabinet: Cabinet, backends: Iterable[object]) -> list
     tasks: list[PeriodicTask] = []
     for backend in backends:
         declare = getattr(backend, "periodic_tasks", None)
-        if declare is not None:
+        if declare is None:
+            continue
+        try:
             tasks.extend(declare(cabinet))
+        except Exception:
+            # A backend that cannot say what to run on schedule must not stop delivery.
+            log.exception("%s: its periodic tasks could not be read", getattr(backend, "name", "?"))
     return tasks

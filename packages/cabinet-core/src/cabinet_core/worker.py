@@ -242,6 +242,12 @@ class Worker:
         while not stop_event.is_set():
             try:
                 self.run_due_tasks()
+            except Exception:
+                # Reading the tasks failed (a backend's factory, the database): delivery
+                # goes on; the tasks are read again next turn.
+                log.exception("outbox worker: periodic tasks failed")
+                self._tasks = None
+            try:
                 handled = self.run_once()
                 errors = 0
             except Exception:
