@@ -47,6 +47,12 @@ SENDABLE_STATES: Mapping[str, frozenset[str]] = {
     "bill": frozenset({"issued", "sent", "paid"}),
     "correction_request": frozenset({"sent", "accepted", "rejected"}),
 }
+#: States a queued mail may still go out in: a proforma queued when issued (auto-send) may be
+#: converted or paid before the worker gets to it, and is still worth the buyer's reading.
+DELIVERABLE_STATES: Mapping[str, frozenset[str]] = {
+    **SENDABLE_STATES,
+    "proforma": SENDABLE_STATES["proforma"] | {"converted", "paid"},
+}
 _CONVERTIBLE = ("issued", "sent")
 _CORRECTABLE = ("issued", "sent", "paid")
 #: The most cost invoices (or requests) one link search reads: a client's invoices from one

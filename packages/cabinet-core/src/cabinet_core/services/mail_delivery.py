@@ -29,7 +29,7 @@ from cabinet_core.ksef.fa3_export import INVOICE_KINDS
 from cabinet_core.mail import Attachment, MailError, MailMessage
 from cabinet_core.services._base import Service
 from cabinet_core.services.documents import party_of_client
-from cabinet_core.services.invoicing import SENDABLE_STATES
+from cabinet_core.services.invoicing import DELIVERABLE_STATES
 from cabinet_core.vat import POLAND_2026, rates_for
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class MailDelivery(Service):
             client = tx.get_client(document.client_id) if document is not None else None
         if document is None or client is None:
             raise _permanent(f"document {doc_id} no longer exists")
-        allowed = SENDABLE_STATES.get(document.doc_type, frozenset())
+        allowed = DELIVERABLE_STATES.get(document.doc_type, frozenset())
         if document.status not in allowed:
             raise _permanent(
                 f"document {doc_id} ({document.doc_type}) cannot be sent in state "
