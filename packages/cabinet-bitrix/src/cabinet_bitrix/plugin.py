@@ -1,5 +1,6 @@
 """cabinet-bitrix's plugin module (entry point ``cabinet_bitrix``): the ``bitrix24`` backend,
-and with cabinet-web installed the ``cabinet bitrix-emulator`` command.
+and with cabinet-web installed the ``cabinet bitrix-emulator`` command and the web routes of
+:mod:`cabinet_bitrix.web` (events, install, placement sign-in, settings page).
 
 The backend is registered always, active only when settings name it
 (``CABINET_CRM_BACKENDS=bitrix24``). ``register_commands`` is a cabinet-web hook, hence
@@ -8,14 +9,19 @@ The backend is registered always, active only when settings name it
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cabinet_core.entities import Role, User
 from cabinet_core.hookspecs import Register, hookimpl
 
 from cabinet_bitrix.backend import BitrixBackend
 
 if TYPE_CHECKING:
     import click
+    from starlette.requests import Request
+    from starlette.routing import BaseRoute
 
 
 @hookimpl
@@ -41,6 +47,33 @@ def emulator_banner(emulator: object) -> str:
             f"  CABINET_BITRIX_WEBHOOK_URL={emulator.webhook_url}",
         ]
     )
+
+
+@hookimpl(optionalhook=True)
+def register_routes(register: Callable[[BaseRoute], None]) -> None:
+    """The Bitrix24 routes: events, install, placement sign-in, the admins' settings page."""
+    from cabinet_web.security import CSRF_EXEMPT_PATHS  # type: ignore[import-untyped]
+
+    from cabinet_bitrix import web
+
+    # The portal posts events, the install and the placement; none carries our CSRF token.
+    CSRF_EXEMPT_PATHS.update(web.CSRF_EXEMPT)
+    for route in web.ROUTES:
+        register(route)
+
+
+@hookimpl(optionalhook=True)
+def template_dirs() -> list[str]:
+    """The settings page's template."""
+    return [str(Path(__file__).parent / "templates")]
+
+
+@hookimpl(optionalhook=True)
+def menu_links(actor: User | None, request: Request) -> list[dict[str, str]]:
+    """Admins reach the Bitrix24 settings from the menu."""
+    if actor is None or actor.role is not Role.ADMIN:
+        return []
+    return [{"href": "/settings/bitrix24", "label": "Bitrix24"}]
 
 
 @hookimpl(optionalhook=True)

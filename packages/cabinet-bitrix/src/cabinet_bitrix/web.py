@@ -1,0 +1,564 @@
+"""Bitrix24's way into the cabinet: the event handler, the app's install handler, staff sign-in
+from a placement, and the admins' settings page. Registered through cabinet-web's
+``register_routes`` hook (see :mod:`cabinet_bitrix.plugin`); cabinet-web is imported only here.
+
+* ``POST /hooks/bitrix24``: the events the portal sends (form-encoded, PHP bracket keys,
+  bitrix24.md §6.2). The ``auth[application_token]`` must be the one stored at install (app) or
+  saved from the outgoing webhook's page (``bitrix24.application_token``); anything else is
+  refused. CRM item events go to :mod:`cabinet_bitrix.inbound` (the two-way sync), feed events
+  to :mod:`cabinet_bitrix.news`, Open Lines events to :mod:`cabinet_bitrix.chat`. The answer is
+  sent at once and the work runs after it, because the portal gives a slow handler a lower
+  priority and never retries (bitrix24.md §6.3).
+* ``POST /bitrix24/install``: the install callback of the local app (or ``ONAPPINSTALL``):
+  the tokens are stored for the configured portal, then the events, the placement and the
+  Open Lines connector are bound.
+* ``POST /bitrix24/placement``: a member of staff opens the app in the portal. The placement's
+  ``AUTH_ID`` is checked by calling ``user.current`` *at the installed portal's address* (never
+  at a domain the form names), the portal user is matched to a staff user by e-mail, and a
+  normal cabinet session starts; the page answering in the portal's frame may be framed by
+  that portal only and links to the cabinet (a one-minute sign-in link), since browsers do not
+  send the session cookie to a site inside another site's frame.
+* ``GET /settings/bitrix24``: for admins, what is configured, what each mode gives, and how
+  the sync is doing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+from cabinet_core.entities import Actor, Role, User
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from cabinet_bitrix import chat, news
+from cabinet_bitrix.auth import (
+    PortalTokens,
+    SettingsTokenStore,
+    application_token_matches,
+    tokens_from_install,
+)
+from cabinet_bitrix.emulator.encoding import parse_query
+from cabinet_bitrix.settings import BitrixSettings
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+
+    from cabinet_bitrix.backend import BitrixBackend
+    from cabinet_bitrix.client import BitrixClient
+
+log = logging.getLogger("cabinet.bitrix.web")
+
+HOOK_PATH = "/hooks/bitrix24"
+INSTALL_PATH = "/bitrix24/install"
+PLACEMENT_PATH = "/bitrix24/placement"
+SIGN_IN_PATH = "/bitrix24/sign-in"
+SETTINGS_PATH = "/settings/bitrix24"
+#: POSTs that come from the portal's servers or its frame, not from the cabinet's forms: they
+#: prove themselves by the application token or by a token checked with the portal.
+CSRF_EXEMPT = frozenset({HOOK_PATH, INSTALL_PATH, PLACEMENT_PATH})
+#: The outgoing webhook's application token (webhook mode), saved by an admin.
+WEBHOOK_TOKEN_KEY = "bitrix24.application_token"  # noqa: S105 (a settings key)
+#: The events the install binds (app mode) to :data:`HOOK_PATH`.
+BOUND_EVENTS = (
+    "ONCRMQUOTEUPDATE",
+    "ONCRMDYNAMICITEMUPDATE",
+    *sorted(news.FEED_EVENTS),
+)
+#: Placements the install binds: the app's own page and the CRM cards of documents.
+PLACEMENTS = ("DEFAULT", "CRM_QUOTE_DETAIL_TAB")
+SIGN_IN_MAX_AGE = 60
+MAX_EVENT_BYTES = 256 * 1024
+
+
+# --- what the routes need ------------------------------------------------------------------
+
+
+def _cabinet(request: Request) -> Cabinet:
+    cabinet: Cabinet = request.app.state.cabinet
+    return cabinet
+
+
+def bitrix_settings(cabinet: Cabinet) -> BitrixSettings | None:
+    """The connector's settings, ``None`` when the cabinet does not use Bitrix24."""
+    if "bitrix24" not in cabinet.settings.crm_backends:
+        return None
+    try:
+        return BitrixSettings.from_env()
+    except ValueError:
+        return None
+
+
+def bitrix_backend(cabinet: Cabinet) -> BitrixBackend | None:
+    """The active ``bitrix24`` backend, if any."""
+    if bitrix_settings(cabinet) is None:
+        return None
+    from cabinet_bitrix.backend import BitrixBackend
+
+    backend = cabinet.crm_backend("bitrix24")
+    assert isinstance(backend, BitrixBackend)
+    return backend
+
+
+def _transport(request: Request) -> httpx.BaseTransport | None:
+    # Tests and the demo serve the portal in-process; in production this is the network.
+    return getattr(request.app.state, "bitrix_transport", None)
+
+
+def _base_url(request: Request) -> str:
+    configured = _cabinet(request).settings.base_url.rstrip("/")
+    return configured or str(request.base_url).rstrip("/")
+
+
+def expected_application_token(cabinet: Cabinet, member_id: str) -> str:
+    """The token events must carry: the app's (stored at install) or the outgoing webhook's."""
+    settings = bitrix_settings(cabinet)
+    if settings is not None and settings.mode == "app":
+        if member_id != settings.member_id:
+            return ""
+        tokens = SettingsTokenStore(cabinet.store).load(member_id)
+        return tokens.application_token if tokens is not None else ""
+    with cabinet.store.transaction(readonly=True) as tx:
+        value = tx.get_setting(WEBHOOK_TOKEN_KEY, "")
+    return str(value or "")
+
+
+def _flat(raw: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in raw.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, name))
+        elif isinstance(value, list):
+            flat.update(_flat({str(i): item for i, item in enumerate(value)}, name))
+        else:
+            flat[name] = "" if value is None else str(value)
+    return flat
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def dispatch_event(cabinet: Cabinet, event: str, nested: Mapping[str, Any]) -> str:
+    """Run the work an event asks for (after the answer is sent); what happened."""
+    backend = bitrix_backend(cabinet)
+    if backend is None:
+        return "ignored: Bitrix24 is not configured"
+    data = nested.get("data") if isinstance(nested.get("data"), Mapping) else {}
+    assert isinstance(data, Mapping)
+    if event.startswith("ONCRM"):
+        try:
+            from cabinet_bitrix import inbound
+        except ImportError:
+            return "ignored: the CRM sync is not installed"
+        outcome: str = inbound.handle_event(cabinet, _flat(nested), backend=backend)
+        return outcome
+    if event in news.FEED_EVENTS:
+        return news.handle_feed_event(cabinet, backend, event)
+    if event == "ONIMCONNECTORMESSAGEADD":
+        return chat.handle_connector_event(cabinet, backend, data)
+    return "ignored: not an event the cabinet follows"
+
+
+def _run_event(cabinet: Cabinet, event: str, nested: Mapping[str, Any]) -> None:
+    try:
+        outcome = dispatch_event(cabinet, event, nested)
+    except Exception:
+        # The portal never retries; reconciliation and the periodic pulls catch up.
+        log.exception("bitrix24 event %s failed", event)
+        return
+    log.info("bitrix24 event %s: %s", event, outcome)
+
+
+async def event_hook(request: Request) -> Response:
+    """``POST /hooks/bitrix24``: check the event and answer at once; the work follows."""
+    cabinet = _cabinet(request)
+    body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    if len(body) > MAX_EVENT_BYTES or not content_type.startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        return PlainTextResponse("expected a form-encoded Bitrix24 event", status_code=400)
+    try:
+        nested = parse_query(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return PlainTextResponse("malformed event", status_code=400)
+    event = str(nested.get("event", "")).strip().upper()
+    auth = nested.get("auth")
+    if not event or not isinstance(auth, Mapping):
+        return PlainTextResponse("not a Bitrix24 event", status_code=400)
+    if event == "ONAPPINSTALL":
+        return await _install(request, _flat(nested))
+    member_id = str(auth.get("member_id", ""))
+    expected = await run_in_threadpool(expected_application_token, cabinet, member_id)
+    given = str(auth.get("application_token", ""))
+    if not expected or not application_token_matches(
+        PortalTokens(
+            member_id=member_id,
+            domain="",
+            client_endpoint="",
+            access_token="",
+            refresh_token="",
+            application_token=expected,
+        ),
+        given,
+    ):
+        log.warning("bitrix24 event %s refused: unknown application token", event)
+        return PlainTextResponse("unknown application token", status_code=403)
+    return PlainTextResponse(
+        "accepted", background=BackgroundTask(_run_event, cabinet, event, nested)
+    )
+
+
+# --- install -------------------------------------------------------------------------------
+
+
+def setup_app(cabinet: Cabinet, bitrix: BitrixClient, base_url: str) -> list[str]:
+    """Bind what the app gives (events, placements, the Open Lines connector); repeating it
+    is harmless. What was bound."""
+    from cabinet_bitrix.client import BitrixError
+
+    handler = f"{base_url}{HOOK_PATH}"
+    done = []
+    bound = {
+        (str(b.get("event", "")).upper(), b.get("handler"))
+        for b in bitrix.call("event.get") or []
+        if isinstance(b, Mapping)
+    }
+    for event in BOUND_EVENTS:
+        if (event, handler) not in bound:
+            bitrix.call("event.bind", {"event": event, "handler": handler})
+        done.append(event)
+    placed = {
+        (str(p.get("placement", "")).upper(), p.get("handler"))
+        for p in bitrix.call("placement.get") or []
+        if isinstance(p, Mapping)
+    }
+    for placement in PLACEMENTS:
+        if (placement, f"{base_url}{PLACEMENT_PATH}") in placed:
+            done.append(placement)
+            continue
+        try:
+            bitrix.call(
+                "placement.bind",
+                {
+                    "PLACEMENT": placement,
+                    "HANDLER": f"{base_url}{PLACEMENT_PATH}",
+                    "TITLE": "Panel Klienta",
+                },
+            )
+            done.append(placement)
+        except BitrixError as exc:
+            log.warning("bitrix24: placement %s not bound: %s", placement, exc)
+    chat.register_connector(bitrix, handler_url=handler, line=chat.open_line())
+    done.append(f"imconnector:{chat.CONNECTOR_ID}")
+    return done
+
+
+def _setup_after_install(cabinet: Cabinet, base_url: str) -> None:
+    backend = bitrix_backend(cabinet)
+    if backend is None:
+        return
+    try:
+        bound = setup_app(cabinet, backend.client, base_url)
+    except Exception:
+        log.exception("bitrix24: binding events, placements or the connector failed")
+        return
+    log.info("bitrix24 app installed; bound %s", ", ".join(bound))
+
+
+async def _install(request: Request, form: Mapping[str, str]) -> Response:
+    cabinet = _cabinet(request)
+    settings = bitrix_settings(cabinet)
+    if settings is None or settings.mode != "app":
+        return PlainTextResponse("the cabinet is not set up for a Bitrix24 app", status_code=409)
+    try:
+        tokens = tokens_from_install(form)
+    except ValueError as exc:
+        return PlainTextResponse(str(exc), status_code=400)
+    if tokens.member_id != settings.member_id:
+        return PlainTextResponse("another portal", status_code=403)
+    store = SettingsTokenStore(cabinet.store)
+    current = await run_in_threadpool(store.load, tokens.member_id)
+    if (
+        current is not None
+        and current.application_token
+        and not application_token_matches(current, tokens.application_token)
+    ):
+        # A reinstall gives a new application token; replacing the stored one is an admin's
+        # decision (remove the stored tokens in the settings), not a form's.
+        return PlainTextResponse("the app is installed with another token", status_code=403)
+    await run_in_threadpool(store.save, tokens)
+    return HTMLResponse(
+        "<!DOCTYPE html><html><body><p>Panel Klienta: installed.</p></body></html>",
+        background=BackgroundTask(_setup_after_install, cabinet, _base_url(request)),
+    )
+
+
+async def install_hook(request: Request) -> Response:
+    """``POST /bitrix24/install``: the local app's install callback."""
+    body = await request.body()
+    try:
+        nested = parse_query(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return PlainTextResponse("malformed install request", status_code=400)
+    # The query string carries DOMAIN, PROTOCOL, LANG, APP_SID (bitrix24.md §1.5).
+    form = {**dict(request.query_params), **_flat(nested)}
+    return await _install(request, form)
+
+
+# --- staff sign-in from a placement --------------------------------------------------------
+
+
+def _signer(cabinet: Cabinet) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(cabinet.settings.secret_key, salt="cabinet.bitrix24.sign-in")
+
+
+def staff_for_placement(
+    cabinet: Cabinet, form: Mapping[str, str], transport: httpx.BaseTransport | None
+) -> User | None:
+    """The staff user a placement's ``AUTH_ID`` belongs to, or ``None``. The token is checked
+    by the installed portal itself (``user.current`` at its stored address)."""
+    from cabinet_bitrix.client import BitrixClient, BitrixError
+
+    settings = bitrix_settings(cabinet)
+    auth_id = form.get("AUTH_ID", "")
+    if settings is None or settings.mode != "app" or not auth_id:
+        return None
+    if form.get("member_id", "") != settings.member_id:
+        return None
+    tokens = SettingsTokenStore(cabinet.store).load(settings.member_id)
+    if tokens is None:
+        return None
+    with BitrixClient(_FrameAuth(tokens.client_endpoint, auth_id), transport=transport) as client:
+        try:
+            me = client.call("user.current", repeatable=True)
+        except BitrixError as exc:
+            log.warning("bitrix24 placement: user.current refused the token: %s", exc)
+            return None
+    email = str(me.get("EMAIL", "")) if isinstance(me, Mapping) else ""
+    if not email or me.get("ACTIVE") is False:
+        return None
+    with cabinet.store.transaction(readonly=True) as tx:
+        user = tx.get_user_by_email(email)
+    if user is None or not user.active or user.role is Role.CLIENT:
+        return None
+    return user
+
+
+class _FrameAuth:
+    """The placement's own token, used once for ``user.current`` (nothing to refresh)."""
+
+    mode = "app"
+
+    def __init__(self, endpoint: str, token: str) -> None:
+        self.endpoint = endpoint.rstrip("/") + "/"
+        self.token = token
+
+    def prepare(self, method: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        return f"{self.endpoint}{method}.json", {**params, "auth": self.token}
+
+    def refresh(self, http: httpx.Client, used: Mapping[str, Any]) -> bool:
+        return False
+
+
+def _frame_policy(cabinet: Cabinet) -> str:
+    tokens = None
+    settings = bitrix_settings(cabinet)
+    if settings is not None and settings.member_id:
+        tokens = SettingsTokenStore(cabinet.store).load(settings.member_id)
+    origin = ""
+    if tokens is not None:
+        parts = urlsplit(tokens.client_endpoint)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    ancestors = origin or "'none'"
+    return (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        f"frame-ancestors {ancestors}; form-action 'self'; base-uri 'none'"
+    )
+
+
+def _placement_page(title: str, text: str, link: str | None, label: str) -> str:
+    from markupsafe import escape
+
+    anchor = (
+        f'<p><a href="{escape(link)}" target="_blank" rel="noopener">{escape(label)}</a></p>'
+        if link
+        else ""
+    )
+    return (
+        '<!DOCTYPE html><html lang="pl"><head><meta charset="utf-8">'
+        f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/cabinet.css">'
+        f'</head><body><main id="content"><h1>{escape(title)}</h1><p>{escape(text)}</p>'
+        f"{anchor}</main></body></html>"
+    )
+
+
+async def placement(request: Request) -> Response:
+    """``POST /bitrix24/placement``: sign the member of staff in, no second password."""
+    from cabinet_web.i18n import translations  # type: ignore[import-untyped]
+    from cabinet_web.security import (  # type: ignore[import-untyped]
+        rotate_session,
+        session_fingerprint,
+    )
+
+    cabinet = _cabinet(request)
+    language = getattr(request.state, "language", "pl")
+    _ = translations(language).gettext
+    form_data = await request.form()
+    try:
+        form = {key: value for key, value in form_data.items() if isinstance(value, str)}
+    finally:
+        await form_data.close()
+    user = await run_in_threadpool(staff_for_placement, cabinet, form, _transport(request))
+    headers = {"content-security-policy": await run_in_threadpool(_frame_policy, cabinet)}
+    if user is None:
+        page = _placement_page(
+            _("No access to the Panel Klienta"),
+            _(
+                "Your Bitrix24 account is not a staff account of the Panel Klienta. "
+                "Ask an administrator to add a staff user with your e-mail address."
+            ),
+            None,
+            "",
+        )
+        return HTMLResponse(page, status_code=403, headers=headers)
+    rotate_session(request.session, user)
+    token = _signer(cabinet).dumps({"user": user.id, "auth": session_fingerprint(user)})
+    page = _placement_page(
+        _("Panel Klienta"),
+        _("Signed in as %(name)s.") % {"name": user.name or user.email},
+        f"{_base_url(request)}{SIGN_IN_PATH}?token={token}",
+        _("Open the Panel Klienta"),
+    )
+    return HTMLResponse(page, headers=headers)
+
+
+async def sign_in(request: Request) -> Response:
+    """``GET /bitrix24/sign-in?token=``: the placement's one-minute link opens a session in a
+    window of its own, then the staff home."""
+    from cabinet_web.security import rotate_session, session_fingerprint
+
+    cabinet = _cabinet(request)
+    try:
+        data = _signer(cabinet).loads(
+            request.query_params.get("token", ""), max_age=SIGN_IN_MAX_AGE
+        )
+        user_id = int(data["user"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return RedirectResponse("/login", status_code=303)
+    with cabinet.store.transaction(readonly=True) as tx:
+        user = tx.get_user(user_id)
+    if user is None or not user.active or data.get("auth") != session_fingerprint(user):
+        return RedirectResponse("/login", status_code=303)
+    rotate_session(request.session, user)
+    return RedirectResponse("/", status_code=303)
+
+
+# --- the settings page ---------------------------------------------------------------------
+
+
+def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
+    """What the settings page shows (a plain dict; tested without HTML)."""
+    settings = bitrix_settings(cabinet)
+    overview: dict[str, Any] = {
+        "configured": settings is not None,
+        "active": "bitrix24" in cabinet.settings.crm_backends,
+        "mode": settings.mode if settings is not None else None,
+        "portal": "",
+        "installed": False,
+        "news_group": None,
+        "news_group_error": "",
+        "open_line": "",
+        "webhook_token_saved": False,
+        "failures": [],
+        "pending": 0,
+        "last_reconcile": None,
+        "bindings": [],
+    }
+    if settings is not None:
+        if settings.mode == "app":
+            tokens = SettingsTokenStore(cabinet.store).load(settings.member_id)
+            overview["installed"] = tokens is not None
+            overview["portal"] = tokens.domain if tokens is not None else settings.member_id
+        else:
+            overview["portal"] = urlsplit(settings.webhook_url).netloc
+        try:
+            overview["news_group"] = news.news_group()
+        except ValueError as exc:
+            overview["news_group_error"] = str(exc)
+        try:
+            overview["open_line"] = chat.open_line()
+        except ValueError as exc:
+            overview["open_line"] = str(exc)
+    with cabinet.store.transaction(readonly=True) as tx:
+        overview["webhook_token_saved"] = bool(tx.get_setting(WEBHOOK_TOKEN_KEY, ""))
+        overview["last_reconcile"] = tx.get_setting("bitrix24.last_reconcile")
+    failed = [m for m in cabinet.store.list_outbox(status="failed", limit=200) if m.last_error]
+    overview["failures"] = [m for m in failed if "bitrix24" in (m.last_error or "")][:20]
+    overview["pending"] = len(cabinet.store.list_outbox(status="pending", limit=1000))
+    return overview
+
+
+async def settings_page(request: Request) -> Response:
+    """``GET /settings/bitrix24``: admins only."""
+    from cabinet_core.errors import PermissionDenied
+
+    user: User | None = request.state.user
+    if user is None:
+        return RedirectResponse(f"/login?next={SETTINGS_PATH}", status_code=303)
+    if user.role is not Role.ADMIN:
+        raise PermissionDenied()
+    cabinet = _cabinet(request)
+    overview = await run_in_threadpool(settings_overview, cabinet)
+    templates = request.app.state.templates
+    context = {
+        "bx": overview,
+        "base_url": _base_url(request),
+        "hook_path": HOOK_PATH,
+        "install_path": INSTALL_PATH,
+        "placement_path": PLACEMENT_PATH,
+    }
+    response: Response = templates.response(request, "bitrix24_settings.html", context)
+    return response
+
+
+async def save_webhook_token(request: Request) -> Response:
+    """``POST /settings/bitrix24``: save the outgoing webhook's application token (admins)."""
+    from cabinet_core.errors import PermissionDenied
+
+    user: User | None = request.state.user
+    if user is None or user.role is not Role.ADMIN:
+        raise PermissionDenied()
+    form = await request.form()
+    try:
+        value = form.get("application_token")
+        token = value.strip() if isinstance(value, str) else ""
+    finally:
+        await form.close()
+    cabinet = _cabinet(request)
+    await run_in_threadpool(cabinet.settings_store.set, Actor.of(user), WEBHOOK_TOKEN_KEY, token)
+    return RedirectResponse(SETTINGS_PATH, status_code=303)
+
+
+ROUTES: list[Route] = [
+    Route(HOOK_PATH, event_hook, methods=["POST"], name="bitrix24_events"),
+    Route(INSTALL_PATH, install_hook, methods=["POST"], name="bitrix24_install"),
+    Route(PLACEMENT_PATH, placement, methods=["POST"], name="bitrix24_placement"),
+    Route(SIGN_IN_PATH, sign_in, methods=["GET"], name="bitrix24_sign_in"),
+    Route(SETTINGS_PATH, settings_page, methods=["GET"], name="bitrix24_settings"),
+    Route(SETTINGS_PATH, save_webhook_token, methods=["POST"], name="bitrix24_settings_save"),
+]
+
+
+def register(register_route: Callable[[Route], None]) -> None:
+    """Register :data:`ROUTES` (called by the plugin's ``register_routes``)."""
+    for route in ROUTES:
+        register_route(route)

@@ -1,0 +1,231 @@
+"""cabinet-bitrix's web routes against the emulator: the install (tokens stored, events,
+placements and the Open Lines connector bound), events checked by their application token and
+dispatched (feed → news, Open Lines → chat), junk refused with 400, staff signed in from a
+placement without a password, and the admins' settings page."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+from bitrix_web_support import BASE_URL, emulated_cabinet, events_to
+from cabinet_bitrix.auth import SettingsTokenStore
+from cabinet_bitrix.chat import CONNECTOR_ID
+from cabinet_bitrix.emulator import Emulator, VirtualClock
+from cabinet_bitrix.web import settings_overview
+from cabinet_core.entities import Actor, Client, Role, User
+from cabinet_web.app import create_app
+from starlette.testclient import TestClient
+
+SYSTEM = Actor.system()
+ADMIN_EMAIL = "anna.nowak@kancelaria.example"  # the emulated portal's user 1
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def emulator():
+    return Emulator(clock=VirtualClock())
+
+
+@pytest.fixture
+def environ(emulator, monkeypatch):
+    values = {
+        "CABINET_BITRIX_CLIENT_ID": emulator.app.client_id,
+        "CABINET_BITRIX_CLIENT_SECRET": emulator.app.client_secret,
+        "CABINET_BITRIX_MEMBER_ID": emulator.portal.member_id,
+        "CABINET_BITRIX_TOKEN_URL": emulator.config.portal_url + "/oauth/token/",
+        "CABINET_BITRIX_NEWS_GROUP": "12",
+        "CABINET_BITRIX_OPENLINE": "1",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("CABINET_BITRIX_WEBHOOK_URL", raising=False)
+    return values
+
+
+@pytest.fixture
+def cabinet(tmp_path, emulator, environ):
+    with emulated_cabinet(tmp_path, emulator, environ) as cab:
+        yield cab
+
+
+@pytest.fixture
+def app(cabinet, emulator):
+    web_app = create_app(cabinet)
+    # The placement's token is checked with the portal: here the emulator, in-process.
+    web_app.state.bitrix_transport = emulator.transport()
+    return web_app
+
+
+@pytest.fixture
+def web(app, emulator):
+    with (
+        TestClient(app, base_url=BASE_URL) as browser,
+        TestClient(app, base_url=BASE_URL) as portal_side,
+    ):
+        emulator.event_transport = events_to(portal_side)
+        yield browser
+
+
+@pytest.fixture
+def installed(cabinet, emulator, web):
+    emulator.install_app(handler=f"{BASE_URL}/hooks/bitrix24")
+    tokens = SettingsTokenStore(cabinet.store).load(emulator.portal.member_id)
+    assert tokens is not None
+    return tokens
+
+
+def test_install_stores_tokens_and_binds_events_placements_and_the_connector(
+    cabinet, emulator, installed
+):
+    assert installed.application_token == emulator.app.application_token
+    bound = {(b.event, b.handler) for b in emulator.portal.bindings}
+    hook = f"{BASE_URL}/hooks/bitrix24"
+    for event in (
+        "ONCRMQUOTEUPDATE",
+        "ONCRMDYNAMICITEMUPDATE",
+        "ONLIVEFEEDPOSTADD",
+        "ONLIVEFEEDPOSTUPDATE",
+        "ONLIVEFEEDPOSTDELETE",
+        "ONIMCONNECTORMESSAGEADD",
+    ):
+        assert (event, hook) in bound
+    placements = {p["placement"]: p["handler"] for p in emulator.portal.placements}
+    assert placements["DEFAULT"] == f"{BASE_URL}/bitrix24/placement"
+    assert emulator.portal.connectors[CONNECTOR_ID]["lines"]["1"]["active"] is True
+    # Installing again binds nothing twice.
+    emulator.install_app(handler=hook)
+    assert len(emulator.portal.bindings) == len(bound)
+
+
+def test_a_foreign_install_or_one_with_another_token_is_refused(cabinet, emulator, web, installed):
+    form = {
+        "event": "ONAPPINSTALL",
+        "auth[access_token]": "a",
+        "auth[refresh_token]": "r",
+        "auth[domain]": "evil.example",
+        "auth[member_id]": "someone-else",
+        "auth[application_token]": "x",
+    }
+    assert web.post("/hooks/bitrix24", content=urlencode(form), headers=FORM).status_code == 403
+    form["auth[member_id]"] = emulator.portal.member_id
+    assert web.post("/bitrix24/install", content=urlencode(form), headers=FORM).status_code == 403
+    stored = SettingsTokenStore(cabinet.store).load(emulator.portal.member_id)
+    assert stored == installed
+
+
+def test_feed_events_bring_news_and_wrong_tokens_change_nothing(cabinet, emulator, web, installed):
+    post_id = emulator.act(
+        "log.blogpost.add",
+        {"POST_TITLE": "Nowe stawki", "POST_MESSAGE": "Od stycznia", "DEST": ["SG12"]},
+    )
+    (item,) = cabinet.news.list(SYSTEM).items
+    assert (item.title, item.external_id) == ("Nowe stawki", f"b24:post:{post_id}")
+    emulator.act("log.blogpost.delete", {"POST_ID": post_id})
+    assert cabinet.news.list(SYSTEM).total == 0
+    emulator.act("log.blogpost.add", {"POST_TITLE": "Drugi", "POST_MESSAGE": "x", "DEST": ["SG12"]})
+    forged = {
+        "event": "ONLIVEFEEDPOSTDELETE",
+        "data[FIELDS][POST_ID]": "1",
+        "auth[member_id]": emulator.portal.member_id,
+        "auth[application_token]": "forged",
+    }
+    refused = web.post("/hooks/bitrix24", content=urlencode(forged), headers=FORM)
+    assert refused.status_code == 403
+    assert [n.title for n in cabinet.news.list(SYSTEM).items] == ["Drugi"]
+    deliveries = [d for d in emulator.portal.deliveries if d.event.startswith("ONLIVEFEED")]
+    assert {d.status for d in deliveries} == {200}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"event": "ONCRMQUOTEUPDATE"}', "application/json"),
+        (b"", "application/x-www-form-urlencoded"),
+        (b"event=ONCRMQUOTEUPDATE", "application/x-www-form-urlencoded"),
+        (b"auth[application_token]=x", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe", "application/x-www-form-urlencoded"),
+        (b"event=ONAPPINSTALL&auth[member_id]=m", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_junk_is_a_400_never_a_500(web, body, content_type):
+    response = web.post("/hooks/bitrix24", content=body, headers={"content-type": content_type})
+    assert 400 <= response.status_code < 500
+
+
+def test_an_operators_answer_reaches_the_clients_chat(cabinet, emulator, web, installed):
+    with cabinet.store.transaction() as tx:
+        client = tx.add_client(Client(name="Zażółć sp. z o.o."))
+        jan = tx.add_user(User(email="jan@zazolc.example", name="Jan", client_id=client.id))
+    question = cabinet.chat.post(Actor.of(jan), client_id=client.id, body="Pytanie")
+    from cabinet_bitrix.chat import push_message
+
+    backend = cabinet.crm_backend("bitrix24")
+    assert push_message(cabinet, backend, question) == "sent to Open Lines"
+    emulator.operator_reply(CONNECTOR_ID, "1", f"client-{client.id}", "Odpowiedź", user_id=1)
+    assert [m.body for m in cabinet.chat.list(SYSTEM, client.id)] == ["Pytanie", "Odpowiedź"]
+
+
+def staff(cabinet, email, role=Role.ADMIN):
+    with cabinet.store.transaction() as tx:
+        return tx.add_user(User(email=email, name="Anna", role=role))
+
+
+def test_placement_signs_staff_in_without_a_password(cabinet, emulator, app, web, installed):
+    staff(cabinet, ADMIN_EMAIL)
+    form = emulator.placement_form("DEFAULT", user_id=1)
+    page = web.post("/bitrix24/placement", data=form)
+    assert page.status_code == 200, page.text
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors https://kancelaria.bitrix24.pl;" in policy
+    # The session works in this browser...
+    assert web.get("/settings/bitrix24").status_code == 200
+    # ...and the link opens the cabinet in a window of its own, once signed in there too.
+    link = re.search(r'href="([^"]+/bitrix24/sign-in\?token=[^"]+)"', page.text)
+    assert link
+    with TestClient(app, base_url=BASE_URL) as window:
+        opened = window.get(link.group(1).replace("&amp;", "&"))
+        assert opened.url.path == "/" and opened.status_code == 200
+        assert window.get("/settings/bitrix24").status_code == 200
+    with TestClient(app, base_url=BASE_URL) as stranger:
+        forged = stranger.get("/bitrix24/sign-in?token=forged", follow_redirects=False)
+        assert forged.headers["location"] == "/login"
+
+
+def test_placement_refuses_unknown_users_other_portals_and_forged_tokens(
+    cabinet, emulator, web, installed
+):
+    staff(cabinet, "someone@firm.example")
+    unknown = web.post("/bitrix24/placement", data=emulator.placement_form(user_id=2))
+    assert unknown.status_code == 403 and "Bitrix24" in unknown.text
+    assert (
+        "frame-ancestors https://kancelaria.bitrix24.pl"
+        in unknown.headers["content-security-policy"]
+    )
+    forged = {**emulator.placement_form(user_id=1), "AUTH_ID": "forged"}
+    assert web.post("/bitrix24/placement", data=forged).status_code == 403
+    other = {**emulator.placement_form(user_id=1), "member_id": "another-portal"}
+    assert web.post("/bitrix24/placement", data=other).status_code == 403
+    # A client's user never gets in through Bitrix24, even with a matching e-mail.
+    with cabinet.store.transaction() as tx:
+        owner = tx.add_client(Client(name="Klient"))
+        tx.add_user(User(email=ADMIN_EMAIL, name="Anna", client_id=owner.id))
+    client_user = web.post("/bitrix24/placement", data=emulator.placement_form(user_id=1))
+    assert client_user.status_code == 403
+    assert web.get("/settings/bitrix24", follow_redirects=False).status_code == 303
+
+
+def test_settings_page_for_admins_only(cabinet, emulator, app, web, installed):
+    admin = staff(cabinet, ADMIN_EMAIL)
+    overview = settings_overview(cabinet)
+    assert overview["mode"] == "app" and overview["installed"] and overview["news_group"] == 12
+    web.post("/bitrix24/placement", data=emulator.placement_form(user_id=1))
+    page = web.get("/settings/bitrix24")
+    assert page.status_code == 200
+    assert f"{BASE_URL}/hooks/bitrix24" in page.text and "SG12" in page.text
+    assert 'href="/settings/bitrix24"' in page.text  # the admin's menu link
+    manager = staff(cabinet, "piotr.wisniewski@kancelaria.example", Role.MANAGER)
+    web.post("/bitrix24/placement", data=emulator.placement_form(user_id=2))
+    assert web.get("/settings/bitrix24").status_code == 403
+    assert admin.id != manager.id
