@@ -251,3 +251,45 @@ def test_another_clients_document_is_not_found(
         assert web.get(path).status_code == 404
     assert web.post(f"/documents/{other.id}/delete", data={"csrf_token": token}).status_code == 404
     assert len(documents(cabinet)) == 1
+
+
+def test_every_document_type_has_a_form(cabinet: Cabinet, client_web: TestClient) -> None:
+    for key, document_type in cabinet.document_types.items():
+        response = client_web.get(f"/documents/new?type={key}")
+        assert response.status_code == 200, key
+        for spec in document_type.fields:
+            assert f'name="extra.{spec.name}"' in response.text, (key, spec.name)
+        assert ('name="lines.0.unit_price"' in response.text) == document_type.has_lines
+    assert client_web.get("/documents/new?type=nope").status_code == 404
+
+
+def test_a_contract_through_the_generic_form(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    spec = cabinet.document_type("contract").field("contract_kind")
+    kind = next(iter(spec.choices))
+    form = {
+        "csrf_token": csrf_of(client_web, "/documents/new?type=contract"),
+        "doc_type": "contract",
+        "issue_date": "2026-11-02",
+        "language": "pl",
+        "counterparty_id": "",
+        "party.kind": "person",
+        "party.name": "Jan Zleceniobiorca",
+        "extra.contract_kind": kind,
+        "extra.subject": "Prace projektowe",
+        "extra.date_from": "2026-11-03",
+        "extra.amount": "5 000,00",
+        "action": "save",
+    }
+    missing = client_web.post("/documents/new", data={**form, "extra.date_from": ""})
+    assert missing.status_code == 422
+    assert 'data-error-for="extra.date_from"' in missing.text
+    response = client_web.post("/documents/new", data=form)
+    assert response.status_code == 200, response.text
+    [saved] = documents(cabinet)
+    assert saved.doc_type == "contract"
+    assert saved.buyer is not None and saved.buyer.name == "Jan Zleceniobiorca"
+    assert saved.extra["date_from"] == "2026-11-03"
+    assert saved.totals is not None and saved.totals.gross == Decimal("5000.00")
+    assert "Prace projektowe" in response.text

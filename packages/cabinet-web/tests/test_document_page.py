@@ -132,7 +132,9 @@ def test_accountant_returns_with_a_comment_and_the_client_fixes_and_resubmits(
     web.post("/logout", data={"csrf_token": token})
 
     login(web, world.accountant.email)
-    queue = web.get("/documents?status=submitted&doc_type=cost_invoice")
+    home = web.get("/").text
+    assert 'href="/documents?doc_type=cost_invoice&amp;status=submitted"' in home
+    queue = web.get("/documents?doc_type=cost_invoice&status=submitted")
     assert f'data-id="{document.id}"' in queue.text
     token = csrf_of(web, page)
     assert 'data-test="transition-approve"' in web.get(page).text

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
 PLUGIN_NAME = "cabinet_web"
+#: The accountant's queue: cost invoices the clients submitted for approval.
+APPROVAL_QUEUE = "/documents?doc_type=cost_invoice&status=submitted"
 
 
 def add_hookspecs(pm: pluggy.PluginManager) -> None:
@@ -60,6 +62,8 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
         links.append({"href": "/users", "label": _("Users")})
     if actor.role.is_staff:
         links.append({"href": "/clients", "label": _("Clients")})
+    if actor.role in (Role.ACCOUNTANT, Role.ADMIN):
+        links.append({"href": APPROVAL_QUEUE, "label": _("Cost invoices to approve")})
     links.append({"href": "/tokens", "label": _("API tokens")})
     links.append({"href": "/profile", "label": _("Profile")})
     return links

@@ -14,6 +14,7 @@ side (seller or buyer) the counterparty is on.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -216,7 +217,12 @@ def parse_form(
         if spec.kind == "bool":
             extra[spec.name] = _flag(form.get(name))
         elif form.get(name, "").strip():
-            extra[spec.name] = form[name].strip()
+            raw = form[name].strip()
+            if spec.kind in ("decimal", "money"):
+                # "5 000,00" as typed; anything unreadable goes on for the type to report.
+                with contextlib.suppress(ValueError):
+                    raw = str(parse_decimal(raw))
+            extra[spec.name] = raw
 
     # The counterparty: one of the client's own, a new one, or only typed on this document.
     choice = form.get("counterparty_id", "").strip()
