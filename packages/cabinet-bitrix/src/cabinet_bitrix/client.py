@@ -8,7 +8,8 @@ When they are hit anyway (another client on the same portal) the reactions are:
 
 * ``503 QUERY_LIMIT_EXCEEDED``: the bucket is assumed full, the call waits and is retried;
 * ``429 OPERATION_TIME_LIMIT``: the call waits until the method's ``operating_reset_at``;
-* ``401 expired_token`` (app mode): the token pair is refreshed once and the call replayed;
+* ``401 expired_token`` (app mode): the token pair is refreshed and the call replayed (again
+  if the portal says so again, up to the policy's attempts);
 * other 5xx, HTML error pages, timeouts and network errors: retried with exponential backoff;
 
 each within :class:`RetryPolicy`'s bounds, after which the last :class:`BitrixError` is raised
@@ -98,7 +99,9 @@ def error_from(response: httpx.Response, body: Any) -> BitrixError | None:
     if isinstance(body, Mapping) and "error" in body:
         code = str(body["error"])
         description = str(body.get("error_description", ""))
-        transient = code in _TRANSIENT_CODES or status >= 500
+        # An expired token is fixed by a refresh; if the portal still says so after the
+        # client's refreshes, a later attempt (with a fresh pair) is still worth it.
+        transient = code in _TRANSIENT_CODES or code == "expired_token" or status >= 500
         retry_after = _retry_after_header(response)
         if retry_after is None and code == "QUERY_LIMIT_EXCEEDED":
             retry_after = QUERY_LIMIT_RETRY_SECONDS
@@ -278,13 +281,18 @@ class BitrixClient:
         failures = 0
         limit_waited = 0.0
         retries_before = self.retries
-        refreshed = False
+        refreshes = 0
         while True:
             try:
                 return self._send(method, given)
             except BitrixError as error:
-                if error.code in ("expired_token", "invalid_token") and not refreshed:
-                    refreshed = True
+                # A token may expire again between a refresh and the replay (a short-lived
+                # token, another process refreshing): refresh each time, within the attempts.
+                if (
+                    error.code in ("expired_token", "invalid_token")
+                    and refreshes < self.retry.attempts
+                ):
+                    refreshes += 1
                     try:
                         replay = self.auth.refresh(self._http, error.sent or {})
                     except AuthError as exc:
