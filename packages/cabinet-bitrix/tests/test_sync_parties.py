@@ -198,3 +198,23 @@ def test_records_and_names():
     person = Counterparty(id=5, client_id=1, kind=PartyKind.PERSON, name="Ewa Nowak")
     assert counterparty_record(person, "cab").origin == "cab-counterparty-5"
     assert counterparty_record(person, "cab").entity_type_id == 3
+
+
+def test_a_document_push_whose_answer_was_lost_creates_nothing_twice(
+    cabinet, emulator, clock, document, counterparty
+):
+    with cabinet.store.transaction() as tx:
+        document = tx.update_document(attrs.evolve(document, counterparty_id=counterparty.id))
+    backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
+    # The batch adding both companies, their requisites, the item and its rows runs; its
+    # answer is lost. The retry looks everything up again before writing.
+    lossy = LostAnswers(emulator.transport(), b"crm.item.add")
+    backend.client._http._transport = lossy
+    backend.deliver(cabinet, message("document.created", "document", document.id))
+    assert lossy.lost == 1
+    assert len(companies(emulator)) == 2
+    assert len(emulator.portal.requisites) == 2
+    (item,) = emulator.portal.items[1038].values()
+    assert len(emulator.portal.rows[("T40e", item["id"])]) == 3
+    by_origin = {c["originId"]: c["id"] for c in companies(emulator)}
+    assert item["companyId"] == by_origin[f"cabinet-counterparty-{counterparty.id}"]

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from cabinet_core.crm import DeliveryError
+from cabinet_core.crm import DeliveryError, PeriodicTask
 from cabinet_core.entities import Document, DocumentLine, PriceMode
 
 from cabinet_bitrix.auth import AuthError, BitrixAuth, OAuthAuth, SettingsTokenStore, WebhookAuth
@@ -636,6 +636,18 @@ class BitrixBackend:
             for message in about:
                 outcome[message.id or 0] = result
         return outcome
+
+    def periodic_tasks(self, cabinet: Cabinet) -> list[PeriodicTask]:
+        """Reconciliation on the worker's schedule (Bitrix24 never retries a lost event)."""
+        from cabinet_bitrix.reconcile import reconcile
+
+        return [
+            PeriodicTask(
+                "bitrix24.reconcile",
+                self.settings.reconcile_seconds,
+                lambda cab: reconcile(cab, backend=self),
+            )
+        ]
 
 
 def delivery_error(exc: BitrixError) -> DeliveryError:

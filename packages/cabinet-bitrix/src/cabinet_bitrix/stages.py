@@ -48,6 +48,8 @@ _DEFAULTS: Mapping[str, tuple[str, str]] = {
     "sent": ("SENT", "CLIENT"),
     "paid": ("APPROVED", "SUCCESS"),
     "cancelled": ("DECLAINED", "FAIL"),
+    # A proforma settled by the VAT invoice it became.
+    "converted": ("APPROVED", "SUCCESS"),
     # Cost invoices: the accountant's own pipeline.
     "submitted": ("SENT", "NEW"),
     "returned": ("DECLAINED", "FAIL"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from cabinet_bitrix.emulator.errors import ApiError
@@ -91,7 +92,22 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _moment(value: Any) -> datetime | None:
+    # Dates with an offset ("2026-11-27T12:00:00+01:00") are compared as moments, as the
+    # portal does: a filter given in UTC must match items stamped in the portal's own zone.
+    if not isinstance(value, str) or len(value) < 19 or value[10:11] != "T":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def _comparable(left: Any, right: Any) -> tuple[Any, Any]:
+    moments = _moment(left), _moment(right)
+    if moments[0] is not None and moments[1] is not None:
+        return moments
     left, right = _number(left), _number(right)
     if isinstance(left, int | float) and isinstance(right, int | float):
         return left, right

@@ -1,0 +1,222 @@
+"""Staff changes coming back from Bitrix24: CRM events (bitrix24.md §6) to document statuses.
+
+Bitrix24 posts an event form-encoded with only ids (``event``, ``data[FIELDS][ID]``,
+``data[FIELDS][ENTITY_TYPE_ID]``, ``auth[application_token]``, ``auth[member_id]`` …).
+:func:`handle_event` checks the ``application_token`` against the one stored at install
+(constant time; a foreign or missing token changes nothing), reads the item
+(``crm.item.get``), finds the cabinet document by the origin field, and moves it to the
+status its stage maps back to (:mod:`.stages`) through ``cabinet.documents.apply_crm_status``
+with ``source="crm"`` — the outbox row it writes is therefore not pushed back (no echo loop).
+
+Handled: ``ONCRMDYNAMICITEMUPDATE`` (smart processes and new invoices; the per-type variant
+``…_1038`` too) and ``ONCRMQUOTEUPDATE``. The ``…ADD``/``…DELETE`` events of the same entities
+are answered and ignored: items are created by the cabinet, and a deleted item does not delete
+a document (that stays a decision for people).
+
+Payment follows the pipeline: a stage that maps to the workflow state ``paid`` marks the document
+paid (``apply_crm_status`` does so with the state); moving a paid document back to an earlier
+stage marks it unpaid again (``apply_crm_payment``). The amount paid (``opportunity``) is not
+compared, as Bitrix24 items carry the document total, not payments.
+
+Client tagging: every item the cabinet writes has the client's company as ``mycompanyId``
+(:mod:`.parties`); a change is applied only when that tag, if present, is the company of the
+document's own client, so an origin id copied onto another client's item changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from cabinet_core.entities import PartyKind, PaymentStatus
+from cabinet_core.errors import NotFound
+
+from cabinet_bitrix.auth import AuthError, SettingsTokenStore, application_token_matches
+from cabinet_bitrix.backend import CRM_ORIGIN, BitrixBackend
+from cabinet_bitrix.batching import run_batch
+from cabinet_bitrix.client import BitrixError
+from cabinet_bitrix.parties import PartyRecord, client_origin
+from cabinet_bitrix.stages import StageMap
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+
+log = logging.getLogger("cabinet.bitrix.inbound")
+
+#: Settings-store key of the application token of an outgoing webhook set up in the portal's
+#: UI (an installed app's token is kept with its OAuth tokens, ``bitrix24.portal.<member_id>``).
+APPLICATION_TOKEN_KEY = "bitrix24.application_token"  # noqa: S105 (a settings key)
+
+_UPDATES = ("ONCRMDYNAMICITEMUPDATE", "ONCRMQUOTEUPDATE")
+_IGNORED = (
+    "ONCRMDYNAMICITEMADD",
+    "ONCRMDYNAMICITEMDELETE",
+    "ONCRMQUOTEADD",
+    "ONCRMQUOTEDELETE",
+)
+
+
+def field(form: Mapping[str, Any], *path: str) -> str:
+    """A value of the event form by path, whether the form is flat (``data[FIELDS][ID]`` keys,
+    as web frameworks parse it) or nested (``{"data": {"FIELDS": {"ID": …}}}``)."""
+    flat = path[0] + "".join(f"[{part}]" for part in path[1:])
+    if flat in form:
+        return str(form[flat])
+    value: Any = form
+    for part in path:
+        if not isinstance(value, Mapping) or part not in value:
+            return ""
+        value = value[part]
+    return "" if isinstance(value, Mapping | list) else str(value)
+
+
+def token_accepted(cabinet: Cabinet, member_id: str, given: str) -> bool:
+    """Whether ``given`` is the application token stored for the portal ``member_id`` at
+    install, or the one stored for an outgoing webhook (compared in constant time)."""
+    if not given:
+        return False
+    if member_id:
+        tokens = SettingsTokenStore(cabinet.store).load(member_id)
+        if tokens is not None and application_token_matches(tokens, given):
+            return True
+    with cabinet.store.transaction(readonly=True) as tx:
+        stored = tx.get_setting(APPLICATION_TOKEN_KEY)
+    return (
+        isinstance(stored, str)
+        and bool(stored)
+        and hmac.compare_digest(stored.encode(), given.encode())
+    )
+
+
+def active_backend(cabinet: Cabinet) -> BitrixBackend | None:
+    """The cabinet's active ``bitrix24`` backend, if settings enable it."""
+    for backend in cabinet.crm_backends():
+        if isinstance(backend, BitrixBackend):
+            return backend
+    return None
+
+
+def document_id_of(backend: BitrixBackend, origin: Any) -> int | None:
+    """The document id in an origin value written by this cabinet (``cabinet-document-42``)."""
+    prefix = f"{backend.settings.origin_prefix}-document-"
+    text = str(origin or "")
+    if not text.startswith(prefix) or not text[len(prefix) :].isdigit():
+        return None
+    return int(text[len(prefix) :])
+
+
+def client_company(backend: BitrixBackend, client_id: int) -> int | None:
+    """The id of the company that stands for cabinet client ``client_id`` (looked up once)."""
+    origin = client_origin(backend.settings.origin_prefix, client_id)
+    if origin not in backend.parties.known:
+        probe = PartyRecord(origin=origin, kind=PartyKind.COMPANY, name="")
+        found = run_batch(backend.client, [backend.parties.find_command(probe)])
+        backend.parties.found(probe, found)
+    return backend.parties.known.get(origin)
+
+
+def apply_item(
+    cabinet: Cabinet,
+    backend: BitrixBackend,
+    entity_type_id: int,
+    item: Mapping[str, Any],
+    stages: StageMap | None = None,
+) -> str:
+    """Bring the document an item stands for to the status of the item's stage; what
+    happened, in a few words (for logs and reconciliation reports)."""
+    field_name = backend.settings.origin_field_for(entity_type_id)
+    document_id = document_id_of(backend, item.get(field_name))
+    if document_id is None:
+        return "ignored: not a cabinet document"
+    with cabinet.store.transaction(readonly=True) as tx:
+        document = tx.get_document(document_id)
+    if document is None:
+        return f"ignored: document {document_id} no longer exists"
+    if backend.settings.entity_type_for(document.doc_type) != entity_type_id:
+        return f"ignored: document {document_id} is not kept as entity type {entity_type_id}"
+    tag = int(item.get("mycompanyId") or 0)
+    if tag and tag != client_company(backend, document.client_id):
+        log.warning(
+            "bitrix24: item %s of type %s names document %s of another client; not applied",
+            item.get("id"),
+            entity_type_id,
+            document_id,
+        )
+        return f"refused: item {item.get('id')} is not tagged with the document's client"
+    document_type = cabinet.document_types.get(document.doc_type)
+    stage = str(item.get("stageId") or "")
+    if document_type is None or not stage:
+        return f"ignored: document {document_id} has no stage to follow"
+    stages = stages or StageMap.load(cabinet)
+    status = stages.status_for(document_type, entity_type_id, stage, document.status)
+    if status is None:
+        return f"ignored: stage {stage} is not mapped for {document.doc_type}"
+    try:
+        moved = cabinet.documents.apply_crm_status(
+            document_id, status, comment="Bitrix24", source=CRM_ORIGIN
+        )
+    except (ValueError, NotFound) as exc:
+        log.warning("bitrix24: stage %s of document %s not applied: %s", stage, document_id, exc)
+        return f"ignored: {exc}"
+    if moved is None:
+        return f"unchanged: document {document_id} is {status}"
+    if (
+        document.status == "paid"
+        and status != "paid"
+        and moved.payment_status == PaymentStatus.PAID
+    ):
+        cabinet.documents.apply_crm_payment(document_id, PaymentStatus.UNPAID, source=CRM_ORIGIN)
+    return f"status: document {document_id} {document.status} → {status}"
+
+
+def handle_event(
+    cabinet: Cabinet, form: Mapping[str, Any], *, backend: BitrixBackend | None = None
+) -> str:
+    """Handle one event POSTed by Bitrix24 (the form-encoded body, flat or nested); what
+    happened: ``"rejected"`` for a foreign token, ``"ignored …"``, ``"unchanged …"``,
+    ``"status: …"``, ``"invalid …"`` for junk, ``"failed: …"`` when the portal could not be
+    read (reconciliation catches up later). Never raises for a bad event."""
+    event = field(form, "event").upper()
+    if not event:
+        return "invalid: no event name"
+    token = field(form, "auth", "application_token")
+    member_id = field(form, "auth", "member_id")
+    if not token_accepted(cabinet, member_id, token):
+        log.warning("bitrix24: event %s with a wrong application_token rejected", event)
+        return "rejected"
+    if event.startswith(_IGNORED):
+        return f"ignored: {event}"
+    if not event.startswith(_UPDATES):
+        return f"ignored: {event} is not a CRM item event"
+    item_id = field(form, "data", "FIELDS", "ID")
+    if event.startswith("ONCRMQUOTE"):
+        entity_type = "7"
+    else:
+        entity_type = field(form, "data", "FIELDS", "ENTITY_TYPE_ID") or event.rpartition("_")[2]
+    if not item_id.isdigit() or not entity_type.isdigit():
+        return "invalid: the event names no item"
+    backend = backend or active_backend(cabinet)
+    if backend is None:
+        return "ignored: the bitrix24 backend is not active"
+    try:
+        answer = backend.client.call(
+            "crm.item.get",
+            {"entityTypeId": int(entity_type), "id": int(item_id), "useOriginalUfNames": "Y"},
+        )
+    except BitrixError as exc:
+        if exc.code == "NOT_FOUND":
+            return f"ignored: item {item_id} no longer exists"
+        log.warning("bitrix24: reading item %s for %s failed: %s", item_id, event, exc)
+        return f"failed: {exc}"
+    except AuthError as exc:
+        return f"failed: {exc}"
+    item = answer.get("item") if isinstance(answer, Mapping) else None
+    if not isinstance(item, Mapping):
+        return "failed: crm.item.get answered without an item"
+    try:
+        return apply_item(cabinet, backend, int(entity_type), item)
+    except BitrixError as exc:
+        log.warning("bitrix24: applying item %s failed: %s", item_id, exc)
+        return f"failed: {exc}"

@@ -1,0 +1,138 @@
+"""Status ↔ stage: the default mapping per built-in type, admins' overrides in the settings
+store, stage ids of a smart process's real pipeline, and what a push does with them."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from cabinet_bitrix import BitrixBackend, BitrixSettings
+from cabinet_bitrix.emulator import Emulator, VirtualClock
+from cabinet_bitrix.emulator.state import spa_type
+from cabinet_bitrix.stages import SETTINGS_KEY, StageMap, check_mapping, default_mapping
+from cabinet_core.entities import OutboxMessage
+from emulated import emulated_client
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock()
+
+
+@pytest.fixture
+def emulator(clock):
+    return Emulator(clock=clock)
+
+
+def make_backend(emulator, clock, **settings):
+    client = emulated_client(emulator, clock)
+    settings = BitrixSettings(webhook_url=emulator.webhook_url, **settings)
+    return BitrixBackend(settings, client=client)
+
+
+def message(document, topic="document.updated", **payload):
+    return OutboxMessage(
+        id=1, topic=topic, entity="document", entity_id=document.id, payload=payload
+    )
+
+
+def test_defaults_cover_every_state_of_the_built_in_types(cabinet):
+    for key, doc_type in cabinet.document_types.items():
+        states = {s.key for s in doc_type.workflow.states}
+        for entity_type_id, stages in (
+            (7, {"DRAFT", "SENT", "APPROVED", "DECLAINED"}),
+            (1038, {"NEW", "PREPARATION", "CLIENT", "SUCCESS", "FAIL"}),
+        ):
+            mapping = default_mapping(doc_type, entity_type_id)
+            assert set(mapping) == states, key
+            assert set(mapping.values()) <= stages, key
+
+
+def test_a_stage_maps_back_without_undoing_a_number(cabinet):
+    stages = StageMap(categories={1038: 37})
+    sales = cabinet.document_types["vat_invoice"]
+    # issued and draft share the first stage: an issued invoice stays issued there, and a
+    # sent one moved back to it becomes issued, never a draft again.
+    assert stages.status_for(sales, 1038, "DT1038_37:NEW", "issued") == "issued"
+    assert stages.status_for(sales, 1038, "DT1038_37:NEW", "sent") == "issued"
+    assert stages.status_for(sales, 1038, "DT1038_37:SUCCESS", "sent") == "paid"
+    assert stages.status_for(sales, 1038, "DT1038_37:UC_OTHER", "sent") is None
+    cost = cabinet.document_types["cost_invoice"]
+    assert stages.status_for(cost, 7, "APPROVED", "submitted") == "approved"
+    assert stages.status_for(cost, 7, "APPROVED", "booked") == "booked"
+    assert stages.status_for(cost, 7, "DECLAINED", "submitted") == "returned"
+    assert stages.stage_for(cost, 1038, "approved") == "DT1038_37:PREPARATION"
+    assert stages.stage_for(cost, 7, "paid") == "APPROVED"
+
+
+def test_admins_override_a_type_and_bad_mappings_are_refused(cabinet):
+    with cabinet.store.transaction() as tx:
+        tx.set_setting(SETTINGS_KEY, {"cost_invoice": {"submitted": "NEW", "approved": "UC_OK"}})
+    stages = StageMap.load(cabinet)
+    stages.categories[1038] = 5
+    cost = cabinet.document_types["cost_invoice"]
+    assert stages.stage_for(cost, 1038, "approved") == "DT1038_5:UC_OK"
+    assert stages.stage_for(cost, 1038, "paid") is None  # not mapped: left alone
+    assert stages.status_for(cost, 1038, "DT1038_5:UC_OK", "submitted") == "approved"
+    # Other types keep their defaults.
+    assert (
+        stages.stage_for(cabinet.document_types["vat_invoice"], 1038, "sent") == "DT1038_5:CLIENT"
+    )
+    with pytest.raises(ValueError, match=r"bitrix24\.stage_map"):
+        check_mapping({"cost_invoice": ["NEW"]})
+    with pytest.raises(ValueError, match=r"bitrix24\.stage_map"):
+        check_mapping({"cost_invoice": {"approved": ""}})
+
+
+def test_a_new_item_goes_to_the_stage_of_its_status_in_the_real_pipeline(cabinet, clock, document):
+    # A smart process whose default pipeline is not the first one and has another id.
+    emulator = Emulator(clock=clock)
+    crm = spa_type(1040, 41, "Faktury", 9)
+    emulator.portal.types[1040] = crm
+    emulator.portal.items[1040] = {}
+    with cabinet.store.transaction() as tx:
+        sent = tx.update_document(attrs.evolve(document, status="sent"))
+    make_backend(emulator, clock, entity_types={"vat_invoice": 1040}).deliver(
+        cabinet, message(sent, "document.created")
+    )
+    (item,) = emulator.portal.items[1040].values()
+    assert item["stageId"] == "DT1040_9:CLIENT"
+
+
+def test_a_status_change_moves_the_item_and_a_plain_edit_does_not(
+    cabinet, emulator, clock, document
+):
+    backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
+    backend.deliver(cabinet, message(document, "document.created"))
+    (item,) = emulator.portal.items[1038].values()
+    assert item["stageId"] == "DT1038_37:NEW"
+    # Staff moved it meanwhile; an edit in the cabinet must not undo that.
+    emulator.act(
+        "crm.item.update",
+        {"entityTypeId": 1038, "id": item["id"], "fields": {"stageId": "DT1038_37:PREPARATION"}},
+    )
+    backend.deliver(cabinet, message(document, "document.updated"))
+    assert item["stageId"] == "DT1038_37:PREPARATION"
+    with cabinet.store.transaction() as tx:
+        sent = tx.update_document(attrs.evolve(document, status="sent"))
+    backend.deliver(cabinet, message(sent, "document.status_changed", new_status="sent"))
+    assert item["stageId"] == "DT1038_37:CLIENT"
+
+
+def test_a_change_that_came_from_the_crm_is_not_pushed_back(cabinet, emulator, clock, document):
+    backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
+    backend.deliver(cabinet, message(document, "document.status_changed", origin="crm"))
+    assert emulator.requests == []
+    outcome = backend.deliver_many(
+        cabinet, [attrs.evolve(message(document, "document.payment_changed", origin="crm"), id=7)]
+    )
+    assert outcome == {7: None}
+    assert emulator.requests == []
+
+
+def test_quotes_use_the_quote_directory(cabinet, emulator, clock, document):
+    with cabinet.store.transaction() as tx:
+        paid = tx.update_document(attrs.evolve(document, status="paid"))
+    make_backend(emulator, clock).deliver(cabinet, message(paid, "document.created"))
+    (quote,) = emulator.portal.items[7].values()
+    assert quote["stageId"] == "APPROVED"
+    assert quote["stageSemanticId"] == "S"
