@@ -160,9 +160,9 @@ INT_FIELDS = frozenset(
         "webformId",
         "locationId",
         "storageTypeId",
-        "originatorId",
     ]
 )
+# ``originatorId`` is not among them: it names the external system (a string, like originId).
 FLOAT_FIELDS = frozenset({"opportunity", "taxValue", "revenue"})
 INT_LIST_FIELDS = frozenset({"contactIds", "observers", "companyIds", "storageElementIds"})
 DATE_FIELDS = frozenset({"begindate", "closedate", "actualDate", "birthdate"})
