@@ -317,3 +317,30 @@ def test_import_of_something_else_saves_nothing(
         )
         assert assert_problem(response, 422)["errors"][0]["field"] == "file"
     assert cabinet.documents.list(SYSTEM, DocumentQuery()).total == 0
+
+
+def test_the_endpoints_are_described_and_answer_as_described(
+    cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
+) -> None:
+    document = web.get("/api/v1/openapi.json").json()
+    paths = document["paths"]
+    for path, method in (
+        ("/api/v1/documents/{doc_id}/send", "post"),
+        ("/api/v1/documents/{doc_id}/deliveries", "get"),
+        ("/api/v1/documents/{doc_id}/convert", "post"),
+        ("/api/v1/documents/{doc_id}/correct", "post"),
+        ("/api/v1/documents/{doc_id}/correction-request", "post"),
+        ("/api/v1/documents/import-fa3", "post"),
+        ("/api/v1/clients/{client_id}/templates", "put"),
+    ):
+        operation = paths[path][method]
+        assert operation["summary"] and operation["description"]
+        assert "default" in operation["responses"]
+    send = paths["/api/v1/documents/{doc_id}/send"]["post"]["responses"]["202"]
+    schema = send["content"]["application/json"]["schema"]
+    invoice = issued(cabinet, world)
+    sent = web.post(f"/api/v1/documents/{invoice.id}/send", headers=as_client).json()
+    assert set(schema["required"]) <= set(sent) <= set(schema["properties"])
+    assert sent["state"] in schema["properties"]["state"]["enum"]
+    listed = web.get(f"/api/v1/documents/{invoice.id}/deliveries", headers=as_client).json()
+    assert listed == [sent]

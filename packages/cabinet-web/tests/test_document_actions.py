@@ -436,3 +436,19 @@ def test_import_warnings_stay_visible_on_the_preview(
     page = client_web.get(f"/documents/{result.document.id}").text
     assert 'data-test="import-warnings"' in page
     assert "2050.99" in page
+
+
+def test_auto_send_switched_on_in_the_profile_sends_on_issue(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    client_web.post(
+        "/profile/preferences",
+        data={"csrf_token": csrf_of(client_web, "/profile"), "auto_send": "on"},
+    )
+    invoice = issued(cabinet, world)  # issued by the client: the mail is queued with the move
+    page = client_web.get(f"/documents/{invoice.id}").text
+    assert 'data-test="delivery-queued"' in page
+    assert "buyer@gamma.pl" in page
+    Worker(cabinet).run_once()
+    assert [m["To"] for m in mails(cabinet)] == ["buyer@gamma.pl"]
+    assert cabinet.documents.get(SYSTEM, invoice.id or 0).status == "sent"
