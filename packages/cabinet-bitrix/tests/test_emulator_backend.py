@@ -153,8 +153,8 @@ def test_many_documents_share_batches(cabinet, emulator, document):
     outcome = backend.push_documents(cabinet, documents)
     assert sorted(outcome) == sorted(d.id for d in documents)
     assert all(isinstance(v, int) for v in outcome.values())
-    # 60 lookups in 2 batches; 60 items + 60 row sets in 3 batches of 25 documents.
-    assert len(emulator.requests) == 5
+    # 60 lookups as 2 IN-filter commands in 1 batch; 60 items + 60 row sets in 3 batches.
+    assert len(emulator.requests) == 4
     assert len(spa_items(emulator)) == 60
     again = backend.push_documents(cabinet, documents)
     assert again == outcome
