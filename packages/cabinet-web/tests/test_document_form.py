@@ -93,6 +93,7 @@ def test_new_eur_cost_invoice_is_saved_with_server_totals_and_pln_vat(
     page = response.text
     assert 'data-test="total-vat-pln">1147,83' in page.replace("\xa0", "")
     assert "13.11.2026" in page and saved.exchange_rate.table_no in page
+    assert "4,2512" in page
     assert "RE-2026-0042" in page
     # The new counterparty was saved to the client's list and linked.
     [counterparty] = cabinet.counterparties.list(Actor.of(world.client_user), world.client.id).items

@@ -478,7 +478,8 @@ def new_values(client: Client, document_type: DocumentType, today: date) -> dict
         "payment_method": PaymentMethod.TRANSFER.value,
         "payment_status": PaymentStatus.UNPAID.value,
         "template": client.default_template or "",
-        "counterparty_id": "",
+        # A party typed into a new document is kept for next time unless the user says not.
+        "counterparty_id": "new",
     }
     for spec in document_type.fields:
         if spec.default is not None:

@@ -30,7 +30,7 @@ from cabinet_web.pages._common import (
     render,
     run,
 )
-from cabinet_web.pages.document_form import PAYMENT_METHODS, PAYMENT_STATUSES
+from cabinet_web.pages.document_form import LANGUAGE_CHOICES, PAYMENT_METHODS, PAYMENT_STATUSES
 from cabinet_web.query import document_query
 
 FILTERS = (
@@ -189,6 +189,9 @@ async def _render_document(
         "has_pdf": _has_renderer(cabinet, document.doc_type),
         "has_xml": document.doc_type in KSEF_TYPES and document.number is not None,
         "template_name": template.name if template else "",
+        "language_label": request.state.gettext(
+            dict(LANGUAGE_CHOICES).get(document.language, document.language)
+        ),
         "payment_method_label": request.state.gettext(
             dict(PAYMENT_METHODS).get(document.payment_method, str(document.payment_method))
         ),
