@@ -118,8 +118,9 @@ def test_documents_whose_push_never_arrived_are_queued_again(
 
 
 def test_the_worker_runs_it_on_a_schedule(cabinet, backend, document):
-    (task,) = backend.periodic_tasks(cabinet)
-    assert task.name == "bitrix24.reconcile"
+    tasks = {task.name: task for task in backend.periodic_tasks(cabinet)}
+    assert set(tasks) == {"bitrix24.reconcile", "bitrix24.news", "bitrix24.chat"}
+    task = tasks["bitrix24.reconcile"]
     assert task.interval_seconds == 300
     task.run(cabinet)
     with cabinet.store.transaction(readonly=True) as tx:

@@ -51,6 +51,9 @@ log = logging.getLogger("cabinet.bitrix")
 #: ``origin`` of outbox messages about changes that came from the CRM (inbound events and
 #: reconciliation pass it to ``apply_crm_status``): never pushed back.
 CRM_ORIGIN = "crm"
+#: How often the workgroup feed is read for news, and (webhook mode) chats for replies.
+NEWS_SECONDS = 300.0
+CHAT_SECONDS = 30.0
 
 #: Short owner codes of the system types (bitrix24.md §3.1); SPAs use ``T`` + hex id.
 _OWNER_TYPES = {1: "L", 2: "D", 3: "C", 4: "CO", 7: "Q", 31: "SI"}
@@ -551,6 +554,12 @@ class BitrixBackend:
             raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
 
     def _deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+        if message.topic == "chat.message_posted":
+            # The chat bridge (Open Lines or a group chat); it skips messages from Bitrix24.
+            from cabinet_bitrix import chat
+
+            chat.push_message(cabinet, self, message.payload)
+            return
         if message.entity_id is None or self._echo(message):
             return
         if message.entity == "document":
@@ -638,7 +647,10 @@ class BitrixBackend:
         return outcome
 
     def periodic_tasks(self, cabinet: Cabinet) -> list[PeriodicTask]:
-        """Reconciliation on the worker's schedule (Bitrix24 never retries a lost event)."""
+        """What the worker runs on a schedule: reconciliation (Bitrix24 never retries a lost
+        event), the news feed pull and, in webhook mode, the chat replies poll (both do
+        nothing when not configured)."""
+        from cabinet_bitrix import chat, news
         from cabinet_bitrix.reconcile import reconcile
 
         return [
@@ -646,7 +658,9 @@ class BitrixBackend:
                 "bitrix24.reconcile",
                 self.settings.reconcile_seconds,
                 lambda cab: reconcile(cab, backend=self),
-            )
+            ),
+            PeriodicTask("bitrix24.news", NEWS_SECONDS, lambda cab: news.pull_news(cab, self)),
+            PeriodicTask("bitrix24.chat", CHAT_SECONDS, lambda cab: chat.poll_replies(cab, self)),
         ]
 
 
@@ -687,6 +701,8 @@ class _WriteRound:
         self.batch: list[Command] = []
         self.creating: dict[str, PartyRecord] = {}
         self.unsure: list[Document] = []
+        #: Origins of parties created in a batch whose answer never came.
+        self.doubtful: set[str] = set()
         self.by_id: dict[int, Document] = {}
         self.give_up = False
 
@@ -696,14 +712,29 @@ class _WriteRound:
         self.give_up = give_up
         self.by_id = {d.id or 0: d for d in documents}
         for document in documents:
+            if self._doubtful(document):
+                self.unsure.append(document)
+                continue
             group, new = self.group_for(document)
             if len(self.batch) + len(group) > BATCH_LIMIT:
                 self.flush()
+                if self._doubtful(document):
+                    self.unsure.append(document)
+                    continue
                 group, new = self.group_for(document)
             self.batch.extend(group)
             self.creating.update({party.origin: party for party in new})
         self.flush()
         return self.unsure
+
+    def _doubtful(self, document: Document) -> bool:
+        """Whether the document needs a party whose creation may or may not have run (its
+        batch's answer was lost): creating it again could make a second company, so the
+        document waits for the next round's lookup."""
+        return any(
+            party is not None and party.origin in self.doubtful
+            for party in self.records[document.id or 0]
+        )
 
     def group_for(self, document: Document) -> tuple[list[Command], list[PartyRecord]]:
         """The commands of one document (with those of parties still to create) and the
@@ -751,6 +782,7 @@ class _WriteRound:
         except BitrixError as exc:
             if not exc.transient or self.give_up:
                 raise
+            self.doubtful.update(party.origin for party in new_parties)
             self.unsure.extend(
                 self.by_id[int(c.name[4:])] for c in sent if c.name.startswith("item")
             )

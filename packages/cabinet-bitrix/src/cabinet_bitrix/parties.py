@@ -281,10 +281,11 @@ class PartySync:
     def created(self, party: PartyRecord, results: Mapping[str, CommandResult]) -> int:
         """The id of a party created by :meth:`create_commands` (its errors raised)."""
         item = results[f"add_{party.key}"].unwrap()
+        # Known as soon as it exists, even if its requisite failed: never add it twice.
+        self.known[party.origin] = int(item["item"]["id"])
         for name in (f"rq_{party.key}", f"addr_{party.key}"):
             if name in results:
                 results[name].unwrap()
-        self.known[party.origin] = int(item["item"]["id"])
         return self.known[party.origin]
 
     def push(self, party: PartyRecord) -> int:
