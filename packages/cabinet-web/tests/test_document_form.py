@@ -6,6 +6,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
+import attrs
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Counterparty, Document, DocumentLine, Party, Product
 from cabinet_core.storage import DocumentQuery
@@ -294,3 +295,41 @@ def test_a_contract_through_the_generic_form(
     assert saved.extra["date_from"] == "2026-11-03"
     assert saved.totals is not None and saved.totals.gross == Decimal("5000.00")
     assert "Prace projektowe" in response.text
+
+
+def test_only_the_clients_templates_are_offered_and_the_default_preselected(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    cabinet.clients.update(
+        Actor.system(),
+        attrs.evolve(world.client, allowed_templates=("modern",), default_template="modern"),
+    )
+    form = client_web.get("/documents/new?type=vat_invoice").text
+    assert '<option value="modern" selected>' in form
+    assert 'value="classic"' not in form
+    assert 'name="template"' not in client_web.get("/documents/new?type=cost_invoice").text
+    data = {
+        "csrf_token": csrf_of(client_web, "/documents/new?type=vat_invoice"),
+        "doc_type": "vat_invoice",
+        "issue_date": "2026-11-20",
+        "sale_date": "2026-11-20",
+        "currency": "PLN",
+        "language": "pl+en",
+        "payment_method": "6",
+        "counterparty_id": "",
+        "party.name": "Gamma S.A.",
+        "party.nip": "9510000239",
+        "lines.0.name": "Usługa",
+        "lines.0.quantity": "1",
+        "lines.0.unit_price": "100",
+        "lines.0.vat_rate": "23",
+        "template": "classic",
+        "action": "save",
+    }
+    refused = client_web.post("/documents/new", data=data)
+    assert refused.status_code == 422
+    assert 'data-error-for="template"' in refused.text
+    assert documents(cabinet) == []
+    client_web.post("/documents/new", data={**data, "template": "modern"})
+    [saved] = documents(cabinet)
+    assert (saved.template, saved.language) == ("modern", "pl+en")

@@ -792,7 +792,7 @@ async def _submit(
         totals, rate = await _preview(cabinet, document)
         return await _render_form(request, **rerender, totals=totals, exchange_rate=rate)
     try:
-        saved = await run(_save, cabinet, actor, document, parsed, current)
+        saved, problems = await run(_save, cabinet, actor, document, parsed, current)
     except ValidationError as exc:
         totals, rate = await _preview(cabinet, document)
         return await _render_form(
@@ -808,6 +808,8 @@ async def _submit(
         return await _render_form(request, **rerender, errors=[message], status=409)
     gettext = request.state.gettext
     flash(request, gettext("The document is saved."))
+    for problem in problems:
+        flash(request, gettext(problem))
     if action == "submit":
         available = await run(cabinet.documents.transitions, actor, saved.id)
         move = next((t for t in available if t.key in SUBMIT_TRANSITIONS), None)
@@ -855,25 +857,34 @@ def _save(
     document: Document,
     parsed: ParsedForm,
     current: Document | None,
-) -> Document:
+) -> tuple[Document, list[str]]:
     """Save the document, then what it brought along (a new counterparty, catalogue products).
 
-    The document is validated first: a new counterparty or product is only created once the
-    document itself has been saved, so a refused form leaves nothing behind.
+    The document is saved first: a new counterparty or product is only created once the
+    document itself validated, so a refused form leaves nothing behind. Both were checked
+    while reading the form; should one still be refused, the saved document stands and the
+    problem comes back as a message (msgid) instead of failing the whole form.
     """
     if current is None:
         saved = cabinet.documents.create(actor, document)
     else:
         saved = cabinet.documents.update(actor, document)
+    problems: list[str] = []
     for product in parsed.products:
-        cabinet.products.create(actor, product)
+        try:
+            cabinet.products.create(actor, product)
+        except CabinetError:
+            problems.append(N_("A line could not be saved to the catalogue."))
     if parsed.counterparty is not None:
-        counterparty = cabinet.counterparties.create(actor, parsed.counterparty)
-        # The party snapshot already stands on the document; the link lets lists find it.
-        saved = cabinet.documents.update(
-            actor, attrs.evolve(saved, counterparty_id=counterparty.id)
-        )
-    return saved
+        try:
+            counterparty = cabinet.counterparties.create(actor, parsed.counterparty)
+            # The party snapshot already stands on the document; the link lets lists find it.
+            saved = cabinet.documents.update(
+                actor, attrs.evolve(saved, counterparty_id=counterparty.id)
+            )
+        except CabinetError:
+            problems.append(N_("The counterparty could not be saved to your list."))
+    return saved, problems
 
 
 @page()
