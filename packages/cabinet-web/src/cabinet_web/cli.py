@@ -7,9 +7,11 @@ so an installed plugin can add its own (``cabinet bitrix-emulator`` …). Settin
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,25 +79,50 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     help="Where the demo's SQLite file, mail folder and passwords live.",
 )
 @click.option("--no-serve", is_flag=True, help="Only create the demo data and print the logins.")
+@click.option(
+    "--with-bitrix-emulator",
+    "with_bitrix",
+    is_flag=True,
+    envvar="CABINET_DEMO_BITRIX",
+    help="Connect the demo to an emulated Bitrix24 portal (needs cabinet-bitrix): documents, "
+    "stages, news and chat cross both ways.",
+)
+@click.option(
+    "--emulator-port",
+    default=8099,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Where the emulated portal listens (with --with-bitrix-emulator).",
+)
 @click.pass_context
-def demo(ctx: click.Context, port: int, host: str, demo_dir: Path, no_serve: bool) -> None:
-    """Start a cabinet with demo data (SQLite, no CRM, mail to a folder) and print the logins."""
+def demo(
+    ctx: click.Context,
+    port: int,
+    host: str,
+    demo_dir: Path,
+    no_serve: bool,
+    with_bitrix: bool,
+    emulator_port: int,
+) -> None:
+    """Start a cabinet with demo data (SQLite, mail to a folder) and print the logins; without
+    --with-bitrix-emulator no CRM is connected."""
     from cabinet_web.demo import seed
 
     demo_dir.mkdir(parents=True, exist_ok=True)
+    url = f"http://{host}:{port}"
+    emulator = _demo_emulator(host, emulator_port) if with_bitrix else None
     cabinet = open_cabinet(
         ctx,
         data_dir=demo_dir,
         database_url=None,
-        crm_backends=("null",),
+        crm_backends=("bitrix24",) if with_bitrix else ("null",),
         mailer="folder",
         rate_provider="offline",
-        base_url=f"http://{host}:{port}",
+        base_url=url,
         secret_key=_demo_secret(demo_dir),
     )
     logins = seed(cabinet, demo_dir)
-    url = f"http://{host}:{port}/"
-    click.echo(f"Demo cabinet: {url}")
+    click.echo(f"Demo cabinet: {url}/")
     click.echo(f"Data: {demo_dir.resolve()}  (mail goes to {cabinet.settings.mail_dir.resolve()})")
     click.echo("Logins:")
     for role, email, password in logins:
@@ -103,12 +130,60 @@ def demo(ctx: click.Context, port: int, host: str, demo_dir: Path, no_serve: boo
     if no_serve:
         cabinet.close()
         return
-    click.echo("Stop it with Ctrl+C.")
     import uvicorn
 
     from cabinet_web.app import create_app
 
-    uvicorn.run(create_app(cabinet), host=host, port=port, log_level="warning")
+    with contextlib.ExitStack() as running:
+        if emulator is not None:
+            running.enter_context(_bitrix_loop(cabinet, emulator, url))
+        click.echo("Stop it with Ctrl+C.")
+        uvicorn.run(create_app(cabinet), host=host, port=port, log_level="warning")
+
+
+def _demo_emulator(host: str, port: int) -> Any:
+    """An emulated portal for the demo; its settings go into this process's environment,
+    where the bitrix24 backend reads them."""
+    try:
+        from cabinet_bitrix.emulator import Emulator, EmulatorConfig
+    except ImportError:
+        raise click.ClickException(
+            "--with-bitrix-emulator needs the cabinet-bitrix package installed"
+        ) from None
+    from cabinet_web.demo import bitrix_environment
+
+    # Events go out from the emulator's own server after each answer, as a portal's queue does.
+    emulator = Emulator(
+        EmulatorConfig(portal_url=f"http://{host}:{port}", deliver_events_inline=False)
+    )
+    os.environ.update(bitrix_environment(emulator))
+    return emulator
+
+
+@contextlib.contextmanager
+def _bitrix_loop(cabinet: Cabinet, emulator: Any, url: str) -> Iterator[None]:
+    """Serve the emulator, install the app for the cabinet and run a worker, until the end."""
+    from cabinet_bitrix.emulator.server import serve_in_thread
+    from cabinet_core.worker import Worker
+
+    from cabinet_web.demo import bitrix_banner, connect_bitrix, seed_bitrix
+
+    base = emulator.config.portal_url
+    port = int(base.rsplit(":", 1)[1])
+    with serve_in_thread(emulator, host=base.split("//")[1].rsplit(":", 1)[0], port=port):
+        connect_bitrix(cabinet, emulator, url)
+        seed_bitrix(emulator)
+        stop = threading.Event()
+        runner = threading.Thread(
+            target=Worker(cabinet).run_forever, args=(stop,), name="worker", daemon=True
+        )
+        runner.start()
+        click.echo(bitrix_banner(emulator))
+        try:
+            yield
+        finally:
+            stop.set()
+            runner.join(timeout=10)
 
 
 def _demo_secret(demo_dir: Path) -> str:

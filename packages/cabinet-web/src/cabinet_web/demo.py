@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import attrs
 from cabinet_core.app import Cabinet
@@ -276,3 +277,77 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
     )
     assert cost.id is not None
     cabinet.documents.transition(SYSTEM, cost.id, "submit")
+
+
+# -- the Bitrix24 loop (``cabinet demo --with-bitrix-emulator``) -------------------------------
+
+#: The emulated portal's workgroup "Aktualności dla klientów", whose feed is the demo's news.
+DEMO_NEWS_GROUP = 12
+#: The emulated portal's manager (Piotr Wiśniewski), who answers the clients in Open Lines.
+DEMO_OPERATOR = 2
+
+
+def bitrix_environment(emulator: Any) -> dict[str, str]:
+    """The ``CABINET_BITRIX_*`` settings of a cabinet using ``emulator`` as its portal through
+    the local app (app mode: events, the placement and Open Lines all work)."""
+    base = emulator.config.portal_url.rstrip("/")
+    return {
+        "CABINET_BITRIX_CLIENT_ID": emulator.app.client_id,
+        "CABINET_BITRIX_CLIENT_SECRET": emulator.app.client_secret,
+        "CABINET_BITRIX_MEMBER_ID": emulator.portal.member_id,
+        "CABINET_BITRIX_TOKEN_URL": f"{base}/oauth/token/",
+        "CABINET_BITRIX_NEWS_GROUP": str(DEMO_NEWS_GROUP),
+        "CABINET_BITRIX_OPENLINE": "1",
+    }
+
+
+def connect_bitrix(cabinet: Cabinet, emulator: Any, cabinet_url: str) -> list[str]:
+    """Install the app on the emulated portal for ``cabinet`` (what an admin's click on
+    "Install" does): store its tokens, bind the events to ``cabinet_url``'s
+    ``/hooks/bitrix24``, the placement and the Open Lines connector. What was bound."""
+    from cabinet_bitrix.auth import SettingsTokenStore, install
+    from cabinet_bitrix.web import bitrix_backend, setup_app
+
+    install(SettingsTokenStore(cabinet.store), {"auth": emulator.install_app()})
+    backend = bitrix_backend(cabinet)
+    if backend is None:
+        raise RuntimeError("the cabinet's bitrix24 backend is not active")
+    bound: list[str] = setup_app(cabinet, backend.client, cabinet_url.rstrip("/"))
+    return bound
+
+
+def seed_bitrix(emulator: Any) -> None:
+    """A first post in the news workgroup's feed (once)."""
+    if any(f"SG{DEMO_NEWS_GROUP}" in post["_rights"] for post in emulator.portal.posts.values()):
+        return
+    emulator.act(
+        "log.blogpost.add",
+        {
+            "POST_TITLE": "Witamy w Panelu Klienta",
+            "POST_MESSAGE": "Ta wiadomość pochodzi z [b]Bitrix24[/b]: wpisy grupy "
+            "„Aktualności dla klientów” trafiają do aktualności w Panelu Klienta.",
+            "DEST": [f"SG{DEMO_NEWS_GROUP}"],
+        },
+    )
+
+
+def bitrix_banner(emulator: Any) -> str:
+    """How to play the firm's side of the loop against the emulator (printed by the demo)."""
+    base = emulator.config.portal_url.rstrip("/")
+    act = f"curl -s -X POST {base}/_emulator/act -H 'Content-Type: application/json' -d"
+    return "\n".join(
+        [
+            f"Bitrix24 emulator: {base}/  (app installed; what it holds: {base}/_emulator/state)",
+            "Play the firm's staff in Bitrix24:",
+            "  move a document's quote to Approved (its id is in _emulator/state under '7'):",
+            f"""    {act} '{{"method": "crm.item.update", "params": """
+            """{"entityTypeId": 7, "id": 1, "fields": {"stageId": "APPROVED"}}}'""",
+            "  publish news in the clients' workgroup feed:",
+            f"""    {act} '{{"method": "log.blogpost.add", "params": {{"POST_TITLE": """
+            f""""Nowość", "POST_MESSAGE": "Treść", "DEST": ["SG{DEMO_NEWS_GROUP}"]}}}}'""",
+            "  answer a client's chat message as its manager (after the client wrote one):",
+            f"    curl -s -X POST {base}/_emulator/operator-reply "
+            "-H 'Content-Type: application/json' "
+            """-d '{"chat": "client-1", "text": "Dzień dobry!"}'""",
+        ]
+    )

@@ -1,7 +1,8 @@
 """The emulator over HTTP: a Starlette app around :class:`~.core.Emulator`.
 
 ``/rest/…`` and ``/oauth/…`` are the portal; ``/_emulator/…`` is the control API for tests and
-demos (faults, staff actions, tokens, the virtual clock, what was delivered). Events are
+demos (faults, staff actions such as ``act`` and ``operator-reply``, tokens, the virtual clock,
+what was delivered). Events are
 delivered after the answer is sent, as Bitrix24 sends them from a queue.
 """
 
@@ -103,6 +104,24 @@ def create_app(emulator: Emulator) -> Starlette:
             background=BackgroundTask(emulator.deliver_events),
         )
 
+    async def control_operator_reply(request: Request) -> Response:
+        # A manager answering a client in Open Lines (the contact centre's chat window).
+        try:
+            spec = await request.json()
+            message_id = await run_in_threadpool(
+                emulator.operator_reply,
+                str(spec.get("connector", "cabinet_chat")),
+                str(spec.get("line", "1")),
+                str(spec["chat"]),
+                str(spec["text"]),
+                user_id=int(spec.get("user_id", 2)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
+        return JSONResponse(
+            {"result": message_id}, background=BackgroundTask(emulator.deliver_events)
+        )
+
     async def control_install(request: Request) -> Response:
         return JSONResponse(emulator.install_app(int(request.query_params.get("user_id", 1))))
 
@@ -122,6 +141,7 @@ def create_app(emulator: Emulator) -> Starlette:
         Route("/_emulator/state", control_state, methods=["GET"]),
         Route("/_emulator/act", control_act, methods=["POST"]),
         Route("/_emulator/install", control_install, methods=["POST"]),
+        Route("/_emulator/operator-reply", control_operator_reply, methods=["POST"]),
         Route("/_emulator/expire-tokens", control_expire, methods=["POST"]),
         Route("/_emulator/clock", control_clock, methods=["POST"]),
         Route("/{path:path}", portal, methods=["GET", "POST"]),

@@ -1,0 +1,170 @@
+"""The demo's loop with the Bitrix24 emulator, in-process: the cabinet's app and the emulated
+portal talk through httpx transports (the backend calls the emulator; the emulator posts its
+events to the app). A document created in the cabinet appears in the portal's CRM, a stage
+moved there comes back as a status, a feed post becomes news, and a chat message crosses both
+ways, each once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import cabinet_bitrix.plugin as bitrix_plugin
+import httpx
+import pytest
+from cabinet_bitrix import BitrixBackend
+from cabinet_bitrix.chat import CONNECTOR_ID
+from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
+from cabinet_core import Cabinet, Settings
+from cabinet_core.entities import Actor, Role
+from cabinet_core.hookspecs import Register, hookimpl
+from cabinet_core.worker import Worker
+from cabinet_web.app import create_app
+from cabinet_web.cli import make_cli
+from cabinet_web.demo import (
+    DEMO_NEWS_GROUP,
+    bitrix_banner,
+    bitrix_environment,
+    connect_bitrix,
+    seed,
+    seed_bitrix,
+)
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+BASE_URL = "http://demo.example"
+SYSTEM = Actor.system()
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class InProcessBitrix:
+    """cabinet-bitrix's plugin with the backend on the emulator's in-process transport."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    @hookimpl
+    def register_crm_backends(self, register: Register) -> None:
+        register(
+            "bitrix24",
+            lambda cabinet: BitrixBackend.from_env(cabinet, transport=self.emulator.transport()),
+        )
+
+    @hookimpl(optionalhook=True)
+    def register_routes(self, register: Callable[[Any], None]) -> None:
+        bitrix_plugin.register_routes(register)
+
+    @hookimpl(optionalhook=True)
+    def template_dirs(self) -> list[str]:
+        return bitrix_plugin.template_dirs()
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    emulator = Emulator(EmulatorConfig(portal_url="http://portal.example"), clock=VirtualClock())
+    for key, value in bitrix_environment(emulator).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("CABINET_BITRIX_WEBHOOK_URL", raising=False)
+    return emulator
+
+
+@pytest.fixture
+def cabinet(tmp_path: Path, emulator: Emulator) -> Iterator[Cabinet]:
+    settings = Settings(
+        data_dir=tmp_path,
+        secret_key="demo-loop-" + "x" * 32,
+        base_url=BASE_URL,
+        crm_backends=("bitrix24",),
+        mailer="folder",
+        rate_provider="offline",
+    )
+    with Cabinet(settings, load_entrypoints=False, plugins=[InProcessBitrix(emulator)]) as cab:
+        cab.migrate()
+        yield cab
+
+
+def events_to(web: TestClient) -> httpx.MockTransport:
+    def deliver(request: httpx.Request) -> httpx.Response:
+        answer = web.post(
+            request.url.path,
+            content=request.content,
+            headers={"content-type": request.headers["content-type"]},
+        )
+        return httpx.Response(answer.status_code, content=answer.content)
+
+    return httpx.MockTransport(deliver)
+
+
+def drain(cabinet: Cabinet) -> None:
+    worker = Worker(cabinet)
+    while worker.run_once():
+        pass
+
+
+def test_the_whole_loop(cabinet: Cabinet, emulator: Emulator, tmp_path: Path) -> None:
+    logins = {email: password for _, email, password in seed(cabinet, tmp_path)}
+    app = create_app(cabinet)
+    app.state.bitrix_transport = emulator.transport()
+    with (
+        TestClient(app, base_url=BASE_URL) as browser,
+        TestClient(app, base_url=BASE_URL) as portal_side,
+    ):
+        emulator.event_transport = events_to(portal_side)
+        bound = connect_bitrix(cabinet, emulator, BASE_URL)
+        assert "ONCRMQUOTEUPDATE" in bound and f"imconnector:{CONNECTOR_ID}" in bound
+
+        # A document created in the cabinet appears in the portal's CRM.
+        drain(cabinet)
+        issued = next(
+            d
+            for d in cabinet.documents.list(SYSTEM, _all_documents()).items
+            if d.status == "issued" and d.doc_type == "vat_invoice"
+        )
+        quotes = emulator.portal.items[7]
+        origin = f"cabinet-document-{issued.id}"
+        (item_id,) = [i for i, item in quotes.items() if origin in item.values()]
+
+        # A stage moved there shows as a new status.
+        emulator.act(
+            "crm.item.update",
+            {"entityTypeId": 7, "id": item_id, "fields": {"stageId": "APPROVED"}},
+        )
+        assert cabinet.documents.get(SYSTEM, issued.id or 0).status == "paid"
+
+        # A feed post appears as news.
+        seed_bitrix(emulator)
+        titles = [n.title for n in cabinet.news.list(SYSTEM).items]
+        assert "Witamy w Panelu Klienta" in titles
+        token = CSRF.search(browser.get("/login").text)
+        assert token
+        browser.post(
+            "/login",
+            data={
+                "email": "client@demo.pl",
+                "password": logins["client@demo.pl"],
+                "csrf_token": token.group(1),
+            },
+        )
+        assert "Witamy w Panelu Klienta" in browser.get("/news").text
+
+        assert "_emulator/act" in bitrix_banner(emulator)
+        assert DEMO_NEWS_GROUP == 12
+
+
+def _all_documents() -> Any:
+    from cabinet_core.storage import DocumentQuery
+
+    return DocumentQuery(limit=100)
+
+
+def test_demo_command_without_serving_leaves_the_emulator_alone(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        make_cli(), ["demo", "--no-serve", "--data-dir", str(tmp_path / "demo")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Bitrix24 emulator" not in result.output
+    assert [line.split()[0] for line in result.output.splitlines() if "@demo.pl" in line] == [
+        role.value for role in (Role.CLIENT, Role.MANAGER, Role.ACCOUNTANT, Role.ADMIN)
+    ]
