@@ -242,6 +242,8 @@ def test_list_search_filters_and_paging(
     )
     first = client_web.get("/documents")
     assert first.text.count('data-test="document-row"') == 25
+    assert 'data-test="new-cost_invoice"' in first.text
+    assert 'href="/documents/import" data-test="import-fa3"' in first.text
     next_url = re.search(r'href="(/documents\?offset=25)"', first.text)
     assert next_url
     second = client_web.get(next_url.group(1))
