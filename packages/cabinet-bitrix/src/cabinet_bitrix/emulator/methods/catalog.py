@@ -44,6 +44,14 @@ def catalog_list(call: Call) -> Any:
     return Listed({"catalogs": catalogs}, len(catalogs))
 
 
+def _integer(value: Any, name: str) -> int:
+    # Form-encoded and batch calls carry numbers as strings; the catalogue answers with ints.
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError("INVALID_ARG_VALUE", f"Field '{name}' must be an integer") from None
+
+
 def _fields(call: Call) -> Mapping[str, Any]:
     fields = call.require("fields")
     if not isinstance(fields, Mapping):
@@ -134,6 +142,7 @@ def price_add(call: Call) -> Any:
     price_id = call.portal.next_id("price")
     price = {"id": price_id, "catalogGroupId": 1, "currency": "PLN", **fields}
     price["productId"] = int(price["productId"])
+    price["catalogGroupId"] = _integer(price["catalogGroupId"], "catalogGroupId")
     price["price"] = float(price.get("price") or 0)
     call.portal.prices[price_id] = price
     return {"price": price}
@@ -156,5 +165,6 @@ def price_update(call: Call) -> Any:
         raise not_found("Price not found")
     fields = _fields(call)
     price.update({k: v for k, v in fields.items() if k not in ("id", "productId")})
+    price["catalogGroupId"] = _integer(price["catalogGroupId"], "catalogGroupId")
     price["price"] = float(price.get("price") or 0)
     return {"price": price}
