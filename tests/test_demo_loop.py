@@ -168,3 +168,27 @@ def test_demo_command_without_serving_leaves_the_emulator_alone(tmp_path: Path) 
     assert [line.split()[0] for line in result.output.splitlines() if "@demo.pl" in line] == [
         role.value for role in (Role.CLIENT, Role.MANAGER, Role.ACCOUNTANT, Role.ADMIN)
     ]
+
+
+def test_bitrix_reconcile_command(
+    tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    data_dir = str(tmp_path / "cabinet")
+    monkeypatch.setenv("CABINET_CRM_BACKENDS", "null")
+    refused = runner.invoke(make_cli(), ["--data-dir", data_dir, "bitrix-reconcile"])
+    assert refused.exit_code == 1 and "not active" in refused.output
+
+    original = BitrixBackend.from_env.__func__  # type: ignore[attr-defined]
+
+    def on_emulator(cls: type[BitrixBackend], cabinet: Any = None, **kwargs: Any) -> Any:
+        return original(cls, cabinet, transport=emulator.transport())
+
+    monkeypatch.setattr(BitrixBackend, "from_env", classmethod(on_emulator))
+    monkeypatch.setenv("CABINET_CRM_BACKENDS", "bitrix24")
+    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", emulator.webhook_url)
+    for key in ("CABINET_BITRIX_CLIENT_ID", "CABINET_BITRIX_MEMBER_ID"):
+        monkeypatch.delenv(key)
+    done = runner.invoke(make_cli(), ["--data-dir", data_dir, "bitrix-reconcile"])
+    assert done.exit_code == 0, done.output
+    assert "0 stage change(s) applied" in done.output

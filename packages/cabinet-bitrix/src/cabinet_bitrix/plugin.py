@@ -10,6 +10,7 @@ The backend is registered always, active only when settings name it
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,8 +79,37 @@ def menu_links(actor: User | None, request: Request) -> list[dict[str, str]]:
 
 @hookimpl(optionalhook=True)
 def register_commands(cli: click.Group) -> None:
-    """Add ``cabinet bitrix-emulator``: serve a Bitrix24 REST emulator over HTTP."""
+    """Add ``cabinet bitrix-emulator`` (serve a Bitrix24 REST emulator over HTTP) and
+    ``cabinet bitrix-reconcile`` (one reconciliation pass now)."""
     import click
+
+    @cli.command("bitrix-reconcile")
+    @click.option(
+        "--since",
+        default=None,
+        type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+        help="Look at items changed since then (UTC) instead of since the last pass.",
+    )
+    @click.pass_context
+    def bitrix_reconcile(ctx: click.Context, since: datetime | None) -> None:
+        """Apply stage changes Bitrix24's events missed; re-queue documents never pushed."""
+        from cabinet_web.cli import open_cabinet  # type: ignore[import-untyped]
+
+        from cabinet_bitrix.reconcile import reconcile
+
+        cabinet = open_cabinet(ctx)
+        try:
+            report = reconcile(cabinet, since=since.replace(tzinfo=UTC) if since else None)
+        except (RuntimeError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            cabinet.close()
+        click.echo(
+            f"checked {report.items_checked} item(s) and {report.documents_checked} document(s); "
+            f"{len(report.applied)} stage change(s) applied, {len(report.requeued)} re-queued"
+        )
+        for line in report.applied:
+            click.echo(f"  {line}")
 
     @cli.command("bitrix-emulator")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -500,7 +500,9 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
             overview["open_line"] = str(exc)
     with cabinet.store.transaction(readonly=True) as tx:
         overview["webhook_token_saved"] = bool(tx.get_setting(WEBHOOK_TOKEN_KEY, ""))
-        overview["last_reconcile"] = tx.get_setting("bitrix24.last_reconcile")
+        # Written by cabinet_bitrix.reconcile after each pass.
+        state = tx.get_setting("bitrix24.reconcile")
+        overview["last_reconcile"] = state.get("last_run") if isinstance(state, Mapping) else None
     failed = [m for m in cabinet.store.list_outbox(status="failed", limit=200) if m.last_error]
     overview["failures"] = [m for m in failed if "bitrix24" in (m.last_error or "")][:20]
     overview["pending"] = len(cabinet.store.list_outbox(status="pending", limit=1000))
