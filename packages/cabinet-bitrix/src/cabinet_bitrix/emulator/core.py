@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from email.parser import BytesParser
 from typing import Any
@@ -156,6 +157,9 @@ class Emulator:
         self.faults: list[Fault] = []
         #: Every REST request received: (method, webhook user id or "oauth"), for counting.
         self.requests: list[tuple[str, str]] = []
+        #: How many answers of each HTTP status were given (503s and 429s say a client
+        #: overran a limit).
+        self.statuses: Counter[int] = Counter()
         self._pending: list[tuple[str, str, list[tuple[str, str]]]] = []
         self._lock = threading.RLock()
         self.portal.webhooks[(1, self.config.webhook_token)] = None
@@ -456,6 +460,7 @@ class Emulator:
         answer. Raises :class:`TransportFault` for ``down``/``timeout`` faults."""
         with self._lock:
             reply, seconds = self._handle(http_method, path, query, headers or {}, body)
+            self.statuses[reply.status] += 1
         if seconds > 0:
             self.clock.sleep(seconds)
         return reply
