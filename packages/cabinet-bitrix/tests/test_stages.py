@@ -136,3 +136,18 @@ def test_quotes_use_the_quote_directory(cabinet, emulator, clock, document):
     (quote,) = emulator.portal.items[7].values()
     assert quote["stageId"] == "APPROVED"
     assert quote["stageSemanticId"] == "S"
+
+
+def test_a_stage_the_portal_does_not_have_is_not_sent(cabinet, emulator, clock, document):
+    with cabinet.store.transaction() as tx:
+        tx.set_setting(SETTINGS_KEY, {"vat_invoice": {"issued": "NEW", "sent": "UC_GONE"}})
+    backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
+    backend.deliver(cabinet, message(document, "document.created"))
+    # The pipeline was read with the first lookup, its stages with the next one.
+    assert [m for m, _ in emulator.requests] == ["batch", "batch"]
+    with cabinet.store.transaction() as tx:
+        sent = tx.update_document(attrs.evolve(document, status="sent"))
+    backend.deliver(cabinet, message(sent, "document.status_changed"))
+    (item,) = emulator.portal.items[1038].values()
+    assert item["stageId"] == "DT1038_37:NEW"
+    assert backend._stage_ids[1038] >= {"DT1038_37:NEW", "DT1038_37:SUCCESS"}

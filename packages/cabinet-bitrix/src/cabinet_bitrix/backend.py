@@ -138,8 +138,10 @@ class BitrixBackend:
         self.client = client or make_client(settings)
         #: Entity types whose origin user field is known to exist.
         self._origin_ready: set[int] = set()
-        #: Default pipeline (category) id of each smart process, read at first use.
+        #: Default pipeline (category) id of each smart process, and the stage ids of each
+        #: type's pipeline, read at first use.
         self._categories: dict[int, int] = {}
+        self._stage_ids: dict[int, frozenset[str]] = {}
         self.parties = PartySync(self.client, settings)
         self.products = ProductSync(self.client, settings)
 
@@ -308,6 +310,14 @@ class BitrixBackend:
                         {"entityTypeId": entity_type_id},
                     )
                 )
+            elif stages.needs_stages(entity_type_id):
+                setup.append(
+                    Command(
+                        f"st{entity_type_id}",
+                        "crm.status.list",
+                        {"filter": {"ENTITY_ID": stages.status_entity(entity_type_id)}},
+                    )
+                )
         unknown = [p for p in parties if p.origin not in self.parties.known]
         presets = self.parties.preset_command() if unknown else None
         if presets is not None:
@@ -323,6 +333,10 @@ class BitrixBackend:
                 default = [c for c in categories if c.get("isDefault") == "Y"] or categories[:1]
                 if default:
                     stages.categories[entity_type_id] = int(default[0]["id"])
+            elif command.method == "crm.status.list":
+                rows = rows_of(results[command.name].unwrap())
+                entity_type_id = int(command.name[2:])
+                stages.existing[entity_type_id] = frozenset(str(r["STATUS_ID"]) for r in rows)
         if presets is not None:
             self.parties.read_presets(results[presets.name])
         for party in unknown:
@@ -359,7 +373,9 @@ class BitrixBackend:
     def find_items(self, documents: Sequence[Document]) -> dict[int, int]:
         """Existing item ids by document id, looked up by origin: one ``crm.item.list`` with
         an IN filter per 50 documents of a type, 50 of those per batch."""
-        return self._lookup(documents, StageMap(categories=self._categories))
+        return self._lookup(
+            documents, StageMap(categories=self._categories, existing=self._stage_ids)
+        )
 
     def document_commands(
         self,
@@ -461,6 +477,7 @@ class BitrixBackend:
         is updated rather than created twice."""
         stages = StageMap.load(cabinet)
         stages.categories = self._categories
+        stages.existing = self._stage_ids
         records = self._party_records(cabinet, documents)
         distinct = {p.origin: p for pair in records.values() for p in pair if p is not None}
         product_ids = {

@@ -4,8 +4,10 @@ The mapping names stages by their *code*: the quote directory's own ids (``DRAFT
 ``APPROVED``, ``DECLAINED`` — Bitrix24's spelling), or the part of a smart-process stage id
 after the colon (``NEW``, ``PREPARATION``, ``CLIENT``, ``SUCCESS``, ``FAIL``, or a custom
 ``UC_…``), so one mapping fits every portal: a smart process's stage ids carry its pipeline
-(``DT1038_37:SUCCESS``) and the pipeline is read with ``crm.category.list`` at first use. A
-full id (with the colon) is taken as it is.
+(``DT1038_37:SUCCESS``) and the pipeline is read with ``crm.category.list`` at first use, its
+stages with ``crm.status.list`` right after (both ride along the push's lookup batch, so they
+cost no request of their own); a mapped stage the portal does not have is not sent. A full id
+(with the colon) is taken as it is.
 
 Admins override the defaults in the settings store under :data:`SETTINGS_KEY`::
 
@@ -22,6 +24,7 @@ stage never turns a numbered document back into a draft.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,8 @@ import attrs
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
     from cabinet_core.doctypes import DocumentType
+
+log = logging.getLogger("cabinet.bitrix.stages")
 
 #: The settings-store key of the admins' mapping.
 SETTINGS_KEY = "bitrix24.stage_map"
@@ -113,6 +118,8 @@ class StageMap:
 
     overrides: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     categories: dict[int, int] = attrs.field(factory=dict)
+    #: The stage ids the portal has, per entity type (``crm.status.list``), once read.
+    existing: dict[int, frozenset[str]] = attrs.field(factory=dict)
 
     @classmethod
     def load(cls, cabinet: Cabinet) -> StageMap:
@@ -131,6 +138,20 @@ class StageMap:
         """Whether the pipeline of ``entity_type_id`` must be read before stage ids are known."""
         return not is_quote(entity_type_id) and entity_type_id not in self.categories
 
+    def status_entity(self, entity_type_id: int) -> str | None:
+        """The ``crm.status.list`` directory of the type's default pipeline (``QUOTE_STATUS``,
+        ``DYNAMIC_1038_STAGE_37``); ``None`` while the pipeline is not known."""
+        if is_quote(entity_type_id):
+            return "QUOTE_STATUS"
+        category = self.categories.get(entity_type_id)
+        return None if category is None else f"DYNAMIC_{entity_type_id}_STAGE_{category}"
+
+    def needs_stages(self, entity_type_id: int) -> bool:
+        """Whether the stages of the type's pipeline can and should be read now."""
+        return (
+            entity_type_id not in self.existing and self.status_entity(entity_type_id) is not None
+        )
+
     def stage_id(self, entity_type_id: int, code: str) -> str | None:
         """The full stage id of ``code`` (``DT1038_37:NEW``); ``None`` while the pipeline of a
         smart process is not known."""
@@ -146,7 +167,14 @@ class StageMap:
     ) -> str | None:
         """The stage id a document in ``status`` goes to (``None``: not mapped, left alone)."""
         code = self.mapping(document_type, entity_type_id).get(status)
-        return self.stage_id(entity_type_id, code) if code else None
+        stage = self.stage_id(entity_type_id, code) if code else None
+        known = self.existing.get(entity_type_id)
+        if stage is not None and known is not None and stage not in known:
+            # Mapped to a stage the portal does not have (renamed, deleted): leave the item
+            # where it is rather than fail the whole write.
+            log.warning("bitrix24: stage %s is not in the portal's pipeline; not set", stage)
+            return None
+        return stage
 
     def status_for(
         self, document_type: DocumentType, entity_type_id: int, stage_id: str, current: str
