@@ -43,13 +43,36 @@ def mail_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def cabinet(tmp_path: Path, mail_settings: dict[str, Any]) -> Iterator[Cabinet]:
+def database_url(database_urls: str | None) -> str | None:
+    """The endpoints run on SQLite and on PostgreSQL."""
+    return database_urls
+
+
+@pytest.fixture
+def cabinet(
+    tmp_path: Path, mail_settings: dict[str, Any], database_url: str | None
+) -> Iterator[Cabinet]:
     """A migrated cabinet with the PDF renderer (sent documents carry their PDF)."""
-    settings = make_settings(tmp_path, worker_max_attempts=2, **mail_settings)
+    settings = make_settings(
+        tmp_path, worker_max_attempts=2, database_url=database_url, **mail_settings
+    )
     with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
         cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         cab.migrate()
-        yield cab
+        try:
+            yield cab
+        finally:
+            if database_url is not None:
+                empty_postgres(cab)
+
+
+def empty_postgres(cabinet: Cabinet) -> None:
+    """The session's PostgreSQL database as the next test expects it: no rows."""
+    from cabinet_core.storage.schema import metadata
+
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with cabinet.store.engine.begin() as connection:  # type: ignore[attr-defined]
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
