@@ -7,9 +7,12 @@ from datetime import date
 from decimal import Decimal
 
 import attrs
+import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Counterparty, Document, DocumentLine, Party, Product
 from cabinet_core.storage import DocumentQuery
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from web_support import World, csrf_of, login
 
@@ -23,6 +26,12 @@ SELLER = {
     "party.address.city": "Berlin",
     "party.address.country": "DE",
 }
+
+
+@pytest.fixture
+def database_url(database_urls: str | None) -> str | None:
+    """The form runs on SQLite and on PostgreSQL (32-bit ids, NUMERIC money, NUL-free text)."""
+    return database_urls
 
 
 def cost_invoice_form(web: TestClient, **overrides: str) -> dict[str, str]:
@@ -333,3 +342,50 @@ def test_only_the_clients_templates_are_offered_and_the_default_preselected(
     client_web.post("/documents/new", data={**data, "template": "modern"})
     [saved] = documents(cabinet)
     assert (saved.template, saved.language) == ("modern", "pl+en")
+
+
+FORM_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+NUMBER_TEXT = st.one_of(
+    FORM_TEXT,
+    st.sampled_from(["1e40", "NaN", "-Infinity", "0.0000001", "-5", "1 234,56", "99999999999999"]),
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    values=st.fixed_dictionaries(
+        {},
+        optional={
+            "issue_date": st.one_of(FORM_TEXT, st.just("2026-11-16")),
+            "currency": st.one_of(FORM_TEXT, st.sampled_from(["EUR", "USD", "PLN"])),
+            "language": FORM_TEXT,
+            "payment_method": FORM_TEXT,
+            "payment_status": FORM_TEXT,
+            "counterparty_id": st.one_of(FORM_TEXT, st.sampled_from(["new", "7", "99999999999"])),
+            "party.kind": FORM_TEXT,
+            "party.name": FORM_TEXT,
+            "party.nip": FORM_TEXT,
+            "template": FORM_TEXT,
+            "extra.seller_invoice_number": FORM_TEXT,
+            "lines.0.name": FORM_TEXT,
+            "lines.0.quantity": NUMBER_TEXT,
+            "lines.0.unit_price": NUMBER_TEXT,
+            "lines.0.vat_rate": FORM_TEXT,
+            "lines.0.product_id": FORM_TEXT,
+            "lines.99999.unit_price": NUMBER_TEXT,
+            "action": st.sampled_from(["save", "submit", "recalculate", "add_line", "remove:x"]),
+            "version": FORM_TEXT,
+        },
+    )
+)
+def test_fuzzed_document_form_never_causes_a_500(
+    client_web: TestClient, values: dict[str, str]
+) -> None:
+    token = csrf_of(client_web, "/documents")
+    form = {"doc_type": "cost_invoice", **values, "csrf_token": token}
+    response = client_web.post("/documents/new", data=form)
+    assert response.status_code in (200, 409, 422), response.text
