@@ -242,11 +242,6 @@ def test_a_slow_portal_that_drops_answers_after_writing_gets_no_duplicate_items(
     _slow_and_dropping(rig_factory).assert_exactly_once(parties=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a party created in a write batch whose answer is lost is created again "
-    "on the retry (one company per lost answer); documents are not duplicated",
-)
 def test_a_dropped_answer_does_not_duplicate_the_party_created_in_that_batch(
     rig_factory,
 ) -> None:
