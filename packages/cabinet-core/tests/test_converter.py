@@ -128,6 +128,7 @@ def test_shapes_are_json_native() -> None:
             "product_id": None,
             "gtu": None,
             "before": False,
+            "annex15": False,
         }
     ]
     assert data["extra"] == {"period": "2026-01"}

@@ -102,6 +102,24 @@ def test_migrations_downgrade_and_upgrade_again(store: Store) -> None:
         assert tx.add_client(Client(name="Po")).id is not None
 
 
+def test_0002_keeps_existing_lines_and_their_annex15_defaults_to_false(store: Store) -> None:
+    client = _client(store)
+    annex = DocumentLine(name="Stal", unit_price=Decimal("100.00"), annex15=True)
+    with store.transaction() as tx:
+        doc = tx.add_document(_invoice(client, "FV/1", "123.00", "Kupiec", None, lines=(annex,)))
+        assert doc.id is not None
+        assert tx.get_document(doc.id).lines == (annex,)  # type: ignore[union-attr]
+    store.downgrade("0001")
+    assert "attachments" not in sa.inspect(store.engine).get_table_names()
+    line_columns = {c["name"] for c in sa.inspect(store.engine).get_columns("document_lines")}
+    assert "annex15" not in line_columns
+    store.migrate()
+    with store.transaction() as tx:
+        # The line written before the column existed reads back as "not annex 15".
+        assert tx.get_document(doc.id).lines == (attrs.evolve(annex, annex15=False),)  # type: ignore[union-attr]
+        assert tx.list_attachments(doc.id) == []
+
+
 def test_concurrent_migrations_are_serialised(db_url: str) -> None:
     stores = [Store.from_url(db_url) for _ in range(3)]
     stores[0].downgrade("base")  # the session's PostgreSQL database may be migrated already

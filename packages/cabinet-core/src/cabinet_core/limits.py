@@ -1,20 +1,33 @@
 """What the storage can hold, checked by the services so that oversized or non-finite numbers
-are field errors for every entry point (web, API, CLI, embedders), never a database error.
+and over-long texts are field errors for every entry point (web, API, CLI, embedders), never a
+database error.
 
 Quantities and prices are ``Numeric(18, 6)`` and money ``Numeric(18, 2)``; Python's decimal
-context keeps 28 significant digits.
+context keeps 28 significant digits. Text lengths come from the schema's ``String(n)`` columns
+(PostgreSQL refuses a longer value, SQLite would silently keep it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import attrs
+import sqlalchemy as sa
 
-from cabinet_core.entities import Document
+from cabinet_core.entities import (
+    Client,
+    Counterparty,
+    Document,
+    DocumentLine,
+    Party,
+    Product,
+    User,
+)
 from cabinet_core.errors import N_, FieldError
+from cabinet_core.storage import schema
 
 #: The largest magnitude a quantity or price may have (fits ``Numeric(18, 6)``).
 MAX_NUMBER = Decimal(10) ** 12
@@ -57,3 +70,56 @@ def decimal_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
             yield FieldError(
                 field="lines", code="too_large", message=N_("The document's amounts are too large.")
             )
+
+
+#: The table whose ``String(n)`` columns bound each entity's text fields. A party snapshot is
+#: JSON, but its name and NIP are copied to ``documents.counterparty_*`` for lists.
+_TABLES: Mapping[type, sa.Table] = {
+    Client: schema.clients,
+    User: schema.users,
+    Counterparty: schema.counterparties,
+    Party: schema.counterparties,
+    Product: schema.products,
+    Document: schema.documents,
+    DocumentLine: schema.document_lines,
+}
+
+
+@functools.cache
+def _lengths(table: sa.Table) -> dict[str, int]:
+    return {
+        column.name: column.type.length
+        for column in table.columns
+        if isinstance(column.type, sa.String) and column.type.length is not None
+    }
+
+
+def text_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
+    """Texts in an entity (nested parties and lines too) longer than their column allows."""
+    if isinstance(entity, tuple | list):
+        for index, value in enumerate(entity):
+            yield from text_errors(value, f"{path}.{index}" if path else str(index))
+        return
+    if not attrs.has(type(entity)):
+        return
+    table = _TABLES.get(type(entity))
+    lengths = _lengths(table) if table is not None else {}
+    for field in attrs.fields(type(entity)):
+        value = getattr(entity, field.name)
+        where = f"{path}.{field.name}" if path else field.name
+        limit = lengths.get(field.name)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            yield FieldError(
+                field=where,
+                code="too_long",
+                message=N_("This is too long (at most %(limit)s characters)."),
+                params={"limit": limit},
+            )
+        elif isinstance(value, tuple) or attrs.has(type(value)):
+            yield from text_errors(value, where)
+
+
+def storage_errors(entity: Any) -> Iterator[FieldError]:
+    """Everything about ``entity`` the database could not hold: numbers and texts."""
+    yield from decimal_errors(entity)
+    yield from text_errors(entity)

@@ -45,7 +45,7 @@ from cabinet_core.entities import (
     PaymentStatus,
 )
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
-from cabinet_core.limits import decimal_errors
+from cabinet_core.limits import decimal_errors, text_errors
 from cabinet_core.money import round_money
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.numbering_pattern import format_number, series_key
@@ -283,12 +283,20 @@ class DocumentService(Service):
         previous: Document | None,
     ) -> Document:
         """Complete, validate, fix the exchange rate and compute the totals (no writes)."""
-        # Numbers no column can hold (NaN, 1e40, 9 decimals) stop here, before any arithmetic.
+        # Numbers no column can hold (NaN, 1e40, 9 decimals) stop here, before any arithmetic;
+        # over-long texts are reported with the type's own errors.
         raise_if(decimal_errors(document))
         with self.store.transaction(readonly=True) as tx:
             client = access.client_for(tx, actor, document.client_id, write=True)
             document = self._complete(tx, document, document_type, client)
-            raise_if(self._errors(tx, document, document_type, client))
+            errors = list(text_errors(document))
+            too_long = {error.field for error in errors}
+            errors += [
+                e
+                for e in self._errors(tx, document, document_type, client)
+                if e.field not in too_long
+            ]
+            raise_if(errors)
         # Outside any transaction: the rate may come over the network.
         rate = self._exchange_rate(document, document_type, previous)
         document = attrs.evolve(document, exchange_rate=rate)

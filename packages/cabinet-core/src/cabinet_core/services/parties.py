@@ -11,7 +11,7 @@ import attrs
 from cabinet_core import access
 from cabinet_core.entities import Actor, Counterparty, Product
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
-from cabinet_core.limits import decimal_errors
+from cabinet_core.limits import decimal_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import validate_nip
 from cabinet_core.services._base import Service, email_errors, payload, raise_if, required_text
@@ -63,12 +63,25 @@ class OwnedService(Service, Generic[E]):
             raise NotFound(N_("Not found"), entity=self._table.name, id=entity_id) from None
         return entity
 
+    def _checked(self, entity: E) -> E:
+        """The entity as the check normalises it, or every field error at once (numbers no
+        column holds first: the check must not compute with NaN)."""
+        raise_if(decimal_errors(entity))
+        errors = list(text_errors(entity))
+        checked = entity
+        try:
+            checked = self._check(entity)
+        except ValidationError as error:
+            too_long = {e.field for e in errors}
+            errors += [e for e in error.errors if e.field not in too_long]
+        raise_if(errors)
+        return checked
+
     def create(self, actor: Actor, entity: E) -> E:
         """Save a new entity for the client (a client's user: always its own client)."""
         if actor.client_id is not None:
             entity = attrs.evolve(entity, client_id=actor.client_id)
-        raise_if(decimal_errors(entity))
-        entity = self._check(attrs.evolve(entity, id=None, created_at=self.now()))
+        entity = self._checked(attrs.evolve(entity, id=None, created_at=self.now()))
         with self.store.transaction() as tx:
             access.client_for(tx, actor, entity.client_id, write=True)
             stored = self._table.add(tx, entity)
@@ -82,7 +95,7 @@ class OwnedService(Service, Generic[E]):
         raise_if(decimal_errors(entity))
         with self.store.transaction() as tx:
             current = self._owned(tx, actor, entity.id, write=True)
-            checked = self._check(
+            checked = self._checked(
                 attrs.evolve(entity, client_id=current.client_id, created_at=current.created_at)
             )
             stored = self._table.update(tx, checked)
@@ -133,18 +146,103 @@ class OwnedService(Service, Generic[E]):
         )
 
 
+#: VAT-EU prefixes (VIES): the member states, Greece as EL, Northern Ireland as XI.
+EU_VAT_PREFIXES = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "EL",
+        "ES",
+        "FI",
+        "FR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+        "XI",
+    }
+)
+_VAT_EU = re.compile(r"^([A-Z]{2})([0-9A-Z+*]{2,12})$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def normalise_vat_eu(text: str) -> str:
+    """A VAT-EU number as VIES writes it: upper case, no spaces, dots or dashes."""
+    return re.sub(r"[\s.\-]", "", text).upper()
+
+
+def vat_eu_errors(vat_eu: str, field: str = "vat_eu") -> list[FieldError]:
+    """Errors for a VAT-EU number: a member state prefix and 2-12 letters or digits; a Polish
+    one must be a valid NIP."""
+    match = _VAT_EU.match(vat_eu)
+    if match is None or match.group(1) not in EU_VAT_PREFIXES:
+        return [
+            FieldError(
+                field=field,
+                code="invalid",
+                message=N_("Enter an EU VAT number with its country prefix, e.g. DE123456789."),
+            )
+        ]
+    if match.group(1) == "PL":
+        try:
+            validate_nip(match.group(2), field=field)
+        except ValidationError as error:
+            return list(error.errors)
+    return []
+
+
 def check_counterparty(counterparty: Counterparty) -> Counterparty:
-    """A counterparty with its NIP normalised, or ValidationError (name, NIP, e-mail)."""
+    """A counterparty with NIP, VAT-EU number and country normalised, or ValidationError.
+
+    A company or a person; the NIP (with its check digit) for Polish ones, the VAT-EU number
+    for EU ones (either or neither: a consumer has none); the address country is an ISO 3166
+    two-letter code.
+    """
     errors: list[FieldError] = required_text(counterparty.name, "name")
     errors += email_errors(counterparty.email, required=False)
     nip = None
-    if counterparty.nip:
+    if counterparty.nip and counterparty.nip.strip():
         try:
             nip = validate_nip(counterparty.nip)
         except ValidationError as error:
             errors += error.errors
+    vat_eu = normalise_vat_eu(counterparty.vat_eu or "") or None
+    if vat_eu is not None:
+        errors += vat_eu_errors(vat_eu)
+    country = counterparty.address.country.strip().upper()
+    if not _COUNTRY.match(country):
+        errors.append(
+            FieldError(
+                field="address.country",
+                code="invalid",
+                message=N_("Enter the country as a two-letter code, e.g. PL or DE."),
+            )
+        )
     raise_if(errors)
-    return attrs.evolve(counterparty, name=counterparty.name.strip(), nip=nip)
+    return attrs.evolve(
+        counterparty,
+        name=counterparty.name.strip(),
+        nip=nip,
+        vat_eu=vat_eu,
+        address=attrs.evolve(counterparty.address, country=country),
+    )
 
 
 def product_checker(cabinet: Cabinet, today: Callable[[], date]) -> Callable[[Product], Product]:
