@@ -360,8 +360,8 @@ def test_a_hand_made_correction_links_when_submitted(world: World) -> None:
     assert cabinet.documents.get(staff, request.id).status == "accepted"
 
 
-def test_a_correction_request_needs_a_reason_an_address_and_a_submitted_invoice(
-    world: World,
+def test_a_correction_request_needs_a_reason_an_address_and_a_cost_invoice(
+    world: World, mailer: CapturingMailer
 ) -> None:
     cabinet = world.cabinet
     client = buyer_client(cabinet)
@@ -372,18 +372,33 @@ def test_a_correction_request_needs_a_reason_an_address_and_a_submitted_invoice(
     with pytest.raises(ValidationError) as bad:
         cabinet.invoicing.request_correction(staff, draft.id, reason=" ", seller_email="nope")
     assert {e.field for e in bad.value.errors} == {"reason", "seller_email"}
-    with pytest.raises(Conflict):
-        cabinet.invoicing.request_correction(
-            staff, draft.id, reason="x", seller_email="s@sprzedawca.example"
-        )
-    sales = issued(
-        cabinet, world.actor(world.alice), sales_document(world.client_id(world.client_a))
-    )
+    alice = world.actor(world.alice)
+    sales = issued(cabinet, alice, sales_document(world.client_id(world.client_a)))
     assert sales.id is not None
     with pytest.raises(Conflict):
         cabinet.invoicing.request_correction(
-            world.actor(world.alice), sales.id, reason="x", seller_email="s@sprzedawca.example"
+            alice, sales.id, reason="x", seller_email="s@sprzedawca.example"
         )
+    # An invoice not yet handed to the accountant may be questioned too; the request goes to
+    # the address given when sending, with the message.
+    request = cabinet.invoicing.request_correction(
+        staff, draft.id, reason="Zła cena", seller_email="s@sprzedawca.example"
+    )
+    assert request.id is not None
+    queued = cabinet.invoicing.send(
+        staff, request.id, to="reklamacje@sprzedawca.example", message="Pilne."
+    )
+    assert (queued.payload["to"], queued.payload["message"]) == (
+        "reklamacje@sprzedawca.example",
+        "Pilne.",
+    )
+    assert [m["to"] for m in mails_of(cabinet, request.id)] == ["reklamacje@sprzedawca.example"]
+    cabinet.mail_delivery.deliver(cabinet, queued)
+    (mail,) = mailer.sent
+    assert mail.to == ("reklamacje@sprzedawca.example",) and "Pilne." in mail.body
+    # A sent request may be mailed again.
+    cabinet.invoicing.send(staff, request.id)
+    assert len(mails_of(cabinet, request.id)) == 2
 
 
 def test_client_users_act_only_on_their_own_documents(world: World) -> None:

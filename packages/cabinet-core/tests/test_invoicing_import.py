@@ -172,3 +172,32 @@ def test_nobody_imports_into_a_client_they_do_not_see(world: World, client: Clie
             world.actor(world.other_manager), client.id or 0, example(1)
         )
     assert world.cabinet.documents.list(Actor.system(), DocumentQuery()).total == 0
+
+
+def test_the_ksef_number_comes_from_the_caller_or_the_downloaded_files_name(
+    world: World, client: Client
+) -> None:
+    cabinet, staff = world.cabinet, world.actor(world.admin)
+    assert client.id is not None
+    named = cabinet.invoicing.import_fa3(
+        staff, client.id, example(1), filename="9999999999-20260215-0100001AF629-A5.xml"
+    )
+    assert named.document.extra["ksef_number"] == "9999999999-20260215-0100001AF629-A5"
+    # Another seller's number in the name is not this invoice's.
+    other = cabinet.invoicing.import_fa3(
+        staff, client.id, example(9), filename="5265877635-20250826-0100001AF629-AF.xml"
+    )
+    assert "ksef_number" not in other.document.extra
+    given = cabinet.invoicing.import_fa3(
+        staff, client.id, example(4), ksef_number="9999999999-20260215-0100001AF629-A5"
+    )
+    assert given.document.extra["ksef_number"] == "9999999999-20260215-0100001AF629-A5"
+    count = cabinet.documents.list(staff, DocumentQuery()).total
+    for number, code in (
+        ("9999999999-20260215-0100001AF629-A4", "invalid"),
+        ("5265877635-20250826-0100001AF629-AF", "other_seller"),
+    ):
+        with pytest.raises(ValidationError) as info:
+            cabinet.invoicing.import_fa3(staff, client.id, example(1), ksef_number=number)
+        assert [(e.field, e.code) for e in info.value.errors] == [("ksef_number", code)]
+    assert cabinet.documents.list(staff, DocumentQuery()).total == count

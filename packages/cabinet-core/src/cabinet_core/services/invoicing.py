@@ -10,6 +10,7 @@ and moves the document ``issued → sent`` once the mail is out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -25,8 +26,8 @@ from cabinet_core.entities import (
     OutboxMessage,
     Party,
 )
-from cabinet_core.errors import N_, Conflict, FieldError, NotFound
-from cabinet_core.ksef import parse_fa3
+from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.ksef import find_ksef_number, is_ksef_number, parse_fa3
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.services._base import Service, email_errors, payload, raise_if
 from cabinet_core.services.documents import party_of_client
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from cabinet_core.entities import Client
     from cabinet_core.storage import Tx
 
+#: The address and message of a correction request being sent through ``send``, for the
+#: ``send`` move it makes (a context variable: each thread or task has its own).
+_SENDING: ContextVar[tuple[str, str] | None] = ContextVar("cabinet_sending", default=None)
 #: The outbox topic of a document to e-mail (the worker hands it to ``cabinet.mail_delivery``).
 MAIL_TOPIC = "mail.document"
 #: Sales documents the client sends to its buyer, and the states they may be sent in.
@@ -311,11 +315,6 @@ class InvoicingService(Service):
         raise_if(errors)
         with self.store.transaction(readonly=True) as tx:
             invoice = self._document(tx, actor, cost_invoice_id, doc_types=("cost_invoice",))
-        if invoice.status == "draft":
-            raise Conflict(
-                N_("Submit the invoice before asking the seller to correct it"),
-                status=invoice.status,
-            )
         request_lines: tuple[DocumentLine, ...] = ()
         if lines is not None:
             before = tuple(
@@ -382,7 +381,13 @@ class InvoicingService(Service):
 
     # -- FA(3) import ---------------------------------------------------------------------------
     def import_fa3(
-        self, actor: Actor, client_id: int, xml: bytes, *, filename: str = ""
+        self,
+        actor: Actor,
+        client_id: int,
+        xml: bytes,
+        *,
+        filename: str = "",
+        ksef_number: str | None = None,
     ) -> ImportResult:
         """A cost-invoice draft from a received FA(3) file (the client is its buyer).
 
@@ -393,6 +398,10 @@ class InvoicingService(Service):
         settlement ROZ, their corrections, corrections stating only differences) and
         margin-scheme invoices keep the totals the file states. A file that is not FA(3) or
         breaks the schema → :class:`ValidationError` on ``file``; nothing is saved.
+
+        The KSeF number is not inside the file: it is ``ksef_number`` when given (checked:
+        shape, check digits, the seller's NIP), else found in ``filename`` (KSeF downloads are
+        named after it) when it is the seller's.
         """
         if actor.client_id is not None:
             # A client's user imports into its own client, as documents.create does.
@@ -404,6 +413,9 @@ class InvoicingService(Service):
         document = imported.document
         extra = dict(document.extra)
         extra["ksef_kind"] = imported.kind
+        number = self._ksef_number(ksef_number, filename, document.seller)
+        if number is not None:
+            extra["ksef_number"] = number
         if imported.kind in KSEF_CORRECTION_KINDS and imported.corrected:
             extra["corrected_number"] = imported.corrected[0].number
             extra["corrected_issue_date"] = imported.corrected[0].issue_date.isoformat()
@@ -463,6 +475,27 @@ class InvoicingService(Service):
             )
         self.fire("document_saved", document=stored, actor=actor, created=True)
         return ImportResult(document=stored, warnings=tuple(warnings))
+
+    @staticmethod
+    def _ksef_number(given: str | None, filename: str, seller: Party | None) -> str | None:
+        seller_nip = seller.nip if seller is not None else None
+        if given is not None and given.strip():
+            number = given.strip().upper()
+            if not is_ksef_number(number):
+                raise ValidationError.single(
+                    "ksef_number", "invalid", N_("This is not a valid KSeF number.")
+                )
+            if seller_nip is not None and not number.startswith(seller_nip):
+                raise ValidationError.single(
+                    "ksef_number",
+                    "other_seller",
+                    N_("This KSeF number belongs to another seller's invoice."),
+                )
+            return number
+        found = find_ksef_number(filename)
+        if found is not None and seller_nip is not None and found.startswith(seller_nip):
+            return found
+        return None
 
     def _same_sellers_invoices(self, tx: Tx, document: Document, number: str) -> list[Document]:
         """The client's other cost invoices from the seller of ``document`` numbered ``number``
@@ -609,7 +642,13 @@ class InvoicingService(Service):
             document = self._document(tx, actor, doc_id, doc_types=SENDABLE_STATES)
         if document.doc_type == "correction_request" and document.status == "draft":
             address = self._address(document, to)
-            self.cabinet.documents.transition(actor, doc_id, "send")
+            # The move numbers the request and, in its transaction, queues this mail
+            # (after_transition reads the address and message from here).
+            token = _SENDING.set((address, message))
+            try:
+                self.cabinet.documents.transition(actor, doc_id, "send")
+            finally:
+                _SENDING.reset(token)
             return self._latest_mail(doc_id, address)
         if document.status not in SENDABLE_STATES[document.doc_type]:
             raise Conflict(N_("Issue the document before sending it"), status=document.status)
@@ -690,10 +729,10 @@ class InvoicingService(Service):
                 self._cannot_auto_send(tx, actor, document)
         elif transition == "send" and document.doc_type == "correction_request":
             # Without a seller address the move records a request handed over another way
-            # (``send`` below checks the address before it makes the move).
-            address = self._default_address(document).strip()
+            # (``send`` above checks the address before it makes the move).
+            address, note = _SENDING.get() or (self._default_address(document).strip(), "")
             if address and not email_errors(address, "to"):
-                self._queue(tx, actor, document, address, "", auto=False)
+                self._queue(tx, actor, document, address, note, auto=False)
         elif transition == "submit" and document.doc_type == "cost_invoice":
             self._link_correction(tx, actor, document)
 
