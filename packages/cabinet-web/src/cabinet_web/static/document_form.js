@@ -105,14 +105,20 @@
     thead.appendChild(head);
     table.appendChild(thead);
     var tbodyTotals = document.createElement("tbody");
+    function cell(content, key, className) {
+      // data-label names the column when a phone shows each row as a card.
+      var td = text("td", content, className);
+      td.setAttribute("data-label", label(key));
+      return td;
+    }
     result.rows.forEach(function (row) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-rate", row.rate);
-      tr.appendChild(text("td", row.rate));
-      tr.appendChild(text("td", money(row.net, result.currency), "num"));
-      tr.appendChild(text("td", money(row.vat, result.currency), "num"));
-      tr.appendChild(text("td", money(row.gross, result.currency), "num"));
-      if (foreign) { tr.appendChild(text("td", money(row.vat_pln, "PLN"), "num")); }
+      tr.appendChild(cell(row.rate, "rate"));
+      tr.appendChild(cell(money(row.net, result.currency), "net", "num"));
+      tr.appendChild(cell(money(row.vat, result.currency), "vat", "num"));
+      tr.appendChild(cell(money(row.gross, result.currency), "gross", "num"));
+      if (foreign) { tr.appendChild(cell(money(row.vat_pln, "PLN"), "vatpln", "num")); }
       tbodyTotals.appendChild(tr);
     });
     table.appendChild(tbodyTotals);
