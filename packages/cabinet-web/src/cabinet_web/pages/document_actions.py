@@ -70,8 +70,10 @@ def can_send(document: Document) -> bool:
 
 def default_recipient(document: Document) -> str:
     """The other party's e-mail: the buyer of a sales document, the seller for a request."""
-    party = document.seller if document.doc_type == "correction_request" else document.buyer
-    return party.email if party is not None else ""
+    if document.doc_type == "correction_request":
+        stored = str(document.extra.get("seller_email") or "").strip()
+        return stored or (document.seller.email if document.seller is not None else "")
+    return document.buyer.email if document.buyer is not None else ""
 
 
 def delivery_state(message: OutboxMessage) -> str:
