@@ -414,3 +414,16 @@ def test_client_users_act_only_on_their_own_documents(world: World) -> None:
     ):
         with pytest.raises(NotFound):
             call()
+
+
+def test_a_split_payment_marking_carries_to_the_invoice_and_its_correction(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    client_id = world.client_id(world.client_a)
+    marked = {"split_payment": True}
+    proforma = issued(cabinet, alice, sales_document(client_id, "proforma", extra=marked))
+    assert proforma.id is not None and proforma.extra["split_payment"] is True
+    invoice = cabinet.invoicing.convert_proforma(alice, proforma.id)
+    assert invoice.extra["split_payment"] is True and invoice.id is not None
+    issued_invoice = cabinet.documents.transition(alice, invoice.id, "issue")
+    correction = cabinet.invoicing.correct(alice, issued_invoice.id or 0)
+    assert correction.extra["split_payment"] is True

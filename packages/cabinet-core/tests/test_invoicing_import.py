@@ -201,3 +201,13 @@ def test_the_ksef_number_comes_from_the_caller_or_the_downloaded_files_name(
             cabinet.invoicing.import_fa3(staff, client.id, example(1), ksef_number=number)
         assert [(e.field, e.code) for e in info.value.errors] == [("ksef_number", code)]
     assert cabinet.documents.list(staff, DocumentQuery()).total == count
+
+
+def test_annex_15_lines_are_read_for_the_split_payment_rule(world: World, client: Client) -> None:
+    marked = example(1).replace(
+        b"<P_12>23</P_12>", b"<P_12>23</P_12><P_12_Zal_15>1</P_12_Zal_15>", 1
+    )
+    assert parse_fa3(marked).document.lines[0].annex15
+    assert client.id is not None
+    imported = world.cabinet.invoicing.import_fa3(world.actor(world.admin), client.id, marked)
+    assert [line.annex15 for line in imported.document.lines] == [True, False, False]

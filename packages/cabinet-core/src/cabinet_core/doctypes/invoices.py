@@ -209,6 +209,12 @@ class Proforma(BaseDocumentType):
     buyer_required = True
     fields = (
         FieldSpec(
+            name="split_payment",
+            kind="bool",
+            label=pl_en("Mechanizm podzielonej płatności", "Split payment"),
+            default=False,
+        ),
+        FieldSpec(
             name="valid_until",
             kind="date",
             label=pl_en("Ważna do", "Valid until"),
@@ -292,6 +298,12 @@ class CorrectingInvoice(BaseDocumentType):
             kind="text",
             label=pl_en("Numer faktury korygowanej", "Number of the corrected invoice"),
             required=True,
+        ),
+        FieldSpec(
+            name="split_payment",
+            kind="bool",
+            label=pl_en("Mechanizm podzielonej płatności", "Split payment"),
+            default=False,
         ),
         FieldSpec(
             name="corrected_issue_date",

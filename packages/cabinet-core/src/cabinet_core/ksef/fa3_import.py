@@ -374,6 +374,8 @@ def _read_line(
             vat_rate=code,
             gtu=_text(row, "f:GTU"),
             before=_text(row, "f:StanPrzed") == "1",
+            # Annex-15 goods or services (split payment, poland.md §2.4).
+            annex15=_text(row, "f:P_12_Zal_15") == "1",
         ),
         complete=complete,
         kurs=_amount(row, "f:KursWaluty"),

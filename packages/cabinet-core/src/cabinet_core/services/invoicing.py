@@ -201,6 +201,8 @@ class InvoicingService(Service):
             vat_method=proforma.vat_method,
             template=self._template_for(proforma.template, "vat_invoice"),
             notes=proforma.notes,
+            # A split-payment marking ticked by hand on the proforma holds for its invoice.
+            extra={"split_payment": bool(proforma.extra.get("split_payment", False))},
             related_id=proforma.id,
         )
         # The due date of an old proforma may precede today's issue date; it is kept only
@@ -252,6 +254,7 @@ class InvoicingService(Service):
             "corrected_issue_date": invoice.issue_date.isoformat(),
             "corrected_ksef_number": str(invoice.extra.get("ksef_number") or ""),
             "reason": reason.strip(),
+            "split_payment": bool(invoice.extra.get("split_payment", False)),
         }
         draft = Document(
             client_id=invoice.client_id,
