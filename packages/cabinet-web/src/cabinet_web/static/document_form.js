@@ -125,12 +125,14 @@
     var sum = document.createElement("tr");
     sum.className = "sum";
     sum.appendChild(text("th", label("total")));
-    sum.appendChild(text("td", money(result.net, result.currency), "num", "total-net"));
-    sum.appendChild(text("td", money(result.vat, result.currency), "num", "total-vat"));
-    sum.appendChild(text("td", money(result.gross, result.currency), "num", "total-gross"));
-    if (foreign) {
-      sum.appendChild(text("td", money(result.vat_pln, "PLN"), "num", "total-vat-pln"));
-    }
+    [["net", money(result.net, result.currency)], ["vat", money(result.vat, result.currency)],
+     ["gross", money(result.gross, result.currency)]]
+      .concat(foreign ? [["vatpln", money(result.vat_pln, "PLN")]] : [])
+      .forEach(function (pair) {
+        var td = cell(pair[1], pair[0], "num");
+        td.setAttribute("data-test", pair[0] === "vatpln" ? "total-vat-pln" : "total-" + pair[0]);
+        sum.appendChild(td);
+      });
     var tfoot = document.createElement("tfoot");
     tfoot.appendChild(sum);
     table.appendChild(tfoot);
