@@ -209,7 +209,6 @@ async def convert_proforma(request: Request) -> Response:
     """Make a VAT invoice draft of an issued proforma and open it in the form."""
     cabinet = cabinet_of(request)
     doc_id = parse_id(request.path_params["doc_id"])
-    await read_form(request)
     invoice: Document = await run(cabinet.invoicing.convert_proforma, actor_of(request), doc_id)
     flash(
         request,
