@@ -27,7 +27,15 @@ from cabinet_core.crm import DeliveryError, PeriodicTask
 from cabinet_core.entities import Document, DocumentLine, PriceMode
 
 from cabinet_bitrix.auth import AuthError, BitrixAuth, OAuthAuth, SettingsTokenStore, WebhookAuth
-from cabinet_bitrix.batching import BATCH_LIMIT, Command, CommandResult, chunks, ref, run_batch
+from cabinet_bitrix.batching import (
+    BATCH_LIMIT,
+    Command,
+    CommandResult,
+    chunks,
+    pack,
+    ref,
+    run_batch,
+)
 from cabinet_bitrix.catalog import ProductSync
 from cabinet_bitrix.client import BitrixClient, BitrixError
 from cabinet_bitrix.limiter import RequestBucket
@@ -39,6 +47,7 @@ from cabinet_bitrix.parties import (
     client_record,
     counterparty_record,
 )
+from cabinet_bitrix.pipeline import DEFAULT_IN_FLIGHT, run_pipelined
 from cabinet_bitrix.settings import BitrixSettings
 from cabinet_bitrix.stages import StageMap
 
@@ -725,9 +734,28 @@ class _WriteRound:
 
     def run(self, documents: Sequence[Document], *, give_up: bool) -> list[Document]:
         """Write ``documents``; those whose batch may or may not have run (to look up again).
-        With ``give_up`` such a failure is raised instead."""
+        With ``give_up`` such a failure is raised instead.
+
+        Documents that need a party the portal does not have yet go first, one batch at a
+        time (the batch creating a party must have answered before another batch may refer
+        to it); the others, whose parties are all known, go several batches in flight
+        (:func:`~cabinet_bitrix.pipeline.run_pipelined`)."""
         self.give_up = give_up
         self.by_id = {d.id or 0: d for d in documents}
+        known = self.backend.parties.known
+        first = [
+            d
+            for d in documents
+            if any(p is not None and p.origin not in known for p in self.records[d.id or 0])
+        ]
+        first_ids = {d.id for d in first}
+        rest = [d for d in documents if d.id not in first_ids]
+        self.sequential(first)
+        self.pipelined(rest)
+        return self.unsure
+
+    def sequential(self, documents: Sequence[Document]) -> None:
+        """Batches one after the other, each creating the parties its documents need."""
         for document in documents:
             if self._doubtful(document):
                 self.unsure.append(document)
@@ -742,7 +770,32 @@ class _WriteRound:
             self.batch.extend(group)
             self.creating.update({party.origin: party for party in new})
         self.flush()
-        return self.unsure
+
+    def pipelined(self, documents: Sequence[Document]) -> None:
+        """Batches of documents whose parties exist, several in flight."""
+        groups = []
+        for document in documents:
+            if self._doubtful(document):
+                self.unsure.append(document)
+                continue
+            group, new = self.group_for(document)
+            if new:
+                # A party went missing between the check and now: keep the order safe.
+                self.sequential([document])
+                continue
+            groups.append(group)
+        batches = list(pack(groups))
+        in_flight = max(1, min(DEFAULT_IN_FLIGHT, len(batches)))
+        for out in run_pipelined(self.backend.client, batches, in_flight=in_flight):
+            if out.results is None:
+                error = out.error or BitrixError("NO_ANSWER", "the batch was not answered")
+                if not error.transient or self.give_up:
+                    raise error
+                self.unsure.extend(
+                    self.by_id[int(c.name[4:])] for c in out.commands if c.name.startswith("item")
+                )
+                continue
+            self.record(out.commands, out.results, [])
 
     def _doubtful(self, document: Document) -> bool:
         """Whether the document needs a party whose creation may or may not have run (its
@@ -804,6 +857,15 @@ class _WriteRound:
                 self.by_id[int(c.name[4:])] for c in sent if c.name.startswith("item")
             )
             return
+        self.record(sent, results, new_parties)
+
+    def record(
+        self,
+        sent: Sequence[Command],
+        results: Mapping[str, CommandResult],
+        new_parties: Sequence[PartyRecord],
+    ) -> None:
+        """Keep the ids of the parties and items an answered batch wrote."""
         for party in new_parties:
             try:
                 self.backend.parties.created(party, results)
