@@ -11,7 +11,7 @@ from pathlib import Path
 import attrs
 import pytest
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Actor, Document, DocumentLine, Party
+from cabinet_core.entities import Actor, Document, DocumentLine, Party, Role
 from cabinet_core.errors import Conflict, NotFound, ValidationError
 from cabinet_core.ksef import document_to_fa3, parse_fa3, validate_fa3
 from cabinet_core.services.invoicing import MAIL_TOPIC
@@ -327,6 +327,33 @@ def test_a_correction_request_is_sent_to_the_seller_and_closed_by_the_received_k
     assert received.document.related_id == original.id
     assert received.document.extra["corrected_number"] == "FV2026/02/150"
     assert cabinet.documents.get(staff, request.id).status == "accepted"
+    # The request was the admin's own: nobody else needs telling.
+    assert cabinet.notifications.list(staff) == []
+
+
+def test_the_author_of_a_request_hears_when_the_correction_arrives(world: World) -> None:
+    cabinet = world.cabinet
+    client = buyer_client(cabinet)
+    assert client.id is not None
+    user = cabinet.users.create(
+        Actor.system(),
+        email="jan@nabywca.example",
+        name="Jan",
+        role=Role.CLIENT,
+        client_id=client.id,
+        password="correct horse battery",
+    )
+    jan = Actor.of(user)
+    original = cabinet.invoicing.import_fa3(jan, client.id, example(1)).document
+    request = cabinet.invoicing.request_correction(
+        jan, original.id or 0, reason="Zła cena", seller_email="s@sprzedawca.example"
+    )
+    cabinet.invoicing.send(jan, request.id or 0)
+    # The accountant imports the seller's KOR from KSeF.
+    kor = cabinet.invoicing.import_fa3(world.actor(world.admin), client.id, example(2)).document
+    (note,) = cabinet.notifications.list(jan)
+    assert note.kind == "correction_request.accepted" and note.link == f"/documents/{kor.id}"
+    assert note.text == "Prośba o korektę PK/1/2026: sprzedawca wystawił korektę FK2026/03/200."
 
 
 def test_a_hand_made_correction_links_when_submitted(world: World) -> None:

@@ -379,8 +379,33 @@ class InvoicingService(Service):
         )
         for request in requests.items:
             if request.related_id == original.id:
-                self._move(tx, actor, request, "accept", correction_id=document.id)
+                accepted = self._move(tx, actor, request, "accept", correction_id=document.id)
+                self._tell_requester(tx, actor, accepted, document)
         return document
+
+    def _tell_requester(
+        self, tx: Tx, actor: Actor, request: Document, correction: Document
+    ) -> None:
+        """The author of a correction request hears that the seller's correction arrived."""
+        if request.created_by is None or request.created_by == actor.user_id:
+            return
+        user = tx.get_user(request.created_by)
+        if user is None or not user.active:
+            return
+        number = str(correction.extra.get("seller_invoice_number") or "")
+        text = {
+            "pl": f"Prośba o korektę {request.number}: sprzedawca wystawił korektę {number}.",
+            "en": f"Correction request {request.number}: the seller issued correction {number}.",
+        }["en" if user.language == "en" else "pl"]
+        tx.add_notification(
+            Notification(
+                user_id=user.id or 0,
+                kind="correction_request.accepted",
+                text=text,
+                link=f"/documents/{correction.id}",
+                created_at=self.now(),
+            )
+        )
 
     # -- FA(3) import ---------------------------------------------------------------------------
     def import_fa3(
