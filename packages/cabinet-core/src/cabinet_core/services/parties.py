@@ -213,7 +213,7 @@ def check_counterparty(counterparty: Counterparty) -> Counterparty:
 
     A company or a person; the NIP (with its check digit) for Polish ones, the VAT-EU number
     for EU ones (either or neither: a consumer has none); the address country is an ISO 3166
-    two-letter code.
+    two-letter code (blank means PL).
     """
     errors: list[FieldError] = required_text(counterparty.name, "name")
     errors += email_errors(counterparty.email, required=False)
@@ -226,7 +226,8 @@ def check_counterparty(counterparty: Counterparty) -> Counterparty:
     vat_eu = normalise_vat_eu(counterparty.vat_eu or "") or None
     if vat_eu is not None:
         errors += vat_eu_errors(vat_eu)
-    country = counterparty.address.country.strip().upper()
+    # A blank country is the usual case of a Polish counterparty typed in a hurry.
+    country = counterparty.address.country.strip().upper() or "PL"
     if not _COUNTRY.match(country):
         errors.append(
             FieldError(
