@@ -211,3 +211,26 @@ def test_annex_15_lines_are_read_for_the_split_payment_rule(world: World, client
     assert client.id is not None
     imported = world.cabinet.invoicing.import_fa3(world.actor(world.admin), client.id, marked)
     assert [line.annex15 for line in imported.document.lines] == [True, False, False]
+
+
+@pytest.mark.parametrize("number", [8, 10, 14])
+def test_totals_the_lines_cannot_give_are_kept_with_the_document(
+    world: World, client: Client, number: int
+) -> None:
+    assert client.id is not None
+    document = world.cabinet.invoicing.import_fa3(
+        world.actor(world.admin), client.id, example(number)
+    ).document
+    cost_invoice = world.cabinet.document_type("cost_invoice")
+    assert cost_invoice.stated_totals(document) == document.totals  # type: ignore[attr-defined]
+    assert document.totals == parse_fa3(example(number)).stated_totals
+
+
+def test_invoices_whose_lines_are_their_totals_state_none(world: World, client: Client) -> None:
+    assert client.id is not None
+    document = world.cabinet.invoicing.import_fa3(
+        world.actor(world.admin), client.id, example(1)
+    ).document
+    assert "stated_totals" not in document.extra
+    cost_invoice = world.cabinet.document_type("cost_invoice")
+    assert cost_invoice.stated_totals(document) is None  # type: ignore[attr-defined]

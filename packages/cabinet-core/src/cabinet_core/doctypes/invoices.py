@@ -3,9 +3,12 @@ invoice (faktura korygująca, art. 106j) a client issues."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 
+import cattrs
+
+from cabinet_core.converter import from_json_dict
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
 from cabinet_core.doctypes.common import (
     BOOKKEEPING,
@@ -16,7 +19,7 @@ from cabinet_core.doctypes.common import (
     pl_en,
     sales_workflow,
 )
-from cabinet_core.entities import Document, Role
+from cabinet_core.entities import Document, DocumentTotals, Role
 from cabinet_core.errors import N_, FieldError
 
 COST_INVOICE_WORKFLOW = Workflow(
@@ -136,8 +139,23 @@ class CostInvoice(BaseDocumentType):
         ),
     )
     #: What an FA(3) import noticed (``cabinet.invoicing.import_fa3``): a list of
-    #: ``{"field", "code", "message", "params"}`` with ``message`` an English msgid.
-    structured_extra = ("import_warnings",)
+    #: ``{"field", "code", "message", "params"}`` with ``message`` an English msgid; and
+    #: ``stated_totals``, the file's own totals when its lines cannot give them (see
+    #: :meth:`stated_totals`).
+    structured_extra = ("import_warnings", "stated_totals")
+
+    def stated_totals(self, document: Document) -> DocumentTotals | None:
+        """The totals an imported invoice states when its lines cannot give them (an advance
+        or settlement invoice, a correction stating only differences, a margin-scheme sale):
+        the documents service keeps them on every save instead of summing the lines.
+        ``None`` for every invoice whose lines are its totals."""
+        raw = document.extra.get("stated_totals")
+        if not isinstance(raw, Mapping):
+            return None
+        try:
+            return from_json_dict(DocumentTotals, raw)
+        except (TypeError, ValueError, KeyError, cattrs.BaseValidationError):
+            return None
 
     def is_correction(self, document: Document) -> bool:
         """A correcting invoice the client received (FA(3) KOR, or a corrected number given)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from cabinet_core import access
+from cabinet_core.converter import to_json_dict
 from cabinet_core.doctypes.invoices import KSEF_CORRECTION_KINDS
 from cabinet_core.entities import (
     Actor,
@@ -470,6 +471,10 @@ class InvoicingService(Service):
             totals = documents._totals(document, document_type)
         else:
             totals = imported.stated_totals
+            # Kept with the document so that a later save keeps them too.
+            document = attrs.evolve(
+                document, extra={**document.extra, "stated_totals": to_json_dict(totals)}
+            )
         document = attrs.evolve(document, totals=totals, status=document_type.workflow.initial)
         with self.store.transaction() as tx:
             access.client_for(tx, actor, client_id, write=True)
