@@ -14,6 +14,7 @@ from cabinet_bitrix.chat import (
     push_message,
     register_connector,
 )
+from cabinet_bitrix.client import RetryPolicy
 from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.emulator.encoding import parse_query
 from cabinet_core.entities import Actor, Client, Role, User
@@ -163,3 +164,27 @@ def test_connector_events_for_others_or_malformed_are_ignored(cabinet, emulator,
         }
         assert handle_connector_event(cabinet, bitrix, junk) == "chat: 0 new message(s)"
         assert cabinet.chat.list(SYSTEM, client.id) == []
+
+
+def test_an_answer_is_stored_even_when_the_portal_refuses_the_follow_up_calls(
+    cabinet, emulator, clock, people
+):
+    manager, client, _ = people
+    data = {
+        "CONNECTOR": CONNECTOR_ID,
+        "LINE": "1",
+        "MESSAGES": [
+            {
+                "im": {"chat_id": 1700, "message_id": 34100},
+                "message": {"user_id": 2, "text": "[b]Piotr:[/b] [br]Odpowiedź"},
+                "chat": {"id": f"client-{client.id}"},
+            }
+        ],
+    }
+    # The author lookup and the delivery tick both fail; the answer must not be lost.
+    emulator.inject("internal_error", methods=["user.get", "imconnector.send.status.delivery"])
+    with emulated_client(emulator, clock, retry=RetryPolicy(attempts=1)) as bitrix:
+        assert handle_connector_event(cabinet, bitrix, data) == "chat: 1 new message(s)"
+    (answer,) = cabinet.chat.list(SYSTEM, client.id)
+    assert (answer.body, answer.author_id) == ("Odpowiedź", None)
+    assert manager.id is not None

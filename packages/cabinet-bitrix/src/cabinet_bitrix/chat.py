@@ -252,8 +252,15 @@ class _StaffByBitrixUser:
         self.cache: dict[int, int | None] = {}
 
     def __call__(self, bitrix_user_id: int) -> int | None:
+        from cabinet_bitrix.client import BitrixError
+
         if bitrix_user_id not in self.cache:
-            self.cache[bitrix_user_id] = self._lookup(bitrix_user_id)
+            try:
+                self.cache[bitrix_user_id] = self._lookup(bitrix_user_id)
+            except BitrixError as exc:
+                # The answer matters more than its author: store it as the firm's.
+                log.warning("bitrix24 chat: user %s not looked up: %s", bitrix_user_id, exc)
+                return None
         return self.cache[bitrix_user_id]
 
     def _lookup(self, bitrix_user_id: int) -> int | None:
@@ -329,14 +336,20 @@ def handle_connector_event(cabinet: Cabinet, backend: Any, data: Mapping[str, An
             }
         )
     if confirmations:
-        bitrix.call(
-            "imconnector.send.status.delivery",
-            {
-                "CONNECTOR": CONNECTOR_ID,
-                "LINE": str(data.get("LINE") or open_line()),
-                "MESSAGES": confirmations,
-            },
-        )
+        from cabinet_bitrix.client import BitrixError
+
+        try:
+            bitrix.call(
+                "imconnector.send.status.delivery",
+                {
+                    "CONNECTOR": CONNECTOR_ID,
+                    "LINE": str(data.get("LINE") or open_line()),
+                    "MESSAGES": confirmations,
+                },
+            )
+        except BitrixError as exc:
+            # The messages are stored; only the operator's "delivered" tick is missing.
+            log.warning("bitrix24 chat: delivery not confirmed: %s", exc)
     return f"chat: {stored} new message(s)"
 
 
