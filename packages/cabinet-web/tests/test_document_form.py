@@ -389,3 +389,59 @@ def test_fuzzed_document_form_never_causes_a_500(
     form = {"doc_type": "cost_invoice", **values, "csrf_token": token}
     response = client_web.post("/documents/new", data=form)
     assert response.status_code in (200, 409, 422), response.text
+
+
+def test_a_correcting_invoice_keeps_its_before_rows_through_the_form(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    assert world.client.id is not None
+    correction = cabinet.documents.create(
+        Actor.of(world.client_user),
+        Document(
+            client_id=world.client.id,
+            doc_type="correcting_invoice",
+            issue_date=date(2026, 11, 25),
+            buyer=Party(name="Gamma S.A.", nip="9510000239"),
+            lines=(
+                DocumentLine(
+                    name="Usługa", quantity=Decimal("2"), unit_price=Decimal("100"), before=True
+                ),
+                DocumentLine(name="Usługa", quantity=Decimal("1"), unit_price=Decimal("100")),
+            ),
+            extra={"corrected_number": "FV/1/11/2026", "corrected_issue_date": "2026-11-20"},
+        ),
+    )
+    edit = client_web.get(f"/documents/{correction.id}/edit").text
+    assert re.search(r'name="lines\.0\.before" value="true" checked', edit)
+    assert not re.search(r'name="lines\.1\.before" value="true" checked', edit)
+    form = {
+        "csrf_token": csrf_of(client_web, f"/documents/{correction.id}/edit"),
+        "doc_type": "correcting_invoice",
+        "version": str(correction.version),
+        "issue_date": "2026-11-25",
+        "currency": "PLN",
+        "language": "pl",
+        "payment_method": "6",
+        "counterparty_id": "",
+        "party.name": "Gamma S.A.",
+        "party.nip": "9510000239",
+        "extra.corrected_number": "FV/1/11/2026",
+        "extra.corrected_issue_date": "2026-11-20",
+        "extra.reason": "Zwrot jednej sztuki",
+        "lines.0.name": "Usługa",
+        "lines.0.quantity": "2",
+        "lines.0.unit_price": "100",
+        "lines.0.vat_rate": "23",
+        "lines.0.before": "true",
+        "lines.1.name": "Usługa",
+        "lines.1.quantity": "0",
+        "lines.1.unit_price": "100",
+        "lines.1.vat_rate": "23",
+        "action": "save",
+    }
+    saved = client_web.post(f"/documents/{correction.id}/edit", data=form)
+    assert saved.url.path == f"/documents/{correction.id}"
+    stored = cabinet.documents.get(Actor.system(), correction.id)
+    assert [line.before for line in stored.lines] == [True, False]
+    assert stored.totals is not None and stored.totals.gross == Decimal("-246.00")
+    assert stored.extra["reason"] == "Zwrot jednej sztuki"
