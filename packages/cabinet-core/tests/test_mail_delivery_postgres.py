@@ -1,17 +1,20 @@
-"""Sending and delivering a document on PostgreSQL: convert a proforma, issue the invoice with
-auto-send on, and let the worker mail it (the outbox claim, the audit and the issued → sent
-move in PostgreSQL's transactions)."""
+"""Invoicing on PostgreSQL: two conversions racing for one proforma make one invoice; a
+proforma converted to an invoice with auto-send on, mailed by the worker (the outbox claim,
+the audit and the issued → sent move in PostgreSQL's transactions)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from cabinet_core.app import Cabinet
+from cabinet_core.errors import Conflict
 from cabinet_core.ksef import validate_fa3
 from cabinet_core.services.invoicing import MAIL_TOPIC
-from cabinet_core.storage import Store
+from cabinet_core.storage import DocumentQuery, Store
 from cabinet_core.worker import Worker
 from fixtures_services import HookRecorder, World
 from invoicing_support import BUYER, CapturingMailer, issued, mail_cabinet, sales_document
@@ -63,3 +66,24 @@ def test_proforma_to_invoice_auto_sent_and_delivered_by_the_worker(
     assert cabinet.documents.get(alice, proforma.id).status == "converted"
     deliveries = cabinet.documents.deliveries(alice, invoice.id or 0)
     assert [(d.topic, d.delivered_at is not None) for d in deliveries] == [(MAIL_TOPIC, True)]
+
+
+def test_two_concurrent_conversions_of_one_proforma_make_one_invoice(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    proforma = issued(cabinet, alice, sales_document(world.client_id(world.client_a), "proforma"))
+    assert proforma.id is not None
+    start = threading.Barrier(2)
+
+    def convert() -> str:
+        start.wait()
+        try:
+            cabinet.invoicing.convert_proforma(alice, proforma.id or 0)
+        except Conflict:
+            return "conflict"
+        return "converted"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(lambda _: convert(), range(2)))
+    assert outcomes == ["conflict", "converted"]
+    invoices = cabinet.documents.list(alice, DocumentQuery(doc_types=("vat_invoice",)))
+    assert invoices.total == 1 and invoices.items[0].related_id == proforma.id
