@@ -229,3 +229,51 @@ def test_settings_page_for_admins_only(cabinet, emulator, app, web, installed):
     web.post("/bitrix24/placement", data=emulator.placement_form(user_id=2))
     assert web.get("/settings/bitrix24").status_code == 403
     assert admin.id != manager.id
+
+
+def test_webhook_mode_takes_events_signed_with_the_saved_outgoing_webhook_token(
+    tmp_path, emulator, monkeypatch
+):
+    for key in ("CABINET_BITRIX_CLIENT_ID", "CABINET_BITRIX_MEMBER_ID"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", emulator.webhook_url)
+    monkeypatch.setenv("CABINET_BITRIX_NEWS_GROUP", "12")
+    env = {"CABINET_BITRIX_WEBHOOK_URL": emulator.webhook_url}
+    with (
+        emulated_cabinet(tmp_path, emulator, env) as cabinet,
+        TestClient(create_app(cabinet), base_url=BASE_URL) as web,
+    ):
+        cabinet.users.create(
+            SYSTEM,
+            email="admin@firm.example",
+            name="Ada",
+            role=Role.ADMIN,
+            client_id=None,
+            password="x" * 12,
+        )
+        page = web.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        login = {"email": "admin@firm.example", "password": "x" * 12, "csrf_token": token}
+        web.post("/login", data=login)
+        settings = web.get("/settings/bitrix24")
+        assert settings.status_code == 200 and 'name="application_token"' in settings.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', settings.text).group(1)
+        web.post("/settings/bitrix24", data={"application_token": "out-123", "csrf_token": token})
+        assert settings_overview(cabinet)["webhook_token_saved"] is True
+        assert settings_overview(cabinet)["mode"] == "webhook"
+
+        post = {"POST_TITLE": "Z webhooka", "POST_MESSAGE": "x", "DEST": ["SG12"]}
+        emulator.act("log.blogpost.add", post)
+        event = {
+            "event": "ONLIVEFEEDPOSTADD",
+            "data[FIELDS][POST_ID]": "200",
+            "auth[domain]": emulator.domain,
+            "auth[application_token]": "wrong",
+        }
+        refused = web.post("/hooks/bitrix24", content=urlencode(event), headers=FORM)
+        assert refused.status_code == 403
+        assert cabinet.news.list(SYSTEM).total == 0
+        event["auth[application_token]"] = "out-123"
+        accepted = web.post("/hooks/bitrix24", content=urlencode(event), headers=FORM)
+        assert accepted.status_code == 200
+        assert [n.title for n in cabinet.news.list(SYSTEM).items] == ["Z webhooka"]
