@@ -187,7 +187,8 @@ def parse_form(
     sale_date = day("sale_date")
     receipt_date = day("receipt_date")
     due_date = day("due_date")
-    currency = form.get("currency", "PLN").strip().upper()
+    # Types without lines show no currency or payment method: an edit keeps the stored ones.
+    currency = form.get("currency", current.currency if current else "PLN").strip().upper()
     if currency not in SUPPORTED_CURRENCIES:
         errors.append(
             _error("currency", "unsupported", N_("Documents can be issued in PLN, EUR or USD."))
@@ -195,16 +196,12 @@ def parse_form(
     language = form.get("language", "pl")
     if language not in {code for code, _ in LANGUAGE_CHOICES}:
         errors.append(_error("language", "unsupported", N_("Choose Polish, English or both.")))
+    stored_method = current.payment_method if current else PaymentMethod.TRANSFER
     try:
-        payment_method = PaymentMethod(form.get("payment_method") or PaymentMethod.TRANSFER)
+        payment_method = PaymentMethod(form.get("payment_method") or stored_method)
     except ValueError:
         errors.append(_error("payment_method", "choice", N_("Choose one of the options.")))
-        payment_method = PaymentMethod.TRANSFER
-    try:
-        payment_status = PaymentStatus(form.get("payment_status") or PaymentStatus.UNPAID)
-    except ValueError:
-        errors.append(_error("payment_status", "choice", N_("Choose one of the options.")))
-        payment_status = PaymentStatus.UNPAID
+        payment_method = stored_method
 
     extra: dict[str, Any] = {}
     if current is not None:
@@ -282,10 +279,9 @@ def parse_form(
     if issue_date is None or errors:
         return ParsedForm(document=None, errors=tuple(errors))
     side = counterparty_side(document_type)
-    base = current if current is not None else None
     template = form.get("template", "").strip() or None
     document = Document(
-        id=base.id if base else None,
+        id=current.id if current else None,
         client_id=client_id,
         doc_type=document_type.key,
         currency=currency,
@@ -295,16 +291,17 @@ def parse_form(
         receipt_date=receipt_date,
         due_date=due_date,
         payment_method=payment_method,
-        payment_status=payment_status,
+        # The services keep the payment status (unpaid until marked paid); the form shows it.
+        payment_status=current.payment_status if current else PaymentStatus.UNPAID,
         counterparty_id=counterparty_id,
         lines=tuple(document_lines),
         template=template,
         notes=form.get("notes", "").strip(),
         extra=extra,
-        related_id=base.related_id if base else None,
-        version=_version(form, base),
+        related_id=current.related_id if current else None,
+        version=_version(form, current),
         **{side: party},
-        **_own_side(base, side),
+        **_own_side(current, side),
     )
     return ParsedForm(
         document=document,
