@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -445,3 +446,23 @@ def test_a_correcting_invoice_keeps_its_before_rows_through_the_form(
     assert [line.before for line in stored.lines] == [True, False]
     assert stored.totals is not None and stored.totals.gross == Decimal("-246.00")
     assert stored.extra["reason"] == "Zwrot jednej sztuki"
+
+
+def test_the_nbp_out_of_reach_keeps_the_form(
+    cabinet: Cabinet, client_web: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cabinet_core.fx import RateUnavailable
+
+    def unavailable(currency: str, tax_point: date) -> Any:
+        raise RateUnavailable("The exchange rate is not available")
+
+    monkeypatch.setattr(cabinet.rate_provider, "rate_for", unavailable)
+    form = cost_invoice_form(client_web)
+    preview = client_web.post("/documents/new", data={**form, "action": "recalculate"})
+    assert preview.status_code == 200
+    assert 'data-test="total-gross">' in preview.text  # totals without the PLN part
+    assert 'data-test="total-vat-pln"' not in preview.text
+    saving = client_web.post("/documents/new", data=form)
+    assert saving.status_code == 503
+    assert 'value="Beratung"' in saving.text and 'data-test="form-errors"' in saving.text
+    assert documents(cabinet) == []

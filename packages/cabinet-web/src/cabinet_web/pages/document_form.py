@@ -800,9 +800,10 @@ async def _submit(
             exchange_rate=rate,
             status=422,
         )
-    except Conflict as exc:
+    except (Conflict, RateUnavailable) as exc:
+        # A stale version or the NBP out of reach: say so above the form, keep what was typed.
         message = FieldError(field="form", code="conflict", message=exc.message)
-        return await _render_form(request, **rerender, errors=[message], status=409)
+        return await _render_form(request, **rerender, errors=[message], status=exc.status)
     gettext = request.state.gettext
     flash(request, gettext("The document is saved."))
     for problem in problems:
