@@ -16,7 +16,7 @@ import httpx
 import pytest
 from cabinet_bitrix import BitrixBackend
 from cabinet_bitrix.chat import CONNECTOR_ID
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
+from cabinet_bitrix.emulator import Emulator, EmulatorConfig
 from cabinet_core import Cabinet, Settings
 from cabinet_core.entities import Actor, Role
 from cabinet_core.hookspecs import Register, hookimpl
@@ -63,7 +63,8 @@ class InProcessBitrix:
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    emulator = Emulator(EmulatorConfig(portal_url="http://portal.example"), clock=VirtualClock())
+    # The system clock: the connector paces itself on it, so both sides must agree on time.
+    emulator = Emulator(EmulatorConfig(portal_url="http://portal.example"))
     for key, value in bitrix_environment(emulator).items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("CABINET_BITRIX_WEBHOOK_URL", raising=False)
@@ -149,6 +150,25 @@ def test_the_whole_loop(cabinet: Cabinet, emulator: Emulator, tmp_path: Path) ->
         )
         assert "Witamy w Panelu Klienta" in browser.get("/news").text
 
+        # A chat message crosses both ways, once each.
+        client_id = next(
+            u.client_id for u in cabinet.users.list(SYSTEM) if u.email == "client@demo.pl"
+        )
+        page = f"/chat/{client_id}"
+        token = CSRF.search(browser.get(page).text)
+        assert token
+        question = {"body": "Czy faktura jest opłacona?", "csrf_token": token.group(1)}
+        browser.post(page, data=question)
+        drain(cabinet)
+        (session,) = emulator.portal.sessions.values()
+        in_portal = [m for m in emulator.portal.messages if m["dialog_id"].startswith("chat")]
+        assert [m["text"] for m in in_portal] == ["Czy faktura jest opłacona?"]
+        emulator.operator_reply(CONNECTOR_ID, "1", f"client-{client_id}", "Tak, dziękujemy!")
+        drain(cabinet)
+        bodies = [m.body for m in cabinet.chat.list(SYSTEM, client_id or 0)]
+        assert bodies == ["Czy faktura jest opłacona?", "Tak, dziękujemy!"]
+        assert len([m for m in emulator.portal.messages if m["dialog_id"].startswith("chat")]) == 2
+        assert session["CHAT_ID"]
         assert "_emulator/act" in bitrix_banner(emulator)
         assert DEMO_NEWS_GROUP == 12
 
