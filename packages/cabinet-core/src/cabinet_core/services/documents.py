@@ -330,9 +330,8 @@ class DocumentService(Service):
             return document
         return attrs.evolve(document, extra={**document.extra, "split_payment": True})
 
-    # -- the API --------------------------------------------------------------------------------
-    def create(self, actor: Actor, document: Document) -> Document:
-        """Validate and save a new document in its workflow's first state."""
+    def _for_create(self, actor: Actor, document: Document) -> Document:
+        """A new document as ``create`` would save it (prepared, in its first state)."""
         if actor.client_id is not None:
             document = attrs.evolve(document, client_id=actor.client_id)
         document_type = self._type(document.doc_type)
@@ -345,7 +344,7 @@ class DocumentService(Service):
             created_at=None,
             updated_at=None,
             version=1,
-            payment_status=PaymentStatus.UNPAID,
+            payment_status=self._payment_status(document, document_type, None),
         )
         document = self._prepare(actor, document, document_type, None)
         initial = (
@@ -353,7 +352,54 @@ class DocumentService(Service):
             if isinstance(document_type, BaseDocumentType)
             else document_type.workflow.initial
         )
-        document = attrs.evolve(document, status=initial)
+        return attrs.evolve(document, status=initial)
+
+    def _for_update(self, actor: Actor, document: Document) -> Document:
+        """Changes to a document as ``update`` would save them (editable state, same client)."""
+        if document.id is None:
+            raise NotFound(N_("Not found"), entity="document", id=None)
+        with self.store.transaction(readonly=True) as tx:
+            current = self._visible(tx, actor, document.id, write=True)
+        document_type = self._type(current.doc_type)
+        if not document_type.workflow.state(current.status).editable:
+            raise Conflict(N_("This document can no longer be changed"), status=current.status)
+        document = attrs.evolve(
+            document,
+            client_id=current.client_id,
+            doc_type=current.doc_type,
+            status=current.status,
+            number=current.number,
+            series=current.series,
+            payment_status=self._payment_status(document, document_type, current),
+            created_by=current.created_by,
+            created_at=current.created_at,
+        )
+        return self._prepare(actor, document, document_type, current)
+
+    def _payment_status(
+        self, document: Document, document_type: DocumentType, current: Document | None
+    ) -> PaymentStatus:
+        """What the client says for documents it received (a cost invoice it already paid);
+        for its own sales documents the workflow decides (unpaid until marked paid)."""
+        if _flag(document_type, "client_is_buyer"):
+            return document.payment_status
+        return current.payment_status if current is not None else PaymentStatus.UNPAID
+
+    # -- the API --------------------------------------------------------------------------------
+    def validate(self, actor: Actor, document: Document) -> Document:
+        """The document as ``create`` (no ``id``) or ``update`` (with ``id``) would save it:
+        completed, checked, with its rate and totals; raises like they do and writes nothing.
+
+        The form calls it before creating what the document depends on (a new counterparty, a
+        product saved to the catalogue), so nothing is half-saved when the document is invalid.
+        """
+        if document.id is None:
+            return self._for_create(actor, document)
+        return self._for_update(actor, document)
+
+    def create(self, actor: Actor, document: Document) -> Document:
+        """Validate and save a new document in its workflow's first state."""
+        document = self._for_create(actor, document)
         with self.store.transaction() as tx:
             access.client_for(tx, actor, document.client_id, write=True)
             stored = tx.add_document(document)
@@ -374,25 +420,7 @@ class DocumentService(Service):
     def update(self, actor: Actor, document: Document) -> Document:
         """Save changes to a document whose state is editable; ``document.version`` must be the
         stored one (else :class:`Conflict`: somebody changed it meanwhile)."""
-        if document.id is None:
-            raise NotFound(N_("Not found"), entity="document", id=None)
-        with self.store.transaction(readonly=True) as tx:
-            current = self._visible(tx, actor, document.id, write=True)
-        document_type = self._type(current.doc_type)
-        if not document_type.workflow.state(current.status).editable:
-            raise Conflict(N_("This document can no longer be changed"), status=current.status)
-        document = attrs.evolve(
-            document,
-            client_id=current.client_id,
-            doc_type=current.doc_type,
-            status=current.status,
-            number=current.number,
-            series=current.series,
-            payment_status=current.payment_status,
-            created_by=current.created_by,
-            created_at=current.created_at,
-        )
-        document = self._prepare(actor, document, document_type, current)
+        document = self._for_update(actor, document)
         with self.store.transaction() as tx:
             access.client_for(tx, actor, document.client_id, write=True)
             stored = tx.update_document(document)

@@ -61,6 +61,8 @@ class DocumentQuery:
     date_from: date | None = None
     date_to: date | None = None
     counterparty_id: int | None = None
+    #: Documents pointing at this one (a proforma's invoice, an invoice's corrections …).
+    related_id: int | None = None
     currency: str | None = None
     payment_status: PaymentStatus | None = None
     payment_method: PaymentMethod | None = None

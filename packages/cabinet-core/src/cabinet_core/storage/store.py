@@ -615,6 +615,8 @@ class Tx:
             select = select.where(d.c.issue_date <= query.date_to)
         if query.counterparty_id is not None:
             select = select.where(d.c.counterparty_id == query.counterparty_id)
+        if query.related_id is not None:
+            select = select.where(d.c.related_id == query.related_id)
         if query.currency:
             select = select.where(d.c.currency == query.currency.upper())
         if query.payment_status is not None:
