@@ -345,6 +345,7 @@ def test_the_author_of_a_request_hears_when_the_correction_arrives(world: World)
     )
     jan = Actor.of(user)
     original = cabinet.invoicing.import_fa3(jan, client.id, example(1)).document
+    cabinet.documents.transition(jan, original.id or 0, "submit")
     request = cabinet.invoicing.request_correction(
         jan, original.id or 0, reason="Zła cena", seller_email="s@sprzedawca.example"
     )
@@ -406,8 +407,13 @@ def test_a_correction_request_needs_a_reason_an_address_and_a_cost_invoice(
         cabinet.invoicing.request_correction(
             alice, sales.id, reason="x", seller_email="s@sprzedawca.example"
         )
-    # An invoice not yet handed to the accountant may be questioned too; the request goes to
-    # the address given when sending, with the message.
+    # A draft is not registered yet: submit it first.
+    with pytest.raises(Conflict):
+        cabinet.invoicing.request_correction(
+            staff, draft.id, reason="x", seller_email="s@sprzedawca.example"
+        )
+    cabinet.documents.transition(staff, draft.id, "submit")
+    # The request goes to the address given when sending, with the message.
     request = cabinet.invoicing.request_correction(
         staff, draft.id, reason="Zła cena", seller_email="s@sprzedawca.example"
     )

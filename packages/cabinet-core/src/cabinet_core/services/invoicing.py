@@ -319,6 +319,12 @@ class InvoicingService(Service):
         raise_if(errors)
         with self.store.transaction(readonly=True) as tx:
             invoice = self._document(tx, actor, cost_invoice_id, doc_types=("cost_invoice",))
+        if invoice.status == "draft":
+            # A draft is only being typed in; the request refers to a registered invoice.
+            raise Conflict(
+                N_("Submit the invoice before asking the seller to correct it"),
+                status=invoice.status,
+            )
         request_lines: tuple[DocumentLine, ...] = ()
         if lines is not None:
             before = tuple(
