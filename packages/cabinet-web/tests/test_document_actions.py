@@ -403,14 +403,29 @@ def test_the_preview_offers_the_actions_of_each_document(
     draft_page = client_web.get(f"/documents/{invoice.id}").text
     assert f'href="/documents/{proforma.id}"' in draft_page  # the related proforma
     assert 'data-test="send-submit"' not in draft_page  # a draft is not sent
+    # The proforma links to the invoice made from it.
+    page = client_web.get(f"/documents/{proforma.id}").text
+    assert f'href="/documents/{invoice.id}"' in page
+    assert 'data-test="related-vat_invoice"' in page
     issued_invoice = cabinet.documents.transition(client_actor(world), invoice.id or 0, "issue")
     page = client_web.get(f"/documents/{issued_invoice.id}").text
     assert 'data-test="correct"' in page
     assert 'data-test="convert"' not in page
+    correction = cabinet.invoicing.correct(client_actor(world), issued_invoice.id or 0)
+    page = client_web.get(f"/documents/{issued_invoice.id}").text
+    assert f'href="/documents/{correction.id}"' in page  # invoice -> its correction
     cost = submitted_cost_invoice(cabinet, world)
     page = client_web.get(f"/documents/{cost.id}").text
     assert f'href="/documents/{cost.id}/correction-request"' in page
     assert 'data-test="send-submit"' not in page  # a received invoice is not sent on
+    request = cabinet.invoicing.request_correction(
+        client_actor(world), cost.id or 0, reason="Cena", seller_email="faktury@delta.pl"
+    )
+    page = client_web.get(f"/documents/{cost.id}").text
+    assert 'data-test="related-correction_request"' in page
+    page = client_web.get(f"/documents/{request.id}").text
+    assert f'href="/documents/{cost.id}"' in page  # the request -> its invoice
+    assert 'value="faktury@delta.pl"' in page  # sent to the seller
 
 
 def test_the_accountant_sees_the_mail_status_but_no_actions(

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import attrs
 from cabinet_core.entities import Document, DocumentLine, OutboxMessage, Role
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.services.invoicing import SENDABLE_STATES
@@ -56,8 +55,6 @@ POINTED_FROM: Mapping[str, tuple[str, ...]] = {
     "correction_request": (),
     "correcting_invoice": (),
 }
-# Reverse links need DocumentQuery.related_id (requested from the storage's owner).
-_QUERY_HAS_RELATED = "related_id" in attrs.fields_dict(DocumentQuery)
 MAX_FA3_BYTES = 5 * 1024 * 1024
 MAX_LINES = 200
 
@@ -99,7 +96,7 @@ def related_documents(request: Request, document: Document) -> list[Document]:
         with contextlib.suppress(NotFound):
             found.append(cabinet.documents.get(actor, document.related_id))
     kinds = POINTED_FROM.get(document.doc_type, ())
-    if kinds and document.id is not None and _QUERY_HAS_RELATED:
+    if kinds and document.id is not None:
         query = DocumentQuery(
             client_ids=(document.client_id,),
             doc_types=kinds,
