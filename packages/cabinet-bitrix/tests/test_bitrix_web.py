@@ -99,6 +99,30 @@ def test_install_stores_tokens_and_binds_events_placements_and_the_connector(
     assert len(emulator.portal.bindings) == len(bound)
 
 
+def test_install_tokens_must_be_confirmed_by_the_oauth_server(cabinet, emulator, web):
+    # Nothing installed yet, and a form names the right portal but an address of its own.
+    forged = {
+        "event": "ONAPPINSTALL",
+        "auth[access_token]": "a",
+        "auth[refresh_token]": "r",
+        "auth[domain]": "evil.example",
+        "auth[client_endpoint]": "https://evil.example/rest/",
+        "auth[member_id]": emulator.portal.member_id,
+        "auth[application_token]": "x",
+    }
+    refused = web.post("/hooks/bitrix24", content=urlencode(forged), headers=FORM)
+    assert refused.status_code == 403
+    assert SettingsTokenStore(cabinet.store).load(emulator.portal.member_id) is None
+    assert emulator.portal.bindings == []
+    # The real install is confirmed; a reinstall (a new pair) replaces it.
+    emulator.install_app(handler=f"{BASE_URL}/hooks/bitrix24")
+    first = SettingsTokenStore(cabinet.store).load(emulator.portal.member_id)
+    assert first is not None and first.client_endpoint == "https://kancelaria.bitrix24.pl/rest/"
+    emulator.install_app(handler=f"{BASE_URL}/hooks/bitrix24")
+    second = SettingsTokenStore(cabinet.store).load(emulator.portal.member_id)
+    assert second is not None and second.refresh_token != first.refresh_token
+
+
 def test_a_foreign_install_or_one_with_another_token_is_refused(cabinet, emulator, web, installed):
     form = {
         "event": "ONAPPINSTALL",

@@ -195,6 +195,52 @@ class SettingsTokenStore:
             tx.set_setting(SETTINGS_PREFIX + tokens.member_id, tokens.to_json())
 
 
+def confirm_install(
+    tokens: PortalTokens,
+    http: httpx.Client,
+    *,
+    client_id: str,
+    client_secret: str,
+    token_url: str = DEFAULT_TOKEN_URL,
+    now: float | None = None,
+) -> PortalTokens:
+    """Check an install callback's tokens with the OAuth server before trusting them.
+
+    Anybody can POST a form to the install address, naming any ``client_endpoint``; only the
+    OAuth server can say the tokens are real. Exchanging the refresh token with the app's own
+    secret proves it was issued to this app, and the answer names the portal (``member_id``,
+    ``client_endpoint``) with the server's authority. Returns that fresh pair (the form's
+    ``application_token`` kept); :class:`AuthError` when the server refuses or names another
+    portal.
+    """
+    response = http.get(
+        token_url,
+        params={
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": tokens.refresh_token,
+        },
+    )
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code != 200 or not isinstance(body, Mapping) or not body.get("access_token"):
+        error = body.get("error", "") if isinstance(body, Mapping) else ""
+        raise AuthError(
+            f"the OAuth server did not confirm the install: HTTP {response.status_code} {error}"
+        )
+    if str(body.get("member_id") or "") != tokens.member_id:
+        raise AuthError("the OAuth server names another portal than the install callback")
+    if not body.get("client_endpoint"):
+        # Only the server's own word on where the portal is may be used, never the form's.
+        raise AuthError("the OAuth server did not say where the portal is (client_endpoint)")
+    # The server's answer carries no application token; the install's is the one events carry.
+    confirmed = _tokens(body, now=time.time() if now is None else now, previous=tokens)
+    return attrs.evolve(confirmed, application_token=tokens.application_token)
+
+
 def install(
     store: TokenStore, form: Mapping[str, Any], *, now: float | None = None
 ) -> PortalTokens:

@@ -10,8 +10,9 @@ from a placement, and the admins' settings page. Registered through cabinet-web'
   sent at once and the work runs after it, because the portal gives a slow handler a lower
   priority and never retries (bitrix24.md §6.3).
 * ``POST /bitrix24/install``: the install callback of the local app (or ``ONAPPINSTALL``):
-  the tokens are stored for the configured portal, then the events, the placement and the
-  Open Lines connector are bound.
+  the tokens are confirmed with the OAuth server (a form could name any portal address) and
+  stored for the configured portal, then the events, the placement and the Open Lines
+  connector are bound.
 * ``POST /bitrix24/placement``: a member of staff opens the app in the portal. The placement's
   ``AUTH_ID`` is checked by calling ``user.current`` *at the installed portal's address* (never
   at a domain the form names), the portal user is matched to a staff user by e-mail, and a
@@ -40,9 +41,11 @@ from starlette.routing import Route
 
 from cabinet_bitrix import chat, news
 from cabinet_bitrix.auth import (
+    AuthError,
     PortalTokens,
     SettingsTokenStore,
     application_token_matches,
+    confirm_install,
     tokens_from_install,
 )
 from cabinet_bitrix.emulator.encoding import parse_query
@@ -285,16 +288,22 @@ async def _install(request: Request, form: Mapping[str, str]) -> Response:
         return PlainTextResponse(str(exc), status_code=400)
     if tokens.member_id != settings.member_id:
         return PlainTextResponse("another portal", status_code=403)
+    http = httpx.Client(transport=_transport(request), timeout=settings.timeout)
+    try:
+        tokens = await run_in_threadpool(
+            confirm_install,
+            tokens,
+            http,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            token_url=settings.token_url,
+        )
+    except (AuthError, httpx.HTTPError) as exc:
+        log.warning("bitrix24 install refused: %s", exc)
+        return PlainTextResponse("the install could not be confirmed", status_code=403)
+    finally:
+        http.close()
     store = SettingsTokenStore(cabinet.store)
-    current = await run_in_threadpool(store.load, tokens.member_id)
-    if (
-        current is not None
-        and current.application_token
-        and not application_token_matches(current, tokens.application_token)
-    ):
-        # A reinstall gives a new application token; replacing the stored one is an admin's
-        # decision (remove the stored tokens in the settings), not a form's.
-        return PlainTextResponse("the app is installed with another token", status_code=403)
     await run_in_threadpool(store.save, tokens)
     return HTMLResponse(
         "<!DOCTYPE html><html><body><p>Panel Klienta: installed.</p></body></html>",
