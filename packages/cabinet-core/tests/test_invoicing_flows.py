@@ -460,3 +460,29 @@ def test_a_split_payment_marking_carries_to_the_invoice_and_its_correction(world
     issued_invoice = cabinet.documents.transition(alice, invoice.id, "issue")
     correction = cabinet.invoicing.correct(alice, issued_invoice.id or 0)
     assert correction.extra["split_payment"] is True
+
+
+def test_tv10_a_price_cut_states_the_difference_of_the_rounded_states(world: World) -> None:
+    """poland.md TV10: 3 × 10.00 at 23 % corrected to 3 × 5.50 → −13.50 / −3.10 / −16.60."""
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    line = DocumentLine(name="Usługa", quantity=Decimal(3), unit_price=Decimal("10.00"))
+    invoice = issued(cabinet, alice, sales_document(world.client_id(world.client_a), lines=(line,)))
+    draft = cabinet.invoicing.correct(alice, invoice.id or 0, reason="Obniżka ceny")
+    before, after = draft.lines
+    edited = cabinet.documents.update(
+        alice,
+        attrs.evolve(draft, lines=(before, attrs.evolve(after, unit_price=Decimal("5.50")))),
+    )
+    assert edited.totals is not None
+    assert (edited.totals.net, edited.totals.vat, edited.totals.gross) == (
+        Decimal("-13.50"),
+        Decimal("-3.10"),
+        Decimal("-16.60"),
+    )
+    kor = cabinet.documents.transition(alice, edited.id or 0, "issue")
+    xml = document_to_fa3(
+        kor, seller=kor.seller or Party(name="x"), created_at=kor.updated_at or kor.created_at
+    )
+    assert validate_fa3(xml) == []
+    for element in ("<P_13_1>-13.50</P_13_1>", "<P_14_1>-3.10</P_14_1>", "<P_15>-16.60</P_15>"):
+        assert element in xml.decode()
