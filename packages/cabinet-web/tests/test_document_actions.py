@@ -467,3 +467,45 @@ def test_auto_send_switched_on_in_the_profile_sends_on_issue(
     Worker(cabinet).run_once()
     assert [m["To"] for m in mails(cabinet)] == ["buyer@gamma.pl"]
     assert cabinet.documents.get(SYSTEM, invoice.id or 0).status == "sent"
+
+
+def import_page(web: TestClient, path: Path) -> int:
+    response = web.post(
+        "/documents/import",
+        data={"csrf_token": csrf_of(web, "/documents/import")},
+        files={"file": (path.name, path.read_bytes(), "application/xml")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return int(response.headers["location"].split("/")[2])
+
+
+@needs_specs
+def test_received_kor_closes_the_request_and_the_three_link_to_each_other(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    # MF example 01 is an invoice; example 02 is the seller's KOR of it.
+    original_id = import_page(client_web, EXAMPLE_01)
+    cabinet.documents.transition(client_actor(world), original_id, "submit")
+    path = f"/documents/{original_id}/correction-request"
+    response = client_web.post(
+        path,
+        data={
+            "csrf_token": csrf_of(client_web, path),
+            "reason": "Wniesienie sprzętu miało być gratis.",
+            "seller_email": "sprzedaz@sprzedawca.example",
+        },
+        follow_redirects=False,
+    )
+    request_id = int(response.headers["location"].split("/")[2])
+    send_path = f"/documents/{request_id}/send"
+    client_web.post(send_path, data={"csrf_token": csrf_of(client_web, send_path)})
+    assert cabinet.documents.get(SYSTEM, request_id).status == "sent"
+
+    kor_id = import_page(client_web, EXAMPLE_01.with_name("FA_3_Przyklad_02.xml"))
+    assert cabinet.documents.get(SYSTEM, kor_id).related_id == original_id
+    assert cabinet.documents.get(SYSTEM, request_id).status == "accepted"
+    original_page = client_web.get(f"/documents/{original_id}").text
+    assert f'href="/documents/{request_id}"' in original_page
+    assert f'href="/documents/{kor_id}"' in original_page
+    assert f'href="/documents/{original_id}"' in client_web.get(f"/documents/{kor_id}").text
