@@ -8,6 +8,7 @@ import pluggy
 import pytest
 from cabinet_core import default_tax_rules, hookspecs
 from cabinet_core.entities import (
+    Document,
     DocumentLine,
     DocumentTotals,
     ExchangeRate,
@@ -27,6 +28,7 @@ from cabinet_core.vat import (
     line_amounts,
     rates_for,
     requires_split_payment,
+    split_payment_applies,
     to_pln,
     vat_in_pln,
 )
@@ -525,3 +527,70 @@ def test_default_tax_rules_plugin_registers_poland() -> None:
     pm.hook.register_tax_rules(register=registered.append)
     assert registered == [POLAND_2026]
     assert rates_for(registered, date(2026, 11, 27)).rate("23").percent == Decimal(23)
+
+
+def _mpp_document(*lines: DocumentLine, **changes: object) -> Document:
+    values: dict[str, object] = {
+        "client_id": 1,
+        "doc_type": "vat_invoice",
+        "issue_date": date(2026, 11, 20),
+        "lines": lines,
+    }
+    values.update(changes)
+    return Document(**values)  # type: ignore[arg-type]
+
+
+def _steel(price: str, *, before: bool = False, annex15: bool = True) -> DocumentLine:
+    return DocumentLine(name="Stal", unit_price=Decimal(price), annex15=annex15, before=before)
+
+
+TICKED = {"split_payment": True}
+EUR_RATE = ExchangeRate(
+    currency="EUR", rate=Decimal("4.2512"), effective_date=date(2026, 11, 19), table_no="1/A"
+)
+
+
+@pytest.mark.parametrize(
+    ("document", "by_flag", "expected"),
+    [
+        (_mpp_document(_steel("12195.13")), True, True),  # 15 000.01 PLN
+        (_mpp_document(_steel("12195.12")), True, False),  # 15 000.00: not above
+        (_mpp_document(_steel("20000", annex15=False)), True, False),
+        # The hand-ticked flag stands for annex-15 goods, unless told to look at lines only.
+        (_mpp_document(_steel("20000", annex15=False), extra=TICKED), True, True),
+        (_mpp_document(_steel("20000", annex15=False), extra={"split_payment": "on"}), True, True),
+        (_mpp_document(_steel("20000", annex15=False), extra=TICKED), False, False),
+        # EUR 2 900.00 + 23 % = 3 567.00 EUR = 15 164.03 PLN; without a rate nothing to convert.
+        (_mpp_document(_steel("2900"), currency="EUR", exchange_rate=EUR_RATE), True, True),
+        (_mpp_document(_steel("2900"), currency="EUR"), True, False),
+        # A correction: the corrected state (after lines) counts, not the -123.00 difference.
+        (
+            _mpp_document(
+                _steel("20000", before=True), _steel("19900"), doc_type="correcting_invoice"
+            ),
+            True,
+            True,
+        ),
+        (
+            _mpp_document(
+                _steel("20000", before=True), _steel("10000"), doc_type="correcting_invoice"
+            ),
+            True,
+            False,
+        ),
+    ],
+    ids=[
+        "15000.01",
+        "15000.00",
+        "no-annex",
+        "flag",
+        "flag-text",
+        "flag-ignored",
+        "eur",
+        "eur-no-rate",
+        "kor-after-above",
+        "kor-after-below",
+    ],
+)
+def test_split_payment_applies(document: Document, by_flag: bool, expected: bool) -> None:
+    assert split_payment_applies(document, by_flag=by_flag) is expected

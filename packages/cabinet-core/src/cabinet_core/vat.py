@@ -24,6 +24,7 @@ from decimal import Decimal
 import attrs
 
 from cabinet_core.entities import (
+    Document,
     DocumentLine,
     DocumentTotals,
     ExchangeRate,
@@ -48,6 +49,7 @@ __all__ = [
     "line_amounts",
     "rates_for",
     "requires_split_payment",
+    "split_payment_applies",
     "to_pln",
     "vat_in_pln",
 ]
@@ -480,3 +482,41 @@ def requires_split_payment(gross_pln: Decimal, has_annex15_line: bool) -> bool:
     a foreign-currency total is converted with :func:`to_pln` first.
     """
     return has_annex15_line and _decimal(gross_pln, "gross_pln") > SPLIT_PAYMENT_THRESHOLD_PLN
+
+
+def split_payment_applies(
+    document: Document, *, rules: TaxRules = POLAND_2026, by_flag: bool = True
+) -> bool:
+    """Whether ``document`` must carry the MPP marking (FA(3) ``P_18A``=1, the PDF's words).
+
+    The goods are in annex 15 when a line says so (``annex15``) or, with ``by_flag``, when the
+    document's ``extra["split_payment"]`` does (ticked by hand). The total is the invoice's
+    gross in PLN at the document's fixed rate; for a correcting invoice it is the corrected
+    state's total (the "after" lines), not the difference it states, so a correction is marked
+    like the invoice it corrects. A foreign-currency document without a rate is not marked
+    (nothing to convert with). The one rule the documents service, the FA(3) writer and the
+    PDF share.
+    """
+    after = [line for line in document.lines if not line.before]
+    annex15 = any(line.annex15 for line in after)
+    if by_flag and not annex15:
+        flag = document.extra.get("split_payment")
+        annex15 = (
+            flag.strip().lower() in ("true", "1", "on", "yes")
+            if isinstance(flag, str)
+            else bool(flag)
+        )
+    if not annex15:
+        return False
+    gross = compute_totals(
+        after,
+        currency=document.currency,
+        price_mode=document.price_mode,
+        vat_method=document.vat_method,
+        rules=rules,
+    ).gross
+    if document.currency != "PLN":
+        if document.exchange_rate is None:
+            return False
+        gross = to_pln(gross, document.exchange_rate.rate)
+    return requires_split_payment(gross, True)

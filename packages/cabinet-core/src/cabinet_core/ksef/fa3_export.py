@@ -10,8 +10,8 @@ so the file agrees with its own rows:
   ``StanPrzed`` = 1 and paired with their "after" row by ``NrWierszaFa``;
 * ``Adnotacje`` from the document: cash accounting (``P_16``), reverse charge (``P_18``) when a
   line is ``np II`` or ``oo``, split payment (``P_18A``) by
-  :func:`cabinet_core.vat.requires_split_payment` with annex-15 lines (``P_12_Zal_15``) or the
-  document's ``split_payment`` flag, the exemption basis (``P_19``) when a line is
+  :func:`cabinet_core.vat.split_payment_applies` (annex-15 lines, ``P_12_Zal_15``, or the
+  document's ``split_payment`` flag, above 15 000 PLN), the exemption basis (``P_19``) when a line is
   ``zw``; the cabinet issues neither self-billed, new-means-of-transport, triangular nor margin
   invoices, so those markers say "no";
 * for a foreign currency each line carries the NBP rate (``KursWaluty``) as the MF examples do.
@@ -55,8 +55,7 @@ from cabinet_core.vat import (
     compute_correction,
     compute_totals,
     line_amounts,
-    requires_split_payment,
-    to_pln,
+    split_payment_applies,
 )
 
 __all__ = ["INVOICE_KINDS", "document_to_fa3"]
@@ -245,30 +244,10 @@ def _write_annotations(
     _el(adnotacje, "P_17", "2")
     reverse = any(rules.rate(line.vat_rate).reverse_charge for line in lines)
     _el(adnotacje, "P_18", "1" if reverse else "2")
-    gross_pln = totals.gross
-    if document.doc_type == "correcting_invoice":
-        # A correction is marked like the invoice it corrects: by the corrected state's total,
-        # not by the (possibly small or negative) difference in P_15.
-        gross_pln = compute_totals(
-            lines,
-            currency=document.currency,
-            price_mode=document.price_mode,
-            vat_method=document.vat_method,
-            rules=rules,
-        ).gross
-    if document.currency != "PLN":
-        gross_pln = (
-            to_pln(gross_pln, document.exchange_rate.rate)
-            if document.exchange_rate is not None
-            else Decimal(0)
-        )
-    # Annex-15 goods are marked per line (``P_12_Zal_15``); ``split_payment`` on the document
-    # says the same for the whole invoice (ticked by hand, or set on save). The marker itself
-    # is only written above the threshold, as the schema's P_18A note requires.
-    annex15 = _flag(document.extra.get("split_payment")) or any(
-        line.annex15 for line in lines if not line.before
-    )
-    split = requires_split_payment(gross_pln, annex15)
+    # Annex-15 goods are marked per line (``P_12_Zal_15``) or for the whole invoice by its
+    # ``split_payment`` flag; the marker itself is only written above the threshold, as the
+    # schema's P_18A note requires (a correction: by the corrected total, not the difference).
+    split = split_payment_applies(document, rules=rules)
     _el(adnotacje, "P_18A", "1" if split else "2")
     zwolnienie = _el(adnotacje, "Zwolnienie")
     if any(line.vat_rate == "zw" for line in lines):

@@ -57,8 +57,7 @@ from cabinet_core.vat import (
     compute_correction,
     compute_totals,
     rates_for,
-    requires_split_payment,
-    to_pln,
+    split_payment_applies,
 )
 
 MAX_PAGE = 500
@@ -307,26 +306,8 @@ class DocumentService(Service):
         """Set ``extra["split_payment"]`` when the MPP rule requires it (module docstring)."""
         if document.doc_type not in SPLIT_PAYMENT_TYPES or not document_type.has_lines:
             return document
-        after = [line for line in document.lines if not line.before]
-        if not any(line.annex15 for line in after):
-            return document
-        if _flag(document_type, "corrects"):
-            # The corrected state's total decides, not the (possibly small) difference.
-            gross = compute_totals(
-                after,
-                currency=document.currency,
-                price_mode=document.price_mode,
-                vat_method=document.vat_method,
-                exchange_rate=document.exchange_rate,
-                rules=self._rules(document.issue_date),
-            ).gross
-        else:
-            gross = document.totals.gross if document.totals is not None else _ZERO
-        if document.currency != "PLN":
-            if document.exchange_rate is None:
-                return document
-            gross = to_pln(gross, document.exchange_rate.rate)
-        if not requires_split_payment(gross, has_annex15_line=True):
+        rules = self._rules(document.issue_date)
+        if not split_payment_applies(document, rules=rules, by_flag=False):
             return document
         return attrs.evolve(document, extra={**document.extra, "split_payment": True})
 
