@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cabinet_core.entities import Actor
+from cabinet_core.entities import Actor, ChatMessage
 from cabinet_core.errors import NotFound, PermissionDenied, ValidationError
 from fixtures_services import HookRecorder, World
 
@@ -47,3 +47,13 @@ def test_receive_refuses_clients_unknown_clients_and_blanks(world: World) -> Non
         chat.receive(Actor.system(), client_id=a_id, body=" ", external_id="b24:msg:1")
     with pytest.raises(ValidationError):
         chat.receive(Actor.system(), client_id=a_id, body="x", external_id="")
+
+
+def test_a_long_conversation_is_read_to_its_newest_message(world: World) -> None:
+    chat = world.cabinet.chat
+    a_id = world.client_id(world.client_a)
+    with world.cabinet.store.transaction() as tx:
+        for number in range(205):
+            tx.add_chat_message(ChatMessage(client_id=a_id, author_id=None, body=f"m{number}"))
+    bodies = [m.body for m in chat.list(world.actor(world.alice), a_id)]
+    assert len(bodies) == 205 and bodies[0] == "m0" and bodies[-1] == "m204"

@@ -11,6 +11,8 @@ from cabinet_core.services._base import Service, payload, raise_if, required_tex
 from cabinet_core.storage import Tx
 
 MAX_BODY = 5000
+#: Messages read from the store per query.
+PAGE = 100
 
 
 class ChatService(Service):
@@ -124,7 +126,17 @@ class ChatService(Service):
     def list(
         self, actor: Actor, client_id: int, *, after_id: int | None = None
     ) -> builtins.list[ChatMessage]:
-        """A client's messages, oldest first (``after_id``: only newer ones, for polling)."""
+        """A client's messages, oldest first (``after_id``: only newer ones, for polling).
+
+        The store hands them out a page at a time; all of them are read, so a long
+        conversation still ends with its newest message.
+        """
         with self.store.transaction(readonly=True) as tx:
             access.client_for(tx, actor, client_id)
-            return tx.list_chat_messages(client_id, after_id=after_id)
+            messages: builtins.list[ChatMessage] = []
+            while True:
+                page = tx.list_chat_messages(client_id, after_id=after_id, limit=PAGE)
+                messages.extend(page)
+                if len(page) < PAGE:
+                    return messages
+                after_id = page[-1].id
