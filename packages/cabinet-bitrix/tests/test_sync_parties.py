@@ -218,3 +218,23 @@ def test_a_document_push_whose_answer_was_lost_creates_nothing_twice(
     assert len(emulator.portal.rows[("T40e", item["id"])]) == 3
     by_origin = {c["originId"]: c["id"] for c in companies(emulator)}
     assert item["companyId"] == by_origin[f"cabinet-counterparty-{counterparty.id}"]
+
+
+def test_a_fresh_sync_creates_the_party_once_then_writes_in_flight(
+    cabinet, emulator, clock, document
+):
+    with cabinet.store.transaction() as tx:
+        documents = [document] + [
+            tx.add_document(attrs.evolve(document, id=None, number=f"FV/{n}/11/2026"))
+            for n in range(2, 121)
+        ]
+    backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
+    outcome = backend.push_documents(cabinet, documents)
+    assert all(isinstance(v, int) for v in outcome.values())
+    # One lookup batch; one batch creating the client's company (3 commands) with the first
+    # 23 documents; the other 97 (194 commands) in 4 batches sent several at a time.
+    assert len(emulator.requests) == 6
+    (company,) = companies(emulator)
+    items = emulator.portal.items[1038].values()
+    assert len(items) == 120
+    assert {i["mycompanyId"] for i in items} == {company["id"]}

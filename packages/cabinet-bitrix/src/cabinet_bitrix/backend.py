@@ -1,11 +1,17 @@
-"""The ``bitrix24`` CRM backend: pushes cabinet documents to CRM items (webhook or app).
+"""The ``bitrix24`` CRM backend: pushes cabinet documents to CRM items (webhook or app), and
+clients, counterparties (:mod:`.parties`) and products (:mod:`.catalog`) to the CRM.
 
 Each delivery sends the document's *current* state, so retries and out-of-order messages
 converge. Creating is made idempotent by hand (CRM methods have no idempotency key, bitrix24.md
 §0.10): the item carries the cabinet's id in its origin field and is looked up by it before a
 new one is added. Product rows are replaced as a whole (``crm.item.productrow.set``) in the same
 ``batch`` request as the item (``ownerId=$result[item…][item][id]``), so a document costs one
-lookup and one write request, and many documents share both (:meth:`BitrixBackend.push_documents`).
+lookup and one write request, and many documents share both (:meth:`BitrixBackend.push_documents`):
+the lookups are one ``crm.item.list`` with an IN filter per 50 documents, and what else a push
+must know the first time (the pipeline and its stages, requisite presets, whether the parties
+exist) rides along in the same lookup batch. Write batches go several in flight
+(:mod:`.pipeline`). Stages follow :mod:`.stages`; changes coming back are :mod:`.inbound` and
+:mod:`.reconcile`'s business, and a change that came from the CRM is never pushed back.
 
 The origin field: smart processes have ``xmlId``; quotes (entityTypeId 7) have none — the portal
 ignores it on add and refuses it in a filter (bitrix24.md §3.4) — so on quotes the cabinet's id
@@ -451,15 +457,22 @@ class BitrixBackend:
         out: dict[int, tuple[PartyRecord | None, PartyRecord | None]] = {}
         with cabinet.store.transaction(readonly=True) as tx:
             clients: dict[int, PartyRecord | None] = {}
+            others: dict[int, PartyRecord | None] = {}
             for document in documents:
                 if document.client_id not in clients:
                     owner = tx.get_client(document.client_id)
                     clients[document.client_id] = client_record(owner, prefix) if owner else None
                 other = None
                 if document.counterparty_id is not None:
-                    counterparty = tx.get_counterparty(document.counterparty_id)
-                    if counterparty is not None and counterparty.client_id == document.client_id:
-                        other = counterparty_record(counterparty, prefix)
+                    if document.counterparty_id not in others:
+                        counterparty = tx.get_counterparty(document.counterparty_id)
+                        others[document.counterparty_id] = (
+                            counterparty_record(counterparty, prefix)
+                            if counterparty is not None
+                            and counterparty.client_id == document.client_id
+                            else None
+                        )
+                    other = others[document.counterparty_id]
                 out[document.id or 0] = (other, clients[document.client_id])
         return out
 
@@ -743,19 +756,36 @@ class _WriteRound:
         self.give_up = give_up
         self.by_id = {d.id or 0: d for d in documents}
         known = self.backend.parties.known
-        first = [
-            d
-            for d in documents
-            if any(p is not None and p.origin not in known for p in self.records[d.id or 0])
-        ]
+        # One document per missing party is enough to create it; the rest then refer to it.
+        first: list[Document] = []
+        covered: set[str] = set()
+        for document in documents:
+            missing = {
+                p.origin
+                for p in self.records[document.id or 0]
+                if p is not None and p.origin not in known
+            }
+            if missing - covered:
+                first.append(document)
+                covered |= missing
         first_ids = {d.id for d in first}
         rest = [d for d in documents if d.id not in first_ids]
-        self.sequential(first)
+        self.sequential(first, finish=False)
+        # Fill the last sequential batch before the rest go in flight.
+        while rest and self.batch and not self._doubtful(rest[0]):
+            group, new = self.group_for(rest[0])
+            if len(self.batch) + len(group) > BATCH_LIMIT:
+                break
+            self.batch.extend(group)
+            self.creating.update({party.origin: party for party in new})
+            rest.pop(0)
+        self.flush()
         self.pipelined(rest)
         return self.unsure
 
-    def sequential(self, documents: Sequence[Document]) -> None:
-        """Batches one after the other, each creating the parties its documents need."""
+    def sequential(self, documents: Sequence[Document], *, finish: bool = True) -> None:
+        """Batches one after the other, each creating the parties its documents need; the
+        last one is left unsent unless ``finish``."""
         for document in documents:
             if self._doubtful(document):
                 self.unsure.append(document)
@@ -769,7 +799,8 @@ class _WriteRound:
                 group, new = self.group_for(document)
             self.batch.extend(group)
             self.creating.update({party.origin: party for party in new})
-        self.flush()
+        if finish:
+            self.flush()
 
     def pipelined(self, documents: Sequence[Document]) -> None:
         """Batches of documents whose parties exist, several in flight."""

@@ -24,6 +24,7 @@ create a missing party in the same batch as the document that needs it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ from cabinet_bitrix.paging import rows_of
 if TYPE_CHECKING:
     from cabinet_bitrix.client import BitrixClient
     from cabinet_bitrix.settings import BitrixSettings
+
+log = logging.getLogger("cabinet.bitrix.parties")
 
 COMPANY = 4
 CONTACT = 3
@@ -241,7 +244,15 @@ class PartySync:
                     "entityTypeId": party.entity_type_id,
                     "fields": self.item_fields(party, new=True),
                 },
-            ),
+            )
+        ]
+        try:
+            preset = self.preset_for(party)
+        except BitrixError as exc:
+            # The company still comes; its requisite waits for the party's next update.
+            log.warning("bitrix24: %s gets no requisite: %s", party.origin, exc)
+            return commands
+        commands.append(
             Command(
                 f"rq_{party.key}",
                 "crm.requisite.add",
@@ -249,12 +260,12 @@ class PartySync:
                     "fields": {
                         "ENTITY_TYPE_ID": party.entity_type_id,
                         "ENTITY_ID": ref(add, "item", "id"),
-                        "PRESET_ID": self.preset_for(party),
+                        "PRESET_ID": preset,
                         **self.requisite_fields(party),
                     }
                 },
-            ),
-        ]
+            )
+        )
         address = self.address_fields(party.address)
         if address is not None:
             commands.append(
