@@ -208,6 +208,14 @@ def test_send_problems(
     assert body["errors"][0]["field"] == "to"
     body = assert_problem(web.post(url, json={"to": 5}, headers=as_client), 422)
     assert body["errors"][0]["field"] == "to"
+    body = assert_problem(web.post(url, json={"too": "a@b.pl"}, headers=as_client), 422)
+    assert body["errors"][0] == {
+        "field": "too",
+        "code": "unknown",
+        "message": body["errors"][0]["message"],
+    }
+    body = assert_problem(web.post(url, content=b"[1]", headers=as_client), 422)
+    assert body["errors"][0]["field"] == "body"
     other = bearer(cabinet, world.other_user)
     assert_problem(web.post(url, json={}, headers=other), 404)
     assert_problem(web.post("/api/v1/documents/999999/send", json={}, headers=as_client), 404)

@@ -27,9 +27,26 @@ from cabinet_web.problems import field_errors, request_language
 DOC_ID = _id("doc_id", "The document's id")
 
 
-async def _optional_body(request: Request) -> dict[str, Any]:
-    """The JSON body, or an empty one when nothing was sent."""
-    return await json_body(request) if await request.body() else {}
+async def _body(
+    request: Request, allowed: tuple[str, ...], *, optional: bool = False
+) -> dict[str, Any]:
+    """The JSON body (empty when ``optional`` and nothing was sent); a key the operation does
+    not take is a field error rather than silently ignored (a typo like ``"too"`` would
+    otherwise send to the default address)."""
+    if optional and not await request.body():
+        return {}
+    body = await json_body(request)
+    unknown = [key for key in body if key not in allowed]
+    if unknown:
+        raise ValidationError(
+            [
+                FieldError(
+                    field=key, code="unknown", message=N_("This field is not part of the request.")
+                )
+                for key in unknown
+            ]
+        )
+    return body
 
 
 def _text(body: dict[str, Any], name: str, *, default: str = "") -> str:
@@ -100,7 +117,7 @@ async def send_document(request: Request) -> dict[str, Any]:
     """Queue the document's e-mail with its PDF (and FA(3) XML for VAT and correcting
     invoices); sending again is allowed. The delivery's state is at ``/deliveries``."""
     cabinet = cabinet_of(request)
-    body = await _optional_body(request)
+    body = await _body(request, ("to", "message"), optional=True)
     to = _text(body, "to").strip() or None
     message = _text(body, "message")
     queued: OutboxMessage = await run(
@@ -160,7 +177,7 @@ async def correct_invoice(request: Request) -> Document:
     """A draft with the invoice's rows as "before" (``before: true``) and as editable "after"
     rows; change the after rows with ``PATCH``/``PUT`` of the document, then issue it."""
     cabinet = cabinet_of(request)
-    body = await _optional_body(request)
+    body = await _body(request, ("reason",), optional=True)
     correction: Document = await run(
         cabinet.invoicing.correct,
         actor(request),
@@ -228,7 +245,7 @@ async def request_correction(request: Request) -> Document:
     """A ``correction_request`` draft linked to the cost invoice; send it with
     ``POST /documents/{id}/send`` (it is numbered and e-mailed to the seller)."""
     cabinet = cabinet_of(request)
-    body = await json_body(request)
+    body = await _body(request, ("reason", "seller_email", "lines"))
     created: Document = await run(
         cabinet.invoicing.request_correction,
         actor(request),
@@ -358,7 +375,7 @@ TEMPLATES_BODY = {
 async def put_client_templates(request: Request) -> Client:
     """Replace the client's allowed templates; unknown keys are field errors, nothing saved."""
     cabinet = cabinet_of(request)
-    body = await json_body(request)
+    body = await _body(request, ("templates", "default"))
     keys = body.get("templates")
     if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
         raise ValidationError.single(
