@@ -44,6 +44,7 @@ def test_client_writes_and_manager_answers_newest_at_the_bottom(
     assert "Jan" in text  # the client's user by name
     assert 'src="/static/chat.js"' in text
     assert web.get("/static/chat.js").status_code == 200
+    assert web.get("/static/chat.css").status_code == 200
 
 
 def test_a_blank_or_too_long_message_is_a_field_error_and_nothing_is_saved(
