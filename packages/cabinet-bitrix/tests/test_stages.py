@@ -9,13 +9,21 @@ from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.emulator.state import spa_type
 from cabinet_bitrix.stages import SETTINGS_KEY, StageMap, check_mapping, default_mapping
+from cabinet_core.default_document_types import BUILT_IN_TYPES
 from cabinet_core.entities import OutboxMessage
 from emulated import emulated_client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @pytest.fixture
 def clock():
     return VirtualClock()
+
+
+@pytest.fixture(scope="module")
+def cabinet_types():
+    return {doc_type.key: doc_type() for doc_type in BUILT_IN_TYPES}
 
 
 @pytest.fixture
@@ -151,3 +159,29 @@ def test_a_stage_the_portal_does_not_have_is_not_sent(cabinet, emulator, clock, 
     (item,) = emulator.portal.items[1038].values()
     assert item["stageId"] == "DT1038_37:NEW"
     assert backend._stage_ids[1038] >= {"DT1038_37:NEW", "DT1038_37:SUCCESS"}
+
+
+STAGE_CODES = st.sampled_from(["NEW", "PREPARATION", "CLIENT", "SUCCESS", "FAIL", "UC_X"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_pushed_stage_read_back_never_changes_the_status(cabinet_types, data):
+    # Whatever the mapping, the stage a status is pushed to maps back to that same status, so
+    # the cabinet's own writes coming back as events change nothing (no echo loop).
+    doc_type = data.draw(st.sampled_from(sorted(cabinet_types)))
+    document_type = cabinet_types[doc_type]
+    states = [s.key for s in document_type.workflow.states]
+    mapping = data.draw(st.dictionaries(st.sampled_from(states), STAGE_CODES))
+    stages = StageMap({doc_type: mapping} if data.draw(st.booleans()) else {}, {1038: 37})
+    status = data.draw(st.sampled_from(states))
+    stage = stages.stage_for(document_type, 1038, status)
+    if stage is not None:
+        assert stages.status_for(document_type, 1038, stage, status) == status
+        # From any other status, the stage never turns a document back into a draft unless
+        # only the draft state is mapped there.
+        initial = document_type.workflow.initial
+        sharing = {s for s in states if stages.stage_for(document_type, 1038, s) == stage}
+        back = stages.status_for(document_type, 1038, stage, "elsewhere")
+        assert back in sharing
+        assert back != initial or sharing == {initial}
