@@ -383,8 +383,10 @@ def test_a_hand_made_correction_links_when_submitted(world: World) -> None:
         ),
     )
     assert by_hand.id is not None and by_hand.related_id is None
-    cabinet.documents.transition(staff, by_hand.id, "submit")
-    assert cabinet.documents.get(staff, by_hand.id).related_id == original.id
+    submitted = cabinet.documents.transition(staff, by_hand.id, "submit")
+    # The move answers with the document as stored: linked, at its newest version.
+    assert submitted == cabinet.documents.get(staff, by_hand.id)
+    assert submitted.related_id == original.id
     assert cabinet.documents.get(staff, request.id).status == "accepted"
 
 

@@ -517,7 +517,7 @@ class DocumentService(Service):
             )
             self._notify(tx, actor, stored, document_type, comment.strip())
             # Auto-send on issue, a correction request's mail, linking a received KOR.
-            self.cabinet.invoicing.after_transition(tx, actor, stored, move.key)
+            stored = self.cabinet.invoicing.after_transition(tx, actor, stored, move.key)
         self.fire(
             "document_status_changed",
             document=stored,

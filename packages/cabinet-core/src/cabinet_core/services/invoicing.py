@@ -749,8 +749,11 @@ class InvoicingService(Service):
         )
 
     # -- what other moves imply -----------------------------------------------------------------
-    def after_transition(self, tx: Tx, actor: Actor, document: Document, transition: str) -> None:
-        """Called by ``documents.transition`` inside its transaction after a move.
+    def after_transition(
+        self, tx: Tx, actor: Actor, document: Document, transition: str
+    ) -> Document:
+        """Called by ``documents.transition`` inside its transaction after a move; returns the
+        document as stored now (a linked correction has changed again).
 
         * ``issue`` of a sales document of a client with auto-send on queues the e-mail to
           the buyer (no buyer e-mail: the issue stands and the issuer is told);
@@ -760,7 +763,7 @@ class InvoicingService(Service):
         if transition == "issue" and document.doc_type in SALES_SENDABLE:
             client = tx.get_client(document.client_id)
             if client is None or not client.auto_send:
-                return
+                return document
             address = self._default_address(document).strip()
             if address and not email_errors(address, "to"):
                 self._queue(tx, actor, document, address, "", auto=True)
@@ -773,7 +776,8 @@ class InvoicingService(Service):
             if address and not email_errors(address, "to"):
                 self._queue(tx, actor, document, address, note, auto=False)
         elif transition == "submit" and document.doc_type == "cost_invoice":
-            self._link_correction(tx, actor, document)
+            return self._link_correction(tx, actor, document)
+        return document
 
     def _cannot_auto_send(self, tx: Tx, actor: Actor, document: Document) -> None:
         user_id = actor.user_id or document.created_by
