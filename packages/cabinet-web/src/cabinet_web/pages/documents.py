@@ -68,6 +68,8 @@ async def documents_page(request: Request) -> Response:
         "filters": filters,
         "doc_types": cabinet.document_types,
         "new_types": [key for key in NEW_TYPES if key in cabinet.document_types],
+        # Accountants approve what clients bring; importing a received invoice is the client side's.
+        "can_import": actor.role is not Role.ACCOUNTANT,
         "clients": [] if actor.client_id is not None else await run(cabinet.clients.list, actor),
         "counterparties": await _counterparties(cabinet, actor, filters.get("client_id", "")),
         "payment_methods": [(str(value), gettext(label)) for value, label in PAYMENT_METHODS],
