@@ -147,6 +147,9 @@ def test_attachments_upload_list_content_delete(
     assert problem(web.post(url, headers=as_client, files={}), 422)["errors"][0]["field"] == "file"
     json_body = web.post(url, headers=as_client, json={"file": "x"})
     assert problem(json_body, 422)["errors"][0]["field"] == "file"
+    second = web.post("/api/v1/documents", headers=as_client, json=COST_INVOICE).json()
+    elsewhere = f"/api/v1/documents/{second['id']}/attachments/{attachment['id']}"
+    problem(web.get(elsewhere, headers=as_client), 404)
     other = bearer(cabinet, world.other_user)
     problem(web.get(url, headers=other), 404)
     problem(web.get(f"{url}/{attachment['id']}", headers=other), 404)

@@ -21,7 +21,7 @@ from cabinet_core.entities import (
     RateTotal,
     User,
 )
-from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -488,9 +488,8 @@ async def _open_attachment(request: Request) -> tuple[Attachment, bytes]:
         cabinet.attachments.open, actor(request), _path_int(request, "att_id")
     )
     if attachment.document_id != _path_int(request, "doc_id"):
-        raise ValidationError.single(
-            "att_id", "unknown", N_("This attachment belongs to another document.")
-        )
+        # Under another document's path the attachment simply is not there.
+        raise NotFound(N_("Not found"), entity="attachment", id=attachment.id)
     return attachment, data
 
 
