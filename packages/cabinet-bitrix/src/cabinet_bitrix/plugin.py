@@ -69,9 +69,9 @@ def template_dirs() -> list[str]:
     return [str(Path(__file__).parent / "templates")]
 
 
-@hookimpl(optionalhook=True)
+@hookimpl(optionalhook=True, trylast=True)
 def menu_links(actor: User | None, request: Request) -> list[dict[str, str]]:
-    """Admins reach the Bitrix24 settings from the menu."""
+    """Admins reach the Bitrix24 settings from the menu (after the built-in links)."""
     if actor is None or actor.role is not Role.ADMIN:
         return []
     return [{"href": "/settings/bitrix24", "label": "Bitrix24"}]

@@ -20,7 +20,10 @@
     item.dataset.id = message.id;
     var meta = document.createElement("p");
     meta.className = "meta";
-    meta.textContent = author(message) + " · " + new Date(message.created_at).toLocaleString();
+    var when = new Date(message.created_at).toLocaleString(document.documentElement.lang || undefined, {
+      day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit"
+    });
+    meta.textContent = author(message) + " · " + when;
     var body = document.createElement("p");
     body.className = "body";
     body.textContent = message.body;
