@@ -19,6 +19,8 @@ from cabinet_core.settings import SmtpSettings
 from cabinet_core.storage import DocumentQuery
 from cabinet_core.worker import Worker
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from web_support import SYSTEM, World, make_settings
 
@@ -375,3 +377,82 @@ def test_the_endpoints_are_described_and_answer_as_described(
     assert sent["state"] in schema["properties"]["state"]["enum"]
     listed = web.get(f"/api/v1/documents/{invoice.id}/deliveries", headers=as_client).json()
     assert listed == [sent]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**40), max_value=2**40)
+    | st.text(max_size=30)
+    | st.sampled_from(["1e400", "NaN", "-0", "0.0000001", "a@b.pl", "zw", "23"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+LINE = st.fixed_dictionaries(
+    {"name": st.text(max_size=10)},
+    optional={
+        "quantity": JSON_VALUES,
+        "unit_price": JSON_VALUES,
+        "vat_rate": JSON_VALUES,
+        "before": JSON_VALUES,
+    },
+)
+
+
+@pytest.fixture
+def fuzz_targets(cabinet: Cabinet, world: World) -> dict[str, str]:
+    """Real documents for every endpoint (an issued invoice, a submitted cost invoice)."""
+    actor = Actor.of(world.client_user)
+    invoice = issued(cabinet, world)
+    cost = cabinet.documents.create(
+        actor,
+        Document(
+            client_id=world.client.id or 0,
+            doc_type="cost_invoice",
+            issue_date=date(2026, 3, 2),
+            seller=Party(name="Delta sp. z o.o.", nip="9510000239"),
+            lines=(DocumentLine(name="Papier", unit_price=Decimal(20)),),
+            extra={"seller_invoice_number": "FV/7/2026"},
+        ),
+    )
+    cabinet.documents.transition(actor, cost.id or 0, "submit")
+    return {
+        "send": f"/api/v1/documents/{invoice.id}/send",
+        "correct": f"/api/v1/documents/{invoice.id}/correct",
+        "correction-request": f"/api/v1/documents/{cost.id}/correction-request",
+        "templates": f"/api/v1/clients/{world.client.id}/templates",
+    }
+
+
+@pytest.mark.parametrize("database_urls", ["sqlite"], indirect=True)
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    which=st.sampled_from(["send", "correct", "correction-request", "templates"]),
+    body=st.dictionaries(
+        st.sampled_from(
+            ["to", "message", "reason", "seller_email", "lines", "templates", "default", "x"]
+        ),
+        JSON_VALUES | st.lists(LINE, max_size=3),
+        max_size=4,
+    ),
+)
+def test_fuzzed_bodies_never_cause_a_500(
+    cabinet: Cabinet,
+    web: TestClient,
+    world: World,
+    fuzz_targets: dict[str, str],
+    which: str,
+    body: dict[str, Any],
+) -> None:
+    headers = bearer(cabinet, world.admin)
+    method = web.put if which == "templates" else web.post
+    response = method(fuzz_targets[which], json=body, headers=headers)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
