@@ -381,13 +381,13 @@ class InvoicingService(Service):
                 client_ids=(document.client_id,),
                 doc_types=("correction_request",),
                 statuses=("sent",),
+                related_id=original.id,
                 limit=_SEARCH_LIMIT,
             )
         )
         for request in requests.items:
-            if request.related_id == original.id:
-                accepted = self._move(tx, actor, request, "accept", correction_id=document.id)
-                self._tell_requester(tx, actor, accepted, document)
+            accepted = self._move(tx, actor, request, "accept", correction_id=document.id)
+            self._tell_requester(tx, actor, accepted, document)
         return document
 
     def _tell_requester(
