@@ -3,7 +3,8 @@
 :func:`reconcile` does two things a lost event or a lost push would otherwise leave undone:
 
 1. **Staff changes**: for every entity type documents are kept as, it lists the items changed
-   since the last run (``crm.item.list`` with ``>updatedTime``, by id windows and ``start=-1``
+   since the last run (``crm.item.list`` with ``>updatedTime`` and its origin field ``LIKE
+   <prefix>-document-%``, by id windows and ``start=-1``
    — :func:`~cabinet_bitrix.paging.pull_by_id`) and applies their stages exactly as an event
    would (:func:`~cabinet_bitrix.inbound.apply_item`), so a stage moved while the event handler
    was down still reaches the cabinet. Applying the same stage twice changes nothing.
@@ -92,13 +93,17 @@ def reconcile(
     entity_types = {*backend.settings.entity_types.values(), backend.settings.default_entity_type}
     for entity_type_id in sorted(entity_types):
         field = backend.ensure_origin_field(entity_type_id)
+        # Only the cabinet's own items (LIKE on the origin field): a portal's other quotes
+        # may be many, and are none of the cabinet's business.
+        filter_: dict[str, Any] = {f"=%{field}": f"{backend.settings.origin_prefix}-document-%"}
+        if since is not None:
+            filter_[">updatedTime"] = _iso(since)
         params: dict[str, Any] = {
             "entityTypeId": entity_type_id,
             "select": ["id", "stageId", "mycompanyId", "updatedTime", field],
             "useOriginalUfNames": "Y",
+            "filter": filter_,
         }
-        if since is not None:
-            params["filter"] = {">updatedTime": _iso(since)}
         for item in pull_by_id(backend.client, "crm.item.list", params, key="items"):
             if document_id_of(backend, item.get(field)) is None:
                 continue
