@@ -301,3 +301,28 @@ def test_webhook_mode_takes_events_signed_with_the_saved_outgoing_webhook_token(
         accepted = web.post("/hooks/bitrix24", content=urlencode(event), headers=FORM)
         assert accepted.status_code == 200
         assert [n.title for n in cabinet.news.list(SYSTEM).items] == ["Z webhooka"]
+
+
+def test_the_tab_on_a_quote_opens_that_documents_page(
+    cabinet, emulator, app, web, installed, document
+):
+    staff(cabinet, ADMIN_EMAIL)
+    item_id = cabinet.crm_backend("bitrix24").push_document(cabinet, document)
+    bound = {p["placement"] for p in emulator.portal.placements}
+    assert "CRM_QUOTE_DETAIL_TAB" in bound
+    form = emulator.placement_form("CRM_QUOTE_DETAIL_TAB", {"ID": str(item_id)}, user_id=1)
+    page = web.post("/bitrix24/placement", data=form)
+    link = re.search(r'href="([^"]+/bitrix24/sign-in\?token=[^"]+)"', page.text)
+    assert link
+    with TestClient(app, base_url=BASE_URL) as window:
+        opened = window.get(link.group(1), follow_redirects=False)
+        assert opened.headers["location"] == f"/documents/{document.id}"
+    # A card of something else leads to the staff home.
+    other = emulator.placement_form("CRM_QUOTE_DETAIL_TAB", {"ID": "999999"}, user_id=1)
+    link = re.search(
+        r'href="([^"]+/bitrix24/sign-in\?token=[^"]+)"',
+        web.post("/bitrix24/placement", data=other).text,
+    )
+    assert link
+    with TestClient(app, base_url=BASE_URL) as window:
+        assert window.get(link.group(1), follow_redirects=False).headers["location"] == "/"

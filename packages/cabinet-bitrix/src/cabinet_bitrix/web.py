@@ -25,7 +25,9 @@ from a placement, and the admins' settings page. Registered through cabinet-web'
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -244,7 +246,13 @@ def setup_app(cabinet: Cabinet, bitrix: BitrixClient, base_url: str) -> list[str
         for p in bitrix.call("placement.get") or []
         if isinstance(p, Mapping)
     }
-    for placement in PLACEMENTS:
+    # The smart processes documents are kept as get their card tab too (≥ 128: bitrix24.md §3.1).
+    settings = bitrix_settings(cabinet)
+    spa_types: set[int] = set()
+    if settings is not None:
+        spa_types = {*settings.entity_types.values(), settings.default_entity_type}
+    spa_tabs = sorted(f"CRM_DYNAMIC_{t}_DETAIL_TAB" for t in spa_types if t >= 128)
+    for placement in (*PLACEMENTS, *spa_tabs):
         if (placement, f"{base_url}{PLACEMENT_PATH}") in placed:
             done.append(placement)
             continue
@@ -378,6 +386,43 @@ class _FrameAuth:
         return False
 
 
+_DYNAMIC_TAB = re.compile(r"CRM_DYNAMIC_(\d+)_DETAIL_TAB")
+
+
+def document_path_for_placement(cabinet: Cabinet, form: Mapping[str, str]) -> str:
+    """Where a placement opened on a CRM card leads: the cabinet's page of the document the
+    card's item stands for (``PLACEMENT_OPTIONS.ID``), else the staff home."""
+    placement = form.get("PLACEMENT", "").upper()
+    dynamic = _DYNAMIC_TAB.fullmatch(placement)
+    entity_type = 7 if placement == "CRM_QUOTE_DETAIL_TAB" else None
+    if dynamic is not None:
+        entity_type = int(dynamic.group(1))
+    backend = bitrix_backend(cabinet)
+    if entity_type is None or backend is None:
+        return "/"
+    try:
+        options = json.loads(form.get("PLACEMENT_OPTIONS") or "{}")
+        item_id = int(str(options.get("ID"))) if isinstance(options, Mapping) else 0
+    except (ValueError, TypeError):
+        return "/"
+    from cabinet_bitrix.client import BitrixError
+    from cabinet_bitrix.inbound import document_id_of
+
+    try:
+        answer = backend.client.call(
+            "crm.item.get",
+            {"entityTypeId": entity_type, "id": item_id, "useOriginalUfNames": "Y"},
+        )
+    except (BitrixError, AuthError) as exc:
+        log.warning("bitrix24 placement: item %s not read: %s", item_id, exc)
+        return "/"
+    item = answer.get("item") if isinstance(answer, Mapping) else None
+    if not isinstance(item, Mapping):
+        return "/"
+    document_id = document_id_of(backend, item.get(backend.settings.origin_field_for(entity_type)))
+    return f"/documents/{document_id}" if document_id is not None else "/"
+
+
 def _frame_policy(cabinet: Cabinet) -> str:
     tokens = None
     settings = bitrix_settings(cabinet)
@@ -440,7 +485,10 @@ async def placement(request: Request) -> Response:
         )
         return HTMLResponse(page, status_code=403, headers=headers)
     rotate_session(request.session, user)
-    token = _signer(cabinet).dumps({"user": user.id, "auth": session_fingerprint(user)})
+    target = await run_in_threadpool(document_path_for_placement, cabinet, form)
+    token = _signer(cabinet).dumps(
+        {"user": user.id, "auth": session_fingerprint(user), "next": target}
+    )
     page = _placement_page(
         _("Panel Klienta"),
         _("Signed in as %(name)s.") % {"name": user.name or user.email},
@@ -468,7 +516,11 @@ async def sign_in(request: Request) -> Response:
     if user is None or not user.active or data.get("auth") != session_fingerprint(user):
         return RedirectResponse("/login", status_code=303)
     rotate_session(request.session, user)
-    return RedirectResponse("/", status_code=303)
+    target = str(data.get("next") or "/")
+    # Only the cabinet's own pages (the token is signed, but a path is all it may carry).
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    return RedirectResponse(target, status_code=303)
 
 
 # --- the settings page ---------------------------------------------------------------------
