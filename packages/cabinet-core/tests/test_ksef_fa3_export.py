@@ -317,6 +317,8 @@ def test_annex15_lines_are_marked_and_decide_split_payment(
     rows = ET.fromstring(xml).findall("f:Fa/f:FaWiersz", NS)
     assert [row.findtext("f:P_12_Zal_15", None, NS) for row in rows] == ["1"] + [None] * len(others)
     assert text(xml, "f:Fa/f:Adnotacje/f:P_18A") == marker
+    # The reader sets the flag back on the line.
+    assert_round_trip(invoice(annex, *others), xml)
 
 
 def test_correction_is_marked_by_the_corrected_total_not_the_difference() -> None:
