@@ -237,3 +237,19 @@ def test_a_portal_that_cannot_be_read_fails_softly(cabinet, spa, document):
     spa.emulator.inject("internal_error", 10)
     assert handle_event(cabinet, form, backend=spa.backend).startswith("failed:")
     assert status_of(cabinet, document).status == "issued"
+
+
+def test_a_draft_is_not_moved_by_staff(cabinet, spa, document):
+    with cabinet.store.transaction() as tx:
+        draft = tx.update_document(attrs.evolve(document, status="draft", number=None))
+    form = pushed(cabinet, spa, draft)
+    (item,) = spa.emulator.portal.items[1038].values()
+    spa.emulator.act(
+        "crm.item.update",
+        {"entityTypeId": 1038, "id": item["id"], "fields": {"stageId": "DT1038_37:SUCCESS"}},
+    )
+    (form,) = spa.take()
+    assert handle_event(cabinet, form, backend=spa.backend) == (
+        f"ignored: document {draft.id} is still a draft"
+    )
+    assert status_of(cabinet, draft).status == "draft"

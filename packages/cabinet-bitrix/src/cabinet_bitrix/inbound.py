@@ -18,6 +18,9 @@ paid (``apply_crm_status`` does so with the state); moving a paid document back 
 stage marks it unpaid again (``apply_crm_payment``). The amount paid (``opportunity``) is not
 compared, as Bitrix24 items carry the document total, not payments.
 
+Drafts are the client's own: a stage moved on the item of a document still in its workflow's
+first state changes nothing.
+
 Client tagging: every item the cabinet writes has the client's company as ``mycompanyId``
 (:mod:`.parties`); a change is applied only when that tag, if present, is the company of the
 document's own client, so an origin id copied onto another client's item changes nothing.
@@ -149,6 +152,10 @@ def apply_item(
     stage = str(item.get("stageId") or "")
     if document_type is None or not stage:
         return f"ignored: document {document_id} has no stage to follow"
+    if document.status == document_type.workflow.initial:
+        # A draft is the client's own until it is issued or handed over: staff moving its item
+        # (it is in the CRM because every save is pushed) must not act in the client's place.
+        return f"ignored: document {document_id} is still a draft"
     stages = stages or StageMap.load(cabinet)
     status = stages.status_for(document_type, entity_type_id, stage, document.status)
     if status is None:
