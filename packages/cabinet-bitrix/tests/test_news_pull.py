@@ -107,6 +107,7 @@ def test_group_setting_and_post_conversion():
     assert news_group({"CABINET_BITRIX_NEWS_GROUP": "SG12"}) == 12
     with pytest.raises(ValueError, match="CABINET_BITRIX_NEWS_GROUP"):
         news_group({"CABINET_BITRIX_NEWS_GROUP": "news"})
+    assert plain_text("[disk file id=n5]Plik[/disk]") == "Plik"
     assert plain_text("[url=https://ksef.gov.pl]KSeF[/url] [i]już[/i]") == (
         "KSeF (https://ksef.gov.pl) już"
     )

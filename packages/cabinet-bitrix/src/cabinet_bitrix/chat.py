@@ -209,6 +209,13 @@ def ensure_group_chat(cabinet: Cabinet, bitrix: BitrixClient, client: Client) ->
     manager_b24 = bitrix_user_by_email(bitrix, manager.email) if manager is not None else None
     if manager_b24 is not None:
         members.append(manager_b24)
+    else:
+        # The chat is still made (nothing is lost), but only the webhook's user sees it.
+        log.warning(
+            "bitrix24 chat: client %s has no manager with a Bitrix24 account of the same "
+            "e-mail; its chat has no manager in it",
+            client.id,
+        )
     chat_id = bitrix.call(
         "im.chat.add",
         {

@@ -47,7 +47,8 @@ TITLE_FROM_TEXT = 120
 
 _BREAK = re.compile(r"\[br\]|\[/?p\]", re.IGNORECASE)
 _URL = re.compile(r"\[url=([^\]]*)\](.*?)\[/url\]", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"\[/?[a-z*]+(?:=[^\]]*)?\]", re.IGNORECASE)
+# Any tag, with a value ("[color=#f00]") or attributes ("[disk file id=n5]").
+_TAG = re.compile(r"\[/?[a-z*]+(?:[ =][^\]]*)?\]", re.IGNORECASE)
 
 
 def news_group(environ: Mapping[str, str] | None = None) -> int | None:
