@@ -108,12 +108,9 @@ class InvoicingService(Service):
         return document
 
     def _prepared(self, actor: Actor, draft: Document) -> Document:
-        """``draft`` completed, validated and with its totals, as ``documents.create`` would
-        save it (nothing written yet)."""
-        documents = self.cabinet.documents
-        document_type = documents._type(draft.doc_type)
-        draft = attrs.evolve(draft, id=None, number=None, series=None, created_by=actor.user_id)
-        return documents._prepare(actor, draft, document_type, None)
+        """``draft`` completed, validated and with its rate and totals, as ``documents.create``
+        would save it (nothing written yet)."""
+        return self.cabinet.documents.validate(actor, attrs.evolve(draft, id=None))
 
     def _add(self, tx: Tx, actor: Actor, document: Document, action: str) -> Document:
         stored = tx.add_document(document)
