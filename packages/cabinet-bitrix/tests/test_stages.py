@@ -9,6 +9,7 @@ from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.emulator.state import spa_type
 from cabinet_bitrix.stages import SETTINGS_KEY, StageMap, check_mapping, default_mapping
+from cabinet_core.crm import DeliveryError
 from cabinet_core.default_document_types import BUILT_IN_TYPES
 from cabinet_core.entities import OutboxMessage
 from emulated import emulated_client
@@ -185,3 +186,17 @@ def test_a_pushed_stage_read_back_never_changes_the_status(cabinet_types, data):
         back = stages.status_for(document_type, 1038, stage, "elsewhere")
         assert back in sharing
         assert back != initial or sharing == {initial}
+
+
+def test_a_malformed_mapping_holds_deliveries_with_a_clear_error(
+    cabinet, emulator, clock, document
+):
+    with cabinet.store.transaction() as tx:
+        tx.set_setting(SETTINGS_KEY, {"vat_invoice": "SUCCESS"})
+    backend = make_backend(emulator, clock)
+    with pytest.raises(DeliveryError, match=r"bitrix24\.stage_map\['vat_invoice'\]") as caught:
+        backend.deliver(cabinet, message(document, "document.created"))
+    assert not caught.value.permanent and caught.value.retry_after
+    outcome = backend.deliver_many(cabinet, [message(document, "document.created")])
+    assert isinstance(outcome[1], DeliveryError)
+    assert emulator.portal.items[7] == {}

@@ -55,7 +55,7 @@ from cabinet_bitrix.parties import (
 )
 from cabinet_bitrix.pipeline import DEFAULT_IN_FLIGHT, run_pipelined
 from cabinet_bitrix.settings import BitrixSettings
-from cabinet_bitrix.stages import StageMap
+from cabinet_bitrix.stages import StageMap, StageMapError
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -591,6 +591,9 @@ class BitrixBackend:
         except AuthError as exc:
             # The app is not installed (yet) on the portal: retry after an installation.
             raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
+        except StageMapError as exc:
+            # An admin's mapping to fix: shown with the message, retried once it is fixed.
+            raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
 
     def _deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
         if message.topic == "chat.message_posted":
@@ -667,7 +670,7 @@ class BitrixBackend:
         except BitrixError as exc:
             failed: Exception = delivery_error(exc)
             pushed = {}
-        except AuthError as exc:
+        except (AuthError, StageMapError) as exc:
             failed = DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait)
             pushed = {}
         else:

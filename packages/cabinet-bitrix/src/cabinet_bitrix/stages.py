@@ -91,19 +91,23 @@ def stage_code(stage_id: str) -> str:
     return stage_id.rpartition(":")[2]
 
 
+class StageMapError(ValueError):
+    """The stored mapping is malformed (an admin typed it); the message says where."""
+
+
 def check_mapping(value: Any) -> dict[str, dict[str, str]]:
-    """The stored mapping, checked: ``{doc_type: {status: stage}}`` of strings; ``ValueError``
-    says what is wrong (an admin typed it)."""
+    """The stored mapping, checked: ``{doc_type: {status: stage}}`` of strings;
+    :class:`StageMapError` says what is wrong."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError(f"{SETTINGS_KEY} must map document types to {{status: stage}} objects")
+        raise StageMapError(f"{SETTINGS_KEY} must map document types to {{status: stage}} objects")
     checked: dict[str, dict[str, str]] = {}
     for doc_type, statuses in value.items():
         if not isinstance(statuses, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in statuses.items()
         ):
-            raise ValueError(f"{SETTINGS_KEY}[{doc_type!r}] must map statuses to stage names")
+            raise StageMapError(f"{SETTINGS_KEY}[{doc_type!r}] must map statuses to stage names")
         checked[str(doc_type)] = {k: v.strip() for k, v in statuses.items()}
     return checked
 
