@@ -275,6 +275,10 @@ def test_correction_request_with_changed_lines(
     bad = {**body, "lines": [{"name": "Papier", "unit_price": "abc"}]}
     problem = assert_problem(web.post(url, json=bad, headers=as_client), 422)
     assert problem["errors"][0]["field"].startswith("lines.0.")
+    # The service's check, numbered as the body's lines (the invoice's own come first there).
+    negative = {**body, "lines": [{"name": "Papier", "unit_price": "-5"}]}
+    problem = assert_problem(web.post(url, json=negative, headers=as_client), 422)
+    assert [e["field"] for e in problem["errors"]] == ["lines.0.unit_price"]
     problem = assert_problem(
         web.post(url, json={"reason": "", "seller_email": "x"}, headers=as_client), 422
     )

@@ -509,3 +509,26 @@ def test_received_kor_closes_the_request_and_the_three_link_to_each_other(
     assert f'href="/documents/{request_id}"' in original_page
     assert f'href="/documents/{kor_id}"' in original_page
     assert f'href="/documents/{original_id}"' in client_web.get(f"/documents/{kor_id}").text
+
+
+@pytest.mark.parametrize("price", ["1e400", "Infinity", "NaN", "-0,001", "12.3456789", "1 000,5x"])
+def test_numbers_no_column_can_hold_are_field_errors_in_a_request(
+    cabinet: Cabinet, client_web: TestClient, world: World, price: str
+) -> None:
+    cost = submitted_cost_invoice(cabinet, world)
+    path = f"/documents/{cost.id}/correction-request"
+    response = client_web.post(
+        path,
+        data={
+            "csrf_token": csrf_of(client_web, path),
+            "reason": "Cena",
+            "seller_email": "faktury@delta.pl",
+            "change_lines": "on",
+            "lines.0.name": "Papier",
+            "lines.0.quantity": "1",
+            "lines.0.unit_price": price,
+            "lines.0.vat_rate": "23",
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert 'id="e-lines.0.unit_price"' in response.text

@@ -21,6 +21,7 @@ from cabinet_web.pages.document_actions import (
     MAX_LINES,
     delivery_state,
     parse_client_id,
+    proposed_line_errors,
 )
 from cabinet_web.problems import field_errors, request_language
 
@@ -246,14 +247,20 @@ async def request_correction(request: Request) -> Document:
     ``POST /documents/{id}/send`` (it is numbered and e-mailed to the seller)."""
     cabinet = cabinet_of(request)
     body = await _body(request, ("reason", "seller_email", "lines"))
-    created: Document = await run(
-        cabinet.invoicing.request_correction,
-        actor(request),
-        _path_int(request, "doc_id"),
-        reason=_text(body, "reason"),
-        lines=_lines(body),
-        seller_email=_text(body, "seller_email").strip(),
-    )
+    who = actor(request)
+    doc_id = _path_int(request, "doc_id")
+    try:
+        created: Document = await run(
+            cabinet.invoicing.request_correction,
+            who,
+            doc_id,
+            reason=_text(body, "reason"),
+            lines=_lines(body),
+            seller_email=_text(body, "seller_email").strip(),
+        )
+    except ValidationError as exc:
+        invoice = await run(cabinet.documents.get, who, doc_id)
+        raise ValidationError(proposed_line_errors(invoice, exc.errors)) from None
     return created
 
 

@@ -9,10 +9,12 @@ here; a form that comes back with errors is shown on this module's own pages.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import attrs
 from cabinet_core.entities import Document, DocumentLine, OutboxMessage, Role
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.services.invoicing import SENDABLE_STATES
@@ -293,6 +295,27 @@ def parse_lines(
     return rows, tuple(lines), errors
 
 
+_LINE_FIELD = re.compile(r"^lines\.(\d+)\.(.+)$")
+
+
+def proposed_line_errors(invoice: Document, errors: Sequence[FieldError]) -> list[FieldError]:
+    """The service's errors with line paths as the sender numbered the proposed lines.
+
+    A request stores the invoice's lines first (as "before" rows) and the proposed ones after
+    them, so the service's ``lines.5.unit_price`` is the sender's ``lines.2.unit_price`` when
+    the invoice has three lines.
+    """
+    offset = sum(1 for line in invoice.lines if not line.before)
+    mapped = []
+    for error in errors:
+        match = _LINE_FIELD.match(error.field)
+        if match and int(match.group(1)) >= offset:
+            field = f"lines.{int(match.group(1)) - offset}.{match.group(2)}"
+            error = attrs.evolve(error, field=field)
+        mapped.append(error)
+    return mapped
+
+
 async def _render_request(
     request: Request,
     document: Document,
@@ -301,11 +324,16 @@ async def _render_request(
     status: int = 200,
 ) -> Response:
     cabinet = cabinet_of(request)
+    at_fields = {"reason", "seller_email"} | {
+        f"lines.{index}.{name}" for index in range(len(values["lines"])) for name in LINE_FIELDS
+    }
     context = {
         "document": document,
         "document_type": cabinet.document_types.get(document.doc_type),
         "values": values,
         "errors": errors,
+        # Whatever has no field on this form (the whole request, a line it does not show).
+        "general_errors": [text for key, text in errors.items() if key not in at_fields],
         "flashes": pop_flashes(request),
     }
     return render(request, "correction_request.html", context, status_code=status)
@@ -350,7 +378,7 @@ async def create_correction_request(request: Request) -> Response:
             seller_email=values["seller_email"],
         )
     except ValidationError as exc:
-        errors = errors_by_field(request, exc.errors)
+        errors = errors_by_field(request, proposed_line_errors(document, exc.errors))
         return await _render_request(request, document, values, errors, status=422)
     flash(
         request,
