@@ -234,13 +234,43 @@ def test_edit_a_draft_and_delete_it(cabinet: Cabinet, client_web: TestClient, wo
 
 
 def test_staff_choose_the_client_first(cabinet: Cabinet, web: TestClient, world: World) -> None:
-    login(web, world.accountant.email)
+    login(web, world.manager.email)
     choice = web.get("/documents/new?type=proforma")
     assert 'data-test="choose-client"' in choice.text
-    assert "Alfa sp. z o.o." in choice.text and "Beta s.c." in choice.text
+    assert "Alfa sp. z o.o." in choice.text
+    assert "Beta s.c." not in choice.text  # not the manager's client
     form = web.get(f"/documents/new?type=proforma&client_id={world.client.id}")
     assert form.status_code == 200
     assert f'name="client_id" value="{world.client.id}"' in form.text
+    assert web.get(
+        f"/documents/new?type=proforma&client_id={world.other_client.id}"
+    ).status_code in (
+        403,
+        404,
+    )
+
+
+def test_an_accountant_reads_and_approves_but_is_offered_no_writing(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    assert world.client.id is not None
+    draft = cabinet.documents.create(
+        Actor.of(world.client_user),
+        Document(
+            client_id=world.client.id,
+            doc_type="proforma",
+            issue_date=date(2026, 11, 2),
+            buyer=Party(name="Ktoś"),
+            lines=(DocumentLine(name="X", unit_price=Decimal("1")),),
+        ),
+    )
+    login(web, world.accountant.email)
+    assert web.get("/documents/new?type=proforma").status_code == 403
+    assert 'data-test="new-' not in web.get("/documents").text
+    page = web.get(f"/documents/{draft.id}").text
+    assert "Ktoś" in page
+    for control in ('data-test="edit"', 'data-test="delete"', 'data-test="attachment-form"'):
+        assert control not in page
 
 
 def test_another_clients_document_is_not_found(

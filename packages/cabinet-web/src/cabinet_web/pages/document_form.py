@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
+from cabinet_core import access
 from cabinet_core.app import Cabinet
 from cabinet_core.doctypes import DocumentType
 from cabinet_core.entities import (
@@ -40,7 +41,15 @@ from cabinet_core.entities import (
     Product,
     Role,
 )
-from cabinet_core.errors import N_, CabinetError, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.errors import (
+    N_,
+    CabinetError,
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from cabinet_core.fx import RateUnavailable
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.services.documents import tax_point
@@ -680,7 +689,13 @@ async def new_document(request: Request) -> Response:
     document_type = _document_type(cabinet, request.query_params.get("type", "cost_invoice"))
     client_id = _client_id_for_new(request, request.query_params)
     if client_id is None:
-        clients = await run(cabinet.clients.list, actor)
+        clients = [
+            client
+            for client in await run(cabinet.clients.list, actor)
+            if access.can_edit_client_data(actor, client)
+        ]
+        if not clients:
+            raise PermissionDenied()
         context = {"choose_client": True, "document_type": document_type, "clients": clients}
         return render(request, "document_form.html", context)
     client = await run(cabinet.clients.get, actor, client_id)

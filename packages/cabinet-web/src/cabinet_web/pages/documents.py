@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from cabinet_core import access
 from cabinet_core.app import Cabinet
 from cabinet_core.doctypes import DocumentType
 from cabinet_core.entities import Actor, AuditEntry, Document, Role
@@ -67,7 +68,9 @@ async def documents_page(request: Request) -> Response:
     context: dict[str, Any] = {
         "filters": filters,
         "doc_types": cabinet.document_types,
-        "new_types": [key for key in NEW_TYPES if key in cabinet.document_types],
+        "new_types": [key for key in NEW_TYPES if key in cabinet.document_types]
+        if await _may_create(cabinet, actor)
+        else [],
         # Accountants approve what clients bring; importing a received invoice is the client side's.
         "can_import": actor.role is not Role.ACCOUNTANT,
         "clients": [] if actor.client_id is not None else await run(cabinet.clients.list, actor),
@@ -104,6 +107,15 @@ async def documents_page(request: Request) -> Response:
         if result.items:
             context["page_info"] = (result.offset + 1, result.offset + len(result.items))
     return render(request, "documents.html", context, status_code=status)
+
+
+async def _may_create(cabinet: Cabinet, actor: Actor) -> bool:
+    """Whether the user may write documents for its own client, or for any client it serves."""
+    if actor.client_id is not None:
+        client = await run(cabinet.clients.get, actor, actor.client_id)
+        return access.can_edit_client_data(actor, client)
+    clients = await run(cabinet.clients.list, actor)
+    return any(access.can_edit_client_data(actor, client) for client in clients)
 
 
 async def _counterparties(cabinet: Cabinet, actor: Actor, client_id: str) -> list[Any]:
@@ -174,6 +186,7 @@ async def _render_document(
     rows = await run(history, cabinet, actor, document, document_type, language)
     returned = [row for row in rows if row["status"] == "returned" and row["comment"]]
     state = document_type.workflow.state(document.status)
+    can_write = access.can_edit_client_data(actor, client)
     template = cabinet.templates.get(document.template) if document.template else None
     context: dict[str, Any] = {
         "document": document,
@@ -186,8 +199,11 @@ async def _render_document(
         "return_comment": returned[-1]["comment"]
         if document.status == "returned" and returned
         else "",
-        "editable": state.editable,
-        "deletable": document.status == document_type.workflow.initial and not document.number,
+        # The buttons follow the services' rules (an accountant reads and approves, never edits).
+        "editable": state.editable and can_write,
+        "deletable": can_write
+        and document.status == document_type.workflow.initial
+        and not document.number,
         "has_pdf": _has_renderer(cabinet, document.doc_type),
         "has_xml": document.doc_type in KSEF_TYPES and document.number is not None,
         "template_name": template.name if template else "",
