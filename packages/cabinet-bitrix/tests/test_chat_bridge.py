@@ -14,7 +14,7 @@ from cabinet_bitrix.chat import (
     push_message,
     register_connector,
 )
-from cabinet_bitrix.client import RetryPolicy
+from cabinet_bitrix.client import BitrixClient, RetryPolicy
 from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.emulator.encoding import parse_query
 from cabinet_core.entities import Actor, Client, Role, User
@@ -188,3 +188,40 @@ def test_an_answer_is_stored_even_when_the_portal_refuses_the_follow_up_calls(
     (answer,) = cabinet.chat.list(SYSTEM, client.id)
     assert (answer.body, answer.author_id) == ("Odpowiedź", None)
     assert manager.id is not None
+
+
+class AnswerLost(httpx.BaseTransport):
+    """Passes requests to the emulator, but the answer to the first ``method`` call is lost
+    after the portal did the work (a read timeout)."""
+
+    def __init__(self, inner: httpx.BaseTransport, method: str) -> None:
+        self.inner = inner
+        self.method = method
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if self.lost == 0 and request.url.path.endswith(f"/{self.method}.json"):
+            self.lost += 1
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+def test_webhook_mode_never_posts_a_message_twice(cabinet, emulator, clock, people):
+    _, client, jan = people
+    question = ask(cabinet, jan, client, "Tylko raz")
+    lossy = AnswerLost(emulator.transport(), "im.message.add")
+    with BitrixClient(
+        emulator.webhook_url,
+        transport=lossy,
+        retry=RetryPolicy(attempts=1),
+        clock=clock.now,
+        sleep=clock.advance,
+    ) as bitrix:
+        # The portal posted it, the answer was lost: the bridge finds it instead of resending.
+        assert push_message(cabinet, bitrix, question).startswith("sent to chat")
+        # The worker delivers the same outbox message again (say, it was killed before its
+        # report): nothing is posted.
+        assert push_message(cabinet, bitrix, question).startswith("already in chat")
+    posted = [m for m in emulator.portal.messages if m["text"].endswith("Tylko raz")]
+    assert len(posted) == 1 and lossy.lost == 1

@@ -49,10 +49,15 @@ OPENLINE_ENV = "CABINET_BITRIX_OPENLINE"
 EXTERNAL_PREFIX = "b24:msg:"
 #: The settings key prefix of a client's webhook-mode chat (``<client id>`` appended).
 DIALOG_KEY = "bitrix24.chat.client."
+#: The settings key prefix of the messages already posted to a client's chat (cabinet id →
+#: Bitrix24 id), so a retried delivery never posts twice.
+SENT_KEY = "bitrix24.chat.sent."
 #: The external chat id of a client in Open Lines.
 CHAT_PREFIX = "client-"
 #: ``im.dialog.messages.get`` answers at most 50 messages (bitrix24.md §2.3).
 PAGE = 50
+#: How many sent message ids a client's webhook-mode chat remembers (against resending).
+SENT_KEPT = 200
 #: Open Lines accepts names of at most 25 letters, spaces, hyphens and apostrophes.
 _NAME_CHARS = re.compile(r"[^\w\s'-]|\d|_", re.UNICODE)
 _WEBHOOK_USER = re.compile(r"/rest/(\d+)/[^/]+/?$")
@@ -121,7 +126,7 @@ def push_message(cabinet: Cabinet, backend: Any, message: Any) -> str:
     bitrix = _client_of(backend)
     if bitrix.auth.mode == "app":
         return _send_to_open_line(cabinet, bitrix, client, author, message, text)
-    return _send_to_group_chat(cabinet, bitrix, client, author, text)
+    return _send_to_group_chat(cabinet, bitrix, client, author, text, _field(message, "id"))
 
 
 def _send_to_open_line(
@@ -193,6 +198,12 @@ def _dialog(cabinet: Cabinet, client_id: int) -> dict[str, Any] | None:
     return dict(value) if isinstance(value, Mapping) else None
 
 
+def _sent(cabinet: Cabinet, client_id: int) -> dict[str, int]:
+    with cabinet.store.transaction(readonly=True) as tx:
+        value = tx.get_setting(SENT_KEY + str(client_id))
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
 def _save_dialog(cabinet: Cabinet, client_id: int, dialog: Mapping[str, Any]) -> None:
     with cabinet.store.transaction() as tx:
         tx.set_setting(DIALOG_KEY + str(client_id), dict(dialog))
@@ -235,16 +246,56 @@ def ensure_group_chat(cabinet: Cabinet, bitrix: BitrixClient, client: Client) ->
 
 
 def _send_to_group_chat(
-    cabinet: Cabinet, bitrix: BitrixClient, client: Client, author: User | None, text: str
+    cabinet: Cabinet,
+    bitrix: BitrixClient,
+    client: Client,
+    author: User | None,
+    text: str,
+    cabinet_id: Any,
 ) -> str:
+    from cabinet_bitrix.client import BitrixError
+
+    assert client.id is not None
     dialog = ensure_group_chat(cabinet, bitrix, client)
+    sent = _sent(cabinet, client.id)
+    key = str(cabinet_id)
+    if key in sent:
+        # Delivered before, but the worker never heard it (killed, or its report was lost).
+        return f"already in {dialog['dialog']} as message {sent[key]}"
     who = (author.name or author.email) if author is not None else client.name
-    message_id = bitrix.call(
-        "im.message.add",
-        {"DIALOG_ID": dialog["dialog"], "MESSAGE": f"[b]{who}:[/b] {text}", "SYSTEM": "N"},
-        repeatable=False,
-    )
+    posted = f"[b]{who}:[/b] {text}"
+    try:
+        message_id = int(
+            bitrix.call(
+                "im.message.add",
+                {"DIALOG_ID": dialog["dialog"], "MESSAGE": posted, "SYSTEM": "N"},
+                repeatable=False,
+            )
+        )
+    except BitrixError as exc:
+        # A timeout or a 5xx may come after the portal posted it: look before sending again.
+        found = None if exc.unsent or not exc.transient else _posted(bitrix, dialog, posted)
+        if found is None:
+            raise
+        message_id = found
+    sent[key] = message_id
+    # The newest ids are enough: a retry comes within the worker's retry window.
+    recent = dict(sorted(sent.items(), key=lambda pair: pair[1])[-SENT_KEPT:])
+    with cabinet.store.transaction() as tx:
+        tx.set_setting(SENT_KEY + str(client.id), recent)
     return f"sent to {dialog['dialog']} as message {message_id}"
+
+
+def _posted(bitrix: BitrixClient, dialog: Mapping[str, Any], text: str) -> int | None:
+    """The id of a message the webhook's user posted with exactly ``text`` among the dialog's
+    latest ones, if any."""
+    own = webhook_user_id(bitrix)
+    result = bitrix.call("im.dialog.messages.get", {"DIALOG_ID": dialog["dialog"], "LIMIT": PAGE})
+    rows = result.get("messages", []) if isinstance(result, Mapping) else []
+    for row in rows:
+        if int(row.get("author_id") or 0) == own and str(row.get("text")) == text:
+            return int(row["id"])
+    return None
 
 
 # --- Bitrix24 → cabinet -------------------------------------------------------------------
