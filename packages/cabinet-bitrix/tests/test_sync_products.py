@@ -131,3 +131,15 @@ def test_a_chat_message_goes_to_the_chat_bridge(cabinet, emulator, clock, docume
     backend.deliver(cabinet, posted)
     assert "im.message.add" in [name for name, _ in emulator.requests]
     assert any(m["text"].endswith("Dzień dobry") for m in emulator.portal.messages)
+
+
+@pytest.mark.parametrize(("rate", "vat_id"), [("23", 5), ("8", 4), ("0 KR", 2), ("zw", 1)])
+def test_the_product_carries_its_vat_rate(cabinet, emulator, clock, product, rate, vat_id):
+    with cabinet.store.transaction() as tx:
+        tx.update_product(attrs.evolve(product, vat_rate=rate))
+    make_backend(emulator, clock).deliver(
+        cabinet, message("product.updated", "product", product.id)
+    )
+    (stored,) = emulator.portal.products.values()
+    assert int(stored["vatId"]) == vat_id
+    assert stored["vatIncluded"] == "N"

@@ -1,7 +1,8 @@
 """Client products as catalogue products with a price (bitrix24.md §3.6).
 
 ``crm.product.*`` is deprecated; a product is ``catalog.product.add`` in the CRM catalogue
-(the ``catalog.catalog.list`` entry that is not an offers catalogue), and its price a separate
+(the ``catalog.catalog.list`` entry that is not an offers catalogue) with its VAT rate
+(``vatId`` from ``catalog.vat.list``), and its price a separate
 ``catalog.price.add`` in the base price type (``catalogGroupId``, 1 unless
 ``CABINET_BITRIX_PRICE_TYPE`` says otherwise): ``product.add`` does not set a price.
 
@@ -44,6 +45,7 @@ class ProductSync:
         self.client = client
         self.settings = settings
         self._iblock: int | None = None
+        self._vats: dict[Decimal | None, int] | None = None
 
     def iblock_id(self) -> int:
         """The CRM product catalogue's ``iblockId`` (read once)."""
@@ -56,9 +58,35 @@ class ProductSync:
             self._iblock = int(main[0]["iblockId"])
         return self._iblock
 
+    def vat_id(self, rate: str) -> int | None:
+        """The catalogue's ``vatId`` of a cabinet VAT rate code (``23`` → the 23 % rate;
+        ``zw``, ``np``, ``oo`` → the rate without VAT), read once with ``catalog.vat.list``;
+        ``None`` when the portal has no such rate (the product then goes without one)."""
+        if self._vats is None:
+            vats = rows_of(self.client.call("catalog.vat.list", {}), "vats")
+            self._vats = {}
+            for vat in vats:
+                if str(vat.get("active", "Y")) != "Y":
+                    continue
+                value = vat.get("rate")
+                key = None if value in (None, "") else Decimal(str(value)).normalize()
+                self._vats.setdefault(key, int(vat["id"]))
+        wanted: Decimal | None
+        if rate.isdigit():
+            wanted = Decimal(rate).normalize()
+        elif rate.startswith("0"):
+            wanted = Decimal(0)  # "0 KR", "0 WDT", "0 EX": zero-rated, not exempt
+        else:
+            wanted = None
+        return self._vats.get(wanted)
+
     def product_fields(self, product: Product) -> dict[str, Any]:
-        """The catalogue fields of a product (name, active, VAT not included in the price)."""
-        return {"name": product.name, "active": "Y", "vatIncluded": "N"}
+        """The catalogue fields of a product: name, active, its VAT rate, prices net."""
+        fields: dict[str, Any] = {"name": product.name, "active": "Y", "vatIncluded": "N"}
+        vat_id = self.vat_id(product.vat_rate)
+        if vat_id is not None:
+            fields["vatId"] = vat_id
+        return fields
 
     def _find(self, product: Product, name: str) -> Command:
         assert product.id is not None

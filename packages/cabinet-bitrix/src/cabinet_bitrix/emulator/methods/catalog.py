@@ -168,3 +168,21 @@ def price_update(call: Call) -> Any:
     price["catalogGroupId"] = _integer(price["catalogGroupId"], "catalogGroupId")
     price["price"] = float(price.get("price") or 0)
     return {"price": price}
+
+
+#: The catalogue's VAT rates of a Polish portal (``rate`` ``None``: sold without VAT).
+VATS = [
+    {"id": 1, "name": "Bez VAT", "rate": None, "active": "Y", "sort": 100},
+    {"id": 2, "name": "0%", "rate": 0.0, "active": "Y", "sort": 200},
+    {"id": 3, "name": "5%", "rate": 5.0, "active": "Y", "sort": 300},
+    {"id": 4, "name": "8%", "rate": 8.0, "active": "Y", "sort": 400},
+    {"id": 5, "name": "23%", "rate": 23.0, "active": "Y", "sort": 500},
+]
+
+
+@method("catalog.vat.list")
+def vat_list(call: Call) -> Any:
+    """``{"vats": [...]}``: the VAT rates products may carry (``vatId``)."""
+    test = F.matcher(call.get("filter"), lambda name: True)
+    rows = [dict(v) for v in VATS if test(v)]
+    return Listed({"vats": rows}, len(rows))
