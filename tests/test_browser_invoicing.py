@@ -222,9 +222,9 @@ def test_eur_cost_invoice_with_pln_vat_approved_by_the_accountant(site: Site, br
     assert stored.totals is not None and stored.totals.vat_pln == expected
     expect(page.locator("[data-test=total-vat-pln]").first).to_have_text(pln(expected))
     assert stored.exchange_rate is not None and stored.exchange_rate.rate == rate
-    expect(page.locator("[data-test=exchange-rate]").first).to_contain_text(
-        stored.exchange_rate.table_no
-    )
+    rate_line = page.locator("[data-test=exchange-rate]").first
+    expect(rate_line).to_contain_text("4,2512")  # the NBP rate exactly, all four decimals
+    expect(rate_line).to_contain_text(stored.exchange_rate.table_no)
     page.context.close()
 
     accountant = sign_in(browser, site, "accountant@kancelaria.test")
