@@ -82,13 +82,16 @@ def test_new_eur_cost_invoice_is_saved_with_server_totals_and_pln_vat(
     assert form.status_code == 200
     assert 'name="lines.0.unit_price"' in form.text
     assert 'data-test="save-submit"' in form.text
-    response = client_web.post("/documents/new", data=cost_invoice_form(client_web))
+    data = cost_invoice_form(client_web, payment_status="partially_paid")
+    response = client_web.post("/documents/new", data=data)
     assert response.status_code == 200, response.text
     match = re.fullmatch(r"/documents/(\d+)", response.url.path)
     assert match, response.url
     [saved] = documents(cabinet)
     assert saved.id == int(match.group(1))
     assert saved.status == "draft"
+    assert saved.payment_status == "partially_paid"  # the client states it for a received invoice
+    assert saved.version == 1  # one write: the new counterparty is linked in the same save
     assert saved.seller is not None and saved.seller.name == "Dostawca GmbH"
     assert saved.buyer is not None and saved.buyer.nip == "5250000110"  # the client itself
     assert saved.totals is not None

@@ -211,6 +211,14 @@ def parse_form(
     except ValueError:
         errors.append(_error("payment_method", "choice", N_("Choose one of the options.")))
         payment_method = stored_method
+    # A client states whether it paid an invoice it received; a sales document's payment
+    # status is the services' (unpaid until marked paid), so the form neither shows nor sends it.
+    payment_status = current.payment_status if current else PaymentStatus.UNPAID
+    if _client_is_buyer(document_type) and document_type.has_lines:
+        try:
+            payment_status = PaymentStatus(form.get("payment_status") or payment_status)
+        except ValueError:
+            errors.append(_error("payment_status", "choice", N_("Choose one of the options.")))
 
     extra: dict[str, Any] = {}
     if current is not None:
@@ -300,8 +308,7 @@ def parse_form(
         receipt_date=receipt_date,
         due_date=due_date,
         payment_method=payment_method,
-        # The services keep the payment status (unpaid until marked paid); the form shows it.
-        payment_status=current.payment_status if current else PaymentStatus.UNPAID,
+        payment_status=payment_status,
         counterparty_id=counterparty_id,
         lines=tuple(document_lines),
         template=template,
@@ -334,6 +341,10 @@ def _own_side(base: Document | None, side: str) -> dict[str, Any]:
     if base is None:
         return {}
     return {own: getattr(base, own), "bank_account": base.bank_account}
+
+
+def _client_is_buyer(document_type: DocumentType) -> bool:
+    return bool(getattr(document_type, "client_is_buyer", False))
 
 
 def _corrects(document_type: DocumentType) -> bool:
@@ -600,8 +611,7 @@ async def _render_form(
         "party_side": counterparty_side(document_type),
         "has_party": has_party(document_type),
         "corrects": _corrects(document_type),
-        "is_cost_invoice": getattr(document_type, "client_is_buyer", False)
-        and document_type.has_lines,
+        "is_cost_invoice": _client_is_buyer(document_type) and document_type.has_lines,
         "totals": totals,
         "exchange_rate": exchange_rate,
         "submit_transitions": submit_transitions,
@@ -871,32 +881,32 @@ def _save(
     parsed: ParsedForm,
     current: Document | None,
 ) -> tuple[Document, list[str]]:
-    """Save the document, then what it brought along (a new counterparty, catalogue products).
+    """Save the document with what it brings along (a new counterparty, catalogue products).
 
-    The document is saved first: a new counterparty or product is only created once the
-    document itself validated, so a refused form leaves nothing behind. Both were checked
-    while reading the form; should one still be refused, the saved document stands and the
-    problem comes back as a message (msgid) instead of failing the whole form.
+    The document is validated first (``documents.validate``, a dry run), so a refused form
+    creates nothing; the new counterparty is then created and linked in the same save. Both
+    extras were checked while reading the form; should one still be refused, the document is
+    saved anyway and the problem comes back as a message (msgid).
     """
+    cabinet.documents.validate(actor, document)
+    problems: list[str] = []
+    if parsed.counterparty is not None:
+        try:
+            counterparty = cabinet.counterparties.create(actor, parsed.counterparty)
+        except CabinetError:
+            problems.append(N_("The counterparty could not be saved to your list."))
+        else:
+            # The party snapshot stands on the document; the link lets lists find it.
+            document = attrs.evolve(document, counterparty_id=counterparty.id)
     if current is None:
         saved = cabinet.documents.create(actor, document)
     else:
         saved = cabinet.documents.update(actor, document)
-    problems: list[str] = []
     for product in parsed.products:
         try:
             cabinet.products.create(actor, product)
         except CabinetError:
             problems.append(N_("A line could not be saved to the catalogue."))
-    if parsed.counterparty is not None:
-        try:
-            counterparty = cabinet.counterparties.create(actor, parsed.counterparty)
-            # The party snapshot already stands on the document; the link lets lists find it.
-            saved = cabinet.documents.update(
-                actor, attrs.evolve(saved, counterparty_id=counterparty.id)
-            )
-        except CabinetError:
-            problems.append(N_("The counterparty could not be saved to your list."))
     return saved, problems
 
 
