@@ -238,3 +238,17 @@ def test_a_fresh_sync_creates_the_party_once_then_writes_in_flight(
     items = emulator.portal.items[1038].values()
     assert len(items) == 120
     assert {i["mycompanyId"] for i in items} == {company["id"]}
+
+
+def test_without_client_tagging_items_name_only_the_counterparty(
+    cabinet, emulator, clock, document, counterparty
+):
+    with cabinet.store.transaction() as tx:
+        document = tx.update_document(attrs.evolve(document, counterparty_id=counterparty.id))
+    backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038}, tag_client=False)
+    backend.deliver(cabinet, message("document.created", "document", document.id))
+    (item,) = emulator.portal.items[1038].values()
+    assert not item.get("mycompanyId")
+    (company,) = companies(emulator)
+    assert item["companyId"] == company["id"]
+    assert company["originId"] == f"cabinet-counterparty-{counterparty.id}"

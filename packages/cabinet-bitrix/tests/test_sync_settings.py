@@ -46,3 +46,10 @@ def test_values_from_the_environment():
 def test_mistakes_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         BitrixSettings.from_env({**WEBHOOK, name: value})
+
+
+def test_client_tagging_can_be_switched_off():
+    assert BitrixSettings.from_env(WEBHOOK).tag_client
+    assert not BitrixSettings.from_env({**WEBHOOK, "CABINET_BITRIX_TAG_CLIENT": "off"}).tag_client
+    with pytest.raises(ValueError, match="CABINET_BITRIX_TAG_CLIENT"):
+        BitrixSettings.from_env({**WEBHOOK, "CABINET_BITRIX_TAG_CLIENT": "maybe"})

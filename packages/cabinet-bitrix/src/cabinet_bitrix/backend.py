@@ -501,6 +501,8 @@ class BitrixBackend:
         stages.categories = self._categories
         stages.existing = self._stage_ids
         records = self._party_records(cabinet, documents)
+        if not self.settings.tag_client:
+            records = {key: (other, None) for key, (other, _) in records.items()}
         distinct = {p.origin: p for pair in records.values() for p in pair if p is not None}
         product_ids = {
             line.product_id

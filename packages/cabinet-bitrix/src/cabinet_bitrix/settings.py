@@ -26,6 +26,9 @@ What documents become:
   prices, 1 (the base price) by default.
 
 * ``CABINET_BITRIX_RECONCILE_SECONDS``: how often the worker reconciles with the portal (300).
+* ``CABINET_BITRIX_TAG_CLIENT``: ``off`` stops tagging items with the client's company as
+  ``mycompanyId`` (for a portal that accepts only its own companies there); inbound changes are
+  then matched by the origin field alone.
 
 Stages: the status ↔ stage mapping lives in the settings store (``bitrix24.stage_map``, see
 :mod:`cabinet_bitrix.stages`), so admins change it without a restart.
@@ -86,6 +89,7 @@ class BitrixSettings:
     nip_field: str = attrs.field(default="RQ_VAT_ID")
     price_type: int = 1
     reconcile_seconds: float = 300.0
+    tag_client: bool = True
     plan: str = attrs.field(default="standard")
     timeout: float = 60.0
 
@@ -177,6 +181,11 @@ class BitrixSettings:
                 raise ValueError("CABINET_BITRIX_RECONCILE_SECONDS must be a number") from None
             if values["reconcile_seconds"] <= 0:  # type: ignore[operator]
                 raise ValueError("CABINET_BITRIX_RECONCILE_SECONDS must be positive")
+        tag = get("CABINET_BITRIX_TAG_CLIENT").lower()
+        if tag:
+            if tag not in ("on", "off", "1", "0", "yes", "no", "true", "false"):
+                raise ValueError("CABINET_BITRIX_TAG_CLIENT must be on or off")
+            values["tag_client"] = tag in ("on", "1", "yes", "true")
         if get("CABINET_BITRIX_TIMEOUT"):
             try:
                 values["timeout"] = float(env["CABINET_BITRIX_TIMEOUT"])
