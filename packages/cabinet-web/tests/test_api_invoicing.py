@@ -373,6 +373,8 @@ def test_the_endpoints_are_described_and_answer_as_described(
         operation = paths[path][method]
         assert operation["summary"] and operation["description"]
         assert "default" in operation["responses"]
+    upload = paths["/api/v1/documents/import-fa3"]["post"]["requestBody"]["content"]
+    assert set(upload) == {"application/xml", "multipart/form-data"}
     send = paths["/api/v1/documents/{doc_id}/send"]["post"]["responses"]["202"]
     schema = send["content"]["application/json"]["schema"]
     invoice = issued(cabinet, world)

@@ -327,6 +327,20 @@ async def _fa3_upload(request: Request) -> tuple[bytes, str, str]:
             description="Staff: the client (a form field with multipart); a client user: its own",
         ),
     ),
+    body={
+        "application/xml": {
+            "type": "string",
+            "description": "The FA(3) file itself (client_id in the query string for staff)",
+        },
+        "multipart/form-data": {
+            "type": "object",
+            "properties": {
+                "file": {"type": "string", "contentMediaType": "application/xml"},
+                "client_id": {"type": "integer", "description": "Staff: the client"},
+            },
+            "required": ["file"],
+        },
+    },
     response=IMPORT_RESULT_SCHEMA,
     status=201,
 )
