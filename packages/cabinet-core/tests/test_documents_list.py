@@ -85,11 +85,34 @@ def test_a_summary_page_is_two_selects_without_lines(listed: World) -> None:
     assert len(seen) <= 5, seen  # BEGIN/COMMIT included
 
 
+def test_a_page_that_is_not_full_is_its_own_count(listed: World) -> None:
+    alice = listed.actor(listed.alice)
+    store = listed.cabinet.store
+    query = DocumentQuery(doc_types=("cost_invoice",), search="łódź", limit=50, summary=True)
+    with statements(store) as seen:
+        result = listed.cabinet.documents.list(alice, query)
+    assert result.total == 6 and len(result.items) == 6
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1, seen
+    # The last, partial page: offset + its length.
+    last = listed.cabinet.documents.list(alice, DocumentQuery(limit=5, offset=10, summary=True))
+    assert (last.total, len(last.items)) == (12, 2)
+    # Past the end there is nothing to count from: the count runs.
+    with statements(store) as seen:
+        beyond = listed.cabinet.documents.list(alice, DocumentQuery(offset=40, summary=True))
+    assert (beyond.total, beyond.items) == (12, ())
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 2
+    # Exactly a full page: counted, and right.
+    full = listed.cabinet.documents.list(alice, DocumentQuery(limit=12, summary=True))
+    assert (full.total, len(full.items)) == (12, 12)
+    empty = listed.cabinet.documents.list(alice, DocumentQuery(search="nic takiego"))
+    assert (empty.total, empty.items) == (0, ())
+
+
 def test_a_full_page_loads_all_lines_in_one_more_query(listed: World) -> None:
-    query = DocumentQuery(doc_types=("cost_invoice",), limit=50)
+    query = DocumentQuery(doc_types=("cost_invoice",), limit=10)
     with statements(listed.cabinet.store) as seen:
         result = listed.cabinet.documents.list(listed.actor(listed.manager), query)
-    assert result.total == 12
+    assert result.total == 12 and len(result.items) == 10
     assert all(len(doc.lines) == 2 for doc in result.items)
     # A manager's visible clients (1), the page, its count and every page's lines at once.
     assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 4

@@ -50,8 +50,8 @@ class DocumentQuery:
 
     ``search`` matches the number, either party's name or NIP, or the gross amount typed the
     Polish way ("1 234,56") or the plain way ("1234.56"). ``summary=True`` leaves the lines
-    out (``lines`` is empty): a list page shows only the header and totals, and so costs two
-    queries (the page and its count) however many documents it shows.
+    out (``lines`` is empty): a list page shows only the header and totals, and so costs at most
+    two queries (the page, and its count when the page is full) however many it shows.
     """
 
     client_ids: tuple[int, ...] | None = None

@@ -600,39 +600,50 @@ class Tx:
         self._delete(t.documents, doc_id)
 
     def list_documents(self, query: DocumentQuery) -> Page[Document]:
-        """A page of documents matching ``query``, with the total over all pages."""
+        """A page of documents matching ``query``, with the total over all pages.
+
+        The page is read first: when it is not full, its own length gives the total and the
+        count is not run (a search usually finds less than a page); otherwise one ``count(*)``
+        over the same conditions. Lines come in one more query unless ``query.summary``.
+        """
         d = t.documents
-        select = sa.select(d)
+        conditions: list[sa.ColumnElement[bool]] = []
         if query.client_ids is not None:
-            select = select.where(d.c.client_id.in_(query.client_ids))
+            conditions.append(d.c.client_id.in_(query.client_ids))
         if query.doc_types:
-            select = select.where(d.c.doc_type.in_(query.doc_types))
+            conditions.append(d.c.doc_type.in_(query.doc_types))
         if query.statuses:
-            select = select.where(d.c.status.in_(query.statuses))
+            conditions.append(d.c.status.in_(query.statuses))
         if query.date_from is not None:
-            select = select.where(d.c.issue_date >= query.date_from)
+            conditions.append(d.c.issue_date >= query.date_from)
         if query.date_to is not None:
-            select = select.where(d.c.issue_date <= query.date_to)
+            conditions.append(d.c.issue_date <= query.date_to)
         if query.counterparty_id is not None:
-            select = select.where(d.c.counterparty_id == query.counterparty_id)
+            conditions.append(d.c.counterparty_id == query.counterparty_id)
         if query.related_id is not None:
-            select = select.where(d.c.related_id == query.related_id)
+            conditions.append(d.c.related_id == query.related_id)
         if query.currency:
-            select = select.where(d.c.currency == query.currency.upper())
+            conditions.append(d.c.currency == query.currency.upper())
         if query.payment_status is not None:
-            select = select.where(d.c.payment_status == query.payment_status.value)
+            conditions.append(d.c.payment_status == query.payment_status.value)
         if query.payment_method is not None:
-            select = select.where(d.c.payment_method == query.payment_method.value)
+            conditions.append(d.c.payment_method == query.payment_method.value)
         if query.search and query.search.strip():
-            select = select.where(document_search(query.search.strip()))
-        total = self._count(select)
+            conditions.append(document_search(query.search.strip()))
         rows = list(
             self.connection.execute(
-                select.order_by(*DOCUMENT_ORDERS[query.order])
+                sa.select(d)
+                .where(*conditions)
+                .order_by(*DOCUMENT_ORDERS[query.order])
                 .limit(query.limit)
                 .offset(query.offset)
             ).mappings()
         )
+        if len(rows) < query.limit and (rows or query.offset == 0):
+            total = query.offset + len(rows)
+        else:
+            counted = sa.select(sa.func.count()).select_from(d).where(*conditions)
+            total = int(self.connection.execute(counted).scalar_one())
         if query.summary:
             items = [mapping.document_from_row(row, ()) for row in rows]
         else:
