@@ -225,3 +225,32 @@ def test_webhook_mode_never_posts_a_message_twice(cabinet, emulator, clock, peop
         assert push_message(cabinet, bitrix, question).startswith("already in chat")
     posted = [m for m in emulator.portal.messages if m["text"].endswith("Tylko raz")]
     assert len(posted) == 1 and lossy.lost == 1
+
+
+def test_app_mode_never_sends_a_message_twice(cabinet, emulator, clock, posted, people):
+    _, client, jan = people
+    store = MemoryTokenStore()
+    install_app(emulator, posted, store)
+    auth = OAuthAuth(
+        store,
+        emulator.portal.member_id,
+        client_id=emulator.app.client_id,
+        client_secret=emulator.app.client_secret,
+        token_url=emulator.config.portal_url + "/oauth/token/",
+        clock=clock.now,
+    )
+    with emulated_client(emulator, clock, auth) as bitrix:
+        register_connector(bitrix, handler_url=HANDLER, line="1")
+        first = ask(cabinet, jan, client, "Pierwsza")
+        assert push_message(cabinet, bitrix, first) == "sent to Open Lines"
+        assert push_message(cabinet, bitrix, first) == "already in Open Lines"
+    second = ask(cabinet, jan, client, "Druga")
+    lossy = AnswerLost(emulator.transport(), "imconnector.send.messages")
+    with BitrixClient(
+        auth, transport=lossy, retry=RetryPolicy(attempts=1), clock=clock.now, sleep=clock.advance
+    ) as bitrix:
+        # Posted, answer lost: found in the line's chat, not sent again.
+        assert push_message(cabinet, bitrix, second) == "already in Open Lines"
+        assert push_message(cabinet, bitrix, second) == "already in Open Lines"
+    texts = [m["text"] for m in emulator.portal.messages]
+    assert texts == ["Pierwsza", "Druga"] and lossy.lost == 1

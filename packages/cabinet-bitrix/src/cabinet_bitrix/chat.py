@@ -152,27 +152,63 @@ def _send_to_open_line(
         user["last_name"] = _connector_name(last)
     if client.email:
         user["email"] = client.email
-    bitrix.call(
-        "imconnector.send.messages",
-        {
-            "CONNECTOR": CONNECTOR_ID,
-            "LINE": open_line(),
-            "MESSAGES": [
-                {
-                    "user": user,
-                    "message": {
-                        "id": f"cabinet-msg-{_field(message, 'id')}",
-                        "date": int(created.timestamp()) if isinstance(created, datetime) else 0,
-                        "text": text,
-                    },
-                    "chat": {"id": f"{CHAT_PREFIX}{client.id}", "url": chat_url},
-                }
-            ],
-        },
-        # Open Lines takes the message's own id; resending after a timeout is the lesser evil.
-        repeatable=True,
-    )
+    key = str(_field(message, "id"))
+    sent = _sent(cabinet, client.id)
+    if key in sent:
+        return "already in Open Lines"
+    payload = {
+        "CONNECTOR": CONNECTOR_ID,
+        "LINE": open_line(),
+        "MESSAGES": [
+            {
+                "user": user,
+                "message": {
+                    "id": f"cabinet-msg-{_field(message, 'id')}",
+                    "date": int(created.timestamp()) if isinstance(created, datetime) else 0,
+                    "text": text,
+                },
+                "chat": {"id": f"{CHAT_PREFIX}{client.id}", "url": chat_url},
+            }
+        ],
+    }
+    from cabinet_bitrix.client import BitrixError
+
+    dialog = _dialog(cabinet, client.id) or {}
+    try:
+        result = bitrix.call("imconnector.send.messages", payload, repeatable=False)
+    except BitrixError as exc:
+        # After a lost answer, look in the line's chat (known from an earlier message) before
+        # the worker sends it again; the very first message of a client has no chat to look in.
+        chat = dialog.get("dialog")
+        lookup = chat is not None and exc.transient and not exc.unsent
+        if not lookup or _posted(bitrix, str(chat), text, author=None) is None:
+            raise
+        _remember_sent(cabinet, client.id, sent, key, 0)
+        return "already in Open Lines"
+    _remember_sent(cabinet, client.id, sent, key, 0)
+    session = _session_of(result)
+    if session and dialog.get("dialog") != f"chat{session}":
+        _save_dialog(cabinet, client.id, {**dialog, "dialog": f"chat{session}", "openline": True})
     return "sent to Open Lines"
+
+
+def _session_of(result: Any) -> str | None:
+    """The Open Lines chat id in an ``imconnector.send.messages`` answer."""
+    try:
+        return str(result["DATA"]["RESULT"][0]["session"]["CHAT_ID"]) or None
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _remember_sent(
+    cabinet: Cabinet, client_id: int, sent: dict[str, int], key: str, bitrix_id: int
+) -> None:
+    sent = {**sent, key: bitrix_id}
+    # The newest ids are enough: a retry comes within the worker's retry window.
+    numeric = sorted(sent, key=lambda k: int(k) if k.isdigit() else 0)
+    recent = {k: sent[k] for k in numeric[-SENT_KEPT:]}
+    with cabinet.store.transaction() as tx:
+        tx.set_setting(SENT_KEY + str(client_id), recent)
 
 
 def webhook_user_id(bitrix: BitrixClient) -> int | None:
@@ -274,26 +310,25 @@ def _send_to_group_chat(
         )
     except BitrixError as exc:
         # A timeout or a 5xx may come after the portal posted it: look before sending again.
-        found = None if exc.unsent or not exc.transient else _posted(bitrix, dialog, posted)
+        found = None
+        if exc.transient and not exc.unsent:
+            found = _posted(bitrix, dialog["dialog"], posted, author=webhook_user_id(bitrix))
         if found is None:
             raise
         message_id = found
-    sent[key] = message_id
-    # The newest ids are enough: a retry comes within the worker's retry window.
-    recent = dict(sorted(sent.items(), key=lambda pair: pair[1])[-SENT_KEPT:])
-    with cabinet.store.transaction() as tx:
-        tx.set_setting(SENT_KEY + str(client.id), recent)
+    _remember_sent(cabinet, client.id, sent, key, message_id)
     return f"sent to {dialog['dialog']} as message {message_id}"
 
 
-def _posted(bitrix: BitrixClient, dialog: Mapping[str, Any], text: str) -> int | None:
-    """The id of a message the webhook's user posted with exactly ``text`` among the dialog's
-    latest ones, if any."""
-    own = webhook_user_id(bitrix)
-    result = bitrix.call("im.dialog.messages.get", {"DIALOG_ID": dialog["dialog"], "LIMIT": PAGE})
+def _posted(bitrix: BitrixClient, dialog: str, text: str, *, author: int | None) -> int | None:
+    """The id of a message with exactly ``text`` (by ``author`` when given) among the
+    dialog's latest ones, if any."""
+    result = bitrix.call("im.dialog.messages.get", {"DIALOG_ID": dialog, "LIMIT": PAGE})
     rows = result.get("messages", []) if isinstance(result, Mapping) else []
     for row in rows:
-        if int(row.get("author_id") or 0) == own and str(row.get("text")) == text:
+        if author is not None and int(row.get("author_id") or 0) != author:
+            continue
+        if str(row.get("text")) == text:
             return int(row["id"])
     return None
 
