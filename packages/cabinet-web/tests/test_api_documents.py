@@ -7,16 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cabinet_pdf.plugin
 import pytest
-from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 from starlette.testclient import TestClient
-from test_document_page import png_bytes
+from test_document_page import pdf_cabinet, png_bytes
 from test_openapi import _conforms
-from web_support import World, make_settings
+from web_support import World
 
 COST_INVOICE = {
     "doc_type": "cost_invoice",
@@ -34,13 +32,15 @@ COST_INVOICE = {
 
 
 @pytest.fixture
-def cabinet(tmp_path: Path) -> Iterator[Cabinet]:
-    """A migrated SQLite cabinet with the PDF renderer plugin."""
-    settings = make_settings(tmp_path)
-    with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
-        cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-        cab.migrate()
-        yield cab
+def database_url(database_urls: str | None) -> str | None:
+    """The documents API runs on SQLite and on PostgreSQL."""
+    return database_urls
+
+
+@pytest.fixture
+def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
+    """The test cabinet, with PDFs."""
+    yield from pdf_cabinet(tmp_path, database_url)
 
 
 def bearer(cabinet: Cabinet, user: Any) -> dict[str, str]:

@@ -44,13 +44,33 @@ def png_bytes() -> bytes:
 
 
 @pytest.fixture
-def cabinet(tmp_path: Path) -> Iterator[Cabinet]:
-    """A migrated SQLite cabinet with the PDF renderer plugin (for the downloads)."""
-    settings = make_settings(tmp_path)
+def database_url(database_urls: str | None) -> str | None:
+    """The document page runs on SQLite and on PostgreSQL."""
+    return database_urls
+
+
+def pdf_cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
+    """A migrated cabinet with the PDF renderer plugin (for the downloads); a PostgreSQL
+    database is emptied afterwards (it is shared by the session)."""
+    settings = make_settings(tmp_path, database_url=database_url)
     with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
         cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         cab.migrate()
-        yield cab
+        try:
+            yield cab
+        finally:
+            if database_url is not None:
+                from cabinet_core.storage.schema import metadata
+
+                tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+                with cab.store.engine.begin() as connection:  # type: ignore[attr-defined]
+                    connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
+    """The test cabinet, with PDFs."""
+    yield from pdf_cabinet(tmp_path, database_url)
 
 
 def cost_invoice(cabinet: Cabinet, world: World, **changes: Any) -> Document:
