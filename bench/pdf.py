@@ -7,8 +7,8 @@
   ``pdf_modern_vs_reportlab_canvas`` is the same with the modern template (two faces, a band).
 * ``pdf_vs_weasyprint``: the same against WeasyPrint turning an equivalent HTML invoice (same
   text, a CSS table grid, DejaVu Sans and Serif) into a PDF. Goal: at least 10x faster. It is not
-  a project dependency: install it into the venv to measure
-  (``uv pip install --python .venv/bin/python weasyprint``; it needs Debian's
+  a project dependency: install it into a folder of its own and name that folder in
+  ``BENCH_WEASYPRINT_PATH`` (``pip install --target /tmp/wp weasyprint``; it needs Debian's
   ``libpango-1.0-0 libpangoft2-1.0-0``); without it this comparison is skipped with a message.
 
 ``speed`` is baseline time / our time (above 1: we are faster); ``ratio`` is our time /
@@ -18,6 +18,7 @@ baseline time, as in the core benchmarks.
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from html import escape
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +44,13 @@ from cabinet_core.entities import (
 from cabinet_core.vat import compute_totals
 from cabinet_core.words import amount_in_words
 from cabinet_pdf import PdfRenderer
-from cabinet_pdf.fonts import BOLD, REGULAR, SERIF_BOLD, register_fonts
+from cabinet_pdf.fonts import register_fonts
 from cabinet_pdf.formatting import format_number, format_price
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
 
 from bench._timing import per_call
@@ -133,6 +137,32 @@ def _party_lines(party: Party) -> list[str]:
     ]
 
 
+#: The bare page's faces: the same three DejaVu files as stock reportlab ``TTFont`` objects
+#: (cabinet-pdf's own fonts reuse subsets across documents, see ``cabinet_pdf.fonts``; the
+#: baseline is what plain reportlab does).
+BARE_REGULAR, BARE_BOLD, BARE_SERIF_BOLD = "BareDejaVuSans", "BareDejaVuSans-Bold", "BareSerifBold"
+
+
+def register_bare_fonts() -> None:
+    """Register the baseline's stock reportlab fonts (once per process)."""
+    registered = set(pdfmetrics.getRegisteredFontNames())
+    folder = resources.files("cabinet_pdf") / "fonts"
+    for name, filename in (
+        (BARE_REGULAR, "DejaVuSans.ttf"),
+        (BARE_BOLD, "DejaVuSans-Bold.ttf"),
+        (BARE_SERIF_BOLD, "DejaVuSerif-Bold.ttf"),
+    ):
+        if name not in registered:
+            with resources.as_file(folder / filename) as path:
+                font = TTFont(name, str(path))
+            assert type(font.face) is TTFontFace, "the baseline must be stock reportlab"
+            # A face name of its own: reportlab hands back the font registered first for the
+            # same face name, which would make the two sides share cabinet's fonts.
+            font.face.name += b"-Bare"
+            pdfmetrics.registerFont(font)
+            assert pdfmetrics.getFont(name) is font
+
+
 def bare_reportlab() -> bytes:
     """The same invoice drawn straight on a canvas: no layout engine, no post-processing."""
     assert INVOICE.seller is not None and INVOICE.buyer is not None
@@ -142,16 +172,16 @@ def bare_reportlab() -> bytes:
     width, height = A4
     left, y = 15 * mm, height - 20 * mm
     # The classic template's faces: serif headings, sans text; the firm's name and footer.
-    canvas.setFont(SERIF_BOLD, 10)
+    canvas.setFont(BARE_SERIF_BOLD, 10)
     canvas.drawString(left, y + 6 * mm, FIRM)
-    canvas.setFont(REGULAR, 7)
+    canvas.setFont(BARE_REGULAR, 7)
     canvas.drawString(left, 10 * mm, f"Wystawiono w kabinecie: {FIRM}")
     canvas.drawRightString(width - left, 10 * mm, "Strona 1")
-    canvas.setFont(SERIF_BOLD, 16)
+    canvas.setFont(BARE_SERIF_BOLD, 16)
     canvas.drawString(left, y, "Faktura VAT")
-    canvas.setFont(BOLD, 11)
+    canvas.setFont(BARE_BOLD, 11)
     canvas.drawString(left, y - 8 * mm, f"Nr {INVOICE.number}")
-    canvas.setFont(REGULAR, 8.5)
+    canvas.setFont(BARE_REGULAR, 8.5)
     for i, (key, value) in enumerate(
         (
             ("Data wystawienia", INVOICE.issue_date),
@@ -165,9 +195,9 @@ def bare_reportlab() -> bytes:
         (left, "Sprzedawca", INVOICE.seller),
         (105 * mm, "Nabywca", INVOICE.buyer),
     ):
-        canvas.setFont(SERIF_BOLD, 9)
+        canvas.setFont(BARE_SERIF_BOLD, 9)
         canvas.drawString(x, y, head)
-        canvas.setFont(REGULAR, 8.5)
+        canvas.setFont(BARE_REGULAR, 8.5)
         for i, text in enumerate(_party_lines(party), start=1):
             canvas.drawString(x, y - i * 4 * mm, text)
     y -= 26 * mm
@@ -176,11 +206,11 @@ def bare_reportlab() -> bytes:
     canvas.setFillColor(colors.HexColor("#1f4e79"))
     canvas.rect(left, y - 1.5 * mm, 180 * mm, 6 * mm, stroke=0, fill=1)
     canvas.setFillColor(colors.white)
-    canvas.setFont(BOLD, 7.5)
+    canvas.setFont(BARE_BOLD, 7.5)
     for col, text in zip(columns, (*head, "Stawka VAT"), strict=False):
         canvas.drawString(left + col * mm + 1 * mm, y, text)
     canvas.setFillColor(colors.black)
-    canvas.setFont(REGULAR, 8)
+    canvas.setFont(BARE_REGULAR, 8)
     for row in _line_rows():
         y -= 6 * mm
         for col, text in zip(columns, row, strict=False):
@@ -192,9 +222,9 @@ def bare_reportlab() -> bytes:
             canvas.drawRightString(left + (90 + 30 * i) * mm, y, text)
         y -= 5 * mm
     y -= 4 * mm
-    canvas.setFont(BOLD, 12)
+    canvas.setFont(BARE_BOLD, 12)
     canvas.drawString(left, y, f"Do zapłaty: {format_number(TOTALS.gross, LANG)} PLN")
-    canvas.setFont(REGULAR, 8.5)
+    canvas.setFont(BARE_REGULAR, 8.5)
     canvas.drawString(left, y - 5 * mm, f"Słownie: {amount_in_words(TOTALS.gross, 'PLN', 'pl')}")
     canvas.drawString(left, y - 10 * mm, "Sposób płatności: przelew")
     assert INVOICE.bank_account is not None
@@ -286,6 +316,7 @@ def _row(name: str, ours: float, baseline: float, goal: str) -> dict[str, Any]:
 def run() -> list[dict[str, Any]]:
     """Both comparisons (WeasyPrint's only when it is importable)."""
     register_fonts()
+    register_bare_fonts()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -313,13 +344,20 @@ def run() -> list[dict[str, Any]]:
             results.append(
                 _row("pdf_modern_vs_reportlab_canvas", modern_time, bare_again, "speed >= 0.7")
             )
+            # WeasyPrint may live outside the venv (it is no project dependency): a folder
+            # named by BENCH_WEASYPRINT_PATH (``pip install --target DIR weasyprint``) is
+            # searched *after* the venv, so the venv's own packages still win.
+            extra = os.environ.get("BENCH_WEASYPRINT_PATH")
+            if extra and extra not in sys.path:
+                sys.path.append(extra)
             try:
                 from weasyprint import HTML
             except (ImportError, OSError) as error:
                 print(
                     f"pdf_vs_weasyprint skipped: WeasyPrint is not importable ({error}); "
-                    "install it with `uv pip install --python .venv/bin/python weasyprint` "
-                    "(and Debian's libpango-1.0-0 libpangoft2-1.0-0) to measure it.",
+                    "install it with `pip install --target DIR weasyprint` and set "
+                    "BENCH_WEASYPRINT_PATH=DIR (Debian's libpango-1.0-0 libpangoft2-1.0-0 "
+                    "needed) to measure it.",
                     file=sys.stderr,
                 )
                 return results

@@ -21,3 +21,70 @@ def test_registration_is_idempotent_and_covers_polish_letters():
         face = pdfmetrics.getFont(font).face
         for letter in "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ—„”":
             assert ord(letter) in face.charWidths, (font, letter)
+
+
+def _font_programs(content: bytes) -> dict[str, bytes]:
+    """Each embedded face's font program (decoded), by its PostScript name without prefix."""
+    import io
+
+    from pypdf import PdfReader
+
+    programs = {}
+    for page in PdfReader(io.BytesIO(content)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if "/FontDescriptor" not in font:  # reportlab's default Helvetica, unused
+                continue
+            descriptor = font["/FontDescriptor"].get_object()
+            name = str(font["/BaseFont"]).split("+", 1)[1]
+            programs[name] = descriptor["/FontFile2"].get_object().get_data()
+    return programs
+
+
+def _page(text: str) -> bytes:
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    register_fonts()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, invariant=1)
+    for font in (REGULAR, BOLD):
+        canvas.setFont(font, 10)
+        canvas.drawString(72, 700, text)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def test_documents_with_different_text_embed_the_same_subsets():
+    # Subsets start with the same repertoire in every document, so their programs are equal
+    # (and are cut once per process); reportlab alone would number glyphs by first use.
+    first = _font_programs(_page("Zażółć gęślą jaźń — 1 234,56 zł"))
+    second = _font_programs(_page("Źdźbło, Łódź „Müller GmbH” 99 €"))
+    assert set(first) == {"DejaVuSans", "DejaVuSans-Bold"}
+    assert first == second
+
+
+def test_cached_and_fresh_subsets_give_the_same_bytes():
+    from cabinet_pdf.fonts import SubsetCachingFace
+
+    warm = _page("Zażółć gęślą jaźń")
+    for name in (REGULAR, BOLD):
+        face = pdfmetrics.getFont(name).face
+        assert isinstance(face, SubsetCachingFace)
+        face._programs.clear()
+    assert _page("Zażółć gęślą jaźń") == warm
+
+
+def test_letters_outside_the_repertoire_still_print():
+    import io
+
+    from cabinet_pdf.fonts import REPERTOIRE
+    from pypdf import PdfReader
+
+    text = "Ωmega Жук Ǆ"
+    assert not set(text) - {" "} <= set(REPERTOIRE)
+    content = _page(text)
+    assert text in PdfReader(io.BytesIO(content)).pages[0].extract_text()
+    assert _page(text) == content

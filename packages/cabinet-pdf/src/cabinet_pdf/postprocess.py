@@ -101,6 +101,23 @@ def embed_files(canvas: Canvas, attachments: Sequence[Attachment]) -> None:
     catalog.__NoDefault__ = [*pdfdoc.PDFCatalog.__NoDefault__, "AF"]
 
 
+class FlateCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
+    """A canvas that writes its page streams Flate-compressed only.
+
+    reportlab also ASCII85-encodes every page stream by default, so that a PDF survives 7-bit
+    channels; that makes the pages 25 % larger and, in pure Python, costs a few percent of a
+    render. Its switch (``rl_config.useA85``) is process-wide, and a library must not flip it
+    under its host, so this canvas sets the filters on its own pages instead.
+    """
+
+    def showPage(self) -> None:
+        """Close the page as reportlab does, then give its stream the Flate filter alone."""
+        super().showPage()
+        page = self._doc.Pages.pages[-1]
+        if page.compression and not page.Contents:
+            page.Contents = pdfdoc.PDFStream(content=page.stream, filters=[pdfdoc.PDFZCompress])
+
+
 def draw_watermark(canvas: Canvas, text: str) -> None:
     """Write ``text`` diagonally across the current page in translucent red, over what is
     drawn so far: call it as the page's last drawing."""

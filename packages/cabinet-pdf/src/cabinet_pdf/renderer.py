@@ -35,7 +35,13 @@ from cabinet_pdf.branding import logo_image
 from cabinet_pdf.fonts import register_fonts
 from cabinet_pdf.labels import label, languages_of
 from cabinet_pdf.layout import Look, build_story, client_party, colour, document_title, draw_page
-from cabinet_pdf.postprocess import Attachment, draw_watermark, embed_files, language_tag
+from cabinet_pdf.postprocess import (
+    Attachment,
+    FlateCanvas,
+    draw_watermark,
+    embed_files,
+    language_tag,
+)
 from cabinet_pdf.themes import theme_for
 
 if TYPE_CHECKING:
@@ -247,7 +253,7 @@ class PdfRenderer:
             correction=correction,
             rules=rules or POLAND_2026,
         )
-        page.build(story, onFirstPage=on_page, onLaterPages=on_page)
+        page.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=FlateCanvas)
         return Rendered(
             content=buffer.getvalue(), media_type=self.media_type, filename=filename_for(document)
         )
