@@ -326,3 +326,23 @@ def test_the_tab_on_a_quote_opens_that_documents_page(
     assert link
     with TestClient(app, base_url=BASE_URL) as window:
         assert window.get(link.group(1), follow_redirects=False).headers["location"] == "/"
+
+
+def test_uninstalling_the_app_drops_its_tokens(cabinet, emulator, web, installed):
+    assert ("ONAPPUNINSTALL", f"{BASE_URL}/hooks/bitrix24") in {
+        (b.event, b.handler) for b in emulator.portal.bindings
+    }
+    # As the portal sends it: no OAuth tokens, only the application token and the portal.
+    event = {
+        "event": "ONAPPUNINSTALL",
+        "data[CLEAN]": "0",
+        "auth[domain]": emulator.domain,
+        "auth[member_id]": emulator.portal.member_id,
+        "auth[application_token]": "forged",
+    }
+    assert web.post("/hooks/bitrix24", content=urlencode(event), headers=FORM).status_code == 403
+    assert SettingsTokenStore(cabinet.store).load(emulator.portal.member_id) is not None
+    event["auth[application_token]"] = installed.application_token
+    assert web.post("/hooks/bitrix24", content=urlencode(event), headers=FORM).status_code == 200
+    assert SettingsTokenStore(cabinet.store).load(emulator.portal.member_id) is None
+    assert settings_overview(cabinet)["installed"] is False

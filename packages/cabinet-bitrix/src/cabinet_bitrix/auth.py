@@ -194,6 +194,11 @@ class SettingsTokenStore:
         with self.store.transaction() as tx:
             tx.set_setting(SETTINGS_PREFIX + tokens.member_id, tokens.to_json())
 
+    def forget(self, member_id: str) -> None:
+        """Drop the tokens of ``member_id`` (the app was uninstalled there)."""
+        with self.store.transaction() as tx:
+            tx.set_setting(SETTINGS_PREFIX + member_id, None)
+
 
 def confirm_install(
     tokens: PortalTokens,

@@ -73,6 +73,7 @@ CSRF_EXEMPT = frozenset({HOOK_PATH, INSTALL_PATH, PLACEMENT_PATH})
 WEBHOOK_TOKEN_KEY = "bitrix24.application_token"  # noqa: S105 (a settings key)
 #: The events the install binds (app mode) to :data:`HOOK_PATH`.
 BOUND_EVENTS = (
+    "ONAPPUNINSTALL",
     "ONCRMQUOTEUPDATE",
     "ONCRMDYNAMICITEMUPDATE",
     *sorted(news.FEED_EVENTS),
@@ -169,6 +170,11 @@ def dispatch_event(cabinet: Cabinet, event: str, nested: Mapping[str, Any]) -> s
         return news.handle_feed_event(cabinet, backend, event)
     if event == "ONIMCONNECTORMESSAGEADD":
         return chat.handle_connector_event(cabinet, backend, data)
+    if event == "ONAPPUNINSTALL":
+        auth = nested.get("auth")
+        member_id = str(auth.get("member_id", "")) if isinstance(auth, Mapping) else ""
+        SettingsTokenStore(cabinet.store).forget(member_id)
+        return f"uninstalled from {member_id}: tokens dropped"
     return "ignored: not an event the cabinet follows"
 
 
