@@ -304,3 +304,25 @@ def test_another_clients_document_and_files_are_not_found(
     assert moved.status_code == 404
     assert 'data-test="document-row"' not in web.get("/documents").text
     assert cabinet.documents.get(Actor.system(), document.id).status == "draft"
+
+
+def test_history_names_crm_changes_without_mistaking_them_for_states(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    document = cost_invoice(cabinet, world)
+    cabinet.documents.transition(Actor.of(world.client_user), document.id, "submit")
+    cabinet.documents.apply_crm_status(document.id, "approved", comment="OK z CRM")
+    cabinet.documents.apply_crm_payment(document.id, "paid")
+    page = client_web.get(f"/documents/{document.id}").text
+    rows = re.findall(r'data-test="history-row" data-action="([\w.]+)"', page)
+    assert rows == [
+        "document.create",
+        "document.transition",
+        "document.crm_status",
+        "document.crm_payment",
+    ]
+    crm_row = page[page.index('data-action="document.crm_status"') :]
+    assert "→ Zatwierdzona" in crm_row.split("</tr>")[0]
+    assert "OK z CRM" in crm_row.split("</tr>")[0]
+    payment_row = page[page.index('data-action="document.crm_payment"') :].split("</tr>")[0]
+    assert "→" not in payment_row  # "paid" here is a payment status, not a workflow state

@@ -3,6 +3,7 @@ status history, attachments, workflow buttons and downloads (PDF, FA(3) XML)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -137,29 +138,58 @@ def _doc_id(request: Request) -> int:
     return parse_id(request.path_params["doc_id"])
 
 
+#: What the history says for each audited action (transitions say their own label).
+HISTORY_ACTIONS = {
+    "document.create": N_("Created"),
+    "document.update": N_("Changed"),
+    "document.crm_status": N_("Status changed in the CRM"),
+    "document.crm_payment": N_("Payment status changed in the CRM"),
+    "document.send": N_("Sent by e-mail"),
+    "document.send_skipped": N_("Not sent automatically"),
+    "document.import_fa3": N_("Imported from an FA(3) file"),
+    "document.convert": N_("Made from a proforma"),
+    "document.correct": N_("Made as a correction"),
+    "document.request_correction": N_("Made as a correction request"),
+}
+#: Actions whose detail ``to`` (or ``status``) is a workflow state of the document.
+STATE_ACTIONS = ("document.create", "document.transition", "document.crm_status")
+
+
 def history(
-    cabinet: Cabinet, actor: Actor, document: Document, document_type: DocumentType, language: str
+    cabinet: Cabinet,
+    actor: Actor,
+    document: Document,
+    document_type: DocumentType,
+    gettext: Callable[[str], str],
+    language: str,
 ) -> list[dict[str, Any]]:
-    """The document's status history for people: who, when, what and the comment."""
+    """The document's history for people: when, who, what (translated), the state it moved to
+    and the comment."""
     assert document.id is not None
     entries: list[tuple[AuditEntry, str]] = cabinet.audit.document_history(actor, document.id)
     rows = []
     for entry, who in entries:
         detail = entry.detail
-        what = ""
         if entry.action == "document.transition":
+            key = str(detail.get("transition", ""))
             try:
-                move = document_type.workflow.transition(str(detail.get("transition", "")))
-                what = move.label.get(language, move.key)
+                what = document_type.workflow.transition(key).label.get(language, key)
             except KeyError:
-                what = str(detail.get("transition", ""))
+                what = key
+        else:
+            what = gettext(HISTORY_ACTIONS.get(entry.action, entry.action))
+        if entry.action == "document.send" and detail.get("to"):
+            what = f"{what}: {detail['to']}"
+        state = (
+            (detail.get("to") or detail.get("status")) if entry.action in STATE_ACTIONS else None
+        )
         rows.append(
             {
                 "at": entry.at,
                 "who": who,
                 "action": entry.action,
                 "what": what,
-                "status": detail.get("to") or detail.get("status"),
+                "status": state,
                 "comment": detail.get("comment", ""),
             }
         )
@@ -183,7 +213,8 @@ async def _render_document(
     transitions = await run(cabinet.documents.transitions, actor, document.id)
     attachments = await run(cabinet.attachments.list, actor, document.id)
     deliveries = await run(cabinet.documents.deliveries, actor, document.id)
-    rows = await run(history, cabinet, actor, document, document_type, language)
+    gettext = request.state.gettext
+    rows = await run(history, cabinet, actor, document, document_type, gettext, language)
     returned = [row for row in rows if row["status"] == "returned" and row["comment"]]
     state = document_type.workflow.state(document.status)
     can_write = access.can_edit_client_data(actor, client)
