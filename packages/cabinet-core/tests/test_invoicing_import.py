@@ -234,3 +234,22 @@ def test_invoices_whose_lines_are_their_totals_state_none(world: World, client: 
     assert "stated_totals" not in document.extra
     cost_invoice = world.cabinet.document_type("cost_invoice")
     assert cost_invoice.stated_totals(document) is None  # type: ignore[attr-defined]
+
+
+def test_a_schema_valid_file_with_unacceptable_data_names_it_on_the_file_field(
+    world: World, client: Client
+) -> None:
+    # The schema checks only the NIP's shape; its check digit is wrong here.
+    broken = example(1).replace(b"<NIP>9999999999</NIP>", b"<NIP>9999999998</NIP>", 1)
+    staff = world.actor(world.admin)
+    with pytest.raises(ValidationError) as info:
+        world.cabinet.invoicing.import_fa3(staff, client.id or 0, broken)
+    first, *rest = info.value.errors
+    assert (first.field, first.code, first.params) == (
+        "file",
+        "invalid_content",
+        {"fields": "seller.nip"},
+    )
+    assert [(e.field, e.code) for e in rest] == [("seller.nip", "nip_checksum")]
+    assert world.cabinet.documents.list(staff, DocumentQuery()).total == 0
+    assert world.cabinet.counterparties.list(staff, client.id or 0).total == 0

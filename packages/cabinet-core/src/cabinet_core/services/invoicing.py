@@ -29,6 +29,7 @@ from cabinet_core.entities import (
 )
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.ksef import find_ksef_number, is_ksef_number, parse_fa3
+from cabinet_core.limits import storage_errors
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.services._base import Service, email_errors, payload, raise_if
 from cabinet_core.services.documents import party_of_client
@@ -461,13 +462,31 @@ class InvoicingService(Service):
             totals=None,
             extra=extra | {"import_warnings": [_warning_json(w) for w in warnings]},
         )
+        # Not documents.validate: that would replace the seller's exchange rate with today's
+        # NBP one, and a received invoice is booked with the rate and PLN VAT it states.
         documents = self.cabinet.documents
         document_type = documents._type("cost_invoice")
         document = attrs.evolve(document, created_by=actor.user_id)
         with self.store.transaction(readonly=True) as tx:
             client = access.client_for(tx, actor, client_id, write=True)
             document = documents._complete(tx, document, document_type, client)
-            raise_if(documents._errors(tx, document, document_type, client))
+            errors = [
+                *storage_errors(document),
+                *documents._errors(tx, document, document_type, client),
+            ]
+        if errors:
+            # The upload form has one field: say there that the file's content is the problem,
+            # and keep the precise errors after it for the API and the log.
+            fields = ", ".join(dict.fromkeys(error.field for error in errors))
+            summary = FieldError(
+                field="file",
+                code="invalid_content",
+                message=N_(
+                    "The invoice in this file has data the cabinet cannot accept: %(fields)s."
+                ),
+                params={"fields": fields},
+            )
+            raise ValidationError([summary, *errors])
         # What the cabinet can recompute it does; otherwise the file's own totals stand.
         line_totals = imported.computed_totals is not None and not margin
         if line_totals:
