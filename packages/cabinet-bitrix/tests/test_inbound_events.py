@@ -253,3 +253,38 @@ def test_a_draft_is_not_moved_by_staff(cabinet, spa, document):
         f"ignored: document {draft.id} is still a draft"
     )
     assert status_of(cabinet, draft).status == "draft"
+
+
+def test_a_returned_cost_invoice_carries_the_reason_staff_wrote(cabinet, clock, document):
+    portal = Portal(cabinet, clock, entity_types={"cost_invoice": 1038})
+    with cabinet.store.transaction() as tx:
+        cost = tx.update_document(
+            attrs.evolve(document, doc_type="cost_invoice", status="submitted")
+        )
+    form = pushed(cabinet, portal, cost)
+    assert handle_event(cabinet, form, backend=portal.backend).startswith("unchanged")
+    (item,) = portal.emulator.portal.items[1038].values()
+    clock.advance(3600)
+    portal.emulator.act(
+        "crm.timeline.comment.add",
+        {
+            "fields": {
+                "ENTITY_TYPE": "dynamic_1038",
+                "ENTITY_ID": item["id"],
+                "COMMENT": "Brak [b]NIP[/b] sprzedawcy",
+            }
+        },
+    )
+    portal.emulator.act(
+        "crm.item.update",
+        {"entityTypeId": 1038, "id": item["id"], "fields": {"stageId": "DT1038_37:FAIL"}},
+    )
+    (form,) = portal.take()
+    assert handle_event(cabinet, form, backend=portal.backend) == (
+        f"status: document {cost.id} submitted → returned"
+    )
+    with cabinet.store.transaction(readonly=True) as tx:
+        (change,) = [
+            m for m in tx.outbox_for("document", cost.id) if m.topic == "document.status_changed"
+        ]
+    assert change.payload["comment"] == "Brak NIP sprzedawcy"

@@ -18,6 +18,10 @@ paid (``apply_crm_status`` does so with the state); moving a paid document back 
 stage marks it unpaid again (``apply_crm_payment``). The amount paid (``opportunity``) is not
 compared, as Bitrix24 items carry the document total, not payments.
 
+A move that needs a reason in the cabinet (a returned cost invoice) takes the newest comment
+staff wrote on the item's timeline around the move (``crm.timeline.comment.list``), so the
+client reads why; without one the reason is "Bitrix24".
+
 Drafts are the client's own: a stage moved on the item of a document still in its workflow's
 first state changes nothing.
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.entities import PartyKind, PaymentStatus
@@ -40,6 +45,8 @@ from cabinet_bitrix.auth import AuthError, SettingsTokenStore, application_token
 from cabinet_bitrix.backend import CRM_ORIGIN, BitrixBackend
 from cabinet_bitrix.batching import run_batch
 from cabinet_bitrix.client import BitrixError
+from cabinet_bitrix.news import plain_text
+from cabinet_bitrix.paging import rows_of
 from cabinet_bitrix.parties import PartyRecord, client_origin
 from cabinet_bitrix.stages import StageMap
 
@@ -120,6 +127,48 @@ def client_company(backend: BitrixBackend, client_id: int) -> int | None:
     return backend.parties.known.get(origin)
 
 
+#: How long before moving an item a timeline comment still counts as the reason for the move.
+REASON_WINDOW = timedelta(minutes=30)
+
+
+def staff_reason(
+    backend: BitrixBackend, entity_type_id: int, item: Mapping[str, Any]
+) -> str | None:
+    """The newest comment on the item's timeline written around its last stage move
+    (``crm.timeline.comment.list``), as plain text; ``None`` when there is none."""
+    entity = "quote" if entity_type_id == 7 else f"dynamic_{entity_type_id}"
+    try:
+        rows = rows_of(
+            backend.client.call(
+                "crm.timeline.comment.list",
+                {
+                    "filter": {"ENTITY_ID": int(item["id"]), "ENTITY_TYPE": entity},
+                    "order": {"ID": "DESC"},
+                    "select": ["ID", "CREATED", "COMMENT"],
+                },
+            )
+        )
+    except BitrixError as exc:
+        log.warning("bitrix24: the timeline of item %s could not be read: %s", item.get("id"), exc)
+        return None
+    moved = _moment(item.get("movedTime"))
+    for row in rows:
+        created = _moment(row.get("CREATED"))
+        if moved is not None and created is not None and created < moved - REASON_WINDOW:
+            continue
+        text = plain_text(str(row.get("COMMENT") or "")).strip()
+        if text:
+            return text[:1000]
+    return None
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def apply_item(
     cabinet: Cabinet,
     backend: BitrixBackend,
@@ -160,9 +209,16 @@ def apply_item(
     status = stages.status_for(document_type, entity_type_id, stage, document.status)
     if status is None:
         return f"ignored: stage {stage} is not mapped for {document.doc_type}"
+    comment = "Bitrix24"
+    if status != document.status and any(
+        t.target == status and t.needs_comment for t in document_type.workflow.transitions
+    ):
+        # A move that needs a reason in the cabinet (a returned invoice): the reason staff
+        # wrote on the item's timeline when moving it.
+        comment = staff_reason(backend, entity_type_id, item) or comment
     try:
         moved = cabinet.documents.apply_crm_status(
-            document_id, status, comment="Bitrix24", source=CRM_ORIGIN
+            document_id, status, comment=comment, source=CRM_ORIGIN
         )
     except (ValueError, NotFound) as exc:
         log.warning("bitrix24: stage %s of document %s not applied: %s", stage, document_id, exc)

@@ -436,12 +436,43 @@ def timeline_comment_add(call: Call) -> Any:
         {
             "ID": comment_id,
             "ENTITY_TYPE_ID": type_id,
+            "ENTITY_TYPE": entity_type,
             "ENTITY_ID": entity_id,
+            "CREATED": call.portal.iso(call.now),
             "COMMENT": fields["COMMENT"],
             "AUTHOR_ID": call.auth.user_id,
         }
     )
     return comment_id
+
+
+@method("crm.timeline.comment.list")
+def timeline_comment_list(call: Call) -> Any:
+    """Comments on one item's timeline; ``ENTITY_ID`` and ``ENTITY_TYPE`` are required in the
+    filter. Rows as the portal answers them (strings)."""
+    filter_ = call.get("filter") or {}
+    if (
+        not isinstance(filter_, Mapping)
+        or not filter_.get("ENTITY_ID")
+        or not filter_.get("ENTITY_TYPE")
+    ):
+        raise ApiError("INVALID_ARG_VALUE", "ENTITY_ID and ENTITY_TYPE are required in filter")
+    rows = [
+        {
+            "ID": str(c["ID"]),
+            "CREATED": c.get("CREATED", ""),
+            "ENTITY_ID": str(c["ENTITY_ID"]),
+            "ENTITY_TYPE": c.get("ENTITY_TYPE", ""),
+            "AUTHOR_ID": str(c["AUTHOR_ID"]),
+            "COMMENT": c["COMMENT"],
+        }
+        for c in call.portal.timeline
+    ]
+    wanted = {**filter_, "ENTITY_TYPE": str(filter_["ENTITY_TYPE"]).lower()}
+    test = F.matcher(wanted, lambda name: True)
+    found = F.ordered([r for r in rows if test(r)], call.get("order"), default="ID")
+    chunk, total, following = F.page(found, F.start_of(call.params))
+    return Listed(chunk, total, following)
 
 
 # --- addresses ----------------------------------------------------------------------------
