@@ -311,3 +311,50 @@ def test_proforma_converted_issued_and_sent_arrives_with_a_valid_fa3(
     expect(page.locator("[data-test=document-status]")).to_have_attribute("data-status", "sent")
     expect(page.locator("[data-test=delivery-sent]")).to_be_visible()
     page.context.close()
+
+
+EXAMPLE_01 = (
+    Path(__file__).resolve().parents[2] / "shared/specs/ksef-fa3/examples/FA_3_Przyklad_01.xml"
+)
+
+
+@pytest.mark.skipif(not EXAMPLE_01.is_file(), reason="shared/specs is not beside the clone")
+def test_imported_fa3_warns_and_a_correction_request_reaches_the_seller(
+    site: Site, browser: Any
+) -> None:
+    from cabinet_core.worker import Worker
+    from playwright.sync_api import expect
+
+    page = sign_in(browser, site, "client@alfa.pl")
+    page.goto(site.url + "/documents")
+    page.click("[data-test=import-fa3]")
+    page.set_input_files("input[name=file]", str(EXAMPLE_01))
+    page.click("[data-test=import-submit]")
+    expect(page.locator("[data-test=document-status]")).to_have_attribute("data-status", "draft")
+    # MF example 01 is 1 grosz off in the file itself: imported, and the difference shown.
+    expect(page.locator(".flash").filter(has_text="2050.99")).to_be_visible()
+    expect(page.locator("[data-test=import-warnings]")).to_contain_text("2050.99")
+    cost_id = document_id(page, site)
+    site.cabinet.documents.transition(SYSTEM, cost_id, "submit")
+
+    page.reload()
+    page.click("[data-test=request-correction]")
+    page.fill("[name=reason]", "Wniesienie sprzętu miało być gratis.")
+    page.fill("[name=seller_email]", "sprzedaz@sprzedawca.example")
+    page.click("[data-test=correction-request-submit]")
+    expect(page.locator("[data-test=document-status]")).to_have_attribute("data-status", "draft")
+    expect(page.locator(f"a[href='/documents/{cost_id}']").first).to_be_visible()
+    expect(page.locator("#f-send-to")).to_have_value("sprzedaz@sprzedawca.example")
+    page.click("[data-test=send-submit]")
+    expect(page.locator("[data-test=document-status]")).to_have_attribute("data-status", "sent")
+
+    Worker(site.cabinet).run_once()
+    assert site.mailbox.arrived.wait(timeout=30)
+    ((recipients, raw),) = site.mailbox.received
+    assert recipients == ["sprzedaz@sprzedawca.example"]
+    message = message_from_bytes(raw, policy=default_policy)
+    assert isinstance(message, EmailMessage)
+    assert [part.get_content_type() for part in message.iter_attachments()] == ["application/pdf"]
+    page.reload()
+    expect(page.locator("[data-test=delivery-sent]")).to_be_visible()
+    page.context.close()
