@@ -281,7 +281,7 @@ def test_no_auto_send_when_the_client_has_it_off(world: World) -> None:
 
 
 def test_a_correction_request_is_sent_to_the_seller_and_closed_by_the_received_kor(
-    world: World, mailer: CapturingMailer
+    world: World, mailer: CapturingMailer, hooks: HookRecorder
 ) -> None:
     cabinet = world.cabinet
     client = buyer_client(cabinet)
@@ -327,6 +327,9 @@ def test_a_correction_request_is_sent_to_the_seller_and_closed_by_the_received_k
     assert received.document.related_id == original.id
     assert received.document.extra["corrected_number"] == "FV2026/02/150"
     assert cabinet.documents.get(staff, request.id).status == "accepted"
+    assert ("document_status_changed", "accepted") in [
+        (name, call.get("new")) for name, call in hooks.calls
+    ]
     # The request was the admin's own: nobody else needs telling.
     assert cabinet.notifications.list(staff) == []
 

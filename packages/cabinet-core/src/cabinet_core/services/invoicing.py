@@ -362,9 +362,16 @@ class InvoicingService(Service):
         self.fire("document_saved", document=stored, actor=actor, created=True)
         return stored
 
-    def _link_correction(self, tx: Tx, actor: Actor, document: Document) -> Document:
+    def _link_correction(
+        self,
+        tx: Tx,
+        actor: Actor,
+        document: Document,
+        moved: list[tuple[Document, Document]] | None = None,
+    ) -> Document:
         """Link a received correcting cost invoice to the invoice it corrects (same seller NIP,
-        that seller's invoice number) and mark the open correction requests for it accepted.
+        that seller's invoice number) and mark the open correction requests for it accepted
+        (each ``(before, after)`` appended to ``moved`` for the hooks after the commit).
         Returns ``document`` as stored (linked when an original was found)."""
         corrected = str(document.extra.get("corrected_number") or "").strip()
         if not corrected or document.related_id is not None:
@@ -386,6 +393,8 @@ class InvoicingService(Service):
         for request in requests.items:
             accepted = self._move(tx, actor, request, "accept", correction_id=document.id)
             self._tell_requester(tx, actor, accepted, document)
+            if moved is not None:
+                moved.append((request, accepted))
         return document
 
     def _tell_requester(
@@ -511,7 +520,8 @@ class InvoicingService(Service):
             counterparty = self._counterparty(tx, actor, client_id, document.seller)
             if counterparty is not None:
                 document = attrs.evolve(document, counterparty_id=counterparty.id)
-            stored = self._link_correction(tx, actor, tx.add_document(document))
+            moved: list[tuple[Document, Document]] = []
+            stored = self._link_correction(tx, actor, tx.add_document(document), moved)
             self.record(
                 tx,
                 actor,
@@ -529,6 +539,8 @@ class InvoicingService(Service):
                 message=payload(stored),
             )
         self.fire("document_saved", document=stored, actor=actor, created=True)
+        for before, after in moved:
+            self._status_changed(actor, before, after)
         return ImportResult(document=stored, warnings=tuple(warnings))
 
     @staticmethod
