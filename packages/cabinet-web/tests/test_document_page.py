@@ -251,7 +251,7 @@ def test_list_search_filters_and_paging(
     )
     for day in range(1, 28):
         cost_invoice(cabinet, world, issue_date=date(2026, 10, day), receipt_date=None)
-    cost_invoice(
+    coffee = cost_invoice(
         cabinet,
         world,
         counterparty_id=other.id,
@@ -279,6 +279,13 @@ def test_list_search_filters_and_paging(
     assert eur.text.count('data-test="document-row"') == 1
     bad = client_web.get("/documents?payment_method=99")
     assert bad.status_code == 422
+    assert client_web.get("/documents?order=sideways").status_code == 422
+    largest = client_web.get("/documents?order=-gross").text
+    smallest = client_web.get("/documents?order=gross").text
+    first_row = re.compile(r'data-test="document-row" data-id="(\d+)"')
+    assert first_row.findall(smallest)[0] == str(coffee.id)  # 15.18 EUR, the smallest gross
+    assert first_row.findall(largest)[0] != str(coffee.id)
+    assert 'href="/documents?order=gross&amp;offset=25"' in smallest
 
 
 def test_another_clients_document_and_files_are_not_found(

@@ -46,8 +46,16 @@ FILTERS = (
     "payment_status",
     "payment_method",
     "counterparty_id",
+    "order",
 )
 PAGE_SIZE = 25
+SORT_CHOICES = (
+    ("-issue_date", N_("Newest first")),
+    ("issue_date", N_("Oldest first")),
+    ("-gross", N_("Largest amount first")),
+    ("gross", N_("Smallest amount first")),
+    ("number", N_("By number")),
+)
 #: FA(3) is written for these types only (a proforma is not an invoice, a cost invoice is not ours).
 KSEF_TYPES = ("vat_invoice", "correcting_invoice")
 #: Types the "new document" links offer (line-bearing ones first, as people use them most).
@@ -78,6 +86,7 @@ async def documents_page(request: Request) -> Response:
         "counterparties": await _counterparties(cabinet, actor, filters.get("client_id", "")),
         "payment_methods": [(str(value), gettext(label)) for value, label in PAYMENT_METHODS],
         "payment_statuses": [(str(value), gettext(label)) for value, label in PAYMENT_STATUSES],
+        "sort_choices": [(value, gettext(label)) for value, label in SORT_CHOICES],
         "flashes": pop_flashes(request),
         "errors": {},
         "documents": (),
