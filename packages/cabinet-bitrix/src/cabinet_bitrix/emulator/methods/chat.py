@@ -57,7 +57,7 @@ def chat_add(call: Call) -> Any:
     _message(
         call,
         f"chat{chat_id}",
-        f"{creator['NAME']} {creator['LAST_NAME']} created a chat \"{call.get('TITLE') or ''}\"",
+        f'{creator["NAME"]} {creator["LAST_NAME"]} created a chat "{call.get("TITLE") or ""}"',
         0,
         system=True,
         members=sorted({call.auth.user_id, *(int(u) for u in users)}),
