@@ -296,6 +296,10 @@ def parse_form(
     if issue_date is None or errors:
         return ParsedForm(document=None, errors=tuple(errors))
     side = counterparty_side(document_type)
+    # The client's own party as it stands on the document (the service fills it when new).
+    own_party: Party | None = None
+    if current is not None:
+        own_party = current.buyer if side == "seller" else current.seller
     template = form.get("template", "").strip() or None
     document = Document(
         id=current.id if current else None,
@@ -316,8 +320,9 @@ def parse_form(
         extra=extra,
         related_id=current.related_id if current else None,
         version=_version(form, current),
-        **{side: party},
-        **_own_side(current, side),
+        seller=party if side == "seller" else own_party,
+        buyer=party if side == "buyer" else own_party,
+        bank_account=current.bank_account if current else None,
     )
     return ParsedForm(
         document=document,
@@ -333,14 +338,6 @@ def _version(form: Mapping[str, str], base: Document | None) -> int:
     if raw.isdigit() and len(raw) < 10:
         return int(raw)
     return base.version if base else 1
-
-
-def _own_side(base: Document | None, side: str) -> dict[str, Any]:
-    """The client's own party as it was on the document (filled by the service when new)."""
-    own = "buyer" if side == "seller" else "seller"
-    if base is None:
-        return {}
-    return {own: getattr(base, own), "bank_account": base.bank_account}
 
 
 def _client_is_buyer(document_type: DocumentType) -> bool:
