@@ -67,13 +67,13 @@ def test_documents_with_different_text_embed_the_same_subsets():
 
 
 def test_cached_and_fresh_subsets_give_the_same_bytes():
-    from cabinet_pdf.fonts import SubsetCachingFace
+    from cabinet_pdf.fonts import CabinetTTFont
 
     warm = _page("Zażółć gęślą jaźń")
     for name in (REGULAR, BOLD):
-        face = pdfmetrics.getFont(name).face
-        assert isinstance(face, SubsetCachingFace)
-        face._programs.clear()
+        font = pdfmetrics.getFont(name)
+        assert isinstance(font, CabinetTTFont)
+        font.subsets.clear()
     assert _page("Zażółć gęślą jaźń") == warm
 
 

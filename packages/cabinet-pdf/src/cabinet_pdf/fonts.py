@@ -4,17 +4,17 @@ reportlab's built-in Helvetica has no glyphs for ą ć ę ł ń ś ź ż, so eve
 uses DejaVu Sans (Bitstream Vera licence, see ``fonts/LICENSE``), shipped inside the wheel so the
 output does not depend on which fonts the host happens to have.
 
-Embedding a TrueType face means cutting a subset of its glyphs out of the file and compressing
-it, about 2.5 ms per face and document in pure Python: a third of a whole invoice. reportlab
-numbers the glyphs of a subset in the order the document first uses them, so no two documents
-share a subset and there is nothing to reuse. :class:`CabinetTTFont` instead starts every
-document's first subset with the same :data:`REPERTOIRE` (ASCII is already fixed there: Polish
-letters, the typographic marks invoices use, the accented letters of EU company names), so
-every document whose text stays inside it embeds byte-identical subsets, and
-:class:`SubsetCachingFace` keeps the compressed font programs of the last few subsets it cut.
-A document with other letters simply gets other subsets, cut and cached the same way. The
-price is a fixed ~130 glyphs per embedded face instead of the few dozen a document uses (see
-``docs/performance.md`` for bytes and milliseconds).
+Embedding a TrueType face means cutting a subset of its glyphs out of the file, compressing it,
+and writing the subset's widths and ToUnicode map: about 3.5 ms per face and document in pure
+Python, half of a whole invoice. reportlab numbers the glyphs of a subset in the order the
+document first uses them, so no two documents share a subset and there is nothing to reuse.
+:class:`CabinetTTFont` instead starts every document's first subset with the same
+:data:`REPERTOIRE` (ASCII is already fixed there: Polish letters, the typographic marks
+invoices use, the accented letters of EU company names), so every document whose text stays
+inside it embeds byte-identical subsets, and it keeps those parts of its last few subsets. A
+document with other letters simply gets other subsets, made and kept the same way. The price
+is a fixed ~130 glyphs per embedded face beyond what a document uses, about 8 KB per face
+(``docs/performance.md`` has bytes and milliseconds).
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from typing import Any
 
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfdoc, pdfmetrics
-from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont, TTFontFace
+from reportlab.pdfbase.ttfonts import (
+    FF_NONSYMBOLIC,
+    FF_SYMBOLIC,
+    SUBSETN,
+    TTFont,
+    makeToUnicodeCMap,
+)
 
 REGULAR = "CabinetDejaVuSans"
 BOLD = "CabinetDejaVuSans-Bold"
@@ -53,81 +59,135 @@ REPERTOIRE = (
 CACHED_SUBSETS = 32
 
 
-class SubsetCachingFace(TTFontFace):  # type: ignore[misc]  # reportlab has no type hints
-    """A TrueType face that keeps the compressed programs of the subsets it cut.
+class Preformatted(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab has no type hints
+    """A PDF object whose bytes were formatted before (a cached ``/Widths`` array)."""
 
-    Only :meth:`addSubsetObjects` differs from reportlab's: the font program is taken from the
-    cache when the same glyphs were embedded before, and is written already Flate-compressed
-    (the bytes are the ones reportlab would write).
-    """
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
-    _programs: OrderedDict[tuple[int, ...], tuple[int, bytes]]
-    _lock: threading.Lock
+    def format(self, document: Any) -> bytes:
+        """The stored bytes (reportlab's formatting contract)."""
+        return self.data
 
-    def addSubsetObjects(self, doc: Any, fontname: str, subset: list[int]) -> Any:
-        """Add the subset's font program and descriptor to ``doc``; returns the descriptor's
-        reference (reportlab's contract)."""
-        length, program = self._program(tuple(subset), compress=bool(doc.compression))
-        dictionary = pdfdoc.PDFDictionary({"Length1": length})
-        if doc.compression:
-            # A stream whose dictionary names its filter is written as is (already encoded).
-            dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
-        font_file = pdfdoc.PDFStream(dictionary, content=program)
-        font_file_ref = doc.Reference(font_file, f"fontFile:{self.filename}({fontname})")
-        flags = (self.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC
-        descriptor = pdfdoc.PDFDictionary(
-            {
-                "Type": "/FontDescriptor",
-                "Ascent": self.ascent,
-                "CapHeight": self.capHeight,
-                "Descent": self.descent,
-                "Flags": flags,
-                "FontBBox": pdfdoc.PDFArray(self.bbox),
-                "FontName": pdfdoc.PDFName(fontname),
-                "ItalicAngle": self.italicAngle,
-                "StemV": self.stemV,
-                "FontFile2": font_file_ref,
-                "MissingWidth": self.defaultWidth,
-            }
-        )
-        return doc.Reference(descriptor, "fontDescriptor:" + fontname)
 
-    def _program(self, subset: tuple[int, ...], *, compress: bool) -> tuple[int, bytes]:
-        if not compress:
-            raw: bytes = self.makeSubset(list(subset))
-            return len(raw), raw
+def _flate_stream(dictionary: dict[str, Any], packed: bytes) -> Any:
+    """A stream of already Flate-compressed bytes: a stream whose dictionary names its filter
+    is written as is by reportlab."""
+    return pdfdoc.PDFStream(
+        pdfdoc.PDFDictionary(
+            {**dictionary, "Filter": pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])}
+        ),
+        content=packed,
+    )
+
+
+class LruCache:
+    """A small thread-safe least-recently-used map (the host may render from threads)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
         with self._lock:
-            cached = self._programs.get(subset)
-            if cached is not None:
-                self._programs.move_to_end(subset)
-                return cached
-        raw = self.makeSubset(list(subset))
-        made = (len(raw), zlib.compress(raw))
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
         with self._lock:
-            self._programs[subset] = made
-            while len(self._programs) > CACHED_SUBSETS:
-                self._programs.popitem(last=False)
-        return made
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 class CabinetTTFont(TTFont):  # type: ignore[misc]  # reportlab has no type hints
-    """A TrueType font whose subsets start with :data:`REPERTOIRE` in every document and whose
-    face caches compressed subsets (see the module's docstring)."""
+    """A TrueType font whose subsets start with :data:`REPERTOIRE` in every document, and
+    which keeps what it wrote for its last subsets (see the module's docstring)."""
 
     def __init__(self, name: str, filename: str) -> None:
         super().__init__(name, filename)
-        face = self.face
-        # Same object, one more method: the face was parsed by reportlab's own constructor.
-        face.__class__ = SubsetCachingFace
-        face._programs = OrderedDict()
-        face._lock = threading.Lock()
-        self.repertoire = "".join(ch for ch in REPERTOIRE if ord(ch) in face.charToGlyph)
+        self.repertoire = "".join(ch for ch in REPERTOIRE if ord(ch) in self.face.charToGlyph)
+        #: (PDF font name, subset) -> (raw program length, compressed program, /Widths bytes,
+        #: compressed ToUnicode CMap): everything of a subset that depends on its glyphs alone.
+        self.subsets = LruCache(CACHED_SUBSETS)
 
     def splitString(self, text: str, doc: Any, encoding: str = "utf-8") -> Any:
         """reportlab's split, after placing the repertoire when ``doc`` first uses the font."""
         if doc not in self.state:
             super().splitString(self.repertoire, doc)
         return super().splitString(text, doc, encoding)
+
+    def _subset_parts(self, base_name: str, subset: list[int]) -> tuple[int, bytes, bytes, bytes]:
+        key = (base_name, tuple(subset))
+        parts: tuple[int, bytes, bytes, bytes] | None = self.subsets.get(key)
+        if parts is None:
+            program = self.face.makeSubset(subset)
+            widths = pdfdoc.PDFArray(list(map(self.face.getCharWidth, subset)))
+            cmap = makeToUnicodeCMap(base_name, subset).encode("utf-8")
+            parts = (
+                len(program),
+                zlib.compress(program),
+                widths.format(None),
+                zlib.compress(cmap),
+            )
+            self.subsets.put(key, parts)
+        return parts
+
+    def addObjects(self, doc: Any) -> None:
+        """Add the fonts, descriptors, programs and CMaps of this document's subsets.
+
+        The same objects reportlab's :meth:`TTFont.addObjects` writes (and in the same order),
+        the glyph-dependent parts taken from :attr:`subsets`; always compressed, as
+        every canvas of this package is.
+        """
+        state = self._assignState(doc)
+        state.frozen = 1
+        face = self.face
+        for n, subset in enumerate(state.subsets):
+            internal_name = self.getSubsetInternalName(n, doc)[1:]
+            base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
+            length, program, widths, cmap = self._subset_parts(base_name, subset)
+            pdf_font = pdfdoc.PDFTrueTypeFont()
+            pdf_font.__Comment__ = f"Font {self.fontName} subset {n}"
+            pdf_font.Name = internal_name
+            pdf_font.BaseFont = base_name
+            pdf_font.FirstChar = 0
+            pdf_font.LastChar = len(subset) - 1
+            pdf_font.Widths = Preformatted(widths)
+            pdf_font.ToUnicode = doc.Reference(
+                _flate_stream({}, cmap), "toUnicodeCMap:" + base_name
+            )
+            font_file = doc.Reference(
+                _flate_stream({"Length1": length}, program),
+                f"fontFile:{face.filename}({base_name})",
+            )
+            flags = (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC
+            descriptor = pdfdoc.PDFDictionary(
+                {
+                    "Type": "/FontDescriptor",
+                    "Ascent": face.ascent,
+                    "CapHeight": face.capHeight,
+                    "Descent": face.descent,
+                    "Flags": flags,
+                    "FontBBox": pdfdoc.PDFArray(face.bbox),
+                    "FontName": pdfdoc.PDFName(base_name),
+                    "ItalicAngle": face.italicAngle,
+                    "StemV": face.stemV,
+                    "FontFile2": font_file,
+                    "MissingWidth": face.defaultWidth,
+                }
+            )
+            pdf_font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_name)
+            doc.Reference(pdf_font, internal_name)
+            doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
+        del self.state[doc]
 
 
 def register_fonts() -> None:
