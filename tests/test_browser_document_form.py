@@ -45,6 +45,17 @@ def test_live_totals_lines_and_catalogue_in_the_browser(
             page.fill("[name='lines.0.name']", "Doradztwo")
             page.fill("[name='lines.0.quantity']", "2")
             page.fill("[name='lines.0.unit_price']", "500,00")
+            # Enter in a field recalculates; it never presses a line's "Remove".
+            page.press("[name='lines.0.unit_price']", "Enter")
+            expect(page.locator("tr.line")).to_have_count(1)
+            expect(page.locator("[name='lines.0.name']")).to_have_value("Doradztwo")
+            # An existing counterparty needs no typing: the party fields step aside.
+            fields = page.locator("[data-test=party-fields]")
+            expect(fields).to_be_visible()
+            page.select_option("[name=counterparty_id]", index=2)  # new, this document, then own
+            expect(fields).to_be_hidden()
+            page.select_option("[name=counterparty_id]", "new")
+            expect(fields).to_be_visible()
             # "Add line" works in place: no reload, the typed values stay.
             page.click("[data-test=add-line]")
             expect(page.locator("tr.line")).to_have_count(2)

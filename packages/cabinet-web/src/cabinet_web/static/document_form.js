@@ -232,12 +232,24 @@
       refresh();
     }
   });
+  var counterparty = form.elements.namedItem("counterparty_id");
+  var partyFields = form.querySelector(".party-fields");
+
+  function showParty() {
+    // One of the client's own counterparties needs no typing: its saved data is used.
+    if (counterparty && partyFields) {
+      partyFields.hidden = /^\d+$/.test(counterparty.value);
+    }
+  }
+
   form.addEventListener("change", function (event) {
     if (event.target.classList && event.target.classList.contains("product-pick")) {
       pick(event.target);
     }
+    if (event.target === counterparty) { showParty(); }
     later();
   });
+  showParty();
   form.addEventListener("input", later);
   if (tbody) { refresh(); }
 }());
