@@ -19,6 +19,7 @@ from cabinet_core.entities import Document, DocumentLine, OutboxMessage, Role
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.services.invoicing import SENDABLE_STATES
 from cabinet_core.storage import DocumentQuery
+from cabinet_core.vat import POLAND_2026, rates_for
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -236,14 +237,27 @@ async def correct_invoice(request: Request) -> Response:
 LINE_FIELDS = ("name", "quantity", "unit", "unit_price", "vat_rate")
 
 
+def plain(value: Decimal, *, places: int = 0) -> str:
+    """``value`` as a person types it: no exponent, no trailing zeros beyond ``places``
+    (the store keeps six decimals: ``10.000000`` reads ``10``, a price ``20.00``)."""
+    text = format(value, "f")
+    if "." in text:
+        whole, fraction = text.split(".")
+        fraction = fraction.rstrip("0").ljust(places, "0")
+        text = f"{whole}.{fraction}" if fraction else whole
+    elif places:
+        text += "." + "0" * places
+    return text
+
+
 def line_values(lines: Sequence[DocumentLine]) -> list[dict[str, str]]:
     """Form rows for ``lines`` (the "after" rows of a correction are not the invoice's)."""
     return [
         {
             "name": line.name,
-            "quantity": str(line.quantity),
+            "quantity": plain(line.quantity),
             "unit": line.unit,
-            "unit_price": str(line.unit_price),
+            "unit_price": plain(line.unit_price, places=2),
             "vat_rate": line.vat_rate,
         }
         for line in lines
@@ -327,11 +341,15 @@ async def _render_request(
     at_fields = {"reason", "seller_email"} | {
         f"lines.{index}.{name}" for index in range(len(values["lines"])) for name in LINE_FIELDS
     }
+    rates = rates_for(cabinet.tax_rules or (POLAND_2026,), document.issue_date)
     context = {
         "document": document,
         "document_type": cabinet.document_types.get(document.doc_type),
         "values": values,
         "errors": errors,
+        "vat_choices": [
+            (rate.code, rate.label.get(request.state.language, rate.code)) for rate in rates.rates
+        ],
         # Whatever has no field on this form (the whole request, a line it does not show).
         "general_errors": [text for key, text in errors.items() if key not in at_fields],
         "flashes": pop_flashes(request),
