@@ -45,9 +45,11 @@ import argparse
 import importlib.metadata
 import math
 import multiprocessing
+import os
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -58,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import cabinet_bitrix.plugin
+import httpx
 from cabinet_bitrix import BitrixBackend, BitrixClient, BitrixSettings
 from cabinet_bitrix.batching import BATCH_LIMIT
 from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
@@ -146,6 +149,7 @@ def _portal_stats(emulator: Emulator) -> dict[str, Any]:
     return {
         "requests": len(emulator.requests),
         "statuses": dict(emulator.statuses),
+        "busy_seconds": emulator.busy_seconds,
         "origins": [item.get("xmlId") for item in items],
         "with_rows": sum(1 for item in items if emulator.portal.rows.get(("T40e", item["id"]))),
     }
@@ -192,6 +196,13 @@ def _portal(speed: float) -> Iterator[tuple[str, Callable[[], dict[str, Any]]]]:
         child.join(timeout=30)
 
 
+def _items_now(webhook: str) -> int:
+    """How many items the served emulator holds now (its control API)."""
+    base = webhook.split("/rest/", 1)[0]
+    state = httpx.get(f"{base}/_emulator/state", timeout=30).json()
+    return len(state["items"].get(str(SPA), []))
+
+
 def _tally(stats: dict[str, Any], origins: Sequence[str]) -> dict[str, Any]:
     seen = Counter(stats["origins"])
     wanted = set(origins)
@@ -215,9 +226,10 @@ def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str,
         try:
             ids = _queue(cabinet, documents)
             worker = Worker(cabinet, batch_size=batch_size, lease_seconds=3600)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             _drain(worker, cabinet, time.sleep)
             elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
             delivered = len(cabinet.store.list_outbox(status="delivered", limit=documents + 1))
             failed = len(cabinet.store.list_outbox(status="failed", limit=documents + 1))
         finally:
@@ -234,6 +246,11 @@ def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str,
         "seconds": round(elapsed, 1),
         "ceiling_seconds": round(ceiling, 1),
         "fraction_of_ceiling": round(ceiling / elapsed, 3),
+        # CPU time of this process (worker, backend, client threads, SQLite): what the
+        # connector itself costs, and whether a run on a busy machine was CPU-bound.
+        "client_cpu_seconds": round(cpu, 1),
+        "load_average_1min": round(os.getloadavg()[0], 1),
+        "emulator_busy_seconds": round(stats["busy_seconds"], 1),
         "requests": stats["requests"],
         "requests_per_document": round(stats["requests"] / documents, 4),
         "refused_503": stats["statuses"].get(503, 0),
@@ -242,6 +259,30 @@ def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str,
         "messages_failed": failed,
         **_tally(stats, [f"cabinet-document-{i}" for i in ids]),
     }
+
+
+#: fast_bitrix24 was seen to stop sending without returning; its run is cut off after this.
+ANCHOR_TIMEOUT = 300.0
+
+
+def _bounded(call: Callable[[], object], seconds: float) -> str | None:
+    """Run ``call`` in a daemon thread: ``None`` if it returned, else what stopped it (an
+    exception, or no return within ``seconds``, the thread then being abandoned)."""
+    outcome: list[str | None] = []
+
+    def target() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except Exception as exc:
+            outcome.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not outcome:
+        return f"no return within {seconds:.0f} s (stopped sending)"
+    return outcome[0]
 
 
 def run_anchor(documents: int, speed: float) -> dict[str, Any]:
@@ -262,8 +303,8 @@ def run_anchor(documents: int, speed: float) -> dict[str, Any]:
     }
     with _portal(speed) as (webhook, portal):
         bitrix = fast_bitrix24.Bitrix(webhook, verbose=False)
-        start = time.perf_counter()
-        try:
+
+        def create() -> None:
             created = bitrix.call("crm.item.add", items)
             rows = [
                 {
@@ -277,17 +318,18 @@ def run_anchor(documents: int, speed: float) -> dict[str, Any]:
                 for n, answer in enumerate(created)
             ]
             bitrix.call("crm.item.productrow.set", rows)
-            row["gave_up"] = None
-        except Exception as exc:
-            row["gave_up"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+
+        start = time.perf_counter()
+        row["gave_up"] = _bounded(create, ANCHOR_TIMEOUT)
         row["seconds"] = round(time.perf_counter() - start, 1)
         if row["gave_up"]:
-            # What a naive caller does next: send the same items again.
-            try:
-                bitrix.call("crm.item.add", items)
-                row["retry_gave_up"] = None
-            except Exception as exc:
-                row["retry_gave_up"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            # What a naive caller does next: run the job again, with a new client (the same
+            # object sends nothing more after giving up).
+            row["items_after_first_try"] = _items_now(webhook)
+            again = fast_bitrix24.Bitrix(webhook, verbose=False)
+            row["retry_gave_up"] = _bounded(
+                lambda: again.call("crm.item.add", items), ANCHOR_TIMEOUT
+            )
     stats = portal()
     row["requests"] = stats["requests"]
     row["refused_503"] = stats["statuses"].get(503, 0)

@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from email.parser import BytesParser
@@ -160,6 +161,10 @@ class Emulator:
         #: How many answers of each HTTP status were given (503s and 429s say a client
         #: overran a limit).
         self.statuses: Counter[int] = Counter()
+        #: Real seconds spent working on requests under the emulator's lock (not the
+        #: simulated server time): when it nears a run's length, the emulator, not the
+        #: client, set the pace.
+        self.busy_seconds = 0.0
         self._pending: list[tuple[str, str, list[tuple[str, str]]]] = []
         self._lock = threading.RLock()
         self.portal.webhooks[(1, self.config.webhook_token)] = None
@@ -459,8 +464,10 @@ class Emulator:
         """Answer one HTTP request; simulated server time passes on the clock before the
         answer. Raises :class:`TransportFault` for ``down``/``timeout`` faults."""
         with self._lock:
+            began = time.perf_counter()
             reply, seconds = self._handle(http_method, path, query, headers or {}, body)
             self.statuses[reply.status] += 1
+            self.busy_seconds += time.perf_counter() - began
         if seconds > 0:
             self.clock.sleep(seconds)
         return reply
