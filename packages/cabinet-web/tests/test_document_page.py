@@ -270,6 +270,7 @@ def test_list_search_filters_and_paging(
     assert second.text.count('data-test="document-row"') == 3
     cash = client_web.get("/documents?payment_method=1")
     assert cash.text.count('data-test="document-row"') == 1
+    assert ">Nieopłacona<" in cash.text or ">Unpaid<" in cash.text  # the payment column
     assert "Hurtownia Omega" in cash.text
     by_party = client_web.get(f"/documents?counterparty_id={other.id}")
     assert by_party.text.count('data-test="document-row"') == 1

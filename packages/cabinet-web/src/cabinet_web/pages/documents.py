@@ -87,6 +87,7 @@ async def documents_page(request: Request) -> Response:
         "payment_methods": [(str(value), gettext(label)) for value, label in PAYMENT_METHODS],
         "payment_statuses": [(str(value), gettext(label)) for value, label in PAYMENT_STATUSES],
         "sort_choices": [(value, gettext(label)) for value, label in SORT_CHOICES],
+        "payment_labels": {str(value): gettext(label) for value, label in PAYMENT_STATUSES},
         "flashes": pop_flashes(request),
         "errors": {},
         "documents": (),
