@@ -213,10 +213,26 @@ documents = sa.Table(
     _created(),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    # Lists are one client's documents of one type, newest first: these serve the WHERE and the
-    # ORDER BY (issue_date, id) together, so a page reads its rows in index order and stops
-    # (PostgreSQL needs ``id`` spelled out; in SQLite the rowid ends every index anyway).
-    sa.Index("ix_documents_client_type_date", "client_id", "doc_type", "issue_date", "id"),
+    # Lists are one client's documents of one type, newest first. This index serves the WHERE
+    # and the ORDER BY (issue_date, id) together and covers every list filter and the search
+    # text, so a page's ids and its count come from the index alone (index-only on PostgreSQL,
+    # "covering" on SQLite), never from the scattered table rows of a client among thousands;
+    # only the page's own rows are then read (Tx.list_documents). ``search_key`` stays well
+    # below PostgreSQL's index entry limit: names are at most 300 characters (limits.py).
+    sa.Index(
+        "ix_documents_list",
+        "client_id",
+        "doc_type",
+        "issue_date",
+        "id",
+        "status",
+        "currency",
+        "payment_status",
+        "payment_method",
+        "counterparty_id",
+        "gross",
+        "search_key",
+    ),
     sa.Index("ix_documents_client_date", "client_id", "issue_date", "id"),
 )
 

@@ -602,9 +602,10 @@ class Tx:
     def list_documents(self, query: DocumentQuery) -> Page[Document]:
         """A page of documents matching ``query``, with the total over all pages.
 
-        The page is read first: when it is not full, its own length gives the total and the
-        count is not run (a search usually finds less than a page); otherwise one ``count(*)``
-        over the same conditions. Lines come in one more query unless ``query.summary``.
+        The page is read first (its ids from the list index, then its rows): when it is not
+        full, its own length gives the total and the count is not run (a search usually finds
+        less than a page); otherwise one ``count(*)`` over the same conditions, which the list
+        index answers alone. Lines come in one more query unless ``query.summary``.
         """
         d = t.documents
         conditions: list[sa.ColumnElement[bool]] = []
@@ -630,13 +631,20 @@ class Tx:
             conditions.append(d.c.payment_method == query.payment_method.value)
         if query.search and query.search.strip():
             conditions.append(document_search(query.search.strip()))
+        order = DOCUMENT_ORDERS[query.order]
+        # The page's ids first, from the covering list index alone, then only those rows: the
+        # filters never fetch the table rows of the client's other documents.
+        ids = (
+            sa.select(d.c.id)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(query.limit)
+            .offset(query.offset)
+            .subquery("page")
+        )
         rows = list(
             self.connection.execute(
-                sa.select(d)
-                .where(*conditions)
-                .order_by(*DOCUMENT_ORDERS[query.order])
-                .limit(query.limit)
-                .offset(query.offset)
+                sa.select(d).join(ids, d.c.id == ids.c.id).order_by(*order)
             ).mappings()
         )
         if len(rows) < query.limit and (rows or query.offset == 0):
