@@ -212,3 +212,44 @@ def test_bitrix_reconcile_command(
     done = runner.invoke(make_cli(), ["--data-dir", data_dir, "bitrix-reconcile"])
     assert done.exit_code == 0, done.output
     assert "0 stage change(s) applied" in done.output
+
+
+def test_demo_command_with_the_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cabinet demo --with-bitrix-emulator``: the emulated portal is served on its port, the
+    app is installed for the cabinet and the worker runs while the web server does."""
+    import uvicorn
+    from cabinet_bitrix.emulator.server import free_port
+
+    for key in [k for k in list(__import__("os").environ) if k.startswith("CABINET_BITRIX_")]:
+        monkeypatch.delenv(key)
+    seen: dict[str, Any] = {}
+
+    def serve(app: Any, **kwargs: Any) -> None:
+        # Instead of serving the cabinet: look at the portal while the loop is up.
+        cabinet = app.state.cabinet
+        state = httpx.get(f"http://127.0.0.1:{emulator_port}/_emulator/state", timeout=10).json()
+        seen["bindings"] = {b["event"] for b in state["bindings"]}
+        seen["handlers"] = {b["handler"] for b in state["bindings"]}
+        seen["backends"] = cabinet.settings.crm_backends
+
+    monkeypatch.setattr(uvicorn, "run", serve)
+    emulator_port = free_port()
+    result = CliRunner().invoke(
+        make_cli(),
+        [
+            "demo",
+            "--with-bitrix-emulator",
+            "--port",
+            "8765",
+            "--emulator-port",
+            str(emulator_port),
+            "--data-dir",
+            str(tmp_path / "demo"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Bitrix24 emulator: http://127.0.0.1:{emulator_port}/" in result.output
+    assert "_emulator/operator-reply" in result.output
+    assert seen["backends"] == ("bitrix24",)
+    assert {"ONCRMQUOTEUPDATE", "ONIMCONNECTORMESSAGEADD"} <= seen["bindings"]
+    assert seen["handlers"] == {"http://127.0.0.1:8765/hooks/bitrix24"}

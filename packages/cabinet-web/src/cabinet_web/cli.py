@@ -135,6 +135,7 @@ def demo(
     from cabinet_web.app import create_app
 
     with contextlib.ExitStack() as running:
+        running.callback(cabinet.close)
         if emulator is not None:
             running.enter_context(_bitrix_loop(cabinet, emulator, url))
         click.echo("Stop it with Ctrl+C.")
@@ -145,7 +146,7 @@ def _demo_emulator(host: str, port: int) -> Any:
     """An emulated portal for the demo; its settings go into this process's environment,
     where the bitrix24 backend reads them."""
     try:
-        from cabinet_bitrix.emulator import Emulator, EmulatorConfig
+        from cabinet_bitrix.emulator import ENTERPRISE, Emulator, EmulatorConfig
     except ImportError:
         raise click.ClickException(
             "--with-bitrix-emulator needs the cabinet-bitrix package installed"
@@ -153,8 +154,11 @@ def _demo_emulator(host: str, port: int) -> Any:
     from cabinet_web.demo import bitrix_environment
 
     # Events go out from the emulator's own server after each answer, as a portal's queue does.
+    # The enterprise plan's burst (250) lets the demo's first push through without pacing.
     emulator = Emulator(
-        EmulatorConfig(portal_url=f"http://{host}:{port}", deliver_events_inline=False)
+        EmulatorConfig(
+            portal_url=f"http://{host}:{port}", plan=ENTERPRISE, deliver_events_inline=False
+        )
     )
     os.environ.update(bitrix_environment(emulator))
     return emulator
@@ -183,7 +187,14 @@ def _bitrix_loop(cabinet: Cabinet, emulator: Any, url: str) -> Iterator[None]:
             yield
         finally:
             stop.set()
-            runner.join(timeout=10)
+            # A batch in flight finishes first (the portal is still being served).
+            runner.join(timeout=120)
+            # Hang up on the portal before it stops (the backend keeps its connections open).
+            from cabinet_bitrix.web import bitrix_backend
+
+            backend = bitrix_backend(cabinet)
+            if backend is not None:
+                backend.client.close()
 
 
 def _demo_secret(demo_dir: Path) -> str:

@@ -296,6 +296,7 @@ def bitrix_environment(emulator: Any) -> dict[str, str]:
         "CABINET_BITRIX_CLIENT_SECRET": emulator.app.client_secret,
         "CABINET_BITRIX_MEMBER_ID": emulator.portal.member_id,
         "CABINET_BITRIX_TOKEN_URL": f"{base}/oauth/token/",
+        "CABINET_BITRIX_PLAN": emulator.config.plan.name.lower(),
         "CABINET_BITRIX_NEWS_GROUP": str(DEMO_NEWS_GROUP),
         "CABINET_BITRIX_OPENLINE": "1",
     }
