@@ -6,6 +6,7 @@ ways, each once."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -220,7 +221,7 @@ def test_demo_command_with_the_emulator(tmp_path: Path, monkeypatch: pytest.Monk
     import uvicorn
     from cabinet_bitrix.emulator.server import free_port
 
-    for key in [k for k in list(__import__("os").environ) if k.startswith("CABINET_BITRIX_")]:
+    for key in [k for k in os.environ if k.startswith("CABINET_BITRIX_")]:
         monkeypatch.delenv(key)
     seen: dict[str, Any] = {}
 
