@@ -1,0 +1,117 @@
+"""Smoke tests of the benchmarks in ``bench/`` at tiny sizes: they run, measure what they say,
+and their baselines are fair equivalents. No test asserts a time."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _bench_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+
+
+def _text(pdf: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_the_bare_reportlab_page_prints_what_the_invoice_prints(tmp_path: Path) -> None:
+    import cabinet_pdf.plugin
+    from cabinet_core import Branding, Cabinet, Settings
+    from cabinet_pdf import PdfRenderer
+    from cabinet_pdf.formatting import format_number
+
+    from bench import pdf as bench_pdf
+
+    bench_pdf.register_bare_fonts()
+    bare = _text(bench_pdf.bare_reportlab())
+    settings = Settings(data_dir=tmp_path, branding=Branding(firm_name=bench_pdf.FIRM))
+    with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cabinet:
+        rendered = PdfRenderer().render(
+            cabinet, bench_pdf.INVOICE, client=bench_pdf.CLIENT, template=None, language="pl"
+        )
+        ours = _text(rendered.content)
+    totals = bench_pdf.TOTALS
+    shared = [
+        "Faktura VAT",
+        "FV/12/11/2026",
+        "Jaźń Źródlana S.A.",
+        "Zażółć Gęślą Sp. z o.o.",
+        "1234563218",
+        "PL61109010140000071219812874",
+        format_number(totals.gross, "pl"),
+        format_number(totals.vat, "pl"),
+        *(line.name for line in bench_pdf.INVOICE.lines),
+        *(format_number(row.net, "pl") for row in totals.rows),
+    ]
+    for text in shared:
+        assert text in bare, text
+        assert text in ours, text
+
+
+def test_the_bare_page_uses_stock_reportlab_fonts_of_the_same_files() -> None:
+    from cabinet_pdf.fonts import REGULAR, CabinetTTFont, register_fonts
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    from bench import pdf as bench_pdf
+
+    register_fonts()
+    bench_pdf.register_bare_fonts()
+    bare, ours = pdfmetrics.getFont(bench_pdf.BARE_REGULAR), pdfmetrics.getFont(REGULAR)
+    assert type(bare) is TTFont
+    assert isinstance(ours, CabinetTTFont)
+    assert Path(bare.face.filename).name == Path(ours.face.filename).name == "DejaVuSans.ttf"
+
+
+def test_the_list_benchmark_builds_a_database_and_measures_the_page(tmp_path: Path) -> None:
+    from bench import lists
+
+    size = lists.Size(documents=400, own=80, clients=6, suppliers=50)
+    (row,) = lists.run(size, requests=12, folder=tmp_path, engines=("sqlite",), log=lambda _: None)
+    assert row["name"] == "list_page_sqlite"
+    assert row["requests"] == 12
+    assert 0 < row["p50_ms"] <= row["p95_ms"]
+    assert 0 < row["baseline_p50_ms"] <= row["baseline_p95_ms"]
+    assert row["sql_per_page"] >= row["sql_per_page_min"] >= 2
+    # The baseline serves a page of the real page's size.
+    assert abs(row["baseline_bytes"] - row["page_bytes"]) < row["page_bytes"] / 2
+    # Built once, then reused (the marker row matches the size).
+    assert sorted(p.name for p in tmp_path.glob("*.sqlite3")) == ["lists-400-80.sqlite3"]
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'lists-400-80.sqlite3'}")
+    with engine.connect() as connection:
+        count = connection.exec_driver_sql(
+            "SELECT count(*), sum(client_id = 1) FROM documents"
+        ).one()
+        lines = connection.exec_driver_sql("SELECT count(*) FROM document_lines").scalar_one()
+    engine.dispose()
+    assert tuple(count) == (400, 80)
+    assert 400 <= lines <= 1200
+
+
+def test_list_queries_are_a_search_and_two_filters(tmp_path: Path) -> None:
+    from cabinet_core.entities import Actor
+    from cabinet_web.query import document_query
+
+    from bench import lists
+
+    size = lists.Size(documents=200, own=50, clients=4, suppliers=30)
+    with lists.sqlite_cabinet(size, tmp_path, log=lambda _: None) as cabinet:
+        queries = lists.list_queries(cabinet, 1, 12)
+        found = 0
+        for query in queries:
+            assert set(query) == {"doc_type", "search", "status", "currency"}
+            assert query["doc_type"] == "cost_invoice" and query["search"].strip()
+            parsed = document_query(query, known_types=cabinet.document_types)
+            found += cabinet.documents.list(Actor.system(), parsed).total > 0
+        # Most searches come from an invoice with its own filters, so they find something.
+        assert found >= len(queries) // 2
