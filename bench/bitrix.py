@@ -59,6 +59,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import cabinet_bitrix.backend
 import cabinet_bitrix.plugin
 import httpx
 from cabinet_bitrix import BitrixBackend, BitrixClient, BitrixSettings
@@ -214,6 +215,22 @@ def _tally(stats: dict[str, Any], origins: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _timed(obj: object, name: str) -> list[float]:
+    """Wrap ``obj.name`` to add its wall time to the returned one-element list."""
+    spent = [0.0]
+    method = getattr(obj, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - began
+
+    setattr(obj, name, timed)
+    return spent
+
+
 def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str, Any]:
     """The worker and ``BitrixBackend`` against the served emulator at ``speed`` s per 50."""
     with _portal(speed) as (webhook, portal), tempfile.TemporaryDirectory() as tmp:
@@ -226,6 +243,7 @@ def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str,
         try:
             ids = _queue(cabinet, documents)
             worker = Worker(cabinet, batch_size=batch_size, lease_seconds=3600)
+            pushing = _timed(backend, "deliver_many")
             start, cpu_start = time.perf_counter(), time.process_time()
             _drain(worker, cabinet, time.sleep)
             elapsed = time.perf_counter() - start
@@ -243,12 +261,15 @@ def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str,
         "documents": documents,
         "seconds_per_batch_of_50": speed,
         "worker_batch_size": batch_size,
+        "in_flight": getattr(cabinet_bitrix.backend, "DEFAULT_IN_FLIGHT", None),
         "seconds": round(elapsed, 1),
         "ceiling_seconds": round(ceiling, 1),
         "fraction_of_ceiling": round(ceiling / elapsed, 3),
         # CPU time of this process (worker, backend, client threads, SQLite): what the
         # connector itself costs, and whether a run on a busy machine was CPU-bound.
         "client_cpu_seconds": round(cpu, 1),
+        # Inside BitrixBackend.deliver_many (the rest is claiming and marking the outbox).
+        "backend_seconds": round(pushing[0], 1),
         "load_average_1min": round(os.getloadavg()[0], 1),
         "emulator_busy_seconds": round(stats["busy_seconds"], 1),
         "requests": stats["requests"],
@@ -365,6 +386,11 @@ def run_operating(documents: int, *, batch_size: int) -> dict[str, Any]:
         BitrixSettings(webhook_url=emulator.webhook_url, entity_types={"vat_invoice": SPA}),
         client=client,
     )
+    # One batch in flight: on a virtual clock the waits of concurrent threads would add up
+    # instead of overlapping, and when a method's server-time budget binds, more requests in
+    # flight cannot make it go faster anyway.
+    in_flight = cabinet_bitrix.backend.DEFAULT_IN_FLIGHT  # type: ignore[attr-defined]
+    cabinet_bitrix.backend.DEFAULT_IN_FLIGHT = 1  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as tmp:
         cabinet = _cabinet(Path(tmp), backend)
         try:
@@ -381,6 +407,7 @@ def run_operating(documents: int, *, batch_size: int) -> dict[str, Any]:
             real = time.perf_counter() - start_real
             failed = len(cabinet.store.list_outbox(status="failed", limit=documents + 1))
         finally:
+            cabinet_bitrix.backend.DEFAULT_IN_FLIGHT = in_flight  # type: ignore[attr-defined]
             client.close()
             cabinet.close()
     # 480 s of crm.item.add per 10 minutes: the first 480 adds may go at once (one per
@@ -426,7 +453,16 @@ def main(argv: Sequence[str] = ()) -> list[dict[str, Any]]:
     parser.add_argument("--anchor-path", type=Path, help="a directory holding fast_bitrix24")
     parser.add_argument("--operating", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--operating-documents", type=int, default=1500)
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=None,
+        help="batches the backend keeps in flight (default: the connector's own, "
+        "cabinet_bitrix.pipeline.DEFAULT_IN_FLIGHT); 1 is a client that waits for each answer",
+    )
     args = parser.parse_args(list(argv))
+    if args.in_flight is not None:
+        cabinet_bitrix.backend.DEFAULT_IN_FLIGHT = args.in_flight  # type: ignore[attr-defined]
     if args.anchor_path:
         sys.path.append(str(args.anchor_path))  # after site-packages: never shadows ours
     speeds = [float(s) for s in args.speeds.split(",") if s.strip()]
