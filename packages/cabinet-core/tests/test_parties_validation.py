@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from cabinet_core.entities import (
     Address,
     Counterparty,
@@ -17,7 +18,7 @@ from cabinet_core.entities import (
     PartyKind,
     Product,
 )
-from cabinet_core.errors import ValidationError
+from cabinet_core.errors import NotFound, ValidationError
 from fixtures_services import World
 
 
@@ -151,3 +152,39 @@ def test_over_long_document_texts_are_field_errors(world: World) -> None:
         world.cabinet.documents.create(alice, document)
     assert errors_of(caught) == [("seller.name", "too_long"), ("lines.0.name", "too_long")]
     assert caught.value.errors[0].params == {"limit": 300}
+
+
+def test_pickers_cost_one_statement_unless_the_page_is_full(world: World) -> None:
+    alice = world.actor(world.alice)
+    for number in range(5):
+        world.cabinet.counterparties.create(
+            alice, counterparty(world, name=f"Firma {number}", nip=None)
+        )
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    engine = world.cabinet.store.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        found = world.cabinet.counterparties.list(alice, None, search="firma")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert found.total == 5 and len(found.items) == 5
+    # The client's own user needs no client lookup, and a partial page no count.
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1, seen
+    full = world.cabinet.counterparties.list(alice, None, limit=2, offset=2)
+    assert (full.total, [c.name for c in full.items]) == (5, ["Firma 2", "Firma 3"])
+    beyond = world.cabinet.counterparties.list(alice, None, offset=10)
+    assert (beyond.total, beyond.items) == (5, ())
+    # Staff still go through the client check: another manager's client does not exist.
+    with pytest.raises(NotFound):
+        world.cabinet.counterparties.list(
+            world.actor(world.other_manager), world.client_id(world.client_a)
+        )
+    # A client's user asking for another client still gets its own.
+    own = world.cabinet.counterparties.list(alice, world.client_id(world.client_b))
+    assert own.total == 5
+    products = world.cabinet.products.list(alice, None)
+    assert (products.total, products.items) == (0, ())

@@ -72,6 +72,14 @@ def visible_client_ids(tx: Tx, actor: Actor) -> tuple[int, ...] | None:
     return (actor.client_id,) if actor.client_id is not None else ()
 
 
+def own_client_id(actor: Actor) -> int | None:
+    """A client's user's own client, which it may always read (no lookup needed); ``None`` for
+    staff, whose access depends on the client."""
+    if actor.role is Role.CLIENT and actor.client_id is not None:
+        return actor.client_id
+    return None
+
+
 def narrow_client_ids(
     visible: tuple[int, ...] | None, wanted: Iterable[int] | None
 ) -> tuple[int, ...] | None:

@@ -128,9 +128,12 @@ class OwnedService(Service, Generic[E]):
             client_id = actor.client_id
         limit = max(1, min(limit, MAX_PAGE))
         with self.store.transaction(readonly=True) as tx:
-            client = access.client_for(tx, actor, client_id)
-            assert client.id is not None
-            return self._table.page(tx, client.id, search, limit, max(0, offset))
+            own = access.own_client_id(actor)
+            if own is None:
+                client = access.client_for(tx, actor, client_id)
+                assert client.id is not None
+                own = client.id
+            return self._table.page(tx, own, search, limit, max(0, offset))
 
     def _record(self, tx: Tx, actor: Actor, action: str, entity: E) -> None:
         name = self._table.name

@@ -351,6 +351,14 @@ class Tx:
         result = self.connection.execute(sa.delete(table).where(table.c.id == entity_id))
         _checked(result, table.name, entity_id)
 
+    def _page(self, query: sa.Select[Any], limit: int, offset: int) -> tuple[list[RowMapping], int]:
+        """A page of ``query``'s rows and the total: a page that is not full is its own count,
+        so most pickers and searches cost one statement."""
+        rows = list(self.connection.execute(query.limit(limit).offset(offset)).mappings())
+        if len(rows) < limit and (rows or offset == 0):
+            return rows, offset + len(rows)
+        return rows, self._count(query)
+
     def _count(self, query: sa.Select[Any]) -> int:
         counted = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
         return int(self.connection.execute(counted).scalar_one())
@@ -468,10 +476,7 @@ class Tx:
             if mapping.digits(term):
                 conditions.append(like(c.c.nip, mapping.digits(term)))
             query = query.where(sa.or_(*conditions))
-        total = self._count(query)
-        rows = self.connection.execute(
-            query.order_by(c.c.name_key, c.c.id).limit(limit).offset(offset)
-        ).mappings()
+        rows, total = self._page(query.order_by(c.c.name_key, c.c.id), limit, offset)
         return page([mapping.counterparty_from_row(row) for row in rows], total, limit, offset)
 
     def add_product(self, p: Product) -> Product:
@@ -503,10 +508,7 @@ class Tx:
         query = sa.select(p).where(p.c.client_id == client_id)
         if search and search.strip():
             query = query.where(like(p.c.name_key, mapping.fold(search.strip())))
-        total = self._count(query)
-        rows = self.connection.execute(
-            query.order_by(p.c.name_key, p.c.id).limit(limit).offset(offset)
-        ).mappings()
+        rows, total = self._page(query.order_by(p.c.name_key, p.c.id), limit, offset)
         return page([mapping.product_from_row(row) for row in rows], total, limit, offset)
 
     # -- documents
