@@ -726,8 +726,9 @@ async def _measure(cabinet: Cabinet, label: str, *, requests: int, batch: int) -
         if response.status_code != 200 or "/login" in str(response.url):
             raise RuntimeError(f"could not sign in: {response.status_code}")
         # Warm up: templates compiled, statements cached, pages in the database's cache. The
-        # baseline serves the warm-up page of median size.
-        bodies = sorted([(await _timed(web, url))[1] for url in urls[:batch]], key=len)
+        # baseline serves the warm-up page of median size (pages with many hits or none differ
+        # by half, so the warm-up takes three batches to find a typical one).
+        bodies = sorted([(await _timed(web, url))[1] for url in urls[: 3 * batch]], key=len)
         body = bodies[len(bodies) // 2]
         sizes: list[int] = []
         per_page: list[int] = []
