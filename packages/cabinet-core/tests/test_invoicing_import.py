@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Client
@@ -224,6 +225,18 @@ def test_totals_the_lines_cannot_give_are_kept_with_the_document(
     cost_invoice = world.cabinet.document_type("cost_invoice")
     assert cost_invoice.stated_totals(document) == document.totals  # type: ignore[attr-defined]
     assert document.totals == parse_fa3(example(number)).stated_totals
+
+
+@pytest.mark.parametrize("number", [8, 14])
+def test_a_later_save_keeps_the_stated_totals(world: World, client: Client, number: int) -> None:
+    """Editing an imported advance/settlement draft (its notes, say) must not sum its lines
+    into new totals: the file's totals are the invoice's."""
+    assert client.id is not None
+    actor = world.actor(world.admin)
+    document = world.cabinet.invoicing.import_fa3(actor, client.id, example(number)).document
+    edited = world.cabinet.documents.update(actor, attrs.evolve(document, notes="checked"))
+    assert edited.notes == "checked"
+    assert edited.totals == parse_fa3(example(number)).stated_totals
 
 
 def test_invoices_whose_lines_are_their_totals_state_none(world: World, client: Client) -> None:

@@ -238,6 +238,11 @@ class DocumentService(Service):
         return not client.allowed_templates or key in client.allowed_templates
 
     def _totals(self, document: Document, document_type: DocumentType) -> DocumentTotals | None:
+        # An imported advance/settlement/margin invoice states totals its lines cannot give;
+        # summing the lines again on a later save would turn them into zeros.
+        stated = getattr(document_type, "stated_totals", None)
+        if stated is not None and (kept := stated(document)) is not None:
+            return kept  # type: ignore[no-any-return]
         rules = self._rules(document.issue_date)
         if document_type.has_lines:
             options: dict[str, Any] = {

@@ -123,6 +123,10 @@ async def documents_page(request: Request) -> Response:
 async def _may_create(cabinet: Cabinet, actor: Actor) -> bool:
     """Whether the user may write documents for its own client, or for any client it serves."""
     if actor.client_id is not None:
+        if actor.role is Role.CLIENT:
+            # A client's own user writes its own client's documents (the services still check
+            # on save); no client lookup needed for the list's "new" links.
+            return True
         client = await run(cabinet.clients.get, actor, actor.client_id)
         return access.can_edit_client_data(actor, client)
     clients = await run(cabinet.clients.list, actor)
