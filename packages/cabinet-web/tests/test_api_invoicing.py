@@ -356,6 +356,22 @@ def test_import_of_something_else_saves_nothing(
     assert cabinet.documents.list(SYSTEM, DocumentQuery()).total == 0
 
 
+def test_an_oversized_import_names_the_ksef_limit_in_the_users_language(
+    cabinet: Cabinet, web: TestClient, as_client: dict[str, str]
+) -> None:
+    """The limit is the core's (KSeF's 3 MB per invoice); the API and the page say the same."""
+    too_big = b"<x>" + b" " * (3 * 1024 * 1024) + b"</x>"
+    response = web.post(
+        "/api/v1/documents/import-fa3",
+        content=too_big,
+        headers={**as_client, "Content-Type": "application/xml", "Accept-Language": "en"},
+    )
+    error = assert_problem(response, 422)["errors"][0]
+    assert (error["field"], error["code"]) == ("file", "too_large")
+    assert "3 MB" in error["message"]
+    assert cabinet.documents.list(SYSTEM, DocumentQuery()).total == 0
+
+
 def test_the_endpoints_are_described_and_answer_as_described(
     cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
 ) -> None:

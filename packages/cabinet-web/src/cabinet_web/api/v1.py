@@ -17,6 +17,7 @@ from cabinet_core.entities import (
     Document,
     ExchangeRate,
     NewsItem,
+    PaymentMethod,
     Product,
     RateTotal,
     User,
@@ -234,6 +235,12 @@ DOCUMENT_FILTERS = tuple(
         ("date_to", {"type": "string", "format": "date"}, "Issued on or before"),
         ("currency", {"type": "string"}, "ISO 4217 code"),
         ("payment_status", {"type": "string"}, "unpaid, partially_paid or paid"),
+        (
+            "payment_method",
+            {"type": "string", "enum": [str(method) for method in PaymentMethod]},
+            "FA(3) payment form code (1-7) or other",
+        ),
+        ("counterparty_id", {"type": "integer"}, "Only documents with this counterparty"),
         ("order", {"type": "string"}, "-issue_date (default), issue_date, number, -gross …"),
     )
 ) + tuple(PAGING)

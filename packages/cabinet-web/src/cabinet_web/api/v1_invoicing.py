@@ -355,7 +355,10 @@ async def import_fa3(request: Request) -> dict[str, Any]:
         raise ValidationError.single("file", "required", N_("Choose an FA(3) XML file."))
     if len(data) > MAX_FA3_BYTES:
         raise ValidationError.single(
-            "file", "too_large", N_("The file is too large (at most 5 MB).")
+            "file",
+            "too_large",
+            N_("The file is larger than KSeF allows for an invoice (%(limit)s MB)."),
+            limit=MAX_FA3_BYTES // (1024 * 1024),
         )
     result = await run(
         cabinet.invoicing.import_fa3, actor(request), client_id, data, filename=filename

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 from cabinet_core.entities import Document, DocumentLine, OutboxMessage, Role
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
+from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
 from cabinet_core.services.invoicing import SENDABLE_STATES
 from cabinet_core.storage import DocumentQuery
 from cabinet_core.vat import POLAND_2026, rates_for
@@ -58,7 +59,6 @@ POINTED_FROM: Mapping[str, tuple[str, ...]] = {
     "correction_request": (),
     "correcting_invoice": (),
 }
-MAX_FA3_BYTES = 5 * 1024 * 1024
 MAX_LINES = 200
 
 
@@ -475,7 +475,10 @@ async def import_document(request: Request) -> Response:
             raise ValidationError.single("file", "required", N_("Choose an FA(3) XML file."))
         if len(data) > MAX_FA3_BYTES:
             raise ValidationError.single(
-                "file", "too_large", N_("The file is too large (at most 5 MB).")
+                "file",
+                "too_large",
+                N_("The file is larger than KSeF allows for an invoice (%(limit)s MB)."),
+                limit=MAX_FA3_BYTES // (1024 * 1024),
             )
         result = await run(
             cabinet.invoicing.import_fa3, actor_of(request), client_id, data, filename=filename
