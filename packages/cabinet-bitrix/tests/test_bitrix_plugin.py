@@ -24,3 +24,25 @@ def test_an_unconfigured_backend_fails_loudly(cabinet, monkeypatch):
     monkeypatch.delenv("CABINET_BITRIX_WEBHOOK_URL", raising=False)
     with pytest.raises(ValueError, match="CABINET_BITRIX_WEBHOOK_URL"):
         cabinet.crm_backend("bitrix24")
+
+
+def test_closing_the_cabinet_closes_the_backends_connections(cabinet, monkeypatch):
+    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", "https://portal.bitrix24.pl/rest/1/abc/")
+    backend = cabinet.crm_backend("bitrix24")
+    http = backend.client._http
+    assert not http.is_closed
+    cabinet.close()
+    assert http.is_closed
+
+
+def test_a_client_handed_in_stays_open_for_its_owner():
+    from cabinet_bitrix.backend import make_client
+    from cabinet_bitrix.settings import BitrixSettings
+
+    settings = BitrixSettings(webhook_url="https://portal.bitrix24.pl/rest/1/abc/")
+    client = make_client(settings)
+    try:
+        BitrixBackend(settings, client=client).close()
+        assert not client._http.is_closed
+    finally:
+        client.close()

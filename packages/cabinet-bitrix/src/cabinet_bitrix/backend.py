@@ -150,6 +150,8 @@ class BitrixBackend:
 
     def __init__(self, settings: BitrixSettings, *, client: BitrixClient | None = None) -> None:
         self.settings = settings
+        # A client handed in belongs to the caller (tests share one with the emulator).
+        self._owns_client = client is None
         self.client = client or make_client(settings)
         #: Entity types whose origin user field is known to exist.
         self._origin_ready: set[int] = set()
@@ -159,6 +161,11 @@ class BitrixBackend:
         self._stage_ids: dict[int, frozenset[str]] = {}
         self.parties = PartySync(self.client, settings)
         self.products = ProductSync(self.client, settings)
+
+    def close(self) -> None:
+        """Release the portal connections this backend opened (``Cabinet.close`` calls it)."""
+        if self._owns_client:
+            self.client.close()
 
     @classmethod
     def from_env(
@@ -170,7 +177,9 @@ class BitrixBackend:
     ) -> BitrixBackend:
         """The backend configured by ``CABINET_BITRIX_*`` (the factory the plugin registers)."""
         settings = BitrixSettings.from_env(environ)
-        return cls(settings, client=make_client(settings, cabinet=cabinet, transport=transport))
+        backend = cls(settings, client=make_client(settings, cabinet=cabinet, transport=transport))
+        backend._owns_client = True  # made here, so closed with the backend
+        return backend
 
     def origin_id(self, document: Document) -> str:
         """The cabinet's id of ``document`` as stored in the CRM item."""

@@ -21,10 +21,18 @@ KEYWORDS = ("N_", "_", "gettext", "ngettext:1,2", "pgettext:1c,2", "npgettext:1c
 
 
 def source_dirs() -> list[Path]:
-    """The ``src`` directories of cabinet-web and cabinet-core (the core's msgids are ours too)."""
+    """The ``src`` directories of cabinet-web, cabinet-core (the core's msgids are ours too) and,
+    when installed, cabinet-bitrix."""
     import cabinet_core
 
-    return [PACKAGE_DIR.parent, Path(cabinet_core.__file__).resolve().parent.parent]
+    dirs = [PACKAGE_DIR.parent, Path(cabinet_core.__file__).resolve().parent.parent]
+    try:
+        # The Bitrix24 plugin's pages are translated here too; without it installed, its
+        # msgids simply are not extracted.
+        import cabinet_bitrix
+    except ImportError:
+        return dirs
+    return [*dirs, Path(cabinet_bitrix.__file__).resolve().parent.parent]
 
 
 def _pybabel(*args: str) -> None:
