@@ -1,4 +1,5 @@
-"""Clients (the firm's business customers): profile, manager and allowed templates."""
+"""Clients (the firm's business customers): profile, bank sub-accounts, manager and allowed
+templates; a new client may come with its first user, saved in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,14 +10,27 @@ from collections.abc import Sequence
 import attrs
 
 from cabinet_core import access
-from cabinet_core.entities import Actor, Client, Role
-from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.entities import Actor, Address, Client, Role, User
+from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import validate_nip, validate_regon
 from cabinet_core.services._base import Service, email_errors, payload, raise_if, required_text
+from cabinet_core.services.users import password_errors
 from cabinet_core.storage import Tx
 
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_PL_POSTAL_CODE = re.compile(r"^\d{2}-\d{3}$")
+
+
+@attrs.frozen(kw_only=True)
+class FirstUser:
+    """The user a new client gets with it (its staff hand the password over once)."""
+
+    email: str
+    name: str = ""
+    password: str = attrs.field(repr=False)
+    language: str = "pl"
 
 
 def normalise_iban(text: str) -> str:
@@ -53,6 +67,8 @@ class ClientService(Service):
                 regon = validate_regon(client.regon)
             except ValidationError as error:
                 errors += error.errors
+        address = _normalised_address(client.address)
+        errors += _address_errors(address)
         accounts = []
         seen = set()
         for index, account in enumerate(client.bank_accounts):
@@ -82,7 +98,14 @@ class ClientService(Service):
                     )
                 )
             seen.add((account.currency, account.label))
-            accounts.append(attrs.evolve(account, iban=iban))
+            accounts.append(
+                attrs.evolve(
+                    account,
+                    iban=iban,
+                    bank_name=account.bank_name.strip(),
+                    label=account.label.strip(),
+                )
+            )
         if client.language not in self.cabinet.settings.languages:
             errors.append(
                 FieldError(field="language", code="unsupported", message=N_("Unknown language."))
@@ -98,7 +121,13 @@ class ClientService(Service):
                 )
         raise_if(errors)
         return attrs.evolve(
-            client, name=client.name.strip(), nip=nip, regon=regon, bank_accounts=tuple(accounts)
+            client,
+            name=client.name.strip(),
+            email=client.email.strip(),
+            nip=nip,
+            regon=regon,
+            address=address,
+            bank_accounts=tuple(accounts),
         )
 
     def _template_errors(self, keys: Sequence[str], default: str | None) -> list[FieldError]:
@@ -122,13 +151,24 @@ class ClientService(Service):
             )
         return errors
 
-    def create(self, actor: Actor, client: Client) -> Client:
-        """A new client; a manager's new client is assigned to them."""
+    def create(
+        self, actor: Actor, client: Client, *, first_user: FirstUser | None = None
+    ) -> Client:
+        """A new client; a manager's new client is assigned to them. With ``first_user`` the
+        client's first user is created too: both are saved, or (on any problem) neither."""
         access.require(access.can_create_clients(actor))
         if actor.role is Role.MANAGER:
             client = attrs.evolve(client, manager_id=actor.user_id)
         with self.store.transaction() as tx:
-            checked = self._checked(tx, attrs.evolve(client, id=None, created_at=self.now()))
+            try:
+                checked = self._checked(tx, attrs.evolve(client, id=None, created_at=self.now()))
+                user_errors: list[FieldError] = []
+            except ValidationError as error:
+                checked, user_errors = None, list(error.errors)
+            if first_user is not None:
+                user_errors += self._first_user_errors(tx, first_user)
+            raise_if(user_errors)
+            assert checked is not None
             stored = tx.add_client(checked)
             self.record(
                 tx,
@@ -140,8 +180,54 @@ class ClientService(Service):
                 topic="client.created",
                 message=payload(stored),
             )
+            if first_user is not None:
+                user = User(
+                    email=first_user.email.strip(),
+                    name=first_user.name.strip(),
+                    role=Role.CLIENT,
+                    client_id=stored.id,
+                    language=first_user.language,
+                    password_hash=self.cabinet.users.hasher.hash(first_user.password),
+                )
+                try:
+                    user = tx.add_user(user)
+                except Conflict:
+                    # Taken since the check above: the client is rolled back with it.
+                    raise ValidationError.single(
+                        "first_user.email",
+                        "taken",
+                        N_("A user with this e-mail already exists."),
+                    ) from None
+                self.record(
+                    tx,
+                    actor,
+                    action="user.create",
+                    entity="user",
+                    entity_id=user.id,
+                    client_id=stored.id,
+                    detail={"email": user.email, "role": user.role},
+                    topic="user.created",
+                    message=payload(user, drop=("password_hash",)),
+                )
         self.fire("client_created", client=stored, actor=actor)
         return stored
+
+    def _first_user_errors(self, tx: Tx, user: FirstUser) -> list[FieldError]:
+        """What is wrong with a new client's first user, under ``first_user.*`` fields."""
+        errors = email_errors(user.email) + password_errors(user.password)
+        if user.language not in self.cabinet.settings.languages:
+            errors.append(
+                FieldError(field="language", code="unsupported", message=N_("Unknown language."))
+            )
+        if not errors and tx.get_user_by_email(user.email.strip()) is not None:
+            errors.append(
+                FieldError(
+                    field="email",
+                    code="taken",
+                    message=N_("A user with this e-mail already exists."),
+                )
+            )
+        return [attrs.evolve(error, field=f"first_user.{error.field}") for error in errors]
 
     def update(self, actor: Actor, client: Client) -> Client:
         """Save a client's profile. A client's own users and managers cannot change who manages
@@ -245,3 +331,40 @@ class ClientService(Service):
                 message=payload(stored),
             )
         return stored
+
+
+def _normalised_address(address: Address) -> Address:
+    return Address(
+        line1=address.line1.strip(),
+        line2=address.line2.strip(),
+        postal_code=address.postal_code.strip(),
+        city=address.city.strip(),
+        country=address.country.strip().upper() or "PL",
+    )
+
+
+def _address_errors(address: Address) -> list[FieldError]:
+    """A country must be an ISO 3166 code; a Polish postal code reads NN-NNN (as invoices
+    print it)."""
+    errors = []
+    if not _COUNTRY.match(address.country):
+        errors.append(
+            FieldError(
+                field="address.country",
+                code="country",
+                message=N_("Enter a two-letter country code, such as PL or DE."),
+            )
+        )
+    elif (
+        address.country == "PL"
+        and address.postal_code
+        and not _PL_POSTAL_CODE.match(address.postal_code)
+    ):
+        errors.append(
+            FieldError(
+                field="address.postal_code",
+                code="postal_code",
+                message=N_("Enter a Polish postal code as 00-000."),
+            )
+        )
+    return errors
