@@ -1,12 +1,13 @@
-"""The profile: the client's company data (for client users) and the user's language."""
+"""The profile: the client's company data and bank sub-accounts (for client users), its document
+preferences, and the user's language."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import attrs
-from cabinet_core.entities import Address, Client, Role
+from cabinet_core.entities import Client, Role
 from cabinet_core.errors import ValidationError
+from cabinet_core.money import SUPPORTED_CURRENCIES
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,31 +24,12 @@ from cabinet_web.pages._common import (
     render,
     run,
 )
-
-COMPANY_FIELDS = ("name", "nip", "regon", "email")
-ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "country")
-
-
-def company_values(client: Client) -> dict[str, str]:
-    """The form's values for ``client``."""
-    values = {name: getattr(client, name) or "" for name in COMPANY_FIELDS}
-    values.update(
-        {f"address.{name}": getattr(client.address, name) or "" for name in ADDRESS_FIELDS}
-    )
-    return values
-
-
-def apply_company_form(client: Client, form: dict[str, str]) -> Client:
-    """``client`` with the submitted company data (validation is the service's job)."""
-    address = Address(**{name: form.get(f"address.{name}", "").strip() for name in ADDRESS_FIELDS})
-    return attrs.evolve(
-        client,
-        name=form.get("name", "").strip(),
-        nip=form.get("nip", "").strip() or None,
-        regon=form.get("regon", "").strip() or None,
-        email=form.get("email", "").strip(),
-        address=address,
-    )
+from cabinet_web.pages.clients import (
+    account_rows,
+    apply_company_form,
+    company_values,
+    remap_account_errors,
+)
 
 
 def preference_values(client: Client) -> dict[str, Any]:
@@ -78,6 +60,8 @@ async def _render(
         "errors": errors,
         "flashes": pop_flashes(request),
         "has_company": request.state.user.role is Role.CLIENT,
+        "account_rows": account_rows(values),
+        "currencies": SUPPORTED_CURRENCIES,
         "preferences": preferences
         if preferences is not None
         else (preference_values(client) if client is not None else {}),
@@ -108,14 +92,12 @@ async def save_company(request: Request) -> Response:
     form = await read_form(request)
     assert actor.client_id is not None
     client = await run(cabinet.clients.get, actor, actor.client_id)
-    updated = apply_company_form(client, form)
+    updated, rows = apply_company_form(client, form)
     try:
         await run(cabinet.clients.update, actor, updated)
     except ValidationError as exc:
-        values = {key: form.get(key, "") for key in company_values(client)}
-        return await _render(
-            request, values, errors_by_field(request, exc.errors), status=422, client=client
-        )
+        errors = errors_by_field(request, remap_account_errors(exc.errors, rows))
+        return await _render(request, form, errors, status=422, client=client)
     flash(request, request.state.gettext("Company data saved."))
     return redirect("/profile")
 
