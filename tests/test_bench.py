@@ -22,6 +22,7 @@ def _text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
+@pytest.mark.slow
 def test_the_bare_reportlab_page_prints_what_the_invoice_prints(tmp_path: Path) -> None:
     import cabinet_pdf.plugin
     from cabinet_core import Branding, Cabinet, Settings
@@ -54,6 +55,14 @@ def test_the_bare_reportlab_page_prints_what_the_invoice_prints(tmp_path: Path) 
     for text in shared:
         assert text in bare, text
         assert text in ours, text
+    # The runs cycle through eight invoices: each is another document on both sides.
+    numbers = {invoice.number for invoice in bench_pdf.INVOICES}
+    assert len(numbers) == len(bench_pdf.INVOICES) == 8
+    for invoice in bench_pdf.INVOICES[1:3]:
+        assert invoice.buyer is not None
+        text = _text(bench_pdf.bare_reportlab(invoice))
+        assert invoice.buyer.name in text and str(invoice.number) in text
+        assert "Faktura VAT" in bench_pdf.invoice_html(invoice)
 
 
 def test_the_bare_page_uses_stock_reportlab_fonts_of_the_same_files() -> None:
@@ -71,6 +80,7 @@ def test_the_bare_page_uses_stock_reportlab_fonts_of_the_same_files() -> None:
     assert Path(bare.face.filename).name == Path(ours.face.filename).name == "DejaVuSans.ttf"
 
 
+@pytest.mark.slow
 def test_the_list_benchmark_builds_a_database_and_measures_the_page(tmp_path: Path) -> None:
     from bench import lists
 
