@@ -1,4 +1,4 @@
-"""The ``cabinet`` command line: serve, demo, worker, migrate, users, plugins.
+"""The ``cabinet`` command line: serve, demo, worker, migrate, users, clients, plugins.
 
 The commands are added through the ``register_commands`` hook (the built-in plugin adds these),
 so an installed plugin can add its own (``cabinet bitrix-emulator`` …). Settings come from the
@@ -18,7 +18,7 @@ from typing import Any
 import click
 import pluggy
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Actor, Role
+from cabinet_core.entities import Actor, Address, BankAccount, Client, Role
 from cabinet_core.errors import CabinetError, ValidationError
 from cabinet_core.plugins import describe_plugins, make_plugin_manager
 from cabinet_core.settings import Settings
@@ -321,6 +321,106 @@ def users_set_password(ctx: click.Context, email: str, password: str) -> None:
     click.echo(f"password changed for {matches[0].email}")
 
 
+@click.group()
+def clients() -> None:
+    """Manage clients (the firm's business customers)."""
+
+
+def _bank_account(value: str) -> BankAccount:
+    """``CUR:IBAN`` (``PLN:PL61 1090 …``) as an account; the service checks both parts."""
+    currency, sep, iban = value.partition(":")
+    if not sep:
+        raise click.BadParameter(f"{value!r}: write it as CURRENCY:IBAN, e.g. PLN:PL61109010…")
+    return BankAccount(currency=currency.strip().upper(), iban=iban)
+
+
+@clients.command("create")
+@click.option("--name", required=True, help="The company's name.")
+@click.option("--nip", default=None, help="Polish tax id (checked).")
+@click.option("--regon", default=None)
+@click.option("--email", default="", help="The company's e-mail address.")
+@click.option("--street", "line1", default="", help="Street and number.")
+@click.option("--postal-code", default="")
+@click.option("--city", default="")
+@click.option("--country", default="PL", show_default=True, help="Two-letter country code.")
+@click.option(
+    "--bank-account",
+    "bank_accounts",
+    multiple=True,
+    help="CURRENCY:IBAN, once per sub-account (PLN, EUR, USD).",
+)
+@click.option("--language", type=click.Choice(["pl", "en"]), default="pl", show_default=True)
+@click.option(
+    "--manager-email", default=None, help="The manager who looks after the client (a user)."
+)
+@click.pass_context
+def clients_create(
+    ctx: click.Context,
+    name: str,
+    nip: str | None,
+    regon: str | None,
+    email: str,
+    line1: str,
+    postal_code: str,
+    city: str,
+    country: str,
+    bank_accounts: tuple[str, ...],
+    language: str,
+    manager_email: str | None,
+) -> None:
+    """Create a client."""
+    accounts = tuple(_bank_account(value) for value in bank_accounts)
+    cabinet = open_cabinet(ctx)
+    manager_id = None
+    if manager_email is not None:
+        matches = [
+            u
+            for u in cabinet.users.list(Actor.system())
+            if u.email.lower() == manager_email.strip().lower()
+        ]
+        found = matches[0] if matches else None
+        if found is None:
+            raise click.ClickException(f"no user with the e-mail {manager_email}")
+        manager_id = found.id
+    client = Client(
+        name=name,
+        nip=nip,
+        regon=regon,
+        email=email,
+        address=Address(line1=line1, postal_code=postal_code, city=city, country=country),
+        bank_accounts=accounts,
+        language=language,
+        manager_id=manager_id,
+    )
+    try:
+        created = cabinet.clients.create(Actor.system(), client)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"created client {created.id}: {created.name} (NIP {created.nip or '-'})")
+
+
+@clients.command("list")
+@click.option("--search", default=None, help="Part of the name or NIP.")
+@click.pass_context
+def clients_list(ctx: click.Context, search: str | None) -> None:
+    """List clients with their manager and bank sub-accounts' currencies."""
+    cabinet = open_cabinet(ctx)
+    system = Actor.system()
+    managers = {u.id: u.email for u in cabinet.users.list(system) if u.role.is_staff}
+    rows = [
+        (
+            str(c.id),
+            c.nip or "",
+            managers.get(c.manager_id, "") if c.manager_id is not None else "",
+            "yes" if c.active else "no",
+            ",".join(a.currency for a in c.bank_accounts),
+            c.name,
+        )
+        for c in cabinet.clients.list(system, search=search)
+    ]
+    _table(("id", "nip", "manager", "active", "accounts", "name"), rows)
+
+
 @click.command()
 @click.pass_context
 def plugins(ctx: click.Context) -> None:
@@ -343,7 +443,15 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-BUILTIN_COMMANDS: tuple[click.Command, ...] = (serve, demo, worker, migrate, users, plugins)
+BUILTIN_COMMANDS: tuple[click.Command, ...] = (
+    serve,
+    demo,
+    worker,
+    migrate,
+    users,
+    clients,
+    plugins,
+)
 
 
 def make_cli(pm: pluggy.PluginManager | None = None) -> click.Group:
