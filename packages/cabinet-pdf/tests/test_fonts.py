@@ -88,3 +88,23 @@ def test_letters_outside_the_repertoire_still_print():
     content = _page(text)
     assert text in PdfReader(io.BytesIO(content)).pages[0].extract_text()
     assert _page(text) == content
+
+
+def test_invoices_of_different_buyers_share_their_font_programs(cabinet, client, invoice):
+    import attrs
+    from cabinet_pdf.renderer import PdfRenderer
+
+    renderer = PdfRenderer()
+    assert invoice.buyer is not None
+    other = attrs.evolve(
+        invoice,
+        number="FV/99/11/2026",
+        buyer=attrs.evolve(invoice.buyer, name="Przedsiębiorstwo „Żuraw” Müller & Søn"),
+        notes="Dziękujemy — płatność w 14 dni.",
+    )
+    first = renderer.render(cabinet, invoice, client=client, template=None, language="pl")
+    second = renderer.render(cabinet, other, client=client, template=None, language="pl+en")
+    assert first.content != second.content
+    programs = _font_programs(first.content)
+    assert len(programs) == 3
+    assert programs == _font_programs(second.content)
