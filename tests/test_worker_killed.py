@@ -145,14 +145,12 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicate(
     log = tmp_path / "worker.log"
     try:
         with serve_in_thread(emulator, port=port):
-            started = time.monotonic()
             first = _worker(env, log)
             try:
                 _wait(clock.writing.is_set, "a write batch", 20, first, log)
                 first.send_signal(signal.SIGKILL)
             finally:
                 _stop(first, signal.SIGKILL)
-            print(f"killed after {time.monotonic() - started:.1f} s", file=sys.stderr)
             created_before = len(emulator.portal.items.get(1038, {}))
             assert created_before > 0  # the portal did write while the worker died
             delivered = store.list_outbox(status="delivered", limit=1000)
@@ -177,7 +175,6 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicate(
                 finally:
                     for backend in cabinet.crm_backends():
                         backend.client.close()  # type: ignore[attr-defined]
-            print(f"done after {time.monotonic() - started:.1f} s", file=sys.stderr)
     finally:
         store.close()
 
