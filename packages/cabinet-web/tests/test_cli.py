@@ -95,6 +95,7 @@ def test_demo_seeds_once_and_prints_the_same_logins(runner: CliRunner, tmp_path:
     demo_dir = tmp_path / "demo"
     first = invoke(runner, "demo", "--no-serve", "--port", "8123", "--data-dir", str(demo_dir))
     assert "Demo cabinet: http://127.0.0.1:8123/" in first
+    assert f"Mail: {(demo_dir / 'mail').resolve()}" in first
     logins = dict(re.findall(r"^\s+\w+\s+(\S+@demo\.pl)\s+(\S+)$", first, flags=re.M))
     assert set(logins) == {
         "client@demo.pl",
@@ -121,7 +122,9 @@ def test_demo_seeds_once_and_prints_the_same_logins(runner: CliRunner, tmp_path:
         from cabinet_core.storage import DocumentQuery
 
         documents = cabinet.documents.list(system, DocumentQuery()).items
-        assert len(documents) == 6
+        # Per client: an issued VAT invoice and proforma, a draft EUR invoice, submitted cost
+        # invoices in PLN and EUR.
+        assert len(documents) == 10
         assert {d.status for d in documents} == {"issued", "draft", "submitted"}
         assert all(d.totals is not None for d in documents)
 

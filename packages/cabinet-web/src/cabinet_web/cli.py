@@ -104,7 +104,8 @@ def demo(
     with_bitrix: bool,
     emulator_port: int,
 ) -> None:
-    """Start a cabinet with demo data (SQLite, mail to a folder) and print the logins; without
+    """Start a cabinet with demo data (SQLite, mail to a folder) and print the logins; a worker
+    thread delivers what the cabinet queues (e-mails into the folder); without
     --with-bitrix-emulator no CRM is connected."""
     from cabinet_web.demo import seed
 
@@ -123,7 +124,11 @@ def demo(
     )
     logins = seed(cabinet, demo_dir)
     click.echo(f"Demo cabinet: {url}/")
-    click.echo(f"Data: {demo_dir.resolve()}  (mail goes to {cabinet.settings.mail_dir.resolve()})")
+    click.echo(f"Data: {demo_dir.resolve()}")
+    click.echo(
+        f"Mail: {cabinet.settings.mail_dir.resolve()}  (every e-mail the cabinet sends is "
+        "written there as an .eml file by the demo's worker)"
+    )
     click.echo("Logins:")
     for role, email, password in logins:
         click.echo(f"  {role:<11} {email:<22} {password}")
@@ -138,6 +143,9 @@ def demo(
         running.callback(cabinet.close)
         if emulator is not None:
             running.enter_context(_bitrix_loop(cabinet, emulator, url))
+        else:
+            # "Send by e-mail" only queues the mail; the worker writes it into the mail folder.
+            running.enter_context(background_worker(cabinet))
         click.echo("Stop it with Ctrl+C.")
         uvicorn.run(create_app(cabinet), host=host, port=port, log_level="warning")
 
@@ -168,7 +176,6 @@ def _demo_emulator(host: str, port: int) -> Any:
 def _bitrix_loop(cabinet: Cabinet, emulator: Any, url: str) -> Iterator[None]:
     """Serve the emulator, install the app for the cabinet and run a worker, until the end."""
     from cabinet_bitrix.emulator.server import serve_in_thread
-    from cabinet_core.worker import Worker
 
     from cabinet_web.demo import bitrix_banner, connect_bitrix, seed_bitrix
 
@@ -177,24 +184,40 @@ def _bitrix_loop(cabinet: Cabinet, emulator: Any, url: str) -> Iterator[None]:
     with serve_in_thread(emulator, host=base.split("//")[1].rsplit(":", 1)[0], port=port):
         connect_bitrix(cabinet, emulator, url)
         seed_bitrix(emulator)
-        stop = threading.Event()
-        runner = threading.Thread(
-            target=Worker(cabinet).run_forever, args=(stop,), name="worker", daemon=True
-        )
-        runner.start()
-        click.echo(bitrix_banner(emulator))
         try:
-            yield
+            # The worker stops (a batch in flight finishes) while the portal is still served.
+            with background_worker(cabinet):
+                click.echo(bitrix_banner(emulator))
+                yield
         finally:
-            stop.set()
-            # A batch in flight finishes first (the portal is still being served).
-            runner.join(timeout=120)
             # Hang up on the portal before it stops (the backend keeps its connections open).
             from cabinet_bitrix.web import bitrix_backend
 
             backend = bitrix_backend(cabinet)
             if backend is not None:
                 backend.client.close()
+
+
+@contextlib.contextmanager
+def background_worker(cabinet: Cabinet, *, idle_sleep: float = 1.0) -> Iterator[threading.Thread]:
+    """Deliver the outbox (mail into the mail folder or to SMTP, messages to the CRM) in a
+    thread while the block runs; on leaving, a batch in flight finishes first."""
+    from cabinet_core.worker import Worker
+
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=Worker(cabinet).run_forever,
+        args=(stop,),
+        kwargs={"idle_sleep": idle_sleep},
+        name="worker",
+        daemon=True,
+    )
+    runner.start()
+    try:
+        yield runner
+    finally:
+        stop.set()
+        runner.join(timeout=120)
 
 
 def _demo_secret(demo_dir: Path) -> str:

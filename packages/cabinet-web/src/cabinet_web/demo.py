@@ -1,6 +1,8 @@
 """Demo data for ``cabinet demo``: the firm's staff, two clients with their companies, bank
-sub-accounts, counterparties, products, a few documents and news, all created through the
-services (the same validation and audit as real use). Running it again changes nothing.
+sub-accounts in PLN and EUR, counterparties with e-mail addresses, catalogue products, documents
+in several states (an issued VAT invoice, an issued proforma, a draft EUR invoice, submitted
+cost invoices in PLN and EUR) and news, all created through the services (the same validation
+and audit as real use). Running it again changes nothing.
 
 Passwords are generated on the first run and kept in ``demo-logins.json`` (mode 0600) in the
 demo's data directory, so they can be printed on every start.
@@ -68,10 +70,33 @@ CLIENTS = (
     ),
 )
 
+# The e-mail addresses are the buyers' inboxes "send by e-mail" writes to (the demo's mail
+# folder); example.com is reserved, so nothing could ever reach a real mailbox.
 COUNTERPARTIES = (
-    ("Hurtownia Biurowa Zieliński sp.j.", "9510000239", "ul. Długa 5", "80-827", "Gdańsk"),
-    ("Drukarnia Wiśniewski s.c.", "5840000312", "ul. Piotrkowska 120", "90-006", "Łódź"),
-    ("Müller Logistik GmbH", None, "Hauptstraße 1", "10115", "Berlin"),
+    (
+        "Hurtownia Biurowa Zieliński sp.j.",
+        "9510000239",
+        "ul. Długa 5",
+        "80-827",
+        "Gdańsk",
+        "faktury@zielinski-hurtownia.example.com",
+    ),
+    (
+        "Drukarnia Wiśniewski s.c.",
+        "5840000312",
+        "ul. Piotrkowska 120",
+        "90-006",
+        "Łódź",
+        "biuro@drukarnia-wisniewski.example.com",
+    ),
+    (
+        "Müller Logistik GmbH",
+        None,
+        "Hauptstraße 1",
+        "10115",
+        "Berlin",
+        "buchhaltung@mueller-logistik.example.com",
+    ),
 )
 
 PRODUCTS = (
@@ -168,6 +193,7 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
                 client_id=client.id,
                 name=name,
                 nip=nip,
+                email=email,
                 address=Address(
                     line1=line1,
                     postal_code=postal,
@@ -176,7 +202,7 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
                 ),
             ),
         )
-        for name, nip, line1, postal, city in COUNTERPARTIES
+        for name, nip, line1, postal, city, email in COUNTERPARTIES
     ]
     products = [
         cabinet.products.create(
@@ -277,6 +303,63 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
     )
     assert cost.id is not None
     cabinet.documents.transition(SYSTEM, cost.id, "submit")
+    # A freight bill in euros: its VAT is shown in PLN at the NBP rate.
+    carrier = counterparties[2]
+    eur_cost = cabinet.documents.create(
+        SYSTEM,
+        Document(
+            client_id=client.id,
+            doc_type="cost_invoice",
+            issue_date=today - timedelta(days=6),
+            sale_date=today - timedelta(days=6),
+            receipt_date=today - timedelta(days=5),
+            due_date=today + timedelta(days=24),
+            seller=_counterparty_party(carrier),
+            buyer=_party(client),
+            counterparty_id=carrier.id,
+            currency="EUR",
+            payment_method=PaymentMethod.TRANSFER,
+            lines=(
+                DocumentLine(
+                    name="Transport Berlin–Warszawa (ładunek całopojazdowy)",
+                    unit_price=Decimal("1150.00"),
+                    vat_rate="23",
+                ),
+            ),
+            extra={"seller_invoice_number": f"ML-{today.year}-3317"},
+        ),
+    )
+    assert eur_cost.id is not None
+    cabinet.documents.transition(SYSTEM, eur_cost.id, "submit")
+    # An issued proforma, ready to be sent or converted into a VAT invoice.
+    proforma = cabinet.documents.create(
+        SYSTEM,
+        Document(
+            client_id=client.id,
+            doc_type="proforma",
+            issue_date=today - timedelta(days=1),
+            sale_date=today - timedelta(days=1),
+            due_date=today + timedelta(days=7),
+            seller=_party(client),
+            buyer=_counterparty_party(counterparties[1]),
+            counterparty_id=counterparties[1].id,
+            bank_account=pln,
+            payment_method=PaymentMethod.TRANSFER,
+            lines=(
+                DocumentLine(
+                    name=products[2].name,
+                    quantity=Decimal("2"),
+                    unit=products[2].unit,
+                    unit_price=products[2].unit_price,
+                    vat_rate=products[2].vat_rate,
+                    product_id=products[2].id,
+                ),
+            ),
+            extra={"valid_until": (today + timedelta(days=7)).isoformat()},
+        ),
+    )
+    assert proforma.id is not None
+    cabinet.documents.transition(SYSTEM, proforma.id, "issue")
 
 
 # -- the Bitrix24 loop (``cabinet demo --with-bitrix-emulator``) -------------------------------
