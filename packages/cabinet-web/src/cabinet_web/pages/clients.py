@@ -268,10 +268,13 @@ async def _render_client_form(
     actor = actor_of(request)
     managers = []
     if actor.role is Role.ADMIN:
+        # Active managers, and whoever manages the client now (an admin, or a manager since
+        # deactivated), so that saving the form does not silently drop them.
+        current = client.manager_id if client is not None else None
         managers = [
             (str(user.id), user.name or user.email)
-            for user in await run(cabinet.users.list, actor, role=Role.MANAGER)
-            if user.active
+            for user in await run(cabinet.users.list, actor)
+            if (user.role is Role.MANAGER and user.active) or user.id == current
         ]
     context = {
         "client": client,
