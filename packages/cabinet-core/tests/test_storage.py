@@ -785,6 +785,35 @@ def test_outbox_lifecycle(store: Store) -> None:
         store.mark_delivered(10_000, now=T0)
 
 
+def test_a_claimed_batch_is_marked_delivered_in_one_statement(store: Store) -> None:
+    with store.transaction() as tx:
+        ids = [
+            tx.add_outbox(
+                OutboxMessage(topic="document.created", entity="document", entity_id=n)
+            ).id
+            or 0
+            for n in range(5)
+        ]
+    store.claim_outbox(limit=5, now=T0, lease_seconds=60)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        store.mark_delivered_many(ids[:4], now=T0)
+        store.mark_delivered_many([], now=T0)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    # SQLite's BEGIN IMMEDIATE is a statement of its own; the work is one UPDATE.
+    assert [s.split()[0] for s in statements if not s.startswith("BEGIN")] == ["UPDATE"]
+    delivered = store.list_outbox(status="delivered")
+    assert sorted(m.id for m in delivered) == ids[:4]
+    assert all(m.delivered_at == T0 for m in delivered)
+    assert [m.id for m in store.list_outbox(status="pending")] == [ids[4]]
+
+
 def test_concurrent_claims_never_share_a_row(store: Store) -> None:
     with store.transaction() as tx:
         for n in range(120):

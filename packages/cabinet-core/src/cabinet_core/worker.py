@@ -125,11 +125,11 @@ class Worker:
                 remaining = [m for m in remaining if _id(m) not in errors]
                 if not remaining:
                     break
+        delivered = [_id(message) for message in messages if _id(message) not in errors]
+        store.mark_delivered_many(delivered, now=self.clock())
         for message in messages:
             error = errors.get(_id(message))
-            if error is None:
-                store.mark_delivered(_id(message), now=self.clock())
-            else:
+            if error is not None:
                 self._failed_attempt(message, error)
         return len(messages)
 

@@ -195,10 +195,10 @@ class UserService(Service):
         user = tx.get_user(user_id)
         # Staff who see every client never need the user's client to decide (every signed-in
         # request looks its user up as the system actor: one query less per page).
-        needs_client = user is not None and user.client_id is not None
-        if needs_client and access.sees_all_clients(actor) and actor.user_id != user_id:
-            needs_client = False
-        client = tx.get_client(user.client_id) if needs_client and user is not None else None
+        client_id = user.client_id if user is not None else None
+        if access.sees_all_clients(actor) and actor.user_id != user_id:
+            client_id = None
+        client = tx.get_client(client_id) if client_id is not None else None
         if user is None or not access.can_view_user(actor, user, client):
             raise NotFound(N_("Not found"), entity="user", id=user_id)
         return user, client

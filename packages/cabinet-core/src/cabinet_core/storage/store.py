@@ -215,6 +215,19 @@ class Store:
             message_id, delivered_at=now, claimed_until=None, last_error=None, next_attempt_at=None
         )
 
+    def mark_delivered_many(self, message_ids: Sequence[int], *, now: datetime) -> None:
+        """:meth:`mark_delivered` for a whole claimed batch in one statement (a worker that
+        marks 5,000 messages one transaction at a time spends seconds on commits alone)."""
+        if not message_ids:
+            return
+        o = t.outbox
+        with self.engine.connect() as connection, connection.begin():
+            connection.execute(
+                sa.update(o)
+                .where(o.c.id.in_(list(message_ids)))
+                .values(delivered_at=now, claimed_until=None, last_error=None, next_attempt_at=None)
+            )
+
     def mark_retry(self, message_id: int, *, error: str, next_attempt_at: datetime) -> None:
         """Release the claim and try again at ``next_attempt_at``.
 
