@@ -114,13 +114,13 @@ def test_output_is_byte_identical_across_renders(cabinet, client, invoice):
 
 
 def test_metadata_and_language_tag(cabinet, client, invoice):
-    # Written by reportlab itself (no pypdf pass): read strictly, any structural slip raises.
+    # Written by pypdf's incremental update: read strictly, any structural slip raises.
     reader = PdfReader(io.BytesIO(render(cabinet, invoice, client, "en").content), strict=True)
     assert reader.metadata.title == "VAT invoice FV/12/11/2026"
     assert reader.metadata.author == "Zażółć Gęślą Sp. z o.o."
     assert reader.metadata.subject == "VAT invoice"
     assert "Kancelaria Łużycka" in reader.metadata.creator
-    assert reader.metadata.producer == "cabinet-pdf (reportlab)"
+    assert reader.metadata.producer == "cabinet-pdf (reportlab, pypdf)"
     assert reader.root_object["/Lang"] == "en-GB"
     assert set(reader.attachments) == {"FV-12-11-2026.xml"}
     polish = PdfReader(io.BytesIO(render(cabinet, invoice, client, "pl+en").content))

@@ -10,7 +10,7 @@ import io
 import re
 from collections.abc import Sequence
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cabinet_core.entities import Client, Document, DocumentTotals, Party, Template
 from cabinet_core.errors import ValidationError
@@ -32,16 +32,11 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import SimpleDocTemplate
 
 from cabinet_pdf.branding import logo_image
+from cabinet_pdf.finishing import Metadata, finish
 from cabinet_pdf.fonts import register_fonts
 from cabinet_pdf.labels import label, languages_of
 from cabinet_pdf.layout import Look, build_story, client_party, colour, document_title, draw_page
-from cabinet_pdf.postprocess import (
-    Attachment,
-    FlateCanvas,
-    draw_watermark,
-    embed_files,
-    language_tag,
-)
+from cabinet_pdf.postprocess import Attachment, FlateCanvas, language_tag
 from cabinet_pdf.themes import theme_for
 
 if TYPE_CHECKING:
@@ -49,7 +44,7 @@ if TYPE_CHECKING:
     from cabinet_core.doctypes import DocumentType
 
 #: The ``/Producer`` of every PDF written here.
-PRODUCER = "cabinet-pdf (reportlab)"
+PRODUCER = "cabinet-pdf (reportlab, pypdf)"
 
 #: The built-in document types this renderer prints.
 DOCUMENT_TYPES: tuple[str, ...] = (
@@ -160,30 +155,6 @@ def amount_words(totals: DocumentTotals | None, language: str) -> Sequence[str]:
     )
 
 
-class InvoiceDocTemplate(SimpleDocTemplate):
-    """A :class:`SimpleDocTemplate` that finishes the file as it writes it: the attached files
-    go in before the first page, the draft watermark is each page's last drawing (over the
-    content, as a stamp would be)."""
-
-    def __init__(
-        self,
-        *args: Any,
-        watermark: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.watermark = watermark
-        self.attachments = tuple(attachments)
-
-    def beforeDocument(self) -> None:
-        embed_files(self.canv, self.attachments)
-
-    def afterPage(self) -> None:
-        if self.watermark:
-            draw_watermark(self.canv, self.watermark)
-
-
 class PdfRenderer:
     """Renders invoice-like documents to PDF with reportlab (DejaVu Sans, A4)."""
 
@@ -221,22 +192,16 @@ class PdfRenderer:
         seller = document.seller.name if document.seller else client.name
         buffer = io.BytesIO()
         xml = fa3_attachment(document, client, rules)
-        page = InvoiceDocTemplate(
+        # reportlab lays out and writes the pages; pypdf finishes the file (metadata, /Lang,
+        # the FA(3) XML, a draft's watermark) as an incremental update (cabinet_pdf.finishing).
+        page = SimpleDocTemplate(
             buffer,
             pagesize=A4,
             leftMargin=15 * mm,
             rightMargin=15 * mm,
             topMargin=theme.top_margin,
             bottomMargin=18 * mm,
-            title=full_title,
-            author=seller,
-            subject=title,
-            creator=f"cabinet — {look.firm_name}",
-            producer=PRODUCER,
-            lang=language_tag(language),
             invariant=1,
-            watermark=label("draft", language) if is_draft(document, document_type) else None,
-            attachments=[xml] if xml else [],
         )
 
         def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
@@ -254,6 +219,19 @@ class PdfRenderer:
             rules=rules or POLAND_2026,
         )
         page.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=FlateCanvas)
+        content = finish(
+            buffer.getvalue(),
+            metadata=Metadata(
+                title=full_title,
+                author=seller,
+                subject=title,
+                creator=f"cabinet — {look.firm_name}",
+                producer=PRODUCER,
+            ),
+            lang=language_tag(language),
+            attachments=[xml] if xml else [],
+            watermark=label("draft", language) if is_draft(document, document_type) else None,
+        )
         return Rendered(
-            content=buffer.getvalue(), media_type=self.media_type, filename=filename_for(document)
+            content=content, media_type=self.media_type, filename=filename_for(document)
         )
