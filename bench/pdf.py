@@ -1,13 +1,14 @@
 """PDF benchmark: a 10-line VAT invoice through cabinet-pdf against two baselines, in one run.
 
 * ``pdf_vs_reportlab_canvas``: :class:`cabinet_pdf.PdfRenderer` (platypus layout, classic
-  template, Polish, VAT per rate, amount in words, metadata, ``/Lang`` and the embedded FA(3)
-  XML) against a bare reportlab canvas drawing the same text and rules with the same three
-  TrueType files as stock reportlab fonts and nothing else. Goal: our speed at least 0.7x the
-  bare page's. ``pdf_modern_vs_reportlab_canvas`` is the same with the modern template (two
-  faces, a band). ``pdf_cold_fonts_vs_reportlab_canvas`` empties cabinet-pdf's font subset
-  cache before each of our renders: a process's first invoice, or one whose letters fall
-  outside the fonts' repertoire (no goal; it shows what the cache is worth).
+  template, Polish, VAT per rate, amount in words, and pypdf's incremental update adding the
+  metadata, ``/Lang`` and the embedded FA(3) XML) against a bare reportlab canvas drawing the
+  same text and rules with the same three TrueType files as stock reportlab fonts and nothing
+  else. Goal: our speed at least 0.7x the bare page's. ``pdf_modern_vs_reportlab_canvas`` is
+  the same with the modern template (two faces, a band). ``pdf_cold_fonts_vs_reportlab_canvas``
+  empties cabinet-pdf's font subset cache before each of our renders: a process's first
+  invoice, or one whose letters fall outside the fonts' repertoire (no goal; it shows what the
+  cache is worth).
   Every call prints the next of eight invoices (other buyer, number and prices), on both sides.
 * ``pdf_vs_weasyprint``: the same against WeasyPrint turning an equivalent HTML invoice (same
   text, a CSS table grid, DejaVu Sans and Serif) into a PDF. Goal: at least 10x faster. It is not

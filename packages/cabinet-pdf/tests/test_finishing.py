@@ -8,6 +8,7 @@ import zlib
 import pytest
 from cabinet_pdf.finishing import Metadata, finish, watermark_stream
 from cabinet_pdf.fonts import REGULAR, register_fonts
+from cabinet_pdf.labels import label
 from cabinet_pdf.postprocess import Attachment, FlateCanvas, language_tag
 from pypdf import PdfReader
 from reportlab.pdfgen.canvas import Canvas
@@ -112,6 +113,13 @@ def test_watermark_text_is_centred_and_escaped():
     assert b"(A \\(b\\) \\\\) Tj" in stream
     with pytest.raises(UnicodeEncodeError):
         watermark_stream("źdźbło", 595, 842)  # outside WinAnsi: the labels must not be
+
+
+@pytest.mark.parametrize("language", ["pl", "en", "pl+en"])
+def test_every_draft_label_fits_the_watermark_font(language):
+    # The renderer stamps label("draft", …): a letter outside WinAnsi would fail the render.
+    stream = watermark_stream(label("draft", language), 595, 842)
+    assert b"(" + label("draft", language).encode("cp1252") + b") Tj" in stream
 
 
 def test_attachments_are_embedded_as_associated_data_files():

@@ -4,7 +4,7 @@ attached files (an invoice's FA(3) XML) and, on a draft, the watermark.
 An incremental update leaves reportlab's bytes as they are and appends only the objects it
 changes or adds, a cross-reference section for them and a trailer pointing back (``/Prev``)
 to reportlab's: the catalogue, the info dictionary, the embedded file streams and, on a draft,
-the pages, the shared font dictionary and one watermark content stream.
+the pages, their shared font dictionary and the watermark's stream, font and opacity.
 
 Why not ``PdfWriter(reader, incremental=True)``: pypdf's writer parses, copies and hashes every
 object of the file at load (the font programs' width arrays are thousands of numbers) and
