@@ -63,6 +63,7 @@ import cabinet_bitrix.backend
 import cabinet_bitrix.plugin
 import httpx
 from cabinet_bitrix import BitrixBackend, BitrixClient, BitrixSettings
+from cabinet_bitrix.backend import make_client
 from cabinet_bitrix.batching import BATCH_LIMIT
 from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix.emulator.server import free_port, serve_in_thread
@@ -234,11 +235,10 @@ def _timed(obj: object, name: str) -> list[float]:
 def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str, Any]:
     """The worker and ``BitrixBackend`` against the served emulator at ``speed`` s per 50."""
     with _portal(speed) as (webhook, portal), tempfile.TemporaryDirectory() as tmp:
-        client = BitrixClient(webhook, bucket=RequestBucket(STANDARD))
-        backend = BitrixBackend(
-            BitrixSettings(webhook_url=webhook, entity_types={"vat_invoice": SPA}),
-            client=client,
-        )
+        settings = BitrixSettings(webhook_url=webhook, entity_types={"vat_invoice": SPA})
+        # The production client: the plan's bucket (with its headroom), retries and timeouts.
+        client = make_client(settings)
+        backend = BitrixBackend(settings, client=client)
         cabinet = _cabinet(Path(tmp), backend)
         try:
             ids = _queue(cabinet, documents)

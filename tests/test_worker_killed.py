@@ -147,7 +147,9 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicate(
         with serve_in_thread(emulator, port=port):
             first = _worker(env, log)
             try:
-                _wait(clock.writing.is_set, "a write batch", 20, first, log)
+                _wait(
+                    clock.writing.is_set, "a write batch", 60, first, log
+                )  # a loaded CI host starts slowly
                 first.send_signal(signal.SIGKILL)
             finally:
                 _stop(first, signal.SIGKILL)

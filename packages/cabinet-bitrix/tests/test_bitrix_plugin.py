@@ -46,3 +46,14 @@ def test_a_client_handed_in_stays_open_for_its_owner():
         assert not client._http.is_closed
     finally:
         client.close()
+
+
+def test_the_connectors_bucket_keeps_one_request_of_headroom():
+    from cabinet_bitrix.backend import make_client
+    from cabinet_bitrix.settings import BitrixSettings
+
+    for plan, burst in (("standard", 49), ("enterprise", 249)):
+        settings = BitrixSettings(webhook_url="https://p.bitrix24.pl/rest/1/abc/", plan=plan)
+        with make_client(settings) as client:
+            assert client.bucket.plan.burst == burst
+            assert client.bucket.plan.drain == settings.rate_plan.drain
