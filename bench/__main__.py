@@ -1,4 +1,4 @@
-"""``python -m bench [core|pdf|lists|bitrix ...]``: run the benchmarks, save raw results, print them.
+"""``python -m bench [core|pdf|lists|bitrix ...]``: run benchmarks, save raw results, print them.
 
 With no argument the core and PDF benchmarks run; ``lists`` (the 1M-document list page, which
 builds a cached database on its first run) and ``bitrix`` (5,000 documents synced to the emulator

@@ -11,9 +11,9 @@ so the file agrees with its own rows:
 * ``Adnotacje`` from the document: cash accounting (``P_16``), reverse charge (``P_18``) when a
   line is ``np II`` or ``oo``, split payment (``P_18A``) by
   :func:`cabinet_core.vat.split_payment_applies` (annex-15 lines, ``P_12_Zal_15``, or the
-  document's ``split_payment`` flag, above 15 000 PLN), the exemption basis (``P_19``) when a line is
-  ``zw``; the cabinet issues neither self-billed, new-means-of-transport, triangular nor margin
-  invoices, so those markers say "no";
+  document's ``split_payment`` flag, above 15 000 PLN), the exemption basis (``P_19``) when a
+  line is ``zw``; the cabinet issues neither self-billed, new-means-of-transport, triangular
+  nor margin invoices, so those markers say "no";
 * for a foreign currency each line carries the NBP rate (``KursWaluty``) as the MF examples do.
 
 Check the result with :func:`cabinet_core.ksef.validation.validate_fa3` before sending it.
