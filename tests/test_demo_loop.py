@@ -235,19 +235,26 @@ def test_demo_command_with_the_emulator(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(uvicorn, "run", serve)
     emulator_port = free_port()
-    result = CliRunner().invoke(
-        make_cli(),
-        [
-            "demo",
-            "--with-bitrix-emulator",
-            "--port",
-            "8765",
-            "--emulator-port",
-            str(emulator_port),
-            "--data-dir",
-            str(tmp_path / "demo"),
-        ],
-    )
+    # The demo points this process's CABINET_BITRIX_* at its emulator (as a CLI may); here that
+    # must not outlive the test, or later tests' workers would run in the demo's app mode.
+    saved = dict(os.environ)
+    try:
+        result = CliRunner().invoke(
+            make_cli(),
+            [
+                "demo",
+                "--with-bitrix-emulator",
+                "--port",
+                "8765",
+                "--emulator-port",
+                str(emulator_port),
+                "--data-dir",
+                str(tmp_path / "demo"),
+            ],
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     assert result.exit_code == 0, result.output
     assert f"Bitrix24 emulator: http://127.0.0.1:{emulator_port}/" in result.output
     assert "_emulator/operator-reply" in result.output

@@ -132,13 +132,16 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicate(
     store.migrate()
     ids = _seed(store)
     env = {
-        **os.environ,
+        # Only this test's own CABINET_* settings reach the worker process.
+        **{k: v for k, v in os.environ.items() if not k.startswith("CABINET_")},
         "CABINET_DATA_DIR": str(tmp_path),
         "CABINET_DATABASE_URL": url,
         "CABINET_CRM_BACKENDS": "bitrix24",
         "CABINET_BITRIX_WEBHOOK_URL": emulator.webhook_url,
         "CABINET_BITRIX_ENTITY_TYPES": "vat_invoice=1038",
     }
+    for name in [k for k in os.environ if k.startswith("CABINET_") and k not in env]:
+        monkeypatch.delenv(name)
     for name, value in env.items():
         if name.startswith("CABINET_"):
             monkeypatch.setenv(name, value)  # the in-process worker reads them too
