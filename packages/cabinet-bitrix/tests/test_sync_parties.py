@@ -252,3 +252,21 @@ def test_without_client_tagging_items_name_only_the_counterparty(
     (company,) = companies(emulator)
     assert item["companyId"] == company["id"]
     assert company["originId"] == f"cabinet-counterparty-{counterparty.id}"
+
+
+def test_regon_and_krs_reach_the_requisite(cabinet, emulator, clock, document):
+    """bitrix24.md §3.7: the Polish preset has RQ_REGON and RQ_KRS beside the tax id."""
+    with cabinet.store.transaction() as tx:
+        counterparty = tx.add_counterparty(
+            Counterparty(
+                client_id=document.client_id,
+                name="Rejestr Sp. z o.o.",
+                nip="1234563218",
+                regon="123456785",
+                krs="0000123456",
+            )
+        )
+    backend = make_backend(emulator, clock)
+    backend.deliver(cabinet, message("counterparty.created", "counterparty", counterparty.id))
+    (requisite,) = emulator.portal.requisites.values()
+    assert (requisite["RQ_REGON"], requisite["RQ_KRS"]) == ("123456785", "0000123456")

@@ -215,3 +215,17 @@ def test_a_client_user_edits_its_bank_accounts_in_the_profile(
         "/profile/company", data={**values, "csrf_token": csrf_of(client_web, "/profile")}
     )
     assert cabinet.clients.get(SYSTEM, world.client.id).bank_accounts == ()
+
+
+def test_the_clients_krs_is_kept_and_a_bad_one_is_shown_at_its_field(
+    cabinet: Cabinet, manager_web: TestClient, world: World
+) -> None:
+    path = f"/clients/{world.client.id}/edit"
+    fields = {"name": "Alfa sp. z o.o.", "nip": "5250000110", "address.country": "PL"}
+    bad = manager_web.post(path, data=_form(manager_web, path, krs="12x", **fields))
+    assert bad.status_code == 422
+    assert 'name="krs"' in bad.text and 'value="12x"' in bad.text
+    assert cabinet.clients.get(SYSTEM, world.client.id).krs is None
+    manager_web.post(path, data=_form(manager_web, path, krs="123456", **fields))
+    assert cabinet.clients.get(SYSTEM, world.client.id).krs == "0000123456"
+    assert 'value="0000123456"' in manager_web.get(path).text

@@ -61,6 +61,7 @@ class PartyRecord:
     nip: str | None = None
     vat_eu: str | None = None
     regon: str | None = None
+    krs: str | None = None
     address: Address = attrs.field(factory=Address)
     email: str = ""
 
@@ -94,6 +95,7 @@ def client_record(client: Client, prefix: str) -> PartyRecord:
         name=client.name,
         nip=client.nip,
         regon=client.regon,
+        krs=client.krs,
         address=client.address,
         email=client.email,
     )
@@ -108,6 +110,8 @@ def counterparty_record(counterparty: Counterparty, prefix: str) -> PartyRecord:
         name=counterparty.name,
         nip=counterparty.nip,
         vat_eu=counterparty.vat_eu,
+        regon=counterparty.regon,
+        krs=counterparty.krs,
         address=counterparty.address,
         email=counterparty.email,
     )
@@ -164,6 +168,8 @@ class PartySync:
             fields["RQ_VAT_ID"] = party.vat_eu
         if party.regon:
             fields["RQ_REGON"] = party.regon
+        if party.krs:
+            fields["RQ_KRS"] = party.krs
         return fields
 
     @staticmethod

@@ -95,6 +95,7 @@ class Client:
     name: str
     nip: str | None = None
     regon: str | None = None
+    krs: str | None = None
     address: Address = Address()
     email: str = ""
     bank_accounts: tuple[BankAccount, ...] = ()
@@ -150,6 +151,8 @@ class Counterparty:
     name: str
     nip: str | None = None
     vat_eu: str | None = None
+    regon: str | None = None
+    krs: str | None = None
     address: Address = Address()
     email: str = ""
     created_at: datetime | None = None

@@ -89,3 +89,13 @@ def is_valid_regon(text: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def validate_krs(text: str, *, field: str = "krs") -> str:
+    """Return the 10 digits of a KRS number (the National Court Register; it has no check
+    digit, so the form is all that can be checked), or raise :class:`ValidationError`.
+    Shorter numbers are written with their leading zeros ("0000123456")."""
+    value = _digits(text, strip_country=False)
+    if not value.isdigit() or len(value) > 10:
+        raise ValidationError.single(field, "krs_format", N_("A KRS number has 10 digits."))
+    return value.zfill(10)

@@ -13,7 +13,7 @@ from cabinet_core import access
 from cabinet_core.entities import Actor, Address, Client, Role, User
 from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.nip import validate_nip, validate_regon
+from cabinet_core.nip import validate_krs, validate_nip, validate_regon
 from cabinet_core.services._base import Service, email_errors, payload, raise_if, required_text
 from cabinet_core.services.users import password_errors
 from cabinet_core.storage import Tx
@@ -65,6 +65,12 @@ class ClientService(Service):
         if client.regon:
             try:
                 regon = validate_regon(client.regon)
+            except ValidationError as error:
+                errors += error.errors
+        krs = None
+        if client.krs and client.krs.strip():
+            try:
+                krs = validate_krs(client.krs)
             except ValidationError as error:
                 errors += error.errors
         address = _normalised_address(client.address)
@@ -126,6 +132,7 @@ class ClientService(Service):
             email=client.email.strip(),
             nip=nip,
             regon=regon,
+            krs=krs,
             address=address,
             bank_accounts=tuple(accounts),
         )

@@ -13,7 +13,7 @@ from cabinet_core.entities import Actor, Counterparty, Product
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.limits import decimal_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.nip import validate_nip
+from cabinet_core.nip import validate_krs, validate_nip, validate_regon
 from cabinet_core.services._base import Service, email_errors, payload, raise_if, required_text
 from cabinet_core.storage import Page, Tx
 from cabinet_core.vat import rates_for
@@ -229,6 +229,18 @@ def check_counterparty(counterparty: Counterparty) -> Counterparty:
     vat_eu = normalise_vat_eu(counterparty.vat_eu or "") or None
     if vat_eu is not None:
         errors += vat_eu_errors(vat_eu)
+    # REGON and KRS go to the CRM's requisites (RQ_REGON, RQ_KRS) with the NIP.
+    regon = krs = None
+    if counterparty.regon and counterparty.regon.strip():
+        try:
+            regon = validate_regon(counterparty.regon)
+        except ValidationError as error:
+            errors += error.errors
+    if counterparty.krs and counterparty.krs.strip():
+        try:
+            krs = validate_krs(counterparty.krs)
+        except ValidationError as error:
+            errors += error.errors
     # A blank country is the usual case of a Polish counterparty typed in a hurry.
     country = counterparty.address.country.strip().upper() or "PL"
     if not _COUNTRY.match(country):
@@ -245,6 +257,8 @@ def check_counterparty(counterparty: Counterparty) -> Counterparty:
         name=counterparty.name.strip(),
         nip=nip,
         vat_eu=vat_eu,
+        regon=regon,
+        krs=krs,
         address=attrs.evolve(counterparty.address, country=country),
     )
 

@@ -35,7 +35,7 @@ from cabinet_web.pages.users import generated_password
 
 STAFF = (Role.MANAGER, Role.ACCOUNTANT, Role.ADMIN)
 EDITORS = (Role.MANAGER, Role.ADMIN)
-COMPANY_FIELDS = ("name", "nip", "regon", "email")
+COMPANY_FIELDS = ("name", "nip", "regon", "krs", "email")
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "country")
 ACCOUNT_FIELDS = ("currency", "iban", "bank_name", "label")
 #: Empty account rows offered below the filled ones (a row left empty is no account).
@@ -234,6 +234,7 @@ def apply_company_form(client: Client, form: Mapping[str, str]) -> tuple[Client,
         name=form.get("name", "").strip(),
         nip=form.get("nip", "").strip() or None,
         regon=form.get("regon", "").strip() or None,
+        krs=form.get("krs", "").strip() or None,
         email=form.get("email", "").strip(),
         address=address,
         bank_accounts=accounts,
