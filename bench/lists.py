@@ -792,14 +792,17 @@ def run(
             results.append(measure(cabinet, "sqlite", requests=requests))
     if "postgresql" in engines:
         server = os.environ.get("CABINET_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+        probe = sa.create_engine(server)
         try:
-            with sa.create_engine(server).connect():
-                pass
+            with probe.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
         except sa.exc.OperationalError as error:
             log(f"list_page_postgresql skipped: PostgreSQL is not reachable ({error.orig})")
         else:
             with postgres_cabinet(size, server, log=log) as cabinet:
                 results.append(measure(cabinet, "postgresql", requests=requests))
+        finally:
+            probe.dispose()
     return results
 
 

@@ -15,7 +15,7 @@ from cabinet_core.app import Cabinet
 from cabinet_core.entities import Address, Client, Role
 from cabinet_web.app import create_app
 from starlette.testclient import TestClient
-from web_support import PASSWORD, SYSTEM, World, login, make_settings
+from web_support import PASSWORD, SYSTEM, World, empty_postgres, login, make_settings
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -55,14 +55,6 @@ def database_url() -> str | None:
     return None
 
 
-def _empty_postgres(cabinet: Cabinet) -> None:
-    from cabinet_core.storage.schema import metadata
-
-    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    with cabinet.store.engine.begin() as connection:  # type: ignore[attr-defined]
-        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-
-
 @pytest.fixture
 def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
     """A migrated cabinet with the core's built-in plugins (no installed entry points)."""
@@ -75,7 +67,7 @@ def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
             yield cab
         finally:
             if database_url is not None:
-                _empty_postgres(cab)
+                empty_postgres(cab)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 from starlette.testclient import TestClient
-from test_document_page import pdf_cabinet, png_bytes
+from test_document_page import png_bytes
 from test_openapi import _conforms
-from web_support import World
+from web_support import World, pdf_cabinet
 
 COST_INVOICE = {
     "doc_type": "cost_invoice",

@@ -3,16 +3,13 @@ requests, FA(3) import, templates per client."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import cabinet_pdf.plugin
 import pytest
-from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, DocumentLine, Party
 from cabinet_core.settings import SmtpSettings
@@ -22,21 +19,13 @@ from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
-from web_support import SYSTEM, World, make_settings
+from web_support import SYSTEM, World, closed_port, pdf_cabinet
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "shared/specs/ksef-fa3/examples"
 needs_specs = pytest.mark.skipif(
     not (EXAMPLES / "FA_3_Przyklad_01.xml").is_file(),
     reason="shared/specs/ksef-fa3 is not beside the clone",
 )
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (an SMTP server that is down)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -55,26 +44,7 @@ def cabinet(
     tmp_path: Path, mail_settings: dict[str, Any], database_url: str | None
 ) -> Iterator[Cabinet]:
     """A migrated cabinet with the PDF renderer (sent documents carry their PDF)."""
-    settings = make_settings(
-        tmp_path, worker_max_attempts=2, database_url=database_url, **mail_settings
-    )
-    with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
-        cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-        cab.migrate()
-        try:
-            yield cab
-        finally:
-            if database_url is not None:
-                empty_postgres(cab)
-
-
-def empty_postgres(cabinet: Cabinet) -> None:
-    """The session's PostgreSQL database as the next test expects it: no rows."""
-    from cabinet_core.storage.schema import metadata
-
-    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    with cabinet.store.engine.begin() as connection:  # type: ignore[attr-defined]
-        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    yield from pdf_cabinet(tmp_path, database_url, worker_max_attempts=2, **mail_settings)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ visible), convert a proforma, issue a correction, ask a seller for a correction,
 from __future__ import annotations
 
 import email
-import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,15 +12,13 @@ from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
-import cabinet_pdf.plugin
 import pytest
-from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, DocumentLine, Party
 from cabinet_core.settings import SmtpSettings
 from cabinet_core.worker import Worker
 from starlette.testclient import TestClient
-from web_support import SYSTEM, World, csrf_of, login, make_settings
+from web_support import SYSTEM, World, closed_port, csrf_of, login, pdf_cabinet
 
 EXAMPLE_01 = (
     Path(__file__).resolve().parents[4] / "shared/specs/ksef-fa3/examples/FA_3_Przyklad_01.xml"
@@ -29,14 +26,6 @@ EXAMPLE_01 = (
 needs_specs = pytest.mark.skipif(
     not EXAMPLE_01.is_file(), reason="shared/specs/ksef-fa3 is not beside the clone"
 )
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (an SMTP server that is down)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -48,11 +37,7 @@ def mail_settings() -> dict[str, Any]:
 @pytest.fixture
 def cabinet(tmp_path: Path, mail_settings: dict[str, Any]) -> Iterator[Cabinet]:
     """A migrated cabinet with the PDF renderer (sent documents carry their PDF)."""
-    settings = make_settings(tmp_path, worker_max_attempts=3, **mail_settings)
-    with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
-        cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-        cab.migrate()
-        yield cab
+    yield from pdf_cabinet(tmp_path, worker_max_attempts=3, **mail_settings)
 
 
 class Clock:

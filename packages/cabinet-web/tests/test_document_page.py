@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import cabinet_pdf.plugin
 import pytest
-from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import (
     Actor,
@@ -26,7 +24,7 @@ from cabinet_core.entities import (
     PaymentMethod,
 )
 from starlette.testclient import TestClient
-from web_support import World, csrf_of, login, make_settings
+from web_support import World, csrf_of, login, pdf_cabinet
 
 
 def png_bytes() -> bytes:
@@ -47,24 +45,6 @@ def png_bytes() -> bytes:
 def database_url(database_urls: str | None) -> str | None:
     """The document page runs on SQLite and on PostgreSQL."""
     return database_urls
-
-
-def pdf_cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
-    """A migrated cabinet with the PDF renderer plugin (for the downloads); a PostgreSQL
-    database is emptied afterwards (it is shared by the session)."""
-    settings = make_settings(tmp_path, database_url=database_url)
-    with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
-        cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-        cab.migrate()
-        try:
-            yield cab
-        finally:
-            if database_url is not None:
-                from cabinet_core.storage.schema import metadata
-
-                tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-                with cab.store.engine.begin() as connection:  # type: ignore[attr-defined]
-                    connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture

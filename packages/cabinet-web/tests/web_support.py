@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import re
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
+from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Client, User
 from cabinet_core.settings import Branding, Settings
 from starlette.testclient import TestClient
@@ -57,3 +60,40 @@ def login(web: TestClient, email: str, password: str = PASSWORD) -> Any:
     return web.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_of(web)}
     )
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (an SMTP server that is down)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def empty_postgres(cabinet: Cabinet) -> None:
+    """The session's PostgreSQL database as the next test expects it: no rows."""
+    from cabinet_core.storage.schema import metadata
+
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with cabinet.store.engine.begin() as connection:  # type: ignore[attr-defined]
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+def pdf_cabinet(
+    tmp_path: Path, database_url: str | None = None, **overrides: Any
+) -> Iterator[Cabinet]:
+    """A migrated cabinet with the PDF renderer plugin (downloads, mailed PDFs); a PostgreSQL
+    database is emptied afterwards (the session shares it)."""
+    import cabinet_pdf.plugin
+    from argon2 import PasswordHasher
+
+    settings = make_settings(tmp_path, database_url=database_url, **overrides)
+    with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
+        # argon2id still, with the smallest cost: the production cost would dominate the run.
+        cab.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        cab.migrate()
+        try:
+            yield cab
+        finally:
+            if database_url is not None:
+                empty_postgres(cab)

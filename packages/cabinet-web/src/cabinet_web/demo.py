@@ -29,7 +29,6 @@ from cabinet_core.entities import (
     Document,
     DocumentLine,
     NewsItem,
-    Party,
     PaymentMethod,
     Product,
     Role,
@@ -132,14 +131,6 @@ def _save_logins(path: Path, logins: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
-def _party(client: Client) -> Party:
-    return Party(name=client.name, nip=client.nip, address=client.address, email=client.email)
-
-
-def _counterparty_party(cp: Counterparty) -> Party:
-    return Party(name=cp.name, nip=cp.nip, address=cp.address, email=cp.email)
-
-
 def seed(cabinet: Cabinet, data_dir: Path) -> list[tuple[str, str, str]]:
     """Create whatever demo data is missing; return ``(role, email, password)`` for the logins."""
     path = data_dir / LOGINS_FILE
@@ -215,6 +206,7 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
     pln = next(account for account in client.bank_accounts if account.currency == "PLN")
     eur = next(account for account in client.bank_accounts if account.currency == "EUR")
     buyer = counterparties[0]
+    # The documents service prints the client and the counterparty as seller and buyer itself.
     invoice = cabinet.documents.create(
         SYSTEM,
         Document(
@@ -223,8 +215,6 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
             issue_date=today - timedelta(days=3),
             sale_date=today - timedelta(days=3),
             due_date=today + timedelta(days=11),
-            seller=_party(client),
-            buyer=_counterparty_party(buyer),
             counterparty_id=buyer.id,
             bank_account=pln,
             payment_method=PaymentMethod.TRANSFER,
@@ -256,8 +246,6 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
             issue_date=today,
             sale_date=today,
             due_date=today + timedelta(days=14),
-            seller=_party(client),
-            buyer=_counterparty_party(counterparties[2]),
             counterparty_id=counterparties[2].id,
             currency="EUR",
             bank_account=eur,
@@ -282,8 +270,6 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
             sale_date=today - timedelta(days=10),
             receipt_date=today - timedelta(days=8),
             due_date=today + timedelta(days=4),
-            seller=_counterparty_party(seller),
-            buyer=_party(client),
             counterparty_id=seller.id,
             lines=(
                 DocumentLine(
@@ -314,8 +300,6 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
             sale_date=today - timedelta(days=6),
             receipt_date=today - timedelta(days=5),
             due_date=today + timedelta(days=24),
-            seller=_counterparty_party(carrier),
-            buyer=_party(client),
             counterparty_id=carrier.id,
             currency="EUR",
             payment_method=PaymentMethod.TRANSFER,
@@ -340,8 +324,6 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
             issue_date=today - timedelta(days=1),
             sale_date=today - timedelta(days=1),
             due_date=today + timedelta(days=7),
-            seller=_party(client),
-            buyer=_counterparty_party(counterparties[1]),
             counterparty_id=counterparties[1].id,
             bank_account=pln,
             payment_method=PaymentMethod.TRANSFER,
