@@ -169,3 +169,37 @@ def test_failure_while_identifying_the_user_is_a_clean_500(cabinet: Cabinet) -> 
     assert response.status_code == 500
     assert "Coś poszło nie tak po naszej stronie" in response.text
     assert "10.0.0.7" not in response.text
+
+
+async def peer_post(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("taken")
+
+
+peer_post.csrf_exempt = True  # type: ignore[attr-defined]
+
+
+class PeerPlugin:
+    """A server-to-server route (marked on its endpoint) beside an ordinary form route."""
+
+    @hookimpl
+    def register_routes(self, register: Callable[[BaseRoute], None]) -> None:
+        register(Route("/peer", peer_post, methods=["POST"]))
+        register(Route("/form", hello, methods=["POST"]))
+
+
+def test_csrf_exemption_is_declared_on_the_endpoint_and_holds_for_that_app_only(
+    cabinet: Cabinet,
+) -> None:
+    plugin = PeerPlugin()
+    cabinet.pm.register(plugin)
+    try:
+        with TestClient(create_app(cabinet), raise_server_exceptions=False) as web:
+            web.get("/login")  # a session cookie, as a browser would have
+            assert web.post("/peer", data={"x": "1"}).text == "taken"
+            assert web.post("/form", data={"x": "1"}).status_code == 403
+    finally:
+        cabinet.pm.unregister(plugin)
+    # Another app of the same process, without the plugin, exempts nothing.
+    with TestClient(create_app(cabinet), raise_server_exceptions=False) as web:
+        web.get("/login")
+        assert web.post("/peer", data={"x": "1"}).status_code in (403, 404)

@@ -53,12 +53,8 @@ def emulator_banner(emulator: object) -> str:
 @hookimpl(optionalhook=True)
 def register_routes(register: Callable[[BaseRoute], None]) -> None:
     """The Bitrix24 routes: events, install, placement sign-in, the admins' settings page."""
-    from cabinet_web.security import CSRF_EXEMPT_PATHS  # type: ignore[import-untyped]
-
     from cabinet_bitrix import web
 
-    # The portal posts events, the install and the placement; none carries our CSRF token.
-    CSRF_EXEMPT_PATHS.update(web.CSRF_EXEMPT)
     for route in web.ROUTES:
         register(route)
 

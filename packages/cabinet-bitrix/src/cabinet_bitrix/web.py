@@ -614,6 +614,12 @@ ROUTES: list[Route] = [
     Route(SETTINGS_PATH, settings_page, methods=["GET"], name="bitrix24_settings"),
     Route(SETTINGS_PATH, save_webhook_token, methods=["POST"], name="bitrix24_settings_save"),
 ]
+# The portal posts events, the install and the placement; none carries our CSRF token (each
+# proves itself: the application token, the OAuth server, user.current). cabinet-web reads
+# the endpoint attribute, so the exemption lives with the route, per app.
+for _route in ROUTES:
+    if _route.path in CSRF_EXEMPT:
+        _route.endpoint.csrf_exempt = True  # type: ignore[attr-defined]
 
 
 def register(register_route: Callable[[Route], None]) -> None:

@@ -18,6 +18,7 @@ from cabinet_web.problems import (
     handle_server_error,
 )
 from cabinet_web.security import (
+    CSRF_EXEMPT_ATTRIBUTE,
     CsrfMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
@@ -52,6 +53,12 @@ def create_app(cabinet: Cabinet) -> Starlette:
     routes.append(
         Mount("/static", StaticFiles(packages=[("cabinet_web", "static")]), name="static")
     )
+    # Server-to-server endpoints (a CRM's events) say so on the endpoint; per app, not global.
+    exempt = frozenset(
+        str(getattr(route, "path", ""))
+        for route in routes
+        if getattr(getattr(route, "endpoint", None), CSRF_EXEMPT_ATTRIBUTE, False)
+    )
     settings = cabinet.settings
     app = Starlette(
         routes=routes,
@@ -66,7 +73,7 @@ def create_app(cabinet: Cabinet) -> Starlette:
                 https_only=settings.secure_cookies,
             ),
             Middleware(RequestContextMiddleware),
-            Middleware(CsrfMiddleware),
+            Middleware(CsrfMiddleware, exempt_paths=exempt),
         ],
         exception_handlers={
             CabinetError: handle_cabinet_error,

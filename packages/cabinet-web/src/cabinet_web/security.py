@@ -29,9 +29,9 @@ from cabinet_web.problems import respond
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-#: Paths whose POSTs come from other servers, not from our forms (a CRM's event handler, which
-#: proves itself its own way); plugins add theirs when they register the route.
-CSRF_EXEMPT_PATHS: set[str] = set()
+#: An endpoint with this attribute set true takes POSTs from other servers, not from our forms
+#: (a CRM's event handler, which proves itself its own way); ``create_app`` exempts its path.
+CSRF_EXEMPT_ATTRIBUTE = "csrf_exempt"
 MAX_FORM_BYTES = 20 * 1024 * 1024
 
 
@@ -97,14 +97,15 @@ class RequestContextMiddleware:
 class CsrfMiddleware:
     """Rejects unsafe cookie-authenticated requests without the session's CSRF token."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, exempt_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.exempt_paths = exempt_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["method"] in SAFE_METHODS
-            or scope["path"] in CSRF_EXEMPT_PATHS
+            or scope["path"] in self.exempt_paths
         ):
             await self.app(scope, receive, send)
             return
