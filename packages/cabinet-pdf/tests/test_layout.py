@@ -354,6 +354,19 @@ def test_split_payment_threshold_is_in_pln_for_foreign_currencies(
     assert "split payment mechanism (mechanizm podzielonej płatności)" in text
 
 
+def test_split_payment_words_follow_the_fa3_rule_for_annex_15_lines(
+    cabinet, client, invoice, pdf_text
+):
+    """An annex-15 line marks the invoice without the hand-ticked flag, as P_18A does."""
+    document = attrs.evolve(
+        invoice,
+        lines=(DocumentLine(name="Stal", unit_price=Decimal("15000.00"), annex15=True),),
+        extra={},
+    )
+    text = pdf_text(render(cabinet, document, client).content)
+    assert "mechanizm podzielonej płatności" in text
+
+
 def _operations(content: bytes) -> tuple[set[str], list[tuple[str, list[float]]]]:
     reader = PdfReader(io.BytesIO(content))
     page = reader.pages[0]

@@ -34,8 +34,7 @@ from cabinet_core.vat import (
     CorrectionTotals,
     TaxRules,
     UnknownVatRate,
-    requires_split_payment,
-    to_pln,
+    split_payment_applies,
 )
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -588,15 +587,6 @@ class Layout:
         out.append(Spacer(1, 3 * mm))
         return out
 
-    def _gross_pln(self) -> Decimal | None:
-        """The total due in PLN, converted with the document's rate (``None``: no rate)."""
-        if self.totals is None:
-            return None
-        if self.document.currency == "PLN":
-            return self.totals.gross
-        rate = self.document.exchange_rate
-        return to_pln(self.totals.gross, rate.rate) if rate is not None else None
-
     def _flag(self, name: str) -> bool:
         value = self.document.extra.get(name)
         if isinstance(value, str):
@@ -621,8 +611,9 @@ class Layout:
                 continue
         if reverse:
             found.append("reverse_charge")
-        gross_pln = self._gross_pln()
-        if gross_pln is not None and requires_split_payment(gross_pln, self._flag("split_payment")):
+        # The same rule as the FA(3) writer and the documents service, so the words printed
+        # and the P_18A embedded never disagree (annex-15 lines, a correction's full total).
+        if split_payment_applies(doc, rules=self.rules):
             found.append("split_payment")
         return found
 
