@@ -216,17 +216,14 @@ class SyncPort(Protocol):
     its writes carry as ``origin`` and the namespace of its state.
 
     Reads are system reads (no actor: the backend works for the firm). Writes go through the
-    services, with their audit entries, notifications and event hooks.
+    services, with their audit entries, notifications and event hooks. A backend's own
+    configuration is not here: its factory (``register_crm_backends``) reads it from
+    ``cabinet.plugin_config(...)`` when composing the backend.
     """
 
     @property
     def backend(self) -> str:
         """The backend's registered name."""
-        ...
-
-    @property
-    def config(self) -> Mapping[str, str]:
-        """The backend's own settings namespace (``CABINET_<NAME>_*`` or code)."""
         ...
 
     @property
