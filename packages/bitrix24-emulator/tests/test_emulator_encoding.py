@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cabinet_bitrix.emulator.encoding import dumps, flatten, parse_pairs, parse_query, urlencode
+from bitrix24_emulator.encoding import dumps, flatten, parse_pairs, parse_query, urlencode
 from hypothesis import given
 from hypothesis import strategies as st
 
