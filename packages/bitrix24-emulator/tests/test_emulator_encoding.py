@@ -25,6 +25,11 @@ def test_urlencoded_data_parses_back_to_itself(data):
     assert parse_query(urlencode(data)) == data
 
 
+def test_parameters_stay_named_even_when_numbered():
+    assert parse_query("0=a&1=b") == {"0": "a", "1": "b"}
+    assert parse_query("a[0]=x&a[1]=y") == {"a": ["x", "y"]}
+
+
 def test_php_arrays_keyed_from_zero_are_lists_and_empty_ones_are_brackets():
     assert json.loads(dumps({"a": {}, "b": {"0": 1, "1": 2}, "c": {"1": 1, "2": 2}})) == {
         "a": [],
