@@ -131,7 +131,7 @@ def serve(emulator: Emulator, *, host: str, port: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The ``bitrix24-emulator`` console script."""
-    options = parse_args(argv)
+    options = parse_args(argv, prog="bitrix24-emulator")  # also under python -m
     emulator = Emulator(options.config)
     print(banner(emulator), flush=True)
     serve(emulator, host=options.host, port=options.port)
