@@ -49,6 +49,12 @@ if TYPE_CHECKING:
 MAIL_TOPIC = invoice_effects.MAIL_TOPIC
 _CONVERTIBLE = ("issued", "sent")
 _CORRECTABLE = ("issued", "sent", "paid")
+#: The flow each built-in type starts from (see :meth:`InvoicingService.available`).
+_FLOWS = {
+    Proforma.key: "convert",
+    VatInvoice.key: "correct",
+    CostInvoice.key: "request_correction",
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -631,6 +637,26 @@ class InvoicingService(Service):
             )
         return queued
 
+    def available(self, document: Document) -> frozenset[str]:
+        """The invoicing actions ``document``'s state allows: ``send``, ``convert`` (an issued
+        proforma), ``correct`` (an issued VAT invoice), ``request_correction`` (a registered
+        cost invoice). Pages show only these buttons; the actions check access again."""
+        try:
+            document_type = self.cabinet.document_type(document.doc_type)
+        except NotFound:
+            return frozenset()
+        found = set()
+        if can_be_sent(document_type, document.status):
+            found.add("send")
+        action = _FLOWS.get(document.doc_type)
+        if action == "convert" and document.status in _CONVERTIBLE:
+            found.add(action)
+        elif action == "correct" and document.status in _CORRECTABLE:
+            found.add(action)
+        elif action == "request_correction" and document.status != document_type.workflow.initial:
+            found.add(action)
+        return frozenset(found)
+
     def _sendable(self, tx: Tx, actor: Actor, doc_id: int) -> Document:
         """The document, when its type is ever e-mailed (else :class:`Conflict`)."""
         sendable = [
@@ -654,6 +680,12 @@ class InvoicingService(Service):
                 if queued.topic == MAIL_TOPIC and queued.payload.get("to") == address:
                     return queued
         raise NotFound(N_("Not found"), entity="outbox", id=doc_id)
+
+
+def can_be_sent(document_type: DocumentType, status: str) -> bool:
+    """Whether a document of ``document_type`` in ``status`` may be e-mailed now: in one of
+    its ``sendable_states``, or where its ``send`` move mails it (a draft correction request)."""
+    return status in document_type.sendable_states or _mails_on_send(document_type, status)
 
 
 def _mails_on_send(document_type: DocumentType, status: str) -> bool:
