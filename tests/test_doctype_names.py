@@ -34,7 +34,8 @@ ALLOWED = {
 }
 
 KEYS = tuple(document_type.key for document_type in BUILT_IN_TYPES)
-LITERAL = re.compile(r"""(["'])(%s)\1""" % "|".join(re.escape(key) for key in KEYS))
+_ALTERNATIVES = "|".join(re.escape(key) for key in KEYS)
+LITERAL = re.compile(rf"""(["'])({_ALTERNATIVES})\1""")
 #: ``doc_type == "…"``, ``doc_type in ("…", …)``, ``doc_type not in SOME_TYPES``: a test of a
 #: type's name. Membership in a registry (``doc_type in template.document_types``, ``in
 #: cabinet.document_types``) is how the seams work and is not matched.

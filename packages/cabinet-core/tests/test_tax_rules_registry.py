@@ -79,7 +79,11 @@ def test_a_document_may_use_a_rate_only_a_plugin_registered(cabinet):
         doc_type=next(t.key for t in BUILT_IN_TYPES if t.ksef_kind == "VAT"),
         issue_date=date(2027, 2, 1),
         buyer=Party(name="Jaźń S.A.", nip="1234563218"),
-        lines=(DocumentLine(name="Książka", quantity=Decimal("1"), unit_price=Decimal("100.00"), vat_rate="7"),),
+        lines=(
+            DocumentLine(
+                name="Książka", quantity=Decimal("1"), unit_price=Decimal("100.00"), vat_rate="7"
+            ),
+        ),
     )
     saved = cabinet.documents.create(admin, invoice)
     assert saved.totals is not None

@@ -5,7 +5,9 @@ from cabinet_pdf.labels import LABELS, PAYMENT_METHODS, label, languages_of, pic
 from cabinet_pdf.printed_types import PRINTED_TYPES
 
 TITLES = {key: printed.title for key, printed in PRINTED_TYPES.items()}
-LEGACY = {key: printed.legacy_title for key, printed in PRINTED_TYPES.items() if printed.legacy_title}
+LEGACY = {
+    key: printed.legacy_title for key, printed in PRINTED_TYPES.items() if printed.legacy_title
+}
 
 
 def test_every_label_and_title_exists_in_both_languages():

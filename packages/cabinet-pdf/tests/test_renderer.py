@@ -10,20 +10,18 @@ from decimal import Decimal
 
 import attrs
 import pytest
+from cabinet_core.default_document_types import BUILT_IN_TYPES
 from cabinet_core.entities import DocumentLine, ExchangeRate
 from cabinet_core.ksef import FA3_NAMESPACE, document_to_fa3, validate_fa3
-from cabinet_core.rendering import Renderer
-from cabinet_core.services.documents import party_of_client
-from cabinet_core.vat import compute_totals
-from cabinet_core.words import amount_in_words
-from cabinet_core.default_document_types import BUILT_IN_TYPES
 from cabinet_core.printing import file_stem, totals_of, view_of
-from cabinet_core.rendering import ALL_DOCUMENT_TYPES
-from cabinet_core.vat import POLAND_2026
+from cabinet_core.rendering import ALL_DOCUMENT_TYPES, Renderer
+from cabinet_core.services.documents import party_of_client
+from cabinet_core.vat import POLAND_2026, compute_totals
+from cabinet_core.words import amount_in_words
 from cabinet_pdf.renderer import PdfRenderer
+from pypdf import PdfReader
 
 DOCUMENT_TYPES = tuple(document_type.key for document_type in BUILT_IN_TYPES)
-from pypdf import PdfReader
 
 
 def render(cabinet, document, client, language="pl"):

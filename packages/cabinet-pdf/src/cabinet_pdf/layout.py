@@ -5,8 +5,8 @@ the dates, the two parties, the lines (before/after blocks on a correcting invoi
 rate, the total due with the amount in words, the statutory markers (art. 106e ust. 1 pkt 16-19),
 payment details, the type's own fields and notes. Types without lines (a contract, a cash
 report, a plugin's power of attorney) simply print no lines table. What a built-in type prints
-differently (its title, the parties' names) comes from :mod:`cabinet_pdf.printed_types`. The template's :class:`~cabinet_pdf.themes.Theme` decides
-how each block is drawn, never what it says.
+differently (its title, the parties' names) comes from :mod:`cabinet_pdf.printed_types`. The
+template's :class:`~cabinet_pdf.themes.Theme` decides how each block is drawn, never what it says.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class Mover(Protocol):
     in it), recorded like any move; the hooks hear of it after the commit. ``detail`` goes to
     the audit entry."""
 
-    def __call__(self, document: Document, transition_key: str, **detail: Any) -> Document: ...
+    def __call__(self, document: Document, transition_key: str, /, **detail: Any) -> Document: ...
 
 
 @attrs.frozen(kw_only=True)

@@ -149,9 +149,10 @@ def mail_on_send(ctx: EffectContext) -> Document | None:
     its seller): to ``context["to"]`` with ``context["message"]``, else to the default address.
     Without a usable address the move records a document handed over another way."""
     document = ctx.after
-    address = str(ctx.context.get("to") or "").strip() or default_address(
-        document, client_is_buyer=True
-    ).strip()
+    address = (
+        str(ctx.context.get("to") or "").strip()
+        or default_address(document, client_is_buyer=True).strip()
+    )
     if _usable(address):
         queue_mail(
             ctx.tx,

@@ -528,7 +528,8 @@ def _recompute(
 #: The built-in types a file can be read as, by key: what each declares (the client is the
 #: buyer, the FA(3) kind it is written as) decides which of its fields the file fills.
 _READ_AS = {
-    document_type.key: document_type() for document_type in (CostInvoice, VatInvoice, CorrectingInvoice)
+    document_type.key: document_type()
+    for document_type in (CostInvoice, VatInvoice, CorrectingInvoice)
 }
 
 

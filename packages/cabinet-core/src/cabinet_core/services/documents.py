@@ -7,9 +7,10 @@ changes when rates do. A workflow move that assigns a number takes it from the c
 in the same transaction as the move, its audit entry and its outbox row.
 
 Split payment (MPP, poland.md §2.4): on every save of a document whose type declares
-``split_payment`` (a VAT invoice, correcting invoice or proforma), ``extra["split_payment"]`` becomes True when the law requires the marking (a line
-from annex 15 and a total above 15 000.00 PLN, a foreign currency converted at the document's
-fixed rate; for a correction, the corrected state's total). It is never switched off by the
+``split_payment`` (a VAT invoice, correcting invoice or proforma), ``extra["split_payment"]``
+becomes True when the law requires the marking (a line from annex 15 and a total above
+15 000.00 PLN, a foreign currency converted at the document's fixed rate; for a correction, the
+corrected state's total). It is never switched off by the
 service: when the rule does not require it, the value the user sent is kept, so a client may
 tick it by hand (the goods are in annex 15 although no line says so), and a flag set earlier
 stays until the user clears it. The FA(3) file and the PDF still print the marker only when the
@@ -563,7 +564,7 @@ class DocumentService(Service):
         """The type's effects of ``move``, in order, each seeing the document as the previous
         one left it; the related documents they move are collected in ``moved``."""
 
-        def move_other(other: Document, key: str, **detail: Any) -> Document:
+        def move_other(other: Document, key: str, /, **detail: Any) -> Document:
             result = self.move_in(tx, actor, other, key, **detail)
             moved.append((other, result))
             return result

@@ -338,7 +338,7 @@ class InvoicingService(Service):
         open correction requests for it (see :func:`invoice_effects.link_correction`); each
         ``(before, after)`` of those moves is appended to ``moved`` for the hooks."""
 
-        def move(other: Document, key: str, **detail: Any) -> Document:
+        def move(other: Document, key: str, /, **detail: Any) -> Document:
             result = self._move(tx, actor, other, key, **detail)
             moved.append((other, result))
             return result
@@ -649,11 +649,13 @@ class InvoicingService(Service):
         if can_be_sent(document_type, document.status):
             found.add("send")
         action = _FLOWS.get(document.doc_type)
-        if action == "convert" and document.status in _CONVERTIBLE:
-            found.add(action)
-        elif action == "correct" and document.status in _CORRECTABLE:
-            found.add(action)
-        elif action == "request_correction" and document.status != document_type.workflow.initial:
+        allowed = {
+            "convert": document.status in _CONVERTIBLE,
+            "correct": document.status in _CORRECTABLE,
+            # A draft is only being typed in; a request refers to a registered invoice.
+            "request_correction": document.status != document_type.workflow.initial,
+        }
+        if action is not None and allowed[action]:
             found.add(action)
         return frozenset(found)
 
