@@ -45,6 +45,7 @@ def cabinet(
 ) -> Iterator[Cabinet]:
     yield mail_cabinet(store, tmp_path, mailer, hooks)
 
+
 AFTER_DAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
@@ -65,8 +66,7 @@ def audit_actions(world: World, doc_id: int | None) -> list[str]:
 
 
 def test_an_issued_proforma_becomes_a_vat_invoice_draft_once(
-    monkeypatch: pytest.MonkeyPatch,
-    world: World, hooks: HookRecorder
+    monkeypatch: pytest.MonkeyPatch, world: World, hooks: HookRecorder
 ) -> None:
     cabinet, alice = world.cabinet, world.actor(world.alice)
     # The invoice is issued "today": pin the clock to the day after the proforma, so its due

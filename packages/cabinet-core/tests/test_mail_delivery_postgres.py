@@ -5,9 +5,9 @@ the audit and the issued → sent move in PostgreSQL's transactions)."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -39,12 +39,12 @@ def cabinet(
 ) -> Iterator[Cabinet]:
     yield mail_cabinet(store, tmp_path, mailer, hooks)
 
+
 AFTER_DAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
 def test_proforma_to_invoice_auto_sent_and_delivered_by_the_worker(
-    monkeypatch: pytest.MonkeyPatch,
-    world: World, mailer: CapturingMailer
+    monkeypatch: pytest.MonkeyPatch, world: World, mailer: CapturingMailer
 ) -> None:
     cabinet, alice = world.cabinet, world.actor(world.alice)
     # The invoice is issued "today": pin the clock to the day after the proforma, so its due
