@@ -31,9 +31,10 @@ from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationEr
 from cabinet_core.ksef import find_ksef_number, is_ksef_number, parse_fa3
 from cabinet_core.limits import storage_errors
 from cabinet_core.nip import is_valid_nip, validate_nip
-from cabinet_core.services._base import Service, email_errors, payload, raise_if
+from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.documents import party_of_client
 from cabinet_core.storage import DocumentQuery
+from cabinet_core.sync import DocumentStatusChange, MailRequest, Topic
 
 if TYPE_CHECKING:
     from cabinet_core.entities import Client
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 #: The address and message of a correction request being sent through ``send``, for the
 #: ``send`` move it makes (a context variable: each thread or task has its own).
 _SENDING: ContextVar[tuple[str, str] | None] = ContextVar("cabinet_sending", default=None)
-#: The outbox topic of a document to e-mail (the worker hands it to ``cabinet.mail_delivery``).
-MAIL_TOPIC = "mail.document"
 #: Sales documents the client sends to its buyer, and the states they may be sent in.
 SALES_SENDABLE = frozenset({"proforma", "vat_invoice", "correcting_invoice", "bill"})
 SENDABLE_STATES: Mapping[str, frozenset[str]] = {
@@ -123,8 +122,8 @@ class InvoicingService(Service):
             entity_id=stored.id,
             client_id=stored.client_id,
             detail={"doc_type": stored.doc_type, "related_id": stored.related_id},
-            topic="document.created",
-            message=payload(stored),
+            topic=Topic.DOCUMENT_CREATED,
+            message=stored,
         )
         return stored
 
@@ -150,14 +149,13 @@ class InvoicingService(Service):
             entity_id=stored.id,
             client_id=stored.client_id,
             detail={"transition": move.key, "from": document.status, "to": stored.status, **detail},
-            topic="document.status_changed",
-            message={
-                "document": payload(stored),
-                "transition": move.key,
-                "old_status": document.status,
-                "new_status": stored.status,
-                "comment": "",
-            },
+            topic=Topic.DOCUMENT_STATUS_CHANGED,
+            message=DocumentStatusChange(
+                document=stored,
+                transition=move.key,
+                old_status=document.status,
+                new_status=stored.status,
+            ),
         )
         return stored
 
@@ -535,8 +533,8 @@ class InvoicingService(Service):
                     "seller_invoice_number": extra.get("seller_invoice_number"),
                     "warnings": len(warnings),
                 },
-                topic="document.created",
-                message=payload(stored),
+                topic=Topic.DOCUMENT_CREATED,
+                message=stored,
             )
         self.fire("document_saved", document=stored, actor=actor, created=True)
         for before, after in moved:
@@ -742,21 +740,22 @@ class InvoicingService(Service):
     def _latest_mail(self, doc_id: int, address: str) -> OutboxMessage:
         with self.store.transaction(readonly=True) as tx:
             for queued in tx.outbox_for("document", doc_id):  # newest first
-                if queued.topic == MAIL_TOPIC and queued.payload.get("to") == address:
+                if queued.topic == Topic.MAIL_DOCUMENT and queued.payload.get("to") == address:
                     return queued
         raise NotFound(N_("Not found"), entity="outbox", id=doc_id)
 
     def _queue(
         self, tx: Tx, actor: Actor, document: Document, to: str, message: str, *, auto: bool
     ) -> OutboxMessage:
-        """The ``mail.document`` outbox row and its audit entry, in ``tx``."""
-        body = {
-            "document_id": document.id,
-            "to": to,
-            "message": message.strip(),
-            "language": document.language,
-            "requested_by": actor.user_id,
-        }
+        """The ``mail.document`` outbox message and its audit entry, in ``tx``."""
+        assert document.id is not None  # a stored document
+        request = MailRequest(
+            document_id=document.id,
+            to=to,
+            message=message.strip(),
+            language=document.language,
+            requested_by=actor.user_id,
+        )
         self.record(
             tx,
             actor,
@@ -766,14 +765,8 @@ class InvoicingService(Service):
             client_id=document.client_id,
             detail={"to": to, "auto": auto, "number": document.number},
         )
-        return tx.add_outbox(
-            OutboxMessage(
-                topic=MAIL_TOPIC,
-                entity="document",
-                entity_id=document.id,
-                payload=body,
-                created_at=self.now(),
-            )
+        return self.queue(
+            tx, Topic.MAIL_DOCUMENT, request, entity="document", entity_id=document.id
         )
 
     # -- what other moves imply -----------------------------------------------------------------

@@ -7,7 +7,7 @@ of documents (the counterparty, a case-folded search text) are derived here.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -384,19 +384,23 @@ def audit_from_row(row: RowMapping) -> AuditEntry:
     )
 
 
-def outbox_from_row(row: RowMapping) -> OutboxMessage:
+def outbox_from_row(row: Mapping[Any, Any]) -> OutboxMessage:
+    """A message joined with one of its deliveries (the delivery columns are NULL, and the
+    message reads as having none, when an outer join found no delivery row)."""
     return OutboxMessage(
         id=row["id"],
         topic=row["topic"],
         entity=row["entity"],
         entity_id=row["entity_id"],
         payload=dict(row["payload"]),
+        origin=row["origin"],
         created_at=row["created_at"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        delivered_at=row["delivered_at"],
-        failed_at=row["failed_at"],
-        last_error=row["last_error"],
+        subscriber=row.get("subscriber"),
+        attempts=row.get("attempts") or 0,
+        next_attempt_at=row.get("next_attempt_at"),
+        delivered_at=row.get("delivered_at"),
+        failed_at=row.get("failed_at"),
+        last_error=row.get("last_error"),
     )
 
 
