@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -64,7 +65,8 @@ def _status_filter(status: str) -> tuple[sa.ColumnElement[bool], ...]:
 def add(
     connection: Connection, message: OutboxMessage, subscribers: Iterable[str], now: datetime
 ) -> OutboxMessage:
-    """Insert ``message`` and one pending delivery per subscriber; the message as stored."""
+    """Insert ``message`` and one pending delivery per subscriber; the message as stored (as
+    its delivery reads, when it has exactly one subscriber)."""
     row = (
         connection.execute(
             sa.insert(_o)
@@ -95,7 +97,10 @@ def add(
                 for name in names
             ],
         )
-    return mapping.outbox_from_row(row)
+    stored = mapping.outbox_from_row(row)
+    if len(names) == 1:
+        stored = attrs.evolve(stored, subscriber=names[0], next_attempt_at=message.next_attempt_at)
+    return stored
 
 
 def about(connection: Connection, entity: str, entity_id: int) -> list[OutboxMessage]:
