@@ -384,9 +384,13 @@ def audit_from_row(row: RowMapping) -> AuditEntry:
     )
 
 
-def outbox_from_row(row: Mapping[Any, Any]) -> OutboxMessage:
-    """A message joined with one of its deliveries (the delivery columns are NULL, and the
-    message reads as having none, when an outer join found no delivery row)."""
+def outbox_from_row(
+    row: Mapping[Any, Any], delivery: Mapping[Any, Any] | None = None
+) -> OutboxMessage:
+    """A message with one of its deliveries: the delivery's columns from ``delivery`` when
+    given, else from ``row`` (a join; they are NULL, and the message reads as having no
+    delivery, when an outer join found none)."""
+    state = row if delivery is None else delivery
     return OutboxMessage(
         id=row["id"],
         topic=row["topic"],
@@ -395,12 +399,12 @@ def outbox_from_row(row: Mapping[Any, Any]) -> OutboxMessage:
         payload=dict(row["payload"]),
         origin=row["origin"],
         created_at=row["created_at"],
-        subscriber=row.get("subscriber"),
-        attempts=row.get("attempts") or 0,
-        next_attempt_at=row.get("next_attempt_at"),
-        delivered_at=row.get("delivered_at"),
-        failed_at=row.get("failed_at"),
-        last_error=row.get("last_error"),
+        subscriber=state.get("subscriber"),
+        attempts=state.get("attempts") or 0,
+        next_attempt_at=state.get("next_attempt_at"),
+        delivered_at=state.get("delivered_at"),
+        failed_at=state.get("failed_at"),
+        last_error=state.get("last_error"),
     )
 
 

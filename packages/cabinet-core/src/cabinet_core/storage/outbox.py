@@ -162,13 +162,21 @@ def claim(
             claimed_until=now + timedelta(seconds=lease_seconds),
             attempts=_d.c.attempts + 1,
         )
-        .returning(*_d.c)
-    ).mappings()
-    state = {row["message_id"]: row for row in leased}
+        .returning(_d.c.message_id, _d.c.attempts, _d.c.next_attempt_at, _d.c.last_error)
+    ).all()
+    state = {
+        message_id: {
+            "subscriber": subscriber,
+            "attempts": attempts,
+            "next_attempt_at": next_attempt_at,
+            "last_error": last_error,
+        }
+        for message_id, attempts, next_attempt_at, last_error in leased
+    }
     if not state:
         return []
     messages = connection.execute(sa.select(_o).where(_o.c.id.in_(list(state)))).mappings()
-    claimed = [mapping.outbox_from_row({**row, **state[row["id"]]}) for row in messages]
+    claimed = [mapping.outbox_from_row(row, state[row["id"]]) for row in messages]
     return sorted(claimed, key=lambda message: message.id or 0)
 
 
