@@ -127,7 +127,8 @@ def _queue(cabinet: Cabinet, count: int) -> list[int]:
             assert document.id is not None
             ids.append(document.id)
             tx.add_outbox(
-                OutboxMessage(topic="document.created", entity="document", entity_id=document.id)
+                OutboxMessage(topic="document.created", entity="document", entity_id=document.id),
+                subscribers=cabinet.settings.crm_backends,
             )
     return ids
 

@@ -34,8 +34,8 @@ from cabinet_core.entities import (
     Party,
 )
 from cabinet_core.ksef import validate_fa3
-from cabinet_core.services.invoicing import MAIL_TOPIC as MAIL
 from cabinet_core.settings import Settings, SmtpSettings
+from cabinet_core.sync import MAIL_SUBSCRIBER
 from cabinet_core.worker import Worker
 from pypdf import PdfReader
 
@@ -135,7 +135,11 @@ def _issued_invoice(cabinet: Cabinet, client_id: int, language: str) -> Document
 
 def _mails(cabinet: Cabinet, doc_id: int) -> list[OutboxMessage]:
     """The document's e-mails as the deliveries list shows them (staff also see the CRM's)."""
-    return [m for m in cabinet.documents.deliveries(Actor.system(), doc_id) if m.topic == MAIL]
+    return [
+        m
+        for m in cabinet.documents.deliveries(Actor.system(), doc_id)
+        if m.subscriber == MAIL_SUBSCRIBER
+    ]
 
 
 def _parse(data: bytes) -> EmailMessage:

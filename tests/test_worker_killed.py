@@ -81,7 +81,8 @@ def _seed(store: Store) -> list[int]:
             assert document.id is not None
             ids.append(document.id)
             tx.add_outbox(
-                OutboxMessage(topic="document.created", entity="document", entity_id=document.id)
+                OutboxMessage(topic="document.created", entity="document", entity_id=document.id),
+                subscribers=("bitrix24",),  # the worker runs with CABINET_CRM_BACKENDS=bitrix24
             )
         return ids
 
@@ -165,7 +166,8 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicate(
             with store.engine.begin() as connection:
                 connection.execute(
                     sa.text(
-                        "UPDATE outbox SET claimed_until = :past WHERE claimed_until IS NOT NULL"
+                        "UPDATE outbox_deliveries SET claimed_until = :past"
+                        " WHERE claimed_until IS NOT NULL"
                     ),
                     {"past": utcnow() - timedelta(seconds=1)},
                 )

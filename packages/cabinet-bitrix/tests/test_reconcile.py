@@ -96,7 +96,8 @@ def test_documents_whose_push_never_arrived_are_queued_again(
         lost = tx.add_document(attrs.evolve(document, id=None, number="FV/2/2026"))
         waiting = tx.add_document(attrs.evolve(document, id=None, number="FV/3/2026"))
         tx.add_outbox(
-            OutboxMessage(topic="document.created", entity="document", entity_id=waiting.id)
+            OutboxMessage(topic="document.created", entity="document", entity_id=waiting.id),
+            subscribers=(backend.name,),
         )
     backend.deliver(cabinet, created(document))
     report = reconcile(cabinet, backend=backend)

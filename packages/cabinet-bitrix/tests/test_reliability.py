@@ -144,7 +144,8 @@ class Rig:
                 tx.add_outbox(
                     OutboxMessage(
                         topic="document.created", entity="document", entity_id=document.id
-                    )
+                    ),
+                    subscribers=self.cabinet.settings.crm_backends,
                 )
             return ids
 

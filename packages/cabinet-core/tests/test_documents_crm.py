@@ -17,6 +17,7 @@ from cabinet_core.entities import (
     PaymentStatus,
 )
 from cabinet_core.errors import NotFound
+from cabinet_core.sync import MAIL_SUBSCRIBER
 from fixtures_services import HookRecorder, World
 
 DAY = date(2026, 11, 20)
@@ -61,7 +62,10 @@ def test_crm_status_moves_without_a_transition_and_says_where_from(
     assert moved.number.startswith("FV/1/11/2026")
     last = outbox(world)[0]
     assert last.topic == "document.status_changed" and last.entity_id == document.id
-    assert last.payload["origin"] == "bitrix24"
+    # The origin is the message's, not the payload's: the backend it came from gets no
+    # delivery, every other active one (here "null") does.
+    assert last.origin == "bitrix24" and "origin" not in last.payload
+    assert last.subscriber == "null"
     assert (last.payload["old_status"], last.payload["new_status"]) == ("draft", "issued")
     audit = world.cabinet.audit.list(world.actor(world.admin), entity="document")[0]
     assert audit.action == "document.crm_status" and audit.actor_id is None
@@ -105,7 +109,7 @@ def test_crm_payment(world: World) -> None:
     assert paid.payment_status is PaymentStatus.PAID and paid.status == document.status
     message = outbox(world)[0]
     assert message.topic == "document.payment_changed"
-    assert message.payload["origin"] == "bitrix24"
+    assert message.origin == "bitrix24" and "origin" not in message.payload
     assert message.payload["new_payment_status"] == "paid"
     assert world.cabinet.documents.apply_crm_payment(document.id, PaymentStatus.PAID) is None
     with pytest.raises(ValueError):
@@ -129,7 +133,8 @@ def test_deliveries_show_mail_and_for_staff_the_newest_crm_row(world: World) -> 
                 entity="document",
                 entity_id=document.id,
                 payload={"to": "kupiec@example.com"},
-            )
+            ),
+            subscribers=(MAIL_SUBSCRIBER,),
         )
         second = tx.add_outbox(
             OutboxMessage(
@@ -137,14 +142,18 @@ def test_deliveries_show_mail_and_for_staff_the_newest_crm_row(world: World) -> 
                 entity="document",
                 entity_id=document.id,
                 payload={"to": "inny@example.com"},
-            )
+            ),
+            subscribers=(MAIL_SUBSCRIBER,),
         )
         # Another document's mail stays out of this one's list.
         tx.add_outbox(
-            OutboxMessage(topic="mail.document", entity="document", entity_id=document.id + 1)
+            OutboxMessage(topic="mail.document", entity="document", entity_id=document.id + 1),
+            subscribers=(MAIL_SUBSCRIBER,),
         )
     assert first.id is not None and second.id is not None
-    store.mark_failed(first.id, error="550 mailbox unavailable", now=store.clock())
+    store.mark_failed(
+        first.id, subscriber=MAIL_SUBSCRIBER, error="550 mailbox unavailable", now=store.clock()
+    )
     world.cabinet.documents.transition(alice, document.id, "issue")
     with store.transaction(readonly=True) as tx:
         everything = tx.outbox_for("document", document.id)
@@ -159,6 +168,42 @@ def test_deliveries_show_mail_and_for_staff_the_newest_crm_row(world: World) -> 
     assert [m.id for m in seen_by_staff] == [crm_rows[0].id, second.id, first.id]
     with pytest.raises(NotFound):
         world.cabinet.documents.deliveries(world.actor(world.bob), document.id)
+
+
+def test_a_crm_change_reaches_every_other_backend_and_staff_see_each_ones_newest(
+    world: World,
+) -> None:
+    world.cabinet.settings = attrs.evolve(
+        world.cabinet.settings, crm_backends=("bitrix24", "webhook")
+    )
+    document = created(world, invoice(world))
+    assert document.id is not None
+    world.cabinet.documents.apply_crm_status(document.id, "issued", source="bitrix24")
+    with world.cabinet.store.transaction(readonly=True) as tx:
+        rows = tx.outbox_for("document", document.id)
+        assert tx.outbox_pending("document", document.id, subscriber="webhook")
+        assert tx.outbox_pending("document", document.id, subscriber="bitrix24")  # the create
+    by_topic = {(m.topic, m.subscriber) for m in rows}
+    # The cabinet's own change goes to both; the CRM's change only to the other one.
+    assert by_topic == {
+        ("document.created", "bitrix24"),
+        ("document.created", "webhook"),
+        ("document.status_changed", "webhook"),
+    }
+    newest = world.cabinet.documents.deliveries(world.actor(world.manager), document.id)
+    assert [(m.topic, m.subscriber) for m in newest] == [
+        ("document.status_changed", "webhook"),
+        ("document.created", "bitrix24"),
+    ]
+    assert world.cabinet.documents.deliveries(world.actor(world.alice), document.id) == []
+    created_id = next(m.id for m in rows if m.subscriber == "bitrix24")
+    assert created_id is not None
+    world.cabinet.store.mark_delivered(
+        created_id, subscriber="bitrix24", now=world.cabinet.store.clock()
+    )
+    with world.cabinet.store.transaction(readonly=True) as tx:
+        assert not tx.outbox_pending("document", document.id, subscriber="bitrix24")
+        assert tx.outbox_pending("document", document.id, subscriber="webhook")
 
 
 # -- split payment on save ----------------------------------------------------------------------

@@ -14,8 +14,8 @@ from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, DocumentLine, Party, Role
 from cabinet_core.errors import Conflict, NotFound, ValidationError
 from cabinet_core.ksef import document_to_fa3, parse_fa3, validate_fa3
-from cabinet_core.services.invoicing import MAIL_TOPIC
 from cabinet_core.storage import DocumentQuery, Store
+from cabinet_core.sync import Topic
 from fixtures_services import HookRecorder, World
 from invoicing_support import (
     BUYER,
@@ -54,7 +54,7 @@ def mails_of(cabinet: Cabinet, doc_id: int | None) -> list[dict[str, object]]:
     assert doc_id is not None
     with cabinet.store.transaction(readonly=True) as tx:
         queued = sorted(tx.outbox_for("document", doc_id), key=lambda m: m.id or 0)
-    return [dict(m.payload) for m in queued if m.topic == MAIL_TOPIC]
+    return [dict(m.payload) for m in queued if m.topic == Topic.MAIL_DOCUMENT]
 
 
 def audit_actions(world: World, doc_id: int | None) -> list[str]:
@@ -223,7 +223,7 @@ def test_send_queues_one_mail_row_with_its_audit_entry_and_resends_are_visible(
     invoice = issued(cabinet, alice, sales_document(world.client_id(world.client_a), language="en"))
     assert invoice.id is not None
     queued = cabinet.invoicing.send(alice, invoice.id, message="  Thank you!  ")
-    assert queued.topic == MAIL_TOPIC and queued.entity_id == invoice.id
+    assert queued.topic == Topic.MAIL_DOCUMENT and queued.entity_id == invoice.id
     assert dict(queued.payload) == {
         "document_id": invoice.id,
         "to": BUYER.email,

@@ -14,8 +14,8 @@ import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.errors import Conflict
 from cabinet_core.ksef import validate_fa3
-from cabinet_core.services.invoicing import MAIL_TOPIC
 from cabinet_core.storage import DocumentQuery, Store
+from cabinet_core.sync import Topic
 from cabinet_core.worker import Worker
 from fixtures_services import HookRecorder, World
 from invoicing_support import BUYER, CapturingMailer, issued, mail_cabinet, sales_document
@@ -72,7 +72,9 @@ def test_proforma_to_invoice_auto_sent_and_delivered_by_the_worker(
     # The converted proforma stays converted: a delivery never moves it back.
     assert cabinet.documents.get(alice, proforma.id).status == "converted"
     deliveries = cabinet.documents.deliveries(alice, invoice.id or 0)
-    assert [(d.topic, d.delivered_at is not None) for d in deliveries] == [(MAIL_TOPIC, True)]
+    assert [(d.topic, d.delivered_at is not None) for d in deliveries] == [
+        (Topic.MAIL_DOCUMENT, True)
+    ]
 
 
 def test_two_concurrent_conversions_of_one_proforma_make_one_invoice(world: World) -> None:

@@ -43,7 +43,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def _client(
@@ -183,7 +183,10 @@ def test_transaction_commits_or_rolls_back_everything(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction() as tx:
         client = tx.add_client(Client(name="Gone"))
         tx.add_audit(AuditEntry(action="create", entity="client", entity_id=client.id))
-        tx.add_outbox(OutboxMessage(topic="client.created", entity="client", entity_id=client.id))
+        tx.add_outbox(
+            OutboxMessage(topic="client.created", entity="client", entity_id=client.id),
+            subscribers=("null",),
+        )
         raise RuntimeError("boom")
     with store.transaction() as tx:
         assert tx.list_clients() == []
@@ -737,6 +740,9 @@ def test_settings(store: Store) -> None:
 # -- outbox (the Store's own transactions) -------------------------------------------------------
 
 
+CRM = "crm-a"
+
+
 def test_outbox_lifecycle(store: Store) -> None:
     with store.transaction() as tx:
         ids = [
@@ -746,25 +752,31 @@ def test_outbox_lifecycle(store: Store) -> None:
                     entity="document",
                     entity_id=n,
                     payload={"n": n, "gross": Decimal("1.50")},
-                )
+                ),
+                subscribers=(CRM,),
             ).id
             for n in range(4)
         ]
     assert store.list_outbox(status="pending")[0].payload == {"n": 0, "gross": "1.50"}
-    claimed = store.claim_outbox(limit=3, now=T0, lease_seconds=60)
+    claimed = store.claim_outbox(subscriber=CRM, limit=3, now=T0, lease_seconds=60)
     assert [m.id for m in claimed] == ids[:3] and all(m.attempts == 1 for m in claimed)
+    assert all(m.subscriber == CRM for m in claimed)
     # Leased rows are invisible to the next claim until the lease runs out.
-    assert [m.id for m in store.claim_outbox(limit=10, now=T0)] == ids[3:]
-    assert store.claim_outbox(limit=10, now=T0 + timedelta(seconds=30)) == []
-    store.mark_delivered(ids[0] or 0, now=T0)
-    store.mark_retry(ids[1] or 0, error="timeout", next_attempt_at=T0 + timedelta(minutes=5))
-    store.mark_failed(ids[2] or 0, error="400 Bad Request", now=T0)
+    assert [m.id for m in store.claim_outbox(subscriber=CRM, limit=10, now=T0)] == ids[3:]
+    assert store.claim_outbox(subscriber=CRM, limit=10, now=T0 + timedelta(seconds=30)) == []
+    store.mark_delivered(ids[0] or 0, subscriber=CRM, now=T0)
+    store.mark_retry(
+        ids[1] or 0, subscriber=CRM, error="timeout", next_attempt_at=T0 + timedelta(minutes=5)
+    )
+    store.mark_failed(ids[2] or 0, subscriber=CRM, error="400 Bad Request", now=T0)
     # Only the lease-expired row comes back a minute later; the retry waits for its time.
     assert [
         m.id
-        for m in store.claim_outbox(limit=10, now=T0 + timedelta(seconds=61), lease_seconds=3600)
+        for m in store.claim_outbox(
+            subscriber=CRM, limit=10, now=T0 + timedelta(seconds=61), lease_seconds=3600
+        )
     ] == [ids[3]]
-    again = store.claim_outbox(limit=10, now=T0 + timedelta(minutes=5))
+    again = store.claim_outbox(subscriber=CRM, limit=10, now=T0 + timedelta(minutes=5))
     assert [(m.id, m.attempts, m.last_error) for m in again] == [(ids[1], 2, "timeout")]
     delivered = store.list_outbox(status="delivered")
     assert [m.id for m in delivered] == [ids[0]] and delivered[0].delivered_at == T0
@@ -775,26 +787,65 @@ def test_outbox_lifecycle(store: Store) -> None:
     store.retry_failed(ids[2] or 0)
     assert [m.attempts for m in store.list_outbox(status="pending") if m.id == ids[2]] == [0]
     # A worker whose lease ran out reports late: the delivery by another worker stands.
-    store.mark_failed(ids[0] or 0, error="late", now=T0)
-    store.mark_retry(ids[0] or 0, error="late", next_attempt_at=T0)
+    store.mark_failed(ids[0] or 0, subscriber=CRM, error="late", now=T0)
+    store.mark_retry(ids[0] or 0, subscriber=CRM, error="late", next_attempt_at=T0)
     [still] = [m for m in store.list_outbox(status="delivered") if m.id == ids[0]]
     assert still.failed_at is None and still.last_error is None
     with pytest.raises(ValueError, match="status"):
         store.list_outbox(status="lost")
     with pytest.raises(NotFound):
-        store.mark_delivered(10_000, now=T0)
+        store.mark_delivered(10_000, subscriber=CRM, now=T0)
+    with pytest.raises(NotFound):  # a message that has no delivery to this subscriber
+        store.mark_delivered(ids[0] or 0, subscriber="someone-else", now=T0)
+
+
+def test_each_subscriber_has_its_own_delivery_state(store: Store) -> None:
+    with store.transaction() as tx:
+        both = tx.add_outbox(
+            OutboxMessage(topic="client.updated", entity="client", entity_id=7, origin="crm-c"),
+            subscribers=("crm-a", "crm-b", "crm-a"),
+        )
+        nobody = tx.add_outbox(
+            OutboxMessage(topic="client.updated", entity="client", entity_id=7), subscribers=()
+        )
+    assert both.id is not None and nobody.id is not None and both.origin == "crm-c"
+    [for_a] = store.claim_outbox(subscriber="crm-a", limit=10, now=T0)
+    store.mark_failed(both.id, subscriber="crm-a", error="refused", now=T0)
+    # B's delivery is untouched by A's failure and is claimed on its own.
+    [for_b] = store.claim_outbox(subscriber="crm-b", limit=10, now=T0)
+    assert (for_a.subscriber, for_b.subscriber, for_b.attempts) == ("crm-a", "crm-b", 1)
+    assert for_b.origin == "crm-c"
+    store.mark_delivered_many([both.id], subscriber="crm-b", now=T0)
+    assert [(m.id, m.subscriber) for m in store.list_outbox(status="failed")] == [
+        (both.id, "crm-a")
+    ]
+    assert [m.subscriber for m in store.list_outbox(status="delivered")] == ["crm-b"]
+    assert store.list_outbox(status="pending", subscriber="crm-b") == []
+    # With no status every message is listed, one entry per delivery (and one for a message
+    # nobody subscribes to).
+    everything = [(m.id, m.subscriber) for m in store.list_outbox()]
+    assert everything == [(nobody.id, None), (both.id, "crm-a"), (both.id, "crm-b")]
+    with store.transaction(readonly=True) as tx:
+        assert [m.subscriber for m in tx.outbox_for("client", 7)] == [None, "crm-a", "crm-b"]
+        assert not tx.outbox_pending("client", 7, subscriber="crm-a")
+    store.retry_failed(both.id, subscriber="crm-a")
+    with store.transaction(readonly=True) as tx:
+        assert tx.outbox_pending("client", 7, subscriber="crm-a")
+        assert not tx.outbox_pending("client", 7, subscriber="crm-b")
+        assert not tx.outbox_pending("client", 8, subscriber="crm-a")
 
 
 def test_a_claimed_batch_is_marked_delivered_in_one_statement(store: Store) -> None:
     with store.transaction() as tx:
         ids = [
             tx.add_outbox(
-                OutboxMessage(topic="document.created", entity="document", entity_id=n)
+                OutboxMessage(topic="document.created", entity="document", entity_id=n),
+                subscribers=(CRM,),
             ).id
             or 0
             for n in range(5)
         ]
-    store.claim_outbox(limit=5, now=T0, lease_seconds=60)
+    store.claim_outbox(subscriber=CRM, limit=5, now=T0, lease_seconds=60)
     statements: list[str] = []
 
     def count(conn: object, cursor: object, statement: str, *args: object) -> None:
@@ -802,8 +853,8 @@ def test_a_claimed_batch_is_marked_delivered_in_one_statement(store: Store) -> N
 
     sa.event.listen(store.engine, "before_cursor_execute", count)
     try:
-        store.mark_delivered_many(ids[:4], now=T0)
-        store.mark_delivered_many([], now=T0)
+        store.mark_delivered_many(ids[:4], subscriber=CRM, now=T0)
+        store.mark_delivered_many([], subscriber=CRM, now=T0)
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", count)
     # SQLite's BEGIN IMMEDIATE is a statement of its own; the work is one UPDATE.
@@ -814,15 +865,43 @@ def test_a_claimed_batch_is_marked_delivered_in_one_statement(store: Store) -> N
     assert [m.id for m in store.list_outbox(status="pending")] == [ids[4]]
 
 
+def test_a_claim_is_three_statements_whatever_the_batch(store: Store) -> None:
+    with store.transaction() as tx:
+        for n in range(30):
+            tx.add_outbox(
+                OutboxMessage(topic="document.created", entity="document", entity_id=n),
+                subscribers=(CRM, "other"),
+            )
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        claimed = store.claim_outbox(subscriber=CRM, limit=25, now=T0)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    assert len(claimed) == 25
+    # The due ids, the lease, the messages: one statement each for the whole batch.
+    assert [s.split()[0] for s in statements if not s.startswith("BEGIN")] == [
+        "SELECT",
+        "UPDATE",
+        "SELECT",
+    ]
+
+
 def test_concurrent_claims_never_share_a_row(store: Store) -> None:
     with store.transaction() as tx:
         for n in range(120):
-            tx.add_outbox(OutboxMessage(topic="t", entity="document", entity_id=n))
+            tx.add_outbox(
+                OutboxMessage(topic="t", entity="document", entity_id=n), subscribers=(CRM,)
+            )
     seen: list[int] = []
     lock = threading.Lock()
 
     def drain() -> None:
-        while batch := store.claim_outbox(limit=7, now=T0, lease_seconds=3600):
+        while batch := store.claim_outbox(subscriber=CRM, limit=7, now=T0, lease_seconds=3600):
             with lock:
                 seen.extend(m.id or 0 for m in batch)
 

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -71,11 +72,13 @@ def _cabinet(store: Store, *backends: ScriptedBackend, max_attempts: int = 10) -
     return Cabinet(settings, plugins=plugins, load_entrypoints=False, store=store)
 
 
-def _queue(store: Store, count: int = 1) -> list[int]:
+def _queue(store: Store, count: int = 1, *, to: Sequence[str] = ("scripted",)) -> list[int]:
+    """Queue ``count`` messages, each with a delivery to the subscribers ``to``."""
     with store.transaction() as tx:
         return [
             tx.add_outbox(
-                OutboxMessage(topic="document.created", entity="document", entity_id=n)
+                OutboxMessage(topic="document.created", entity="document", entity_id=n),
+                subscribers=to,
             ).id
             or 0
             for n in range(count)
@@ -90,7 +93,7 @@ def test_the_null_backend_is_the_default_and_drains_the_outbox(store: Store) -> 
     cabinet = _cabinet(store)
     [null] = cabinet.crm_backends()
     assert isinstance(null, NullBackend) and isinstance(null, CrmBackend)
-    ids = _queue(store, 3)
+    ids = _queue(store, 3, to=("null",))
     worker = Worker(cabinet, clock=FakeClock(T0))
     assert worker.run_once() == 3
     assert worker.run_once() == 0
@@ -101,7 +104,7 @@ def test_the_null_backend_is_the_default_and_drains_the_outbox(store: Store) -> 
 
 
 def test_batches_are_limited(store: Store) -> None:
-    _queue(store, 5)
+    _queue(store, 5, to=("null",))
     worker = Worker(_cabinet(store), batch_size=2, clock=FakeClock(T0))
     assert [worker.run_once() for _ in range(4)] == [2, 2, 1, 0]
 
@@ -109,8 +112,9 @@ def test_batches_are_limited(store: Store) -> None:
 def test_every_active_backend_gets_the_message(store: Store) -> None:
     first, second = ScriptedBackend(), ScriptedBackend()
     second.name = "second"
-    [message_id] = _queue(store)
-    assert Worker(_cabinet(store, first, second), clock=FakeClock(T0)).run_once() == 1
+    [message_id] = _queue(store, to=("scripted", "second"))
+    # One delivery per backend, each claimed and marked on its own.
+    assert Worker(_cabinet(store, first, second), clock=FakeClock(T0)).run_once() == 2
     assert first.calls == [message_id] and second.calls == [message_id]
 
 
@@ -185,7 +189,7 @@ def test_backoff_doubles_from_2_seconds_up_to_an_hour_with_jitter(attempts: int,
 
 
 def test_run_forever_delivers_then_stops(store: Store) -> None:
-    _queue(store, 4)
+    _queue(store, 4, to=("null",))
     stop = threading.Event()
     sleeps: list[float] = []
 
@@ -204,7 +208,7 @@ def test_run_forever_delivers_then_stops(store: Store) -> None:
 def test_run_forever_survives_a_database_outage(tmp_path: Path) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     store.migrate()
-    _queue(store, 2)
+    _queue(store, 2, to=("null",))
     stop = threading.Event()
     sleeps: list[float] = []
     real_claim = store.claim_outbox
@@ -288,7 +292,7 @@ def test_several_worker_processes_deliver_each_message_exactly_once(
             "CREATE TABLE deliveries (message_id integer NOT NULL, worker text NOT NULL)"
         )
     try:
-        ids = set(_queue(store, 300))
+        ids = set(_queue(store, 300, to=("recording",)))
         script = tmp_path / "worker.py"
         script.write_text(WORKER_SCRIPT)
         names = [f"w{n}" for n in range(4)]

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cabinet_core import Cabinet, Settings, hookimpl
 from cabinet_core.crm import BatchCrmBackend, DeliveryError, PeriodicTask
-from cabinet_core.entities import OutboxMessage
+from cabinet_core.entities import NewsItem, OutboxMessage
 from cabinet_core.storage import Store
+from cabinet_core.sync import MAIL_SUBSCRIBER, Topic
 from cabinet_core.worker import Worker
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -99,11 +100,18 @@ def _cabinet(store: Store, *backends: object, max_attempts: int = 10) -> Cabinet
     return Cabinet(settings, plugins=[Plugin(*backends)], load_entrypoints=False, store=store)
 
 
-def _queue(store: Store, *topics: str) -> dict[int, int]:
-    """Queue one message per topic (entity id = position); message id by entity id."""
-    with store.transaction() as tx:
+def _queue(cabinet: Cabinet, *topics: str) -> dict[int, int]:
+    """Queue one message per topic (entity id = position) for its subscribers (mail, or the
+    cabinet's CRM backends); message id by entity id."""
+    with cabinet.store.transaction() as tx:
         return {
-            n: tx.add_outbox(OutboxMessage(topic=topic, entity="document", entity_id=n)).id or 0
+            n: tx.add_outbox(
+                OutboxMessage(topic=topic, entity="document", entity_id=n),
+                subscribers=(MAIL_SUBSCRIBER,)
+                if topic.startswith("mail.")
+                else cabinet.settings.crm_backends,
+            ).id
+            or 0
             for n, topic in enumerate(topics)
         }
 
@@ -120,7 +128,7 @@ def test_mail_topics_go_to_the_mail_service_and_never_to_a_crm(store: Store) -> 
     cabinet = _cabinet(store, crm)
     mail = FakeMailDelivery()
     cabinet.mail_delivery = mail  # type: ignore[attr-defined]
-    _queue(store, "mail.invoice_sent", "document.created", "mail.reminder")
+    _queue(cabinet, "mail.invoice_sent", "document.created", "mail.reminder")
     assert Worker(cabinet, clock=FakeClock(T0)).run_once() == 3
     assert mail.topics == ["mail.invoice_sent", "mail.reminder"]
     assert crm.topics == ["document.created"]
@@ -131,7 +139,7 @@ def test_a_failed_mail_is_retried_alone(store: Store) -> None:
     crm = OneByOne()
     cabinet = _cabinet(store, crm)
     cabinet.mail_delivery = FakeMailDelivery([DeliveryError("SMTP 451")])  # type: ignore[attr-defined]
-    _queue(store, "mail.invoice_sent", "document.created")
+    _queue(cabinet, "mail.invoice_sent", "document.created")
     clock = FakeClock(T0)
     worker = Worker(cabinet, clock=clock)
     worker.run_once()
@@ -147,7 +155,7 @@ def test_a_failed_mail_is_retried_alone(store: Store) -> None:
 def test_without_a_mail_service_mail_waits_instead_of_vanishing(store: Store) -> None:
     cabinet = _cabinet(store)
     cabinet.mail_delivery = None  # type: ignore[assignment]  # e.g. a core without the service
-    _queue(store, "mail.invoice_sent")
+    _queue(cabinet, "mail.invoice_sent")
     Worker(cabinet, clock=FakeClock(T0)).run_once()
     [waiting] = store.list_outbox(status="pending")
     assert waiting.last_error == "no mail delivery service is installed"
@@ -157,8 +165,9 @@ def test_without_a_mail_service_mail_waits_instead_of_vanishing(store: Store) ->
 def test_a_batch_backend_gets_the_claimed_batch_in_one_call(store: Store) -> None:
     backend = Batching()
     assert isinstance(backend, BatchCrmBackend)
-    _queue(store, *["document.created"] * 7)
-    worker = Worker(_cabinet(store, backend), batch_size=5, clock=FakeClock(T0))
+    cabinet = _cabinet(store, backend)
+    _queue(cabinet, *["document.created"] * 7)
+    worker = Worker(cabinet, batch_size=5, clock=FakeClock(T0))
     assert worker.run_once() == 5
     assert worker.run_once() == 2
     assert backend.batches == [[0, 1, 2, 3, 4], [5, 6]]
@@ -171,8 +180,9 @@ def test_batch_outcomes_are_per_message(store: Store) -> None:
         refuse={1: DeliveryError("429", retry_after=90), 2: DeliveryError("bad", permanent=True)}
     )
     backend.forget = {3}  # a backend that forgets an answer must not lose the message
-    ids = _queue(store, *["document.created"] * 5)
-    Worker(_cabinet(store, backend), clock=FakeClock(T0)).run_once()
+    cabinet = _cabinet(store, backend)
+    ids = _queue(cabinet, *["document.created"] * 5)
+    Worker(cabinet, clock=FakeClock(T0)).run_once()
     assert _status(store) == {"pending": [1, 3], "delivered": [0, 4], "failed": [2]}
     pending = {m.entity_id: m for m in store.list_outbox(status="pending")}
     assert pending[1].next_attempt_at == T0 + timedelta(seconds=90)
@@ -184,21 +194,58 @@ def test_batch_outcomes_are_per_message(store: Store) -> None:
 def test_a_batch_call_that_raises_retries_every_message(store: Store) -> None:
     backend = Batching()
     backend.raise_whole = ConnectionError("portal unreachable")
-    _queue(store, *["document.created"] * 3)
-    Worker(_cabinet(store, backend), clock=FakeClock(T0)).run_once()
+    cabinet = _cabinet(store, backend)
+    _queue(cabinet, *["document.created"] * 3)
+    Worker(cabinet, clock=FakeClock(T0)).run_once()
     pending = store.list_outbox(status="pending")
     assert [m.last_error for m in pending] == ["ConnectionError: portal unreachable"] * 3
 
 
-def test_a_message_refused_by_the_first_backend_skips_the_next_and_is_retried(
+def test_a_message_one_backend_refused_still_reaches_the_other_and_is_retried_alone(
     store: Store,
 ) -> None:
     first = Batching(refuse={0: DeliveryError("503")})
     second = OneByOne()
-    _queue(store, "document.created", "document.updated")
-    Worker(_cabinet(store, first, second), clock=FakeClock(T0)).run_once()
-    assert second.topics == ["document.updated"]
-    assert _status(store) == {"pending": [0], "delivered": [1], "failed": []}
+    cabinet = _cabinet(store, first, second)
+    mail = FakeMailDelivery()
+    cabinet.mail_delivery = mail  # type: ignore[attr-defined]
+    _queue(cabinet, "document.created", "document.updated", "mail.document")
+    clock = FakeClock(T0)
+    worker = Worker(cabinet, clock=clock)
+    assert worker.run_once() == 5  # one mail and two deliveries per backend
+    # The refusal held up neither the other backend nor the mail.
+    assert second.topics == ["document.created", "document.updated"]
+    assert mail.topics == ["mail.document"]
+    assert [(m.entity_id, m.subscriber) for m in store.list_outbox(status="pending")] == [
+        (0, "batching")
+    ]
+    first.refuse = {}
+    clock.advance(3600)
+    assert worker.run_once() == 1
+    assert first.batches == [[0, 1], [0]]
+    assert second.topics == ["document.created", "document.updated"]  # never sent again
+    assert mail.topics == ["mail.document"]
+    assert _status(store) == {"pending": [], "delivered": [0, 0, 1, 1, 2], "failed": []}
+
+
+def test_a_backend_is_never_sent_its_own_change(store: Store) -> None:
+    first, second = Batching(), OneByOne()
+    cabinet = _cabinet(store, first, second)
+    # The services route by origin when they queue.
+    with store.transaction() as tx:
+        cabinet.documents.queue(
+            tx,
+            Topic.NEWS_DELETED,
+            NewsItem(id=4, title="Gone", body=""),
+            entity="news",
+            entity_id=4,
+            origin="single",
+        )
+    Worker(cabinet, clock=FakeClock(T0)).run_once()
+    assert first.batches == [[4]] and second.topics == []
+    assert [(m.subscriber, m.origin) for m in store.list_outbox(status="delivered")] == [
+        ("batching", "single")
+    ]
 
 
 def test_periodic_tasks_run_at_start_then_on_their_interval(store: Store) -> None:
@@ -235,9 +282,10 @@ def test_run_forever_runs_due_tasks_and_wakes_up_for_the_next(store: Store) -> N
         if len(sleeps) == 4:
             stop.set()
 
-    _queue(store, "document.created")
+    cabinet = _cabinet(store)
+    _queue(cabinet, "document.created")
     worker = Worker(
-        _cabinet(store),
+        cabinet,
         clock=clock,
         sleep=fake_sleep,
         periodic=[PeriodicTask("pull", 2.5, lambda c: runs.append(clock()))],
@@ -262,8 +310,9 @@ def test_a_backend_that_cannot_list_its_tasks_still_gets_its_messages(store: Sto
 
     backend.periodic_tasks = broken  # type: ignore[method-assign]
     stop = threading.Event()
-    _queue(store, "document.created")
-    worker = Worker(_cabinet(store, backend), clock=FakeClock(T0), sleep=lambda s: stop.set())
+    cabinet = _cabinet(store, backend)
+    _queue(cabinet, "document.created")
+    worker = Worker(cabinet, clock=FakeClock(T0), sleep=lambda s: stop.set())
     worker.run_forever(stop)
     assert backend.batches == [[0]]
     assert _status(store)["delivered"] == [0]

@@ -65,8 +65,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("cabinet.bitrix")
 
 #: ``origin`` of outbox messages about changes that came from the CRM (inbound events and
-#: reconciliation pass it to ``apply_crm_status``): never pushed back.
-CRM_ORIGIN = "crm"
+#: reconciliation pass it to ``apply_crm_status``): the backend's registered name, so the outbox
+#: gives such a message no delivery to this backend while other CRMs still receive it.
+CRM_ORIGIN = "bitrix24"
 #: How often the workgroup feed is read for news, and (webhook mode) chats for replies.
 NEWS_SECONDS = 300.0
 CHAT_SECONDS = 30.0
@@ -584,7 +585,7 @@ class BitrixBackend:
     def _echo(message: OutboxMessage) -> bool:
         """A change that came from the CRM itself (inbound or reconciliation): not pushed back,
         or every stage move would bounce between the two systems."""
-        return message.payload.get("origin") == CRM_ORIGIN
+        return message.origin == CRM_ORIGIN
 
     def _load_party(self, cabinet: Cabinet, message: OutboxMessage) -> PartyRecord | None:
         prefix = self.settings.origin_prefix

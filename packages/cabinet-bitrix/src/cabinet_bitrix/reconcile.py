@@ -134,10 +134,9 @@ def reconcile(
     return report
 
 
-def _waiting(cabinet: Cabinet, document_id: int) -> bool:
+def _waiting(cabinet: Cabinet, backend: BitrixBackend, document_id: int) -> bool:
     with cabinet.store.transaction(readonly=True) as tx:
-        messages = tx.outbox_for("document", document_id)
-    return any(m.delivered_at is None and m.failed_at is None for m in messages)
+        return tx.outbox_pending("document", document_id, subscriber=backend.name)
 
 
 def _requeue_missing(
@@ -166,7 +165,7 @@ def _requeue_missing(
             document_id = document.id or 0
             checked += 1
             last = max(last, document_id)
-            if document_id in found or _waiting(cabinet, document_id):
+            if document_id in found or _waiting(cabinet, backend, document_id):
                 continue
             with cabinet.store.transaction() as tx:
                 tx.add_outbox(
@@ -176,7 +175,9 @@ def _requeue_missing(
                         entity_id=document_id,
                         payload={"reason": "reconcile"},
                         created_at=cabinet.store.clock(),
-                    )
+                    ),
+                    # For this backend only: another CRM has its own delivery state.
+                    subscribers=(backend.name,),
                 )
             requeued.append(document_id)
     return checked, requeued, last

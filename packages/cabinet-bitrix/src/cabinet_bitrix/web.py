@@ -559,9 +559,12 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
         # Written by cabinet_bitrix.reconcile after each pass.
         state = tx.get_setting("bitrix24.reconcile")
         overview["last_reconcile"] = state.get("last_run") if isinstance(state, Mapping) else None
-    failed = [m for m in cabinet.store.list_outbox(status="failed", limit=200) if m.last_error]
-    overview["failures"] = [m for m in failed if "bitrix24" in (m.last_error or "")][:20]
-    overview["pending"] = len(cabinet.store.list_outbox(status="pending", limit=1000))
+    # This backend's own deliveries: another CRM's or the mail's are not its business.
+    failed = cabinet.store.list_outbox(status="failed", subscriber="bitrix24", limit=20)
+    overview["failures"] = [m for m in failed if m.last_error]
+    overview["pending"] = len(
+        cabinet.store.list_outbox(status="pending", subscriber="bitrix24", limit=1000)
+    )
     return overview
 
 

@@ -183,8 +183,9 @@ class Cabinet:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def migrate(self) -> None:
-        """Bring the database schema to the newest version (Alembic)."""
-        self.store.migrate()
+        """Bring the database schema to the newest version (Alembic); messages queued before
+        per-subscriber delivery go to the CRM backends these settings make active."""
+        self.store.migrate(crm_backends=self.settings.crm_backends)
 
     def close(self) -> None:
         """Release what this cabinet opened: plugin-made objects, then the store."""

@@ -363,14 +363,23 @@ class AuditEntry:
 
 @attrs.frozen(kw_only=True)
 class OutboxMessage:
-    """A change waiting to be delivered to CRM backends (at least once, idempotently)."""
+    """A change to deliver (at least once, idempotently), as one subscriber's delivery sees it.
+
+    ``origin`` names the CRM backend whose change this is (``None`` for a change made in the
+    cabinet); that backend gets no delivery of it. ``subscriber`` is the recipient whose
+    delivery state ``attempts`` … ``last_error`` describe (a CRM backend's name or
+    :data:`cabinet_core.sync.MAIL_SUBSCRIBER`); ``None`` for a message that has no delivery
+    (nobody subscribes to it) or one not saved yet.
+    """
 
     id: int | None = None
     topic: str
     entity: str
     entity_id: int | None
     payload: Mapping[str, Any] = attrs.field(factory=dict)
+    origin: str | None = None
     created_at: datetime | None = None
+    subscriber: str | None = None
     attempts: int = 0
     next_attempt_at: datetime | None = None
     delivered_at: datetime | None = None

@@ -67,6 +67,7 @@ __all__ = [
     "Topic",
     "UserInfo",
     "decode_payload",
+    "delivery_subscribers",
     "encode_payload",
 ]
 
@@ -159,8 +160,10 @@ class UserInfo:
 
 @attrs.frozen(kw_only=True)
 class MailRequest:
-    """Payload of ``mail.document``: e-mail the document to ``to``."""
+    """Payload of ``mail.document``: e-mail the document ``document_id`` (the message's
+    entity) to ``to``."""
 
+    document_id: int
     to: str
     message: str = ""
     language: str = "pl"
@@ -205,6 +208,17 @@ def decode_payload(message: OutboxMessage) -> object:
     (a backend ignores those: a newer core may add topics)."""
     topic = Topic(message.topic)
     return converter.structure(dict(message.payload), PAYLOAD_TYPES[topic])
+
+
+def delivery_subscribers(
+    topic: Topic, *, origin: str | None, crm_backends: Iterable[str]
+) -> tuple[str, ...]:
+    """Who gets a delivery of a ``topic`` message: the mail subscriber for a mail topic, else
+    every active CRM backend except ``origin`` (a change is never echoed to the CRM it came
+    from, but still reaches the others)."""
+    if topic.is_mail:
+        return (MAIL_SUBSCRIBER,)
+    return tuple(dict.fromkeys(name for name in crm_backends if name != origin))
 
 
 # -- the port -----------------------------------------------------------------------------------

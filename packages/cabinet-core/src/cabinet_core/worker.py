@@ -1,18 +1,21 @@
-"""The outbox worker (``cabinet worker``): delivers queued changes to the active CRM backends.
+"""The outbox worker (``cabinet worker``): delivers queued changes to their subscribers.
 
-Delivery is at least once. A batch of messages is claimed under a lease (see
-:meth:`cabinet_core.storage.Store.claim_outbox`) and routed by topic: ``mail.*`` messages go to
-the cabinet's mail delivery service (``cabinet.mail_delivery.deliver``) and never to a CRM;
-every other message goes to every active CRM backend, as one batch to a backend that offers
-``deliver_many`` (see :mod:`cabinet_core.crm`) and one by one otherwise. A message is marked
-delivered when all its recipients accepted it; if one fails, the whole message is retried
-later with exponential backoff and jitter, so recipients must be idempotent (a backend that
-already accepted the message sees it again). After ``settings.worker_max_attempts`` attempts,
-or at once for a permanent :class:`~cabinet_core.crm.DeliveryError`, the message is marked
-failed and left for an admin.
+Every message has one delivery per subscriber (see :mod:`cabinet_core.storage.outbox`): the
+mail delivery (``mail.*`` topics, subscriber :data:`~cabinet_core.sync.MAIL_SUBSCRIBER`) or each
+active CRM backend but the one the change came from. ``run_once`` claims a batch for each
+subscriber in turn (mail first, then the backends in ``settings.crm_backends`` order) under a
+lease (see :meth:`cabinet_core.storage.Store.claim_outbox`) and hands it over: mail to the
+cabinet's mail delivery service (``cabinet.mail_delivery.deliver``), a CRM batch as one call to a
+backend that offers ``deliver_many`` (see :mod:`cabinet_core.crm`) and one by one otherwise.
+
+Delivery is at least once, and each subscriber's state is its own: a delivery a recipient
+refused is retried for that recipient alone, later, with exponential backoff and jitter, so one
+failing CRM never makes another receive a message again and never holds up the mail. After
+``settings.worker_max_attempts`` attempts, or at once for a permanent
+:class:`~cabinet_core.crm.DeliveryError`, the delivery is marked failed and left for an admin.
 
 Several worker processes may run against one PostgreSQL database: claims use
-``FOR UPDATE SKIP LOCKED``, so no two workers hold the same message.
+``FOR UPDATE SKIP LOCKED``, so no two workers hold the same delivery.
 
 ``run_forever`` also runs periodic tasks (:class:`~cabinet_core.crm.PeriodicTask`): those given
 to the worker and those the active backends declare, such as a CRM reconciliation pass.
@@ -20,6 +23,7 @@ to the worker and those the active backends declare, such as a CRM reconciliatio
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from cabinet_core.crm import DeliveryError, PeriodicTask, backend_periodic_tasks
 from cabinet_core.storage.store import utcnow
+from cabinet_core.sync import MAIL_SUBSCRIBER
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -38,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKOFF_BASE_SECONDS",
     "BACKOFF_CAP_SECONDS",
-    "MAIL_TOPIC_PREFIX",
     "Worker",
     "backoff_delay",
 ]
@@ -48,10 +52,10 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 3600.0
 
-# Outbox topics for the mail delivery service; a CRM never sees them.
-MAIL_TOPIC_PREFIX = "mail."
-
 _default_rng = random.Random()
+
+#: Per message id, why its delivery failed (absent: delivered).
+Errors = dict[int, Exception]
 
 
 def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
@@ -98,40 +102,47 @@ class Worker:
         self._next_run: dict[int, datetime] = {}
 
     def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many messages were handled.
+        """Claim one batch per subscriber and deliver it; returns how many deliveries were
+        handled.
 
-        Handled means delivered, scheduled for a retry or marked failed; 0 means the outbox
-        had nothing due.
+        Handled means delivered, scheduled for a retry or marked failed; 0 means no subscriber
+        had anything due.
         """
+        handled = self._run_subscriber(MAIL_SUBSCRIBER, self._deliver_mail_batch)
+        # Deliveries are addressed by the name a backend is registered and activated under.
+        names = self.cabinet.settings.crm_backends
+        for name, backend in zip(names, self.cabinet.crm_backends(), strict=True):
+            handled += self._run_subscriber(name, functools.partial(self._deliver_to, backend))
+        return handled
+
+    def _run_subscriber(
+        self, subscriber: str, deliver: Callable[[Sequence[OutboxMessage]], Errors]
+    ) -> int:
         store = self.cabinet.store
         messages = store.claim_outbox(
-            limit=self.batch_size, now=self.clock(), lease_seconds=self.lease_seconds
+            subscriber=subscriber,
+            limit=self.batch_size,
+            now=self.clock(),
+            lease_seconds=self.lease_seconds,
         )
         if not messages:
             return 0
-        errors: dict[int, Exception] = {}
-        mail = [m for m in messages if m.topic.startswith(MAIL_TOPIC_PREFIX)]
-        crm = [m for m in messages if not m.topic.startswith(MAIL_TOPIC_PREFIX)]
-        for message in mail:
-            error = self._deliver_mail(message)
-            if error is not None:
-                errors[_id(message)] = error
-        if crm:
-            remaining = crm
-            for backend in self.cabinet.crm_backends():
-                errors.update(self._deliver_to(backend, remaining))
-                # A message one backend refused is retried as a whole later; the backends
-                # after it need not see it now.
-                remaining = [m for m in remaining if _id(m) not in errors]
-                if not remaining:
-                    break
+        errors = deliver(messages)
         delivered = [_id(message) for message in messages if _id(message) not in errors]
-        store.mark_delivered_many(delivered, now=self.clock())
+        store.mark_delivered_many(delivered, subscriber=subscriber, now=self.clock())
         for message in messages:
             error = errors.get(_id(message))
             if error is not None:
-                self._failed_attempt(message, error)
+                self._failed_attempt(subscriber, message, error)
         return len(messages)
+
+    def _deliver_mail_batch(self, messages: Sequence[OutboxMessage]) -> Errors:
+        errors: Errors = {}
+        for message in messages:
+            error = self._deliver_mail(message)
+            if error is not None:
+                errors[_id(message)] = error
+        return errors
 
     def _deliver_mail(self, message: OutboxMessage) -> Exception | None:
         service = getattr(self.cabinet, "mail_delivery", None)
@@ -179,7 +190,7 @@ class Worker:
                 errors[_id(message)] = outcome
         return errors
 
-    def _failed_attempt(self, message: OutboxMessage, exc: Exception) -> None:
+    def _failed_attempt(self, subscriber: str, message: OutboxMessage, exc: Exception) -> None:
         store = self.cabinet.store
         now = self.clock()
         if isinstance(exc, DeliveryError):
@@ -187,13 +198,20 @@ class Worker:
         else:
             error, retry_after, permanent = f"{type(exc).__name__}: {exc}", None, False
         if permanent or message.attempts >= self.max_attempts:
-            log.warning("outbox message %s failed for good: %s", message.id, error)
-            store.mark_failed(_id(message), error=error, now=now)
+            log.warning(
+                "outbox message %s failed for good for %s: %s", message.id, subscriber, error
+            )
+            store.mark_failed(_id(message), subscriber=subscriber, error=error, now=now)
             return
         delay = (
             retry_after if retry_after is not None else backoff_delay(message.attempts, self.rng)
         )
-        store.mark_retry(_id(message), error=error, next_attempt_at=now + timedelta(seconds=delay))
+        store.mark_retry(
+            _id(message),
+            subscriber=subscriber,
+            error=error,
+            next_attempt_at=now + timedelta(seconds=delay),
+        )
 
     def periodic_tasks(self) -> list[PeriodicTask]:
         """The worker's own periodic tasks followed by those the active backends declare."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cabinet_core.doctypes.base import Transition
     from cabinet_core.entities import Actor, Document
     from cabinet_core.storage import Tx
+    from cabinet_core.sync import Topic
 
 
 class Recorder(Protocol):
@@ -38,8 +39,8 @@ class Recorder(Protocol):
         entity_id: int | None,
         client_id: int | None,
         detail: Mapping[str, Any] | None = None,
-        topic: str | None = None,
-        message: Mapping[str, Any] | None = None,
+        topic: Topic | None = None,
+        message: object = None,
     ) -> None: ...
 
 

@@ -23,6 +23,7 @@ import attrs
 from cabinet_core.doctypes.effects import Effect
 from cabinet_core.entities import Notification, OutboxMessage
 from cabinet_core.mail import looks_like_email
+from cabinet_core.sync import MAIL_SUBSCRIBER, MailRequest, Topic, encode_payload
 
 if TYPE_CHECKING:
     from cabinet_core.doctypes.effects import EffectContext, Mover, Recorder
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from cabinet_core.storage import Tx
 
 #: The outbox topic of a document to e-mail (the worker hands it to ``cabinet.mail_delivery``).
-MAIL_TOPIC = "mail.document"
+MAIL_TOPIC = Topic.MAIL_DOCUMENT
 #: The most cost invoices (or requests) one link search reads: a client's invoices from one
 #: seller, narrowed by the seller's NIP first.
 SEARCH_LIMIT = 500
@@ -56,14 +57,17 @@ def queue_mail(
     record: Recorder,
     now: datetime,
 ) -> OutboxMessage:
-    """The ``mail.document`` outbox row and its ``document.send`` audit entry, in ``tx``."""
-    body = {
-        "document_id": document.id,
-        "to": to,
-        "message": message.strip(),
-        "language": document.language,
-        "requested_by": actor.user_id,
-    }
+    """The ``mail.document`` outbox row and its ``document.send`` audit entry, in ``tx``.
+
+    A mail has one subscriber, the cabinet's mail delivery, so it needs no CRM routing."""
+    assert document.id is not None  # a stored document
+    request = MailRequest(
+        document_id=document.id,
+        to=to,
+        message=message.strip(),
+        language=document.language,
+        requested_by=actor.user_id,
+    )
     record(
         tx,
         actor,
@@ -75,12 +79,13 @@ def queue_mail(
     )
     return tx.add_outbox(
         OutboxMessage(
-            topic=MAIL_TOPIC,
+            topic=MAIL_TOPIC.value,
             entity="document",
             entity_id=document.id,
-            payload=body,
+            payload=encode_payload(MAIL_TOPIC, request),
             created_at=now,
-        )
+        ),
+        subscribers=(MAIL_SUBSCRIBER,),
     )
 
 

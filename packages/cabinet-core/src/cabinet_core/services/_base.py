@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cabinet_core.converter import json_value, to_json_dict
+from cabinet_core.converter import json_value
 from cabinet_core.entities import Actor, AuditEntry, OutboxMessage
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.mail import looks_like_email
+from cabinet_core.sync import Topic, delivery_subscribers, encode_payload
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -42,14 +43,6 @@ def email_errors(value: str, field: str = "email", *, required: bool = True) -> 
     return [FieldError(field=field, code="email", message=N_("Enter a valid e-mail address."))]
 
 
-def payload(entity: Any, *, drop: Iterable[str] = ()) -> dict[str, Any]:
-    """An entity as an outbox/audit payload (JSON types through the one converter)."""
-    data = to_json_dict(entity)
-    for key in drop:
-        data.pop(key, None)
-    return data
-
-
 class Service:
     """Base of the services: holds the cabinet and writes audit and outbox rows."""
 
@@ -74,10 +67,14 @@ class Service:
         entity_id: int | None,
         client_id: int | None,
         detail: Mapping[str, Any] | None = None,
-        topic: str | None = None,
-        message: Mapping[str, Any] | None = None,
+        topic: Topic | None = None,
+        message: object = None,
+        origin: str | None = None,
     ) -> None:
-        """Write the audit entry and, with ``topic``, the outbox row of one change, in ``tx``."""
+        """Write the audit entry and, with ``topic``, the outbox message of one change, in
+        ``tx``: ``message`` is the topic's payload (:data:`cabinet_core.sync.PAYLOAD_TYPES`,
+        checked by :func:`~cabinet_core.sync.encode_payload`), delivered to every active CRM
+        backend but ``origin`` (the backend whose change this is), or to the mail delivery."""
         tx.add_audit(
             AuditEntry(
                 at=self.now(),
@@ -90,15 +87,33 @@ class Service:
             )
         )
         if topic is not None:
-            tx.add_outbox(
-                OutboxMessage(
-                    topic=topic,
-                    entity=entity,
-                    entity_id=entity_id,
-                    payload=json_value(dict(message or {})),
-                    created_at=self.now(),
-                )
-            )
+            self.queue(tx, topic, message, entity=entity, entity_id=entity_id, origin=origin)
+
+    def queue(
+        self,
+        tx: Tx,
+        topic: Topic,
+        message: object,
+        *,
+        entity: str,
+        entity_id: int | None,
+        origin: str | None = None,
+    ) -> OutboxMessage:
+        """Add the outbox message of ``topic`` with a delivery per subscriber, in ``tx``."""
+        subscribers = delivery_subscribers(
+            topic, origin=origin, crm_backends=self.cabinet.settings.crm_backends
+        )
+        return tx.add_outbox(
+            OutboxMessage(
+                topic=topic.value,
+                entity=entity,
+                entity_id=entity_id,
+                payload=encode_payload(topic, message),
+                origin=origin,
+                created_at=self.now(),
+            ),
+            subscribers=subscribers,
+        )
 
     def fire(self, hook_name: str, **kwargs: Any) -> None:
         """Call an event hook after commit. A failing plugin is logged, never undoes the change

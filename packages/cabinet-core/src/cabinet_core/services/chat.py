@@ -7,8 +7,9 @@ import builtins
 from cabinet_core import access
 from cabinet_core.entities import Actor, ChatMessage, Client, Notification, Role
 from cabinet_core.errors import N_, FieldError
-from cabinet_core.services._base import Service, payload, raise_if, required_text
+from cabinet_core.services._base import Service, raise_if, required_text
 from cabinet_core.storage import Tx
+from cabinet_core.sync import Topic
 
 MAX_BODY = 5000
 #: Messages read from the store per query.
@@ -48,8 +49,8 @@ class ChatService(Service):
                 entity="chat_message",
                 entity_id=stored.id,
                 client_id=client_id,
-                topic="chat.message_posted",
-                message=payload(stored),
+                topic=Topic.CHAT_MESSAGE_POSTED,
+                message=stored,
             )
             self._notify(tx, actor, client, stored)
         self.fire("chat_message_posted", message=stored, actor=actor)

@@ -14,9 +14,10 @@ from cabinet_core.entities import Actor, Address, Client, Role, User
 from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import validate_krs, validate_nip, validate_regon
-from cabinet_core.services._base import Service, email_errors, payload, raise_if, required_text
+from cabinet_core.services._base import Service, email_errors, raise_if, required_text
 from cabinet_core.services.users import password_errors
 from cabinet_core.storage import Tx
+from cabinet_core.sync import Topic, UserInfo
 
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -184,8 +185,8 @@ class ClientService(Service):
                 entity="client",
                 entity_id=stored.id,
                 client_id=stored.id,
-                topic="client.created",
-                message=payload(stored),
+                topic=Topic.CLIENT_CREATED,
+                message=stored,
             )
             if first_user is not None:
                 user = User(
@@ -213,8 +214,8 @@ class ClientService(Service):
                     entity_id=user.id,
                     client_id=stored.id,
                     detail={"email": user.email, "role": user.role},
-                    topic="user.created",
-                    message=payload(user, drop=("password_hash",)),
+                    topic=Topic.USER_CREATED,
+                    message=UserInfo.of(user),
                 )
         self.fire("client_created", client=stored, actor=actor)
         return stored
@@ -258,8 +259,8 @@ class ClientService(Service):
                 entity="client",
                 entity_id=stored.id,
                 client_id=stored.id,
-                topic="client.updated",
-                message=payload(stored),
+                topic=Topic.CLIENT_UPDATED,
+                message=stored,
             )
         return stored
 
@@ -309,8 +310,8 @@ class ClientService(Service):
                 entity_id=stored.id,
                 client_id=stored.id,
                 detail={"auto_send": auto_send, "default_template": default_template},
-                topic="client.updated",
-                message=payload(stored),
+                topic=Topic.CLIENT_UPDATED,
+                message=stored,
             )
         return stored
 
@@ -334,8 +335,8 @@ class ClientService(Service):
                 entity_id=stored.id,
                 client_id=stored.id,
                 detail={"templates": list(keys), "default": default},
-                topic="client.updated",
-                message=payload(stored),
+                topic=Topic.CLIENT_UPDATED,
+                message=stored,
             )
         return stored
 

@@ -52,8 +52,14 @@ from cabinet_core.limits import decimal_errors, text_errors
 from cabinet_core.money import round_money
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.numbering_pattern import format_number, series_key
-from cabinet_core.services._base import Service, payload, raise_if
+from cabinet_core.services._base import Service, raise_if
 from cabinet_core.storage import DocumentQuery, Page, Tx
+from cabinet_core.sync import (
+    MAIL_SUBSCRIBER,
+    DocumentPaymentChange,
+    DocumentStatusChange,
+    Topic,
+)
 from cabinet_core.vat import (
     TaxRules,
     compute_correction,
@@ -63,9 +69,6 @@ from cabinet_core.vat import (
 
 MAX_PAGE = 500
 _ZERO = Decimal("0.00")
-
-#: Outbox topics of e-mails about a document (the rest go to the CRM backends).
-MAIL_TOPIC_PREFIX = "mail."
 
 
 def tax_point(document: Document) -> date:
@@ -395,8 +398,8 @@ class DocumentService(Service):
                 entity_id=stored.id,
                 client_id=stored.client_id,
                 detail={"doc_type": stored.doc_type, "status": stored.status},
-                topic="document.created",
-                message=payload(stored),
+                topic=Topic.DOCUMENT_CREATED,
+                message=stored,
             )
         self.fire("document_saved", document=stored, actor=actor, created=True)
         return stored
@@ -416,8 +419,8 @@ class DocumentService(Service):
                 entity_id=stored.id,
                 client_id=stored.client_id,
                 detail={"version": stored.version},
-                topic="document.updated",
-                message=payload(stored),
+                topic=Topic.DOCUMENT_UPDATED,
+                message=stored,
             )
         self.fire("document_saved", document=stored, actor=actor, created=False)
         return stored
@@ -438,8 +441,8 @@ class DocumentService(Service):
                 entity_id=doc_id,
                 client_id=current.client_id,
                 detail={"doc_type": current.doc_type},
-                topic="document.deleted",
-                message=payload(current),
+                topic=Topic.DOCUMENT_DELETED,
+                message=current,
             )
 
     def get(self, actor: Actor, doc_id: int) -> Document:
@@ -520,14 +523,14 @@ class DocumentService(Service):
                     "number": stored.number,
                     "comment": comment.strip(),
                 },
-                topic="document.status_changed",
-                message={
-                    "document": payload(stored),
-                    "transition": move.key,
-                    "old_status": document.status,
-                    "new_status": stored.status,
-                    "comment": comment.strip(),
-                },
+                topic=Topic.DOCUMENT_STATUS_CHANGED,
+                message=DocumentStatusChange(
+                    document=stored,
+                    transition=move.key,
+                    old_status=document.status,
+                    new_status=stored.status,
+                    comment=comment.strip(),
+                ),
             )
             self._notify(tx, actor, stored, document_type, comment.strip())
             stored = self._run_effects(
@@ -606,14 +609,13 @@ class DocumentService(Service):
             entity_id=stored.id,
             client_id=stored.client_id,
             detail={"transition": move.key, "from": document.status, "to": stored.status, **detail},
-            topic="document.status_changed",
-            message={
-                "document": payload(stored),
-                "transition": move.key,
-                "old_status": document.status,
-                "new_status": stored.status,
-                "comment": "",
-            },
+            topic=Topic.DOCUMENT_STATUS_CHANGED,
+            message=DocumentStatusChange(
+                document=stored,
+                transition=move.key,
+                old_status=document.status,
+                new_status=stored.status,
+            ),
         )
         return stored
 
@@ -644,17 +646,20 @@ class DocumentService(Service):
 
     # -- deliveries and the CRM's side -----------------------------------------------------------
     def deliveries(self, actor: Actor, doc_id: int) -> builtins.list[OutboxMessage]:
-        """What was sent about the document, newest first: every e-mail (``mail.*`` topics,
-        queued, sent, retrying or failed) and, for staff only, the newest CRM delivery (a
-        client's user has no business with the firm's CRM errors)."""
+        """What was sent about the document, newest first, one entry per delivery: every
+        e-mail (queued, sent, retrying or failed) and, for staff only, the newest delivery to
+        each CRM backend (a client's user has no business with the firm's CRM errors)."""
         with self.store.transaction(readonly=True) as tx:
             self._visible(tx, actor, doc_id, write=False)
-            messages = tx.outbox_for("document", doc_id)
-        mails = [m for m in messages if m.topic.startswith(MAIL_TOPIC_PREFIX)]
-        crm = [m for m in messages if not m.topic.startswith(MAIL_TOPIC_PREFIX)]
-        if actor.role.is_staff and crm:
-            mails.append(crm[0])
-        return sorted(mails, key=lambda message: message.id or 0, reverse=True)
+            messages = tx.outbox_for("document", doc_id)  # newest first
+        shown = [m for m in messages if m.subscriber == MAIL_SUBSCRIBER]
+        if actor.role.is_staff:
+            newest: dict[str, OutboxMessage] = {}
+            for message in messages:
+                if message.subscriber is not None and message.subscriber != MAIL_SUBSCRIBER:
+                    newest.setdefault(message.subscriber, message)
+            shown.extend(newest.values())
+        return sorted(shown, key=lambda message: message.id or 0, reverse=True)
 
     def apply_crm_status(
         self, doc_id: int, status: str, *, comment: str = "", source: str = "crm"
@@ -665,7 +670,8 @@ class DocumentService(Service):
         there; a state that assigns numbers (``issued``) numbers a document that has none yet.
         Returns ``None`` when the document is already there; raises :class:`ValueError` for a
         state its workflow does not know and :class:`NotFound` for a missing document. The
-        outbox row carries ``"origin": source`` so the CRM backend skips echoing it back.
+        outbox message's ``origin`` is ``source``, the name of the CRM backend whose change
+        this is: that backend gets no delivery of it (no echo), every other active one does.
         """
         system = Actor.system()
         comment = comment.strip()
@@ -704,15 +710,15 @@ class DocumentService(Service):
                     "comment": comment,
                     "source": source,
                 },
-                topic="document.status_changed",
-                message={
-                    "document": payload(stored),
-                    "transition": None,
-                    "old_status": document.status,
-                    "new_status": stored.status,
-                    "comment": comment,
-                    "origin": source,
-                },
+                topic=Topic.DOCUMENT_STATUS_CHANGED,
+                message=DocumentStatusChange(
+                    document=stored,
+                    transition=None,
+                    old_status=document.status,
+                    new_status=stored.status,
+                    comment=comment,
+                ),
+                origin=source,
             )
             self._notify(tx, system, stored, document_type, comment)
         self.fire(
@@ -731,7 +737,7 @@ class DocumentService(Service):
 
         Only ``payment_status`` changes: the workflow state is :meth:`apply_crm_status`'s
         business. An unknown value raises :class:`ValueError`. The outbox row (topic
-        ``document.payment_changed``) carries ``"origin": source`` like a status change.
+        ``document.payment_changed``) has ``origin`` ``source`` like a status change.
         """
         wanted = PaymentStatus(payment_status)
         system = Actor.system()
@@ -754,13 +760,13 @@ class DocumentService(Service):
                     "to": wanted.value,
                     "source": source,
                 },
-                topic="document.payment_changed",
-                message={
-                    "document": payload(stored),
-                    "old_payment_status": document.payment_status.value,
-                    "new_payment_status": wanted.value,
-                    "origin": source,
-                },
+                topic=Topic.DOCUMENT_PAYMENT_CHANGED,
+                message=DocumentPaymentChange(
+                    document=stored,
+                    old_payment_status=document.payment_status,
+                    new_payment_status=wanted,
+                ),
+                origin=source,
             )
         return stored
 

@@ -37,8 +37,9 @@ from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationEr
 from cabinet_core.ksef import find_ksef_number, is_ksef_number, parse_fa3
 from cabinet_core.limits import storage_errors
 from cabinet_core.nip import is_valid_nip, validate_nip
-from cabinet_core.services._base import Service, email_errors, payload, raise_if
+from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.documents import party_of_client
+from cabinet_core.sync import Topic
 
 if TYPE_CHECKING:
     from cabinet_core.doctypes import DocumentType
@@ -114,8 +115,8 @@ class InvoicingService(Service):
             entity_id=stored.id,
             client_id=stored.client_id,
             detail={"doc_type": stored.doc_type, "related_id": stored.related_id},
-            topic="document.created",
-            message=payload(stored),
+            topic=Topic.DOCUMENT_CREATED,
+            message=stored,
         )
         return stored
 
@@ -459,8 +460,8 @@ class InvoicingService(Service):
                     "seller_invoice_number": extra.get("seller_invoice_number"),
                     "warnings": len(warnings),
                 },
-                topic="document.created",
-                message=payload(stored),
+                topic=Topic.DOCUMENT_CREATED,
+                message=stored,
             )
         self.fire("document_saved", document=stored, actor=actor, created=True)
         for before, after in moved:
@@ -679,7 +680,7 @@ class InvoicingService(Service):
     def _latest_mail(self, doc_id: int, address: str) -> OutboxMessage:
         with self.store.transaction(readonly=True) as tx:
             for queued in tx.outbox_for("document", doc_id):  # newest first
-                if queued.topic == MAIL_TOPIC and queued.payload.get("to") == address:
+                if queued.topic == Topic.MAIL_DOCUMENT and queued.payload.get("to") == address:
                     return queued
         raise NotFound(N_("Not found"), entity="outbox", id=doc_id)
 

@@ -7,8 +7,9 @@ import attrs
 from cabinet_core import access
 from cabinet_core.entities import Actor, NewsItem
 from cabinet_core.errors import N_, NotFound
-from cabinet_core.services._base import Service, payload, raise_if, required_text
+from cabinet_core.services._base import Service, raise_if, required_text
 from cabinet_core.storage import Page
+from cabinet_core.sync import Topic
 
 MAX_PAGE = 100
 
@@ -38,8 +39,8 @@ class NewsService(Service):
                 entity_id=stored.id,
                 client_id=None,
                 detail={"title": stored.title},
-                topic="news.published",
-                message=payload(stored),
+                topic=Topic.NEWS_PUBLISHED,
+                message=stored,
             )
         self.fire("news_published", news_item=stored)
         return stored
@@ -69,8 +70,8 @@ class NewsService(Service):
                 entity_id=stored.id,
                 client_id=None,
                 detail={"title": stored.title},
-                topic="news.updated",
-                message=payload(stored),
+                topic=Topic.NEWS_UPDATED,
+                message=stored,
             )
         self.fire("news_published", news_item=stored)
         return stored
@@ -91,8 +92,8 @@ class NewsService(Service):
                 entity_id=news_id,
                 client_id=None,
                 detail={"title": current.title},
-                topic="news.deleted",
-                message=payload(current),
+                topic=Topic.NEWS_DELETED,
+                message=current,
             )
 
     def upsert_external(self, actor: Actor, item: NewsItem) -> tuple[NewsItem, str]:

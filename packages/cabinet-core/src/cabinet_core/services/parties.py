@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
@@ -14,8 +14,9 @@ from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.limits import decimal_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import validate_krs, validate_nip, validate_regon
-from cabinet_core.services._base import Service, email_errors, payload, raise_if, required_text
+from cabinet_core.services._base import Service, email_errors, raise_if, required_text
 from cabinet_core.storage import Page, Tx
+from cabinet_core.sync import Topic
 from cabinet_core.vat import rates_for
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class _Table(Generic[E]):
     """The store operations for one kind of client-owned entity."""
 
     name: str
+    #: The outbox topic of each action ("create", "update", "delete").
+    topics: Mapping[str, Topic]
     add: Callable[[Tx, E], E]
     update: Callable[[Tx, E], E]
     get: Callable[[Tx, int], E | None]
@@ -144,8 +147,8 @@ class OwnedService(Service, Generic[E]):
             entity=name,
             entity_id=entity.id,
             client_id=entity.client_id,
-            topic=f"{name}.{action}d",
-            message=payload(entity),
+            topic=self._table.topics[action],
+            message=entity,
         )
 
 
@@ -304,6 +307,11 @@ class CounterpartyService(OwnedService[Counterparty]):
     def __init__(self, cabinet: Cabinet) -> None:
         table = _Table[Counterparty](
             name="counterparty",
+            topics={
+                "create": Topic.COUNTERPARTY_CREATED,
+                "update": Topic.COUNTERPARTY_UPDATED,
+                "delete": Topic.COUNTERPARTY_DELETED,
+            },
             add=Tx.add_counterparty,
             update=Tx.update_counterparty,
             get=Tx.get_counterparty,
@@ -321,6 +329,11 @@ class ProductService(OwnedService[Product]):
     def __init__(self, cabinet: Cabinet) -> None:
         table = _Table[Product](
             name="product",
+            topics={
+                "create": Topic.PRODUCT_CREATED,
+                "update": Topic.PRODUCT_UPDATED,
+                "delete": Topic.PRODUCT_DELETED,
+            },
             add=Tx.add_product,
             update=Tx.update_product,
             get=Tx.get_product,

@@ -24,8 +24,9 @@ from cabinet_core.errors import (
     NotFound,
     ValidationError,
 )
-from cabinet_core.services._base import Service, email_errors, payload, raise_if
+from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.storage import Tx
+from cabinet_core.sync import Topic, UserInfo
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -181,8 +182,8 @@ class UserService(Service):
                 entity_id=stored.id,
                 client_id=stored.client_id,
                 detail={"email": stored.email, "role": stored.role},
-                topic="user.created",
-                message=payload(stored, drop=("password_hash",)),
+                topic=Topic.USER_CREATED,
+                message=UserInfo.of(stored),
             )
         return stored
 
@@ -300,7 +301,7 @@ class UserService(Service):
                 entity="user",
                 entity_id=user.id,
                 client_id=user.client_id,
-                topic="user.deactivated",
-                message=payload(stored, drop=("password_hash",)),
+                topic=Topic.USER_DEACTIVATED,
+                message=UserInfo.of(stored),
             )
         return stored

@@ -7,7 +7,7 @@ of documents (the counterparty, a case-folded search text) are derived here.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -384,19 +384,27 @@ def audit_from_row(row: RowMapping) -> AuditEntry:
     )
 
 
-def outbox_from_row(row: RowMapping) -> OutboxMessage:
+def outbox_from_row(
+    row: Mapping[Any, Any], delivery: Mapping[Any, Any] | None = None
+) -> OutboxMessage:
+    """A message with one of its deliveries: the delivery's columns from ``delivery`` when
+    given, else from ``row`` (a join; they are NULL, and the message reads as having no
+    delivery, when an outer join found none)."""
+    state = row if delivery is None else delivery
     return OutboxMessage(
         id=row["id"],
         topic=row["topic"],
         entity=row["entity"],
         entity_id=row["entity_id"],
         payload=dict(row["payload"]),
+        origin=row["origin"],
         created_at=row["created_at"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        delivered_at=row["delivered_at"],
-        failed_at=row["failed_at"],
-        last_error=row["last_error"],
+        subscriber=state.get("subscriber"),
+        attempts=state.get("attempts") or 0,
+        next_attempt_at=state.get("next_attempt_at"),
+        delivered_at=state.get("delivered_at"),
+        failed_at=state.get("failed_at"),
+        last_error=state.get("last_error"),
     )
 
 

@@ -376,7 +376,25 @@ outbox = sa.Table(
     sa.Column("entity", sa.String(50), nullable=False),
     sa.Column("entity_id", sa.Integer),
     sa.Column("payload", sa.JSON, nullable=False),
+    # The CRM backend whose change this is (it gets no delivery of it); NULL for the cabinet's.
+    sa.Column("origin", sa.String(100)),
     _created(),
+    # A document's page shows its deliveries (mail sent, CRM sync) from here.
+    sa.Index("ix_outbox_entity", "entity", "entity_id", "id"),
+)
+
+#: One row per message and subscriber (a CRM backend's name, or ``mail``): each recipient has its
+#: own attempts, backoff and failure, so one failing CRM never re-sends to another.
+outbox_deliveries = sa.Table(
+    "outbox_deliveries",
+    metadata,
+    sa.Column(
+        "message_id",
+        sa.Integer,
+        sa.ForeignKey("outbox.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("subscriber", sa.String(100), primary_key=True),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", UtcDateTime),
     # A claim is a lease: a worker that dies mid-batch loses it and the rows come back.
@@ -384,9 +402,15 @@ outbox = sa.Table(
     sa.Column("delivered_at", UtcDateTime),
     sa.Column("failed_at", UtcDateTime),
     sa.Column("last_error", sa.Text),
-    sa.Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),
-    # A document's page shows its deliveries (mail sent, CRM sync) from here.
-    sa.Index("ix_outbox_entity", "entity", "entity_id", "id"),
+    # A worker claims one subscriber's due rows in message order; only open rows are indexed,
+    # so the index stays as small as the queue however long the history grows.
+    sa.Index(
+        "ix_outbox_deliveries_open",
+        "subscriber",
+        "message_id",
+        sqlite_where=sa.text("delivered_at IS NULL AND failed_at IS NULL"),
+        postgresql_where=sa.text("delivered_at IS NULL AND failed_at IS NULL"),
+    ),
 )
 
 api_tokens = sa.Table(

@@ -13,9 +13,9 @@ front, so two transactions never both read a number counter and then fail to upg
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from cabinet_core.entities import (
     User,
 )
 from cabinet_core.errors import N_, Conflict, NotFound
-from cabinet_core.storage import mapping, numbering
+from cabinet_core.storage import mapping, numbering, outbox
 from cabinet_core.storage import schema as t
 from cabinet_core.storage.queries import (
     DOCUMENT_ORDERS,
@@ -118,13 +118,15 @@ class Store:
         return cls(engine, clock=clock)
 
     # -- lifecycle
-    def migrate(self, revision: str = "head") -> None:
+    def migrate(self, revision: str = "head", *, crm_backends: Sequence[str] | None = None) -> None:
         """Bring the schema to ``revision`` (``alembic upgrade head`` by default); idempotent.
 
-        Safe when several processes start at once: PostgreSQL serialises them on an advisory
-        lock, SQLite on its writer lock.
+        ``crm_backends`` are the active CRM backends' names (``settings.crm_backends``): a
+        revision that moves queued messages to per-subscriber deliveries (0005) gives each its
+        delivery; without them it reads ``CABINET_CRM_BACKENDS``. Safe when several processes
+        start at once: PostgreSQL serialises them on an advisory lock, SQLite on its writer lock.
         """
-        self._alembic("upgrade", revision)
+        self._alembic("upgrade", revision, crm_backends=crm_backends)
 
     def downgrade(self, revision: str) -> None:
         """Step the schema back to ``revision`` (``"base"`` drops every table; tests use it)."""
@@ -137,12 +139,16 @@ class Store:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
-    def _alembic(self, action: str, revision: str) -> None:
+    def _alembic(
+        self, action: str, revision: str, *, crm_backends: Sequence[str] | None = None
+    ) -> None:
         from alembic import command
         from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+        if crm_backends is not None:
+            config.attributes["crm_backends"] = tuple(crm_backends)
         with self.engine.connect() as connection, connection.begin():
             if self.dialect == "postgresql":
                 connection.execute(
@@ -169,125 +175,109 @@ class Store:
             with connection.begin():
                 yield Tx(connection, self)
 
-    # -- outbox
+    # -- outbox (one delivery per subscriber; the SQL is in cabinet_core.storage.outbox)
     def claim_outbox(
-        self, *, limit: int, now: datetime, lease_seconds: int = 60
+        self, *, subscriber: str, limit: int, now: datetime, lease_seconds: int = 60
     ) -> list[OutboxMessage]:
-        """Take up to ``limit`` due messages for delivery, oldest first, under a lease.
+        """Take up to ``limit`` due deliveries of ``subscriber``, oldest message first, under a
+        lease; each message carries that delivery's state.
 
-        The claim commits at once: the rows are invisible to other workers until
+        The claim commits at once: the deliveries are invisible to other workers until
         ``now + lease_seconds`` (or until marked), and delivery happens outside any transaction.
         On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets concurrent workers claim disjoint rows
         without waiting; on SQLite ``BEGIN IMMEDIATE`` serialises the claims. Each claim counts
-        as an attempt, so a worker that dies mid-delivery still moves a message towards failure.
+        as an attempt, so a worker that dies mid-delivery still moves a delivery towards failure.
         """
-        o = t.outbox
-        claimable = (
-            o.c.delivered_at.is_(None),
-            o.c.failed_at.is_(None),
-            sa.or_(o.c.next_attempt_at.is_(None), o.c.next_attempt_at <= now),
-            sa.or_(o.c.claimed_until.is_(None), o.c.claimed_until <= now),
-        )
-        due = sa.select(o.c.id).where(*claimable).order_by(o.c.id).limit(limit)
-        if self.dialect == "postgresql":
-            due = due.with_for_update(skip_locked=True)
         with self.engine.connect() as connection, connection.begin():
-            ids = list(connection.scalars(due))
-            if not ids:
-                return []
-            rows = connection.execute(
-                sa.update(o)
-                # Checked again: should a row slip past the lock, a claim that committed in the
-                # meantime makes this UPDATE skip it (READ COMMITTED re-reads the new version).
-                .where(o.c.id.in_(ids), *claimable)
-                .values(
-                    claimed_until=now + timedelta(seconds=lease_seconds),
-                    attempts=o.c.attempts + 1,
-                )
-                .returning(*o.c)
-            ).mappings()
-            messages = [mapping.outbox_from_row(row) for row in rows]
-        return sorted(messages, key=lambda message: message.id or 0)
+            return outbox.claim(
+                connection,
+                dialect=self.dialect,
+                subscriber=subscriber,
+                limit=limit,
+                now=now,
+                lease_seconds=lease_seconds,
+            )
 
-    def mark_delivered(self, message_id: int, *, now: datetime) -> None:
-        """Record that every active backend accepted the message."""
-        self._update_outbox(
-            message_id, delivered_at=now, claimed_until=None, last_error=None, next_attempt_at=None
-        )
+    def mark_delivered(self, message_id: int, *, subscriber: str, now: datetime) -> None:
+        """Record that ``subscriber`` accepted the message."""
+        with self.engine.connect() as connection, connection.begin():
+            outbox.update_one(
+                connection,
+                subscriber,
+                message_id,
+                delivered_at=now,
+                claimed_until=None,
+                last_error=None,
+                next_attempt_at=None,
+            )
 
-    def mark_delivered_many(self, message_ids: Sequence[int], *, now: datetime) -> None:
+    def mark_delivered_many(
+        self, message_ids: Sequence[int], *, subscriber: str, now: datetime
+    ) -> None:
         """:meth:`mark_delivered` for a whole claimed batch in one statement (a worker that
         marks 5,000 messages one transaction at a time spends seconds on commits alone)."""
         if not message_ids:
             return
-        o = t.outbox
         with self.engine.connect() as connection, connection.begin():
-            connection.execute(
-                sa.update(o)
-                .where(o.c.id.in_(list(message_ids)))
-                .values(delivered_at=now, claimed_until=None, last_error=None, next_attempt_at=None)
-            )
+            outbox.mark_delivered(connection, subscriber, message_ids, now)
 
-    def mark_retry(self, message_id: int, *, error: str, next_attempt_at: datetime) -> None:
-        """Release the claim and try again at ``next_attempt_at``.
+    def mark_retry(
+        self, message_id: int, *, subscriber: str, error: str, next_attempt_at: datetime
+    ) -> None:
+        """Release the claim and try ``subscriber`` again at ``next_attempt_at``.
 
-        A message that another worker delivered meanwhile (after this worker's lease ran out)
+        A delivery that another worker completed meanwhile (after this worker's lease ran out)
         stays delivered.
         """
-        self._update_outbox(
-            message_id,
-            undelivered_only=True,
-            last_error=error,
-            next_attempt_at=next_attempt_at,
-            claimed_until=None,
-        )
-
-    def mark_failed(self, message_id: int, *, error: str, now: datetime) -> None:
-        """Give up on the message; it stays visible in ``list_outbox(status="failed")``.
-
-        A message that was delivered meanwhile stays delivered (it is not marked failed).
-        """
-        self._update_outbox(
-            message_id, undelivered_only=True, last_error=error, failed_at=now, claimed_until=None
-        )
-
-    def retry_failed(self, message_id: int) -> None:
-        """Put a failed message back in the queue with a fresh attempt count (an admin action)."""
-        self._update_outbox(
-            message_id, failed_at=None, attempts=0, next_attempt_at=None, claimed_until=None
-        )
-
-    def _update_outbox(
-        self, message_id: int, *, undelivered_only: bool = False, **values: Any
-    ) -> None:
-        o = t.outbox
         with self.engine.connect() as connection, connection.begin():
-            statement = sa.update(o).where(o.c.id == message_id).values(**values)
-            if undelivered_only:
-                statement = statement.where(o.c.delivered_at.is_(None))
-            if connection.execute(statement).rowcount == 0:
-                exists = connection.execute(sa.select(o.c.id).where(o.c.id == message_id))
-                if exists.first() is None:
-                    raise NotFound(N_("Not found"), entity="outbox", id=message_id)
+            outbox.update_one(
+                connection,
+                subscriber,
+                message_id,
+                undelivered_only=True,
+                last_error=error,
+                next_attempt_at=next_attempt_at,
+                claimed_until=None,
+            )
 
-    def list_outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
-        """Messages by status (``pending``, ``delivered`` or ``failed``; all when None), oldest
-        first for pending, newest first otherwise."""
-        o = t.outbox
-        query = sa.select(o).limit(limit)
-        if status is None:
-            query = query.order_by(o.c.id.desc())
-        elif status == "pending":
-            query = query.where(o.c.delivered_at.is_(None), o.c.failed_at.is_(None))
-            query = query.order_by(o.c.id)
-        elif status == "delivered":
-            query = query.where(o.c.delivered_at.is_not(None)).order_by(o.c.id.desc())
-        elif status == "failed":
-            query = query.where(o.c.failed_at.is_not(None)).order_by(o.c.id.desc())
-        else:
-            raise ValueError(f"unknown outbox status {status!r}")
+    def mark_failed(self, message_id: int, *, subscriber: str, error: str, now: datetime) -> None:
+        """Give up on ``subscriber``'s delivery; it stays visible in
+        ``list_outbox(status="failed")``. A delivery completed meanwhile stays delivered."""
+        with self.engine.connect() as connection, connection.begin():
+            outbox.update_one(
+                connection,
+                subscriber,
+                message_id,
+                undelivered_only=True,
+                last_error=error,
+                failed_at=now,
+                claimed_until=None,
+            )
+
+    def retry_failed(self, message_id: int, *, subscriber: str | None = None) -> None:
+        """Put a failed delivery back in the queue with a fresh attempt count (an admin action);
+        every failed delivery of the message when ``subscriber`` is ``None``."""
+        with self.engine.connect() as connection, connection.begin():
+            outbox.update_one(
+                connection,
+                subscriber,
+                message_id,
+                failed_only=True,
+                failed_at=None,
+                attempts=0,
+                next_attempt_at=None,
+                claimed_until=None,
+            )
+
+    def list_outbox(
+        self, *, status: str | None = None, subscriber: str | None = None, limit: int = 100
+    ) -> list[OutboxMessage]:
+        """Deliveries by status (``pending``, ``delivered`` or ``failed``), one entry per message
+        and subscriber, optionally of one ``subscriber``; oldest first for pending, newest first
+        otherwise. With no status: every message, newest first (one entry per delivery, and one
+        for a message nobody subscribes to)."""
         with self.transaction(readonly=True) as tx:
-            return [mapping.outbox_from_row(row) for row in tx.connection.execute(query).mappings()]
+            return outbox.listing(tx.connection, status=status, subscriber=subscriber, limit=limit)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -848,28 +838,20 @@ class Tx:
         query = query.order_by(a.c.id.desc()).limit(limit)
         return [mapping.audit_from_row(row) for row in self.connection.execute(query).mappings()]
 
-    def add_outbox(self, message: OutboxMessage) -> OutboxMessage:
-        """Queue a change for the CRM backends; it is delivered only if this transaction commits."""
-        values = {
-            "topic": message.topic,
-            "entity": message.entity,
-            "entity_id": message.entity_id,
-            "payload": json_value(message.payload),
-            "created_at": message.created_at or self._now(),
-            "attempts": 0,
-            "next_attempt_at": message.next_attempt_at,
-        }
-        return mapping.outbox_from_row(self._insert(t.outbox, values))
+    def add_outbox(self, message: OutboxMessage, *, subscribers: Iterable[str]) -> OutboxMessage:
+        """Queue a change with one delivery per subscriber (:func:`cabinet_core.sync.
+        delivery_subscribers` says whom a service's change goes to; a CRM's reconciliation
+        re-queues for itself only). Delivered only if this transaction commits."""
+        return outbox.add(self.connection, message, subscribers, self._now())
 
     def outbox_for(self, entity: str, entity_id: int) -> list[OutboxMessage]:
-        """Every outbox message about one entity (delivered, pending or failed), newest first."""
-        o = t.outbox
-        query = (
-            sa.select(o)
-            .where(o.c.entity == entity, o.c.entity_id == entity_id)
-            .order_by(o.c.id.desc())
-        )
-        return [mapping.outbox_from_row(row) for row in self.connection.execute(query).mappings()]
+        """Every message about one entity (delivered, pending or failed), newest first, one
+        entry per subscriber's delivery."""
+        return outbox.about(self.connection, entity, entity_id)
+
+    def outbox_pending(self, entity: str, entity_id: int, *, subscriber: str) -> bool:
+        """Whether a message about the entity still waits for delivery to ``subscriber``."""
+        return outbox.pending_about(self.connection, subscriber, entity, entity_id)
 
     # -- API tokens
     def add_api_token(self, token: ApiToken) -> ApiToken:

@@ -62,10 +62,15 @@ def _text(body: dict[str, Any], name: str, *, default: str = "") -> str:
 # -- sending by e-mail -----------------------------------------------------------------------------
 DELIVERY_SCHEMA = {
     "type": "object",
-    "description": "One e-mail (or, for staff, the newest CRM delivery) about a document",
+    "description": "One e-mail (or, for staff, the newest delivery to each CRM) about a document",
     "properties": {
         "id": {"type": "integer"},
         "topic": {"type": "string", "examples": ["mail.document"]},
+        "subscriber": {
+            "anyOf": [{"type": "string"}, {"type": "null"}],
+            "description": "who receives it: mail, or a CRM backend's name",
+            "examples": ["mail", "bitrix24"],
+        },
         "to": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         "state": {"type": "string", "enum": ["queued", "retrying", "sent", "failed"]},
         "attempts": {"type": "integer"},
@@ -86,6 +91,7 @@ def delivery_json(message: OutboxMessage) -> dict[str, Any]:
     return {
         "id": message.id,
         "topic": message.topic,
+        "subscriber": message.subscriber,
         "to": to if isinstance(to, str) else None,
         "state": delivery_state(message),
         "attempts": message.attempts,
