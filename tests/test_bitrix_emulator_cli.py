@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uvicorn
-from cabinet_web.cli import make_cli
+from cabinet_core.cli import make_cli
 from click.testing import CliRunner
 
 

@@ -22,8 +22,27 @@ LANGUAGE_NAMES = {"pl": "Polski", "en": "English"}
 
 
 @functools.cache
-def translations(language: str) -> _gettext.NullTranslations:
-    """The compiled catalog of ``language`` (a ``NullTranslations`` when there is none)."""
+def translations(language: str, extra_dirs: tuple[str, ...] = ()) -> _gettext.NullTranslations:
+    """The compiled catalog of ``language`` (a ``NullTranslations`` when there is none), with
+    the catalogs found in ``extra_dirs`` (the plugins' ``translation_dirs``) merged in.
+
+    A plugin's catalog only adds its own msgids: where it has one the web's catalog also has,
+    the web's translation stays, so a plugin cannot re-word the built-in pages.
+    """
+    catalog = _load_builtin(language)
+    if not extra_dirs or not isinstance(catalog, Translations):
+        return catalog
+    for directory in extra_dirs:
+        plugin = Translations.load(str(directory), [language], domain="messages")
+        if isinstance(plugin, Translations):
+            catalog.merge(plugin)
+    # Merged last, the built-in catalog wins every msgid both have (and keeps its plural rule).
+    builtin = _load_builtin(language)
+    assert isinstance(builtin, Translations)
+    return catalog.merge(builtin)
+
+
+def _load_builtin(language: str) -> _gettext.NullTranslations:
     locale_dir = resources.files("cabinet_web") / "locale"
     with resources.as_file(locale_dir) as path:
         return Translations.load(str(path), [language], domain="messages")
