@@ -26,20 +26,36 @@ def translations(language: str, extra_dirs: tuple[str, ...] = ()) -> _gettext.Nu
     """The compiled catalog of ``language`` (a ``NullTranslations`` when there is none), with
     the catalogs found in ``extra_dirs`` (the plugins' ``translation_dirs``) merged in.
 
-    A plugin's catalog only adds its own msgids: where it has one the web's catalog also has,
-    the web's translation stays, so a plugin cannot re-word the built-in pages.
+    A plugin's catalog only adds msgids the web does not have, so a plugin cannot re-word the
+    built-in pages (in English, where the web's msgids are their own translation, too).
     """
     catalog = _load_builtin(language)
     if not extra_dirs or not isinstance(catalog, Translations):
         return catalog
+    builtin_ids = _builtin_msgids()
     for directory in extra_dirs:
         plugin = Translations.load(str(directory), [language], domain="messages")
-        if isinstance(plugin, Translations):
-            catalog.merge(plugin)
-    # Merged last, the built-in catalog wins every msgid both have (and keeps its plural rule).
-    builtin = _load_builtin(language)
-    assert isinstance(builtin, Translations)
-    return catalog.merge(builtin)
+        if not isinstance(plugin, Translations):
+            continue  # the plugin has no catalog for this language
+        # gettext keeps messages in ``_catalog`` (Babel's own merge reads it the same way): a
+        # plural's key is ``(msgid, n)``, the header's is "".
+        own = Translations()
+        own._catalog = {
+            key: text
+            for key, text in plugin._catalog.items()
+            if key and (key[0] if isinstance(key, tuple) else key) not in builtin_ids
+        }
+        catalog.merge(own)
+    return catalog
+
+
+@functools.cache
+def _builtin_msgids() -> frozenset[str]:
+    # Polish translates every msgid the web has (tests/test_i18n.py keeps it so), so its keys are
+    # the web's msgids, English ones included.
+    polish = _load_builtin("pl")
+    messages = getattr(polish, "_catalog", {})
+    return frozenset(key[0] if isinstance(key, tuple) else key for key in messages if key)
 
 
 def _load_builtin(language: str) -> _gettext.NullTranslations:
