@@ -15,6 +15,7 @@ from typing import Any
 import cabinet_bitrix.plugin as bitrix_plugin
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, EmulatorConfig
 from cabinet_bitrix import BitrixBackend
 from cabinet_bitrix.chat import CONNECTOR_ID
 from cabinet_bitrix.demo import (
@@ -24,7 +25,6 @@ from cabinet_bitrix.demo import (
     connect_bitrix,
     seed_bitrix,
 )
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig
 from cabinet_bitrix.settings import NAMESPACE
 from cabinet_core import Cabinet, Settings
 from cabinet_core.cli import make_cli
@@ -223,7 +223,7 @@ def test_demo_command_with_the_emulator(
     on its port, the app is installed for the cabinet and the worker runs while the web server
     does; the loop's settings reach the cabinet's settings, never the environment."""
     import uvicorn
-    from cabinet_bitrix.emulator.server import free_port
+    from bitrix24_emulator.server import free_port
 
     for key in [k for k in os.environ if k.startswith("CABINET_BITRIX_")]:
         monkeypatch.delenv(key)

@@ -9,8 +9,8 @@ from typing import Any
 
 import cabinet_bitrix.plugin as bitrix_plugin
 import httpx
+from bitrix24_emulator import Emulator
 from cabinet_bitrix import BitrixBackend
-from cabinet_bitrix.emulator import Emulator
 from cabinet_bitrix.settings import NAMESPACE
 from cabinet_core import Cabinet, Settings
 from cabinet_core.hookspecs import Register, hookimpl

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.auth import (
     SETTINGS_PREFIX,
@@ -22,7 +23,6 @@ from cabinet_bitrix.auth import (
     tokens_from_install,
 )
 from cabinet_bitrix.client import BitrixError
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.settings import NAMESPACE
 from cabinet_core import Settings
 from cabinet_core.entities import OutboxMessage

@@ -9,9 +9,9 @@ from urllib.parse import parse_qsl
 import attrs
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.auth import SettingsTokenStore, install
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.inbound import APPLICATION_TOKEN_KEY, handle_event
 from cabinet_core.entities import OutboxMessage, PaymentStatus
 from emulated import emulated_client

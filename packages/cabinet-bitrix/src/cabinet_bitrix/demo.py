@@ -95,9 +95,12 @@ def demo_emulator(host: str, port: int) -> Any:
     server after each answer, as a portal's queue does; the enterprise plan's burst (250) lets
     the demo's first push through without pacing."""
     try:
-        from cabinet_bitrix.emulator import ENTERPRISE, Emulator, EmulatorConfig
+        from bitrix24_emulator import ENTERPRISE, Emulator, EmulatorConfig
     except ImportError:
-        raise LookupError("the bitrix24 demo loop needs the Bitrix24 emulator installed") from None
+        raise LookupError(
+            "the bitrix24 demo loop needs cabinet-bitrix with its emulator: "
+            "pip install 'cabinet-bitrix[emulator]'"
+        ) from None
 
     return Emulator(
         EmulatorConfig(
@@ -127,7 +130,8 @@ class BitrixDemoLoop:
     def running(self, cabinet: Cabinet, base_url: str) -> Iterator[str]:
         """Serve the emulator, install the app for the cabinet and seed the feed; the banner
         says how to play the portal's side. The demo's worker runs inside the block."""
-        from cabinet_bitrix.emulator.server import serve_in_thread
+        from bitrix24_emulator.server import serve_in_thread
+
         from cabinet_bitrix.web import bitrix_backend
 
         base = self.emulator.config.portal_url

@@ -50,7 +50,7 @@ from cabinet_bitrix.auth import (
     confirm_install,
     tokens_from_install,
 )
-from cabinet_bitrix.emulator.encoding import parse_query
+from cabinet_bitrix.forms import parse_form
 from cabinet_bitrix.settings import NAMESPACE, BitrixSettings
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ async def event_hook(request: Request) -> Response:
     ):
         return PlainTextResponse("expected a form-encoded Bitrix24 event", status_code=400)
     try:
-        nested = parse_query(body.decode("utf-8"))
+        nested = parse_form(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return PlainTextResponse("malformed event", status_code=400)
     event = str(nested.get("event", "")).strip().upper()
@@ -329,7 +329,7 @@ async def install_hook(request: Request) -> Response:
     """``POST /bitrix24/install``: the local app's install callback."""
     body = await request.body()
     try:
-        nested = parse_query(body.decode("utf-8"))
+        nested = parse_form(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return PlainTextResponse("malformed install request", status_code=400)
     # The query string carries DOMAIN, PROTOCOL, LANG, APP_SID (bitrix24.md §1.5).

@@ -1,0 +1,381 @@
+"""The CRM sync contract: what the core tells a CRM backend, and all a backend may ask back.
+
+A CRM backend (Bitrix24, signed webhooks, an integrator's HubSpot) meets the core here and
+nowhere else:
+
+* **Outbound.** Every change a service commits adds an outbox message whose ``topic`` is a
+  :class:`Topic` and whose payload is the one typed value :data:`PAYLOAD_TYPES` names for it,
+  encoded by the one converter (:func:`encode_payload`) and read back with
+  :func:`decode_payload`. The worker hands each message to every active backend through
+  :meth:`CrmBackend.deliver` (see :mod:`cabinet_core.crm`), each backend with its own delivery
+  state, so one failing CRM never re-sends to another.
+* **Echoes.** A change a backend applied (through the port below) carries that backend's name
+  as the message's ``origin``; the outbox gives such a message no delivery to that backend, so
+  nothing is echoed back, while every *other* backend still receives it.
+* **Back.** A backend reads and writes the cabinet only through its :class:`SyncPort`: system
+  reads, status and payment changes, chat and news, re-queueing, and its own namespaced state.
+  It never touches the store.
+* **Inbound HTTP.** A backend that receives calls (a CRM's event POSTs) offers an
+  :class:`InboundHandler`; the web shell routes ``POST /hooks/{backend}`` to it, refusing a
+  body above the handler's ``max_body_bytes`` before reading it.
+
+Optional capabilities are declared protocols (:class:`BatchDelivery`, :class:`PeriodicWork`,
+:class:`InboundCapable`), checked with ``isinstance``, never probed with ``getattr``.
+``docs/plugins/crm-backends.md`` documents every topic and payload; a test keeps it complete.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from cabinet_core.converter import converter, to_json_dict
+from cabinet_core.entities import (
+    ChatMessage,
+    Client,
+    Counterparty,
+    Document,
+    NewsItem,
+    PaymentStatus,
+    Product,
+    Role,
+)
+
+if TYPE_CHECKING:
+    from cabinet_core.crm import PeriodicTask
+    from cabinet_core.doctypes import DocumentType
+    from cabinet_core.entities import OutboxMessage, User
+
+__all__ = [
+    "MAIL_SUBSCRIBER",
+    "PAYLOAD_TYPES",
+    "BatchDelivery",
+    "DocumentPaymentChange",
+    "DocumentStatusChange",
+    "InboundCapable",
+    "InboundHandler",
+    "InboundReply",
+    "InboundRequest",
+    "MailRequest",
+    "PeriodicWork",
+    "SyncPort",
+    "Topic",
+    "UserInfo",
+    "decode_payload",
+    "encode_payload",
+]
+
+#: The subscriber name of the cabinet's own mail delivery (``mail.*`` topics). CRM backends
+#: subscribe under their registered names; no backend may be called ``mail``.
+MAIL_SUBSCRIBER = "mail"
+
+
+class Topic(enum.StrEnum):
+    """Every outbox topic. The value is what is stored and what a webhook receiver sees."""
+
+    DOCUMENT_CREATED = "document.created"
+    DOCUMENT_UPDATED = "document.updated"
+    DOCUMENT_DELETED = "document.deleted"
+    DOCUMENT_STATUS_CHANGED = "document.status_changed"
+    DOCUMENT_PAYMENT_CHANGED = "document.payment_changed"
+    CLIENT_CREATED = "client.created"
+    CLIENT_UPDATED = "client.updated"
+    COUNTERPARTY_CREATED = "counterparty.created"
+    COUNTERPARTY_UPDATED = "counterparty.updated"
+    COUNTERPARTY_DELETED = "counterparty.deleted"
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
+    PRODUCT_DELETED = "product.deleted"
+    USER_CREATED = "user.created"
+    USER_DEACTIVATED = "user.deactivated"
+    NEWS_PUBLISHED = "news.published"
+    NEWS_UPDATED = "news.updated"
+    NEWS_DELETED = "news.deleted"
+    CHAT_MESSAGE_POSTED = "chat.message_posted"
+    #: A document to e-mail; delivered by the cabinet's mail delivery, never by a CRM.
+    MAIL_DOCUMENT = "mail.document"
+
+    @property
+    def is_mail(self) -> bool:
+        """Mail topics go to the mail subscriber only; every other topic to the CRM backends."""
+        return self.value.startswith("mail.")
+
+
+@attrs.frozen(kw_only=True)
+class DocumentStatusChange:
+    """Payload of ``document.status_changed``: the document as stored after the move.
+
+    ``transition`` is the workflow move's key, ``None`` when a CRM set the state directly.
+    """
+
+    document: Document
+    transition: str | None
+    old_status: str
+    new_status: str
+    comment: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class DocumentPaymentChange:
+    """Payload of ``document.payment_changed``: the document after its payment status moved."""
+
+    document: Document
+    old_payment_status: PaymentStatus
+    new_payment_status: PaymentStatus
+
+
+@attrs.frozen(kw_only=True)
+class UserInfo:
+    """A user as the outside sees it (``user.*`` payloads): never the password hash."""
+
+    id: int | None = None
+    email: str
+    name: str = ""
+    role: Role = Role.CLIENT
+    client_id: int | None = None
+    language: str = "pl"
+    active: bool = True
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, user: User) -> UserInfo:
+        """The public part of ``user``."""
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            client_id=user.client_id,
+            language=user.language,
+            active=user.active,
+            created_at=user.created_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class MailRequest:
+    """Payload of ``mail.document``: e-mail the document to ``to``."""
+
+    to: str
+    message: str = ""
+    language: str = "pl"
+    requested_by: int | None = None
+
+
+#: The one payload type of each topic. An entity topic carries the entity as stored.
+PAYLOAD_TYPES: Mapping[Topic, type] = {
+    Topic.DOCUMENT_CREATED: Document,
+    Topic.DOCUMENT_UPDATED: Document,
+    Topic.DOCUMENT_DELETED: Document,
+    Topic.DOCUMENT_STATUS_CHANGED: DocumentStatusChange,
+    Topic.DOCUMENT_PAYMENT_CHANGED: DocumentPaymentChange,
+    Topic.CLIENT_CREATED: Client,
+    Topic.CLIENT_UPDATED: Client,
+    Topic.COUNTERPARTY_CREATED: Counterparty,
+    Topic.COUNTERPARTY_UPDATED: Counterparty,
+    Topic.COUNTERPARTY_DELETED: Counterparty,
+    Topic.PRODUCT_CREATED: Product,
+    Topic.PRODUCT_UPDATED: Product,
+    Topic.PRODUCT_DELETED: Product,
+    Topic.USER_CREATED: UserInfo,
+    Topic.USER_DEACTIVATED: UserInfo,
+    Topic.NEWS_PUBLISHED: NewsItem,
+    Topic.NEWS_UPDATED: NewsItem,
+    Topic.NEWS_DELETED: NewsItem,
+    Topic.CHAT_MESSAGE_POSTED: ChatMessage,
+    Topic.MAIL_DOCUMENT: MailRequest,
+}
+
+
+def encode_payload(topic: Topic, value: object) -> dict[str, Any]:
+    """``value`` as the JSON object stored for ``topic`` (type-checked against the catalogue)."""
+    expected = PAYLOAD_TYPES[topic]
+    if not isinstance(value, expected):
+        raise TypeError(f"{topic.value} carries {expected.__name__}, not {type(value).__name__}")
+    return to_json_dict(value)
+
+
+def decode_payload(message: OutboxMessage) -> object:
+    """The typed payload of ``message``; :class:`ValueError` for a topic not in the catalogue
+    (a backend ignores those: a newer core may add topics)."""
+    topic = Topic(message.topic)
+    return converter.structure(dict(message.payload), PAYLOAD_TYPES[topic])
+
+
+# -- the port -----------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class SyncPort(Protocol):
+    """All a CRM backend may ask of the cabinet. One port per backend: ``backend`` is the name
+    its writes carry as ``origin`` and the namespace of its state.
+
+    Reads are system reads (no actor: the backend works for the firm). Writes go through the
+    services, with their audit entries, notifications and event hooks. A backend's own
+    configuration is not here: its factory (``register_crm_backends``) reads it from
+    ``cabinet.plugin_config(...)`` when composing the backend.
+    """
+
+    @property
+    def backend(self) -> str:
+        """The backend's registered name."""
+        ...
+
+    @property
+    def base_url(self) -> str:
+        """The cabinet's public URL (links in CRM items and messages); may be empty."""
+        ...
+
+    def now(self) -> datetime:
+        """The cabinet's clock (aware UTC)."""
+        ...
+
+    # reads
+    def document(self, document_id: int) -> Document | None: ...
+    def documents_after(self, after_id: int, limit: int) -> Sequence[Document]:
+        """Documents with ``id > after_id`` in id order, at most ``limit`` (a backfill or a
+        reconciliation walks the whole cabinet with it)."""
+        ...
+
+    def client(self, client_id: int) -> Client | None: ...
+    def clients(self) -> Sequence[Client]: ...
+    def counterparty(self, counterparty_id: int) -> Counterparty | None: ...
+    def product(self, product_id: int) -> Product | None: ...
+    def user(self, user_id: int) -> UserInfo | None: ...
+    def user_by_email(self, email: str) -> UserInfo | None: ...
+    def document_type(self, key: str) -> DocumentType | None: ...
+    def pending(self, entity: str, entity_id: int) -> bool:
+        """Whether a message about the entity still waits for delivery to this backend."""
+        ...
+
+    # writes (origin = this backend)
+    def apply_status(self, document_id: int, status: str, *, comment: str = "") -> Document | None:
+        """Move the document to ``status`` as the CRM says; ``None`` when already there.
+        :class:`ValueError` for a state its workflow does not know."""
+        ...
+
+    def apply_payment(
+        self, document_id: int, payment_status: PaymentStatus | str
+    ) -> Document | None: ...
+    def receive_chat(
+        self, client_id: int, body: str, *, external_id: str, author_id: int | None = None
+    ) -> tuple[ChatMessage, bool]:
+        """Store a message the firm wrote in the CRM; ``False`` when ``external_id`` is known."""
+        ...
+
+    def upsert_news(self, item: NewsItem) -> tuple[NewsItem, str]:
+        """Create or update ``item`` by its ``external_id``: "created", "updated", "unchanged"."""
+        ...
+
+    def delete_news(self, external_id: str) -> bool: ...
+    def news_ids(self, prefix: str) -> Mapping[str, int]:
+        """External id → news id of the items whose external id starts with ``prefix``."""
+        ...
+
+    def requeue(self, topic: Topic, entity: str, entity_id: int, *, reason: str) -> None:
+        """Queue the entity again for this backend only (a reconciliation found it missing or
+        stale), with an audit entry naming ``reason``."""
+        ...
+
+    # state
+    def state(self, key: str, default: Any = None) -> Any:
+        """This backend's stored value under ``key`` (JSON types)."""
+        ...
+
+    def set_state(self, key: str, value: Any, *, secret: bool = False) -> None:
+        """Store ``value``; ``None`` deletes. A ``secret`` (a token) is never written into the
+        audit trail: the entry says only that it changed."""
+        ...
+
+
+# -- inbound ------------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class InboundRequest:
+    """An HTTP call a CRM made to ``/hooks/{backend}``, read by the web shell.
+
+    ``headers`` have lower-case names; ``body`` is at most the handler's ``max_body_bytes``.
+    """
+
+    method: str
+    path: str = ""
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    query: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = b""
+    remote_addr: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class InboundReply:
+    """What to answer, and ``after``: work to run once the answer is sent (a CRM expects a
+    fast reply and retries on a slow one)."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    after: Callable[[], object] | None = None
+
+    @classmethod
+    def json(
+        cls, value: object, status: int = 200, *, after: Callable[[], object] | None = None
+    ) -> InboundReply:
+        """A JSON answer."""
+        return cls(status=status, body=json.dumps(value).encode(), after=after)
+
+    @classmethod
+    def problem(cls, status: int, title: str, detail: str = "") -> InboundReply:
+        """An RFC 9457 problem document (a refused, expired or badly signed call)."""
+        document: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+        if detail:
+            document["detail"] = detail
+        return cls(
+            status=status,
+            body=json.dumps(document).encode(),
+            content_type="application/problem+json",
+        )
+
+
+@runtime_checkable
+class InboundHandler(Protocol):
+    """Verifies and applies what a CRM sends. Refusing (a bad signature, a replay) changes
+    nothing and answers with a problem document."""
+
+    #: The largest body accepted; larger ones get 413 before being read.
+    max_body_bytes: int
+
+    def handle(self, port: SyncPort, request: InboundRequest) -> InboundReply: ...
+
+
+# -- optional capabilities of a backend ---------------------------------------------------------
+
+
+@runtime_checkable
+class BatchDelivery(Protocol):
+    """A backend that pushes a whole claimed batch in few requests."""
+
+    def deliver_many(
+        self, port: SyncPort, messages: Sequence[OutboxMessage]
+    ) -> Mapping[int, Exception | None]:
+        """Per message id: ``None`` if delivered, else the error to retry on."""
+        ...
+
+
+@runtime_checkable
+class PeriodicWork(Protocol):
+    """A backend with work the worker runs on a schedule (reconciliation, a news pull)."""
+
+    def periodic_tasks(self, port: SyncPort) -> Iterable[PeriodicTask]: ...
+
+
+@runtime_checkable
+class InboundCapable(Protocol):
+    """A backend that receives calls at ``/hooks/{name}``."""
+
+    @property
+    def inbound(self) -> InboundHandler: ...
