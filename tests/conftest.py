@@ -47,7 +47,7 @@ def _cabinet_command() -> list[str]:
     script = Path(sys.executable).with_name("cabinet")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from cabinet_web.cli import main; main()"]
+    return [sys.executable, "-c", "from cabinet_core.cli import main; main()"]
 
 
 @pytest.fixture(scope="session")

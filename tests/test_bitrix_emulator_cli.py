@@ -5,7 +5,7 @@ hence a root test)."""
 from __future__ import annotations
 
 import uvicorn
-from cabinet_web.cli import make_cli
+from cabinet_core.cli import make_cli
 from click.testing import CliRunner
 
 

@@ -18,20 +18,21 @@ import pytest
 from bitrix24_emulator import Emulator, EmulatorConfig
 from cabinet_bitrix import BitrixBackend
 from cabinet_bitrix.chat import CONNECTOR_ID
+from cabinet_bitrix.demo import (
+    DEMO_NEWS_GROUP,
+    bitrix_banner,
+    bitrix_config,
+    connect_bitrix,
+    seed_bitrix,
+)
+from cabinet_bitrix.settings import NAMESPACE
 from cabinet_core import Cabinet, Settings
+from cabinet_core.cli import make_cli
 from cabinet_core.entities import Actor, Role
 from cabinet_core.hookspecs import Register, hookimpl
 from cabinet_core.worker import Worker
 from cabinet_web.app import create_app
-from cabinet_web.cli import make_cli
-from cabinet_web.demo import (
-    DEMO_NEWS_GROUP,
-    bitrix_banner,
-    bitrix_environment,
-    connect_bitrix,
-    seed,
-    seed_bitrix,
-)
+from cabinet_web.demo import seed
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
@@ -50,7 +51,9 @@ class InProcessBitrix:
     def register_crm_backends(self, register: Register) -> None:
         register(
             "bitrix24",
-            lambda cabinet: BitrixBackend.from_env(cabinet, transport=self.emulator.transport()),
+            lambda cabinet: BitrixBackend.from_cabinet(
+                cabinet, transport=self.emulator.transport()
+            ),
         )
 
     @hookimpl(optionalhook=True)
@@ -63,13 +66,9 @@ class InProcessBitrix:
 
 
 @pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Emulator:
+def emulator() -> Emulator:
     # The system clock: the connector paces itself on it, so both sides must agree on time.
-    emulator = Emulator(EmulatorConfig(portal_url="http://portal.example"))
-    for key, value in bitrix_environment(emulator).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("CABINET_BITRIX_WEBHOOK_URL", raising=False)
-    return emulator
+    return Emulator(EmulatorConfig(portal_url="http://portal.example"))
 
 
 @pytest.fixture
@@ -81,6 +80,8 @@ def cabinet(tmp_path: Path, emulator: Emulator) -> Iterator[Cabinet]:
         crm_backends=("bitrix24",),
         mailer="folder",
         rate_provider="offline",
+        # The demo's own settings of the loop, in code: nothing goes through the environment.
+        plugins={NAMESPACE: bitrix_config(emulator)},
     )
     with Cabinet(settings, load_entrypoints=False, plugins=[InProcessBitrix(emulator)]) as cab:
         cab.migrate()
@@ -200,24 +201,27 @@ def test_bitrix_reconcile_command(
     refused = runner.invoke(make_cli(), ["--data-dir", data_dir, "bitrix-reconcile"])
     assert refused.exit_code == 1 and "not active" in refused.output
 
-    original = BitrixBackend.from_env.__func__  # type: ignore[attr-defined]
+    original = BitrixBackend.from_cabinet.__func__  # type: ignore[attr-defined]
 
-    def on_emulator(cls: type[BitrixBackend], cabinet: Any = None, **kwargs: Any) -> Any:
+    def on_emulator(cls: type[BitrixBackend], cabinet: Any, **kwargs: Any) -> Any:
         return original(cls, cabinet, transport=emulator.transport())
 
-    monkeypatch.setattr(BitrixBackend, "from_env", classmethod(on_emulator))
+    monkeypatch.setattr(BitrixBackend, "from_cabinet", classmethod(on_emulator))
     monkeypatch.setenv("CABINET_CRM_BACKENDS", "bitrix24")
+    # The command line reads the environment once (Settings.from_env); the plugin never does.
     monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", emulator.webhook_url)
-    for key in ("CABINET_BITRIX_CLIENT_ID", "CABINET_BITRIX_MEMBER_ID"):
-        monkeypatch.delenv(key)
     done = runner.invoke(make_cli(), ["--data-dir", data_dir, "bitrix-reconcile"])
     assert done.exit_code == 0, done.output
     assert "0 stage change(s) applied" in done.output
 
 
-def test_demo_command_with_the_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``cabinet demo --with-bitrix-emulator``: the emulated portal is served on its port, the
-    app is installed for the cabinet and the worker runs while the web server does."""
+@pytest.mark.parametrize("flag", [["--with", "bitrix24"], ["--with-bitrix-emulator"]])
+def test_demo_command_with_the_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: list[str]
+) -> None:
+    """``cabinet demo --with bitrix24`` (or its older spelling): the emulated portal is served
+    on its port, the app is installed for the cabinet and the worker runs while the web server
+    does; the loop's settings reach the cabinet's settings, never the environment."""
     import uvicorn
     from bitrix24_emulator.server import free_port
 
@@ -232,32 +236,29 @@ def test_demo_command_with_the_emulator(tmp_path: Path, monkeypatch: pytest.Monk
         seen["bindings"] = {b["event"] for b in state["bindings"]}
         seen["handlers"] = {b["handler"] for b in state["bindings"]}
         seen["backends"] = cabinet.settings.crm_backends
+        seen["member_id"] = cabinet.plugin_config(NAMESPACE).get("member_id")
 
     monkeypatch.setattr(uvicorn, "run", serve)
     emulator_port = free_port()
-    # The demo points this process's CABINET_BITRIX_* at its emulator (as a CLI may); here that
-    # must not outlive the test, or later tests' workers would run in the demo's app mode.
-    saved = dict(os.environ)
-    try:
-        result = CliRunner().invoke(
-            make_cli(),
-            [
-                "demo",
-                "--with-bitrix-emulator",
-                "--port",
-                "8765",
-                "--emulator-port",
-                str(emulator_port),
-                "--data-dir",
-                str(tmp_path / "demo"),
-            ],
-        )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    before = dict(os.environ)
+    result = CliRunner().invoke(
+        make_cli(),
+        [
+            "demo",
+            *flag,
+            "--port",
+            "8765",
+            "--emulator-port",
+            str(emulator_port),
+            "--data-dir",
+            str(tmp_path / "demo"),
+        ],
+    )
+    assert dict(os.environ) == before  # the demo wrote nothing into the environment
     assert result.exit_code == 0, result.output
     assert f"Bitrix24 emulator: http://127.0.0.1:{emulator_port}/" in result.output
     assert "_emulator/operator-reply" in result.output
     assert seen["backends"] == ("bitrix24",)
+    assert seen["member_id"]  # the emulated portal's app, from the loop's plugin settings
     assert {"ONCRMQUOTEUPDATE", "ONIMCONNECTORMESSAGEADD"} <= seen["bindings"]
     assert seen["handlers"] == {"http://127.0.0.1:8765/hooks/bitrix24"}

@@ -3,8 +3,8 @@ and bitrix plugins (and the example plugin), each with its distribution and hook
 
 from __future__ import annotations
 
+from cabinet_core.cli import make_cli
 from cabinet_core.plugins import DEFAULT_PLUGINS
-from cabinet_web.cli import make_cli
 from click.testing import CliRunner
 
 

@@ -11,6 +11,7 @@ import cabinet_bitrix.plugin as bitrix_plugin
 import httpx
 from bitrix24_emulator import Emulator
 from cabinet_bitrix import BitrixBackend
+from cabinet_bitrix.settings import NAMESPACE
 from cabinet_core import Cabinet, Settings
 from cabinet_core.hookspecs import Register, hookimpl
 from starlette.testclient import TestClient
@@ -21,16 +22,15 @@ BASE_URL = "https://cabinet.example"
 class EmulatedBitrixPlugin:
     """cabinet-bitrix's plugin with the ``bitrix24`` backend built on the emulator's transport."""
 
-    def __init__(self, emulator: Emulator, environ: Mapping[str, str]) -> None:
+    def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self.environ = dict(environ)
 
     @hookimpl
     def register_crm_backends(self, register: Register) -> None:
         register(
             "bitrix24",
-            lambda cabinet: BitrixBackend.from_env(
-                cabinet, environ=self.environ, transport=self.emulator.transport()
+            lambda cabinet: BitrixBackend.from_cabinet(
+                cabinet, transport=self.emulator.transport()
             ),
         )
 
@@ -43,22 +43,36 @@ class EmulatedBitrixPlugin:
         return bitrix_plugin.template_dirs()
 
     @hookimpl(optionalhook=True)
-    def menu_links(self, actor: Any, request: Any) -> list[dict[str, str]]:
-        return bitrix_plugin.menu_links(actor, request)
+    def settings_pages(self, actor: Any, request: Any) -> Any:
+        return bitrix_plugin.settings_pages(actor, request)
+
+    @hookimpl(optionalhook=True)
+    def translation_dirs(self) -> list[str]:
+        return bitrix_plugin.translation_dirs()
+
+    @hookimpl(optionalhook=True)
+    def static_dirs(self) -> dict[str, str]:
+        return bitrix_plugin.static_dirs()
+
+
+def bitrix_namespace(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``bitrix`` settings namespace that ``CABINET_BITRIX_*`` variables give (read the way
+    the core reads them, without touching this process's environment)."""
+    return Settings.from_env(environ).plugin_config(NAMESPACE)
 
 
 def emulated_cabinet(tmp_path: Path, emulator: Emulator, environ: Mapping[str, str]) -> Cabinet:
-    """A migrated cabinet whose ``bitrix24`` backend talks to ``emulator``."""
+    """A migrated cabinet whose ``bitrix24`` backend talks to ``emulator``, configured by the
+    ``CABINET_BITRIX_*`` values in ``environ`` (given to its settings, not to the process)."""
     settings = Settings(
         data_dir=tmp_path,
         secret_key="test-secret-key-" + "x" * 32,
         base_url=BASE_URL,
         crm_backends=("bitrix24",),
         rate_provider="offline",
+        plugins={NAMESPACE: bitrix_namespace(environ)},
     )
-    cabinet = Cabinet(
-        settings, load_entrypoints=False, plugins=[EmulatedBitrixPlugin(emulator, environ)]
-    )
+    cabinet = Cabinet(settings, load_entrypoints=False, plugins=[EmulatedBitrixPlugin(emulator)])
     cabinet.migrate()
     return cabinet
 

@@ -23,6 +23,8 @@ from cabinet_bitrix.auth import (
     tokens_from_install,
 )
 from cabinet_bitrix.client import BitrixError
+from cabinet_bitrix.settings import NAMESPACE
+from cabinet_core import Settings
 from cabinet_core.entities import OutboxMessage
 from emulated import emulated_client
 
@@ -210,8 +212,9 @@ def test_the_backend_delivers_in_app_mode_from_settings(cabinet, emulator, poste
         "CABINET_BITRIX_TOKEN_URL": emulator.config.portal_url + "/oauth/token/",
         "CABINET_BITRIX_ENTITY_TYPES": "vat_invoice=1038",
     }
-    assert BitrixSettings.from_env(environ).mode == "app"
-    backend = BitrixBackend.from_env(cabinet, environ=environ, transport=emulator.transport())
+    config = Settings.from_env(environ).plugin_config(NAMESPACE)
+    assert BitrixSettings.from_config(config).mode == "app"
+    backend = BitrixBackend.from_cabinet(cabinet, config=config, transport=emulator.transport())
     emulator.expire_tokens()
     backend.deliver(
         cabinet, OutboxMessage(id=1, topic="document.saved", entity="document", entity_id=1)

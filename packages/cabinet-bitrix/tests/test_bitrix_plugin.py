@@ -3,9 +3,12 @@ from __future__ import annotations
 import importlib.metadata
 import sys
 
+import attrs
 import cabinet_bitrix.plugin
 import pytest
 from cabinet_bitrix import BitrixBackend
+from cabinet_bitrix.settings import NAMESPACE
+from cabinet_core import Cabinet, Settings
 
 
 def test_entry_point_names_the_plugin_module():
@@ -13,22 +16,37 @@ def test_entry_point_names_the_plugin_module():
     assert eps["cabinet_bitrix"].load() is cabinet_bitrix.plugin
 
 
-def test_cabinet_lists_the_backend_and_builds_it_from_the_environment(cabinet, monkeypatch):
+def configure(cabinet, monkeypatch, **namespace):
+    """Give the cabinet a ``bitrix`` settings namespace (what ``CABINET_BITRIX_*`` would)."""
+    settings = attrs.evolve(cabinet.settings, plugins={NAMESPACE: namespace})
+    monkeypatch.setattr(cabinet, "settings", settings)
+
+
+def test_cabinet_lists_the_backend_and_builds_it_from_its_namespace(cabinet, monkeypatch):
     assert "bitrix24" in cabinet.crm_backend_names
-    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", "https://portal.bitrix24.pl/rest/1/abc/")
+    configure(cabinet, monkeypatch, webhook_url="https://portal.bitrix24.pl/rest/1/abc/")
     backend = cabinet.crm_backend("bitrix24")
     assert isinstance(backend, BitrixBackend)
     assert backend.client.webhook_url == "https://portal.bitrix24.pl/rest/1/abc/"
 
 
-def test_an_unconfigured_backend_fails_loudly(cabinet, monkeypatch):
-    monkeypatch.delenv("CABINET_BITRIX_WEBHOOK_URL", raising=False)
+def test_the_environment_reaches_the_backend_through_the_cores_settings(tmp_path, monkeypatch):
+    url = "https://portal.bitrix24.pl/rest/1/env/"
+    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", url)
+    settings = Settings.from_env(data_dir=tmp_path)
+    # Read once, into the settings: a later change of the environment changes nothing.
+    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", "https://elsewhere.example/rest/1/x/")
+    with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_bitrix.plugin]) as cab:
+        assert cab.crm_backend("bitrix24").client.webhook_url == url
+
+
+def test_an_unconfigured_backend_fails_loudly(cabinet):
     with pytest.raises(ValueError, match="CABINET_BITRIX_WEBHOOK_URL"):
         cabinet.crm_backend("bitrix24")
 
 
 def test_closing_the_cabinet_closes_the_backends_connections(cabinet, monkeypatch):
-    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", "https://portal.bitrix24.pl/rest/1/abc/")
+    configure(cabinet, monkeypatch, webhook_url="https://portal.bitrix24.pl/rest/1/abc/")
     backend = cabinet.crm_backend("bitrix24")
     http = backend.client._http
     assert not http.is_closed

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import pytest
-from cabinet_bitrix.settings import QUOTE, BitrixSettings
+from cabinet_bitrix.settings import NAMESPACE, QUOTE, BitrixSettings
+from cabinet_core import Settings
+
+
+def from_environment(environ: dict[str, str]) -> BitrixSettings:
+    """The settings ``CABINET_BITRIX_*`` variables give: the core reads them into the ``bitrix``
+    namespace (``Settings.from_env``), the plugin parses that namespace."""
+    return BitrixSettings.from_config(Settings.from_env(environ).plugin_config(NAMESPACE))
+
 
 URL = "https://kancelaria.bitrix24.pl/rest/1/s3cr3tc0de/"
 
 
 def test_defaults_send_everything_to_quotes_keyed_by_a_user_field():
-    settings = BitrixSettings.from_env({"CABINET_BITRIX_WEBHOOK_URL": URL})
+    settings = from_environment({"CABINET_BITRIX_WEBHOOK_URL": URL})
     assert settings.webhook_url == URL
     assert settings.mode == "webhook"
     assert settings.entity_type_for("vat_invoice") == QUOTE == 7
@@ -22,7 +30,7 @@ def test_defaults_send_everything_to_quotes_keyed_by_a_user_field():
 
 
 def test_every_variable_is_read():
-    settings = BitrixSettings.from_env(
+    settings = from_environment(
         {
             "CABINET_BITRIX_WEBHOOK_URL": URL,
             "CABINET_BITRIX_ENTITY_TYPES": "vat_invoice=1038, proforma = 31,",
@@ -58,11 +66,11 @@ def test_bad_settings_are_named(environ, message):
     if environ:
         environ = {"CABINET_BITRIX_WEBHOOK_URL": URL, **environ}
     with pytest.raises(ValueError, match=message):
-        BitrixSettings.from_env(environ)
+        from_environment(environ)
 
 
 def test_app_credentials_select_app_mode_without_a_webhook():
-    settings = BitrixSettings.from_env(
+    settings = from_environment(
         {
             "CABINET_BITRIX_CLIENT_ID": "local.abc.123",
             "CABINET_BITRIX_CLIENT_SECRET": "s3cr3t",
@@ -77,6 +85,6 @@ def test_app_credentials_select_app_mode_without_a_webhook():
 
 def test_an_app_without_its_secret_is_refused():
     with pytest.raises(ValueError, match="CLIENT_SECRET"):
-        BitrixSettings.from_env(
+        from_environment(
             {"CABINET_BITRIX_CLIENT_ID": "local.abc.123", "CABINET_BITRIX_MEMBER_ID": "a2"}
         )

@@ -29,8 +29,8 @@ def emulator():
 
 
 @pytest.fixture
-def environ(emulator, monkeypatch):
-    values = {
+def environ(emulator):
+    return {
         "CABINET_BITRIX_CLIENT_ID": emulator.app.client_id,
         "CABINET_BITRIX_CLIENT_SECRET": emulator.app.client_secret,
         "CABINET_BITRIX_MEMBER_ID": emulator.portal.member_id,
@@ -38,10 +38,6 @@ def environ(emulator, monkeypatch):
         "CABINET_BITRIX_NEWS_GROUP": "12",
         "CABINET_BITRIX_OPENLINE": "1",
     }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("CABINET_BITRIX_WEBHOOK_URL", raising=False)
-    return values
 
 
 @pytest.fixture
@@ -248,21 +244,21 @@ def test_settings_page_for_admins_only(cabinet, emulator, app, web, installed):
     page = web.get("/settings/bitrix24")
     assert page.status_code == 200
     assert f"{BASE_URL}/hooks/bitrix24" in page.text and "SG12" in page.text
-    assert 'href="/settings/bitrix24"' in page.text  # the admin's menu link
+    assert 'href="/settings"' in page.text  # the admin's menu link to the settings index
+    index = web.get("/settings")
+    assert 'href="/settings/bitrix24"' in index.text and "Połączenie z Bitrix24" in index.text
+    assert web.get("/static/plugins/bitrix24/placement.css").status_code == 200
     manager = staff(cabinet, "piotr.wisniewski@kancelaria.example", Role.MANAGER)
     web.post("/bitrix24/placement", data=emulator.placement_form(user_id=2))
     assert web.get("/settings/bitrix24").status_code == 403
     assert admin.id != manager.id
 
 
-def test_webhook_mode_takes_events_signed_with_the_saved_outgoing_webhook_token(
-    tmp_path, emulator, monkeypatch
-):
-    for key in ("CABINET_BITRIX_CLIENT_ID", "CABINET_BITRIX_MEMBER_ID"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", emulator.webhook_url)
-    monkeypatch.setenv("CABINET_BITRIX_NEWS_GROUP", "12")
-    env = {"CABINET_BITRIX_WEBHOOK_URL": emulator.webhook_url}
+def test_webhook_mode_takes_events_signed_with_the_saved_outgoing_webhook_token(tmp_path, emulator):
+    env = {
+        "CABINET_BITRIX_WEBHOOK_URL": emulator.webhook_url,
+        "CABINET_BITRIX_NEWS_GROUP": "12",
+    }
     with (
         emulated_cabinet(tmp_path, emulator, env) as cabinet,
         TestClient(create_app(cabinet), base_url=BASE_URL) as web,

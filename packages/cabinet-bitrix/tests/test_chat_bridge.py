@@ -3,6 +3,7 @@ and app mode (Open Lines connector, answers by event); every message crosses onc
 
 from __future__ import annotations
 
+import attrs
 import httpx
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
@@ -17,6 +18,7 @@ from cabinet_bitrix.chat import (
 )
 from cabinet_bitrix.client import BitrixClient, RetryPolicy
 from cabinet_bitrix.forms import parse_form
+from cabinet_bitrix.settings import NAMESPACE
 from cabinet_core.entities import Actor, Client, Role, User
 from emulated import emulated_client
 
@@ -105,7 +107,10 @@ def install_app(emulator, posted, store):
 
 
 def test_app_mode_open_lines_both_ways(cabinet, emulator, clock, posted, people, monkeypatch):
-    monkeypatch.setenv("CABINET_BITRIX_OPENLINE", "3")
+    # CABINET_BITRIX_OPENLINE=3, as the core hands it to the plugin.
+    monkeypatch.setattr(
+        cabinet, "settings", attrs.evolve(cabinet.settings, plugins={NAMESPACE: {"openline": "3"}})
+    )
     manager, client, jan = people
     store = MemoryTokenStore()
     install_app(emulator, posted, store)

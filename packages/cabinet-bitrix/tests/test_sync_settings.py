@@ -4,13 +4,21 @@ to reconcile; mistakes stop the worker at start-up with the variable named."""
 from __future__ import annotations
 
 import pytest
-from cabinet_bitrix.settings import BitrixSettings
+from cabinet_bitrix.settings import NAMESPACE, BitrixSettings
+from cabinet_core import Settings
+
+
+def from_environment(environ: dict[str, str]) -> BitrixSettings:
+    """The settings ``CABINET_BITRIX_*`` variables give: the core reads them into the ``bitrix``
+    namespace (``Settings.from_env``), the plugin parses that namespace."""
+    return BitrixSettings.from_config(Settings.from_env(environ).plugin_config(NAMESPACE))
+
 
 WEBHOOK = {"CABINET_BITRIX_WEBHOOK_URL": "https://firma.bitrix24.pl/rest/1/abc/"}
 
 
 def test_defaults():
-    settings = BitrixSettings.from_env(WEBHOOK)
+    settings = from_environment(WEBHOOK)
     assert (settings.nip_field, settings.price_type, settings.reconcile_seconds) == (
         "RQ_VAT_ID",
         1,
@@ -19,7 +27,7 @@ def test_defaults():
 
 
 def test_values_from_the_environment():
-    settings = BitrixSettings.from_env(
+    settings = from_environment(
         {
             **WEBHOOK,
             "CABINET_BITRIX_NIP_FIELD": "RQ_INN",
@@ -45,11 +53,11 @@ def test_values_from_the_environment():
 )
 def test_mistakes_name_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
-        BitrixSettings.from_env({**WEBHOOK, name: value})
+        from_environment({**WEBHOOK, name: value})
 
 
 def test_client_tagging_can_be_switched_off():
-    assert BitrixSettings.from_env(WEBHOOK).tag_client
-    assert not BitrixSettings.from_env({**WEBHOOK, "CABINET_BITRIX_TAG_CLIENT": "off"}).tag_client
+    assert from_environment(WEBHOOK).tag_client
+    assert not from_environment({**WEBHOOK, "CABINET_BITRIX_TAG_CLIENT": "off"}).tag_client
     with pytest.raises(ValueError, match="CABINET_BITRIX_TAG_CLIENT"):
-        BitrixSettings.from_env({**WEBHOOK, "CABINET_BITRIX_TAG_CLIENT": "maybe"})
+        from_environment({**WEBHOOK, "CABINET_BITRIX_TAG_CLIENT": "maybe"})

@@ -1,4 +1,5 @@
-"""The ``cabinet`` command line (click's CliRunner, a temporary data directory)."""
+"""cabinet-web's commands on the ``cabinet`` command line: serve and demo (click's CliRunner, a
+temporary data directory). The core's commands are tested in cabinet-core's tests/test_cli.py."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from pathlib import Path
 import click
 import pytest
 from cabinet_core.app import Cabinet
+from cabinet_core.cli import main, make_cli
 from cabinet_core.entities import Actor
+from cabinet_core.hookspecs import hookimpl
 from cabinet_core.plugins import DEFAULT_PLUGINS, make_plugin_manager
 from cabinet_core.settings import Settings
-from cabinet_web.cli import main, make_cli
-from cabinet_web.hookspecs import hookimpl
-from cabinet_web.plugin import add_hookspecs
 from click.testing import CliRunner
 
 
@@ -43,52 +43,16 @@ def test_plugins_lists_the_core_defaults_web_and_pdf(runner: CliRunner) -> None:
     web_row = next(row for row in rows if row.startswith("cabinet_web "))
     assert "cabinet-web" in web_row
     assert "register_routes" in web_row and "register_commands" in web_row
+    assert "translation_dirs" not in web_row  # the web's own catalogs are not a plugin's
 
 
-def test_migrate_creates_the_database(runner: CliRunner, tmp_path: Path) -> None:
-    output = invoke(runner, "migrate")
-    assert "database is up to date: sqlite:///" in output
-    assert (tmp_path / "data" / "cabinet.sqlite3").exists()
-
-
-def test_users_create_list_and_set_password(runner: CliRunner, tmp_path: Path) -> None:
-    output = invoke(
-        runner,
-        "users",
-        "create",
-        "--email",
-        "boss@firma.pl",
-        "--role",
-        "admin",
-        "--password",
-        "first-password-1",
-    )
-    assert re.match(r"created user \d+: boss@firma\.pl \(admin\)", output)
-    listing = invoke(runner, "users", "list")
-    assert "boss@firma.pl" in listing and "admin" in listing
-    invoke(runner, "users", "set-password", "BOSS@firma.pl", input="second-password-2\n" * 2)
-    with Cabinet(Settings(data_dir=tmp_path / "data"), load_entrypoints=False) as cabinet:
-        user = cabinet.users.authenticate("boss@firma.pl", "second-password-2")
-        assert user.email == "boss@firma.pl"
-
-
-def test_users_create_reports_validation_errors(runner: CliRunner) -> None:
+def test_demo_with_an_unknown_loop_names_the_known_ones(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(
-        make_cli(),
-        ["users", "create", "--email", "x", "--role", "client", "--password", "short"],
+        make_cli(), ["demo", "--no-serve", "--with", "nowhere", "--data-dir", str(tmp_path / "d")]
     )
     assert result.exit_code == 1
-    assert "email:" in result.output
-    assert "password:" in result.output
-    assert "client_id:" in result.output
-
-
-def test_set_password_for_unknown_user_fails_cleanly(runner: CliRunner) -> None:
-    result = runner.invoke(
-        make_cli(), ["users", "set-password", "nobody@x.pl", "--password", "whatever-123"]
-    )
-    assert result.exit_code == 1
-    assert "no user with the e-mail nobody@x.pl" in result.output
+    assert "no demo loop named nowhere; known:" in result.output
+    assert not (tmp_path / "d").exists()  # refused before anything was created
 
 
 def test_demo_seeds_once_and_prints_the_same_logins(runner: CliRunner, tmp_path: Path) -> None:
@@ -138,8 +102,8 @@ def test_plugins_add_commands(runner: CliRunner) -> None:
                 """Say hello."""
                 click.echo("dzień dobry")
 
+    # register_commands is a core hook: no web hookspecs are needed for it.
     pm = make_plugin_manager(load_entrypoints=False)
-    add_hookspecs(pm)  # a plugin using web hooks needs cabinet-web's specs first
     pm.register(Greeter())
     result = runner.invoke(make_cli(pm), ["greet"])
     assert result.output == "dzień dobry\n"
@@ -152,24 +116,6 @@ def test_main_runs_the_group(runner: CliRunner, capsys: pytest.CaptureFixture[st
     help_text = capsys.readouterr().out
     for command in ("serve", "demo", "worker", "migrate", "users", "plugins"):
         assert command in help_text
-
-
-def test_worker_once_delivers_the_outbox(runner: CliRunner) -> None:
-    invoke(
-        runner,
-        "users",
-        "create",
-        "--email",
-        "boss@firma.pl",
-        "--role",
-        "admin",
-        "--password",
-        "first-password-1",
-    )
-    first = invoke(runner, "worker", "--once")
-    delivered = int(re.search(r"delivered (\d+) message", first).group(1))  # type: ignore[union-attr]
-    assert delivered >= 1
-    assert invoke(runner, "worker", "--once") == "delivered 0 message(s)\n"
 
 
 @pytest.mark.slow
@@ -189,7 +135,7 @@ def test_serve_answers_http(runner: CliRunner, tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from cabinet_web.cli import main; main()",
+            "from cabinet_core.cli import main; main()",
             "serve",
             "--port",
             str(port),

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor
 from cabinet_core.storage import DocumentQuery
-from cabinet_web.cli import background_worker
+from cabinet_core.worker import Worker
 from cabinet_web.demo import seed
 from web_support import make_settings
 
@@ -77,7 +77,7 @@ def test_the_worker_writes_a_sent_invoice_into_the_mail_folder(
     cabinet.invoicing.send(SYSTEM, issued.id)
     folder = cabinet.settings.mail_dir
     assert not list(folder.glob("*.eml")) if folder.exists() else True  # only queued so far
-    with background_worker(cabinet, idle_sleep=0.02) as runner:
+    with Worker(cabinet).in_thread(idle_sleep=0.02) as runner:
         [path] = _wait_for_mail(folder)
     assert not runner.is_alive()  # stopped on leaving the block
     message = email.message_from_bytes(path.read_bytes(), policy=default)

@@ -178,15 +178,18 @@ class BitrixBackend:
             self.client.close()
 
     @classmethod
-    def from_env(
+    def from_cabinet(
         cls,
-        cabinet: Cabinet | None = None,
+        cabinet: Cabinet,
         *,
-        environ: Mapping[str, str] | None = None,
+        config: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> BitrixBackend:
-        """The backend configured by ``CABINET_BITRIX_*`` (the factory the plugin registers)."""
-        settings = BitrixSettings.from_env(environ)
+        """The backend configured by ``cabinet``'s ``bitrix`` namespace (``CABINET_BITRIX_*``),
+        or by ``config`` when given (the factory the plugin registers)."""
+        settings = (
+            BitrixSettings.of(cabinet) if config is None else BitrixSettings.from_config(config)
+        )
         backend = cls(settings, client=make_client(settings, cabinet=cabinet, transport=transport))
         backend._owns_client = True  # made here, so closed with the backend
         return backend

@@ -24,7 +24,6 @@ row, so they are never pushed back; :func:`push_message` (called by the backend 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from cabinet_core.entities import Actor, Client, Role, User
 
 from cabinet_bitrix.news import plain_text
+from cabinet_bitrix.settings import NAMESPACE
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -65,9 +65,10 @@ _WEBHOOK_USER = re.compile(r"/rest/(\d+)/[^/]+/?$")
 SYSTEM = Actor.system()
 
 
-def open_line(environ: Mapping[str, str] | None = None) -> str:
-    """The Open Lines line id the connector is activated on (``1`` unless configured)."""
-    value = (os.environ if environ is None else environ).get(OPENLINE_ENV, "").strip() or "1"
+def open_line(config: Mapping[str, str]) -> str:
+    """The Open Lines line id the connector is activated on (``1`` unless the ``bitrix``
+    namespace, ``cabinet.plugin_config``, names another)."""
+    value = str(config.get("openline", "")).strip() or "1"
     if not value.isdigit():
         raise ValueError(f"{OPENLINE_ENV} must be the id of an Open Lines line, not {value!r}")
     return value
@@ -158,7 +159,7 @@ def _send_to_open_line(
         return "already in Open Lines"
     payload = {
         "CONNECTOR": CONNECTOR_ID,
-        "LINE": open_line(),
+        "LINE": open_line(cabinet.plugin_config(NAMESPACE)),
         "MESSAGES": [
             {
                 "user": user,
@@ -436,7 +437,7 @@ def handle_connector_event(cabinet: Cabinet, backend: Any, data: Mapping[str, An
                 "imconnector.send.status.delivery",
                 {
                     "CONNECTOR": CONNECTOR_ID,
-                    "LINE": str(data.get("LINE") or open_line()),
+                    "LINE": str(data.get("LINE") or open_line(cabinet.plugin_config(NAMESPACE))),
                     "MESSAGES": confirmations,
                 },
             )

@@ -18,7 +18,6 @@ belonging to the group, and a deleted post cannot be read at all.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from cabinet_core.entities import Actor, NewsItem
+
+from cabinet_bitrix.settings import NAMESPACE
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -51,10 +52,11 @@ _URL = re.compile(r"\[url=([^\]]*)\](.*?)\[/url\]", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"\[/?[a-z*]+(?:[ =][^\]]*)?\]", re.IGNORECASE)
 
 
-def news_group(environ: Mapping[str, str] | None = None) -> int | None:
-    """The configured workgroup id, ``None`` when news are not taken from Bitrix24.
-    ``ValueError`` for a value that is not a group id (stop at start-up, not at each pull)."""
-    value = (os.environ if environ is None else environ).get(NEWS_GROUP_ENV, "").strip()
+def news_group(config: Mapping[str, str]) -> int | None:
+    """The workgroup id configured in the ``bitrix`` namespace (``cabinet.plugin_config``),
+    ``None`` when news are not taken from Bitrix24. ``ValueError`` for a value that is not a
+    group id (stop at start-up, not at each pull)."""
+    value = str(config.get("news_group", "")).strip()
     if not value:
         return None
     # "SG12" is how the portal writes it in LOG_RIGHTS; accept that spelling too.
@@ -153,7 +155,7 @@ def pull_news(
 
     A failing read raises before anything is deleted, so an outage never empties the news.
     """
-    group = group_id if group_id is not None else news_group()
+    group = group_id if group_id is not None else news_group(cabinet.plugin_config(NAMESPACE))
     if group is None:
         return NewsPull()
     posts = feed_posts(_client_of(backend), group, page=page)
@@ -191,7 +193,7 @@ def handle_feed_event(cabinet: Cabinet, backend: Any, event: str) -> str:
     """React to a feed event: pull the group again. What happened, for the caller's log."""
     if event.upper() not in FEED_EVENTS:
         return "ignored"
-    if news_group() is None:
+    if news_group(cabinet.plugin_config(NAMESPACE)) is None:
         return "ignored: no news group configured"
     result = pull_news(cabinet, backend)
     return (

@@ -1,16 +1,18 @@
-"""cabinet-bitrix's plugin module (entry point ``cabinet_bitrix``): the ``bitrix24`` backend,
-and with cabinet-web installed the ``cabinet bitrix-emulator`` command (which serves the
-``bitrix24-emulator`` package, the ``[emulator]`` extra) and the web routes of
-:mod:`cabinet_bitrix.web` (events, install, placement sign-in, settings page).
+"""cabinet-bitrix's plugin module (entry point ``cabinet_bitrix``): the ``bitrix24`` backend, the
+``cabinet bitrix-reconcile`` and ``cabinet bitrix-emulator`` commands (the latter serves the
+``bitrix24-emulator`` package, the ``[emulator]`` extra), and with cabinet-web installed the web
+routes of :mod:`cabinet_bitrix.web` (events, install, placement sign-in, settings page), its
+catalogs, static files, settings page entry and demo loop.
 
 The backend is registered always, active only when settings name it
-(``CABINET_CRM_BACKENDS=bitrix24``). ``register_commands`` is a cabinet-web hook, hence
-``optionalhook=True``: without the web layer the plugin still loads.
+(``CABINET_CRM_BACKENDS=bitrix24``); it is configured from the ``bitrix`` settings namespace
+(``CABINET_BITRIX_*``). The web hooks are cabinet-web's, hence ``optionalhook=True``: without the
+web layer the plugin still loads. Nothing here imports cabinet-web.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +22,9 @@ from cabinet_core.hookspecs import Register, hookimpl
 
 from cabinet_bitrix.backend import BitrixBackend
 
+#: Where the package's templates, catalogs and static files are.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
 if TYPE_CHECKING:
     import click
     from starlette.requests import Request
@@ -28,8 +33,9 @@ if TYPE_CHECKING:
 
 @hookimpl
 def register_crm_backends(register: Register) -> None:
-    """Register the ``bitrix24`` CRM backend (configured from ``CABINET_BITRIX_*``)."""
-    register("bitrix24", BitrixBackend.from_env)
+    """Register the ``bitrix24`` CRM backend (configured from the ``bitrix`` namespace,
+    ``CABINET_BITRIX_*``)."""
+    register("bitrix24", BitrixBackend.from_cabinet)
 
 
 @hookimpl(optionalhook=True)
@@ -44,18 +50,45 @@ def register_routes(register: Callable[[BaseRoute], None]) -> None:
 @hookimpl(optionalhook=True)
 def template_dirs() -> list[str]:
     """The settings page's template."""
-    return [str(Path(__file__).parent / "templates")]
-
-
-@hookimpl(optionalhook=True, trylast=True)
-def menu_links(actor: User | None, request: Request) -> list[dict[str, str]]:
-    """Admins reach the Bitrix24 settings from the menu (after the built-in links)."""
-    if actor is None or actor.role is not Role.ADMIN:
-        return []
-    return [{"href": "/settings/bitrix24", "label": "Bitrix24"}]
+    return [str(PACKAGE_DIR / "templates")]
 
 
 @hookimpl(optionalhook=True)
+def translation_dirs() -> list[str]:
+    """The plugin's own Polish and English catalogs (its pages and the placement)."""
+    return [str(PACKAGE_DIR / "locale")]
+
+
+@hookimpl(optionalhook=True)
+def static_dirs() -> dict[str, str]:
+    """The placement page's stylesheet, at ``/static/plugins/bitrix24/``."""
+    return {"bitrix24": str(PACKAGE_DIR / "static")}
+
+
+@hookimpl(optionalhook=True)
+def settings_pages(actor: User, request: Request) -> Sequence[Mapping[str, str]]:
+    """The Bitrix24 connection's page on the admins' settings index."""
+    if actor.role is not Role.ADMIN:
+        return []
+    _ = request.state.gettext
+    return [
+        {
+            "href": "/settings/bitrix24",
+            "label": _("Bitrix24 connection"),
+            "description": _("Documents, parties and products sent to the CRM"),
+        }
+    ]
+
+
+@hookimpl(optionalhook=True)
+def demo_loops(register: Callable[..., None]) -> None:
+    """``cabinet demo --with bitrix24``: the demo against an emulated portal."""
+    from cabinet_bitrix.demo import BitrixDemoLoop
+
+    register("bitrix24", BitrixDemoLoop.create)
+
+
+@hookimpl
 def register_commands(cli: click.Group) -> None:
     """Add ``cabinet bitrix-emulator`` (serve a Bitrix24 REST emulator over HTTP) and
     ``cabinet bitrix-reconcile`` (one reconciliation pass now)."""
@@ -71,7 +104,7 @@ def register_commands(cli: click.Group) -> None:
     @click.pass_context
     def bitrix_reconcile(ctx: click.Context, since: datetime | None) -> None:
         """Apply stage changes Bitrix24's events missed; re-queue documents never pushed."""
-        from cabinet_web.cli import open_cabinet  # type: ignore[import-untyped]
+        from cabinet_core.cli import open_cabinet
 
         from cabinet_bitrix.reconcile import reconcile
 

@@ -1,4 +1,7 @@
-"""The Bitrix24 backend's settings, read from ``CABINET_BITRIX_*`` environment variables.
+"""The Bitrix24 backend's settings: the cabinet's ``bitrix`` plugin namespace
+(``cabinet.plugin_config("bitrix")``), filled from ``CABINET_BITRIX_*`` environment variables by
+the core or set in code (``Settings(plugins={"bitrix": {"webhook_url": ...}})``). The plugin
+never reads the environment itself.
 
 How the portal is reached (one of the two; docs/bitrix24.md says what each gives):
 
@@ -41,13 +44,19 @@ How fast:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
 from cabinet_bitrix.auth import DEFAULT_TOKEN_URL
 from cabinet_bitrix.limiter import PLANS, RatePlan
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+
+#: The plugin's settings namespace: ``CABINET_BITRIX_*``, ``Settings.plugins["bitrix"]``.
+NAMESPACE = "bitrix"
 
 #: Bitrix24's entityTypeId of the Quote (estimate), the default home of cabinet documents.
 QUOTE = 7
@@ -130,29 +139,35 @@ class BitrixSettings:
         return self.origin_user_field
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> BitrixSettings:
-        """Read the ``CABINET_BITRIX_*`` variables; ``ValueError`` names what is missing or
-        malformed, so a misconfigured worker stops at start-up rather than at each message."""
-        env = os.environ if environ is None else environ
+    def of(cls, cabinet: Cabinet) -> BitrixSettings:
+        """The settings of ``cabinet``'s ``bitrix`` namespace (see :meth:`from_config`)."""
+        return cls.from_config(cabinet.plugin_config(NAMESPACE))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, str]) -> BitrixSettings:
+        """Read the ``bitrix`` namespace (``{"webhook_url": ..., "plan": ...}``, the
+        ``CABINET_BITRIX_*`` names without prefix, in lower case); ``ValueError`` names the
+        variable that is missing or malformed, so a misconfigured worker stops at start-up
+        rather than at each message."""
 
         def get(name: str) -> str:
-            return env.get(name, "").strip()
+            return str(config.get(name, "")).strip()
 
         values: dict[str, object] = {}
-        for key, name in (
-            ("webhook_url", "CABINET_BITRIX_WEBHOOK_URL"),
-            ("client_id", "CABINET_BITRIX_CLIENT_ID"),
-            ("client_secret", "CABINET_BITRIX_CLIENT_SECRET"),
-            ("member_id", "CABINET_BITRIX_MEMBER_ID"),
-            ("token_url", "CABINET_BITRIX_TOKEN_URL"),
-            ("origin_field", "CABINET_BITRIX_ORIGIN_FIELD"),
-            ("origin_user_field", "CABINET_BITRIX_ORIGIN_USER_FIELD"),
-            ("origin_prefix", "CABINET_BITRIX_ORIGIN_PREFIX"),
-            ("plan", "CABINET_BITRIX_PLAN"),
-            ("nip_field", "CABINET_BITRIX_NIP_FIELD"),
+        for key in (
+            "webhook_url",
+            "client_id",
+            "client_secret",
+            "member_id",
+            "token_url",
+            "origin_field",
+            "origin_user_field",
+            "origin_prefix",
+            "plan",
+            "nip_field",
         ):
-            if get(name):
-                values[key] = get(name)
+            if get(key):
+                values[key] = get(key)
         app = values.get("client_id") and values.get("member_id")
         if app and not values.get("client_secret"):
             raise ValueError("CABINET_BITRIX_CLIENT_SECRET is not set for the Bitrix24 app")
@@ -162,33 +177,34 @@ class BitrixSettings:
                 "inbound webhook URL (https://PORTAL/rest/USER_ID/CODE/), or an installed app "
                 "(CABINET_BITRIX_CLIENT_ID, CABINET_BITRIX_CLIENT_SECRET, CABINET_BITRIX_MEMBER_ID)"
             )
-        if get("CABINET_BITRIX_ENTITY_TYPES"):
-            values["entity_types"] = _entity_types(env["CABINET_BITRIX_ENTITY_TYPES"])
-        default = get("CABINET_BITRIX_DEFAULT_ENTITY_TYPE")
+        if get("entity_types"):
+            values["entity_types"] = _entity_types(get("entity_types"))
+        default = get("default_entity_type")
         if default:
             if not default.isdigit():
                 raise ValueError("CABINET_BITRIX_DEFAULT_ENTITY_TYPE must be an entityTypeId")
             values["default_entity_type"] = int(default)
-        price_type = get("CABINET_BITRIX_PRICE_TYPE")
+        price_type = get("price_type")
         if price_type:
             if not price_type.isdigit():
                 raise ValueError("CABINET_BITRIX_PRICE_TYPE must be a catalogGroupId (a number)")
             values["price_type"] = int(price_type)
-        if get("CABINET_BITRIX_RECONCILE_SECONDS"):
+        if get("reconcile_seconds"):
             try:
-                values["reconcile_seconds"] = float(env["CABINET_BITRIX_RECONCILE_SECONDS"])
+                seconds = float(get("reconcile_seconds"))
             except ValueError:
                 raise ValueError("CABINET_BITRIX_RECONCILE_SECONDS must be a number") from None
-            if values["reconcile_seconds"] <= 0:  # type: ignore[operator]
+            if seconds <= 0:
                 raise ValueError("CABINET_BITRIX_RECONCILE_SECONDS must be positive")
-        tag = get("CABINET_BITRIX_TAG_CLIENT").lower()
+            values["reconcile_seconds"] = seconds
+        tag = get("tag_client").lower()
         if tag:
             if tag not in ("on", "off", "1", "0", "yes", "no", "true", "false"):
                 raise ValueError("CABINET_BITRIX_TAG_CLIENT must be on or off")
             values["tag_client"] = tag in ("on", "1", "yes", "true")
-        if get("CABINET_BITRIX_TIMEOUT"):
+        if get("timeout"):
             try:
-                values["timeout"] = float(env["CABINET_BITRIX_TIMEOUT"])
+                values["timeout"] = float(get("timeout"))
             except ValueError:
                 raise ValueError("CABINET_BITRIX_TIMEOUT must be a number of seconds") from None
         return cls(**values)  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 """Bitrix24's way into the cabinet: the event handler, the app's install handler, staff sign-in
 from a placement, and the admins' settings page. Registered through cabinet-web's
-``register_routes`` hook (see :mod:`cabinet_bitrix.plugin`); cabinet-web is imported only here.
+``register_routes`` hook (see :mod:`cabinet_bitrix.plugin`). cabinet-web is never imported: its
+public web kit (:mod:`cabinet_web.kit`) is reached as ``request.app.state.kit``.
 
 * ``POST /hooks/bitrix24``: the events the portal sends (form-encoded, PHP bracket keys,
   bitrix24.md §6.2). The ``auth[application_token]`` must be the one stored at install (app) or
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from cabinet_core.entities import Actor, Role, User
+from cabinet_core.entities import Role, User
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -50,7 +51,7 @@ from cabinet_bitrix.auth import (
     tokens_from_install,
 )
 from cabinet_bitrix.forms import parse_form
-from cabinet_bitrix.settings import BitrixSettings
+from cabinet_bitrix.settings import NAMESPACE, BitrixSettings
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -80,6 +81,8 @@ BOUND_EVENTS = (
 #: Placements the install binds: the app's own page and the CRM cards of documents.
 PLACEMENTS = ("DEFAULT", "CRM_QUOTE_DETAIL_TAB")
 SIGN_IN_MAX_AGE = 60
+#: The placement page's own stylesheet (the plugin's ``static_dirs``).
+STYLESHEET = "/static/plugins/bitrix24/placement.css"
 MAX_EVENT_BYTES = 256 * 1024
 
 
@@ -91,12 +94,18 @@ def _cabinet(request: Request) -> Cabinet:
     return cabinet
 
 
+def _kit(request: Request) -> Any:
+    # The web shell hands its public kit (cabinet_web.kit) to plugins on the app; importing it
+    # would tie this plugin to cabinet-web's package (and the layering test forbids it).
+    return request.app.state.kit
+
+
 def bitrix_settings(cabinet: Cabinet) -> BitrixSettings | None:
     """The connector's settings, ``None`` when the cabinet does not use Bitrix24."""
     if "bitrix24" not in cabinet.settings.crm_backends:
         return None
     try:
-        return BitrixSettings.from_env()
+        return BitrixSettings.of(cabinet)
     except ValueError:
         return None
 
@@ -263,7 +272,9 @@ def setup_app(cabinet: Cabinet, bitrix: BitrixClient, base_url: str) -> list[str
             done.append(placement)
         except BitrixError as exc:
             log.warning("bitrix24: placement %s not bound: %s", placement, exc)
-    chat.register_connector(bitrix, handler_url=handler, line=chat.open_line())
+    chat.register_connector(
+        bitrix, handler_url=handler, line=chat.open_line(cabinet.plugin_config(NAMESPACE))
+    )
     done.append(f"imconnector:{chat.CONNECTOR_ID}")
     return done
 
@@ -444,7 +455,7 @@ def _placement_page(title: str, text: str, link: str | None, label: str) -> str:
     )
     return (
         '<!DOCTYPE html><html lang="pl"><head><meta charset="utf-8">'
-        f'<title>{escape(title)}</title><link rel="stylesheet" href="/static/cabinet.css">'
+        f'<title>{escape(title)}</title><link rel="stylesheet" href="{STYLESHEET}">'
         f'</head><body><main id="content"><h1>{escape(title)}</h1><p>{escape(text)}</p>'
         f"{anchor}</main></body></html>"
     )
@@ -452,20 +463,10 @@ def _placement_page(title: str, text: str, link: str | None, label: str) -> str:
 
 async def placement(request: Request) -> Response:
     """``POST /bitrix24/placement``: sign the member of staff in, no second password."""
-    from cabinet_web.i18n import translations  # type: ignore[import-untyped]
-    from cabinet_web.security import (  # type: ignore[import-untyped]
-        rotate_session,
-        session_fingerprint,
-    )
-
+    kit = _kit(request)
     cabinet = _cabinet(request)
-    language = getattr(request.state, "language", "pl")
-    _ = translations(language).gettext
-    form_data = await request.form()
-    try:
-        form = {key: value for key, value in form_data.items() if isinstance(value, str)}
-    finally:
-        await form_data.close()
+    _ = request.state.gettext
+    form = await kit.read_form(request)
     user = await run_in_threadpool(staff_for_placement, cabinet, form, _transport(request))
     headers = {"content-security-policy": await run_in_threadpool(_frame_policy, cabinet)}
     if user is None:
@@ -479,10 +480,10 @@ async def placement(request: Request) -> Response:
             "",
         )
         return HTMLResponse(page, status_code=403, headers=headers)
-    rotate_session(request.session, user)
+    kit.sign_in(request, user)
     target = await run_in_threadpool(document_path_for_placement, cabinet, form)
     token = _signer(cabinet).dumps(
-        {"user": user.id, "auth": session_fingerprint(user), "next": target}
+        {"user": user.id, "auth": kit.session_fingerprint(user), "next": target}
     )
     page = _placement_page(
         _("Panel Klienta"),
@@ -496,8 +497,7 @@ async def placement(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     """``GET /bitrix24/sign-in?token=``: the placement's one-minute link opens a session in a
     window of its own, then the staff home."""
-    from cabinet_web.security import rotate_session, session_fingerprint
-
+    kit = _kit(request)
     cabinet = _cabinet(request)
     try:
         data = _signer(cabinet).loads(
@@ -508,9 +508,9 @@ async def sign_in(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     with cabinet.store.transaction(readonly=True) as tx:
         user = tx.get_user(user_id)
-    if user is None or not user.active or data.get("auth") != session_fingerprint(user):
+    if user is None or not user.active or data.get("auth") != kit.session_fingerprint(user):
         return RedirectResponse("/login", status_code=303)
-    rotate_session(request.session, user)
+    kit.sign_in(request, user)
     target = str(data.get("next") or "/")
     # Only the cabinet's own pages (the token is signed, but a path is all it may carry).
     if not target.startswith("/") or target.startswith("//"):
@@ -547,11 +547,11 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
         else:
             overview["portal"] = urlsplit(settings.webhook_url).netloc
         try:
-            overview["news_group"] = news.news_group()
+            overview["news_group"] = news.news_group(cabinet.plugin_config(NAMESPACE))
         except ValueError as exc:
             overview["news_group_error"] = str(exc)
         try:
-            overview["open_line"] = chat.open_line()
+            overview["open_line"] = chat.open_line(cabinet.plugin_config(NAMESPACE))
         except ValueError as exc:
             overview["open_line"] = str(exc)
     with cabinet.store.transaction(readonly=True) as tx:
@@ -568,18 +568,9 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
     return overview
 
 
-async def settings_page(request: Request) -> Response:
-    """``GET /settings/bitrix24``: admins only."""
-    from cabinet_core.errors import PermissionDenied
-
-    user: User | None = request.state.user
-    if user is None:
-        return RedirectResponse(f"/login?next={SETTINGS_PATH}", status_code=303)
-    if user.role is not Role.ADMIN:
-        raise PermissionDenied()
-    cabinet = _cabinet(request)
-    overview = await run_in_threadpool(settings_overview, cabinet)
-    templates = request.app.state.templates
+async def _settings_page(request: Request) -> Response:
+    kit = _kit(request)
+    overview = await kit.run(settings_overview, _cabinet(request))
     context = {
         "bx": overview,
         "base_url": _base_url(request),
@@ -587,26 +578,32 @@ async def settings_page(request: Request) -> Response:
         "install_path": INSTALL_PATH,
         "placement_path": PLACEMENT_PATH,
     }
-    response: Response = templates.response(request, "bitrix24_settings.html", context)
+    response: Response = kit.render(request, "bitrix24_settings.html", context)
+    return response
+
+
+async def _save_webhook_token(request: Request) -> Response:
+    kit = _kit(request)
+    form = await kit.read_form(request)
+    token = form.get("application_token", "").strip()
+    cabinet = _cabinet(request)
+    await kit.run(cabinet.settings_store.set, kit.actor_of(request), WEBHOOK_TOKEN_KEY, token)
+    response: Response = kit.redirect(SETTINGS_PATH)
+    return response
+
+
+async def settings_page(request: Request) -> Response:
+    """``GET /settings/bitrix24``: admins only (others signed in get 403, anonymous users the
+    login page)."""
+    response: Response = await _kit(request).page(roles=[Role.ADMIN])(_settings_page)(request)
     return response
 
 
 async def save_webhook_token(request: Request) -> Response:
     """``POST /settings/bitrix24``: save the outgoing webhook's application token (admins)."""
-    from cabinet_core.errors import PermissionDenied
-
-    user: User | None = request.state.user
-    if user is None or user.role is not Role.ADMIN:
-        raise PermissionDenied()
-    form = await request.form()
-    try:
-        value = form.get("application_token")
-        token = value.strip() if isinstance(value, str) else ""
-    finally:
-        await form.close()
-    cabinet = _cabinet(request)
-    await run_in_threadpool(cabinet.settings_store.set, Actor.of(user), WEBHOOK_TOKEN_KEY, token)
-    return RedirectResponse(SETTINGS_PATH, status_code=303)
+    page = _kit(request).page(roles=[Role.ADMIN])
+    response: Response = await page(_save_webhook_token)(request)
+    return response
 
 
 ROUTES: list[Route] = [

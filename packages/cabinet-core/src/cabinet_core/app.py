@@ -161,6 +161,11 @@ class Cabinet:
     def rate_provider(self) -> RateProvider:
         return self._instance("rates", self._rate_factories, self.settings.rate_provider)  # type: ignore[no-any-return]
 
+    def plugin_config(self, namespace: str) -> dict[str, str]:
+        """The settings of the plugin whose namespace is ``namespace`` (``CABINET_<NAMESPACE>_*``
+        overlaid by ``Settings.plugins``); see :meth:`Settings.plugin_config`."""
+        return self.settings.plugin_config(namespace)
+
     def document_type(self, key: str) -> DocumentType:
         try:
             return self.document_types[key]

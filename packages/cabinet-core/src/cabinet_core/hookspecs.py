@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from cabinet_core.app import Cabinet
     from cabinet_core.entities import Actor, ChatMessage, Client, Document, NewsItem
 
@@ -64,6 +66,12 @@ def register_tax_rules(register: Register) -> None:
 def register_mailers(register: Register) -> None:
     """Register mailers: ``register(name, factory)``; ``factory(cabinet)`` returns a
     :class:`cabinet_core.mail.Mailer` (SMTP, local folder …). Settings choose one."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``cabinet`` command line: ``@cli.command()`` on the given click
+    group. A command reaches a cabinet through :func:`cabinet_core.cli.open_cabinet`."""
 
 
 @hookspec

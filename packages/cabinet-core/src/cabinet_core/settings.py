@@ -2,6 +2,10 @@
 
 The defaults are the embedded setup: a SQLite file in ``data_dir``, no CRM (the null backend),
 mail written to a local folder, offline exchange rates.
+
+Plugins have a namespace each (datasette's ``plugin_config``): :meth:`Settings.plugin_config`
+gives ``CABINET_<NAME>_*`` variables (read once, here) overlaid by the values set in code
+(``Settings(plugins={"bitrix": {"webhook_url": ...}})``), so no plugin reads the environment.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ def _bool(value: str) -> bool:
 
 def _list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _namespaces(value: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    # A copy, so a caller's dict changed later does not change frozen settings.
+    return {name: dict(config) for name, config in value.items()}
+
+
+def _strings(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -64,6 +77,16 @@ class Settings:
     worker_max_attempts: int = 10
     #: The largest file a user may attach to a document (10 MiB: a scanned invoice fits easily).
     attachment_max_bytes: int = 10 * 1024 * 1024
+    #: Per-plugin settings set in code, ``{namespace: {key: value}}``; they win over the
+    #: environment's ``CABINET_<NAMESPACE>_<KEY>``.
+    plugins: Mapping[str, Mapping[str, str]] = attrs.field(
+        factory=dict, converter=_namespaces, repr=False
+    )
+    #: The ``CABINET_*`` variables :meth:`from_env` saw, kept for :meth:`plugin_config`. Not part
+    #: of equality: two installations configured alike are equal whatever else was exported.
+    environment: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_strings, repr=False, eq=False
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -80,11 +103,29 @@ class Settings:
     def files_dir(self) -> Path:
         return self.data_dir / "files"
 
+    def plugin_config(self, namespace: str) -> dict[str, str]:
+        """A plugin's settings: ``CABINET_<NAMESPACE>_<KEY>`` as ``{"key": value}`` (keys in
+        lower case, empty values dropped), overlaid by ``plugins[namespace]`` from code."""
+        prefix = f"CABINET_{namespace.upper()}_"
+        found = {
+            name[len(prefix) :].lower(): value.strip()
+            for name, value in self.environment.items()
+            if name.startswith(prefix) and value.strip()
+        }
+        found.update(self.plugins.get(namespace, {}))
+        return found
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Read ``CABINET_*`` variables; keyword ``overrides`` win over the environment."""
+        """Read ``CABINET_*`` variables; keyword ``overrides`` win over the environment.
+
+        Every ``CABINET_*`` variable is kept (``environment``) for the plugins' namespaces."""
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, object] = {
+            "environment": {
+                name: value for name, value in env.items() if name.startswith("CABINET_")
+            }
+        }
         if "CABINET_DATA_DIR" in env:
             values["data_dir"] = Path(env["CABINET_DATA_DIR"])
         for key, name in (

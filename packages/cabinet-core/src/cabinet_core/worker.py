@@ -23,11 +23,12 @@ to the worker and those the active backends declare, such as a CRM reconciliatio
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -276,6 +277,27 @@ class Worker:
             if handled == 0:
                 next_task = self._seconds_to_next_task()
                 wait(idle_sleep if next_task is None else min(idle_sleep, next_task))
+
+    @contextlib.contextmanager
+    def in_thread(
+        self, *, idle_sleep: float = 1.0, join_seconds: float = 120.0
+    ) -> Iterator[threading.Thread]:
+        """Run :meth:`run_forever` in a daemon thread while the ``with`` block runs (the demo,
+        an embedding server); on leaving, a batch in flight finishes before it returns."""
+        stop = threading.Event()
+        runner = threading.Thread(
+            target=self.run_forever,
+            args=(stop,),
+            kwargs={"idle_sleep": idle_sleep},
+            name="worker",
+            daemon=True,
+        )
+        runner.start()
+        try:
+            yield runner
+        finally:
+            stop.set()
+            runner.join(timeout=join_seconds)
 
 
 def _id(message: OutboxMessage) -> int:

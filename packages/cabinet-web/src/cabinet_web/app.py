@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pluggy
 from cabinet_core.app import Cabinet
 from cabinet_core.errors import CabinetError
 from starlette.applications import Starlette
@@ -11,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from cabinet_web import kit
 from cabinet_web import plugin as web_plugin
 from cabinet_web.problems import (
     handle_cabinet_error,
@@ -26,6 +31,8 @@ from cabinet_web.security import (
 from cabinet_web.templating import Templates, make_environment
 
 SESSION_COOKIE = "cabinet_session"
+#: A plugin's static folder name: a URL path segment.
+_STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SESSION_MAX_AGE = 14 * 24 * 3600
 
 
@@ -50,6 +57,15 @@ def create_app(cabinet: Cabinet) -> Starlette:
         routes.append(route)
 
     pm.hook.register_routes(register=register)
+    # Plugins' files first: the built-in mount at /static would otherwise take their paths.
+    for name, directory in plugin_static_dirs(pm).items():
+        routes.append(
+            Mount(
+                f"/static/plugins/{name}",
+                StaticFiles(directory=directory),
+                name=f"static-plugin-{name}",
+            )
+        )
     routes.append(
         Mount("/static", StaticFiles(packages=[("cabinet_web", "static")]), name="static")
     )
@@ -82,5 +98,26 @@ def create_app(cabinet: Cabinet) -> Starlette:
         },
     )
     app.state.cabinet = cabinet
+    # The public web kit, for plugins that reach it through the app rather than by import.
+    app.state.kit = kit
+    app.state.translation_dirs = tuple(
+        str(directory) for dirs in pm.hook.translation_dirs() for directory in dirs or ()
+    )
     app.state.templates = Templates(make_environment(pm), pm)
     return app
+
+
+def plugin_static_dirs(pm: pluggy.PluginManager) -> dict[str, str]:
+    """The ``static_dirs`` of every plugin, checked: a URL-safe name, claimed once, an
+    existing directory (a typo fails at start-up, not as 404s later)."""
+    found: dict[str, str] = {}
+    for dirs in pm.hook.static_dirs():
+        for name, directory in (dirs or {}).items():
+            if not _STATIC_NAME.fullmatch(name):
+                raise ValueError(f"static_dirs: {name!r} is not a lower-case URL path segment")
+            if name in found:
+                raise ValueError(f"static_dirs: {name!r} is claimed by two plugins")
+            if not Path(directory).is_dir():
+                raise ValueError(f"static_dirs: {name!r} points at {directory}, not a directory")
+            found[name] = str(directory)
+    return found

@@ -5,7 +5,8 @@ cost invoices in PLN and EUR) and news, all created through the services (the sa
 and audit as real use). Running it again changes nothing.
 
 Passwords are generated on the first run and kept in ``demo-logins.json`` (mode 0600) in the
-demo's data directory, so they can be printed on every start.
+demo's data directory, so they can be printed on every start. A plugin adds a loop the demo can run
+next to the cabinet (``cabinet demo --with bitrix24``) through the ``demo_loops`` hook.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
+import pluggy
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import (
     Actor,
@@ -34,6 +36,9 @@ from cabinet_core.entities import (
     Role,
     User,
 )
+
+if TYPE_CHECKING:
+    from cabinet_web.hookspecs import DemoLoop, DemoLoopFactory
 
 SYSTEM = Actor.system()
 LOGINS_FILE = "demo-logins.json"
@@ -344,76 +349,28 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
     cabinet.documents.transition(SYSTEM, proforma.id, "issue")
 
 
-# -- the Bitrix24 loop (``cabinet demo --with-bitrix-emulator``) -------------------------------
-
-#: The emulated portal's workgroup "Aktualności dla klientów", whose feed is the demo's news.
-DEMO_NEWS_GROUP = 12
-#: The emulated portal's manager (Piotr Wiśniewski), who answers the clients in Open Lines.
-DEMO_OPERATOR = 2
+# -- plugins' demo loops (``cabinet demo --with NAME``) ------------------------------------
 
 
-def bitrix_environment(emulator: Any) -> dict[str, str]:
-    """The ``CABINET_BITRIX_*`` settings of a cabinet using ``emulator`` as its portal through
-    the local app (app mode: events, the placement and Open Lines all work)."""
-    base = emulator.config.portal_url.rstrip("/")
-    return {
-        "CABINET_BITRIX_CLIENT_ID": emulator.app.client_id,
-        "CABINET_BITRIX_CLIENT_SECRET": emulator.app.client_secret,
-        "CABINET_BITRIX_MEMBER_ID": emulator.portal.member_id,
-        "CABINET_BITRIX_TOKEN_URL": f"{base}/oauth/token/",
-        "CABINET_BITRIX_PLAN": emulator.config.plan.name.lower(),
-        "CABINET_BITRIX_NEWS_GROUP": str(DEMO_NEWS_GROUP),
-        "CABINET_BITRIX_OPENLINE": "1",
-    }
+def demo_loops(
+    pm: pluggy.PluginManager, names: Sequence[str], *, host: str, port: int
+) -> list[DemoLoop]:
+    """The loops ``names`` asks for, made by the plugins that registered them through the
+    ``demo_loops`` hook (``factory(host=host, port=port)``). ``LookupError`` names an unknown
+    loop and the known ones."""
+    from cabinet_web.plugin import add_hookspecs
 
+    add_hookspecs(pm)
+    factories: dict[str, DemoLoopFactory] = {}
 
-def connect_bitrix(cabinet: Cabinet, emulator: Any, cabinet_url: str) -> list[str]:
-    """Install the app on the emulated portal for ``cabinet`` (what an admin's click on
-    "Install" does): store its tokens, bind the events to ``cabinet_url``'s
-    ``/hooks/bitrix24``, the placement and the Open Lines connector. What was bound."""
-    from cabinet_bitrix.auth import SettingsTokenStore, install
-    from cabinet_bitrix.web import bitrix_backend, setup_app
+    def register(name: str, factory: DemoLoopFactory) -> None:
+        if name in factories:
+            raise ValueError(f"demo loop {name!r} is registered twice")
+        factories[name] = factory
 
-    install(SettingsTokenStore(cabinet.store), {"auth": emulator.install_app()})
-    backend = bitrix_backend(cabinet)
-    if backend is None:
-        raise RuntimeError("the cabinet's bitrix24 backend is not active")
-    bound: list[str] = setup_app(cabinet, backend.client, cabinet_url.rstrip("/"))
-    return bound
-
-
-def seed_bitrix(emulator: Any) -> None:
-    """A first post in the news workgroup's feed (once)."""
-    if any(f"SG{DEMO_NEWS_GROUP}" in post["_rights"] for post in emulator.portal.posts.values()):
-        return
-    emulator.act(
-        "log.blogpost.add",
-        {
-            "POST_TITLE": "Witamy w Panelu Klienta",
-            "POST_MESSAGE": "Ta wiadomość pochodzi z [b]Bitrix24[/b]: wpisy grupy "
-            "„Aktualności dla klientów” trafiają do aktualności w Panelu Klienta.",
-            "DEST": [f"SG{DEMO_NEWS_GROUP}"],
-        },
-    )
-
-
-def bitrix_banner(emulator: Any) -> str:
-    """How to play the firm's side of the loop against the emulator (printed by the demo)."""
-    base = emulator.config.portal_url.rstrip("/")
-    act = f"curl -s -X POST {base}/_emulator/act -H 'Content-Type: application/json' -d"
-    return "\n".join(
-        [
-            f"Bitrix24 emulator: {base}/  (app installed; what it holds: {base}/_emulator/state)",
-            "Play the firm's staff in Bitrix24:",
-            "  move a document's quote to Approved (its id is in _emulator/state under '7'):",
-            f"""    {act} '{{"method": "crm.item.update", "params": """
-            """{"entityTypeId": 7, "id": 1, "fields": {"stageId": "APPROVED"}}}'""",
-            "  publish news in the clients' workgroup feed:",
-            f"""    {act} '{{"method": "log.blogpost.add", "params": {{"POST_TITLE": """
-            f""""Nowość", "POST_MESSAGE": "Treść", "DEST": ["SG{DEMO_NEWS_GROUP}"]}}}}'""",
-            "  answer a client's chat message as its manager (after the client wrote one):",
-            f"    curl -s -X POST {base}/_emulator/operator-reply "
-            "-H 'Content-Type: application/json' "
-            """-d '{"chat": "client-1", "text": "Dzień dobry!"}'""",
-        ]
-    )
+    pm.hook.demo_loops(register=register)
+    unknown = [name for name in names if name not in factories]
+    if unknown:
+        known = ", ".join(sorted(factories)) or "none (install a plugin that offers one)"
+        raise LookupError(f"no demo loop named {', '.join(unknown)}; known: {known}")
+    return [factories[name](host=host, port=port) for name in names]

@@ -8,12 +8,12 @@ the JSON API and the menu are implemented through these very hooks in :mod:`cabi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
-    import click
     from cabinet_core.app import Cabinet
     from cabinet_core.entities import User
     from starlette.requests import Request
@@ -56,11 +56,6 @@ def template_dirs() -> Sequence[str] | None:
     """
 
 
-@hookspec
-def register_commands(cli: click.Group) -> None:
-    """Add commands to the ``cabinet`` command line: ``@cli.command()`` on the given click group."""
-
-
 @hookspec(firstresult=True)
 def actor_from_request(cabinet: Cabinet, request: Request) -> User | None:
     """Who is making ``request``: the first non-``None`` :class:`~cabinet_core.entities.User` wins.
@@ -71,3 +66,53 @@ def actor_from_request(cabinet: Cabinet, request: Request) -> User | None:
     a browser never adds one on its own; a plugin that authenticates through some other
     browser-sent credential must keep that in mind.
     """
+
+
+@hookspec
+def translation_dirs() -> Sequence[str] | None:
+    """Directories of a plugin's compiled catalogs (``<dir>/<lang>/LC_MESSAGES/messages.mo``).
+
+    They are merged into the web's catalogs (``Translations.merge``), so the plugin's pages,
+    templates and ``request.state.gettext`` speak the user's language; where a plugin has a
+    msgid the web has too, the web's translation wins.
+    """
+
+
+@hookspec
+def static_dirs() -> Mapping[str, str] | None:
+    """A plugin's static files: ``{name: directory}``, each served at
+    ``/static/plugins/<name>/``. Two plugins claiming one name is an error."""
+
+
+@hookspec
+def demo_loops(register: Callable[[str, DemoLoopFactory], None]) -> None:
+    """Offer something ``cabinet demo --with NAME`` can run next to the demo cabinet:
+    ``register(name, factory)``, where ``factory(host=..., port=...)`` returns a
+    :class:`DemoLoop` (``port`` is ``--emulator-port``, where an emulated service may listen).
+    """
+
+
+@hookspec
+def settings_pages(actor: User, request: Request) -> Sequence[Mapping[str, str]] | None:
+    """Settings pages a plugin adds to the admins' settings index (``/settings``): a list of
+    ``{"href": ..., "label": ..., "description": ...}`` dicts (``description`` optional),
+    already translated. ``actor`` is the signed-in administrator; the page itself must still
+    check the role (``kit.page(roles=[Role.ADMIN])``)."""
+
+
+class DemoLoop(Protocol):
+    """What one ``cabinet demo --with NAME`` runs (a CRM emulator, say), in three steps."""
+
+    #: CRM backends the demo cabinet must make active (``Settings.crm_backends``).
+    crm_backends: Sequence[str]
+
+    def plugin_settings(self) -> Mapping[str, Mapping[str, str]]:
+        """``Settings.plugins`` entries the demo cabinet needs (``{namespace: {key: value}}``);
+        the demo passes them into the cabinet's settings, never into the environment."""
+
+    def running(self, cabinet: Cabinet, base_url: str) -> AbstractContextManager[str]:
+        """Run next to ``cabinet`` (served at ``base_url``) until the block ends; the value is a
+        banner the demo prints. The demo's worker runs inside the block and stops first."""
+
+
+DemoLoopFactory = Callable[..., DemoLoop]

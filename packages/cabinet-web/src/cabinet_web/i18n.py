@@ -22,8 +22,43 @@ LANGUAGE_NAMES = {"pl": "Polski", "en": "English"}
 
 
 @functools.cache
-def translations(language: str) -> _gettext.NullTranslations:
-    """The compiled catalog of ``language`` (a ``NullTranslations`` when there is none)."""
+def translations(language: str, extra_dirs: tuple[str, ...] = ()) -> _gettext.NullTranslations:
+    """The compiled catalog of ``language`` (a ``NullTranslations`` when there is none), with
+    the catalogs found in ``extra_dirs`` (the plugins' ``translation_dirs``) merged in.
+
+    A plugin's catalog only adds msgids the web does not have, so a plugin cannot re-word the
+    built-in pages (in English, where the web's msgids are their own translation, too).
+    """
+    catalog = _load_builtin(language)
+    if not extra_dirs or not isinstance(catalog, Translations):
+        return catalog
+    builtin_ids = _builtin_msgids()
+    for directory in extra_dirs:
+        plugin = Translations.load(str(directory), [language], domain="messages")
+        if not isinstance(plugin, Translations):
+            continue  # the plugin has no catalog for this language
+        # gettext keeps messages in ``_catalog`` (Babel's own merge reads it the same way): a
+        # plural's key is ``(msgid, n)``, the header's is "".
+        own = Translations()
+        own._catalog = {
+            key: text
+            for key, text in plugin._catalog.items()
+            if key and (key[0] if isinstance(key, tuple) else key) not in builtin_ids
+        }
+        catalog.merge(own)
+    return catalog
+
+
+@functools.cache
+def _builtin_msgids() -> frozenset[str]:
+    # Polish translates every msgid the web has (tests/test_i18n.py keeps it so), so its keys are
+    # the web's msgids, English ones included.
+    polish = _load_builtin("pl")
+    messages = getattr(polish, "_catalog", {})
+    return frozenset(key[0] if isinstance(key, tuple) else key for key in messages if key)
+
+
+def _load_builtin(language: str) -> _gettext.NullTranslations:
     locale_dir = resources.files("cabinet_web") / "locale"
     with resources.as_file(locale_dir) as path:
         return Translations.load(str(path), [language], domain="messages")

@@ -1,5 +1,5 @@
-"""cabinet-web's built-in plugin: the pages, the JSON API, the menu, sign-in and the CLI commands
-are all registered through the same web hooks any other plugin uses."""
+"""cabinet-web's built-in plugin: the pages, the JSON API, the menu, sign-in and the ``serve`` and
+``demo`` commands are all registered through the same hooks any other plugin uses."""
 
 from __future__ import annotations
 
@@ -64,6 +64,8 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
         links.append({"href": "/clients", "label": _("Clients")})
     if actor.role in (Role.ACCOUNTANT, Role.ADMIN):
         links.append({"href": APPROVAL_QUEUE, "label": _("Cost invoices to approve")})
+    if actor.role is Role.ADMIN:
+        links.append({"href": "/settings", "label": _("Settings")})
     links.append({"href": "/tokens", "label": _("API tokens")})
     links.append({"href": "/profile", "label": _("Profile")})
     return links
@@ -112,8 +114,8 @@ def actor_from_request(cabinet: Cabinet, request: Request) -> User | None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    """The built-in commands: serve, demo, worker, migrate, users, plugins."""
+    """The web's commands: serve and demo (the others are the core's)."""
     from cabinet_web import cli as commands
 
-    for command in commands.BUILTIN_COMMANDS:
+    for command in commands.COMMANDS:
         cli.add_command(command)

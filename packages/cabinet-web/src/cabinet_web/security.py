@@ -58,7 +58,8 @@ def rotate_session(session: dict[str, Any], user: User) -> None:
 
 
 class RequestContextMiddleware:
-    """Sets ``request.state.user``, ``.language``, ``.gettext`` and ``.csrf_token``."""
+    """Sets ``request.state.user``, ``.language``, ``.translations``, ``.gettext`` and
+    ``.csrf_token``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -89,7 +90,11 @@ class RequestContextMiddleware:
             available=settings.languages,
             default=settings.default_language,
         )
-        state.gettext = translations(state.language).gettext
+        # The plugins' catalogs are merged in (translation_dirs), once per app and language.
+        state.translations = translations(
+            state.language, getattr(request.app.state, "translation_dirs", ())
+        )
+        state.gettext = state.translations.gettext
         state.csrf_token = csrf_token(scope["session"])
         await self.app(scope, receive, send)
 

@@ -130,7 +130,8 @@ class Templates:
         language: str = request.state.language
         full = self.base_context(request)
         full.update(context)
-        token = _current.set(translations(language))
+        catalog = getattr(request.state, "translations", None) or translations(language)
+        token = _current.set(catalog)
         try:
             return self.env.get_template(name).render(full)
         finally:

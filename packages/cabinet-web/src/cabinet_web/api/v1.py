@@ -38,8 +38,8 @@ from cabinet_web.api._endpoint import (
     paging,
     structure,
 )
+from cabinet_web.kit import cabinet_of, run
 from cabinet_web.limits import parse_id
-from cabinet_web.pages._common import cabinet_of, run
 from cabinet_web.pages.document_form import preview_with_rate
 from cabinet_web.pages.documents import (
     MAX_UPLOAD_BYTES,

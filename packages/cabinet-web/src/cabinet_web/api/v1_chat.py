@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from cabinet_web.api._endpoint import Param, actor, int_param, json_body
 from cabinet_web.api.v1 import _client_for, endpoint
-from cabinet_web.pages._common import cabinet_of, run
+from cabinet_web.kit import cabinet_of, run
 
 CLIENT_PARAM = Param(
     name="client_id",

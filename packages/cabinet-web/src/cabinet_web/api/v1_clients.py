@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from cabinet_web.api._endpoint import actor, json_body, structure
 from cabinet_web.api.v1 import SERVER_FIELDS, _without, endpoint
-from cabinet_web.pages._common import cabinet_of, run
+from cabinet_web.kit import cabinet_of, run
 
 
 @endpoint(

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from cabinet_web.api._endpoint import Param, actor, json_body, structure
 from cabinet_web.api.v1 import _id, _path_int, endpoint
-from cabinet_web.pages._common import cabinet_of, run
+from cabinet_web.kit import cabinet_of, run
 from cabinet_web.pages.document_actions import (
     MAX_FA3_BYTES,
     MAX_LINES,

@@ -12,6 +12,7 @@ from cabinet_web.pages import (
     home,
     news,
     profile,
+    settings,
     tokens,
     users,
 )
@@ -29,6 +30,7 @@ ROUTES = [
     *document_form.ROUTES,
     *chat.ROUTES,
     *news.ROUTES,
+    *settings.ROUTES,
 ]
 
 __all__ = ["ROUTES"]

@@ -9,8 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinet_web.i18n import LANGUAGE_COOKIE, format_message, translations
-from cabinet_web.pages._common import cabinet_of, read_form, redirect, render, run, safe_next
-from cabinet_web.security import rotate_session
+from cabinet_web.kit import cabinet_of, read_form, redirect, render, run, safe_next, sign_in
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
@@ -52,7 +51,7 @@ async def login(request: Request) -> Response:
     if chosen in cabinet.settings.languages and chosen != user.language:
         # The language picked on the login page becomes the user's remembered choice.
         user = await run(cabinet.users.set_language, Actor.of(user), user.id, chosen)
-    rotate_session(request.session, user)
+    sign_in(request, user)
     return redirect(target)
 
 

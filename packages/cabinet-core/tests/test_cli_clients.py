@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from cabinet_core.app import Cabinet
+from cabinet_core.cli import make_cli
 from cabinet_core.entities import Actor
 from cabinet_core.settings import Settings
-from cabinet_web.cli import make_cli
 from click.testing import CliRunner
 
 

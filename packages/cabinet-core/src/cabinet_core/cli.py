@@ -1,0 +1,358 @@
+"""The ``cabinet`` command line: the click group, and the commands that need no web server
+(worker, migrate, users, clients, plugins).
+
+Every command comes through the ``register_commands`` hook (the core's own commands are a
+built-in plugin too), so cabinet-web adds ``serve`` and ``demo`` and any other plugin its own
+(``cabinet bitrix-reconcile`` …). A command reaches a cabinet with :func:`open_cabinet`. Settings
+come from the ``CABINET_*`` environment variables; ``--data-dir`` overrides ``CABINET_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+import pluggy
+
+from cabinet_core.app import Cabinet
+from cabinet_core.entities import Actor, Address, BankAccount, Client, Role
+from cabinet_core.errors import CabinetError, ValidationError
+from cabinet_core.hookspecs import hookimpl
+from cabinet_core.plugins import describe_plugins, make_plugin_manager
+from cabinet_core.settings import Settings
+
+__all__ = ["CliContext", "fail", "main", "make_cli", "open_cabinet", "settings_from"]
+
+PLUGIN_NAME = "cabinet_core.cli"
+
+
+@attrs.frozen(kw_only=True)
+class CliContext:
+    """What the ``cabinet`` group hands its commands as ``ctx.obj``: the plugin manager the
+    command line was built with and the ``--data-dir`` given (``None`` when not)."""
+
+    pm: pluggy.PluginManager
+    data_dir: Path | None = None
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings from the environment, with ``--data-dir`` and ``overrides`` applied."""
+        if self.data_dir is not None:
+            overrides.setdefault("data_dir", self.data_dir)
+        return Settings.from_env(**overrides)
+
+    def open_cabinet(self, *, migrate: bool = True, **overrides: Any) -> Cabinet:
+        """A cabinet on these settings (schema migrated first unless ``migrate`` is false);
+        the caller closes it."""
+        settings = self.settings(**overrides)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        cabinet = Cabinet(settings, pm=self.pm)
+        if migrate:
+            cabinet.migrate()
+        return cabinet
+
+
+def context_of(ctx: click.Context) -> CliContext:
+    """The :class:`CliContext` of the ``cabinet`` group ``ctx`` runs under."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliContext):
+        raise click.UsageError("this command runs under the cabinet command line (make_cli)")
+    return obj
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    """Settings from the environment, with the command line's ``--data-dir`` and ``overrides``."""
+    return context_of(ctx).settings(**overrides)
+
+
+def open_cabinet(ctx: click.Context, *, migrate: bool = True, **overrides: Any) -> Cabinet:
+    """A cabinet for a command, a plugin's included (schema migrated first unless ``migrate``
+    is false); ``overrides`` are :class:`Settings` fields. The caller closes it."""
+    return context_of(ctx).open_cabinet(migrate=migrate, **overrides)
+
+
+def fail(exc: CabinetError) -> click.ClickException:
+    """A core error as a command-line message (field errors one per line)."""
+    if isinstance(exc, ValidationError):
+        lines = [f"{error.field}: {error.message}" for error in exc.errors]
+        return click.ClickException("\n".join([exc.message, *lines]))
+    return click.ClickException(exc.message)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Deliver one batch and exit.")
+@click.pass_context
+def worker(ctx: click.Context, once: bool) -> None:
+    """Deliver outbox messages to the CRM backends until stopped (Ctrl+C / SIGTERM)."""
+    from cabinet_core.worker import Worker
+
+    cabinet = open_cabinet(ctx)
+    runner = Worker(cabinet)
+    if once:
+        click.echo(f"delivered {runner.run_once()} message(s)")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo("cabinet worker: delivering the outbox (Ctrl+C to stop)")
+    runner.run_forever(stop)
+
+
+@click.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Bring the database schema to the newest version."""
+    cabinet = open_cabinet(ctx, migrate=False)
+    cabinet.migrate()
+    click.echo(f"database is up to date: {_safe_url(cabinet.settings.effective_database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group()
+def users() -> None:
+    """Manage users (staff and client users)."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option(
+    "--role", type=click.Choice([role.value for role in Role]), default="client", show_default=True
+)
+@click.option("--client-id", type=int, default=None, help="Required for client users.")
+@click.option("--language", type=click.Choice(["pl", "en"]), default="pl", show_default=True)
+@click.password_option(
+    "--password", prompt="Password", help="At least 10 characters (asked for when not given)."
+)
+@click.pass_context
+def users_create(
+    ctx: click.Context,
+    email: str,
+    name: str,
+    role: str,
+    client_id: int | None,
+    language: str,
+    password: str,
+) -> None:
+    """Create a user."""
+    cabinet = open_cabinet(ctx)
+    try:
+        user = cabinet.users.create(
+            Actor.system(),
+            email=email,
+            name=name,
+            role=Role(role),
+            client_id=client_id,
+            password=password,
+            language=language,
+        )
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"created user {user.id}: {user.email} ({user.role.value})")
+
+
+@users.command("list")
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=None)
+@click.option("--client-id", type=int, default=None)
+@click.pass_context
+def users_list(ctx: click.Context, role: str | None, client_id: int | None) -> None:
+    """List users."""
+    cabinet = open_cabinet(ctx)
+    found = cabinet.users.list(
+        Actor.system(), client_id=client_id, role=Role(role) if role else None
+    )
+    rows = [
+        (str(u.id), u.email, u.role.value, str(u.client_id or ""), "yes" if u.active else "no")
+        for u in found
+    ]
+    _table(("id", "email", "role", "client", "active"), rows)
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.password_option("--password", prompt="New password")
+@click.pass_context
+def users_set_password(ctx: click.Context, email: str, password: str) -> None:
+    """Set a user's password (found by e-mail)."""
+    cabinet = open_cabinet(ctx)
+    matches = [
+        u for u in cabinet.users.list(Actor.system()) if u.email.lower() == email.strip().lower()
+    ]
+    if not matches or matches[0].id is None:
+        raise click.ClickException(f"no user with the e-mail {email}")
+    try:
+        cabinet.users.set_password(Actor.system(), matches[0].id, password)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"password changed for {matches[0].email}")
+
+
+@click.group()
+def clients() -> None:
+    """Manage clients (the firm's business customers)."""
+
+
+def _bank_account(value: str) -> BankAccount:
+    """``CUR:IBAN`` (``PLN:PL61 1090 …``) as an account; the service checks both parts."""
+    currency, sep, iban = value.partition(":")
+    if not sep:
+        raise click.BadParameter(f"{value!r}: write it as CURRENCY:IBAN, e.g. PLN:PL61109010…")
+    return BankAccount(currency=currency.strip().upper(), iban=iban)
+
+
+@clients.command("create")
+@click.option("--name", required=True, help="The company's name.")
+@click.option("--nip", default=None, help="Polish tax id (checked).")
+@click.option("--regon", default=None)
+@click.option("--email", default="", help="The company's e-mail address.")
+@click.option("--street", "line1", default="", help="Street and number.")
+@click.option("--postal-code", default="")
+@click.option("--city", default="")
+@click.option("--country", default="PL", show_default=True, help="Two-letter country code.")
+@click.option(
+    "--bank-account",
+    "bank_accounts",
+    multiple=True,
+    help="CURRENCY:IBAN, once per sub-account (PLN, EUR, USD).",
+)
+@click.option("--language", type=click.Choice(["pl", "en"]), default="pl", show_default=True)
+@click.option(
+    "--manager-email", default=None, help="The manager who looks after the client (a user)."
+)
+@click.pass_context
+def clients_create(
+    ctx: click.Context,
+    name: str,
+    nip: str | None,
+    regon: str | None,
+    email: str,
+    line1: str,
+    postal_code: str,
+    city: str,
+    country: str,
+    bank_accounts: tuple[str, ...],
+    language: str,
+    manager_email: str | None,
+) -> None:
+    """Create a client."""
+    accounts = tuple(_bank_account(value) for value in bank_accounts)
+    cabinet = open_cabinet(ctx)
+    manager_id = None
+    if manager_email is not None:
+        matches = [
+            u
+            for u in cabinet.users.list(Actor.system())
+            if u.email.lower() == manager_email.strip().lower()
+        ]
+        found = matches[0] if matches else None
+        if found is None:
+            raise click.ClickException(f"no user with the e-mail {manager_email}")
+        manager_id = found.id
+    client = Client(
+        name=name,
+        nip=nip,
+        regon=regon,
+        email=email,
+        address=Address(line1=line1, postal_code=postal_code, city=city, country=country),
+        bank_accounts=accounts,
+        language=language,
+        manager_id=manager_id,
+    )
+    try:
+        created = cabinet.clients.create(Actor.system(), client)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"created client {created.id}: {created.name} (NIP {created.nip or '-'})")
+
+
+@clients.command("list")
+@click.option("--search", default=None, help="Part of the name or NIP.")
+@click.pass_context
+def clients_list(ctx: click.Context, search: str | None) -> None:
+    """List clients with their manager and bank sub-accounts' currencies."""
+    cabinet = open_cabinet(ctx)
+    system = Actor.system()
+    managers = {u.id: u.email for u in cabinet.users.list(system) if u.role.is_staff}
+    rows = [
+        (
+            str(c.id),
+            c.nip or "",
+            managers.get(c.manager_id, "") if c.manager_id is not None else "",
+            "yes" if c.active else "no",
+            ",".join(a.currency for a in c.bank_accounts),
+            c.name,
+        )
+        for c in cabinet.clients.list(system, search=search)
+    ]
+    _table(("id", "nip", "manager", "active", "accounts", "name"), rows)
+
+
+@click.command()
+@click.pass_context
+def plugins(ctx: click.Context) -> None:
+    """List the loaded plugins: name, package, version and the hooks each implements."""
+    infos = describe_plugins(context_of(ctx).pm)
+    _table(
+        ("name", "package", "version", "hooks"),
+        [(info.name, info.package, info.version, ", ".join(info.hooks)) for info in infos],
+    )
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [
+        max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)
+    ]
+    # The last column (hooks) may be long; it is not padded.
+    widths[-1] = 0
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+COMMANDS: tuple[click.Command, ...] = (worker, migrate, users, clients, plugins)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """The core's commands: worker, migrate, users, clients, plugins."""
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+def make_cli(pm: pluggy.PluginManager | None = None) -> click.Group:
+    """The ``cabinet`` group with every command plugins register (the core's included)."""
+    manager = pm or make_plugin_manager()
+    module = sys.modules[__name__]
+    if not manager.is_registered(module) and manager.get_plugin(PLUGIN_NAME) is None:
+        manager.register(module, name=PLUGIN_NAME)
+
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        envvar="CABINET_DATA_DIR",
+        help="Directory of the SQLite file, mail folder and files (default ./cabinet-data).",
+    )
+    @click.pass_context
+    def cabinet(ctx: click.Context, data_dir: Path | None) -> None:
+        """cabinet: the client cabinet of a Polish accounting or law firm."""
+        ctx.obj = CliContext(pm=manager, data_dir=data_dir)
+
+    manager.hook.register_commands(cli=cabinet)
+    return cabinet
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point (``cabinet``)."""
+    make_cli().main(args=list(argv) if argv is not None else None, prog_name="cabinet")
