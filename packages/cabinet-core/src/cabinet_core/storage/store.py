@@ -525,7 +525,11 @@ class Tx:
         return page([mapping.product_from_row(row) for row in rows], total, limit, offset)
 
     # -- documents
-    def _client_identity(self, client_id: int) -> tuple[str | None, str]:
+    def _client_identity(self, client_id: int, client: Client | None) -> tuple[str | None, str]:
+        # The client's NIP and name are stored on each document for the list's search; a caller
+        # that has just read the client passes it and saves the query.
+        if client is not None and client.id == client_id:
+            return client.nip, client.name
         row = self.connection.execute(
             sa.select(t.clients.c.nip, t.clients.c.name).where(t.clients.c.id == client_id)
         ).first()
@@ -555,10 +559,10 @@ class Tx:
                 lines[row["document_id"]].append(mapping.line_from_row(row))
         return lines
 
-    def add_document(self, doc: Document) -> Document:
-        """Save a new document with its lines (version 1)."""
+    def add_document(self, doc: Document, *, client: Client | None = None) -> Document:
+        """Save a new document with its lines (version 1); ``client``: its client, if read."""
         now = self._now()
-        values = mapping.document_values(doc, *self._client_identity(doc.client_id)) | {
+        values = mapping.document_values(doc, *self._client_identity(doc.client_id, client)) | {
             "created_at": doc.created_at or now,
             "updated_at": doc.updated_at or now,
             "version": 1,
@@ -567,15 +571,18 @@ class Tx:
         self._write_lines(row["id"], doc.lines)
         return mapping.document_from_row(row, doc.lines)
 
-    def update_document(self, doc: Document) -> Document:
+    def update_document(self, doc: Document, *, client: Client | None = None) -> Document:
         """Overwrite a document if nobody changed it since it was read (optimistic locking).
 
         Succeeds only when the stored version equals ``doc.version``, and bumps it; otherwise
         raises :class:`Conflict` (stale) or :class:`NotFound` (gone). Lines are replaced.
+        ``client``: the document's client, if the caller has read it.
         """
         doc_id = _require_id(doc.id, "document")
         d = t.documents
-        values = mapping.document_values(doc, *self._client_identity(doc.client_id)) | {
+        values = mapping.document_values(
+            doc, *self._client_identity(doc.client_id, client)
+        ) | {
             "updated_at": self._now(),
             "version": d.c.version + 1,
         }
