@@ -29,6 +29,7 @@ from cabinet_core.entities import (
 )
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.ksef import find_ksef_number, is_ksef_number, parse_fa3
+from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
 from cabinet_core.limits import storage_errors
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.services._base import Service, email_errors, payload, raise_if
@@ -438,13 +439,24 @@ class InvoicingService(Service):
         every difference from the file's own totals is a warning stored on the document
         (``extra["import_warnings"]``). Kinds whose amounts are not line sums (advance ZAL,
         settlement ROZ, their corrections, corrections stating only differences) and
-        margin-scheme invoices keep the totals the file states. A file that is not FA(3) or
-        breaks the schema → :class:`ValidationError` on ``file``; nothing is saved.
+        margin-scheme invoices keep the totals the file states. An empty file, one larger than
+        KSeF allows (:data:`~cabinet_core.ksef.fa3_import.MAX_FA3_BYTES`), one that is not
+        FA(3) or breaks the schema → :class:`ValidationError` on ``file``; nothing is saved.
 
         The KSeF number is not inside the file: it is ``ksef_number`` when given (checked:
         shape, check digits, the seller's NIP), else found in ``filename`` (KSeF downloads are
         named after it) when it is the seller's.
         """
+        # What the upload alone shows is said before anything is read.
+        if not xml:
+            raise ValidationError.single("file", "required", N_("Choose an FA(3) XML file."))
+        if len(xml) > MAX_FA3_BYTES:
+            raise ValidationError.single(
+                "file",
+                "too_large",
+                N_("The file is larger than KSeF allows for an invoice (%(limit)s MB)."),
+                limit=MAX_FA3_BYTES // (1024 * 1024),
+            )
         if actor.client_id is not None:
             # A client's user imports into its own client, as documents.create does.
             client_id = actor.client_id

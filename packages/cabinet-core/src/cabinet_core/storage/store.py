@@ -580,9 +580,7 @@ class Tx:
         """
         doc_id = _require_id(doc.id, "document")
         d = t.documents
-        values = mapping.document_values(
-            doc, *self._client_identity(doc.client_id, client)
-        ) | {
+        values = mapping.document_values(doc, *self._client_identity(doc.client_id, client)) | {
             "updated_at": self._now(),
             "version": d.c.version + 1,
         }
