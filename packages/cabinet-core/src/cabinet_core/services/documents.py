@@ -485,21 +485,24 @@ class DocumentService(Service):
                     message=N_("Choose one of your counterparties."),
                 )
             )
+        checked: Counterparty | None = None
         try:
             checked = self.cabinet.counterparties.check_new(
                 actor, attrs.evolve(given, client_id=document.client_id)
             )
         except ValidationError as exc:
-            prefixed = [attrs.evolve(e, field=f"{side}.{e.field}") for e in exc.errors]
-            return None, document, errors + prefixed
+            errors += [attrs.evolve(e, field=f"{side}.{e.field}") for e in exc.errors]
         if getattr(document, side) is None:
+            # Even a refused one stands on the document, so that the document's own checks
+            # speak of the same party (and no "seller required" comes on top).
+            source = checked or given
             party = Party(
-                kind=checked.kind,
-                name=checked.name,
-                nip=checked.nip,
-                vat_eu=checked.vat_eu,
-                address=checked.address,
-                email=checked.email,
+                kind=source.kind,
+                name=source.name,
+                nip=source.nip,
+                vat_eu=source.vat_eu,
+                address=source.address,
+                email=source.email,
             )
             document = attrs.evolve(document, **{side: party})
         return checked, document, errors
@@ -583,6 +586,8 @@ class DocumentService(Service):
             client, document_type, current = self._target(tx, actor, document)
             draft = self._draft(actor, document, document_type, current)
             errors = list(decimal_errors(draft))
+            # Only numbers every column can hold reach the arithmetic of the checks.
+            numbers_ok = not errors
             counterparty: Counterparty | None = None
             if new_counterparty is not None:
                 counterparty, draft, found = self._new_counterparty(
@@ -590,8 +595,7 @@ class DocumentService(Service):
                 )
                 errors += found
             products: builtins.list[Product] = []
-            if not errors:
-                # Only numbers every column can hold reach the arithmetic of the checks.
+            if numbers_ok:
                 draft, found = self._checked(tx, draft, document_type, client)
                 errors += found
                 products, found = self._catalogue(actor, draft, catalogue_lines)
@@ -606,7 +610,7 @@ class DocumentService(Service):
             saved_products = tuple(self.cabinet.products.add(tx, actor, p) for p in products)
             moved: Document | None = None
             if transition is not None:
-                moved = self._move(tx, actor, stored, transition, comment)
+                moved = self._move(tx, actor, stored, transition, comment, client=client)
         self.fire("document_saved", document=stored, actor=actor, created=current is None)
         if moved is not None:
             self._fire_moved(actor, stored, moved)
@@ -713,9 +717,17 @@ class DocumentService(Service):
         return stored
 
     def _move(
-        self, tx: Tx, actor: Actor, document: Document, transition_key: str, comment: str
+        self,
+        tx: Tx,
+        actor: Actor,
+        document: Document,
+        transition_key: str,
+        comment: str,
+        *,
+        client: Client | None = None,
     ) -> Document:
-        """Make one workflow move on ``document`` (as read in ``tx``) and record it there."""
+        """Make one workflow move on ``document`` (as read in ``tx``) and record it there;
+        ``client``: the document's client when the caller has read it."""
         document_type = self._type(document.doc_type)
         workflow = document_type.workflow
         try:
@@ -739,7 +751,7 @@ class DocumentService(Service):
             changes.update(self._number(tx, document, document_type))
         if move.target == "paid":
             changes["payment_status"] = PaymentStatus.PAID
-        stored = tx.update_document(attrs.evolve(document, **changes))
+        stored = tx.update_document(attrs.evolve(document, **changes), client=client)
         self.record(
             tx,
             actor,
