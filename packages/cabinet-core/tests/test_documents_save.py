@@ -122,7 +122,8 @@ def test_save_with_counterparty_products_and_submit_is_one_transaction(
     statements.on = False
 
     assert statements.begins == 1
-    # The client is read once, for the access check; the store reuses it for the document row.
+    # The client is read once per transaction, though access, the document row and the move
+    # all need it.
     assert statements.client_reads() == 1
     document = saved.document
     assert saved.created and saved.transition == "submit"
@@ -193,6 +194,8 @@ def test_create_and_issue_in_one_call(
     saved = cabinet.documents.save(alice, sales_invoice(world), transition="issue")
     statements.on = False
     assert statements.begins == 1
+    # Access, the document's copy of the NIP and name, and auto-send on issue share one read.
+    assert statements.client_reads() == 1
     document = saved.document
     assert document.status == "issued" and document.number is not None
     assert document.number.startswith("FV/1/")

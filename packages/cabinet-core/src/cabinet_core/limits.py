@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +54,8 @@ def decimal_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
     elif attrs.has(type(entity)):
         for field in attrs.fields(type(entity)):
             value = getattr(entity, field.name)
+            if value is None or isinstance(value, str | int | date):
+                continue  # the common case, without a generator per field (bench/core.py)
             yield from decimal_errors(value, f"{path}.{field.name}" if path else field.name)
     elif isinstance(entity, tuple | list):
         for index, value in enumerate(entity):

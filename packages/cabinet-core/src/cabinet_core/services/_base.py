@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cabinet_core.converter import json_value, to_json_dict
+from cabinet_core.converter import to_json_dict
 from cabinet_core.entities import Actor, AuditEntry, OutboxMessage
 from cabinet_core.errors import N_, FieldError, ValidationError
 
@@ -89,7 +89,8 @@ class Service:
                 action=action,
                 entity=entity,
                 entity_id=entity_id,
-                detail=json_value(dict(detail or {})),
+                # The store turns both into JSON types (once: they can be a whole document).
+                detail=dict(detail or {}),
             )
         )
         if topic is not None:
@@ -98,7 +99,7 @@ class Service:
                     topic=topic,
                     entity=entity,
                     entity_id=entity_id,
-                    payload=json_value(dict(message or {})),
+                    payload=dict(message or {}),
                     created_at=self.now(),
                 )
             )

@@ -606,11 +606,11 @@ class DocumentService(Service):
                 counterparty = self.cabinet.counterparties.add(tx, actor, counterparty)
                 # The party snapshot stands on the document; the link lets lists find it.
                 prepared = attrs.evolve(prepared, counterparty_id=counterparty.id)
-            stored = self._write(tx, actor, prepared, client)
+            stored = self._write(tx, actor, prepared)
             saved_products = tuple(self.cabinet.products.add(tx, actor, p) for p in products)
             moved: Document | None = None
             if transition is not None:
-                moved = self._move(tx, actor, stored, transition, comment, client=client)
+                moved = self._move(tx, actor, stored, transition, comment)
         self.fire("document_saved", document=stored, actor=actor, created=current is None)
         if moved is not None:
             self._fire_moved(actor, stored, moved)
@@ -622,10 +622,10 @@ class DocumentService(Service):
             transition=transition,
         )
 
-    def _write(self, tx: Tx, actor: Actor, document: Document, client: Client) -> Document:
+    def _write(self, tx: Tx, actor: Actor, document: Document) -> Document:
         """Store a prepared document (new or edited) with its audit entry and outbox row."""
         if document.id is None:
-            stored = tx.add_document(document, client=client)
+            stored = tx.add_document(document)
             self.record(
                 tx,
                 actor,
@@ -638,7 +638,7 @@ class DocumentService(Service):
                 message=payload(stored),
             )
             return stored
-        stored = tx.update_document(document, client=client)
+        stored = tx.update_document(document)
         self.record(
             tx,
             actor,
@@ -717,17 +717,9 @@ class DocumentService(Service):
         return stored
 
     def _move(
-        self,
-        tx: Tx,
-        actor: Actor,
-        document: Document,
-        transition_key: str,
-        comment: str,
-        *,
-        client: Client | None = None,
+        self, tx: Tx, actor: Actor, document: Document, transition_key: str, comment: str
     ) -> Document:
-        """Make one workflow move on ``document`` (as read in ``tx``) and record it there;
-        ``client``: the document's client when the caller has read it."""
+        """Make one workflow move on ``document`` (as read in ``tx``) and record it there."""
         document_type = self._type(document.doc_type)
         workflow = document_type.workflow
         try:
@@ -751,7 +743,8 @@ class DocumentService(Service):
             changes.update(self._number(tx, document, document_type))
         if move.target == "paid":
             changes["payment_status"] = PaymentStatus.PAID
-        stored = tx.update_document(attrs.evolve(document, **changes), client=client)
+        moved = attrs.evolve(document, **changes)
+        stored = tx.update_document(moved, lines=False)
         self.record(
             tx,
             actor,

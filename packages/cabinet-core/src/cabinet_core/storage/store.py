@@ -323,16 +323,34 @@ def _update_statement(table: sa.Table) -> sa.Update:
     return sa.update(table).where(table.c.id == sa.bindparam("_entity_id")).returning(*table.c)
 
 
+@functools.cache
+def _update_document_statement() -> sa.Update:
+    # The columns to set come as parameters (see _insert_statement); the version check and bump
+    # are part of the statement.
+    d = t.documents
+    return (
+        sa.update(d)
+        .where(d.c.id == sa.bindparam("_doc_id"), d.c.version == sa.bindparam("_version"))
+        .values(version=d.c.version + 1)
+        .returning(*d.c)
+    )
+
+
 class Tx:
     """One open transaction. Methods take entities and return them as stored (ids, timestamps).
 
     ``get_*`` return ``None`` for a missing row; ``update_*`` and ``delete_*`` raise
     :class:`~cabinet_core.errors.NotFound`. Nothing here checks access: the services do.
+
+    A client is read from the database once per transaction: one use case needs it for the
+    access check, for the NIP and name copied onto a document and for its own settings, and it
+    is an immutable entity that only :meth:`update_client` changes.
     """
 
     def __init__(self, connection: Connection, store: Store) -> None:
         self.connection = connection
         self.store = store
+        self._clients: dict[int, Client] = {}
 
     @property
     def dialect(self) -> str:
@@ -380,19 +398,31 @@ class Tx:
     def add_client(self, client: Client) -> Client:
         """Save a new client."""
         values = mapping.client_values(client) | {"created_at": client.created_at or self._now()}
-        return mapping.client_from_row(self._insert(t.clients, values))
+        stored = mapping.client_from_row(self._insert(t.clients, values))
+        assert stored.id is not None
+        self._clients[stored.id] = stored
+        return stored
 
     def update_client(self, client: Client) -> Client:
         """Overwrite a client's profile."""
         client_id = _require_id(client.id, "client")
-        return mapping.client_from_row(
+        self._clients.pop(client_id, None)
+        stored = mapping.client_from_row(
             self._update(t.clients, client_id, mapping.client_values(client))
         )
+        self._clients[client_id] = stored
+        return stored
 
     def get_client(self, client_id: int) -> Client | None:
-        """The client, or ``None``."""
+        """The client, or ``None`` (read once per transaction, see the class docstring)."""
+        known = self._clients.get(client_id)
+        if known is not None:
+            return known
         row = self._one(sa.select(t.clients).where(t.clients.c.id == client_id))
-        return None if row is None else mapping.client_from_row(row)
+        if row is None:
+            return None
+        client = self._clients[client_id] = mapping.client_from_row(row)
+        return client
 
     def list_clients(
         self, *, manager_id: int | None = None, search: str | None = None
@@ -525,11 +555,11 @@ class Tx:
         return page([mapping.product_from_row(row) for row in rows], total, limit, offset)
 
     # -- documents
-    def _client_identity(self, client_id: int, client: Client | None) -> tuple[str | None, str]:
-        # The client's NIP and name are stored on each document for the list's search; a caller
-        # that has just read the client passes it and saves the query.
-        if client is not None and client.id == client_id:
-            return client.nip, client.name
+    def _client_identity(self, client_id: int) -> tuple[str | None, str]:
+        # The client's NIP and name are stored on each document for the list's search.
+        known = self._clients.get(client_id)
+        if known is not None:
+            return known.nip, known.name
         row = self.connection.execute(
             sa.select(t.clients.c.nip, t.clients.c.name).where(t.clients.c.id == client_id)
         ).first()
@@ -559,10 +589,10 @@ class Tx:
                 lines[row["document_id"]].append(mapping.line_from_row(row))
         return lines
 
-    def add_document(self, doc: Document, *, client: Client | None = None) -> Document:
-        """Save a new document with its lines (version 1); ``client``: its client, if read."""
+    def add_document(self, doc: Document) -> Document:
+        """Save a new document with its lines (version 1)."""
         now = self._now()
-        values = mapping.document_values(doc, *self._client_identity(doc.client_id, client)) | {
+        values = mapping.document_values(doc, *self._client_identity(doc.client_id)) | {
             "created_at": doc.created_at or now,
             "updated_at": doc.updated_at or now,
             "version": 1,
@@ -571,29 +601,18 @@ class Tx:
         self._write_lines(row["id"], doc.lines)
         return mapping.document_from_row(row, doc.lines)
 
-    def update_document(self, doc: Document, *, client: Client | None = None) -> Document:
+    def update_document(self, doc: Document, *, lines: bool = True) -> Document:
         """Overwrite a document if nobody changed it since it was read (optimistic locking).
 
         Succeeds only when the stored version equals ``doc.version``, and bumps it; otherwise
-        raises :class:`Conflict` (stale) or :class:`NotFound` (gone). Lines are replaced.
-        ``client``: the document's client, if the caller has read it.
+        raises :class:`Conflict` (stale) or :class:`NotFound` (gone). Lines are replaced, unless
+        ``lines=False`` says they are the stored ones (a workflow move never changes them).
         """
         doc_id = _require_id(doc.id, "document")
         d = t.documents
-        values = mapping.document_values(doc, *self._client_identity(doc.client_id, client)) | {
-            "updated_at": self._now(),
-            "version": d.c.version + 1,
-        }
-        row = (
-            self.connection.execute(
-                sa.update(d)
-                .where(d.c.id == doc_id, d.c.version == doc.version)
-                .values(**values)
-                .returning(*d.c)
-            )
-            .mappings()
-            .first()
-        )
+        values = mapping.document_values(doc, *self._client_identity(doc.client_id))
+        values |= {"updated_at": self._now(), "_doc_id": doc_id, "_version": doc.version}
+        row = self.connection.execute(_update_document_statement(), values).mappings().first()
         if row is None:
             exists = self.connection.execute(sa.select(d.c.id).where(d.c.id == doc_id)).first()
             if exists is None:
@@ -602,10 +621,11 @@ class Tx:
                 N_("Somebody else changed this document; reload it and try again"),
                 document_id=doc_id,
             )
-        self.connection.execute(
-            sa.delete(t.document_lines).where(t.document_lines.c.document_id == doc_id)
-        )
-        self._write_lines(doc_id, doc.lines)
+        if lines:
+            self.connection.execute(
+                sa.delete(t.document_lines).where(t.document_lines.c.document_id == doc_id)
+            )
+            self._write_lines(doc_id, doc.lines)
         return mapping.document_from_row(row, doc.lines)
 
     def get_document(self, doc_id: int) -> Document | None:
