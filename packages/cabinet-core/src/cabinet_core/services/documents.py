@@ -504,7 +504,10 @@ class DocumentService(Service):
                 address=source.address,
                 email=source.email,
             )
-            document = attrs.evolve(document, **{side: party})
+            if side == "seller":
+                document = attrs.evolve(document, seller=party)
+            else:
+                document = attrs.evolve(document, buyer=party)
         return checked, document, errors
 
     def _catalogue(
