@@ -944,6 +944,24 @@ class DocumentService(Service):
         number = format_number(document_type.series_pattern, sequence, on)
         return {"series": series, "number": number}
 
+    def check(
+        self, tx: Tx, document: Document, client: Client
+    ) -> tuple[Document, builtins.list[FieldError]]:
+        """``document`` completed from ``client``'s data and every problem in it (numbers and
+        texts no column holds, its type's rules, ownership of what it links to), read in the
+        caller's transaction ``tx``; writes nothing.
+
+        For use cases that save a document in their own unit of work with a rate and totals of
+        their own, such as an imported invoice, which keeps what its file states.
+        """
+        document, errors = self._checked(tx, document, self._type(document.doc_type), client)
+        return document, [*decimal_errors(document), *errors]
+
+    def totals(self, document: Document) -> DocumentTotals | None:
+        """The totals ``document`` has by its type's rules: its lines summed with the VAT rules
+        of its issue date at its exchange rate, or the amount of a type without lines (pure)."""
+        return self._totals(document, self._type(document.doc_type))
+
     def preview(self, document: Document) -> DocumentPreview:
         """The totals ``document`` would have if saved now, with the NBP rate saving would fix
         for a foreign currency (the last business day before the tax point, art. 31a).

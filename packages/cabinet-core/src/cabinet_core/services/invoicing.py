@@ -30,7 +30,6 @@ from cabinet_core.entities import (
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.ksef import find_ksef_number, is_ksef_number, parse_fa3
 from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
-from cabinet_core.limits import storage_errors
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.services._base import Service, email_errors, payload, raise_if
 from cabinet_core.services.documents import party_of_client
@@ -283,9 +282,8 @@ class InvoicingService(Service):
             prepared = attrs.evolve(
                 prepared,
                 exchange_rate=invoice.exchange_rate,
-                totals=self.cabinet.documents._totals(
-                    attrs.evolve(prepared, exchange_rate=invoice.exchange_rate),
-                    self.cabinet.document_type("correcting_invoice"),
+                totals=self.cabinet.documents.totals(
+                    attrs.evolve(prepared, exchange_rate=invoice.exchange_rate)
                 ),
             )
         with self.store.transaction() as tx:
@@ -486,15 +484,10 @@ class InvoicingService(Service):
         # Not documents.validate: that would replace the seller's exchange rate with today's
         # NBP one, and a received invoice is booked with the rate and PLN VAT it states.
         documents = self.cabinet.documents
-        document_type = documents._type("cost_invoice")
         document = attrs.evolve(document, created_by=actor.user_id)
         with self.store.transaction(readonly=True) as tx:
             client = access.client_for(tx, actor, client_id, write=True)
-            document = documents._complete(tx, document, document_type, client)
-            errors = [
-                *storage_errors(document),
-                *documents._errors(tx, document, document_type, client),
-            ]
+            document, errors = documents.check(tx, document, client)
         if errors:
             # The upload form has one field: say there that the file's content is the problem,
             # and keep the precise errors after it for the API and the log.
@@ -511,14 +504,15 @@ class InvoicingService(Service):
         # What the cabinet can recompute it does; otherwise the file's own totals stand.
         line_totals = imported.computed_totals is not None and not margin
         if line_totals:
-            totals = documents._totals(document, document_type)
+            totals = documents.totals(document)
         else:
             totals = imported.stated_totals
             # Kept with the document so that a later save keeps them too.
             document = attrs.evolve(
                 document, extra={**document.extra, "stated_totals": to_json_dict(totals)}
             )
-        document = attrs.evolve(document, totals=totals, status=document_type.workflow.initial)
+        initial = self.cabinet.document_type(document.doc_type).workflow.initial
+        document = attrs.evolve(document, totals=totals, status=initial)
         with self.store.transaction() as tx:
             access.client_for(tx, actor, client_id, write=True)
             self._warn_if_known(tx, document, warnings)
