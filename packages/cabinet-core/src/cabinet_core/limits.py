@@ -113,9 +113,10 @@ def text_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
         for index, value in enumerate(entity):
             yield from text_errors(value, f"{path}.{index}" if path else str(index))
         return
-    if not attrs.has(type(entity)):
+    kind: type = type(entity)
+    if not attrs.has(kind):
         return
-    for name, limit in _text_plan(type(entity)):
+    for name, limit in _text_plan(kind):
         value = getattr(entity, name)
         if isinstance(value, str):
             if limit is not None and len(value) > limit:
