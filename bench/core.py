@@ -199,10 +199,12 @@ def bench_document_issue(url: str, label: str, *, profile: bool = False) -> list
 
 
 def _profile(fn: Callable[[], object], calls: int = 200) -> None:
-    """Print where ``calls`` runs of ``fn`` spend their time (cumulative, top 40)."""
+    """Print where ``calls`` runs of ``fn`` spend their time (top 40, cumulative unless
+    ``BENCH_PROFILE_SORT`` names another pstats order, such as ``tottime``)."""
     profiler = cProfile.Profile()
     profiler.runcall(lambda: [fn() for _ in range(calls)])
-    pstats.Stats(profiler, stream=sys.stdout).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
+    order = os.environ.get("BENCH_PROFILE_SORT", "cumulative")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats(order).print_stats(40)
 
 
 def run(argv: list[str] | None = None) -> list[dict[str, Any]]:
