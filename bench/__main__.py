@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     if which in {"all", "core"}:
         from bench import core
 
-        results += core.run()
+        results += core.run(argv[1:])
     if which in {"all", "pdf"}:
         from bench import pdf
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 def per_call(
@@ -27,3 +27,22 @@ def per_call(
             fn()
         samples.append((clock() - start) / calls)
     return statistics.median(samples)
+
+
+def alternating(
+    fns: Sequence[Callable[[], object]],
+    *,
+    calls: int,
+    rounds: int = 5,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[float]:
+    """Median seconds per call of each of ``fns``, timed in batches of ``calls`` that take
+    turns round by round, so that a change of the machine's load reaches every side alike."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for index, fn in enumerate(fns):
+            start = clock()
+            for _ in range(calls):
+                fn()
+            samples[index].append((clock() - start) / calls)
+    return [statistics.median(times) for times in samples]

@@ -28,12 +28,24 @@ T = TypeVar("T")
 converter = cattrs.Converter(forbid_extra_keys=False)
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def json_value(value: Any) -> Any:
     """Turn a free-form value (``extra``, payloads) into plain JSON types, recursively.
 
     Used where the static type is ``Any``: cattrs would otherwise pass a ``Decimal`` through and
     the JSON encoder would fail (or, worse, a caller would convert it to a float).
     """
+    # Exact types first: an outbox payload is a whole document already made of these, and the
+    # isinstance chain below cost more than the rest of writing it (bench/core.py).
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(key): json_value(item) for key, item in value.items()}
+    if kind is list:
+        return [json_value(item) for item in value]
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):

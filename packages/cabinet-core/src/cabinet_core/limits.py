@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +54,8 @@ def decimal_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
     elif attrs.has(type(entity)):
         for field in attrs.fields(type(entity)):
             value = getattr(entity, field.name)
+            if value is None or isinstance(value, str | int | date):
+                continue  # the common case, without a generator per field (bench/core.py)
             yield from decimal_errors(value, f"{path}.{field.name}" if path else field.name)
     elif isinstance(entity, tuple | list):
         for index, value in enumerate(entity):
@@ -94,29 +97,37 @@ def _lengths(table: sa.Table) -> dict[str, int]:
     }
 
 
+@functools.cache
+def _text_plan(cls: type) -> tuple[tuple[str, int | None], ...]:
+    """The fields of an attrs class in order, each with its column length (None: no text
+    column, but it may hold nested entities): worked out once per class, as every save checks
+    every text."""
+    table = _TABLES.get(cls)
+    lengths = _lengths(table) if table is not None else {}
+    return tuple((field.name, lengths.get(field.name)) for field in attrs.fields(cls))
+
+
 def text_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
     """Texts in an entity (nested parties and lines too) longer than their column allows."""
     if isinstance(entity, tuple | list):
         for index, value in enumerate(entity):
             yield from text_errors(value, f"{path}.{index}" if path else str(index))
         return
-    if not attrs.has(type(entity)):
+    kind: type = type(entity)
+    if not attrs.has(kind):
         return
-    table = _TABLES.get(type(entity))
-    lengths = _lengths(table) if table is not None else {}
-    for field in attrs.fields(type(entity)):
-        value = getattr(entity, field.name)
-        where = f"{path}.{field.name}" if path else field.name
-        limit = lengths.get(field.name)
-        if isinstance(value, str) and limit is not None and len(value) > limit:
-            yield FieldError(
-                field=where,
-                code="too_long",
-                message=N_("This is too long (at most %(limit)s characters)."),
-                params={"limit": limit},
-            )
+    for name, limit in _text_plan(kind):
+        value = getattr(entity, name)
+        if isinstance(value, str):
+            if limit is not None and len(value) > limit:
+                yield FieldError(
+                    field=f"{path}.{name}" if path else name,
+                    code="too_long",
+                    message=N_("This is too long (at most %(limit)s characters)."),
+                    params={"limit": limit},
+                )
         elif isinstance(value, tuple) or attrs.has(type(value)):
-            yield from text_errors(value, where)
+            yield from text_errors(value, f"{path}.{name}" if path else name)
 
 
 def storage_errors(entity: Any) -> Iterator[FieldError]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from cabinet_core.errors import N_, FieldError, NotFound
+from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.limits import MAX_DECIMAL_PLACES, MAX_DOCUMENT_VALUE, MAX_NUMBER, decimal_errors
 
 MAX_ID = 2**31 - 1
@@ -27,6 +27,20 @@ def parse_id(value: object) -> int:
     if not 0 < number <= MAX_ID:
         raise NotFound()
     return number
+
+
+def parse_client_id(raw: str, *, own: int | None) -> int:
+    """The client a staff member acts for, typed as ``raw``; a client's user (``own``) always
+    acts for its own client. Anything that cannot be a client id is a field error."""
+    if own is not None:
+        return own
+    try:
+        client_id = int(raw)
+        if not 0 < client_id <= MAX_ID:
+            raise ValueError(raw)
+    except ValueError:
+        raise ValidationError.single("client_id", "choice", N_("Choose a client.")) from None
+    return client_id
 
 
 def int_errors(data: Any, path: str = "") -> Iterator[FieldError]:
@@ -54,5 +68,6 @@ __all__ = [
     "MAX_NUMBER",
     "decimal_errors",
     "int_errors",
+    "parse_client_id",
     "parse_id",
 ]

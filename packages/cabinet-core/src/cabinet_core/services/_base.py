@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cabinet_core.converter import json_value
 from cabinet_core.entities import Actor, AuditEntry, OutboxMessage
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.mail import looks_like_email
@@ -83,7 +82,8 @@ class Service:
                 action=action,
                 entity=entity,
                 entity_id=entity_id,
-                detail=json_value(dict(detail or {})),
+                # The store turns both into JSON types (once: they can be a whole document).
+                detail=dict(detail or {}),
             )
         )
         if topic is not None:

@@ -24,7 +24,7 @@ where the change came from so the CRM backend does not echo it back.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -37,6 +37,7 @@ from cabinet_core.doctypes.effects import EffectContext
 from cabinet_core.entities import (
     Actor,
     Client,
+    Counterparty,
     Document,
     DocumentTotals,
     ExchangeRate,
@@ -46,10 +47,12 @@ from cabinet_core.entities import (
     PartyKind,
     PaymentMethod,
     PaymentStatus,
+    Product,
 )
-from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.errors import N_, CabinetError, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.fx import RateProvider, RateUnavailable
 from cabinet_core.limits import decimal_errors, text_errors
-from cabinet_core.money import round_money
+from cabinet_core.money import SUPPORTED_CURRENCIES, round_money
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.numbering_pattern import format_number, series_key
 from cabinet_core.services._base import Service, raise_if
@@ -91,6 +94,69 @@ def party_of_client(client: Client) -> Party:
         address=client.address,
         email=client.email,
     )
+
+
+@attrs.frozen(kw_only=True)
+class SavedDocument:
+    """What one :meth:`DocumentService.save` wrote, in its one transaction."""
+
+    #: The document as stored, after the workflow move when one was made.
+    document: Document
+    #: True for a new document, False for an edit.
+    created: bool
+    #: The new counterparty the document is linked to, when one was given.
+    counterparty: Counterparty | None = None
+    #: The catalogue products made from the document's lines.
+    products: tuple[Product, ...] = ()
+    #: The workflow move made after saving, if any.
+    transition: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DocumentPreview:
+    """The totals a draft would have if saved now, with the NBP rate saving would fix."""
+
+    totals: DocumentTotals
+    #: None for PLN, for documents without lines, and when the NBP cannot be reached.
+    exchange_rate: ExchangeRate | None = None
+
+
+class _RateBook:
+    """Exchange rates fetched before a save's transaction opens.
+
+    A failure is kept and raised only when the document turns out to need that rate (an edit
+    that keeps its fixed rate never does); a rate nobody foresaw is fetched when asked for.
+    """
+
+    def __init__(self, provider: RateProvider) -> None:
+        self._provider = provider
+        self._known: dict[tuple[str, date], ExchangeRate | CabinetError] = {}
+
+    def fetch(self, currency: str, on: date) -> None:
+        try:
+            self._known[(currency, on)] = self._provider.rate_for(currency, on)
+        except CabinetError as exc:
+            self._known[(currency, on)] = exc
+
+    def rate_for(self, currency: str, on: date) -> ExchangeRate:
+        known = self._known.get((currency, on))
+        if known is None:
+            return self._provider.rate_for(currency, on)
+        if isinstance(known, CabinetError):
+            raise known
+        return known
+
+
+def _first_per_field(errors: Iterable[FieldError]) -> builtins.list[FieldError]:
+    # A party typed on the document and saved as a counterparty is checked twice; one message
+    # per field is what the form can show.
+    seen: set[str] = set()
+    kept = []
+    for error in errors:
+        if error.field not in seen:
+            seen.add(error.field)
+            kept.append(error)
+    return kept
 
 
 def _flag(document_type: DocumentType, name: str) -> bool:
@@ -265,10 +331,14 @@ class DocumentService(Service):
         return DocumentTotals(currency=document.currency, net=rounded, vat=_ZERO, gross=rounded)
 
     def _exchange_rate(
-        self, document: Document, document_type: DocumentType, previous: Document | None
+        self,
+        document: Document,
+        document_type: DocumentType,
+        previous: Document | None,
+        rates: _RateBook,
     ) -> ExchangeRate | None:
         """The rate to fix on the document: kept from ``previous`` while currency and tax point
-        stay, else fetched anew; none for PLN or for documents without amounts per line."""
+        stay, else the NBP one; none for PLN or for documents without amounts per line."""
         if document.currency == "PLN" or not document_type.has_lines:
             return None
         if (
@@ -278,35 +348,109 @@ class DocumentService(Service):
             and tax_point(previous) == tax_point(document)
         ):
             return previous.exchange_rate
-        return self.cabinet.rate_provider.rate_for(document.currency, tax_point(document))
+        return rates.rate_for(document.currency, tax_point(document))
 
-    def _prepare(
+    def _rates_ahead(self, document: Document) -> _RateBook:
+        """The NBP rate a foreign-currency draft will need, fetched before any transaction
+        opens: the rate may come over the network, and SQLite's writer lock must not wait
+        for it."""
+        rates = _RateBook(self.cabinet.rate_provider)
+        try:
+            has_lines = self.cabinet.document_type(document.doc_type).has_lines
+        except NotFound:
+            return rates
+        if has_lines and document.currency != "PLN" and document.currency in SUPPORTED_CURRENCIES:
+            rates.fetch(document.currency, tax_point(document))
+        return rates
+
+    def _target(
+        self, tx: Tx, actor: Actor, document: Document
+    ) -> tuple[Client, DocumentType, Document | None]:
+        """What saving ``document`` writes to: the client (checked for writing), the type and,
+        for an edit, the stored document (whose state must still allow changes)."""
+        if document.id is None:
+            document_type = self._type(document.doc_type)
+            client = access.client_for(tx, actor, document.client_id, write=True)
+            return client, document_type, None
+        current = tx.get_document(document.id)
+        if current is None:
+            raise NotFound(N_("Not found"), entity="document", id=document.id)
+        try:
+            client = access.client_for(tx, actor, current.client_id, write=True)
+        except NotFound:
+            raise NotFound(N_("Not found"), entity="document", id=document.id) from None
+        document_type = self._type(current.doc_type)
+        if not document_type.workflow.state(current.status).editable:
+            raise Conflict(N_("This document can no longer be changed"), status=current.status)
+        return client, document_type, current
+
+    def _draft(
         self,
         actor: Actor,
         document: Document,
         document_type: DocumentType,
-        previous: Document | None,
+        current: Document | None,
     ) -> Document:
-        """Complete, validate, fix the exchange rate and compute the totals (no writes)."""
-        # Numbers no column can hold (NaN, 1e40, 9 decimals) stop here, before any arithmetic;
-        # over-long texts are reported with the type's own errors.
-        raise_if(decimal_errors(document))
-        with self.store.transaction(readonly=True) as tx:
-            client = access.client_for(tx, actor, document.client_id, write=True)
-            document = self._complete(tx, document, document_type, client)
-            errors = list(text_errors(document))
-            too_long = {error.field for error in errors}
-            errors += [
-                e
-                for e in self._errors(tx, document, document_type, client)
-                if e.field not in too_long
-            ]
-            raise_if(errors)
-        # Outside any transaction: the rate may come over the network.
-        rate = self._exchange_rate(document, document_type, previous)
+        """``document`` with what the server decides put back: a new one's author and first
+        version, an edit's client, type, state, number and creation."""
+        payment_status = self._payment_status(document, document_type, current)
+        if current is None:
+            return attrs.evolve(
+                document,
+                id=None,
+                number=None,
+                series=None,
+                created_by=actor.user_id,
+                created_at=None,
+                updated_at=None,
+                version=1,
+                payment_status=payment_status,
+            )
+        return attrs.evolve(
+            document,
+            client_id=current.client_id,
+            doc_type=current.doc_type,
+            status=current.status,
+            number=current.number,
+            series=current.series,
+            payment_status=payment_status,
+            created_by=current.created_by,
+            created_at=current.created_at,
+        )
+
+    def _checked(
+        self, tx: Tx, document: Document, document_type: DocumentType, client: Client
+    ) -> tuple[Document, builtins.list[FieldError]]:
+        """The document completed from the client's data, and every error found in it."""
+        document = self._complete(tx, document, document_type, client)
+        # Over-long texts are reported once, not again with the type's own errors.
+        errors = list(text_errors(document))
+        too_long = {error.field for error in errors}
+        errors += [
+            e for e in self._errors(tx, document, document_type, client) if e.field not in too_long
+        ]
+        return document, errors
+
+    def _finish(
+        self,
+        document: Document,
+        document_type: DocumentType,
+        current: Document | None,
+        rates: _RateBook,
+    ) -> Document:
+        """A checked document with its exchange rate, totals, MPP flag and (new) first state."""
+        rate = self._exchange_rate(document, document_type, current, rates)
         document = attrs.evolve(document, exchange_rate=rate)
         document = attrs.evolve(document, totals=self._totals(document, document_type))
-        return self._mark_split_payment(document, document_type)
+        document = self._mark_split_payment(document, document_type)
+        if current is not None:
+            return document
+        initial = (
+            document_type.initial_status(document)
+            if isinstance(document_type, BaseDocumentType)
+            else document_type.workflow.initial
+        )
+        return attrs.evolve(document, status=initial)
 
     def _mark_split_payment(self, document: Document, document_type: DocumentType) -> Document:
         """Set ``extra["split_payment"]`` when the MPP rule requires it (module docstring)."""
@@ -317,52 +461,6 @@ class DocumentService(Service):
             return document
         return attrs.evolve(document, extra={**document.extra, "split_payment": True})
 
-    def _for_create(self, actor: Actor, document: Document) -> Document:
-        """A new document as ``create`` would save it (prepared, in its first state)."""
-        if actor.client_id is not None:
-            document = attrs.evolve(document, client_id=actor.client_id)
-        document_type = self._type(document.doc_type)
-        document = attrs.evolve(
-            document,
-            id=None,
-            number=None,
-            series=None,
-            created_by=actor.user_id,
-            created_at=None,
-            updated_at=None,
-            version=1,
-            payment_status=self._payment_status(document, document_type, None),
-        )
-        document = self._prepare(actor, document, document_type, None)
-        initial = (
-            document_type.initial_status(document)
-            if isinstance(document_type, BaseDocumentType)
-            else document_type.workflow.initial
-        )
-        return attrs.evolve(document, status=initial)
-
-    def _for_update(self, actor: Actor, document: Document) -> Document:
-        """Changes to a document as ``update`` would save them (editable state, same client)."""
-        if document.id is None:
-            raise NotFound(N_("Not found"), entity="document", id=None)
-        with self.store.transaction(readonly=True) as tx:
-            current = self._visible(tx, actor, document.id, write=True)
-        document_type = self._type(current.doc_type)
-        if not document_type.workflow.state(current.status).editable:
-            raise Conflict(N_("This document can no longer be changed"), status=current.status)
-        document = attrs.evolve(
-            document,
-            client_id=current.client_id,
-            doc_type=current.doc_type,
-            status=current.status,
-            number=current.number,
-            series=current.series,
-            payment_status=self._payment_status(document, document_type, current),
-            created_by=current.created_by,
-            created_at=current.created_at,
-        )
-        return self._prepare(actor, document, document_type, current)
-
     def _payment_status(
         self, document: Document, document_type: DocumentType, current: Document | None
     ) -> PaymentStatus:
@@ -372,23 +470,165 @@ class DocumentService(Service):
             return document.payment_status
         return current.payment_status if current is not None else PaymentStatus.UNPAID
 
+    def _new_counterparty(
+        self, actor: Actor, document: Document, document_type: DocumentType, given: Counterparty
+    ) -> tuple[Counterparty | None, Document, builtins.list[FieldError]]:
+        """The checked new counterparty, the document with its party filled from it when none
+        was typed on the document, and its errors under the document's side (``buyer.nip``)."""
+        side = "seller" if _flag(document_type, "client_is_buyer") else "buyer"
+        errors: builtins.list[FieldError] = []
+        if document.counterparty_id is not None:
+            errors.append(
+                FieldError(
+                    field="counterparty_id",
+                    code="unknown",
+                    message=N_("Choose one of your counterparties."),
+                )
+            )
+        checked: Counterparty | None = None
+        try:
+            checked = self.cabinet.counterparties.check_new(
+                actor, attrs.evolve(given, client_id=document.client_id)
+            )
+        except ValidationError as exc:
+            errors += [attrs.evolve(e, field=f"{side}.{e.field}") for e in exc.errors]
+        if getattr(document, side) is None:
+            # Even a refused one stands on the document, so that the document's own checks
+            # speak of the same party (and no "seller required" comes on top).
+            source = checked or given
+            party = Party(
+                kind=source.kind,
+                name=source.name,
+                nip=source.nip,
+                vat_eu=source.vat_eu,
+                address=source.address,
+                email=source.email,
+            )
+            if side == "seller":
+                document = attrs.evolve(document, seller=party)
+            else:
+                document = attrs.evolve(document, buyer=party)
+        return checked, document, errors
+
+    def _catalogue(
+        self, actor: Actor, document: Document, line_indexes: Collection[int]
+    ) -> tuple[builtins.list[Product], builtins.list[FieldError]]:
+        """Catalogue products made from the document's lines ``line_indexes`` (a line picked
+        from the catalogue already has one), with their errors under the line (``lines.2.unit``)."""
+        products: builtins.list[Product] = []
+        errors: builtins.list[FieldError] = []
+        for index in sorted(set(line_indexes)):
+            if not 0 <= index < len(document.lines):
+                raise ValueError(f"the document has no line {index}")
+            line = document.lines[index]
+            if line.product_id is not None:
+                continue
+            product = Product(
+                client_id=document.client_id,
+                name=line.name.strip(),
+                unit=line.unit.strip(),
+                unit_price=line.unit_price,
+                currency=document.currency,
+                vat_rate=line.vat_rate,
+                gtu=line.gtu,
+            )
+            try:
+                products.append(self.cabinet.products.check_new(actor, product))
+            except ValidationError as exc:
+                errors += [attrs.evolve(e, field=f"lines.{index}.{e.field}") for e in exc.errors]
+        return products, errors
+
     # -- the API --------------------------------------------------------------------------------
     def validate(self, actor: Actor, document: Document) -> Document:
         """The document as ``create`` (no ``id``) or ``update`` (with ``id``) would save it:
-        completed, checked, with its rate and totals; raises like they do and writes nothing.
+        completed, checked, with its rate and totals; raises like they do and writes nothing."""
+        if document.id is None and actor.client_id is not None:
+            document = attrs.evolve(document, client_id=actor.client_id)
+        with self.store.transaction(readonly=True) as tx:
+            client, document_type, current = self._target(tx, actor, document)
+            # Numbers no column can hold (NaN, 1e40, 9 decimals) stop here, before arithmetic.
+            raise_if(decimal_errors(document))
+            draft = self._draft(actor, document, document_type, current)
+            draft, errors = self._checked(tx, draft, document_type, client)
+            raise_if(errors)
+        # Outside any transaction: the rate may come over the network.
+        return self._finish(draft, document_type, current, _RateBook(self.cabinet.rate_provider))
 
-        The form calls it before creating what the document depends on (a new counterparty, a
-        product saved to the catalogue), so nothing is half-saved when the document is invalid.
+    def save(
+        self,
+        actor: Actor,
+        document: Document,
+        *,
+        new_counterparty: Counterparty | None = None,
+        catalogue_lines: Collection[int] = (),
+        transition: str | None = None,
+        comment: str = "",
+    ) -> SavedDocument:
+        """Save a document with what it brings along, in one transaction, prepared once.
+
+        ``document`` without ``id`` is created in its workflow's first state; with ``id`` it
+        replaces the stored one, whose ``version`` it must carry (else :class:`Conflict`).
+        ``new_counterparty`` joins the client's counterparties and the document is linked to
+        it (its party is filled from it when the document has none on that side);
+        ``catalogue_lines`` are indexes of lines whose goods join the client's catalogue (a
+        line picked from the catalogue is skipped); ``transition`` is a workflow move made
+        right after saving (``submit``, ``issue``), with ``comment`` when it needs one.
+
+        Every problem of the document, the counterparty (under the document's side:
+        ``buyer.nip``) and the products (under their line: ``lines.1.unit``) comes in one
+        :class:`ValidationError`, and nothing is saved; a refused move saves nothing either.
+        The audit entries, outbox rows and events are those of the separate calls
+        (``counterparties.create``, ``create``/``update``, ``products.create``,
+        ``transition``), in that order; the events fire after the commit.
         """
-        if document.id is None:
-            return self._for_create(actor, document)
-        return self._for_update(actor, document)
-
-    def create(self, actor: Actor, document: Document) -> Document:
-        """Validate and save a new document in its workflow's first state."""
-        document = self._for_create(actor, document)
+        if document.id is None and actor.client_id is not None:
+            # A client's user always saves into its own client.
+            document = attrs.evolve(document, client_id=actor.client_id)
+        rates = self._rates_ahead(document)
         with self.store.transaction() as tx:
-            access.client_for(tx, actor, document.client_id, write=True)
+            client, document_type, current = self._target(tx, actor, document)
+            draft = self._draft(actor, document, document_type, current)
+            errors = list(decimal_errors(draft))
+            # Only numbers every column can hold reach the arithmetic of the checks.
+            numbers_ok = not errors
+            counterparty: Counterparty | None = None
+            if new_counterparty is not None:
+                counterparty, draft, found = self._new_counterparty(
+                    actor, draft, document_type, new_counterparty
+                )
+                errors += found
+            products: builtins.list[Product] = []
+            if numbers_ok:
+                draft, found = self._checked(tx, draft, document_type, client)
+                errors += found
+                products, found = self._catalogue(actor, draft, catalogue_lines)
+                errors += found
+            raise_if(_first_per_field(errors))
+            prepared = self._finish(draft, document_type, current, rates)
+            if counterparty is not None:
+                counterparty = self.cabinet.counterparties.add(tx, actor, counterparty)
+                # The party snapshot stands on the document; the link lets lists find it.
+                prepared = attrs.evolve(prepared, counterparty_id=counterparty.id)
+            stored = self._write(tx, actor, prepared)
+            saved_products = tuple(self.cabinet.products.add(tx, actor, p) for p in products)
+            moved: Document | None = None
+            related: builtins.list[tuple[Document, Document]] = []
+            if transition is not None:
+                moved = self._move(tx, actor, stored, transition, comment, {}, related)
+        self.fire("document_saved", document=stored, actor=actor, created=current is None)
+        if moved is not None:
+            self._fire_moved(actor, stored, moved, related)
+        return SavedDocument(
+            document=moved or stored,
+            created=current is None,
+            counterparty=counterparty,
+            products=saved_products,
+            transition=transition,
+        )
+
+    def _write(self, tx: Tx, actor: Actor, document: Document) -> Document:
+        """Store a prepared document (new or edited) with its audit entry and outbox row."""
+        if document.id is None:
             stored = tx.add_document(document)
             self.record(
                 tx,
@@ -401,29 +641,31 @@ class DocumentService(Service):
                 topic=Topic.DOCUMENT_CREATED,
                 message=stored,
             )
-        self.fire("document_saved", document=stored, actor=actor, created=True)
+            return stored
+        stored = tx.update_document(document)
+        self.record(
+            tx,
+            actor,
+            action="document.update",
+            entity="document",
+            entity_id=stored.id,
+            client_id=stored.client_id,
+            detail={"version": stored.version},
+            topic=Topic.DOCUMENT_UPDATED,
+            message=stored,
+        )
         return stored
+
+    def create(self, actor: Actor, document: Document) -> Document:
+        """Validate and save a new document in its workflow's first state."""
+        return self.save(actor, attrs.evolve(document, id=None)).document
 
     def update(self, actor: Actor, document: Document) -> Document:
         """Save changes to a document whose state is editable; ``document.version`` must be the
         stored one (else :class:`Conflict`: somebody changed it meanwhile)."""
-        document = self._for_update(actor, document)
-        with self.store.transaction() as tx:
-            access.client_for(tx, actor, document.client_id, write=True)
-            stored = tx.update_document(document)
-            self.record(
-                tx,
-                actor,
-                action="document.update",
-                entity="document",
-                entity_id=stored.id,
-                client_id=stored.client_id,
-                detail={"version": stored.version},
-                topic=Topic.DOCUMENT_UPDATED,
-                message=stored,
-            )
-        self.fire("document_saved", document=stored, actor=actor, created=False)
-        return stored
+        if document.id is None:
+            raise NotFound(N_("Not found"), entity="document", id=None)
+        return self.save(actor, document).document
 
     def delete(self, actor: Actor, doc_id: int) -> None:
         """Delete a draft (a numbered or moved-on document stays for the record)."""
@@ -485,73 +727,95 @@ class DocumentService(Service):
         moved: builtins.list[tuple[Document, Document]] = []
         with self.store.transaction() as tx:
             document = self._visible(tx, actor, doc_id, write=False)
-            document_type = self._type(document.doc_type)
-            workflow = document_type.workflow
-            try:
-                move = workflow.transition(transition_key)
-            except KeyError:
-                raise Conflict(
-                    N_("This action is not available for this document"),
-                    transition=transition_key,
-                ) from None
-            access.require(access.can_make_transition(actor, move.roles))
-            if document.status not in move.source:
-                raise Conflict(
-                    N_("This action is not possible in the document's current state"),
-                    transition=transition_key,
-                    status=document.status,
-                )
-            if move.needs_comment and not comment.strip():
-                raise ValidationError.single("comment", "required", N_("Please say why."))
-            changes: dict[str, Any] = {"status": move.target}
-            if move.assigns_number and document.number is None:
-                changes.update(self._number(tx, document, document_type))
-            if move.target == "paid":
-                changes["payment_status"] = PaymentStatus.PAID
-            stored = tx.update_document(attrs.evolve(document, **changes))
-            self.record(
-                tx,
-                actor,
-                action="document.transition",
-                entity="document",
-                entity_id=stored.id,
-                client_id=stored.client_id,
-                detail={
-                    "transition": move.key,
-                    "from": document.status,
-                    "to": stored.status,
-                    "number": stored.number,
-                    "comment": comment.strip(),
-                },
-                topic=Topic.DOCUMENT_STATUS_CHANGED,
-                message=DocumentStatusChange(
-                    document=stored,
-                    transition=move.key,
-                    old_status=document.status,
-                    new_status=stored.status,
-                    comment=comment.strip(),
-                ),
+            stored = self._move(tx, actor, document, transition_key, comment, context or {}, moved)
+        self._fire_moved(actor, document, stored, moved)
+        return stored
+
+    def _move(
+        self,
+        tx: Tx,
+        actor: Actor,
+        document: Document,
+        transition_key: str,
+        comment: str,
+        context: Mapping[str, Any],
+        moved: builtins.list[tuple[Document, Document]],
+    ) -> Document:
+        """Make one workflow move on ``document`` (as read in ``tx``) and record it there, then
+        the type's effects of the move; the related documents they move land in ``moved``."""
+        document_type = self._type(document.doc_type)
+        workflow = document_type.workflow
+        try:
+            move = workflow.transition(transition_key)
+        except KeyError:
+            raise Conflict(
+                N_("This action is not available for this document"),
+                transition=transition_key,
+            ) from None
+        access.require(access.can_make_transition(actor, move.roles))
+        if document.status not in move.source:
+            raise Conflict(
+                N_("This action is not possible in the document's current state"),
+                transition=transition_key,
+                status=document.status,
             )
-            self._notify(tx, actor, stored, document_type, comment.strip())
-            stored = self._run_effects(
-                tx, actor, document_type, move, document, stored, context or {}, moved
-            )
+        if move.needs_comment and not comment.strip():
+            raise ValidationError.single("comment", "required", N_("Please say why."))
+        changes: dict[str, Any] = {"status": move.target}
+        if move.assigns_number and document.number is None:
+            changes.update(self._number(tx, document, document_type))
+        if move.target == "paid":
+            changes["payment_status"] = PaymentStatus.PAID
+        stored = tx.update_document(attrs.evolve(document, **changes), lines=False)
+        self.record(
+            tx,
+            actor,
+            action="document.transition",
+            entity="document",
+            entity_id=stored.id,
+            client_id=stored.client_id,
+            detail={
+                "transition": move.key,
+                "from": document.status,
+                "to": stored.status,
+                "number": stored.number,
+                "comment": comment.strip(),
+            },
+            topic=Topic.DOCUMENT_STATUS_CHANGED,
+            message=DocumentStatusChange(
+                document=stored,
+                transition=move.key,
+                old_status=document.status,
+                new_status=stored.status,
+                comment=comment.strip(),
+            ),
+        )
+        self._notify(tx, actor, stored, document_type, comment.strip())
+        return self._run_effects(tx, actor, document_type, move, document, stored, context, moved)
+
+    def _fire_moved(
+        self,
+        actor: Actor,
+        before: Document,
+        after: Document,
+        moved: Iterable[tuple[Document, Document]] = (),
+    ) -> None:
+        """The event hooks of a committed move and of the related moves its effects made."""
         self.fire(
             "document_status_changed",
-            document=stored,
-            old_status=document.status,
-            new_status=stored.status,
+            document=after,
+            old_status=before.status,
+            new_status=after.status,
             actor=actor,
         )
-        for before, after in moved:
+        for other_before, other_after in moved:
             self.fire(
                 "document_status_changed",
-                document=after,
-                old_status=before.status,
-                new_status=after.status,
+                document=other_after,
+                old_status=other_before.status,
+                new_status=other_after.status,
                 actor=actor,
             )
-        return stored
 
     def _run_effects(
         self,
@@ -781,6 +1045,47 @@ class DocumentService(Service):
         sequence = tx.next_number(document.client_id, series)
         number = format_number(document_type.series_pattern, sequence, on)
         return {"series": series, "number": number}
+
+    def check(
+        self, tx: Tx, document: Document, client: Client
+    ) -> tuple[Document, builtins.list[FieldError]]:
+        """``document`` completed from ``client``'s data and every problem in it (numbers and
+        texts no column holds, its type's rules, ownership of what it links to), read in the
+        caller's transaction ``tx``; writes nothing.
+
+        For use cases that save a document in their own unit of work with a rate and totals of
+        their own, such as an imported invoice, which keeps what its file states.
+        """
+        document, errors = self._checked(tx, document, self._type(document.doc_type), client)
+        return document, [*decimal_errors(document), *errors]
+
+    def totals(self, document: Document) -> DocumentTotals | None:
+        """The totals ``document`` has by its type's rules: its lines summed with the VAT rules
+        of its issue date at its exchange rate, or the amount of a type without lines (pure)."""
+        return self._totals(document, self._type(document.doc_type))
+
+    def preview(self, document: Document) -> DocumentPreview:
+        """The totals ``document`` would have if saved now, with the NBP rate saving would fix
+        for a foreign currency (the last business day before the tax point, art. 31a).
+
+        Nothing is read or written and the document is not validated (a form being typed is
+        seldom valid); a rate that cannot be had (the NBP is down) leaves the PLN amounts out,
+        not the totals. An unsupported currency or a number no column holds is a
+        :class:`ValidationError`, as saving would say.
+        """
+        if document.currency not in SUPPORTED_CURRENCIES:
+            raise ValidationError.single(
+                "currency", "unsupported", N_("Documents can be issued in PLN, EUR or USD.")
+            )
+        document_type = self._type(document.doc_type)
+        rate: ExchangeRate | None = None
+        if document.currency != "PLN" and document_type.has_lines:
+            try:
+                rate = self.cabinet.rate_provider.rate_for(document.currency, tax_point(document))
+            except RateUnavailable:
+                rate = None
+            document = attrs.evolve(document, exchange_rate=rate)
+        return DocumentPreview(totals=self.preview_totals(document), exchange_rate=rate)
 
     def preview_totals(self, document: Document) -> DocumentTotals:
         """The totals ``document`` would have if saved (pure: no store, no rate fetching)."""

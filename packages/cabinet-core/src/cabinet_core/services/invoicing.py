@@ -35,7 +35,7 @@ from cabinet_core.entities import (
 )
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.ksef import find_ksef_number, is_ksef_number, parse_fa3
-from cabinet_core.limits import storage_errors
+from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.documents import party_of_client
@@ -248,9 +248,8 @@ class InvoicingService(Service):
             prepared = attrs.evolve(
                 prepared,
                 exchange_rate=invoice.exchange_rate,
-                totals=self.cabinet.documents._totals(
-                    attrs.evolve(prepared, exchange_rate=invoice.exchange_rate),
-                    self.cabinet.document_type(CorrectingInvoice.key),
+                totals=self.cabinet.documents.totals(
+                    attrs.evolve(prepared, exchange_rate=invoice.exchange_rate)
                 ),
             )
         with self.store.transaction() as tx:
@@ -363,13 +362,24 @@ class InvoicingService(Service):
         every difference from the file's own totals is a warning stored on the document
         (``extra["import_warnings"]``). Kinds whose amounts are not line sums (advance ZAL,
         settlement ROZ, their corrections, corrections stating only differences) and
-        margin-scheme invoices keep the totals the file states. A file that is not FA(3) or
-        breaks the schema → :class:`ValidationError` on ``file``; nothing is saved.
+        margin-scheme invoices keep the totals the file states. An empty file, one larger than
+        KSeF allows (:data:`~cabinet_core.ksef.fa3_import.MAX_FA3_BYTES`), one that is not
+        FA(3) or breaks the schema → :class:`ValidationError` on ``file``; nothing is saved.
 
         The KSeF number is not inside the file: it is ``ksef_number`` when given (checked:
         shape, check digits, the seller's NIP), else found in ``filename`` (KSeF downloads are
         named after it) when it is the seller's.
         """
+        # What the upload alone shows is said before anything is read.
+        if not xml:
+            raise ValidationError.single("file", "required", N_("Choose an FA(3) XML file."))
+        if len(xml) > MAX_FA3_BYTES:
+            raise ValidationError.single(
+                "file",
+                "too_large",
+                N_("The file is larger than KSeF allows for an invoice (%(limit)s MB)."),
+                limit=MAX_FA3_BYTES // (1024 * 1024),
+            )
         if actor.client_id is not None:
             # A client's user imports into its own client, as documents.create does.
             client_id = actor.client_id
@@ -399,15 +409,10 @@ class InvoicingService(Service):
         # Not documents.validate: that would replace the seller's exchange rate with today's
         # NBP one, and a received invoice is booked with the rate and PLN VAT it states.
         documents = self.cabinet.documents
-        document_type = documents._type(CostInvoice.key)
         document = attrs.evolve(document, created_by=actor.user_id)
         with self.store.transaction(readonly=True) as tx:
             client = access.client_for(tx, actor, client_id, write=True)
-            document = documents._complete(tx, document, document_type, client)
-            errors = [
-                *storage_errors(document),
-                *documents._errors(tx, document, document_type, client),
-            ]
+            document, errors = documents.check(tx, document, client)
         if errors:
             # The upload form has one field: say there that the file's content is the problem,
             # and keep the precise errors after it for the API and the log.
@@ -424,14 +429,15 @@ class InvoicingService(Service):
         # What the cabinet can recompute it does; otherwise the file's own totals stand.
         line_totals = imported.computed_totals is not None and not margin
         if line_totals:
-            totals = documents._totals(document, document_type)
+            totals = documents.totals(document)
         else:
             totals = imported.stated_totals
             # Kept with the document so that a later save keeps them too.
             document = attrs.evolve(
                 document, extra={**document.extra, "stated_totals": to_json_dict(totals)}
             )
-        document = attrs.evolve(document, totals=totals, status=document_type.workflow.initial)
+        initial = self.cabinet.document_type(document.doc_type).workflow.initial
+        document = attrs.evolve(document, totals=totals, status=initial)
         with self.store.transaction() as tx:
             access.client_for(tx, actor, client_id, write=True)
             self._warn_if_known(tx, document, warnings)

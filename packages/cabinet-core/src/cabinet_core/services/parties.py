@@ -80,15 +80,30 @@ class OwnedService(Service, Generic[E]):
         raise_if(errors)
         return checked
 
-    def create(self, actor: Actor, entity: E) -> E:
-        """Save a new entity for the client (a client's user: always its own client)."""
+    def check_new(self, actor: Actor, entity: E) -> E:
+        """A new entity as :meth:`create` would save it (owner forced for a client's user,
+        checked and normalised), or :class:`ValidationError` with every field error; no writes.
+
+        With :meth:`add` it lets another use case save the entity in its own unit of work.
+        """
         if actor.client_id is not None:
             entity = attrs.evolve(entity, client_id=actor.client_id)
-        entity = self._checked(attrs.evolve(entity, id=None, created_at=self.now()))
+        return self._checked(attrs.evolve(entity, id=None, created_at=self.now()))
+
+    def add(self, tx: Tx, actor: Actor, entity: E) -> E:
+        """Store an entity :meth:`check_new` returned, with its audit entry and outbox row, in
+        the caller's transaction ``tx``; the caller has checked the actor may write to the
+        entity's client."""
+        stored = self._table.add(tx, entity)
+        self._record(tx, actor, "create", stored)
+        return stored
+
+    def create(self, actor: Actor, entity: E) -> E:
+        """Save a new entity for the client (a client's user: always its own client)."""
+        entity = self.check_new(actor, entity)
         with self.store.transaction() as tx:
             access.client_for(tx, actor, entity.client_id, write=True)
-            stored = self._table.add(tx, entity)
-            self._record(tx, actor, "create", stored)
+            stored = self.add(tx, actor, entity)
         return stored
 
     def update(self, actor: Actor, entity: E) -> E:

@@ -17,6 +17,7 @@ creations in one series are serialised; they are short transactions.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,18 +36,26 @@ def dialect_insert(connection: Connection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
-def next_number(connection: Connection, client_id: int, series: str) -> int:
-    """Increment and return the client's counter for ``series`` (1 on first use)."""
+@functools.cache
+def _next_number_statement(dialect: str) -> Any:
+    # Built once per dialect, the values bound at execution: building it on every call cost
+    # more than the upsert itself (bench/core.py).
     s = number_series
-    statement = (
-        dialect_insert(connection, s)
-        .values(client_id=client_id, series=series, value=1)
+    insert = postgresql.insert(s) if dialect == "postgresql" else sqlite.insert(s)
+    return (
+        insert.values(client_id=sa.bindparam("_client_id"), series=sa.bindparam("_series"), value=1)
         .on_conflict_do_update(
             index_elements=[s.c.client_id, s.c.series], set_={"value": s.c.value + 1}
         )
         .returning(s.c.value)
     )
-    return int(connection.execute(statement).scalar_one())
+
+
+def next_number(connection: Connection, client_id: int, series: str) -> int:
+    """Increment and return the client's counter for ``series`` (1 on first use)."""
+    statement = _next_number_statement(connection.dialect.name)
+    parameters = {"_client_id": client_id, "_series": series}
+    return int(connection.execute(statement, parameters).scalar_one())
 
 
 def current_number(connection: Connection, client_id: int, series: str) -> int:

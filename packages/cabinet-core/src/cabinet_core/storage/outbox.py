@@ -67,29 +67,23 @@ def add(
 ) -> OutboxMessage:
     """Insert ``message`` and one pending delivery per subscriber; the message as stored (as
     its delivery reads, when it has exactly one subscriber)."""
-    row = (
-        connection.execute(
-            sa.insert(_o)
-            .values(
-                topic=str(message.topic),
-                entity=message.entity,
-                entity_id=message.entity_id,
-                payload=json_value(message.payload),
-                origin=message.origin,
-                created_at=message.created_at or now,
-            )
-            .returning(*_o.c)
-        )
-        .mappings()
-        .one()
-    )
+    values = {
+        "topic": str(message.topic),
+        "entity": message.entity,
+        "entity_id": message.entity_id,
+        "payload": json_value(message.payload),
+        "origin": message.origin,
+        "created_at": message.created_at or now,
+    }
+    # Only the id comes back: the payload can be a whole document, not worth reading again.
+    message_id = connection.execute(sa.insert(_o).values(values).returning(_o.c.id)).scalar_one()
     names = list(dict.fromkeys(subscribers))
     if names:
         connection.execute(
             sa.insert(_d),
             [
                 {
-                    "message_id": row["id"],
+                    "message_id": message_id,
                     "subscriber": name,
                     "attempts": 0,
                     "next_attempt_at": message.next_attempt_at,
@@ -97,7 +91,18 @@ def add(
                 for name in names
             ],
         )
-    stored = mapping.outbox_from_row(row)
+    stored = attrs.evolve(
+        message,
+        id=message_id,
+        topic=values["topic"],
+        payload=values["payload"],
+        created_at=values["created_at"],
+        attempts=0,
+        delivered_at=None,
+        failed_at=None,
+        last_error=None,
+        subscriber=None,
+    )
     if len(names) == 1:
         stored = attrs.evolve(stored, subscriber=names[0], next_attempt_at=message.next_attempt_at)
     return stored

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, RowMapping
@@ -309,8 +310,26 @@ def _insert_statement(table: sa.Table) -> sa.Insert:
 
 
 @functools.cache
+def _insert_id_statement(table: sa.Table) -> sa.Insert:
+    return sa.insert(table).returning(table.c.id)
+
+
+@functools.cache
 def _update_statement(table: sa.Table) -> sa.Update:
     return sa.update(table).where(table.c.id == sa.bindparam("_entity_id")).returning(*table.c)
+
+
+@functools.cache
+def _update_document_statement() -> sa.Update:
+    # The columns to set come as parameters (see _insert_statement); the version check and bump
+    # are part of the statement.
+    d = t.documents
+    return (
+        sa.update(d)
+        .where(d.c.id == sa.bindparam("_doc_id"), d.c.version == sa.bindparam("_version"))
+        .values(version=d.c.version + 1)
+        .returning(*d.c)
+    )
 
 
 class Tx:
@@ -318,11 +337,16 @@ class Tx:
 
     ``get_*`` return ``None`` for a missing row; ``update_*`` and ``delete_*`` raise
     :class:`~cabinet_core.errors.NotFound`. Nothing here checks access: the services do.
+
+    A client is read from the database once per transaction: one use case needs it for the
+    access check, for the NIP and name copied onto a document and for its own settings, and it
+    is an immutable entity that only :meth:`update_client` changes.
     """
 
     def __init__(self, connection: Connection, store: Store) -> None:
         self.connection = connection
         self.store = store
+        self._clients: dict[int, Client] = {}
 
     @property
     def dialect(self) -> str:
@@ -339,6 +363,11 @@ class Tx:
         # Values go as parameters of one statement built once per table: building a statement
         # with literal .values() on every call cost more than the database work (bench/core.py).
         return self.connection.execute(_insert_statement(table), dict(values)).mappings().one()
+
+    def _insert_id(self, table: sa.Table, values: Mapping[str, Any]) -> int:
+        # For rows whose stored form is exactly ``values``: reading a whole document's JSON
+        # payload back only to return it cost as much as writing it (bench/core.py).
+        return int(self.connection.execute(_insert_id_statement(table), dict(values)).scalar_one())
 
     def _update(self, table: sa.Table, entity_id: int, values: Mapping[str, Any]) -> RowMapping:
         row = (
@@ -370,19 +399,31 @@ class Tx:
     def add_client(self, client: Client) -> Client:
         """Save a new client."""
         values = mapping.client_values(client) | {"created_at": client.created_at or self._now()}
-        return mapping.client_from_row(self._insert(t.clients, values))
+        stored = mapping.client_from_row(self._insert(t.clients, values))
+        assert stored.id is not None
+        self._clients[stored.id] = stored
+        return stored
 
     def update_client(self, client: Client) -> Client:
         """Overwrite a client's profile."""
         client_id = _require_id(client.id, "client")
-        return mapping.client_from_row(
+        self._clients.pop(client_id, None)
+        stored = mapping.client_from_row(
             self._update(t.clients, client_id, mapping.client_values(client))
         )
+        self._clients[client_id] = stored
+        return stored
 
     def get_client(self, client_id: int) -> Client | None:
-        """The client, or ``None``."""
+        """The client, or ``None`` (read once per transaction, see the class docstring)."""
+        known = self._clients.get(client_id)
+        if known is not None:
+            return known
         row = self._one(sa.select(t.clients).where(t.clients.c.id == client_id))
-        return None if row is None else mapping.client_from_row(row)
+        if row is None:
+            return None
+        client = self._clients[client_id] = mapping.client_from_row(row)
+        return client
 
     def list_clients(
         self, *, manager_id: int | None = None, search: str | None = None
@@ -516,6 +557,10 @@ class Tx:
 
     # -- documents
     def _client_identity(self, client_id: int) -> tuple[str | None, str]:
+        # The client's NIP and name are stored on each document for the list's search.
+        known = self._clients.get(client_id)
+        if known is not None:
+            return known.nip, known.name
         row = self.connection.execute(
             sa.select(t.clients.c.nip, t.clients.c.name).where(t.clients.c.id == client_id)
         ).first()
@@ -557,28 +602,18 @@ class Tx:
         self._write_lines(row["id"], doc.lines)
         return mapping.document_from_row(row, doc.lines)
 
-    def update_document(self, doc: Document) -> Document:
+    def update_document(self, doc: Document, *, lines: bool = True) -> Document:
         """Overwrite a document if nobody changed it since it was read (optimistic locking).
 
         Succeeds only when the stored version equals ``doc.version``, and bumps it; otherwise
-        raises :class:`Conflict` (stale) or :class:`NotFound` (gone). Lines are replaced.
+        raises :class:`Conflict` (stale) or :class:`NotFound` (gone). Lines are replaced, unless
+        ``lines=False`` says they are the stored ones (a workflow move never changes them).
         """
         doc_id = _require_id(doc.id, "document")
         d = t.documents
-        values = mapping.document_values(doc, *self._client_identity(doc.client_id)) | {
-            "updated_at": self._now(),
-            "version": d.c.version + 1,
-        }
-        row = (
-            self.connection.execute(
-                sa.update(d)
-                .where(d.c.id == doc_id, d.c.version == doc.version)
-                .values(**values)
-                .returning(*d.c)
-            )
-            .mappings()
-            .first()
-        )
+        values = mapping.document_values(doc, *self._client_identity(doc.client_id))
+        values |= {"updated_at": self._now(), "_doc_id": doc_id, "_version": doc.version}
+        row = self.connection.execute(_update_document_statement(), values).mappings().first()
         if row is None:
             exists = self.connection.execute(sa.select(d.c.id).where(d.c.id == doc_id)).first()
             if exists is None:
@@ -587,10 +622,11 @@ class Tx:
                 N_("Somebody else changed this document; reload it and try again"),
                 document_id=doc_id,
             )
-        self.connection.execute(
-            sa.delete(t.document_lines).where(t.document_lines.c.document_id == doc_id)
-        )
-        self._write_lines(doc_id, doc.lines)
+        if lines:
+            self.connection.execute(
+                sa.delete(t.document_lines).where(t.document_lines.c.document_id == doc_id)
+            )
+            self._write_lines(doc_id, doc.lines)
         return mapping.document_from_row(row, doc.lines)
 
     def get_document(self, doc_id: int) -> Document | None:
@@ -816,7 +852,8 @@ class Tx:
             "entity_id": entry.entity_id,
             "detail": json_value(entry.detail),
         }
-        return mapping.audit_from_row(self._insert(t.audit_log, values))
+        entry_id = self._insert_id(t.audit_log, values)
+        return attrs.evolve(entry, id=entry_id, at=values["at"], detail=values["detail"])
 
     def list_audit(
         self,

@@ -40,7 +40,6 @@ from cabinet_web.api._endpoint import (
 )
 from cabinet_web.kit import cabinet_of, run
 from cabinet_web.limits import parse_id
-from cabinet_web.pages.document_form import preview_with_rate
 from cabinet_web.pages.documents import (
     MAX_UPLOAD_BYTES,
     attachment_headers,
@@ -278,8 +277,9 @@ def _document_from_body(request: Request, body: dict[str, Any]) -> Document:
 async def create_document(request: Request) -> Document:
     """Validate, compute the totals and store a new document in its type's first state."""
     cabinet = cabinet_of(request)
-    document = _document_from_body(request, await json_body(request))
-    created: Document = await run(cabinet.documents.create, actor(request), document)
+    document = attrs.evolve(_document_from_body(request, await json_body(request)), id=None)
+    saved = await run(cabinet.documents.save, actor(request), document)
+    created: Document = saved.document
     return created
 
 
@@ -309,13 +309,8 @@ async def preview_totals(request: Request) -> TotalsPreview:
     """
     cabinet = cabinet_of(request)
     document = _document_from_body(request, await json_body(request))
-    # The preview is pure and skips the type's validation; an unknown currency would reach
-    # the money arithmetic, so it is refused here with the message saving would give.
-    if document.currency not in SUPPORTED_CURRENCIES:
-        raise ValidationError.single(
-            "currency", "unsupported", N_("Documents can be issued in PLN, EUR or USD.")
-        )
-    totals, rate = await run(preview_with_rate, cabinet, document)
+    preview = await run(cabinet.documents.preview, document)
+    totals = preview.totals
     return TotalsPreview(
         currency=totals.currency,
         rows=totals.rows,
@@ -323,7 +318,7 @@ async def preview_totals(request: Request) -> TotalsPreview:
         vat=totals.vat,
         gross=totals.gross,
         vat_pln=totals.vat_pln,
-        exchange_rate=rate,
+        exchange_rate=preview.exchange_rate,
     )
 
 
@@ -366,9 +361,10 @@ async def update_document(request: Request) -> Document:
     document: Document = structure(data, Document)
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationError.single("version", "integer", N_("Enter a whole number."))
-    updated: Document = await run(
-        cabinet.documents.update, who, attrs.evolve(document, id=doc_id, version=version)
+    saved = await run(
+        cabinet.documents.save, who, attrs.evolve(document, id=doc_id, version=version)
     )
+    updated: Document = saved.document
     return updated
 
 

@@ -10,17 +10,17 @@ import attrs
 from cabinet_core.converter import to_json_dict
 from cabinet_core.entities import Client, Document, DocumentLine, OutboxMessage
 from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from cabinet_web.api._endpoint import Param, actor, json_body, structure
 from cabinet_web.api.v1 import _id, _path_int, endpoint
 from cabinet_web.kit import cabinet_of, run
+from cabinet_web.limits import parse_client_id
 from cabinet_web.pages.document_actions import (
-    MAX_FA3_BYTES,
     MAX_LINES,
     delivery_state,
-    parse_client_id,
     proposed_line_errors,
 )
 from cabinet_web.problems import field_errors, request_language
@@ -356,16 +356,7 @@ async def import_fa3(request: Request) -> dict[str, Any]:
     file that is not FA(3) is a 422 on ``file`` and nothing is saved."""
     cabinet = cabinet_of(request)
     data, filename, raw_client = await _fa3_upload(request)
-    client_id = parse_client_id(request, raw_client)
-    if not data:
-        raise ValidationError.single("file", "required", N_("Choose an FA(3) XML file."))
-    if len(data) > MAX_FA3_BYTES:
-        raise ValidationError.single(
-            "file",
-            "too_large",
-            N_("The file is larger than KSeF allows for an invoice (%(limit)s MB)."),
-            limit=MAX_FA3_BYTES // (1024 * 1024),
-        )
+    client_id = parse_client_id(raw_client, own=request.state.user.client_id)
     result = await run(
         cabinet.invoicing.import_fa3, actor(request), client_id, data, filename=filename
     )

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinet_web.i18n import format_message, translations
-from cabinet_web.limits import MAX_ID, parse_id
+from cabinet_web.limits import parse_client_id, parse_id
 from cabinet_web.pages._common import (
     actor_of,
     cabinet_of,
@@ -409,20 +409,6 @@ def warning_text(request: Request, warning: Any) -> str:
     return format_message(catalog, str(warning))
 
 
-def parse_client_id(request: Request, raw: str) -> int:
-    """The client a staff member imports for (a client user always imports for itself)."""
-    own: int | None = request.state.user.client_id
-    if own is not None:
-        return own
-    try:
-        client_id = int(raw)
-        if not 0 < client_id <= MAX_ID:
-            raise ValueError(raw)
-    except ValueError:
-        raise ValidationError.single("client_id", "choice", N_("Choose a client.")) from None
-    return client_id
-
-
 @page(roles=[Role.CLIENT, Role.MANAGER, Role.ADMIN])
 async def import_document(request: Request) -> Response:
     """Read the uploaded FA(3) file into a cost-invoice draft and show it with the warnings;
@@ -441,16 +427,7 @@ async def import_document(request: Request) -> Response:
     finally:
         await form.close()
     try:
-        client_id = parse_client_id(request, values["client_id"])
-        if not data:
-            raise ValidationError.single("file", "required", N_("Choose an FA(3) XML file."))
-        if len(data) > MAX_FA3_BYTES:
-            raise ValidationError.single(
-                "file",
-                "too_large",
-                N_("The file is larger than KSeF allows for an invoice (%(limit)s MB)."),
-                limit=MAX_FA3_BYTES // (1024 * 1024),
-            )
+        client_id = parse_client_id(values["client_id"], own=request.state.user.client_id)
         result = await run(
             cabinet.invoicing.import_fa3, actor_of(request), client_id, data, filename=filename
         )

@@ -43,7 +43,6 @@ from cabinet_core.entities import (
 )
 from cabinet_core.errors import (
     N_,
-    CabinetError,
     Conflict,
     FieldError,
     NotFound,
@@ -52,7 +51,6 @@ from cabinet_core.errors import (
 )
 from cabinet_core.fx import RateUnavailable
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.services.documents import tax_point
 from cabinet_core.services.parties import check_counterparty
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -155,11 +153,12 @@ def form_lines(form: Mapping[str, str]) -> list[dict[str, str]]:
 @attrs.frozen(kw_only=True)
 class ParsedForm:
     """What the form says: the document (None when a field could not be read), the new
-    counterparty and products to save with it, and every problem found on the way."""
+    counterparty and the lines to save to the catalogue with it (indexes into
+    ``document.lines``), and every problem found on the way."""
 
     document: Document | None
     counterparty: Counterparty | None = None
-    products: tuple[Product, ...] = ()
+    catalogue_lines: tuple[int, ...] = ()
     errors: tuple[FieldError, ...] = ()
 
 
@@ -269,28 +268,20 @@ def parse_form(
                     errors.extend(attrs.evolve(e, field=f"party.{e.field}") for e in exc.errors)
 
     document_lines: list[DocumentLine] = []
-    products: list[Product] = []
+    catalogue_lines: list[int] = []
     if document_type.has_lines:
         for index, row in enumerate(lines):
             line = _line_of(row, index, catalogue, errors, corrects=_corrects(document_type))
             if line is None:
                 continue
-            document_lines.append(line)
             if _flag(row.get("save_product")) and line.product_id is None:
+                # Said here with the other problems of the form; the service checks it again.
                 if not line.unit.strip():
                     errors.append(
                         _error(f"lines.{index}.unit", "required", N_("This field is required."))
                     )
-                products.append(
-                    Product(
-                        client_id=client_id,
-                        name=line.name.strip(),
-                        unit=line.unit.strip(),
-                        unit_price=line.unit_price,
-                        currency=currency,
-                        vat_rate=line.vat_rate,
-                    )
-                )
+                catalogue_lines.append(len(document_lines))
+            document_lines.append(line)
 
     if issue_date is None or errors:
         return ParsedForm(document=None, errors=tuple(errors))
@@ -326,7 +317,7 @@ def parse_form(
     return ParsedForm(
         document=document,
         counterparty=new_counterparty,
-        products=tuple(products),
+        catalogue_lines=tuple(catalogue_lines),
         errors=(),
     )
 
@@ -500,26 +491,6 @@ def new_values(client: Client, document_type: DocumentType, today: date) -> dict
                 ("true" if spec.default else "") if spec.kind == "bool" else str(spec.default)
             )
     return values
-
-
-# -- totals with the exchange rate ---------------------------------------------------------------
-def preview_with_rate(
-    cabinet: Cabinet, document: Document
-) -> tuple[DocumentTotals, ExchangeRate | None]:
-    """The totals the document would have if saved now, with the NBP rate saving would fix
-    (the rate of the last business day before the tax point, art. 31a) for EUR and USD.
-
-    A rate that cannot be had (the NBP is down) leaves the PLN amounts out, not the totals.
-    """
-    rate: ExchangeRate | None = None
-    document_type = cabinet.document_type(document.doc_type)
-    if document.currency != "PLN" and document_type.has_lines:
-        try:
-            rate = cabinet.rate_provider.rate_for(document.currency, tax_point(document))
-        except RateUnavailable:
-            rate = None
-        document = attrs.evolve(document, exchange_rate=rate)
-    return cabinet.documents.preview_totals(document), rate
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -811,8 +782,16 @@ async def _submit(
     if not saving:
         totals, rate = await _preview(cabinet, document)
         return await _render_form(request, **rerender, totals=totals, exchange_rate=rate)
+    submit = _submit_transition(document_type, actor, current) if action == "submit" else None
     try:
-        saved, problems = await run(_save, cabinet, actor, document, parsed, current)
+        saved = await run(
+            cabinet.documents.save,
+            actor,
+            document,
+            new_counterparty=parsed.counterparty,
+            catalogue_lines=parsed.catalogue_lines,
+            transition=submit,
+        )
     except ValidationError as exc:
         totals, rate = await _preview(cabinet, document)
         return await _render_form(
@@ -829,19 +808,19 @@ async def _submit(
         return await _render_form(request, **rerender, errors=[message], status=exc.status)
     gettext = request.state.gettext
     flash(request, gettext("The document is saved."))
-    for problem in problems:
-        flash(request, gettext(problem))
-    if action == "submit":
-        available = await run(cabinet.documents.transitions, actor, saved.id)
-        move = next((t for t in available if t.key in SUBMIT_TRANSITIONS), None)
-        if move is not None:
-            try:
-                await run(cabinet.documents.transition, actor, saved.id, move.key)
-            except CabinetError as exc:
-                flash(request, gettext(exc.message))
-            else:
-                flash(request, gettext("The document is submitted to the accountant."))
-    return redirect(f"/documents/{saved.id}")
+    if saved.transition is not None:
+        flash(request, gettext("The document is submitted to the accountant."))
+    return redirect(f"/documents/{saved.document.id}")
+
+
+def _submit_transition(
+    document_type: DocumentType, actor: Actor, current: Document | None
+) -> str | None:
+    """The "save and submit" move open from the state the document is (or starts) in."""
+    workflow = document_type.workflow
+    status = current.status if current is not None else workflow.initial
+    available = workflow.available(status, actor.role)
+    return next((t.key for t in available if t.key in SUBMIT_TRANSITIONS), None)
 
 
 def _filled(row: dict[str, str], catalogue: Mapping[int, Product]) -> dict[str, str]:
@@ -866,46 +845,11 @@ async def _preview(
     cabinet: Cabinet, document: Document
 ) -> tuple[DocumentTotals | None, ExchangeRate | None]:
     try:
-        return await run(preview_with_rate, cabinet, document)
+        preview = await run(cabinet.documents.preview, document)
     except ValidationError:
         # An unknown VAT rate and the like: the field errors say it; there are no totals yet.
         return None, None
-
-
-def _save(
-    cabinet: Cabinet,
-    actor: Actor,
-    document: Document,
-    parsed: ParsedForm,
-    current: Document | None,
-) -> tuple[Document, list[str]]:
-    """Save the document with what it brings along (a new counterparty, catalogue products).
-
-    The document is validated first (``documents.validate``, a dry run), so a refused form
-    creates nothing; the new counterparty is then created and linked in the same save. Both
-    extras were checked while reading the form; should one still be refused, the document is
-    saved anyway and the problem comes back as a message (msgid).
-    """
-    cabinet.documents.validate(actor, document)
-    problems: list[str] = []
-    if parsed.counterparty is not None:
-        try:
-            counterparty = cabinet.counterparties.create(actor, parsed.counterparty)
-        except CabinetError:
-            problems.append(N_("The counterparty could not be saved to your list."))
-        else:
-            # The party snapshot stands on the document; the link lets lists find it.
-            document = attrs.evolve(document, counterparty_id=counterparty.id)
-    if current is None:
-        saved = cabinet.documents.create(actor, document)
-    else:
-        saved = cabinet.documents.update(actor, document)
-    for product in parsed.products:
-        try:
-            cabinet.products.create(actor, product)
-        except CabinetError:
-            problems.append(N_("A line could not be saved to the catalogue."))
-    return saved, problems
+    return preview.totals, preview.exchange_rate
 
 
 @page()
