@@ -15,11 +15,11 @@
 The app's tokens arrive with the install callback (``ONAPPINSTALL`` or the install POST,
 ``auth[access_token]``, ``auth[refresh_token]``, ``auth[member_id]``,
 ``auth[application_token]``…; :func:`tokens_from_install`) and are kept per portal in a
-:class:`TokenStore` — :class:`SettingsTokenStore` puts them in the cabinet's settings table
-under ``bitrix24.portal.<member_id>``. The docs say not to refresh on a timer but on
-``401 expired_token`` and then replay the call; :meth:`OAuthAuth.refresh` does that once for
-all threads that saw the same expired token, because a second refresh with the rotated-out
-refresh token would fail with ``invalid_grant``.
+:class:`TokenStore` — :class:`PortTokenStore` keeps them as the backend's secret state
+(``portal.<member_id>``, never written into the audit trail). The docs say not to refresh on
+a timer but on ``401 expired_token`` and then replay the call; :meth:`OAuthAuth.refresh` does
+that once for all threads that saw the same expired token, because a second refresh with the
+rotated-out refresh token would fail with ``invalid_grant``.
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ import attrs
 import httpx
 
 if TYPE_CHECKING:
-    from cabinet_core.storage import Store
+    from cabinet_core.sync import SyncPort
 
 #: The OAuth server of the cloud (b24pysdk uses oauth.bitrix24.tech; both answer).
 DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/"  # noqa: S105 (a URL)
-#: The settings key of a portal's tokens (``member_id`` appended).
-SETTINGS_PREFIX = "bitrix24.portal."
+#: The backend's state key of a portal's tokens (``member_id`` appended); the port keeps
+#: them in the settings table as ``bitrix24.portal.<member_id>``.
+STATE_PREFIX = "portal."
 
 
 class AuthError(Exception):
@@ -176,28 +177,25 @@ class MemoryTokenStore:
         self.tokens[tokens.member_id] = tokens
 
 
-class SettingsTokenStore:
-    """Tokens in the cabinet's settings table, ``bitrix24.portal.<member_id>``, so every worker
+class PortTokenStore:
+    """Tokens in the backend's state (``portal.<member_id>``, a secret), so every worker
     process sees the rotated pair."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, port: SyncPort) -> None:
+        self.port = port
 
     def load(self, member_id: str) -> PortalTokens | None:
         """The tokens saved for ``member_id``."""
-        with self.store.transaction(readonly=True) as tx:
-            value = tx.get_setting(SETTINGS_PREFIX + member_id)
+        value = self.port.state(STATE_PREFIX + member_id)
         return PortalTokens.from_json(value) if isinstance(value, Mapping) else None
 
     def save(self, tokens: PortalTokens) -> None:
         """Store ``tokens`` (replacing the old pair)."""
-        with self.store.transaction() as tx:
-            tx.set_setting(SETTINGS_PREFIX + tokens.member_id, tokens.to_json())
+        self.port.set_state(STATE_PREFIX + tokens.member_id, tokens.to_json(), secret=True)
 
     def forget(self, member_id: str) -> None:
         """Drop the tokens of ``member_id`` (the app was uninstalled there)."""
-        with self.store.transaction() as tx:
-            tx.set_setting(SETTINGS_PREFIX + member_id, None)
+        self.port.set_state(STATE_PREFIX + member_id, None, secret=True)
 
 
 def confirm_install(

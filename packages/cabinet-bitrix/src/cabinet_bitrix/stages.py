@@ -31,13 +31,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
-    from cabinet_core.app import Cabinet
     from cabinet_core.doctypes import DocumentType
+    from cabinet_core.sync import SyncPort
 
 log = logging.getLogger("cabinet.bitrix.stages")
 
-#: The settings-store key of the admins' mapping.
-SETTINGS_KEY = "bitrix24.stage_map"
+#: The backend's state key of the admins' mapping (``SyncPort.state``).
+STATE_KEY = "stage_map"
+#: The same as the settings-store key an admin sets (the port keeps ``bitrix24.<key>``).
+SETTINGS_KEY = f"bitrix24.{STATE_KEY}"
 
 #: Quote (entityTypeId 7) stages: the ``QUOTE_STATUS`` directory.
 QUOTE_STAGES = ("DRAFT", "SENT", "APPROVED", "DECLAINED")
@@ -126,11 +128,9 @@ class StageMap:
     existing: dict[int, frozenset[str]] = attrs.field(factory=dict)
 
     @classmethod
-    def load(cls, cabinet: Cabinet) -> StageMap:
-        """The mapping stored in the cabinet's settings (defaults where none is stored)."""
-        with cabinet.store.transaction(readonly=True) as tx:
-            stored = tx.get_setting(SETTINGS_KEY)
-        return cls(check_mapping(stored))
+    def load(cls, port: SyncPort) -> StageMap:
+        """The mapping stored in the backend's state (defaults where none is stored)."""
+        return cls(check_mapping(port.state(STATE_KEY)))
 
     def mapping(self, document_type: DocumentType, entity_type_id: int) -> dict[str, str]:
         """status → stage code for documents of ``document_type`` stored as ``entity_type_id``."""
