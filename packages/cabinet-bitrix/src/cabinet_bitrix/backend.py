@@ -143,7 +143,7 @@ def make_client(
     auth: BitrixAuth
     if settings.mode == "app":
         if tokens is None:
-            raise ValueError("the Bitrix24 app mode needs a store for its tokens")
+            raise ValueError("the Bitrix24 app mode needs a keeper for its tokens")
         auth = OAuthAuth(
             tokens,
             settings.member_id,
@@ -232,7 +232,7 @@ class BitrixBackend:
         return backend
 
     def origin_id(self, document: Document) -> str:
-        """The cabinet's id of ``document`` as stored in the CRM item."""
+        """The cabinet's id of ``document`` as written into the CRM item."""
         return f"{self.settings.origin_prefix}-document-{document.id}"
 
     def item_fields(self, port: SyncPort, document: Document) -> dict[str, Any]:
@@ -618,7 +618,7 @@ class BitrixBackend:
     # -- outbox delivery ---------------------------------------------------------------------
 
     @staticmethod
-    def _echo(message: OutboxMessage) -> bool:
+    def _echo(port: SyncPort, message: OutboxMessage) -> bool:
         """A change this backend made itself through its port (an inbound event, a
         reconciliation): not pushed back, or every stage move would bounce between the two
         systems.
@@ -626,7 +626,7 @@ class BitrixBackend:
         Transitional: the core is to give such a message no delivery to its origin backend
         (``sync``'s echo rule); until the outbox keeps deliveries per subscriber, the origin
         is read from the payload here, and this check goes once the core filters."""
-        return message.payload.get("origin") == BACKEND_NAME
+        return message.payload.get("origin") == port.backend
 
     def _load_party(self, port: SyncPort, message: OutboxMessage) -> PartyRecord | None:
         prefix = self.settings.origin_prefix
@@ -667,12 +667,12 @@ class BitrixBackend:
 
             chat.push_message(port, self, _payload(message, ChatMessage))
             return
-        if message.entity_id is None or self._echo(message):
+        if message.entity_id is None or self._echo(port, message):
             return
         if topic is Topic.DOCUMENT_DELETED:
             self.delete_document(message.entity_id, _payload(message, Document).doc_type)
         elif topic in _DOCUMENT_PUSHES:
-            # The document as stored now, not as the message saw it: a retried or late
+            # The document as it is now, not as the message saw it: a retried or late
             # message converges on the current state.
             document = port.document(message.entity_id)
             if document is None:
@@ -700,7 +700,7 @@ class BitrixBackend:
             if (
                 message.topic in _DOCUMENT_PUSHES
                 and message.entity_id is not None
-                and not self._echo(message)
+                and not self._echo(port, message)
             ):
                 documents.setdefault(message.entity_id, []).append(message)
                 continue
@@ -766,7 +766,7 @@ class BitrixBackend:
         ]
 
 
-#: Topics whose entity is pushed as stored now (a deleted document deletes its item instead).
+#: Topics whose entity is pushed as it is now (a deleted document deletes its item instead).
 _DOCUMENT_PUSHES = frozenset(
     {
         Topic.DOCUMENT_CREATED,

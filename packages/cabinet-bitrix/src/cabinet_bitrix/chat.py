@@ -15,7 +15,7 @@ Two ways, by how the portal is reached (bitrix24.md §5):
   chat's id and the last message read are kept in the backend's state,
   ``chat.client.<client id>``.
 
-Each message crosses once: messages coming from Bitrix24 are stored with ``external_id``
+Each message crosses once: messages coming from Bitrix24 are saved with ``external_id``
 ``b24:msg:<id>`` through the port's ``receive_chat``, which is idempotent and writes no outbox
 row, so they are never pushed back; :func:`push_message` (called by the backend for
 ``chat.message_posted``) also refuses any message that has an external id.
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cabinet.bitrix.chat")
 
-#: The Open Lines connector's id (lower case, no dots, as the portal stores it).
+#: The Open Lines connector's id (lower case, no dots, as the portal keeps it).
 CONNECTOR_ID = "cabinet_chat"
 #: The environment variable naming the Open Lines line the connector serves.
 OPENLINE_ENV = "CABINET_BITRIX_OPENLINE"
@@ -337,7 +337,7 @@ class _StaffByBitrixUser:
             try:
                 self.cache[bitrix_user_id] = self._lookup(bitrix_user_id)
             except BitrixError as exc:
-                # The answer matters more than its author: store it as the firm's.
+                # The answer matters more than its author: keep it as the firm's.
                 log.warning("bitrix24 chat: user %s not looked up: %s", bitrix_user_id, exc)
                 return None
         return self.cache[bitrix_user_id]
@@ -382,7 +382,7 @@ def handle_connector_event(port: SyncPort, backend: Any, data: Mapping[str, Any]
     if str(data.get("CONNECTOR", "")).lower() != CONNECTOR_ID:
         return "ignored: another connector"
     staff = _StaffByBitrixUser(port, bitrix)
-    stored = 0
+    saved = 0
     confirmations = []
     for entry in _as_list(data.get("MESSAGES")):
         if not isinstance(entry, Mapping):
@@ -401,7 +401,7 @@ def handle_connector_event(port: SyncPort, backend: Any, data: Mapping[str, Any]
         _, created = port.receive_chat(
             client_id, text, external_id=f"{EXTERNAL_PREFIX}{message_id}", author_id=author
         )
-        stored += int(created)
+        saved += int(created)
         confirmations.append(
             {
                 "im": {"chat_id": im.get("chat_id"), "message_id": im.get("message_id")},
@@ -422,9 +422,9 @@ def handle_connector_event(port: SyncPort, backend: Any, data: Mapping[str, Any]
                 },
             )
         except BitrixError as exc:
-            # The messages are stored; only the operator's "delivered" tick is missing.
+            # The messages are saved; only the operator's "delivered" tick is missing.
             log.warning("bitrix24 chat: delivery not confirmed: %s", exc)
-    return f"chat: {stored} new message(s)"
+    return f"chat: {saved} new message(s)"
 
 
 def _dialog_messages(
@@ -445,14 +445,14 @@ def _dialog_messages(
 
 
 def poll_replies(port: SyncPort, backend: Any) -> int:
-    """Webhook mode: read new messages of every client's chat; how many were stored. Messages
+    """Webhook mode: read new messages of every client's chat; how many were saved. Messages
     the webhook's own user wrote (the cabinet's side) and system messages are skipped."""
     bitrix = _client_of(backend)
     if bitrix.auth.mode == "app":
         return 0
     own = webhook_user_id(bitrix)
     staff = _StaffByBitrixUser(port, bitrix)
-    stored = 0
+    saved = 0
     for client in port.clients():
         assert client.id is not None
         dialog = _dialog(port, client.id)
@@ -469,11 +469,11 @@ def poll_replies(port: SyncPort, backend: Any) -> int:
                     external_id=f"{EXTERNAL_PREFIX}{row['id']}",
                     author_id=staff(author),
                 )
-                stored += int(created)
+                saved += int(created)
             last_id = max(last_id, int(row["id"]))
         if last_id != int(dialog.get("last_id") or 0):
             _save_dialog(port, client.id, {**dialog, "last_id": last_id})
-    return stored
+    return saved
 
 
 # --- set-up (app mode) --------------------------------------------------------------------

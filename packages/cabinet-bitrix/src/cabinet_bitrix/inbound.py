@@ -97,8 +97,8 @@ def field(form: Mapping[str, Any], *path: str) -> str:
 
 
 def token_accepted(port: SyncPort, member_id: str, given: str) -> bool:
-    """Whether ``given`` is the application token stored for the portal ``member_id`` at
-    install (only the configured portal's install is ever stored), or the one an admin saved
+    """Whether ``given`` is the application token saved for the portal ``member_id`` at
+    install (only the configured portal's install is ever saved), or the one an admin saved
     for an outgoing webhook; compared in constant time. The one check every event passes."""
     if not given:
         return False
@@ -106,11 +106,11 @@ def token_accepted(port: SyncPort, member_id: str, given: str) -> bool:
         tokens = PortTokenStore(port).load(member_id)
         if tokens is not None and application_token_matches(tokens, given):
             return True
-    stored = port.state(APPLICATION_TOKEN_KEY)
+    saved = port.state(APPLICATION_TOKEN_KEY)
     return (
-        isinstance(stored, str)
-        and bool(stored)
-        and hmac.compare_digest(stored.encode(), given.encode())
+        isinstance(saved, str)
+        and bool(saved)
+        and hmac.compare_digest(saved.encode(), given.encode())
     )
 
 

@@ -75,7 +75,7 @@ def reconcile(
     port: SyncPort, backend: BitrixBackend, *, since: datetime | None = None
 ) -> ReconcileReport:
     """Apply stage changes the events missed and re-queue documents whose push never arrived.
-    ``since`` overrides the stored window start (``None`` and nothing stored: everything)."""
+    ``since`` overrides the saved window start (``None`` and nothing saved: everything)."""
     state = _state(port)
     if since is None and state.get("last_run"):
         since = datetime.fromisoformat(str(state["last_run"])) - MARGIN

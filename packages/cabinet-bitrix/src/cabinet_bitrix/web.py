@@ -8,7 +8,7 @@ from a placement, and the admins' settings page. Registered through cabinet-web'
   generic ``POST /hooks/{backend}`` route replaces it.
 * ``POST /bitrix24/install``: the install callback of the local app (or ``ONAPPINSTALL``):
   the tokens are confirmed with the OAuth server (a form could name any portal address) and
-  stored for the configured portal, then the events, the placement and the Open Lines
+  kept for the configured portal, then the events, the placement and the Open Lines
   connector are bound.
 * ``POST /bitrix24/placement``: a member of staff opens the app in the portal. The placement's
   ``AUTH_ID`` is checked by calling ``user.current`` *at the installed portal's address* (never
@@ -215,7 +215,7 @@ def staff_for_placement(
     cabinet: Cabinet, form: Mapping[str, str], transport: httpx.BaseTransport | None
 ) -> User | None:
     """The staff user a placement's ``AUTH_ID`` belongs to, or ``None``. The token is checked
-    by the installed portal itself (``user.current`` at its stored address)."""
+    by the installed portal itself (``user.current`` at its saved address)."""
     from cabinet_bitrix.client import BitrixClient, BitrixError
 
     settings = bitrix_settings(cabinet)
