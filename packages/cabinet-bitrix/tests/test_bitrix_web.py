@@ -9,10 +9,10 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from bitrix_web_support import BASE_URL, emulated_cabinet, events_to
 from cabinet_bitrix.auth import PortTokenStore
 from cabinet_bitrix.chat import CONNECTOR_ID
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.web import settings_overview
 from cabinet_core.entities import Actor, Client, Role, User
 from cabinet_web.app import create_app

@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl, urlencode
 import attrs
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.auth import PortTokenStore, install
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.inbound import APPLICATION_TOKEN_KEY
 from cabinet_core.entities import OutboxMessage, PaymentStatus
 from cabinet_core.sync import InboundRequest

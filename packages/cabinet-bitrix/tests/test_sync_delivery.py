@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import attrs
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_core.crm import BatchCrmBackend, DeliveryError
 from cabinet_core.entities import Counterparty, OutboxMessage, Product
 from cabinet_core.sync import (
