@@ -4,7 +4,7 @@ requests to sellers and their closing by the received correction, sending and au
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -46,6 +46,9 @@ def cabinet(
     yield mail_cabinet(store, tmp_path, mailer, hooks)
 
 
+AFTER_DAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
 def mails_of(cabinet: Cabinet, doc_id: int | None) -> list[dict[str, object]]:
     """The mails queued for the document, oldest first."""
     assert doc_id is not None
@@ -63,9 +66,12 @@ def audit_actions(world: World, doc_id: int | None) -> list[str]:
 
 
 def test_an_issued_proforma_becomes_a_vat_invoice_draft_once(
-    world: World, hooks: HookRecorder
+    monkeypatch: pytest.MonkeyPatch, world: World, hooks: HookRecorder
 ) -> None:
     cabinet, alice = world.cabinet, world.actor(world.alice)
+    # The invoice is issued "today": pin the clock to the day after the proforma, so its due
+    # date and month-numbered series do not depend on when the suite runs.
+    monkeypatch.setattr(cabinet.store, "clock", lambda: AFTER_DAY)
     proforma = issued(
         cabinet,
         alice,

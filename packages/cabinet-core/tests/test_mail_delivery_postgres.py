@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,16 @@ def cabinet(
     yield mail_cabinet(store, tmp_path, mailer, hooks)
 
 
+AFTER_DAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
 def test_proforma_to_invoice_auto_sent_and_delivered_by_the_worker(
-    world: World, mailer: CapturingMailer
+    monkeypatch: pytest.MonkeyPatch, world: World, mailer: CapturingMailer
 ) -> None:
     cabinet, alice = world.cabinet, world.actor(world.alice)
+    # The invoice is issued "today": pin the clock to the day after the proforma, so its due
+    # date and month-numbered series do not depend on when the suite runs.
+    monkeypatch.setattr(cabinet.store, "clock", lambda: AFTER_DAY)
     client_id = world.client_id(world.client_a)
     cabinet.clients.set_preferences(
         world.actor(world.admin), client_id, auto_send=True, default_template=None

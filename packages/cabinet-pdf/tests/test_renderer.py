@@ -10,41 +10,36 @@ from decimal import Decimal
 
 import attrs
 import pytest
+from cabinet_core.default_document_types import BUILT_IN_TYPES
 from cabinet_core.entities import DocumentLine, ExchangeRate
 from cabinet_core.ksef import FA3_NAMESPACE, document_to_fa3, validate_fa3
-from cabinet_core.rendering import Renderer
+from cabinet_core.printing import file_stem, totals_of, view_of
+from cabinet_core.rendering import ALL_DOCUMENT_TYPES, Renderer
 from cabinet_core.services.documents import party_of_client
-from cabinet_core.vat import compute_totals
+from cabinet_core.vat import POLAND_2026, compute_totals
 from cabinet_core.words import amount_in_words
-from cabinet_pdf.renderer import (
-    DOCUMENT_TYPES,
-    PdfRenderer,
-    fa3_attachment,
-    filename_for,
-    totals_of,
-)
+from cabinet_pdf.renderer import PdfRenderer
 from pypdf import PdfReader
+
+DOCUMENT_TYPES = tuple(document_type.key for document_type in BUILT_IN_TYPES)
 
 
 def render(cabinet, document, client, language="pl"):
     return PdfRenderer().render(cabinet, document, client=client, template=None, language=language)
 
 
-def test_is_a_renderer_of_pdf_for_the_invoice_like_built_ins():
+def test_is_a_renderer_of_pdf_for_every_document_type(cabinet):
     renderer = PdfRenderer()
     assert isinstance(renderer, Renderer)
     assert renderer.name == "pdf"
     assert renderer.media_type == "application/pdf"
-    assert set(renderer.document_types) == {
-        "cost_invoice",
-        "proforma",
-        "vat_invoice",
-        "correcting_invoice",
-        "correction_request",
-        "bill",
-        "contract",
-        "cash_report",
-    }
+    assert renderer.document_types is ALL_DOCUMENT_TYPES
+    for key in (*DOCUMENT_TYPES, "power_of_attorney", "anything_a_plugin_adds"):
+        assert key in renderer.document_types
+        assert cabinet.renderer_for(key, "application/pdf").name == "pdf"
+    # Limited to some types, it handles only those.
+    only = PdfRenderer(["vat_invoice"])
+    assert "vat_invoice" in only.document_types and "bill" not in only.document_types
 
 
 def test_polish_invoice_reads_back_with_polish_letters(cabinet, client, invoice, pdf_text):
@@ -137,11 +132,11 @@ def test_draft_is_watermarked_in_its_language(cabinet, client, invoice, pdf_text
 
 
 def test_missing_totals_are_computed_and_stored_totals_are_printed(cabinet, client, invoice):
-    computed, correction = totals_of(invoice)
+    computed, correction = totals_of(invoice, POLAND_2026)
     assert correction is None
     assert computed == compute_totals(invoice.lines, currency="PLN")
     stored = attrs.evolve(computed, gross=Decimal("1544.76"))
-    assert totals_of(attrs.evolve(invoice, totals=stored))[0] is stored
+    assert totals_of(attrs.evolve(invoice, totals=stored), POLAND_2026)[0] is stored
 
 
 def test_correcting_invoice_prints_before_after_and_difference(cabinet, client, invoice, pdf_text):
@@ -356,9 +351,12 @@ def test_every_declared_type_renders(cabinet, client, invoice, doc_type):
     assert party in text
 
 
-def test_filename_is_safe_for_downloads(invoice):
-    assert filename_for(attrs.evolve(invoice, number="FV 1/11/2026")) == "FV-1-11-2026.pdf"
-    assert filename_for(attrs.evolve(invoice, number=None)) == "vat_invoice-7-draft.pdf"
+def test_filename_is_safe_for_downloads(cabinet, client, invoice):
+    assert file_stem(attrs.evolve(invoice, number="FV 1/11/2026")) == "FV-1-11-2026"
+    assert file_stem(attrs.evolve(invoice, number=None)) == "vat_invoice-7-draft"
+    view = view_of(cabinet, attrs.evolve(invoice, number="FV 1/11/2026"), client)
+    assert view.filename == "FV-1-11-2026.pdf"
+    assert view.fa3 is not None and view.fa3.filename == "FV-1-11-2026.xml"
 
 
 RENDER_IN_A_FRESH_PROCESS = """
@@ -493,7 +491,9 @@ def test_only_issued_vat_and_correcting_invoices_carry_xml(cabinet, client, invo
     rendered = render(cabinet, invoice, no_nip)
     assert rendered.content.startswith(b"%PDF")
     assert _attachments(rendered.content) == {}
-    assert fa3_attachment(invoice, no_nip) is None
+    view = view_of(cabinet, invoice, no_nip)
+    assert view.fa3 is None
+    assert ("seller.nip", "required") in {(e.field, e.code) for e in view.fa3_errors}
 
 
 def test_output_with_the_embedded_xml_is_byte_identical(cabinet, client, invoice):

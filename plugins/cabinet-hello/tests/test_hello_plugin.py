@@ -150,3 +150,93 @@ def test_the_home_page_template_extends_the_built_in_one(cabinet):
     assert cabinet_hello.extra_template_vars(request=request) == {
         "hello_greeting": "Hello from the cabinet-hello plugin!"
     }
+
+
+def _signed_power_of_attorney(cabinet):
+    admin = Actor.system()
+    client = cabinet.clients.create(admin, Client(name="Żabka Sp. z o.o.", nip="5260250274"))
+    draft = cabinet.documents.create(
+        admin,
+        Document(
+            client_id=client.id,
+            doc_type="power_of_attorney",
+            issue_date=date(2026, 11, 27),
+            extra={
+                "attorney": "Jan Żółkiewski",
+                "scope": "kind",
+                "acts": "Odbiór przesyłek w urzędzie",
+                "valid_until": "2027-06-30",
+            },
+        ),
+    )
+    return client, cabinet.documents.transition(admin, draft.id, "sign")
+
+
+def test_a_power_of_attorney_gets_a_pdf_laid_out_from_its_fields(cabinet):
+    """cabinet-pdf has no layout of its own for this type: it prints the declared fields."""
+    pytest.importorskip("cabinet_pdf")
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    from cabinet_core.printing import render
+
+    client, signed = _signed_power_of_attorney(cabinet)
+    rendered = render(cabinet, signed, client, language="pl")
+    assert rendered.media_type == "application/pdf"
+    assert rendered.filename == "PEL-1-2026.pdf"
+    reader = pypdf.PdfReader(io.BytesIO(rendered.content))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    for expected in (
+        "Pełnomocnictwo",  # the type's own label is the title
+        "PEL/1/2026",
+        "Żabka Sp. z o.o.",
+        "Pełnomocnik",
+        "Jan Żółkiewski",
+        "Rodzaj pełnomocnictwa",
+        "Rodzajowe",  # a choice printed by its label
+        "Zakres umocowania",
+        "Odbiór przesyłek w urzędzie",
+        "Ważne do",
+        "2027-06-30",
+    ):
+        assert expected in text, expected
+    assert "PROJEKT" not in text  # signed, so no draft watermark
+
+
+def test_the_documents_list_offers_a_new_power_of_attorney(cabinet):
+    """``offer_new`` puts the type under "New" next to the built-in ones."""
+    app_module = pytest.importorskip("cabinet_web.app")
+    testclient = pytest.importorskip("starlette.testclient")
+    import re
+
+    # Staff see "New" when there is a client they may write documents for.
+    cabinet.clients.create(Actor.system(), Client(name="Żabka Sp. z o.o.", nip="5260250274"))
+    cabinet.users.create(
+        Actor.system(),
+        email="admin@hello.pl",
+        name="Ada",
+        role=Role.ADMIN,
+        client_id=None,
+        password="correct-horse-9",
+    )
+    with testclient.TestClient(app_module.create_app(cabinet)) as web:
+        form = web.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token is not None
+        web.post(
+            "/login",
+            data={
+                "email": "admin@hello.pl",
+                "password": "correct-horse-9",
+                "csrf_token": token.group(1),
+            },
+        )
+        page = web.get("/documents")
+    assert page.status_code == 200
+    assert 'href="/documents/new?type=power_of_attorney" data-test="new-power_of_attorney"' in (
+        page.text
+    )
+    # The built-ins that declare offer_new keep their buttons.
+    for key in ("cost_invoice", "proforma", "vat_invoice", "correcting_invoice"):
+        assert f'data-test="new-{key}"' in page.text
+    assert 'data-test="new-cash_report"' not in page.text

@@ -4,6 +4,7 @@ and the services every entry point (web page, API, CLI, worker) goes through."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -175,6 +176,13 @@ class Cabinet:
             return self.document_types[key]
         except KeyError:
             raise NotFound("Unknown document type", doc_type=key) from None
+
+    def tax_rules_on(self, on: date) -> TaxRules:
+        """The VAT rules that apply on ``on``, from the registered rule sets (plugin-registered
+        ones included); see :func:`cabinet_core.vat.rules_on` for the fallbacks."""
+        from cabinet_core.vat import rules_on
+
+        return rules_on(self.tax_rules, on)
 
     def renderer_for(self, doc_type: str, media_type: str) -> Renderer:
         """The last-registered renderer of ``media_type`` that handles ``doc_type``."""

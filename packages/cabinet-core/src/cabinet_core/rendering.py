@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Container
+from typing import TYPE_CHECKING, Final, Protocol, final, runtime_checkable
 
 import attrs
 
@@ -21,13 +21,33 @@ class Rendered:
     filename: str
 
 
+@final
+class AllDocumentTypes(Container[str]):
+    """Every document type, including ones registered later by plugins (see
+    :data:`ALL_DOCUMENT_TYPES`)."""
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def __repr__(self) -> str:
+        return "ALL_DOCUMENT_TYPES"
+
+
+#: A renderer's ``document_types`` when it lays out any type (cabinet-pdf falls back to a
+#: layout built from the type's declared fields).
+ALL_DOCUMENT_TYPES: Final = AllDocumentTypes()
+
+
 @runtime_checkable
 class Renderer(Protocol):
-    """Renders some document types to one media type."""
+    """Renders some document types to one media type.
+
+    ``document_types`` holds the keys it handles (a tuple), or :data:`ALL_DOCUMENT_TYPES`.
+    """
 
     name: str
     media_type: str
-    document_types: Sequence[str]
+    document_types: Container[str]
 
     def render(
         self,

@@ -207,6 +207,21 @@ def rates_for(rules: Sequence[TaxRules], on: date) -> TaxRules:
     return max(valid, key=lambda candidate: candidate.valid_from)
 
 
+def rules_on(registered: Sequence[TaxRules], on: date) -> TaxRules:
+    """The VAT rules that apply to a document dated ``on``, from the rule sets plugins
+    registered (``register_tax_rules``): the newest one already valid then.
+
+    The one place the fallbacks are decided: with no rule set registered (built-in plugins
+    disabled) the built-in :data:`POLAND_2026` applies; a date before every registered set
+    takes the oldest one, so an old document still prints and validates instead of failing.
+    """
+    candidates = tuple(registered) or (POLAND_2026,)
+    try:
+        return rates_for(candidates, on)
+    except LookupError:
+        return min(candidates, key=lambda candidate: candidate.valid_from)
+
+
 @attrs.frozen(kw_only=True)
 class LineAmounts:
     """One line's rounded values: FA(3) ``P_11`` (net), ``P_11Vat`` and ``P_11A`` (gross)."""

@@ -1,4 +1,5 @@
-"""Printed words: document titles and labels in Polish and English.
+"""Printed words: labels in Polish and English (the titles of the built-in types are in
+:mod:`cabinet_pdf.printed_types`).
 
 A bilingual document (language ``"pl+en"``) prints both, Polish first, as Polish invoices for
 foreign buyers customarily do ("Sprzedawca / Seller").
@@ -7,22 +8,6 @@ foreign buyers customarily do ("Sprzedawca / Seller").
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-#: Titles of the built-in document types, as printed at the top of the page.
-TITLES: Mapping[str, Mapping[str, str]] = {
-    "cost_invoice": {"pl": "Faktura kosztowa", "en": "Cost invoice"},
-    # The customary title of a proforma (poland.md §3.1), capitals as printed.
-    "proforma": {"pl": "FAKTURA PROFORMA", "en": "PROFORMA INVOICE"},
-    "vat_invoice": {"pl": "Faktura VAT", "en": "VAT invoice"},
-    "correcting_invoice": {"pl": "Faktura korygująca", "en": "Correcting invoice"},
-    "correction_request": {"pl": "Wniosek o korektę faktury", "en": "Invoice correction request"},
-    "bill": {"pl": "Rachunek", "en": "Bill"},
-    "contract": {"pl": "Umowa", "en": "Contract"},
-    "cash_report": {"pl": "Raport kasowy", "en": "Cash report"},
-}
-
-#: A correction request dated before 1 Feb 2026 is a buyer's note (art. 106k, since repealed).
-LEGACY_CORRECTION_NOTE = {"pl": "Nota korygująca", "en": "Correction note"}
 
 LABELS: Mapping[str, Mapping[str, str]] = {
     "number": {"pl": "Nr", "en": "No."},

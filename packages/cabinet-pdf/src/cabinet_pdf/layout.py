@@ -1,11 +1,12 @@
-"""The page layout of invoice-like documents, as reportlab platypus flowables.
+"""The page layout of documents, as reportlab platypus flowables.
 
-One layout serves every built-in type: the firm's branding, a heading with the title and number,
+One layout serves every type: the firm's branding, a heading with the title and number,
 the dates, the two parties, the lines (before/after blocks on a correcting invoice), VAT per
 rate, the total due with the amount in words, the statutory markers (art. 106e ust. 1 pkt 16-19),
 payment details, the type's own fields and notes. Types without lines (a contract, a cash
-report) simply print no lines table. The template's :class:`~cabinet_pdf.themes.Theme` decides
-how each block is drawn, never what it says.
+report, a plugin's power of attorney) simply print no lines table. What a built-in type prints
+differently (its title, the parties' names) comes from :mod:`cabinet_pdf.printed_types`. The
+template's :class:`~cabinet_pdf.themes.Theme` decides how each block is drawn, never what it says.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from cabinet_core.vat import (
     CorrectionTotals,
     TaxRules,
     UnknownVatRate,
-    split_payment_applies,
 )
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -63,25 +63,15 @@ from cabinet_pdf.formatting import (
 )
 from cabinet_pdf.labels import (
     LABELS,
-    LEGACY_CORRECTION_NOTE,
     MARKERS,
     PAYMENT_METHODS,
-    TITLES,
     label,
     languages_of,
     pick,
     statutory,
 )
+from cabinet_pdf.printed_types import printed_type
 from cabinet_pdf.themes import CLASSIC, Theme, tint
-
-#: Labels of the two parties where they are not seller and buyer.
-PARTY_ROLES = {
-    "contract": ("ordering_party", "contractor"),
-    "bill": ("ordering_party", "contractor"),
-}
-
-#: The day art. 106k (the buyer's correction note) stopped applying.
-NOTE_REPEALED_ON = date(2026, 2, 1)
 
 #: Extra fields printed by their own blocks (markers, the corrected invoice), not as rows.
 PRINTED_ELSEWHERE = frozenset(
@@ -191,10 +181,9 @@ def _styles(look: Look) -> dict[str, ParagraphStyle]:
 
 def document_title(document: Document, language: str, document_type: DocumentType | None) -> str:
     """The printed title: the built-in title, else the type's own label, else its key."""
-    if document.doc_type == "correction_request" and document.issue_date < NOTE_REPEALED_ON:
-        return pick(LEGACY_CORRECTION_NOTE, language)
-    if document.doc_type in TITLES:
-        return pick(TITLES[document.doc_type], language)
+    title = printed_type(document.doc_type).title_on(document.issue_date)
+    if title is not None:
+        return pick(title, language)
     if document_type is not None:
         return pick(document_type.label, language)
     return document.doc_type
@@ -302,8 +291,11 @@ class Layout:
         language: str,
         correction: CorrectionTotals | None = None,
         rules: TaxRules = POLAND_2026,
+        split_payment: bool = False,
     ) -> None:
         self.rules = rules
+        self.split_payment = split_payment
+        self.printed = printed_type(document.doc_type)
         self.document = document
         self.client = client
         self.document_type = document_type
@@ -379,7 +371,7 @@ class Layout:
         left = []
         if doc.number:
             left.append(self.p(f"{escape(self.label('number'))} {escape(doc.number)}", "number"))
-        if doc.doc_type == "cost_invoice" and self.document_type is not None:
+        if self.printed.prints_status and self.document_type is not None:
             try:
                 state = pick(self.document_type.workflow.state(doc.status).label, self.language)
             except KeyError:
@@ -427,8 +419,7 @@ class Layout:
     def parties(self) -> list[Flowable]:
         """The two parties side by side (only the company on a cash report)."""
         doc = self.document
-        if doc.doc_type == "cash_report":
-            # An internal document: only the company keeping the cash desk is named.
+        if self.printed.internal:
             heads: list[Any] = [self.p(escape(self.label("company")), "heading"), ""]
             body: list[Any] = [
                 _party_paragraph(client_party(self.client), self.language, self.styles["base"]),
@@ -437,12 +428,11 @@ class Layout:
         else:
             seller, buyer = doc.seller, doc.buyer
             # The client buys on a cost invoice or a correction request; elsewhere it issues.
-            if getattr(self.document_type, "client_is_buyer", doc.doc_type == "cost_invoice"):
+            if self.document_type is not None and self.document_type.client_is_buyer:
                 buyer = buyer or client_party(self.client)
             else:
                 seller = seller or client_party(self.client)
-            # A contract or a bill is between the client and a contractor, not a sale.
-            left, right = PARTY_ROLES.get(doc.doc_type, ("seller", "buyer"))
+            left, right = self.printed.parties
             heads = [self.p(escape(self.label(key)), "heading") for key in (left, right)]
             body = [
                 _party_paragraph(party, self.language, self.styles["base"]) if party else ""
@@ -568,16 +558,14 @@ class Layout:
     def total_due(self) -> list[Flowable]:
         """The amount due (refunded, paid or agreed) with the amount in words."""
         totals = self.totals
-        if totals is None or self.document.doc_type == "cash_report":
+        if totals is None or self.printed.internal:
             return []
         if self.document.lines or totals.rows:
             # A correction that lowers the amount states what the seller pays back.
             key = "to_refund" if totals.gross < 0 else "total_due"
         elif totals.gross:
             # A bill is paid; a contract states the remuneration; a plugin type just an amount.
-            key = {"bill": "total_due", "contract": "remuneration"}.get(
-                self.document.doc_type, "amount"
-            )
+            key = self.printed.amount_label
         else:
             return []
         due = self.amount(abs(totals.gross))
@@ -611,9 +599,9 @@ class Layout:
                 continue
         if reverse:
             found.append("reverse_charge")
-        # The same rule as the FA(3) writer and the documents service, so the words printed
-        # and the P_18A embedded never disagree (annex-15 lines, a correction's full total).
-        if split_payment_applies(doc, rules=self.rules):
+        # Decided by the document's printable view with the rule the FA(3) writer uses, so the
+        # words printed and the P_18A embedded never disagree.
+        if self.split_payment:
             found.append("split_payment")
         return found
 
@@ -632,7 +620,7 @@ class Layout:
         """Payment method, bank account, the exchange rate used, the proforma disclaimer."""
         doc = self.document
         rows = []
-        if doc.doc_type == "cash_report":
+        if self.printed.internal:
             return []
         if doc.lines or doc.due_date:
             method = pick(PAYMENT_METHODS[doc.payment_method.value], self.language)
@@ -649,7 +637,7 @@ class Layout:
                 f"{self.number(rate.rate, places=4)} PLN, {escape(rate.table_no)} "
                 f"({format_date(rate.effective_date)})"
             )
-        if doc.doc_type == "proforma":
+        if self.printed.not_an_invoice:
             # The disclaimer keeps a proforma from passing for an invoice (poland.md §3.1).
             disclaimer = statutory(LABELS_NOT_VAT, self.language)
             rows.append(f"<b>{escape(disclaimer)}</b>")
@@ -820,10 +808,12 @@ def build_story(
     language: str,
     correction: CorrectionTotals | None = None,
     rules: TaxRules = POLAND_2026,
+    split_payment: bool = False,
 ) -> list[Flowable]:
     """The flowables of ``document``: ``totals`` are what it states (the difference, on a
     correction, whose before/after states come in ``correction``); ``amount_words`` holds the
-    total due in words, one string per printed language."""
+    total due in words, one string per printed language; ``split_payment`` prints the MPP
+    marking (:attr:`cabinet_core.printing.DocumentView.split_payment`)."""
     return Layout(
         document,
         client=client,
@@ -834,4 +824,5 @@ def build_story(
         language=language,
         correction=correction,
         rules=rules,
+        split_payment=split_payment,
     ).story()

@@ -9,5 +9,5 @@ from cabinet_pdf.renderer import PdfRenderer
 
 @hookimpl
 def register_renderers(register: Register) -> None:
-    """Register the PDF renderer for the invoice-like built-in document types."""
+    """Register the PDF renderer for every document type, the ones plugins add too."""
     register(PdfRenderer())

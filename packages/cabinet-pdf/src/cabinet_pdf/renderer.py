@@ -1,31 +1,22 @@
-"""The PDF renderer: a :class:`cabinet_core.rendering.Renderer` for the invoice-like built-ins.
+"""The PDF renderer: a :class:`cabinet_core.rendering.Renderer` of every document type.
 
-The template (``Template.key``: ``classic`` or ``modern``, see :mod:`cabinet_pdf.themes`) picks
-the look; an issued VAT or correcting invoice carries its FA(3) XML as an attached file.
+The built-in types have their own blocks (:mod:`cabinet_pdf.layout`); any other type is laid
+out from its declared fields. What the document says beyond its stored fields (totals, the
+amount in words, the MPP marking, the FA(3) file it carries) comes from one
+:class:`cabinet_core.printing.DocumentView`, the one the e-mail and the downloads use too. The
+template (``Template.key``: ``classic`` or ``modern``, see :mod:`cabinet_pdf.themes`) picks the
+look.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
-from datetime import datetime, time
 from typing import TYPE_CHECKING
 
-from cabinet_core.entities import Client, Document, DocumentTotals, Party, Template
-from cabinet_core.errors import ValidationError
-from cabinet_core.ksef import document_to_fa3
-from cabinet_core.ksef.fa3_export import INVOICE_KINDS
-from cabinet_core.rendering import Rendered
-from cabinet_core.vat import (
-    POLAND_2026,
-    CorrectionTotals,
-    TaxRules,
-    compute_correction,
-    compute_totals,
-    rates_for,
-)
-from cabinet_core.words import amount_in_words
+from cabinet_core.entities import Client, Document, Template
+from cabinet_core.printing import DocumentView, view_of
+from cabinet_core.rendering import ALL_DOCUMENT_TYPES, Rendered
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
@@ -35,78 +26,17 @@ from cabinet_pdf.branding import logo_image
 from cabinet_pdf.finishing import Metadata, finish
 from cabinet_pdf.fonts import register_fonts
 from cabinet_pdf.labels import label, languages_of
-from cabinet_pdf.layout import Look, build_story, client_party, colour, document_title, draw_page
+from cabinet_pdf.layout import Look, build_story, colour, document_title, draw_page
 from cabinet_pdf.postprocess import Attachment, FlateCanvas, language_tag
 from cabinet_pdf.themes import theme_for
 
 if TYPE_CHECKING:
+    from collections.abc import Container
+
     from cabinet_core.app import Cabinet
-    from cabinet_core.doctypes import DocumentType
 
 #: The ``/Producer`` of every PDF written here.
 PRODUCER = "cabinet-pdf (reportlab, pypdf)"
-
-#: The built-in document types this renderer prints.
-DOCUMENT_TYPES: tuple[str, ...] = (
-    "cost_invoice",
-    "proforma",
-    "vat_invoice",
-    "correcting_invoice",
-    "correction_request",
-    "bill",
-    "contract",
-    "cash_report",
-)
-
-
-def filename_for(document: Document) -> str:
-    """A download name built from the number (``FV/1/11/2026`` → ``FV-1-11-2026.pdf``)."""
-    stem = document.number or f"{document.doc_type}-{document.id or 'new'}-draft"
-    return re.sub(r"[^0-9A-Za-z._-]+", "-", stem).strip("-") + ".pdf"
-
-
-def is_draft(document: Document, document_type: DocumentType | None) -> bool:
-    """A document still in its type's first workflow state (or, for an unknown type, in
-    ``draft``) is printed with a watermark so nobody takes it for the issued document."""
-    initial = document_type.workflow.initial if document_type is not None else "draft"
-    return document.status == initial
-
-
-def totals_of(
-    document: Document, rules: TaxRules | None = None
-) -> tuple[DocumentTotals | None, CorrectionTotals | None]:
-    """What the document states (its stored totals, else computed now with ``rules``) and, for
-    a correction written as before/after rows, both states."""
-    if not document.lines:
-        return document.totals, None
-    rules = rules or POLAND_2026
-    if any(line.before for line in document.lines):
-        correction = compute_correction(
-            document.lines,
-            currency=document.currency,
-            price_mode=document.price_mode,
-            vat_method=document.vat_method,
-            exchange_rate=document.exchange_rate,
-            rules=rules,
-        )
-        return document.totals or correction.difference, correction
-    computed = document.totals or compute_totals(
-        document.lines,
-        currency=document.currency,
-        price_mode=document.price_mode,
-        vat_method=document.vat_method,
-        exchange_rate=document.exchange_rate,
-        rules=rules,
-    )
-    return computed, None
-
-
-def rules_for(cabinet: Cabinet, document: Document) -> TaxRules | None:
-    """The cabinet's VAT rules valid on the document's issue date (``None``: the built-in)."""
-    try:
-        return rates_for(cabinet.tax_rules, document.issue_date)
-    except LookupError:
-        return None
 
 
 def template_key(document: Document, template: Template | None) -> str | None:
@@ -114,55 +44,37 @@ def template_key(document: Document, template: Template | None) -> str | None:
     return template.key if template is not None else document.template
 
 
-def fa3_attachment(
-    document: Document, client: Client, rules: TaxRules | None = None
-) -> Attachment | None:
-    """The FA(3) XML of an issued VAT or correcting invoice, to embed in its PDF.
-
-    The seller is the document's own snapshot, else the client (who issues its sales
-    invoices). ``DataWytworzeniaFa`` is the document's last change (else its issue date), so
-    the same document always embeds the same file. A document FA(3) cannot express (a draft
-    without a number, a client without a NIP …) is printed without the file: the PDF is still
-    wanted, and the XML download reports the reasons.
-    """
-    if document.doc_type not in INVOICE_KINDS or not document.number:
-        return None
-    seller: Party = document.seller or client_party(client)
-    created_at = (
-        document.updated_at
-        or document.created_at
-        or datetime.combine(document.issue_date, time(12, 0))
-    )
-    try:
-        xml = document_to_fa3(
-            document, seller=seller, created_at=created_at, rules=rules or POLAND_2026
-        )
-    except ValidationError:
+def fa3_attachment(view: DocumentView) -> Attachment | None:
+    """The view's FA(3) XML as a file embedded in the PDF (PDF/A-3 associated data); a
+    document FA(3) cannot express (a draft without a number, a client without a NIP …) is
+    printed without it: the PDF is still wanted, and the XML download reports the reasons."""
+    if view.fa3 is None:
         return None
     return Attachment(
-        filename=filename_for(document).removesuffix(".pdf") + ".xml",
-        content=xml,
-        description="KSeF FA(3)",
+        filename=view.fa3.filename, content=view.fa3.content, description="KSeF FA(3)"
     )
 
 
-def amount_words(totals: DocumentTotals | None, language: str) -> Sequence[str]:
+def amount_words(view: DocumentView, language: str) -> Sequence[str]:
     """The total due in words, once per printed language."""
-    if totals is None:
-        return ()
     return tuple(
-        amount_in_words(totals.gross, totals.currency, lang) for lang in languages_of(language)
+        view.amount_in_words[lang]
+        for lang in languages_of(language)
+        if lang in view.amount_in_words
     )
 
 
 class PdfRenderer:
-    """Renders invoice-like documents to PDF with reportlab (DejaVu Sans, A4)."""
+    """Renders documents to PDF with reportlab (DejaVu Sans, A4): every type by default, or
+    only the ``document_types`` given."""
 
     name = "pdf"
     media_type = "application/pdf"
 
-    def __init__(self, document_types: Sequence[str] = DOCUMENT_TYPES) -> None:
-        self.document_types = tuple(document_types)
+    def __init__(self, document_types: Sequence[str] | None = None) -> None:
+        self.document_types: Container[str] = (
+            ALL_DOCUMENT_TYPES if document_types is None else tuple(document_types)
+        )
 
     def render(
         self,
@@ -175,7 +87,8 @@ class PdfRenderer:
     ) -> Rendered:
         """Render ``document`` in ``language`` ("pl", "en" or "pl+en")."""
         register_fonts()
-        document_type = cabinet.document_types.get(document.doc_type)
+        view = view_of(cabinet, document, client, template)
+        document_type = view.document_type
         branding = cabinet.settings.branding
         theme = theme_for(template_key(document, template))
         look = Look(
@@ -185,13 +98,11 @@ class PdfRenderer:
             theme=theme,
             logo=logo_image(branding.logo_url),
         )
-        rules = rules_for(cabinet, document)
-        totals, correction = totals_of(document, rules)
         title = document_title(document, language, document_type)
         full_title = f"{title} {document.number}" if document.number else title
         seller = document.seller.name if document.seller else client.name
         buffer = io.BytesIO()
-        xml = fa3_attachment(document, client, rules)
+        xml = fa3_attachment(view)
         # reportlab lays out and writes the pages; pypdf finishes the file (metadata, /Lang,
         # the FA(3) XML, a draft's watermark) as an incremental update (cabinet_pdf.finishing).
         page = SimpleDocTemplate(
@@ -211,12 +122,13 @@ class PdfRenderer:
             document,
             client=client,
             document_type=document_type,
-            totals=totals,
-            amount_words=amount_words(totals, language),
+            totals=view.totals,
+            amount_words=amount_words(view, language),
             look=look,
             language=language,
-            correction=correction,
-            rules=rules or POLAND_2026,
+            correction=view.correction,
+            rules=view.rules,
+            split_payment=view.split_payment,
         )
         page.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=FlateCanvas)
         content = finish(
@@ -230,8 +142,6 @@ class PdfRenderer:
             ),
             lang=language_tag(language),
             attachments=[xml] if xml else [],
-            watermark=label("draft", language) if is_draft(document, document_type) else None,
+            watermark=label("draft", language) if view.draft else None,
         )
-        return Rendered(
-            content=content, media_type=self.media_type, filename=filename_for(document)
-        )
+        return Rendered(content=content, media_type=self.media_type, filename=view.filename)

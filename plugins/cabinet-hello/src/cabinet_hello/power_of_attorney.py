@@ -49,6 +49,9 @@ class PowerOfAttorney(BaseDocumentType):
     label: ClassVar[Mapping[str, str]] = {"pl": "Pełnomocnictwo", "en": "Power of attorney"}
     series_pattern = "PEL/{seq}/{YYYY}"
     workflow = WORKFLOW
+    # Capabilities (see DocumentType): offered under "New" in the documents list; not an
+    # invoice (no KSeF kind, no split payment), never e-mailed, no effects on its moves.
+    offer_new = True
     fields = (
         FieldSpec(
             name="attorney",

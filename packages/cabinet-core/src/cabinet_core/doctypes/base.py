@@ -10,6 +10,7 @@ import attrs
 from cabinet_core.entities import Role
 
 if TYPE_CHECKING:
+    from cabinet_core.doctypes.effects import Effect
     from cabinet_core.entities import Document
     from cabinet_core.errors import FieldError
 
@@ -87,7 +88,25 @@ class FieldSpec:
 
 @runtime_checkable
 class DocumentType(Protocol):
-    """What a document type provides. Built-ins subclass :class:`BaseDocumentType`."""
+    """What a document type provides. Built-ins subclass :class:`BaseDocumentType`, which gives
+    every capability below a default (off, empty or ``None``).
+
+    The capabilities say how the rest of the cabinet treats the type, so no code outside the
+    type needs to know its key:
+
+    * ``ksef_kind``: the FA(3) ``RodzajFaktury`` the type is written to KSeF as (``"VAT"``,
+      ``"KOR"``), or ``None`` when it never goes to KSeF (a proforma, a bill);
+    * ``sendable_states``: the states in which the document may be e-mailed to its party
+      (``cabinet.invoicing.send``); empty when it is never e-mailed;
+    * ``deliverable_states``: the states in which an e-mail queued earlier may still go out
+      (a proforma converted meanwhile still reaches its buyer); at least ``sendable_states``;
+    * ``split_payment``: whether the MPP rule (:func:`cabinet_core.vat.split_payment_applies`)
+      applies: saving sets ``extra["split_payment"]`` when the law requires the marking;
+    * ``client_is_buyer``: the client is the buyer (a cost invoice it received), not the seller;
+    * ``offer_new``: offered under "New" in the documents list;
+    * ``effects``: transition key → effects run inside that move's transaction (see
+      :mod:`cabinet_core.doctypes.effects`).
+    """
 
     key: str
     label: Mapping[str, str]
@@ -96,6 +115,17 @@ class DocumentType(Protocol):
     fields: Sequence[FieldSpec]
     has_lines: bool
     vat_bearing: bool
+    ksef_kind: str | None
+    sendable_states: frozenset[str]
+    split_payment: bool
+    client_is_buyer: bool
+    offer_new: bool
+    effects: Mapping[str, Sequence[Effect]]
+
+    @property
+    def deliverable_states(self) -> frozenset[str]:
+        """States in which a mail queued earlier may still go out (see above)."""
+        ...
 
     def validate(self, document: Document) -> Sequence[FieldError]:
         """Problems with ``document`` as a whole (empty when it may be saved)."""

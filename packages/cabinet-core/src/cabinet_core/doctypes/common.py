@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes.effects import Effect
 from cabinet_core.entities import Document, Party, Role
 from cabinet_core.errors import N_, FieldError
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import is_valid_nip
-from cabinet_core.vat import POLAND_2026, rates_for
+from cabinet_core.vat import TaxRules, rules_on
 
 CLIENT_SIDE = frozenset({Role.CLIENT, Role.MANAGER, Role.ADMIN})
 BOOKKEEPING = frozenset({Role.ACCOUNTANT, Role.ADMIN})
@@ -176,9 +178,10 @@ def check_lines(
     return errors
 
 
-def vat_codes_on(on: date) -> frozenset[str]:
-    """The VAT rate codes in force on ``on`` under the built-in Polish rules."""
-    return frozenset(rates_for((POLAND_2026,), on).codes)
+def vat_codes_on(on: date, rules: Sequence[TaxRules] = ()) -> frozenset[str]:
+    """The VAT rate codes in force on ``on`` under the registered rule sets ``rules`` (pass
+    ``cabinet.tax_rules``, so plugin-registered rates count); none given: the built-in rules."""
+    return frozenset(rules_on(rules, on).codes)
 
 
 # -- workflows -------------------------------------------------------------------------------------
@@ -266,8 +269,24 @@ class BaseDocumentType:
     seller_required: ClassVar[bool] = False
     #: The client is the buyer (a cost invoice, a correction request), else the seller.
     client_is_buyer: ClassVar[bool] = False
+    #: The FA(3) ``RodzajFaktury`` the type is written to KSeF as; ``None``: never in KSeF.
+    ksef_kind: ClassVar[str | None] = None
+    #: States in which the document may be e-mailed to its party (none: never e-mailed).
+    sendable_states: ClassVar[frozenset[str]] = frozenset()
+    #: Whether the split-payment (MPP) rule applies to the type's documents.
+    split_payment: ClassVar[bool] = False
+    #: Offered under "New" in the documents list.
+    offer_new: ClassVar[bool] = False
+    #: Transition key → effects run inside that move's transaction.
+    effects: ClassVar[Mapping[str, Sequence[Effect]]] = MappingProxyType({})
     #: The totals are a correction's differences (after − before, per rate).
     corrects: ClassVar[bool] = False
+
+    @property
+    def deliverable_states(self) -> frozenset[str]:
+        """States in which a mail queued earlier may still go out: the sendable ones (a type
+        whose documents move on after sending, like a converted proforma, widens this)."""
+        return self.sendable_states
 
     def field(self, name: str) -> FieldSpec:
         """The declared field ``name``."""

@@ -15,6 +15,7 @@ from cabinet_core.doctypes.common import (
     pl_en,
     sales_workflow,
 )
+from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS
 from cabinet_core.entities import Document
 from cabinet_core.errors import N_, FieldError
 
@@ -180,6 +181,8 @@ class Bill(BaseDocumentType):
     series_pattern = "R/{seq}/{YYYY}"
     workflow = sales_workflow(cancellable_from=("draft", "issued"))
     buyer_required = True
+    sendable_states = frozenset({"issued", "sent", "paid"})
+    effects = SALES_EFFECTS
     fields = (
         FieldSpec(
             name="contract_number",

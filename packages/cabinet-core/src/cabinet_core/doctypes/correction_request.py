@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date
+from types import MappingProxyType
 
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
 from cabinet_core.doctypes.common import CLIENT_SIDE, DRAFT, BaseDocumentType, check_lines, pl_en
+from cabinet_core.doctypes.invoice_effects import mail_on_send
 from cabinet_core.entities import Document
 from cabinet_core.errors import N_, FieldError
 
@@ -68,6 +70,9 @@ class CorrectionRequest(BaseDocumentType):
     workflow = CORRECTION_REQUEST_WORKFLOW
     seller_required = True
     client_is_buyer = True
+    sendable_states = frozenset({"sent", "accepted", "rejected"})
+    # Its ``send`` move numbers the request and mails it to the seller in one transaction.
+    effects = MappingProxyType({"send": (mail_on_send,)})
     # Optional lines say what should change: "before" rows copy the invoice, the others are
     # the state asked for, so the totals are the differences a correcting invoice would state.
     has_lines = True

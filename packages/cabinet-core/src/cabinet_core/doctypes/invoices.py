@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
+from types import MappingProxyType
 
 import cattrs
 
@@ -19,6 +20,7 @@ from cabinet_core.doctypes.common import (
     pl_en,
     sales_workflow,
 )
+from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS, link_received_correction
 from cabinet_core.entities import Document, DocumentTotals, Role
 from cabinet_core.errors import N_, FieldError
 
@@ -104,6 +106,8 @@ class CostInvoice(BaseDocumentType):
     vat_bearing = True
     seller_required = True
     client_is_buyer = True
+    offer_new = True
+    effects = MappingProxyType({"submit": (link_received_correction,)})
     # Totals are after − before per rate: a received KOR with "before" rows states differences;
     # without "before" rows (every ordinary invoice) that is simply the lines' own totals.
     corrects = True
@@ -225,6 +229,10 @@ class Proforma(BaseDocumentType):
     has_lines = True
     vat_bearing = True
     buyer_required = True
+    sendable_states = frozenset({"issued", "sent"})
+    split_payment = True
+    offer_new = True
+    effects = SALES_EFFECTS
     fields = (
         FieldSpec(
             name="split_payment",
@@ -238,6 +246,12 @@ class Proforma(BaseDocumentType):
             label=pl_en("Ważna do", "Valid until"),
         ),
     )
+
+    @property
+    def deliverable_states(self) -> frozenset[str]:
+        """A proforma queued when issued (auto-send) may be converted or paid before the worker
+        gets to it, and is still worth the buyer's reading."""
+        return self.sendable_states | {"converted", "paid"}
 
     def check(self, document: Document) -> Iterable[FieldError]:
         """An offer cannot expire before it is made."""
@@ -263,6 +277,11 @@ class VatInvoice(BaseDocumentType):
     has_lines = True
     vat_bearing = True
     buyer_required = True
+    ksef_kind = "VAT"
+    sendable_states = frozenset({"issued", "sent", "paid"})
+    split_payment = True
+    offer_new = True
+    effects = SALES_EFFECTS
     fields = (
         FieldSpec(
             name="split_payment",
@@ -310,6 +329,11 @@ class CorrectingInvoice(BaseDocumentType):
     vat_bearing = True
     buyer_required = True
     corrects = True
+    ksef_kind = "KOR"
+    sendable_states = frozenset({"issued", "sent", "paid"})
+    split_payment = True
+    offer_new = True
+    effects = SALES_EFFECTS
     fields = (
         FieldSpec(
             name="corrected_number",

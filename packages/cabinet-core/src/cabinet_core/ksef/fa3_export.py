@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -58,10 +57,10 @@ from cabinet_core.vat import (
     split_payment_applies,
 )
 
-__all__ = ["INVOICE_KINDS", "document_to_fa3"]
+__all__ = ["FA3_KINDS", "document_to_fa3"]
 
-#: FA(3) ``RodzajFaktury`` of each document type the cabinet sends to KSeF.
-INVOICE_KINDS: Mapping[str, str] = {"vat_invoice": "VAT", "correcting_invoice": "KOR"}
+#: The FA(3) ``RodzajFaktury`` values the cabinet writes (a type's ``ksef_kind``).
+FA3_KINDS = frozenset({"VAT", "KOR"})
 
 #: EU member states' VAT prefixes (``TKodyKrajowUE``; Greece is EL, Northern Ireland XI).
 EU_VAT_PREFIXES = frozenset(
@@ -182,7 +181,7 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def _totals(document: Document, rules: TaxRules) -> DocumentTotals:
+def _totals(document: Document, rules: TaxRules, kind: str) -> DocumentTotals:
     options: dict[str, Any] = {
         "currency": document.currency,
         "price_mode": document.price_mode,
@@ -190,7 +189,7 @@ def _totals(document: Document, rules: TaxRules) -> DocumentTotals:
         "exchange_rate": document.exchange_rate,
         "rules": rules,
     }
-    if document.doc_type == "correcting_invoice":
+    if kind == "KOR":
         return compute_correction(document.lines, **options).difference
     return compute_totals(document.lines, **options)
 
@@ -400,6 +399,16 @@ def _timestamp(created_at: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _built_in_kind(doc_type: str) -> str | None:
+    # Callers without the cabinet's registry (tests, scripts) export the built-in types.
+    from cabinet_core.default_document_types import BUILT_IN_TYPES
+
+    for document_type in BUILT_IN_TYPES:
+        if document_type.key == doc_type:
+            return document_type.ksef_kind
+    return None
+
+
 def document_to_fa3(
     document: Document,
     *,
@@ -407,9 +416,12 @@ def document_to_fa3(
     created_at: datetime,
     system_info: str = "cabinet",
     rules: TaxRules = POLAND_2026,
+    kind: str | None = None,
 ) -> bytes:
     """The FA(3) e-invoice (UTF-8 XML, no BOM) of an issued VAT or correcting invoice.
 
+    ``kind`` is the ``RodzajFaktury`` (``"VAT"``, ``"KOR"``): the document type's
+    ``ksef_kind``; left out, the built-in type named by ``document.doc_type`` decides it.
     ``seller`` is the issuing client as printed on the invoice (``Podmiot1``; it needs a NIP and
     an address); the buyer is ``document.buyer``. ``created_at`` becomes ``DataWytworzeniaFa``
     (a naive value is taken as UTC). Raises :class:`ValidationError` when the document cannot
@@ -420,8 +432,8 @@ def document_to_fa3(
     is returned, so a caller never gets half a file.
     """
     errors: list[FieldError] = []
-    kind = INVOICE_KINDS.get(document.doc_type)
-    if kind is None:
+    kind = kind if kind is not None else _built_in_kind(document.doc_type)
+    if kind is None or kind not in FA3_KINDS:
         raise ValidationError.single(
             "doc_type", "not_ksef", N_("Only VAT and correcting invoices are sent to KSeF.")
         )
@@ -459,7 +471,7 @@ def document_to_fa3(
     )
     if errors or buyer is None:
         raise ValidationError(errors)
-    totals = _totals(document, rules)
+    totals = _totals(document, rules, kind)
 
     root = ET.Element("Faktura", {"xmlns": FA3_NAMESPACE})
     naglowek = _el(root, "Naglowek")

@@ -26,6 +26,7 @@ import attrs
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from cabinet_core.doctypes.invoices import CorrectingInvoice, CostInvoice, VatInvoice
 from cabinet_core.entities import (
     Address,
     BankAccount,
@@ -524,6 +525,14 @@ def _recompute(
     return compute_totals(document_lines, exchange_rate=exchange_rate, **options)
 
 
+#: The built-in types a file can be read as, by key: what each declares (the client is the
+#: buyer, the FA(3) kind it is written as) decides which of its fields the file fills.
+_READ_AS = {
+    document_type.key: document_type()
+    for document_type in (CostInvoice, VatInvoice, CorrectingInvoice)
+}
+
+
 def _extra(
     fa: ET.Element,
     doc_type: str,
@@ -537,10 +546,13 @@ def _extra(
     method, exemption basis) and a correcting invoice the invoice it corrects, so that a file
     read as one of the client's own sales documents writes back the same FA(3).
     """
-    if doc_type == "cost_invoice":
+    read_as = _READ_AS.get(doc_type)
+    if read_as is None:
+        return {}
+    if read_as.client_is_buyer:
         return {"seller_invoice_number": number}
     adnotacje = fa.find("f:Adnotacje", _NS)
-    if doc_type == "vat_invoice":
+    if read_as.ksef_kind == "VAT":
         basis = next(
             (
                 text
@@ -559,7 +571,7 @@ def _extra(
         if basis is not None:
             extra["exemption_basis"] = basis
         return extra
-    if doc_type == "correcting_invoice" and corrected:
+    if read_as.ksef_kind == "KOR" and corrected:
         first = corrected[0]
         return {
             "corrected_number": first.number,
@@ -574,7 +586,7 @@ def parse_fa3(
     xml: bytes,
     *,
     client_id: int = 0,
-    doc_type: str = "cost_invoice",
+    doc_type: str = CostInvoice.key,
     rules: TaxRules = POLAND_2026,
 ) -> ImportedInvoice:
     """Read a received FA(3) invoice into a draft document of ``doc_type`` for ``client_id``.
@@ -673,7 +685,10 @@ def parse_fa3(
     corrected = _corrected(fa)
     reason = _text(fa, "f:PrzyczynaKorekty") or ""
     extra = _extra(fa, doc_type, number, corrected, reason)
-    document_number = None if doc_type == "cost_invoice" else number
+    # A received invoice gets the client's register number when submitted; the seller's own
+    # number stays in extra.
+    read_as = _READ_AS.get(doc_type)
+    document_number = None if read_as is not None and read_as.client_is_buyer else number
     document = Document(
         client_id=client_id,
         doc_type=doc_type,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -11,15 +10,13 @@ from typing import TYPE_CHECKING, Any
 from cabinet_core.converter import json_value, to_json_dict
 from cabinet_core.entities import Actor, AuditEntry, OutboxMessage
 from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.mail import looks_like_email
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
     from cabinet_core.storage import Store, Tx
 
 log = logging.getLogger("cabinet.services")
-
-# Deliberately loose: one "@", no spaces, a dot in the domain. Delivery proves the rest.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def raise_if(errors: Iterable[FieldError]) -> None:
@@ -40,7 +37,7 @@ def email_errors(value: str, field: str = "email", *, required: bool = True) -> 
     """An error when ``value`` does not look like an e-mail address."""
     if not value.strip():
         return required_text(value, field) if required else []
-    if _EMAIL.match(value.strip()):
+    if looks_like_email(value):
         return []
     return [FieldError(field=field, code="email", message=N_("Enter a valid e-mail address."))]
 

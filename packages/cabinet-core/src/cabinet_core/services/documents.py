@@ -6,10 +6,11 @@ table A through ``cabinet.rate_provider``) on the document itself, so a saved do
 changes when rates do. A workflow move that assigns a number takes it from the client's series
 in the same transaction as the move, its audit entry and its outbox row.
 
-Split payment (MPP, poland.md §2.4): on every save of a VAT invoice, correcting invoice or
-proforma, ``extra["split_payment"]`` becomes True when the law requires the marking (a line
-from annex 15 and a total above 15 000.00 PLN, a foreign currency converted at the document's
-fixed rate; for a correction, the corrected state's total). It is never switched off by the
+Split payment (MPP, poland.md §2.4): on every save of a document whose type declares
+``split_payment`` (a VAT invoice, correcting invoice or proforma), ``extra["split_payment"]``
+becomes True when the law requires the marking (a line from annex 15 and a total above
+15 000.00 PLN, a foreign currency converted at the document's fixed rate; for a correction, the
+corrected state's total). It is never switched off by the
 service: when the rule does not require it, the value the user sent is kept, so a client may
 tick it by hand (the goods are in annex 15 although no line says so), and a flag set earlier
 stays until the user clears it. The FA(3) file and the PDF still print the marker only when the
@@ -23,6 +24,7 @@ where the change came from so the CRM backend does not echo it back.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -31,6 +33,7 @@ import attrs
 
 from cabinet_core import access
 from cabinet_core.doctypes import BaseDocumentType, DocumentType, Transition
+from cabinet_core.doctypes.effects import EffectContext
 from cabinet_core.entities import (
     Actor,
     Client,
@@ -52,19 +55,14 @@ from cabinet_core.numbering_pattern import format_number, series_key
 from cabinet_core.services._base import Service, payload, raise_if
 from cabinet_core.storage import DocumentQuery, Page, Tx
 from cabinet_core.vat import (
-    POLAND_2026,
     TaxRules,
     compute_correction,
     compute_totals,
-    rates_for,
     split_payment_applies,
 )
 
 MAX_PAGE = 500
 _ZERO = Decimal("0.00")
-
-#: The document types whose saving sets the split-payment flag when the law requires it.
-SPLIT_PAYMENT_TYPES = frozenset({"vat_invoice", "correcting_invoice", "proforma"})
 
 #: Outbox topics of e-mails about a document (the rest go to the CRM backends).
 MAIL_TOPIC_PREFIX = "mail."
@@ -110,7 +108,7 @@ class DocumentService(Service):
             ) from None
 
     def _rules(self, on: date) -> TaxRules:
-        return rates_for(self.cabinet.tax_rules or (POLAND_2026,), on)
+        return self.cabinet.tax_rules_on(on)
 
     def _visible(self, tx: Tx, actor: Actor, doc_id: int, *, write: bool) -> Document:
         document = tx.get_document(doc_id)
@@ -128,7 +126,7 @@ class DocumentService(Service):
         """Fill what the client's own data implies (parties, bank account, template) and put
         NIPs and typed extra fields in their stored form."""
         changes: dict[str, Any] = {}
-        client_is_buyer = _flag(document_type, "client_is_buyer")
+        client_is_buyer = document_type.client_is_buyer
         own, other = ("buyer", "seller") if client_is_buyer else ("seller", "buyer")
         if getattr(document, own) is None:
             changes[own] = party_of_client(client)
@@ -176,7 +174,7 @@ class DocumentService(Service):
             errors = list(document_type.validate(document, vat_codes=rules.codes))
         else:
             errors = list(document_type.validate(document))
-        own = "buyer" if _flag(document_type, "client_is_buyer") else "seller"
+        own = "buyer" if document_type.client_is_buyer else "seller"
         own_party: Party | None = getattr(document, own)
         if (
             own_party is not None
@@ -309,7 +307,7 @@ class DocumentService(Service):
 
     def _mark_split_payment(self, document: Document, document_type: DocumentType) -> Document:
         """Set ``extra["split_payment"]`` when the MPP rule requires it (module docstring)."""
-        if document.doc_type not in SPLIT_PAYMENT_TYPES or not document_type.has_lines:
+        if not document_type.split_payment or not document_type.has_lines:
             return document
         rules = self._rules(document.issue_date)
         if not split_payment_applies(document, rules=rules, by_flag=False):
@@ -367,7 +365,7 @@ class DocumentService(Service):
     ) -> PaymentStatus:
         """What the client says for documents it received (a cost invoice it already paid);
         for its own sales documents the workflow decides (unpaid until marked paid)."""
-        if _flag(document_type, "client_is_buyer"):
+        if document_type.client_is_buyer:
             return document.payment_status
         return current.payment_status if current is not None else PaymentStatus.UNPAID
 
@@ -468,9 +466,20 @@ class DocumentService(Service):
         return workflow.available(document.status, actor.role)
 
     def transition(
-        self, actor: Actor, doc_id: int, transition_key: str, *, comment: str = ""
+        self,
+        actor: Actor,
+        doc_id: int,
+        transition_key: str,
+        *,
+        comment: str = "",
+        context: Mapping[str, Any] | None = None,
     ) -> Document:
-        """Make one workflow move; a numbering move takes the next number of the series."""
+        """Make one workflow move; a numbering move takes the next number of the series.
+
+        The effects the type declares for the move (``DocumentType.effects``) run in the same
+        transaction and get ``context`` (``{"to": address, "message": text}`` when the move
+        mails the document); an effect that fails undoes the move."""
+        moved: builtins.list[tuple[Document, Document]] = []
         with self.store.transaction() as tx:
             document = self._visible(tx, actor, doc_id, write=False)
             document_type = self._type(document.doc_type)
@@ -521,14 +530,90 @@ class DocumentService(Service):
                 },
             )
             self._notify(tx, actor, stored, document_type, comment.strip())
-            # Auto-send on issue, a correction request's mail, linking a received KOR.
-            stored = self.cabinet.invoicing.after_transition(tx, actor, stored, move.key)
+            stored = self._run_effects(
+                tx, actor, document_type, move, document, stored, context or {}, moved
+            )
         self.fire(
             "document_status_changed",
             document=stored,
             old_status=document.status,
             new_status=stored.status,
             actor=actor,
+        )
+        for before, after in moved:
+            self.fire(
+                "document_status_changed",
+                document=after,
+                old_status=before.status,
+                new_status=after.status,
+                actor=actor,
+            )
+        return stored
+
+    def _run_effects(
+        self,
+        tx: Tx,
+        actor: Actor,
+        document_type: DocumentType,
+        move: Transition,
+        before: Document,
+        after: Document,
+        context: Mapping[str, Any],
+        moved: builtins.list[tuple[Document, Document]],
+    ) -> Document:
+        """The type's effects of ``move``, in order, each seeing the document as the previous
+        one left it; the related documents they move are collected in ``moved``."""
+
+        def move_other(other: Document, key: str, /, **detail: Any) -> Document:
+            result = self.move_in(tx, actor, other, key, **detail)
+            moved.append((other, result))
+            return result
+
+        for effect in document_type.effects.get(move.key, ()):
+            ctx = EffectContext(
+                tx=tx,
+                actor=actor,
+                before=before,
+                after=after,
+                transition=move,
+                context=context,
+                now=self.now(),
+                record=self.record,
+                move=move_other,
+            )
+            after = effect(ctx) or after
+        return after
+
+    def move_in(
+        self, tx: Tx, actor: Actor, document: Document, transition_key: str, **detail: Any
+    ) -> Document:
+        """Apply one of the type's transitions on ``document`` (read in ``tx``) as a consequence
+        of another change (no role check: the change that implies it was checked), recorded as
+        :meth:`transition` records its moves; ``detail`` joins the audit entry."""
+        move = self._type(document.doc_type).workflow.transition(transition_key)
+        if document.status not in move.source:
+            raise Conflict(
+                N_("This action is not possible in the document's current state"),
+                transition=transition_key,
+                status=document.status,
+            )
+        stored = tx.update_document(attrs.evolve(document, status=move.target))
+        self.record(
+            tx,
+            actor,
+            action="document.transition",
+            entity="document",
+            entity_id=stored.id,
+            client_id=stored.client_id,
+            detail={"transition": move.key, "from": document.status, "to": stored.status, **detail},
+            topic="document.status_changed",
+            message={
+                "document": payload(stored),
+                "transition": move.key,
+                "old_status": document.status,
+                "new_status": stored.status,
+                "comment": "",
+            },
         )
         return stored
 

@@ -9,21 +9,27 @@ and moves the document ``issued → sent`` once the mail is out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from contextvars import ContextVar
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from cabinet_core import access
 from cabinet_core.converter import to_json_dict
-from cabinet_core.doctypes.invoices import KSEF_CORRECTION_KINDS
+from cabinet_core.doctypes import invoice_effects
+from cabinet_core.doctypes.correction_request import CorrectionRequest
+from cabinet_core.doctypes.invoices import (
+    KSEF_CORRECTION_KINDS,
+    CorrectingInvoice,
+    CostInvoice,
+    Proforma,
+    VatInvoice,
+)
 from cabinet_core.entities import (
     Actor,
     Counterparty,
     Document,
     DocumentLine,
-    Notification,
     OutboxMessage,
     Party,
 )
@@ -33,37 +39,22 @@ from cabinet_core.limits import storage_errors
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.services._base import Service, email_errors, payload, raise_if
 from cabinet_core.services.documents import party_of_client
-from cabinet_core.storage import DocumentQuery
 
 if TYPE_CHECKING:
+    from cabinet_core.doctypes import DocumentType
     from cabinet_core.entities import Client
     from cabinet_core.storage import Tx
 
-#: The address and message of a correction request being sent through ``send``, for the
-#: ``send`` move it makes (a context variable: each thread or task has its own).
-_SENDING: ContextVar[tuple[str, str] | None] = ContextVar("cabinet_sending", default=None)
 #: The outbox topic of a document to e-mail (the worker hands it to ``cabinet.mail_delivery``).
-MAIL_TOPIC = "mail.document"
-#: Sales documents the client sends to its buyer, and the states they may be sent in.
-SALES_SENDABLE = frozenset({"proforma", "vat_invoice", "correcting_invoice", "bill"})
-SENDABLE_STATES: Mapping[str, frozenset[str]] = {
-    "proforma": frozenset({"issued", "sent"}),
-    "vat_invoice": frozenset({"issued", "sent", "paid"}),
-    "correcting_invoice": frozenset({"issued", "sent", "paid"}),
-    "bill": frozenset({"issued", "sent", "paid"}),
-    "correction_request": frozenset({"sent", "accepted", "rejected"}),
-}
-#: States a queued mail may still go out in: a proforma queued when issued (auto-send) may be
-#: converted or paid before the worker gets to it, and is still worth the buyer's reading.
-DELIVERABLE_STATES: Mapping[str, frozenset[str]] = {
-    **SENDABLE_STATES,
-    "proforma": SENDABLE_STATES["proforma"] | {"converted", "paid"},
-}
+MAIL_TOPIC = invoice_effects.MAIL_TOPIC
 _CONVERTIBLE = ("issued", "sent")
 _CORRECTABLE = ("issued", "sent", "paid")
-#: The most cost invoices (or requests) one link search reads: a client's invoices from one
-#: seller, narrowed by the seller's NIP first.
-_SEARCH_LIMIT = 500
+#: The flow each built-in type starts from (see :meth:`InvoicingService.available`).
+_FLOWS = {
+    Proforma.key: "convert",
+    VatInvoice.key: "correct",
+    CostInvoice.key: "request_correction",
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -133,33 +124,7 @@ class InvoicingService(Service):
     ) -> Document:
         """Apply one of the type's transitions on ``document`` (read in ``tx``), recorded as
         ``documents.transition`` records its moves."""
-        workflow = self.cabinet.document_type(document.doc_type).workflow
-        move = workflow.transition(transition_key)
-        if document.status not in move.source:
-            raise Conflict(
-                N_("This action is not possible in the document's current state"),
-                transition=transition_key,
-                status=document.status,
-            )
-        stored = tx.update_document(attrs.evolve(document, status=move.target))
-        self.record(
-            tx,
-            actor,
-            action="document.transition",
-            entity="document",
-            entity_id=stored.id,
-            client_id=stored.client_id,
-            detail={"transition": move.key, "from": document.status, "to": stored.status, **detail},
-            topic="document.status_changed",
-            message={
-                "document": payload(stored),
-                "transition": move.key,
-                "old_status": document.status,
-                "new_status": stored.status,
-                "comment": "",
-            },
-        )
-        return stored
+        return self.cabinet.documents.move_in(tx, actor, document, transition_key, **detail)
 
     def _status_changed(self, actor: Actor, old: Document, new: Document) -> None:
         self.fire(
@@ -176,7 +141,7 @@ class InvoicingService(Service):
         currency, language, template and payment terms; ``related_id`` → the proforma), which
         becomes ``converted``. A proforma is converted once; again → :class:`Conflict`."""
         with self.store.transaction(readonly=True) as tx:
-            proforma = self._document(tx, actor, proforma_id, doc_types=("proforma",))
+            proforma = self._document(tx, actor, proforma_id, doc_types=(Proforma.key,))
         if proforma.status not in _CONVERTIBLE:
             raise Conflict(
                 N_("Only an issued proforma can be converted to an invoice"),
@@ -184,7 +149,7 @@ class InvoicingService(Service):
             )
         draft = Document(
             client_id=proforma.client_id,
-            doc_type="vat_invoice",
+            doc_type=VatInvoice.key,
             currency=proforma.currency,
             language=proforma.language,
             issue_date=self.now().date(),
@@ -198,7 +163,7 @@ class InvoicingService(Service):
             lines=proforma.lines,
             price_mode=proforma.price_mode,
             vat_method=proforma.vat_method,
-            template=self._template_for(proforma.template, "vat_invoice"),
+            template=self._template_for(proforma.template, VatInvoice.key),
             notes=proforma.notes,
             # A split-payment marking ticked by hand on the proforma holds for its invoice.
             extra={"split_payment": bool(proforma.extra.get("split_payment", False))},
@@ -212,7 +177,7 @@ class InvoicingService(Service):
         with self.store.transaction() as tx:
             # Read again under the write: a concurrent conversion or cancellation wins once,
             # and the version check in update_document refuses the other.
-            current = self._document(tx, actor, proforma_id, doc_types=("proforma",))
+            current = self._document(tx, actor, proforma_id, doc_types=(Proforma.key,))
             if current.status not in _CONVERTIBLE:
                 raise Conflict(
                     N_("Only an issued proforma can be converted to an invoice"),
@@ -241,7 +206,7 @@ class InvoicingService(Service):
         KSeF number) and the reason.
         """
         with self.store.transaction(readonly=True) as tx:
-            invoice = self._document(tx, actor, invoice_id, doc_types=("vat_invoice",))
+            invoice = self._document(tx, actor, invoice_id, doc_types=(VatInvoice.key,))
         if invoice.status not in _CORRECTABLE or invoice.number is None:
             raise Conflict(N_("Only an issued invoice can be corrected"), status=invoice.status)
         lines: list[DocumentLine] = []
@@ -257,7 +222,7 @@ class InvoicingService(Service):
         }
         draft = Document(
             client_id=invoice.client_id,
-            doc_type="correcting_invoice",
+            doc_type=CorrectingInvoice.key,
             currency=invoice.currency,
             language=invoice.language,
             issue_date=max(self.now().date(), invoice.issue_date),
@@ -273,7 +238,7 @@ class InvoicingService(Service):
             # The corrected invoice's rate: a correction's differences are converted with the
             # rate of the invoice it corrects.
             exchange_rate=invoice.exchange_rate,
-            template=self._template_for(invoice.template, "correcting_invoice"),
+            template=self._template_for(invoice.template, CorrectingInvoice.key),
             extra=extra,
             related_id=invoice.id,
         )
@@ -284,11 +249,11 @@ class InvoicingService(Service):
                 exchange_rate=invoice.exchange_rate,
                 totals=self.cabinet.documents._totals(
                     attrs.evolve(prepared, exchange_rate=invoice.exchange_rate),
-                    self.cabinet.document_type("correcting_invoice"),
+                    self.cabinet.document_type(CorrectingInvoice.key),
                 ),
             )
         with self.store.transaction() as tx:
-            self._document(tx, actor, invoice_id, doc_types=("vat_invoice",))
+            self._document(tx, actor, invoice_id, doc_types=(VatInvoice.key,))
             stored = self._add(tx, actor, prepared, "document.correct")
         self.fire("document_saved", document=stored, actor=actor, created=True)
         return stored
@@ -316,7 +281,7 @@ class InvoicingService(Service):
             )
         raise_if(errors)
         with self.store.transaction(readonly=True) as tx:
-            invoice = self._document(tx, actor, cost_invoice_id, doc_types=("cost_invoice",))
+            invoice = self._document(tx, actor, cost_invoice_id, doc_types=(CostInvoice.key,))
         if invoice.status == "draft":
             # A draft is only being typed in; the request refers to a registered invoice.
             raise Conflict(
@@ -334,7 +299,7 @@ class InvoicingService(Service):
             seller = attrs.evolve(seller, email=seller_email.strip())
         draft = Document(
             client_id=invoice.client_id,
-            doc_type="correction_request",
+            doc_type=CorrectionRequest.key,
             currency=invoice.currency,
             language=invoice.language,
             issue_date=self.now().date(),
@@ -357,7 +322,7 @@ class InvoicingService(Service):
         )
         prepared = self._prepared(actor, draft)
         with self.store.transaction() as tx:
-            self._document(tx, actor, cost_invoice_id, doc_types=("cost_invoice",))
+            self._document(tx, actor, cost_invoice_id, doc_types=(CostInvoice.key,))
             stored = self._add(tx, actor, prepared, "document.request_correction")
         self.fire("document_saved", document=stored, actor=actor, created=True)
         return stored
@@ -367,59 +332,18 @@ class InvoicingService(Service):
         tx: Tx,
         actor: Actor,
         document: Document,
-        moved: list[tuple[Document, Document]] | None = None,
+        moved: list[tuple[Document, Document]],
     ) -> Document:
-        """Link a received correcting cost invoice to the invoice it corrects (same seller NIP,
-        that seller's invoice number) and mark the open correction requests for it accepted
-        (each ``(before, after)`` appended to ``moved`` for the hooks after the commit).
-        Returns ``document`` as stored (linked when an original was found)."""
-        corrected = str(document.extra.get("corrected_number") or "").strip()
-        if not corrected or document.related_id is not None:
-            return document
-        found = self._same_sellers_invoices(tx, document, corrected)
-        original = found[0] if found else None
-        if original is None:
-            return document
-        document = tx.update_document(attrs.evolve(document, related_id=original.id))
-        requests = tx.list_documents(
-            DocumentQuery(
-                client_ids=(document.client_id,),
-                doc_types=("correction_request",),
-                statuses=("sent",),
-                related_id=original.id,
-                limit=_SEARCH_LIMIT,
-            )
-        )
-        for request in requests.items:
-            accepted = self._move(tx, actor, request, "accept", correction_id=document.id)
-            self._tell_requester(tx, actor, accepted, document)
-            if moved is not None:
-                moved.append((request, accepted))
-        return document
+        """Link a received correcting cost invoice to the invoice it corrects and accept the
+        open correction requests for it (see :func:`invoice_effects.link_correction`); each
+        ``(before, after)`` of those moves is appended to ``moved`` for the hooks."""
 
-    def _tell_requester(
-        self, tx: Tx, actor: Actor, request: Document, correction: Document
-    ) -> None:
-        """The author of a correction request hears that the seller's correction arrived."""
-        if request.created_by is None or request.created_by == actor.user_id:
-            return
-        user = tx.get_user(request.created_by)
-        if user is None or not user.active:
-            return
-        number = str(correction.extra.get("seller_invoice_number") or "")
-        text = {
-            "pl": f"Prośba o korektę {request.number}: sprzedawca wystawił korektę {number}.",
-            "en": f"Correction request {request.number}: the seller issued correction {number}.",
-        }["en" if user.language == "en" else "pl"]
-        tx.add_notification(
-            Notification(
-                user_id=user.id or 0,
-                kind="correction_request.accepted",
-                text=text,
-                link=f"/documents/{correction.id}",
-                created_at=self.now(),
-            )
-        )
+        def move(other: Document, key: str, /, **detail: Any) -> Document:
+            result = self._move(tx, actor, other, key, **detail)
+            moved.append((other, result))
+            return result
+
+        return invoice_effects.link_correction(tx, actor, document, move=move, now=self.now())
 
     # -- FA(3) import ---------------------------------------------------------------------------
     def import_fa3(
@@ -474,7 +398,7 @@ class InvoicingService(Service):
         # Not documents.validate: that would replace the seller's exchange rate with today's
         # NBP one, and a received invoice is booked with the rate and PLN VAT it states.
         documents = self.cabinet.documents
-        document_type = documents._type("cost_invoice")
+        document_type = documents._type(CostInvoice.key)
         document = attrs.evolve(document, created_by=actor.user_id)
         with self.store.transaction(readonly=True) as tx:
             client = access.client_for(tx, actor, client_id, write=True)
@@ -564,32 +488,12 @@ class InvoicingService(Service):
             return found
         return None
 
-    def _same_sellers_invoices(self, tx: Tx, document: Document, number: str) -> list[Document]:
-        """The client's other cost invoices from the seller of ``document`` numbered ``number``
-        by that seller (the list is narrowed by the seller's NIP, then matched exactly)."""
-        seller_nip = document.seller.nip if document.seller is not None else None
-        if not number or not seller_nip:
-            return []
-        query = DocumentQuery(
-            client_ids=(document.client_id,),
-            doc_types=("cost_invoice",),
-            search=seller_nip,
-            limit=_SEARCH_LIMIT,
-        )
-        return [
-            candidate
-            for candidate in tx.list_documents(query).items
-            if candidate.id != document.id
-            and str(candidate.extra.get("seller_invoice_number") or "").strip() == number
-            and (candidate.seller.nip if candidate.seller is not None else None) == seller_nip
-        ]
-
     def _warn_if_known(self, tx: Tx, document: Document, warnings: list[FieldError]) -> None:
         """KSeF refuses a second invoice with the same seller, kind and number; a file imported
         twice is most likely the same invoice, so say so (the import itself goes ahead)."""
         number = str(document.extra.get("seller_invoice_number") or "").strip()
         kind = document.extra.get("ksef_kind")
-        for known in self._same_sellers_invoices(tx, document, number):
+        for known in invoice_effects.same_sellers_invoices(tx, document, number):
             if known.extra.get("ksef_kind", kind) == kind:
                 warnings.append(
                     FieldError(
@@ -695,49 +599,82 @@ class InvoicingService(Service):
         )
         return created
 
-    # -- sending by e-mail ----------------------------------------------------------------------
+    # -- sending by e-mail ---------------------------------------------------------------------
     def send(
         self, actor: Actor, doc_id: int, *, to: str | None = None, message: str = ""
     ) -> OutboxMessage:
         """Queue an e-mail of the document (PDF, and FA(3) XML for VAT/KOR) to ``to``.
 
-        Default address: the buyer's e-mail, or the seller's for a correction request. Sales
-        documents must be issued (sending again is allowed and recorded each time); a draft
-        correction request is sent by its ``send`` move, which numbers it and queues the mail.
+        Default address: the other party's e-mail (the seller's when the client is the buyer,
+        as on a correction request). A document is sent in one of its type's
+        ``sendable_states`` (sending again is allowed and recorded each time); from a state
+        where the type's ``send`` move itself mails it (a draft correction request) that move
+        is made, numbering the document and queueing the mail in one transaction.
         """
         with self.store.transaction(readonly=True) as tx:
-            document = self._document(tx, actor, doc_id, doc_types=SENDABLE_STATES)
-        if document.doc_type == "correction_request" and document.status == "draft":
+            document = self._sendable(tx, actor, doc_id)
+        document_type = self.cabinet.document_type(document.doc_type)
+        if document.status not in document_type.sendable_states:
+            if not _mails_on_send(document_type, document.status):
+                raise Conflict(N_("Issue the document before sending it"), status=document.status)
             address = self._address(document, to)
-            # The move numbers the request and, in its transaction, queues this mail
-            # (after_transition reads the address and message from here).
-            token = _SENDING.set((address, message))
-            try:
-                self.cabinet.documents.transition(actor, doc_id, "send")
-            finally:
-                _SENDING.reset(token)
+            self.cabinet.documents.transition(
+                actor, doc_id, "send", context={"to": address, "message": message}
+            )
             return self._latest_mail(doc_id, address)
-        if document.status not in SENDABLE_STATES[document.doc_type]:
-            raise Conflict(N_("Issue the document before sending it"), status=document.status)
         address = self._address(document, to)
         with self.store.transaction() as tx:
-            document = self._document(tx, actor, doc_id, doc_types=SENDABLE_STATES)
-            queued = self._queue(tx, actor, document, address, message, auto=False)
+            document = self._sendable(tx, actor, doc_id)
+            queued = invoice_effects.queue_mail(
+                tx,
+                actor,
+                document,
+                to=address,
+                message=message,
+                auto=False,
+                record=self.record,
+                now=self.now(),
+            )
         return queued
+
+    def available(self, document: Document) -> frozenset[str]:
+        """The invoicing actions ``document``'s state allows: ``send``, ``convert`` (an issued
+        proforma), ``correct`` (an issued VAT invoice), ``request_correction`` (a registered
+        cost invoice). Pages show only these buttons; the actions check access again."""
+        try:
+            document_type = self.cabinet.document_type(document.doc_type)
+        except NotFound:
+            return frozenset()
+        found = set()
+        if can_be_sent(document_type, document.status):
+            found.add("send")
+        action = _FLOWS.get(document.doc_type)
+        allowed = {
+            "convert": document.status in _CONVERTIBLE,
+            "correct": document.status in _CORRECTABLE,
+            # A draft is only being typed in; a request refers to a registered invoice.
+            "request_correction": document.status != document_type.workflow.initial,
+        }
+        if action is not None and allowed[action]:
+            found.add(action)
+        return frozenset(found)
+
+    def _sendable(self, tx: Tx, actor: Actor, doc_id: int) -> Document:
+        """The document, when its type is ever e-mailed (else :class:`Conflict`)."""
+        sendable = [
+            key
+            for key, document_type in self.cabinet.document_types.items()
+            if document_type.sendable_states
+        ]
+        return self._document(tx, actor, doc_id, doc_types=sendable)
 
     def _address(self, document: Document, to: str | None) -> str:
         if to is None or not to.strip():
-            to = self._default_address(document)
+            client_is_buyer = self.cabinet.document_type(document.doc_type).client_is_buyer
+            to = invoice_effects.default_address(document, client_is_buyer=client_is_buyer)
         address = to.strip()
         raise_if(email_errors(address, "to"))
         return address
-
-    @staticmethod
-    def _default_address(document: Document) -> str:
-        if document.doc_type == "correction_request":
-            stored = str(document.extra.get("seller_email") or "").strip()
-            return stored or (document.seller.email if document.seller is not None else "")
-        return document.buyer.email if document.buyer is not None else ""
 
     def _latest_mail(self, doc_id: int, address: str) -> OutboxMessage:
         with self.store.transaction(readonly=True) as tx:
@@ -746,94 +683,16 @@ class InvoicingService(Service):
                     return queued
         raise NotFound(N_("Not found"), entity="outbox", id=doc_id)
 
-    def _queue(
-        self, tx: Tx, actor: Actor, document: Document, to: str, message: str, *, auto: bool
-    ) -> OutboxMessage:
-        """The ``mail.document`` outbox row and its audit entry, in ``tx``."""
-        body = {
-            "document_id": document.id,
-            "to": to,
-            "message": message.strip(),
-            "language": document.language,
-            "requested_by": actor.user_id,
-        }
-        self.record(
-            tx,
-            actor,
-            action="document.send",
-            entity="document",
-            entity_id=document.id,
-            client_id=document.client_id,
-            detail={"to": to, "auto": auto, "number": document.number},
-        )
-        return tx.add_outbox(
-            OutboxMessage(
-                topic=MAIL_TOPIC,
-                entity="document",
-                entity_id=document.id,
-                payload=body,
-                created_at=self.now(),
-            )
-        )
 
-    # -- what other moves imply -----------------------------------------------------------------
-    def after_transition(
-        self, tx: Tx, actor: Actor, document: Document, transition: str
-    ) -> Document:
-        """Called by ``documents.transition`` inside its transaction after a move; returns the
-        document as stored now (a linked correction has changed again).
+def can_be_sent(document_type: DocumentType, status: str) -> bool:
+    """Whether a document of ``document_type`` in ``status`` may be e-mailed now: in one of
+    its ``sendable_states``, or where its ``send`` move mails it (a draft correction request)."""
+    return status in document_type.sendable_states or _mails_on_send(document_type, status)
 
-        * ``issue`` of a sales document of a client with auto-send on queues the e-mail to
-          the buyer (no buyer e-mail: the issue stands and the issuer is told);
-        * ``send`` of a correction request queues its e-mail to the seller (when known);
-        * ``submit`` of a received correcting invoice links it to the corrected invoice.
-        """
-        if transition == "issue" and document.doc_type in SALES_SENDABLE:
-            client = tx.get_client(document.client_id)
-            if client is None or not client.auto_send:
-                return document
-            address = self._default_address(document).strip()
-            if address and not email_errors(address, "to"):
-                self._queue(tx, actor, document, address, "", auto=True)
-            else:
-                self._cannot_auto_send(tx, actor, document)
-        elif transition == "send" and document.doc_type == "correction_request":
-            # Without a seller address the move records a request handed over another way
-            # (``send`` above checks the address before it makes the move).
-            address, note = _SENDING.get() or (self._default_address(document).strip(), "")
-            if address and not email_errors(address, "to"):
-                self._queue(tx, actor, document, address, note, auto=False)
-        elif transition == "submit" and document.doc_type == "cost_invoice":
-            return self._link_correction(tx, actor, document)
-        return document
 
-    def _cannot_auto_send(self, tx: Tx, actor: Actor, document: Document) -> None:
-        user_id = actor.user_id or document.created_by
-        self.record(
-            tx,
-            actor,
-            action="document.send_skipped",
-            entity="document",
-            entity_id=document.id,
-            client_id=document.client_id,
-            detail={"reason": "no_buyer_email", "number": document.number},
-        )
-        if user_id is None:
-            return
-        user = tx.get_user(user_id)
-        language = user.language if user is not None and user.language in ("pl", "en") else "pl"
-        text = {
-            "pl": f"Dokument {document.number} wystawiony, ale nie wysłany: "
-            "nabywca nie ma adresu e-mail.",
-            "en": f"Document {document.number} was issued but not sent: "
-            "the buyer has no e-mail address.",
-        }[language]
-        tx.add_notification(
-            Notification(
-                user_id=user_id,
-                kind="document.not_sent",
-                text=text,
-                link=f"/documents/{document.id}",
-                created_at=self.now(),
-            )
-        )
+def _mails_on_send(document_type: DocumentType, status: str) -> bool:
+    """Whether the type's ``send`` move can be made from ``status`` and has effects (it mails
+    the document itself, as a correction request's does)."""
+    if not document_type.effects.get("send"):
+        return False
+    return any(t.key == "send" and status in t.source for t in document_type.workflow.transitions)

@@ -1,8 +1,9 @@
 """Mailing documents queued by ``cabinet.invoicing.send`` (outbox topic ``mail.document``).
 
 The worker hands every ``mail.*`` outbox message to :meth:`MailDelivery.deliver`. It renders the
-document's PDF (``cabinet.renderer_for(doc_type, "application/pdf")``; for a VAT or correcting
-invoice the PDF embeds its FA(3) XML, which is attached as a file of its own too), writes the
+document's PDF (:func:`cabinet_core.printing.render`; a document whose type has a ``ksef_kind``
+embeds its FA(3) XML, which is attached as a file of its own too, from the same
+:func:`~cabinet_core.printing.view_of`), writes the
 subject and body in the document's language (``pl``, ``en``, or both for ``pl+en``) and hands
 the mail to ``cabinet.mailer``. Then an issued sales document moves ``issued → sent`` (system
 actor, audited); a document already sent or paid keeps its state (a resend).
@@ -17,20 +18,15 @@ a worker that dies after the mail left and before the outbox row is marked sends
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.crm import DeliveryError
 from cabinet_core.entities import Actor, Client, Document
-from cabinet_core.errors import CabinetError, NotFound, ValidationError
-from cabinet_core.ksef import document_to_fa3
-from cabinet_core.ksef.fa3_export import INVOICE_KINDS
+from cabinet_core.errors import CabinetError, NotFound
 from cabinet_core.mail import Attachment, MailError, MailMessage
+from cabinet_core.printing import render, view_of
 from cabinet_core.services._base import Service
-from cabinet_core.services.documents import party_of_client
-from cabinet_core.services.invoicing import DELIVERABLE_STATES
-from cabinet_core.vat import POLAND_2026, rates_for
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -111,7 +107,8 @@ class MailDelivery(Service):
             client = tx.get_client(document.client_id) if document is not None else None
         if document is None or client is None:
             raise _permanent(f"document {doc_id} no longer exists")
-        allowed = DELIVERABLE_STATES.get(document.doc_type, frozenset())
+        document_type = cabinet.document_types.get(document.doc_type)
+        allowed = document_type.deliverable_states if document_type is not None else frozenset()
         if document.status not in allowed:
             raise _permanent(
                 f"document {doc_id} ({document.doc_type}) cannot be sent in state "
@@ -163,7 +160,8 @@ class MailDelivery(Service):
         title = document_type.label.get(language, document.doc_type)
         number = document.number or ""
         note_text = _NOTE[language].format(message=note.strip()) if note.strip() else ""
-        if document.doc_type == "correction_request":
+        if document_type.client_is_buyer:
+            # The client writes to the seller as the buyer: a correction request.
             buyer = document.buyer.name if document.buyer is not None else client.name
             subject = _SUBJECT[language].format(title=title, number=number, seller=buyer)
             text = _REQUEST_BODY[language].format(
@@ -184,7 +182,8 @@ class MailDelivery(Service):
             )
         due_line = (
             _DUE[language].format(due=document.due_date.isoformat())
-            if document.due_date is not None and document.doc_type != "correcting_invoice"
+            # A correction's due date is the corrected invoice's business, not this mail's.
+            if document.due_date is not None and not getattr(document_type, "corrects", False)
             else ""
         )
         text = _BODY[language].format(
@@ -202,48 +201,28 @@ class MailDelivery(Service):
         self, cabinet: Cabinet, document: Document, client: Client, language: str
     ) -> Attachment:
         try:
-            renderer = cabinet.renderer_for(document.doc_type, "application/pdf")
+            rendered = render(cabinet, document, client, language=language)
         except NotFound:
             raise _permanent(f"no PDF renderer for {document.doc_type}") from None
-        template = cabinet.templates.get(document.template) if document.template else None
-        rendered = renderer.render(
-            cabinet, document, client=client, template=template, language=language
-        )
         return Attachment(
             filename=rendered.filename, content=rendered.content, media_type=rendered.media_type
         )
 
     def _fa3(self, cabinet: Cabinet, document: Document, client: Client) -> Attachment | None:
-        """The FA(3) XML of a VAT or correcting invoice as the PDF embeds it (same timestamp:
-        the document's last change), or ``None`` when the document cannot be written as FA(3)
-        (the PDF still goes; the XML download names the reasons)."""
-        if document.doc_type not in INVOICE_KINDS or not document.number:
-            return None
-        try:
-            rules = rates_for(cabinet.tax_rules or (POLAND_2026,), document.issue_date)
-        except LookupError:
-            rules = POLAND_2026
-        created_at = (
-            document.updated_at
-            or document.created_at
-            or datetime.combine(document.issue_date, time(12, 0))
-        )
-        try:
-            xml = document_to_fa3(
-                document,
-                seller=document.seller or party_of_client(client),
-                created_at=created_at,
-                rules=rules,
-            )
-        except ValidationError as error:
+        """The FA(3) XML as the PDF embeds it, or ``None`` when the document has none or cannot
+        be written as FA(3) (the PDF still goes; the XML download names the reasons)."""
+        view = view_of(cabinet, document, client)
+        if view.fa3_errors:
             log.warning(
                 "document %s mailed without FA(3): %s",
                 document.id,
-                "; ".join(f"{e.field}: {e.message}" for e in error.errors),
+                "; ".join(f"{e.field}: {e.message}" for e in view.fa3_errors),
             )
+        if view.fa3 is None:
             return None
-        stem = (document.number or f"document-{document.id}").replace("/", "-")
-        return Attachment(filename=f"{stem}.xml", content=xml, media_type="application/xml")
+        return Attachment(
+            filename=view.fa3.filename, content=view.fa3.content, media_type=view.fa3.media_type
+        )
 
     def _mark_sent(self, cabinet: Cabinet, document: Document) -> None:
         """``issued → sent`` once the mail is out; a state that moved on meanwhile stays (the

@@ -15,12 +15,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
+from cabinet_core.app import Cabinet
+from cabinet_core.doctypes.invoice_effects import default_address
 from cabinet_core.entities import Document, DocumentLine, OutboxMessage, Role
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
-from cabinet_core.services.invoicing import SENDABLE_STATES
 from cabinet_core.storage import DocumentQuery
-from cabinet_core.vat import POLAND_2026, rates_for
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,39 +41,15 @@ from cabinet_web.pages._common import (
     run,
 )
 
-#: What can be sent and when (the service's own table); a draft correction request is sent
-#: by its ``send`` move, which numbers it and queues the mail in one go.
-SENDABLE: Mapping[str, frozenset[str]] = {
-    **SENDABLE_STATES,
-    "correction_request": SENDABLE_STATES["correction_request"] | {"draft"},
-}
-CONVERTIBLE = frozenset({"issued", "sent"})
-CORRECTABLE = frozenset({"issued", "sent", "paid"})
-#: A correction request is written from a cost invoice the accountant has seen.
-REQUESTABLE = frozenset({"submitted", "approved", "booked", "paid", "returned"})
-#: Which documents may point back at each type (``related_id``), for the reverse links.
-POINTED_FROM: Mapping[str, tuple[str, ...]] = {
-    "proforma": ("vat_invoice",),
-    "vat_invoice": ("correcting_invoice",),
-    "cost_invoice": ("correction_request", "cost_invoice"),
-    "correction_request": (),
-    "correcting_invoice": (),
-}
 MAX_LINES = 200
 
 
 # -- what the preview's partial shows -------------------------------------------------------------
-def can_send(document: Document) -> bool:
-    """Whether the document is of a kind sent by e-mail and in a state to be sent."""
-    return document.status in SENDABLE.get(document.doc_type, frozenset())
-
-
-def default_recipient(document: Document) -> str:
-    """The other party's e-mail: the buyer of a sales document, the seller for a request."""
-    if document.doc_type == "correction_request":
-        stored = str(document.extra.get("seller_email") or "").strip()
-        return stored or (document.seller.email if document.seller is not None else "")
-    return document.buyer.email if document.buyer is not None else ""
+def default_recipient(cabinet: Cabinet, document: Document) -> str:
+    """The other party's e-mail: the buyer of a sales document, the seller when the client is
+    the buyer (a correction request)."""
+    client_is_buyer = cabinet.document_type(document.doc_type).client_is_buyer
+    return default_address(document, client_is_buyer=client_is_buyer)
 
 
 def delivery_state(message: OutboxMessage) -> str:
@@ -98,11 +74,9 @@ def related_documents(request: Request, document: Document) -> list[Document]:
         # The other end may be invisible to this user (or gone): then there is no link.
         with contextlib.suppress(NotFound):
             found.append(cabinet.documents.get(actor, document.related_id))
-    kinds = POINTED_FROM.get(document.doc_type, ())
-    if kinds and document.id is not None:
+    if document.id is not None:
         query = DocumentQuery(
             client_ids=(document.client_id,),
-            doc_types=kinds,
             related_id=document.id,
             summary=True,
             limit=50,
@@ -127,18 +101,14 @@ def actions_for(request: Request, document: Document) -> dict[str, Any]:
     """
     user = request.state.user
     writes = user is not None and user.role is not Role.ACCOUNTANT
+    cabinet = cabinet_of(request)
+    available = cabinet.invoicing.available(document) if writes else frozenset()
     return {
-        "can_send": writes and can_send(document),
-        "recipient": default_recipient(document),
-        "can_convert": writes
-        and document.doc_type == "proforma"
-        and document.status in CONVERTIBLE,
-        "can_correct": writes
-        and document.doc_type == "vat_invoice"
-        and document.status in CORRECTABLE,
-        "can_request_correction": writes
-        and document.doc_type == "cost_invoice"
-        and document.status in REQUESTABLE,
+        "can_send": "send" in available,
+        "recipient": default_recipient(cabinet, document),
+        "can_convert": "convert" in available,
+        "can_correct": "correct" in available,
+        "can_request_correction": "request_correction" in available,
         "related": related_documents(request, document),
         "warnings": import_warnings(request, document),
     }
@@ -166,7 +136,8 @@ async def _render_send(
         "document": document,
         "document_type": cabinet.document_types.get(document.doc_type),
         "deliveries": deliveries,
-        "can_resend": request.state.user.role is not Role.ACCOUNTANT and can_send(document),
+        "can_resend": request.state.user.role is not Role.ACCOUNTANT
+        and "send" in cabinet.invoicing.available(document),
         "values": values,
         "errors": errors,
         "flashes": pop_flashes(request),
@@ -178,7 +149,7 @@ async def _render_send(
 async def send_form(request: Request) -> Response:
     """The send form with the delivery status of every e-mail sent so far."""
     document = await _document(request)
-    values = {"to": default_recipient(document), "message": ""}
+    values = {"to": default_recipient(cabinet_of(request), document), "message": ""}
     return await _render_send(request, document, values, {})
 
 
@@ -198,7 +169,7 @@ async def send_document(request: Request) -> Response:
         errors = errors_by_field(request, exc.errors)
         values = {"to": to, "message": message}
         return await _render_send(request, document, values, errors, status=422)
-    recipient = to or default_recipient(document)
+    recipient = to or default_recipient(cabinet, document)
     flash(request, request.state.gettext("The e-mail to %(to)s is queued.") % {"to": recipient})
     return redirect(f"/documents/{document.id}")
 
@@ -341,7 +312,7 @@ async def _render_request(
     at_fields = {"reason", "seller_email"} | {
         f"lines.{index}.{name}" for index in range(len(values["lines"])) for name in LINE_FIELDS
     }
-    rates = rates_for(cabinet.tax_rules or (POLAND_2026,), document.issue_date)
+    rates = cabinet.tax_rules_on(document.issue_date)
     context = {
         "document": document,
         "document_type": cabinet.document_types.get(document.doc_type),

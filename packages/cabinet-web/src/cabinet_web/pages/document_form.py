@@ -54,7 +54,6 @@ from cabinet_core.fx import RateUnavailable
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.services.documents import tax_point
 from cabinet_core.services.parties import check_counterparty
-from cabinet_core.vat import POLAND_2026, rates_for
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -536,7 +535,7 @@ def templates_for(cabinet: Cabinet, client: Client, doc_type: str) -> list[tuple
 
 def vat_choices(cabinet: Cabinet, on: date, language: str) -> list[tuple[str, str]]:
     """The VAT rate codes in force on ``on`` with their labels (23%, zwolnione …)."""
-    rules = rates_for(cabinet.tax_rules or (POLAND_2026,), on)
+    rules = cabinet.tax_rules_on(on)
     return [(rate.code, rate.label.get(language, rate.code)) for rate in rules.rates]
 
 
@@ -693,7 +692,9 @@ async def new_document(request: Request) -> Response:
     """The empty form for ``?type=…``; staff first choose whose document it is."""
     cabinet = cabinet_of(request)
     actor = actor_of(request)
-    document_type = _document_type(cabinet, request.query_params.get("type", "cost_invoice"))
+    offered = [key for key, known in cabinet.document_types.items() if known.offer_new]
+    default_type = offered[0] if offered else next(iter(cabinet.document_types), "")
+    document_type = _document_type(cabinet, request.query_params.get("type", default_type))
     client_id = _client_id_for_new(request, request.query_params)
     if client_id is None:
         clients = [

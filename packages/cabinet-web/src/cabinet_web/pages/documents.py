@@ -4,16 +4,14 @@ status history, attachments, workflow buttons and downloads (PDF, FA(3) XML)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from cabinet_core import access
+from cabinet_core import access, printing
 from cabinet_core.app import Cabinet
 from cabinet_core.doctypes import DocumentType
 from cabinet_core.entities import Actor, AuditEntry, Document, Role
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
-from cabinet_core.ksef import document_to_fa3
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -56,10 +54,6 @@ SORT_CHOICES = (
     ("gross", N_("Smallest amount first")),
     ("number", N_("By number")),
 )
-#: FA(3) is written for these types only (a proforma is not an invoice, a cost invoice is not ours).
-KSEF_TYPES = ("vat_invoice", "correcting_invoice")
-#: Types the "new document" links offer (line-bearing ones first, as people use them most).
-NEW_TYPES = ("cost_invoice", "proforma", "vat_invoice", "correcting_invoice")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
@@ -77,7 +71,8 @@ async def documents_page(request: Request) -> Response:
     context: dict[str, Any] = {
         "filters": filters,
         "doc_types": cabinet.document_types,
-        "new_types": [key for key in NEW_TYPES if key in cabinet.document_types]
+        # The types that declare offer_new, in the order they were registered.
+        "new_types": [key for key, known in cabinet.document_types.items() if known.offer_new]
         if await _may_create(cabinet, actor)
         else [],
         # Accountants approve what clients bring; importing a received invoice is the client side's.
@@ -250,7 +245,7 @@ async def _render_document(
         and document.status == document_type.workflow.initial
         and not document.number,
         "has_pdf": _has_renderer(cabinet, document.doc_type),
-        "has_xml": document.doc_type in KSEF_TYPES and document.number is not None,
+        "has_xml": document_type.ksef_kind is not None and document.number is not None,
         "template_name": template.name if template else "",
         "language_label": request.state.gettext(
             dict(LANGUAGE_CHOICES).get(document.language, document.language)
@@ -328,25 +323,30 @@ def render_pdf(cabinet: Cabinet, actor: Actor, doc_id: int) -> tuple[bytes, str]
     """The document's PDF through the renderer registered for its type (and its filename)."""
     document = cabinet.documents.get(actor, doc_id)
     client = cabinet.clients.get(actor, document.client_id)
-    renderer = cabinet.renderer_for(document.doc_type, "application/pdf")
-    template = cabinet.templates.get(document.template) if document.template else None
-    rendered = renderer.render(
-        cabinet, document, client=client, template=template, language=document.language
-    )
+    rendered = printing.render(cabinet, document, client)
     return rendered.content, rendered.filename
 
 
 def render_fa3(cabinet: Cabinet, actor: Actor, doc_id: int) -> tuple[bytes, str]:
-    """The FA(3) XML of an issued VAT or correcting invoice (and its filename)."""
+    """The FA(3) XML of a document whose type goes to KSeF (and its filename): the file its
+    PDF embeds and its e-mail attaches. Why it cannot be written → :class:`ValidationError`."""
     document = cabinet.documents.get(actor, doc_id)
-    if document.doc_type not in KSEF_TYPES:
+    if cabinet.document_type(document.doc_type).ksef_kind is None:
         raise NotFound(N_("Only VAT and correcting invoices are sent to KSeF."))
-    if document.seller is None:
-        raise ValidationError.single("seller", "required", N_("This field is required."))
-    created = document.updated_at or document.created_at or datetime.now(UTC)
-    xml = document_to_fa3(document, seller=document.seller, created_at=created)
-    name = (document.number or f"document-{doc_id}").replace("/", "_")
-    return xml, f"{name}.xml"
+    client = cabinet.clients.get(actor, document.client_id)
+    view = printing.view_of(cabinet, document, client)
+    if view.fa3 is None:
+        raise ValidationError(
+            list(view.fa3_errors)
+            or [
+                FieldError(
+                    field="number",
+                    code="required",
+                    message=N_("Issue the invoice before creating its KSeF file."),
+                )
+            ]
+        )
+    return view.fa3.content, view.fa3.filename
 
 
 @page()

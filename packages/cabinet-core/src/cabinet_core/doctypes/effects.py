@@ -1,0 +1,80 @@
+"""Effects: what a workflow move of a document type implies, run inside the move's transaction.
+
+A document type declares ``effects``, a mapping of transition key → effects. When
+``cabinet.documents.transition`` makes that move it calls each effect, in order, inside the same
+unit of work as the move, its audit entry and its outbox row, so the move and what it implies
+(an e-mail queued, a received correction linked) are saved together or not at all. An effect
+that raises undoes the move.
+
+An effect is any callable taking an :class:`EffectContext`; it returns the moved document as
+stored after its own changes, or ``None`` when it left the document as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+if TYPE_CHECKING:
+    from cabinet_core.doctypes.base import Transition
+    from cabinet_core.entities import Actor, Document
+    from cabinet_core.storage import Tx
+
+
+class Recorder(Protocol):
+    """Writes the audit entry and, with ``topic``, the outbox row of one change, in the move's
+    transaction (the documents service's own ``record``)."""
+
+    def __call__(
+        self,
+        tx: Tx,
+        actor: Actor,
+        *,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        client_id: int | None,
+        detail: Mapping[str, Any] | None = None,
+        topic: str | None = None,
+        message: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+
+class Mover(Protocol):
+    """Makes a workflow move on another document in the same transaction (``document`` as read
+    in it), recorded like any move; the hooks hear of it after the commit. ``detail`` goes to
+    the audit entry."""
+
+    def __call__(self, document: Document, transition_key: str, /, **detail: Any) -> Document: ...
+
+
+@attrs.frozen(kw_only=True)
+class EffectContext:
+    """What an effect sees: the move's transaction and actor, the document before and after
+    the move, the transition made and the caller's ``context`` (``{"to": address, "message":
+    text}`` when ``cabinet.invoicing.send`` makes a move that mails the document).
+
+    ``record``, ``move`` and ``now`` let an effect write audited changes and move related
+    documents without reaching for the whole cabinet.
+    """
+
+    tx: Tx
+    actor: Actor
+    before: Document
+    after: Document
+    transition: Transition
+    context: Mapping[str, Any]
+    now: datetime
+    record: Recorder
+    move: Mover
+
+
+class Effect(Protocol):
+    """One thing a workflow move implies; see the module docstring."""
+
+    def __call__(self, ctx: EffectContext) -> Document | None:
+        """Do it inside ``ctx.tx``; the document as stored now, or ``None`` if unchanged."""
+        ...
