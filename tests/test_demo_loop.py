@@ -51,7 +51,7 @@ class InProcessBitrix:
     def register_crm_backends(self, register: Register) -> None:
         register(
             "bitrix24",
-            lambda cabinet: BitrixBackend.from_cabinet(
+            lambda cabinet: bitrix_plugin.compose_backend(
                 cabinet, transport=self.emulator.transport()
             ),
         )
@@ -201,12 +201,14 @@ def test_bitrix_reconcile_command(
     refused = runner.invoke(make_cli(), ["--data-dir", data_dir, "bitrix-reconcile"])
     assert refused.exit_code == 1 and "not active" in refused.output
 
-    original = BitrixBackend.from_cabinet.__func__  # type: ignore[attr-defined]
+    original = BitrixBackend.from_settings.__func__  # type: ignore[attr-defined]
 
-    def on_emulator(cls: type[BitrixBackend], cabinet: Any, **kwargs: Any) -> Any:
-        return original(cls, cabinet, transport=emulator.transport())
+    def on_emulator(
+        cls: type[BitrixBackend], settings: Any, port: Any = None, **kwargs: Any
+    ) -> Any:
+        return original(cls, settings, port, transport=emulator.transport())
 
-    monkeypatch.setattr(BitrixBackend, "from_cabinet", classmethod(on_emulator))
+    monkeypatch.setattr(BitrixBackend, "from_settings", classmethod(on_emulator))
     monkeypatch.setenv("CABINET_CRM_BACKENDS", "bitrix24")
     # The command line reads the environment once (Settings.from_env); the plugin never does.
     monkeypatch.setenv("CABINET_BITRIX_WEBHOOK_URL", emulator.webhook_url)

@@ -5,9 +5,12 @@ routes of :mod:`cabinet_bitrix.web` (events, install, placement sign-in, setting
 catalogs, static files, settings page entry and demo loop.
 
 The backend is registered always, active only when settings name it
-(``CABINET_CRM_BACKENDS=bitrix24``); it is configured from the ``bitrix`` settings namespace
-(``CABINET_BITRIX_*``). The web hooks are cabinet-web's, hence ``optionalhook=True``: without the
-web layer the plugin still loads. Nothing here imports cabinet-web.
+(``CABINET_CRM_BACKENDS=bitrix24``), configured from the ``bitrix`` settings namespace
+(``CABINET_BITRIX_*``). This module is the plugin's composition root, the one place that sees
+the :class:`~cabinet_core.app.Cabinet`: :func:`compose_backend` reads the configuration and hands
+the backend its sync port; everything else works through the port. The web hooks are
+cabinet-web's, hence ``optionalhook=True``: without the web layer the plugin still loads.
+Nothing here imports cabinet-web.
 """
 
 from __future__ import annotations
@@ -20,22 +23,40 @@ from typing import TYPE_CHECKING
 from cabinet_core.entities import Role, User
 from cabinet_core.hookspecs import Register, hookimpl
 
-from cabinet_bitrix.backend import BitrixBackend
+from cabinet_bitrix.backend import BACKEND_NAME, BitrixBackend
+from cabinet_bitrix.settings import BitrixSettings
 
 #: Where the package's templates, catalogs and static files are.
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 if TYPE_CHECKING:
     import click
+    import httpx
+    from cabinet_core.app import Cabinet
     from starlette.requests import Request
     from starlette.routing import BaseRoute
+
+
+def compose_backend(
+    cabinet: Cabinet,
+    *,
+    config: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> BitrixBackend:
+    """The ``bitrix24`` backend of ``cabinet``, configured from its ``bitrix`` settings namespace
+    (``CABINET_BITRIX_*``) or from ``config``, its app tokens kept in the cabinet's port for
+    ``bitrix24``."""
+    settings = BitrixSettings.of(cabinet) if config is None else BitrixSettings.from_config(config)
+    return BitrixBackend.from_settings(
+        settings, cabinet.sync_port(BACKEND_NAME), transport=transport
+    )
 
 
 @hookimpl
 def register_crm_backends(register: Register) -> None:
     """Register the ``bitrix24`` CRM backend (configured from the ``bitrix`` namespace,
     ``CABINET_BITRIX_*``)."""
-    register("bitrix24", BitrixBackend.from_cabinet)
+    register(BACKEND_NAME, compose_backend)
 
 
 @hookimpl(optionalhook=True)
@@ -110,7 +131,15 @@ def register_commands(cli: click.Group) -> None:
 
         cabinet = open_cabinet(ctx)
         try:
-            report = reconcile(cabinet, since=since.replace(tzinfo=UTC) if since else None)
+            if BACKEND_NAME not in cabinet.settings.crm_backends:
+                raise RuntimeError("the bitrix24 backend is not active (CABINET_CRM_BACKENDS)")
+            backend = cabinet.crm_backend(BACKEND_NAME)
+            assert isinstance(backend, BitrixBackend)
+            report = reconcile(
+                cabinet.sync_port(BACKEND_NAME),
+                backend,
+                since=since.replace(tzinfo=UTC) if since else None,
+            )
         except (RuntimeError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         finally:

@@ -7,7 +7,7 @@ How the portal is reached (one of the two; docs/bitrix24.md says what each gives
 
 * ``CABINET_BITRIX_WEBHOOK_URL``: an inbound webhook, ``https://PORTAL/rest/{user_id}/{code}/``.
 * ``CABINET_BITRIX_CLIENT_ID``, ``CABINET_BITRIX_CLIENT_SECRET``, ``CABINET_BITRIX_MEMBER_ID``:
-  a local or marketplace app installed on the portal ``MEMBER_ID`` (its tokens are stored by
+  a local or marketplace app installed on the portal ``MEMBER_ID`` (its tokens are kept by
   the install callback); ``CABINET_BITRIX_TOKEN_URL`` is the OAuth server
   (``https://oauth.bitrix.info/oauth/token/``). When both are set, the app is used.
 
@@ -33,7 +33,7 @@ What documents become:
   ``mycompanyId`` (for a portal that accepts only its own companies there); inbound changes are
   then matched by the origin field alone.
 
-Stages: the status ↔ stage mapping lives in the settings store (``bitrix24.stage_map``, see
+Stages: the status ↔ stage mapping lives in the settings table (``bitrix24.stage_map``, see
 :mod:`cabinet_bitrix.stages`), so admins change it without a restart.
 
 How fast:
@@ -101,6 +101,11 @@ class BitrixSettings:
     tag_client: bool = True
     plan: str = attrs.field(default="standard")
     timeout: float = 60.0
+    #: The workgroup whose feed becomes the cabinet's news (``CABINET_BITRIX_NEWS_GROUP``) and
+    #: the Open Lines line of the chat connector (``CABINET_BITRIX_OPENLINE``), as configured:
+    #: :func:`cabinet_bitrix.news.news_group` and :func:`cabinet_bitrix.chat.open_line` read them.
+    news_group: str = ""
+    openline: str = ""
 
     @plan.validator
     def _known_plan(self, attribute: attrs.Attribute[str], value: str) -> None:
@@ -165,6 +170,8 @@ class BitrixSettings:
             "origin_prefix",
             "plan",
             "nip_field",
+            "news_group",
+            "openline",
         ):
             if get(key):
                 values[key] = get(key)

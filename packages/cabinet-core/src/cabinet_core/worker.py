@@ -5,8 +5,9 @@ mail delivery (``mail.*`` topics, subscriber :data:`~cabinet_core.sync.MAIL_SUBS
 active CRM backend but the one the change came from. ``run_once`` claims a batch for each
 subscriber in turn (mail first, then the backends in ``settings.crm_backends`` order) under a
 lease (see :meth:`cabinet_core.storage.Store.claim_outbox`) and hands it over: mail to the
-cabinet's mail delivery service (``cabinet.mail_delivery.deliver``), a CRM batch as one call to a
-backend that offers ``deliver_many`` (see :mod:`cabinet_core.crm`) and one by one otherwise.
+cabinet's mail delivery service (``cabinet.mail_delivery.deliver``); to a CRM backend with its
+sync port (``cabinet.sync_port(backend.name)``), a batch as one call to a backend that offers
+batch delivery (:class:`~cabinet_core.sync.BatchDelivery`) and one by one otherwise.
 
 Delivery is at least once, and each subscriber's state is its own: a delivery a recipient
 refused is retried for that recipient alone, later, with exponential backoff and jitter, so one
@@ -18,7 +19,9 @@ Several worker processes may run against one PostgreSQL database: claims use
 ``FOR UPDATE SKIP LOCKED``, so no two workers hold the same delivery.
 
 ``run_forever`` also runs periodic tasks (:class:`~cabinet_core.crm.PeriodicTask`): those given
-to the worker and those the active backends declare, such as a CRM reconciliation pass.
+to the worker (run with the cabinet) and those the active backends declare
+(:class:`~cabinet_core.sync.PeriodicWork`, run with the backend's port), such as a CRM
+reconciliation pass.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cabinet_core.crm import DeliveryError, PeriodicTask, backend_periodic_tasks
+from cabinet_core.crm import BoundTask, DeliveryError, PeriodicTask, backend_periodic_tasks
 from cabinet_core.storage.store import utcnow
-from cabinet_core.sync import MAIL_SUBSCRIBER
+from cabinet_core.sync import MAIL_SUBSCRIBER, BatchDelivery
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -89,7 +92,7 @@ class Worker:
         sleep: Callable[[float], object] | None = None,
         lease_seconds: int = 600,
         rng: random.Random | None = None,
-        periodic: Iterable[PeriodicTask] = (),
+        periodic: Iterable[PeriodicTask[Cabinet]] = (),
     ) -> None:
         self.cabinet = cabinet
         self.batch_size = batch_size
@@ -98,8 +101,8 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.rng = rng or random.Random()
         self.max_attempts = cabinet.settings.worker_max_attempts
-        self.periodic = list(periodic)
-        self._tasks: list[PeriodicTask] | None = None
+        self.periodic = [BoundTask(task, cabinet) for task in periodic]
+        self._tasks: list[BoundTask] | None = None
         self._next_run: dict[int, datetime] = {}
 
     def run_once(self) -> int:
@@ -113,7 +116,9 @@ class Worker:
         # Deliveries are addressed by the name a backend is registered and activated under.
         names = self.cabinet.settings.crm_backends
         for name, backend in zip(names, self.cabinet.crm_backends(), strict=True):
-            handled += self._run_subscriber(name, functools.partial(self._deliver_to, backend))
+            handled += self._run_subscriber(
+                name, functools.partial(self._deliver_to, name, backend)
+            )
         return handled
 
     def _run_subscriber(
@@ -157,21 +162,22 @@ class Worker:
         return None
 
     def _deliver_to(
-        self, backend: CrmBackend, messages: Sequence[OutboxMessage]
+        self, name: str, backend: CrmBackend, messages: Sequence[OutboxMessage]
     ) -> dict[int, Exception]:
-        """The messages ``backend`` did not accept, with why."""
-        many = getattr(backend, "deliver_many", None)
-        if many is None:
+        """The messages ``backend`` (active under ``name``) did not accept, with why."""
+        # The port is the registered name's: deliveries, origin and state are keyed by it.
+        port = self.cabinet.sync_port(name)
+        if not isinstance(backend, BatchDelivery):
             errors: dict[int, Exception] = {}
             for message in messages:
                 try:
-                    backend.deliver(self.cabinet, message)
+                    backend.deliver(port, message)
                 except Exception as exc:
                     _log_unexpected(exc, message)
                     errors[_id(message)] = exc
             return errors
         try:
-            outcomes: Mapping[int, Exception | None] = many(self.cabinet, messages)
+            outcomes: Mapping[int, Exception | None] = backend.deliver_many(port, messages)
         except Exception as exc:
             # The whole call failed (an outage before anything was sent, or a bug): every
             # message is retried; the backend's idempotency covers any it did push.
@@ -214,8 +220,9 @@ class Worker:
             next_attempt_at=now + timedelta(seconds=delay),
         )
 
-    def periodic_tasks(self) -> list[PeriodicTask]:
-        """The worker's own periodic tasks followed by those the active backends declare."""
+    def periodic_tasks(self) -> list[BoundTask]:
+        """The worker's own periodic tasks followed by those the active backends declare,
+        each bound to what it runs with."""
         if self._tasks is None:
             self._tasks = self.periodic + backend_periodic_tasks(
                 self.cabinet, self.cabinet.crm_backends()
@@ -235,7 +242,7 @@ class Worker:
             if due is not None and now < due:
                 continue
             try:
-                task.run(self.cabinet)
+                task()
             except Exception:
                 log.exception("periodic task %s failed", task.name)
             # Scheduled from when the run ended, so a slow pass never piles up runs.
