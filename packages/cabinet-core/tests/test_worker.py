@@ -18,6 +18,7 @@ from cabinet_core.crm import CrmBackend, DeliveryError
 from cabinet_core.default_crm_backends import NullBackend
 from cabinet_core.entities import OutboxMessage
 from cabinet_core.storage import Store
+from cabinet_core.sync import SyncPort
 from cabinet_core.worker import BACKOFF_CAP_SECONDS, Worker, backoff_delay
 from hypothesis import given
 from hypothesis import strategies as st
@@ -47,7 +48,7 @@ class ScriptedBackend:
         self.errors = list(errors or [])
         self.calls: list[int | None] = []
 
-    def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+    def deliver(self, port: SyncPort, message: OutboxMessage) -> None:
         self.calls.append(message.id)
         if self.errors:
             raise self.errors.pop(0)

@@ -12,6 +12,7 @@ from cabinet_core import Cabinet, Settings, hookimpl
 from cabinet_core.crm import BatchCrmBackend, DeliveryError, PeriodicTask
 from cabinet_core.entities import OutboxMessage
 from cabinet_core.storage import Store
+from cabinet_core.sync import SyncPort
 from cabinet_core.worker import Worker
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -46,9 +47,11 @@ class OneByOne:
 
     def __init__(self) -> None:
         self.topics: list[str] = []
+        self.ports: list[SyncPort] = []
 
-    def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+    def deliver(self, port: SyncPort, message: OutboxMessage) -> None:
         self.topics.append(message.topic)
+        self.ports.append(port)
 
 
 class Batching:
@@ -62,14 +65,16 @@ class Batching:
         self.single_calls = 0
         self.raise_whole: Exception | None = None
         self.forget: set[int] = set()
-        self.tasks: list[PeriodicTask] = []
+        self.tasks: list[PeriodicTask[SyncPort]] = []
+        self.ports: list[SyncPort] = []
 
-    def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+    def deliver(self, port: SyncPort, message: OutboxMessage) -> None:
         self.single_calls += 1
 
     def deliver_many(
-        self, cabinet: Cabinet, messages: Sequence[OutboxMessage]
+        self, port: SyncPort, messages: Sequence[OutboxMessage]
     ) -> Mapping[int, Exception | None]:
+        self.ports.append(port)
         self.batches.append([m.entity_id or 0 for m in messages])
         if self.raise_whole is not None:
             raise self.raise_whole
@@ -79,7 +84,7 @@ class Batching:
             if m.entity_id not in self.forget
         }
 
-    def periodic_tasks(self, cabinet: Cabinet) -> list[PeriodicTask]:
+    def periodic_tasks(self, port: SyncPort) -> list[PeriodicTask[SyncPort]]:
         return self.tasks
 
 
@@ -201,6 +206,30 @@ def test_a_message_refused_by_the_first_backend_skips_the_next_and_is_retried(
     assert _status(store) == {"pending": [0], "delivered": [1], "failed": []}
 
 
+def test_each_backend_is_handed_its_own_port(store: Store) -> None:
+    batching, single = Batching(), OneByOne()
+    cabinet = _cabinet(store, batching, single)
+    _queue(store, "document.created", "document.updated")
+    Worker(cabinet, clock=FakeClock(T0)).run_once()
+    assert [port.backend for port in batching.ports] == ["batching"]
+    assert [port.backend for port in single.ports] == ["single", "single"]
+    # One port per backend and cabinet, the one the web shell hands the inbound handler too.
+    assert batching.ports[0] is cabinet.sync_port("batching")
+    assert single.ports[0] is single.ports[1] is cabinet.sync_port("single")
+
+
+def test_a_backend_task_runs_with_its_port_and_a_worker_task_with_the_cabinet(
+    store: Store,
+) -> None:
+    backend = Batching()
+    seen: list[object] = []
+    backend.tasks = [PeriodicTask("reconcile", 300, seen.append)]
+    cabinet = _cabinet(store, backend)
+    worker = Worker(cabinet, clock=FakeClock(T0), periodic=[PeriodicTask("own", 60, seen.append)])
+    assert worker.run_due_tasks() == ["own", "reconcile"]
+    assert seen == [cabinet, cabinet.sync_port("batching")]
+
+
 def test_periodic_tasks_run_at_start_then_on_their_interval(store: Store) -> None:
     backend = Batching()
     runs: list[tuple[str, datetime]] = []
@@ -257,7 +286,7 @@ def test_a_task_interval_must_be_positive() -> None:
 def test_a_backend_that_cannot_list_its_tasks_still_gets_its_messages(store: Store) -> None:
     backend = Batching()
 
-    def broken(cabinet: Cabinet) -> list[PeriodicTask]:
+    def broken(port: SyncPort) -> list[PeriodicTask[SyncPort]]:
         raise ModuleNotFoundError("No module named 'cabinet_bitrix.reconcile'")
 
     backend.periodic_tasks = broken  # type: ignore[method-assign]

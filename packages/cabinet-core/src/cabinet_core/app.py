@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from cabinet_core.services.attachments import AttachmentService
     from cabinet_core.storage import Store
+    from cabinet_core.sync import SyncPort
     from cabinet_core.vat import TaxRules
 
 Factory = Callable[["Cabinet"], Any]
@@ -85,6 +86,7 @@ class Cabinet:
         self._mailer_factories: dict[str, Factory] = {}
         self._rate_factories: dict[str, Factory] = {}
         self._instances: dict[tuple[str, str], Any] = {}
+        self._sync_ports: dict[str, SyncPort] = {}
         self._collect()
         if store is None:
             from cabinet_core.storage import Store as _Store
@@ -151,6 +153,14 @@ class Cabinet:
 
     def crm_backend(self, name: str) -> CrmBackend:
         return self._instance("crm", self._crm_factories, name)  # type: ignore[no-any-return]
+
+    def sync_port(self, name: str) -> SyncPort:
+        """All the CRM backend registered as ``name`` may ask of this cabinet (built once)."""
+        if name not in self._sync_ports:
+            from cabinet_core.services.sync_port import CabinetSyncPort
+
+            self._sync_ports[name] = CabinetSyncPort(self, name)
+        return self._sync_ports[name]
 
     @property
     def mailer(self) -> Mailer:

@@ -10,6 +10,7 @@ from cabinet_core.hookspecs import Register, hookimpl
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
     from cabinet_core.entities import OutboxMessage
+    from cabinet_core.sync import SyncPort
 
 
 class NullBackend:
@@ -21,7 +22,7 @@ class NullBackend:
         self.delivered = 0
         self._lock = threading.Lock()
 
-    def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+    def deliver(self, port: SyncPort, message: OutboxMessage) -> None:
         """Count the message as delivered."""
         with self._lock:
             self.delivered += 1

@@ -370,7 +370,7 @@ class BatchDelivery(Protocol):
 class PeriodicWork(Protocol):
     """A backend with work the worker runs on a schedule (reconciliation, a news pull)."""
 
-    def periodic_tasks(self, port: SyncPort) -> Iterable[PeriodicTask]: ...
+    def periodic_tasks(self, port: SyncPort) -> Iterable[PeriodicTask[SyncPort]]: ...
 
 
 @runtime_checkable

@@ -3,8 +3,9 @@
 Delivery is at least once. A batch of messages is claimed under a lease (see
 :meth:`cabinet_core.storage.Store.claim_outbox`) and routed by topic: ``mail.*`` messages go to
 the cabinet's mail delivery service (``cabinet.mail_delivery.deliver``) and never to a CRM;
-every other message goes to every active CRM backend, as one batch to a backend that offers
-``deliver_many`` (see :mod:`cabinet_core.crm`) and one by one otherwise. A message is marked
+every other message goes to every active CRM backend, with the backend's sync port
+(``cabinet.sync_port(backend.name)``), as one batch to a backend that offers batch delivery
+(:class:`~cabinet_core.sync.BatchDelivery`) and one by one otherwise. A message is marked
 delivered when all its recipients accepted it; if one fails, the whole message is retried
 later with exponential backoff and jitter, so recipients must be idempotent (a backend that
 already accepted the message sees it again). After ``settings.worker_max_attempts`` attempts,
@@ -15,7 +16,9 @@ Several worker processes may run against one PostgreSQL database: claims use
 ``FOR UPDATE SKIP LOCKED``, so no two workers hold the same message.
 
 ``run_forever`` also runs periodic tasks (:class:`~cabinet_core.crm.PeriodicTask`): those given
-to the worker and those the active backends declare, such as a CRM reconciliation pass.
+to the worker (run with the cabinet) and those the active backends declare
+(:class:`~cabinet_core.sync.PeriodicWork`, run with the backend's port), such as a CRM
+reconciliation pass.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cabinet_core.crm import DeliveryError, PeriodicTask, backend_periodic_tasks
+from cabinet_core.crm import BoundTask, DeliveryError, PeriodicTask, backend_periodic_tasks
 from cabinet_core.storage.store import utcnow
+from cabinet_core.sync import BatchDelivery
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -84,7 +88,7 @@ class Worker:
         sleep: Callable[[float], object] | None = None,
         lease_seconds: int = 600,
         rng: random.Random | None = None,
-        periodic: Iterable[PeriodicTask] = (),
+        periodic: Iterable[PeriodicTask[Cabinet]] = (),
     ) -> None:
         self.cabinet = cabinet
         self.batch_size = batch_size
@@ -93,8 +97,8 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.rng = rng or random.Random()
         self.max_attempts = cabinet.settings.worker_max_attempts
-        self.periodic = list(periodic)
-        self._tasks: list[PeriodicTask] | None = None
+        self.periodic = [BoundTask(task, cabinet) for task in periodic]
+        self._tasks: list[BoundTask] | None = None
         self._next_run: dict[int, datetime] = {}
 
     def run_once(self) -> int:
@@ -148,18 +152,18 @@ class Worker:
         self, backend: CrmBackend, messages: Sequence[OutboxMessage]
     ) -> dict[int, Exception]:
         """The messages ``backend`` did not accept, with why."""
-        many = getattr(backend, "deliver_many", None)
-        if many is None:
+        port = self.cabinet.sync_port(backend.name)
+        if not isinstance(backend, BatchDelivery):
             errors: dict[int, Exception] = {}
             for message in messages:
                 try:
-                    backend.deliver(self.cabinet, message)
+                    backend.deliver(port, message)
                 except Exception as exc:
                     _log_unexpected(exc, message)
                     errors[_id(message)] = exc
             return errors
         try:
-            outcomes: Mapping[int, Exception | None] = many(self.cabinet, messages)
+            outcomes: Mapping[int, Exception | None] = backend.deliver_many(port, messages)
         except Exception as exc:
             # The whole call failed (an outage before anything was sent, or a bug): every
             # message is retried; the backend's idempotency covers any it did push.
@@ -195,8 +199,9 @@ class Worker:
         )
         store.mark_retry(_id(message), error=error, next_attempt_at=now + timedelta(seconds=delay))
 
-    def periodic_tasks(self) -> list[PeriodicTask]:
-        """The worker's own periodic tasks followed by those the active backends declare."""
+    def periodic_tasks(self) -> list[BoundTask]:
+        """The worker's own periodic tasks followed by those the active backends declare,
+        each bound to what it runs with."""
         if self._tasks is None:
             self._tasks = self.periodic + backend_periodic_tasks(
                 self.cabinet, self.cabinet.crm_backends()
@@ -216,7 +221,7 @@ class Worker:
             if due is not None and now < due:
                 continue
             try:
-                task.run(self.cabinet)
+                task()
             except Exception:
                 log.exception("periodic task %s failed", task.name)
             # Scheduled from when the run ended, so a slow pass never piles up runs.

@@ -20,8 +20,12 @@ class SettingsStoreService(Service):
         with self.store.transaction(readonly=True) as tx:
             return tx.get_setting(key, default)
 
-    def set(self, actor: Actor, key: str, value: Any) -> None:
-        """Store a JSON value under ``key``."""
+    def set(self, actor: Actor, key: str, value: Any, *, secret: bool = False) -> None:
+        """Store a JSON value under ``key``.
+
+        A ``secret`` (a token, a password) is audited as changed, never with its old or new
+        value: the audit trail is read by every admin and kept for years.
+        """
         access.require(access.can_change_settings(actor))
         if not key.strip():
             raise ValidationError.single("key", "required", N_("This field is required."))
@@ -33,6 +37,8 @@ class SettingsStoreService(Service):
             ) from None
         with self.store.transaction() as tx:
             old = tx.get_setting(key)
+            if old == stored:
+                return  # not a change: nothing to write or audit
             tx.set_setting(key, stored)
             self.record(
                 tx,
@@ -41,5 +47,9 @@ class SettingsStoreService(Service):
                 entity="setting",
                 entity_id=None,
                 client_id=None,
-                detail={"key": key, "old": old, "new": stored},
+                detail=(
+                    {"key": key, "secret": True}
+                    if secret
+                    else {"key": key, "old": old, "new": stored}
+                ),
             )

@@ -66,6 +66,8 @@ class DocumentQuery:
     currency: str | None = None
     payment_status: PaymentStatus | None = None
     payment_method: PaymentMethod | None = None
+    #: Only documents with a greater id (a sync walking the whole cabinet in id order).
+    after_id: int | None = None
     order: str = attrs.field(default="-issue_date")
     limit: int = 50
     offset: int = 0

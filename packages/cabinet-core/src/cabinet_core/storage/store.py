@@ -638,6 +638,8 @@ class Tx:
             conditions.append(d.c.counterparty_id == query.counterparty_id)
         if query.related_id is not None:
             conditions.append(d.c.related_id == query.related_id)
+        if query.after_id is not None:
+            conditions.append(d.c.id > query.after_id)
         if query.currency:
             conditions.append(d.c.currency == query.currency.upper())
         if query.payment_status is not None:

@@ -1,0 +1,244 @@
+"""The cabinet's side of the CRM sync contract: :class:`CabinetSyncPort`, one per backend.
+
+A backend gets its port from :meth:`cabinet_core.app.Cabinet.sync_port` (the worker hands it
+to ``deliver``, ``deliver_many`` and the periodic tasks; the web shell to the inbound
+handler). Reads are system reads straight from the store, one short read-only transaction
+each. Writes go through the services, so they keep their audit entries, notifications and
+event hooks, and carry the backend's name as their ``origin`` (today: the outbox payload's
+``origin`` key and the audit entry's ``source``).
+
+The backend's state lives in the settings table under ``<backend>.<key>``: backend names are
+unique in the registry, so no backend reads another's keys, and the keys an installed cabinet
+already keeps (``bitrix24.stage_map``, the OAuth tokens ``bitrix24.oauth.<member>``) stay
+where they are, with no data migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cabinet_core.converter import json_value
+from cabinet_core.entities import (
+    Actor,
+    AuditEntry,
+    ChatMessage,
+    Client,
+    Counterparty,
+    Document,
+    NewsItem,
+    OutboxMessage,
+    PaymentStatus,
+    Product,
+)
+from cabinet_core.storage.queries import DocumentQuery
+from cabinet_core.sync import PAYLOAD_TYPES, Topic, UserInfo, encode_payload
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+    from cabinet_core.doctypes import DocumentType
+    from cabinet_core.storage import Tx
+
+__all__ = ["CabinetSyncPort"]
+
+#: How an entity re-queued by :meth:`CabinetSyncPort.requeue` is read back, by the payload
+#: type of its topic: a re-queued message carries the entity as stored now.
+_READERS: Mapping[type, Callable[[Tx, int], object | None]] = {
+    Document: lambda tx, entity_id: tx.get_document(entity_id),
+    Client: lambda tx, entity_id: tx.get_client(entity_id),
+    Counterparty: lambda tx, entity_id: tx.get_counterparty(entity_id),
+    Product: lambda tx, entity_id: tx.get_product(entity_id),
+    NewsItem: lambda tx, entity_id: tx.get_news(entity_id),
+}
+
+
+class CabinetSyncPort:
+    """The :class:`~cabinet_core.sync.SyncPort` of the backend registered as ``backend``."""
+
+    def __init__(self, cabinet: Cabinet, backend: str) -> None:
+        if not backend.strip():
+            raise ValueError("a sync port needs the backend's registered name")
+        self._cabinet = cabinet
+        self._backend = backend
+
+    def __repr__(self) -> str:
+        return f"CabinetSyncPort({self._backend!r})"
+
+    @property
+    def backend(self) -> str:
+        """The backend's registered name: the ``origin`` of its writes, its state namespace."""
+        return self._backend
+
+    @property
+    def base_url(self) -> str:
+        """The cabinet's public URL, without a trailing slash."""
+        return self._cabinet.settings.base_url.rstrip("/")
+
+    def now(self) -> datetime:
+        """The store's clock (tests pin it)."""
+        return self._cabinet.store.clock()
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def document(self, document_id: int) -> Document | None:
+        """The document with its lines, or ``None``."""
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            return tx.get_document(document_id)
+
+    def documents_after(self, after_id: int, limit: int) -> Sequence[Document]:
+        """Documents with ``id > after_id`` in id order, at most ``limit``, with their lines."""
+        if limit < 1:
+            return []
+        query = DocumentQuery(order="id", after_id=after_id, limit=limit)
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            return tx.list_documents(query).items
+
+    def client(self, client_id: int) -> Client | None:
+        """The client (the firm's customer), or ``None``."""
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            return tx.get_client(client_id)
+
+    def clients(self) -> Sequence[Client]:
+        """Every client, active or not, in id order."""
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            return tx.list_clients()
+
+    def counterparty(self, counterparty_id: int) -> Counterparty | None:
+        """A client's counterparty, or ``None``."""
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            return tx.get_counterparty(counterparty_id)
+
+    def product(self, product_id: int) -> Product | None:
+        """A catalogue product, or ``None``."""
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            return tx.get_product(product_id)
+
+    def user(self, user_id: int) -> UserInfo | None:
+        """The public part of a user, or ``None``."""
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            user = tx.get_user(user_id)
+        return None if user is None else UserInfo.of(user)
+
+    def user_by_email(self, email: str) -> UserInfo | None:
+        """The public part of the user with this e-mail address, or ``None``."""
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            user = tx.get_user_by_email(email)
+        return None if user is None else UserInfo.of(user)
+
+    def document_type(self, key: str) -> DocumentType | None:
+        """The registered document type ``key``, or ``None``."""
+        return self._cabinet.document_types.get(key)
+
+    def pending(self, entity: str, entity_id: int) -> bool:
+        """Whether a message about the entity is neither delivered nor given up on."""
+        # Until deliveries are kept per subscriber, any undelivered message counts: it will
+        # reach this backend too.
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            messages = tx.outbox_for(entity, entity_id)
+        return any(m.delivered_at is None and m.failed_at is None for m in messages)
+
+    # -- writes (origin = this backend) -----------------------------------------------------
+
+    def apply_status(self, document_id: int, status: str, *, comment: str = "") -> Document | None:
+        """Move the document to ``status`` as the CRM says; ``None`` when already there.
+
+        :class:`ValueError` for a state its workflow does not know, :class:`NotFound` for a
+        missing document.
+        """
+        return self._cabinet.documents.apply_crm_status(
+            document_id, status, comment=comment, source=self._backend
+        )
+
+    def apply_payment(
+        self, document_id: int, payment_status: PaymentStatus | str
+    ) -> Document | None:
+        """Record the payment status the CRM reports; ``None`` when unchanged."""
+        return self._cabinet.documents.apply_crm_payment(
+            document_id, payment_status, source=self._backend
+        )
+
+    def receive_chat(
+        self, client_id: int, body: str, *, external_id: str, author_id: int | None = None
+    ) -> tuple[ChatMessage, bool]:
+        """Store a message the firm wrote in the CRM; ``False`` when ``external_id`` is known."""
+        return self._cabinet.chat.receive(
+            Actor.system(),
+            client_id=client_id,
+            body=body,
+            external_id=external_id,
+            author_id=author_id,
+        )
+
+    def upsert_news(self, item: NewsItem) -> tuple[NewsItem, str]:
+        """Create or update ``item`` by its ``external_id``: "created", "updated", "unchanged"."""
+        return self._cabinet.news.upsert_external(Actor.system(), item)
+
+    def delete_news(self, external_id: str) -> bool:
+        """Delete the item published under ``external_id``; ``False`` if there is none."""
+        return self._cabinet.news.delete_external(Actor.system(), external_id)
+
+    def news_ids(self, prefix: str) -> Mapping[str, int]:
+        """External id → news id of the items whose external id starts with ``prefix``."""
+        return self._cabinet.news.external_ids(Actor.system(), prefix)
+
+    def requeue(self, topic: Topic, entity: str, entity_id: int, *, reason: str) -> None:
+        """Queue the entity again as it is stored now, with an audit entry naming ``reason``,
+        in one transaction. Nothing is queued for an entity that no longer exists.
+
+        :class:`ValueError` for a topic whose payload is not an entity (a status change, a
+        mail request): those describe a moment, which cannot be sent again.
+        """
+        topic = Topic(topic)
+        reader = _READERS.get(PAYLOAD_TYPES[topic])
+        if reader is None or topic.is_mail:
+            raise ValueError(f"{topic.value} cannot be re-queued: its payload is not an entity")
+        with self._cabinet.store.transaction() as tx:
+            value = reader(tx, entity_id)
+            if value is None:
+                return
+            now = self.now()
+            tx.add_audit(
+                AuditEntry(
+                    at=now,
+                    actor_id=None,
+                    client_id=getattr(value, "client_id", None),
+                    action="sync.requeue",
+                    entity=entity,
+                    entity_id=entity_id,
+                    detail=json_value(
+                        {"backend": self._backend, "topic": topic.value, "reason": reason}
+                    ),
+                )
+            )
+            # Meant for this backend alone; until the outbox keeps a delivery per subscriber
+            # the row reaches every active backend (they are idempotent). The integrator
+            # targets it at ``self._backend`` once the per-subscriber outbox lands.
+            tx.add_outbox(
+                OutboxMessage(
+                    topic=topic.value,
+                    entity=entity,
+                    entity_id=entity_id,
+                    payload=encode_payload(topic, value),
+                    created_at=now,
+                )
+            )
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _key(self, key: str) -> str:
+        if not key or key != key.strip():
+            raise ValueError(f"state key {key!r} must be non-empty, without outer spaces")
+        return f"{self._backend}.{key}"
+
+    def state(self, key: str, default: Any = None) -> Any:
+        """This backend's stored value under ``key`` (JSON types), or ``default``."""
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            value = tx.get_setting(self._key(key))
+        # A deleted value is stored as JSON null (the settings table has no delete).
+        return default if value is None else value
+
+    def set_state(self, key: str, value: Any, *, secret: bool = False) -> None:
+        """Store ``value`` (``None`` deletes), audited as a system change of the setting; a
+        ``secret`` is audited without its old or new value."""
+        self._cabinet.settings_store.set(Actor.system(), self._key(key), value, secret=secret)

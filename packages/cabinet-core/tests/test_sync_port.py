@@ -1,0 +1,218 @@
+"""The cabinet's sync port (both databases): system reads, writes that carry the backend's
+name as origin, re-queueing with an audit entry, and per-backend state that never puts a
+secret into the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from cabinet_core.entities import (
+    Actor,
+    Document,
+    DocumentLine,
+    NewsItem,
+    Party,
+    PaymentStatus,
+)
+from cabinet_core.errors import NotFound
+from cabinet_core.services.sync_port import CabinetSyncPort
+from cabinet_core.sync import (
+    DocumentPaymentChange,
+    DocumentStatusChange,
+    SyncPort,
+    Topic,
+    decode_payload,
+)
+from fixtures_services import HookRecorder, World
+
+DAY = date(2026, 11, 20)
+BUYER = Party(name="Kupiec sp. z o.o.", nip="5260001246", email="kupiec@example.com")
+
+
+def _document(world: World, name: str = "Usługa") -> Document:
+    stored = world.cabinet.documents.create(
+        world.actor(world.alice),
+        Document(
+            client_id=world.client_id(world.client_a),
+            doc_type="vat_invoice",
+            issue_date=DAY,
+            buyer=BUYER,
+            lines=(DocumentLine(name=name, unit_price=Decimal("100.00")),),
+        ),
+    )
+    assert stored.id is not None
+    return stored
+
+
+def _audit(world: World, action: str) -> list[dict[str, object]]:
+    with world.cabinet.store.transaction(readonly=True) as tx:
+        entries = tx.list_audit(limit=500)
+    return [dict(entry.detail) for entry in entries if entry.action == action]
+
+
+def test_the_port_is_one_per_backend_and_meets_the_protocol(world: World) -> None:
+    port = world.cabinet.sync_port("acme")
+    assert isinstance(port, SyncPort) and isinstance(port, CabinetSyncPort)
+    assert port.backend == "acme"
+    assert world.cabinet.sync_port("acme") is port
+    assert world.cabinet.sync_port("other") is not port
+    before = world.cabinet.store.clock()
+    assert before <= port.now() <= world.cabinet.store.clock()  # the store's clock, aware
+    with pytest.raises(ValueError):
+        CabinetSyncPort(world.cabinet, " ")
+
+
+def test_system_reads(world: World) -> None:
+    first, second, third = (_document(world, f"Usługa {n}") for n in range(3))
+    port = world.cabinet.sync_port("acme")
+    assert first.id is not None and second.id is not None
+    read = port.document(first.id)
+    assert read is not None and read.lines[0].name == "Usługa 0"
+    assert port.document(10_000) is None
+    after = port.documents_after(first.id, 10)
+    assert [d.id for d in after] == [second.id, third.id]
+    assert [d.lines[0].name for d in after] == ["Usługa 1", "Usługa 2"]  # with their lines
+    assert [d.id for d in port.documents_after(0, 1)] == [first.id]
+    assert port.documents_after(0, 0) == []
+    client_id = world.client_id(world.client_a)
+    client = port.client(client_id)
+    assert client is not None and client.id == client_id
+    assert {c.id for c in port.clients()} >= {client_id, world.client_id(world.client_b)}
+    assert world.alice.id is not None
+    user = port.user(world.alice.id)
+    assert user is not None and user.email == world.alice.email
+    assert not hasattr(user, "password_hash")  # the public part only
+    found = port.user_by_email(world.alice.email)
+    assert found is not None and found.id == world.alice.id
+    assert port.user_by_email("nobody@example.com") is None
+    assert port.document_type("vat_invoice") is world.cabinet.document_types["vat_invoice"]
+    assert port.document_type("no_such_type") is None
+    assert port.counterparty(10_000) is None and port.product(10_000) is None
+
+
+def test_status_and_payment_carry_the_backend_as_origin(
+    world: World, hooks: HookRecorder
+) -> None:
+    document = _document(world)
+    assert document.id is not None
+    port = world.cabinet.sync_port("acme")
+    moved = port.apply_status(document.id, "issued", comment="from the CRM")
+    assert moved is not None and moved.status == "issued" and moved.number is not None
+    assert port.apply_status(document.id, "issued") is None  # already there
+    with pytest.raises(ValueError):
+        port.apply_status(document.id, "no-such-state")
+    with pytest.raises(NotFound):
+        port.apply_status(10_000, "issued")
+    assert port.apply_payment(document.id, PaymentStatus.PAID) is not None
+    messages = world.cabinet.store.list_outbox(limit=100)
+    status = next(m for m in messages if m.topic == Topic.DOCUMENT_STATUS_CHANGED)
+    payment = next(m for m in messages if m.topic == Topic.DOCUMENT_PAYMENT_CHANGED)
+    assert status.payload["origin"] == "acme" and payment.payload["origin"] == "acme"
+    change = decode_payload(status)
+    assert isinstance(change, DocumentStatusChange)
+    assert (change.old_status, change.new_status, change.comment) == (
+        "draft",
+        "issued",
+        "from the CRM",
+    )
+    assert isinstance(decode_payload(payment), DocumentPaymentChange)
+    assert _audit(world, "document.crm_status")[0]["source"] == "acme"
+    assert "document_status_changed" in hooks.names()  # the event hooks still fire
+
+
+def test_chat_and_news_go_through_the_services(world: World, hooks: HookRecorder) -> None:
+    port = world.cabinet.sync_port("acme")
+    client_id = world.client_id(world.client_a)
+    message, created = port.receive_chat(client_id, "Dzień dobry", external_id="acme:msg:1")
+    assert created and message.client_id == client_id
+    assert port.receive_chat(client_id, "Dzień dobry", external_id="acme:msg:1")[1] is False
+    item, outcome = port.upsert_news(NewsItem(title="Przerwa", external_id="acme:post:7"))
+    assert outcome == "created" and item.id is not None
+    assert port.upsert_news(NewsItem(title="Przerwa", external_id="acme:post:7"))[1] == (
+        "unchanged"
+    )
+    assert port.news_ids("acme:") == {"acme:post:7": item.id}
+    assert port.delete_news("acme:post:7") is True
+    assert port.delete_news("acme:post:7") is False
+    assert {"chat_message_posted", "news_published"} <= set(hooks.names())
+    assert _audit(world, "chat.receive") == [{"external_id": "acme:msg:1"}]
+
+
+def test_requeue_writes_the_outbox_row_and_its_audit_entry(world: World) -> None:
+    document = _document(world)
+    assert document.id is not None
+    port = world.cabinet.sync_port("acme")
+    before = {m.id for m in world.cabinet.store.list_outbox(limit=100)}
+    port.requeue(Topic.DOCUMENT_UPDATED, "document", document.id, reason="missing in the CRM")
+    [queued] = [m for m in world.cabinet.store.list_outbox(limit=100) if m.id not in before]
+    assert (queued.topic, queued.entity, queued.entity_id) == (
+        "document.updated",
+        "document",
+        document.id,
+    )
+    payload = decode_payload(queued)
+    assert isinstance(payload, Document) and payload.id == document.id  # the typed payload
+    assert _audit(world, "sync.requeue") == [
+        {"backend": "acme", "topic": "document.updated", "reason": "missing in the CRM"}
+    ]
+    assert port.pending("document", document.id)
+    # A document deleted meanwhile has nothing to send: no row, no entry.
+    port.requeue(Topic.DOCUMENT_UPDATED, "document", 10_000, reason="gone")
+    assert len(_audit(world, "sync.requeue")) == 1
+    with pytest.raises(ValueError):
+        port.requeue(Topic.DOCUMENT_STATUS_CHANGED, "document", document.id, reason="a moment")
+
+
+def test_pending_follows_delivery(world: World) -> None:
+    document = _document(world)
+    assert document.id is not None
+    port = world.cabinet.sync_port("acme")
+    assert port.pending("document", document.id)
+    store = world.cabinet.store
+    ids = [m.id for m in store.list_outbox(limit=100) if m.entity_id == document.id]
+    store.mark_delivered_many([i for i in ids if i is not None], now=store.clock())
+    assert not port.pending("document", document.id)
+    assert not port.pending("document", 10_000)
+
+
+def test_state_is_namespaced_per_backend(world: World) -> None:
+    acme, other = world.cabinet.sync_port("acme"), world.cabinet.sync_port("other")
+    acme.set_state("cursor", {"last": 7})
+    assert acme.state("cursor") == {"last": 7}
+    assert other.state("cursor") is None
+    assert other.state("cursor", {}) == {}
+    # The keys a backend already kept in the settings table stay where they were.
+    assert world.cabinet.settings_store.get(Actor.system(), "acme.cursor") == {"last": 7}
+    acme.set_state("cursor", None)
+    assert acme.state("cursor", "none") == "none"
+    with pytest.raises(ValueError):
+        acme.state("")
+    assert _audit(world, "settings.set")[-1] == {
+        "key": "acme.cursor",
+        "old": None,
+        "new": {"last": 7},
+    }
+
+
+def test_a_secret_never_reaches_the_audit_trail(world: World) -> None:
+    port = world.cabinet.sync_port("acme")
+    port.set_state("token", "s3cr3t-first", secret=True)
+    port.set_state("token", "s3cr3t-second", secret=True)
+    assert port.state("token") == "s3cr3t-second"
+    entries = _audit(world, "settings.set")
+    assert entries == [{"key": "acme.token", "secret": True}] * 2
+    with world.cabinet.store.transaction(readonly=True) as tx:
+        trail = repr(tx.list_audit(limit=500))
+    assert "s3cr3t" not in trail
+    # Storing the same value again changes nothing and writes no entry.
+    port.set_state("token", "s3cr3t-second", secret=True)
+    assert len(_audit(world, "settings.set")) == 2
+
+
+def test_an_admin_storing_a_secret_setting_is_audited_without_it(world: World) -> None:
+    admin = world.actor(world.admin)
+    world.cabinet.settings_store.set(admin, "acme.application_token", "tok-123", secret=True)
+    assert world.cabinet.settings_store.get(admin, "acme.application_token") == "tok-123"
+    assert _audit(world, "settings.set") == [{"key": "acme.application_token", "secret": True}]
