@@ -33,6 +33,7 @@ class Received:
     path: str
     headers: Mapping[str, str]
     body: bytes
+    status: int
 
 
 class Receiver:
@@ -54,8 +55,8 @@ class Receiver:
                 body = self.rfile.read(length)
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 with receiver._lock:
-                    receiver.calls.append(Received(self.path, headers, body))
                     status, extra = receiver.script.pop(0) if receiver.script else (200, {})
+                    receiver.calls.append(Received(self.path, headers, body, status))
                 if receiver.delay:
                     threading.Event().wait(receiver.delay)
                 self.send_response(status)
