@@ -57,7 +57,9 @@ def test_a_change_is_posted_as_signed_json(backend: WebhookBackend, receiver: Re
     assert call.headers["webhook-id"] == "7"
     timestamp = call.headers["webhook-timestamp"]
     assert int(timestamp) == int(port.clock.timestamp())
-    assert call.headers["webhook-signature"] == standard_signature(SECRET, "7", timestamp, call.body)
+    assert call.headers["webhook-signature"] == standard_signature(
+        SECRET, "7", timestamp, call.body
+    )
     assert json.loads(call.body) == {
         "id": 7,
         "topic": "document.updated",
@@ -169,9 +171,7 @@ def test_a_batch_gets_one_outcome_per_message(backend: WebhookBackend, receiver:
         True,
         False,
     }
-    assert sorted(int(call.headers["webhook-id"]) for call in receiver.calls) == list(
-        range(1, 41)
-    )
+    assert sorted(int(call.headers["webhook-id"]) for call in receiver.calls) == list(range(1, 41))
 
 
 def test_settings_come_from_the_environment_and_say_what_is_missing() -> None:

@@ -100,7 +100,9 @@ async def inbound_hook(request: Request) -> Response:
     handler = await run_in_threadpool(_handler, request, name)
     if handler is None:
         return problem(
-            request, 404, detail=N_("No backend named %(backend)s receives calls here."),
+            request,
+            404,
+            detail=N_("No backend named %(backend)s receives calls here."),
             params={"backend": name},
         )
     limit = int(handler.max_body_bytes)

@@ -46,9 +46,7 @@ class WebhookBackend:
         connections = settings.connections
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout, connect=min(CONNECT_TIMEOUT, settings.timeout)),
-            limits=httpx.Limits(
-                max_connections=connections, max_keepalive_connections=connections
-            ),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
             follow_redirects=False,
             transport=transport,
@@ -89,7 +87,9 @@ class WebhookBackend:
         except httpx.TimeoutException:
             return DeliveryError(f"webhook: {self._host} did not answer in time")
         except httpx.HTTPError as exc:
-            return DeliveryError(f"webhook: {self._host} could not be reached ({type(exc).__name__})")
+            return DeliveryError(
+                f"webhook: {self._host} could not be reached ({type(exc).__name__})"
+            )
         return outcome(response, now)
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix of a secret, not a secret)
 #: How far a call's timestamp may be from the receiver's clock, either way (seconds).
 TOLERANCE_SECONDS = 5 * 60
 

@@ -52,6 +52,7 @@ __all__ = [
     "cabinet_settings",
     "fast_password_hashing",
     "postgres_url",
+    "require_postgres",
     "sample_messages",
     "sample_world",
     "smtp_sink",
@@ -91,16 +92,22 @@ def cabinet(cabinet_settings: Settings, cabinet_plugins: Sequence[object]) -> It
         yield made
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for the session, dropped at its end."""
+def require_postgres() -> str:
+    """The PostgreSQL server's maintenance URL; skips the calling test when the server does
+    not answer, or fails it under CI (where a missing server is a broken setup)."""
     server = postgres_server()
     reason = postgres_unreachable(server)
     if reason is not None:
         if in_ci():
             pytest.fail(reason)
         pytest.skip(reason)
-    with throwaway_database(server) as url:
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for the session, dropped at its end."""
+    with throwaway_database(require_postgres()) as url:
         yield url
 
 

@@ -175,4 +175,3 @@ class CrmBackendContract:
             assert isinstance(outcome, Exception)
             if isinstance(outcome, DeliveryError):
                 assert not outcome.permanent
-

@@ -80,9 +80,7 @@ class DocumentTypeContract:
         """Override: a document of this type that ``validate`` accepts."""
         return None
 
-    def test_it_meets_the_protocol_with_a_key_and_labels(
-        self, document_type: DocumentType
-    ) -> None:
+    def test_it_meets_the_protocol_with_a_key_and_labels(self, document_type: DocumentType) -> None:
         assert isinstance(document_type, DocumentType)
         assert document_type.key and set(document_type.key) <= _KEY_CHARACTERS
         for language in LANGUAGES:

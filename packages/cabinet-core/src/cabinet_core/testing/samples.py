@@ -110,7 +110,7 @@ def sample_world(cabinet: Cabinet) -> SampleWorld:
         name="Jan Kontraktowy",
         role=Role.CLIENT,
         client_id=client.id,
-        password="a-long-enough-password-1",
+        password="a-long-enough-password-1",  # noqa: S106 (a sample user in a test cabinet)
     )
     news = cabinet.news.publish(SYSTEM, NewsItem(title="Nowe stawki", body="Od stycznia."))
     chat = cabinet.chat.post(SYSTEM, client_id=client.id, body="Dzień dobry!")
@@ -176,7 +176,9 @@ def message_for(
     )
 
 
-def sample_messages(cabinet: Cabinet, world: SampleWorld | None = None) -> dict[Topic, OutboxMessage]:
+def sample_messages(
+    cabinet: Cabinet, world: SampleWorld | None = None
+) -> dict[Topic, OutboxMessage]:
     """One message per topic of the catalogue about ``world`` (stored now when not given)."""
     world = world or sample_world(cabinet)
     now = cabinet.store.clock()
