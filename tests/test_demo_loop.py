@@ -50,7 +50,9 @@ class InProcessBitrix:
     def register_crm_backends(self, register: Register) -> None:
         register(
             "bitrix24",
-            lambda cabinet: BitrixBackend.from_env(cabinet, transport=self.emulator.transport()),
+            lambda cabinet: bitrix_plugin.compose_backend(
+                cabinet, transport=self.emulator.transport()
+            ),
         )
 
     @hookimpl(optionalhook=True)

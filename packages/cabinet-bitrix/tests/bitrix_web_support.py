@@ -9,7 +9,6 @@ from typing import Any
 
 import cabinet_bitrix.plugin as bitrix_plugin
 import httpx
-from cabinet_bitrix import BitrixBackend
 from cabinet_bitrix.emulator import Emulator
 from cabinet_core import Cabinet, Settings
 from cabinet_core.hookspecs import Register, hookimpl
@@ -29,7 +28,7 @@ class EmulatedBitrixPlugin:
     def register_crm_backends(self, register: Register) -> None:
         register(
             "bitrix24",
-            lambda cabinet: BitrixBackend.from_env(
+            lambda cabinet: bitrix_plugin.compose_backend(
                 cabinet, environ=self.environ, transport=self.emulator.transport()
             ),
         )

@@ -9,13 +9,12 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from cabinet_bitrix import BitrixBackend, BitrixSettings
+from cabinet_bitrix import BitrixSettings
 from cabinet_bitrix.auth import (
-    SETTINGS_PREFIX,
     AuthError,
     MemoryTokenStore,
     OAuthAuth,
-    SettingsTokenStore,
+    PortTokenStore,
     WebhookAuth,
     application_token_matches,
     install,
@@ -23,6 +22,7 @@ from cabinet_bitrix.auth import (
 )
 from cabinet_bitrix.client import BitrixError
 from cabinet_bitrix.emulator import Emulator, VirtualClock
+from cabinet_bitrix.plugin import compose_backend
 from cabinet_core.entities import OutboxMessage
 from emulated import emulated_client
 
@@ -69,7 +69,7 @@ def app_auth(emulator, store, clock):
 def test_the_install_event_stores_tokens_per_portal_in_the_settings(
     cabinet, emulator, posted, clock
 ):
-    store = SettingsTokenStore(cabinet.store)
+    store = PortTokenStore(cabinet.sync_port("bitrix24"))
     tokens = installed(emulator, posted, store)
     assert tokens.member_id == emulator.portal.member_id
     assert tokens.client_endpoint == emulator.config.portal_url + "/rest/"
@@ -77,14 +77,18 @@ def test_the_install_event_stores_tokens_per_portal_in_the_settings(
     assert tokens.expires_at == pytest.approx(clock.now() + 3600)
     assert store.load(tokens.member_id) == tokens
     with cabinet.store.transaction(readonly=True) as tx:
-        raw = tx.get_setting(SETTINGS_PREFIX + tokens.member_id)
+        raw = tx.get_setting("bitrix24.portal." + tokens.member_id)
+        trail = repr(tx.list_audit(limit=100))
     assert raw["refresh_token"] == tokens.refresh_token
+    # Kept as the backend's secret state: the audit trail says it changed, never the tokens.
+    assert "bitrix24.portal." in trail
+    assert tokens.refresh_token not in trail and tokens.access_token not in trail
     assert store.load("another-portal") is None
     assert "access_token" not in repr(tokens) and tokens.access_token not in repr(tokens)
 
 
 def test_expiry_refreshes_with_rotation_and_replays(cabinet, emulator, posted, clock):
-    store = SettingsTokenStore(cabinet.store)
+    store = PortTokenStore(cabinet.sync_port("bitrix24"))
     first = installed(emulator, posted, store)
     auth = app_auth(emulator, store, clock)
     client = emulated_client(emulator, clock, auth)
@@ -202,7 +206,7 @@ def test_install_forms_flat_nested_and_missing():
 
 
 def test_the_backend_delivers_in_app_mode_from_settings(cabinet, emulator, posted, clock, document):
-    installed(emulator, posted, SettingsTokenStore(cabinet.store))
+    installed(emulator, posted, PortTokenStore(cabinet.sync_port("bitrix24")))
     environ = {
         "CABINET_BITRIX_CLIENT_ID": emulator.app.client_id,
         "CABINET_BITRIX_CLIENT_SECRET": emulator.app.client_secret,
@@ -211,10 +215,11 @@ def test_the_backend_delivers_in_app_mode_from_settings(cabinet, emulator, poste
         "CABINET_BITRIX_ENTITY_TYPES": "vat_invoice=1038",
     }
     assert BitrixSettings.from_env(environ).mode == "app"
-    backend = BitrixBackend.from_env(cabinet, environ=environ, transport=emulator.transport())
+    backend = compose_backend(cabinet, environ=environ, transport=emulator.transport())
     emulator.expire_tokens()
     backend.deliver(
-        cabinet, OutboxMessage(id=1, topic="document.saved", entity="document", entity_id=1)
+        cabinet.sync_port("bitrix24"),
+        OutboxMessage(id=1, topic="document.created", entity="document", entity_id=1),
     )
     (item,) = emulator.portal.items[1038].values()
     assert item["xmlId"] == f"cabinet-document-{document.id}"

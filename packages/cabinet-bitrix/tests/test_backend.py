@@ -35,7 +35,7 @@ def quotes(emulator):
     return list(emulator.portal.items[7].values())
 
 
-def message_about(document, topic="document.saved"):
+def message_about(document, topic="document.updated"):
     return OutboxMessage(id=1, topic=topic, entity="document", entity_id=document.id)
 
 
@@ -47,7 +47,7 @@ def test_is_a_crm_backend(backend):
 def test_first_delivery_creates_a_quote_with_the_cabinet_id_and_product_rows(
     cabinet, backend, emulator, document
 ):
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = quotes(emulator)
     assert item["UF_CRM_CABINET_ID"] == f"cabinet-document-{document.id}"
     assert item["title"] == "Faktura VAT FV/1/11/2026"
@@ -67,10 +67,10 @@ def test_first_delivery_creates_a_quote_with_the_cabinet_id_and_product_rows(
 def test_redelivery_updates_the_same_item_instead_of_creating_another(
     cabinet, backend, emulator, document
 ):
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     with cabinet.store.transaction() as tx:
         tx.update_document(attrs.evolve(document, notes="Zmienione"))
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = quotes(emulator)
     assert item["comments"] == "Zmienione"
     assert len(emulator.portal.rows[("Q", item["id"])]) == 3
@@ -82,13 +82,15 @@ def test_a_timeout_between_add_and_rows_leaves_one_item_after_redelivery(
     # The item was added but the answer never came: the worker retries the message.
     client = emulated_client(emulator, clock, retry=NO_RETRY)
     backend = BitrixBackend(BitrixSettings(webhook_url=emulator.webhook_url), client=client)
-    backend.deliver(cabinet, message_about(document))  # creates the user field and the item
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message_about(document)
+    )  # creates the user field and the item
     emulator.portal.rows.clear()
     emulator.inject("timeout", 1, methods=["batch"])
     with pytest.raises(DeliveryError) as caught:
-        backend.deliver(cabinet, message_about(document))
+        backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert not caught.value.permanent
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = quotes(emulator)
     assert len(emulator.portal.rows[("Q", item["id"])]) == 3
 
@@ -99,7 +101,9 @@ def test_api_errors_fail_the_message_for_good(cabinet, emulator, clock, document
         webhook_url=emulator.webhook_url, default_entity_type=5, origin_field="xmlId"
     )
     with pytest.raises(DeliveryError) as caught:
-        BitrixBackend(settings, client=client).deliver(cabinet, message_about(document))
+        BitrixBackend(settings, client=client).deliver(
+            cabinet.sync_port("bitrix24"), message_about(document)
+        )
     assert caught.value.permanent
     assert "ENTITY_TYPE_NOT_SUPPORTED" in str(caught.value)
 
@@ -107,7 +111,9 @@ def test_api_errors_fail_the_message_for_good(cabinet, emulator, clock, document
 def test_mapping_sends_a_type_to_its_smart_process(cabinet, emulator, clock, document):
     settings = BitrixSettings(webhook_url=emulator.webhook_url, entity_types={"vat_invoice": 1038})
     client = emulated_client(emulator, clock)
-    BitrixBackend(settings, client=client).deliver(cabinet, message_about(document))
+    BitrixBackend(settings, client=client).deliver(
+        cabinet.sync_port("bitrix24"), message_about(document)
+    )
     (item,) = emulator.portal.items[1038].values()
     assert item["xmlId"] == f"cabinet-document-{document.id}"
     assert ("T40e", item["id"]) in emulator.portal.rows
@@ -115,29 +121,39 @@ def test_mapping_sends_a_type_to_its_smart_process(cabinet, emulator, clock, doc
 
 
 def test_a_document_without_lines_clears_the_rows(cabinet, backend, emulator, document):
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     with cabinet.store.transaction() as tx:
         tx.update_document(attrs.evolve(document, lines=()))
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = quotes(emulator)
     assert emulator.portal.rows[("Q", item["id"])] == []
 
 
 def test_stored_totals_set_the_opportunity_as_a_decimal_string(cabinet, backend, document):
     totals = DocumentTotals(currency="PLN", gross=Decimal("1555.05"))
-    assert backend.item_fields(cabinet, document).get("opportunity") is None
-    fields = backend.item_fields(cabinet, attrs.evolve(document, totals=totals))
+    assert backend.item_fields(cabinet.sync_port("bitrix24"), document).get("opportunity") is None
+    fields = backend.item_fields(
+        cabinet.sync_port("bitrix24"), attrs.evolve(document, totals=totals)
+    )
     assert fields["opportunity"] == "1555.05"
     assert fields["isManualOpportunity"] == "Y"
 
 
 def test_other_messages_and_deleted_documents_need_no_call(cabinet, backend, emulator, document):
-    backend.deliver(cabinet, OutboxMessage(id=2, topic="chat.posted", entity="chat", entity_id=1))
     backend.deliver(
-        cabinet,
+        cabinet.sync_port("bitrix24"),
+        OutboxMessage(id=2, topic="chat.posted", entity="chat", entity_id=1),
+    )
+    backend.deliver(
+        cabinet.sync_port("bitrix24"),
         OutboxMessage(
-            id=3, topic="document.saved", entity="document", entity_id=document.id + 1000
+            id=3, topic="document.updated", entity="document", entity_id=document.id + 1000
         ),
+    )
+    # A topic a newer core may add is ignored, not guessed at.
+    backend.deliver(
+        cabinet.sync_port("bitrix24"),
+        OutboxMessage(id=4, topic="document.archived", entity="document", entity_id=document.id),
     )
     assert emulator.requests == []
 
@@ -146,7 +162,7 @@ def test_correction_before_rows_are_not_sent(cabinet, backend, emulator, documen
     before = DocumentLine(name="Stan przed korektą", unit_price=Decimal("1"), before=True)
     with cabinet.store.transaction() as tx:
         tx.update_document(attrs.evolve(document, lines=(before, *document.lines)))
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (rows,) = emulator.portal.rows.values()
     assert [row["productName"] for row in rows] == ["Obsługa księgowa", "Książka", "Szkolenie"]
     assert [row["sort"] for row in rows] == [10, 20, 30]

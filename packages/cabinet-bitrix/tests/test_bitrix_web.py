@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from bitrix_web_support import BASE_URL, emulated_cabinet, events_to
-from cabinet_bitrix.auth import SettingsTokenStore
+from cabinet_bitrix.auth import PortTokenStore
 from cabinet_bitrix.chat import CONNECTOR_ID
 from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.web import settings_overview
@@ -71,7 +71,7 @@ def web(app, emulator):
 @pytest.fixture
 def installed(cabinet, emulator, web):
     emulator.install_app(handler=f"{BASE_URL}/hooks/bitrix24")
-    tokens = SettingsTokenStore(cabinet.store).load(emulator.portal.member_id)
+    tokens = PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id)
     assert tokens is not None
     return tokens
 
@@ -112,14 +112,14 @@ def test_install_tokens_must_be_confirmed_by_the_oauth_server(cabinet, emulator,
     }
     refused = web.post("/hooks/bitrix24", content=urlencode(forged), headers=FORM)
     assert refused.status_code == 403
-    assert SettingsTokenStore(cabinet.store).load(emulator.portal.member_id) is None
+    assert PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id) is None
     assert emulator.portal.bindings == []
     # The real install is confirmed; a reinstall (a new pair) replaces it.
     emulator.install_app(handler=f"{BASE_URL}/hooks/bitrix24")
-    first = SettingsTokenStore(cabinet.store).load(emulator.portal.member_id)
+    first = PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id)
     assert first is not None and first.client_endpoint == "https://kancelaria.bitrix24.pl/rest/"
     emulator.install_app(handler=f"{BASE_URL}/hooks/bitrix24")
-    second = SettingsTokenStore(cabinet.store).load(emulator.portal.member_id)
+    second = PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id)
     assert second is not None and second.refresh_token != first.refresh_token
 
 
@@ -135,7 +135,7 @@ def test_a_foreign_install_or_one_with_another_token_is_refused(cabinet, emulato
     assert web.post("/hooks/bitrix24", content=urlencode(form), headers=FORM).status_code == 403
     form["auth[member_id]"] = emulator.portal.member_id
     assert web.post("/bitrix24/install", content=urlencode(form), headers=FORM).status_code == 403
-    stored = SettingsTokenStore(cabinet.store).load(emulator.portal.member_id)
+    stored = PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id)
     assert stored == installed
 
 
@@ -186,7 +186,7 @@ def test_an_operators_answer_reaches_the_clients_chat(cabinet, emulator, web, in
     from cabinet_bitrix.chat import push_message
 
     backend = cabinet.crm_backend("bitrix24")
-    assert push_message(cabinet, backend, question) == "sent to Open Lines"
+    assert push_message(cabinet.sync_port("bitrix24"), backend, question) == "sent to Open Lines"
     emulator.operator_reply(CONNECTOR_ID, "1", f"client-{client.id}", "Odpowiedź", user_id=1)
     assert [m.body for m in cabinet.chat.list(SYSTEM, client.id)] == ["Pytanie", "Odpowiedź"]
 
@@ -307,7 +307,7 @@ def test_the_tab_on_a_quote_opens_that_documents_page(
     cabinet, emulator, app, web, installed, document
 ):
     staff(cabinet, ADMIN_EMAIL)
-    item_id = cabinet.crm_backend("bitrix24").push_document(cabinet, document)
+    item_id = cabinet.crm_backend("bitrix24").push_document(cabinet.sync_port("bitrix24"), document)
     bound = {p["placement"] for p in emulator.portal.placements}
     assert "CRM_QUOTE_DETAIL_TAB" in bound
     form = emulator.placement_form("CRM_QUOTE_DETAIL_TAB", {"ID": str(item_id)}, user_id=1)
@@ -341,8 +341,8 @@ def test_uninstalling_the_app_drops_its_tokens(cabinet, emulator, web, installed
         "auth[application_token]": "forged",
     }
     assert web.post("/hooks/bitrix24", content=urlencode(event), headers=FORM).status_code == 403
-    assert SettingsTokenStore(cabinet.store).load(emulator.portal.member_id) is not None
+    assert PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id) is not None
     event["auth[application_token]"] = installed.application_token
     assert web.post("/hooks/bitrix24", content=urlencode(event), headers=FORM).status_code == 200
-    assert SettingsTokenStore(cabinet.store).load(emulator.portal.member_id) is None
+    assert PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id) is None
     assert settings_overview(cabinet)["installed"] is False

@@ -66,13 +66,15 @@ def test_webhook_mode_one_group_chat_per_client_answers_polled_once(
     manager, client, jan = people
     with emulated_client(emulator, clock) as bitrix:
         question = ask(cabinet, jan, client, "Czy faktura FV/1 doszła?")
-        assert push_message(cabinet, bitrix, question).startswith("sent to chat")
+        assert push_message(cabinet.sync_port("bitrix24"), bitrix, question).startswith(
+            "sent to chat"
+        )
         with cabinet.store.transaction(readonly=True) as tx:
-            dialog = tx.get_setting(DIALOG_KEY + str(client.id))
+            dialog = tx.get_setting("bitrix24." + DIALOG_KEY + str(client.id))
         chat = dialog["dialog"]
         assert dialog["manager"] == 2
         second = ask(cabinet, jan, client, "I jeszcze jedno")
-        push_message(cabinet, bitrix, second)
+        push_message(cabinet.sync_port("bitrix24"), bitrix, second)
         # Still one chat for the client; both messages in it, signed with the author.
         sent = [m for m in emulator.portal.messages if m["dialog_id"] == chat]
         assert [m["text"] for m in sent if m["author_id"] == 1] == [
@@ -81,8 +83,8 @@ def test_webhook_mode_one_group_chat_per_client_answers_polled_once(
         ]
         # The manager answers in Bitrix24; the poll brings the answer once.
         emulator.act("im.message.add", {"DIALOG_ID": chat, "MESSAGE": "Tak, doszła."}, user_id=2)
-        assert poll_replies(cabinet, bitrix) == 1
-        assert poll_replies(cabinet, bitrix) == 0
+        assert poll_replies(cabinet.sync_port("bitrix24"), bitrix) == 1
+        assert poll_replies(cabinet.sync_port("bitrix24"), bitrix) == 0
         messages = cabinet.chat.list(SYSTEM, client.id)
         assert [m.body for m in messages] == [
             "Czy faktura FV/1 doszła?",
@@ -92,7 +94,10 @@ def test_webhook_mode_one_group_chat_per_client_answers_polled_once(
         answer = messages[-1]
         assert answer.author_id == manager.id and answer.external_id.startswith("b24:msg:")
         # The answer is never pushed back.
-        assert push_message(cabinet, bitrix, answer) == "skipped: came from Bitrix24"
+        assert (
+            push_message(cabinet.sync_port("bitrix24"), bitrix, answer)
+            == "skipped: came from Bitrix24"
+        )
         assert [m.topic for m in cabinet.store.list_outbox(limit=10)].count(
             "chat.message_posted"
         ) == 2
@@ -125,16 +130,22 @@ def test_app_mode_open_lines_both_ways(cabinet, emulator, clock, posted, people,
         assert bound == ["ONIMCONNECTORMESSAGEADD"]
 
         question = ask(cabinet, jan, client, "Dzień dobry, pytanie o VAT")
-        assert push_message(cabinet, bitrix, question) == "sent to Open Lines"
+        assert push_message(cabinet.sync_port("bitrix24"), bitrix, question) == "sent to Open Lines"
         (session,) = emulator.portal.sessions.values()
         assert [m["text"] for m in emulator.portal.messages] == ["Dzień dobry, pytanie o VAT"]
 
         chat_id = f"client-{client.id}"
         emulator.operator_reply(CONNECTOR_ID, "3", chat_id, "Już sprawdzam", user_id=2)
         (event,) = [form for form in posted if form.get("event") == "ONIMCONNECTORMESSAGEADD"]
-        assert handle_connector_event(cabinet, bitrix, event["data"]) == "chat: 1 new message(s)"
+        assert (
+            handle_connector_event(cabinet.sync_port("bitrix24"), bitrix, event["data"])
+            == "chat: 1 new message(s)"
+        )
         # The portal may deliver the same event twice; the message is stored once.
-        assert handle_connector_event(cabinet, bitrix, event["data"]) == "chat: 0 new message(s)"
+        assert (
+            handle_connector_event(cabinet.sync_port("bitrix24"), bitrix, event["data"])
+            == "chat: 0 new message(s)"
+        )
         messages = cabinet.chat.list(SYSTEM, client.id)
         assert [(m.body, m.author_id) for m in messages] == [
             ("Dzień dobry, pytanie o VAT", jan.id),
@@ -149,7 +160,10 @@ def test_connector_events_for_others_or_malformed_are_ignored(cabinet, emulator,
     _, client, _ = people
     with emulated_client(emulator, clock) as bitrix:
         other = {"CONNECTOR": "telegram", "MESSAGES": []}
-        assert handle_connector_event(cabinet, bitrix, other) == "ignored: another connector"
+        assert (
+            handle_connector_event(cabinet.sync_port("bitrix24"), bitrix, other)
+            == "ignored: another connector"
+        )
         junk = {
             "CONNECTOR": CONNECTOR_ID,
             "MESSAGES": {
@@ -162,7 +176,10 @@ def test_connector_events_for_others_or_malformed_are_ignored(cabinet, emulator,
                 "2": "not a message",
             },
         }
-        assert handle_connector_event(cabinet, bitrix, junk) == "chat: 0 new message(s)"
+        assert (
+            handle_connector_event(cabinet.sync_port("bitrix24"), bitrix, junk)
+            == "chat: 0 new message(s)"
+        )
         assert cabinet.chat.list(SYSTEM, client.id) == []
 
 
@@ -184,7 +201,10 @@ def test_an_answer_is_stored_even_when_the_portal_refuses_the_follow_up_calls(
     # The author lookup and the delivery tick both fail; the answer must not be lost.
     emulator.inject("internal_error", methods=["user.get", "imconnector.send.status.delivery"])
     with emulated_client(emulator, clock, retry=RetryPolicy(attempts=1)) as bitrix:
-        assert handle_connector_event(cabinet, bitrix, data) == "chat: 1 new message(s)"
+        assert (
+            handle_connector_event(cabinet.sync_port("bitrix24"), bitrix, data)
+            == "chat: 1 new message(s)"
+        )
     (answer,) = cabinet.chat.list(SYSTEM, client.id)
     assert (answer.body, answer.author_id) == ("Odpowiedź", None)
     assert manager.id is not None
@@ -219,10 +239,14 @@ def test_webhook_mode_never_posts_a_message_twice(cabinet, emulator, clock, peop
         sleep=clock.advance,
     ) as bitrix:
         # The portal posted it, the answer was lost: the bridge finds it instead of resending.
-        assert push_message(cabinet, bitrix, question).startswith("sent to chat")
+        assert push_message(cabinet.sync_port("bitrix24"), bitrix, question).startswith(
+            "sent to chat"
+        )
         # The worker delivers the same outbox message again (say, it was killed before its
         # report): nothing is posted.
-        assert push_message(cabinet, bitrix, question).startswith("already in chat")
+        assert push_message(cabinet.sync_port("bitrix24"), bitrix, question).startswith(
+            "already in chat"
+        )
     posted = [m for m in emulator.portal.messages if m["text"].endswith("Tylko raz")]
     assert len(posted) == 1 and lossy.lost == 1
 
@@ -242,15 +266,19 @@ def test_app_mode_never_sends_a_message_twice(cabinet, emulator, clock, posted, 
     with emulated_client(emulator, clock, auth) as bitrix:
         register_connector(bitrix, handler_url=HANDLER, line="1")
         first = ask(cabinet, jan, client, "Pierwsza")
-        assert push_message(cabinet, bitrix, first) == "sent to Open Lines"
-        assert push_message(cabinet, bitrix, first) == "already in Open Lines"
+        assert push_message(cabinet.sync_port("bitrix24"), bitrix, first) == "sent to Open Lines"
+        assert push_message(cabinet.sync_port("bitrix24"), bitrix, first) == "already in Open Lines"
     second = ask(cabinet, jan, client, "Druga")
     lossy = AnswerLost(emulator.transport(), "imconnector.send.messages")
     with BitrixClient(
         auth, transport=lossy, retry=RetryPolicy(attempts=1), clock=clock.now, sleep=clock.advance
     ) as bitrix:
         # Posted, answer lost: found in the line's chat, not sent again.
-        assert push_message(cabinet, bitrix, second) == "already in Open Lines"
-        assert push_message(cabinet, bitrix, second) == "already in Open Lines"
+        assert (
+            push_message(cabinet.sync_port("bitrix24"), bitrix, second) == "already in Open Lines"
+        )
+        assert (
+            push_message(cabinet.sync_port("bitrix24"), bitrix, second) == "already in Open Lines"
+        )
     texts = [m["text"] for m in emulator.portal.messages]
     assert texts == ["Pierwsza", "Druga"] and lossy.lost == 1

@@ -34,7 +34,7 @@ def make_backend(emulator, clock=None, retry=None, **settings):
 
 
 def message_about(document):
-    return OutboxMessage(id=1, topic="document.saved", entity="document", entity_id=document.id)
+    return OutboxMessage(id=1, topic="document.updated", entity="document", entity_id=document.id)
 
 
 def spa_items(emulator):
@@ -43,7 +43,7 @@ def spa_items(emulator):
 
 def test_a_document_becomes_a_smart_process_item_with_rows(cabinet, emulator, document):
     backend = make_backend(emulator, entity_types={"vat_invoice": 1038})
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = spa_items(emulator)
     assert item["xmlId"] == f"cabinet-document-{document.id}"
     assert item["title"] == "Faktura VAT FV/1/11/2026"
@@ -55,10 +55,10 @@ def test_a_document_becomes_a_smart_process_item_with_rows(cabinet, emulator, do
 
 def test_an_item_and_its_rows_go_in_one_batch_request(cabinet, emulator, document):
     backend = make_backend(emulator, entity_types={"vat_invoice": 1038})
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     # One lookup batch, one write batch (the add and the rows referring to its id).
     assert [name for name, _ in emulator.requests] == ["batch", "batch"]
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert len(spa_items(emulator)) == 1
 
 
@@ -80,7 +80,7 @@ class LostAnswers(httpx.BaseTransport):
 def test_an_answer_lost_after_the_write_does_not_duplicate(cabinet, emulator, document):
     backend = make_backend(emulator, entity_types={"vat_invoice": 1038})
     backend.client._http._transport = LostAnswers(emulator.transport(), lose=1)
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     # The client retried the lost write: the retry looked the item up and updated it.
     (item,) = spa_items(emulator)
     assert len(emulator.portal.rows[("T40e", item["id"])]) == 3
@@ -96,17 +96,17 @@ def test_rows_refused_after_the_add_leave_one_item_on_redelivery(cabinet, clock,
     other = attrs.evolve(document, id=None, number="FV/2/11/2026")
     with cabinet.store.transaction() as tx:
         other = tx.add_document(other)
-    backend.deliver(cabinet, message_about(other))  # spends the rows' budget
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(other))  # spends the rows' budget
     # Another worker, which has not seen that answer, delivers next.
     worker = make_backend(emulator, entity_types={"vat_invoice": 1038})
     with pytest.raises(DeliveryError) as caught:
-        worker.deliver(cabinet, message_about(document))
+        worker.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert not caught.value.permanent
     assert "OPERATION_TIME_LIMIT" in str(caught.value)
     assert caught.value.retry_after == 60.0  # this worker knows no reset time: one basket
     assert len(spa_items(emulator)) == 2
     clock.advance(600)
-    worker.deliver(cabinet, message_about(document))
+    worker.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     items = [i for i in spa_items(emulator) if i["xmlId"] == f"cabinet-document-{document.id}"]
     (item,) = items
     assert len(emulator.portal.rows[("T40e", item["id"])]) == 3
@@ -117,15 +117,15 @@ def test_quotes_get_a_user_field_for_the_cabinet_id_with_default_settings(cabine
     # exist, so the backend must create its own before the first quote.
     emulator = Emulator(EmulatorConfig(strict_user_fields=True), clock=clock)
     backend = make_backend(emulator)
-    backend.deliver(cabinet, message_about(document))
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = emulator.portal.items[7].values()
     assert item["UF_CRM_CABINET_ID"] == f"cabinet-document-{document.id}"
     assert len(emulator.portal.rows[("Q", item["id"])]) == 3
     (field,) = emulator.portal.user_fields["CRM_QUOTE"].values()
     assert (field["fieldName"], field["userTypeId"]) == ("UF_CRM_CABINET_ID", "string")
     # A second backend (another worker) finds the field instead of adding it again.
-    make_backend(emulator).deliver(cabinet, message_about(document))
+    make_backend(emulator).deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert len(emulator.portal.items[7]) == 1
     assert len(emulator.portal.user_fields["CRM_QUOTE"]) == 1
 
@@ -135,8 +135,8 @@ def test_a_user_field_origin_on_a_smart_process_uses_its_type_id(cabinet, clock,
     backend = make_backend(
         emulator, entity_types={"vat_invoice": 1038}, origin_field="UF_CRM_37_CABINET_ID"
     )
-    backend.deliver(cabinet, message_about(document))
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = spa_items(emulator)
     assert item["UF_CRM_37_CABINET_ID"] == f"cabinet-document-{document.id}"
     assert "UF_CRM_37_CABINET_ID" in emulator.portal.user_fields["CRM_37"]
@@ -150,13 +150,13 @@ def test_many_documents_share_batches(cabinet, emulator, document):
         ]
     documents: list[Document] = [document, *others]
     backend = make_backend(emulator, entity_types={"vat_invoice": 1038})
-    outcome = backend.push_documents(cabinet, documents)
+    outcome = backend.push_documents(cabinet.sync_port("bitrix24"), documents)
     assert sorted(outcome) == sorted(d.id for d in documents)
     assert all(isinstance(v, int) for v in outcome.values())
     # 60 lookups as 2 IN-filter commands in 1 batch; 60 items + 60 row sets in 3 batches.
     assert len(emulator.requests) == 4
     assert len(spa_items(emulator)) == 60
-    again = backend.push_documents(cabinet, documents)
+    again = backend.push_documents(cabinet.sync_port("bitrix24"), documents)
     assert again == outcome
     assert len(spa_items(emulator)) == 60
 
@@ -177,11 +177,11 @@ def test_a_short_fault_is_retried_by_the_client(cabinet, emulator, document, kin
     emulator.inject(kind, 1, location="https://nowa.bitrix24.pl")
     if permanent:
         with pytest.raises(DeliveryError) as caught:
-            backend.deliver(cabinet, message_about(document))
+            backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
         assert caught.value.permanent
         assert "PORTAL_MOVED" in str(caught.value)
     else:
-        backend.deliver(cabinet, message_about(document))
+        backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
         assert backend.client.retries == 1
     assert len(spa_items(emulator)) == (0 if permanent else 1)
 
@@ -192,11 +192,11 @@ def test_a_lasting_outage_gives_up_visibly_then_recovers(cabinet, emulator, docu
     backend = make_backend(emulator, retry=retry, entity_types={"vat_invoice": 1038})
     emulator.inject(kind, 4)
     with pytest.raises(DeliveryError) as caught:
-        backend.deliver(cabinet, message_about(document))
+        backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert not caught.value.permanent
     # Three pauses between four tries: 1, 2, 4 seconds (bounded by the cap).
     assert [p for p in backend.client._sleep.pauses if p >= 1] == [1.0, 2.0, 4.0]
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert len(spa_items(emulator)) == 1
 
 
@@ -205,7 +205,7 @@ def test_a_burst_from_another_client_is_waited_out(cabinet, emulator, document):
     with httpx.Client(transport=emulator.transport()) as http:
         for _ in range(50):
             http.post(emulator.webhook_url + "profile")
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert backend.client.retries == 1  # one 503, then the bucket waited for room
     assert len(spa_items(emulator)) == 1
 
@@ -213,9 +213,9 @@ def test_a_burst_from_another_client_is_waited_out(cabinet, emulator, document):
 def test_operation_time_limit_is_paced_not_hit(cabinet, clock, document):
     emulator = Emulator(EmulatorConfig(method_seconds={"crm.item.list": 500.0}), clock=clock)
     backend = make_backend(emulator, entity_types={"vat_invoice": 1038})
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     start = clock.now()
-    backend.deliver(cabinet, message_about(document))
+    backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     # The lookup waited for the oldest basket to expire instead of being refused.
     assert clock.now() - start >= 500
     assert len(spa_items(emulator)) == 1
@@ -238,7 +238,7 @@ def test_a_staff_stage_change_reaches_the_handler_as_an_event(cabinet, clock, do
             },
         )
     make_backend(emulator, clock, entity_types={"vat_invoice": 1038}).deliver(
-        cabinet, message_about(document)
+        cabinet.sync_port("bitrix24"), message_about(document)
     )
     (item,) = spa_items(emulator)
     emulator.act(

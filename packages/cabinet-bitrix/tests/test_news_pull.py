@@ -52,7 +52,7 @@ def test_the_groups_posts_become_news_and_follow_edits_and_deletions(cabinet, em
     second = post(emulator, "", "Zmiana godzin pracy biura[br]W piątek do 14:00")
     own = cabinet.news.publish(Actor.system(), NewsItem(title="Napisane w Panelu"))
 
-    result = pull_news(cabinet, bitrix, group_id=GROUP)
+    result = pull_news(cabinet.sync_port("bitrix24"), bitrix, group_id=GROUP)
     assert result.created == (f"b24:post:{first}", f"b24:post:{second}")
     assert sorted(titles(cabinet)) == sorted(
         ["Termin JPK", "Zmiana godzin pracy biura", "Napisane w Panelu"]
@@ -62,12 +62,12 @@ def test_the_groups_posts_become_news_and_follow_edits_and_deletions(cabinet, em
     assert items[f"b24:post:{second}"].body == "Zmiana godzin pracy biura\nW piątek do 14:00"
 
     # Nothing changed in the feed: nothing is written.
-    again = pull_news(cabinet, bitrix, group_id=GROUP)
+    again = pull_news(cabinet.sync_port("bitrix24"), bitrix, group_id=GROUP)
     assert not again.changed and again.unchanged == 2
 
     emulator.act("log.blogpost.update", {"POST_ID": first, "POST_TITLE": "Termin JPK_V7M"})
     emulator.act("log.blogpost.delete", {"POST_ID": second})
-    result = pull_news(cabinet, bitrix, group_id=GROUP)
+    result = pull_news(cabinet.sync_port("bitrix24"), bitrix, group_id=GROUP)
     assert result.updated == (f"b24:post:{first}",)
     assert result.deleted == (f"b24:post:{second}",)
     assert sorted(titles(cabinet)) == ["Napisane w Panelu", "Termin JPK_V7M"]
@@ -78,7 +78,7 @@ def test_a_long_feed_is_read_by_cursor_pages(cabinet, emulator, bitrix):
     for number in range(12):
         post(emulator, f"Post {number}", "tekst")
     # Pages of 5 stand for the portal's 200: 5 + 5 + 2 posts, three calls.
-    result = pull_news(cabinet, bitrix, group_id=GROUP, page=5)
+    result = pull_news(cabinet.sync_port("bitrix24"), bitrix, group_id=GROUP, page=5)
     assert len(result.created) == 12
     assert cabinet.news.list(Actor.system(), limit=1).total == 12
     calls = [method for method, _ in emulator.requests if method == "log.blogpost.get"]
@@ -87,17 +87,17 @@ def test_a_long_feed_is_read_by_cursor_pages(cabinet, emulator, bitrix):
 
 def test_an_outage_deletes_nothing(cabinet, emulator, bitrix):
     post(emulator, "Zostaje", "tekst")
-    pull_news(cabinet, bitrix, group_id=GROUP)
+    pull_news(cabinet.sync_port("bitrix24"), bitrix, group_id=GROUP)
     emulator.inject("internal_error")
     with pytest.raises(BitrixError):
-        pull_news(cabinet, bitrix, group_id=GROUP)
+        pull_news(cabinet.sync_port("bitrix24"), bitrix, group_id=GROUP)
     emulator.clear_faults()
     assert titles(cabinet) == ["Zostaje"]
 
 
 def test_no_group_configured_means_no_calls(cabinet, emulator, bitrix, monkeypatch):
     monkeypatch.delenv("CABINET_BITRIX_NEWS_GROUP", raising=False)
-    assert not pull_news(cabinet, bitrix).changed
+    assert not pull_news(cabinet.sync_port("bitrix24"), bitrix).changed
     assert emulator.requests == []
 
 

@@ -10,7 +10,8 @@ import pytest
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.reconcile import STATE_KEY, reconcile
-from cabinet_core.entities import OutboxMessage
+from cabinet_core.entities import Document, OutboxMessage
+from cabinet_core.sync import decode_payload
 from emulated import emulated_client
 
 
@@ -44,8 +45,8 @@ def stored(cabinet, document):
 def test_a_stage_moved_while_events_were_lost_arrives_by_reconciliation(
     cabinet, emulator, clock, backend, document
 ):
-    backend.deliver(cabinet, created(document))
-    first = reconcile(cabinet, backend=backend)
+    backend.deliver(cabinet.sync_port("bitrix24"), created(document))
+    first = reconcile(cabinet.sync_port("bitrix24"), backend)
     assert first.since is None and first.items_checked == 1 and first.applied == ()
     (item,) = emulator.portal.items[1038].values()
     clock.advance(600)
@@ -54,17 +55,17 @@ def test_a_stage_moved_while_events_were_lost_arrives_by_reconciliation(
         {"entityTypeId": 1038, "id": item["id"], "fields": {"stageId": "DT1038_37:CLIENT"}},
     )
     assert stored(cabinet, document).status == "issued"
-    report = reconcile(cabinet, backend=backend)
+    report = reconcile(cabinet.sync_port("bitrix24"), backend)
     assert report.applied == (f"status: document {document.id} issued → sent",)
     assert stored(cabinet, document).status == "sent"
     # The window starts at the previous run (less the margin), so untouched items are not read.
     assert report.since is not None and report.since < report.until
     clock.advance(600)
     # The margin reads the item again (it changed just before the last run): nothing to do.
-    again = reconcile(cabinet, backend=backend)
+    again = reconcile(cabinet.sync_port("bitrix24"), backend)
     assert (again.items_checked, again.applied) == (1, ())
     clock.advance(600)
-    quiet = reconcile(cabinet, backend=backend)
+    quiet = reconcile(cabinet.sync_port("bitrix24"), backend)
     assert (quiet.items_checked, quiet.applied) == (0, ())
 
 
@@ -75,7 +76,7 @@ def test_only_items_changed_since_the_window_start_are_read(
     with cabinet.store.transaction() as tx:
         for n in range(2, 5):
             others.append(tx.add_document(attrs.evolve(document, id=None, number=f"FV/{n}/2026")))
-    backend.push_documents(cabinet, [document, *others])
+    backend.push_documents(cabinet.sync_port("bitrix24"), [document, *others])
     clock.advance(3600)
     middle = datetime.fromtimestamp(clock.now(), UTC)
     clock.advance(3600)
@@ -84,7 +85,7 @@ def test_only_items_changed_since_the_window_start_are_read(
         "crm.item.update",
         {"entityTypeId": 1038, "id": items[2]["id"], "fields": {"stageId": "DT1038_37:FAIL"}},
     )
-    report = reconcile(cabinet, since=middle, backend=backend)
+    report = reconcile(cabinet.sync_port("bitrix24"), backend, since=middle)
     assert report.items_checked == 1
     assert stored(cabinet, others[1]).status == "cancelled"
 
@@ -98,30 +99,35 @@ def test_documents_whose_push_never_arrived_are_queued_again(
         tx.add_outbox(
             OutboxMessage(topic="document.created", entity="document", entity_id=waiting.id)
         )
-    backend.deliver(cabinet, created(document))
-    report = reconcile(cabinet, backend=backend)
+    backend.deliver(cabinet.sync_port("bitrix24"), created(document))
+    report = reconcile(cabinet.sync_port("bitrix24"), backend)
     # The pushed one is there, the waiting one is still with the worker: only the lost one.
     assert report.documents_checked == 3
     assert report.requeued == (lost.id,)
     with cabinet.store.transaction(readonly=True) as tx:
         (again,) = tx.outbox_for("document", lost.id)
-        state = tx.get_setting(STATE_KEY)
-    assert (again.topic, again.payload) == ("document.updated", {"reason": "reconcile"})
+        state = tx.get_setting("bitrix24." + STATE_KEY)
+        (entry,) = tx.list_audit(entity="document", entity_id=lost.id)
+    # Queued through the port: the document as stored now, and an audit entry saying why.
+    assert again.topic == "document.updated"
+    queued = decode_payload(again)
+    assert isinstance(queued, Document) and queued.id == lost.id
+    assert entry.action == "sync.requeue" and entry.detail["backend"] == "bitrix24"
     assert state["last_document_id"] == waiting.id
     # Delivering the re-queued message creates the item; the next run checks only new ones.
-    backend.deliver(cabinet, again)
+    backend.deliver(cabinet.sync_port("bitrix24"), again)
     assert len(emulator.portal.items[1038]) == 2
     with cabinet.store.transaction() as tx:
         newest = tx.add_document(attrs.evolve(document, id=None, number="FV/4/2026"))
-    report = reconcile(cabinet, backend=backend)
+    report = reconcile(cabinet.sync_port("bitrix24"), backend)
     assert (report.documents_checked, report.requeued) == (1, (newest.id,))
 
 
 def test_the_worker_runs_it_on_a_schedule(cabinet, backend, document):
-    tasks = {task.name: task for task in backend.periodic_tasks(cabinet)}
+    tasks = {task.name: task for task in backend.periodic_tasks(cabinet.sync_port("bitrix24"))}
     assert set(tasks) == {"bitrix24.reconcile", "bitrix24.news", "bitrix24.chat"}
     task = tasks["bitrix24.reconcile"]
     assert task.interval_seconds == 300
-    task.run(cabinet)
+    task.run(cabinet.sync_port("bitrix24"))
     with cabinet.store.transaction(readonly=True) as tx:
-        assert tx.get_setting(STATE_KEY)["last_run"]
+        assert tx.get_setting("bitrix24." + STATE_KEY)["last_run"]

@@ -21,7 +21,7 @@ import cabinet_bitrix.plugin
 import httpx
 import pytest
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.auth import OAuthAuth, SettingsTokenStore, install
+from cabinet_bitrix.auth import OAuthAuth, PortTokenStore, install
 from cabinet_bitrix.client import RetryPolicy
 from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_core import Cabinet, Settings, hookimpl
@@ -94,7 +94,7 @@ class Rig:
     def _backend(self, cabinet: Cabinet) -> BitrixBackend:
         auth: Any = None
         if self.app_mode:
-            tokens = SettingsTokenStore(cabinet.store)
+            tokens = PortTokenStore(cabinet.sync_port("bitrix24"))
             form = self.emulator.install_app()
             install(tokens, {"auth": form}, now=self.clock.now())
             auth = OAuthAuth(

@@ -76,7 +76,7 @@ def test_a_stage_maps_back_without_undoing_a_number(cabinet):
 def test_admins_override_a_type_and_bad_mappings_are_refused(cabinet):
     with cabinet.store.transaction() as tx:
         tx.set_setting(SETTINGS_KEY, {"cost_invoice": {"submitted": "NEW", "approved": "UC_OK"}})
-    stages = StageMap.load(cabinet)
+    stages = StageMap.load(cabinet.sync_port("bitrix24"))
     stages.categories[1038] = 5
     cost = cabinet.document_types["cost_invoice"]
     assert stages.stage_for(cost, 1038, "approved") == "DT1038_5:UC_OK"
@@ -101,7 +101,7 @@ def test_a_new_item_goes_to_the_stage_of_its_status_in_the_real_pipeline(cabinet
     with cabinet.store.transaction() as tx:
         sent = tx.update_document(attrs.evolve(document, status="sent"))
     make_backend(emulator, clock, entity_types={"vat_invoice": 1040}).deliver(
-        cabinet, message(sent, "document.created")
+        cabinet.sync_port("bitrix24"), message(sent, "document.created")
     )
     (item,) = emulator.portal.items[1040].values()
     assert item["stageId"] == "DT1040_9:CLIENT"
@@ -111,7 +111,7 @@ def test_a_status_change_moves_the_item_and_a_plain_edit_does_not(
     cabinet, emulator, clock, document
 ):
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
-    backend.deliver(cabinet, message(document, "document.created"))
+    backend.deliver(cabinet.sync_port("bitrix24"), message(document, "document.created"))
     (item,) = emulator.portal.items[1038].values()
     assert item["stageId"] == "DT1038_37:NEW"
     # Staff moved it meanwhile; an edit in the cabinet must not undo that.
@@ -119,29 +119,37 @@ def test_a_status_change_moves_the_item_and_a_plain_edit_does_not(
         "crm.item.update",
         {"entityTypeId": 1038, "id": item["id"], "fields": {"stageId": "DT1038_37:PREPARATION"}},
     )
-    backend.deliver(cabinet, message(document, "document.updated"))
+    backend.deliver(cabinet.sync_port("bitrix24"), message(document, "document.updated"))
     assert item["stageId"] == "DT1038_37:PREPARATION"
     with cabinet.store.transaction() as tx:
         sent = tx.update_document(attrs.evolve(document, status="sent"))
-    backend.deliver(cabinet, message(sent, "document.status_changed", new_status="sent"))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message(sent, "document.status_changed", new_status="sent")
+    )
     assert item["stageId"] == "DT1038_37:CLIENT"
 
 
 def test_a_change_that_came_from_the_crm_is_not_pushed_back(cabinet, emulator, clock, document):
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
-    backend.deliver(cabinet, message(document, "document.status_changed", origin="crm"))
+    port = cabinet.sync_port("bitrix24")
+    backend.deliver(port, message(document, "document.status_changed", origin="bitrix24"))
     assert emulator.requests == []
     outcome = backend.deliver_many(
-        cabinet, [attrs.evolve(message(document, "document.payment_changed", origin="crm"), id=7)]
+        port, [attrs.evolve(message(document, "document.payment_changed", origin="bitrix24"), id=7)]
     )
     assert outcome == {7: None}
     assert emulator.requests == []
+    # A change another backend made (its origin) is this backend's news: it is pushed.
+    backend.deliver(port, message(document, "document.status_changed", origin="webhook"))
+    assert emulator.requests != []
 
 
 def test_quotes_use_the_quote_directory(cabinet, emulator, clock, document):
     with cabinet.store.transaction() as tx:
         paid = tx.update_document(attrs.evolve(document, status="paid"))
-    make_backend(emulator, clock).deliver(cabinet, message(paid, "document.created"))
+    make_backend(emulator, clock).deliver(
+        cabinet.sync_port("bitrix24"), message(paid, "document.created")
+    )
     (quote,) = emulator.portal.items[7].values()
     assert quote["stageId"] == "APPROVED"
     assert quote["stageSemanticId"] == "S"
@@ -151,12 +159,12 @@ def test_a_stage_the_portal_does_not_have_is_not_sent(cabinet, emulator, clock, 
     with cabinet.store.transaction() as tx:
         tx.set_setting(SETTINGS_KEY, {"vat_invoice": {"issued": "NEW", "sent": "UC_GONE"}})
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
-    backend.deliver(cabinet, message(document, "document.created"))
+    backend.deliver(cabinet.sync_port("bitrix24"), message(document, "document.created"))
     # The pipeline was read with the first lookup, its stages with the next one.
     assert [m for m, _ in emulator.requests] == ["batch", "batch"]
     with cabinet.store.transaction() as tx:
         sent = tx.update_document(attrs.evolve(document, status="sent"))
-    backend.deliver(cabinet, message(sent, "document.status_changed"))
+    backend.deliver(cabinet.sync_port("bitrix24"), message(sent, "document.status_changed"))
     (item,) = emulator.portal.items[1038].values()
     assert item["stageId"] == "DT1038_37:NEW"
     assert backend._stage_ids[1038] >= {"DT1038_37:NEW", "DT1038_37:SUCCESS"}
@@ -195,8 +203,10 @@ def test_a_malformed_mapping_holds_deliveries_with_a_clear_error(
         tx.set_setting(SETTINGS_KEY, {"vat_invoice": "SUCCESS"})
     backend = make_backend(emulator, clock)
     with pytest.raises(DeliveryError, match=r"bitrix24\.stage_map\['vat_invoice'\]") as caught:
-        backend.deliver(cabinet, message(document, "document.created"))
+        backend.deliver(cabinet.sync_port("bitrix24"), message(document, "document.created"))
     assert not caught.value.permanent and caught.value.retry_after
-    outcome = backend.deliver_many(cabinet, [message(document, "document.created")])
+    outcome = backend.deliver_many(
+        cabinet.sync_port("bitrix24"), [message(document, "document.created")]
+    )
     assert isinstance(outcome[1], DeliveryError)
     assert emulator.portal.items[7] == {}

@@ -11,6 +11,7 @@ from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_core.crm import BatchCrmBackend, DeliveryError
 from cabinet_core.entities import Counterparty, OutboxMessage, Product
+from cabinet_core.sync import Topic, encode_payload
 from emulated import emulated_client
 
 
@@ -53,7 +54,7 @@ def test_one_claimed_batch_of_every_kind(cabinet, emulator, backend, document):
         OutboxMessage(id=6, topic="news.published", entity="news", entity_id=1),
         OutboxMessage(id=7, topic="document.updated", entity="document", entity_id=9999),
     ]
-    outcome = backend.deliver_many(cabinet, messages)
+    outcome = backend.deliver_many(cabinet.sync_port("bitrix24"), messages)
     assert outcome == dict.fromkeys(range(1, 8))
     items = {i["xmlId"]: i for i in emulator.portal.items[1038].values()}
     assert items[f"cabinet-document-{sent.id}"]["stageId"] == "DT1038_37:CLIENT"
@@ -69,7 +70,7 @@ def test_one_claimed_batch_of_every_kind(cabinet, emulator, backend, document):
 def test_failures_are_reported_per_message(cabinet, emulator, backend, document):
     emulator.inject("down")
     outcome = backend.deliver_many(
-        cabinet,
+        cabinet.sync_port("bitrix24"),
         [OutboxMessage(id=1, topic="document.created", entity="document", entity_id=document.id)],
     )
     (error,) = outcome.values()
@@ -78,7 +79,7 @@ def test_failures_are_reported_per_message(cabinet, emulator, backend, document)
 
 def test_a_deleted_document_deletes_its_item(cabinet, emulator, backend, document):
     backend.deliver(
-        cabinet,
+        cabinet.sync_port("bitrix24"),
         OutboxMessage(id=1, topic="document.created", entity="document", entity_id=document.id),
     )
     assert len(emulator.portal.items[1038]) == 1
@@ -87,8 +88,14 @@ def test_a_deleted_document_deletes_its_item(cabinet, emulator, backend, documen
         topic="document.deleted",
         entity="document",
         entity_id=document.id,
-        payload={"id": document.id, "doc_type": "vat_invoice"},
+        payload=encode_payload(Topic.DOCUMENT_DELETED, document),
     )
-    backend.deliver(cabinet, gone)
+    backend.deliver(cabinet.sync_port("bitrix24"), gone)
     assert emulator.portal.items[1038] == {}
-    backend.deliver(cabinet, gone)  # delivered again: nothing left to delete, no error
+    # Delivered again: nothing left to delete, no error.
+    backend.deliver(cabinet.sync_port("bitrix24"), gone)
+    # A payload that is not the topic's type can never be delivered: a permanent error.
+    broken = attrs.evolve(gone, payload={"doc_type": "vat_invoice"})
+    with pytest.raises(DeliveryError) as refused:
+        backend.deliver(cabinet.sync_port("bitrix24"), broken)
+    assert refused.value.permanent

@@ -60,7 +60,9 @@ def test_a_client_becomes_a_company_with_a_polish_requisite_and_address(
     cabinet, emulator, clock, document
 ):
     backend = make_backend(emulator, clock)
-    backend.deliver(cabinet, message("client.created", "client", document.client_id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("client.created", "client", document.client_id)
+    )
     (company,) = companies(emulator)
     assert company["title"] == "Zażółć Sp. z o.o."
     assert company["originatorId"] == "cabinet"
@@ -77,7 +79,9 @@ def test_a_client_becomes_a_company_with_a_polish_requisite_and_address(
 
 def test_the_nip_field_is_a_setting(cabinet, emulator, clock, document):
     backend = make_backend(emulator, clock, nip_field="RQ_INN")
-    backend.deliver(cabinet, message("client.created", "client", document.client_id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("client.created", "client", document.client_id)
+    )
     (requisite,) = emulator.portal.requisites.values()
     assert requisite["RQ_INN"] == "5260250274"
     assert "RQ_VAT_ID" not in requisite
@@ -89,7 +93,9 @@ def test_an_update_changes_the_same_company_requisite_and_address(
     cabinet, emulator, clock, document
 ):
     backend = make_backend(emulator, clock)
-    backend.deliver(cabinet, message("client.created", "client", document.client_id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("client.created", "client", document.client_id)
+    )
     with cabinet.store.transaction() as tx:
         client = tx.get_client(document.client_id)
         tx.update_client(
@@ -99,7 +105,7 @@ def test_an_update_changes_the_same_company_requisite_and_address(
         )
     # A second backend (another worker process) knows nothing cached.
     make_backend(emulator, clock).deliver(
-        cabinet, message("client.updated", "client", document.client_id)
+        cabinet.sync_port("bitrix24"), message("client.updated", "client", document.client_id)
     )
     (company,) = companies(emulator)
     assert company["title"] == "Zażółć S.A."
@@ -115,7 +121,7 @@ def test_a_person_counterparty_becomes_a_contact(cabinet, emulator, clock, docum
             Counterparty(client_id=document.client_id, kind=PartyKind.PERSON, name="Jan Kowalski")
         )
     make_backend(emulator, clock).deliver(
-        cabinet, message("counterparty.created", "counterparty", person.id)
+        cabinet.sync_port("bitrix24"), message("counterparty.created", "counterparty", person.id)
     )
     (contact,) = contacts(emulator)
     assert (contact["name"], contact["lastName"]) == ("Jan", "Kowalski")
@@ -147,7 +153,10 @@ def test_a_create_whose_answer_was_lost_is_not_repeated(cabinet, emulator, clock
     backend = make_backend(emulator, clock)
     lossy = LostAnswers(emulator.transport(), b"crm.requisite.add")
     backend.client._http._transport = lossy
-    backend.deliver(cabinet, message("counterparty.created", "counterparty", counterparty.id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"),
+        message("counterparty.created", "counterparty", counterparty.id),
+    )
     assert lossy.lost == 1
     (company,) = companies(emulator)
     assert company["originId"] == f"cabinet-counterparty-{counterparty.id}"
@@ -160,7 +169,9 @@ def test_documents_link_to_their_counterparty_and_client(
     with cabinet.store.transaction() as tx:
         document = tx.update_document(attrs.evolve(document, counterparty_id=counterparty.id))
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
-    backend.deliver(cabinet, message("document.created", "document", document.id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("document.created", "document", document.id)
+    )
     # The item, both companies, their requisites and addresses: one lookup, one write batch.
     assert [name for name, _ in emulator.requests] == ["batch", "batch"]
     (item,) = emulator.portal.items[1038].values()
@@ -172,7 +183,7 @@ def test_documents_link_to_their_counterparty_and_client(
     with cabinet.store.transaction() as tx:
         second = tx.add_document(attrs.evolve(document, id=None, number="FV/2/11/2026"))
     make_backend(emulator, clock, entity_types={"vat_invoice": 1038}).deliver(
-        cabinet, message("document.created", "document", second.id)
+        cabinet.sync_port("bitrix24"), message("document.created", "document", second.id)
     )
     assert len(companies(emulator)) == 2
     items = sorted(emulator.portal.items[1038].values(), key=lambda i: i["id"])
@@ -186,7 +197,7 @@ def test_a_party_shared_by_many_documents_is_created_once(cabinet, emulator, clo
             for n in range(2, 40)
         ]
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
-    outcome = backend.push_documents(cabinet, documents)
+    outcome = backend.push_documents(cabinet.sync_port("bitrix24"), documents)
     assert all(isinstance(v, int) for v in outcome.values())
     (company,) = companies(emulator)
     assert {i["mycompanyId"] for i in emulator.portal.items[1038].values()} == {company["id"]}
@@ -210,7 +221,9 @@ def test_a_document_push_whose_answer_was_lost_creates_nothing_twice(
     # answer is lost. The retry looks everything up again before writing.
     lossy = LostAnswers(emulator.transport(), b"crm.item.add")
     backend.client._http._transport = lossy
-    backend.deliver(cabinet, message("document.created", "document", document.id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("document.created", "document", document.id)
+    )
     assert lossy.lost == 1
     assert len(companies(emulator)) == 2
     assert len(emulator.portal.requisites) == 2
@@ -229,7 +242,7 @@ def test_a_fresh_sync_creates_the_party_once_then_writes_in_flight(
             for n in range(2, 121)
         ]
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
-    outcome = backend.push_documents(cabinet, documents)
+    outcome = backend.push_documents(cabinet.sync_port("bitrix24"), documents)
     assert all(isinstance(v, int) for v in outcome.values())
     # One lookup batch; one batch creating the client's company (3 commands) with the first
     # 23 documents; the other 97 (194 commands) in 4 batches sent several at a time.
@@ -246,7 +259,9 @@ def test_without_client_tagging_items_name_only_the_counterparty(
     with cabinet.store.transaction() as tx:
         document = tx.update_document(attrs.evolve(document, counterparty_id=counterparty.id))
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038}, tag_client=False)
-    backend.deliver(cabinet, message("document.created", "document", document.id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("document.created", "document", document.id)
+    )
     (item,) = emulator.portal.items[1038].values()
     assert not item.get("mycompanyId")
     (company,) = companies(emulator)
@@ -267,6 +282,9 @@ def test_regon_and_krs_reach_the_requisite(cabinet, emulator, clock, document):
             )
         )
     backend = make_backend(emulator, clock)
-    backend.deliver(cabinet, message("counterparty.created", "counterparty", counterparty.id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"),
+        message("counterparty.created", "counterparty", counterparty.id),
+    )
     (requisite,) = emulator.portal.requisites.values()
     assert (requisite["RQ_REGON"], requisite["RQ_KRS"]) == ("123456785", "0000123456")

@@ -49,7 +49,7 @@ def product(cabinet, document):
 
 def test_a_product_goes_to_the_crm_catalogue_with_its_price(cabinet, emulator, clock, product):
     make_backend(emulator, clock).deliver(
-        cabinet, message("product.created", "product", product.id)
+        cabinet.sync_port("bitrix24"), message("product.created", "product", product.id)
     )
     (stored,) = emulator.portal.products.values()
     assert stored["iblockId"] == 14  # the products catalogue, not the offers one
@@ -62,12 +62,12 @@ def test_a_product_goes_to_the_crm_catalogue_with_its_price(cabinet, emulator, c
 
 def test_an_update_changes_the_same_product_and_price(cabinet, emulator, clock, product):
     make_backend(emulator, clock).deliver(
-        cabinet, message("product.created", "product", product.id)
+        cabinet.sync_port("bitrix24"), message("product.created", "product", product.id)
     )
     with cabinet.store.transaction() as tx:
         tx.update_product(attrs.evolve(product, name="Księgowość", unit_price=Decimal("1200")))
     make_backend(emulator, clock, price_type=1).deliver(
-        cabinet, message("product.updated", "product", product.id)
+        cabinet.sync_port("bitrix24"), message("product.updated", "product", product.id)
     )
     (stored,) = emulator.portal.products.values()
     assert stored["name"] == "Księgowość"
@@ -91,7 +91,9 @@ class LostAnswers(httpx.BaseTransport):
 def test_a_lost_answer_does_not_add_the_product_twice(cabinet, emulator, clock, product):
     backend = make_backend(emulator, clock)
     backend.client._http._transport = lossy = LostAnswers(emulator.transport())
-    backend.deliver(cabinet, message("product.created", "product", product.id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("product.created", "product", product.id)
+    )
     assert lossy.lost == 1
     assert len(emulator.portal.products) == 1
     assert len(emulator.portal.prices) == 1
@@ -99,7 +101,9 @@ def test_a_lost_answer_does_not_add_the_product_twice(cabinet, emulator, clock, 
 
 def test_document_rows_refer_to_catalogue_products(cabinet, emulator, clock, document, product):
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
-    backend.deliver(cabinet, message("product.created", "product", product.id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("product.created", "product", product.id)
+    )
     (catalogue_id,) = emulator.portal.products
     lines = (
         DocumentLine(name="Obsługa księgowa", unit_price=Decimal("1000.50"), product_id=product.id),
@@ -107,7 +111,9 @@ def test_document_rows_refer_to_catalogue_products(cabinet, emulator, clock, doc
     )
     with cabinet.store.transaction() as tx:
         document = tx.update_document(attrs.evolve(document, lines=lines))
-    backend.deliver(cabinet, message("document.updated", "document", document.id))
+    backend.deliver(
+        cabinet.sync_port("bitrix24"), message("document.updated", "document", document.id)
+    )
     (item,) = emulator.portal.items[1038].values()
     rows = emulator.portal.rows[("T40e", item["id"])]
     assert [row["productId"] for row in rows] == [catalogue_id, 0]
@@ -128,7 +134,7 @@ def test_a_chat_message_goes_to_the_chat_bridge(cabinet, emulator, clock, docume
             "body": "Dzień dobry",
         },
     )
-    backend.deliver(cabinet, posted)
+    backend.deliver(cabinet.sync_port("bitrix24"), posted)
     assert "im.message.add" in [name for name, _ in emulator.requests]
     assert any(m["text"].endswith("Dzień dobry") for m in emulator.portal.messages)
 
@@ -138,7 +144,7 @@ def test_the_product_carries_its_vat_rate(cabinet, emulator, clock, product, rat
     with cabinet.store.transaction() as tx:
         tx.update_product(attrs.evolve(product, vat_rate=rate))
     make_backend(emulator, clock).deliver(
-        cabinet, message("product.updated", "product", product.id)
+        cabinet.sync_port("bitrix24"), message("product.updated", "product", product.id)
     )
     (stored,) = emulator.portal.products.values()
     assert int(stored["vatId"]) == vat_id

@@ -1,7 +1,7 @@
 """cabinet-bitrix: the Bitrix24 CRM backend for cabinet, on httpx.
 
 A portal is reached through an inbound webhook (:class:`WebhookAuth`) or an OAuth app
-(:class:`OAuthAuth`, tokens stored per portal by the install callback). Event subscriptions,
+(:class:`OAuthAuth`, tokens kept per portal by the install callback). Event subscriptions,
 placements and the Open Lines connector need the app; see :mod:`cabinet_bitrix.auth`.
 :class:`BitrixClient` calls REST methods within the portal's limits (:mod:`.limiter`), packs
 calls into batches (:mod:`.batching`) and reads lists whole (:mod:`.paging`);

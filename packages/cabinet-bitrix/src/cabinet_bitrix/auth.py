@@ -15,11 +15,11 @@
 The app's tokens arrive with the install callback (``ONAPPINSTALL`` or the install POST,
 ``auth[access_token]``, ``auth[refresh_token]``, ``auth[member_id]``,
 ``auth[application_token]``…; :func:`tokens_from_install`) and are kept per portal in a
-:class:`TokenStore` — :class:`SettingsTokenStore` puts them in the cabinet's settings table
-under ``bitrix24.portal.<member_id>``. The docs say not to refresh on a timer but on
-``401 expired_token`` and then replay the call; :meth:`OAuthAuth.refresh` does that once for
-all threads that saw the same expired token, because a second refresh with the rotated-out
-refresh token would fail with ``invalid_grant``.
+:class:`TokenStore` — :class:`PortTokenStore` keeps them as the backend's secret state
+(``portal.<member_id>``, never written into the audit trail). The docs say not to refresh on
+a timer but on ``401 expired_token`` and then replay the call; :meth:`OAuthAuth.refresh` does
+that once for all threads that saw the same expired token, because a second refresh with the
+rotated-out refresh token would fail with ``invalid_grant``.
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ import attrs
 import httpx
 
 if TYPE_CHECKING:
-    from cabinet_core.storage import Store
+    from cabinet_core.sync import SyncPort
 
 #: The OAuth server of the cloud (b24pysdk uses oauth.bitrix24.tech; both answer).
 DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/"  # noqa: S105 (a URL)
-#: The settings key of a portal's tokens (``member_id`` appended).
-SETTINGS_PREFIX = "bitrix24.portal."
+#: The backend's state key of a portal's tokens (``member_id`` appended); the port keeps
+#: them in the settings table as ``bitrix24.portal.<member_id>``.
+STATE_PREFIX = "portal."
 
 
 class AuthError(Exception):
@@ -64,7 +65,7 @@ class PortalTokens:
     user_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON object for the settings store."""
+        """A JSON object for the backend's state."""
         return attrs.asdict(self)
 
     @classmethod
@@ -142,7 +143,7 @@ def _tokens(
 
 
 def application_token_matches(tokens: PortalTokens, given: str) -> bool:
-    """Whether an event's ``auth[application_token]`` is the one stored at install (constant
+    """Whether an event's ``auth[application_token]`` is the one saved at install (constant
     time; bitrix24.md §6.3)."""
     return bool(tokens.application_token) and hmac.compare_digest(
         tokens.application_token.encode(), str(given).encode()
@@ -153,11 +154,11 @@ class TokenStore(Protocol):
     """Where a portal's tokens are kept between processes."""
 
     def load(self, member_id: str) -> PortalTokens | None:
-        """The stored tokens of a portal, if the app is installed there."""
+        """The saved tokens of a portal, if the app is installed there."""
         ...
 
     def save(self, tokens: PortalTokens) -> None:
-        """Replace the stored tokens of ``tokens.member_id``."""
+        """Replace the saved tokens of ``tokens.member_id``."""
         ...
 
 
@@ -176,28 +177,25 @@ class MemoryTokenStore:
         self.tokens[tokens.member_id] = tokens
 
 
-class SettingsTokenStore:
-    """Tokens in the cabinet's settings table, ``bitrix24.portal.<member_id>``, so every worker
+class PortTokenStore:
+    """Tokens in the backend's state (``portal.<member_id>``, a secret), so every worker
     process sees the rotated pair."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, port: SyncPort) -> None:
+        self.port = port
 
     def load(self, member_id: str) -> PortalTokens | None:
         """The tokens saved for ``member_id``."""
-        with self.store.transaction(readonly=True) as tx:
-            value = tx.get_setting(SETTINGS_PREFIX + member_id)
+        value = self.port.state(STATE_PREFIX + member_id)
         return PortalTokens.from_json(value) if isinstance(value, Mapping) else None
 
     def save(self, tokens: PortalTokens) -> None:
         """Store ``tokens`` (replacing the old pair)."""
-        with self.store.transaction() as tx:
-            tx.set_setting(SETTINGS_PREFIX + tokens.member_id, tokens.to_json())
+        self.port.set_state(STATE_PREFIX + tokens.member_id, tokens.to_json(), secret=True)
 
     def forget(self, member_id: str) -> None:
         """Drop the tokens of ``member_id`` (the app was uninstalled there)."""
-        with self.store.transaction() as tx:
-            tx.set_setting(SETTINGS_PREFIX + member_id, None)
+        self.port.set_state(STATE_PREFIX + member_id, None, secret=True)
 
 
 def confirm_install(
@@ -247,11 +245,11 @@ def confirm_install(
 
 
 def install(
-    store: TokenStore, form: Mapping[str, Any], *, now: float | None = None
+    keeper: TokenStore, form: Mapping[str, Any], *, now: float | None = None
 ) -> PortalTokens:
-    """Handle the install callback: parse its tokens and store them for the portal."""
+    """Handle the install callback: parse its tokens and keep them for the portal."""
     tokens = tokens_from_install(form, now=now)
-    store.save(tokens)
+    keeper.save(tokens)
     return tokens
 
 
@@ -295,7 +293,7 @@ class WebhookAuth:
 
 
 class OAuthAuth:
-    """An OAuth app installed on one portal (``member_id``), its tokens in ``store``.
+    """An OAuth app installed on one portal (``member_id``), its tokens in ``keeper``.
 
     ``token_url`` is the OAuth server (configurable: the cloud's, a self-hosted portal's, the
     emulator's ``/oauth/token/``); ``client_secret`` goes only there, never to the portal.
@@ -305,7 +303,7 @@ class OAuthAuth:
 
     def __init__(
         self,
-        store: TokenStore,
+        keeper: TokenStore,
         member_id: str,
         *,
         client_id: str,
@@ -313,7 +311,7 @@ class OAuthAuth:
         token_url: str = DEFAULT_TOKEN_URL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.keeper = keeper
         self.member_id = member_id
         self.client_id = client_id
         self.client_secret = client_secret
@@ -329,13 +327,13 @@ class OAuthAuth:
 
     @property
     def tokens(self) -> PortalTokens:
-        """The current tokens (loaded from the store once, then kept)."""
+        """The current tokens (loaded from the keeper once, then held)."""
         with self._lock:
             return self._current()
 
     def _current(self) -> PortalTokens:
         if self._tokens is None:
-            self._tokens = self.store.load(self.member_id)
+            self._tokens = self.keeper.load(self.member_id)
         if self._tokens is None:
             raise AuthError(f"the Bitrix24 app is not installed on portal {self.member_id}")
         return self._tokens
@@ -348,16 +346,16 @@ class OAuthAuth:
 
     def refresh(self, http: httpx.Client, used: Mapping[str, Any]) -> bool:
         """Exchange the refresh token for a new pair (rotation: the old refresh token is dead
-        afterwards) and store it. Threads that failed with the same access token share one
+        afterwards) and save it. Threads that failed with the same access token share one
         refresh; a thread whose token was already replaced just replays."""
         with self._lock:
             current = self._current()
             if used.get("auth") not in (None, current.access_token):
                 return True
-            stored = self.store.load(self.member_id)
-            if stored is not None and stored.access_token != current.access_token:
-                # Another process refreshed and stored the rotated pair first.
-                self._tokens = stored
+            saved = self.keeper.load(self.member_id)
+            if saved is not None and saved.access_token != current.access_token:
+                # Another process refreshed and saved the rotated pair first.
+                self._tokens = saved
                 return True
             response = http.get(
                 self.token_url,
@@ -383,7 +381,7 @@ class OAuthAuth:
                     f"refreshing the Bitrix24 token failed: HTTP {response.status_code} {error}"
                 )
             fresh = _tokens(body, now=self._clock(), previous=current)
-            self.store.save(fresh)
+            self.keeper.save(fresh)
             self._tokens = fresh
             self.refreshes += 1
             return True

@@ -13,6 +13,11 @@ exist) rides along in the same lookup batch. Write batches go several in flight
 (:mod:`.pipeline`). Stages follow :mod:`.stages`; changes coming back are :mod:`.inbound` and
 :mod:`.reconcile`'s business, and a change that came from the CRM is never pushed back.
 
+The backend meets the cabinet only through its :class:`~cabinet_core.sync.SyncPort`, which every
+method receives (the worker passes ``cabinet.sync_port("bitrix24")``): the documents, parties and
+products it pushes are system reads through the port, its state (OAuth tokens, the stage map,
+the reconciliation cursor, chat bookkeeping) is the port's namespaced state.
+
 The origin field: smart processes have ``xmlId``; quotes (entityTypeId 7) have none — the portal
 ignores it on add and refuses it in a filter (bitrix24.md §3.4) — so on quotes the cabinet's id
 goes into a string user field, ``UF_CRM_CABINET_ID`` by default, which the backend creates with
@@ -26,14 +31,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import httpx
 from cabinet_core.crm import DeliveryError, PeriodicTask
-from cabinet_core.entities import Document, DocumentLine, PriceMode
+from cabinet_core.entities import ChatMessage, Document, DocumentLine, PriceMode
+from cabinet_core.sync import Topic, decode_payload
 
-from cabinet_bitrix.auth import AuthError, BitrixAuth, OAuthAuth, SettingsTokenStore, WebhookAuth
+from cabinet_bitrix.auth import (
+    AuthError,
+    BitrixAuth,
+    OAuthAuth,
+    PortTokenStore,
+    TokenStore,
+    WebhookAuth,
+)
 from cabinet_bitrix.batching import (
     BATCH_LIMIT,
     Command,
@@ -59,14 +72,17 @@ from cabinet_bitrix.settings import BitrixSettings
 from cabinet_bitrix.stages import StageMap, StageMapError
 
 if TYPE_CHECKING:
-    from cabinet_core.app import Cabinet
-    from cabinet_core.entities import OutboxMessage
+    from cabinet_core.entities import Client, Counterparty, OutboxMessage
+    from cabinet_core.sync import SyncPort
+
+    from cabinet_bitrix.inbound import EventHandler
 
 log = logging.getLogger("cabinet.bitrix")
 
-#: ``origin`` of outbox messages about changes that came from the CRM (inbound events and
-#: reconciliation pass it to ``apply_crm_status``): never pushed back.
-CRM_ORIGIN = "crm"
+_P = TypeVar("_P")
+
+#: The name the backend is registered under: the ``origin`` its writes through the port carry.
+BACKEND_NAME = "bitrix24"
 #: How often the workgroup feed is read for news, and (webhook mode) chats for replies.
 NEWS_SECONDS = 300.0
 CHAT_SECONDS = 30.0
@@ -118,17 +134,18 @@ def is_user_field(name: str) -> bool:
 def make_client(
     settings: BitrixSettings,
     *,
-    cabinet: Cabinet | None = None,
+    tokens: TokenStore | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> BitrixClient:
-    """The client the settings describe: the app (tokens in the cabinet's settings store) or
-    the webhook, paced by the plan's request bucket."""
+    """The client the settings describe: the app (its tokens in ``tokens``, usually the
+    backend's state: :class:`~cabinet_bitrix.auth.PortTokenStore`) or the webhook, paced by
+    the plan's request bucket."""
     auth: BitrixAuth
     if settings.mode == "app":
-        if cabinet is None:
-            raise ValueError("the Bitrix24 app mode keeps its tokens in the cabinet's store")
+        if tokens is None:
+            raise ValueError("the Bitrix24 app mode needs a keeper for its tokens")
         auth = OAuthAuth(
-            SettingsTokenStore(cabinet.store),
+            tokens,
             settings.member_id,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
@@ -155,10 +172,19 @@ def with_headroom(plan: RatePlan) -> RatePlan:
 class BitrixBackend:
     """Delivers outbox messages about documents to a Bitrix24 portal."""
 
-    name = "bitrix24"
+    name = BACKEND_NAME
 
-    def __init__(self, settings: BitrixSettings, *, client: BitrixClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: BitrixSettings,
+        *,
+        client: BitrixClient | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.settings = settings
+        #: How the portal and its OAuth server are reached (``None``: the network); the install
+        #: callback confirms its tokens through it.
+        self.transport = transport
         # A client handed in belongs to the caller (tests share one with the emulator).
         self._owns_client = client is None
         self.client = client or make_client(settings)
@@ -170,6 +196,17 @@ class BitrixBackend:
         self._stage_ids: dict[int, frozenset[str]] = {}
         self.parties = PartySync(self.client, settings)
         self.products = ProductSync(self.client, settings)
+        self._inbound: EventHandler | None = None
+
+    @property
+    def inbound(self) -> EventHandler:
+        """The handler of the calls the portal makes to ``/hooks/bitrix24``
+        (:class:`~cabinet_core.sync.InboundCapable`)."""
+        if self._inbound is None:
+            from cabinet_bitrix.inbound import EventHandler
+
+            self._inbound = EventHandler(self)
+        return self._inbound
 
     def close(self) -> None:
         """Release the portal connections this backend opened (``Cabinet.close`` calls it)."""
@@ -179,24 +216,28 @@ class BitrixBackend:
     @classmethod
     def from_env(
         cls,
-        cabinet: Cabinet | None = None,
+        port: SyncPort | None = None,
         *,
         environ: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> BitrixBackend:
-        """The backend configured by ``CABINET_BITRIX_*`` (the factory the plugin registers)."""
+        """The backend configured by ``CABINET_BITRIX_*``; in app mode its tokens are kept in
+        ``port``'s state (the plugin's factory, :func:`cabinet_bitrix.plugin.compose_backend`,
+        passes the cabinet's port for ``bitrix24``)."""
         settings = BitrixSettings.from_env(environ)
-        backend = cls(settings, client=make_client(settings, cabinet=cabinet, transport=transport))
+        tokens = PortTokenStore(port) if port is not None else None
+        client = make_client(settings, tokens=tokens, transport=transport)
+        backend = cls(settings, client=client, transport=transport)
         backend._owns_client = True  # made here, so closed with the backend
         return backend
 
     def origin_id(self, document: Document) -> str:
-        """The cabinet's id of ``document`` as stored in the CRM item."""
+        """The cabinet's id of ``document`` as written into the CRM item."""
         return f"{self.settings.origin_prefix}-document-{document.id}"
 
-    def item_fields(self, cabinet: Cabinet, document: Document) -> dict[str, Any]:
+    def item_fields(self, port: SyncPort, document: Document) -> dict[str, Any]:
         """The item fields a document sets (unknown keys are ignored by Bitrix24)."""
-        doc_type = cabinet.document_types.get(document.doc_type)
+        doc_type = port.document_type(document.doc_type)
         label = doc_type.label.get("pl", document.doc_type) if doc_type else document.doc_type
         fields: dict[str, Any] = {
             "title": f"{label} {document.number or f'#{document.id}'}",
@@ -412,7 +453,7 @@ class BitrixBackend:
 
     def document_commands(
         self,
-        cabinet: Cabinet,
+        port: SyncPort,
         document: Document,
         item_id: int | None,
         *,
@@ -425,7 +466,7 @@ class BitrixBackend:
         ``links`` ties it to companies and contacts (ids or ``$result`` references),
         ``catalog`` maps cabinet product ids to catalogue ids for the rows."""
         entity_type_id = self.settings.entity_type_for(document.doc_type)
-        fields = self.item_fields(cabinet, document)
+        fields = self.item_fields(port, document)
         fields.update(links or {})
         if stage is not None:
             fields["stageId"] = stage
@@ -468,35 +509,33 @@ class BitrixBackend:
         return commands
 
     def _party_records(
-        self, cabinet: Cabinet, documents: Sequence[Document]
+        self, port: SyncPort, documents: Sequence[Document]
     ) -> dict[int, tuple[PartyRecord | None, PartyRecord | None]]:
-        """Each document's counterparty (company or contact) and client (company)."""
+        """Each document's counterparty (company or contact) and client (company), each
+        party read once."""
         prefix = self.settings.origin_prefix
         out: dict[int, tuple[PartyRecord | None, PartyRecord | None]] = {}
-        with cabinet.store.transaction(readonly=True) as tx:
-            clients: dict[int, PartyRecord | None] = {}
-            others: dict[int, PartyRecord | None] = {}
-            for document in documents:
-                if document.client_id not in clients:
-                    owner = tx.get_client(document.client_id)
-                    clients[document.client_id] = client_record(owner, prefix) if owner else None
-                other = None
-                if document.counterparty_id is not None:
-                    if document.counterparty_id not in others:
-                        counterparty = tx.get_counterparty(document.counterparty_id)
-                        others[document.counterparty_id] = (
-                            counterparty_record(counterparty, prefix)
-                            if counterparty is not None
-                            and counterparty.client_id == document.client_id
-                            else None
-                        )
-                    other = others[document.counterparty_id]
-                out[document.id or 0] = (other, clients[document.client_id])
+        clients: dict[int, PartyRecord | None] = {}
+        others: dict[int, Counterparty | None] = {}
+        for document in documents:
+            if document.client_id not in clients:
+                owner = port.client(document.client_id)
+                clients[document.client_id] = client_record(owner, prefix) if owner else None
+            other = None
+            if document.counterparty_id is not None:
+                if document.counterparty_id not in others:
+                    others[document.counterparty_id] = port.counterparty(document.counterparty_id)
+                counterparty = others[document.counterparty_id]
+                # Only the document's own client's counterparty: an id of another client's
+                # counterparty on a document must not tie the item to that company.
+                if counterparty is not None and counterparty.client_id == document.client_id:
+                    other = counterparty_record(counterparty, prefix)
+            out[document.id or 0] = (other, clients[document.client_id])
         return out
 
     def push_documents(
         self,
-        cabinet: Cabinet,
+        port: SyncPort,
         documents: Sequence[Document],
         *,
         move_stage: Collection[int] = (),
@@ -515,10 +554,10 @@ class BitrixBackend:
         A write batch that may have run without its answer arriving (a timeout, a 5xx) is
         never resent as it was: the documents are looked up again first, so what was created
         is updated rather than created twice."""
-        stages = StageMap.load(cabinet)
+        stages = StageMap.load(port)
         stages.categories = self._categories
         stages.existing = self._stage_ids
-        records = self._party_records(cabinet, documents)
+        records = self._party_records(port, documents)
         if not self.settings.tag_client:
             records = {key: (other, None) for key, (other, _) in records.items()}
         distinct = {p.origin: p for pair in records.values() for p in pair if p is not None}
@@ -534,7 +573,7 @@ class BitrixBackend:
         failures = 0
         while pending:
             known = self._lookup(pending, stages, list(distinct.values()))
-            write = _WriteRound(self, cabinet, stages, records, known, catalog, move_stage, outcome)
+            write = _WriteRound(self, port, stages, records, known, catalog, move_stage, outcome)
             last_try = failures + 1 >= self.client.retry.attempts
             pending = write.run(pending, give_up=last_try)
             if pending:
@@ -553,18 +592,16 @@ class BitrixBackend:
             return exc
         return known.get(document_id) or int(written["item"]["id"])
 
-    def push_document(
-        self, cabinet: Cabinet, document: Document, *, move_stage: bool = False
-    ) -> int:
+    def push_document(self, port: SyncPort, document: Document, *, move_stage: bool = False) -> int:
         """Create or update the CRM item of ``document`` and set its product rows; returns
         the item id."""
         moves = (document.id or 0,) if move_stage else ()
-        result = self.push_documents(cabinet, [document], move_stage=moves)[document.id or 0]
+        result = self.push_documents(port, [document], move_stage=moves)[document.id or 0]
         if isinstance(result, BitrixError):
             raise result
         return result
 
-    def delete_document(self, cabinet: Cabinet, document_id: int, doc_type: str) -> bool:
+    def delete_document(self, document_id: int, doc_type: str) -> bool:
         """Delete the item of a deleted document; whether there was one."""
         entity_type_id = self.settings.entity_type_for(doc_type)
         origin = f"{self.settings.origin_prefix}-document-{document_id}"
@@ -581,21 +618,25 @@ class BitrixBackend:
     # -- outbox delivery ---------------------------------------------------------------------
 
     @staticmethod
-    def _echo(message: OutboxMessage) -> bool:
-        """A change that came from the CRM itself (inbound or reconciliation): not pushed back,
-        or every stage move would bounce between the two systems."""
-        return message.payload.get("origin") == CRM_ORIGIN
+    def _echo(port: SyncPort, message: OutboxMessage) -> bool:
+        """A change this backend made itself through its port (an inbound event, a
+        reconciliation): not pushed back, or every stage move would bounce between the two
+        systems.
 
-    def _load_party(self, cabinet: Cabinet, message: OutboxMessage) -> PartyRecord | None:
+        Transitional: the core is to give such a message no delivery to its origin backend
+        (``sync``'s echo rule); until the outbox keeps deliveries per subscriber, the origin
+        is read from the payload here, and this check goes once the core filters."""
+        return message.payload.get("origin") == port.backend
+
+    def _load_party(self, port: SyncPort, message: OutboxMessage) -> PartyRecord | None:
         prefix = self.settings.origin_prefix
-        with cabinet.store.transaction(readonly=True) as tx:
-            if message.entity == "client":
-                client = tx.get_client(message.entity_id or 0)
-                return client_record(client, prefix) if client else None
-            counterparty = tx.get_counterparty(message.entity_id or 0)
-            return counterparty_record(counterparty, prefix) if counterparty else None
+        if message.entity == "client":
+            client: Client | None = port.client(message.entity_id or 0)
+            return client_record(client, prefix) if client else None
+        counterparty = port.counterparty(message.entity_id or 0)
+        return counterparty_record(counterparty, prefix) if counterparty else None
 
-    def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+    def deliver(self, port: SyncPort, message: OutboxMessage) -> None:
         """Push what a message is about: a document (item, rows, stage, links), a client or
         counterparty (company or contact with requisites), a product (catalogue and price);
         a deleted document's item is deleted. Other messages need nothing from Bitrix24.
@@ -605,7 +646,7 @@ class BitrixBackend:
         retrying the same request cannot succeed.
         """
         try:
-            self._deliver(cabinet, message)
+            self._deliver(port, message)
         except BitrixError as exc:
             raise delivery_error(exc) from exc
         except AuthError as exc:
@@ -615,42 +656,39 @@ class BitrixBackend:
             # An admin's mapping to fix: shown with the message, retried once it is fixed.
             raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
 
-    def _deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
-        if message.topic == "chat.message_posted":
+    def _deliver(self, port: SyncPort, message: OutboxMessage) -> None:
+        try:
+            topic = Topic(message.topic)
+        except ValueError:
+            return  # a topic a newer core added: nothing this backend knows to push
+        if topic is Topic.CHAT_MESSAGE_POSTED:
             # The chat bridge (Open Lines or a group chat); it skips messages from Bitrix24.
             from cabinet_bitrix import chat
 
-            chat.push_message(cabinet, self, message.payload)
+            chat.push_message(port, self, _payload(message, ChatMessage))
             return
-        if message.entity_id is None or self._echo(message):
+        if message.entity_id is None or self._echo(port, message):
             return
-        if message.entity == "document":
-            if message.topic == "document.deleted":
-                doc_type = str(message.payload.get("doc_type", ""))
-                if doc_type:
-                    self.delete_document(cabinet, message.entity_id, doc_type)
-                return
-            with cabinet.store.transaction(readonly=True) as tx:
-                document = tx.get_document(message.entity_id)
+        if topic is Topic.DOCUMENT_DELETED:
+            self.delete_document(message.entity_id, _payload(message, Document).doc_type)
+        elif topic in _DOCUMENT_PUSHES:
+            # The document as it is now, not as the message saw it: a retried or late
+            # message converges on the current state.
+            document = port.document(message.entity_id)
             if document is None:
                 return  # deleted before delivery; its own message deletes the item
-            self.push_document(
-                cabinet, document, move_stage=message.topic == "document.status_changed"
-            )
-        elif message.entity in ("client", "counterparty") and not message.topic.endswith(
-            ".deleted"
-        ):
-            party = self._load_party(cabinet, message)
+            self.push_document(port, document, move_stage=topic is Topic.DOCUMENT_STATUS_CHANGED)
+        elif topic in _PARTY_PUSHES:
+            party = self._load_party(port, message)
             if party is not None:
                 self.parties.push(party)
-        elif message.entity == "product" and not message.topic.endswith(".deleted"):
-            with cabinet.store.transaction(readonly=True) as tx:
-                product = tx.get_product(message.entity_id)
+        elif topic in _PRODUCT_PUSHES:
+            product = port.product(message.entity_id)
             if product is not None:
                 self.products.push(product)
 
     def deliver_many(
-        self, cabinet: Cabinet, messages: Sequence[OutboxMessage]
+        self, port: SyncPort, messages: Sequence[OutboxMessage]
     ) -> Mapping[int, Exception | None]:
         """Deliver a claimed batch: the documents of all document messages in one
         :meth:`push_documents` (a few batch requests for up to 50 documents), the others one
@@ -660,32 +698,30 @@ class BitrixBackend:
         for message in messages:
             key = message.id or 0
             if (
-                message.entity == "document"
+                message.topic in _DOCUMENT_PUSHES
                 and message.entity_id is not None
-                and message.topic != "document.deleted"
-                and not self._echo(message)
+                and not self._echo(port, message)
             ):
                 documents.setdefault(message.entity_id, []).append(message)
                 continue
             try:
-                self.deliver(cabinet, message)
+                self.deliver(port, message)
             except DeliveryError as exc:
                 outcome[key] = exc
             else:
                 outcome[key] = None
         if not documents:
             return outcome
-        with cabinet.store.transaction(readonly=True) as tx:
-            loaded = {doc_id: tx.get_document(doc_id) for doc_id in documents}
+        loaded = {doc_id: port.document(doc_id) for doc_id in documents}
         present = [d for d in loaded.values() if d is not None]
         moves = {
             doc_id
             for doc_id, about in documents.items()
-            if any(m.topic == "document.status_changed" for m in about)
+            if any(m.topic == Topic.DOCUMENT_STATUS_CHANGED for m in about)
         }
         try:
             pushed: Mapping[int, int | BitrixError] = (
-                self.push_documents(cabinet, present, move_stage=moves) if present else {}
+                self.push_documents(port, present, move_stage=moves) if present else {}
             )
         except BitrixError as exc:
             failed: Exception = delivery_error(exc)
@@ -708,7 +744,7 @@ class BitrixBackend:
                 outcome[message.id or 0] = result
         return outcome
 
-    def periodic_tasks(self, cabinet: Cabinet) -> list[PeriodicTask]:
+    def periodic_tasks(self, port: SyncPort) -> list[PeriodicTask[SyncPort]]:
         """What the worker runs on a schedule: reconciliation (Bitrix24 never retries a lost
         event), the news feed pull and, in webhook mode, the chat replies poll (both do
         nothing when not configured)."""
@@ -719,11 +755,52 @@ class BitrixBackend:
             PeriodicTask(
                 "bitrix24.reconcile",
                 self.settings.reconcile_seconds,
-                lambda cab: reconcile(cab, backend=self),
+                lambda task_port: reconcile(task_port, self),
             ),
-            PeriodicTask("bitrix24.news", NEWS_SECONDS, lambda cab: news.pull_news(cab, self)),
-            PeriodicTask("bitrix24.chat", CHAT_SECONDS, lambda cab: chat.poll_replies(cab, self)),
+            PeriodicTask(
+                "bitrix24.news", NEWS_SECONDS, lambda task_port: news.pull_news(task_port, self)
+            ),
+            PeriodicTask(
+                "bitrix24.chat", CHAT_SECONDS, lambda task_port: chat.poll_replies(task_port, self)
+            ),
         ]
+
+
+#: Topics whose entity is pushed as it is now (a deleted document deletes its item instead).
+_DOCUMENT_PUSHES = frozenset(
+    {
+        Topic.DOCUMENT_CREATED,
+        Topic.DOCUMENT_UPDATED,
+        Topic.DOCUMENT_STATUS_CHANGED,
+        Topic.DOCUMENT_PAYMENT_CHANGED,
+    }
+)
+_PARTY_PUSHES = frozenset(
+    {
+        Topic.CLIENT_CREATED,
+        Topic.CLIENT_UPDATED,
+        Topic.COUNTERPARTY_CREATED,
+        Topic.COUNTERPARTY_UPDATED,
+    }
+)
+_PRODUCT_PUSHES = frozenset({Topic.PRODUCT_CREATED, Topic.PRODUCT_UPDATED})
+
+
+def _payload(message: OutboxMessage, expected: type[_P]) -> _P:
+    """The typed payload of ``message``; a payload that is not what its topic carries can never
+    be delivered, so it is a permanent :class:`DeliveryError` (shown to the admin)."""
+    try:
+        value = decode_payload(message)
+    except Exception as exc:
+        raise DeliveryError(
+            f"bitrix24: the payload of {message.topic} is not a {expected.__name__}: {exc}",
+            permanent=True,
+        ) from exc
+    if not isinstance(value, expected):
+        raise DeliveryError(
+            f"bitrix24: {message.topic} carries no {expected.__name__}", permanent=True
+        )
+    return value
 
 
 def delivery_error(exc: BitrixError) -> DeliveryError:
@@ -744,7 +821,7 @@ class _WriteRound:
     def __init__(
         self,
         backend: BitrixBackend,
-        cabinet: Cabinet,
+        port: SyncPort,
         stages: StageMap,
         records: Mapping[int, tuple[PartyRecord | None, PartyRecord | None]],
         known: Mapping[int, int],
@@ -753,7 +830,7 @@ class _WriteRound:
         outcome: dict[int, int | BitrixError],
     ) -> None:
         self.backend = backend
-        self.cabinet = cabinet
+        self.port = port
         self.stages = stages
         self.records = records
         self.known = known
@@ -882,13 +959,13 @@ class _WriteRound:
         item_id = self.known.get(document.id or 0)
         stage = None
         if item_id is None or document.id in self.move_stage:
-            doc_type = self.cabinet.document_types.get(document.doc_type)
+            doc_type = self.port.document_type(document.doc_type)
             if doc_type is not None:
                 entity_type_id = backend.settings.entity_type_for(document.doc_type)
                 stage = self.stages.stage_for(doc_type, entity_type_id, document.status)
         commands.extend(
             backend.document_commands(
-                self.cabinet, document, item_id, stage=stage, links=links, catalog=self.catalog
+                self.port, document, item_id, stage=stage, links=links, catalog=self.catalog
             )
         )
         return commands, new

@@ -12,11 +12,11 @@ Two ways, by how the portal is reached (bitrix24.md §5):
   group chat with its manager (``im.chat.add``; the manager found by e-mail with ``user.get``),
   messages go in with ``im.message.add`` and answers are read by polling
   ``im.dialog.messages.get`` (:func:`poll_replies`, from the worker's periodic tasks). The
-  chat's id and the last message read are kept in the settings table,
-  ``bitrix24.chat.client.<client id>``.
+  chat's id and the last message read are kept in the backend's state,
+  ``chat.client.<client id>``.
 
-Each message crosses once: messages coming from Bitrix24 are stored with ``external_id``
-``b24:msg:<id>`` through ``cabinet.chat.receive``, which is idempotent and writes no outbox
+Each message crosses once: messages coming from Bitrix24 are saved with ``external_id``
+``b24:msg:<id>`` through the port's ``receive_chat``, which is idempotent and writes no outbox
 row, so they are never pushed back; :func:`push_message` (called by the backend for
 ``chat.message_posted``) also refuses any message that has an external id.
 """
@@ -30,28 +30,28 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cabinet_core.entities import Actor, Client, Role, User
+from cabinet_core.entities import Client, Role
 
 from cabinet_bitrix.news import plain_text
 
 if TYPE_CHECKING:
-    from cabinet_core.app import Cabinet
+    from cabinet_core.sync import SyncPort, UserInfo
 
     from cabinet_bitrix.client import BitrixClient
 
 log = logging.getLogger("cabinet.bitrix.chat")
 
-#: The Open Lines connector's id (lower case, no dots, as the portal stores it).
+#: The Open Lines connector's id (lower case, no dots, as the portal keeps it).
 CONNECTOR_ID = "cabinet_chat"
 #: The environment variable naming the Open Lines line the connector serves.
 OPENLINE_ENV = "CABINET_BITRIX_OPENLINE"
 #: ``external_id`` prefix of chat messages written in Bitrix24.
 EXTERNAL_PREFIX = "b24:msg:"
-#: The settings key prefix of a client's webhook-mode chat (``<client id>`` appended).
-DIALOG_KEY = "bitrix24.chat.client."
-#: The settings key prefix of the messages already posted to a client's chat (cabinet id →
+#: The state key prefix of a client's webhook-mode chat (``<client id>`` appended).
+DIALOG_KEY = "chat.client."
+#: The state key prefix of the messages already posted to a client's chat (cabinet id →
 #: Bitrix24 id), so a retried delivery never posts twice.
-SENT_KEY = "bitrix24.chat.sent."
+SENT_KEY = "chat.sent."
 #: The external chat id of a client in Open Lines.
 CHAT_PREFIX = "client-"
 #: ``im.dialog.messages.get`` answers at most 50 messages (bitrix24.md §2.3).
@@ -61,8 +61,6 @@ SENT_KEPT = 200
 #: Open Lines accepts names of at most 25 letters, spaces, hyphens and apostrophes.
 _NAME_CHARS = re.compile(r"[^\w\s'-]|\d|_", re.UNICODE)
 _WEBHOOK_USER = re.compile(r"/rest/(\d+)/[^/]+/?$")
-
-SYSTEM = Actor.system()
 
 
 def open_line(environ: Mapping[str, str] | None = None) -> str:
@@ -93,47 +91,39 @@ def _field(message: Any, name: str) -> Any:
     return getattr(message, name, None)
 
 
-def _author(cabinet: Cabinet, user_id: int | None) -> User | None:
-    if user_id is None:
-        return None
-    with cabinet.store.transaction(readonly=True) as tx:
-        return tx.get_user(user_id)
+def _author(port: SyncPort, user_id: int | None) -> UserInfo | None:
+    return None if user_id is None else port.user(user_id)
 
 
-def _client(cabinet: Cabinet, client_id: int) -> Client | None:
-    with cabinet.store.transaction(readonly=True) as tx:
-        return tx.get_client(client_id)
-
-
-def _chat_url(cabinet: Cabinet, client_id: int) -> str:
-    return f"{cabinet.settings.base_url.rstrip('/')}/chat?client_id={client_id}"
+def _chat_url(port: SyncPort, client_id: int) -> str:
+    return f"{port.base_url}/chat?client_id={client_id}"
 
 
 # --- cabinet → Bitrix24 -------------------------------------------------------------------
 
 
-def push_message(cabinet: Cabinet, backend: Any, message: Any) -> str:
+def push_message(port: SyncPort, backend: Any, message: Any) -> str:
     """Send one cabinet message (a :class:`~cabinet_core.entities.ChatMessage` or its outbox
     payload) to Bitrix24; what happened. Messages that came from Bitrix24 are skipped."""
     if _field(message, "external_id"):
         return "skipped: came from Bitrix24"
     client_id = int(_field(message, "client_id"))
-    client = _client(cabinet, client_id)
+    client = port.client(client_id)
     if client is None:
         return "skipped: the client no longer exists"
-    author = _author(cabinet, _field(message, "author_id"))
+    author = _author(port, _field(message, "author_id"))
     text = str(_field(message, "body") or "")
     bitrix = _client_of(backend)
     if bitrix.auth.mode == "app":
-        return _send_to_open_line(cabinet, bitrix, client, author, message, text)
-    return _send_to_group_chat(cabinet, bitrix, client, author, text, _field(message, "id"))
+        return _send_to_open_line(port, bitrix, client, author, message, text)
+    return _send_to_group_chat(port, bitrix, client, author, text, _field(message, "id"))
 
 
 def _send_to_open_line(
-    cabinet: Cabinet,
+    port: SyncPort,
     bitrix: BitrixClient,
     client: Client,
-    author: User | None,
+    author: UserInfo | None,
     message: Any,
     text: str,
 ) -> str:
@@ -146,14 +136,14 @@ def _send_to_open_line(
     created = _field(message, "created_at")
     if isinstance(created, str):
         created = datetime.fromisoformat(created)
-    chat_url = _chat_url(cabinet, client.id)
+    chat_url = _chat_url(port, client.id)
     user: dict[str, Any] = {"id": f"{CHAT_PREFIX}{client.id}", "name": first}
     if last:
         user["last_name"] = _connector_name(last)
     if client.email:
         user["email"] = client.email
     key = str(_field(message, "id"))
-    sent = _sent(cabinet, client.id)
+    sent = _sent(port, client.id)
     if key in sent:
         return "already in Open Lines"
     payload = {
@@ -173,7 +163,7 @@ def _send_to_open_line(
     }
     from cabinet_bitrix.client import BitrixError
 
-    dialog = _dialog(cabinet, client.id) or {}
+    dialog = _dialog(port, client.id) or {}
     try:
         result = bitrix.call("imconnector.send.messages", payload, repeatable=False)
     except BitrixError as exc:
@@ -183,12 +173,12 @@ def _send_to_open_line(
         lookup = chat is not None and exc.transient and not exc.unsent
         if not lookup or _posted(bitrix, str(chat), text, author=None) is None:
             raise
-        _remember_sent(cabinet, client.id, sent, key, 0)
+        _remember_sent(port, client.id, sent, key, 0)
         return "already in Open Lines"
-    _remember_sent(cabinet, client.id, sent, key, 0)
+    _remember_sent(port, client.id, sent, key, 0)
     session = _session_of(result)
     if session and dialog.get("dialog") != f"chat{session}":
-        _save_dialog(cabinet, client.id, {**dialog, "dialog": f"chat{session}", "openline": True})
+        _save_dialog(port, client.id, {**dialog, "dialog": f"chat{session}", "openline": True})
     return "sent to Open Lines"
 
 
@@ -201,14 +191,13 @@ def _session_of(result: Any) -> str | None:
 
 
 def _remember_sent(
-    cabinet: Cabinet, client_id: int, sent: dict[str, int], key: str, bitrix_id: int
+    port: SyncPort, client_id: int, sent: dict[str, int], key: str, bitrix_id: int
 ) -> None:
     sent = {**sent, key: bitrix_id}
     # The newest ids are enough: a retry comes within the worker's retry window.
     numeric = sorted(sent, key=lambda k: int(k) if k.isdigit() else 0)
     recent = {k: sent[k] for k in numeric[-SENT_KEPT:]}
-    with cabinet.store.transaction() as tx:
-        tx.set_setting(SENT_KEY + str(client_id), recent)
+    port.set_state(SENT_KEY + str(client_id), recent)
 
 
 def webhook_user_id(bitrix: BitrixClient) -> int | None:
@@ -228,30 +217,27 @@ def bitrix_user_by_email(bitrix: BitrixClient, email: str) -> int | None:
     return None
 
 
-def _dialog(cabinet: Cabinet, client_id: int) -> dict[str, Any] | None:
-    with cabinet.store.transaction(readonly=True) as tx:
-        value = tx.get_setting(DIALOG_KEY + str(client_id))
+def _dialog(port: SyncPort, client_id: int) -> dict[str, Any] | None:
+    value = port.state(DIALOG_KEY + str(client_id))
     return dict(value) if isinstance(value, Mapping) else None
 
 
-def _sent(cabinet: Cabinet, client_id: int) -> dict[str, int]:
-    with cabinet.store.transaction(readonly=True) as tx:
-        value = tx.get_setting(SENT_KEY + str(client_id))
+def _sent(port: SyncPort, client_id: int) -> dict[str, int]:
+    value = port.state(SENT_KEY + str(client_id))
     return {str(k): int(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
-def _save_dialog(cabinet: Cabinet, client_id: int, dialog: Mapping[str, Any]) -> None:
-    with cabinet.store.transaction() as tx:
-        tx.set_setting(DIALOG_KEY + str(client_id), dict(dialog))
+def _save_dialog(port: SyncPort, client_id: int, dialog: Mapping[str, Any]) -> None:
+    port.set_state(DIALOG_KEY + str(client_id), dict(dialog))
 
 
-def ensure_group_chat(cabinet: Cabinet, bitrix: BitrixClient, client: Client) -> dict[str, Any]:
+def ensure_group_chat(port: SyncPort, bitrix: BitrixClient, client: Client) -> dict[str, Any]:
     """The client's chat with its manager in Bitrix24 (``im.chat.add`` the first time)."""
     assert client.id is not None
-    dialog = _dialog(cabinet, client.id)
+    dialog = _dialog(port, client.id)
     if dialog is not None:
         return dialog
-    manager = _author(cabinet, client.manager_id)
+    manager = _author(port, client.manager_id)
     members = []
     manager_b24 = bitrix_user_by_email(bitrix, manager.email) if manager is not None else None
     if manager_b24 is not None:
@@ -268,7 +254,7 @@ def ensure_group_chat(cabinet: Cabinet, bitrix: BitrixClient, client: Client) ->
         {
             "TYPE": "CHAT",
             "TITLE": f"Panel Klienta: {client.name}"[:100],
-            "DESCRIPTION": _chat_url(cabinet, client.id),
+            "DESCRIPTION": _chat_url(port, client.id),
             "USERS": members,
             "ENTITY_TYPE": "CABINET_CLIENT",
             "ENTITY_ID": str(client.id),
@@ -277,23 +263,23 @@ def ensure_group_chat(cabinet: Cabinet, bitrix: BitrixClient, client: Client) ->
         repeatable=False,
     )
     dialog = {"dialog": f"chat{int(chat_id)}", "last_id": 0, "manager": manager_b24}
-    _save_dialog(cabinet, client.id, dialog)
+    _save_dialog(port, client.id, dialog)
     return dialog
 
 
 def _send_to_group_chat(
-    cabinet: Cabinet,
+    port: SyncPort,
     bitrix: BitrixClient,
     client: Client,
-    author: User | None,
+    author: UserInfo | None,
     text: str,
     cabinet_id: Any,
 ) -> str:
     from cabinet_bitrix.client import BitrixError
 
     assert client.id is not None
-    dialog = ensure_group_chat(cabinet, bitrix, client)
-    sent = _sent(cabinet, client.id)
+    dialog = ensure_group_chat(port, bitrix, client)
+    sent = _sent(port, client.id)
     key = str(cabinet_id)
     if key in sent:
         # Delivered before, but the worker never heard it (killed, or its report was lost).
@@ -316,7 +302,7 @@ def _send_to_group_chat(
         if found is None:
             raise
         message_id = found
-    _remember_sent(cabinet, client.id, sent, key, message_id)
+    _remember_sent(port, client.id, sent, key, message_id)
     return f"sent to {dialog['dialog']} as message {message_id}"
 
 
@@ -339,8 +325,8 @@ def _posted(bitrix: BitrixClient, dialog: str, text: str, *, author: int | None)
 class _StaffByBitrixUser:
     """Maps portal user ids to the cabinet's staff users by e-mail (cached for one run)."""
 
-    def __init__(self, cabinet: Cabinet, bitrix: BitrixClient) -> None:
-        self.cabinet = cabinet
+    def __init__(self, port: SyncPort, bitrix: BitrixClient) -> None:
+        self.port = port
         self.bitrix = bitrix
         self.cache: dict[int, int | None] = {}
 
@@ -351,7 +337,7 @@ class _StaffByBitrixUser:
             try:
                 self.cache[bitrix_user_id] = self._lookup(bitrix_user_id)
             except BitrixError as exc:
-                # The answer matters more than its author: store it as the firm's.
+                # The answer matters more than its author: keep it as the firm's.
                 log.warning("bitrix24 chat: user %s not looked up: %s", bitrix_user_id, exc)
                 return None
         return self.cache[bitrix_user_id]
@@ -361,8 +347,7 @@ class _StaffByBitrixUser:
             return None
         rows = self.bitrix.call("user.get", {"ID": bitrix_user_id})
         email = str(rows[0].get("EMAIL", "")) if isinstance(rows, list) and rows else ""
-        with self.cabinet.store.transaction(readonly=True) as tx:
-            user = tx.get_user_by_email(email) if email else None
+        user = self.port.user_by_email(email) if email else None
         return user.id if user is not None and user.role.is_staff and user.active else None
 
 
@@ -390,14 +375,14 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
-def handle_connector_event(cabinet: Cabinet, backend: Any, data: Mapping[str, Any]) -> str:
+def handle_connector_event(port: SyncPort, backend: Any, data: Mapping[str, Any]) -> str:
     """``ONIMCONNECTORMESSAGEADD``: operators' answers (``data``, the event's ``data`` block)
     become messages of the clients' conversations, then delivery is confirmed."""
     bitrix = _client_of(backend)
     if str(data.get("CONNECTOR", "")).lower() != CONNECTOR_ID:
         return "ignored: another connector"
-    staff = _StaffByBitrixUser(cabinet, bitrix)
-    stored = 0
+    staff = _StaffByBitrixUser(port, bitrix)
+    saved = 0
     confirmations = []
     for entry in _as_list(data.get("MESSAGES")):
         if not isinstance(entry, Mapping):
@@ -411,16 +396,12 @@ def handle_connector_event(cabinet: Cabinet, backend: Any, data: Mapping[str, An
         if client_id is None or not message_id.isdigit() or not text:
             continue
         author = staff(int(str(message.get("user_id") or 0) or 0))
-        if _client(cabinet, client_id) is None:
+        if port.client(client_id) is None:
             continue
-        _, created = cabinet.chat.receive(
-            SYSTEM,
-            client_id=client_id,
-            body=text,
-            external_id=f"{EXTERNAL_PREFIX}{message_id}",
-            author_id=author,
+        _, created = port.receive_chat(
+            client_id, text, external_id=f"{EXTERNAL_PREFIX}{message_id}", author_id=author
         )
-        stored += int(created)
+        saved += int(created)
         confirmations.append(
             {
                 "im": {"chat_id": im.get("chat_id"), "message_id": im.get("message_id")},
@@ -441,9 +422,9 @@ def handle_connector_event(cabinet: Cabinet, backend: Any, data: Mapping[str, An
                 },
             )
         except BitrixError as exc:
-            # The messages are stored; only the operator's "delivered" tick is missing.
+            # The messages are saved; only the operator's "delivered" tick is missing.
             log.warning("bitrix24 chat: delivery not confirmed: %s", exc)
-    return f"chat: {stored} new message(s)"
+    return f"chat: {saved} new message(s)"
 
 
 def _dialog_messages(
@@ -463,18 +444,18 @@ def _dialog_messages(
         params = {**params, "LAST_ID": min(int(row["id"]) for row in fresh)}
 
 
-def poll_replies(cabinet: Cabinet, backend: Any) -> int:
-    """Webhook mode: read new messages of every client's chat; how many were stored. Messages
+def poll_replies(port: SyncPort, backend: Any) -> int:
+    """Webhook mode: read new messages of every client's chat; how many were saved. Messages
     the webhook's own user wrote (the cabinet's side) and system messages are skipped."""
     bitrix = _client_of(backend)
     if bitrix.auth.mode == "app":
         return 0
     own = webhook_user_id(bitrix)
-    staff = _StaffByBitrixUser(cabinet, bitrix)
-    stored = 0
-    for client in cabinet.clients.list(SYSTEM):
+    staff = _StaffByBitrixUser(port, bitrix)
+    saved = 0
+    for client in port.clients():
         assert client.id is not None
-        dialog = _dialog(cabinet, client.id)
+        dialog = _dialog(port, client.id)
         if dialog is None:
             continue
         last_id = int(dialog.get("last_id") or 0)
@@ -482,18 +463,17 @@ def poll_replies(cabinet: Cabinet, backend: Any) -> int:
             author = int(row.get("author_id") or 0)
             text = _answer_text(str(row.get("text") or ""))
             if author not in (0, own) and text:
-                _, created = cabinet.chat.receive(
-                    SYSTEM,
-                    client_id=client.id,
-                    body=text,
+                _, created = port.receive_chat(
+                    client.id,
+                    text,
                     external_id=f"{EXTERNAL_PREFIX}{row['id']}",
                     author_id=staff(author),
                 )
-                stored += int(created)
+                saved += int(created)
             last_id = max(last_id, int(row["id"]))
         if last_id != int(dialog.get("last_id") or 0):
-            _save_dialog(cabinet, client.id, {**dialog, "last_id": last_id})
-    return stored
+            _save_dialog(port, client.id, {**dialog, "last_id": last_id})
+    return saved
 
 
 # --- set-up (app mode) --------------------------------------------------------------------

@@ -1,12 +1,20 @@
-"""Staff changes coming back from Bitrix24: CRM events (bitrix24.md §6) to document statuses.
+"""What Bitrix24 sends the cabinet: the backend's inbound handler (:class:`EventHandler`), and
+CRM events (bitrix24.md §6) to document statuses.
 
 Bitrix24 posts an event form-encoded with only ids (``event``, ``data[FIELDS][ID]``,
-``data[FIELDS][ENTITY_TYPE_ID]``, ``auth[application_token]``, ``auth[member_id]`` …).
-:func:`handle_event` checks the ``application_token`` against the one stored at install
-(constant time; a foreign or missing token changes nothing), reads the item
-(``crm.item.get``), finds the cabinet document by the origin field, and moves it to the
-status its stage maps back to (:mod:`.stages`) through ``cabinet.documents.apply_crm_status``
-with ``source="crm"`` — the outbox row it writes is therefore not pushed back (no echo loop).
+``data[FIELDS][ENTITY_TYPE_ID]``, ``auth[application_token]``, ``auth[member_id]`` …) to
+``/hooks/bitrix24``; the web shell hands it to :class:`EventHandler` as an
+:class:`~cabinet_core.sync.InboundRequest`. The handler parses the form, checks the
+``application_token`` once (:func:`token_accepted`, constant time; a foreign or missing token
+changes nothing and gets 403) and answers at once, because the portal gives a slow handler a
+lower priority and never retries (bitrix24.md §6.3); the work runs in the reply's ``after``
+(:func:`run_event`): CRM item events here, feed events in :mod:`.news`, Open Lines answers in
+:mod:`.chat`, ``ONAPPINSTALL`` in :mod:`.install`.
+
+An item event reads the item (``crm.item.get``), finds the cabinet document by the origin
+field, and moves it to the status its stage maps back to (:mod:`.stages`) through the port's
+``apply_status``, whose outbox row carries this backend as its origin and is therefore not
+pushed back (no echo loop).
 
 Handled: ``ONCRMDYNAMICITEMUPDATE`` (smart processes and new invoices; the per-type variant
 ``…_1038`` too) and ``ONCRMQUOTEUPDATE``. The ``…ADD``/``…DELETE`` events of the same entities
@@ -32,6 +40,7 @@ document's own client, so an origin id copied onto another client's item changes
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 from collections.abc import Mapping
@@ -40,9 +49,11 @@ from typing import TYPE_CHECKING, Any
 
 from cabinet_core.entities import PartyKind, PaymentStatus
 from cabinet_core.errors import NotFound
+from cabinet_core.sync import InboundReply, InboundRequest
 
-from cabinet_bitrix.auth import AuthError, SettingsTokenStore, application_token_matches
-from cabinet_bitrix.backend import CRM_ORIGIN, BitrixBackend
+from cabinet_bitrix import chat, news
+from cabinet_bitrix.auth import AuthError, PortTokenStore, application_token_matches
+from cabinet_bitrix.backend import BitrixBackend
 from cabinet_bitrix.batching import run_batch
 from cabinet_bitrix.client import BitrixError
 from cabinet_bitrix.news import plain_text
@@ -51,13 +62,16 @@ from cabinet_bitrix.parties import PartyRecord, client_origin
 from cabinet_bitrix.stages import StageMap
 
 if TYPE_CHECKING:
-    from cabinet_core.app import Cabinet
+    from cabinet_core.sync import SyncPort
 
 log = logging.getLogger("cabinet.bitrix.inbound")
 
-#: Settings-store key of the application token of an outgoing webhook set up in the portal's
-#: UI (an installed app's token is kept with its OAuth tokens, ``bitrix24.portal.<member_id>``).
-APPLICATION_TOKEN_KEY = "bitrix24.application_token"  # noqa: S105 (a settings key)
+#: The backend's state key of the application token of an outgoing webhook set up in the
+#: portal's UI, saved by an admin (settings key ``bitrix24.application_token``); an installed
+#: app's token is kept with its OAuth tokens (``portal.<member_id>``). The one name of it.
+APPLICATION_TOKEN_KEY = "application_token"  # noqa: S105 (a state key)
+#: The largest event accepted (events carry ids only; a feed or chat event a few KiB).
+MAX_EVENT_BYTES = 256 * 1024
 
 _UPDATES = ("ONCRMDYNAMICITEMUPDATE", "ONCRMQUOTEUPDATE")
 _IGNORED = (
@@ -82,30 +96,22 @@ def field(form: Mapping[str, Any], *path: str) -> str:
     return "" if isinstance(value, Mapping | list) else str(value)
 
 
-def token_accepted(cabinet: Cabinet, member_id: str, given: str) -> bool:
-    """Whether ``given`` is the application token stored for the portal ``member_id`` at
-    install, or the one stored for an outgoing webhook (compared in constant time)."""
+def token_accepted(port: SyncPort, member_id: str, given: str) -> bool:
+    """Whether ``given`` is the application token saved for the portal ``member_id`` at
+    install (only the configured portal's install is ever saved), or the one an admin saved
+    for an outgoing webhook; compared in constant time. The one check every event passes."""
     if not given:
         return False
     if member_id:
-        tokens = SettingsTokenStore(cabinet.store).load(member_id)
+        tokens = PortTokenStore(port).load(member_id)
         if tokens is not None and application_token_matches(tokens, given):
             return True
-    with cabinet.store.transaction(readonly=True) as tx:
-        stored = tx.get_setting(APPLICATION_TOKEN_KEY)
+    saved = port.state(APPLICATION_TOKEN_KEY)
     return (
-        isinstance(stored, str)
-        and bool(stored)
-        and hmac.compare_digest(stored.encode(), given.encode())
+        isinstance(saved, str)
+        and bool(saved)
+        and hmac.compare_digest(saved.encode(), given.encode())
     )
-
-
-def active_backend(cabinet: Cabinet) -> BitrixBackend | None:
-    """The cabinet's active ``bitrix24`` backend, if settings enable it."""
-    for backend in cabinet.crm_backends():
-        if isinstance(backend, BitrixBackend):
-            return backend
-    return None
 
 
 def document_id_of(backend: BitrixBackend, origin: Any) -> int | None:
@@ -170,7 +176,7 @@ def _moment(value: Any) -> datetime | None:
 
 
 def apply_item(
-    cabinet: Cabinet,
+    port: SyncPort,
     backend: BitrixBackend,
     entity_type_id: int,
     item: Mapping[str, Any],
@@ -182,8 +188,7 @@ def apply_item(
     document_id = document_id_of(backend, item.get(field_name))
     if document_id is None:
         return "ignored: not a cabinet document"
-    with cabinet.store.transaction(readonly=True) as tx:
-        document = tx.get_document(document_id)
+    document = port.document(document_id)
     if document is None:
         return f"ignored: document {document_id} no longer exists"
     if backend.settings.entity_type_for(document.doc_type) != entity_type_id:
@@ -197,7 +202,7 @@ def apply_item(
             document_id,
         )
         return f"refused: item {item.get('id')} is not tagged with the document's client"
-    document_type = cabinet.document_types.get(document.doc_type)
+    document_type = port.document_type(document.doc_type)
     stage = str(item.get("stageId") or "")
     if document_type is None or not stage:
         return f"ignored: document {document_id} has no stage to follow"
@@ -205,7 +210,7 @@ def apply_item(
         # A draft is the client's own until it is issued or handed over: staff moving its item
         # (it is in the CRM because every save is pushed) must not act in the client's place.
         return f"ignored: document {document_id} is still a draft"
-    stages = stages or StageMap.load(cabinet)
+    stages = stages or StageMap.load(port)
     status = stages.status_for(document_type, entity_type_id, stage, document.status)
     if status is None:
         return f"ignored: stage {stage} is not mapped for {document.doc_type}"
@@ -217,9 +222,7 @@ def apply_item(
         # wrote on the item's timeline when moving it.
         comment = staff_reason(backend, entity_type_id, item) or comment
     try:
-        moved = cabinet.documents.apply_crm_status(
-            document_id, status, comment=comment, source=CRM_ORIGIN
-        )
+        moved = port.apply_status(document_id, status, comment=comment)
     except (ValueError, NotFound) as exc:
         log.warning("bitrix24: stage %s of document %s not applied: %s", stage, document_id, exc)
         return f"ignored: {exc}"
@@ -230,25 +233,17 @@ def apply_item(
         and status != "paid"
         and moved.payment_status == PaymentStatus.PAID
     ):
-        cabinet.documents.apply_crm_payment(document_id, PaymentStatus.UNPAID, source=CRM_ORIGIN)
+        port.apply_payment(document_id, PaymentStatus.UNPAID)
     return f"status: document {document_id} {document.status} → {status}"
 
 
-def handle_event(
-    cabinet: Cabinet, form: Mapping[str, Any], *, backend: BitrixBackend | None = None
+def handle_item_event(
+    port: SyncPort, backend: BitrixBackend, event: str, form: Mapping[str, Any]
 ) -> str:
-    """Handle one event POSTed by Bitrix24 (the form-encoded body, flat or nested); what
-    happened: ``"rejected"`` for a foreign token, ``"ignored …"``, ``"unchanged …"``,
-    ``"status: …"``, ``"invalid …"`` for junk, ``"failed: …"`` when the portal could not be
-    read (reconciliation catches up later). Never raises for a bad event."""
-    event = field(form, "event").upper()
-    if not event:
-        return "invalid: no event name"
-    token = field(form, "auth", "application_token")
-    member_id = field(form, "auth", "member_id")
-    if not token_accepted(cabinet, member_id, token):
-        log.warning("bitrix24: event %s with a wrong application_token rejected", event)
-        return "rejected"
+    """Apply one CRM item event (its token already checked by :class:`EventHandler`); what
+    happened: ``"ignored …"``, ``"unchanged …"``, ``"status: …"``, ``"invalid …"`` for junk,
+    ``"failed: …"`` when the portal could not be read (reconciliation catches up later).
+    Never raises for a bad event."""
     if event.startswith(_IGNORED):
         return f"ignored: {event}"
     if not event.startswith(_UPDATES):
@@ -260,9 +255,6 @@ def handle_event(
         entity_type = field(form, "data", "FIELDS", "ENTITY_TYPE_ID") or event.rpartition("_")[2]
     if not item_id.isdigit() or not entity_type.isdigit():
         return "invalid: the event names no item"
-    backend = backend or active_backend(cabinet)
-    if backend is None:
-        return "ignored: the bitrix24 backend is not active"
     try:
         answer = backend.client.call(
             "crm.item.get",
@@ -279,7 +271,105 @@ def handle_event(
     if not isinstance(item, Mapping):
         return "failed: crm.item.get answered without an item"
     try:
-        return apply_item(cabinet, backend, int(entity_type), item)
+        return apply_item(port, backend, int(entity_type), item)
     except BitrixError as exc:
         log.warning("bitrix24: applying item %s failed: %s", item_id, exc)
         return f"failed: {exc}"
+
+
+def dispatch_event(
+    port: SyncPort, backend: BitrixBackend, event: str, form: Mapping[str, Any]
+) -> str:
+    """Run the work an accepted event asks for; what happened (for the log)."""
+    if event.startswith("ONCRM"):
+        return handle_item_event(port, backend, event, form)
+    if event in news.FEED_EVENTS:
+        return news.handle_feed_event(port, backend, event)
+    if event == "ONIMCONNECTORMESSAGEADD":
+        data = form.get("data")
+        return chat.handle_connector_event(port, backend, data if isinstance(data, Mapping) else {})
+    if event == "ONAPPUNINSTALL":
+        member_id = field(form, "auth", "member_id")
+        PortTokenStore(port).forget(member_id)
+        return f"uninstalled from {member_id}: tokens dropped"
+    return "ignored: not an event the cabinet follows"
+
+
+def run_event(port: SyncPort, backend: BitrixBackend, event: str, form: Mapping[str, Any]) -> str:
+    """:func:`dispatch_event` after the answer was sent: a failure is logged, never raised
+    (the portal never retries; reconciliation and the periodic pulls catch up)."""
+    try:
+        outcome = dispatch_event(port, backend, event, form)
+    except Exception:
+        log.exception("bitrix24 event %s failed", event)
+        return "failed: see the log"
+    log.info("bitrix24 event %s: %s", event, outcome)
+    return outcome
+
+
+def parse_form(body: bytes) -> dict[str, Any]:
+    """The PHP-style nested form Bitrix24 posts (``data[FIELDS][ID]=7``) as nested dicts;
+    :class:`ValueError` (or :class:`UnicodeDecodeError`) for a malformed body."""
+    # To be replaced by cabinet_bitrix.forms.parse_form (its own parser, being written next
+    # to this change) when both land: production code must not import the emulator.
+    from cabinet_bitrix.emulator.encoding import parse_query
+
+    return dict(parse_query(body.decode("utf-8")))
+
+
+class EventHandler:
+    """The backend's :class:`~cabinet_core.sync.InboundHandler`: every call the portal makes
+    to ``/hooks/bitrix24`` (events, and ``ONAPPINSTALL`` when the app is installed that way)."""
+
+    max_body_bytes = MAX_EVENT_BYTES
+
+    def __init__(self, backend: BitrixBackend) -> None:
+        self.backend = backend
+
+    def handle(self, port: SyncPort, request: InboundRequest) -> InboundReply:
+        """Check the event and answer at once; the work is the reply's ``after``. Junk gets
+        400, a foreign token 403, and neither changes anything."""
+        if request.method.upper() != "POST":
+            return InboundReply.problem(405, "Method not allowed", "Bitrix24 posts its events.")
+        if len(request.body) > self.max_body_bytes:
+            return InboundReply.problem(413, "Content too large")
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            return InboundReply.problem(400, "Bad request", "expected a form-encoded event")
+        try:
+            form = parse_form(request.body)
+        except (UnicodeDecodeError, ValueError):
+            return InboundReply.problem(400, "Bad request", "malformed event")
+        event = str(form.get("event", "")).strip().upper()
+        auth = form.get("auth")
+        if not event or not isinstance(auth, Mapping):
+            return InboundReply.problem(400, "Bad request", "not a Bitrix24 event")
+        if event == "ONAPPINSTALL":
+            return self._install(port, form)
+        member_id = str(auth.get("member_id", ""))
+        if not token_accepted(port, member_id, str(auth.get("application_token", ""))):
+            log.warning("bitrix24 event %s refused: unknown application token", event)
+            return InboundReply.problem(403, "Forbidden", "unknown application token")
+        return InboundReply(
+            body=b"accepted",
+            content_type="text/plain",
+            after=functools.partial(run_event, port, self.backend, event, form),
+        )
+
+    def _install(self, port: SyncPort, form: Mapping[str, Any]) -> InboundReply:
+        from cabinet_bitrix.install import (
+            INSTALLED_PAGE,
+            InstallRefused,
+            accept_install,
+            setup_after_install,
+        )
+
+        try:
+            accept_install(port, self.backend, form)
+        except InstallRefused as exc:
+            return InboundReply.problem(exc.status, "Install refused", str(exc))
+        return InboundReply(
+            body=INSTALLED_PAGE,
+            content_type="text/html",
+            after=functools.partial(setup_after_install, self.backend, port.base_url),
+        )

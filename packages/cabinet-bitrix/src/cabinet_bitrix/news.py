@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from cabinet_core.entities import Actor, NewsItem
+from cabinet_core.entities import NewsItem
 
 if TYPE_CHECKING:
-    from cabinet_core.app import Cabinet
+    from cabinet_core.sync import SyncPort
 
     from cabinet_bitrix.client import BitrixClient
 
@@ -146,7 +146,7 @@ def _client_of(backend: Any) -> BitrixClient:
 
 
 def pull_news(
-    cabinet: Cabinet, backend: Any, *, group_id: int | None = None, page: int = PAGE
+    port: SyncPort, backend: Any, *, group_id: int | None = None, page: int = PAGE
 ) -> NewsPull:
     """Make the cabinet's Bitrix24 news follow the group's feed (``group_id``, else
     ``CABINET_BITRIX_NEWS_GROUP``); nothing happens when no group is configured.
@@ -157,7 +157,6 @@ def pull_news(
     if group is None:
         return NewsPull()
     posts = feed_posts(_client_of(backend), group, page=page)
-    system = Actor.system()
     outcomes: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     seen: set[str] = set()
     # Oldest first, so items created in one pull keep the feed's order by id.
@@ -165,11 +164,11 @@ def pull_news(
         item = news_item(post)
         assert item.external_id is not None
         seen.add(item.external_id)
-        _, outcome = cabinet.news.upsert_external(system, item)
+        _, outcome = port.upsert_news(item)
         outcomes[outcome].append(item.external_id)
     deleted = []
-    for external_id in sorted(cabinet.news.external_ids(system, EXTERNAL_PREFIX)):
-        if external_id not in seen and cabinet.news.delete_external(system, external_id):
+    for external_id in sorted(port.news_ids(EXTERNAL_PREFIX)):
+        if external_id not in seen and port.delete_news(external_id):
             deleted.append(external_id)
     result = NewsPull(
         created=tuple(outcomes["created"]),
@@ -187,13 +186,13 @@ def pull_news(
     return result
 
 
-def handle_feed_event(cabinet: Cabinet, backend: Any, event: str) -> str:
+def handle_feed_event(port: SyncPort, backend: Any, event: str) -> str:
     """React to a feed event: pull the group again. What happened, for the caller's log."""
     if event.upper() not in FEED_EVENTS:
         return "ignored"
     if news_group() is None:
         return "ignored: no news group configured"
-    result = pull_news(cabinet, backend)
+    result = pull_news(port, backend)
     return (
         f"news pulled: {len(result.created)} new, {len(result.updated)} edited, "
         f"{len(result.deleted)} deleted"

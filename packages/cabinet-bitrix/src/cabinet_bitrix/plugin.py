@@ -3,13 +3,16 @@ and with cabinet-web installed the ``cabinet bitrix-emulator`` command and the w
 :mod:`cabinet_bitrix.web` (events, install, placement sign-in, settings page).
 
 The backend is registered always, active only when settings name it
-(``CABINET_CRM_BACKENDS=bitrix24``). ``register_commands`` is a cabinet-web hook, hence
-``optionalhook=True``: without the web layer the plugin still loads.
+(``CABINET_CRM_BACKENDS=bitrix24``). This module is the plugin's composition root, the one
+place that sees the :class:`~cabinet_core.app.Cabinet`: :func:`compose_backend` reads the
+configuration and hands the backend its sync port; everything else works through the port.
+``register_commands`` is a cabinet-web hook, hence ``optionalhook=True``: without the web
+layer the plugin still loads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,18 +20,33 @@ from typing import TYPE_CHECKING
 from cabinet_core.entities import Role, User
 from cabinet_core.hookspecs import Register, hookimpl
 
-from cabinet_bitrix.backend import BitrixBackend
+from cabinet_bitrix.backend import BACKEND_NAME, BitrixBackend
 
 if TYPE_CHECKING:
     import click
+    import httpx
+    from cabinet_core.app import Cabinet
     from starlette.requests import Request
     from starlette.routing import BaseRoute
+
+
+def compose_backend(
+    cabinet: Cabinet,
+    *,
+    environ: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> BitrixBackend:
+    """The ``bitrix24`` backend of ``cabinet``, configured from ``CABINET_BITRIX_*`` (or
+    ``environ``), its app tokens kept in the cabinet's port for ``bitrix24``."""
+    return BitrixBackend.from_env(
+        cabinet.sync_port(BACKEND_NAME), environ=environ, transport=transport
+    )
 
 
 @hookimpl
 def register_crm_backends(register: Register) -> None:
     """Register the ``bitrix24`` CRM backend (configured from ``CABINET_BITRIX_*``)."""
-    register("bitrix24", BitrixBackend.from_env)
+    register(BACKEND_NAME, compose_backend)
 
 
 def emulator_banner(emulator: object) -> str:
@@ -95,7 +113,15 @@ def register_commands(cli: click.Group) -> None:
 
         cabinet = open_cabinet(ctx)
         try:
-            report = reconcile(cabinet, since=since.replace(tzinfo=UTC) if since else None)
+            if BACKEND_NAME not in cabinet.settings.crm_backends:
+                raise RuntimeError("the bitrix24 backend is not active (CABINET_CRM_BACKENDS)")
+            backend = cabinet.crm_backend(BACKEND_NAME)
+            assert isinstance(backend, BitrixBackend)
+            report = reconcile(
+                cabinet.sync_port(BACKEND_NAME),
+                backend,
+                since=since.replace(tzinfo=UTC) if since else None,
+            )
         except (RuntimeError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         finally:

@@ -9,12 +9,13 @@
    would (:func:`~cabinet_bitrix.inbound.apply_item`), so a stage moved while the event handler
    was down still reaches the cabinet. Applying the same stage twice changes nothing.
 2. **Pushes that never arrived**: documents the portal has no item for — looked up by origin,
-   one IN-filter command per 50 documents — get a fresh outbox message, unless one is still
-   waiting for the worker. Each run checks the documents added since the previous run (the
-   first run checks all of them).
+   one IN-filter command per 50 documents — are queued again through the port
+   (``SyncPort.requeue``: an outbox message and an audit entry naming why), unless a message
+   about them is still waiting for the worker (``SyncPort.pending``). Each run checks the
+   documents added since the previous run (the first run checks all of them).
 
 The run's start (less a margin for clocks and for changes made while it ran) and the last
-document checked are kept in the settings store under :data:`STATE_KEY`. The worker runs it
+document checked are kept in the backend's state under :data:`STATE_KEY`. The worker runs it
 every ``CABINET_BITRIX_RECONCILE_SECONDS`` (:meth:`BitrixBackend.periodic_tasks`).
 """
 
@@ -25,27 +26,26 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from cabinet_core.entities import OutboxMessage
-from cabinet_core.storage import DocumentQuery
+from cabinet_core.sync import Topic
 
-from cabinet_bitrix.inbound import active_backend, apply_item, document_id_of
+from cabinet_bitrix.inbound import apply_item, document_id_of
 from cabinet_bitrix.paging import pull_by_id
 from cabinet_bitrix.stages import StageMap
 
 if TYPE_CHECKING:
-    from cabinet_core.app import Cabinet
-    from cabinet_core.entities import Document
+    from cabinet_core.sync import SyncPort
 
     from cabinet_bitrix.backend import BitrixBackend
 
 log = logging.getLogger("cabinet.bitrix.reconcile")
 
-#: Settings-store key of the reconciliation state (``last_run``, ``last_document_id``).
-STATE_KEY = "bitrix24.reconcile"
+#: The backend's state key of the reconciliation state (``last_run``, ``last_document_id``;
+#: settings key ``bitrix24.reconcile``).
+STATE_KEY = "reconcile"
 #: How far back each run looks beyond the previous run's start: clock differences between
 #: the cabinet and the portal, and changes made while the previous run was reading.
 MARGIN = timedelta(minutes=2)
-#: Documents read from the store at a time when looking for missing items.
+#: Documents read through the port at a time when looking for missing items.
 _PAGE = 500
 
 
@@ -62,9 +62,8 @@ class ReconcileReport:
     requeued: tuple[int, ...] = ()
 
 
-def _state(cabinet: Cabinet) -> dict[str, Any]:
-    with cabinet.store.transaction(readonly=True) as tx:
-        value = tx.get_setting(STATE_KEY)
+def _state(port: SyncPort) -> dict[str, Any]:
+    value = port.state(STATE_KEY)
     return dict(value) if isinstance(value, dict) else {}
 
 
@@ -73,21 +72,15 @@ def _iso(moment: datetime) -> str:
 
 
 def reconcile(
-    cabinet: Cabinet,
-    *,
-    since: datetime | None = None,
-    backend: BitrixBackend | None = None,
+    port: SyncPort, backend: BitrixBackend, *, since: datetime | None = None
 ) -> ReconcileReport:
     """Apply stage changes the events missed and re-queue documents whose push never arrived.
-    ``since`` overrides the stored window start (``None`` and nothing stored: everything)."""
-    backend = backend or active_backend(cabinet)
-    if backend is None:
-        raise RuntimeError("the bitrix24 backend is not active (CABINET_CRM_BACKENDS)")
-    state = _state(cabinet)
+    ``since`` overrides the saved window start (``None`` and nothing saved: everything)."""
+    state = _state(port)
     if since is None and state.get("last_run"):
         since = datetime.fromisoformat(str(state["last_run"])) - MARGIN
     started = datetime.fromtimestamp(backend.client.now(), UTC)
-    stages = StageMap.load(cabinet)
+    stages = StageMap.load(port)
     checked = 0
     applied: list[str] = []
     entity_types = {*backend.settings.entity_types.values(), backend.settings.default_entity_type}
@@ -108,15 +101,14 @@ def reconcile(
             if document_id_of(backend, item.get(field)) is None:
                 continue
             checked += 1
-            outcome = apply_item(cabinet, backend, entity_type_id, item, stages)
+            outcome = apply_item(port, backend, entity_type_id, item, stages)
             if outcome.startswith(("status:", "refused:")):
                 applied.append(outcome)
     last_document = int(state.get("last_document_id") or 0)
     documents_checked, requeued, last_document = _requeue_missing(
-        cabinet, backend, after=last_document
+        port, backend, after=last_document
     )
-    with cabinet.store.transaction() as tx:
-        tx.set_setting(STATE_KEY, {"last_run": _iso(started), "last_document_id": last_document})
+    port.set_state(STATE_KEY, {"last_run": _iso(started), "last_document_id": last_document})
     report = ReconcileReport(
         since=since,
         until=started,
@@ -134,49 +126,29 @@ def reconcile(
     return report
 
 
-def _waiting(cabinet: Cabinet, document_id: int) -> bool:
-    with cabinet.store.transaction(readonly=True) as tx:
-        messages = tx.outbox_for("document", document_id)
-    return any(m.delivered_at is None and m.failed_at is None for m in messages)
-
-
 def _requeue_missing(
-    cabinet: Cabinet, backend: BitrixBackend, *, after: int
+    port: SyncPort, backend: BitrixBackend, *, after: int
 ) -> tuple[int, list[int], int]:
-    """Documents with an id above ``after`` that the portal has no item for get a new outbox
-    message; (documents checked, ids re-queued, last id checked)."""
+    """Documents with an id above ``after`` that the portal has no item for are queued again;
+    (documents checked, ids re-queued, last id checked)."""
     checked = 0
     requeued: list[int] = []
     last = after
-    offset = 0
-    done = False
-    while not done:
-        # Newest first, down to the last document the previous run checked.
-        with cabinet.store.transaction(readonly=True) as tx:
-            page = tx.list_documents(
-                DocumentQuery(order="-id", limit=_PAGE, offset=offset, summary=True)
-            )
-        batch: list[Document] = [d for d in page.items if (d.id or 0) > after]
-        offset += _PAGE
-        done = len(batch) < len(page.items) or len(page.items) < _PAGE
+    while True:
+        batch = port.documents_after(last, _PAGE)
         if not batch:
-            continue
+            return checked, requeued, last
         found = backend.find_items(batch)
         for document in batch:
             document_id = document.id or 0
             checked += 1
             last = max(last, document_id)
-            if document_id in found or _waiting(cabinet, document_id):
+            if document_id in found or port.pending("document", document_id):
                 continue
-            with cabinet.store.transaction() as tx:
-                tx.add_outbox(
-                    OutboxMessage(
-                        topic="document.updated",
-                        entity="document",
-                        entity_id=document_id,
-                        payload={"reason": "reconcile"},
-                        created_at=cabinet.store.clock(),
-                    )
-                )
+            port.requeue(
+                Topic.DOCUMENT_UPDATED,
+                "document",
+                document_id,
+                reason="reconcile: the portal has no item for it",
+            )
             requeued.append(document_id)
-    return checked, requeued, last

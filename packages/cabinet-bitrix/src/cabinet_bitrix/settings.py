@@ -4,7 +4,7 @@ How the portal is reached (one of the two; docs/bitrix24.md says what each gives
 
 * ``CABINET_BITRIX_WEBHOOK_URL``: an inbound webhook, ``https://PORTAL/rest/{user_id}/{code}/``.
 * ``CABINET_BITRIX_CLIENT_ID``, ``CABINET_BITRIX_CLIENT_SECRET``, ``CABINET_BITRIX_MEMBER_ID``:
-  a local or marketplace app installed on the portal ``MEMBER_ID`` (its tokens are stored by
+  a local or marketplace app installed on the portal ``MEMBER_ID`` (its tokens are kept by
   the install callback); ``CABINET_BITRIX_TOKEN_URL`` is the OAuth server
   (``https://oauth.bitrix.info/oauth/token/``). When both are set, the app is used.
 
@@ -30,7 +30,7 @@ What documents become:
   ``mycompanyId`` (for a portal that accepts only its own companies there); inbound changes are
   then matched by the origin field alone.
 
-Stages: the status ↔ stage mapping lives in the settings store (``bitrix24.stage_map``, see
+Stages: the status ↔ stage mapping lives in the settings table (``bitrix24.stage_map``, see
 :mod:`cabinet_bitrix.stages`), so admins change it without a restart.
 
 How fast:

@@ -9,7 +9,7 @@ stages with ``crm.status.list`` right after (both ride along the push's lookup b
 cost no request of their own); a mapped stage the portal does not have is not sent. A full id
 (with the colon) is taken as it is.
 
-Admins override the defaults in the settings store under :data:`SETTINGS_KEY`::
+Admins override the defaults in the settings table under :data:`SETTINGS_KEY`::
 
     {"cost_invoice": {"submitted": "NEW", "approved": "UC_CHECKED", "paid": "SUCCESS"}}
 
@@ -31,13 +31,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
-    from cabinet_core.app import Cabinet
     from cabinet_core.doctypes import DocumentType
+    from cabinet_core.sync import SyncPort
 
 log = logging.getLogger("cabinet.bitrix.stages")
 
-#: The settings-store key of the admins' mapping.
-SETTINGS_KEY = "bitrix24.stage_map"
+#: The backend's state key of the admins' mapping (``SyncPort.state``).
+STATE_KEY = "stage_map"
+#: The same as the settings key an admin sets (the port keeps ``bitrix24.<key>``).
+SETTINGS_KEY = f"bitrix24.{STATE_KEY}"
 
 #: Quote (entityTypeId 7) stages: the ``QUOTE_STATUS`` directory.
 QUOTE_STAGES = ("DRAFT", "SENT", "APPROVED", "DECLAINED")
@@ -92,11 +94,11 @@ def stage_code(stage_id: str) -> str:
 
 
 class StageMapError(ValueError):
-    """The stored mapping is malformed (an admin typed it); the message says where."""
+    """The saved mapping is malformed (an admin typed it); the message says where."""
 
 
 def check_mapping(value: Any) -> dict[str, dict[str, str]]:
-    """The stored mapping, checked: ``{doc_type: {status: stage}}`` of strings;
+    """The saved mapping, checked: ``{doc_type: {status: stage}}`` of strings;
     :class:`StageMapError` says what is wrong."""
     if value is None:
         return {}
@@ -126,14 +128,12 @@ class StageMap:
     existing: dict[int, frozenset[str]] = attrs.field(factory=dict)
 
     @classmethod
-    def load(cls, cabinet: Cabinet) -> StageMap:
-        """The mapping stored in the cabinet's settings (defaults where none is stored)."""
-        with cabinet.store.transaction(readonly=True) as tx:
-            stored = tx.get_setting(SETTINGS_KEY)
-        return cls(check_mapping(stored))
+    def load(cls, port: SyncPort) -> StageMap:
+        """The mapping kept in the backend's state (defaults where none is saved)."""
+        return cls(check_mapping(port.state(STATE_KEY)))
 
     def mapping(self, document_type: DocumentType, entity_type_id: int) -> dict[str, str]:
-        """status → stage code for documents of ``document_type`` stored as ``entity_type_id``."""
+        """status → stage code for documents of ``document_type`` kept as ``entity_type_id``."""
         if document_type.key in self.overrides:
             return dict(self.overrides[document_type.key])
         return default_mapping(document_type, entity_type_id)

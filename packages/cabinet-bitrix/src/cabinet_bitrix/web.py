@@ -2,16 +2,13 @@
 from a placement, and the admins' settings page. Registered through cabinet-web's
 ``register_routes`` hook (see :mod:`cabinet_bitrix.plugin`); cabinet-web is imported only here.
 
-* ``POST /hooks/bitrix24``: the events the portal sends (form-encoded, PHP bracket keys,
-  bitrix24.md §6.2). The ``auth[application_token]`` must be the one stored at install (app) or
-  saved from the outgoing webhook's page (``bitrix24.application_token``); anything else is
-  refused. CRM item events go to :mod:`cabinet_bitrix.inbound` (the two-way sync), feed events
-  to :mod:`cabinet_bitrix.news`, Open Lines events to :mod:`cabinet_bitrix.chat`. The answer is
-  sent at once and the work runs after it, because the portal gives a slow handler a lower
-  priority and never retries (bitrix24.md §6.3).
+* ``POST /hooks/bitrix24``: the events the portal sends, handed to the backend's inbound
+  handler (:class:`cabinet_bitrix.inbound.EventHandler`: parsing, the one application-token
+  check, the answer at once and the work after it). A thin adapter until the web shell's
+  generic ``POST /hooks/{backend}`` route replaces it.
 * ``POST /bitrix24/install``: the install callback of the local app (or ``ONAPPINSTALL``):
   the tokens are confirmed with the OAuth server (a form could name any portal address) and
-  stored for the configured portal, then the events, the placement and the Open Lines
+  kept for the configured portal, then the events, the placement and the Open Lines
   connector are bound.
 * ``POST /bitrix24/placement``: a member of staff opens the app in the portal. The placement's
   ``AUTH_ID`` is checked by calling ``user.current`` *at the installed portal's address* (never
@@ -25,7 +22,7 @@ from a placement, and the admins' settings page. Registered through cabinet-web'
 
 from __future__ import annotations
 
-import hmac
+import functools
 import json
 import logging
 import re
@@ -42,45 +39,31 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinet_bitrix import chat, news
-from cabinet_bitrix.auth import (
-    AuthError,
-    SettingsTokenStore,
-    confirm_install,
-    tokens_from_install,
-)
-from cabinet_bitrix.emulator.encoding import parse_query
+from cabinet_bitrix import chat, install, news
+from cabinet_bitrix.auth import AuthError, PortTokenStore
+from cabinet_bitrix.backend import BACKEND_NAME
+from cabinet_bitrix.inbound import APPLICATION_TOKEN_KEY, parse_form
+from cabinet_bitrix.reconcile import STATE_KEY as RECONCILE_STATE_KEY
 from cabinet_bitrix.settings import BitrixSettings
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
+    from cabinet_core.sync import SyncPort
 
     from cabinet_bitrix.backend import BitrixBackend
     from cabinet_bitrix.client import BitrixClient
 
 log = logging.getLogger("cabinet.bitrix.web")
 
-HOOK_PATH = "/hooks/bitrix24"
+HOOK_PATH = install.HOOK_PATH
 INSTALL_PATH = "/bitrix24/install"
-PLACEMENT_PATH = "/bitrix24/placement"
+PLACEMENT_PATH = install.PLACEMENT_PATH
 SIGN_IN_PATH = "/bitrix24/sign-in"
 SETTINGS_PATH = "/settings/bitrix24"
 #: POSTs that come from the portal's servers or its frame, not from the cabinet's forms: they
 #: prove themselves by the application token or by a token checked with the portal.
 CSRF_EXEMPT = frozenset({HOOK_PATH, INSTALL_PATH, PLACEMENT_PATH})
-#: The outgoing webhook's application token (webhook mode), saved by an admin.
-WEBHOOK_TOKEN_KEY = "bitrix24.application_token"  # noqa: S105 (a settings key)
-#: The events the install binds (app mode) to :data:`HOOK_PATH`.
-BOUND_EVENTS = (
-    "ONAPPUNINSTALL",
-    "ONCRMQUOTEUPDATE",
-    "ONCRMDYNAMICITEMUPDATE",
-    *sorted(news.FEED_EVENTS),
-)
-#: Placements the install binds: the app's own page and the CRM cards of documents.
-PLACEMENTS = ("DEFAULT", "CRM_QUOTE_DETAIL_TAB")
 SIGN_IN_MAX_AGE = 60
-MAX_EVENT_BYTES = 256 * 1024
 
 
 # --- what the routes need ------------------------------------------------------------------
@@ -99,6 +82,10 @@ def bitrix_settings(cabinet: Cabinet) -> BitrixSettings | None:
         return BitrixSettings.from_env()
     except ValueError:
         return None
+
+
+def _port(cabinet: Cabinet) -> SyncPort:
+    return cabinet.sync_port(BACKEND_NAME)
 
 
 def bitrix_backend(cabinet: Cabinet) -> BitrixBackend | None:
@@ -122,19 +109,6 @@ def _base_url(request: Request) -> str:
     return configured or str(request.base_url).rstrip("/")
 
 
-def expected_application_token(cabinet: Cabinet, member_id: str) -> str:
-    """The token events must carry: the app's (stored at install) or the outgoing webhook's."""
-    settings = bitrix_settings(cabinet)
-    if settings is not None and settings.mode == "app":
-        if member_id != settings.member_id:
-            return ""
-        tokens = SettingsTokenStore(cabinet.store).load(member_id)
-        return tokens.application_token if tokens is not None else ""
-    with cabinet.store.transaction(readonly=True) as tx:
-        value = tx.get_setting(WEBHOOK_TOKEN_KEY, "")
-    return str(value or "")
-
-
 def _flat(raw: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     for key, value in raw.items():
@@ -151,69 +125,35 @@ def _flat(raw: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 # --- events --------------------------------------------------------------------------------
 
 
-def dispatch_event(cabinet: Cabinet, event: str, nested: Mapping[str, Any]) -> str:
-    """Run the work an event asks for (after the answer is sent); what happened."""
+async def event_hook(request: Request) -> Response:
+    """``POST /hooks/bitrix24``: the backend's inbound handler answers; its work follows.
+
+    A thin adapter: the web shell's generic ``POST /hooks/{backend}`` route replaces it."""
+    from cabinet_core.sync import InboundRequest
+
+    cabinet = _cabinet(request)
     backend = bitrix_backend(cabinet)
     if backend is None:
-        return "ignored: Bitrix24 is not configured"
-    data = nested.get("data") if isinstance(nested.get("data"), Mapping) else {}
-    assert isinstance(data, Mapping)
-    if event.startswith("ONCRM"):
-        try:
-            from cabinet_bitrix import inbound
-        except ImportError:
-            return "ignored: the CRM sync is not installed"
-        outcome: str = inbound.handle_event(cabinet, _flat(nested), backend=backend)
-        return outcome
-    if event in news.FEED_EVENTS:
-        return news.handle_feed_event(cabinet, backend, event)
-    if event == "ONIMCONNECTORMESSAGEADD":
-        return chat.handle_connector_event(cabinet, backend, data)
-    if event == "ONAPPUNINSTALL":
-        auth = nested.get("auth")
-        member_id = str(auth.get("member_id", "")) if isinstance(auth, Mapping) else ""
-        SettingsTokenStore(cabinet.store).forget(member_id)
-        return f"uninstalled from {member_id}: tokens dropped"
-    return "ignored: not an event the cabinet follows"
-
-
-def _run_event(cabinet: Cabinet, event: str, nested: Mapping[str, Any]) -> None:
-    try:
-        outcome = dispatch_event(cabinet, event, nested)
-    except Exception:
-        # The portal never retries; reconciliation and the periodic pulls catch up.
-        log.exception("bitrix24 event %s failed", event)
-        return
-    log.info("bitrix24 event %s: %s", event, outcome)
-
-
-async def event_hook(request: Request) -> Response:
-    """``POST /hooks/bitrix24``: check the event and answer at once; the work follows."""
-    cabinet = _cabinet(request)
+        return PlainTextResponse("Bitrix24 is not configured", status_code=404)
+    handler = backend.inbound
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > handler.max_body_bytes:
+        return PlainTextResponse("the event is too large", status_code=413)
     body = await request.body()
-    content_type = request.headers.get("content-type", "")
-    if len(body) > MAX_EVENT_BYTES or not content_type.startswith(
-        "application/x-www-form-urlencoded"
-    ):
-        return PlainTextResponse("expected a form-encoded Bitrix24 event", status_code=400)
-    try:
-        nested = parse_query(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return PlainTextResponse("malformed event", status_code=400)
-    event = str(nested.get("event", "")).strip().upper()
-    auth = nested.get("auth")
-    if not event or not isinstance(auth, Mapping):
-        return PlainTextResponse("not a Bitrix24 event", status_code=400)
-    if event == "ONAPPINSTALL":
-        return await _install(request, _flat(nested))
-    member_id = str(auth.get("member_id", ""))
-    expected = await run_in_threadpool(expected_application_token, cabinet, member_id)
-    given = str(auth.get("application_token", ""))
-    if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
-        log.warning("bitrix24 event %s refused: unknown application token", event)
-        return PlainTextResponse("unknown application token", status_code=403)
-    return PlainTextResponse(
-        "accepted", background=BackgroundTask(_run_event, cabinet, event, nested)
+    inbound = InboundRequest(
+        method=request.method,
+        path=request.url.path,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query=dict(request.query_params),
+        body=body,
+        remote_addr=request.client.host if request.client else None,
+    )
+    reply = await run_in_threadpool(handler.handle, _port(cabinet), inbound)
+    return Response(
+        reply.body,
+        status_code=reply.status,
+        media_type=reply.content_type,
+        background=BackgroundTask(reply.after) if reply.after is not None else None,
     )
 
 
@@ -221,96 +161,34 @@ async def event_hook(request: Request) -> Response:
 
 
 def setup_app(cabinet: Cabinet, bitrix: BitrixClient, base_url: str) -> list[str]:
-    """Bind what the app gives (events, placements, the Open Lines connector); repeating it
-    is harmless. What was bound."""
-    from cabinet_bitrix.client import BitrixError
-
-    handler = f"{base_url}{HOOK_PATH}"
-    done = []
-    bound = {
-        (str(b.get("event", "")).upper(), b.get("handler"))
-        for b in bitrix.call("event.get") or []
-        if isinstance(b, Mapping)
-    }
-    for event in BOUND_EVENTS:
-        if (event, handler) not in bound:
-            bitrix.call("event.bind", {"event": event, "handler": handler})
-        done.append(event)
-    placed = {
-        (str(p.get("placement", "")).upper(), p.get("handler"))
-        for p in bitrix.call("placement.get") or []
-        if isinstance(p, Mapping)
-    }
-    # The smart processes documents are kept as get their card tab too (≥ 128: bitrix24.md §3.1).
-    settings = bitrix_settings(cabinet)
-    spa_types: set[int] = set()
-    if settings is not None:
-        spa_types = {*settings.entity_types.values(), settings.default_entity_type}
-    spa_tabs = sorted(f"CRM_DYNAMIC_{t}_DETAIL_TAB" for t in spa_types if t >= 128)
-    for placement in (*PLACEMENTS, *spa_tabs):
-        if (placement, f"{base_url}{PLACEMENT_PATH}") in placed:
-            done.append(placement)
-            continue
-        try:
-            bitrix.call(
-                "placement.bind",
-                {
-                    "PLACEMENT": placement,
-                    "HANDLER": f"{base_url}{PLACEMENT_PATH}",
-                    "TITLE": "Panel Klienta",
-                },
-            )
-            done.append(placement)
-        except BitrixError as exc:
-            log.warning("bitrix24: placement %s not bound: %s", placement, exc)
-    chat.register_connector(bitrix, handler_url=handler, line=chat.open_line())
-    done.append(f"imconnector:{chat.CONNECTOR_ID}")
-    return done
-
-
-def _setup_after_install(cabinet: Cabinet, base_url: str) -> None:
+    """Bind what the app gives on the portal (:func:`cabinet_bitrix.install.setup_app`);
+    what was bound."""
     backend = bitrix_backend(cabinet)
     if backend is None:
-        return
-    try:
-        bound = setup_app(cabinet, backend.client, base_url)
-    except Exception:
-        log.exception("bitrix24: binding events, placements or the connector failed")
-        return
-    log.info("bitrix24 app installed; bound %s", ", ".join(bound))
+        raise RuntimeError("the cabinet's bitrix24 backend is not active")
+    return install.setup_app(backend, bitrix, base_url)
 
 
 async def _install(request: Request, form: Mapping[str, str]) -> Response:
     cabinet = _cabinet(request)
-    settings = bitrix_settings(cabinet)
-    if settings is None or settings.mode != "app":
+    backend = bitrix_backend(cabinet)
+    if backend is None:
         return PlainTextResponse("the cabinet is not set up for a Bitrix24 app", status_code=409)
     try:
-        tokens = tokens_from_install(form)
-    except ValueError as exc:
-        return PlainTextResponse(str(exc), status_code=400)
-    if tokens.member_id != settings.member_id:
-        return PlainTextResponse("another portal", status_code=403)
-    http = httpx.Client(transport=_transport(request), timeout=settings.timeout)
-    try:
-        tokens = await run_in_threadpool(
-            confirm_install,
-            tokens,
-            http,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-            token_url=settings.token_url,
+        await run_in_threadpool(
+            functools.partial(
+                install.accept_install,
+                _port(cabinet),
+                backend,
+                form,
+                transport=_transport(request),
+            )
         )
-    except (AuthError, httpx.HTTPError) as exc:
-        log.warning("bitrix24 install refused: %s", exc)
-        return PlainTextResponse("the install could not be confirmed", status_code=403)
-    finally:
-        http.close()
-    store = SettingsTokenStore(cabinet.store)
-    await run_in_threadpool(store.save, tokens)
+    except install.InstallRefused as exc:
+        return PlainTextResponse(str(exc), status_code=exc.status)
     return HTMLResponse(
-        "<!DOCTYPE html><html><body><p>Panel Klienta: installed.</p></body></html>",
-        background=BackgroundTask(_setup_after_install, cabinet, _base_url(request)),
+        install.INSTALLED_PAGE,
+        background=BackgroundTask(install.setup_after_install, backend, _base_url(request)),
     )
 
 
@@ -318,7 +196,7 @@ async def install_hook(request: Request) -> Response:
     """``POST /bitrix24/install``: the local app's install callback."""
     body = await request.body()
     try:
-        nested = parse_query(body.decode("utf-8"))
+        nested = parse_form(body)
     except (UnicodeDecodeError, ValueError):
         return PlainTextResponse("malformed install request", status_code=400)
     # The query string carries DOMAIN, PROTOCOL, LANG, APP_SID (bitrix24.md §1.5).
@@ -337,7 +215,7 @@ def staff_for_placement(
     cabinet: Cabinet, form: Mapping[str, str], transport: httpx.BaseTransport | None
 ) -> User | None:
     """The staff user a placement's ``AUTH_ID`` belongs to, or ``None``. The token is checked
-    by the installed portal itself (``user.current`` at its stored address)."""
+    by the installed portal itself (``user.current`` at its saved address)."""
     from cabinet_bitrix.client import BitrixClient, BitrixError
 
     settings = bitrix_settings(cabinet)
@@ -346,7 +224,7 @@ def staff_for_placement(
         return None
     if form.get("member_id", "") != settings.member_id:
         return None
-    tokens = SettingsTokenStore(cabinet.store).load(settings.member_id)
+    tokens = PortTokenStore(_port(cabinet)).load(settings.member_id)
     if tokens is None:
         return None
     with BitrixClient(_FrameAuth(tokens.client_endpoint, auth_id), transport=transport) as client:
@@ -422,7 +300,7 @@ def _frame_policy(cabinet: Cabinet) -> str:
     tokens = None
     settings = bitrix_settings(cabinet)
     if settings is not None and settings.member_id:
-        tokens = SettingsTokenStore(cabinet.store).load(settings.member_id)
+        tokens = PortTokenStore(_port(cabinet)).load(settings.member_id)
     origin = ""
     if tokens is not None:
         parts = urlsplit(tokens.client_endpoint)
@@ -541,7 +419,7 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
     }
     if settings is not None:
         if settings.mode == "app":
-            tokens = SettingsTokenStore(cabinet.store).load(settings.member_id)
+            tokens = PortTokenStore(_port(cabinet)).load(settings.member_id)
             overview["installed"] = tokens is not None
             overview["portal"] = tokens.domain if tokens is not None else settings.member_id
         else:
@@ -554,11 +432,11 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
             overview["open_line"] = chat.open_line()
         except ValueError as exc:
             overview["open_line"] = str(exc)
-    with cabinet.store.transaction(readonly=True) as tx:
-        overview["webhook_token_saved"] = bool(tx.get_setting(WEBHOOK_TOKEN_KEY, ""))
-        # Written by cabinet_bitrix.reconcile after each pass.
-        state = tx.get_setting("bitrix24.reconcile")
-        overview["last_reconcile"] = state.get("last_run") if isinstance(state, Mapping) else None
+    port = _port(cabinet)
+    overview["webhook_token_saved"] = bool(port.state(APPLICATION_TOKEN_KEY, ""))
+    # Written by cabinet_bitrix.reconcile after each pass.
+    state = port.state(RECONCILE_STATE_KEY)
+    overview["last_reconcile"] = state.get("last_run") if isinstance(state, Mapping) else None
     failed = [m for m in cabinet.store.list_outbox(status="failed", limit=200) if m.last_error]
     overview["failures"] = [m for m in failed if "bitrix24" in (m.last_error or "")][:20]
     overview["pending"] = len(cabinet.store.list_outbox(status="pending", limit=1000))
@@ -602,7 +480,16 @@ async def save_webhook_token(request: Request) -> Response:
     finally:
         await form.close()
     cabinet = _cabinet(request)
-    await run_in_threadpool(cabinet.settings_store.set, Actor.of(user), WEBHOOK_TOKEN_KEY, token)
+    # A secret: audited as changed by this admin, never with its value.
+    await run_in_threadpool(
+        functools.partial(
+            cabinet.settings_store.set,
+            Actor.of(user),
+            f"{BACKEND_NAME}.{APPLICATION_TOKEN_KEY}",
+            token,
+            secret=True,
+        )
+    )
     return RedirectResponse(SETTINGS_PATH, status_code=303)
 
 

@@ -371,10 +371,10 @@ def connect_bitrix(cabinet: Cabinet, emulator: Any, cabinet_url: str) -> list[st
     """Install the app on the emulated portal for ``cabinet`` (what an admin's click on
     "Install" does): store its tokens, bind the events to ``cabinet_url``'s
     ``/hooks/bitrix24``, the placement and the Open Lines connector. What was bound."""
-    from cabinet_bitrix.auth import SettingsTokenStore, install
+    from cabinet_bitrix.auth import PortTokenStore, install
     from cabinet_bitrix.web import bitrix_backend, setup_app
 
-    install(SettingsTokenStore(cabinet.store), {"auth": emulator.install_app()})
+    install(PortTokenStore(cabinet.sync_port("bitrix24")), {"auth": emulator.install_app()})
     backend = bitrix_backend(cabinet)
     if backend is None:
         raise RuntimeError("the cabinet's bitrix24 backend is not active")

@@ -239,6 +239,27 @@ class CabinetSyncPort:
         return default if value is None else value
 
     def set_state(self, key: str, value: Any, *, secret: bool = False) -> None:
-        """Store ``value`` (``None`` deletes), audited as a system change of the setting; a
-        ``secret`` is audited without its old or new value."""
-        self._cabinet.settings_store.set(Actor.system(), self._key(key), value, secret=secret)
+        """Store ``value`` (``None`` deletes); TypeError for a value that is not JSON.
+
+        A backend's state is its own bookkeeping (a cursor, ids already sent), rewritten as
+        often as it syncs, so an ordinary value is not audited: the trail would drown in it.
+        A ``secret`` (a token) that changes gets an entry saying so, never the value.
+        """
+        name = self._key(key)
+        stored = json_value(value)
+        with self._cabinet.store.transaction() as tx:
+            if tx.get_setting(name) == stored:
+                return
+            tx.set_setting(name, stored)
+            if secret:
+                tx.add_audit(
+                    AuditEntry(
+                        at=self.now(),
+                        actor_id=None,
+                        client_id=None,
+                        action="settings.set",
+                        entity="setting",
+                        entity_id=None,
+                        detail={"key": name, "secret": True, "backend": self._backend},
+                    )
+                )
