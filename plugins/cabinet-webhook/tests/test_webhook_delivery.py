@@ -6,10 +6,13 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import socket
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -206,3 +209,19 @@ def test_occurred_at_is_null_for_a_message_without_a_time(
 ) -> None:
     backend.deliver(MemoryPort(), attrs.evolve(message(11), created_at=None))
     assert json.loads(receiver.calls[0].body)["occurred_at"] is None
+
+
+def test_the_python_check_in_the_docs_accepts_our_calls_and_nothing_else(
+    backend: WebhookBackend, receiver: Receiver
+) -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "plugins" / "webhook.md"
+    snippet = re.search(r"### Python\n\n```python\n(.*?)```", docs.read_text(), re.DOTALL)
+    assert snippet is not None
+    namespace: dict[str, Any] = {}
+    exec(snippet.group(1), namespace)
+    verify = namespace["verify"]
+    backend.deliver(MemoryPort(now=datetime.now(UTC)), message(12))
+    [call] = receiver.calls
+    assert verify(SECRET, dict(call.headers), call.body)
+    assert not verify(SECRET, dict(call.headers), call.body.replace(b"12", b"13"))
+    assert not verify("whsec_" + "A" * 32, dict(call.headers), call.body)

@@ -7,6 +7,7 @@ by the receiver, not by round trips one after another.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 USER_AGENT = "cabinet-webhook/0.1"
 #: Connecting should be quick on any network; only the answer may take the full timeout.
 CONNECT_TIMEOUT = 5.0
+#: A call is written as headers then body: without TCP_NODELAY the small body can wait for the
+#: receiver's delayed ACK of the headers (Nagle's algorithm) on every kept-alive connection.
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class WebhookBackend:
@@ -44,12 +48,12 @@ class WebhookBackend:
         # Errors name the host only: a hook URL's path is often its secret.
         self._host = urlsplit(settings.url).hostname or "the receiver"
         connections = settings.connections
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout, connect=min(CONNECT_TIMEOUT, settings.timeout)),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
             follow_redirects=False,
-            transport=transport,
+            transport=transport or httpx.HTTPTransport(limits=limits, socket_options=NO_DELAY),
         )
         self._pool = ThreadPoolExecutor(max_workers=connections, thread_name_prefix="webhook")
         self._inbound = WebhookInbound(self._key)
