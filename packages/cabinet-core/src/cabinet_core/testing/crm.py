@@ -41,7 +41,8 @@ __all__ = ["CrmBackendContract", "Scenario"]
 #: A fixture value that makes the CRM misbehave while its context is open.
 Scenario = Callable[[], AbstractContextManager[object]]
 #: A topic no core has (yet): a backend must let it pass, a newer core may add topics.
-FUTURE_TOPIC = "contract.future_topic"
+FUTURE_TOPIC = "kit.future_topic"
+FUTURE_ENTITY = "future_entity"
 
 
 def _crm_topics(messages: dict[Topic, OutboxMessage]) -> list[OutboxMessage]:
@@ -100,7 +101,7 @@ class CrmBackendContract:
         self, backend: CrmBackend, port: SyncPort, crm_state: Callable[[], object]
     ) -> None:
         before = crm_state()
-        backend.deliver(port, message_for(FUTURE_TOPIC, "contract", 1, {"anything": [1, 2]}))
+        backend.deliver(port, message_for(FUTURE_TOPIC, FUTURE_ENTITY, 1, {"anything": [1, 2]}))
         assert crm_state() == before
 
     def test_an_outage_is_a_retryable_delivery_error(
@@ -143,7 +144,7 @@ class CrmBackendContract:
             pytest.skip("the backend does not declare BatchDelivery")
         batch: Sequence[OutboxMessage] = [
             *_crm_topics(messages),
-            message_for(FUTURE_TOPIC, "contract", 2, {}),
+            message_for(FUTURE_TOPIC, FUTURE_ENTITY, 2, {}),
         ]
         outcomes = backend.deliver_many(port, batch)
         assert sorted(outcomes) == sorted(int(message.id or 0) for message in batch)

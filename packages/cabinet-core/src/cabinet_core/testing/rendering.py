@@ -10,10 +10,11 @@ in the kit's cabinet by overriding ``cabinet_plugins``, and provide a ``renderer
 
         @pytest.fixture
         def renderer(self, cabinet):
-            return cabinet.renderer_for("vat_invoice", "application/pdf")
+            return cabinet.renderer_for("service_order", "application/pdf")
 
-Each claimed type registered in the cabinet is rendered from :func:`sample_document`; override
-the ``sample_document`` fixture (a callable taking a type key) for types that need more.
+Each registered type the renderer claims (``key in renderer.document_types``) is rendered from
+:func:`sample_document`; override the ``sample`` fixture (a callable from a type key to a
+document) for types that need more.
 """
 
 from __future__ import annotations
@@ -128,7 +129,9 @@ class RendererContract:
         )
 
     def _claimed(self, cabinet: Cabinet, renderer: Renderer) -> list[str]:
-        claimed = [key for key in renderer.document_types if key in cabinet.document_types]
+        # ``document_types`` is a container (a tuple, or every type at once), so ask it about
+        # each registered type rather than listing it.
+        claimed = [key for key in cabinet.document_types if key in renderer.document_types]
         if not claimed:
             pytest.skip("none of the types the renderer claims is registered in the cabinet")
         return claimed

@@ -91,19 +91,7 @@ def sample_world(cabinet: Cabinet) -> SampleWorld:
         SYSTEM,
         Product(client_id=client.id, name="Doradztwo", unit="h", unit_price=Decimal("250.00")),
     )
-    document = cabinet.documents.create(
-        SYSTEM,
-        Document(
-            client_id=client.id,
-            doc_type="vat_invoice",
-            issue_date=date(2026, 12, 1),
-            buyer=Party(name=counterparty.name, nip=counterparty.nip, email=counterparty.email),
-            counterparty_id=counterparty.id,
-            lines=(
-                DocumentLine(name="Doradztwo", quantity=Decimal(4), unit_price=Decimal("250.00")),
-            ),
-        ),
-    )
+    document = cabinet.documents.create(SYSTEM, _sale(cabinet, client.id, counterparty))
     user = cabinet.users.create(
         SYSTEM,
         email="jan@kontrakt.example",
@@ -123,6 +111,27 @@ def sample_world(cabinet: Cabinet) -> SampleWorld:
         news=news,
         chat=chat,
     )
+
+
+def _sale(cabinet: Cabinet, client_id: int, counterparty: Counterparty) -> Document:
+    """A sale of four hours of advice to the counterparty, as the first registered type with
+    lines that accepts it (the kit names no type: behaviour is the types' own)."""
+    for document_type in cabinet.document_types.values():
+        if not document_type.has_lines:
+            continue
+        candidate = Document(
+            client_id=client_id,
+            doc_type=document_type.key,
+            issue_date=date(2026, 12, 1),
+            buyer=Party(name=counterparty.name, nip=counterparty.nip, email=counterparty.email),
+            counterparty_id=counterparty.id,
+            lines=(
+                DocumentLine(name="Doradztwo", quantity=Decimal(4), unit_price=Decimal("250.00")),
+            ),
+        )
+        if not document_type.validate(candidate):
+            return candidate
+    raise LookupError("no registered document type accepts a plain sale with lines")
 
 
 def _payloads(world: SampleWorld) -> Mapping[Topic, tuple[str, int | None, object]]:
