@@ -11,13 +11,14 @@ import nox
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "types", "core", "pdf", "bitrix", "web", "integration"]
+nox.options.sessions = ["lint", "types", "core", "pdf", "bitrix", "web", "emulator", "integration"]
 
 PACKAGES = {
     "core": "cabinet-core",
     "pdf": "cabinet-pdf",
     "bitrix": "cabinet-bitrix",
     "web": "cabinet-web",
+    "emulator": "bitrix24-emulator",
 }
 
 

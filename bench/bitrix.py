@@ -62,11 +62,11 @@ from typing import Any
 import cabinet_bitrix.backend
 import cabinet_bitrix.plugin
 import httpx
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
+from bitrix24_emulator.server import free_port, serve_in_thread
 from cabinet_bitrix import BitrixBackend, BitrixClient, BitrixSettings
 from cabinet_bitrix.backend import make_client
 from cabinet_bitrix.batching import BATCH_LIMIT
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
-from cabinet_bitrix.emulator.server import free_port, serve_in_thread
 from cabinet_bitrix.limiter import STANDARD, OperatingBudget, RequestBucket
 from cabinet_core import Cabinet, Settings, hookimpl
 from cabinet_core.entities import Address, Client, Document, DocumentLine, OutboxMessage, Party

@@ -15,9 +15,9 @@ from typing import Any
 import cabinet_bitrix.plugin as bitrix_plugin
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, EmulatorConfig
 from cabinet_bitrix import BitrixBackend
 from cabinet_bitrix.chat import CONNECTOR_ID
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig
 from cabinet_core import Cabinet, Settings
 from cabinet_core.entities import Actor, Role
 from cabinet_core.hookspecs import Register, hookimpl
@@ -221,7 +221,7 @@ def test_demo_command_with_the_emulator(tmp_path: Path, monkeypatch: pytest.Monk
     """``cabinet demo --with-bitrix-emulator``: the emulated portal is served on its port, the
     app is installed for the cabinet and the worker runs while the web server does."""
     import uvicorn
-    from cabinet_bitrix.emulator.server import free_port
+    from bitrix24_emulator.server import free_port
 
     for key in [k for k in os.environ if k.startswith("CABINET_BITRIX_")]:
         monkeypatch.delenv(key)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, SystemClock
-from cabinet_bitrix.emulator.server import free_port, serve_in_thread
+from bitrix24_emulator import Emulator, EmulatorConfig, SystemClock
+from bitrix24_emulator.server import free_port, serve_in_thread
 from cabinet_core import Cabinet, Settings
 from cabinet_core.entities import Address, Client, Document, DocumentLine, OutboxMessage, Party
 from cabinet_core.storage import Store

@@ -9,7 +9,7 @@ from typing import Any
 
 import cabinet_bitrix.plugin as bitrix_plugin
 import httpx
-from cabinet_bitrix.emulator import Emulator
+from bitrix24_emulator import Emulator
 from cabinet_core import Cabinet, Settings
 from cabinet_core.hookspecs import Register, hookimpl
 from starlette.testclient import TestClient

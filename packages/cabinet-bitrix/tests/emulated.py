@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix.auth import BitrixAuth
 from cabinet_bitrix.client import BitrixClient, RetryPolicy
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.limiter import STANDARD, OperatingBudget, RatePlan, RequestBucket
 
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixSettings
 from cabinet_bitrix.auth import (
     AuthError,
@@ -21,7 +22,6 @@ from cabinet_bitrix.auth import (
     tokens_from_install,
 )
 from cabinet_bitrix.client import BitrixError
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.plugin import compose_backend
 from cabinet_core.entities import OutboxMessage
 from emulated import emulated_client

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import attrs
 import pytest
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix.backend import BitrixBackend, owner_type, product_row
 from cabinet_bitrix.client import NO_RETRY
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix.settings import BitrixSettings
 from cabinet_core.crm import CrmBackend, DeliveryError
 from cabinet_core.entities import DocumentLine, DocumentTotals, OutboxMessage, PriceMode

@@ -7,6 +7,7 @@ from decimal import Decimal
 from urllib.parse import parse_qsl
 
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix.batching import (
     BATCH_LIMIT,
     Command,
@@ -18,7 +19,6 @@ from cabinet_bitrix.batching import (
     run_batch,
 )
 from cabinet_bitrix.client import BitrixError
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from emulated import emulated_client
 
 

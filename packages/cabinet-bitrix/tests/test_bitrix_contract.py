@@ -9,9 +9,9 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.client import RetryPolicy
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_core.app import Cabinet
 from cabinet_core.testing import CrmBackendContract
 from emulated import emulated_client

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 
 import cabinet_bitrix.plugin
 import pytest
@@ -57,3 +58,33 @@ def test_the_connectors_bucket_keeps_one_request_of_headroom():
         with make_client(settings) as client:
             assert client.bucket.plan.burst == burst
             assert client.bucket.plan.drain == settings.rate_plan.drain
+
+
+def _commands():
+    import click
+
+    cli = click.Group("cabinet")
+    cabinet_bitrix.plugin.register_commands(cli)
+    return cli
+
+
+def test_the_emulator_command_passes_its_options_to_the_emulator():
+    from click.testing import CliRunner
+
+    shown = CliRunner().invoke(_commands(), ["bitrix-emulator", "--help"])
+    assert shown.exit_code == 0, shown.output
+    assert "usage: cabinet bitrix-emulator" in shown.output
+    assert "--webhook-token" in shown.output and "--plan" in shown.output
+    refused = CliRunner().invoke(_commands(), ["bitrix-emulator", "--port", "0"])
+    assert refused.exit_code == 2
+
+
+def test_the_emulator_command_without_the_extra_says_what_to_install(monkeypatch):
+    from click.testing import CliRunner
+
+    # None in sys.modules makes the import fail as if the package were not installed.
+    monkeypatch.setitem(sys.modules, "bitrix24_emulator", None)
+    monkeypatch.delitem(sys.modules, "bitrix24_emulator.cli", raising=False)
+    result = CliRunner().invoke(_commands(), ["bitrix-emulator", "--port", "8123"])
+    assert result.exit_code == 1
+    assert "pip install 'cabinet-bitrix[emulator]'" in result.output

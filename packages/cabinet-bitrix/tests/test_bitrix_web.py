@@ -9,10 +9,10 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from bitrix_web_support import BASE_URL, emulated_cabinet, events_to
 from cabinet_bitrix.auth import PortTokenStore
 from cabinet_bitrix.chat import CONNECTOR_ID
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.web import settings_overview
 from cabinet_core.entities import Actor, Client, Role, User
 from cabinet_web.app import create_app
@@ -285,6 +285,12 @@ def test_webhook_mode_takes_events_signed_with_the_saved_outgoing_webhook_token(
         web.post("/settings/bitrix24", data={"application_token": "out-123", "csrf_token": token})
         assert settings_overview(cabinet)["webhook_token_saved"] is True
         assert settings_overview(cabinet)["mode"] == "webhook"
+        # A secret: the audit trail names the admin and the key, never the token.
+        with cabinet.store.transaction(readonly=True) as tx:
+            (entry,) = [e for e in tx.list_audit(limit=50) if e.action == "settings.set"]
+        assert entry.actor_id is not None
+        assert entry.detail == {"key": "bitrix24.application_token", "secret": True}
+        assert "out-123" not in repr(entry)
 
         post = {"POST_TITLE": "Z webhooka", "POST_MESSAGE": "x", "DEST": ["SG12"]}
         emulator.act("log.blogpost.add", post)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix.auth import MemoryTokenStore, OAuthAuth, install
 from cabinet_bitrix.chat import (
     CONNECTOR_ID,
@@ -15,8 +16,7 @@ from cabinet_bitrix.chat import (
     register_connector,
 )
 from cabinet_bitrix.client import BitrixClient, RetryPolicy
-from cabinet_bitrix.emulator import Emulator, VirtualClock
-from cabinet_bitrix.emulator.encoding import parse_query
+from cabinet_bitrix.forms import parse_form
 from cabinet_core.entities import Actor, Client, Role, User
 from emulated import emulated_client
 
@@ -39,7 +39,7 @@ def posted():
 @pytest.fixture
 def emulator(clock, posted):
     def receive(request: httpx.Request) -> httpx.Response:
-        posted.append(parse_query(request.content.decode()))
+        posted.append(parse_form(request.content.decode()))
         return httpx.Response(200)
 
     return Emulator(clock=clock, event_transport=httpx.MockTransport(receive))

@@ -7,9 +7,9 @@ from __future__ import annotations
 import attrs
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.client import RetryPolicy
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_core.crm import DeliveryError
 from cabinet_core.entities import Document, OutboxMessage
 from emulated import emulated_client

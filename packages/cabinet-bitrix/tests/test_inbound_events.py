@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl, urlencode
 import attrs
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.auth import PortTokenStore, install
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.inbound import APPLICATION_TOKEN_KEY
 from cabinet_core.entities import OutboxMessage, PaymentStatus
 from cabinet_core.sync import InboundRequest
@@ -230,6 +230,22 @@ def test_an_item_tagged_with_another_client_is_refused(cabinet, spa, document):
     (form,) = spa.take()
     assert handle_event(cabinet, form, backend=spa.backend).startswith("refused:")
     assert status_of(cabinet, document).status == "issued"
+
+
+def test_the_handler_refuses_what_is_not_an_event_before_reading_it(cabinet, spa):
+    port = cabinet.sync_port("bitrix24")
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    handler = spa.backend.inbound
+    requests = len(spa.emulator.requests)
+    too_big = InboundRequest(
+        method="POST", headers=form, body=b"event=X&" + b"a" * handler.max_body_bytes
+    )
+    assert handler.handle(port, too_big).status == 413
+    as_json = InboundRequest(method="POST", headers={"content-type": "application/json"})
+    refused = handler.handle(port, as_json)
+    assert refused.status == 400 and refused.content_type == "application/problem+json"
+    assert handler.handle(port, InboundRequest(method="GET", headers=form)).status == 405
+    assert len(spa.emulator.requests) == requests  # the portal was never asked
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
+from bitrix24_emulator.limits import LeakyBucket as PortalBucket
+from bitrix24_emulator.limits import Plan
 from cabinet_bitrix.client import NO_RETRY
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
-from cabinet_bitrix.emulator.limits import LeakyBucket as PortalBucket
-from cabinet_bitrix.emulator.limits import Plan
 from cabinet_bitrix.limiter import ENTERPRISE, STANDARD, OperatingBudget, RatePlan, RequestBucket
 from emulated import Sleeper, emulated_client
 from hypothesis import given, settings

@@ -5,8 +5,8 @@ outage changes nothing."""
 from __future__ import annotations
 
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix.client import BitrixError, RetryPolicy
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.news import (
     news_group,
     news_item,

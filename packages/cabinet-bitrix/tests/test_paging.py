@@ -4,7 +4,7 @@ with start=-1 (no counting)."""
 from __future__ import annotations
 
 import pytest
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix.paging import pages, pull_by_id, rows_of
 from emulated import emulated_client
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix.batching import Command, pack, ref
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix.pipeline import creates_items, run_pipelined
 from emulated import emulated_client
 

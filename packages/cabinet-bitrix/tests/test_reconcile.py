@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import attrs
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.reconcile import STATE_KEY, reconcile
 from cabinet_core.entities import Document, OutboxMessage
 from cabinet_core.sync import decode_payload

@@ -20,10 +20,10 @@ from typing import Any
 import cabinet_bitrix.plugin
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.auth import OAuthAuth, PortTokenStore, install
 from cabinet_bitrix.client import RetryPolicy
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
 from cabinet_core import Cabinet, Settings, hookimpl
 from cabinet_core.entities import Address, Client, Document, DocumentLine, OutboxMessage, Party
 from cabinet_core.worker import Worker

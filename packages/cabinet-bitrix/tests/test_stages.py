@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
+from bitrix24_emulator.state import spa_type
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.emulator import Emulator, VirtualClock
-from cabinet_bitrix.emulator.state import spa_type
 from cabinet_bitrix.stages import SETTINGS_KEY, StageMap, check_mapping, default_mapping
 from cabinet_core.crm import DeliveryError
 from cabinet_core.default_document_types import BUILT_IN_TYPES

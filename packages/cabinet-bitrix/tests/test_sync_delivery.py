@@ -7,11 +7,18 @@ from decimal import Decimal
 
 import attrs
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_core.crm import BatchCrmBackend, DeliveryError
 from cabinet_core.entities import Counterparty, OutboxMessage, Product
-from cabinet_core.sync import Topic, encode_payload
+from cabinet_core.sync import (
+    BatchDelivery,
+    InboundCapable,
+    InboundHandler,
+    PeriodicWork,
+    Topic,
+    encode_payload,
+)
 from emulated import emulated_client
 
 
@@ -30,6 +37,16 @@ def backend(emulator, clock):
     client = emulated_client(emulator, clock)
     settings = BitrixSettings(webhook_url=emulator.webhook_url, entity_types={"vat_invoice": 1038})
     return BitrixBackend(settings, client=client)
+
+
+def test_the_backend_declares_its_capabilities(backend):
+    # The worker and the web shell check these with isinstance, never with getattr.
+    assert isinstance(backend, BatchCrmBackend)
+    assert isinstance(backend, BatchDelivery)
+    assert isinstance(backend, PeriodicWork)
+    assert isinstance(backend, InboundCapable)
+    assert isinstance(backend.inbound, InboundHandler)
+    assert backend.inbound is backend.inbound  # one handler per backend
 
 
 def test_one_claimed_batch_of_every_kind(cabinet, emulator, backend, document):

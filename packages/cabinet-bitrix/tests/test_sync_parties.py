@@ -6,8 +6,8 @@ from __future__ import annotations
 import attrs
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_bitrix.parties import counterparty_record, split_name
 from cabinet_core.entities import Address, Counterparty, OutboxMessage, PartyKind
 from emulated import emulated_client

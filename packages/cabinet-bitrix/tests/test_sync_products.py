@@ -8,8 +8,8 @@ from decimal import Decimal
 import attrs
 import httpx
 import pytest
+from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.emulator import Emulator, VirtualClock
 from cabinet_core.entities import DocumentLine, OutboxMessage, Product
 from emulated import emulated_client
 

@@ -71,6 +71,10 @@ def test_system_reads(world: World) -> None:
     read = port.document(first.id)
     assert read is not None and read.lines[0].name == "Usługa 0"
     assert port.document(10_000) is None
+    assert port.documents([second.id, 10_000, first.id, first.id]) == {
+        second.id: port.document(second.id),
+        first.id: read,
+    }
     after = port.documents_after(first.id, 10)
     assert [d.id for d in after] == [second.id, third.id]
     assert [d.lines[0].name for d in after] == ["Usługa 1", "Usługa 2"]  # with their lines

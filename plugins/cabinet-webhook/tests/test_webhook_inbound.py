@@ -44,7 +44,7 @@ class WebhookHere:
 @pytest.fixture
 def port() -> MemoryPort:
     made = MemoryPort()
-    made.documents[42] = make_document(42, status="issued")
+    made.records[42] = make_document(42, status="issued")
     made.clock = made.clock.replace(microsecond=0)
     return made
 
@@ -82,7 +82,7 @@ def test_a_signed_status_change_is_applied(web: TestClient, port: MemoryPort) ->
     response = web.post("/hooks/webhook", content=body, headers=headers)
     assert response.status_code == 200
     assert response.json() == {"document_id": 42, "status": "paid_out", "changed": True}
-    assert port.documents[42].status == "paid_out"
+    assert port.records[42].status == "paid_out"
     assert port.applied == [(42, "status", "paid_out")]
 
 
@@ -90,7 +90,7 @@ def test_a_signed_payment_change_is_applied(web: TestClient, port: MemoryPort) -
     body, headers = signed({"document_id": 42, "payment_status": "paid"}, timestamp=now_of(port))
     response = web.post("/hooks/webhook", content=body, headers=headers)
     assert response.status_code == 200
-    assert port.documents[42].payment_status is PaymentStatus.PAID
+    assert port.records[42].payment_status is PaymentStatus.PAID
 
 
 def test_a_replayed_call_changes_nothing_and_is_a_conflict(
@@ -98,13 +98,13 @@ def test_a_replayed_call_changes_nothing_and_is_a_conflict(
 ) -> None:
     body, headers = signed({"document_id": 42, "status": "paid_out"}, timestamp=now_of(port))
     assert web.post("/hooks/webhook", content=body, headers=headers).status_code == 200
-    port.documents[42] = make_document(42, status="issued")  # someone moved it back
+    port.records[42] = make_document(42, status="issued")  # someone moved it back
     port.applied.clear()
     replay = web.post("/hooks/webhook", content=body, headers=headers)
     assert replay.status_code == 409
     assert replay.headers["content-type"] == "application/problem+json"
     assert port.applied == []
-    assert port.documents[42].status == "issued"
+    assert port.records[42].status == "issued"
 
 
 @pytest.mark.parametrize("age", [301, -301, 3600])

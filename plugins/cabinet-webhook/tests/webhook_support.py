@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,15 +98,15 @@ def make_document(document_id: int, status: str = "issued") -> Document:
 
 
 class MemoryPort:
-    """The part of :class:`cabinet_core.sync.SyncPort` a backend under test uses, in memory:
-    documents with a fixed set of states, the state store, a settable clock, and a log of the
+    """:class:`cabinet_core.sync.SyncPort` in memory for what a backend under test uses:
+    documents (``records``) with a fixed set of states, the state store, a settable clock, and a log of the
     writes (what a backend applied, in order)."""
 
     def __init__(self, backend: str = "webhook", *, now: datetime | None = None) -> None:
         self.backend = backend
         self.base_url = "https://cabinet.example"
         self.clock = now or datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-        self.documents: dict[int, Document] = {}
+        self.records: dict[int, Document] = {}
         self.stored: dict[str, Any] = {}
         self.applied: list[tuple[int, str, str]] = []
         self._lock = threading.Lock()
@@ -115,10 +115,13 @@ class MemoryPort:
         return self.clock
 
     def document(self, document_id: int) -> Document | None:
-        return self.documents.get(document_id)
+        return self.records.get(document_id)
+
+    def documents(self, document_ids: Iterable[int]) -> Mapping[int, Document]:
+        return {key: self.records[key] for key in document_ids if key in self.records}
 
     def documents_after(self, after_id: int, limit: int) -> Sequence[Document]:
-        return [self.documents[key] for key in sorted(self.documents) if key > after_id][:limit]
+        return [self.records[key] for key in sorted(self.records) if key > after_id][:limit]
 
     def client(self, client_id: int) -> Client | None:
         return None
@@ -148,24 +151,24 @@ class MemoryPort:
         if status not in STATES:
             raise ValueError(f"unknown state {status!r}")
         with self._lock:
-            document = self.documents[document_id]
+            document = self.records[document_id]
             if document.status == status:
                 return None
-            self.documents[document_id] = attrs.evolve(document, status=status)
+            self.records[document_id] = attrs.evolve(document, status=status)
             self.applied.append((document_id, "status", status))
-            return self.documents[document_id]
+            return self.records[document_id]
 
     def apply_payment(
         self, document_id: int, payment_status: PaymentStatus | str
     ) -> Document | None:
         value = PaymentStatus(payment_status)
         with self._lock:
-            document = self.documents[document_id]
+            document = self.records[document_id]
             if document.payment_status is value:
                 return None
-            self.documents[document_id] = attrs.evolve(document, payment_status=value)
+            self.records[document_id] = attrs.evolve(document, payment_status=value)
             self.applied.append((document_id, "payment_status", value.value))
-            return self.documents[document_id]
+            return self.records[document_id]
 
     def receive_chat(
         self, client_id: int, body: str, *, external_id: str, author_id: int | None = None

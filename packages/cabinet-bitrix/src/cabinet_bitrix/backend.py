@@ -712,7 +712,8 @@ class BitrixBackend:
                 outcome[key] = None
         if not documents:
             return outcome
-        loaded = {doc_id: port.document(doc_id) for doc_id in documents}
+        found = port.documents(documents)
+        loaded = {doc_id: found.get(doc_id) for doc_id in documents}
         present = [d for d in loaded.values() if d is not None]
         moves = {
             doc_id

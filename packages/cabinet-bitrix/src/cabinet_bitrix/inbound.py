@@ -56,6 +56,7 @@ from cabinet_bitrix.auth import AuthError, PortTokenStore, application_token_mat
 from cabinet_bitrix.backend import BitrixBackend
 from cabinet_bitrix.batching import run_batch
 from cabinet_bitrix.client import BitrixError
+from cabinet_bitrix.forms import parse_form
 from cabinet_bitrix.news import plain_text
 from cabinet_bitrix.paging import rows_of
 from cabinet_bitrix.parties import PartyRecord, client_origin
@@ -307,16 +308,6 @@ def run_event(port: SyncPort, backend: BitrixBackend, event: str, form: Mapping[
     return outcome
 
 
-def parse_form(body: bytes) -> dict[str, Any]:
-    """The PHP-style nested form Bitrix24 posts (``data[FIELDS][ID]=7``) as nested dicts;
-    :class:`ValueError` (or :class:`UnicodeDecodeError`) for a malformed body."""
-    # To be replaced by cabinet_bitrix.forms.parse_form (its own parser, being written next
-    # to this change) when both land: production code must not import the emulator.
-    from cabinet_bitrix.emulator.encoding import parse_query
-
-    return dict(parse_query(body.decode("utf-8")))
-
-
 class EventHandler:
     """The backend's :class:`~cabinet_core.sync.InboundHandler`: every call the portal makes
     to ``/hooks/bitrix24`` (events, and ``ONAPPINSTALL`` when the app is installed that way)."""
@@ -337,7 +328,7 @@ class EventHandler:
         if not content_type.startswith("application/x-www-form-urlencoded"):
             return InboundReply.problem(400, "Bad request", "expected a form-encoded event")
         try:
-            form = parse_form(request.body)
+            form = parse_form(request.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return InboundReply.problem(400, "Bad request", "malformed event")
         event = str(form.get("event", "")).strip().upper()

@@ -1,5 +1,6 @@
 """cabinet-bitrix's plugin module (entry point ``cabinet_bitrix``): the ``bitrix24`` backend,
-and with cabinet-web installed the ``cabinet bitrix-emulator`` command and the web routes of
+and with cabinet-web installed the ``cabinet bitrix-emulator`` command (which serves the
+``bitrix24-emulator`` package, the ``[emulator]`` extra) and the web routes of
 :mod:`cabinet_bitrix.web` (events, install, placement sign-in, settings page).
 
 The backend is registered always, active only when settings name it
@@ -47,25 +48,6 @@ def compose_backend(
 def register_crm_backends(register: Register) -> None:
     """Register the ``bitrix24`` CRM backend (configured from ``CABINET_BITRIX_*``)."""
     register(BACKEND_NAME, compose_backend)
-
-
-def emulator_banner(emulator: object) -> str:
-    """What ``cabinet bitrix-emulator`` prints: the webhook URL and the app's credentials."""
-    from cabinet_bitrix.emulator import Emulator
-
-    assert isinstance(emulator, Emulator)
-    base = emulator.config.portal_url.rstrip("/")
-    return "\n".join(
-        [
-            f"Bitrix24 emulator at {base}/ ({emulator.config.plan.name} plan)",
-            f"  inbound webhook:  {emulator.webhook_url}",
-            f"  app client_id:    {emulator.app.client_id}",
-            f"  app client_secret: {emulator.app.client_secret}",
-            f"  OAuth token URL:  {base}/oauth/token/",
-            f"  control API:      {base}/_emulator/state",
-            f"  CABINET_BITRIX_WEBHOOK_URL={emulator.webhook_url}",
-        ]
-    )
 
 
 @hookimpl(optionalhook=True)
@@ -133,72 +115,27 @@ def register_commands(cli: click.Group) -> None:
         for line in report.applied:
             click.echo(f"  {line}")
 
-    @cli.command("bitrix-emulator")
-    @click.option("--host", default="127.0.0.1", show_default=True)
-    @click.option("--port", default=8099, show_default=True, type=int)
-    @click.option(
-        "--plan",
-        type=click.Choice(["standard", "enterprise"]),
-        default="standard",
-        show_default=True,
-        help="Request-rate limits: burst 50 at 2/s, or 250 at 5/s.",
+    @cli.command(
+        "bitrix-emulator",
+        # The options are the emulator's own: passed on whole, --help included.
+        add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
-    @click.option(
-        "--write-seconds",
-        default=0.0,
-        show_default=True,
-        type=float,
-        help="Simulated server time of one CRM write.",
-    )
-    @click.option(
-        "--read-seconds",
-        default=0.0,
-        show_default=True,
-        type=float,
-        help="Simulated server time of one read.",
-    )
-    @click.option(
-        "--batch-seconds",
-        default=None,
-        type=float,
-        help="Simulated server time of a whole batch, whatever it holds.",
-    )
-    @click.option("--webhook-token", default=None, help="The webhook's secret (random if unset).")
-    @click.option("--client-id", default=None, help="The app's client id (random if unset).")
-    @click.option(
-        "--client-secret", default=None, help="The app's client secret (random if unset)."
-    )
-    def bitrix_emulator(
-        host: str,
-        port: int,
-        plan: str,
-        write_seconds: float,
-        read_seconds: float,
-        batch_seconds: float | None,
-        webhook_token: str | None,
-        client_id: str | None,
-        client_secret: str | None,
-    ) -> None:
+    @click.argument("options", nargs=-1, type=click.UNPROCESSED)
+    def bitrix_emulator(options: tuple[str, ...]) -> None:
         """Serve an emulated Bitrix24 portal (REST, OAuth, events) for tests and demos."""
-        import uvicorn
-
-        from cabinet_bitrix.emulator import PLANS, Emulator, EmulatorConfig
-
-        config = EmulatorConfig(
-            portal_url=f"http://{host}:{port}",
-            plan=PLANS[plan],
-            read_seconds=read_seconds,
-            write_seconds=write_seconds,
-            batch_seconds=batch_seconds,
-            deliver_events_inline=False,
-        )
-        # Fixed credentials let a restarted emulator keep answering a configured cabinet.
-        if webhook_token:
-            config.webhook_token = webhook_token
-        if client_id:
-            config.client_id = client_id
-        if client_secret:
-            config.client_secret = client_secret
-        emulator = Emulator(config)
-        click.echo(emulator_banner(emulator))
-        uvicorn.run(emulator.asgi(), host=host, port=port, log_level="warning")
+        try:
+            from bitrix24_emulator import Emulator
+            from bitrix24_emulator.cli import banner, parse_args, serve
+        except ModuleNotFoundError as exc:
+            if exc.name != "bitrix24_emulator":
+                raise
+            raise click.ClickException(
+                "the Bitrix24 emulator is not installed: "
+                "pip install 'cabinet-bitrix[emulator]' (or bitrix24-emulator)"
+            ) from None
+        served = parse_args(options, prog="cabinet bitrix-emulator")
+        emulator = Emulator(served.config)
+        click.echo(banner(emulator))
+        click.echo(f"  CABINET_BITRIX_WEBHOOK_URL={emulator.webhook_url}")
+        serve(emulator, host=served.host, port=served.port)

@@ -42,7 +42,8 @@ from starlette.routing import Route
 from cabinet_bitrix import chat, install, news
 from cabinet_bitrix.auth import AuthError, PortTokenStore
 from cabinet_bitrix.backend import BACKEND_NAME
-from cabinet_bitrix.inbound import APPLICATION_TOKEN_KEY, parse_form
+from cabinet_bitrix.forms import parse_form
+from cabinet_bitrix.inbound import APPLICATION_TOKEN_KEY
 from cabinet_bitrix.reconcile import STATE_KEY as RECONCILE_STATE_KEY
 from cabinet_bitrix.settings import BitrixSettings
 
@@ -196,7 +197,7 @@ async def install_hook(request: Request) -> Response:
     """``POST /bitrix24/install``: the local app's install callback."""
     body = await request.body()
     try:
-        nested = parse_form(body)
+        nested = parse_form(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return PlainTextResponse("malformed install request", status_code=400)
     # The query string carries DOMAIN, PROTOCOL, LANG, APP_SID (bitrix24.md §1.5).

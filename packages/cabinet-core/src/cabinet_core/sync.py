@@ -237,6 +237,11 @@ class SyncPort(Protocol):
 
     # reads
     def document(self, document_id: int) -> Document | None: ...
+    def documents(self, document_ids: Iterable[int]) -> Mapping[int, Document]:
+        """The documents of ``document_ids`` that exist, by id, read at once (a batch
+        delivery pushes 50 documents of a claim with one read, not 50)."""
+        ...
+
     def documents_after(self, after_id: int, limit: int) -> Sequence[Document]:
         """Documents with ``id > after_id`` in id order, at most ``limit`` (a backfill or a
         reconciliation walks the whole cabinet with it)."""

@@ -154,10 +154,11 @@ def _demo_emulator(host: str, port: int) -> Any:
     """An emulated portal for the demo; its settings go into this process's environment,
     where the bitrix24 backend reads them."""
     try:
-        from cabinet_bitrix.emulator import ENTERPRISE, Emulator, EmulatorConfig
+        from bitrix24_emulator import ENTERPRISE, Emulator, EmulatorConfig
     except ImportError:
         raise click.ClickException(
-            "--with-bitrix-emulator needs the cabinet-bitrix package installed"
+            "--with-bitrix-emulator needs cabinet-bitrix with its emulator: "
+            "pip install 'cabinet-bitrix[emulator]'"
         ) from None
     from cabinet_web.demo import bitrix_environment
 
@@ -175,7 +176,7 @@ def _demo_emulator(host: str, port: int) -> Any:
 @contextlib.contextmanager
 def _bitrix_loop(cabinet: Cabinet, emulator: Any, url: str) -> Iterator[None]:
     """Serve the emulator, install the app for the cabinet and run a worker, until the end."""
-    from cabinet_bitrix.emulator.server import serve_in_thread
+    from bitrix24_emulator.server import serve_in_thread
 
     from cabinet_web.demo import bitrix_banner, connect_bitrix, seed_bitrix
 

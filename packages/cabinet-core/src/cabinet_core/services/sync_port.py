@@ -15,7 +15,7 @@ where they are, with no data migration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,16 @@ class CabinetSyncPort:
         """The document with its lines, or ``None``."""
         with self._cabinet.store.transaction(readonly=True) as tx:
             return tx.get_document(document_id)
+
+    def documents(self, document_ids: Iterable[int]) -> Mapping[int, Document]:
+        """The documents of ``document_ids`` that exist, by id, in one read-only transaction."""
+        found: dict[int, Document] = {}
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            for document_id in dict.fromkeys(document_ids):
+                document = tx.get_document(document_id)
+                if document is not None:
+                    found[document_id] = document
+        return found
 
     def documents_after(self, after_id: int, limit: int) -> Sequence[Document]:
         """Documents with ``id > after_id`` in id order, at most ``limit``, with their lines."""

@@ -19,13 +19,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cabinet_bitrix.emulator.clock import VirtualClock
-from cabinet_bitrix.emulator.core import TransportFault
+from bitrix24_emulator.clock import VirtualClock
+from bitrix24_emulator.core import TransportFault
 
 if TYPE_CHECKING:
-    from cabinet_bitrix.emulator.core import Emulator
+    from bitrix24_emulator.core import Emulator
 
 _HTML_DOWN = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+def _session_of(emulator: Emulator, chat: str, connector: object, line: object) -> tuple[str, str]:
+    """The connector and line of the one open Open Lines session of ``chat`` (narrowed by
+    ``connector`` and ``line`` when given), so a caller need not know the app's connector id."""
+    found = {
+        (session_connector, session_line)
+        for session_connector, session_line, session_chat in list(emulator.portal.sessions)
+        if session_chat == chat
+        and (connector is None or session_connector == str(connector).lower())
+        and (line is None or session_line == str(line))
+    }
+    if len(found) != 1:
+        raise ValueError(
+            f"{len(found)} Open Lines sessions match chat {chat!r}: name its connector and line"
+        )
+    return found.pop()
 
 
 def create_app(emulator: Emulator) -> Starlette:
@@ -108,10 +125,13 @@ def create_app(emulator: Emulator) -> Starlette:
         # A manager answering a client in Open Lines (the contact centre's chat window).
         try:
             spec = await request.json()
+            connector, line = _session_of(
+                emulator, str(spec["chat"]), spec.get("connector"), spec.get("line")
+            )
             message_id = await run_in_threadpool(
                 emulator.operator_reply,
-                str(spec.get("connector", "cabinet_chat")),
-                str(spec.get("line", "1")),
+                connector,
+                line,
                 str(spec["chat"]),
                 str(spec["text"]),
                 user_id=int(spec.get("user_id", 2)),

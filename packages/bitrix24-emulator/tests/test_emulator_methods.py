@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from cabinet_bitrix.emulator import Emulator, VirtualClock
+from bitrix24_emulator import Emulator, VirtualClock
 
 
 @pytest.fixture

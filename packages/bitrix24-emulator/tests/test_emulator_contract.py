@@ -7,8 +7,8 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
-from cabinet_bitrix.emulator.encoding import parse_pairs, urlencode
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
+from bitrix24_emulator.encoding import parse_pairs, urlencode
 
 
 @pytest.fixture
@@ -313,7 +313,7 @@ def test_12_burst_then_drain_and_a_batch_counts_once(http, hook, clock):
 
 
 def test_12_enterprise_plan_bursts_to_250(clock):
-    from cabinet_bitrix.emulator import ENTERPRISE
+    from bitrix24_emulator import ENTERPRISE
 
     emulator = Emulator(EmulatorConfig(plan=ENTERPRISE), clock=clock)
     with httpx.Client(transport=emulator.transport()) as http:

@@ -7,10 +7,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from cabinet_bitrix.emulator import fields as F
-from cabinet_bitrix.emulator.errors import ApiError, not_found
-from cabinet_bitrix.emulator.methods import Call, Listed, method
-from cabinet_bitrix.emulator.state import (
+from bitrix24_emulator import fields as F
+from bitrix24_emulator.errors import ApiError, not_found
+from bitrix24_emulator.methods import Call, Listed, method
+from bitrix24_emulator.state import (
     DATE_FIELDS,
     FLOAT_FIELDS,
     INT_FIELDS,
@@ -20,7 +20,7 @@ from cabinet_bitrix.emulator.state import (
 )
 
 _EVENT_NAMES = {7: "ONCRMQUOTE", 4: "ONCRMCOMPANY", 3: "ONCRMCONTACT"}
-#: ``originatorId`` names the external system a company or contact came from ("cabinet"): a
+#: ``originatorId`` names the external system a company or contact came from: a
 #: string, like ``originId``, not an id of the portal's.
 _INTEGERS = INT_FIELDS - {"originatorId"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cabinet_bitrix.emulator.encoding import dumps, flatten, parse_pairs, parse_query, urlencode
+from bitrix24_emulator.encoding import dumps, flatten, parse_pairs, parse_query, urlencode
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +23,11 @@ nested = st.recursive(
 @given(st.dictionaries(names, nested, min_size=1, max_size=4))
 def test_urlencoded_data_parses_back_to_itself(data):
     assert parse_query(urlencode(data)) == data
+
+
+def test_parameters_stay_named_even_when_numbered():
+    assert parse_query("0=a&1=b") == {"0": "a", "1": "b"}
+    assert parse_query("a[0]=x&a[1]=y") == {"a": ["x", "y"]}
 
 
 def test_php_arrays_keyed_from_zero_are_lists_and_empty_ones_are_brackets():

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from cabinet_bitrix.emulator.errors import ApiError
+from bitrix24_emulator.errors import ApiError
 
 if TYPE_CHECKING:
-    from cabinet_bitrix.emulator.core import Emulator
-    from cabinet_bitrix.emulator.state import App, Portal
+    from bitrix24_emulator.core import Emulator
+    from bitrix24_emulator.state import App, Portal
 
 
 @attrs.define
@@ -114,7 +114,7 @@ def method(
 
 
 def _load() -> None:
-    from cabinet_bitrix.emulator.methods import (  # noqa: F401 (registers on import)
+    from bitrix24_emulator.methods import (  # noqa: F401 (registers on import)
         catalog,
         chat,
         crm_items,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cabinet_bitrix.emulator.errors import ApiError
-from cabinet_bitrix.emulator.methods import Call, method
+from bitrix24_emulator.errors import ApiError
+from bitrix24_emulator.methods import Call, method
 
 
 def _message(call: Call, dialog_id: str, text: str, author: int, **extra: Any) -> dict[str, Any]:

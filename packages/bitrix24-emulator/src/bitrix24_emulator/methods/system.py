@@ -8,10 +8,10 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from cabinet_bitrix.emulator import fields as F
-from cabinet_bitrix.emulator.errors import ApiError
-from cabinet_bitrix.emulator.methods import REGISTRY, Call, Listed, method
-from cabinet_bitrix.emulator.state import Binding
+from bitrix24_emulator import fields as F
+from bitrix24_emulator.errors import ApiError
+from bitrix24_emulator.methods import REGISTRY, Call, Listed, method
+from bitrix24_emulator.state import Binding
 
 #: Events a handler may bind to (``event.bind`` answers ``ERROR_EVENT_NOT_FOUND`` otherwise).
 EVENTS = frozenset(

@@ -52,7 +52,8 @@ def parse_pairs(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
                 if not isinstance(child, dict):
                     child = node[name] = {}
                 node = child
-    return _listify(root)
+    # Only nested arrays become lists: the parameters themselves stay named, even "0", "1".
+    return {name: _listify(value) for name, value in root.items()}
 
 
 def parse_query(text: str) -> dict[str, Any]:

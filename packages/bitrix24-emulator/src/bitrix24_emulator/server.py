@@ -1,8 +1,8 @@
 """The emulator served over HTTP from a thread of the current process.
 
-For tests and benchmarks that need a real socket (a separate ``cabinet worker`` process, a
-third-party SDK, requests in flight on real connections) but want the emulator object at hand
-to inspect or script. ``cabinet bitrix-emulator`` serves it as a process instead.
+For tests and benchmarks that need a real socket (a client in another process, a third-party
+SDK, requests in flight on real connections) but want the emulator object at hand to inspect
+or script. The ``bitrix24-emulator`` command serves it as a process instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cabinet_bitrix.emulator.core import Emulator
+    from bitrix24_emulator.core import Emulator
 
 __all__ = ["free_port", "serve_in_thread"]
 

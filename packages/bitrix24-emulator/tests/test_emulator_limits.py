@@ -4,7 +4,7 @@ rule is arithmetic."""
 from __future__ import annotations
 
 import pytest
-from cabinet_bitrix.emulator.limits import ENTERPRISE, STANDARD, LeakyBucket, OperatingLimiter
+from bitrix24_emulator.limits import ENTERPRISE, STANDARD, LeakyBucket, OperatingLimiter
 from hypothesis import given
 from hypothesis import strategies as st
 

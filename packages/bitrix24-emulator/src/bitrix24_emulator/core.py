@@ -1,6 +1,6 @@
 """The emulator's core: a plain Python object that answers HTTP requests the way a Bitrix24
 portal does. :meth:`Emulator.transport` serves it to httpx in-process; :mod:`.app` serves it
-as ASGI (``cabinet bitrix-emulator``). Both call :meth:`Emulator.handle`.
+as ASGI (``bitrix24-emulator``). Both call :meth:`Emulator.handle`.
 
 Why a plain object behind an ``httpx.MockTransport``: the connector is synchronous httpx, and a
 mock transport drives the very same request handling without an event loop or a thread, so a
@@ -25,12 +25,12 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
-from cabinet_bitrix.emulator import encoding
-from cabinet_bitrix.emulator.clock import Clock, SystemClock
-from cabinet_bitrix.emulator.errors import ApiError
-from cabinet_bitrix.emulator.limits import STANDARD, LeakyBucket, OperatingLimiter, Plan
-from cabinet_bitrix.emulator.methods import REGISTRY, Auth, Call, Listed, MethodSpec
-from cabinet_bitrix.emulator.state import App, Delivery, Portal, Token, default_portal
+from bitrix24_emulator import encoding
+from bitrix24_emulator.clock import Clock, SystemClock
+from bitrix24_emulator.errors import ApiError
+from bitrix24_emulator.limits import STANDARD, LeakyBucket, OperatingLimiter, Plan
+from bitrix24_emulator.methods import REGISTRY, Auth, Call, Listed, MethodSpec
+from bitrix24_emulator.state import App, Delivery, Portal, Token, default_portal
 
 #: At most this many commands in one ``batch``.
 BATCH_LIMIT = 50
@@ -137,7 +137,7 @@ class Emulator:
     """An emulated Bitrix24 portal: state, limits, auth, faults and event delivery.
 
     ``clock`` decides what time it is and how simulated server time passes (inject a
-    :class:`~cabinet_bitrix.emulator.clock.VirtualClock` in tests); ``event_transport`` carries
+    :class:`~bitrix24_emulator.clock.VirtualClock` in tests); ``event_transport`` carries
     outbound events (default: the network).
     """
 
@@ -500,7 +500,7 @@ class Emulator:
 
     def asgi(self) -> Any:
         """The Starlette application serving this emulator (see :mod:`.app`)."""
-        from cabinet_bitrix.emulator.app import create_app
+        from bitrix24_emulator.app import create_app
 
         return create_app(self)
 

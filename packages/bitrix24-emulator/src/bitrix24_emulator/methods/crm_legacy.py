@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cabinet_bitrix.emulator import fields as F
-from cabinet_bitrix.emulator.errors import ApiError, not_found
-from cabinet_bitrix.emulator.methods import Call, Listed, method
-from cabinet_bitrix.emulator.methods.crm_items import (
+from bitrix24_emulator import fields as F
+from bitrix24_emulator.errors import ApiError, not_found
+from bitrix24_emulator.methods import Call, Listed, method
+from bitrix24_emulator.methods.crm_items import (
     add_item,
     crm_type,
     delete_item,

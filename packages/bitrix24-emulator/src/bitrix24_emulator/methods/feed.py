@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cabinet_bitrix.emulator import fields as F
-from cabinet_bitrix.emulator.errors import ApiError, not_found
-from cabinet_bitrix.emulator.methods import Call, Listed, method
+from bitrix24_emulator import fields as F
+from bitrix24_emulator.errors import ApiError, not_found
+from bitrix24_emulator.methods import Call, Listed, method
 
 #: ``log.blogpost.get`` returns at most this many posts in cursor mode.
 MAX_LIMIT = 200

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from cabinet_bitrix.emulator.errors import ApiError
+from bitrix24_emulator.errors import ApiError
 
 #: Bitrix24 pages lists by 50, whatever the client asks for.
 PAGE_SIZE = 50

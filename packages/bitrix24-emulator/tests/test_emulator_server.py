@@ -1,5 +1,5 @@
-"""The emulator served over HTTP: the control API (Starlette test client), the CLI banner, and
-fast_bitrix24 working against it on a real loopback port."""
+"""The emulator served over HTTP: the control API (Starlette test client), and fast_bitrix24
+and b24pysdk working against it on a real loopback port."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 
 import httpx
 import pytest
-from cabinet_bitrix.emulator import Emulator, EmulatorConfig, VirtualClock
-from cabinet_bitrix.plugin import emulator_banner
+import uvicorn
+from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
 from starlette.testclient import TestClient
 
 
@@ -56,10 +56,45 @@ def test_control_api_staff_actions_clock_and_tokens(emulator):
         assert emulator.clock.now() == before + 5
 
 
-def test_the_banner_names_the_webhook_and_the_app(emulator):
-    banner = emulator_banner(emulator)
-    assert emulator.webhook_url in banner
-    assert emulator.app.client_id in banner and emulator.app.client_secret in banner
+def test_control_api_operator_reply_finds_the_chats_session(emulator):
+    tokens = emulator.install_app()
+    with TestClient(emulator.asgi()) as client:
+
+        def app_call(method, **params):
+            answer = client.post(f"/rest/{method}", json={"auth": tokens["access_token"], **params})
+            assert answer.status_code == 200, answer.text
+
+        app_call("imconnector.register", ID="helpdesk", NAME="Helpdesk")
+        for line in (1, 2):
+            app_call("imconnector.activate", CONNECTOR="helpdesk", LINE=line, ACTIVE=1)
+        for line, chat in ((1, "client-7"), (1, "client-8"), (2, "client-8")):
+            app_call(
+                "imconnector.send.messages",
+                CONNECTOR="helpdesk",
+                LINE=line,
+                MESSAGES=[
+                    {
+                        "user": {"id": chat, "name": "Jan"},
+                        "message": {"id": f"m-{line}-{chat}", "text": "Dzień dobry"},
+                        "chat": {"id": chat},
+                    }
+                ],
+            )
+        # One session holds client-7: neither the connector nor the line need be named.
+        only = client.post("/_emulator/operator-reply", json={"chat": "client-7", "text": "Witam"})
+        assert only.status_code == 200, only.text
+        assert emulator.portal.messages[-1]["text"] == "Witam"
+        # client-8 talks on two lines: the caller must say which.
+        both = client.post("/_emulator/operator-reply", json={"chat": "client-8", "text": "?"})
+        assert both.status_code == 400 and "2 Open Lines sessions" in both.json()["error"]
+        named = client.post(
+            "/_emulator/operator-reply",
+            json={"chat": "client-8", "text": "Na linii 2", "connector": "HELPDESK", "line": 2},
+        )
+        assert named.status_code == 200, named.text
+        assert emulator.portal.messages[-1]["text"] == "Na linii 2"
+        unknown = client.post("/_emulator/operator-reply", json={"chat": "nobody", "text": "?"})
+        assert unknown.status_code == 400
 
 
 def _free_port() -> int:
@@ -70,7 +105,6 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served():
-    uvicorn = pytest.importorskip("uvicorn")
     port = _free_port()
     emulator = Emulator(EmulatorConfig(portal_url=f"http://127.0.0.1:{port}"))
     server = uvicorn.Server(

@@ -2,14 +2,15 @@
 
 :class:`Emulator` holds an emulated portal and answers REST calls with Bitrix24's envelopes,
 errors and limits; :meth:`Emulator.transport` serves it to httpx in-process and
-:meth:`Emulator.asgi` (or :func:`create_app`) over HTTP (``cabinet bitrix-emulator``).
+:meth:`Emulator.asgi` (or :func:`create_app`) over HTTP; the ``bitrix24-emulator`` command
+(:mod:`.cli`) serves one on a host and port. It imports nothing of the clients it stands in for.
 """
 
 from __future__ import annotations
 
-from cabinet_bitrix.emulator.app import create_app
-from cabinet_bitrix.emulator.clock import Clock, SystemClock, VirtualClock
-from cabinet_bitrix.emulator.core import (
+from bitrix24_emulator.app import create_app
+from bitrix24_emulator.clock import Clock, SystemClock, VirtualClock
+from bitrix24_emulator.core import (
     FAULT_KINDS,
     Emulator,
     EmulatorConfig,
@@ -17,8 +18,8 @@ from cabinet_bitrix.emulator.core import (
     Reply,
     TransportFault,
 )
-from cabinet_bitrix.emulator.errors import ApiError
-from cabinet_bitrix.emulator.limits import ENTERPRISE, PLANS, STANDARD, Plan
+from bitrix24_emulator.errors import ApiError
+from bitrix24_emulator.limits import ENTERPRISE, PLANS, STANDARD, Plan
 
 __all__ = [
     "ENTERPRISE",
