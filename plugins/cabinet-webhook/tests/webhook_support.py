@@ -99,8 +99,8 @@ def make_document(document_id: int, status: str = "issued") -> Document:
 
 class MemoryPort:
     """:class:`cabinet_core.sync.SyncPort` in memory for what a backend under test uses:
-    documents (``records``) with a fixed set of states, the state store, a settable clock, and a log of the
-    writes (what a backend applied, in order)."""
+    documents (``records``) with a fixed set of states, the state store, a settable clock, and
+    a log of the writes (what a backend applied, in order)."""
 
     def __init__(self, backend: str = "webhook", *, now: datetime | None = None) -> None:
         self.backend = backend
