@@ -1,8 +1,9 @@
-"""``python -m bench [core|pdf|lists|bitrix ...]``: run benchmarks, save raw results, print them.
+"""``python -m bench [core|pdf|lists|bitrix|webhook ...]``: run benchmarks, save raw results.
 
 With no argument the core and PDF benchmarks run; ``lists`` (the 1M-document list page, which
 builds a cached database on its first run) and ``bitrix`` (5,000 documents synced to the emulator
-at three portal speeds, about ten minutes) run only when named, with their own options
+at three portal speeds, about ten minutes) and ``webhook`` (3,000 documents delivered to a
+loopback receiver) run only when named, with their own options
 (``python -m bench lists --help``, ``python -m bench bitrix --help``).
 """
 
@@ -37,8 +38,14 @@ def main(argv: list[str]) -> int:
         from bench import bitrix
 
         results += bitrix.main(argv[1:])
-    if which not in {"all", "core", "pdf", "lists", "bitrix"}:
-        print(f"unknown benchmark {which!r}: use core, pdf, lists or bitrix", file=sys.stderr)
+    if which == "webhook":
+        from bench import webhook
+
+        results += webhook.main(argv[1:])
+    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook"}:
+        print(
+            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix or webhook", file=sys.stderr
+        )
         return 2
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -20,7 +20,6 @@ import pstats
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
@@ -33,6 +32,11 @@ from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Address, Client, Document, DocumentLine, Party, Role
 from cabinet_core.settings import Settings
 from cabinet_core.storage import Store
+from cabinet_core.testing.databases import (
+    postgres_server,
+    postgres_unreachable,
+    throwaway_database,
+)
 from cabinet_core.vat import compute_totals
 
 from bench._timing import alternating, per_call
@@ -70,14 +74,6 @@ def bench_vat_totals() -> dict[str, Any]:
         "baseline_us": round(bare * 1e6, 1),
         "ratio": round(ours / bare, 2),
     }
-
-
-def _pg_database(base_url: str) -> tuple[str, sa.Engine]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    return sa.make_url(base_url).set(database=name).render_as_string(hide_password=False), admin
 
 
 def _bare_issue(engine: sa.Engine, table: sa.Table, counter: sa.Table) -> None:
@@ -219,19 +215,9 @@ def run(argv: list[str] | None = None) -> list[dict[str, Any]]:
     results = [bench_vat_totals()]
     with tempfile.TemporaryDirectory() as tmp:
         results += bench_document_issue(f"sqlite:///{tmp}/bench.sqlite3", "sqlite")
-    base = os.environ.get(
-        "CABINET_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    try:
-        url, admin = _pg_database(base)
-    except sa.exc.OperationalError:
+    server = postgres_server()
+    if postgres_unreachable(server) is not None:
         return results
-    try:
+    with throwaway_database(server, prefix="bench") as url:
         results += bench_document_issue(url, "postgresql")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
-            )
-        admin.dispose()
     return results

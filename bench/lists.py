@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import random
 import statistics
 import sys
@@ -64,6 +63,12 @@ from cabinet_core.nip import nip_check_digit
 from cabinet_core.settings import Settings
 from cabinet_core.storage import schema as t
 from cabinet_core.storage.mapping import client_values, counterparty_values, fold, json
+from cabinet_core.testing.databases import (
+    create_database,
+    drop_database,
+    postgres_server,
+    postgres_unreachable,
+)
 from cabinet_core.vat import compute_totals
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -77,8 +82,6 @@ MARKER = "bench.lists"
 PASSWORD = "bench-lists-password-1"
 EMAIL = "ksiegowa@zazolc.example"
 CHUNK = 20_000
-
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass(frozen=True)
@@ -561,50 +564,34 @@ def sqlite_cabinet(size: Size, folder: Path, *, log: Callable[[str], None]) -> I
             cabinet.close()
 
 
+def _postgres_name(size: Size) -> str:
+    return f"cabinet_bench_lists_{size.documents}_{size.own}"
+
+
 @contextmanager
 def postgres_cabinet(size: Size, server: str, *, log: Callable[[str], None]) -> Iterator[Cabinet]:
     """The cached PostgreSQL database ``cabinet_bench_lists_<n>_<own>`` (built on first use)."""
-    name = f"cabinet_bench_lists_{size.documents}_{size.own}"
-    url = sa.make_url(server).set(database=name).render_as_string(hide_password=False)
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            exists = connection.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            ).first()
-            if not exists:
-                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        with tempfile.TemporaryDirectory() as tmp:
-            cabinet = Cabinet(_settings(Path(tmp), url), load_entrypoints=False)
-            try:
-                if not _is_built(cabinet, size):
-                    cabinet.close()
-                    with admin.connect() as connection:
-                        connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-                        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-                    cabinet = Cabinet(_settings(Path(tmp), url), load_entrypoints=False)
-                    log(f"building PostgreSQL database {name} ({size.documents:,} documents)")
-                    cabinet.migrate()
-                    populate(cabinet, size, log=log)
-                _migrate(cabinet, log=log)
-                yield cabinet
-            finally:
+    name = _postgres_name(size)
+    url = create_database(server, name)
+    with tempfile.TemporaryDirectory() as tmp:
+        cabinet = Cabinet(_settings(Path(tmp), url), load_entrypoints=False)
+        try:
+            if not _is_built(cabinet, size):
                 cabinet.close()
-    finally:
-        admin.dispose()
+                create_database(server, name, replace=True)
+                cabinet = Cabinet(_settings(Path(tmp), url), load_entrypoints=False)
+                log(f"building PostgreSQL database {name} ({size.documents:,} documents)")
+                cabinet.migrate()
+                populate(cabinet, size, log=log)
+            _migrate(cabinet, log=log)
+            yield cabinet
+        finally:
+            cabinet.close()
 
 
 def drop_postgres(size: Size, server: str) -> None:
     """Remove the cached PostgreSQL database."""
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(
-                f'DROP DATABASE IF EXISTS "cabinet_bench_lists_{size.documents}_{size.own}" '
-                "WITH (FORCE)"
-            )
-    finally:
-        admin.dispose()
+    drop_database(server, _postgres_name(size))
 
 
 # -- the measurement
@@ -791,18 +778,13 @@ def run(
         with sqlite_cabinet(size, folder, log=log) as cabinet:
             results.append(measure(cabinet, "sqlite", requests=requests))
     if "postgresql" in engines:
-        server = os.environ.get("CABINET_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-        probe = sa.create_engine(server)
-        try:
-            with probe.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-        except sa.exc.OperationalError as error:
-            log(f"list_page_postgresql skipped: PostgreSQL is not reachable ({error.orig})")
+        server = postgres_server()
+        unreachable = postgres_unreachable(server)
+        if unreachable is not None:
+            log(f"list_page_postgresql skipped: {unreachable}")
         else:
             with postgres_cabinet(size, server, log=log) as cabinet:
                 results.append(measure(cabinet, "postgresql", requests=requests))
-        finally:
-            probe.dispose()
     return results
 
 
@@ -820,7 +802,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.drop:
         for path in RESULTS.glob(f"lists-{size.documents}-{size.own}.sqlite3*"):
             path.unlink()
-        drop_postgres(size, os.environ.get("CABINET_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+        drop_postgres(size, postgres_server())
         return []
     engines = tuple(args.engine or ("sqlite", "postgresql"))
     return run(size, requests=args.requests, engines=engines)

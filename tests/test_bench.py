@@ -125,3 +125,14 @@ def test_list_queries_are_a_search_and_two_filters(tmp_path: Path) -> None:
             found += cabinet.documents.list(Actor.system(), parsed).total > 0
         # Most searches come from an invoice with its own filters, so they find something.
         assert found >= len(queries) // 2
+
+
+def test_the_webhook_benchmark_delivers_every_document_signed() -> None:
+    from bench import webhook
+
+    (row,) = webhook.run(documents=40)
+    assert row["messages"] == 41  # the client's message and one per document
+    assert row["received"] == 41
+    assert row["refused_by_receiver"] == 0
+    assert row["left_pending"] == 0
+    assert row["per_second"] > 0 and row["bare_httpx_per_second"] > 0

@@ -2,48 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Address, Client, Role
+from cabinet_core.testing import require_postgres
+from cabinet_core.testing.databases import throwaway_database
 from cabinet_web.app import create_app
 from starlette.testclient import TestClient
 from web_support import PASSWORD, SYSTEM, World, empty_postgres, login, make_settings
-
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A throwaway PostgreSQL database for this session (skipped when the server is not
     reachable, a failure when ``CI`` is set)."""
-    server = os.environ.get("CABINET_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL is not reachable at {server}: {exc.orig}"
-        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    name = f"cabinet_web_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_database(require_postgres(), prefix="cabinet_web_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -72,11 +72,9 @@ def closed_port() -> int:
 
 def empty_postgres(cabinet: Cabinet) -> None:
     """The session's PostgreSQL database as the next test expects it: no rows."""
-    from cabinet_core.storage.schema import metadata
+    from cabinet_core.testing.databases import empty_database
 
-    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    with cabinet.store.engine.begin() as connection:  # type: ignore[attr-defined]
-        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    empty_database(cabinet.store)
 
 
 def pdf_cabinet(

@@ -3,10 +3,10 @@ from a placement, and the admins' settings page. Registered through cabinet-web'
 ``register_routes`` hook (see :mod:`cabinet_bitrix.plugin`). cabinet-web is never imported: its
 public web kit (:mod:`cabinet_web.kit`) is reached as ``request.app.state.kit``.
 
-* ``POST /hooks/bitrix24``: the events the portal sends, handed to the backend's inbound
-  handler (:class:`cabinet_bitrix.inbound.EventHandler`: parsing, the one application-token
-  check, the answer at once and the work after it). A thin adapter until the web shell's
-  generic ``POST /hooks/{backend}`` route replaces it.
+* The events the portal sends reach ``POST /hooks/bitrix24``, the web shell's generic
+  ``/hooks/{backend}`` route, which hands them to the backend's inbound handler
+  (:class:`cabinet_bitrix.inbound.EventHandler`: parsing, the one application-token check, the
+  answer at once and the work after it); nothing here serves them.
 * ``POST /bitrix24/install``: the install callback of the local app (or ``ONAPPINSTALL``):
   the tokens are confirmed with the OAuth server (a form could name any portal address) and
   kept for the configured portal, then the events, the placement and the Open Lines
@@ -64,7 +64,7 @@ SIGN_IN_PATH = "/bitrix24/sign-in"
 SETTINGS_PATH = "/settings/bitrix24"
 #: POSTs that come from the portal's servers or its frame, not from the cabinet's forms: they
 #: prove themselves by the application token or by a token checked with the portal.
-CSRF_EXEMPT = frozenset({HOOK_PATH, INSTALL_PATH, PLACEMENT_PATH})
+CSRF_EXEMPT = frozenset({INSTALL_PATH, PLACEMENT_PATH})
 SIGN_IN_MAX_AGE = 60
 #: The placement page's own stylesheet (the plugin's ``static_dirs``).
 STYLESHEET = "/static/plugins/bitrix24/placement.css"
@@ -133,38 +133,6 @@ def _flat(raw: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 # --- events --------------------------------------------------------------------------------
-
-
-async def event_hook(request: Request) -> Response:
-    """``POST /hooks/bitrix24``: the backend's inbound handler answers; its work follows.
-
-    A thin adapter: the web shell's generic ``POST /hooks/{backend}`` route replaces it."""
-    from cabinet_core.sync import InboundRequest
-
-    cabinet = _cabinet(request)
-    backend = bitrix_backend(cabinet)
-    if backend is None:
-        return PlainTextResponse("Bitrix24 is not configured", status_code=404)
-    handler = backend.inbound
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > handler.max_body_bytes:
-        return PlainTextResponse("the event is too large", status_code=413)
-    body = await request.body()
-    inbound = InboundRequest(
-        method=request.method,
-        path=request.url.path,
-        headers={name.lower(): value for name, value in request.headers.items()},
-        query=dict(request.query_params),
-        body=body,
-        remote_addr=request.client.host if request.client else None,
-    )
-    reply = await run_in_threadpool(handler.handle, _port(cabinet), inbound)
-    return Response(
-        reply.body,
-        status_code=reply.status,
-        media_type=reply.content_type,
-        background=BackgroundTask(reply.after) if reply.after is not None else None,
-    )
 
 
 # --- install -------------------------------------------------------------------------------
@@ -497,7 +465,6 @@ async def save_webhook_token(request: Request) -> Response:
 
 
 ROUTES: list[Route] = [
-    Route(HOOK_PATH, event_hook, methods=["POST"], name="bitrix24_events"),
     Route(INSTALL_PATH, install_hook, methods=["POST"], name="bitrix24_install"),
     Route(PLACEMENT_PATH, placement, methods=["POST"], name="bitrix24_placement"),
     Route(SIGN_IN_PATH, sign_in, methods=["GET"], name="bitrix24_sign_in"),

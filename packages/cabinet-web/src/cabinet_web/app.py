@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cabinet_web import kit
@@ -70,10 +70,16 @@ def create_app(cabinet: Cabinet) -> Starlette:
         Mount("/static", StaticFiles(packages=[("cabinet_web", "static")]), name="static")
     )
     # Server-to-server endpoints (a CRM's events) say so on the endpoint; per app, not global.
-    exempt = frozenset(
-        str(getattr(route, "path", ""))
+    exempt_routes = [
+        route
         for route in routes
         if getattr(getattr(route, "endpoint", None), CSRF_EXEMPT_ATTRIBUTE, False)
+    ]
+    exempt = frozenset(str(getattr(route, "path", "")) for route in exempt_routes)
+    exempt_patterns = tuple(
+        route.path_regex
+        for route in exempt_routes
+        if isinstance(route, Route) and "{" in route.path
     )
     settings = cabinet.settings
     app = Starlette(
@@ -89,7 +95,7 @@ def create_app(cabinet: Cabinet) -> Starlette:
                 https_only=settings.secure_cookies,
             ),
             Middleware(RequestContextMiddleware),
-            Middleware(CsrfMiddleware, exempt_paths=exempt),
+            Middleware(CsrfMiddleware, exempt_paths=exempt, exempt_patterns=exempt_patterns),
         ],
         exception_handlers={
             CabinetError: handle_cabinet_error,

@@ -43,10 +43,11 @@ def ensure_registered(pm: pluggy.PluginManager) -> None:
 @hookimpl
 def register_routes(register: Callable[[BaseRoute], None]) -> None:
     """The built-in pages and the JSON API."""
+    from cabinet_web import inbound
     from cabinet_web.api import v1
     from cabinet_web.pages import ROUTES
 
-    for route in (*ROUTES, *v1.ROUTES):
+    for route in (*ROUTES, *v1.ROUTES, *inbound.ROUTES):
         register(route)
 
 

@@ -40,6 +40,7 @@ STATUS_TITLES: Mapping[int, str] = {
     422: N_("The data is not valid"),
     429: N_("Too many requests"),
     500: N_("Something went wrong on our side"),
+    503: N_("The service is unavailable for a moment"),
 }
 
 PROBLEM_TYPES: Mapping[int, str] = {
@@ -54,6 +55,7 @@ PROBLEM_TYPES: Mapping[int, str] = {
     422: "validation",
     429: "too-many-requests",
     500: "server-error",
+    503: "unavailable",
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from typing import Any
 
@@ -102,15 +103,24 @@ class RequestContextMiddleware:
 class CsrfMiddleware:
     """Rejects unsafe cookie-authenticated requests without the session's CSRF token."""
 
-    def __init__(self, app: ASGIApp, *, exempt_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        exempt_paths: frozenset[str] = frozenset(),
+        exempt_patterns: tuple[re.Pattern[str], ...] = (),
+    ) -> None:
         self.app = app
         self.exempt_paths = exempt_paths
+        # Routes with path parameters (``/hooks/{backend}``) are exempt by their compiled regex.
+        self.exempt_patterns = exempt_patterns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["method"] in SAFE_METHODS
             or scope["path"] in self.exempt_paths
+            or any(pattern.match(scope["path"]) for pattern in self.exempt_patterns)
         ):
             await self.app(scope, receive, send)
             return

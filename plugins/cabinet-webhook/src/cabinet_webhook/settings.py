@@ -1,0 +1,70 @@
+"""The webhook backend's settings, read from ``CABINET_WEBHOOK_*`` environment variables.
+
+* ``CABINET_WEBHOOK_URL`` (required): where every change is POSTed (an n8n, Make or Zapier
+  webhook trigger, or your own receiver). ``http`` or ``https``.
+* ``CABINET_WEBHOOK_SECRET`` (required): the shared signing secret, ``whsec_<base64>`` (the
+  Standard Webhooks form) or any other string of at least 16 characters.
+* ``CABINET_WEBHOOK_TIMEOUT``: seconds to wait for the receiver's answer (10).
+* ``CABINET_WEBHOOK_CONNECTIONS``: parallel connections a batch is spread over (8).
+
+Only the backend's factory reads them (the plugin never touches the environment elsewhere);
+when the core grows a per-plugin settings namespace, the factory reads that instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import attrs
+
+from cabinet_webhook.signature import secret_key
+
+MIN_SECRET_LENGTH = 16
+
+
+def _url(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"CABINET_WEBHOOK_URL must be an http(s) URL, not {value!r}")
+
+
+def _secret(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    secret_key(value)
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"CABINET_WEBHOOK_SECRET needs at least {MIN_SECRET_LENGTH} characters")
+
+
+@attrs.frozen(kw_only=True)
+class WebhookSettings:
+    """Where to send, how to sign, how long to wait, how many connections."""
+
+    url: str = attrs.field(validator=_url)
+    secret: str = attrs.field(validator=_secret, repr=False)
+    timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
+    connections: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+
+    @property
+    def key(self) -> bytes:
+        """The HMAC key of the secret."""
+        return secret_key(self.secret)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
+        """Read ``CABINET_WEBHOOK_*``; :class:`ValueError` naming what is missing or wrong."""
+        env = os.environ if environ is None else environ
+        missing = [
+            name for name in ("CABINET_WEBHOOK_URL", "CABINET_WEBHOOK_SECRET") if not env.get(name)
+        ]
+        if missing:
+            raise ValueError(f"the webhook backend needs {' and '.join(missing)}")
+        values: dict[str, object] = {
+            "url": env["CABINET_WEBHOOK_URL"].strip(),
+            "secret": env["CABINET_WEBHOOK_SECRET"].strip(),
+        }
+        if env.get("CABINET_WEBHOOK_TIMEOUT"):
+            values["timeout"] = float(env["CABINET_WEBHOOK_TIMEOUT"])
+        if env.get("CABINET_WEBHOOK_CONNECTIONS"):
+            values["connections"] = int(env["CABINET_WEBHOOK_CONNECTIONS"])
+        return cls(**values)  # type: ignore[arg-type]
