@@ -138,3 +138,33 @@ def test_cabinet_bitrix_never_imports_cabinet_web():
 def test_cabinet_web_never_names_a_plugin(name):
     found = names_in_code(sources("cabinet-web", "cabinet_web"), name)
     assert not found, "\n".join(found)
+
+
+#: The CRM plugins: they read and write the cabinet through their sync port (and their web face
+#: through the services the kernel offers), never through the store.
+CRM_PLUGINS = [
+    sources("cabinet-bitrix", "cabinet_bitrix"),
+    sorted((ROOT / "plugins" / "cabinet-webhook" / "src" / "cabinet_webhook").rglob("*.py")),
+]
+
+
+def store_uses(paths: list[Path]) -> list[str]:
+    """Imports of ``cabinet_core.storage`` and ``.store`` attribute reads, outside
+    ``if TYPE_CHECKING:``."""
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for line, module in runtime_imports(tree):
+            if module.startswith("cabinet_core.storage"):
+                found.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "store":
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} reads .store")
+    return found
+
+
+@pytest.mark.parametrize("paths", CRM_PLUGINS, ids=["cabinet_bitrix", "cabinet_webhook"])
+def test_crm_plugins_never_touch_the_store(paths):
+    assert paths, "no sources found"
+    found = store_uses(paths)
+    assert not found, "\n".join(found)

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from cabinet_core.entities import Role, User
+from cabinet_core.entities import Actor, Role, User
+from cabinet_core.errors import NotFound
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -214,8 +215,7 @@ def staff_for_placement(
     email = str(me.get("EMAIL", "")) if isinstance(me, Mapping) else ""
     if not email or me.get("ACTIVE") is False:
         return None
-    with cabinet.store.transaction(readonly=True) as tx:
-        user = tx.get_user_by_email(email)
+    user = cabinet.users.find_by_email(Actor.system(), email)
     if user is None or not user.active or user.role is Role.CLIENT:
         return None
     return user
@@ -351,8 +351,10 @@ async def sign_in(request: Request) -> Response:
         user_id = int(data["user"])
     except (BadSignature, KeyError, TypeError, ValueError):
         return RedirectResponse("/login", status_code=303)
-    with cabinet.store.transaction(readonly=True) as tx:
-        user = tx.get_user(user_id)
+    try:
+        user: User | None = await run_in_threadpool(cabinet.users.get, Actor.system(), user_id)
+    except NotFound:
+        user = None
     if user is None or not user.active or data.get("auth") != kit.session_fingerprint(user):
         return RedirectResponse("/login", status_code=303)
     kit.sign_in(request, user)
@@ -409,11 +411,8 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
     state = port.state(RECONCILE_STATE_KEY)
     overview["last_reconcile"] = state.get("last_run") if isinstance(state, Mapping) else None
     # This backend's own deliveries: another CRM's or the mail's are not its business.
-    failed = cabinet.store.list_outbox(status="failed", subscriber=BACKEND_NAME, limit=20)
-    overview["failures"] = [m for m in failed if m.last_error]
-    overview["pending"] = len(
-        cabinet.store.list_outbox(status="pending", subscriber=BACKEND_NAME, limit=1000)
-    )
+    overview["failures"] = [m for m in port.deliveries("failed", limit=20) if m.last_error]
+    overview["pending"] = len(port.deliveries("pending", limit=1000))
     return overview
 
 

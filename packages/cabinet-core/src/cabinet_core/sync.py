@@ -272,6 +272,11 @@ class SyncPort(Protocol):
         """Whether a message about the entity still waits for delivery to this backend."""
         ...
 
+    def deliveries(self, status: str, *, limit: int = 100) -> Sequence[OutboxMessage]:
+        """This backend's own deliveries in ``status`` ("pending", "failed" or "delivered"),
+        newest first: what its settings page shows an admin."""
+        ...
+
     # writes (origin = this backend)
     def apply_status(self, document_id: int, status: str, *, comment: str = "") -> Document | None:
         """Move the document to ``status`` as the CRM says; ``None`` when already there.

@@ -145,6 +145,10 @@ class CabinetSyncPort:
         with self._cabinet.store.transaction(readonly=True) as tx:
             return tx.outbox_pending(entity, entity_id, subscriber=self._backend)
 
+    def deliveries(self, status: str, *, limit: int = 100) -> Sequence[OutboxMessage]:
+        """This backend's own deliveries in ``status``, newest first."""
+        return self._cabinet.store.list_outbox(status=status, subscriber=self._backend, limit=limit)
+
     # -- writes (origin = this backend) -----------------------------------------------------
 
     def apply_status(self, document_id: int, status: str, *, comment: str = "") -> Document | None:

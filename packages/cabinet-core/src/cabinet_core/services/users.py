@@ -268,6 +268,18 @@ class UserService(Service):
         with self.store.transaction(readonly=True) as tx:
             return self._visible(tx, actor, user_id)[0]
 
+    def find_by_email(self, actor: Actor, email: str) -> User | None:
+        """The user signing in under ``email`` if the actor may see it, else ``None`` (a
+        sign-in from elsewhere, such as a CRM's placement, maps its person by e-mail)."""
+        with self.store.transaction(readonly=True) as tx:
+            found = tx.get_user_by_email(email.strip())
+            if found is None or found.id is None:
+                return None
+            try:
+                return self._visible(tx, actor, found.id)[0]
+            except NotFound:
+                return None
+
     def list(
         self, actor: Actor, *, client_id: int | None = None, role: Role | None = None
     ) -> builtins.list[User]:
