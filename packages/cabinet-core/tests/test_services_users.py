@@ -281,3 +281,13 @@ def test_token_use_is_recorded_at_most_once_a_minute(world: World) -> None:
     now[0] = start + timedelta(seconds=60)
     tokens.authenticate(secret)
     assert tokens.list(alice)[0].last_used_at == start + timedelta(seconds=60)
+
+
+def test_find_by_email_sees_what_the_actor_may_see(world: World) -> None:
+    system, alice = Actor.system(), world.actor(world.alice)
+    found = world.cabinet.users.find_by_email(system, " manager@firm.example ")
+    assert found is not None and found.id == world.manager.id
+    assert world.cabinet.users.find_by_email(system, "nobody@firm.example") is None
+    # A client's user sees itself, never another client's user.
+    assert world.cabinet.users.find_by_email(alice, "alice@alfa.example") == world.alice
+    assert world.cabinet.users.find_by_email(alice, "bob@beta.example") is None

@@ -111,7 +111,7 @@ def test_status_and_payment_carry_the_backend_as_origin(world: World, hooks: Hoo
     messages = world.cabinet.store.list_outbox(limit=100)
     status = next(m for m in messages if m.topic == Topic.DOCUMENT_STATUS_CHANGED)
     payment = next(m for m in messages if m.topic == Topic.DOCUMENT_PAYMENT_CHANGED)
-    assert status.payload["origin"] == "acme" and payment.payload["origin"] == "acme"
+    assert status.origin == "acme" and payment.origin == "acme"
     change = decode_payload(status)
     assert isinstance(change, DocumentStatusChange)
     assert (change.old_status, change.new_status, change.comment) == (
@@ -167,16 +167,27 @@ def test_requeue_writes_the_outbox_row_and_its_audit_entry(world: World) -> None
         port.requeue(Topic.DOCUMENT_STATUS_CHANGED, "document", document.id, reason="a moment")
 
 
-def test_pending_follows_delivery(world: World) -> None:
+def test_pending_and_deliveries_follow_this_backends_delivery(world: World) -> None:
+    # The world's active backend is "null": a change gets a delivery for it, none for "acme".
     document = _document(world)
     assert document.id is not None
-    port = world.cabinet.sync_port("acme")
+    port, other = world.cabinet.sync_port("null"), world.cabinet.sync_port("acme")
     assert port.pending("document", document.id)
+    assert not other.pending("document", document.id)
+    pending = port.deliveries("pending")
+    assert document.id in {m.entity_id for m in pending}
+    assert {m.subscriber for m in pending} == {"null"}
+    assert other.deliveries("pending") == []
     store = world.cabinet.store
-    ids = [m.id for m in store.list_outbox(limit=100) if m.entity_id == document.id]
-    store.mark_delivered_many([i for i in ids if i is not None], now=store.clock())
+    ids = [m.id for m in pending if m.entity_id == document.id and m.id is not None]
+    store.mark_delivered_many(ids, subscriber="null", now=store.clock())
     assert not port.pending("document", document.id)
     assert not port.pending("document", 10_000)
+    assert {m.id for m in port.deliveries("delivered")} >= set(ids)
+    # A re-queue is the asking backend's alone.
+    other.requeue(Topic.DOCUMENT_UPDATED, "document", document.id, reason="missing")
+    assert other.pending("document", document.id)
+    assert not port.pending("document", document.id)
 
 
 def test_state_is_namespaced_per_backend(world: World) -> None:
