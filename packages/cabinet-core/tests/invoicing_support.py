@@ -29,7 +29,8 @@ from cabinet_core.rendering import Rendered
 from cabinet_core.settings import Settings
 from cabinet_core.storage import Store
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "../shared/specs/ksef-fa3/examples"
+#: The Ministry's FA(3) examples among the repository's test fixtures (see testdata/ksef-fa3).
+EXAMPLES = Path(__file__).resolve().parents[3] / "testdata" / "ksef-fa3" / "examples"
 DAY = date(2026, 11, 20)
 BUYER = Party(name="Kupiec sp. z o.o.", nip="5260001246", email="faktury@kupiec.example")
 LINES = (

@@ -2,8 +2,8 @@
 
 The documents are the golden vectors of poland.md §9 (TV3 PLN with four rates, TV9 USD, TV10
 correction, TV11 EUR "np II", TV12 split payment) plus the exemption basis, per-line VAT and
-gross prices. TV3 and TV9 are also compared with the research examples' totals in
-``shared/specs/ksef-fa3/examples-research`` (skipped when that folder is not beside the clone).
+gross prices. TV3 and TV9 are also compared with the research examples' totals in the
+repository's fixtures, ``testdata/ksef-fa3/examples-research``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 D = Decimal
-RESEARCH = Path(__file__).parents[3] / ".." / "shared" / "specs" / "ksef-fa3" / "examples-research"
+FIXTURES = Path(__file__).parents[3] / "testdata" / "ksef-fa3"
+RESEARCH = FIXTURES / "examples-research"
 NS = {"f": FA3_NAMESPACE}
 CREATED = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 
@@ -196,10 +197,7 @@ def test_tv9_usd_states_the_vat_in_pln_per_rate_and_the_rate_on_every_line() -> 
     ids=["TV3", "TV9"],
 )
 def test_key_totals_match_the_research_examples(document: Document, research: str) -> None:
-    path = RESEARCH / research
-    if not path.exists():
-        pytest.skip("shared/specs/ksef-fa3 is not beside the clone")
-    reference = fields(path.read_bytes())
+    reference = fields((RESEARCH / research).read_bytes())
     ours = fields(export(document))
     keys = [k for k in reference if k.startswith(("P_13", "P_14", "P_15"))]
     assert keys
@@ -460,7 +458,7 @@ def test_any_invoice_is_schema_valid_and_reads_back_to_the_same_lines_and_totals
     assert_round_trip(document, export(document))
 
 
-SPECS_EXAMPLES = RESEARCH.parent / "examples"
+SPECS_EXAMPLES = FIXTURES / "examples"
 
 
 @pytest.mark.parametrize("number", [4, 9, 20, 22, 23, 24, 26])
@@ -470,10 +468,7 @@ def test_official_vat_examples_read_as_sales_invoices_write_back_the_same_totals
     """MF's own invoices, read and written again: schema-valid, same P_13/P_14/P_15 and
     parties (example 22 is an EUR WDT without an exchange rate, 23 a USD export to a buyer
     identified outside the EU)."""
-    path = SPECS_EXAMPLES / f"FA_3_Przyklad_{number:02d}.xml"
-    if not path.exists():
-        pytest.skip("shared/specs/ksef-fa3 is not beside the clone")
-    original = path.read_bytes()
+    original = (SPECS_EXAMPLES / f"FA_3_Przyklad_{number:02d}.xml").read_bytes()
     imported = parse_fa3(original, client_id=1, doc_type="vat_invoice")
     assert imported.document.seller is not None
     xml = document_to_fa3(imported.document, seller=imported.document.seller, created_at=CREATED)
@@ -493,10 +488,7 @@ def test_official_vat_examples_read_as_sales_invoices_write_back_the_same_totals
 
 
 def test_an_official_correction_read_as_a_correcting_invoice_writes_back_the_same_file() -> None:
-    path = SPECS_EXAMPLES / "FA_3_Przyklad_02.xml"
-    if not path.exists():
-        pytest.skip("shared/specs/ksef-fa3 is not beside the clone")
-    original = path.read_bytes()
+    original = (SPECS_EXAMPLES / "FA_3_Przyklad_02.xml").read_bytes()
     document = parse_fa3(original, client_id=1, doc_type="correcting_invoice").document
     assert document.seller is not None
     xml = document_to_fa3(document, seller=document.seller, created_at=CREATED)

@@ -1,9 +1,8 @@
 """Reading FA(3) files: all 26 official MF examples, and files that must be refused.
 
 The expected parties, line counts and totals are read from each example with plain
-ElementTree paths here, independently of the parser under test. The examples live in the
-project's shared reference (``shared/specs/ksef-fa3``, beside the clone); without it those
-tests are skipped.
+ElementTree paths here, independently of the parser under test. The examples are the
+repository's test fixtures in ``testdata/ksef-fa3/examples``.
 """
 
 from __future__ import annotations
@@ -20,21 +19,15 @@ from cabinet_core.ksef import FA3_NAMESPACE, parse_fa3
 from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
 from cabinet_core.vat import POLAND_2026
 
-SPECS = Path(__file__).parents[3] / ".." / "shared" / "specs" / "ksef-fa3"
+SPECS = Path(__file__).parents[3] / "testdata" / "ksef-fa3"
 EXAMPLES = sorted((SPECS / "examples").glob("FA_3_Przyklad_*.xml"))
-needs_specs = pytest.mark.skipif(
-    not EXAMPLES, reason="shared/specs/ksef-fa3 is not beside the clone"
-)
 NS = {"f": FA3_NAMESPACE}
 #: Where the parser puts the totals of fields the rate table has no code for.
 OTHER_FIELDS = {"4": "P_13_4", "OSS": "P_13_5", "marża": "P_13_11"}
 
 
 def example(number: int) -> bytes:
-    path = SPECS / "examples" / f"FA_3_Przyklad_{number:02d}.xml"
-    if not path.exists():
-        pytest.skip("shared/specs/ksef-fa3 is not beside the clone")
-    return path.read_bytes()
+    return (SPECS / "examples" / f"FA_3_Przyklad_{number:02d}.xml").read_bytes()
 
 
 def stated_fields(xml: bytes) -> dict[str, Decimal]:
@@ -67,7 +60,11 @@ def parsed_fields(xml: bytes) -> dict[str, Decimal]:
     return fields
 
 
-@needs_specs
+def test_the_fixtures_hold_all_26_official_examples() -> None:
+    # An empty glob would quietly turn the parametrized tests below into skips.
+    assert len(EXAMPLES) == 26
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem[-2:])
 def test_every_official_example_imports_with_its_parties_lines_and_totals(path: Path) -> None:
     xml = path.read_bytes()
@@ -92,7 +89,6 @@ def test_every_official_example_imports_with_its_parties_lines_and_totals(path: 
     assert parsed_fields(xml) == stated_fields(xml)
 
 
-@needs_specs
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem[-2:])
 def test_lines_that_state_their_amounts_recompute_to_the_stated_totals(path: Path) -> None:
     """Where the lines carry every amount, the cabinet's VAT arithmetic agrees with MF's files

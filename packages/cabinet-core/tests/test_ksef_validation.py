@@ -8,11 +8,9 @@ from pathlib import Path
 import pytest
 from cabinet_core.ksef.validation import MAX_ERRORS, SCHEMA_DIR, fa3_schema, validate_fa3
 
-SPECS = Path(__file__).parents[3] / ".." / "shared" / "specs" / "ksef-fa3"
+#: The repository's FA(3) test fixtures (testdata/ksef-fa3/README.md says where they come from).
+SPECS = Path(__file__).parents[3] / "testdata" / "ksef-fa3"
 SAMPLES = sorted(SPECS.glob("examples*/*.xml"))
-needs_specs = pytest.mark.skipif(
-    not SAMPLES, reason="shared/specs/ksef-fa3 is not beside the clone"
-)
 
 #: SHA-256 of the official files (CIRFMF/ksef-docs, as listed in NOTICE.md).
 OFFICIAL = {
@@ -30,10 +28,7 @@ OFFICIAL = {
 
 
 def sample(name: str) -> bytes:
-    path = SPECS / "examples" / name
-    if not path.exists():
-        pytest.skip("shared/specs/ksef-fa3 is not beside the clone")
-    return path.read_bytes()
+    return (SPECS / "examples" / name).read_bytes()
 
 
 @pytest.mark.parametrize("name", sorted(OFFICIAL))
@@ -50,7 +45,11 @@ def test_the_schema_is_built_once_from_local_files() -> None:
     assert all(url is None or url.startswith("file://") for url in locations)
 
 
-@needs_specs
+def test_the_fixtures_hold_the_26_official_and_2_research_examples() -> None:
+    # An empty glob would quietly turn the parametrized test below into a skip.
+    assert len(SAMPLES) == 28
+
+
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda path: path.stem)
 def test_every_official_and_research_example_is_valid(path: Path) -> None:
     assert validate_fa3(path.read_bytes()) == []

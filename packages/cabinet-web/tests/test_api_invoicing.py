@@ -21,11 +21,8 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from web_support import SYSTEM, World, closed_port, pdf_cabinet
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared/specs/ksef-fa3/examples"
-needs_specs = pytest.mark.skipif(
-    not (EXAMPLES / "FA_3_Przyklad_01.xml").is_file(),
-    reason="shared/specs/ksef-fa3 is not beside the clone",
-)
+#: The Ministry's FA(3) examples among the repository's test fixtures (see testdata/ksef-fa3).
+EXAMPLES = Path(__file__).resolve().parents[3] / "testdata" / "ksef-fa3" / "examples"
 
 
 @pytest.fixture
@@ -267,7 +264,6 @@ def test_correction_request_with_changed_lines(
     assert cabinet.documents.get(SYSTEM, created["id"]).status == "sent"
 
 
-@needs_specs
 def test_import_fa3_as_xml_body_and_as_multipart(
     cabinet: Cabinet, web: TestClient, world: World, as_client: dict[str, str]
 ) -> None:

@@ -20,12 +20,8 @@ from cabinet_core.worker import Worker
 from starlette.testclient import TestClient
 from web_support import SYSTEM, World, closed_port, csrf_of, login, pdf_cabinet
 
-EXAMPLE_01 = (
-    Path(__file__).resolve().parents[4] / "shared/specs/ksef-fa3/examples/FA_3_Przyklad_01.xml"
-)
-needs_specs = pytest.mark.skipif(
-    not EXAMPLE_01.is_file(), reason="shared/specs/ksef-fa3 is not beside the clone"
-)
+#: The Ministry's example 01 among the repository's test fixtures (see testdata/ksef-fa3).
+EXAMPLE_01 = Path(__file__).resolve().parents[3] / "testdata/ksef-fa3/examples/FA_3_Przyklad_01.xml"
 
 
 @pytest.fixture
@@ -296,7 +292,6 @@ def test_correction_request_needs_a_reason_and_an_address(
     assert 'id="e-seller_email"' in response.text
 
 
-@needs_specs
 def test_import_fa3_shows_the_one_grosz_warning(
     cabinet: Cabinet, client_web: TestClient, world: World
 ) -> None:
@@ -339,7 +334,6 @@ def test_a_file_that_is_not_fa3_is_a_field_error_and_nothing_is_saved(
     assert cabinet.documents.list(SYSTEM, DocumentQuery()).total == 0
 
 
-@needs_specs
 def test_staff_choose_the_client_to_import_for(
     cabinet: Cabinet, manager_web: TestClient, world: World
 ) -> None:
@@ -426,7 +420,6 @@ def test_the_accountant_sees_the_mail_status_but_no_actions(
     assert 'data-test="send-again"' not in page
 
 
-@needs_specs
 def test_import_warnings_stay_visible_on_the_preview(
     cabinet: Cabinet, client_web: TestClient, world: World
 ) -> None:
@@ -465,7 +458,6 @@ def import_page(web: TestClient, path: Path) -> int:
     return int(response.headers["location"].split("/")[2])
 
 
-@needs_specs
 def test_received_kor_closes_the_request_and_the_three_link_to_each_other(
     cabinet: Cabinet, client_web: TestClient, world: World
 ) -> None:
