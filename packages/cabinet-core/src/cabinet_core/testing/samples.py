@@ -136,6 +136,7 @@ def _sale(cabinet: Cabinet, client_id: int, counterparty: Counterparty) -> Docum
 
 def _payloads(world: SampleWorld) -> Mapping[Topic, tuple[str, int | None, object]]:
     document = world.document
+    assert document.id is not None  # sample_world stored it
     issued = attrs.evolve(document, status="issued")
     paid = attrs.evolve(issued, payment_status=PaymentStatus.PAID)
     status_change = DocumentStatusChange(
@@ -167,7 +168,11 @@ def _payloads(world: SampleWorld) -> Mapping[Topic, tuple[str, int | None, objec
         Topic.NEWS_UPDATED: ("news", world.news.id, world.news),
         Topic.NEWS_DELETED: ("news", world.news.id, world.news),
         Topic.CHAT_MESSAGE_POSTED: ("chat", world.chat.id, world.chat),
-        Topic.MAIL_DOCUMENT: ("document", document.id, MailRequest(to="kupiec@example.com")),
+        Topic.MAIL_DOCUMENT: (
+            "document",
+            document.id,
+            MailRequest(document_id=document.id, to="kupiec@example.com"),
+        ),
     }
 
 
