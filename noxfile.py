@@ -69,12 +69,24 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+# Every package and plugin ships py.typed, so each is checked as its users' type checker sees it.
+TYPED_SOURCES = [
+    "packages/cabinet-core/src/cabinet_core",
+    "packages/cabinet-pdf/src/cabinet_pdf",
+    "packages/cabinet-bitrix/src/cabinet_bitrix",
+    "packages/cabinet-web/src/cabinet_web",
+    "packages/bitrix24-emulator/src/bitrix24_emulator",
+    "plugins/cabinet-hello/src/cabinet_hello",
+    "plugins/cabinet-webhook/src/cabinet_webhook",
+]
+
+
 @nox.session
 def types(session: nox.Session) -> None:
-    """mypy --strict on cabinet-core."""
-    _sync(session, "--package", "cabinet-core", "--group", "test")
+    """mypy --strict on every package and plugin (their test groups bring the stub packages)."""
+    _sync(session, "--all-packages", "--group", "test")
     session.install("mypy==2.4.1")
-    session.run("mypy", "--strict", "packages/cabinet-core/src/cabinet_core")
+    session.run("mypy", "--strict", *TYPED_SOURCES)
 
 
 @nox.session

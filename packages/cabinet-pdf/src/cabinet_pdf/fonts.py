@@ -59,7 +59,7 @@ REPERTOIRE = (
 CACHED_SUBSETS = 32
 
 
-class Preformatted(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab has no type hints
+class Preformatted(pdfdoc.PDFObject):
     """A PDF object whose bytes were formatted before (a cached ``/Widths`` array)."""
 
     def __init__(self, data: bytes) -> None:
@@ -107,7 +107,7 @@ class LruCache:
             self._items.clear()
 
 
-class CabinetTTFont(TTFont):  # type: ignore[misc]  # reportlab has no type hints
+class CabinetTTFont(TTFont):
     """A TrueType font whose subsets start with :data:`REPERTOIRE` in every document, and
     which keeps what it wrote for its last subsets (see the module's docstring)."""
 
@@ -147,23 +147,16 @@ class CabinetTTFont(TTFont):  # type: ignore[misc]  # reportlab has no type hint
         the glyph-dependent parts taken from :attr:`subsets`; always compressed, as
         every canvas of this package is.
         """
-        state = self._assignState(doc)
+        # _assignState is reportlab's own hook for subclasses that write their objects; being
+        # private, types-reportlab leaves it out.
+        state: TTFont.State = self._assignState(doc)  # type: ignore[attr-defined]
         state.frozen = 1
         face = self.face
         for n, subset in enumerate(state.subsets):
             internal_name = self.getSubsetInternalName(n, doc)[1:]
             base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
             length, program, widths, cmap = self._subset_parts(base_name, subset)
-            pdf_font = pdfdoc.PDFTrueTypeFont()
-            pdf_font.__Comment__ = f"Font {self.fontName} subset {n}"
-            pdf_font.Name = internal_name
-            pdf_font.BaseFont = base_name
-            pdf_font.FirstChar = 0
-            pdf_font.LastChar = len(subset) - 1
-            pdf_font.Widths = Preformatted(widths)
-            pdf_font.ToUnicode = doc.Reference(
-                _flate_stream({}, cmap), "toUnicodeCMap:" + base_name
-            )
+            to_unicode = doc.Reference(_flate_stream({}, cmap), "toUnicodeCMap:" + base_name)
             font_file = doc.Reference(
                 _flate_stream({"Length1": length}, program),
                 f"fontFile:{face.filename}({base_name})",
@@ -184,10 +177,48 @@ class CabinetTTFont(TTFont):  # type: ignore[misc]  # reportlab has no type hint
                     "MissingWidth": face.defaultWidth,
                 }
             )
-            pdf_font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_name)
+            pdf_font = _true_type_font(
+                comment=f"Font {self.fontName} subset {n}",
+                name=internal_name,
+                base_font=base_name,
+                last_char=len(subset) - 1,
+                widths=Preformatted(widths),
+                to_unicode=to_unicode,
+                font_descriptor=doc.Reference(descriptor, "fontDescriptor:" + base_name),
+            )
             doc.Reference(pdf_font, internal_name)
             doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
         del self.state[doc]
+
+
+def _true_type_font(
+    *,
+    comment: str,
+    name: str,
+    base_font: str,
+    last_char: int,
+    widths: pdfdoc.PDFObject,
+    to_unicode: pdfdoc.PDFObjectReference,
+    font_descriptor: pdfdoc.PDFObjectReference,
+) -> pdfdoc.PDFTrueTypeFont:
+    """reportlab's ``/Font`` object of one subset (whose glyphs are numbered from 0).
+
+    reportlab's class has no ``__init__``: its ``format`` writes whichever of its listed
+    attributes are set, so they are set by name (types-reportlab does not declare them)."""
+    font = pdfdoc.PDFTrueTypeFont()
+    attributes: dict[str, object] = {
+        "__Comment__": comment,
+        "Name": name,
+        "BaseFont": base_font,
+        "FirstChar": 0,
+        "LastChar": last_char,
+        "Widths": widths,
+        "ToUnicode": to_unicode,
+        "FontDescriptor": font_descriptor,
+    }
+    for attribute, value in attributes.items():
+        setattr(font, attribute, value)
+    return font
 
 
 def register_fonts() -> None:

@@ -113,7 +113,7 @@ class Look:
         return width, height
 
 
-class LogoFlowable(Flowable):  # type: ignore[misc]  # reportlab has no type hints
+class LogoFlowable(Flowable):
     """The firm's logo drawn from an already-read image (platypus ``Image`` wants a file)."""
 
     def __init__(self, image: ImageReader, width: float, height: float) -> None:

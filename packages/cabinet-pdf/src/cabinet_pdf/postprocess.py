@@ -32,7 +32,7 @@ def language_tag(language: str) -> str:
     return LANG_TAGS.get(primary, primary)
 
 
-class FlateCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
+class FlateCanvas(Canvas):
     """A canvas that writes its page streams Flate-compressed only.
 
     reportlab also ASCII85-encodes every page stream by default, so that a PDF survives 7-bit
@@ -44,6 +44,8 @@ class FlateCanvas(Canvas):  # type: ignore[misc]  # reportlab has no type hints
     def showPage(self) -> None:
         """Close the page as reportlab does, then give its stream the Flate filter alone."""
         super().showPage()
-        page = self._doc.Pages.pages[-1]
+        # _doc is the canvas's document (private, and left out of types-reportlab, as is the
+        # document's Pages, which its __init__ sets).
+        page = self._doc.Pages.pages[-1]  # type: ignore[attr-defined]
         if page.compression and not page.Contents:
             page.Contents = pdfdoc.PDFStream(content=page.stream, filters=[pdfdoc.PDFZCompress])

@@ -199,7 +199,7 @@ def account_rows(values: Mapping[str, str]) -> list[int]:
 def parse_accounts(form: Mapping[str, str]) -> tuple[tuple[BankAccount, ...], dict[int, int]]:
     """The filled account rows as accounts, and which form row each account came from (so the
     service's ``bank_accounts.N.*`` errors land on the row the user typed in)."""
-    accounts = []
+    accounts: list[BankAccount] = []
     rows: dict[int, int] = {}
     for row in account_rows(form):
         values = {
@@ -212,7 +212,7 @@ def parse_accounts(form: Mapping[str, str]) -> tuple[tuple[BankAccount, ...], di
     return tuple(accounts), rows
 
 
-def remap_account_errors(errors: list[FieldError], rows: Mapping[int, int]) -> list[FieldError]:
+def remap_account_errors(errors: Sequence[FieldError], rows: Mapping[int, int]) -> list[FieldError]:
     """Service errors with account indexes turned into form row indexes."""
     result = []
     for error in errors:
