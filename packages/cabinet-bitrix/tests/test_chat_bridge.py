@@ -3,7 +3,8 @@ and app mode (Open Lines connector, answers by event); every message crosses onc
 
 from __future__ import annotations
 
-import attrs
+from types import SimpleNamespace
+
 import httpx
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
@@ -18,7 +19,7 @@ from cabinet_bitrix.chat import (
 )
 from cabinet_bitrix.client import BitrixClient, RetryPolicy
 from cabinet_bitrix.forms import parse_form
-from cabinet_bitrix.settings import NAMESPACE
+from cabinet_bitrix.settings import BitrixSettings
 from cabinet_core.entities import Actor, Client, Role, User
 from emulated import emulated_client
 
@@ -112,10 +113,6 @@ def install_app(emulator, posted, store):
 
 
 def test_app_mode_open_lines_both_ways(cabinet, emulator, clock, posted, people, monkeypatch):
-    # CABINET_BITRIX_OPENLINE=3, as the core hands it to the plugin.
-    monkeypatch.setattr(
-        cabinet, "settings", attrs.evolve(cabinet.settings, plugins={NAMESPACE: {"openline": "3"}})
-    )
     manager, client, jan = people
     store = MemoryTokenStore()
     install_app(emulator, posted, store)
@@ -127,9 +124,14 @@ def test_app_mode_open_lines_both_ways(cabinet, emulator, clock, posted, people,
         token_url=emulator.config.portal_url + "/oauth/token/",
         clock=clock.now,
     )
-    with emulated_client(emulator, clock, auth) as bitrix:
-        register_connector(bitrix, handler_url=HANDLER, line="3")
-        register_connector(bitrix, handler_url=HANDLER, line="3")  # repeating is harmless
+    with emulated_client(emulator, clock, auth) as portal:
+        # CABINET_BITRIX_OPENLINE=3: the backend's settings name the line.
+        settings = BitrixSettings.from_config(
+            {"webhook_url": "https://portal.example/rest/1/x/", "openline": "3"}
+        )
+        bitrix = SimpleNamespace(client=portal, settings=settings)
+        register_connector(portal, handler_url=HANDLER, line="3")
+        register_connector(portal, handler_url=HANDLER, line="3")  # repeating is harmless
         assert emulator.portal.connectors[CONNECTOR_ID]["lines"]["3"]["active"] is True
         bound = [b.event for b in emulator.portal.bindings if b.handler == HANDLER]
         assert bound == ["ONIMCONNECTORMESSAGEADD"]

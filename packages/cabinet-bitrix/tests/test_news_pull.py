@@ -102,11 +102,11 @@ def test_no_group_configured_means_no_calls(cabinet, emulator, bitrix, monkeypat
 
 
 def test_group_setting_and_post_conversion():
-    assert news_group({}) is None
-    assert news_group({"news_group": "12"}) == 12
-    assert news_group({"news_group": "SG12"}) == 12
+    assert news_group("") is None
+    assert news_group("12") == 12
+    assert news_group(" SG12 ") == 12
     with pytest.raises(ValueError, match="CABINET_BITRIX_NEWS_GROUP"):
-        news_group({"news_group": "news"})
+        news_group("news")
     assert plain_text("[disk file id=n5]Plik[/disk]") == "Plik"
     assert plain_text("[url=https://ksef.gov.pl]KSeF[/url] [i]już[/i]") == (
         "KSeF (https://ksef.gov.pl) już"
