@@ -2,7 +2,8 @@
 
 What runs: N documents (default 3,000) created through the services in a cabinet on SQLite,
 each queueing its ``document.created`` message (and the client's messages once), then drained
-by the real worker (batches of 50) and ``WebhookBackend`` (8 kept-alive connections) to a
+by the real worker (its production claim, ``Settings.worker_batch_size``) and
+``WebhookBackend`` (8 kept-alive connections) to a
 receiver on 127.0.0.1 in a spawned child process, so its work does not share this
 interpreter's lock, as a real receiver would not. The receiver is a lean asyncio HTTP/1.1
 server (the machine's time should go to the side being measured); it checks every signature
@@ -46,7 +47,6 @@ from cabinet_webhook import WebhookBackend, WebhookSettings
 
 SECRET = "whsec_" + base64.b64encode(b"bench-webhook-secret-32-bytes!!!").decode()
 CONNECTIONS = 8
-BATCH = 50
 GOAL = 500.0
 
 
@@ -188,7 +188,7 @@ def through_the_worker(cabinet: Cabinet) -> tuple[int, float, float]:
     The backend is built first (its client's TLS context and imports are start-up cost, paid
     once per worker process, not per document)."""
     cabinet.crm_backends()
-    worker = Worker(cabinet, batch_size=BATCH)
+    worker = Worker(cabinet)
     handled = 0
     start, cpu = time.perf_counter(), time.process_time()
     while True:

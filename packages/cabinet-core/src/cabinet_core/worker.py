@@ -87,7 +87,7 @@ class Worker:
         self,
         cabinet: Cabinet,
         *,
-        batch_size: int = 50,
+        batch_size: int | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], object] | None = None,
         lease_seconds: int = 600,
@@ -95,7 +95,7 @@ class Worker:
         periodic: Iterable[PeriodicTask[Cabinet]] = (),
     ) -> None:
         self.cabinet = cabinet
-        self.batch_size = batch_size
+        self.batch_size = batch_size or cabinet.settings.worker_batch_size
         self.clock = clock or utcnow
         self.sleep = sleep
         self.lease_seconds = lease_seconds
