@@ -17,7 +17,8 @@ from typing import Any
 import attrs
 import pytest
 from cabinet_core.crm import DeliveryError
-from cabinet_core.sync import BatchDelivery, InboundCapable, Topic
+from cabinet_core.entities import NewsItem
+from cabinet_core.sync import BatchDelivery, InboundCapable, SyncPort, Topic
 from cabinet_webhook import WebhookBackend, WebhookSettings
 from webhook_support import SECRET, MemoryPort, Receiver, message
 
@@ -225,3 +226,19 @@ def test_the_python_check_in_the_docs_accepts_our_calls_and_nothing_else(
     assert verify(SECRET, dict(call.headers), call.body)
     assert not verify(SECRET, dict(call.headers), call.body.replace(b"12", b"13"))
     assert not verify("whsec_" + "A" * 32, dict(call.headers), call.body)
+
+
+def test_the_memory_port_is_a_sync_port_with_idempotent_chat_and_news():
+    # The double the backend's tests run on must keep the port's promises, or they prove little.
+    port = MemoryPort()
+    assert isinstance(port, SyncPort)
+    first, created = port.receive_chat(1, "Dzień dobry", external_id="x:1")
+    again, created_again = port.receive_chat(1, "Dzień dobry", external_id="x:1")
+    assert created and not created_again and again == first
+    item = NewsItem(title="Nowość", body="Treść", external_id="x:post:1")
+    assert [port.upsert_news(item)[1] for _ in range(2)] == ["created", "unchanged"]
+    assert port.upsert_news(attrs.evolve(item, body="Zmiana"))[1] == "updated"
+    assert port.news_ids("x:post:") == {"x:post:1": 1}
+    assert port.delete_news("x:post:1") and not port.delete_news("x:post:1")
+    port.requeue(Topic.DOCUMENT_UPDATED, "document", 7, reason="missing")
+    assert port.requeued == [(Topic.DOCUMENT_UPDATED, "document", 7, "missing")]

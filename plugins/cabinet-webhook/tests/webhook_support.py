@@ -109,6 +109,9 @@ class MemoryPort:
         self.records: dict[int, Document] = {}
         self.stored: dict[str, Any] = {}
         self.applied: list[tuple[int, str, str]] = []
+        self.chat: dict[str, ChatMessage] = {}
+        self.news: dict[str, NewsItem] = {}
+        self.requeued: list[tuple[Topic, str, int, str]] = []
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -173,19 +176,51 @@ class MemoryPort:
     def receive_chat(
         self, client_id: int, body: str, *, external_id: str, author_id: int | None = None
     ) -> tuple[ChatMessage, bool]:
-        raise NotImplementedError("the webhook backend receives no chat")
+        with self._lock:
+            known = self.chat.get(external_id)
+            if known is not None:
+                return known, False
+            stored = ChatMessage(
+                id=len(self.chat) + 1,
+                client_id=client_id,
+                author_id=author_id,
+                body=body,
+                created_at=self.clock,
+                external_id=external_id,
+            )
+            self.chat[external_id] = stored
+            return stored, True
 
     def upsert_news(self, item: NewsItem) -> tuple[NewsItem, str]:
-        raise NotImplementedError("the webhook backend receives no news")
+        assert item.external_id
+        with self._lock:
+            current = self.news.get(item.external_id)
+            if current is None:
+                self.news[item.external_id] = attrs.evolve(item, id=len(self.news) + 1)
+                return self.news[item.external_id], "created"
+            if (current.title, current.body, current.important) == (
+                item.title,
+                item.body,
+                item.important,
+            ):
+                return current, "unchanged"
+            self.news[item.external_id] = attrs.evolve(item, id=current.id)
+            return self.news[item.external_id], "updated"
 
     def delete_news(self, external_id: str) -> bool:
-        raise NotImplementedError("the webhook backend receives no news")
+        with self._lock:
+            return self.news.pop(external_id, None) is not None
 
     def news_ids(self, prefix: str) -> Mapping[str, int]:
-        return {}
+        return {key: item.id or 0 for key, item in self.news.items() if key.startswith(prefix)}
 
     def requeue(self, topic: Topic, entity: str, entity_id: int, *, reason: str) -> None:
-        raise NotImplementedError("the webhook backend never requeues")
+        with self._lock:
+            self.requeued.append((topic, entity, entity_id, reason))
+
+    def deliveries(self, status: str, *, limit: int = 100) -> Sequence[OutboxMessage]:
+        # Nothing is queued in memory: the worker's outbox is not part of this port.
+        return ()
 
     def state(self, key: str, default: Any = None) -> Any:
         return self.stored.get(key, default)

@@ -55,10 +55,10 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     absent or unreadable, so the worker's own backoff applies."""
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    value = value.strip()
+    # RFC 9110 §10.2.3: delay-seconds is a run of digits; anything else must be an HTTP date.
+    if value.isdigit():
+        return float(value)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
