@@ -201,7 +201,8 @@ def test_the_installed_factory_reads_its_settings_from_the_environment(
 ) -> None:
     monkeypatch.setenv("CABINET_WEBHOOK_URL", "https://hooks.example/cabinet")
     monkeypatch.setenv("CABINET_WEBHOOK_SECRET", SECRET)
-    settings = Settings(data_dir=tmp_path, crm_backends=("webhook",))
+    # The command line reads the environment once; the plugin reads the namespace it got.
+    settings = Settings.from_env(data_dir=tmp_path, crm_backends=("webhook",))
     with Cabinet(settings, load_entrypoints=False, plugins=[plugin]) as cabinet:
         backend = cabinet.crm_backend("webhook")
         assert isinstance(backend, WebhookBackend)

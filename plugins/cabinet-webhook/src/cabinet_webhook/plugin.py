@@ -1,4 +1,5 @@
-"""The plugin's hooks: the ``webhook`` CRM backend, built from ``CABINET_WEBHOOK_*``."""
+"""The plugin's hooks: the ``webhook`` CRM backend, configured from the ``webhook`` settings
+namespace (``CABINET_WEBHOOK_*``)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ if TYPE_CHECKING:
     from cabinet_core.hookspecs import Register
 
 hookimpl = pluggy.HookimplMarker("cabinet")
+#: The plugin's settings namespace: ``CABINET_WEBHOOK_*``.
+NAMESPACE = "webhook"
 
 
 def make_backend(cabinet: Cabinet) -> WebhookBackend:
     """The backend of ``cabinet``; its settings are read here and nowhere else."""
-    return WebhookBackend(WebhookSettings.from_env())
+    return WebhookBackend(WebhookSettings.from_config(cabinet.plugin_config(NAMESPACE)))
 
 
 @hookimpl

@@ -1,4 +1,6 @@
-"""The webhook backend's settings, read from ``CABINET_WEBHOOK_*`` environment variables.
+"""The webhook backend's settings: the ``webhook`` namespace of the cabinet's settings
+(``cabinet.plugin_config("webhook")``), i.e. the ``CABINET_WEBHOOK_*`` environment variables or
+values set in code.
 
 * ``CABINET_WEBHOOK_URL`` (required): where every change is POSTed (an n8n, Make or Zapier
   webhook trigger, or your own receiver). ``http`` or ``https``.
@@ -7,13 +9,12 @@
 * ``CABINET_WEBHOOK_TIMEOUT``: seconds to wait for the receiver's answer (10).
 * ``CABINET_WEBHOOK_CONNECTIONS``: parallel connections a batch is spread over (8).
 
-Only the backend's factory reads them (the plugin never touches the environment elsewhere);
-when the core grows a per-plugin settings namespace, the factory reads that instead.
+Only the backend's factory reads them, through the core's namespace: the plugin never touches
+the environment itself.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -51,20 +52,35 @@ class WebhookSettings:
         return secret_key(self.secret)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
-        """Read ``CABINET_WEBHOOK_*``; :class:`ValueError` naming what is missing or wrong."""
-        env = os.environ if environ is None else environ
+    def from_config(cls, config: Mapping[str, str]) -> WebhookSettings:
+        """Read the ``webhook`` namespace (``{"url": ..., "secret": ...}``, the
+        ``CABINET_WEBHOOK_*`` names without prefix, in lower case); :class:`ValueError` naming
+        the variable that is missing or wrong."""
         missing = [
-            name for name in ("CABINET_WEBHOOK_URL", "CABINET_WEBHOOK_SECRET") if not env.get(name)
+            f"CABINET_WEBHOOK_{name.upper()}"
+            for name in ("url", "secret")
+            if not str(config.get(name, "")).strip()
         ]
         if missing:
             raise ValueError(f"the webhook backend needs {' and '.join(missing)}")
         values: dict[str, object] = {
-            "url": env["CABINET_WEBHOOK_URL"].strip(),
-            "secret": env["CABINET_WEBHOOK_SECRET"].strip(),
+            "url": str(config["url"]).strip(),
+            "secret": str(config["secret"]).strip(),
         }
-        if env.get("CABINET_WEBHOOK_TIMEOUT"):
-            values["timeout"] = float(env["CABINET_WEBHOOK_TIMEOUT"])
-        if env.get("CABINET_WEBHOOK_CONNECTIONS"):
-            values["connections"] = int(env["CABINET_WEBHOOK_CONNECTIONS"])
+        if config.get("timeout"):
+            values["timeout"] = float(config["timeout"])
+        if config.get("connections"):
+            values["connections"] = int(config["connections"])
         return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> WebhookSettings:
+        """Read ``CABINET_WEBHOOK_*`` from ``environ`` (as the core would hand them over)."""
+        prefix = "CABINET_WEBHOOK_"
+        return cls.from_config(
+            {
+                name[len(prefix) :].lower(): value
+                for name, value in environ.items()
+                if name.startswith(prefix)
+            }
+        )
