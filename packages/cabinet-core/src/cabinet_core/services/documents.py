@@ -766,29 +766,14 @@ class DocumentService(Service):
             changes.update(self._number(tx, document, document_type))
         if move.target == "paid":
             changes["payment_status"] = PaymentStatus.PAID
-        stored = tx.update_document(attrs.evolve(document, **changes), lines=False)
-        self.record(
+        stored = self._store_move(
             tx,
             actor,
+            document,
+            changes,
             action="document.transition",
-            entity="document",
-            entity_id=stored.id,
-            client_id=stored.client_id,
-            detail={
-                "transition": move.key,
-                "from": document.status,
-                "to": stored.status,
-                "number": stored.number,
-                "comment": comment.strip(),
-            },
-            topic=Topic.DOCUMENT_STATUS_CHANGED,
-            message=DocumentStatusChange(
-                document=stored,
-                transition=move.key,
-                old_status=document.status,
-                new_status=stored.status,
-                comment=comment.strip(),
-            ),
+            transition=move.key,
+            comment=comment.strip(),
         )
         self._notify(tx, actor, stored, document_type, comment.strip())
         return self._run_effects(tx, actor, document_type, move, document, stored, context, moved)
@@ -864,22 +849,56 @@ class DocumentService(Service):
                 transition=transition_key,
                 status=document.status,
             )
-        stored = tx.update_document(attrs.evolve(document, status=move.target))
+        return self._store_move(
+            tx,
+            actor,
+            document,
+            {"status": move.target},
+            action="document.transition",
+            transition=move.key,
+            detail=detail,
+        )
+
+    def _store_move(
+        self,
+        tx: Tx,
+        actor: Actor,
+        document: Document,
+        changes: Mapping[str, Any],
+        *,
+        action: str,
+        transition: str | None,
+        comment: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        origin: str | None = None,
+    ) -> Document:
+        """Store a move of ``document`` (read in ``tx``; ``changes`` hold its new status and
+        what comes with it, its lines stay) with its audit entry and ``document.status_changed``
+        message: the one record of a state change, whoever made it. ``comment`` (``None``:
+        the move takes none) and ``detail`` join the audit entry."""
+        stored = tx.update_document(attrs.evolve(document, **changes), lines=False)
+        audited: dict[str, Any] = {"from": document.status, "to": stored.status}
+        if transition is not None:
+            audited = {"transition": transition, **audited}
+        if comment is not None:
+            audited.update(number=stored.number, comment=comment)
         self.record(
             tx,
             actor,
-            action="document.transition",
+            action=action,
             entity="document",
             entity_id=stored.id,
             client_id=stored.client_id,
-            detail={"transition": move.key, "from": document.status, "to": stored.status, **detail},
+            detail={**audited, **(detail or {})},
             topic=Topic.DOCUMENT_STATUS_CHANGED,
             message=DocumentStatusChange(
                 document=stored,
-                transition=move.key,
+                transition=transition,
                 old_status=document.status,
                 new_status=stored.status,
+                comment=comment or "",
             ),
+            origin=origin,
         )
         return stored
 
@@ -959,29 +978,15 @@ class DocumentService(Service):
                 changes.update(self._number(tx, document, document_type))
             if status == "paid":
                 changes["payment_status"] = PaymentStatus.PAID
-            stored = tx.update_document(attrs.evolve(document, **changes))
-            self.record(
+            stored = self._store_move(
                 tx,
                 system,
+                document,
+                changes,
                 action="document.crm_status",
-                entity="document",
-                entity_id=stored.id,
-                client_id=stored.client_id,
-                detail={
-                    "from": document.status,
-                    "to": stored.status,
-                    "number": stored.number,
-                    "comment": comment,
-                    "source": source,
-                },
-                topic=Topic.DOCUMENT_STATUS_CHANGED,
-                message=DocumentStatusChange(
-                    document=stored,
-                    transition=None,
-                    old_status=document.status,
-                    new_status=stored.status,
-                    comment=comment,
-                ),
+                transition=None,
+                comment=comment,
+                detail={"source": source},
                 origin=source,
             )
             self._notify(tx, system, stored, document_type, comment)
