@@ -20,7 +20,7 @@ import attrs
 
 if TYPE_CHECKING:
     from cabinet_core.doctypes.base import Transition
-    from cabinet_core.entities import Actor, Document
+    from cabinet_core.entities import Actor, Document, OutboxMessage
     from cabinet_core.storage import Tx
     from cabinet_core.sync import Topic
 
@@ -44,6 +44,22 @@ class Recorder(Protocol):
     ) -> None: ...
 
 
+class Queuer(Protocol):
+    """Adds the outbox message of ``topic`` with its deliveries, in the move's transaction (the
+    documents service's own ``queue``): the one place outbox messages are built."""
+
+    def __call__(
+        self,
+        tx: Tx,
+        topic: Topic,
+        message: object,
+        *,
+        entity: str,
+        entity_id: int | None,
+        origin: str | None = None,
+    ) -> OutboxMessage: ...
+
+
 class Mover(Protocol):
     """Makes a workflow move on another document in the same transaction (``document`` as read
     in it), recorded like any move; the hooks hear of it after the commit. ``detail`` goes to
@@ -58,7 +74,7 @@ class EffectContext:
     the move, the transition made and the caller's ``context`` (``{"to": address, "message":
     text}`` when ``cabinet.invoicing.send`` makes a move that mails the document).
 
-    ``record``, ``move`` and ``now`` let an effect write audited changes and move related
+    ``record``, ``queue``, ``move`` and ``now`` let an effect write audited changes and move related
     documents without reaching for the whole cabinet.
     """
 
@@ -70,6 +86,7 @@ class EffectContext:
     context: Mapping[str, Any]
     now: datetime
     record: Recorder
+    queue: Queuer
     move: Mover
 
 

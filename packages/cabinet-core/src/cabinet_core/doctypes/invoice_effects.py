@@ -23,10 +23,10 @@ import attrs
 from cabinet_core.doctypes.effects import Effect
 from cabinet_core.entities import Notification, OutboxMessage
 from cabinet_core.mail import looks_like_email
-from cabinet_core.sync import MAIL_SUBSCRIBER, MailRequest, Topic, encode_payload
+from cabinet_core.sync import MailRequest, Topic
 
 if TYPE_CHECKING:
-    from cabinet_core.doctypes.effects import EffectContext, Mover, Recorder
+    from cabinet_core.doctypes.effects import EffectContext, Mover, Queuer, Recorder
     from cabinet_core.entities import Actor, Document
     from cabinet_core.storage import Tx
 
@@ -55,19 +55,11 @@ def queue_mail(
     message: str,
     auto: bool,
     record: Recorder,
-    now: datetime,
+    queue: Queuer,
 ) -> OutboxMessage:
-    """The ``mail.document`` outbox row and its ``document.send`` audit entry, in ``tx``.
-
-    A mail has one subscriber, the cabinet's mail delivery, so it needs no CRM routing."""
+    """The ``mail.document`` outbox message (its one delivery: the cabinet's mail delivery)
+    and its ``document.send`` audit entry, in ``tx``."""
     assert document.id is not None  # a stored document
-    request = MailRequest(
-        document_id=document.id,
-        to=to,
-        message=message.strip(),
-        language=document.language,
-        requested_by=actor.user_id,
-    )
     record(
         tx,
         actor,
@@ -77,16 +69,14 @@ def queue_mail(
         client_id=document.client_id,
         detail={"to": to, "auto": auto, "number": document.number},
     )
-    return tx.add_outbox(
-        OutboxMessage(
-            topic=MAIL_TOPIC.value,
-            entity="document",
-            entity_id=document.id,
-            payload=encode_payload(MAIL_TOPIC, request),
-            created_at=now,
-        ),
-        subscribers=(MAIL_SUBSCRIBER,),
+    request = MailRequest(
+        document_id=document.id,
+        to=to,
+        message=message.strip(),
+        language=document.language,
+        requested_by=actor.user_id,
     )
+    return queue(tx, MAIL_TOPIC, request, entity="document", entity_id=document.id)
 
 
 def _usable(address: str) -> bool:
@@ -109,7 +99,7 @@ def auto_send_on_issue(ctx: EffectContext) -> Document | None:
             message="",
             auto=True,
             record=ctx.record,
-            now=ctx.now,
+            queue=ctx.queue,
         )
     else:
         _cannot_auto_send(ctx)
@@ -167,7 +157,7 @@ def mail_on_send(ctx: EffectContext) -> Document | None:
             message=str(ctx.context.get("message") or ""),
             auto=False,
             record=ctx.record,
-            now=ctx.now,
+            queue=ctx.queue,
         )
     return None
 

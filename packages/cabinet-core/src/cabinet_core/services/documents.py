@@ -831,6 +831,7 @@ class DocumentService(Service):
                 context=context,
                 now=self.now(),
                 record=self.record,
+                queue=self.queue,
                 move=move_other,
             )
             after = effect(ctx) or after

@@ -640,7 +640,7 @@ class InvoicingService(Service):
                 message=message,
                 auto=False,
                 record=self.record,
-                now=self.now(),
+                queue=self.queue,
             )
         return queued
 
