@@ -78,6 +78,7 @@ TYPED_SOURCES = [
     "packages/bitrix24-emulator/src/bitrix24_emulator",
     "plugins/cabinet-hello/src/cabinet_hello",
     "plugins/cabinet-webhook/src/cabinet_webhook",
+    "plugins/cabinet-ksef/src/cabinet_ksef",
 ]
 
 
