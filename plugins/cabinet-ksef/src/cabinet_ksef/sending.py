@@ -40,10 +40,10 @@ from cabinet_core.sync import KsefSendRequest, decode_payload
 from lxml import etree
 
 from cabinet_ksef import qr
-from cabinet_ksef.api import CertificateCredentials, Credentials, InvoiceStatus
+from cabinet_ksef.api import AccessTokens, CertificateCredentials, Credentials, InvoiceStatus
 from cabinet_ksef.connections import Connection, Connections
 from cabinet_ksef.credentials import CredentialVault
-from cabinet_ksef.crypto import sha256_base64
+from cabinet_ksef.crypto import load_signing_material, sha256_base64
 from cabinet_ksef.environments import Environment
 from cabinet_ksef.errors import KsefAuthError, KsefError, KsefRateLimited, KsefUnavailable
 from cabinet_ksef.settings import KsefSettings
@@ -258,7 +258,7 @@ class KsefSender:
     def _find_sent(
         self,
         connection: Connection,
-        tokens: Any,
+        tokens: AccessTokens,
         client_id: int,
         invoice_hash: str,
         marker: dict[str, Any],
@@ -266,17 +266,18 @@ class KsefSender:
         """The (session, invoice) references of an earlier send of ``invoice_hash``: the
         marker's session first, then the client's other recent sessions."""
         sessions = [str(marker.get("session") or "")]
-        sessions += [ref for ref in self.connections.session_references(client_id) if ref not in sessions]
+        sessions += [
+            ref for ref in self.connections.session_references(client_id) if ref not in sessions
+        ]
         for reference in (ref for ref in sessions if ref):
             try:
-                listed = connection.client.session_invoices(tokens, reference)
-            except KsefUnavailable:
+                found = connection.client.find_session_invoice(tokens, reference, invoice_hash)
+            except (KsefUnavailable, KsefRateLimited):
                 raise
             except KsefError:
                 continue  # an expired or unknown session holds nothing of ours
-            for item in listed:
-                if item.invoice_hash == invoice_hash:
-                    return reference, item.invoice_reference
+            if found is not None:
+                return reference, found.invoice_reference
         return None
 
     def _pace(self, client_id: int) -> None:
@@ -319,22 +320,25 @@ class KsefSender:
         codes = [
             VerificationCode(
                 url=qr.invoice_verification_url(base, nip, issued, xml),
-                label="OFFLINE",
+                label=qr.OFFLINE_LABEL,
                 kind="invoice",
             )
         ]
         if isinstance(credentials, CertificateCredentials):
+            certificate, key = load_signing_material(
+                credentials.certificate_pem, credentials.private_key_pem, credentials.password
+            )
             codes.append(
                 VerificationCode(
                     url=qr.certificate_verification_url(
                         base,
-                        context_nip=credentials.context_nip,
                         seller_nip=nip,
-                        certificate_pem=credentials.certificate_pem,
-                        private_key_pem=credentials.private_key_pem,
+                        context_value=credentials.context_nip,
+                        certificate=certificate,
+                        private_key=key,
                         invoice_xml=xml,
                     ),
-                    label="CERTYFIKAT",
+                    label=qr.CERTIFICATE_LABEL,
                     kind="certificate",
                 )
             )
