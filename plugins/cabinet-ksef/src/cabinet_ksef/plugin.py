@@ -178,7 +178,7 @@ def register_commands(cli: click.Group) -> None:
     def ksef_emulator(options: tuple[str, ...]) -> None:
         """Serve a KSeF 2.0 emulator (--port P) for tests and demos."""
         try:
-            from ksef_emulator.cli import main
+            from ksef_emulator.cli import banner, build, parse_args, serve
         except ModuleNotFoundError as exc:
             if exc.name not in ("ksef_emulator", "ksef_emulator.cli"):
                 raise
@@ -186,4 +186,9 @@ def register_commands(cli: click.Group) -> None:
                 "the KSeF emulator is not installed: "
                 "pip install 'cabinet-ksef[emulator]' (or ksef-emulator)"
             ) from None
-        main(list(options), prog="cabinet ksef-emulator")
+        served = parse_args(options, prog="cabinet ksef-emulator")
+        emulator, tokens = build(served)
+        click.echo(banner(emulator, tokens))
+        click.echo(f"  CABINET_KSEF_BASE_URL={emulator.config.base_url.rstrip('/')}/v2")
+        click.echo("  then, per client: Settings → KSeF settings → the client → its KSeF token")
+        serve(emulator, host=served.host, port=served.port)
