@@ -16,7 +16,7 @@ from cabinet_ksef.sending import KsefSender, Paced, SendWindow, invoice_facts, n
 from cabinet_ksef.settings import KsefSettings
 from cabinet_ksef.api import CertificateCredentials, TokenCredentials
 
-from ksef_fakes import SELLER_NIP, FakeKsef, FakePort, Interrupted, certificate_pair, invoice_xml
+from plugin_fakes import SELLER_NIP, FakeKsef, FakePort, Interrupted, certificate_pair, invoice_xml
 
 SETTINGS = KsefSettings.from_config({"base_url": "http://ksef.test/v2"}, secret_key="s3cret")
 
@@ -139,7 +139,7 @@ def test_killed_between_send_and_store_the_invoice_is_found_by_hash_not_sent_twi
 def test_an_in_flight_marker_without_a_send_means_sending_now() -> None:
     sender, port, ksef = make()
     port.issue(6)
-    xml_hash = __import__("ksef_fakes").b64hash(port.xml[6])
+    xml_hash = __import__("plugin_fakes").b64hash(port.xml[6])
     port.set_client_state(1, "inflight.6", {"hash": xml_hash, "session": "20261207-SO-0000000009-00"})
     step(sender, 6)
     assert len(ksef.sent) == 1

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
 
 #: The supplier whose invoices the demo clients receive (a valid NIP the emulator knows).
-DEMO_SUPPLIER_NIP = "7010002137"
+DEMO_SUPPLIER_NIP = "5260001246"
 #: The Ministry's FA(3) example 1, whose parties the demo replaces.
 EXAMPLE = Path(__file__).resolve().parent / "data" / "purchase_example.xml"
 

@@ -26,10 +26,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from cabinet_core.errors import CabinetError
+from cabinet_core.crm import DeliveryError
+from cabinet_core.errors import CabinetError, ValidationError
 
 from cabinet_ksef.api import InvoiceMetadata
-from cabinet_ksef.errors import KsefAuthError, KsefError, KsefRateLimited
+from cabinet_ksef.errors import KsefError, KsefRateLimited
 
 if TYPE_CHECKING:
     from cabinet_ksef.sending import KsefSender
@@ -55,6 +56,8 @@ class ReceiveState:
     imported_total: int = 0
     blocked_until: datetime | None = None
     last_error: str = ""
+    #: The newest invoices that could not be imported (KSeF number: why).
+    failed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -67,6 +70,7 @@ class ReceiveState:
             "imported_total": self.imported_total,
             "blocked_until": iso(self.blocked_until),
             "last_error": self.last_error,
+            "failed": list(self.failed),
         }
 
     @classmethod
@@ -85,6 +89,7 @@ class ReceiveState:
             imported_total=int(value.get("imported_total") or 0),
             blocked_until=when("blocked_until"),
             last_error=str(value.get("last_error") or ""),
+            failed=tuple(str(item) for item in value.get("failed") or ()),
         )
 
 
@@ -98,6 +103,7 @@ class PassResult:
     pages: int
     complete: bool
     error: str = ""
+    failed: tuple[str, ...] = ()
 
 
 class Receiver:
@@ -145,6 +151,7 @@ class Receiver:
         now = self._clock()
         start = state.high_water or now - timedelta(days=self.settings.backfill_days)
         imported = skipped = pages = downloads = 0
+        failed: list[str] = []
         high_water = state.high_water
         complete = False
         error = ""
@@ -176,17 +183,25 @@ class Receiver:
                             break
                         xml = connection.client.download_invoice(tokens, item.ksef_number)
                         downloads += 1
-                        _, created = self.port.import_purchase(
-                            client_id,
-                            xml,
-                            ksef_number=item.ksef_number,
-                            metadata=metadata_of(item),
-                        )
+                        try:
+                            _, created = self.port.import_purchase(
+                                client_id,
+                                xml,
+                                ksef_number=item.ksef_number,
+                                metadata=metadata_of(item),
+                            )
+                        except CabinetError as exc:
+                            # A file the cabinet cannot take must not stop the ones after it:
+                            # staff see it on the client's page and import it by hand.
+                            failed.append(f"{item.ksef_number}: {describe(exc)}")
+                            created = False
                         imported += created
                         skipped += not created
                     else:
                         skipped += 1
-                    high_water = max(high_water or item.permanent_storage_date, item.permanent_storage_date)
+                    high_water = max(
+                        high_water or item.permanent_storage_date, item.permanent_storage_date
+                    )
                 if stop:
                     break
                 if page.is_truncated and page.invoices:
@@ -203,9 +218,7 @@ class Receiver:
         except KsefRateLimited as exc:
             blocked_until = now + timedelta(seconds=exc.retry_after or 3600)
             error = str(exc)
-        except (KsefAuthError, KsefError, CabinetError) as exc:
-            error = str(exc)
-        except Exception as exc:  # a delivery-style error from the sender (no credentials)
+        except (KsefError, DeliveryError) as exc:
             error = str(exc)
         self.port.set_client_state(
             client_id,
@@ -217,9 +230,10 @@ class Receiver:
                 imported_total=state.imported_total + imported,
                 blocked_until=blocked_until,
                 last_error=error,
+                failed=(*failed, *state.failed)[:20],
             ).to_json(),
         )
-        return PassResult(client_id, imported, skipped, pages, complete, error)
+        return PassResult(client_id, imported, skipped, pages, complete, error, tuple(failed))
 
 
 def metadata_of(item: InvoiceMetadata) -> dict[str, Any]:
@@ -241,3 +255,10 @@ def metadata_of(item: InvoiceMetadata) -> dict[str, Any]:
         "acquisition_date": item.acquisition_date.isoformat() if item.acquisition_date else None,
         "invoice_type": item.invoice_type,
     }
+
+
+def describe(exc: CabinetError) -> str:
+    """An import refusal in a line: the fields at fault for a :class:`ValidationError`."""
+    if isinstance(exc, ValidationError) and exc.errors:
+        return ", ".join(sorted({error.field for error in exc.errors}))
+    return str(exc) or type(exc).__name__

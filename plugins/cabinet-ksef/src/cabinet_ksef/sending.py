@@ -137,6 +137,10 @@ class KsefSender:
         #: Extra periodic tasks (receiving, connection checks) the plugin composes in.
         self.extra_tasks: list[PeriodicTask[Any]] = []
 
+    def close(self) -> None:
+        """Close the clients' connections (the cabinet closes its plugin-made objects)."""
+        self.connections.close()
+
     # -- where a client's KSeF is ------------------------------------------------------------
 
     def environment(self, client_id: int) -> str:
