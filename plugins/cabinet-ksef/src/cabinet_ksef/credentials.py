@@ -216,7 +216,7 @@ def certificate_credentials(
         raise ValidationError.single(
             "certificate",
             "expired",
-            N_("The certificate expired on {date}."),
+            N_("The certificate expired on %(date)s."),
             date=cert.not_valid_after_utc.date().isoformat(),
         )
     if cert.not_valid_before_utc > now:
