@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import cabinet_ksef.plugin
 import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Address, Client, Document, DocumentLine, Party, Role
@@ -19,13 +20,11 @@ from cabinet_core.ksef.submission import KsefState, KsefSubmission
 from cabinet_core.settings import Settings
 from cabinet_core.testing import TEST_SECRET_KEY, fast_password_hashing
 from cabinet_core.worker import Worker
-from ksef_emulator import Emulator, EmulatorConfig
-from ksef_emulator.server import Served, serve_in_thread
-
-import cabinet_ksef.plugin
 from cabinet_ksef.credentials import CredentialVault, token_credentials
 from cabinet_ksef.sending import KsefSender
 from cabinet_ksef.settings import KsefSettings
+from ksef_emulator import Emulator, EmulatorConfig
+from ksef_emulator.server import Served, serve_in_thread
 
 SYSTEM = Actor.system()
 SELLER_NIP = "5265877635"
@@ -73,7 +72,9 @@ class World:
                 email="kupiec@example.com",
                 address=Address(line1="ul. Długa 2", postal_code="00-002", city="Warszawa"),
             ),
-            lines=(DocumentLine(name="Doradztwo", quantity=Decimal(4), unit_price=Decimal("250.00")),),
+            lines=(
+                DocumentLine(name="Doradztwo", quantity=Decimal(4), unit_price=Decimal("250.00")),
+            ),
             **changes,
         )
         stored = self.cabinet.documents.create(SYSTEM, document)
@@ -100,9 +101,12 @@ class World:
                 time.sleep(0.05)
 
     def settled(self, document_id: int) -> Callable[[], bool]:
-        return lambda: self.submission(document_id).state in (
-            KsefState.ACCEPTED,
-            KsefState.REJECTED,
+        return lambda: (
+            self.submission(document_id).state
+            in (
+                KsefState.ACCEPTED,
+                KsefState.REJECTED,
+            )
         )
 
 
@@ -110,8 +114,8 @@ def ksef_config(base_url: str, **extra: str) -> dict[str, str]:
     return {"base_url": base_url, "poll_seconds": "0.1", "offline_seconds": "1", **extra}
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+@pytest.fixture(name="world")
+def world_fixture(tmp_path: Path) -> Iterator[World]:
     port = free_port()
     emulator = Emulator(
         EmulatorConfig(base_url=f"http://127.0.0.1:{port}", seed="tests", processing_seconds=0.0)

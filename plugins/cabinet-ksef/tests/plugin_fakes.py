@@ -4,9 +4,9 @@ documented ``KsefPort`` contract, docs/plugins/ksef.md) and a scriptable KSeF cl
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
-import base64
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -15,11 +15,6 @@ from typing import Any
 import attrs
 from cabinet_core.entities import Client
 from cabinet_core.ksef.submission import KsefMode, KsefState, KsefSubmission, VerificationCode
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
 from cabinet_ksef.api import (
     AccessTokens,
     InvoiceMetadata,
@@ -30,13 +25,19 @@ from cabinet_ksef.api import (
     SessionInvoice,
 )
 from cabinet_ksef.errors import KsefUnavailable
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 SELLER_NIP = "5265877635"
 FA3 = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 
 
-def invoice_xml(number: str = "FV/1/2026", *, nip: str = SELLER_NIP, issued: str = "2026-12-07") -> bytes:
+def invoice_xml(
+    number: str = "FV/1/2026", *, nip: str = SELLER_NIP, issued: str = "2026-12-07"
+) -> bytes:
     """A file with what the plugin reads of an FA(3) invoice (the e2e tests use real ones)."""
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><Faktura xmlns="{FA3}">'
@@ -112,11 +113,16 @@ class FakePort:
     def issue(self, document_id: int, client_id: int = 1, xml: bytes | None = None) -> None:
         self.xml[document_id] = xml or invoice_xml(f"FV/{document_id}/2026")
         self.subs[document_id] = KsefSubmission(
-            document_id=document_id, client_id=client_id, state=KsefState.QUEUED, queued_at=self.clock
+            document_id=document_id,
+            client_id=client_id,
+            state=KsefState.QUEUED,
+            queued_at=self.clock,
         )
 
     def _set(self, document_id: int, action: str, **changes: Any) -> KsefSubmission:
-        self.subs[document_id] = attrs.evolve(self.subs[document_id], updated_at=self.clock, **changes)
+        self.subs[document_id] = attrs.evolve(
+            self.subs[document_id], updated_at=self.clock, **changes
+        )
         self.audit.append((document_id, action))
         return self.subs[document_id]
 
@@ -223,14 +229,22 @@ class FakePort:
     def record_attempt(self, document_id: int, *, error: str) -> KsefSubmission:
         current = self.subs[document_id]
         return self._set(
-            document_id, "ksef.attempt_failed", attempts=current.attempts + 1, error_description=error
+            document_id,
+            "ksef.attempt_failed",
+            attempts=current.attempts + 1,
+            error_description=error,
         )
 
     def requeue(self, document_id: int, *, reason: str) -> None:
         self.requeued.append(document_id)
 
     def import_purchase(
-        self, client_id: int, xml: bytes, *, ksef_number: str, metadata: Mapping[str, Any] | None = None
+        self,
+        client_id: int,
+        xml: bytes,
+        *,
+        ksef_number: str,
+        metadata: Mapping[str, Any] | None = None,
     ) -> tuple[Any, bool]:
         key = (client_id, ksef_number)
         if key in self.purchases:
@@ -256,7 +270,9 @@ class FakePort:
     def client_state(self, client_id: int, key: str, default: Any = None) -> Any:
         return self.client_values.get((client_id, key), default)
 
-    def set_client_state(self, client_id: int, key: str, value: Any, *, secret: bool = False) -> None:
+    def set_client_state(
+        self, client_id: int, key: str, value: Any, *, secret: bool = False
+    ) -> None:
         if secret:
             self.secret_keys.add((client_id, key))
         if value is None:
@@ -346,7 +362,13 @@ class FakeClient:
         )
 
     def send_invoice(
-        self, tokens: AccessTokens, session: OnlineSession, xml: bytes, *, offline: bool = False, hash_of_corrected: str | None = None
+        self,
+        tokens: AccessTokens,
+        session: OnlineSession,
+        xml: bytes,
+        *,
+        offline: bool = False,
+        hash_of_corrected: str | None = None,
     ) -> SentInvoice:
         self._check()
         reference = f"20261207-EE-{next(self.ksef._counter):010d}-00"
@@ -388,15 +410,21 @@ class FakeClient:
             )
         raise AssertionError(f"unknown invoice {reference}")
 
-    def invoice_status(self, tokens: AccessTokens, session_reference: str, invoice_reference: str) -> InvoiceStatus:
+    def invoice_status(
+        self, tokens: AccessTokens, session_reference: str, invoice_reference: str
+    ) -> InvoiceStatus:
         self._check()
         return self._status(invoice_reference)
 
-    def invoice_upo(self, tokens: AccessTokens, session_reference: str, invoice_reference: str) -> bytes:
+    def invoice_upo(
+        self, tokens: AccessTokens, session_reference: str, invoice_reference: str
+    ) -> bytes:
         self._check()
         return f"<Potwierdzenie>{invoice_reference}</Potwierdzenie>".encode()
 
-    def find_session_invoice(self, tokens: AccessTokens, session_reference: str, invoice_hash: str) -> SessionInvoice | None:
+    def find_session_invoice(
+        self, tokens: AccessTokens, session_reference: str, invoice_hash: str
+    ) -> SessionInvoice | None:
         self._check()
         for index, (session, reference, xml, _offline) in enumerate(self.ksef.sent):
             if session == session_reference and b64hash(xml) == invoice_hash:
@@ -409,8 +437,16 @@ class FakeClient:
         return None
 
     def query_metadata(
-        self, tokens: AccessTokens, *, subject: str, date_from: dt.datetime, date_to: dt.datetime,
-        date_type: str = "PermanentStorage", page_offset: int = 0, page_size: int = 250, sort_order: str = "Asc",
+        self,
+        tokens: AccessTokens,
+        *,
+        subject: str,
+        date_from: dt.datetime,
+        date_to: dt.datetime,
+        date_type: str = "PermanentStorage",
+        page_offset: int = 0,
+        page_size: int = 250,
+        sort_order: str = "Asc",
     ) -> MetadataPage:
         self._check()
         assert subject == "Subject2"
@@ -422,7 +458,9 @@ class FakeClient:
         )
         page = found[page_offset * page_size : (page_offset + 1) * page_size]
         return MetadataPage(
-            invoices=tuple(page), has_more=len(found) > (page_offset + 1) * page_size, is_truncated=False
+            invoices=tuple(page),
+            has_more=len(found) > (page_offset + 1) * page_size,
+            is_truncated=False,
         )
 
     def download_invoice(self, tokens: AccessTokens, ksef_number: str) -> bytes:
@@ -434,7 +472,9 @@ class FakeClient:
         raise AssertionError(ksef_number)
 
 
-def purchase(n: int, stored: dt.datetime, buyer_nip: str = SELLER_NIP) -> tuple[InvoiceMetadata, bytes]:
+def purchase(
+    n: int, stored: dt.datetime, buyer_nip: str = SELLER_NIP
+) -> tuple[InvoiceMetadata, bytes]:
     """A purchase invoice KSeF holds for the buyer ``buyer_nip``."""
     seller = "7010002137"
     xml = invoice_xml(f"ZAK/{n}", nip=seller)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cabinet_ksef
+import cabinet_ksef.plugin
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from cabinet_web import catalogs
-
-import cabinet_ksef
-import cabinet_ksef.plugin
 
 PACKAGE = Path(cabinet_ksef.__file__).resolve().parent
 LOCALE = PACKAGE / "locale"

@@ -7,10 +7,6 @@ import datetime as dt
 
 import pytest
 from cabinet_core.errors import ValidationError
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
-
 from cabinet_ksef.api import CertificateCredentials, TokenCredentials
 from cabinet_ksef.credentials import (
     TOKEN_LEGAL_END,
@@ -18,7 +14,9 @@ from cabinet_ksef.credentials import (
     certificate_credentials,
     token_credentials,
 )
-
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from plugin_fakes import NOW, SELLER_NIP, FakePort, certificate_pair
 
 
@@ -32,10 +30,13 @@ def test_a_token_is_sealed_and_opened_and_valid_at_most_until_the_legal_end() ->
     token = "20261201-EC-2F1B3C4D5E-6F7A8B9C0D-1E|nip-5265877635|" + "a" * 64
     info = vault.store(1, token_credentials(SELLER_NIP, token), now=NOW, valid_until=None)
     assert info.method == "token" and info.valid_until == TOKEN_LEGAL_END
-    assert TOKEN_LEGAL_END == dt.datetime(2026, 12, 31, 23, 0, tzinfo=dt.UTC)
+    assert dt.datetime(2026, 12, 31, 23, 0, tzinfo=dt.UTC) == TOKEN_LEGAL_END
     sealed = port.client_state(1, "credentials")
     assert token not in sealed and "a" * 64 not in sealed
-    assert (1, "credentials") in port.secret_keys and (1, "credentials_info") not in port.secret_keys
+    assert (1, "credentials") in port.secret_keys and (
+        1,
+        "credentials_info",
+    ) not in port.secret_keys
     assert vault.credentials(1) == TokenCredentials(context_nip=SELLER_NIP, token=token)
     assert vault.info(1) == info
 

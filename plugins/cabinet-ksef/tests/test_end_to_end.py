@@ -6,19 +6,22 @@ sending and storing; a seller's invoice in KSeF → the buyer's cost invoice."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import xmlschema
+from cabinet_core.entities import Actor
 from cabinet_core.ksef.submission import KsefMode, KsefState
-from lxml import etree
-
+from cabinet_ksef.crypto import sha256_base64
 from cabinet_ksef.demo import purchase_xml
 from cabinet_ksef.receiving import Receiver
+from emulated_ksef import SELLER_NIP, SUPPLIER_NIP, World, world_fixture  # noqa: F401
 
-from emulated_ksef import SELLER_NIP, SUPPLIER_NIP, World, connect, world  # noqa: F401
-from pathlib import Path
-
-UPO_XSD = Path(__file__).resolve().parents[3] / "packages/ksef-emulator/src/ksef_emulator/schemas/upo/upo-v4-3.xsd"
+SYSTEM = Actor.system()
+UPO_XSD = (
+    Path(__file__).resolve().parents[3]
+    / "packages/ksef-emulator/src/ksef_emulator/schemas/upo/upo-v4-3.xsd"
+)
 
 
 def test_an_issued_invoice_is_accepted_with_its_ksef_number_upo_and_qr_code(world: World) -> None:
@@ -42,7 +45,7 @@ def test_an_issued_invoice_is_accepted_with_its_ksef_number_upo_and_qr_code(worl
     assert f"/invoice/{SELLER_NIP}/{issued:%d-%m-%Y}/" in code.url
     # What KSeF holds is exactly what the cabinet exported (KOD I's hash is of those bytes).
     sent = world.cabinet.ksef_port().fa3_xml(document.id)
-    assert world.submission(document.id).invoice_hash == __import__("cabinet_ksef.crypto", fromlist=["x"]).sha256_base64(sent)
+    assert world.submission(document.id).invoice_hash == sha256_base64(sent)
 
 
 def test_a_rejected_invoice_goes_back_to_be_fixed_with_ksefs_code(world: World) -> None:
@@ -54,14 +57,12 @@ def test_a_rejected_invoice_goes_back_to_be_fixed_with_ksefs_code(world: World) 
     assert rejected.state is KsefState.REJECTED
     assert rejected.error_code == 450
     assert rejected.error_description
-    stored = world.cabinet.documents.get(__import__("cabinet_core.entities", fromlist=["Actor"]).Actor.system(), document.id)
+    stored = world.cabinet.documents.get(SYSTEM, document.id)
     assert stored.status == "ksef_rejected"
 
     # Fixed and issued again: accepted this time, under the same number.
     world.emulator.set_faults(reject_invoices=None)
-    again = world.cabinet.documents.transition(
-        __import__("cabinet_core.entities", fromlist=["Actor"]).Actor.system(), document.id, "issue"
-    )
+    again = world.cabinet.documents.transition(SYSTEM, document.id, "issue")
     assert again.number == document.number
     world.work_until(world.settled(document.id))
     assert world.submission(document.id).state is KsefState.ACCEPTED
@@ -88,7 +89,9 @@ def test_ksef_down_the_invoice_goes_offline_and_is_sent_once_after_recovery(worl
     assert len(sent) == 1 and sent[0].offline_requested
 
 
-def test_killed_between_send_and_store_the_invoice_reaches_ksef_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_between_send_and_store_the_invoice_reaches_ksef_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     document = world.issue()
     assert document.id is not None
     port = world.cabinet.ksef_port()

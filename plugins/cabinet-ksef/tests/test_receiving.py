@@ -10,16 +10,19 @@ from cabinet_ksef.connections import Connections
 from cabinet_ksef.receiving import MAX_DOWNLOADS, Receiver
 from cabinet_ksef.sending import KsefSender
 from cabinet_ksef.settings import KsefSettings
-
 from plugin_fakes import NOW, SELLER_NIP, FakeKsef, FakePort, purchase
 
 
 def make(**config: str) -> tuple[Receiver, FakePort, FakeKsef]:
     port, ksef = FakePort(), FakeKsef()
     port.add_client(1)
-    settings = KsefSettings.from_config({"base_url": "http://ksef.test/v2", **config}, secret_key="s")
+    settings = KsefSettings.from_config(
+        {"base_url": "http://ksef.test/v2", **config}, secret_key="s"
+    )
     sender = KsefSender(port, settings, Connections(ksef.client, port, port.now))
-    sender.vault.store(1, TokenCredentials(context_nip=SELLER_NIP, token="t"), now=NOW, valid_until=None)
+    sender.vault.store(
+        1, TokenCredentials(context_nip=SELLER_NIP, token="t"), now=NOW, valid_until=None
+    )
     return Receiver(sender), port, ksef
 
 
@@ -44,8 +47,11 @@ def test_each_purchase_is_imported_once_and_the_mark_moves_on() -> None:
 
 
 def test_the_first_pass_reaches_back_the_backfill_in_windows_of_three_months() -> None:
-    receiver, port, ksef = make(backfill_days="200", receive_pages="10")
-    ksef.purchases = [purchase(1, NOW - dt.timedelta(days=180)), purchase(2, NOW - dt.timedelta(days=5))]
+    receiver, _port, ksef = make(backfill_days="200", receive_pages="10")
+    ksef.purchases = [
+        purchase(1, NOW - dt.timedelta(days=180)),
+        purchase(2, NOW - dt.timedelta(days=5)),
+    ]
     result = receiver.receive(1)
     assert result.imported == 2 and result.complete
     assert ksef.metadata_calls == 3  # 200 days: three windows of at most 90
@@ -54,7 +60,8 @@ def test_the_first_pass_reaches_back_the_backfill_in_windows_of_three_months() -
 def test_a_pass_spends_a_bounded_part_of_the_clients_budget() -> None:
     receiver, port, ksef = make(receive_pages="2")
     ksef.purchases = [
-        purchase(n, NOW - dt.timedelta(hours=5) + dt.timedelta(seconds=n)) for n in range(1, MAX_DOWNLOADS + 11)
+        purchase(n, NOW - dt.timedelta(hours=5) + dt.timedelta(seconds=n))
+        for n in range(1, MAX_DOWNLOADS + 11)
     ]
     first = receiver.receive(1)
     assert first.imported == MAX_DOWNLOADS and not first.complete
@@ -103,5 +110,7 @@ def test_a_file_the_cabinet_refuses_is_noted_and_the_rest_imported() -> None:
 
     port.import_purchase = refuse_first  # type: ignore[method-assign]
     result = receiver.receive(1)
-    assert result.imported == 1 and result.failed == (f"{ksef.purchases[0][0].ksef_number}: seller.nip",)
+    assert result.imported == 1 and result.failed == (
+        f"{ksef.purchases[0][0].ksef_number}: seller.nip",
+    )
     assert receiver.state(1).failed == result.failed

@@ -8,15 +8,20 @@ import datetime as dt
 import pytest
 from cabinet_core.crm import DeliveryError
 from cabinet_core.ksef.submission import KsefMode, KsefState
-
-from cabinet_ksef.api import InvoiceStatus
+from cabinet_ksef.api import CertificateCredentials, InvoiceStatus, TokenCredentials
 from cabinet_ksef.connections import Connections
 from cabinet_ksef.credentials import CredentialVault
 from cabinet_ksef.sending import KsefSender, Paced, SendWindow, invoice_facts, next_business_day
 from cabinet_ksef.settings import KsefSettings
-from cabinet_ksef.api import CertificateCredentials, TokenCredentials
-
-from plugin_fakes import SELLER_NIP, FakeKsef, FakePort, Interrupted, certificate_pair, invoice_xml
+from plugin_fakes import (
+    SELLER_NIP,
+    FakeKsef,
+    FakePort,
+    Interrupted,
+    b64hash,
+    certificate_pair,
+    invoice_xml,
+)
 
 SETTINGS = KsefSettings.from_config({"base_url": "http://ksef.test/v2"}, secret_key="s3cret")
 
@@ -42,7 +47,9 @@ def make(
             context_nip=SELLER_NIP, certificate_pem=cert, private_key_pem=key
         )
     else:
-        credentials = TokenCredentials(context_nip=SELLER_NIP, token="20261201-EC-TOKEN|nip-5265877635|abc")
+        credentials = TokenCredentials(
+            context_nip=SELLER_NIP, token="20261201-EC-TOKEN|nip-5265877635|abc"
+        )
     sender.vault.store(1, credentials, now=port.now(), valid_until=None)
     return sender, port, ksef
 
@@ -73,7 +80,10 @@ def test_an_issued_invoice_is_sent_then_accepted_with_its_ksef_number_and_upo() 
     assert port.upos[10].startswith(b"<Potwierdzenie>")
     [code] = accepted.verification
     assert code.label == accepted.ksef_number and code.kind == "invoice"
-    assert code.url == f"http://ksef.test/invoice/{SELLER_NIP}/07-12-2026/" + code.url.rsplit("/", 1)[1]
+    assert (
+        code.url
+        == f"http://ksef.test/invoice/{SELLER_NIP}/07-12-2026/" + code.url.rsplit("/", 1)[1]
+    )
     # A late duplicate message changes nothing.
     assert step(sender, 10) is None and len(ksef.sent) == 1
 
@@ -139,8 +149,10 @@ def test_killed_between_send_and_store_the_invoice_is_found_by_hash_not_sent_twi
 def test_an_in_flight_marker_without_a_send_means_sending_now() -> None:
     sender, port, ksef = make()
     port.issue(6)
-    xml_hash = __import__("plugin_fakes").b64hash(port.xml[6])
-    port.set_client_state(1, "inflight.6", {"hash": xml_hash, "session": "20261207-SO-0000000009-00"})
+    xml_hash = b64hash(port.xml[6])
+    port.set_client_state(
+        1, "inflight.6", {"hash": xml_hash, "session": "20261207-SO-0000000009-00"}
+    )
     step(sender, 6)
     assert len(ksef.sent) == 1
     assert port.submission(6).state is KsefState.SENT  # type: ignore[union-attr]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
-
 from cabinet_ksef.settings import KsefSettings, derive_key
 
 

@@ -10,23 +10,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
+import cabinet_ksef.plugin
 import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Address, Client, Role
 from cabinet_core.settings import Settings
 from cabinet_core.testing import TEST_SECRET_KEY, fast_password_hashing
-from cabinet_web.app import create_app
-from starlette.testclient import TestClient
-
-import cabinet_ksef.plugin
 from cabinet_ksef.api import CertificateCredentials, TokenCredentials
 from cabinet_ksef.checks import run_checks
 from cabinet_ksef.connections import Connections
 from cabinet_ksef.credentials import CredentialVault
 from cabinet_ksef.sending import KsefSender
 from cabinet_ksef.settings import KsefSettings
-
+from cabinet_web.app import create_app
 from plugin_fakes import FakeKsef, certificate_pair
+from starlette.testclient import TestClient
 
 SYSTEM = Actor.system()
 NIP = "5265877635"
@@ -95,7 +93,9 @@ def vault(cabinet: Cabinet) -> CredentialVault:
     return CredentialVault(KsefSettings.of(cabinet).credentials_key, cabinet.ksef_port())
 
 
-def test_staff_reach_the_page_and_switch_ksef_on_with_a_token(cabinet: Cabinet, client: Client) -> None:
+def test_staff_reach_the_page_and_switch_ksef_on_with_a_token(
+    cabinet: Cabinet, client: Client
+) -> None:
     assert client.id is not None
     with signed_in(cabinet, Role.ADMIN) as web:
         index = web.get("/settings")
@@ -138,7 +138,12 @@ def test_certificate_files_are_uploaded_and_bad_ones_shown_at_their_field(
     _, other_key, _, _ = certificate_pair()
     with signed_in(cabinet, Role.ACCOUNTANT) as web:
         page = web.get(f"/settings/ksef/{client.id}")
-        form = {"csrf_token": csrf(page.text), "enabled": "true", "environment": "test", "method": "certificate"}
+        form = {
+            "csrf_token": csrf(page.text),
+            "enabled": "true",
+            "environment": "test",
+            "method": "certificate",
+        }
         refused = web.post(
             f"/settings/ksef/{client.id}",
             data=form,
@@ -165,7 +170,12 @@ def test_switching_on_without_credentials_is_refused(cabinet: Cabinet, client: C
         page = web.get(f"/settings/ksef/{client.id}")
         refused = web.post(
             f"/settings/ksef/{client.id}",
-            data={"csrf_token": csrf(page.text), "enabled": "true", "environment": "test", "method": "token"},
+            data={
+                "csrf_token": csrf(page.text),
+                "enabled": "true",
+                "environment": "test",
+                "method": "token",
+            },
         )
     assert refused.status_code == 422 and 'data-error-for="token"' in refused.text
     assert not cabinet.ksef_port().enabled(client.id)
@@ -174,7 +184,10 @@ def test_switching_on_without_credentials_is_refused(cabinet: Cabinet, client: C
 def test_test_connection_is_queued_and_run_by_the_worker(cabinet: Cabinet, client: Client) -> None:
     assert client.id is not None
     vault(cabinet).store(
-        client.id, TokenCredentials(context_nip=NIP, token="t"), now=cabinet.ksef_port().now(), valid_until=None
+        client.id,
+        TokenCredentials(context_nip=NIP, token="t"),
+        now=cabinet.ksef_port().now(),
+        valid_until=None,
     )
     with signed_in(cabinet, Role.MANAGER, manages=client) as web:
         page = web.get(f"/settings/ksef/{client.id}")
@@ -184,7 +197,9 @@ def test_test_connection_is_queued_and_run_by_the_worker(cabinet: Cabinet, clien
         # The worker's pass (here with a scripted KSeF): the page then shows the result.
         ksef = FakeKsef()
         port = cabinet.ksef_port()
-        sender = KsefSender(port, KsefSettings.of(cabinet), Connections(ksef.client, port, port.now))
+        sender = KsefSender(
+            port, KsefSettings.of(cabinet), Connections(ksef.client, port, port.now)
+        )
         assert run_checks(sender) == [client.id] and ksef.authentications == 1
         assert "connected" in web.get(f"/settings/ksef/{client.id}").text
         ksef.down = True

@@ -109,7 +109,12 @@ class CredentialVault:
         self._state = state
 
     def store(
-        self, client_id: int, credentials: Credentials, *, now: datetime, valid_until: datetime | None
+        self,
+        client_id: int,
+        credentials: Credentials,
+        *,
+        now: datetime,
+        valid_until: datetime | None,
     ) -> CredentialInfo:
         """Keep ``credentials`` for ``client_id`` (replacing any); what the page may show."""
         if isinstance(credentials, TokenCredentials):
@@ -204,7 +209,9 @@ def certificate_credentials(
     errors: list[FieldError] = []
     for field, data in (("certificate", certificate), ("private_key", private_key)):
         if data is not None and len(data) > MAX_UPLOAD_BYTES:
-            errors.append(FieldError(field=field, code="too_large", message=N_("The file is too large.")))
+            errors.append(
+                FieldError(field=field, code="too_large", message=N_("The file is too large."))
+            )
     if errors:
         raise ValidationError(errors)
     if not certificate:
@@ -257,8 +264,10 @@ def _load(
                 raise ValidationError.single(
                     "certificate",
                     "unreadable",
-                    N_("The file is neither a certificate nor a PKCS#12 bundle, or the password "
-                    "is wrong."),
+                    N_(
+                        "The file is neither a certificate nor a PKCS#12 bundle, or the password "
+                        "is wrong."
+                    ),
                 ) from None
             raise ValidationError.single(
                 "private_key", "required", N_("Upload the certificate's private key.")

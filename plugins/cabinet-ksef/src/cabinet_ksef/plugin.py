@@ -99,7 +99,7 @@ def translation_dirs() -> list[str]:
 
 @hookimpl(optionalhook=True)
 def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, str]]:
-    """"KSeF" in the staff's menu: the clients' KSeF settings."""
+    """ "KSeF" in the staff's menu: the clients' KSeF settings."""
     if actor is None or not actor.role.is_staff:
         return []
     from cabinet_ksef.web import OVERVIEW_PATH

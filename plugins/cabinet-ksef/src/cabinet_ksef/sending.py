@@ -200,7 +200,7 @@ class KsefSender:
             return self.poll(submission)
         return self.send(submission)
 
-    def send(self, submission: KsefSubmission) -> KsefSubmission:  # noqa: C901
+    def send(self, submission: KsefSubmission) -> KsefSubmission:
         """Send a queued or offline invoice (or adopt the earlier send a crash left behind)."""
         document_id, client_id = submission.document_id, submission.client_id
         connection, credentials = self.open(client_id)
@@ -257,7 +257,9 @@ class KsefSender:
         )
         self.port.set_client_state(client_id, marker_key, None)
         self.note_error(client_id, None)
-        raise DeliveryError("sent to KSeF; waiting for its status", retry_after=self.settings.poll_seconds)
+        raise DeliveryError(
+            "sent to KSeF; waiting for its status", retry_after=self.settings.poll_seconds
+        )
 
     def _find_sent(
         self,

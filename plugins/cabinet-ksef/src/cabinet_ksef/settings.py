@@ -127,9 +127,7 @@ class KsefSettings:
             poll_seconds=_number(config, "poll_seconds", 5.0, minimum=0.1),
             offline_after=int(_number(config, "offline_after", 3, minimum=1)),
             offline_seconds=_number(config, "offline_seconds", 300.0, minimum=1),
-            receive_minutes=_number(
-                config, "receive_minutes", 60.0, minimum=MIN_RECEIVE_MINUTES
-            ),
+            receive_minutes=_number(config, "receive_minutes", 60.0, minimum=MIN_RECEIVE_MINUTES),
             receive_pages=int(_number(config, "receive_pages", 4, minimum=1)),
             receive_hours=_hours(config.get("receive_hours", "")),
             backfill_days=int(_number(config, "backfill_days", 90, minimum=1)),

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinet_ksef import checks
+from cabinet_ksef.api import Credentials
 from cabinet_ksef.credentials import (
     MAX_UPLOAD_BYTES,
     CredentialInfo,
@@ -206,7 +207,7 @@ def save_client_settings(
             )
         )
     method = form.get("method", "token")
-    credentials = None
+    credentials: Credentials | None = None
     context_nip = client.nip or ""
     try:
         if method == "token" and form.get("token", "").strip():
@@ -220,9 +221,7 @@ def save_client_settings(
                 now=port.now(),
             )
         elif method not in ("token", "certificate"):
-            errors.append(
-                FieldError(field="method", code="choice", message=N_("Choose a method."))
-            )
+            errors.append(FieldError(field="method", code="choice", message=N_("Choose a method.")))
     except ValidationError as exc:
         errors.extend(exc.errors)
     if enabled and credentials is None and vault.info(client_id) is None and not errors:
