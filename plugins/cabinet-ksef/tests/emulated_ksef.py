@@ -3,6 +3,7 @@ cabinet with the KSeF plugin pointed at it, a client with KSeF switched on and i
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +34,10 @@ PORTS = range(18250, 18300)
 
 
 def free_port() -> int:
-    for port in PORTS:
+    """A port of this suite's range nobody listens on (tried from a random start, so two runs
+    at once rarely race for the same one)."""
+    start = random.randrange(len(PORTS))
+    for port in (*PORTS[start:], *PORTS[:start]):
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
