@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from client_support import CLIENT_NIP, client_for, key_pem, pem, signer_certificate, token_credentials
-from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
-from ksef_fake import FakeKsef
-
 from cabinet_ksef.api import CertificateCredentials, TokenCredentials
 from cabinet_ksef.errors import KsefAuthError, KsefError, KsefUnavailable
+from client_support import (
+    CLIENT_NIP,
+    client_for,
+    key_pem,
+    pem,
+    signer_certificate,
+    token_credentials,
+)
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+from ksef_fake import FakeKsef
 
 
 def test_token_authentication_polls_then_redeems_tokens_for_the_clients_context() -> None:
@@ -43,7 +49,9 @@ def test_a_wrong_token_is_accepted_at_first_and_refused_when_polled() -> None:
     fake = FakeKsef()
     client = client_for(fake)
     token_credentials(fake)
-    wrong = TokenCredentials(context_nip=CLIENT_NIP, token="20261201-EC-0000000000-0000000000-00|nip-1|00")
+    wrong = TokenCredentials(
+        context_nip=CLIENT_NIP, token="20261201-EC-0000000000-0000000000-00|nip-1|00"
+    )
 
     with pytest.raises(KsefAuthError) as raised:
         client.authenticate(wrong)

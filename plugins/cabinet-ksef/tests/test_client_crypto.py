@@ -7,6 +7,7 @@ import base64
 import hashlib
 
 import pytest
+from cabinet_ksef import crypto
 from client_support import signer_certificate
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -14,8 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ksef_client.services import crypto as oracle
 from ksef_fake import self_signed
-
-from cabinet_ksef import crypto
 
 
 @given(st.binary(max_size=5000))
@@ -82,7 +81,10 @@ def test_public_key_id_is_sha256_of_the_subject_public_key_info() -> None:
     spki = certificate.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    assert crypto.public_key_id(certificate) == base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    assert (
+        crypto.public_key_id(certificate)
+        == base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    )
 
 
 def test_keys_and_ivs_of_the_wrong_size_are_refused() -> None:

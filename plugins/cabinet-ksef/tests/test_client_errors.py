@@ -7,9 +7,6 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from client_support import BASE, client_for, token_credentials
-from ksef_fake import FakeKsef
-
 from cabinet_ksef.client import KsefClient
 from cabinet_ksef.errors import (
     KsefAuthError,
@@ -19,6 +16,8 @@ from cabinet_ksef.errors import (
     error_from_response,
     parse_retry_after,
 )
+from client_support import BASE, client_for, token_credentials
+from ksef_fake import FakeKsef
 
 
 def _on(path_suffix: str, response: httpx.Response) -> object:
@@ -62,7 +61,13 @@ def test_the_legacy_429_envelope_is_read_too() -> None:
     response = httpx.Response(
         429,
         headers={"Retry-After": "30"},
-        json={"status": {"code": 429, "description": "Too Many Requests", "details": ["Spróbuj po 30 s."]}},
+        json={
+            "status": {
+                "code": 429,
+                "description": "Too Many Requests",
+                "details": ["Spróbuj po 30 s."],
+            }
+        },
     )
     error = error_from_response(response)
     assert isinstance(error, KsefRateLimited)
@@ -78,7 +83,11 @@ def test_a_bad_request_problem_carries_the_first_code_and_the_rest_in_details() 
             "instance": "/v2/sessions/online",
             "detail": "Żądanie jest nieprawidłowe.",
             "errors": [
-                {"code": 21405, "description": "Błąd walidacji danych wejściowych.", "details": ["IV"]},
+                {
+                    "code": 21405,
+                    "description": "Błąd walidacji danych wejściowych.",
+                    "details": ["IV"],
+                },
                 {"code": 21470, "description": "Klucz nieznany."},
             ],
             "timestamp": "2026-12-07T10:00:00Z",
@@ -98,7 +107,11 @@ def test_the_legacy_exception_envelope_is_read() -> None:
         json={
             "exception": {
                 "exceptionDetailList": [
-                    {"exceptionCode": 500, "exceptionDescription": "Wystąpił nieoczekiwany błąd.", "details": []}
+                    {
+                        "exceptionCode": 500,
+                        "exceptionDescription": "Wystąpił nieoczekiwany błąd.",
+                        "details": [],
+                    }
                 ],
                 "serviceCode": "00-x-00",
             }
@@ -130,7 +143,10 @@ def test_401_and_403_are_auth_errors_with_the_reason() -> None:
 def test_server_errors_are_unavailable_with_retry_after_when_given(status: int) -> None:
     fake = FakeKsef()
     fake.interceptors.append(
-        _on("/auth/challenge", httpx.Response(status, headers={"Retry-After": "120"}, text="upstream"))  # type: ignore[arg-type]
+        _on(
+            "/auth/challenge",
+            httpx.Response(status, headers={"Retry-After": "120"}, text="upstream"),
+        )  # type: ignore[arg-type]
     )
     client = client_for(fake)
     with pytest.raises(KsefUnavailable) as raised:

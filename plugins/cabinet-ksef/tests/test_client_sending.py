@@ -6,14 +6,13 @@ import base64
 import json
 
 import pytest
+from cabinet_ksef.api import AccessTokens, OnlineSession
+from cabinet_ksef.client import KsefClient
+from cabinet_ksef.errors import KsefError
 from client_support import FA3_EXAMPLE, client_for, token_credentials
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from ksef_fake import FakeKsef, sha256_b64
-
-from cabinet_ksef.api import AccessTokens, OnlineSession
-from cabinet_ksef.client import KsefClient
-from cabinet_ksef.errors import KsefError
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ import base64
 
 import pytest
 import signxml
+from cabinet_ksef import xades
 from client_support import signer_certificate
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from ksef_fake import AUTH_XSD, DS
 from lxml import etree
 from signxml.xades.xades import XAdESVerifier
-
-from cabinet_ksef import xades
 
 CHALLENGE = "20250625-CR-20F5EE4000-DA48AE4124-46"
 NS = {"a": xades.AUTH_NAMESPACE, "ds": DS, "xades": "http://uri.etsi.org/01903/v1.3.2#"}
@@ -39,7 +38,9 @@ def test_the_signed_request_is_enveloped_xades_bes_and_verifies(kind: str) -> No
     body = xades.signed_auth_token_request(CHALLENGE, "5265877635", certificate, key)
 
     results = XAdESVerifier().verify(
-        body, x509_cert=certificate, expect_config=signxml.SignatureConfiguration(expect_references=3)
+        body,
+        x509_cert=certificate,
+        expect_config=signxml.SignatureConfiguration(expect_references=3),
     )
     signed_tags = {etree.QName(r.signed_xml).localname for r in results}
     assert signed_tags == {"AuthTokenRequest", "SignedProperties", "KeyInfo"}
@@ -50,13 +51,16 @@ def test_the_signed_request_is_enveloped_xades_bes_and_verifies(kind: str) -> No
     method = document.find("ds:Signature/ds:SignedInfo/ds:SignatureMethod", NS).get("Algorithm")
     assert method.endswith("rsa-sha256" if kind == "rsa" else "ecdsa-sha256")
     # Enveloped: the first reference is the whole document with the enveloped transform.
-    transforms = document.findall("ds:Signature/ds:SignedInfo/ds:Reference[@URI='']/ds:Transforms/ds:Transform", NS)
+    transforms = document.findall(
+        "ds:Signature/ds:SignedInfo/ds:Reference[@URI='']/ds:Transforms/ds:Transform", NS
+    )
     assert transforms[0].get("Algorithm") == "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
     # XAdES-BES: signing time and the signing certificate's digest.
     assert document.find(".//xades:SigningTime", NS) is not None
-    assert document.find(".//xades:SigningCertificateV2", NS) is not None or document.find(
-        ".//xades:SigningCertificate", NS
-    ) is not None
+    assert (
+        document.find(".//xades:SigningCertificateV2", NS) is not None
+        or document.find(".//xades:SigningCertificate", NS) is not None
+    )
     embedded = document.findtext(".//ds:X509Certificate", namespaces=NS)
     assert base64.b64decode(embedded) == certificate.public_bytes(Encoding.DER)
 
@@ -79,7 +83,9 @@ def test_a_tampered_request_does_not_verify() -> None:
     tampered = body.replace(b"<Nip>5265877635</Nip>", b"<Nip>1111111111</Nip>")
     with pytest.raises(signxml.exceptions.InvalidSignature):
         XAdESVerifier().verify(
-            tampered, x509_cert=certificate, expect_config=signxml.SignatureConfiguration(expect_references=3)
+            tampered,
+            x509_cert=certificate,
+            expect_config=signxml.SignatureConfiguration(expect_references=3),
         )
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 from typing import Literal
@@ -100,12 +101,25 @@ def certificate_serial(certificate: x509.Certificate) -> str:
 
 
 def svg(url: str, *, scale: int = 4) -> str:
-    """The QR code of ``url`` as an inline SVG element (for the web preview).
+    """The QR code of ``url`` as an SVG element (for the web preview).
 
     Error correction M, quiet zone of four modules, as ISO/IEC 18004 prescribes.
     """
     code = segno.make(url, error="m", micro=False)
-    return str(code.svg_inline(scale=scale, border=4, dark="#000", light="#fff"))
+    out = io.BytesIO()
+    # With the SVG namespace and no XML declaration: valid inline in HTML and as a file.
+    code.save(
+        out,
+        kind="svg",
+        scale=scale,
+        border=4,
+        dark="#000",
+        light="#fff",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+    )
+    return out.getvalue().decode("utf-8")
 
 
 def _hash_segment(invoice_xml: bytes | None, invoice_hash: str | None) -> str:
