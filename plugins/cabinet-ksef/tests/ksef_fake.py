@@ -189,6 +189,7 @@ class FakeKsef:
             ("GET", "sessions/*/invoices", self.session_invoices),
             ("GET", "sessions/*/invoices/*", self.invoice_status),
             ("GET", "sessions/*/invoices/*/upo", self.invoice_upo),
+            ("GET", "sessions/*/upo/*", self.session_upo),
             ("POST", "invoices/query/metadata", self.query_metadata),
             ("GET", "invoices/ksef/*", self.download),
         ]
@@ -565,6 +566,25 @@ class FakeKsef:
             200,
             content=upo,
             headers={"Content-Type": "application/xml", "x-ms-meta-hash": sha256_b64(upo)},
+        )
+
+    def session_upo(self, request: httpx.Request, reference: str, upo: str) -> httpx.Response:
+        session = self.sessions.get(reference)
+        if session is None or session["open"]:
+            return bad_request(21178, "Nie znaleziono UPO.")
+        numbers = "".join(
+            f"<Dokument><NumerKSeFDokumentu>{r['ksefNumber']}</NumerKSeFDokumentu></Dokument>"
+            for r in session["invoices"].values()
+            if "ksefNumber" in r
+        )
+        body = (
+            '<Potwierdzenie xmlns="http://upo.schematy.mf.gov.pl/KSeF/v4-3">'
+            f"<NumerReferencyjnySesji>{reference}</NumerReferencyjnySesji>{numbers}</Potwierdzenie>"
+        ).encode()
+        return httpx.Response(
+            200,
+            content=body,
+            headers={"Content-Type": "application/xml", "x-ms-meta-hash": sha256_b64(body)},
         )
 
     # - receiving -

@@ -93,6 +93,10 @@ def test_a_seller_sends_an_invoice_with_a_ksef_token_and_gets_its_number_and_upo
     assert duplicate.original_ksef_number == status.ksef_number
 
     client.close_session(tokens, session)
+    closed = client.session_status(tokens, session.reference_number)
+    assert closed.code == 200 and closed.successful_invoice_count == 1
+    session_upo = client.session_upo(tokens, session.reference_number, closed.upo_references[0])
+    assert status.ksef_number.encode() in session_upo
     with pytest.raises(KsefError) as raised:
         client.send_invoice(tokens, session, _invoice("E2E/TOKEN/2"))
     assert raised.value.code == 21180

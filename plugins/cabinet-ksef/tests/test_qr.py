@@ -178,6 +178,29 @@ def test_kod_ii_matches_ksef_client_up_to_the_randomised_signature() -> None:
         key.public_key().verify(encode_dss_signature(r, s), signed_text, ec.ECDSA(hashes.SHA256()))
 
 
+def test_kod_ii_takes_the_certificate_and_an_encrypted_key_as_pem() -> None:
+    from client_support import key_pem, pem
+
+    certificate, key = signer_certificate("rsa", serial=0x01F20A5D352AE590)
+    url = qr.certificate_verification_url(
+        Environment.TEST,
+        seller_nip="1111111111",
+        context_value="1111111111",
+        certificate=pem(certificate),
+        private_key=key_pem(key, b"tajne"),
+        password=b"tajne",
+        invoice_hash=_example_hash(),
+    )
+    unsigned, signature = _signature(url)
+    assert unsigned == "https://" + EXAMPLE_SIGNED_TEXT
+    key.public_key().verify(
+        signature,
+        EXAMPLE_SIGNED_TEXT.encode(),
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+        hashes.SHA256(),
+    )
+
+
 def test_labels() -> None:
     assert qr.invoice_label(None) == "OFFLINE"
     assert (

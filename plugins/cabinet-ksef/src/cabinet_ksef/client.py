@@ -76,7 +76,7 @@ class KsefClient:
         timeout: float = 30,
         clock: Callable[[], datetime] = _utcnow,
         sleep: Callable[[float], None] = time.sleep,
-        auth_wait: float = 60.0,
+        auth_wait: float = 30.0,
     ) -> None:
         self.base_url = api_base_url(base_url)
         self._clock = clock
@@ -173,7 +173,7 @@ class KsefClient:
                 "encryptedToken": base64.b64encode(encrypted).decode("ascii"),
                 "publicKeyId": key.public_key_id,
             }
-            return self._request("POST", "auth/ksef-token", json=body)
+            return self._request("POST", "auth/ksef-token", json_body=body)
 
         return self._with_fresh_keys(send).json()
 
@@ -246,7 +246,9 @@ class KsefClient:
                     "publicKeyId": wrapping.public_key_id,
                 },
             }
-            return self._request("POST", "sessions/online", json=body, bearer=tokens.access_token)
+            return self._request(
+                "POST", "sessions/online", json_body=body, bearer=tokens.access_token
+            )
 
         opened = self._with_fresh_keys(send).json()
         return OnlineSession(
@@ -285,7 +287,7 @@ class KsefClient:
         answer = self._request(
             "POST",
             f"sessions/online/{session.reference_number}/invoices",
-            json=body,
+            json_body=body,
             bearer=tokens.access_token,
         ).json()
         return SentInvoice(
@@ -310,6 +312,18 @@ class KsefClient:
         response = self._request(
             "GET",
             f"sessions/{session_reference}/invoices/{invoice_reference}/upo",
+            bearer=tokens.access_token,
+            headers={"Accept": "application/xml"},
+        )
+        return _checked_content(response)
+
+    def session_upo(
+        self, tokens: AccessTokens, session_reference: str, upo_reference: str
+    ) -> bytes:
+        """One page of a closed session's UPO (``SessionStatus.upo_references``)."""
+        response = self._request(
+            "GET",
+            f"sessions/{session_reference}/upo/{upo_reference}",
             bearer=tokens.access_token,
             headers={"Accept": "application/xml"},
         )
@@ -409,7 +423,7 @@ class KsefClient:
             "POST",
             "invoices/query/metadata",
             params={"pageOffset": page_offset, "pageSize": page_size, "sortOrder": sort_order},
-            json=body,
+            json_body=body,
             bearer=tokens.access_token,
         )
         # Amounts arrive as JSON numbers: read them as Decimal, never through float.
@@ -440,7 +454,7 @@ class KsefClient:
         path: str,
         *,
         bearer: str | None = None,
-        json: Any = None,
+        json_body: Any = None,
         content: bytes | None = None,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -450,7 +464,7 @@ class KsefClient:
             all_headers["Authorization"] = f"Bearer {bearer}"
         try:
             response = self._http.request(
-                method, path, json=json, content=content, params=params, headers=all_headers
+                method, path, json=json_body, content=content, params=params, headers=all_headers
             )
         except httpx.TimeoutException as error:
             raise KsefUnavailable(0, f"KSeF did not answer in time: {error}") from error

@@ -74,8 +74,9 @@ def certificate_verification_url(
     *,
     seller_nip: str,
     context_value: str,
-    certificate: x509.Certificate,
-    private_key: crypto.SigningKey,
+    certificate: x509.Certificate | bytes,
+    private_key: crypto.SigningKey | bytes,
+    password: bytes | None = None,
     invoice_xml: bytes | None = None,
     invoice_hash: str | None = None,
     context_type: ContextType = "Nip",
@@ -83,8 +84,13 @@ def certificate_verification_url(
     """KOD II: the link that proves an offline invoice's issuer holds a KSeF Offline certificate.
 
     ``context_value`` identifies the context (the client's NIP for ``Nip``); ``certificate``
-    and ``private_key`` are the KSeF certificate of type Offline and its key.
+    and ``private_key`` are the KSeF certificate of type Offline and its key, as objects or as
+    PEM/DER bytes (``password`` unlocks an encrypted key).
     """
+    if isinstance(certificate, bytes):
+        certificate = crypto.load_certificate(certificate)
+    if isinstance(private_key, bytes):
+        private_key = crypto.load_private_key(private_key, password)
     unsigned = (
         f"{qr_base_url(environment_or_base)}/certificate/{context_type}/"
         f"{_segment(context_value)}/{_segment(seller_nip)}/{certificate_serial(certificate)}/"
