@@ -163,3 +163,23 @@ def test_credentials_and_tokens_keep_their_secrets_out_of_repr() -> None:
     tokens = client.authenticate(credentials)
     assert credentials.token not in repr(credentials)
     assert tokens.access_token not in repr(tokens) and tokens.refresh_token not in repr(tokens)
+
+
+def test_an_encrypted_key_without_its_password_is_a_value_error_before_sending() -> None:
+    fake = FakeKsef()
+    client = client_for(fake)
+    certificate, key = signer_certificate("rsa")
+    credentials = CertificateCredentials(
+        context_nip=CLIENT_NIP, certificate_pem=pem(certificate), private_key_pem=key_pem(key, b"x")
+    )
+    with pytest.raises(ValueError):
+        client.authenticate(credentials)
+    plain = CertificateCredentials(
+        context_nip=CLIENT_NIP,
+        certificate_pem=pem(certificate),
+        private_key_pem=key_pem(key),
+        password=b"not needed",
+    )
+    with pytest.raises(ValueError):
+        client.authenticate(plain)
+    assert fake.signed_requests == []

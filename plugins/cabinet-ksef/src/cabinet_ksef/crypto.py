@@ -158,7 +158,10 @@ def load_signing_material(
     ECDSA keys can sign for KSeF.
     """
     if not private_key.strip():
-        key, cert, _ = pkcs12.load_key_and_certificates(certificate, password)
+        try:
+            key, cert, _ = pkcs12.load_key_and_certificates(certificate, password)
+        except TypeError as error:
+            raise ValueError(str(error)) from error
         if key is None or cert is None:
             raise ValueError("the PKCS#12 file holds no certificate with its private key")
         return cert, _signing_key(key)
@@ -177,10 +180,18 @@ def load_certificate(data: bytes) -> x509.Certificate:
 
 
 def load_private_key(data: bytes, password: bytes | None = None) -> SigningKey:
-    """An RSA or ECDSA private key from PEM or DER bytes (``password`` for an encrypted one)."""
-    if b"-----BEGIN" in data:
-        return _signing_key(serialization.load_pem_private_key(data, password))
-    return _signing_key(serialization.load_der_private_key(data, password))
+    """An RSA or ECDSA private key from PEM or DER bytes (``password`` for an encrypted one).
+
+    A missing or superfluous password is a ``ValueError`` like any other unusable key.
+    """
+    try:
+        if b"-----BEGIN" in data:
+            loaded = serialization.load_pem_private_key(data, password)
+        else:
+            loaded = serialization.load_der_private_key(data, password)
+    except TypeError as error:  # cryptography's way of saying "password missing / not needed"
+        raise ValueError(str(error)) from error
+    return _signing_key(loaded)
 
 
 def _spki(key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | object) -> bytes:
