@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from cabinet_ksef.api import CertificateCredentials, TokenCredentials
+from cabinet_ksef.client import KsefClient, PublicKeyCache
 from cabinet_ksef.errors import KsefAuthError, KsefError, KsefUnavailable
 from client_support import (
+    BASE,
     CLIENT_NIP,
     client_for,
     key_pem,
@@ -14,7 +18,7 @@ from client_support import (
     token_credentials,
 )
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
-from ksef_fake import FakeKsef
+from ksef_fake import NOW, FakeKsef
 
 
 def test_token_authentication_polls_then_redeems_tokens_for_the_clients_context() -> None:
@@ -183,3 +187,25 @@ def test_an_encrypted_key_without_its_password_is_a_value_error_before_sending()
     with pytest.raises(ValueError):
         client.authenticate(plain)
     assert fake.signed_requests == []
+
+
+def test_a_shared_key_cache_serves_every_client_of_the_base_url_until_it_is_stale() -> None:
+    fake = FakeKsef()
+    cache = PublicKeyCache(max_age=dt.timedelta(hours=6))
+    now = [NOW]
+
+    def client() -> KsefClient:
+        return KsefClient(BASE, transport=fake.transport(), clock=lambda: now[0], key_cache=cache)
+
+    first, second = client(), client()
+    assert first.public_keys() == second.public_keys()
+    assert fake.key_fetches == 1
+
+    now[0] = NOW + dt.timedelta(hours=6)
+    client().public_keys()
+    assert fake.key_fetches == 2
+    # Another base URL has its own entry.
+    other = KsefClient(
+        "https://api-demo.ksef.mf.gov.pl/v2", transport=fake.transport(), key_cache=cache
+    )
+    assert cache.get(other.base_url, NOW) is None

@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -45,7 +46,7 @@ from cabinet_ksef.errors import (
     error_from_response,
 )
 
-__all__ = ["FA3_FORM_CODE", "KsefClient"]
+__all__ = ["FA3_FORM_CODE", "KsefClient", "PublicKeyCache"]
 
 FA3_FORM_CODE: Mapping[str, str] = {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"}
 """The form code of FA(3) invoices; note the space in ``FA (3)``."""
@@ -97,12 +98,39 @@ def _reads_answers(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return reading
 
 
+class PublicKeyCache:
+    """MF's public keys per API base URL, shareable by the clients of one process.
+
+    The keys change rarely and are announced ahead, so an entry lives ``max_age`` (6 hours, as
+    MF's own client keeps them); a 21470 answer ("key unknown") replaces it at once.
+    """
+
+    def __init__(self, max_age: timedelta = timedelta(hours=6)) -> None:
+        self.max_age = max_age
+        self._entries: dict[str, tuple[PublicKeys, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, base_url: str, now: datetime) -> PublicKeys | None:
+        """The keys fetched for ``base_url`` less than ``max_age`` ago, if any."""
+        with self._lock:
+            entry = self._entries.get(base_url)
+        if entry is None or now - entry[1] >= self.max_age or now < entry[1]:
+            return None
+        return entry[0]
+
+    def put(self, base_url: str, keys: PublicKeys, now: datetime) -> None:
+        """Remember the keys just fetched for ``base_url``."""
+        with self._lock:
+            self._entries[base_url] = (keys, now)
+
+
 class KsefClient:
     """The KSeF 2.0 API for one environment.
 
     ``base_url`` is an ``Environment`` or any base URL ending in the API version (``.../v2``).
     ``transport`` is the httpx seam tests use; ``sleep`` the wait between authentication polls
-    (at most ``auth_wait`` seconds in all before ``KsefUnavailable``).
+    (at most ``auth_wait`` seconds in all before ``KsefUnavailable``). ``key_cache`` shares MF's
+    public keys between the clients of one process (each client has its own otherwise).
     """
 
     def __init__(
@@ -114,12 +142,13 @@ class KsefClient:
         clock: Callable[[], datetime] = _utcnow,
         sleep: Callable[[float], None] = time.sleep,
         auth_wait: float = 30.0,
+        key_cache: PublicKeyCache | None = None,
     ) -> None:
         self.base_url = api_base_url(base_url)
         self._clock = clock
         self._sleep = sleep
         self._auth_wait = auth_wait
-        self._public_keys: PublicKeys | None = None
+        self._key_cache = key_cache if key_cache is not None else PublicKeyCache()
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             transport=transport,
@@ -141,15 +170,19 @@ class KsefClient:
 
     @_reads_answers
     def public_keys(self, *, refresh: bool = False) -> PublicKeys:
-        """MF's public keys in force now, fetched once per client (``refresh`` fetches again)."""
-        if self._public_keys is None or refresh:
-            listed = self._request("GET", "security/public-key-certificates").json()
-            certificates = [_public_key_certificate(item) for item in listed]
-            self._public_keys = PublicKeys(
-                token_encryption=self._current(certificates, _TOKEN_ENCRYPTION),
-                symmetric_key_encryption=self._current(certificates, _SYMMETRIC_KEY_ENCRYPTION),
-            )
-        return self._public_keys
+        """MF's public keys in force now, from the cache unless stale (``refresh`` fetches)."""
+        now = self._clock()
+        cached = None if refresh else self._key_cache.get(self.base_url, now)
+        if cached is not None:
+            return cached
+        listed = self._request("GET", "security/public-key-certificates").json()
+        certificates = [_public_key_certificate(item) for item in listed]
+        keys = PublicKeys(
+            token_encryption=self._current(certificates, _TOKEN_ENCRYPTION),
+            symmetric_key_encryption=self._current(certificates, _SYMMETRIC_KEY_ENCRYPTION),
+        )
+        self._key_cache.put(self.base_url, keys, now)
+        return keys
 
     def _current(
         self, certificates: list[PublicKeyCertificate], usage: str
