@@ -10,6 +10,7 @@ certificate is worth (valid now, whose NIP/PESEL it names) is left to the asynch
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 from typing import Any
@@ -19,7 +20,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
+from signxml import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConfiguration,
+    SignatureMethod,
+    XMLVerifier,
+)
 from signxml.exceptions import InvalidInput, InvalidSignature
 
 from ksef_emulator.errors import KsefError
@@ -41,6 +48,9 @@ _CONFIG = SignatureConfiguration(
     expect_references=True,
     signature_methods=frozenset(SignatureMethod),
     digest_algorithms=frozenset(DigestAlgorithm),
+    # XMLDSig: a same-document reference without transforms is canonicalised with C14N 1.0
+    # (signxml's default would be 1.1, which breaks signatures made by xmlsec and others).
+    default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
 )
 
 
@@ -91,7 +101,11 @@ def check_request(body: bytes) -> AuthRequest:
         raise KsefError(9103)
     certificate = _certificate_of(signatures[0])
     try:
-        XMLVerifier().verify(body, x509_cert=certificate, expect_config=_CONFIG)
+        # Whether the certificate is valid *now* (on the emulator's clock) is the status's
+        # business (460); here only the signature counts, so signxml checks it at a moment
+        # the certificate was valid.
+        config = dataclasses.replace(_CONFIG, verification_time=certificate.not_valid_before_utc)
+        XMLVerifier().verify(body, x509_cert=certificate, expect_config=config)
     except (InvalidSignature, InvalidInput) as error:
         raise KsefError(9105, str(error)) from error
     # The XSD check runs on the document without its signature, in the 2.1 namespace.
