@@ -18,9 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from starlette.testclient import TestClient
-
 from ksef_emulator import Emulator, EmulatorConfig, VirtualClock, create_app
+from starlette.testclient import TestClient
 
 DATA = Path(__file__).parent / "data"
 SELLER = "5265877635"
@@ -35,7 +34,9 @@ def sha(data: bytes) -> str:
 
 
 def invoice_xml(
-    seller: str = SELLER, buyer: str = BUYER, number: str = "FV/1/12/2026",
+    seller: str = SELLER,
+    buyer: str = BUYER,
+    number: str = "FV/1/12/2026",
     issued: date = date(2026, 12, 7),
 ) -> bytes:
     """The MF example invoice 01 with its seller, buyer, number and issue date replaced."""
@@ -95,17 +96,22 @@ class Ksef:
         )
         return base64.b64encode(blob).decode()
 
-    def start_token_auth(self, token: str, nip: str, *, timestamp_ms: int | None = None,
-                         encrypted: str | None = None) -> dict[str, Any]:
+    def start_token_auth(
+        self, token: str, nip: str, *, timestamp_ms: int | None = None, encrypted: str | None = None
+    ) -> dict[str, Any]:
         challenge = self.challenge()
-        answer = self.http.post("/v2/auth/ksef-token", json={
-            "challenge": challenge["challenge"],
-            "contextIdentifier": {"type": "Nip", "value": nip},
-            "encryptedToken": encrypted or self.encrypted_token(
-                token, timestamp_ms if timestamp_ms is not None else challenge["timestampMs"]
-            ),
-            "publicKeyId": self.keys()["KsefTokenEncryption"]["publicKeyId"],
-        })
+        answer = self.http.post(
+            "/v2/auth/ksef-token",
+            json={
+                "challenge": challenge["challenge"],
+                "contextIdentifier": {"type": "Nip", "value": nip},
+                "encryptedToken": encrypted
+                or self.encrypted_token(
+                    token, timestamp_ms if timestamp_ms is not None else challenge["timestampMs"]
+                ),
+                "publicKeyId": self.keys()["KsefTokenEncryption"]["publicKeyId"],
+            },
+        )
         assert answer.status_code == 202, answer.text
         return answer.json()
 
@@ -118,8 +124,9 @@ class Ksef:
         return answer.json()
 
     def redeem(self, started: dict[str, Any]) -> httpx.Response:
-        return self.http.post("/v2/auth/token/redeem",
-                              headers=bearer(started["authenticationToken"]["token"]))
+        return self.http.post(
+            "/v2/auth/token/redeem", headers=bearer(started["authenticationToken"]["token"])
+        )
 
     def login(self, nip: str = SELLER, token: str | None = None) -> dict[str, Any]:
         token = token or self.emulator.add_token(nip)
@@ -132,28 +139,49 @@ class Ksef:
     def access(self, nip: str = SELLER) -> str:
         return str(self.login(nip)["accessToken"]["token"])
 
-    def open_session(self, access: str, *, key: bytes | None = None,
-                     iv: bytes | None = None, wrapped: str | None = None) -> Session:
+    def open_session(
+        self,
+        access: str,
+        *,
+        key: bytes | None = None,
+        iv: bytes | None = None,
+        wrapped: str | None = None,
+    ) -> Session:
         key = key or os.urandom(32)
         iv = iv if iv is not None else os.urandom(16)
-        wrapped = wrapped or base64.b64encode(
-            self.public_key("SymmetricKeyEncryption").encrypt(key, OAEP_SHA256)
-        ).decode()
-        answer = self.http.post("/v2/sessions/online", headers=bearer(access), json={
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {
-                "encryptedSymmetricKey": wrapped,
-                "initializationVector": base64.b64encode(iv).decode(),
-                "publicKeyId": self.keys()["SymmetricKeyEncryption"]["publicKeyId"],
+        wrapped = (
+            wrapped
+            or base64.b64encode(
+                self.public_key("SymmetricKeyEncryption").encrypt(key, OAEP_SHA256)
+            ).decode()
+        )
+        answer = self.http.post(
+            "/v2/sessions/online",
+            headers=bearer(access),
+            json={
+                "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
+                "encryption": {
+                    "encryptedSymmetricKey": wrapped,
+                    "initializationVector": base64.b64encode(iv).decode(),
+                    "publicKeyId": self.keys()["SymmetricKeyEncryption"]["publicKeyId"],
+                },
             },
-        })
+        )
         assert answer.status_code == 201, answer.text
         return Session(answer.json()["referenceNumber"], key, iv)
 
-    def send(self, access: str, session: Session, xml: bytes, *,
-             ciphertext: bytes | None = None, **overrides: Any) -> httpx.Response:
-        encrypted = ciphertext if ciphertext is not None else aes_encrypt(
-            session.key, session.iv, xml)
+    def send(
+        self,
+        access: str,
+        session: Session,
+        xml: bytes,
+        *,
+        ciphertext: bytes | None = None,
+        **overrides: Any,
+    ) -> httpx.Response:
+        encrypted = (
+            ciphertext if ciphertext is not None else aes_encrypt(session.key, session.iv, xml)
+        )
         body = {
             "invoiceHash": sha(xml),
             "invoiceSize": len(xml),
@@ -163,8 +191,11 @@ class Ksef:
             "offlineMode": False,
         }
         body.update(overrides)
-        return self.http.post(f"/v2/sessions/online/{session.reference}/invoices",
-                              headers={**bearer(access), **self.problems}, json=body)
+        return self.http.post(
+            f"/v2/sessions/online/{session.reference}/invoices",
+            headers={**bearer(access), **self.problems},
+            json=body,
+        )
 
     def sent(self, access: str, session: Session, xml: bytes) -> str:
         answer = self.send(access, session, xml)
@@ -172,14 +203,17 @@ class Ksef:
         return str(answer.json()["referenceNumber"])
 
     def invoice_status(self, access: str, session: Session, reference: str) -> dict[str, Any]:
-        answer = self.http.get(f"/v2/sessions/{session.reference}/invoices/{reference}",
-                               headers=bearer(access))
+        answer = self.http.get(
+            f"/v2/sessions/{session.reference}/invoices/{reference}", headers=bearer(access)
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()
 
     def close(self, access: str, session: Session) -> httpx.Response:
-        return self.http.post(f"/v2/sessions/online/{session.reference}/close",
-                              headers={**bearer(access), **self.problems})
+        return self.http.post(
+            f"/v2/sessions/online/{session.reference}/close",
+            headers={**bearer(access), **self.problems},
+        )
 
     def session_status(self, access: str, session: Session) -> dict[str, Any]:
         answer = self.http.get(f"/v2/sessions/{session.reference}", headers=bearer(access))
@@ -187,8 +221,12 @@ class Ksef:
         return answer.json()
 
     def query(self, access: str, body: dict[str, Any], **params: Any) -> httpx.Response:
-        return self.http.post("/v2/invoices/query/metadata", params=params, json=body,
-                              headers={**bearer(access), **self.problems})
+        return self.http.post(
+            "/v2/invoices/query/metadata",
+            params=params,
+            json=body,
+            headers={**bearer(access), **self.problems},
+        )
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -13,7 +13,6 @@ import httpx
 from conftest import BUYER, SELLER, Ksef, aes_encrypt, bearer, error_codes, invoice_xml, sha
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-
 from ksef_emulator import Emulator, is_ksef_number
 from ksef_emulator.schemas import errors_of, upo_schema
 
@@ -27,11 +26,14 @@ def test_01_challenge_shape_and_expiry(ksef: Ksef, http: httpx.Client) -> None:
     assert isinstance(challenge["timestampMs"], int)
     ksef.clock.advance(601)
     token = ksef.emulator.add_token(SELLER)
-    answer = http.post("/v2/auth/ksef-token", json={
-        "challenge": challenge["challenge"],
-        "contextIdentifier": {"type": "Nip", "value": SELLER},
-        "encryptedToken": ksef.encrypted_token(token, challenge["timestampMs"]),
-    })
+    answer = http.post(
+        "/v2/auth/ksef-token",
+        json={
+            "challenge": challenge["challenge"],
+            "contextIdentifier": {"type": "Nip", "value": SELLER},
+            "encryptedToken": ksef.encrypted_token(token, challenge["timestampMs"]),
+        },
+    )
     assert answer.status_code == 400
     assert error_codes(answer) == [21111]
 
@@ -43,24 +45,34 @@ def test_02_public_keys_identifiers_and_unknown_key(ksef: Ksef, http: httpx.Clie
         der = base64.b64decode(entry["certificate"])
         certificate = x509.load_der_x509_certificate(der)
         spki = certificate.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         assert entry["certificateId"] == sha(der) and len(entry["certificateId"]) == 44
         assert entry["publicKeyId"] == sha(spki) and len(entry["publicKeyId"]) == 44
     challenge = ksef.challenge()
-    answer = http.post("/v2/auth/ksef-token", json={
-        "challenge": challenge["challenge"],
-        "contextIdentifier": {"type": "Nip", "value": SELLER},
-        "encryptedToken": ksef.encrypted_token("x", challenge["timestampMs"]),
-        "publicKeyId": keys["SymmetricKeyEncryption"]["publicKeyId"],  # the wrong key
-    })
+    answer = http.post(
+        "/v2/auth/ksef-token",
+        json={
+            "challenge": challenge["challenge"],
+            "contextIdentifier": {"type": "Nip", "value": SELLER},
+            "encryptedToken": ksef.encrypted_token("x", challenge["timestampMs"]),
+            "publicKeyId": keys["SymmetricKeyEncryption"]["publicKeyId"],  # the wrong key
+        },
+    )
     assert error_codes(answer) == [21470]
     access = ksef.access()
-    answer = http.post("/v2/sessions/online", headers=bearer(access), json={
-        "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-        "encryption": {"encryptedSymmetricKey": base64.b64encode(b"k" * 256).decode(),
-                       "initializationVector": base64.b64encode(b"i" * 16).decode(),
-                       "publicKeyId": keys["KsefTokenEncryption"]["publicKeyId"]},
-    })
+    answer = http.post(
+        "/v2/sessions/online",
+        headers=bearer(access),
+        json={
+            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
+            "encryption": {
+                "encryptedSymmetricKey": base64.b64encode(b"k" * 256).decode(),
+                "initializationVector": base64.b64encode(b"i" * 16).decode(),
+                "publicKeyId": keys["KsefTokenEncryption"]["publicKeyId"],
+            },
+        },
+    )
     assert error_codes(answer) == [21470]
 
 
@@ -75,8 +87,9 @@ def test_03_token_auth_accepts_then_fails_at_status(ksef: Ksef) -> None:
     status = ksef.auth_status(wrong_time)["status"]
     assert status["code"] == 450 and status["details"] == ["Nieprawidłowy czas tokena"]
 
-    garbage = ksef.start_token_auth(token, SELLER,
-                                    encrypted=base64.b64encode(os.urandom(256)).decode())
+    garbage = ksef.start_token_auth(
+        token, SELLER, encrypted=base64.b64encode(os.urandom(256)).decode()
+    )
     assert ksef.auth_status(garbage)["status"]["code"] == 450
 
     ksef.emulator.revoke_token(token)
@@ -100,21 +113,25 @@ def test_04_auth_status_needs_bearer_permissions_block_and_retention(
     no_rights = emulator.add_token(SELLER, permissions=())
     assert ksef.auth_status(ksef.start_token_auth(no_rights, SELLER))["status"]["code"] == 415
 
-    http.post("/v2/testdata/context/block",
-              json={"contextIdentifier": {"type": "Nip", "value": SELLER}})
+    http.post(
+        "/v2/testdata/context/block", json={"contextIdentifier": {"type": "Nip", "value": SELLER}}
+    )
     blocked = ksef.start_token_auth(emulator.add_token(SELLER), SELLER)
     assert ksef.auth_status(blocked)["status"]["code"] == 480
 
     ksef.clock.advance(7 * 86400 + 1)
-    answer = http.get(f"/v2/auth/{blocked['referenceNumber']}",
-                      headers=bearer(blocked["authenticationToken"]["token"]))
+    answer = http.get(
+        f"/v2/auth/{blocked['referenceNumber']}",
+        headers=bearer(blocked["authenticationToken"]["token"]),
+    )
     # The operation token (45 min) is long dead too; a fresh look at an old ref is 410.
     assert answer.status_code in (401, 410)
     emulator.config.authentication_token_seconds = 30 * 86400
     old = ksef.start_token_auth(emulator.add_token(BUYER), BUYER)
     ksef.clock.advance(7 * 86400 + 1)
-    gone = http.get(f"/v2/auth/{old['referenceNumber']}",
-                    headers=bearer(old["authenticationToken"]["token"]))
+    gone = http.get(
+        f"/v2/auth/{old['referenceNumber']}", headers=bearer(old["authenticationToken"]["token"])
+    )
     assert gone.status_code == 410
     assert gone.headers["content-type"].startswith("application/problem+json")
 
@@ -146,23 +163,26 @@ def test_06_refresh_repeatable_until_logout(ksef: Ksef, http: httpx.Client) -> N
     assert http.get("/v2/tokens", headers=bearer(access)).status_code == 200
 
 
-def test_07_unauthorized_and_missing_permission(ksef: Ksef, http: httpx.Client,
-                                               emulator: Emulator) -> None:
+def test_07_unauthorized_and_missing_permission(
+    ksef: Ksef, http: httpx.Client, emulator: Emulator
+) -> None:
     for headers in ({}, bearer("nonsense")):
         answer = http.post("/v2/sessions/online", headers=headers, json={})
         assert answer.status_code == 401
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert {"title", "status", "detail", "timestamp"} <= answer.json().keys()
     read_only = ksef.login(SELLER, emulator.add_token(SELLER, permissions=["InvoiceRead"]))
-    answer = http.post("/v2/sessions/online", headers=bearer(read_only["accessToken"]["token"]),
-                       json={})
+    answer = http.post(
+        "/v2/sessions/online", headers=bearer(read_only["accessToken"]["token"]), json={}
+    )
     assert answer.status_code == 403
     body = answer.json()
     assert body["reasonCode"] == "missing-permissions"
     assert "InvoiceWrite" in body["security"]["requiredAnyOfPermissions"]
     ksef.clock.advance(901)  # access tokens live 15 minutes
-    expired = http.post("/v2/sessions/online",
-                        headers=bearer(read_only["accessToken"]["token"]), json={})
+    expired = http.post(
+        "/v2/sessions/online", headers=bearer(read_only["accessToken"]["token"]), json={}
+    )
     assert expired.status_code == 401
 
 
@@ -172,11 +192,17 @@ def test_08_open_session_iv_and_undecryptable_key(ksef: Ksef, http: httpx.Client
     assert "-SO-" in session.reference
     status = ksef.session_status(access, session)
     assert status["status"]["code"] == 100
-    answer = http.post("/v2/sessions/online", headers=bearer(access), json={
-        "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-        "encryption": {"encryptedSymmetricKey": base64.b64encode(b"k" * 256).decode(),
-                       "initializationVector": base64.b64encode(b"short").decode()},
-    })
+    answer = http.post(
+        "/v2/sessions/online",
+        headers=bearer(access),
+        json={
+            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
+            "encryption": {
+                "encryptedSymmetricKey": base64.b64encode(b"k" * 256).decode(),
+                "initializationVector": base64.b64encode(b"short").decode(),
+            },
+        },
+    )
     assert error_codes(answer) == [21405] and "16 bajtów" in answer.text
     broken = ksef.open_session(access, wrapped=base64.b64encode(os.urandom(256)).decode())
     assert ksef.session_status(access, broken)["status"]["code"] == 415
@@ -210,12 +236,18 @@ def test_10_plaintext_mismatch_and_undecryptable(ksef: Ksef) -> None:
     assert status["status"]["code"] == 430
     assert status["status"]["description"] == "Błąd weryfikacji pliku faktury"
     wrong_hash = ksef.send(access, session, xml, invoiceHash=sha(b"other"))
-    assert ksef.invoice_status(access, session,
-                               wrong_hash.json()["referenceNumber"])["status"]["code"] == 430
+    assert (
+        ksef.invoice_status(access, session, wrong_hash.json()["referenceNumber"])["status"]["code"]
+        == 430
+    )
     garbage = os.urandom(48)
     undecryptable = ksef.send(access, session, xml, ciphertext=garbage)
-    assert ksef.invoice_status(access, session,
-                               undecryptable.json()["referenceNumber"])["status"]["code"] == 435
+    assert (
+        ksef.invoice_status(access, session, undecryptable.json()["referenceNumber"])["status"][
+            "code"
+        ]
+        == 435
+    )
 
 
 def test_11_schema_and_encoding_violations_are_450(ksef: Ksef) -> None:
@@ -262,8 +294,10 @@ def test_13_duplicate_is_440_even_in_another_session(ksef: Ksef) -> None:
     again = ksef.sent(access, other, invoice_xml())
     status = ksef.invoice_status(access, other, again)["status"]
     assert status["code"] == 440
-    assert status["extensions"] == {"originalKsefNumber": number,
-                                    "originalSessionReferenceNumber": first_session.reference}
+    assert status["extensions"] == {
+        "originalKsefNumber": number,
+        "originalSessionReferenceNumber": first_session.reference,
+    }
 
 
 def test_14_offline_marking_and_future_issue_date(ksef: Ksef) -> None:
@@ -330,8 +364,9 @@ def test_16_upo_by_reference_ksef_number_session_and_presigned(
         assert answer.headers["x-ms-meta-hash"] == sha(answer.content)
         assert errors_of(upo_schema(), answer.content) == []
         assert status["ksefNumber"].encode() in answer.content
-    unknown = http.get(f"{base}/invoices/20261207-EE-0000000000-0000000000-00/upo",
-                       headers=bearer(access))
+    unknown = http.get(
+        f"{base}/invoices/20261207-EE-0000000000-0000000000-00/upo", headers=bearer(access)
+    )
     assert error_codes(unknown) == [21178]
     tampered = http.get(status["upoDownloadUrl"].replace("sig=", "sig=0"))
     assert tampered.status_code == 403
@@ -346,36 +381,48 @@ def test_17_metadata_subjects_paging_and_validation(ksef: Ksef, emulator: Emulat
     ksef.clock.advance(1)
     buyer_access = ksef.access(BUYER)
     window = {"dateType": "PermanentStorage", "from": "2026-12-01T00:00:00+01:00"}
-    as_buyer = ksef.query(buyer_access, {"subjectType": "Subject2", "dateRange": window},
-                          pageSize=10, pageOffset=0)
+    as_buyer = ksef.query(
+        buyer_access, {"subjectType": "Subject2", "dateRange": window}, pageSize=10, pageOffset=0
+    )
     body = as_buyer.json()
     assert as_buyer.status_code == 200
     assert len(body["invoices"]) == 10 and body["hasMore"] and not body["isTruncated"]
     assert body["permanentStorageHwmDate"]
     assert {i["buyer"]["identifier"]["value"] for i in body["invoices"]} == {BUYER}
-    rest = ksef.query(buyer_access, {"subjectType": "Subject2", "dateRange": window},
-                      pageSize=10, pageOffset=1).json()
+    rest = ksef.query(
+        buyer_access, {"subjectType": "Subject2", "dateRange": window}, pageSize=10, pageOffset=1
+    ).json()
     assert len(rest["invoices"]) == 2 and not rest["hasMore"]
-    as_seller = ksef.query(seller_access, {"subjectType": "Subject1", "dateRange": window},
-                           pageSize=250).json()
+    as_seller = ksef.query(
+        seller_access, {"subjectType": "Subject1", "dateRange": window}, pageSize=250
+    ).json()
     assert len(as_seller["invoices"]) == 12
     # the seller is nobody's buyer
-    assert ksef.query(seller_access, {"subjectType": "Subject2", "dateRange": window},
-                      pageSize=10).json()["invoices"] == []
+    assert (
+        ksef.query(
+            seller_access, {"subjectType": "Subject2", "dateRange": window}, pageSize=10
+        ).json()["invoices"]
+        == []
+    )
     issue = {"dateType": "Issue", "from": "2026-12-01T00:00:00+01:00"}
-    assert ksef.query(buyer_access, {"subjectType": "Subject2", "dateRange": issue},
-                      pageSize=10).json()["permanentStorageHwmDate"] is None
-    assert error_codes(ksef.query(buyer_access, {"subjectType": "Subject2",
-                                                 "dateRange": window}, pageSize=9)) == [21405]
-    too_long = {"dateType": "Issue", "from": "2026-01-01T00:00:00Z",
-                "to": "2026-06-01T00:00:00Z"}
-    assert error_codes(ksef.query(buyer_access, {"subjectType": "Subject2",
-                                                 "dateRange": too_long},
-                                  pageSize=10)) == [21405]
+    assert (
+        ksef.query(
+            buyer_access, {"subjectType": "Subject2", "dateRange": issue}, pageSize=10
+        ).json()["permanentStorageHwmDate"]
+        is None
+    )
+    assert error_codes(
+        ksef.query(buyer_access, {"subjectType": "Subject2", "dateRange": window}, pageSize=9)
+    ) == [21405]
+    too_long = {"dateType": "Issue", "from": "2026-01-01T00:00:00Z", "to": "2026-06-01T00:00:00Z"}
+    assert error_codes(
+        ksef.query(buyer_access, {"subjectType": "Subject2", "dateRange": too_long}, pageSize=10)
+    ) == [21405]
 
 
-def test_17_metadata_truncated_past_ten_thousand(ksef: Ksef, emulator: Emulator,
-                                                  monkeypatch: object) -> None:
+def test_17_metadata_truncated_past_ten_thousand(
+    ksef: Ksef, emulator: Emulator, monkeypatch: object
+) -> None:
     import ksef_emulator.core as core
 
     setattr(core, "QUERY_RESULT_CAP", 11)  # noqa: B010  (the real cap needs 10 000 invoices)
@@ -384,18 +431,21 @@ def test_17_metadata_truncated_past_ten_thousand(ksef: Ksef, emulator: Emulator,
             emulator.put_invoice(invoice_xml(number=f"T/{n}"))
         access = ksef.access(BUYER)
         window = {"dateType": "PermanentStorage", "from": "2026-12-01T00:00:00+01:00"}
-        first = ksef.query(access, {"subjectType": "Subject2", "dateRange": window},
-                           pageSize=10).json()
+        first = ksef.query(
+            access, {"subjectType": "Subject2", "dateRange": window}, pageSize=10
+        ).json()
         assert first["hasMore"] and not first["isTruncated"]
-        last = ksef.query(access, {"subjectType": "Subject2", "dateRange": window},
-                          pageSize=10, pageOffset=1).json()
+        last = ksef.query(
+            access, {"subjectType": "Subject2", "dateRange": window}, pageSize=10, pageOffset=1
+        ).json()
         assert len(last["invoices"]) == 1 and not last["hasMore"] and last["isTruncated"]
     finally:
         setattr(core, "QUERY_RESULT_CAP", 10_000)  # noqa: B010
 
 
-def test_18_download_exact_bytes_and_errors(ksef: Ksef, http: httpx.Client,
-                                            emulator: Emulator) -> None:
+def test_18_download_exact_bytes_and_errors(
+    ksef: Ksef, http: httpx.Client, emulator: Emulator
+) -> None:
     emulator.config.storage_seconds = 30
     access = ksef.access()
     session = ksef.open_session(access)
@@ -410,21 +460,25 @@ def test_18_download_exact_bytes_and_errors(ksef: Ksef, http: httpx.Client,
     assert answer.headers["x-ms-meta-hash"] == sha(xml)
     buyer = http.get(f"/v2/invoices/ksef/{number}", headers=bearer(ksef.access(BUYER)))
     assert buyer.content == xml
-    unknown = http.get(f"/v2/invoices/ksef/{SELLER}-20261207-000000000000-00",
-                       headers=bearer(access))
+    unknown = http.get(
+        f"/v2/invoices/ksef/{SELLER}-20261207-000000000000-00", headers=bearer(access)
+    )
     assert error_codes(unknown) == [21164]
 
 
 def test_19_metadata_rate_limit_per_context(ksef: Ksef, http: httpx.Client) -> None:
     buyer = ksef.access(BUYER)
     seller = ksef.access(SELLER)
-    window = {"subjectType": "Subject2",
-              "dateRange": {"dateType": "Issue", "from": "2026-12-01T00:00:00+01:00"}}
+    window = {
+        "subjectType": "Subject2",
+        "dateRange": {"dateType": "Issue", "from": "2026-12-01T00:00:00+01:00"},
+    }
     for n in range(20):
         assert ksef.query(buyer, window, pageSize=10).status_code == 200, n
         ksef.clock.advance(4)  # under 16 a minute: only the hourly limit bites
-    legacy = http.post("/v2/invoices/query/metadata", params={"pageSize": 10}, json=window,
-                       headers=bearer(buyer))
+    legacy = http.post(
+        "/v2/invoices/query/metadata", params={"pageSize": 10}, json=window, headers=bearer(buyer)
+    )
     assert legacy.status_code == 429
     assert int(legacy.headers["Retry-After"]) > 0
     assert legacy.json()["status"]["code"] == 429
@@ -434,8 +488,12 @@ def test_19_metadata_rate_limit_per_context(ksef: Ksef, http: httpx.Client) -> N
     assert problem.json()["status"] == 429
     # another context (another client of the firm) has its own budget, as has another endpoint
     assert ksef.query(seller, window, pageSize=10).status_code == 200
-    assert http.get("/v2/sessions/20261207-SO-0000000000-0000000000-00",
-                    headers=bearer(buyer)).status_code == 400
+    assert (
+        http.get(
+            "/v2/sessions/20261207-SO-0000000000-0000000000-00", headers=bearer(buyer)
+        ).status_code
+        == 400
+    )
     # a new login in the same context does not reset the budget; waiting Retry-After does
     assert ksef.query(ksef.access(BUYER), window, pageSize=10).status_code == 429
     ksef.clock.advance(int(legacy.headers["Retry-After"]))
@@ -444,14 +502,15 @@ def test_19_metadata_rate_limit_per_context(ksef: Ksef, http: httpx.Client) -> N
 
 def test_20_error_envelopes(ksef: Ksef, http: httpx.Client) -> None:
     access = ksef.access()
-    legacy = http.get("/v2/sessions/20261207-SO-0000000000-0000000000-00",
-                      headers=bearer(access))
+    legacy = http.get("/v2/sessions/20261207-SO-0000000000-0000000000-00", headers=bearer(access))
     detail = legacy.json()["exception"]["exceptionDetailList"][0]
     assert legacy.status_code == 400
     assert {"exceptionCode", "exceptionDescription", "details"} <= detail.keys()
     assert detail["exceptionCode"] == 21173
-    problem = http.get("/v2/sessions/20261207-SO-0000000000-0000000000-00",
-                       headers={**bearer(access), "X-Error-Format": "problem-details"})
+    problem = http.get(
+        "/v2/sessions/20261207-SO-0000000000-0000000000-00",
+        headers={**bearer(access), "X-Error-Format": "problem-details"},
+    )
     assert problem.headers["content-type"].startswith("application/problem+json")
     body = problem.json()
     assert body["title"] == "Bad Request" and body["status"] == 400

@@ -23,21 +23,25 @@ from conftest import (
     invoice_xml,
     sha,
 )
-from test_xades import certificate, xades_login
-
 from ksef_emulator import Emulator, EmulatorConfig, VirtualClock, create_app
 from ksef_emulator.cli import banner, build, main, parse_args
 from ksef_emulator.server import serve_in_thread
+from test_xades import certificate, xades_login
 
-WINDOW = {"subjectType": "Subject2",
-          "dateRange": {"dateType": "PermanentStorage", "from": "2026-12-01T00:00:00+01:00"}}
+WINDOW = {
+    "subjectType": "Subject2",
+    "dateRange": {"dateType": "PermanentStorage", "from": "2026-12-01T00:00:00+01:00"},
+}
 
 
 def test_owner_creates_lists_and_revokes_a_ksef_token(ksef: Ksef, http: httpx.Client) -> None:
-    started, code = xades_login(ksef, http, SELLER, certificate(serial_number=f"TINPL-{SELLER}"))
+    started, _ = xades_login(ksef, http, SELLER, certificate(serial_number=f"TINPL-{SELLER}"))
     owner = ksef.redeem(started).json()["accessToken"]["token"]
-    answer = http.post("/v2/tokens", headers=bearer(owner), json={
-        "permissions": ["InvoiceRead", "InvoiceWrite"], "description": "Token dla cabinet"})
+    answer = http.post(
+        "/v2/tokens",
+        headers=bearer(owner),
+        json={"permissions": ["InvoiceRead", "InvoiceWrite"], "description": "Token dla cabinet"},
+    )
     assert answer.status_code == 202
     created = answer.json()
     assert created["token"].startswith(f"{created['referenceNumber']}|nip-{SELLER}|")
@@ -46,11 +50,16 @@ def test_owner_creates_lists_and_revokes_a_ksef_token(ksef: Ksef, http: httpx.Cl
     assert [t["referenceNumber"] for t in listed] == [created["referenceNumber"]]
     tokens = ksef.login(SELLER, created["token"])
     ksef.open_session(tokens["accessToken"]["token"])
-    too_much = http.post("/v2/tokens", headers=bearer(tokens["accessToken"]["token"]),
-                         json={"permissions": ["InvoiceRead"], "description": "x" * 5})
+    too_much = http.post(
+        "/v2/tokens",
+        headers=bearer(tokens["accessToken"]["token"]),
+        json={"permissions": ["InvoiceRead"], "description": "x" * 5},
+    )
     assert too_much.status_code == 403  # a token holder has no CredentialsManage
-    assert http.delete(f"/v2/tokens/{created['referenceNumber']}",
-                       headers=bearer(owner)).status_code == 204
+    assert (
+        http.delete(f"/v2/tokens/{created['referenceNumber']}", headers=bearer(owner)).status_code
+        == 204
+    )
     revoked = ksef.start_token_auth(created["token"], SELLER)
     assert ksef.auth_status(revoked)["status"]["code"] == 450
 
@@ -87,8 +96,9 @@ def test_fault_down_and_its_end(ksef: Ksef, http: httpx.Client, emulator: Emulat
     assert http.post("/v2/auth/challenge").status_code == 200
 
 
-def test_fault_slow_spends_virtual_time(ksef: Ksef, http: httpx.Client,
-                                        clock: VirtualClock) -> None:
+def test_fault_slow_spends_virtual_time(
+    ksef: Ksef, http: httpx.Client, clock: VirtualClock
+) -> None:
     http.post("/_emulator/faults", json={"slowSeconds": 40})
     before = clock.now()
     assert http.post("/v2/auth/challenge").status_code == 200
@@ -112,12 +122,15 @@ def test_fault_expire_tokens(ksef: Ksef, http: httpx.Client) -> None:
     assert http.get("/v2/tokens", headers=access).status_code == 200
     assert http.post("/_emulator/expire-tokens", json={}).json()["expired"] >= 1
     assert http.get("/v2/tokens", headers=access).status_code == 401
-    refreshed = http.post("/v2/auth/token/refresh",
-                          headers=bearer(tokens["refreshToken"]["token"]))
+    refreshed = http.post("/v2/auth/token/refresh", headers=bearer(tokens["refreshToken"]["token"]))
     assert refreshed.status_code == 200  # the refresh token survives unless asked
     http.post("/_emulator/expire-tokens", json={"refresh": True})
-    assert http.post("/v2/auth/token/refresh",
-                     headers=bearer(tokens["refreshToken"]["token"])).status_code == 401
+    assert (
+        http.post(
+            "/v2/auth/token/refresh", headers=bearer(tokens["refreshToken"]["token"])
+        ).status_code
+        == 401
+    )
 
 
 def test_announced_failure_on_latarnia(http: httpx.Client) -> None:
@@ -134,8 +147,10 @@ def test_announced_failure_on_latarnia(http: httpx.Client) -> None:
 def test_rate_limits_can_be_changed_and_reset(ksef: Ksef, http: httpx.Client) -> None:
     access = ksef.access(BUYER)
     assert http.get("/v2/rate-limits").json()["invoiceMetadata"]["perHour"] == 20
-    http.post("/v2/testdata/rate-limits", json={
-        "rateLimits": {"invoiceMetadata": {"perSecond": 1, "perMinute": 1, "perHour": 1}}})
+    http.post(
+        "/v2/testdata/rate-limits",
+        json={"rateLimits": {"invoiceMetadata": {"perSecond": 1, "perMinute": 1, "perHour": 1}}},
+    )
     assert ksef.query(access, WINDOW, pageSize=10).status_code == 200
     refused = ksef.query(access, WINDOW, pageSize=10)
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
@@ -153,28 +168,39 @@ def test_session_invoice_list_pages_and_failed(ksef: Ksef, http: httpx.Client) -
     url = f"/v2/sessions/{session.reference}/invoices"
     first = http.get(url, params={"pageSize": 10}, headers=bearer(access)).json()
     assert len(first["invoices"]) == 10 and first["continuationToken"]
-    rest = http.get(url, params={"pageSize": 10}, headers={
-        **bearer(access), "x-continuation-token": first["continuationToken"]}).json()
+    rest = http.get(
+        url,
+        params={"pageSize": 10},
+        headers={**bearer(access), "x-continuation-token": first["continuationToken"]},
+    ).json()
     assert len(rest["invoices"]) == 2 and rest["continuationToken"] is None
     failed = http.get(f"{url}/failed", params={"pageSize": 10}, headers=bearer(access)).json()
     assert [i["status"]["code"] for i in failed["invoices"]] == [450]
 
 
-def test_export_package_decrypts_to_the_invoices(ksef: Ksef, http: httpx.Client,
-                                                 emulator: Emulator) -> None:
+def test_export_package_decrypts_to_the_invoices(
+    ksef: Ksef, http: httpx.Client, emulator: Emulator
+) -> None:
     xml = invoice_xml(number="EXP/1")
     number = emulator.put_invoice(xml)
     access = ksef.access(BUYER)
     key, iv = os.urandom(32), os.urandom(16)
     wrapped = ksef.public_key("SymmetricKeyEncryption").encrypt(key, OAEP_SHA256)
-    answer = http.post("/v2/invoices/exports", headers=bearer(access), json={
-        "encryption": {"encryptedSymmetricKey": base64.b64encode(wrapped).decode(),
-                       "initializationVector": base64.b64encode(iv).decode()},
-        "filters": WINDOW,
-    })
+    answer = http.post(
+        "/v2/invoices/exports",
+        headers=bearer(access),
+        json={
+            "encryption": {
+                "encryptedSymmetricKey": base64.b64encode(wrapped).decode(),
+                "initializationVector": base64.b64encode(iv).decode(),
+            },
+            "filters": WINDOW,
+        },
+    )
     assert answer.status_code == 201 and "-EH-" in answer.json()["referenceNumber"]
-    status = http.get(f"/v2/invoices/exports/{answer.json()['referenceNumber']}",
-                      headers=bearer(access)).json()
+    status = http.get(
+        f"/v2/invoices/exports/{answer.json()['referenceNumber']}", headers=bearer(access)
+    ).json()
     assert status["status"]["code"] == 200
     part = status["package"]["parts"][0]
     encrypted = http.get(part["url"]).content  # pre-signed, no bearer
@@ -204,8 +230,9 @@ def test_served_emulator_refuses_connections_then_accepts_again() -> None:
 
 
 def test_cli_options_and_banner() -> None:
-    options = parse_args(["--port", "18119", "--subject", SELLER, "--reject-invoices",
-                          "--processing-seconds", "0"])
+    options = parse_args(
+        ["--port", "18119", "--subject", SELLER, "--reject-invoices", "--processing-seconds", "0"]
+    )
     emulator, tokens = build(options)
     assert emulator.config.base_url == "http://127.0.0.1:18119"
     assert emulator.faults.reject_invoices

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import BUYER, SELLER, invoice_xml
-
 from ksef_emulator import Emulator, EmulatorConfig
 from ksef_emulator.schemas import errors_of, upo_schema
 from ksef_emulator.server import Served, serve_in_thread
@@ -30,8 +29,7 @@ PORT = 18117
 
 @pytest.fixture
 def served() -> Iterator[tuple[Emulator, Served]]:
-    emulator = Emulator(EmulatorConfig(base_url=f"http://127.0.0.1:{PORT}",
-                                       processing_seconds=0.3))
+    emulator = Emulator(EmulatorConfig(base_url=f"http://127.0.0.1:{PORT}", processing_seconds=0.3))
     emulator.add_subject(SELLER)
     emulator.add_subject(BUYER)
     with serve_in_thread(emulator, port=PORT) as server:
@@ -64,17 +62,20 @@ def test_ksef_client_token_auth_send_status_and_upo(served: tuple[Emulator, Serv
         xml = invoice_xml(number="KC/1/2026")
         sent = session.send_invoice(xml)
         status = client.sessions.get_session_invoice_status(
-            session.reference_number, sent.reference_number, access_token=access)
+            session.reference_number, sent.reference_number, access_token=access
+        )
         deadline = time.monotonic() + 10
         while status.status.code in (100, 150) and time.monotonic() < deadline:
             time.sleep(0.1)
             status = client.sessions.get_session_invoice_status(
-                session.reference_number, sent.reference_number, access_token=access)
+                session.reference_number, sent.reference_number, access_token=access
+            )
         assert status.status.code == 200, status.status
         assert status.ksef_number and status.ksef_number.startswith(SELLER)
 
         upo = client.sessions.get_session_invoice_upo_by_ref(
-            session.reference_number, sent.reference_number, access_token=access)
+            session.reference_number, sent.reference_number, access_token=access
+        )
         assert errors_of(upo_schema(), upo) == []
         assert status.ksef_number.encode() in upo
 
@@ -88,7 +89,8 @@ def test_ksef_client_token_auth_send_status_and_upo(served: tuple[Emulator, Serv
         assert session_status.upo is not None
         page = session_status.upo.pages[0]
         session_upo = client.sessions.get_session_upo(
-            session.reference_number, page.reference_number, access_token=access)
+            session.reference_number, page.reference_number, access_token=access
+        )
         assert errors_of(upo_schema(), session_upo) == []
 
         # What the seller sent is the buyer's purchase invoice, found with a Subject2 query.
