@@ -255,3 +255,18 @@ def test_the_app_is_asgi_for_any_httpx_client() -> None:
             return (await client.post("/v2/auth/challenge")).status_code
 
     assert asyncio.run(run()) == 200
+
+
+def test_in_process_transport_for_a_sync_httpx_client(emulator: Emulator) -> None:
+    from ksef_emulator import emulator_transport
+
+    with httpx.Client(transport=emulator_transport(emulator), base_url="http://ksef") as http:
+        ksef = Ksef(http, emulator, emulator.clock)  # type: ignore[arg-type]
+        access = ksef.access()
+        session = ksef.open_session(access)
+        status = ksef.invoice_status(access, session, ksef.sent(access, session, invoice_xml()))
+        assert status["status"]["code"] == 200
+        upo = http.get(status["upoDownloadUrl"].replace("http://ksef.test", "http://ksef"))
+        assert upo.status_code == 200 and upo.headers["x-ms-meta-hash"] == sha(upo.content)
+        assert http.get("/v2/nothing").status_code == 404
+        assert http.put("/v2/auth/challenge").status_code == 405

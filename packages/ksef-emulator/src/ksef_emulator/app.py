@@ -17,14 +17,14 @@ import attrs
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ksef_emulator.clock import VirtualClock, iso
 from ksef_emulator.core import Emulator, Reply
 from ksef_emulator.errors import KsefError, ProblemError, RateLimited, validation
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "Call", "Endpoint", "create_app", "endpoints", "respond"]
 
 API_PREFIX = "/v2"
 
@@ -114,6 +114,12 @@ def _endpoint(
     return endpoint
 
 
+def respond(emulator: Emulator, group: str, handler: Handler, call: Call) -> Response:
+    """The HTTP answer to ``call``: faults and rate limits first, then ``handler``, its
+    errors in KSeF's envelopes."""
+    return _handle(emulator, group, handler, call)
+
+
 def _handle(emulator: Emulator, group: str, handler: Handler, call: Call) -> Response:
     problems = call.headers.get("x-error-format", "").lower() == "problem-details"
     now = iso(emulator.clock.now()) or ""
@@ -123,9 +129,9 @@ def _handle(emulator: Emulator, group: str, handler: Handler, call: Call) -> Res
     try:
         if emulator.faults.slow_seconds:
             emulator.clock.sleep(emulator.faults.slow_seconds)
-        if emulator.faults.down and group != "control":
+        if emulator.faults.down and group not in ("control", "latarnia"):
             raise emulator.unavailable()
-        if group not in ("control", "storage"):
+        if group not in ("control", "storage", "latarnia"):
             with emulator.lock:
                 context = "-" if group == "auth" else emulator.context_of(call.authorization)
                 refused = emulator.limiter.check(
@@ -162,9 +168,20 @@ def _handle(emulator: Emulator, group: str, handler: Handler, call: Call) -> Res
 # ---------------------------------------------------------------------- KSeF API handlers
 
 
-def _v2_routes(emulator: Emulator) -> list[BaseRoute]:
-    def r(path: str, method: str, group: str, handler: Handler) -> Route:
-        return Route(f"{API_PREFIX}{path}", _endpoint(emulator, group, handler), methods=[method])
+@attrs.frozen
+class Endpoint:
+    """One route: ``group`` names its rate-limit counter (``control``, ``storage`` and
+    ``latarnia`` are not limited; only ``control`` and ``latarnia`` work while down)."""
+
+    path: str
+    method: str
+    group: str
+    handler: Handler
+
+
+def _v2_routes() -> list[Endpoint]:
+    def r(path: str, method: str, group: str, handler: Handler) -> Endpoint:
+        return Endpoint(f"{API_PREFIX}{path}", method, group, handler)
 
     return [
         r(
@@ -338,9 +355,9 @@ def _reset_limits(emulator: Emulator) -> Reply:
 # ---------------------------------------------------------------------- control API
 
 
-def _control_routes(emulator: Emulator) -> list[BaseRoute]:
-    def c(path: str, method: str, handler: Handler) -> Route:
-        return Route(f"/_emulator{path}", _endpoint(emulator, "control", handler), methods=[method])
+def _control_routes() -> list[Endpoint]:
+    def c(path: str, method: str, handler: Handler) -> Endpoint:
+        return Endpoint(f"/_emulator{path}", method, "control", handler)
 
     def faults(e: Emulator, call: Call) -> Reply:
         if call.body.strip():
@@ -434,24 +451,26 @@ def _sets(instance: Any, field: Any, value: Any) -> Any:
     return sorted(value) if isinstance(value, set) else value
 
 
-def create_app(emulator: Emulator) -> Starlette:
-    """The ASGI application serving ``emulator`` (one emulator per app)."""
+def endpoints() -> list[Endpoint]:
+    """Every route the emulator serves."""
 
     def storage(e: Emulator, call: Call) -> Reply:
         return e.storage(call.path, call.query.get("se"), call.query.get("sig"))
 
-    async def latarnia_status(request: Request) -> Response:
-        return JSONResponse(emulator.latarnia_status())
+    return [
+        *_v2_routes(),
+        Endpoint("/storage/{path:path}", "GET", "storage", storage),
+        Endpoint("/status", "GET", "latarnia", lambda e, c: Reply(200, e.latarnia_status())),
+        Endpoint("/messages", "GET", "latarnia", lambda e, c: Reply(200, e.faults.messages)),
+        *_control_routes(),
+    ]
 
-    async def latarnia_messages(request: Request) -> Response:
-        return JSONResponse(emulator.faults.messages)
 
+def create_app(emulator: Emulator) -> Starlette:
+    """The ASGI application serving ``emulator`` (one emulator per app)."""
     routes: list[BaseRoute] = [
-        *_v2_routes(emulator),
-        Route("/storage/{path:path}", _endpoint(emulator, "storage", storage), methods=["GET"]),
-        Route("/status", latarnia_status, methods=["GET"]),
-        Route("/messages", latarnia_messages, methods=["GET"]),
-        *_control_routes(emulator),
+        Route(e.path, _endpoint(emulator, e.group, e.handler), methods=[e.method])
+        for e in endpoints()
     ]
     app = Starlette(routes=routes)
     app.state.emulator = emulator
