@@ -6,10 +6,10 @@ benchmark)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import httpx
+from starlette.convertors import Convertor
 from starlette.routing import compile_path
 
 from ksef_emulator.app import Call, Endpoint, endpoints, respond
@@ -18,11 +18,11 @@ from ksef_emulator.core import Emulator
 __all__ = ["emulator_transport"]
 
 
-def _compiled() -> list[tuple[re.Pattern[str], Endpoint, dict[str, Callable[[str], Any]]]]:
+def _compiled() -> list[tuple[re.Pattern[str], Endpoint, dict[str, Convertor[Any]]]]:
     table = []
     for endpoint in endpoints():
         regex, _, convertors = compile_path(endpoint.path)
-        table.append((regex, endpoint, {k: v.convert for k, v in convertors.items()}))
+        table.append((regex, endpoint, dict(convertors)))
     return table
 
 
@@ -43,7 +43,7 @@ def emulator_transport(emulator: Emulator, client_ip: str = "127.0.0.1") -> http
                 continue
             call = Call(
                 path=path,
-                params={k: str(convertors[k](v)) for k, v in match.groupdict().items()},
+                params={k: str(convertors[k].convert(v)) for k, v in match.groupdict().items()},
                 query=dict(request.url.params),
                 headers={k.lower(): v for k, v in request.headers.items()},
                 body=request.read(),
