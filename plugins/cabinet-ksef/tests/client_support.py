@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from cabinet_ksef.api import TokenCredentials
+from cabinet_ksef.client import KsefClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from ksef_fake import NOW, FakeKsef
-
-from cabinet_ksef.api import TokenCredentials
-from cabinet_ksef.client import KsefClient
 
 REPO = Path(__file__).resolve().parents[3]
 FA3_EXAMPLE = REPO / "testdata" / "ksef-fa3" / "examples" / "FA_3_Przyklad_01.xml"
@@ -23,7 +22,11 @@ BASE = "https://api-test.ksef.mf.gov.pl/v2"
 def client_for(fake: FakeKsef, **kwargs: object) -> KsefClient:
     sleeps: list[float] = []
     client = KsefClient(
-        BASE, transport=fake.transport(), clock=lambda: NOW, sleep=sleeps.append, **kwargs  # type: ignore[arg-type]
+        BASE,
+        transport=fake.transport(),
+        clock=lambda: NOW,
+        sleep=sleeps.append,
+        **kwargs,  # type: ignore[arg-type]
     )
     client.sleeps = sleeps  # type: ignore[attr-defined]
     return client
@@ -40,7 +43,11 @@ def signer_certificate(
 ) -> tuple[x509.Certificate, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey]:
     """A self-signed certificate like a KSeF one: NIP in serialNumber (OID 2.5.4.5)."""
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-    key = rsa.generate_private_key(65537, 2048) if kind == "rsa" else ec.generate_private_key(ec.SECP256R1())
+    key = (
+        rsa.generate_private_key(65537, 2048)
+        if kind == "rsa"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, "Biuro Rachunkowe"),
@@ -65,8 +72,14 @@ def pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def key_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, password: bytes | None = None) -> bytes:
+def key_pem(
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, password: bytes | None = None
+) -> bytes:
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
     )
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )

@@ -44,7 +44,9 @@ def sha256_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-def self_signed(key: Any, common_name: str, *, serial: int = 1, days: int = 365) -> x509.Certificate:
+def self_signed(
+    key: Any, common_name: str, *, serial: int = 1, days: int = 365
+) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     return (
         x509.CertificateBuilder()
@@ -187,6 +189,7 @@ class FakeKsef:
             ("GET", "sessions/*/invoices", self.session_invoices),
             ("GET", "sessions/*/invoices/*", self.invoice_status),
             ("GET", "sessions/*/invoices/*/upo", self.invoice_upo),
+            ("GET", "sessions/*/upo/*", self.session_upo),
             ("POST", "invoices/query/metadata", self.query_metadata),
             ("GET", "invoices/ksef/*", self.download),
         ]
@@ -239,7 +242,7 @@ class FakeKsef:
         return httpx.Response(200, json=items)
 
     def challenge(self, request: httpx.Request) -> httpx.Response:
-        challenge = f"20261207-CR-{secrets.token_hex(5).upper()}-{secrets.token_hex(5).upper()}-{secrets.token_hex(1).upper()}"
+        challenge = reference_number("CR")
         timestamp_ms = int(NOW.timestamp() * 1000) + len(self.challenges)
         self.challenges[challenge] = timestamp_ms
         return httpx.Response(
@@ -252,8 +255,10 @@ class FakeKsef:
             },
         )
 
-    def _start_operation(self, code: int, context: str, details: list[str] | None = None) -> httpx.Response:
-        reference = f"20261207-AU-{secrets.token_hex(5).upper()}-{secrets.token_hex(5).upper()}-{secrets.token_hex(1).upper()}"
+    def _start_operation(
+        self, code: int, context: str, details: list[str] | None = None
+    ) -> httpx.Response:
+        reference = reference_number("AU")
         token = "op-" + secrets.token_hex(8)
         self.operations[reference] = {
             "token": token,
@@ -285,7 +290,9 @@ class FakeKsef:
             return bad_request(21111, "Nieprawidłowe wyzwanie autoryzacyjne.")
         context = body["contextIdentifier"]["value"]
         try:
-            plain = self.token_key.decrypt(base64.b64decode(body["encryptedToken"]), _oaep()).decode()
+            plain = self.token_key.decrypt(
+                base64.b64decode(body["encryptedToken"]), _oaep()
+            ).decode()
         except ValueError:
             return self._start_operation(450, context, ["Invalid token encryption"])
         token, _, stamp = plain.rpartition("|")
@@ -304,7 +311,11 @@ class FakeKsef:
             return bad_request(9102, "Brak podpisu.")
         certificate_text = signature.findtext(f".//{{{DS}}}X509Certificate")
         assert certificate_text
-        pem = "-----BEGIN CERTIFICATE-----\n" + certificate_text.strip() + "\n-----END CERTIFICATE-----\n"
+        pem = (
+            "-----BEGIN CERTIFICATE-----\n"
+            + certificate_text.strip()
+            + "\n-----END CERTIFICATE-----\n"
+        )
         try:
             XAdESVerifier().verify(
                 request.content,
@@ -342,7 +353,11 @@ class FakeKsef:
             json={
                 "startDate": NOW.isoformat(),
                 "authenticationMethod": "Token",
-                "authenticationMethodInfo": {"category": "Token", "code": "token", "displayName": "Token KSeF"},
+                "authenticationMethodInfo": {
+                    "category": "Token",
+                    "code": "token",
+                    "displayName": "Token KSeF",
+                },
                 "status": status,
             },
         )
@@ -366,7 +381,10 @@ class FakeKsef:
             200,
             json={
                 "accessToken": self._issue_access(operation["context"]),
-                "refreshToken": {"token": refresh, "validUntil": (NOW + dt.timedelta(days=7)).isoformat()},
+                "refreshToken": {
+                    "token": refresh,
+                    "validUntil": (NOW + dt.timedelta(days=7)).isoformat(),
+                },
             },
         )
 
@@ -396,9 +414,13 @@ class FakeKsef:
             return bad_request(21470, "Klucz publiczny nieznany lub unieważniony.")
         iv = base64.b64decode(encryption["initializationVector"])
         if len(iv) != 16:
-            return bad_request(21405, "Nieprawidłowa długość wektora inicjującego (IV). Oczekiwano 16 bajtów.")
-        key = self.symmetric_key.decrypt(base64.b64decode(encryption["encryptedSymmetricKey"]), _oaep())
-        reference = f"20261207-SO-{secrets.token_hex(5).upper()}-{secrets.token_hex(5).upper()}-{secrets.token_hex(1).upper()}"
+            return bad_request(
+                21405, "Nieprawidłowa długość wektora inicjującego (IV). Oczekiwano 16 bajtów."
+            )
+        key = self.symmetric_key.decrypt(
+            base64.b64decode(encryption["encryptedSymmetricKey"]), _oaep()
+        )
+        reference = reference_number("SO")
         self.sessions[reference] = {
             "key": key,
             "iv": iv,
@@ -408,7 +430,10 @@ class FakeKsef:
         }
         return httpx.Response(
             201,
-            json={"referenceNumber": reference, "validUntil": (NOW + dt.timedelta(hours=12)).isoformat()},
+            json={
+                "referenceNumber": reference,
+                "validUntil": (NOW + dt.timedelta(hours=12)).isoformat(),
+            },
         )
 
     def send_invoice(self, request: httpx.Request, reference: str) -> httpx.Response:
@@ -425,7 +450,7 @@ class FakeKsef:
             return bad_request(21402, "Nieprawidłowy rozmiar pliku.")
         if body["encryptedInvoiceHash"] != sha256_b64(content):
             return bad_request(21403, "Nieprawidłowy skrót pliku.")
-        invoice_reference = f"20261207-EE-{secrets.token_hex(5).upper()}-{secrets.token_hex(5).upper()}-{secrets.token_hex(1).upper()}"
+        invoice_reference = reference_number("EE")
         ordinal = len(session["invoices"]) + 1
         record: dict[str, Any] = {
             "ordinalNumber": ordinal,
@@ -491,7 +516,15 @@ class FakeKsef:
             "failedInvoiceCount": len(invoices) - ok,
         }
         if not session["open"]:
-            body["upo"] = {"pages": [{"referenceNumber": "20261207-EU-0000000000-0000000000-01", "downloadUrl": "https://fake.invalid/upo", "downloadUrlExpirationDate": NOW.isoformat()}]}
+            body["upo"] = {
+                "pages": [
+                    {
+                        "referenceNumber": "20261207-EU-0000000000-0000000000-01",
+                        "downloadUrl": "https://fake.invalid/upo",
+                        "downloadUrlExpirationDate": NOW.isoformat(),
+                    }
+                ]
+            }
         return httpx.Response(200, json=body)
 
     def _public_invoice(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -511,7 +544,9 @@ class FakeKsef:
             body["continuationToken"] = str(start + self.list_page_size)
         return httpx.Response(200, json=body)
 
-    def invoice_status(self, request: httpx.Request, reference: str, invoice: str) -> httpx.Response:
+    def invoice_status(
+        self, request: httpx.Request, reference: str, invoice: str
+    ) -> httpx.Response:
         if self.access_context(request) is None:
             return problem(401, "Unauthorized")
         record = self.sessions.get(reference, {}).get("invoices", {}).get(invoice)
@@ -527,7 +562,30 @@ class FakeKsef:
             '<?xml version="1.0" encoding="UTF-8"?><Potwierdzenie xmlns="http://upo.schematy.mf.gov.pl/KSeF/v4-3">'
             f"<Dokument><NumerKSeFDokumentu>{record['ksefNumber']}</NumerKSeFDokumentu></Dokument></Potwierdzenie>"
         ).encode()
-        return httpx.Response(200, content=upo, headers={"Content-Type": "application/xml", "x-ms-meta-hash": sha256_b64(upo)})
+        return httpx.Response(
+            200,
+            content=upo,
+            headers={"Content-Type": "application/xml", "x-ms-meta-hash": sha256_b64(upo)},
+        )
+
+    def session_upo(self, request: httpx.Request, reference: str, upo: str) -> httpx.Response:
+        session = self.sessions.get(reference)
+        if session is None or session["open"]:
+            return bad_request(21178, "Nie znaleziono UPO.")
+        numbers = "".join(
+            f"<Dokument><NumerKSeFDokumentu>{r['ksefNumber']}</NumerKSeFDokumentu></Dokument>"
+            for r in session["invoices"].values()
+            if "ksefNumber" in r
+        )
+        body = (
+            '<Potwierdzenie xmlns="http://upo.schematy.mf.gov.pl/KSeF/v4-3">'
+            f"<NumerReferencyjnySesji>{reference}</NumerReferencyjnySesji>{numbers}</Potwierdzenie>"
+        ).encode()
+        return httpx.Response(
+            200,
+            content=body,
+            headers={"Content-Type": "application/xml", "x-ms-meta-hash": sha256_b64(body)},
+        )
 
     # - receiving -
 
@@ -549,7 +607,9 @@ class FakeKsef:
                 "invoices": [{k: v for k, v in m.items() if k != "_subject"} for m in page],
             }
         )
-        return httpx.Response(200, content=text.encode(), headers={"Content-Type": "application/json"})
+        return httpx.Response(
+            200, content=text.encode(), headers={"Content-Type": "application/json"}
+        )
 
     def download(self, request: httpx.Request, ksef_number: str) -> httpx.Response:
         if self.access_context(request) is None:
@@ -557,7 +617,21 @@ class FakeKsef:
         xml = self.stored.get(ksef_number)
         if xml is None:
             return bad_request(21164, "Faktura o podanym identyfikatorze nie istnieje.")
-        return httpx.Response(200, content=xml, headers={"Content-Type": "application/xml", "x-ms-meta-hash": sha256_b64(xml)})
+        return httpx.Response(
+            200,
+            content=xml,
+            headers={"Content-Type": "application/xml", "x-ms-meta-hash": sha256_b64(xml)},
+        )
+
+
+def reference_number(kind: str) -> str:
+    """A reference number as KSeF writes them: ``YYYYMMDD-TT-XXXXXXXXXX-XXXXXXXXXX-XX``."""
+    parts = [
+        secrets.token_hex(5).upper(),
+        secrets.token_hex(5).upper(),
+        secrets.token_hex(1).upper(),
+    ]
+    return f"20261207-{kind}-{parts[0]}-{parts[1]}-{parts[2]}"
 
 
 def bad_request(code: int, description: str, details: list[str] | None = None) -> httpx.Response:
@@ -579,6 +653,12 @@ def bad_request(code: int, description: str, details: list[str] | None = None) -
 def problem(status: int, title: str, **extra: Any) -> httpx.Response:
     return httpx.Response(
         status,
-        json={"title": title, "status": status, "detail": title, "timestamp": NOW.isoformat(), **extra},
+        json={
+            "title": title,
+            "status": status,
+            "detail": title,
+            "timestamp": NOW.isoformat(),
+            **extra,
+        },
         headers={"Content-Type": "application/problem+json"},
     )

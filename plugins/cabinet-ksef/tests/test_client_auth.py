@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-from client_support import CLIENT_NIP, client_for, key_pem, pem, signer_certificate, token_credentials
-from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
-from ksef_fake import FakeKsef
+import datetime as dt
 
+import pytest
 from cabinet_ksef.api import CertificateCredentials, TokenCredentials
+from cabinet_ksef.client import KsefClient, PublicKeyCache
 from cabinet_ksef.errors import KsefAuthError, KsefError, KsefUnavailable
+from client_support import (
+    BASE,
+    CLIENT_NIP,
+    client_for,
+    key_pem,
+    pem,
+    signer_certificate,
+    token_credentials,
+)
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+from ksef_fake import NOW, FakeKsef
 
 
 def test_token_authentication_polls_then_redeems_tokens_for_the_clients_context() -> None:
@@ -43,7 +53,9 @@ def test_a_wrong_token_is_accepted_at_first_and_refused_when_polled() -> None:
     fake = FakeKsef()
     client = client_for(fake)
     token_credentials(fake)
-    wrong = TokenCredentials(context_nip=CLIENT_NIP, token="20261201-EC-0000000000-0000000000-00|nip-1|00")
+    wrong = TokenCredentials(
+        context_nip=CLIENT_NIP, token="20261201-EC-0000000000-0000000000-00|nip-1|00"
+    )
 
     with pytest.raises(KsefAuthError) as raised:
         client.authenticate(wrong)
@@ -155,3 +167,45 @@ def test_credentials_and_tokens_keep_their_secrets_out_of_repr() -> None:
     tokens = client.authenticate(credentials)
     assert credentials.token not in repr(credentials)
     assert tokens.access_token not in repr(tokens) and tokens.refresh_token not in repr(tokens)
+
+
+def test_an_encrypted_key_without_its_password_is_a_value_error_before_sending() -> None:
+    fake = FakeKsef()
+    client = client_for(fake)
+    certificate, key = signer_certificate("rsa")
+    credentials = CertificateCredentials(
+        context_nip=CLIENT_NIP, certificate_pem=pem(certificate), private_key_pem=key_pem(key, b"x")
+    )
+    with pytest.raises(ValueError):
+        client.authenticate(credentials)
+    plain = CertificateCredentials(
+        context_nip=CLIENT_NIP,
+        certificate_pem=pem(certificate),
+        private_key_pem=key_pem(key),
+        password=b"not needed",
+    )
+    with pytest.raises(ValueError):
+        client.authenticate(plain)
+    assert fake.signed_requests == []
+
+
+def test_a_shared_key_cache_serves_every_client_of_the_base_url_until_it_is_stale() -> None:
+    fake = FakeKsef()
+    cache = PublicKeyCache(max_age=dt.timedelta(hours=6))
+    now = [NOW]
+
+    def client() -> KsefClient:
+        return KsefClient(BASE, transport=fake.transport(), clock=lambda: now[0], key_cache=cache)
+
+    first, second = client(), client()
+    assert first.public_keys() == second.public_keys()
+    assert fake.key_fetches == 1
+
+    now[0] = NOW + dt.timedelta(hours=6)
+    client().public_keys()
+    assert fake.key_fetches == 2
+    # Another base URL has its own entry.
+    other = KsefClient(
+        "https://api-demo.ksef.mf.gov.pl/v2", transport=fake.transport(), key_cache=cache
+    )
+    assert cache.get(other.base_url, NOW) is None

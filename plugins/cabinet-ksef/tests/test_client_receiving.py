@@ -7,10 +7,9 @@ import json
 from decimal import Decimal
 
 import pytest
+from cabinet_ksef.errors import KsefError, KsefUnavailable
 from client_support import FA3_EXAMPLE, client_for, token_credentials
 from ksef_fake import NOW, FakeKsef, sha256_b64
-
-from cabinet_ksef.errors import KsefError, KsefUnavailable
 
 
 def _metadata(n: int, subject: str) -> dict[str, object]:
@@ -65,7 +64,11 @@ def test_purchases_are_queried_as_subject2_page_by_page_with_exact_amounts() -> 
     body = json.loads(queries[0].content)
     assert body == {
         "subjectType": "Subject2",
-        "dateRange": {"dateType": "PermanentStorage", "from": since.isoformat(), "to": NOW.isoformat()},
+        "dateRange": {
+            "dateType": "PermanentStorage",
+            "from": since.isoformat(),
+            "to": NOW.isoformat(),
+        },
     }
     assert queries[1].url.params["pageOffset"] == "1"
     assert queries[0].url.params["sortOrder"] == "Asc"
@@ -112,11 +115,13 @@ def test_a_download_that_does_not_match_its_hash_header_is_not_accepted() -> Non
     import httpx
 
     fake.interceptors.append(
-        lambda request: httpx.Response(
-            200, content=b"<Faktura/>", headers={"x-ms-meta-hash": sha256_b64(b"other")}
+        lambda request: (
+            httpx.Response(
+                200, content=b"<Faktura/>", headers={"x-ms-meta-hash": sha256_b64(b"other")}
+            )
+            if "/invoices/ksef/" in request.url.path
+            else None
         )
-        if "/invoices/ksef/" in request.url.path
-        else None
     )
     with pytest.raises(KsefUnavailable, match="x-ms-meta-hash"):
         client.download_invoice(tokens, "9999999999-20261207-0100001AF629-00")

@@ -6,14 +6,13 @@ import base64
 import json
 
 import pytest
+from cabinet_ksef.api import AccessTokens, OnlineSession
+from cabinet_ksef.client import KsefClient
+from cabinet_ksef.errors import KsefError
 from client_support import FA3_EXAMPLE, client_for, token_credentials
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from ksef_fake import FakeKsef, sha256_b64
-
-from cabinet_ksef.api import AccessTokens, OnlineSession
-from cabinet_ksef.client import KsefClient
-from cabinet_ksef.errors import KsefError
 
 
 @pytest.fixture
@@ -108,15 +107,21 @@ def test_an_invoice_ksef_rejects_is_taken_first_and_rejected_at_its_status(
     assert status.details  # the validator's text, to show the user
 
 
-def test_a_closed_session_refuses_more_invoices_synchronously(
+def test_a_closed_session_refuses_more_invoices_synchronously_and_has_its_upo(
     client: KsefClient, tokens: AccessTokens, session: OnlineSession
 ) -> None:
+    sent = client.send_invoice(tokens, session, FA3_EXAMPLE.read_bytes())
+    accepted = client.invoice_status(tokens, session.reference_number, sent.invoice_reference)
     client.close_session(tokens, session)
     with pytest.raises(KsefError) as raised:
         client.send_invoice(tokens, session, FA3_EXAMPLE.read_bytes())
     assert raised.value.status == 400 and raised.value.code == 21180
     status = client.session_status(tokens, session.reference_number)
     assert status.code == 200 and status.upo_references
+    assert (status.invoice_count, status.successful_invoice_count) == (1, 1)
+    upo = client.session_upo(tokens, session.reference_number, status.upo_references[0])
+    assert session.reference_number.encode() in upo
+    assert accepted.ksef_number and accepted.ksef_number.encode() in upo
 
 
 def test_an_invoice_sent_before_a_crash_is_found_by_its_hash(

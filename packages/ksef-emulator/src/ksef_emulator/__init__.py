@@ -16,6 +16,7 @@ from ksef_emulator.app import API_PREFIX, create_app
 from ksef_emulator.clock import Clock, SystemClock, VirtualClock
 from ksef_emulator.core import Emulator, EmulatorConfig, Faults, Reply
 from ksef_emulator.identifiers import crc8, is_ksef_number, ksef_number, reference_number
+from ksef_emulator.transport import emulator_transport
 
 __all__ = [
     "API_PREFIX",
@@ -28,6 +29,7 @@ __all__ = [
     "VirtualClock",
     "crc8",
     "create_app",
+    "emulator_transport",
     "is_ksef_number",
     "ksef_number",
     "reference_number",

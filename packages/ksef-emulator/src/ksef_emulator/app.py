@@ -17,14 +17,14 @@ import attrs
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ksef_emulator.clock import VirtualClock, iso
 from ksef_emulator.core import Emulator, Reply
 from ksef_emulator.errors import KsefError, ProblemError, RateLimited, validation
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "Call", "Endpoint", "create_app", "endpoints", "respond"]
 
 API_PREFIX = "/v2"
 
@@ -71,8 +71,12 @@ class Call:
 Handler = Callable[[Emulator, Call], Reply]
 
 
-def _json_response(status: int, body: Any, media_type: str = "application/json",
-                   headers: dict[str, str] | None = None) -> Response:
+def _json_response(
+    status: int,
+    body: Any,
+    media_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> Response:
     return Response(
         json.dumps(body, ensure_ascii=False).encode("utf-8"),
         status_code=status,
@@ -86,13 +90,15 @@ def _render(reply: Reply) -> Response:
     if reply.body is None:
         return Response(status_code=reply.status, headers=headers)
     if isinstance(reply.body, bytes):
-        return Response(reply.body, status_code=reply.status, media_type=reply.media_type,
-                        headers=headers)
+        return Response(
+            reply.body, status_code=reply.status, media_type=reply.media_type, headers=headers
+        )
     return _json_response(reply.status, reply.body, reply.media_type, headers)
 
 
-def _endpoint(emulator: Emulator, group: str, handler: Handler,
-              prefix: str = API_PREFIX) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(
+    emulator: Emulator, group: str, handler: Handler, prefix: str = API_PREFIX
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         body = await request.body()
         call = Call(
@@ -108,6 +114,12 @@ def _endpoint(emulator: Emulator, group: str, handler: Handler,
     return endpoint
 
 
+def respond(emulator: Emulator, group: str, handler: Handler, call: Call) -> Response:
+    """The HTTP answer to ``call``: faults and rate limits first, then ``handler``, its
+    errors in KSeF's envelopes."""
+    return _handle(emulator, group, handler, call)
+
+
 def _handle(emulator: Emulator, group: str, handler: Handler, call: Call) -> Response:
     problems = call.headers.get("x-error-format", "").lower() == "problem-details"
     now = iso(emulator.clock.now()) or ""
@@ -117,29 +129,36 @@ def _handle(emulator: Emulator, group: str, handler: Handler, call: Call) -> Res
     try:
         if emulator.faults.slow_seconds:
             emulator.clock.sleep(emulator.faults.slow_seconds)
-        if emulator.faults.down and group != "control":
+        if emulator.faults.down and group not in ("control", "latarnia"):
             raise emulator.unavailable()
-        if group not in ("control", "storage"):
+        if group not in ("control", "storage", "latarnia"):
             with emulator.lock:
                 context = "-" if group == "auth" else emulator.context_of(call.authorization)
-                refused = emulator.limiter.check(group, context, call.client_ip,
-                                                 emulator.clock.now())
+                refused = emulator.limiter.check(
+                    group, context, call.client_ip, emulator.clock.now()
+                )
             if refused is not None:
                 raise RateLimited(*refused)
         reply = handler(emulator, call)
     except KsefError as error:
         if problems:
-            return _json_response(400, error.problem(now, call.path), "application/problem+json",
-                                  extra)
+            return _json_response(
+                400, error.problem(now, call.path), "application/problem+json", extra
+            )
         return _json_response(400, error.legacy(now), headers=extra)
     except ProblemError as error:
-        return _json_response(error.status, error.body(now, call.path),
-                              "application/problem+json", {**error.headers, **extra})
+        return _json_response(
+            error.status,
+            error.body(now, call.path),
+            "application/problem+json",
+            {**error.headers, **extra},
+        )
     except RateLimited as error:
         headers = {"Retry-After": str(error.retry_after), **extra}
         if problems:
-            return _json_response(429, error.problem(now, call.path), "application/problem+json",
-                                  headers)
+            return _json_response(
+                429, error.problem(now, call.path), "application/problem+json", headers
+            )
         return _json_response(429, error.legacy(), headers=headers)
     response = _render(reply)
     response.headers.update(extra)
@@ -149,74 +168,183 @@ def _handle(emulator: Emulator, group: str, handler: Handler, call: Call) -> Res
 # ---------------------------------------------------------------------- KSeF API handlers
 
 
-def _v2_routes(emulator: Emulator) -> list[BaseRoute]:
-    def r(path: str, method: str, group: str, handler: Handler) -> Route:
-        return Route(f"{API_PREFIX}{path}", _endpoint(emulator, group, handler), methods=[method])
+@attrs.frozen
+class Endpoint:
+    """One route: ``group`` names its rate-limit counter (``control``, ``storage`` and
+    ``latarnia`` are not limited; only ``control`` and ``latarnia`` work while down)."""
+
+    path: str
+    method: str
+    group: str
+    handler: Handler
+
+
+def _v2_routes() -> list[Endpoint]:
+    def r(path: str, method: str, group: str, handler: Handler) -> Endpoint:
+        return Endpoint(f"{API_PREFIX}{path}", method, group, handler)
 
     return [
-        r("/security/public-key-certificates", "GET", "auth",
-          lambda e, c: e.public_key_certificates()),
+        r(
+            "/security/public-key-certificates",
+            "GET",
+            "auth",
+            lambda e, c: e.public_key_certificates(),
+        ),
         r("/auth/challenge", "POST", "auth", lambda e, c: e.challenge(c.client_ip)),
         r("/auth/ksef-token", "POST", "auth", lambda e, c: e.auth_ksef_token(c.json())),
         r("/auth/xades-signature", "POST", "auth", lambda e, c: e.auth_xades(c.body)),
         r("/auth/token/redeem", "POST", "auth", lambda e, c: e.redeem(c.authorization)),
         r("/auth/token/refresh", "POST", "auth", lambda e, c: e.refresh(c.authorization)),
         r("/auth/sessions/current", "DELETE", "other", lambda e, c: e.logout(c.authorization)),
-        r("/auth/{reference}", "GET", "auth",
-          lambda e, c: e.auth_status(c.authorization, c.params["reference"])),
+        r(
+            "/auth/{reference}",
+            "GET",
+            "auth",
+            lambda e, c: e.auth_status(c.authorization, c.params["reference"]),
+        ),
         r("/tokens", "POST", "other", lambda e, c: e.create_token(c.authorization, c.json())),
         r("/tokens", "GET", "other", lambda e, c: e.list_tokens(c.authorization)),
-        r("/tokens/{reference}", "GET", "other",
-          lambda e, c: e.token_status(c.authorization, c.params["reference"])),
-        r("/tokens/{reference}", "DELETE", "other",
-          lambda e, c: e.delete_token(c.authorization, c.params["reference"])),
-        r("/sessions/online", "POST", "onlineSession",
-          lambda e, c: e.open_session(c.authorization, c.json())),
-        r("/sessions/online/{reference}/invoices", "POST", "invoiceSend",
-          lambda e, c: e.send_invoice(c.authorization, c.params["reference"], c.json())),
-        r("/sessions/online/{reference}/close", "POST", "onlineSession",
-          lambda e, c: e.close_session(c.authorization, c.params["reference"])),
-        r("/sessions/{reference}", "GET", "sessionMisc",
-          lambda e, c: e.session_status(c.authorization, c.params["reference"])),
-        r("/sessions/{reference}/invoices", "GET", "sessionInvoiceList",
-          lambda e, c: e.session_invoices(
-              c.authorization, c.params["reference"], c.headers.get("x-continuation-token"),
-              c.int_query("pageSize", 10))),
-        r("/sessions/{reference}/invoices/failed", "GET", "sessionInvoiceList",
-          lambda e, c: e.session_invoices(
-              c.authorization, c.params["reference"], c.headers.get("x-continuation-token"),
-              c.int_query("pageSize", 10), failed_only=True)),
-        r("/sessions/{reference}/invoices/ksef/{ksef_number}/upo", "GET", "sessionMisc",
-          lambda e, c: e.invoice_upo(c.authorization, c.params["reference"],
-                                     ksef_number_=c.params["ksef_number"])),
-        r("/sessions/{reference}/invoices/{invoice}/upo", "GET", "sessionMisc",
-          lambda e, c: e.invoice_upo(c.authorization, c.params["reference"],
-                                     invoice_reference=c.params["invoice"])),
-        r("/sessions/{reference}/invoices/{invoice}", "GET", "invoiceStatus",
-          lambda e, c: e.invoice_status(c.authorization, c.params["reference"],
-                                        c.params["invoice"])),
-        r("/sessions/{reference}/upo/{upo}", "GET", "sessionMisc",
-          lambda e, c: e.session_upo(c.authorization, c.params["reference"], c.params["upo"])),
-        r("/invoices/query/metadata", "POST", "invoiceMetadata",
-          lambda e, c: e.query_metadata(c.authorization, c.json(), c.int_query("pageOffset", 0),
-                                        c.int_query("pageSize", 10),
-                                        c.query.get("sortOrder", "Asc"))),
-        r("/invoices/ksef/{ksef_number}", "GET", "invoiceDownload",
-          lambda e, c: e.download_invoice(c.authorization, c.params["ksef_number"])),
-        r("/invoices/exports", "POST", "invoiceExport",
-          lambda e, c: e.start_export(c.authorization, c.json())),
-        r("/invoices/exports/{reference}", "GET", "invoiceExportStatus",
-          lambda e, c: e.export_status(c.authorization, c.params["reference"])),
+        r(
+            "/tokens/{reference}",
+            "GET",
+            "other",
+            lambda e, c: e.token_status(c.authorization, c.params["reference"]),
+        ),
+        r(
+            "/tokens/{reference}",
+            "DELETE",
+            "other",
+            lambda e, c: e.delete_token(c.authorization, c.params["reference"]),
+        ),
+        r(
+            "/sessions/online",
+            "POST",
+            "onlineSession",
+            lambda e, c: e.open_session(c.authorization, c.json()),
+        ),
+        r(
+            "/sessions/online/{reference}/invoices",
+            "POST",
+            "invoiceSend",
+            lambda e, c: e.send_invoice(c.authorization, c.params["reference"], c.json()),
+        ),
+        r(
+            "/sessions/online/{reference}/close",
+            "POST",
+            "onlineSession",
+            lambda e, c: e.close_session(c.authorization, c.params["reference"]),
+        ),
+        r(
+            "/sessions/{reference}",
+            "GET",
+            "sessionMisc",
+            lambda e, c: e.session_status(c.authorization, c.params["reference"]),
+        ),
+        r(
+            "/sessions/{reference}/invoices",
+            "GET",
+            "sessionInvoiceList",
+            lambda e, c: e.session_invoices(
+                c.authorization,
+                c.params["reference"],
+                c.headers.get("x-continuation-token"),
+                c.int_query("pageSize", 10),
+            ),
+        ),
+        r(
+            "/sessions/{reference}/invoices/failed",
+            "GET",
+            "sessionInvoiceList",
+            lambda e, c: e.session_invoices(
+                c.authorization,
+                c.params["reference"],
+                c.headers.get("x-continuation-token"),
+                c.int_query("pageSize", 10),
+                failed_only=True,
+            ),
+        ),
+        r(
+            "/sessions/{reference}/invoices/ksef/{ksef_number}/upo",
+            "GET",
+            "sessionMisc",
+            lambda e, c: e.invoice_upo(
+                c.authorization, c.params["reference"], ksef_number_=c.params["ksef_number"]
+            ),
+        ),
+        r(
+            "/sessions/{reference}/invoices/{invoice}/upo",
+            "GET",
+            "sessionMisc",
+            lambda e, c: e.invoice_upo(
+                c.authorization, c.params["reference"], invoice_reference=c.params["invoice"]
+            ),
+        ),
+        r(
+            "/sessions/{reference}/invoices/{invoice}",
+            "GET",
+            "invoiceStatus",
+            lambda e, c: e.invoice_status(
+                c.authorization, c.params["reference"], c.params["invoice"]
+            ),
+        ),
+        r(
+            "/sessions/{reference}/upo/{upo}",
+            "GET",
+            "sessionMisc",
+            lambda e, c: e.session_upo(c.authorization, c.params["reference"], c.params["upo"]),
+        ),
+        r(
+            "/invoices/query/metadata",
+            "POST",
+            "invoiceMetadata",
+            lambda e, c: e.query_metadata(
+                c.authorization,
+                c.json(),
+                c.int_query("pageOffset", 0),
+                c.int_query("pageSize", 10),
+                c.query.get("sortOrder", "Asc"),
+            ),
+        ),
+        r(
+            "/invoices/ksef/{ksef_number}",
+            "GET",
+            "invoiceDownload",
+            lambda e, c: e.download_invoice(c.authorization, c.params["ksef_number"]),
+        ),
+        r(
+            "/invoices/exports",
+            "POST",
+            "invoiceExport",
+            lambda e, c: e.start_export(c.authorization, c.json()),
+        ),
+        r(
+            "/invoices/exports/{reference}",
+            "GET",
+            "invoiceExportStatus",
+            lambda e, c: e.export_status(c.authorization, c.params["reference"]),
+        ),
         r("/rate-limits", "GET", "other", lambda e, c: e.rate_limits()),
         r("/testdata/rate-limits", "POST", "other", lambda e, c: e.set_rate_limits(c.json())),
         r("/testdata/rate-limits", "DELETE", "other", lambda e, c: _reset_limits(e)),
         *(
-            r(f"/testdata/{what}", "POST", "other",
-              lambda e, c, what=what: e.testdata(what, c.json()))
-            for what in ("subject", "person", "permissions", "permissions/revoke",
-                         "context/block", "context/unblock")
+            r(f"/testdata/{what}", "POST", "other", _testdata(what))
+            for what in (
+                "subject",
+                "person",
+                "permissions",
+                "permissions/revoke",
+                "context/block",
+                "context/unblock",
+            )
         ),
     ]
+
+
+def _testdata(what: str) -> Handler:
+    def handler(emulator: Emulator, call: Call) -> Reply:
+        return emulator.testdata(what, call.json())
+
+    return handler
 
 
 def _reset_limits(emulator: Emulator) -> Reply:
@@ -227,10 +355,9 @@ def _reset_limits(emulator: Emulator) -> Reply:
 # ---------------------------------------------------------------------- control API
 
 
-def _control_routes(emulator: Emulator) -> list[BaseRoute]:
-    def c(path: str, method: str, handler: Handler) -> Route:
-        return Route(f"/_emulator{path}", _endpoint(emulator, "control", handler),
-                     methods=[method])
+def _control_routes() -> list[Endpoint]:
+    def c(path: str, method: str, handler: Handler) -> Endpoint:
+        return Endpoint(f"/_emulator{path}", method, "control", handler)
 
     def faults(e: Emulator, call: Call) -> Reply:
         if call.body.strip():
@@ -238,7 +365,7 @@ def _control_routes(emulator: Emulator) -> list[BaseRoute]:
             e.set_faults(
                 down=spec.get("down"),
                 slow_seconds=spec.get("slowSeconds"),
-                reject_invoices=spec["rejectInvoices"] if "rejectInvoices" in spec else False,
+                reject_invoices=spec.get("rejectInvoices", False),
             )
         return Reply(200, attrs.asdict(e.faults))
 
@@ -275,27 +402,37 @@ def _control_routes(emulator: Emulator) -> list[BaseRoute]:
 
     def announce(e: Emulator, call: Call) -> Reply:
         spec = call.json()
-        message = e.announce(str(spec.get("status", "FAILURE")),
-                             title=str(spec.get("title", "Awaria KSeF")),
-                             text=str(spec.get("text", "")))
+        message = e.announce(
+            str(spec.get("status", "FAILURE")),
+            title=str(spec.get("title", "Awaria KSeF")),
+            text=str(spec.get("text", "")),
+        )
         return Reply(200, message)
 
     def state(e: Emulator, call: Call) -> Reply:
         with e.lock:
             s = e.state
-            return Reply(200, {
-                "now": iso(e.clock.now()),
-                "subjects": s.subjects,
-                "grants": [attrs.asdict(g, value_serializer=_sets) for g in s.grants],
-                "tokens": [e._token_info(t) for t in s.tokens.values()],
-                "sessions": len(s.sessions),
-                "invoices": [
-                    {"referenceNumber": i.reference, "sessionReferenceNumber": i.session_reference,
-                     "code": i.code, "ksefNumber": i.ksef_number, "details": i.details}
-                    for i in s.invoices.values()
-                ],
-                "faults": attrs.asdict(e.faults),
-            })
+            return Reply(
+                200,
+                {
+                    "now": iso(e.clock.now()),
+                    "subjects": s.subjects,
+                    "grants": [attrs.asdict(g, value_serializer=_sets) for g in s.grants],
+                    "tokens": [e._token_info(t) for t in s.tokens.values()],
+                    "sessions": len(s.sessions),
+                    "invoices": [
+                        {
+                            "referenceNumber": i.reference,
+                            "sessionReferenceNumber": i.session_reference,
+                            "code": i.code,
+                            "ksefNumber": i.ksef_number,
+                            "details": i.details,
+                        }
+                        for i in s.invoices.values()
+                    ],
+                    "faults": attrs.asdict(e.faults),
+                },
+            )
 
     return [
         c("/faults", "GET", faults),
@@ -314,24 +451,26 @@ def _sets(instance: Any, field: Any, value: Any) -> Any:
     return sorted(value) if isinstance(value, set) else value
 
 
-def create_app(emulator: Emulator) -> Starlette:
-    """The ASGI application serving ``emulator`` (one emulator per app)."""
+def endpoints() -> list[Endpoint]:
+    """Every route the emulator serves."""
 
     def storage(e: Emulator, call: Call) -> Reply:
         return e.storage(call.path, call.query.get("se"), call.query.get("sig"))
 
-    async def latarnia_status(request: Request) -> Response:
-        return JSONResponse(emulator.latarnia_status())
+    return [
+        *_v2_routes(),
+        Endpoint("/storage/{path:path}", "GET", "storage", storage),
+        Endpoint("/status", "GET", "latarnia", lambda e, c: Reply(200, e.latarnia_status())),
+        Endpoint("/messages", "GET", "latarnia", lambda e, c: Reply(200, e.faults.messages)),
+        *_control_routes(),
+    ]
 
-    async def latarnia_messages(request: Request) -> Response:
-        return JSONResponse(emulator.faults.messages)
 
+def create_app(emulator: Emulator) -> Starlette:
+    """The ASGI application serving ``emulator`` (one emulator per app)."""
     routes: list[BaseRoute] = [
-        *_v2_routes(emulator),
-        Route("/storage/{path:path}", _endpoint(emulator, "storage", storage), methods=["GET"]),
-        Route("/status", latarnia_status, methods=["GET"]),
-        Route("/messages", latarnia_messages, methods=["GET"]),
-        *_control_routes(emulator),
+        Route(e.path, _endpoint(emulator, e.group, e.handler), methods=[e.method])
+        for e in endpoints()
     ]
     app = Starlette(routes=routes)
     app.state.emulator = emulator

@@ -16,8 +16,16 @@ from ksef_emulator.app import create_app
 from ksef_emulator.clock import SystemClock
 from ksef_emulator.core import Emulator, EmulatorConfig
 
-__all__ = ["DEMO_BUYER_NIP", "DEMO_NIP", "ServeOptions", "banner", "build", "main",
-           "parse_args", "serve"]
+__all__ = [
+    "DEMO_BUYER_NIP",
+    "DEMO_NIP",
+    "ServeOptions",
+    "banner",
+    "build",
+    "main",
+    "parse_args",
+    "serve",
+]
 
 #: The taxpayers a started emulator knows (valid NIPs; KSeF checks checksums on PRD only).
 DEMO_NIP = "5265877635"
@@ -65,22 +73,45 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on.")
     parser.add_argument("--port", default=8098, type=_port, help="Port to listen on.")
-    parser.add_argument("--seed", default="ksef-emulator",
-                        help="Derive the keys from this (same certificates on every start); "
-                             "'random' for fresh keys.")
-    parser.add_argument("--subject", action="append", default=[], metavar="NIP",
-                        help="A taxpayer to create with a KSeF token (repeatable).")
-    parser.add_argument("--processing-seconds", type=_seconds, default=2.0,
-                        help="How long an invoice shows status 150 before its final status.")
-    parser.add_argument("--storage-seconds", type=_seconds, default=0.0,
-                        help="Delay between the KSeF number and permanent storage.")
-    parser.add_argument("--no-rate-limits", action="store_true",
-                        help="Do not enforce the request-rate limits.")
+    parser.add_argument(
+        "--seed",
+        default="ksef-emulator",
+        help="Derive the keys from this (same certificates on every start); "
+        "'random' for fresh keys.",
+    )
+    parser.add_argument(
+        "--subject",
+        action="append",
+        default=[],
+        metavar="NIP",
+        help="A taxpayer to create with a KSeF token (repeatable).",
+    )
+    parser.add_argument(
+        "--processing-seconds",
+        type=_seconds,
+        default=2.0,
+        help="How long an invoice shows status 150 before its final status.",
+    )
+    parser.add_argument(
+        "--storage-seconds",
+        type=_seconds,
+        default=0.0,
+        help="Delay between the KSeF number and permanent storage.",
+    )
+    parser.add_argument(
+        "--no-rate-limits", action="store_true", help="Do not enforce the request-rate limits."
+    )
     parser.add_argument("--down", action="store_true", help="Answer every API call with 503.")
-    parser.add_argument("--slow", type=_seconds, default=0.0, metavar="SECONDS",
-                        help="Delay every answer by this many seconds.")
-    parser.add_argument("--reject-invoices", action="store_true",
-                        help="Every invoice fails with status 450.")
+    parser.add_argument(
+        "--slow",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="Delay every answer by this many seconds.",
+    )
+    parser.add_argument(
+        "--reject-invoices", action="store_true", help="Every invoice fails with status 450."
+    )
     return parser
 
 
@@ -113,8 +144,11 @@ def build(options: ServeOptions) -> tuple[Emulator, dict[str, str]]:
     for nip in options.subjects:
         emulator.add_subject(nip)
         tokens[nip] = emulator.add_token(nip)
-    emulator.set_faults(down=options.down, slow_seconds=options.slow_seconds,
-                        reject_invoices=True if options.reject_invoices else False)
+    emulator.set_faults(
+        down=options.down,
+        slow_seconds=options.slow_seconds,
+        reject_invoices=bool(options.reject_invoices),
+    )
     return emulator, tokens
 
 

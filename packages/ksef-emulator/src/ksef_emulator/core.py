@@ -234,8 +234,9 @@ class Emulator:
         (``"{ref}|nip-{nip}|{64 hex}"``), which authenticates with ``POST /auth/ksef-token``."""
         with self.lock:
             self.state.subjects.setdefault(context_nip, f"Podmiot {context_nip}")
-            token = self._new_token("Nip", context_nip, tuple(permissions), description,
-                                    ("Nip", context_nip))
+            token = self._new_token(
+                "Nip", context_nip, tuple(permissions), description, ("Nip", context_nip)
+            )
             return f"{token.reference}|nip-{context_nip}|{token.secret}"
 
     def revoke_token(self, token: str) -> None:
@@ -290,7 +291,7 @@ class Emulator:
         *,
         down: bool | None = None,
         slow_seconds: float | None = None,
-        reject_invoices: str | None | bool = False,
+        reject_invoices: str | bool | None = False,
     ) -> None:
         """Switch faults on or off (``None``/``False`` leaves one unchanged;
         ``reject_invoices=None`` stops rejecting)."""
@@ -325,7 +326,11 @@ class Emulator:
             return count
 
     def announce(
-        self, status: str = "FAILURE", *, title: str = "Awaria KSeF", text: str = "",
+        self,
+        status: str = "FAILURE",
+        *,
+        title: str = "Awaria KSeF",
+        text: str = "",
         end: datetime | None = None,
     ) -> dict[str, Any]:
         """Publish a Latarnia announcement (``GET /status``, ``GET /messages``): a failure
@@ -369,8 +374,9 @@ class Emulator:
     def _today(self) -> date:
         return to_datetime(self._now()).date()
 
-    def _jwt(self, kind: str, auth_reference: str, seconds: float,
-             permissions: tuple[str, ...] = ()) -> tuple[str, float]:
+    def _jwt(
+        self, kind: str, auth_reference: str, seconds: float, permissions: tuple[str, ...] = ()
+    ) -> tuple[str, float]:
         now = self._now()
         valid_until = now + seconds
         header = {"alg": "HS256", "typ": "JWT"}
@@ -443,8 +449,14 @@ class Emulator:
                 held |= grant.permissions
         return tuple(sorted(held))
 
-    def _new_token(self, context_type: str, context_value: str, permissions: tuple[str, ...],
-                   description: str, author: tuple[str, str]) -> KsefToken:
+    def _new_token(
+        self,
+        context_type: str,
+        context_value: str,
+        permissions: tuple[str, ...],
+        description: str,
+        author: tuple[str, str],
+    ) -> KsefToken:
         token = KsefToken(
             reference=reference_number("EC", self._today()),
             secret=secrets.token_hex(32),
@@ -460,8 +472,9 @@ class Emulator:
 
     def _signed_url(self, path: str, valid_seconds: float = 3600.0) -> tuple[str, float]:
         expires = self._now() + valid_seconds
-        signature = hmac.new(self._secret, f"{path}|{int(expires)}".encode(),
-                             hashlib.sha256).hexdigest()
+        signature = hmac.new(
+            self._secret, f"{path}|{int(expires)}".encode(), hashlib.sha256
+        ).hexdigest()
         query = urlencode({"se": int(expires), "sig": signature})
         return f"{self.config.base_url.rstrip('/')}{path}?{query}", expires
 
@@ -469,8 +482,7 @@ class Emulator:
         """Whether a pre-signed storage link is genuine and unexpired."""
         if not expires or not signature or not expires.isdigit():
             return False
-        expected = hmac.new(self._secret, f"{path}|{expires}".encode(),
-                            hashlib.sha256).hexdigest()
+        expected = hmac.new(self._secret, f"{path}|{expires}".encode(), hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, signature) and int(expires) > self._now()
 
     # ------------------------------------------------------------------ keys and auth
@@ -485,12 +497,15 @@ class Emulator:
             now = self._now()
             value = reference_number("CR", to_datetime(now).date())
             self.state.challenges[value] = Challenge(value, now, int(now * 1000))
-            return Reply(200, {
-                "challenge": value,
-                "timestamp": iso(now),
-                "timestampMs": int(now * 1000),
-                "clientIp": client_ip,
-            })
+            return Reply(
+                200,
+                {
+                    "challenge": value,
+                    "timestamp": iso(now),
+                    "timestampMs": int(now * 1000),
+                    "clientIp": client_ip,
+                },
+            )
 
     def _take_challenge(self, value: Any) -> Challenge:
         found = self.state.challenges.get(value) if isinstance(value, str) else None
@@ -499,10 +514,19 @@ class Emulator:
         found.used = True
         return found
 
-    def _start_operation(self, *, method: str, category: str, context_type: str,
-                         context_value: str, subject: tuple[str, str] | None, code: int,
-                         details: list[str], token_reference: str | None = None,
-                         document_hash: str | None = None) -> Reply:
+    def _start_operation(
+        self,
+        *,
+        method: str,
+        category: str,
+        context_type: str,
+        context_value: str,
+        subject: tuple[str, str] | None,
+        code: int,
+        details: list[str],
+        token_reference: str | None = None,
+        document_hash: str | None = None,
+    ) -> Reply:
         now = self._now()
         reference = reference_number("AU", to_datetime(now).date())
         operation = AuthOperation(
@@ -531,12 +555,16 @@ class Emulator:
                 operation.code, operation.description = 415, AUTH_STATUS[415]
                 operation.details = ["Brak przypisanych uprawnień"]
         self.state.operations[reference] = operation
-        token, valid_until = self._jwt("authentication", reference,
-                                       self.config.authentication_token_seconds)
-        return Reply(202, {
-            "referenceNumber": reference,
-            "authenticationToken": {"token": token, "validUntil": iso(valid_until)},
-        })
+        token, valid_until = self._jwt(
+            "authentication", reference, self.config.authentication_token_seconds
+        )
+        return Reply(
+            202,
+            {
+                "referenceNumber": reference,
+                "authenticationToken": {"token": token, "validUntil": iso(valid_until)},
+            },
+        )
 
     def _context(self, body: Mapping[str, Any]) -> tuple[str, str]:
         context = body.get("contextIdentifier")
@@ -643,20 +671,24 @@ class Emulator:
             status: dict[str, Any] = {"code": code, "description": AUTH_STATUS.get(code, "")}
             if not pending and operation.details:
                 status["details"] = operation.details
-            return Reply(200, {
-                "startDate": iso(operation.started),
-                "authenticationMethod": operation.method,
-                "authenticationMethodInfo": {
-                    "category": operation.category,
-                    "code": operation.method,
-                    "displayName": {"Token": "Token KSeF"}.get(operation.method,
-                                                               "Podpis kwalifikowany"),
+            return Reply(
+                200,
+                {
+                    "startDate": iso(operation.started),
+                    "authenticationMethod": operation.method,
+                    "authenticationMethodInfo": {
+                        "category": operation.category,
+                        "code": operation.method,
+                        "displayName": {"Token": "Token KSeF"}.get(
+                            operation.method, "Podpis kwalifikowany"
+                        ),
+                    },
+                    "status": status,
+                    "isTokenRedeemed": operation.redeemed,
+                    "lastTokenRefreshDate": iso(operation.last_refresh),
+                    "refreshTokenValidUntil": iso(operation.refresh_valid_until),
                 },
-                "status": status,
-                "isTokenRedeemed": operation.redeemed,
-                "lastTokenRefreshDate": iso(operation.last_refresh),
-                "refreshTokenValidUntil": iso(operation.refresh_valid_until),
-            })
+            )
 
     def redeem(self, authorization: str | None) -> Reply:
         """``POST /auth/token/redeem`` (Bearer authenticationToken): once, after 200."""
@@ -675,15 +707,18 @@ class Emulator:
                 )
             operation.redeemed = True
             permissions = self._permissions(operation)
-            access, access_until = self._jwt("access", ref, self.config.access_token_seconds,
-                                             permissions)
-            refresh, refresh_until = self._jwt("refresh", ref,
-                                               self.config.refresh_token_seconds)
+            access, access_until = self._jwt(
+                "access", ref, self.config.access_token_seconds, permissions
+            )
+            refresh, refresh_until = self._jwt("refresh", ref, self.config.refresh_token_seconds)
             operation.refresh_valid_until = refresh_until
-            return Reply(200, {
-                "accessToken": {"token": access, "validUntil": iso(access_until)},
-                "refreshToken": {"token": refresh, "validUntil": iso(refresh_until)},
-            })
+            return Reply(
+                200,
+                {
+                    "accessToken": {"token": access, "validUntil": iso(access_until)},
+                    "refreshToken": {"token": refresh, "validUntil": iso(refresh_until)},
+                },
+            )
 
     def refresh(self, authorization: str | None) -> Reply:
         """``POST /auth/token/refresh`` (Bearer refreshToken): a new access token with the
@@ -700,9 +735,12 @@ class Emulator:
             if found.valid_until <= self._now():
                 raise unauthorized("Token wygasł.")
             operation.last_refresh = self._now()
-            access, access_until = self._jwt("access", operation.reference,
-                                             self.config.access_token_seconds,
-                                             self._permissions(operation))
+            access, access_until = self._jwt(
+                "access",
+                operation.reference,
+                self.config.access_token_seconds,
+                self._permissions(operation),
+            )
             return Reply(200, {"accessToken": {"token": access, "validUntil": iso(access_until)}})
 
     def logout(self, authorization: str | None) -> Reply:
@@ -730,14 +768,23 @@ class Emulator:
             missing = [p for p in requested if p not in access.permissions]
             if missing:
                 raise KsefError(26001, *missing)
-            token = self._new_token(operation.context_type, operation.context_value,
-                                    tuple(str(p) for p in requested), str(body["description"]),
-                                    operation.subject or ("Nip", operation.context_value))
+            token = self._new_token(
+                operation.context_type,
+                operation.context_value,
+                tuple(str(p) for p in requested),
+                str(body["description"]),
+                operation.subject or ("Nip", operation.context_value),
+            )
             context = f"{operation.context_type[0].lower()}{operation.context_type[1:]}"
-            return Reply(202, {
-                "referenceNumber": token.reference,
-                "token": f"{token.reference}|{context}-{operation.context_value}|{token.secret}",
-            })
+            return Reply(
+                202,
+                {
+                    "referenceNumber": token.reference,
+                    "token": "|".join(
+                        (token.reference, f"{context}-{operation.context_value}", token.secret)
+                    ),
+                },
+            )
 
     def token_status(self, authorization: str | None, reference: str) -> Reply:
         """``GET /tokens/{ref}``."""
@@ -766,7 +813,8 @@ class Emulator:
         with self.lock:
             _, operation = self._access(authorization)
             tokens = [
-                self._token_info(t) for t in self.state.tokens.values()
+                self._token_info(t)
+                for t in self.state.tokens.values()
                 if t.context_value == operation.context_value
             ]
             return Reply(200, {"continuationToken": None, "tokens": tokens})
@@ -790,9 +838,11 @@ class Emulator:
             _, operation = self._access(authorization, "InvoiceWrite")
             _need(body, "formCode", "encryption")
             form = body["formCode"]
-            if not isinstance(form, dict) or (
-                form.get("systemCode"), form.get("schemaVersion"), form.get("value")
-            ) not in FORM_CODES:
+            if (
+                not isinstance(form, dict)
+                or (form.get("systemCode"), form.get("schemaVersion"), form.get("value"))
+                not in FORM_CODES
+            ):
                 raise validation("Nieobsługiwany kod formularza (emulator przyjmuje FA (3)).")
             encryption = body["encryption"]
             if not isinstance(encryption, dict):
@@ -800,10 +850,12 @@ class Emulator:
             key_id = encryption.get("publicKeyId")
             if key_id is not None and key_id != self.symmetric_key.public_key_id:
                 raise KsefError(21470)
-            wrapped = _b64decode(encryption.get("encryptedSymmetricKey"),
-                                 "encryption.encryptedSymmetricKey")
-            iv = _b64decode(encryption.get("initializationVector"),
-                            "encryption.initializationVector")
+            wrapped = _b64decode(
+                encryption.get("encryptedSymmetricKey"), "encryption.encryptedSymmetricKey"
+            )
+            iv = _b64decode(
+                encryption.get("initializationVector"), "encryption.initializationVector"
+            )
             if len(iv) != 16:
                 raise validation(
                     "Nieprawidłowa długość wektora inicjującego (IV). Oczekiwano 16 bajtów, "
@@ -829,8 +881,9 @@ class Emulator:
                 updated=now,
             )
             self.state.sessions[session.reference] = session
-            return Reply(201, {"referenceNumber": session.reference,
-                               "validUntil": iso(session.valid_until)})
+            return Reply(
+                201, {"referenceNumber": session.reference, "validUntil": iso(session.valid_until)}
+            )
 
     def _session(self, reference: str, operation: AuthOperation) -> OnlineSession:
         session = self.state.sessions.get(reference)
@@ -855,8 +908,9 @@ class Emulator:
             return 445
         return 200
 
-    def send_invoice(self, authorization: str | None, reference: str,
-                     body: Mapping[str, Any]) -> Reply:
+    def send_invoice(
+        self, authorization: str | None, reference: str, body: Mapping[str, Any]
+    ) -> Reply:
         """``POST /sessions/online/{ref}/invoices`` → 202; only the envelope (encrypted size
         and hash, the session) is checked now, the rest shows at the invoice's status."""
         with self.lock:
@@ -865,8 +919,14 @@ class Emulator:
             code = self._session_code(session)
             if code != 100:
                 raise KsefError(21180, f"Status sesji ({code}) uniemożliwia wysyłkę faktur.")
-            _need(body, "invoiceHash", "invoiceSize", "encryptedInvoiceHash",
-                  "encryptedInvoiceSize", "encryptedInvoiceContent")
+            _need(
+                body,
+                "invoiceHash",
+                "invoiceSize",
+                "encryptedInvoiceHash",
+                "encryptedInvoiceSize",
+                "encryptedInvoiceContent",
+            )
             if len(session.invoices) >= SESSION_INVOICE_LIMIT:
                 raise KsefError(21155)
             content = _b64decode(body.get("encryptedInvoiceContent"), "encryptedInvoiceContent")
@@ -895,11 +955,18 @@ class Emulator:
                 self._fail(invoice, 435, str(error))
             else:
                 if len(plain) != invoice.invoice_size:
-                    self._fail(invoice, 430, "Rozmiar przesłanego pliku faktury nie zgadza się "
-                                             f"z zadeklarowaną wartością: {len(plain)}.")
+                    self._fail(
+                        invoice,
+                        430,
+                        "Rozmiar przesłanego pliku faktury nie zgadza się "
+                        f"z zadeklarowaną wartością: {len(plain)}.",
+                    )
                 elif sha256_b64(plain) != invoice.invoice_hash:
-                    self._fail(invoice, 430, "Skrót przesłanego pliku faktury nie zgadza się "
-                                             "z zadeklarowaną wartością.")
+                    self._fail(
+                        invoice,
+                        430,
+                        "Skrót przesłanego pliku faktury nie zgadza się z zadeklarowaną wartością.",
+                    )
                 else:
                     invoice.xml = plain
                     self._judge(invoice, context_nip=session.context_value)
@@ -927,14 +994,20 @@ class Emulator:
             self._fail(invoice, 450, self.faults.reject_invoices)
             return
         if context_nip is not None and facts.seller_nip != context_nip:
-            self._fail(invoice, 410, f"Brak uprawnień do wystawienia faktury w imieniu "
-                                     f"podmiotu {facts.seller_nip}.")
+            self._fail(
+                invoice,
+                410,
+                f"Brak uprawnień do wystawienia faktury w imieniu podmiotu {facts.seller_nip}.",
+            )
             return
         numbered_at = invoice.ready_at
         numbered_day = to_datetime(numbered_at).date()
         if facts.issue_date > numbered_day:
-            self._fail(invoice, 450, "Data wystawienia faktury (P_1) jest późniejsza niż data "
-                                     "przyjęcia jej do KSeF.")
+            self._fail(
+                invoice,
+                450,
+                "Data wystawienia faktury (P_1) jest późniejsza niż data przyjęcia jej do KSeF.",
+            )
             return
         key = (facts.seller_nip, facts.invoice_type, facts.invoice_number)
         original = self.state.by_business_key.get(key)
@@ -950,7 +1023,9 @@ class Emulator:
         invoice.acquisition = numbered_at
         invoice.permanent_storage = numbered_at + self.config.storage_seconds
         # Automatic offline marking: P_1 on an earlier day than the acceptance.
-        offline = invoice.offline_requested or facts.issue_date < to_datetime(invoice.received).date()
+        offline = (
+            invoice.offline_requested or facts.issue_date < to_datetime(invoice.received).date()
+        )
         invoice.mode = "Offline" if offline else "Online"
         self.state.by_business_key[key] = invoice
         self.state.by_ksef_number[invoice.ksef_number] = invoice
@@ -979,16 +1054,18 @@ class Emulator:
             url, expires = self._signed_url(
                 f"/storage/invoice-upo/{invoice.session_reference}/{invoice.reference}.xml"
             )
-            result.update({
-                "ksefNumber": invoice.ksef_number,
-                "acquisitionDate": iso(invoice.acquisition),
-                "permanentStorageDate": iso(invoice.permanent_storage)
-                if invoice.permanent_storage is not None and invoice.permanent_storage <= now
-                else None,
-                "invoicingMode": invoice.mode,
-                "upoDownloadUrl": url,
-                "upoDownloadUrlExpirationDate": iso(expires),
-            })
+            result.update(
+                {
+                    "ksefNumber": invoice.ksef_number,
+                    "acquisitionDate": iso(invoice.acquisition),
+                    "permanentStorageDate": iso(invoice.permanent_storage)
+                    if invoice.permanent_storage is not None and invoice.permanent_storage <= now
+                    else None,
+                    "invoicingMode": invoice.mode,
+                    "upoDownloadUrl": url,
+                    "upoDownloadUrlExpirationDate": iso(expires),
+                }
+            )
         return result
 
     def session_status(self, authorization: str | None, reference: str) -> Reply:
@@ -1018,11 +1095,15 @@ class Emulator:
                 url, expires = self._signed_url(
                     f"/storage/session-upo/{session.reference}/{session.upo_reference}.xml"
                 )
-                result["upo"] = {"pages": [{
-                    "referenceNumber": session.upo_reference,
-                    "downloadUrl": url,
-                    "downloadUrlExpirationDate": iso(expires),
-                }]}
+                result["upo"] = {
+                    "pages": [
+                        {
+                            "referenceNumber": session.upo_reference,
+                            "downloadUrl": url,
+                            "downloadUrlExpirationDate": iso(expires),
+                        }
+                    ]
+                }
             return Reply(200, result)
 
     def close_session(self, authorization: str | None, reference: str) -> Reply:
@@ -1037,9 +1118,14 @@ class Emulator:
             session.updated = session.closed_at
             return Reply(204)
 
-    def session_invoices(self, authorization: str | None, reference: str,
-                         continuation: str | None, page_size: int,
-                         failed_only: bool = False) -> Reply:
+    def session_invoices(
+        self,
+        authorization: str | None,
+        reference: str,
+        continuation: str | None,
+        page_size: int,
+        failed_only: bool = False,
+    ) -> Reply:
         """``GET /sessions/{ref}/invoices`` (and ``/failed``), paged by continuation token."""
         with self.lock:
             _, operation = self._access(authorization)
@@ -1055,15 +1141,19 @@ class Emulator:
             invoices = [self.state.invoices[r] for r in session.invoices]
             if failed_only:
                 invoices = [i for i in invoices if i.visible_code(now) >= 400]
-            page = invoices[start:start + page_size]
+            page = invoices[start : start + page_size]
             more = start + page_size < len(invoices)
-            return Reply(200, {
-                "continuationToken": str(start + page_size) if more else None,
-                "invoices": [self._invoice_json(i) for i in page],
-            })
+            return Reply(
+                200,
+                {
+                    "continuationToken": str(start + page_size) if more else None,
+                    "invoices": [self._invoice_json(i) for i in page],
+                },
+            )
 
-    def invoice_status(self, authorization: str | None, reference: str,
-                       invoice_reference: str) -> Reply:
+    def invoice_status(
+        self, authorization: str | None, reference: str, invoice_reference: str
+    ) -> Reply:
         """``GET /sessions/{ref}/invoices/{invoiceRef}``."""
         with self.lock:
             _, operation = self._access(authorization)
@@ -1109,21 +1199,25 @@ class Emulator:
             raise KsefError(21178)
         return self._upo_reply(session, [invoice])
 
-    def invoice_upo(self, authorization: str | None, reference: str,
-                    invoice_reference: str | None = None,
-                    ksef_number_: str | None = None) -> Reply:
+    def invoice_upo(
+        self,
+        authorization: str | None,
+        reference: str,
+        invoice_reference: str | None = None,
+        ksef_number_: str | None = None,
+    ) -> Reply:
         """``GET /sessions/{ref}/invoices/{invoiceRef}/upo`` or ``…/invoices/ksef/{n}/upo``."""
         with self.lock:
             _, operation = self._access(authorization)
             session = self._session(reference, operation)
             invoice = (
-                self.state.invoices.get(invoice_reference) if invoice_reference
+                self.state.invoices.get(invoice_reference)
+                if invoice_reference
                 else self.state.by_ksef_number.get(ksef_number_ or "")
             )
             return self._invoice_upo(session, invoice)
 
-    def session_upo(self, authorization: str | None, reference: str,
-                    upo_reference: str) -> Reply:
+    def session_upo(self, authorization: str | None, reference: str, upo_reference: str) -> Reply:
         """``GET /sessions/{ref}/upo/{upoRef}``."""
         with self.lock:
             _, operation = self._access(authorization)
@@ -1141,8 +1235,9 @@ class Emulator:
         ``/storage/session-upo/…``, ``/storage/exports/…``."""
         with self.lock:
             if not self.check_signed(path, expires, signature):
-                return Reply(403, b"<Error><Code>AuthenticationFailed</Code></Error>",
-                             "application/xml")
+                return Reply(
+                    403, b"<Error><Code>AuthenticationFailed</Code></Error>", "application/xml"
+                )
             parts = path.strip("/").split("/")
             if len(parts) == 4 and parts[1] in ("invoice-upo", "session-upo"):
                 session = self.state.sessions.get(parts[2])
@@ -1153,8 +1248,9 @@ class Emulator:
                     return self._session_upo(session, name)
             if len(parts) == 3 and parts[1] == "exports" and parts[2] in self.state.parts:
                 data = self.state.parts[parts[2]]
-                return Reply(200, data, "application/octet-stream",
-                             {"x-ms-meta-hash": sha256_b64(data)})
+                return Reply(
+                    200, data, "application/octet-stream", {"x-ms-meta-hash": sha256_b64(data)}
+                )
             return Reply(404, b"<Error><Code>BlobNotFound</Code></Error>", "application/xml")
 
     # ------------------------------------------------------------------ receiving
@@ -1162,28 +1258,32 @@ class Emulator:
     def _stored(self) -> list[Invoice]:
         now = self._now()
         return [
-            i for i in self.state.by_ksef_number.values()
+            i
+            for i in self.state.by_ksef_number.values()
             if i.permanent_storage is not None and i.permanent_storage <= now
         ]
 
-    def _matching(self, operation: AuthOperation, filters: Mapping[str, Any]) -> tuple[
-        list[Invoice], str, float
-    ]:
+    def _matching(
+        self, operation: AuthOperation, filters: Mapping[str, Any]
+    ) -> tuple[list[Invoice], str, float]:
         subject = filters.get("subjectType")
         if subject not in ("Subject1", "Subject2", "Subject3", "SubjectAuthorized"):
-            raise validation("'subjectType' musi być jednym z: Subject1, Subject2, Subject3, "
-                             "SubjectAuthorized.")
+            raise validation(
+                "'subjectType' musi być jednym z: Subject1, Subject2, Subject3, SubjectAuthorized."
+            )
         date_range = filters.get("dateRange")
         if not isinstance(date_range, dict):
             raise validation("'dateRange' jest wymagane.")
         date_type = date_range.get("dateType")
         if date_type not in ("Issue", "Invoicing", "PermanentStorage"):
-            raise validation("'dateRange.dateType' musi być jednym z: Issue, Invoicing, "
-                             "PermanentStorage.")
+            raise validation(
+                "'dateRange.dateType' musi być jednym z: Issue, Invoicing, PermanentStorage."
+            )
         start = _parse_datetime(date_range.get("from"), "dateRange.from")
         end = (
             _parse_datetime(date_range["to"], "dateRange.to")
-            if date_range.get("to") else self._now()
+            if date_range.get("to")
+            else self._now()
         )
         if end < start:
             raise validation("'dateRange.to' jest wcześniejsze niż 'dateRange.from'.")
@@ -1214,8 +1314,14 @@ class Emulator:
             found.append(invoice)
         return found, str(date_type), end
 
-    def query_metadata(self, authorization: str | None, body: Mapping[str, Any],
-                       page_offset: int, page_size: int, sort_order: str) -> Reply:
+    def query_metadata(
+        self,
+        authorization: str | None,
+        body: Mapping[str, Any],
+        page_offset: int,
+        page_size: int,
+        sort_order: str,
+    ) -> Reply:
         """``POST /invoices/query/metadata``."""
         with self.lock:
             _, operation = self._access(authorization, "InvoiceRead")
@@ -1226,19 +1332,25 @@ class Emulator:
             if sort_order not in ("Asc", "Desc"):
                 raise validation("'sortOrder' musi być Asc lub Desc.")
             found, date_type, _ = self._matching(operation, body)
-            found.sort(key=lambda i: (_date_of(i, date_type), i.ksef_number or ""),
-                       reverse=sort_order == "Desc")
+            found.sort(
+                key=lambda i: (_date_of(i, date_type), i.ksef_number or ""),
+                reverse=sort_order == "Desc",
+            )
             truncated = len(found) > QUERY_RESULT_CAP
             found = found[:QUERY_RESULT_CAP]
             start = page_offset * page_size
-            page = found[start:start + page_size]
-            return Reply(200, {
-                "hasMore": start + page_size < len(found),
-                "isTruncated": truncated and start + page_size >= len(found),
-                "permanentStorageHwmDate": iso(self._now())
-                if date_type == "PermanentStorage" else None,
-                "invoices": [_metadata(i) for i in page],
-            })
+            page = found[start : start + page_size]
+            return Reply(
+                200,
+                {
+                    "hasMore": start + page_size < len(found),
+                    "isTruncated": truncated and start + page_size >= len(found),
+                    "permanentStorageHwmDate": iso(self._now())
+                    if date_type == "PermanentStorage"
+                    else None,
+                    "invoices": [_metadata(i) for i in page],
+                },
+            )
 
     def download_invoice(self, authorization: str | None, number: str) -> Reply:
         """``GET /invoices/ksef/{ksefNumber}``: the exact bytes sent."""
@@ -1246,16 +1358,24 @@ class Emulator:
             _, operation = self._access(authorization, "InvoiceRead")
             invoice = self.state.by_ksef_number.get(number)
             context = operation.context_value
-            if invoice is None or invoice.facts is None or context not in (
-                invoice.facts.seller_nip, invoice.facts.buyer_value,
-                *(t["identifier"]["value"] for t in invoice.facts.third_subjects),
-            ) or invoice.visible_code(self._now()) != 200:
+            if (
+                invoice is None
+                or invoice.facts is None
+                or context
+                not in (
+                    invoice.facts.seller_nip,
+                    invoice.facts.buyer_value,
+                    *(t["identifier"]["value"] for t in invoice.facts.third_subjects),
+                )
+                or invoice.visible_code(self._now()) != 200
+            ):
                 raise KsefError(21164, f"Faktura {number} nie istnieje.")
             if invoice.permanent_storage is None or invoice.permanent_storage > self._now():
                 raise KsefError(21165)
             assert invoice.xml is not None
-            return Reply(200, invoice.xml, "application/xml",
-                         {"x-ms-meta-hash": invoice.invoice_hash})
+            return Reply(
+                200, invoice.xml, "application/xml", {"x-ms-meta-hash": invoice.invoice_hash}
+            )
 
     # ------------------------------------------------------------------ exports (phase 2)
 
@@ -1274,14 +1394,19 @@ class Emulator:
             key_id = encryption.get("publicKeyId")
             if key_id is not None and key_id != self.symmetric_key.public_key_id:
                 raise KsefError(21470)
-            wrapped = _b64decode(encryption.get("encryptedSymmetricKey"),
-                                 "encryption.encryptedSymmetricKey")
-            iv = _b64decode(encryption.get("initializationVector"),
-                            "encryption.initializationVector")
+            wrapped = _b64decode(
+                encryption.get("encryptedSymmetricKey"), "encryption.encryptedSymmetricKey"
+            )
+            iv = _b64decode(
+                encryption.get("initializationVector"), "encryption.initializationVector"
+            )
             if len(iv) != 16:
                 raise validation("Oczekiwano 16 bajtów wektora inicjującego (IV).")
-            running = [e for e in self.state.exports.values()
-                       if e["context"] == operation.context_value and e["code"] == 100]
+            running = [
+                e
+                for e in self.state.exports.values()
+                if e["context"] == operation.context_value and e["code"] == 100
+            ]
             if len(running) >= 10:
                 raise KsefError(21182)
             filters = body["filters"]
@@ -1293,8 +1418,12 @@ class Emulator:
             found = found[:QUERY_RESULT_CAP]
             now = self._now()
             reference = reference_number("EH", to_datetime(now).date())
-            export: dict[str, Any] = {"context": operation.context_value, "created": now,
-                                      "code": 200, "reference": reference}
+            export: dict[str, Any] = {
+                "context": operation.context_value,
+                "created": now,
+                "code": 200,
+                "reference": reference,
+            }
             try:
                 key = self.symmetric_key.decrypt(wrapped)
             except ValueError:
@@ -1307,8 +1436,10 @@ class Emulator:
                     for invoice in found:
                         assert invoice.xml is not None
                         archive.writestr(f"{invoice.ksef_number}.xml", invoice.xml)
-                archive.writestr("_metadata.json", json.dumps(
-                    {"invoices": [_metadata(i) for i in found]}, ensure_ascii=False))
+                archive.writestr(
+                    "_metadata.json",
+                    json.dumps({"invoices": [_metadata(i) for i in found]}, ensure_ascii=False),
+                )
             plain = buffer.getvalue()
             encrypted = fa3_encrypt(key, iv, plain)
             part_name = f"{reference}-001.zip.aes"
@@ -1318,21 +1449,24 @@ class Emulator:
             export["package"] = {
                 "invoiceCount": len(found),
                 "size": len(plain),
-                "parts": [{
-                    "ordinalNumber": 1,
-                    "partName": part_name,
-                    "method": "GET",
-                    "url": url,
-                    "partSize": len(plain),
-                    "partHash": sha256_b64(plain),
-                    "encryptedPartSize": len(encrypted),
-                    "encryptedPartHash": sha256_b64(encrypted),
-                    "expirationDate": iso(expires),
-                }],
+                "parts": [
+                    {
+                        "ordinalNumber": 1,
+                        "partName": part_name,
+                        "method": "GET",
+                        "url": url,
+                        "partSize": len(plain),
+                        "partHash": sha256_b64(plain),
+                        "encryptedPartSize": len(encrypted),
+                        "encryptedPartHash": sha256_b64(encrypted),
+                        "expirationDate": iso(expires),
+                    }
+                ],
                 "isTruncated": truncated,
                 "lastPermanentStorageDate": iso(last) if date_type == "PermanentStorage" else None,
                 "permanentStorageHwmDate": iso(min(end, now))
-                if date_type == "PermanentStorage" else None,
+                if date_type == "PermanentStorage"
+                else None,
             }
             self.state.exports[reference] = export
             return Reply(201, {"referenceNumber": reference})
@@ -1347,8 +1481,10 @@ class Emulator:
             if export["created"] + AUTH_RETENTION_SECONDS < self._now():
                 raise gone(f"Eksport {reference} nie jest już dostępny.")
             code = export["code"]
-            descriptions = {200: "Eksport faktur zakończony sukcesem",
-                            415: "Błąd odszyfrowania dostarczonego klucza"}
+            descriptions = {
+                200: "Eksport faktur zakończony sukcesem",
+                415: "Błąd odszyfrowania dostarczonego klucza",
+            }
             result: dict[str, Any] = {
                 "status": {"code": code, "description": descriptions[code]},
                 "completedDate": iso(export["created"]),
@@ -1378,15 +1514,21 @@ class Emulator:
                 if not isinstance(context, dict) or not isinstance(authorized, dict):
                     raise validation("'contextIdentifier' i 'authorizedIdentifier' są wymagane.")
                 permissions = [
-                    str(p.get("permissionType")) for p in body.get("permissions") or []
+                    str(p.get("permissionType"))
+                    for p in body.get("permissions") or []
                     if isinstance(p, dict)
                 ]
                 if what == "permissions":
-                    self.grant(str(context.get("value")), str(authorized.get("value")),
-                               permissions, identifier_type=str(authorized.get("type", "Nip")))
+                    self.grant(
+                        str(context.get("value")),
+                        str(authorized.get("value")),
+                        permissions,
+                        identifier_type=str(authorized.get("type", "Nip")),
+                    )
                 else:
-                    self.revoke(str(context.get("value")), str(authorized.get("value")),
-                                permissions or None)
+                    self.revoke(
+                        str(context.get("value")), str(authorized.get("value")), permissions or None
+                    )
             elif what in ("context/block", "context/unblock"):
                 context = body.get("contextIdentifier")
                 if not isinstance(context, dict) or not context.get("value"):
@@ -1420,16 +1562,27 @@ class Emulator:
 
     def rate_limits(self) -> Reply:
         """``GET /rate-limits``."""
-        return Reply(200, {
-            group: {"perSecond": limit.per_second, "perMinute": limit.per_minute,
-                    "perHour": limit.per_hour}
-            for group, limit in self.limiter.limits.items() if group != "auth"
-        })
+        return Reply(
+            200,
+            {
+                group: {
+                    "perSecond": limit.per_second,
+                    "perMinute": limit.per_minute,
+                    "perHour": limit.per_hour,
+                }
+                for group, limit in self.limiter.limits.items()
+                if group != "auth"
+            },
+        )
 
     def unavailable(self) -> ProblemError:
         """The 503 every call gets while the ``down`` fault is on."""
-        return ProblemError(503, "Service Unavailable", "Usługa KSeF jest niedostępna.",
-                            headers={"Retry-After": "60"})
+        return ProblemError(
+            503,
+            "Service Unavailable",
+            "Usługa KSeF jest niedostępna.",
+            headers={"Retry-After": "60"},
+        )
 
 
 def fa3_decrypt(key: bytes, iv: bytes, content: bytes) -> bytes:
@@ -1487,7 +1640,10 @@ def _filters_match(invoice: Invoice, filters: Mapping[str, Any]) -> bool:
     types = filters.get("invoiceTypes")
     if types and fa3.INVOICE_TYPES.get(facts.invoice_type, facts.invoice_type) not in types:
         return False
-    if filters.get("hasAttachment") is not None and filters["hasAttachment"] != facts.has_attachment:
+    if (
+        filters.get("hasAttachment") is not None
+        and filters["hasAttachment"] != facts.has_attachment
+    ):
         return False
     amount = filters.get("amount")
     if isinstance(amount, dict) and amount.get("type"):

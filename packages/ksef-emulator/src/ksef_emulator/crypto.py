@@ -89,7 +89,7 @@ class KeyCertificate:
 def _seeded_key(seed: str) -> rsa.RSAPrivateKey:
     """An RSA-2048 key derived deterministically from ``seed`` (test fixtures only: the
     primes come from a seeded PRNG, which is fine for an emulator and nothing else)."""
-    rng = random.Random(hashlib.sha256(seed.encode()).digest())  # noqa: S311
+    rng = random.Random(hashlib.sha256(seed.encode()).digest())
     e = 65537
 
     def prime(bits: int) -> int:

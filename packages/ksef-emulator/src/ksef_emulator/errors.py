@@ -118,7 +118,11 @@ class ProblemError(Exception):
     """A 401/403/410/503 answered as ``application/problem+json``."""
 
     def __init__(
-        self, status: int, title: str, detail: str, headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(f"{status} {title}: {detail}")

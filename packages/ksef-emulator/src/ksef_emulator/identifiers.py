@@ -23,7 +23,9 @@ __all__ = [
 
 #: ``^[1-9]((\d[1-9])|([1-9]\d))\d{7}$`` (the OpenAPI ``Nip``; checksum checked on PRD only).
 NIP = re.compile(r"^[1-9]((\d[1-9])|([1-9]\d))\d{7}$")
-PESEL = re.compile(r"^\d{2}(?:0[1-9]|1[0-2]|2[1-9]|3[0-2]|4[1-9]|5[0-2]|6[1-9]|7[0-2]|8[1-9]|9[0-2])\d{7}$")
+PESEL = re.compile(
+    r"^\d{2}(?:0[1-9]|1[0-2]|2[1-9]|3[0-2]|4[1-9]|5[0-2]|6[1-9]|7[0-2]|8[1-9]|9[0-2])\d{7}$"
+)
 #: ``YYYYMMDD-TT-XXXXXXXXXX-XXXXXXXXXX-XX`` (36 characters, uppercase hex).
 REFERENCE_NUMBER = re.compile(r"^\d{8}-[A-Z]{2}-[0-9A-F]{10}-[0-9A-F]{10}-[0-9A-F]{2}$")
 #: The OpenAPI ``KsefNumber`` pattern (35 characters, or 36 with a dash in the technical part).

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from xml.etree.ElementTree import Element  # noqa: S405  (parsed by defusedxml-equivalent below)
+from xml.etree.ElementTree import Element
 
 import attrs
 import xmlschema
@@ -108,8 +108,10 @@ def read(xml: bytes) -> InvoiceFacts:
             buyer_type, buyer_value = "Other", other
     currency = _text(fa, "fa:KodWaluty") or "PLN"
     net = sum(
-        (_amount(_text(fa, f"fa:P_13_{n}")) for n in ("1", "2", "3", "4", "5", "6_1", "6_2",
-                                                      "6_3", "7", "8", "9", "10", "11")),
+        (
+            _amount(_text(fa, f"fa:P_13_{n}"))
+            for n in ("1", "2", "3", "4", "5", "6_1", "6_2", "6_3", "7", "8", "9", "10", "11")
+        ),
         Decimal(0),
     )
     # The VAT metadata is in PLN: a foreign-currency invoice states it in P_14_xW.

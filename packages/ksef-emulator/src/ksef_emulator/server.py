@@ -54,8 +54,13 @@ class Served:
 
         if self._server is not None:
             return
-        config = uvicorn.Config(create_app(self.emulator), host=self.host, port=self.port,
-                                log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(self.emulator),
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="ksef-emulator", daemon=True)
         thread.start()

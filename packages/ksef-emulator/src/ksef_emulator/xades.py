@@ -10,6 +10,8 @@ certificate is worth (valid now, whose NIP/PESEL it names) is left to the asynch
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
 import hashlib
 import re
 from typing import Any
@@ -19,8 +21,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from ksef_emulator.errors import KsefError
 from ksef_emulator.schemas import auth_schema, errors_of
@@ -41,6 +44,9 @@ _CONFIG = SignatureConfiguration(
     expect_references=True,
     signature_methods=frozenset(SignatureMethod),
     digest_algorithms=frozenset(DigestAlgorithm),
+    # XMLDSig: a same-document reference without transforms is canonicalised with C14N 1.0
+    # (signxml's default would be 1.1, which breaks signatures made by xmlsec and others).
+    default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
 )
 
 
@@ -67,6 +73,20 @@ def _certificate_of(signature: Any) -> x509.Certificate:
         raise KsefError(21115, str(error)) from error
 
 
+def _request_element(document: etree._Element) -> etree._Element:
+    """The ``AuthTokenRequest``: the root (enveloped signature) or inside the signature's
+    ``ds:Object`` (enveloping)."""
+    for namespace in (AUTH_NS_21, AUTH_NS_20):
+        tag = f"{{{namespace}}}AuthTokenRequest"
+        if document.tag == tag:
+            return document
+        if etree.QName(document).namespace == DS_NS:
+            found = document.find(f"{{{DS_NS}}}Object/{tag}")
+            if found is not None:
+                return found
+    raise KsefError(9101, "Oczekiwano dokumentu AuthTokenRequest.")
+
+
 def check_request(body: bytes) -> AuthRequest:
     """The request in ``body``, or the synchronous :class:`KsefError` KSeF answers."""
     try:
@@ -75,29 +95,33 @@ def check_request(body: bytes) -> AuthRequest:
         raise KsefError(21217, str(error)) from error
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
-        root = etree.fromstring(body, parser=parser)
+        document = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as error:
         raise KsefError(21001, str(error)) from error
+    root = _request_element(document)
     namespace = etree.QName(root).namespace
-    if etree.QName(root).localname != "AuthTokenRequest" or namespace not in (
-        AUTH_NS_20,
-        AUTH_NS_21,
-    ):
-        raise KsefError(9101, "Oczekiwano dokumentu AuthTokenRequest.")
-    signatures = root.findall(f".//{{{DS_NS}}}Signature")
+    signatures = document.findall(f".//{{{DS_NS}}}Signature")
+    if etree.QName(document).namespace == DS_NS:  # enveloping: the signature is the root
+        signatures.insert(0, document)
     if not signatures:
         raise KsefError(9102)
     if len(signatures) > 1:
         raise KsefError(9103)
     certificate = _certificate_of(signatures[0])
     try:
-        XMLVerifier().verify(body, x509_cert=certificate, expect_config=_CONFIG)
+        # Whether the certificate is valid *now* (on the emulator's clock) is the status's
+        # business (460); here only the signature counts, so signxml checks it at a moment
+        # the certificate was valid.
+        config = dataclasses.replace(_CONFIG, verification_time=certificate.not_valid_before_utc)
+        XMLVerifier().verify(body, x509_cert=certificate, expect_config=config)
     except (InvalidSignature, InvalidInput) as error:
         raise KsefError(9105, str(error)) from error
     # The XSD check runs on the document without its signature, in the 2.1 namespace.
-    unsigned = etree.fromstring(body, parser=parser)
+    unsigned = copy.deepcopy(root)
     for signature in unsigned.findall(f".//{{{DS_NS}}}Signature"):
-        signature.getparent().remove(signature)
+        parent = signature.getparent()
+        if parent is not None:
+            parent.remove(signature)
     text = etree.tostring(unsigned)
     if namespace == AUTH_NS_20:
         text = text.replace(AUTH_NS_20.encode(), AUTH_NS_21.encode())
@@ -116,8 +140,7 @@ def check_request(body: bytes) -> AuthRequest:
         certificate=certificate,
         document_hash=base64.b64encode(hashlib.sha256(body).digest()).decode(),
         allowed_ips=tuple(
-            (element.text or "").strip()
-            for element in root.iterfind(".//a:AllowedIps/*", ns)
+            (element.text or "").strip() for element in root.iterfind(".//a:AllowedIps/*", ns)
         ),
     )
 

@@ -9,12 +9,14 @@ the authentication poll waits, briefly, with backoff.
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Any, Literal
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import httpx
 from cryptography import x509
@@ -44,7 +46,7 @@ from cabinet_ksef.errors import (
     error_from_response,
 )
 
-__all__ = ["FA3_FORM_CODE", "KsefClient"]
+__all__ = ["FA3_FORM_CODE", "KsefClient", "PublicKeyCache"]
 
 FA3_FORM_CODE: Mapping[str, str] = {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"}
 """The form code of FA(3) invoices; note the space in ``FA (3)``."""
@@ -60,12 +62,75 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class _MalformedAnswer(Exception):
+    """A value in a KSeF answer that the client cannot read (a date that is not ISO 8601, ...)."""
+
+
+#: What reading an answer that does not follow the OpenAPI document raises.
+_MALFORMED = (
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    json.JSONDecodeError,
+    InvalidOperation,
+    _MalformedAnswer,
+)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reads_answers(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """An answer that does not follow the spec becomes ``KsefUnavailable``, never a crash."""
+
+    @functools.wraps(method)
+    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except _MALFORMED as error:
+            raise KsefUnavailable(
+                200,
+                "KSeF sent an answer the client cannot read",
+                details=(f"{type(error).__name__}: {error}",),
+            ) from error
+
+    return reading
+
+
+class PublicKeyCache:
+    """MF's public keys per API base URL, shareable by the clients of one process.
+
+    The keys change rarely and are announced ahead, so an entry lives ``max_age`` (6 hours, as
+    MF's own client keeps them); a 21470 answer ("key unknown") replaces it at once.
+    """
+
+    def __init__(self, max_age: timedelta = timedelta(hours=6)) -> None:
+        self.max_age = max_age
+        self._entries: dict[str, tuple[PublicKeys, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, base_url: str, now: datetime) -> PublicKeys | None:
+        """The keys fetched for ``base_url`` less than ``max_age`` ago, if any."""
+        with self._lock:
+            entry = self._entries.get(base_url)
+        if entry is None or now - entry[1] >= self.max_age or now < entry[1]:
+            return None
+        return entry[0]
+
+    def put(self, base_url: str, keys: PublicKeys, now: datetime) -> None:
+        """Remember the keys just fetched for ``base_url``."""
+        with self._lock:
+            self._entries[base_url] = (keys, now)
+
+
 class KsefClient:
     """The KSeF 2.0 API for one environment.
 
     ``base_url`` is an ``Environment`` or any base URL ending in the API version (``.../v2``).
     ``transport`` is the httpx seam tests use; ``sleep`` the wait between authentication polls
-    (at most ``auth_wait`` seconds in all before ``KsefUnavailable``).
+    (at most ``auth_wait`` seconds in all before ``KsefUnavailable``). ``key_cache`` shares MF's
+    public keys between the clients of one process (each client has its own otherwise).
     """
 
     def __init__(
@@ -76,13 +141,14 @@ class KsefClient:
         timeout: float = 30,
         clock: Callable[[], datetime] = _utcnow,
         sleep: Callable[[float], None] = time.sleep,
-        auth_wait: float = 60.0,
+        auth_wait: float = 30.0,
+        key_cache: PublicKeyCache | None = None,
     ) -> None:
         self.base_url = api_base_url(base_url)
         self._clock = clock
         self._sleep = sleep
         self._auth_wait = auth_wait
-        self._public_keys: PublicKeys | None = None
+        self._key_cache = key_cache if key_cache is not None else PublicKeyCache()
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             transport=transport,
@@ -102,16 +168,21 @@ class KsefClient:
 
     # -- keys --------------------------------------------------------------------------
 
+    @_reads_answers
     def public_keys(self, *, refresh: bool = False) -> PublicKeys:
-        """MF's public keys in force now, fetched once per client (``refresh`` fetches again)."""
-        if self._public_keys is None or refresh:
-            listed = self._request("GET", "security/public-key-certificates").json()
-            certificates = [_public_key_certificate(item) for item in listed]
-            self._public_keys = PublicKeys(
-                token_encryption=self._current(certificates, _TOKEN_ENCRYPTION),
-                symmetric_key_encryption=self._current(certificates, _SYMMETRIC_KEY_ENCRYPTION),
-            )
-        return self._public_keys
+        """MF's public keys in force now, from the cache unless stale (``refresh`` fetches)."""
+        now = self._clock()
+        cached = None if refresh else self._key_cache.get(self.base_url, now)
+        if cached is not None:
+            return cached
+        listed = self._request("GET", "security/public-key-certificates").json()
+        certificates = [_public_key_certificate(item) for item in listed]
+        keys = PublicKeys(
+            token_encryption=self._current(certificates, _TOKEN_ENCRYPTION),
+            symmetric_key_encryption=self._current(certificates, _SYMMETRIC_KEY_ENCRYPTION),
+        )
+        self._key_cache.put(self.base_url, keys, now)
+        return keys
 
     def _current(
         self, certificates: list[PublicKeyCertificate], usage: str
@@ -142,13 +213,17 @@ class KsefClient:
         460, ...). If KSeF is still verifying after ``auth_wait`` seconds (a qualified
         certificate waiting for OCSP), ``KsefUnavailable`` asks the caller to try later.
         """
+        if not isinstance(credentials, TokenCredentials | CertificateCredentials):
+            raise TypeError(f"unknown credentials: {type(credentials).__name__}")
+        return self._authenticate(credentials)
+
+    @_reads_answers
+    def _authenticate(self, credentials: Credentials) -> AccessTokens:
         challenge = self._request("POST", "auth/challenge").json()
         if isinstance(credentials, TokenCredentials):
             started = self._start_token_auth(credentials, challenge)
-        elif isinstance(credentials, CertificateCredentials):
-            started = self._start_xades_auth(credentials, challenge)
         else:
-            raise TypeError(f"unknown credentials: {type(credentials).__name__}")
+            started = self._start_xades_auth(credentials, challenge)
         reference = str(started["referenceNumber"])
         operation_token = str(started["authenticationToken"]["token"])
         self._wait_for_authentication(reference, operation_token)
@@ -165,7 +240,7 @@ class KsefClient:
             key = keys.token_encryption
             certificate = x509.load_der_x509_certificate(key.certificate_der)
             encrypted = crypto.encrypt_ksef_token(
-                certificate, credentials.token, int(challenge["timestampMs"])
+                certificate, credentials.token, _integer(challenge["timestampMs"])
             )
             body = {
                 "challenge": challenge["challenge"],
@@ -173,7 +248,7 @@ class KsefClient:
                 "encryptedToken": base64.b64encode(encrypted).decode("ascii"),
                 "publicKeyId": key.public_key_id,
             }
-            return self._request("POST", "auth/ksef-token", json=body)
+            return self._request("POST", "auth/ksef-token", json_body=body)
 
         return self._with_fresh_keys(send).json()
 
@@ -215,6 +290,7 @@ class KsefClient:
             waited += delay
             delay = min(delay * 2, 5.0)
 
+    @_reads_answers
     def refresh(self, tokens: AccessTokens) -> AccessTokens:
         """A new access token from the refresh token (which stays the same)."""
         answer = self._request("POST", "auth/token/refresh", bearer=tokens.refresh_token).json()
@@ -231,6 +307,7 @@ class KsefClient:
 
     # -- sending -----------------------------------------------------------------------
 
+    @_reads_answers
     def open_online_session(self, tokens: AccessTokens) -> OnlineSession:
         """Open an interactive session for FA(3) invoices with a fresh AES-256 key."""
         key, iv = crypto.new_symmetric_key()
@@ -246,7 +323,9 @@ class KsefClient:
                     "publicKeyId": wrapping.public_key_id,
                 },
             }
-            return self._request("POST", "sessions/online", json=body, bearer=tokens.access_token)
+            return self._request(
+                "POST", "sessions/online", json_body=body, bearer=tokens.access_token
+            )
 
         opened = self._with_fresh_keys(send).json()
         return OnlineSession(
@@ -256,6 +335,7 @@ class KsefClient:
             iv=iv,
         )
 
+    @_reads_answers
     def send_invoice(
         self,
         tokens: AccessTokens,
@@ -285,13 +365,14 @@ class KsefClient:
         answer = self._request(
             "POST",
             f"sessions/online/{session.reference_number}/invoices",
-            json=body,
+            json_body=body,
             bearer=tokens.access_token,
         ).json()
         return SentInvoice(
             invoice_reference=str(answer["referenceNumber"]), invoice_hash=encrypted.invoice_hash
         )
 
+    @_reads_answers
     def invoice_status(
         self, tokens: AccessTokens, session_reference: str, invoice_reference: str
     ) -> InvoiceStatus:
@@ -315,6 +396,19 @@ class KsefClient:
         )
         return _checked_content(response)
 
+    def session_upo(
+        self, tokens: AccessTokens, session_reference: str, upo_reference: str
+    ) -> bytes:
+        """One page of a closed session's UPO (``SessionStatus.upo_references``)."""
+        response = self._request(
+            "GET",
+            f"sessions/{session_reference}/upo/{upo_reference}",
+            bearer=tokens.access_token,
+            headers={"Accept": "application/xml"},
+        )
+        return _checked_content(response)
+
+    @_reads_answers
     def session_status(self, tokens: AccessTokens, session_reference: str) -> SessionStatus:
         """The state of a session: open (100), closing (170), processed (200) or failed."""
         answer = self._request(
@@ -326,9 +420,9 @@ class KsefClient:
             code=code,
             description=description,
             details=details,
-            invoice_count=answer.get("invoiceCount"),
-            successful_invoice_count=answer.get("successfulInvoiceCount"),
-            failed_invoice_count=answer.get("failedInvoiceCount"),
+            invoice_count=_optional_integer(answer.get("invoiceCount")),
+            successful_invoice_count=_optional_integer(answer.get("successfulInvoiceCount")),
+            failed_invoice_count=_optional_integer(answer.get("failedInvoiceCount")),
             upo_references=tuple(str(page["referenceNumber"]) for page in pages),
         )
 
@@ -340,12 +434,14 @@ class KsefClient:
             bearer=tokens.access_token,
         )
 
+    @_reads_answers
     def session_invoices(
         self, tokens: AccessTokens, session_reference: str
     ) -> tuple[SessionInvoice, ...]:
         """Every invoice sent in a session, following the continuation token to the end."""
         return tuple(self._session_invoice_pages(tokens, session_reference))
 
+    @_reads_answers
     def find_session_invoice(
         self, tokens: AccessTokens, session_reference: str, invoice_hash: str
     ) -> SessionInvoice | None:
@@ -371,16 +467,17 @@ class KsefClient:
             for item in answer.get("invoices") or []:
                 yield SessionInvoice(
                     invoice_reference=str(item["referenceNumber"]),
-                    ordinal_number=int(item.get("ordinalNumber") or 0),
+                    ordinal_number=_integer(item.get("ordinalNumber") or 0),
                     invoice_hash=str(item.get("invoiceHash") or ""),
                     status=_invoice_status(item),
                 )
-            continuation = answer.get("continuationToken")
+            continuation = _text(answer.get("continuationToken"))
             if not continuation:
                 return
 
     # -- receiving ---------------------------------------------------------------------
 
+    @_reads_answers
     def query_metadata(
         self,
         tokens: AccessTokens,
@@ -409,7 +506,7 @@ class KsefClient:
             "POST",
             "invoices/query/metadata",
             params={"pageOffset": page_offset, "pageSize": page_size, "sortOrder": sort_order},
-            json=body,
+            json_body=body,
             bearer=tokens.access_token,
         )
         # Amounts arrive as JSON numbers: read them as Decimal, never through float.
@@ -440,7 +537,7 @@ class KsefClient:
         path: str,
         *,
         bearer: str | None = None,
-        json: Any = None,
+        json_body: Any = None,
         content: bytes | None = None,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -450,7 +547,7 @@ class KsefClient:
             all_headers["Authorization"] = f"Bearer {bearer}"
         try:
             response = self._http.request(
-                method, path, json=json, content=content, params=params, headers=all_headers
+                method, path, json=json_body, content=content, params=params, headers=all_headers
             )
         except httpx.TimeoutException as error:
             raise KsefUnavailable(0, f"KSeF did not answer in time: {error}") from error
@@ -466,10 +563,33 @@ def _b64(data: bytes) -> str:
 
 
 def _datetime(value: Any) -> datetime:
-    parsed = datetime.fromisoformat(str(value))
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as error:
+        raise _MalformedAnswer(f"not an ISO 8601 date-time: {value!r}") from error
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _MalformedAnswer(f"not an integer: {value!r}")
+    try:
+        return int(value)
+    except ValueError as error:
+        raise _MalformedAnswer(f"not an integer: {value!r}") from error
+
+
+def _optional_integer(value: Any) -> int | None:
+    return None if value is None else _integer(value)
+
+
+def _date(value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as error:
+        raise _MalformedAnswer(f"not an ISO 8601 date: {value!r}") from error
 
 
 def _optional_datetime(value: Any) -> datetime | None:
@@ -484,15 +604,20 @@ def _iso(value: datetime) -> str:
 
 def _status_info(status: Mapping[str, Any]) -> tuple[int, str, tuple[str, ...]]:
     return (
-        int(status["code"]),
+        _integer(status["code"]),
         str(status.get("description") or ""),
         tuple(str(d) for d in status.get("details") or ()),
     )
 
 
 def _public_key_certificate(item: Mapping[str, Any]) -> PublicKeyCertificate:
+    try:
+        der = base64.b64decode(item["certificate"], validate=True)
+        x509.load_der_x509_certificate(der)
+    except ValueError as error:
+        raise _MalformedAnswer("a public-key certificate that is not base64 DER") from error
     return PublicKeyCertificate(
-        certificate_der=base64.b64decode(item["certificate"]),
+        certificate_der=der,
         certificate_id=str(item["certificateId"]),
         public_key_id=str(item["publicKeyId"]),
         valid_from=_datetime(item["validFrom"]),
@@ -508,15 +633,24 @@ def _invoice_status(answer: Mapping[str, Any]) -> InvoiceStatus:
         code=code,
         description=description,
         details=details,
-        ksef_number=answer.get("ksefNumber"),
-        invoice_number=answer.get("invoiceNumber"),
+        ksef_number=_text(answer.get("ksefNumber")),
+        invoice_number=_text(answer.get("invoiceNumber")),
         acquisition_date=_optional_datetime(answer.get("acquisitionDate")),
-        upo_download_url=answer.get("upoDownloadUrl"),
-        invoicing_mode=answer.get("invoicingMode"),
+        upo_download_url=_text(answer.get("upoDownloadUrl")),
+        invoicing_mode=_text(answer.get("invoicingMode")),
         permanent_storage_date=_optional_datetime(answer.get("permanentStorageDate")),
-        original_ksef_number=extensions.get("originalKsefNumber"),
-        original_session_reference=extensions.get("originalSessionReferenceNumber"),
+        original_ksef_number=_text(extensions.get("originalKsefNumber")),
+        original_session_reference=_text(extensions.get("originalSessionReferenceNumber")),
     )
+
+
+def _text(value: Any) -> str | None:
+    """An optional string of an answer; a number or object where text belongs is malformed."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _MalformedAnswer(f"not a string: {value!r}")
+    return value
 
 
 def _invoice_metadata(item: Mapping[str, Any]) -> InvoiceMetadata:
@@ -526,10 +660,10 @@ def _invoice_metadata(item: Mapping[str, Any]) -> InvoiceMetadata:
     return InvoiceMetadata(
         ksef_number=str(item["ksefNumber"]),
         invoice_number=str(item["invoiceNumber"]),
-        issue_date=date.fromisoformat(str(item["issueDate"])[:10]),
+        issue_date=_date(item["issueDate"]),
         seller_nip=str(seller["nip"]),
-        seller_name=seller.get("name"),
-        buyer_nip=identifier.get("value") if identifier.get("type") == "Nip" else None,
+        seller_name=_text(seller.get("name")),
+        buyer_nip=_text(identifier.get("value")) if identifier.get("type") == "Nip" else None,
         net=_decimal(item["netAmount"]),
         vat=_decimal(item["vatAmount"]),
         gross=_decimal(item["grossAmount"]),
@@ -537,12 +671,14 @@ def _invoice_metadata(item: Mapping[str, Any]) -> InvoiceMetadata:
         invoice_hash=str(item["invoiceHash"]),
         permanent_storage_date=_datetime(item["permanentStorageDate"]),
         acquisition_date=_optional_datetime(item.get("acquisitionDate")),
-        invoice_type=item.get("invoiceType"),
-        buyer_name=buyer.get("name"),
+        invoice_type=_text(item.get("invoiceType")),
+        buyer_name=_text(buyer.get("name")),
     )
 
 
 def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise _MalformedAnswer(f"not an amount: {value!r}")
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 

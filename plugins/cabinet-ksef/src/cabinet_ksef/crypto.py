@@ -158,22 +158,40 @@ def load_signing_material(
     ECDSA keys can sign for KSeF.
     """
     if not private_key.strip():
-        key, cert, _ = pkcs12.load_key_and_certificates(certificate, password)
+        try:
+            key, cert, _ = pkcs12.load_key_and_certificates(certificate, password)
+        except TypeError as error:
+            raise ValueError(str(error)) from error
         if key is None or cert is None:
             raise ValueError("the PKCS#12 file holds no certificate with its private key")
         return cert, _signing_key(key)
-    if b"-----BEGIN" in certificate:
-        cert = x509.load_pem_x509_certificate(certificate)
-    else:
-        cert = x509.load_der_x509_certificate(certificate)
-    if b"-----BEGIN" in private_key:
-        loaded = serialization.load_pem_private_key(private_key, password)
-    else:
-        loaded = serialization.load_der_private_key(private_key, password)
-    key = _signing_key(loaded)
+    cert = load_certificate(certificate)
+    key = load_private_key(private_key, password)
     if _spki(key.public_key()) != _spki(cert.public_key()):
         raise ValueError("the private key does not belong to the certificate")
     return cert, key
+
+
+def load_certificate(data: bytes) -> x509.Certificate:
+    """An X.509 certificate from PEM or DER bytes."""
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_certificate(data)
+    return x509.load_der_x509_certificate(data)
+
+
+def load_private_key(data: bytes, password: bytes | None = None) -> SigningKey:
+    """An RSA or ECDSA private key from PEM or DER bytes (``password`` for an encrypted one).
+
+    A missing or superfluous password is a ``ValueError`` like any other unusable key.
+    """
+    try:
+        if b"-----BEGIN" in data:
+            loaded = serialization.load_pem_private_key(data, password)
+        else:
+            loaded = serialization.load_der_private_key(data, password)
+    except TypeError as error:  # cryptography's way of saying "password missing / not needed"
+        raise ValueError(str(error)) from error
+    return _signing_key(loaded)
 
 
 def _spki(key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | object) -> bytes:

@@ -113,7 +113,7 @@ def _read_body(body: Any, response: httpx.Response) -> tuple[int | None, str, tu
         errors = body.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
-            details = [str(d) for d in first.get("details") or ()]
+            details = list(_strings(first.get("details")))
             for other in errors[1:]:
                 if isinstance(other, dict):
                     details.append(f"{other.get('code')}: {other.get('description')}")
@@ -121,13 +121,13 @@ def _read_body(body: Any, response: httpx.Response) -> tuple[int | None, str, tu
         # The legacy ExceptionResponse (sent when the header is missing, or on some 500s).
         exception = body.get("exception")
         if isinstance(exception, dict):
-            entries = exception.get("exceptionDetailList") or []
-            if entries and isinstance(entries[0], dict):
+            entries = exception.get("exceptionDetailList")
+            if isinstance(entries, list) and entries and isinstance(entries[0], dict):
                 first = entries[0]
                 return (
                     _int(first.get("exceptionCode")),
                     str(first.get("exceptionDescription") or ""),
-                    tuple(str(d) for d in first.get("details") or ()),
+                    _strings(first.get("details")),
                 )
         # The legacy 429 envelope: {"status": {"code", "description", "details"}}.
         legacy = body.get("status")
@@ -135,7 +135,7 @@ def _read_body(body: Any, response: httpx.Response) -> tuple[int | None, str, tu
             return (
                 _int(legacy.get("code")),
                 str(legacy.get("description") or ""),
-                tuple(str(d) for d in legacy.get("details") or ()),
+                _strings(legacy.get("details")),
             )
         # Any other problem+json (401, 403, 410, 429): title and detail.
         title = str(body.get("title") or response.reason_phrase)
@@ -147,6 +147,15 @@ def _read_body(body: Any, response: httpx.Response) -> tuple[int | None, str, tu
         return None, title, tuple(extra)
     text = response.text.strip()
     return None, response.reason_phrase or "HTTP error", (text[:500],) if text else ()
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """``details`` as text: the spec says a list of strings; anything else is kept readable."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, list):
+        return tuple(str(item) for item in value)
+    return (str(value),)
 
 
 def _int(value: Any) -> int | None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 from typing import Literal
@@ -73,8 +74,9 @@ def certificate_verification_url(
     *,
     seller_nip: str,
     context_value: str,
-    certificate: x509.Certificate,
-    private_key: crypto.SigningKey,
+    certificate: x509.Certificate | bytes,
+    private_key: crypto.SigningKey | bytes,
+    password: bytes | None = None,
     invoice_xml: bytes | None = None,
     invoice_hash: str | None = None,
     context_type: ContextType = "Nip",
@@ -82,8 +84,13 @@ def certificate_verification_url(
     """KOD II: the link that proves an offline invoice's issuer holds a KSeF Offline certificate.
 
     ``context_value`` identifies the context (the client's NIP for ``Nip``); ``certificate``
-    and ``private_key`` are the KSeF certificate of type Offline and its key.
+    and ``private_key`` are the KSeF certificate of type Offline and its key, as objects or as
+    PEM/DER bytes (``password`` unlocks an encrypted key).
     """
+    if isinstance(certificate, bytes):
+        certificate = crypto.load_certificate(certificate)
+    if isinstance(private_key, bytes):
+        private_key = crypto.load_private_key(private_key, password)
     unsigned = (
         f"{qr_base_url(environment_or_base)}/certificate/{context_type}/"
         f"{_segment(context_value)}/{_segment(seller_nip)}/{certificate_serial(certificate)}/"
@@ -100,12 +107,25 @@ def certificate_serial(certificate: x509.Certificate) -> str:
 
 
 def svg(url: str, *, scale: int = 4) -> str:
-    """The QR code of ``url`` as an inline SVG element (for the web preview).
+    """The QR code of ``url`` as an SVG element (for the web preview).
 
     Error correction M, quiet zone of four modules, as ISO/IEC 18004 prescribes.
     """
     code = segno.make(url, error="m", micro=False)
-    return str(code.svg_inline(scale=scale, border=4, dark="#000", light="#fff"))
+    out = io.BytesIO()
+    # With the SVG namespace and no XML declaration: valid inline in HTML and as a file.
+    code.save(
+        out,
+        kind="svg",
+        scale=scale,
+        border=4,
+        dark="#000",
+        light="#fff",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+    )
+    return out.getvalue().decode("utf-8")
 
 
 def _hash_segment(invoice_xml: bytes | None, invoice_hash: str | None) -> str:
