@@ -414,6 +414,14 @@ def test_17_metadata_subjects_paging_and_validation(ksef: Ksef, emulator: Emulat
     assert error_codes(
         ksef.query(buyer_access, {"subjectType": "Subject2", "dateRange": window}, pageSize=9)
     ) == [21405]
+    future = {
+        "dateType": "PermanentStorage",
+        "from": "2026-12-24T00:00:00+01:00",
+        "restrictToPermanentStorageHwmDate": True,
+    }
+    assert error_codes(
+        ksef.query(buyer_access, {"subjectType": "Subject2", "dateRange": future}, pageSize=10)
+    ) == [21183]
     too_long = {"dateType": "Issue", "from": "2026-01-01T00:00:00Z", "to": "2026-06-01T00:00:00Z"}
     assert error_codes(
         ksef.query(buyer_access, {"subjectType": "Subject2", "dateRange": too_long}, pageSize=10)

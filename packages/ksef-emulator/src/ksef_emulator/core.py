@@ -260,10 +260,10 @@ class Emulator:
         """Store an FA(3) invoice as if its seller had sent it online (no session needed);
         returns its KSeF number. The buyer then finds it with a ``Subject2`` query: this is
         how a purchase invoice "appears in KSeF" for buyer-side tests and demos."""
-        problems = fa3.verify(xml)
-        if problems:
-            raise ValueError("; ".join(problems))
         with self.lock:
+            problems = fa3.verify(xml)
+            if problems:
+                raise ValueError("; ".join(problems))
             now = self.clock.now()
             invoice = Invoice(
                 reference=reference_number("EE", to_datetime(now).date()),
@@ -1029,6 +1029,9 @@ class Emulator:
         invoice.mode = "Offline" if offline else "Online"
         self.state.by_business_key[key] = invoice
         self.state.by_ksef_number[invoice.ksef_number] = invoice
+        self.state.by_seller.setdefault(facts.seller_nip, []).append(invoice)
+        if facts.buyer_type == "Nip" and facts.buyer_value:
+            self.state.by_buyer.setdefault(facts.buyer_value, []).append(invoice)
 
     def _invoice_json(self, invoice: Invoice) -> dict[str, Any]:
         now = self._now()
@@ -1255,12 +1258,17 @@ class Emulator:
 
     # ------------------------------------------------------------------ receiving
 
-    def _stored(self) -> list[Invoice]:
+    def _stored(self, subject: str, context: str) -> list[Invoice]:
+        """The permanently stored invoices a query of ``subject`` in ``context`` may see."""
         now = self._now()
+        if subject == "Subject1":
+            candidates: Iterable[Invoice] = self.state.by_seller.get(context, ())
+        elif subject == "Subject2":
+            candidates = self.state.by_buyer.get(context, ())
+        else:
+            candidates = self.state.by_ksef_number.values()
         return [
-            i
-            for i in self.state.by_ksef_number.values()
-            if i.permanent_storage is not None and i.permanent_storage <= now
+            i for i in candidates if i.permanent_storage is not None and i.permanent_storage <= now
         ]
 
     def _matching(
@@ -1285,13 +1293,19 @@ class Emulator:
             if date_range.get("to")
             else self._now()
         )
+        # The high-water mark is "now": a storage date is never assigned in the past, so
+        # everything stored up to now is final.
+        if date_type == "PermanentStorage" and date_range.get("restrictToPermanentStorageHwmDate"):
+            if start > self._now():
+                raise KsefError(21183)
+            end = min(end, self._now())
         if end < start:
             raise validation("'dateRange.to' jest wcześniejsze niż 'dateRange.from'.")
         if to_datetime(end) > to_datetime(start) + _three_months(to_datetime(start)):
             raise validation("Zakres dat nie może przekraczać 3 miesięcy.")
         context = operation.context_value
         found = []
-        for invoice in self._stored():
+        for invoice in self._stored(str(subject), context):
             facts = invoice.facts
             assert facts is not None
             if subject == "Subject1" and facts.seller_nip != context:

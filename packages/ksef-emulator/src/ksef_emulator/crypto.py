@@ -114,11 +114,16 @@ def _seeded_key(seed: str) -> rsa.RSAPrivateKey:
             public_numbers=rsa.RSAPublicNumbers(e=e, n=p * q),
         )
         if (p * q).bit_length() == 2048:
-            return numbers.private_key()
+            # Our own primes, just tested: skip the (slow) re-validation.
+            return numbers.private_key(unsafe_skip_rsa_key_validation=True)
 
 
-def _probably_prime(n: int, rng: random.Random, rounds: int = 32) -> bool:
-    for small in (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):
+_SMALL_PRIMES = [p for p in range(3, 4000, 2) if all(p % d for d in range(3, int(p**0.5) + 1, 2))]
+
+
+def _probably_prime(n: int, rng: random.Random, rounds: int = 8) -> bool:
+    # Trial division first: it throws out most candidates before any modular exponentiation.
+    for small in _SMALL_PRIMES:
         if n % small == 0:
             return n == small
     d, r = n - 1, 0

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import xmlschema
+from lxml import etree
 from xmlschema import XMLResource, XMLSchema
 
-__all__ = ["SCHEMA_DIR", "auth_schema", "errors_of", "fa3_schema", "upo_schema"]
+__all__ = [
+    "SCHEMA_DIR",
+    "auth_schema",
+    "errors_of",
+    "fa3_schema",
+    "fa3_validator",
+    "upo_schema",
+]
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 _BASE_TYPES_URL = "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/2022/01/05/eD/DefinicjeTypy/"
@@ -33,6 +42,27 @@ def fa3_schema() -> XMLSchema:
         uri_mapper=_local_copy,
         allow="local",
     )
+
+
+class _LocalBaseTypes(etree.Resolver):
+    """Resolves the FA(3) schema's remote import to the shipped copy; nothing else."""
+
+    def resolve(self, system_url: str, public_id: str, context: Any) -> Any:  # type: ignore[override]
+        if system_url.startswith(_BASE_TYPES_URL):
+            local = SCHEMA_DIR.resolve() / "fa3" / "bazowe" / system_url[len(_BASE_TYPES_URL) :]
+            return self.resolve_filename(str(local), context)  # type: ignore[attr-defined]
+        return None
+
+
+@functools.cache
+def fa3_validator() -> etree.XMLSchema:
+    """The FA(3) schema compiled by libxml2 (about 40 times faster than :func:`fa3_schema`,
+    which matters when a benchmark sends thousands of invoices). Not thread-safe: the
+    emulator validates under its lock."""
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    parser.resolvers.add(_LocalBaseTypes())
+    document = etree.parse(str(SCHEMA_DIR.resolve() / "fa3" / "schemat_FA(3)_v1-0E.xsd"), parser)
+    return etree.XMLSchema(document)
 
 
 @functools.cache

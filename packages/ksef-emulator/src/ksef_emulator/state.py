@@ -169,5 +169,8 @@ class State:
     invoices: dict[str, Invoice] = attrs.Factory(dict)  # reference → invoice
     by_ksef_number: dict[str, Invoice] = attrs.Factory(dict)
     by_business_key: dict[tuple[str, str, str], Invoice] = attrs.Factory(dict)
+    #: Accepted invoices by seller NIP and by buyer NIP (what Subject1/Subject2 queries scan).
+    by_seller: dict[str, list[Invoice]] = attrs.Factory(dict)
+    by_buyer: dict[str, list[Invoice]] = attrs.Factory(dict)
     exports: dict[str, dict[str, Any]] = attrs.Factory(dict)
     parts: dict[str, bytes] = attrs.Factory(dict)
