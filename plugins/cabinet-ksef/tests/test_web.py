@@ -220,3 +220,22 @@ def test_the_pages_speak_polish(cabinet: Cabinet, client: Client) -> None:
     with signed_in(cabinet, Role.ADMIN, language="pl") as web:
         page = web.get(f"/settings/ksef/{client.id}")
     assert "Testuj połączenie" in page.text and "Ustawienia KSeF" in page.text
+
+
+def test_the_page_shows_the_last_sync_and_what_could_not_be_imported(
+    cabinet: Cabinet, client: Client
+) -> None:
+    assert client.id is not None
+    from cabinet_ksef.receiving import RECEIVE_KEY, ReceiveState
+
+    port = cabinet.ksef_port()
+    state = ReceiveState(
+        last_sync=port.now(),
+        last_imported=2,
+        failed=("5260001246-20261207-0100002B2E-CE: seller.nip",),
+    )
+    port.set_client_state(client.id, RECEIVE_KEY, state.to_json())
+    with signed_in(cabinet, Role.ADMIN) as web:
+        page = web.get(f"/settings/ksef/{client.id}").text
+    assert "2 imported" in page
+    assert "5260001246-20261207-0100002B2E-CE: seller.nip" in page
