@@ -232,7 +232,11 @@ def _ksef_of(
 ) -> tuple[KsefSubmission | None, OriginalInKsef | None]:
     """The document's KSeF submission and, when it names a related document (a correction's
     original), what KSeF knows of that one."""
-    if document.id is None:
+    document_type = cabinet.document_types.get(document.doc_type)
+    if document.id is None or document.number is None or document_type is None:
+        return None, None
+    if document_type.ksef_kind is None:
+        # Never in KSeF: nothing to read (most documents a cabinet prints).
         return None, None
     with cabinet.store.transaction(readonly=True) as tx:
         ksef = tx.ksef.get(document.id)
