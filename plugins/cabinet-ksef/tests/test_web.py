@@ -239,3 +239,67 @@ def test_the_page_shows_the_last_sync_and_what_could_not_be_imported(
         page = web.get(f"/settings/ksef/{client.id}").text
     assert "2 imported" in page
     assert "5260001246-20261207-0100002B2E-CE: seller.nip" in page
+
+
+def bearer(cabinet: Cabinet, role: Role, client_id: int | None = None) -> dict[str, str]:
+    user = cabinet.users.create(
+        SYSTEM,
+        email=f"api-{role.value}@firm.example",
+        name="API",
+        role=role,
+        client_id=client_id,
+        password=PASSWORD,
+    )
+    _, secret = cabinet.tokens.create(Actor.of(user), name="tests")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_the_json_api_reads_saves_and_queues_a_check(cabinet: Cabinet, client: Client) -> None:
+    assert client.id is not None
+    web = TestClient(create_app(cabinet), base_url="https://cabinet.example")
+    headers = bearer(cabinet, Role.ACCOUNTANT)
+    path = f"/api/ksef/clients/{client.id}"
+    before = web.get(path, headers=headers)
+    assert before.status_code == 200
+    assert before.json()["enabled"] is False and before.json()["credentials"] is None
+
+    refused = web.post(path, headers=headers, json={"enabled": True, "environment": "nowhere"})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert {e["field"] for e in refused.json()["errors"]} >= {"environment", "token"}
+
+    saved = web.post(
+        path,
+        headers=headers,
+        json={"enabled": True, "environment": "test", "method": "token", "token": "tok-123"},
+    )
+    assert saved.status_code == 200
+    body = saved.json()
+    assert body["enabled"] is True and body["credentials"]["method"] == "token"
+    assert "tok-123" not in saved.text
+
+    cert, key, _, _ = certificate_pair()
+    uploaded = web.post(
+        path,
+        headers=headers,
+        data={"enabled": "true", "environment": "demo", "method": "certificate"},
+        files={"certificate": ("c.pem", cert), "private_key": ("k.pem", key)},
+    )
+    assert uploaded.status_code == 200
+    assert uploaded.json()["credentials"]["method"] == "certificate"
+    assert uploaded.json()["environment"] == "demo"
+
+    queued = web.post(f"{path}/check", headers=headers)
+    assert queued.status_code == 202
+    assert web.get(path, headers=headers).json()["check"]["status"] == "queued"
+
+
+def test_the_json_api_keeps_clients_and_strangers_out(cabinet: Cabinet, client: Client) -> None:
+    assert client.id is not None
+    web = TestClient(create_app(cabinet), base_url="https://cabinet.example")
+    path = f"/api/ksef/clients/{client.id}"
+    assert web.get(path).status_code == 403
+    own = bearer(cabinet, Role.CLIENT, client.id)
+    assert web.get(path, headers=own).status_code == 403
+    manager = bearer(cabinet, Role.MANAGER)
+    assert web.post(path, headers=manager, json={"enabled": False}).status_code == 403

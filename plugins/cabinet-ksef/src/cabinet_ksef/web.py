@@ -9,6 +9,12 @@
 * ``POST /settings/ksef/{client_id}/check``: "Test connection": queues a check the worker runs;
   the page shows its result when reloaded.
 
+The same as JSON (a personal token, ``Authorization: Bearer cab_…``; errors as RFC 9457
+problems): ``GET /api/ksef/clients/{client_id}`` (the status), ``POST`` the same path (a JSON
+object ``{"enabled", "environment", "method", "token"}``, or multipart with the certificate
+files) and ``POST /api/ksef/clients/{client_id}/check`` (202, queued). They live beside
+``/api/v1`` because that document describes the core's API; ``docs/ksef.md`` describes these.
+
 The pages read only the cabinet's own records: no KSeF call ever happens while a person waits
 (ksef-api.md §0.5). The web shell's kit comes from ``request.app.state.kit`` (this plugin never
 imports cabinet-web); access to a client is the clients service's own check.
@@ -21,10 +27,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.entities import Role
-from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.errors import N_, FieldError, PermissionDenied, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cabinet_ksef import checks
@@ -224,7 +230,13 @@ def save_client_settings(
             errors.append(FieldError(field="method", code="choice", message=N_("Choose a method.")))
     except ValidationError as exc:
         errors.extend(exc.errors)
-    if enabled and credentials is None and vault.info(client_id) is None and not errors:
+    credential_fields = {"token", "certificate", "private_key", "password"}
+    if (
+        enabled
+        and credentials is None
+        and vault.info(client_id) is None
+        and not any(error.field in credential_fields for error in errors)
+    ):
         errors.append(
             FieldError(
                 field="token" if method == "token" else "certificate",
@@ -317,7 +329,102 @@ async def check_page(request: Request) -> Response:
     return response
 
 
+# -- the JSON API -------------------------------------------------------------------------------
+
+API_PATH = "/api/ksef/clients/{client_id:int}"
+
+
+def status_json(status: Mapping[str, Any]) -> dict[str, Any]:
+    """A client's KSeF status as the JSON API gives it (never a secret)."""
+    info: CredentialInfo | None = status["credentials"]
+    receive: ReceiveState = status["receive"]
+    client = status["client"]
+    return {
+        "client_id": client.id,
+        "nip": client.nip,
+        "enabled": status["enabled"],
+        "environment": status["environment"],
+        "base_url": status["base_url"] or None,
+        "credentials": None
+        if info is None
+        else {
+            "method": info.method,
+            "subject": info.subject or None,
+            "valid_until": info.valid_until.isoformat() if info.valid_until else None,
+            "expired": status["expired"],
+            "readable": status["readable"],
+            "updated_at": info.updated_at.isoformat() if info.updated_at else None,
+        },
+        "receiving": {
+            key: value
+            for key, value in receive.to_json().items()
+            if key in ("last_sync", "last_imported", "imported_total", "last_error", "failed")
+        },
+        "last_error": status["last_error"],
+        "check": status["check"],
+    }
+
+
+def _api_actor(request: Request, roles: frozenset[Role] | tuple[Role, ...]) -> Any:
+    user = request.state.user
+    if user is None:
+        raise PermissionDenied(N_("Sign in or send a personal token."))
+    if user.role not in roles:
+        raise PermissionDenied()
+    return _kit(request).actor_of(request)
+
+
+async def api_status(request: Request) -> Response:
+    """``GET /api/ksef/clients/{client_id}``: the client's KSeF status (staff)."""
+    actor = _api_actor(request, STAFF)
+    status = await _kit(request).run(_client_page, _cabinet(request), actor, _client_id(request))
+    return JSONResponse(status_json(status))
+
+
+async def api_save(request: Request) -> Response:
+    """``POST /api/ksef/clients/{client_id}``: KSeF on/off, environment, new credentials
+    (administrators and accountants); the status after saving."""
+    actor = _api_actor(request, tuple(EDITORS))
+    cabinet, client_id = _cabinet(request), _client_id(request)
+    files: dict[str, bytes | None] = {"certificate": None, "private_key": None}
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form_data = await request.form()
+        try:
+            form = {k: v for k, v in form_data.items() if isinstance(v, str)}
+            files = {name: await _upload(form_data.get(name)) for name in files}
+        finally:
+            await form_data.close()
+    else:
+        import json
+
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise ValidationError.single("body", "json", N_("The body is not JSON.")) from None
+        if not isinstance(body, dict):
+            raise ValidationError.single("body", "json", N_("The body is not a JSON object."))
+        form = {
+            "enabled": "true" if body.get("enabled") is True else "",
+            "environment": str(body.get("environment") or ""),
+            "method": str(body.get("method") or "token"),
+            "token": str(body.get("token") or ""),
+        }
+    await _kit(request).run(save_client_settings, cabinet, actor, client_id, form, files)
+    status = await _kit(request).run(_client_page, cabinet, actor, client_id)
+    return JSONResponse(status_json(status))
+
+
+async def api_check(request: Request) -> Response:
+    """``POST /api/ksef/clients/{client_id}/check``: queue a connection test (202)."""
+    actor = _api_actor(request, STAFF)
+    await _kit(request).run(queue_check, _cabinet(request), actor, _client_id(request))
+    return JSONResponse({"status": "queued"}, status_code=202)
+
+
 ROUTES: list[Route] = [
+    Route(API_PATH, api_status, methods=["GET"], name="ksef_api_client"),
+    Route(API_PATH, api_save, methods=["POST"], name="ksef_api_client_save"),
+    Route(API_PATH + "/check", api_check, methods=["POST"], name="ksef_api_client_check"),
     Route(OVERVIEW_PATH, overview_page, methods=["GET"], name="ksef_overview"),
     Route(
         OVERVIEW_PATH + "/{client_id:int}",
