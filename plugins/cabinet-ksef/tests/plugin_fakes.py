@@ -297,6 +297,7 @@ class FakeKsef:
         self.down = False
         self.sent: list[tuple[str, str, bytes, bool]] = []  # session, reference, xml, offline
         self.sessions_opened = 0
+        self.sessions_closed: list[str] = []
         self.authentications = 0
         self.statuses: dict[str, list[InvoiceStatus]] = {}
         self.verdict: dict[str, int] = {}  # invoice number -> status code to end in
@@ -360,6 +361,10 @@ class FakeClient:
             symmetric_key=b"k" * 32,
             iv=b"i" * 16,
         )
+
+    def close_session(self, tokens: AccessTokens, session: OnlineSession) -> None:
+        self._check()
+        self.ksef.sessions_closed.append(session.reference_number)
 
     def send_invoice(
         self,

@@ -46,7 +46,13 @@ def test_the_subscriber_is_registered_with_its_periodic_passes(tmp_path: Path) -
         sender = cabinet.outbox_subscriber("ksef")
         assert isinstance(sender, KsefSender)
         names = [task.name for task in sender.periodic_tasks()]
-        assert names == ["ksef.poll", "ksef.recover", "ksef.receive", "ksef.checks"]
+        assert names == [
+            "ksef.poll",
+            "ksef.sessions",
+            "ksef.recover",
+            "ksef.receive",
+            "ksef.checks",
+        ]
 
 
 def test_the_demo_loop_is_offered_and_connects_the_demo_clients(tmp_path: Path) -> None:

@@ -262,3 +262,18 @@ def test_credentials_are_not_readable_in_the_state() -> None:
     sealed = port.client_state(1, "credentials")
     assert "TOKEN" not in sealed and (1, "credentials") in port.secret_keys
     assert CredentialVault(SETTINGS.credentials_key, port).credentials(1) is not None
+
+
+def test_an_idle_session_is_closed_and_the_next_invoice_opens_a_new_one() -> None:
+    sender, port, ksef = make()
+    port.issue(1)
+    step(sender, 1)
+    assert sender.connections.close_idle(dt.timedelta(minutes=10)) == []  # just used
+    port.clock += dt.timedelta(minutes=11)
+    assert sender.connections.close_idle(dt.timedelta(minutes=10)) == [1]
+    assert ksef.sessions_closed == [ksef.sent[0][0]]
+    # The invoice sent in it is still polled there; a new one goes into a new session.
+    assert step(sender, 1) is None
+    port.issue(2)
+    step(sender, 2)
+    assert ksef.sessions_opened == 2 and ksef.sent[1][0] != ksef.sent[0][0]

@@ -42,6 +42,8 @@ class Connection:
     client: KsefClient
     tokens: AccessTokens | None = None
     session: OnlineSession | None = None
+    #: When the session last carried an invoice (closing an idle one makes KSeF build its UPO).
+    last_send: datetime | None = None
 
 
 class Connections:
@@ -100,6 +102,38 @@ class Connections:
             connection.session = session
             self._remember(client_id, session)
         return tokens, session
+
+    def sent(self, connection: Connection) -> None:
+        """Note that the connection's session just carried an invoice."""
+        connection.last_send = self._clock()
+
+    def close_idle(self, idle: timedelta) -> list[int]:
+        """Close the sessions that carried nothing for ``idle`` (KSeF then builds the session's
+        UPO; the next invoice opens a new one); the clients whose session was closed. A
+        session KSeF no longer knows, or an outage, just drops it from the cache."""
+        from cabinet_ksef.errors import KsefError
+
+        now = self._clock()
+        with self._lock:
+            idle_ones = [
+                (client_id, connection)
+                for client_id, connection in self._connections.items()
+                if connection.session is not None
+                and connection.tokens is not None
+                and (connection.last_send or now) <= now - idle
+            ]
+        closed = []
+        for client_id, connection in idle_ones:
+            session, tokens = connection.session, connection.tokens
+            assert session is not None and tokens is not None
+            connection.session = None
+            try:
+                if tokens.access_valid_until - MARGIN > now:
+                    connection.client.close_session(tokens, session)
+                    closed.append(client_id)
+            except KsefError:
+                continue
+        return closed
 
     def forget_session(self, client_id: int) -> None:
         """Drop the client's session (KSeF said it cannot take invoices any more)."""

@@ -61,6 +61,9 @@ LAST_ERROR_KEY = "last_error"
 ENVIRONMENT_KEY = "environment"
 #: KSeF's invoiceSend limits per client (context) and address (§8), each window with a margin.
 SEND_LIMITS = ((1.0, 9), (60.0, 28), (3600.0, 170))
+#: A session that carried nothing this long is closed (KSeF then builds its session UPO).
+SESSION_IDLE = timedelta(minutes=10)
+SESSION_CHECK_SECONDS = 120.0
 #: KSeF statuses after which an identical file must not be sent again: a duplicate (440).
 DUPLICATE = 440
 
@@ -233,6 +236,7 @@ class KsefSender:
                 {"hash": invoice_hash, "session": session.reference_number},
             )
             sent = connection.client.send_invoice(tokens, session, xml, offline=offline)
+            self.connections.sent(connection)
         except KsefUnavailable as exc:
             return self._unavailable(submission, xml, credentials, exc)
         except KsefRateLimited as exc:
@@ -420,6 +424,11 @@ class KsefSender:
                 name="ksef.poll",
                 interval_seconds=max(self.settings.poll_seconds * 6, 30.0),
                 run=lambda sender: sender.poll_pass(),
+            ),
+            PeriodicTask(
+                name="ksef.sessions",
+                interval_seconds=SESSION_CHECK_SECONDS,
+                run=lambda sender: sender.connections.close_idle(SESSION_IDLE),
             ),
             PeriodicTask(
                 name="ksef.recover",
