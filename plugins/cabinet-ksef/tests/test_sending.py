@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from cabinet_core.crm import DeliveryError
+from cabinet_core.errors import ValidationError
 from cabinet_core.ksef.submission import KsefMode, KsefState
 from cabinet_ksef.api import CertificateCredentials, InvoiceStatus, TokenCredentials
 from cabinet_ksef.connections import Connections
@@ -277,3 +278,38 @@ def test_an_idle_session_is_closed_and_the_next_invoice_opens_a_new_one() -> Non
     port.issue(2)
     step(sender, 2)
     assert ksef.sessions_opened == 2 and ksef.sent[1][0] != ksef.sent[0][0]
+
+
+def test_recovery_requeues_a_document_at_most_every_half_hour() -> None:
+    sender, port, ksef = make(offline_after=1)
+    port.issue(1)
+    ksef.down = True
+    step(sender, 1)
+    ksef.down = False
+    assert sender.recovery_pass() == [1]
+    # Its message has not run yet (or failed for another reason): not re-queued again at once.
+    assert sender.recovery_pass() == []
+    port.clock += dt.timedelta(minutes=31)
+    assert sender.recovery_pass() == [1]
+    assert port.requeued == [1, 1]
+
+
+def test_recovery_leaves_clients_without_credentials_alone() -> None:
+    sender, port, _ksef = make()
+    port.add_client(2, nip="7010002137")
+    port.issue(9, client_id=2)
+    port.clock += dt.timedelta(hours=2)
+    assert sender.recovery_pass() == []
+
+
+def test_a_file_that_cannot_be_written_yet_waits() -> None:
+    sender, port, ksef = make()
+    port.issue(1)
+
+    def not_yet(document_id: int) -> bytes:
+        raise ValidationError.single("extra.corrected_ksef_number", "waiting", "waits")
+
+    port.fa3_xml = not_yet  # type: ignore[method-assign]
+    error = step(sender, 1)
+    assert error is not None and "extra.corrected_ksef_number" in str(error)
+    assert error.retry_after == 300.0 and ksef.sent == []

@@ -30,10 +30,11 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.crm import DeliveryError, PeriodicTask
+from cabinet_core.errors import ValidationError
 from cabinet_core.fx import is_business_day
 from cabinet_core.ksef.submission import KsefMode, KsefState, KsefSubmission, VerificationCode
 from cabinet_core.sync import KsefSendRequest, decode_payload
@@ -61,6 +62,9 @@ LAST_ERROR_KEY = "last_error"
 ENVIRONMENT_KEY = "environment"
 #: KSeF's invoiceSend limits per client (context) and address (§8), each window with a margin.
 SEND_LIMITS = ((1.0, 9), (60.0, 28), (3600.0, 170))
+#: Plugin state: when each document was last re-queued by the recovery pass.
+REQUEUED_KEY = "requeued"
+REQUEUE_EVERY = timedelta(minutes=30)
 #: A session that carried nothing this long is closed (KSeF then builds its session UPO).
 SESSION_IDLE = timedelta(minutes=10)
 SESSION_CHECK_SECONDS = 120.0
@@ -207,7 +211,14 @@ class KsefSender:
         """Send a queued or offline invoice (or adopt the earlier send a crash left behind)."""
         document_id, client_id = submission.document_id, submission.client_id
         connection, credentials = self.open(client_id)
-        xml = self.port.fa3_xml(document_id)
+        try:
+            xml = self.port.fa3_xml(document_id)
+        except ValidationError as exc:
+            # A correction whose original has no KSeF number yet cannot be written: it waits.
+            fields = ", ".join(sorted({error.field for error in exc.errors}))
+            raise DeliveryError(
+                f"the FA(3) file cannot be written yet ({fields or exc})", retry_after=300.0
+            ) from exc
         invoice_hash = sha256_base64(xml)
         offline = submission.mode is KsefMode.OFFLINE or submission.state is KsefState.OFFLINE
         marker_key = f"{INFLIGHT_PREFIX}{document_id}"
@@ -454,19 +465,30 @@ class KsefSender:
 
     def recovery_pass(self, *, limit: int = 500) -> list[int]:
         """Re-queue offline invoices, and queued ones whose messages gave up, once their
-        client's KSeF answers; the documents re-queued. Offline ones whose deadline is
-        nearest go first."""
-        waiting = list(
-            self.port.submissions(states=[KsefState.OFFLINE, KsefState.QUEUED], limit=limit)
-        )
+        client's KSeF answers; the documents re-queued, oldest first (the nearest deadline).
+
+        A document is re-queued at most once per :data:`REQUEUE_EVERY` (its new message is
+        then tried with the outbox's backoff), so a client whose sends keep failing for
+        another reason (its credentials) does not pile up messages."""
+        now = self.port.now()
+        recent = {
+            int(key): at
+            for key, at in (self.port.state(REQUEUED_KEY, {}) or {}).items()
+            if isinstance(at, str) and datetime.fromisoformat(at) > now - REQUEUE_EVERY
+        }
         requeued: list[int] = []
         reachable: dict[str, bool] = {}
-        stale_before = self.port.now() - timedelta(hours=1)
+        stale_before = now - timedelta(hours=1)
+        waiting = self.port.submissions(states=[KsefState.OFFLINE, KsefState.QUEUED], limit=limit)
         for submission in waiting:
+            if submission.document_id in recent:
+                continue
             if submission.state is KsefState.QUEUED and (
                 submission.queued_at is None or submission.queued_at > stale_before
             ):
                 continue  # its own message is still being tried
+            if self.vault.info(submission.client_id) is None:
+                continue  # nothing can be sent before staff enter the credentials
             base = self.base_url(submission.client_id)
             if base not in reachable:
                 reachable[base] = self._reachable(base)
@@ -474,6 +496,9 @@ class KsefSender:
                 continue
             self.port.requeue(submission.document_id, reason="KSeF is reachable again")
             requeued.append(submission.document_id)
+            recent[submission.document_id] = now.isoformat()
+        if requeued:
+            self.port.set_state(REQUEUED_KEY, {str(k): v for k, v in recent.items()})
         return requeued
 
     def _reachable(self, base_url: str) -> bool:
