@@ -484,3 +484,15 @@ def test_requeue_and_failed_attempts_are_in_the_history(world: World) -> None:
     actions = history(world, doc_id)
     assert "ksef.attempt_failed" in actions and "ksef.requeued" in actions
     assert Actor.system().user_id is None
+
+
+def test_an_invoice_waiting_for_ksef_cannot_be_e_mailed_by_hand_yet(world: World) -> None:
+    ksef_on(world, auto_send=False)
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    doc_id = issue_invoice(world)
+    with pytest.raises(Conflict):
+        cabinet.invoicing.send(alice, doc_id)
+    assert messages(cabinet, doc_id, Topic.MAIL_DOCUMENT) == []
+    cabinet.ksef_port().mark_accepted(doc_id, ksef_number=NUMBER, acquired_at=AT)
+    queued = cabinet.invoicing.send(alice, doc_id)
+    assert queued.payload["to"] == BUYER.email

@@ -26,7 +26,6 @@ from cabinet_core.doctypes.effects import (
     Effect,
 )
 from cabinet_core.doctypes.invoice_effects import auto_send_on_issue
-from cabinet_core.ksef.submission import KsefMode, KsefState, KsefSubmission
 from cabinet_core.sync import KsefSendRequest, Topic
 
 if TYPE_CHECKING:
@@ -44,6 +43,10 @@ __all__ = [
 
 def send_to_ksef_on_issue(ctx: EffectContext) -> Document | None:
     """Queue the document for KSeF when its client uses KSeF; else mail it as before."""
+    # Imported here: cabinet_core.ksef's package imports the FA(3) reader, which imports the
+    # invoice types that import these effects.
+    from cabinet_core.ksef.submission import KsefMode, KsefState, KsefSubmission
+
     document = ctx.after
     kind = ctx.document_type.ksef_kind if ctx.document_type is not None else None
     if kind is None or not ctx.tx.ksef.enabled(document.client_id):
@@ -89,6 +92,8 @@ def send_to_ksef_on_issue(ctx: EffectContext) -> Document | None:
 
 def mail_after_acceptance(ctx: EffectContext) -> Document | None:
     """The auto-send e-mail of an invoice KSeF accepted (an offline one went already)."""
+    from cabinet_core.ksef.submission import KsefMode
+
     assert ctx.after.id is not None
     submission = ctx.tx.ksef.get(ctx.after.id)
     if submission is not None and submission.mode is KsefMode.OFFLINE:

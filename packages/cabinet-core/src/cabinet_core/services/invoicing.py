@@ -632,6 +632,7 @@ class InvoicingService(Service):
         address = self._address(document, to)
         with self.store.transaction() as tx:
             document = self._sendable(tx, actor, doc_id)
+            self._not_waiting_for_ksef(tx, document)
             queued = invoice_effects.queue_mail(
                 tx,
                 actor,
@@ -674,6 +675,18 @@ class InvoicingService(Service):
             if document_type.sendable_states
         ]
         return self._document(tx, actor, doc_id, doc_types=sendable)
+
+    @staticmethod
+    def _not_waiting_for_ksef(tx: Tx, document: Document) -> None:
+        """An invoice on its way to KSeF is not issued yet (art. 106na): it is e-mailed once
+        KSeF accepts it (or at once in offline mode, with its QR codes), never before."""
+        assert document.id is not None
+        submission = tx.ksef.get(document.id)
+        if submission is not None and submission.state.value in ("queued", "sent", "rejected"):
+            raise Conflict(
+                N_("This invoice waits for KSeF: it can be e-mailed once KSeF has accepted it"),
+                ksef_state=submission.state.value,
+            )
 
     def _address(self, document: Document, to: str | None) -> str:
         if to is None or not to.strip():
