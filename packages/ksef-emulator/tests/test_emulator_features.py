@@ -9,6 +9,7 @@ import io
 import json
 import os
 import zipfile
+from datetime import date
 
 import httpx
 import pytest
@@ -23,8 +24,11 @@ from conftest import (
     invoice_xml,
     sha,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ksef_emulator import Emulator, EmulatorConfig, VirtualClock, create_app
 from ksef_emulator.cli import banner, build, main, parse_args
+from ksef_emulator.identifiers import KSEF_NUMBER, crc8, is_ksef_number, ksef_number
 from ksef_emulator.server import serve_in_thread
 from test_xades import certificate, xades_login
 
@@ -244,6 +248,24 @@ def test_cli_options_and_banner() -> None:
     assert exit_.value.code == 0
     with pytest.raises(SystemExit):
         parse_args(["--port", "0"])
+    wildcard = parse_args(["--host", "0.0.0.0", "--port", "18121"])
+    assert wildcard.config.base_url == "http://127.0.0.1:18121"
+    public = parse_args(["--public-url", "http://ksef.local:9000/"])
+    assert public.config.base_url == "http://ksef.local:9000"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nip=st.from_regex(r"[1-9][1-9][1-9][0-9]{7}", fullmatch=True),
+    day=st.dates(min_value=date(2025, 1, 1), max_value=date(2099, 12, 31)),
+)
+def test_every_ksef_number_matches_the_official_pattern_and_checksum(nip: str, day: date) -> None:
+    number = ksef_number(nip, day)
+    assert len(number) == 35 and KSEF_NUMBER.match(number)
+    assert is_ksef_number(number)
+    assert crc8(number[:32].encode()) == int(number[-2:], 16)
+    broken = number[:-2] + f"{(int(number[-2:], 16) + 1) % 256:02X}"
+    assert not is_ksef_number(broken)
 
 
 def test_the_app_is_asgi_for_any_httpx_client() -> None:

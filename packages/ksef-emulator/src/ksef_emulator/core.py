@@ -87,8 +87,9 @@ AUTH_STATUS = {
 
 @attrs.define
 class EmulatorConfig:
-    """How the emulator behaves. ``base_url`` is where it is served (pre-signed UPO and export
-    links are built on it); ``seed`` makes its keys the same on every start."""
+    """How the emulator behaves. ``base_url`` is the server root as clients reach it, without
+    ``/v2`` (pre-signed UPO and export links are built on it); ``seed`` makes its keys the
+    same on every start."""
 
     base_url: str = "http://127.0.0.1:18100"
     seed: str | None = None
