@@ -292,3 +292,50 @@ def test_in_process_transport_for_a_sync_httpx_client(emulator: Emulator) -> Non
         assert upo.status_code == 200 and upo.headers["x-ms-meta-hash"] == sha(upo.content)
         assert http.get("/v2/nothing").status_code == 404
         assert http.put("/v2/auth/challenge").status_code == 405
+
+
+def test_authorization_policy_limits_the_tokens_to_its_addresses(emulator: Emulator) -> None:
+    from ksef_emulator import emulator_transport
+
+    def login(ip: str, policy: dict[str, list[str]]) -> tuple[httpx.Client, str]:
+        http = httpx.Client(transport=emulator_transport(emulator, ip), base_url="http://ksef")
+        ksef = Ksef(http, emulator, emulator.clock)  # type: ignore[arg-type]
+        challenge = ksef.challenge()
+        started = http.post(
+            "/v2/auth/ksef-token",
+            json={
+                "challenge": challenge["challenge"],
+                "contextIdentifier": {"type": "Nip", "value": SELLER},
+                "encryptedToken": ksef.encrypted_token(
+                    emulator.add_token(SELLER), challenge["timestampMs"]
+                ),
+                "authorizationPolicy": {"allowedIps": policy},
+            },
+        ).json()
+        return http, ksef.redeem(started).json()["accessToken"]["token"]
+
+    policy = {
+        "ip4Addresses": ["192.0.2.7"],
+        "ip4Ranges": ["198.51.100.1-198.51.100.9"],
+        "ip4Masks": ["10.1.0.0/16"],
+    }
+    for ip in ("192.0.2.7", "198.51.100.5", "10.1.2.3"):
+        http, access = login(ip, policy)
+        assert http.get("/v2/tokens", headers=bearer(access)).status_code == 200, ip
+    http, access = login("203.0.113.1", policy)
+    refused = http.get("/v2/tokens", headers=bearer(access))
+    assert refused.status_code == 403
+    assert refused.json()["reasonCode"] == "ip-not-allowed"
+    bad = httpx.Client(transport=emulator_transport(emulator), base_url="http://ksef")
+    ksef = Ksef(bad, emulator, emulator.clock)  # type: ignore[arg-type]
+    challenge = ksef.challenge()
+    answer = bad.post(
+        "/v2/auth/ksef-token",
+        json={
+            "challenge": challenge["challenge"],
+            "contextIdentifier": {"type": "Nip", "value": SELLER},
+            "encryptedToken": ksef.encrypted_token("t", challenge["timestampMs"]),
+            "authorizationPolicy": {"allowedIps": {"ip4Masks": ["10.0.0.0/33"]}},
+        },
+    )
+    assert error_codes(answer) == [21405]
