@@ -9,6 +9,7 @@ import io
 import json
 import os
 import zipfile
+from datetime import date
 
 import httpx
 import pytest
@@ -23,8 +24,11 @@ from conftest import (
     invoice_xml,
     sha,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ksef_emulator import Emulator, EmulatorConfig, VirtualClock, create_app
 from ksef_emulator.cli import banner, build, main, parse_args
+from ksef_emulator.identifiers import KSEF_NUMBER, crc8, is_ksef_number, ksef_number
 from ksef_emulator.server import serve_in_thread
 from test_xades import certificate, xades_login
 
@@ -244,6 +248,24 @@ def test_cli_options_and_banner() -> None:
     assert exit_.value.code == 0
     with pytest.raises(SystemExit):
         parse_args(["--port", "0"])
+    wildcard = parse_args(["--host", "0.0.0.0", "--port", "18121"])
+    assert wildcard.config.base_url == "http://127.0.0.1:18121"
+    public = parse_args(["--public-url", "http://ksef.local:9000/"])
+    assert public.config.base_url == "http://ksef.local:9000"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nip=st.from_regex(r"[1-9][1-9][1-9][0-9]{7}", fullmatch=True),
+    day=st.dates(min_value=date(2025, 1, 1), max_value=date(2099, 12, 31)),
+)
+def test_every_ksef_number_matches_the_official_pattern_and_checksum(nip: str, day: date) -> None:
+    number = ksef_number(nip, day)
+    assert len(number) == 35 and KSEF_NUMBER.match(number)
+    assert is_ksef_number(number)
+    assert crc8(number[:32].encode()) == int(number[-2:], 16)
+    broken = number[:-2] + f"{(int(number[-2:], 16) + 1) % 256:02X}"
+    assert not is_ksef_number(broken)
 
 
 def test_the_app_is_asgi_for_any_httpx_client() -> None:
@@ -270,3 +292,50 @@ def test_in_process_transport_for_a_sync_httpx_client(emulator: Emulator) -> Non
         assert upo.status_code == 200 and upo.headers["x-ms-meta-hash"] == sha(upo.content)
         assert http.get("/v2/nothing").status_code == 404
         assert http.put("/v2/auth/challenge").status_code == 405
+
+
+def test_authorization_policy_limits_the_tokens_to_its_addresses(emulator: Emulator) -> None:
+    from ksef_emulator import emulator_transport
+
+    def login(ip: str, policy: dict[str, list[str]]) -> tuple[httpx.Client, str]:
+        http = httpx.Client(transport=emulator_transport(emulator, ip), base_url="http://ksef")
+        ksef = Ksef(http, emulator, emulator.clock)  # type: ignore[arg-type]
+        challenge = ksef.challenge()
+        started = http.post(
+            "/v2/auth/ksef-token",
+            json={
+                "challenge": challenge["challenge"],
+                "contextIdentifier": {"type": "Nip", "value": SELLER},
+                "encryptedToken": ksef.encrypted_token(
+                    emulator.add_token(SELLER), challenge["timestampMs"]
+                ),
+                "authorizationPolicy": {"allowedIps": policy},
+            },
+        ).json()
+        return http, ksef.redeem(started).json()["accessToken"]["token"]
+
+    policy = {
+        "ip4Addresses": ["192.0.2.7"],
+        "ip4Ranges": ["198.51.100.1-198.51.100.9"],
+        "ip4Masks": ["10.1.0.0/16"],
+    }
+    for ip in ("192.0.2.7", "198.51.100.5", "10.1.2.3"):
+        http, access = login(ip, policy)
+        assert http.get("/v2/tokens", headers=bearer(access)).status_code == 200, ip
+    http, access = login("203.0.113.1", policy)
+    refused = http.get("/v2/tokens", headers=bearer(access))
+    assert refused.status_code == 403
+    assert refused.json()["reasonCode"] == "ip-not-allowed"
+    bad = httpx.Client(transport=emulator_transport(emulator), base_url="http://ksef")
+    ksef = Ksef(bad, emulator, emulator.clock)  # type: ignore[arg-type]
+    challenge = ksef.challenge()
+    answer = bad.post(
+        "/v2/auth/ksef-token",
+        json={
+            "challenge": challenge["challenge"],
+            "contextIdentifier": {"type": "Nip", "value": SELLER},
+            "encryptedToken": ksef.encrypted_token("t", challenge["timestampMs"]),
+            "authorizationPolicy": {"allowedIps": {"ip4Masks": ["10.0.0.0/33"]}},
+        },
+    )
+    assert error_codes(answer) == [21405]

@@ -3,8 +3,10 @@ MIT), runs unmodified against the served emulator; only its base URL differs. It
 with a KSeF token, opens an online session, sends an FA(3) invoice, polls its status, fetches
 the UPO, closes the session and reads the session UPO.
 
-Its XAdES path needs ``xmlsec`` (libxmlsec1, the ``xml`` extra), so certificate
-authentication is covered by ``test_xades.py`` with signxml instead.
+Its XAdES path (the ``xml`` extra: lxml and xmlsec, libxmlsec1's binding) signs an
+``AuthTokenRequest`` with a self-signed certificate carrying the NIP, as MF's TEST accepts; the
+emulator verifies that signature, made by a different XML-signature implementation than the
+signxml the emulator itself uses.
 """
 
 from __future__ import annotations
@@ -95,3 +97,44 @@ def test_ksef_client_token_auth_send_status_and_upo(served: tuple[Emulator, Serv
 
         # What the seller sent is the buyer's purchase invoice, found with a Subject2 query.
     assert emulator.state.by_ksef_number[status.ksef_number].facts.buyer_value == BUYER  # type: ignore[union-attr]
+
+
+def test_ksef_client_xades_auth_with_a_self_signed_certificate(
+    served: tuple[Emulator, Served],
+) -> None:
+    pytest.importorskip("xmlsec")
+    from ksef_client.services.xades import XadesKeyPair
+    from test_xades import certificate
+
+    emulator, server = served
+    cert_pem, key_pem = certificate(serial_number=f"TINPL-{SELLER}", start=None)
+    key_pair = XadesKeyPair(certificate_pem=cert_pem.decode(), private_key_pem=key_pem.decode())
+    with KsefClient(KsefClientOptions(base_url=server.url)) as client:
+        auth = AuthCoordinator(client.auth).authenticate_with_xades_key_pair(
+            key_pair=key_pair,
+            context_identifier_type="Nip",
+            context_identifier_value=SELLER,
+            subject_identifier_type="certificateSubject",
+            poll_interval_seconds=0.1,
+        )
+        assert auth.access_token
+        # and a firm's seal in its client's context, once the client granted it
+        seal_pem, seal_key = certificate(organization_id=f"VATPL-{BUYER}", start=None)
+        seal = XadesKeyPair(certificate_pem=seal_pem.decode(), private_key_pem=seal_key.decode())
+        with pytest.raises(RuntimeError, match="415"):
+            AuthCoordinator(client.auth).authenticate_with_xades_key_pair(
+                key_pair=seal,
+                context_identifier_type="Nip",
+                context_identifier_value=SELLER,
+                subject_identifier_type="certificateSubject",
+                poll_interval_seconds=0.1,
+            )
+        emulator.grant(SELLER, BUYER)
+        granted = AuthCoordinator(client.auth).authenticate_with_xades_key_pair(
+            key_pair=seal,
+            context_identifier_type="Nip",
+            context_identifier_value=SELLER,
+            subject_identifier_type="certificateSubject",
+            poll_interval_seconds=0.1,
+        )
+        assert granted.access_token

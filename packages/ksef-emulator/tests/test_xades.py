@@ -5,7 +5,7 @@ grant)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,8 +27,10 @@ def certificate(
     serial_number: str | None = None,
     organization_id: str | None = None,
     days: tuple[int, int] = (-1, 365),
+    start: datetime | None = START,
 ) -> tuple[bytes, bytes]:
-    """A self-signed RSA certificate and its key, both PEM."""
+    """A self-signed RSA certificate and its key, both PEM, valid ``days`` around ``start``
+    (the virtual clock's start; ``None``: the real now, for a served emulator)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     attributes = [x509.NameAttribute(NameOID.COMMON_NAME, "Jan Testowy")]
     if serial_number:
@@ -36,7 +38,7 @@ def certificate(
     if organization_id:
         attributes.append(x509.NameAttribute(ObjectIdentifier("2.5.4.97"), organization_id))
     name = x509.Name(attributes)
-    now = START
+    now = start or datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

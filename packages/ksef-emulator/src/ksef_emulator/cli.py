@@ -74,6 +74,11 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on.")
     parser.add_argument("--port", default=8098, type=_port, help="Port to listen on.")
     parser.add_argument(
+        "--public-url",
+        help="The server root as clients reach it (pre-signed UPO and export links are built "
+        "on it); default http://HOST:PORT, with 127.0.0.1 for a wildcard host.",
+    )
+    parser.add_argument(
         "--seed",
         default="ksef-emulator",
         help="Derive the keys from this (same certificates on every start); "
@@ -118,8 +123,9 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None, *, prog: str | None = None) -> ServeOptions:
     """The command line as :class:`ServeOptions` (exits 2 on a bad one)."""
     args = _parser(prog).parse_args(argv)
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
     config = EmulatorConfig(
-        base_url=f"http://{args.host}:{args.port}",
+        base_url=(args.public_url or f"http://{host}:{args.port}").rstrip("/"),
         seed=None if args.seed == "random" else args.seed,
         processing_seconds=args.processing_seconds,
         storage_seconds=args.storage_seconds,

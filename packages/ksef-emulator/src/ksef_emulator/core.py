@@ -33,6 +33,7 @@ from ksef_emulator.crypto import KeyCertificate, generate_key_certificate, sha25
 from ksef_emulator.errors import KsefError, ProblemError, forbidden, gone, unauthorized, validation
 from ksef_emulator.identifiers import NIP, ksef_number, reference_number
 from ksef_emulator.limits import RateLimiter
+from ksef_emulator.policy import IpPolicy
 from ksef_emulator.state import (
     ALL_PERMISSIONS,
     AuthOperation,
@@ -87,8 +88,9 @@ AUTH_STATUS = {
 
 @attrs.define
 class EmulatorConfig:
-    """How the emulator behaves. ``base_url`` is where it is served (pre-signed UPO and export
-    links are built on it); ``seed`` makes its keys the same on every start."""
+    """How the emulator behaves. ``base_url`` is the server root as clients reach it, without
+    ``/v2`` (pre-signed UPO and export links are built on it); ``seed`` makes its keys the
+    same on every start."""
 
     base_url: str = "http://127.0.0.1:18100"
     seed: str | None = None
@@ -420,6 +422,24 @@ class Emulator:
         operation = self.state.operations.get(found.auth_reference)
         return operation.context_value if operation else "-"
 
+    def check_ip(self, authorization: str | None, client_ip: str) -> None:
+        """403 ``ip-not-allowed`` when the bearer's authentication restricted its tokens to
+        other addresses (``authorizationPolicy``)."""
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return
+        found = self.state.bearers.get(authorization[7:].strip())
+        if found is None or found.kind == "authentication":
+            return
+        operation = self.state.operations.get(found.auth_reference)
+        if operation is not None and not operation.ip_policy.allows(client_ip):
+            raise ProblemError(
+                403,
+                "Forbidden",
+                f"Dostęp z adresu IP {client_ip} jest niedozwolony.",
+                reasonCode="ip-not-allowed",
+                security={"clientIp": client_ip},
+            )
+
     def _access(self, authorization: str | None, *required: str) -> tuple[Bearer, AuthOperation]:
         access = self.bearer(authorization, "access")
         operation = self.state.operations[access.auth_reference]
@@ -526,6 +546,7 @@ class Emulator:
         details: list[str],
         token_reference: str | None = None,
         document_hash: str | None = None,
+        ip_policy: IpPolicy | None = None,
     ) -> Reply:
         now = self._now()
         reference = reference_number("AU", to_datetime(now).date())
@@ -543,6 +564,7 @@ class Emulator:
             details=details,
             token_reference=token_reference,
             document_hash=document_hash,
+            ip_policy=ip_policy or IpPolicy(),
         )
         if code == 200:
             if context_value in self.state.blocked:
@@ -586,6 +608,7 @@ class Emulator:
             if key_id is not None and key_id != self.token_key.public_key_id:
                 raise KsefError(21470)
             encrypted = _b64decode(body.get("encryptedToken"), "encryptedToken")
+            policy = IpPolicy.from_json(body.get("authorizationPolicy"))
             challenge = self._take_challenge(body.get("challenge"))
             details: list[str] = []
             token: KsefToken | None = None
@@ -619,6 +642,7 @@ class Emulator:
                 code=450 if details else 200,
                 details=details,
                 token_reference=token.reference if token else None,
+                ip_policy=policy,
             )
 
     def auth_xades(self, body: bytes) -> Reply:
@@ -649,6 +673,7 @@ class Emulator:
                 code=code,
                 details=details,
                 document_hash=request.document_hash,
+                ip_policy=request.ip_policy,
             )
 
     def _operation(self, reference: str) -> AuthOperation:

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from ksef_emulator.invoices import InvoiceFacts
+from ksef_emulator.policy import IpPolicy
 
 __all__ = [
     "ALL_PERMISSIONS",
@@ -88,6 +89,7 @@ class AuthOperation:
     details: list[str]
     token_reference: str | None = None
     document_hash: str | None = None
+    ip_policy: IpPolicy = attrs.Factory(IpPolicy)
     redeemed: bool = False
     revoked: bool = False
     refresh_valid_until: float | None = None

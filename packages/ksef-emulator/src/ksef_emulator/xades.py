@@ -26,6 +26,7 @@ from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from ksef_emulator.errors import KsefError
+from ksef_emulator.policy import IpPolicy
 from ksef_emulator.schemas import auth_schema, errors_of
 
 __all__ = ["AuthRequest", "check_request", "fingerprint", "subject_of"]
@@ -60,7 +61,7 @@ class AuthRequest:
     subject_identifier_type: str  # certificateSubject | certificateFingerprint
     certificate: x509.Certificate
     document_hash: str  # base64 SHA-256 of the signed document (the UPO quotes it)
-    allowed_ips: tuple[str, ...]
+    ip_policy: IpPolicy
 
 
 def _certificate_of(signature: Any) -> x509.Certificate:
@@ -139,8 +140,11 @@ def check_request(body: bytes) -> AuthRequest:
         subject_identifier_type=root.findtext("a:SubjectIdentifierType", namespaces=ns) or "",
         certificate=certificate,
         document_hash=base64.b64encode(hashlib.sha256(body).digest()).decode(),
-        allowed_ips=tuple(
-            (element.text or "").strip() for element in root.iterfind(".//a:AllowedIps/*", ns)
+        ip_policy=IpPolicy.parse(
+            *(
+                [(e.text or "").strip() for e in root.iterfind(f".//a:AllowedIps/a:{kind}", ns)]
+                for kind in ("Ip4Address", "Ip4Range", "Ip4Mask")
+            )
         ),
     )
 
