@@ -49,7 +49,6 @@ def run_checks(sender: KsefSender) -> list[int]:
     queue = [int(item) for item in port.state(QUEUE_KEY, []) or []]
     if not queue:
         return []
-    port.set_state(QUEUE_KEY, None)
     for client_id in queue:
         status, message = check(sender, client_id)
         port.set_client_state(
@@ -57,6 +56,9 @@ def run_checks(sender: KsefSender) -> list[int]:
             CHECK_KEY,
             {"status": status, "at": port.now().isoformat(), "message": message[:500]},
         )
+    # Staff may have asked for more while these ran: keep those for the next pass.
+    left = [int(item) for item in port.state(QUEUE_KEY, []) or [] if int(item) not in queue]
+    port.set_state(QUEUE_KEY, left or None)
     return queue
 
 
