@@ -16,6 +16,7 @@ from cabinet_ksef.sending import KsefSender, Paced, SendWindow, invoice_facts, n
 from cabinet_ksef.settings import KsefSettings
 from plugin_fakes import (
     SELLER_NIP,
+    FakeClient,
     FakeKsef,
     FakePort,
     Interrupted,
@@ -313,3 +314,43 @@ def test_a_file_that_cannot_be_written_yet_waits() -> None:
     error = step(sender, 1)
     assert error is not None and "extra.corrected_ksef_number" in str(error)
     assert error.retry_after == 300.0 and ksef.sent == []
+
+
+def test_refused_tokens_are_dropped_and_a_fresh_authentication_follows_soon() -> None:
+    from cabinet_ksef.errors import KsefAuthError
+
+    sender, port, ksef = make()
+    port.issue(1)
+    step(sender, 1)
+    real = FakeClient.invoice_status
+
+    def revoked(self: FakeClient, *args: object) -> object:
+        raise KsefAuthError(401, "Unauthorized")
+
+    FakeClient.invoice_status = revoked  # type: ignore[assignment,method-assign]
+    try:
+        error = step(sender, 1)
+    finally:
+        FakeClient.invoice_status = real  # type: ignore[method-assign]
+    assert error is not None and error.retry_after == sender.settings.poll_seconds
+    assert step(sender, 1) is None and ksef.authentications == 2
+    assert port.submission(1).state is KsefState.ACCEPTED  # type: ignore[union-attr]
+
+
+def test_credentials_ksef_refuses_wait_long_and_say_why() -> None:
+    from cabinet_ksef.errors import KsefAuthError
+
+    sender, port, _ksef = make()
+    port.issue(1)
+    real = FakeClient.authenticate
+
+    def refused(self: FakeClient, credentials: object) -> object:
+        raise KsefAuthError(200, "Nieprawidłowy token", code=450)
+
+    FakeClient.authenticate = refused  # type: ignore[assignment,method-assign]
+    try:
+        error = step(sender, 1)
+    finally:
+        FakeClient.authenticate = real  # type: ignore[method-assign]
+    assert error is not None and error.retry_after == 600.0
+    assert "Nieprawidłowy token" in port.client_state(1, "last_error")["message"]

@@ -211,6 +211,7 @@ class KsefSender:
         """Send a queued or offline invoice (or adopt the earlier send a crash left behind)."""
         document_id, client_id = submission.document_id, submission.client_id
         connection, credentials = self.open(client_id)
+        cached = connection.tokens is not None
         try:
             xml = self.port.fa3_xml(document_id)
         except ValidationError as exc:
@@ -253,9 +254,7 @@ class KsefSender:
         except KsefRateLimited as exc:
             raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
         except KsefAuthError as exc:
-            self.connections.forget(client_id)
-            self.note_error(client_id, str(exc))
-            raise DeliveryError(str(exc), retry_after=600.0) from exc
+            raise self._auth_failed(client_id, exc, cached=cached) from exc
         except KsefError as exc:
             # A synchronous 400 about the envelope: the session is closed or unusable (21180,
             # 21173), or the file was refused before processing. A new session next time.
@@ -275,6 +274,17 @@ class KsefSender:
         raise DeliveryError(
             "sent to KSeF; waiting for its status", retry_after=self.settings.poll_seconds
         )
+
+    def _auth_failed(self, client_id: int, exc: KsefAuthError, *, cached: bool) -> DeliveryError:
+        """KSeF refused the tokens: drop them. Cached tokens may just have been revoked or
+        expired early, so the next attempt (authenticating afresh) comes soon; a fresh
+        authentication that failed means the credentials are wrong: staff must act, and the
+        settings page says why."""
+        self.connections.forget(client_id)
+        if cached:
+            return DeliveryError(str(exc), retry_after=self.settings.poll_seconds)
+        self.note_error(client_id, str(exc))
+        return DeliveryError(str(exc), retry_after=600.0)
 
     def _find_sent(
         self,
@@ -370,6 +380,7 @@ class KsefSender:
         document_id, client_id = submission.document_id, submission.client_id
         assert submission.session_reference and submission.invoice_reference
         connection, credentials = self.open(client_id)
+        cached = connection.tokens is not None
         try:
             tokens = self.connections.tokens(connection, credentials)
             status = connection.client.invoice_status(
@@ -391,9 +402,7 @@ class KsefSender:
         except KsefRateLimited as exc:
             raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
         except KsefAuthError as exc:
-            self.connections.forget(client_id)
-            self.note_error(client_id, str(exc))
-            raise DeliveryError(str(exc), retry_after=600.0) from exc
+            raise self._auth_failed(client_id, exc, cached=cached) from exc
         details = status.details
         if status.code == DUPLICATE and status.original_ksef_number:
             # The same seller, type and number is already in KSeF: say under which number, so
