@@ -129,3 +129,12 @@ def test_a_sellers_invoice_in_ksef_becomes_the_buyers_cost_invoice_once(world: W
     assert second.imported == 0
     state = receiver.state(world.client.id)
     assert state.high_water is not None and state.imported_total == 1
+
+
+def test_tokens_expired_by_ksef_are_replaced_without_losing_the_invoice(world: World) -> None:
+    document = world.issue()
+    assert document.id is not None
+    world.work_until(lambda: world.submission(document.id).state is not KsefState.QUEUED)
+    world.emulator.expire_tokens(refresh=True)
+    world.work_until(world.settled(document.id))
+    assert world.submission(document.id).state is KsefState.ACCEPTED

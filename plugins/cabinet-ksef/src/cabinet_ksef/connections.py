@@ -70,6 +70,8 @@ class Connections:
                 base_url,
                 fingerprint,
             ):
+                if current is not None:
+                    current.client.close()
                 current = Connection(base_url, fingerprint, self._factory(base_url))
                 self._connections[client_id] = current
             return current
@@ -145,7 +147,9 @@ class Connections:
     def forget(self, client_id: int) -> None:
         """Drop everything cached for the client (its tokens were refused)."""
         with self._lock:
-            self._connections.pop(client_id, None)
+            dropped = self._connections.pop(client_id, None)
+        if dropped is not None:
+            dropped.client.close()
 
     def session_references(self, client_id: int) -> list[str]:
         """The client's recent sessions, newest first."""
