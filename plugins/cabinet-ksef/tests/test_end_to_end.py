@@ -138,3 +138,68 @@ def test_tokens_expired_by_ksef_are_replaced_without_losing_the_invoice(world: W
     world.emulator.expire_tokens(refresh=True)
     world.work_until(world.settled(document.id))
     assert world.submission(document.id).state is KsefState.ACCEPTED
+
+
+def test_a_certificate_client_offline_gets_both_codes_and_is_accepted_after_recovery(
+    world: World,
+) -> None:
+    """XAdES authentication with the client's seal (organizationIdentifier VATPL-<NIP>), and
+    KOD II signed with it while KSeF is down."""
+    from cabinet_ksef.credentials import CredentialVault, certificate_credentials
+    from cabinet_ksef.settings import KsefSettings
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "Sprzedawca pieczęć"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Sprzedawca sp. z o.o."),
+            x509.NameAttribute(x509.ObjectIdentifier("2.5.4.97"), f"VATPL-{SELLER_NIP}"),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "PL"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    port = world.cabinet.ksef_port()
+    assert world.client.id is not None
+    credentials = certificate_credentials(
+        SELLER_NIP,
+        certificate.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        now=port.now(),
+    )
+    CredentialVault(KsefSettings.of(world.cabinet).credentials_key, port).store(
+        world.client.id, credentials, now=port.now(), valid_until=None
+    )
+    world.cabinet.settings.plugins["ksef"]["offline_after"] = "1"
+    world.emulator.set_faults(down=True)
+    document = world.issue()
+    assert document.id is not None
+    world.work_until(lambda: world.submission(document.id).state is KsefState.OFFLINE)
+    codes = {code.kind: code for code in world.submission(document.id).verification}
+    assert set(codes) == {"invoice", "certificate"}
+    assert codes["certificate"].label == "CERTYFIKAT"
+    assert f"/certificate/Nip/{SELLER_NIP}/{SELLER_NIP}/" in codes["certificate"].url
+
+    world.emulator.set_faults(down=False)
+    assert world.sender.recovery_pass() == [document.id]
+    world.work_until(world.settled(document.id))
+    accepted = world.submission(document.id)
+    assert accepted.state is KsefState.ACCEPTED, accepted
+    assert {code.kind for code in accepted.verification} == {"invoice", "certificate"}
