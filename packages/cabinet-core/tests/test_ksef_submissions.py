@@ -350,6 +350,10 @@ def test_a_correction_names_the_originals_ksef_number(world: World) -> None:
     xml = port.fa3_xml(correction_id)
     assert validate_fa3(xml) == []
     assert _corrected(xml) == {"NrKSeF": "1", "NrKSeFFaKorygowanej": NUMBER, "NrKSeFN": None}
+    # The printed correction names it too.
+    correction = world.cabinet.documents.get(world.actor(world.alice), correction_id)
+    printed = view_of(world.cabinet, correction, world.client_a).document
+    assert printed.extra["corrected_ksef_number"] == NUMBER
 
 
 def test_nrksefn_only_when_the_original_never_went_to_ksef(world: World) -> None:
@@ -496,3 +500,38 @@ def test_an_invoice_waiting_for_ksef_cannot_be_e_mailed_by_hand_yet(world: World
     cabinet.ksef_port().mark_accepted(doc_id, ksef_number=NUMBER, acquired_at=AT)
     queued = cabinet.invoicing.send(alice, doc_id)
     assert queued.payload["to"] == BUYER.email
+
+
+def test_without_the_plugin_ksef_messages_wait_and_scheduled_work_runs_with_the_subscriber(
+    store: Store, tmp_path: Path, world: World
+) -> None:
+    from cabinet_core.crm import PeriodicTask
+
+    ksef_on(world, auto_send=False)
+    doc_id = issue_invoice(world)
+    # A cabinet without the KSeF plugin: the worker leaves the message for the subscriber.
+    bare = mail_cabinet(store, tmp_path, CapturingMailer())
+    assert bare.outbox_subscriber_names == ()
+    Worker(bare).run_once()
+    (waiting,) = messages(bare, doc_id, Topic.KSEF_SEND)
+    assert waiting.delivered_at is None and waiting.attempts == 0
+
+    ran: list[object] = []
+
+    class Polling:
+        def deliver(self, message: OutboxMessage) -> None:
+            ran.append(message.id)
+
+        def periodic_tasks(self) -> list[PeriodicTask[Polling]]:
+            return [PeriodicTask(name="ksef.poll", interval_seconds=30, run=ran.append)]
+
+    class PollingPlugin:
+        @hookimpl
+        def register_outbox_subscribers(self, register: Register) -> None:
+            register(KSEF_SUBSCRIBER, lambda cabinet: Polling())
+
+    with_plugin = mail_cabinet(store, tmp_path, CapturingMailer(), PollingPlugin())
+    worker = Worker(with_plugin)
+    assert worker.run_due_tasks() == ["ksef.poll"]
+    assert isinstance(ran[0], Polling)
+    assert worker.run_once() == 1 and ran[1] == waiting.id

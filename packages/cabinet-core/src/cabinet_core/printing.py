@@ -185,6 +185,11 @@ def document_view(
     )
     kind = document_type.ksef_kind if document_type is not None else None
     corrects = isinstance(document_type, BaseDocumentType) and document_type.corrects
+    if corrects and original is not None and document.number:
+        # The original's KSeF number is printed as well as written into FA(3).
+        filled, problems = with_original_ksef_number(document, original)
+        if not problems:
+            document = filled
     fa3, errors = _fa3(document, client, kind, rules, original if corrects else None)
     initial = document_type.workflow.initial if document_type is not None else "draft"
     return DocumentView(
