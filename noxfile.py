@@ -11,7 +11,17 @@ import nox
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "types", "core", "pdf", "bitrix", "web", "emulator", "ksef-emulator", "integration"]
+nox.options.sessions = [
+    "lint",
+    "types",
+    "core",
+    "pdf",
+    "bitrix",
+    "web",
+    "emulator",
+    "ksef-emulator",
+    "integration",
+]
 
 PACKAGES = {
     "core": "cabinet-core",

@@ -535,3 +535,30 @@ def test_ksef_number_checksum_matches_the_documented_example() -> None:
     assert not is_ksef_number("5265877635-20250826-0100001AF629-00")
     assert hashlib.sha256(b"").digest()  # keeps hashlib used for sha() parity
     assert timedelta(0) == timedelta(0)
+
+
+def test_phase2_technical_correction_of_a_rejected_offline_invoice(ksef: Ksef) -> None:
+    access = ksef.access()
+    session = ksef.open_session(access)
+    broken = invoice_xml(number="OFF/1").replace(b"<P_2>", b"<P_2a>x</P_2a><P_2>")
+    rejected = ksef.sent(access, session, broken)
+    assert ksef.invoice_status(access, session, rejected)["status"]["code"] == 450
+    fixed = invoice_xml(number="OFF/1")
+    online = ksef.send(access, session, fixed, hashOfCorrectedInvoice=sha(broken))
+    assert error_codes(online) == [21405]  # only with offlineMode
+    correction = ksef.send(
+        access, session, fixed, offlineMode=True, hashOfCorrectedInvoice=sha(broken)
+    )
+    assert correction.status_code == 202
+    status = ksef.invoice_status(access, session, correction.json()["referenceNumber"])
+    assert status["status"]["code"] == 200 and status["invoicingMode"] == "Offline"
+    again = ksef.send(access, session, fixed, offlineMode=True, hashOfCorrectedInvoice=sha(broken))
+    assert error_codes(again) == [21166]
+    accepted = ksef.send(
+        access,
+        session,
+        invoice_xml(number="OFF/2"),
+        offlineMode=True,
+        hashOfCorrectedInvoice=sha(fixed),
+    )
+    assert error_codes(accepted) == [21167]

@@ -326,6 +326,7 @@ def test_authorization_policy_limits_the_tokens_to_its_addresses(emulator: Emula
     refused = http.get("/v2/tokens", headers=bearer(access))
     assert refused.status_code == 403
     assert refused.json()["reasonCode"] == "ip-not-allowed"
+    assert http.delete("/v2/auth/sessions/current", headers=bearer(access)).status_code == 403
     bad = httpx.Client(transport=emulator_transport(emulator), base_url="http://ksef")
     ksef = Ksef(bad, emulator, emulator.clock)  # type: ignore[arg-type]
     challenge = ksef.challenge()

@@ -133,8 +133,7 @@ def _handle(emulator: Emulator, group: str, handler: Handler, call: Call) -> Res
             raise emulator.unavailable()
         if group not in ("control", "storage", "latarnia"):
             with emulator.lock:
-                if group != "auth":
-                    emulator.check_ip(call.authorization, call.client_ip)
+                emulator.check_ip(call.authorization, call.client_ip)
                 context = "-" if group == "auth" else emulator.context_of(call.authorization)
                 refused = emulator.limiter.check(
                     group, context, call.client_ip, emulator.clock.now()

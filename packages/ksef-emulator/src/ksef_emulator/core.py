@@ -959,6 +959,9 @@ class Emulator:
                 raise KsefError(21402, f"Rozmiar zaszyfrowanej faktury: {len(content)}.")
             if body.get("encryptedInvoiceHash") != sha256_b64(content):
                 raise KsefError(21403)
+            corrected = body.get("hashOfCorrectedInvoice")
+            if corrected is not None:
+                self._check_technical_correction(session, str(corrected), body)
             now = self._now()
             invoice = Invoice(
                 reference=reference_number("EE", to_datetime(now).date()),
@@ -999,6 +1002,37 @@ class Emulator:
             session.updated = now
             self.state.invoices[invoice.reference] = invoice
             return Reply(202, {"referenceNumber": invoice.reference})
+
+    def _check_technical_correction(
+        self, session: OnlineSession, corrected: str, body: Mapping[str, Any]
+    ) -> None:
+        """A technical correction (``offline/korekta-techniczna.md``) re-sends an offline
+        invoice rejected for technical reasons (not permissions), once it is accepted."""
+        if not body.get("offlineMode"):
+            raise validation("Korekta techniczna wymaga 'offlineMode': true.")
+        originals = [
+            i
+            for i in self.state.invoices.values()
+            if i.invoice_hash == corrected and self._context_of_invoice(i) == session.context_value
+        ]
+        if not originals:
+            raise validation(f"Nie znaleziono faktury o skrócie {corrected}.")
+        if any(i.code == 200 for i in originals) or all(i.code == 410 for i in originals):
+            raise KsefError(
+                21167, "Nie można wysłać korekty technicznej do prawidłowo przetworzonej faktury."
+            )
+        if any(
+            i.code == 200 and i.hash_of_corrected == corrected for i in self.state.invoices.values()
+        ):
+            raise KsefError(
+                21166, "Faktura posiada już przetworzoną prawidłowo korektę techniczną."
+            )
+
+    def _context_of_invoice(self, invoice: Invoice) -> str | None:
+        sent_in = self.state.sessions.get(invoice.session_reference)
+        if sent_in is not None:
+            return sent_in.context_value
+        return invoice.facts.seller_nip if invoice.facts else None
 
     def _fail(self, invoice: Invoice, code: int, *details: str) -> None:
         invoice.code = code
