@@ -497,7 +497,11 @@ def test_an_invoice_waiting_for_ksef_cannot_be_e_mailed_by_hand_yet(world: World
     with pytest.raises(Conflict):
         cabinet.invoicing.send(alice, doc_id)
     assert messages(cabinet, doc_id, Topic.MAIL_DOCUMENT) == []
+    # The page offers no "send" it would refuse.
+    document = cabinet.documents.get(alice, doc_id)
+    assert "send" not in cabinet.invoicing.available(document)
     cabinet.ksef_port().mark_accepted(doc_id, ksef_number=NUMBER, acquired_at=AT)
+    assert "send" in cabinet.invoicing.available(document)
     queued = cabinet.invoicing.send(alice, doc_id)
     assert queued.payload["to"] == BUYER.email
 

@@ -63,7 +63,7 @@ def test_an_invoice_outside_ksef_says_so_and_takes_a_typed_ksef_number(
     page = client_web.get(f"/documents/{invoice.id}")
     assert page.status_code == 200
     assert 'data-test="ksef-not-sent"' in page.text
-    assert "was not sent to KSeF" in page.text
+    assert "Ta faktura nie została wysłana do KSeF" in page.text  # Polish: the user's language
     assert 'data-test="ksef-number-form"' in page.text
     token = csrf_of(client_web, f"/documents/{invoice.id}")
     bad = client_web.post(
@@ -71,7 +71,7 @@ def test_an_invoice_outside_ksef_says_so_and_takes_a_typed_ksef_number(
         data={"ksef_number": "5250000110-20261120-0A1B2C3D4E5F-01", "csrf_token": token},
     )
     assert bad.status_code == 422
-    assert "This is not a valid KSeF number" in bad.text
+    assert "To nie jest poprawny numer KSeF" in bad.text
     good = client_web.post(
         f"/documents/{invoice.id}/ksef-number",
         data={"ksef_number": NUMBER, "csrf_token": token},
@@ -79,7 +79,7 @@ def test_an_invoice_outside_ksef_says_so_and_takes_a_typed_ksef_number(
     assert good.status_code == 200 and good.url.path == f"/documents/{invoice.id}"
     assert f'data-test="ksef-number">{NUMBER}<' in good.text
     assert 'data-state="accepted"' in good.text
-    assert "KSeF number recorded" in good.text  # the history and the flash
+    assert "Zapisano numer KSeF." in good.text and "Wpisano numer KSeF" in good.text
 
 
 def test_an_accepted_invoice_shows_its_number_qr_code_and_upo(
@@ -122,7 +122,7 @@ def test_a_rejected_invoice_shows_ksefs_code_and_can_be_fixed(
     )
     page = client_web.get(f"/documents/{invoice.id}")
     assert 'data-test="ksef-rejection"' in page.text
-    assert "KSeF rejected this invoice (code 450)." in page.text
+    assert "KSeF odrzucił tę fakturę (kod 450)." in page.text
     assert "Błąd weryfikacji semantyki dokumentu faktury" in page.text
     assert 'data-status="ksef_rejected"' in page.text
     assert 'data-test="edit"' in page.text and 'data-test="transition-issue"' in page.text
@@ -141,7 +141,7 @@ def test_the_staff_list_and_the_api_show_rejected_and_waiting_invoices(
     page = web.get("/ksef/submissions")
     assert page.status_code == 200
     assert page.text.count('data-test="ksef-row"') == 2
-    assert "Duplikat faktury" in page.text and "code 440" in page.text
+    assert "Duplikat faktury" in page.text and "kod 440" in page.text
     only = web.get("/ksef/submissions?state=rejected")
     assert only.text.count('data-test="ksef-row"') == 1
     listed = web.get("/api/v1/ksef/submissions").json()
