@@ -30,6 +30,7 @@ from ksef_emulator import Emulator, EmulatorConfig, VirtualClock, create_app
 from ksef_emulator.cli import banner, build, main, parse_args
 from ksef_emulator.identifiers import KSEF_NUMBER, crc8, is_ksef_number, ksef_number
 from ksef_emulator.server import serve_in_thread
+from starlette.testclient import TestClient
 from test_xades import certificate, xades_login
 
 WINDOW = {
@@ -246,6 +247,12 @@ def test_cli_options_and_banner() -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])
     assert exit_.value.code == 0
+    scripted, _ = build(parse_args(["--virtual-clock", "--subject", SELLER]))
+    with TestClient(create_app(scripted)) as http:
+        before = http.post("/_emulator/clock", json={}).json()["now"]
+        after = http.post("/_emulator/clock", json={"advanceSeconds": 3600}).json()["now"]
+        assert after > before
+        assert http.post("/_emulator/clock", json={"advanceSeconds": -1}).status_code == 400
     with pytest.raises(SystemExit):
         parse_args(["--port", "0"])
     wildcard = parse_args(["--host", "0.0.0.0", "--port", "18121"])

@@ -27,6 +27,7 @@ from ksef_emulator.errors import KsefError, ProblemError, RateLimited, validatio
 __all__ = ["API_PREFIX", "Call", "Endpoint", "create_app", "endpoints", "respond"]
 
 API_PREFIX = "/v2"
+_TEN_YEARS = 10 * 366 * 86400
 
 
 @attrs.frozen
@@ -363,6 +364,16 @@ def _control_routes() -> list[Endpoint]:
     def faults(e: Emulator, call: Call) -> Reply:
         if call.body.strip():
             spec = call.json()
+            slow = spec.get("slowSeconds")
+            if (
+                not isinstance(spec.get("down"), bool | None)
+                or isinstance(slow, bool)
+                or not isinstance(slow, int | float | None)
+                or not isinstance(spec.get("rejectInvoices", False), bool | str | None)
+            ):
+                raise validation(
+                    "Oczekiwano {down: bool, slowSeconds: liczba, rejectInvoices: bool|tekst}."
+                )
             e.set_faults(
                 down=spec.get("down"),
                 slow_seconds=spec.get("slowSeconds"),
@@ -378,17 +389,35 @@ def _control_routes() -> list[Endpoint]:
         spec = call.json()
         if not isinstance(e.clock, VirtualClock):
             raise validation("Zegar emulatora nie jest wirtualny (--virtual-clock).")
-        if "advanceSeconds" in spec:
-            e.clock.advance(float(spec["advanceSeconds"]))
+        advance = spec.get("advanceSeconds", 0)
+        if isinstance(advance, bool) or not isinstance(advance, int | float):
+            raise validation("'advanceSeconds' musi być liczbą.")
+        if not 0 <= advance <= _TEN_YEARS:
+            raise validation("'advanceSeconds' musi być z zakresu 0 do 10 lat.")
+        moment = None
         if "set" in spec:
-            e.clock.set(datetime.fromisoformat(str(spec["set"])))
+            try:
+                moment = datetime.fromisoformat(str(spec["set"]))
+            except ValueError as error:
+                raise validation(f"Nieprawidłowy czas: {error}") from error
+            if moment.tzinfo is None or not 2000 <= moment.year <= 2100:
+                raise validation("'set' musi być datą z przesunięciem, w latach 2000-2100.")
+        e.clock.advance(float(advance))
+        if moment is not None:
+            e.clock.set(moment)
         return Reply(200, {"now": iso(e.clock.now())})
 
     def token(e: Emulator, call: Call) -> Reply:
         spec = call.json()
         nip = str(spec.get("nip") or "")
         permissions = spec.get("permissions") or ["InvoiceRead", "InvoiceWrite"]
-        return Reply(201, {"token": e.add_token(nip, permissions)})
+        if not isinstance(permissions, list):
+            raise validation("'permissions' musi być listą.")
+        try:
+            e.add_subject(nip)
+        except ValueError as error:
+            raise validation(str(error)) from error
+        return Reply(201, {"token": e.add_token(nip, [str(p) for p in permissions])})
 
     def invoice(e: Emulator, call: Call) -> Reply:
         try:

@@ -13,7 +13,7 @@ import attrs
 import uvicorn
 
 from ksef_emulator.app import create_app
-from ksef_emulator.clock import SystemClock
+from ksef_emulator.clock import Clock, SystemClock, VirtualClock
 from ksef_emulator.core import Emulator, EmulatorConfig
 
 __all__ = [
@@ -43,6 +43,7 @@ class ServeOptions:
     down: bool = False
     slow_seconds: float = 0.0
     reject_invoices: bool = False
+    virtual_clock: bool = False
 
 
 def _seconds(text: str) -> float:
@@ -106,6 +107,11 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="Do not enforce the request-rate limits."
     )
+    parser.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help="Time moves only through POST /_emulator/clock (for scripted end-to-end tests).",
+    )
     parser.add_argument("--down", action="store_true", help="Answer every API call with 503.")
     parser.add_argument(
         "--slow",
@@ -139,13 +145,15 @@ def parse_args(argv: Sequence[str] | None = None, *, prog: str | None = None) ->
         down=args.down,
         slow_seconds=args.slow,
         reject_invoices=args.reject_invoices,
+        virtual_clock=args.virtual_clock,
     )
 
 
 def build(options: ServeOptions) -> tuple[Emulator, dict[str, str]]:
     """The emulator for ``options``, its subjects created; returns it and a KSeF token per
     subject NIP."""
-    emulator = Emulator(options.config, clock=SystemClock())
+    clock: Clock = VirtualClock() if options.virtual_clock else SystemClock()
+    emulator = Emulator(options.config, clock=clock)
     tokens = {}
     for nip in options.subjects:
         emulator.add_subject(nip)

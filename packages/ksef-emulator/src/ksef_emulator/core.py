@@ -952,6 +952,16 @@ class Emulator:
                 "encryptedInvoiceSize",
                 "encryptedInvoiceContent",
             )
+            _check_types(
+                body,
+                invoiceHash=str,
+                invoiceSize=int,
+                encryptedInvoiceHash=str,
+                encryptedInvoiceSize=int,
+                encryptedInvoiceContent=str,
+                offlineMode=bool,
+                hashOfCorrectedInvoice=str,
+            )
             if len(session.invoices) >= SESSION_INVOICE_LIMIT:
                 raise KsefError(21155)
             content = _b64decode(body.get("encryptedInvoiceContent"), "encryptedInvoiceContent")
@@ -1346,6 +1356,7 @@ class Emulator:
             raise validation(
                 "'dateRange.dateType' musi być jednym z: Issue, Invoicing, PermanentStorage."
             )
+        _check_filters(filters)
         start = _parse_datetime(date_range.get("from"), "dateRange.from")
         end = (
             _parse_datetime(date_range["to"], "dateRange.to")
@@ -1586,11 +1597,10 @@ class Emulator:
                 authorized = body.get("authorizedIdentifier")
                 if not isinstance(context, dict) or not isinstance(authorized, dict):
                     raise validation("'contextIdentifier' i 'authorizedIdentifier' są wymagane.")
-                permissions = [
-                    str(p.get("permissionType"))
-                    for p in body.get("permissions") or []
-                    if isinstance(p, dict)
-                ]
+                listed = body.get("permissions") or []
+                if not isinstance(listed, list):
+                    raise validation("'permissions' musi być listą.")
+                permissions = [str(p.get("permissionType")) for p in listed if isinstance(p, dict)]
                 if what == "permissions":
                     self.grant(
                         str(context.get("value")),
@@ -1689,6 +1699,53 @@ def _date_of(invoice: Invoice, date_type: str) -> float:
         return invoice.received
     assert invoice.permanent_storage is not None
     return invoice.permanent_storage
+
+
+def _check_types(body: Mapping[str, Any], **expected: type) -> None:
+    """21405 for each field present (not null) with another JSON type than ``expected``
+    (``bool`` is not an ``int`` here, whatever Python thinks)."""
+    wrong = []
+    for field, kind in expected.items():
+        value = body.get(field)
+        if value is None:
+            continue
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+            wrong.append(f"'{field}' ma nieprawidłowy typ (oczekiwano {kind.__name__}).")
+    if wrong:
+        raise validation(*wrong)
+
+
+def _check_filters(filters: Mapping[str, Any]) -> None:
+    """The optional filters of ``InvoiceQueryFilters`` have the types the schema says."""
+    _check_types(
+        filters,
+        ksefNumber=str,
+        invoiceNumber=str,
+        sellerNip=str,
+        buyerIdentifier=dict,
+        currencyCodes=list,
+        invoicingMode=str,
+        isSelfInvoicing=bool,
+        formType=str,
+        invoiceTypes=list,
+        hasAttachment=bool,
+        amount=dict,
+    )
+    for field in ("currencyCodes", "invoiceTypes"):
+        if any(not isinstance(v, str) for v in filters.get(field) or []):
+            raise validation(f"'{field}' musi być listą tekstów.")
+    buyer = filters.get("buyerIdentifier")
+    if isinstance(buyer, dict):
+        _check_types(buyer, type=str, value=str)
+    amount = filters.get("amount")
+    if isinstance(amount, dict):
+        _check_types(amount, type=str)
+        for bound in ("from", "to"):
+            value = amount.get(bound)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise validation(f"'amount.{bound}' musi być liczbą.")
 
 
 def _filters_match(invoice: Invoice, filters: Mapping[str, Any]) -> bool:

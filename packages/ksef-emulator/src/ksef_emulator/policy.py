@@ -71,11 +71,13 @@ class IpPolicy:
             return cls()
         if not isinstance(allowed, Mapping):
             raise validation("'authorizationPolicy.allowedIps' musi być obiektem.")
-        return cls.parse(
-            [str(a) for a in allowed.get("ip4Addresses") or []],
-            [str(r) for r in allowed.get("ip4Ranges") or []],
-            [str(m) for m in allowed.get("ip4Masks") or []],
-        )
+        lists = []
+        for field in ("ip4Addresses", "ip4Ranges", "ip4Masks"):
+            entries = allowed.get(field) or []
+            if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+                raise validation(f"'authorizationPolicy.allowedIps.{field}' musi być listą.")
+            lists.append(entries)
+        return cls.parse(*lists)
 
 
 def _range(text: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
