@@ -11,7 +11,17 @@ import nox
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "types", "core", "pdf", "bitrix", "web", "emulator", "integration"]
+nox.options.sessions = [
+    "lint",
+    "types",
+    "core",
+    "pdf",
+    "bitrix",
+    "web",
+    "emulator",
+    "ksef-emulator",
+    "integration",
+]
 
 PACKAGES = {
     "core": "cabinet-core",
@@ -19,6 +29,7 @@ PACKAGES = {
     "bitrix": "cabinet-bitrix",
     "web": "cabinet-web",
     "emulator": "bitrix24-emulator",
+    "ksef-emulator": "ksef-emulator",
 }
 
 
@@ -76,8 +87,10 @@ TYPED_SOURCES = [
     "packages/cabinet-bitrix/src/cabinet_bitrix",
     "packages/cabinet-web/src/cabinet_web",
     "packages/bitrix24-emulator/src/bitrix24_emulator",
+    "packages/ksef-emulator/src/ksef_emulator",
     "plugins/cabinet-hello/src/cabinet_hello",
     "plugins/cabinet-webhook/src/cabinet_webhook",
+    "plugins/cabinet-ksef/src/cabinet_ksef",
 ]
 
 

@@ -374,6 +374,8 @@ def run() -> list[dict[str, Any]]:
             data_dir=Path(tmp), secret_key="bench", branding=Branding(firm_name=FIRM)
         )
         with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cabinet:
+            # A real cabinet is migrated: the printable view reads a document's KSeF state.
+            cabinet.migrate()
             renderer = PdfRenderer()
             classic, modern = cabinet.templates["classic"], cabinet.templates["modern"]
 

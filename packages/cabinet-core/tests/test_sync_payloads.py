@@ -27,10 +27,12 @@ from cabinet_core.entities import (
     User,
 )
 from cabinet_core.sync import (
+    KSEF_SUBSCRIBER,
     MAIL_SUBSCRIBER,
     PAYLOAD_TYPES,
     DocumentPaymentChange,
     DocumentStatusChange,
+    KsefSendRequest,
     MailRequest,
     Topic,
     UserInfo,
@@ -108,6 +110,9 @@ EXAMPLES: dict[Topic, object] = {
     ),
     Topic.MAIL_DOCUMENT: MailRequest(
         document_id=11, to="kupiec@example.com", message="W załączeniu", requested_by=5
+    ),
+    Topic.KSEF_SEND: KsefSendRequest(
+        document_id=11, client_id=3, number="FV/1/12/2026", ksef_kind="VAT"
     ),
 }
 
@@ -196,3 +201,6 @@ def test_mail_goes_to_the_mail_subscriber_and_the_rest_to_every_backend_but_the_
         Topic.DOCUMENT_STATUS_CHANGED, origin="bitrix24", crm_backends=backends
     ) == ("webhook",)
     assert delivery_subscribers(Topic.CLIENT_UPDATED, origin=None, crm_backends=()) == ()
+    assert delivery_subscribers(Topic.KSEF_SEND, origin=None, crm_backends=backends) == (
+        KSEF_SUBSCRIBER,
+    )

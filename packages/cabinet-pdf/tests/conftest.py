@@ -26,6 +26,8 @@ from pypdf import PdfReader
 def cabinet(tmp_path: Path) -> Iterator[Cabinet]:
     settings = Settings(data_dir=tmp_path, branding=Branding(firm_name="Kancelaria Łużycka"))
     with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cab:
+        # Migrated like every real cabinet: the printable view reads the KSeF state it prints.
+        cab.migrate()
         yield cab
 
 

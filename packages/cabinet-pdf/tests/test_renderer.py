@@ -374,6 +374,7 @@ from pypdf import PdfReader
 
 settings = Settings(data_dir=Path(sys.argv[1]))
 with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cabinet:
+    cabinet.migrate()
     document = Document(
         id=1, client_id=1, doc_type="vat_invoice", status="draft",
         issue_date=date(2026, 11, 27),

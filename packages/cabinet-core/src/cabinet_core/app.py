@@ -12,13 +12,16 @@ import pluggy
 from cabinet_core.errors import NotFound
 from cabinet_core.plugins import make_plugin_manager
 from cabinet_core.settings import Settings
+from cabinet_core.sync import MAIL_SUBSCRIBER
 
 if TYPE_CHECKING:
     from cabinet_core.crm import CrmBackend
     from cabinet_core.doctypes import DocumentType
     from cabinet_core.entities import Template
     from cabinet_core.fx import RateProvider
+    from cabinet_core.ksef.port import KsefPort
     from cabinet_core.mail import Mailer
+    from cabinet_core.outbox_subscribers import OutboxSubscriber
     from cabinet_core.rendering import Renderer
     from cabinet_core.services import (
         AuditService,
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
         CounterpartyService,
         DocumentService,
         InvoicingService,
+        KsefService,
         MailDelivery,
         NewsService,
         NotificationService,
@@ -58,6 +62,7 @@ class Cabinet:
     products: ProductService
     documents: DocumentService
     invoicing: InvoicingService
+    ksef: KsefService
     mail_delivery: MailDelivery
     attachments: AttachmentService
     news: NewsService
@@ -86,8 +91,10 @@ class Cabinet:
         self._crm_factories: dict[str, Factory] = {}
         self._mailer_factories: dict[str, Factory] = {}
         self._rate_factories: dict[str, Factory] = {}
+        self._subscriber_factories: dict[str, Factory] = {}
         self._instances: dict[tuple[str, str], Any] = {}
         self._sync_ports: dict[str, SyncPort] = {}
+        self._ksef_port: KsefPort | None = None
         self._collect()
         if store is None:
             from cabinet_core.storage import Store as _Store
@@ -125,6 +132,12 @@ class Cabinet:
         hook.register_crm_backends(register=named(self._crm_factories, "CRM backend"))
         hook.register_mailers(register=named(self._mailer_factories, "mailer"))
         hook.register_rate_providers(register=named(self._rate_factories, "rate provider"))
+        hook.register_outbox_subscribers(
+            register=named(self._subscriber_factories, "outbox subscriber")
+        )
+        clash = set(self._subscriber_factories) & (set(self._crm_factories) | {MAIL_SUBSCRIBER})
+        if clash:
+            raise ValueError(f"outbox subscriber names taken already: {', '.join(sorted(clash))}")
 
     def _instance(self, kind: str, factories: dict[str, Factory], name: str) -> Any:
         if (kind, name) not in self._instances:
@@ -137,6 +150,23 @@ class Cabinet:
     @property
     def crm_backend_names(self) -> tuple[str, ...]:
         return tuple(sorted(self._crm_factories))
+
+    @property
+    def outbox_subscriber_names(self) -> tuple[str, ...]:
+        """The registered outbox subscribers' names, sorted (the order the worker serves them)."""
+        return tuple(sorted(self._subscriber_factories))
+
+    def outbox_subscriber(self, name: str) -> OutboxSubscriber:
+        """The outbox subscriber registered as ``name``, built once per cabinet."""
+        return self._instance("subscriber", self._subscriber_factories, name)  # type: ignore[no-any-return]
+
+    def ksef_port(self) -> KsefPort:
+        """All the KSeF plugin may ask of this cabinet (``docs/plugins/ksef.md``), built once."""
+        if self._ksef_port is None:
+            from cabinet_core.services.ksef_port import CabinetKsefPort
+
+            self._ksef_port = CabinetKsefPort(self)
+        return self._ksef_port
 
     @property
     def mailer_names(self) -> tuple[str, ...]:

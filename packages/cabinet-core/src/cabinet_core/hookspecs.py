@@ -39,6 +39,14 @@ def register_crm_backends(register: Register) -> None:
 
 
 @hookspec
+def register_outbox_subscribers(register: Register) -> None:
+    """Register outbox subscribers: ``register(name, factory)``; ``factory(cabinet)`` returns a
+    :class:`cabinet_core.outbox_subscribers.OutboxSubscriber` that receives the messages whose
+    topic is addressed to ``name`` (``ksef.*`` → ``ksef``). The worker delivers to it like to a
+    CRM backend."""
+
+
+@hookspec
 def register_renderers(register: Register) -> None:
     """Register renderers: ``register(renderer)`` for each :class:`cabinet_core.rendering.Renderer`
     (one media type, a set of document types)."""

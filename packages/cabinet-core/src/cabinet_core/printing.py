@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from cabinet_core.doctypes.common import BaseDocumentType
 from cabinet_core.entities import Client, Document, DocumentTotals, Party, Template
 from cabinet_core.errors import FieldError, ValidationError
 from cabinet_core.ksef import document_to_fa3
+from cabinet_core.ksef.corrections import OriginalInKsef, with_original_ksef_number
+from cabinet_core.ksef.submission import KsefSubmission, VerificationCode
 from cabinet_core.vat import (
     CorrectionTotals,
     TaxRules,
@@ -72,6 +75,19 @@ class DocumentView:
     fa3_errors: tuple[FieldError, ...]
     filename: str
     draft: bool
+    #: Where the document stands in KSeF (``None``: never sent there).
+    ksef: KsefSubmission | None = None
+
+    @property
+    def ksef_number(self) -> str | None:
+        """The number KSeF gave the document (or a user recorded), printed on it."""
+        return self.ksef.ksef_number if self.ksef is not None else None
+
+    @property
+    def verification_codes(self) -> tuple[VerificationCode, ...]:
+        """The verification QR codes to print, each with its label (KOD I, and KOD II offline):
+        what the KSeF plugin computed and the core stored with the submission."""
+        return self.ksef.verification if self.ksef is not None else ()
 
     @property
     def ksef_kind(self) -> str | None:
@@ -114,10 +130,18 @@ def _seller(document: Document, client: Client) -> Party:
 
 
 def _fa3(
-    document: Document, client: Client, kind: str | None, rules: TaxRules
+    document: Document,
+    client: Client,
+    kind: str | None,
+    rules: TaxRules,
+    original: OriginalInKsef | None = None,
 ) -> tuple[Fa3File | None, tuple[FieldError, ...]]:
     if kind is None or not document.number:
         return None, ()
+    if original is not None:
+        document, problems = with_original_ksef_number(document, original)
+        if problems:
+            return None, tuple(problems)
     # DataWytworzeniaFa is the document's last change, so the same document always gives the
     # same file (the PDF embeds what the mail attaches and the download returns).
     created_at = (
@@ -145,10 +169,14 @@ def document_view(
     document_type: DocumentType | None,
     rules: TaxRules,
     template: Template | None = None,
+    ksef: KsefSubmission | None = None,
+    original: OriginalInKsef | None = None,
 ) -> DocumentView:
     """The printable view of ``document`` of ``client`` under ``rules`` (the VAT rules of its
     issue date: ``cabinet.tax_rules_on(document.issue_date)``); ``document_type`` ``None`` for
-    a type no longer registered (printed by its stored fields only)."""
+    a type no longer registered (printed by its stored fields only). ``ksef`` is the
+    document's KSeF submission (its number and QR codes are printed); ``original``, for a
+    correction, what KSeF knows of the invoice it corrects (its KSeF number goes into FA(3))."""
     totals, correction = totals_of(document, rules)
     words = (
         {lang: amount_in_words(totals.gross, totals.currency, lang) for lang in WORD_LANGUAGES}
@@ -156,7 +184,13 @@ def document_view(
         else {}
     )
     kind = document_type.ksef_kind if document_type is not None else None
-    fa3, errors = _fa3(document, client, kind, rules)
+    corrects = isinstance(document_type, BaseDocumentType) and document_type.corrects
+    if corrects and original is not None and document.number:
+        # The original's KSeF number is printed as well as written into FA(3).
+        filled, problems = with_original_ksef_number(document, original)
+        if not problems:
+            document = filled
+    fa3, errors = _fa3(document, client, kind, rules, original if corrects else None)
     initial = document_type.workflow.initial if document_type is not None else "draft"
     return DocumentView(
         document=document,
@@ -175,6 +209,7 @@ def document_view(
         filename=f"{file_stem(document)}.pdf",
         # A document still in its type's first state is printed as a draft (a watermark).
         draft=document.status == initial,
+        ksef=ksef,
     )
 
 
@@ -185,13 +220,40 @@ def view_of(
     rules of its issue date and its template (``template`` overrides the document's choice)."""
     if template is None and document.template:
         template = cabinet.templates.get(document.template)
+    ksef, original = _ksef_of(cabinet, document)
     return document_view(
         document,
         client=client,
         document_type=cabinet.document_types.get(document.doc_type),
         rules=cabinet.tax_rules_on(document.issue_date),
         template=template,
+        ksef=ksef,
+        original=original,
     )
+
+
+def _ksef_of(
+    cabinet: Cabinet, document: Document
+) -> tuple[KsefSubmission | None, OriginalInKsef | None]:
+    """The document's KSeF submission and, when it names a related document (a correction's
+    original), what KSeF knows of that one."""
+    document_type = cabinet.document_types.get(document.doc_type)
+    if document.id is None or document.number is None or document_type is None:
+        return None, None
+    if document_type.ksef_kind is None:
+        # Never in KSeF: nothing to read (most documents a cabinet prints).
+        return None, None
+    with cabinet.store.transaction(readonly=True) as tx:
+        ksef = tx.ksef.get(document.id)
+        original = None
+        if document.related_id is not None:
+            related = tx.get_document(document.related_id)
+            if related is not None:
+                original = OriginalInKsef(
+                    document_id=document.related_id,
+                    submission=tx.ksef.get(document.related_id),
+                )
+    return ksef, original
 
 
 def render(

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from cabinet_core.entities import OutboxMessage, User
 
 __all__ = [
+    "ADDRESSED_PREFIXES",
+    "KSEF_SUBSCRIBER",
     "MAIL_SUBSCRIBER",
     "PAYLOAD_TYPES",
     "BatchDelivery",
@@ -61,6 +63,7 @@ __all__ = [
     "InboundHandler",
     "InboundReply",
     "InboundRequest",
+    "KsefSendRequest",
     "MailRequest",
     "PeriodicWork",
     "SyncPort",
@@ -74,6 +77,11 @@ __all__ = [
 #: The subscriber name of the cabinet's own mail delivery (``mail.*`` topics). CRM backends
 #: subscribe under their registered names; no backend may be called ``mail``.
 MAIL_SUBSCRIBER = "mail"
+#: The subscriber name of the KSeF plugin's sender (``ksef.*`` topics).
+KSEF_SUBSCRIBER = "ksef"
+#: Topic prefix → the one subscriber its topics are addressed to. Names here are reserved: no
+#: CRM backend may use them.
+ADDRESSED_PREFIXES: Mapping[str, str] = {"mail": MAIL_SUBSCRIBER, "ksef": KSEF_SUBSCRIBER}
 
 
 class Topic(enum.StrEnum):
@@ -100,11 +108,21 @@ class Topic(enum.StrEnum):
     CHAT_MESSAGE_POSTED = "chat.message_posted"
     #: A document to e-mail; delivered by the cabinet's mail delivery, never by a CRM.
     MAIL_DOCUMENT = "mail.document"
+    #: A document to send to KSeF; delivered to the outbox subscriber ``ksef`` only (the KSeF
+    #: plugin registers it, see ``docs/plugins/ksef.md``).
+    KSEF_SEND = "ksef.send"
 
     @property
     def is_mail(self) -> bool:
-        """Mail topics go to the mail subscriber only; every other topic to the CRM backends."""
+        """Mail topics go to the mail subscriber only."""
         return self.value.startswith("mail.")
+
+    @property
+    def addressee(self) -> str | None:
+        """The one subscriber an addressed topic goes to (``mail.*`` → ``mail``, ``ksef.*`` →
+        ``ksef``); ``None`` for a change every active CRM backend receives."""
+        prefix = self.value.split(".", 1)[0]
+        return ADDRESSED_PREFIXES.get(prefix)
 
 
 @attrs.frozen(kw_only=True)
@@ -170,6 +188,19 @@ class MailRequest:
     requested_by: int | None = None
 
 
+@attrs.frozen(kw_only=True)
+class KsefSendRequest:
+    """Payload of ``ksef.send``: send the document ``document_id`` (the message's entity) of
+    ``client_id`` to KSeF as FA(3) ``ksef_kind``. ``number`` is its number when queued;
+    ``reason`` is ``issue``, ``reissue`` (fixed after a rejection) or ``requeue``."""
+
+    document_id: int
+    client_id: int
+    number: str
+    ksef_kind: str
+    reason: str = "issue"
+
+
 #: The one payload type of each topic. An entity topic carries the entity as stored.
 PAYLOAD_TYPES: Mapping[Topic, type] = {
     Topic.DOCUMENT_CREATED: Document,
@@ -192,6 +223,7 @@ PAYLOAD_TYPES: Mapping[Topic, type] = {
     Topic.NEWS_DELETED: NewsItem,
     Topic.CHAT_MESSAGE_POSTED: ChatMessage,
     Topic.MAIL_DOCUMENT: MailRequest,
+    Topic.KSEF_SEND: KsefSendRequest,
 }
 
 
@@ -213,11 +245,11 @@ def decode_payload(message: OutboxMessage) -> object:
 def delivery_subscribers(
     topic: Topic, *, origin: str | None, crm_backends: Iterable[str]
 ) -> tuple[str, ...]:
-    """Who gets a delivery of a ``topic`` message: the mail subscriber for a mail topic, else
-    every active CRM backend except ``origin`` (a change is never echoed to the CRM it came
-    from, but still reaches the others)."""
-    if topic.is_mail:
-        return (MAIL_SUBSCRIBER,)
+    """Who gets a delivery of a ``topic`` message: its addressee for an addressed topic (the
+    mail subscriber, the KSeF subscriber), else every active CRM backend except ``origin`` (a
+    change is never echoed to the CRM it came from, but still reaches the others)."""
+    if topic.addressee is not None:
+        return (topic.addressee,)
     return tuple(dict.fromkeys(name for name in crm_backends if name != origin))
 
 

@@ -3,7 +3,9 @@
 Every message has one delivery per subscriber (see :mod:`cabinet_core.storage.outbox`): the
 mail delivery (``mail.*`` topics, subscriber :data:`~cabinet_core.sync.MAIL_SUBSCRIBER`) or each
 active CRM backend but the one the change came from. ``run_once`` claims a batch for each
-subscriber in turn (mail first, then the backends in ``settings.crm_backends`` order) under a
+subscriber in turn (mail first, then the plugins' outbox subscribers
+(:mod:`cabinet_core.outbox_subscribers`, the KSeF sender), then the backends in
+``settings.crm_backends`` order) under a
 lease (see :meth:`cabinet_core.storage.Store.claim_outbox`) and hands it over: mail to the
 cabinet's mail delivery service (``cabinet.mail_delivery.deliver``); to a CRM backend with its
 sync port (``cabinet.sync_port(backend.name)``), a batch as one call to a backend that offers
@@ -36,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from cabinet_core.crm import BoundTask, DeliveryError, PeriodicTask, backend_periodic_tasks
+from cabinet_core.outbox_subscribers import ScheduledWork
 from cabinet_core.storage.store import utcnow
 from cabinet_core.sync import MAIL_SUBSCRIBER, BatchDelivery
 
@@ -113,6 +116,11 @@ class Worker:
         had anything due.
         """
         handled = self._run_subscriber(MAIL_SUBSCRIBER, self._deliver_mail_batch)
+        # Then the plugins' outbox subscribers (the KSeF sender), each with its own deliveries.
+        for name in self.cabinet.outbox_subscriber_names:
+            handled += self._run_subscriber(
+                name, functools.partial(self._deliver_to_subscriber, name)
+            )
         # Deliveries are addressed by the name a backend is registered and activated under.
         names = self.cabinet.settings.crm_backends
         for name, backend in zip(names, self.cabinet.crm_backends(), strict=True):
@@ -160,6 +168,25 @@ class Worker:
             _log_unexpected(exc, message)
             return exc
         return None
+
+    def _deliver_to_subscriber(
+        self, name: str, messages: Sequence[OutboxMessage]
+    ) -> dict[int, Exception]:
+        """The messages the outbox subscriber ``name`` did not accept, with why."""
+        try:
+            subscriber = self.cabinet.outbox_subscriber(name)
+        except Exception as exc:
+            # A factory that cannot build its subscriber (bad settings) fails this batch only.
+            log.exception("outbox subscriber %s cannot be built", name)
+            return {_id(m): exc for m in messages}
+        errors: dict[int, Exception] = {}
+        for message in messages:
+            try:
+                subscriber.deliver(message)
+            except Exception as exc:
+                _log_unexpected(exc, message)
+                errors[_id(message)] = exc
+        return errors
 
     def _deliver_to(
         self, name: str, backend: CrmBackend, messages: Sequence[OutboxMessage]
@@ -224,10 +251,26 @@ class Worker:
         """The worker's own periodic tasks followed by those the active backends declare,
         each bound to what it runs with."""
         if self._tasks is None:
-            self._tasks = self.periodic + backend_periodic_tasks(
-                self.cabinet, self.cabinet.crm_backends()
+            self._tasks = (
+                self.periodic
+                + backend_periodic_tasks(self.cabinet, self.cabinet.crm_backends())
+                + self._subscriber_tasks()
             )
         return self._tasks
+
+    def _subscriber_tasks(self) -> list[BoundTask]:
+        """The periodic tasks the outbox subscribers declare, each bound to its subscriber."""
+        tasks: list[BoundTask] = []
+        for name in self.cabinet.outbox_subscriber_names:
+            try:
+                subscriber = self.cabinet.outbox_subscriber(name)
+                if isinstance(subscriber, ScheduledWork):
+                    tasks.extend(
+                        BoundTask(task, subscriber) for task in subscriber.periodic_tasks()
+                    )
+            except Exception:
+                log.exception("outbox subscriber %s: its periodic tasks cannot be read", name)
+        return tasks
 
     def run_due_tasks(self) -> list[str]:
         """Run the periodic tasks that are due (all of them the first time); their names.

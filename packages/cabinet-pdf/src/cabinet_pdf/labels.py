@@ -66,6 +66,10 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "corrected_invoice": {"pl": "Faktura korygowana", "en": "Corrected invoice"},
     "of_date": {"pl": "z dnia", "en": "of"},
     "ksef_number": {"pl": "Numer KSeF", "en": "KSeF number"},
+    "verification": {
+        "pl": "Kody weryfikujące KSeF",
+        "en": "KSeF verification codes",
+    },
     "reason": {"pl": "Przyczyna korekty", "en": "Reason for the correction"},
     "exemption_basis": {
         "pl": "Podstawa zwolnienia z VAT",

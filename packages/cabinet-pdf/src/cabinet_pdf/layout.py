@@ -29,6 +29,7 @@ from cabinet_core.entities import (
     Party,
     PriceMode,
 )
+from cabinet_core.ksef.submission import VerificationCode
 from cabinet_core.money import round_money
 from cabinet_core.vat import (
     POLAND_2026,
@@ -72,6 +73,7 @@ from cabinet_pdf.labels import (
 )
 from cabinet_pdf.printed_types import printed_type
 from cabinet_pdf.themes import CLASSIC, Theme, tint
+from cabinet_pdf.verification import verification_block
 
 #: Extra fields printed by their own blocks (markers, the corrected invoice), not as rows.
 PRINTED_ELSEWHERE = frozenset(
@@ -292,9 +294,13 @@ class Layout:
         correction: CorrectionTotals | None = None,
         rules: TaxRules = POLAND_2026,
         split_payment: bool = False,
+        ksef_number: str | None = None,
+        verification_codes: Sequence[VerificationCode] = (),
     ) -> None:
         self.rules = rules
         self.split_payment = split_payment
+        self.ksef_number = ksef_number
+        self.verification_codes = tuple(verification_codes)
         self.printed = printed_type(document.doc_type)
         self.document = document
         self.client = client
@@ -371,6 +377,10 @@ class Layout:
         left = []
         if doc.number:
             left.append(self.p(f"{escape(self.label('number'))} {escape(doc.number)}", "number"))
+        if self.ksef_number:
+            left.append(
+                self.p(f"{escape(self.label('ksef_number'))}: <b>{escape(self.ksef_number)}</b>")
+            )
         if self.printed.prints_status and self.document_type is not None:
             try:
                 state = pick(self.document_type.workflow.state(doc.status).label, self.language)
@@ -794,7 +804,16 @@ class Layout:
             *self.extra(),
             *self.cash_report(),
             *self.notes(),
+            *self.verification(),
         ]
+
+    def verification(self) -> list[Flowable]:
+        """The KSeF verification QR codes the view carries, each with its label under it."""
+        return verification_block(
+            self.verification_codes,
+            heading=self.label("verification"),
+            label_style=self.styles["base"],
+        )
 
 
 def build_story(
@@ -809,6 +828,8 @@ def build_story(
     correction: CorrectionTotals | None = None,
     rules: TaxRules = POLAND_2026,
     split_payment: bool = False,
+    ksef_number: str | None = None,
+    verification_codes: Sequence[VerificationCode] = (),
 ) -> list[Flowable]:
     """The flowables of ``document``: ``totals`` are what it states (the difference, on a
     correction, whose before/after states come in ``correction``); ``amount_words`` holds the
@@ -825,4 +846,6 @@ def build_story(
         correction=correction,
         rules=rules,
         split_payment=split_payment,
+        ksef_number=ksef_number,
+        verification_codes=verification_codes,
     ).story()

@@ -129,6 +129,8 @@ class PdfRenderer:
             correction=view.correction,
             rules=view.rules,
             split_payment=view.split_payment,
+            ksef_number=view.ksef_number,
+            verification_codes=view.verification_codes,
         )
         page.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=FlateCanvas)
         content = finish(

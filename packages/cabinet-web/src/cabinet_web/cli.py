@@ -58,11 +58,19 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     help="The same as --with bitrix24.",
 )
 @click.option(
+    "--with-ksef-emulator",
+    "with_ksef",
+    is_flag=True,
+    envvar="CABINET_DEMO_KSEF",
+    help="The same as --with ksef (cabinet-ksef: invoices sent to an emulated KSeF).",
+)
+@click.option(
     "--emulator-port",
     default=8099,
     show_default=True,
     type=click.IntRange(1, 65535),
-    help="Where a demo loop's emulated service listens (with --with).",
+    help="Where a demo loop's emulated service listens (with --with); a second loop's "
+    "listens on the next port.",
 )
 @click.pass_context
 def demo(
@@ -73,6 +81,7 @@ def demo(
     no_serve: bool,
     loops: tuple[str, ...],
     with_bitrix: bool,
+    with_ksef: bool,
     emulator_port: int,
 ) -> None:
     """Start a cabinet with demo data (SQLite, mail to a folder) and print the logins; a worker
@@ -80,7 +89,8 @@ def demo(
     is connected."""
     from cabinet_web.demo import demo_loops, seed
 
-    names = tuple(dict.fromkeys((*loops, *(("bitrix24",) if with_bitrix else ()))))
+    flagged = (*(("bitrix24",) if with_bitrix else ()), *(("ksef",) if with_ksef else ()))
+    names = tuple(dict.fromkeys((*loops, *flagged)))
     try:
         running_loops = demo_loops(context_of(ctx).pm, names, host=host, port=emulator_port)
     except LookupError as exc:

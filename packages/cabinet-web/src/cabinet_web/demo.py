@@ -356,7 +356,8 @@ def demo_loops(
     pm: pluggy.PluginManager, names: Sequence[str], *, host: str, port: int
 ) -> list[DemoLoop]:
     """The loops ``names`` asks for, made by the plugins that registered them through the
-    ``demo_loops`` hook (``factory(host=host, port=port)``). ``LookupError`` names an unknown
+    ``demo_loops`` hook (``factory(host=host, port=port + i)`` for the i-th loop, so two
+    emulators never share a port). ``LookupError`` names an unknown
     loop and the known ones."""
     from cabinet_web.plugin import add_hookspecs
 
@@ -373,4 +374,5 @@ def demo_loops(
     if unknown:
         known = ", ".join(sorted(factories)) or "none (install a plugin that offers one)"
         raise LookupError(f"no demo loop named {', '.join(unknown)}; known: {known}")
-    return [factories[name](host=host, port=port) for name in names]
+    # Each loop's emulated service gets a port of its own: ``port``, ``port + 1`` … in order.
+    return [factories[name](host=host, port=port + index) for index, name in enumerate(names)]

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
-from cabinet_core.doctypes.effects import Effect
+from cabinet_core.doctypes.effects import KSEF_REJECT_TRANSITION, Effect
 from cabinet_core.entities import Document, Party, Role
 from cabinet_core.errors import N_, FieldError
 from cabinet_core.money import SUPPORTED_CURRENCIES
@@ -189,14 +189,29 @@ def vat_codes_on(on: date, rules: Sequence[TaxRules] = ()) -> frozenset[str]:
 DRAFT = State(key="draft", label=pl_en("Szkic", "Draft"), editable=True)
 
 
+#: Where a document KSeF rejected waits to be fixed: editable, its number kept (an invoice KSeF
+#: refused was never issued, so the corrected one takes the same number; docs/plugins/ksef.md).
+KSEF_REJECTED_STATE = State(
+    key="ksef_rejected",
+    label=pl_en("Odrzucona przez KSeF – do poprawy", "Rejected by KSeF – to fix"),
+    editable=True,
+)
+
+
 def sales_workflow(
     *,
     cancellable_from: tuple[str, ...] = (),
     extra_states: tuple[State, ...] = (),
     extra_transitions: tuple[Transition, ...] = (),
+    ksef: bool = False,
 ) -> Workflow:
     """draft → issued (numbered) → sent → paid; optionally cancelled from the given states;
-    ``extra_states``/``extra_transitions`` add a type's own moves (a proforma's conversion)."""
+    ``extra_states``/``extra_transitions`` add a type's own moves (a proforma's conversion).
+
+    ``ksef`` (a type with a ``ksef_kind``) adds the state ``ksef_rejected`` and the move
+    ``ksef_reject`` (``issued``/``sent`` → ``ksef_rejected``) that nobody makes by hand: the
+    KSeF service makes it when KSeF refuses the document; ``issue`` then leads back from there.
+    """
     states = [
         DRAFT,
         State(key="issued", label=pl_en("Wystawiony", "Issued")),
@@ -207,7 +222,7 @@ def sales_workflow(
     transitions = [
         Transition(
             key="issue",
-            source=("draft",),
+            source=("draft", KSEF_REJECTED_STATE.key) if ksef else ("draft",),
             target="issued",
             roles=CLIENT_SIDE,
             label=pl_en("Wystaw", "Issue"),
@@ -231,6 +246,17 @@ def sales_workflow(
         ),
     ]
     transitions.extend(extra_transitions)
+    if ksef:
+        states.append(KSEF_REJECTED_STATE)
+        transitions.append(
+            Transition(
+                key=KSEF_REJECT_TRANSITION,
+                source=("issued", "sent"),
+                target=KSEF_REJECTED_STATE.key,
+                roles=frozenset(),
+                label=pl_en("Odrzucona przez KSeF", "Rejected by KSeF"),
+            )
+        )
     if cancellable_from:
         states.append(State(key="cancelled", label=pl_en("Anulowany", "Cancelled"), final=True))
         transitions.append(

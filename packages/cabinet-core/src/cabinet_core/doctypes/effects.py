@@ -8,6 +8,11 @@ that raises undoes the move.
 
 An effect is any callable taking an :class:`EffectContext`; it returns the moved document as
 stored after its own changes, or ``None`` when it left the document as it was.
+
+Besides transition keys, ``effects`` may name the **KSeF events** below: ``cabinet.ksef`` runs
+their effects inside the transaction that records the event (the plugin reported it through
+the KSeF port), with ``ctx.transition`` the event's pseudo-move (``key`` the event name,
+``source`` and ``target`` the document's unchanged state) and ``ctx.context`` the event's data.
 """
 
 from __future__ import annotations
@@ -19,10 +24,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 if TYPE_CHECKING:
-    from cabinet_core.doctypes.base import Transition
+    from cabinet_core.doctypes.base import DocumentType, Transition
     from cabinet_core.entities import Actor, Document, OutboxMessage
     from cabinet_core.storage import Tx
     from cabinet_core.sync import Topic
+
+
+#: KSeF accepted the document (``context``: ``ksef_number``).
+KSEF_ACCEPTED = "ksef.accepted"
+#: The document was issued in offline24 mode (``context``: ``reason``).
+KSEF_OFFLINE = "ksef.offline"
+#: KSeF rejected the document (``context``: ``code``, ``description``, ``details``).
+KSEF_REJECTED = "ksef.rejected"
+#: The key of the system-only move a KSeF type's workflow has from ``issued``/``sent`` back to
+#: its editable ``ksef_rejected`` state.
+KSEF_REJECT_TRANSITION = "ksef_reject"
 
 
 class Recorder(Protocol):
@@ -88,6 +104,8 @@ class EffectContext:
     record: Recorder
     queue: Queuer
     move: Mover
+    #: The document's type (what it declares: ``ksef_kind`` …).
+    document_type: DocumentType | None = None
 
 
 class Effect(Protocol):

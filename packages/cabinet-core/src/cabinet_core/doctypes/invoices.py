@@ -21,6 +21,7 @@ from cabinet_core.doctypes.common import (
     sales_workflow,
 )
 from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS, link_received_correction
+from cabinet_core.doctypes.ksef_effects import KSEF_SALES_EFFECTS
 from cabinet_core.entities import Document, DocumentTotals, Role
 from cabinet_core.errors import N_, FieldError
 
@@ -273,7 +274,7 @@ class VatInvoice(BaseDocumentType):
     key = "vat_invoice"
     label = pl_en("Faktura VAT", "VAT invoice")
     series_pattern = "FV/{seq}/{MM}/{YYYY}"
-    workflow = sales_workflow(cancellable_from=("draft",))
+    workflow = sales_workflow(cancellable_from=("draft",), ksef=True)
     has_lines = True
     vat_bearing = True
     buyer_required = True
@@ -281,7 +282,7 @@ class VatInvoice(BaseDocumentType):
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
-    effects = SALES_EFFECTS
+    effects = KSEF_SALES_EFFECTS
     fields = (
         FieldSpec(
             name="split_payment",
@@ -324,7 +325,7 @@ class CorrectingInvoice(BaseDocumentType):
     key = "correcting_invoice"
     label = pl_en("Faktura korygująca", "Correcting invoice")
     series_pattern = "KOR/{seq}/{MM}/{YYYY}"
-    workflow = sales_workflow(cancellable_from=("draft",))
+    workflow = sales_workflow(cancellable_from=("draft",), ksef=True)
     has_lines = True
     vat_bearing = True
     buyer_required = True
@@ -333,7 +334,7 @@ class CorrectingInvoice(BaseDocumentType):
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
-    effects = SALES_EFFECTS
+    effects = KSEF_SALES_EFFECTS
     fields = (
         FieldSpec(
             name="corrected_number",

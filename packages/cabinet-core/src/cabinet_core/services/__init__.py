@@ -17,6 +17,7 @@ from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
 from cabinet_core.services.documents import DocumentService
 from cabinet_core.services.invoicing import InvoicingService
+from cabinet_core.services.ksef_submissions import KsefService
 from cabinet_core.services.mail_delivery import MailDelivery
 from cabinet_core.services.news import NewsService
 from cabinet_core.services.notifications import NotificationService
@@ -35,6 +36,7 @@ __all__ = [
     "CounterpartyService",
     "DocumentService",
     "InvoicingService",
+    "KsefService",
     "MailDelivery",
     "NewsService",
     "NotificationService",
@@ -55,6 +57,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.products = ProductService(cabinet)
     cabinet.documents = DocumentService(cabinet)
     cabinet.invoicing = InvoicingService(cabinet)
+    cabinet.ksef = KsefService(cabinet)
     cabinet.mail_delivery = MailDelivery(cabinet)
     cabinet.attachments = AttachmentService(cabinet)
     cabinet.news = NewsService(cabinet)

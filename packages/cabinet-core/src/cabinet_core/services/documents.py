@@ -812,16 +812,19 @@ class DocumentService(Service):
         after: Document,
         context: Mapping[str, Any],
         moved: builtins.list[tuple[Document, Document]],
+        *,
+        key: str | None = None,
     ) -> Document:
-        """The type's effects of ``move``, in order, each seeing the document as the previous
-        one left it; the related documents they move are collected in ``moved``."""
+        """The type's effects of ``move`` (of ``key`` when given), in order, each seeing the
+        document as the previous one left it; the related documents they move are collected in
+        ``moved``."""
 
         def move_other(other: Document, key: str, /, **detail: Any) -> Document:
             result = self.move_in(tx, actor, other, key, **detail)
             moved.append((other, result))
             return result
 
-        for effect in document_type.effects.get(move.key, ()):
+        for effect in document_type.effects.get(key or move.key, ()):
             ctx = EffectContext(
                 tx=tx,
                 actor=actor,
@@ -833,9 +836,49 @@ class DocumentService(Service):
                 record=self.record,
                 queue=self.queue,
                 move=move_other,
+                document_type=document_type,
             )
             after = effect(ctx) or after
         return after
+
+    def run_event_effects(
+        self,
+        tx: Tx,
+        actor: Actor,
+        document: Document,
+        event: str,
+        context: Mapping[str, Any],
+        moved: builtins.list[tuple[Document, Document]],
+    ) -> Document:
+        """Run the effects ``document``'s type declares for ``event`` (a KSeF event, see
+        :mod:`cabinet_core.doctypes.effects`) in ``tx``, as a move's effects run; the document
+        as they left it. The related moves they make land in ``moved`` (their hooks fire after
+        the commit: :meth:`fire_moved`)."""
+        document_type = self._type(document.doc_type)
+        if event not in document_type.effects:
+            return document
+        # The event's pseudo-move: it names the event and leaves the state where it is.
+        pseudo = Transition(
+            key=event,
+            source=(document.status,),
+            target=document.status,
+            roles=frozenset(),
+            label={"pl": event, "en": event},
+        )
+        return self._run_effects(
+            tx, actor, document_type, pseudo, document, document, context, moved, key=event
+        )
+
+    def fire_moved(self, actor: Actor, moved: Iterable[tuple[Document, Document]]) -> None:
+        """The ``document_status_changed`` hooks of moves made in a committed transaction."""
+        for before, after in moved:
+            self.fire(
+                "document_status_changed",
+                document=after,
+                old_status=before.status,
+                new_status=after.status,
+                actor=actor,
+            )
 
     def move_in(
         self, tx: Tx, actor: Actor, document: Document, transition_key: str, **detail: Any

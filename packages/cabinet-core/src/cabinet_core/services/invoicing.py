@@ -632,6 +632,7 @@ class InvoicingService(Service):
         address = self._address(document, to)
         with self.store.transaction() as tx:
             document = self._sendable(tx, actor, doc_id)
+            self._not_waiting_for_ksef(tx, document)
             queued = invoice_effects.queue_mail(
                 tx,
                 actor,
@@ -653,7 +654,9 @@ class InvoicingService(Service):
         except NotFound:
             return frozenset()
         found = set()
-        if can_be_sent(document_type, document.status):
+        if can_be_sent(document_type, document.status) and not self._waits_for_ksef(
+            document, document_type
+        ):
             found.add("send")
         action = _FLOWS.get(document.doc_type)
         allowed = {
@@ -675,6 +678,26 @@ class InvoicingService(Service):
         ]
         return self._document(tx, actor, doc_id, doc_types=sendable)
 
+    def _waits_for_ksef(self, document: Document, document_type: DocumentType) -> bool:
+        """Whether ``document`` is on its way to KSeF (not e-mailed before KSeF accepts it)."""
+        if document_type.ksef_kind is None or document.id is None:
+            return False
+        with self.store.transaction(readonly=True) as tx:
+            submission = tx.ksef.get(document.id)
+        return submission is not None and submission.state.value in _WAITING_FOR_KSEF
+
+    @staticmethod
+    def _not_waiting_for_ksef(tx: Tx, document: Document) -> None:
+        """An invoice on its way to KSeF is not issued yet (art. 106na): it is e-mailed once
+        KSeF accepts it (or at once in offline mode, with its QR codes), never before."""
+        assert document.id is not None
+        submission = tx.ksef.get(document.id)
+        if submission is not None and submission.state.value in _WAITING_FOR_KSEF:
+            raise Conflict(
+                N_("This invoice waits for KSeF: it can be e-mailed once KSeF has accepted it"),
+                ksef_state=submission.state.value,
+            )
+
     def _address(self, document: Document, to: str | None) -> str:
         if to is None or not to.strip():
             client_is_buyer = self.cabinet.document_type(document.doc_type).client_is_buyer
@@ -689,6 +712,10 @@ class InvoicingService(Service):
                 if queued.topic == Topic.MAIL_DOCUMENT and queued.payload.get("to") == address:
                     return queued
         raise NotFound(N_("Not found"), entity="outbox", id=doc_id)
+
+
+#: The KSeF states of an invoice that is not an invoice yet: it is never e-mailed in them.
+_WAITING_FOR_KSEF = frozenset({"queued", "sent", "rejected"})
 
 
 def can_be_sent(document_type: DocumentType, status: str) -> bool:

@@ -202,7 +202,7 @@ class CabinetSyncPort:
         """
         topic = Topic(topic)
         reader = _READERS.get(PAYLOAD_TYPES[topic])
-        if reader is None or topic.is_mail:
+        if reader is None or topic.addressee is not None:
             raise ValueError(f"{topic.value} cannot be re-queued: its payload is not an entity")
         with self._cabinet.store.transaction() as tx:
             value = reader(tx, entity_id)

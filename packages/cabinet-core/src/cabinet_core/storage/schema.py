@@ -447,3 +447,76 @@ settings = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("value", sa.JSON),
 )
+
+# -- KSeF (cabinet_core.storage.ksef_submissions) ------------------------------------------------
+
+#: Where each document that goes to KSeF stands there: one row per document, written by the
+#: core on issue and by the KSeF plugin through its port.
+ksef_submissions = sa.Table(
+    "ksef_submissions",
+    metadata,
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("documents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("invoice_hash", sa.String(100)),
+    sa.Column("session_reference", sa.String(100)),
+    sa.Column("invoice_reference", sa.String(100)),
+    sa.Column("ksef_number", sa.String(40), index=True),
+    sa.Column("acquired_at", UtcDateTime),
+    sa.Column("upo", sa.LargeBinary),
+    sa.Column("error_code", sa.Integer),
+    sa.Column("error_description", sa.Text, nullable=False),
+    sa.Column("error_details", sa.JSON, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("verification", sa.JSON, nullable=False),
+    sa.Column("queued_at", UtcDateTime),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The staff list reads one state across clients, newest first.
+    sa.Index("ix_ksef_submissions_state", "state", "updated_at"),
+    sa.Index("ix_ksef_submissions_client", "client_id", "state"),
+)
+
+#: The clients whose invoices go to KSeF (the plugin switches a client on through its port).
+ksef_clients = sa.Table(
+    "ksef_clients",
+    metadata,
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Purchase invoices received from KSeF, by KSeF number: nothing is imported twice.
+ksef_received = sa.Table(
+    "ksef_received",
+    metadata,
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("ksef_number", sa.String(40), primary_key=True),
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("documents.id", ondelete="SET NULL"),
+    ),
+    sa.Column("imported_at", UtcDateTime, nullable=False),
+)

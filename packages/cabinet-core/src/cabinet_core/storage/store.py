@@ -45,6 +45,7 @@ from cabinet_core.entities import (
 from cabinet_core.errors import N_, Conflict, NotFound
 from cabinet_core.storage import mapping, numbering, outbox
 from cabinet_core.storage import schema as t
+from cabinet_core.storage.ksef_submissions import KsefTables
 from cabinet_core.storage.queries import (
     DOCUMENT_ORDERS,
     DocumentQuery,
@@ -1064,6 +1065,13 @@ class Tx:
         return int(self.connection.execute(query).scalar_one())
 
     # -- settings
+    # -- KSeF (the SQL is in cabinet_core.storage.ksef_submissions)
+    @property
+    def ksef(self) -> KsefTables:
+        """The KSeF tables of this transaction: submissions, clients with KSeF on, received
+        numbers (:mod:`cabinet_core.storage.ksef_submissions`)."""
+        return KsefTables(self.connection, self._now)
+
     def get_setting(self, key: str, default: Any = None) -> Any:
         """A stored setting's JSON value, or ``default``."""
         row = self.connection.execute(

@@ -46,7 +46,7 @@ FUTURE_ENTITY = "future_entity"
 
 
 def _crm_topics(messages: dict[Topic, OutboxMessage]) -> list[OutboxMessage]:
-    return [message for topic, message in messages.items() if not topic.is_mail]
+    return [message for topic, message in messages.items() if topic.addressee is None]
 
 
 class CrmBackendContract:

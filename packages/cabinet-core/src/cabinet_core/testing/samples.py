@@ -34,6 +34,7 @@ from cabinet_core.entities import (
 from cabinet_core.sync import (
     DocumentPaymentChange,
     DocumentStatusChange,
+    KsefSendRequest,
     MailRequest,
     Topic,
     UserInfo,
@@ -172,6 +173,16 @@ def _payloads(world: SampleWorld) -> Mapping[Topic, tuple[str, int | None, objec
             "document",
             document.id,
             MailRequest(document_id=document.id, to="kupiec@example.com"),
+        ),
+        Topic.KSEF_SEND: (
+            "document",
+            document.id,
+            KsefSendRequest(
+                document_id=document.id,
+                client_id=document.client_id,
+                number=document.number or "FV/1/12/2026",
+                ksef_kind="VAT",
+            ),
         ),
     }
 

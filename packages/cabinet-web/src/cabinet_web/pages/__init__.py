@@ -10,6 +10,7 @@ from cabinet_web.pages import (
     document_form,
     documents,
     home,
+    ksef,
     news,
     profile,
     settings,
@@ -27,6 +28,7 @@ ROUTES = [
     *documents.ROUTES,
     # Action routes come before the form's /documents/{id} so their fixed paths win.
     *document_actions.ROUTES,
+    *ksef.ROUTES,
     *document_form.ROUTES,
     *chat.ROUTES,
     *news.ROUTES,

@@ -31,6 +31,7 @@ from cabinet_web.pages._common import (
     run,
 )
 from cabinet_web.pages.document_form import LANGUAGE_CHOICES, PAYMENT_METHODS, PAYMENT_STATUSES
+from cabinet_web.pages.ksef import ksef_panel
 from cabinet_web.query import document_query
 
 FILTERS = (
@@ -159,6 +160,16 @@ HISTORY_ACTIONS = {
     "document.convert": N_("Made from a proforma"),
     "document.correct": N_("Made as a correction"),
     "document.request_correction": N_("Made as a correction request"),
+    "ksef.queued": N_("Queued for sending to KSeF"),
+    "ksef.requeued": N_("Queued again for KSeF"),
+    "ksef.sent": N_("Sent to KSeF"),
+    "ksef.attempt_failed": N_("Sending to KSeF failed, will retry"),
+    "ksef.accepted": N_("Accepted by KSeF"),
+    "ksef.rejected": N_("Rejected by KSeF"),
+    "ksef.offline": N_("Issued in offline mode"),
+    "ksef.manual_number": N_("KSeF number recorded"),
+    "ksef.upo_stored": N_("UPO stored"),
+    "ksef.received": N_("Received from KSeF"),
 }
 #: Actions whose detail ``to`` (or ``status``) is a workflow state of the document.
 STATE_ACTIONS = ("document.create", "document.transition", "document.crm_status")
@@ -189,6 +200,10 @@ def history(
             what = gettext(HISTORY_ACTIONS.get(entry.action, entry.action))
         if entry.action == "document.send" and detail.get("to"):
             what = f"{what}: {detail['to']}"
+        elif entry.action == "ksef.rejected":
+            what = f"{what} ({detail.get('code')}): {detail.get('description', '')}"
+        elif entry.action in ("ksef.accepted", "ksef.manual_number") and detail.get("ksef_number"):
+            what = f"{what}: {detail['ksef_number']}"
         state = (
             (detail.get("to") or detail.get("status")) if entry.action in STATE_ACTIONS else None
         )
@@ -212,6 +227,7 @@ async def _render_document(
     errors: list[FieldError] | None = None,
     comment: str = "",
     status: int = 200,
+    ksef_number: str = "",
 ) -> Response:
     cabinet = cabinet_of(request)
     actor = actor_of(request)
@@ -228,6 +244,7 @@ async def _render_document(
     state = document_type.workflow.state(document.status)
     can_write = access.can_edit_client_data(actor, client)
     template = cabinet.templates.get(document.template) if document.template else None
+    ksef = await run(ksef_panel, cabinet, actor, document)
     context: dict[str, Any] = {
         "document": document,
         "document_type": document_type,
@@ -260,6 +277,8 @@ async def _render_document(
         "comment": comment,
         "flashes": pop_flashes(request),
         "staff": actor.role is not Role.CLIENT,
+        "ksef": ksef,
+        "ksef_number": ksef_number,
     }
     return render(request, "document.html", context, status_code=status)
 

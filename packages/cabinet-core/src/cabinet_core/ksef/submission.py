@@ -1,0 +1,110 @@
+"""A document's way through KSeF: its submission state, kept by the core, moved by the plugin.
+
+One :class:`KsefSubmission` per document whose type has a ``ksef_kind``, created when it is issued
+for a client with KSeF switched on (see ``docs/plugins/ksef.md``). The core never talks to KSeF:
+the KSeF plugin moves the state through :class:`cabinet_core.ksef.port.KsefPort`, and every move
+is written into the document's history (audit actions ``ksef.*``).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import attrs
+
+__all__ = [
+    "OPEN_STATES",
+    "KsefListItem",
+    "KsefMode",
+    "KsefState",
+    "KsefSubmission",
+    "VerificationCode",
+]
+
+
+class KsefState(enum.StrEnum):
+    """Where a document stands in KSeF."""
+
+    #: Issued; the ``ksef.send`` message waits for the worker.
+    QUEUED = "queued"
+    #: KSeF took the file; its status is being polled.
+    SENT = "sent"
+    #: KSeF accepted it and gave it a KSeF number.
+    ACCEPTED = "accepted"
+    #: KSeF refused it; the document went back to be fixed.
+    REJECTED = "rejected"
+    #: Issued in offline24 mode; to be sent by the next business day.
+    OFFLINE = "offline"
+
+
+class KsefMode(enum.StrEnum):
+    """How the invoice reached (or is to reach) KSeF."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+    #: Uploaded by hand outside the cabinet; a user typed its KSeF number.
+    MANUAL = "manual"
+
+
+#: The states the staff list shows by default: everything not yet settled.
+OPEN_STATES: tuple[KsefState, ...] = (
+    KsefState.REJECTED,
+    KsefState.QUEUED,
+    KsefState.SENT,
+    KsefState.OFFLINE,
+)
+
+
+@attrs.frozen(kw_only=True)
+class VerificationCode:
+    """One verification QR code printed on the invoice: ``url`` is what the code encodes,
+    ``label`` what is printed under it (the KSeF number, or ``OFFLINE``/``CERTYFIKAT``).
+
+    The KSeF plugin computes both (KOD I: seller's NIP, issue date, invoice hash; KOD II: the
+    certificate) and hands them to the port; the core only stores and prints them."""
+
+    url: str
+    label: str
+    #: ``invoice`` (KOD I) or ``certificate`` (KOD II, offline mode).
+    kind: str = "invoice"
+
+
+@attrs.frozen(kw_only=True)
+class KsefSubmission:
+    """The KSeF state of one document (table ``ksef_submissions``).
+
+    ``upo`` bytes are not part of the entity (read them with ``upo(document_id)``): lists of
+    submissions never carry them; ``has_upo`` says whether one is stored."""
+
+    document_id: int
+    client_id: int
+    state: KsefState
+    mode: KsefMode = KsefMode.ONLINE
+    invoice_hash: str | None = None
+    session_reference: str | None = None
+    invoice_reference: str | None = None
+    ksef_number: str | None = None
+    acquired_at: datetime | None = None
+    has_upo: bool = False
+    error_code: int | None = None
+    error_description: str = ""
+    error_details: tuple[str, ...] = ()
+    attempts: int = 0
+    verification: tuple[VerificationCode, ...] = ()
+    queued_at: datetime | None = None
+    sent_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class KsefListItem:
+    """A row of the staff list: the submission with what identifies its document."""
+
+    submission: KsefSubmission
+    number: str | None
+    doc_type: str
+    status: str
+    issue_date: date
+    client_name: str
+    buyer_name: str

@@ -1,0 +1,5 @@
+"""``python -m ksef_emulator``."""
+
+from ksef_emulator.cli import main
+
+main()

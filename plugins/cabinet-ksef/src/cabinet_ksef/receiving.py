@@ -1,0 +1,264 @@
+"""Receiving: each client's purchase invoices (the client is ``Subject2``, the buyer) fetched from
+KSeF on a schedule and imported once as cost invoices.
+
+KSeF is a synchronisation API with tight limits (ksef-api.md §0.5, §7, §8): the metadata query
+allows 20 requests an hour per client and every page counts, one download 64 an hour. So:
+
+* a client is synced at most every ``CABINET_KSEF_RECEIVE_MINUTES`` (≥ 15), inside the
+  receiving hours, by the worker's periodic pass — never while a person waits for a page;
+* incrementally, by *permanent-storage date* in ascending order, from a **high-water mark**
+  kept in the client's state (the first pass reaches back ``CABINET_KSEF_BACKFILL_DAYS``); a
+  window spans at most three months (KSeF's own limit), so a long back-fill walks window by
+  window over several passes;
+* at most ``CABINET_KSEF_RECEIVE_PAGES`` metadata pages and 60 downloads per client and pass,
+  so one pass never spends a client's hourly budget alone; a 429 stops the client's pass and
+  waits KSeF's ``Retry-After``;
+* an invoice whose KSeF number the cabinet knows is not downloaded again; the rest go through
+  ``port.import_purchase`` (itself idempotent on the KSeF number). The mark only moves past
+  invoices that are in the cabinet, so an interrupted pass resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from cabinet_core.crm import DeliveryError
+from cabinet_core.errors import CabinetError, ValidationError
+
+from cabinet_ksef.api import InvoiceMetadata
+from cabinet_ksef.errors import KsefError, KsefRateLimited
+
+if TYPE_CHECKING:
+    from cabinet_ksef.sending import KsefSender
+
+log = logging.getLogger(__name__)
+
+#: Per-client state keys this module owns.
+RECEIVE_KEY = "receive"
+#: The longest window one metadata query may span (KSeF: three months).
+MAX_WINDOW = timedelta(days=90)
+#: Downloads per client and pass: KSeF allows 64 an hour (§7.2), the pass keeps a margin.
+MAX_DOWNLOADS = 60
+PAGE_SIZE = 250
+
+
+@attrs.frozen(kw_only=True)
+class ReceiveState:
+    """Where a client's receiving stands (kept in its state, shown on its settings page)."""
+
+    high_water: datetime | None = None
+    last_sync: datetime | None = None
+    last_imported: int = 0
+    imported_total: int = 0
+    blocked_until: datetime | None = None
+    last_error: str = ""
+    #: The newest invoices that could not be imported (KSeF number: why).
+    failed: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "high_water": iso(self.high_water),
+            "last_sync": iso(self.last_sync),
+            "last_imported": self.last_imported,
+            "imported_total": self.imported_total,
+            "blocked_until": iso(self.blocked_until),
+            "last_error": self.last_error,
+            "failed": list(self.failed),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> ReceiveState:
+        if not isinstance(value, dict):
+            return cls()
+
+        def when(key: str) -> datetime | None:
+            text = value.get(key)
+            return datetime.fromisoformat(text) if isinstance(text, str) and text else None
+
+        return cls(
+            high_water=when("high_water"),
+            last_sync=when("last_sync"),
+            last_imported=int(value.get("last_imported") or 0),
+            imported_total=int(value.get("imported_total") or 0),
+            blocked_until=when("blocked_until"),
+            last_error=str(value.get("last_error") or ""),
+            failed=tuple(str(item) for item in value.get("failed") or ()),
+        )
+
+
+@attrs.frozen
+class PassResult:
+    """What one client's pass did."""
+
+    client_id: int
+    imported: int
+    skipped: int
+    pages: int
+    complete: bool
+    error: str = ""
+    failed: tuple[str, ...] = ()
+
+
+class Receiver:
+    """The periodic receiving pass over every client with KSeF switched on."""
+
+    def __init__(self, sender: KsefSender, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.sender = sender
+        self.port = sender.port
+        self.settings = sender.settings
+        self._clock = clock or self.port.now
+
+    def state(self, client_id: int) -> ReceiveState:
+        return ReceiveState.from_json(self.port.client_state(client_id, RECEIVE_KEY))
+
+    def due(self, client_id: int, now: datetime) -> bool:
+        """Whether the client's next pass is due at ``now``."""
+        state = self.state(client_id)
+        if state.blocked_until is not None and state.blocked_until > now:
+            return False
+        if state.last_sync is None:
+            return True
+        return now - state.last_sync >= timedelta(minutes=self.settings.receive_minutes)
+
+    def run(self) -> list[PassResult]:
+        """One pass over the clients whose turn it is (the worker's periodic task)."""
+        now = self._clock()
+        if not self.settings.receiving_now(now.time()):
+            return []
+        results: list[PassResult] = []
+        for client in self.port.clients_with_ksef():
+            assert client.id is not None
+            if not self.due(client.id, now):
+                continue
+            if self.sender.vault.info(client.id) is None:
+                continue  # no credentials yet: nothing can be fetched
+            try:
+                results.append(self.receive(client.id))
+            except Exception:
+                log.exception("ksef: receiving for client %s failed", client.id)
+        return results
+
+    def receive(self, client_id: int) -> PassResult:
+        """Fetch and import the client's new purchase invoices (one bounded pass)."""
+        state = self.state(client_id)
+        now = self._clock()
+        start = state.high_water or now - timedelta(days=self.settings.backfill_days)
+        imported = skipped = pages = downloads = 0
+        failed: list[str] = []
+        high_water = state.high_water
+        complete = False
+        error = ""
+        blocked_until: datetime | None = None
+        try:
+            connection, credentials = self.sender.open(client_id)
+            tokens = self.sender.connections.tokens(connection, credentials)
+            offset = 0
+            window_from = start
+            while pages < self.settings.receive_pages:
+                window_to = min(now, window_from + MAX_WINDOW)
+                page = connection.client.query_metadata(
+                    tokens,
+                    subject="Subject2",
+                    date_from=window_from,
+                    date_to=window_to,
+                    page_offset=offset,
+                    page_size=PAGE_SIZE,
+                )
+                pages += 1
+                known = self.port.known_ksef_numbers(
+                    client_id, (item.ksef_number for item in page.invoices)
+                )
+                stop = False
+                for item in page.invoices:
+                    if item.ksef_number not in known:
+                        if downloads >= MAX_DOWNLOADS:
+                            stop = True
+                            break
+                        xml = connection.client.download_invoice(tokens, item.ksef_number)
+                        downloads += 1
+                        try:
+                            _, created = self.port.import_purchase(
+                                client_id,
+                                xml,
+                                ksef_number=item.ksef_number,
+                                metadata=metadata_of(item),
+                            )
+                        except CabinetError as exc:
+                            # A file the cabinet cannot take must not stop the ones after it:
+                            # staff see it on the client's page and import it by hand.
+                            failed.append(f"{item.ksef_number}: {describe(exc)}")
+                            created = False
+                        imported += created
+                        skipped += not created
+                    else:
+                        skipped += 1
+                    high_water = max(
+                        high_water or item.permanent_storage_date, item.permanent_storage_date
+                    )
+                if stop:
+                    break
+                if page.is_truncated and page.invoices:
+                    window_from, offset = page.invoices[-1].permanent_storage_date, 0
+                elif page.has_more:
+                    offset += 1
+                elif window_to < now:
+                    # The three-month window is done; the next one starts where it ended.
+                    high_water = max(high_water or window_to, window_to)
+                    window_from, offset = window_to, 0
+                else:
+                    complete = True
+                    break
+        except KsefRateLimited as exc:
+            blocked_until = now + timedelta(seconds=exc.retry_after or 3600)
+            error = str(exc)
+        except (KsefError, DeliveryError) as exc:
+            error = str(exc)
+        self.port.set_client_state(
+            client_id,
+            RECEIVE_KEY,
+            ReceiveState(
+                high_water=high_water,
+                last_sync=now,
+                last_imported=imported,
+                imported_total=state.imported_total + imported,
+                blocked_until=blocked_until,
+                last_error=error,
+                failed=(*failed, *state.failed)[:20],
+            ).to_json(),
+        )
+        return PassResult(client_id, imported, skipped, pages, complete, error, tuple(failed))
+
+
+def metadata_of(item: InvoiceMetadata) -> dict[str, Any]:
+    """What KSeF's metadata says of a purchase invoice, as the port keeps it (JSON types; the
+    PLN amounts as strings so no float ever touches them)."""
+    return {
+        "ksef_number": item.ksef_number,
+        "invoice_number": item.invoice_number,
+        "issue_date": item.issue_date.isoformat(),
+        "seller_nip": item.seller_nip,
+        "seller_name": item.seller_name,
+        "buyer_nip": item.buyer_nip,
+        "net": str(item.net),
+        "vat": str(item.vat),
+        "gross": str(item.gross),
+        "currency": item.currency,
+        "invoice_hash": item.invoice_hash,
+        "permanent_storage_date": item.permanent_storage_date.isoformat(),
+        "acquisition_date": item.acquisition_date.isoformat() if item.acquisition_date else None,
+        "invoice_type": item.invoice_type,
+    }
+
+
+def describe(exc: CabinetError) -> str:
+    """An import refusal in a line: the fields at fault for a :class:`ValidationError`."""
+    if isinstance(exc, ValidationError) and exc.errors:
+        return ", ".join(sorted({error.field for error in exc.errors}))
+    return str(exc) or type(exc).__name__
