@@ -455,8 +455,12 @@ def test_import_purchase_is_idempotent_on_the_ksef_number(world: World) -> None:
 
 
 def test_client_state_and_switch_are_audited_and_secrets_never_are(world: World) -> None:
+    from cabinet_core.ksef.port import KsefPort
+
     cabinet = world.cabinet
     port = cabinet.ksef_port()
+    assert isinstance(port, KsefPort) and port.name == KSEF_SUBSCRIBER
+    assert cabinet.ksef_port() is port
     client_id = client_a(world)
     assert not port.enabled(client_id) and port.clients_with_ksef() == []
     port.set_enabled(client_id, True)
