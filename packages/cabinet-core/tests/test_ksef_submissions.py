@@ -543,3 +543,14 @@ def test_without_the_plugin_ksef_messages_wait_and_scheduled_work_runs_with_the_
     assert worker.run_due_tasks() == ["ksef.poll"]
     assert isinstance(ran[0], Polling)
     assert worker.run_once() == 1 and ran[1] == waiting.id
+
+
+def test_migration_0006_goes_down_and_up_again(store: Store) -> None:
+    import sqlalchemy as sa
+
+    store.downgrade("0005")
+    tables = set(sa.inspect(store.engine).get_table_names())
+    assert not {"ksef_submissions", "ksef_clients", "ksef_received"} & tables
+    store.migrate()
+    tables = set(sa.inspect(store.engine).get_table_names())
+    assert {"ksef_submissions", "ksef_clients", "ksef_received"} <= tables
