@@ -388,12 +388,14 @@ def test_a_manual_ksef_number_is_validated_and_used_by_the_correction(world: Wor
     assert "ksef.manual_number" in history(world, invoice_id)
     # A typo is corrected by recording the number again.
     assert cabinet.ksef.record_number(alice, invoice_id, OTHER_NUMBER).ksef_number == OTHER_NUMBER
+    draft = cabinet.invoicing.correct(alice, invoice_id, reason="rabat")
+    assert draft.extra["corrected_ksef_number"] == OTHER_NUMBER  # the form shows it at once
     _, xml, _ = _correction_xml(world, invoice_id)
     assert xml is not None and _corrected(xml)["NrKSeFFaKorygowanej"] == OTHER_NUMBER
     # A draft has no KSeF number; nor does a number go on two documents.
-    draft = cabinet.documents.create(alice, sales_document(client_a(world)))
+    unissued = cabinet.documents.create(alice, sales_document(client_a(world)))
     with pytest.raises(Conflict):
-        cabinet.ksef.record_number(alice, draft.id or 0, NUMBER)
+        cabinet.ksef.record_number(alice, unissued.id or 0, NUMBER)
     second = issue_invoice(world)
     with pytest.raises(ValidationError) as taken:
         cabinet.ksef.record_number(alice, second, OTHER_NUMBER)
