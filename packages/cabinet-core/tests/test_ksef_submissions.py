@@ -388,12 +388,14 @@ def test_a_manual_ksef_number_is_validated_and_used_by_the_correction(world: Wor
     assert "ksef.manual_number" in history(world, invoice_id)
     # A typo is corrected by recording the number again.
     assert cabinet.ksef.record_number(alice, invoice_id, OTHER_NUMBER).ksef_number == OTHER_NUMBER
+    draft = cabinet.invoicing.correct(alice, invoice_id, reason="rabat")
+    assert draft.extra["corrected_ksef_number"] == OTHER_NUMBER  # the form shows it at once
     _, xml, _ = _correction_xml(world, invoice_id)
     assert xml is not None and _corrected(xml)["NrKSeFFaKorygowanej"] == OTHER_NUMBER
     # A draft has no KSeF number; nor does a number go on two documents.
-    draft = cabinet.documents.create(alice, sales_document(client_a(world)))
+    unissued = cabinet.documents.create(alice, sales_document(client_a(world)))
     with pytest.raises(Conflict):
-        cabinet.ksef.record_number(alice, draft.id or 0, NUMBER)
+        cabinet.ksef.record_number(alice, unissued.id or 0, NUMBER)
     second = issue_invoice(world)
     with pytest.raises(ValidationError) as taken:
         cabinet.ksef.record_number(alice, second, OTHER_NUMBER)
@@ -455,8 +457,12 @@ def test_import_purchase_is_idempotent_on_the_ksef_number(world: World) -> None:
 
 
 def test_client_state_and_switch_are_audited_and_secrets_never_are(world: World) -> None:
+    from cabinet_core.ksef.port import KsefPort
+
     cabinet = world.cabinet
     port = cabinet.ksef_port()
+    assert isinstance(port, KsefPort) and port.name == KSEF_SUBSCRIBER
+    assert cabinet.ksef_port() is port
     client_id = client_a(world)
     assert not port.enabled(client_id) and port.clients_with_ksef() == []
     port.set_enabled(client_id, True)
@@ -539,3 +545,14 @@ def test_without_the_plugin_ksef_messages_wait_and_scheduled_work_runs_with_the_
     assert worker.run_due_tasks() == ["ksef.poll"]
     assert isinstance(ran[0], Polling)
     assert worker.run_once() == 1 and ran[1] == waiting.id
+
+
+def test_migration_0006_goes_down_and_up_again(store: Store) -> None:
+    import sqlalchemy as sa
+
+    store.downgrade("0005")
+    tables = set(sa.inspect(store.engine).get_table_names())
+    assert not {"ksef_submissions", "ksef_clients", "ksef_received"} & tables
+    store.migrate()
+    tables = set(sa.inspect(store.engine).get_table_names())
+    assert {"ksef_submissions", "ksef_clients", "ksef_received"} <= tables

@@ -208,6 +208,14 @@ class InvoicingService(Service):
         """
         with self.store.transaction(readonly=True) as tx:
             invoice = self._document(tx, actor, invoice_id, doc_types=(VatInvoice.key,))
+            submission = tx.ksef.get(invoice_id)
+        # The KSeF number the invoice has now (accepted, or typed after a manual upload); one
+        # it gets later is filled in when the correction's FA(3) is written.
+        ksef_number = (
+            submission.ksef_number
+            if submission is not None and submission.state.value == "accepted"
+            else None
+        )
         if invoice.status not in _CORRECTABLE or invoice.number is None:
             raise Conflict(N_("Only an issued invoice can be corrected"), status=invoice.status)
         lines: list[DocumentLine] = []
@@ -217,7 +225,7 @@ class InvoicingService(Service):
         extra = {
             "corrected_number": invoice.number,
             "corrected_issue_date": invoice.issue_date.isoformat(),
-            "corrected_ksef_number": str(invoice.extra.get("ksef_number") or ""),
+            "corrected_ksef_number": ksef_number or str(invoice.extra.get("ksef_number") or ""),
             "reason": reason.strip(),
             "split_payment": bool(invoice.extra.get("split_payment", False)),
         }

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import segno
+from cabinet_core import access
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, Role
 from cabinet_core.errors import N_, Conflict, ValidationError
-from cabinet_core.ksef.submission import OPEN_STATES, KsefState
+from cabinet_core.ksef.submission import OPEN_STATES, KsefMode, KsefState
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
@@ -69,8 +70,6 @@ def ksef_panel(cabinet: Cabinet, actor: Actor, document: Document) -> dict[str, 
         for code in (submission.verification if submission is not None else ())
     ]
     state = document_type.workflow.state(document.status)
-    from cabinet_core import access
-
     client = cabinet.clients.get(actor, document.client_id)
     may_record = (
         overview.applies
@@ -79,7 +78,7 @@ def ksef_panel(cabinet: Cabinet, actor: Actor, document: Document) -> dict[str, 
         and (
             submission is None
             or submission.state is not KsefState.ACCEPTED
-            or submission.mode.value == "manual"
+            or submission.mode is KsefMode.MANUAL
         )
     )
     return {
