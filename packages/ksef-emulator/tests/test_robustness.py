@@ -142,7 +142,18 @@ FILTER_FIELDS = [
     ),
     control=st.dictionaries(
         st.sampled_from(
-            ["down", "slowSeconds", "rejectInvoices", "advanceSeconds", "nip", "permissions"]
+            [
+                "down",
+                "slowSeconds",
+                "rejectInvoices",
+                "advanceSeconds",
+                "nip",
+                "permissions",
+                "status",
+                "title",
+                "refresh",
+                "set",
+            ]
         ),
         JSON,
         max_size=2,
@@ -173,7 +184,13 @@ def test_a_valid_envelope_with_odd_fields_is_never_a_500(
         **filters,
     }
     assert ksef.query(ksef.buyer, body, pageSize=10).status_code in (200, 400)  # type: ignore[attr-defined]
-    for path in ("/_emulator/faults", "/_emulator/clock", "/_emulator/tokens"):
+    for path in (
+        "/_emulator/faults",
+        "/_emulator/clock",
+        "/_emulator/tokens",
+        "/_emulator/announce",
+        "/_emulator/expire-tokens",
+    ):
         assert http.post(path, json=control).status_code < 500, (path, control)
     http.delete("/_emulator/faults")
 

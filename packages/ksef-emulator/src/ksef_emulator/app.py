@@ -433,11 +433,14 @@ def _control_routes() -> list[Endpoint]:
 
     def announce(e: Emulator, call: Call) -> Reply:
         spec = call.json()
-        message = e.announce(
-            str(spec.get("status", "FAILURE")),
-            title=str(spec.get("title", "Awaria KSeF")),
-            text=str(spec.get("text", "")),
-        )
+        try:
+            message = e.announce(
+                str(spec.get("status", "FAILURE")),
+                title=str(spec.get("title", "Awaria KSeF")),
+                text=str(spec.get("text", "")),
+            )
+        except ValueError as error:
+            raise validation(str(error)) from error
         return Reply(200, message)
 
     def state(e: Emulator, call: Call) -> Reply:
