@@ -6,12 +6,16 @@ import json
 from typing import Any
 
 import httpx
-from conftest import SELLER, Ksef, bearer
+from conftest import SELLER, START, Ksef, bearer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),
@@ -138,7 +142,18 @@ FILTER_FIELDS = [
     ),
     control=st.dictionaries(
         st.sampled_from(
-            ["down", "slowSeconds", "rejectInvoices", "advanceSeconds", "nip", "permissions"]
+            [
+                "down",
+                "slowSeconds",
+                "rejectInvoices",
+                "advanceSeconds",
+                "nip",
+                "permissions",
+                "status",
+                "title",
+                "refresh",
+                "set",
+            ]
         ),
         JSON,
         max_size=2,
@@ -157,6 +172,7 @@ def test_a_valid_envelope_with_odd_fields_is_never_a_500(
         ksef.emulator.limiter.enabled = False
         ksef.emulator.put_invoice(invoice_xml(number="R/1"))
     # the previous example may have moved the clock past the tokens' life
+    ksef.clock.set(START)
     ksef.owner = ksef.access()  # type: ignore[attr-defined]
     ksef.buyer = ksef.access(BUYER)  # type: ignore[attr-defined]
     ksef.session = ksef.open_session(ksef.owner)  # type: ignore[attr-defined]
@@ -168,6 +184,40 @@ def test_a_valid_envelope_with_odd_fields_is_never_a_500(
         **filters,
     }
     assert ksef.query(ksef.buyer, body, pageSize=10).status_code in (200, 400)  # type: ignore[attr-defined]
-    for path in ("/_emulator/faults", "/_emulator/clock", "/_emulator/tokens"):
+    for path in (
+        "/_emulator/faults",
+        "/_emulator/clock",
+        "/_emulator/tokens",
+        "/_emulator/announce",
+        "/_emulator/expire-tokens",
+    ):
         assert http.post(path, json=control).status_code < 500, (path, control)
     http.delete("/_emulator/faults")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    cuts=st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 40), st.text(max_size=3)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_a_mangled_xades_request_is_never_a_500(
+    ksef: Ksef, http: httpx.Client, cuts: list[tuple[int, int, str]]
+) -> None:
+    from test_xades import auth_request, certificate, signed
+
+    ksef.emulator.limiter.enabled = False
+    if not hasattr(ksef, "signed_request"):
+        challenge = ksef.challenge()["challenge"]
+        cert = certificate(serial_number=f"TINPL-{SELLER}")
+        ksef.signed_request = signed(auth_request(challenge, SELLER), *cert)  # type: ignore[attr-defined]
+    body: bytes = ksef.signed_request  # type: ignore[attr-defined]
+    for at, length, insert in cuts:
+        at %= len(body)
+        body = body[:at] + insert.encode() + body[at + length :]
+    answer = http.post(
+        "/v2/auth/xades-signature", content=body, headers={"Content-Type": "application/xml"}
+    )
+    assert answer.status_code in (202, 400), answer.text

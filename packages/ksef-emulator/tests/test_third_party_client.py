@@ -138,3 +138,23 @@ def test_ksef_client_xades_auth_with_a_self_signed_certificate(
             poll_interval_seconds=0.1,
         )
         assert granted.access_token
+
+
+def test_ksef_client_reads_the_announced_failure_from_latarnia(
+    served: tuple[Emulator, Served],
+) -> None:
+    emulator, server = served
+    options = KsefClientOptions(base_url=server.url, base_lighthouse_url=server.url)
+    with KsefClient(options) as client:
+        assert client.lighthouse.get_status().status.value == "AVAILABLE"
+        emulator.announce("TOTAL_FAILURE", title="Awaria całkowita KSeF")
+        status = client.lighthouse.get_status()
+        assert status.status.value == "TOTAL_FAILURE"
+        assert status.messages and status.messages[0].category.value == "TOTAL_FAILURE"
+        assert status.messages[0].type.value == "FAILURE_START"
+        emulator.announce("AVAILABLE", title="Koniec awarii")
+        assert client.lighthouse.get_status().status.value == "AVAILABLE"
+        assert [m.type.value for m in client.lighthouse.get_messages()] == [
+            "FAILURE_START",
+            "FAILURE_END",
+        ]

@@ -369,10 +369,11 @@ def _control_routes() -> list[Endpoint]:
                 not isinstance(spec.get("down"), bool | None)
                 or isinstance(slow, bool)
                 or not isinstance(slow, int | float | None)
+                or (slow is not None and not 0 <= slow <= 3600)
                 or not isinstance(spec.get("rejectInvoices", False), bool | str | None)
             ):
                 raise validation(
-                    "Oczekiwano {down: bool, slowSeconds: liczba, rejectInvoices: bool|tekst}."
+                    "Oczekiwano {down: bool, slowSeconds: 0-3600, rejectInvoices: bool|tekst}."
                 )
             e.set_faults(
                 down=spec.get("down"),
@@ -432,11 +433,14 @@ def _control_routes() -> list[Endpoint]:
 
     def announce(e: Emulator, call: Call) -> Reply:
         spec = call.json()
-        message = e.announce(
-            str(spec.get("status", "FAILURE")),
-            title=str(spec.get("title", "Awaria KSeF")),
-            text=str(spec.get("text", "")),
-        )
+        try:
+            message = e.announce(
+                str(spec.get("status", "FAILURE")),
+                title=str(spec.get("title", "Awaria KSeF")),
+                text=str(spec.get("text", "")),
+            )
+        except ValueError as error:
+            raise validation(str(error)) from error
         return Reply(200, message)
 
     def state(e: Emulator, call: Call) -> Reply:

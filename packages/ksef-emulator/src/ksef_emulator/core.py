@@ -337,16 +337,23 @@ class Emulator:
     ) -> dict[str, Any]:
         """Publish a Latarnia announcement (``GET /status``, ``GET /messages``): a failure
         (``FAILURE``/``TOTAL_FAILURE``) or ``MAINTENANCE``. ``AVAILABLE`` ends it."""
+        if status not in ("AVAILABLE", "MAINTENANCE", "FAILURE", "TOTAL_FAILURE"):
+            raise ValueError(f"not a Latarnia status: {status!r}")
         with self.lock:
             now = self.clock.now()
             kind = {
                 "AVAILABLE": "FAILURE_END",
                 "MAINTENANCE": "MAINTENANCE_ANNOUNCEMENT",
             }.get(status, "FAILURE_START")
+            if status == "AVAILABLE":  # the end of the announcement in force
+                current = self.faults.messages[-1]["category"] if self.faults.messages else None
+                category = current or "FAILURE"
+            else:
+                category = status if status in ("MAINTENANCE", "TOTAL_FAILURE") else "FAILURE"
             message = {
                 "id": secrets.token_hex(8),
                 "eventId": len(self.faults.messages) + 1,
-                "category": "MAINTENANCE" if status == "MAINTENANCE" else "FAILURE",
+                "category": category,
                 "type": kind,
                 "title": title,
                 "text": text or title,

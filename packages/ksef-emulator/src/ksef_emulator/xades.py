@@ -115,7 +115,8 @@ def check_request(body: bytes) -> AuthRequest:
         # the certificate was valid.
         config = dataclasses.replace(_CONFIG, verification_time=certificate.not_valid_before_utc)
         XMLVerifier().verify(body, x509_cert=certificate, expect_config=config)
-    except (InvalidSignature, InvalidInput) as error:
+    except (InvalidSignature, InvalidInput, etree.LxmlError, ValueError) as error:
+        # signxml's own parsing and its XMLDSig schema check fail with lxml errors.
         raise KsefError(9105, str(error)) from error
     # The XSD check runs on the document without its signature, in the 2.1 namespace.
     unsigned = copy.deepcopy(root)
