@@ -36,9 +36,8 @@ from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.numbering_pattern import format_number, series_key
 from cabinet_core.rendering import Rendered
 from cabinet_core.services._base import Service, raise_if, required_text
-from cabinet_core.storage import Tx
+from cabinet_core.storage import Tx, numbering
 from cabinet_core.storage import cash as sql
-from cabinet_core.storage import numbering
 from cabinet_core.sync import DocumentPaymentChange, Topic
 from cabinet_core.words import amount_in_words
 
