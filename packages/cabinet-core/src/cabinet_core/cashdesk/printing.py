@@ -7,7 +7,7 @@ the ``register_cash_printers`` hook.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
@@ -15,6 +15,9 @@ from cabinet_core.cashdesk.entities import CashDesk, CashDeskReport, CashSlip
 from cabinet_core.cashdesk.ledger import Balance, LedgerLine
 from cabinet_core.entities import Client
 from cabinet_core.rendering import Rendered
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
 
 __all__ = ["CashPrinter", "ReportView", "SlipView"]
 
@@ -47,10 +50,11 @@ class CashPrinter(Protocol):
 
     media_type: str
 
-    def print_slip(self, view: SlipView, *, language: str) -> Rendered:
-        """The KP or KW of ``view`` in ``language`` ("pl" or "en")."""
+    def print_slip(self, cabinet: Cabinet, view: SlipView, *, language: str) -> Rendered:
+        """The KP or KW of ``view`` in ``language`` ("pl" or "en"); ``cabinet`` for the
+        firm's branding."""
         ...
 
-    def print_report(self, view: ReportView, *, language: str) -> Rendered:
+    def print_report(self, cabinet: Cabinet, view: ReportView, *, language: str) -> Rendered:
         """The cash report of ``view`` in ``language`` ("pl" or "en")."""
         ...

@@ -769,7 +769,7 @@ class CashService(Service):
     ) -> Rendered:
         """The cash report printed (a PDF by default), its entries with the running balance."""
         view = self.report_view(actor, report_id)
-        return self._printer(media_type).print_report(view, language=language)
+        return self._printer(media_type).print_report(self.cabinet, view, language=language)
 
     def client_of(self, actor: Actor, desk: CashDesk) -> Client:
         """The desk's client (for headings)."""
