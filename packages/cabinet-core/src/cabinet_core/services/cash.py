@@ -756,7 +756,7 @@ class CashService(Service):
     ) -> Rendered:
         """The KP or KW printed (a PDF by default)."""
         return self._printer(media_type).print_slip(
-            self.slip_view(actor, slip_id), language=language
+            self.cabinet, self.slip_view(actor, slip_id), language=language
         )
 
     def print_report(
