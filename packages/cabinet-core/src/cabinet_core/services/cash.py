@@ -131,11 +131,11 @@ class CashService(Service):
     ) -> tuple[CashDeskReport, CashDesk]:
         report = sql.get_report(tx.connection, report_id)
         if report is None:
-            raise NotFound(N_("Not found"), entity="cash_report", id=report_id)
+            raise NotFound(N_("Not found"), entity="cash_desk_report", id=report_id)
         try:
             desk = self._desk(tx, actor, report.desk_id, write=write)
         except NotFound:
-            raise NotFound(N_("Not found"), entity="cash_report", id=report_id) from None
+            raise NotFound(N_("Not found"), entity="cash_desk_report", id=report_id) from None
         return report, desk
 
     def _slip(
@@ -319,7 +319,7 @@ class CashService(Service):
                 tx,
                 actor,
                 action="cash.report_opened",
-                entity="cash_report",
+                entity="cash_desk_report",
                 entity_id=report.id,
                 client_id=desk.client_id,
                 detail={"number": report.number, "from": str(period_from), "to": str(period_to)},
@@ -467,7 +467,7 @@ class CashService(Service):
                 tx,
                 actor,
                 action="cash.report_moved",
-                entity="cash_report",
+                entity="cash_desk_report",
                 entity_id=stored.id,
                 client_id=desk.client_id,
                 detail={
