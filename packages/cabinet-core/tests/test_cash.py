@@ -4,6 +4,7 @@ the never-negative balance, invoices paid in cash, access and the report workflo
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import date
 from decimal import Decimal
 
@@ -357,3 +358,29 @@ def test_an_accepted_book_adds_up_and_never_goes_below_zero(
 
 def _fields_of(exc: ValidationError) -> dict[str, str]:
     return {error.field: error.code for error in exc.errors}
+
+
+def test_concurrent_payments_cannot_both_spend_the_same_cash(world: World) -> None:
+    cash, alice = world.cabinet.cash, world.actor(world.alice)
+    desk = _desk(world)
+    cash.open_report(
+        alice, desk, period_from=NOV, period_to=date(2026, 11, 30), initial_balance=Decimal("100")
+    )
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def pay() -> None:
+        start.wait()
+        try:
+            cash.add_slip(alice, _slip(desk, SlipKind.KW, "60.00", date(2026, 11, 2)))
+            outcomes.append("paid")
+        except ValidationError:
+            outcomes.append("refused")
+
+    workers = [threading.Thread(target=pay) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(outcomes) == ["paid", "refused", "refused", "refused"]
+    assert [s.number for s in cash.list_slips(alice, desk)] == ["KW/1/2026/KASA"]

@@ -117,7 +117,7 @@ class CashService(Service):
 
     # -- access
     def _desk(self, tx: Tx, actor: Actor, desk_id: int, *, write: bool = False) -> CashDesk:
-        desk = sql.get_desk(tx.connection, desk_id)
+        desk = sql.get_desk(tx.connection, desk_id, lock=write)
         if desk is None:
             raise NotFound(N_("Not found"), entity="cash_desk", id=desk_id)
         try:

@@ -113,9 +113,14 @@ def add_desk(connection: Connection, desk: CashDesk, now: datetime) -> CashDesk:
     return found
 
 
-def get_desk(connection: Connection, desk_id: int) -> CashDesk | None:
-    """The desk, or ``None``."""
-    row = connection.execute(sa.select(_desk).where(_desk.c.id == desk_id)).mappings().first()
+def get_desk(connection: Connection, desk_id: int, *, lock: bool = False) -> CashDesk | None:
+    """The desk, or ``None``; ``lock`` holds its row until the transaction ends, so two writers
+    of one desk's book take turns (PostgreSQL; SQLite's writer lock already serialises them)
+    and neither checks the balance against a book the other is changing."""
+    query = sa.select(_desk).where(_desk.c.id == desk_id)
+    if lock:
+        query = query.with_for_update()
+    row = connection.execute(query).mappings().first()
     return _desk_from(row) if row is not None else None
 
 
