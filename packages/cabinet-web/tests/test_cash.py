@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Actor
+from cabinet_core.entities import Actor, Counterparty
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 from pypdf import PdfReader
 from starlette.testclient import TestClient
@@ -269,6 +269,24 @@ def test_the_pages_add_change_and_refuse_entries_inline(
         {"date": "2026-11-02", "party_name": "Jan Nowak", "title": "Wpłata", "amount": "5"},
     )
     assert "Jan Nowak" in changed.text and changed.status_code == 200
+    supplier = cabinet.counterparties.create(
+        Actor.of(world.client_user),
+        Counterparty(client_id=world.client.id or 0, name="Hurtownia Papieru"),
+    )
+    paid = _form(
+        web,
+        f"{report_path}/entries",
+        {
+            "kind": "KW",
+            "date": "2026-11-03",
+            "counterparty_id": str(supplier.id),
+            "party_name": "",
+            "title": "Papier",
+            "amount": "2,50",
+        },
+    )
+    assert paid.status_code == 200 and "KW/1/2026/KASA" in paid.text
+    assert 'value="Hurtownia Papieru"' in paid.text
     closed = _form(web, f"{report_path}/move", {"transition": "close"})
     assert 'data-status="closed"' in closed.text and 'data-test="entry-add"' not in closed.text
     pdf = web.get(f"/cash/slips/{slip_id}/pdf")

@@ -263,6 +263,11 @@ async def open_report(request: Request) -> Response:
     return redirect(f"/cash/reports/{report.id}")
 
 
+def _counterparties(request: Request, actor: Actor, desk: CashDesk) -> list[tuple[str, str]]:
+    page = cabinet_of(request).counterparties.list(actor, desk.client_id, limit=LINKABLE_DOCUMENTS)
+    return [(str(c.id), c.name) for c in page.items]
+
+
 def _linkable(request: Request, actor: Actor, desk: CashDesk) -> list[tuple[str, str]]:
     query = DocumentQuery(
         client_ids=(desk.client_id,),
@@ -297,6 +302,9 @@ async def _report_page(
         "editable": editable,
         "transitions": cabinet.cash.transitions(actor, view.report),
         "documents": await run(_linkable, request, actor, view.desk) if editable else [],
+        "counterparties": (
+            await run(_counterparties, request, actor, view.desk) if editable else []
+        ),
         "row_values": row_values or {},
         "row_errors": row_errors or {},
         "states": {s.key: s.label for s in cabinet.cash.workflow.states},
