@@ -6,7 +6,7 @@ Every action is one call of ``cabinet.cash``; the JSON API (``/api/v1/cash-…``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -220,6 +220,8 @@ async def _desk_page(
     desk = await run(cabinet.cash.get_desk, actor, desk_id)
     reports = await run(cabinet.cash.list_reports, actor, desk_id)
     slips = await run(cabinet.cash.list_slips, actor, desk_id)
+    if values is None and reports:
+        values = _next_period(reports[-1].period_to)
     context = {
         "desk": desk,
         "client": await run(cabinet.cash.client_of, actor, desk),
@@ -232,6 +234,14 @@ async def _desk_page(
         "states": {s.key: s.label for s in cabinet.cash.workflow.states},
     }
     return render(request, "cash_desk.html", context, status_code=status)
+
+
+def _next_period(last_day: date) -> dict[str, str]:
+    """The form's suggestion: from the day after the previous report to that month's end."""
+    start = last_day + timedelta(days=1)
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    end = following - timedelta(days=1)
+    return {"period_from": start.isoformat(), "period_to": end.isoformat()}
 
 
 @page()
