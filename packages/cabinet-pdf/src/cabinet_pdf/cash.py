@@ -325,7 +325,7 @@ class CashPdfPrinter:
         )
         table = Table(
             rows,
-            colWidths=[10 * mm, 20 * mm, 32 * mm, 58 * mm, 20 * mm, 20 * mm, 20 * mm],
+            colWidths=[9 * mm, 23 * mm, 32 * mm, 56 * mm, 20 * mm, 20 * mm, 20 * mm],
             repeatRows=1,
         )
         last = len(rows) - 1
