@@ -384,3 +384,79 @@ def test_concurrent_payments_cannot_both_spend_the_same_cash(world: World) -> No
         worker.join()
     assert sorted(outcomes) == ["paid", "refused", "refused", "refused"]
     assert [s.number for s in cash.list_slips(alice, desk)] == ["KW/1/2026/KASA"]
+
+
+EDITS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("add"),
+            st.sampled_from(list(SlipKind)),
+            st.decimals(min_value=Decimal("0.01"), max_value=Decimal("300"), places=2),
+            st.integers(min_value=1, max_value=30),
+        ),
+        st.tuples(
+            st.just("edit"),
+            st.integers(min_value=0, max_value=20),
+            st.decimals(min_value=Decimal("0.01"), max_value=Decimal("300"), places=2),
+            st.integers(min_value=1, max_value=30),
+        ),
+        st.tuples(st.just("remove"), st.integers(min_value=0, max_value=20), st.none(), st.none()),
+    ),
+    max_size=14,
+)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(opening=st.decimals(min_value=Decimal(0), max_value=Decimal("200"), places=2), steps=EDITS)
+def test_edits_and_removals_never_leave_a_negative_balance(
+    world: World, opening: Decimal, steps: list[tuple[str, object, object, object]]
+) -> None:
+    cash, alice = world.cabinet.cash, world.actor(world.alice)
+    desk = _desk(world, f"E{next(_symbols)}")
+    report = cash.open_report(
+        alice, desk, period_from=NOV, period_to=date(2026, 11, 30), initial_balance=opening
+    )
+    for action, first, amount, day in steps:
+        slips = cash.list_slips(alice, desk)
+        try:
+            if action == "add":
+                assert isinstance(first, SlipKind) and isinstance(day, int)
+                cash.add_slip(alice, _slip(desk, first, str(amount), date(2026, 11, day)))
+            elif slips and action == "edit":
+                assert isinstance(first, int) and isinstance(day, int)
+                target = slips[first % len(slips)]
+                cash.update_slip(
+                    alice,
+                    CashSlip(
+                        id=target.id,
+                        desk_id=desk,
+                        kind=target.kind,
+                        on=date(2026, 11, day),
+                        amount=Decimal(str(amount)),
+                        party_name=target.party_name,
+                        title=target.title,
+                    ),
+                )
+            elif slips and action == "remove":
+                assert isinstance(first, int)
+                cash.remove_slip(alice, slips[first % len(slips)].id or 0)
+        except ValidationError as exc:
+            assert {e.code for e in exc.errors} <= {
+                "negative_balance",
+                "negative_balance_later",
+                "not_last",
+            }
+    view = cash.report_view(alice, report.id or 0)
+    kept = cash.list_slips(alice, desk)
+    receipts = sum((s.amount for s in kept if s.kind is SlipKind.KP), Decimal(0))
+    payments = sum((s.amount for s in kept if s.kind is SlipKind.KW), Decimal(0))
+    assert view.balance.closing == opening + receipts - payments
+    assert all(line.balance >= 0 for line in view.lines)
+    for kind in SlipKind:
+        # Numbers stay gapless whatever was removed.
+        numbers = sorted(s.seq or 0 for s in kept if s.kind is kind)
+        assert numbers == list(range(1, len(numbers) + 1))
