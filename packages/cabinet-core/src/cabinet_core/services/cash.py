@@ -517,10 +517,23 @@ class CashService(Service):
                 document_number=document.number if document is not None else None,
             )
 
-    def add_slip(self, actor: Actor, slip: CashSlip) -> CashSlip:
-        """Write a KP or KW into its desk's open report (see the module docstring)."""
+    def add_slip(self, actor: Actor, slip: CashSlip, *, report_id: int | None = None) -> CashSlip:
+        """Write a KP or KW into its desk's open report (see the module docstring); with
+        ``report_id``, into that report only (a date outside its period is a field error)."""
         with self.store.transaction() as tx:
             desk = self._desk(tx, actor, slip.desk_id, write=True)
+            if report_id is not None:
+                report = sql.get_report(tx.connection, report_id)
+                if report is None or report.desk_id != desk.id:
+                    raise NotFound(N_("Not found"), entity="cash_desk_report", id=report_id)
+                if isinstance(slip.on, date) and not (
+                    report.period_from <= slip.on <= report.period_to
+                ):
+                    raise ValidationError.single(
+                        "date",
+                        "outside_period",
+                        N_("The date is outside the report's period."),
+                    )
             slip = self._checked(tx, desk, slip, None)
             assert desk.id is not None
             key = series_key(SLIP_PATTERN.format(kind=slip.kind.value), slip.on)

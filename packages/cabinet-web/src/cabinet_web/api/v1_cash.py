@@ -297,11 +297,7 @@ async def create_cash_entry(request: Request) -> CashSlip:
     data = await json_body(request)
     _only(data, ENTRY_BODY)
     slip = read_slip(data, desk_id=report.desk_id, kind=None)
-    if not report.period_from <= slip.on <= report.period_to:
-        raise ValidationError.single(
-            "date", "outside_period", N_("The date is outside the report's period.")
-        )
-    stored: CashSlip = await run(cabinet.cash.add_slip, who, slip)
+    stored: CashSlip = await run(cabinet.cash.add_slip, who, slip, report_id=report.id)
     return stored
 
 

@@ -347,7 +347,7 @@ async def add_entry(request: Request) -> Response:
     form = await read_form(request)
     try:
         slip = read_slip(form, desk_id=found.desk_id, kind=None)
-        stored = await run(cabinet.cash.add_slip, actor, slip)
+        stored = await run(cabinet.cash.add_slip, actor, slip, report_id=report_id)
     except ValidationError as exc:
         return await _row_failed(request, report_id, "new", form, exc)
     flash(request, request.state.gettext("%(number)s is saved.") % {"number": stored.number})

@@ -145,6 +145,11 @@ def test_reports_follow_each_other_and_carry_the_balance(world: World) -> None:
     with pytest.raises(ValidationError) as frozen:
         cash.add_slip(alice, _slip(desk, SlipKind.KP, "1.00", date(2026, 10, 7)))
     assert _fields(frozen) == {"date": "report_closed"}
+    with pytest.raises(ValidationError) as elsewhere:
+        cash.add_slip(
+            alice, _slip(desk, SlipKind.KP, "1.00", date(2026, 11, 3)), report_id=october.id
+        )
+    assert _fields(elsewhere) == {"date": "outside_period"}
     with pytest.raises(ValidationError) as uncovered:
         cash.add_slip(alice, _slip(desk, SlipKind.KP, "1.00", date(2026, 11, 20)))
     assert _fields(uncovered) == {"date": "no_open_report"}
