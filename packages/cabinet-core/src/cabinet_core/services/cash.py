@@ -220,16 +220,11 @@ class CashService(Service):
             return self._desk(tx, actor, desk_id)
 
     # -- reports
-    def _opening(self, tx: Tx, desk: CashDesk, before: date) -> Decimal:
-        """The balance at the start of the day ``before``: the first report's initial balance
-        and every slip dated earlier."""
+    def _opening(self, tx: Tx, desk: CashDesk, day: date) -> Decimal:
+        """The cash at the start of ``day``: the first report's initial balance and every slip
+        dated earlier."""
         assert desk.id is not None
-        reports = sql.list_reports(tx.connection, desk.id)
-        initial = reports[0].initial_balance if reports else None
-        opening = initial if initial is not None else Decimal("0.00")
-        for slip in sql.list_slips(tx.connection, desk.id, end=before - timedelta(days=1)):
-            opening += slip.kind.sign * slip.amount
-        return opening
+        return self._initial(tx, desk) + sql.balance_before(tx.connection, desk.id, day)
 
     def _initial(self, tx: Tx, desk: CashDesk) -> Decimal:
         assert desk.id is not None
@@ -588,8 +583,9 @@ class CashService(Service):
                     ),
                     kind=slip.kind.value,
                 )
-            others = [s for s in sql.list_slips(tx.connection, desk.id) if s.id != slip.id]
-            self._check_balance(tx, desk, others, changed=None)
+            later = sql.list_slips(tx.connection, desk.id, start=slip.on)
+            others = [s for s in later if s.id != slip.id]
+            self._check_balance(tx, desk, slip.on, others, changed=None)
             sql.delete_slip(tx.connection, slip_id)
             key = series_key(SLIP_PATTERN.format(kind=slip.kind.value), slip.on)
             sql.release_number(tx.connection, desk.client_id, _series(desk, key), slip.seq)
@@ -651,12 +647,14 @@ class CashService(Service):
             amount=slip.amount.quantize(_CENT),
             client_id=desk.client_id,
         )
+        # Only the book from the earliest day this change touches can go below zero.
+        since = min(slip.on, current.on) if current is not None else slip.on
         others = [
             s
-            for s in sql.list_slips(tx.connection, desk.id)
+            for s in sql.list_slips(tx.connection, desk.id, start=since)
             if current is None or s.id != current.id
         ]
-        self._check_balance(tx, desk, [*others, slip], changed=slip)
+        self._check_balance(tx, desk, since, [*others, slip], changed=slip)
         return slip
 
     def _document_errors(self, tx: Tx, desk: CashDesk, document_id: int) -> list[FieldError]:
@@ -685,10 +683,17 @@ class CashService(Service):
         return []
 
     def _check_balance(
-        self, tx: Tx, desk: CashDesk, slips: Iterable[CashSlip], *, changed: CashSlip | None
+        self,
+        tx: Tx,
+        desk: CashDesk,
+        since: date,
+        slips: Iterable[CashSlip],
+        *,
+        changed: CashSlip | None,
     ) -> None:
-        """Refuse the change if the balance goes below zero after any entry of the book."""
-        negative = first_negative(self._initial(tx, desk), slips)
+        """Refuse the change if the balance goes below zero after any entry of the book from
+        ``since`` on (``slips``: the book from that day as the change would leave it)."""
+        negative = first_negative(self._opening(tx, desk, since), slips)
         if negative is None:
             return
         if changed is not None and negative.slip is changed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ __all__ = [
     "add_desk",
     "add_report",
     "add_slip",
+    "balance_before",
     "delete_slip",
     "get_desk",
     "get_report",
@@ -255,6 +257,17 @@ def list_slips(
         query = query.where(_slip.c.kind == kind.value)
     query = query.order_by(_slip.c.on_date, _slip.c.id)
     return [_slip_from(row) for row in connection.execute(query).mappings()]
+
+
+def balance_before(connection: Connection, desk_id: int, day: date) -> Decimal:
+    """Receipts minus payments of the desk's slips dated before ``day`` (one aggregate)."""
+    signed = sa.case((_slip.c.kind == SlipKind.KP.value, _slip.c.amount), else_=-_slip.c.amount)
+    # Typed as money so both databases hand back a Decimal rounded to the cent (SQLite keeps
+    # NUMERIC as REAL and sums in binary; the column type's result processor rounds it back).
+    total = sa.type_coerce(sa.func.coalesce(sa.func.sum(signed), 0), t.MONEY)
+    query = sa.select(total).where(_slip.c.desk_id == desk_id, _slip.c.on_date < day)
+    value = connection.execute(query).scalar_one()
+    return Decimal(value).quantize(Decimal("0.01"))
 
 
 def slips_paying(connection: Connection, document_id: int) -> list[CashSlip]:
