@@ -442,7 +442,7 @@ ROUTES = [
     Route("/cash", add_desk, methods=["POST"], name="cash_add_desk"),
     Route("/cash/desks/{desk_id}", desk, methods=["GET"], name="cash_desk"),
     Route("/cash/desks/{desk_id}/reports", open_report, methods=["POST"], name="cash_open"),
-    Route("/cash/reports/{report_id}", report, methods=["GET"], name="cash_report"),
+    Route("/cash/reports/{report_id}", report, methods=["GET"], name="cash_report_page"),
     Route("/cash/reports/{report_id}/pdf", report_pdf, methods=["GET"], name="cash_report_pdf"),
     Route("/cash/reports/{report_id}/entries", add_entry, methods=["POST"], name="cash_add"),
     Route(
