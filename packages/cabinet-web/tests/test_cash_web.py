@@ -6,12 +6,21 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Actor, Counterparty
+from cabinet_core.entities import (
+    Actor,
+    Counterparty,
+    Document,
+    DocumentLine,
+    Party,
+    PaymentStatus,
+)
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 from pypdf import PdfReader
 from starlette.testclient import TestClient
@@ -313,3 +322,60 @@ def test_staff_choose_the_client_of_a_new_desk(
     login(web, world.accountant.email)
     assert "Alfa sp. z o.o." in web.get("/cash").text
     assert 'data-test="cash-desk-form"' not in web.get("/cash").text
+
+
+def test_a_row_paying_an_invoice_keeps_its_link_when_saved(
+    web: TestClient, cabinet: Cabinet, world: World
+) -> None:
+    actor = Actor.of(world.client_user)
+    day = date(2026, 11, 4)
+    draft = cabinet.documents.create(
+        actor,
+        Document(
+            client_id=world.client.id or 0,
+            doc_type="vat_invoice",
+            issue_date=day,
+            sale_date=day,
+            buyer=Party(name="Gamma S.A.", nip="9510000239"),
+            lines=(DocumentLine(name="Doradztwo", unit_price=Decimal("100")),),
+        ),
+    )
+    invoice = cabinet.documents.transition(actor, draft.id or 0, "issue")
+    login(web, world.client_user.email)
+    desk = cabinet.cash.add_desk(actor, world.client.id or 0, name="Kasa", symbol="KASA")
+    report = cabinet.cash.open_report(
+        actor, desk.id or 0, period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)
+    )
+    page = f"/cash/reports/{report.id}"
+    added = _form(
+        web,
+        f"{page}/entries",
+        {
+            "kind": "KP",
+            "date": "2026-11-05",
+            "party_name": "Gamma S.A.",
+            "title": f"Zapłata za {invoice.number}",
+            "amount": "123,00",
+            "document_id": str(invoice.id),
+        },
+    )
+    assert added.status_code == 200
+    assert cabinet.documents.get(actor, invoice.id or 0).payment_status is PaymentStatus.PAID
+    selected = f'<option value="{invoice.id}" selected>{invoice.number}'
+    assert selected in added.text
+    slip = cabinet.cash.list_slips(actor, desk.id or 0)[0]
+    saved = _form(
+        web,
+        f"{page}/entries/{slip.id}",
+        {
+            "date": "2026-11-05",
+            "party_name": "Gamma S.A.",
+            "title": "Zapłata",
+            "amount": "100,00",
+            "document_id": str(invoice.id),
+        },
+    )
+    assert selected in saved.text
+    assert cabinet.cash.get_slip(actor, slip.id or 0).document_id == invoice.id
+    stored = cabinet.documents.get(actor, invoice.id or 0)
+    assert stored.payment_status is PaymentStatus.PARTIALLY_PAID

@@ -12,7 +12,7 @@ from typing import Any
 
 from cabinet_core import access
 from cabinet_core.cashdesk import CashDesk, CashSlip, SlipKind
-from cabinet_core.entities import Actor, PaymentStatus
+from cabinet_core.entities import Actor
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.storage import DocumentQuery
 from starlette.requests import Request
@@ -278,18 +278,24 @@ def _counterparties(request: Request, actor: Actor, desk: CashDesk) -> list[tupl
     return [(str(c.id), c.name) for c in page.items]
 
 
-def _linkable(request: Request, actor: Actor, desk: CashDesk) -> list[tuple[str, str]]:
+def _linkable(
+    request: Request, actor: Actor, desk: CashDesk, linked: set[int]
+) -> list[tuple[str, str]]:
+    """The newest numbered documents of the desk's client and currency, and those the
+    report's rows already pay (so saving a row keeps its link)."""
+    documents = cabinet_of(request).documents
     query = DocumentQuery(
         client_ids=(desk.client_id,),
         currency=desk.currency,
         limit=LINKABLE_DOCUMENTS,
         summary=True,
     )
-    documents = cabinet_of(request).documents.list(actor, query).items
+    found = [d for d in documents.list(actor, query).items if d.number is not None]
+    missing = linked - {d.id for d in found if d.id is not None}
+    found += [documents.get(actor, doc_id) for doc_id in sorted(missing)]
     return [
         (str(d.id), f"{d.number} ({d.totals.gross if d.totals else ''} {d.currency})")
-        for d in documents
-        if d.number is not None and d.payment_status is not PaymentStatus.PAID
+        for d in found
     ]
 
 
@@ -305,13 +311,14 @@ async def _report_page(
     view = await run(cabinet.cash.report_view, actor, report_id)
     may_write = await run(cabinet.cash.may_write, actor, view.desk)
     editable = may_write and view.report.status == "open"
+    linked = {line.slip.document_id for line in view.lines if line.slip.document_id is not None}
     context = {
         "view": view,
         "desk": view.desk,
         "report": view.report,
         "editable": editable,
         "transitions": cabinet.cash.transitions(actor, view.report),
-        "documents": await run(_linkable, request, actor, view.desk) if editable else [],
+        "documents": (await run(_linkable, request, actor, view.desk, linked) if editable else []),
         "counterparties": (
             await run(_counterparties, request, actor, view.desk) if editable else []
         ),
