@@ -296,10 +296,16 @@ def test_the_pages_add_change_and_refuse_entries_inline(
     )
     assert paid.status_code == 200 and "KW/1/2026/KASA" in paid.text
     assert 'value="Hurtownia Papieru"' in paid.text
+    later = _form(
+        web, desk_path + "/reports", {"period_from": "2026-12-01", "period_to": "2026-12-02"}
+    )
+    refused_close = _form(web, f"{later.url.path}/move", {"transition": "close"})
+    assert refused_close.status_code == 422
+    assert 'data-error-for="transition"' in refused_close.text
     closed = _form(web, f"{report_path}/move", {"transition": "close"})
     desk_page = web.get(desk_path)
-    # The next report is offered from the day after this one, to that month's end.
-    assert 'value="2026-12-01"' in desk_page.text and 'value="2026-12-31"' in desk_page.text
+    # The next report is offered from the day after the last one, to that month's end.
+    assert 'value="2026-12-03"' in desk_page.text and 'value="2026-12-31"' in desk_page.text
     assert 'data-status="closed"' in closed.text and 'data-test="entry-add"' not in closed.text
     pdf = web.get(f"/cash/slips/{slip_id}/pdf")
     assert pdf.headers["content-type"] == "application/pdf"

@@ -13,7 +13,7 @@ from typing import Any
 from cabinet_core import access
 from cabinet_core.cashdesk import CashDesk, CashSlip, SlipKind
 from cabinet_core.entities import Actor
-from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
 from cabinet_core.storage import DocumentQuery
 from starlette.requests import Request
 from starlette.responses import Response
@@ -408,6 +408,10 @@ async def move_report(request: Request) -> Response:
         )
     except ValidationError as exc:
         return await _row_failed(request, report_id, "move", form, exc)
+    except Conflict as exc:
+        # Shown in the workflow card (closing out of order, reopening under a closed report).
+        refused = FieldError(field="transition", code="conflict", message=exc.message)
+        return await _row_failed(request, report_id, "move", form, ValidationError([refused]))
     flash(request, request.state.gettext("The cash report is saved."))
     return redirect(f"/cash/reports/{report_id}")
 
