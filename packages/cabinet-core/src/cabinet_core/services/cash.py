@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,14 @@ from cabinet_core import access
 from cabinet_core.cashdesk.entities import CashDesk, CashDeskReport, CashSlip, SlipKind
 from cabinet_core.cashdesk.ledger import balance_of, first_negative, running
 from cabinet_core.cashdesk.printing import CashPrinter, ReportView, SlipView
+from cabinet_core.cashdesk.rules import (
+    CENT,
+    MAX_AMOUNT,
+    amount_errors,
+    date_errors,
+    length_errors,
+    period_errors,
+)
 from cabinet_core.cashdesk.workflow import CASH_DESK_REPORT_WORKFLOW, OPEN
 from cabinet_core.doctypes.base import Transition
 from cabinet_core.entities import Actor, Client, Document, PaymentStatus
@@ -45,64 +53,6 @@ __all__ = ["CashService"]
 
 SLIP_PATTERN = "{kind}/{{seq}}/{{YYYY}}"
 REPORT_PATTERN = "RK/{seq}/{YYYY}"
-#: The earliest date a cash operation may carry (older books are not kept in the cabinet).
-EARLIEST = date(2000, 1, 1)
-MAX_AMOUNT = Decimal(10) ** 12
-_CENT = Decimal("0.01")
-_LIMITS = {"name": 100, "symbol": 20, "party_name": 300, "title": 500}
-
-
-def _length_errors(values: dict[str, str]) -> list[FieldError]:
-    return [
-        FieldError(
-            field=field,
-            code="too_long",
-            message=N_("Use at most %(max)s characters."),
-            params={"max": _LIMITS[field]},
-        )
-        for field, value in values.items()
-        if len(value) > _LIMITS[field]
-    ]
-
-
-def _amount_errors(amount: object, field: str = "amount") -> list[FieldError]:
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        return [FieldError(field=field, code="number", message=N_("Enter an amount."))]
-    if amount <= 0:
-        return [FieldError(field=field, code="positive", message=N_("Enter an amount above zero."))]
-    if amount >= MAX_AMOUNT:
-        return [FieldError(field=field, code="too_large", message=N_("The number is too large."))]
-    if amount != amount.quantize(_CENT):
-        return [
-            FieldError(
-                field=field,
-                code="precision",
-                message=N_("Use at most %(places)s decimal places."),
-                params={"places": 2},
-            )
-        ]
-    return []
-
-
-def _date_errors(on: object, field: str, today: date) -> list[FieldError]:
-    if not isinstance(on, date):
-        return [FieldError(field=field, code="invalid", message=N_("Enter a date as YYYY-MM-DD."))]
-    if on < EARLIEST:
-        return [
-            FieldError(
-                field=field,
-                code="too_early",
-                message=N_("Enter a date from %(date)s on."),
-                params={"date": EARLIEST.isoformat()},
-            )
-        ]
-    if on > today:
-        return [
-            FieldError(
-                field=field, code="future", message=N_("A cash operation cannot be in the future.")
-            )
-        ]
-    return []
 
 
 def _series(desk: CashDesk, key: str) -> str:
@@ -165,7 +115,7 @@ class CashService(Service):
         with self.store.transaction() as tx:
             client = access.client_for(tx, actor, client_id, write=True)
             errors = required_text(name, "name") + required_text(symbol, "symbol")
-            errors += _length_errors({"name": name, "symbol": symbol})
+            errors += length_errors({"name": name, "symbol": symbol})
             if symbol and not symbol.replace("-", "").replace("_", "").isalnum():
                 errors.append(
                     FieldError(
@@ -282,11 +232,11 @@ class CashService(Service):
                         )
                     )
                 elif initial_balance >= MAX_AMOUNT or initial_balance != initial_balance.quantize(
-                    _CENT
+                    CENT
                 ):
-                    errors.extend(_amount_errors(initial_balance, "initial_balance"))
+                    errors.extend(amount_errors(initial_balance, "initial_balance"))
             if isinstance(period_from, date) and isinstance(period_to, date):
-                errors += self._period_errors(period_from, period_to, previous)
+                errors += period_errors(period_from, period_to, previous)
             raise_if(errors)
             assert isinstance(period_from, date) and isinstance(period_to, date)
             seq = numbering.next_number(
@@ -320,56 +270,6 @@ class CashService(Service):
                 detail={"number": report.number, "from": str(period_from), "to": str(period_to)},
             )
         return report
-
-    @staticmethod
-    def _period_errors(start: date, end: date, previous: list[CashDeskReport]) -> list[FieldError]:
-        if start < EARLIEST:
-            return _date_errors(start, "period_from", date.max)
-        if end < start:
-            return [
-                FieldError(
-                    field="period_to",
-                    code="before_start",
-                    message=N_("The end date cannot be before the start date."),
-                )
-            ]
-        if (start.year, start.month) != (end.year, end.month):
-            return [
-                FieldError(
-                    field="period_to",
-                    code="longer_than_month",
-                    message=N_("A cash report covers at most one calendar month."),
-                )
-            ]
-        if not previous:
-            return []
-        last = previous[-1]
-        expected = last.period_to + timedelta(days=1)
-        if start > expected:
-            return [
-                FieldError(
-                    field="period_from",
-                    code="gap",
-                    message=N_(
-                        "The report must start on %(date)s, the day after the previous report "
-                        "%(number)s ends: reports of a desk leave no gap."
-                    ),
-                    params={"date": expected.isoformat(), "number": last.number},
-                )
-            ]
-        if start < expected:
-            return [
-                FieldError(
-                    field="period_from",
-                    code="overlap",
-                    message=N_(
-                        "The report must start on %(date)s, the day after the previous report "
-                        "%(number)s ends: reports of a desk do not overlap."
-                    ),
-                    params={"date": expected.isoformat(), "number": last.number},
-                )
-            ]
-        return []
 
     def list_reports(self, actor: Actor, desk_id: int) -> list[CashDeskReport]:
         """The desk's reports, oldest first."""
@@ -619,8 +519,8 @@ class CashService(Service):
         errors: list[FieldError] = []
         if not isinstance(slip.kind, SlipKind):
             errors.append(FieldError(field="kind", code="invalid", message=N_("Choose KP or KW.")))
-        errors += _date_errors(slip.on, "date", self.now().date())
-        errors += _amount_errors(slip.amount)
+        errors += date_errors(slip.on, "date", self.now().date())
+        errors += amount_errors(slip.amount)
         counterparty_id = slip.counterparty_id
         if counterparty_id is not None:
             counterparty = tx.get_counterparty(counterparty_id)
@@ -631,7 +531,7 @@ class CashService(Service):
             elif not party_name:
                 party_name = counterparty.name
         errors += required_text(party_name, "party_name") + required_text(title, "title")
-        errors += _length_errors({"party_name": party_name, "title": title})
+        errors += length_errors({"party_name": party_name, "title": title})
         if slip.document_id is not None:
             errors += self._document_errors(tx, desk, slip.document_id)
         if not errors:
@@ -644,7 +544,7 @@ class CashService(Service):
             slip,
             party_name=party_name,
             title=title,
-            amount=slip.amount.quantize(_CENT),
+            amount=slip.amount.quantize(CENT),
             client_id=desk.client_id,
         )
         # Only the book from the earliest day this change touches can go below zero.
