@@ -15,6 +15,7 @@ from cabinet_core.settings import Settings
 from cabinet_core.sync import MAIL_SUBSCRIBER
 
 if TYPE_CHECKING:
+    from cabinet_core.cashdesk.printing import CashPrinter
     from cabinet_core.crm import CrmBackend
     from cabinet_core.doctypes import DocumentType
     from cabinet_core.entities import Template
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from cabinet_core.rendering import Renderer
     from cabinet_core.services import (
         AuditService,
+        CashService,
         ChatService,
         ClientService,
         CounterpartyService,
@@ -70,6 +72,7 @@ class Cabinet:
     notifications: NotificationService
     audit: AuditService
     settings_store: SettingsStoreService
+    cash: CashService
 
     def __init__(
         self,
@@ -87,6 +90,7 @@ class Cabinet:
         self.document_types: dict[str, DocumentType] = {}
         self.templates: dict[str, Template] = {}
         self.renderers: list[Renderer] = []
+        self.cash_printers: list[CashPrinter] = []
         self.tax_rules: list[TaxRules] = []
         self._crm_factories: dict[str, Factory] = {}
         self._mailer_factories: dict[str, Factory] = {}
@@ -128,6 +132,7 @@ class Cabinet:
         hook.register_document_types(register=keyed(self.document_types, "document type"))
         hook.register_templates(register=keyed(self.templates, "template"))
         hook.register_renderers(register=self.renderers.append)
+        hook.register_cash_printers(register=self.cash_printers.append)
         hook.register_tax_rules(register=self.tax_rules.append)
         hook.register_crm_backends(register=named(self._crm_factories, "CRM backend"))
         hook.register_mailers(register=named(self._mailer_factories, "mailer"))

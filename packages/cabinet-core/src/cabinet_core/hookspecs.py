@@ -53,6 +53,13 @@ def register_renderers(register: Register) -> None:
 
 
 @hookspec
+def register_cash_printers(register: Register) -> None:
+    """Register printers of cash slips and reports: ``register(printer)`` for each
+    :class:`cabinet_core.cashdesk.printing.CashPrinter` (KP, KW and raport kasowy in one media
+    type; the last registered of a media type prints)."""
+
+
+@hookspec
 def register_templates(register: Register) -> None:
     """Register document templates: ``register(template)`` for each
     :class:`cabinet_core.entities.Template` that admins may assign to clients."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cabinet_core.hookspecs import Register, hookimpl
 
+from cabinet_pdf.cash import CashPdfPrinter
 from cabinet_pdf.renderer import PdfRenderer
 
 
@@ -11,3 +12,9 @@ from cabinet_pdf.renderer import PdfRenderer
 def register_renderers(register: Register) -> None:
     """Register the PDF renderer for every document type, the ones plugins add too."""
     register(PdfRenderer())
+
+
+@hookimpl
+def register_cash_printers(register: Register) -> None:
+    """Register the PDF printer of KP/KW slips and cash reports."""
+    register(CashPdfPrinter())

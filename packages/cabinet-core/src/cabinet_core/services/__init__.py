@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cabinet_core.services.attachments import AttachmentService
 from cabinet_core.services.audit import AuditService
+from cabinet_core.services.cash import CashService
 from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
 from cabinet_core.services.documents import DocumentService
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditService",
+    "CashService",
     "ChatService",
     "ClientService",
     "CounterpartyService",
@@ -65,3 +67,4 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.notifications = NotificationService(cabinet)
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
+    cabinet.cash = CashService(cabinet)

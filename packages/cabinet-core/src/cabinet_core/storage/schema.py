@@ -520,3 +520,66 @@ ksef_received = sa.Table(
     ),
     sa.Column("imported_at", UtcDateTime, nullable=False),
 )
+
+# -- cash desks (raport kasowy, KP/KW); their SQL is in cabinet_core.storage.cash
+cash_desks = sa.Table(
+    "cash_desks",
+    metadata,
+    _id(),
+    sa.Column(
+        "client_id", sa.Integer, sa.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("symbol", sa.String(20), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    _created(),
+    sa.UniqueConstraint("client_id", "symbol", name="uq_cash_desks_symbol"),
+)
+
+cash_reports = sa.Table(
+    "cash_reports",
+    metadata,
+    _id(),
+    sa.Column(
+        "desk_id", sa.Integer, sa.ForeignKey("cash_desks.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("number", sa.String(60), nullable=False),
+    sa.Column("period_from", sa.Date, nullable=False),
+    sa.Column("period_to", sa.Date, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("initial_balance", MONEY),
+    sa.Column("prepared_by", sa.String(300), nullable=False),
+    sa.Column("approved_by", sa.String(300), nullable=False),
+    _created(),
+    # One report per desk and start day; the service refuses gaps and overlaps.
+    sa.UniqueConstraint("desk_id", "period_from", name="uq_cash_reports_period"),
+)
+
+cash_slips = sa.Table(
+    "cash_slips",
+    metadata,
+    _id(),
+    sa.Column(
+        "desk_id", sa.Integer, sa.ForeignKey("cash_desks.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("kind", sa.String(2), nullable=False),
+    sa.Column("number", sa.String(60), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("on_date", sa.Date, nullable=False),
+    sa.Column("party_name", sa.String(300), nullable=False),
+    sa.Column(
+        "counterparty_id", sa.Integer, sa.ForeignKey("counterparties.id", ondelete="SET NULL")
+    ),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("documents.id", ondelete="SET NULL"),
+        index=True,
+    ),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    _created(),
+    sa.UniqueConstraint("desk_id", "number", name="uq_cash_slips_number"),
+    sa.Index("ix_cash_slips_desk_on", "desk_id", "on_date", "id"),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cabinet_web.pages import (
     auth,
+    cash,
     chat,
     clients,
     document_actions,
@@ -33,6 +34,7 @@ ROUTES = [
     *chat.ROUTES,
     *news.ROUTES,
     *settings.ROUTES,
+    *cash.ROUTES,
 ]
 
 __all__ = ["ROUTES"]

@@ -1,0 +1,169 @@
+"""End to end in a real browser: a client opens a cash desk's report from the menu, adds a KP and
+a KW inline (a KW too large is refused at its amount), changes the KP in place, closes the report
+and downloads the KW as PDF, in Polish and then in English."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+pytestmark = pytest.mark.browser
+
+#: The ports this test's server may use (the machine's other test servers use other ranges).
+PORTS = range(18350, 18400)
+STARTUP_SECONDS = 120
+
+
+def _port() -> int:
+    for port in PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip(f"no free port in {PORTS}")
+
+
+@pytest.fixture(scope="module")
+def cash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """``cabinet demo`` on a port of :data:`PORTS`: its URL and the client's password."""
+    data_dir = tmp_path_factory.mktemp("cash-demo")
+    port = _port()
+    log_path = data_dir / "server.log"
+    script = Path(sys.executable).with_name("cabinet")
+    command = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "from cabinet_core.cli import main; main()"]
+    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*command, "demo", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(log_path.read_text(encoding="utf-8", errors="replace"))
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("cabinet demo did not start")
+        output = log_path.read_text(encoding="utf-8")
+        password = re.search(r"client@demo\.pl\s+(\S+)", output)
+        assert password, output
+        yield f"http://127.0.0.1:{port}/", password.group(1)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+
+
+def _pdf_text(path: str) -> str:
+    with open(path, "rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def _entry(page: Any, kind: str, day: str, party: str, title: str, amount: str) -> None:
+    row = page.locator('[data-test="cash-new-entry"]')
+    row.locator('[data-test="entry-kind"]').select_option(kind)
+    row.locator('[data-test="entry-date"]').fill(day)
+    row.locator('[data-test="entry-party"]').fill(party)
+    row.locator('[data-test="entry-title"]').fill(title)
+    row.locator('[data-test="entry-amount"]').fill(amount)
+    row.locator('[data-test="entry-add"]').click()
+
+
+def test_a_client_keeps_a_cash_report_with_kp_and_kw(
+    cash_server: tuple[str, str], chromium_path: Path, chromium_args: list[str]
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, password = cash_server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
+        try:
+            context = browser.new_context(locale="pl-PL", accept_downloads=True)
+            page = context.new_page()
+            page.goto(f"{url}login")
+            page.get_by_label("E-mail").fill("client@demo.pl")
+            page.get_by_label("Hasło").fill(password)
+            page.get_by_role("button", name="Zaloguj się", exact=True).click()
+            expect(page).to_have_url(url)
+
+            page.get_by_role("link", name="Kasy", exact=True).click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Kasy")
+            page.get_by_label("Nazwa").fill("Kasa główna")
+            page.get_by_label("Symbol (kończy numery, np. KASA)").fill("KASA")
+            page.get_by_role("button", name="Dodaj kasę").click()
+            expect(page.get_by_role("heading", level=1)).to_contain_text("Kasa główna")
+
+            page.get_by_label("Okres od").fill("2026-11-01")
+            page.get_by_label("Okres do").fill("2026-11-30")
+            page.get_by_label("Saldo początkowe (pierwszy raport kasy)").fill("100,00")
+            page.get_by_role("button", name="Otwórz raport").click()
+            expect(page.locator('[data-test="cash-report-number"]')).to_have_text("RK/1/2026/KASA")
+            expect(page.locator('[data-test="cash-report-status"]')).to_have_text("Otwarty")
+
+            _entry(page, "KP", "2026-11-02", "Jan Nowak", "Wpłata do kasy", "500,00")
+            expect(page.locator('[data-test="cash-entry"]')).to_have_count(1)
+            # A payment larger than the cash in the desk is refused at its amount.
+            _entry(page, "KW", "2026-11-03", "Sklep Papier", "Papier", "700,00")
+            new_row = page.locator('[data-test="cash-new-entry"]')
+            expect(new_row.locator('[data-error-for="amount"]')).to_contain_text("poniżej zera")
+            new_row.locator('[data-test="entry-amount"]').fill("250,00")
+            new_row.locator('[data-test="entry-add"]').click()
+            entries = page.locator('[data-test="cash-entry"]')
+            expect(entries).to_have_count(2)
+            expect(page.locator('[data-test="closing-balance"]')).to_contain_text("350,00")
+
+            # Change the KP in place: the running balance follows.
+            kp = page.locator('[data-test="cash-entry"][data-number="KP/1/2026/KASA"]')
+            kp.locator('[data-test="entry-amount"]').fill("450,00")
+            kp.locator('[data-test="entry-save"]').click()
+            expect(page.locator('[data-test="closing-balance"]')).to_contain_text("300,00")
+
+            page.locator('[data-test="transition-close"]').click()
+            expect(page.locator('[data-test="cash-report-status"]')).to_have_text("Zamknięty")
+            expect(page.locator('[data-test="entry-add"]')).to_have_count(0)
+            expect(page.locator('[data-test="prepared-by"]')).to_have_text("Jan Kowalski")
+
+            with page.expect_download() as polish:
+                page.locator('[data-test="slip-pdf-KW"]').click()
+            assert polish.value.suggested_filename == "KW_1_2026_KASA.pdf"
+            text = _pdf_text(str(polish.value.path()))
+            assert "KW — Kasa wyda" in text and "dwieście pięćdziesiąt złotych 00/100" in text
+
+            page.get_by_role("button", name="English").click()
+            expect(page.get_by_role("heading", level=1)).to_contain_text("Cash report")
+            expect(page.locator('[data-test="cash-report-status"]')).to_have_text("Closed")
+            with page.expect_download() as english:
+                page.locator('[data-test="slip-pdf-KW"]').click()
+            text = _pdf_text(str(english.value.path()))
+            assert "KW — Cash payment" in text and "two hundred fifty PLN 00/100" in text
+            with page.expect_download() as report:
+                page.locator('[data-test="cash-report-pdf"]').click()
+            assert "Cash report RK/1/2026/KASA" in _pdf_text(str(report.value.path()))
+        finally:
+            browser.close()
