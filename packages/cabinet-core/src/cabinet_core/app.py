@@ -14,6 +14,7 @@ from cabinet_core.plugins import make_plugin_manager
 from cabinet_core.settings import Settings
 
 if TYPE_CHECKING:
+    from cabinet_core.contract_text import TextEngine
     from cabinet_core.crm import CrmBackend
     from cabinet_core.doctypes import DocumentType
     from cabinet_core.entities import Template
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
         AuditService,
         ChatService,
         ClientService,
+        ContractService,
+        ContractTemplateService,
         CounterpartyService,
         DocumentService,
         InvoicingService,
@@ -65,6 +68,8 @@ class Cabinet:
     notifications: NotificationService
     audit: AuditService
     settings_store: SettingsStoreService
+    contract_templates: ContractTemplateService
+    contracts: ContractService
 
     def __init__(
         self,
@@ -83,6 +88,7 @@ class Cabinet:
         self.templates: dict[str, Template] = {}
         self.renderers: list[Renderer] = []
         self.tax_rules: list[TaxRules] = []
+        self.text_engines: dict[str, TextEngine] = {}
         self._crm_factories: dict[str, Factory] = {}
         self._mailer_factories: dict[str, Factory] = {}
         self._rate_factories: dict[str, Factory] = {}
@@ -181,6 +187,20 @@ class Cabinet:
             return self.document_types[key]
         except KeyError:
             raise NotFound("Unknown document type", doc_type=key) from None
+
+    @property
+    def text_engine(self) -> TextEngine:
+        """The engine contract templates are rendered with (the last one registered).
+
+        Collected on first use rather than in the constructor: the web registers its plugin
+        on an existing cabinet (``create_app``), and the engine is the web's."""
+        if not self.text_engines:
+            self.pm.hook.register_text_engines(
+                register=lambda engine: self.text_engines.setdefault(engine.key, engine)
+            )
+        if not self.text_engines:
+            raise NotFound("No template engine is registered")
+        return list(self.text_engines.values())[-1]
 
     def tax_rules_on(self, on: date) -> TaxRules:
         """The VAT rules that apply on ``on``, from the registered rule sets (plugin-registered

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from cabinet_core.contract_text import Block
 from cabinet_core.entities import Client, Document, DocumentTotals, Party, Template
 from cabinet_core.errors import FieldError, ValidationError
 from cabinet_core.ksef import document_to_fa3
@@ -72,6 +73,8 @@ class DocumentView:
     fa3_errors: tuple[FieldError, ...]
     filename: str
     draft: bool
+    #: The text of a document made from a contract template, as blocks (else ``None``).
+    text: tuple[Block, ...] | None = None
 
     @property
     def ksef_kind(self) -> str | None:
@@ -185,13 +188,17 @@ def view_of(
     rules of its issue date and its template (``template`` overrides the document's choice)."""
     if template is None and document.template:
         template = cabinet.templates.get(document.template)
-    return document_view(
+    document_type = cabinet.document_types.get(document.doc_type)
+    view = document_view(
         document,
         client=client,
-        document_type=cabinet.document_types.get(document.doc_type),
+        document_type=document_type,
         rules=cabinet.tax_rules_on(document.issue_date),
         template=template,
     )
+    if getattr(document_type, "from_template", False):
+        view = attrs.evolve(view, text=cabinet.contract_templates.text_of(document, client))
+    return view
 
 
 def render(

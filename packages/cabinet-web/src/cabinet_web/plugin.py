@@ -52,6 +52,14 @@ def register_routes(register: Callable[[BaseRoute], None]) -> None:
 
 
 @hookimpl
+def register_text_engines(register: Callable[[Any], None]) -> None:
+    """Contract templates are rendered in Jinja2's sandbox (the core imports no Jinja2)."""
+    from cabinet_web.contract_engine import SandboxEngine
+
+    register(SandboxEngine())
+
+
+@hookimpl
 def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, str]]:
     """Navigation for the signed-in user's role."""
     if actor is None:

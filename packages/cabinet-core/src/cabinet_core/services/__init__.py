@@ -15,6 +15,8 @@ from cabinet_core.services.attachments import AttachmentService
 from cabinet_core.services.audit import AuditService
 from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
+from cabinet_core.services.contract_templates import ContractTemplateService
+from cabinet_core.services.contracts import ContractService
 from cabinet_core.services.documents import DocumentService
 from cabinet_core.services.invoicing import InvoicingService
 from cabinet_core.services.mail_delivery import MailDelivery
@@ -32,6 +34,8 @@ __all__ = [
     "AuditService",
     "ChatService",
     "ClientService",
+    "ContractService",
+    "ContractTemplateService",
     "CounterpartyService",
     "DocumentService",
     "InvoicingService",
@@ -62,3 +66,5 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.notifications = NotificationService(cabinet)
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
+    cabinet.contract_templates = ContractTemplateService(cabinet)
+    cabinet.contracts = ContractService(cabinet)
