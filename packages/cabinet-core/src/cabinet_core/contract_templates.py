@@ -43,8 +43,7 @@ FIELDS_OF_EXPLOITATION: Mapping[str, Mapping[str, str]] = {
     "public": {
         "pl": "publiczne wykonanie, wystawienie, wyświetlenie, odtworzenie oraz nadawanie "
         "i reemitowanie",
-        "en": "public performance, exhibition, display, playback, broadcasting and "
-        "rebroadcasting",
+        "en": "public performance, exhibition, display, playback, broadcasting and rebroadcasting",
     },
     "internet": {
         "pl": "publiczne udostępnianie utworu w taki sposób, aby każdy mógł mieć do niego "
@@ -208,14 +207,19 @@ def contract_context(
     kind = str(extra.get("contract_kind") or "")
     chosen: Sequence[str] = extra.get("fields_of_exploitation") or ()
     copyright_transfer = bool(extra.get("copyright_transfer"))
+    # The ordering party as the contract recorded it when saved (its seller snapshot), so a
+    # later change of the client's profile does not rewrite a signed contract.
+    ordering = document.seller or Party(
+        name=client.name, nip=client.nip, address=client.address, email=client.email
+    )
     return {
         "ordering_party": {
-            "name": client.name,
-            "nip": client.nip or "",
+            "name": ordering.name,
+            "nip": ordering.nip or "",
             "regon": client.regon or "",
             "krs": client.krs or "",
-            "address": one_line(client.address),
-            "email": client.email,
+            "address": one_line(ordering.address),
+            "email": ordering.email,
         },
         "contractor": _party(document.buyer, str(extra.get("contractor_pesel") or "")),
         "contract": {
@@ -231,7 +235,9 @@ def contract_context(
             "amount_in_words": amount_in_words(amount, currency, language)
             if amount is not None
             else "",
-            "hourly_rate": format_money(money("hourly_rate") if hourly else None, currency, language),
+            "hourly_rate": format_money(
+                money("hourly_rate") if hourly else None, currency, language
+            ),
             "currency": currency,
             "copyright_transfer": copyright_transfer,
             "fields_of_exploitation": [

@@ -21,6 +21,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
+from cabinet_core.errors import N_
+
 #: The longest text a template may produce (characters); a bigger one is refused.
 MAX_OUTPUT = 200_000
 #: The most blocks a contract may have.
@@ -95,7 +97,7 @@ class _Reader(HTMLParser):
     # -- structure ------------------------------------------------------------------------
     def _refuse(self, tag: str) -> None:
         raise TemplateProblem(
-            "The tag <%(tag)s> is not allowed here (line %(line)s).",
+            N_("The tag <%(tag)s> is not allowed here (line %(line)s)."),
             tag=tag,
             line=self.getpos()[0],
         )
@@ -103,7 +105,7 @@ class _Reader(HTMLParser):
     def handle_starttag(self, tag: str, attributes: list[tuple[str, str | None]]) -> None:
         if attributes:
             raise TemplateProblem(
-                "Tags take no attributes (<%(tag)s>, line %(line)s).",
+                N_("Tags take no attributes (<%(tag)s>, line %(line)s)."),
                 tag=tag,
                 line=self.getpos()[0],
             )
@@ -142,7 +144,7 @@ class _Reader(HTMLParser):
             return
         if not self.stack or self.stack[-1] != tag:
             raise TemplateProblem(
-                "The closing tag </%(tag)s> does not match (line %(line)s).",
+                N_("The closing tag </%(tag)s> does not match (line %(line)s)."),
                 tag=tag,
                 line=self.getpos()[0],
             )
@@ -159,7 +161,7 @@ class _Reader(HTMLParser):
         self.blocks.append(block)
         self.block, self.runs, self.items = None, [], []
         if len(self.blocks) > MAX_BLOCKS:
-            raise TemplateProblem("The contract is too long.")
+            raise TemplateProblem(N_("The contract is too long."))
 
     def handle_data(self, data: str) -> None:
         if not data.strip() and self.block in (None, *_LISTS, "signatures"):
@@ -167,7 +169,7 @@ class _Reader(HTMLParser):
         parent = self.stack[-1] if self.stack else None
         if self.block is None or parent in _LISTS or parent == "signatures":
             raise TemplateProblem(
-                "Text must be inside a paragraph, heading or list item (line %(line)s).",
+                N_("Text must be inside a paragraph, heading or list item (line %(line)s)."),
                 line=self.getpos()[0],
             )
         text = " ".join(data.split())
@@ -187,13 +189,13 @@ class _Reader(HTMLParser):
         return
 
     def handle_decl(self, decl: str) -> None:
-        raise TemplateProblem("Declarations are not allowed.")
+        raise TemplateProblem(N_("Declarations are not allowed."))
 
     def handle_pi(self, data: str) -> None:
-        raise TemplateProblem("Processing instructions are not allowed.")
+        raise TemplateProblem(N_("Processing instructions are not allowed."))
 
     def unknown_decl(self, data: str) -> None:
-        raise TemplateProblem("Declarations are not allowed.")
+        raise TemplateProblem(N_("Declarations are not allowed."))
 
 
 def _trimmed(runs: list[Run]) -> tuple[Run, ...]:
@@ -219,15 +221,15 @@ def parse(html: str) -> tuple[Block, ...]:
     """The blocks of ``html`` (the safe subset above), or :class:`TemplateProblem`."""
     if len(html) > MAX_OUTPUT:
         raise TemplateProblem(
-            "The rendered contract is longer than %(limit)s characters.", limit=MAX_OUTPUT
+            N_("The rendered contract is longer than %(limit)s characters."), limit=MAX_OUTPUT
         )
     reader = _Reader()
     reader.feed(html)
     reader.close()
     if reader.stack:
-        raise TemplateProblem("The tag <%(tag)s> is never closed.", tag=reader.stack[-1])
+        raise TemplateProblem(N_("The tag <%(tag)s> is never closed."), tag=reader.stack[-1])
     if not reader.blocks:
-        raise TemplateProblem("The template produces no text.")
+        raise TemplateProblem(N_("The template produces no text."))
     return tuple(reader.blocks)
 
 

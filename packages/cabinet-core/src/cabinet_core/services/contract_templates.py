@@ -251,7 +251,9 @@ class ContractTemplateService(Service):
         if template.language not in TEMPLATE_LANGUAGES:
             errors.append(
                 FieldError(
-                    field="language", code="invalid_choice", message=N_("Choose a value from the list.")
+                    field="language",
+                    code="invalid_choice",
+                    message=N_("Choose a value from the list."),
                 )
             )
         if not template.body.strip():

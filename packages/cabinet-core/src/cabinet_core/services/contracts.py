@@ -17,11 +17,13 @@ import attrs
 from stdnum.pl import pesel as stdnum_pesel
 
 from cabinet_core.contract_templates import FIELDS_OF_EXPLOITATION
+from cabinet_core.contract_text import Block
 from cabinet_core.entities import Actor, Address, Document, Party, PartyKind
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from cabinet_core.nip import validate_nip
 from cabinet_core.services._base import Service, raise_if
 from cabinet_core.services.contract_templates import templated_type
+from cabinet_core.storage import DocumentQuery, Page
 
 #: Where the documents service's errors show on the contract form.
 _FIELD_NAMES = {
@@ -68,7 +70,9 @@ def contractor_errors(contractor: Contractor) -> tuple[Contractor, list[FieldErr
     errors: list[FieldError] = []
     if not contractor.name.strip():
         errors.append(
-            FieldError(field="contractor.name", code="required", message=N_("This field is required."))
+            FieldError(
+                field="contractor.name", code="required", message=N_("This field is required.")
+            )
         )
     if contractor.kind is PartyKind.PERSON:
         pesel = stdnum_pesel.compact(contractor.pesel)
@@ -91,7 +95,9 @@ def contractor_errors(contractor: Contractor) -> tuple[Contractor, list[FieldErr
         return attrs.evolve(contractor, pesel=pesel, name=contractor.name.strip()), errors
     if not contractor.nip.strip():
         errors.append(
-            FieldError(field="contractor.nip", code="required", message=N_("This field is required."))
+            FieldError(
+                field="contractor.nip", code="required", message=N_("This field is required.")
+            )
         )
         return contractor, errors
     try:
@@ -114,6 +120,32 @@ def _renamed(errors: Iterable[FieldError]) -> list[FieldError]:
 
 class ContractService(Service):
     """Contracts made from templates (the documents service stores and moves them)."""
+
+    @property
+    def doc_type(self) -> str:
+        """The key of the document type contracts are stored as."""
+        return templated_type(self.cabinet.document_types).key
+
+    def may_make(self, actor: Actor) -> bool:
+        """Whether ``actor``'s role may make contracts (the roles of the type's workflow)."""
+        document_type = templated_type(self.cabinet.document_types)
+        return any(actor.role in move.roles for move in document_type.workflow.transitions)
+
+    def list(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> Page[Document]:
+        """The contracts the actor may see, newest first."""
+        query = DocumentQuery(doc_types=(self.doc_type,), limit=limit, offset=offset, summary=True)
+        return self.cabinet.documents.list(actor, query)
+
+    def text(self, actor: Actor, doc_id: int) -> tuple[Document, tuple[Block, ...] | None]:
+        """A contract the actor may see and its text (``None``: made without a template)."""
+        document = self.cabinet.documents.get(actor, doc_id)
+        if document.doc_type != self.doc_type:
+            raise NotFound(N_("Not found"), entity="contract", id=doc_id)
+        with self.store.transaction(readonly=True) as tx:
+            client = tx.get_client(document.client_id)
+        if client is None:
+            raise NotFound(N_("Not found"), entity="client", id=document.client_id)
+        return document, self.cabinet.contract_templates.text_of(document, client)
 
     def create(self, actor: Actor, order: ContractOrder) -> Document:
         """Make a draft contract from ``order``; every problem in one :class:`ValidationError`

@@ -92,7 +92,12 @@ def versions(connection: Connection, template_id: int) -> list[TemplateVersion]:
 
 
 def _add_version(
-    connection: Connection, template_id: int, version: int, body: str, author_id: int | None, now: datetime
+    connection: Connection,
+    template_id: int,
+    version: int,
+    body: str,
+    author_id: int | None,
+    now: datetime,
 ) -> int:
     inserted = connection.execute(
         sa.insert(_v)
@@ -123,7 +128,9 @@ def add(
         "created_at": now,
         "updated_at": None,
     }
-    template_id = int(connection.execute(sa.insert(_t).values(values).returning(_t.c.id)).scalar_one())
+    template_id = int(
+        connection.execute(sa.insert(_t).values(values).returning(_t.c.id)).scalar_one()
+    )
     _add_version(connection, template_id, 1, template.body, author_id, now)
     stored = get(connection, template_id)
     assert stored is not None

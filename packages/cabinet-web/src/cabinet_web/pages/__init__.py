@@ -6,6 +6,8 @@ from cabinet_web.pages import (
     auth,
     chat,
     clients,
+    contract_templates,
+    contracts,
     document_actions,
     document_form,
     documents,
@@ -31,6 +33,8 @@ ROUTES = [
     *chat.ROUTES,
     *news.ROUTES,
     *settings.ROUTES,
+    *contract_templates.ROUTES,
+    *contracts.ROUTES,
 ]
 
 __all__ = ["ROUTES"]

@@ -48,9 +48,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contract_template_versions")),
-        sa.UniqueConstraint(
-            "template_id", "version", name="uq_contract_template_versions_version"
-        ),
+        sa.UniqueConstraint("template_id", "version", name="uq_contract_template_versions_version"),
     )
     # A fresh cabinet has the built-in templates; the seeding skips keys already present.
     from cabinet_core.storage.contract_templates import seed_builtins
