@@ -212,8 +212,9 @@ def contract_context(
     ordering = document.seller or Party(
         name=client.name, nip=client.nip, address=client.address, email=client.email
     )
-    return {
-        "ordering_party": {
+    # The three namespaces a template reads: ordering_party, contractor and contract.
+    return dict(
+        ordering_party={
             "name": ordering.name,
             "nip": ordering.nip or "",
             "regon": client.regon or "",
@@ -221,8 +222,8 @@ def contract_context(
             "address": one_line(ordering.address),
             "email": ordering.email,
         },
-        "contractor": _party(document.buyer, str(extra.get("contractor_pesel") or "")),
-        "contract": {
+        contractor=_party(document.buyer, str(extra.get("contractor_pesel") or "")),
+        contract={
             "number": document.number or "",
             "date": format_date(document.issue_date, language),
             "kind": kind,
@@ -248,7 +249,7 @@ def contract_context(
             if copyright_transfer
             else [],
         },
-    }
+    )
 
 
 def sample_document(doc_type: str, contract_kind: str, language: str) -> tuple[Document, Client]:

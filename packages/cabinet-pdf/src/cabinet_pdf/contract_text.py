@@ -33,7 +33,7 @@ from cabinet_pdf.fonts import BOLD, REGULAR
 #: The signature lines' width (a pen needs room).
 SIGNATURE_LINE = 70 * mm
 
-_BASE = ParagraphStyle("contract", fontName=REGULAR, fontSize=10, leading=14, alignment=TA_JUSTIFY)
+_BASE = ParagraphStyle("contract-text", fontName=REGULAR, fontSize=10, leading=14, alignment=TA_JUSTIFY)
 _STYLES = {
     "h1": ParagraphStyle(
         "contract-h1",

@@ -140,7 +140,7 @@ class ContractService(Service):
         """A contract the actor may see and its text (``None``: made without a template)."""
         document = self.cabinet.documents.get(actor, doc_id)
         if document.doc_type != self.doc_type:
-            raise NotFound(N_("Not found"), entity="contract", id=doc_id)
+            raise NotFound(N_("Not found"), entity="document", id=doc_id)
         with self.store.transaction(readonly=True) as tx:
             client = tx.get_client(document.client_id)
         if client is None:
