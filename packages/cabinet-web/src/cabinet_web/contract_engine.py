@@ -106,6 +106,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                     raise SecurityError("result too big")
         return super().call_binop(context, operator, left, right)
 
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        # Jinja2 returns an undefined value that fails only when printed; a list of them
+        # (``map(attribute='__class__')``) would print quietly, so refuse at once.
+        raise SecurityError("unsafe attribute")
+
     def call(self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(__obj, "__name__", None) in ("format", "format_map") and isinstance(
             getattr(__obj, "__self__", None), str
