@@ -17,7 +17,7 @@ import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Address, Client, PartyKind, Role
 from cabinet_core.printing import render
-from cabinet_core.services.contracts import ContractOrder, Contractor
+from cabinet_core.services.contracts import Contractor, ContractOrder
 from cabinet_core.settings import Settings
 from cabinet_web.plugin import ensure_registered
 

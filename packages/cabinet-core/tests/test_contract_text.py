@@ -37,7 +37,10 @@ def test_blocks_runs_and_signatures() -> None:
     assert blocks[2].text == "pierwszy\ndrugi & trzeci"
     assert blocks[4] == Block(
         kind="signatures",
-        items=((Run(text="Zamawiający"), Run(text="\n"), Run(text="Alfa")), (Run(text="Wykonawca"),)),
+        items=(
+            (Run(text="Zamawiający"), Run(text="\n"), Run(text="Alfa")),
+            (Run(text="Wykonawca"),),
+        ),
     )
 
 

@@ -49,7 +49,8 @@ ESCAPES = {
     "extends": "{% extends '/etc/passwd' %}",
     "template reference": "{{ self._TemplateReference__context }}",
     "self dict": "{{ self.__dict__ }}",
-    "loop internals": "{% for x in contract.fields_of_exploitation %}{{ loop.__class__ }}{% endfor %}",
+    "loop internals": "{% for x in contract.fields_of_exploitation %}{{ loop.__class__ }}"
+    "{% endfor %}",
     "attr filter": "{{ contract|attr('__class__') }}",
     "map attribute": "{{ [contract]|map(attribute='__class__')|list }}",
     "format method": "{{ '{0.__class__.__init__.__globals__}'.format(contract) }}",
@@ -125,15 +126,11 @@ def test_every_placeholder_is_filled(engine: SandboxEngine) -> None:
     client = attrs.evolve(client, krs="0000123456")
     document = attrs.evolve(
         document,
-        seller=Party(
-            name=client.name, nip=client.nip, address=client.address, email=client.email
-        ),
+        seller=Party(name=client.name, nip=client.nip, address=client.address, email=client.email),
     )
     context = contract_context(document, client, language="pl", kind_labels=KINDS)
     source = "".join(f"<p>{name}=[{{{{ {name} }}}}]</p>" for name in PLACEHOLDERS)
-    values = dict(
-        re.findall(r"<p>([a-z_.]+)=\[(.*?)\]</p>", engine.render(source, context), re.S)
-    )
+    values = dict(re.findall(r"<p>([a-z_.]+)=\[(.*?)\]</p>", engine.render(source, context), re.S))
     assert set(values) == set(PLACEHOLDERS)
     assert values["ordering_party.name"] == "Przykładowa Spółka sp. z o.o."
     assert values["ordering_party.nip"] == "5260250274"
@@ -198,7 +195,9 @@ def test_the_built_in_templates_render_both_branches(
     document, client = sample_document("contract-type", builtin.contract_kind, builtin.language)  # type: ignore[attr-defined]
     language = builtin.language  # type: ignore[attr-defined]
     with_transfer = parse(
-        engine.render(builtin.body, contract_context(document, client, language=language, kind_labels=KINDS))  # type: ignore[attr-defined]
+        engine.render(
+            builtin.body, contract_context(document, client, language=language, kind_labels=KINDS)
+        )  # type: ignore[attr-defined]
     )
     hourly = attrs.evolve(
         document,
@@ -212,7 +211,9 @@ def test_the_built_in_templates_render_both_branches(
         },
     )
     without = parse(
-        engine.render(builtin.body, contract_context(hourly, client, language=language, kind_labels=KINDS))  # type: ignore[attr-defined]
+        engine.render(
+            builtin.body, contract_context(hourly, client, language=language, kind_labels=KINDS)
+        )  # type: ignore[attr-defined]
     )
     headings = [block.text for block in with_transfer if block.kind == "h2"]
     assert headings[0].startswith("§ 1.") and any("4." in h for h in headings)

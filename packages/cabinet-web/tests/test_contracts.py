@@ -18,7 +18,7 @@ import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor
 from cabinet_core.errors import ValidationError
-from cabinet_core.services.contracts import ContractOrder, Contractor
+from cabinet_core.services.contracts import Contractor, ContractOrder
 from cabinet_web.plugin import ensure_registered
 from starlette.testclient import TestClient
 from web_support import CSRF, SYSTEM, World, login, pdf_cabinet
@@ -53,7 +53,11 @@ def bearer(cabinet: Cabinet, user: Any) -> dict[str, str]:
 
 
 def builtin(cabinet: Cabinet, key: str) -> Any:
-    (found,) = [t for t in cabinet.contract_templates.list(Actor(user_id=1, role=SYSTEM.role)) if t.key == key]
+    (found,) = [
+        t
+        for t in cabinet.contract_templates.list(Actor(user_id=1, role=SYSTEM.role))
+        if t.key == key
+    ]
     return found
 
 
@@ -148,7 +152,7 @@ def test_a_template_that_does_not_render_is_refused_at_the_text_field(
     assert len(cabinet.contract_templates.list(SYSTEM_USER(world), include_inactive=True)) == 4
 
 
-def SYSTEM_USER(world: World) -> Actor:  # noqa: N802 - reads as a constant in the tests
+def SYSTEM_USER(world: World) -> Actor:
     return Actor.of(world.admin)
 
 
@@ -160,7 +164,10 @@ def test_a_client_makes_a_contract_and_gets_its_text_and_pdf(
     assert 'href="/contracts"' in home.text and 'href="/contracts/new"' in home.text
     template = builtin(cabinet, "builtin-dzielo-pl")
     token = csrf(web, "/contracts/new")
-    bad_pesel = web.post("/contracts/new", data=contract_form(template.id, token, **{"contractor.pesel": "44051401358"}))
+    bad_pesel = web.post(
+        "/contracts/new",
+        data=contract_form(template.id, token, **{"contractor.pesel": "44051401358"}),
+    )
     assert bad_pesel.status_code == 422
     assert field_error(bad_pesel.text, "contractor.pesel") == "To nie jest prawidłowy numer PESEL."
     assert 'value="Zofia Żółkiewska"' in bad_pesel.text  # nothing typed is lost
@@ -208,9 +215,6 @@ def test_a_client_makes_a_contract_and_gets_its_text_and_pdf(
 def test_a_contract_keeps_the_text_of_the_version_it_was_made_from(
     cabinet: Cabinet, world: World
 ) -> None:
-    from cabinet_core.services.contracts import ContractOrder, Contractor
-    from datetime import date
-    from decimal import Decimal
 
     client_actor = Actor.of(world.client_user)
     admin = Actor.of(world.admin)
@@ -280,7 +284,9 @@ def test_templates_api_for_admins(cabinet: Cabinet, web: TestClient, world: Worl
     assert blocks[0]["kind"] == "h1" and "Jan Kowalski" in blocks[1]["runs"][0]["text"]
     off = web.post(f"/api/v1/contract-templates/{template['id']}/deactivate", headers=admin)
     assert off.json()["active"] is False
-    assert web.get(f"/api/v1/contract-templates/{template['id']}", headers=client).status_code == 404
+    assert (
+        web.get(f"/api/v1/contract-templates/{template['id']}", headers=client).status_code == 404
+    )
 
 
 def test_contracts_api_makes_a_contract_and_reports_errors_at_fields(

@@ -21,7 +21,6 @@ from reportlab.platypus import (
     Flowable,
     KeepTogether,
     ListFlowable,
-    ListItem,
     Paragraph,
     Spacer,
     Table,
@@ -33,7 +32,9 @@ from cabinet_pdf.fonts import BOLD, REGULAR
 #: The signature lines' width (a pen needs room).
 SIGNATURE_LINE = 70 * mm
 
-_BASE = ParagraphStyle("contract-text", fontName=REGULAR, fontSize=10, leading=14, alignment=TA_JUSTIFY)
+_BASE = ParagraphStyle(
+    "contract-text", fontName=REGULAR, fontSize=10, leading=14, alignment=TA_JUSTIFY
+)
 _STYLES = {
     "h1": ParagraphStyle(
         "contract-h1",
@@ -89,7 +90,7 @@ def markup(runs: Sequence[Run]) -> str:
 
 
 def _list(block: Block, color: colors.Color) -> Flowable:
-    items = [ListItem(Paragraph(markup(item), _STYLES["li"])) for item in block.items]
+    items = [Paragraph(markup(item), _STYLES["li"]) for item in block.items]
     if block.kind == "ol":
         return ListFlowable(
             items,

@@ -32,8 +32,9 @@ from typing import Any
 from cabinet_core.contract_text import MAX_OUTPUT, TemplateProblem
 from cabinet_core.errors import N_
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 #: How many lines of a template's compiled code one render may execute.
 MAX_STEPS = 50_000

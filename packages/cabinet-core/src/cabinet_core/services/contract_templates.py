@@ -10,6 +10,7 @@ error at the ``body`` field, and nothing is saved. Changing the text writes a ne
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -115,7 +116,7 @@ class ContractTemplateService(Service):
             raise NotFound(N_("Not found"), entity="contract_template", id=template_id)
         return template
 
-    def versions(self, actor: Actor, template_id: int) -> list[TemplateVersion]:
+    def versions(self, actor: Actor, template_id: int) -> builtins.list[TemplateVersion]:
         """Every version of a template, newest first (admins)."""
         access.require(access.can_change_settings(actor))
         with self.store.transaction(readonly=True) as tx:
@@ -234,7 +235,7 @@ class ContractTemplateService(Service):
             template, name=template.name.strip(), body=template.body.replace("\r\n", "\n")
         )
 
-    def _errors(self, template: ContractTemplate) -> list[FieldError]:
+    def _errors(self, template: ContractTemplate) -> builtins.list[FieldError]:
         errors = required_text(template.name, "name")
         if len(template.name) > MAX_NAME:
             errors.append(FieldError(field="name", code="too_long", message=N_("Too long.")))

@@ -42,7 +42,7 @@ class Contractor:
     name: str = ""
     pesel: str = ""
     nip: str = ""
-    address: Address = Address()
+    address: Address = attrs.field(factory=Address)
     email: str = ""
 
 
@@ -52,7 +52,7 @@ class ContractOrder:
 
     client_id: int | None = None
     template_id: int | None = None
-    contractor: Contractor = Contractor()
+    contractor: Contractor = attrs.field(factory=Contractor)
     subject: str = ""
     date_from: date | None = None
     date_to: date | None = None

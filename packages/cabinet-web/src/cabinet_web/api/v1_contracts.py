@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cabinet_core.converter import to_json_dict
 from cabinet_core.contract_templates import ContractTemplate, TemplateVersion
 from cabinet_core.contract_text import Block
+from cabinet_core.converter import to_json_dict
 from cabinet_core.entities import Document
 from cabinet_core.errors import N_, ValidationError
 from cabinet_core.services.contracts import ContractOrder

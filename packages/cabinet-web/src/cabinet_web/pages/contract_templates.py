@@ -136,9 +136,7 @@ async def _save_or_preview(request: Request, template: ContractTemplate | None) 
                 contract_kind=submitted.contract_kind,
                 language=submitted.language,
             )
-            return _form(
-                request, template=template, values=form, preview=blocks, versions=versions
-            )
+            return _form(request, template=template, values=form, preview=blocks, versions=versions)
         if template is None:
             saved = await run(cabinet.contract_templates.create, actor, submitted)
         else:
@@ -211,7 +209,9 @@ async def set_active(request: Request) -> Response:
     """Deactivate (no new contracts from it) or activate a template again."""
     template = await _template(request)
     active = request.url.path.endswith("/activate")
-    await run(cabinet_of(request).contract_templates.set_active, actor_of(request), template.id, active)
+    await run(
+        cabinet_of(request).contract_templates.set_active, actor_of(request), template.id, active
+    )
     _ = request.state.gettext
     flash(request, _("The template is active.") if active else _("The template is deactivated."))
     return redirect(BASE)

@@ -14,7 +14,7 @@ from cabinet_core.contract_templates import FIELDS_OF_EXPLOITATION
 from cabinet_core.entities import Address, PartyKind
 from cabinet_core.errors import N_, FieldError, PermissionDenied, ValidationError
 from cabinet_core.services.contract_templates import contract_kinds, templated_type
-from cabinet_core.services.contracts import ContractOrder, Contractor
+from cabinet_core.services.contracts import Contractor, ContractOrder
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -88,9 +88,15 @@ def order_from_form(form: Mapping[str, str]) -> tuple[ContractOrder, list[FieldE
         amount=_money(form, "amount", errors),
         hourly_rate=_money(form, "hourly_rate", errors),
         copyright_transfer=form.get("copyright_transfer") in ("true", "on", "1"),
-        fields_of_exploitation=tuple(key for key in FIELDS_OF_EXPLOITATION if form.get(f"foe_{key}")),
+        fields_of_exploitation=tuple(
+            key for key in FIELDS_OF_EXPLOITATION if form.get(f"foe_{key}")
+        ),
     )
     return order, errors
+
+
+def _kind_label(kinds: Mapping[str, Mapping[str, str]], kind: str, language: str) -> str:
+    return kinds.get(kind, {}).get(language, kind)
 
 
 @page()
@@ -128,12 +134,13 @@ async def _form(
         "values": values,
         "errors": errors or {},
         "templates": [
-            (str(t.id), f"{t.name} ({kinds.get(t.contract_kind, {}).get(language, t.contract_kind)}, {t.language})")
+            (str(t.id), f"{t.name} ({_kind_label(kinds, t.contract_kind, language)}, {t.language})")
             for t in templates
         ],
         "clients": [(str(c.id), c.name) for c in clients],
         "fields_of_exploitation": [
-            (key, labels.get(language, labels["en"])) for key, labels in FIELDS_OF_EXPLOITATION.items()
+            (key, labels.get(language, labels["en"]))
+            for key, labels in FIELDS_OF_EXPLOITATION.items()
         ],
     }
     return render(request, "contract_form.html", context, status_code=status)
