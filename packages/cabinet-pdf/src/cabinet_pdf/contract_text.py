@@ -13,14 +13,12 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from cabinet_core.contract_text import Block, Run
-from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
-    ListFlowable,
     Paragraph,
     Spacer,
     Table,
@@ -54,6 +52,7 @@ _STYLES = {
         alignment=TA_CENTER,
         spaceBefore=8,
         spaceAfter=3,
+        keepWithNext=1,  # a section heading never ends a page without its clauses
     ),
     "h3": ParagraphStyle(
         "contract-h3",
@@ -63,9 +62,18 @@ _STYLES = {
         leading=14,
         spaceBefore=6,
         spaceAfter=2,
+        keepWithNext=1,
     ),
     "p": ParagraphStyle("contract-p", parent=_BASE, spaceAfter=4),
-    "li": ParagraphStyle("contract-li", parent=_BASE, spaceAfter=2),
+    "li": ParagraphStyle(
+        "contract-li",
+        parent=_BASE,
+        spaceAfter=2,
+        leftIndent=7 * mm,
+        bulletIndent=1 * mm,
+        bulletFontName=REGULAR,
+        bulletFontSize=10,
+    ),
     "sign": ParagraphStyle(
         "contract-sign", parent=_BASE, fontSize=9, leading=12, alignment=TA_CENTER
     ),
@@ -89,28 +97,18 @@ def markup(runs: Sequence[Run]) -> str:
     return "".join(parts)
 
 
-def _list(block: Block, color: colors.Color) -> Flowable:
-    items = [Paragraph(markup(item), _STYLES["li"]) for item in block.items]
-    if block.kind == "ol":
-        return ListFlowable(
-            items,
-            bulletType="1",
-            bulletFormat="%s.",
-            leftIndent=7 * mm,
-            bulletFontName=REGULAR,
-            bulletFontSize=10,
-            spaceAfter=4,
+def _list(block: Block) -> list[Flowable]:
+    """Numbered (``ol``) or bulleted (``ul``) clauses, one paragraph each with a hanging
+    number: plain paragraphs, so a heading kept with the next flowable keeps its first clause
+    (reportlab's ListFlowable is a container that ``keepWithNext`` skips)."""
+    return [
+        Paragraph(
+            markup(item),
+            _STYLES["li"],
+            bulletText=f"{number}." if block.kind == "ol" else "•",
         )
-    return ListFlowable(
-        items,
-        bulletType="bullet",
-        start="•",
-        leftIndent=7 * mm,
-        bulletFontName=REGULAR,
-        bulletFontSize=10,
-        bulletColor=color,
-        spaceAfter=4,
-    )
+        for number, item in enumerate(block.items, start=1)
+    ]
 
 
 def _signatures(block: Block) -> Flowable:
@@ -120,20 +118,28 @@ def _signatures(block: Block) -> Flowable:
         for item in block.items
     ]
     columns = max(len(cells), 1)
+    centred = TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER")])
     table = Table(
-        [[Table([[line], [label]], colWidths=[SIGNATURE_LINE]) for line, label in cells]],
+        [
+            [
+                Table([[line], [label]], colWidths=[SIGNATURE_LINE], style=centred)
+                for line, label in cells
+            ]
+        ],
         colWidths=[180 * mm / columns] * columns,
     )
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER")])
+    )
     return KeepTogether([Spacer(1, 18 * mm), table])
 
 
-def contract_story(blocks: Sequence[Block], *, primary: colors.Color) -> list[Flowable]:
+def contract_story(blocks: Sequence[Block]) -> list[Flowable]:
     """The flowables of a contract's text."""
     story: list[Flowable] = []
     for block in blocks:
         if block.kind in ("ol", "ul"):
-            story.append(_list(block, primary))
+            story.extend(_list(block))
         elif block.kind == "signatures":
             story.append(_signatures(block))
         else:

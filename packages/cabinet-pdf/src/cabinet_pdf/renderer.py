@@ -121,7 +121,7 @@ class PdfRenderer:
 
         # A contract made from a template prints its text (clauses, signatures), not its fields.
         story = (
-            contract_story(view.text, primary=look.primary)
+            contract_story(view.text)
             if view.text is not None
             else build_story(
                 document,
