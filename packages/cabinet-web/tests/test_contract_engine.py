@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cabinet_core.contract_builtins import BUILTIN_TEMPLATES
 from cabinet_core.contract_templates import (
     FIELDS_OF_EXPLOITATION,
@@ -227,3 +229,15 @@ def test_the_built_in_templates_render_both_branches(
     assert "40,00 PLN" in " ".join(b.text for b in without) or "40.00 PLN" in " ".join(
         b.text for b in without
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text())
+def test_any_typed_value_prints_as_typed(value: str) -> None:
+    """Whatever a user types (markup, braces, entities, any script) reaches the contract as text:
+    escaped by the engine, read back by the parser, never obeyed."""
+    engine = SandboxEngine()
+    html = engine.render("<p>x{{ contractor.name }}x</p>", {"contractor": {"name": value}})
+    (block,) = parse(html)
+    # The format folds whitespace as HTML does; everything else comes back unchanged.
+    assert block.text == "x" + " ".join(("x" + value + "x").split())[1:-1] + "x"

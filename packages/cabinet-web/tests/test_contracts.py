@@ -125,6 +125,9 @@ def test_admin_reaches_templates_from_settings_and_edits_one_into_a_new_version(
     versions = cabinet.contract_templates.versions(SYSTEM, stored.id or 0)
     assert [v.version for v in versions] == [2, 1]
     assert "Przedmiot umowy" in versions[1].body
+    first = web.get(f"/settings/contract-templates/{template.id}/versions/1")
+    assert "§ 1. Przedmiot umowy" in first.text and "Przedmiot zamówienia" not in first.text
+    assert web.get(f"/settings/contract-templates/{template.id}/versions/3").status_code == 404
 
 
 def test_a_template_that_does_not_render_is_refused_at_the_text_field(

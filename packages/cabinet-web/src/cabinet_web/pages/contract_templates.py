@@ -12,7 +12,7 @@ from cabinet_core.contract_builtins import BUILTIN_TEMPLATES
 from cabinet_core.contract_templates import PLACEHOLDERS, TEMPLATE_LANGUAGES, ContractTemplate
 from cabinet_core.contract_text import Block
 from cabinet_core.entities import Role
-from cabinet_core.errors import ValidationError
+from cabinet_core.errors import NotFound, ValidationError
 from cabinet_core.services.contract_templates import contract_kinds, templated_type
 from starlette.requests import Request
 from starlette.responses import Response
@@ -217,12 +217,39 @@ async def set_active(request: Request) -> Response:
     return redirect(BASE)
 
 
+@page(roles=[Role.ADMIN])
+async def show_version(request: Request) -> Response:
+    """One earlier (or the current) version: its text as the sample contract prints it, and its
+    source. Contracts made from it print this text."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    template = await _template(request)
+    wanted = parse_id(request.path_params["version"])
+    versions = await run(cabinet.contract_templates.versions, actor, template.id)
+    found = [version for version in versions if version.version == wanted]
+    if not found:
+        raise NotFound()
+    try:
+        preview = await run(
+            cabinet.contract_templates.preview,
+            actor,
+            body=found[0].body,
+            contract_kind=template.contract_kind,
+            language=template.language,
+        )
+    except ValidationError:
+        preview = None
+    context = {"template": template, "version": found[0], "preview": preview}
+    return render(request, "contract_template_version.html", context)
+
+
 ROUTES = [
     Route(BASE, template_list, methods=["GET"], name="contract_templates"),
     Route(f"{BASE}/new", new_template, methods=["GET"]),
     Route(f"{BASE}/new", create_template, methods=["POST"]),
     Route(BASE + "/{template_id:int}", edit_template, methods=["GET"]),
     Route(BASE + "/{template_id:int}", update_template, methods=["POST"]),
+    Route(BASE + "/{template_id:int}/versions/{version:int}", show_version, methods=["GET"]),
     Route(BASE + "/{template_id:int}/deactivate", set_active, methods=["POST"]),
     Route(BASE + "/{template_id:int}/activate", set_active, methods=["POST"]),
 ]
