@@ -10,8 +10,6 @@ from decimal import Decimal
 
 import attrs
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from cabinet_core.contract_builtins import BUILTIN_TEMPLATES
 from cabinet_core.contract_templates import (
     FIELDS_OF_EXPLOITATION,
@@ -22,6 +20,8 @@ from cabinet_core.contract_templates import (
 from cabinet_core.contract_text import MAX_OUTPUT, TemplateProblem, parse
 from cabinet_core.entities import Address, Party, PartyKind
 from cabinet_web.contract_engine import SandboxEngine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 KINDS = {"dzielo": {"pl": "Umowa o dzieło", "en": "Contract for a specific work"}}
 #: What a payload must never put in an error message or an output.
