@@ -208,7 +208,12 @@ def test_a_client_makes_a_contract_and_gets_its_text_and_pdf(
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Umowa o dzieło" in text and "Prawa autorskie" in text and "Zofia Żółkiewska" in text
 
-    # Another client's user neither lists nor reads it.
+    # The client's manager sees it with the client's name; another client's user does not.
+    manager = TestClient(web.app, base_url="http://testserver")
+    login(manager, world.manager.email)
+    row = re.search(rf'data-id="{doc_id}".*?</tr>', manager.get("/contracts").text, re.S)
+    assert row and world.client.name in row.group(0)
+
     other = TestClient(web.app, base_url="http://testserver")
     login(other, world.other_user.email)
     assert other.get(f"/contracts/{doc_id}").status_code == 404

@@ -106,8 +106,11 @@ async def contract_list(request: Request) -> Response:
     actor = actor_of(request)
     contracts = await run(cabinet.contracts.list, actor, limit=PAGE_SIZE)
     document_type = templated_type(cabinet.document_types)
+    # Staff see several clients' contracts: name the client (the ordering party) of each.
+    clients = await run(cabinet.clients.list, actor) if actor.client_id is None else []
     context = {
         "contracts": contracts,
+        "client_names": {client.id: client.name for client in clients},
         "kinds": contract_kinds(document_type),
         "states": {state.key: state.label for state in document_type.workflow.states},
         "may_make": cabinet.contracts.may_make(actor),
