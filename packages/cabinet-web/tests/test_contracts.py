@@ -16,7 +16,7 @@ import attrs
 import pypdf
 import pytest
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Actor
+from cabinet_core.entities import Actor, Address, Counterparty, PartyKind
 from cabinet_core.errors import ValidationError
 from cabinet_core.services.contracts import Contractor, ContractOrder
 from cabinet_web.plugin import ensure_registered
@@ -329,3 +329,48 @@ def test_contracts_api_makes_a_contract_and_reports_errors_at_fields(
     assert "Contract for a Specific Work" in flat and "tax ID (NIP) 1234563218" in flat
     assert "one thousand" in flat and "Copyright" not in flat
     assert text[-1]["kind"] == "signatures"
+
+
+def test_the_contractor_may_be_one_of_the_clients_counterparties(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    own = cabinet.counterparties.create(
+        Actor.of(world.client_user),
+        Counterparty(
+            client_id=world.client.id or 0,
+            kind=PartyKind.COMPANY,
+            name="Studio Graficzne Kreska",
+            nip="1234563218",
+            address=Address(line1="ul. Długa 1", postal_code="80-001", city="Gdańsk"),
+        ),
+    )
+    foreign = cabinet.counterparties.create(
+        Actor.of(world.other_user),
+        Counterparty(client_id=world.other_client.id or 0, name="Obca firma", nip="5250000110"),
+    )
+    client = bearer(cabinet, world.client_user)
+    template = builtin(cabinet, "builtin-zlecenie-pl")
+    order = {
+        "template_id": template.id,
+        "contractor": {},
+        "subject": "Obsługa mediów społecznościowych",
+        "date_from": "2026-12-01",
+        "amount": "800.00",
+    }
+    refused = web.post(
+        "/api/v1/contracts", json={**order, "counterparty_id": foreign.id}, headers=client
+    )
+    assert refused.status_code == 422
+    assert "counterparty_id" in {e["field"] for e in refused.json()["errors"]}
+    made = web.post("/api/v1/contracts", json={**order, "counterparty_id": own.id}, headers=client)
+    assert made.status_code == 201, made.text
+    document = made.json()
+    assert document["counterparty_id"] == own.id
+    assert document["buyer"]["name"] == "Studio Graficzne Kreska"
+    text = web.get(f"/api/v1/contracts/{document['id']}/text", headers=client).json()["blocks"]
+    parties = "".join(run["text"] for run in text[4]["runs"])
+    assert parties.startswith("Studio Graficzne Kreska, ul. Długa 1, 80-001 Gdańsk, NIP 1234563218")
+    login(web, world.client_user.email)
+    form = web.get("/contracts/new").text
+    assert f'<option value="{own.id}">Studio Graficzne Kreska (1234563218)</option>' in form
+    assert "Obca firma" not in form

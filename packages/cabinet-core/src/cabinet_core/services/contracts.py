@@ -52,6 +52,9 @@ class ContractOrder:
 
     client_id: int | None = None
     template_id: int | None = None
+    #: One of the client's own counterparties as the contractor (its data fill ``contractor``;
+    #: a person's PESEL still comes from ``contractor.pesel``).
+    counterparty_id: int | None = None
     contractor: Contractor = attrs.field(factory=Contractor)
     subject: str = ""
     date_from: date | None = None
@@ -136,6 +139,34 @@ class ContractService(Service):
         query = DocumentQuery(doc_types=(self.doc_type,), limit=limit, offset=offset, summary=True)
         return self.cabinet.documents.list(actor, query)
 
+    def _with_counterparty(
+        self, actor: Actor, order: ContractOrder, client_id: int | None
+    ) -> tuple[ContractOrder, list[FieldError]]:
+        """``order`` with its contractor taken from the client's counterparty, if it names one."""
+        if order.counterparty_id is None:
+            return order, []
+        try:
+            party = self.cabinet.counterparties.get(actor, order.counterparty_id)
+        except NotFound:
+            party = None
+        if party is None or party.client_id != client_id:
+            return order, [
+                FieldError(
+                    field="counterparty_id",
+                    code="not_found",
+                    message=N_("Choose one of the client's counterparties."),
+                )
+            ]
+        contractor = Contractor(
+            kind=party.kind,
+            name=party.name,
+            pesel=order.contractor.pesel,
+            nip=party.nip or "",
+            address=party.address,
+            email=party.email,
+        )
+        return attrs.evolve(order, contractor=contractor), []
+
     def text(self, actor: Actor, doc_id: int) -> tuple[Document, tuple[Block, ...] | None]:
         """A contract the actor may see and its text (``None``: made without a template)."""
         document = self.cabinet.documents.get(actor, doc_id)
@@ -173,7 +204,10 @@ class ContractService(Service):
                 template = None
         if template is None:
             raise ValidationError(errors)
-        contractor, errors = contractor_errors(order.contractor)
+        client_id = order.client_id if order.client_id is not None else actor.client_id
+        order, errors = self._with_counterparty(actor, order, client_id)
+        contractor, found = contractor_errors(order.contractor)
+        errors += found
         unknown = [key for key in order.fields_of_exploitation if key not in FIELDS_OF_EXPLOITATION]
         if unknown:
             errors.append(
@@ -183,7 +217,6 @@ class ContractService(Service):
                     message=N_("Choose fields of exploitation from the list."),
                 )
             )
-        client_id = order.client_id if order.client_id is not None else actor.client_id
         if client_id is None:
             errors.append(
                 FieldError(field="client_id", code="required", message=N_("Choose a client."))
@@ -195,6 +228,7 @@ class ContractService(Service):
             issue_date=order.issue_date or self.now().date(),
             language=template.language,
             currency=order.currency,
+            counterparty_id=order.counterparty_id,
             buyer=Party(
                 kind=contractor.kind,
                 name=contractor.name,

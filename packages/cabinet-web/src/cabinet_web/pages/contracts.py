@@ -65,10 +65,12 @@ def order_from_form(form: Mapping[str, str]) -> tuple[ContractOrder, list[FieldE
     errors: list[FieldError] = []
     template_id = form.get("template_id", "").strip()
     client_id = form.get("client_id", "").strip()
+    counterparty_id = form.get("counterparty_id", "").strip()
     kind = PartyKind.COMPANY if form.get("contractor_kind") == "company" else PartyKind.PERSON
     order = ContractOrder(
         client_id=int(client_id) if client_id.isdigit() else None,
         template_id=int(template_id) if template_id.isdigit() else None,
+        counterparty_id=int(counterparty_id) if counterparty_id.isdigit() else None,
         contractor=Contractor(
             kind=kind,
             name=form.get("contractor.name", ""),
@@ -131,6 +133,12 @@ async def _form(
         raise PermissionDenied()
     templates = await run(cabinet.contract_templates.list, actor)
     clients = await run(cabinet.clients.list, actor) if actor.client_id is None else []
+    # A client's user may take the contractor from its own counterparties.
+    counterparties = (
+        await run(cabinet.counterparties.list, actor, actor.client_id, limit=100)
+        if actor.client_id is not None
+        else None
+    )
     language = request.state.language
     kinds = contract_kinds(templated_type(cabinet.document_types))
     context: dict[str, Any] = {
@@ -141,6 +149,10 @@ async def _form(
             for t in templates
         ],
         "clients": [(str(c.id), c.name) for c in clients],
+        "counterparties": [
+            (str(c.id), f"{c.name} ({c.nip})" if c.nip else c.name)
+            for c in (counterparties.items if counterparties is not None else ())
+        ],
         "fields_of_exploitation": [
             (key, labels.get(language, labels["en"]))
             for key, labels in FIELDS_OF_EXPLOITATION.items()
