@@ -9,6 +9,7 @@ template *version* it was made from, so later edits of the template never change
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -141,7 +142,7 @@ class ContractService(Service):
 
     def _with_counterparty(
         self, actor: Actor, order: ContractOrder, client_id: int | None
-    ) -> tuple[ContractOrder, list[FieldError]]:
+    ) -> tuple[ContractOrder, builtins.list[FieldError]]:
         """``order`` with its contractor taken from the client's counterparty, if it names one."""
         if order.counterparty_id is None:
             return order, []
