@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,27 +39,8 @@ MAX_DOCUMENT_VALUE = Decimal(10) ** 14
 
 def decimal_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
     """Decimals in an entity (or tuple of them) that are not finite, too large or too precise."""
-    if isinstance(entity, Decimal):
-        if not entity.is_finite():
-            yield FieldError(field=path, code="number", message=N_("Enter a number."))
-        elif abs(entity) >= MAX_NUMBER:
-            yield FieldError(field=path, code="too_large", message=N_("The number is too large."))
-        elif int(entity.as_tuple().exponent) < -MAX_DECIMAL_PLACES:
-            yield FieldError(
-                field=path,
-                code="precision",
-                message=N_("Use at most %(places)s decimal places."),
-                params={"places": MAX_DECIMAL_PLACES},
-            )
-    elif attrs.has(type(entity)):
-        for field in attrs.fields(type(entity)):
-            value = getattr(entity, field.name)
-            if value is None or isinstance(value, str | int | date):
-                continue  # the common case, without a generator per field (bench/core.py)
-            yield from decimal_errors(value, f"{path}.{field.name}" if path else field.name)
-    elif isinstance(entity, tuple | list):
-        for index, value in enumerate(entity):
-            yield from decimal_errors(value, f"{path}.{index}" if path else str(index))
+    errors: list[FieldError] = []
+    _walk_decimals(entity, path, errors)
     if isinstance(entity, Document) and not path:
         total = sum(
             (
@@ -70,9 +51,63 @@ def decimal_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
             Decimal(0),
         )
         if total >= MAX_DOCUMENT_VALUE:
-            yield FieldError(
-                field="lines", code="too_large", message=N_("The document's amounts are too large.")
+            errors.append(
+                FieldError(
+                    field="lines",
+                    code="too_large",
+                    message=N_("The document's amounts are too large."),
+                )
             )
+    return iter(errors)
+
+
+#: Values that hold no Decimal and no nested entity: skipped without a call (every save walks
+#: every field of the document, its parties and lines; bench/core.py).
+_PLAIN = frozenset({str, int, bool, type(None), date, datetime})
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The fields of an attrs class, or ``None`` for any other class (worked out once)."""
+    return tuple(field.name for field in attrs.fields(cls)) if attrs.has(cls) else None
+
+
+def _walk_decimals(value: Any, path: str, errors: list[FieldError]) -> None:
+    kind: type = type(value)
+    if kind in _PLAIN:
+        return
+    if isinstance(value, Decimal):
+        error = _decimal_error(value, path)
+        if error is not None:
+            errors.append(error)
+        return
+    if kind is tuple or kind is list:
+        for index, item in enumerate(value):
+            if type(item) not in _PLAIN:
+                _walk_decimals(item, f"{path}.{index}" if path else str(index), errors)
+        return
+    names = _field_names(kind)
+    if names is None:
+        return
+    for name in names:
+        item = getattr(value, name)
+        if type(item) not in _PLAIN:
+            _walk_decimals(item, f"{path}.{name}" if path else name, errors)
+
+
+def _decimal_error(value: Decimal, path: str) -> FieldError | None:
+    if not value.is_finite():
+        return FieldError(field=path, code="number", message=N_("Enter a number."))
+    if abs(value) >= MAX_NUMBER:
+        return FieldError(field=path, code="too_large", message=N_("The number is too large."))
+    if int(value.as_tuple().exponent) < -MAX_DECIMAL_PLACES:
+        return FieldError(
+            field=path,
+            code="precision",
+            message=N_("Use at most %(places)s decimal places."),
+            params={"places": MAX_DECIMAL_PLACES},
+        )
+    return None
 
 
 #: The table whose ``String(n)`` columns bound each entity's text fields. A party snapshot is
@@ -109,25 +144,36 @@ def _text_plan(cls: type) -> tuple[tuple[str, int | None], ...]:
 
 def text_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
     """Texts in an entity (nested parties and lines too) longer than their column allows."""
-    if isinstance(entity, tuple | list):
-        for index, value in enumerate(entity):
-            yield from text_errors(value, f"{path}.{index}" if path else str(index))
-        return
+    errors: list[FieldError] = []
+    _walk_texts(entity, path, errors)
+    return iter(errors)
+
+
+def _walk_texts(entity: Any, path: str, errors: list[FieldError]) -> None:
     kind: type = type(entity)
-    if not attrs.has(kind):
+    if kind is tuple or kind is list:
+        for index, value in enumerate(entity):
+            _walk_texts(value, f"{path}.{index}" if path else str(index), errors)
+        return
+    if _field_names(kind) is None:
         return
     for name, limit in _text_plan(kind):
         value = getattr(entity, name)
-        if isinstance(value, str):
+        value_kind: type = type(value)
+        if value_kind is str:
             if limit is not None and len(value) > limit:
-                yield FieldError(
-                    field=f"{path}.{name}" if path else name,
-                    code="too_long",
-                    message=N_("This is too long (at most %(limit)s characters)."),
-                    params={"limit": limit},
+                errors.append(
+                    FieldError(
+                        field=f"{path}.{name}" if path else name,
+                        code="too_long",
+                        message=N_("This is too long (at most %(limit)s characters)."),
+                        params={"limit": limit},
+                    )
                 )
-        elif isinstance(value, tuple) or attrs.has(type(value)):
-            yield from text_errors(value, f"{path}.{name}" if path else name)
+        elif value_kind in _PLAIN:
+            continue
+        elif value_kind is tuple or _field_names(value_kind) is not None:
+            _walk_texts(value, f"{path}.{name}" if path else name, errors)
 
 
 def storage_errors(entity: Any) -> Iterator[FieldError]:

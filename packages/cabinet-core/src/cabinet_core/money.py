@@ -8,6 +8,7 @@ everywhere: a binary float cannot hold 0.1, and a grosz lost that way is a wrong
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -58,7 +59,9 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS_EXCEPTIONS.get(_check_currency(currency), 2)
 
 
+@functools.lru_cache(maxsize=256)
 def _quantum(currency: str) -> Decimal:
+    # Every printed figure is rounded through here; the currency check is worth doing once.
     return Decimal(1).scaleb(-minor_units(currency))
 
 

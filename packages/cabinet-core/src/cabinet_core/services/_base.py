@@ -74,20 +74,27 @@ class Service:
         ``tx``: ``message`` is the topic's payload (:data:`cabinet_core.sync.PAYLOAD_TYPES`,
         checked by :func:`~cabinet_core.sync.encode_payload`), delivered to every active CRM
         backend but ``origin`` (the backend whose change this is), or to the mail delivery."""
-        tx.add_audit(
-            AuditEntry(
-                at=self.now(),
-                actor_id=actor.user_id,
-                client_id=client_id,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                # The store turns both into JSON types (once: they can be a whole document).
-                detail=dict(detail or {}),
-            )
+        entry = AuditEntry(
+            at=self.now(),
+            actor_id=actor.user_id,
+            client_id=client_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            # The store turns both into JSON types (once: they can be a whole document).
+            detail=dict(detail or {}),
         )
-        if topic is not None:
-            self.queue(tx, topic, message, entity=entity, entity_id=entity_id, origin=origin)
+        if topic is None:
+            tx.record(entry)
+            return
+        # Written together when the transaction ends (Tx.record), in the order recorded.
+        tx.record(
+            entry,
+            self._message(topic, message, entity=entity, entity_id=entity_id, origin=origin),
+            subscribers=delivery_subscribers(
+                topic, origin=origin, crm_backends=self.cabinet.settings.crm_backends
+            ),
+        )
 
     def queue(
         self,
@@ -99,20 +106,34 @@ class Service:
         entity_id: int | None,
         origin: str | None = None,
     ) -> OutboxMessage:
-        """Add the outbox message of ``topic`` with a delivery per subscriber, in ``tx``."""
+        """Add the outbox message of ``topic`` with a delivery per subscriber, in ``tx``, at
+        once (the message as stored, with its id)."""
         subscribers = delivery_subscribers(
             topic, origin=origin, crm_backends=self.cabinet.settings.crm_backends
         )
         return tx.add_outbox(
-            OutboxMessage(
-                topic=topic.value,
-                entity=entity,
-                entity_id=entity_id,
-                payload=encode_payload(topic, message),
-                origin=origin,
-                created_at=self.now(),
-            ),
+            self._message(topic, message, entity=entity, entity_id=entity_id, origin=origin),
             subscribers=subscribers,
+            json_ready=True,
+        )
+
+    def _message(
+        self,
+        topic: Topic,
+        message: object,
+        *,
+        entity: str,
+        entity_id: int | None,
+        origin: str | None,
+    ) -> OutboxMessage:
+        """The outbox message of ``topic``: its payload checked and encoded to JSON values."""
+        return OutboxMessage(
+            topic=topic.value,
+            entity=entity,
+            entity_id=entity_id,
+            payload=encode_payload(topic, message),
+            origin=origin,
+            created_at=self.now(),
         )
 
     def fire(self, hook_name: str, **kwargs: Any) -> None:

@@ -877,7 +877,7 @@ class DocumentService(Service):
         what comes with it, its lines stay) with its audit entry and ``document.status_changed``
         message: the one record of a state change, whoever made it. ``comment`` (``None``:
         the move takes none) and ``detail`` join the audit entry."""
-        stored = tx.update_document(attrs.evolve(document, **changes), lines=False)
+        stored = tx.move_document(document, changes)
         audited: dict[str, Any] = {"from": document.status, "to": stored.status}
         if transition is not None:
             audited = {"transition": transition, **audited}

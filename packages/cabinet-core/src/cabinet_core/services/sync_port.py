@@ -232,6 +232,7 @@ class CabinetSyncPort:
                     created_at=now,
                 ),
                 subscribers=(self._backend,),
+                json_ready=True,
             )
 
     # -- state ------------------------------------------------------------------------------

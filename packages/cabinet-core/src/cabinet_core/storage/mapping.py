@@ -188,6 +188,15 @@ def same_party(party: Party | None, nip: str | None, name: str) -> bool:
     return fold(party.name) == fold(name)
 
 
+def search_key(doc: Document) -> str:
+    """What the document list's search matches: the number and both parties' names and NIPs."""
+    search_parts = [doc.number or ""]
+    for party in (doc.seller, doc.buyer):
+        if party is not None:
+            search_parts += [party.name, party.nip or "", digits(party.nip), party.vat_eu or ""]
+    return fold(" ".join(part for part in search_parts if part))
+
+
 def document_values(doc: Document, client_nip: str | None, client_name: str) -> dict[str, Any]:
     # The counterparty is whichever party is not the client itself: the buyer on a sales
     # invoice, the seller on a cost invoice.
@@ -197,10 +206,6 @@ def document_values(doc: Document, client_nip: str | None, client_name: str) -> 
         other = doc.seller
     else:
         other = doc.buyer or doc.seller
-    search_parts = [doc.number or ""]
-    for party in (doc.seller, doc.buyer):
-        if party is not None:
-            search_parts += [party.name, party.nip or "", digits(party.nip), party.vat_eu or ""]
     totals = doc.totals
     rate = doc.exchange_rate
     return {
@@ -222,7 +227,7 @@ def document_values(doc: Document, client_nip: str | None, client_name: str) -> 
         "counterparty_id": doc.counterparty_id,
         "counterparty_name": other.name if other else None,
         "counterparty_nip": (digits(other.nip) or None) if other else None,
-        "search_key": fold(" ".join(part for part in search_parts if part)),
+        "search_key": search_key(doc),
         "bank_account": json(doc.bank_account),
         "price_mode": doc.price_mode.value,
         "vat_method": doc.vat_method.value,

@@ -47,6 +47,8 @@ _DELIVERY_STATE = (
 
 _INSERT_MESSAGE = sa.insert(_o).returning(_o.c.id)
 _INSERT_DELIVERY = sa.insert(_d)
+# Several messages in one INSERT … VALUES (…), (…) RETURNING id ("insertmanyvalues").
+_INSERT_MESSAGES = sa.insert(_o).returning(_o.c.id)
 
 
 def _joined(*, outer: bool) -> sa.Select[Any]:
@@ -67,17 +69,26 @@ def _status_filter(status: str) -> tuple[sa.ColumnElement[bool], ...]:
 
 
 def add(
-    connection: Connection, message: OutboxMessage, subscribers: Iterable[str], now: datetime
+    connection: Connection,
+    message: OutboxMessage,
+    subscribers: Iterable[str],
+    now: datetime,
+    *,
+    json_ready: bool = False,
 ) -> OutboxMessage:
     """Insert ``message`` and one pending delivery per subscriber; the message as stored (as
-    its delivery reads, when it has exactly one subscriber)."""
+    its delivery reads, when it has exactly one subscriber). ``json_ready`` says the payload
+    holds JSON values only (:func:`cabinet_core.sync.encode_payload` made it), so it is not
+    walked again: for a whole document that walk cost more than the insert (bench/core.py)."""
+    topic = str(message.topic)
+    created_at = message.created_at or now
     values = {
-        "topic": str(message.topic),
+        "topic": topic,
         "entity": message.entity,
         "entity_id": message.entity_id,
-        "payload": json_value(message.payload),
+        "payload": message.payload if json_ready else json_value(message.payload),
         "origin": message.origin,
-        "created_at": message.created_at or now,
+        "created_at": created_at,
     }
     # Only the id comes back: the payload can be a whole document, not worth reading again. The
     # statements are built once with the values as parameters: building them per call cost
@@ -96,21 +107,60 @@ def add(
     if rows:
         # One subscriber (the usual case) is a plain INSERT, not the executemany path.
         connection.execute(_INSERT_DELIVERY, rows[0] if len(rows) == 1 else rows)
-    stored = attrs.evolve(
+    return attrs.evolve(
         message,
         id=message_id,
-        topic=values["topic"],
-        payload=values["payload"],
-        created_at=values["created_at"],
+        topic=topic,
+        created_at=created_at,
         attempts=0,
         delivered_at=None,
         failed_at=None,
         last_error=None,
-        subscriber=None,
+        subscriber=names[0] if len(names) == 1 else None,
     )
-    if len(names) == 1:
-        stored = attrs.evolve(stored, subscriber=names[0], next_attempt_at=message.next_attempt_at)
-    return stored
+
+
+def add_many(
+    connection: Connection,
+    messages: Sequence[tuple[OutboxMessage, Sequence[str]]],
+    now: datetime,
+) -> None:
+    """Insert messages whose payloads hold JSON values only, each with one pending delivery per
+    subscriber, in three statements whatever their number (a use case that records a change
+    and a move writes two messages; one statement each cost more than the database work,
+    bench/core.py). Ids follow the order of ``messages``."""
+    if not messages:
+        return
+    values = [
+        {
+            "topic": str(message.topic),
+            "entity": message.entity,
+            "entity_id": message.entity_id,
+            "payload": message.payload,
+            "origin": message.origin,
+            "created_at": message.created_at or now,
+        }
+        for message, _ in messages
+    ]
+    if len(values) == 1:
+        ids = [connection.execute(_INSERT_MESSAGE, values[0]).scalar_one()]
+    else:
+        # One statement assigns its rows' ids in the order of its VALUES on both databases
+        # (SQLite's next rowid, PostgreSQL's nextval per row), whatever order RETURNING
+        # gives them back in; asking SQLAlchemy to keep that order made it one INSERT per row.
+        ids = sorted(connection.execute(_INSERT_MESSAGES, values).scalars())
+    rows = [
+        {
+            "message_id": message_id,
+            "subscriber": name,
+            "attempts": 0,
+            "next_attempt_at": message.next_attempt_at,
+        }
+        for message_id, (message, names) in zip(ids, messages, strict=True)
+        for name in dict.fromkeys(names)
+    ]
+    if rows:
+        connection.execute(_INSERT_DELIVERY, rows[0] if len(rows) == 1 else rows)
 
 
 def about(connection: Connection, entity: str, entity_id: int) -> list[OutboxMessage]:

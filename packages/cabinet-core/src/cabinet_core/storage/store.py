@@ -12,6 +12,7 @@ front, so two transactions never both read a number counter and then fail to upg
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -174,7 +175,9 @@ class Store:
             if readonly:
                 connection.execution_options(cabinet_readonly=True)
             with connection.begin():
-                yield Tx(connection, self)
+                tx = Tx(connection, self)
+                yield tx
+                tx.flush()
 
     # -- outbox (one delivery per subscriber; the SQL is in cabinet_core.storage.outbox)
     def claim_outbox(
@@ -310,6 +313,11 @@ def _insert_statement(table: sa.Table) -> sa.Insert:
 
 
 @functools.cache
+def _insert_plain_statement(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
+
+
+@functools.cache
 def _insert_id_statement(table: sa.Table) -> sa.Insert:
     return sa.insert(table).returning(table.c.id)
 
@@ -332,6 +340,28 @@ def _update_document_statement() -> sa.Update:
     )
 
 
+# Built once: every use case reads its client, and building the query per call cost more than
+# running it (bench/core.py).
+_GET_CLIENT = sa.select(t.clients).where(t.clients.c.id == sa.bindparam("_client_id"))
+
+#: The fields of a document a workflow move changes (:meth:`Tx.move_document`).
+_MOVE_FIELDS = frozenset({"status", "number", "series", "payment_status"})
+
+
+@functools.cache
+def _move_document_statement(columns: frozenset[str]) -> sa.Update:
+    # One statement per set of changed columns, built once (see _insert_statement).
+    d = t.documents
+    return (
+        sa.update(d)
+        .where(d.c.id == sa.bindparam("_doc_id"), d.c.version == sa.bindparam("_version"))
+        .values(
+            {name: sa.bindparam(f"_set_{name}") for name in sorted(columns)}
+            | {"version": d.c.version + 1}
+        )
+    )
+
+
 class Tx:
     """One open transaction. Methods take entities and return them as stored (ids, timestamps).
 
@@ -346,6 +376,11 @@ class Tx:
     def __init__(self, connection: Connection, store: Store) -> None:
         self.connection = connection
         self.store = store
+        # Audit entries and outbox messages the services record, written together when the
+        # transaction ends (flush): a save-and-issue records two of each, and a statement per
+        # row cost more than the database work (bench/core.py).
+        self._audit_rows: list[dict[str, Any]] = []
+        self._outbox_rows: list[tuple[OutboxMessage, tuple[str, ...]]] = []
         self._clients: dict[int, Client] = {}
 
     @property
@@ -419,7 +454,7 @@ class Tx:
         known = self._clients.get(client_id)
         if known is not None:
             return known
-        row = self._one(sa.select(t.clients).where(t.clients.c.id == client_id))
+        row = self.connection.execute(_GET_CLIENT, {"_client_id": client_id}).mappings().first()
         if row is None:
             return None
         client = self._clients[client_id] = mapping.client_from_row(row)
@@ -598,9 +633,51 @@ class Tx:
             "updated_at": doc.updated_at or now,
             "version": 1,
         }
-        row = self._insert(t.documents, values)
-        self._write_lines(row["id"], doc.lines)
-        return mapping.document_from_row(row, doc.lines)
+        doc_id = self._insert_id(t.documents, values)
+        self._write_lines(doc_id, doc.lines)
+        # The stored form is ``doc`` itself (reading its JSON columns back cost as much as
+        # writing them, bench/core.py), but for ``extra``, which is stored as JSON values.
+        return attrs.evolve(
+            doc,
+            id=doc_id,
+            extra=values["extra"],
+            created_at=values["created_at"],
+            updated_at=values["updated_at"],
+            version=1,
+        )
+
+    def move_document(self, doc: Document, changes: Mapping[str, Any]) -> Document:
+        """Store a workflow move: ``changes`` to the state fields of ``doc`` (``status``,
+        ``number``, ``series``, ``payment_status``; its lines and content stay), if nobody
+        changed it since it was read (:class:`Conflict` otherwise, as :meth:`update_document`).
+
+        Only the changed columns are written: a move does not re-encode the document's parties
+        and totals (bench/core.py)."""
+        unknown = set(changes) - _MOVE_FIELDS
+        if unknown:
+            raise ValueError(f"not a state field: {sorted(unknown)}")
+        doc_id = _require_id(doc.id, "document")
+        moved = attrs.evolve(doc, **changes)
+        now = self._now()
+        columns: dict[str, Any] = {"updated_at": now}
+        for name in changes:
+            value = getattr(moved, name)
+            columns[name] = value.value if isinstance(value, enum.Enum) else value
+        if "number" in changes:
+            columns["search_key"] = mapping.search_key(moved)
+        values = {f"_set_{name}": value for name, value in columns.items()}
+        values |= {"_doc_id": doc_id, "_version": doc.version}
+        result = self.connection.execute(_move_document_statement(frozenset(columns)), values)
+        if result.rowcount != 1:
+            d = t.documents
+            exists = self.connection.execute(sa.select(d.c.id).where(d.c.id == doc_id)).first()
+            if exists is None:
+                raise NotFound(N_("Not found"), entity="documents", id=doc_id)
+            raise Conflict(
+                N_("Somebody else changed this document; reload it and try again"),
+                document_id=doc_id,
+            )
+        return attrs.evolve(moved, updated_at=now, version=doc.version + 1)
 
     def update_document(self, doc: Document, *, lines: bool = True) -> Document:
         """Overwrite a document if nobody changed it since it was read (optimistic locking).
@@ -843,9 +920,33 @@ class Tx:
         _checked(result, "notifications", notification_id)
 
     # -- audit and outbox
-    def add_audit(self, entry: AuditEntry) -> AuditEntry:
-        """Record who did what (in the same transaction as the change itself)."""
-        values = {
+    def record(
+        self,
+        entry: AuditEntry,
+        message: OutboxMessage | None = None,
+        *,
+        subscribers: Iterable[str] = (),
+    ) -> None:
+        """Record a change's audit entry and, with ``message`` (a payload of JSON values only),
+        its outbox message with one delivery per subscriber: written by :meth:`flush`, at the
+        latest when the transaction commits, in the order recorded (a rolled-back transaction
+        writes neither). Reads of the audit log and the outbox in this transaction, and the
+        immediate :meth:`add_audit`/:meth:`add_outbox`, flush first."""
+        self._audit_rows.append(self._audit_values(entry))
+        if message is not None:
+            self._outbox_rows.append((message, tuple(subscribers)))
+
+    def flush(self) -> None:
+        """Write what :meth:`record` holds (the store calls it before committing)."""
+        if self._audit_rows:
+            rows, self._audit_rows = self._audit_rows, []
+            self.connection.execute(_insert_plain_statement(t.audit_log), rows)
+        if self._outbox_rows:
+            messages, self._outbox_rows = self._outbox_rows, []
+            outbox.add_many(self.connection, messages, self._now())
+
+    def _audit_values(self, entry: AuditEntry) -> dict[str, Any]:
+        return {
             "at": entry.at or self._now(),
             "actor_id": entry.actor_id,
             "client_id": entry.client_id,
@@ -854,6 +955,11 @@ class Tx:
             "entity_id": entry.entity_id,
             "detail": json_value(entry.detail),
         }
+
+    def add_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Record who did what (in the same transaction as the change itself), at once."""
+        self.flush()
+        values = self._audit_values(entry)
         entry_id = self._insert_id(t.audit_log, values)
         return attrs.evolve(entry, id=entry_id, at=values["at"], detail=values["detail"])
 
@@ -866,6 +972,7 @@ class Tx:
         limit: int = 100,
     ) -> list[AuditEntry]:
         """Audit entries, newest first, filtered by entity and/or client."""
+        self.flush()
         a = t.audit_log
         query = sa.select(a)
         if entity is not None:
@@ -877,19 +984,25 @@ class Tx:
         query = query.order_by(a.c.id.desc()).limit(limit)
         return [mapping.audit_from_row(row) for row in self.connection.execute(query).mappings()]
 
-    def add_outbox(self, message: OutboxMessage, *, subscribers: Iterable[str]) -> OutboxMessage:
+    def add_outbox(
+        self, message: OutboxMessage, *, subscribers: Iterable[str], json_ready: bool = False
+    ) -> OutboxMessage:
         """Queue a change with one delivery per subscriber (:func:`cabinet_core.sync.
         delivery_subscribers` says whom a service's change goes to; a CRM's reconciliation
-        re-queues for itself only). Delivered only if this transaction commits."""
-        return outbox.add(self.connection, message, subscribers, self._now())
+        re-queues for itself only). Delivered only if this transaction commits. With
+        ``json_ready`` the payload is stored as it is (it holds JSON values only)."""
+        self.flush()
+        return outbox.add(self.connection, message, subscribers, self._now(), json_ready=json_ready)
 
     def outbox_for(self, entity: str, entity_id: int) -> list[OutboxMessage]:
         """Every message about one entity (delivered, pending or failed), newest first, one
         entry per subscriber's delivery."""
+        self.flush()
         return outbox.about(self.connection, entity, entity_id)
 
     def outbox_pending(self, entity: str, entity_id: int, *, subscriber: str) -> bool:
         """Whether a message about the entity still waits for delivery to ``subscriber``."""
+        self.flush()
         return outbox.pending_about(self.connection, subscriber, entity, entity_id)
 
     # -- API tokens
