@@ -124,6 +124,9 @@ def test_admin_reaches_templates_from_settings_and_edits_one_into_a_new_version(
     assert stored.version == 2 and "Przedmiot zamówienia" in stored.body
     versions = cabinet.contract_templates.versions(SYSTEM, stored.id or 0)
     assert [v.version for v in versions] == [2, 1]
+    (audit,) = cabinet.audit.list(SYSTEM, entity="contract_template", entity_id=stored.id)
+    assert audit.action == "contract_template.update" and audit.actor_id == world.admin.id
+    assert audit.detail["version"] == 2
     assert "Przedmiot umowy" in versions[1].body
     first = web.get(f"/settings/contract-templates/{template.id}/versions/1")
     assert "§ 1. Przedmiot umowy" in first.text and "Przedmiot zamówienia" not in first.text
