@@ -93,9 +93,11 @@ creative activity and does not infringe the rights of third parties.</li>
 """
 
 _DZIELO_PL = (
-    """{% set ordering_role = "Zamawiającym" %}{% set contractor_role = "Wykonawcą" %}\
-{% set ordering_role_acc = "Zamawiającego" %}{% set contractor_role_gen = "Wykonawca" %}\
-{% set work = "Dzieła" %}\
+    """{% set ordering_role = "Zamawiającym" %}
+{% set contractor_role = "Wykonawcą" %}
+{% set ordering_role_acc = "Zamawiającego" %}
+{% set contractor_role_gen = "Wykonawca" %}
+{% set work = "Dzieła" %}
 <h1>Umowa o dzieło{% if contract.number %} nr {{ contract.number }}{% endif %}</h1>"""
     + _PARTIES_PL
     + """
@@ -153,8 +155,9 @@ stron.</li>
 )
 
 _DZIELO_EN = (
-    """{% set ordering_role = "Ordering Party" %}{% set contractor_role = "Contractor" %}\
-{% set work = "Work" %}\
+    """{% set ordering_role = "Ordering Party" %}
+{% set contractor_role = "Contractor" %}
+{% set work = "Work" %}
 <h1>Contract for a Specific Work{% if contract.number %} No. {{ contract.number }}\
 {% endif %}</h1>"""
     + _PARTIES_EN
@@ -213,9 +216,11 @@ Party's registered office.</li>
 )
 
 _ZLECENIE_PL = (
-    """{% set ordering_role = "Zleceniodawcą" %}{% set contractor_role = "Zleceniobiorcą" %}\
-{% set ordering_role_acc = "Zleceniodawcę" %}{% set contractor_role_gen = "Zleceniobiorca" %}\
-{% set work = "wyników zlecenia" %}\
+    """{% set ordering_role = "Zleceniodawcą" %}
+{% set contractor_role = "Zleceniobiorcą" %}
+{% set ordering_role_acc = "Zleceniodawcę" %}
+{% set contractor_role_gen = "Zleceniobiorca" %}
+{% set work = "wyników zlecenia" %}
 <h1>Umowa zlecenia{% if contract.number %} nr {{ contract.number }}{% endif %}</h1>"""
     + _PARTIES_PL
     + """
@@ -278,8 +283,9 @@ stron.</li>
 )
 
 _ZLECENIE_EN = (
-    """{% set ordering_role = "Principal" %}{% set contractor_role = "Contractor" %}\
-{% set work = "results of the services" %}\
+    """{% set ordering_role = "Principal" %}
+{% set contractor_role = "Contractor" %}
+{% set work = "results of the services" %}
 <h1>Contract of Mandate{% if contract.number %} No. {{ contract.number }}{% endif %}</h1>"""
     + _PARTIES_EN
     + """
