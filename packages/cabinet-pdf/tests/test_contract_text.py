@@ -31,7 +31,10 @@ TEXT = """
 <ol><li>Wykonawca wykona dzieło: logo.</li><li>Odbiór nastąpi protokołem.</li></ol>
 <h2>§ 2. Postanowienia końcowe</h2>
 <ul><li>Kodeks cywilny, art. 627–646.</li></ul>
-<signatures><sign>Zamawiający<br>Żółta Sp. z o.o.</sign><sign>Wykonawca<br>Jan Źdźbło</sign></signatures>
+<signatures>
+<sign>Zamawiający<br>Żółta Sp. z o.o.</sign>
+<sign>Wykonawca<br>Jan Źdźbło</sign>
+</signatures>
 """
 
 
