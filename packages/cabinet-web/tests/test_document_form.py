@@ -325,11 +325,15 @@ def test_a_contract_through_the_generic_form(
         "extra.subject": "Prace projektowe",
         "extra.date_from": "2026-11-03",
         "extra.amount": "5 000,00",
+        "extra.contractor_pesel": "44051401359",
         "action": "save",
     }
     missing = client_web.post("/documents/new", data={**form, "extra.date_from": ""})
     assert missing.status_code == 422
     assert 'data-error-for="extra.date_from"' in missing.text
+    # A natural person is identified by a valid PESEL.
+    no_pesel = client_web.post("/documents/new", data={**form, "extra.contractor_pesel": ""})
+    assert 'data-error-for="extra.contractor_pesel"' in no_pesel.text
     response = client_web.post("/documents/new", data=form)
     assert response.status_code == 200, response.text
     [saved] = documents(cabinet)

@@ -121,8 +121,11 @@ def test_the_settings_index_lists_the_plugins_pages_for_admins(
 
 
 def test_the_settings_index_without_plugin_pages(web: TestClient, world: World) -> None:
+    # The web's own settings page (the contract templates) is listed like a plugin's.
     login(web, world.admin.email)
-    assert "Żadna zainstalowana wtyczka nie ma własnych ustawień." in web.get("/settings").text
+    index = web.get("/settings").text
+    assert 'href="/settings/contract-templates"' in index
+    assert "Żadna zainstalowana wtyczka nie ma własnych ustawień." not in index
 
 
 def test_a_plugins_static_files_are_served_under_its_name(plugged: TestClient) -> None:

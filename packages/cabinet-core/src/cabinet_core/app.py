@@ -16,6 +16,7 @@ from cabinet_core.sync import MAIL_SUBSCRIBER
 
 if TYPE_CHECKING:
     from cabinet_core.cashdesk.printing import CashPrinter
+    from cabinet_core.contract_text import TextEngine
     from cabinet_core.crm import CrmBackend
     from cabinet_core.doctypes import DocumentType
     from cabinet_core.entities import Template
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
         CashService,
         ChatService,
         ClientService,
+        ContractService,
+        ContractTemplateService,
         CounterpartyService,
         DocumentService,
         InvoicingService,
@@ -73,6 +76,8 @@ class Cabinet:
     audit: AuditService
     settings_store: SettingsStoreService
     cash: CashService
+    contract_templates: ContractTemplateService
+    contracts: ContractService
 
     def __init__(
         self,
@@ -92,6 +97,7 @@ class Cabinet:
         self.renderers: list[Renderer] = []
         self.cash_printers: list[CashPrinter] = []
         self.tax_rules: list[TaxRules] = []
+        self.text_engines: dict[str, TextEngine] = {}
         self._crm_factories: dict[str, Factory] = {}
         self._mailer_factories: dict[str, Factory] = {}
         self._rate_factories: dict[str, Factory] = {}
@@ -216,6 +222,20 @@ class Cabinet:
             return self.document_types[key]
         except KeyError:
             raise NotFound("Unknown document type", doc_type=key) from None
+
+    @property
+    def text_engine(self) -> TextEngine:
+        """The engine contract templates are rendered with (the last one registered).
+
+        Collected on first use rather than in the constructor: the web registers its plugin
+        on an existing cabinet (``create_app``), and the engine is the web's."""
+        if not self.text_engines:
+            self.pm.hook.register_text_engines(
+                register=lambda engine: self.text_engines.setdefault(engine.key, engine)
+            )
+        if not self.text_engines:
+            raise NotFound("No template engine is registered")
+        return list(self.text_engines.values())[-1]
 
     def tax_rules_on(self, on: date) -> TaxRules:
         """The VAT rules that apply on ``on``, from the registered rule sets (plugin-registered

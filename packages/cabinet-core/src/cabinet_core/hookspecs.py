@@ -66,6 +66,13 @@ def register_templates(register: Register) -> None:
 
 
 @hookspec
+def register_text_engines(register: Register) -> None:
+    """Register template engines for contract texts: ``register(engine)`` for each
+    :class:`cabinet_core.contract_text.TextEngine` (a sandbox: a template reaches nothing but
+    the values it is given). The last one registered renders contracts."""
+
+
+@hookspec
 def register_rate_providers(register: Register) -> None:
     """Register exchange-rate providers: ``register(name, factory)``; ``factory(cabinet)`` returns a
     :class:`cabinet_core.fx.RateProvider` (NBP, offline …). Settings choose one."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from cabinet_core.contract_text import Block
 from cabinet_core.doctypes.common import BaseDocumentType
 from cabinet_core.entities import Client, Document, DocumentTotals, Party, Template
 from cabinet_core.errors import FieldError, ValidationError
@@ -77,6 +78,8 @@ class DocumentView:
     draft: bool
     #: Where the document stands in KSeF (``None``: never sent there).
     ksef: KsefSubmission | None = None
+    #: The text of a document made from a contract template, as blocks (else ``None``).
+    text: tuple[Block, ...] | None = None
 
     @property
     def ksef_number(self) -> str | None:
@@ -220,16 +223,20 @@ def view_of(
     rules of its issue date and its template (``template`` overrides the document's choice)."""
     if template is None and document.template:
         template = cabinet.templates.get(document.template)
+    document_type = cabinet.document_types.get(document.doc_type)
     ksef, original = _ksef_of(cabinet, document)
-    return document_view(
+    view = document_view(
         document,
         client=client,
-        document_type=cabinet.document_types.get(document.doc_type),
+        document_type=document_type,
         rules=cabinet.tax_rules_on(document.issue_date),
         template=template,
         ksef=ksef,
         original=original,
     )
+    if getattr(document_type, "from_template", False):
+        view = attrs.evolve(view, text=cabinet.contract_templates.text_of(document, client))
+    return view
 
 
 def _ksef_of(

@@ -23,6 +23,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import SimpleDocTemplate
 
 from cabinet_pdf.branding import logo_image
+from cabinet_pdf.contract_text import contract_story
 from cabinet_pdf.finishing import Metadata, finish
 from cabinet_pdf.fonts import register_fonts
 from cabinet_pdf.labels import label, languages_of
@@ -118,19 +119,24 @@ class PdfRenderer:
         def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
             draw_page(canvas, doc.page, look, language)
 
-        story = build_story(
-            document,
-            client=client,
-            document_type=document_type,
-            totals=view.totals,
-            amount_words=amount_words(view, language),
-            look=look,
-            language=language,
-            correction=view.correction,
-            rules=view.rules,
-            split_payment=view.split_payment,
-            ksef_number=view.ksef_number,
-            verification_codes=view.verification_codes,
+        # A contract made from a template prints its text (clauses, signatures), not its fields.
+        story = (
+            contract_story(view.text)
+            if view.text is not None
+            else build_story(
+                document,
+                client=client,
+                document_type=document_type,
+                totals=view.totals,
+                amount_words=amount_words(view, language),
+                look=look,
+                language=language,
+                correction=view.correction,
+                rules=view.rules,
+                split_payment=view.split_payment,
+                ksef_number=view.ksef_number,
+                verification_codes=view.verification_codes,
+            )
         )
         page.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=FlateCanvas)
         content = finish(

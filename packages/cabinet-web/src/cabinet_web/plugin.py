@@ -52,6 +52,14 @@ def register_routes(register: Callable[[BaseRoute], None]) -> None:
 
 
 @hookimpl
+def register_text_engines(register: Callable[[Any], None]) -> None:
+    """Contract templates are rendered in Jinja2's sandbox (the core imports no Jinja2)."""
+    from cabinet_web.contract_engine import SandboxEngine
+
+    register(SandboxEngine())
+
+
+@hookimpl
 def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, str]]:
     """Navigation for the signed-in user's role."""
     if actor is None:
@@ -60,6 +68,7 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
     links = [{"href": "/", "label": _("Home")}, {"href": "/documents", "label": _("Documents")}]
     links += [{"href": "/chat", "label": _("Chat")}, {"href": "/news", "label": _("News")}]
     links.append({"href": "/cash", "label": _("Cash desks")})
+    links += _contract_links(actor, request)
     if actor.role in (Role.MANAGER, Role.ADMIN):
         links.append({"href": "/users", "label": _("Users")})
     if actor.role.is_staff:
@@ -73,6 +82,36 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
     links.append({"href": "/tokens", "label": _("API tokens")})
     links.append({"href": "/profile", "label": _("Profile")})
     return links
+
+
+def _contract_links(actor: User, request: Request) -> list[dict[str, str]]:
+    """ "Contracts", and "New contract" for the roles the contract workflow names."""
+    app = request.scope.get("app")
+    if app is None:  # a request outside the app (a plugin's test of its own links)
+        return []
+    contracts = app.state.cabinet.contracts
+    try:
+        may_make = contracts.may_make(Actor.of(actor))
+    except NotFound:  # no document type is made from templates
+        return []
+    _ = request.state.gettext
+    links = [{"href": "/contracts", "label": _("Contracts")}]
+    if may_make:
+        links.append({"href": "/contracts/new", "label": _("New contract")})
+    return links
+
+
+@hookimpl
+def settings_pages(actor: User, request: Request) -> Sequence[Mapping[str, str]]:
+    """The contract templates (admins only reach the settings index)."""
+    _ = request.state.gettext
+    return [
+        {
+            "href": "/settings/contract-templates",
+            "label": _("Contract templates"),
+            "description": _("Umowa o dzieło, umowa zlecenie and your own, in Polish and English"),
+        }
+    ]
 
 
 @hookimpl

@@ -104,6 +104,8 @@ class DocumentType(Protocol):
       applies: saving sets ``extra["split_payment"]`` when the law requires the marking;
     * ``client_is_buyer``: the client is the buyer (a cost invoice it received), not the seller;
     * ``offer_new``: offered under "New" in the documents list;
+    * ``from_template``: its text is a contract template filled with its values (see
+      :mod:`cabinet_core.contract_templates`);
     * ``effects``: transition key → effects run inside that move's transaction (see
       :mod:`cabinet_core.doctypes.effects`).
     """
@@ -120,6 +122,7 @@ class DocumentType(Protocol):
     split_payment: bool
     client_is_buyer: bool
     offer_new: bool
+    from_template: bool
     effects: Mapping[str, Sequence[Effect]]
 
     @property

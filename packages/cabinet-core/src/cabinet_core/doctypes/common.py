@@ -303,6 +303,8 @@ class BaseDocumentType:
     split_payment: ClassVar[bool] = False
     #: Offered under "New" in the documents list.
     offer_new: ClassVar[bool] = False
+    #: Its text comes from a contract template (``extra["template_version_id"]``).
+    from_template: ClassVar[bool] = False
     #: Transition key → effects run inside that move's transaction.
     effects: ClassVar[Mapping[str, Sequence[Effect]]] = MappingProxyType({})
     #: The totals are a correction's differences (after − before, per rate).

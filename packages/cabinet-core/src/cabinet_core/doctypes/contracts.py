@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from stdnum.pl import pesel as stdnum_pesel
+
+from cabinet_core.contract_templates import FIELDS_OF_EXPLOITATION
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
 from cabinet_core.doctypes.common import (
     CLIENT_SIDE,
@@ -16,7 +19,7 @@ from cabinet_core.doctypes.common import (
     sales_workflow,
 )
 from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS
-from cabinet_core.entities import Document
+from cabinet_core.entities import Document, PartyKind
 from cabinet_core.errors import N_, FieldError
 
 #: Minimum hourly rate for an umowa zlecenie in 2026 (PLN, rozporządzenie on the minimum wage).
@@ -84,6 +87,46 @@ def _money_positive(document: Document, name: str, amount: object) -> Iterable[F
         )
 
 
+def _contractor_errors(document: Document, pesel: object) -> Iterable[FieldError]:
+    """A natural person is identified by a valid PESEL (python-stdnum checks the date and the
+    check digit)."""
+    person = document.buyer is not None and document.buyer.kind is PartyKind.PERSON
+    if not pesel:
+        if person:
+            yield FieldError(
+                field="extra.contractor_pesel",
+                code="required",
+                message=N_("A person's PESEL is required."),
+            )
+        return
+    if not stdnum_pesel.is_valid(str(pesel)):
+        yield FieldError(
+            field="extra.contractor_pesel",
+            code="invalid_pesel",
+            message=N_("This is not a valid PESEL number."),
+        )
+
+
+def _exploitation_errors(document: Document, transfer: bool) -> Iterable[FieldError]:
+    """A copyright transfer names its fields of exploitation (art. 41 ust. 2 of the Copyright
+    Act: a transfer covers only the fields named in the contract)."""
+    chosen = document.extra.get("fields_of_exploitation") or []
+    if not isinstance(chosen, list | tuple) or any(
+        key not in FIELDS_OF_EXPLOITATION for key in chosen
+    ):
+        yield FieldError(
+            field="extra.fields_of_exploitation",
+            code="invalid_choice",
+            message=N_("Choose fields of exploitation from the list."),
+        )
+    elif transfer and not chosen:
+        yield FieldError(
+            field="extra.fields_of_exploitation",
+            code="required",
+            message=N_("A copyright transfer needs at least one field of exploitation."),
+        )
+
+
 class Contract(BaseDocumentType):
     """A civil-law contract (umowa o dzieło or umowa zlecenie) with a contractor (the buyer)."""
 
@@ -92,6 +135,10 @@ class Contract(BaseDocumentType):
     series_pattern = "UM/{seq}/{YYYY}"
     workflow = CONTRACT_WORKFLOW
     buyer_required = True
+    from_template = True
+    #: The template version the text comes from and the chosen fields of exploitation (keys of
+    #: :data:`~cabinet_core.contract_templates.FIELDS_OF_EXPLOITATION`).
+    structured_extra = ("template_version_id", "fields_of_exploitation")
     fields = (
         CONTRACT_KIND_FIELD,
         FieldSpec(
@@ -128,6 +175,11 @@ class Contract(BaseDocumentType):
             ),
             default=False,
         ),
+        FieldSpec(
+            name="contractor_pesel",
+            kind="text",
+            label=pl_en("PESEL wykonawcy", "Contractor's PESEL"),
+        ),
     )
 
     def amount(self, document: Document) -> Decimal | None:
@@ -146,6 +198,8 @@ class Contract(BaseDocumentType):
                 code="before_start",
                 message=N_("The end date cannot be before the start date."),
             )
+        yield from _contractor_errors(document, self.value(document, "contractor_pesel"))
+        yield from _exploitation_errors(document, bool(self.value(document, "copyright_transfer")))
         rate_type = self.value(document, "rate_type")
         needed = "hourly_rate" if rate_type == "hourly" else "amount"
         value = self.value(document, needed)

@@ -16,6 +16,8 @@ from cabinet_core.services.audit import AuditService
 from cabinet_core.services.cash import CashService
 from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
+from cabinet_core.services.contract_templates import ContractTemplateService
+from cabinet_core.services.contracts import ContractService
 from cabinet_core.services.documents import DocumentService
 from cabinet_core.services.invoicing import InvoicingService
 from cabinet_core.services.ksef_submissions import KsefService
@@ -35,6 +37,8 @@ __all__ = [
     "CashService",
     "ChatService",
     "ClientService",
+    "ContractService",
+    "ContractTemplateService",
     "CounterpartyService",
     "DocumentService",
     "InvoicingService",
@@ -68,3 +72,5 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
     cabinet.cash = CashService(cabinet)
+    cabinet.contract_templates = ContractTemplateService(cabinet)
+    cabinet.contracts = ContractService(cabinet)

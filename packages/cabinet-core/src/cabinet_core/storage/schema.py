@@ -583,3 +583,37 @@ cash_slips = sa.Table(
     sa.UniqueConstraint("desk_id", "number", name="uq_cash_slips_number"),
     sa.Index("ix_cash_slips_desk_on", "desk_id", "on_date", "id"),
 )
+
+# Contract templates (umowa o dzieło, umowa zlecenie …) that admins keep; the text lives in
+# versions that are never changed, so a contract keeps the wording it was made with.
+contract_templates = sa.Table(
+    "contract_templates",
+    metadata,
+    _id(),
+    sa.Column("key", sa.String(80), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("contract_kind", sa.String(40), nullable=False),
+    sa.Column("language", sa.String(5), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("builtin", sa.Boolean, nullable=False),
+    sa.Column("current_version", sa.Integer, nullable=False),
+    _created(),
+    sa.Column("updated_at", UtcDateTime),
+)
+
+contract_template_versions = sa.Table(
+    "contract_template_versions",
+    metadata,
+    _id(),
+    sa.Column(
+        "template_id",
+        sa.Integer,
+        sa.ForeignKey("contract_templates.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("author_id", sa.Integer),
+    _created(),
+    sa.UniqueConstraint("template_id", "version", name="uq_contract_template_versions_version"),
+)

@@ -672,6 +672,13 @@ async def openapi_document(request: Request) -> Any:
 
 
 # The modules below register their endpoints in ENDPOINTS when imported.
-from cabinet_web.api import v1_cash, v1_chat, v1_clients, v1_invoicing, v1_ksef  # noqa: E402, F401
+from cabinet_web.api import (  # noqa: E402, F401
+    v1_cash,
+    v1_chat,
+    v1_clients,
+    v1_contracts,
+    v1_invoicing,
+    v1_ksef,
+)
 
 ROUTES = [item.route() for item in ENDPOINTS]

@@ -7,6 +7,8 @@ from cabinet_web.pages import (
     cash,
     chat,
     clients,
+    contract_templates,
+    contracts,
     document_actions,
     document_form,
     documents,
@@ -35,6 +37,8 @@ ROUTES = [
     *news.ROUTES,
     *settings.ROUTES,
     *cash.ROUTES,
+    *contract_templates.ROUTES,
+    *contracts.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
