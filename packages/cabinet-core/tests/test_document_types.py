@@ -11,8 +11,9 @@ import attrs
 import pytest
 from cabinet_core import default_document_types, default_templates
 from cabinet_core.doctypes import BaseDocumentType, DocumentType
+from cabinet_core.doctypes.bills import Bill
 from cabinet_core.doctypes.cash_report import CashReport
-from cabinet_core.doctypes.contracts import Bill, Contract
+from cabinet_core.doctypes.contracts import Contract
 from cabinet_core.doctypes.correction_request import CorrectionRequest
 from cabinet_core.doctypes.invoices import CorrectingInvoice, CostInvoice, Proforma, VatInvoice
 from cabinet_core.entities import Document, DocumentLine, Party, Role
