@@ -70,7 +70,7 @@ from cabinet_pdf.labels import (
     pick,
     statutory,
 )
-from cabinet_pdf.printed_types import printed_type
+from cabinet_pdf.printed_types import Block, printed_type
 from cabinet_pdf.themes import CLASSIC, Theme, tint
 
 #: Extra fields printed by their own blocks (markers, the corrected invoice), not as rows.
@@ -82,6 +82,7 @@ PRINTED_ELSEWHERE = frozenset(
         "corrected_number",
         "corrected_issue_date",
         "corrected_ksef_number",
+        "breakdown",
     }
 )
 
@@ -788,13 +789,19 @@ class Layout:
             *self.parties(),
             *self.lines(),
             *self.rate_totals(),
+            *self.own_block(self.printed.before_total),
             *self.total_due(),
             *self.annotations(),
             *self.payment(),
             *self.extra(),
             *self.cash_report(),
             *self.notes(),
+            *self.own_block(self.printed.closing),
         ]
+
+    def own_block(self, block: Block | None) -> list[Flowable]:
+        """A block the type's dedicated layout adds (:class:`PrintedType`), if any."""
+        return block(self) if block is not None else []
 
 
 def build_story(

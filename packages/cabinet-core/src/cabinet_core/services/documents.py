@@ -1123,5 +1123,8 @@ class DocumentService(Service):
         raise_if(decimal_errors(document))
         if isinstance(document_type, BaseDocumentType):
             document = attrs.evolve(document, extra=document_type.normalise_extra(document.extra))
+            if not document_type.validate(document):
+                # What saving would compute (a bill's payout after ZUS and tax).
+                document = document_type.derive(document, self.cabinet.settings)
         totals = self._totals(document, document_type)
         return totals or DocumentTotals(currency=document.currency)

@@ -308,7 +308,7 @@ def parse_form(
         template=template,
         notes=form.get("notes", "").strip(),
         extra=extra,
-        related_id=current.related_id if current else None,
+        related_id=current.related_id if current else _related_id(form, errors),
         version=_version(form, current),
         seller=party if side == "seller" else own_party,
         buyer=party if side == "buyer" else own_party,
@@ -320,6 +320,19 @@ def parse_form(
         catalogue_lines=tuple(catalogue_lines),
         errors=(),
     )
+
+
+def _related_id(form: Mapping[str, str], errors: list[FieldError]) -> int | None:
+    # A new document made from another (a bill from a contract) names it; the service checks
+    # that it is the client's own.
+    raw = form.get("related_id", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_id(raw)
+    except NotFound:
+        errors.append(_error("related_id", "unknown", N_("Choose one of your documents.")))
+        return None
 
 
 def _version(form: Mapping[str, str], base: Document | None) -> int:
@@ -666,6 +679,8 @@ async def new_document(request: Request) -> Response:
     offered = [key for key, known in cabinet.document_types.items() if known.offer_new]
     default_type = offered[0] if offered else next(iter(cabinet.document_types), "")
     document_type = _document_type(cabinet, request.query_params.get("type", default_type))
+    if request.query_params.get("from", "").strip():
+        return await _new_from(request, document_type, request.query_params["from"])
     client_id = _client_id_for_new(request, request.query_params)
     if client_id is None:
         clients = [
@@ -679,6 +694,35 @@ async def new_document(request: Request) -> Response:
         return render(request, "document_form.html", context)
     client = await run(cabinet.clients.get, actor, client_id)
     values = new_values(client, document_type, _today(cabinet))
+    return await _render_form(
+        request, document_type=document_type, client=client, values=values, lines=[]
+    )
+
+
+async def _new_from(request: Request, document_type: DocumentType, raw_id: str) -> Response:
+    """The form of a document made from another one of the client's (``?from=``): a bill
+    prefilled from its contract, with the contract's contractor."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    source = await run(cabinet.documents.get, actor, parse_id(raw_id))
+    if source.doc_type not in getattr(document_type, "made_from", ()):
+        raise NotFound(N_("Not found"))
+    client = await run(cabinet.clients.get, actor, source.client_id)
+    if not access.can_edit_client_data(actor, client):
+        raise PermissionDenied()
+    values = new_values(client, document_type, _today(cabinet))
+    taken = getattr(document_type, "taken_from", None)
+    if callable(taken):
+        for name, value in taken(source).items():
+            values[f"extra.{name}"] = "true" if value is True else str(value)
+    side = counterparty_side(document_type)
+    party: Party | None = getattr(source, side)
+    if source.counterparty_id is not None:
+        values["counterparty_id"] = str(source.counterparty_id)
+    elif party is not None:
+        values["counterparty_id"] = ""
+        values.update(_party_values(party))
+    values["related_id"] = str(source.id)
     return await _render_form(
         request, document_type=document_type, client=client, values=values, lines=[]
     )

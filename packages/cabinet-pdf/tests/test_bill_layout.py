@@ -1,0 +1,115 @@
+"""A printed bill: the calculation from the gross to the payout (poland.md §5.2 A), the amount
+due in figures and words, the declarations and the signature lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import pytest
+from cabinet_core.app import Cabinet
+from cabinet_core.entities import Client, Document, Party
+from cabinet_pdf.renderer import PdfRenderer
+
+BILL_EXTRA = {
+    "contract_number": "UM/1/2026",
+    "contract_date": "2026-11-01",
+    "contract_kind": "zlecenie",
+    "contract_amount": "1000.00",
+    "gross_amount": "1000.00",
+    "sickness_insurance": True,
+}
+
+
+@pytest.fixture
+def bill(cabinet: Cabinet, invoice: Document) -> Document:
+    document = attrs.evolve(
+        invoice,
+        doc_type="bill",
+        number="R/3/2026",
+        lines=(),
+        due_date=None,
+        bank_account=None,
+        notes="",
+        buyer=Party(name="Jan Kowalski"),
+        extra=BILL_EXTRA,
+    )
+    # What saving computes (the breakdown), then the totals the saved bill carries.
+    return computed(cabinet, document)
+
+
+def computed(cabinet: Cabinet, document: Document) -> Document:
+    """The bill as saving leaves it: defaults filled, the breakdown computed, its totals."""
+    bill_type = cabinet.document_type("bill")
+    extra = bill_type.normalise_extra(document.extra)  # type: ignore[attr-defined]
+    document = attrs.evolve(document, extra=extra)
+    document = bill_type.derive(document, cabinet.settings)  # type: ignore[attr-defined]
+    return attrs.evolve(document, totals=cabinet.documents.preview_totals(document))
+
+
+def text_of(
+    cabinet: Cabinet,
+    bill: Document,
+    client: Client,
+    language: str,
+    pdf_text: Callable[[bytes], str],
+) -> str:
+    rendered = PdfRenderer().render(cabinet, bill, client=client, template=None, language=language)
+    return pdf_text(rendered.content)
+
+
+def test_polish_bill_prints_the_calculation_and_702_24_due(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    text = text_of(cabinet, bill, client, "pl", pdf_text)
+    assert "Rachunek" in text
+    assert "Zamawiający\nWykonawca" in text and "Jan Kowalski" in text
+    for row in (
+        "Wynagrodzenie brutto\n1 000,00 PLN",
+        "− Składka emerytalna (9,76%)\n97,60 PLN",
+        "− Składka rentowa (1,5%)\n15,00 PLN",
+        "− Składka chorobowa (2,45%)\n24,50 PLN",
+        "Razem składki społeczne\n137,10 PLN",
+        "− Składka zdrowotna (9%)\n77,66 PLN",
+        "Koszty uzyskania przychodu (20%)\n172,58 PLN",
+        "Podstawa opodatkowania\n690,00 PLN",
+        "− Zaliczka na podatek dochodowy\n83,00 PLN",
+        "Do wypłaty\n702,24 PLN",
+        "Koszt łączny\n1 179,30 PLN",
+    ):
+        assert row in text, row
+    assert "Do zapłaty: 702,24 PLN" in text
+    assert "Słownie: siedemset dwa złote 24/100" in text
+    assert "Dobrowolne ubezpieczenie\nchorobowe\ntak" in text
+    assert "Złożony PIT-2\nnie" in text
+    assert "podpis wykonawcy" in text
+    assert "zatwierdzono do wypłaty (zamawiający)" in text
+
+
+def test_english_bill(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    text = text_of(cabinet, bill, client, "en", pdf_text)
+    assert "Bill" in text
+    assert "Income tax advance\n83.00 PLN" in text
+    assert "To pay out\n702.24 PLN" in text
+    assert "Total due: 702.24 PLN" in text
+    assert "contractor's signature" in text
+
+
+def test_a_flat_tax_and_an_exempt_bill_say_so(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    small = computed(
+        cabinet,
+        attrs.evolve(
+            bill, extra={**BILL_EXTRA, "contract_amount": "200.00", "gross_amount": "200.00"}
+        ),
+    )
+    text = text_of(cabinet, small, client, "pl", pdf_text)
+    assert "− Zryczałtowany podatek (12%)\n24,00 PLN" in text
+    assert "Do zapłaty: 133,05 PLN" in text
+    young = computed(cabinet, attrs.evolve(bill, extra={**BILL_EXTRA, "student_under_26": True}))
+    text = text_of(cabinet, young, client, "pl", pdf_text)
+    assert "Podatek: zwolnienie (ulga dla młodych)\n0,00 PLN" in text
+    assert "Do zapłaty: 1 000,00 PLN" in text
