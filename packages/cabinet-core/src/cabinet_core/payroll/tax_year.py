@@ -3,7 +3,10 @@
 The built-in years are 2025 and 2026. An installation sets another year, or corrects a built-in
 value, in the ``payroll`` settings namespace: ``CABINET_PAYROLL_<YEAR>_<PARAMETER>`` (or
 ``Settings(plugins={"payroll": {"2027_minimum_wage": "5000"}})``). A year that is not built in
-starts from the year ``<YEAR>_based_on`` names, else every parameter must be given.
+starts from the year ``<YEAR>_based_on`` names, else every parameter must be given::
+
+    CABINET_PAYROLL_2027_BASED_ON=2026
+    CABINET_PAYROLL_2027_MINIMUM_WAGE=5000.00
 """
 
 from __future__ import annotations
