@@ -19,6 +19,12 @@ from web_support import World, csrf_of, login, pdf_cabinet
 
 
 @pytest.fixture
+def database_url(database_urls: str | None) -> str | None:
+    """Bills are saved and read on SQLite and on PostgreSQL."""
+    return database_urls
+
+
+@pytest.fixture
 def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
     """The test cabinet, with PDFs."""
     yield from pdf_cabinet(tmp_path, database_url)
