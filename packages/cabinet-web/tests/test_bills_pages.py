@@ -211,3 +211,16 @@ def test_the_api_says_which_year_has_no_tax_parameters(
     assert error["field"] == "issue_date"
     assert "2024" in error["message"]
     assert bills(cabinet) == []
+
+
+def test_an_empty_bill_form_offers_the_clients_signed_contracts(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    empty = client_web.get("/documents/new?type=bill")
+    assert 'data-test="made-from"' in empty.text
+    assert f'<option value="{contract.id}">{contract.number} · Jan Zleceniobiorca' in empty.text
+    # Filled in from the contract, the form no longer offers the choice.
+    filled = client_web.get(f"/documents/new?type=bill&from={contract.id}")
+    assert 'data-test="made-from"' not in filled.text
+    assert value_of(filled.text, "extra.contract_number") == contract.number

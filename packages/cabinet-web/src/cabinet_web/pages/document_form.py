@@ -52,6 +52,7 @@ from cabinet_core.errors import (
 from cabinet_core.fx import RateUnavailable
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.services.parties import check_counterparty
+from cabinet_core.storage import DocumentQuery
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -597,8 +598,31 @@ async def _render_form(
         "submit_transitions": submit_transitions,
         "action": action,
         "staff": actor.role is not Role.CLIENT,
+        "sources": await _sources(request, document_type, client, current, values),
     }
     return render(request, "document_form.html", context, status_code=status)
+
+
+async def _sources(
+    request: Request,
+    document_type: DocumentType,
+    client: Client,
+    current: Document | None,
+    values: Mapping[str, str],
+) -> list[Document]:
+    """The client's numbered documents a new one may be made from (a bill's contracts), offered
+    above an empty form to fill it in from one."""
+    made_from = tuple(getattr(document_type, "made_from", ()))
+    if current is not None or not made_from or values.get("related_id"):
+        return []
+    query = DocumentQuery(
+        client_ids=(client.id,) if client.id is not None else None,
+        doc_types=made_from,
+        summary=True,
+        limit=100,
+    )
+    found = await run(cabinet_of(request).documents.list, actor_of(request), query)
+    return [document for document in found.items if document.number]
 
 
 def _translated(request: Request, pairs: Sequence[tuple[Any, str]]) -> list[tuple[str, str]]:
