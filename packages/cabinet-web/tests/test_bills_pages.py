@@ -224,3 +224,21 @@ def test_an_empty_bill_form_offers_the_clients_signed_contracts(
     filled = client_web.get(f"/documents/new?type=bill&from={contract.id}")
     assert 'data-test="made-from"' not in filled.text
     assert value_of(filled.text, "extra.contract_number") == contract.number
+
+
+def test_a_bills_page_names_the_ordering_party_and_the_contractor(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    bill = cabinet.documents.create(
+        Actor.of(world.client_user),
+        Document(
+            client_id=contract.client_id,
+            doc_type="bill",
+            issue_date=date(2026, 11, 30),
+            related_id=contract.id,
+        ),
+    )
+    page = client_web.get(f"/documents/{bill.id}").text
+    assert "<h3>Zamawiający</h3>" in page and "<h3>Wykonawca</h3>" in page
+    assert "<h3>Nabywca</h3>" not in page

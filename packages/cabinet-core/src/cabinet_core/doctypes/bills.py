@@ -94,6 +94,8 @@ class Bill(BaseDocumentType):
     offer_new = True
     made_from = ("contract",)
     structured_extra = ("breakdown",)
+    #: How the page names the seller and buyer sides: the client orders, the contractor bills.
+    party_labels = (pl_en("Zamawiający", "Ordering party"), pl_en("Wykonawca", "Contractor"))
     fields = (
         FieldSpec(
             name="contract_number",
