@@ -79,6 +79,7 @@ def test_a_client_issues_a_bill_from_its_contract(
     assert value_of(form.text, "extra.contract_number") == contract.number
     assert value_of(form.text, "extra.gross_amount") == "1000.00"
     assert value_of(form.text, "party.name") == "Jan Zleceniobiorca"
+    assert "<h2>Wykonawca</h2>" in form.text
     data = {
         "csrf_token": csrf_of(client_web, f"/documents/new?type=bill&from={contract.id}"),
         "doc_type": "bill",
