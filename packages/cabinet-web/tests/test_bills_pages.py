@@ -243,3 +243,15 @@ def test_a_bills_page_names_the_ordering_party_and_the_contractor(
     page = client_web.get(f"/documents/{bill.id}").text
     assert "<h3>Zamawiający</h3>" in page and "<h3>Wykonawca</h3>" in page
     assert "<h3>Nabywca</h3>" not in page
+
+
+def test_a_copyright_contract_prefills_the_50_percent_costs(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world, contract_kind="dzielo", copyright_transfer="true")
+    form = client_web.get(f"/documents/new?type=bill&from={contract.id}").text
+    assert 'name="extra.copyright_transfer" value="true" checked' in form
+    assert 'name="extra.sickness_insurance" value="true">' in form
+    plain = signed_contract(cabinet, world)
+    form = client_web.get(f"/documents/new?type=bill&from={plain.id}").text
+    assert 'name="extra.copyright_transfer" value="true">' in form

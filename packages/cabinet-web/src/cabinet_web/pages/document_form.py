@@ -738,7 +738,8 @@ async def _new_from(request: Request, document_type: DocumentType, raw_id: str) 
     taken = getattr(document_type, "taken_from", None)
     if callable(taken):
         for name, value in taken(source).items():
-            values[f"extra.{name}"] = "true" if value is True else str(value)
+            flag = ("true" if value else "") if isinstance(value, bool) else None
+            values[f"extra.{name}"] = str(value) if flag is None else flag
     side = counterparty_side(document_type)
     party: Party | None = getattr(source, side)
     if source.counterparty_id is not None:
