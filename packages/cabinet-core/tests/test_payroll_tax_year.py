@@ -16,6 +16,8 @@ def test_built_in_years_are_2025_and_2026() -> None:
     assert years.get(2026).minimum_wage == Decimal("4806.00")
     assert years.get(2025).minimum_wage == Decimal("4666.00")
     assert years.get(2026).pit2_monthly_relief == Decimal("300.00")
+    assert years.get(2026).minimum_hourly_rate == Decimal("31.40")
+    assert years.get(2025).minimum_hourly_rate == Decimal("30.50")
 
 
 def test_an_unknown_year_is_a_field_error() -> None:

@@ -155,3 +155,18 @@ def test_another_clients_contract_is_not_taken(world: World) -> None:
     with pytest.raises(ValidationError) as raised:
         world.cabinet.documents.create(world.actor(world.admin), document)
     assert "related_id" in [e.field for e in raised.value.errors]
+
+
+def test_an_hourly_rate_below_the_years_minimum_is_refused_for_a_zlecenie(world: World) -> None:
+    contract = signed_contract(world)
+    low = bill_from(world, contract, hours="10", hourly_rate="31.39", gross_amount="")
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(world.actor(world.alice), low)
+    [error] = raised.value.errors
+    assert (error.field, error.code) == ("extra.hourly_rate", "below_minimum")
+    assert error.params == {"minimum": "31.40", "year": 2026}
+    ok = bill_from(world, contract, hours="10", hourly_rate="31.40", gross_amount="")
+    assert (
+        world.cabinet.documents.create(world.actor(world.alice), ok).extra["gross_amount"]
+        == "314.00"
+    )

@@ -22,7 +22,14 @@ from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS
 from cabinet_core.entities import Document
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.money import round_money
-from cabinet_core.payroll import BillBreakdown, BillTerms, InsuranceStatus, TaxYears, calculate_bill
+from cabinet_core.payroll import (
+    ZLECENIE,
+    BillBreakdown,
+    BillTerms,
+    InsuranceStatus,
+    TaxYears,
+    calculate_bill,
+)
 
 if TYPE_CHECKING:
     from cabinet_core.settings import Settings
@@ -235,6 +242,19 @@ class Bill(BaseDocumentType):
                 problem=str(problem),
             ) from None
         year = years.get(document.issue_date.year, field="issue_date")
+        rate = self.value(document, "hourly_rate")
+        if (
+            self.value(document, "contract_kind") == ZLECENIE
+            and isinstance(rate, Decimal)
+            and rate < year.minimum_hourly_rate
+        ):
+            raise ValidationError.single(
+                "extra.hourly_rate",
+                "below_minimum",
+                N_("The hourly rate is below the minimum of %(minimum)s PLN in %(year)s."),
+                minimum=str(year.minimum_hourly_rate),
+                year=year.year,
+            )
         terms = self.terms(document)
         breakdown = calculate_bill(terms, year)
         extra = {

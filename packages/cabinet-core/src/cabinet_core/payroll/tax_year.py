@@ -48,6 +48,8 @@ class TaxYear:
     labour_fund_rate: Decimal
     guaranteed_benefits_rate: Decimal
     minimum_wage: Decimal
+    #: The minimum gross hourly rate of an umowa zlecenie (minimalna stawka godzinowa).
+    minimum_hourly_rate: Decimal
 
 
 PARAMETERS: tuple[str, ...] = tuple(
@@ -75,8 +77,18 @@ _COMMON = {
 
 #: The years the cabinet knows without settings (poland.md §5.1; minimum wage per rozporządzenie).
 BUILT_IN_TAX_YEARS: Mapping[int, TaxYear] = {
-    2025: TaxYear(year=2025, minimum_wage=Decimal("4666.00"), **_COMMON),
-    2026: TaxYear(year=2026, minimum_wage=Decimal("4806.00"), **_COMMON),
+    2025: TaxYear(
+        year=2025,
+        minimum_wage=Decimal("4666.00"),
+        minimum_hourly_rate=Decimal("30.50"),
+        **_COMMON,
+    ),
+    2026: TaxYear(
+        year=2026,
+        minimum_wage=Decimal("4806.00"),
+        minimum_hourly_rate=Decimal("31.40"),
+        **_COMMON,
+    ),
 }
 
 
