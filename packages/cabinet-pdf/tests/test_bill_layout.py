@@ -3,6 +3,7 @@ due in figures and words, the declarations and the signature lines."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import attrs
@@ -10,6 +11,7 @@ import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Client, Document, Party
 from cabinet_pdf.renderer import PdfRenderer
+from pypdf import PdfReader
 
 BILL_EXTRA = {
     "contract_number": "UM/1/2026",
@@ -80,10 +82,20 @@ def test_polish_bill_prints_the_calculation_and_702_24_due(
         assert row in text, row
     assert "Do zapłaty: 702,24 PLN" in text
     assert "Słownie: siedemset dwa złote 24/100" in text
-    assert "Dobrowolne ubezpieczenie\nchorobowe\ntak" in text
-    assert "Złożony PIT-2\nnie" in text
+    flat = " ".join(text.split())
+    assert "Oświadczenia wykonawcy: Uczeń lub student poniżej 26 lat: nie" in flat
+    assert "Dobrowolne ubezpieczenie chorobowe: tak" in flat
+    assert "Złożony PIT-2: nie" in flat
     assert "podpis wykonawcy" in text
     assert "zatwierdzono do wypłaty (zamawiający)" in text
+
+
+@pytest.mark.parametrize("language", ["pl", "en", "pl+en"])
+def test_a_bill_fits_one_page(
+    cabinet: Cabinet, bill: Document, client: Client, language: str
+) -> None:
+    rendered = PdfRenderer().render(cabinet, bill, client=client, template=None, language=language)
+    assert len(PdfReader(io.BytesIO(rendered.content)).pages) == 1
 
 
 def test_english_bill(

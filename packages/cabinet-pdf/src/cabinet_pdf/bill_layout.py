@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer, Table, TableStyle
@@ -49,6 +50,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "en": "ZUS contributions paid by the orderer",
     },
     "employer_cost": {"pl": "Koszt łączny", "en": "Total cost"},
+    "declarations": {"pl": "Oświadczenia wykonawcy", "en": "The contractor's declarations"},
     "contractor_signature": {"pl": "podpis wykonawcy", "en": "contractor's signature"},
     "approved": {
         "pl": "zatwierdzono do wypłaty (zamawiający)",
@@ -123,8 +125,24 @@ def calculation(layout: Layout) -> list[Flowable]:
     return [KeepTogether([heading, table]), Spacer(1, 4 * mm)]
 
 
+#: The contractor's declarations (the bill's fields), printed together above the signatures.
+DECLARATIONS = ("student_under_26", "under_26", "sickness_insurance", "insured_elsewhere", "pit2")
+
+
+def declarations(layout: Layout) -> list[Flowable]:
+    """What the contractor declared, each with yes or no, in one paragraph."""
+    stated = [
+        f"{escape(layout.extra_label(name))}: "
+        f"<b>{escape(layout.extra_value(name, layout.document.extra.get(name, False)))}</b>"
+        for name in DECLARATIONS
+    ]
+    heading = pick(WORDS["declarations"], layout.language)
+    return [layout.p(f"<b>{escape(heading)}</b>: " + " · ".join(stated)), Spacer(1, 2 * mm)]
+
+
 def signatures(layout: Layout) -> list[Flowable]:
-    """Two signature lines: the contractor's, and the orderer's approval for payment."""
+    """The declarations, then two signature lines: the contractor's, and the orderer's
+    approval for payment."""
     language = layout.language
     line = "." * 48
     cells = [
@@ -139,11 +157,11 @@ def signatures(layout: Layout) -> list[Flowable]:
                 ("FONTSIZE", (0, 0), (-1, 0), 9),
                 ("FONTSIZE", (0, 1), (-1, 1), 7.5),
                 ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-                ("TOPPADDING", (0, 0), (-1, 0), 18 * mm),
+                ("TOPPADDING", (0, 0), (-1, 0), 10 * mm),
             ]
         )
     )
-    return [Spacer(1, 6 * mm), KeepTogether([table])]
+    return [*declarations(layout), Spacer(1, 3 * mm), KeepTogether([table])]
 
 
 #: The blocks a bill adds: before the amount due, and at the end.

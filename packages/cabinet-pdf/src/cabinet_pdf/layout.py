@@ -684,6 +684,8 @@ class Layout:
         for name, value in self.document.extra.items():
             if value in (None, "", [], ()) or name in PRINTED_ELSEWHERE:
                 continue
+            if name in self.printed.own_fields:
+                continue  # printed by the type's own block
             if name == "reason" and self.document.extra.get("corrected_number"):
                 continue  # printed with the corrected invoice's reference
             if name == "entries" and callable(getattr(self.document_type, "entries", None)):

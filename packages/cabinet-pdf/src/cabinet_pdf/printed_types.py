@@ -50,6 +50,8 @@ class PrintedType:
     not_an_invoice: bool = False
     before_total: Block | None = None
     closing: Block | None = None
+    #: Extra fields those blocks print, left out of the generic field rows.
+    own_fields: frozenset[str] = frozenset()
 
     def title_on(self, issued: date) -> Mapping[str, str] | None:
         """The title a document issued on ``issued`` carries (``None``: the type's label)."""
@@ -93,6 +95,7 @@ PRINTED_TYPES: Mapping[str, PrintedType] = {
         amount_label="total_due",
         before_total=bill_layout.BEFORE_TOTAL,
         closing=bill_layout.CLOSING,
+        own_fields=frozenset(bill_layout.DECLARATIONS),
     ),
     "contract": PrintedType(
         title={"pl": "Umowa", "en": "Contract"},
