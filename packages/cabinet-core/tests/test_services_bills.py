@@ -170,3 +170,40 @@ def test_an_hourly_rate_below_the_years_minimum_is_refused_for_a_zlecenie(world:
         world.cabinet.documents.create(world.actor(world.alice), ok).extra["gross_amount"]
         == "314.00"
     )
+
+
+def test_the_contractors_pesel_and_account_are_checked(world: World) -> None:
+    contract = signed_contract(world)
+    wrong = bill_from(
+        world, contract, contractor_pesel="44051401358", contractor_account="PL00 1234"
+    )
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(world.actor(world.alice), wrong)
+    assert {(e.field, e.code) for e in raised.value.errors} == {
+        ("extra.contractor_pesel", "invalid_pesel"),
+        ("extra.contractor_account", "invalid_iban"),
+    }
+    right = bill_from(
+        world,
+        contract,
+        contractor_pesel="44051401359",
+        contractor_account="61 1090 1014 0000 0712 1981 2874",
+        tax_office="Urząd Skarbowy Warszawa-Śródmieście",
+    )
+    bill = world.cabinet.documents.create(world.actor(world.alice), right)
+    assert bill.extra["contractor_pesel"] == "44051401359"
+
+
+def _contract_has_pesel() -> bool:
+    from cabinet_core.doctypes.contracts import Contract
+
+    return any(spec.name == "contractor_pesel" for spec in Contract.fields)
+
+
+@pytest.mark.skipif(
+    not _contract_has_pesel(), reason="the contract type has no contractor_pesel field yet"
+)
+def test_a_contracts_pesel_is_taken_over(world: World) -> None:
+    contract = signed_contract(world, contractor_pesel="44051401359")
+    bill = world.cabinet.documents.create(world.actor(world.alice), bill_from(world, contract))
+    assert bill.extra["contractor_pesel"] == "44051401359"

@@ -18,6 +18,11 @@ BILL_EXTRA = {
     "contract_date": "2026-11-01",
     "contract_kind": "zlecenie",
     "contract_amount": "1000.00",
+    "contractor_pesel": "44051401359",
+    "tax_office": "Urząd Skarbowy Łódź-Bałuty",
+    "contractor_account": "PL61109010140000071219812874",
+    "period_from": "2026-11-02",
+    "period_to": "2026-11-30",
     "gross_amount": "1000.00",
     "sickness_insurance": True,
 }
@@ -64,8 +69,11 @@ def test_polish_bill_prints_the_calculation_and_702_24_due(
     cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
 ) -> None:
     text = text_of(cabinet, bill, client, "pl", pdf_text)
+    flat = " ".join(text.split())
     assert "Rachunek" in text
     assert "Zamawiający\nWykonawca" in text and "Jan Kowalski" in text
+    assert "PESEL wykonawcy: 44051401359" in flat
+    assert "Numer umowy: UM/1/2026" in flat
     for row in (
         "Wynagrodzenie brutto\n1 000,00 PLN",
         "− Składka emerytalna (9,76%)\n97,60 PLN",
@@ -82,7 +90,6 @@ def test_polish_bill_prints_the_calculation_and_702_24_due(
         assert row in text, row
     assert "Do zapłaty: 702,24 PLN" in text
     assert "Słownie: siedemset dwa złote 24/100" in text
-    flat = " ".join(text.split())
     assert "Oświadczenia wykonawcy: Uczeń lub student poniżej 26 lat: nie" in flat
     assert "Dobrowolne ubezpieczenie chorobowe: tak" in flat
     assert "Złożony PIT-2: nie" in flat

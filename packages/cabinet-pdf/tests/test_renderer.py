@@ -264,7 +264,7 @@ def test_bill_states_the_amount_due_in_words(cabinet, client, invoice, pdf_text)
     bill = attrs.evolve(bill, totals=cabinet.documents.preview_totals(bill))
     text = pdf_text(render(cabinet, bill, client, "pl+en").content)
     assert "Rachunek / Bill" in text
-    assert "Numer umowy / Contract number\nUM/1/2026" in text
+    assert "Numer umowy / Contract number: UM/1/2026" in " ".join(text.split())
     assert "Kwota brutto / Gross amount\n2 345,67 PLN" in text
     # Due is the payout after ZUS, health and the PIT advance (test_bill_layout has the rows).
     assert "Do zapłaty / Total due: 1 694,20 PLN" in text

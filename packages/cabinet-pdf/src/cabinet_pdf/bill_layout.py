@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 ZERO = Decimal("0.00")
 
 WORDS: Mapping[str, Mapping[str, str]] = {
+    "contract": {"pl": "Umowa", "en": "Contract"},
+    "contractor": {"pl": "Wykonawca", "en": "Contractor"},
     "calculation": {"pl": "Wyliczenie wynagrodzenia", "en": "Calculation of the remuneration"},
     "gross": {"pl": "Wynagrodzenie brutto", "en": "Gross remuneration"},
     "pension": {"pl": "Składka emerytalna (9,76%)", "en": "Pension contribution (9.76%)"},
@@ -70,11 +72,37 @@ def _amount(breakdown: Mapping[str, Any], key: str) -> Decimal:
     return Decimal(str(breakdown.get(key, "0")))
 
 
+#: The contract reference and the contractor's details, each printed as one line of facts.
+CONTRACT = ("contract_kind", "contract_number", "contract_date", "period_from", "period_to")
+CONTRACTOR = ("contractor_pesel", "tax_office", "contractor_account")
+
+
+def _facts(layout: Layout, heading: str, names: tuple[str, ...]) -> list[Flowable]:
+    extra = layout.document.extra
+    shown = [
+        f"{escape(layout.extra_label(name))}: "
+        f"<b>{escape(layout.extra_value(name, extra[name]))}</b>"
+        for name in names
+        if extra.get(name) not in (None, "")
+    ]
+    if not shown:
+        return []
+    title = pick(WORDS[heading], layout.language)
+    return [layout.p(f"<b>{escape(title)}</b>: " + " · ".join(shown))]
+
+
+def reference(layout: Layout) -> list[Flowable]:
+    """Which contract the bill is for, and the contractor's PESEL, tax office and account."""
+    out = [*_facts(layout, "contract", CONTRACT), *_facts(layout, "contractor", CONTRACTOR)]
+    return [*out, Spacer(1, 3 * mm)] if out else []
+
+
 def calculation(layout: Layout) -> list[Flowable]:
-    """The gross, each contribution, the costs, the tax base and the tax, the payout."""
+    """The contract reference, then the gross, each contribution, the costs, the tax base and
+    the tax, the payout."""
     breakdown = _breakdown_of(layout)
     if breakdown is None:
-        return []
+        return reference(layout)
     language = layout.language
 
     def words(key: str) -> str:
@@ -112,7 +140,9 @@ def calculation(layout: Layout) -> list[Flowable]:
         TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, -1), REGULAR),
-                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
                 ("FONTNAME", (0, net_row), (-1, net_row), BOLD),
                 ("LINEABOVE", (0, net_row), (-1, net_row), 0.8, layout.look.primary),
@@ -122,7 +152,7 @@ def calculation(layout: Layout) -> list[Flowable]:
         )
     )
     heading = layout.p(words("calculation"), "heading")
-    return [KeepTogether([heading, table]), Spacer(1, 4 * mm)]
+    return [*reference(layout), KeepTogether([heading, table]), Spacer(1, 4 * mm)]
 
 
 #: The contractor's declarations (the bill's fields), printed together above the signatures.

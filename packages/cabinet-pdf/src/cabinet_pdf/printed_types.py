@@ -95,7 +95,9 @@ PRINTED_TYPES: Mapping[str, PrintedType] = {
         amount_label="total_due",
         before_total=bill_layout.BEFORE_TOTAL,
         closing=bill_layout.CLOSING,
-        own_fields=frozenset(bill_layout.DECLARATIONS),
+        own_fields=frozenset(
+            (*bill_layout.CONTRACT, *bill_layout.CONTRACTOR, *bill_layout.DECLARATIONS)
+        ),
     ),
     "contract": PrintedType(
         title={"pl": "Umowa", "en": "Contract"},

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from stdnum import iban
+from stdnum.pl import pesel
 
 from cabinet_core.doctypes.base import FieldSpec
 from cabinet_core.doctypes.common import BaseDocumentType, pl_en, sales_workflow
@@ -48,6 +50,28 @@ def _money_positive(name: str, amount: object) -> Iterable[FieldError]:
             field=f"extra.{name}",
             code="not_positive",
             message=N_("The amount must be greater than zero."),
+        )
+
+
+def _contractor_errors(document: Document) -> Iterable[FieldError]:
+    # Checked with python-stdnum: a PESEL's date and check digit, an IBAN's (a Polish NRB of
+    # 26 digits is the IBAN without its "PL").
+    raw_pesel = str(document.extra.get("contractor_pesel") or "").strip()
+    if raw_pesel and not pesel.is_valid(raw_pesel):
+        yield FieldError(
+            field="extra.contractor_pesel",
+            code="invalid_pesel",
+            message=N_("This PESEL is not valid."),
+        )
+    raw_account = str(document.extra.get("contractor_account") or "")
+    account = "".join(raw_account.split()).upper()
+    if account.isdigit() and len(account) == 26:
+        account = "PL" + account
+    if account and not iban.is_valid(account):
+        yield FieldError(
+            field="extra.contractor_account",
+            code="invalid_iban",
+            message=N_("This bank account number is not valid."),
         )
 
 
@@ -121,6 +145,21 @@ class Bill(BaseDocumentType):
             name="contract_amount",
             kind="money",
             label=pl_en("Kwota wskazana w umowie", "Amount stated in the contract"),
+        ),
+        FieldSpec(
+            name="contractor_pesel",
+            kind="text",
+            label=pl_en("PESEL wykonawcy", "Contractor's PESEL"),
+        ),
+        FieldSpec(
+            name="tax_office",
+            kind="text",
+            label=pl_en("Urząd skarbowy wykonawcy", "Contractor's tax office"),
+        ),
+        FieldSpec(
+            name="contractor_account",
+            kind="text",
+            label=pl_en("Rachunek bankowy wykonawcy", "Contractor's bank account"),
         ),
         FieldSpec(name="period_from", kind="date", label=pl_en("Okres od", "Period from")),
         FieldSpec(name="period_to", kind="date", label=pl_en("Okres do", "Period to")),
@@ -200,6 +239,7 @@ class Bill(BaseDocumentType):
             "contract_number": source.number,
             "contract_date": source.issue_date.isoformat(),
             "contract_kind": extra.get("contract_kind"),
+            "contractor_pesel": extra.get("contractor_pesel"),
             "copyright_transfer": extra.get("copyright_transfer"),
             "period_from": extra.get("date_from"),
             "period_to": extra.get("date_to"),
@@ -303,6 +343,7 @@ class Bill(BaseDocumentType):
                 code="required",
                 message=N_("Enter the gross amount, or the hours and the hourly rate."),
             )
+        yield from _contractor_errors(document)
         if document.currency != "PLN":
             yield FieldError(
                 field="currency",
