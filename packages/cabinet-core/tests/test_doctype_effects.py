@@ -110,7 +110,7 @@ def test_the_built_ins_declare_their_capabilities():
         "correcting_invoice": ("KOR", True, False, True),
         "correction_request": (None, False, True, False),
         "contract": (None, False, False, False),
-        "bill": (None, False, False, False),
+        "bill": (None, False, False, True),
         "cash_report": (None, False, False, False),
     }
     sendable = {t.key: t.sendable_states for t in (cls() for cls in BUILT_IN_TYPES)}

@@ -380,9 +380,12 @@ def test_documents_without_lines_carry_their_amount(world: World) -> None:
             },
         ),
     )
-    assert bill.totals is not None and bill.totals.gross == Decimal("1000.00")
+    # A bill's amount is what it pays out: 1 000.00 less ZUS, health and the PIT advance
+    # (poland.md §5.2 B, no sickness insurance).
+    assert bill.totals is not None and bill.totals.gross == Decimal("722.53")
     assert bill.extra["contract_date"] == "2026-11-02"
-    assert bill.extra["gross_amount"] == "1000"
+    assert bill.extra["gross_amount"] == "1000.00"
+    assert bill.extra["breakdown"]["gross"] == "1000.00"
 
 
 def test_historic_correction_note_is_stored_read_only(world: World) -> None:

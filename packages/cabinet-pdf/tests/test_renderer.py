@@ -264,10 +264,11 @@ def test_bill_states_the_amount_due_in_words(cabinet, client, invoice, pdf_text)
     bill = attrs.evolve(bill, totals=cabinet.documents.preview_totals(bill))
     text = pdf_text(render(cabinet, bill, client, "pl+en").content)
     assert "Rachunek / Bill" in text
-    assert "Numer umowy / Contract number\nUM/1/2026" in text
+    assert "Numer umowy / Contract number: UM/1/2026" in " ".join(text.split())
     assert "Kwota brutto / Gross amount\n2 345,67 PLN" in text
-    assert "Do zapłaty / Total due: 2 345,67 PLN" in text
-    assert "Słownie: dwa tysiące trzysta czterdzieści pięć złotych 67/100" in text
+    # Due is the payout after ZUS, health and the PIT advance (test_bill_layout has the rows).
+    assert "Do zapłaty / Total due: 1 694,20 PLN" in text
+    assert "Słownie: tysiąc sześćset dziewięćdziesiąt cztery złote 20/100" in text
 
 
 def test_cash_report_lists_operations_and_balances(cabinet, client, invoice, pdf_text):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from cabinet_core.doctypes.bills import Bill
 from cabinet_core.doctypes.cash_report import CashReport
-from cabinet_core.doctypes.contracts import Bill, Contract
+from cabinet_core.doctypes.contracts import Contract
 from cabinet_core.doctypes.correction_request import CorrectionRequest
 from cabinet_core.doctypes.invoices import CorrectingInvoice, CostInvoice, Proforma, VatInvoice
 from cabinet_core.hookspecs import Register, hookimpl

@@ -71,7 +71,7 @@ from cabinet_pdf.labels import (
     pick,
     statutory,
 )
-from cabinet_pdf.printed_types import printed_type
+from cabinet_pdf.printed_types import Block, printed_type
 from cabinet_pdf.themes import CLASSIC, Theme, tint
 from cabinet_pdf.verification import verification_block
 
@@ -84,6 +84,7 @@ PRINTED_ELSEWHERE = frozenset(
         "corrected_number",
         "corrected_issue_date",
         "corrected_ksef_number",
+        "breakdown",
     }
 )
 
@@ -693,6 +694,8 @@ class Layout:
         for name, value in self.document.extra.items():
             if value in (None, "", [], ()) or name in PRINTED_ELSEWHERE:
                 continue
+            if name in self.printed.own_fields:
+                continue  # printed by the type's own block
             if name == "reason" and self.document.extra.get("corrected_number"):
                 continue  # printed with the corrected invoice's reference
             if name == "entries" and callable(getattr(self.document_type, "entries", None)):
@@ -798,14 +801,20 @@ class Layout:
             *self.parties(),
             *self.lines(),
             *self.rate_totals(),
+            *self.own_block(self.printed.before_total),
             *self.total_due(),
             *self.annotations(),
             *self.payment(),
             *self.extra(),
             *self.cash_report(),
             *self.notes(),
+            *self.own_block(self.printed.closing),
             *self.verification(),
         ]
+
+    def own_block(self, block: Block | None) -> list[Flowable]:
+        """A block the type's dedicated layout adds (:class:`PrintedType`), if any."""
+        return block(self) if block is not None else []
 
     def verification(self) -> list[Flowable]:
         """The KSeF verification QR codes the view carries, each with its label under it."""

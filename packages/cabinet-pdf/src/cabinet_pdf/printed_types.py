@@ -8,10 +8,21 @@ blocks its declared fields and capabilities call for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from typing import TYPE_CHECKING
 
 import attrs
+
+from cabinet_pdf import bill_layout
+
+if TYPE_CHECKING:
+    from reportlab.platypus import Flowable
+
+    from cabinet_pdf.layout import Layout
+
+#: A block a dedicated layout adds: the layout in, its flowables out.
+Block = Callable[["Layout"], list["Flowable"]]
 
 
 @attrs.frozen(kw_only=True)
@@ -24,7 +35,9 @@ class PrintedType:
     document without lines. ``prints_status`` adds the workflow state under the number (a cost
     invoice on its way through approval); ``internal`` names only the company and prints no
     amount due or payment block (a cash report); ``not_an_invoice`` prints the disclaimer that
-    keeps a proforma from passing for an invoice (poland.md §3.1).
+    keeps a proforma from passing for an invoice (poland.md §3.1). ``before_total`` and
+    ``closing`` are the type's own blocks, printed before the amount due and at the end (a
+    bill's calculation and signature lines, :mod:`cabinet_pdf.bill_layout`).
     """
 
     title: Mapping[str, str] | None = None
@@ -35,6 +48,10 @@ class PrintedType:
     prints_status: bool = False
     internal: bool = False
     not_an_invoice: bool = False
+    before_total: Block | None = None
+    closing: Block | None = None
+    #: Extra fields those blocks print, left out of the generic field rows.
+    own_fields: frozenset[str] = frozenset()
 
     def title_on(self, issued: date) -> Mapping[str, str] | None:
         """The title a document issued on ``issued`` carries (``None``: the type's label)."""
@@ -76,6 +93,11 @@ PRINTED_TYPES: Mapping[str, PrintedType] = {
         title={"pl": "Rachunek", "en": "Bill"},
         parties=("ordering_party", "contractor"),
         amount_label="total_due",
+        before_total=bill_layout.BEFORE_TOTAL,
+        closing=bill_layout.CLOSING,
+        own_fields=frozenset(
+            (*bill_layout.CONTRACT, *bill_layout.CONTRACTOR, *bill_layout.DECLARATIONS)
+        ),
     ),
     "contract": PrintedType(
         title={"pl": "Umowa", "en": "Contract"},

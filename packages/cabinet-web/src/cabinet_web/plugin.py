@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 PLUGIN_NAME = "cabinet_web"
 #: The accountant's queue: cost invoices the clients submitted for approval.
 APPROVAL_QUEUE = "/documents?doc_type=cost_invoice&status=submitted"
+#: The bills (rachunki) the user may see; a new one is issued from its contract's page.
+BILLS = "/documents?doc_type=bill"
 
 
 def add_hookspecs(pm: pluggy.PluginManager) -> None:
@@ -66,6 +68,8 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
         return []
     _ = request.state.gettext
     links = [{"href": "/", "label": _("Home")}, {"href": "/documents", "label": _("Documents")}]
+    # Every role works with bills: the client side issues them, accountants book them.
+    links.append({"href": BILLS, "label": _("Bills")})
     links += [{"href": "/chat", "label": _("Chat")}, {"href": "/news", "label": _("News")}]
     links.append({"href": "/cash", "label": _("Cash desks")})
     links += _contract_links(actor, request)

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
 from cabinet_core.doctypes.effects import KSEF_REJECT_TRANSITION, Effect
@@ -20,6 +20,9 @@ from cabinet_core.errors import N_, FieldError
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import is_valid_nip
 from cabinet_core.vat import TaxRules, rules_on
+
+if TYPE_CHECKING:
+    from cabinet_core.settings import Settings
 
 CLIENT_SIDE = frozenset({Role.CLIENT, Role.MANAGER, Role.ADMIN})
 BOOKKEEPING = frozenset({Role.ACCOUNTANT, Role.ADMIN})
@@ -309,6 +312,9 @@ class BaseDocumentType:
     effects: ClassVar[Mapping[str, Sequence[Effect]]] = MappingProxyType({})
     #: The totals are a correction's differences (after − before, per rate).
     corrects: ClassVar[bool] = False
+    #: Types whose documents this type is made from (a bill from a contract): their pages offer
+    #: "Issue …", and a new document whose ``related_id`` names one takes :meth:`taken_from`.
+    made_from: ClassVar[tuple[str, ...]] = ()
 
     @property
     def deliverable_states(self) -> frozenset[str]:
@@ -358,6 +364,17 @@ class BaseDocumentType:
     def amount(self, document: Document) -> Decimal | None:
         """The amount a document without lines stands for (a bill's gross), shown in lists."""
         return None
+
+    def taken_from(self, source: Document) -> dict[str, Any]:
+        """The ``extra`` values a new document takes over from ``source`` (one of the types in
+        :attr:`made_from`); the document's own values win."""
+        return {}
+
+    def derive(self, document: Document, settings: Settings) -> Document:
+        """``document`` with what the type computes once its fields are valid, under the
+        installation's ``settings`` (a bill's ZUS and PIT). Raises ``ValidationError`` when it
+        cannot (no tax parameters for the year)."""
+        return document
 
     def numbering_date(self, document: Document) -> date:
         """The date whose month and year the document's number carries (the issue date)."""

@@ -231,8 +231,27 @@ class DocumentService(Service):
         ):
             changes["template"] = default
         if isinstance(document_type, BaseDocumentType):
-            changes["extra"] = document_type.normalise_extra(document.extra)
+            extra = dict(document.extra)
+            source = self._made_from(tx, document, document_type, client)
+            if source is not None:
+                # A bill made from a contract: the contract's terms and contractor, unless given.
+                extra = {**document_type.taken_from(source), **extra}
+                if changes.get(other, getattr(document, other)) is None:
+                    changes[other] = getattr(source, other)
+            changes["extra"] = document_type.normalise_extra(extra)
         return attrs.evolve(document, **changes)
+
+    def _made_from(
+        self, tx: Tx, document: Document, document_type: BaseDocumentType, client: Client
+    ) -> Document | None:
+        """The client's document a new one is made from (its ``related_id`` names one of the
+        type's :attr:`~BaseDocumentType.made_from` types); an edit keeps what it has."""
+        if document.id is not None or document.related_id is None or not document_type.made_from:
+            return None
+        source = tx.get_document(document.related_id)
+        if source is None or source.client_id != client.id:
+            return None  # reported by _errors
+        return source if source.doc_type in document_type.made_from else None
 
     def _errors(
         self, tx: Tx, document: Document, document_type: DocumentType, client: Client
@@ -429,6 +448,11 @@ class DocumentService(Service):
         errors += [
             e for e in self._errors(tx, document, document_type, client) if e.field not in too_long
         ]
+        if not errors and isinstance(document_type, BaseDocumentType):
+            try:
+                document = document_type.derive(document, self.cabinet.settings)
+            except ValidationError as invalid:
+                errors += invalid.errors
         return document, errors
 
     def _finish(
@@ -1142,5 +1166,8 @@ class DocumentService(Service):
         raise_if(decimal_errors(document))
         if isinstance(document_type, BaseDocumentType):
             document = attrs.evolve(document, extra=document_type.normalise_extra(document.extra))
+            if not document_type.validate(document):
+                # What saving would compute (a bill's payout after ZUS and tax).
+                document = document_type.derive(document, self.cabinet.settings)
         totals = self._totals(document, document_type)
         return totals or DocumentTotals(currency=document.currency)

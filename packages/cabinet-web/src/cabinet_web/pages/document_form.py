@@ -52,6 +52,7 @@ from cabinet_core.errors import (
 from cabinet_core.fx import RateUnavailable
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.services.parties import check_counterparty
+from cabinet_core.storage import DocumentQuery
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -308,7 +309,7 @@ def parse_form(
         template=template,
         notes=form.get("notes", "").strip(),
         extra=extra,
-        related_id=current.related_id if current else None,
+        related_id=current.related_id if current else _related_id(form, errors),
         version=_version(form, current),
         seller=party if side == "seller" else own_party,
         buyer=party if side == "buyer" else own_party,
@@ -320,6 +321,19 @@ def parse_form(
         catalogue_lines=tuple(catalogue_lines),
         errors=(),
     )
+
+
+def _related_id(form: Mapping[str, str], errors: list[FieldError]) -> int | None:
+    # A new document made from another (a bill from a contract) names it; the service checks
+    # that it is the client's own.
+    raw = form.get("related_id", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_id(raw)
+    except NotFound:
+        errors.append(_error("related_id", "unknown", N_("Choose one of your documents.")))
+        return None
 
 
 def _version(form: Mapping[str, str], base: Document | None) -> int:
@@ -584,8 +598,31 @@ async def _render_form(
         "submit_transitions": submit_transitions,
         "action": action,
         "staff": actor.role is not Role.CLIENT,
+        "sources": await _sources(request, document_type, client, current, values),
     }
     return render(request, "document_form.html", context, status_code=status)
+
+
+async def _sources(
+    request: Request,
+    document_type: DocumentType,
+    client: Client,
+    current: Document | None,
+    values: Mapping[str, str],
+) -> list[Document]:
+    """The client's numbered documents a new one may be made from (a bill's contracts), offered
+    above an empty form to fill it in from one."""
+    made_from = tuple(getattr(document_type, "made_from", ()))
+    if current is not None or not made_from or values.get("related_id"):
+        return []
+    query = DocumentQuery(
+        client_ids=(client.id,) if client.id is not None else None,
+        doc_types=made_from,
+        summary=True,
+        limit=100,
+    )
+    found = await run(cabinet_of(request).documents.list, actor_of(request), query)
+    return [document for document in found.items if document.number]
 
 
 def _translated(request: Request, pairs: Sequence[tuple[Any, str]]) -> list[tuple[str, str]]:
@@ -666,6 +703,8 @@ async def new_document(request: Request) -> Response:
     offered = [key for key, known in cabinet.document_types.items() if known.offer_new]
     default_type = offered[0] if offered else next(iter(cabinet.document_types), "")
     document_type = _document_type(cabinet, request.query_params.get("type", default_type))
+    if request.query_params.get("from", "").strip():
+        return await _new_from(request, document_type, request.query_params["from"])
     client_id = _client_id_for_new(request, request.query_params)
     if client_id is None:
         clients = [
@@ -679,6 +718,36 @@ async def new_document(request: Request) -> Response:
         return render(request, "document_form.html", context)
     client = await run(cabinet.clients.get, actor, client_id)
     values = new_values(client, document_type, _today(cabinet))
+    return await _render_form(
+        request, document_type=document_type, client=client, values=values, lines=[]
+    )
+
+
+async def _new_from(request: Request, document_type: DocumentType, raw_id: str) -> Response:
+    """The form of a document made from another one of the client's (``?from=``): a bill
+    prefilled from its contract, with the contract's contractor."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    source = await run(cabinet.documents.get, actor, parse_id(raw_id))
+    if source.doc_type not in getattr(document_type, "made_from", ()):
+        raise NotFound(N_("Not found"))
+    client = await run(cabinet.clients.get, actor, source.client_id)
+    if not access.can_edit_client_data(actor, client):
+        raise PermissionDenied()
+    values = new_values(client, document_type, _today(cabinet))
+    taken = getattr(document_type, "taken_from", None)
+    if callable(taken):
+        for name, value in taken(source).items():
+            flag = ("true" if value else "") if isinstance(value, bool) else None
+            values[f"extra.{name}"] = str(value) if flag is None else flag
+    side = counterparty_side(document_type)
+    party: Party | None = getattr(source, side)
+    if source.counterparty_id is not None:
+        values["counterparty_id"] = str(source.counterparty_id)
+    elif party is not None:
+        values["counterparty_id"] = ""
+        values.update(_party_values(party))
+    values["related_id"] = str(source.id)
     return await _render_form(
         request, document_type=document_type, client=client, values=values, lines=[]
     )

@@ -3,7 +3,8 @@ status history, attachments, workflow buttons and downloads (PDF, FA(3) XML)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -12,6 +13,7 @@ from cabinet_core.app import Cabinet
 from cabinet_core.doctypes import DocumentType
 from cabinet_core.entities import Actor, AuditEntry, Document, Role
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.words import amount_in_words
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -245,6 +247,7 @@ async def _render_document(
     can_write = access.can_edit_client_data(actor, client)
     template = cabinet.templates.get(document.template) if document.template else None
     ksef = await run(ksef_panel, cabinet, actor, document)
+    breakdown = _breakdown(document_type, document)
     context: dict[str, Any] = {
         "document": document,
         "document_type": document_type,
@@ -262,6 +265,18 @@ async def _render_document(
         and document.status == document_type.workflow.initial
         and not document.number,
         "has_pdf": _has_renderer(cabinet, document.doc_type),
+        # "Issue bill" on a signed contract: the types made from this one, once it has a number.
+        "follow_ups": [
+            (key, known)
+            for key, known in cabinet.document_types.items()
+            if document.doc_type in getattr(known, "made_from", ()) and document.number
+        ]
+        if can_write
+        else [],
+        "breakdown": breakdown,
+        "net_in_words": amount_in_words(Decimal(str(breakdown["net"])), "PLN", language)
+        if breakdown
+        else "",
         "has_xml": document_type.ksef_kind is not None and document.number is not None,
         "template_name": template.name if template else "",
         "language_label": request.state.gettext(
@@ -281,6 +296,12 @@ async def _render_document(
         "ksef_number": ksef_number,
     }
     return render(request, "document.html", context, status_code=status)
+
+
+def _breakdown(document_type: DocumentType, document: Document) -> Mapping[str, Any] | None:
+    # A type that computes what a document pays (a bill's ZUS and PIT) shows it on the page.
+    read = getattr(document_type, "breakdown", None)
+    return read(document) if callable(read) else None
 
 
 def _has_renderer(cabinet: Cabinet, doc_type: str) -> bool:

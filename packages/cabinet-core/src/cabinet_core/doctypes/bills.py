@@ -1,0 +1,352 @@
+"""The rachunek (bill) a contractor issues for each payment under a civil-law contract.
+
+Saving a bill computes what it pays (:mod:`cabinet_core.payroll`, poland.md §5): ZUS, health,
+deductible costs, the PIT advance or the flat tax, the net payout and the orderer's cost, with
+the parameters of the issue date's tax year. The result is stored in ``extra["breakdown"]``, so
+the page, the PDF and the API show what was computed when the bill was saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from stdnum import iban
+from stdnum.pl import pesel
+
+from cabinet_core.doctypes.base import FieldSpec
+from cabinet_core.doctypes.common import BaseDocumentType, pl_en, sales_workflow
+from cabinet_core.doctypes.contracts import CONTRACT_KIND_FIELD
+from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS
+from cabinet_core.entities import Document
+from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.money import round_money
+from cabinet_core.payroll import (
+    ZLECENIE,
+    BillBreakdown,
+    BillTerms,
+    InsuranceStatus,
+    TaxYears,
+    calculate_bill,
+)
+
+if TYPE_CHECKING:
+    from cabinet_core.settings import Settings
+
+#: The settings namespace of the tax-year parameters (``CABINET_PAYROLL_<YEAR>_<NAME>``).
+PAYROLL_SETTINGS = "payroll"
+
+
+def _flag(name: str, pl: str, en: str) -> FieldSpec:
+    return FieldSpec(name=name, kind="bool", label=pl_en(pl, en), default=False)
+
+
+def _money_positive(name: str, amount: object) -> Iterable[FieldError]:
+    if isinstance(amount, Decimal) and amount <= 0:
+        yield FieldError(
+            field=f"extra.{name}",
+            code="not_positive",
+            message=N_("The amount must be greater than zero."),
+        )
+
+
+def _contractor_errors(document: Document) -> Iterable[FieldError]:
+    # Checked with python-stdnum: a PESEL's date and check digit, an IBAN's (a Polish NRB of
+    # 26 digits is the IBAN without its "PL").
+    raw_pesel = str(document.extra.get("contractor_pesel") or "").strip()
+    if raw_pesel and not pesel.is_valid(raw_pesel):
+        yield FieldError(
+            field="extra.contractor_pesel",
+            code="invalid_pesel",
+            message=N_("This PESEL is not valid."),
+        )
+    raw_account = str(document.extra.get("contractor_account") or "")
+    account = "".join(raw_account.split()).upper()
+    if account.isdigit() and len(account) == 26:
+        account = "PL" + account
+    if account and not iban.is_valid(account):
+        yield FieldError(
+            field="extra.contractor_account",
+            code="invalid_iban",
+            message=N_("This bank account number is not valid."),
+        )
+
+
+def breakdown_record(breakdown: BillBreakdown) -> dict[str, Any]:
+    """The breakdown as stored in ``extra["breakdown"]``: amounts as strings, to the grosz."""
+    employee, employer, tax = breakdown.employee, breakdown.employer, breakdown.tax
+    amounts = {
+        "gross": breakdown.gross,
+        "pension": employee.pension,
+        "disability": employee.disability,
+        "sickness": employee.sickness,
+        "social": employee.social,
+        "health_base": breakdown.gross - employee.social,
+        "health": employee.health,
+        "costs": tax.costs,
+        "tax_base": tax.base,
+        "pit2_relief": tax.relief,
+        "tax": tax.tax,
+        "net": breakdown.net,
+        "employer_pension": employer.pension,
+        "employer_disability": employer.disability,
+        "employer_accident": employer.accident,
+        "employer_labour_fund": employer.labour_fund,
+        "employer_guaranteed_benefits": employer.guaranteed_benefits,
+        "employer_contributions": employer.total,
+        "employer_cost": breakdown.employer_cost,
+    }
+    record: dict[str, Any] = {name: str(value) for name, value in amounts.items()}
+    record["tax_year"] = breakdown.year
+    record["tax_method"] = tax.method
+    record["costs_rate"] = str(tax.costs_rate)
+    return record
+
+
+class Bill(BaseDocumentType):
+    """A bill (rachunek) for work under a civil-law contract; not an invoice, never in KSeF.
+
+    ``related_id`` points at the :class:`~cabinet_core.doctypes.contracts.Contract` it is made
+    from; the contract's number, date, kind and amounts are copied into ``extra`` so the bill
+    reads alone. The contractor's declarations (student under 26, PIT-2, sickness insurance,
+    insured elsewhere) decide the computation.
+    """
+
+    key = "bill"
+    label = pl_en("Rachunek", "Bill")
+    series_pattern = "R/{seq}/{YYYY}"
+    workflow = sales_workflow(cancellable_from=("draft", "issued"))
+    buyer_required = True
+    sendable_states = frozenset({"issued", "sent", "paid"})
+    effects = SALES_EFFECTS
+    offer_new = True
+    made_from = ("contract",)
+    structured_extra = ("breakdown",)
+    #: How the page names the seller and buyer sides: the client orders, the contractor bills.
+    party_labels = (pl_en("Zamawiający", "Ordering party"), pl_en("Wykonawca", "Contractor"))
+    fields = (
+        FieldSpec(
+            name="contract_number",
+            kind="text",
+            label=pl_en("Numer umowy", "Contract number"),
+            required=True,
+        ),
+        FieldSpec(
+            name="contract_date",
+            kind="date",
+            label=pl_en("Data umowy", "Contract date"),
+            required=True,
+        ),
+        CONTRACT_KIND_FIELD,
+        FieldSpec(
+            name="contract_amount",
+            kind="money",
+            label=pl_en("Kwota wskazana w umowie", "Amount stated in the contract"),
+        ),
+        FieldSpec(
+            name="contractor_pesel",
+            kind="text",
+            label=pl_en("PESEL wykonawcy", "Contractor's PESEL"),
+        ),
+        FieldSpec(
+            name="tax_office",
+            kind="text",
+            label=pl_en("Urząd skarbowy wykonawcy", "Contractor's tax office"),
+        ),
+        FieldSpec(
+            name="contractor_account",
+            kind="text",
+            label=pl_en("Rachunek bankowy wykonawcy", "Contractor's bank account"),
+        ),
+        FieldSpec(name="period_from", kind="date", label=pl_en("Okres od", "Period from")),
+        FieldSpec(name="period_to", kind="date", label=pl_en("Okres do", "Period to")),
+        FieldSpec(
+            name="hours",
+            kind="decimal",
+            label=pl_en("Liczba godzin", "Hours worked"),
+        ),
+        FieldSpec(
+            name="hourly_rate",
+            kind="money",
+            label=pl_en("Stawka za godzinę brutto", "Gross hourly rate"),
+        ),
+        FieldSpec(
+            name="gross_amount",
+            kind="money",
+            label=pl_en("Kwota brutto", "Gross amount"),
+        ),
+        _flag(
+            "copyright_transfer",
+            "Przeniesienie praw autorskich (KUP 50%)",
+            "Copyright transfer (50% costs)",
+        ),
+        FieldSpec(
+            name="copyright_costs_claimed",
+            kind="money",
+            label=pl_en(
+                "KUP 50% wykorzystane wcześniej w roku", "50% costs already claimed this year"
+            ),
+        ),
+        _flag(
+            "student_under_26",
+            "Uczeń lub student poniżej 26 lat",
+            "Pupil or student under 26",
+        ),
+        _flag("under_26", "Poniżej 26 lat (ulga dla młodych)", "Under 26 (young person's relief)"),
+        _flag(
+            "sickness_insurance",
+            "Dobrowolne ubezpieczenie chorobowe",
+            "Voluntary sickness insurance",
+        ),
+        _flag(
+            "insured_elsewhere",
+            "Zatrudniony gdzie indziej (co najmniej płaca minimalna)",
+            "Employed elsewhere (at least the minimum wage)",
+        ),
+        _flag("pit2", "Złożony PIT-2", "PIT-2 filed"),
+    )
+
+    def amount(self, document: Document) -> Decimal | None:
+        """What the bill pays out (the net after ZUS and tax) once computed, else the gross."""
+        breakdown = document.extra.get("breakdown")
+        if isinstance(breakdown, Mapping) and breakdown.get("net") is not None:
+            return Decimal(str(breakdown["net"]))
+        value = self.value(document, "gross_amount")
+        return value if isinstance(value, Decimal) else None
+
+    def gross(self, document: Document) -> Decimal | None:
+        """The gross billed: the amount typed, else hours × the hourly rate."""
+        value = self.value(document, "gross_amount")
+        if isinstance(value, Decimal):
+            return value
+        hours, rate = self.value(document, "hours"), self.value(document, "hourly_rate")
+        if isinstance(hours, Decimal) and isinstance(rate, Decimal):
+            return round_money(hours * rate, "PLN")
+        return None
+
+    def breakdown(self, document: Document) -> Mapping[str, Any] | None:
+        """The stored computation (:func:`breakdown_record`), ``None`` before the first save."""
+        value = document.extra.get("breakdown")
+        return value if isinstance(value, Mapping) else None
+
+    def taken_from(self, source: Document) -> dict[str, Any]:
+        """A contract's number, date, kind, stated amount, rate, period and copyright flag."""
+        extra = source.extra
+        taken: dict[str, Any] = {
+            "contract_number": source.number,
+            "contract_date": source.issue_date.isoformat(),
+            "contract_kind": extra.get("contract_kind"),
+            "contractor_pesel": extra.get("contractor_pesel"),
+            "copyright_transfer": extra.get("copyright_transfer"),
+            "period_from": extra.get("date_from"),
+            "period_to": extra.get("date_to"),
+        }
+        if extra.get("rate_type") == "hourly":
+            taken["hourly_rate"] = extra.get("hourly_rate")
+        else:
+            taken["contract_amount"] = extra.get("amount")
+            taken["gross_amount"] = extra.get("amount")
+        return {name: value for name, value in taken.items() if value not in (None, "")}
+
+    def terms(self, document: Document) -> BillTerms:
+        """What the computation starts from, read from a bill whose fields are valid."""
+        claimed = self.value(document, "copyright_costs_claimed")
+        student = bool(self.value(document, "student_under_26"))
+        return BillTerms(
+            kind=self.value(document, "contract_kind"),
+            gross=self.gross(document) or Decimal("0.00"),
+            contract_amount=self.value(document, "contract_amount"),
+            copyright=bool(self.value(document, "copyright_transfer")),
+            copyright_costs_claimed=claimed if isinstance(claimed, Decimal) else Decimal("0.00"),
+            under_26=student or bool(self.value(document, "under_26")),
+            pit2=bool(self.value(document, "pit2")),
+            status=InsuranceStatus(
+                student_under_26=student,
+                insured_elsewhere=bool(self.value(document, "insured_elsewhere")),
+                sickness=bool(self.value(document, "sickness_insurance")),
+            ),
+        )
+
+    def derive(self, document: Document, settings: Settings) -> Document:
+        """The bill with its gross and its breakdown under the issue date's tax year."""
+        try:
+            years = TaxYears.from_settings(settings.plugin_config(PAYROLL_SETTINGS))
+        except ValueError as problem:
+            raise ValidationError.single(
+                "issue_date",
+                "tax_settings",
+                N_("The tax-year settings are not valid: %(problem)s"),
+                problem=str(problem),
+            ) from None
+        year = years.get(document.issue_date.year, field="issue_date")
+        rate = self.value(document, "hourly_rate")
+        if (
+            self.value(document, "contract_kind") == ZLECENIE
+            and isinstance(rate, Decimal)
+            and rate < year.minimum_hourly_rate
+        ):
+            raise ValidationError.single(
+                "extra.hourly_rate",
+                "below_minimum",
+                N_("The hourly rate is below the minimum of %(minimum)s PLN in %(year)s."),
+                minimum=str(year.minimum_hourly_rate),
+                year=year.year,
+            )
+        terms = self.terms(document)
+        breakdown = calculate_bill(terms, year)
+        extra = {
+            **document.extra,
+            "gross_amount": str(breakdown.gross),
+            "breakdown": breakdown_record(breakdown),
+        }
+        return attrs.evolve(document, extra=extra)
+
+    def check(self, document: Document) -> Iterable[FieldError]:
+        """Work is billed after the contract; the period runs forward; a gross amount (or hours
+        and a rate) is given and positive; bills are in PLN (ZUS and PIT are)."""
+        contract_date = self.value(document, "contract_date")
+        if isinstance(contract_date, date) and contract_date > document.issue_date:
+            yield FieldError(
+                field="extra.contract_date",
+                code="after_issue_date",
+                message=N_("The contract must be dated before the bill."),
+            )
+        start, end = self.value(document, "period_from"), self.value(document, "period_to")
+        if isinstance(start, date) and isinstance(end, date) and end < start:
+            yield FieldError(
+                field="extra.period_to",
+                code="before_start",
+                message=N_("The end date cannot be before the start date."),
+            )
+        for name in ("gross_amount", "hourly_rate", "contract_amount"):
+            yield from _money_positive(name, self.value(document, name))
+        hours = self.value(document, "hours")
+        if isinstance(hours, Decimal) and hours <= 0:
+            yield FieldError(
+                field="extra.hours",
+                code="not_positive",
+                message=N_("The number of hours must be greater than zero."),
+            )
+        claimed = self.value(document, "copyright_costs_claimed")
+        if isinstance(claimed, Decimal) and claimed < 0:
+            yield FieldError(
+                field="extra.copyright_costs_claimed",
+                code="negative",
+                message=N_("The amount cannot be negative."),
+            )
+        if self.gross(document) is None and document.extra.get("gross_amount") in (None, ""):
+            yield FieldError(
+                field="extra.gross_amount",
+                code="required",
+                message=N_("Enter the gross amount, or the hours and the hourly rate."),
+            )
+        yield from _contractor_errors(document)
+        if document.currency != "PLN":
+            yield FieldError(
+                field="currency",
+                code="not_pln",
+                message=N_("A bill is paid in PLN: ZUS and income tax are settled in złoty."),
+            )

@@ -1,0 +1,209 @@
+"""Bills through cabinet.documents: made from a contract, computed on save with the tax year's
+parameters, refused (nothing saved) for a year the cabinet has no parameters for."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import attrs
+import pytest
+from cabinet_core.entities import Document, Party
+from cabinet_core.errors import ValidationError
+from cabinet_core.storage import DocumentQuery
+from fixtures_services import World
+
+CONTRACTOR = Party(name="Jan Kowalski")
+
+
+def signed_contract(world: World, **extra: object) -> Document:
+    alice = world.actor(world.alice)
+    contract = world.cabinet.documents.create(
+        alice,
+        Document(
+            client_id=world.client_id(world.client_a),
+            doc_type="contract",
+            issue_date=date(2026, 11, 2),
+            buyer=CONTRACTOR,
+            extra={
+                "contract_kind": "zlecenie",
+                "subject": "Obsługa recepcji",
+                "date_from": "2026-11-02",
+                "date_to": "2026-11-30",
+                "rate_type": "lump_sum",
+                "amount": "1000.00",
+                **extra,
+            },
+        ),
+    )
+    assert contract.id is not None
+    return world.cabinet.documents.transition(alice, contract.id, "sign")
+
+
+def bill_from(world: World, contract: Document, **extra: object) -> Document:
+    return Document(
+        client_id=world.client_id(world.client_a),
+        doc_type="bill",
+        issue_date=date(2026, 11, 30),
+        related_id=contract.id,
+        extra=dict(extra),
+    )
+
+
+def test_a_bill_from_a_contract_takes_its_terms_and_computes_the_payout(world: World) -> None:
+    contract = signed_contract(world)
+    bill = world.cabinet.documents.create(
+        world.actor(world.alice), bill_from(world, contract, sickness_insurance=True)
+    )
+    assert bill.extra["contract_number"] == contract.number
+    assert bill.extra["contract_date"] == "2026-11-02"
+    assert bill.extra["contract_kind"] == "zlecenie"
+    assert bill.extra["gross_amount"] == "1000.00"
+    assert bill.buyer == CONTRACTOR
+    breakdown = bill.extra["breakdown"]
+    # poland.md §5.2 A
+    assert (breakdown["social"], breakdown["health"], breakdown["costs"]) == (
+        "137.10",
+        "77.66",
+        "172.58",
+    )
+    assert (breakdown["tax_base"], breakdown["tax"], breakdown["net"]) == (
+        "690.00",
+        "83.00",
+        "702.24",
+    )
+    assert breakdown["employer_cost"] == "1179.30"
+    assert breakdown["tax_year"] == 2026
+    assert bill.totals is not None and bill.totals.gross == Decimal("702.24")
+
+
+def test_an_hourly_contract_bills_hours_times_the_rate(world: World) -> None:
+    contract = signed_contract(world, rate_type="hourly", amount="", hourly_rate="40.00")
+    bill = world.cabinet.documents.create(
+        world.actor(world.alice), bill_from(world, contract, hours="25")
+    )
+    assert bill.extra["hourly_rate"] == "40.00"
+    assert bill.extra["gross_amount"] == "1000.00"
+    # An hourly contract states no amount: taxed on the scale even for a small bill.
+    assert bill.extra["breakdown"]["tax_method"] == "scale"
+
+
+def test_the_declarations_change_the_computation(world: World) -> None:
+    contract = signed_contract(world)
+    alice = world.actor(world.alice)
+    student = world.cabinet.documents.create(
+        alice, bill_from(world, contract, student_under_26=True)
+    )
+    assert student.extra["breakdown"]["net"] == "1000.00"
+    editing = attrs.evolve(student, extra={**student.extra, "student_under_26": False})
+    updated = world.cabinet.documents.update(alice, editing)
+    assert updated.extra["breakdown"]["net"] == "722.53"  # §5.2 B: no sickness insurance
+
+
+def test_an_unknown_tax_year_is_a_field_error_and_nothing_is_saved(world: World) -> None:
+    contract = signed_contract(world)
+    old = attrs.evolve(bill_from(world, contract), issue_date=date(2024, 12, 30))
+    old = attrs.evolve(old, extra={"contract_date": "2024-12-01"})
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(world.actor(world.alice), old)
+    assert [(e.field, e.code) for e in raised.value.errors] == [("issue_date", "unknown_tax_year")]
+    listed = world.cabinet.documents.list(
+        world.actor(world.alice), DocumentQuery(doc_types=("bill",))
+    )
+    assert list(listed.items) == []
+
+
+def test_the_tax_year_comes_from_settings(world: World) -> None:
+    contract = signed_contract(world)
+    cabinet = world.cabinet
+    cabinet.settings = attrs.evolve(
+        cabinet.settings, plugins={"payroll": {"2026_accident_rate": "0.0093"}}
+    )
+    bill = cabinet.documents.create(world.actor(world.alice), bill_from(world, contract))
+    assert bill.extra["breakdown"]["employer_accident"] == "9.30"
+
+
+def test_a_broken_tax_setting_is_a_field_error(world: World) -> None:
+    contract = signed_contract(world)
+    cabinet = world.cabinet
+    cabinet.settings = attrs.evolve(cabinet.settings, plugins={"payroll": {"2026_pit_rate": "x"}})
+    with pytest.raises(ValidationError) as raised:
+        cabinet.documents.create(world.actor(world.alice), bill_from(world, contract))
+    assert [e.code for e in raised.value.errors] == ["tax_settings"]
+
+
+def test_a_bill_without_an_amount_says_what_is_missing(world: World) -> None:
+    document = Document(
+        client_id=world.client_id(world.client_a),
+        doc_type="bill",
+        issue_date=date(2026, 11, 30),
+        buyer=CONTRACTOR,
+        extra={
+            "contract_number": "UM/9/2026",
+            "contract_date": "2026-11-01",
+            "contract_kind": "dzielo",
+        },
+    )
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(world.actor(world.alice), document)
+    assert ("extra.gross_amount", "required") in [(e.field, e.code) for e in raised.value.errors]
+
+
+def test_another_clients_contract_is_not_taken(world: World) -> None:
+    contract = signed_contract(world)
+    document = attrs.evolve(bill_from(world, contract), client_id=world.client_id(world.client_b))
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(world.actor(world.admin), document)
+    assert "related_id" in [e.field for e in raised.value.errors]
+
+
+def test_an_hourly_rate_below_the_years_minimum_is_refused_for_a_zlecenie(world: World) -> None:
+    contract = signed_contract(world)
+    low = bill_from(world, contract, hours="10", hourly_rate="31.39", gross_amount="")
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(world.actor(world.alice), low)
+    [error] = raised.value.errors
+    assert (error.field, error.code) == ("extra.hourly_rate", "below_minimum")
+    assert error.params == {"minimum": "31.40", "year": 2026}
+    ok = bill_from(world, contract, hours="10", hourly_rate="31.40", gross_amount="")
+    assert (
+        world.cabinet.documents.create(world.actor(world.alice), ok).extra["gross_amount"]
+        == "314.00"
+    )
+
+
+def test_the_contractors_pesel_and_account_are_checked(world: World) -> None:
+    contract = signed_contract(world)
+    wrong = bill_from(
+        world, contract, contractor_pesel="44051401358", contractor_account="PL00 1234"
+    )
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(world.actor(world.alice), wrong)
+    assert {(e.field, e.code) for e in raised.value.errors} == {
+        ("extra.contractor_pesel", "invalid_pesel"),
+        ("extra.contractor_account", "invalid_iban"),
+    }
+    right = bill_from(
+        world,
+        contract,
+        contractor_pesel="44051401359",
+        contractor_account="61 1090 1014 0000 0712 1981 2874",
+        tax_office="Urząd Skarbowy Warszawa-Śródmieście",
+    )
+    bill = world.cabinet.documents.create(world.actor(world.alice), right)
+    assert bill.extra["contractor_pesel"] == "44051401359"
+
+
+def _contract_has_pesel() -> bool:
+    from cabinet_core.doctypes.contracts import Contract
+
+    return any(spec.name == "contractor_pesel" for spec in Contract.fields)
+
+
+@pytest.mark.skipif(
+    not _contract_has_pesel(), reason="the contract type has no contractor_pesel field yet"
+)
+def test_a_contracts_pesel_is_taken_over(world: World) -> None:
+    contract = signed_contract(world, contractor_pesel="44051401359")
+    bill = world.cabinet.documents.create(world.actor(world.alice), bill_from(world, contract))
+    assert bill.extra["contractor_pesel"] == "44051401359"

@@ -1,0 +1,134 @@
+"""A printed bill: the calculation from the gross to the payout (poland.md §5.2 A), the amount
+due in figures and words, the declarations and the signature lines."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import attrs
+import pytest
+from cabinet_core.app import Cabinet
+from cabinet_core.entities import Client, Document, Party
+from cabinet_pdf.renderer import PdfRenderer
+from pypdf import PdfReader
+
+BILL_EXTRA = {
+    "contract_number": "UM/1/2026",
+    "contract_date": "2026-11-01",
+    "contract_kind": "zlecenie",
+    "contract_amount": "1000.00",
+    "contractor_pesel": "44051401359",
+    "tax_office": "Urząd Skarbowy Łódź-Bałuty",
+    "contractor_account": "PL61109010140000071219812874",
+    "period_from": "2026-11-02",
+    "period_to": "2026-11-30",
+    "gross_amount": "1000.00",
+    "sickness_insurance": True,
+}
+
+
+@pytest.fixture
+def bill(cabinet: Cabinet, invoice: Document) -> Document:
+    document = attrs.evolve(
+        invoice,
+        doc_type="bill",
+        number="R/3/2026",
+        lines=(),
+        due_date=None,
+        bank_account=None,
+        notes="",
+        buyer=Party(name="Jan Kowalski"),
+        extra=BILL_EXTRA,
+    )
+    # What saving computes (the breakdown), then the totals the saved bill carries.
+    return computed(cabinet, document)
+
+
+def computed(cabinet: Cabinet, document: Document) -> Document:
+    """The bill as saving leaves it: defaults filled, the breakdown computed, its totals."""
+    bill_type = cabinet.document_type("bill")
+    extra = bill_type.normalise_extra(document.extra)  # type: ignore[attr-defined]
+    document = attrs.evolve(document, extra=extra)
+    document = bill_type.derive(document, cabinet.settings)  # type: ignore[attr-defined]
+    return attrs.evolve(document, totals=cabinet.documents.preview_totals(document))
+
+
+def text_of(
+    cabinet: Cabinet,
+    bill: Document,
+    client: Client,
+    language: str,
+    pdf_text: Callable[[bytes], str],
+) -> str:
+    rendered = PdfRenderer().render(cabinet, bill, client=client, template=None, language=language)
+    return pdf_text(rendered.content)
+
+
+def test_polish_bill_prints_the_calculation_and_702_24_due(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    text = text_of(cabinet, bill, client, "pl", pdf_text)
+    flat = " ".join(text.split())
+    assert "Rachunek" in text
+    assert "Zamawiający\nWykonawca" in text and "Jan Kowalski" in text
+    assert "PESEL wykonawcy: 44051401359" in flat
+    assert "Numer umowy: UM/1/2026" in flat
+    for row in (
+        "Wynagrodzenie brutto\n1 000,00 PLN",
+        "− Składka emerytalna (9,76%)\n97,60 PLN",
+        "− Składka rentowa (1,5%)\n15,00 PLN",
+        "− Składka chorobowa (2,45%)\n24,50 PLN",
+        "Razem składki społeczne\n137,10 PLN",
+        "− Składka zdrowotna (9%)\n77,66 PLN",
+        "Koszty uzyskania przychodu (20%)\n172,58 PLN",
+        "Podstawa opodatkowania\n690,00 PLN",
+        "− Zaliczka na podatek dochodowy\n83,00 PLN",
+        "Do wypłaty\n702,24 PLN",
+        "Koszt łączny\n1 179,30 PLN",
+    ):
+        assert row in text, row
+    assert "Do zapłaty: 702,24 PLN" in text
+    assert "Słownie: siedemset dwa złote 24/100" in text
+    assert "Oświadczenia wykonawcy: Uczeń lub student poniżej 26 lat: nie" in flat
+    assert "Dobrowolne ubezpieczenie chorobowe: tak" in flat
+    assert "Złożony PIT-2: nie" in flat
+    assert "podpis wykonawcy" in text
+    assert "zatwierdzono do wypłaty (zamawiający)" in text
+
+
+@pytest.mark.parametrize("language", ["pl", "en", "pl+en"])
+def test_a_bill_fits_one_page(
+    cabinet: Cabinet, bill: Document, client: Client, language: str
+) -> None:
+    rendered = PdfRenderer().render(cabinet, bill, client=client, template=None, language=language)
+    assert len(PdfReader(io.BytesIO(rendered.content)).pages) == 1
+
+
+def test_english_bill(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    text = text_of(cabinet, bill, client, "en", pdf_text)
+    assert "Bill" in text
+    assert "Income tax advance\n83.00 PLN" in text
+    assert "To pay out\n702.24 PLN" in text
+    assert "Total due: 702.24 PLN" in text
+    assert "contractor's signature" in text
+
+
+def test_a_flat_tax_and_an_exempt_bill_say_so(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    small = computed(
+        cabinet,
+        attrs.evolve(
+            bill, extra={**BILL_EXTRA, "contract_amount": "200.00", "gross_amount": "200.00"}
+        ),
+    )
+    text = text_of(cabinet, small, client, "pl", pdf_text)
+    assert "− Zryczałtowany podatek (12%)\n24,00 PLN" in text
+    assert "Do zapłaty: 133,05 PLN" in text
+    young = computed(cabinet, attrs.evolve(bill, extra={**BILL_EXTRA, "student_under_26": True}))
+    text = text_of(cabinet, young, client, "pl", pdf_text)
+    assert "Podatek: zwolnienie (ulga dla młodych)\n0,00 PLN" in text
+    assert "Do zapłaty: 1 000,00 PLN" in text

@@ -1,0 +1,257 @@
+"""Bills in the web: "Issue: Bill" on a contract's page, the form prefilled from the contract,
+the computed breakdown on the bill's page, the menu link, and the JSON API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cabinet_core.app import Cabinet
+from cabinet_core.entities import Actor, Document, Party
+from cabinet_core.storage import DocumentQuery
+from cabinet_web.problems import PROBLEM_MEDIA_TYPE
+from starlette.testclient import TestClient
+from web_support import World, csrf_of, login, pdf_cabinet
+
+
+@pytest.fixture
+def database_url(database_urls: str | None) -> str | None:
+    """Bills are saved and read on SQLite and on PostgreSQL."""
+    return database_urls
+
+
+@pytest.fixture
+def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
+    """The test cabinet, with PDFs."""
+    yield from pdf_cabinet(tmp_path, database_url)
+
+
+def signed_contract(cabinet: Cabinet, world: World, **extra: str) -> Document:
+    actor = Actor.of(world.client_user)
+    assert world.client.id is not None
+    contract = cabinet.documents.create(
+        actor,
+        Document(
+            client_id=world.client.id,
+            doc_type="contract",
+            issue_date=date(2026, 11, 2),
+            buyer=Party(name="Jan Zleceniobiorca"),
+            extra={
+                "contract_kind": "zlecenie",
+                "subject": "Obsługa recepcji",
+                "date_from": "2026-11-02",
+                "date_to": "2026-11-30",
+                "rate_type": "lump_sum",
+                "amount": "1000.00",
+                **extra,
+            },
+        ),
+    )
+    assert contract.id is not None
+    return cabinet.documents.transition(actor, contract.id, "sign")
+
+
+def bills(cabinet: Cabinet) -> list[Document]:
+    found = cabinet.documents.list(Actor.system(), DocumentQuery(doc_types=("bill",), limit=100))
+    return list(found.items)
+
+
+def value_of(html: str, name: str) -> str:
+    match = re.search(rf'name="{re.escape(name)}"(?: type="[a-z]+")? value="([^"]*)"', html)
+    assert match, name
+    return match.group(1)
+
+
+def test_a_client_issues_a_bill_from_its_contract(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    page = client_web.get(f"/documents/{contract.id}")
+    link = f"/documents/new?type=bill&amp;from={contract.id}"
+    assert link in page.text and "Wystaw: Rachunek" in page.text
+    form = client_web.get(f"/documents/new?type=bill&from={contract.id}")
+    assert form.status_code == 200
+    assert value_of(form.text, "related_id") == str(contract.id)
+    assert value_of(form.text, "extra.contract_number") == contract.number
+    assert value_of(form.text, "extra.gross_amount") == "1000.00"
+    assert value_of(form.text, "party.name") == "Jan Zleceniobiorca"
+    assert "<h2>Wykonawca</h2>" in form.text
+    data = {
+        "csrf_token": csrf_of(client_web, f"/documents/new?type=bill&from={contract.id}"),
+        "doc_type": "bill",
+        "related_id": str(contract.id),
+        "issue_date": "2026-11-30",
+        "language": "pl",
+        "counterparty_id": "",
+        "party.kind": "person",
+        "party.name": "Jan Zleceniobiorca",
+        "extra.contract_number": contract.number or "",
+        "extra.contract_date": "2026-11-02",
+        "extra.contract_kind": "zlecenie",
+        "extra.contract_amount": "1000,00",
+        "extra.gross_amount": "1 000,00",
+        "extra.sickness_insurance": "true",
+        "action": "save",
+    }
+    saved_page = client_web.post("/documents/new", data=data)
+    assert saved_page.status_code == 200, saved_page.text
+    [bill] = bills(cabinet)
+    assert bill.related_id == contract.id
+    assert bill.extra["breakdown"]["net"] == "702.24"
+    assert 'data-test="amount-due">702,24' in saved_page.text
+    assert "siedemset dwa złote 24/100" in saved_page.text
+    assert "Zaliczka na podatek dochodowy" in saved_page.text
+
+
+def test_a_bill_for_another_clients_contract_is_not_found(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    assert login(web, world.other_user.email).url.path == "/"
+    assert web.get(f"/documents/new?type=bill&from={contract.id}").status_code == 404
+
+
+def test_an_accountant_is_offered_no_bill_to_issue(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    assert login(web, world.accountant.email).url.path == "/"
+    page = web.get(f"/documents/{contract.id}")
+    assert page.status_code == 200
+    assert 'data-test="issue-bill"' not in page.text
+
+
+def test_an_unsigned_contract_offers_no_bill(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    assert world.client.id is not None
+    draft = cabinet.documents.create(
+        Actor.of(world.client_user),
+        Document(
+            client_id=world.client.id,
+            doc_type="contract",
+            issue_date=date(2026, 11, 2),
+            buyer=Party(name="Jan"),
+            extra={
+                "contract_kind": "dzielo",
+                "subject": "Logo",
+                "date_from": "2026-11-02",
+                "amount": "500.00",
+            },
+        ),
+    )
+    assert 'data-test="issue-bill"' not in client_web.get(f"/documents/{draft.id}").text
+
+
+@pytest.mark.parametrize("who", ["client_user", "manager", "accountant", "admin"])
+def test_bills_are_in_the_menu(web: TestClient, world: World, who: str) -> None:
+    assert login(web, getattr(world, who).email).url.path == "/"
+    home = web.get("/")
+    assert 'href="/documents?doc_type=bill"' in home.text
+    listed = web.get("/documents?doc_type=bill")
+    assert listed.status_code == 200
+
+
+def test_new_offers_a_bill(client_web: TestClient) -> None:
+    listed = client_web.get("/documents")
+    assert 'data-test="new-bill"' in listed.text
+
+
+def bearer(cabinet: Cabinet, user: Any) -> dict[str, str]:
+    _, secret = cabinet.tokens.create(Actor.of(user), name="tests")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_the_api_creates_a_bill_from_a_contract_with_its_breakdown(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    headers = bearer(cabinet, world.client_user)
+    body = {
+        "doc_type": "bill",
+        "issue_date": "2026-11-30",
+        "related_id": contract.id,
+        "extra": {"sickness_insurance": True},
+    }
+    created = web.post("/api/v1/documents", headers=headers, json=body)
+    assert created.status_code == 201, created.text
+    bill = created.json()
+    assert bill["extra"]["contract_number"] == contract.number
+    assert bill["buyer"]["name"] == "Jan Zleceniobiorca"
+    breakdown = bill["extra"]["breakdown"]
+    assert breakdown["net"] == "702.24"
+    assert breakdown["tax"] == "83.00"
+    assert bill["totals"]["gross"] == "702.24"
+    again = web.get(f"/api/v1/documents/{bill['id']}", headers=headers).json()
+    assert again["extra"]["breakdown"] == breakdown
+
+
+def test_the_api_says_which_year_has_no_tax_parameters(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    headers = bearer(cabinet, world.client_user)
+    body = {
+        "doc_type": "bill",
+        "issue_date": "2024-12-30",
+        "buyer": {"name": "Jan"},
+        "extra": {
+            "contract_number": "UM/1/2024",
+            "contract_date": "2024-12-01",
+            "contract_kind": "dzielo",
+            "gross_amount": "1000.00",
+        },
+    }
+    refused = web.post("/api/v1/documents", headers=headers, json=body)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    [error] = refused.json()["errors"]
+    assert error["field"] == "issue_date"
+    assert "2024" in error["message"]
+    assert bills(cabinet) == []
+
+
+def test_an_empty_bill_form_offers_the_clients_signed_contracts(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    empty = client_web.get("/documents/new?type=bill")
+    assert 'data-test="made-from"' in empty.text
+    assert f'<option value="{contract.id}">{contract.number} · Jan Zleceniobiorca' in empty.text
+    # Filled in from the contract, the form no longer offers the choice.
+    filled = client_web.get(f"/documents/new?type=bill&from={contract.id}")
+    assert 'data-test="made-from"' not in filled.text
+    assert value_of(filled.text, "extra.contract_number") == contract.number
+
+
+def test_a_bills_page_names_the_ordering_party_and_the_contractor(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    bill = cabinet.documents.create(
+        Actor.of(world.client_user),
+        Document(
+            client_id=contract.client_id,
+            doc_type="bill",
+            issue_date=date(2026, 11, 30),
+            related_id=contract.id,
+        ),
+    )
+    page = client_web.get(f"/documents/{bill.id}").text
+    assert "<h3>Zamawiający</h3>" in page and "<h3>Wykonawca</h3>" in page
+    assert "<h3>Nabywca</h3>" not in page
+
+
+def test_a_copyright_contract_prefills_the_50_percent_costs(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world, contract_kind="dzielo", copyright_transfer="true")
+    form = client_web.get(f"/documents/new?type=bill&from={contract.id}").text
+    assert 'name="extra.copyright_transfer" value="true" checked' in form
+    assert 'name="extra.sickness_insurance" value="true">' in form
+    plain = signed_contract(cabinet, world)
+    form = client_web.get(f"/documents/new?type=bill&from={plain.id}").text
+    assert 'name="extra.copyright_transfer" value="true">' in form
