@@ -34,11 +34,13 @@ if TYPE_CHECKING:
         SettingsStoreService,
         TokenService,
         UserService,
+        VatStatementService,
     )
     from cabinet_core.services.attachments import AttachmentService
     from cabinet_core.storage import Store
     from cabinet_core.sync import SyncPort
     from cabinet_core.vat import TaxRules
+    from cabinet_core.vat_statement import StatementRenderer
 
 Factory = Callable[["Cabinet"], Any]
 
@@ -65,6 +67,7 @@ class Cabinet:
     notifications: NotificationService
     audit: AuditService
     settings_store: SettingsStoreService
+    vat_statements: VatStatementService
 
     def __init__(
         self,
@@ -83,6 +86,8 @@ class Cabinet:
         self.templates: dict[str, Template] = {}
         self.renderers: list[Renderer] = []
         self.tax_rules: list[TaxRules] = []
+        #: VAT statement renderers by media type (the last registered of a type wins).
+        self.statement_renderers: dict[str, StatementRenderer] = {}
         self._crm_factories: dict[str, Factory] = {}
         self._mailer_factories: dict[str, Factory] = {}
         self._rate_factories: dict[str, Factory] = {}
@@ -122,6 +127,11 @@ class Cabinet:
         hook.register_templates(register=keyed(self.templates, "template"))
         hook.register_renderers(register=self.renderers.append)
         hook.register_tax_rules(register=self.tax_rules.append)
+
+        def statement_renderer(renderer: StatementRenderer) -> None:
+            self.statement_renderers[renderer.media_type] = renderer
+
+        hook.register_statement_renderers(register=statement_renderer)
         hook.register_crm_backends(register=named(self._crm_factories, "CRM backend"))
         hook.register_mailers(register=named(self._mailer_factories, "mailer"))
         hook.register_rate_providers(register=named(self._rate_factories, "rate provider"))

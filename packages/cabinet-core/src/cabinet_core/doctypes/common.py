@@ -281,6 +281,12 @@ class BaseDocumentType:
     effects: ClassVar[Mapping[str, Sequence[Effect]]] = MappingProxyType({})
     #: The totals are a correction's differences (after − before, per rate).
     corrects: ClassVar[bool] = False
+    #: The VAT register the documents go to (``"sales"``, ``"purchase"``) or ``None``.
+    vat_register: ClassVar[str | None] = None
+    #: The states in which a document counts in its VAT register.
+    vat_register_states: ClassVar[frozenset[str]] = frozenset()
+    #: The date field whose month is the document's VAT period (the issue date when empty).
+    vat_period_basis: ClassVar[str] = "issue_date"
 
     @property
     def deliverable_states(self) -> frozenset[str]:

@@ -24,6 +24,7 @@ from cabinet_core.services.parties import CounterpartyService, ProductService
 from cabinet_core.services.settings_store import SettingsStoreService
 from cabinet_core.services.tokens import TokenService
 from cabinet_core.services.users import UserService
+from cabinet_core.services.vat_statements import VatStatementService
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -42,6 +43,7 @@ __all__ = [
     "SettingsStoreService",
     "TokenService",
     "UserService",
+    "VatStatementService",
     "install_services",
 ]
 
@@ -62,3 +64,4 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.notifications = NotificationService(cabinet)
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
+    cabinet.vat_statements = VatStatementService(cabinet)
