@@ -59,6 +59,7 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
     _ = request.state.gettext
     links = [{"href": "/", "label": _("Home")}, {"href": "/documents", "label": _("Documents")}]
     links += [{"href": "/chat", "label": _("Chat")}, {"href": "/news", "label": _("News")}]
+    links.append({"href": "/vat-statement", "label": _("VAT statement")})
     if actor.role in (Role.MANAGER, Role.ADMIN):
         links.append({"href": "/users", "label": _("Users")})
     if actor.role.is_staff:

@@ -15,6 +15,7 @@ from cabinet_web.pages import (
     settings,
     tokens,
     users,
+    vat_statement,
 )
 
 ROUTES = [
@@ -31,6 +32,7 @@ ROUTES = [
     *chat.ROUTES,
     *news.ROUTES,
     *settings.ROUTES,
+    *vat_statement.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
