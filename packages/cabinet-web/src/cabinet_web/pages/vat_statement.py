@@ -9,10 +9,10 @@ Every read and write is one call to ``cabinet.vat_statements``; the JSON API
 from __future__ import annotations
 
 import tempfile
-from urllib.parse import urlencode
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from typing import IO, Any
+from urllib.parse import urlencode
 
 from cabinet_core import access
 from cabinet_core.app import Cabinet
