@@ -15,11 +15,12 @@ counted while writing.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
 
@@ -47,6 +48,8 @@ SCHEMA_DIR = Path(__file__).parent / "schemas" / "jpk_v7m"
 _MAIN_SCHEMA = "schemat_JPK_V7M(3)_v1-0E.xsd"
 _BASE_URL = "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/"
 MAX_ERRORS = 50
+#: Bytes collected before each write to the caller's stream.
+_BUFFER = 64 * 1024
 _TAX_OFFICES_NAMESPACE = (
     "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/2022/01/05/eD/KodyUrzedowSkarbowych/"
 )
@@ -136,9 +139,32 @@ def _amount(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01'))}"
 
 
+class _Passthrough(io.RawIOBase):
+    """The caller's stream as a raw stream, so a buffer can sit in front of it (XMLGenerator
+    writes every tag and text piece separately; unbuffered, that is one write per piece)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._out.write(bytes(data))
+        return len(data)
+
+
 class _Writer:
     def __init__(self, out: BinaryIO) -> None:
-        self._xml = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
+        self._buffer = io.BufferedWriter(_Passthrough(out), buffer_size=_BUFFER)
+        self._text = io.TextIOWrapper(self._buffer, encoding="utf-8", newline="")
+        self._xml = XMLGenerator(self._text, encoding="utf-8", short_empty_elements=True)
+
+    def finish(self) -> None:
+        """Flush what is buffered to the caller's stream (which stays open)."""
+        self._text.flush()
+        self._buffer.flush()
+        self._text.detach()
 
     def start(self, name: str, attributes: dict[str, str] | None = None) -> None:
         self._xml.startElement(name, AttributesImpl(attributes or {}))
@@ -329,4 +355,5 @@ def write_jpk(
     writer.end("Ewidencja")
     writer.end("JPK")
     xml.endDocument()
+    writer.finish()
     return sold, bought

@@ -36,6 +36,7 @@ from cabinet_core.vat_statement.markers import (
 )
 
 __all__ = [
+    "KSEF_NUMBER_EXTRA",
     "NO_ID",
     "PURCHASE",
     "SALES",
@@ -106,15 +107,17 @@ class RegisterEntry:
     mark: VatMark | None = None
 
 
-def ksef_number_of(extra: Mapping[str, Any]) -> str | None:
-    """The KSeF number of a document: the one place the registers read it from.
+#: Where a document's KSeF number is kept today: the ``ksef_number`` extra field (a received
+#: invoice's number, typed or taken from an imported file's name). The store reads this member
+#: (:mod:`cabinet_core.storage.vat_register`) and :func:`ksef_number_of` cleans it: the one
+#: place to change when the KSeF submission state keeps the number elsewhere.
+KSEF_NUMBER_EXTRA = "ksef_number"
 
-    Today it is the ``ksef_number`` extra field (a received invoice's number, typed or taken
-    from an imported file's name); when the KSeF submission state lands, this reads it there.
-    """
-    number = extra.get("ksef_number")
-    if isinstance(number, str) and number.strip():
-        return number.strip()
+
+def ksef_number_of(value: object) -> str | None:
+    """The KSeF number stored for a document (see :data:`KSEF_NUMBER_EXTRA`), or ``None``."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
     return None
 
 
@@ -179,9 +182,11 @@ class RegisterRow:
 
 
 def _decimal(value: Any) -> Decimal:
+    if isinstance(value, str):
+        return Decimal(value)
     if value is None:
         return _ZERO
-    return Decimal(str(value)) if not isinstance(value, Decimal) else value
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _party_ids(party: Party | None) -> tuple[str, str, str]:

@@ -1,7 +1,8 @@
 """The accountant's marks on documents for the VAT registers: ``vat_marks``.
 
 One row per marked document: not deductible, a fixed asset, GTU and procedure markers, the
-JPK document kind and the KSeF marker of a document without a KSeF number.
+JPK document kind and the KSeF marker of a document without a KSeF number. Two indexes on
+``documents`` let a register read a client's month by sale or receipt date.
 
 Revision ID: 0009
 Revises: 0005
@@ -37,8 +38,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("document_id"),
     )
     op.create_index("ix_vat_marks_client_id", "vat_marks", ["client_id"])
+    # The registers read a client's documents of a type by sale or receipt date.
+    op.create_index("ix_documents_vat_sale", "documents", ["client_id", "doc_type", "sale_date"])
+    op.create_index(
+        "ix_documents_vat_receipt", "documents", ["client_id", "doc_type", "receipt_date"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_documents_vat_receipt", table_name="documents")
+    op.drop_index("ix_documents_vat_sale", table_name="documents")
     op.drop_index("ix_vat_marks_client_id", table_name="vat_marks")
     op.drop_table("vat_marks")
