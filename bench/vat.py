@@ -62,7 +62,7 @@ def _bare_queries(cabinet: Any, client_id: int) -> list[sa.Select[Any]]:
     queries: list[sa.Select[Any]] = []
     for side in (SALES, PURCHASE):
         built = register_queries(
-            tuple(cabinet.vat_statements._selections(side)), buyer_side=side == PURCHASE
+            tuple(cabinet.vat_statements.selections(side)), buyer_side=side == PURCHASE
         )
         params = register_params(client_id, MONTH.first_day, MONTH.last_day)
         queries.extend(query.params(params) for query in built)

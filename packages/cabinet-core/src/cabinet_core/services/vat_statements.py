@@ -41,6 +41,8 @@ __all__ = ["VatStatementService"]
 
 #: JPK_V7M(3) is filed for settlement periods from February 2026.
 FIRST_JPK_V7M3_MONTH = (2026, 2)
+#: The document dates a type may place its documents in a VAT period by.
+PERIOD_BASES = frozenset({"issue_date", "sale_date", "receipt_date"})
 
 
 def _error(field: str, code: str, message: str, **params: object) -> FieldError:
@@ -53,17 +55,20 @@ class VatStatementService(Service):
     and admins (:func:`cabinet_core.access.can_mark_vat_registers`)."""
 
     # -- reading ----------------------------------------------------------------------------
-    def _selections(self, side: str) -> list[RegisterSelection]:
-        """The register's part of every type that declares it (``vat_register``)."""
+    def selections(self, side: str) -> list[RegisterSelection]:
+        """The register's part of every type that declares it (``vat_register``); a type read
+        without the capabilities (a plugin's type not built on ``BaseDocumentType``) is in none,
+        and a period basis other than the three document dates falls back to the issue date."""
         selections = []
         for document_type in self.cabinet.document_types.values():
             if getattr(document_type, "vat_register", None) != side:
                 continue
+            basis = getattr(document_type, "vat_period_basis", "issue_date")
             selections.append(
                 RegisterSelection(
                     doc_type=document_type.key,
                     states=frozenset(getattr(document_type, "vat_register_states", frozenset())),
-                    basis=getattr(document_type, "vat_period_basis", "issue_date"),
+                    basis=basis if basis in PERIOD_BASES else "issue_date",
                 )
             )
         return selections
@@ -86,7 +91,7 @@ class VatStatementService(Service):
         rules = self._rules()
         entries = tx.vat_register_entries(
             client_id=client.id,
-            selections=self._selections(side),
+            selections=self.selections(side),
             start=period.first_day,
             end=period.last_day,
             buyer_side=side == PURCHASE,
