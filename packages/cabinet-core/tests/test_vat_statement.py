@@ -16,6 +16,7 @@ from cabinet_core.entities import Actor, Address, Document, DocumentLine, Party
 from cabinet_core.errors import NotFound, PermissionDenied, ValidationError
 from cabinet_core.vat_statement import Period, RegisterRow, VatStatement, validate_jpk
 from fixtures_services import World
+from invoicing_support import buyer_client, example
 
 SAMPLE = (
     Path(__file__).resolve().parents[3] / "testdata" / "jpk-v7m" / "jpk_v7m3_sample_2026-11.xml"
@@ -404,3 +405,30 @@ def test_period_parsing() -> None:
     assert str(Period.parse("2026-q1")) == "2026-Q1"
     with pytest.raises(ValueError):
         Period.parse("2026-Q5")
+
+
+def test_a_foreign_purchase_without_an_exchange_rate_blocks_the_jpk(world: World) -> None:
+    """MF example 21 has a different NBP rate on each line and so none for the document: the
+    register shows the row with its PLN net unknown, and the JPK is refused naming it, never
+    written with amounts in euro taken for złoty."""
+    cabinet = world.cabinet
+    client = buyer_client(cabinet)
+    assert client.id is not None
+    staff = world.actor(world.admin)
+    imported = cabinet.invoicing.import_fa3(staff, client.id, example(21)).document
+    assert imported.id is not None and imported.exchange_rate is None
+    cabinet.documents.transition(staff, imported.id, "submit")
+    moved = cabinet.documents.transition(world.actor(world.accountant), imported.id, "approve")
+    assert moved.receipt_date is not None
+    period = f"{moved.receipt_date:%Y-%m}"
+    accountant = world.actor(world.accountant)
+    statement = cabinet.vat_statements.statement(accountant, client.id, period)
+    (row,) = statement.purchases
+    assert row.rate_missing and row.currency == "EUR"
+    assert row.currency_gross == Decimal("16678.80") and row.net_pln == 0
+    with pytest.raises(ValidationError) as refused:
+        cabinet.vat_statements.write_jpk(
+            accountant, client.id, period, io.BytesIO(), tax_office=TAX_OFFICE
+        )
+    (error,) = refused.value.errors
+    assert error.code == "rate_missing" and moved.number in error.params["numbers"]

@@ -55,6 +55,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
     "P_62": {"pl": "Nadwyżka do przeniesienia (P_62)", "en": "Surplus carried forward (P_62)"},
     "amounts_in": {"pl": "Kwoty w PLN", "en": "Amounts in PLN"},
     "no_jpk": {"pl": "poza JPK", "en": "not in JPK"},
+    "no_rate": {"pl": "brak kursu", "en": "no exchange rate"},
 }
 
 
@@ -100,7 +101,10 @@ def _row(row: RegisterRow, language: str, styles: Mapping[str, ParagraphStyle]) 
     document = _esc(row.number)
     if row.register_number:
         document += f"<br/>{_esc(row.register_number)}"
-    if row.foreign and row.currency_gross is not None and row.exchange_rate is not None:
+    if row.rate_missing and row.currency_gross is not None:
+        amount = _money(row.currency_gross, language)
+        document += f"<br/>{amount} {row.currency} ({_w('no_rate', language)})"
+    elif row.foreign and row.currency_gross is not None and row.exchange_rate is not None:
         document += (
             f"<br/>{_money(row.currency_gross, language)} {row.currency}"
             f" × {format_number(row.exchange_rate, language, places=None)}"

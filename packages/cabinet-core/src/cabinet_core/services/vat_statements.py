@@ -215,10 +215,22 @@ class VatStatementService(Service):
             client = access.client_for(tx, actor, client_id)
             raise_if(self._jpk_errors(client, wanted, tax_office, purpose, surplus_from_previous))
             sold, bought = KTotals(side=SALES), KTotals(side=PURCHASE)
-            for row in self.rows(tx, client, wanted, SALES):
-                sold.add(row)
-            for row in self.rows(tx, client, wanted, PURCHASE):
-                bought.add(row)
+            unconvertible: list[str] = []
+            for totals, side in ((sold, SALES), (bought, PURCHASE)):
+                for row in self.rows(tx, client, wanted, side):
+                    totals.add(row)
+                    if row.rate_missing and row.in_jpk:
+                        unconvertible.append(row.register_number or row.number)
+            if unconvertible:
+                raise ValidationError.single(
+                    "period",
+                    "rate_missing",
+                    N_(
+                        "These documents in a foreign currency have no exchange rate, so their "
+                        "amounts in PLN are unknown: %(numbers)s."
+                    ),
+                    numbers=", ".join(unconvertible),
+                )
             declaration = (
                 compute_declaration(sold.k, bought.k, surplus_from_previous=surplus_from_previous)
                 if with_declaration

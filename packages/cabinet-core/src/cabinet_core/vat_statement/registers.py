@@ -170,6 +170,9 @@ class RegisterRow:
     document_kind: str | None
     non_deductible: bool = False
     fixed_asset: bool = False
+    #: A foreign-currency document without its exchange rate: its PLN net is unknown, so a JPK
+    #: file cannot be written until the document has one.
+    rate_missing: bool = False
 
     @property
     def foreign(self) -> bool:
@@ -204,28 +207,33 @@ def _party_ids(party: Party | None) -> tuple[str, str, str]:
     return country, tax_id or NO_ID, party.name.strip() or NO_ID
 
 
-def _amounts(entry: RegisterEntry) -> tuple[RateAmount, ...]:
+def _amounts(entry: RegisterEntry) -> tuple[tuple[RateAmount, ...], bool]:
+    """The per-rate amounts in PLN, and whether a foreign-currency document lacks the rate to
+    convert them (an invoice whose lines each had their own rate, MF example 21): its PLN net is
+    then unknown (0 here) and its PLN VAT is what the document states, if anything."""
     rows = (entry.totals or {}).get("rows") or ()
-    foreign = entry.currency != "PLN" and entry.fx_rate is not None
+    foreign = entry.currency != "PLN"
+    missing = foreign and entry.fx_rate is None
     amounts = []
     for raw in rows:
         net = _decimal(raw.get("net"))
         vat = _decimal(raw.get("vat"))
-        if foreign:
-            assert entry.fx_rate is not None
+        stated = raw.get("vat_pln")
+        if not foreign:
+            net_pln, vat_pln = net, vat
+        elif entry.fx_rate is None:
+            net_pln, vat_pln = _ZERO, _decimal(stated)
+        else:
             net_pln = round_money(net * entry.fx_rate, "PLN")
-            stated = raw.get("vat_pln")
             vat_pln = (
                 _decimal(stated) if stated is not None else round_money(vat * entry.fx_rate, "PLN")
             )
-        else:
-            net_pln, vat_pln = net, vat
         amounts.append(
             RateAmount(
                 rate=str(raw.get("rate")), net=net, vat=vat, net_pln=net_pln, vat_pln=vat_pln
             )
         )
-    return tuple(amounts)
+    return tuple(amounts), missing
 
 
 def _add(k: dict[str, Decimal], field: str | None, amount: Decimal) -> None:
@@ -269,7 +277,7 @@ def build_row(
 ) -> RegisterRow:
     """The register row of ``entry`` at position ``lp``; ``rules`` gives the VAT rules of a date."""
     mark = entry.mark
-    amounts = _amounts(entry)
+    amounts, rate_missing = _amounts(entry)
     tax_rules = rules(entry.issue_date)
     non_deductible = side == PURCHASE and mark is not None and mark.non_deductible
     fixed_asset = side == PURCHASE and mark is not None and mark.fixed_asset
@@ -334,6 +342,7 @@ def build_row(
         document_kind=mark.document_kind if mark else None,
         non_deductible=non_deductible,
         fixed_asset=fixed_asset,
+        rate_missing=rate_missing,
     )
 
 
