@@ -432,3 +432,29 @@ def test_a_foreign_purchase_without_an_exchange_rate_blocks_the_jpk(world: World
         )
     (error,) = refused.value.errors
     assert error.code == "rate_missing" and moved.number in error.params["numbers"]
+
+
+def test_a_received_correction_enters_the_purchase_register_with_negative_amounts(
+    world: World,
+) -> None:
+    """MF example 02: a correcting invoice received through KSeF lowers the net by 162.60 and the
+    VAT by 37.40; it counts in the month it is received, negative, in K_42/K_43."""
+    cabinet = world.cabinet
+    client = buyer_client(cabinet)
+    assert client.id is not None
+    staff, accountant = world.actor(world.admin), world.actor(world.accountant)
+    imported = cabinet.invoicing.import_fa3(staff, client.id, example(2)).document
+    assert imported.id is not None
+    cabinet.documents.transition(staff, imported.id, "submit")
+    moved = cabinet.documents.transition(accountant, imported.id, "approve")
+    assert moved.receipt_date is not None
+    period = f"{moved.receipt_date:%Y-%m}"
+    (row,) = cabinet.vat_statements.statement(accountant, client.id, period).purchases
+    assert _k(row) == {"K_42": "-162.60", "K_43": "-37.40"}
+    out = io.BytesIO()
+    declaration = cabinet.vat_statements.write_jpk(
+        accountant, client.id, period, out, tax_office=TAX_OFFICE
+    )
+    assert validate_jpk(out.getvalue()) == []
+    assert declaration is not None and declaration["P_43"] == -37
+    assert declaration["P_48"] == -37 and declaration["P_51"] == 37
