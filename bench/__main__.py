@@ -4,7 +4,9 @@ With no argument the core and PDF benchmarks run; ``lists`` (the 1M-document lis
 builds a cached database on its first run) and ``bitrix`` (5,000 documents synced to the emulator
 at three portal speeds, about ten minutes) and ``webhook`` (3,000 documents delivered to a
 loopback receiver) run only when named, with their own options
-(``python -m bench lists --help``, ``python -m bench bitrix --help``).
+(``python -m bench lists --help``, ``python -m bench bitrix --help``); ``vat`` (the VAT
+statement of a client-month on the list database, and JPK_V7M(3) at 1,000 and 10,000 rows)
+likewise.
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ def main(argv: list[str]) -> int:
         from bench import webhook
 
         results += webhook.main(argv[1:])
-    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook"}:
+    if which == "vat":
+        from bench import vat
+
+        results += vat.main(argv[1:])
+    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat"}:
         print(
-            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix or webhook", file=sys.stderr
+            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook or vat",
+            file=sys.stderr,
         )
         return 2
     RESULTS.mkdir(exist_ok=True)

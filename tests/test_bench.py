@@ -136,3 +136,44 @@ def test_the_webhook_benchmark_delivers_every_document_signed() -> None:
     assert row["refused_by_receiver"] == 0
     assert row["left_pending"] == 0
     assert row["per_second"] > 0 and row["bare_httpx_per_second"] > 0
+
+
+def test_the_vat_benchmark_measures_the_statement_and_a_valid_streamed_jpk(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from cabinet_core.vat_statement import (
+        PURCHASE,
+        SALES,
+        JpkHeader,
+        Taxpayer,
+        validate_jpk,
+        write_jpk,
+    )
+
+    from bench import lists, vat
+
+    size = lists.Size(documents=3000, own=600, clients=6, suppliers=50)
+    results = vat.run(
+        size, calls=1, rounds=1, jpk_rows=(20, 200), folder=tmp_path, log=lambda _: None
+    )
+    small, large, statement = results
+    assert (small["rows"], large["rows"]) == (22, 220)
+    assert 0 < small["bytes_written"] < large["bytes_written"]
+    assert small["peak_kib"] > 0 and large["peak_kib"] > 0
+    assert statement["name"] == "vat_statement_sqlite"
+    # The measured month holds some of the client's ~13 documents a month.
+    assert statement["rows_in_month"] > 0
+    assert statement["statement_ms"] > 0 and statement["bare_sql_ms"] > 0
+    # The bench's rows make a file the official schema accepts.
+    out = io.BytesIO()
+    write_jpk(
+        out,
+        header=JpkHeader(
+            year=2026, month=10, tax_office="1471", created_at=datetime(2026, 11, 5, tzinfo=UTC)
+        ),
+        taxpayer=Taxpayer(nip="5260250274", name="Zażółć sp. z o.o.", email="b@z.pl"),
+        declaration=None,
+        sales=vat.synthetic_rows(30, SALES),
+        purchases=vat.synthetic_rows(5, PURCHASE),
+    )
+    assert validate_jpk(out.getvalue()) == []

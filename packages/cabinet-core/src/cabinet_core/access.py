@@ -121,6 +121,12 @@ def can_publish_news(actor: Actor) -> bool:
     return actor.role in (Role.MANAGER, Role.ADMIN)
 
 
+def can_mark_vat_registers(actor: Actor) -> bool:
+    """Marking a document for the VAT registers (not deductible, GTU and procedure markers) is
+    bookkeeping: accountants and admins."""
+    return actor.role in (Role.ACCOUNTANT, Role.ADMIN)
+
+
 def can_read_audit(actor: Actor) -> bool:
     """The audit trail is for staff only."""
     return actor.role.is_staff

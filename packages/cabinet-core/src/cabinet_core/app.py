@@ -43,11 +43,13 @@ if TYPE_CHECKING:
         SettingsStoreService,
         TokenService,
         UserService,
+        VatStatementService,
     )
     from cabinet_core.services.attachments import AttachmentService
     from cabinet_core.storage import Store
     from cabinet_core.sync import SyncPort
     from cabinet_core.vat import TaxRules
+    from cabinet_core.vat_statement import StatementRenderer
 
 Factory = Callable[["Cabinet"], Any]
 
@@ -78,6 +80,7 @@ class Cabinet:
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService
+    vat_statements: VatStatementService
 
     def __init__(
         self,
@@ -98,6 +101,8 @@ class Cabinet:
         self.cash_printers: list[CashPrinter] = []
         self.tax_rules: list[TaxRules] = []
         self.text_engines: dict[str, TextEngine] = {}
+        #: VAT statement renderers by media type (the last registered of a type wins).
+        self.statement_renderers: dict[str, StatementRenderer] = {}
         self._crm_factories: dict[str, Factory] = {}
         self._mailer_factories: dict[str, Factory] = {}
         self._rate_factories: dict[str, Factory] = {}
@@ -140,6 +145,11 @@ class Cabinet:
         hook.register_renderers(register=self.renderers.append)
         hook.register_cash_printers(register=self.cash_printers.append)
         hook.register_tax_rules(register=self.tax_rules.append)
+
+        def statement_renderer(renderer: StatementRenderer) -> None:
+            self.statement_renderers[renderer.media_type] = renderer
+
+        hook.register_statement_renderers(register=statement_renderer)
         hook.register_crm_backends(register=named(self._crm_factories, "CRM backend"))
         hook.register_mailers(register=named(self._mailer_factories, "mailer"))
         hook.register_rate_providers(register=named(self._rate_factories, "rate provider"))

@@ -60,6 +60,13 @@ def register_cash_printers(register: Register) -> None:
 
 
 @hookspec
+def register_statement_renderers(register: Register) -> None:
+    """Register VAT statement renderers: ``register(renderer)`` for each
+    :class:`cabinet_core.vat_statement.StatementRenderer` (one media type: the built-in CSV,
+    cabinet-pdf's PDF). A later registration of a media type replaces an earlier one."""
+
+
+@hookspec
 def register_templates(register: Register) -> None:
     """Register document templates: ``register(template)`` for each
     :class:`cabinet_core.entities.Template` that admins may assign to clients."""

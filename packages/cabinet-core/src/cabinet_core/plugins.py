@@ -30,6 +30,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cabinet_core.default_crm_backends",
     "cabinet_core.default_mailers",
     "cabinet_core.default_templates",
+    "cabinet_core.default_statement_renderers",
 )
 
 

@@ -107,7 +107,13 @@ class DocumentType(Protocol):
     * ``from_template``: its text is a contract template filled with its values (see
       :mod:`cabinet_core.contract_templates`);
     * ``effects``: transition key → effects run inside that move's transaction (see
-      :mod:`cabinet_core.doctypes.effects`).
+      :mod:`cabinet_core.doctypes.effects`);
+    * ``vat_register``: the VAT register (rejestr VAT) the type's documents are entered in,
+      ``"sales"`` or ``"purchase"``, or ``None`` when they are in none (a proforma, a bill);
+      ``vat_register_states`` are the states in which a document counts there, and
+      ``vat_period_basis`` the date field (``sale_date``, ``issue_date``, ``receipt_date``;
+      the issue date when it is empty) whose month places it in a VAT period
+      (:mod:`cabinet_core.vat_statement`).
     """
 
     key: str
@@ -124,6 +130,9 @@ class DocumentType(Protocol):
     offer_new: bool
     from_template: bool
     effects: Mapping[str, Sequence[Effect]]
+    vat_register: str | None
+    vat_register_states: frozenset[str]
+    vat_period_basis: str
 
     @property
     def deliverable_states(self) -> frozenset[str]:

@@ -315,6 +315,12 @@ class BaseDocumentType:
     #: Types whose documents this type is made from (a bill from a contract): their pages offer
     #: "Issue …", and a new document whose ``related_id`` names one takes :meth:`taken_from`.
     made_from: ClassVar[tuple[str, ...]] = ()
+    #: The VAT register the documents go to (``"sales"``, ``"purchase"``) or ``None``.
+    vat_register: ClassVar[str | None] = None
+    #: The states in which a document counts in its VAT register.
+    vat_register_states: ClassVar[frozenset[str]] = frozenset()
+    #: The date field whose month is the document's VAT period (the issue date when empty).
+    vat_period_basis: ClassVar[str] = "issue_date"
 
     @property
     def deliverable_states(self) -> frozenset[str]:

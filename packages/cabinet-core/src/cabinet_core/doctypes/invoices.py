@@ -112,6 +112,11 @@ class CostInvoice(BaseDocumentType):
     # Totals are after − before per rate: a received KOR with "before" rows states differences;
     # without "before" rows (every ordinary invoice) that is simply the lines' own totals.
     corrects = True
+    # The right to deduct arises no earlier than the month the invoice is received
+    # (art. 86 ust. 10b pkt 1); only invoices the accountant approved are booked.
+    vat_register = "purchase"
+    vat_register_states = frozenset({"approved", "booked", "paid"})
+    vat_period_basis = "receipt_date"
     fields = (
         FieldSpec(
             name="seller_invoice_number",
@@ -283,6 +288,10 @@ class VatInvoice(BaseDocumentType):
     split_payment = True
     offer_new = True
     effects = KSEF_SALES_EFFECTS
+    # The tax point is the supply (art. 19a ust. 1): the sale date, else the issue date.
+    vat_register = "sales"
+    vat_register_states = frozenset({"issued", "sent", "paid"})
+    vat_period_basis = "sale_date"
     fields = (
         FieldSpec(
             name="split_payment",
@@ -335,6 +344,11 @@ class CorrectingInvoice(BaseDocumentType):
     split_payment = True
     offer_new = True
     effects = KSEF_SALES_EFFECTS
+    # A correction lowering the tax base counts in the month it is issued (art. 29a ust. 13);
+    # the register takes every correction in its issue month, with negative differences.
+    vat_register = "sales"
+    vat_register_states = frozenset({"issued", "sent", "paid"})
+    vat_period_basis = "issue_date"
     fields = (
         FieldSpec(
             name="corrected_number",

@@ -28,6 +28,7 @@ from cabinet_core.services.parties import CounterpartyService, ProductService
 from cabinet_core.services.settings_store import SettingsStoreService
 from cabinet_core.services.tokens import TokenService
 from cabinet_core.services.users import UserService
+from cabinet_core.services.vat_statements import VatStatementService
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -50,6 +51,7 @@ __all__ = [
     "SettingsStoreService",
     "TokenService",
     "UserService",
+    "VatStatementService",
     "install_services",
 ]
 
@@ -74,3 +76,4 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.cash = CashService(cabinet)
     cabinet.contract_templates = ContractTemplateService(cabinet)
     cabinet.contracts = ContractService(cabinet)
+    cabinet.vat_statements = VatStatementService(cabinet)

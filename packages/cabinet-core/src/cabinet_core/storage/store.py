@@ -16,7 +16,7 @@ import enum
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from cabinet_core.entities import (
     User,
 )
 from cabinet_core.errors import N_, Conflict, NotFound
-from cabinet_core.storage import mapping, numbering, outbox
+from cabinet_core.storage import mapping, numbering, outbox, vat_register
 from cabinet_core.storage import schema as t
 from cabinet_core.storage.ksef_submissions import KsefTables
 from cabinet_core.storage.queries import (
@@ -54,6 +54,7 @@ from cabinet_core.storage.queries import (
     like,
     page,
 )
+from cabinet_core.vat_statement.registers import RegisterEntry, VatMark
 
 __all__ = ["DocumentQuery", "Page", "Store", "Tx", "utcnow"]
 
@@ -706,6 +707,34 @@ class Tx:
             )
             self._write_lines(doc_id, doc.lines)
         return mapping.document_from_row(row, doc.lines)
+
+    # -- VAT registers (the SQL is in cabinet_core.storage.vat_register)
+    def vat_register_entries(
+        self,
+        *,
+        client_id: int,
+        selections: Sequence[vat_register.RegisterSelection],
+        start: date,
+        end: date,
+        buyer_side: bool,
+    ) -> Iterator[RegisterEntry]:
+        """The documents of one VAT register of a client in ``start``-``end``, streamed."""
+        return vat_register.register_entries(
+            self.connection,
+            client_id=client_id,
+            selections=selections,
+            start=start,
+            end=end,
+            buyer_side=buyer_side,
+        )
+
+    def get_vat_mark(self, document_id: int) -> VatMark | None:
+        """The accountant's VAT-register mark on a document, if any."""
+        return vat_register.get_mark(self.connection, document_id)
+
+    def put_vat_mark(self, mark: VatMark) -> None:
+        """Store the VAT-register mark of a document (replacing an earlier one)."""
+        vat_register.put_mark(self.connection, mark, self._now())
 
     def get_document(self, doc_id: int) -> Document | None:
         """The document with its lines, or ``None``."""

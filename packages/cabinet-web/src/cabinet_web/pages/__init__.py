@@ -19,6 +19,7 @@ from cabinet_web.pages import (
     settings,
     tokens,
     users,
+    vat_statement,
 )
 
 ROUTES = [
@@ -39,6 +40,7 @@ ROUTES = [
     *cash.ROUTES,
     *contract_templates.ROUTES,
     *contracts.ROUTES,
+    *vat_statement.ROUTES,
 ]
 
 __all__ = ["ROUTES"]

@@ -1,0 +1,314 @@
+"""What the VAT registers read, and the accountant's marks on documents (table ``vat_marks``).
+
+One statement reads a register: the client's documents of the register's types in the states
+that count, whose period date (sale, issue or receipt, each type says which; the issue date
+when it is empty) falls in the period; a second reads the GTU codes their lines carry. Rows are
+streamed (``yield_per``), never collected, so a month of any size keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cabinet_core.entities import Address, Party
+from cabinet_core.storage import schema as t
+from cabinet_core.vat_statement.registers import (
+    KSEF_NUMBER_EXTRA,
+    RegisterEntry,
+    VatMark,
+    ksef_number_of,
+)
+
+__all__ = [
+    "RegisterSelection",
+    "get_mark",
+    "put_mark",
+    "register_entries",
+    "register_params",
+    "register_queries",
+    "vat_marks",
+]
+
+vat_marks = sa.Table(
+    "vat_marks",
+    t.metadata,
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("documents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("non_deductible", sa.Boolean, nullable=False),
+    sa.Column("fixed_asset", sa.Boolean, nullable=False),
+    sa.Column("markers", sa.JSON, nullable=False),
+    sa.Column("document_kind", sa.String(10)),
+    sa.Column("ksef_marker", sa.String(10)),
+    sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("updated_at", t.UtcDateTime, nullable=False),
+)
+
+_d = t.documents
+_m = vat_marks
+#: The register row needs only the counterparty's country of its address.
+_ADDRESSES = {None: Address(), "PL": Address()}
+
+# A register reads one client's documents of a type by the date that places them in a period
+# (the sale or receipt date, the issue date when that is empty). These indexes, with
+# ``ix_documents_list`` (client, type, issue date), let both halves of that condition be index
+# ranges instead of a scan of every document the client has.
+ix_documents_vat_sale = sa.Index(
+    "ix_documents_vat_sale", _d.c.client_id, _d.c.doc_type, _d.c.sale_date
+)
+ix_documents_vat_receipt = sa.Index(
+    "ix_documents_vat_receipt", _d.c.client_id, _d.c.doc_type, _d.c.receipt_date
+)
+_BATCH = 500
+
+
+@attrs.frozen(kw_only=True)
+class RegisterSelection:
+    """One document type's part of a register: its key, the states that count and the date
+    column that places a document in a period."""
+
+    doc_type: str
+    states: frozenset[str]
+    basis: str
+
+
+_CLIENT = sa.bindparam("vat_client_id", type_=sa.Integer)
+_START = sa.bindparam("vat_start", type_=sa.Date)
+_END = sa.bindparam("vat_end", type_=sa.Date)
+
+
+def _period_filter(selections: tuple[RegisterSelection, ...]) -> sa.ColumnElement[bool]:
+    """``documents.id`` among the register's documents of the period.
+
+    One ``SELECT id`` per type and half of ``coalesce(basis, issue_date)`` in the period, joined
+    by ``UNION ALL``: each is a range on one index (``ix_documents_vat_sale``/``_receipt`` or
+    ``ix_documents_list``), where a single ``OR`` of them makes the planners scan every document
+    of the client.
+    """
+    parts: list[sa.Select[Any]] = []
+    for selection in selections:
+        common = (
+            _d.c.client_id == _CLIENT,
+            _d.c.doc_type == selection.doc_type,
+            _d.c.status.in_(sorted(selection.states)),
+        )
+        if selection.basis == "issue_date":
+            parts.append(sa.select(_d.c.id).where(*common, _d.c.issue_date.between(_START, _END)))
+            continue
+        column = _d.c[selection.basis]
+        parts.append(sa.select(_d.c.id).where(*common, column.between(_START, _END)))
+        parts.append(
+            sa.select(_d.c.id).where(
+                *common, column.is_(None), _d.c.issue_date.between(_START, _END)
+            )
+        )
+    if not parts:
+        return sa.false()
+    return _d.c.id.in_(sa.union_all(*parts))
+
+
+def _day(value: Any) -> Any:
+    # Dates are selected as text (see register_queries); PostgreSQL may still hand back a date.
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def _text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """``column`` read as the database's text: SQLAlchemy's SQLite date parsing costs more than
+    the whole rest of a register row, and :func:`date.fromisoformat` is exact and fast."""
+    return sa.type_coerce(column, sa.String)
+
+
+def register_params(client_id: int, start: date, end: date) -> dict[str, Any]:
+    """The values :func:`register_queries` are executed with."""
+    return {"vat_client_id": client_id, "vat_start": start, "vat_end": end}
+
+
+@functools.lru_cache(maxsize=64)
+def register_queries(
+    selections: tuple[RegisterSelection, ...], *, buyer_side: bool
+) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The two statements a register needs: its lines' GTU codes, and its documents (with only
+    the JSON members a row uses, extracted by the database). Built once per register shape and
+    run with :func:`register_params`, so SQLAlchemy's compiled cache serves every later call."""
+    where = _period_filter(selections)
+    gtu_query = (
+        sa.select(t.document_lines.c.document_id, t.document_lines.c.gtu)
+        .where(
+            t.document_lines.c.gtu.is_not(None),
+            t.document_lines.c.document_id.in_(sa.select(_d.c.id).where(where)),
+        )
+        .distinct()
+    )
+    party = _d.c.seller if buyer_side else _d.c.buyer
+    day = sa.func.coalesce(_d.c.receipt_date if buyer_side else _d.c.sale_date, _d.c.issue_date)
+    query = (
+        sa.select(
+            _d.c.id,
+            _d.c.doc_type,
+            _d.c.number,
+            _text(_d.c.issue_date).label("issue_date"),
+            _text(_d.c.sale_date).label("sale_date"),
+            _text(_d.c.receipt_date).label("receipt_date"),
+            _d.c.currency,
+            party["name"].as_string().label("party_name"),
+            party["nip"].as_string().label("party_nip"),
+            party["vat_eu"].as_string().label("party_vat_eu"),
+            party[("address", "country")].as_string().label("party_country"),
+            _d.c.totals,
+            _d.c.fx_rate,
+            _d.c.fx_table,
+            _text(_d.c.fx_date).label("fx_date"),
+            _d.c.extra["seller_invoice_number"].as_string().label("seller_number"),
+            _d.c.extra[KSEF_NUMBER_EXTRA].as_string().label("ksef_number"),
+            _m.c.document_id.label("m_document_id"),
+            _m.c.client_id.label("m_client_id"),
+            _m.c.non_deductible,
+            _m.c.fixed_asset,
+            _m.c.markers,
+            _m.c.document_kind,
+            _m.c.ksef_marker,
+        )
+        .select_from(_d.outerjoin(_m, _m.c.document_id == _d.c.id))
+        .where(where)
+        .order_by(day, _d.c.issue_date, _d.c.id)
+    )
+    return gtu_query, query
+
+
+def register_entries(
+    connection: Connection,
+    *,
+    client_id: int,
+    selections: Sequence[RegisterSelection],
+    start: date,
+    end: date,
+    buyer_side: bool,
+) -> Iterator[RegisterEntry]:
+    """The documents of one register in period order (period date, then issue date, then id);
+    ``buyer_side`` reads the seller as the counterparty (a purchase register)."""
+    gtu_query, query = register_queries(tuple(selections), buyer_side=buyer_side)
+    params = register_params(client_id, start, end)
+    gtu: dict[int, list[str]] = {}
+    for document_id, code in connection.execute(gtu_query, params):
+        gtu.setdefault(document_id, []).append(code)
+    result = connection.execution_options(yield_per=_BATCH).execute(query, params)
+    # Unpacked in the select's column order: attribute access per column costs more here than
+    # everything the row's arithmetic does.
+    for (
+        document_id,
+        doc_type,
+        number,
+        issue_date,
+        sale_date,
+        receipt_date,
+        currency,
+        party_name,
+        party_nip,
+        party_vat_eu,
+        party_country,
+        totals,
+        fx_rate,
+        fx_table,
+        fx_date,
+        seller_number,
+        ksef_number,
+        mark_id,
+        mark_client_id,
+        non_deductible,
+        fixed_asset,
+        markers,
+        document_kind,
+        ksef_marker,
+    ) in result:
+        yield RegisterEntry(
+            document_id=document_id,
+            doc_type=doc_type,
+            number=number,
+            seller_number=seller_number,
+            issue_date=_day(issue_date),
+            sale_date=_day(sale_date),
+            receipt_date=_day(receipt_date),
+            currency=currency,
+            counterparty=None
+            if party_name is None
+            else Party(
+                name=party_name,
+                nip=party_nip,
+                vat_eu=party_vat_eu,
+                address=_ADDRESSES.get(party_country) or Address(country=party_country or "PL"),
+            ),
+            totals=totals,
+            fx_rate=fx_rate,
+            fx_table=fx_table,
+            fx_date=_day(fx_date),
+            ksef_number=ksef_number_of(ksef_number),
+            line_gtu=tuple(gtu.get(document_id, ())),
+            mark=None
+            if mark_id is None
+            else VatMark(
+                document_id=mark_id,
+                client_id=mark_client_id,
+                non_deductible=bool(non_deductible),
+                fixed_asset=bool(fixed_asset),
+                markers=tuple(markers or ()),
+                document_kind=document_kind,
+                ksef_marker=ksef_marker,
+            ),
+        )
+
+
+def get_mark(connection: Connection, document_id: int) -> VatMark | None:
+    """The accountant's mark on a document, if any."""
+    row = (
+        connection.execute(sa.select(_m).where(_m.c.document_id == document_id)).mappings().first()
+    )
+    if row is None:
+        return None
+    return VatMark(
+        document_id=row["document_id"],
+        client_id=row["client_id"],
+        non_deductible=bool(row["non_deductible"]),
+        fixed_asset=bool(row["fixed_asset"]),
+        markers=tuple(row["markers"] or ()),
+        document_kind=row["document_kind"],
+        ksef_marker=row["ksef_marker"],
+        updated_by=row["updated_by"],
+    )
+
+
+def put_mark(connection: Connection, mark: VatMark, now: datetime) -> None:
+    """Store ``mark`` (replacing the document's earlier one)."""
+    values = {
+        "client_id": mark.client_id,
+        "non_deductible": mark.non_deductible,
+        "fixed_asset": mark.fixed_asset,
+        "markers": list(mark.markers),
+        "document_kind": mark.document_kind,
+        "ksef_marker": mark.ksef_marker,
+        "updated_by": mark.updated_by,
+        "updated_at": now,
+    }
+    updated = connection.execute(
+        sa.update(_m).where(_m.c.document_id == mark.document_id).values(**values)
+    )
+    if updated.rowcount == 0:
+        connection.execute(sa.insert(_m).values(document_id=mark.document_id, **values))

@@ -1,0 +1,426 @@
+"""The VAT registers (rejestr sprzedaży VAT, rejestr zakupów VAT): one row per document, in PLN.
+
+A row is built from what the store reads for one document (:class:`RegisterEntry`): its totals
+per VAT rate, converted to PLN where the document is in a foreign currency, and the JPK_V7M(3)
+``K_`` fields those amounts go to (poland.md §4):
+
+* a sales row takes each rate's net and VAT to the fields the rate declares
+  (:attr:`cabinet_core.vat.VatRate.jpk_net_field`, e.g. 23 % → ``K_19``/``K_20``; ``np II`` also
+  repeats its net in ``K_12``); the net in PLN is ``round(net × rate)``, the VAT in PLN is the
+  document's ``P_14_xW`` (rounded once over the rate's exact tax, as the invoice states it);
+* a purchase row takes the seller's stated PLN VAT (``P_14_xW``) and the net converted at the same
+  rate, to ``K_42``/``K_43`` (``K_40``/``K_41`` when marked a fixed asset); a purchase the
+  accountant marked not deductible stays in the register with its VAT shown as not deductible
+  and is left out of JPK;
+* a correcting invoice's totals are already its differences, so its row is negative where the
+  correction lowers the base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from cabinet_core.entities import Party
+from cabinet_core.money import round_money
+from cabinet_core.vat import TaxRules, UnknownVatRate
+from cabinet_core.vat_statement.markers import (
+    PURCHASE_MARKERS,
+    SALES_MARKERS,
+    normalise_gtu,
+    ordered,
+)
+
+__all__ = [
+    "KSEF_NUMBER_EXTRA",
+    "NO_ID",
+    "PURCHASE",
+    "SALES",
+    "TAX_DEDUCTIBLE",
+    "TAX_DUE_MINUS",
+    "TAX_DUE_PLUS",
+    "KTotals",
+    "RateAmount",
+    "RateSum",
+    "RegisterEntry",
+    "RegisterRow",
+    "RegisterTotals",
+    "VatMark",
+    "build_row",
+    "ksef_number_of",
+]
+
+SALES = "sales"
+PURCHASE = "purchase"
+#: ``NrKontrahenta`` when the counterparty has no tax number (a consumer).
+NO_ID = "BRAK"
+_ZERO = Decimal("0.00")
+#: The fields whose sum is the tax due (``PodatekNalezny``) and deductible (``PodatekNaliczony``).
+TAX_DUE_PLUS = ("K_16", "K_18", "K_20", "K_24", "K_26", "K_28", "K_30", "K_32", "K_33", "K_34")
+TAX_DUE_MINUS = ("K_35", "K_36", "K_360")
+TAX_DEDUCTIBLE = ("K_41", "K_43", "K_44", "K_45", "K_46", "K_47")
+
+
+@attrs.frozen(kw_only=True)
+class VatMark:
+    """What the accountant set on one document for the VAT registers.
+
+    ``markers`` are GTU and procedure markers (sales) or ``IMP`` (purchases) added to those the
+    lines carry; ``document_kind`` is ``TypDokumentu``/``DokumentZakupu``; ``ksef_marker``
+    overrides ``OFF``/``BFK``/``DI`` for a document without a KSeF number.
+    """
+
+    document_id: int
+    client_id: int
+    non_deductible: bool = False
+    fixed_asset: bool = False
+    markers: tuple[str, ...] = ()
+    document_kind: str | None = None
+    ksef_marker: str | None = None
+    updated_by: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RegisterEntry:
+    """One document as the store reads it for the registers (no lines, no attachments)."""
+
+    document_id: int
+    doc_type: str
+    number: str | None
+    seller_number: str | None
+    issue_date: date
+    sale_date: date | None
+    receipt_date: date | None
+    currency: str
+    counterparty: Party | None
+    #: The totals as stored: ``{"rows": [{"rate", "net", "vat", "vat_pln"}, …], …}``.
+    totals: Mapping[str, Any] | None
+    fx_rate: Decimal | None
+    fx_table: str | None
+    fx_date: date | None
+    ksef_number: str | None
+    line_gtu: tuple[str, ...] = ()
+    mark: VatMark | None = None
+
+
+#: Where a document's KSeF number is kept today: the ``ksef_number`` extra field (a received
+#: invoice's number, typed or taken from an imported file's name). The store reads this member
+#: (:mod:`cabinet_core.storage.vat_register`) and :func:`ksef_number_of` cleans it: the one
+#: place to change when the KSeF submission state keeps the number elsewhere.
+KSEF_NUMBER_EXTRA = "ksef_number"
+
+
+def ksef_number_of(value: object) -> str | None:
+    """The KSeF number stored for a document (see :data:`KSEF_NUMBER_EXTRA`), or ``None``."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class RateAmount:
+    """One VAT rate on one document: in the document's currency and in PLN."""
+
+    rate: str
+    net: Decimal
+    vat: Decimal
+    net_pln: Decimal
+    vat_pln: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class RegisterRow:
+    """One row of a VAT register (``SprzedazWiersz``/``ZakupWiersz``), amounts in PLN."""
+
+    lp: int
+    side: str
+    document_id: int
+    doc_type: str
+    #: The document's number: the client's own for a sale, the seller's for a purchase.
+    number: str
+    #: A purchase's number in the client's cost register (``KOSZT/…``); ``None`` for a sale.
+    register_number: str | None
+    issue_date: date
+    #: ``DataSprzedazy`` of a sale when it differs from the issue date; ``DataWplywu`` of a
+    #: purchase (the receipt date).
+    other_date: date | None
+    ksef_number: str | None
+    #: ``NrKSeF`` when the document has a number, else ``OFF``, ``BFK`` or ``DI``.
+    ksef_marker: str
+    country: str
+    tax_id: str
+    counterparty_name: str
+    currency: str
+    #: Gross in the document's currency, the NBP rate, its table and date (foreign only).
+    currency_gross: Decimal | None
+    exchange_rate: Decimal | None
+    rate_table: str | None
+    rate_date: date | None
+    amounts: tuple[RateAmount, ...]
+    net_pln: Decimal
+    vat_pln: Decimal
+    gross_pln: Decimal
+    #: The JPK ``K_`` fields of the row (empty for a purchase left out of JPK).
+    k: Mapping[str, Decimal]
+    markers: tuple[str, ...]
+    document_kind: str | None
+    non_deductible: bool = False
+    fixed_asset: bool = False
+    #: A foreign-currency document without its exchange rate: its PLN net is unknown, so a JPK
+    #: file cannot be written until the document has one.
+    rate_missing: bool = False
+
+    @property
+    def foreign(self) -> bool:
+        return self.currency != "PLN"
+
+    @property
+    def in_jpk(self) -> bool:
+        """A non-deductible purchase is not entered in the JPK purchase register."""
+        return not self.non_deductible
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, str):
+        return Decimal(value)
+    if value is None:
+        return _ZERO
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _party_ids(party: Party | None) -> tuple[str, str, str]:
+    """Country, tax id (``BRAK`` when none) and name of the counterparty."""
+    if party is None:
+        return "PL", NO_ID, NO_ID
+    country = (party.address.country or "PL").upper()
+    tax_id = ""
+    if country != "PL" and party.vat_eu:
+        tax_id = party.vat_eu.replace(" ", "").upper()
+        if tax_id[:2] == country or (country == "GR" and tax_id[:2] == "EL"):
+            tax_id = tax_id[2:]
+    elif party.nip:
+        tax_id = party.nip.replace("-", "").replace(" ", "")
+    return country, tax_id or NO_ID, party.name.strip() or NO_ID
+
+
+def _amounts(entry: RegisterEntry) -> tuple[tuple[RateAmount, ...], bool]:
+    """The per-rate amounts in PLN, and whether a foreign-currency document lacks the rate to
+    convert them (an invoice whose lines each had their own rate, MF example 21): its PLN net is
+    then unknown (0 here) and its PLN VAT is what the document states, if anything."""
+    rows = (entry.totals or {}).get("rows") or ()
+    foreign = entry.currency != "PLN"
+    missing = foreign and entry.fx_rate is None
+    amounts = []
+    for raw in rows:
+        net = _decimal(raw.get("net"))
+        vat = _decimal(raw.get("vat"))
+        stated = raw.get("vat_pln")
+        if not foreign:
+            net_pln, vat_pln = net, vat
+        elif entry.fx_rate is None:
+            net_pln, vat_pln = _ZERO, _decimal(stated)
+        else:
+            net_pln = round_money(net * entry.fx_rate, "PLN")
+            vat_pln = (
+                _decimal(stated) if stated is not None else round_money(vat * entry.fx_rate, "PLN")
+            )
+        amounts.append(
+            RateAmount(
+                rate=str(raw.get("rate")), net=net, vat=vat, net_pln=net_pln, vat_pln=vat_pln
+            )
+        )
+    return tuple(amounts), missing
+
+
+def _add(k: dict[str, Decimal], field: str | None, amount: Decimal) -> None:
+    if field is not None:
+        k[field] = k.get(field, _ZERO) + amount
+
+
+def _sales_k(amounts: Iterable[RateAmount], rules: TaxRules) -> dict[str, Decimal]:
+    k: dict[str, Decimal] = {}
+    for amount in amounts:
+        try:
+            rate = rules.rate(amount.rate)
+        except UnknownVatRate:
+            continue
+        _add(k, rate.jpk_net_field, amount.net_pln)
+        _add(k, rate.jpk_vat_field, amount.vat_pln)
+        for field in rate.jpk_also_fields:
+            _add(k, field, amount.net_pln)
+    return k
+
+
+def _purchase_k(
+    amounts: Iterable[RateAmount], rules: TaxRules, *, fixed_asset: bool
+) -> dict[str, Decimal]:
+    """Only rates that carry VAT give a right to deduct; their net and stated PLN VAT."""
+    net_field, vat_field = ("K_40", "K_41") if fixed_asset else ("K_42", "K_43")
+    k: dict[str, Decimal] = {}
+    for amount in amounts:
+        try:
+            rate = rules.rate(amount.rate)
+        except UnknownVatRate:
+            continue
+        if rate.bears_vat:
+            _add(k, net_field, amount.net_pln)
+            _add(k, vat_field, amount.vat_pln)
+    return k
+
+
+def build_row(
+    entry: RegisterEntry, *, side: str, lp: int, rules: Callable[[date], TaxRules]
+) -> RegisterRow:
+    """The register row of ``entry`` at position ``lp``; ``rules`` gives the VAT rules of a date."""
+    mark = entry.mark
+    amounts, rate_missing = _amounts(entry)
+    tax_rules = rules(entry.issue_date)
+    non_deductible = side == PURCHASE and mark is not None and mark.non_deductible
+    fixed_asset = side == PURCHASE and mark is not None and mark.fixed_asset
+    if side == SALES:
+        k = _sales_k(amounts, tax_rules)
+        markers = ordered(
+            [
+                *filter(None, (normalise_gtu(code) for code in entry.line_gtu)),
+                *(mark.markers if mark else ()),
+            ],
+            SALES_MARKERS,
+        )
+        party = entry.counterparty
+        number = entry.number or ""
+        register_number = None
+        other = entry.sale_date if entry.sale_date and entry.sale_date != entry.issue_date else None
+    else:
+        k = {} if non_deductible else _purchase_k(amounts, tax_rules, fixed_asset=fixed_asset)
+        markers = ordered(mark.markers if mark else (), PURCHASE_MARKERS)
+        party = entry.counterparty
+        number = entry.seller_number or entry.number or ""
+        register_number = entry.number
+        other = entry.receipt_date
+    country, tax_id, name = _party_ids(party)
+    net_pln = sum((amount.net_pln for amount in amounts), _ZERO)
+    vat_pln = sum((amount.vat_pln for amount in amounts), _ZERO)
+    foreign = entry.currency != "PLN"
+    currency_gross = None
+    if foreign:
+        currency_gross = sum((amount.net + amount.vat for amount in amounts), _ZERO)
+    if entry.ksef_number:
+        ksef_marker = "NrKSeF"
+    elif mark is not None and mark.ksef_marker:
+        ksef_marker = mark.ksef_marker
+    else:
+        ksef_marker = "BFK"
+    return RegisterRow(
+        lp=lp,
+        side=side,
+        document_id=entry.document_id,
+        doc_type=entry.doc_type,
+        number=number or NO_ID,
+        register_number=register_number,
+        issue_date=entry.issue_date,
+        other_date=other,
+        ksef_number=entry.ksef_number,
+        ksef_marker=ksef_marker,
+        country=country,
+        tax_id=tax_id,
+        counterparty_name=name,
+        currency=entry.currency,
+        currency_gross=currency_gross,
+        exchange_rate=entry.fx_rate if foreign else None,
+        rate_table=entry.fx_table if foreign else None,
+        rate_date=entry.fx_date if foreign else None,
+        amounts=amounts,
+        net_pln=net_pln,
+        vat_pln=vat_pln,
+        gross_pln=net_pln + vat_pln,
+        k=k,
+        markers=markers,
+        document_kind=mark.document_kind if mark else None,
+        non_deductible=non_deductible,
+        fixed_asset=fixed_asset,
+        rate_missing=rate_missing,
+    )
+
+
+@attrs.define
+class KTotals:
+    """Running sums of a register's ``K_`` fields as rows stream past (memory stays flat)."""
+
+    side: str
+    count: int = 0
+    k: dict[str, Decimal] = attrs.field(factory=dict)
+
+    def add(self, row: RegisterRow) -> None:
+        """Count ``row`` if it goes to JPK; FP rows count but stay out of the tax sums."""
+        if not row.in_jpk:
+            return
+        self.count += 1
+        if row.document_kind == "FP":
+            return
+        for field, amount in row.k.items():
+            self.k[field] = self.k.get(field, _ZERO) + amount
+
+    @property
+    def tax(self) -> Decimal:
+        """``PodatekNalezny`` (sales) or ``PodatekNaliczony`` (purchases), in PLN."""
+        if self.side == SALES:
+            plus = sum((self.k.get(field, _ZERO) for field in TAX_DUE_PLUS), _ZERO)
+            return plus - sum((self.k.get(field, _ZERO) for field in TAX_DUE_MINUS), _ZERO)
+        return sum((self.k.get(field, _ZERO) for field in TAX_DEDUCTIBLE), _ZERO)
+
+
+@attrs.frozen(kw_only=True)
+class RateSum:
+    """One rate's sums over a register, in PLN."""
+
+    rate: str
+    net_pln: Decimal
+    vat_pln: Decimal
+
+    @property
+    def gross_pln(self) -> Decimal:
+        return self.net_pln + self.vat_pln
+
+
+@attrs.frozen(kw_only=True)
+class RegisterTotals:
+    """A register's totals per rate and overall (PLN); for purchases also the VAT not deducted."""
+
+    rates: tuple[RateSum, ...]
+    net_pln: Decimal
+    vat_pln: Decimal
+    gross_pln: Decimal
+    non_deductible_vat_pln: Decimal
+    count: int
+
+    @classmethod
+    def of(cls, rows: Iterable[RegisterRow], order: Callable[[str], int]) -> RegisterTotals:
+        nets: dict[str, Decimal] = {}
+        vats: dict[str, Decimal] = {}
+        count = 0
+        non_deductible = _ZERO
+        for row in rows:
+            count += 1
+            for amount in row.amounts:
+                nets[amount.rate] = nets.get(amount.rate, _ZERO) + amount.net_pln
+                vats[amount.rate] = vats.get(amount.rate, _ZERO) + amount.vat_pln
+            if row.non_deductible:
+                non_deductible += row.vat_pln
+        rates = tuple(
+            RateSum(rate=code, net_pln=nets[code], vat_pln=vats[code])
+            for code in sorted(nets, key=order)
+        )
+        net = sum(nets.values(), _ZERO)
+        vat = sum(vats.values(), _ZERO)
+        return cls(
+            rates=rates,
+            net_pln=net,
+            vat_pln=vat,
+            gross_pln=net + vat,
+            non_deductible_vat_pln=non_deductible,
+            count=count,
+        )
