@@ -1,6 +1,7 @@
-"""The Bitrix24 emulator is a test double in its own distribution: it uses nothing of cabinet,
-and cabinet's production code never imports it at module level. Only the commands and the
-demo loop that serve an emulated portal may import it, inside the function that needs it."""
+"""The emulators (Bitrix24, KSeF) are test doubles in their own distributions: each uses nothing
+of cabinet, and cabinet's production code never imports one at module level. Only the commands
+and the demo loops that serve an emulated service may import it, inside the function that needs
+it."""
 
 from __future__ import annotations
 
@@ -10,14 +11,29 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
-EMULATOR = ROOT / "packages" / "bitrix24-emulator" / "src" / "bitrix24_emulator"
-#: Where a function may import the emulator: the ``cabinet bitrix-emulator`` command and the
-#: Bitrix24 demo loop, both in cabinet-bitrix (cabinet-web reaches the loop through the
-#: ``demo_loops`` hook and never names the emulator).
-LAZY_ALLOWED = {
-    "packages/cabinet-bitrix/src/cabinet_bitrix/plugin.py",
-    "packages/cabinet-bitrix/src/cabinet_bitrix/demo.py",
+#: Each emulator: its distribution, its sources, and where a function may import it (the
+#: plugin's emulator command and demo loop; cabinet-web reaches the loops through the
+#: ``demo_loops`` hook and never names an emulator).
+EMULATORS = {
+    "bitrix24_emulator": (
+        "bitrix24-emulator",
+        ROOT / "packages" / "bitrix24-emulator" / "src" / "bitrix24_emulator",
+        {
+            "packages/cabinet-bitrix/src/cabinet_bitrix/plugin.py",
+            "packages/cabinet-bitrix/src/cabinet_bitrix/demo.py",
+        },
+    ),
+    "ksef_emulator": (
+        "ksef-emulator",
+        ROOT / "packages" / "ksef-emulator" / "src" / "ksef_emulator",
+        {
+            "plugins/cabinet-ksef/src/cabinet_ksef/plugin.py",
+            "plugins/cabinet-ksef/src/cabinet_ksef/demo.py",
+        },
+    ),
 }
 
 
@@ -48,8 +64,9 @@ def _cabinet_sources() -> list[Path]:
     )
 
 
-def test_the_emulator_imports_nothing_of_cabinet():
-    modules = sorted(EMULATOR.rglob("*.py"))
+@pytest.mark.parametrize("emulator", EMULATORS)
+def test_the_emulator_imports_nothing_of_cabinet(emulator):
+    modules = sorted(EMULATORS[emulator][1].rglob("*.py"))
     assert len(modules) > 10
     offending = [
         f"{path.relative_to(ROOT)}:{line} imports {module}"
@@ -60,15 +77,19 @@ def test_the_emulator_imports_nothing_of_cabinet():
     assert offending == []
 
 
-def test_the_emulator_distribution_requires_nothing_of_cabinet():
-    requires = importlib.metadata.requires("bitrix24-emulator") or []
-    assert requires, "bitrix24-emulator declares its dependencies"
+@pytest.mark.parametrize("emulator", EMULATORS)
+def test_the_emulator_distribution_requires_nothing_of_cabinet(emulator):
+    distribution = EMULATORS[emulator][0]
+    requires = importlib.metadata.requires(distribution) or []
+    assert requires, f"{distribution} declares its dependencies"
     assert [name for name in requires if name.lower().startswith("cabinet")] == []
 
 
-def test_every_emulator_module_imports_with_cabinet_unavailable():
+@pytest.mark.parametrize("emulator", EMULATORS)
+def test_every_emulator_module_imports_with_cabinet_unavailable(emulator):
     # A dynamic import (importlib, __import__) escapes the scan above; this catches it.
-    script = """
+    script = (
+        """
 import importlib, importlib.abc, pkgutil, sys
 
 class NoCabinet(importlib.abc.MetaPathFinder):
@@ -78,12 +99,13 @@ class NoCabinet(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, NoCabinet())
-import bitrix24_emulator
-for module in pkgutil.walk_packages(bitrix24_emulator.__path__, "bitrix24_emulator."):
-    if module.name != "bitrix24_emulator.__main__":  # that one serves
+import EMULATOR as emulator
+for module in pkgutil.walk_packages(emulator.__path__, "EMULATOR."):
+    if module.name != "EMULATOR.__main__":  # that one serves
         importlib.import_module(module.name)
-print(len([m for m in sys.modules if m.startswith("bitrix24_emulator")]))
+print(len([m for m in sys.modules if m.startswith("EMULATOR")]))
 """
+    ).replace("EMULATOR", emulator)
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
@@ -91,26 +113,34 @@ print(len([m for m in sys.modules if m.startswith("bitrix24_emulator")]))
     assert int(done.stdout) > 10
 
 
-def test_cabinet_never_imports_the_emulator_at_module_level():
+@pytest.mark.parametrize("emulator", EMULATORS)
+def test_cabinet_never_imports_the_emulator_at_module_level(emulator):
+    lazy_allowed = EMULATORS[emulator][2]
     sources = _cabinet_sources()
     assert sources
     module_level, lazy = [], []
     for path in sources:
         name = path.relative_to(ROOT).as_posix()
         for module, line, in_function in _imports(path):
-            if _top(module) != "bitrix24_emulator":
+            if _top(module) != emulator:
                 continue
             if not in_function:
                 module_level.append(f"{name}:{line}")
-            elif name not in LAZY_ALLOWED:
+            elif name not in lazy_allowed:
                 lazy.append(f"{name}:{line}")
     assert module_level == [], "production code imports the emulator at module level"
     assert lazy == [], "only the emulator command and the demo loop may import it"
 
 
-def test_the_scan_sees_the_commands_own_import():
+@pytest.mark.parametrize(
+    ("plugin", "module"),
+    [
+        ("packages/cabinet-bitrix/src/cabinet_bitrix/plugin.py", "bitrix24_emulator.cli"),
+        ("plugins/cabinet-ksef/src/cabinet_ksef/plugin.py", "ksef_emulator.cli"),
+    ],
+)
+def test_the_scan_sees_the_commands_own_import(plugin, module):
     # Guards the scan itself: the command does import the emulator, inside its function.
-    plugin = ROOT / "packages/cabinet-bitrix/src/cabinet_bitrix/plugin.py"
-    assert ("bitrix24_emulator.cli", True) in {
-        (module, in_function) for module, _, in_function in _imports(plugin)
+    assert (module, True) in {
+        (found, in_function) for found, _, in_function in _imports(ROOT / plugin)
     }

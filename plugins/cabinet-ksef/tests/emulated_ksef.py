@@ -152,7 +152,7 @@ def connect(cabinet: Cabinet, emulator: Emulator, nip: str = SELLER_NIP) -> Clie
     emulator.add_subject(nip)
     port = cabinet.ksef_port()
     vault = CredentialVault(KsefSettings.of(cabinet).credentials_key, port)
-    vault.store(
+    vault.keep(
         client.id,
         token_credentials(nip, emulator.add_token(nip)),
         now=port.now(),

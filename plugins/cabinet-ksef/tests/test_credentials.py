@@ -28,7 +28,7 @@ def test_a_token_is_sealed_and_opened_and_valid_at_most_until_the_legal_end() ->
     port = FakePort()
     vault = CredentialVault(Fernet.generate_key(), port)
     token = "20261201-EC-2F1B3C4D5E-6F7A8B9C0D-1E|nip-5265877635|" + "a" * 64
-    info = vault.store(1, token_credentials(SELLER_NIP, token), now=NOW, valid_until=None)
+    info = vault.keep(1, token_credentials(SELLER_NIP, token), now=NOW, valid_until=None)
     assert info.method == "token" and info.valid_until == TOKEN_LEGAL_END
     assert dt.datetime(2026, 12, 31, 23, 0, tzinfo=dt.UTC) == TOKEN_LEGAL_END
     sealed = port.client_state(1, "credentials")
@@ -43,7 +43,7 @@ def test_a_token_is_sealed_and_opened_and_valid_at_most_until_the_legal_end() ->
 
 def test_credentials_sealed_under_another_key_are_not_readable() -> None:
     port = FakePort()
-    CredentialVault(Fernet.generate_key(), port).store(
+    CredentialVault(Fernet.generate_key(), port).keep(
         1, token_credentials(SELLER_NIP, "tok"), now=NOW, valid_until=None
     )
     other = CredentialVault(Fernet.generate_key(), port)
@@ -70,7 +70,7 @@ def test_a_pem_certificate_and_an_encrypted_key_become_credentials() -> None:
     assert b"ENCRYPTED" not in made.private_key_pem
     port = FakePort()
     vault = CredentialVault(Fernet.generate_key(), port)
-    info = vault.store(1, made, now=NOW, valid_until=None)
+    info = vault.keep(1, made, now=NOW, valid_until=None)
     assert info.method == "certificate" and "Biuro Rachunkowe" in info.subject
     assert info.valid_until is not None and info.valid_until > NOW
     assert vault.credentials(1) == made

@@ -184,7 +184,7 @@ def test_a_certificate_client_offline_gets_both_codes_and_is_accepted_after_reco
         ),
         now=port.now(),
     )
-    CredentialVault(KsefSettings.of(world.cabinet).credentials_key, port).store(
+    CredentialVault(KsefSettings.of(world.cabinet).credentials_key, port).keep(
         world.client.id, credentials, now=port.now(), valid_until=None
     )
     world.cabinet.settings.plugins["ksef"]["offline_after"] = "1"

@@ -20,7 +20,7 @@ def make(**config: str) -> tuple[Receiver, FakePort, FakeKsef]:
         {"base_url": "http://ksef.test/v2", **config}, secret_key="s"
     )
     sender = KsefSender(port, settings, Connections(ksef.client, port, port.now))
-    sender.vault.store(
+    sender.vault.keep(
         1, TokenCredentials(context_nip=SELLER_NIP, token="t"), now=NOW, valid_until=None
     )
     return Receiver(sender), port, ksef

@@ -52,7 +52,7 @@ def make(
         credentials = TokenCredentials(
             context_nip=SELLER_NIP, token="20261201-EC-TOKEN|nip-5265877635|abc"
         )
-    sender.vault.store(1, credentials, now=port.now(), valid_until=None)
+    sender.vault.keep(1, credentials, now=port.now(), valid_until=None)
     return sender, port, ksef
 
 

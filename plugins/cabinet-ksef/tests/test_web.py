@@ -183,7 +183,7 @@ def test_switching_on_without_credentials_is_refused(cabinet: Cabinet, client: C
 
 def test_test_connection_is_queued_and_run_by_the_worker(cabinet: Cabinet, client: Client) -> None:
     assert client.id is not None
-    vault(cabinet).store(
+    vault(cabinet).keep(
         client.id,
         TokenCredentials(context_nip=NIP, token="t"),
         now=cabinet.ksef_port().now(),

@@ -108,7 +108,7 @@ class CredentialVault:
         self._fernet = Fernet(key)
         self._state = state
 
-    def store(
+    def keep(
         self,
         client_id: int,
         credentials: Credentials,

@@ -61,7 +61,7 @@ def connect_clients(cabinet: Cabinet, emulator: Any) -> list[tuple[str, str]]:
         emulator.add_subject(client.nip, client.name)
         if vault.info(client.id) is None:
             token = emulator.add_token(client.nip)
-            vault.store(
+            vault.keep(
                 client.id, token_credentials(client.nip, token), now=port.now(), valid_until=None
             )
         if not port.enabled(client.id):

@@ -248,7 +248,7 @@ def save_client_settings(
         raise ValidationError(errors)
     port.set_client_state(client_id, ENVIRONMENT_KEY, environment)
     if credentials is not None:
-        vault.store(client_id, credentials, now=port.now(), valid_until=None)
+        vault.keep(client_id, credentials, now=port.now(), valid_until=None)
     if port.enabled(client_id) != enabled:
         port.set_enabled(client_id, enabled)
 
