@@ -47,7 +47,7 @@ def test_a_document_becomes_a_smart_process_item_with_rows(cabinet, emulator, do
     (item,) = spa_items(emulator)
     assert item["xmlId"] == f"cabinet-document-{document.id}"
     assert item["title"] == "Faktura VAT FV/1/11/2026"
-    assert item["stageId"] == "DT1038_37:NEW"
+    assert item["stageId"] == "DT1038_37:PREPARATION"
     rows = emulator.portal.rows[("T40e", item["id"])]
     assert [r["productName"] for r in rows] == ["Obsługa księgowa", "Książka", "Szkolenie"]
     assert rows[1]["price"] == 10.5 and rows[1]["quantity"] == 2.0

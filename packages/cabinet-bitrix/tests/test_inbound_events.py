@@ -206,12 +206,13 @@ def test_a_quote_event_is_handled_and_its_add_event_ignored(cabinet, clock, docu
     )
     (quote,) = portal.emulator.portal.items[7].values()
     portal.emulator.act(
-        "crm.item.update", {"entityTypeId": 7, "id": quote["id"], "fields": {"stageId": "SENT"}}
+        "crm.item.update",
+        {"entityTypeId": 7, "id": quote["id"], "fields": {"stageId": "APPROVED"}},
     )
     (form,) = portal.take()
     assert form["event"] == "ONCRMQUOTEUPDATE" and "data[FIELDS][ENTITY_TYPE_ID]" not in form
     assert handle_event(cabinet, form, backend=portal.backend).startswith("status:")
-    assert status_of(cabinet, document).status == "sent"
+    assert status_of(cabinet, document).status == "paid"
 
 
 def test_an_item_tagged_with_another_client_is_refused(cabinet, spa, document):

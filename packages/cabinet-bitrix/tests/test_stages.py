@@ -11,7 +11,7 @@ from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.stages import SETTINGS_KEY, StageMap, check_mapping, default_mapping
 from cabinet_core.crm import DeliveryError
 from cabinet_core.default_document_types import BUILT_IN_TYPES
-from cabinet_core.entities import OutboxMessage
+from cabinet_core.entities import OutboxMessage, PaymentStatus
 from emulated import emulated_client
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,10 +59,15 @@ def test_defaults_cover_every_state_of_the_built_in_types(cabinet):
 def test_a_stage_maps_back_without_undoing_a_number(cabinet):
     stages = StageMap(categories={1038: 37})
     sales = cabinet.document_types["vat_invoice"]
-    # issued and draft share the first stage: an issued invoice stays issued there, and a
-    # sent one moved back to it becomes issued, never a draft again.
-    assert stages.status_for(sales, 1038, "DT1038_37:NEW", "issued") == "issued"
-    assert stages.status_for(sales, 1038, "DT1038_37:NEW", "sent") == "issued"
+    # An issued invoice leaves the draft stage; moved back to it, it stays issued (never a
+    # draft again, nor refused by KSeF on the CRM's word).
+    assert stages.stage_for(sales, 1038, "issued") == "DT1038_37:PREPARATION"
+    assert stages.stage_for(sales, 7, "issued") == "SENT"
+    assert stages.status_for(sales, 1038, "DT1038_37:NEW", "issued") is None
+    assert stages.status_for(sales, 1038, "DT1038_37:NEW", "sent") is None
+    assert stages.status_for(sales, 1038, "DT1038_37:PREPARATION", "sent") == "issued"
+    assert stages.status_for(sales, 7, "SENT", "issued") == "issued"
+    assert stages.status_for(sales, 1038, "DT1038_37:NEW", "draft") == "draft"
     assert stages.status_for(sales, 1038, "DT1038_37:SUCCESS", "sent") == "paid"
     assert stages.status_for(sales, 1038, "DT1038_37:UC_OTHER", "sent") is None
     cost = cabinet.document_types["cost_invoice"]
@@ -113,14 +118,14 @@ def test_a_status_change_moves_the_item_and_a_plain_edit_does_not(
     backend = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
     backend.deliver(cabinet.sync_port("bitrix24"), message(document, "document.created"))
     (item,) = emulator.portal.items[1038].values()
-    assert item["stageId"] == "DT1038_37:NEW"
+    assert item["stageId"] == "DT1038_37:PREPARATION"
     # Staff moved it meanwhile; an edit in the cabinet must not undo that.
     emulator.act(
         "crm.item.update",
-        {"entityTypeId": 1038, "id": item["id"], "fields": {"stageId": "DT1038_37:PREPARATION"}},
+        {"entityTypeId": 1038, "id": item["id"], "fields": {"stageId": "DT1038_37:NEW"}},
     )
     backend.deliver(cabinet.sync_port("bitrix24"), message(document, "document.updated"))
-    assert item["stageId"] == "DT1038_37:PREPARATION"
+    assert item["stageId"] == "DT1038_37:NEW"
     with cabinet.store.transaction() as tx:
         sent = tx.update_document(attrs.evolve(document, status="sent"))
     backend.deliver(
@@ -193,13 +198,15 @@ def test_a_pushed_stage_read_back_never_changes_the_status(cabinet_types, data):
     stage = stages.stage_for(document_type, 1038, status)
     if stage is not None:
         assert stages.status_for(document_type, 1038, stage, status) == status
-        # From any other status, the stage never turns a document back into a draft unless
-        # only the draft state is mapped there.
+        # From any other status, the stage never turns a document back into a draft, nor
+        # into a state only the cabinet sets (refused by KSeF): nothing is taken from it then.
         initial = document_type.workflow.initial
         sharing = {s for s in states if stages.stage_for(document_type, 1038, s) == stage}
         back = stages.status_for(document_type, 1038, stage, "elsewhere")
-        assert back in sharing
-        assert back != initial or sharing == {initial}
+        if sharing <= {initial, "ksef_rejected"}:
+            assert back is None
+        else:
+            assert back in sharing - {initial, "ksef_rejected"}
 
 
 def test_a_malformed_mapping_holds_deliveries_with_a_clear_error(
@@ -216,3 +223,28 @@ def test_a_malformed_mapping_holds_deliveries_with_a_clear_error(
     )
     assert isinstance(outcome[1], DeliveryError)
     assert emulator.portal.items[7] == {}
+
+
+def test_issued_and_paid_invoices_land_on_their_default_stages(cabinet, emulator, clock, document):
+    """An issued invoice leaves the quote's DRAFT at once; a payment recorded without a status
+    change (the bank import, the CRM) still lands it on the won stage."""
+    quote = make_backend(emulator, clock)
+    port = cabinet.sync_port("bitrix24")
+    quote.deliver(port, message(document, "document.created"))
+    (item,) = emulator.portal.items[7].values()
+    assert item["stageId"] == "SENT"
+    with cabinet.store.transaction() as tx:
+        paid = tx.update_document(attrs.evolve(document, payment_status=PaymentStatus.PAID))
+    assert paid.status == "issued"
+    quote.deliver(port, message(paid, "document.payment_changed"))
+    assert item["stageId"] == "APPROVED"
+    spa = make_backend(emulator, clock, entity_types={"vat_invoice": 1038})
+    spa.deliver(port, message(paid, "document.created"))
+    (spa_item,) = emulator.portal.items[1038].values()
+    assert spa_item["stageId"] == "DT1038_37:SUCCESS"
+    # The cabinet's own write, read back by an event or a reconciliation, changes nothing.
+    from cabinet_bitrix.inbound import apply_item
+
+    field = spa.settings.origin_field_for(1038)
+    read_back = {**spa_item, field: spa.origin_id(paid)}
+    assert apply_item(port, spa, 1038, read_back) == f"unchanged: document {paid.id} is paid"

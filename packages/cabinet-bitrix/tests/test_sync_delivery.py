@@ -75,7 +75,7 @@ def test_one_claimed_batch_of_every_kind(cabinet, emulator, backend, document):
     assert outcome == dict.fromkeys(range(1, 8))
     items = {i["xmlId"]: i for i in emulator.portal.items[1038].values()}
     assert items[f"cabinet-document-{sent.id}"]["stageId"] == "DT1038_37:CLIENT"
-    assert items[f"cabinet-document-{document.id}"]["stageId"] == "DT1038_37:NEW"
+    assert items[f"cabinet-document-{document.id}"]["stageId"] == "DT1038_37:PREPARATION"
     origins = {c["originId"] for c in emulator.portal.items[4].values()}
     assert origins == {
         f"cabinet-client-{document.client_id}",

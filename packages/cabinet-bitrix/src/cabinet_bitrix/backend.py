@@ -676,7 +676,7 @@ class BitrixBackend:
             document = port.document(message.entity_id)
             if document is None:
                 return  # deleted before delivery; its own message deletes the item
-            self.push_document(port, document, move_stage=topic is Topic.DOCUMENT_STATUS_CHANGED)
+            self.push_document(port, document, move_stage=topic in _STAGE_MOVES)
         elif topic in _PARTY_PUSHES:
             party = self._load_party(port, message)
             if party is not None:
@@ -717,7 +717,7 @@ class BitrixBackend:
         moves = {
             doc_id
             for doc_id, about in documents.items()
-            if any(m.topic == Topic.DOCUMENT_STATUS_CHANGED for m in about)
+            if any(m.topic in _STAGE_MOVES for m in about)
         }
         try:
             pushed: Mapping[int, int | BitrixError] = (
@@ -775,6 +775,9 @@ _DOCUMENT_PUSHES = frozenset(
         Topic.DOCUMENT_PAYMENT_CHANGED,
     }
 )
+#: Topics that move the item to the stage the document now belongs on (a payment recorded
+#: without a status change still lands a paid invoice on its ``paid`` stage).
+_STAGE_MOVES = frozenset({Topic.DOCUMENT_STATUS_CHANGED, Topic.DOCUMENT_PAYMENT_CHANGED})
 _PARTY_PUSHES = frozenset(
     {
         Topic.CLIENT_CREATED,
@@ -962,7 +965,7 @@ class _WriteRound:
             doc_type = self.port.document_type(document.doc_type)
             if doc_type is not None:
                 entity_type_id = backend.settings.entity_type_for(document.doc_type)
-                stage = self.stages.stage_for(doc_type, entity_type_id, document.status)
+                stage = self.stages.stage_for_document(doc_type, entity_type_id, document)
         commands.extend(
             backend.document_commands(
                 self.port, document, item_id, stage=stage, links=links, catalog=self.catalog

@@ -215,6 +215,15 @@ def apply_item(
     status = stages.status_for(document_type, entity_type_id, stage, document.status)
     if status is None:
         return f"ignored: stage {stage} is not mapped for {document.doc_type}"
+    if (
+        status == "paid"
+        and document.payment_status is PaymentStatus.PAID
+        and stages.stage_for_document(document_type, entity_type_id, document)
+        == stages.stage_for(document_type, entity_type_id, "paid")
+    ):
+        # The cabinet put the item there itself (a payment recorded without a status change,
+        # StageMap.stage_for_document): its own write coming back changes nothing.
+        return f"unchanged: document {document_id} is paid"
     comment = "Bitrix24"
     if status != document.status and any(
         t.target == status and t.needs_comment for t in document_type.workflow.transitions

@@ -16,10 +16,15 @@ Admins override the defaults in the settings table under :data:`SETTINGS_KEY`::
 A type's entry replaces that type's defaults (statuses left out are not pushed, and stages
 mapped to nothing change nothing when they come back).
 
-Back from the CRM a stage can stand for several statuses (an issued and a sent invoice may share
-a stage); :meth:`StageMap.status_for` keeps the document's status when it already maps to the
-stage, otherwise picks the first of them in workflow order that is not the initial state — a
-stage never turns a numbered document back into a draft.
+Back from the CRM a stage can stand for several statuses (an issued and a sent invoice share the
+quote stage ``SENT``); :meth:`StageMap.status_for` keeps the document's status when it already
+maps to the stage, otherwise picks the first of them in workflow order that is not the initial
+state — a stage never turns a document that left its initial state back into it (an issued
+invoice dragged to ``DRAFT`` stays issued).
+
+A document whose payment status is ``paid`` goes to its type's ``paid`` stage whatever its
+workflow state (:meth:`StageMap.stage_for_document`): a payment recorded by the bank import or by
+the CRM moves the item as marking it paid would.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from cabinet_core.entities import PaymentStatus
 
 if TYPE_CHECKING:
     from cabinet_core.doctypes import DocumentType
+    from cabinet_core.entities import Document
     from cabinet_core.sync import SyncPort
 
 log = logging.getLogger("cabinet.bitrix.stages")
@@ -50,8 +57,11 @@ SPA_STAGES = ("NEW", "PREPARATION", "CLIENT", "SUCCESS", "FAIL")
 #: across the built-in types (issued, sent, paid …), so one table gives each type its default.
 _DEFAULTS: Mapping[str, tuple[str, str]] = {
     "draft": ("DRAFT", "NEW"),
-    # Sales documents: nothing for staff to do until the client sends or is paid.
-    "issued": ("DRAFT", "NEW"),
+    # Sales documents: an issued invoice is out of the draft stage at once (a quote stage
+    # ``SENT``, the smart process's "in preparation"), a sent one waits for the client, a paid
+    # one is won. An invoice whose payment is recorded without a status change (the payment
+    # status ``paid``) lands on the ``paid`` stage too: :meth:`StageMap.stage_for_document`.
+    "issued": ("SENT", "PREPARATION"),
     "sent": ("SENT", "CLIENT"),
     "paid": ("APPROVED", "SUCCESS"),
     "cancelled": ("DECLAINED", "FAIL"),
@@ -70,7 +80,12 @@ _DEFAULTS: Mapping[str, tuple[str, str]] = {
     "rejected": ("DECLAINED", "FAIL"),
     "historic": ("APPROVED", "SUCCESS"),
     "closed": ("SENT", "PREPARATION"),
+    # Refused by KSeF, back with the client to fix: shown as not issued yet.
+    "ksef_rejected": ("DRAFT", "NEW"),
 }
+
+#: Statuses the cabinet alone sets (KSeF's answer): shown in the CRM, never taken from it.
+_OUTBOUND_ONLY = frozenset({"ksef_rejected"})
 
 
 def is_quote(entity_type_id: int) -> bool:
@@ -180,6 +195,16 @@ class StageMap:
             return None
         return stage
 
+    def stage_for_document(
+        self, document_type: DocumentType, entity_type_id: int, document: Document
+    ) -> str | None:
+        """The stage id ``document`` belongs on: its status's, or the ``paid`` stage once its
+        payment status is paid (when the type maps ``paid``)."""
+        paid = document.payment_status is PaymentStatus.PAID
+        if paid and "paid" in self.mapping(document_type, entity_type_id):
+            return self.stage_for(document_type, entity_type_id, "paid")
+        return self.stage_for(document_type, entity_type_id, document.status)
+
     def status_for(
         self, document_type: DocumentType, entity_type_id: int, stage_id: str, current: str
     ) -> str | None:
@@ -192,12 +217,20 @@ class StageMap:
             return value == stage_id or (":" not in value and value == code)
 
         candidates = [status for status, value in mapping.items() if matches(value)]
+        if current in candidates:
+            return current
+        candidates = [status for status in candidates if status not in _OUTBOUND_ONLY]
         if not candidates:
             return None
         if current in candidates:
             return current
         order = [state.key for state in document_type.workflow.states]
         initial = order[0] if order else None
+        if current != initial:
+            # Never back to the initial state (a draft): its number and issue stay.
+            candidates = [status for status in candidates if status != initial]
+            if not candidates:
+                return None
         ranked = sorted(
             candidates,
             key=lambda s: (s == initial, order.index(s) if s in order else len(order)),
