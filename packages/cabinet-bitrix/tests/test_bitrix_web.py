@@ -208,6 +208,12 @@ def test_placement_signs_staff_in_without_a_password(cabinet, emulator, app, web
         opened = window.get(link.group(1).replace("&amp;", "&"))
         assert opened.url.path == "/" and opened.status_code == 200
         assert window.get("/settings/bitrix24").status_code == 200
+    # The link works once: replayed within its minute (a copied URL, a proxy's log), it opens
+    # nothing.
+    with TestClient(app, base_url=BASE_URL) as replay:
+        again = replay.get(link.group(1).replace("&amp;", "&"), follow_redirects=False)
+        assert again.headers["location"] == "/login"
+        assert replay.get("/settings/bitrix24", follow_redirects=False).status_code == 303
     with TestClient(app, base_url=BASE_URL) as stranger:
         forged = stranger.get("/bitrix24/sign-in?token=forged", follow_redirects=False)
         assert forged.headers["location"] == "/login"

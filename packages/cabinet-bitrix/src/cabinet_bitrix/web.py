@@ -27,7 +27,9 @@ import functools
 import json
 import logging
 import re
+import secrets
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -67,6 +69,9 @@ SETTINGS_PATH = "/settings/bitrix24"
 #: prove themselves by the application token or by a token checked with the portal.
 CSRF_EXEMPT = frozenset({INSTALL_PATH, PLACEMENT_PATH})
 SIGN_IN_MAX_AGE = 60
+#: The backend's state key of the sign-in links already used (nonce → when it expires), so a
+#: link works once: a copied or replayed link within its minute opens nothing.
+USED_SIGN_IN_KEY = "used_sign_in"
 #: The placement page's own stylesheet (the plugin's ``static_dirs``).
 STYLESHEET = "/static/plugins/bitrix24/placement.css"
 
@@ -328,7 +333,12 @@ async def placement(request: Request) -> Response:
     kit.sign_in(request, user)
     target = await run_in_threadpool(document_path_for_placement, cabinet, form)
     token = _signer(cabinet).dumps(
-        {"user": user.id, "auth": kit.session_fingerprint(user), "next": target}
+        {
+            "user": user.id,
+            "auth": kit.session_fingerprint(user),
+            "next": target,
+            "once": secrets.token_urlsafe(16),
+        }
     )
     page = _placement_page(
         _("Panel Klienta"),
@@ -339,9 +349,26 @@ async def placement(request: Request) -> Response:
     return HTMLResponse(page, headers=headers)
 
 
+def claim_sign_in(port: SyncPort, nonce: str) -> bool:
+    """Mark the sign-in link ``nonce`` used; ``False`` when it already was. Entries older than
+    a link's lifetime are dropped (a link that old is refused by its signature anyway)."""
+    now = port.now()
+    used = port.state(USED_SIGN_IN_KEY)
+    kept = {
+        key: until
+        for key, until in (used.items() if isinstance(used, Mapping) else ())
+        if isinstance(until, str) and datetime.fromisoformat(until) > now
+    }
+    if nonce in kept:
+        return False
+    kept[nonce] = (now + timedelta(seconds=SIGN_IN_MAX_AGE + 5)).isoformat()
+    port.set_state(USED_SIGN_IN_KEY, kept)
+    return True
+
+
 async def sign_in(request: Request) -> Response:
     """``GET /bitrix24/sign-in?token=``: the placement's one-minute link opens a session in a
-    window of its own, then the staff home."""
+    window of its own, then the staff home. The link works once."""
     kit = _kit(request)
     cabinet = _cabinet(request)
     try:
@@ -349,7 +376,11 @@ async def sign_in(request: Request) -> Response:
             request.query_params.get("token", ""), max_age=SIGN_IN_MAX_AGE
         )
         user_id = int(data["user"])
+        nonce = str(data["once"])
     except (BadSignature, KeyError, TypeError, ValueError):
+        return RedirectResponse("/login", status_code=303)
+    if not await run_in_threadpool(claim_sign_in, _port(cabinet), nonce):
+        log.warning("bitrix24 sign-in: a used link was opened again (user %s)", user_id)
         return RedirectResponse("/login", status_code=303)
     try:
         user: User | None = await run_in_threadpool(cabinet.users.get, Actor.system(), user_id)
