@@ -13,7 +13,7 @@ from cabinet_bitrix.news import (
     plain_text,
     pull_news,
 )
-from cabinet_core.entities import Actor, NewsItem
+from cabinet_core.entities import Actor, NewsItem, Role
 from emulated import emulated_client
 
 GROUP = 12
@@ -123,3 +123,30 @@ def test_group_setting_and_post_conversion():
     assert item.external_id == "b24:post:217" and item.important
     assert len(item.title) == 120 and item.title.endswith("…")
     assert item.published_at is not None and item.published_at.utcoffset() is not None
+
+
+def test_a_post_deleted_in_the_cabinet_stays_deleted(cabinet, emulator, bitrix):
+    kept = post(emulator, "Zostaje", "tekst")
+    withdrawn = post(emulator, "Wycofana", "tekst")
+    port = cabinet.sync_port("bitrix24")
+    pull_news(port, bitrix, group_id=GROUP)
+    items = {n.external_id: n for n in cabinet.news.list(Actor.system()).items}
+    admin = Actor(user_id=None, role=Role.ADMIN)
+    cabinet.news.delete(admin, items[f"b24:post:{withdrawn}"].id)
+
+    # The post is still in the feed, and edited there: the cabinet's deletion holds.
+    again = pull_news(port, bitrix, group_id=GROUP)
+    assert again.created == () and titles(cabinet) == ["Zostaje"]
+    emulator.act("log.blogpost.update", {"POST_ID": withdrawn, "POST_TITLE": "Wycofana (popr.)"})
+    emulator.act("log.blogpost.update", {"POST_ID": kept, "POST_TITLE": "Zostaje (popr.)"})
+    edited = pull_news(port, bitrix, group_id=GROUP)
+    assert edited.created == () and edited.updated == (f"b24:post:{kept}",)
+    assert titles(cabinet) == ["Zostaje (popr.)"]
+    assert port.state("news_feed") == {
+        "known": [f"b24:post:{kept}"],
+        "deleted": [f"b24:post:{withdrawn}"],
+    }
+    # Once the post is gone from the feed as well, its tombstone is no longer kept.
+    emulator.act("log.blogpost.delete", {"POST_ID": withdrawn})
+    pull_news(port, bitrix, group_id=GROUP)
+    assert port.state("news_feed")["deleted"] == []

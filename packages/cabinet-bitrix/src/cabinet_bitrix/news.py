@@ -13,6 +13,12 @@ schedule (the worker's periodic tasks) and on the feed events ``ONLIVEFEEDPOSTAD
 the post's id. Reading the group again rather than the one post matters: ``POST_ID``
 overrides ``LOG_RIGHTS`` in ``log.blogpost.get``, so a single post cannot be checked for
 belonging to the group, and a deleted post cannot be read at all.
+
+A post whose news item staff deleted in the cabinet stays deleted: the backend's state keeps
+the external ids the last pull left in the cabinet (:data:`STATE_KEY`, ``known``); one of them
+missing from the cabinet at the next pull was deleted there, and becomes a tombstone
+(``deleted``) that later pulls skip, however the post is edited. A tombstone is dropped once
+its post is gone from the feed too.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ EXTERNAL_PREFIX = "b24:post:"
 FEED_EVENTS = frozenset({"ONLIVEFEEDPOSTADD", "ONLIVEFEEDPOSTUPDATE", "ONLIVEFEEDPOSTDELETE"})
 #: ``log.blogpost.get`` answers at most 200 posts per cursor call (bitrix24.md §2.3).
 PAGE = 200
+#: The backend's state key of what the pulls remember: ``known`` (external ids the last pull
+#: left in the cabinet) and ``deleted`` (tombstones: posts deleted in the cabinet).
+STATE_KEY = "news_feed"
 #: Longest title taken from the text of a post that has none (a "micro" post).
 TITLE_FROM_TEXT = 120
 
@@ -152,6 +161,15 @@ def _configured_group(backend: Any) -> str:
     return str(getattr(settings, "news_group", ""))
 
 
+def _memory(port: SyncPort) -> dict[str, set[str]]:
+    value = port.state(STATE_KEY)
+    stored = value if isinstance(value, Mapping) else {}
+    return {
+        key: {str(v) for v in stored.get(key) or () if isinstance(v, str)}
+        for key in ("known", "deleted")
+    }
+
+
 def pull_news(
     port: SyncPort, backend: Any, *, group_id: int | None = None, page: int = PAGE
 ) -> NewsPull:
@@ -164,6 +182,10 @@ def pull_news(
     if group is None:
         return NewsPull()
     posts = feed_posts(_client_of(backend), group, page=page)
+    memory = _memory(port)
+    present = set(port.news_ids(EXTERNAL_PREFIX))
+    # Known after the last pull and missing now: staff deleted it in the cabinet.
+    tombstones = memory["deleted"] | (memory["known"] - present)
     outcomes: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     seen: set[str] = set()
     # Oldest first, so items created in one pull keep the feed's order by id.
@@ -171,12 +193,21 @@ def pull_news(
         item = news_item(post)
         assert item.external_id is not None
         seen.add(item.external_id)
+        if item.external_id in tombstones:
+            continue
         _, outcome = port.upsert_news(item)
         outcomes[outcome].append(item.external_id)
     deleted = []
     for external_id in sorted(port.news_ids(EXTERNAL_PREFIX)):
         if external_id not in seen and port.delete_news(external_id):
             deleted.append(external_id)
+    remembered = {
+        "known": sorted(seen - tombstones),
+        # A tombstone is needed only while its post is still in the feed.
+        "deleted": sorted(tombstones & seen),
+    }
+    if remembered != {key: sorted(value) for key, value in memory.items()}:
+        port.set_state(STATE_KEY, remembered)
     result = NewsPull(
         created=tuple(outcomes["created"]),
         updated=tuple(outcomes["updated"]),
