@@ -67,6 +67,7 @@ from cabinet_bitrix.parties import (
     client_record,
     counterparty_record,
 )
+from cabinet_bitrix.people import People, reassign_items
 from cabinet_bitrix.pipeline import DEFAULT_IN_FLIGHT, run_pipelined
 from cabinet_bitrix.settings import BitrixSettings
 from cabinet_bitrix.stages import StageMap, StageMapError
@@ -197,6 +198,7 @@ class BitrixBackend:
         self._stage_ids: dict[int, frozenset[str]] = {}
         self.parties = PartySync(self.client, settings)
         self.products = ProductSync(self.client, settings)
+        self.people = People(self.client)
         self._inbound: EventHandler | None = None
 
     @property
@@ -508,11 +510,16 @@ class BitrixBackend:
         )
         return commands
 
+    def client_party(self, port: SyncPort, client: Client) -> PartyRecord:
+        """The client as a company, its manager as the Responsible."""
+        record = client_record(client, self.settings.origin_prefix)
+        return attrs.evolve(record, assigned_by=self.people.responsible(port, client))
+
     def _party_records(
         self, port: SyncPort, documents: Sequence[Document]
     ) -> dict[int, tuple[PartyRecord | None, PartyRecord | None]]:
-        """Each document's counterparty (company or contact) and client (company), each
-        party read once."""
+        """Each document's counterparty (company or contact) and client (company, its
+        manager as the Responsible), each party read once."""
         prefix = self.settings.origin_prefix
         out: dict[int, tuple[PartyRecord | None, PartyRecord | None]] = {}
         clients: dict[int, PartyRecord | None] = {}
@@ -520,7 +527,7 @@ class BitrixBackend:
         for document in documents:
             if document.client_id not in clients:
                 owner = port.client(document.client_id)
-                clients[document.client_id] = client_record(owner, prefix) if owner else None
+                clients[document.client_id] = self.client_party(port, owner) if owner else None
             other = None
             if document.counterparty_id is not None:
                 if document.counterparty_id not in others:
@@ -558,6 +565,12 @@ class BitrixBackend:
         stages.categories = self._categories
         stages.existing = self._stage_ids
         records = self._party_records(port, documents)
+        # The item's Responsible is its client's manager (found with the client's record).
+        assignees = {
+            d.id or 0: owner.assigned_by
+            for d in documents
+            if (owner := records[d.id or 0][1]) is not None and owner.assigned_by is not None
+        }
         if not self.settings.tag_client:
             records = {key: (other, None) for key, (other, _) in records.items()}
         distinct = {p.origin: p for pair in records.values() for p in pair if p is not None}
@@ -573,7 +586,9 @@ class BitrixBackend:
         failures = 0
         while pending:
             known = self._lookup(pending, stages, list(distinct.values()))
-            write = _WriteRound(self, port, stages, records, known, catalog, move_stage, outcome)
+            write = _WriteRound(
+                self, port, stages, records, known, catalog, move_stage, outcome, assignees
+            )
             last_try = failures + 1 >= self.client.retry.attempts
             pending = write.run(pending, give_up=last_try)
             if pending:
@@ -600,6 +615,24 @@ class BitrixBackend:
         if isinstance(result, BitrixError):
             raise result
         return result
+
+    def reassign(self, company_id: int, responsible: int) -> int:
+        """Move every cabinet item tagged with the company ``company_id`` to the portal user
+        ``responsible``; how many moved."""
+        entity_types = {*self.settings.entity_types.values(), self.settings.default_entity_type}
+        moved = reassign_items(
+            self.client,
+            entity_types,
+            company_id,
+            responsible,
+            origin_fields={t: self.ensure_origin_field(t) for t in entity_types},
+            origin_prefix=self.settings.origin_prefix,
+        )
+        if moved:
+            log.info(
+                "bitrix24: %d items of company %s moved to user %s", moved, company_id, responsible
+            )
+        return moved
 
     def delete_document(self, document_id: int, doc_type: str) -> bool:
         """Delete the item of a deleted document; whether there was one."""
@@ -631,7 +664,7 @@ class BitrixBackend:
         prefix = self.settings.origin_prefix
         if message.entity == "client":
             client: Client | None = port.client(message.entity_id or 0)
-            return client_record(client, prefix) if client else None
+            return self.client_party(port, client) if client else None
         counterparty = port.counterparty(message.entity_id or 0)
         return counterparty_record(counterparty, prefix) if counterparty else None
 
@@ -680,7 +713,10 @@ class BitrixBackend:
         elif topic in _PARTY_PUSHES:
             party = self._load_party(port, message)
             if party is not None:
-                self.parties.push(party)
+                company_id = self.parties.push(party)
+                if message.entity == "client" and party.assigned_by is not None:
+                    # A client handed to another manager: its items follow its company.
+                    self.reassign(company_id, party.assigned_by)
         elif topic in _PRODUCT_PUSHES:
             product = port.product(message.entity_id)
             if product is not None:
@@ -831,8 +867,10 @@ class _WriteRound:
         catalog: Mapping[int, int],
         move_stage: Collection[int],
         outcome: dict[int, int | BitrixError],
+        assignees: Mapping[int, int] | None = None,
     ) -> None:
         self.backend = backend
+        self.assignees = assignees or {}
         self.port = port
         self.stages = stages
         self.records = records
@@ -959,6 +997,8 @@ class _WriteRound:
                 new.append(party)
                 commands.extend(backend.parties.create_commands(party))
             links[name] = backend.parties.new_id_ref(party)
+        if document.id in self.assignees:
+            links["assignedById"] = self.assignees[document.id or 0]
         item_id = self.known.get(document.id or 0)
         stage = None
         if item_id is None or document.id in self.move_stage:

@@ -64,6 +64,9 @@ class PartyRecord:
     krs: str | None = None
     address: Address = attrs.field(factory=Address)
     email: str = ""
+    #: The portal user responsible for it (a client's manager, :mod:`cabinet_bitrix.people`);
+    #: ``None`` leaves the portal's Responsible as it is.
+    assigned_by: int | None = None
 
     @property
     def entity_type_id(self) -> int:
@@ -146,6 +149,8 @@ class PartySync:
             fields = {"name": first, "lastName": last}
         else:
             fields = {"title": party.name}
+        if party.assigned_by is not None:
+            fields["assignedById"] = party.assigned_by
         if new:
             fields["originatorId"] = self.settings.origin_prefix
             fields["originId"] = party.origin
