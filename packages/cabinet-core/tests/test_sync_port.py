@@ -13,6 +13,7 @@ from cabinet_core.entities import (
     Document,
     DocumentLine,
     NewsItem,
+    OutboxMessage,
     Party,
     PaymentStatus,
 )
@@ -226,3 +227,32 @@ def test_an_admin_storing_a_secret_setting_is_audited_without_it(world: World) -
     world.cabinet.settings_store.set(admin, "acme.application_token", "tok-123", secret=True)
     assert world.cabinet.settings_store.get(admin, "acme.application_token") == "tok-123"
     assert _audit(world, "settings.set") == [{"key": "acme.application_token", "secret": True}]
+
+
+def test_a_failed_delivery_is_retried_for_this_backend_only(world: World) -> None:
+    from cabinet_core.storage import outbox as outbox_table
+
+    cabinet = world.cabinet
+    with cabinet.store.transaction() as tx:
+        message = tx.add_outbox(
+            OutboxMessage(
+                topic="client.updated",
+                entity="client",
+                entity_id=world.client_id(world.client_a),
+                created_at=cabinet.store.clock(),
+            ),
+            subscribers=("one", "two"),
+        )
+        assert message.id is not None
+        for name in ("one", "two"):
+            outbox_table.update_one(
+                tx.connection, name, message.id, failed_at=cabinet.store.clock(), attempts=8
+            )
+    one = cabinet.sync_port("one")
+    assert one.retry_delivery(message.id, reason="admin", actor_id=world.admin.id) is True
+    # Only a failed delivery is retried, and only this backend's.
+    assert one.retry_delivery(message.id, reason="again") is False
+    assert one.retry_delivery(999_999, reason="none") is False
+    assert [m.id for m in one.deliveries("pending")] == [message.id]
+    assert [m.id for m in cabinet.sync_port("two").deliveries("failed")] == [message.id]
+    assert _audit(world, "sync.retry") == [{"backend": "one", "reason": "admin"}]

@@ -338,6 +338,13 @@ class SyncPort(Protocol):
         stale), with an audit entry naming ``reason``."""
         ...
 
+    def retry_delivery(self, message_id: int, *, reason: str, actor_id: int | None = None) -> bool:
+        """Put this backend's failed delivery of ``message_id`` back in the queue (fresh
+        attempts), audited with ``reason`` and the admin ``actor_id`` who asked (``None``:
+        the backend itself, e.g. a reconciliation); ``False`` when it is not a failed
+        delivery of this backend."""
+        ...
+
     # state
     def state(self, key: str, default: Any = None) -> Any:
         """This backend's stored value under ``key`` (JSON types)."""

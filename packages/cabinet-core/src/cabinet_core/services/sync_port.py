@@ -32,6 +32,8 @@ from cabinet_core.entities import (
     PaymentStatus,
     Product,
 )
+from cabinet_core.errors import NotFound
+from cabinet_core.storage import outbox
 from cabinet_core.storage.queries import DocumentQuery
 from cabinet_core.sync import PAYLOAD_TYPES, Topic, UserInfo, encode_payload
 
@@ -234,6 +236,39 @@ class CabinetSyncPort:
                 subscribers=(self._backend,),
                 json_ready=True,
             )
+
+    def retry_delivery(self, message_id: int, *, reason: str, actor_id: int | None = None) -> bool:
+        """Put this backend's failed delivery of ``message_id`` back in the queue with a fresh
+        attempt count, with an audit entry naming ``reason`` (and the admin ``actor_id`` who
+        asked, ``None`` for the backend itself); ``False`` when it is not a failed delivery
+        of this backend."""
+        with self._cabinet.store.transaction() as tx:
+            try:
+                retried = outbox.update_one(
+                    tx.connection,
+                    self._backend,
+                    message_id,
+                    failed_only=True,
+                    failed_at=None,
+                    attempts=0,
+                    next_attempt_at=None,
+                    claimed_until=None,
+                )
+            except NotFound:
+                return False
+            if not retried:
+                return False
+            tx.add_audit(
+                AuditEntry(
+                    at=self.now(),
+                    actor_id=actor_id,
+                    action="sync.retry",
+                    entity="outbox",
+                    entity_id=message_id,
+                    detail=json_value({"backend": self._backend, "reason": reason}),
+                )
+            )
+        return True
 
     # -- state ------------------------------------------------------------------------------
 

@@ -261,8 +261,9 @@ def update_one(
     undelivered_only: bool = False,
     failed_only: bool = False,
     **values: Any,
-) -> None:
+) -> bool:
     """Update one message's delivery to ``subscriber`` (all its deliveries when ``None``);
+    whether a row changed (``False``: none matched the ``…_only`` condition);
     :class:`NotFound` when the message has no such delivery."""
     statement = sa.update(_d).where(_d.c.message_id == message_id).values(**values)
     if subscriber is not None:
@@ -277,6 +278,8 @@ def update_one(
             exists = exists.where(_d.c.subscriber == subscriber)
         if connection.execute(exists).first() is None:
             raise NotFound(N_("Not found"), entity="outbox", id=message_id)
+        return False
+    return True
 
 
 def listing(
