@@ -132,3 +132,56 @@ def test_the_worker_runs_it_on_a_schedule(cabinet, backend, document):
     task.run(cabinet.sync_port("bitrix24"))
     with cabinet.store.transaction(readonly=True) as tx:
         assert tx.get_setting("bitrix24." + STATE_KEY)["last_run"]
+
+
+def test_a_stage_change_that_failed_for_good_is_picked_up_by_reconciliation(
+    cabinet, emulator, backend, document
+):
+    from cabinet_bitrix.reconcile import MAX_STAGE_RETRIES
+    from cabinet_core.storage import outbox as outbox_table
+    from cabinet_core.sync import DocumentStatusChange, Topic, encode_payload
+
+    port = cabinet.sync_port("bitrix24")
+    backend.deliver(port, created(document))
+    (item,) = emulator.portal.items[1038].values()
+    assert item["stageId"] == "DT1038_37:PREPARATION"
+    # The invoice is sent; its stage change reached Bitrix24 never (the portal was down for
+    # longer than the worker's attempts), so the delivery is marked failed.
+    with cabinet.store.transaction() as tx:
+        sent = tx.update_document(attrs.evolve(document, status="sent"))
+        change = DocumentStatusChange(
+            document=sent, transition="send", old_status="issued", new_status="sent"
+        )
+        message = tx.add_outbox(
+            OutboxMessage(
+                topic=Topic.DOCUMENT_STATUS_CHANGED.value,
+                entity="document",
+                entity_id=sent.id,
+                payload=encode_payload(Topic.DOCUMENT_STATUS_CHANGED, change),
+                created_at=cabinet.store.clock(),
+            ),
+            subscribers=("bitrix24",),
+            json_ready=True,
+        )
+
+    def fail_it():
+        with cabinet.store.transaction() as tx:
+            outbox_table.update_one(
+                tx.connection, "bitrix24", message.id, failed_at=cabinet.store.clock()
+            )
+
+    fail_it()
+    assert [m.id for m in port.deliveries("failed")] == [message.id]
+    report = reconcile(port, backend)
+    assert report.retried == (message.id,)
+    (pending,) = port.deliveries("pending")
+    assert pending.id == message.id
+    backend.deliver(port, pending)
+    assert item["stageId"] == "DT1038_37:CLIENT"
+    # A change that keeps failing is retried a few times, then left to the admin's button.
+    for _ in range(MAX_STAGE_RETRIES + 1):
+        fail_it()
+        reconcile(port, backend)
+    fail_it()
+    assert reconcile(port, backend).retried == ()
+    assert [m.id for m in port.deliveries("failed")] == [message.id]

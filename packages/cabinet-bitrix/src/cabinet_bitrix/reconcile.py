@@ -13,6 +13,12 @@
    (``SyncPort.requeue``: an outbox message and an audit entry naming why), unless a message
    about them is still waiting for the worker (``SyncPort.pending``). Each run checks the
    documents added since the previous run (the first run checks all of them).
+3. **Stage changes that failed for good**: a ``document.status_changed`` or
+   ``document.payment_changed`` whose delivery to this backend failed (its attempts spent, or
+   an error the worker took as permanent) would leave the item on the wrong stage; each run
+   puts such deliveries back in the queue (``SyncPort.retry_delivery``, audited), each at most
+   :data:`MAX_STAGE_RETRIES` times, so the push that moves the item to the document's current
+   stage runs again once the cause (an outage, a mapping an admin fixed) is gone.
 
 The run's start (less a margin for clocks and for changes made while it ran) and the last
 document checked are kept in the backend's state under :data:`STATE_KEY`. The worker runs it
@@ -47,6 +53,10 @@ STATE_KEY = "reconcile"
 MARGIN = timedelta(minutes=2)
 #: Documents read through the port at a time when looking for missing items.
 _PAGE = 500
+#: How often one failed stage change is put back in the queue by reconciliation.
+MAX_STAGE_RETRIES = 3
+#: Topics whose delivery moves the item's stage.
+_STAGE_TOPICS = frozenset({Topic.DOCUMENT_STATUS_CHANGED, Topic.DOCUMENT_PAYMENT_CHANGED})
 
 
 @attrs.frozen(kw_only=True)
@@ -60,6 +70,8 @@ class ReconcileReport:
     applied: tuple[str, ...] = ()
     documents_checked: int = 0
     requeued: tuple[int, ...] = ()
+    #: Outbox message ids of failed stage changes put back in the queue.
+    retried: tuple[int, ...] = ()
 
 
 def _state(port: SyncPort) -> dict[str, Any]:
@@ -83,6 +95,14 @@ def reconcile(
     stages = StageMap.load(port)
     checked = 0
     applied: list[str] = []
+    # A document whose own stage change has not reached the portal (waiting, or failed) is
+    # newer in the cabinet than its item: the item's stale stage must not undo it.
+    unsettled = {
+        m.entity_id
+        for status in ("pending", "failed")
+        for m in port.deliveries(status, limit=1000)
+        if m.topic in _STAGE_TOPICS and m.entity == "document"
+    }
     entity_types = {*backend.settings.entity_types.values(), backend.settings.default_entity_type}
     for entity_type_id in sorted(entity_types):
         field = backend.ensure_origin_field(entity_type_id)
@@ -98,9 +118,12 @@ def reconcile(
             "filter": filter_,
         }
         for item in pull_by_id(backend.client, "crm.item.list", params, key="items"):
-            if document_id_of(backend, item.get(field)) is None:
+            document_id = document_id_of(backend, item.get(field))
+            if document_id is None:
                 continue
             checked += 1
+            if document_id in unsettled:
+                continue
             outcome = apply_item(port, backend, entity_type_id, item, stages)
             if outcome.startswith(("status:", "refused:")):
                 applied.append(outcome)
@@ -108,7 +131,12 @@ def reconcile(
     documents_checked, requeued, last_document = _requeue_missing(
         port, backend, after=last_document
     )
-    port.set_state(STATE_KEY, {"last_run": _iso(started), "last_document_id": last_document})
+    tries = {str(k): int(v) for k, v in dict(state.get("stage_retries") or {}).items()}
+    retried = _retry_failed_moves(port, tries)
+    port.set_state(
+        STATE_KEY,
+        {"last_run": _iso(started), "last_document_id": last_document, "stage_retries": tries},
+    )
     report = ReconcileReport(
         since=since,
         until=started,
@@ -116,14 +144,41 @@ def reconcile(
         applied=tuple(applied),
         documents_checked=documents_checked,
         requeued=tuple(requeued),
+        retried=tuple(retried),
     )
-    if applied or requeued:
+    if applied or requeued or retried:
         log.info(
-            "bitrix24 reconcile: %d stage changes applied, %d documents re-queued",
+            "bitrix24 reconcile: %d stage changes applied, %d documents re-queued, "
+            "%d failed stage changes retried",
             len(applied),
             len(requeued),
+            len(retried),
         )
     return report
+
+
+def _retry_failed_moves(port: SyncPort, tries: dict[str, int]) -> list[int]:
+    """Put this backend's failed stage changes back in the queue (``tries`` counts them per
+    message id and is updated; ids no longer failed are forgotten)."""
+    failed = [
+        m
+        for m in port.deliveries("failed", limit=1000)
+        if m.topic in _STAGE_TOPICS and m.id is not None
+    ]
+    still = {str(m.id) for m in failed}
+    for key in [k for k in tries if k not in still]:
+        del tries[key]
+    retried: list[int] = []
+    for message in failed:
+        key = str(message.id)
+        if tries.get(key, 0) >= MAX_STAGE_RETRIES:
+            continue
+        if port.retry_delivery(
+            message.id or 0, reason="reconcile: a stage change failed; pushed again"
+        ):
+            tries[key] = tries.get(key, 0) + 1
+            retried.append(message.id or 0)
+    return retried
 
 
 def _requeue_missing(
