@@ -354,3 +354,74 @@ def test_uninstalling_the_app_drops_its_tokens(cabinet, emulator, web, installed
     assert web.post("/hooks/bitrix24", content=urlencode(event), headers=FORM).status_code == 200
     assert PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id) is None
     assert settings_overview(cabinet)["installed"] is False
+
+
+def test_the_page_shows_the_crms_health_retries_a_failure_and_maps_staff(
+    cabinet, emulator, app, web, installed
+):
+    from cabinet_core.entities import OutboxMessage
+    from cabinet_core.storage import outbox as outbox_table
+
+    admin = staff(cabinet, ADMIN_EMAIL)
+    other = staff(cabinet, "ola@firm.example", Role.MANAGER)
+    web.post("/bitrix24/placement", data=emulator.placement_form(user_id=1))
+    assert settings_overview(cabinet)["health"] == "idle"
+    with cabinet.store.transaction() as tx:
+        owner = tx.add_client(Client(name="Klient"))
+        ok = tx.add_outbox(
+            OutboxMessage(topic="client.created", entity="client", entity_id=owner.id),
+            subscribers=("bitrix24",),
+        )
+        broken = tx.add_outbox(
+            OutboxMessage(topic="client.updated", entity="client", entity_id=owner.id),
+            subscribers=("bitrix24",),
+        )
+        outbox_table.update_one(
+            tx.connection, "bitrix24", ok.id, delivered_at=cabinet.store.clock()
+        )
+        outbox_table.update_one(
+            tx.connection,
+            "bitrix24",
+            broken.id,
+            failed_at=cabinet.store.clock(),
+            attempts=8,
+            last_error="bitrix24: ACCESS_DENIED",
+        )
+    overview = settings_overview(cabinet)
+    assert overview["health"] == "down" and overview["failed"] == 1
+    assert overview["last_success"] is not None
+    page = web.get("/settings/bitrix24")
+    assert 'id="bx-failed">1<' in page.text and "ACCESS_DENIED" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    retried = web.post(
+        "/settings/bitrix24/retry",
+        data={"message_id": str(broken.id), "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert retried.status_code == 303
+    overview = settings_overview(cabinet)
+    assert overview["failed"] == 0 and overview["pending"] == 1
+    with cabinet.store.transaction(readonly=True) as tx:
+        (entry,) = [e for e in tx.list_audit(limit=50) if e.action == "sync.retry"]
+    assert entry.actor_id == admin.id and entry.entity_id == broken.id
+
+    # Staff mapped explicitly to a portal user; bad ids are refused at the field.
+    bad = web.post(
+        "/settings/bitrix24/people",
+        data={"user_id": str(other.id), "portal_user_id": "zero", "csrf_token": csrf},
+    )
+    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.text
+    saved = web.post(
+        "/settings/bitrix24/people",
+        data={"user_id": str(other.id), "portal_user_id": "2", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert cabinet.sync_port("bitrix24").state("people") == {str(other.id): 2}
+    rows = {p["email"]: p["portal_id"] for p in settings_overview(cabinet)["people"]}
+    assert rows == {ADMIN_EMAIL: None, "ola@firm.example": 2}
+    web.post(
+        "/settings/bitrix24/people",
+        data={"user_id": str(other.id), "portal_user_id": "", "csrf_token": csrf},
+    )
+    assert cabinet.sync_port("bitrix24").state("people") == {}

@@ -28,14 +28,14 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 from cabinet_core.entities import Actor, Role, User
-from cabinet_core.errors import NotFound
+from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinet_bitrix import chat, install, news
+from cabinet_bitrix import chat, install, news, people
 from cabinet_bitrix.auth import AuthError, PortTokenStore
 from cabinet_bitrix.backend import BACKEND_NAME
 from cabinet_bitrix.forms import parse_form
@@ -53,6 +53,7 @@ from cabinet_bitrix.settings import NAMESPACE, BitrixSettings
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
+    from cabinet_core.entities import OutboxMessage
     from cabinet_core.sync import SyncPort
 
     from cabinet_bitrix.backend import BitrixBackend
@@ -65,6 +66,8 @@ INSTALL_PATH = "/bitrix24/install"
 PLACEMENT_PATH = install.PLACEMENT_PATH
 SIGN_IN_PATH = "/bitrix24/sign-in"
 SETTINGS_PATH = "/settings/bitrix24"
+RETRY_PATH = "/settings/bitrix24/retry"
+PEOPLE_PATH = "/settings/bitrix24/people"
 #: POSTs that come from the portal's servers or its frame, not from the cabinet's forms: they
 #: prove themselves by the application token or by a token checked with the portal.
 CSRF_EXEMPT = frozenset({INSTALL_PATH, PLACEMENT_PATH})
@@ -442,9 +445,87 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
     state = port.state(RECONCILE_STATE_KEY)
     overview["last_reconcile"] = state.get("last_run") if isinstance(state, Mapping) else None
     # This backend's own deliveries: another CRM's or the mail's are not its business.
-    overview["failures"] = [m for m in port.deliveries("failed", limit=20) if m.last_error]
-    overview["pending"] = len(port.deliveries("pending", limit=1000))
+    failed = port.deliveries("failed", limit=1000)
+    waiting = port.deliveries("pending", limit=1000)
+    overview["failures"] = failed[:20]
+    overview["failed"] = len(failed)
+    overview["pending"] = len(waiting)
+    delivered = port.deliveries("delivered", limit=1)
+    last_success = delivered[0].delivered_at if delivered else None
+    overview["last_success"] = last_success
+    overview["health"] = crm_health(last_success, failed, waiting)
+    overview["people"] = people_rows(cabinet, port)
     return overview
+
+
+def crm_health(
+    last_success: datetime | None,
+    failed: Sequence[OutboxMessage],
+    waiting: Sequence[OutboxMessage],
+) -> str:
+    """``down`` when the newest delivery outcome is a failure (a failed delivery after the
+    last success, or messages being retried with none delivered since), ``ok`` when
+    deliveries go through, ``idle`` when nothing was ever delivered nor failed."""
+    retrying = [m for m in waiting if m.attempts > 0]
+    failures = [m.failed_at for m in failed if m.failed_at is not None]
+    if last_success is None:
+        return "down" if failures or retrying else "idle"
+    if any(at > last_success for at in failures) or retrying:
+        return "down"
+    return "ok"
+
+
+def people_rows(cabinet: Cabinet, port: SyncPort) -> list[dict[str, Any]]:
+    """The firm's staff with the portal user each is mapped to explicitly (``None``: found by
+    e-mail)."""
+    try:
+        explicit = people.check_people(port.state(people.STATE_KEY))
+    except ValueError:
+        explicit = {}
+    staff = [u for u in cabinet.users.list(Actor.system()) if u.client_id is None and u.active]
+    return [
+        {
+            "id": u.id,
+            "name": u.name,
+            "email": u.email,
+            "role": u.role.value,
+            "portal_id": explicit.get(str(u.id)),
+        }
+        for u in sorted(staff, key=lambda u: (u.name.lower(), u.email))
+    ]
+
+
+def save_person(cabinet: Cabinet, actor: Actor, form: Mapping[str, str]) -> None:
+    """Map one staff user to a portal user id (an empty id removes the mapping); audited as
+    the admin's settings change. :class:`ValidationError` names the bad field."""
+    user_id = form.get("user_id", "").strip()
+    portal_id = form.get("portal_user_id", "").strip()
+    errors = []
+    staff = {str(u.id) for u in cabinet.users.list(Actor.system()) if u.client_id is None}
+    if user_id not in staff:
+        errors.append(
+            FieldError(field="user_id", code="invalid", message=N_("Choose a member of staff."))
+        )
+    if portal_id and (not portal_id.isdigit() or int(portal_id) <= 0):
+        errors.append(
+            FieldError(
+                field="portal_user_id",
+                code="invalid",
+                message=N_("A Bitrix24 user id is a whole number above zero."),
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    port = _port(cabinet)
+    try:
+        mapping = people.check_people(port.state(people.STATE_KEY))
+    except ValueError:
+        mapping = {}
+    if portal_id:
+        mapping[user_id] = int(portal_id)
+    else:
+        mapping.pop(user_id, None)
+    cabinet.settings_store.set(actor, f"{BACKEND_NAME}.{people.STATE_KEY}", mapping)
 
 
 async def _settings_page(request: Request) -> Response:
@@ -456,6 +537,8 @@ async def _settings_page(request: Request) -> Response:
         "hook_path": HOOK_PATH,
         "install_path": INSTALL_PATH,
         "placement_path": PLACEMENT_PATH,
+        "people_errors": {},
+        "people_form": {},
     }
     response: Response = kit.render(request, "bitrix24_settings.html", context)
     return response
@@ -480,6 +563,64 @@ async def _save_webhook_token(request: Request) -> Response:
     return response
 
 
+async def _retry(request: Request) -> Response:
+    kit = _kit(request)
+    form = await kit.read_form(request)
+    _ = request.state.gettext
+    raw = form.get("message_id", "")
+    retried = raw.isdigit() and await kit.run(
+        functools.partial(
+            _port(_cabinet(request)).retry_delivery,
+            int(raw),
+            reason="retried by an admin on the Bitrix24 page",
+            actor_id=kit.actor_of(request).user_id,
+        )
+    )
+    if retried:
+        kit.flash(request, _("The delivery is queued again."))
+    else:
+        kit.flash(request, _("That delivery is no longer failed."))
+    response: Response = kit.redirect(SETTINGS_PATH)
+    return response
+
+
+async def _save_person(request: Request) -> Response:
+    kit = _kit(request)
+    form = await kit.read_form(request)
+    cabinet = _cabinet(request)
+    try:
+        await kit.run(save_person, cabinet, kit.actor_of(request), form)
+    except ValidationError as exc:
+        overview = await kit.run(settings_overview, cabinet)
+        context = {
+            "bx": overview,
+            "base_url": _base_url(request),
+            "hook_path": HOOK_PATH,
+            "install_path": INSTALL_PATH,
+            "placement_path": PLACEMENT_PATH,
+            "people_errors": kit.errors_by_field(request, exc.errors),
+            "people_form": form,
+        }
+        invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
+        return invalid
+    response: Response = kit.redirect(SETTINGS_PATH)
+    return response
+
+
+async def retry_delivery(request: Request) -> Response:
+    """``POST /settings/bitrix24/retry``: queue a failed delivery again (admins)."""
+    page = _kit(request).page(roles=[Role.ADMIN])
+    response: Response = await page(_retry)(request)
+    return response
+
+
+async def save_person_mapping(request: Request) -> Response:
+    """``POST /settings/bitrix24/people``: map a member of staff to a portal user (admins)."""
+    page = _kit(request).page(roles=[Role.ADMIN])
+    response: Response = await page(_save_person)(request)
+    return response
+
+
 async def settings_page(request: Request) -> Response:
     """``GET /settings/bitrix24``: admins only (others signed in get 403, anonymous users the
     login page)."""
@@ -500,6 +641,8 @@ ROUTES: list[Route] = [
     Route(SIGN_IN_PATH, sign_in, methods=["GET"], name="bitrix24_sign_in"),
     Route(SETTINGS_PATH, settings_page, methods=["GET"], name="bitrix24_settings"),
     Route(SETTINGS_PATH, save_webhook_token, methods=["POST"], name="bitrix24_settings_save"),
+    Route(RETRY_PATH, retry_delivery, methods=["POST"], name="bitrix24_retry"),
+    Route(PEOPLE_PATH, save_person_mapping, methods=["POST"], name="bitrix24_people"),
 ]
 # The portal posts events, the install and the placement; none carries our CSRF token (each
 # proves itself: the application token, the OAuth server, user.current). cabinet-web reads
