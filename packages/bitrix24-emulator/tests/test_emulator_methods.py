@@ -319,3 +319,36 @@ def test_requisite_links_and_timeline_comments_on_a_quote(call):
         {"fields": {"ENTITY_ID": 999, "ENTITY_TYPE": "dynamic_1038", "COMMENT": "x"}},
         status=400,
     )
+    # Files ride along as [name, base64] pairs (saved to Drive), listed by id and size.
+    with_files = call(
+        "crm.timeline.comment.add",
+        {
+            "fields": {
+                "ENTITY_ID": quote_id,
+                "ENTITY_TYPE": "quote",
+                "COMMENT": "Faktura",
+                "FILES": [["fv.pdf", "JVBERi0xLjc="], ["fv.xml", "PEZha3R1cmEvPg=="]],
+            }
+        },
+    )["result"]
+    listed = call(
+        "crm.timeline.comment.list",
+        {"filter": {"ENTITY_ID": quote_id, "ENTITY_TYPE": "quote"}},
+    )["result"]
+    (row,) = [r for r in listed if r["ID"] == str(with_files)]
+    assert sorted((f["name"], f["size"]) for f in row["FILES"].values()) == [
+        ("fv.pdf", 8),
+        ("fv.xml", 10),
+    ]
+    call(
+        "crm.timeline.comment.add",
+        {
+            "fields": {
+                "ENTITY_ID": quote_id,
+                "ENTITY_TYPE": "quote",
+                "COMMENT": "x",
+                "FILES": [["zly.pdf", "not base64!"]],
+            }
+        },
+        status=400,
+    )

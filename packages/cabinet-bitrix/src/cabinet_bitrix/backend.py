@@ -39,6 +39,7 @@ from cabinet_core.crm import DeliveryError, PeriodicTask
 from cabinet_core.entities import ChatMessage, Document, DocumentLine, PriceMode
 from cabinet_core.sync import Topic, decode_payload
 
+from cabinet_bitrix.attachments import attach_files
 from cabinet_bitrix.auth import (
     AuthError,
     BitrixAuth,
@@ -616,6 +617,12 @@ class BitrixBackend:
             raise result
         return result
 
+    def attach(self, port: SyncPort, document: Document, item_id: int) -> bool:
+        """Post the issued document's PDF and FA(3) XML to its item's timeline, once per
+        content (:mod:`cabinet_bitrix.attachments`); whether a comment was added."""
+        entity_type_id = self.settings.entity_type_for(document.doc_type)
+        return attach_files(port, self.client, document, entity_type_id, item_id)
+
     def reassign(self, company_id: int, responsible: int) -> int:
         """Move every cabinet item tagged with the company ``company_id`` to the portal user
         ``responsible``; how many moved."""
@@ -709,7 +716,8 @@ class BitrixBackend:
             document = port.document(message.entity_id)
             if document is None:
                 return  # deleted before delivery; its own message deletes the item
-            self.push_document(port, document, move_stage=topic in _STAGE_MOVES)
+            item_id = self.push_document(port, document, move_stage=topic in _STAGE_MOVES)
+            self.attach(port, document, item_id)
         elif topic in _PARTY_PUSHES:
             party = self._load_party(port, message)
             if party is not None:
@@ -774,11 +782,26 @@ class BitrixBackend:
             elif doc_id in pushed:
                 written = pushed[doc_id]
                 result = delivery_error(written) if isinstance(written, BitrixError) else None
+                if result is None:
+                    result = self._attach_safely(port, loaded[doc_id], written)
             else:
                 result = failed
             for message in about:
                 outcome[message.id or 0] = result
         return outcome
+
+    def _attach_safely(
+        self, port: SyncPort, document: Document | None, item_id: int | BitrixError
+    ) -> Exception | None:
+        """:meth:`attach` for one document of a batch: its failure fails that document's
+        messages only (retried: the push is idempotent, the files are posted once)."""
+        if document is None or isinstance(item_id, BitrixError):
+            return None
+        try:
+            self.attach(port, document, item_id)
+        except BitrixError as exc:
+            return delivery_error(exc)
+        return None
 
     def periodic_tasks(self, port: SyncPort) -> list[PeriodicTask[SyncPort]]:
         """What the worker runs on a schedule: reconciliation (Bitrix24 never retries a lost

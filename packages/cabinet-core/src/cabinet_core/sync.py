@@ -57,6 +57,7 @@ __all__ = [
     "MAIL_SUBSCRIBER",
     "PAYLOAD_TYPES",
     "BatchDelivery",
+    "DocumentFile",
     "DocumentPaymentChange",
     "DocumentStatusChange",
     "InboundCapable",
@@ -146,6 +147,15 @@ class DocumentPaymentChange:
     document: Document
     old_payment_status: PaymentStatus
     new_payment_status: PaymentStatus
+
+
+@attrs.frozen(kw_only=True)
+class DocumentFile:
+    """A file of an issued document as the client receives it: its PDF, its FA(3) XML."""
+
+    filename: str
+    media_type: str
+    content: bytes = attrs.field(repr=lambda value: f"<{len(value)} bytes>")
 
 
 @attrs.frozen(kw_only=True)
@@ -300,6 +310,12 @@ class SyncPort(Protocol):
     def user(self, user_id: int) -> UserInfo | None: ...
     def user_by_email(self, email: str) -> UserInfo | None: ...
     def document_type(self, key: str) -> DocumentType | None: ...
+    def document_files(self, document_id: int) -> Sequence[DocumentFile]:
+        """The files of the document as the client receives them: its PDF (when a renderer
+        is registered for its type) and its FA(3) XML (a numbered document whose type has a
+        ``ksef_kind``); empty for a draft or a missing document."""
+        ...
+
     def pending(self, entity: str, entity_id: int) -> bool:
         """Whether a message about the entity still waits for delivery to this backend."""
         ...

@@ -4,6 +4,8 @@ numbers as strings, bare ids), ``crm.requisite.*``, ``crm.status.list``, ``crm.t
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
@@ -431,6 +433,7 @@ def timeline_comment_add(call: Call) -> Any:
         raise ApiError("OWNER_NOT_FOUND", "The entity was not found")
     if not fields.get("COMMENT"):
         raise ApiError("INVALID_ARG_VALUE", "COMMENT is required")
+    files = _comment_files(call, fields.get("FILES"))
     comment_id = call.portal.next_id("timeline", start=900)
     call.portal.timeline.append(
         {
@@ -441,9 +444,35 @@ def timeline_comment_add(call: Call) -> Any:
             "CREATED": call.portal.iso(call.now),
             "COMMENT": fields["COMMENT"],
             "AUTHOR_ID": call.auth.user_id,
+            "FILES": files,
         }
     )
     return comment_id
+
+
+def _comment_files(call: Call, given: Any) -> list[dict[str, Any]]:
+    """``FILES``: ``[[name, base64 without a data: prefix], …]`` (bitrix24.md §3.10-3.11),
+    saved to Drive; each kept with an id, its name, size and content."""
+    if given in (None, "", []):
+        return []
+    if not isinstance(given, list):
+        raise ApiError("INVALID_ARG_VALUE", "FILES must be a list of [name, content] pairs")
+    saved = []
+    for pair in given:
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        ):
+            raise ApiError("INVALID_ARG_VALUE", "FILES must be a list of [name, content] pairs")
+        name, encoded = pair
+        try:
+            content = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError("INVALID_ARG_VALUE", f"The content of {name} is not base64") from None
+        if not name.strip() or not content:
+            raise ApiError("INVALID_ARG_VALUE", "A file needs a name and content")
+        file_id = call.portal.next_id("disk-file", start=4000)
+        saved.append({"id": file_id, "name": name, "size": len(content), "content": content})
+    return saved
 
 
 @method("crm.timeline.comment.list")
@@ -465,6 +494,11 @@ def timeline_comment_list(call: Call) -> Any:
             "ENTITY_TYPE": c.get("ENTITY_TYPE", ""),
             "AUTHOR_ID": str(c["AUTHOR_ID"]),
             "COMMENT": c["COMMENT"],
+            # As the portal lists them: by id, no content (a signed link in the real one).
+            "FILES": {
+                str(f["id"]): {"id": f["id"], "name": f["name"], "size": f["size"]}
+                for f in c.get("FILES", ())
+            },
         }
         for c in call.portal.timeline
     ]

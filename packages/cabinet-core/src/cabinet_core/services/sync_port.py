@@ -35,7 +35,8 @@ from cabinet_core.entities import (
 from cabinet_core.errors import NotFound
 from cabinet_core.storage import outbox
 from cabinet_core.storage.queries import DocumentQuery
-from cabinet_core.sync import PAYLOAD_TYPES, Topic, UserInfo, encode_payload
+from cabinet_core.printing import render, view_of
+from cabinet_core.sync import PAYLOAD_TYPES, DocumentFile, Topic, UserInfo, encode_payload
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -141,6 +142,38 @@ class CabinetSyncPort:
     def document_type(self, key: str) -> DocumentType | None:
         """The registered document type ``key``, or ``None``."""
         return self._cabinet.document_types.get(key)
+
+    def document_files(self, document_id: int) -> Sequence[DocumentFile]:
+        """The document's PDF (if its type has a renderer) and FA(3) XML (if it has one), as
+        the client receives them; empty for a draft or a missing document."""
+        document = self.document(document_id)
+        if document is None:
+            return ()
+        document_type = self.document_type(document.doc_type)
+        if document_type is None or document.status == document_type.workflow.initial:
+            return ()
+        client = self.client(document.client_id)
+        if client is None:
+            return ()
+        files: list[DocumentFile] = []
+        try:
+            rendered = render(self._cabinet, document, client)
+        except NotFound:
+            pass  # no PDF renderer registered for the type (a cabinet without cabinet-pdf)
+        else:
+            files.append(
+                DocumentFile(
+                    filename=rendered.filename,
+                    media_type=rendered.media_type,
+                    content=rendered.content,
+                )
+            )
+        fa3 = view_of(self._cabinet, document, client).fa3
+        if fa3 is not None:
+            files.append(
+                DocumentFile(filename=fa3.filename, media_type=fa3.media_type, content=fa3.content)
+            )
+        return tuple(files)
 
     def pending(self, entity: str, entity_id: int) -> bool:
         """Whether a message about the entity still waits for delivery to this backend."""

@@ -1,0 +1,95 @@
+"""An issued document's files on its CRM item, so staff read it without leaving Bitrix24.
+
+Once a document has left its initial state (issued, submitted …), its PDF and, for a type with
+a ``ksef_kind``, its FA(3) XML (``SyncPort.document_files``: the files the client receives) are
+posted to the item's timeline as one comment with files (``crm.timeline.comment.add`` with
+``FILES: [[name, base64], …]``, bitrix24.md §3.10–3.11; the portal saves them to Drive). A
+comment rather than a file field: it needs no user field on every entity type, and each
+version stays on the timeline with its date instead of replacing the previous one.
+
+Files are posted again only when what the document *says* changed (a correction of a returned
+invoice, a re-issue after a KSeF refusal), not when only its status or payment moved: the
+backend's state keeps, per document, a fingerprint of its content (``files.<id>``), and the
+files are rendered only when it differs. A lost answer may post a comment twice; it never
+loses one (the fingerprint is saved after the comment is added).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from cabinet_core.converter import to_json_dict
+from cabinet_core.entities import PaymentStatus
+
+if TYPE_CHECKING:
+    from cabinet_core.entities import Document
+    from cabinet_core.sync import SyncPort
+
+    from cabinet_bitrix.client import BitrixClient
+
+#: The backend's state key prefix of the fingerprints (``files.<document id>``).
+STATE_PREFIX = "files."
+#: ``ENTITY_TYPE`` of the timeline by entity type id (smart processes: ``dynamic_<id>``).
+_TIMELINE_TYPES = {1: "lead", 2: "deal", 3: "contact", 4: "company", 7: "quote"}
+
+
+def timeline_type(entity_type_id: int) -> str:
+    """The timeline's ``ENTITY_TYPE`` of an entity type (``7`` → ``quote``, ``1038`` →
+    ``dynamic_1038``)."""
+    return _TIMELINE_TYPES.get(entity_type_id, f"dynamic_{entity_type_id}")
+
+
+def fingerprint(document: Document) -> str:
+    """What the document says, as a digest: its status, payment and bookkeeping fields left
+    out, so moving it through its workflow posts nothing new."""
+    content = attrs.evolve(
+        document,
+        status="",
+        payment_status=PaymentStatus.UNPAID,
+        version=0,
+        updated_at=None,
+    )
+    encoded = json.dumps(to_json_dict(content), sort_keys=True, default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def attach_files(
+    port: SyncPort,
+    client: BitrixClient,
+    document: Document,
+    entity_type_id: int,
+    item_id: int,
+) -> bool:
+    """Post the document's files to its item's timeline unless they are there already;
+    whether a comment was added."""
+    document_type = port.document_type(document.doc_type)
+    if document.id is None or document_type is None:
+        return False
+    if document.status == document_type.workflow.initial:
+        return False  # a draft is the client's own, and its number is not final
+    key = f"{STATE_PREFIX}{document.id}"
+    seen = fingerprint(document)
+    if port.state(key) == seen:
+        return False
+    files = port.document_files(document.id)
+    if not files:
+        return False
+    label = document_type.label.get("pl", document.doc_type)
+    text = f"{label} {document.number or f'#{document.id}'}: " + ", ".join(
+        f.filename for f in files
+    )
+    if port.base_url:
+        text += f"\n{port.base_url.rstrip('/')}/documents/{document.id}"
+    fields: dict[str, Any] = {
+        "ENTITY_ID": item_id,
+        "ENTITY_TYPE": timeline_type(entity_type_id),
+        "COMMENT": text,
+        "FILES": [[f.filename, base64.b64encode(f.content).decode("ascii")] for f in files],
+    }
+    client.call("crm.timeline.comment.add", {"fields": fields})
+    port.set_state(key, seen)
+    return True
