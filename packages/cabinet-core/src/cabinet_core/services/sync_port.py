@@ -33,9 +33,9 @@ from cabinet_core.entities import (
     Product,
 )
 from cabinet_core.errors import NotFound
+from cabinet_core.printing import render, view_of
 from cabinet_core.storage import outbox
 from cabinet_core.storage.queries import DocumentQuery
-from cabinet_core.printing import render, view_of
 from cabinet_core.sync import PAYLOAD_TYPES, DocumentFile, Topic, UserInfo, encode_payload
 
 if TYPE_CHECKING:
