@@ -112,3 +112,28 @@ def test_a_mapping_is_checked():
         check_people({"4": "x"})
     with pytest.raises(ValueError, match="Bitrix24 user id"):
         check_people({"4": 0})
+
+
+def test_an_admin_reassigning_a_client_queues_the_new_manager_for_the_crm(
+    cabinet, emulator, backend, document
+):
+    from cabinet_core.entities import Actor, Client
+    from cabinet_core.sync import decode_payload
+
+    port = cabinet.sync_port("bitrix24")
+    piotr = manager(cabinet, PIOTR)
+    assign(cabinet, document.client_id, piotr)
+    backend.push_document(port, document)
+    ewa = manager(cabinet, "ewa.zielinska@kancelaria.example", "Ewa")
+    current = cabinet.clients.get(Actor.system(), document.client_id)
+    cabinet.clients.update(Actor.system(), attrs.evolve(current, manager_id=ewa.id))
+    (queued,) = [
+        m
+        for m in cabinet.store.list_outbox(limit=20)
+        if m.topic == "client.updated" and m.entity_id == document.client_id
+    ]
+    payload = decode_payload(queued)
+    assert isinstance(payload, Client) and payload.manager_id == ewa.id
+    backend.deliver(port, queued)
+    assert company(emulator)["assignedById"] == 3
+    assert item(emulator)["assignedById"] == 3

@@ -256,3 +256,12 @@ def test_a_failed_delivery_is_retried_for_this_backend_only(world: World) -> Non
     assert [m.id for m in one.deliveries("pending")] == [message.id]
     assert [m.id for m in cabinet.sync_port("two").deliveries("failed")] == [message.id]
     assert _audit(world, "sync.retry") == [{"backend": "one", "reason": "admin"}]
+
+
+def test_document_files_are_those_of_an_issued_document_only(world: World) -> None:
+    draft = _document(world)
+    assert draft.id is not None
+    port = world.cabinet.sync_port("acme")
+    # A draft's files are not final; a missing document has none.
+    assert port.document_files(draft.id) == ()
+    assert port.document_files(10_000) == ()
