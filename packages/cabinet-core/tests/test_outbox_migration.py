@@ -130,7 +130,7 @@ def test_0005_moves_every_state_to_per_subscriber_deliveries_and_back(store: Sto
     assert back[ids["echo"]]["delivered_at"] is not None
     assert back[ids["echo"]]["payload"]["origin"] == "crm"
     store.migrate(crm_backends=BACKENDS)
-    assert store.schema_revision() == "0005"
+    assert store.schema_revision() == "0010"
 
 
 def test_0005_reads_the_backends_from_the_environment_without_settings(

@@ -104,6 +104,8 @@ class DocumentType(Protocol):
       applies: saving sets ``extra["split_payment"]`` when the law requires the marking;
     * ``client_is_buyer``: the client is the buyer (a cost invoice it received), not the seller;
     * ``offer_new``: offered under "New" in the documents list;
+    * ``ledger``: the side of the books reports count the type's documents on, ``"sales"``
+      (issued), ``"purchases"`` (received) or ``None`` (other, e.g. a proforma or a contract);
     * ``effects``: transition key → effects run inside that move's transaction (see
       :mod:`cabinet_core.doctypes.effects`).
     """
@@ -120,6 +122,7 @@ class DocumentType(Protocol):
     split_payment: bool
     client_is_buyer: bool
     offer_new: bool
+    ledger: str | None
     effects: Mapping[str, Sequence[Effect]]
 
     @property

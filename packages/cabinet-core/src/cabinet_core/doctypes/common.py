@@ -281,6 +281,9 @@ class BaseDocumentType:
     effects: ClassVar[Mapping[str, Sequence[Effect]]] = MappingProxyType({})
     #: The totals are a correction's differences (after − before, per rate).
     corrects: ClassVar[bool] = False
+    #: Which side of the books reports count the type on: ``"sales"`` (documents the client
+    #: issued), ``"purchases"`` (documents it received) or ``None`` (other: not an account).
+    ledger: ClassVar[str | None] = None
 
     @property
     def deliverable_states(self) -> frozenset[str]:

@@ -62,3 +62,6 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.notifications = NotificationService(cabinet)
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
+    from cabinet_core.reports import ReportService  # the reports package builds on the services
+
+    cabinet.reports = ReportService(cabinet)
