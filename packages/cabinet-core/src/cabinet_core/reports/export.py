@@ -101,7 +101,12 @@ def write_xlsx(
         sheet.column_dimensions[_letter(letter_index)].width = width
     written = 0
     for row in rows:
-        sheet.append([_xlsx_cell(sheet, kind, value) for kind, value in zip(kinds, _cells(columns, row), strict=True)])
+        sheet.append(
+            [
+                _xlsx_cell(sheet, kind, value)
+                for kind, value in zip(kinds, _cells(columns, row), strict=True)
+            ]
+        )
         written += 1
         if progress is not None and written % PROGRESS_EVERY == 0:
             progress(written)
@@ -114,13 +119,13 @@ def write_xlsx(
 def _xlsx_cell(sheet: Any, kind: str, value: Any) -> Any:
     if value is None:
         return None
-    if kind == "money" and isinstance(value, Decimal):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = _MONEY_FORMAT
-        return cell
-    if kind == "date" and isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = _DATE_FORMAT
+    formats = {"money": (Decimal, _MONEY_FORMAT), "date": (date, _DATE_FORMAT)}
+    if kind in formats and isinstance(value, formats[kind][0]):
+        # openpyxl writes a Decimal's exact digits and a date as a date (its stubs list only
+        # str, float and datetime), so the value is passed through untyped.
+        exact: Any = value
+        cell = WriteOnlyCell(sheet, value=exact)
+        cell.number_format = formats[kind][1]
         return cell
     return value
 

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 
 from cabinet_core.reports.query import Grouping, ReportQuery
 from cabinet_core.reports.totals import Amounts, DocumentInfo, ReportRow, grosze
@@ -76,8 +77,8 @@ def _measures(query: ReportQuery, scope: Scope) -> dict[str, sa.ColumnElement[An
         of_net = _round(value * permille / sa.literal_column("1000.0"))
         in_gross = _round(value * permille / (sa.literal_column("1000.0") + permille))
         gross_prices = _d.c.price_mode == "gross"
-        vat = sa.case((gross_prices, in_gross), else_=of_net)
-        net = sa.case((gross_prices, value - in_gross), else_=value)
+        vat: sa.ColumnElement[Any] = sa.case((gross_prices, in_gross), else_=of_net)
+        net: sa.ColumnElement[Any] = sa.case((gross_prices, value - in_gross), else_=value)
         sign = sa.case((_l.c.before, -1), else_=1)
         net, vat = net * sign, vat * sign
         net_pln = sa.case((foreign, _round(net * _d.c.fx_rate)), else_=net)
@@ -193,9 +194,7 @@ def aggregate(query: ReportQuery, scope: Scope, grouping: Grouping | None) -> sa
         *keys,
         _d.c.currency.label("currency"),
         sa.func.count(sa.distinct(_d.c.id)).label("count"),
-        sa.func.count(sa.distinct(sa.case((foreign_without_rate, _d.c.id)))).label(
-            "unconverted"
-        ),
+        sa.func.count(sa.distinct(sa.case((foreign_without_rate, _d.c.id)))).label("unconverted"),
         *(sa.func.sum(expr).label(name) for name, expr in measures.items()),
     ]
     statement = sa.select(*columns).select_from(source).where(*_filters(query, scope))
@@ -206,7 +205,7 @@ def aggregate(query: ReportQuery, scope: Scope, grouping: Grouping | None) -> sa
     return statement.order_by(*keys, _d.c.currency)
 
 
-def _label(grouping: Grouping | None, row: Mapping[str, Any]) -> tuple[str, str]:
+def _label(grouping: Grouping | None, row: RowMapping) -> tuple[str, str]:
     """The row's key and label as text."""
     if grouping is None:
         return "total", ""
@@ -223,7 +222,7 @@ def _label(grouping: Grouping | None, row: Mapping[str, Any]) -> tuple[str, str]
     return row["name"], row["name"]
 
 
-def row_of(grouping: Grouping | None, row: Mapping[str, Any]) -> ReportRow:
+def row_of(grouping: Grouping | None, row: RowMapping) -> ReportRow:
     """A :class:`ReportRow` from one result row of :func:`aggregate`."""
     key, label = _label(grouping, row)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from cabinet_core.storage import schema as t
 
@@ -67,7 +67,7 @@ class ExportJob:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
 
-def _job(row: Mapping[str, Any]) -> ExportJob:
+def _job(row: RowMapping) -> ExportJob:
     return ExportJob(
         id=row["id"],
         user_id=row["user_id"],
@@ -127,10 +127,7 @@ def claim(connection: Connection, now: datetime) -> ExportJob | None:
         sa.and_(_j.c.status == JobStatus.RUNNING.value, _j.c.started_at < now - STALE_AFTER),
     )
     candidate = connection.execute(
-        sa.select(_j.c.id, _j.c.status, _j.c.started_at)
-        .where(claimable)
-        .order_by(_j.c.id)
-        .limit(1)
+        sa.select(_j.c.id, _j.c.status, _j.c.started_at).where(claimable).order_by(_j.c.id).limit(1)
     ).first()
     if candidate is None:
         return None

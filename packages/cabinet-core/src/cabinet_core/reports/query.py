@@ -219,12 +219,8 @@ def report_query(params: Mapping[str, str], *, known_types: Mapping[str, object]
     kind = _choice(params, "kind", ReportKind, errors, N_("Unknown report."))
     group_by = _choice(params, "group_by", Grouping, errors, N_("Unknown grouping."))
     ledger = _choice(params, "ledger", Ledger, errors, N_("Unknown choice of documents."))
-    method = _choice(
-        params, "payment_method", PaymentMethod, errors, N_("Unknown payment method.")
-    )
-    status = _choice(
-        params, "payment_status", PaymentStatus, errors, N_("Unknown payment status.")
-    )
+    method = _choice(params, "payment_method", PaymentMethod, errors, N_("Unknown payment method."))
+    status = _choice(params, "payment_status", PaymentStatus, errors, N_("Unknown payment status."))
     client_id = _int(params, "client_id", errors)
     product_id = _int(params, "product_id", errors)
     counterparty_id = _int(params, "counterparty_id", errors)

@@ -70,9 +70,7 @@ class ReportService(Service):
         elif query.ledger is Ledger.OTHER:
             keys = tuple(key for key, known in types.items() if known.ledger is None)
         else:
-            keys = tuple(
-                key for key, known in types.items() if known.ledger == query.ledger.value
-            )
+            keys = tuple(key for key, known in types.items() if known.ledger == query.ledger.value)
         if query.doc_types:
             keys = tuple(key for key in keys if key in query.doc_types)
         today = self.now().date()
@@ -141,9 +139,7 @@ class ReportService(Service):
     ) -> tuple[tuple[ReportRow, ...], ReportRow, int]:
         result = list(tx.connection.execute(aggregate(query, scope, None)).mappings())
         unconverted = sum(int(row["unconverted"] or 0) for row in result)
-        per_currency = tuple(
-            _relabel(row_of(None, row), gettext(TOTAL), "total") for row in result
-        )
+        per_currency = tuple(_relabel(row_of(None, row), gettext(TOTAL), "total") for row in result)
         return per_currency, _pln_total(per_currency, gettext(TOTAL_PLN)), unconverted
 
     def count(self, actor: Actor, query: ReportQuery) -> int:
@@ -293,18 +289,12 @@ class ReportService(Service):
                 done = max(done - 1, 0)  # the header line is not a row
             else:
                 with partial.open("wb") as binary:
-                    done = self.write_xlsx(
-                        actor, query, binary, gettext=gettext, progress=progress
-                    )
+                    done = self.write_xlsx(actor, query, binary, gettext=gettext, progress=progress)
             os.replace(partial, path)
         except Exception as exc:
             log.exception("report export %s failed", job.id)
             partial.unlink(missing_ok=True)
-            message = (
-                exc.message
-                if isinstance(exc, NotFound | ValidationError) and getattr(exc, "message", "")
-                else f"{type(exc).__name__}: {exc}"
-            )
+            message = str(exc) if isinstance(exc, NotFound) else f"{type(exc).__name__}: {exc}"
             with self.store.transaction() as tx:
                 jobs.finish(tx.connection, job.id, now=self.now(), error=message[:2000])
             return
