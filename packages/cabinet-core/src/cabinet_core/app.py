@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from cabinet_core.doctypes import DocumentType
     from cabinet_core.entities import Template
     from cabinet_core.fx import RateProvider
-    from cabinet_core.reports import ReportService
     from cabinet_core.mail import Mailer
     from cabinet_core.rendering import Renderer
+    from cabinet_core.reports import ReportService
     from cabinet_core.services import (
         AuditService,
         ChatService,

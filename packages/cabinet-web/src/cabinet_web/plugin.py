@@ -58,6 +58,7 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
         return []
     _ = request.state.gettext
     links = [{"href": "/", "label": _("Home")}, {"href": "/documents", "label": _("Documents")}]
+    links.append({"href": "/reports", "label": _("Reports")})
     links += [{"href": "/chat", "label": _("Chat")}, {"href": "/news", "label": _("News")}]
     if actor.role in (Role.MANAGER, Role.ADMIN):
         links.append({"href": "/users", "label": _("Users")})

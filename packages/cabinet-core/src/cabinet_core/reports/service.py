@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,10 +87,9 @@ class ReportService(Service):
             permille=permille,
         )
 
-    def parse(self, params: dict[str, str] | object) -> ReportQuery:
-        """A query from query-string parameters (see :func:`report_query`)."""
-        if not isinstance(params, dict):
-            raise TypeError("params must be a dict of strings")
+    def parse(self, params: Mapping[str, str]) -> ReportQuery:
+        """A query from query-string parameters (see :func:`report_query`); a
+        :class:`ValidationError` names every bad one."""
         return report_query(params, known_types=self.cabinet.document_types)
 
     def columns(self, actor: Actor, query: ReportQuery) -> tuple[Column, ...]:

@@ -672,6 +672,6 @@ async def openapi_document(request: Request) -> Any:
 
 
 # The modules below register their endpoints in ENDPOINTS when imported.
-from cabinet_web.api import v1_chat, v1_clients, v1_invoicing  # noqa: E402, F401
+from cabinet_web.api import v1_chat, v1_clients, v1_invoicing, v1_reports  # noqa: E402, F401
 
 ROUTES = [item.route() for item in ENDPOINTS]

@@ -12,6 +12,7 @@ from cabinet_web.pages import (
     home,
     news,
     profile,
+    reports,
     settings,
     tokens,
     users,
@@ -31,6 +32,7 @@ ROUTES = [
     *chat.ROUTES,
     *news.ROUTES,
     *settings.ROUTES,
+    *reports.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
