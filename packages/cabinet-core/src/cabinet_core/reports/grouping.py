@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from cabinet_core.reports.query import Grouping, ReportQuery
+from cabinet_core.reports.query import Grouping, ReportKind, ReportQuery
 from cabinet_core.reports.totals import Amounts, DocumentInfo, ReportRow, grosze
 from cabinet_core.storage import schema as t
 
@@ -33,6 +33,18 @@ _l = t.document_lines
 _c = t.clients
 
 PAID = "paid"
+#: The sums each kind of report shows (the others are left out of its statement).
+ACCOUNT_MEASURES = ("net", "vat", "gross", "net_pln", "vat_pln", "gross_pln")
+PAYMENT_MEASURES = (
+    "gross",
+    "gross_pln",
+    "paid",
+    "unpaid",
+    "overdue",
+    "paid_pln",
+    "unpaid_pln",
+    "overdue_pln",
+)
 
 
 class Scope:
@@ -189,13 +201,21 @@ def aggregate(query: ReportQuery, scope: Scope, grouping: Grouping | None) -> sa
     if grouping in (Grouping.CLIENT, Grouping.DOCUMENT):
         source = source.join(_c, _c.c.id == _d.c.client_id)
     foreign_without_rate = sa.and_(_d.c.currency != "PLN", _d.c.fx_rate.is_(None))
+    if query.by_line:
+        # A document has several lines here: count it once.
+        count = sa.func.count(sa.distinct(_d.c.id))
+        unconverted = sa.func.count(sa.distinct(sa.case((foreign_without_rate, _d.c.id))))
+    else:
+        count = sa.func.count()
+        unconverted = sa.func.sum(sa.case((foreign_without_rate, 1), else_=0))
     # PLN sums skip documents without a rate (NULL), which ``unconverted`` counts.
+    wanted = PAYMENT_MEASURES if query.kind is ReportKind.PAYMENTS else ACCOUNT_MEASURES
     columns = [
         *keys,
         _d.c.currency.label("currency"),
-        sa.func.count(sa.distinct(_d.c.id)).label("count"),
-        sa.func.count(sa.distinct(sa.case((foreign_without_rate, _d.c.id)))).label("unconverted"),
-        *(sa.func.sum(expr).label(name) for name, expr in measures.items()),
+        count.label("count"),
+        unconverted.label("unconverted"),
+        *(sa.func.sum(measures[name]).label(name) for name in wanted),
     ]
     statement = sa.select(*columns).select_from(source).where(*_filters(query, scope))
     group_columns = [*keys, _d.c.currency]
@@ -228,7 +248,7 @@ def row_of(grouping: Grouping | None, row: RowMapping) -> ReportRow:
 
     # PLN sums leave out foreign documents without a rate (``unconverted`` counts them).
     def money(name: str) -> Any:
-        return grosze(row[name] or 0)
+        return grosze(row.get(name) or 0)
 
     pln = money
 

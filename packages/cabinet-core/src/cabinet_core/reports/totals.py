@@ -59,8 +59,10 @@ class ReportRow:
     """One group (or a total) in one currency.
 
     ``paid``/``unpaid``/``overdue`` split the gross amount by payment (a partly paid document
-    counts as unpaid: the cabinet does not record how much of it was paid); ``pln`` and the
-    ``*_pln`` values are ``None`` when a foreign-currency document in the group has no rate yet.
+    counts as unpaid: the cabinet does not record how much of it was paid). PLN amounts leave
+    out foreign-currency documents without a rate (the report counts them in ``unconverted``).
+    The sums a kind of report does not show (payments in an accounts report, net and VAT in a
+    payments report) are not computed and read zero.
     """
 
     key: str
