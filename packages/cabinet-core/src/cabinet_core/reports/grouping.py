@@ -1,11 +1,11 @@
 """The report's SQL: one aggregate statement per table (SQLAlchemy Core, SQLite and PostgreSQL).
 
-Every amount is summed as whole grosze (``CAST(ROUND(x * 100) AS BIGINT)``), so the sums are
-exact integers on both databases whatever SQLite does with ``NUMERIC``; :mod:`.totals` turns them
-into ``Decimal`` once. Documents are counted whole (their stored net, VAT and gross; a
-correction's are its differences) unless the report works by line (:attr:`ReportQuery.by_line`):
-then each line counts its own value with its own rounded VAT (the per-line view of
-:func:`cabinet_core.vat.line_amounts`), a correction's "before" lines negatively, so a product's or
+Documents are counted whole (their stored net, VAT and gross, already rounded to grosze; a
+correction's are its differences; on SQLite, whose ``NUMERIC`` is a double, the sum is
+compensated and then rounded to the grosz, exact far beyond any cabinet's totals) unless the
+report works by line (:attr:`ReportQuery.by_line`): then each line counts its own value with
+its own rounded VAT (the per-line view of :func:`cabinet_core.vat.line_amounts`), a
+correction's "before" lines negatively, summed as whole grosze (``CAST(ROUND(x * 100) AS BIGINT)``: exact integers on both databases), so a product's or
 a rate's share may differ by a grosz from the documents' per-rate totals.
 
 PLN: a PLN document as it is; a foreign one at its stored NBP rate (``fx_rate``), its VAT in PLN
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from cabinet_core.reports.query import Grouping, ReportKind, ReportQuery
-from cabinet_core.reports.totals import Amounts, DocumentInfo, ReportRow, grosze
+from cabinet_core.reports.totals import Amounts, DocumentInfo, ReportRow, amount, grosze
 from cabinet_core.storage import schema as t
 
 __all__ = ["Scope", "aggregate", "row_of"]
@@ -75,8 +75,9 @@ def _round(expr: Any) -> sa.ColumnElement[int]:
 
 
 def _measures(query: ReportQuery, scope: Scope) -> dict[str, sa.ColumnElement[Any]]:
-    """Per source row (a document, or a line of one): net, VAT and gross in the document's
-    currency and in PLN, in grosze."""
+    """Per source row: a line's net, VAT and gross in whole grosze (computed here, so kept
+    exact as integers), or a document's stored amounts; in the document's currency and in
+    PLN."""
     foreign = _d.c.currency != "PLN"
     if query.by_line:
         value = _grosze(_l.c.quantity * _l.c.unit_price)
@@ -95,18 +96,21 @@ def _measures(query: ReportQuery, scope: Scope) -> dict[str, sa.ColumnElement[An
         net, vat = net * sign, vat * sign
         net_pln = sa.case((foreign, _round(net * _d.c.fx_rate)), else_=net)
         vat_pln = sa.case((foreign, _round(vat * _d.c.fx_rate)), else_=vat)
+        gross, gross_pln = net + vat, net_pln + vat_pln
     else:
-        net, vat = _grosze(_d.c.net), _grosze(_d.c.vat)
-        net_pln = sa.case((foreign, _grosze(_d.c.net * _d.c.fx_rate)), else_=net)
-        stated = sa.func.coalesce(_d.c.vat_pln, _d.c.vat * _d.c.fx_rate)
-        vat_pln = sa.case((foreign, _grosze(stated)), else_=vat)
-    gross = net + vat
-    gross_pln = net_pln + vat_pln
+        # Whole documents: their stored amounts as they are (already rounded to grosze), so the
+        # statement costs little more than the bare sums; only the PLN side is converted.
+        net, vat, gross = _d.c.net, _d.c.vat, _d.c.gross
+        net_in_pln = sa.func.round(_d.c.net * _d.c.fx_rate, 2)
+        vat_in_pln = sa.func.coalesce(_d.c.vat_pln, sa.func.round(_d.c.vat * _d.c.fx_rate, 2))
+        net_pln = sa.case((foreign, net_in_pln), else_=net)
+        vat_pln = sa.case((foreign, vat_in_pln), else_=vat)
+        gross_pln = sa.case((foreign, net_in_pln + vat_in_pln), else_=gross)
     paid = _d.c.payment_status == PAID
     overdue = sa.and_(
         _d.c.payment_status != PAID, _d.c.due_date.is_not(None), _d.c.due_date < scope.today
     )
-    zero = sa.literal(0, sa.BigInteger)
+    zero = sa.literal(0)
     return {
         "net": net,
         "vat": vat,
@@ -242,13 +246,15 @@ def _label(grouping: Grouping | None, row: RowMapping) -> tuple[str, str]:
     return row["name"], row["name"]
 
 
-def row_of(grouping: Grouping | None, row: RowMapping) -> ReportRow:
-    """A :class:`ReportRow` from one result row of :func:`aggregate`."""
+def row_of(grouping: Grouping | None, row: RowMapping, *, by_line: bool) -> ReportRow:
+    """A :class:`ReportRow` from one result row of :func:`aggregate` (``by_line``: the sums
+    are whole grosze, else amounts)."""
     key, label = _label(grouping, row)
 
     # PLN sums leave out foreign documents without a rate (``unconverted`` counts them).
     def money(name: str) -> Any:
-        return grosze(row.get(name) or 0)
+        value = row.get(name) or 0
+        return grosze(int(value)) if by_line else amount(value)
 
     pln = money
 

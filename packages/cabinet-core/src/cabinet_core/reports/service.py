@@ -111,13 +111,17 @@ class ReportService(Service):
             scope = self._scope(tx, actor, query)
             connection = tx.connection
             statement = aggregate(query, scope, query.group_by).limit(limit + 1)
-            rows = [row_of(query.group_by, row) for row in connection.execute(statement).mappings()]
+            rows = [
+                row_of(query.group_by, row, by_line=query.by_line)
+                for row in connection.execute(statement).mappings()
+            ]
             totals = self._totals(tx, query, scope, gettext)
             if query.group_by is Grouping.DOCUMENT:
                 # A bar per document would say nothing; the list's chart is per month.
                 monthly = aggregate(query, scope, Grouping.MONTH)
                 chart_rows = [
-                    row_of(Grouping.MONTH, row) for row in connection.execute(monthly).mappings()
+                    row_of(Grouping.MONTH, row, by_line=query.by_line)
+                    for row in connection.execute(monthly).mappings()
                 ]
             else:
                 chart_rows = rows[:limit]
@@ -138,7 +142,10 @@ class ReportService(Service):
     ) -> tuple[tuple[ReportRow, ...], ReportRow, int]:
         result = list(tx.connection.execute(aggregate(query, scope, None)).mappings())
         unconverted = sum(int(row["unconverted"] or 0) for row in result)
-        per_currency = tuple(_relabel(row_of(None, row), gettext(TOTAL), "total") for row in result)
+        per_currency = tuple(
+            _relabel(row_of(None, row, by_line=query.by_line), gettext(TOTAL), "total")
+            for row in result
+        )
         return per_currency, _pln_total(per_currency, gettext(TOTAL_PLN)), unconverted
 
     def count(self, actor: Actor, query: ReportQuery) -> int:
@@ -164,7 +171,7 @@ class ReportService(Service):
                     stream_results=True, yield_per=1000
                 ).execute(statement)
                 for row in result.mappings():
-                    yield row_of(query.group_by, row)
+                    yield row_of(query.group_by, row, by_line=query.by_line)
                 per_currency, total_pln, _ = self._totals(tx, query, scope, gettext)
                 yield from per_currency
                 yield total_pln

@@ -1,7 +1,7 @@
 """A report's rows and totals, and the columns every view of it (page, API, CSV, XLSX) shows.
 
-Amounts arrive from SQL as whole grosze (integers, exact on both databases) and become
-``Decimal`` here, once. A row is one group in one currency: amounts in different currencies are
+Amounts arrive from SQL as sums of grosze or of stored amounts and become ``Decimal`` here,
+once. A row is one group in one currency: amounts in different currencies are
 never added together; the PLN columns (converted at each document's own NBP rate, the VAT in PLN
 as the document stated it) are what adds up across currencies.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import attrs
@@ -28,6 +28,12 @@ def grosze(value: int | None) -> Decimal | None:
     if value is None:
         return None
     return (Decimal(int(value)) * _CENT).quantize(_CENT)
+
+
+def amount(value: object) -> Decimal:
+    """A sum from SQL (``Decimal`` on PostgreSQL, a float or an integer on SQLite) rounded to
+    the grosz, half up."""
+    return Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 @attrs.frozen
