@@ -5,8 +5,9 @@ correction's are its differences; on SQLite, whose ``NUMERIC`` is a double, the 
 compensated and then rounded to the grosz, exact far beyond any cabinet's totals) unless the
 report works by line (:attr:`ReportQuery.by_line`): then each line counts its own value with
 its own rounded VAT (the per-line view of :func:`cabinet_core.vat.line_amounts`), a
-correction's "before" lines negatively, summed as whole grosze (``CAST(ROUND(x * 100) AS BIGINT)``: exact integers on both databases), so a product's or
-a rate's share may differ by a grosz from the documents' per-rate totals.
+correction's "before" lines negatively, summed as whole grosze (``CAST(ROUND(x * 100) AS
+BIGINT)``: exact integers on both databases), so a product's or a rate's share may differ by a
+grosz from the documents' per-rate totals.
 
 PLN: a PLN document as it is; a foreign one at its stored NBP rate (``fx_rate``), its VAT in PLN
 as the document stated it (``vat_pln``); a foreign document without a rate adds nothing in PLN
