@@ -17,6 +17,7 @@ def _bench_importable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
 
 
+@pytest.mark.slow
 def test_the_export_benchmark_writes_every_row_and_traces_memory() -> None:
     from bench import reports
 
