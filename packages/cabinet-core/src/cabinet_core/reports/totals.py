@@ -167,9 +167,9 @@ def columns(query: ReportQuery, *, with_client: bool) -> tuple[Column, ...]:
         return (
             *head,
             Column("gross", N_("Gross"), "money", lambda row: row.amounts.gross),
-            Column("paid", N_("Paid"), "money", lambda row: row.paid),
-            Column("unpaid", N_("Unpaid"), "money", lambda row: row.unpaid),
-            Column("overdue", N_("Overdue"), "money", lambda row: row.overdue),
+            Column("paid", N_("Paid amount"), "money", lambda row: row.paid),
+            Column("unpaid", N_("Unpaid amount"), "money", lambda row: row.unpaid),
+            Column("overdue", N_("Overdue amount"), "money", lambda row: row.overdue),
             Column("gross_pln", N_("Gross PLN"), "money", _pln(lambda a: a.gross)),
             Column("unpaid_pln", N_("Unpaid PLN"), "money", lambda row: row.unpaid_pln),
             Column("overdue_pln", N_("Overdue PLN"), "money", lambda row: row.overdue_pln),
