@@ -50,8 +50,10 @@ def booked(world: World) -> World:
         ),
     )
     assert first.id is not None
+    cabinet.documents.transition(alice, first.id, "issue")
     cabinet.documents.apply_crm_payment(first.id, PaymentStatus.PAID)
-    cabinet.documents.create(
+    _issued(
+        world,
         alice,
         Document(
             client_id=a,
@@ -63,7 +65,8 @@ def booked(world: World) -> World:
             lines=(_line("Consulting", "100.00"),),
         ),
     )
-    cabinet.documents.create(
+    _issued(
+        world,
         alice,
         Document(
             client_id=a,
@@ -74,7 +77,8 @@ def booked(world: World) -> World:
             lines=(_line("Hosting", "50.00", rate="8"), _line("Consulting", "10.00")),
         ),
     )
-    cabinet.documents.create(
+    _issued(
+        world,
         alice,
         Document(
             client_id=a,
@@ -85,7 +89,8 @@ def booked(world: World) -> World:
             extra={"seller_invoice_number": "S/1/2026"},
         ),
     )
-    cabinet.documents.create(
+    _issued(
+        world,
         bob,
         Document(
             client_id=b,
@@ -95,7 +100,26 @@ def booked(world: World) -> World:
             lines=(_line("Audit", "1000.00"),),
         ),
     )
+    # A draft is not in the books yet: reports leave it out unless asked for drafts.
+    cabinet.documents.create(
+        alice,
+        Document(
+            client_id=a,
+            doc_type="vat_invoice",
+            issue_date=date(2026, 11, 4),
+            buyer=BUYER,
+            lines=(_line("Consulting", "5000.00"),),
+        ),
+    )
     return world
+
+
+def _issued(world: World, actor: Any, document: Document) -> None:
+    """Save ``document`` and give it its number (issue a sale, submit a purchase)."""
+    stored = world.cabinet.documents.create(actor, document)
+    assert stored.id is not None
+    move = "submit" if document.doc_type == "cost_invoice" else "issue"
+    world.cabinet.documents.transition(actor, stored.id, move)
 
 
 def _report(world: World, user: Any, **params: str) -> Report:
@@ -134,6 +158,12 @@ def test_monthly_sales_of_a_client_in_each_currency_and_pln(booked: World) -> No
     )
     assert report.chart == (("2026-10", D("768.90")), ("2026-11", D("66.30")))
     assert report.unconverted == 0
+
+
+def test_drafts_count_only_when_asked_for(booked: World) -> None:
+    with_drafts = _report(booked, booked.alice, drafts="1", currency="PLN")
+    assert _rows(with_drafts)[-1] == ("2026-11", "PLN", 2, D("6216.30"), D("6216.30"))
+    assert with_drafts.query.params()["drafts"] == "1"
 
 
 def test_purchases_are_what_the_type_declares(booked: World) -> None:

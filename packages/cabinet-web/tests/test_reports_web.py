@@ -35,7 +35,7 @@ def sales(cabinet: Cabinet, world: World) -> World:
         (world.client_user, world.client, date(2026, 11, 3), ((D(1), D("50.00"), "8"),)),
         (world.other_user, world.other_client, date(2026, 10, 9), ((D(1), D("1000.00"), "23"),)),
     ):
-        cabinet.documents.create(
+        stored = cabinet.documents.create(
             Actor.of(user),
             Document(
                 client_id=client.id or 0,
@@ -48,6 +48,8 @@ def sales(cabinet: Cabinet, world: World) -> World:
                 ),
             ),
         )
+        assert stored.id is not None
+        cabinet.documents.transition(Actor.of(user), stored.id, "issue")
     return world
 
 

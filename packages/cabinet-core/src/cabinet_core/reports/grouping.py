@@ -133,6 +133,9 @@ def _filters(query: ReportQuery, scope: Scope) -> list[sa.ColumnElement[bool]]:
     if scope.client_ids is not None:
         where.append(_d.c.client_id.in_(scope.client_ids) if scope.client_ids else sa.false())
     where.append(_d.c.doc_type.in_(scope.doc_types) if scope.doc_types else sa.false())
+    if not query.drafts:
+        # Numbered means issued (or registered when received): what the books hold.
+        where.append(_d.c.number.is_not(None))
     if query.date_from is not None:
         where.append(_d.c.issue_date >= query.date_from)
     if query.date_to is not None:

@@ -77,7 +77,8 @@ class ReportQuery:
     ``client_ids`` is what the user asked for; the service cuts it down to the clients the
     actor may see. ``product`` matches a line's name (case-insensitive substring),
     ``product_id`` a catalogue product. ``overdue`` keeps documents whose due date has passed
-    and which are not paid.
+    and which are not paid. A document counts once it has its number (issued, or registered
+    when received); ``drafts`` counts the unnumbered ones (drafts, drafts cancelled) too.
     """
 
     kind: ReportKind = ReportKind.ACCOUNTS
@@ -96,6 +97,7 @@ class ReportQuery:
     payment_method: PaymentMethod | None = None
     payment_status: PaymentStatus | None = None
     overdue: bool = False
+    drafts: bool = False
 
     @property
     def by_line(self) -> bool:
@@ -127,6 +129,7 @@ class ReportQuery:
             "payment_method": self.payment_method.value if self.payment_method else None,
             "payment_status": self.payment_status.value if self.payment_status else None,
             "overdue": "1" if self.overdue else None,
+            "drafts": "1" if self.drafts else None,
         }
         values.update({key: value for key, value in optional.items() if value})
         return values
@@ -150,6 +153,7 @@ PARAMS = (
     "payment_method",
     "payment_status",
     "overdue",
+    "drafts",
 )
 
 
@@ -249,9 +253,10 @@ def report_query(params: Mapping[str, str], *, known_types: Mapping[str, object]
                 params={"known": ", ".join(SUPPORTED_CURRENCIES)},
             )
         )
-    overdue = params.get("overdue", "").strip().lower()
-    if overdue not in ("", "0", "1", "true", "false", "on"):
-        errors.append(FieldError(field="overdue", code="choice", message=N_("Say yes or no.")))
+    flags = {name: params.get(name, "").strip().lower() for name in ("overdue", "drafts")}
+    for name, flag in flags.items():
+        if flag not in ("", "0", "1", "true", "false", "on"):
+            errors.append(FieldError(field=name, code="choice", message=N_("Say yes or no.")))
     if errors:
         raise ValidationError(errors)
     return ReportQuery(
@@ -270,5 +275,6 @@ def report_query(params: Mapping[str, str], *, known_types: Mapping[str, object]
         currency=currency,
         payment_method=PaymentMethod(method) if method else None,
         payment_status=PaymentStatus(status) if status else None,
-        overdue=overdue in ("1", "true", "on"),
+        overdue=flags["overdue"] in ("1", "true", "on"),
+        drafts=flags["drafts"] in ("1", "true", "on"),
     )

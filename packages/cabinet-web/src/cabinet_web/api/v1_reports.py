@@ -37,6 +37,7 @@ _DESCRIPTIONS = {
     "payment_method": "An FA(3) payment method code",
     "payment_status": "unpaid, partially_paid or paid",
     "overdue": "1: only documents past their due date and not paid",
+    "drafts": "1: count documents without a number yet (drafts) too",
 }
 FILTER_PARAMS = tuple(
     Param(name=name, where="query", description=_DESCRIPTIONS[name])
