@@ -209,6 +209,8 @@ def aggregate(query: ReportQuery, scope: Scope, grouping: Grouping | None) -> sa
     if grouping in (Grouping.CLIENT, Grouping.DOCUMENT):
         source = source.join(_c, _c.c.id == _d.c.client_id)
     foreign_without_rate = sa.and_(_d.c.currency != "PLN", _d.c.fx_rate.is_(None))
+    count: sa.ColumnElement[Any]
+    unconverted: sa.ColumnElement[Any]
     if query.by_line:
         # A document has several lines here: count it once.
         count = sa.func.count(sa.distinct(_d.c.id))
