@@ -153,7 +153,7 @@ def _bare(connection: sa.Connection, client_id: int, doc_types: tuple[str, ...])
         sa.func.sum(sa.case((foreign, d.c.vat_pln), else_=d.c.vat)),
         sa.func.sum(sa.case((foreign, net_pln + d.c.vat_pln), else_=d.c.gross)),
     )
-    where = (d.c.client_id == client_id, d.c.doc_type.in_(doc_types))
+    where = (d.c.client_id == client_id, d.c.doc_type.in_(doc_types), d.c.number.is_not(None))
     by_month = sa.select(*month, d.c.currency, *sums).where(*where).group_by(*month, d.c.currency)
     by_currency = sa.select(d.c.currency, *sums).where(*where).group_by(d.c.currency)
     return [*connection.execute(by_month).all(), *connection.execute(by_currency).all()]
