@@ -14,8 +14,9 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
+import attrs
 import sqlalchemy as sa
 
 from cabinet_core import access
@@ -190,7 +191,7 @@ class ReportService(Service):
         self,
         actor: Actor,
         query: ReportQuery,
-        target: object,
+        target: IO[bytes],
         *,
         gettext: Gettext = _same,
         progress: Callable[[int], object] | None = None,
@@ -199,7 +200,7 @@ class ReportService(Service):
         cols = self.columns(actor, query)
         with self.stream(actor, query, gettext=gettext) as rows:
             return write_xlsx(
-                target,  # type: ignore[arg-type]
+                target,
                 cols,
                 rows,
                 gettext,
@@ -314,8 +315,6 @@ def _check_format(fmt: str) -> None:
 
 
 def _relabel(row: ReportRow, label: str, key: str) -> ReportRow:
-    import attrs
-
     return attrs.evolve(row, label=label, key=key)
 
 

@@ -115,7 +115,6 @@ async def reports_page(request: Request) -> Response:
         "errors": {},
         "report": None,
         "chart": None,
-        "query_string": "",
         "export_params": {},
         "amount": amount_formatter(request.state.language),
         "doc_types": cabinet.document_types,
@@ -145,7 +144,6 @@ async def reports_page(request: Request) -> Response:
         report = await run(cabinet.reports.run, actor, query, gettext=gettext)
         context["report"] = report
         context["chart"] = chart_svg(request, report)
-        context["query_string"] = urlencode(query.params())
         context["export_params"] = query.params()
     return render(request, "reports.html", context, status_code=status)
 
