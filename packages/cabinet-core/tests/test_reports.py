@@ -370,3 +370,19 @@ def test_an_export_of_a_deactivated_user_fails_with_a_reason(booked: World) -> N
     assert cabinet.reports.run_export_jobs() == 1
     failed = cabinet.reports.export_job(alice, job.id)
     assert failed.status is JobStatus.FAILED and failed.error
+
+
+def test_chart_escapes_labels_and_says_how_many_bars_it_left_out() -> None:
+    from cabinet_core.reports.chart import MAX_BARS
+
+    hostile = '<script>alert("x")</script> & Co'
+    bars = [(hostile, D("1.00")), *((f"g{i}", D(i)) for i in range(MAX_BARS + 4))]
+    root = ElementTree.fromstring(bar_chart(bars, title="t & <u>"))
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    first = root.findall("svg:g", ns)[0]
+    assert first.get("data-label") == hostile
+    assert len(root.findall("svg:g", ns)) == MAX_BARS
+    more = [t.text for t in root.findall("svg:text", ns) if t.get("class") == "bar-more"]
+    assert more == ["+5"]
+    title = root.find("svg:title", ns)
+    assert title is not None and title.text == "t & <u>"
