@@ -386,3 +386,22 @@ def test_chart_escapes_labels_and_says_how_many_bars_it_left_out() -> None:
     assert more == ["+5"]
     title = root.find("svg:title", ns)
     assert title is not None and title.text == "t & <u>"
+
+
+def test_finished_exports_are_deleted_after_a_week(booked: World) -> None:
+    from datetime import timedelta
+
+    from cabinet_core.reports.jobs import KEEP_FOR
+
+    cabinet = booked.cabinet
+    alice = booked.actor(booked.alice)
+    job = cabinet.reports.start_export(alice, cabinet.reports.parse({}), "csv")
+    assert cabinet.reports.run_export_jobs() == 1
+    path, _ = cabinet.reports.export_file(alice, job.id)
+    assert path.is_file()
+    later = cabinet.store.clock() + KEEP_FOR + timedelta(minutes=1)
+    cabinet.store.clock = lambda: later
+    assert cabinet.reports.run_export_jobs() == 0
+    assert not path.exists()
+    with pytest.raises(NotFound):
+        cabinet.reports.export_job(alice, job.id)

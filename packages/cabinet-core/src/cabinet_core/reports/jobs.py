@@ -20,9 +20,12 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from cabinet_core.storage import schema as t
 
-__all__ = ["STALE_AFTER", "ExportJob", "JobStatus"]
+__all__ = ["KEEP_FOR", "STALE_AFTER", "ExportJob", "JobStatus"]
 
 STALE_AFTER = timedelta(hours=1)
+#: How long a finished export (its row and its file) is kept: a report is a snapshot of
+#: financial data, not an archive.
+KEEP_FOR = timedelta(days=7)
 _j = t.report_exports
 
 
@@ -169,3 +172,17 @@ def finish(
     if rows_done is not None:
         values["rows_done"] = rows_done
     connection.execute(sa.update(_j).where(_j.c.id == job_id).values(values))
+
+
+def expired(connection: Connection, now: datetime) -> list[ExportJob]:
+    """Finished jobs older than :data:`KEEP_FOR`, which are deleted with their files."""
+    rows = connection.execute(
+        sa.select(_j).where(_j.c.finished_at.is_not(None), _j.c.finished_at < now - KEEP_FOR)
+    ).mappings()
+    return [_job(row) for row in rows]
+
+
+def delete(connection: Connection, job_ids: list[int]) -> None:
+    """Forget the jobs."""
+    if job_ids:
+        connection.execute(sa.delete(_j).where(_j.c.id.in_(job_ids)))

@@ -257,7 +257,10 @@ class ReportService(Service):
         return self.cabinet.settings.data_dir / "exports" / f"{job.id}.{FORMATS[job.format][1]}"
 
     def run_export_jobs(self, limit: int = 1) -> int:
-        """Write up to ``limit`` queued exports (the worker calls this); how many it ran."""
+        """Write up to ``limit`` queued exports (the worker calls this); how many it ran.
+        Exports finished more than :data:`~cabinet_core.reports.jobs.KEEP_FOR` ago are
+        deleted, row and file."""
+        self._prune()
         ran = 0
         for _ in range(limit):
             with self.store.transaction() as tx:
@@ -267,6 +270,13 @@ class ReportService(Service):
             self._run_job(job)
             ran += 1
         return ran
+
+    def _prune(self) -> None:
+        with self.store.transaction() as tx:
+            old = jobs.expired(tx.connection, self.now())
+            for job in old:
+                self._path(job).unlink(missing_ok=True)
+            jobs.delete(tx.connection, [job.id for job in old])
 
     def _run_job(self, job: ExportJob) -> None:
         path = self._path(job)
