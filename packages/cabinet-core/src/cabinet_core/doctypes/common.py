@@ -321,6 +321,9 @@ class BaseDocumentType:
     vat_register_states: ClassVar[frozenset[str]] = frozenset()
     #: The date field whose month is the document's VAT period (the issue date when empty).
     vat_period_basis: ClassVar[str] = "issue_date"
+    #: Which side of the books reports count the type on: ``"sales"`` (documents the client
+    #: issued), ``"purchases"`` (documents it received) or ``None`` (other: not an account).
+    ledger: ClassVar[str | None] = None
 
     @property
     def deliverable_states(self) -> frozenset[str]:

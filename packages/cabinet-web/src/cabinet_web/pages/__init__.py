@@ -16,6 +16,7 @@ from cabinet_web.pages import (
     ksef,
     news,
     profile,
+    reports,
     settings,
     tokens,
     users,
@@ -41,6 +42,7 @@ ROUTES = [
     *contract_templates.ROUTES,
     *contracts.ROUTES,
     *vat_statement.ROUTES,
+    *reports.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
