@@ -82,8 +82,6 @@ _DEFAULTS: Mapping[str, tuple[str, str]] = {
     "rejected": ("DECLAINED", "FAIL"),
     "historic": ("APPROVED", "SUCCESS"),
     "closed": ("SENT", "PREPARATION"),
-    # Refused by KSeF, back with the client to fix: shown as not issued yet.
-    "ksef_rejected": ("DRAFT", "NEW"),
 }
 
 #: Statuses the cabinet alone sets (KSeF's answer): shown in the CRM, never taken from it.
