@@ -334,6 +334,20 @@ chat_messages = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     _created(),
     sa.Column("external_id", sa.String(200), unique=True),
+    sa.Index("ix_chat_messages_client_id_id", "client_id", "id"),
+)
+
+#: How far each user has read each conversation (its unread count counts past this).
+chat_reads = sa.Table(
+    "chat_reads",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "client_id", sa.Integer, sa.ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("last_read_id", sa.Integer, nullable=False),
 )
 
 notifications = sa.Table(
