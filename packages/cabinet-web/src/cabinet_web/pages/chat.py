@@ -1,18 +1,24 @@
-"""The client's conversation with its manager: ``/chat`` (a client's user: its own; staff pick
-the client) and ``/chat/{client_id}``. Newest at the bottom; a small script polls
-``/api/v1/chat?after_id=`` to show new messages, and without it a reload does the same."""
+"""The live chat: ``/chat`` (a client's user goes to its conversation; staff get their inbox of
+all their clients' conversations with unread counts, newest first) and ``/chat/{client_id}``
+(the newest page of one conversation; ``?before=<id>`` shows an older page).
+
+Both pages stay current through Server-Sent Events (``/chat/events`` and
+``/chat/{client_id}/events``, see :mod:`cabinet_web.live`); a small script appends what
+arrives and loads older pages in place. Without the script the pages work by reload.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cabinet_core.entities import Actor, ChatMessage, Client, Role
+from cabinet_core.entities import ChatMessage, Role
 from cabinet_core.errors import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinet_web.limits import parse_id
+from cabinet_web.live import message_json, stream_conversation, stream_inbox
 from cabinet_web.pages._common import (
     actor_of,
     cabinet_of,
@@ -25,25 +31,11 @@ from cabinet_web.pages._common import (
 )
 
 
-def _authors(request: Request, actor: Actor, client_id: int) -> dict[int, str]:
-    """Names of the people the user may know by name: the client's users, and for staff every
-    user they may see. Anyone else speaks for the firm."""
-    cabinet = cabinet_of(request)
-    names = {u.id: u.name or u.email for u in cabinet.users.list(actor, client_id=client_id)}
-    if actor.role is not Role.CLIENT:
-        names.update({u.id: u.name or u.email for u in cabinet.users.list(actor)})
-    return {key: value for key, value in names.items() if key is not None}
-
-
 def author_label(
     message: ChatMessage, *, me: int | None, names: dict[int, str], firm: str, you: str
 ) -> str:
     """Who wrote ``message``, as the reader sees it."""
-    if message.author_id is not None and message.author_id == me:
-        return you
-    if message.author_id is not None and message.author_id in names:
-        return names[message.author_id]
-    return firm
+    return str(message_json(message, me=me, authors=names, firm=firm, you=you)["author"])
 
 
 async def _conversation(
@@ -51,43 +43,58 @@ async def _conversation(
 ) -> Response:
     cabinet = cabinet_of(request)
     actor = actor_of(request)
-    client: Client = await run(cabinet.clients.get, actor, client_id)
-    messages = await run(cabinet.chat.list, actor, client_id)
-    names = await run(_authors, request, actor, client_id)
+    before_text = request.query_params.get("before", "").strip()
+    before = parse_id(before_text) if before_text else None
+    client = await run(cabinet.clients.get, actor, client_id)
+    history = await run(cabinet.chat.history, actor, client_id, before=before)
+    if before is None and history.messages:
+        # The newest page is on screen: the reader has read it.
+        await run(cabinet.chat.mark_read, actor, client_id, up_to=history.messages[-1].id)
     _ = request.state.gettext
     firm = cabinet.settings.branding.firm_name
     rows = [
         {
             "message": message,
-            "author": author_label(message, me=actor.user_id, names=names, firm=firm, you=_("You")),
+            "author": author_label(
+                message, me=actor.user_id, names=history.authors, firm=firm, you=_("You")
+            ),
             "mine": message.author_id == actor.user_id,
         }
-        for message in messages
+        for message in history.messages
     ]
     context: dict[str, Any] = {
         "client": client,
         "rows": rows,
-        "last_id": messages[-1].id if messages else 0,
-        "names": names,
-        "firm": firm,
+        "history": history,
+        "older": history.messages[0].id if history.has_more and history.messages else None,
+        "paged": before is not None,
+        "last_id": history.messages[-1].id if history.messages else 0,
         "values": values,
         "errors": errors,
         "is_staff": actor.role is not Role.CLIENT,
+        "firm": firm,
     }
     return render(request, "chat.html", context, status_code=status)
 
 
 @page()
 async def chat_home(request: Request) -> Response:
-    """A client's user goes to its conversation; staff choose a client."""
+    """A client's user goes to its conversation; staff get the inbox."""
     actor = actor_of(request)
     if actor.role is Role.CLIENT and actor.client_id is not None:
         return redirect(f"/chat/{actor.client_id}")
     wanted = request.query_params.get("client_id", "").strip()
     if wanted.isdigit():
         return redirect(f"/chat/{int(wanted)}")
-    clients = await run(cabinet_of(request).clients.list, actor)
-    return render(request, "chat.html", {"clients": clients, "client": None})
+    cabinet = cabinet_of(request)
+    inbox = await run(cabinet.chat.inbox, actor)
+    return render(request, "chat_inbox.html", {"conversations": inbox})
+
+
+@page()
+async def inbox_events(request: Request) -> Response:
+    """The inbox's live stream."""
+    return await stream_inbox(request)
 
 
 @page()
@@ -95,6 +102,13 @@ async def conversation(request: Request) -> Response:
     """One client's conversation and the form to write."""
     client_id = parse_id(request.path_params["client_id"])
     return await _conversation(request, client_id, values={}, errors={}, status=200)
+
+
+@page()
+async def conversation_events(request: Request) -> Response:
+    """The conversation's live stream (what it sends counts as read: the page is open)."""
+    client_id = parse_id(request.path_params["client_id"])
+    return await stream_conversation(request, client_id, mark_read=True)
 
 
 @page()
@@ -115,6 +129,13 @@ async def post_message(request: Request) -> Response:
 
 ROUTES = [
     Route("/chat", chat_home, methods=["GET"], name="chat"),
+    Route("/chat/events", inbox_events, methods=["GET"], name="chat_inbox_events"),
     Route("/chat/{client_id}", conversation, methods=["GET"], name="chat_conversation"),
+    Route(
+        "/chat/{client_id}/events",
+        conversation_events,
+        methods=["GET"],
+        name="chat_conversation_events",
+    ),
     Route("/chat/{client_id}", post_message, methods=["POST"], name="chat_post"),
 ]
