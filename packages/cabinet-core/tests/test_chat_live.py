@@ -161,3 +161,42 @@ def test_a_message_from_the_crm_is_broadcast_too(world: World) -> None:
 
     event = asyncio.run(scenario())
     assert event is not None and event["client_id"] == a_id
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_file_goes_with_a_message_and_only_its_conversation_opens_it(world: World) -> None:
+    chat = world.cabinet.chat
+    a_id = world.client_id(world.client_a)
+    alice = world.actor(world.alice)
+    sent = chat.post(alice, client_id=a_id, body="", filename="../skan.png", data=PNG)
+    assert len(sent.attachments) == 1
+    attachment = sent.attachments[0]
+    assert attachment.content_type == "image/png" and attachment.size == len(PNG)
+    assert "/" not in attachment.filename
+    page = chat.history(world.actor(world.manager), a_id)
+    assert page.messages[-1].attachments == sent.attachments
+    assert chat.list(alice, a_id)[-1].attachments == sent.attachments
+    assert attachment.id is not None
+    opened, data = chat.open_attachment(world.actor(world.manager), attachment.id)
+    assert (opened, data) == (attachment, PNG)
+    for stranger in (world.bob, world.other_manager):
+        with pytest.raises(NotFound):
+            chat.open_attachment(world.actor(stranger), attachment.id)
+    with pytest.raises(NotFound):
+        chat.open_attachment(alice, 999_999)
+
+
+def test_a_bad_file_is_a_field_error_and_nothing_is_stored(world: World) -> None:
+    chat = world.cabinet.chat
+    a_id = world.client_id(world.client_a)
+    alice = world.actor(world.alice)
+    limit = world.cabinet.settings.attachment_max_bytes
+    for data, code in ((b"MZ not a picture", "type"), (PNG + b"\x00" * limit, "too_large")):
+        with pytest.raises(ValidationError) as caught:
+            chat.post(alice, client_id=a_id, body="x", filename="a.png", data=data)
+        assert (caught.value.errors[0].field, caught.value.errors[0].code) == ("file", code)
+    with pytest.raises(NotFound):
+        chat.post(world.actor(world.bob), client_id=a_id, body="", filename="a.png", data=PNG)
+    assert chat.history(alice, a_id).messages == ()

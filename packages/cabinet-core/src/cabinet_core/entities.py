@@ -325,6 +325,21 @@ class NewsItem:
 
 
 @attrs.frozen(kw_only=True)
+class ChatAttachment:
+    """A file sent with a chat message; the bytes live in the file store under their SHA-256
+    (as a document's :class:`Attachment`), ``filename`` is only shown."""
+
+    id: int | None = None
+    message_id: int
+    client_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
 class ChatMessage:
     """One message in a client's conversation with its manager."""
 
@@ -334,6 +349,8 @@ class ChatMessage:
     body: str
     created_at: datetime | None = None
     external_id: str | None = None
+    #: Files sent with the message (filled when the chat service reads messages).
+    attachments: tuple[ChatAttachment, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import builtins
 
+import attrs
+
 from cabinet_core import access
 from cabinet_core.entities import (
     Actor,
+    ChatAttachment,
     ChatConversation,
     ChatMessage,
     ChatPage,
@@ -20,8 +23,10 @@ from cabinet_core.entities import (
     Notification,
     Role,
 )
-from cabinet_core.errors import N_, FieldError, PermissionDenied, ValidationError
+from cabinet_core.errors import N_, FieldError, NotFound, PermissionDenied, ValidationError
+from cabinet_core.files import FileStore, safe_filename
 from cabinet_core.services._base import Service, raise_if, required_text
+from cabinet_core.services.attachments import check_file
 from cabinet_core.storage import Tx
 from cabinet_core.storage import chat as chat_sql
 from cabinet_core.sync import Topic
@@ -45,9 +50,21 @@ def conversation_channel(client_id: int) -> str:
 class ChatService(Service):
     """``cabinet.chat``: post and read a client's messages."""
 
-    def post(self, actor: Actor, *, client_id: int, body: str) -> ChatMessage:
-        """Post a message to a client's conversation (a client's user: only its own)."""
-        errors: list[FieldError] = required_text(body, "body")
+    def post(
+        self,
+        actor: Actor,
+        *,
+        client_id: int,
+        body: str,
+        filename: str = "",
+        data: bytes | None = None,
+    ) -> ChatMessage:
+        """Post a message to a client's conversation (a client's user: only its own).
+
+        ``data`` is a file sent with it (PDF, JPG or PNG, at most ``attachment_max_bytes``, as
+        for documents); with a file the text may be left blank.
+        """
+        errors: list[FieldError] = [] if data is not None else required_text(body, "body")
         if len(body) > MAX_BODY:
             errors.append(
                 FieldError(
@@ -58,6 +75,13 @@ class ChatService(Service):
                 )
             )
         raise_if(errors)
+        upload: tuple[str, str, int] | None = None
+        if data is not None:
+            with self.store.transaction(readonly=True) as tx:
+                access.client_for(tx, actor, client_id)  # no file stored for a stranger
+            content_type = check_file(data, self.cabinet.settings.attachment_max_bytes)
+            # The file first, outside the transaction: a row never points at a missing file.
+            upload = (content_type, FileStore(self.cabinet.settings.files_dir).put(data), len(data))
         with self.store.transaction() as tx:
             client = access.client_for(tx, actor, client_id)
             stored = tx.add_chat_message(
@@ -68,6 +92,21 @@ class ChatService(Service):
                     created_at=self.now(),
                 )
             )
+            if upload is not None and stored.id is not None:
+                content_type, digest, size = upload
+                attachment = chat_sql.add_attachment(
+                    tx.connection,
+                    ChatAttachment(
+                        message_id=stored.id,
+                        client_id=client_id,
+                        filename=safe_filename(filename, content_type),
+                        content_type=content_type,
+                        size=size,
+                        sha256=digest,
+                        created_at=self.now(),
+                    ),
+                )
+                stored = attrs.evolve(stored, attachments=(attachment,))
             self.record(
                 tx,
                 actor,
@@ -174,7 +213,7 @@ class ChatService(Service):
             messages: builtins.list[ChatMessage] = []
             while True:
                 page = tx.list_chat_messages(client_id, after_id=after_id, limit=PAGE)
-                messages.extend(page)
+                messages.extend(chat_sql.with_attachments(tx.connection, page))
                 if len(page) < PAGE:
                     return messages
                 after_id = page[-1].id
@@ -207,6 +246,7 @@ class ChatService(Service):
         with self.store.transaction(readonly=True) as tx:
             client = access.client_for(tx, actor, client_id)
             messages, more = chat_sql.history(tx.connection, client_id, before=before, limit=limit)
+            messages = chat_sql.with_attachments(tx.connection, messages)
             manager = tx.get_user(client.manager_id) if client.manager_id is not None else None
             return ChatPage(
                 client_id=client_id,
@@ -308,3 +348,22 @@ class ChatService(Service):
         return ChatConversation(
             client_id=client_id, client_name=client.name, last_message=message, unread=unread
         )
+
+    def open_attachment(self, actor: Actor, attachment_id: int) -> tuple[ChatAttachment, bytes]:
+        """A file sent in a conversation the reader may see, and its bytes."""
+        with self.store.transaction(readonly=True) as tx:
+            attachment = chat_sql.get_attachment(tx.connection, attachment_id)
+            try:
+                if attachment is not None:
+                    access.client_for(tx, actor, attachment.client_id)
+            except NotFound:
+                # Another client's file answers as a missing one, so its id does not leak.
+                attachment = None
+            if attachment is None:
+                raise NotFound(N_("Not found"), entity="chat_attachment", id=attachment_id)
+        try:
+            return attachment, FileStore(self.cabinet.settings.files_dir).get(attachment.sha256)
+        except FileNotFoundError:
+            raise NotFound(
+                N_("The attached file is missing"), entity="chat_attachment", id=attachment_id
+            ) from None

@@ -8,24 +8,71 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
-from cabinet_core.entities import ChatMessage
+from cabinet_core.entities import ChatAttachment, ChatMessage
 from cabinet_core.storage import mapping
 from cabinet_core.storage import schema as t
 
 __all__ = [
+    "add_attachment",
+    "get_attachment",
     "history",
     "last_message_ids",
     "last_read",
     "mark_read",
     "messages_by_id",
     "unread_counts",
+    "with_attachments",
 ]
 
 _msg = t.chat_messages
 _read = t.chat_reads
+_file = t.chat_attachments
+
+
+def _attachment_from(row: RowMapping) -> ChatAttachment:
+    return ChatAttachment(
+        id=row["id"],
+        message_id=row["message_id"],
+        client_id=row["client_id"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        created_at=row["created_at"],
+    )
+
+
+def add_attachment(connection: Connection, attachment: ChatAttachment) -> ChatAttachment:
+    """Store a file's record for a message."""
+    values = attrs.asdict(attachment, recurse=False)
+    values.pop("id")
+    row = connection.execute(sa.insert(_file).values(**values).returning(_file)).mappings().one()
+    return _attachment_from(row)
+
+
+def get_attachment(connection: Connection, attachment_id: int) -> ChatAttachment | None:
+    """One attachment's record, or ``None``."""
+    row = connection.execute(sa.select(_file).where(_file.c.id == attachment_id)).mappings()
+    found = row.first()
+    return None if found is None else _attachment_from(found)
+
+
+def with_attachments(connection: Connection, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """``messages`` with their files filled in (one query for all of them)."""
+    ids = [m.id for m in messages if m.id is not None]
+    if not ids:
+        return list(messages)
+    files: dict[int, list[ChatAttachment]] = {}
+    query = sa.select(_file).where(_file.c.message_id.in_(ids)).order_by(_file.c.id)
+    for row in connection.execute(query).mappings():
+        files.setdefault(row["message_id"], []).append(_attachment_from(row))
+    return [
+        attrs.evolve(m, attachments=tuple(files[m.id])) if m.id in files else m for m in messages
+    ]
 
 
 def history(
