@@ -308,3 +308,104 @@ def test_the_conversation_page_pages_older_messages_and_names_the_manager(
         headers={"X-CSRF-Token": token},
     )
     assert sent.status_code == 201
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_file_is_sent_with_a_message_and_opened_only_by_its_conversation(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    client_id = world.client.id or 0
+    page = f"/chat/{client_id}"
+    sent = client_web.post(
+        page,
+        data={"body": "Skan faktury", "csrf_token": csrf(client_web, page)},
+        files={"file": ("skan.png", PNG, "image/png")},
+    )
+    assert sent.status_code == 200 and sent.url.path == page
+    message = cabinet.chat.history(Actor.of(world.client_user), client_id).messages[-1]
+    (attachment,) = message.attachments
+    assert f'href="/chat/files/{attachment.id}"' in sent.text and "skan.png" in sent.text
+    opened = client_web.get(f"/chat/files/{attachment.id}")
+    assert opened.status_code == 200 and opened.content == PNG
+    assert opened.headers["content-type"] == "image/png"
+    assert opened.headers["x-content-type-options"] == "nosniff"
+
+    wrong = client_web.post(
+        page,
+        data={"body": "", "csrf_token": csrf(client_web, page)},
+        files={"file": ("virus.png", b"MZ\x90\x00", "image/png")},
+    )
+    assert wrong.status_code == 422 and 'id="file-error"' in wrong.text
+
+    other = bearer(cabinet, world.other_user)
+    denied = client_web.get(f"/api/v1/chat/attachments/{attachment.id}", headers=other)
+    assert denied.status_code == 404
+    assert denied.headers["content-type"].startswith("application/problem+json")
+    mine = client_web.get(
+        f"/api/v1/chat/attachments/{attachment.id}", headers=bearer(cabinet, world.manager)
+    )
+    assert mine.status_code == 200 and mine.content == PNG
+
+
+def test_the_api_takes_a_file_as_multipart_and_refuses_a_large_one_before_reading_it(
+    cabinet: Cabinet, app: Any, web: TestClient, world: World
+) -> None:
+    client_id = world.client.id or 0
+    headers = bearer(cabinet, world.client_user)
+    posted = web.post(
+        f"/api/v1/chat/{client_id}/messages",
+        data={"body": "Umowa"},
+        files={"file": ("umowa.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+        headers=headers,
+    )
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["attachments"][0]["content_type"] == "application/pdf"
+    bad = web.post(
+        f"/api/v1/chat/{client_id}/messages",
+        files={"file": ("a.pdf", b"not a pdf", "application/pdf")},
+        headers=headers,
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "file"
+
+    declared = cabinet.settings.attachment_max_bytes * 2
+
+    async def huge_upload() -> tuple[int, bytes]:
+        read: list[bool] = []
+
+        async def receive() -> dict[str, Any]:
+            read.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": f"/api/v1/chat/{client_id}/messages",
+            "raw_path": f"/api/v1/chat/{client_id}/messages".encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"testserver"),
+                (b"authorization", headers["Authorization"].encode()),
+                (b"content-type", b"multipart/form-data; boundary=x"),
+                (b"content-length", str(declared).encode()),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+        await app(scope, receive, send)
+        assert read == []  # refused on the declared length alone
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    status, body = asyncio.run(huge_upload())
+    assert status == 413
+    assert json.loads(body)["status"] == 413

@@ -68,6 +68,16 @@ def message_json(
         "mine": mine,
         "body": message.body,
         "created_at": message.created_at.isoformat() if message.created_at else None,
+        "attachments": [
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "url": f"/chat/files/{a.id}",
+            }
+            for a in message.attachments
+        ],
     }
 
 

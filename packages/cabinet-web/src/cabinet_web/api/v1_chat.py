@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from cabinet_web.api._endpoint import Param, actor, int_param, json_body
 from cabinet_web.api.v1 import _client_for, _id, _path_int, endpoint
+from cabinet_web.chat_files import read_upload, serve, too_large
 from cabinet_web.kit import cabinet_of, run
 from cabinet_web.live import stream_conversation, stream_inbox
 
@@ -187,10 +188,41 @@ async def chat_history(request: Request) -> ChatPage:
     response=ChatMessage,
     status=201,
 )
-async def chat_post_message(request: Request) -> ChatMessage:
-    """Post a message; every open stream of the conversation gets it at once."""
-    data = await json_body(request)
-    return await _post(request, data, _path_int(request, "client_id"), {"body"})
+async def chat_post_message(request: Request) -> Response | ChatMessage:
+    """Post a message (JSON, or multipart/form-data with ``body`` and a ``file``); every open
+    stream of the conversation gets it at once."""
+    client_id = _path_int(request, "client_id")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        data = await json_body(request)
+        return await _post(request, data, client_id, {"body"})
+    refused = too_large(request)
+    if refused is not None:
+        return refused
+    body, filename, content = await read_upload(request)
+    message: ChatMessage = await run(
+        cabinet_of(request).chat.post,
+        actor(request),
+        client_id=client_id,
+        body=body,
+        filename=filename,
+        data=content,
+    )
+    return message
+
+
+@endpoint(
+    "/chat/attachments/{att_id}",
+    "GET",
+    "A file sent with a chat message (its bytes)",
+    params=(_id("att_id", "The attachment's id"),),
+    response={"type": "string", "format": "binary"},
+)
+async def chat_attachment(request: Request) -> Response:
+    """The file with the type recognised from its content (``?download=1`` to save it)."""
+    found, data = await run(
+        cabinet_of(request).chat.open_attachment, actor(request), _path_int(request, "att_id")
+    )
+    return serve(found, data, download=request.query_params.get("download") == "1")
 
 
 @endpoint(

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cabinet_web.chat_files import read_upload, serve, too_large
 from cabinet_web.limits import parse_id
 from cabinet_web.live import message_json, stream_conversation, stream_inbox
 from cabinet_web.pages._common import (
@@ -112,13 +113,36 @@ async def conversation_events(request: Request) -> Response:
 
 
 @page()
+async def attachment(request: Request) -> Response:
+    """A file sent in a conversation the reader may see (``?download=1`` to save it)."""
+    found, data = await run(
+        cabinet_of(request).chat.open_attachment,
+        actor_of(request),
+        parse_id(request.path_params["att_id"]),
+    )
+    return serve(found, data, download=request.query_params.get("download") == "1")
+
+
+@page()
 async def post_message(request: Request) -> Response:
     """Post the form's message; bad input shows the form again with the message at the field."""
     client_id = parse_id(request.path_params["client_id"])
-    form = await read_form(request)
-    body = form.get("body", "")
+    refused = too_large(request)
+    if refused is not None:
+        return refused
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        body, filename, data = await read_upload(request)
+    else:
+        body, filename, data = (await read_form(request)).get("body", ""), "", None
     try:
-        await run(cabinet_of(request).chat.post, actor_of(request), client_id=client_id, body=body)
+        await run(
+            cabinet_of(request).chat.post,
+            actor_of(request),
+            client_id=client_id,
+            body=body,
+            filename=filename,
+            data=data,
+        )
     except ValidationError as exc:
         errors = errors_by_field(request, exc.errors)
         return await _conversation(
@@ -138,4 +162,5 @@ ROUTES = [
         name="chat_conversation_events",
     ),
     Route("/chat/{client_id}", post_message, methods=["POST"], name="chat_post"),
+    Route("/chat/files/{att_id}", attachment, methods=["GET"], name="chat_attachment"),
 ]

@@ -2,9 +2,9 @@
 // appends each message once; the browser's EventSource reconnects by itself and sends
 // Last-Event-ID, so the server resumes after the last message shown. "Older messages" loads
 // the previous page from /api/v1/chat/<client>/messages?before=<id> in place, and the form is
-// sent through the API so the page is not reloaded. The inbox listens to /chat/events and
-// moves the changed conversation to the top with its unread count. Text is inserted as text,
-// never as HTML. Without this script both pages work by reload.
+// sent through the API so the page is not reloaded (with a file it posts as a form). The
+// inbox listens to /chat/events and moves the changed conversation to the top with its unread
+// count. Text is inserted as text, never as HTML. Without this script both pages work by reload.
 (function () {
   "use strict";
 
@@ -46,7 +46,19 @@
       body.className = "body";
       body.textContent = message.body;
       li.appendChild(meta);
-      li.appendChild(body);
+      if (message.body) { li.appendChild(body); }
+      (message.attachments || []).forEach(function (file) {
+        var line = document.createElement("p");
+        line.className = "file";
+        var link = document.createElement("a");
+        link.href = "/chat/files/" + Number(file.id);
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.textContent = file.filename;
+        line.appendChild(link);
+        line.appendChild(document.createTextNode(" (" + Math.round(file.size / 1024) + " KB)"));
+        li.appendChild(line);
+      });
       return li;
     }
 
@@ -102,6 +114,8 @@
     var form = document.getElementById("latest");
     if (form && window.fetch && list.dataset.live === "yes") {
       form.addEventListener("submit", function (event) {
+        var chosen = form.querySelector("input[type=file]");
+        if (chosen && chosen.files && chosen.files.length) { return; }  // a file: the form posts
         event.preventDefault();
         var field = form.querySelector("textarea[name=body]");
         var error = document.getElementById("body-error");
