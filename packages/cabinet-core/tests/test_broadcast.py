@@ -97,7 +97,7 @@ def test_a_notify_on_one_connection_reaches_a_listener_on_another(pg_url: str) -
             listener_side.subscribe("chat:client:7") as wanted,
             listener_side.subscribe("chat:client:8") as unrelated,
         ):
-            await listener_side.listening()
+            await listener_side.ready()
             await asyncio.to_thread(
                 publisher_side.publish, "chat:client:7", {"type": "message", "id": 41}
             )
@@ -118,7 +118,7 @@ def test_a_malformed_notification_is_ignored(pg_url: str) -> None:
 
     async def scenario() -> object:
         with broadcast.subscribe("c") as subscription:
-            await broadcast.listening()
+            await broadcast.ready()
             with psycopg.connect(broadcast.conninfo, autocommit=True) as connection:
                 connection.execute("NOTIFY cabinet_broadcast, 'not json'")
             await asyncio.to_thread(broadcast.publish, "c", {"ok": True})

@@ -129,8 +129,7 @@ def test_a_stored_message_is_broadcast_to_its_conversation_and_the_inbox(world: 
             broadcast.subscribe(conversation_channel(a_id)) as conversation,
             broadcast.subscribe(INBOX_CHANNEL) as inbox,
         ):
-            if hasattr(broadcast, "listening"):
-                await broadcast.listening()
+            await broadcast.ready()
             posted = await asyncio.to_thread(
                 chat.post, world.actor(world.alice), client_id=a_id, body="Na żywo"
             )
@@ -148,8 +147,7 @@ def test_a_message_from_the_crm_is_broadcast_too(world: World) -> None:
     async def scenario() -> dict[str, object] | None:
         broadcast = world.cabinet.broadcast
         with broadcast.subscribe(conversation_channel(a_id)) as conversation:
-            if hasattr(broadcast, "listening"):
-                await broadcast.listening()
+            await broadcast.ready()
             await asyncio.to_thread(
                 world.cabinet.chat.receive,
                 Actor.system(),

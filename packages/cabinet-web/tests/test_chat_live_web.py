@@ -11,10 +11,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, ChatMessage
 from starlette.testclient import TestClient
 from web_support import CSRF, World, login
+
+
+@pytest.fixture
+def database_url(database_urls: str | None) -> str | None:
+    """On SQLite (in-process broadcast) and on PostgreSQL (LISTEN/NOTIFY under the streams)."""
+    return database_urls
 
 
 def csrf(web: TestClient, path: str) -> str:

@@ -108,6 +108,10 @@ class Broadcast(Protocol):
     def subscribe(self, channel: str) -> Subscription:
         """A new subscription to ``channel`` (call from inside the subscriber's event loop)."""
 
+    async def ready(self, timeout: float = 10.0) -> None:
+        """Wait until events published from now on reach this loop's subscriptions (a stream
+        awaits it after subscribing, before it reads its backlog)."""
+
     def close(self) -> None:
         """Release connections (the cabinet is closing)."""
 
@@ -137,6 +141,9 @@ class LocalBroadcast:
         with self._lock:
             self._subscribers.setdefault(channel, set()).add(subscription)
         return subscription
+
+    async def ready(self, timeout: float = 10.0) -> None:
+        """In one process a subscription hears everything from the moment it exists."""
 
     def subscriber_count(self, channel: str) -> int:
         """How many subscriptions ``channel`` has (for tests and health pages)."""
@@ -205,8 +212,9 @@ class PostgresBroadcast:
             self._listeners[loop] = loop.create_task(self._listen(self._listening[loop]))
         return self.local.subscribe(channel)
 
-    async def listening(self, timeout: float = 10.0) -> None:
-        """Wait until this loop's listener has run ``LISTEN`` (tests and start-up checks)."""
+    async def ready(self, timeout: float = 10.0) -> None:
+        """Wait until this loop's listener has run ``LISTEN``; a :class:`TimeoutError` when
+        the database does not answer in ``timeout`` seconds."""
         ready = self._listening.get(asyncio.get_running_loop())
         if ready is not None:
             await asyncio.wait_for(ready.wait(), timeout)
@@ -228,6 +236,7 @@ class PostgresBroadcast:
                     async for notify in connection.notifies():
                         self._dispatch(notify.payload)
             except Exception:
+                ready.clear()
                 log.warning("broadcast: listening connection lost", exc_info=True)
                 first = False
                 await asyncio.sleep(RECONNECT_SECONDS)

@@ -10,6 +10,7 @@ keeps proxies from closing an idle stream and notices a browser that went away.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -131,6 +132,10 @@ async def stream_conversation(
         last = after
         authors = dict(first.authors)
         with cabinet.broadcast.subscribe(conversation_channel(client_id)) as subscription:
+            # Listening before the backlog is read: a message posted in between is not lost.
+            # A database that does not answer must not hold the page: the backlog still shows.
+            with contextlib.suppress(TimeoutError):
+                await cabinet.broadcast.ready()
             yield f"retry: {RETRY_MS}\n\n"
             while True:
                 try:
@@ -164,6 +169,8 @@ async def stream_inbox(request: Request) -> StreamingResponse:
 
     async def events() -> AsyncIterator[str]:
         with cabinet.broadcast.subscribe(INBOX_CHANNEL) as subscription:
+            with contextlib.suppress(TimeoutError):
+                await cabinet.broadcast.ready()
             yield f"retry: {RETRY_MS}\n\n"
             while True:
                 event = await subscription.get(HEARTBEAT)
