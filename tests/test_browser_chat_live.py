@@ -18,9 +18,10 @@ import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Address, ChatMessage, Client, Role
 from cabinet_core.settings import Settings
+from cabinet_core.testing import require_postgres
+from cabinet_core.testing.databases import throwaway_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
-pytest_plugins = ["cabinet_core.testing"]
 
 #: The ports this test's servers may use (the machine's other test servers use other ranges).
 PORTS = range(18700, 18750)
@@ -128,6 +129,14 @@ def _wait(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
                 return
         time.sleep(0.2)
     pytest.fail(f"cabinet serve on {port} did not start")
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this module (as ``cabinet_core.testing``'s fixture
+    of the same name; a skip when the server is unreachable, a failure on CI)."""
+    with throwaway_database(require_postgres(), prefix="cabinet_chat_live") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
