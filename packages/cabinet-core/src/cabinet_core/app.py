@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from cabinet_core.broadcast import Broadcast, broadcast_for
 from cabinet_core.errors import NotFound
 from cabinet_core.plugins import make_plugin_manager
 from cabinet_core.settings import Settings
@@ -118,6 +119,10 @@ class Cabinet:
 
             store = _Store.from_url(self.settings.effective_database_url)
         self.store = store
+        #: The broadcast seam live pages listen on (LISTEN/NOTIFY on PostgreSQL).
+        self.broadcast: Broadcast = broadcast_for(
+            store.engine.url.render_as_string(hide_password=False), engine=store.engine
+        )
         from cabinet_core.services import install_services
 
         install_services(self)
@@ -276,6 +281,7 @@ class Cabinet:
             if callable(close):
                 close()
         self._instances.clear()
+        self.broadcast.close()
         self.store.close()
 
     def __enter__(self) -> Cabinet:

@@ -325,6 +325,21 @@ class NewsItem:
 
 
 @attrs.frozen(kw_only=True)
+class ChatAttachment:
+    """A file sent with a chat message; the bytes live in the file store under their SHA-256
+    (as a document's :class:`Attachment`), ``filename`` is only shown."""
+
+    id: int | None = None
+    message_id: int
+    client_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
 class ChatMessage:
     """One message in a client's conversation with its manager."""
 
@@ -334,6 +349,35 @@ class ChatMessage:
     body: str
     created_at: datetime | None = None
     external_id: str | None = None
+    #: Files sent with the message (filled when the chat service reads messages).
+    attachments: tuple[ChatAttachment, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ChatPage:
+    """A page of one conversation as its reader sees it: the messages oldest first, whether
+    older ones remain (``before`` = the first id reads them), who is who, the client's manager."""
+
+    client_id: int
+    messages: tuple[ChatMessage, ...]
+    has_more: bool
+    #: Display names of the authors the reader may know, by user id (the rest is the firm).
+    authors: dict[int, str]
+    manager_id: int | None = None
+    manager_name: str | None = None
+    #: The id of the newest message the reader had read before this page was read.
+    last_read_id: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class ChatConversation:
+    """One line of a chat inbox: a client's conversation, its newest message and how many
+    messages the reader has not read yet."""
+
+    client_id: int
+    client_name: str
+    last_message: ChatMessage | None
+    unread: int
 
 
 @attrs.frozen(kw_only=True)

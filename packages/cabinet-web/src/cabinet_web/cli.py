@@ -27,7 +27,10 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     cabinet = open_cabinet(ctx)
     click.echo(f"cabinet: http://{host}:{port}/")
-    uvicorn.run(create_app(cabinet), host=host, port=port, log_level="info")
+    # Open live chat streams never end by themselves: give them a moment, then close them.
+    uvicorn.run(
+        create_app(cabinet), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
+    )
 
 
 @click.command()
@@ -140,7 +143,13 @@ def demo(
         # "Send by e-mail" only queues the mail; the worker writes it into the mail folder.
         running.enter_context(Worker(cabinet).in_thread())
         click.echo("Stop it with Ctrl+C.")
-        uvicorn.run(create_app(cabinet), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(cabinet),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
 
 
 def _demo_secret(demo_dir: Path) -> str:

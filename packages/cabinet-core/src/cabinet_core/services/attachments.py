@@ -20,6 +20,24 @@ from cabinet_core.services._base import Service
 from cabinet_core.storage import Tx
 
 
+def check_file(data: bytes, limit: int) -> str:
+    """The sniffed content type of an uploaded file, or a field error on ``file`` (empty,
+    larger than ``limit`` bytes, or not a PDF, JPEG or PNG). Chat attachments use it too."""
+    if not data:
+        raise ValidationError.single("file", "required", N_("Choose a file to attach."))
+    if len(data) > limit:
+        raise ValidationError.single(
+            "file",
+            "too_large",
+            N_("The file is too large (at most %(limit)s MB)."),
+            limit=round(limit / (1024 * 1024), 1),
+        )
+    content_type = sniff_content_type(data)
+    if content_type is None:
+        raise ValidationError.single("file", "type", N_("Attach a PDF, JPG or PNG file."))
+    return content_type
+
+
 class AttachmentService(Service):
     """``cabinet.attachments``: add, list, open and delete a document's files."""
 
@@ -56,21 +74,7 @@ class AttachmentService(Service):
         return attachment
 
     def _check(self, data: bytes) -> str:
-        """The sniffed content type, or a field error on ``file``."""
-        if not data:
-            raise ValidationError.single("file", "required", N_("Choose a file to attach."))
-        limit = self.cabinet.settings.attachment_max_bytes
-        if len(data) > limit:
-            raise ValidationError.single(
-                "file",
-                "too_large",
-                N_("The file is too large (at most %(limit)s MB)."),
-                limit=round(limit / (1024 * 1024), 1),
-            )
-        content_type = sniff_content_type(data)
-        if content_type is None:
-            raise ValidationError.single("file", "type", N_("Attach a PDF, JPG or PNG file."))
-        return content_type
+        return check_file(data, self.cabinet.settings.attachment_max_bytes)
 
     def add(self, actor: Actor, document_id: int, *, filename: str, data: bytes) -> Attachment:
         """Attach ``data`` to an editable document; ``filename`` is only shown, never trusted."""

@@ -334,6 +334,42 @@ chat_messages = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     _created(),
     sa.Column("external_id", sa.String(200), unique=True),
+    sa.Index("ix_chat_messages_client_id_id", "client_id", "id"),
+)
+
+#: Files sent with chat messages (the bytes are in the file store under ``sha256``).
+chat_attachments = sa.Table(
+    "chat_attachments",
+    metadata,
+    _id(),
+    sa.Column(
+        "message_id",
+        sa.Integer,
+        sa.ForeignKey("chat_messages.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column(
+        "client_id", sa.Integer, sa.ForeignKey("clients.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    _created(),
+)
+
+#: How far each user has read each conversation (its unread count counts past this).
+chat_reads = sa.Table(
+    "chat_reads",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "client_id", sa.Integer, sa.ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("last_read_id", sa.Integer, nullable=False),
 )
 
 notifications = sa.Table(
