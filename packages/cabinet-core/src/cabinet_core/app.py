@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         NewsService,
         NotificationService,
         ProductService,
+        SessionService,
         SettingsStoreService,
         TokenService,
         UserService,
@@ -64,6 +65,7 @@ class Cabinet:
     # The services, attached by cabinet_core.services.install_services.
     users: UserService
     tokens: TokenService
+    sessions: SessionService
     clients: ClientService
     counterparties: CounterpartyService
     products: ProductService

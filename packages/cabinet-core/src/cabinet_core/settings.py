@@ -74,6 +74,11 @@ class Settings:
     secure_cookies: bool = False
     login_attempts: int = 5
     login_window_seconds: int = 900
+    #: A sign-in session unused this long ends (the cookie lives as long; the server decides).
+    session_idle_seconds: int = 14 * 24 * 3600
+    #: How long a "forgot password" link works, and an invitation's.
+    reset_link_seconds: int = 3600
+    invitation_link_seconds: int = 7 * 24 * 3600
     worker_max_attempts: int = 10
     #: How many deliveries the worker claims for one subscriber at a time. A batch is delivered
     #: as a whole before the next claim, so its slowest call idles the others: at 50, a webhook

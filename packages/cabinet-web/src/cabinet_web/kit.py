@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from cabinet_web.i18n import format_message, translations
-from cabinet_web.security import rotate_session, session_fingerprint
+from cabinet_web.security import rotate_session, session_fingerprint, session_secret
 from cabinet_web.templating import Templates
 
 __all__ = [
@@ -160,4 +160,13 @@ def sign_in(request: Request, user: User) -> None:
     placement); an inactive user is refused."""
     if not user.active:
         raise PermissionDenied()
-    rotate_session(request.session, user)
+    cabinet = request.app.state.cabinet
+    old = session_secret(request.session)
+    if old:
+        cabinet.sessions.close(old)
+    secret = cabinet.sessions.open(
+        user,
+        user_agent=request.headers.get("user-agent", ""),
+        remote=request.client.host if request.client else "",
+    )
+    rotate_session(request.session, secret)

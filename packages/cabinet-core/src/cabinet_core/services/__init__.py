@@ -25,6 +25,7 @@ from cabinet_core.services.mail_delivery import MailDelivery
 from cabinet_core.services.news import NewsService
 from cabinet_core.services.notifications import NotificationService
 from cabinet_core.services.parties import CounterpartyService, ProductService
+from cabinet_core.services.sessions import SessionService
 from cabinet_core.services.settings_store import SettingsStoreService
 from cabinet_core.services.tokens import TokenService
 from cabinet_core.services.users import UserService
@@ -48,6 +49,7 @@ __all__ = [
     "NewsService",
     "NotificationService",
     "ProductService",
+    "SessionService",
     "SettingsStoreService",
     "TokenService",
     "UserService",
@@ -60,6 +62,7 @@ def install_services(cabinet: Cabinet) -> None:
     """Attach the services to ``cabinet`` (called by its constructor)."""
     cabinet.users = UserService(cabinet)
     cabinet.tokens = TokenService(cabinet)
+    cabinet.sessions = SessionService(cabinet)
     cabinet.clients = ClientService(cabinet)
     cabinet.counterparties = CounterpartyService(cabinet)
     cabinet.products = ProductService(cabinet)

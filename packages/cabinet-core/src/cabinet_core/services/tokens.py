@@ -11,6 +11,7 @@ from cabinet_core import access
 from cabinet_core.entities import Actor, ApiToken, Role, User
 from cabinet_core.errors import N_, AuthenticationFailed, NotFound
 from cabinet_core.services._base import Service, raise_if, required_text
+from cabinet_core.services.sessions import may_sign_in
 
 TOKEN_PREFIX = "cab_"  # noqa: S105 - a public marker, not a secret
 INVALID_TOKEN = N_("The API token is not valid")
@@ -58,7 +59,8 @@ class TokenService(Service):
         with self.store.transaction(readonly=True) as tx:
             token = tx.get_api_token_by_hash(token_hash(secret))
             user = tx.get_user(token.user_id) if token is not None else None
-        if token is None or token.id is None or user is None or not user.active:
+            allowed = may_sign_in(tx, user)
+        if token is None or token.id is None or user is None or not allowed:
             raise AuthenticationFailed(INVALID_TOKEN)
         now = self.now()
         # Every API call authenticates; write "last used" at most once a minute, not each time.

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from cabinet_web.i18n import LANGUAGE_COOKIE, format_message, translations
 from cabinet_web.kit import cabinet_of, read_form, redirect, render, run, safe_next, sign_in
+from cabinet_web.security import session_secret
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
@@ -56,7 +57,9 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """End the session (the form carries the CSRF token like every other)."""
+    """End the session on the server too (the form carries the CSRF token like every other):
+    a copy of the cookie signs nobody in afterwards."""
+    await run(cabinet_of(request).sessions.close, session_secret(request.session))
     request.session.clear()
     return redirect("/login")
 

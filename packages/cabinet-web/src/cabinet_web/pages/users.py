@@ -17,9 +17,11 @@ from cabinet_web.pages._common import (
     actor_of,
     cabinet_of,
     errors_by_field,
+    flash,
     page,
     pop_flashes,
     read_form,
+    redirect,
     render,
     run,
 )
@@ -122,8 +124,31 @@ async def new_password(request: Request) -> Response:
     return await _render(request, shown={"email": user.email, "password": password})
 
 
+@page(roles=STAFF)
+async def deactivate(request: Request) -> Response:
+    """Deactivate a user: signed out everywhere at once, tokens revoked, no more sign-in."""
+    cabinet = cabinet_of(request)
+    user_id = parse_id(request.path_params["user_id"])
+    user = await run(cabinet.users.deactivate, actor_of(request), user_id)
+    message = request.state.gettext("%(email)s is deactivated and signed out everywhere.")
+    flash(request, message % {"email": user.email})
+    return redirect("/users")
+
+
+@page(roles=STAFF)
+async def reactivate(request: Request) -> Response:
+    """Let a deactivated user sign in again."""
+    cabinet = cabinet_of(request)
+    user_id = parse_id(request.path_params["user_id"])
+    user = await run(cabinet.users.reactivate, actor_of(request), user_id)
+    flash(request, request.state.gettext("%(email)s can sign in again.") % {"email": user.email})
+    return redirect("/users")
+
+
 ROUTES = [
     Route("/users", users_page, methods=["GET"], name="users"),
     Route("/users", create_user, methods=["POST"], name="users_create"),
     Route("/users/{user_id}/password", new_password, methods=["POST"], name="users_password"),
+    Route("/users/{user_id}/deactivate", deactivate, methods=["POST"], name="users_deactivate"),
+    Route("/users/{user_id}/reactivate", reactivate, methods=["POST"], name="users_reactivate"),
 ]

@@ -1,0 +1,117 @@
+"""``/api/v1/users…`` and ``/api/v1/me/password``: the user lifecycle through the same service
+calls as the users and profile pages (list, deactivate, reactivate, change one's password)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cabinet_core.entities import Role, User
+from cabinet_core.errors import N_, FieldError, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cabinet_web.api._endpoint import Param, actor, json_body
+from cabinet_web.api.v1 import _id, _path_int, endpoint
+from cabinet_web.kit import cabinet_of, run
+
+USER = _id("user_id", "The user's id")
+PASSWORD_BODY = {
+    "type": "object",
+    "required": ["current_password", "new_password"],
+    "properties": {
+        "current_password": {"type": "string"},
+        "new_password": {"type": "string", "minLength": 10},
+    },
+}
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        raise ValidationError([FieldError(field=name, code="string", message=N_("Enter text."))])
+    return value
+
+
+@endpoint(
+    "/users",
+    "GET",
+    "Users the caller may see (staff: their clients' users; admins: everyone)",
+    params=(
+        Param(name="client_id", where="query", schema={"type": "integer"}),
+        Param(name="role", where="query", schema={"enum": [role.value for role in Role]}),
+    ),
+    response=("list", User),
+)
+async def list_users(request: Request) -> list[User]:
+    """The visible users, optionally of one client and one role."""
+    cabinet = cabinet_of(request)
+    raw_client = request.query_params.get("client_id")
+    raw_role = request.query_params.get("role")
+    errors: list[FieldError] = []
+    client_id: int | None = None
+    role: Role | None = None
+    if raw_client:
+        try:
+            client_id = int(raw_client)
+        except ValueError:
+            errors.append(
+                FieldError(field="client_id", code="integer", message=N_("Enter a whole number."))
+            )
+    if raw_role:
+        try:
+            role = Role(raw_role)
+        except ValueError:
+            errors.append(FieldError(field="role", code="choice", message=N_("Choose a role.")))
+    if errors:
+        raise ValidationError(errors)
+    return list(await run(cabinet.users.list, actor(request), client_id=client_id, role=role))
+
+
+@endpoint(
+    "/users/{user_id:int}/deactivate",
+    "POST",
+    "Deactivate a user: signed out everywhere at once, API tokens revoked, no sign-in",
+    params=(USER,),
+    response=User,
+)
+async def deactivate_user(request: Request) -> User:
+    """Managers for their clients' users, admins for everyone; never oneself."""
+    cabinet = cabinet_of(request)
+    user: User = await run(cabinet.users.deactivate, actor(request), _path_int(request, "user_id"))
+    return user
+
+
+@endpoint(
+    "/users/{user_id:int}/reactivate",
+    "POST",
+    "Let a deactivated user sign in again (old sessions and tokens stay revoked)",
+    params=(USER,),
+    response=User,
+)
+async def reactivate_user(request: Request) -> User:
+    """Managers for their clients' users, admins for everyone."""
+    cabinet = cabinet_of(request)
+    user: User = await run(cabinet.users.reactivate, actor(request), _path_int(request, "user_id"))
+    return user
+
+
+@endpoint(
+    "/me/password",
+    "POST",
+    "Change one's own password (the current one required); every session ends and every "
+    "API token is revoked, the calling one included",
+    body=PASSWORD_BODY,
+    response={},
+    status=204,
+)
+async def change_my_password(request: Request) -> Response:
+    """A token-authenticated change keeps no session: sign in again with the new password."""
+    cabinet = cabinet_of(request)
+    body = await json_body(request)
+    await run(
+        cabinet.users.change_own_password,
+        actor(request),
+        current=_text(body, "current_password"),
+        new=_text(body, "new_password"),
+    )
+    return Response(status_code=204)
