@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         NewsService,
         NotificationService,
         ProductService,
+        PasswordLinkService,
         SessionService,
         SettingsStoreService,
         TokenService,
@@ -66,6 +67,7 @@ class Cabinet:
     users: UserService
     tokens: TokenService
     sessions: SessionService
+    password_links: PasswordLinkService
     clients: ClientService
     counterparties: CounterpartyService
     products: ProductService

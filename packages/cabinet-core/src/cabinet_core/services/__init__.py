@@ -25,6 +25,7 @@ from cabinet_core.services.mail_delivery import MailDelivery
 from cabinet_core.services.news import NewsService
 from cabinet_core.services.notifications import NotificationService
 from cabinet_core.services.parties import CounterpartyService, ProductService
+from cabinet_core.services.password_links import PasswordLinkService
 from cabinet_core.services.sessions import SessionService
 from cabinet_core.services.settings_store import SettingsStoreService
 from cabinet_core.services.tokens import TokenService
@@ -49,6 +50,7 @@ __all__ = [
     "NewsService",
     "NotificationService",
     "ProductService",
+    "PasswordLinkService",
     "SessionService",
     "SettingsStoreService",
     "TokenService",
@@ -63,6 +65,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.users = UserService(cabinet)
     cabinet.tokens = TokenService(cabinet)
     cabinet.sessions = SessionService(cabinet)
+    cabinet.password_links = PasswordLinkService(cabinet)
     cabinet.clients = ClientService(cabinet)
     cabinet.counterparties = CounterpartyService(cabinet)
     cabinet.products = ProductService(cabinet)

@@ -28,7 +28,7 @@ from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.sessions import may_sign_in, shut_out
 from cabinet_core.signin import secret_hash
 from cabinet_core.storage import Tx
-from cabinet_core.sync import Topic, UserInfo
+from cabinet_core.sync import PasswordLinkRequest, Topic, UserInfo
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -134,15 +134,18 @@ class UserService(Service):
         name: str,
         role: Role,
         client_id: int | None,
-        password: str,
+        password: str = "",
         language: str = "pl",
+        invite: bool = False,
     ) -> User:
         """A new user: client users belong to a client, staff to none.
 
-        Admins create anyone; managers create users of their own clients.
+        Admins create anyone; managers create users of their own clients. With ``invite`` the
+        user gets no password: an e-mail with a single-use link to set one is queued (in the
+        user's language) instead; otherwise ``password`` is required.
         """
         role = Role(role)
-        errors = email_errors(email) + password_errors(password)
+        errors = email_errors(email) + ([] if invite else password_errors(password))
         errors += self._language_errors(language)
         if role is Role.CLIENT and client_id is None:
             errors.append(
@@ -173,7 +176,9 @@ class UserService(Service):
             access.require(access.can_manage_user(actor, user, client))
             raise_if(errors)
             try:
-                stored = tx.add_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+                stored = tx.add_user(
+                    user if invite else attrs.evolve(user, password_hash=self.hasher.hash(password))
+                )
             except Conflict:
                 raise ValidationError.single(
                     "email", "taken", N_("A user with this e-mail already exists.")
@@ -189,7 +194,38 @@ class UserService(Service):
                 topic=Topic.USER_CREATED,
                 message=UserInfo.of(stored),
             )
+            if invite:
+                assert stored.id is not None
+                self.record(
+                    tx,
+                    actor,
+                    action="user.invite",
+                    entity="user",
+                    entity_id=stored.id,
+                    client_id=stored.client_id,
+                    topic=Topic.MAIL_PASSWORD_LINK,
+                    message=PasswordLinkRequest(
+                        user_id=stored.id, purpose="invite", invited_by=actor.user_id
+                    ),
+                )
         return stored
+
+    def invite_again(self, actor: Actor, user_id: int) -> None:
+        """Send a user a new invitation link (the earlier ones stay valid until they expire)."""
+        with self.store.transaction() as tx:
+            user = self._managed(tx, actor, user_id)
+            self.record(
+                tx,
+                actor,
+                action="user.invite",
+                entity="user",
+                entity_id=user_id,
+                client_id=user.client_id,
+                topic=Topic.MAIL_PASSWORD_LINK,
+                message=PasswordLinkRequest(
+                    user_id=user_id, purpose="invite", invited_by=actor.user_id
+                ),
+            )
 
     def _language_errors(self, language: str) -> list[FieldError]:
         if language in self.cabinet.settings.languages:
