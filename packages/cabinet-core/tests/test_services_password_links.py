@@ -150,7 +150,7 @@ def test_an_invitation_in_english_sets_the_first_password(
 def test_only_staff_managing_the_client_invite(world: World) -> None:
     cabinet = world.cabinet
     for actor in (world.alice, world.other_manager, world.accountant):
-        with pytest.raises(Exception) as info:  # noqa: PT011 - denied or hidden
+        with pytest.raises(Exception) as info:
             cabinet.users.create(
                 world.actor(actor),
                 email="eve@alfa.example",

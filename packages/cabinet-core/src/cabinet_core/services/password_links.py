@@ -176,7 +176,7 @@ class PasswordLinkService(Service):
         with self.store.transaction() as tx:
             if not tx.auth.use_link(link.id, now):
                 raise ValidationError.single("link", "invalid", LINK_INVALID)
-            stored = users._store_password(tx, user, password)  # noqa: SLF001 - one owner
+            stored = users._store_password(tx, user, password)
             self.record(
                 tx,
                 Actor.of(user),

@@ -115,3 +115,127 @@ async def change_my_password(request: Request) -> Response:
         new=_text(body, "new_password"),
     )
     return Response(status_code=204)
+
+
+NEW_USER_BODY = {
+    "type": "object",
+    "required": ["email", "role"],
+    "properties": {
+        "email": {"type": "string", "format": "email"},
+        "name": {"type": "string"},
+        "role": {"enum": [role.value for role in Role]},
+        "client_id": {"type": ["integer", "null"]},
+        "language": {"type": "string"},
+        "invite": {
+            "type": "boolean",
+            "description": "true (default): e-mail a single-use link to set the password; "
+            "false: generate a password, returned in this response only",
+        },
+    },
+}
+
+
+@endpoint(
+    "/users",
+    "POST",
+    "Create a user: invite by e-mail, or get a generated password once (staff managing the "
+    "client; admins for staff)",
+    body=NEW_USER_BODY,
+    response={
+        "type": "object",
+        "properties": {"user": {"type": "object"}, "password": {"type": ["string", "null"]}},
+    },
+    status=201,
+)
+async def create_user(request: Request) -> dict[str, Any]:
+    """The same call as the users page; the password (when generated) is never shown again."""
+    from cabinet_web.api._endpoint import to_json
+    from cabinet_web.pages.users import generated_password
+
+    cabinet = cabinet_of(request)
+    body = await json_body(request)
+    invite = body.get("invite", True)
+    errors: list[FieldError] = []
+    if not isinstance(invite, bool):
+        errors.append(
+            FieldError(field="invite", code="boolean", message=N_("Enter true or false."))
+        )
+        invite = True
+    try:
+        role = Role(str(body.get("role", "")))
+    except ValueError:
+        errors.append(FieldError(field="role", code="choice", message=N_("Choose a role.")))
+        role = Role.CLIENT
+    client_id = body.get("client_id")
+    if client_id is not None and (not isinstance(client_id, int) or isinstance(client_id, bool)):
+        errors.append(
+            FieldError(field="client_id", code="integer", message=N_("Enter a whole number."))
+        )
+        client_id = None
+    if errors:
+        raise ValidationError(errors)
+    password = "" if invite else generated_password()
+    user: User = await run(
+        cabinet.users.create,
+        actor(request),
+        email=_text(body, "email"),
+        name=_text(body, "name"),
+        role=role,
+        client_id=client_id,
+        language=_text(body, "language") or "pl",
+        password=password,
+        invite=invite,
+    )
+    return {"user": to_json(user), "password": password or None}
+
+
+@endpoint(
+    "/password/forgot",
+    "POST",
+    "Ask for a single-use link to set a new password; the answer is the same for any address",
+    body={"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}},
+    response={},
+    status=202,
+    public=True,
+)
+async def forgot_password(request: Request) -> Response:
+    """Always 202: nothing tells whether the address belongs to an account."""
+    body = await json_body(request)
+    email = body.get("email")
+    remote = request.client.host if request.client else ""
+    if isinstance(email, str):
+        await run(cabinet_of(request).password_links.request_reset, email[:320], remote=remote)
+    return Response(status_code=202)
+
+
+# Anonymous JSON calls carry no session cookie, so there is no CSRF token to check; both take
+# only what an e-mail holds (an address, a link's secret).
+forgot_password.csrf_exempt = True  # type: ignore[attr-defined]
+
+
+@endpoint(
+    "/password/reset",
+    "POST",
+    "Set a password with the secret of an e-mailed link (it works once); every session and "
+    "API token of the user ends",
+    body={
+        "type": "object",
+        "required": ["link", "password"],
+        "properties": {"link": {"type": "string"}, "password": {"type": "string"}},
+    },
+    response={},
+    status=204,
+    public=True,
+)
+async def reset_password(request: Request) -> Response:
+    """A spent, expired or unknown link is a 422 problem on the field ``link``."""
+    body = await json_body(request)
+    await run(
+        cabinet_of(request).password_links.complete,
+        _text(body, "link"),
+        _text(body, "password"),
+    )
+    return Response(status_code=204)
+
+
+reset_password.csrf_exempt = True  # type: ignore[attr-defined]

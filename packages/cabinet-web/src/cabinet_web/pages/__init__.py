@@ -15,6 +15,7 @@ from cabinet_web.pages import (
     home,
     ksef,
     news,
+    passwords,
     profile,
     settings,
     tokens,
@@ -24,6 +25,7 @@ from cabinet_web.pages import (
 
 ROUTES = [
     *auth.ROUTES,
+    *passwords.ROUTES,
     *home.ROUTES,
     *profile.ROUTES,
     *users.ROUTES,

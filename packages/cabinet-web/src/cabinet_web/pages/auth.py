@@ -9,7 +9,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinet_web.i18n import LANGUAGE_COOKIE, format_message, translations
-from cabinet_web.kit import cabinet_of, read_form, redirect, render, run, safe_next, sign_in
+from cabinet_web.kit import (
+    cabinet_of,
+    pop_flashes,
+    read_form,
+    redirect,
+    render,
+    run,
+    safe_next,
+    sign_in,
+)
 from cabinet_web.security import session_secret
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -22,7 +31,12 @@ async def login_form(request: Request) -> Response:
     return render(
         request,
         "login.html",
-        {"email": "", "error": "", "next": safe_next(request.query_params.get("next"))},
+        {
+            "email": "",
+            "error": "",
+            "next": safe_next(request.query_params.get("next")),
+            "flashes": pop_flashes(request),
+        },
     )
 
 
