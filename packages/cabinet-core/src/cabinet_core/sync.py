@@ -111,7 +111,7 @@ class Topic(enum.StrEnum):
     MAIL_DOCUMENT = "mail.document"
     #: A single-use link to set a password ("forgot password", an invitation), e-mailed to
     #: its user by the cabinet's mail delivery; the link's secret is made when it is sent.
-    MAIL_PASSWORD_LINK = "mail.password_link"
+    MAIL_PASSWORD_LINK = "mail.password_link"  # noqa: S105 - a topic name, not a secret
     #: A document to send to KSeF; delivered to the outbox subscriber ``ksef`` only (the KSeF
     #: plugin registers it, see ``docs/plugins/ksef.md``).
     KSEF_SEND = "ksef.send"

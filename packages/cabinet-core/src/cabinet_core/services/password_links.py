@@ -107,7 +107,9 @@ class PasswordLinkService(Service):
         try:
             purpose = LinkPurpose(str(message.payload.get("purpose")))
         except ValueError:
-            raise DeliveryError(f"malformed password link message {message.id}", permanent=True)
+            raise DeliveryError(
+                f"malformed password link message {message.id}", permanent=True
+            ) from None
         if not isinstance(user_id, int):
             raise DeliveryError(f"malformed password link message {message.id}", permanent=True)
         settings = self.cabinet.settings
