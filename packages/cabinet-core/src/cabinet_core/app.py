@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         SessionService,
         SettingsStoreService,
         TokenService,
+        TwoFactorService,
         UserService,
         VatStatementService,
     )
@@ -68,6 +69,7 @@ class Cabinet:
     tokens: TokenService
     sessions: SessionService
     password_links: PasswordLinkService
+    two_factor: TwoFactorService
     clients: ClientService
     counterparties: CounterpartyService
     products: ProductService

@@ -29,6 +29,7 @@ from cabinet_core.services.password_links import PasswordLinkService
 from cabinet_core.services.sessions import SessionService
 from cabinet_core.services.settings_store import SettingsStoreService
 from cabinet_core.services.tokens import TokenService
+from cabinet_core.services.two_factor import TwoFactorService
 from cabinet_core.services.users import UserService
 from cabinet_core.services.vat_statements import VatStatementService
 
@@ -54,6 +55,7 @@ __all__ = [
     "SessionService",
     "SettingsStoreService",
     "TokenService",
+    "TwoFactorService",
     "UserService",
     "VatStatementService",
     "install_services",
@@ -66,6 +68,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.tokens = TokenService(cabinet)
     cabinet.sessions = SessionService(cabinet)
     cabinet.password_links = PasswordLinkService(cabinet)
+    cabinet.two_factor = TwoFactorService(cabinet)
     cabinet.clients = ClientService(cabinet)
     cabinet.counterparties = CounterpartyService(cabinet)
     cabinet.products = ProductService(cabinet)
