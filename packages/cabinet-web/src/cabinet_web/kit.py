@@ -153,14 +153,22 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def sign_in(request: Request, user: User) -> None:
+def sign_in(request: Request, user: User, *, second_factor_given: bool = False) -> bool:
     """Start a fresh session for ``user`` (what the login form does once the password is
     right): nothing from before survives, a new CSRF token is made, and the session ends when
-    the user's password changes. For a plugin that proved who the user is its own way (a CRM
-    placement); an inactive user is refused."""
+    the user's password changes or the user signs out. For a plugin that proved who the user
+    is its own way (a CRM placement); an inactive user is refused.
+
+    A user with two-factor sign-in on (or staff who must enrol) gets a session that still
+    waits for the second factor: ``False`` is returned and the caller sends the browser to
+    ``/login/second-factor``; ``True`` means signed in."""
     if not user.active:
         raise PermissionDenied()
     cabinet = request.app.state.cabinet
+    assert user.id is not None
+    verified = second_factor_given or not (
+        cabinet.two_factor.enabled(user.id) or cabinet.two_factor.required(user)
+    )
     old = session_secret(request.session)
     if old:
         cabinet.sessions.close(old)
@@ -168,5 +176,7 @@ def sign_in(request: Request, user: User) -> None:
         user,
         user_agent=request.headers.get("user-agent", ""),
         remote=request.client.host if request.client else "",
+        verified=verified,
     )
     rotate_session(request.session, secret)
+    return verified

@@ -154,8 +154,12 @@ def actor_from_request(cabinet: Cabinet, request: Request) -> User | None:
         # Signed out elsewhere, idled out or deactivated: the cookie is worthless now.
         session.clear()
         return None
-    request.state.auth = "session"
     request.state.signin_session = resolved.session
+    if not resolved.session.verified:
+        # The password was right, the second factor is still to come: not signed in yet.
+        request.state.pending_user = resolved.user
+        return None
+    request.state.auth = "session"
     return resolved.user
 
 

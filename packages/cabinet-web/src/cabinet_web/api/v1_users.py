@@ -239,3 +239,19 @@ async def reset_password(request: Request) -> Response:
 
 
 reset_password.csrf_exempt = True  # type: ignore[attr-defined]
+
+
+@endpoint(
+    "/users/{user_id:int}/two-factor/reset",
+    "POST",
+    "Remove another user's second factor (admins; the user's sessions end, audited)",
+    params=(USER,),
+    response={},
+    status=204,
+)
+async def reset_two_factor(request: Request) -> Response:
+    """The user enrols again at its next sign-in (staff) or may (clients)."""
+    await run(
+        cabinet_of(request).two_factor.reset, actor(request), _path_int(request, "user_id")
+    )
+    return Response(status_code=204)

@@ -19,6 +19,7 @@ from cabinet_web.pages import (
     profile,
     settings,
     tokens,
+    two_factor,
     users,
     vat_statement,
 )
@@ -26,6 +27,7 @@ from cabinet_web.pages import (
 ROUTES = [
     *auth.ROUTES,
     *passwords.ROUTES,
+    *two_factor.ROUTES,
     *home.ROUTES,
     *profile.ROUTES,
     *users.ROUTES,

@@ -22,12 +22,19 @@ from cabinet_web.kit import (
 from cabinet_web.security import session_secret
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+#: Where a password-checked session gives its second factor (or, for staff, enrols one).
+SECOND_FACTOR = "/login/second-factor"
+#: The page to go to once the second factor is given, kept in the cookie meanwhile.
+NEXT_KEY = "next"
 
 
 async def login_form(request: Request) -> Response:
-    """The sign-in page (signed-in users go home)."""
+    """The sign-in page (signed-in users go home; a password already given goes on to the
+    second factor)."""
     if request.state.user is not None:
         return redirect(safe_next(request.query_params.get("next")))
+    if getattr(request.state, "pending_user", None) is not None:
+        return redirect(SECOND_FACTOR)
     return render(
         request,
         "login.html",
@@ -66,7 +73,9 @@ async def login(request: Request) -> Response:
     if chosen in cabinet.settings.languages and chosen != user.language:
         # The language picked on the login page becomes the user's remembered choice.
         user = await run(cabinet.users.set_language, Actor.of(user), user.id, chosen)
-    sign_in(request, user)
+    if not await run(sign_in, request, user):
+        request.session[NEXT_KEY] = target
+        return redirect(SECOND_FACTOR)
     return redirect(target)
 
 
