@@ -251,7 +251,5 @@ reset_password.csrf_exempt = True  # type: ignore[attr-defined]
 )
 async def reset_two_factor(request: Request) -> Response:
     """The user enrols again at its next sign-in (staff) or may (clients)."""
-    await run(
-        cabinet_of(request).two_factor.reset, actor(request), _path_int(request, "user_id")
-    )
+    await run(cabinet_of(request).two_factor.reset, actor(request), _path_int(request, "user_id"))
     return Response(status_code=204)

@@ -80,9 +80,10 @@ async def enrol_form(request: Request) -> Response:
     actor = Actor.of(user)
     if await run(cabinet.two_factor.enabled, user.id):
         return redirect("/two-factor" if request.state.user is not None else SECOND_FACTOR)
-    secret = await run(cabinet.two_factor.pending_secret, actor)
-    if secret is None:
-        secret, _ = await run(cabinet.two_factor.start_enrolment, actor, email=user.email)
+    pending: str | None = await run(cabinet.two_factor.pending_secret, actor)
+    if pending is not None:
+        return _enrol_page(request, user, pending, {})
+    secret, _ = await run(cabinet.two_factor.start_enrolment, actor, email=user.email)
     return _enrol_page(request, user, secret, {})
 
 
@@ -153,9 +154,7 @@ async def disable(request: Request) -> Response:
         context = {
             "enabled": True,
             "required": cabinet.two_factor.required(user),
-            "remaining": await run(
-                cabinet.two_factor.remaining_recovery_codes, actor_of(request)
-            ),
+            "remaining": await run(cabinet.two_factor.remaining_recovery_codes, actor_of(request)),
             "errors": errors_by_field(request, exc.errors),
         }
         return render(request, "two_factor.html", context, status_code=422)
