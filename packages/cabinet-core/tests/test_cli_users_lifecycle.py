@@ -58,3 +58,32 @@ def test_deactivate_and_reactivate_by_email(
     result = runner.invoke(make_cli(), ["users", "deactivate", "nobody@x.pl"])
     assert result.exit_code == 1
     assert "no user with the e-mail nobody@x.pl" in result.output
+
+
+def test_reset_two_factor_by_email(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyotp
+
+    monkeypatch.setenv("CABINET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CABINET_SECRET_KEY", "cli-test-secret-" + "y" * 32)
+    monkeypatch.delenv("CABINET_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    _invoke(
+        runner,
+        "users",
+        "create",
+        "--email",
+        "boss@firma.pl",
+        "--role",
+        "admin",
+        "--password",
+        PASSWORD,
+    )
+    settings = Settings(data_dir=tmp_path / "data")
+    with Cabinet(settings, load_entrypoints=False) as cabinet:
+        user = cabinet.users.authenticate("boss@firma.pl", PASSWORD)
+        secret, _ = cabinet.two_factor.start_enrolment(Actor.of(user), email=user.email)
+        cabinet.two_factor.confirm_enrolment(Actor.of(user), pyotp.TOTP(secret).now())
+        assert user.id is not None and cabinet.two_factor.enabled(user.id)
+    assert "is reset" in _invoke(runner, "users", "reset-two-factor", "boss@firma.pl")
+    with Cabinet(settings, load_entrypoints=False) as cabinet:
+        assert not cabinet.two_factor.enabled(user.id)

@@ -128,3 +128,20 @@ def test_an_admin_resets_another_users_second_factor(world: World) -> None:
     assert cabinet.sessions.resolve(session) is None
     entries = cabinet.audit.list(world.actor(world.admin), entity="user")
     assert "user.reset_two_factor" in [e.action for e in entries]
+
+
+def test_guessing_codes_is_throttled(world: World) -> None:
+    _at(world, NOW)
+    secret, _ = _enrol(world, world.alice)
+    later = NOW + timedelta(seconds=60)
+    _at(world, later)
+    right = _code(secret, later)
+    wrong = "000000" if right != "000000" else "111111"
+    attempts = world.cabinet.settings.login_attempts
+    for _ in range(attempts):
+        assert not world.cabinet.two_factor.verify(world.alice, wrong)
+    # Even the right code is refused until the window has passed.
+    assert not world.cabinet.two_factor.verify(world.alice, right)
+    after = later + timedelta(seconds=world.cabinet.settings.login_window_seconds + 1)
+    _at(world, after)
+    assert world.cabinet.two_factor.verify(world.alice, _code(secret, after))

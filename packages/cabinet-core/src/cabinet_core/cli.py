@@ -217,6 +217,22 @@ def users_reactivate(ctx: click.Context, email: str) -> None:
     click.echo(f"reactivated {user.email}")
 
 
+@users.command("reset-two-factor")
+@click.argument("email")
+@click.pass_context
+def users_reset_two_factor(ctx: click.Context, email: str) -> None:
+    """Remove a user's second factor (a lost phone; also the last admin's way back in): its
+    sessions end and it sets the second factor up again at its next sign-in."""
+    cabinet = open_cabinet(ctx)
+    user = _user_by_email(cabinet, email)
+    assert user.id is not None
+    try:
+        cabinet.two_factor.reset(Actor.system(), user.id)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"the second factor of {user.email} is reset")
+
+
 @users.command("set-password")
 @click.argument("email")
 @click.password_option("--password", prompt="New password")

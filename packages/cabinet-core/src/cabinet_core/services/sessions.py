@@ -73,7 +73,10 @@ class SessionService(Service):
             raise NotFound(N_("Not found"), entity="user", id=user.id)
         secret = secrets.token_urlsafe(32)
         now = self.now()
+        idle = timedelta(seconds=self.cabinet.settings.session_idle_seconds)
         with self.store.transaction() as tx:
+            # Sessions left to idle out are swept here, where the user's rows are touched anyway.
+            tx.auth.delete_sessions([user.id], older_than=now - idle)
             tx.auth.add_session(
                 SignInSession(
                     id=secret_hash(secret),

@@ -10,7 +10,7 @@ the last accepted time step is remembered. An admin can reset another user's sec
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 import pyotp
@@ -21,6 +21,7 @@ from cabinet_core.errors import N_, Conflict, NotFound, ValidationError
 from cabinet_core.services._base import Service
 from cabinet_core.services.sessions import end_sessions
 from cabinet_core.signin import TwoFactor, secret_hash
+from cabinet_core.storage import Tx
 
 __all__ = ["RECOVERY_CODES", "TwoFactorService"]
 
@@ -116,33 +117,48 @@ class TwoFactorService(Service):
 
     def verify(self, user: User, code: str) -> bool:
         """Whether ``code`` (a TOTP code or an unused recovery code) is right for ``user``; a
-        TOTP code is accepted once, a recovery code is spent (audited)."""
+        TOTP code is accepted once, a recovery code is spent (audited).
+
+        Wrong codes are counted like wrong passwords: past ``settings.login_attempts`` within
+        the window every code is refused unchecked, so six digits cannot be guessed."""
         if user.id is None:
             return False
+        settings = self.cabinet.settings
+        key = f"2fa:{user.id}"
         now = self.now()
+        since = now - timedelta(seconds=settings.login_window_seconds)
         with self.store.transaction() as tx:
-            factor = tx.auth.get_two_factor(user.id)
-            if factor is None or factor.confirmed_at is None:
+            if tx.count_failed_logins(key, since=since) >= settings.login_attempts:
+                tx.record_login_attempt(key, at=now, success=False)
                 return False
-            step = self._matching_step(factor, code, now)
-            if step is not None:
-                tx.auth.put_two_factor(attrs.evolve(factor, last_step=step))
-                return True
-            hashed = secret_hash(_normal(code))
-            if _normal(code) and hashed in factor.recovery_codes:
-                left = tuple(c for c in factor.recovery_codes if c != hashed)
-                tx.auth.put_two_factor(attrs.evolve(factor, recovery_codes=left))
-                self.record(
-                    tx,
-                    Actor.of(user),
-                    action="user.use_recovery_code",
-                    entity="user",
-                    entity_id=user.id,
-                    client_id=user.client_id,
-                    detail={"left": len(left)},
-                )
-                return True
-        return False
+            accepted = self._accept(tx, user, code, now)
+            tx.record_login_attempt(key, at=now, success=accepted)
+        return accepted
+
+    def _accept(self, tx: Tx, user: User, code: str, now: datetime) -> bool:
+        assert user.id is not None
+        factor = tx.auth.get_two_factor(user.id)
+        if factor is None or factor.confirmed_at is None:
+            return False
+        step = self._matching_step(factor, code, now)
+        if step is not None:
+            tx.auth.put_two_factor(attrs.evolve(factor, last_step=step))
+            return True
+        hashed = secret_hash(_normal(code))
+        if not _normal(code) or hashed not in factor.recovery_codes:
+            return False
+        left = tuple(c for c in factor.recovery_codes if c != hashed)
+        tx.auth.put_two_factor(attrs.evolve(factor, recovery_codes=left))
+        self.record(
+            tx,
+            Actor.of(user),
+            action="user.use_recovery_code",
+            entity="user",
+            entity_id=user.id,
+            client_id=user.client_id,
+            detail={"left": len(left)},
+        )
+        return True
 
     def _matching_step(self, factor: TwoFactor, code: str, now: datetime) -> int | None:
         """The time step ``code`` belongs to (within the window), if newer than the last."""
