@@ -71,9 +71,12 @@ class TwoFactorService(Service):
             if current is not None and current.confirmed_at is not None:
                 raise Conflict(N_("Two-factor sign-in is already on."))
             tx.auth.put_two_factor(TwoFactor(user_id=user_id, secret=secret))
+        return secret, self.enrolment_uri(secret, email=email)
+
+    def enrolment_uri(self, secret: str, *, email: str) -> str:
+        """The ``otpauth://`` URI an authenticator app reads from the QR code."""
         issuer = self.cabinet.settings.branding.firm_name
-        uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
-        return secret, uri
+        return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
 
     def pending_secret(self, actor: Actor) -> str | None:
         """The unconfirmed secret of an enrolment under way, if any."""

@@ -90,10 +90,7 @@ async def enrol_form(request: Request) -> Response:
 def _enrol_page(
     request: Request, user: User, secret: str, errors: dict[str, str], status: int = 200
 ) -> Response:
-    import pyotp
-
-    issuer = cabinet_of(request).settings.branding.firm_name
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+    uri = cabinet_of(request).two_factor.enrolment_uri(secret, email=user.email)
     context: dict[str, Any] = {
         "qr": qr_svg(uri, request.state.gettext("QR code for your authenticator app")),
         "secret": secret,
