@@ -41,9 +41,12 @@ if TYPE_CHECKING:
         MailDelivery,
         NewsService,
         NotificationService,
+        PasswordLinkService,
         ProductService,
+        SessionService,
         SettingsStoreService,
         TokenService,
+        TwoFactorService,
         UserService,
         VatStatementService,
     )
@@ -66,6 +69,9 @@ class Cabinet:
     # The services, attached by cabinet_core.services.install_services.
     users: UserService
     tokens: TokenService
+    sessions: SessionService
+    password_links: PasswordLinkService
+    two_factor: TwoFactorService
     clients: ClientService
     counterparties: CounterpartyService
     products: ProductService

@@ -21,7 +21,7 @@ import click
 import pluggy
 
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Actor, Address, BankAccount, Client, Role
+from cabinet_core.entities import Actor, Address, BankAccount, Client, Role, User
 from cabinet_core.errors import CabinetError, ValidationError
 from cabinet_core.hookspecs import hookimpl
 from cabinet_core.plugins import describe_plugins, make_plugin_manager
@@ -176,6 +176,61 @@ def users_list(ctx: click.Context, role: str | None, client_id: int | None) -> N
         for u in found
     ]
     _table(("id", "email", "role", "client", "active"), rows)
+
+
+def _user_by_email(cabinet: Cabinet, email: str) -> User:
+    matches = [
+        u for u in cabinet.users.list(Actor.system()) if u.email.lower() == email.strip().lower()
+    ]
+    if not matches or matches[0].id is None:
+        raise click.ClickException(f"no user with the e-mail {email}")
+    return matches[0]
+
+
+@users.command("deactivate")
+@click.argument("email")
+@click.pass_context
+def users_deactivate(ctx: click.Context, email: str) -> None:
+    """Deactivate a user: signed out everywhere at once, API tokens revoked, no sign-in."""
+    cabinet = open_cabinet(ctx)
+    user = _user_by_email(cabinet, email)
+    assert user.id is not None
+    try:
+        cabinet.users.deactivate(Actor.system(), user.id)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"deactivated {user.email}; its sessions and API tokens are gone")
+
+
+@users.command("reactivate")
+@click.argument("email")
+@click.pass_context
+def users_reactivate(ctx: click.Context, email: str) -> None:
+    """Let a deactivated user sign in again."""
+    cabinet = open_cabinet(ctx)
+    user = _user_by_email(cabinet, email)
+    assert user.id is not None
+    try:
+        cabinet.users.reactivate(Actor.system(), user.id)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"reactivated {user.email}")
+
+
+@users.command("reset-two-factor")
+@click.argument("email")
+@click.pass_context
+def users_reset_two_factor(ctx: click.Context, email: str) -> None:
+    """Remove a user's second factor (a lost phone; also the last admin's way back in): its
+    sessions end and it sets the second factor up again at its next sign-in."""
+    cabinet = open_cabinet(ctx)
+    user = _user_by_email(cabinet, email)
+    assert user.id is not None
+    try:
+        cabinet.two_factor.reset(Actor.system(), user.id)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(f"the second factor of {user.email} is reset")
 
 
 @users.command("set-password")

@@ -74,6 +74,15 @@ class Settings:
     secure_cookies: bool = False
     login_attempts: int = 5
     login_window_seconds: int = 900
+    #: A sign-in session unused this long ends (the cookie lives as long; the server decides).
+    session_idle_seconds: int = 14 * 24 * 3600
+    #: How long a "forgot password" link works, and an invitation's.
+    reset_link_seconds: int = 3600
+    invitation_link_seconds: int = 7 * 24 * 3600
+    #: Staff must sign in with a second factor (TOTP), enrolling at their next sign-in. On for
+    #: a cabinet configured from the environment (``CABINET_STAFF_TWO_FACTOR``, default on);
+    #: off for settings built in code unless set (tests, embedders, the demo).
+    staff_two_factor: bool = False
     worker_max_attempts: int = 10
     #: How many deliveries the worker claims for one subscriber at a time. A batch is delivered
     #: as a whole before the next claim, so its slowest call idles the others: at 50, a webhook
@@ -146,6 +155,7 @@ class Settings:
             values["crm_backends"] = _list(env["CABINET_CRM_BACKENDS"])
         if env.get("CABINET_ATTACHMENT_MAX_BYTES"):
             values["attachment_max_bytes"] = int(env["CABINET_ATTACHMENT_MAX_BYTES"])
+        values["staff_two_factor"] = _bool(env.get("CABINET_STAFF_TWO_FACTOR") or "1")
         if env.get("CABINET_SECURE_COOKIES"):
             values["secure_cookies"] = _bool(env["CABINET_SECURE_COOKIES"])
         branding = {

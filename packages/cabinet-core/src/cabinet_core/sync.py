@@ -66,6 +66,7 @@ __all__ = [
     "InboundRequest",
     "KsefSendRequest",
     "MailRequest",
+    "PasswordLinkRequest",
     "PeriodicWork",
     "SyncPort",
     "Topic",
@@ -109,6 +110,9 @@ class Topic(enum.StrEnum):
     CHAT_MESSAGE_POSTED = "chat.message_posted"
     #: A document to e-mail; delivered by the cabinet's mail delivery, never by a CRM.
     MAIL_DOCUMENT = "mail.document"
+    #: A single-use link to set a password ("forgot password", an invitation), e-mailed to
+    #: its user by the cabinet's mail delivery; the link's secret is made when it is sent.
+    MAIL_PASSWORD_LINK = "mail.password_link"  # noqa: S105 - a topic name, not a secret
     #: A document to send to KSeF; delivered to the outbox subscriber ``ksef`` only (the KSeF
     #: plugin registers it, see ``docs/plugins/ksef.md``).
     KSEF_SEND = "ksef.send"
@@ -199,6 +203,17 @@ class MailRequest:
 
 
 @attrs.frozen(kw_only=True)
+class PasswordLinkRequest:
+    """Payload of ``mail.password_link``: e-mail user ``user_id`` (the message's entity) a
+    single-use link to set a password, for ``purpose`` (``reset`` or ``invite``). No secret:
+    the mail delivery makes the link when it sends it, so none ever sits in the outbox."""
+
+    user_id: int
+    purpose: str
+    invited_by: int | None = None
+
+
+@attrs.frozen(kw_only=True)
 class KsefSendRequest:
     """Payload of ``ksef.send``: send the document ``document_id`` (the message's entity) of
     ``client_id`` to KSeF as FA(3) ``ksef_kind``. ``number`` is its number when queued;
@@ -233,6 +248,7 @@ PAYLOAD_TYPES: Mapping[Topic, type] = {
     Topic.NEWS_DELETED: NewsItem,
     Topic.CHAT_MESSAGE_POSTED: ChatMessage,
     Topic.MAIL_DOCUMENT: MailRequest,
+    Topic.MAIL_PASSWORD_LINK: PasswordLinkRequest,
     Topic.KSEF_SEND: KsefSendRequest,
 }
 

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from cabinet_web.i18n import format_message, translations
-from cabinet_web.security import rotate_session, session_fingerprint
+from cabinet_web.security import rotate_session, session_fingerprint, session_secret
 from cabinet_web.templating import Templates
 
 __all__ = [
@@ -153,11 +153,30 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def sign_in(request: Request, user: User) -> None:
+def sign_in(request: Request, user: User, *, second_factor_given: bool = False) -> bool:
     """Start a fresh session for ``user`` (what the login form does once the password is
     right): nothing from before survives, a new CSRF token is made, and the session ends when
-    the user's password changes. For a plugin that proved who the user is its own way (a CRM
-    placement); an inactive user is refused."""
+    the user's password changes or the user signs out. For a plugin that proved who the user
+    is its own way (a CRM placement); an inactive user is refused.
+
+    A user with two-factor sign-in on (or staff who must enrol) gets a session that still
+    waits for the second factor: ``False`` is returned and the caller sends the browser to
+    ``/login/second-factor``; ``True`` means signed in."""
     if not user.active:
         raise PermissionDenied()
-    rotate_session(request.session, user)
+    cabinet = request.app.state.cabinet
+    assert user.id is not None
+    verified = second_factor_given or not (
+        cabinet.two_factor.enabled(user.id) or cabinet.two_factor.required(user)
+    )
+    old = session_secret(request.session)
+    if old:
+        cabinet.sessions.close(old)
+    secret = cabinet.sessions.open(
+        user,
+        user_agent=request.headers.get("user-agent", ""),
+        remote=request.client.host if request.client else "",
+        verified=verified,
+    )
+    rotate_session(request.session, secret)
+    return verified

@@ -136,7 +136,7 @@ def extra_template_vars(request: Request) -> Mapping[str, Any]:
 @hookimpl(trylast=True)
 def actor_from_request(cabinet: Cabinet, request: Request) -> User | None:
     """A personal API token (``Authorization: Bearer cab_…``), else the session cookie."""
-    from cabinet_web.security import session_fingerprint
+    from cabinet_web.security import session_secret
 
     header = request.headers.get("authorization")
     if header is not None:
@@ -147,18 +147,21 @@ def actor_from_request(cabinet: Cabinet, request: Request) -> User | None:
         request.state.auth = "token"
         return user
     session = request.scope.get("session")
-    if not session or "user_id" not in session:
+    secret = session_secret(session)
+    if session is None or not secret:
         return None
-    try:
-        user = cabinet.users.get(Actor.system(), int(session["user_id"]))
-    except (NotFound, TypeError, ValueError):
+    resolved = cabinet.sessions.resolve(secret)
+    if resolved is None:
+        # Signed out elsewhere, idled out or deactivated: the cookie is worthless now.
         session.clear()
         return None
-    if not user.active or session.get("auth") != session_fingerprint(user):
-        session.clear()
+    request.state.signin_session = resolved.session
+    if not resolved.session.verified:
+        # The password was right, the second factor is still to come: not signed in yet.
+        request.state.pending_user = resolved.user
         return None
     request.state.auth = "session"
-    return user
+    return resolved.user
 
 
 @hookimpl

@@ -1,7 +1,9 @@
 """Who is asking, in which language, and whether an unsafe request really came from our forms.
 
 Two ASGI middlewares sit inside Starlette's ``SessionMiddleware`` (an itsdangerous-signed,
-HttpOnly, SameSite=Lax cookie, Secure when ``settings.secure_cookies``):
+HttpOnly, SameSite=Lax cookie, Secure when ``settings.secure_cookies``). The cookie carries only
+the CSRF token and the secret of a server-side session (``cabinet.sessions``): signing out
+deletes that session, so a copied cookie is worthless afterwards.
 
 * :class:`RequestContextMiddleware` resolves the user through the ``actor_from_request`` hook,
   picks the language and makes sure the session has a CSRF token;
@@ -50,12 +52,22 @@ def csrf_token(session: dict[str, Any]) -> str:
     return token
 
 
-def rotate_session(session: dict[str, Any], user: User) -> None:
-    """Start a fresh session for ``user`` (new CSRF token; nothing from before login survives)."""
+#: The cookie's key holding the server-side session's secret (nothing else about the user).
+SESSION_KEY = "sid"
+
+
+def rotate_session(session: dict[str, Any], secret: str) -> None:
+    """Start a fresh cookie session carrying the server-side session's ``secret`` (new CSRF
+    token; nothing from before sign-in survives)."""
     session.clear()
-    session["user_id"] = user.id
-    session["auth"] = session_fingerprint(user)
+    session[SESSION_KEY] = secret
     csrf_token(session)
+
+
+def session_secret(session: dict[str, Any] | None) -> str:
+    """The server-side session secret the cookie carries, or ``""``."""
+    value = session.get(SESSION_KEY) if session else None
+    return value if isinstance(value, str) else ""
 
 
 class RequestContextMiddleware:

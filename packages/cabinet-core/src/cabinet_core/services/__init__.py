@@ -25,8 +25,11 @@ from cabinet_core.services.mail_delivery import MailDelivery
 from cabinet_core.services.news import NewsService
 from cabinet_core.services.notifications import NotificationService
 from cabinet_core.services.parties import CounterpartyService, ProductService
+from cabinet_core.services.password_links import PasswordLinkService
+from cabinet_core.services.sessions import SessionService
 from cabinet_core.services.settings_store import SettingsStoreService
 from cabinet_core.services.tokens import TokenService
+from cabinet_core.services.two_factor import TwoFactorService
 from cabinet_core.services.users import UserService
 from cabinet_core.services.vat_statements import VatStatementService
 
@@ -47,9 +50,12 @@ __all__ = [
     "MailDelivery",
     "NewsService",
     "NotificationService",
+    "PasswordLinkService",
     "ProductService",
+    "SessionService",
     "SettingsStoreService",
     "TokenService",
+    "TwoFactorService",
     "UserService",
     "VatStatementService",
     "install_services",
@@ -60,6 +66,9 @@ def install_services(cabinet: Cabinet) -> None:
     """Attach the services to ``cabinet`` (called by its constructor)."""
     cabinet.users = UserService(cabinet)
     cabinet.tokens = TokenService(cabinet)
+    cabinet.sessions = SessionService(cabinet)
+    cabinet.password_links = PasswordLinkService(cabinet)
+    cabinet.two_factor = TwoFactorService(cabinet)
     cabinet.clients = ClientService(cabinet)
     cabinet.counterparties = CounterpartyService(cabinet)
     cabinet.products = ProductService(cabinet)

@@ -15,6 +15,7 @@ from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import validate_krs, validate_nip, validate_regon
 from cabinet_core.services._base import Service, email_errors, raise_if, required_text
+from cabinet_core.services.sessions import shut_out
 from cabinet_core.services.users import password_errors
 from cabinet_core.storage import Tx
 from cabinet_core.sync import Topic, UserInfo
@@ -252,6 +253,9 @@ class ClientService(Service):
                 )
             checked = self._checked(tx, attrs.evolve(client, created_at=current.created_at))
             stored = tx.update_client(checked)
+            if current.active and not stored.active:
+                # A deactivated client's users are signed out everywhere and lose their tokens.
+                shut_out(tx, [u.id for u in tx.list_users(client_id=stored.id) if u.id is not None])
             self.record(
                 tx,
                 actor,

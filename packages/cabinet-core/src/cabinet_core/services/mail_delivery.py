@@ -27,6 +27,7 @@ from cabinet_core.errors import CabinetError, NotFound
 from cabinet_core.mail import Attachment, MailError, MailMessage
 from cabinet_core.printing import render, view_of
 from cabinet_core.services._base import Service
+from cabinet_core.sync import Topic
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -97,6 +98,9 @@ class MailDelivery(Service):
 
     def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
         """Mail the document ``message`` names; raise :class:`DeliveryError` to retry or fail."""
+        if message.topic == Topic.MAIL_PASSWORD_LINK:
+            self._send_password_link(cabinet, message)
+            return
         body: dict[str, Any] = dict(message.payload)
         doc_id = body.get("document_id")
         to = str(body.get("to") or "").strip()
@@ -123,6 +127,16 @@ class MailDelivery(Service):
         except MailError as error:
             raise DeliveryError(str(error)) from error
         self._mark_sent(cabinet, document)
+
+    def _send_password_link(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+        """A "forgot password" or invitation link (``cabinet.password_links`` makes it)."""
+        mail = cabinet.password_links.send(message)
+        if mail is None:
+            return
+        try:
+            cabinet.mailer.send(mail)
+        except MailError as error:
+            raise DeliveryError(str(error)) from error
 
     def compose(
         self,

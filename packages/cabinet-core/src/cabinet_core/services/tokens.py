@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from cabinet_core import access
 from cabinet_core.entities import Actor, ApiToken, Role, User
-from cabinet_core.errors import N_, AuthenticationFailed, NotFound
+from cabinet_core.errors import N_, AuthenticationFailed, Conflict, NotFound, ValidationError
 from cabinet_core.services._base import Service, raise_if, required_text
+from cabinet_core.services.sessions import may_sign_in
 
 TOKEN_PREFIX = "cab_"  # noqa: S105 - a public marker, not a secret
 INVALID_TOKEN = N_("The API token is not valid")
@@ -25,10 +26,27 @@ def token_hash(secret: str) -> str:
 class TokenService(Service):
     """``cabinet.tokens``: create, use, list and revoke personal API tokens."""
 
-    def create(self, actor: Actor, *, name: str) -> tuple[ApiToken, str]:
-        """A new token of the acting user and its secret (shown this once)."""
+    def create(self, actor: Actor, *, name: str, code: str | None = None) -> tuple[ApiToken, str]:
+        """A new token of the acting user and its secret (shown this once).
+
+        A token signs in without the second factor, so making one asks for it: a user with
+        two-factor sign-in on gives a current ``code``; one who must have it (staff) and has
+        not enrolled yet gets none.
+        """
         user_id = access.require_user(actor)
         raise_if(required_text(name, "name"))
+        two_factor = self.cabinet.two_factor
+        with self.store.transaction(readonly=True) as tx:
+            user = tx.get_user(user_id)
+        if user is None:
+            raise NotFound(N_("Not found"), entity="user", id=user_id)
+        if two_factor.enabled(user_id):
+            if not code or not two_factor.verify(user, code):
+                raise ValidationError.single(
+                    "code", "wrong", N_("Enter a current code from your authenticator app.")
+                )
+        elif two_factor.required(user):
+            raise Conflict(N_("Set up two-factor sign-in before creating an API token."))
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.store.transaction() as tx:
             token = tx.add_api_token(
@@ -58,7 +76,8 @@ class TokenService(Service):
         with self.store.transaction(readonly=True) as tx:
             token = tx.get_api_token_by_hash(token_hash(secret))
             user = tx.get_user(token.user_id) if token is not None else None
-        if token is None or token.id is None or user is None or not user.active:
+            allowed = may_sign_in(tx, user)
+        if token is None or token.id is None or user is None or not allowed:
             raise AuthenticationFailed(INVALID_TOKEN)
         now = self.now()
         # Every API call authenticates; write "last used" at most once a minute, not each time.

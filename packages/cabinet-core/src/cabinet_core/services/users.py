@@ -25,8 +25,10 @@ from cabinet_core.errors import (
     ValidationError,
 )
 from cabinet_core.services._base import Service, email_errors, raise_if
+from cabinet_core.services.sessions import may_sign_in, shut_out
+from cabinet_core.signin import secret_hash
 from cabinet_core.storage import Tx
-from cabinet_core.sync import Topic, UserInfo
+from cabinet_core.sync import PasswordLinkRequest, Topic, UserInfo
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -94,7 +96,9 @@ class UserService(Service):
             else:
                 throttled = False
                 user = tx.get_user_by_email(email.strip())
-                verified = self._verify(user, password)
+                # A deactivated user, or a user of a deactivated client, cannot sign in; the
+                # answer is the same as for a wrong password.
+                verified = self._verify(user, password) and may_sign_in(tx, user)
                 for key in keys:
                     tx.record_login_attempt(key, at=now, success=verified)
                 if (
@@ -130,15 +134,18 @@ class UserService(Service):
         name: str,
         role: Role,
         client_id: int | None,
-        password: str,
+        password: str = "",
         language: str = "pl",
+        invite: bool = False,
     ) -> User:
         """A new user: client users belong to a client, staff to none.
 
-        Admins create anyone; managers create users of their own clients.
+        Admins create anyone; managers create users of their own clients. With ``invite`` the
+        user gets no password: an e-mail with a single-use link to set one is queued (in the
+        user's language) instead; otherwise ``password`` is required.
         """
         role = Role(role)
-        errors = email_errors(email) + password_errors(password)
+        errors = email_errors(email) + ([] if invite else password_errors(password))
         errors += self._language_errors(language)
         if role is Role.CLIENT and client_id is None:
             errors.append(
@@ -169,7 +176,9 @@ class UserService(Service):
             access.require(access.can_manage_user(actor, user, client))
             raise_if(errors)
             try:
-                stored = tx.add_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+                stored = tx.add_user(
+                    user if invite else attrs.evolve(user, password_hash=self.hasher.hash(password))
+                )
             except Conflict:
                 raise ValidationError.single(
                     "email", "taken", N_("A user with this e-mail already exists.")
@@ -185,7 +194,38 @@ class UserService(Service):
                 topic=Topic.USER_CREATED,
                 message=UserInfo.of(stored),
             )
+            if invite:
+                assert stored.id is not None
+                self.record(
+                    tx,
+                    actor,
+                    action="user.invite",
+                    entity="user",
+                    entity_id=stored.id,
+                    client_id=stored.client_id,
+                    topic=Topic.MAIL_PASSWORD_LINK,
+                    message=PasswordLinkRequest(
+                        user_id=stored.id, purpose="invite", invited_by=actor.user_id
+                    ),
+                )
         return stored
+
+    def invite_again(self, actor: Actor, user_id: int) -> None:
+        """Send a user a new invitation link (the earlier ones stay valid until they expire)."""
+        with self.store.transaction() as tx:
+            user = self._managed(tx, actor, user_id)
+            self.record(
+                tx,
+                actor,
+                action="user.invite",
+                entity="user",
+                entity_id=user_id,
+                client_id=user.client_id,
+                topic=Topic.MAIL_PASSWORD_LINK,
+                message=PasswordLinkRequest(
+                    user_id=user_id, purpose="invite", invited_by=actor.user_id
+                ),
+            )
 
     def _language_errors(self, language: str) -> list[FieldError]:
         if language in self.cabinet.settings.languages:
@@ -210,14 +250,16 @@ class UserService(Service):
         return user
 
     def set_password(self, actor: Actor, user_id: int, password: str) -> None:
-        """Set a new password: one's own, or as the user's manager or an admin."""
+        """Set a user's new password as its manager or an admin (or one's own, without the
+        current one: see :meth:`change_own_password` for the profile page). Every session of
+        the user ends and its API tokens are revoked."""
         raise_if(password_errors(password))
         with self.store.transaction() as tx:
             if actor.user_id == user_id:
                 user, _ = self._visible(tx, actor, user_id)
             else:
                 user = self._managed(tx, actor, user_id)
-            tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+            self._store_password(tx, user, password)
             self.record(
                 tx,
                 actor,
@@ -227,6 +269,51 @@ class UserService(Service):
                 client_id=user.client_id,
             )
 
+    def change_own_password(
+        self, actor: Actor, *, current: str, new: str, keep_session: str | None = None
+    ) -> None:
+        """Change one's own password, proving the current one. The user's other sessions end
+        (``keep_session`` is the secret of the browser asking, which stays signed in) and its
+        API tokens are revoked."""
+        user_id = access.require_user(actor)
+        errors = password_errors(new, "new_password")
+        with self.store.transaction(readonly=True) as tx:
+            user, _ = self._visible(tx, actor, user_id)
+        if not self._verify(user, current):
+            errors.insert(
+                0,
+                FieldError(
+                    field="current_password",
+                    code="wrong",
+                    message=N_("The current password is wrong."),
+                ),
+            )
+        raise_if(errors)
+        with self.store.transaction() as tx:
+            user, _ = self._visible(tx, actor, user_id)
+            self._store_password(
+                tx, user, new, keep=secret_hash(keep_session) if keep_session else None
+            )
+            self.record(
+                tx,
+                actor,
+                action="user.change_password",
+                entity="user",
+                entity_id=user.id,
+                client_id=user.client_id,
+            )
+
+    def _store_password(
+        self, tx: Tx, user: User, password: str, *, keep: str | None = None
+    ) -> User:
+        """Hash and store a new password; end the user's sessions (but ``keep``), revoke its
+        tokens and spend its unused password links."""
+        assert user.id is not None
+        stored = tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+        shut_out(tx, [user.id], keep=keep)
+        tx.auth.expire_links(user.id, self.now())
+        return stored
+
     def generate_password(self, actor: Actor, user_id: int) -> str:
         """Set a random password a manager hands to the user; returned once, stored hashed."""
         password = "".join(
@@ -234,7 +321,7 @@ class UserService(Service):
         )
         with self.store.transaction() as tx:
             user = self._managed(tx, actor, user_id)
-            tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+            self._store_password(tx, user, password)
             self.record(
                 tx,
                 actor,
@@ -297,15 +384,14 @@ class UserService(Service):
         ]
 
     def deactivate(self, actor: Actor, user_id: int) -> User:
-        """Switch an account off (it can no longer sign in); never one's own."""
+        """Switch an account off: it can no longer sign in, every session of it ends at once
+        and its API tokens are revoked. Never one's own."""
         with self.store.transaction() as tx:
             user = self._managed(tx, actor, user_id)
             if actor.user_id == user_id:
                 raise Conflict(N_("You cannot deactivate your own account"))
             stored = tx.update_user(attrs.evolve(user, active=False))
-            for token in tx.list_api_tokens(user_id):
-                if token.id is not None:
-                    tx.delete_api_token(token.id)
+            shut_out(tx, [user_id])
             self.record(
                 tx,
                 actor,
@@ -315,5 +401,20 @@ class UserService(Service):
                 client_id=user.client_id,
                 topic=Topic.USER_DEACTIVATED,
                 message=UserInfo.of(stored),
+            )
+        return stored
+
+    def reactivate(self, actor: Actor, user_id: int) -> User:
+        """Switch an account back on (its old sessions and tokens stay gone)."""
+        with self.store.transaction() as tx:
+            user = self._managed(tx, actor, user_id)
+            stored = tx.update_user(attrs.evolve(user, active=True))
+            self.record(
+                tx,
+                actor,
+                action="user.reactivate",
+                entity="user",
+                entity_id=user.id,
+                client_id=user.client_id,
             )
         return stored

@@ -484,6 +484,65 @@ settings = sa.Table(
     sa.Column("value", sa.JSON),
 )
 
+# -- signing in (cabinet_core.storage.auth) -------------------------------------------------------
+
+#: Server-side sign-in sessions: the cookie carries only a random secret, its SHA-256 is the id,
+#: so signing out (or being deactivated) ends the session for every copy of the cookie.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _created(),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("user_agent", sa.String(300), nullable=False),
+    sa.Column("remote", sa.String(100), nullable=False),
+    # False while the second factor is still to be given (or enrolled, for staff).
+    sa.Column("verified", sa.Boolean, nullable=False),
+)
+
+#: Single-use links sent by e-mail: "forgot password" and invitations. Only the SHA-256 of the
+#: link's secret is stored; a used link keeps its row (``used_at``) so a replay is told apart.
+password_links = sa.Table(
+    "password_links",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("purpose", sa.String(20), nullable=False),
+    _created(),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime),
+)
+
+#: A user's TOTP second factor: the shared secret and the hashed one-time recovery codes.
+two_factor = sa.Table(
+    "two_factor",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("secret", sa.String(64), nullable=False),
+    sa.Column("confirmed_at", UtcDateTime),
+    sa.Column("recovery_codes", sa.JSON, nullable=False),
+    # The last accepted time step: a code is accepted once (RFC 6238 §5.2).
+    sa.Column("last_step", sa.BigInteger, nullable=False),
+)
+
 # -- KSeF (cabinet_core.storage.ksef_submissions) ------------------------------------------------
 
 #: Where each document that goes to KSeF stands there: one row per document, written by the

@@ -45,6 +45,7 @@ from cabinet_core.entities import (
 from cabinet_core.errors import N_, Conflict, NotFound
 from cabinet_core.storage import mapping, numbering, outbox, vat_register
 from cabinet_core.storage import schema as t
+from cabinet_core.storage.auth import AuthTables
 from cabinet_core.storage.ksef_submissions import KsefTables
 from cabinet_core.storage.queries import (
     DOCUMENT_ORDERS,
@@ -1094,6 +1095,13 @@ class Tx:
         return int(self.connection.execute(query).scalar_one())
 
     # -- settings
+    # -- signing in (the SQL is in cabinet_core.storage.auth)
+    @property
+    def auth(self) -> AuthTables:
+        """Sessions, single-use password links and second factors of this transaction
+        (:mod:`cabinet_core.storage.auth`)."""
+        return AuthTables(self.connection, self._now)
+
     # -- KSeF (the SQL is in cabinet_core.storage.ksef_submissions)
     @property
     def ksef(self) -> KsefTables:

@@ -77,6 +77,9 @@ def _wrap(endpoint: ApiEndpoint) -> Callable[[Request], Awaitable[Response]]:
         return JSONResponse(to_json(result), status_code=endpoint.status)
 
     serve.__name__ = endpoint.operation_id
+    # A public endpoint that takes no cookie (forgot password) says so on its handler.
+    if getattr(endpoint.handler, "csrf_exempt", False):
+        serve.csrf_exempt = True  # type: ignore[attr-defined]
     return serve
 
 

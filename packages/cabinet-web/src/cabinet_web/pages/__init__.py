@@ -15,16 +15,20 @@ from cabinet_web.pages import (
     home,
     ksef,
     news,
+    passwords,
     profile,
     reports,
     settings,
     tokens,
+    two_factor,
     users,
     vat_statement,
 )
 
 ROUTES = [
     *auth.ROUTES,
+    *passwords.ROUTES,
+    *two_factor.ROUTES,
     *home.ROUTES,
     *profile.ROUTES,
     *users.ROUTES,

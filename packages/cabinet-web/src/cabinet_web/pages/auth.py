@@ -9,19 +9,41 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinet_web.i18n import LANGUAGE_COOKIE, format_message, translations
-from cabinet_web.kit import cabinet_of, read_form, redirect, render, run, safe_next, sign_in
+from cabinet_web.kit import (
+    cabinet_of,
+    pop_flashes,
+    read_form,
+    redirect,
+    render,
+    run,
+    safe_next,
+    sign_in,
+)
+from cabinet_web.security import session_secret
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+#: Where a password-checked session gives its second factor (or, for staff, enrols one).
+SECOND_FACTOR = "/login/second-factor"
+#: The page to go to once the second factor is given, kept in the cookie meanwhile.
+NEXT_KEY = "next"
 
 
 async def login_form(request: Request) -> Response:
-    """The sign-in page (signed-in users go home)."""
+    """The sign-in page (signed-in users go home; a password already given goes on to the
+    second factor)."""
     if request.state.user is not None:
         return redirect(safe_next(request.query_params.get("next")))
+    if getattr(request.state, "pending_user", None) is not None:
+        return redirect(SECOND_FACTOR)
     return render(
         request,
         "login.html",
-        {"email": "", "error": "", "next": safe_next(request.query_params.get("next"))},
+        {
+            "email": "",
+            "error": "",
+            "next": safe_next(request.query_params.get("next")),
+            "flashes": pop_flashes(request),
+        },
     )
 
 
@@ -51,12 +73,16 @@ async def login(request: Request) -> Response:
     if chosen in cabinet.settings.languages and chosen != user.language:
         # The language picked on the login page becomes the user's remembered choice.
         user = await run(cabinet.users.set_language, Actor.of(user), user.id, chosen)
-    sign_in(request, user)
+    if not await run(sign_in, request, user):
+        request.session[NEXT_KEY] = target
+        return redirect(SECOND_FACTOR)
     return redirect(target)
 
 
 async def logout(request: Request) -> Response:
-    """End the session (the form carries the CSRF token like every other)."""
+    """End the session on the server too (the form carries the CSRF token like every other):
+    a copy of the cookie signs nobody in afterwards."""
+    await run(cabinet_of(request).sessions.close, session_secret(request.session))
     request.session.clear()
     return redirect("/login")
 

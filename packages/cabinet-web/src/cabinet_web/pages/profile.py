@@ -1,5 +1,5 @@
 """The profile: the client's company data and bank sub-accounts (for client users), its document
-preferences, and the user's language."""
+preferences, the user's language, password and open sessions."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from cabinet_web.pages.clients import (
     company_values,
     remap_account_errors,
 )
+from cabinet_web.security import session_secret
 
 
 def preference_values(client: Client) -> dict[str, Any]:
@@ -54,8 +55,14 @@ async def _render(
     client: Client | None = None,
     preferences: dict[str, Any] | None = None,
     preference_errors: dict[str, str] | None = None,
+    password_errors: dict[str, str] | None = None,
 ) -> Response:
+    sessions = await run(cabinet_of(request).sessions.list, actor_of(request))
+    current = getattr(request.state, "signin_session", None)
     context: dict[str, Any] = {
+        "password_errors": password_errors or {},
+        "sessions": sessions,
+        "current_session": current.id if current is not None else None,
         "values": values,
         "errors": errors,
         "flashes": pop_flashes(request),
@@ -134,7 +141,57 @@ async def save_preferences(request: Request) -> Response:
     return redirect("/profile")
 
 
+@page()
+async def change_password(request: Request) -> Response:
+    """Change one's own password (the current one proves it is really the user); every other
+    session ends and the API tokens are revoked, this browser stays signed in."""
+    cabinet = cabinet_of(request)
+    actor = actor_of(request)
+    form = await read_form(request)
+    try:
+        await run(
+            cabinet.users.change_own_password,
+            actor,
+            current=form.get("current_password", ""),
+            new=form.get("new_password", ""),
+            keep_session=session_secret(request.session),
+        )
+    except ValidationError as exc:
+        client = None
+        values: dict[str, str] = {}
+        if actor.role is Role.CLIENT and actor.client_id is not None:
+            client = await run(cabinet.clients.get, actor, actor.client_id)
+            values = company_values(client)
+        return await _render(
+            request,
+            values,
+            {},
+            status=422,
+            client=client,
+            password_errors=errors_by_field(request, exc.errors),
+        )
+    flash(
+        request,
+        request.state.gettext(
+            "Password changed. You were signed out everywhere else and your API tokens "
+            "were revoked."
+        ),
+    )
+    return redirect("/profile")
+
+
+@page()
+async def end_other_sessions(request: Request) -> Response:
+    """Sign out every other browser of the user."""
+    cabinet = cabinet_of(request)
+    await run(cabinet.sessions.end_others, actor_of(request), session_secret(request.session))
+    flash(request, request.state.gettext("You were signed out everywhere else."))
+    return redirect("/profile")
+
+
 ROUTES = [
+    Route("/profile/password", change_password, methods=["POST"], name="profile_password"),
+    Route("/profile/sessions/end", end_other_sessions, methods=["POST"], name="profile_sessions"),
     Route("/profile", profile, methods=["GET"], name="profile"),
     Route("/profile/company", save_company, methods=["POST"], name="profile_company"),
     Route("/profile/preferences", save_preferences, methods=["POST"], name="profile_preferences"),

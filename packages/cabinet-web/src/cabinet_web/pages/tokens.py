@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cabinet_core.errors import ValidationError
+from cabinet_core.errors import Conflict, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -34,7 +34,9 @@ async def _render(
 ) -> Response:
     cabinet = cabinet_of(request)
     tokens = await run(cabinet.tokens.list, actor_of(request))
+    user = request.state.user
     context: dict[str, Any] = {
+        "needs_code": await run(cabinet.two_factor.enabled, user.id),
         "tokens": tokens,
         "secret": secret,
         "errors": errors or {},
@@ -57,7 +59,12 @@ async def create_token(request: Request) -> Response:
     form = await read_form(request)
     name = form.get("name", "").strip()
     try:
-        _token, secret = await run(cabinet.tokens.create, actor_of(request), name=name)
+        _token, secret = await run(
+            cabinet.tokens.create, actor_of(request), name=name, code=form.get("code") or None
+        )
+    except Conflict as exc:
+        message = request.state.gettext(exc.message)
+        return await _render(request, errors={"code": message}, name=name, status=409)
     except ValidationError as exc:
         return await _render(
             request, errors=errors_by_field(request, exc.errors), name=name, status=422

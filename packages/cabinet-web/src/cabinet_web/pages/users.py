@@ -1,5 +1,5 @@
-"""Users, for managers (their clients' users) and admins (everyone): create a client user with a
-generated password, hand out a new password."""
+"""Users, for managers (their clients' users) and admins (everyone): invite a user by e-mail or
+create one with a generated password, hand out a new password, deactivate and reactivate."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from cabinet_web.pages._common import (
     actor_of,
     cabinet_of,
     errors_by_field,
+    flash,
     page,
     pop_flashes,
     read_form,
+    redirect,
     render,
     run,
 )
@@ -95,20 +97,41 @@ def _parse_new_user(form: dict[str, str]) -> tuple[dict[str, Any], list[FieldErr
 
 @page(roles=STAFF)
 async def create_user(request: Request) -> Response:
-    """Create a user with a generated password, shown once on the page that follows."""
+    """Create a user and either e-mail an invitation (a single-use link to set a password) or
+    generate a password shown once on the page that follows."""
     cabinet = cabinet_of(request)
     form = await read_form(request)
     data, problems = _parse_new_user(form)
-    password = generated_password()
+    invite = form.get("how") == "invite"
+    password = "" if invite else generated_password()
     try:
         if problems:
             raise ValidationError(problems)
-        user = await run(cabinet.users.create, actor_of(request), password=password, **data)
+        user = await run(
+            cabinet.users.create, actor_of(request), password=password, invite=invite, **data
+        )
     except ValidationError as exc:
         return await _render(
             request, values=form, errors=errors_by_field(request, exc.errors), status=422
         )
+    if invite:
+        message = request.state.gettext("An invitation was sent to %(email)s.")
+        flash(request, message % {"email": user.email})
+        return redirect("/users")
     return await _render(request, shown={"email": user.email, "password": password})
+
+
+@page(roles=STAFF)
+async def invite_again(request: Request) -> Response:
+    """E-mail a user a new invitation link."""
+    cabinet = cabinet_of(request)
+    user_id = parse_id(request.path_params["user_id"])
+    actor = actor_of(request)
+    await run(cabinet.users.invite_again, actor, user_id)
+    user = await run(cabinet.users.get, actor, user_id)
+    message = request.state.gettext("An invitation was sent to %(email)s.")
+    flash(request, message % {"email": user.email})
+    return redirect("/users")
 
 
 @page(roles=STAFF)
@@ -122,8 +145,32 @@ async def new_password(request: Request) -> Response:
     return await _render(request, shown={"email": user.email, "password": password})
 
 
+@page(roles=STAFF)
+async def deactivate(request: Request) -> Response:
+    """Deactivate a user: signed out everywhere at once, tokens revoked, no more sign-in."""
+    cabinet = cabinet_of(request)
+    user_id = parse_id(request.path_params["user_id"])
+    user = await run(cabinet.users.deactivate, actor_of(request), user_id)
+    message = request.state.gettext("%(email)s is deactivated and signed out everywhere.")
+    flash(request, message % {"email": user.email})
+    return redirect("/users")
+
+
+@page(roles=STAFF)
+async def reactivate(request: Request) -> Response:
+    """Let a deactivated user sign in again."""
+    cabinet = cabinet_of(request)
+    user_id = parse_id(request.path_params["user_id"])
+    user = await run(cabinet.users.reactivate, actor_of(request), user_id)
+    flash(request, request.state.gettext("%(email)s can sign in again.") % {"email": user.email})
+    return redirect("/users")
+
+
 ROUTES = [
     Route("/users", users_page, methods=["GET"], name="users"),
     Route("/users", create_user, methods=["POST"], name="users_create"),
     Route("/users/{user_id}/password", new_password, methods=["POST"], name="users_password"),
+    Route("/users/{user_id}/invite", invite_again, methods=["POST"], name="users_invite"),
+    Route("/users/{user_id}/deactivate", deactivate, methods=["POST"], name="users_deactivate"),
+    Route("/users/{user_id}/reactivate", reactivate, methods=["POST"], name="users_reactivate"),
 ]
