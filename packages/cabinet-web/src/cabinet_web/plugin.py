@@ -82,6 +82,8 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
         links.append({"href": APPROVAL_QUEUE, "label": _("Cost invoices to approve")})
     if actor.role.is_staff:
         links.append({"href": "/ksef/submissions", "label": _("KSeF: rejected and waiting")})
+    if actor.role in (Role.ADMIN, Role.MANAGER):
+        links.append({"href": "/audit", "label": _("Audit log")})
     if actor.role is Role.ADMIN:
         links.append({"href": "/settings", "label": _("Settings")})
     links.append({"href": "/tokens", "label": _("API tokens")})

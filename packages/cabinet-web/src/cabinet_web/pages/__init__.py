@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cabinet_web.pages import (
+    audit,
     auth,
     cash,
     chat,
@@ -41,6 +42,7 @@ ROUTES = [
     *contract_templates.ROUTES,
     *contracts.ROUTES,
     *vat_statement.ROUTES,
+    *audit.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
