@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cabinet_core.rendering import Renderer
     from cabinet_core.services import (
         AuditService,
+        BrandingService,
         CashService,
         ChatService,
         ClientService,
@@ -77,6 +78,7 @@ class Cabinet:
     notifications: NotificationService
     audit: AuditService
     settings_store: SettingsStoreService
+    branding: BrandingService
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService

@@ -110,14 +110,19 @@ def _contract_links(actor: User, request: Request) -> list[dict[str, str]]:
 
 @hookimpl
 def settings_pages(actor: User, request: Request) -> Sequence[Mapping[str, str]]:
-    """The contract templates (admins only reach the settings index)."""
+    """Branding and the contract templates (admins only reach the settings index)."""
     _ = request.state.gettext
     return [
+        {
+            "href": "/settings/branding",
+            "label": _("Branding"),
+            "description": _("The firm's name, colours, logo and host name"),
+        },
         {
             "href": "/settings/contract-templates",
             "label": _("Contract templates"),
             "description": _("Umowa o dzieło, umowa zlecenie and your own, in Polish and English"),
-        }
+        },
     ]
 
 

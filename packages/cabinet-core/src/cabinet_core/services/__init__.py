@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cabinet_core.services.attachments import AttachmentService
 from cabinet_core.services.audit import AuditService
+from cabinet_core.services.branding import BrandingService
 from cabinet_core.services.cash import CashService
 from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditService",
+    "BrandingService",
     "CashService",
     "ChatService",
     "ClientService",
@@ -73,6 +75,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.notifications = NotificationService(cabinet)
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
+    cabinet.branding = BrandingService(cabinet)
     cabinet.cash = CashService(cabinet)
     cabinet.contract_templates = ContractTemplateService(cabinet)
     cabinet.contracts = ContractService(cabinet)

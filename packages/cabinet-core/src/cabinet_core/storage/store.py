@@ -1149,6 +1149,10 @@ class Tx:
         ).first()
         return default if row is None else row.value
 
+    def delete_setting(self, key: str) -> None:
+        """Forget the setting ``key`` (nothing happens when it is not stored)."""
+        self.connection.execute(sa.delete(t.settings).where(t.settings.c.key == key))
+
     def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON value under ``key`` (replacing the old one)."""
         statement = numbering.dialect_insert(self.connection, t.settings).values(

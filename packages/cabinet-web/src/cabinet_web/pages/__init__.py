@@ -5,6 +5,7 @@ from __future__ import annotations
 from cabinet_web.pages import (
     audit,
     auth,
+    branding,
     cash,
     chat,
     clients,
@@ -43,6 +44,7 @@ ROUTES = [
     *contracts.ROUTES,
     *vat_statement.ROUTES,
     *audit.ROUTES,
+    *branding.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
