@@ -86,15 +86,18 @@ class BrandingService(Service):
 
     def _merge(self, stored: dict[str, str], logo: dict[str, str] | None) -> Branding:
         base = self.cabinet.settings.branding
-        values = {
-            "firm_name": stored.get("firm_name") or base.firm_name,
-            "primary_color": stored.get("primary_color") or base.primary_color,
-            "accent_color": stored.get("accent_color") or base.accent_color,
-            "logo_url": f"{LOGO_PATH}?v={logo['digest'][:12]}" if logo else base.logo_url,
-        }
         environment = self._environment()
-        values.update({k: v for k, v in environment.items() if k in values})
-        return Branding(**values)
+
+        def pick(field: str, fallback: str) -> str:
+            return environment.get(field) or stored.get(field) or fallback
+
+        logo_url = f"{LOGO_PATH}?v={logo['digest'][:12]}" if logo else base.logo_url
+        return Branding(
+            firm_name=pick("firm_name", base.firm_name),
+            primary_color=pick("primary_color", base.primary_color),
+            accent_color=pick("accent_color", base.accent_color),
+            logo_url=environment.get("logo_url") or logo_url,
+        )
 
     def form(self, actor: Actor) -> BrandingForm:
         """The branding page's content (admins only)."""
