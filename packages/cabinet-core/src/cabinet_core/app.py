@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         InvoicingService,
         KsefService,
         MailDelivery,
+        MailSettingsService,
         NewsService,
         NotificationService,
         ProductService,
@@ -79,6 +80,7 @@ class Cabinet:
     audit: AuditService
     settings_store: SettingsStoreService
     branding: BrandingService
+    mail_settings: MailSettingsService
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService

@@ -65,6 +65,7 @@ __all__ = [
     "InboundRequest",
     "KsefSendRequest",
     "MailRequest",
+    "MailTestRequest",
     "PeriodicWork",
     "SyncPort",
     "Topic",
@@ -108,6 +109,8 @@ class Topic(enum.StrEnum):
     CHAT_MESSAGE_POSTED = "chat.message_posted"
     #: A document to e-mail; delivered by the cabinet's mail delivery, never by a CRM.
     MAIL_DOCUMENT = "mail.document"
+    #: A test e-mail an admin asked for on the mail settings page (checks the SMTP settings).
+    MAIL_TEST = "mail.test"
     #: A document to send to KSeF; delivered to the outbox subscriber ``ksef`` only (the KSeF
     #: plugin registers it, see ``docs/plugins/ksef.md``).
     KSEF_SEND = "ksef.send"
@@ -189,6 +192,15 @@ class MailRequest:
 
 
 @attrs.frozen(kw_only=True)
+class MailTestRequest:
+    """Payload of ``mail.test``: a short test e-mail to ``to``, asked for by an admin."""
+
+    to: str
+    language: str = "pl"
+    requested_by: int | None = None
+
+
+@attrs.frozen(kw_only=True)
 class KsefSendRequest:
     """Payload of ``ksef.send``: send the document ``document_id`` (the message's entity) of
     ``client_id`` to KSeF as FA(3) ``ksef_kind``. ``number`` is its number when queued;
@@ -223,6 +235,7 @@ PAYLOAD_TYPES: Mapping[Topic, type] = {
     Topic.NEWS_DELETED: NewsItem,
     Topic.CHAT_MESSAGE_POSTED: ChatMessage,
     Topic.MAIL_DOCUMENT: MailRequest,
+    Topic.MAIL_TEST: MailTestRequest,
     Topic.KSEF_SEND: KsefSendRequest,
 }
 

@@ -119,6 +119,11 @@ def settings_pages(actor: User, request: Request) -> Sequence[Mapping[str, str]]
             "description": _("The firm's name, colours, logo and host name"),
         },
         {
+            "href": "/settings/mail",
+            "label": _("Mail settings"),
+            "description": _("The SMTP server, and a test e-mail"),
+        },
+        {
             "href": "/settings/contract-templates",
             "label": _("Contract templates"),
             "description": _("Umowa o dzieło, umowa zlecenie and your own, in Polish and English"),

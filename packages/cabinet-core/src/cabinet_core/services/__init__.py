@@ -23,6 +23,7 @@ from cabinet_core.services.documents import DocumentService
 from cabinet_core.services.invoicing import InvoicingService
 from cabinet_core.services.ksef_submissions import KsefService
 from cabinet_core.services.mail_delivery import MailDelivery
+from cabinet_core.services.mail_settings import MailSettingsService
 from cabinet_core.services.news import NewsService
 from cabinet_core.services.notifications import NotificationService
 from cabinet_core.services.parties import CounterpartyService, ProductService
@@ -47,6 +48,7 @@ __all__ = [
     "InvoicingService",
     "KsefService",
     "MailDelivery",
+    "MailSettingsService",
     "NewsService",
     "NotificationService",
     "ProductService",
@@ -76,6 +78,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
     cabinet.branding = BrandingService(cabinet)
+    cabinet.mail_settings = MailSettingsService(cabinet)
     cabinet.cash = CashService(cabinet)
     cabinet.contract_templates = ContractTemplateService(cabinet)
     cabinet.contracts = ContractService(cabinet)

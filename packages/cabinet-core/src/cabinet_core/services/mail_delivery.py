@@ -27,6 +27,7 @@ from cabinet_core.errors import CabinetError, NotFound
 from cabinet_core.mail import Attachment, MailError, MailMessage
 from cabinet_core.printing import render, view_of
 from cabinet_core.services._base import Service
+from cabinet_core.sync import Topic
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -88,6 +89,21 @@ def _amount(value: Decimal, language: str) -> str:
     return text
 
 
+#: The test e-mail's subject and text per language.
+_TEST_TEXTS = {
+    "pl": (
+        "%(firm)s: testowa wiadomość",
+        "To jest testowa wiadomość z gabinetu klienta %(firm)s.\n"
+        "Skoro dotarła, ustawienia poczty działają.\n",
+    ),
+    "en": (
+        "%(firm)s: test message",
+        "This is a test message from the %(firm)s client cabinet.\n"
+        "It arrived, so the mail settings work.\n",
+    ),
+}
+
+
 def _permanent(reason: str) -> DeliveryError:
     return DeliveryError(reason, permanent=True)
 
@@ -97,6 +113,9 @@ class MailDelivery(Service):
 
     def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
         """Mail the document ``message`` names; raise :class:`DeliveryError` to retry or fail."""
+        if message.topic == Topic.MAIL_TEST.value:
+            self._deliver_test(cabinet, message)
+            return
         body: dict[str, Any] = dict(message.payload)
         doc_id = body.get("document_id")
         to = str(body.get("to") or "").strip()
@@ -123,6 +142,26 @@ class MailDelivery(Service):
         except MailError as error:
             raise DeliveryError(str(error)) from error
         self._mark_sent(cabinet, document)
+
+    def _deliver_test(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+        """Send the mail settings page's test e-mail (no document, a fixed short text)."""
+        body: dict[str, Any] = dict(message.payload)
+        to = str(body.get("to") or "").strip()
+        if not to:
+            raise _permanent(f"malformed test mail message {message.id}: {body!r}")
+        language = "en" if body.get("language") == "en" else "pl"
+        firm = cabinet.branding.effective().firm_name
+        subject, text = _TEST_TEXTS[language]
+        mail = MailMessage(
+            to=(to,),
+            subject=subject % {"firm": firm},
+            body=text % {"firm": firm},
+            language=language,
+        )
+        try:
+            cabinet.mailer.send(mail)
+        except MailError as error:
+            raise DeliveryError(str(error)) from error
 
     def compose(
         self,

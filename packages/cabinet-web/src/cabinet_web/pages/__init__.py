@@ -16,6 +16,7 @@ from cabinet_web.pages import (
     documents,
     home,
     ksef,
+    mail_settings,
     news,
     profile,
     settings,
@@ -45,6 +46,7 @@ ROUTES = [
     *vat_statement.ROUTES,
     *audit.ROUTES,
     *branding.ROUTES,
+    *mail_settings.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
