@@ -34,6 +34,7 @@ from cabinet_core.sync import (
     DocumentStatusChange,
     KsefSendRequest,
     MailRequest,
+    MailTestRequest,
     Topic,
     UserInfo,
     decode_payload,
@@ -111,6 +112,7 @@ EXAMPLES: dict[Topic, object] = {
     Topic.MAIL_DOCUMENT: MailRequest(
         document_id=11, to="kupiec@example.com", message="W załączeniu", requested_by=5
     ),
+    Topic.MAIL_TEST: MailTestRequest(to="kontrola@example.pl", language="pl", requested_by=5),
     Topic.KSEF_SEND: KsefSendRequest(
         document_id=11, client_id=3, number="FV/1/12/2026", ksef_kind="VAT"
     ),

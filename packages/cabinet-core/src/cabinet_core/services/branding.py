@@ -1,8 +1,8 @@
 """The firm's branding kept in the database: name, colours, logo and host name.
 
-Set by admins on the settings page; an operator's environment variable (``CABINET_FIRM_NAME``,
-``CABINET_PRIMARY_COLOR``, ``CABINET_ACCENT_COLOR``, ``CABINET_LOGO_URL``) still wins over the
-stored value, and what neither sets falls back to the installation's :class:`Branding`.
+Set by admins on the settings page; an operator's environment variable (:data:`ENVIRONMENT`:
+the firm name, colours and logo URL ``Settings.from_env`` reads, and the host name) still wins
+over the stored value, and what neither sets falls back to the installation's :class:`Branding`.
 """
 
 from __future__ import annotations
@@ -35,12 +35,13 @@ LOGO_TYPES = {
 }
 #: The colours text is drawn in on each brand colour (see cabinet.css).
 TEXT_ON = {"primary_color": "#ffffff", "accent_color": "#000000"}
-#: Which environment variable overrides each field.
+#: Which environment variable overrides each field (``Settings.from_env`` reads the first four
+#: under the same names).
 ENVIRONMENT = {
-    "firm_name": "CABINET_FIRM_NAME",
-    "primary_color": "CABINET_PRIMARY_COLOR",
-    "accent_color": "CABINET_ACCENT_COLOR",
-    "logo_url": "CABINET_LOGO_URL",
+    **{
+        field: f"CABINET_{field.upper()}"
+        for field in ("firm_name", "primary_color", "accent_color", "logo_url")
+    },
     "host_name": "CABINET_HOST_NAME",
 }
 #: One DNS label (RFC 1123); a host name is up to 253 characters of them joined by dots.

@@ -23,17 +23,11 @@ from cabinet_core.sync import MAIL_SUBSCRIBER, MailTestRequest, Topic
 MAIL_KEY = "mail.smtp"
 #: The test e-mails are the outbox messages of this entity, ``entity_id`` the admin's user id.
 TEST_ENTITY = "mail_test"
-#: Which environment variable overrides each field.
+#: Which environment variable overrides each field (the names ``Settings.from_env`` reads).
 ENVIRONMENT = {
-    "host": "CABINET_SMTP_HOST",
-    "port": "CABINET_SMTP_PORT",
-    "starttls": "CABINET_SMTP_STARTTLS",
-    "ssl": "CABINET_SMTP_SSL",
-    "username": "CABINET_SMTP_USERNAME",
-    "password": "CABINET_SMTP_PASSWORD",
-    "sender": "CABINET_SMTP_SENDER",
+    field: f"CABINET_SMTP_{field.upper()}"
+    for field in ("host", "port", "starttls", "ssl", "username", "password", "sender")
 }
-TEXT_FIELDS = ("host", "username", "sender")
 
 
 @attrs.frozen(kw_only=True)
