@@ -85,6 +85,18 @@ class BrandingService(Service):
             logo = tx.get_setting(LOGO_KEY)
         return self._merge(stored, logo)
 
+    def for_documents(self) -> Branding:
+        """:meth:`effective`, with a stored logo as a ``data:`` URL: a PDF renderer embeds it
+        without fetching anything (it never reads the web address the pages use)."""
+        with self.store.transaction(readonly=True) as tx:
+            stored = dict(tx.get_setting(BRANDING_KEY) or {})
+            logo = tx.get_setting(LOGO_KEY)
+        branding = self._merge(stored, logo)
+        if logo is not None and not self._environment().get("logo_url"):
+            data_url = f"data:{logo['media_type']};base64,{logo['data']}"
+            branding = attrs.evolve(branding, logo_url=data_url)
+        return branding
+
     def _merge(self, stored: dict[str, str], logo: dict[str, str] | None) -> Branding:
         base = self.cabinet.settings.branding
         environment = self._environment()
