@@ -275,3 +275,20 @@ def test_no_route_changes_the_audit_log(
         if "audit" in name
         and not name.startswith(("add_", "list_", "search_", "count_", "record", "_audit"))
     ]
+
+
+def test_entries_read_in_english_for_an_english_user(
+    web: TestClient, world: World, cabinet: Cabinet
+) -> None:
+    _seed(cabinet, world)
+    cabinet.users.set_language(Actor.system(), world.admin.id, "en")
+    headers = _bearer(cabinet, world.admin)
+    labels = {item["action_label"] for item in _api(web, headers, limit=200)["items"]}
+    assert {"Document changed", "Client changed", "Setting changed"} <= labels
+    export = web.get("/api/v1/audit/export", params={"action": "settings.set"}, headers=headers)
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["ID", "When", "Who"]
+    assert rows[1][5] == "Setting changed" and rows[1][7] == "Setting"
+    login(web, world.admin.email)
+    page = web.get("/audit", params={"entity": "client"})
+    assert "Audit log" in page.text and "Client changed" in page.text
