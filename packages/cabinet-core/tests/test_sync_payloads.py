@@ -34,6 +34,7 @@ from cabinet_core.sync import (
     DocumentStatusChange,
     KsefSendRequest,
     MailRequest,
+    MailTestRequest,
     PasswordLinkRequest,
     Topic,
     UserInfo,
@@ -113,6 +114,7 @@ EXAMPLES: dict[Topic, object] = {
         document_id=11, to="kupiec@example.com", message="W załączeniu", requested_by=5
     ),
     Topic.MAIL_PASSWORD_LINK: PasswordLinkRequest(user_id=7, purpose="invite", invited_by=2),
+    Topic.MAIL_TEST: MailTestRequest(to="kontrola@example.pl", language="pl", requested_by=5),
     Topic.KSEF_SEND: KsefSendRequest(
         document_id=11, client_id=3, number="FV/1/12/2026", ksef_kind="VAT"
     ),

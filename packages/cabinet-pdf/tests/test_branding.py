@@ -96,3 +96,22 @@ def test_logo_and_firm_colours_appear_in_both_templates(
         cabinet, invoice, client=client, template=cabinet.templates[template], language="pl"
     )
     assert _images(plain.content) == []
+
+
+def test_the_branding_saved_on_the_settings_page_is_printed(cabinet, client, invoice, pdf_text):
+    from cabinet_core.entities import Actor
+
+    cabinet.branding.update(
+        Actor.system(),
+        firm_name="Biuro Rachunkowe Nowak",
+        primary_color="#0a7d3b",
+        accent_color="#ffd166",
+    )
+    cabinet.branding.set_logo(Actor.system(), png(), "image/png")
+    rendered = PdfRenderer().render(
+        cabinet, invoice, client=client, template=cabinet.templates["classic"], language="pl"
+    )
+    assert "Biuro Rachunkowe Nowak" in pdf_text(rendered.content)
+    assert len(_images(rendered.content)) == 1
+    page = PdfReader(io.BytesIO(rendered.content)).pages[0]
+    assert b".039216 .490196 .231373 rg" in page.get_contents().get_data()

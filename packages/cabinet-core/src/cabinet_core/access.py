@@ -132,6 +132,25 @@ def can_read_audit(actor: Actor) -> bool:
     return actor.role.is_staff
 
 
+def audit_client_ids(tx: Tx, actor: Actor) -> tuple[int, ...] | None:
+    """The clients whose audit entries ``actor`` may search on the audit log page, ``None``
+    for every entry (clientless ones too: users, settings).
+
+    Admins search everything; a manager only the entries of their own clients; nobody else
+    has the page (a document's own history is :meth:`AuditService.document_history`).
+    """
+    if actor.role is Role.ADMIN:
+        return None
+    if actor.role is Role.MANAGER:
+        return visible_client_ids(tx, actor)
+    raise PermissionDenied(N_("You are not allowed to do this"))
+
+
+def can_search_audit(actor: Actor) -> bool:
+    """Admins, and managers for their clients, have the audit log page."""
+    return actor.role in (Role.ADMIN, Role.MANAGER)
+
+
 def can_read_settings(actor: Actor) -> bool:
     """Installation settings (CRM mapping …) are staff knowledge."""
     return actor.role.is_staff

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cabinet_core.reports import ReportService
     from cabinet_core.services import (
         AuditService,
+        BrandingService,
         CashService,
         ChatService,
         ClientService,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         InvoicingService,
         KsefService,
         MailDelivery,
+        MailSettingsService,
         NewsService,
         NotificationService,
         PasswordLinkService,
@@ -85,6 +87,8 @@ class Cabinet:
     notifications: NotificationService
     audit: AuditService
     settings_store: SettingsStoreService
+    branding: BrandingService
+    mail_settings: MailSettingsService
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService

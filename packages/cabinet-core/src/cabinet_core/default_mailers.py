@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cabinet_core.hookspecs import Register, hookimpl
+from cabinet_core.mail import MailMessage
 from cabinet_core.mailers import FolderMailer, SmtpMailer
 
 if TYPE_CHECKING:
@@ -17,9 +18,28 @@ def folder_mailer(cabinet: Cabinet) -> FolderMailer:
     return FolderMailer(cabinet.settings.mail_dir, sender=cabinet.settings.smtp.sender)
 
 
-def smtp_mailer(cabinet: Cabinet) -> SmtpMailer:
+class StoredSettingsSmtpMailer(SmtpMailer):
+    """SMTP with the settings in force at each message: an admin's change on the mail settings
+    page reaches a running worker without a restart (the environment still wins).
+    ``settings`` holds the installation's own, as configured."""
+
+    def __init__(self, cabinet: Cabinet) -> None:
+        super().__init__(cabinet.settings.smtp)
+        self.cabinet = cabinet
+
+    def send(self, message: MailMessage) -> None:
+        """Send ``message`` with :meth:`MailSettingsService.effective_smtp` of now."""
+        current = SmtpMailer(
+            self.cabinet.mail_settings.effective_smtp(),
+            timeout=self.timeout,
+            ssl_context=self.ssl_context,
+        )
+        current.send(message)
+
+
+def smtp_mailer(cabinet: Cabinet) -> StoredSettingsSmtpMailer:
     """Mail sent through the configured SMTP server."""
-    return SmtpMailer(cabinet.settings.smtp)
+    return StoredSettingsSmtpMailer(cabinet)
 
 
 @hookimpl

@@ -403,6 +403,9 @@ class AuditEntry:
     entity: str
     entity_id: int | None = None
     detail: Mapping[str, Any] = attrs.field(factory=dict)
+    #: Where the change came from (the web request's address and browser; none from the CLI).
+    ip: str | None = None
+    user_agent: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -66,6 +66,7 @@ __all__ = [
     "InboundRequest",
     "KsefSendRequest",
     "MailRequest",
+    "MailTestRequest",
     "PasswordLinkRequest",
     "PeriodicWork",
     "SyncPort",
@@ -113,6 +114,8 @@ class Topic(enum.StrEnum):
     #: A single-use link to set a password ("forgot password", an invitation), e-mailed to
     #: its user by the cabinet's mail delivery; the link's secret is made when it is sent.
     MAIL_PASSWORD_LINK = "mail.password_link"  # noqa: S105 - a topic name, not a secret
+    #: A test e-mail an admin asked for on the mail settings page (checks the SMTP settings).
+    MAIL_TEST = "mail.test"
     #: A document to send to KSeF; delivered to the outbox subscriber ``ksef`` only (the KSeF
     #: plugin registers it, see ``docs/plugins/ksef.md``).
     KSEF_SEND = "ksef.send"
@@ -214,6 +217,15 @@ class PasswordLinkRequest:
 
 
 @attrs.frozen(kw_only=True)
+class MailTestRequest:
+    """Payload of ``mail.test``: a short test e-mail to ``to``, asked for by an admin."""
+
+    to: str
+    language: str = "pl"
+    requested_by: int | None = None
+
+
+@attrs.frozen(kw_only=True)
 class KsefSendRequest:
     """Payload of ``ksef.send``: send the document ``document_id`` (the message's entity) of
     ``client_id`` to KSeF as FA(3) ``ksef_kind``. ``number`` is its number when queued;
@@ -249,6 +261,7 @@ PAYLOAD_TYPES: Mapping[Topic, type] = {
     Topic.CHAT_MESSAGE_POSTED: ChatMessage,
     Topic.MAIL_DOCUMENT: MailRequest,
     Topic.MAIL_PASSWORD_LINK: PasswordLinkRequest,
+    Topic.MAIL_TEST: MailTestRequest,
     Topic.KSEF_SEND: KsefSendRequest,
 }
 

@@ -140,7 +140,8 @@ class CashPdfPrinter:
     media_type = "application/pdf"
 
     def _look(self, cabinet: Cabinet) -> Look:
-        branding = cabinet.settings.branding
+        # The admins' branding page, the environment winning (cabinet.branding).
+        branding = cabinet.branding.for_documents()
         return Look(
             firm_name=branding.firm_name,
             primary=colour(branding.primary_color, "#1f4e79"),

@@ -90,7 +90,8 @@ class PdfRenderer:
         register_fonts()
         view = view_of(cabinet, document, client, template)
         document_type = view.document_type
-        branding = cabinet.settings.branding
+        # The admins' branding page, the environment winning (cabinet.branding).
+        branding = cabinet.branding.for_documents()
         theme = theme_for(template_key(document, template))
         look = Look(
             firm_name=branding.firm_name,

@@ -83,6 +83,8 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
         links.append({"href": APPROVAL_QUEUE, "label": _("Cost invoices to approve")})
     if actor.role.is_staff:
         links.append({"href": "/ksef/submissions", "label": _("KSeF: rejected and waiting")})
+    if actor.role in (Role.ADMIN, Role.MANAGER):
+        links.append({"href": "/audit", "label": _("Audit log")})
     if actor.role is Role.ADMIN:
         links.append({"href": "/settings", "label": _("Settings")})
     links.append({"href": "/tokens", "label": _("API tokens")})
@@ -109,14 +111,24 @@ def _contract_links(actor: User, request: Request) -> list[dict[str, str]]:
 
 @hookimpl
 def settings_pages(actor: User, request: Request) -> Sequence[Mapping[str, str]]:
-    """The contract templates (admins only reach the settings index)."""
+    """Branding and the contract templates (admins only reach the settings index)."""
     _ = request.state.gettext
     return [
+        {
+            "href": "/settings/branding",
+            "label": _("Branding"),
+            "description": _("The firm's name, colours, logo and host name"),
+        },
+        {
+            "href": "/settings/mail",
+            "label": _("Mail settings"),
+            "description": _("The SMTP server, and a test e-mail"),
+        },
         {
             "href": "/settings/contract-templates",
             "label": _("Contract templates"),
             "description": _("Umowa o dzieło, umowa zlecenie and your own, in Polish and English"),
-        }
+        },
     ]
 
 

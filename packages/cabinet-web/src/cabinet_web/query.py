@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+from cabinet_core.audit import AuditFilter
 from cabinet_core.entities import PaymentMethod, PaymentStatus
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.storage import DocumentQuery
@@ -138,4 +139,43 @@ def document_query(
         limit=min(max(limit, 1), MAX_LIMIT),
         offset=offset,
         summary=summary,
+    )
+
+
+#: The longest text an audit search looks for.
+MAX_AUDIT_TEXT = 200
+
+
+def audit_filter(params: Mapping[str, str]) -> AuditFilter:
+    """The audit log's filters from a query string (the page's form and the API share them):
+    ``actor_id``, ``client_id``, ``entity``, ``entity_id``, ``action``, ``since``, ``until``
+    (YYYY-MM-DD, the firm's days) and ``q`` (text)."""
+    errors: list[FieldError] = []
+    actor_id = _int(params, "actor_id", errors)
+    client_id = _int(params, "client_id", errors)
+    entity_id = _int(params, "entity_id", errors)
+    since = _date(params, "since", errors)
+    until = _date(params, "until", errors)
+    text = params.get("q", "").strip()
+    if len(text) > MAX_AUDIT_TEXT:
+        errors.append(
+            FieldError(
+                field="q",
+                code="too_long",
+                message=N_("Use at most %(max)s characters."),
+                params={"max": MAX_AUDIT_TEXT},
+            )
+        )
+        text = ""
+    if errors:
+        raise ValidationError(errors)
+    return AuditFilter(
+        actor_id=actor_id,
+        client_id=client_id,
+        entity=params.get("entity", "").strip()[:50] or None,
+        entity_id=entity_id,
+        action=params.get("action", "").strip()[:100] or None,
+        since=since,
+        until=until,
+        text=text,
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 from cabinet_core.entities import User
 from cabinet_core.errors import N_, CabinetError
+from cabinet_core.request_origin import RequestOrigin, acting_from
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -109,7 +110,13 @@ class RequestContextMiddleware:
         )
         state.gettext = state.translations.gettext
         state.csrf_token = csrf_token(scope["session"])
-        await self.app(scope, receive, send)
+        # Every audit entry written while serving this request records where it came from.
+        origin = RequestOrigin(
+            ip=request.client.host if request.client is not None else None,
+            user_agent=request.headers.get("user-agent"),
+        )
+        with acting_from(origin):
+            await self.app(scope, receive, send)
 
 
 class CsrfMiddleware:

@@ -166,7 +166,7 @@ class Templates:
             "languages": [
                 (code, LANGUAGE_NAMES.get(code, code)) for code in cabinet.settings.languages
             ],
-            "branding": cabinet.settings.branding,
+            "branding": cabinet.branding.effective(),
             # Absent only when an error page is rendered before the session was read.
             "csrf_token": getattr(request.state, "csrf_token", ""),
             "menu": menu,

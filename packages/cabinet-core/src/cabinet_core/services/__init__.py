@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cabinet_core.services.attachments import AttachmentService
 from cabinet_core.services.audit import AuditService
+from cabinet_core.services.branding import BrandingService
 from cabinet_core.services.cash import CashService
 from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
@@ -22,6 +23,7 @@ from cabinet_core.services.documents import DocumentService
 from cabinet_core.services.invoicing import InvoicingService
 from cabinet_core.services.ksef_submissions import KsefService
 from cabinet_core.services.mail_delivery import MailDelivery
+from cabinet_core.services.mail_settings import MailSettingsService
 from cabinet_core.services.news import NewsService
 from cabinet_core.services.notifications import NotificationService
 from cabinet_core.services.parties import CounterpartyService, ProductService
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditService",
+    "BrandingService",
     "CashService",
     "ChatService",
     "ClientService",
@@ -48,6 +51,7 @@ __all__ = [
     "InvoicingService",
     "KsefService",
     "MailDelivery",
+    "MailSettingsService",
     "NewsService",
     "NotificationService",
     "PasswordLinkService",
@@ -82,6 +86,8 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.notifications = NotificationService(cabinet)
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
+    cabinet.branding = BrandingService(cabinet)
+    cabinet.mail_settings = MailSettingsService(cabinet)
     cabinet.cash = CashService(cabinet)
     cabinet.contract_templates = ContractTemplateService(cabinet)
     cabinet.contracts = ContractService(cabinet)

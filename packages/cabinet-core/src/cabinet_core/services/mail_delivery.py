@@ -89,6 +89,21 @@ def _amount(value: Decimal, language: str) -> str:
     return text
 
 
+#: The test e-mail's subject and text per language.
+_TEST_TEXTS = {
+    "pl": (
+        "%(firm)s: testowa wiadomość",
+        "To jest testowa wiadomość z gabinetu klienta %(firm)s.\n"
+        "Skoro dotarła, ustawienia poczty działają.\n",
+    ),
+    "en": (
+        "%(firm)s: test message",
+        "This is a test message from the %(firm)s client cabinet.\n"
+        "It arrived, so the mail settings work.\n",
+    ),
+}
+
+
 def _permanent(reason: str) -> DeliveryError:
     return DeliveryError(reason, permanent=True)
 
@@ -100,6 +115,9 @@ class MailDelivery(Service):
         """Mail the document ``message`` names; raise :class:`DeliveryError` to retry or fail."""
         if message.topic == Topic.MAIL_PASSWORD_LINK:
             self._send_password_link(cabinet, message)
+            return
+        if message.topic == Topic.MAIL_TEST.value:
+            self._deliver_test(cabinet, message)
             return
         body: dict[str, Any] = dict(message.payload)
         doc_id = body.get("document_id")
@@ -133,6 +151,26 @@ class MailDelivery(Service):
         mail = cabinet.password_links.send(message)
         if mail is None:
             return
+        try:
+            cabinet.mailer.send(mail)
+        except MailError as error:
+            raise DeliveryError(str(error)) from error
+
+    def _deliver_test(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+        """Send the mail settings page's test e-mail (no document, a fixed short text)."""
+        body: dict[str, Any] = dict(message.payload)
+        to = str(body.get("to") or "").strip()
+        if not to:
+            raise _permanent(f"malformed test mail message {message.id}: {body!r}")
+        language = "en" if body.get("language") == "en" else "pl"
+        firm = cabinet.branding.effective().firm_name
+        subject, text = _TEST_TEXTS[language]
+        mail = MailMessage(
+            to=(to,),
+            subject=subject % {"firm": firm},
+            body=text % {"firm": firm},
+            language=language,
+        )
         try:
             cabinet.mailer.send(mail)
         except MailError as error:

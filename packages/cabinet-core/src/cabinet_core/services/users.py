@@ -107,6 +107,17 @@ class UserService(Service):
                     and self.hasher.check_needs_rehash(user.password_hash)
                 ):
                     tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+                if verified and user is not None:
+                    # The audit log answers "who signed in when, from where" (the web sets
+                    # the address); failed attempts stay in the throttling table only.
+                    self.record(
+                        tx,
+                        Actor.of(user),
+                        action="login",
+                        entity="user",
+                        entity_id=user.id,
+                        client_id=user.client_id,
+                    )
         # Raised after the commit so that the failed attempt is remembered.
         if throttled:
             raise AuthenticationFailed(THROTTLED)

@@ -386,6 +386,8 @@ def audit_from_row(row: RowMapping) -> AuditEntry:
         entity=row["entity"],
         entity_id=row["entity_id"],
         detail=dict(row["detail"]),
+        ip=row["ip"],
+        user_agent=row["user_agent"],
     )
 
 

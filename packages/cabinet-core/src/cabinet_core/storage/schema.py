@@ -401,7 +401,11 @@ audit_log = sa.Table(
     sa.Column("entity", sa.String(50), nullable=False),
     sa.Column("entity_id", sa.Integer),
     sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("ip", sa.String(45)),
+    sa.Column("user_agent", sa.String(300)),
     sa.Index("ix_audit_log_entity", "entity", "entity_id"),
+    sa.Index("ix_audit_log_at", "at"),
+    sa.Index("ix_audit_log_actor_id", "actor_id"),
 )
 
 outbox = sa.Table(

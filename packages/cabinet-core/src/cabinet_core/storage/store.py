@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
+from cabinet_core.audit import AuditFilter
 from cabinet_core.converter import json_value
 from cabinet_core.entities import (
     ApiToken,
@@ -43,7 +44,8 @@ from cabinet_core.entities import (
     User,
 )
 from cabinet_core.errors import N_, Conflict, NotFound
-from cabinet_core.storage import mapping, numbering, outbox, vat_register
+from cabinet_core.request_origin import current_origin
+from cabinet_core.storage import audit_log, mapping, numbering, outbox, vat_register
 from cabinet_core.storage import schema as t
 from cabinet_core.storage.auth import AuthTables
 from cabinet_core.storage.ksef_submissions import KsefTables
@@ -977,6 +979,8 @@ class Tx:
             outbox.add_many(self.connection, messages, self._now())
 
     def _audit_values(self, entry: AuditEntry) -> dict[str, Any]:
+        # An entry written while a web request is served says where it came from.
+        origin = current_origin() if entry.ip is None and entry.user_agent is None else None
         return {
             "at": entry.at or self._now(),
             "actor_id": entry.actor_id,
@@ -985,6 +989,8 @@ class Tx:
             "entity": entry.entity,
             "entity_id": entry.entity_id,
             "detail": json_value(entry.detail),
+            "ip": origin.ip if origin is not None else entry.ip,
+            "user_agent": origin.user_agent if origin is not None else entry.user_agent,
         }
 
     def add_audit(self, entry: AuditEntry) -> AuditEntry:
@@ -992,7 +998,14 @@ class Tx:
         self.flush()
         values = self._audit_values(entry)
         entry_id = self._insert_id(t.audit_log, values)
-        return attrs.evolve(entry, id=entry_id, at=values["at"], detail=values["detail"])
+        return attrs.evolve(
+            entry,
+            id=entry_id,
+            at=values["at"],
+            detail=values["detail"],
+            ip=values["ip"],
+            user_agent=values["user_agent"],
+        )
 
     def list_audit(
         self,
@@ -1014,6 +1027,34 @@ class Tx:
             query = query.where(a.c.client_id == client_id)
         query = query.order_by(a.c.id.desc()).limit(limit)
         return [mapping.audit_from_row(row) for row in self.connection.execute(query).mappings()]
+
+    def search_audit(
+        self,
+        audit_filter: AuditFilter,
+        *,
+        client_ids: Collection[int] | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        before_id: int | None = None,
+    ) -> list[AuditEntry]:
+        """Audit entries matching ``audit_filter`` among ``client_ids`` (``None``: all),
+        newest first (:func:`cabinet_core.storage.audit_log.search`)."""
+        self.flush()
+        return audit_log.search(
+            self.connection,
+            audit_filter,
+            client_ids=client_ids,
+            offset=offset,
+            limit=limit,
+            before_id=before_id,
+        )
+
+    def count_audit(
+        self, audit_filter: AuditFilter, *, client_ids: Collection[int] | None = None
+    ) -> int:
+        """How many audit entries :meth:`search_audit` would find in all."""
+        self.flush()
+        return audit_log.count(self.connection, audit_filter, client_ids=client_ids)
 
     def add_outbox(
         self, message: OutboxMessage, *, subscribers: Iterable[str], json_ready: bool = False
@@ -1115,6 +1156,10 @@ class Tx:
             sa.select(t.settings.c.value).where(t.settings.c.key == key)
         ).first()
         return default if row is None else row.value
+
+    def delete_setting(self, key: str) -> None:
+        """Forget the setting ``key`` (nothing happens when it is not stored)."""
+        self.connection.execute(sa.delete(t.settings).where(t.settings.c.key == key))
 
     def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON value under ``key`` (replacing the old one)."""

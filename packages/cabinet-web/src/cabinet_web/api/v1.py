@@ -673,6 +673,7 @@ async def openapi_document(request: Request) -> Any:
 
 # The modules below register their endpoints in ENDPOINTS when imported.
 from cabinet_web.api import (  # noqa: E402, F401
+    v1_audit,
     v1_cash,
     v1_chat,
     v1_clients,
@@ -680,6 +681,7 @@ from cabinet_web.api import (  # noqa: E402, F401
     v1_invoicing,
     v1_ksef,
     v1_reports,
+    v1_settings,
     v1_users,
     v1_vat,
 )

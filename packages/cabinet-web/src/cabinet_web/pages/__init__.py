@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from cabinet_web.pages import (
+    audit,
     auth,
+    branding,
     cash,
     chat,
     clients,
@@ -14,6 +16,7 @@ from cabinet_web.pages import (
     documents,
     home,
     ksef,
+    mail_settings,
     news,
     passwords,
     profile,
@@ -47,6 +50,9 @@ ROUTES = [
     *contracts.ROUTES,
     *vat_statement.ROUTES,
     *reports.ROUTES,
+    *audit.ROUTES,
+    *branding.ROUTES,
+    *mail_settings.ROUTES,
 ]
 
 __all__ = ["ROUTES"]

@@ -1,0 +1,191 @@
+"""The SMTP settings kept in the database, and the test e-mail that checks them.
+
+Admins set them on the mail settings page; an operator's ``CABINET_SMTP_*`` variable still wins,
+field by field, and what neither sets comes from the installation's :class:`SmtpSettings`. The
+password is stored for the mailer to log in with, but never shown or audited: the page says only
+whether one is set.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import attrs
+
+from cabinet_core import access
+from cabinet_core.entities import Actor, OutboxMessage
+from cabinet_core.errors import N_, FieldError
+from cabinet_core.services._base import Service, email_errors, raise_if
+from cabinet_core.settings import SmtpSettings
+from cabinet_core.sync import MAIL_SUBSCRIBER, MailTestRequest, Topic
+
+MAIL_KEY = "mail.smtp"
+#: The test e-mails are the outbox messages of this entity, ``entity_id`` the admin's user id.
+TEST_ENTITY = "mail_test"
+#: Which environment variable overrides each field (the names ``Settings.from_env`` reads).
+ENVIRONMENT = {
+    field: f"CABINET_SMTP_{field.upper()}"
+    for field in ("host", "port", "starttls", "ssl", "username", "password", "sender")
+}
+
+
+@attrs.frozen(kw_only=True)
+class MailSettingsForm:
+    """What the page shows: the effective values (no password), whether a password is set,
+    and which fields the environment sets."""
+
+    host: str
+    port: int
+    starttls: bool
+    ssl: bool
+    username: str
+    sender: str
+    password_set: bool
+    from_environment: tuple[str, ...]
+    mailer: str
+
+
+class MailSettingsService(Service):
+    """``cabinet.mail_settings``: admins read and change the SMTP settings, audited."""
+
+    def _stored(self) -> dict[str, Any]:
+        with self.store.transaction(readonly=True) as tx:
+            return dict(tx.get_setting(MAIL_KEY) or {})
+
+    def _environment(self) -> tuple[str, ...]:
+        env = self.cabinet.settings.environment
+        return tuple(field for field, name in ENVIRONMENT.items() if env.get(name))
+
+    def effective_smtp(self) -> SmtpSettings:
+        """The SMTP settings the mailer uses now: environment, then stored, then defaults."""
+        base = self.cabinet.settings.smtp
+        stored = self._stored()
+        from_env = set(self._environment())
+        values: dict[str, Any] = attrs.asdict(base)
+        for field in ENVIRONMENT:
+            if field not in from_env and stored.get(field) not in (None, ""):
+                values[field] = stored[field]
+        return SmtpSettings(**values)
+
+    def form(self, actor: Actor) -> MailSettingsForm:
+        """The mail settings page (admins only)."""
+        access.require(access.can_change_settings(actor))
+        smtp = self.effective_smtp()
+        return MailSettingsForm(
+            host=smtp.host,
+            port=smtp.port,
+            starttls=smtp.starttls,
+            ssl=smtp.ssl,
+            username=smtp.username or "",
+            sender=smtp.sender,
+            password_set=bool(smtp.password),
+            from_environment=self._environment(),
+            mailer=self.cabinet.settings.mailer,
+        )
+
+    def update(
+        self,
+        actor: Actor,
+        *,
+        host: str,
+        port: str,
+        starttls: bool,
+        ssl: bool,
+        username: str,
+        sender: str,
+        password: str = "",
+        clear_password: bool = False,
+    ) -> None:
+        """Store the SMTP settings; an empty ``password`` keeps the stored one. Audited with
+        the old and new values, the password only as "changed"."""
+        access.require(access.can_change_settings(actor))
+        errors: list[FieldError] = []
+        if not host.strip():
+            errors.append(
+                FieldError(field="host", code="required", message=N_("This field is required."))
+            )
+        number = int(port) if port.strip().isdigit() else 0
+        if not 1 <= number <= 65535:
+            errors.append(
+                FieldError(field="port", code="range", message=N_("Enter a port from 1 to 65535."))
+            )
+        if starttls and ssl:
+            errors.append(
+                FieldError(
+                    field="ssl",
+                    code="conflict",
+                    message=N_("Choose either SSL or STARTTLS, not both."),
+                )
+            )
+        errors += email_errors(sender, "sender")
+        raise_if(errors)
+        with self.store.transaction() as tx:
+            old = dict(tx.get_setting(MAIL_KEY) or {})
+            new: dict[str, Any] = {
+                "host": host.strip(),
+                "port": number,
+                "starttls": starttls,
+                "ssl": ssl,
+                "username": username.strip(),
+                "sender": sender.strip(),
+            }
+            if password:
+                new["password"] = password
+            elif not clear_password and old.get("password"):
+                new["password"] = old["password"]
+            if new == old:
+                return
+            tx.set_setting(MAIL_KEY, new)
+            self.record(
+                tx,
+                actor,
+                action="settings.set",
+                entity="setting",
+                entity_id=None,
+                client_id=None,
+                detail={
+                    "key": MAIL_KEY,
+                    "old": _public(old),
+                    "new": _public(new),
+                    "password_changed": old.get("password") != new.get("password"),
+                },
+            )
+
+    def send_test(self, actor: Actor, to: str, *, language: str = "pl") -> OutboxMessage:
+        """Queue a test e-mail to ``to`` through the outbox (the worker sends it with the
+        settings in force then); the page shows how it went."""
+        access.require(access.can_change_settings(actor))
+        user_id = access.require_user(actor)
+        raise_if(email_errors(to, "to"))
+        with self.store.transaction() as tx:
+            queued = self.queue(
+                tx,
+                Topic.MAIL_TEST,
+                MailTestRequest(to=to.strip(), language=language, requested_by=user_id),
+                entity=TEST_ENTITY,
+                entity_id=user_id,
+            )
+            self.record(
+                tx,
+                actor,
+                action="mail.test",
+                entity="setting",
+                entity_id=None,
+                client_id=None,
+                detail={"key": MAIL_KEY, "to": to.strip(), "outbox_id": queued.id},
+            )
+        return queued
+
+    def tests(self, actor: Actor, *, limit: int = 5) -> builtins.list[OutboxMessage]:
+        """The admin's latest test e-mails with their delivery state, newest first."""
+        access.require(access.can_change_settings(actor))
+        user_id = access.require_user(actor)
+        with self.store.transaction(readonly=True) as tx:
+            messages = tx.outbox_for(TEST_ENTITY, user_id)
+        return [m for m in messages if m.subscriber == MAIL_SUBSCRIBER][:limit]
+
+
+def _public(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the password, for the audit log."""
+    return {key: value for key, value in values.items() if key != "password"}
