@@ -64,7 +64,7 @@ def test_reports_filter_chart_totals_and_xlsx_export(
             target = tmp_path / caught.value.suggested_filename
             caught.value.save_as(target)
             assert target.suffix == ".xlsx"
-            sheet = load_workbook(target, read_only=True).active
+            sheet = load_workbook(target).active  # read fully: the file is closed at once
             assert sheet is not None
             cells = [list(row) for row in sheet.iter_rows(values_only=True)]
             assert cells[0][0] == "Klient"

@@ -267,9 +267,12 @@ def test_csv_and_xlsx_hold_exactly_the_table(booked: World, tmp_path: Path) -> N
     with target.open("wb") as out:
         written = cabinet.reports.write_xlsx(admin, query, out)
     assert written == 7
-    sheet = load_workbook(target, read_only=True).active
+    # A read-only workbook keeps its file open until closed.
+    book = load_workbook(target, read_only=True)
+    sheet = book.active
     assert sheet is not None
     cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+    book.close()
     assert list(cells[0]) == expected_header
     for got, want in zip(cells[1:], report.table(), strict=True):
         assert [_plain(value) for value in got] == [_plain(value) for value in want]
@@ -350,9 +353,11 @@ def test_background_export_lifecycle(booked: World) -> None:
     done = cabinet.reports.export_job(alice, job.id)
     assert (done.status, done.rows_done, done.percent) == (JobStatus.DONE, 6, 100)
     path, _ = cabinet.reports.export_file(alice, job.id)
-    sheet = load_workbook(path, read_only=True).active
+    book = load_workbook(path, read_only=True)
+    sheet = book.active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
+    book.close()
     assert len(rows) == 1 + 3 + 2 + 1
     assert rows[-1][0] == "Total in PLN"
     # Nothing more to do.
