@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from types import MappingProxyType
 
+import attrs
 import cattrs
 
 from cabinet_core.converter import from_json_dict
@@ -108,6 +109,7 @@ class CostInvoice(BaseDocumentType):
     seller_required = True
     client_is_buyer = True
     offer_new = True
+    issued_no_later_than_today = True
     effects = MappingProxyType({"submit": (link_received_correction,)})
     # Totals are after − before per rate: a received KOR with "before" rows states differences;
     # without "before" rows (every ordinary invoice) that is simply the lines' own totals.
@@ -238,6 +240,7 @@ class Proforma(BaseDocumentType):
     sendable_states = frozenset({"issued", "sent"})
     split_payment = True
     offer_new = True
+    issued_no_later_than_today = True
     effects = SALES_EFFECTS
     fields = (
         FieldSpec(
@@ -287,6 +290,7 @@ class VatInvoice(BaseDocumentType):
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
+    issued_no_later_than_today = True
     effects = KSEF_SALES_EFFECTS
     # The tax point is the supply (art. 19a ust. 1): the sale date, else the issue date.
     vat_register = "sales"
@@ -343,6 +347,7 @@ class CorrectingInvoice(BaseDocumentType):
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
+    issued_no_later_than_today = True
     effects = KSEF_SALES_EFFECTS
     # A correction lowering the tax base counts in the month it is issued (art. 29a ust. 13);
     # the register takes every correction in its issue month, with negative differences.
@@ -381,6 +386,27 @@ class CorrectingInvoice(BaseDocumentType):
             label=pl_en("Przyczyna korekty", "Reason for the correction"),
         ),
     )
+
+    def check_issue(self, document: Document) -> Iterable[FieldError]:
+        """A correction says why it is made (art. 106j ust. 2 pkt 3: shown when it lowers the
+        tax base, asked for always so the buyer and the accountant know) and changes something:
+        a draft still equal to the invoice it corrects is no correction."""
+        if not str(self.value(document, "reason") or "").strip():
+            yield FieldError(
+                field="extra.reason",
+                code="required",
+                message=N_("Say why the invoice is corrected."),
+            )
+        before = [attrs.evolve(line, before=False) for line in document.lines if line.before]
+        after = [line for line in document.lines if not line.before]
+        if before == after:
+            yield FieldError(
+                field="lines",
+                code="no_difference",
+                message=N_(
+                    "The correction changes nothing: edit the lines after the correction."
+                ),
+            )
 
     def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:
         """A correction may bring a quantity down to zero (a full return)."""

@@ -1,0 +1,189 @@
+"""The VAT-law defects found when the invoices were tried (issue #10 point 7), service level:
+corrections of corrections, dates KSeF and the NBP cannot take, a correction's reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+from cabinet_core.app import Cabinet
+from cabinet_core.entities import Document, Party
+from cabinet_core.errors import ValidationError
+from cabinet_core.ksef import document_to_fa3, validate_fa3
+from cabinet_core.storage import Store
+from fixtures_services import HookRecorder, World
+from invoicing_support import CapturingMailer, issued, mail_cabinet, sales_document
+
+#: The suite's "now": the day after invoicing_support.DAY, so "today" does not drift.
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cabinet.sqlite3'}"
+
+
+@pytest.fixture
+def cabinet(store: Store, tmp_path: Path, hooks: HookRecorder) -> Iterator[Cabinet]:
+    app = mail_cabinet(store, tmp_path, CapturingMailer(), hooks)
+    store.clock = lambda: NOW  # type: ignore[method-assign]
+    yield app
+
+
+def fields_of(error: pytest.ExceptionInfo[ValidationError]) -> dict[str, str]:
+    return {e.field: e.code for e in error.value.errors}
+
+
+def issue_correction(world: World, draft: Document, quantity: str, *, reason: str) -> Document:
+    """Edit the first "after" row's quantity and issue the correction."""
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    lines = list(draft.lines)
+    lines[1] = attrs.evolve(lines[1], quantity=Decimal(quantity))
+    edited = cabinet.documents.update(
+        alice,
+        attrs.evolve(draft, lines=tuple(lines), extra={**draft.extra, "reason": reason}),
+    )
+    assert edited.id is not None
+    return cabinet.documents.transition(alice, edited.id, "issue")
+
+
+# -- a second correction, and a correction of a correction ------------------------------------
+
+
+def test_a_second_correction_starts_from_the_state_after_the_first(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    invoice = issued(cabinet, alice, sales_document(world.client_id(world.client_a)))
+    assert invoice.id is not None and invoice.lines[0].quantity == Decimal(2)
+    first = issue_correction(
+        world, cabinet.invoicing.correct(alice, invoice.id), "1", reason="Zwrot"
+    )
+    assert first.totals is not None and first.totals.gross == Decimal("-123.00")
+
+    second = cabinet.invoicing.correct(alice, invoice.id, reason="Drugi zwrot")
+    # The "before" rows are the first correction's "after" rows: Doradztwo at 1, not 2.
+    before = [line for line in second.lines if line.before]
+    assert [line.quantity for line in before] == [Decimal(1), Decimal(1)]
+    assert second.related_id == invoice.id
+    assert second.extra["corrected_number"] == invoice.number
+    issued_second = issue_correction(world, second, "0", reason="Drugi zwrot")
+    # Only the second return is its difference (100 net + 23 VAT), not both.
+    assert issued_second.totals is not None
+    assert issued_second.totals.gross == Decimal("-123.00")
+    xml = document_to_fa3(
+        issued_second,
+        seller=issued_second.seller or Party(name="x"),
+        created_at=issued_second.updated_at or issued_second.created_at,
+    )
+    assert validate_fa3(xml) == []
+    assert "<P_8B>1</P_8B>" in xml.decode()  # StanPrzed quantity: the state after the first
+
+
+def test_a_correcting_invoice_can_itself_be_corrected(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    invoice = issued(cabinet, alice, sales_document(world.client_id(world.client_a)))
+    assert invoice.id is not None
+    kor = issue_correction(world, cabinet.invoicing.correct(alice, invoice.id), "1", reason="x")
+    assert kor.id is not None
+    assert "correct" in cabinet.invoicing.available(kor)
+
+    of_kor = cabinet.invoicing.correct(alice, kor.id, reason="Korekta korekty")
+    assert of_kor.related_id == kor.id
+    assert of_kor.extra["corrected_number"] == kor.number
+    assert [line.quantity for line in of_kor.lines if line.before] == [Decimal(1), Decimal(1)]
+    done = issue_correction(world, of_kor, "3", reason="Korekta korekty")
+    assert done.totals is not None and done.totals.net == Decimal("200.00")
+    xml = document_to_fa3(
+        done, seller=done.seller or Party(name="x"), created_at=done.updated_at or done.created_at
+    )
+    assert validate_fa3(xml) == []
+    assert f"<NrFaKorygowanej>{kor.number}</NrFaKorygowanej>" in xml.decode()
+    # The original's next correction starts from the end of the chain (quantity 3).
+    third = cabinet.invoicing.correct(alice, invoice.id)
+    assert [line.quantity for line in third.lines if line.before][0] == Decimal(3)
+
+
+# -- a correction needs a reason and a change -----------------------------------------------
+
+
+def test_a_correction_is_issued_only_with_a_reason_and_a_change(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    invoice = issued(cabinet, alice, sales_document(world.client_id(world.client_a)))
+    assert invoice.id is not None
+    draft = cabinet.invoicing.correct(alice, invoice.id)
+    assert draft.id is not None
+    with pytest.raises(ValidationError) as refused:
+        cabinet.documents.transition(alice, draft.id, "issue")
+    assert fields_of(refused) == {"extra.reason": "required", "lines": "no_difference"}
+    # Nothing was numbered or moved.
+    assert cabinet.documents.get(alice, draft.id).status == "draft"
+    assert cabinet.documents.get(alice, draft.id).number is None
+
+    with_reason = cabinet.documents.update(
+        alice, attrs.evolve(draft, extra={**draft.extra, "reason": "Rabat"})
+    )
+    with pytest.raises(ValidationError) as still:
+        cabinet.documents.transition(alice, draft.id, "issue")
+    assert fields_of(still) == {"lines": "no_difference"}
+    done = issue_correction(world, with_reason, "1", reason="Rabat")
+    assert done.status == "issued" and done.number is not None
+
+
+# -- dates: not in the future, not before 2011 ----------------------------------------------
+
+
+def test_an_invoice_dated_after_today_is_refused(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    client_id = world.client_id(world.client_a)
+    tomorrow = date(2026, 11, 22)
+    for doc_type in ("vat_invoice", "proforma"):
+        with pytest.raises(ValidationError) as refused:
+            cabinet.documents.create(
+                alice, sales_document(client_id, doc_type, issue_date=tomorrow)
+            )
+        assert fields_of(refused) == {"issue_date": "in_future"}
+    # Today is fine.
+    today = cabinet.documents.create(
+        alice, sales_document(client_id, issue_date=date(2026, 11, 21))
+    )
+    assert today.issue_date == date(2026, 11, 21)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"issue_date": date(2010, 12, 31), "due_date": None}, "issue_date"),
+        ({"issue_date": date(1, 1, 1), "due_date": None, "currency": "EUR"}, "issue_date"),
+        ({"sale_date": date(1, 1, 2), "currency": "USD"}, "sale_date"),
+        ({"due_date": date(9999, 12, 31)}, "due_date"),
+    ],
+)
+def test_dates_out_of_range_are_field_errors_everywhere(
+    world: World, changes: dict[str, object], field: str
+) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    document = sales_document(world.client_id(world.client_a), **changes)
+    for call in (
+        cabinet.documents.create,
+        cabinet.documents.validate,
+        lambda actor, doc: cabinet.documents.save(actor, doc),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            call(alice, document)
+        assert fields_of(refused).get(field) == "out_of_range"
+    with pytest.raises(ValidationError) as previewed:
+        cabinet.documents.preview(document)
+    assert fields_of(previewed).get(field) == "out_of_range"
+
+
+def test_an_extra_date_field_out_of_range_is_a_field_error(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    document = sales_document(
+        world.client_id(world.client_a), "proforma", extra={"valid_until": "0001-01-01"}
+    )
+    with pytest.raises(ValidationError) as refused:
+        cabinet.documents.create(alice, document)
+    assert fields_of(refused)["extra.valid_until"] == "out_of_range"
