@@ -3,6 +3,7 @@ corrections of corrections, dates KSeF and the NBP cannot take, a correction's r
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -11,13 +12,14 @@ from pathlib import Path
 import attrs
 import pytest
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Document, Party
+from cabinet_core.entities import Address, Document, DocumentLine, Party
 from cabinet_core.errors import ValidationError
 from cabinet_core.ksef import document_to_fa3, validate_fa3
 from cabinet_core.storage import Store
 from fixtures_services import HookRecorder, World
-from invoicing_support import CapturingMailer, issued, mail_cabinet, sales_document
+from invoicing_support import CapturingMailer, example, issued, mail_cabinet, sales_document
 
+FA = "{http://crd.gov.pl/wzor/2025/06/25/13775/}"
 #: The suite's "now": the day after invoicing_support.DAY, so "today" does not drift.
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -187,3 +189,98 @@ def test_an_extra_date_field_out_of_range_is_a_field_error(world: World) -> None
     with pytest.raises(ValidationError) as refused:
         cabinet.documents.create(alice, document)
     assert fields_of(refused)["extra.valid_until"] == "out_of_range"
+
+
+# -- intra-EU supplies: the buyer's EU VAT number, the seller's PL prefix ----------------------
+
+EU_BUYER = Party(
+    name="Kunde GmbH",
+    vat_eu="DE136695976",
+    address=Address(line1="Hauptstraße 1", postal_code="10115", city="Berlin", country="DE"),
+)
+
+
+@pytest.mark.parametrize("code", ["0 WDT", "np II"])
+def test_an_intra_eu_supply_needs_the_buyers_eu_vat_number(world: World, code: str) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    client_id = world.client_id(world.client_a)
+    lines = (
+        DocumentLine(
+            name="Pralka", quantity=Decimal(1), unit_price=Decimal("1000.00"), vat_rate=code
+        ),
+    )
+    for buyer, error in (
+        (attrs.evolve(EU_BUYER, vat_eu=None), "required"),
+        (attrs.evolve(EU_BUYER, vat_eu="DE123"), "invalid"),
+        (attrs.evolve(EU_BUYER, vat_eu="PL5260001246"), "invalid"),
+    ):
+        for doc_type in ("vat_invoice", "proforma"):
+            with pytest.raises(ValidationError) as refused:
+                cabinet.documents.create(
+                    alice, sales_document(client_id, doc_type, buyer=buyer, lines=lines)
+                )
+            assert fields_of(refused) == {"buyer.vat_eu": error}
+    invoice = issued(cabinet, alice, sales_document(client_id, buyer=EU_BUYER, lines=lines))
+    xml = document_to_fa3(
+        invoice,
+        seller=invoice.seller or Party(name="x"),
+        created_at=invoice.updated_at or invoice.created_at,
+    )
+    # Valid against the FA(3) XSD, with the seller's prefix where example 22 has it.
+    assert validate_fa3(xml) == []
+    root = ET.fromstring(xml)
+    podmiot1 = root.find(f"{FA}Podmiot1")
+    assert podmiot1 is not None
+    assert [child.tag for child in podmiot1][:2] == [
+        f"{FA}PrefiksPodatnika",
+        f"{FA}DaneIdentyfikacyjne",
+    ]
+    assert podmiot1.findtext(f"{FA}PrefiksPodatnika") == "PL"
+    assert root.findtext(f"{FA}Podmiot2/{FA}DaneIdentyfikacyjne/{FA}KodUE") == "DE"
+
+
+def test_a_domestic_invoice_has_no_seller_prefix(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    invoice = issued(cabinet, alice, sales_document(world.client_id(world.client_a)))
+    xml = document_to_fa3(
+        invoice,
+        seller=invoice.seller or Party(name="x"),
+        created_at=invoice.updated_at or invoice.created_at,
+    )
+    assert validate_fa3(xml) == []
+    assert b"PrefiksPodatnika" not in xml
+
+
+def test_the_ministrys_example_22_has_the_prefix_the_export_writes() -> None:
+    root = ET.fromstring(example(22))
+    assert root.findtext(f"{FA}Podmiot1/{FA}PrefiksPodatnika") == "PL"
+    assert "0 WDT" in [p.text for p in root.iter(f"{FA}P_12")]
+
+
+# -- a proforma with an exempt line -----------------------------------------------------------
+
+EXEMPT = (
+    DocumentLine(
+        name="Szkolenie", quantity=Decimal(1), unit_price=Decimal("500.00"), vat_rate="zw"
+    ),
+)
+
+
+def test_a_proforma_with_an_exempt_line_takes_the_basis_and_converts(world: World) -> None:
+    cabinet, alice = world.cabinet, world.actor(world.alice)
+    client_id = world.client_id(world.client_a)
+    with pytest.raises(ValidationError) as refused:
+        cabinet.documents.create(alice, sales_document(client_id, "proforma", lines=EXEMPT))
+    assert fields_of(refused) == {"extra.exemption_basis": "required"}
+    basis = "art. 43 ust. 1 pkt 29 lit. c ustawy o VAT"
+    proforma = issued(
+        cabinet,
+        alice,
+        sales_document(client_id, "proforma", lines=EXEMPT, extra={"exemption_basis": basis}),
+    )
+    assert proforma.id is not None
+    invoice = cabinet.invoicing.convert_proforma(alice, proforma.id)
+    assert invoice.extra["exemption_basis"] == basis
+    assert invoice.id is not None
+    done = cabinet.documents.transition(alice, invoice.id, "issue")
+    assert done.status == "issued"

@@ -169,7 +169,15 @@ class InvoicingService(Service):
             template=self._template_for(proforma.template, VatInvoice.key),
             notes=proforma.notes,
             # A split-payment marking ticked by hand on the proforma holds for its invoice.
-            extra={"split_payment": bool(proforma.extra.get("split_payment", False))},
+            extra={
+                "split_payment": bool(proforma.extra.get("split_payment", False)),
+                # Exempt lines keep their legal basis on the invoice (art. 106e ust. 1 pkt 19).
+                **(
+                    {"exemption_basis": proforma.extra["exemption_basis"]}
+                    if proforma.extra.get("exemption_basis")
+                    else {}
+                ),
+            },
             related_id=proforma.id,
         )
         # The due date of an old proforma may precede today's issue date; it is kept only
