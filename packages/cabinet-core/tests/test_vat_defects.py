@@ -17,7 +17,14 @@ from cabinet_core.errors import ValidationError
 from cabinet_core.ksef import document_to_fa3, validate_fa3
 from cabinet_core.storage import Store
 from fixtures_services import HookRecorder, World
-from invoicing_support import CapturingMailer, example, issued, mail_cabinet, sales_document
+from invoicing_support import (
+    CapturingMailer,
+    buyer_client,
+    example,
+    issued,
+    mail_cabinet,
+    sales_document,
+)
 
 FA = "{http://crd.gov.pl/wzor/2025/06/25/13775/}"
 #: The suite's "now": the day after invoicing_support.DAY, so "today" does not drift.
@@ -284,3 +291,28 @@ def test_a_proforma_with_an_exempt_line_takes_the_basis_and_converts(world: Worl
     assert invoice.id is not None
     done = cabinet.documents.transition(alice, invoice.id, "issue")
     assert done.status == "issued"
+
+
+# -- an import whose lines use different exchange rates (MF example 21) -----------------------
+
+
+def test_an_import_with_per_line_rates_keeps_the_sellers_vat_in_pln(world: World) -> None:
+    cabinet = world.cabinet
+    client = buyer_client(cabinet)
+    assert client.id is not None
+    staff = world.actor(world.admin)
+    result = cabinet.invoicing.import_fa3(staff, client.id, example(21))
+    document = result.document
+    assert "per_line" in [w.code for w in result.warnings]
+    # The file's P_14_1W, not a recomputation without a rate (which has no PLN VAT at all).
+    assert document.totals is not None
+    assert document.totals.vat_pln == Decimal("13768.14")
+    assert (document.totals.net, document.totals.vat, document.totals.gross) == (
+        Decimal("13560.00"),
+        Decimal("3118.80"),
+        Decimal("16678.80"),
+    )
+    # And a later save (the client edits the draft) keeps it.
+    assert document.id is not None
+    again = cabinet.documents.update(staff, attrs.evolve(document, notes="sprawdzone"))
+    assert again.totals is not None and again.totals.vat_pln == Decimal("13768.14")

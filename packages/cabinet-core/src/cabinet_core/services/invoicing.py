@@ -448,8 +448,11 @@ class InvoicingService(Service):
                 params={"fields": fields},
             )
             raise ValidationError([summary, *errors])
-        # What the cabinet can recompute it does; otherwise the file's own totals stand.
-        line_totals = imported.computed_totals is not None and not margin
+        # What the cabinet can recompute it does; otherwise the file's own totals stand. Lines
+        # at different exchange rates (MF example 21) leave the document without one rate to
+        # recompute with: the seller's stated VAT in PLN is kept, as the import warning says.
+        per_line_rates = len(set(imported.line_exchange_rates)) > 1
+        line_totals = imported.computed_totals is not None and not margin and not per_line_rates
         if line_totals:
             totals = documents.totals(document)
         else:
