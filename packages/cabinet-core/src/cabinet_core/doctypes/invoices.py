@@ -347,8 +347,8 @@ def _eu_buyer_checks(document: Document) -> Iterable[FieldError]:
             field="buyer.vat_eu",
             code="required",
             message=N_(
-                "A 0 % intra-EU supply (WDT) or an EU service (np II) needs the buyer's EU VAT "
-                "number."
+                "A zero-rated intra-EU supply (0 WDT) or an EU service (np II) needs the buyer's "
+                "EU VAT number."
             ),
         )
     elif number[:2] == "PL" or not eu_vat.is_valid(number):
