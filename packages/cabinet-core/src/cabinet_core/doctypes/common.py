@@ -118,9 +118,7 @@ def date_range_errors(document: Document) -> list[FieldError]:
     """Each of the document's own dates outside :data:`EARLIEST_DATE` … :data:`LATEST_DATE`,
     as a field error (a type's extra date fields are checked with the type's fields)."""
     return [
-        _out_of_range(name)
-        for name in _DATE_FIELDS
-        if not in_date_range(getattr(document, name))
+        _out_of_range(name) for name in _DATE_FIELDS if not in_date_range(getattr(document, name))
     ]
 
 

@@ -449,9 +449,7 @@ class CorrectingInvoice(BaseDocumentType):
             yield FieldError(
                 field="lines",
                 code="no_difference",
-                message=N_(
-                    "The correction changes nothing: edit the lines after the correction."
-                ),
+                message=N_("The correction changes nothing: edit the lines after the correction."),
             )
 
     def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:

@@ -181,15 +181,11 @@ async def convert_proforma(request: Request) -> Response:
     cabinet = cabinet_of(request)
     doc_id = parse_id(request.path_params["doc_id"])
     try:
-        invoice: Document = await run(
-            cabinet.invoicing.convert_proforma, actor_of(request), doc_id
-        )
+        invoice: Document = await run(cabinet.invoicing.convert_proforma, actor_of(request), doc_id)
     except ValidationError as refused:
         # The invoice the proforma would make is not valid (an exempt line without its legal
         # basis): say why on the proforma's page, where the user can fix the proforma.
-        _flash_refusal(
-            request, request.state.gettext("The proforma cannot be converted:"), refused
-        )
+        _flash_refusal(request, request.state.gettext("The proforma cannot be converted:"), refused)
         return redirect(f"/documents/{doc_id}")
     flash(
         request,
