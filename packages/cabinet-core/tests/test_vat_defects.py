@@ -112,7 +112,7 @@ def test_a_correcting_invoice_can_itself_be_corrected(world: World) -> None:
     assert f"<NrFaKorygowanej>{kor.number}</NrFaKorygowanej>" in xml.decode()
     # The original's next correction starts from the end of the chain (quantity 3).
     third = cabinet.invoicing.correct(alice, invoice.id)
-    assert [line.quantity for line in third.lines if line.before][0] == Decimal(3)
+    assert next(line.quantity for line in third.lines if line.before) == Decimal(3)
 
 
 # -- a correction needs a reason and a change -----------------------------------------------

@@ -33,8 +33,8 @@ import attrs
 
 from cabinet_core import access
 from cabinet_core.doctypes import BaseDocumentType, DocumentType, Transition
-from cabinet_core.doctypes.effects import EffectContext
 from cabinet_core.doctypes.common import date_range_errors, in_date_range
+from cabinet_core.doctypes.effects import EffectContext
 from cabinet_core.entities import (
     Actor,
     Client,
