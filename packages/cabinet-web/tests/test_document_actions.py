@@ -533,3 +533,18 @@ def test_a_refused_conversion_says_why_on_the_proformas_page(
     assert "Nie można zamienić proformy na fakturę:" in response.text
     assert "Podaj podstawę prawną zwolnienia z VAT." in response.text
     assert cabinet.documents.get(SYSTEM, proforma.id or 0).status == "issued"
+
+
+def test_issuing_an_unchanged_correction_says_why_on_its_page(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    invoice = issued(cabinet, world)
+    draft = cabinet.invoicing.correct(client_actor(world), invoice.id or 0)
+    response = client_web.post(
+        f"/documents/{draft.id}/transitions/issue",
+        data={"csrf_token": csrf_of(client_web, "/profile")},
+    )
+    assert response.status_code == 422
+    assert "Podaj przyczynę korekty." in response.text
+    assert "Korekta niczego nie zmienia: popraw pozycje po korekcie." in response.text
+    assert cabinet.documents.get(SYSTEM, draft.id or 0).status == "draft"
