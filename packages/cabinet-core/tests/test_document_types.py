@@ -254,7 +254,9 @@ def test_line_rules() -> None:
 @pytest.mark.parametrize("code", ["23", "8", "5", "0 KR", "0 WDT", "0 EX", "np I", "np II", "oo"])
 def test_every_2026_rate_code_is_known(code: str) -> None:
     line = attrs.evolve(LINE, vat_rate=code)
-    assert check(valid("vat_invoice", lines=(line,))) == set()
+    # An intra-EU supply (0 WDT, np II) is made to a buyer with an EU VAT number.
+    buyer = attrs.evolve(BUYER, vat_eu="DE136695976")
+    assert check(valid("vat_invoice", buyer=buyer, lines=(line,))) == set()
 
 
 def test_vat_codes_can_come_from_other_rules() -> None:

@@ -322,6 +322,10 @@ def test_offline_mode_mails_at_once_and_acceptance_later_does_not_mail_again(
 def _correction_xml(world: World, invoice_id: int) -> tuple[int, bytes | None, list[str]]:
     cabinet, alice = world.cabinet, world.actor(world.alice)
     draft = cabinet.invoicing.correct(alice, invoice_id, reason="rabat")
+    # A correction is issued only when it changes something: a discount on the first line.
+    lines = list(draft.lines)
+    lines[1] = attrs.evolve(lines[1], unit_price=lines[1].unit_price - 1)
+    draft = cabinet.documents.update(alice, attrs.evolve(draft, lines=tuple(lines)))
     correction = cabinet.documents.transition(alice, draft.id or 0, "issue")
     view = view_of(cabinet, correction, world.client_a)
     content = view.fa3.content if view.fa3 is not None else None

@@ -25,7 +25,7 @@ NOV = date(2026, 11, 10)
 BUYER = Party(name="F.H.U. Jan Kowalski", nip="1111111111")
 SELLER = Party(name="ABC AGD sp. z o. o.", nip="9999999999")
 EU_BUYER = Party(
-    name="Kunde GmbH", vat_eu="DE123456789", address=Address(city="Berlin", country="DE")
+    name="Kunde GmbH", vat_eu="DE136695976", address=Address(city="Berlin", country="DE")
 )
 TV3_LINES = (
     DocumentLine(name="Kurs", quantity=Decimal(2), unit_price=Decimal("149.99")),
@@ -210,7 +210,7 @@ def test_tv11_eu_service_np_ii_goes_to_k11_and_k12_with_the_buyers_country(world
     assert _k(row) == {"K_11": "21256.00", "K_12": "21256.00"}
     xml = _jpk(world)
     assert (
-        "<KodKrajuNadaniaTIN>DE</KodKrajuNadaniaTIN><NrKontrahenta>123456789</NrKontrahenta>" in xml
+        "<KodKrajuNadaniaTIN>DE</KodKrajuNadaniaTIN><NrKontrahenta>136695976</NrKontrahenta>" in xml
     )
     assert "<P_11>21256</P_11><P_12>21256</P_12>" in xml
 

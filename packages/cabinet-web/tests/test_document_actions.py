@@ -12,6 +12,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, DocumentLine, Party
@@ -509,3 +510,41 @@ def test_numbers_no_column_can_hold_are_field_errors_in_a_request(
     )
     assert response.status_code == 422, response.text
     assert 'id="e-lines.0.unit_price"' in response.text
+
+
+def test_a_refused_conversion_says_why_on_the_proformas_page(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    """An exempt proforma issued before it had to give the exemption's legal basis: the
+    invoice it would make is refused, and the page says why instead of a bare 422."""
+    basis = "art. 43 ust. 1 pkt 29 lit. c ustawy o VAT"
+    proforma = issued(cabinet, world, "proforma", exemption_basis=basis)
+    exempt = tuple(attrs.evolve(line, vat_rate="zw") for line in proforma.lines)
+    with cabinet.store.transaction() as tx:
+        stored = tx.get_document(proforma.id or 0)
+        assert stored is not None
+        tx.update_document(attrs.evolve(stored, lines=exempt, extra={"split_payment": False}))
+    response = client_web.post(
+        f"/documents/{proforma.id}/convert",
+        data={"csrf_token": csrf_of(client_web, "/profile")},
+    )
+    assert response.status_code == 200
+    assert str(response.url).endswith(f"/documents/{proforma.id}")
+    assert "Nie można zamienić proformy na fakturę:" in response.text
+    assert "Podaj podstawę prawną zwolnienia z VAT." in response.text
+    assert cabinet.documents.get(SYSTEM, proforma.id or 0).status == "issued"
+
+
+def test_issuing_an_unchanged_correction_says_why_on_its_page(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    invoice = issued(cabinet, world)
+    draft = cabinet.invoicing.correct(client_actor(world), invoice.id or 0)
+    response = client_web.post(
+        f"/documents/{draft.id}/transitions/issue",
+        data={"csrf_token": csrf_of(client_web, "/profile")},
+    )
+    assert response.status_code == 422
+    assert "Podaj przyczynę korekty." in response.text
+    assert "Korekta niczego nie zmienia: popraw pozycje po korekcie." in response.text
+    assert cabinet.documents.get(SYSTEM, draft.id or 0).status == "draft"

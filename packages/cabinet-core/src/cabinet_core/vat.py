@@ -148,6 +148,18 @@ def _rate(
     )
 
 
+#: Supplies to a buyer in another member state: an intra-EU supply of goods at 0 % (WDT,
+#: art. 42 ust. 1 pkt 1 needs the buyer's EU VAT number) and services taxed where the buyer is
+#: (np II, art. 28b, reported in VAT-UE under that number). The seller is then identified
+#: with its "PL" prefix (FA(3) ``PrefiksPodatnika``, as the Ministry's example 22 writes it).
+EU_BUYER_CODES = frozenset({"0 WDT", "np II"})
+
+
+def needs_eu_buyer(codes: Iterable[str]) -> bool:
+    """Whether a document with lines at ``codes`` is an intra-EU supply (see above)."""
+    return any(code in EU_BUYER_CODES for code in codes)
+
+
 #: Poland's rates and markers (poland.md §2.2). The 23/8/5 % rates have applied since
 #: 1 January 2011; the 0 % and "np" splits are how FA(3), mandatory in 2026, writes them, so this
 #: one set serves every document the cabinet handles, including older cost invoices.

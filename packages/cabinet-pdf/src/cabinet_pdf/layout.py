@@ -253,9 +253,12 @@ def _grid(look: Look, *, total_row: bool = False) -> list[Any]:
     return commands
 
 
-def draw_page(canvas: Canvas, page_number: int, look: Look, language: str) -> None:
-    """What every page carries besides the story: the footer (the firm and the page number)
-    and, in the modern template, the band with the firm's name and logo."""
+def draw_page(
+    canvas: Canvas, page_number: int, look: Look, language: str, reference: str = ""
+) -> None:
+    """What every page carries besides the story: the footer (the firm, ``reference`` — the
+    document's title and number, so a continuation page says whose page it is — and the page
+    number) and, in the modern template, the band with the firm's name and logo."""
     width, height = A4
     canvas.saveState()
     band = look.theme.band_height
@@ -275,7 +278,8 @@ def draw_page(canvas: Canvas, page_number: int, look: Look, language: str) -> No
     canvas.setFont(REGULAR, 7)
     canvas.setFillColor(look.primary)
     canvas.drawString(15 * mm, 10 * mm, f"{label('issued_in', language)}: {look.firm_name}")
-    canvas.drawRightString(width - 15 * mm, 10 * mm, f"{label('page', language)} {page_number}")
+    page = f"{label('page', language)} {page_number}"
+    canvas.drawRightString(width - 15 * mm, 10 * mm, f"{reference} · {page}" if reference else page)
     canvas.restoreState()
 
 
@@ -794,7 +798,14 @@ class Layout:
         return [self.p(escape(self.label("notes")), "heading"), self.p(text)]
 
     def story(self) -> list[Flowable]:
-        """Every block, top to bottom."""
+        """Every block, top to bottom, without the space after the last one: a gap that no
+        longer fits on the last page would open a page with nothing but the footer."""
+        story = self._blocks()
+        while story and isinstance(story[-1], Spacer):
+            story.pop()
+        return story
+
+    def _blocks(self) -> list[Flowable]:
         return [
             *self.branding(),
             *self.heading(),

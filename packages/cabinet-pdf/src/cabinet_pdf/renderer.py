@@ -118,7 +118,7 @@ class PdfRenderer:
         )
 
         def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-            draw_page(canvas, doc.page, look, language)
+            draw_page(canvas, doc.page, look, language, reference=full_title)
 
         # A contract made from a template prints its text (clauses, signatures), not its fields.
         story = (

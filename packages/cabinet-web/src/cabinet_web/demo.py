@@ -189,6 +189,9 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
                 client_id=client.id,
                 name=name,
                 nip=nip,
+                # The foreign buyer of the np II demo invoice: an intra-EU service needs its
+                # EU VAT number (a valid German one).
+                vat_eu=None if nip else "DE136695976",
                 email=email,
                 address=Address(
                     line1=line1,
@@ -342,7 +345,11 @@ def _seed_client_data(cabinet: Cabinet, client: Client) -> None:
                     product_id=products[2].id,
                 ),
             ),
-            extra={"valid_until": (today + timedelta(days=7)).isoformat()},
+            extra={
+                "valid_until": (today + timedelta(days=7)).isoformat(),
+                # The training is exempt: the proforma names the basis its invoice will carry.
+                "exemption_basis": "art. 43 ust. 1 pkt 29 lit. c ustawy o VAT",
+            },
         ),
     )
     assert proforma.id is not None

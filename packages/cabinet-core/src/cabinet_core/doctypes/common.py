@@ -30,6 +30,12 @@ EVERYONE = frozenset(Role)
 LANGUAGES = ("pl", "en", "pl+en")
 #: Art. 106i ust. 7: an invoice may be issued at most 60 days before the supply.
 MAX_DAYS_ISSUED_BEFORE_SALE = 60
+#: The range of dates a document may carry. The VAT rates the cabinet knows start on
+#: 1 January 2011 and the NBP lookup walks back from a date, so nothing earlier is accepted
+#: (year 1 would overflow it); the end keeps date arithmetic (a due date + days) in range.
+EARLIEST_DATE = date(2011, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+_DATE_FIELDS = ("issue_date", "sale_date", "receipt_date", "due_date")
 
 
 def pl_en(pl: str, en: str) -> Mapping[str, str]:
@@ -108,9 +114,35 @@ def _json_of(value: Any) -> Any:
 # -- the common checks ---------------------------------------------------------------------------
 
 
+def date_range_errors(document: Document) -> list[FieldError]:
+    """Each of the document's own dates outside :data:`EARLIEST_DATE` … :data:`LATEST_DATE`,
+    as a field error (a type's extra date fields are checked with the type's fields)."""
+    return [
+        _out_of_range(name) for name in _DATE_FIELDS if not in_date_range(getattr(document, name))
+    ]
+
+
+def in_date_range(value: date | None) -> bool:
+    """Whether ``value`` (``None``: no date) is one a document may carry."""
+    return value is None or EARLIEST_DATE <= value <= LATEST_DATE
+
+
+def _out_of_range(field: str) -> FieldError:
+    return _error(
+        field,
+        "out_of_range",
+        N_("Enter a date between %(earliest)s and %(latest)s."),
+        earliest=EARLIEST_DATE.isoformat(),
+        latest=LATEST_DATE.isoformat(),
+    )
+
+
 def check_dates(document: Document) -> list[FieldError]:
     """The due date not before the issue date; an invoice at most 60 days before the sale."""
-    errors = []
+    errors = date_range_errors(document)
+    if errors:
+        # Comparisons between dates out of range say nothing more.
+        return errors
     if document.due_date is not None and document.due_date < document.issue_date:
         errors.append(
             _error(
@@ -324,6 +356,9 @@ class BaseDocumentType:
     #: Which side of the books reports count the type on: ``"sales"`` (documents the client
     #: issued), ``"purchases"`` (documents it received) or ``None`` (other: not an account).
     ledger: ClassVar[str | None] = None
+    #: The issue date may not be later than today (an invoice: KSeF refuses it, and it would
+    #: take a number in a month that has not started).
+    issued_no_later_than_today: ClassVar[bool] = False
 
     @property
     def deliverable_states(self) -> frozenset[str]:
@@ -442,15 +477,23 @@ class BaseDocumentType:
                     )
                 continue
             try:
-                parse_field(spec, raw)
+                value = parse_field(spec, raw)
             except ValueError:
                 errors.append(
                     _error(f"extra.{spec.name}", "invalid", _INVALID_MESSAGES.get(spec.kind, _BAD))
                 )
+                continue
+            if isinstance(value, date) and not in_date_range(value):
+                errors.append(_out_of_range(f"extra.{spec.name}"))
         return errors
 
     def check(self, document: Document) -> Iterable[FieldError]:
         """The type's own rules (override in subclasses); the extra fields are already readable."""
+        return ()
+
+    def check_issue(self, document: Document) -> Iterable[FieldError]:
+        """What a saved document must also have before a move gives it its number (a draft may
+        lack it while being typed: a correction's reason); override in subclasses."""
         return ()
 
     def __repr__(self) -> str:

@@ -3,11 +3,14 @@ invoice (faktura korygująca, art. 106j) a client issues."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from types import MappingProxyType
 
+import attrs
 import cattrs
+from stdnum.eu import vat as eu_vat
 
 from cabinet_core.converter import from_json_dict
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
@@ -24,6 +27,7 @@ from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS, link_received_c
 from cabinet_core.doctypes.ksef_effects import KSEF_SALES_EFFECTS
 from cabinet_core.entities import Document, DocumentTotals, Role
 from cabinet_core.errors import N_, FieldError
+from cabinet_core.vat import needs_eu_buyer
 
 COST_INVOICE_WORKFLOW = Workflow(
     states=(
@@ -109,6 +113,7 @@ class CostInvoice(BaseDocumentType):
     client_is_buyer = True
     offer_new = True
     ledger = "purchases"
+    issued_no_later_than_today = True
     effects = MappingProxyType({"submit": (link_received_correction,)})
     # Totals are after − before per rate: a received KOR with "before" rows states differences;
     # without "before" rows (every ordinary invoice) that is simply the lines' own totals.
@@ -239,6 +244,7 @@ class Proforma(BaseDocumentType):
     sendable_states = frozenset({"issued", "sent"})
     split_payment = True
     offer_new = True
+    issued_no_later_than_today = True
     effects = SALES_EFFECTS
     fields = (
         FieldSpec(
@@ -251,6 +257,13 @@ class Proforma(BaseDocumentType):
             name="valid_until",
             kind="date",
             label=pl_en("Ważna do", "Valid until"),
+        ),
+        # The VAT invoice a proforma becomes needs it for its exempt lines; asked here so the
+        # conversion goes through.
+        FieldSpec(
+            name="exemption_basis",
+            kind="text",
+            label=pl_en("Podstawa zwolnienia z VAT", "Legal basis of the VAT exemption"),
         ),
     )
 
@@ -269,6 +282,8 @@ class Proforma(BaseDocumentType):
                 code="before_issue_date",
                 message=N_("The offer cannot expire before the issue date."),
             )
+        yield from _exemption_checks(self, document)
+        yield from _eu_buyer_checks(document)
 
 
 class VatInvoice(BaseDocumentType):
@@ -289,6 +304,7 @@ class VatInvoice(BaseDocumentType):
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
+    issued_no_later_than_today = True
     effects = KSEF_SALES_EFFECTS
     # The tax point is the supply (art. 19a ust. 1): the sale date, else the issue date.
     vat_register = "sales"
@@ -316,14 +332,48 @@ class VatInvoice(BaseDocumentType):
 
     def check(self, document: Document) -> Iterable[FieldError]:
         """Exempt lines need the legal basis of the exemption (art. 106e ust. 1 pkt 19)."""
-        if any(line.vat_rate == "zw" for line in document.lines) and not self.value(
-            document, "exemption_basis"
-        ):
-            yield FieldError(
-                field="extra.exemption_basis",
-                code="required",
-                message=N_("Give the legal basis of the VAT exemption."),
-            )
+        yield from _exemption_checks(self, document)
+        yield from _eu_buyer_checks(document)
+
+
+def _eu_buyer_checks(document: Document) -> Iterable[FieldError]:
+    """A 0 % intra-EU supply (WDT) or an EU service outside Polish VAT (np II) is made to a
+    buyer with a valid VAT number of another member state (art. 42 ust. 1 pkt 1, art. 28b)."""
+    if not needs_eu_buyer(line.vat_rate for line in document.lines):
+        return
+    raw = document.buyer.vat_eu if document.buyer is not None else None
+    # The separators people type (spaces, dots, dashes) go; the country prefix stays.
+    number = re.sub(r"[\s.-]", "", raw or "").upper()
+    if not number:
+        yield FieldError(
+            field="buyer.vat_eu",
+            code="required",
+            message=N_(
+                "A zero-rated intra-EU supply (0 WDT) or an EU service (np II) needs the buyer's "
+                "EU VAT number."
+            ),
+        )
+    elif number[:2] == "PL" or not eu_vat.is_valid(number):
+        yield FieldError(
+            field="buyer.vat_eu",
+            code="invalid",
+            message=N_(
+                "Enter the buyer's VAT number of another EU country, with its country prefix "
+                "(e.g. DE123456789)."
+            ),
+        )
+
+
+def _exemption_checks(document_type: BaseDocumentType, document: Document) -> Iterable[FieldError]:
+    """Exempt lines need the legal basis of the exemption (art. 106e ust. 1 pkt 19)."""
+    if any(line.vat_rate == "zw" for line in document.lines) and not document_type.value(
+        document, "exemption_basis"
+    ):
+        yield FieldError(
+            field="extra.exemption_basis",
+            code="required",
+            message=N_("Give the legal basis of the VAT exemption."),
+        )
 
 
 class CorrectingInvoice(BaseDocumentType):
@@ -346,6 +396,7 @@ class CorrectingInvoice(BaseDocumentType):
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
+    issued_no_later_than_today = True
     effects = KSEF_SALES_EFFECTS
     # A correction lowering the tax base counts in the month it is issued (art. 29a ust. 13);
     # the register takes every correction in its issue month, with negative differences.
@@ -385,12 +436,32 @@ class CorrectingInvoice(BaseDocumentType):
         ),
     )
 
+    def check_issue(self, document: Document) -> Iterable[FieldError]:
+        """A correction says why it is made (art. 106j ust. 2 pkt 3: shown when it lowers the
+        tax base, asked for always so the buyer and the accountant know) and changes something:
+        a draft still equal to the invoice it corrects is no correction."""
+        if not str(self.value(document, "reason") or "").strip():
+            yield FieldError(
+                field="extra.reason",
+                code="required",
+                message=N_("Say why the invoice is corrected."),
+            )
+        before = [attrs.evolve(line, before=False) for line in document.lines if line.before]
+        after = [line for line in document.lines if not line.before]
+        if before == after:
+            yield FieldError(
+                field="lines",
+                code="no_difference",
+                message=N_("The correction changes nothing: edit the lines after the correction."),
+            )
+
     def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:
         """A correction may bring a quantity down to zero (a full return)."""
         return check_lines(document, vat_codes, allow_zero_quantity=True)
 
     def check(self, document: Document) -> Iterable[FieldError]:
         """A correction comes after the invoice it corrects."""
+        yield from _eu_buyer_checks(document)
         corrected = self.value(document, "corrected_issue_date")
         if isinstance(corrected, date) and corrected > document.issue_date:
             yield FieldError(

@@ -54,6 +54,7 @@ from cabinet_core.vat import (
     compute_correction,
     compute_totals,
     line_amounts,
+    needs_eu_buyer,
     split_payment_applies,
 )
 
@@ -106,13 +107,18 @@ def _write_contact(parent: ET.Element, party: Party) -> None:
         _el(_el(parent, "DaneKontaktowe"), "Email", party.email.strip())
 
 
-def _write_seller(root: ET.Element, seller: Party, errors: list[FieldError]) -> None:
+def _write_seller(
+    root: ET.Element, seller: Party, errors: list[FieldError], *, eu_prefix: bool
+) -> None:
+    """``Podmiot1``; ``eu_prefix`` writes ``PrefiksPodatnika`` PL (an intra-EU supply)."""
     nip = _nip(seller.nip, "seller.nip", errors, required=True)
     if not _address_lines(seller.address)[0]:
         errors.append(_error("seller.address", "required", N_("The seller's address is missing.")))
     if errors:
         return
     podmiot = _el(root, "Podmiot1")
+    if eu_prefix:
+        _el(podmiot, "PrefiksPodatnika", "PL")
     ids = _el(podmiot, "DaneIdentyfikacyjne")
     _el(ids, "NIP", nip)
     _el(ids, "Nazwa", seller.name.strip())
@@ -482,7 +488,9 @@ def document_to_fa3(
     _el(naglowek, "DataWytworzeniaFa", _timestamp(created_at))
     if system_info.strip():
         _el(naglowek, "SystemInfo", system_info.strip())
-    _write_seller(root, seller, errors)
+    _write_seller(
+        root, seller, errors, eu_prefix=needs_eu_buyer(line.vat_rate for line in document.lines)
+    )
     _write_buyer(root, buyer, errors)
 
     fa = _el(root, "Fa")

@@ -33,6 +33,7 @@ import attrs
 
 from cabinet_core import access
 from cabinet_core.doctypes import BaseDocumentType, DocumentType, Transition
+from cabinet_core.doctypes.common import date_range_errors, in_date_range
 from cabinet_core.doctypes.effects import EffectContext
 from cabinet_core.entities import (
     Actor,
@@ -262,6 +263,8 @@ class DocumentService(Service):
             errors = list(document_type.validate(document, vat_codes=rules.codes))
         else:
             errors = list(document_type.validate(document))
+        if _flag(document_type, "issued_no_later_than_today"):
+            errors.extend(self._future_issue_date(document))
         own = "buyer" if document_type.client_is_buyer else "seller"
         own_party: Party | None = getattr(document, own)
         if (
@@ -315,6 +318,19 @@ class DocumentService(Service):
                     )
                 )
         return errors
+
+    def _future_issue_date(self, document: Document) -> builtins.list[FieldError]:
+        """An invoice dated after today: KSeF refuses it (the issue date is the day it is
+        sent), and its number would come from a month that has not started."""
+        if document.issue_date <= self.now().date():
+            return []
+        return [
+            FieldError(
+                field="issue_date",
+                code="in_future",
+                message=N_("The issue date cannot be later than today."),
+            )
+        ]
 
     def _template_allowed(self, key: str, doc_type: str, client: Client) -> bool:
         """A registered template for this type, among the client's allowed ones if it has any."""
@@ -378,7 +394,13 @@ class DocumentService(Service):
             has_lines = self.cabinet.document_type(document.doc_type).has_lines
         except NotFound:
             return rates
-        if has_lines and document.currency != "PLN" and document.currency in SUPPORTED_CURRENCIES:
+        if (
+            has_lines
+            and document.currency != "PLN"
+            and document.currency in SUPPORTED_CURRENCIES
+            and in_date_range(tax_point(document))
+        ):
+            # A date out of range is reported by the checks; the NBP is not asked about it.
             rates.fetch(document.currency, tax_point(document))
         return rates
 
@@ -785,6 +807,9 @@ class DocumentService(Service):
             )
         if move.needs_comment and not comment.strip():
             raise ValidationError.single("comment", "required", N_("Please say why."))
+        if move.assigns_number and isinstance(document_type, BaseDocumentType):
+            # What the document must say before it is final (a correction's reason).
+            raise_if(list(document_type.check_issue(document)))
         changes: dict[str, Any] = {"status": move.target}
         if move.assigns_number and document.number is None:
             changes.update(self._number(tx, document, document_type))
@@ -1151,6 +1176,8 @@ class DocumentService(Service):
                 "currency", "unsupported", N_("Documents can be issued in PLN, EUR or USD.")
             )
         document_type = self._type(document.doc_type)
+        # A date out of range gets no rate and no rules: say so at its field, as saving would.
+        raise_if(date_range_errors(document))
         rate: ExchangeRate | None = None
         if document.currency != "PLN" and document_type.has_lines:
             try:

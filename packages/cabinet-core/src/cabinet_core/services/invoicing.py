@@ -39,6 +39,7 @@ from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
 from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.documents import party_of_client
+from cabinet_core.storage.queries import DocumentQuery
 from cabinet_core.sync import Topic
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ _CORRECTABLE = ("issued", "sent", "paid")
 _FLOWS = {
     Proforma.key: "convert",
     VatInvoice.key: "correct",
+    CorrectingInvoice.key: "correct",
     CostInvoice.key: "request_correction",
 }
 
@@ -167,7 +169,15 @@ class InvoicingService(Service):
             template=self._template_for(proforma.template, VatInvoice.key),
             notes=proforma.notes,
             # A split-payment marking ticked by hand on the proforma holds for its invoice.
-            extra={"split_payment": bool(proforma.extra.get("split_payment", False))},
+            extra={
+                "split_payment": bool(proforma.extra.get("split_payment", False)),
+                # Exempt lines keep their legal basis on the invoice (art. 106e ust. 1 pkt 19).
+                **(
+                    {"exemption_basis": proforma.extra["exemption_basis"]}
+                    if proforma.extra.get("exemption_basis")
+                    else {}
+                ),
+            },
             related_id=proforma.id,
         )
         # The due date of an old proforma may precede today's issue date; it is kept only
@@ -199,16 +209,20 @@ class InvoicingService(Service):
 
     # -- correcting invoice (KOR) ----------------------------------------------------------------
     def correct(self, actor: Actor, invoice_id: int, *, reason: str = "") -> Document:
-        """A ``correcting_invoice`` draft for an issued, sent or paid VAT invoice.
+        """A ``correcting_invoice`` draft for an issued, sent or paid VAT invoice, or for an
+        issued correcting invoice (a correction of a correction).
 
-        Each line of the invoice appears twice: as its "before" row (FA(3) ``StanPrzed``) and,
-        right after it, as the editable "after" row, so the draft starts as a correction by
-        zero that the user edits; ``extra`` names the corrected invoice (number, issue date,
-        KSeF number) and the reason.
+        Each line of the invoice as it stands now appears twice: as its "before" row (FA(3)
+        ``StanPrzed``) and, right after it, as the editable "after" row, so the draft starts
+        as a correction by zero that the user edits (issuing it needs a change and a reason).
+        "As it stands now" is after the corrections already issued: a second correction
+        starts from the first one's "after" rows, not from the original lines. ``extra`` names
+        the corrected invoice (number, issue date, KSeF number) and the reason.
         """
         with self.store.transaction(readonly=True) as tx:
-            invoice = self._document(tx, actor, invoice_id, doc_types=(VatInvoice.key,))
+            invoice = self._document(tx, actor, invoice_id, doc_types=_CORRECTED_TYPES)
             submission = tx.ksef.get(invoice_id)
+            current_lines = _state_after_corrections(tx, invoice)
         # The KSeF number the invoice has now (accepted, or typed after a manual upload); one
         # it gets later is filled in when the correction's FA(3) is written.
         ksef_number = (
@@ -219,7 +233,7 @@ class InvoicingService(Service):
         if invoice.status not in _CORRECTABLE or invoice.number is None:
             raise Conflict(N_("Only an issued invoice can be corrected"), status=invoice.status)
         lines: list[DocumentLine] = []
-        for line in invoice.lines:
+        for line in current_lines:
             lines.append(attrs.evolve(line, before=True))
             lines.append(attrs.evolve(line, before=False))
         extra = {
@@ -261,7 +275,7 @@ class InvoicingService(Service):
                 ),
             )
         with self.store.transaction() as tx:
-            self._document(tx, actor, invoice_id, doc_types=(VatInvoice.key,))
+            self._document(tx, actor, invoice_id, doc_types=_CORRECTED_TYPES)
             stored = self._add(tx, actor, prepared, "document.correct")
         self.fire("document_saved", document=stored, actor=actor, created=True)
         return stored
@@ -434,8 +448,11 @@ class InvoicingService(Service):
                 params={"fields": fields},
             )
             raise ValidationError([summary, *errors])
-        # What the cabinet can recompute it does; otherwise the file's own totals stand.
-        line_totals = imported.computed_totals is not None and not margin
+        # What the cabinet can recompute it does; otherwise the file's own totals stand. Lines
+        # at different exchange rates (MF example 21) leave the document without one rate to
+        # recompute with: the seller's stated VAT in PLN is kept, as the import warning says.
+        per_line_rates = len(set(imported.line_exchange_rates)) > 1
+        line_totals = imported.computed_totals is not None and not margin and not per_line_rates
         if line_totals:
             totals = documents.totals(document)
         else:
@@ -720,6 +737,36 @@ class InvoicingService(Service):
                 if queued.topic == Topic.MAIL_DOCUMENT and queued.payload.get("to") == address:
                     return queued
         raise NotFound(N_("Not found"), entity="outbox", id=doc_id)
+
+
+#: The types a correcting invoice may correct: a VAT invoice, and a correcting invoice itself.
+_CORRECTED_TYPES = (VatInvoice.key, CorrectingInvoice.key)
+
+
+def _state_after_corrections(tx: Tx, invoice: Document) -> tuple[DocumentLine, ...]:
+    """The lines ``invoice`` has after the corrections issued for it (the newest one's "after"
+    rows, followed down a chain of corrections of corrections), else its own lines."""
+    seen = {invoice.id}
+    current = invoice
+    while True:
+        assert current.id is not None
+        found = tx.list_documents(
+            DocumentQuery(
+                related_id=current.id,
+                doc_types=(CorrectingInvoice.key,),
+                statuses=_CORRECTABLE,
+                order="-id",
+                limit=1,
+            )
+        ).items
+        if not found or found[0].id in seen:
+            break
+        latest = tx.get_document(found[0].id) if found[0].id is not None else None
+        if latest is None:
+            break
+        seen.add(latest.id)
+        current = latest
+    return tuple(line for line in current.lines if not line.before)
 
 
 #: The KSeF states of an invoice that is not an invoice yet: it is never e-mailed in them.

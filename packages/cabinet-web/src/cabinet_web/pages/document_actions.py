@@ -180,7 +180,13 @@ async def convert_proforma(request: Request) -> Response:
     """Make a VAT invoice draft of an issued proforma and open it in the form."""
     cabinet = cabinet_of(request)
     doc_id = parse_id(request.path_params["doc_id"])
-    invoice: Document = await run(cabinet.invoicing.convert_proforma, actor_of(request), doc_id)
+    try:
+        invoice: Document = await run(cabinet.invoicing.convert_proforma, actor_of(request), doc_id)
+    except ValidationError as refused:
+        # The invoice the proforma would make is not valid (an exempt line without its legal
+        # basis): say why on the proforma's page, where the user can fix the proforma.
+        _flash_refusal(request, request.state.gettext("The proforma cannot be converted:"), refused)
+        return redirect(f"/documents/{doc_id}")
     flash(
         request,
         request.state.gettext("A VAT invoice draft was made from the proforma; check, then issue."),
@@ -194,14 +200,32 @@ async def correct_invoice(request: Request) -> Response:
     cabinet = cabinet_of(request)
     doc_id = parse_id(request.path_params["doc_id"])
     form = await read_form(request)
-    correction: Document = await run(
-        cabinet.invoicing.correct, actor_of(request), doc_id, reason=form.get("reason", "").strip()
-    )
+    try:
+        correction: Document = await run(
+            cabinet.invoicing.correct,
+            actor_of(request),
+            doc_id,
+            reason=form.get("reason", "").strip(),
+        )
+    except ValidationError as refused:
+        _flash_refusal(
+            request, request.state.gettext("The correcting invoice cannot be made:"), refused
+        )
+        return redirect(f"/documents/{doc_id}")
     flash(
         request,
         request.state.gettext("A correcting invoice draft was made; change the rows after."),
     )
     return redirect(f"/documents/{correction.id}/edit")
+
+
+def _flash_refusal(request: Request, lead: str, refused: ValidationError) -> None:
+    """``lead`` and each problem of ``refused``, translated, as one message on the next page."""
+    catalog = translations(request.state.language)
+    problems = " ".join(
+        format_message(catalog, error.message, error.params) for error in refused.errors
+    )
+    flash(request, f"{lead} {problems}")
 
 
 # -- correction request ---------------------------------------------------------------------------

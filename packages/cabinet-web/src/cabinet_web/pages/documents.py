@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cabinet_web.i18n import format_message, translations
 from cabinet_web.limits import parse_id
 from cabinet_web.pages._common import (
     actor_of,
@@ -333,6 +334,12 @@ async def transition(request: Request) -> Response:
         moved = await run(cabinet.documents.transition, actor, doc_id, key, comment=comment)
     except ValidationError as exc:
         document = await run(cabinet.documents.get, actor, doc_id)
+        # The page has a field only for the comment; what else refused the move (a correction
+        # without a reason or a change) is said above it.
+        catalog = translations(request.state.language)
+        for error in exc.errors:
+            if error.field != "comment":
+                flash(request, format_message(catalog, error.message, error.params))
         return await _render_document(
             request, document, errors=list(exc.errors), comment=comment, status=422
         )
