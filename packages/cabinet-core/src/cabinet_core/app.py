@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         ContractService,
         ContractTemplateService,
         CounterpartyService,
+        DashboardService,
         DocumentService,
         InvoicingService,
         KsefService,
@@ -75,6 +76,7 @@ class Cabinet:
     news: NewsService
     chat: ChatService
     notifications: NotificationService
+    dashboard: DashboardService
     audit: AuditService
     settings_store: SettingsStoreService
     cash: CashService

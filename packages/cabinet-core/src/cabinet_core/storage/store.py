@@ -38,6 +38,7 @@ from cabinet_core.entities import (
     NewsItem,
     Notification,
     OutboxMessage,
+    PaymentStatus,
     Product,
     Role,
     User,
@@ -45,6 +46,7 @@ from cabinet_core.entities import (
 from cabinet_core.errors import N_, Conflict, NotFound
 from cabinet_core.storage import mapping, numbering, outbox, vat_register
 from cabinet_core.storage import schema as t
+from cabinet_core.storage.dashboard import DashboardQueries
 from cabinet_core.storage.ksef_submissions import KsefTables
 from cabinet_core.storage.queries import (
     DOCUMENT_ORDERS,
@@ -779,6 +781,10 @@ class Tx:
             conditions.append(d.c.payment_status == query.payment_status.value)
         if query.payment_method is not None:
             conditions.append(d.c.payment_method == query.payment_method.value)
+        if query.unpaid or query.due_before is not None:
+            conditions.append(d.c.payment_status != PaymentStatus.PAID.value)
+        if query.due_before is not None:
+            conditions.append(d.c.due_date < query.due_before)
         if query.search and query.search.strip():
             conditions.append(document_search(query.search.strip()))
         order = DOCUMENT_ORDERS[query.order]
@@ -1100,6 +1106,12 @@ class Tx:
         """The KSeF tables of this transaction: submissions, clients with KSeF on, received
         numbers (:mod:`cabinet_core.storage.ksef_submissions`)."""
         return KsefTables(self.connection, self._now)
+
+    # -- dashboards (the SQL is in cabinet_core.storage.dashboard)
+    @property
+    def dashboard(self) -> DashboardQueries:
+        """The dashboards' counts and sums (:mod:`cabinet_core.storage.dashboard`)."""
+        return DashboardQueries(self.connection)
 
     def get_setting(self, key: str, default: Any = None) -> Any:
         """A stored setting's JSON value, or ``default``."""
