@@ -170,9 +170,8 @@ def test_manager_sees_only_their_clients_and_their_chat(busy: World) -> None:
 
 
 def test_a_manager_without_clients_sees_zeros_and_no_rows(busy: World) -> None:
-    from fixtures_services import _user
-
     from cabinet_core.entities import Role
+    from fixtures_services import _user
 
     lonely = _user(busy.cabinet, "lonely@firm.example", Role.MANAGER)
     board = busy.cabinet.dashboard.for_actor(Actor.of(lonely))

@@ -16,11 +16,27 @@ _OWN_LIMIT = 10_000
 class NotificationService(Service):
     """``cabinet.notifications``: each user reads and clears only their own."""
 
-    def list(self, actor: Actor, *, unread_only: bool = False) -> builtins.list[Notification]:
-        """The acting user's notifications, newest first."""
+    def list(
+        self, actor: Actor, *, unread_only: bool = False, limit: int = 50
+    ) -> builtins.list[Notification]:
+        """The acting user's notifications, newest first (at most ``limit``, 1–200)."""
         user_id = access.require_user(actor)
         with self.store.transaction(readonly=True) as tx:
-            return tx.list_notifications(user_id, unread_only=unread_only)
+            return tx.list_notifications(
+                user_id, unread_only=unread_only, limit=max(1, min(limit, 200))
+            )
+
+    def unread_count(self, actor: Actor) -> int:
+        """How many of the acting user's notifications are unread (the bell's number)."""
+        user_id = access.require_user(actor)
+        with self.store.transaction(readonly=True) as tx:
+            return sum(tx.dashboard.unread_notifications(user_id).values())
+
+    def mark_all_read(self, actor: Actor) -> int:
+        """Mark every unread notification of the acting user read; how many were."""
+        user_id = access.require_user(actor)
+        with self.store.transaction() as tx:
+            return tx.mark_all_notifications_read(user_id, at=self.now())
 
     def mark_read(self, actor: Actor, notification_id: int) -> None:
         """Mark one of the acting user's notifications read (another's is "not found")."""

@@ -945,6 +945,14 @@ class Tx:
             mapping.notification_from_row(row) for row in self.connection.execute(query).mappings()
         ]
 
+    def mark_all_notifications_read(self, user_id: int, *, at: datetime) -> int:
+        """Mark every unread notification of a user read; how many were."""
+        n = t.notifications
+        result = self.connection.execute(
+            sa.update(n).where(n.c.user_id == user_id, n.c.read_at.is_(None)).values(read_at=at)
+        )
+        return int(result.rowcount)
+
     def mark_notification_read(self, notification_id: int, *, at: datetime) -> None:
         """Mark a notification read (a second call keeps the first time)."""
         n = t.notifications

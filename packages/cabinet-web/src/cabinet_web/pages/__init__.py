@@ -15,6 +15,7 @@ from cabinet_web.pages import (
     home,
     ksef,
     news,
+    notifications,
     profile,
     settings,
     tokens,
@@ -25,6 +26,7 @@ from cabinet_web.pages import (
 ROUTES = [
     *auth.ROUTES,
     *home.ROUTES,
+    *notifications.ROUTES,
     *profile.ROUTES,
     *users.ROUTES,
     *clients.ROUTES,
