@@ -11,6 +11,7 @@ import pytest
 from cabinet_core.dashboard import Dashboard
 from cabinet_core.entities import (
     Actor,
+    Client,
     Document,
     DocumentLine,
     ExchangeRate,
@@ -129,6 +130,7 @@ def _listed(world: World, actor: Actor, link: str) -> int:
 
 def test_accountant_sees_the_whole_firms_queue(busy: World) -> None:
     actor = busy.actor(busy.accountant)
+    busy.cabinet.clients.create(Actor.system(), Client(name="Aaa Cicha", nip="7790000126"))
     board = busy.cabinet.dashboard.for_actor(actor)
     assert board.today == TODAY
     assert _counts(board) == {
@@ -148,6 +150,7 @@ def test_accountant_sees_the_whole_firms_queue(busy: World) -> None:
     assert [(c.name, c.review, c.returned, c.overdue_receivables) for c in board.clients] == [
         ("Alfa sp. z o.o.", 1, 1, 2),
         ("Beta S.A.", 1, 0, 1),
+        ("Aaa Cicha", 0, 0, 0),  # nothing waiting: after those with something
     ]
 
 

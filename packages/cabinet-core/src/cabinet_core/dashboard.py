@@ -126,8 +126,7 @@ class MoneyPicture:
 @attrs.frozen(kw_only=True)
 class Dashboard:
     """Everything a home page shows for one user: ``attention`` in display order, the staff
-    member's ``clients`` (a manager's all, others' only those with something waiting), and a
-    client's ``money``."""
+    member's ``clients`` (most waiting first), and a client's ``money``."""
 
     role: Role
     today: date

@@ -3,7 +3,7 @@ statements.
 
 * an accountant or an admin: the firm's queue across every client (documents waiting for
   approval per type, returned ones, overdue receivables, KSeF rejections and waiting sends,
-  failed CRM and mail deliveries, unread chat) and the clients with something waiting;
+  failed CRM and mail deliveries, unread chat) and the clients, those with most waiting first;
 * a manager: the same for the clients assigned to them, every one of them listed;
 * a client's user: its money picture and what waits for it (returned documents, KSeF
   rejections, unread chat).
@@ -209,13 +209,16 @@ class DashboardService(Service):
         counts: Mapping[int, Mapping[str, int]],
         review: Mapping[str, DocumentSelection],
     ) -> tuple[ClientAttention, ...]:
-        """A manager's every client; for the others, the clients with something waiting,
-        those with the most first."""
-        if actor.role is Role.MANAGER:
-            ids: list[int] = list(visible or ())
+        """The clients the staff member looks after, those with the most waiting first (the
+        firm-wide roles: the clients with something waiting, then the others by name, at most
+        :data:`MAX_CLIENT_ROWS`)."""
+        if visible is not None:
+            ids: list[int] = list(visible)
+            names = tx.dashboard.client_names(ids)
         else:
-            ids = list(counts)
-        names = tx.dashboard.client_names(ids)
+            names = tx.dashboard.client_names(list(counts))
+            names.update(tx.dashboard.first_clients(MAX_CLIENT_ROWS))
+            ids = list(names)
         rows = []
         for client_id in ids:
             row = counts.get(client_id, {})
@@ -229,8 +232,6 @@ class DashboardService(Service):
                     ksef_rejected=row.get("ksef_rejected", 0),
                 )
             )
-        if actor.role is not Role.MANAGER:
-            rows = [r for r in rows if r.total]
         rows.sort(key=lambda r: (-r.total, r.name.casefold(), r.client_id))
         return tuple(rows[:MAX_CLIENT_ROWS])
 

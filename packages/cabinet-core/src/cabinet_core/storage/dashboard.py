@@ -148,3 +148,14 @@ class DashboardQueries:
         c = t.clients
         query = sa.select(c.c.id, c.c.name).where(c.c.id.in_(list(client_ids)))
         return {int(i): str(name) for i, name in self.connection.execute(query)}
+
+    def first_clients(self, limit: int) -> dict[int, str]:
+        """The first ``limit`` active clients by name: id → name."""
+        c = t.clients
+        query = (
+            sa.select(c.c.id, c.c.name)
+            .where(c.c.active.is_(True))
+            .order_by(c.c.name_key, c.c.id)
+            .limit(limit)
+        )
+        return {int(i): str(name) for i, name in self.connection.execute(query)}
