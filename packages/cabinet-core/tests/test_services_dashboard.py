@@ -219,3 +219,49 @@ def test_client_sees_its_money_in_pln_and_what_waits_for_it(busy: World) -> None
 def test_the_system_actor_has_no_dashboard(world: World) -> None:
     with pytest.raises(PermissionDenied):
         world.cabinet.dashboard.for_actor(Actor.system())
+
+
+# -- notifications fan-out ---------------------------------------------------------------------
+def _unread(world: World, user: object) -> list[str]:
+    from cabinet_core.entities import User
+
+    assert isinstance(user, User)
+    return [n.kind for n in world.cabinet.notifications.list(Actor.of(user), unread_only=True)]
+
+
+def test_a_submitted_cost_invoice_tells_every_accountant_and_a_move_every_client_user(
+    world: World,
+) -> None:
+    from cabinet_core.entities import Role
+    from fixtures_services import _user
+
+    cabinet = world.cabinet
+    a = world.client_id(world.client_a)
+    colleague = _user(cabinet, "ala@alfa.example", Role.CLIENT, a)
+    second = _user(cabinet, "ksiegowa2@firm.example", Role.ACCOUNTANT)
+    alice = world.actor(world.alice)
+    doc_id = _cost(world, alice, a)
+    # Submitted: both accountants, nobody else (not the author, not the manager).
+    assert _unread(world, world.accountant) == ["document.submitted"]
+    assert _unread(world, second) == ["document.submitted"]
+    (note,) = cabinet.notifications.list(Actor.of(second))
+    assert "Alfa sp. z o.o." in note.text and note.link == f"/documents/{doc_id}"
+    assert _unread(world, world.alice) == [] and _unread(world, colleague) == []
+    assert _unread(world, world.manager) == [] and _unread(world, world.bob) == []
+    # Returned by the accountant: every user of the client, the author's colleague too.
+    cabinet.documents.transition(Actor.of(second), doc_id, "return", comment="Brak NIP")
+    assert _unread(world, world.alice) == ["document.status_changed"]
+    assert _unread(world, colleague) == ["document.status_changed"]
+    assert _unread(world, world.bob) == []
+    # Resubmitted by the colleague: the accountants again; approved, booked, paid: the client.
+    cabinet.documents.transition(Actor.of(colleague), doc_id, "resubmit")
+    assert _unread(world, world.accountant) == ["document.submitted"] * 2
+    for move in ("approve", "book", "mark_paid"):
+        cabinet.documents.transition(world.actor(world.accountant), doc_id, move)
+    assert len(_unread(world, colleague)) == 4 and len(_unread(world, world.alice)) == 4
+    # The accountant who moved it is not told about its own moves.
+    assert _unread(world, world.accountant) == ["document.submitted"] * 2
+    # Mark all read clears the bell.
+    assert cabinet.notifications.mark_all_read(Actor.of(colleague)) == 4
+    assert cabinet.notifications.unread_count(Actor.of(colleague)) == 0
+    assert cabinet.notifications.unread_count(Actor.of(world.alice)) == 4
