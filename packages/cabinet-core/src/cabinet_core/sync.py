@@ -65,6 +65,7 @@ __all__ = [
     "InboundRequest",
     "KsefSendRequest",
     "MailRequest",
+    "NotificationMail",
     "PeriodicWork",
     "SyncPort",
     "Topic",
@@ -108,6 +109,8 @@ class Topic(enum.StrEnum):
     CHAT_MESSAGE_POSTED = "chat.message_posted"
     #: A document to e-mail; delivered by the cabinet's mail delivery, never by a CRM.
     MAIL_DOCUMENT = "mail.document"
+    #: A notification to e-mail to its user; delivered by the cabinet's mail delivery.
+    MAIL_NOTIFICATION = "mail.notification"
     #: A document to send to KSeF; delivered to the outbox subscriber ``ksef`` only (the KSeF
     #: plugin registers it, see ``docs/plugins/ksef.md``).
     KSEF_SEND = "ksef.send"
@@ -189,6 +192,17 @@ class MailRequest:
 
 
 @attrs.frozen(kw_only=True)
+class NotificationMail:
+    """Payload of ``mail.notification``: e-mail the notification ``notification_id`` (the
+    message's entity) to its user at ``to``, in ``language``."""
+
+    notification_id: int
+    user_id: int
+    to: str
+    language: str = "pl"
+
+
+@attrs.frozen(kw_only=True)
 class KsefSendRequest:
     """Payload of ``ksef.send``: send the document ``document_id`` (the message's entity) of
     ``client_id`` to KSeF as FA(3) ``ksef_kind``. ``number`` is its number when queued;
@@ -223,6 +237,7 @@ PAYLOAD_TYPES: Mapping[Topic, type] = {
     Topic.NEWS_DELETED: NewsItem,
     Topic.CHAT_MESSAGE_POSTED: ChatMessage,
     Topic.MAIL_DOCUMENT: MailRequest,
+    Topic.MAIL_NOTIFICATION: NotificationMail,
     Topic.KSEF_SEND: KsefSendRequest,
 }
 

@@ -41,7 +41,6 @@ from cabinet_core.entities import (
     Document,
     DocumentTotals,
     ExchangeRate,
-    Notification,
     OutboxMessage,
     Party,
     PartyKind,
@@ -995,30 +994,31 @@ class DocumentService(Service):
         else:
             author = tx.get_user(document.created_by) if document.created_by is not None else None
             recipients = [author] if author is not None else []
-        for user in recipients:
-            if user.id is None or not user.active or user.id == actor.user_id:
-                continue
-            language = user.language if user.language in ("pl", "en") else "pl"
+        client_name = ""
+        if kind == "document.submitted":
+            client = tx.get_client(document.client_id)
+            client_name = client.name if client is not None else ""
+
+        def text(language: str) -> str:
             state = document_type.workflow.state(document.status).label.get(
                 language, document.status
             )
             name = document_type.label.get(language, document_type.key)
-            text = f"{name} {document.number or ''}".strip() + f": {state}"
-            if kind == "document.submitted":
-                client = tx.get_client(document.client_id)
-                if client is not None:
-                    text += f" ({client.name})"
+            said = f"{name} {document.number or ''}".strip() + f": {state}"
+            if client_name:
+                said += f" ({client_name})"
             if comment:
-                text += f" — {comment}"
-            tx.add_notification(
-                Notification(
-                    user_id=user.id,
-                    kind=kind,
-                    text=text,
-                    link=f"/documents/{document.id}",
-                    created_at=self.now(),
-                )
-            )
+                said += f" — {comment}"
+            return said
+
+        self.notify(
+            tx,
+            recipients,
+            kind=kind,
+            text=text,
+            link=f"/documents/{document.id}",
+            skip=actor.user_id,
+        )
 
     # -- deliveries and the CRM's side -----------------------------------------------------------
     def deliveries(self, actor: Actor, doc_id: int) -> builtins.list[OutboxMessage]:

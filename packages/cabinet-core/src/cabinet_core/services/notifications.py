@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 
 from cabinet_core import access
 from cabinet_core.entities import Actor, Notification
-from cabinet_core.errors import N_, NotFound
+from cabinet_core.errors import N_, NotFound, ValidationError
+from cabinet_core.notification_kinds import EMAIL_KINDS
 from cabinet_core.services._base import Service
 
 # mark_read looks the notification up among the user's own; nobody keeps more than this unread.
@@ -46,3 +48,34 @@ class NotificationService(Service):
             if not any(n.id == notification_id for n in own):
                 raise NotFound(N_("Not found"), entity="notification", id=notification_id)
             tx.mark_notification_read(notification_id, at=self.now())
+
+    def email_preferences(self, actor: Actor) -> dict[str, bool]:
+        """Kind → whether the acting user gets it by e-mail too, for every kind of
+        :data:`~cabinet_core.notification_kinds.EMAIL_KINDS` (on unless turned off)."""
+        user_id = access.require_user(actor)
+        with self.store.transaction(readonly=True) as tx:
+            chosen = tx.email_choices([user_id]).get(user_id, {})
+        return {kind: chosen.get(kind, True) for kind in EMAIL_KINDS}
+
+    def set_email_preferences(self, actor: Actor, choices: Mapping[str, bool]) -> dict[str, bool]:
+        """Set which kinds the acting user gets by e-mail (kinds left out keep the default,
+        on); an unknown kind → :class:`ValidationError`. Audited."""
+        user_id = access.require_user(actor)
+        unknown = sorted(set(choices) - set(EMAIL_KINDS))
+        if unknown:
+            raise ValidationError.single(
+                unknown[0], "unknown", N_("This field is not part of the request.")
+            )
+        wanted = {kind: bool(on) for kind, on in choices.items()}
+        with self.store.transaction() as tx:
+            tx.put_email_choices(user_id, {k: on for k, on in wanted.items() if not on})
+            self.record(
+                tx,
+                actor,
+                action="user.notification_preferences",
+                entity="user",
+                entity_id=user_id,
+                client_id=actor.client_id,
+                detail={"email": wanted},
+            )
+        return {kind: wanted.get(kind, True) for kind in EMAIL_KINDS}

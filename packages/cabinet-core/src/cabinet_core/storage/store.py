@@ -44,7 +44,13 @@ from cabinet_core.entities import (
     User,
 )
 from cabinet_core.errors import N_, Conflict, NotFound
-from cabinet_core.storage import mapping, numbering, outbox, vat_register
+from cabinet_core.storage import (
+    mapping,
+    notification_preferences,
+    numbering,
+    outbox,
+    vat_register,
+)
 from cabinet_core.storage import schema as t
 from cabinet_core.storage.dashboard import DashboardQueries
 from cabinet_core.storage.ksef_submissions import KsefTables
@@ -944,6 +950,14 @@ class Tx:
         return [
             mapping.notification_from_row(row) for row in self.connection.execute(query).mappings()
         ]
+
+    def email_choices(self, user_ids: Iterable[int]) -> dict[int, dict[str, bool]]:
+        """User id → notification kind → e-mail wanted, where the user changed the default."""
+        return notification_preferences.email_choices(self.connection, user_ids)
+
+    def put_email_choices(self, user_id: int, choices: Mapping[str, bool]) -> None:
+        """Replace a user's e-mail choices for notifications."""
+        notification_preferences.put_email_choices(self.connection, user_id, choices)
 
     def mark_all_notifications_read(self, user_id: int, *, at: datetime) -> int:
         """Mark every unread notification of a user read; how many were."""
