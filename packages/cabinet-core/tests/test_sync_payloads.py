@@ -34,6 +34,7 @@ from cabinet_core.sync import (
     DocumentStatusChange,
     KsefSendRequest,
     MailRequest,
+    NotificationMail,
     Topic,
     UserInfo,
     decode_payload,
@@ -110,6 +111,9 @@ EXAMPLES: dict[Topic, object] = {
     ),
     Topic.MAIL_DOCUMENT: MailRequest(
         document_id=11, to="kupiec@example.com", message="W załączeniu", requested_by=5
+    ),
+    Topic.MAIL_NOTIFICATION: NotificationMail(
+        notification_id=42, user_id=3, to="ksiegowa@firm.pl", language="pl"
     ),
     Topic.KSEF_SEND: KsefSendRequest(
         document_id=11, client_id=3, number="FV/1/12/2026", ksef_kind="VAT"
