@@ -143,3 +143,45 @@ def test_api_notifications_and_dashboard(cabinet: Cabinet, web: TestClient, worl
     assert {a["doc_type"]: a["count"] for a in review} == {"cost_invoice": 0, "cash_report": 0}
     mine = web.get("/api/v1/dashboard", headers=headers).json()
     assert mine["money"]["payables_due"] == "123.00" and mine["money"]["payables_due_count"] == 1
+
+
+def test_profile_turns_an_e_mail_kind_off_and_the_api_reads_and_sets_the_same(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    login(web, world.accountant.email)
+    page = web.get("/profile").text
+    assert 'data-test="notification-preferences"' in page
+    assert (
+        'name="email.document.submitted" value="1" data-test="email-document.submitted" checked'
+        in page
+    )
+    token = csrf(web, "/profile")
+    saved = web.post(
+        "/profile/notifications",
+        data={"csrf_token": token, "email.document.status_changed": "1"},
+    )
+    assert saved.status_code == 200 and saved.url.path == "/profile"
+    accountant = Actor.of(world.accountant)
+    assert cabinet.notifications.email_preferences(accountant) == {
+        "document.submitted": False,
+        "document.status_changed": True,
+    }
+    page = web.get("/profile").text
+    assert 'data-test="email-document.submitted">' in page  # not ticked any more
+    headers = bearer(cabinet, world.accountant)
+    assert web.get("/api/v1/notifications/preferences", headers=headers).json() == {
+        "document.submitted": False,
+        "document.status_changed": True,
+    }
+    put = web.put(
+        "/api/v1/notifications/preferences",
+        json={"document.submitted": True},
+        headers=headers,
+    )
+    assert put.status_code == 200 and put.json()["document.submitted"] is True
+    bad = web.put("/api/v1/notifications/preferences", json={"x": True}, headers=headers)
+    assert bad.status_code == 422
+    wrong = web.put(
+        "/api/v1/notifications/preferences", json={"document.submitted": "no"}, headers=headers
+    )
+    assert wrong.status_code == 422

@@ -8,10 +8,12 @@ from typing import Any
 
 from cabinet_core.dashboard import Dashboard
 from cabinet_core.entities import Notification
+from cabinet_core.errors import N_, ValidationError
+from cabinet_core.notification_kinds import EMAIL_KINDS
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cabinet_web.api._endpoint import Param, actor, int_param
+from cabinet_web.api._endpoint import Param, actor, int_param, json_body
 from cabinet_web.api.v1 import _id, _path_int, endpoint
 from cabinet_web.kit import cabinet_of, run
 
@@ -31,6 +33,12 @@ COUNT_SCHEMA = {
     "type": "object",
     "properties": {"unread": {"type": "integer", "description": "Unread notifications"}},
     "required": ["unread"],
+}
+PREFERENCES_SCHEMA = {
+    "type": "object",
+    "description": "Notification kind → whether it is e-mailed too",
+    "properties": {kind: {"type": "boolean"} for kind in EMAIL_KINDS},
+    "additionalProperties": False,
 }
 MARKED_SCHEMA = {
     "type": "object",
@@ -105,3 +113,32 @@ async def dashboard(request: Request) -> Dashboard:
     """Staff: the queue across their clients; a client's user: its money and what waits."""
     board: Dashboard = await run(cabinet_of(request).dashboard.for_actor, actor(request))
     return board
+
+
+@endpoint(
+    "/notifications/preferences",
+    "GET",
+    "Which notifications the user also gets by e-mail",
+    response=PREFERENCES_SCHEMA,
+)
+async def email_preferences(request: Request) -> Any:
+    """Every kind with ``true`` (e-mailed, the default) or ``false``."""
+    return await run(cabinet_of(request).notifications.email_preferences, actor(request))
+
+
+@endpoint(
+    "/notifications/preferences",
+    "PUT",
+    "Choose which notifications the user also gets by e-mail",
+    body=PREFERENCES_SCHEMA,
+    response=PREFERENCES_SCHEMA,
+)
+async def set_email_preferences(request: Request) -> Any:
+    """Kinds left out keep the default (on); an unknown kind or a non-boolean is a 422."""
+    data = await json_body(request)
+    for kind, value in data.items():
+        if not isinstance(value, bool):
+            raise ValidationError.single(
+                kind, "type", N_("This value has the wrong type or format.")
+            )
+    return await run(cabinet_of(request).notifications.set_email_preferences, actor(request), data)

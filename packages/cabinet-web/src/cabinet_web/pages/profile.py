@@ -8,6 +8,7 @@ from typing import Any
 from cabinet_core.entities import Client, Role
 from cabinet_core.errors import ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
+from cabinet_core.notification_kinds import EMAIL_KINDS
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -55,10 +56,13 @@ async def _render(
     preferences: dict[str, Any] | None = None,
     preference_errors: dict[str, str] | None = None,
 ) -> Response:
+    actor = actor_of(request)
+    email_choices = await run(cabinet_of(request).notifications.email_preferences, actor)
     context: dict[str, Any] = {
         "values": values,
         "errors": errors,
         "flashes": pop_flashes(request),
+        "email_kinds": [(kind, label, email_choices[kind]) for kind, label in EMAIL_KINDS.items()],
         "has_company": request.state.user.role is Role.CLIENT,
         "account_rows": account_rows(values),
         "currencies": SUPPORTED_CURRENCIES,
@@ -134,8 +138,24 @@ async def save_preferences(request: Request) -> Response:
     return redirect("/profile")
 
 
+@page()
+async def save_notifications(request: Request) -> Response:
+    """Save which notifications the user also gets by e-mail (a ticked box: yes)."""
+    form = await read_form(request)
+    choices = {kind: form.get(f"email.{kind}") == "1" for kind in EMAIL_KINDS}
+    await run(cabinet_of(request).notifications.set_email_preferences, actor_of(request), choices)
+    flash(request, request.state.gettext("Your notification settings are saved."))
+    return redirect("/profile#notifications")
+
+
 ROUTES = [
     Route("/profile", profile, methods=["GET"], name="profile"),
     Route("/profile/company", save_company, methods=["POST"], name="profile_company"),
     Route("/profile/preferences", save_preferences, methods=["POST"], name="profile_preferences"),
+    Route(
+        "/profile/notifications",
+        save_notifications,
+        methods=["POST"],
+        name="profile_notifications",
+    ),
 ]
