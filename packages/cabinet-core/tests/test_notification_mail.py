@@ -93,9 +93,16 @@ def test_a_user_who_turned_a_kind_off_gets_the_notification_but_no_mail(
     assert cabinet.notifications.email_preferences(accountant) == {
         "document.submitted": True,
         "document.status_changed": True,
+        "chat.message": True,
+        "news.important": True,
     }
     saved = cabinet.notifications.set_email_preferences(accountant, {"document.submitted": False})
-    assert saved == {"document.submitted": False, "document.status_changed": True}
+    assert saved == {
+        "document.submitted": False,
+        "document.status_changed": True,
+        "chat.message": True,
+        "news.important": True,
+    }
     assert cabinet.notifications.email_preferences(accountant) == saved
     _submit(world, world.alice)
     _deliver(world)
@@ -129,3 +136,78 @@ def test_an_inactive_user_is_neither_notified_nor_mailed(
     _submit(world, world.alice)
     _deliver(world)
     assert mailer.sent == []
+
+
+def test_a_chat_message_unread_for_ten_minutes_is_mailed_once(
+    world: World, mailer: CapturingMailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cabinet_core.services.notifications import periodic_tasks
+
+    cabinet = world.cabinet
+    now = [datetime(2026, 12, 7, 9, 0, tzinfo=UTC)]
+    monkeypatch.setattr(cabinet.store, "clock", lambda: now[0])
+    a = world.client_id(world.client_a)
+    cabinet.chat.post(world.actor(world.alice), client_id=a, body="Czy faktura dotarła?")
+    cabinet.chat.post(world.actor(world.manager), client_id=a, body="Tak, dziękuję.")
+    (task,) = periodic_tasks()
+    # Nine minutes on: nothing yet.
+    now[0] += timedelta(minutes=9)
+    task.run(cabinet)
+    _deliver(world)
+    assert mailer.sent == []
+    # Alice reads hers; the manager does not.
+    (alices,) = cabinet.notifications.list(world.actor(world.alice))
+    assert alices.id is not None
+    cabinet.notifications.mark_read(world.actor(world.alice), alices.id)
+    now[0] += timedelta(minutes=1)
+    assert cabinet.notifications.mail_unread_chat() == 1
+    _deliver(world)
+    assert [m.to for m in mailer.sent] == [("manager@firm.example",)]
+    assert "Czy faktura dotarła?" in mailer.sent[0].body
+    assert "https://panel.firm.pl/chat/" in mailer.sent[0].body
+    # Mailed once: the next passes find nothing.
+    now[0] += timedelta(minutes=5)
+    assert cabinet.notifications.mail_unread_chat() == 0
+
+
+def test_unread_chat_respects_the_preference_and_the_horizon(
+    world: World, mailer: CapturingMailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    cabinet = world.cabinet
+    now = [datetime(2026, 12, 7, 9, 0, tzinfo=UTC)]
+    monkeypatch.setattr(cabinet.store, "clock", lambda: now[0])
+    a = world.client_id(world.client_a)
+    cabinet.notifications.set_email_preferences(world.actor(world.manager), {"chat.message": False})
+    cabinet.chat.post(world.actor(world.alice), client_id=a, body="Halo?")
+    now[0] += timedelta(minutes=11)
+    assert cabinet.notifications.mail_unread_chat() == 0
+    # Turned back on, but the message is now two days old: too late to mail.
+    cabinet.notifications.set_email_preferences(world.actor(world.manager), {"chat.message": True})
+    now[0] += timedelta(days=2)
+    assert cabinet.notifications.mail_unread_chat() == 0
+    _deliver(world)
+    assert mailer.sent == []
+
+
+def test_important_news_reaches_every_client_user_and_ordinary_news_nobody(
+    world: World, mailer: CapturingMailer
+) -> None:
+    from cabinet_core.entities import NewsItem
+
+    cabinet = world.cabinet
+    manager = world.actor(world.manager)
+    cabinet.news.publish(manager, NewsItem(title="Nowe godziny pracy", body="…"))
+    cabinet.news.publish(
+        manager, NewsItem(title="Termin JPK: 25 grudnia", body="…", important=True)
+    )
+    for user in (world.alice, world.bob):
+        kinds = [n.kind for n in cabinet.notifications.list(Actor.of(user))]
+        assert kinds == ["news.important"]
+    assert cabinet.notifications.unread_count(world.actor(world.accountant)) == 0
+    _deliver(world)
+    assert sorted(m.to[0] for m in mailer.sent) == ["alice@alfa.example", "bob@beta.example"]
+    assert all("Termin JPK: 25 grudnia" in m.subject for m in mailer.sent)

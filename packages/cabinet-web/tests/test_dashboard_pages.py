@@ -158,13 +158,20 @@ def test_profile_turns_an_e_mail_kind_off_and_the_api_reads_and_sets_the_same(
     token = csrf(web, "/profile")
     saved = web.post(
         "/profile/notifications",
-        data={"csrf_token": token, "email.document.status_changed": "1"},
+        data={
+            "csrf_token": token,
+            "email.document.status_changed": "1",
+            "email.chat.message": "1",
+            "email.news.important": "1",
+        },
     )
     assert saved.status_code == 200 and saved.url.path == "/profile"
     accountant = Actor.of(world.accountant)
     assert cabinet.notifications.email_preferences(accountant) == {
         "document.submitted": False,
         "document.status_changed": True,
+        "chat.message": True,
+        "news.important": True,
     }
     page = web.get("/profile").text
     assert 'data-test="email-document.submitted">' in page  # not ticked any more
@@ -172,6 +179,8 @@ def test_profile_turns_an_e_mail_kind_off_and_the_api_reads_and_sets_the_same(
     assert web.get("/api/v1/notifications/preferences", headers=headers).json() == {
         "document.submitted": False,
         "document.status_changed": True,
+        "chat.message": True,
+        "news.important": True,
     }
     put = web.put(
         "/api/v1/notifications/preferences",

@@ -17,5 +17,7 @@ EMAIL_KINDS: Mapping[str, str] = MappingProxyType(
         "document.status_changed": N_(
             "A document of your company moved on (approved, returned, booked, paid)"
         ),
+        "chat.message": N_("A chat message left unread for 10 minutes"),
+        "news.important": N_("Important news from the firm"),
     }
 )

@@ -66,10 +66,12 @@ class Service:
         text: Callable[[str], str],
         link: str,
         skip: int | None = None,
+        mail: bool = True,
     ) -> None:
         """Notify each active user of ``users`` but ``skip`` (the one who acted), in ``tx``:
-        ``text(language)`` in the user's language; a kind of :data:`EMAIL_KINDS` is e-mailed
-        too (outbox topic ``mail.notification``) unless the user turned it off."""
+        ``text(language)`` in the user's language; with ``mail``, a kind of
+        :data:`EMAIL_KINDS` is e-mailed too (outbox topic ``mail.notification``) unless the user
+        turned it off (a chat message is e-mailed later, only if still unread)."""
         wanted = [u for u in users if u.id is not None and u.active and u.id != skip]
         choices = tx.email_choices(u.id for u in wanted if u.id is not None)
         for user in wanted:
@@ -84,25 +86,37 @@ class Service:
                     created_at=self.now(),
                 )
             )
-            if kind not in EMAIL_KINDS or not user.email:
-                continue
-            if not choices.get(user.id, {}).get(kind, True):
-                continue
-            self.record(
-                tx,
-                Actor.system(),
-                action="notification.mail",
-                entity="notification",
-                entity_id=stored.id,
-                client_id=user.client_id,
-                topic=Topic.MAIL_NOTIFICATION,
-                message=NotificationMail(
-                    notification_id=stored.id or 0,
-                    user_id=user.id,
-                    to=user.email,
-                    language=language,
-                ),
-            )
+            if mail:
+                self.mail_notification(tx, user, stored, choices.get(user.id, {}))
+
+    def mail_notification(
+        self, tx: Tx, user: User, notification: Notification, choices: Mapping[str, bool]
+    ) -> bool:
+        """Queue the e-mail of ``notification`` to ``user`` (outbox ``mail.notification``)
+        when its kind is e-mailed and the user did not turn it off (``choices``); whether it
+        was queued."""
+        kind = notification.kind
+        if kind not in EMAIL_KINDS or not user.email or not user.active or user.id is None:
+            return False
+        if not choices.get(kind, True):
+            return False
+        language = user.language if user.language in ("pl", "en") else "pl"
+        self.record(
+            tx,
+            Actor.system(),
+            action="notification.mail",
+            entity="notification",
+            entity_id=notification.id,
+            client_id=user.client_id,
+            topic=Topic.MAIL_NOTIFICATION,
+            message=NotificationMail(
+                notification_id=notification.id or 0,
+                user_id=user.id,
+                to=user.email,
+                language=language,
+            ),
+        )
+        return True
 
     def record(
         self,

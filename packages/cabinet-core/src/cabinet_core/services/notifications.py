@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from cabinet_core import access
 from cabinet_core.entities import Actor, Notification
 from cabinet_core.errors import N_, NotFound, ValidationError
 from cabinet_core.notification_kinds import EMAIL_KINDS
 from cabinet_core.services._base import Service
+
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+    from cabinet_core.crm import PeriodicTask
+
+#: A chat message is e-mailed when its notification is still unread after this long.
+CHAT_UNREAD_DELAY = timedelta(minutes=10)
+#: Unread chat older than this is not e-mailed any more: a worker started after a long stop
+#: does not flood the users with old conversations.
+CHAT_MAIL_HORIZON = timedelta(days=1)
+#: How often the worker looks for unread chat to e-mail (``cabinet worker``).
+CHAT_CHECK_SECONDS = 60.0
 
 # mark_read looks the notification up among the user's own; nobody keeps more than this unread.
 _OWN_LIMIT = 10_000
@@ -79,3 +93,41 @@ class NotificationService(Service):
                 detail={"email": wanted},
             )
         return {kind: wanted.get(kind, True) for kind in EMAIL_KINDS}
+
+    def mail_unread_chat(self) -> int:
+        """Queue an e-mail for every chat message whose notification has been unread for
+        :data:`CHAT_UNREAD_DELAY` (and not yet mailed), to users who did not turn it off; how
+        many were queued. The worker runs it every minute (:func:`periodic_tasks`)."""
+        now = self.now()
+        with self.store.transaction() as tx:
+            due = tx.unmailed_unread_notifications(
+                "chat.message",
+                created_before=now - CHAT_UNREAD_DELAY,
+                created_after=now - CHAT_MAIL_HORIZON,
+            )
+            if not due:
+                return 0
+            user_ids = {n.user_id for n in due}
+            choices = tx.email_choices(user_ids)
+            users = {user_id: tx.get_user(user_id) for user_id in user_ids}
+            queued = 0
+            for notification in due:
+                user = users.get(notification.user_id)
+                if user is not None and self.mail_notification(
+                    tx, user, notification, choices.get(notification.user_id, {})
+                ):
+                    queued += 1
+            return queued
+
+
+def periodic_tasks() -> tuple[PeriodicTask[Cabinet], ...]:
+    """The notifications' own work for the worker loop: e-mailing unread chat."""
+    from cabinet_core.crm import PeriodicTask
+
+    return (
+        PeriodicTask(
+            name="notifications.unread_chat",
+            interval_seconds=CHAT_CHECK_SECONDS,
+            run=lambda cabinet: cabinet.notifications.mail_unread_chat(),
+        ),
+    )

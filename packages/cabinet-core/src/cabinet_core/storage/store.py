@@ -959,6 +959,37 @@ class Tx:
         """Replace a user's e-mail choices for notifications."""
         notification_preferences.put_email_choices(self.connection, user_id, choices)
 
+    def unmailed_unread_notifications(
+        self, kind: str, *, created_before: datetime, created_after: datetime, limit: int = 500
+    ) -> list[Notification]:
+        """Unread notifications of ``kind`` created in the window and never queued for
+        e-mail (no ``mail.notification`` outbox message names them), oldest first."""
+        n, o = t.notifications, t.outbox
+        mailed = (
+            sa.select(o.c.id)
+            .where(
+                o.c.entity == "notification",
+                o.c.entity_id == n.c.id,
+                o.c.topic == "mail.notification",
+            )
+            .exists()
+        )
+        query = (
+            sa.select(n)
+            .where(
+                n.c.kind == kind,
+                n.c.read_at.is_(None),
+                n.c.created_at <= created_before,
+                n.c.created_at > created_after,
+                ~mailed,
+            )
+            .order_by(n.c.id)
+            .limit(limit)
+        )
+        return [
+            mapping.notification_from_row(row) for row in self.connection.execute(query).mappings()
+        ]
+
     def mark_all_notifications_read(self, user_id: int, *, at: datetime) -> int:
         """Mark every unread notification of a user read; how many were."""
         n = t.notifications
