@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, DocumentLine, Party, Role, User
 from cabinet_core.errors import PermissionDenied, ValidationError
@@ -95,6 +96,7 @@ def test_a_user_who_turned_a_kind_off_gets_the_notification_but_no_mail(
         "document.status_changed": True,
         "chat.message": True,
         "news.important": True,
+        "delivery.failed": True,
     }
     saved = cabinet.notifications.set_email_preferences(accountant, {"document.submitted": False})
     assert saved == {
@@ -102,6 +104,7 @@ def test_a_user_who_turned_a_kind_off_gets_the_notification_but_no_mail(
         "document.status_changed": True,
         "chat.message": True,
         "news.important": True,
+        "delivery.failed": True,
     }
     assert cabinet.notifications.email_preferences(accountant) == saved
     _submit(world, world.alice)
@@ -211,3 +214,47 @@ def test_important_news_reaches_every_client_user_and_ordinary_news_nobody(
     _deliver(world)
     assert sorted(m.to[0] for m in mailer.sent) == ["alice@alfa.example", "bob@beta.example"]
     assert all("Termin JPK: 25 grudnia" in m.subject for m in mailer.sent)
+
+
+def test_a_failed_delivery_tells_the_admins_and_a_failed_notification_mail_only_in_app(
+    world: World, mailer: CapturingMailer
+) -> None:
+    from cabinet_core.entities import OutboxMessage
+    from cabinet_core.sync import MAIL_SUBSCRIBER
+
+    cabinet = world.cabinet
+    with cabinet.store.transaction() as tx:
+        tx.add_outbox(
+            OutboxMessage(topic="mail.document", entity="document", entity_id=999),
+            subscribers=(MAIL_SUBSCRIBER,),
+        )
+    _deliver(world)  # the document is gone: the mail fails for good at once
+    admin = world.actor(world.admin)
+    (told,) = cabinet.notifications.list(admin)
+    assert told.kind == "delivery.failed" and "mail.document" in told.text
+    assert told.link == "/settings"
+    assert [m.to for m in mailer.sent] == [("admin@firm.example",)]
+    assert cabinet.notifications.unread_count(world.actor(world.accountant)) == 0
+    # A notification e-mail that cannot go out is told in the cabinet, never mailed again.
+    mailer.sent.clear()
+    mailer.failures = 100
+    _submit(world, world.alice)
+    for _ in range(5):
+        Worker(cabinet).run_once()
+        # Make the retries due at once (the backoff is the worker's business, not this test's).
+        with cabinet.store.transaction() as tx:
+            tx.connection.execute(
+                sa.text(
+                    "UPDATE outbox_deliveries SET next_attempt_at = NULL WHERE failed_at IS NULL"
+                )
+            )
+    kinds = [n.kind for n in cabinet.notifications.list(admin)]
+    assert kinds.count("delivery.failed") == 2
+    with cabinet.store.transaction(readonly=True) as tx:
+        pending = tx.connection.execute(
+            sa.text(
+                "SELECT count(*) FROM outbox_deliveries WHERE failed_at IS NULL "
+                "AND delivered_at IS NULL"
+            )
+        ).scalar_one()
+    assert pending == 0

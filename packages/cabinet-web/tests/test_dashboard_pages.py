@@ -163,6 +163,7 @@ def test_profile_turns_an_e_mail_kind_off_and_the_api_reads_and_sets_the_same(
             "email.document.status_changed": "1",
             "email.chat.message": "1",
             "email.news.important": "1",
+            "email.delivery.failed": "1",
         },
     )
     assert saved.status_code == 200 and saved.url.path == "/profile"
@@ -172,6 +173,7 @@ def test_profile_turns_an_e_mail_kind_off_and_the_api_reads_and_sets_the_same(
         "document.status_changed": True,
         "chat.message": True,
         "news.important": True,
+        "delivery.failed": True,
     }
     page = web.get("/profile").text
     assert 'data-test="email-document.submitted">' in page  # not ticked any more
@@ -181,6 +183,7 @@ def test_profile_turns_an_e_mail_kind_off_and_the_api_reads_and_sets_the_same(
         "document.status_changed": True,
         "chat.message": True,
         "news.important": True,
+        "delivery.failed": True,
     }
     put = web.put(
         "/api/v1/notifications/preferences",

@@ -19,5 +19,6 @@ EMAIL_KINDS: Mapping[str, str] = MappingProxyType(
         ),
         "chat.message": N_("A chat message left unread for 10 minutes"),
         "news.important": N_("Important news from the firm"),
+        "delivery.failed": N_("A delivery to the CRM, KSeF or by e-mail failed (admins)"),
     }
 )

@@ -8,10 +8,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from cabinet_core import access
-from cabinet_core.entities import Actor, Notification
+from cabinet_core.entities import Actor, Notification, OutboxMessage, Role
 from cabinet_core.errors import N_, NotFound, ValidationError
 from cabinet_core.notification_kinds import EMAIL_KINDS
 from cabinet_core.services._base import Service
+from cabinet_core.sync import Topic
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -118,6 +119,32 @@ class NotificationService(Service):
                 ):
                     queued += 1
             return queued
+
+    def delivery_failed(self, message: OutboxMessage, *, subscriber: str) -> None:
+        """Tell every active admin that ``subscriber`` (``mail``, a CRM backend, ``ksef``)
+        gave up on ``message`` (called by the worker). A failed notification e-mail is told in
+        the cabinet only, so a mail server that is down never feeds itself more mail."""
+
+        def text(language: str) -> str:
+            return _FAILED_TEXT[language if language in _FAILED_TEXT else "pl"].format(
+                topic=message.topic, subscriber=subscriber, id=message.id
+            )
+
+        with self.store.transaction() as tx:
+            self.notify(
+                tx,
+                tx.list_users(role=Role.ADMIN),
+                kind="delivery.failed",
+                text=text,
+                link="/settings",
+                mail=message.topic != Topic.MAIL_NOTIFICATION.value,
+            )
+
+
+_FAILED_TEXT = {
+    "pl": "Nie dostarczono: {topic} do {subscriber} (wiadomość {id}); ponów ją w ustawieniach.",
+    "en": "Not delivered: {topic} to {subscriber} (message {id}); retry it in the settings.",
+}
 
 
 def periodic_tasks() -> tuple[PeriodicTask[Cabinet], ...]:
