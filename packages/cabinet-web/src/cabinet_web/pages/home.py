@@ -38,7 +38,8 @@ def attention_label(request: Request, item: Attention) -> str:
     subscriber = item.subscriber or ""
     if subscriber == "mail":
         subscriber = request.state.gettext("e-mail")
-    return request.state.gettext(LABELS.get(item.key, item.key)) % {
+    template: str = request.state.gettext(LABELS.get(item.key, item.key))
+    return template % {
         "type": type_label,
         "subscriber": subscriber,
     }
