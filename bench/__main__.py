@@ -3,7 +3,8 @@
 With no argument the core and PDF benchmarks run; ``lists`` (the 1M-document list page, which
 builds a cached database on its first run) and ``bitrix`` (5,000 documents synced to the emulator
 at three portal speeds, about ten minutes) and ``webhook`` (3,000 documents delivered to a
-loopback receiver) run only when named, with their own options
+loopback receiver) and ``reports`` (XLSX exports of 10,000 and 100,000 rows and a report's
+aggregate against the bare SQL, under two minutes) run only when named, with their own options
 (``python -m bench lists --help``, ``python -m bench bitrix --help``); ``vat`` (the VAT
 statement of a client-month on the list database, and JPK_V7M(3) at 1,000 and 10,000 rows)
 likewise.
@@ -40,6 +41,10 @@ def main(argv: list[str]) -> int:
         from bench import bitrix
 
         results += bitrix.main(argv[1:])
+    if which == "reports":
+        from bench import reports
+
+        results += reports.main(argv[1:])
     if which == "webhook":
         from bench import webhook
 
@@ -48,9 +53,9 @@ def main(argv: list[str]) -> int:
         from bench import vat
 
         results += vat.main(argv[1:])
-    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat"}:
+    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports"}:
         print(
-            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook or vat",
+            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat or reports",
             file=sys.stderr,
         )
         return 2

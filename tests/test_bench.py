@@ -35,6 +35,8 @@ def test_the_bare_reportlab_page_prints_what_the_invoice_prints(tmp_path: Path) 
     bare = _text(bench_pdf.bare_reportlab())
     settings = Settings(data_dir=tmp_path, branding=Branding(firm_name=bench_pdf.FIRM))
     with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cabinet:
+        # The printable view reads a numbered invoice's KSeF state from the database.
+        cabinet.migrate()
         rendered = PdfRenderer().render(
             cabinet, bench_pdf.INVOICE, client=bench_pdf.CLIENT, template=None, language="pl"
         )

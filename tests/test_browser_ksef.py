@@ -107,7 +107,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         assert client.id is not None
         emulator.add_subject(SELLER_NIP, client.name)
         port = cabinet.ksef_port()
-        CredentialVault(KsefSettings.of(cabinet).credentials_key, port).store(
+        CredentialVault(KsefSettings.of(cabinet).credentials_key, port).keep(
             client.id,
             token_credentials(SELLER_NIP, emulator.add_token(SELLER_NIP)),
             now=port.now(),

@@ -30,7 +30,7 @@ def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
     yield from pdf_cabinet(tmp_path, database_url)
 
 
-def signed_contract(cabinet: Cabinet, world: World, **extra: str) -> Document:
+def signed_contract(cabinet: Cabinet, world: World, **extra: object) -> Document:
     actor = Actor.of(world.client_user)
     assert world.client.id is not None
     contract = cabinet.documents.create(
@@ -248,7 +248,14 @@ def test_a_bills_page_names_the_ordering_party_and_the_contractor(
 def test_a_copyright_contract_prefills_the_50_percent_costs(
     cabinet: Cabinet, client_web: TestClient, world: World
 ) -> None:
-    contract = signed_contract(cabinet, world, contract_kind="dzielo", copyright_transfer="true")
+    contract = signed_contract(
+        cabinet,
+        world,
+        contract_kind="dzielo",
+        copyright_transfer="true",
+        # A transfer names its fields of exploitation (the contract type checks it).
+        fields_of_exploitation=["recording", "trading"],
+    )
     form = client_web.get(f"/documents/new?type=bill&from={contract.id}").text
     assert 'name="extra.copyright_transfer" value="true" checked' in form
     assert 'name="extra.sickness_insurance" value="true">' in form

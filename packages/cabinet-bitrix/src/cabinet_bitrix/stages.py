@@ -55,6 +55,8 @@ _DEFAULTS: Mapping[str, tuple[str, str]] = {
     "sent": ("SENT", "CLIENT"),
     "paid": ("APPROVED", "SUCCESS"),
     "cancelled": ("DECLAINED", "FAIL"),
+    # KSeF refused the invoice: it is back with the client to fix and issue again, not issued.
+    "ksef_rejected": ("DRAFT", "NEW"),
     # A proforma settled by the VAT invoice it became.
     "converted": ("APPROVED", "SUCCESS"),
     # Cost invoices: the accountant's own pipeline.

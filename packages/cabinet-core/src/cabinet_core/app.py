@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cabinet_core.mail import Mailer
     from cabinet_core.outbox_subscribers import OutboxSubscriber
     from cabinet_core.rendering import Renderer
+    from cabinet_core.reports import ReportService
     from cabinet_core.services import (
         AuditService,
         CashService,
@@ -83,6 +84,7 @@ class Cabinet:
     contract_templates: ContractTemplateService
     contracts: ContractService
     vat_statements: VatStatementService
+    reports: ReportService
 
     def __init__(
         self,

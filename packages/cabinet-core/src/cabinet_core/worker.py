@@ -20,6 +20,9 @@ failing CRM never makes another receive a message again and never holds up the m
 Several worker processes may run against one PostgreSQL database: claims use
 ``FOR UPDATE SKIP LOCKED``, so no two workers hold the same delivery.
 
+``run_once`` also writes one queued report export per turn (``cabinet.reports``), with its
+progress, so a long export never needs a request to stay open.
+
 ``run_forever`` also runs periodic tasks (:class:`~cabinet_core.crm.PeriodicTask`): those given
 to the worker (run with the cabinet) and those the active backends declare
 (:class:`~cabinet_core.sync.PeriodicWork`, run with the backend's port), such as a CRM
@@ -127,6 +130,11 @@ class Worker:
             handled += self._run_subscriber(
                 name, functools.partial(self._deliver_to, name, backend)
             )
+        # Report exports too long to download at once are written here, one per turn, so a
+        # 100,000-row export never holds up the deliveries for long.
+        reports = getattr(self.cabinet, "reports", None)
+        if reports is not None:
+            handled += reports.run_export_jobs(limit=1)
         return handled
 
     def _run_subscriber(

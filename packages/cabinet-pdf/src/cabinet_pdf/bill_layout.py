@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 ZERO = Decimal("0.00")
 
 WORDS: Mapping[str, Mapping[str, str]] = {
-    "contract": {"pl": "Umowa", "en": "Contract"},
+    "the_contract": {"pl": "Umowa", "en": "Contract"},
     "contractor": {"pl": "Wykonawca", "en": "Contractor"},
     "calculation": {"pl": "Wyliczenie wynagrodzenia", "en": "Calculation of the remuneration"},
     "gross": {"pl": "Wynagrodzenie brutto", "en": "Gross remuneration"},
@@ -93,7 +93,7 @@ def _facts(layout: Layout, heading: str, names: tuple[str, ...]) -> list[Flowabl
 
 def reference(layout: Layout) -> list[Flowable]:
     """Which contract the bill is for, and the contractor's PESEL, tax office and account."""
-    out = [*_facts(layout, "contract", CONTRACT), *_facts(layout, "contractor", CONTRACTOR)]
+    out = [*_facts(layout, "the_contract", CONTRACT), *_facts(layout, "contractor", CONTRACTOR)]
     return [*out, Spacer(1, 3 * mm)] if out else []
 
 

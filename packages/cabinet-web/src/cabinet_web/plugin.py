@@ -70,6 +70,7 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
     links = [{"href": "/", "label": _("Home")}, {"href": "/documents", "label": _("Documents")}]
     # Every role works with bills: the client side issues them, accountants book them.
     links.append({"href": BILLS, "label": _("Bills")})
+    links.append({"href": "/reports", "label": _("Reports")})
     links += [{"href": "/chat", "label": _("Chat")}, {"href": "/news", "label": _("News")}]
     links.append({"href": "/cash", "label": _("Cash desks")})
     links += _contract_links(actor, request)

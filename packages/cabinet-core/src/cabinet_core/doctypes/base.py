@@ -106,6 +106,8 @@ class DocumentType(Protocol):
     * ``offer_new``: offered under "New" in the documents list;
     * ``from_template``: its text is a contract template filled with its values (see
       :mod:`cabinet_core.contract_templates`);
+    * ``ledger``: the side of the books reports count the type's documents on, ``"sales"``
+      (issued), ``"purchases"`` (received) or ``None`` (other, e.g. a proforma or a contract);
     * ``effects``: transition key → effects run inside that move's transaction (see
       :mod:`cabinet_core.doctypes.effects`);
     * ``vat_register``: the VAT register (rejestr VAT) the type's documents are entered in,
@@ -133,6 +135,7 @@ class DocumentType(Protocol):
     client_is_buyer: bool
     offer_new: bool
     from_template: bool
+    ledger: str | None
     effects: Mapping[str, Sequence[Effect]]
     vat_register: str | None
     vat_register_states: frozenset[str]

@@ -327,6 +327,9 @@ class BaseDocumentType:
     #: The states in which a document is back with the client to be fixed (a returned cost
     #: invoice): the client's and the staff dashboard count them.
     returned_states: ClassVar[frozenset[str]] = frozenset()
+    #: Which side of the books reports count the type on: ``"sales"`` (documents the client
+    #: issued), ``"purchases"`` (documents it received) or ``None`` (other: not an account).
+    ledger: ClassVar[str | None] = None
 
     @property
     def deliverable_states(self) -> frozenset[str]:

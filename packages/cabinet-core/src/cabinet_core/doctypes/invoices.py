@@ -108,6 +108,7 @@ class CostInvoice(BaseDocumentType):
     seller_required = True
     client_is_buyer = True
     offer_new = True
+    ledger = "purchases"
     effects = MappingProxyType({"submit": (link_received_correction,)})
     # Totals are after − before per rate: a received KOR with "before" rows states differences;
     # without "before" rows (every ordinary invoice) that is simply the lines' own totals.
@@ -286,6 +287,7 @@ class VatInvoice(BaseDocumentType):
     vat_bearing = True
     buyer_required = True
     ksef_kind = "VAT"
+    ledger = "sales"
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
@@ -342,6 +344,7 @@ class CorrectingInvoice(BaseDocumentType):
     buyer_required = True
     corrects = True
     ksef_kind = "KOR"
+    ledger = "sales"
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True

@@ -80,3 +80,6 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.contract_templates = ContractTemplateService(cabinet)
     cabinet.contracts = ContractService(cabinet)
     cabinet.vat_statements = VatStatementService(cabinet)
+    from cabinet_core.reports import ReportService  # the reports package builds on the services
+
+    cabinet.reports = ReportService(cabinet)

@@ -617,3 +617,30 @@ contract_template_versions = sa.Table(
     _created(),
     sa.UniqueConstraint("template_id", "version", name="uq_contract_template_versions_version"),
 )
+
+# Report exports too long to download at once: the worker writes the file (cabinet_core.reports).
+report_exports = sa.Table(
+    "report_exports",
+    metadata,
+    _id(),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("format", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("rows_done", sa.Integer, nullable=False),
+    sa.Column("rows_total", sa.Integer),
+    sa.Column("filename", sa.String(200), nullable=False),
+    sa.Column("error", sa.Text),
+    _created(),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("finished_at", UtcDateTime),
+    # The worker looks for the oldest queued job.
+    sa.Index("ix_report_exports_status", "status", "id"),
+)

@@ -17,6 +17,7 @@ from cabinet_web.pages import (
     news,
     notifications,
     profile,
+    reports,
     settings,
     tokens,
     users,
@@ -43,6 +44,7 @@ ROUTES = [
     *contract_templates.ROUTES,
     *contracts.ROUTES,
     *vat_statement.ROUTES,
+    *reports.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
