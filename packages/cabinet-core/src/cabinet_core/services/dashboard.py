@@ -29,6 +29,7 @@ from cabinet_core.dashboard import (
     MoneyPicture,
 )
 from cabinet_core.doctypes import DocumentType
+from cabinet_core.doctypes.common import KSEF_REJECTED_STATE
 from cabinet_core.entities import Actor, Role
 from cabinet_core.ksef.submission import KsefState
 from cabinet_core.money import round_money
@@ -89,8 +90,6 @@ class DashboardService(Service):
 
     def _ksef_rejected(self) -> DocumentSelection:
         """Documents KSeF refused: the types whose workflow has the ``ksef_rejected`` state."""
-        from cabinet_core.doctypes.common import KSEF_REJECTED_STATE
-
         key = KSEF_REJECTED_STATE.key
         types = tuple(
             k for k, dt in self._types().items() if any(s.key == key for s in dt.workflow.states)
