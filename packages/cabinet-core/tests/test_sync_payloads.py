@@ -35,6 +35,7 @@ from cabinet_core.sync import (
     KsefSendRequest,
     MailRequest,
     MailTestRequest,
+    NotificationMail,
     PasswordLinkRequest,
     Topic,
     UserInfo,
@@ -115,6 +116,9 @@ EXAMPLES: dict[Topic, object] = {
     ),
     Topic.MAIL_PASSWORD_LINK: PasswordLinkRequest(user_id=7, purpose="invite", invited_by=2),
     Topic.MAIL_TEST: MailTestRequest(to="kontrola@example.pl", language="pl", requested_by=5),
+    Topic.MAIL_NOTIFICATION: NotificationMail(
+        notification_id=42, user_id=3, to="ksiegowa@firm.pl", language="pl"
+    ),
     Topic.KSEF_SEND: KsefSendRequest(
         document_id=11, client_id=3, number="FV/1/12/2026", ksef_kind="VAT"
     ),

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         ContractService,
         ContractTemplateService,
         CounterpartyService,
+        DashboardService,
         DocumentService,
         InvoicingService,
         KsefService,
@@ -85,6 +86,7 @@ class Cabinet:
     news: NewsService
     chat: ChatService
     notifications: NotificationService
+    dashboard: DashboardService
     audit: AuditService
     settings_store: SettingsStoreService
     branding: BrandingService

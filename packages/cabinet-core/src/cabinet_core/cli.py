@@ -89,10 +89,11 @@ def fail(exc: CabinetError) -> click.ClickException:
 @click.pass_context
 def worker(ctx: click.Context, once: bool) -> None:
     """Deliver outbox messages to the CRM backends until stopped (Ctrl+C / SIGTERM)."""
+    from cabinet_core.services.notifications import periodic_tasks
     from cabinet_core.worker import Worker
 
     cabinet = open_cabinet(ctx)
-    runner = Worker(cabinet)
+    runner = Worker(cabinet, periodic=periodic_tasks())
     if once:
         click.echo(f"delivered {runner.run_once()} message(s)")
         return

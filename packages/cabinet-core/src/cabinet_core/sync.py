@@ -67,6 +67,7 @@ __all__ = [
     "KsefSendRequest",
     "MailRequest",
     "MailTestRequest",
+    "NotificationMail",
     "PasswordLinkRequest",
     "PeriodicWork",
     "SyncPort",
@@ -116,6 +117,8 @@ class Topic(enum.StrEnum):
     MAIL_PASSWORD_LINK = "mail.password_link"  # noqa: S105 - a topic name, not a secret
     #: A test e-mail an admin asked for on the mail settings page (checks the SMTP settings).
     MAIL_TEST = "mail.test"
+    #: A notification to e-mail to its user; delivered by the cabinet's mail delivery.
+    MAIL_NOTIFICATION = "mail.notification"
     #: A document to send to KSeF; delivered to the outbox subscriber ``ksef`` only (the KSeF
     #: plugin registers it, see ``docs/plugins/ksef.md``).
     KSEF_SEND = "ksef.send"
@@ -226,6 +229,17 @@ class MailTestRequest:
 
 
 @attrs.frozen(kw_only=True)
+class NotificationMail:
+    """Payload of ``mail.notification``: e-mail the notification ``notification_id`` (the
+    message's entity) to its user at ``to``, in ``language``."""
+
+    notification_id: int
+    user_id: int
+    to: str
+    language: str = "pl"
+
+
+@attrs.frozen(kw_only=True)
 class KsefSendRequest:
     """Payload of ``ksef.send``: send the document ``document_id`` (the message's entity) of
     ``client_id`` to KSeF as FA(3) ``ksef_kind``. ``number`` is its number when queued;
@@ -262,6 +276,7 @@ PAYLOAD_TYPES: Mapping[Topic, type] = {
     Topic.MAIL_DOCUMENT: MailRequest,
     Topic.MAIL_PASSWORD_LINK: PasswordLinkRequest,
     Topic.MAIL_TEST: MailTestRequest,
+    Topic.MAIL_NOTIFICATION: NotificationMail,
     Topic.KSEF_SEND: KsefSendRequest,
 }
 

@@ -244,6 +244,11 @@ class Worker:
                 "outbox message %s failed for good for %s: %s", message.id, subscriber, error
             )
             store.mark_failed(_id(message), subscriber=subscriber, error=error, now=now)
+            try:
+                self.cabinet.notifications.delivery_failed(message, subscriber=subscriber)
+            except Exception:
+                # Telling the admins must never stop the queue.
+                log.exception("could not notify the admins of message %s", message.id)
             return
         delay = (
             retry_after if retry_after is not None else backoff_delay(message.attempts, self.rng)

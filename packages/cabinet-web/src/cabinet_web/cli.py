@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from cabinet_core.cli import context_of, open_cabinet
+from cabinet_core.services.notifications import periodic_tasks
 from cabinet_core.worker import Worker
 
 
@@ -143,7 +144,7 @@ def demo(
             click.echo(running.enter_context(loop.running(cabinet, url)))
         # Entered last, so left first: a batch in flight finishes while the loops still run.
         # "Send by e-mail" only queues the mail; the worker writes it into the mail folder.
-        running.enter_context(Worker(cabinet).in_thread())
+        running.enter_context(Worker(cabinet, periodic=periodic_tasks()).in_thread())
         click.echo("Stop it with Ctrl+C.")
         uvicorn.run(
             create_app(cabinet),

@@ -139,10 +139,10 @@ def extra_template_vars(request: Request) -> Mapping[str, Any]:
     if user is None:
         return {"unread_notifications": 0}
     cabinet = request.app.state.cabinet
-    unread = cabinet.notifications.list(Actor.of(user), unread_only=True)
+    unread = cabinet.notifications.unread_count(Actor.of(user))
     from cabinet_web.pages.document_actions import actions_for  # the preview's action partial
 
-    return {"unread_notifications": len(unread), "document_actions": partial(actions_for, request)}
+    return {"unread_notifications": unread, "document_actions": partial(actions_for, request)}
 
 
 @hookimpl(trylast=True)

@@ -63,7 +63,8 @@ def document_query(
 ) -> DocumentQuery:
     """A :class:`DocumentQuery` from ``client_id``, ``doc_type``, ``status``, ``search``,
     ``date_from``, ``date_to``, ``currency``, ``payment_status``, ``payment_method``,
-    ``counterparty_id``, ``order``, ``limit``, ``offset``.
+    ``counterparty_id``, ``unpaid`` (``1``: not paid in full), ``due_before`` (unpaid and due
+    before that day: overdue), ``order``, ``limit``, ``offset``.
 
     ``summary`` leaves the lines out (a list page shows only headers and totals). Raises
     :class:`ValidationError` naming every bad parameter.
@@ -114,6 +115,10 @@ def document_query(
     offset = _int(params, "offset", errors) or 0
     date_from = _date(params, "date_from", errors)
     date_to = _date(params, "date_to", errors)
+    due_before = _date(params, "due_before", errors)
+    unpaid_raw = params.get("unpaid", "").strip()
+    if unpaid_raw not in ("", "0", "1"):
+        errors.append(FieldError(field="unpaid", code="choice", message=N_("Use 1 or 0.")))
     currency = params.get("currency", "").strip().upper() or None
     if currency is not None and (len(currency) != 3 or not currency.isalpha()):
         errors.append(
@@ -134,6 +139,8 @@ def document_query(
         currency=currency,
         payment_status=payment_status,
         payment_method=payment_method,
+        unpaid=unpaid_raw == "1",
+        due_before=due_before,
         counterparty_id=counterparty_id,
         order=order,
         limit=min(max(limit, 1), MAX_LIMIT),

@@ -115,7 +115,11 @@ class DocumentType(Protocol):
       ``vat_register_states`` are the states in which a document counts there, and
       ``vat_period_basis`` the date field (``sale_date``, ``issue_date``, ``receipt_date``;
       the issue date when it is empty) whose month places it in a VAT period
-      (:mod:`cabinet_core.vat_statement`).
+      (:mod:`cabinet_core.vat_statement`). The dashboards read the registers too: a
+      ``"sales"`` document in those states and not paid is the client's receivable, a
+      ``"purchase"`` one its payable;
+    * ``review_states``: the states in which a document waits for the firm (to approve);
+    * ``returned_states``: the states in which it is back with the client to be fixed.
     """
 
     key: str
@@ -136,6 +140,8 @@ class DocumentType(Protocol):
     vat_register: str | None
     vat_register_states: frozenset[str]
     vat_period_basis: str
+    review_states: frozenset[str]
+    returned_states: frozenset[str]
 
     @property
     def deliverable_states(self) -> frozenset[str]:

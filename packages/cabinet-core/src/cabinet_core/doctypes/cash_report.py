@@ -93,6 +93,8 @@ class CashReport(BaseDocumentType):
     series_pattern = "RK/{seq}/{YYYY}"
     workflow = CASH_REPORT_WORKFLOW
     structured_extra = ("entries",)
+    # A closed report waits for the accountant's approval (or to be reopened).
+    review_states = frozenset({"closed"})
     fields = (
         FieldSpec(name="cash_desk", kind="text", label=pl_en("Kasa", "Cash desk"), default="KASA"),
         FieldSpec(

@@ -353,6 +353,12 @@ class BaseDocumentType:
     vat_register_states: ClassVar[frozenset[str]] = frozenset()
     #: The date field whose month is the document's VAT period (the issue date when empty).
     vat_period_basis: ClassVar[str] = "issue_date"
+    #: The states in which a document waits for the firm to act on it (a submitted cost
+    #: invoice to approve): the staff dashboard counts them.
+    review_states: ClassVar[frozenset[str]] = frozenset()
+    #: The states in which a document is back with the client to be fixed (a returned cost
+    #: invoice): the client's and the staff dashboard count them.
+    returned_states: ClassVar[frozenset[str]] = frozenset()
     #: Which side of the books reports count the type on: ``"sales"`` (documents the client
     #: issued), ``"purchases"`` (documents it received) or ``None`` (other: not an account).
     ledger: ClassVar[str | None] = None

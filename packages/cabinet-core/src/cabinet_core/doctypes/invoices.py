@@ -123,6 +123,8 @@ class CostInvoice(BaseDocumentType):
     vat_register = "purchase"
     vat_register_states = frozenset({"approved", "booked", "paid"})
     vat_period_basis = "receipt_date"
+    review_states = frozenset({"submitted"})
+    returned_states = frozenset({"returned"})
     fields = (
         FieldSpec(
             name="seller_invoice_number",

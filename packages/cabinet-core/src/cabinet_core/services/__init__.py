@@ -19,6 +19,7 @@ from cabinet_core.services.chat import ChatService
 from cabinet_core.services.clients import ClientService
 from cabinet_core.services.contract_templates import ContractTemplateService
 from cabinet_core.services.contracts import ContractService
+from cabinet_core.services.dashboard import DashboardService
 from cabinet_core.services.documents import DocumentService
 from cabinet_core.services.invoicing import InvoicingService
 from cabinet_core.services.ksef_submissions import KsefService
@@ -47,6 +48,7 @@ __all__ = [
     "ContractService",
     "ContractTemplateService",
     "CounterpartyService",
+    "DashboardService",
     "DocumentService",
     "InvoicingService",
     "KsefService",
@@ -84,6 +86,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.news = NewsService(cabinet)
     cabinet.chat = ChatService(cabinet)
     cabinet.notifications = NotificationService(cabinet)
+    cabinet.dashboard = DashboardService(cabinet)
     cabinet.audit = AuditService(cabinet)
     cabinet.settings_store = SettingsStoreService(cabinet)
     cabinet.branding = BrandingService(cabinet)

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cabinet_core.entities import Actor, AuditEntry, OutboxMessage
+from cabinet_core.entities import Actor, AuditEntry, Notification, OutboxMessage, User
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.mail import looks_like_email
-from cabinet_core.sync import Topic, delivery_subscribers, encode_payload
+from cabinet_core.notification_kinds import EMAIL_KINDS
+from cabinet_core.sync import NotificationMail, Topic, delivery_subscribers, encode_payload
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -55,6 +56,67 @@ class Service:
     def now(self) -> datetime:
         """The store's clock (tests pin it)."""
         return self.store.clock()
+
+    def notify(
+        self,
+        tx: Tx,
+        users: Iterable[User],
+        *,
+        kind: str,
+        text: Callable[[str], str],
+        link: str,
+        skip: int | None = None,
+        mail: bool = True,
+    ) -> None:
+        """Notify each active user of ``users`` but ``skip`` (the one who acted), in ``tx``:
+        ``text(language)`` in the user's language; with ``mail``, a kind of
+        :data:`EMAIL_KINDS` is e-mailed too (outbox topic ``mail.notification``) unless the user
+        turned it off (a chat message is e-mailed later, only if still unread)."""
+        wanted = [u for u in users if u.id is not None and u.active and u.id != skip]
+        choices = tx.email_choices(u.id for u in wanted if u.id is not None)
+        for user in wanted:
+            assert user.id is not None
+            language = user.language if user.language in ("pl", "en") else "pl"
+            stored = tx.add_notification(
+                Notification(
+                    user_id=user.id,
+                    kind=kind,
+                    text=text(language),
+                    link=link,
+                    created_at=self.now(),
+                )
+            )
+            if mail:
+                self.mail_notification(tx, user, stored, choices.get(user.id, {}))
+
+    def mail_notification(
+        self, tx: Tx, user: User, notification: Notification, choices: Mapping[str, bool]
+    ) -> bool:
+        """Queue the e-mail of ``notification`` to ``user`` (outbox ``mail.notification``)
+        when its kind is e-mailed and the user did not turn it off (``choices``); whether it
+        was queued."""
+        kind = notification.kind
+        if kind not in EMAIL_KINDS or not user.email or not user.active or user.id is None:
+            return False
+        if not choices.get(kind, True):
+            return False
+        language = user.language if user.language in ("pl", "en") else "pl"
+        self.record(
+            tx,
+            Actor.system(),
+            action="notification.mail",
+            entity="notification",
+            entity_id=notification.id,
+            client_id=user.client_id,
+            topic=Topic.MAIL_NOTIFICATION,
+            message=NotificationMail(
+                notification_id=notification.id or 0,
+                user_id=user.id,
+                to=user.email,
+                language=language,
+            ),
+        )
+        return True
 
     def record(
         self,

@@ -42,13 +42,14 @@ from cabinet_core.entities import (
     Document,
     DocumentTotals,
     ExchangeRate,
-    Notification,
     OutboxMessage,
     Party,
     PartyKind,
     PaymentMethod,
     PaymentStatus,
     Product,
+    Role,
+    User,
 )
 from cabinet_core.errors import N_, CabinetError, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.fx import RateProvider, RateUnavailable
@@ -998,26 +999,50 @@ class DocumentService(Service):
     def _notify(
         self, tx: Tx, actor: Actor, document: Document, document_type: DocumentType, comment: str
     ) -> None:
-        """Tell the document's author when somebody else moved it (returned, approved …)."""
-        if document.created_by is None or document.created_by == actor.user_id:
-            return
-        author = tx.get_user(document.created_by)
-        if author is None or not author.active:
-            return
-        language = author.language if author.language in ("pl", "en") else "pl"
-        state = document_type.workflow.state(document.status).label.get(language, document.status)
-        name = document_type.label.get(language, document_type.key)
-        text = f"{name} {document.number or ''}".strip() + f": {state}"
-        if comment:
-            text += f" — {comment}"
-        tx.add_notification(
-            Notification(
-                user_id=document.created_by,
-                kind="document.status_changed",
-                text=text,
-                link=f"/documents/{document.id}",
-                created_at=self.now(),
+        """Tell the people a move concerns, in each one's language.
+
+        * a document now waiting for the firm (the type's ``review_states``: a submitted cost
+          invoice) → every active accountant (accountants serve every client);
+        * a move by the firm or a CRM (approved, returned, booked, paid …) → every active user
+          of the client, not only the author;
+        * a client's user's own move → its author, when someone else made it.
+
+        The one who moved it is never told.
+        """
+        recipients: list[User]
+        kind = "document.status_changed"
+        if document.status in document_type.review_states:
+            kind = "document.submitted"
+            recipients = tx.list_users(role=Role.ACCOUNTANT)
+        elif actor.role is not Role.CLIENT:
+            recipients = tx.list_users(client_id=document.client_id)
+        else:
+            author = tx.get_user(document.created_by) if document.created_by is not None else None
+            recipients = [author] if author is not None else []
+        client_name = ""
+        if kind == "document.submitted":
+            client = tx.get_client(document.client_id)
+            client_name = client.name if client is not None else ""
+
+        def text(language: str) -> str:
+            state = document_type.workflow.state(document.status).label.get(
+                language, document.status
             )
+            name = document_type.label.get(language, document_type.key)
+            said = f"{name} {document.number or ''}".strip() + f": {state}"
+            if client_name:
+                said += f" ({client_name})"
+            if comment:
+                said += f" — {comment}"
+            return said
+
+        self.notify(
+            tx,
+            recipients,
+            kind=kind,
+            text=text,
+            link=f"/documents/{document.id}",
+            skip=actor.user_id,
         )
 
     # -- deliveries and the CRM's side -----------------------------------------------------------

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.crm import DeliveryError
-from cabinet_core.entities import Actor, Client, Document
+from cabinet_core.entities import Actor, Client, Document, Notification
 from cabinet_core.errors import CabinetError, NotFound
 from cabinet_core.mail import Attachment, MailError, MailMessage
 from cabinet_core.printing import render, view_of
@@ -74,6 +74,16 @@ _REQUEST_BODY = {
     ),
 }
 _NOTE = {"pl": "\nWiadomość:\n{message}\n", "en": "\nMessage:\n{message}\n"}
+_NOTIFICATION_BODY = {
+    "pl": (
+        "Dzień dobry,\n\n{text}\n\nSzczegóły: {link}\n\n"
+        "Które powiadomienia przychodzą e-mailem, zmienisz w profilu: {profile}\n\n{firm}\n"
+    ),
+    "en": (
+        "Hello,\n\n{text}\n\nDetails: {link}\n\n"
+        "Choose which notifications reach you by e-mail in your profile: {profile}\n\n{firm}\n"
+    ),
+}
 
 
 def _languages(language: str) -> tuple[str, ...]:
@@ -112,12 +122,17 @@ class MailDelivery(Service):
     """``cabinet.mail_delivery``: the worker's handler for ``mail.*`` outbox messages."""
 
     def deliver(self, cabinet: Cabinet, message: OutboxMessage) -> None:
-        """Mail the document ``message`` names; raise :class:`DeliveryError` to retry or fail."""
+        """Mail the document ``message`` names (or, for ``mail.notification``, the
+        notification; ``mail.password_link`` and ``mail.test`` their own texts); raise
+        :class:`DeliveryError` to retry or fail."""
         if message.topic == Topic.MAIL_PASSWORD_LINK:
             self._send_password_link(cabinet, message)
             return
         if message.topic == Topic.MAIL_TEST.value:
             self._deliver_test(cabinet, message)
+            return
+        if message.topic == Topic.MAIL_NOTIFICATION.value:
+            self._deliver_notification(cabinet, message)
             return
         body: dict[str, Any] = dict(message.payload)
         doc_id = body.get("document_id")
@@ -175,6 +190,49 @@ class MailDelivery(Service):
             cabinet.mailer.send(mail)
         except MailError as error:
             raise DeliveryError(str(error)) from error
+
+    def _deliver_notification(self, cabinet: Cabinet, message: OutboxMessage) -> None:
+        """E-mail a notification to its user, in the language the payload names."""
+        body: dict[str, Any] = dict(message.payload)
+        notification_id, to = body.get("notification_id"), str(body.get("to") or "").strip()
+        if not isinstance(notification_id, int) or not to:
+            raise _permanent(f"malformed mail message {message.id}: {body!r}")
+        user_id = body.get("user_id")
+        with cabinet.store.transaction(readonly=True) as tx:
+            user = tx.get_user(user_id) if isinstance(user_id, int) else None
+            found = (
+                [n for n in tx.list_notifications(user.id, limit=200) if n.id == notification_id]
+                if user is not None and user.id is not None
+                else []
+            )
+        if user is None or not user.active or not found:
+            raise _permanent(f"notification {notification_id} or its user is gone")
+        mail = self.compose_notification(
+            cabinet, found[0], to=to, language=str(body.get("language") or "pl")
+        )
+        try:
+            cabinet.mailer.send(mail)
+        except MailError as error:
+            raise DeliveryError(str(error)) from error
+
+    def compose_notification(
+        self, cabinet: Cabinet, notification: Notification, *, to: str, language: str
+    ) -> MailMessage:
+        """The e-mail of one notification: its text, a link into the cabinet and where to turn
+        such e-mails off."""
+        language = language if language in _NOTIFICATION_BODY else "pl"
+        base = cabinet.settings.base_url.rstrip("/")
+        firm = cabinet.settings.branding.firm_name
+        subject = f"{firm}: {notification.text}"
+        if len(subject) > 150:
+            subject = subject[:149] + "…"
+        text = _NOTIFICATION_BODY[language].format(
+            text=notification.text,
+            link=base + (notification.link or "/notifications"),
+            profile=base + "/profile#notifications",
+            firm=firm,
+        )
+        return MailMessage(to=(to,), subject=subject, body=text, language=language)
 
     def compose(
         self,

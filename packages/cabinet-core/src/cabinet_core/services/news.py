@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from cabinet_core import access
-from cabinet_core.entities import Actor, NewsItem
+from cabinet_core.entities import Actor, NewsItem, Role
 from cabinet_core.errors import N_, NotFound
 from cabinet_core.services._base import Service, raise_if, required_text
 from cabinet_core.storage import Page
@@ -42,6 +42,16 @@ class NewsService(Service):
                 topic=Topic.NEWS_PUBLISHED,
                 message=stored,
             )
+            if stored.important:
+                # Important news reaches every client's users (and their inbox, unless off).
+                self.notify(
+                    tx,
+                    tx.list_users(role=Role.CLIENT),
+                    kind="news.important",
+                    text=lambda _language: stored.title,
+                    link="/",
+                    skip=actor.user_id,
+                )
         self.fire("news_published", news_item=stored)
         return stored
 

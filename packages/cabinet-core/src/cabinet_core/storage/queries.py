@@ -66,6 +66,10 @@ class DocumentQuery:
     currency: str | None = None
     payment_status: PaymentStatus | None = None
     payment_method: PaymentMethod | None = None
+    #: Only documents not paid in full.
+    unpaid: bool = False
+    #: Only documents due before this day and not paid in full (the overdue ones).
+    due_before: date | None = None
     #: Only documents with a greater id (a sync walking the whole cabinet in id order).
     after_id: int | None = None
     order: str = attrs.field(default="-issue_date")

@@ -39,15 +39,24 @@ from cabinet_core.entities import (
     NewsItem,
     Notification,
     OutboxMessage,
+    PaymentStatus,
     Product,
     Role,
     User,
 )
 from cabinet_core.errors import N_, Conflict, NotFound
 from cabinet_core.request_origin import current_origin
-from cabinet_core.storage import audit_log, mapping, numbering, outbox, vat_register
+from cabinet_core.storage import (
+    audit_log,
+    mapping,
+    notification_preferences,
+    numbering,
+    outbox,
+    vat_register,
+)
 from cabinet_core.storage import schema as t
 from cabinet_core.storage.auth import AuthTables
+from cabinet_core.storage.dashboard import DashboardQueries
 from cabinet_core.storage.ksef_submissions import KsefTables
 from cabinet_core.storage.queries import (
     DOCUMENT_ORDERS,
@@ -782,6 +791,10 @@ class Tx:
             conditions.append(d.c.payment_status == query.payment_status.value)
         if query.payment_method is not None:
             conditions.append(d.c.payment_method == query.payment_method.value)
+        if query.unpaid or query.due_before is not None:
+            conditions.append(d.c.payment_status != PaymentStatus.PAID.value)
+        if query.due_before is not None:
+            conditions.append(d.c.due_date < query.due_before)
         if query.search and query.search.strip():
             conditions.append(document_search(query.search.strip()))
         order = DOCUMENT_ORDERS[query.order]
@@ -941,6 +954,53 @@ class Tx:
         return [
             mapping.notification_from_row(row) for row in self.connection.execute(query).mappings()
         ]
+
+    def email_choices(self, user_ids: Iterable[int]) -> dict[int, dict[str, bool]]:
+        """User id → notification kind → e-mail wanted, where the user changed the default."""
+        return notification_preferences.email_choices(self.connection, user_ids)
+
+    def put_email_choices(self, user_id: int, choices: Mapping[str, bool]) -> None:
+        """Replace a user's e-mail choices for notifications."""
+        notification_preferences.put_email_choices(self.connection, user_id, choices)
+
+    def unmailed_unread_notifications(
+        self, kind: str, *, created_before: datetime, created_after: datetime, limit: int = 500
+    ) -> list[Notification]:
+        """Unread notifications of ``kind`` created in the window and never queued for
+        e-mail (no ``mail.notification`` outbox message names them), oldest first."""
+        n, o = t.notifications, t.outbox
+        mailed = (
+            sa.select(o.c.id)
+            .where(
+                o.c.entity == "notification",
+                o.c.entity_id == n.c.id,
+                o.c.topic == "mail.notification",
+            )
+            .exists()
+        )
+        query = (
+            sa.select(n)
+            .where(
+                n.c.kind == kind,
+                n.c.read_at.is_(None),
+                n.c.created_at <= created_before,
+                n.c.created_at > created_after,
+                ~mailed,
+            )
+            .order_by(n.c.id)
+            .limit(limit)
+        )
+        return [
+            mapping.notification_from_row(row) for row in self.connection.execute(query).mappings()
+        ]
+
+    def mark_all_notifications_read(self, user_id: int, *, at: datetime) -> int:
+        """Mark every unread notification of a user read; how many were."""
+        n = t.notifications
+        result = self.connection.execute(
+            sa.update(n).where(n.c.user_id == user_id, n.c.read_at.is_(None)).values(read_at=at)
+        )
+        return int(result.rowcount)
 
     def mark_notification_read(self, notification_id: int, *, at: datetime) -> None:
         """Mark a notification read (a second call keeps the first time)."""
@@ -1149,6 +1209,12 @@ class Tx:
         """The KSeF tables of this transaction: submissions, clients with KSeF on, received
         numbers (:mod:`cabinet_core.storage.ksef_submissions`)."""
         return KsefTables(self.connection, self._now)
+
+    # -- dashboards (the SQL is in cabinet_core.storage.dashboard)
+    @property
+    def dashboard(self) -> DashboardQueries:
+        """The dashboards' counts and sums (:mod:`cabinet_core.storage.dashboard`)."""
+        return DashboardQueries(self.connection)
 
     def get_setting(self, key: str, default: Any = None) -> Any:
         """A stored setting's JSON value, or ``default``."""

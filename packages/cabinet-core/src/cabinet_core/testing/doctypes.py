@@ -120,6 +120,15 @@ class DocumentTypeContract:
         assert not unreachable, f"states no transition reaches: {sorted(unreachable)}"
         assert not workflow.state(workflow.initial).final, "a document must be able to move on"
 
+    def test_dashboard_states_are_states_of_the_workflow(self, document_type: DocumentType) -> None:
+        """``review_states`` and ``returned_states`` (what the dashboards count) name states
+        the workflow has; a document cannot wait for the firm and be back with the client."""
+        keys = {state.key for state in document_type.workflow.states}
+        review, returned = set(document_type.review_states), set(document_type.returned_states)
+        assert review <= keys, f"unknown review states: {sorted(review - keys)}"
+        assert returned <= keys, f"unknown returned states: {sorted(returned - keys)}"
+        assert not review & returned, f"both waiting and returned: {sorted(review & returned)}"
+
     def test_the_numbering_pattern_is_valid(self, document_type: DocumentType) -> None:
         pattern = document_type.series_pattern
         check_pattern(pattern)

@@ -36,6 +36,7 @@ from cabinet_core.sync import (
     DocumentStatusChange,
     KsefSendRequest,
     MailRequest,
+    NotificationMail,
     Topic,
     UserInfo,
     encode_payload,
@@ -173,6 +174,16 @@ def _payloads(world: SampleWorld) -> Mapping[Topic, tuple[str, int | None, objec
             "document",
             document.id,
             MailRequest(document_id=document.id, to="kupiec@example.com"),
+        ),
+        Topic.MAIL_NOTIFICATION: (
+            "notification",
+            1,
+            NotificationMail(
+                notification_id=1,
+                user_id=world.user.id or 1,
+                to=world.user.email,
+                language="pl",
+            ),
         ),
         Topic.KSEF_SEND: (
             "document",

@@ -680,6 +680,7 @@ from cabinet_web.api import (  # noqa: E402, F401
     v1_contracts,
     v1_invoicing,
     v1_ksef,
+    v1_notifications,
     v1_reports,
     v1_settings,
     v1_users,

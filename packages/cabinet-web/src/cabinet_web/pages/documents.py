@@ -48,6 +48,8 @@ FILTERS = (
     "payment_status",
     "payment_method",
     "counterparty_id",
+    "unpaid",
+    "due_before",
     "order",
 )
 PAGE_SIZE = 25
@@ -72,6 +74,7 @@ async def documents_page(request: Request) -> Response:
     }
     filters = {key: params.get(key, "") for key in FILTERS}
     gettext = request.state.gettext
+    clients = [] if actor.client_id is not None else await run(cabinet.clients.list, actor)
     context: dict[str, Any] = {
         "filters": filters,
         "doc_types": cabinet.document_types,
@@ -81,7 +84,9 @@ async def documents_page(request: Request) -> Response:
         else [],
         # Accountants approve what clients bring; importing a received invoice is the client side's.
         "can_import": actor.role is not Role.ACCOUNTANT,
-        "clients": [] if actor.client_id is not None else await run(cabinet.clients.list, actor),
+        "clients": clients,
+        # Staff see several clients' documents: each row names its client.
+        "client_names": {c.id: c.name for c in clients},
         "counterparties": await _counterparties(cabinet, actor, filters.get("client_id", "")),
         "payment_methods": [(str(value), gettext(label)) for value, label in PAYMENT_METHODS],
         "payment_statuses": [(str(value), gettext(label)) for value, label in PAYMENT_STATUSES],

@@ -8,6 +8,7 @@ from typing import Any
 from cabinet_core.entities import Client, Role
 from cabinet_core.errors import ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
+from cabinet_core.notification_kinds import EMAIL_KINDS
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -57,8 +58,10 @@ async def _render(
     preference_errors: dict[str, str] | None = None,
     password_errors: dict[str, str] | None = None,
 ) -> Response:
-    sessions = await run(cabinet_of(request).sessions.list, actor_of(request))
+    actor = actor_of(request)
+    sessions = await run(cabinet_of(request).sessions.list, actor)
     current = getattr(request.state, "signin_session", None)
+    email_choices = await run(cabinet_of(request).notifications.email_preferences, actor)
     context: dict[str, Any] = {
         "password_errors": password_errors or {},
         "sessions": sessions,
@@ -66,6 +69,7 @@ async def _render(
         "values": values,
         "errors": errors,
         "flashes": pop_flashes(request),
+        "email_kinds": [(kind, label, email_choices[kind]) for kind, label in EMAIL_KINDS.items()],
         "has_company": request.state.user.role is Role.CLIENT,
         "account_rows": account_rows(values),
         "currencies": SUPPORTED_CURRENCIES,
@@ -189,10 +193,26 @@ async def end_other_sessions(request: Request) -> Response:
     return redirect("/profile")
 
 
+@page()
+async def save_notifications(request: Request) -> Response:
+    """Save which notifications the user also gets by e-mail (a ticked box: yes)."""
+    form = await read_form(request)
+    choices = {kind: form.get(f"email.{kind}") == "1" for kind in EMAIL_KINDS}
+    await run(cabinet_of(request).notifications.set_email_preferences, actor_of(request), choices)
+    flash(request, request.state.gettext("Your notification settings are saved."))
+    return redirect("/profile#notifications")
+
+
 ROUTES = [
     Route("/profile/password", change_password, methods=["POST"], name="profile_password"),
     Route("/profile/sessions/end", end_other_sessions, methods=["POST"], name="profile_sessions"),
     Route("/profile", profile, methods=["GET"], name="profile"),
     Route("/profile/company", save_company, methods=["POST"], name="profile_company"),
     Route("/profile/preferences", save_preferences, methods=["POST"], name="profile_preferences"),
+    Route(
+        "/profile/notifications",
+        save_notifications,
+        methods=["POST"],
+        name="profile_notifications",
+    ),
 ]
