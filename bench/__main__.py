@@ -48,9 +48,13 @@ def main(argv: list[str]) -> int:
         from bench import vat
 
         results += vat.main(argv[1:])
-    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat"}:
+    if which == "ksef":
+        from bench import ksef
+
+        results += ksef.main(argv[1:])
+    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "ksef"}:
         print(
-            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook or vat",
+            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat or ksef",
             file=sys.stderr,
         )
         return 2
