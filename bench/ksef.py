@@ -47,7 +47,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ from cabinet_ksef.client import KsefClient
 from cabinet_ksef.connections import Connections
 from cabinet_ksef.credentials import CredentialVault, token_credentials
 from cabinet_ksef.demo import purchase_xml
-from cabinet_ksef.receiving import MAX_DOWNLOADS, PAGE_SIZE, Receiver
+from cabinet_ksef.receiving import Receiver
 from cabinet_ksef.sending import KsefSender
 from cabinet_ksef.settings import KsefSettings
 from ksef_emulator import Emulator, EmulatorConfig
@@ -189,7 +189,7 @@ class Month:
         )
         port.import_purchase = recording  # type: ignore[method-assign]
         # The worker serves the plugin's subscriber; this one reads the virtual clock.
-        cabinet._instances[("subscriber", "ksef")] = self.sender  # noqa: SLF001
+        cabinet._instances[("subscriber", "ksef")] = self.sender
         self.sender.extra_tasks = [self.receive_task]
         self.worker = Worker(cabinet, clock=self.now)
 
@@ -283,7 +283,7 @@ def _idle_step(month: Month, until: float) -> float:
     """How far the clock may jump when the worker is idle: to the next due KSeF delivery or
     periodic pass (never past ``until``, never less than 10 ms)."""
     now = month.now()
-    moments = list(month.worker._next_run.values())  # noqa: SLF001
+    moments = list(month.worker._next_run.values())
     d = outbox_deliveries.c
     with month.cabinet.store.engine.connect() as connection:
         due = connection.execute(
@@ -317,9 +317,7 @@ def run(
             clock=clock,
         )
         with _cabinet(Path(tmp)) as cabinet:
-            doc_type = next(
-                t.key for t in cabinet.document_types.values() if t.ksef_kind == "VAT"
-            )
+            doc_type = next(t.key for t in cabinet.document_types.values() if t.ksef_kind == "VAT")
             firm = [_connect(cabinet, emulator, nip(i), i) for i in range(clients)]
             if heavy:
                 firm.append(_connect(cabinet, emulator, nip(clients), clients))
@@ -378,9 +376,7 @@ def run(
                     "worker_cpu_ms_per_invoice": round(
                         1000 * worker_cpu / max(total_sent + len(appeared), 1), 2
                     ),
-                    "invoices_per_cpu_second": round(
-                        (total_sent + len(appeared)) / worker_cpu, 1
-                    ),
+                    "invoices_per_cpu_second": round((total_sent + len(appeared)) / worker_cpu, 1),
                     "limit_allowed_sends_per_hour_firmwide": allowed_rate,
                     "worker_cpu_share_at_that_rate": round(
                         allowed_rate * worker_cpu / max(total_sent + len(appeared), 1) / 3600, 3
