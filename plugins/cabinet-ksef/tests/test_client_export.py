@@ -33,9 +33,7 @@ START = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 @pytest.fixture
 def emulator() -> Emulator:
     clock = VirtualClock(START)
-    emulator = Emulator(
-        EmulatorConfig(base_url="http://ksef.invalid", seed="export"), clock=clock
-    )
+    emulator = Emulator(EmulatorConfig(base_url="http://ksef.invalid", seed="export"), clock=clock)
     emulator.add_subject(BUYER)
     emulator.add_subject(SELLER)
     return emulator

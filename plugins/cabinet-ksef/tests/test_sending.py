@@ -12,7 +12,14 @@ from cabinet_core.ksef.submission import KsefMode, KsefState
 from cabinet_ksef.api import CertificateCredentials, InvoiceStatus, TokenCredentials
 from cabinet_ksef.connections import Connections
 from cabinet_ksef.credentials import CredentialVault
-from cabinet_ksef.sending import KsefSender, Paced, SendWindow, invoice_facts, next_business_day
+from cabinet_ksef.sending import (
+    SEND_LIMITS,
+    KsefSender,
+    Paced,
+    SendWindow,
+    invoice_facts,
+    next_business_day,
+)
 from cabinet_ksef.settings import KsefSettings
 from plugin_fakes import (
     SELLER_NIP,
@@ -240,6 +247,46 @@ def test_the_send_window_keeps_below_ksefs_limits() -> None:
         window.take(2.0)
     assert per_minute.value.wait == pytest.approx(58.0)
     window.take(61.0)
+
+
+def test_a_burst_gets_a_slot_each_so_every_invoice_comes_back_once() -> None:
+    import heapq
+
+    window = SendWindow()
+    due = [(0.0, key) for key in range(400)]
+    heapq.heapify(due)
+    attempts: dict[int, int] = {}
+    sent: list[float] = []
+    while due:
+        now, key = heapq.heappop(due)
+        attempts[key] = attempts.get(key, 0) + 1
+        try:
+            window.take(now, key)
+        except Paced as paced:
+            heapq.heappush(due, (now + paced.wait, key))
+            continue
+        sent.append(now)
+    # Paced once at most: the outbox's ten attempts are never spent waiting for a turn.
+    assert max(attempts.values()) == 2 and len(sent) == 400
+    for seconds, allowed in SEND_LIMITS:
+        for i, moment in enumerate(sent):
+            assert sum(1 for t in sent[: i + 1] if t > moment - seconds) <= allowed
+    # 400 sends at 170 an hour: the last 60 at 28 a minute, early in the third hour.
+    assert 2 * 3600 <= sent[-1] - sent[0] <= 2 * 3600 + 180
+
+
+def test_a_send_without_a_slot_queues_behind_those_with_one() -> None:
+    window = SendWindow(((1.0, 1),))
+    window.take(0.0, 1)
+    with pytest.raises(Paced) as second:
+        window.take(0.0, 2)
+    assert second.value.wait == pytest.approx(1.0)
+    # A newcomer at 1.0 does not take the slot kept for 2: it gets the next one.
+    with pytest.raises(Paced) as newcomer:
+        window.take(1.0, 3)
+    assert newcomer.value.wait == pytest.approx(1.0)
+    window.take(1.0, 2)
+    window.take(2.0, 3)
 
 
 def test_paced_sends_are_retried_after_the_window() -> None:

@@ -81,22 +81,64 @@ class Paced(Exception):
 
 
 class SendWindow:
-    """Sliding windows of one client's sends (all three at once, as KSeF counts them)."""
+    """Sliding windows of one client's sends (all three at once, as KSeF counts them).
+
+    A send that does not fit now gets a **slot**: the earliest moment the windows allow after
+    every send and slot already given, kept under its ``key`` (the document). Its wait is the
+    time to that slot, so a burst of 400 invoices is spread over the hours the limits need and
+    each message comes back once, at its turn, instead of every message retrying every second
+    (which spent the outbox's attempts: the 90th invoice of a burst failed for good). A send
+    without a slot queues behind those with one; a slot not used within ``SLOT_GRACE`` seconds
+    of its moment is given up. The send itself is still checked against the sends actually
+    made, so a late worker never goes over KSeF's limits.
+    """
+
+    #: Seconds after its moment a slot stays kept for its message.
+    SLOT_GRACE = 60.0
 
     def __init__(self, limits: Sequence[tuple[float, int]] = SEND_LIMITS) -> None:
         self.limits = limits
         self._sent: deque[float] = deque()
+        self._slots: dict[int, float] = {}
 
-    def take(self, now: float) -> None:
-        """Count one send at ``now`` (seconds), or raise :class:`Paced` saying how long to wait."""
+    def take(self, now: float, key: int | None = None) -> None:
+        """Count one send at ``now`` (seconds), or raise :class:`Paced` saying how long to wait
+        (and keeping a slot for ``key``)."""
         longest = max(seconds for seconds, _ in self.limits)
         while self._sent and self._sent[0] <= now - longest:
             self._sent.popleft()
+        self._slots = {k: t for k, t in self._slots.items() if t > now - self.SLOT_GRACE}
+        slot = self._slots.pop(key, None) if key is not None else None
+        if slot is not None and slot > now:
+            self._slots[key] = slot  # type: ignore[index]
+            raise Paced(slot - now)
+        if (slot is not None or not self._slots) and self._fits(now):
+            self._sent.append(now)
+            return
+        raise Paced(self._reserve(now, key))
+
+    def _fits(self, now: float) -> bool:
         for seconds, allowed in self.limits:
-            recent = [t for t in self._sent if t > now - seconds]
-            if len(recent) >= allowed:
-                raise Paced(recent[0] + seconds - now)
-        self._sent.append(now)
+            if sum(1 for t in self._sent if t > now - seconds) >= allowed:
+                return False
+        return True
+
+    def _reserve(self, now: float, key: int | None) -> float:
+        """The earliest moment after every send and slot the windows allow; kept for ``key``."""
+        taken = sorted([*self._sent, *self._slots.values()])
+        moment = max(now, taken[-1]) if taken else now
+        while True:
+            wait = 0.0
+            for seconds, allowed in self.limits:
+                inside = [t for t in taken if moment - seconds < t <= moment]
+                if len(inside) >= allowed:
+                    wait = max(wait, inside[len(inside) - allowed] + seconds - moment)
+            if wait <= 0:
+                break
+            moment += wait
+        if key is not None:
+            self._slots[key] = moment
+        return moment - now
 
 
 def next_business_day(day: date) -> date:
@@ -241,7 +283,7 @@ class KsefSender:
                         "found in KSeF after an interrupted send; waiting for its status",
                         retry_after=self.settings.poll_seconds,
                     )
-            self._pace(client_id)
+            self._pace(client_id, document_id)
             self.port.set_client_state(
                 client_id,
                 marker_key,
@@ -311,13 +353,13 @@ class KsefSender:
                 return reference, found.invoice_reference
         return None
 
-    def _pace(self, client_id: int) -> None:
+    def _pace(self, client_id: int, document_id: int | None = None) -> None:
         with self._lock:
             window = self._windows.setdefault(client_id, SendWindow())
             try:
-                window.take(self._monotonic())
+                window.take(self._monotonic(), document_id)
             except Paced as paced:
-                raise DeliveryError(str(paced), retry_after=max(paced.wait, 0.5)) from None
+                raise DeliveryError(str(paced), retry_after=max(paced.wait, 0.1)) from None
 
     def _unavailable(
         self,
