@@ -176,7 +176,7 @@ def test_a_large_backlog_is_received_by_export_in_passes_and_each_invoice_once(
     assert second.imported == PAGE_SIZE and second.complete
 
     assert {number for (_client, number) in port.purchases} == set(put)
-    calls = emulator.limiter._hits  # noqa: SLF001 (what KSeF counted, per endpoint group)
+    calls = emulator.limiter._hits
     counted = {group: len(hits) for (group, _ctx, _ip), hits in calls.items()}
     assert counted.get("invoiceDownload", 0) == 0
     assert counted["invoiceExport"] == 1 and counted["invoiceMetadata"] == 1
@@ -193,8 +193,8 @@ def test_a_large_backlog_is_received_by_export_in_passes_and_each_invoice_once(
 
 def test_a_small_window_stays_on_metadata_and_downloads(emulator: Emulator) -> None:
     _put(emulator, 5)
-    receiver, port = _receiver(emulator)
+    receiver, _port = _receiver(emulator)
     result = receiver.receive(1)
     assert result.imported == 5 and result.complete
-    counted = {group for (group, _c, _i) in emulator.limiter._hits}  # noqa: SLF001
+    counted = {group for (group, _c, _i) in emulator.limiter._hits}
     assert "invoiceExport" not in counted and "invoiceDownload" in counted

@@ -207,6 +207,43 @@ def test_a_token_client_offline_gets_kod_one_only() -> None:
     assert offline is not None and [c.label for c in offline.verification] == ["OFFLINE"]
 
 
+def test_an_outage_latarnia_announces_goes_offline_at_the_first_failure() -> None:
+    sender, port, ksef = make(offline_after=3)
+    port.issue(5)
+    ksef.down = True
+    ksef.latarnia = "FAILURE"
+    assert step(sender, 5) is None  # no three attempts: the failure is announced
+    offline = port.submission(5)
+    assert offline is not None and offline.state is KsefState.OFFLINE
+    assert offline.attempts == 1
+    assert "announced in Latarnia: FAILURE #7: Awaria KSeF" in offline.error_description
+    # The emulator's (or any configured base URL's) Latarnia is its root.
+    assert ksef.latarnia_reads == ["http://ksef.test"]
+
+
+def test_latarnia_alone_never_makes_an_invoice_offline() -> None:
+    sender, port, ksef = make(offline_after=3)
+    port.issue(6)
+    ksef.latarnia = "TOTAL_FAILURE"  # stale, as TEST's was for months
+    step(sender, 6)
+    assert port.submission(6).state is KsefState.SENT  # type: ignore[union-attr]
+    assert ksef.latarnia_reads == []  # not even asked while the API answers
+
+
+def test_latarnia_not_answering_keeps_the_attempts_rule_and_is_read_once_a_while() -> None:
+    sender, port, ksef = make(offline_after=2)
+    clock = [0.0]
+    sender._monotonic = lambda: clock[0]
+    port.issue(7)
+    ksef.down = True
+    ksef.latarnia = None
+    assert step(sender, 7) is not None
+    assert port.submission(7).state is KsefState.QUEUED  # type: ignore[union-attr]
+    assert step(sender, 7) is None
+    assert port.submission(7).state is KsefState.OFFLINE  # type: ignore[union-attr]
+    assert len(ksef.latarnia_reads) == 1  # its answer is kept five minutes
+
+
 def test_rate_limited_waits_as_long_as_ksef_says() -> None:
     sender, port, ksef = make()
     port.issue(1)

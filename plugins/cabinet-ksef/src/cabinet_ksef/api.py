@@ -27,6 +27,7 @@ __all__ = [
     "ExportedInvoices",
     "InvoiceMetadata",
     "InvoiceStatus",
+    "LatarniaStatus",
     "MetadataPage",
     "OnlineSession",
     "PublicKeyCertificate",
@@ -287,3 +288,18 @@ class ExportedInvoices:
 
     metadata: tuple[InvoiceMetadata, ...]
     xml: dict[str, bytes] = attrs.field(repr=False)
+
+
+@attrs.frozen
+class LatarniaStatus:
+    """What MF's status service (Latarnia, ``GET /status``) announces: ``AVAILABLE``,
+    ``MAINTENANCE``, ``FAILURE`` or ``TOTAL_FAILURE``, with the announcements in force
+    (``(eventId, title)`` of each)."""
+
+    status: str
+    announcements: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def failure(self) -> bool:
+        """Whether a failure of KSeF is announced (the basis of the offline mode of art. 106nh)."""
+        return self.status in ("FAILURE", "TOTAL_FAILURE")

@@ -35,6 +35,7 @@ from cabinet_ksef.api import (
     ExportStatus,
     InvoiceMetadata,
     InvoiceStatus,
+    LatarniaStatus,
     MetadataPage,
     OnlineSession,
     PublicKeyCertificate,
@@ -634,6 +635,29 @@ class KsefClient:
         parts = sorted(package.parts, key=lambda part: part.ordinal_number)
         data = b"".join(self.download_export_part(export, part) for part in parts)
         return unpack_export(data)
+
+    # -- Latarnia (MF's status service, ksef-api.md §11) -----------------------------------
+
+    @_reads_answers
+    def latarnia_status(self, latarnia_url: str) -> LatarniaStatus:
+        """What Latarnia at ``latarnia_url`` (its root: ``GET {url}/status``) announces now.
+
+        Latarnia has been wrong for months and down for hours (§11): read it only to confirm
+        what the API itself shows, never as the sole reason for anything.
+        """
+        answer = self._request(
+            "GET", latarnia_url.rstrip("/") + "/status", headers={"Accept": "application/json"}
+        ).json()
+        status = str(answer["status"])
+        if status not in ("AVAILABLE", "MAINTENANCE", "FAILURE", "TOTAL_FAILURE"):
+            raise _MalformedAnswer(f"not a Latarnia status: {status!r}")
+        return LatarniaStatus(
+            status=status,
+            announcements=tuple(
+                (_integer(item.get("eventId") or 0), str(item.get("title") or ""))
+                for item in answer.get("messages") or ()
+            ),
+        )
 
     # -- transport ---------------------------------------------------------------------
 

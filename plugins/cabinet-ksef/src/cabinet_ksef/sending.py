@@ -68,6 +68,8 @@ REQUEUE_EVERY = timedelta(minutes=30)
 #: A session that carried nothing this long is closed (KSeF then builds its session UPO).
 SESSION_IDLE = timedelta(minutes=10)
 SESSION_CHECK_SECONDS = 120.0
+#: How long Latarnia's answer is trusted before it is read again.
+LATARNIA_SECONDS = 300.0
 #: KSeF statuses after which an identical file must not be sent again: a duplicate (440).
 DUPLICATE = 440
 
@@ -181,6 +183,8 @@ class KsefSender:
         self.vault = CredentialVault(settings.credentials_key, port)
         self._monotonic = monotonic or time.monotonic
         self._windows: dict[int, SendWindow] = {}
+        #: Latarnia's last answer per address: (when, the failure announced or None).
+        self._latarnia: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
         self._probe = probe
         #: Extra periodic tasks (receiving, connection checks) the plugin composes in.
@@ -376,13 +380,59 @@ class KsefSender:
         stored = self.port.record_attempt(document_id, error=str(exc))
         if submission.state is KsefState.OFFLINE:
             return stored  # already valid offline; the recovery pass re-queues it
-        if stored.attempts < self.settings.offline_after:
+        announced = self.announced_failure(client_id)
+        if announced is None and stored.attempts < self.settings.offline_after:
             raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
+        reason = f"KSeF unavailable: {exc}"
+        if announced is not None:
+            reason += f" (announced in Latarnia: {announced})"
         return self.port.mark_offline(
             document_id,
-            reason=f"KSeF unavailable: {exc}",
+            reason=reason,
             verification=self.offline_codes(client_id, xml, credentials),
         )
+
+    def latarnia_url(self, client_id: int) -> str | None:
+        """The client's Latarnia: the environment's, or the configured base URL's root (the
+        emulator serves ``/status`` there); ``None`` where there is none (DEMO)."""
+        if self.settings.base_url:
+            return self.settings.base_url.removesuffix("/v2")
+        return Environment(self.environment(client_id)).latarnia_url
+
+    def announced_failure(self, client_id: int) -> str | None:
+        """The failure Latarnia announces for the client's KSeF, read at most once every
+        ``LATARNIA_SECONDS`` per address; ``None`` when none is, or Latarnia does not answer.
+
+        Only asked once the API itself failed: an announcement confirms the outage, so the
+        invoice goes into the offline mode at once instead of after ``offline_after`` attempts.
+        Latarnia alone never makes an invoice offline (it was wrong for months, §11).
+        """
+        url = self.latarnia_url(client_id)
+        if url is None:
+            return None
+        now = self._monotonic()
+        with self._lock:
+            cached = self._latarnia.get(url)
+        if cached is not None and now - cached[0] < LATARNIA_SECONDS:
+            return cached[1]
+        client = self.connections.new_client(url)
+        try:
+            status = client.latarnia_status(url)
+            announced = (
+                "; ".join(
+                    f"{status.status} #{event}: {title}" for event, title in status.announcements
+                )
+                or status.status
+                if status.failure
+                else None
+            )
+        except KsefError:
+            announced = None
+        finally:
+            client.close()
+        with self._lock:
+            self._latarnia[url] = (now, announced)
+        return announced
 
     def offline_codes(
         self, client_id: int, xml: bytes, credentials: Credentials
