@@ -6,7 +6,8 @@ at three portal speeds, about ten minutes) and ``webhook`` (3,000 documents deli
 loopback receiver) run only when named, with their own options
 (``python -m bench lists --help``, ``python -m bench bitrix --help``); ``vat`` (the VAT
 statement of a client-month on the list database, and JPK_V7M(3) at 1,000 and 10,000 rows)
-likewise.
+likewise, and ``ksef`` (a firm's month of sending and receiving through the KSeF emulator on
+a virtual clock, and a first full sync by export; ``python -m bench ksef --help``).
 """
 
 from __future__ import annotations
