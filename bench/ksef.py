@@ -126,6 +126,8 @@ class _Timed:
 
     def __init__(self) -> None:
         self.cpu = 0.0
+        #: KSeF's 429 answers by endpoint path shape (there should be none: the cabinet paces).
+        self.refused: dict[str, int] = {}
 
     @contextmanager
     def measure(self) -> Iterator[None]:
@@ -146,7 +148,10 @@ def _timed_transport(emulator: Emulator, timer: _Timed) -> Any:
             with timer.measure():
                 response = inner.handle_request(request)
                 response.read()
-                return response
+            if response.status_code == 429:
+                shape = "/".join(p if len(p) < 20 else "*" for p in request.url.path.split("/"))
+                timer.refused[shape] = timer.refused.get(shape, 0) + 1
+            return response
 
     return Transport()
 
