@@ -397,6 +397,7 @@ def _month(
                 "purchase_invoices": len(appeared),
                 "simulated_hours": round((end - start) / 3600, 2),
                 "worker_rounds": rounds,
+                "ksef_429_answers": month.timer.refused,
                 "process_cpu_seconds": round(cpu, 2),
                 "emulator_cpu_seconds": round(emulator_cpu, 2),
                 "worker_cpu_seconds": round(worker_cpu, 2),
@@ -425,6 +426,7 @@ def _send_rows(
     spans: list[float] = []
     least: list[float] = []
     not_accepted = 0
+    states: dict[str, int] = {}
     first_send = float("inf")
     last_send = 0.0
     heavy_row: dict[str, Any] | None = None
@@ -435,6 +437,7 @@ def _send_rows(
             assert submission is not None
             if submission.state is not KsefState.ACCEPTED:
                 not_accepted += 1
+                states[submission.state.value] = states.get(submission.state.value, 0) + 1
             if document_id in month.sent_at:
                 sent_at.append(month.sent_at[document_id])
         if len(sent_at) < 2:
@@ -470,6 +473,7 @@ def _send_rows(
             "clients": clients,
             "invoices_per_client": len(next(iter(documents.values()), [])),
             "not_accepted": not_accepted,
+            "not_accepted_states": states,
             "least_client_ratio": round(min(ratios, default=0.0), 3),
             "median_client_ratio": round(sorted(ratios)[len(ratios) // 2], 3) if ratios else 0.0,
             "client_least_span_seconds": round(firm_floor, 2),
