@@ -68,8 +68,10 @@ REQUEUE_EVERY = timedelta(minutes=30)
 #: A session that carried nothing this long is closed (KSeF then builds its session UPO).
 SESSION_IDLE = timedelta(minutes=10)
 SESSION_CHECK_SECONDS = 120.0
-#: Seconds of rounding a slot may come back early by and still be its turn.
-SLOT_TOLERANCE = 0.001
+#: A slot lies this long after the moment a window frees: exactly on the boundary, a rounding
+#: error (epoch-sized floats) or the request's time in flight puts the send inside KSeF's window
+#: (the benchmark saw 429s), and inside ours, which sent it to the back of the queue.
+SLOT_GUARD = 0.05
 #: How long Latarnia's answer is trusted before it is read again.
 LATARNIA_SECONDS = 300.0
 #: KSeF statuses after which an identical file must not be sent again: a duplicate (440).
@@ -122,11 +124,8 @@ class SendWindow:
         raise Paced(self._reserve(now, key))
 
     def _fits(self, now: float) -> bool:
-        # A millisecond's tolerance: a slot is ``send + seconds`` computed on epoch-sized floats
-        # and comes back through a stored datetime, so at its moment the send it waited for may
-        # still seem inside the window by a rounding error, which would send it to the back.
         for seconds, allowed in self.limits:
-            if sum(1 for t in self._sent if t > now - seconds + SLOT_TOLERANCE) >= allowed:
+            if sum(1 for t in self._sent if t > now - seconds) >= allowed:
                 return False
         return True
 
@@ -142,7 +141,7 @@ class SendWindow:
                     wait = max(wait, inside[len(inside) - allowed] + seconds - moment)
             if wait <= 0:
                 break
-            moment += wait
+            moment += wait + SLOT_GUARD
         if key is not None:
             self._slots[key] = moment
         return moment - now
