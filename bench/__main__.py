@@ -7,7 +7,8 @@ loopback receiver) and ``reports`` (XLSX exports of 10,000 and 100,000 rows and 
 aggregate against the bare SQL, under two minutes) run only when named, with their own options
 (``python -m bench lists --help``, ``python -m bench bitrix --help``); ``vat`` (the VAT
 statement of a client-month on the list database, and JPK_V7M(3) at 1,000 and 10,000 rows)
-likewise.
+likewise, and ``ksef`` (a firm's month of sending and receiving through the KSeF emulator on
+a virtual clock, and a first full sync by export; ``python -m bench ksef --help``).
 """
 
 from __future__ import annotations
@@ -53,9 +54,14 @@ def main(argv: list[str]) -> int:
         from bench import vat
 
         results += vat.main(argv[1:])
-    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports"}:
+    if which == "ksef":
+        from bench import ksef
+
+        results += ksef.main(argv[1:])
+    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports", "ksef"}:
         print(
-            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat or reports",
+            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat, reports "
+            "or ksef",
             file=sys.stderr,
         )
         return 2

@@ -179,3 +179,38 @@ def test_the_vat_benchmark_measures_the_statement_and_a_valid_streamed_jpk(tmp_p
         purchases=vat.synthetic_rows(5, PURCHASE),
     )
     assert validate_jpk(out.getvalue()) == []
+
+
+def test_the_ksef_benchmark_sends_receives_and_syncs_a_backlog_by_export() -> None:
+    from bench import ksef
+
+    rows = {
+        row["name"]: row
+        for row in ksef.run(clients=2, sales=3, purchases=2, days=0.05, heavy=40, backlog=260)
+    }
+    send = rows["ksef.send"]
+    assert send["not_accepted"] == 0 and send["least_client_ratio"] >= 0.9
+    heavy = rows["ksef.send_heavy_client"]
+    assert heavy["invoices"] == 40 and heavy["span_hours"] > 0
+    receive = rows["ksef.receive"]
+    assert receive["purchase_invoices"] == 4 and receive["missing"] == 0
+    assert receive["within_the_hour"] is True
+    worker = rows["ksef.one_worker"]
+    assert worker["sales_invoices"] == 46 and worker["worker_cpu_seconds"] > 0
+    sync = rows["ksef.first_full_sync"]
+    assert sync["imported"] == 260
+    # More than a page: one export, no download one by one.
+    assert sync["requests"]["invoiceExport"] == 1
+    assert "invoiceDownload" not in sync["requests"]
+    assert sync["limit_minimum_hours_downloads"] > sync["limit_minimum_hours_export"]
+
+
+def test_the_least_span_follows_ksefs_windows() -> None:
+    from bench.ksef import least_span, nip, send_windows
+
+    windows = send_windows()
+    assert least_span(1, windows) == 0.0
+    assert least_span(25, windows) == 2.0  # 10, 10, 5 in three seconds
+    assert least_span(31, windows) == 60.0  # the 31st waits for the minute
+    assert least_span(181, windows) == 3600.0  # the 181st waits for the hour
+    assert nip(3) != nip(4) and len(nip(3)) == 10

@@ -19,6 +19,7 @@ from cabinet_ksef.api import (
     AccessTokens,
     InvoiceMetadata,
     InvoiceStatus,
+    LatarniaStatus,
     MetadataPage,
     OnlineSession,
     SentInvoice,
@@ -305,6 +306,9 @@ class FakeKsef:
         self.purchases: list[tuple[InvoiceMetadata, bytes]] = []
         self.metadata_calls = 0
         self.downloads = 0
+        #: What Latarnia announces (``None``: it does not answer), and who asked it where.
+        self.latarnia: str | None = "AVAILABLE"
+        self.latarnia_reads: list[str] = []
         self._counter = itertools.count(1)
 
     def client(self, base_url: str) -> FakeClient:
@@ -333,6 +337,13 @@ class FakeClient:
 
     def close(self) -> None:
         self.closed = True
+
+    def latarnia_status(self, latarnia_url: str) -> LatarniaStatus:
+        self.ksef.latarnia_reads.append(latarnia_url)
+        if self.ksef.latarnia is None:
+            raise KsefUnavailable(502, "Bad Gateway")
+        failing = self.ksef.latarnia != "AVAILABLE"
+        return LatarniaStatus(self.ksef.latarnia, ((7, "Awaria KSeF"),) if failing else ())
 
     def public_keys(self, *, refresh: bool = False) -> object:
         self._check()

@@ -12,7 +12,15 @@ from cabinet_core.ksef.submission import KsefMode, KsefState
 from cabinet_ksef.api import CertificateCredentials, InvoiceStatus, TokenCredentials
 from cabinet_ksef.connections import Connections
 from cabinet_ksef.credentials import CredentialVault
-from cabinet_ksef.sending import KsefSender, Paced, SendWindow, invoice_facts, next_business_day
+from cabinet_ksef.sending import (
+    SEND_LIMITS,
+    SLOT_GUARD,
+    KsefSender,
+    Paced,
+    SendWindow,
+    invoice_facts,
+    next_business_day,
+)
 from cabinet_ksef.settings import KsefSettings
 from plugin_fakes import (
     SELLER_NIP,
@@ -200,6 +208,43 @@ def test_a_token_client_offline_gets_kod_one_only() -> None:
     assert offline is not None and [c.label for c in offline.verification] == ["OFFLINE"]
 
 
+def test_an_outage_latarnia_announces_goes_offline_at_the_first_failure() -> None:
+    sender, port, ksef = make(offline_after=3)
+    port.issue(5)
+    ksef.down = True
+    ksef.latarnia = "FAILURE"
+    assert step(sender, 5) is None  # no three attempts: the failure is announced
+    offline = port.submission(5)
+    assert offline is not None and offline.state is KsefState.OFFLINE
+    assert offline.attempts == 1
+    assert "announced in Latarnia: FAILURE #7: Awaria KSeF" in offline.error_description
+    # The emulator's (or any configured base URL's) Latarnia is its root.
+    assert ksef.latarnia_reads == ["http://ksef.test"]
+
+
+def test_latarnia_alone_never_makes_an_invoice_offline() -> None:
+    sender, port, ksef = make(offline_after=3)
+    port.issue(6)
+    ksef.latarnia = "TOTAL_FAILURE"  # stale, as TEST's was for months
+    step(sender, 6)
+    assert port.submission(6).state is KsefState.SENT  # type: ignore[union-attr]
+    assert ksef.latarnia_reads == []  # not even asked while the API answers
+
+
+def test_latarnia_not_answering_keeps_the_attempts_rule_and_is_read_once_a_while() -> None:
+    sender, port, ksef = make(offline_after=2)
+    clock = [0.0]
+    sender._monotonic = lambda: clock[0]
+    port.issue(7)
+    ksef.down = True
+    ksef.latarnia = None
+    assert step(sender, 7) is not None
+    assert port.submission(7).state is KsefState.QUEUED  # type: ignore[union-attr]
+    assert step(sender, 7) is None
+    assert port.submission(7).state is KsefState.OFFLINE  # type: ignore[union-attr]
+    assert len(ksef.latarnia_reads) == 1  # its answer is kept five minutes
+
+
 def test_rate_limited_waits_as_long_as_ksef_says() -> None:
     sender, port, ksef = make()
     port.issue(1)
@@ -234,12 +279,53 @@ def test_the_send_window_keeps_below_ksefs_limits() -> None:
     window.take(0.1)
     with pytest.raises(Paced) as per_second:
         window.take(0.2)
-    assert per_second.value.wait == pytest.approx(0.8)
+    # Just past the moment the window frees (SLOT_GUARD), never on its edge.
+    assert per_second.value.wait == pytest.approx(0.8 + SLOT_GUARD)
     window.take(1.5)
     with pytest.raises(Paced) as per_minute:
         window.take(2.0)
-    assert per_minute.value.wait == pytest.approx(58.0)
+    assert per_minute.value.wait == pytest.approx(58.0 + SLOT_GUARD)
     window.take(61.0)
+
+
+def test_a_burst_gets_a_slot_each_so_every_invoice_comes_back_once() -> None:
+    import heapq
+
+    window = SendWindow()
+    due = [(0.0, key) for key in range(400)]
+    heapq.heapify(due)
+    attempts: dict[int, int] = {}
+    sent: list[float] = []
+    while due:
+        now, key = heapq.heappop(due)
+        attempts[key] = attempts.get(key, 0) + 1
+        try:
+            window.take(now, key)
+        except Paced as paced:
+            heapq.heappush(due, (now + paced.wait, key))
+            continue
+        sent.append(now)
+    # Paced once at most: the outbox's ten attempts are never spent waiting for a turn.
+    assert max(attempts.values()) == 2 and len(sent) == 400
+    for seconds, allowed in SEND_LIMITS:
+        for i, moment in enumerate(sent):
+            assert sum(1 for t in sent[: i + 1] if t > moment - seconds) <= allowed
+    # 400 sends at 170 an hour: the last 60 at 28 a minute, early in the third hour.
+    assert 2 * 3600 <= sent[-1] - sent[0] <= 2 * 3600 + 190
+
+
+def test_a_send_without_a_slot_queues_behind_those_with_one() -> None:
+    window = SendWindow(((1.0, 1),))
+    window.take(0.0, 1)
+    with pytest.raises(Paced) as second:
+        window.take(0.0, 2)
+    assert second.value.wait == pytest.approx(1.0 + SLOT_GUARD)
+    # A newcomer at 1.0 does not take the slot kept for 2: it gets the next one.
+    with pytest.raises(Paced) as newcomer:
+        window.take(1.0, 3)
+    assert newcomer.value.wait == pytest.approx(1.0 + 2 * SLOT_GUARD)
+    window.take(1.0 + SLOT_GUARD, 2)
+    window.take(2.0 + 2 * SLOT_GUARD, 3)
 
 
 def test_paced_sends_are_retried_after_the_window() -> None:

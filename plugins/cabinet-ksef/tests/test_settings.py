@@ -11,7 +11,7 @@ from cabinet_ksef.settings import KsefSettings, derive_key
 def test_defaults_and_a_derived_credentials_key() -> None:
     settings = KsefSettings.from_config({}, secret_key="secret")
     assert settings.environment == "test" and settings.base_url == ""
-    assert settings.receive_minutes == 60 and settings.offline_after == 3
+    assert settings.receive_minutes == 30 and settings.offline_after == 3
     assert settings.credentials_key == derive_key("secret") != derive_key("other")
     assert settings.receiving_now(time(3, 0))
 

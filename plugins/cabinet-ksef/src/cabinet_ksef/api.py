@@ -20,8 +20,14 @@ __all__ = [
     "CertificateCredentials",
     "Credentials",
     "Environment",
+    "Export",
+    "ExportPackage",
+    "ExportPart",
+    "ExportStatus",
+    "ExportedInvoices",
     "InvoiceMetadata",
     "InvoiceStatus",
+    "LatarniaStatus",
     "MetadataPage",
     "OnlineSession",
     "PublicKeyCertificate",
@@ -225,3 +231,75 @@ class MetadataPage:
     has_more: bool
     is_truncated: bool
     permanent_storage_hwm_date: datetime | None = None
+
+
+@attrs.frozen
+class Export:
+    """A started export (``POST /invoices/exports``): its reference and the AES key and IV its
+    parts are encrypted with (made by the client, sent wrapped with MF's key)."""
+
+    reference_number: str
+    symmetric_key: bytes = attrs.field(repr=False)
+    iv: bytes = attrs.field(repr=False)
+
+
+@attrs.frozen
+class ExportPart:
+    """One encrypted part of an export package, at a pre-signed ``url`` (no bearer)."""
+
+    ordinal_number: int
+    part_name: str
+    url: str
+    part_size: int
+    part_hash: str
+    encrypted_part_size: int
+    encrypted_part_hash: str
+    expiration_date: datetime | None = None
+
+
+@attrs.frozen
+class ExportPackage:
+    """What a finished export holds. The next window starts at ``last_permanent_storage_date``
+    when ``is_truncated`` (the 10,000 cap), else at ``permanent_storage_hwm_date``."""
+
+    invoice_count: int
+    size: int
+    parts: tuple[ExportPart, ...]
+    is_truncated: bool
+    last_permanent_storage_date: datetime | None = None
+    permanent_storage_hwm_date: datetime | None = None
+
+
+@attrs.frozen
+class ExportStatus:
+    """Where an export is: 100 being prepared, 200 ready (with its package), else failed
+    (210 expired, 415 key, 420 range beyond the high-water mark, 500, 550)."""
+
+    code: int
+    description: str
+    details: tuple[str, ...] = ()
+    package: ExportPackage | None = None
+
+
+@attrs.frozen
+class ExportedInvoices:
+    """A downloaded package, decrypted and unpacked: each invoice's metadata in KSeF's order
+    and its XML (absent from a metadata-only export) by KSeF number."""
+
+    metadata: tuple[InvoiceMetadata, ...]
+    xml: dict[str, bytes] = attrs.field(repr=False)
+
+
+@attrs.frozen
+class LatarniaStatus:
+    """What MF's status service (Latarnia, ``GET /status``) announces: ``AVAILABLE``,
+    ``MAINTENANCE``, ``FAILURE`` or ``TOTAL_FAILURE``, with the announcements in force
+    (``(eventId, title)`` of each)."""
+
+    status: str
+    announcements: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def failure(self) -> bool:
+        """Whether a failure of KSeF is announced (the basis of the offline mode of art. 106nh)."""
+        return self.status in ("FAILURE", "TOTAL_FAILURE")

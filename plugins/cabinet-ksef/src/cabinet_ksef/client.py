@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import json
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -26,8 +28,14 @@ from cabinet_ksef.api import (
     AccessTokens,
     CertificateCredentials,
     Credentials,
+    Export,
+    ExportedInvoices,
+    ExportPackage,
+    ExportPart,
+    ExportStatus,
     InvoiceMetadata,
     InvoiceStatus,
+    LatarniaStatus,
     MetadataPage,
     OnlineSession,
     PublicKeyCertificate,
@@ -46,7 +54,7 @@ from cabinet_ksef.errors import (
     error_from_response,
 )
 
-__all__ = ["FA3_FORM_CODE", "KsefClient", "PublicKeyCache"]
+__all__ = ["FA3_FORM_CODE", "KsefClient", "PublicKeyCache", "unpack_export"]
 
 FA3_FORM_CODE: Mapping[str, str] = {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"}
 """The form code of FA(3) invoices; note the space in ``FA (3)``."""
@@ -529,6 +537,128 @@ class KsefClient:
         )
         return _checked_content(response)
 
+    # -- export (the path for volume, ksef-api.md §7.3) -----------------------------------
+
+    @_reads_answers
+    def start_export(
+        self,
+        tokens: AccessTokens,
+        *,
+        subject: Subject,
+        date_from: datetime,
+        date_to: datetime,
+        date_type: str = "PermanentStorage",
+        only_metadata: bool = False,
+    ) -> Export:
+        """Ask KSeF to pack every invoice of the window (up to 10,000) into an encrypted package.
+
+        One request (of the 20 an hour the export allows) instead of a metadata page per 250
+        invoices and a download per invoice (64 an hour): the way through a large backlog.
+        The parts are encrypted with a fresh AES-256 key, which the returned ``Export`` keeps.
+        """
+        key, iv = crypto.new_symmetric_key()
+
+        def send(keys: PublicKeys) -> httpx.Response:
+            wrapping = keys.symmetric_key_encryption
+            certificate = x509.load_der_x509_certificate(wrapping.certificate_der)
+            body = {
+                "encryption": {
+                    "encryptedSymmetricKey": _b64(crypto.rsa_oaep_encrypt(certificate, key)),
+                    "initializationVector": _b64(iv),
+                    "publicKeyId": wrapping.public_key_id,
+                },
+                "filters": {
+                    "subjectType": subject,
+                    "dateRange": {
+                        "dateType": date_type,
+                        "from": _iso(date_from),
+                        "to": _iso(date_to),
+                    },
+                },
+                "onlyMetadata": only_metadata,
+                "compressionType": "Zip",
+            }
+            return self._request(
+                "POST", "invoices/exports", json_body=body, bearer=tokens.access_token
+            )
+
+        started = self._with_fresh_keys(send).json()
+        return Export(reference_number=str(started["referenceNumber"]), symmetric_key=key, iv=iv)
+
+    @_reads_answers
+    def export_status(self, tokens: AccessTokens, export: Export | str) -> ExportStatus:
+        """The export's state; with code 200 its package (the parts to download)."""
+        reference = export.reference_number if isinstance(export, Export) else export
+        answer = json.loads(
+            self._request(
+                "GET", f"invoices/exports/{reference}", bearer=tokens.access_token
+            ).content
+        )
+        code, description, details = _status_info(answer["status"])
+        package = answer.get("package")
+        return ExportStatus(
+            code=code,
+            description=description,
+            details=details,
+            package=_export_package(package) if code == 200 and package else None,
+        )
+
+    def download_export_part(self, export: Export, part: ExportPart) -> bytes:
+        """One part, downloaded from its pre-signed link (no bearer), checked against both its
+        hashes and decrypted with the export's key."""
+        response = self._request("GET", part.url, headers={"Accept": "application/octet-stream"})
+        encrypted = _checked_content(response)
+        if crypto.sha256_base64(encrypted) != part.encrypted_part_hash:
+            raise KsefUnavailable(
+                response.status_code,
+                "the downloaded export part does not match its encryptedPartHash",
+                details=(part.part_name,),
+            )
+        try:
+            plain = crypto.aes_decrypt(export.symmetric_key, export.iv, encrypted)
+        except ValueError as error:
+            raise KsefUnavailable(
+                response.status_code,
+                "the export part cannot be decrypted with the export's key",
+                details=(part.part_name,),
+            ) from error
+        if crypto.sha256_base64(plain) != part.part_hash:
+            raise KsefUnavailable(
+                response.status_code,
+                "the decrypted export part does not match its partHash",
+                details=(part.part_name,),
+            )
+        return plain
+
+    def download_export(self, export: Export, package: ExportPackage) -> ExportedInvoices:
+        """Every part of ``package``, in order, joined and unpacked."""
+        parts = sorted(package.parts, key=lambda part: part.ordinal_number)
+        data = b"".join(self.download_export_part(export, part) for part in parts)
+        return unpack_export(data)
+
+    # -- Latarnia (MF's status service, ksef-api.md §11) -----------------------------------
+
+    @_reads_answers
+    def latarnia_status(self, latarnia_url: str) -> LatarniaStatus:
+        """What Latarnia at ``latarnia_url`` (its root: ``GET {url}/status``) announces now.
+
+        Latarnia has been wrong for months and down for hours (§11): read it only to confirm
+        what the API itself shows, never as the sole reason for anything.
+        """
+        answer = self._request(
+            "GET", latarnia_url.rstrip("/") + "/status", headers={"Accept": "application/json"}
+        ).json()
+        status = str(answer["status"])
+        if status not in ("AVAILABLE", "MAINTENANCE", "FAILURE", "TOTAL_FAILURE"):
+            raise _MalformedAnswer(f"not a Latarnia status: {status!r}")
+        return LatarniaStatus(
+            status=status,
+            announcements=tuple(
+                (_integer(item.get("eventId") or 0), str(item.get("title") or ""))
+                for item in answer.get("messages") or ()
+            ),
+        )
+
     # -- transport ---------------------------------------------------------------------
 
     def _request(
@@ -693,3 +823,50 @@ def _checked_content(response: httpx.Response) -> bytes:
             details=(str(response.url),),
         )
     return content
+
+
+def _export_package(package: Mapping[str, Any]) -> ExportPackage:
+    last = package.get("lastPermanentStorageDate")
+    hwm = package.get("permanentStorageHwmDate")
+    return ExportPackage(
+        invoice_count=_integer(package.get("invoiceCount") or 0),
+        size=_integer(package.get("size") or 0),
+        parts=tuple(
+            ExportPart(
+                ordinal_number=_integer(part["ordinalNumber"]),
+                part_name=str(part["partName"]),
+                url=str(part["url"]),
+                part_size=_integer(part["partSize"]),
+                part_hash=str(part["partHash"]),
+                encrypted_part_size=_integer(part["encryptedPartSize"]),
+                encrypted_part_hash=str(part["encryptedPartHash"]),
+                expiration_date=_optional_datetime(part.get("expirationDate")),
+            )
+            for part in package.get("parts") or ()
+        ),
+        is_truncated=bool(package.get("isTruncated")),
+        last_permanent_storage_date=_datetime(last) if last else None,
+        permanent_storage_hwm_date=_datetime(hwm) if hwm else None,
+    )
+
+
+def unpack_export(data: bytes) -> ExportedInvoices:
+    """A decrypted export package (a ZIP of ``{ksefNumber}.xml`` files and ``_metadata.json``)
+    read into metadata and XML; a package that is not such a ZIP is ``KsefUnavailable``."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            listed = json.loads(archive.read("_metadata.json"), parse_float=Decimal)
+            metadata = tuple(_invoice_metadata(item) for item in listed.get("invoices") or ())
+            xml = {
+                item.ksef_number: archive.read(f"{item.ksef_number}.xml")
+                for item in metadata
+                if f"{item.ksef_number}.xml" in names
+            }
+    except (zipfile.BadZipFile, *_MALFORMED) as error:
+        raise KsefUnavailable(
+            200,
+            "KSeF sent an export package the client cannot read",
+            details=(f"{type(error).__name__}: {error}",),
+        ) from error
+    return ExportedInvoices(metadata=metadata, xml=xml)

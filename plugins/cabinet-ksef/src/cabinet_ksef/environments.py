@@ -22,6 +22,11 @@ class Environment(StrEnum):
         return _API_BASE_URLS[self]
 
     @property
+    def latarnia_url(self) -> str | None:
+        """MF's status service (Latarnia) of the environment; DEMO has none (ksef-api.md §1)."""
+        return _LATARNIA_URLS.get(self)
+
+    @property
     def qr_base_url(self) -> str:
         """The host the verification codes (KOD I, KOD II) printed on invoices point at."""
         return _QR_BASE_URLS[self]
@@ -31,6 +36,11 @@ _API_BASE_URLS = {
     Environment.TEST: "https://api-test.ksef.mf.gov.pl/v2",
     Environment.DEMO: "https://api-demo.ksef.mf.gov.pl/v2",
     Environment.PRODUCTION: "https://api.ksef.mf.gov.pl/v2",
+}
+
+_LATARNIA_URLS = {
+    Environment.TEST: "https://api-latarnia-test.ksef.mf.gov.pl",
+    Environment.PRODUCTION: "https://api-latarnia.ksef.mf.gov.pl",
 }
 
 _QR_BASE_URLS = {

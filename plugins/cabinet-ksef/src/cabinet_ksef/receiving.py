@@ -16,6 +16,13 @@ allows 20 requests an hour per client and every page counts, one download 64 an 
 * an invoice whose KSeF number the cabinet knows is not downloaded again; the rest go through
   ``port.import_purchase`` (itself idempotent on the KSeF number). The mark only moves past
   invoices that are in the cabinet, so an interrupted pass resumes where it stopped.
+* **a large backlog takes the export path** (§7.3): when the first metadata page of a window
+  says there is more than one page (over 250 invoices: a client's first full sync, or a long
+  stop), the pass asks for an export of the window instead (``POST /invoices/exports``, one
+  of 20 requests an hour, up to 10,000 invoices in one encrypted package), downloads and
+  decrypts it, and imports it ``EXPORT_IMPORTS`` invoices a pass; the client stays due while
+  some of the package is left (kept in the worker's memory: a restarted worker asks again).
+  Downloading one by one would take 64 invoices an hour: 10,000 in over 156 hours.
 """
 
 from __future__ import annotations
@@ -29,10 +36,12 @@ import attrs
 from cabinet_core.crm import DeliveryError
 from cabinet_core.errors import CabinetError, ValidationError
 
-from cabinet_ksef.api import InvoiceMetadata
+from cabinet_ksef.api import Export, InvoiceMetadata
 from cabinet_ksef.errors import KsefError, KsefRateLimited
 
 if TYPE_CHECKING:
+    from cabinet_ksef.api import AccessTokens
+    from cabinet_ksef.client import KsefClient
     from cabinet_ksef.sending import KsefSender
 
 log = logging.getLogger(__name__)
@@ -44,6 +53,23 @@ MAX_WINDOW = timedelta(days=90)
 #: Downloads per client and pass: KSeF allows 64 an hour (§7.2), the pass keeps a margin.
 MAX_DOWNLOADS = 60
 PAGE_SIZE = 250
+#: Invoices of an export package imported per pass (the rest wait for the next, a minute on).
+EXPORT_IMPORTS = 500
+#: Status reads of a fresh export within one pass before leaving it for the next pass.
+EXPORT_POLLS = 3
+
+
+@attrs.define
+class Backlog:
+    """An export package of a client being imported, in the worker's memory between passes."""
+
+    #: Not yet imported, oldest first, with their XML.
+    invoices: list[tuple[InvoiceMetadata, bytes]]
+    #: Where the mark goes once all are in (the package's continuation point).
+    next_mark: datetime
+    #: A started export not ready yet (its package still to download).
+    export: Export | None = None
+    window_to: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -114,6 +140,7 @@ class Receiver:
         self.port = sender.port
         self.settings = sender.settings
         self._clock = clock or self.port.now
+        self._backlogs: dict[int, Backlog] = {}
 
     def state(self, client_id: int) -> ReceiveState:
         return ReceiveState.from_json(self.port.client_state(client_id, RECEIVE_KEY))
@@ -123,7 +150,7 @@ class Receiver:
         state = self.state(client_id)
         if state.blocked_until is not None and state.blocked_until > now:
             return False
-        if state.last_sync is None:
+        if state.last_sync is None or client_id in self._backlogs:
             return True
         return now - state.last_sync >= timedelta(minutes=self.settings.receive_minutes)
 
@@ -161,6 +188,13 @@ class Receiver:
             tokens = self.sender.connections.tokens(connection, credentials)
             offset = 0
             window_from = start
+            backlog = self._backlogs.get(client_id)
+            if backlog is not None:
+                done, imported, failed, high_water = self._work_backlog(
+                    client_id, backlog, connection.client, tokens, high_water
+                )
+                complete = done and backlog.export is None
+                pages = self.settings.receive_pages  # the pass goes to the backlog alone
             while pages < self.settings.receive_pages:
                 window_to = min(now, window_from + MAX_WINDOW)
                 page = connection.client.query_metadata(
@@ -172,6 +206,17 @@ class Receiver:
                     page_size=PAGE_SIZE,
                 )
                 pages += 1
+                if offset == 0 and (page.has_more or page.is_truncated):
+                    # More than a page in this window: the export carries it in one request.
+                    export = connection.client.start_export(
+                        tokens, subject="Subject2", date_from=window_from, date_to=window_to
+                    )
+                    backlog = Backlog([], window_to, export=export, window_to=window_to)
+                    self._backlogs[client_id] = backlog
+                    _done, imported, failed, high_water = self._work_backlog(
+                        client_id, backlog, connection.client, tokens, high_water
+                    )
+                    break
                 known = self.port.known_ksef_numbers(
                     client_id, (item.ksef_number for item in page.invoices)
                 )
@@ -220,6 +265,7 @@ class Receiver:
             error = str(exc)
         except (KsefError, DeliveryError) as exc:
             error = str(exc)
+            self._drop_unstarted(client_id)
         self.port.set_client_state(
             client_id,
             RECEIVE_KEY,
@@ -234,6 +280,84 @@ class Receiver:
             ).to_json(),
         )
         return PassResult(client_id, imported, skipped, pages, complete, error, tuple(failed))
+
+    def _drop_unstarted(self, client_id: int) -> None:
+        """Forget an export whose package could not be fetched (the next pass asks anew)."""
+        backlog = self._backlogs.get(client_id)
+        if backlog is not None and backlog.export is not None:
+            del self._backlogs[client_id]
+
+    def _work_backlog(
+        self,
+        client_id: int,
+        backlog: Backlog,
+        client: KsefClient,
+        tokens: AccessTokens,
+        high_water: datetime | None,
+    ) -> tuple[bool, int, list[str], datetime | None]:
+        """Fetch the backlog's package if it is not yet, then import up to ``EXPORT_IMPORTS``
+        of it; ``(all in, imported, failed, mark)``."""
+        if backlog.export is not None and not self._fetch_package(
+            client_id, backlog, client, tokens
+        ):
+            return False, 0, [], high_water
+        imported = 0
+        failed: list[str] = []
+        batch, backlog.invoices = (
+            backlog.invoices[:EXPORT_IMPORTS],
+            backlog.invoices[EXPORT_IMPORTS:],
+        )
+        known = self.port.known_ksef_numbers(client_id, (item.ksef_number for item, _ in batch))
+        for item, xml in batch:
+            if item.ksef_number not in known:
+                try:
+                    _, created = self.port.import_purchase(
+                        client_id, xml, ksef_number=item.ksef_number, metadata=metadata_of(item)
+                    )
+                except CabinetError as exc:
+                    failed.append(f"{item.ksef_number}: {describe(exc)}")
+                    created = False
+                imported += created
+            high_water = max(high_water or item.permanent_storage_date, item.permanent_storage_date)
+        if backlog.invoices:
+            return False, imported, failed, high_water
+        del self._backlogs[client_id]
+        return True, imported, failed, max(high_water or backlog.next_mark, backlog.next_mark)
+
+    def _fetch_package(
+        self, client_id: int, backlog: Backlog, client: KsefClient, tokens: AccessTokens
+    ) -> bool:
+        """Read the export's status (a few times) and, once ready, download and unpack it into
+        the backlog; ``False`` while KSeF is still packing it."""
+        assert backlog.export is not None
+        for _ in range(EXPORT_POLLS):
+            status = client.export_status(tokens, backlog.export)
+            if status.code != 100:
+                break
+        else:
+            return False
+        if status.code != 200 or status.package is None:
+            del self._backlogs[client_id]
+            raise KsefError(200, f"the export failed: {status.code} {status.description}")
+        package = status.package
+        contents = client.download_export(backlog.export, package)
+        known = self.port.known_ksef_numbers(
+            client_id, (item.ksef_number for item in contents.metadata)
+        )
+        backlog.invoices = sorted(
+            (
+                (item, contents.xml[item.ksef_number])
+                for item in contents.metadata
+                if item.ksef_number not in known and item.ksef_number in contents.xml
+            ),
+            key=lambda pair: pair[0].permanent_storage_date,
+        )
+        if package.is_truncated and package.last_permanent_storage_date is not None:
+            backlog.next_mark = package.last_permanent_storage_date
+        elif backlog.window_to is not None:
+            backlog.next_mark = backlog.window_to
+        backlog.export = None
+        return True
 
 
 def metadata_of(item: InvoiceMetadata) -> dict[str, Any]:

@@ -68,6 +68,12 @@ REQUEUE_EVERY = timedelta(minutes=30)
 #: A session that carried nothing this long is closed (KSeF then builds its session UPO).
 SESSION_IDLE = timedelta(minutes=10)
 SESSION_CHECK_SECONDS = 120.0
+#: A slot lies this long after the moment a window frees: exactly on the boundary, a rounding
+#: error (epoch-sized floats) or the request's time in flight puts the send inside KSeF's window
+#: (the benchmark saw 429s), and inside ours, which sent it to the back of the queue.
+SLOT_GUARD = 0.05
+#: How long Latarnia's answer is trusted before it is read again.
+LATARNIA_SECONDS = 300.0
 #: KSeF statuses after which an identical file must not be sent again: a duplicate (440).
 DUPLICATE = 440
 
@@ -81,22 +87,64 @@ class Paced(Exception):
 
 
 class SendWindow:
-    """Sliding windows of one client's sends (all three at once, as KSeF counts them)."""
+    """Sliding windows of one client's sends (all three at once, as KSeF counts them).
+
+    A send that does not fit now gets a **slot**: the earliest moment the windows allow after
+    every send and slot already given, kept under its ``key`` (the document). Its wait is the
+    time to that slot, so a burst of 400 invoices is spread over the hours the limits need and
+    each message comes back once, at its turn, instead of every message retrying every second
+    (which spent the outbox's attempts: the 90th invoice of a burst failed for good). A send
+    without a slot queues behind those with one; a slot not used within ``SLOT_GRACE`` seconds
+    of its moment is given up. The send itself is still checked against the sends actually
+    made, so a late worker never goes over KSeF's limits.
+    """
+
+    #: Seconds after its moment a slot stays kept for its message.
+    SLOT_GRACE = 60.0
 
     def __init__(self, limits: Sequence[tuple[float, int]] = SEND_LIMITS) -> None:
         self.limits = limits
         self._sent: deque[float] = deque()
+        self._slots: dict[int, float] = {}
 
-    def take(self, now: float) -> None:
-        """Count one send at ``now`` (seconds), or raise :class:`Paced` saying how long to wait."""
+    def take(self, now: float, key: int | None = None) -> None:
+        """Count one send at ``now`` (seconds), or raise :class:`Paced` saying how long to wait
+        (and keeping a slot for ``key``)."""
         longest = max(seconds for seconds, _ in self.limits)
         while self._sent and self._sent[0] <= now - longest:
             self._sent.popleft()
+        self._slots = {k: t for k, t in self._slots.items() if t > now - self.SLOT_GRACE}
+        slot = self._slots.pop(key, None) if key is not None else None
+        if slot is not None and slot > now:
+            self._slots[key] = slot  # type: ignore[index]
+            raise Paced(slot - now)
+        if (slot is not None or not self._slots) and self._fits(now):
+            self._sent.append(now)
+            return
+        raise Paced(self._reserve(now, key))
+
+    def _fits(self, now: float) -> bool:
         for seconds, allowed in self.limits:
-            recent = [t for t in self._sent if t > now - seconds]
-            if len(recent) >= allowed:
-                raise Paced(recent[0] + seconds - now)
-        self._sent.append(now)
+            if sum(1 for t in self._sent if t > now - seconds) >= allowed:
+                return False
+        return True
+
+    def _reserve(self, now: float, key: int | None) -> float:
+        """The earliest moment after every send and slot the windows allow; kept for ``key``."""
+        taken = sorted([*self._sent, *self._slots.values()])
+        moment = max(now, taken[-1]) if taken else now
+        while True:
+            wait = 0.0
+            for seconds, allowed in self.limits:
+                inside = [t for t in taken if moment - seconds < t <= moment]
+                if len(inside) >= allowed:
+                    wait = max(wait, inside[len(inside) - allowed] + seconds - moment)
+            if wait <= 0:
+                break
+            moment += wait + SLOT_GUARD
+        if key is not None:
+            self._slots[key] = moment
+        return moment - now
 
 
 def next_business_day(day: date) -> date:
@@ -139,6 +187,8 @@ class KsefSender:
         self.vault = CredentialVault(settings.credentials_key, port)
         self._monotonic = monotonic or time.monotonic
         self._windows: dict[int, SendWindow] = {}
+        #: Latarnia's last answer per address: (when, the failure announced or None).
+        self._latarnia: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
         self._probe = probe
         #: Extra periodic tasks (receiving, connection checks) the plugin composes in.
@@ -241,7 +291,7 @@ class KsefSender:
                         "found in KSeF after an interrupted send; waiting for its status",
                         retry_after=self.settings.poll_seconds,
                     )
-            self._pace(client_id)
+            self._pace(client_id, document_id)
             self.port.set_client_state(
                 client_id,
                 marker_key,
@@ -311,13 +361,13 @@ class KsefSender:
                 return reference, found.invoice_reference
         return None
 
-    def _pace(self, client_id: int) -> None:
+    def _pace(self, client_id: int, document_id: int | None = None) -> None:
         with self._lock:
             window = self._windows.setdefault(client_id, SendWindow())
             try:
-                window.take(self._monotonic())
+                window.take(self._monotonic(), document_id)
             except Paced as paced:
-                raise DeliveryError(str(paced), retry_after=max(paced.wait, 0.5)) from None
+                raise DeliveryError(str(paced), retry_after=max(paced.wait, 0.1)) from None
 
     def _unavailable(
         self,
@@ -334,13 +384,59 @@ class KsefSender:
         stored = self.port.record_attempt(document_id, error=str(exc))
         if submission.state is KsefState.OFFLINE:
             return stored  # already valid offline; the recovery pass re-queues it
-        if stored.attempts < self.settings.offline_after:
+        announced = self.announced_failure(client_id)
+        if announced is None and stored.attempts < self.settings.offline_after:
             raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
+        reason = f"KSeF unavailable: {exc}"
+        if announced is not None:
+            reason += f" (announced in Latarnia: {announced})"
         return self.port.mark_offline(
             document_id,
-            reason=f"KSeF unavailable: {exc}",
+            reason=reason,
             verification=self.offline_codes(client_id, xml, credentials),
         )
+
+    def latarnia_url(self, client_id: int) -> str | None:
+        """The client's Latarnia: the environment's, or the configured base URL's root (the
+        emulator serves ``/status`` there); ``None`` where there is none (DEMO)."""
+        if self.settings.base_url:
+            return self.settings.base_url.removesuffix("/v2")
+        return Environment(self.environment(client_id)).latarnia_url
+
+    def announced_failure(self, client_id: int) -> str | None:
+        """The failure Latarnia announces for the client's KSeF, read at most once every
+        ``LATARNIA_SECONDS`` per address; ``None`` when none is, or Latarnia does not answer.
+
+        Only asked once the API itself failed: an announcement confirms the outage, so the
+        invoice goes into the offline mode at once instead of after ``offline_after`` attempts.
+        Latarnia alone never makes an invoice offline (it was wrong for months, §11).
+        """
+        url = self.latarnia_url(client_id)
+        if url is None:
+            return None
+        now = self._monotonic()
+        with self._lock:
+            cached = self._latarnia.get(url)
+        if cached is not None and now - cached[0] < LATARNIA_SECONDS:
+            return cached[1]
+        client = self.connections.new_client(url)
+        try:
+            status = client.latarnia_status(url)
+            announced = (
+                "; ".join(
+                    f"{status.status} #{event}: {title}" for event, title in status.announcements
+                )
+                or status.status
+                if status.failure
+                else None
+            )
+        except KsefError:
+            announced = None
+        finally:
+            client.close()
+        with self._lock:
+            self._latarnia[url] = (now, announced)
+        return announced
 
     def offline_codes(
         self, client_id: int, xml: bytes, credentials: Credentials

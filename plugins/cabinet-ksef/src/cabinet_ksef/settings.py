@@ -23,7 +23,8 @@ How often:
 * ``CABINET_KSEF_OFFLINE_AFTER``: after how many failed attempts to reach KSeF an invoice goes
   into offline24 mode (3; with the outbox's backoff, a few minutes).
 * ``CABINET_KSEF_OFFLINE_SECONDS``: how often invoices waiting in offline mode are tried (300).
-* ``CABINET_KSEF_RECEIVE_MINUTES``: how often each client's purchase invoices are fetched (60;
+* ``CABINET_KSEF_RECEIVE_MINUTES``: how often each client's purchase invoices are fetched (30,
+  so each is in the cabinet within the hour it appeared in KSeF (60 let some wait 61 minutes);
   at least 15, ksef-api.md §0.5: the metadata query allows 20 requests an hour per client).
 * ``CABINET_KSEF_RECEIVE_PAGES``: how many metadata pages one client's pass may read (4), so a
   pass never spends the client's hourly budget alone.
@@ -92,7 +93,7 @@ class KsefSettings:
     poll_seconds: float = 5.0
     offline_after: int = 3
     offline_seconds: float = 300.0
-    receive_minutes: float = 60.0
+    receive_minutes: float = 30.0
     receive_pages: int = 4
     receive_hours: tuple[time, time] | None = None
     backfill_days: int = 90
@@ -127,7 +128,7 @@ class KsefSettings:
             poll_seconds=_number(config, "poll_seconds", 5.0, minimum=0.1),
             offline_after=int(_number(config, "offline_after", 3, minimum=1)),
             offline_seconds=_number(config, "offline_seconds", 300.0, minimum=1),
-            receive_minutes=_number(config, "receive_minutes", 60.0, minimum=MIN_RECEIVE_MINUTES),
+            receive_minutes=_number(config, "receive_minutes", 30.0, minimum=MIN_RECEIVE_MINUTES),
             receive_pages=int(_number(config, "receive_pages", 4, minimum=1)),
             receive_hours=_hours(config.get("receive_hours", "")),
             backfill_days=int(_number(config, "backfill_days", 90, minimum=1)),
