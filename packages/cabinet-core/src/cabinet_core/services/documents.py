@@ -1016,8 +1016,11 @@ class DocumentService(Service):
             recipients = tx.list_users(role=Role.ACCOUNTANT)
         elif actor.role is not Role.CLIENT:
             recipients = tx.list_users(client_id=document.client_id)
+        elif document.created_by is None or document.created_by == actor.user_id:
+            # The author moved its own document: nobody to tell (and nothing to read).
+            return
         else:
-            author = tx.get_user(document.created_by) if document.created_by is not None else None
+            author = tx.get_user(document.created_by)
             recipients = [author] if author is not None else []
         client_name = ""
         if kind == "document.submitted":
