@@ -149,6 +149,8 @@ def test_save_with_counterparty_products_and_submit_is_one_transaction(
         "product.created",
         "product.created",
         "document.status_changed",
+        # The submitted cost invoice is e-mailed to the accountants as a notification.
+        "mail.notification",
     ]
     actions = [entry.action for entry in cabinet.audit.list(world.actor(world.admin))]
     assert sorted(actions[: len(topics)]) == sorted(
@@ -158,6 +160,7 @@ def test_save_with_counterparty_products_and_submit_is_one_transaction(
             "product.create",
             "product.create",
             "document.transition",
+            "notification.mail",
         ]
     )
     assert hooks.names() == ["document_saved", "document_status_changed"]

@@ -36,7 +36,9 @@ from cabinet_core.sync import (
     DocumentStatusChange,
     KsefSendRequest,
     MailRequest,
+    MailTestRequest,
     NotificationMail,
+    PasswordLinkRequest,
     Topic,
     UserInfo,
     encode_payload,
@@ -184,6 +186,16 @@ def _payloads(world: SampleWorld) -> Mapping[Topic, tuple[str, int | None, objec
                 to=world.user.email,
                 language="pl",
             ),
+        ),
+        Topic.MAIL_PASSWORD_LINK: (
+            "user",
+            world.user.id or 1,
+            PasswordLinkRequest(user_id=world.user.id or 1, purpose="reset"),
+        ),
+        Topic.MAIL_TEST: (
+            "mail_test",
+            world.user.id or 1,
+            MailTestRequest(to=world.user.email, language="pl"),
         ),
         Topic.KSEF_SEND: (
             "document",
