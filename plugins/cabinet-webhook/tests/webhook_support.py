@@ -20,7 +20,7 @@ from cabinet_core.entities import (
     PaymentStatus,
     Product,
 )
-from cabinet_core.sync import Topic, UserInfo
+from cabinet_core.sync import DocumentFile, Topic, UserInfo
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
 STATES = ("draft", "issued", "sent", "paid_out", "cancelled")
@@ -217,6 +217,12 @@ class MemoryPort:
     def requeue(self, topic: Topic, entity: str, entity_id: int, *, reason: str) -> None:
         with self._lock:
             self.requeued.append((topic, entity, entity_id, reason))
+
+    def document_files(self, document_id: int) -> Sequence[DocumentFile]:
+        return ()
+
+    def retry_delivery(self, message_id: int, *, reason: str, actor_id: int | None = None) -> bool:
+        return False
 
     def deliveries(self, status: str, *, limit: int = 100) -> Sequence[OutboxMessage]:
         # Nothing is queued in memory: the worker's outbox is not part of this port.
