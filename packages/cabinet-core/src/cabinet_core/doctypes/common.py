@@ -310,6 +310,12 @@ def sales_workflow(
 # -- the base class ------------------------------------------------------------------------------
 
 
+#: The side of the books (``ledger``) of each VAT register.
+_LEDGER_OF_REGISTER: Mapping[str, str] = MappingProxyType(
+    {"sales": "sales", "purchase": "purchases"}
+)
+
+
 class BaseDocumentType:
     """Common behaviour: typed ``extra`` fields, required fields and the shared checks.
 
@@ -361,10 +367,18 @@ class BaseDocumentType:
     returned_states: ClassVar[frozenset[str]] = frozenset()
     #: Which side of the books reports count the type on: ``"sales"`` (documents the client
     #: issued), ``"purchases"`` (documents it received) or ``None`` (other: not an account).
+    #: Worked out from ``vat_register`` unless a type sets it (see ``__init_subclass__``).
     ledger: ClassVar[str | None] = None
     #: The issue date may not be later than today (an invoice: KSeF refuses it, and it would
     #: take a number in a month that has not started).
     issued_no_later_than_today: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A type in a VAT register is on that side of the books: one declaration, not two
+        # that could disagree (a type outside any register may still set ``ledger`` itself).
+        super().__init_subclass__(**kwargs)
+        if "ledger" not in cls.__dict__ and cls.vat_register is not None:
+            cls.ledger = _LEDGER_OF_REGISTER.get(cls.vat_register)
 
     @property
     def deliverable_states(self) -> frozenset[str]:

@@ -112,7 +112,6 @@ class CostInvoice(BaseDocumentType):
     seller_required = True
     client_is_buyer = True
     offer_new = True
-    ledger = "purchases"
     issued_no_later_than_today = True
     effects = MappingProxyType({"submit": (link_received_correction,)})
     # Totals are after − before per rate: a received KOR with "before" rows states differences;
@@ -302,7 +301,6 @@ class VatInvoice(BaseDocumentType):
     vat_bearing = True
     buyer_required = True
     ksef_kind = "VAT"
-    ledger = "sales"
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
@@ -394,7 +392,6 @@ class CorrectingInvoice(BaseDocumentType):
     buyer_required = True
     corrects = True
     ksef_kind = "KOR"
-    ledger = "sales"
     sendable_states = frozenset({"issued", "sent", "paid"})
     split_payment = True
     offer_new = True
