@@ -234,7 +234,7 @@ def view_of(
         ksef=ksef,
         original=original,
     )
-    if getattr(document_type, "from_template", False):
+    if document_type is not None and document_type.from_template:
         view = attrs.evolve(view, text=cabinet.contract_templates.text_of(document, client))
     return view
 

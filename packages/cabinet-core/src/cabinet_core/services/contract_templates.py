@@ -42,7 +42,7 @@ MAX_NAME = 200
 def templated_type(document_types: Mapping[str, DocumentType]) -> DocumentType:
     """The document type whose text comes from a contract template (``from_template``)."""
     for document_type in document_types.values():
-        if getattr(document_type, "from_template", False):
+        if document_type.from_template:
             return document_type
     raise NotFound(N_("Contracts are not available"), entity="document_type")
 

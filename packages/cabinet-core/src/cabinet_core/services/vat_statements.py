@@ -56,18 +56,18 @@ class VatStatementService(Service):
 
     # -- reading ----------------------------------------------------------------------------
     def selections(self, side: str) -> list[RegisterSelection]:
-        """The register's part of every type that declares it (``vat_register``); a type read
-        without the capabilities (a plugin's type not built on ``BaseDocumentType``) is in none,
-        and a period basis other than the three document dates falls back to the issue date."""
+        """The register's part of every type that declares it (``vat_register``, a member of the
+        ``DocumentType`` protocol); a period basis other than the three document dates falls
+        back to the issue date."""
         selections = []
         for document_type in self.cabinet.document_types.values():
-            if getattr(document_type, "vat_register", None) != side:
+            if document_type.vat_register != side:
                 continue
-            basis = getattr(document_type, "vat_period_basis", "issue_date")
+            basis = document_type.vat_period_basis
             selections.append(
                 RegisterSelection(
                     doc_type=document_type.key,
-                    states=frozenset(getattr(document_type, "vat_register_states", frozenset())),
+                    states=frozenset(document_type.vat_register_states),
                     basis=basis if basis in PERIOD_BASES else "issue_date",
                 )
             )
@@ -286,7 +286,7 @@ class VatStatementService(Service):
             if document is None:
                 raise NotFound(N_("Not found"), entity="document", id=document_id)
             access.client_for(tx, actor, document.client_id)
-            side = getattr(self.cabinet.document_type(document.doc_type), "vat_register", None)
+            side = self.cabinet.document_type(document.doc_type).vat_register
             raise_if(
                 self._mark_errors(
                     side, chosen, kind, ksef, non_deductible=non_deductible, fixed_asset=fixed_asset
