@@ -21,6 +21,7 @@ nox.options.sessions = [
     "emulator",
     "ksef-emulator",
     "integration",
+    "proof",
 ]
 
 PACKAGES = {
@@ -70,6 +71,13 @@ def integration(session: nox.Session) -> None:
     """All packages and plugins together: cross-package, plugin and browser tests."""
     _sync(session, "--all-packages", "--group", "dev")
     _pytest(session, "tests", "plugins")
+
+
+@nox.session
+def proof(session: nox.Session) -> None:
+    """The slow proof suites (``proof/``): tenant isolation, API fuzzing, faults, load, accessibility."""
+    _sync(session, "--all-packages", "--group", "dev")
+    _pytest(session, "proof")
 
 
 @nox.session
