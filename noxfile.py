@@ -75,7 +75,7 @@ def integration(session: nox.Session) -> None:
 
 @nox.session
 def proof(session: nox.Session) -> None:
-    """The slow proof suites (``proof/``): tenant isolation, API fuzzing, faults, load, accessibility."""
+    """The slow proof suites (``proof/``): isolation, fuzzing, faults, load, accessibility."""
     _sync(session, "--all-packages", "--group", "dev")
     _pytest(session, "proof")
 

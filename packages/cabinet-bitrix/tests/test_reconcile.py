@@ -126,7 +126,7 @@ def test_documents_whose_push_never_arrived_are_queued_again(
 
 def test_the_worker_runs_it_on_a_schedule(cabinet, backend, document):
     tasks = {task.name: task for task in backend.periodic_tasks(cabinet.sync_port("bitrix24"))}
-    assert set(tasks) == {"bitrix24.reconcile", "bitrix24.news", "bitrix24.chat"}
+    assert set(tasks) == {"bitrix24.reconcile", "bitrix24.files", "bitrix24.news", "bitrix24.chat"}
     task = tasks["bitrix24.reconcile"]
     assert task.interval_seconds == 300
     task.run(cabinet.sync_port("bitrix24"))

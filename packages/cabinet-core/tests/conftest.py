@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from cabinet_core.storage import Store
 from cabinet_core.testing import require_postgres
 from cabinet_core.testing.databases import empty_database, throwaway_database
+
+# No per-example deadline: these machines are shared and noisy, and speed is measured in bench/,
+# not in tests (an example that took 300 ms under load is not a failure).
+hypothesis.settings.register_profile("cabinet", deadline=None)
+hypothesis.settings.load_profile("cabinet")
+
 
 # The service tests' fixtures (helper D): a Cabinet on ``store`` and a small world of users.
 pytest_plugins = ["fixtures_services"]

@@ -207,6 +207,24 @@ def test_state_is_namespaced_per_backend(world: World) -> None:
     assert _audit(world, "settings.set") == []
 
 
+def test_a_work_list_in_state_is_written_and_read_in_one_go(world: World) -> None:
+    acme, other = world.cabinet.sync_port("acme"), world.cabinet.sync_port("other")
+    acme.set_states({"owed.10": 1010, "owed.9": 909, "owedXx.1": "not mine", "cursor": 3})
+    other.set_states({"owed.10": "theirs"})
+    # The prefix is matched literally ("_" is no wildcard), per backend, in key order.
+    assert acme.states("owed.") == {"owed.10": 1010, "owed.9": 909}
+    assert acme.states("owed_") == {}
+    assert list(acme.states("owed.", limit=1)) == ["owed.10"]
+    assert other.states("owed.") == {"owed.10": "theirs"}
+    acme.set_states({"owed.10": None, "owed.9": None})
+    assert acme.states("owed.") == {}
+    assert acme.state("cursor") == 3 and acme.state("owedXx.1") == "not mine"
+    assert _audit(world, "settings.set") == []
+    with pytest.raises(TypeError):
+        acme.set_states({"owed.1": object()})
+    assert acme.states("owed.") == {}  # nothing half-written
+
+
 def test_a_secret_never_reaches_the_audit_trail(world: World) -> None:
     port = world.cabinet.sync_port("acme")
     port.set_state("token", "s3cr3t-first", secret=True)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import cabinet_pdf.plugin
+import hypothesis
 import pytest
 from cabinet_core import Branding, Cabinet, Settings
 from cabinet_core.entities import (
@@ -20,6 +21,11 @@ from cabinet_core.entities import (
     Party,
 )
 from pypdf import PdfReader
+
+# No per-example deadline: these machines are shared and noisy, and speed is measured in bench/,
+# not in tests (an example that took 300 ms under load is not a failure).
+hypothesis.settings.register_profile("cabinet", deadline=None)
+hypothesis.settings.load_profile("cabinet")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
@@ -15,6 +16,11 @@ from cabinet_core.testing.databases import throwaway_database
 from cabinet_web.app import create_app
 from starlette.testclient import TestClient
 from web_support import PASSWORD, SYSTEM, World, empty_postgres, login, make_settings
+
+# No per-example deadline: these machines are shared and noisy, and speed is measured in bench/,
+# not in tests (an example that took 300 ms under load is not a failure).
+hypothesis.settings.register_profile("cabinet", deadline=None)
+hypothesis.settings.load_profile("cabinet")
 
 
 @pytest.fixture(scope="session")

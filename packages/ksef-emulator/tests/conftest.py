@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, padding
@@ -20,6 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from ksef_emulator import Emulator, EmulatorConfig, VirtualClock, create_app
 from starlette.testclient import TestClient
+
+# No per-example deadline: these machines are shared and noisy, and speed is measured in bench/,
+# not in tests (an example that took 300 ms under load is not a failure).
+hypothesis.settings.register_profile("cabinet", deadline=None)
+hypothesis.settings.load_profile("cabinet")
+
 
 DATA = Path(__file__).parent / "data"
 SELLER = "5265877635"

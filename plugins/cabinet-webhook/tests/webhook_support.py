@@ -237,6 +237,14 @@ class MemoryPort:
         else:
             self.stored[key] = value
 
+    def states(self, prefix: str, *, limit: int = 500) -> Mapping[str, Any]:
+        keys = sorted(k for k in self.stored if k.startswith(prefix))[:limit]
+        return {key: self.stored[key] for key in keys}
+
+    def set_states(self, values: Mapping[str, Any]) -> None:
+        for key, value in values.items():
+            self.set_state(key, value)
+
 
 def message(
     message_id: int,

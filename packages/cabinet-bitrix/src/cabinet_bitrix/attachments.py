@@ -7,6 +7,13 @@ posted to the item's timeline as one comment with files (``crm.timeline.comment.
 comment rather than a file field: it needs no user field on every entity type, and each
 version stays on the timeline with its date instead of replacing the previous one.
 
+Posting files is kept off the delivery's critical path: a document's push (item and rows)
+only records that its files are owed (``files.owed.<id>`` → item id, one state write per
+batch, :func:`owe_files`), and the periodic task ``bitrix24.files`` posts them once the
+backend has no due deliveries left (:func:`attach_owed`): a 5,000-document backlog reaches the
+CRM at the rate limit's pace, then its files follow. The list is durable, so a worker killed in
+between posts them after its restart.
+
 Files are posted again only when what the document *says* changed (a correction of a returned
 invoice, a re-issue after a KSeF refusal), not when only its status or payment moved: the
 backend's state keeps, per document, a fingerprint of its content (``files.<id>``), and the
@@ -26,6 +33,8 @@ from cabinet_core.converter import to_json_dict
 from cabinet_core.entities import PaymentStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from cabinet_core.entities import Document
     from cabinet_core.sync import SyncPort
 
@@ -33,6 +42,10 @@ if TYPE_CHECKING:
 
 #: The backend's state key prefix of the fingerprints (``files.<document id>``).
 STATE_PREFIX = "files."
+#: The state key prefix of the documents whose files are still to post (value: the item id).
+OWED_PREFIX = "files.owed."
+#: How many owed documents one pass of ``bitrix24.files`` loads at a time.
+OWED_PAGE = 50
 #: ``ENTITY_TYPE`` of the timeline by entity type id (smart processes: ``dynamic_<id>``).
 _TIMELINE_TYPES = {1: "lead", 2: "deal", 3: "contact", 4: "company", 7: "quote"}
 
@@ -93,3 +106,61 @@ def attach_files(
     client.call("crm.timeline.comment.add", {"fields": fields})
     port.set_state(key, seen)
     return True
+
+
+def owe_files(port: SyncPort, pushed: Iterable[tuple[Document, int]]) -> int:
+    """Record that the pushed documents' files are to be posted to their items (drafts
+    excluded: they have none); one state write for the whole batch. How many were recorded."""
+    owed: dict[str, int] = {}
+    for document, item_id in pushed:
+        document_type = port.document_type(document.doc_type)
+        if document.id is None or document_type is None:
+            continue
+        if document.status == document_type.workflow.initial:
+            continue
+        owed[f"{OWED_PREFIX}{document.id}"] = item_id
+    if owed:
+        port.set_states(owed)
+    return len(owed)
+
+
+def deliveries_due(port: SyncPort) -> bool:
+    """Whether the backend has deliveries waiting that are due now: the items come first,
+    while one waiting for a later retry does not hold the files back."""
+    now = port.now()
+    return any(
+        message.next_attempt_at is None or message.next_attempt_at <= now
+        for message in port.deliveries("pending", limit=OWED_PAGE)
+    )
+
+
+def attach_owed(
+    port: SyncPort,
+    attach: Callable[[Document, int], object],
+    *,
+    pages: int = 20,
+) -> int:
+    """Post the owed files, a page at a time, while no delivery is due (at most ``pages``
+    pages a pass); how many documents were handled. A failing call stops the pass and
+    leaves what is not done owed (raised, so the worker logs it; the next pass retries)."""
+    handled = 0
+    for _ in range(pages):
+        if deliveries_due(port):
+            break
+        owed = port.states(OWED_PREFIX, limit=OWED_PAGE)
+        if not owed:
+            break
+        ids = {key: int(key[len(OWED_PREFIX) :]) for key in owed}
+        documents = port.documents(ids.values())
+        done: dict[str, None] = {}
+        try:
+            for key, document_id in ids.items():
+                document = documents.get(document_id)
+                if document is not None:
+                    attach(document, int(owed[key]))
+                done[key] = None
+        finally:
+            if done:
+                port.set_states(done)
+            handled += len(done)
+    return handled

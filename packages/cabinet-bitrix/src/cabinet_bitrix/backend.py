@@ -39,7 +39,7 @@ from cabinet_core.crm import DeliveryError, PeriodicTask
 from cabinet_core.entities import ChatMessage, Document, DocumentLine, PriceMode
 from cabinet_core.sync import Topic, decode_payload
 
-from cabinet_bitrix.attachments import attach_files
+from cabinet_bitrix.attachments import attach_files, attach_owed, owe_files
 from cabinet_bitrix.auth import (
     AuthError,
     BitrixAuth,
@@ -89,6 +89,8 @@ BACKEND_NAME = "bitrix24"
 #: How often the workgroup feed is read for news, and (webhook mode) chats for replies.
 NEWS_SECONDS = 300.0
 CHAT_SECONDS = 30.0
+#: How often the issued documents' owed files are posted (once no delivery is due).
+FILES_SECONDS = 5.0
 
 #: Short owner codes of the system types (bitrix24.md §3.1); SPAs use ``T`` + hex id.
 _OWNER_TYPES = {1: "L", 2: "D", 3: "C", 4: "CO", 7: "Q", 31: "SI"}
@@ -717,7 +719,7 @@ class BitrixBackend:
             if document is None:
                 return  # deleted before delivery; its own message deletes the item
             item_id = self.push_document(port, document, move_stage=topic in _STAGE_MOVES)
-            self.attach(port, document, item_id)
+            owe_files(port, [(document, item_id)])
         elif topic in _PARTY_PUSHES:
             party = self._load_party(port, message)
             if party is not None:
@@ -775,38 +777,32 @@ class BitrixBackend:
             pushed = {}
         else:
             failed = DeliveryError("bitrix24: the document was not pushed", retry_after=None)
+        written_items: list[tuple[Document, int]] = []
         for doc_id, about in documents.items():
             result: Exception | None
-            if loaded[doc_id] is None:
+            document = loaded[doc_id]
+            if document is None:
                 result = None
             elif doc_id in pushed:
                 written = pushed[doc_id]
-                result = delivery_error(written) if isinstance(written, BitrixError) else None
-                if result is None:
-                    result = self._attach_safely(port, loaded[doc_id], written)
+                if isinstance(written, BitrixError):
+                    result = delivery_error(written)
+                else:
+                    result = None
+                    written_items.append((document, written))
             else:
                 result = failed
             for message in about:
                 outcome[message.id or 0] = result
+        # The files follow once the queue is drained (``bitrix24.files``), not inline: a
+        # backlog's items reach the CRM at the rate limit's pace.
+        owe_files(port, written_items)
         return outcome
-
-    def _attach_safely(
-        self, port: SyncPort, document: Document | None, item_id: int | BitrixError
-    ) -> Exception | None:
-        """:meth:`attach` for one document of a batch: its failure fails that document's
-        messages only (retried: the push is idempotent, the files are posted once)."""
-        if document is None or isinstance(item_id, BitrixError):
-            return None
-        try:
-            self.attach(port, document, item_id)
-        except BitrixError as exc:
-            return delivery_error(exc)
-        return None
 
     def periodic_tasks(self, port: SyncPort) -> list[PeriodicTask[SyncPort]]:
         """What the worker runs on a schedule: reconciliation (Bitrix24 never retries a lost
-        event), the news feed pull and, in webhook mode, the chat replies poll (both do
-        nothing when not configured)."""
+        event), the owed files of pushed documents (behind the queue), the news feed pull and,
+        in webhook mode, the chat replies poll (both do nothing when not configured)."""
         from cabinet_bitrix import chat, news
         from cabinet_bitrix.reconcile import reconcile
 
@@ -815,6 +811,13 @@ class BitrixBackend:
                 "bitrix24.reconcile",
                 self.settings.reconcile_seconds,
                 lambda task_port: reconcile(task_port, self),
+            ),
+            PeriodicTask(
+                "bitrix24.files",
+                FILES_SECONDS,
+                lambda task_port: attach_owed(
+                    task_port, lambda document, item_id: self.attach(task_port, document, item_id)
+                ),
             ),
             PeriodicTask(
                 "bitrix24.news", NEWS_SECONDS, lambda task_port: news.pull_news(task_port, self)

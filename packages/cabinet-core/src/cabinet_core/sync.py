@@ -415,6 +415,16 @@ class SyncPort(Protocol):
         audit trail: the entry says only that it changed."""
         ...
 
+    def states(self, prefix: str, *, limit: int = 500) -> Mapping[str, Any]:
+        """The stored values whose key starts with ``prefix`` (at most ``limit``, in key
+        order): a backend's own durable work list (e.g. ``files.owed.<id>``)."""
+        ...
+
+    def set_states(self, values: Mapping[str, Any]) -> None:
+        """Store many ordinary values at once, in one transaction (``None`` deletes): what a
+        batch delivery records for its documents costs one write, not one per document."""
+        ...
+
 
 # -- inbound ------------------------------------------------------------------------------------
 

@@ -314,8 +314,27 @@ class CabinetSyncPort:
         """This backend's stored value under ``key`` (JSON types), or ``default``."""
         with self._cabinet.store.transaction(readonly=True) as tx:
             value = tx.get_setting(self._key(key))
-        # A deleted value is stored as JSON null (the settings table has no delete).
+        # A value set to None is stored as JSON null (and so reads as ``default``).
         return default if value is None else value
+
+    def states(self, prefix: str, *, limit: int = 500) -> Mapping[str, Any]:
+        """This backend's stored values whose key starts with ``prefix``, in key order (at
+        most ``limit``), keyed as they were set."""
+        namespace = f"{self._backend}."
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            found = tx.settings_with_prefix(namespace + prefix, limit=limit)
+        return {key[len(namespace) :]: value for key, value in found.items()}
+
+    def set_states(self, values: Mapping[str, Any]) -> None:
+        """Store many ordinary (not secret, not audited) values in one transaction; ``None``
+        deletes the key. TypeError for a value that is not JSON."""
+        stored = {self._key(key): json_value(value) for key, value in values.items()}
+        with self._cabinet.store.transaction() as tx:
+            for name, value in stored.items():
+                if value is None:
+                    tx.delete_setting(name)
+                else:
+                    tx.set_setting(name, value)
 
     def set_state(self, key: str, value: Any, *, secret: bool = False) -> None:
         """Store ``value`` (``None`` deletes); TypeError for a value that is not JSON.

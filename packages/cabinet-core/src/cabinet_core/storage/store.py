@@ -1223,6 +1223,21 @@ class Tx:
         ).first()
         return default if row is None else row.value
 
+    def settings_with_prefix(self, prefix: str, *, limit: int | None = None) -> dict[str, Any]:
+        """The stored settings whose key starts with ``prefix`` (JSON null values left out),
+        in key order, at most ``limit`` of them."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = (
+            sa.select(t.settings.c.key, t.settings.c.value)
+            .where(t.settings.c.key.like(f"{escaped}%", escape="\\"))
+            .order_by(t.settings.c.key)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return {
+            row.key: row.value for row in self.connection.execute(query) if row.value is not None
+        }
+
     def delete_setting(self, key: str) -> None:
         """Forget the setting ``key`` (nothing happens when it is not stored)."""
         self.connection.execute(sa.delete(t.settings).where(t.settings.c.key == key))
