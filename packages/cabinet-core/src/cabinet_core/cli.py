@@ -385,6 +385,15 @@ def register_commands(cli: click.Group) -> None:
         cli.add_command(command)
 
 
+def _print_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from cabinet_core.versions import version_report
+
+    click.echo(version_report())
+    ctx.exit()
+
+
 def make_cli(pm: pluggy.PluginManager | None = None) -> click.Group:
     """The ``cabinet`` group with every command plugins register (the core's included)."""
     manager = pm or make_plugin_manager()
@@ -393,6 +402,14 @@ def make_cli(pm: pluggy.PluginManager | None = None) -> click.Group:
         manager.register(module, name=PLUGIN_NAME)
 
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option(
+        "--version",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_print_versions,
+        help="Show the versions of the installed cabinet packages and exit.",
+    )
     @click.option(
         "--data-dir",
         type=click.Path(file_okay=False, path_type=Path),
