@@ -44,6 +44,13 @@ case "$url" in
             exit 2
         fi
         libpq=$(printf '%s' "$url" | sed -E 's#^postgresql\+[A-Za-z0-9_]+://#postgresql://#')
+        tables=$(psql --no-psqlrc --tuples-only --no-align --dbname="$libpq" \
+            --command="SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        if [ "$tables" != "0" ]; then
+            echo "restore.sh: the database already has tables; restore into a fresh place" \
+                "(an empty database: createdb)" >&2
+            exit 2
+        fi
         # All or nothing: one transaction, stopped at the first error (a database that is not
         # empty fails here rather than being mixed with the backup).
         pg_restore --no-owner --no-privileges --exit-on-error --single-transaction \
