@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 
-__all__ = ["CABINET_DISTRIBUTIONS", "installed_versions", "version_report"]
+__all__ = ["RELEASED_DISTRIBUTIONS", "installed_versions", "version_report"]
 
 #: The distributions released from the cabinet repository, in the order they are listed.
-CABINET_DISTRIBUTIONS = (
+RELEASED_DISTRIBUTIONS = (
     "cabinet-core",
     "cabinet-web",
     "cabinet-pdf",
@@ -35,7 +35,7 @@ def installed_versions() -> list[tuple[str, str]]:
     distribution that registers a plugin in the ``cabinet`` entry-point group (third-party
     plugins), each once."""
     found: dict[str, str] = {}
-    for name in CABINET_DISTRIBUTIONS:
+    for name in RELEASED_DISTRIBUTIONS:
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
