@@ -68,9 +68,10 @@ for _short, _package in PACKAGES.items():
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """All packages and plugins together: cross-package, plugin and browser tests."""
+    """All packages and plugins together: cross-package, plugin, browser and embedding-example
+    tests."""
     _sync(session, "--all-packages", "--group", "dev")
-    _pytest(session, "tests", "plugins")
+    _pytest(session, "tests", "plugins", "docs/examples")
 
 
 @nox.session
