@@ -36,6 +36,17 @@ from release_kit import (
 
 pytestmark = pytest.mark.slow
 
+SEED_DEMO_DATA = """
+from pathlib import Path
+import sqlalchemy as sa
+from cabinet_core import Cabinet, Settings
+from cabinet_web.demo import seed
+with Cabinet(Settings.from_env()) as cabinet:
+    seed(cabinet, Path("pg"))
+    with cabinet.store.engine.connect() as db:
+        print("documents", db.execute(sa.text("SELECT count(*) FROM documents")).scalar())
+"""
+
 
 class Installed:
     """The fresh environment: its interpreter, its ``cabinet`` script and a scratch folder."""
@@ -145,3 +156,11 @@ def test_migrate_and_use_postgresql(installed: Installed) -> None:
         listed = installed.cabinet_run("clients", "list", **settings)
         assert "Żabka Sp. z o.o." in listed
         assert "5260250274" in listed
+        # `cabinet demo` always runs on its own SQLite file; the demo's data on PostgreSQL
+        # (users, clients, issued documents) is seeded by the same function the demo calls.
+        seeded = run(
+            [str(installed.python), "-c", SEED_DEMO_DATA],
+            cwd=installed.home,
+            env=installed.env(**settings),
+        ).stdout.split()
+        assert seeded[0] == "documents" and int(seeded[1]) > 0, seeded
