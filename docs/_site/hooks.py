@@ -81,7 +81,7 @@ def _rewrite(match: re.Match[str], repo_path: str, page_uri: str) -> str:
 
 
 def api_reference() -> str:
-    """Every operation and schema of the JSON API, from the document ``/api/v1/openapi.json`` serves."""
+    """Every operation and schema of the JSON API, from the document the server serves."""
     from cabinet_web.api.openapi import build_openapi
     from cabinet_web.api.v1 import ENDPOINTS
 
@@ -114,7 +114,8 @@ def api_reference() -> str:
                 lines.append("")
             body = operation.get("requestBody", {}).get("content", {})
             for media_type, content in body.items():
-                lines += [f"Request body (`{media_type}`): {_schema_text(content.get('schema', {}))}", ""]
+                shape = _schema_text(content.get("schema", {}))
+                lines += [f"Request body (`{media_type}`): {shape}", ""]
             lines += ["| status | answer |", "|---|---|"]
             for status, answer in operation.get("responses", {}).items():
                 schema = next(iter(answer.get("content", {}).values()), {}).get("schema")
