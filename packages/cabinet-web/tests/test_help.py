@@ -50,3 +50,13 @@ def test_signed_out_visitors_find_help_on_the_login_page(web: TestClient) -> Non
     login_page = web.get("/login")
     assert 'href="/help/user-guide"' in login_page.text
     assert web.get("/help").url.path == "/help/user-guide"
+
+
+def test_the_guides_pictures_are_served_beside_them(web: TestClient) -> None:
+    page = web.get("/help/user-guide", headers={"Accept-Language": "en"})
+    assert 'src="/help/screenshots/en-client-home.jpg"' in page.text
+    picture = web.get("/help/screenshots/en-client-home.jpg")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    assert picture.content[:3] == b"\xff\xd8\xff"  # a JPEG
+    assert web.get("/help/screenshots/../../pages/help.py").status_code == 404
+    assert web.get("/help/screenshots/missing-page.jpg").status_code == 404

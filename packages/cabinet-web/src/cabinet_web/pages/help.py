@@ -26,6 +26,8 @@ GUIDES = {"user-guide": False, "staff-guide": True}  # name -> staff only
 LANGUAGES = ("pl", "en")
 STAFF_ROLES = (Role.MANAGER, Role.ACCOUNTANT, Role.ADMIN)
 HREF = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
+IMG_SRC = re.compile(r'<img alt="([^"]*)" src="[^"]*?([a-z]{2}-[a-z0-9-]+\.jpg)"')
+SCREENSHOT_NAME = re.compile(r"^[a-z]{2}-[a-z0-9-]+\.jpg$")
 
 
 @functools.lru_cache(maxsize=8)
@@ -36,6 +38,8 @@ def guide_html(name: str, language: str) -> tuple[str, str]:
     text = source.read_text("utf-8")
     title, _, body = text.partition("\n")
     html = markdown.markdown(body, extensions=["tables", "toc", "attr_list"])
+    # Screenshots sit beside the guides (docs/ reaches them by a relative path): serve them here.
+    html = IMG_SRC.sub(r'<img alt="\1" src="/help/screenshots/\2" loading="lazy"', html)
     return title.lstrip("# ").strip(), HREF.sub(_link, html)
 
 
@@ -82,8 +86,24 @@ def _guide(request: Request, name: str) -> Response:
     return render(request, "help.html", {"title": title, "body": body, "others": others})
 
 
+async def screenshot(request: Request) -> Response:
+    """A picture of a guide (taken by the browser tests from the demo)."""
+    name = request.path_params["name"]
+    if not SCREENSHOT_NAME.match(name):
+        raise HTTPException(404)
+    source = resources.files("cabinet_web") / "help" / "screenshots" / name
+    try:
+        content = source.read_bytes()
+    except FileNotFoundError as exc:
+        raise HTTPException(404) from exc
+    return Response(
+        content, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 ROUTES = [
     Route("/help", help_index, methods=["GET"], name="help"),
     Route("/help/user-guide", user_guide, methods=["GET"], name="help_user_guide"),
     Route("/help/staff-guide", staff_guide, methods=["GET"], name="help_staff_guide"),
+    Route("/help/screenshots/{name}", screenshot, methods=["GET"], name="help_screenshot"),
 ]
