@@ -217,3 +217,37 @@ def test_a_refusing_server_means_retries_then_a_visible_failure(
     assert last.attempts == 2 and last.failed_at is not None and last.delivered_at is None
     assert server.received == []
     assert cabinet.documents.get(Actor.system(), invoice.id).status == "issued"
+
+
+def test_a_server_that_refuses_then_accepts_gets_each_mail_once(
+    cabinet: Cabinet, smtp: tuple[_Server, int]
+) -> None:
+    """A mail server down for a while: every e-mail arrives once it is back, none twice, and no
+    more were handed over than the deliveries' attempts show."""
+    server, _ = smtp
+    server.refuse = True
+    client = _client(cabinet)
+    assert client.id is not None
+    invoices = [_issued_invoice(cabinet, client.id, "pl") for _ in range(12)]
+    for invoice in invoices:
+        assert invoice.id is not None
+        cabinet.invoicing.send(Actor.system(), invoice.id)
+    now = [datetime(2026, 11, 27, 12, 0, tzinfo=UTC)]
+    worker = Worker(cabinet, clock=lambda: now[0])
+
+    worker.run_once()  # every delivery refused once
+    assert server.received == []
+    server.refuse = False
+    now[0] += timedelta(hours=2)
+    while worker.run_once():
+        pass
+
+    mails = [mail for invoice in invoices for mail in _mails(cabinet, invoice.id or 0)]
+    assert len(mails) == len(invoices)
+    assert all(mail.delivered_at is not None and mail.failed_at is None for mail in mails)
+    assert all(mail.attempts == 2 for mail in mails)
+    # Exactly one message per invoice reached the server, each to the buyer.
+    assert len(server.received) == len(invoices)
+    subjects = [email.message_from_bytes(content).get("Subject") for _, content in server.received]
+    assert len(set(subjects)) == len(invoices)
+    assert all(recipients == [BUYER.email] for recipients, _ in server.received)

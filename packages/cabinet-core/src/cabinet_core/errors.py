@@ -75,6 +75,16 @@ class Conflict(CabinetError):
     title = N_("The request conflicts with the current state")
 
 
+class Unavailable(CabinetError):
+    """The database cannot be reached for a moment (restarting, failing over, out of
+    connections): nothing was saved, and the same request may simply be tried again."""
+
+    status = 503
+    title = N_("The service is unavailable for a moment")
+    #: Seconds after which trying again makes sense (the ``Retry-After`` a web shell sends).
+    retry_after = 5
+
+
 class AuthenticationFailed(CabinetError):
     """Wrong credentials, a disabled account or too many attempts."""
 

@@ -156,6 +156,9 @@ async def handle_cabinet_error(request: Request, exc: Exception) -> Response:
     detail = exc.message if exc.message != exc.title else None
     if wants_json(request):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        retry_after = getattr(exc, "retry_after", None)  # a moment's outage (Unavailable)
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
         return problem(
             request,
             exc.status,

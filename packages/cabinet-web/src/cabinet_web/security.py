@@ -21,7 +21,7 @@ import secrets
 from typing import Any
 
 from cabinet_core.entities import User
-from cabinet_core.errors import N_, CabinetError
+from cabinet_core.errors import N_, CabinetError, Unavailable
 from cabinet_core.request_origin import RequestOrigin, acting_from
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -115,6 +115,14 @@ class RequestContextMiddleware:
             ip=request.client.host if request.client is not None else None,
             user_agent=request.headers.get("user-agent"),
         )
+        if isinstance(state.auth_error, Unavailable):
+            # The database is away for a moment: say so (503, Retry-After) instead of treating
+            # the visitor as signed out, which would send a browser to the sign-in page.
+            from cabinet_web.problems import handle_cabinet_error
+
+            response = await handle_cabinet_error(request, state.auth_error)
+            await response(scope, receive, send)
+            return
         with acting_from(origin):
             await self.app(scope, receive, send)
 

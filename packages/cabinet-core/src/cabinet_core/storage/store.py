@@ -44,7 +44,7 @@ from cabinet_core.entities import (
     Role,
     User,
 )
-from cabinet_core.errors import N_, Conflict, NotFound
+from cabinet_core.errors import N_, Conflict, NotFound, Unavailable
 from cabinet_core.request_origin import current_origin
 from cabinet_core.storage import (
     audit_log,
@@ -131,6 +131,7 @@ class Store:
         else:
             engine_kwargs.setdefault("pool_pre_ping", True)
             engine = sa.create_engine(sa_url, **engine_kwargs)
+            event.listen(engine, "handle_error", _unavailable_when_disconnected)
         return cls(engine, clock=clock)
 
     # -- lifecycle
@@ -296,6 +297,18 @@ class Store:
         for a message nobody subscribes to)."""
         with self.transaction(readonly=True) as tx:
             return outbox.listing(tx.connection, status=status, subscriber=subscriber, limit=limit)
+
+
+def _unavailable_when_disconnected(context: sa.engine.ExceptionContext) -> BaseException | None:
+    """A database that went away (restart, failover) or cannot be reached is a moment's
+    outage, not a defect: the services raise :class:`Unavailable` (the web answers 503 with
+    ``Retry-After``) while SQLAlchemy still drops the dead connections from its pool, so the
+    next request after the database is back works again by itself."""
+    error = context.sqlalchemy_exception
+    refused = isinstance(error, sa.exc.OperationalError) and context.connection is None
+    if context.is_disconnect or refused:
+        return Unavailable()
+    return None
 
 
 def _tune_sqlite(engine: Engine) -> None:
