@@ -184,7 +184,7 @@ def test_the_api_forgot_password_and_reset(
 def test_the_api_creates_users_by_invitation_or_with_a_password(
     web: TestClient, cabinet: Cabinet, world: World, tmp_path: Path
 ) -> None:
-    staff = bearer(cabinet, world.manager)
+    staff = bearer(cabinet, world.manager, scopes=["admin"])
     invited = web.post(
         "/api/v1/users",
         headers=staff,

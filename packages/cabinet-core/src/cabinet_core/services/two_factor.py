@@ -16,7 +16,7 @@ import attrs
 import pyotp
 
 from cabinet_core import access
-from cabinet_core.entities import Actor, Role, User
+from cabinet_core.entities import Actor, Role, TokenScope, User
 from cabinet_core.errors import N_, Conflict, NotFound, ValidationError
 from cabinet_core.services._base import Service
 from cabinet_core.services.sessions import end_sessions
@@ -65,6 +65,7 @@ class TwoFactorService(Service):
         """A new (unconfirmed) TOTP secret for the acting user and its ``otpauth://`` URI for
         the QR code; replaces an unconfirmed one. Conflict when one is already on."""
         user_id = access.require_user(actor)
+        access.require_scope(actor, TokenScope.ADMIN)
         secret = pyotp.random_base32()
         with self.store.transaction() as tx:
             current = tx.auth.get_two_factor(user_id)
@@ -91,6 +92,7 @@ class TwoFactorService(Service):
         """Turn the second factor on with a first code from the app; returns the recovery
         codes, shown this once (stored hashed)."""
         user_id = access.require_user(actor)
+        access.require_scope(actor, TokenScope.ADMIN)
         now = self.now()
         with self.store.transaction() as tx:
             factor = tx.auth.get_two_factor(user_id)
@@ -181,6 +183,7 @@ class TwoFactorService(Service):
         """Turn one's own second factor off (clients only when staff must have it), proven
         with a current code."""
         user_id = access.require_user(actor)
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction(readonly=True) as tx:
             user = tx.get_user(user_id)
         if user is None:
@@ -204,6 +207,7 @@ class TwoFactorService(Service):
         """An admin removes another user's second factor (a lost phone): the user's sessions
         end and it enrols again at its next sign-in (staff) or may (clients). Audited."""
         access.require(actor.role is Role.ADMIN)
+        access.require_scope(actor, TokenScope.ADMIN)
         if actor.user_id == user_id:
             raise Conflict(N_("Ask another admin to reset your own second factor."))
         with self.store.transaction() as tx:

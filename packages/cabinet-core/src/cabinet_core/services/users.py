@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from cabinet_core import access
-from cabinet_core.entities import Actor, Client, Role, User
+from cabinet_core.entities import Actor, Client, Role, TokenScope, User
 from cabinet_core.errors import (
     N_,
     AuthenticationFailed,
@@ -155,6 +155,7 @@ class UserService(Service):
         user gets no password: an e-mail with a single-use link to set one is queued (in the
         user's language) instead; otherwise ``password`` is required.
         """
+        access.require_scope(actor, TokenScope.ADMIN)
         role = Role(role)
         errors = email_errors(email) + ([] if invite else password_errors(password))
         errors += self._language_errors(language)
@@ -223,6 +224,7 @@ class UserService(Service):
 
     def invite_again(self, actor: Actor, user_id: int) -> None:
         """Send a user a new invitation link (the earlier ones stay valid until they expire)."""
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction() as tx:
             user = self._managed(tx, actor, user_id)
             self.record(
@@ -264,6 +266,7 @@ class UserService(Service):
         """Set a user's new password as its manager or an admin (or one's own, without the
         current one: see :meth:`change_own_password` for the profile page). Every session of
         the user ends and its API tokens are revoked."""
+        access.require_scope(actor, TokenScope.ADMIN)
         raise_if(password_errors(password))
         with self.store.transaction() as tx:
             if actor.user_id == user_id:
@@ -287,6 +290,7 @@ class UserService(Service):
         (``keep_session`` is the secret of the browser asking, which stays signed in) and its
         API tokens are revoked."""
         user_id = access.require_user(actor)
+        access.require_scope(actor, TokenScope.ADMIN)
         errors = password_errors(new, "new_password")
         with self.store.transaction(readonly=True) as tx:
             user, _ = self._visible(tx, actor, user_id)
@@ -327,6 +331,7 @@ class UserService(Service):
 
     def generate_password(self, actor: Actor, user_id: int) -> str:
         """Set a random password a manager hands to the user; returned once, stored hashed."""
+        access.require_scope(actor, TokenScope.ADMIN)
         password = "".join(
             secrets.choice(_PASSWORD_ALPHABET) for _ in range(GENERATED_PASSWORD_LENGTH)
         )
@@ -397,6 +402,7 @@ class UserService(Service):
     def deactivate(self, actor: Actor, user_id: int) -> User:
         """Switch an account off: it can no longer sign in, every session of it ends at once
         and its API tokens are revoked. Never one's own."""
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction() as tx:
             user = self._managed(tx, actor, user_id)
             if actor.user_id == user_id:
@@ -417,6 +423,7 @@ class UserService(Service):
 
     def reactivate(self, actor: Actor, user_id: int) -> User:
         """Switch an account back on (its old sessions and tokens stay gone)."""
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction() as tx:
             user = self._managed(tx, actor, user_id)
             stored = tx.update_user(attrs.evolve(user, active=True))

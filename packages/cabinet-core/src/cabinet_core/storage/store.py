@@ -42,6 +42,7 @@ from cabinet_core.entities import (
     PaymentStatus,
     Product,
     Role,
+    TokenScope,
     User,
 )
 from cabinet_core.errors import N_, Conflict, NotFound
@@ -1147,6 +1148,8 @@ class Tx:
             "prefix": token.prefix,
             "created_at": token.created_at or self._now(),
             "last_used_at": token.last_used_at,
+            "scopes": " ".join(TokenScope.closure(token.scopes)),
+            "expires_at": token.expires_at,
         }
         return mapping.token_from_row(self._insert(t.api_tokens, values))
 
