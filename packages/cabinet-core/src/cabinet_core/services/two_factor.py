@@ -21,6 +21,7 @@ from cabinet_core.errors import N_, Conflict, NotFound, ValidationError
 from cabinet_core.services._base import Service
 from cabinet_core.services.sessions import end_sessions
 from cabinet_core.signin import TwoFactor, secret_hash
+from cabinet_core.signin_throttle import ThrottlePolicy, wait_left
 from cabinet_core.storage import Tx
 
 __all__ = ["RECOVERY_CODES", "TwoFactorService"]
@@ -124,17 +125,24 @@ class TwoFactorService(Service):
         """Whether ``code`` (a TOTP code or an unused recovery code) is right for ``user``; a
         TOTP code is accepted once, a recovery code is spent (audited).
 
-        Wrong codes are counted like wrong passwords: past ``settings.login_attempts`` within
-        the window every code is refused unchecked, so six digits cannot be guessed."""
+        Wrong codes are counted like wrong passwords (:mod:`cabinet_core.signin_throttle`):
+        past ``settings.login_attempts`` within the window each further code waits a delay that
+        doubles up to a cap, refused unchecked meanwhile, so six digits cannot be guessed; a
+        refused code does not lengthen the wait."""
         if user.id is None:
             return False
         settings = self.cabinet.settings
         key = f"2fa:{user.id}"
         now = self.now()
-        since = now - timedelta(seconds=settings.login_window_seconds)
+        window = timedelta(seconds=settings.login_window_seconds)
+        policy = ThrottlePolicy(
+            free_attempts=settings.login_attempts,
+            window=window,
+            max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+        )
         with self.store.transaction() as tx:
-            if tx.count_failed_logins(key, since=since) >= settings.login_attempts:
-                tx.record_login_attempt(key, at=now, success=False)
+            failures, last = tx.login_failures(key, since=now - window)
+            if wait_left(policy, failures, last, now):
                 return False
             accepted = self._accept(tx, user, code, now)
             tx.record_login_attempt(key, at=now, success=accepted)

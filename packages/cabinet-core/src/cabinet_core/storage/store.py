@@ -1198,6 +1198,24 @@ class Tx:
         )
         return int(self.connection.execute(query).scalar_one())
 
+    def login_failures(self, key: str, *, since: datetime) -> tuple[int, datetime | None]:
+        """How many attempts for ``key`` failed since ``since`` and after its last success,
+        and when the latest of them was (``None`` when there is none)."""
+        la = t.login_attempts
+        last_success = (
+            sa.select(sa.func.max(la.c.at))
+            .where(la.c.key == key, la.c.success.is_(True))
+            .scalar_subquery()
+        )
+        query = sa.select(sa.func.count(), sa.func.max(la.c.at)).where(
+            la.c.key == key,
+            la.c.success.is_(False),
+            la.c.at >= since,
+            sa.or_(last_success.is_(None), la.c.at > last_success),
+        )
+        count, latest = self.connection.execute(query).one()
+        return int(count), latest
+
     # -- settings
     # -- signing in (the SQL is in cabinet_core.storage.auth)
     @property
