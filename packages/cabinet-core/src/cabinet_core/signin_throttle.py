@@ -60,7 +60,8 @@ class ThrottlePolicy:
             return timedelta(0)
         # Capped before it is raised, so a long history never overflows the float.
         exponent = min(failures - self.free_attempts, 40)
-        return min(self.base_delay * (2**exponent), self.max_delay)
+        grown: timedelta = self.base_delay * (2**exponent)
+        return min(grown, self.max_delay)
 
 
 @attrs.frozen(kw_only=True)
