@@ -173,3 +173,22 @@ def test_trusted_proxies_come_from_the_environment() -> None:
         {"CABINET_TRUSTED_PROXIES": "10.0.0.2, 172.16.0.0/12"}
     ).trusted_proxies == ("10.0.0.2", "172.16.0.0/12")
     assert Settings.from_env({"CABINET_TRUSTED_PROXIES": "none"}).trusted_proxies == ()
+
+
+def test_attempts_that_left_the_window_are_deleted(world: World) -> None:
+    from cabinet_core.storage import schema as t
+
+    def rows() -> int:
+        with world.cabinet.store.transaction(readonly=True) as tx:
+            query = t.login_attempts.select().where(
+                t.login_attempts.c.key == "account:alice@alfa.example"
+            )
+            return len(list(tx.connection.execute(query)))
+
+    _pin(world, NOW)
+    _fail(world, "10.0.0.1")
+    _fail(world, "10.0.0.1")
+    assert rows() == 2
+    _pin(world, NOW + timedelta(seconds=world.cabinet.settings.login_window_seconds + 1))
+    assert world.cabinet.users.authenticate(ALICE, PASSWORD, remote="10.0.0.1").id
+    assert rows() == 1

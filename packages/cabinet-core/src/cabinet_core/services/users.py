@@ -113,6 +113,9 @@ class UserService(Service):
                 # answer is the same as for a wrong password.
                 verified = self._verify(user, password) and may_sign_in(tx, user)
                 for key in keys:
+                    # What left the window is dropped as the key is written anyway: the
+                    # table stays about one window long per key.
+                    tx.forget_login_attempts(key.key, before=since)
                     tx.record_login_attempt(key.key, at=now, success=verified)
                 if verified and known:
                     # The owner is in: what strangers did to the account's key is forgiven.

@@ -1198,6 +1198,11 @@ class Tx:
         )
         return int(self.connection.execute(query).scalar_one())
 
+    def forget_login_attempts(self, key: str, *, before: datetime) -> None:
+        """Delete ``key``'s attempts older than ``before`` (they no longer count)."""
+        la = t.login_attempts
+        self.connection.execute(sa.delete(la).where(la.c.key == key, la.c.at < before))
+
     def login_failures(self, key: str, *, since: datetime) -> tuple[int, datetime | None]:
         """How many attempts for ``key`` failed since ``since`` and after its last success,
         and when the latest of them was (``None`` when there is none)."""
