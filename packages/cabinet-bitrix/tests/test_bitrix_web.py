@@ -275,11 +275,15 @@ def test_webhook_mode_takes_events_signed_with_the_saved_outgoing_webhook_token(
             name="Ada",
             role=Role.ADMIN,
             client_id=None,
-            password="x" * 12,
+            password="bitrix-admin-2026",
         )
         page = web.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        login = {"email": "admin@firm.example", "password": "x" * 12, "csrf_token": token}
+        login = {
+            "email": "admin@firm.example",
+            "password": "bitrix-admin-2026",
+            "csrf_token": token,
+        }
         web.post("/login", data=login)
         settings = web.get("/settings/bitrix24")
         assert settings.status_code == 200 and 'name="application_token"' in settings.text

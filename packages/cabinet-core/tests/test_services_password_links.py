@@ -173,3 +173,18 @@ def test_only_staff_managing_the_client_invite(world: World) -> None:
             client_id=None,
         )
     assert denied.value.errors[0].field == "password"
+
+
+def test_a_link_refuses_a_common_password_and_still_works(
+    world: World, mailer: CapturingMailer
+) -> None:
+    cabinet = world.cabinet
+    cabinet.password_links.request_reset("alice@alfa.example")
+    _deliver(cabinet)
+    secret = _link(mailer)
+    for bad, code in (("iloveyou2026", "common"), ("alice@alfa.example", "like_account")):
+        with pytest.raises(ValidationError) as refused:
+            cabinet.password_links.complete(secret, bad)
+        assert [(e.field, e.code) for e in refused.value.errors] == [("password", code)]
+    # The link was not spent by the refusals.
+    assert cabinet.password_links.complete(secret, "a much better password").id == world.alice.id

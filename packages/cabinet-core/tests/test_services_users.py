@@ -17,6 +17,7 @@ from cabinet_core.errors import (
 )
 from cabinet_core.services.tokens import token_hash
 from cabinet_core.services.users import UserService
+from cabinet_core.signin_throttle import SignInThrottled
 from fixtures_services import PASSWORD, World
 
 
@@ -52,22 +53,23 @@ def test_deactivated_user_cannot_sign_in(world: World) -> None:
         world.cabinet.users.authenticate("alice@alfa.example", PASSWORD)
 
 
-def test_throttling_per_email_and_per_address(world: World) -> None:
+def test_throttling_slows_one_account_from_one_address_only(world: World) -> None:
     users = world.cabinet.users
     limit = world.cabinet.settings.login_attempts
     for _ in range(limit):
         with pytest.raises(AuthenticationFailed):
             users.authenticate("alice@alfa.example", "wrong password", remote="10.0.0.1")
-    # Now even the right password is refused, with the throttling message.
-    with pytest.raises(AuthenticationFailed) as info:
-        users.authenticate("alice@alfa.example", PASSWORD, remote="10.0.0.2")
-    assert info.value.message == "Too many failed attempts. Try again later."
-    # The address is throttled for other accounts too.
-    with pytest.raises(AuthenticationFailed) as info:
-        users.authenticate("bob@beta.example", PASSWORD, remote="10.0.0.1")
-    assert "Too many" in info.value.message
-    # Another account from another address is unaffected.
-    assert users.authenticate("bob@beta.example", PASSWORD, remote="10.0.0.3").id == world.bob.id
+    # Now even the right password waits, from that address, with the throttling message.
+    with pytest.raises(SignInThrottled) as info:
+        users.authenticate("alice@alfa.example", PASSWORD, remote="10.0.0.1")
+    assert info.value.message == "Too many failed attempts. Try again in %(seconds)s s."
+    assert info.value.params == {"seconds": 1}
+    # The same address signs another account in (one office, one address) ...
+    assert users.authenticate("bob@beta.example", PASSWORD, remote="10.0.0.1").id == world.bob.id
+    # ... and the account signs in from elsewhere.
+    assert users.authenticate("alice@alfa.example", PASSWORD, remote="10.0.0.2").id == (
+        world.alice.id
+    )
 
 
 def test_password_policy(world: World) -> None:

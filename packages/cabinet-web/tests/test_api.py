@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -34,9 +35,12 @@ def database_url(database_urls: str | None) -> str | None:
     return database_urls
 
 
-def bearer(cabinet: Cabinet, user: Any) -> dict[str, str]:
-    """Authorization headers with a fresh personal token of ``user``."""
-    _, secret = cabinet.tokens.create(Actor.of(user), name="tests")
+def bearer(
+    cabinet: Cabinet, user: Any, *, scopes: Sequence[str] = ("read", "write")
+) -> dict[str, str]:
+    """Authorization headers with a fresh personal token of ``user`` (reading and writing, as
+    the service's default; pass ``scopes=["admin"]`` to manage users and tokens)."""
+    _, secret = cabinet.tokens.create(Actor.of(user), name="tests", scopes=scopes)
     assert secret.startswith("cab_")
     return {"Authorization": f"Bearer {secret}"}
 

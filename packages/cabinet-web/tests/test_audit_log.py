@@ -84,7 +84,8 @@ def test_each_change_records_the_request_address_and_browser(
     web.headers["User-Agent"] = UA
     token_page = web.get("/tokens")
     csrf = token_page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    assert web.post("/tokens", data={"name": "laptop", "csrf_token": csrf}).status_code == 200
+    made = web.post("/tokens", data={"name": "laptop", "scope_read": "1", "csrf_token": csrf})
+    assert made.status_code == 200
     found = _api(web, _bearer(cabinet, world.admin), action="token.create", q="")
     ours = [item for item in found["items"] if item["actor_id"] == world.admin.id]
     # The bearer helper's own token was created outside a request: no address.

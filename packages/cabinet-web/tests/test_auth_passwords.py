@@ -184,7 +184,7 @@ def test_the_api_forgot_password_and_reset(
 def test_the_api_creates_users_by_invitation_or_with_a_password(
     web: TestClient, cabinet: Cabinet, world: World, tmp_path: Path
 ) -> None:
-    staff = bearer(cabinet, world.manager)
+    staff = bearer(cabinet, world.manager, scopes=["admin"])
     invited = web.post(
         "/api/v1/users",
         headers=staff,
@@ -217,3 +217,27 @@ def test_the_api_creates_users_by_invitation_or_with_a_password(
     )
     assert_problem(staff_user, 403)
     assert Actor.of(world.manager).role.value == "manager"
+
+
+def test_the_link_page_refuses_a_common_password_and_the_email(
+    web: TestClient, cabinet: Cabinet, world: World, tmp_path: Path
+) -> None:
+    _forgot(web, world.client_user.email)
+    (mail,) = _mails(cabinet, tmp_path)
+    match = LINK.search(_text(mail))
+    assert match
+    path = f"/password/{match.group(1)}"
+    common = web.post(path, data={"password": "Password2026!", "csrf_token": csrf_of(web, path)})
+    assert common.status_code == 422
+    assert 'data-error-for="password"' in common.text
+    assert "To hasło jest na liście popularnych haseł" in common.text
+    own = web.post(
+        path, data={"password": world.client_user.email, "csrf_token": csrf_of(web, path)}
+    )
+    assert own.status_code == 422
+    assert "Hasło nie może być Twoim adresem e-mail" in own.text
+    # The link survived the refusals.
+    done = web.post(
+        path, data={"password": "tramwaj-na-mokotow-7", "csrf_token": csrf_of(web, path)}
+    )
+    assert done.url.path == "/login"

@@ -99,7 +99,7 @@ def test_deactivating_a_client_shuts_out_its_users(
 def test_the_api_deactivates_and_reactivates(
     web: TestClient, world: World, cabinet: Cabinet
 ) -> None:
-    staff = bearer(cabinet, world.manager)
+    staff = bearer(cabinet, world.manager, scopes=["admin"])
     victim = bearer(cabinet, world.client_user)
     listed = web.get("/api/v1/users", headers=staff)
     assert listed.status_code == 200
@@ -161,7 +161,7 @@ def test_changing_the_password_on_the_profile_keeps_only_this_browser(
 
 
 def test_the_api_changes_ones_password(web: TestClient, world: World, cabinet: Cabinet) -> None:
-    token = bearer(cabinet, world.accountant)
+    token = bearer(cabinet, world.accountant, scopes=["admin"])
     body = assert_problem(
         web.post(
             "/api/v1/me/password",

@@ -128,13 +128,16 @@ def test_a_client_signs_in_with_a_password_only_until_it_turns_2fa_on(
     # A token now needs a current code.
     token_page = web.get("/tokens")
     assert 'name="code"' in token_page.text
-    refused = web.post("/tokens", data={"name": "x", "csrf_token": csrf_of(web, "/tokens")})
+    refused = web.post(
+        "/tokens", data={"name": "x", "scope_read": "1", "csrf_token": csrf_of(web, "/tokens")}
+    )
     assert refused.status_code == 422
     at = _at(cabinet, 30)
     made = web.post(
         "/tokens",
         data={
             "name": "x",
+            "scope_read": "1",
             "code": pyotp.TOTP(secret).at(at),
             "csrf_token": csrf_of(web, "/tokens"),
         },
@@ -185,7 +188,10 @@ def test_an_admin_resets_a_lost_second_factor_on_the_page_and_the_api(
     # The API: only admins reset, never their own.
     at = _at(cabinet, 60)
     _, secret = cabinet.tokens.create(
-        Actor.of(world.admin), name="api", code=pyotp.TOTP(admin_secret).at(at)
+        Actor.of(world.admin),
+        name="api",
+        scopes=["admin"],
+        code=pyotp.TOTP(admin_secret).at(at),
     )
     admin_token = {"Authorization": f"Bearer {secret}"}
     assert_problem(

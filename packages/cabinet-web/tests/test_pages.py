@@ -141,7 +141,8 @@ def test_tokens_page_shows_the_secret_once_and_revokes(
     client_web: TestClient,
 ) -> None:
     page = client_web.post(
-        "/tokens", data={"csrf_token": csrf_of(client_web, "/tokens"), "name": "Excel"}
+        "/tokens",
+        data={"csrf_token": csrf_of(client_web, "/tokens"), "name": "Excel", "scope_read": "1"},
     )
     secret = re.search(r'id="token-secret">(cab_[^<]+)<', page.text)
     assert secret

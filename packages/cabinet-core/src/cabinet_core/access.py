@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from cabinet_core.entities import Actor, Client, Role, User
+from cabinet_core.entities import Actor, Client, Role, TokenScope, User
 from cabinet_core.errors import N_, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
@@ -170,6 +170,22 @@ def require(allowed: bool, message: str = N_("You are not allowed to do this")) 
     """Raise :class:`PermissionDenied` unless ``allowed``."""
     if not allowed:
         raise PermissionDenied(message)
+
+
+def has_scope(actor: Actor, scope: TokenScope) -> bool:
+    """Whether the actor's API token (if it acts through one) grants ``scope``."""
+    return actor.scopes is None or scope in actor.scopes
+
+
+def require_scope(actor: Actor, scope: TokenScope) -> None:
+    """Raise :class:`PermissionDenied` unless the actor's token grants ``scope``.
+
+    A browser session is limited by the role alone; a token also by what it was made for, so
+    a leaked reading token cannot make more tokens, change passwords or manage users."""
+    if not has_scope(actor, scope):
+        raise PermissionDenied(
+            N_("This API token does not have the scope %(scope)s."), scope=scope.value
+        )
 
 
 def require_user(actor: Actor) -> int:

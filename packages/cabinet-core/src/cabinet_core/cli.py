@@ -133,7 +133,9 @@ def users() -> None:
 @click.option("--client-id", type=int, default=None, help="Required for client users.")
 @click.option("--language", type=click.Choice(["pl", "en"]), default="pl", show_default=True)
 @click.password_option(
-    "--password", prompt="Password", help="At least 10 characters (asked for when not given)."
+    "--password",
+    prompt="Password",
+    help="At least 10 characters, not a common password (asked for when not given).",
 )
 @click.pass_context
 def users_create(

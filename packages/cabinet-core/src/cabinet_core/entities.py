@@ -9,7 +9,7 @@ rows and JSON.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -108,6 +108,28 @@ class Client:
     created_at: datetime | None = None
 
 
+class TokenScope(enum.StrEnum):
+    """What a personal API token may do, on top of what its user's role allows.
+
+    ``write`` includes ``read``; ``admin`` (API tokens, users, passwords, second factors and
+    sessions) includes both and is never implied: it is granted only when asked for by name.
+    """
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    @classmethod
+    def closure(cls, scopes: Iterable[TokenScope]) -> tuple[TokenScope, ...]:
+        """``scopes`` with what each includes, in the order read, write, admin."""
+        given = set(scopes)
+        if cls.ADMIN in given:
+            given.add(cls.WRITE)
+        if cls.WRITE in given:
+            given.add(cls.READ)
+        return tuple(scope for scope in cls if scope in given)
+
+
 @attrs.frozen(kw_only=True)
 class User:
     """Somebody who logs in: a client's user (``client_id`` set) or staff (``client_id`` None)."""
@@ -130,6 +152,9 @@ class Actor:
     user_id: int | None
     role: Role
     client_id: int | None = None
+    #: What the actor may do when it acts through a personal API token; ``None`` for a browser
+    #: session, the CLI and the system, which are limited by the role alone.
+    scopes: frozenset[TokenScope] | None = None
 
     @classmethod
     def system(cls) -> Actor:
@@ -137,8 +162,8 @@ class Actor:
         return cls(user_id=None, role=Role.ADMIN)
 
     @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user_id=user.id, role=user.role, client_id=user.client_id)
+    def of(cls, user: User, *, scopes: frozenset[TokenScope] | None = None) -> Actor:
+        return cls(user_id=user.id, role=user.role, client_id=user.client_id, scopes=scopes)
 
 
 @attrs.frozen(kw_only=True)
@@ -445,3 +470,11 @@ class ApiToken:
     prefix: str = ""
     created_at: datetime | None = None
     last_used_at: datetime | None = None
+    #: What the token may do (always with the scopes each one includes, see TokenScope).
+    scopes: tuple[TokenScope, ...] = (TokenScope.READ,)
+    #: After this moment the token no longer signs anybody in; ``None``: until revoked.
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the token has run out at ``now``."""
+        return self.expires_at is not None and now >= self.expires_at

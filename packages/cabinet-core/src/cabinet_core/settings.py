@@ -72,8 +72,18 @@ class Settings:
     smtp: SmtpSettings = SmtpSettings()
     rate_provider: str = "offline"
     secure_cookies: bool = False
+    #: Sign-in throttling (cabinet_core.signin_throttle): failed sign-ins to one account from
+    #: one address (or one known device) that cost no delay within the window; after them each
+    #: attempt waits 1 s, 2 s, 4 s … up to ``login_max_delay_seconds``. Never a lock.
     login_attempts: int = 5
+    #: The same for the account from every address together: only guessing from many
+    #: addresses slows the account down for everyone.
+    login_account_attempts: int = 20
+    login_max_delay_seconds: int = 300
     login_window_seconds: int = 900
+    #: Addresses (or networks, ``10.0.0.0/8``; ``*`` for any) of reverse proxies whose
+    #: ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed; everyone else's are ignored.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
     #: A sign-in session unused this long ends (the cookie lives as long; the server decides).
     session_idle_seconds: int = 14 * 24 * 3600
     #: How long a "forgot password" link works, and an invitation's.
@@ -153,6 +163,10 @@ class Settings:
                 values[key] = env[name]
         if env.get("CABINET_CRM_BACKENDS"):
             values["crm_backends"] = _list(env["CABINET_CRM_BACKENDS"])
+        if env.get("CABINET_TRUSTED_PROXIES"):
+            # "none" trusts no proxy at all (the default trusts one on the same machine).
+            proxies = _list(env["CABINET_TRUSTED_PROXIES"])
+            values["trusted_proxies"] = () if proxies == ("none",) else proxies
         if env.get("CABINET_ATTACHMENT_MAX_BYTES"):
             values["attachment_max_bytes"] = int(env["CABINET_ATTACHMENT_MAX_BYTES"])
         values["staff_two_factor"] = _bool(env.get("CABINET_STAFF_TWO_FACTOR") or "1")

@@ -85,6 +85,7 @@ def create_app(cabinet: Cabinet) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            *_proxy_middleware(settings.trusted_proxies),
             Middleware(SecurityHeadersMiddleware),
             Middleware(
                 SessionMiddleware,
@@ -127,3 +128,14 @@ def plugin_static_dirs(pm: pluggy.PluginManager) -> dict[str, str]:
                 raise ValueError(f"static_dirs: {name!r} points at {directory}, not a directory")
             found[name] = str(directory)
     return found
+
+
+def _proxy_middleware(trusted: tuple[str, ...]) -> list[Middleware]:
+    """Believe ``X-Forwarded-For``/``-Proto`` from the trusted reverse proxies only, so the
+    client's own address (sign-in throttling, the audit log) and scheme reach the app; without
+    any, the headers are ignored and every request is the connecting peer's."""
+    if not trusted:
+        return []
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted))]

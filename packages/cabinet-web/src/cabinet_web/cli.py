@@ -29,8 +29,15 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     cabinet = open_cabinet(ctx)
     click.echo(f"cabinet: http://{host}:{port}/")
     # Open live chat streams never end by themselves: give them a moment, then close them.
+    # proxy_headers off: the app believes forwarded headers from settings.trusted_proxies only
+    # (CABINET_TRUSTED_PROXIES), not from uvicorn's own FORWARDED_ALLOW_IPS.
     uvicorn.run(
-        create_app(cabinet), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
+        create_app(cabinet),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        proxy_headers=False,
     )
 
 
@@ -152,6 +159,7 @@ def demo(
             port=port,
             log_level="warning",
             timeout_graceful_shutdown=5,
+            proxy_headers=False,
         )
 
 

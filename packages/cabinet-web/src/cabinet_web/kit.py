@@ -80,8 +80,9 @@ def gettext(request: Request) -> Callable[[str], str]:
 
 
 def actor_of(request: Request) -> Actor:
-    """The signed-in user as the services' :class:`Actor`."""
-    return Actor.of(request.state.user)
+    """The signed-in user as the services' :class:`Actor` (limited by its API token's scopes
+    when the request came with one)."""
+    return Actor.of(request.state.user, scopes=getattr(request.state, "token_scopes", None))
 
 
 async def run(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -156,8 +156,11 @@ def actor_from_request(cabinet: Cabinet, request: Request) -> User | None:
         scheme, _, secret = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthenticationFailed(N_("Send the API token as: Authorization: Bearer <token>."))
-        user: User = cabinet.tokens.authenticate(secret.strip())
+        signed_in = cabinet.tokens.resolve(secret.strip())
         request.state.auth = "token"
+        # The token's scopes limit every service call made for this request (actor_of).
+        request.state.token_scopes = frozenset(signed_in.token.scopes)
+        user: User = signed_in.user
         return user
     session = request.scope.get("session")
     secret = session_secret(session)

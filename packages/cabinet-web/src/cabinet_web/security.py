@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cabinet_web.i18n import LANGUAGE_COOKIE, choose_language, translations
 from cabinet_web.problems import respond
+from cabinet_web.token_scopes import token_scope_refusal
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -88,6 +89,7 @@ class RequestContextMiddleware:
         state.user = None
         state.auth = None
         state.auth_error = None
+        state.token_scopes = None
         # Static files need no user; skipping the lookup spares a query per stylesheet.
         if not scope["path"].startswith("/static/"):
             try:
@@ -122,6 +124,12 @@ class RequestContextMiddleware:
 
             response = await handle_cabinet_error(request, state.auth_error)
             await response(scope, receive, send)
+            return
+        refusal = token_scope_refusal(request)
+        if refusal is not None:
+            await respond(request, 403, detail=refusal.message, params=refusal.params)(
+                scope, receive, send
+            )
             return
         with acting_from(origin):
             await self.app(scope, receive, send)

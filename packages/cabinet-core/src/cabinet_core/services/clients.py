@@ -14,9 +14,9 @@ from cabinet_core.entities import Actor, Address, Client, Role, User
 from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import validate_krs, validate_nip, validate_regon
+from cabinet_core.password_policy import password_errors
 from cabinet_core.services._base import Service, email_errors, raise_if, required_text
 from cabinet_core.services.sessions import shut_out
-from cabinet_core.services.users import password_errors
 from cabinet_core.storage import Tx
 from cabinet_core.sync import Topic, UserInfo
 
@@ -223,7 +223,9 @@ class ClientService(Service):
 
     def _first_user_errors(self, tx: Tx, user: FirstUser) -> list[FieldError]:
         """What is wrong with a new client's first user, under ``first_user.*`` fields."""
-        errors = email_errors(user.email) + password_errors(user.password)
+        errors = email_errors(user.email) + password_errors(
+            user.password, email=user.email, name=user.name
+        )
         if user.language not in self.cabinet.settings.languages:
             errors.append(
                 FieldError(field="language", code="unsupported", message=N_("Unknown language."))

@@ -17,9 +17,9 @@ from cabinet_core.crm import DeliveryError
 from cabinet_core.entities import Actor, User
 from cabinet_core.errors import N_, ValidationError
 from cabinet_core.mail import MailMessage
+from cabinet_core.password_policy import password_errors
 from cabinet_core.services._base import Service
 from cabinet_core.services.sessions import may_sign_in
-from cabinet_core.services.users import password_errors
 from cabinet_core.signin import LinkPurpose, PasswordLink, secret_hash
 from cabinet_core.sync import PasswordLinkRequest, Topic
 
@@ -82,8 +82,10 @@ class PasswordLinkService(Service):
         since = now - timedelta(seconds=self.cabinet.settings.login_window_seconds)
         with self.store.transaction() as tx:
             over = tx.count_failed_logins(key, since=since) >= RESETS_PER_WINDOW
-            # Counted as "failed" attempts so the throttle's own query counts them.
-            tx.record_login_attempt(key, at=now, success=False)
+            if not over:
+                # Counted as "failed" attempts so the throttle's own query counts them; a
+                # request refused is not counted, so nobody can keep the owner's mail away.
+                tx.record_login_attempt(key, at=now, success=False)
             user = tx.get_user_by_email(email.strip()) if "@" in email else None
             if over or user is None or user.id is None or not may_sign_in(tx, user):
                 return
@@ -169,8 +171,8 @@ class PasswordLinkService(Service):
     def complete(self, secret: str, password: str) -> User:
         """Set the password through the link (once): every session of the user ends, its API
         tokens are revoked and its other links are spent. Audited."""
-        errors = password_errors(password)
         link, user = self.check(secret)
+        errors = password_errors(password, email=user.email, name=user.name)
         if errors:
             raise ValidationError(errors)
         users = self.cabinet.users

@@ -12,7 +12,7 @@ from datetime import timedelta
 import attrs
 
 from cabinet_core import access
-from cabinet_core.entities import Actor, User
+from cabinet_core.entities import Actor, TokenScope, User
 from cabinet_core.errors import N_, NotFound
 from cabinet_core.services._base import Service
 from cabinet_core.signin import SignInSession, secret_hash
@@ -134,6 +134,7 @@ class SessionService(Service):
     def end_others(self, actor: Actor, keep_secret: str) -> int:
         """Sign the acting user out everywhere but in this browser; how many sessions ended."""
         user_id = access.require_user(actor)
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction() as tx:
             ended = end_sessions(tx, [user_id], keep=secret_hash(keep_secret))
             self.record(

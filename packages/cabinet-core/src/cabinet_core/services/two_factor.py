@@ -16,11 +16,12 @@ import attrs
 import pyotp
 
 from cabinet_core import access
-from cabinet_core.entities import Actor, Role, User
+from cabinet_core.entities import Actor, Role, TokenScope, User
 from cabinet_core.errors import N_, Conflict, NotFound, ValidationError
 from cabinet_core.services._base import Service
 from cabinet_core.services.sessions import end_sessions
 from cabinet_core.signin import TwoFactor, secret_hash
+from cabinet_core.signin_throttle import ThrottlePolicy, wait_left
 from cabinet_core.storage import Tx
 
 __all__ = ["RECOVERY_CODES", "TwoFactorService"]
@@ -65,6 +66,7 @@ class TwoFactorService(Service):
         """A new (unconfirmed) TOTP secret for the acting user and its ``otpauth://`` URI for
         the QR code; replaces an unconfirmed one. Conflict when one is already on."""
         user_id = access.require_user(actor)
+        access.require_scope(actor, TokenScope.ADMIN)
         secret = pyotp.random_base32()
         with self.store.transaction() as tx:
             current = tx.auth.get_two_factor(user_id)
@@ -91,6 +93,7 @@ class TwoFactorService(Service):
         """Turn the second factor on with a first code from the app; returns the recovery
         codes, shown this once (stored hashed)."""
         user_id = access.require_user(actor)
+        access.require_scope(actor, TokenScope.ADMIN)
         now = self.now()
         with self.store.transaction() as tx:
             factor = tx.auth.get_two_factor(user_id)
@@ -122,17 +125,24 @@ class TwoFactorService(Service):
         """Whether ``code`` (a TOTP code or an unused recovery code) is right for ``user``; a
         TOTP code is accepted once, a recovery code is spent (audited).
 
-        Wrong codes are counted like wrong passwords: past ``settings.login_attempts`` within
-        the window every code is refused unchecked, so six digits cannot be guessed."""
+        Wrong codes are counted like wrong passwords (:mod:`cabinet_core.signin_throttle`):
+        past ``settings.login_attempts`` within the window each further code waits a delay that
+        doubles up to a cap, refused unchecked meanwhile, so six digits cannot be guessed; a
+        refused code does not lengthen the wait."""
         if user.id is None:
             return False
         settings = self.cabinet.settings
         key = f"2fa:{user.id}"
         now = self.now()
-        since = now - timedelta(seconds=settings.login_window_seconds)
+        window = timedelta(seconds=settings.login_window_seconds)
+        policy = ThrottlePolicy(
+            free_attempts=settings.login_attempts,
+            window=window,
+            max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+        )
         with self.store.transaction() as tx:
-            if tx.count_failed_logins(key, since=since) >= settings.login_attempts:
-                tx.record_login_attempt(key, at=now, success=False)
+            failures, last = tx.login_failures(key, since=now - window)
+            if wait_left(policy, failures, last, now):
                 return False
             accepted = self._accept(tx, user, code, now)
             tx.record_login_attempt(key, at=now, success=accepted)
@@ -181,6 +191,7 @@ class TwoFactorService(Service):
         """Turn one's own second factor off (clients only when staff must have it), proven
         with a current code."""
         user_id = access.require_user(actor)
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction(readonly=True) as tx:
             user = tx.get_user(user_id)
         if user is None:
@@ -204,6 +215,7 @@ class TwoFactorService(Service):
         """An admin removes another user's second factor (a lost phone): the user's sessions
         end and it enrols again at its next sign-in (staff) or may (clients). Audited."""
         access.require(actor.role is Role.ADMIN)
+        access.require_scope(actor, TokenScope.ADMIN)
         if actor.user_id == user_id:
             raise Conflict(N_("Ask another admin to reset your own second factor."))
         with self.store.transaction() as tx:

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from cabinet_core import access
-from cabinet_core.entities import Actor, Client, Role, User
+from cabinet_core.entities import Actor, Client, Role, TokenScope, User
 from cabinet_core.errors import (
     N_,
     AuthenticationFailed,
@@ -24,39 +24,38 @@ from cabinet_core.errors import (
     NotFound,
     ValidationError,
 )
+from cabinet_core.password_policy import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_errors
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.sessions import may_sign_in, shut_out
 from cabinet_core.signin import secret_hash
+from cabinet_core.signin_throttle import (
+    KnownDevice,
+    SignInThrottled,
+    ThrottleKey,
+    ThrottlePolicy,
+    account_key,
+    retry_after,
+    throttle_keys,
+    wait_left,
+)
 from cabinet_core.storage import Tx
 from cabinet_core.sync import PasswordLinkRequest, Topic, UserInfo
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
 
-#: The password policy: long beats clever (NIST SP 800-63B).
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 1024
 GENERATED_PASSWORD_LENGTH = 14
 # No look-alike characters: a manager may read the password out over the phone.
 _PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
-THROTTLED = N_("Too many failed attempts. Try again later.")
 WRONG_CREDENTIALS = N_("Wrong e-mail or password")
-
-
-def password_errors(password: str, field: str = "password") -> list[FieldError]:
-    """Problems with a new password under the policy (at least 10 characters)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return [
-            FieldError(
-                field=field,
-                code="too_short",
-                message=N_("The password must have at least 10 characters."),
-                params={"min": MIN_PASSWORD_LENGTH},
-            )
-        ]
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return [FieldError(field=field, code="too_long", message=N_("The password is too long."))]
-    return []
+# The policy itself lives in cabinet_core.password_policy; these names stay importable here.
+__all__ = [
+    "MAX_PASSWORD_LENGTH",
+    "MIN_PASSWORD_LENGTH",
+    "WRONG_CREDENTIALS",
+    "UserService",
+    "password_errors",
+]
 
 
 class UserService(Service):
@@ -73,57 +72,89 @@ class UserService(Service):
         return self.hasher.hash(secrets.token_urlsafe(16))
 
     # -- signing in ---------------------------------------------------------------------------
-    def authenticate(self, email: str, password: str, *, remote: str = "") -> User:
-        """The active user with this e-mail and password, or :class:`AuthenticationFailed`.
+    def authenticate(
+        self,
+        email: str,
+        password: str,
+        *,
+        remote: str = "",
+        device: KnownDevice | None = None,
+    ) -> User:
+        """The active user with this e-mail and password, or :class:`AuthenticationFailed`
+        (:class:`~cabinet_core.signin_throttle.SignInThrottled` while a delay runs).
 
-        Failed attempts are counted per e-mail and per remote address; past
-        ``settings.login_attempts`` within ``settings.login_window_seconds`` every attempt
-        fails without checking the password.
+        Failed attempts slow the next ones down, per account and address and per account, or,
+        from a ``device`` the account signed in on before, per device alone: see
+        :mod:`cabinet_core.signin_throttle`. Never a lock that a stranger can extend.
         """
-        settings = self.cabinet.settings
         now = self.now()
-        keys = [f"email:{email.strip().lower()}"]
-        if remote:
-            keys.append(f"ip:{remote}")
-        since = now - timedelta(seconds=settings.login_window_seconds)
         with self.store.transaction() as tx:
-            if any(
-                tx.count_failed_logins(key, since=since) >= settings.login_attempts for key in keys
-            ):
-                for key in keys:
-                    tx.record_login_attempt(key, at=now, success=False)
-                throttled = True
+            user = tx.get_user_by_email(email.strip())
+            known = (
+                device is not None
+                and user is not None
+                and user.id is not None
+                and user.id in device.user_ids
+            )
+            keys = self._throttle_keys(
+                email, remote, device.device_id if known and device else None
+            )
+            since = now - timedelta(seconds=self.cabinet.settings.login_window_seconds)
+            waits = []
+            for key in keys:
+                failures, last = tx.login_failures(key.key, since=since)
+                waits.append(wait_left(key.policy, failures, last, now))
+            wait = retry_after(waits)
+            if wait:
+                # Refused unchecked and not counted: waiting out the delay is all it takes.
+                verified = False
             else:
-                throttled = False
-                user = tx.get_user_by_email(email.strip())
                 # A deactivated user, or a user of a deactivated client, cannot sign in; the
                 # answer is the same as for a wrong password.
                 verified = self._verify(user, password) and may_sign_in(tx, user)
                 for key in keys:
-                    tx.record_login_attempt(key, at=now, success=verified)
-                if (
-                    verified
-                    and user is not None
-                    and self.hasher.check_needs_rehash(user.password_hash)
-                ):
-                    tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
-                if verified and user is not None:
-                    # The audit log answers "who signed in when, from where" (the web sets
-                    # the address); failed attempts stay in the throttling table only.
-                    self.record(
-                        tx,
-                        Actor.of(user),
-                        action="login",
-                        entity="user",
-                        entity_id=user.id,
-                        client_id=user.client_id,
-                    )
+                    # What left the window is dropped as the key is written anyway: the
+                    # table stays about one window long per key.
+                    tx.forget_login_attempts(key.key, before=since)
+                    tx.record_login_attempt(key.key, at=now, success=verified)
+                if verified and known:
+                    # The owner is in: what strangers did to the account's key is forgiven.
+                    tx.record_login_attempt(account_key(email), at=now, success=True)
+            if verified and user is not None and self.hasher.check_needs_rehash(user.password_hash):
+                tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+            if verified and user is not None:
+                # The audit log answers "who signed in when, from where" (the web sets
+                # the address); failed attempts stay in the throttling table only.
+                self.record(
+                    tx,
+                    Actor.of(user),
+                    action="login",
+                    entity="user",
+                    entity_id=user.id,
+                    client_id=user.client_id,
+                )
         # Raised after the commit so that the failed attempt is remembered.
-        if throttled:
-            raise AuthenticationFailed(THROTTLED)
+        if wait:
+            raise SignInThrottled(wait)
         if not verified or user is None:
             raise AuthenticationFailed(WRONG_CREDENTIALS)
         return user
+
+    def _throttle_keys(self, email: str, remote: str, device: str | None) -> list[ThrottleKey]:
+        settings = self.cabinet.settings
+        window = timedelta(seconds=settings.login_window_seconds)
+        cap = timedelta(seconds=settings.login_max_delay_seconds)
+        return throttle_keys(
+            email,
+            remote=remote,
+            device=device,
+            pair=ThrottlePolicy(
+                free_attempts=settings.login_attempts, window=window, max_delay=cap
+            ),
+            account=ThrottlePolicy(
+                free_attempts=settings.login_account_attempts, window=window, max_delay=cap
+            ),
+        )
 
     def _verify(self, user: User | None, password: str) -> bool:
         if user is None or not user.active or not user.password_hash:
@@ -155,8 +186,11 @@ class UserService(Service):
         user gets no password: an e-mail with a single-use link to set one is queued (in the
         user's language) instead; otherwise ``password`` is required.
         """
+        access.require_scope(actor, TokenScope.ADMIN)
         role = Role(role)
-        errors = email_errors(email) + ([] if invite else password_errors(password))
+        errors = email_errors(email) + (
+            [] if invite else password_errors(password, email=email, name=name)
+        )
         errors += self._language_errors(language)
         if role is Role.CLIENT and client_id is None:
             errors.append(
@@ -223,6 +257,7 @@ class UserService(Service):
 
     def invite_again(self, actor: Actor, user_id: int) -> None:
         """Send a user a new invitation link (the earlier ones stay valid until they expire)."""
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction() as tx:
             user = self._managed(tx, actor, user_id)
             self.record(
@@ -264,12 +299,15 @@ class UserService(Service):
         """Set a user's new password as its manager or an admin (or one's own, without the
         current one: see :meth:`change_own_password` for the profile page). Every session of
         the user ends and its API tokens are revoked."""
-        raise_if(password_errors(password))
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction() as tx:
             if actor.user_id == user_id:
                 user, _ = self._visible(tx, actor, user_id)
             else:
                 user = self._managed(tx, actor, user_id)
+            # Checked once the user is known (its e-mail and name are refused as passwords);
+            # raising here writes nothing.
+            raise_if(password_errors(password, email=user.email, name=user.name))
             self._store_password(tx, user, password)
             self.record(
                 tx,
@@ -287,9 +325,10 @@ class UserService(Service):
         (``keep_session`` is the secret of the browser asking, which stays signed in) and its
         API tokens are revoked."""
         user_id = access.require_user(actor)
-        errors = password_errors(new, "new_password")
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction(readonly=True) as tx:
             user, _ = self._visible(tx, actor, user_id)
+        errors = password_errors(new, "new_password", email=user.email, name=user.name)
         if not self._verify(user, current):
             errors.insert(
                 0,
@@ -327,6 +366,7 @@ class UserService(Service):
 
     def generate_password(self, actor: Actor, user_id: int) -> str:
         """Set a random password a manager hands to the user; returned once, stored hashed."""
+        access.require_scope(actor, TokenScope.ADMIN)
         password = "".join(
             secrets.choice(_PASSWORD_ALPHABET) for _ in range(GENERATED_PASSWORD_LENGTH)
         )
@@ -397,6 +437,7 @@ class UserService(Service):
     def deactivate(self, actor: Actor, user_id: int) -> User:
         """Switch an account off: it can no longer sign in, every session of it ends at once
         and its API tokens are revoked. Never one's own."""
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction() as tx:
             user = self._managed(tx, actor, user_id)
             if actor.user_id == user_id:
@@ -417,6 +458,7 @@ class UserService(Service):
 
     def reactivate(self, actor: Actor, user_id: int) -> User:
         """Switch an account back on (its old sessions and tokens stay gone)."""
+        access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction() as tx:
             user = self._managed(tx, actor, user_id)
             stored = tx.update_user(attrs.evolve(user, active=True))

@@ -37,9 +37,13 @@ from cabinet_core.entities import (
     PriceMode,
     Product,
     Role,
+    TokenScope,
     User,
     VatMethod,
 )
+
+# A scope a later version added and this one does not know is ignored, never an error.
+_SCOPE_WORDS = frozenset(scope.value for scope in TokenScope)
 
 
 def digits(text: str | None) -> str:
@@ -424,6 +428,10 @@ def token_from_row(row: RowMapping) -> ApiToken:
         prefix=row["prefix"],
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
+        scopes=TokenScope.closure(
+            TokenScope(word) for word in row["scopes"].split() if word in _SCOPE_WORDS
+        ),
+        expires_at=row["expires_at"],
     )
 
 

@@ -469,6 +469,9 @@ api_tokens = sa.Table(
     sa.Column("prefix", sa.String(20), nullable=False),
     _created(),
     sa.Column("last_used_at", UtcDateTime),
+    # Space-separated, as OAuth writes scopes ("read write").
+    sa.Column("scopes", sa.String(100), nullable=False, server_default="read write"),
+    sa.Column("expires_at", UtcDateTime),
 )
 
 login_attempts = sa.Table(

@@ -42,6 +42,7 @@ from cabinet_core.entities import (
     PaymentStatus,
     Product,
     Role,
+    TokenScope,
     User,
 )
 from cabinet_core.errors import N_, Conflict, NotFound, Unavailable
@@ -1160,6 +1161,8 @@ class Tx:
             "prefix": token.prefix,
             "created_at": token.created_at or self._now(),
             "last_used_at": token.last_used_at,
+            "scopes": " ".join(TokenScope.closure(token.scopes)),
+            "expires_at": token.expires_at,
         }
         return mapping.token_from_row(self._insert(t.api_tokens, values))
 
@@ -1207,6 +1210,29 @@ class Tx:
             sa.or_(last_success.is_(None), la.c.at > last_success),
         )
         return int(self.connection.execute(query).scalar_one())
+
+    def forget_login_attempts(self, key: str, *, before: datetime) -> None:
+        """Delete ``key``'s attempts older than ``before`` (they no longer count)."""
+        la = t.login_attempts
+        self.connection.execute(sa.delete(la).where(la.c.key == key, la.c.at < before))
+
+    def login_failures(self, key: str, *, since: datetime) -> tuple[int, datetime | None]:
+        """How many attempts for ``key`` failed since ``since`` and after its last success,
+        and when the latest of them was (``None`` when there is none)."""
+        la = t.login_attempts
+        last_success = (
+            sa.select(sa.func.max(la.c.at))
+            .where(la.c.key == key, la.c.success.is_(True))
+            .scalar_subquery()
+        )
+        query = sa.select(sa.func.count(), sa.func.max(la.c.at)).where(
+            la.c.key == key,
+            la.c.success.is_(False),
+            la.c.at >= since,
+            sa.or_(last_success.is_(None), la.c.at > last_success),
+        )
+        count, latest = self.connection.execute(query).one()
+        return int(count), latest
 
     # -- settings
     # -- signing in (the SQL is in cabinet_core.storage.auth)

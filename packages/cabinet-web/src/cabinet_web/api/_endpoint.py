@@ -104,8 +104,8 @@ def to_json(value: Any) -> Any:
 
 
 def actor(request: Request) -> Actor:
-    """The authenticated user as the services' actor."""
-    return Actor.of(request.state.user)
+    """The authenticated user as the services' actor (limited by its API token's scopes)."""
+    return Actor.of(request.state.user, scopes=getattr(request.state, "token_scopes", None))
 
 
 async def json_body(request: Request) -> dict[str, Any]:

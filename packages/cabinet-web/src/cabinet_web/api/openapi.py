@@ -222,7 +222,13 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "cab_… token"},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal cab_… token from /tokens. Its scopes: read "
+                    "(GET, HEAD), write (every other method), admin (API tokens, users, "
+                    "passwords, two-factor sign-in); a call outside them is a 403 problem.",
+                },
                 "session": {"type": "apiKey", "in": "cookie", "name": "cabinet_session"},
             },
         },

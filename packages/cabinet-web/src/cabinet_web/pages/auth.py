@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cabinet_core.entities import Actor, User
 from cabinet_core.errors import AuthenticationFailed
+from cabinet_core.signin_throttle import SignInThrottled
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from cabinet_web.kit import (
     safe_next,
     sign_in,
 )
+from cabinet_web.known_device import known_device, remember_device
 from cabinet_web.security import session_secret
 
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -54,12 +56,20 @@ async def login(request: Request) -> Response:
     email = form.get("email", "").strip()
     password = form.get("password", "")
     target = safe_next(form.get("next"))
+    # The proxy's address is replaced by the client's only for trusted proxies
+    # (settings.trusted_proxies): a forged X-Forwarded-For cannot pick another throttle key.
     remote = request.client.host if request.client else ""
     try:
-        user: User = await run(cabinet.users.authenticate, email, password, remote=remote)
+        user: User = await run(
+            cabinet.users.authenticate,
+            email,
+            password,
+            remote=remote,
+            device=known_device(request),
+        )
     except AuthenticationFailed as exc:
         catalog = translations(request.state.language)
-        return render(
+        refused = render(
             request,
             "login.html",
             {
@@ -67,16 +77,24 @@ async def login(request: Request) -> Response:
                 "error": format_message(catalog, exc.message, exc.params),
                 "next": target,
             },
-            status_code=400,
+            status_code=429 if isinstance(exc, SignInThrottled) else 400,
         )
+        if isinstance(exc, SignInThrottled):
+            refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in cabinet.settings.languages and chosen != user.language:
         # The language picked on the login page becomes the user's remembered choice.
         user = await run(cabinet.users.set_language, Actor.of(user), user.id, chosen)
+    assert user.id is not None
     if not await run(sign_in, request, user):
         request.session[NEXT_KEY] = target
-        return redirect(SECOND_FACTOR)
-    return redirect(target)
+        response = redirect(SECOND_FACTOR)
+    else:
+        response = redirect(target)
+    # The password was right: this browser is a known device of the account from now on.
+    remember_device(request, response, user.id)
+    return response
 
 
 async def logout(request: Request) -> Response:
