@@ -1,6 +1,6 @@
 """The trusted-proxy setting docs/operations.md documents: ``cabinet serve`` believes a
 request's ``X-Forwarded-For`` only when the request comes from an address in
-``FORWARDED_ALLOW_IPS`` (uvicorn's setting; default ``127.0.0.1``).
+``CABINET_TRUSTED_PROXIES`` (default ``127.0.0.1``).
 
 A real ``cabinet serve`` process is asked for a password reset through the JSON API with a
 forwarded address; the audit entry that request writes says which address the cabinet saw.
@@ -28,7 +28,7 @@ FORWARDED = "203.0.113.7"
 
 def _environ(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CABINET_")}
-    env.pop("FORWARDED_ALLOW_IPS", None)
+    env.pop("CABINET_TRUSTED_PROXIES", None)
     env.update({"CABINET_DATA_DIR": str(data_dir), "CABINET_SECRET_KEY": "p" * 40, **extra})
     return env
 
@@ -97,5 +97,5 @@ def test_a_proxy_on_this_host_is_trusted_by_default(data_dir: Path) -> None:
 
 def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(data_dir: Path) -> None:
     # Only 10.0.0.5 is the proxy: a request straight from 127.0.0.1 cannot choose its address.
-    with serving(data_dir, FORWARDED_ALLOW_IPS="10.0.0.5") as url:
+    with serving(data_dir, CABINET_TRUSTED_PROXIES="10.0.0.5") as url:
         assert _seen_address(data_dir, url) == "127.0.0.1"
