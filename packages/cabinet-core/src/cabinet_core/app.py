@@ -3,6 +3,7 @@ and the services every entry point (web page, API, CLI, worker) goes through."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from cabinet_core.fx import RateProvider
     from cabinet_core.ksef.port import KsefPort
     from cabinet_core.mail import Mailer
+    from cabinet_core.metrics import Metrics
     from cabinet_core.outbox_subscribers import OutboxSubscriber
     from cabinet_core.rendering import Renderer
     from cabinet_core.reports import ReportService
@@ -279,6 +281,13 @@ class Cabinet:
             if renderer.media_type == media_type and doc_type in renderer.document_types:
                 return renderer
         raise NotFound("No renderer for this document", doc_type=doc_type, media_type=media_type)
+
+    @functools.cached_property
+    def metrics(self) -> Metrics:
+        """This cabinet's Prometheus counters and histograms (:mod:`cabinet_core.metrics`)."""
+        from cabinet_core.metrics import Metrics
+
+        return Metrics()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def migrate(self) -> None:

@@ -133,9 +133,12 @@ class TwoFactorService(Service):
         with self.store.transaction() as tx:
             if tx.count_failed_logins(key, since=since) >= settings.login_attempts:
                 tx.record_login_attempt(key, at=now, success=False)
-                return False
-            accepted = self._accept(tx, user, code, now)
-            tx.record_login_attempt(key, at=now, success=accepted)
+                accepted = False
+            else:
+                accepted = self._accept(tx, user, code, now)
+                tx.record_login_attempt(key, at=now, success=accepted)
+        if not accepted:
+            self.cabinet.metrics.signin_failures.labels(kind="second_factor").inc()
         return accepted
 
     def _accept(self, tx: Tx, user: User, code: str, now: datetime) -> bool:
