@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from cabinet_web import kit
 from cabinet_web import plugin as web_plugin
+from cabinet_web.operations import OperationsMiddleware
 from cabinet_web.problems import (
     handle_cabinet_error,
     handle_http_exception,
@@ -85,6 +86,9 @@ def create_app(cabinet: Cabinet) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            # Outermost: every request gets its id, its metrics and its access-log line, and
+            # the probes are answered before sessions and users (docs/monitoring.md).
+            Middleware(OperationsMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(
                 SessionMiddleware,
