@@ -224,8 +224,7 @@ def worker(ctx: click.Context, once: bool) -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Bring the database schema to the newest version."""
-    cabinet = open_cabinet(ctx, migrate=False)
-    cabinet.migrate()
+    cabinet = open_cabinet(ctx)
     click.echo(f"database is up to date: {_safe_url(cabinet.settings.effective_database_url)}")
 
 
