@@ -218,12 +218,16 @@ class Worker:
             for message in messages:
                 try:
                     backend.deliver(port, message)
+                except ConfigurationError:
+                    raise
                 except Exception as exc:
                     _log_unexpected(exc, message)
                     errors[_id(message)] = exc
             return errors
         try:
             outcomes: Mapping[int, Exception | None] = backend.deliver_many(port, messages)
+        except ConfigurationError:
+            raise
         except Exception as exc:
             # The whole call failed (an outage before anything was sent, or a bug): every
             # message is retried; the backend's idempotency covers any it did push.
