@@ -172,8 +172,10 @@ class Settings:
                 values[key] = env[name]
         if env.get("CABINET_CRM_BACKENDS"):
             values["crm_backends"] = _list(env["CABINET_CRM_BACKENDS"])
-        for key in ("attachment_max_bytes", "worker_heartbeat_seconds"):
-            name = f"CABINET_{key.upper()}"
+        for key, name in (
+            ("attachment_max_bytes", "CABINET_ATTACHMENT_MAX_BYTES"),
+            ("worker_heartbeat_seconds", "CABINET_WORKER_HEARTBEAT_SECONDS"),
+        ):
             if env.get(name):
                 values[key] = _int(name, env[name])
         if env.get("CABINET_LOG_FORMAT"):
