@@ -39,6 +39,7 @@ __all__ = [
     "EXIT_UNAVAILABLE",
     "CliContext",
     "ConfigurationFailed",
+    "StartUnavailable",
     "fail",
     "main",
     "make_cli",
@@ -57,16 +58,24 @@ EXIT_UNAVAILABLE = 69
 class ConfigurationFailed(click.ClickException):
     """A start that cannot go on: one line per problem on stderr,
     ``cabinet: CABINET_MAILER: no mailer named 'smpt' is installed (known: folder, smtp)``,
-    and a non-zero exit status (:data:`EXIT_CONFIGURATION` or :data:`EXIT_UNAVAILABLE`)."""
+    and exit status :data:`EXIT_CONFIGURATION`."""
 
-    def __init__(self, problems: Sequence[Problem], *, exit_code: int = EXIT_CONFIGURATION) -> None:
+    exit_code = EXIT_CONFIGURATION
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
         super().__init__("; ".join(str(problem) for problem in problems))
         self.problems = tuple(problems)
-        self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
         for problem in self.problems:
             click.echo(f"cabinet: {problem}", err=True, file=file)
+
+
+class StartUnavailable(ConfigurationFailed):
+    """Like :class:`ConfigurationFailed`, for what is not there now (an unreachable database, a
+    taken port): exit status :data:`EXIT_UNAVAILABLE`."""
+
+    exit_code = EXIT_UNAVAILABLE
 
 
 PLUGIN_NAME = "cabinet_core.cli"
@@ -100,7 +109,7 @@ class CliContext:
             raise ConfigurationFailed(problems)
         unreachable = check_database(settings)
         if unreachable is not None:
-            raise ConfigurationFailed([unreachable], exit_code=EXIT_UNAVAILABLE)
+            raise StartUnavailable([unreachable])
         return settings
 
     def open_cabinet(self, *, migrate: bool = True, **overrides: Any) -> Cabinet:
@@ -122,7 +131,7 @@ class CliContext:
                 unreachable = check_database(settings)
                 if unreachable is None:
                     raise
-                raise ConfigurationFailed([unreachable], exit_code=EXIT_UNAVAILABLE) from None
+                raise StartUnavailable([unreachable]) from None
         return cabinet
 
     def started_cabinet(self, **overrides: Any) -> Cabinet:

@@ -165,7 +165,8 @@ def exposition(metrics: Metrics, store: Store) -> bytes:
     if directory:
         from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(registry, path=directory)
+        # prometheus-client leaves this constructor unannotated.
+        multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Forward(metrics.registry))
     registry.register(OutboxCollector(store))

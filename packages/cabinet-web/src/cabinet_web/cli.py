@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from cabinet_core.cli import EXIT_UNAVAILABLE, ConfigurationFailed, context_of, started_cabinet
+from cabinet_core.cli import ConfigurationFailed, StartUnavailable, context_of, started_cabinet
 from cabinet_core.configuration import ConfigurationError, Problem, bind_port
 from cabinet_core.logs import configure_logging
 from cabinet_core.services.notifications import periodic_tasks
@@ -26,7 +26,7 @@ def _listen(host: str, port: int, *, option: str = "--port") -> socket.socket:
     try:
         return bind_port(host, port, option=option)
     except ConfigurationError as exc:
-        raise ConfigurationFailed([exc.problem], exit_code=EXIT_UNAVAILABLE) from None
+        raise StartUnavailable([exc.problem]) from None
 
 
 def _port_free(host: str, port: int, *, option: str) -> None:
