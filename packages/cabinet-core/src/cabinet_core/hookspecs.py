@@ -106,10 +106,10 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def check_configuration(settings: Settings) -> list[Problem]:
+def check_configuration(settings: Settings) -> list[Problem] | None:
     """Check this plugin's settings before ``cabinet serve``, ``worker`` or ``demo`` says it is
     ready: return a :class:`cabinet_core.configuration.Problem` (the setting's name, what is
-    wrong, in one line) for each that cannot work, an empty list when all are fine. Check only
+    wrong, in one line) for each that cannot work, ``[]`` or ``None`` when all are fine. Check only
     what ``settings`` makes active (a CRM backend's credentials when ``crm_backends`` names it)
     and touch no network: a wrong setting must stop the start, an unreachable service must not."""
 
