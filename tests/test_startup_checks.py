@@ -5,11 +5,14 @@ stderr naming the setting and a non-zero exit status, before anything is printed
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -134,3 +137,75 @@ def test_demo_on_a_busy_port_prints_no_logins(
         f"cabinet: --port: cannot listen on 127.0.0.1:{busy_port}: Address already in use"
     )
     assert run.stdout == ""
+
+
+@pytest.mark.slow
+def test_serve_and_worker_run_ready_with_json_logs(tmp_path: Path) -> None:
+    """A served cabinet answers the probes, becomes ready once a worker beats, and logs JSON
+    lines with the request id it was given."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CABINET_")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(CABINET_DATA_DIR=str(tmp_path / "data"), CABINET_LOG_FORMAT="json")
+    command = [sys.executable, "-c", "from cabinet_core.cli import main; main()"]
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker: subprocess.Popen[str] | None = None
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, "cabinet serve exited"
+            try:
+                health = urllib.request.urlopen(
+                    urllib.request.Request(f"{base}/healthz", headers={"X-Request-ID": "probe-1"})
+                )
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "cabinet serve did not answer"
+                time.sleep(0.3)
+        assert json.load(health) == {"status": "ok"}
+        assert health.headers["X-Request-ID"] == "probe-1"
+        with pytest.raises(urllib.error.HTTPError) as unready:
+            urllib.request.urlopen(f"{base}/readyz")
+        assert unready.value.code == 503
+        assert json.load(unready.value)["problems"] == [
+            "worker: no worker has recorded a heartbeat"
+        ]
+        worker = subprocess.Popen(
+            [*command, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        while True:
+            assert worker.poll() is None, "cabinet worker exited"
+            try:
+                ready = urllib.request.urlopen(f"{base}/readyz")
+                break
+            except urllib.error.HTTPError:
+                assert time.monotonic() < deadline + 60, "the worker never made it ready"
+                time.sleep(0.5)
+        assert json.load(ready)["status"] == "ready"
+        page = urllib.request.urlopen(
+            urllib.request.Request(f"{base}/login", headers={"X-Request-ID": "login-7"})
+        )
+        assert page.status == 200
+    finally:
+        for process in (worker, server):
+            if process is not None:
+                process.terminate()
+        _, log = server.communicate(timeout=30)
+        if worker is not None:
+            worker.communicate(timeout=30)
+    records = [json.loads(line) for line in log.splitlines() if line.strip()]
+    access = [r for r in records if r["logger"] == "cabinet_web.access"]
+    assert {"message": access[-1]["message"].rsplit(" ", 2)[0], "id": access[-1]["request_id"]} == {
+        "message": "GET /login 200",
+        "id": "login-7",
+    }
+    assert all(r["time"].endswith("Z") for r in records)

@@ -180,3 +180,14 @@ def test_bind_port_takes_the_port_or_names_the_option() -> None:
     assert str(raised.value.problem) == (
         f"--port: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
+
+
+def test_a_missing_multiprocess_directory(
+    pm: pluggy.PluginManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "absent"))
+    assert problems(pm, data_dir=tmp_path) == [
+        f"PROMETHEUS_MULTIPROC_DIR: not a writable directory: {tmp_path / 'absent'}"
+    ]
+    (tmp_path / "absent").mkdir()
+    assert problems(pm, data_dir=tmp_path) == []

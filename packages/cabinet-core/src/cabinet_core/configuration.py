@@ -16,6 +16,7 @@ settings (an unsupported database URL), and the checks run before one is.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
 from collections.abc import Callable, Iterable
@@ -162,11 +163,25 @@ def check_settings(settings: Settings, pm: pluggy.PluginManager) -> list[Problem
             problems.append(
                 Problem("CABINET_METRICS_ALLOW", f"not an address or network: {network!r}")
             )
+    problems.extend(_multiprocess_problems())
     problems.extend(_database_url_problems(settings))
     problems.extend(_data_dir_problems(settings))
     for found in pm.hook.check_configuration(settings=settings):
         problems.extend(found or ())
     return problems
+
+
+def _multiprocess_problems() -> list[Problem]:
+    # prometheus-client's own variable, read from the process's environment as the library
+    # reads it: a directory that is missing would fail at the first request counted.
+    from cabinet_core.metrics import MULTIPROCESS_ENV
+
+    directory = os.environ.get(MULTIPROCESS_ENV)
+    if not directory:
+        return []
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        return [Problem(MULTIPROCESS_ENV, f"not a writable directory: {directory}")]
+    return []
 
 
 def _database_url_problems(settings: Settings) -> list[Problem]:
