@@ -34,9 +34,10 @@ def _port_free(host: str, port: int, *, option: str) -> None:
     _listen(host, port, option=option).close()
 
 
-def _run_server(app: Any, sock: socket.socket, *, log_level: str) -> None:
-    """Serve ``app`` on the socket taken at start; logging is already configured (ours), so
-    uvicorn adds no handlers and no access log of its own (ours names route templates)."""
+def run_server(app: Any, sock: socket.socket, *, log_level: str) -> None:
+    """Serve ``app`` on the socket taken at start until stopped; logging is already configured
+    (ours), so uvicorn adds no handlers and no access log of its own (ours names route
+    templates). ``serve`` and ``demo`` call it last, so a test replaces it to look at the app."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -68,7 +69,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     with sock, contextlib.closing(cabinet):
         app = create_app(cabinet)
         click.echo(f"cabinet: http://{host}:{port}/")
-        _run_server(app, sock, log_level="info")
+        run_server(app, sock, log_level="info")
 
 
 @click.command()
@@ -197,7 +198,7 @@ def demo(
         # "Send by e-mail" only queues the mail; the worker writes it into the mail folder.
         running.enter_context(Worker(cabinet, periodic=periodic_tasks()).in_thread())
         click.echo("Stop it with Ctrl+C.")
-        _run_server(create_app(cabinet), sock, log_level="warning")
+        run_server(create_app(cabinet), sock, log_level="warning")
 
 
 def _demo_secret(demo_dir: Path) -> str:
