@@ -119,14 +119,15 @@ class CliContext:
         return self._cabinet(self.settings(**overrides), migrate=migrate)
 
     def _cabinet(self, settings: Settings, *, migrate: bool) -> Cabinet:
-        from sqlalchemy.exc import DBAPIError
-
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         cabinet = Cabinet(settings, pm=self.pm)
         if migrate:
             try:
                 cabinet.migrate()
-            except DBAPIError:
+            except Exception:
+                # Whatever form the driver's error took (a DBAPI error, the store's own
+                # "unavailable"): if the database cannot be reached, that is the one line to
+                # show; any other failure is a defect and keeps its traceback.
                 cabinet.close()
                 unreachable = check_database(settings)
                 if unreachable is None:

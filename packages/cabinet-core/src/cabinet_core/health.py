@@ -202,5 +202,10 @@ def _schema_revision(connection: sa.Connection) -> str | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
+    # The driver's own message says what failed (refused, timed out, bad password); a wrapper
+    # raised over it (the store's "unavailable") keeps it as its cause.
+    found: BaseException | None = exc
+    while found is not None and getattr(found, "orig", None) is None:
+        found = found.__cause__
+    text = str(getattr(found, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
