@@ -171,14 +171,16 @@ def test_serve_and_worker_run_ready_with_json_logs(tmp_path: Path) -> None:
             except OSError:
                 assert time.monotonic() < deadline, "cabinet serve did not answer"
                 time.sleep(0.3)
-        assert json.load(health) == {"status": "ok"}
-        assert health.headers["X-Request-ID"] == "probe-1"
+        with health:
+            assert json.load(health) == {"status": "ok"}
+            assert health.headers["X-Request-ID"] == "probe-1"
         with pytest.raises(urllib.error.HTTPError) as unready:
             urllib.request.urlopen(f"{base}/readyz")
-        assert unready.value.code == 503
-        assert json.load(unready.value)["problems"] == [
-            "worker: no worker has recorded a heartbeat"
-        ]
+        with unready.value:
+            assert unready.value.code == 503
+            assert json.load(unready.value)["problems"] == [
+                "worker: no worker has recorded a heartbeat"
+            ]
         worker = subprocess.Popen(
             [*command, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -187,14 +189,16 @@ def test_serve_and_worker_run_ready_with_json_logs(tmp_path: Path) -> None:
             try:
                 ready = urllib.request.urlopen(f"{base}/readyz")
                 break
-            except urllib.error.HTTPError:
+            except urllib.error.HTTPError as not_yet:
+                not_yet.close()
                 assert time.monotonic() < deadline + 60, "the worker never made it ready"
                 time.sleep(0.5)
-        assert json.load(ready)["status"] == "ready"
-        page = urllib.request.urlopen(
+        with ready:
+            assert json.load(ready)["status"] == "ready"
+        with urllib.request.urlopen(
             urllib.request.Request(f"{base}/login", headers={"X-Request-ID": "login-7"})
-        )
-        assert page.status == 200
+        ) as page:
+            assert page.status == 200
     finally:
         for process in (worker, server):
             if process is not None:
