@@ -63,6 +63,7 @@ def test_the_built_in_names(pm: pluggy.PluginManager) -> None:
             "CABINET_WORKER_HEARTBEAT_SECONDS: 0 (no check) or at least 30, got 10",
         ),
         ({"metrics_allow": ("10.0.0.0/8", "intranet")}, "CABINET_METRICS_ALLOW: not an address"),
+        ({"metrics_token": "short"}, "CABINET_METRICS_TOKEN: needs at least 16 characters"),
         ({"database_url": "mysql://x@y/z"}, "CABINET_DATABASE_URL: unsupported database 'mysql'"),
         ({"database_url": "not a url"}, "CABINET_DATABASE_URL: not a database URL"),
         (

@@ -45,6 +45,8 @@ __all__ = [
 LOG_FORMATS = ("text", "json")
 #: A worker beats this often; a readiness limit shorter than two beats would flap.
 MIN_HEARTBEAT_LIMIT = 30
+#: A metrics token is a password for the scraper: short ones can be guessed.
+MIN_METRICS_TOKEN = 16
 
 _SETTING_NAME = re.compile(r"\b(CABINET_[A-Z0-9_]+)\b")
 
@@ -156,6 +158,11 @@ def check_settings(settings: Settings, pm: pluggy.PluginManager) -> list[Problem
         )
     if settings.attachment_max_bytes <= 0:
         problems.append(Problem("CABINET_ATTACHMENT_MAX_BYTES", "must be positive"))
+    token = settings.metrics_token
+    if token is not None and len(token) < MIN_METRICS_TOKEN:
+        problems.append(
+            Problem("CABINET_METRICS_TOKEN", f"needs at least {MIN_METRICS_TOKEN} characters")
+        )
     for network in settings.metrics_allow:
         try:
             ipaddress.ip_network(network, strict=False)
