@@ -90,10 +90,12 @@ def test_readyz_names_a_schema_behind_the_code(cabinet: Cabinet) -> None:
     assert problem.startswith("migrations: database at 0013, code at ")
 
 
-def test_probes_set_no_cookie(cabinet: Cabinet) -> None:
+def test_probes_set_no_cookie_and_carry_the_security_headers(cabinet: Cabinet) -> None:
     web = browser(create_app(cabinet))
     for path in ("/healthz", "/readyz", "/metrics"):
-        assert "set-cookie" not in web.get(path).headers
+        headers = web.get(path).headers
+        assert "set-cookie" not in headers
+        assert headers["x-content-type-options"] == "nosniff"
 
 
 # -- metrics ----------------------------------------------------------------------------------

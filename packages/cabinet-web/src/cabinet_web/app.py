@@ -86,10 +86,10 @@ def create_app(cabinet: Cabinet) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            # Outermost: every request gets its id, its metrics and its access-log line, and
-            # the probes are answered before sessions and users (docs/monitoring.md).
-            Middleware(OperationsMiddleware),
             Middleware(SecurityHeadersMiddleware),
+            # Every request gets its id, its metrics and its access-log line, and the probes
+            # are answered before sessions and users (docs/monitoring.md).
+            Middleware(OperationsMiddleware),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,

@@ -1,7 +1,8 @@
 """What an operator's tools ask of the web process: liveness, readiness, metrics, and a request
 id and an access-log line for every request (docs/monitoring.md).
 
-:class:`OperationsMiddleware` is the outermost of the app's middlewares. For every HTTP request it
+:class:`OperationsMiddleware` comes first among the app's middlewares (only the security headers
+wrap it). For every HTTP request it
 
 * takes the caller's ``X-Request-ID`` (when it is a sane token) or makes one, keeps it in
   :data:`cabinet_core.logs.request_id` for every log line written while serving, and returns it
