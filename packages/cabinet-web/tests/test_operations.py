@@ -271,15 +271,22 @@ def test_forbidden_page_in_the_users_language(app: Any, world: World) -> None:
 
 
 def test_server_error_page_in_both_languages_with_the_request_id(
-    app: Any, access_lines: io.StringIO
+    app: Any, access_lines: io.StringIO, request: pytest.FixtureRequest
 ) -> None:
-    async def boom(request: Request) -> Response:
+    async def boom(incoming: Request) -> Response:
         raise RuntimeError("password=hunter2 leaked into an error")
 
     app.router.routes.append(Route("/boom", boom))
+    error_lines = io.StringIO()
+    handler = logging.StreamHandler(error_lines)
+    handler.setFormatter(CabinetFormatter("json"))
+    logging.getLogger("cabinet_web").addHandler(handler)
+    request.addfinalizer(lambda: logging.getLogger("cabinet_web").removeHandler(handler))
     web = browser(app, raise_server_exceptions=False)
     polish = web.get("/boom", headers={"Accept-Language": "pl", "X-Request-ID": "r-500"})
     assert polish.status_code == 500
+    assert polish.headers["x-request-id"] == "r-500"
+    assert polish.headers["x-content-type-options"] == "nosniff"
     assert "Coś poszło nie tak po naszej stronie" in polish.text
     assert "hunter2" not in polish.text and "Traceback" not in polish.text
     english = web.get("/boom", headers={"Accept-Language": "en"})
@@ -287,3 +294,14 @@ def test_server_error_page_in_both_languages_with_the_request_id(
     line = json.loads(access_lines.getvalue().splitlines()[0])
     assert line["message"].startswith("GET /boom 500 ")
     assert line["request_id"] == "r-500"
+    # Each error logged once (by the error handler) with its request id, its traceback
+    # without the password.
+    errors = [
+        json.loads(line)
+        for line in error_lines.getvalue().splitlines()
+        if json.loads(line)["logger"] == "cabinet_web"
+    ]
+    assert len(errors) == 2
+    assert errors[0]["request_id"] == "r-500"
+    assert "password=***" in errors[0]["exc_info"]
+    assert "hunter2" not in error_lines.getvalue()

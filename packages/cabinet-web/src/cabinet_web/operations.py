@@ -42,6 +42,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cabinet_web.problems import respond
+
 __all__ = ["HEALTH_PATH", "METRICS_PATH", "READY_PATH", "OperationsMiddleware"]
 
 HEALTH_PATH = "/healthz"
@@ -149,11 +151,13 @@ class OperationsMiddleware:
         cabinet: Cabinet = scope["app"].state.cabinet
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                responded = True
                 headers = [
                     (name, value)
                     for name, value in message.get("headers", [])
@@ -164,6 +168,7 @@ class OperationsMiddleware:
             await send(message)
 
         path = scope["path"]
+        failed = False
         try:
             if path == HEALTH_PATH:
                 response = await health(request)
@@ -172,13 +177,26 @@ class OperationsMiddleware:
             elif path == METRICS_PATH:
                 response = await metrics(request, cabinet)
             else:
-                await self.app(scope, receive, send_with_id)
+                try:
+                    await self.app(scope, receive, send_with_id)
+                except Exception:
+                    failed = True
+                    if not responded:
+                        # The error page is sent from here rather than by Starlette's
+                        # outermost handler, so it carries the request id the user may quote.
+                        # Re-raised, as Starlette does: its handler then logs the error once,
+                        # with the traceback and (still set) the request id.
+                        await respond(request, 500)(scope, receive, send_with_id)
+                    raise
                 return
             await response(scope, receive, send_with_id)
         finally:
             route = path if path in (HEALTH_PATH, READY_PATH, METRICS_PATH) else None
             self._record(cabinet, scope, route or route_template(scope), status, started)
-            request_id.reset(token)
+            if not failed:
+                # Left set on an error: the handlers outside log it with this id. The request's
+                # task ends there, so the value goes no further.
+                request_id.reset(token)
 
     @staticmethod
     def _record(cabinet: Cabinet, scope: Scope, route: str, status: int, started: float) -> None:
