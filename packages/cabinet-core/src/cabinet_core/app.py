@@ -3,7 +3,6 @@ and the services every entry point (web page, API, CLI, worker) goes through."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ import pluggy
 
 from cabinet_core.broadcast import Broadcast, broadcast_for
 from cabinet_core.errors import NotFound
+from cabinet_core.metrics import Metrics
 from cabinet_core.plugins import make_plugin_manager
 from cabinet_core.settings import Settings
 from cabinet_core.sync import MAIL_SUBSCRIBER
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from cabinet_core.fx import RateProvider
     from cabinet_core.ksef.port import KsefPort
     from cabinet_core.mail import Mailer
-    from cabinet_core.metrics import Metrics
     from cabinet_core.outbox_subscribers import OutboxSubscriber
     from cabinet_core.rendering import Renderer
     from cabinet_core.reports import ReportService
@@ -127,6 +126,9 @@ class Cabinet:
         self._instances: dict[tuple[str, str], Any] = {}
         self._sync_ports: dict[str, SyncPort] = {}
         self._ksef_port: KsefPort | None = None
+        #: This cabinet's Prometheus counters and histograms (:mod:`cabinet_core.metrics`),
+        #: made here rather than on first use, which two threads could race to.
+        self.metrics = Metrics()
         self._collect()
         if store is None:
             from cabinet_core.storage import Store as _Store
@@ -281,13 +283,6 @@ class Cabinet:
             if renderer.media_type == media_type and doc_type in renderer.document_types:
                 return renderer
         raise NotFound("No renderer for this document", doc_type=doc_type, media_type=media_type)
-
-    @functools.cached_property
-    def metrics(self) -> Metrics:
-        """This cabinet's Prometheus counters and histograms (:mod:`cabinet_core.metrics`)."""
-        from cabinet_core.metrics import Metrics
-
-        return Metrics()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def migrate(self) -> None:
