@@ -224,7 +224,7 @@ def test_demo_command_with_the_emulator(
     """``cabinet demo --with bitrix24`` (or its older spelling): the emulated portal is served
     on its port, the app is installed for the cabinet and the worker runs while the web server
     does; the loop's settings reach the cabinet's settings, never the environment."""
-    import uvicorn
+    import cabinet_web.cli
     from bitrix24_emulator.server import free_port
 
     for key in [k for k in os.environ if k.startswith("CABINET_BITRIX_")]:
@@ -240,7 +240,7 @@ def test_demo_command_with_the_emulator(
         seen["backends"] = cabinet.settings.crm_backends
         seen["member_id"] = cabinet.plugin_config(NAMESPACE).get("member_id")
 
-    monkeypatch.setattr(uvicorn, "run", serve)
+    monkeypatch.setattr(cabinet_web.cli, "run_server", lambda app, sock, **kw: serve(app))
     emulator_port = free_port()
     before = dict(os.environ)
     result = CliRunner().invoke(

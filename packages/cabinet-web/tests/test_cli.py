@@ -50,8 +50,8 @@ def test_demo_with_an_unknown_loop_names_the_known_ones(runner: CliRunner, tmp_p
     result = runner.invoke(
         make_cli(), ["demo", "--no-serve", "--with", "nowhere", "--data-dir", str(tmp_path / "d")]
     )
-    assert result.exit_code == 1
-    assert "no demo loop named nowhere; known:" in result.output
+    assert result.exit_code == 78
+    assert "cabinet: --with: no demo loop named nowhere; known:" in result.output
     assert not (tmp_path / "d").exists()  # refused before anything was created
 
 

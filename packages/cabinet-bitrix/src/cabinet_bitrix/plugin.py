@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cabinet_core.configuration import Problem, problem_from_error
 from cabinet_core.entities import Role, User
 from cabinet_core.hookspecs import Register, hookimpl
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     import click
     import httpx
     from cabinet_core.app import Cabinet
+    from cabinet_core.settings import Settings
     from starlette.requests import Request
     from starlette.routing import BaseRoute
 
@@ -57,6 +59,21 @@ def register_crm_backends(register: Register) -> None:
     """Register the ``bitrix24`` CRM backend (configured from the ``bitrix`` namespace,
     ``CABINET_BITRIX_*``)."""
     register(BACKEND_NAME, compose_backend)
+
+
+@hookimpl
+def check_configuration(settings: Settings) -> list[Problem]:
+    """With the ``bitrix24`` backend active: its credentials and every ``CABINET_BITRIX_*``
+    value read as the backend will read them (no request to the portal)."""
+    if BACKEND_NAME not in settings.crm_backends:
+        return []
+    from cabinet_bitrix.settings import NAMESPACE
+
+    try:
+        BitrixSettings.from_config(settings.plugin_config(NAMESPACE))
+    except ValueError as exc:
+        return [problem_from_error(exc, default_setting="CABINET_BITRIX_*")]
+    return []
 
 
 @hookimpl(optionalhook=True)

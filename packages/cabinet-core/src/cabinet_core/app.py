@@ -11,6 +11,7 @@ import pluggy
 
 from cabinet_core.broadcast import Broadcast, broadcast_for
 from cabinet_core.errors import NotFound
+from cabinet_core.metrics import Metrics
 from cabinet_core.plugins import make_plugin_manager
 from cabinet_core.settings import Settings
 from cabinet_core.sync import MAIL_SUBSCRIBER
@@ -125,6 +126,9 @@ class Cabinet:
         self._instances: dict[tuple[str, str], Any] = {}
         self._sync_ports: dict[str, SyncPort] = {}
         self._ksef_port: KsefPort | None = None
+        #: This cabinet's Prometheus counters and histograms (:mod:`cabinet_core.metrics`),
+        #: made here rather than on first use, which two threads could race to.
+        self.metrics = Metrics()
         self._collect()
         if store is None:
             from cabinet_core.storage import Store as _Store

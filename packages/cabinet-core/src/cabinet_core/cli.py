@@ -21,13 +21,62 @@ import click
 import pluggy
 
 from cabinet_core.app import Cabinet
+from cabinet_core.configuration import (
+    ConfigurationError,
+    Problem,
+    check_database,
+    check_settings,
+    problem_from_error,
+)
 from cabinet_core.entities import Actor, Address, BankAccount, Client, Role, User
 from cabinet_core.errors import CabinetError, ValidationError
 from cabinet_core.hookspecs import hookimpl
 from cabinet_core.plugins import describe_plugins, make_plugin_manager
 from cabinet_core.settings import Settings
 
-__all__ = ["CliContext", "fail", "main", "make_cli", "open_cabinet", "settings_from"]
+__all__ = [
+    "EXIT_CONFIGURATION",
+    "EXIT_UNAVAILABLE",
+    "CliContext",
+    "ConfigurationFailed",
+    "StartUnavailable",
+    "fail",
+    "main",
+    "make_cli",
+    "open_cabinet",
+    "settings_from",
+    "started_cabinet",
+]
+
+#: Exit status of a setting that cannot work (sysexits' EX_CONFIG): restarting will not help.
+EXIT_CONFIGURATION = 78
+#: Exit status of something the settings point at that is not there now (EX_UNAVAILABLE): an
+#: unreachable database, a port another program holds; a restart later may succeed.
+EXIT_UNAVAILABLE = 69
+
+
+class ConfigurationFailed(click.ClickException):
+    """A start that cannot go on: one line per problem on stderr,
+    ``cabinet: CABINET_MAILER: no mailer named 'smpt' is installed (known: folder, smtp)``,
+    and exit status :data:`EXIT_CONFIGURATION`."""
+
+    exit_code = EXIT_CONFIGURATION
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(str(problem) for problem in problems))
+        self.problems = tuple(problems)
+
+    def show(self, file: Any = None) -> None:
+        for problem in self.problems:
+            click.echo(f"cabinet: {problem}", err=True, file=file)
+
+
+class StartUnavailable(ConfigurationFailed):
+    """Like :class:`ConfigurationFailed`, for what is not there now (an unreachable database, a
+    taken port): exit status :data:`EXIT_UNAVAILABLE`."""
+
+    exit_code = EXIT_UNAVAILABLE
+
 
 PLUGIN_NAME = "cabinet_core.cli"
 
@@ -41,20 +90,90 @@ class CliContext:
     data_dir: Path | None = None
 
     def settings(self, **overrides: Any) -> Settings:
-        """Settings from the environment, with ``--data-dir`` and ``overrides`` applied."""
+        """Settings from the environment, with ``--data-dir`` and ``overrides`` applied; a
+        malformed value ends the command with one line naming it."""
         if self.data_dir is not None:
             overrides.setdefault("data_dir", self.data_dir)
-        return Settings.from_env(**overrides)
+        try:
+            return Settings.from_env(**overrides)
+        except ConfigurationError as exc:
+            raise ConfigurationFailed([exc.problem]) from None
+
+    def checked_settings(self, **overrides: Any) -> Settings:
+        """:meth:`settings`, every one checked (the core's checks and the plugins'
+        ``check_configuration``) and the database reached once: what ``serve``, ``worker``
+        and ``demo`` start from. :class:`ConfigurationFailed` names what is wrong."""
+        settings = self.settings(**overrides)
+        problems = check_settings(settings, self.pm)
+        if problems:
+            raise ConfigurationFailed(problems)
+        unreachable = check_database(settings)
+        if unreachable is not None:
+            raise StartUnavailable([unreachable])
+        return settings
 
     def open_cabinet(self, *, migrate: bool = True, **overrides: Any) -> Cabinet:
         """A cabinet on these settings (schema migrated first unless ``migrate`` is false);
-        the caller closes it."""
-        settings = self.settings(**overrides)
+        the caller closes it. A database that cannot be reached ends the command with one
+        line naming ``CABINET_DATABASE_URL``."""
+        return self._cabinet(self.settings(**overrides), migrate=migrate)
+
+    def _cabinet(self, settings: Settings, *, migrate: bool) -> Cabinet:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         cabinet = Cabinet(settings, pm=self.pm)
         if migrate:
-            cabinet.migrate()
+            try:
+                cabinet.migrate()
+            except Exception:
+                # Whatever form the driver's error took (a DBAPI error, the store's own
+                # "unavailable"): if the database cannot be reached, that is the one line to
+                # show; any other failure is a defect and keeps its traceback.
+                cabinet.close()
+                unreachable = check_database(settings)
+                if unreachable is None:
+                    raise
+                raise StartUnavailable([unreachable]) from None
         return cabinet
+
+    def started_cabinet(self, **overrides: Any) -> Cabinet:
+        """The cabinet ``serve``, ``worker`` and ``demo`` run: settings checked
+        (:meth:`checked_settings`), schema migrated, and the CRM backends, mailer, rate
+        provider and outbox subscribers the settings make active built once, so a setting
+        that cannot work stops the start instead of failing at every message."""
+        cabinet = self._cabinet(self.checked_settings(**overrides), migrate=True)
+        try:
+            _build_active(cabinet)
+        except ConfigurationFailed:
+            cabinet.close()
+            raise
+        return cabinet
+
+
+def _build_active(cabinet: Cabinet) -> None:
+    settings = cabinet.settings
+    parts: list[tuple[str, Any]] = [
+        *(
+            ("CABINET_CRM_BACKENDS", lambda n=name: cabinet.crm_backend(n))
+            for name in settings.crm_backends
+        ),
+        ("CABINET_MAILER", lambda: cabinet.mailer),
+        ("CABINET_RATE_PROVIDER", lambda: cabinet.rate_provider),
+        *(
+            (f"CABINET_{name.upper()}_*", lambda n=name: cabinet.outbox_subscriber(n))
+            for name in cabinet.outbox_subscriber_names
+        ),
+    ]
+    for setting, build in parts:
+        try:
+            build()
+        except (ConfigurationError, LookupError, ValueError) as exc:
+            raise ConfigurationFailed([problem_from_error(exc, default_setting=setting)]) from None
+
+
+def started_cabinet(ctx: click.Context, **overrides: Any) -> Cabinet:
+    """A checked, migrated cabinet for a long-running command (see
+    :meth:`CliContext.started_cabinet`); the caller closes it."""
+    return context_of(ctx).started_cabinet(**overrides)
 
 
 def context_of(ctx: click.Context) -> CliContext:
@@ -89,27 +208,33 @@ def fail(exc: CabinetError) -> click.ClickException:
 @click.pass_context
 def worker(ctx: click.Context, once: bool) -> None:
     """Deliver outbox messages to the CRM backends until stopped (Ctrl+C / SIGTERM)."""
+    from cabinet_core.logs import configure_logging
     from cabinet_core.services.notifications import periodic_tasks
     from cabinet_core.worker import Worker
 
-    cabinet = open_cabinet(ctx)
+    cabinet = started_cabinet(ctx)
+    configure_logging(cabinet.settings.log_format)
     runner = Worker(cabinet, periodic=periodic_tasks())
-    if once:
-        click.echo(f"delivered {runner.run_once()} message(s)")
-        return
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo("cabinet worker: delivering the outbox (Ctrl+C to stop)")
-    runner.run_forever(stop)
+    try:
+        if once:
+            click.echo(f"delivered {runner.run_once()} message(s)")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        click.echo("cabinet worker: delivering the outbox (Ctrl+C to stop)")
+        runner.run_forever(stop)
+    except ConfigurationError as exc:
+        raise ConfigurationFailed([exc.problem]) from None
+    finally:
+        cabinet.close()
 
 
 @click.command()
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Bring the database schema to the newest version."""
-    cabinet = open_cabinet(ctx, migrate=False)
-    cabinet.migrate()
+    cabinet = open_cabinet(ctx)
     click.echo(f"database is up to date: {_safe_url(cabinet.settings.effective_database_url)}")
 
 

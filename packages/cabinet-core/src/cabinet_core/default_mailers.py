@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cabinet_core.configuration import Problem
 from cabinet_core.hookspecs import Register, hookimpl
 from cabinet_core.mail import MailMessage
 from cabinet_core.mailers import FolderMailer, SmtpMailer
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
+    from cabinet_core.settings import Settings
 
 
 def folder_mailer(cabinet: Cabinet) -> FolderMailer:
@@ -47,3 +49,24 @@ def register_mailers(register: Register) -> None:
     """Register ``folder`` and ``smtp``."""
     register("folder", folder_mailer)
     register("smtp", smtp_mailer)
+
+
+@hookimpl
+def check_configuration(settings: Settings) -> list[Problem]:
+    """With ``CABINET_MAILER=smtp``: a server to send through, a port that exists, and one way
+    of encryption (implicit TLS or STARTTLS, not both)."""
+    if settings.mailer != "smtp":
+        return []
+    smtp = settings.smtp
+    problems: list[Problem] = []
+    if not smtp.host.strip():
+        problems.append(Problem("CABINET_SMTP_HOST", "is empty; the smtp mailer needs a server"))
+    if not 0 < smtp.port < 65536:
+        problems.append(Problem("CABINET_SMTP_PORT", f"not a port number: {smtp.port}"))
+    if smtp.ssl and smtp.starttls:
+        problems.append(
+            Problem("CABINET_SMTP_STARTTLS", "set together with CABINET_SMTP_SSL; choose one")
+        )
+    if "@" not in smtp.sender:
+        problems.append(Problem("CABINET_SMTP_SENDER", f"not an e-mail address: {smtp.sender!r}"))
+    return problems

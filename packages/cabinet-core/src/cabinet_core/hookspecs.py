@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     import click
 
     from cabinet_core.app import Cabinet
+    from cabinet_core.configuration import Problem
     from cabinet_core.entities import Actor, ChatMessage, Client, Document, NewsItem
+    from cabinet_core.settings import Settings
 
 hookspec = pluggy.HookspecMarker("cabinet")
 hookimpl = pluggy.HookimplMarker("cabinet")
@@ -101,6 +103,15 @@ def register_mailers(register: Register) -> None:
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``cabinet`` command line: ``@cli.command()`` on the given click
     group. A command reaches a cabinet through :func:`cabinet_core.cli.open_cabinet`."""
+
+
+@hookspec
+def check_configuration(settings: Settings) -> list[Problem] | None:
+    """Check this plugin's settings before ``cabinet serve``, ``worker`` or ``demo`` says it is
+    ready: return a :class:`cabinet_core.configuration.Problem` (the setting's name, what is
+    wrong, in one line) for each that cannot work, ``[]`` or ``None`` when all are fine. Check only
+    what ``settings`` makes active (a CRM backend's credentials when ``crm_backends`` names it)
+    and touch no network: a wrong setting must stop the start, an unreachable service must not."""
 
 
 @hookspec

@@ -276,13 +276,20 @@ def render(
     No renderer for it → :class:`~cabinet_core.errors.NotFound`."""
     renderer = cabinet.renderer_for(document.doc_type, media_type)
     template = cabinet.templates.get(document.template) if document.template else None
-    return renderer.render(
-        cabinet,
-        document,
-        client=client,
-        template=template,
-        language=language or document.language,
-    )
+
+    def run() -> Rendered:
+        return renderer.render(
+            cabinet,
+            document,
+            client=client,
+            template=template,
+            language=language or document.language,
+        )
+
+    if media_type != PDF:
+        return run()
+    with cabinet.metrics.timing_pdf(document.doc_type):
+        return run()
 
 
 __all__ = [

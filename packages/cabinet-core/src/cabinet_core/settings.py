@@ -17,6 +17,8 @@ from pathlib import Path
 
 import attrs
 
+from cabinet_core.configuration import ConfigurationError
+
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -24,6 +26,13 @@ def _bool(value: str) -> bool:
 
 def _list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ConfigurationError(name, f"not a whole number: {value!r}") from None
 
 
 def _namespaces(value: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
@@ -98,6 +107,16 @@ class Settings:
     #: as a whole before the next claim, so its slowest call idles the others: at 50, a webhook
     #: backend reached 0.8 of bare httpx; at 200, all of it (docs/performance.md).
     worker_batch_size: int = attrs.field(default=200, validator=attrs.validators.gt(0))
+    #: ``/readyz`` fails when no worker recorded a heartbeat for this long; 0 skips the check
+    #: (an installation that runs no worker). A worker beats every 15 s.
+    worker_heartbeat_seconds: int = 120
+    #: ``text`` (human-readable lines, the default) or ``json`` (one object a line, for log
+    #: aggregators): the one setting that configures logging (docs/monitoring.md).
+    log_format: str = "text"
+    #: Who may read ``/metrics``: a bearer token (``Authorization: Bearer …``), and/or client
+    #: addresses or networks. With neither set, only the machine itself (loopback) may.
+    metrics_token: str | None = attrs.field(default=None, repr=False)
+    metrics_allow: tuple[str, ...] = ()
     #: The largest file a user may attach to a document (10 MiB: a scanned invoice fits easily).
     attachment_max_bytes: int = 10 * 1024 * 1024
     #: Per-plugin settings set in code, ``{namespace: {key: value}}``; they win over the
@@ -167,8 +186,18 @@ class Settings:
             # "none" trusts no proxy at all (the default trusts one on the same machine).
             proxies = _list(env["CABINET_TRUSTED_PROXIES"])
             values["trusted_proxies"] = () if proxies == ("none",) else proxies
-        if env.get("CABINET_ATTACHMENT_MAX_BYTES"):
-            values["attachment_max_bytes"] = int(env["CABINET_ATTACHMENT_MAX_BYTES"])
+        for key, name in (
+            ("attachment_max_bytes", "CABINET_ATTACHMENT_MAX_BYTES"),
+            ("worker_heartbeat_seconds", "CABINET_WORKER_HEARTBEAT_SECONDS"),
+        ):
+            if env.get(name):
+                values[key] = _int(name, env[name])
+        if env.get("CABINET_LOG_FORMAT"):
+            values["log_format"] = env["CABINET_LOG_FORMAT"].strip().lower()
+        if env.get("CABINET_METRICS_TOKEN"):
+            values["metrics_token"] = env["CABINET_METRICS_TOKEN"].strip()
+        if env.get("CABINET_METRICS_ALLOW"):
+            values["metrics_allow"] = _list(env["CABINET_METRICS_ALLOW"])
         values["staff_two_factor"] = _bool(env.get("CABINET_STAFF_TWO_FACTOR") or "1")
         if env.get("CABINET_SECURE_COOKIES"):
             values["secure_cookies"] = _bool(env["CABINET_SECURE_COOKIES"])
@@ -184,7 +213,7 @@ class Settings:
             if env.get(f"CABINET_SMTP_{field.upper()}"):
                 smtp[field] = env[f"CABINET_SMTP_{field.upper()}"]
         if env.get("CABINET_SMTP_PORT"):
-            smtp["port"] = int(env["CABINET_SMTP_PORT"])
+            smtp["port"] = _int("CABINET_SMTP_PORT", env["CABINET_SMTP_PORT"])
         for field in ("starttls", "ssl"):
             if env.get(f"CABINET_SMTP_{field.upper()}"):
                 smtp[field] = _bool(env[f"CABINET_SMTP_{field.upper()}"])

@@ -40,7 +40,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from cabinet_core.configuration import ConfigurationError
 from cabinet_core.crm import BoundTask, DeliveryError, PeriodicTask, backend_periodic_tasks
+from cabinet_core.health import record_heartbeat
 from cabinet_core.outbox_subscribers import ScheduledWork
 from cabinet_core.storage.store import utcnow
 from cabinet_core.sync import MAIL_SUBSCRIBER, BatchDelivery
@@ -61,6 +63,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 3600.0
+#: How often a running worker records its heartbeat (``/readyz`` reads it).
+HEARTBEAT_SECONDS = 15.0
 
 _default_rng = random.Random()
 
@@ -110,6 +114,7 @@ class Worker:
         self.periodic = [BoundTask(task, cabinet) for task in periodic]
         self._tasks: list[BoundTask] | None = None
         self._next_run: dict[int, datetime] = {}
+        self._last_heartbeat: datetime | None = None
 
     def run_once(self) -> int:
         """Claim one batch per subscriber and deliver it; returns how many deliveries were
@@ -152,6 +157,10 @@ class Worker:
         errors = deliver(messages)
         delivered = [_id(message) for message in messages if _id(message) not in errors]
         store.mark_delivered_many(delivered, subscriber=subscriber, now=self.clock())
+        if delivered:
+            self.cabinet.metrics.deliveries.labels(subscriber=subscriber, outcome="delivered").inc(
+                len(delivered)
+            )
         for message in messages:
             error = errors.get(_id(message))
             if error is not None:
@@ -183,6 +192,8 @@ class Worker:
         """The messages the outbox subscriber ``name`` did not accept, with why."""
         try:
             subscriber = self.cabinet.outbox_subscriber(name)
+        except ConfigurationError:
+            raise
         except Exception as exc:
             # A factory that cannot build its subscriber (bad settings) fails this batch only.
             log.exception("outbox subscriber %s cannot be built", name)
@@ -207,12 +218,16 @@ class Worker:
             for message in messages:
                 try:
                     backend.deliver(port, message)
+                except ConfigurationError:
+                    raise
                 except Exception as exc:
                     _log_unexpected(exc, message)
                     errors[_id(message)] = exc
             return errors
         try:
             outcomes: Mapping[int, Exception | None] = backend.deliver_many(port, messages)
+        except ConfigurationError:
+            raise
         except Exception as exc:
             # The whole call failed (an outage before anything was sent, or a bug): every
             # message is retried; the backend's idempotency covers any it did push.
@@ -243,6 +258,7 @@ class Worker:
             log.warning(
                 "outbox message %s failed for good for %s: %s", message.id, subscriber, error
             )
+            self.cabinet.metrics.deliveries.labels(subscriber=subscriber, outcome="failed").inc()
             store.mark_failed(_id(message), subscriber=subscriber, error=error, now=now)
             try:
                 self.cabinet.notifications.delivery_failed(message, subscriber=subscriber)
@@ -250,6 +266,7 @@ class Worker:
                 # Telling the admins must never stop the queue.
                 log.exception("could not notify the admins of message %s", message.id)
             return
+        self.cabinet.metrics.deliveries.labels(subscriber=subscriber, outcome="retry").inc()
         delay = (
             retry_after if retry_after is not None else backoff_delay(message.attempts, self.rng)
         )
@@ -299,6 +316,8 @@ class Worker:
                 continue
             try:
                 task()
+            except ConfigurationError:
+                raise
             except Exception:
                 log.exception("periodic task %s failed", task.name)
             # Scheduled from when the run ended, so a slow pass never piles up runs.
@@ -322,8 +341,11 @@ class Worker:
         wait = self.sleep or stop_event.wait
         errors = 0
         while not stop_event.is_set():
+            self.heartbeat()
             try:
                 self.run_due_tasks()
+            except ConfigurationError:
+                raise
             except Exception:
                 # Reading the tasks failed (a backend's factory, the database): delivery
                 # goes on; the tasks are read again next turn.
@@ -332,6 +354,10 @@ class Worker:
             try:
                 handled = self.run_once()
                 errors = 0
+            except ConfigurationError:
+                # A setting that cannot work does not start working by retrying: stop, and let
+                # the message reach whoever runs the worker.
+                raise
             except Exception:
                 errors += 1
                 log.exception("outbox worker: batch failed (%s in a row)", errors)
@@ -340,6 +366,21 @@ class Worker:
             if handled == 0:
                 next_task = self._seconds_to_next_task()
                 wait(idle_sleep if next_task is None else min(idle_sleep, next_task))
+
+    def heartbeat(self) -> None:
+        """Record that this worker is alive (``/readyz``), at most every
+        :data:`HEARTBEAT_SECONDS`; a database that cannot take it is left to the batch, which
+        logs it and backs off."""
+        now = self.clock()
+        if self._last_heartbeat is not None and (
+            (now - self._last_heartbeat).total_seconds() < HEARTBEAT_SECONDS
+        ):
+            return
+        try:
+            record_heartbeat(self.cabinet.store, now=now)
+        except Exception:
+            return
+        self._last_heartbeat = now
 
     @contextlib.contextmanager
     def in_thread(

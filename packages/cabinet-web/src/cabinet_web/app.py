@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from cabinet_web import kit
 from cabinet_web import plugin as web_plugin
+from cabinet_web.operations import OperationsMiddleware
 from cabinet_web.problems import (
     handle_cabinet_error,
     handle_http_exception,
@@ -87,6 +88,9 @@ def create_app(cabinet: Cabinet) -> Starlette:
         middleware=[
             *_proxy_middleware(settings.trusted_proxies),
             Middleware(SecurityHeadersMiddleware),
+            # Every request gets its id, its metrics and its access-log line, and the probes
+            # are answered before sessions and users (docs/monitoring.md).
+            Middleware(OperationsMiddleware),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,

@@ -8,12 +8,50 @@ clients, plugins) are cabinet-core's (:mod:`cabinet_core.cli`).
 from __future__ import annotations
 
 import contextlib
+import logging
+import socket
 from pathlib import Path
+from typing import Any
 
 import click
-from cabinet_core.cli import context_of, open_cabinet
+from cabinet_core.cli import ConfigurationFailed, StartUnavailable, context_of, started_cabinet
+from cabinet_core.configuration import ConfigurationError, Problem, bind_port
+from cabinet_core.logs import configure_logging
 from cabinet_core.services.notifications import periodic_tasks
 from cabinet_core.worker import Worker
+
+
+def _listen(host: str, port: int, *, option: str = "--port") -> socket.socket:
+    """The server's socket, taken before anything is printed as ready."""
+    try:
+        return bind_port(host, port, option=option)
+    except ConfigurationError as exc:
+        raise StartUnavailable([exc.problem]) from None
+
+
+def _port_free(host: str, port: int, *, option: str) -> None:
+    """Fail now if a demo loop's emulator could not listen on ``port`` later."""
+    _listen(host, port, option=option).close()
+
+
+def run_server(app: Any, sock: socket.socket, *, log_level: str) -> None:
+    """Serve ``app`` on the socket taken at start until stopped; logging is already configured
+    (ours), so uvicorn adds no handlers and no access log of its own (ours names route
+    templates). ``serve`` and ``demo`` call it last, so a test replaces it to look at the app."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+        # Open live chat streams never end by themselves: give them a moment, then close them.
+        timeout_graceful_shutdown=5,
+        # The app believes forwarded headers from settings.trusted_proxies only
+        # (CABINET_TRUSTED_PROXIES, in create_app), not from uvicorn's own FORWARDED_ALLOW_IPS.
+        proxy_headers=False,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @click.command()
@@ -21,24 +59,20 @@ from cabinet_core.worker import Worker
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Run the web server (migrates the database first)."""
-    import uvicorn
-
+    """Run the web server (checks the settings and migrates the database first)."""
     from cabinet_web.app import create_app
 
-    cabinet = open_cabinet(ctx)
-    click.echo(f"cabinet: http://{host}:{port}/")
-    # Open live chat streams never end by themselves: give them a moment, then close them.
-    # proxy_headers off: the app believes forwarded headers from settings.trusted_proxies only
-    # (CABINET_TRUSTED_PROXIES), not from uvicorn's own FORWARDED_ALLOW_IPS.
-    uvicorn.run(
-        create_app(cabinet),
-        host=host,
-        port=port,
-        log_level="info",
-        timeout_graceful_shutdown=5,
-        proxy_headers=False,
-    )
+    cabinet = started_cabinet(ctx)
+    try:
+        sock = _listen(host, port)
+    except ConfigurationFailed:
+        cabinet.close()
+        raise
+    configure_logging(cabinet.settings.log_format)
+    with sock, contextlib.closing(cabinet):
+        app = create_app(cabinet)
+        click.echo(f"cabinet: http://{host}:{port}/")
+        run_server(app, sock, log_level="info")
 
 
 @click.command()
@@ -105,8 +139,12 @@ def demo(
     try:
         running_loops = demo_loops(context_of(ctx).pm, names, host=host, port=emulator_port)
     except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
-    demo_dir.mkdir(parents=True, exist_ok=True)
+        raise ConfigurationFailed([Problem("--with", str(exc).strip("'\""))]) from None
+    try:
+        demo_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = Problem("--data-dir", f"cannot create {demo_dir}: {exc.strerror}")
+        raise ConfigurationFailed([problem]) from None
     url = f"http://{host}:{port}"
     crm_backends = tuple(
         dict.fromkeys(name for loop in running_loops for name in loop.crm_backends)
@@ -115,7 +153,7 @@ def demo(
     for loop in running_loops:
         for namespace, values in loop.plugin_settings().items():
             plugin_settings.setdefault(namespace, {}).update(values)
-    cabinet = open_cabinet(
+    cabinet = started_cabinet(
         ctx,
         data_dir=demo_dir,
         database_url=None,
@@ -128,6 +166,15 @@ def demo(
         # The demo's accounts sign in with the printed passwords alone.
         staff_two_factor=False,
     )
+    sock: socket.socket | None = None
+    try:
+        if not no_serve:
+            sock = _listen(host, port)
+            for offset in range(len(running_loops)):
+                _port_free(host, emulator_port + offset, option="--emulator-port")
+    except ConfigurationFailed:
+        cabinet.close()
+        raise
     logins = seed(cabinet, demo_dir)
     click.echo(f"Demo cabinet: {url}/")
     click.echo(f"Data: {demo_dir.resolve()}")
@@ -138,29 +185,23 @@ def demo(
     click.echo("Logins:")
     for role, email, password in logins:
         click.echo(f"  {role:<11} {email:<22} {password}")
-    if no_serve:
+    if sock is None:
         cabinet.close()
         return
-    import uvicorn
-
     from cabinet_web.app import create_app
 
+    # The demo's console is for the URL and the logins: warnings and errors only.
+    configure_logging(cabinet.settings.log_format, level=logging.WARNING)
     with contextlib.ExitStack() as running:
         running.callback(cabinet.close)
+        running.enter_context(sock)
         for loop in running_loops:
             click.echo(running.enter_context(loop.running(cabinet, url)))
         # Entered last, so left first: a batch in flight finishes while the loops still run.
         # "Send by e-mail" only queues the mail; the worker writes it into the mail folder.
         running.enter_context(Worker(cabinet, periodic=periodic_tasks()).in_thread())
         click.echo("Stop it with Ctrl+C.")
-        uvicorn.run(
-            create_app(cabinet),
-            host=host,
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=5,
-            proxy_headers=False,
-        )
+        run_server(create_app(cabinet), sock, log_level="warning")
 
 
 def _demo_secret(demo_dir: Path) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cabinet_core.configuration import Problem, problem_from_error
 from cabinet_core.crm import PeriodicTask
 from cabinet_core.entities import User
 from cabinet_core.hookspecs import Register, hookimpl
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     import click
     import httpx
     from cabinet_core.app import Cabinet
+    from cabinet_core.settings import Settings
     from starlette.requests import Request
     from starlette.routing import BaseRoute
 
@@ -68,6 +70,19 @@ def compose_sender(
         PeriodicTask(name="ksef.checks", interval_seconds=10.0, run=run_checks),
     ]
     return sender
+
+
+@hookimpl
+def check_configuration(settings: Settings) -> list[Problem]:
+    """Every ``CABINET_KSEF_*`` value as the sender reads it (the subscriber is always active
+    once the plugin is installed); no request to KSeF."""
+    from cabinet_ksef.settings import NAMESPACE
+
+    try:
+        KsefSettings.from_config(settings.plugin_config(NAMESPACE), secret_key=settings.secret_key)
+    except ValueError as exc:
+        return [problem_from_error(exc, default_setting="CABINET_KSEF_*")]
+    return []
 
 
 @hookimpl

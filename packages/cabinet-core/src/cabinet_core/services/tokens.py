@@ -161,12 +161,14 @@ class TokenService(Service):
         revoked or expired token, or one whose user may not sign in, is
         :class:`AuthenticationFailed`."""
         if not secret.startswith(TOKEN_PREFIX):
+            self.cabinet.metrics.signin_failures.labels(kind="api_token").inc()
             raise AuthenticationFailed(INVALID_TOKEN)
         with self.store.transaction(readonly=True) as tx:
             token = tx.get_api_token_by_hash(token_hash(secret))
             user = tx.get_user(token.user_id) if token is not None else None
             allowed = may_sign_in(tx, user)
         if token is None or token.id is None or user is None or not allowed:
+            self.cabinet.metrics.signin_failures.labels(kind="api_token").inc()
             raise AuthenticationFailed(INVALID_TOKEN)
         now = self.now()
         if token.expired(now):

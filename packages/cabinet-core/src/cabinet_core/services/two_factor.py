@@ -146,6 +146,8 @@ class TwoFactorService(Service):
                 return False
             accepted = self._accept(tx, user, code, now)
             tx.record_login_attempt(key, at=now, success=accepted)
+        if not accepted:
+            self.cabinet.metrics.signin_failures.labels(kind="second_factor").inc()
         return accepted
 
     def _accept(self, tx: Tx, user: User, code: str, now: datetime) -> bool:

@@ -135,8 +135,10 @@ class UserService(Service):
                 )
         # Raised after the commit so that the failed attempt is remembered.
         if wait:
+            self.cabinet.metrics.signin_failures.labels(kind="throttled").inc()
             raise SignInThrottled(wait)
         if not verified or user is None:
+            self.cabinet.metrics.signin_failures.labels(kind="password").inc()
             raise AuthenticationFailed(WRONG_CREDENTIALS)
         return user
 
