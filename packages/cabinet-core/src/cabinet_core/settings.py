@@ -90,6 +90,9 @@ class Settings:
     worker_batch_size: int = attrs.field(default=200, validator=attrs.validators.gt(0))
     #: The largest file a user may attach to a document (10 MiB: a scanned invoice fits easily).
     attachment_max_bytes: int = 10 * 1024 * 1024
+    #: The largest request body any route takes (2 MiB); routes that take files allow their
+    #: file's limit on top. Enforced by the web server while the body streams in.
+    max_body_bytes: int = attrs.field(default=2 * 1024 * 1024, validator=attrs.validators.gt(0))
     #: Per-plugin settings set in code, ``{namespace: {key: value}}``; they win over the
     #: environment's ``CABINET_<NAMESPACE>_<KEY>``.
     plugins: Mapping[str, Mapping[str, str]] = attrs.field(
@@ -155,6 +158,8 @@ class Settings:
             values["crm_backends"] = _list(env["CABINET_CRM_BACKENDS"])
         if env.get("CABINET_ATTACHMENT_MAX_BYTES"):
             values["attachment_max_bytes"] = int(env["CABINET_ATTACHMENT_MAX_BYTES"])
+        if env.get("CABINET_MAX_BODY_BYTES"):
+            values["max_body_bytes"] = int(env["CABINET_MAX_BODY_BYTES"])
         values["staff_two_factor"] = _bool(env.get("CABINET_STAFF_TWO_FACTOR") or "1")
         if env.get("CABINET_SECURE_COOKIES"):
             values["secure_cookies"] = _bool(env["CABINET_SECURE_COOKIES"])
