@@ -34,7 +34,7 @@ from cabinet_core.entities import (
     User,
 )
 from cabinet_core.reports.query import ReportQuery
-from cabinet_core.services.contracts import ContractOrder, Contractor
+from cabinet_core.services.contracts import Contractor, ContractOrder
 from cabinet_core.settings import Settings
 from cabinet_core.storage import Store
 

@@ -61,10 +61,15 @@ class Crawl:
     baseline: dict[str, list[tuple[Any, ...]]]
     failures: list[str] = attrs.Factory(list)
     requests: int = 0
+    #: Rows of A pointing at B found so far (each is reported once, by the write that made it).
+    links: set[str] = attrs.Factory(set)
 
-    def call(self, who: str, method: str, path: str, *, query: str = "") -> Any:
+    def call(
+        self, who: str, method: str, path: str, *, query: str = "", ref: str | None = None
+    ) -> Any:
         """One request as ``who``: API paths with the person's token, pages with their
-        session (and its CSRF token on writes); B's references in every write's body."""
+        session (and its CSRF token on writes). A write's body names B's record in the
+        reference ``ref`` only, or in every reference when ``ref`` is ``None``."""
         self.requests += 1
         url = f"{path}?{query}" if query else path
         world = self.world
@@ -72,7 +77,7 @@ class Crawl:
             headers = {}
             if who != "anonymous":
                 headers["Authorization"] = f"Bearer {world.tokens[who]}"
-            json_body = foreign_json(world) if method in UNSAFE else None
+            json_body = foreign_json(world, ref) if method in UNSAFE else None
             return self.api.request(
                 method, url, headers=headers, json=json_body, follow_redirects=False
             )
@@ -82,7 +87,7 @@ class Crawl:
                 method,
                 url,
                 headers={"X-CSRF-Token": self.csrf[who]},
-                data=foreign_form(world),
+                data=foreign_form(world, ref),
                 follow_redirects=False,
             )
         return browser.request(method, url, follow_redirects=False)
@@ -96,9 +101,11 @@ class Crawl:
             changed = sorted(t for t in now if now[t] != self.baseline.get(t))
             self.failures.append(f"{method} {url} as {who} changed B's {', '.join(changed)}")
             self.baseline = now
-        links = cross_links(self.world.cabinet.store, self.world.a, self.world.b)
-        if links:
-            self.failures.append(f"{method} {url} as {who} linked A to B: {links}")
+        links = set(cross_links(self.world.cabinet.store, self.world.a, self.world.b))
+        if links - self.links:
+            new = sorted(links - self.links)
+            self.failures.append(f"{method} {url} as {who} linked A to B: {new}")
+            self.links |= links
 
 
 def _ids(world: IsolationWorld) -> Mapping[str, Mapping[str, tuple[int, ...]]]:
@@ -127,21 +134,32 @@ def foreign_query(world: IsolationWorld) -> str:
     )
 
 
-def foreign_form(world: IsolationWorld) -> dict[str, str]:
+#: The references a write's body may make to another record, as form fields and JSON paths.
+FORM_REFERENCES: Mapping[str, str] = {
+    "client_id": "client",
+    "counterparty_id": "counterparty",
+    "related_id": "issued",
+    "document_id": "issued",
+    "product_id": "product",
+    "lines.0.product_id": "product",
+    "desk_id": "desk",
+    "report_id": "report",
+    "user_id": "user",
+}
+JSON_REFERENCES = FORM_REFERENCES
+
+
+def _references(world: IsolationWorld, ref: str | None) -> dict[str, int]:
+    """A's client as the target, and B's record in ``ref`` (in every reference: ``None``)."""
+    chosen = dict(FORM_REFERENCES) if ref is None else {ref: FORM_REFERENCES[ref]}
+    found = {"client_id": world.a.client_id}
+    found.update({name: world.b.first(kind) for name, kind in chosen.items()})
+    return found
+
+
+def foreign_form(world: IsolationWorld, ref: str | None = None) -> dict[str, str]:
     """A form every write page could take (a document, a contract, a cash slip, a message …)
-    whose every reference names one of B's records."""
-    b = world.b
-    refs = {
-        "client_id": b.client_id,
-        "counterparty_id": b.first("counterparty"),
-        "related_id": b.first("issued"),
-        "document_id": b.first("issued"),
-        "product_id": b.first("product"),
-        "desk_id": b.first("desk"),
-        "report_id": b.first("report"),
-        "user_id": b.first("user"),
-        "lines.0.product_id": b.first("product"),
-    }
+    whose reference ``ref`` (every reference: ``None``) names one of B's records."""
     values = {
         "doc_type": "vat_invoice",
         "issue_date": "2026-12-01",
@@ -177,34 +195,23 @@ def foreign_form(world: IsolationWorld) -> dict[str, str]:
         "to": "kupiec@example.com",
         "version": "1",
     }
-    return {**values, **{k: str(v) for k, v in refs.items()}}
+    return {**values, **{k: str(v) for k, v in _references(world, ref).items()}}
 
 
-def foreign_json(world: IsolationWorld) -> dict[str, Any]:
+def foreign_json(world: IsolationWorld, ref: str | None = None) -> dict[str, Any]:
     """The JSON counterpart of :func:`foreign_form`."""
-    b = world.b
+    refs = _references(world, ref)
+    line: dict[str, Any] = {"name": "Usługa", "quantity": "1", "unit_price": "10", "vat_rate": "23"}
+    if "lines.0.product_id" in refs:
+        line["product_id"] = refs.pop("lines.0.product_id")
     return {
-        "client_id": b.client_id,
-        "counterparty_id": b.first("counterparty"),
-        "related_id": b.first("issued"),
-        "document_id": b.first("issued"),
-        "product_id": b.first("product"),
-        "desk_id": b.first("desk"),
-        "user_id": b.first("user"),
+        **refs,
         "template_id": 1,
         "doc_type": "vat_invoice",
         "issue_date": "2026-12-01",
         "sale_date": "2026-12-01",
         "buyer": {"name": "Kupiec sp. z o.o.", "nip": "5260001246"},
-        "lines": [
-            {
-                "name": "Usługa",
-                "quantity": "1",
-                "unit_price": "10",
-                "vat_rate": "23",
-                "product_id": b.first("product"),
-            }
-        ],
+        "lines": [line],
         "kind": "KP",
         "on": "2026-12-02",
         "amount": "10.00",
@@ -311,7 +318,7 @@ def test_every_route_and_api_operation_is_classified(crawl: Crawl) -> None:
     assert not missing, f"OpenAPI operations without a route the crawler knows: {missing}"
 
 
-# -- crawling ---------------------------------------------------------------------------------------
+# -- crawling ------------------------------------------------------------------------------------
 
 
 def _values(crawl: Crawl, rule: Rule, name: str, owner: str) -> tuple[str, ...]:
@@ -347,22 +354,24 @@ def _urls(crawl: Crawl, path: str, rule: Rule, *, mixed: bool) -> list[Target]:
             values = dict(zip(names, combination, strict=True))
             absent = {**values, **dict.fromkeys(tenant, str(MISSING_ID))}
             targets.append(
-                Target(
-                    url=_PARAM.sub(lambda m, v=values: v[m.group(1)], path),
-                    pure=number == 0,
-                    missing=_PARAM.sub(lambda m, v=absent: v[m.group(1)], path),
-                )
+                Target(url=_fill(path, values), pure=number == 0, missing=_fill(path, absent))
             )
     return targets
 
 
+def _fill(path: str, values: Mapping[str, str]) -> str:
+    return _PARAM.sub(lambda match: values[match.group(1)], path)
+
+
 def _shows_b(response: Any) -> bool:
-    return CANARY.lower() in response.content.decode("utf-8", "replace").lower()
+    text: str = response.content.decode("utf-8", "replace")
+    return CANARY.lower() in text.lower()
 
 
 def _sent_to_sign_in(response: Any) -> bool:
-    location = response.headers.get("location", "")
-    return 300 <= response.status_code < 400 and location.startswith("/login")
+    location: str = response.headers.get("location", "")
+    status: int = response.status_code
+    return 300 <= status < 400 and location.startswith("/login")
 
 
 def _denied(who: str, response: Any) -> bool:
@@ -403,12 +412,16 @@ def _crawl_route(crawl: Crawl, method: str, path: str, rule: Rule) -> None:
         if rule.kind == "self" and method in UNSAFE:
             return  # acts on the caller's own account only, and would end the crawl's session
         query = foreign_query(world) if method == "GET" else ""
+        # One of B's records per write, so that no other refusal hides the one tried.
+        refs: tuple[str | None, ...] = tuple(FORM_REFERENCES) if method in UNSAFE else (None,)
         for url in (target.url for target in _urls(crawl, path, rule, mixed=False)):
             for who in ATTACKERS:
-                response = crawl.call(who, method, url, query=query)
-                _check(crawl, who, method, url, response, deny=who == "anonymous")
-                if method in UNSAFE:
-                    crawl.check_b_unchanged(who, method, url)
+                for ref in refs if who != "anonymous" else (None,):
+                    response = crawl.call(who, method, url, query=query, ref=ref)
+                    shown = f"{url} [{ref}]" if ref else url
+                    _check(crawl, who, method, shown, response, deny=who == "anonymous")
+                    if method in UNSAFE:
+                        crawl.check_b_unchanged(who, method, shown)
         return
     assert rule.kind == "object", f"unknown kind {rule.kind!r} for {method} {path}"
     for target in _urls(crawl, path, rule, mixed=True):
@@ -440,7 +453,9 @@ def _report(crawl: Crawl) -> str:
     shown = crawl.failures[:400]
     more = len(crawl.failures) - len(shown)
     tail = f"\n… and {more} more" if more > 0 else ""
-    return f"{len(crawl.failures)} problems in {crawl.requests} requests:\n" + "\n".join(shown) + tail
+    return (
+        f"{len(crawl.failures)} problems in {crawl.requests} requests:\n" + "\n".join(shown) + tail
+    )
 
 
 def test_reads_show_nothing_of_another_client(crawl: Crawl) -> None:
@@ -457,7 +472,9 @@ def test_writes_change_and_link_nothing_of_another_client(crawl: Crawl) -> None:
     crawl.baseline = snapshot(crawl.world.cabinet.store, crawl.world.b)
     # Deletes last: a wrongly allowed delete would otherwise hide later writes' effects.
     order = {"POST": 0, "PUT": 1, "PATCH": 2, "DELETE": 3}
-    for (method, path), rule in sorted(ROUTES.items(), key=lambda item: (order.get(item[0][0], 9), item[0][1])):
+    for (method, path), rule in sorted(
+        ROUTES.items(), key=lambda item: (order.get(item[0][0], 9), item[0][1])
+    ):
         if method in UNSAFE:
             _crawl_route(crawl, method, path, rule)
     assert not crawl.failures, _report(crawl)
