@@ -23,7 +23,8 @@ Kinds:
 ``object``
     names records in its path. Each record of B (and A's records mixed with B's) is tried by
     A's user, A's manager and an anonymous visitor: the answer must be 403 or 404 (a visitor
-    may also be sent to sign in) with none of B's data, and B's data must be unchanged after
+    may also be sent to sign in), or word for word the answer for ids no record has (a body
+    refused before any lookup), with none of B's data, and B's data must be unchanged after
     every write. B's user or the admin must reach at least one of them (else the crawler's ids
     would prove nothing), unless ``control`` is off for a route only some seeded state reaches.
 

@@ -330,11 +330,10 @@ def _values(crawl: Crawl, rule: Rule, name: str, owner: str) -> tuple[str, ...]:
 
 @attrs.frozen
 class Target:
-    """One URL to try: ``url`` names records of B (only B's when ``pure``, else mixed with
-    A's); ``missing`` is the same URL with ids no record has."""
+    """One URL to try: ``url`` names records of B (alone, or mixed with A's); ``missing`` is
+    the same URL with ids no record has."""
 
     url: str
-    pure: bool
     missing: str
 
 
@@ -348,14 +347,12 @@ def _urls(crawl: Crawl, path: str, rule: Rule, *, mixed: bool) -> list[Target]:
         for foreign in tenant:
             owners.append({n: "b" if n == foreign else "a" for n in tenant})
     targets: list[Target] = []
-    for number, owner in enumerate(owners):
+    for owner in owners:
         choices = [_values(crawl, rule, n, owner.get(n, "b")) for n in names]
         for combination in itertools.product(*choices):
             values = dict(zip(names, combination, strict=True))
             absent = {**values, **dict.fromkeys(tenant, str(MISSING_ID))}
-            targets.append(
-                Target(url=_fill(path, values), pure=number == 0, missing=_fill(path, absent))
-            )
+            targets.append(Target(url=_fill(path, values), missing=_fill(path, absent)))
     return targets
 
 
@@ -428,11 +425,10 @@ def _crawl_route(crawl: Crawl, method: str, path: str, rule: Rule) -> None:
         url = target.url
         for who in ATTACKERS:
             response = crawl.call(who, method, url, query=rule.query)
-            # A record of B mixed with A's may answer anything that shows and changes
-            # nothing of B (A's own record may be found); B's alone must be denied, or be
-            # answered exactly as a record that does not exist (a body refused before any
-            # lookup): either way the answer tells nothing about B.
-            deny = target.pure and not _as_if_missing(crawl, who, method, target, response)
+            # Denied, or answered exactly as records that do not exist (a body refused
+            # before any lookup): either way the answer tells nothing about B. A record of A
+            # reached through one of B's (a slip through B's cash report) is denied too.
+            deny = not _as_if_missing(crawl, who, method, target, response)
             _check(crawl, who, method, url, response, deny=deny)
             if method in UNSAFE:
                 crawl.check_b_unchanged(who, method, url)
