@@ -5,14 +5,17 @@ placement without a password, and the admins' settings page."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import urlencode
 
+import httpx2
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
 from bitrix_web_support import BASE_URL, emulated_cabinet, events_to
 from cabinet_bitrix.auth import PortTokenStore
 from cabinet_bitrix.chat import CONNECTOR_ID
+from cabinet_bitrix.inbound import MAX_EVENT_BYTES
 from cabinet_bitrix.web import settings_overview
 from cabinet_core.entities import Actor, Client, Role, User
 from cabinet_web.app import create_app
@@ -429,3 +432,28 @@ def test_the_page_shows_the_crms_health_retries_a_failure_and_maps_staff(
         data={"user_id": str(other.id), "portal_user_id": "", "csrf_token": csrf},
     )
     assert cabinet.sync_port("bitrix24").state("people") == {}
+
+
+@pytest.mark.parametrize("path", ["/hooks/bitrix24", "/bitrix24/install"])
+def test_an_endless_body_is_cut_off_before_anything_is_checked(app, cabinet, path):
+    """Both routes answer a portal without a session: 300 MB offered without a length must be
+    refused at the limit, not held whole (it once took a server from 134 to 705 MB)."""
+    chunk = b"x" * (64 * 1024)
+    taken = 0
+
+    async def endless():
+        nonlocal taken
+        while taken < 300 * 1024 * 1024:
+            taken += len(chunk)
+            yield chunk
+
+    async def post():
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url=BASE_URL) as portal:
+            return await portal.post(path, content=endless(), headers=FORM)
+
+    response = asyncio.run(post())
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
+    limit = MAX_EVENT_BYTES if path.startswith("/hooks/") else cabinet.settings.max_body_bytes
+    assert taken <= limit + len(chunk)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from cabinet_core.app import Cabinet
+from cabinet_core.cashdesk import CashSlip, SlipKind
 from cabinet_core.entities import (
     Actor,
     Counterparty,
@@ -385,3 +386,44 @@ def test_a_row_paying_an_invoice_keeps_its_link_when_saved(
     assert cabinet.cash.get_slip(actor, slip.id or 0).document_id == invoice.id
     stored = cabinet.documents.get(actor, invoice.id or 0)
     assert stored.payment_status is PaymentStatus.PARTIALLY_PAID
+
+
+def test_a_row_is_reached_only_through_its_own_desks_report(
+    web: TestClient, cabinet: Cabinet, world: World
+) -> None:
+    """A user's own slip named through another client's report is not found: the row's URL
+    must be consistent, not a way to act while redirecting into another client's report."""
+    own, other = Actor.of(world.client_user), Actor.of(world.other_user)
+    assert world.client.id is not None and world.other_client.id is not None
+    desks = [
+        cabinet.cash.add_desk(actor, client_id, name="Kasa", symbol="KASA")
+        for actor, client_id in ((own, world.client.id), (other, world.other_client.id))
+    ]
+    reports = [
+        cabinet.cash.open_report(
+            actor, desk.id or 0, period_from=date(2026, 11, 1), period_to=date(2026, 11, 30)
+        )
+        for actor, desk in zip((own, other), desks, strict=True)
+    ]
+    slip = cabinet.cash.add_slip(
+        own,
+        CashSlip(
+            desk_id=desks[0].id or 0,
+            kind=SlipKind.KP,
+            on=date(2026, 11, 2),
+            amount=Decimal("10.00"),
+            party_name="Jan Kowalski",
+            title="Wpłata",
+        ),
+    )
+    login(web, world.client_user.email)
+    token = csrf_of(web, "/cash")
+    for suffix in ("", "/delete"):
+        response = web.post(
+            f"/cash/reports/{reports[1].id}/entries/{slip.id}{suffix}",
+            data={"csrf_token": token, "amount": "20,00"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 404, suffix
+    assert slip.id is not None
+    assert cabinet.cash.get_slip(own, slip.id).amount == Decimal("10.00")

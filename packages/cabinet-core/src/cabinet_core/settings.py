@@ -119,6 +119,9 @@ class Settings:
     metrics_allow: tuple[str, ...] = ()
     #: The largest file a user may attach to a document (10 MiB: a scanned invoice fits easily).
     attachment_max_bytes: int = 10 * 1024 * 1024
+    #: The largest request body any route takes (2 MiB); routes that take files allow their
+    #: file's limit on top. Enforced by the web server while the body streams in.
+    max_body_bytes: int = attrs.field(default=2 * 1024 * 1024, validator=attrs.validators.gt(0))
     #: Per-plugin settings set in code, ``{namespace: {key: value}}``; they win over the
     #: environment's ``CABINET_<NAMESPACE>_<KEY>``.
     plugins: Mapping[str, Mapping[str, str]] = attrs.field(
@@ -189,6 +192,7 @@ class Settings:
         for key, name in (
             ("attachment_max_bytes", "CABINET_ATTACHMENT_MAX_BYTES"),
             ("worker_heartbeat_seconds", "CABINET_WORKER_HEARTBEAT_SECONDS"),
+            ("max_body_bytes", "CABINET_MAX_BODY_BYTES"),
         ):
             if env.get(name):
                 values[key] = _int(name, env[name])

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from cabinet_web import kit
 from cabinet_web import plugin as web_plugin
+from cabinet_web.body_limit import BodyLimitMiddleware, route_limits
 from cabinet_web.operations import OperationsMiddleware
 from cabinet_web.problems import (
     handle_cabinet_error,
@@ -91,6 +92,10 @@ def create_app(cabinet: Cabinet) -> Starlette:
             # Every request gets its id, its metrics and its access-log line, and the probes
             # are answered before sessions and users (docs/monitoring.md).
             Middleware(OperationsMiddleware),
+            # Outside the session and the user lookup: an oversized body costs no query.
+            Middleware(
+                BodyLimitMiddleware, default=settings.max_body_bytes, routes=route_limits(routes)
+            ),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,

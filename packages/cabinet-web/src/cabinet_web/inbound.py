@@ -149,8 +149,19 @@ async def inbound_hook(request: Request) -> Response:
     return _reply(name, reply)
 
 
+def _body_limit(request: Request) -> int:
+    """The named backend's own limit for the body-limit middleware (the default for a name
+    that receives nothing: the route answers 404 without reading the body)."""
+    handler = _handler(request, str(request.path_params["backend"]))
+    if handler is None:
+        return int(request.app.state.cabinet.settings.max_body_bytes)
+    return int(handler.max_body_bytes)
+
+
 # A CRM's server posts here; it carries no session, and the handler authenticates the call.
 inbound_hook.csrf_exempt = True  # type: ignore[attr-defined]
+# The body-limit middleware cuts the stream at the handler's limit, before the route runs.
+inbound_hook.max_body_bytes = _body_limit  # type: ignore[attr-defined]
 
 ROUTES: list[Route] = [
     Route(HOOK_PATH, inbound_hook, methods=["POST"], name="inbound_hook"),

@@ -241,8 +241,23 @@ SECURITY_HEADERS = (
 )
 
 
+#: Public files every visitor gets alike; they keep their own caching headers. Everything else
+#: may carry a person's data (pages, the API, downloads, live streams) and is never stored.
+PUBLIC_ASSET_PREFIXES = ("/static/", "/branding/logo")
+NO_STORE = (b"cache-control", b"no-store")
+#: HSTS for a year, sent only on answers over HTTPS (RFC 6797 ignores it over plain HTTP).
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
 class SecurityHeadersMiddleware:
-    """Adds headers that keep pages out of frames and stop content-type sniffing."""
+    """Adds headers that keep pages out of frames, stop content-type sniffing, keep personal
+    answers out of caches (``Cache-Control: no-store``) and, over HTTPS, pin the browser to
+    HTTPS (``Strict-Transport-Security``).
+
+    The scheme is the request's own: behind a TLS-terminating proxy the server sets it from
+    ``X-Forwarded-Proto`` only for the proxies it trusts (``CABINET_TRUSTED_PROXIES``), so a
+    client cannot ask for HSTS over plain HTTP.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -251,12 +266,21 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        asset = str(scope.get("path", "")).startswith(PUBLIC_ASSET_PREFIXES)
+        https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {name.lower() for name, _ in message.get("headers", [])}
+                headers = list(message.get("headers", []))
+                if not asset:
+                    # Replaces a route's own (a download's "private, max-age=0"): no-store only.
+                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
+                    headers.append(NO_STORE)
+                names = {name.lower() for name, _ in headers}
                 extra = [(name, value) for name, value in SECURITY_HEADERS if name not in names]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                if https and HSTS[0] not in names:
+                    extra.append(HSTS)
+                message = {**message, "headers": [*headers, *extra]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

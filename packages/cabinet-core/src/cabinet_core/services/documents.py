@@ -318,6 +318,31 @@ class DocumentService(Service):
                         message=N_("Choose one of your documents."),
                     )
                 )
+        errors.extend(self._product_errors(tx, document, client))
+        return errors
+
+    def _product_errors(
+        self, tx: Tx, document: Document, client: Client
+    ) -> builtins.list[FieldError]:
+        """Lines that name a product outside the client's catalogue. Another client's product
+        is answered exactly like an id that does not exist, so the answer tells nothing about
+        other clients (and the foreign key never gets the chance to fail with a 500)."""
+        errors: builtins.list[FieldError] = []
+        owned: dict[int, bool] = {}
+        for index, line in enumerate(document.lines):
+            if line.product_id is None:
+                continue
+            if line.product_id not in owned:
+                product = tx.get_product(line.product_id)
+                owned[line.product_id] = product is not None and product.client_id == client.id
+            if not owned[line.product_id]:
+                errors.append(
+                    FieldError(
+                        field=f"lines.{index}.product_id",
+                        code="unknown",
+                        message=N_("Choose one of your products."),
+                    )
+                )
         return errors
 
     def _future_issue_date(self, document: Document) -> builtins.list[FieldError]:

@@ -13,7 +13,7 @@ from typing import Any
 from cabinet_core import access
 from cabinet_core.cashdesk import CashDesk, CashSlip, SlipKind
 from cabinet_core.entities import Actor
-from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
+from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.storage import DocumentQuery
 from starlette.requests import Request
 from starlette.responses import Response
@@ -361,13 +361,24 @@ async def add_entry(request: Request) -> Response:
     return redirect(f"/cash/reports/{report_id}")
 
 
-@page()
-async def edit_entry(request: Request) -> Response:
-    """Change an entry of the open report (its row of the table)."""
+async def _entry(request: Request) -> tuple[int, int, CashSlip]:
+    """The report and the slip a row's URL names, both visible to the user and of one desk:
+    a slip reached through another desk's report (another client's) is not found."""
     report_id = parse_id(request.path_params["report_id"])
     slip_id = parse_id(request.path_params["slip_id"])
     cabinet, actor = cabinet_of(request), actor_of(request)
-    current = await run(cabinet.cash.get_slip, actor, slip_id)
+    report = await run(cabinet.cash.get_report, actor, report_id)
+    slip = await run(cabinet.cash.get_slip, actor, slip_id)
+    if slip.desk_id != report.desk_id:
+        raise NotFound(N_("Not found"), entity="cash_slip", id=slip_id)
+    return report_id, slip_id, slip
+
+
+@page()
+async def edit_entry(request: Request) -> Response:
+    """Change an entry of the open report (its row of the table)."""
+    report_id, slip_id, current = await _entry(request)
+    cabinet, actor = cabinet_of(request), actor_of(request)
     form = await read_form(request)
     try:
         slip = read_slip(form, desk_id=current.desk_id, kind=current.kind, slip_id=slip_id)
@@ -381,10 +392,8 @@ async def edit_entry(request: Request) -> Response:
 @page()
 async def remove_entry(request: Request) -> Response:
     """Remove the last KP or KW of its series from the open report."""
-    report_id = parse_id(request.path_params["report_id"])
-    slip_id = parse_id(request.path_params["slip_id"])
+    report_id, slip_id, current = await _entry(request)
     cabinet, actor = cabinet_of(request), actor_of(request)
-    current = await run(cabinet.cash.get_slip, actor, slip_id)
     try:
         await run(cabinet.cash.remove_slip, actor, slip_id)
     except ValidationError as exc:
