@@ -124,6 +124,11 @@ FORMAT_OWN = Rule("own", {"format": ("csv", "pdf")})
 ROUTES: Mapping[tuple[str, str], Rule] = {
     # -- sign-in, passwords, second factor ---------------------------------------------------
     ("GET", "/login"): PUBLIC,
+    # The guides (the same Markdown for everyone, no client data).
+    ("GET", "/help"): PUBLIC,
+    ("GET", "/help/user-guide"): PUBLIC,
+    ("GET", "/help/staff-guide"): OWN,
+    ("GET", "/help/screenshots/{name}"): Rule("public", {"name": ("en-client-home.jpg",)}),
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): SELF,
     ("POST", "/language"): SELF,
