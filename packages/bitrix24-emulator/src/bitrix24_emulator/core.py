@@ -59,8 +59,8 @@ class EmulatorConfig:
     ``batch``, as measured on one self-hosted portal, bitrix24.md §2.2).
     ``batch_seconds``, when set, is the server time of a whole ``batch`` whatever it holds
     (shared evenly by its commands), for benchmarks stated "per batch of 50".
-    ``strict_user_fields`` ignores user fields not created with ``userfieldconfig.add`` (as a
-    real portal does); by default any ``ufCrm…`` field is stored.
+    ``strict_user_fields`` (the default) ignores user fields that were never created, as a
+    real portal does; ``False`` stores any ``ufCrm…`` field (for tests that skip creating).
     """
 
     portal_url: str = "https://kancelaria.bitrix24.pl"
@@ -75,7 +75,7 @@ class EmulatorConfig:
     refresh_ttl: float = 180 * 86400.0
     rotate_refresh_tokens: bool = True
     deliver_events_inline: bool = True
-    strict_user_fields: bool = False
+    strict_user_fields: bool = True
     webhook_token: str = attrs.field(factory=lambda: secrets.token_hex(8))
     client_id: str = attrs.field(
         factory=lambda: f"local.{secrets.token_hex(7)}.{secrets.randbelow(10**8):08d}"
@@ -218,7 +218,6 @@ class Emulator:
             "server_endpoint": f"{base}/rest/",
             "status": "L",
             "user_id": user_id,
-            "application_token": app.application_token,
         }
 
     def install_app(self, user_id: int = 1, *, handler: str | None = None) -> dict[str, Any]:
@@ -226,7 +225,12 @@ class Emulator:
         ``ONAPPINSTALL``), including ``application_token``. With ``handler``, the
         ``ONAPPINSTALL`` event is also posted there, form-encoded, refresh token included."""
         with self._lock:
-            tokens = self._token_response(self.app, user_id)
+            # The OAuth server never sends application_token (oauth/index.md); the install
+            # callback and ONAPPINSTALL do.
+            tokens = {
+                **self._token_response(self.app, user_id),
+                "application_token": self.app.application_token,
+            }
             if handler:
                 payload = {
                     "event": "ONAPPINSTALL",
@@ -430,6 +434,8 @@ class Emulator:
                 {
                     "id": message_id,
                     "dialog_id": f"chat{session['CHAT_ID']}",
+                    "chat": int(session["CHAT_ID"]),
+                    "uuid": secrets.token_hex(16),
                     "author_id": user_id,
                     "text": text,
                     "date": self.portal.iso(self.clock.now()),
