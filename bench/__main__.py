@@ -58,10 +58,15 @@ def main(argv: list[str]) -> int:
         from bench import ksef
 
         results += ksef.main(argv[1:])
-    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports", "ksef"}:
+    if which == "emulator":
+        from bench import emulator
+
+        results += emulator.main(argv[1:])
+    known = {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports", "ksef"}
+    if which not in known | {"emulator"}:
         print(
-            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat, reports "
-            "or ksef",
+            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat, reports, "
+            "ksef or emulator",
             file=sys.stderr,
         )
         return 2

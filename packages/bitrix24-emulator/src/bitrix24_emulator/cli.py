@@ -75,7 +75,8 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
         "--plan",
         choices=sorted(PLANS),
         default="standard",
-        help="Request-rate limits: burst 50 at 2/s, or 250 at 5/s.",
+        help="Request-rate limits: burst 50 at 2/s, or 250 at 5/s (unlimited: none, for "
+        "measuring the emulator itself).",
     )
     parser.add_argument(
         "--write-seconds",
