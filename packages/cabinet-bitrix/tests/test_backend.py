@@ -49,7 +49,7 @@ def test_first_delivery_creates_a_quote_with_the_cabinet_id_and_product_rows(
 ):
     backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = quotes(emulator)
-    assert item["UF_CRM_CABINET_ID"] == f"cabinet-document-{document.id}"
+    assert item["UF_CRM_QUOTE_CABINET_ID"] == f"cabinet-document-{document.id}"
     assert item["title"] == "Faktura VAT FV/1/11/2026"
     assert item["currencyId"] == "PLN"
     assert item["begindate"].startswith("2026-11-27")

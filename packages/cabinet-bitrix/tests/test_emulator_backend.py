@@ -120,10 +120,10 @@ def test_quotes_get_a_user_field_for_the_cabinet_id_with_default_settings(cabine
     backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = emulator.portal.items[7].values()
-    assert item["UF_CRM_CABINET_ID"] == f"cabinet-document-{document.id}"
+    assert item["UF_CRM_QUOTE_CABINET_ID"] == f"cabinet-document-{document.id}"
     assert len(emulator.portal.rows[("Q", item["id"])]) == 3
     (field,) = emulator.portal.user_fields["CRM_QUOTE"].values()
-    assert (field["fieldName"], field["userTypeId"]) == ("UF_CRM_CABINET_ID", "string")
+    assert (field["fieldName"], field["userTypeId"]) == ("UF_CRM_QUOTE_CABINET_ID", "string")
     # A second backend (another worker) finds the field instead of adding it again.
     make_backend(emulator).deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert len(emulator.portal.items[7]) == 1
