@@ -163,7 +163,7 @@ def register_commands(cli: click.Group) -> None:
         try:
             from bitrix24_emulator.cli import banner, parse_args, serve
         except ModuleNotFoundError as exc:
-            if exc.name != "bitrix24_emulator":
+            if (exc.name or "").split(".")[0] != "bitrix24_emulator":
                 raise
             raise click.ClickException(
                 "the Bitrix24 emulator is not installed: "
