@@ -50,7 +50,7 @@ def test_a_document_becomes_a_smart_process_item_with_rows(cabinet, emulator, do
     assert item["stageId"] == "DT1038_37:PREPARATION"
     rows = emulator.portal.rows[("T40e", item["id"])]
     assert [r["productName"] for r in rows] == ["Obsługa księgowa", "Książka", "Szkolenie"]
-    assert rows[1]["price"] == 10.5 and rows[1]["quantity"] == 2.0
+    assert rows[1]["priceExclusive"] == 10.5 and rows[1]["quantity"] == 2.0
 
 
 def test_an_item_and_its_rows_go_in_one_batch_request(cabinet, emulator, document):

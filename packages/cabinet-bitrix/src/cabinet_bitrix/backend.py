@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import httpx
 from cabinet_core.crm import DeliveryError, PeriodicTask
-from cabinet_core.entities import ChatMessage, Document, DocumentLine, PriceMode
+from cabinet_core.entities import ChatMessage, Document
 from cabinet_core.sync import Topic, decode_payload
 
 from cabinet_bitrix.attachments import attach_files, attach_owed, owe_files
@@ -73,6 +73,7 @@ from cabinet_bitrix.parties import (
 )
 from cabinet_bitrix.people import People, reassign_items
 from cabinet_bitrix.pipeline import DEFAULT_IN_FLIGHT, run_pipelined
+from cabinet_bitrix.rows import product_row
 from cabinet_bitrix.settings import ORIGIN_FIELD_XML_ID, USER_FIELD_ENTITIES, BitrixSettings
 from cabinet_bitrix.stages import StageMap, StageMapError
 
@@ -115,22 +116,6 @@ def _amount(value: Decimal) -> str:
     # Decimals travel as plain strings ("10.5", never "1E+3"): Bitrix accepts them, and a float
     # must never carry money. Storage pads prices to six places; the padding says nothing.
     return format(value.normalize(), "f")
-
-
-def product_row(line: DocumentLine, price_mode: PriceMode, sort: int) -> dict[str, Any]:
-    """One document line as a ``crm.item.productrow`` (a free-text row, ``productId`` 0)."""
-    row: dict[str, Any] = {
-        "productId": 0,
-        "productName": line.name,
-        "price": _amount(line.unit_price),
-        "quantity": _amount(line.quantity),
-        "measureName": line.unit,
-        "taxIncluded": "Y" if price_mode == PriceMode.GROSS else "N",
-        "sort": sort,
-    }
-    if line.vat_rate.isdigit():
-        row["taxRate"] = int(line.vat_rate)
-    return row
 
 
 def _already_exists(error: BitrixError) -> bool:
