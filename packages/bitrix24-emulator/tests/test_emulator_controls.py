@@ -4,11 +4,13 @@ the connection dropped, recurring profiles), in-process and through the control 
 
 from __future__ import annotations
 
+import threading
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from bitrix24_emulator import FAULT_PROFILES, Emulator, EmulatorConfig, VirtualClock
+from bitrix24_emulator import ENTERPRISE, FAULT_PROFILES, Emulator, EmulatorConfig, VirtualClock
 from bitrix24_emulator.cli import parse_args
 from bitrix24_emulator.server import free_port, serve_in_thread
 from starlette.testclient import TestClient
@@ -209,3 +211,28 @@ def test_command_line_limit_clock_and_profiles():
     assert sorted(f.kind for f in emulator.faults) == ["dropped", "query_limit"]
     with pytest.raises(SystemExit):
         parse_args(["--fault-profile", "gremlins"])
+
+
+def test_served_requests_overlap_their_server_time():
+    # Ten requests of 0.3 s simulated server time each, sent at once: with one lock around
+    # everything they would take 3 s; they overlap.
+    port = free_port()
+    emulator = Emulator(
+        EmulatorConfig(portal_url=f"http://127.0.0.1:{port}", read_seconds=0.3, plan=ENTERPRISE)
+    )
+    with serve_in_thread(emulator, port=port), httpx.Client() as http:
+        statuses: list[int] = []
+        http.post(emulator.webhook_url + "profile")  # the client is ready before the clock runs
+
+        def one() -> None:
+            statuses.append(http.post(emulator.webhook_url + "profile").status_code)
+
+        began = time.monotonic()
+        workers = [threading.Thread(target=one) for _ in range(10)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        elapsed = time.monotonic() - began
+    assert statuses == [200] * 10
+    assert elapsed < 2.0

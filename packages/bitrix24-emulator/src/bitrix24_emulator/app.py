@@ -12,6 +12,7 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import attrs
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bitrix24_emulator.clock import VirtualClock
+from bitrix24_emulator.clock import Clock, SystemClock, VirtualClock
 from bitrix24_emulator.core import TransportFault
 
 if TYPE_CHECKING:
@@ -51,9 +52,11 @@ def create_app(emulator: Emulator) -> Starlette:
 
     async def portal(request: Request) -> Response:
         body = await request.body()
+        # Answered on the event loop: the emulator's locks are held only briefly, and the
+        # simulated server time is waited without holding a thread, so many requests can be
+        # in flight at once (a thread per request would cap them at the pool's size).
         try:
-            reply = await run_in_threadpool(
-                emulator.handle,
+            reply, seconds, dropped = emulator.respond(
                 request.method,
                 request.url.path,
                 request.url.query,
@@ -61,15 +64,16 @@ def create_app(emulator: Emulator) -> Starlette:
                 body,
             )
         except TransportFault as fault:
-            if fault.kind == "dropped":
-                # The work is done (its events go out), then the connection breaks mid-answer.
-                await run_in_threadpool(emulator.deliver_events)
-                return _DroppedAnswer()
             # A socket cannot be refused once accepted; a proxy's 502 page is the nearest.
             if fault.kind == "timeout":
-                await run_in_threadpool(emulator.clock.sleep, fault.seconds)
+                await _pass(emulator.clock, fault.seconds)
                 return Response(b"", status_code=504, media_type="text/html")
             return Response(_HTML_DOWN, status_code=502, media_type="text/html")
+        await _pass(emulator.clock, seconds)
+        if dropped:
+            # The work is done (its events go out), then the connection breaks mid-answer.
+            await run_in_threadpool(emulator.deliver_events)
+            return _DroppedAnswer()
         return Response(
             reply.body,
             status_code=reply.status,
@@ -244,6 +248,19 @@ def create_app(emulator: Emulator) -> Starlette:
     app = Starlette(routes=routes)
     app.state.emulator = emulator
     return app
+
+
+async def _pass(clock: Clock, seconds: float) -> None:
+    """Let ``seconds`` of simulated server time pass: asleep on the event loop for real
+    time, at once on a virtual clock."""
+    if seconds <= 0:
+        return
+    if isinstance(clock, SystemClock):
+        await anyio.sleep(seconds)
+    elif isinstance(clock, VirtualClock):
+        clock.sleep(seconds)
+    else:
+        await run_in_threadpool(clock.sleep, seconds)
 
 
 def _fault(fault: Any) -> dict[str, Any]:

@@ -634,16 +634,30 @@ class Emulator:
         """Answer one HTTP request; simulated server time passes on the clock before the
         answer. Raises :class:`TransportFault` for ``down``/``timeout`` faults, and for
         ``dropped`` once the work is done. Safe to call from many threads at once."""
-        began = time.perf_counter()
-        reply, seconds, dropped = self._handle(http_method, path, query, headers or {}, body)
-        with self._faults_lock:
-            self.statuses[reply.status] += 1
-            self.busy_seconds += time.perf_counter() - began
+        reply, seconds, dropped = self.respond(http_method, path, query, headers, body)
         if seconds > 0:
             self.clock.sleep(seconds)
         if dropped:
             raise TransportFault("dropped")
         return reply
+
+    def respond(
+        self,
+        http_method: str,
+        path: str,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> tuple[Reply, float, bool]:
+        """:meth:`handle` without the waiting: the answer, the simulated server time still to
+        pass before it is sent, and whether the connection then drops (the served app waits
+        without holding a thread). Raises :class:`TransportFault` for ``down``/``timeout``."""
+        began = time.perf_counter()
+        reply, seconds, dropped = self._handle(http_method, path, query, headers or {}, body)
+        with self._faults_lock:
+            self.statuses[reply.status] += 1
+            self.busy_seconds += time.perf_counter() - began
+        return reply, seconds, dropped
 
     def transport(self) -> httpx.MockTransport:
         """An httpx transport (sync and async) answering from this emulator in-process.
