@@ -119,7 +119,7 @@ _PARENTS = {"companyId": 4, "mycompanyId": 4, "contactId": 3, "dealId": 2, "lead
 
 def upper_name(name: str) -> str:
     """``assignedById`` → ``ASSIGNED_BY_ID``."""
-    out = []
+    out: list[str] = []
     for char in name:
         if char.isupper() and out:
             out.append("_")

@@ -379,7 +379,10 @@ def create_user_field(
 ) -> dict[str, Any]:
     """Store a new user field of ``entity`` named ``name`` (already checked); its descriptor
     in ``userfieldconfig`` (camelCase) form."""
-    flag = lambda key, default="N": "Y" if _bool_flag(given.get(key, default)) else "N"  # noqa: E731
+
+    def flag(camel: str, upper: str) -> str:
+        return "Y" if _bool_flag(given.get(upper if legacy else camel, "N")) else "N"
+
     label = given.get("editFormLabel") or given.get("EDIT_FORM_LABEL") or given.get("LABEL")
     definition = {
         "id": str(call.portal.next_id("userfield", start=6900)),
@@ -388,9 +391,9 @@ def create_user_field(
         "userTypeId": str(given.get("userTypeId") or given.get("USER_TYPE_ID")),
         "xmlId": given.get("xmlId", given.get("XML_ID")),
         "sort": str(given.get("sort") or given.get("SORT") or 100),
-        "multiple": flag("multiple") if not legacy else flag("MULTIPLE"),
-        "mandatory": flag("mandatory") if not legacy else flag("MANDATORY"),
-        "showFilter": flag("showFilter") if not legacy else flag("SHOW_FILTER"),
+        "multiple": flag("multiple", "MULTIPLE"),
+        "mandatory": flag("mandatory", "MANDATORY"),
+        "showFilter": flag("showFilter", "SHOW_FILTER"),
         "showInList": "Y",
         "editInList": "Y",
         "isSearchable": "N",
