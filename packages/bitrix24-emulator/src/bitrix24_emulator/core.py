@@ -196,9 +196,9 @@ class Emulator:
         #: How many answers of each HTTP status were given (503s and 429s say a client
         #: overran a limit).
         self.statuses: Counter[int] = Counter()
-        #: Real seconds spent working on requests under the emulator's lock (not the
-        #: simulated server time): when it nears a run's length, the emulator, not the
-        #: client, set the pace.
+        #: Real seconds spent working on requests, summed over requests (not the simulated
+        #: server time): when it nears a run's length, the emulator, not the client, set the
+        #: pace.
         self.busy_seconds = 0.0
         self._pending: list[tuple[str, str, list[tuple[str, str]]]] = []
         # Three locks, never one for everything: the portal's state (methods, events,
