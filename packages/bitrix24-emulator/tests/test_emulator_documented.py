@@ -104,7 +104,7 @@ def test_legacy_methods_round_trip(call, entity, stage_key, first_stage, owner):
     assert isinstance(new_id["result"], int)
     record = call(f"crm.{entity}.get", {"id": new_id["result"]})["result"]
     assert record["ID"] == str(new_id["result"]) and record[stage_key] == first_stage
-    assert record["TITLE"] == "Pierwsza" and record["OPPORTUNITY"] == "100.0"
+    assert record["TITLE"] == "Pierwsza" and record["OPPORTUNITY"] == "100.00"
     assert (
         call(f"crm.{entity}.update", {"id": record["ID"], "fields": {"TITLE": "Druga"}})["result"]
         is True

@@ -40,7 +40,9 @@ _RENAMED = {
 def _text(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return f"{value:.2f}"  # the money fields, as the legacy methods write them ("999.99")
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
         return [_text(v) for v in value]
