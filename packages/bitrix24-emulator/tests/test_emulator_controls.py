@@ -236,3 +236,55 @@ def test_served_requests_overlap_their_server_time():
         elapsed = time.monotonic() - began
     assert statuses == [200] * 10
     assert elapsed < 2.0
+
+
+def test_a_lost_refresh_answer_leaves_the_pair_rotated(emulator):
+    installed = emulator.install_app()
+    emulator.apply_profile("lost-refresh-answers")
+    params = {
+        "grant_type": "refresh_token",
+        "client_id": emulator.app.client_id,
+        "client_secret": emulator.app.client_secret,
+        "refresh_token": installed["refresh_token"],
+    }
+    url = "http://testserver/oauth/token/"
+    with httpx.Client(transport=emulator.transport()) as http:
+        first = http.get(url, params=params)  # every other refresh is lost: this one arrives
+        assert first.status_code == 200
+        params["refresh_token"] = first.json()["refresh_token"]
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.get(url, params=params)
+        # The server did rotate the pair: the refresh token the client still holds is spent.
+        again = http.get(url, params=params)
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+    # Faults that name no method leave the OAuth server alone.
+    emulator.clear_faults()
+    emulator.inject("internal_error")
+    with httpx.Client(transport=emulator.transport()) as http:
+        fresh = emulator.install_app()
+        params["refresh_token"] = fresh["refresh_token"]
+        assert http.get(url, params=params).status_code == 200
+
+
+def test_another_process_using_the_budget_blocks_the_method_until_its_basket_expires(emulator):
+    emulator.install_app()
+    assert emulator.spend_operating("crm.item.add", 481.0, credential="webhook") == 481.0
+    with httpx.Client(transport=emulator.transport()) as http:
+        refused = http.post(
+            emulator.webhook_url + "crm.item.add", json={"entityTypeId": 7, "fields": {}}
+        )
+        assert (refused.status_code, refused.json()["error"]) == (429, "OPERATION_TIME_LIMIT")
+        # Other methods still work, and their answers say when the blocked one frees up.
+        listed = http.post(emulator.webhook_url + "crm.item.list", json={"entityTypeId": 7})
+        assert listed.status_code == 200
+        emulator.clock.advance(600)
+        assert (
+            http.post(
+                emulator.webhook_url + "crm.item.add", json={"entityTypeId": 7, "fields": {}}
+            ).status_code
+            == 200
+        )
+    with TestClient(emulator.asgi()) as client:
+        used = client.post("/_emulator/operating", json={"method": "crm.item.list", "seconds": 10})
+        assert used.json() == {"operating": 10.0}
+        assert client.post("/_emulator/operating", json={"seconds": 1}).status_code == 400

@@ -225,6 +225,20 @@ def create_app(emulator: Emulator) -> Starlette:
         emulator.expire_tokens()
         return JSONResponse({"expired": True})
 
+    async def control_operating(request: Request) -> Response:
+        # Another process of the same app (or webhook) using a method's time budget.
+        try:
+            spec = await _spec(request)
+            used = emulator.spend_operating(
+                str(spec["method"]),
+                float(spec["seconds"]),
+                credential=str(spec.get("credential", "app")),
+                user_id=int(spec.get("user_id", 1)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
+        return JSONResponse({"operating": used})
+
     async def control_clock(request: Request) -> Response:
         if not isinstance(emulator.clock, VirtualClock):
             return JSONResponse({"error": "the emulator runs on the system clock"}, status_code=409)
@@ -240,6 +254,7 @@ def create_app(emulator: Emulator) -> Starlette:
         Route("/_emulator/uninstall", control_uninstall, methods=["POST"]),
         Route("/_emulator/outgoing-webhook", control_outgoing_webhook, methods=["POST"]),
         Route("/_emulator/placement", control_placement, methods=["POST"]),
+        Route("/_emulator/operating", control_operating, methods=["POST"]),
         Route("/_emulator/operator-reply", control_operator_reply, methods=["POST"]),
         Route("/_emulator/expire-tokens", control_expire, methods=["POST"]),
         Route("/_emulator/clock", control_clock, methods=["POST"]),

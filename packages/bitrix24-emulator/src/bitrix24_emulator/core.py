@@ -48,6 +48,8 @@ FAULT_KINDS = frozenset(
         "dropped",
     }
 )
+#: The name faults give the OAuth server's token endpoint (``methods=["oauth.token"]``).
+OAUTH_ENDPOINT = "oauth.token"
 #: Named sets of recurring faults (``--fault-profile``, ``Emulator.apply_profile``): each
 #: fault hits every ``every``-th matching request, for as long as the emulator runs.
 FAULT_PROFILES: dict[str, tuple[dict[str, Any], ...]] = {
@@ -59,6 +61,9 @@ FAULT_PROFILES: dict[str, tuple[dict[str, Any], ...]] = {
     "dropped-after-work": ({"kind": "dropped", "every": 11, "writes": True},),
     # Access tokens that expire early (app mode).
     "expired-tokens": ({"kind": "expired_token", "every": 13},),
+    # Every other token refresh is done by the OAuth server (the pair rotates), but its
+    # answer never arrives.
+    "lost-refresh-answers": ({"kind": "dropped", "every": 2, "methods": [OAUTH_ENDPOINT]},),
     # Plain server errors and proxy error pages.
     "server-errors": (
         {"kind": "internal_error", "every": 17},
@@ -119,7 +124,10 @@ class Fault:
     seen: int = 0
 
     def applies(self, method: str | None) -> bool:
-        """Whether this fault hits a request for ``method``."""
+        """Whether this fault hits a request for ``method`` (the OAuth server's
+        :data:`OAUTH_ENDPOINT` only when named)."""
+        if self.methods is None and method == OAUTH_ENDPOINT:
+            return False
         if self.methods is not None and (method is None or method not in self.methods):
             return False
         if self.writes:
@@ -455,6 +463,24 @@ class Emulator:
             self.faults.append(fault)
         return fault
 
+    def spend_operating(
+        self, method: str, seconds: float, *, credential: str = "app", user_id: int = 1
+    ) -> float:
+        """Another process of the same app (``credential="app"``) or of the same webhook
+        (``"webhook"``) uses ``seconds`` of ``method``'s operating budget now, as the
+        documented accounting counts it (ten one-minute baskets); the method is refused with
+        429 once the sum passes the limit, until the oldest basket expires. The sum after."""
+        if credential == "app":
+            key = f"app:{self.app.client_id}"
+        elif credential == "webhook":
+            key = f"webhook:{user_id}:{self.config.webhook_token}"
+        else:
+            key = credential
+        now = self.clock.now()
+        with self._lock:
+            self.operating.record((key, method.lower()), now, seconds)
+            return self.operating.operating((key, method.lower()), now)
+
     def apply_profile(self, name: str) -> list[Fault]:
         """Inject the recurring faults of profile ``name`` (:data:`FAULT_PROFILES`)."""
         if name not in FAULT_PROFILES:
@@ -737,8 +763,18 @@ class Emulator:
         except ApiError as exc:
             return _json_reply(exc.status, exc.body()), 0.0, False
         if parts[:2] == ["oauth", "token"]:
+            # The OAuth server takes only faults that name it (methods=["oauth.token"]): a
+            # refresh lost on the way back leaves the pair rotated and the client unaware.
+            for kind in ("down", "timeout"):
+                fault = self._take_fault(OAUTH_ENDPOINT, {kind})
+                if fault is not None:
+                    raise TransportFault(kind, fault.seconds or 60.0)
+            fault = self._take_fault(OAUTH_ENDPOINT, {"html_error", "internal_error"})
+            if fault is not None:
+                return self._fault_reply(fault, path, query), 0.0, False
+            dropped = self._take_fault(OAUTH_ENDPOINT, {"dropped"}) is not None
             with self._lock:
-                return self._oauth_token(params), 0.0, False
+                return self._oauth_token(params), 0.0, dropped
         if parts[:2] == ["oauth", "authorize"]:
             with self._lock:
                 return self._oauth_authorize(params), 0.0, False
