@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
 from bitrix_web_support import BASE_URL, emulated_cabinet, events_to
@@ -425,3 +426,38 @@ def test_the_page_shows_the_crms_health_retries_a_failure_and_maps_staff(
         data={"user_id": str(other.id), "portal_user_id": "", "csrf_token": csrf},
     )
     assert cabinet.sync_port("bitrix24").state("people") == {}
+
+
+def test_the_portal_opens_the_app_in_its_tab_and_later_uninstalls_it(
+    cabinet, emulator, app, web, installed
+):
+    # The portal's own moves, as the emulator makes them: a member of staff opens the app
+    # (the form POSTed to the handler placement.bind registered, DOMAIN & co. in the query
+    # string), then an admin removes the app (ONAPPUNINSTALL with only the application token).
+    staff(cabinet, ADMIN_EMAIL)
+
+    def deliver(request: httpx.Request) -> httpx.Response:
+        query = request.url.query.decode()
+        response = web.post(
+            request.url.path + (f"?{query}" if query else ""),
+            content=request.content,
+            headers={"content-type": request.headers["content-type"]},
+        )
+        return httpx.Response(response.status_code, content=response.content)
+
+    emulator.event_transport = httpx.MockTransport(deliver)
+    opened = emulator.open_placement("DEFAULT", user_id=1)
+    assert opened.status == 200 and opened.url.startswith(f"{BASE_URL}/bitrix24/placement?DOMAIN=")
+    assert web.get("/settings/bitrix24").status_code == 200  # signed in from the placement
+    emulator.uninstall_app()
+    (uninstalled,) = [d for d in emulator.portal.deliveries if d.event == "ONAPPUNINSTALL"]
+    assert uninstalled.status == 200
+    assert PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id) is None
+
+
+def test_the_install_callback_as_the_portal_posts_it_installs_the_app(cabinet, emulator, web):
+    tokens = emulator.install_app(callback=f"{BASE_URL}/bitrix24/install")
+    (callback,) = [d for d in emulator.portal.deliveries if d.event == "INSTALL_CALLBACK"]
+    assert callback.status == 200
+    stored = PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id)
+    assert stored is not None and stored.application_token == tokens["application_token"]

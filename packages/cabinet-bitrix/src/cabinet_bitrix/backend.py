@@ -20,10 +20,13 @@ the reconciliation cursor, chat bookkeeping) is the port's namespaced state.
 
 The origin field: smart processes have ``xmlId``; quotes (entityTypeId 7) have none — the portal
 ignores it on add and refuses it in a filter (bitrix24.md §3.4) — so on quotes the cabinet's id
-goes into a string user field, ``UF_CRM_CABINET_ID`` by default, which the backend creates with
-``userfieldconfig.add`` the first time it delivers to that entity (user fields are the
-documented way to extend CRM entities, §3.9; ``originId`` exists only on companies and
-contacts). Both default targets therefore work without setup beyond the webhook or app.
+goes into a string user field, which the backend creates with ``userfieldconfig.add`` the first
+time it delivers to that entity (user fields are the documented way to extend CRM entities,
+§3.9; ``originId`` exists only on companies and contacts). Its name follows the documented rule
+``UF_{entityId}_…``: ``UF_CRM_QUOTE_CABINET_ID``; it is created with the ``xmlId``
+``cabinet_origin`` and looked up by that first, so a field the portal already has under another
+name is used as it is. Both default targets therefore work without setup beyond the webhook or
+app.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import httpx
 from cabinet_core.crm import DeliveryError, PeriodicTask
-from cabinet_core.entities import ChatMessage, Document, DocumentLine, PriceMode
+from cabinet_core.entities import ChatMessage, Document
 from cabinet_core.sync import Topic, decode_payload
 
 from cabinet_bitrix.attachments import attach_files, attach_owed, owe_files
@@ -70,7 +73,8 @@ from cabinet_bitrix.parties import (
 )
 from cabinet_bitrix.people import People, reassign_items
 from cabinet_bitrix.pipeline import DEFAULT_IN_FLIGHT, run_pipelined
-from cabinet_bitrix.settings import BitrixSettings
+from cabinet_bitrix.rows import product_row
+from cabinet_bitrix.settings import ORIGIN_FIELD_XML_ID, USER_FIELD_ENTITIES, BitrixSettings
 from cabinet_bitrix.stages import StageMap, StageMapError
 
 if TYPE_CHECKING:
@@ -95,8 +99,7 @@ FILES_SECONDS = 5.0
 #: Short owner codes of the system types (bitrix24.md §3.1); SPAs use ``T`` + hex id.
 _OWNER_TYPES = {1: "L", 2: "D", 3: "C", 4: "CO", 7: "Q", 31: "SI"}
 #: User-field entities of the system types (bitrix24.md §3.9); SPAs use ``CRM_{type id}``.
-_UF_ENTITIES = {1: "CRM_LEAD", 2: "CRM_DEAL", 3: "CRM_CONTACT", 4: "CRM_COMPANY", 7: "CRM_QUOTE"}
-_UF_ENTITIES[31] = "CRM_SMART_INVOICE"
+_UF_ENTITIES = USER_FIELD_ENTITIES
 
 
 def owner_type(entity_type_id: int) -> str:
@@ -115,20 +118,10 @@ def _amount(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def product_row(line: DocumentLine, price_mode: PriceMode, sort: int) -> dict[str, Any]:
-    """One document line as a ``crm.item.productrow`` (a free-text row, ``productId`` 0)."""
-    row: dict[str, Any] = {
-        "productId": 0,
-        "productName": line.name,
-        "price": _amount(line.unit_price),
-        "quantity": _amount(line.quantity),
-        "measureName": line.unit,
-        "taxIncluded": "Y" if price_mode == PriceMode.GROSS else "N",
-        "sort": sort,
-    }
-    if line.vat_rate.isdigit():
-        row["taxRate"] = int(line.vat_rate)
-    return row
+def _already_exists(error: BitrixError) -> bool:
+    """Whether ``userfieldconfig.add`` refused a field because it exists: documented as an
+    empty error code with "Field … already exists" (``ERROR_FIELD_EXISTS`` accepted too)."""
+    return error.code in ("", "ERROR_FIELD_EXISTS") and "exist" in error.description.lower()
 
 
 def is_user_field(name: str) -> bool:
@@ -193,8 +186,9 @@ class BitrixBackend:
         # A client handed in belongs to the caller (tests share one with the emulator).
         self._owns_client = client is None
         self.client = client or make_client(settings)
-        #: Entity types whose origin user field is known to exist.
+        #: Entity types whose origin user field is known to exist, and its name there.
         self._origin_ready: set[int] = set()
+        self._origin_names: dict[int, str] = {}
         #: Default pipeline (category) id of each smart process, and the stage ids of each
         #: type's pipeline, read at first use.
         self._categories: dict[int, int] = {}
@@ -273,33 +267,34 @@ class BitrixBackend:
 
     def ensure_origin_field(self, entity_type_id: int) -> str:
         """The origin field of ``entity_type_id``, created first when it is a user field that
-        the portal does not have yet (once per backend and entity type)."""
+        the portal does not have yet (once per backend and entity type).
+
+        The field is found by its ``xmlId`` (``cabinet_origin``) before its name, so the
+        portal's own name wins; it is created as ``userfieldconfig.add`` documents
+        (``UF_{entityId}_…``). Another worker creating it at the same moment makes the portal
+        answer the duplicate with an empty error code (userfieldconfig-add.md "Field …
+        already exists"): the field is then read back."""
+        if entity_type_id in self._origin_ready:
+            return self._origin_names[entity_type_id]
         name = self.settings.origin_field_for(entity_type_id)
-        if not is_user_field(name) or entity_type_id in self._origin_ready:
-            return name
-        original = name if name.startswith("UF_CRM_") else None
-        if original is None:
-            # A camelCase name was configured: the portal's field is already there by contract.
+        if not is_user_field(name) or not name.startswith("UF_"):
+            # xmlId, or a camelCase name: the portal's field is there by contract.
             self._origin_ready.add(entity_type_id)
+            self._origin_names[entity_type_id] = name
             return name
         entity = self.user_field_entity(entity_type_id)
-        existing = rows_of(
-            self.client.call(
-                "userfieldconfig.list",
-                {"moduleId": "crm", "filter": {"entityId": entity, "fieldName": original}},
-            ),
-            "fields",
-        )
-        if not existing:
+        found = self._find_origin_field(entity, name)
+        if found is None:
             try:
-                self.client.call(
+                answer = self.client.call(
                     "userfieldconfig.add",
                     {
                         "moduleId": "crm",
                         "field": {
                             "entityId": entity,
-                            "fieldName": original,
+                            "fieldName": name,
                             "userTypeId": "string",
+                            "xmlId": ORIGIN_FIELD_XML_ID,
                             "multiple": "N",
                             "mandatory": "N",
                             "showFilter": "Y",
@@ -311,11 +306,34 @@ class BitrixBackend:
                     },
                 )
             except BitrixError as exc:
-                # Another worker created it between our list and add.
-                if exc.code != "ERROR_FIELD_EXISTS":
+                if not _already_exists(exc):
                     raise
+                found = self._find_origin_field(entity, name)
+                if found is None:
+                    raise
+            else:
+                field = answer.get("field") if isinstance(answer, Mapping) else None
+                given = field.get("fieldName") if isinstance(field, Mapping) else None
+                found = str(given or name)
         self._origin_ready.add(entity_type_id)
-        return name
+        self._origin_names[entity_type_id] = found
+        return found
+
+    def _find_origin_field(self, entity: str, name: str) -> str | None:
+        """The name of ``entity``'s origin user field: the one carrying our ``xmlId``, else
+        the one named ``name``; ``None`` when the portal has neither."""
+        for filter_ in ({"xmlId": ORIGIN_FIELD_XML_ID}, {"fieldName": name}):
+            fields = rows_of(
+                self.client.call(
+                    "userfieldconfig.list",
+                    {"moduleId": "crm", "filter": {"entityId": entity, **filter_}},
+                ),
+                "fields",
+            )
+            names = [str(f["fieldName"]) for f in fields if f.get("fieldName")]
+            if names:
+                return name if name in names else names[0]
+        return None
 
     def _lookup_params(self, entity_type_id: int, field: str, origin: str) -> dict[str, Any]:
         return {

@@ -161,17 +161,16 @@ def register_commands(cli: click.Group) -> None:
     def bitrix_emulator(options: tuple[str, ...]) -> None:
         """Serve an emulated Bitrix24 portal (REST, OAuth, events) for tests and demos."""
         try:
-            from bitrix24_emulator import Emulator
             from bitrix24_emulator.cli import banner, parse_args, serve
         except ModuleNotFoundError as exc:
-            if exc.name != "bitrix24_emulator":
+            if (exc.name or "").split(".")[0] != "bitrix24_emulator":
                 raise
             raise click.ClickException(
                 "the Bitrix24 emulator is not installed: "
                 "pip install 'cabinet-bitrix[emulator]' (or bitrix24-emulator)"
             ) from None
         served = parse_args(options, prog="cabinet bitrix-emulator")
-        emulator = Emulator(served.config)
+        emulator = served.emulator()  # its clock and fault profiles included
         click.echo(banner(emulator))
         click.echo(f"  CABINET_BITRIX_WEBHOOK_URL={emulator.webhook_url}")
         serve(emulator, host=served.host, port=served.port)

@@ -278,7 +278,7 @@ def document_path_for_placement(cabinet: Cabinet, form: Mapping[str, str]) -> st
     item = answer.get("item") if isinstance(answer, Mapping) else None
     if not isinstance(item, Mapping):
         return "/"
-    document_id = document_id_of(backend, item.get(backend.settings.origin_field_for(entity_type)))
+    document_id = document_id_of(backend, item.get(backend.ensure_origin_field(entity_type)))
     return f"/documents/{document_id}" if document_id is not None else "/"
 
 
