@@ -46,7 +46,8 @@ _UNSENT_CODES = {
     "NO_AUTH_FOUND",
 }
 #: Errors that say "not now" rather than "never" (rate, resource and overload limits).
-_TRANSIENT_CODES = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "OVERLOAD_LIMIT"}
+LIMIT_CODES = frozenset({"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "OVERLOAD_LIMIT"})
+_TRANSIENT_CODES = LIMIT_CODES
 
 
 class BitrixError(Exception):
@@ -73,6 +74,9 @@ class BitrixError(Exception):
         #: Whether the portal certainly did nothing (refused before running the method), so
         #: even a create may be repeated as it is.
         self.unsent = code in _UNSENT_CODES
+        #: Whether the app's tokens are gone for good (a refresh refused): only reinstalling
+        #: the app on the portal helps.
+        self.reinstall = False
 
 
 @attrs.frozen(kw_only=True)
