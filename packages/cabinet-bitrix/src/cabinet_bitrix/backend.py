@@ -450,8 +450,8 @@ class BitrixBackend:
             if not refused or tries >= self.client.retry.attempts:
                 break
             wait = max((results[c.name].error.retry_after or 0.0) for c in refused)  # type: ignore[union-attr]
-            if wait > self.client.retry.max_wait:
-                break
+            if wait > min(self.client.retry.limit_wait, self.client.retry.max_wait):
+                break  # a long block: raised, and the worker defers the delivery
             self.client.pause(wait)
             todo = refused
         return results

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import attrs
 
-from cabinet_bitrix.client import BitrixError
+from cabinet_bitrix.client import OPERATION_LIMIT_RETRY_SECONDS, BitrixError
 
 if TYPE_CHECKING:
     from cabinet_bitrix.client import BitrixClient
@@ -135,7 +135,11 @@ def _error(client: BitrixClient, command: Command, value: Any) -> BitrixError:
     if code == "OPERATION_TIME_LIMIT":
         # The command did not run; its method is free again when its oldest basket expires.
         until = client.budget.blocked_until(command.method)
-        retry_after = max(until - client.now(), 0.0) if until is not None else 60.0
+        retry_after = (
+            max(until - client.now(), 0.0)
+            if until is not None
+            else OPERATION_LIMIT_RETRY_SECONDS  # no timing known: the whole window
+        )
     return BitrixError(
         code,
         f"{description} (batch command {command.name})",

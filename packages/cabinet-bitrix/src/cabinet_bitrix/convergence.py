@@ -73,8 +73,9 @@ STATE_KEY = "convergence"
 DUE_KEY = "convergence_due"
 #: Documents compared in one pass at most.
 BUDGET = 5000
-#: Documents read through the port at a time.
-PAGE = 500
+#: Documents compared at a time: their items are read with one ``batch`` request
+#: (50 ``crm.item.list`` commands of 50 ids).
+PAGE = 2500
 #: Repairs of one unchanged document before it is left failed for an admin.
 MAX_REPAIRS = 3
 #: Documents remembered as waiting between passes at most.

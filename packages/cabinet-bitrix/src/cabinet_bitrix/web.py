@@ -43,8 +43,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinet_bitrix import chat, install, news, people
-from cabinet_bitrix.auth import AuthError, PortTokenStore
+from cabinet_bitrix import chat, convergence, install, news, people
+from cabinet_bitrix.auth import AuthError, PortTokenStore, reinstall_needed
 from cabinet_bitrix.backend import BACKEND_NAME
 from cabinet_bitrix.forms import parse_form
 from cabinet_bitrix.inbound import APPLICATION_TOKEN_KEY
@@ -454,7 +454,14 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
     last_success = delivered[0].delivered_at if delivered else None
     overview["last_success"] = last_success
     overview["health"] = crm_health(last_success, failed, waiting)
+    # The app's tokens were refused for good: deliveries wait (without spending attempts)
+    # until an admin reinstalls the app; the health check says so too.
+    overview["reinstall"] = reinstall_needed(port)
+    if overview["reinstall"]:
+        overview["health"] = "reinstall"
     overview["people"] = people_rows(cabinet, port)
+    # Written by cabinet_bitrix.convergence after each pass.
+    overview["convergence"] = convergence.overview(port)
     return overview
 
 
