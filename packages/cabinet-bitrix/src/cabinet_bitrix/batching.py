@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import attrs
 
-from cabinet_bitrix.client import OPERATION_LIMIT_RETRY_SECONDS, BitrixError
+from cabinet_bitrix.client import BitrixError
 
 if TYPE_CHECKING:
     from cabinet_bitrix.client import BitrixClient
@@ -134,12 +134,7 @@ def _error(client: BitrixClient, command: Command, value: Any) -> BitrixError:
     retry_after = None
     if code == "OPERATION_TIME_LIMIT":
         # The command did not run; its method is free again when its oldest basket expires.
-        until = client.budget.blocked_until(command.method)
-        retry_after = (
-            max(until - client.now(), 0.0)
-            if until is not None
-            else OPERATION_LIMIT_RETRY_SECONDS  # no timing known: the whole window
-        )
+        retry_after = max(client.operating_wait(command.method), 0.0)
     return BitrixError(
         code,
         f"{description} (batch command {command.name})",

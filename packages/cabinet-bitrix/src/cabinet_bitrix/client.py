@@ -173,8 +173,9 @@ class RetryPolicy:
     limit_retries: int = 50
     #: The longest operating-limit block waited in-process; a longer one is raised with its
     #: ``retry_after`` (the worker defers the delivery without spending an attempt, and is
-    #: free for other work meanwhile).
-    limit_wait: float = 60.0
+    #: free for other work meanwhile). Half the worker's default lease (600 s), so a claimed
+    #: batch is never taken over by another worker while this one waits.
+    limit_wait: float = 300.0
 
     def backoff(self, failures: int) -> float:
         """The pause after the ``failures``-th consecutive outage (1-based)."""
@@ -282,6 +283,20 @@ class BitrixClient:
         finally:
             self.budget.end(method, timing)
 
+    def operating_wait(self, method: str, failures: int = 1) -> float:
+        """Seconds until ``method``, refused for the operating limit, runs again: until the
+        reset time the refusal or the method's last answer named; a short backoff when that
+        time has just passed (the portal rounds it to a second); else the whole ten-minute
+        window, the documented worst case (bitrix24.md §2.2)."""
+        now = self._clock()
+        until = self.budget.blocked_until(method)
+        if until is not None:
+            return until - now
+        last = self.budget.last_reset(method)
+        if last is not None and now - last < OPERATION_LIMIT_RETRY_SECONDS / 10:
+            return self.retry.backoff(failures)
+        return OPERATION_LIMIT_RETRY_SECONDS
+
     def _pause(self, method: str, error: BitrixError, failures: int) -> float | None:
         """How long to wait before retrying after ``error``, or ``None`` to give up now."""
         if error.code == "QUERY_LIMIT_EXCEEDED":
@@ -292,10 +307,7 @@ class BitrixClient:
             # the refusal's own timing (recorded in the budget), the last answer's, or the
             # whole window. A wait longer than ``limit_wait`` is not spent in-process: the
             # error goes up with it, and the worker defers the delivery that long.
-            until = self.budget.blocked_until(method)
-            wait = until - self._clock() if until is not None else None
-            if wait is None:
-                wait = error.retry_after or OPERATION_LIMIT_RETRY_SECONDS
+            wait = self.operating_wait(method, failures)
             if wait > min(self.retry.limit_wait, self.retry.max_wait):
                 error.retry_after = wait
                 return None
