@@ -471,7 +471,9 @@ class OAuthAuth:
                 # invalid_client, NOT_INSTALLED …: only an admin can give the app new tokens.
                 self._refused = current.access_token
                 self.keeper.needs_reinstall(self.member_id, error)
-                raise ReinstallRequired(message)
+                raise ReinstallRequired(
+                    f"{message}; the app must be reinstalled on portal {self.member_id}"
+                )
             fresh = _tokens(body, now=self._clock(), previous=current)
             self.keeper.save(fresh)
             self._tokens = fresh
