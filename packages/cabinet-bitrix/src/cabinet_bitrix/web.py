@@ -535,11 +535,23 @@ def save_person(cabinet: Cabinet, actor: Actor, form: Mapping[str, str]) -> None
     cabinet.settings_store.set(actor, f"{BACKEND_NAME}.{people.STATE_KEY}", mapping)
 
 
+#: What reconciliation found different about a document, as staff read it.
+WHY_LABELS = {
+    "unconfirmed": N_("never confirmed by Bitrix24"),
+    "content": N_("rows or amounts changed"),
+    "missing": N_("item missing"),
+    "stage": N_("stage"),
+    "responsible": N_("Responsible"),
+    "links": N_("company or contact"),
+}
+
+
 async def _settings_page(request: Request) -> Response:
     kit = _kit(request)
     overview = await kit.run(settings_overview, _cabinet(request))
     context = {
         "bx": overview,
+        "why_labels": WHY_LABELS,
         "base_url": _base_url(request),
         "hook_path": HOOK_PATH,
         "install_path": INSTALL_PATH,
@@ -601,6 +613,7 @@ async def _save_person(request: Request) -> Response:
         overview = await kit.run(settings_overview, cabinet)
         context = {
             "bx": overview,
+            "why_labels": WHY_LABELS,
             "base_url": _base_url(request),
             "hook_path": HOOK_PATH,
             "install_path": INSTALL_PATH,
