@@ -427,35 +427,32 @@ class _Pass:
                 )
             )
         }
+        fresh: Mapping[int, Document] = {}
         if differing:
             # Read again: a status or an edit that landed while the portal was read (an
             # inbound stage change applied meanwhile) must not be undone by a repair.
             fresh = port.documents(differing)
             for doc_id in list(differing):
-                document = fresh.get(doc_id)
-                why = (
+                again = fresh.get(doc_id)
+                still = (
                     differences(
-                        port,
-                        self.backend,
-                        self.stages,
-                        document,
-                        prints[doc_id],
-                        items.get(doc_id),
+                        port, self.backend, self.stages, again, prints[doc_id], items.get(doc_id)
                     )
-                    if document is not None
+                    if again is not None
                     else []
                 )
-                if not why:
-                    del differing[doc_id]
+                if still:
+                    differing[doc_id] = still
                 else:
-                    differing[doc_id] = why
+                    del differing[doc_id]
         updates: dict[str, Any] = {}
-        for document in settled:
-            doc_id = document.id or 0
-            repaired = saved.get(f"{REPAIRED_PREFIX}{doc_id}")
-            repaired = dict(repaired) if isinstance(repaired, Mapping) else None
-            why = differing.get(doc_id)
-            if why is None:
+        for listed in settled:
+            doc_id = listed.id or 0
+            document = fresh.get(doc_id, listed)
+            note = saved.get(f"{REPAIRED_PREFIX}{doc_id}")
+            repaired = dict(note) if isinstance(note, Mapping) else None
+            reasons = differing.get(doc_id)
+            if reasons is None:
                 self.in_sync += 1
                 if repaired is not None and repaired.get("times"):
                     # Repaired and confirmed: the count of failed repairs starts again.
@@ -469,6 +466,7 @@ class _Pass:
             if repaired and repaired.get("content") == content and times >= MAX_REPAIRS:
                 self.failed.append(doc_id)
                 continue
+            why = reasons
             self.repair(document, why)
             updates[f"{REPAIRED_PREFIX}{doc_id}"] = {
                 "at": self.now,
