@@ -42,7 +42,7 @@ from cabinet_core.crm import DeliveryError, PeriodicTask
 from cabinet_core.entities import ChatMessage, Document
 from cabinet_core.sync import Topic, decode_payload
 
-from cabinet_bitrix.attachments import attach_files, attach_owed, owe_files
+from cabinet_bitrix.attachments import attach_files, attach_owed, owed_entries
 from cabinet_bitrix.auth import (
     AuthError,
     BitrixAuth,
@@ -61,7 +61,14 @@ from cabinet_bitrix.batching import (
     run_batch,
 )
 from cabinet_bitrix.catalog import ProductSync
-from cabinet_bitrix.client import BitrixClient, BitrixError
+from cabinet_bitrix.client import LIMIT_CODES, BitrixClient, BitrixError
+from cabinet_bitrix.convergence import (
+    DUE_KEY,
+    Pushed,
+    moved_entries,
+    stage_moves,
+    synced_entries,
+)
 from cabinet_bitrix.limiter import RatePlan, RequestBucket
 from cabinet_bitrix.paging import PAGE_SIZE, rows_of
 from cabinet_bitrix.parties import (
@@ -461,8 +468,8 @@ class BitrixBackend:
             if not refused or tries >= self.client.retry.attempts:
                 break
             wait = max((results[c.name].error.retry_after or 0.0) for c in refused)  # type: ignore[union-attr]
-            if wait > self.client.retry.max_wait:
-                break
+            if wait > min(self.client.retry.limit_wait, self.client.retry.max_wait):
+                break  # a long block: raised, and the worker defers the delivery
             self.client.pause(wait)
             todo = refused
         return results
@@ -568,6 +575,22 @@ class BitrixBackend:
         *,
         move_stage: Collection[int] = (),
     ) -> dict[int, int | BitrixError]:
+        """Create or update the items of ``documents`` with their product rows (see
+        :meth:`push_confirmed`) and record each confirmed push for reconciliation (one state
+        write); the item id of each document, or the error that stopped it."""
+        outcome, pushed = self.push_confirmed(port, documents, move_stage=move_stage)
+        entries = synced_entries(pushed)
+        if entries:
+            port.set_states(entries)
+        return outcome
+
+    def push_confirmed(
+        self,
+        port: SyncPort,
+        documents: Sequence[Document],
+        *,
+        move_stage: Collection[int] = (),
+    ) -> tuple[dict[int, int | BitrixError], list[Pushed]]:
         """Create or update the items of ``documents`` with their product rows: the lookups
         in as few batches as fit (:meth:`_lookup`), then 25 documents (item + rows) per batch.
         The item id of each document, or the error that stopped it (the others still go
@@ -581,7 +604,11 @@ class BitrixBackend:
 
         A write batch that may have run without its answer arriving (a timeout, a 5xx) is
         never resent as it was: the documents are looked up again first, so what was created
-        is updated rather than created twice."""
+        is updated rather than created twice.
+
+        Besides the outcome, what each written document's item was tied to
+        (:class:`~cabinet_bitrix.convergence.Pushed`): reconciliation compares the portal
+        with it later (:mod:`cabinet_bitrix.convergence`)."""
         stages = StageMap.load(port)
         stages.categories = self._categories
         stages.existing = self._stage_ids
@@ -615,7 +642,42 @@ class BitrixBackend:
             if pending:
                 failures += 1
                 self.client.pause(self.client.retry.backoff(failures))
-        return outcome
+        return outcome, self._pushed(documents, outcome, records, assignees)
+
+    def _pushed(
+        self,
+        documents: Sequence[Document],
+        outcome: Mapping[int, int | BitrixError],
+        records: Mapping[int, tuple[PartyRecord | None, PartyRecord | None]],
+        assignees: Mapping[int, int],
+    ) -> list[Pushed]:
+        """The confirmed writes of a push, with the party ids their items now name."""
+        known = self.parties.known
+        pushed: list[Pushed] = []
+        for document in documents:
+            doc_id = document.id or 0
+            item_id = outcome.get(doc_id)
+            if not isinstance(item_id, int):
+                continue
+            other, owner = records[doc_id]
+            other_id = known.get(other.origin) if other is not None else None
+            owner_id = known.get(owner.origin) if owner is not None else None
+            is_contact = other is not None and other.entity_type_id == CONTACT
+            pushed.append(
+                Pushed(
+                    document=document,
+                    item=item_id,
+                    entity_type=self.settings.entity_type_for(document.doc_type),
+                    assigned=assignees.get(doc_id),
+                    company=None if is_contact else other_id,
+                    contact=other_id if is_contact else None,
+                    mycompany=owner_id,
+                    # A party whose creation failed: the item went in without the link.
+                    unlinked=(other is not None and other_id is None)
+                    or (owner is not None and owner_id is None),
+                )
+            )
+        return pushed
 
     @staticmethod
     def _written(
@@ -705,15 +767,27 @@ class BitrixBackend:
         retrying the same request cannot succeed.
         """
         try:
-            self._deliver(port, message)
-        except BitrixError as exc:
-            raise delivery_error(exc) from exc
-        except AuthError as exc:
-            # The app is not installed (yet) on the portal: retry after an installation.
-            raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
-        except StageMapError as exc:
-            # An admin's mapping to fix: shown with the message, retried once it is fixed.
-            raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
+            try:
+                self._deliver(port, message)
+            except BitrixError as exc:
+                raise delivery_error(exc) from exc
+            except (AuthError, StageMapError) as exc:
+                raise self._auth_error(exc) from exc
+        except DeliveryError:
+            # Whatever failed, a reconciliation pass follows once nothing is due.
+            port.set_state(DUE_KEY, port.now().isoformat())
+            raise
+
+    def _auth_error(self, exc: AuthError | StageMapError) -> DeliveryError:
+        """The delivery error of a missing or refused app (deferred: the app is installed
+        or reinstalled by an admin, and every waiting message goes through after that
+        without having spent its attempts) or of a malformed stage mapping (an admin's
+        mapping to fix: shown with the message, retried once it is fixed)."""
+        if isinstance(exc, AuthError):
+            return DeliveryError(
+                f"bitrix24: {exc}", retry_after=self.client.retry.max_wait, deferred=True
+            )
+        return DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait)
 
     def _deliver(self, port: SyncPort, message: OutboxMessage) -> None:
         try:
@@ -736,8 +810,14 @@ class BitrixBackend:
             document = port.document(message.entity_id)
             if document is None:
                 return  # deleted before delivery; its own message deletes the item
-            item_id = self.push_document(port, document, move_stage=topic in _STAGE_MOVES)
-            owe_files(port, [(document, item_id)])
+            flags = stage_moves(port, [message.entity_id])
+            item_id = self.push_document(
+                port, document, move_stage=topic in _STAGE_MOVES or bool(flags)
+            )
+            owed = owed_entries(port, [(document, item_id)])
+            owed.update(moved_entries(flags, {message.entity_id}))
+            if owed:
+                port.set_states(owed)
         elif topic in _PARTY_PUSHES:
             party = self._load_party(port, message)
             if party is not None:
@@ -783,15 +863,19 @@ class BitrixBackend:
             for doc_id, about in documents.items()
             if any(m.topic in _STAGE_MOVES for m in about)
         }
+        # Documents reconciliation found on the wrong stage move like a status change.
+        flags = stage_moves(port, list(documents))
+        moves |= {int(key.rpartition(".")[2]) for key in flags}
+        confirmed: list[Pushed] = []
         try:
-            pushed: Mapping[int, int | BitrixError] = (
-                self.push_documents(port, present, move_stage=moves) if present else {}
-            )
+            pushed: Mapping[int, int | BitrixError] = {}
+            if present:
+                pushed, confirmed = self.push_confirmed(port, present, move_stage=moves)
         except BitrixError as exc:
             failed: Exception = delivery_error(exc)
             pushed = {}
         except (AuthError, StageMapError) as exc:
-            failed = DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait)
+            failed = self._auth_error(exc)
             pushed = {}
         else:
             failed = DeliveryError("bitrix24: the document was not pushed", retry_after=None)
@@ -812,23 +896,37 @@ class BitrixBackend:
                 result = failed
             for message in about:
                 outcome[message.id or 0] = result
-        # The files follow once the queue is drained (``bitrix24.files``), not inline: a
-        # backlog's items reach the CRM at the rate limit's pace.
-        owe_files(port, written_items)
+        # One state write for the batch: what reconciliation compares later, the files that
+        # follow once the queue is drained (``bitrix24.files``, not inline: a backlog's items
+        # reach the CRM at the rate limit's pace), the stage moves done, and whether a
+        # failure asks for a reconciliation pass.
+        entries: dict[str, Any] = synced_entries(confirmed)
+        entries.update(owed_entries(port, written_items))
+        entries.update(moved_entries(flags, {p.document.id or 0 for p in confirmed}))
+        if any(result is not None for result in outcome.values()):
+            entries[DUE_KEY] = port.now().isoformat()
+        if entries:
+            port.set_states(entries)
         return outcome
 
     def periodic_tasks(self, port: SyncPort) -> list[PeriodicTask[SyncPort]]:
         """What the worker runs on a schedule: reconciliation (Bitrix24 never retries a lost
-        event), the owed files of pushed documents (behind the queue), the news feed pull and,
+        event; also soon after a failed delivery, once nothing is due), the owed files of pushed
+        documents (behind the queue), the news feed pull and,
         in webhook mode, the chat replies poll (both do nothing when not configured)."""
         from cabinet_bitrix import chat, news
-        from cabinet_bitrix.reconcile import reconcile
+        from cabinet_bitrix.reconcile import AFTER_FAILURE_SECONDS, reconcile, reconcile_if_due
 
         return [
             PeriodicTask(
                 "bitrix24.reconcile",
                 self.settings.reconcile_seconds,
                 lambda task_port: reconcile(task_port, self),
+            ),
+            PeriodicTask(
+                "bitrix24.repair",
+                AFTER_FAILURE_SECONDS,
+                lambda task_port: reconcile_if_due(task_port, self),
             ),
             PeriodicTask(
                 "bitrix24.files",
@@ -888,11 +986,16 @@ def _payload(message: OutboxMessage, expected: type[_P]) -> _P:
 
 def delivery_error(exc: BitrixError) -> DeliveryError:
     """A failed call as the worker's error: transient ones retried (after the portal's wait
-    when it named one), API errors permanent."""
+    when it named one), API errors permanent. A limit the portal named (the request rate,
+    a method's time budget, an overload block) or an app that must be reinstalled is
+    *deferred*: the message waits without spending an attempt, so waiting it out never
+    fails it (bitrix24.md §2.1, §2.2)."""
+    deferred = exc.transient and (exc.code in LIMIT_CODES or exc.reinstall)
     return DeliveryError(
         f"bitrix24: {exc}",
         retry_after=exc.retry_after if exc.transient else None,
         permanent=not exc.transient,
+        deferred=deferred,
     )
 
 

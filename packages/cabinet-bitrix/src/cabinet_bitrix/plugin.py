@@ -124,7 +124,8 @@ def register_commands(cli: click.Group) -> None:
     )
     @click.pass_context
     def bitrix_reconcile(ctx: click.Context, since: datetime | None) -> None:
-        """Apply stage changes Bitrix24's events missed; re-queue documents never pushed."""
+        """Apply stage changes Bitrix24's events missed; compare every document with its
+        item and push again what differs (in sync / waiting / repaired / failed)."""
         from cabinet_core.cli import open_cabinet
 
         from cabinet_bitrix.reconcile import reconcile
@@ -144,12 +145,25 @@ def register_commands(cli: click.Group) -> None:
             raise click.ClickException(str(exc)) from None
         finally:
             cabinet.close()
+        passed = report.convergence
+        counts = passed.counts()
         click.echo(
-            f"checked {report.items_checked} item(s) and {report.documents_checked} document(s); "
-            f"{len(report.applied)} stage change(s) applied, {len(report.requeued)} re-queued"
+            f"checked {report.items_checked} changed item(s) and {passed.checked} document(s) "
+            f"in {passed.requests} request(s); {len(report.applied)} stage change(s) applied"
+        )
+        click.echo(
+            f"in sync {counts['in_sync']}, waiting {counts['waiting']}, "
+            f"repaired {counts['repaired']}, failed {counts['failed']}"
+            + (" (the walk wrapped to the first document)" if passed.wrapped else "")
         )
         for line in report.applied:
             click.echo(f"  {line}")
+        for document_id, why in sorted(passed.repaired.items()):
+            click.echo(f"  repaired: document {document_id} ({', '.join(why)})")
+        for document_id in passed.failed:
+            click.echo(f"  failed: document {document_id} (repairs gave up; see the settings page)")
+        for document_id in passed.waiting:
+            click.echo(f"  waiting: document {document_id}")
 
     @cli.command(
         "bitrix-emulator",
