@@ -64,11 +64,15 @@ def main(argv: list[str]) -> int:
         from bench import ksef
 
         results += ksef.main(argv[1:])
+    if which == "emulator":
+        from bench import emulator
+
+        results += emulator.main(argv[1:])
     known = {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports", "ksef", "load"}
-    if which not in known:
+    if which not in known | {"emulator"}:
         print(
             f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat, reports, "
-            "ksef or load",
+            "ksef, load or emulator",
             file=sys.stderr,
         )
         return 2

@@ -376,10 +376,21 @@ def test_14_simulated_server_time_passes_on_the_clock(clock):
 
 
 def test_15_item_defaults_unknown_fields_uf_names_delete(http, hook):
-    item = add_quote(http, hook, unknownField="x", UF_CRM_1_DIGIT="7", ufCrm_5_ABC1="q")
+    # Quote user fields made by crm.quote.userfield.add get the UF_CRM_ prefix.
+    for code in ("1_DIGIT", "UF_5_ABC1"):
+        made = http.post(
+            hook + "crm.quote.userfield.add",
+            json={"fields": {"FIELD_NAME": code, "USER_TYPE_ID": "string"}},
+        ).json()
+        assert isinstance(made["result"], int)
+    item = add_quote(
+        http, hook, unknownField="x", UF_CRM_1_DIGIT="7", ufCrm_5_ABC1="q", UF_CRM_NEVER_MADE="z"
+    )
     assert item["title"] == f"Estimate #{item['id']}"
     assert item["stageId"] == "DRAFT" and item["stageSemanticId"] == "P"
     assert "unknownField" not in item
+    # A user field the portal never created is ignored like any unknown key.
+    assert "ufCrm_NEVER_MADE" not in item and "UF_CRM_NEVER_MADE" not in item
     assert item["ufCrm1Digit"] == "7" and item["ufCrm_5_ABC1"] == "q"
     original = http.post(
         hook + "crm.item.get", json={"entityTypeId": 7, "id": item["id"], "useOriginalUfNames": "Y"}
@@ -505,18 +516,11 @@ def test_17_spa_owner_type_is_t_and_hex(http, hook):
 
 
 def _file_fields(http, hook):
-    for name, multiple in (("UF_CRM_7_SCAN", "N"), ("UF_CRM_7_ATTACHMENTS", "Y")):
+    # crm.quote.userfield.add prefixes the code: 7_SCAN becomes UF_CRM_7_SCAN (ufCrm7Scan).
+    for code, multiple in (("7_SCAN", "N"), ("7_ATTACHMENTS", "Y")):
         created = http.post(
-            hook + "userfieldconfig.add",
-            json={
-                "moduleId": "crm",
-                "field": {
-                    "entityId": "CRM_QUOTE",
-                    "fieldName": name,
-                    "userTypeId": "file",
-                    "multiple": multiple,
-                },
-            },
+            hook + "crm.quote.userfield.add",
+            json={"fields": {"FIELD_NAME": code, "USER_TYPE_ID": "file", "MULTIPLE": multiple}},
         )
         assert created.status_code == 200, created.text
 

@@ -49,7 +49,7 @@ def test_first_delivery_creates_a_quote_with_the_cabinet_id_and_product_rows(
 ):
     backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = quotes(emulator)
-    assert item["UF_CRM_CABINET_ID"] == f"cabinet-document-{document.id}"
+    assert item["UF_CRM_QUOTE_CABINET_ID"] == f"cabinet-document-{document.id}"
     assert item["title"] == "Faktura VAT FV/1/11/2026"
     assert item["currencyId"] == "PLN"
     assert item["begindate"].startswith("2026-11-27")
@@ -57,7 +57,8 @@ def test_first_delivery_creates_a_quote_with_the_cabinet_id_and_product_rows(
     assert item["comments"] == "Płatne przelewem"
     rows = emulator.portal.rows[("Q", item["id"])]
     assert [row["productName"] for row in rows] == ["Obsługa księgowa", "Książka", "Szkolenie"]
-    assert rows[1]["price"] == 10.5
+    # The row's price includes the tax (10.50 net at 5 %), its net is priceExclusive.
+    assert (rows[1]["price"], rows[1]["priceExclusive"]) == (11.03, 10.5)
     assert rows[1]["quantity"] == 2
     assert rows[1]["taxRate"] == 5
     assert rows[2]["taxRate"] is None  # "zw" is an exemption, not a percentage
@@ -200,10 +201,11 @@ def test_entity_types_that_cannot_own_rows_are_refused():
     quantity=st.decimals(min_value=Decimal("0.001"), max_value=10**6, places=3, allow_nan=False),
 )
 def test_amounts_travel_as_exact_plain_decimal_strings(price, quantity):
+    # A net price goes with its tax (the row's price includes it): 23 % on top, exactly.
     row = product_row(
         DocumentLine(name="x", unit_price=price, quantity=quantity), PriceMode.NET, 10
     )
-    for key, value in (("price", price), ("quantity", quantity)):
+    for key, value in (("price", price * Decimal("1.23")), ("quantity", quantity)):
         assert isinstance(row[key], str)
         assert "E" not in row[key]
         assert Decimal(row[key]) == value

@@ -1,6 +1,7 @@
 """The Bitrix24 backend passes the kit's CRM backend contract, against the emulator: a
 redelivered message leaves the portal as it was, a portal that is down is a retryable
-DeliveryError, a moved portal a permanent one."""
+DeliveryError, a moved portal a permanent one, a portal refusing for its rate limit a
+deferred one."""
 
 from __future__ import annotations
 
@@ -85,3 +86,8 @@ class TestBitrixBackend(CrmBackendContract):
     @pytest.fixture
     def refusal(self, emulator: Emulator) -> Callable[[], AbstractContextManager[object]]:
         return lambda: faulty(emulator, "moved")
+
+    @pytest.fixture
+    def limit(self, emulator: Emulator) -> Callable[[], AbstractContextManager[object]]:
+        # Another integration on the same portal keeps its request bucket full.
+        return lambda: faulty(emulator, "query_limit")

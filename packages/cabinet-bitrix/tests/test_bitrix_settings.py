@@ -20,7 +20,7 @@ def test_defaults_send_everything_to_quotes_keyed_by_a_user_field():
     assert settings.mode == "webhook"
     assert settings.entity_type_for("vat_invoice") == QUOTE == 7
     # Quotes have no xmlId (bitrix24.md §3.4); smart processes do.
-    assert settings.origin_field_for(7) == "UF_CRM_CABINET_ID"
+    assert settings.origin_field_for(7) == "UF_CRM_QUOTE_CABINET_ID"
     assert settings.origin_field_for(1038) == "xmlId"
     assert settings.origin_field_for(31) == "xmlId"
     assert settings.rate_plan.burst == 50 and settings.rate_plan.drain == 2.0

@@ -9,6 +9,7 @@ import asyncio
 import re
 from urllib.parse import urlencode
 
+import httpx
 import httpx2
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
@@ -457,3 +458,88 @@ def test_an_endless_body_is_cut_off_before_anything_is_checked(app, cabinet, pat
     assert response.json()["status"] == 413
     limit = MAX_EVENT_BYTES if path.startswith("/hooks/") else cabinet.settings.max_body_bytes
     assert taken <= limit + len(chunk)
+
+
+def test_the_portal_opens_the_app_in_its_tab_and_later_uninstalls_it(
+    cabinet, emulator, app, web, installed
+):
+    # The portal's own moves, as the emulator makes them: a member of staff opens the app
+    # (the form POSTed to the handler placement.bind registered, DOMAIN & co. in the query
+    # string), then an admin removes the app (ONAPPUNINSTALL with only the application token).
+    staff(cabinet, ADMIN_EMAIL)
+
+    def deliver(request: httpx.Request) -> httpx.Response:
+        query = request.url.query.decode()
+        response = web.post(
+            request.url.path + (f"?{query}" if query else ""),
+            content=request.content,
+            headers={"content-type": request.headers["content-type"]},
+        )
+        return httpx.Response(response.status_code, content=response.content)
+
+    emulator.event_transport = httpx.MockTransport(deliver)
+    opened = emulator.open_placement("DEFAULT", user_id=1)
+    assert opened.status == 200 and opened.url.startswith(f"{BASE_URL}/bitrix24/placement?DOMAIN=")
+    assert web.get("/settings/bitrix24").status_code == 200  # signed in from the placement
+    emulator.uninstall_app()
+    (uninstalled,) = [d for d in emulator.portal.deliveries if d.event == "ONAPPUNINSTALL"]
+    assert uninstalled.status == 200
+    assert PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id) is None
+
+
+def test_the_install_callback_as_the_portal_posts_it_installs_the_app(cabinet, emulator, web):
+    tokens = emulator.install_app(callback=f"{BASE_URL}/bitrix24/install")
+    (callback,) = [d for d in emulator.portal.deliveries if d.event == "INSTALL_CALLBACK"]
+    assert callback.status == 200
+    stored = PortTokenStore(cabinet.sync_port("bitrix24")).load(emulator.portal.member_id)
+    assert stored is not None and stored.application_token == tokens["application_token"]
+
+
+def test_the_page_shows_how_documents_compare_with_bitrix24_and_a_reinstall_state(
+    cabinet, emulator, app, web, installed
+):
+    from datetime import date
+    from decimal import Decimal
+
+    from cabinet_bitrix.reconcile import reconcile
+    from cabinet_core.entities import Document, DocumentLine, Party
+
+    staff(cabinet, ADMIN_EMAIL)
+    web.post("/bitrix24/placement", data=emulator.placement_form(user_id=1))
+    page = web.get("/settings/bitrix24")
+    assert 'id="bx-in-sync">0<' in page.text and "bx-sync-documents" not in page.text
+    with cabinet.store.transaction() as tx:
+        owner = tx.add_client(Client(name="Klient", nip="5260250274"))
+        pushed, lost = (
+            tx.add_document(
+                Document(
+                    client_id=owner.id,
+                    doc_type="vat_invoice",
+                    status="issued",
+                    number=number,
+                    issue_date=date(2026, 12, 1),
+                    buyer=Party(name="Jaźń S.A.", nip="1234563218"),
+                    lines=(DocumentLine(name="Usługa", unit_price=Decimal("100")),),
+                )
+            )
+            for number in ("FV/1/12/2026", "FV/2/12/2026")
+        )
+    port = cabinet.sync_port("bitrix24")
+    backend = cabinet.crm_backend("bitrix24")
+    backend.push_documents(port, [pushed])
+    report = reconcile(port, backend)
+    assert report.requeued == (lost.id,)
+    overview = settings_overview(cabinet)["convergence"]
+    assert overview["counts"] == {"in_sync": 1, "waiting": 0, "repaired": 1, "failed": 0}
+    (row,) = overview["documents"]
+    # Re-queued and not delivered yet: waiting, and why it was sent again.
+    assert (row["id"], row["state"], row["why"]) == (lost.id, "waiting", ["unconfirmed"])
+    page = web.get("/settings/bitrix24")
+    assert 'id="bx-in-sync">1<' in page.text and 'id="bx-repaired">1<' in page.text
+    assert "FV/2/12/2026" in page.text and "niepotwierdzony przez Bitrix24" in page.text
+    # The app's tokens refused for good: the health says what to do.
+    PortTokenStore(port).needs_reinstall(emulator.portal.member_id, "invalid_grant")
+    assert settings_overview(cabinet)["health"] == "reinstall"
+    page = web.get("/settings/bitrix24")
+    assert 'id="bx-reinstall">invalid_grant' in page.text
+    assert "zainstaluj aplikację ponownie" in page.text

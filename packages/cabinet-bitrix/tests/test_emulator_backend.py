@@ -50,7 +50,7 @@ def test_a_document_becomes_a_smart_process_item_with_rows(cabinet, emulator, do
     assert item["stageId"] == "DT1038_37:PREPARATION"
     rows = emulator.portal.rows[("T40e", item["id"])]
     assert [r["productName"] for r in rows] == ["Obsługa księgowa", "Książka", "Szkolenie"]
-    assert rows[1]["price"] == 10.5 and rows[1]["quantity"] == 2.0
+    assert rows[1]["priceExclusive"] == 10.5 and rows[1]["quantity"] == 2.0
 
 
 def test_an_item_and_its_rows_go_in_one_batch_request(cabinet, emulator, document):
@@ -103,7 +103,9 @@ def test_rows_refused_after_the_add_leave_one_item_on_redelivery(cabinet, clock,
         worker.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert not caught.value.permanent
     assert "OPERATION_TIME_LIMIT" in str(caught.value)
-    assert caught.value.retry_after == 60.0  # this worker knows no reset time: one basket
+    # This worker knows no reset time: the whole ten-minute window, waited without spending
+    # one of the message's attempts.
+    assert caught.value.retry_after == 600.0 and caught.value.deferred
     assert len(spa_items(emulator)) == 2
     clock.advance(600)
     worker.deliver(cabinet.sync_port("bitrix24"), message_about(document))
@@ -120,10 +122,10 @@ def test_quotes_get_a_user_field_for_the_cabinet_id_with_default_settings(cabine
     backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     backend.deliver(cabinet.sync_port("bitrix24"), message_about(document))
     (item,) = emulator.portal.items[7].values()
-    assert item["UF_CRM_CABINET_ID"] == f"cabinet-document-{document.id}"
+    assert item["UF_CRM_QUOTE_CABINET_ID"] == f"cabinet-document-{document.id}"
     assert len(emulator.portal.rows[("Q", item["id"])]) == 3
     (field,) = emulator.portal.user_fields["CRM_QUOTE"].values()
-    assert (field["fieldName"], field["userTypeId"]) == ("UF_CRM_CABINET_ID", "string")
+    assert (field["fieldName"], field["userTypeId"]) == ("UF_CRM_QUOTE_CABINET_ID", "string")
     # A second backend (another worker) finds the field instead of adding it again.
     make_backend(emulator).deliver(cabinet.sync_port("bitrix24"), message_about(document))
     assert len(emulator.portal.items[7]) == 1

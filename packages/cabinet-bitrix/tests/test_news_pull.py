@@ -4,9 +4,11 @@ outage changes nothing."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
-from cabinet_bitrix.client import BitrixError, RetryPolicy
+from cabinet_bitrix.client import BitrixClient, BitrixError, RetryPolicy
+from cabinet_bitrix.limiter import STANDARD, RequestBucket
 from cabinet_bitrix.news import (
     news_group,
     news_item,
@@ -74,15 +76,54 @@ def test_the_groups_posts_become_news_and_follow_edits_and_deletions(cabinet, em
     assert own.id in [n.id for n in cabinet.news.list(Actor.system()).items]
 
 
-def test_a_long_feed_is_read_by_cursor_pages(cabinet, emulator, bitrix):
-    for number in range(12):
+def test_a_long_feed_is_read_by_pages_of_50(cabinet, emulator, bitrix):
+    for number in range(120):
         post(emulator, f"Post {number}", "tekst")
-    # Pages of 5 stand for the portal's 200: 5 + 5 + 2 posts, three calls.
-    result = pull_news(cabinet.sync_port("bitrix24"), bitrix, group_id=GROUP, page=5)
-    assert len(result.created) == 12
-    assert cabinet.news.list(Actor.system(), limit=1).total == 12
+    # Outside cursor mode the portal pages by 50 whatever LIMIT says: 50 + 50 + 20.
+    result = pull_news(cabinet.sync_port("bitrix24"), bitrix, group_id=GROUP)
+    assert len(result.created) == 120 and result.complete
+    assert cabinet.news.list(Actor.system(), limit=1).total == 120
     calls = [method for method, _ in emulator.requests if method == "log.blogpost.get"]
     assert len(calls) == 3
+
+
+def test_a_listing_that_may_be_partial_deletes_nothing(cabinet, emulator, clock):
+    posts = [post(emulator, f"Post {number}", "tekst") for number in range(60)]
+    with emulated_client(emulator, clock) as client:
+        port = cabinet.sync_port("bitrix24")
+        assert len(pull_news(port, client, group_id=GROUP).created) == 60
+    # A post deleted while the feed is being read shifts the offsets: the second page
+    # starts one post later, and the post that moved across the page boundary (the tenth
+    # oldest, posts[9]) is read by neither page.
+    inner = emulator.transport()
+    pages = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = inner.handle_request(request)
+        if "log.blogpost.get" in request.url.path:
+            pages.append(request)
+            if len(pages) == 1:
+                emulator.act("log.blogpost.delete", {"POST_ID": posts[30]})
+        return response
+
+    shifted = BitrixClient(
+        emulator.webhook_url,
+        transport=httpx.MockTransport(handler),
+        bucket=RequestBucket(STANDARD, clock=clock.now, sleep=clock.advance),
+        clock=clock.now,
+        sleep=clock.advance,
+    )
+    with shifted:
+        partial = pull_news(port, shifted, group_id=GROUP)
+    assert not partial.complete and partial.deleted == ()
+    assert partial.unchanged == 50 + 9  # the first page whole, then the shifted 9
+    # posts[9] was hidden by the shift, posts[30] really went: neither is deleted yet.
+    ids = set(port.news_ids("b24:post:"))
+    assert {f"b24:post:{posts[9]}", f"b24:post:{posts[30]}"} <= ids
+    with emulated_client(emulator, clock) as client:
+        whole = pull_news(port, client, group_id=GROUP)
+    assert whole.complete and whole.deleted == (f"b24:post:{posts[30]}",)
+    assert f"b24:post:{posts[9]}" in set(port.news_ids("b24:post:"))
 
 
 def test_an_outage_deletes_nothing(cabinet, emulator, bitrix):
@@ -117,7 +158,7 @@ def test_group_setting_and_post_conversion():
             "TITLE": "",
             "DETAIL_TEXT": "x" * 300,
             "DATE_PUBLISH": "2026-03-17T15:29:15+01:00",
-            "UF_BLOG_POST_IMPRTNT": {"VALUE": "1"},
+            "UF_BLOG_POST_IMPRTNT": {"FIELD_NAME": "UF_BLOG_POST_IMPRTNT", "VALUE": "1"},
         }
     )
     assert item.external_id == "b24:post:217" and item.important

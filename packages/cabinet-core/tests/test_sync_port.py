@@ -225,6 +225,24 @@ def test_a_work_list_in_state_is_written_and_read_in_one_go(world: World) -> Non
     assert acme.states("owed.") == {}  # nothing half-written
 
 
+def test_exact_keys_are_read_in_one_go(world: World) -> None:
+    acme, other = world.cabinet.sync_port("acme"), world.cabinet.sync_port("other")
+    acme.set_states({"synced.1": {"item": 11}, "synced.2": {"item": 12}, "synced.10": "x"})
+    other.set_states({"synced.3": "theirs"})
+    # Exactly the keys asked for, this backend's only; keys never stored are left out.
+    assert acme.state_of(["synced.1", "synced.10", "synced.3", "synced.1_"]) == {
+        "synced.1": {"item": 11},
+        "synced.10": "x",
+    }
+    assert acme.state_of([]) == {}
+    # More keys than one IN list holds.
+    many = {f"k.{n}": n for n in range(1200)}
+    acme.set_states(many)
+    assert acme.state_of(list(many)) == many
+    with pytest.raises(ValueError):
+        acme.state_of([" spaced"])
+
+
 def test_a_secret_never_reaches_the_audit_trail(world: World) -> None:
     port = world.cabinet.sync_port("acme")
     port.set_state("token", "s3cr3t-first", secret=True)

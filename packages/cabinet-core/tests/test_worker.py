@@ -157,6 +157,36 @@ def test_retry_after_from_the_backend_wins_over_backoff(store: Store) -> None:
     assert waiting.next_attempt_at == T0 + timedelta(seconds=90)
 
 
+def test_a_deferred_delivery_waits_without_spending_its_attempts(store: Store) -> None:
+    # A recipient waiting out a limit (or a reinstall) says "not now" many more times than
+    # the attempts allow: the message is never failed, and its count says what was tried.
+    waits = [DeliveryError("429 operating limit", retry_after=600, deferred=True)] * 12
+    backend = ScriptedBackend([DeliveryError("503 busy"), *waits])
+    clock = FakeClock(T0)
+    worker = Worker(_cabinet(store, backend, max_attempts=3), clock=clock)
+    [message_id] = _queue(store)
+    worker.run_once()
+    assert _pending(store)[0].attempts == 1
+    for _ in range(12):
+        clock.advance(BACKOFF_CAP_SECONDS)
+        assert worker.run_once() == 1
+        [waiting] = _pending(store)
+        # Claimed (attempts 2), then given back: the earlier real failure still counts.
+        assert waiting.attempts == 1 and waiting.last_error == "429 operating limit"
+        assert waiting.next_attempt_at == clock.now + timedelta(seconds=600)
+    assert store.list_outbox(status="failed") == []
+    clock.advance(600)
+    assert worker.run_once() == 1
+    [done] = store.list_outbox(status="delivered")
+    assert done.id == message_id and done.attempts == 2
+    assert len(backend.calls) == 14
+
+
+def test_a_delivery_error_is_permanent_or_deferred_not_both() -> None:
+    with pytest.raises(ValueError):
+        DeliveryError("?", permanent=True, deferred=True)
+
+
 def test_a_permanent_error_fails_at_once(store: Store) -> None:
     backend = ScriptedBackend([DeliveryError("400 invalid field", permanent=True)])
     worker = Worker(_cabinet(store, backend), clock=FakeClock(T0))

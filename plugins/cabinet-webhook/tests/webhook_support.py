@@ -245,6 +245,9 @@ class MemoryPort:
         for key, value in values.items():
             self.set_state(key, value)
 
+    def state_of(self, keys: Iterable[str]) -> Mapping[str, Any]:
+        return {key: self.stored[key] for key in keys if key in self.stored}
+
 
 def message(
     message_id: int,

@@ -12,6 +12,7 @@ from bitrix24_emulator.app import create_app
 from bitrix24_emulator.clock import Clock, SystemClock, VirtualClock
 from bitrix24_emulator.core import (
     FAULT_KINDS,
+    FAULT_PROFILES,
     Emulator,
     EmulatorConfig,
     Fault,
@@ -24,6 +25,7 @@ from bitrix24_emulator.limits import ENTERPRISE, PLANS, STANDARD, Plan
 __all__ = [
     "ENTERPRISE",
     "FAULT_KINDS",
+    "FAULT_PROFILES",
     "PLANS",
     "STANDARD",
     "ApiError",

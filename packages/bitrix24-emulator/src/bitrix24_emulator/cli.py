@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import attrs
 import uvicorn
 
-from bitrix24_emulator.core import Emulator, EmulatorConfig
+from bitrix24_emulator.clock import VirtualClock
+from bitrix24_emulator.core import FAULT_PROFILES, Emulator, EmulatorConfig
 from bitrix24_emulator.limits import PLANS
 
 __all__ = ["ServeOptions", "banner", "main", "parse_args", "serve"]
@@ -22,11 +23,23 @@ __all__ = ["ServeOptions", "banner", "main", "parse_args", "serve"]
 
 @attrs.frozen
 class ServeOptions:
-    """Where to listen, and the portal to serve there (its ``portal_url`` is that address)."""
+    """Where to listen, and the portal to serve there (its ``portal_url`` is that address):
+    its config, whether it runs on a virtual clock (moved by ``POST /_emulator/clock``) and
+    the fault profiles it starts with."""
 
     host: str
     port: int
     config: EmulatorConfig
+    virtual_clock: bool = False
+    fault_profiles: tuple[str, ...] = ()
+
+    def emulator(self) -> Emulator:
+        """The emulator these options describe."""
+        clock = VirtualClock() if self.virtual_clock else None
+        emulator = Emulator(self.config, clock=clock)
+        for profile in self.fault_profiles:
+            emulator.apply_profile(profile)
+        return emulator
 
 
 def _seconds(text: str) -> float:
@@ -62,7 +75,8 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
         "--plan",
         choices=sorted(PLANS),
         default="standard",
-        help="Request-rate limits: burst 50 at 2/s, or 250 at 5/s.",
+        help="Request-rate limits: burst 50 at 2/s, or 250 at 5/s (unlimited: none, for "
+        "measuring the emulator itself).",
     )
     parser.add_argument(
         "--write-seconds",
@@ -78,6 +92,32 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
         default=None,
         type=_seconds,
         help="Simulated server time of a whole batch, whatever it holds.",
+    )
+    parser.add_argument(
+        "--operating-limit",
+        default=480.0,
+        type=_seconds,
+        help="Server seconds a method may use per credential in 10 minutes before it is "
+        "refused with 429 OPERATION_TIME_LIMIT.",
+    )
+    parser.add_argument(
+        "--operating-mode",
+        choices=["documented", "batch"],
+        default="documented",
+        help="Charge a batch's commands to their own methods (as documented) or to batch.",
+    )
+    parser.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help="Run on a virtual clock that moves only by POST /_emulator/clock (and simulated "
+        "server time): token lifetimes and limits without waiting.",
+    )
+    parser.add_argument(
+        "--fault-profile",
+        action="append",
+        choices=sorted(FAULT_PROFILES),
+        default=[],
+        help="Start with this profile's recurring faults (repeatable).",
     )
     parser.add_argument("--webhook-token", help="The webhook's secret (random if unset).")
     parser.add_argument("--client-id", help="The app's client id (random if unset).")
@@ -95,6 +135,8 @@ def parse_args(argv: Sequence[str] | None = None, *, prog: str | None = None) ->
         read_seconds=args.read_seconds,
         write_seconds=args.write_seconds,
         batch_seconds=args.batch_seconds,
+        operating_limit=args.operating_limit,
+        operating_mode=args.operating_mode,
         # A served portal posts its events from a queue after the answer, as Bitrix24 does.
         deliver_events_inline=False,
     )
@@ -105,7 +147,13 @@ def parse_args(argv: Sequence[str] | None = None, *, prog: str | None = None) ->
         config.client_id = args.client_id
     if args.client_secret:
         config.client_secret = args.client_secret
-    return ServeOptions(host=args.host, port=args.port, config=config)
+    return ServeOptions(
+        host=args.host,
+        port=args.port,
+        config=config,
+        virtual_clock=args.virtual_clock,
+        fault_profiles=tuple(args.fault_profile),
+    )
 
 
 def banner(emulator: Emulator) -> str:
@@ -114,7 +162,15 @@ def banner(emulator: Emulator) -> str:
     base = emulator.config.portal_url.rstrip("/")
     return "\n".join(
         [
-            f"Bitrix24 emulator at {base}/ ({emulator.config.plan.name} plan)",
+            f"Bitrix24 emulator at {base}/ ({emulator.config.plan.name} plan, operating limit "
+            f"{emulator.config.operating_limit:g} s"
+            + (", virtual clock" if isinstance(emulator.clock, VirtualClock) else "")
+            + (
+                f", faults: {', '.join(sorted({f.kind for f in emulator.faults}))}"
+                if emulator.faults
+                else ""
+            )
+            + ")",
             f"  inbound webhook:  {emulator.webhook_url}",
             f"  app client_id:    {emulator.app.client_id}",
             f"  app client_secret: {emulator.app.client_secret}",
@@ -132,6 +188,6 @@ def serve(emulator: Emulator, *, host: str, port: int) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """The ``bitrix24-emulator`` console script."""
     options = parse_args(argv, prog="bitrix24-emulator")  # also under python -m
-    emulator = Emulator(options.config)
+    emulator = options.emulator()
     print(banner(emulator), flush=True)
     serve(emulator, host=options.host, port=options.port)

@@ -30,7 +30,7 @@ from bitrix24_emulator.clock import Clock, SystemClock
 from bitrix24_emulator.errors import ApiError
 from bitrix24_emulator.limits import STANDARD, LeakyBucket, OperatingLimiter, Plan
 from bitrix24_emulator.methods import REGISTRY, Auth, Call, Listed, MethodSpec
-from bitrix24_emulator.state import App, Delivery, Portal, Token, default_portal
+from bitrix24_emulator.state import App, Binding, Delivery, Portal, Token, default_portal
 
 #: At most this many commands in one ``batch``.
 BATCH_LIMIT = 50
@@ -44,8 +44,32 @@ FAULT_KINDS = frozenset(
         "html_error",
         "expired_token",
         "moved",
+        "operation_limit",
+        "dropped",
     }
 )
+#: The name faults give the OAuth server's token endpoint (``methods=["oauth.token"]``).
+OAUTH_ENDPOINT = "oauth.token"
+#: Named sets of recurring faults (``--fault-profile``, ``Emulator.apply_profile``): each
+#: fault hits every ``every``-th matching request, for as long as the emulator runs.
+FAULT_PROFILES: dict[str, tuple[dict[str, Any], ...]] = {
+    # The portal's request bucket overflowing now and then (another app on the same IP).
+    "query-limit-bursts": ({"kind": "query_limit", "every": 7},),
+    # A method's operating budget used up by another process of the same app.
+    "operation-limit": ({"kind": "operation_limit", "every": 9},),
+    # The work is done, then the connection drops before the answer arrives.
+    "dropped-after-work": ({"kind": "dropped", "every": 11, "writes": True},),
+    # Access tokens that expire early (app mode).
+    "expired-tokens": ({"kind": "expired_token", "every": 13},),
+    # Every other token refresh is done by the OAuth server (the pair rotates), but its
+    # answer never arrives.
+    "lost-refresh-answers": ({"kind": "dropped", "every": 2, "methods": [OAUTH_ENDPOINT]},),
+    # Plain server errors and proxy error pages.
+    "server-errors": (
+        {"kind": "internal_error", "every": 17},
+        {"kind": "html_error", "every": 19},
+    ),
+}
 _REFERENCE = re.compile(r"\$result\[([^\[\]]+)\]((?:\[[^\[\]]*\])*)")
 
 
@@ -59,8 +83,8 @@ class EmulatorConfig:
     ``batch``, as measured on one self-hosted portal, bitrix24.md §2.2).
     ``batch_seconds``, when set, is the server time of a whole ``batch`` whatever it holds
     (shared evenly by its commands), for benchmarks stated "per batch of 50".
-    ``strict_user_fields`` ignores user fields not created with ``userfieldconfig.add`` (as a
-    real portal does); by default any ``ufCrm…`` field is stored.
+    ``strict_user_fields`` (the default) ignores user fields that were never created, as a
+    real portal does; ``False`` stores any ``ufCrm…`` field (for tests that skip creating).
     """
 
     portal_url: str = "https://kancelaria.bitrix24.pl"
@@ -75,7 +99,7 @@ class EmulatorConfig:
     refresh_ttl: float = 180 * 86400.0
     rotate_refresh_tokens: bool = True
     deliver_events_inline: bool = True
-    strict_user_fields: bool = False
+    strict_user_fields: bool = True
     webhook_token: str = attrs.field(factory=lambda: secrets.token_hex(8))
     client_id: str = attrs.field(
         factory=lambda: f"local.{secrets.token_hex(7)}.{secrets.randbelow(10**8):08d}"
@@ -86,17 +110,30 @@ class EmulatorConfig:
 @attrs.define
 class Fault:
     """An injected failure: ``kind`` (one of :data:`FAULT_KINDS`), for the next ``count``
-    matching requests (``None``: until cleared), only for ``methods`` when given."""
+    matching requests (``None``: until cleared), only for ``methods`` when given, only for
+    writes when ``writes``; with ``every`` it hits every ``every``-th matching request
+    instead of each one."""
 
     kind: str
     count: int | None = None
     methods: frozenset[str] | None = None
     seconds: float = 0.0
     location: str = ""
+    every: int | None = None
+    writes: bool = False
+    seen: int = 0
 
     def applies(self, method: str | None) -> bool:
-        """Whether this fault hits a request for ``method``."""
-        return self.methods is None or (method is not None and method in self.methods)
+        """Whether this fault hits a request for ``method`` (the OAuth server's
+        :data:`OAUTH_ENDPOINT` only when named)."""
+        if self.methods is None and method == OAUTH_ENDPOINT:
+            return False
+        if self.methods is not None and (method is None or method not in self.methods):
+            return False
+        if self.writes:
+            spec = REGISTRY.get(method or "")
+            return spec is not None and spec.write
+        return True
 
 
 class TransportFault(Exception):
@@ -126,6 +163,12 @@ def _json_reply(status: int, body: Any, headers: Mapping[str, str] | None = None
         status,
         encoding.dumps(body),
         {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def _encoded_reply(status: int, shaped: Any) -> Reply:
+    return Reply(
+        status, encoding.dumps_shaped(shaped), {"Content-Type": "application/json; charset=utf-8"}
     )
 
 
@@ -161,12 +204,18 @@ class Emulator:
         #: How many answers of each HTTP status were given (503s and 429s say a client
         #: overran a limit).
         self.statuses: Counter[int] = Counter()
-        #: Real seconds spent working on requests under the emulator's lock (not the
-        #: simulated server time): when it nears a run's length, the emulator, not the
-        #: client, set the pace.
+        #: Real seconds spent working on requests, summed over requests (not the simulated
+        #: server time): when it nears a run's length, the emulator, not the client, set the
+        #: pace.
         self.busy_seconds = 0.0
         self._pending: list[tuple[str, str, list[tuple[str, str]]]] = []
+        # Three locks, never one for everything: the portal's state (methods, events,
+        # tokens), the request bucket, and the faults with the counters. Parsing a request
+        # and encoding its answer hold none, so requests in flight overlap (docs/bitrix24.md
+        # gives the measured rate). Order when nested: state, then the others.
         self._lock = threading.RLock()
+        self._bucket_lock = threading.Lock()
+        self._faults_lock = threading.Lock()
         self.portal.webhooks[(1, self.config.webhook_token)] = None
         self.app = App(self.config.client_id, self.config.client_secret, secrets.token_hex(16))
         self.portal.apps[self.app.client_id] = self.app
@@ -218,15 +267,23 @@ class Emulator:
             "server_endpoint": f"{base}/rest/",
             "status": "L",
             "user_id": user_id,
-            "application_token": app.application_token,
         }
 
-    def install_app(self, user_id: int = 1, *, handler: str | None = None) -> dict[str, Any]:
+    def install_app(
+        self, user_id: int = 1, *, handler: str | None = None, callback: str | None = None
+    ) -> dict[str, Any]:
         """Tokens as the install callback hands them to the app (``auth[…]`` of
-        ``ONAPPINSTALL``), including ``application_token``. With ``handler``, the
-        ``ONAPPINSTALL`` event is also posted there, form-encoded, refresh token included."""
+        ``ONAPPINSTALL``), including ``application_token``. With ``callback`` (the app's
+        "initial installation path"), they are POSTed there form-encoded as ``auth[…]``
+        (installation-callback.md); with ``handler``, the ``ONAPPINSTALL`` event is posted
+        there, refresh token included (on-app-install.md)."""
         with self._lock:
-            tokens = self._token_response(self.app, user_id)
+            # The OAuth server never sends application_token (oauth/index.md); the install
+            # callback and ONAPPINSTALL do.
+            tokens = {
+                **self._token_response(self.app, user_id),
+                "application_token": self.app.application_token,
+            }
             if handler:
                 payload = {
                     "event": "ONAPPINSTALL",
@@ -235,9 +292,105 @@ class Emulator:
                     "auth": dict(tokens),
                 }
                 self._pending.append((handler, "ONAPPINSTALL", encoding.flatten(payload)))
-        if handler and self.config.deliver_events_inline:
+            if callback:
+                form = encoding.flatten(
+                    {
+                        "event": "ONAPPINSTALL",
+                        "data": {"VERSION": "1", "LANGUAGE_ID": "pl"},
+                        "ts": int(self.clock.now()),
+                        "auth": dict(tokens),
+                    }
+                )
+                self._pending.append((callback, "INSTALL_CALLBACK", form))
+        if (handler or callback) and self.config.deliver_events_inline:
             self.deliver_events()
         return tokens
+
+    def uninstall_app(self, handler: str | None = None, *, clean: bool = True) -> None:
+        """The app is removed from the portal: ``ONAPPUNINSTALL`` goes to the handlers bound
+        to it (and to ``handler``) with no tokens, only ``application_token``
+        (on-app-uninstall.md); the app's tokens, bindings and placements are gone, and a
+        reinstall gets a new application token."""
+        with self._lock:
+            base = self.config.portal_url.rstrip("/")
+            payload = {
+                "event": "ONAPPUNINSTALL",
+                "data": {"LANGUAGE_ID": "pl", "CLEAN": 1 if clean else 0},
+                "ts": int(self.clock.now()),
+                "auth": {
+                    "domain": self.domain,
+                    "server_endpoint": f"{base}/rest/",
+                    "client_endpoint": f"{base}/rest/",
+                    "member_id": self.portal.member_id,
+                    "application_token": self.app.application_token,
+                },
+            }
+            targets = [
+                b.handler
+                for b in self.portal.bindings
+                if b.event == "ONAPPUNINSTALL" and b.client_id == self.app.client_id
+            ]
+            if handler and handler not in targets:
+                targets.append(handler)
+            for target in targets:
+                self._pending.append((target, "ONAPPUNINSTALL", encoding.flatten(payload)))
+            client = self.app.client_id
+            for store in (self.portal.access_tokens, self.portal.refresh_tokens):
+                for value in [v for v, t in store.items() if t.client_id == client]:
+                    del store[value]
+            self.portal.bindings[:] = [b for b in self.portal.bindings if b.client_id != client]
+            self.portal.placements.clear()
+            self.app.application_token = secrets.token_hex(16)
+        if self.config.deliver_events_inline:
+            self.deliver_events()
+
+    def add_outgoing_webhook(self, event: str, handler: str) -> str:
+        """An outgoing webhook (made in the portal's UI, no app): ``event`` is posted to
+        ``handler`` with only the portal's data and the webhook's own application token in
+        ``auth`` (bitrix24.md §6.2); that token, as the UI shows it."""
+        token = secrets.token_hex(16)
+        with self._lock:
+            self.portal.bindings.append(
+                Binding(
+                    self.portal.next_id("binding"),
+                    event.upper(),
+                    handler,
+                    None,
+                    application_token=token,
+                )
+            )
+        return token
+
+    def open_placement(
+        self,
+        placement: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        user_id: int = 1,
+        handler: str | None = None,
+    ) -> Delivery:
+        """A user opens the app in ``placement`` (e.g. ``CRM_QUOTE_DETAIL_TAB`` with
+        ``{"ID": "7"}``): the portal POSTs :meth:`placement_form` to the handler bound with
+        ``placement.bind`` (or ``handler``), ``DOMAIN``, ``PROTOCOL``, ``LANG`` and
+        ``APP_SID`` in the query string (simple-way.md); what the app answered."""
+        if handler is None:
+            bound = [p for p in self.portal.placements if p["placement"] == placement.upper()]
+            if not bound:
+                raise ValueError(f"no handler is bound to placement {placement!r}")
+            handler = str(bound[-1]["handler"])
+        form = self.placement_form(placement.upper(), options, user_id=user_id)
+        query = {k: form.pop(k) for k in ("DOMAIN", "PROTOCOL", "LANG", "APP_SID")}
+        url = handler + ("&" if "?" in handler else "?") + std_urlencode(query)
+        with httpx.Client(transport=self.event_transport, timeout=10.0) as http:
+            delivery = Delivery(url, "PLACEMENT", list(form.items()))
+            try:
+                response = http.post(url, data=form)
+                delivery.status = response.status_code
+            except httpx.HTTPError as exc:
+                delivery.error = f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            self.portal.deliveries.append(delivery)
+        return delivery
 
     def placement_form(
         self,
@@ -283,36 +436,75 @@ class Emulator:
         methods: list[str] | None = None,
         seconds: float = 0.0,
         location: str = "",
+        every: int | None = None,
+        writes: bool = False,
     ) -> Fault:
         """Add a fault: ``down`` (connection refused), ``timeout`` (no answer within
         ``seconds``), ``slow`` (``seconds`` more server time), ``query_limit`` (503),
-        ``internal_error`` (500 JSON), ``html_error`` (500 HTML page), ``expired_token`` (401
-        for app calls), ``moved`` (302 to ``location``)."""
+        ``operation_limit`` (429 ``OPERATION_TIME_LIMIT``, as when another process of the
+        same app used the method's budget), ``internal_error`` (500 JSON), ``html_error``
+        (500 HTML page), ``expired_token`` (401 for app calls), ``moved`` (302 to
+        ``location``), ``dropped`` (the request is carried out, then the connection drops
+        before the answer: the client cannot know the work was done)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {sorted(FAULT_KINDS)}")
+        if every is not None and every < 1:
+            raise ValueError("every must be at least 1")
         fault = Fault(
             kind,
             count,
             frozenset(m.lower() for m in methods) if methods else None,
             seconds,
             location,
+            every,
+            writes,
         )
-        with self._lock:
+        with self._faults_lock:
             self.faults.append(fault)
         return fault
 
+    def spend_operating(
+        self, method: str, seconds: float, *, credential: str = "app", user_id: int = 1
+    ) -> float:
+        """Another process of the same app (``credential="app"``) or of the same webhook
+        (``"webhook"``) uses ``seconds`` of ``method``'s operating budget now, as the
+        documented accounting counts it (ten one-minute baskets); the method is refused with
+        429 once the sum passes the limit, until the oldest basket expires. The sum after."""
+        if credential == "app":
+            key = f"app:{self.app.client_id}"
+        elif credential == "webhook":
+            key = f"webhook:{user_id}:{self.config.webhook_token}"
+        else:
+            key = credential
+        now = self.clock.now()
+        with self._lock:
+            self.operating.record((key, method.lower()), now, seconds)
+            return self.operating.operating((key, method.lower()), now)
+
+    def apply_profile(self, name: str) -> list[Fault]:
+        """Inject the recurring faults of profile ``name`` (:data:`FAULT_PROFILES`)."""
+        if name not in FAULT_PROFILES:
+            raise ValueError(f"unknown fault profile {name!r}; one of {sorted(FAULT_PROFILES)}")
+        return [self.inject(**spec) for spec in FAULT_PROFILES[name]]
+
     def clear_faults(self) -> None:
         """Remove every injected fault."""
-        with self._lock:
+        with self._faults_lock:
             self.faults.clear()
 
     def _take_fault(
         self, method: str | None, kinds: set[str], auth_kind: str | None = None
     ) -> Fault | None:
-        for fault in self.faults:
-            if fault.kind in kinds and fault.applies(method):
+        with self._faults_lock:
+            for fault in self.faults:
+                if fault.kind not in kinds or not fault.applies(method):
+                    continue
                 if fault.kind == "expired_token" and auth_kind != "oauth":
                     continue
+                if fault.every is not None:
+                    fault.seen += 1
+                    if fault.seen % fault.every:
+                        continue
                 if fault.count is not None:
                     fault.count -= 1
                     if fault.count <= 0:
@@ -384,6 +576,8 @@ class Emulator:
         """POST every queued event once, form-encoded; failures are recorded, never retried."""
         with self._lock:
             pending, self._pending = self._pending, []
+        if not pending:
+            return []  # most answers fire nothing: no HTTP client to build (it costs ~0.1 s)
         done = []
         with httpx.Client(transport=self.event_transport, timeout=10.0) as http:
             for url, event, form in pending:
@@ -430,6 +624,8 @@ class Emulator:
                 {
                     "id": message_id,
                     "dialog_id": f"chat{session['CHAT_ID']}",
+                    "chat": int(session["CHAT_ID"]),
+                    "uuid": secrets.token_hex(16),
                     "author_id": user_id,
                     "text": text,
                     "date": self.portal.iso(self.clock.now()),
@@ -462,15 +658,32 @@ class Emulator:
         body: bytes = b"",
     ) -> Reply:
         """Answer one HTTP request; simulated server time passes on the clock before the
-        answer. Raises :class:`TransportFault` for ``down``/``timeout`` faults."""
-        with self._lock:
-            began = time.perf_counter()
-            reply, seconds = self._handle(http_method, path, query, headers or {}, body)
-            self.statuses[reply.status] += 1
-            self.busy_seconds += time.perf_counter() - began
+        answer. Raises :class:`TransportFault` for ``down``/``timeout`` faults, and for
+        ``dropped`` once the work is done. Safe to call from many threads at once."""
+        reply, seconds, dropped = self.respond(http_method, path, query, headers, body)
         if seconds > 0:
             self.clock.sleep(seconds)
+        if dropped:
+            raise TransportFault("dropped")
         return reply
+
+    def respond(
+        self,
+        http_method: str,
+        path: str,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> tuple[Reply, float, bool]:
+        """:meth:`handle` without the waiting: the answer, the simulated server time still to
+        pass before it is sent, and whether the connection then drops (the served app waits
+        without holding a thread). Raises :class:`TransportFault` for ``down``/``timeout``."""
+        began = time.perf_counter()
+        reply, seconds, dropped = self._handle(http_method, path, query, headers or {}, body)
+        with self._faults_lock:
+            self.statuses[reply.status] += 1
+            self.busy_seconds += time.perf_counter() - began
+        return reply, seconds, dropped
 
     def transport(self) -> httpx.MockTransport:
         """An httpx transport (sync and async) answering from this emulator in-process.
@@ -489,6 +702,13 @@ class Emulator:
                 if fault.kind == "down":
                     raise httpx.ConnectError(
                         "connection refused (emulated)", request=request
+                    ) from None
+                if fault.kind == "dropped":
+                    if self.config.deliver_events_inline and self._pending:
+                        self.deliver_events()  # the work was done: its events go out
+                    raise httpx.RemoteProtocolError(
+                        "Server disconnected without sending a response (emulated).",
+                        request=request,
                     ) from None
                 self.clock.sleep(fault.seconds)
                 raise httpx.ReadTimeout("timed out (emulated)", request=request) from None
@@ -535,21 +755,38 @@ class Emulator:
 
     def _handle(
         self, http_method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[Reply, float]:
+    ) -> tuple[Reply, float, bool]:
         now = self.clock.now()
         parts = [p for p in path.split("/") if p]
         try:
             params = self._params(query, headers, body)
         except ApiError as exc:
-            return _json_reply(exc.status, exc.body()), 0.0
+            return _json_reply(exc.status, exc.body()), 0.0, False
         if parts[:2] == ["oauth", "token"]:
-            return self._oauth_token(params), 0.0
+            # The OAuth server takes only faults that name it (methods=["oauth.token"]): a
+            # refresh lost on the way back leaves the pair rotated and the client unaware.
+            for kind in ("down", "timeout"):
+                fault = self._take_fault(OAUTH_ENDPOINT, {kind})
+                if fault is not None:
+                    raise TransportFault(kind, fault.seconds or 60.0)
+            fault = self._take_fault(OAUTH_ENDPOINT, {"html_error", "internal_error"})
+            if fault is not None:
+                return self._fault_reply(fault, path, query), 0.0, False
+            dropped = self._take_fault(OAUTH_ENDPOINT, {"dropped"}) is not None
+            with self._lock:
+                return self._oauth_token(params), 0.0, dropped
         if parts[:2] == ["oauth", "authorize"]:
-            return self._oauth_authorize(params), 0.0
+            with self._lock:
+                return self._oauth_authorize(params), 0.0, False
         if not parts or parts[0] != "rest" or len(parts) not in (2, 4):
-            return _json_reply(
-                404, {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}
-            ), 0.0
+            return (
+                _json_reply(
+                    404,
+                    {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"},
+                ),
+                0.0,
+                False,
+            )
         name = parts[-1].lower().removesuffix(".json")
         self.requests.append((name, parts[1] if len(parts) == 4 else "oauth"))
         for kind in ("down", "timeout"):
@@ -558,36 +795,60 @@ class Emulator:
                 raise TransportFault(kind, fault.seconds or 60.0)
         fault = self._take_fault(name, {"moved", "html_error", "internal_error", "query_limit"})
         if fault is not None:
-            return self._fault_reply(fault, path, query), 0.0
-        if not self.bucket.try_take(now):
-            return _json_reply(
-                503, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
-            ), 0.0
-        try:
-            auth = self._authenticate(parts, params, now, name)
-            slow = self._take_fault(name, {"slow"})
-            extra = slow.seconds if slow else 0.0
-            if name == "batch":
-                body_out, seconds = self._batch(params, auth, now, extra)
-                return _json_reply(200, body_out), seconds
-            spec = REGISTRY.get(name)
-            if spec is None:
-                raise ApiError("ERROR_METHOD_NOT_FOUND", "Method not found!", status=404)
-            self._check_context(spec, auth)
-            result, timing, seconds = self._run(spec, params, auth, now, extra)
-        except ApiError as exc:
-            return _json_reply(exc.status, exc.body()), 0.0
-        envelope: dict[str, Any] = {}
-        if isinstance(result, Listed):
-            envelope["result"] = result.result
-            if result.total is not None:
-                envelope["total"] = result.total
-            if result.next is not None:
-                envelope["next"] = result.next
-        else:
-            envelope["result"] = result
-        envelope["time"] = timing
-        return _json_reply(200, envelope), seconds
+            return self._fault_reply(fault, path, query), 0.0, False
+        with self._bucket_lock:
+            taken = self.bucket.try_take(now)
+        if not taken:
+            return (
+                _json_reply(
+                    503,
+                    {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"},
+                ),
+                0.0,
+                False,
+            )
+        dropped = self._take_fault(name, {"dropped"}) is not None
+        shaped, seconds, status = self._answer(name, parts, params, now)
+        # Encoding, the costliest part of an answer, happens outside every lock.
+        return _encoded_reply(status, shaped), seconds, dropped
+
+    def _answer(
+        self, name: str, parts: list[str], params: Mapping[str, Any], now: float
+    ) -> tuple[Any, float, int]:
+        """Run the method under the state lock: the PHP-shaped answer (a copy that later
+        changes of the portal cannot touch), the simulated server time, the HTTP status."""
+        with self._lock:
+            try:
+                auth = self._authenticate(parts, params, now, name)
+                if self._take_fault(name, {"operation_limit"}) is not None:
+                    raise ApiError(
+                        "OPERATION_TIME_LIMIT",
+                        "Method is blocked due to operation time limit.",
+                        status=429,
+                    )
+                slow = self._take_fault(name, {"slow"})
+                extra = slow.seconds if slow else 0.0
+                if name == "batch":
+                    body_out, seconds = self._batch(params, auth, now, extra)
+                    return encoding.php_shape(body_out), seconds, 200
+                spec = REGISTRY.get(name)
+                if spec is None:
+                    raise ApiError("ERROR_METHOD_NOT_FOUND", "Method not found!", status=404)
+                self._check_context(spec, auth)
+                result, timing, seconds = self._run(spec, params, auth, now, extra)
+            except ApiError as exc:
+                return encoding.php_shape(exc.body()), 0.0, exc.status
+            envelope: dict[str, Any] = {}
+            if isinstance(result, Listed):
+                envelope["result"] = result.result
+                if result.total is not None:
+                    envelope["total"] = result.total
+                if result.next is not None:
+                    envelope["next"] = result.next
+            else:
+                envelope["result"] = result
+            envelope["time"] = timing
+            return encoding.php_shape(envelope), seconds, 200
 
     def _fault_reply(self, fault: Fault, path: str, query: str) -> Reply:
         if fault.kind == "moved":

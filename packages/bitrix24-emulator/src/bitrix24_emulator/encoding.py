@@ -108,4 +108,9 @@ def php_shape(value: Any) -> Any:
 
 def dumps(value: Any) -> bytes:
     """PHP-shaped JSON, UTF-8, unescaped like Bitrix24's answers."""
-    return json.dumps(php_shape(value), ensure_ascii=False, separators=(",", ":")).encode()
+    return dumps_shaped(php_shape(value))
+
+
+def dumps_shaped(shaped: Any) -> bytes:
+    """JSON of data :func:`php_shape` already shaped."""
+    return json.dumps(shaped, ensure_ascii=False, separators=(",", ":")).encode()

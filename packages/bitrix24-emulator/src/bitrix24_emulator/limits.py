@@ -26,7 +26,10 @@ class Plan:
 
 STANDARD = Plan("standard", burst=50, drain=2.0)
 ENTERPRISE = Plan("enterprise", burst=250, drain=5.0)
-PLANS = {plan.name: plan for plan in (STANDARD, ENTERPRISE)}
+#: No request-rate limit at all: for measuring the emulator itself (benchmarks), never a
+#: portal a connector should expect.
+UNLIMITED = Plan("unlimited", burst=10**12, drain=1e12)
+PLANS = {plan.name: plan for plan in (STANDARD, ENTERPRISE, UNLIMITED)}
 
 
 class LeakyBucket:

@@ -126,6 +126,81 @@ _CONTACT_FIELDS = frozenset(
         "fm",
     ]
 )
+_DEAL_FIELDS = frozenset(
+    [
+        "title",
+        "typeId",
+        "categoryId",
+        "stageId",
+        "isRecurring",
+        "isReturnCustomer",
+        "isRepeatedApproach",
+        "probability",
+        "currencyId",
+        "opportunity",
+        "isManualOpportunity",
+        "taxValue",
+        "companyId",
+        "contactId",
+        "contactIds",
+        "quoteId",
+        "begindate",
+        "closedate",
+        "opened",
+        "closed",
+        "comments",
+        "assignedById",
+        "sourceId",
+        "sourceDescription",
+        "leadId",
+        "additionalInfo",
+        "locationId",
+        "originatorId",
+        "originId",
+        "observers",
+        "utmSource",
+        "utmMedium",
+        "utmCampaign",
+        "utmContent",
+        "utmTerm",
+    ]
+)
+_LEAD_FIELDS = frozenset(
+    [
+        "title",
+        "honorific",
+        "name",
+        "secondName",
+        "lastName",
+        "birthdate",
+        "companyTitle",
+        "sourceId",
+        "sourceDescription",
+        "stageId",
+        "statusDescription",
+        "post",
+        "currencyId",
+        "opportunity",
+        "isManualOpportunity",
+        "taxValue",
+        "opened",
+        "comments",
+        "assignedById",
+        "companyId",
+        "contactId",
+        "contactIds",
+        "isReturnCustomer",
+        "originatorId",
+        "originId",
+        "observers",
+        "fm",
+        "utmSource",
+        "utmMedium",
+        "utmCampaign",
+        "utmContent",
+        "utmTerm",
+    ]
+)
 #: Read-only system fields every item answers with.
 SYSTEM_FIELDS = frozenset(
     [
@@ -146,6 +221,8 @@ SYSTEM_FIELDS = frozenset(
 INT_FIELDS = frozenset(
     [
         "id",
+        "quoteId",
+        "probability",
         "assignedById",
         "companyId",
         "contactId",
@@ -223,6 +300,10 @@ class CrmType:
         """The ``ENTITY_ID`` of a pipeline's stages in ``crm.status.list``."""
         if self.entity_type_id == 7:
             return "QUOTE_STATUS"
+        if self.entity_type_id == 1:
+            return "STATUS"
+        if self.entity_type_id == 2:
+            return "DEAL_STAGE" if category.id == 0 else f"DEAL_STAGE_{category.id}"
         return f"DYNAMIC_{self.entity_type_id}_STAGE_{category.id}"
 
     def default_category(self) -> Category | None:
@@ -283,6 +364,32 @@ def quote_type() -> CrmType:
     return CrmType(
         7, "QUOTE", "Estimate", _QUOTE_FIELDS, [Category(0, "General", 100, True, stages)]
     )
+
+
+def deal_type() -> CrmType:
+    """The Deal, ``entityTypeId`` 2: the general pipeline (id 0, ``DEAL_STAGE``)."""
+    stages = [
+        Stage("NEW", "New", 10),
+        Stage("PREPARATION", "Preparing documents", 20),
+        Stage("PREPAYMENT_INVOICE", "Invoice", 30),
+        Stage("EXECUTING", "In progress", 40),
+        Stage("FINAL_INVOICE", "Final invoice", 50),
+        Stage("WON", "Deal won", 60, "S"),
+        Stage("LOSE", "Deal lost", 70, "F"),
+    ]
+    return CrmType(2, "DEAL", "Deal", _DEAL_FIELDS, [Category(0, "General", 100, True, stages)])
+
+
+def lead_type() -> CrmType:
+    """The Lead, ``entityTypeId`` 1, with the ``STATUS`` directory as its stages."""
+    stages = [
+        Stage("NEW", "Unassigned", 10),
+        Stage("IN_PROCESS", "In progress", 20),
+        Stage("PROCESSED", "Processed", 30),
+        Stage("CONVERTED", "Good lead", 40, "S"),
+        Stage("JUNK", "Junk lead", 50, "F"),
+    ]
+    return CrmType(1, "LEAD", "Lead", _LEAD_FIELDS, [Category(0, "General", 100, True, stages)])
 
 
 def spa_type(entity_type_id: int, type_id: int, title: str, category_id: int) -> CrmType:
@@ -361,6 +468,8 @@ class Portal:
     requisite_links: dict[tuple[int, int], dict[str, Any]] = attrs.field(factory=dict)
     timeline: list[dict[str, Any]] = attrs.field(factory=list)
     messages: list[dict[str, Any]] = attrs.field(factory=list)
+    #: Chat ids of dialogs named by a user or a group (``DIALOG_ID`` ``45``, ``sg12``).
+    private_chats: dict[str, int] = attrs.field(factory=dict)
     connectors: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     sessions: dict[tuple[str, str, str], dict[str, Any]] = attrs.field(factory=dict)
     placements: list[dict[str, Any]] = attrs.field(factory=list)
@@ -405,6 +514,8 @@ def default_portal() -> Portal:
     portal.types[3] = CrmType(3, "CONTACT", "Contact", _CONTACT_FIELDS, has_product_rows=False)
     portal.types[4] = CrmType(4, "COMPANY", "Company", _COMPANY_FIELDS, has_product_rows=False)
     portal.types[7] = quote_type()
+    portal.types[2] = deal_type()
+    portal.types[1] = lead_type()
     portal.types[1038] = spa_type(1038, 37, "Dokumenty klienta", 37)
     for type_id in portal.types:
         portal.items[type_id] = {}

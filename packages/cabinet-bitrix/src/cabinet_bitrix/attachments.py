@@ -111,6 +111,15 @@ def attach_files(
 def owe_files(port: SyncPort, pushed: Iterable[tuple[Document, int]]) -> int:
     """Record that the pushed documents' files are to be posted to their items (drafts
     excluded: they have none); one state write for the whole batch. How many were recorded."""
+    owed = owed_entries(port, pushed)
+    if owed:
+        port.set_states(owed)
+    return len(owed)
+
+
+def owed_entries(port: SyncPort, pushed: Iterable[tuple[Document, int]]) -> dict[str, int]:
+    """The ``files.owed.<id>`` state entries of the pushed documents (drafts excluded), for
+    a state write the caller may share with other bookkeeping of the same batch."""
     owed: dict[str, int] = {}
     for document, item_id in pushed:
         document_type = port.document_type(document.doc_type)
@@ -119,9 +128,7 @@ def owe_files(port: SyncPort, pushed: Iterable[tuple[Document, int]]) -> int:
         if document.status == document_type.workflow.initial:
             continue
         owed[f"{OWED_PREFIX}{document.id}"] = item_id
-    if owed:
-        port.set_states(owed)
-    return len(owed)
+    return owed
 
 
 def deliveries_due(port: SyncPort) -> bool:

@@ -41,11 +41,26 @@ DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/"  # noqa: S105 (a UR
 #: The backend's state key of a portal's tokens (``member_id`` appended); the port keeps
 #: them in the settings table as ``bitrix24.portal.<member_id>``.
 STATE_PREFIX = "portal."
+#: The backend's state key saying the app must be reinstalled (``since``, ``member_id``,
+#: ``error``); cleared when new tokens are saved (an install, a successful refresh).
+REINSTALL_KEY = "reinstall"
 
 
 class AuthError(Exception):
     """Tokens are missing, or the OAuth server refused to refresh them (``invalid_grant``:
     the refresh token expired or was rotated out; the app must be reinstalled)."""
+
+
+class ReinstallRequired(AuthError):
+    """The OAuth server refused the refresh token for good (``invalid_grant``, a refresh
+    whose answer was lost after the server had rotated the pair, or ``invalid_client``):
+    only reinstalling the app on the portal (or fixing its client id and secret) gives the
+    app tokens again. Deliveries wait meanwhile; nothing is lost."""
+
+
+class RefreshUnanswered(AuthError):
+    """The OAuth server could not be reached or answered with a server error: the refresh
+    is worth trying again (the client's retry policy decides when)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -158,7 +173,16 @@ class TokenStore(Protocol):
         ...
 
     def save(self, tokens: PortalTokens) -> None:
-        """Replace the saved tokens of ``tokens.member_id``."""
+        """Replace the saved tokens of ``tokens.member_id`` (and forget that the app had to
+        be reinstalled: these tokens are new)."""
+        ...
+
+    def needs_reinstall(self, member_id: str, error: str) -> None:
+        """Record that the saved tokens of ``member_id`` were refused for good."""
+        ...
+
+    def reinstall_reason(self, member_id: str) -> str | None:
+        """Why the app must be reinstalled on ``member_id``; ``None`` when it need not be."""
         ...
 
 
@@ -167,6 +191,7 @@ class MemoryTokenStore:
 
     def __init__(self) -> None:
         self.tokens: dict[str, PortalTokens] = {}
+        self.refused: dict[str, str] = {}
 
     def load(self, member_id: str) -> PortalTokens | None:
         """The tokens saved for ``member_id``."""
@@ -175,6 +200,15 @@ class MemoryTokenStore:
     def save(self, tokens: PortalTokens) -> None:
         """Keep ``tokens``."""
         self.tokens[tokens.member_id] = tokens
+        self.refused.pop(tokens.member_id, None)
+
+    def needs_reinstall(self, member_id: str, error: str) -> None:
+        """Remember the refusal."""
+        self.refused[member_id] = error
+
+    def reinstall_reason(self, member_id: str) -> str | None:
+        """The refusal remembered, if any."""
+        return self.refused.get(member_id)
 
 
 class PortTokenStore:
@@ -190,12 +224,36 @@ class PortTokenStore:
         return PortalTokens.from_json(value) if isinstance(value, Mapping) else None
 
     def save(self, tokens: PortalTokens) -> None:
-        """Store ``tokens`` (replacing the old pair)."""
+        """Store ``tokens`` (replacing the old pair); a reinstall state is over."""
         self.port.set_state(STATE_PREFIX + tokens.member_id, tokens.to_json(), secret=True)
+        if self.port.state(REINSTALL_KEY) is not None:
+            self.port.set_state(REINSTALL_KEY, None)
 
     def forget(self, member_id: str) -> None:
         """Drop the tokens of ``member_id`` (the app was uninstalled there)."""
         self.port.set_state(STATE_PREFIX + member_id, None, secret=True)
+
+    def needs_reinstall(self, member_id: str, error: str) -> None:
+        """Record the refusal in the backend's state (the settings page and the health
+        check show it)."""
+        self.port.set_state(
+            REINSTALL_KEY,
+            {"member_id": member_id, "error": error, "since": self.port.now().isoformat()},
+        )
+
+    def reinstall_reason(self, member_id: str) -> str | None:
+        """The recorded refusal for ``member_id``, if any."""
+        value = self.port.state(REINSTALL_KEY)
+        if isinstance(value, Mapping) and value.get("member_id") == member_id:
+            return str(value.get("error") or "invalid_grant")
+        return None
+
+
+def reinstall_needed(port: SyncPort) -> dict[str, Any] | None:
+    """The "reinstall the app" state of the backend (``since``, ``member_id``, ``error``),
+    or ``None``: what the settings page and a health check show."""
+    value = port.state(REINSTALL_KEY)
+    return dict(value) if isinstance(value, Mapping) else None
 
 
 def confirm_install(
@@ -319,6 +377,8 @@ class OAuthAuth:
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens: PortalTokens | None = None
+        #: The access token of a pair the OAuth server refused for good (reinstall state).
+        self._refused: str | None = None
         #: How many refreshes this object made (reports, tests).
         self.refreshes = 0
 
@@ -339,8 +399,19 @@ class OAuthAuth:
         return self._tokens
 
     def prepare(self, method: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        """``{client_endpoint}{method}.json`` with ``auth`` in the body."""
-        tokens = self.tokens
+        """``{client_endpoint}{method}.json`` with ``auth`` in the body.
+        :class:`ReinstallRequired` without a request while the saved tokens are the refused
+        ones (deliveries pause until an admin reinstalls the app)."""
+        with self._lock:
+            if self._refused is not None:
+                saved = self.keeper.load(self.member_id)
+                if saved is None or saved.access_token == self._refused:
+                    raise ReinstallRequired(
+                        f"the Bitrix24 app must be reinstalled on portal {self.member_id}"
+                    )
+                # Reinstalled (here or by another process): the new pair is used.
+                self._tokens, self._refused = saved, None
+            tokens = self._current()
         endpoint = tokens.client_endpoint.rstrip("/") + "/"
         return f"{endpoint}{method}.json", {**params, "auth": tokens.access_token}
 
@@ -357,15 +428,29 @@ class OAuthAuth:
                 # Another process refreshed and saved the rotated pair first.
                 self._tokens = saved
                 return True
-            response = http.get(
-                self.token_url,
-                params={
-                    "grant_type": "refresh_token",
-                    "client_id": self.client_id,
-                    "client_secret": self.client_secret,
-                    "refresh_token": current.refresh_token,
-                },
-            )
+            if saved is not None and self.keeper.reinstall_reason(self.member_id):
+                # Another process found the pair refused: asking again cannot help.
+                self._refused = current.access_token
+                raise ReinstallRequired(
+                    f"the Bitrix24 app must be reinstalled on portal {self.member_id}"
+                )
+            try:
+                response = http.get(
+                    self.token_url,
+                    params={
+                        "grant_type": "refresh_token",
+                        "client_id": self.client_id,
+                        "client_secret": self.client_secret,
+                        "refresh_token": current.refresh_token,
+                    },
+                )
+            except httpx.TransportError as exc:
+                # The answer may be lost after the server rotated the pair: the next try
+                # sends the same (old) refresh token, which a portal that keeps it for a
+                # while still takes; one that does not answers invalid_grant (below).
+                raise RefreshUnanswered(
+                    f"the Bitrix24 OAuth server did not answer: {exc or type(exc).__name__}"
+                ) from exc
             try:
                 body = response.json()
             except ValueError:
@@ -376,9 +461,18 @@ class OAuthAuth:
                 or "error" in body
                 or not body.get("access_token")
             ):
-                error = body.get("error", "") if isinstance(body, Mapping) else ""
-                raise AuthError(
+                error = str(body.get("error", "")) if isinstance(body, Mapping) else ""
+                message = (
                     f"refreshing the Bitrix24 token failed: HTTP {response.status_code} {error}"
+                )
+                if response.status_code >= 500 or not error:
+                    raise RefreshUnanswered(message)
+                # invalid_grant (expired, or rotated out by a refresh whose answer was lost),
+                # invalid_client, NOT_INSTALLED …: only an admin can give the app new tokens.
+                self._refused = current.access_token
+                self.keeper.needs_reinstall(self.member_id, error)
+                raise ReinstallRequired(
+                    f"{message}; the app must be reinstalled on portal {self.member_id}"
                 )
             fresh = _tokens(body, now=self._clock(), previous=current)
             self.keeper.save(fresh)

@@ -20,10 +20,13 @@ the reconciliation cursor, chat bookkeeping) is the port's namespaced state.
 
 The origin field: smart processes have ``xmlId``; quotes (entityTypeId 7) have none — the portal
 ignores it on add and refuses it in a filter (bitrix24.md §3.4) — so on quotes the cabinet's id
-goes into a string user field, ``UF_CRM_CABINET_ID`` by default, which the backend creates with
-``userfieldconfig.add`` the first time it delivers to that entity (user fields are the
-documented way to extend CRM entities, §3.9; ``originId`` exists only on companies and
-contacts). Both default targets therefore work without setup beyond the webhook or app.
+goes into a string user field, which the backend creates with ``userfieldconfig.add`` the first
+time it delivers to that entity (user fields are the documented way to extend CRM entities,
+§3.9; ``originId`` exists only on companies and contacts). Its name follows the documented rule
+``UF_{entityId}_…``: ``UF_CRM_QUOTE_CABINET_ID``; it is created with the ``xmlId``
+``cabinet_origin`` and looked up by that first, so a field the portal already has under another
+name is used as it is. Both default targets therefore work without setup beyond the webhook or
+app.
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import httpx
 from cabinet_core.crm import DeliveryError, PeriodicTask
-from cabinet_core.entities import ChatMessage, Document, DocumentLine, PriceMode
+from cabinet_core.entities import ChatMessage, Document
 from cabinet_core.sync import Topic, decode_payload
 
-from cabinet_bitrix.attachments import attach_files, attach_owed, owe_files
+from cabinet_bitrix.attachments import attach_files, attach_owed, owed_entries
 from cabinet_bitrix.auth import (
     AuthError,
     BitrixAuth,
@@ -58,7 +61,14 @@ from cabinet_bitrix.batching import (
     run_batch,
 )
 from cabinet_bitrix.catalog import ProductSync
-from cabinet_bitrix.client import BitrixClient, BitrixError
+from cabinet_bitrix.client import LIMIT_CODES, BitrixClient, BitrixError
+from cabinet_bitrix.convergence import (
+    DUE_KEY,
+    Pushed,
+    moved_entries,
+    stage_moves,
+    synced_entries,
+)
 from cabinet_bitrix.limiter import RatePlan, RequestBucket
 from cabinet_bitrix.paging import PAGE_SIZE, rows_of
 from cabinet_bitrix.parties import (
@@ -70,7 +80,8 @@ from cabinet_bitrix.parties import (
 )
 from cabinet_bitrix.people import People, reassign_items
 from cabinet_bitrix.pipeline import DEFAULT_IN_FLIGHT, run_pipelined
-from cabinet_bitrix.settings import BitrixSettings
+from cabinet_bitrix.rows import product_row
+from cabinet_bitrix.settings import ORIGIN_FIELD_XML_ID, USER_FIELD_ENTITIES, BitrixSettings
 from cabinet_bitrix.stages import StageMap, StageMapError
 
 if TYPE_CHECKING:
@@ -95,8 +106,7 @@ FILES_SECONDS = 5.0
 #: Short owner codes of the system types (bitrix24.md §3.1); SPAs use ``T`` + hex id.
 _OWNER_TYPES = {1: "L", 2: "D", 3: "C", 4: "CO", 7: "Q", 31: "SI"}
 #: User-field entities of the system types (bitrix24.md §3.9); SPAs use ``CRM_{type id}``.
-_UF_ENTITIES = {1: "CRM_LEAD", 2: "CRM_DEAL", 3: "CRM_CONTACT", 4: "CRM_COMPANY", 7: "CRM_QUOTE"}
-_UF_ENTITIES[31] = "CRM_SMART_INVOICE"
+_UF_ENTITIES = USER_FIELD_ENTITIES
 
 
 def owner_type(entity_type_id: int) -> str:
@@ -115,20 +125,10 @@ def _amount(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def product_row(line: DocumentLine, price_mode: PriceMode, sort: int) -> dict[str, Any]:
-    """One document line as a ``crm.item.productrow`` (a free-text row, ``productId`` 0)."""
-    row: dict[str, Any] = {
-        "productId": 0,
-        "productName": line.name,
-        "price": _amount(line.unit_price),
-        "quantity": _amount(line.quantity),
-        "measureName": line.unit,
-        "taxIncluded": "Y" if price_mode == PriceMode.GROSS else "N",
-        "sort": sort,
-    }
-    if line.vat_rate.isdigit():
-        row["taxRate"] = int(line.vat_rate)
-    return row
+def _already_exists(error: BitrixError) -> bool:
+    """Whether ``userfieldconfig.add`` refused a field because it exists: documented as an
+    empty error code with "Field … already exists" (``ERROR_FIELD_EXISTS`` accepted too)."""
+    return error.code in ("", "ERROR_FIELD_EXISTS") and "exist" in error.description.lower()
 
 
 def is_user_field(name: str) -> bool:
@@ -193,8 +193,9 @@ class BitrixBackend:
         # A client handed in belongs to the caller (tests share one with the emulator).
         self._owns_client = client is None
         self.client = client or make_client(settings)
-        #: Entity types whose origin user field is known to exist.
+        #: Entity types whose origin user field is known to exist, and its name there.
         self._origin_ready: set[int] = set()
+        self._origin_names: dict[int, str] = {}
         #: Default pipeline (category) id of each smart process, and the stage ids of each
         #: type's pipeline, read at first use.
         self._categories: dict[int, int] = {}
@@ -273,33 +274,34 @@ class BitrixBackend:
 
     def ensure_origin_field(self, entity_type_id: int) -> str:
         """The origin field of ``entity_type_id``, created first when it is a user field that
-        the portal does not have yet (once per backend and entity type)."""
+        the portal does not have yet (once per backend and entity type).
+
+        The field is found by its ``xmlId`` (``cabinet_origin``) before its name, so the
+        portal's own name wins; it is created as ``userfieldconfig.add`` documents
+        (``UF_{entityId}_…``). Another worker creating it at the same moment makes the portal
+        answer the duplicate with an empty error code (userfieldconfig-add.md "Field …
+        already exists"): the field is then read back."""
+        if entity_type_id in self._origin_ready:
+            return self._origin_names[entity_type_id]
         name = self.settings.origin_field_for(entity_type_id)
-        if not is_user_field(name) or entity_type_id in self._origin_ready:
-            return name
-        original = name if name.startswith("UF_CRM_") else None
-        if original is None:
-            # A camelCase name was configured: the portal's field is already there by contract.
+        if not is_user_field(name) or not name.startswith("UF_"):
+            # xmlId, or a camelCase name: the portal's field is there by contract.
             self._origin_ready.add(entity_type_id)
+            self._origin_names[entity_type_id] = name
             return name
         entity = self.user_field_entity(entity_type_id)
-        existing = rows_of(
-            self.client.call(
-                "userfieldconfig.list",
-                {"moduleId": "crm", "filter": {"entityId": entity, "fieldName": original}},
-            ),
-            "fields",
-        )
-        if not existing:
+        found = self._find_origin_field(entity, name)
+        if found is None:
             try:
-                self.client.call(
+                answer = self.client.call(
                     "userfieldconfig.add",
                     {
                         "moduleId": "crm",
                         "field": {
                             "entityId": entity,
-                            "fieldName": original,
+                            "fieldName": name,
                             "userTypeId": "string",
+                            "xmlId": ORIGIN_FIELD_XML_ID,
                             "multiple": "N",
                             "mandatory": "N",
                             "showFilter": "Y",
@@ -311,11 +313,34 @@ class BitrixBackend:
                     },
                 )
             except BitrixError as exc:
-                # Another worker created it between our list and add.
-                if exc.code != "ERROR_FIELD_EXISTS":
+                if not _already_exists(exc):
                     raise
+                found = self._find_origin_field(entity, name)
+                if found is None:
+                    raise
+            else:
+                field = answer.get("field") if isinstance(answer, Mapping) else None
+                given = field.get("fieldName") if isinstance(field, Mapping) else None
+                found = str(given or name)
         self._origin_ready.add(entity_type_id)
-        return name
+        self._origin_names[entity_type_id] = found
+        return found
+
+    def _find_origin_field(self, entity: str, name: str) -> str | None:
+        """The name of ``entity``'s origin user field: the one carrying our ``xmlId``, else
+        the one named ``name``; ``None`` when the portal has neither."""
+        for filter_ in ({"xmlId": ORIGIN_FIELD_XML_ID}, {"fieldName": name}):
+            fields = rows_of(
+                self.client.call(
+                    "userfieldconfig.list",
+                    {"moduleId": "crm", "filter": {"entityId": entity, **filter_}},
+                ),
+                "fields",
+            )
+            names = [str(f["fieldName"]) for f in fields if f.get("fieldName")]
+            if names:
+                return name if name in names else names[0]
+        return None
 
     def _lookup_params(self, entity_type_id: int, field: str, origin: str) -> dict[str, Any]:
         return {
@@ -443,8 +468,8 @@ class BitrixBackend:
             if not refused or tries >= self.client.retry.attempts:
                 break
             wait = max((results[c.name].error.retry_after or 0.0) for c in refused)  # type: ignore[union-attr]
-            if wait > self.client.retry.max_wait:
-                break
+            if wait > min(self.client.retry.limit_wait, self.client.retry.max_wait):
+                break  # a long block: raised, and the worker defers the delivery
             self.client.pause(wait)
             todo = refused
         return results
@@ -550,6 +575,22 @@ class BitrixBackend:
         *,
         move_stage: Collection[int] = (),
     ) -> dict[int, int | BitrixError]:
+        """Create or update the items of ``documents`` with their product rows (see
+        :meth:`push_confirmed`) and record each confirmed push for reconciliation (one state
+        write); the item id of each document, or the error that stopped it."""
+        outcome, pushed = self.push_confirmed(port, documents, move_stage=move_stage)
+        entries = synced_entries(pushed)
+        if entries:
+            port.set_states(entries)
+        return outcome
+
+    def push_confirmed(
+        self,
+        port: SyncPort,
+        documents: Sequence[Document],
+        *,
+        move_stage: Collection[int] = (),
+    ) -> tuple[dict[int, int | BitrixError], list[Pushed]]:
         """Create or update the items of ``documents`` with their product rows: the lookups
         in as few batches as fit (:meth:`_lookup`), then 25 documents (item + rows) per batch.
         The item id of each document, or the error that stopped it (the others still go
@@ -563,7 +604,11 @@ class BitrixBackend:
 
         A write batch that may have run without its answer arriving (a timeout, a 5xx) is
         never resent as it was: the documents are looked up again first, so what was created
-        is updated rather than created twice."""
+        is updated rather than created twice.
+
+        Besides the outcome, what each written document's item was tied to
+        (:class:`~cabinet_bitrix.convergence.Pushed`): reconciliation compares the portal
+        with it later (:mod:`cabinet_bitrix.convergence`)."""
         stages = StageMap.load(port)
         stages.categories = self._categories
         stages.existing = self._stage_ids
@@ -597,7 +642,42 @@ class BitrixBackend:
             if pending:
                 failures += 1
                 self.client.pause(self.client.retry.backoff(failures))
-        return outcome
+        return outcome, self._pushed(documents, outcome, records, assignees)
+
+    def _pushed(
+        self,
+        documents: Sequence[Document],
+        outcome: Mapping[int, int | BitrixError],
+        records: Mapping[int, tuple[PartyRecord | None, PartyRecord | None]],
+        assignees: Mapping[int, int],
+    ) -> list[Pushed]:
+        """The confirmed writes of a push, with the party ids their items now name."""
+        known = self.parties.known
+        pushed: list[Pushed] = []
+        for document in documents:
+            doc_id = document.id or 0
+            item_id = outcome.get(doc_id)
+            if not isinstance(item_id, int):
+                continue
+            other, owner = records[doc_id]
+            other_id = known.get(other.origin) if other is not None else None
+            owner_id = known.get(owner.origin) if owner is not None else None
+            is_contact = other is not None and other.entity_type_id == CONTACT
+            pushed.append(
+                Pushed(
+                    document=document,
+                    item=item_id,
+                    entity_type=self.settings.entity_type_for(document.doc_type),
+                    assigned=assignees.get(doc_id),
+                    company=None if is_contact else other_id,
+                    contact=other_id if is_contact else None,
+                    mycompany=owner_id,
+                    # A party whose creation failed: the item went in without the link.
+                    unlinked=(other is not None and other_id is None)
+                    or (owner is not None and owner_id is None),
+                )
+            )
+        return pushed
 
     @staticmethod
     def _written(
@@ -687,15 +767,27 @@ class BitrixBackend:
         retrying the same request cannot succeed.
         """
         try:
-            self._deliver(port, message)
-        except BitrixError as exc:
-            raise delivery_error(exc) from exc
-        except AuthError as exc:
-            # The app is not installed (yet) on the portal: retry after an installation.
-            raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
-        except StageMapError as exc:
-            # An admin's mapping to fix: shown with the message, retried once it is fixed.
-            raise DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait) from exc
+            try:
+                self._deliver(port, message)
+            except BitrixError as exc:
+                raise delivery_error(exc) from exc
+            except (AuthError, StageMapError) as exc:
+                raise self._auth_error(exc) from exc
+        except DeliveryError:
+            # Whatever failed, a reconciliation pass follows once nothing is due.
+            port.set_state(DUE_KEY, port.now().isoformat())
+            raise
+
+    def _auth_error(self, exc: AuthError | StageMapError) -> DeliveryError:
+        """The delivery error of a missing or refused app (deferred: the app is installed
+        or reinstalled by an admin, and every waiting message goes through after that
+        without having spent its attempts) or of a malformed stage mapping (an admin's
+        mapping to fix: shown with the message, retried once it is fixed)."""
+        if isinstance(exc, AuthError):
+            return DeliveryError(
+                f"bitrix24: {exc}", retry_after=self.client.retry.max_wait, deferred=True
+            )
+        return DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait)
 
     def _deliver(self, port: SyncPort, message: OutboxMessage) -> None:
         try:
@@ -718,8 +810,14 @@ class BitrixBackend:
             document = port.document(message.entity_id)
             if document is None:
                 return  # deleted before delivery; its own message deletes the item
-            item_id = self.push_document(port, document, move_stage=topic in _STAGE_MOVES)
-            owe_files(port, [(document, item_id)])
+            flags = stage_moves(port, [message.entity_id])
+            item_id = self.push_document(
+                port, document, move_stage=topic in _STAGE_MOVES or bool(flags)
+            )
+            owed = owed_entries(port, [(document, item_id)])
+            owed.update(moved_entries(flags, {message.entity_id}))
+            if owed:
+                port.set_states(owed)
         elif topic in _PARTY_PUSHES:
             party = self._load_party(port, message)
             if party is not None:
@@ -765,15 +863,19 @@ class BitrixBackend:
             for doc_id, about in documents.items()
             if any(m.topic in _STAGE_MOVES for m in about)
         }
+        # Documents reconciliation found on the wrong stage move like a status change.
+        flags = stage_moves(port, list(documents))
+        moves |= {int(key.rpartition(".")[2]) for key in flags}
+        confirmed: list[Pushed] = []
         try:
-            pushed: Mapping[int, int | BitrixError] = (
-                self.push_documents(port, present, move_stage=moves) if present else {}
-            )
+            pushed: Mapping[int, int | BitrixError] = {}
+            if present:
+                pushed, confirmed = self.push_confirmed(port, present, move_stage=moves)
         except BitrixError as exc:
             failed: Exception = delivery_error(exc)
             pushed = {}
         except (AuthError, StageMapError) as exc:
-            failed = DeliveryError(f"bitrix24: {exc}", retry_after=self.client.retry.max_wait)
+            failed = self._auth_error(exc)
             pushed = {}
         else:
             failed = DeliveryError("bitrix24: the document was not pushed", retry_after=None)
@@ -794,23 +896,37 @@ class BitrixBackend:
                 result = failed
             for message in about:
                 outcome[message.id or 0] = result
-        # The files follow once the queue is drained (``bitrix24.files``), not inline: a
-        # backlog's items reach the CRM at the rate limit's pace.
-        owe_files(port, written_items)
+        # One state write for the batch: what reconciliation compares later, the files that
+        # follow once the queue is drained (``bitrix24.files``, not inline: a backlog's items
+        # reach the CRM at the rate limit's pace), the stage moves done, and whether a
+        # failure asks for a reconciliation pass.
+        entries: dict[str, Any] = synced_entries(confirmed)
+        entries.update(owed_entries(port, written_items))
+        entries.update(moved_entries(flags, {p.document.id or 0 for p in confirmed}))
+        if any(result is not None for result in outcome.values()):
+            entries[DUE_KEY] = port.now().isoformat()
+        if entries:
+            port.set_states(entries)
         return outcome
 
     def periodic_tasks(self, port: SyncPort) -> list[PeriodicTask[SyncPort]]:
         """What the worker runs on a schedule: reconciliation (Bitrix24 never retries a lost
-        event), the owed files of pushed documents (behind the queue), the news feed pull and,
+        event; also soon after a failed delivery, once nothing is due), the owed files of pushed
+        documents (behind the queue), the news feed pull and,
         in webhook mode, the chat replies poll (both do nothing when not configured)."""
         from cabinet_bitrix import chat, news
-        from cabinet_bitrix.reconcile import reconcile
+        from cabinet_bitrix.reconcile import AFTER_FAILURE_SECONDS, reconcile, reconcile_if_due
 
         return [
             PeriodicTask(
                 "bitrix24.reconcile",
                 self.settings.reconcile_seconds,
                 lambda task_port: reconcile(task_port, self),
+            ),
+            PeriodicTask(
+                "bitrix24.repair",
+                AFTER_FAILURE_SECONDS,
+                lambda task_port: reconcile_if_due(task_port, self),
             ),
             PeriodicTask(
                 "bitrix24.files",
@@ -870,11 +986,16 @@ def _payload(message: OutboxMessage, expected: type[_P]) -> _P:
 
 def delivery_error(exc: BitrixError) -> DeliveryError:
     """A failed call as the worker's error: transient ones retried (after the portal's wait
-    when it named one), API errors permanent."""
+    when it named one), API errors permanent. A limit the portal named (the request rate,
+    a method's time budget, an overload block) or an app that must be reinstalled is
+    *deferred*: the message waits without spending an attempt, so waiting it out never
+    fails it (bitrix24.md §2.1, §2.2)."""
+    deferred = exc.transient and (exc.code in LIMIT_CODES or exc.reinstall)
     return DeliveryError(
         f"bitrix24: {exc}",
         retry_after=exc.retry_after if exc.transient else None,
         permanent=not exc.transient,
+        deferred=deferred,
     )
 
 

@@ -134,8 +134,7 @@ def _error(client: BitrixClient, command: Command, value: Any) -> BitrixError:
     retry_after = None
     if code == "OPERATION_TIME_LIMIT":
         # The command did not run; its method is free again when its oldest basket expires.
-        until = client.budget.blocked_until(command.method)
-        retry_after = max(until - client.now(), 0.0) if until is not None else 60.0
+        retry_after = max(client.operating_wait(command.method), 0.0)
     return BitrixError(
         code,
         f"{description} (batch command {command.name})",

@@ -7,7 +7,10 @@ passes the method's :class:`OperatingBudget`, so the portal's limits are kept ra
 When they are hit anyway (another client on the same portal) the reactions are:
 
 * ``503 QUERY_LIMIT_EXCEEDED``: the bucket is assumed full, the call waits and is retried;
-* ``429 OPERATION_TIME_LIMIT``: the call waits until the method's ``operating_reset_at``;
+* ``429 OPERATION_TIME_LIMIT``: the method is blocked until its oldest request leaves the
+  ten-minute window: ``operating_reset_at`` from the refusal or the method's last answer, else
+  the whole window (600 s); waited here when short, else raised with that ``retry_after`` for
+  the worker to defer the delivery without spending an attempt;
 * ``401 expired_token`` (app mode): the token pair is refreshed and the call replayed (again
   if the portal says so again, up to the policy's attempts);
 * other 5xx, HTML error pages, timeouts and network errors: retried with exponential backoff;
@@ -26,15 +29,22 @@ from typing import Any
 import attrs
 import httpx
 
-from cabinet_bitrix.auth import AuthError, BitrixAuth, WebhookAuth
+from cabinet_bitrix.auth import (
+    AuthError,
+    BitrixAuth,
+    RefreshUnanswered,
+    ReinstallRequired,
+    WebhookAuth,
+)
 from cabinet_bitrix.limiter import OperatingBudget, RequestBucket
 
 #: Bitrix24's request-rate bucket drains two requests a second (standard plans); waiting one
 #: second frees room for the retried request (bitrix24.md §2.1).
 QUERY_LIMIT_RETRY_SECONDS = 1.0
-#: The resource limit counts execution time in one-minute baskets over ten minutes; one basket
-#: expiring is the soonest a blocked method can run again (bitrix24.md §2.2).
-OPERATION_LIMIT_RETRY_SECONDS = 60.0
+#: The resource limit counts execution time over ten minutes (ten one-minute baskets); a
+#: blocked method runs again once the oldest request has left that window, which without the
+#: answer's ``time.operating_reset_at`` may take the whole window (bitrix24.md §2.2).
+OPERATION_LIMIT_RETRY_SECONDS = 600.0
 
 #: Errors answered before the method runs: the request changed nothing.
 _UNSENT_CODES = {
@@ -46,7 +56,8 @@ _UNSENT_CODES = {
     "NO_AUTH_FOUND",
 }
 #: Errors that say "not now" rather than "never" (rate, resource and overload limits).
-_TRANSIENT_CODES = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "OVERLOAD_LIMIT"}
+LIMIT_CODES = frozenset({"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "OVERLOAD_LIMIT"})
+_TRANSIENT_CODES = LIMIT_CODES
 
 
 class BitrixError(Exception):
@@ -73,6 +84,9 @@ class BitrixError(Exception):
         #: Whether the portal certainly did nothing (refused before running the method), so
         #: even a create may be repeated as it is.
         self.unsent = code in _UNSENT_CODES
+        #: Whether the app's tokens are gone for good (a refresh refused): only reinstalling
+        #: the app on the portal helps.
+        self.reinstall = False
 
 
 @attrs.frozen(kw_only=True)
@@ -93,8 +107,21 @@ def _retry_after_header(response: httpx.Response) -> float | None:
         return None
 
 
-def error_from(response: httpx.Response, body: Any) -> BitrixError | None:
-    """The error an answer carries, or ``None`` for a success envelope."""
+def reset_in(timing: Any, now: float) -> float | None:
+    """Seconds until ``timing``'s ``operating_reset_at`` (an answer's ``time`` object), when
+    it names one still ahead."""
+    if not isinstance(timing, Mapping):
+        return None
+    try:
+        reset_at = float(timing["operating_reset_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return reset_at - now if reset_at > now else None
+
+
+def error_from(response: httpx.Response, body: Any, now: float | None = None) -> BitrixError | None:
+    """The error an answer carries, or ``None`` for a success envelope. ``now`` (epoch
+    seconds) reads an operating-limit refusal's own ``time.operating_reset_at``."""
     status = response.status_code
     if isinstance(body, Mapping) and "error" in body:
         code = str(body["error"])
@@ -106,7 +133,9 @@ def error_from(response: httpx.Response, body: Any) -> BitrixError | None:
         if retry_after is None and code == "QUERY_LIMIT_EXCEEDED":
             retry_after = QUERY_LIMIT_RETRY_SECONDS
         if retry_after is None and code == "OPERATION_TIME_LIMIT":
-            retry_after = OPERATION_LIMIT_RETRY_SECONDS
+            # The refusal's own timing when it has one, else the whole window.
+            given = reset_in(body.get("time"), now) if now is not None else None
+            retry_after = given if given is not None else OPERATION_LIMIT_RETRY_SECONDS
         return BitrixError(
             code, description, status=status, transient=transient, retry_after=retry_after
         )
@@ -142,6 +171,11 @@ class RetryPolicy:
     #: Retries after limit refusals (503/429), bounded by ``max_wait`` and by this count, so
     #: a portal refusing without end surfaces.
     limit_retries: int = 50
+    #: The longest operating-limit block waited in-process; a longer one is raised with its
+    #: ``retry_after`` (the worker defers the delivery without spending an attempt, and is
+    #: free for other work meanwhile). Half the worker's default lease (600 s), so a claimed
+    #: batch is never taken over by another worker while this one waits.
+    limit_wait: float = 300.0
 
     def backoff(self, failures: int) -> float:
         """The pause after the ``failures``-th consecutive outage (1-based)."""
@@ -231,9 +265,12 @@ class BitrixClient:
                 body = response.json()
             except ValueError:
                 body = None
-            error = error_from(response, body)
+            error = error_from(response, body, self._clock())
             if error is not None:
                 error.sent = body_out
+                if isinstance(body, Mapping) and isinstance(body.get("time"), Mapping):
+                    # A refusal's timing holds the method's window too.
+                    timing = body["time"]
                 raise error
             assert isinstance(body, Mapping)  # error_from() returned None: an envelope
             timing = body.get("time") or {}
@@ -246,15 +283,32 @@ class BitrixClient:
         finally:
             self.budget.end(method, timing)
 
+    def operating_wait(self, method: str, failures: int = 1) -> float:
+        """Seconds until ``method``, refused for the operating limit, runs again: until the
+        reset time the refusal or the method's last answer named; a short backoff when that
+        time has just passed (the portal rounds it to a second); else the whole ten-minute
+        window, the documented worst case (bitrix24.md §2.2)."""
+        now = self._clock()
+        until = self.budget.blocked_until(method)
+        if until is not None:
+            return until - now
+        last = self.budget.last_reset(method)
+        if last is not None and now - last < OPERATION_LIMIT_RETRY_SECONDS / 10:
+            return self.retry.backoff(failures)
+        return OPERATION_LIMIT_RETRY_SECONDS
+
     def _pause(self, method: str, error: BitrixError, failures: int) -> float | None:
         """How long to wait before retrying after ``error``, or ``None`` to give up now."""
         if error.code == "QUERY_LIMIT_EXCEEDED":
             self.bucket.saturate()
             return 0.0  # the bucket itself now waits for a drained unit
         if error.code == "OPERATION_TIME_LIMIT":
-            until = self.budget.blocked_until(method)
-            wait = until - self._clock() if until is not None else error.retry_after or 60.0
-            if wait > self.retry.max_wait:
+            # The method is blocked until its oldest request leaves the ten-minute window:
+            # the refusal's own timing (recorded in the budget), the last answer's, or the
+            # whole window. A wait longer than ``limit_wait`` is not spent in-process: the
+            # error goes up with it, and the worker defers the delivery that long.
+            wait = self.operating_wait(method, failures)
+            if wait > min(self.retry.limit_wait, self.retry.max_wait):
                 error.retry_after = wait
                 return None
             return max(wait, 0.0)
@@ -295,15 +349,27 @@ class BitrixClient:
                     refreshes += 1
                     try:
                         replay = self.auth.refresh(self._http, error.sent or {})
+                    except RefreshUnanswered as exc:
+                        # An outage of the OAuth server: retried like any other, within the
+                        # policy's attempts (the call is sent again, expires again, and the
+                        # refresh is tried again with the same refresh token).
+                        failures += 1
+                        if failures >= self.retry.attempts:
+                            raise BitrixError("NETWORK", str(exc), transient=True) from exc
+                        self.retries += 1
+                        self._sleep(self.retry.backoff(failures))
+                        continue
                     except AuthError as exc:
                         # Not fixable by retrying soon: the app needs reinstalling.
-                        raise BitrixError(
+                        refused = BitrixError(
                             error.code,
                             str(exc),
                             status=error.status,
                             transient=True,
                             retry_after=self.retry.max_wait,
-                        ) from exc
+                        )
+                        refused.reinstall = isinstance(exc, ReinstallRequired)
+                        raise refused from exc
                     if replay:
                         continue
                 if not repeatable and not error.unsent:

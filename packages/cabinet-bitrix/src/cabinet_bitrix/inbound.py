@@ -185,7 +185,8 @@ def apply_item(
 ) -> str:
     """Bring the document an item stands for to the status of the item's stage; what
     happened, in a few words (for logs and reconciliation reports)."""
-    field_name = backend.settings.origin_field_for(entity_type_id)
+    # The portal's name of the field (found by its xmlId), not the configured default.
+    field_name = backend.ensure_origin_field(entity_type_id)
     document_id = document_id_of(backend, item.get(field_name))
     if document_id is None:
         return "ignored: not a cabinet document"

@@ -228,6 +228,12 @@ class OperatingBudget:
                 return  # a report from before the window last moved on
             use.operating, use.reset_at = operating, reset_at
 
+    def last_reset(self, method: str) -> float | None:
+        """The latest ``operating_reset_at`` reported for ``method``, even when past."""
+        with self._lock:
+            use = self._methods.get(method.lower())
+            return use.reset_at if use is not None and use.reset_at > 0 else None
+
     def blocked_until(self, method: str) -> float | None:
         """When ``method`` becomes available again after a ``429`` (its known reset time)."""
         with self._lock:

@@ -7,6 +7,13 @@ news follow it: a new post becomes a news item (``external_id`` ``b24:post:<id>`
 post updates it, a post gone from the feed is deleted. News written in the cabinet itself has
 no external id and is never touched.
 
+The feed is read in pages of 50 by ``start``/``next`` (log-blogpost-get.md: outside cursor
+mode the page is 50 whatever ``LIMIT`` says, and cursor mode documents no ``next``). Offsets
+shift when a post is added or deleted between two pages, so a listing can miss a post: posts
+are only deleted from the cabinet after a *complete* listing, one whose distinct posts number
+the ``total`` every page announced (:class:`FeedListing`). A partial one still creates and
+updates; its deletions wait for the next pull.
+
 A pull reads the whole feed and compares it, which makes it its own repair: it runs on a
 schedule (the worker's periodic tasks) and on the feed events ``ONLIVEFEEDPOSTADD``,
 ``ONLIVEFEEDPOSTUPDATE`` and ``ONLIVEFEEDPOSTDELETE`` (app mode), whose payload carries only
@@ -45,8 +52,8 @@ NEWS_GROUP_ENV = "CABINET_BITRIX_NEWS_GROUP"
 EXTERNAL_PREFIX = "b24:post:"
 #: Feed events that make the cabinet pull the group again.
 FEED_EVENTS = frozenset({"ONLIVEFEEDPOSTADD", "ONLIVEFEEDPOSTUPDATE", "ONLIVEFEEDPOSTDELETE"})
-#: ``log.blogpost.get`` answers at most 200 posts per cursor call (bitrix24.md §2.3).
-PAGE = 200
+#: Posts per ``log.blogpost.get`` page outside cursor mode; fixed by the portal.
+PAGE = 50
 #: The backend's state key of what the pulls remember: ``known`` (external ids the last pull
 #: left in the cabinet) and ``deleted`` (tombstones: posts deleted in the cabinet).
 STATE_KEY = "news_feed"
@@ -117,18 +124,54 @@ def news_item(post: Mapping[str, Any]) -> NewsItem:
     )
 
 
-def feed_posts(client: BitrixClient, group_id: int, *, page: int = PAGE) -> list[dict[str, Any]]:
-    """Every post of the group's feed, newest first (cursor pages of ``page`` posts by
-    ``LAST_ID``)."""
-    posts: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"LOG_RIGHTS": [f"SG{group_id}"], "LIMIT": page}
+@attrs.frozen
+class FeedListing:
+    """A group's posts, newest first, and whether the listing is known to be complete (so
+    that a post missing from it is gone from the feed)."""
+
+    posts: tuple[dict[str, Any], ...]
+    complete: bool
+
+
+def feed_posts(client: BitrixClient, group_id: int) -> FeedListing:
+    """Every post of the group's feed, page after page by ``start``/``next`` (pages of 50).
+
+    Complete means: the last page has no ``next``, and the distinct posts read number the
+    ``total`` every page gave (one short page without ``next`` and without ``total`` is
+    complete by itself). A post deleted between two pages shifts the offsets and hides
+    another post; the count then falls short of ``total`` and the listing is partial."""
+    found: dict[str, dict[str, Any]] = {}
+    totals: set[int] = set()
+    pages = 0
+    start = 0
+    last_rows = 0
     while True:
-        chunk = client.call("log.blogpost.get", params)
+        response = client.call_full(
+            "log.blogpost.get", {"LOG_RIGHTS": [f"SG{group_id}"], "start": start}
+        )
+        chunk = response.result
         rows = [row for row in chunk if isinstance(row, Mapping)] if isinstance(chunk, list) else []
-        posts.extend(dict(row) for row in rows)
-        if len(rows) < page:
-            return posts
-        params = {**params, "LAST_ID": min(int(row["ID"]) for row in rows)}
+        for row in rows:
+            found.setdefault(str(row["ID"]), dict(row))
+        pages += 1
+        last_rows = len(rows)
+        if response.total is not None:
+            totals.add(int(response.total))
+        if response.next is None:
+            break
+        if int(response.next) <= start:
+            # A portal that does not move on: what was read is all there is, but not proof.
+            return FeedListing(_newest_first(found), complete=False)
+        start = int(response.next)
+    if totals:
+        complete = len(totals) == 1 and len(found) == totals.pop()
+    else:
+        complete = pages == 1 and last_rows < PAGE
+    return FeedListing(_newest_first(found), complete)
+
+
+def _newest_first(found: Mapping[str, dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    return tuple(sorted(found.values(), key=lambda post: int(post["ID"]), reverse=True))
 
 
 @attrs.frozen
@@ -139,6 +182,8 @@ class NewsPull:
     updated: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
     unchanged: int = 0
+    #: Whether the feed was listed whole; a partial listing deletes nothing.
+    complete: bool = True
 
     @property
     def changed(self) -> bool:
@@ -170,18 +215,18 @@ def _memory(port: SyncPort) -> dict[str, set[str]]:
     }
 
 
-def pull_news(
-    port: SyncPort, backend: Any, *, group_id: int | None = None, page: int = PAGE
-) -> NewsPull:
+def pull_news(port: SyncPort, backend: Any, *, group_id: int | None = None) -> NewsPull:
     """Make the cabinet's Bitrix24 news follow the group's feed (``group_id``, else
     ``CABINET_BITRIX_NEWS_GROUP``); nothing happens when no group is configured.
 
-    A failing read raises before anything is deleted, so an outage never empties the news.
+    A failing read raises before anything is deleted, so an outage never empties the news;
+    a listing that may be partial (:func:`feed_posts`) deletes nothing either.
     """
     group = group_id if group_id is not None else news_group(_configured_group(backend))
     if group is None:
         return NewsPull()
-    posts = feed_posts(_client_of(backend), group, page=page)
+    listing = feed_posts(_client_of(backend), group)
+    posts = listing.posts
     memory = _memory(port)
     present = set(port.news_ids(EXTERNAL_PREFIX))
     # Known after the last pull and missing now: staff deleted it in the cabinet.
@@ -198,14 +243,27 @@ def pull_news(
         _, outcome = port.upsert_news(item)
         outcomes[outcome].append(item.external_id)
     deleted = []
-    for external_id in sorted(port.news_ids(EXTERNAL_PREFIX)):
-        if external_id not in seen and port.delete_news(external_id):
-            deleted.append(external_id)
-    remembered = {
-        "known": sorted(seen - tombstones),
-        # A tombstone is needed only while its post is still in the feed.
-        "deleted": sorted(tombstones & seen),
-    }
+    if listing.complete:
+        for external_id in sorted(port.news_ids(EXTERNAL_PREFIX)):
+            if external_id not in seen and port.delete_news(external_id):
+                deleted.append(external_id)
+        remembered = {
+            "known": sorted(seen - tombstones),
+            # A tombstone is needed only while its post is still in the feed.
+            "deleted": sorted(tombstones & seen),
+        }
+    else:
+        log.warning(
+            "bitrix24 news: the feed of group %s was listed only in part (%d posts); "
+            "nothing deleted this time",
+            group,
+            len(posts),
+        )
+        # What was not seen may still be there: keep remembering it, tombstones too.
+        remembered = {
+            "known": sorted((seen | (memory["known"] & present)) - tombstones),
+            "deleted": sorted(tombstones),
+        }
     if remembered != {key: sorted(value) for key, value in memory.items()}:
         port.set_state(STATE_KEY, remembered)
     result = NewsPull(
@@ -213,6 +271,7 @@ def pull_news(
         updated=tuple(outcomes["updated"]),
         deleted=tuple(deleted),
         unchanged=len(outcomes["unchanged"]),
+        complete=listing.complete,
     )
     if result.changed:
         log.info(

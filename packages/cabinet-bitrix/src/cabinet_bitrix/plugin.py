@@ -141,7 +141,8 @@ def register_commands(cli: click.Group) -> None:
     )
     @click.pass_context
     def bitrix_reconcile(ctx: click.Context, since: datetime | None) -> None:
-        """Apply stage changes Bitrix24's events missed; re-queue documents never pushed."""
+        """Apply stage changes Bitrix24's events missed; compare every document with its
+        item and push again what differs (in sync / waiting / repaired / failed)."""
         from cabinet_core.cli import open_cabinet
 
         from cabinet_bitrix.reconcile import reconcile
@@ -161,12 +162,25 @@ def register_commands(cli: click.Group) -> None:
             raise click.ClickException(str(exc)) from None
         finally:
             cabinet.close()
+        passed = report.convergence
+        counts = passed.counts()
         click.echo(
-            f"checked {report.items_checked} item(s) and {report.documents_checked} document(s); "
-            f"{len(report.applied)} stage change(s) applied, {len(report.requeued)} re-queued"
+            f"checked {report.items_checked} changed item(s) and {passed.checked} document(s) "
+            f"in {passed.requests} request(s); {len(report.applied)} stage change(s) applied"
+        )
+        click.echo(
+            f"in sync {counts['in_sync']}, waiting {counts['waiting']}, "
+            f"repaired {counts['repaired']}, failed {counts['failed']}"
+            + (" (the walk wrapped to the first document)" if passed.wrapped else "")
         )
         for line in report.applied:
             click.echo(f"  {line}")
+        for document_id, why in sorted(passed.repaired.items()):
+            click.echo(f"  repaired: document {document_id} ({', '.join(why)})")
+        for document_id in passed.failed:
+            click.echo(f"  failed: document {document_id} (repairs gave up; see the settings page)")
+        for document_id in passed.waiting:
+            click.echo(f"  waiting: document {document_id}")
 
     @cli.command(
         "bitrix-emulator",
@@ -178,17 +192,16 @@ def register_commands(cli: click.Group) -> None:
     def bitrix_emulator(options: tuple[str, ...]) -> None:
         """Serve an emulated Bitrix24 portal (REST, OAuth, events) for tests and demos."""
         try:
-            from bitrix24_emulator import Emulator
             from bitrix24_emulator.cli import banner, parse_args, serve
         except ModuleNotFoundError as exc:
-            if exc.name != "bitrix24_emulator":
+            if (exc.name or "").split(".")[0] != "bitrix24_emulator":
                 raise
             raise click.ClickException(
                 "the Bitrix24 emulator is not installed: "
                 "pip install 'cabinet-bitrix[emulator]' (or bitrix24-emulator)"
             ) from None
         served = parse_args(options, prog="cabinet bitrix-emulator")
-        emulator = Emulator(served.config)
+        emulator = served.emulator()  # its clock and fault profiles included
         click.echo(banner(emulator))
         click.echo(f"  CABINET_BITRIX_WEBHOOK_URL={emulator.webhook_url}")
         serve(emulator, host=served.host, port=served.port)

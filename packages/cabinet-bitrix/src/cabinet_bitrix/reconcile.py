@@ -1,28 +1,26 @@
 """Periodic reconciliation with Bitrix24, which never retries an event (bitrix24.md §6.3).
 
-:func:`reconcile` does two things a lost event or a lost push would otherwise leave undone:
+:func:`reconcile` does what a lost event or a lost push would otherwise leave undone:
 
 1. **Staff changes**: for every entity type documents are kept as, it lists the items changed
    since the last run (``crm.item.list`` with ``>updatedTime`` and its origin field ``LIKE
    <prefix>-document-%``, by id windows and ``start=-1``
    — :func:`~cabinet_bitrix.paging.pull_by_id`) and applies their stages exactly as an event
    would (:func:`~cabinet_bitrix.inbound.apply_item`), so a stage moved while the event handler
-   was down still reaches the cabinet. Applying the same stage twice changes nothing.
-2. **Pushes that never arrived**: documents the portal has no item for — looked up by origin,
-   one IN-filter command per 50 documents — are queued again through the port
-   (``SyncPort.requeue``: an outbox message and an audit entry naming why), unless a message
-   about them is still waiting for the worker (``SyncPort.pending``). Each run checks the
-   documents added since the previous run (the first run checks all of them).
-3. **Stage changes that failed for good**: a ``document.status_changed`` or
-   ``document.payment_changed`` whose delivery to this backend failed (its attempts spent, or
-   an error the worker took as permanent) would leave the item on the wrong stage; each run
-   puts such deliveries back in the queue (``SyncPort.retry_delivery``, audited), each at most
-   :data:`MAX_STAGE_RETRIES` times, so the push that moves the item to the document's current
-   stage runs again once the cause (an outage, a mapping an admin fixed) is gone.
+   was down still reaches the cabinet. Applying the same stage twice changes nothing. A
+   document whose own stage change has not reached the portal yet (waiting, or failed) is left
+   alone: the item's stage is the older one.
+2. **Convergence** (:func:`~cabinet_bitrix.convergence.converge`): every document's item is
+   compared with the cabinet (exists, content and rows as last confirmed, stage, Responsible,
+   company and contact), a page at a time from a wrapping cursor, and whatever differs is
+   pushed again, including documents whose messages failed for good; documents still waiting
+   for the worker are remembered and compared first next time.
 
-The run's start (less a margin for clocks and for changes made while it ran) and the last
-document checked are kept in the backend's state under :data:`STATE_KEY`. The worker runs it
-every ``CABINET_BITRIX_RECONCILE_SECONDS`` (:meth:`BitrixBackend.periodic_tasks`).
+The run's start (less a margin for clocks and for changes made while it ran) is kept in the
+backend's state under :data:`STATE_KEY`; the convergence cursor under
+:data:`~cabinet_bitrix.convergence.STATE_KEY`. The worker runs it every
+``CABINET_BITRIX_RECONCILE_SECONDS``, and soon after a delivery failed, once no delivery is
+due (:meth:`BitrixBackend.periodic_tasks`, :func:`reconcile_if_due`).
 """
 
 from __future__ import annotations
@@ -34,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from cabinet_core.sync import Topic
 
+from cabinet_bitrix.attachments import deliveries_due
+from cabinet_bitrix.convergence import BUDGET, DUE_KEY, ConvergeReport, converge
 from cabinet_bitrix.inbound import apply_item, document_id_of
 from cabinet_bitrix.paging import pull_by_id
 from cabinet_bitrix.stages import StageMap
@@ -51,27 +51,32 @@ STATE_KEY = "reconcile"
 #: How far back each run looks beyond the previous run's start: clock differences between
 #: the cabinet and the portal, and changes made while the previous run was reading.
 MARGIN = timedelta(minutes=2)
-#: Documents read through the port at a time when looking for missing items.
-_PAGE = 500
-#: How often one failed stage change is put back in the queue by reconciliation.
-MAX_STAGE_RETRIES = 3
 #: Topics whose delivery moves the item's stage.
 _STAGE_TOPICS = frozenset({Topic.DOCUMENT_STATUS_CHANGED, Topic.DOCUMENT_PAYMENT_CHANGED})
+#: How often the task that runs a pass after a failure looks whether one is due.
+AFTER_FAILURE_SECONDS = 30.0
 
 
 @attrs.frozen(kw_only=True)
 class ReconcileReport:
-    """What one run did: items read, stage changes applied (one line each), documents
-    re-queued, and the window it covered."""
+    """What one run did: items read and stage changes applied (one line each), the window it
+    covered, and the convergence pass (documents compared, pushed again, waiting, failed)."""
 
     since: datetime | None
     until: datetime
     items_checked: int = 0
     applied: tuple[str, ...] = ()
-    documents_checked: int = 0
-    requeued: tuple[int, ...] = ()
-    #: Outbox message ids of failed stage changes put back in the queue.
-    retried: tuple[int, ...] = ()
+    convergence: ConvergeReport = attrs.field(factory=ConvergeReport)
+
+    @property
+    def documents_checked(self) -> int:
+        """Documents the convergence pass compared."""
+        return self.convergence.checked
+
+    @property
+    def requeued(self) -> tuple[int, ...]:
+        """Documents pushed again, in id order."""
+        return tuple(sorted(self.convergence.repaired))
 
 
 def _state(port: SyncPort) -> dict[str, Any]:
@@ -84,10 +89,15 @@ def _iso(moment: datetime) -> str:
 
 
 def reconcile(
-    port: SyncPort, backend: BitrixBackend, *, since: datetime | None = None
+    port: SyncPort,
+    backend: BitrixBackend,
+    *,
+    since: datetime | None = None,
+    budget: int = BUDGET,
 ) -> ReconcileReport:
-    """Apply stage changes the events missed and re-queue documents whose push never arrived.
-    ``since`` overrides the saved window start (``None`` and nothing saved: everything)."""
+    """Apply stage changes the events missed, then compare up to ``budget`` documents with
+    their items and push again what differs. ``since`` overrides the saved window start
+    (``None`` and nothing saved: everything)."""
     state = _state(port)
     if since is None and state.get("last_run"):
         since = datetime.fromisoformat(str(state["last_run"])) - MARGIN
@@ -127,83 +137,24 @@ def reconcile(
             outcome = apply_item(port, backend, entity_type_id, item, stages)
             if outcome.startswith(("status:", "refused:")):
                 applied.append(outcome)
-    last_document = int(state.get("last_document_id") or 0)
-    documents_checked, requeued, last_document = _requeue_missing(
-        port, backend, after=last_document
-    )
-    tries = {str(k): int(v) for k, v in dict(state.get("stage_retries") or {}).items()}
-    retried = _retry_failed_moves(port, tries)
-    port.set_state(
-        STATE_KEY,
-        {"last_run": _iso(started), "last_document_id": last_document, "stage_retries": tries},
-    )
+    convergence = converge(port, backend, budget=budget)
+    port.set_state(STATE_KEY, {"last_run": _iso(started)})
+    port.set_state(DUE_KEY, None)
     report = ReconcileReport(
         since=since,
         until=started,
         items_checked=checked,
         applied=tuple(applied),
-        documents_checked=documents_checked,
-        requeued=tuple(requeued),
-        retried=tuple(retried),
+        convergence=convergence,
     )
-    if applied or requeued or retried:
-        log.info(
-            "bitrix24 reconcile: %d stage changes applied, %d documents re-queued, "
-            "%d failed stage changes retried",
-            len(applied),
-            len(requeued),
-            len(retried),
-        )
+    if applied:
+        log.info("bitrix24 reconcile: %d stage changes applied", len(applied))
     return report
 
 
-def _retry_failed_moves(port: SyncPort, tries: dict[str, int]) -> list[int]:
-    """Put this backend's failed stage changes back in the queue (``tries`` counts them per
-    message id and is updated; ids no longer failed are forgotten)."""
-    failed = [
-        m
-        for m in port.deliveries("failed", limit=1000)
-        if m.topic in _STAGE_TOPICS and m.id is not None
-    ]
-    still = {str(m.id) for m in failed}
-    for key in [k for k in tries if k not in still]:
-        del tries[key]
-    retried: list[int] = []
-    for message in failed:
-        key = str(message.id)
-        if tries.get(key, 0) >= MAX_STAGE_RETRIES:
-            continue
-        if port.retry_delivery(
-            message.id or 0, reason="reconcile: a stage change failed; pushed again"
-        ):
-            tries[key] = tries.get(key, 0) + 1
-            retried.append(message.id or 0)
-    return retried
-
-
-def _requeue_missing(
-    port: SyncPort, backend: BitrixBackend, *, after: int
-) -> tuple[int, list[int], int]:
-    """Documents with an id above ``after`` that the portal has no item for are queued again;
-    (documents checked, ids re-queued, last id checked)."""
-    checked = 0
-    requeued: list[int] = []
-    last = after
-    while True:
-        batch = port.documents_after(last, _PAGE)
-        if not batch:
-            return checked, requeued, last
-        found = backend.find_items(batch)
-        for document in batch:
-            document_id = document.id or 0
-            checked += 1
-            last = max(last, document_id)
-            if document_id in found or port.pending("document", document_id):
-                continue
-            port.requeue(
-                Topic.DOCUMENT_UPDATED,
-                "document",
-                document_id,
-                reason="reconcile: the portal has no item for it",
-            )
-            requeued.append(document_id)
+def reconcile_if_due(port: SyncPort, backend: BitrixBackend) -> ReconcileReport | None:
+    """Run a pass when a delivery failed since the last one and no delivery is due now (the
+    portal is back, or what failed has failed for good); ``None`` when none was due."""
+    if not port.state(DUE_KEY) or deliveries_due(port):
+        return None
+    return reconcile(port, backend)

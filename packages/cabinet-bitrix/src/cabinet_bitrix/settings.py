@@ -18,8 +18,10 @@ What documents become:
 * ``CABINET_BITRIX_DEFAULT_ENTITY_TYPE``: for every other type; 7, the Quote (estimate).
 * ``CABINET_BITRIX_ORIGIN_FIELD``: the item field holding the cabinet's id for every type. Unset
   (the default) means: ``xmlId`` on smart processes, and on quotes — which have no ``xmlId``
-  (bitrix24.md §3.4) — the user field ``CABINET_BITRIX_ORIGIN_USER_FIELD``
-  (``UF_CRM_CABINET_ID``), which the backend creates on first use.
+  (bitrix24.md §3.4) — a string user field the backend creates on first use, named as
+  ``userfieldconfig.add`` requires, ``UF_{entityId}_CABINET_ID`` (``UF_CRM_QUOTE_CABINET_ID``),
+  and found again by its ``xmlId`` ``cabinet_origin`` whatever its name.
+  ``CABINET_BITRIX_ORIGIN_USER_FIELD`` names another (existing or to be created) user field.
 * ``CABINET_BITRIX_ORIGIN_PREFIX``: prefix of that id (``cabinet``), so two cabinets can share
   one portal. Companies and contacts carry it as ``originatorId``.
 * ``CABINET_BITRIX_NIP_FIELD``: the requisite field of the NIP, ``RQ_VAT_ID`` (default) or
@@ -60,8 +62,22 @@ NAMESPACE = "bitrix"
 
 #: Bitrix24's entityTypeId of the Quote (estimate), the default home of cabinet documents.
 QUOTE = 7
-#: The user field that carries the cabinet's id where ``xmlId`` does not exist.
-ORIGIN_USER_FIELD = "UF_CRM_CABINET_ID"
+#: The postfix of the user field that carries the cabinet's id where ``xmlId`` does not
+#: exist: ``UF_{entityId}_CABINET_ID`` (userfieldconfig-add.md: a name must start with
+#: ``UF_{entityId}_``), ``UF_CRM_QUOTE_CABINET_ID`` on quotes.
+ORIGIN_FIELD_POSTFIX = "CABINET_ID"
+#: The ``xmlId`` the origin user field is created with and found again by: its name may
+#: differ on a portal (an admin's field, an older install), its description does not.
+ORIGIN_FIELD_XML_ID = "cabinet_origin"
+#: User-field entities of the system types (bitrix24.md §3.9); SPAs use ``CRM_{type id}``.
+USER_FIELD_ENTITIES = {
+    1: "CRM_LEAD",
+    2: "CRM_DEAL",
+    3: "CRM_CONTACT",
+    4: "CRM_COMPANY",
+    7: "CRM_QUOTE",
+    31: "CRM_SMART_INVOICE",
+}
 #: Requisite fields a NIP may go to (there is no ``RQ_NIP``).
 NIP_FIELDS = frozenset({"RQ_VAT_ID", "RQ_INN"})
 
@@ -93,7 +109,7 @@ class BitrixSettings:
     entity_types: Mapping[str, int] = attrs.field(factory=dict)
     default_entity_type: int = QUOTE
     origin_field: str = ""
-    origin_user_field: str = ORIGIN_USER_FIELD
+    origin_user_field: str = ""
     origin_prefix: str = "cabinet"
     nip_field: str = attrs.field(default="RQ_VAT_ID")
     price_type: int = 1
@@ -136,12 +152,18 @@ class BitrixSettings:
     def origin_field_for(self, entity_type_id: int) -> str:
         """The field carrying the cabinet's id on items of ``entity_type_id``: the configured
         one, else ``xmlId`` on smart processes (``entityTypeId`` ≥ 128, and 31, the new
-        invoice) and the user field elsewhere (quotes have no ``xmlId``)."""
+        invoice) and the user field elsewhere (quotes have no ``xmlId``):
+        ``CABINET_BITRIX_ORIGIN_USER_FIELD`` or ``UF_{entityId}_CABINET_ID``. The backend
+        may find the portal's field under another name
+        (:meth:`~cabinet_bitrix.backend.BitrixBackend.ensure_origin_field`)."""
         if self.origin_field:
             return self.origin_field
         if entity_type_id >= 128 or entity_type_id == 31:
             return "xmlId"
-        return self.origin_user_field
+        if self.origin_user_field:
+            return self.origin_user_field
+        entity = USER_FIELD_ENTITIES.get(entity_type_id, f"CRM_{entity_type_id}")
+        return f"UF_{entity}_{ORIGIN_FIELD_POSTFIX}"
 
     @classmethod
     def of(cls, cabinet: Cabinet) -> BitrixSettings:

@@ -43,8 +43,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinet_bitrix import chat, install, news, people
-from cabinet_bitrix.auth import AuthError, PortTokenStore
+from cabinet_bitrix import chat, convergence, install, news, people
+from cabinet_bitrix.auth import AuthError, PortTokenStore, reinstall_needed
 from cabinet_bitrix.backend import BACKEND_NAME
 from cabinet_bitrix.forms import parse_form
 from cabinet_bitrix.inbound import APPLICATION_TOKEN_KEY
@@ -278,7 +278,7 @@ def document_path_for_placement(cabinet: Cabinet, form: Mapping[str, str]) -> st
     item = answer.get("item") if isinstance(answer, Mapping) else None
     if not isinstance(item, Mapping):
         return "/"
-    document_id = document_id_of(backend, item.get(backend.settings.origin_field_for(entity_type)))
+    document_id = document_id_of(backend, item.get(backend.ensure_origin_field(entity_type)))
     return f"/documents/{document_id}" if document_id is not None else "/"
 
 
@@ -454,7 +454,14 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
     last_success = delivered[0].delivered_at if delivered else None
     overview["last_success"] = last_success
     overview["health"] = crm_health(last_success, failed, waiting)
+    # The app's tokens were refused for good: deliveries wait (without spending attempts)
+    # until an admin reinstalls the app; the health check says so too.
+    overview["reinstall"] = reinstall_needed(port)
+    if overview["reinstall"]:
+        overview["health"] = "reinstall"
     overview["people"] = people_rows(cabinet, port)
+    # Written by cabinet_bitrix.convergence after each pass.
+    overview["convergence"] = convergence.overview(port)
     return overview
 
 
@@ -528,11 +535,23 @@ def save_person(cabinet: Cabinet, actor: Actor, form: Mapping[str, str]) -> None
     cabinet.settings_store.set(actor, f"{BACKEND_NAME}.{people.STATE_KEY}", mapping)
 
 
+#: What reconciliation found different about a document, as staff read it.
+WHY_LABELS = {
+    "unconfirmed": N_("never confirmed by Bitrix24"),
+    "content": N_("rows or amounts changed"),
+    "missing": N_("item missing"),
+    "stage": N_("stage"),
+    "responsible": N_("Responsible"),
+    "links": N_("company or contact"),
+}
+
+
 async def _settings_page(request: Request) -> Response:
     kit = _kit(request)
     overview = await kit.run(settings_overview, _cabinet(request))
     context = {
         "bx": overview,
+        "why_labels": WHY_LABELS,
         "base_url": _base_url(request),
         "hook_path": HOOK_PATH,
         "install_path": INSTALL_PATH,
@@ -594,6 +613,7 @@ async def _save_person(request: Request) -> Response:
         overview = await kit.run(settings_overview, cabinet)
         context = {
             "bx": overview,
+            "why_labels": WHY_LABELS,
             "base_url": _base_url(request),
             "hook_path": HOOK_PATH,
             "install_path": INSTALL_PATH,

@@ -49,12 +49,26 @@ class DeliveryError(Exception):
     """A delivery failed; ``retry_after`` (seconds) overrides the worker's backoff when given.
 
     ``permanent=True`` means retrying cannot help (the message is marked failed at once).
+    ``deferred=True`` means the recipient said "not now" before trying (a rate or resource
+    limit it must wait out, credentials an admin must renew): the worker retries after
+    ``retry_after`` and gives the attempt back, so waiting out a limit or a reinstall never
+    uses up a message's attempts and never fails it.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        deferred: bool = False,
+    ):
+        if permanent and deferred:
+            raise ValueError("a delivery error is either permanent or deferred, not both")
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.deferred = deferred
 
 
 @runtime_checkable

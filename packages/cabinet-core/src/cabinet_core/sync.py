@@ -425,6 +425,12 @@ class SyncPort(Protocol):
         batch delivery records for its documents costs one write, not one per document."""
         ...
 
+    def state_of(self, keys: Iterable[str]) -> Mapping[str, Any]:
+        """The stored values of exactly these keys, read at once (keys not stored are left
+        out): what a batch delivery or a reconciliation page needs of 50 or 500 documents'
+        bookkeeping costs one read, not one per document."""
+        ...
+
 
 # -- inbound ------------------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ refused is retried for that recipient alone, later, with exponential backoff and
 failing CRM never makes another receive a message again and never holds up the mail. After
 ``settings.worker_max_attempts`` attempts, or at once for a permanent
 :class:`~cabinet_core.crm.DeliveryError`, the delivery is marked failed and left for an admin.
+A *deferred* :class:`~cabinet_core.crm.DeliveryError` (a limit the recipient waits out without
+having tried) is retried after its ``retry_after`` with the attempt given back.
 
 Several worker processes may run against one PostgreSQL database: claims use
 ``FOR UPDATE SKIP LOCKED``, so no two workers hold the same delivery.
@@ -252,8 +254,22 @@ class Worker:
         now = self.clock()
         if isinstance(exc, DeliveryError):
             error, retry_after, permanent = str(exc), exc.retry_after, exc.permanent
+            deferred = exc.deferred
         else:
             error, retry_after, permanent = f"{type(exc).__name__}: {exc}", None, False
+            deferred = False
+        if deferred:
+            # The recipient waits out a limit (or a reinstall) without having tried: the
+            # attempt is given back, so a long wait never fails the message.
+            delay = retry_after if retry_after is not None else backoff_delay(1, self.rng)
+            store.mark_retry(
+                _id(message),
+                subscriber=subscriber,
+                error=error,
+                next_attempt_at=now + timedelta(seconds=delay),
+                refund=True,
+            )
+            return
         if permanent or message.attempts >= self.max_attempts:
             log.warning(
                 "outbox message %s failed for good for %s: %s", message.id, subscriber, error

@@ -3,6 +3,7 @@ connector ``imconnector.*`` (app only), bitrix24.md §5."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ def _message(call: Call, dialog_id: str, text: str, author: int, **extra: Any) -
     message = {
         "id": message_id,
         "dialog_id": dialog_id,
+        "chat": chat_of_dialog(call, dialog_id),
+        "uuid": str(uuid.uuid4()) if author else None,
         "author_id": author,
         "text": text,
         "date": call.portal.iso(call.now),
@@ -67,17 +70,113 @@ def chat_add(call: Call) -> Any:
     return chat_id
 
 
+def chat_of_dialog(call: Call, dialog: str) -> int:
+    """The chat id behind ``DIALOG_ID``: ``chat1489`` is chat 1489; a user's id names the
+    private chat of the caller and that user, which gets its own chat id the first time."""
+    if dialog.startswith("chat") and dialog[4:].isdigit():
+        return int(dialog[4:])
+    if dialog.isdigit() and int(dialog) in call.portal.users:
+        pair = "private:" + ":".join(str(u) for u in sorted({call.auth.user_id, int(dialog)}))
+        return _chat_for(call, pair)
+    if dialog.lower().startswith("sg") and dialog[2:].isdigit():
+        return _chat_for(call, f"group:{int(dialog[2:])}")
+    raise ApiError("DIALOG_ID_EMPTY", "Dialog ID can't be empty")
+
+
+def _chat_for(call: Call, key: str) -> int:
+    chats = call.portal.private_chats
+    if key not in chats:
+        chats[key] = call.portal.next_id("chat", start=100)
+    return chats[key]
+
+
+def _cursor(call: Call, name: str, code: str, text: str) -> int | None:
+    value = call.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError(code, text) from None
+
+
+def _dialog_user(call: Call, user_id: int) -> dict[str, Any]:
+    user = call.portal.users[user_id]
+    return {
+        "id": user_id,
+        "active": bool(user.get("ACTIVE", True)),
+        "name": f"{user['NAME']} {user['LAST_NAME']}".strip(),
+        "first_name": user["NAME"],
+        "last_name": user["LAST_NAME"],
+        "work_position": user.get("WORK_POSITION", ""),
+        "color": "#4ba984",
+        "avatar": "",
+        "avatar_hr": "",
+        "gender": "",
+        "birthday": "",
+        "extranet": False,
+        "network": False,
+        "bot": False,
+        "connector": False,
+        "external_auth_id": "default",
+        "status": "online",
+        "idle": False,
+        "last_activity_date": False,
+        "mobile_last_date": False,
+        "desktop_last_date": False,
+        "absent": False,
+        "departments": list(user.get("UF_DEPARTMENT", [])),
+        "phones": False,
+        "bot_data": None,
+        "type": "user",
+        "website": "",
+        "email": user.get("EMAIL", ""),
+    }
+
+
+def _public_message(message: Mapping[str, Any], chat_id: int) -> dict[str, Any]:
+    return {
+        "id": message["id"],
+        "chat_id": chat_id,
+        "author_id": message["author_id"],
+        "date": message["date"],
+        "text": message["text"],
+        "unread": False,
+        "uuid": message.get("uuid"),
+        "replaces": [],
+        "params": message.get("params") or [],
+        "disappearing_date": None,
+    }
+
+
 @method("im.dialog.messages.get")
 def dialog_messages(call: Call) -> Any:
-    """Messages of a dialog, newest first (``LIMIT`` ≤ 50, default 20)."""
-    dialog = str(call.require("DIALOG_ID"))
-    found = [m for m in reversed(call.portal.messages) if m["dialog_id"] == dialog]
-    if call.get("FIRST_ID") is not None:
-        found = [m for m in found if m["id"] > int(call.get("FIRST_ID"))]
-    if call.get("LAST_ID") is not None:
-        found = [m for m in found if m["id"] < int(call.get("LAST_ID"))]
-    limit = min(int(call.get("LIMIT") or 20), 50)
-    return {"chat_id": 0, "messages": found[:limit], "users": []}
+    """Messages of a dialog, newest first (``LIMIT`` ≤ 50, default 20), in the documented
+    shape: the dialog's ``chat_id``, ``messages``, the authors as ``users``, ``files``
+    (im-dialog-messages-get.md)."""
+    dialog = str(call.get("DIALOG_ID") or "")
+    if not dialog:
+        raise ApiError("DIALOG_ID_EMPTY", "Dialog ID can't be empty")
+    chat_id = chat_of_dialog(call, dialog)
+    first = _cursor(call, "FIRST_ID", "FIRST_ID_STRING", "First ID can't be string")
+    last = _cursor(call, "LAST_ID", "LAST_ID_STRING", "Last ID can't be string")
+    found = [m for m in reversed(call.portal.messages) if m["chat"] == chat_id]
+    if first is not None:
+        found = [m for m in found if m["id"] > first]
+    if last is not None:
+        found = [m for m in found if m["id"] < last]
+    try:
+        limit = int(call.get("LIMIT") or 20)
+    except (TypeError, ValueError):
+        limit = 20
+    page = found[: min(max(limit, 1), 50)]
+    authors = sorted({m["author_id"] for m in page if m["author_id"] in call.portal.users})
+    return {
+        "chat_id": chat_id,
+        "messages": [_public_message(m, chat_id) for m in page],
+        "users": [_dialog_user(call, user_id) for user_id in authors],
+        "files": [],
+    }
 
 
 def _connector_line(call: Call) -> tuple[str, str]:

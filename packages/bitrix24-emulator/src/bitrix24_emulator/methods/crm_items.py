@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from bitrix24_emulator import fields as F
+from bitrix24_emulator.descriptors import describe, describe_user_field
 from bitrix24_emulator.errors import ApiError, not_found
 from bitrix24_emulator.methods import Call, Listed, method
 from bitrix24_emulator.state import (
@@ -19,10 +21,29 @@ from bitrix24_emulator.state import (
     CrmType,
 )
 
-_EVENT_NAMES = {7: "ONCRMQUOTE", 4: "ONCRMCOMPANY", 3: "ONCRMCONTACT"}
+_EVENT_NAMES = {
+    7: "ONCRMQUOTE",
+    4: "ONCRMCOMPANY",
+    3: "ONCRMCONTACT",
+    2: "ONCRMDEAL",
+    1: "ONCRMLEAD",
+}
 #: ``originatorId`` names the external system a company or contact came from: a
 #: string, like ``originId``, not an id of the portal's.
 _INTEGERS = INT_FIELDS - {"originatorId"}
+_CENT = Decimal("0.01")
+_FLAGS = frozenset(
+    {
+        "opened",
+        "isManualOpportunity",
+        "isMyCompany",
+        "export",
+        "closed",
+        "isRecurring",
+        "isReturnCustomer",
+        "isRepeatedApproach",
+    }
+)
 
 
 def crm_type(call: Call, entity_type_id: int | None = None) -> CrmType:
@@ -68,7 +89,7 @@ def coerce(name: str, value: Any, call: Call) -> Any:
     if name in DATE_FIELDS and isinstance(value, str) and len(value) == 10:
         offset = call.portal.iso(call.now)[-6:]
         return f"{value}T00:00:00{offset}"
-    if name in ("opened", "isManualOpportunity", "isMyCompany", "export"):
+    if name in _FLAGS:
         return "Y" if _bool_flag(value) else "N"
     return value
 
@@ -120,7 +141,7 @@ def apply_fields(call: Call, crm: CrmType, item: dict[str, Any], given: Any) -> 
             name = F.uf_original(key)
             definition = call.portal.user_fields.get(crm.uf_entity, {}).get(name)
             if definition is None and call.emulator.config.strict_user_fields:
-                continue
+                continue  # a field the portal does not have is ignored like any unknown key
             if definition is not None and definition["userTypeId"] == "file":
                 value = file_value(call, item.get(name), value, definition["multiple"] == "Y")
             item[name] = value
@@ -336,76 +357,90 @@ def item_list(call: Call) -> Any:
 
 @method("crm.item.fields")
 def item_fields(call: Call) -> Any:
-    """``{"fields": {name: description}}`` for the type."""
+    """``{"fields": {name: descriptor}}`` for the type: each field's documented type and
+    flags (:mod:`bitrix24_emulator.descriptors`), user fields as ``isDynamic``."""
     crm = crm_type(call)
     names = sorted(crm.fields | SYSTEM_FIELDS)
-    described = {
-        name: {
-            "type": "integer"
-            if name in _INTEGERS
-            else "double"
-            if name in FLOAT_FIELDS
-            else "string",
-            "isRequired": False,
-            "isReadOnly": name in SYSTEM_FIELDS,
-            "isImmutable": False,
-            "isMultiple": name in INT_LIST_FIELDS,
-            "isDynamic": False,
-            "title": name,
-            "upperName": F.camel_to_upper(name),
-        }
-        for name in names
-    }
+    described = {name: describe(name, crm) for name in names}
     for name, definition in call.portal.user_fields.get(crm.uf_entity, {}).items():
         key = name if _original_uf(call) else F.uf_camel(name)
-        described[key] = {
-            "type": definition["userTypeId"],
-            "isRequired": definition["mandatory"] == "Y",
-            "isReadOnly": False,
-            "isImmutable": False,
-            "isMultiple": definition["multiple"] == "Y",
-            "isDynamic": True,
-            "title": name,
-            "upperName": name,
-        }
+        described[key] = describe_user_field(definition)
     return {"fields": described}
 
 
-@method("userfieldconfig.add", write=True)
-def userfield_add(call: Call) -> Any:
-    """Create a CRM user field (``entityId`` ``CRM_QUOTE``, ``CRM_{spa id}`` …)."""
-    field = call.require("field")
-    if not isinstance(field, Mapping):
-        raise ApiError("INVALID_ARG_VALUE", "Parameter 'field' must be an object")
-    name = str(field.get("fieldName", ""))
-    entity = str(field.get("entityId", ""))
-    known = {crm.uf_entity for crm in call.portal.types.values()}
-    if entity not in known:
-        raise ApiError("ERROR_ENTITY_ID", f"Unknown entityId '{entity}'")
-    if not re.fullmatch(r"UF_CRM_[A-Z0-9_]{1,43}", name):
-        raise ApiError("ERROR_FIELD_NAME", "fieldName must be UF_CRM_ followed by [A-Z0-9_]")
-    fields_of = call.portal.user_fields.setdefault(entity, {})
-    if name in fields_of:
-        raise ApiError("ERROR_FIELD_EXISTS", f"Field '{name}' already exists")
+def _uf_error(description: str) -> ApiError:
+    # userfieldconfig.add answers its own refusals with an empty error code and the reason
+    # in error_description, HTTP 400 (userfieldconfig-add.md "Possible Error Codes").
+    return ApiError("", description, status=400)
+
+
+def create_user_field(
+    call: Call, entity: str, name: str, given: Mapping[str, Any], *, legacy: bool = False
+) -> dict[str, Any]:
+    """Store a new user field of ``entity`` named ``name`` (already checked); its descriptor
+    in ``userfieldconfig`` (camelCase) form."""
+
+    def flag(camel: str, upper: str) -> str:
+        return "Y" if _bool_flag(given.get(upper if legacy else camel, "N")) else "N"
+
+    label = given.get("editFormLabel") or given.get("EDIT_FORM_LABEL") or given.get("LABEL")
     definition = {
         "id": str(call.portal.next_id("userfield", start=6900)),
         "entityId": entity,
         "fieldName": name,
-        "userTypeId": str(field.get("userTypeId", "string")),
-        "multiple": "Y" if _bool_flag(field.get("multiple", "N")) else "N",
-        "mandatory": "Y" if _bool_flag(field.get("mandatory", "N")) else "N",
-        "editFormLabel": field.get("editFormLabel") or {},
+        "userTypeId": str(given.get("userTypeId") or given.get("USER_TYPE_ID")),
+        "xmlId": given.get("xmlId", given.get("XML_ID")),
+        "sort": str(given.get("sort") or given.get("SORT") or 100),
+        "multiple": flag("multiple", "MULTIPLE"),
+        "mandatory": flag("mandatory", "MANDATORY"),
+        "showFilter": flag("showFilter", "SHOW_FILTER"),
+        "showInList": "Y",
+        "editInList": "Y",
+        "isSearchable": "N",
+        "settings": dict(given.get("settings") or given.get("SETTINGS") or {}),
+        "editFormLabel": label if isinstance(label, Mapping) else {"en": label or name},
     }
-    fields_of[name] = definition
-    return {"field": definition}
+    call.portal.user_fields.setdefault(entity, {})[name] = definition
+    return definition
+
+
+@method("userfieldconfig.add", write=True)
+def userfield_add(call: Call) -> Any:
+    """Create a CRM user field (``entityId`` ``CRM_QUOTE``, ``CRM_{spa id}`` …). The name must
+    be ``UF_{entityId}_{POSTFIX}`` of ``A-Z0-9_``, at most 50 characters; refusals answer an
+    empty error code (userfieldconfig-add.md)."""
+    field = call.require("field")
+    if not isinstance(field, Mapping):
+        raise ApiError("INVALID_ARG_VALUE", "Parameter 'field' must be an object")
+    name = str(field.get("fieldName") or "")
+    entity = str(field.get("entityId") or "")
+    if not name:
+        raise _uf_error("The 'FIELD_NAME' field is not found.")
+    if not field.get("userTypeId"):
+        raise _uf_error("The 'USER_TYPE_ID' field is not found.")
+    known = {crm.uf_entity for crm in call.portal.types.values()}
+    prefix = f"UF_{entity}_"
+    if (
+        entity not in known
+        or not name.startswith(prefix)
+        or len(name) == len(prefix)
+        or len(name) > 50
+        or not re.fullmatch(r"[A-Z0-9_]+", name)
+    ):
+        raise _uf_error("You cannot create custom fields")
+    if name in call.portal.user_fields.get(entity, {}):
+        raise _uf_error(f"Field {name} already exists")
+    return {"field": create_user_field(call, entity, name, field)}
 
 
 @method("userfieldconfig.list")
 def userfield_list(call: Call) -> Any:
-    """CRM user fields, optionally filtered (``entityId``, ``fieldName``)."""
+    """CRM user fields, optionally filtered (``entityId``, ``fieldName``, ``xmlId`` …), 50 a
+    page."""
     test = F.matcher(call.get("filter"), lambda name: True)
     rows = [d for fields in call.portal.user_fields.values() for d in fields.values() if test(d)]
-    return Listed({"fields": rows}, len(rows))
+    chunk, total, following = F.page(rows, F.start_of(call.params))
+    return Listed({"fields": chunk}, total, following)
 
 
 # --- product rows -------------------------------------------------------------------------
@@ -424,48 +459,79 @@ def _owner(call: Call, owner_type: Any, owner_id: Any) -> tuple[CrmType, dict[st
     return crm, item
 
 
-def _money(value: Any, name: str) -> float:
+def _decimal(value: Any, name: str) -> Decimal:
     try:
-        return float(value if value not in (None, "") else 0)
-    except (TypeError, ValueError):
+        return Decimal(str(value if value not in (None, "") else 0))
+    except (InvalidOperation, ValueError):
         raise ApiError("INVALID_ARG_VALUE", f"Field '{name}' must be a number") from None
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _number(value: Decimal) -> int | float:
+    # The portal answers doubles: 80000, 66666.67 (never "80000.00").
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def row_prices(
+    price: Decimal, tax_rate: Decimal | None, discount_type: int, discount: Decimal
+) -> dict[str, Decimal]:
+    """The price variants of one row (crm/data-types.md ``crm_item_product_row``).
+
+    ``price`` is the unit price *including* discounts and taxes whatever ``taxIncluded`` says
+    (that flag only tells how the price was entered); ``priceExclusive`` takes the tax out,
+    ``priceNetto`` adds the discount back, ``priceBrutto`` is the netto with tax. Each is
+    rounded to the cent before the next is derived from it, which is how the documented
+    examples come out (80000 at 20 % tax less 20 % → 66666.67, 83333.34, 100000.01).
+    """
+    factor = 1 + (tax_rate or Decimal(0)) / 100
+    exclusive = _cents(price / factor)
+    if discount_type == 2:
+        netto = _cents(exclusive / (1 - discount / 100)) if discount < 100 else exclusive
+        discount_sum = netto - exclusive
+    else:
+        discount_sum = discount
+        netto = exclusive + discount_sum
+    return {
+        "price": _cents(price),
+        "priceAccount": _cents(price),
+        "priceExclusive": exclusive,
+        "priceNetto": netto,
+        "priceBrutto": _cents(netto * factor),
+        "discountSum": _cents(discount_sum),
+    }
 
 
 def make_row(call: Call, crm: CrmType, owner_id: int, given: Mapping[str, Any]) -> dict[str, Any]:
     """A product row with the price variants the portal computes (bitrix24.md §3.5)."""
     product_id = int(given.get("productId") or 0)
     product = call.portal.products.get(product_id, {})
-    price = _money(given.get("price"), "price")
-    quantity = _money(given.get("quantity", 1), "quantity")
     discount_type = int(given.get("discountTypeId") or 2)
-    discount_rate = _money(given.get("discountRate"), "discountRate")
     tax_rate = given.get("taxRate")
-    tax = _money(tax_rate, "taxRate") if tax_rate not in (None, "") else None
-    tax_included = "Y" if _bool_flag(given.get("taxIncluded", "N")) else "N"
-    exclusive = price / (1 + (tax or 0) / 100) if tax_included == "Y" else price
-    if discount_type == 2:
-        netto = exclusive / (1 - discount_rate / 100) if discount_rate < 100 else exclusive
-        discount_sum = netto - exclusive
-    else:
-        discount_sum = _money(given.get("discountSum"), "discountSum")
-        netto = exclusive + discount_sum
+    tax = _decimal(tax_rate, "taxRate") if tax_rate not in (None, "") else None
+    discount = _decimal(
+        given.get("discountRate") if discount_type == 2 else given.get("discountSum"),
+        "discountRate" if discount_type == 2 else "discountSum",
+    )
+    prices = row_prices(_decimal(given.get("price"), "price"), tax, discount_type, discount)
     return {
         "id": call.portal.next_id("productrow"),
         "ownerId": owner_id,
         "ownerType": crm.owner_code,
         "productId": product_id,
         "productName": given.get("productName") or product.get("name", ""),
-        "price": round(price, 2),
-        "priceAccount": round(exclusive * (1 + (tax or 0) / 100), 2),
-        "priceExclusive": round(exclusive, 2),
-        "priceNetto": round(netto, 2),
-        "priceBrutto": round(netto * (1 + (tax or 0) / 100), 2),
-        "quantity": quantity,
+        **{name: _number(value) for name, value in prices.items() if name != "discountSum"},
+        "quantity": _number(_decimal(given.get("quantity", 1), "quantity")),
         "discountTypeId": discount_type,
-        "discountRate": discount_rate,
-        "discountSum": round(discount_sum, 2),
-        "taxRate": tax,
-        "taxIncluded": tax_included,
+        "discountRate": _number(discount) if discount_type == 2 else 0,
+        "discountSum": _number(prices["discountSum"]),
+        "taxRate": _number(tax) if tax is not None else None,
+        "taxIncluded": "Y" if _bool_flag(given.get("taxIncluded", "N")) else "N",
+        "taxName": str(
+            given.get("taxName") or ("No VAT" if tax is None else f"VAT {_number(tax)}")
+        ),
         "customized": "Y",
         "measureCode": int(given.get("measureCode") or product.get("measure") or 796),
         "measureName": given.get("measureName") or "szt.",

@@ -6,20 +6,27 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from bitrix24_emulator import fields as F
+from bitrix24_emulator.descriptors import describe, describe_user_field
 from bitrix24_emulator.errors import ApiError, not_found
 from bitrix24_emulator.methods import Call, Listed, method
 from bitrix24_emulator.methods.crm_items import (
     add_item,
+    create_user_field,
     crm_type,
     delete_item,
     find_item,
     list_items,
+    make_row,
+    recalculate,
     update_item,
 )
+from bitrix24_emulator.state import SYSTEM_FIELDS
 
 _MULTI = ("PHONE", "EMAIL", "WEB", "IM")
 _RENAMED = {
@@ -33,15 +40,18 @@ _RENAMED = {
 def _text(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return f"{value:.2f}"  # the money fields, as the legacy methods write them ("999.99")
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
         return [_text(v) for v in value]
     return value
 
 
-def legacy_fields(given: Any) -> dict[str, Any]:
-    """UPPER_CASE fields of a legacy call as ``crm.item`` fields (multifields into ``fm``)."""
+def legacy_fields(given: Any, stage_name: str = "STAGE_ID") -> dict[str, Any]:
+    """UPPER_CASE fields of a legacy call as ``crm.item`` fields (multifields into ``fm``;
+    ``stage_name``, ``STATUS_ID`` on quotes and leads, is ``stageId``)."""
     if not isinstance(given, Mapping):
         raise ApiError("INVALID_ARG_VALUE", "Parameter 'fields' must be an object")
     converted: dict[str, Any] = {}
@@ -57,6 +67,8 @@ def legacy_fields(given: Any) -> dict[str, Any]:
                 for v in value
                 if isinstance(v, Mapping)
             )
+        elif key.upper() == stage_name:
+            converted["stageId"] = value
         else:
             converted[F.upper_to_camel(key.upper()) if not key.startswith("UF_") else key] = value
     if fm:
@@ -64,11 +76,14 @@ def legacy_fields(given: Any) -> dict[str, Any]:
     return converted
 
 
-def legacy_out(item: Mapping[str, Any]) -> dict[str, Any]:
+def legacy_out(item: Mapping[str, Any], stage_name: str = "STAGE_ID") -> dict[str, Any]:
     """An item as legacy methods answer it: UPPER_CASE keys, numbers as strings."""
     out: dict[str, Any] = {}
     for key, value in item.items():
-        if key == "entityTypeId":
+        if key in ("entityTypeId", "stageSemanticId"):
+            continue
+        if key == "stageId":
+            out[stage_name] = value
             continue
         if key == "fm":
             for n, entry in enumerate(value or [], start=1):
@@ -85,13 +100,15 @@ def legacy_out(item: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _legacy_filter(filter_: Any) -> Any:
+def _legacy_filter(filter_: Any, stage_name: str = "STAGE_ID") -> Any:
     if not isinstance(filter_, Mapping):
         return filter_
     converted: dict[str, Any] = {}
     for key, value in filter_.items():
         operator, name = F.split_operator(str(key))
         camel = name if name.startswith("UF_") else F.upper_to_camel(name.upper())
+        if name.upper() == stage_name:
+            camel = "stageId"
         converted[
             ("" if operator == "=" and not str(key).startswith("=") else operator) + camel
         ] = value
@@ -104,18 +121,29 @@ def _legacy_order(order: Any) -> Any:
     return {F.upper_to_camel(str(k).upper()): v for k, v in order.items()}
 
 
-def _register_legacy(prefix: str, entity_type_id: int) -> None:
+def _register_legacy(
+    prefix: str,
+    entity_type_id: int,
+    *,
+    stage_name: str = "STAGE_ID",
+    rows: bool = False,
+    user_fields: bool = False,
+) -> None:
+    """Register ``{prefix}.add/update/get/delete/list/fields`` over the ``crm.item`` store, and
+    ``.productrows.get/set`` and ``.userfield.add/list`` where the type has them."""
+
     @method(f"{prefix}.add", write=True)
     def add(call: Call) -> Any:
         """The new id (a bare integer)."""
         crm = crm_type(call, entity_type_id)
-        return add_item(call, crm, legacy_fields(call.require("fields")))["id"]
+        return add_item(call, crm, legacy_fields(call.require("fields"), stage_name))["id"]
 
     @method(f"{prefix}.update", write=True)
     def update(call: Call) -> Any:
         """``true``."""
         crm = crm_type(call, entity_type_id)
-        update_item(call, crm, call.integer("id") or 0, legacy_fields(call.require("fields")))
+        fields = legacy_fields(call.require("fields"), stage_name)
+        update_item(call, crm, call.integer("id") or 0, fields)
         return True
 
     @method(f"{prefix}.get")
@@ -123,7 +151,7 @@ def _register_legacy(prefix: str, entity_type_id: int) -> None:
         """The record, UPPER_CASE."""
         crm = crm_type(call, entity_type_id)
         try:
-            return legacy_out(find_item(call, crm, call.integer("id") or 0))
+            return legacy_out(find_item(call, crm, call.integer("id") or 0), stage_name)
         except ApiError:
             raise not_found("Not found") from None
 
@@ -138,12 +166,15 @@ def _register_legacy(prefix: str, entity_type_id: int) -> None:
     def list_(call: Call) -> Any:
         """Records by pages of 50 (``result`` is the list itself)."""
         crm = crm_type(call, entity_type_id)
-        rows = list_items(
-            call, crm, _legacy_filter(call.get("filter")), _legacy_order(call.get("order"))
+        rows_found = list_items(
+            call,
+            crm,
+            _legacy_filter(call.get("filter"), stage_name),
+            _legacy_order(call.get("order")),
         )
-        chunk, total, following = F.page(rows, F.start_of(call.params))
+        chunk, total, following = F.page(rows_found, F.start_of(call.params))
         select = call.get("select") or []
-        out = [legacy_out(row) for row in chunk]
+        out = [legacy_out(row, stage_name) for row in chunk]
         if select and "*" not in select:
             wanted = {
                 "ID",
@@ -152,9 +183,153 @@ def _register_legacy(prefix: str, entity_type_id: int) -> None:
             out = [{k: v for k, v in row.items() if k in wanted} for row in out]
         return Listed(out, total, following)
 
+    @method(f"{prefix}.fields")
+    def fields(call: Call) -> Any:
+        """The descriptors of ``crm.item.fields`` keyed by the legacy UPPER_CASE names."""
+        crm = crm_type(call, entity_type_id)
+        described: dict[str, Any] = {}
+        for name in sorted(crm.fields | SYSTEM_FIELDS - {"entityTypeId", "stageSemanticId"}):
+            descriptor = describe(name, crm)
+            upper = stage_name if name == "stageId" else descriptor.pop("upperName")
+            descriptor.pop("upperName", None)
+            described[_RENAMED_UPPER.get(name, upper)] = descriptor
+        for name, definition in call.portal.user_fields.get(crm.uf_entity, {}).items():
+            descriptor = describe_user_field(definition)
+            descriptor.pop("upperName")
+            described[name] = descriptor
+        return described
+
+    if rows:
+        _register_rows(prefix, entity_type_id)
+    if user_fields:
+        _register_user_fields(prefix, entity_type_id)
+
+
+_RENAMED_UPPER = {key: value for key, value in _RENAMED.items()}
+
+
+def _legacy_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A product row as ``crm.{quote,deal,lead}.productrows.get`` answers it (UPPER_CASE;
+    ids and owner as strings, prices as numbers, ``PRICE_ACCOUNT`` as a decimal string)."""
+    out = {F.camel_to_upper(k): v for k, v in row.items() if k not in ("taxName",)}
+    out.update(
+        {
+            "ID": str(row["id"]),
+            "OWNER_ID": str(row["ownerId"]),
+            "PRICE_ACCOUNT": f"{Decimal(str(row['priceAccount'])):.8f}",
+            "ORIGINAL_PRODUCT_NAME": row["productName"],
+            "PRODUCT_DESCRIPTION": "",
+            "STORE_ID": None,
+            "RESERVE_ID": None,
+            "DATE_RESERVE_END": None,
+            "RESERVE_QUANTITY": None,
+        }
+    )
+    return out
+
+
+def _register_rows(prefix: str, entity_type_id: int) -> None:
+    @method(f"{prefix}.productrows.get")
+    def rows_get(call: Call) -> Any:
+        """The owner's rows, UPPER_CASE."""
+        crm = crm_type(call, entity_type_id)
+        item = find_item(call, crm, call.integer("id") or 0)
+        return [_legacy_row(r) for r in call.portal.rows.get((crm.owner_code, item["id"]), [])]
+
+    @method(f"{prefix}.productrows.set", write=True)
+    def rows_set(call: Call) -> Any:
+        """Replace the owner's rows (``rows`` of ``PRODUCT_ID``, ``PRODUCT_NAME``, ``PRICE``,
+        ``QUANTITY``, ``DISCOUNT_*``, ``TAX_RATE``, ``TAX_INCLUDED``, ``MEASURE_*``, ``SORT``);
+        ``true``. Prices mean what they mean in ``crm.item.productrow.set``."""
+        crm = crm_type(call, entity_type_id)
+        item = find_item(call, crm, call.integer("id") or 0)
+        given = call.get("rows") or []
+        if isinstance(given, Mapping):
+            given = list(given.values())
+        if not isinstance(given, list) or not all(isinstance(r, Mapping) for r in given):
+            raise ApiError("INVALID_ARG_VALUE", "Parameter 'rows' must be a list of rows")
+        made = [
+            make_row(call, crm, item["id"], {F.upper_to_camel(str(k)): v for k, v in r.items()})
+            for r in given
+        ]
+        call.portal.rows[(crm.owner_code, item["id"])] = made
+        recalculate(call, crm, item)
+        return True
+
+
+_FIELD_CODE = re.compile(r"[A-Z0-9_]+")
+
+
+def _legacy_user_field(definition: Mapping[str, Any]) -> dict[str, Any]:
+    label = definition.get("editFormLabel") or {}
+    text = next(iter(label.values()), None) if isinstance(label, Mapping) else label
+    return {
+        "ID": definition["id"],
+        "ENTITY_ID": definition["entityId"],
+        "FIELD_NAME": definition["fieldName"],
+        "USER_TYPE_ID": definition["userTypeId"],
+        "XML_ID": definition.get("xmlId"),
+        "SORT": definition.get("sort", "100"),
+        "MULTIPLE": definition["multiple"],
+        "MANDATORY": definition["mandatory"],
+        "SHOW_FILTER": definition.get("showFilter", "N"),
+        "SHOW_IN_LIST": definition.get("showInList", "Y"),
+        "EDIT_IN_LIST": definition.get("editInList", "Y"),
+        "IS_SEARCHABLE": definition.get("isSearchable", "N"),
+        "SETTINGS": definition.get("settings") or [],
+        "EDIT_FORM_LABEL": text,
+        "LIST_COLUMN_LABEL": text,
+        "LIST_FILTER_LABEL": text,
+        "ERROR_MESSAGE": None,
+        "HELP_MESSAGE": None,
+    }
+
+
+def _register_user_fields(prefix: str, entity_type_id: int) -> None:
+    @method(f"{prefix}.userfield.add", write=True)
+    def userfield_add(call: Call) -> Any:
+        """Create a user field; the code gets the ``UF_CRM_`` prefix (``CABINET_ID`` and
+        ``UF_CABINET_ID`` become ``UF_CRM_CABINET_ID``); its id
+        (crm-quote-user-field-add.md)."""
+        crm = crm_type(call, entity_type_id)
+        given = call.get("fields")
+        if not isinstance(given, Mapping):
+            raise ApiError("", "The 'FIELD_NAME' field is not found.")
+        code = str(given.get("FIELD_NAME") or "").strip().upper()
+        if not code:
+            raise ApiError("", "The 'FIELD_NAME' field is not found.")
+        if not given.get("USER_TYPE_ID"):
+            raise ApiError("", "The 'USER_TYPE_ID' field is not found.")
+        if not code.startswith("UF_CRM_"):
+            code = "UF_CRM_" + code.removeprefix("UF_")
+        if len(code) > 50:
+            raise ApiError("ERROR_CORE", "Field name is too long (more than 50 characters).")
+        if not _FIELD_CODE.fullmatch(code):
+            raise ApiError(
+                "ERROR_CORE",
+                "Field name contains invalid characters. Allowed characters are: A-Z, 0-9 and _.",
+            )
+        if code in call.portal.user_fields.get(crm.uf_entity, {}):
+            # Not documented for the legacy method; userfieldconfig.add's answer is copied.
+            raise ApiError("", f"Field {code} already exists")
+        return int(create_user_field(call, crm.uf_entity, code, given, legacy=True)["id"])
+
+    @method(f"{prefix}.userfield.list")
+    def userfield_list(call: Call) -> Any:
+        """The type's user fields, UPPER_CASE, filtered (``FIELD_NAME``, ``XML_ID`` …)."""
+        crm = crm_type(call, entity_type_id)
+        test = F.matcher(call.get("filter"), lambda name: True)
+        found = [
+            _legacy_user_field(d) for d in call.portal.user_fields.get(crm.uf_entity, {}).values()
+        ]
+        return [row for row in F.ordered(found, call.get("order"), default="ID") if test(row)]
+
 
 _register_legacy("crm.company", 4)
 _register_legacy("crm.contact", 3)
+_register_legacy("crm.quote", 7, stage_name="STATUS_ID", rows=True, user_fields=True)
+_register_legacy("crm.deal", 2, rows=True, user_fields=True)
+_register_legacy("crm.lead", 1, stage_name="STATUS_ID", rows=True, user_fields=True)
 
 
 # --- requisites ---------------------------------------------------------------------------

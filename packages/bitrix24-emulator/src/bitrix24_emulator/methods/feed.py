@@ -10,9 +10,65 @@ from bitrix24_emulator.methods import Call, Listed, method
 
 #: ``log.blogpost.get`` returns at most this many posts in cursor mode.
 MAX_LIMIT = 200
+#: Posts per cursor page when ``LIMIT`` is absent or not a positive number: the page says
+#: only "the default value" (log-blogpost-get.md); 50, the size of every other page, is
+#: this emulator's guess.
+DEFAULT_LIMIT = 50
 
 
-def add_post(call: Call, title: str, text: str, dest: list[str], author: int) -> dict[str, Any]:
+def _user_field(
+    field_id: str, name: str, user_type: str, label: str, value: Any, post_id: int
+) -> dict[str, Any]:
+    """A post's user field as ``log.blogpost.get`` answers it: the field's whole descriptor
+    with ``VALUE`` (log-blogpost-get.md)."""
+    return {
+        "ID": field_id,
+        "ENTITY_ID": "BLOG_POST",
+        "FIELD_NAME": name,
+        "USER_TYPE_ID": user_type,
+        "XML_ID": name,
+        "SORT": "100",
+        "MULTIPLE": "N",
+        "MANDATORY": "N",
+        "SHOW_FILTER": "N",
+        "SHOW_IN_LIST": "Y",
+        "EDIT_IN_LIST": "Y",
+        "IS_SEARCHABLE": "N",
+        "EDIT_FORM_LABEL": label,
+        "LIST_COLUMN_LABEL": label,
+        "LIST_FILTER_LABEL": None,
+        "ERROR_MESSAGE": None,
+        "HELP_MESSAGE": None,
+        "VALUE": value,
+        "ENTITY_VALUE_ID": post_id,
+        "VALUE_EXISTS": True,
+        "VALUE_RAW": value,
+        "CUSTOM_DATA": [],
+    }
+
+
+def _importance(post: dict[str, Any], important: bool, date_end: str) -> None:
+    # IMPORTANT=Y fills UF_BLOG_POST_IMPRTNT (an integer field: 1), IMPORTANT_DATE_END fills
+    # UF_IMPRTANT_DATE_END (sic), log-blogpost-add.md; unimportant posts carry null.
+    post_id = int(post["ID"])
+    post["UF_BLOG_POST_IMPRTNT"] = _user_field(
+        "83", "UF_BLOG_POST_IMPRTNT", "integer", "Important", "1" if important else None, post_id
+    )
+    post["UF_IMPRTANT_DATE_END"] = _user_field(
+        "85", "UF_IMPRTANT_DATE_END", "datetime", "Expiration", date_end or "", post_id
+    )
+
+
+def add_post(
+    call: Call,
+    title: str,
+    text: str,
+    dest: list[str],
+    author: int,
+    *,
+    important: bool = False,
+    important_until: str = "",
+) -> dict[str, Any]:
     """Publish a post to ``dest`` (``SG12``, ``UA``…); fires ``ONLIVEFEEDPOSTADD``."""
     post_id = call.portal.next_id("post", start=200)
     post = {
@@ -36,6 +92,7 @@ def add_post(call: Call, title: str, text: str, dest: list[str], author: int) ->
         "FILES": [],
         "_rights": list(dest),
     }
+    _importance(post, important, important_until)
     call.portal.posts[post_id] = post
     call.fire("ONLIVEFEEDPOSTADD", {"FIELDS": {"POST_ID": post_id}})
     return post
@@ -54,7 +111,20 @@ def blogpost_add(call: Call) -> Any:
     dest = call.get("DEST") or ["UA"]
     dest = dest if isinstance(dest, list) else [dest]
     author = int(call.get("USER_ID") or call.auth.user_id)
-    return int(add_post(call, call.get("POST_TITLE") or "", str(message), dest, author)["ID"])
+    post = add_post(
+        call,
+        call.get("POST_TITLE") or "",
+        str(message),
+        dest,
+        author,
+        important=_flag(call.get("IMPORTANT")),
+        important_until=str(call.get("IMPORTANT_DATE_END") or ""),
+    )
+    return int(post["ID"])
+
+
+def _flag(value: Any) -> bool:
+    return str(value).upper() in ("Y", "1", "TRUE")
 
 
 @method("log.blogpost.update", write=True)
@@ -67,6 +137,10 @@ def blogpost_update(call: Call) -> Any:
         post["TITLE"] = call.get("POST_TITLE")
     if call.get("POST_MESSAGE") is not None:
         post["DETAIL_TEXT"] = call.get("POST_MESSAGE")
+    if call.get("IMPORTANT") is not None:
+        until = call.get("IMPORTANT_DATE_END")
+        current = post["UF_IMPRTANT_DATE_END"]["VALUE"]
+        _importance(post, _flag(call.get("IMPORTANT")), str(until or current or ""))
     call.fire("ONLIVEFEEDPOSTUPDATE", {"FIELDS": {"POST_ID": int(post["ID"])}})
     return int(post["ID"])
 
@@ -83,8 +157,10 @@ def blogpost_delete(call: Call) -> Any:
 
 @method("log.blogpost.get")
 def blogpost_get(call: Call) -> Any:
-    """Posts by ``POST_ID`` or ``LOG_RIGHTS``, newest first; cursor ``FIRST_ID``/``LAST_ID``
-    with ``LIMIT`` (≤ 200) or pages of 50 by ``start``."""
+    """Posts by ``POST_ID`` or ``LOG_RIGHTS``, newest first. Cursor mode (``FIRST_ID`` newer
+    than, else ``LAST_ID`` older than) takes ``LIMIT`` (≤ 200); without a cursor the pages
+    are 50 by ``start``, whatever ``LIMIT`` says, with ``total`` and ``next``
+    (log-blogpost-get.md)."""
     posts = sorted(call.portal.posts.values(), key=lambda p: int(p["ID"]), reverse=True)
     if call.get("POST_ID"):
         posts = [p for p in posts if p["ID"] == str(call.get("POST_ID"))]
@@ -92,14 +168,21 @@ def blogpost_get(call: Call) -> Any:
         rights = call.get("LOG_RIGHTS")
         rights = set(rights if isinstance(rights, list) else [rights])
         posts = [p for p in posts if rights & set(p["_rights"])]
-    if call.get("FIRST_ID") is not None:
-        posts = [p for p in posts if int(p["ID"]) > int(call.get("FIRST_ID"))]
-    if call.get("LAST_ID") is not None:
-        posts = [p for p in posts if int(p["ID"]) < int(call.get("LAST_ID"))]
     if call.get("LOG_DATE_FROM"):
         posts = [p for p in posts if p["DATE_PUBLISH"] >= str(call.get("LOG_DATE_FROM"))]
-    if call.get("FIRST_ID") is not None or call.get("LAST_ID") is not None or call.get("LIMIT"):
-        limit = min(int(call.get("LIMIT") or 20), MAX_LIMIT)
+    if call.get("LOG_DATE_TO"):
+        posts = [p for p in posts if p["DATE_PUBLISH"] <= str(call.get("LOG_DATE_TO"))]
+    first, last = call.get("FIRST_ID"), call.get("LAST_ID")
+    if first not in (None, "") or last not in (None, ""):
+        if first not in (None, ""):  # both given: FIRST_ID applies
+            posts = [p for p in posts if int(p["ID"]) > int(first)]
+        else:
+            posts = [p for p in posts if int(p["ID"]) < int(last)]
+        try:
+            limit = int(call.get("LIMIT") or 0)
+        except (TypeError, ValueError):
+            limit = 0
+        limit = min(limit if limit > 0 else DEFAULT_LIMIT, MAX_LIMIT)
         return Listed([_public(p) for p in posts[:limit]], len(posts))
     chunk, total, following = F.page(posts, F.start_of(call.params))
     return Listed([_public(p) for p in chunk], total, following)

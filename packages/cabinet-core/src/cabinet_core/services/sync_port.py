@@ -325,6 +325,16 @@ class CabinetSyncPort:
             found = tx.settings_with_prefix(namespace + prefix, limit=limit)
         return {key[len(namespace) :]: value for key, value in found.items()}
 
+    def state_of(self, keys: Iterable[str]) -> Mapping[str, Any]:
+        """This backend's stored values of exactly ``keys`` (those not stored left out), in
+        one read, keyed as they were set."""
+        names = {self._key(key): key for key in keys}
+        if not names:
+            return {}
+        with self._cabinet.store.transaction(readonly=True) as tx:
+            found = tx.settings_of(names)
+        return {names[name]: value for name, value in found.items()}
+
     def set_states(self, values: Mapping[str, Any]) -> None:
         """Store many ordinary (not secret, not audited) values in one transaction; ``None``
         deletes the key. TypeError for a value that is not JSON."""

@@ -253,6 +253,12 @@ def mark_delivered(
     )
 
 
+def refunded_attempts() -> sa.ColumnElement[Any]:
+    """The attempt count less the one a claim added, never below zero (an SQL expression
+    for :func:`update_one`)."""
+    return sa.case((_d.c.attempts > 0, _d.c.attempts - 1), else_=0)
+
+
 def update_one(
     connection: Connection,
     subscriber: str | None,

@@ -242,23 +242,31 @@ class Store:
             outbox.mark_delivered(connection, subscriber, message_ids, now)
 
     def mark_retry(
-        self, message_id: int, *, subscriber: str, error: str, next_attempt_at: datetime
+        self,
+        message_id: int,
+        *,
+        subscriber: str,
+        error: str,
+        next_attempt_at: datetime,
+        refund: bool = False,
     ) -> None:
-        """Release the claim and try ``subscriber`` again at ``next_attempt_at``.
+        """Release the claim and try ``subscriber`` again at ``next_attempt_at``; with
+        ``refund`` the attempt the claim counted is given back (the recipient deferred the
+        delivery without trying it: a limit to wait out), so waiting never fails a message.
 
         A delivery that another worker completed meanwhile (after this worker's lease ran out)
         stays delivered.
         """
+        values: dict[str, Any] = {
+            "last_error": error,
+            "next_attempt_at": next_attempt_at,
+            "claimed_until": None,
+        }
+        if refund:
+            # In SQL, so a concurrent claim's increment is never lost to a read-modify-write.
+            values["attempts"] = outbox.refunded_attempts()
         with self.engine.connect() as connection, connection.begin():
-            outbox.update_one(
-                connection,
-                subscriber,
-                message_id,
-                undelivered_only=True,
-                last_error=error,
-                next_attempt_at=next_attempt_at,
-                claimed_until=None,
-            )
+            outbox.update_one(connection, subscriber, message_id, undelivered_only=True, **values)
 
     def mark_failed(self, message_id: int, *, subscriber: str, error: str, now: datetime) -> None:
         """Give up on ``subscriber``'s delivery; it stays visible in
@@ -1276,6 +1284,24 @@ class Tx:
         return {
             row.key: row.value for row in self.connection.execute(query) if row.value is not None
         }
+
+    def settings_of(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The stored settings of exactly ``keys`` (JSON null values and keys not stored left
+        out), read in chunks of a few hundred keys (an IN list stays well below any
+        database's parameter limit)."""
+        wanted = sorted(set(keys))
+        found: dict[str, Any] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query = sa.select(t.settings.c.key, t.settings.c.value).where(
+                t.settings.c.key.in_(chunk)
+            )
+            found.update(
+                (row.key, row.value)
+                for row in self.connection.execute(query)
+                if row.value is not None
+            )
+        return found
 
     def delete_setting(self, key: str) -> None:
         """Forget the setting ``key`` (nothing happens when it is not stored)."""

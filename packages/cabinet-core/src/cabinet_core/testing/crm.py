@@ -12,9 +12,11 @@ conftest)::
         def crm_state(self, my_test_crm):    # what the CRM holds now, comparable with ==
             return lambda: my_test_crm.snapshot()
 
-Optionally override ``outage`` and ``refusal`` (as methods of the subclass): each returns a
-callable giving a context manager during which the CRM is down (a retryable failure) or refuses
-every call (a permanent one). Left as they are, those two tests are skipped, saying why.
+Optionally override ``outage``, ``refusal`` and ``limit`` (as methods of the subclass): each
+returns a callable giving a context manager during which the CRM is down (a retryable failure),
+refuses every call (a permanent one) or keeps refusing for a rate or resource limit (a
+deferred one: waited out without spending attempts). Left as they are, those tests are
+skipped, saying why.
 
 The messages delivered are :func:`~cabinet_core.testing.samples.sample_messages`, one per topic,
 about entities stored in the kit's ``cabinet``, delivered through ``cabinet.sync_port(name)``.
@@ -73,6 +75,12 @@ class CrmBackendContract:
         """Override: the CRM refuses every call for good while the context is open."""
         return None
 
+    @pytest.fixture
+    def limit(self) -> Scenario | None:
+        """Override: the CRM refuses every call for a rate or resource limit while the context
+        is open (it says "not now", having done nothing)."""
+        return None
+
     def test_the_backend_is_named_and_meets_the_protocol(self, backend: CrmBackend) -> None:
         assert isinstance(backend, CrmBackend)
         assert isinstance(backend.name, str) and backend.name.strip()
@@ -120,6 +128,27 @@ class CrmBackendContract:
         assert not failed.value.permanent
         assert failed.value.retry_after is None or failed.value.retry_after >= 0
         backend.deliver(port, message)  # the retry after the outage succeeds
+        once = crm_state()
+        backend.deliver(port, message)
+        assert crm_state() == once
+
+    def test_a_limit_is_a_deferred_delivery_error(
+        self,
+        backend: CrmBackend,
+        port: SyncPort,
+        messages: dict[Topic, OutboxMessage],
+        crm_state: Callable[[], object],
+        limit: Scenario | None,
+    ) -> None:
+        if limit is None:
+            pytest.skip("the subclass provides no `limit` scenario")
+        message = messages[Topic.CLIENT_CREATED]
+        with limit(), pytest.raises(DeliveryError) as failed:
+            backend.deliver(port, message)
+        # Waited out by the worker without spending an attempt: it must say how long.
+        assert failed.value.deferred and not failed.value.permanent
+        assert failed.value.retry_after is not None and failed.value.retry_after > 0
+        backend.deliver(port, message)  # once the limit is over, the delivery lands once
         once = crm_state()
         backend.deliver(port, message)
         assert crm_state() == once
