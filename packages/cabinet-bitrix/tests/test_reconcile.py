@@ -395,18 +395,44 @@ def test_a_pass_is_bounded_and_the_walk_wraps(cabinet, backend, document, port):
 
 
 def test_a_pass_costs_far_less_than_a_request_per_50_documents(
-    cabinet, emulator, backend, document, port
+    cabinet, emulator, clock, backend, document, port
 ):
-    documents = [document, *copies(cabinet, document, 999)]
+    documents = [document, *copies(cabinet, document, 499)]
     for n in range(0, len(documents), 50):
         backend.push_documents(port, documents[n : n + 50])
     before = len(emulator.requests)
     report = converge(port, backend)
-    assert report.checked == 1000 and report.in_sync == 1000
+    assert report.checked == 500 and report.in_sync == 500
     sent = len(emulator.requests) - before
-    assert sent == report.requests <= 1000 // 50
-    # 20 reads of 50 ids fit one batch request.
+    assert sent == report.requests <= 500 // 50
+    # 10 reads of 50 ids fit one batch request.
     assert sent == 1
+    # The whole pass after such a backlog (every item changed since the last one): per
+    # entity type (the default quotes, whose origin field is created once, and the smart
+    # process) the changed items' first page and their other pages in one batch, then the
+    # comparison.
+    before = len(emulator.requests)
+    whole = reconcile(port, backend)
+    assert whole.items_checked == 500 and whole.convergence.in_sync == 500
+    methods = [method for method, _ in emulator.requests[before:]]
+    assert methods == [
+        "userfieldconfig.list",
+        "userfieldconfig.add",
+        "crm.item.list",
+        "crm.item.list",
+        "batch",
+        "batch",
+    ]
+    assert len(methods) <= 500 // 50
+    # The next pass reads again what changed in the margin before this one (all of it: the
+    # backlog was pushed within two minutes); the one after finds nothing changed.
+    clock.advance(3600)
+    reconcile(port, backend)
+    clock.advance(3600)
+    before = len(emulator.requests)
+    quiet = reconcile(port, backend)
+    assert quiet.items_checked == 0 and quiet.convergence.in_sync == 500
+    assert len(emulator.requests) - before == 3
 
 
 # -- the whole path: a pass while everything is queued, then an outage -------------------------

@@ -4,12 +4,11 @@
 
 1. **Staff changes**: for every entity type documents are kept as, it lists the items changed
    since the last run (``crm.item.list`` with ``>updatedTime`` and its origin field ``LIKE
-   <prefix>-document-%``, by id windows and ``start=-1``
-   — :func:`~cabinet_bitrix.paging.pull_by_id`) and applies their stages exactly as an event
-   would (:func:`~cabinet_bitrix.inbound.apply_item`), so a stage moved while the event handler
-   was down still reaches the cabinet. Applying the same stage twice changes nothing. A
-   document whose own stage change has not reached the portal yet (waiting, or failed) is left
-   alone: the item's stage is the older one.
+   <prefix>-document-%``, its pages 50 to a ``batch``: :func:`changed_items`) and applies
+   their stages exactly as an event would (:func:`~cabinet_bitrix.inbound.apply_item`), so a
+   stage moved while the event handler was down still reaches the cabinet. Applying the same
+   stage twice changes nothing. A document whose own stage change has not reached the portal
+   yet (waiting, or failed) is left alone: the item's stage is the older one.
 2. **Convergence** (:func:`~cabinet_bitrix.convergence.converge`): every document's item is
    compared with the cabinet (exists, content and rows as last confirmed, stage, Responsible,
    company and contact), a page at a time from a wrapping cursor, and whatever differs is
@@ -26,6 +25,7 @@ due (:meth:`BitrixBackend.periodic_tasks`, :func:`reconcile_if_due`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +33,10 @@ import attrs
 from cabinet_core.sync import Topic
 
 from cabinet_bitrix.attachments import deliveries_due
+from cabinet_bitrix.batching import Command
 from cabinet_bitrix.convergence import BUDGET, DUE_KEY, ConvergeReport, converge
 from cabinet_bitrix.inbound import apply_item, document_id_of
-from cabinet_bitrix.paging import pull_by_id
+from cabinet_bitrix.paging import PAGE_SIZE, rows_of
 from cabinet_bitrix.stages import StageMap
 
 if TYPE_CHECKING:
@@ -126,8 +127,9 @@ def reconcile(
             "select": ["id", "stageId", "mycompanyId", "updatedTime", field],
             "useOriginalUfNames": "Y",
             "filter": filter_,
+            "order": {"id": "ASC"},
         }
-        for item in pull_by_id(backend.client, "crm.item.list", params, key="items"):
+        for item in changed_items(backend, params):
             document_id = document_id_of(backend, item.get(field))
             if document_id is None:
                 continue
@@ -150,6 +152,26 @@ def reconcile(
     if applied:
         log.info("bitrix24 reconcile: %d stage changes applied", len(applied))
     return report
+
+
+def changed_items(backend: BitrixBackend, params: Mapping[str, Any]) -> Iterator[Any]:
+    """Every item ``params`` select: the first page with its count (``total``), then the
+    other pages by ``start``, 50 pages per ``batch`` request, so 5,000 changed items cost
+    three requests rather than a hundred (bitrix24.md §2.4, §2.5). Offsets are safe here:
+    the filter is ``>updatedTime``, which an item never leaves, so an item changed while the
+    pages are read only pushes later ones back (read twice, harmlessly), never skips one;
+    one added after the count is in the next pass's window."""
+    first = backend.client.call_full("crm.item.list", {**params, "start": 0})
+    yield from rows_of(first.result, "items")
+    if first.next is None or not first.total:
+        return
+    commands = [
+        Command(f"page{start}", "crm.item.list", {**params, "start": start})
+        for start in range(first.next, int(first.total), PAGE_SIZE)
+    ]
+    results = backend.run_reads(commands)
+    for command in commands:
+        yield from rows_of(results[command.name].unwrap(), "items")
 
 
 def reconcile_if_due(port: SyncPort, backend: BitrixBackend) -> ReconcileReport | None:
