@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import attrs
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.client import RetryPolicy
+from cabinet_bitrix.client import BitrixError, RetryPolicy
 from cabinet_bitrix.convergence import (
     MAX_REPAIRS,
     REPAIRED_PREFIX,
@@ -189,8 +189,28 @@ def test_the_worker_runs_it_on_a_schedule_and_after_a_failure(cabinet, emulator,
     assert report is not None and report.requeued == (other.id,)
     assert port.state("convergence_due") is None
     # Now a delivery is due (the re-queued one): the next check waits for it.
-    port.set_state("convergence_due", "2026-12-01T00:00:00+00:00")
+    port.set_state("convergence_due", port.now().isoformat())
     assert reconcile_if_due(port, backend) is None
+    # Waiting for a later retry, with nothing delivered since the failure: the portal may
+    # still be down, so no pass yet.
+    (waiting,) = port.deliveries("pending")
+    cabinet.store.mark_retry(
+        waiting.id,
+        subscriber="bitrix24",
+        error="down",
+        next_attempt_at=port.now() + timedelta(hours=1),
+    )
+    assert reconcile_if_due(port, backend) is None
+    # Nothing left waiting and the portal still down: the pass fails, and the next one is
+    # not tried at once.
+    cabinet.store.mark_delivered_many([waiting.id], subscriber="bitrix24", now=port.now())
+    port.set_state("convergence_due", port.now().isoformat())
+    emulator.inject("down")
+    with pytest.raises(BitrixError):
+        reconcile_if_due(port, backend)
+    emulator.clear_faults()
+    assert reconcile_if_due(port, backend) is None
+    assert port.state("convergence_retry")["tries"] == 1
 
 
 # -- convergence -----------------------------------------------------------------------------

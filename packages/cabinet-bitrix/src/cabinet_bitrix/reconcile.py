@@ -56,6 +56,8 @@ MARGIN = timedelta(minutes=2)
 _STAGE_TOPICS = frozenset({Topic.DOCUMENT_STATUS_CHANGED, Topic.DOCUMENT_PAYMENT_CHANGED})
 #: How often the task that runs a pass after a failure looks whether one is due.
 AFTER_FAILURE_SECONDS = 30.0
+#: State key of the backoff of passes after a failure that failed themselves.
+_RETRY_KEY = "convergence_retry"
 
 
 @attrs.frozen(kw_only=True)
@@ -175,8 +177,40 @@ def changed_items(backend: BitrixBackend, params: Mapping[str, Any]) -> Iterator
 
 
 def reconcile_if_due(port: SyncPort, backend: BitrixBackend) -> ReconcileReport | None:
-    """Run a pass when a delivery failed since the last one and no delivery is due now (the
-    portal is back, or what failed has failed for good); ``None`` when none was due."""
-    if not port.state(DUE_KEY) or deliveries_due(port):
+    """Run a pass when a delivery failed since the last pass, no delivery is due now, and
+    the portal has answered since (a delivery went through after the failure, or nothing is
+    left waiting: what failed has failed for good); ``None`` when none was due. A pass that
+    fails (the portal still down) is tried again later and later, up to every hour, so an
+    outage never keeps the worker busy with it."""
+    flag = port.state(DUE_KEY)
+    if not flag or deliveries_due(port):
         return None
-    return reconcile(port, backend)
+    now = port.now()
+    since = _moment(flag)
+    if port.deliveries("pending", limit=1):
+        delivered = port.deliveries("delivered", limit=1)
+        last = delivered[0].delivered_at if delivered else None
+        if last is None or (since is not None and last <= since):
+            return None  # the portal has not answered since the failure
+    retry = port.state(_RETRY_KEY)
+    retry = dict(retry) if isinstance(retry, Mapping) else {}
+    not_before = _moment(retry.get("not_before"))
+    if not_before is not None and now < not_before:
+        return None
+    try:
+        report = reconcile(port, backend)
+    except Exception:
+        tries = int(retry.get("tries") or 0) + 1
+        wait = timedelta(seconds=min(AFTER_FAILURE_SECONDS * 2**tries, 3600.0))
+        port.set_state(_RETRY_KEY, {"tries": tries, "not_before": _iso(now + wait)})
+        raise
+    port.set_state(_RETRY_KEY, None)
+    return report
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
