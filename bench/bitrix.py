@@ -233,8 +233,11 @@ def _timed(obj: object, name: str) -> list[float]:
     return spent
 
 
-def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str, Any]:
-    """The worker and ``BitrixBackend`` against the served emulator at ``speed`` s per 50."""
+def run_connector(
+    documents: int, speed: float, *, batch_size: int, reconcile_after: bool = False
+) -> dict[str, Any]:
+    """The worker and ``BitrixBackend`` against the served emulator at ``speed`` s per 50;
+    with ``reconcile_after``, then one reconciliation pass over the synced documents."""
     with _portal(speed) as (webhook, portal), tempfile.TemporaryDirectory() as tmp:
         settings = BitrixSettings(webhook_url=webhook, entity_types={"vat_invoice": SPA})
         # The production client: the plan's bucket (with its headroom), retries and timeouts.
@@ -251,12 +254,18 @@ def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str,
             cpu = time.process_time() - cpu_start
             delivered = len(cabinet.store.list_outbox(status="delivered", limit=documents + 1))
             failed = len(cabinet.store.list_outbox(status="failed", limit=documents + 1))
+            checked: dict[str, Any] = {}
+            if reconcile_after:
+                checked = _reconcile_pass(cabinet, backend)
         finally:
             client.close()
             cabinet.close()
     stats = portal()
+    # The sync's own requests: the reconciliation pass's are reported on their own.
+    stats["requests"] -= checked.get("reconcile_requests", 0)
     ceiling = ceiling_seconds(documents, speed)
     return {
+        **checked,
         "name": "bitrix_sync",
         "client": "cabinet",
         "documents": documents,
@@ -280,6 +289,28 @@ def run_connector(documents: int, speed: float, *, batch_size: int) -> dict[str,
         "messages_delivered": delivered,
         "messages_failed": failed,
         **_tally(stats, [f"cabinet-document-{i}" for i in ids]),
+    }
+
+
+def _reconcile_pass(cabinet: Cabinet, backend: BitrixBackend) -> dict[str, Any]:
+    """One reconciliation pass right after the backlog (every item changed since the last
+    pass, every document compared): its requests against the target of at most one per 50
+    documents, its time, and what it found."""
+    from cabinet_bitrix.reconcile import reconcile
+
+    before = backend.client.requests
+    start = time.perf_counter()
+    report = reconcile(cabinet.sync_port("bitrix24-bench"), backend)
+    requests = backend.client.requests - before
+    return {
+        "reconcile_seconds": round(time.perf_counter() - start, 1),
+        "reconcile_requests": requests,
+        "reconcile_documents": report.convergence.checked,
+        "reconcile_requests_per_50_documents": round(
+            50 * requests / max(report.convergence.checked, 1), 3
+        ),
+        "reconcile_in_sync": report.convergence.in_sync,
+        "reconcile_repaired": len(report.convergence.repaired),
     }
 
 
@@ -455,6 +486,12 @@ def main(argv: Sequence[str] = ()) -> list[dict[str, Any]]:
     parser.add_argument("--operating", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--operating-documents", type=int, default=1500)
     parser.add_argument(
+        "--reconcile",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="after the connector's sync, one reconciliation pass over its documents",
+    )
+    parser.add_argument(
         "--in-flight",
         type=int,
         default=None,
@@ -471,7 +508,11 @@ def main(argv: Sequence[str] = ()) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for speed in speeds:
         if args.connector:
-            rows.append(run_connector(args.documents, speed, batch_size=batch_size))
+            rows.append(
+                run_connector(
+                    args.documents, speed, batch_size=batch_size, reconcile_after=args.reconcile
+                )
+            )
             print(rows[-1], file=sys.stderr, flush=True)
         if args.anchor:
             try:

@@ -215,6 +215,8 @@ def test_bitrix_reconcile_command(
     done = runner.invoke(make_cli(), ["--data-dir", data_dir, "bitrix-reconcile"])
     assert done.exit_code == 0, done.output
     assert "0 stage change(s) applied" in done.output
+    # The comparison's report: an empty cabinet has nothing in any state.
+    assert "in sync 0, waiting 0, repaired 0, failed 0" in done.output
 
 
 @pytest.mark.parametrize("flag", [["--with", "bitrix24"], ["--with-bitrix-emulator"]])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import attrs
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.client import RetryPolicy
+from cabinet_bitrix.client import BitrixError, RetryPolicy
 from cabinet_bitrix.convergence import (
     MAX_REPAIRS,
     REPAIRED_PREFIX,
@@ -189,8 +189,28 @@ def test_the_worker_runs_it_on_a_schedule_and_after_a_failure(cabinet, emulator,
     assert report is not None and report.requeued == (other.id,)
     assert port.state("convergence_due") is None
     # Now a delivery is due (the re-queued one): the next check waits for it.
-    port.set_state("convergence_due", "2026-12-01T00:00:00+00:00")
+    port.set_state("convergence_due", port.now().isoformat())
     assert reconcile_if_due(port, backend) is None
+    # Waiting for a later retry, with nothing delivered since the failure: the portal may
+    # still be down, so no pass yet.
+    (waiting,) = port.deliveries("pending")
+    cabinet.store.mark_retry(
+        waiting.id,
+        subscriber="bitrix24",
+        error="down",
+        next_attempt_at=port.now() + timedelta(hours=1),
+    )
+    assert reconcile_if_due(port, backend) is None
+    # Nothing left waiting and the portal still down: the pass fails, and the next one is
+    # not tried at once.
+    cabinet.store.mark_delivered_many([waiting.id], subscriber="bitrix24", now=port.now())
+    port.set_state("convergence_due", port.now().isoformat())
+    emulator.inject("down")
+    with pytest.raises(BitrixError):
+        reconcile_if_due(port, backend)
+    emulator.clear_faults()
+    assert reconcile_if_due(port, backend) is None
+    assert port.state("convergence_retry")["tries"] == 1
 
 
 # -- convergence -----------------------------------------------------------------------------
@@ -395,18 +415,44 @@ def test_a_pass_is_bounded_and_the_walk_wraps(cabinet, backend, document, port):
 
 
 def test_a_pass_costs_far_less_than_a_request_per_50_documents(
-    cabinet, emulator, backend, document, port
+    cabinet, emulator, clock, backend, document, port
 ):
-    documents = [document, *copies(cabinet, document, 999)]
+    documents = [document, *copies(cabinet, document, 499)]
     for n in range(0, len(documents), 50):
         backend.push_documents(port, documents[n : n + 50])
     before = len(emulator.requests)
     report = converge(port, backend)
-    assert report.checked == 1000 and report.in_sync == 1000
+    assert report.checked == 500 and report.in_sync == 500
     sent = len(emulator.requests) - before
-    assert sent == report.requests <= 1000 // 50
-    # 20 reads of 50 ids fit one batch request.
+    assert sent == report.requests <= 500 // 50
+    # 10 reads of 50 ids fit one batch request.
     assert sent == 1
+    # The whole pass after such a backlog (every item changed since the last one): per
+    # entity type (the default quotes, whose origin field is created once, and the smart
+    # process) the changed items' first page and their other pages in one batch, then the
+    # comparison.
+    before = len(emulator.requests)
+    whole = reconcile(port, backend)
+    assert whole.items_checked == 500 and whole.convergence.in_sync == 500
+    methods = [method for method, _ in emulator.requests[before:]]
+    assert methods == [
+        "userfieldconfig.list",
+        "userfieldconfig.add",
+        "crm.item.list",
+        "crm.item.list",
+        "batch",
+        "batch",
+    ]
+    assert len(methods) <= 500 // 50
+    # The next pass reads again what changed in the margin before this one (all of it: the
+    # backlog was pushed within two minutes); the one after finds nothing changed.
+    clock.advance(3600)
+    reconcile(port, backend)
+    clock.advance(3600)
+    before = len(emulator.requests)
+    quiet = reconcile(port, backend)
+    assert quiet.items_checked == 0 and quiet.convergence.in_sync == 500
+    assert len(emulator.requests) - before == 3
 
 
 # -- the whole path: a pass while everything is queued, then an outage -------------------------

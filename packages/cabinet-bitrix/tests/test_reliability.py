@@ -269,3 +269,30 @@ def test_everything_at_once(rig_factory) -> None:
     rig.emulator.inject("down")
     rig.drain(recover_after=300, recover=rig.emulator.clear_faults)
     rig.assert_exactly_once()
+
+
+def test_another_process_spending_the_rows_budget_is_waited_out_without_spending_attempts(
+    rig_factory,
+) -> None:
+    # Another process of the same app (same webhook) spends crm.item.productrow.set's ten
+    # minutes of server time just before the worker starts: the rows of the first batches
+    # are refused (OPERATION_TIME_LIMIT inside the batch) while their items go in.
+    rig = rig_factory(method_seconds={"crm.item.productrow.set": 100.0})
+    other = emulated_client(rig.emulator, rig.clock, retry=RetryPolicy(attempts=1))
+    owner = other.call("crm.item.add", {"entityTypeId": SPA, "fields": {"title": "theirs"}})
+    t0 = rig.clock.now()
+    for _ in range(5):
+        other.call(
+            "crm.item.productrow.set",
+            {"ownerType": "T40e", "ownerId": owner["item"]["id"], "productRows": []},
+        )
+    rig.drain()
+    # Theirs plus ours, each of ours once with its rows.
+    theirs = rig.emulator.portal.items[SPA].pop(int(owner["item"]["id"]))
+    assert theirs["title"] == "theirs"
+    rig.assert_exactly_once()
+    # The rows could only go in once the block ended, ten minutes after it began.
+    assert rig.clock.now() >= t0 + 600
+    delivered = rig.cabinet.store.list_outbox(status="delivered", limit=1000)
+    # Every wait was given back: each message spent only the attempt that went through.
+    assert {m.attempts for m in delivered} == {1}

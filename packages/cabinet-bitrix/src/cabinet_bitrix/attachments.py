@@ -9,7 +9,7 @@ version stays on the timeline with its date instead of replacing the previous on
 
 Posting files is kept off the delivery's critical path: a document's push (item and rows)
 only records that its files are owed (``files.owed.<id>`` → item id, one state write per
-batch, :func:`owe_files`), and the periodic task ``bitrix24.files`` posts them once the
+batch, :func:`owed_entries`), and the periodic task ``bitrix24.files`` posts them once the
 backend has no due deliveries left (:func:`attach_owed`): a 5,000-document backlog reaches the
 CRM at the rate limit's pace, then its files follow. The list is durable, so a worker killed in
 between posts them after its restart.
@@ -108,18 +108,10 @@ def attach_files(
     return True
 
 
-def owe_files(port: SyncPort, pushed: Iterable[tuple[Document, int]]) -> int:
-    """Record that the pushed documents' files are to be posted to their items (drafts
-    excluded: they have none); one state write for the whole batch. How many were recorded."""
-    owed = owed_entries(port, pushed)
-    if owed:
-        port.set_states(owed)
-    return len(owed)
-
-
 def owed_entries(port: SyncPort, pushed: Iterable[tuple[Document, int]]) -> dict[str, int]:
-    """The ``files.owed.<id>`` state entries of the pushed documents (drafts excluded), for
-    a state write the caller may share with other bookkeeping of the same batch."""
+    """The ``files.owed.<id>`` state entries recording that the pushed documents' files are
+    to be posted to their items (drafts excluded: they have none), for the one state write
+    of the batch (shared with its other bookkeeping: the confirmed pushes)."""
     owed: dict[str, int] = {}
     for document, item_id in pushed:
         document_type = port.document_type(document.doc_type)

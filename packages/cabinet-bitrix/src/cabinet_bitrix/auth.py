@@ -20,6 +20,12 @@ The app's tokens arrive with the install callback (``ONAPPINSTALL`` or the insta
 a timer but on ``401 expired_token`` and then replay the call; :meth:`OAuthAuth.refresh` does
 that once for all threads that saw the same expired token, because a second refresh with the
 rotated-out refresh token would fail with ``invalid_grant``.
+
+A refresh whose answer was lost (:class:`RefreshUnanswered`) is tried again with the same,
+old refresh token, which a portal that keeps it for a while still takes. One refused for good
+(:class:`ReinstallRequired`) is recorded in the backend's state (``reinstall``, shown on the
+settings page and by its health); calls then fail at once, without a request, until new
+tokens are saved (a reinstall: :meth:`PortTokenStore.save` ends the state).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ When they are hit anyway (another client on the same portal) the reactions are:
   the whole window (600 s); waited here when short, else raised with that ``retry_after`` for
   the worker to defer the delivery without spending an attempt;
 * ``401 expired_token`` (app mode): the token pair is refreshed and the call replayed (again
-  if the portal says so again, up to the policy's attempts);
+  if the portal says so again, up to the policy's attempts); an OAuth server that does not
+  answer is retried like any outage, and a refresh refused for good (``invalid_grant``)
+  raises a transient error marked ``reinstall``, which the worker defers;
 * other 5xx, HTML error pages, timeouts and network errors: retried with exponential backoff;
 
 each within :class:`RetryPolicy`'s bounds, after which the last :class:`BitrixError` is raised
