@@ -196,7 +196,7 @@ def test_eur_cost_invoice_with_pln_vat_approved_by_the_accountant(site: Site, br
     page.fill("[name=receipt_date]", date.today().isoformat())
     page.select_option("[name=counterparty_id]", "")
     page.fill("[name='party.name']", "Lieferant GmbH")
-    page.fill("[name='party.vat_eu']", "DE123456789")
+    page.fill("[name='party.vat_eu']", "DE136695976")
     page.fill("[name='party.address.city']", "Berlin")
     page.fill("[name='party.address.country']", "DE")
     page.select_option("[name=currency]", "EUR")

@@ -282,7 +282,7 @@ def test_counterparties(store: Store) -> None:
             )
             for name, nip, vat_eu in (
                 ("Łabędź sp. j.", "5260250274", None),
-                ("Beta GmbH", None, "DE123456789"),
+                ("Beta GmbH", None, "DE136695976"),
                 ("alfa s.c.", "1234563218", None),
             )
         ]

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
 from cabinet_core.doctypes.effects import KSEF_REJECT_TRANSITION, Effect
 from cabinet_core.entities import Document, Party, Role
-from cabinet_core.errors import N_, FieldError
+from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.identifiers import is_valid_nip, validate_country
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.nip import is_valid_nip
 from cabinet_core.vat import TaxRules, rules_on
 
 if TYPE_CHECKING:
@@ -163,7 +163,8 @@ def check_dates(document: Document) -> list[FieldError]:
 
 
 def check_party(party: Party | None, field: str, *, required: bool) -> list[FieldError]:
-    """A seller or buyer: a name when present (or required) and a NIP with a valid check digit."""
+    """A seller or buyer: a name when present (or required), a NIP with a valid check digit and
+    an address country the FA(3) schema accepts (blank is Poland)."""
     if party is None:
         if required:
             return [_error(field, "required", N_("This field is required."))]
@@ -175,6 +176,11 @@ def check_party(party: Party | None, field: str, *, required: bool) -> list[Fiel
         errors.append(
             _error(f"{field}.nip", "nip_checksum", N_("This NIP is not valid (wrong check digit)."))
         )
+    if party.address.country.strip():
+        try:
+            validate_country(party.address.country, field=f"{field}.address.country")
+        except ValidationError as error:
+            errors += error.errors
     return errors
 
 

@@ -359,7 +359,7 @@ def _eu_buyer_checks(document: Document) -> Iterable[FieldError]:
             code="invalid",
             message=N_(
                 "Enter the buyer's VAT number of another EU country, with its country prefix "
-                "(e.g. DE123456789)."
+                "(e.g. DE136695976)."
             ),
         )
 

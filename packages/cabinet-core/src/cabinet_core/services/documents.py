@@ -53,9 +53,9 @@ from cabinet_core.entities import (
 )
 from cabinet_core.errors import N_, CabinetError, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.fx import RateProvider, RateUnavailable
+from cabinet_core.identifiers import is_valid_nip, validate_nip
 from cabinet_core.limits import decimal_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES, round_money
-from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.numbering_pattern import format_number, series_key
 from cabinet_core.services._base import Service, raise_if
 from cabinet_core.storage import DocumentQuery, Page, Tx

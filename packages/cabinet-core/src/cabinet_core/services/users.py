@@ -24,6 +24,7 @@ from cabinet_core.errors import (
     NotFound,
     ValidationError,
 )
+from cabinet_core.identifiers import email_lookup_key
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.sessions import may_sign_in, shut_out
 from cabinet_core.signin import secret_hash
@@ -95,7 +96,7 @@ class UserService(Service):
                 throttled = True
             else:
                 throttled = False
-                user = tx.get_user_by_email(email.strip())
+                user = tx.get_user_by_email(email_lookup_key(email))
                 # A deactivated user, or a user of a deactivated client, cannot sign in; the
                 # answer is the same as for a wrong password.
                 verified = self._verify(user, password) and may_sign_in(tx, user)
@@ -171,7 +172,7 @@ class UserService(Service):
                 )
             )
         user = User(
-            email=email.strip(),
+            email=email_lookup_key(email),
             name=name.strip(),
             role=role,
             client_id=client_id,
@@ -370,7 +371,7 @@ class UserService(Service):
         """The user signing in under ``email`` if the actor may see it, else ``None`` (a
         sign-in from elsewhere, such as a CRM's placement, maps its person by e-mail)."""
         with self.store.transaction(readonly=True) as tx:
-            found = tx.get_user_by_email(email.strip())
+            found = tx.get_user_by_email(email_lookup_key(email))
             if found is None or found.id is None:
                 return None
             try:
