@@ -202,7 +202,7 @@ def test_the_accountant_marks_a_purchase_and_downloads_a_valid_jpk(
     expect(sales).to_contain_text("Rejestr sprzedaży VAT")
     expect(sales.locator("[data-test^=row-sales-]")).to_have_count(2)
     expect(sales).to_contain_text("GTU_12")
-    expect(page.locator("[data-test=fx]")).to_contain_text("4.2512")
+    expect(page.locator("[data-test=fx]")).to_contain_text("4,2512")
     purchases = page.locator("[data-test=register-purchase]")
     expect(purchases).to_contain_text("FZ/77/2026")
 

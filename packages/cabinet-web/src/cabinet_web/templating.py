@@ -24,6 +24,7 @@ from cabinet_core.errors import N_
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from cabinet_web import numbers
 from cabinet_web.i18n import LANGUAGE_NAMES, babel_locale, translations
 
 _current: contextvars.ContextVar[_gettext.NullTranslations] = contextvars.ContextVar(
@@ -172,6 +173,13 @@ class Templates:
             "menu": menu,
             "money": lambda amount, currency="PLN": _money(amount, currency, locale),
             "number": lambda value: format_decimal(value, locale=locale),
+            # Prices, quantities and NBP rates to their significant decimals (numbers.py).
+            "unit_price": lambda amount, currency="PLN": numbers.price_money(
+                amount, currency, locale
+            ),
+            "quantity": lambda value: numbers.quantity(value, locale),
+            "rate": lambda value: numbers.rate(value, locale),
+            "price_input": lambda value: numbers.price_input(value, locale),
             "date": lambda value: _date(value, locale),
         }
         for extra in self.pm.hook.extra_template_vars(request=request):

@@ -224,7 +224,12 @@ class DocumentService(Service):
         for side in ("seller", "buyer"):
             party: Party | None = changes.get(side, getattr(document, side))
             if party is not None and party.nip and is_valid_nip(party.nip):
-                changes[side] = attrs.evolve(party, nip=validate_nip(party.nip))
+                party = changes[side] = attrs.evolve(party, nip=validate_nip(party.nip))
+            country = party.address.country if party is not None else ""
+            if party is not None and country != country.strip().upper():
+                # Codes as the FA(3) file writes them; the type's check refuses unknown ones.
+                address = attrs.evolve(party.address, country=country.strip().upper())
+                changes[side] = attrs.evolve(party, address=address)
         default = client.default_template
         if (
             document.template is None
