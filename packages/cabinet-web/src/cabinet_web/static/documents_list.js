@@ -1,9 +1,13 @@
-/* The documents list: its filters are folded behind their button so that on a phone the list
- * comes first; on a screen wide enough to show both, the filters start open. */
+/* The documents list: its filters and its "New: …" buttons are folded behind a button each so
+ * that on a phone the list comes first; on a screen wide enough to show everything, the folds
+ * start open and their buttons are hidden (cabinet.css: .opened-wide). */
 (function () {
   "use strict";
-  var panel = document.querySelector("[data-test=filters-panel]");
-  if (panel && window.matchMedia("(min-width: 641px)").matches) {
-    panel.open = true;
+  if (!window.matchMedia("(min-width: 641px)").matches) {
+    return;
   }
+  document.querySelectorAll("details[data-open-wide]").forEach(function (fold) {
+    fold.open = true;
+    fold.classList.add("opened-wide");
+  });
 })();
