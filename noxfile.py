@@ -22,6 +22,7 @@ nox.options.sessions = [
     "ksef-emulator",
     "integration",
     "proof",
+    "docs",
 ]
 
 PACKAGES = {
@@ -78,6 +79,13 @@ def proof(session: nox.Session) -> None:
     """The slow proof suites (``proof/``): isolation, fuzzing, faults, load, accessibility."""
     _sync(session, "--all-packages", "--group", "dev")
     _pytest(session, "proof")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml) built into site/ with warnings as errors."""
+    _sync(session, "--all-packages", "--group", "docs")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session

@@ -8,7 +8,9 @@ aggregate against the bare SQL, under two minutes) run only when named, with the
 (``python -m bench lists --help``, ``python -m bench bitrix --help``); ``vat`` (the VAT
 statement of a client-month on the list database, and JPK_V7M(3) at 1,000 and 10,000 rows)
 likewise, and ``ksef`` (a firm's month of sending and receiving through the KSeF emulator on
-a virtual clock, and a first full sync by export; ``python -m bench ksef --help``).
+a virtual clock, and a first full sync by export; ``python -m bench ksef --help``); ``load``
+(200 people browsing, searching, issuing and chatting for 5 minutes against ``cabinet serve`` on
+SQLite and on two processes over PostgreSQL; ``python -m bench load --help``).
 """
 
 from __future__ import annotations
@@ -54,14 +56,19 @@ def main(argv: list[str]) -> int:
         from bench import vat
 
         results += vat.main(argv[1:])
+    if which == "load":
+        from bench import load
+
+        results += load.main(argv[1:])
     if which == "ksef":
         from bench import ksef
 
         results += ksef.main(argv[1:])
-    if which not in {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports", "ksef"}:
+    known = {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports", "ksef", "load"}
+    if which not in known:
         print(
-            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat, reports "
-            "or ksef",
+            f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat, reports, "
+            "ksef or load",
             file=sys.stderr,
         )
         return 2

@@ -89,6 +89,7 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
         links.append({"href": "/settings", "label": _("Settings")})
     links.append({"href": "/tokens", "label": _("API tokens")})
     links.append({"href": "/profile", "label": _("Profile")})
+    links.append({"href": "/help", "label": _("Help")})
     return links
 
 

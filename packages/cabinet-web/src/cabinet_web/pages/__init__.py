@@ -14,6 +14,7 @@ from cabinet_web.pages import (
     document_actions,
     document_form,
     documents,
+    help,
     home,
     ksef,
     mail_settings,
@@ -55,6 +56,7 @@ ROUTES = [
     *audit.ROUTES,
     *branding.ROUTES,
     *mail_settings.ROUTES,
+    *help.ROUTES,
 ]
 
 __all__ = ["ROUTES"]
