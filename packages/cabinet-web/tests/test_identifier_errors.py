@@ -9,6 +9,7 @@ from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor
 from cabinet_core.ksef import validate_fa3
 from cabinet_core.printing import view_of
+from cabinet_core.storage import DocumentQuery
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 from starlette.testclient import TestClient
 from web_support import World, csrf_of
@@ -141,3 +142,41 @@ def test_the_client_form_shows_each_refusal_at_its_field_in_both_languages(
     assert "Enter the country as its ISO two-letter code, such as PL or DE." in response.text
     assert "This account number is not valid." in response.text
     assert "Write the part before @ without accented letters" in response.text
+
+
+def test_the_document_forms_party_shows_each_refusal_at_its_field(
+    cabinet: Cabinet, client_web: TestClient
+) -> None:
+    form = {
+        "csrf_token": csrf_of(client_web, "/documents/new?type=cost_invoice"),
+        "doc_type": "cost_invoice",
+        "issue_date": "2026-11-16",
+        "sale_date": "2026-11-16",
+        "receipt_date": "2026-11-18",
+        "currency": "PLN",
+        "language": "pl",
+        "payment_method": "6",
+        "payment_status": "unpaid",
+        "extra.seller_invoice_number": "RE-1",
+        "lines.0.name": "Beratung",
+        "lines.0.quantity": "1",
+        "lines.0.unit": "h",
+        "lines.0.unit_price": "100",
+        "lines.0.vat_rate": "23",
+        "action": "save",
+        "counterparty_id": "new",
+        "party.kind": "company",
+        "party.name": "Dostawca GmbH",
+        "party.vat_eu": "DE123456789",
+        "party.email": "<script>@x.pl",
+        "party.address.line1": "Hauptstraße 1",
+        "party.address.city": "Berlin",
+        "party.address.country": "XX",
+    }
+    response = client_web.post("/documents/new", data=form)
+    assert response.status_code == 422
+    for field in ("party.vat_eu", "party.email", "party.address.country"):
+        assert f'data-error-for="{field}"' in response.text, field
+    assert "Ten numer VAT UE jest nieprawidłowy (błędne cyfry kontrolne)." in response.text
+    assert "Podaj kraj jako dwuliterowy kod ISO, np. PL lub DE." in response.text
+    assert cabinet.documents.list(Actor.system(), DocumentQuery(limit=5)).total == 0
