@@ -180,3 +180,16 @@ def test_the_document_forms_party_shows_each_refusal_at_its_field(
     assert "Ten numer VAT UE jest nieprawidłowy (błędne cyfry kontrolne)." in response.text
     assert "Podaj kraj jako dwuliterowy kod ISO, np. PL lub DE." in response.text
     assert cabinet.documents.list(Actor.system(), DocumentQuery(limit=5)).total == 0
+
+
+def test_country_fields_suggest_the_accepted_countries_by_name_in_the_users_language(
+    manager_web: TestClient,
+) -> None:
+    page = manager_web.get("/clients/new").text
+    assert '<datalist id="countries-address.country">' in page
+    assert '<option value="DE">Niemcy</option>' in page
+    assert 'value="XX"' not in page and 'value="XI"' not in page
+    manager_web.post(
+        "/language", data={"language": "en", "next": "/", "csrf_token": csrf_of(manager_web, "/")}
+    )
+    assert '<option value="DE">Germany</option>' in manager_web.get("/clients/new").text
