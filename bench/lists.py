@@ -59,7 +59,6 @@ from cabinet_core.entities import (
     Party,
     Role,
 )
-from cabinet_core.nip import nip_check_digit
 from cabinet_core.settings import Settings
 from cabinet_core.storage import schema as t
 from cabinet_core.storage.mapping import client_values, counterparty_values, fold, json
@@ -74,6 +73,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from stdnum.pl import nip as stdnum_nip
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Bump when the generated data changes, so cached databases are rebuilt.
@@ -192,9 +192,10 @@ def make_nip(rng: random.Random) -> str:
     """A random NIP that passes the checksum (tax office prefix 1xx-9xx)."""
     while True:
         first = str(rng.randint(100, 999)) + "".join(str(rng.randint(0, 9)) for _ in range(6))
-        check = nip_check_digit(first)
-        if check is not None:
-            return first + str(check)
+        # Some nine-digit starts have no check digit at all (a remainder of 10): draw again.
+        for digit in "0123456789":
+            if stdnum_nip.is_valid(first + digit):
+                return first + digit
 
 
 def make_party(rng: random.Random, name: str) -> Party:

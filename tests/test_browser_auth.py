@@ -72,7 +72,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         client = cabinet.clients.create(SYSTEM, Client(name="Alfa sp. z o.o.", nip="5250000110"))
         for address, role, client_id in (
             ("client@alfa.pl", Role.CLIENT, client.id),
-            ("accountant@kancelaria.test", Role.ACCOUNTANT, None),
+            ("accountant@kancelaria.example", Role.ACCOUNTANT, None),
         ):
             cabinet.users.create(
                 SYSTEM,
@@ -175,7 +175,7 @@ def test_staff_enrol_a_second_factor_then_sign_in_with_a_code(site: Site, browse
     from playwright.sync_api import expect
 
     page = _new_page(browser)
-    _sign_in(page, site, "accountant@kancelaria.test", PASSWORD)
+    _sign_in(page, site, "accountant@kancelaria.example", PASSWORD)
     expect(page).to_have_url(site.url + "/two-factor/enrol")
     expect(page.locator("[data-test=qr] svg")).to_be_visible()
     secret = page.locator("[data-test=totp-secret]").inner_text().strip()
@@ -187,7 +187,7 @@ def test_staff_enrol_a_second_factor_then_sign_in_with_a_code(site: Site, browse
     expect(page).to_have_url(site.url + "/")
     page.locator("form[action='/logout'] button").first.click()
     expect(page).to_have_url(re.compile(r".*/login$"))
-    _sign_in(page, site, "accountant@kancelaria.test", PASSWORD)
+    _sign_in(page, site, "accountant@kancelaria.example", PASSWORD)
     expect(page).to_have_url(site.url + "/login/second-factor")
     page.fill("input[name=code]", "000000" if totp.now() != "000000" else "111111")
     page.click("[data-test=verify-code]")

@@ -80,7 +80,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         secret_key="browser-secret-" + "x" * 40,
         branding=Branding(firm_name="Kancelaria Testowa"),
         mailer="smtp",
-        smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender="biuro@kancelaria.test"),
+        smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender="biuro@kancelaria.example"),
     )
     try:
         with Cabinet(settings, load_entrypoints=False, plugins=[cabinet_pdf.plugin]) as cabinet:
@@ -100,7 +100,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
             )
             for email, role, client_id in (
                 ("client@alfa.pl", Role.CLIENT, client.id),
-                ("accountant@kancelaria.test", Role.ACCOUNTANT, None),
+                ("accountant@kancelaria.example", Role.ACCOUNTANT, None),
             ):
                 cabinet.users.create(
                     SYSTEM,
@@ -196,7 +196,7 @@ def test_eur_cost_invoice_with_pln_vat_approved_by_the_accountant(site: Site, br
     page.fill("[name=receipt_date]", date.today().isoformat())
     page.select_option("[name=counterparty_id]", "")
     page.fill("[name='party.name']", "Lieferant GmbH")
-    page.fill("[name='party.vat_eu']", "DE123456789")
+    page.fill("[name='party.vat_eu']", "DE136695976")
     page.fill("[name='party.address.city']", "Berlin")
     page.fill("[name='party.address.country']", "DE")
     page.select_option("[name=currency]", "EUR")
@@ -227,7 +227,7 @@ def test_eur_cost_invoice_with_pln_vat_approved_by_the_accountant(site: Site, br
     expect(rate_line).to_contain_text(stored.exchange_rate.table_no)
     page.context.close()
 
-    accountant = sign_in(browser, site, "accountant@kancelaria.test")
+    accountant = sign_in(browser, site, "accountant@kancelaria.example")
     accountant.goto(f"{site.url}/documents/{doc_id}")
     accountant.click("[data-test=transition-approve]")
     expect(accountant.locator("[data-test=document-status]")).to_have_attribute(

@@ -116,7 +116,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         port.set_enabled(client.id, True)
         for email, role, client_id in (
             ("client@alfa.pl", Role.CLIENT, client.id),
-            ("accountant@kancelaria.test", Role.ACCOUNTANT, None),
+            ("accountant@kancelaria.example", Role.ACCOUNTANT, None),
         ):
             cabinet.users.create(
                 SYSTEM,
@@ -272,7 +272,7 @@ def test_staff_switch_a_clients_ksef_on_with_a_token(site: Site, browser: Any) -
     )
     site.emulator.add_subject("5250000110", "Beta sp. z o.o.")
     token = site.emulator.add_token("5250000110")
-    page = sign_in(browser, site, "accountant@kancelaria.test")
+    page = sign_in(browser, site, "accountant@kancelaria.example")
     page.goto(site.url + "/settings/ksef")
     page.click(f"tr[data-client='{other.id}'] a")
     page.check("[name=enabled]")

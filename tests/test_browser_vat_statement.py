@@ -119,7 +119,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
             )
             for email, role, client_id in (
                 ("client@alfa.pl", Role.CLIENT, client.id),
-                ("accountant@kancelaria.test", Role.ACCOUNTANT, None),
+                ("accountant@kancelaria.example", Role.ACCOUNTANT, None),
             )
         }
         _documents(
@@ -192,7 +192,7 @@ def test_the_accountant_marks_a_purchase_and_downloads_a_valid_jpk(
 ) -> None:
     from playwright.sync_api import expect
 
-    page = sign_in(browser, site, "accountant@kancelaria.test")
+    page = sign_in(browser, site, "accountant@kancelaria.example")
     page.get_by_role("link", name="Zestawienie VAT", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Zestawienie VAT")
     page.select_option("#f-client_id", str(site.client_id))
@@ -202,7 +202,7 @@ def test_the_accountant_marks_a_purchase_and_downloads_a_valid_jpk(
     expect(sales).to_contain_text("Rejestr sprzedaży VAT")
     expect(sales.locator("[data-test^=row-sales-]")).to_have_count(2)
     expect(sales).to_contain_text("GTU_12")
-    expect(page.locator("[data-test=fx]")).to_contain_text("4.2512")
+    expect(page.locator("[data-test=fx]")).to_contain_text("4,2512")
     purchases = page.locator("[data-test=register-purchase]")
     expect(purchases).to_contain_text("FZ/77/2026")
 

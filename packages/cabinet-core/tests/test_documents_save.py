@@ -24,7 +24,7 @@ DAY = date(2026, 11, 20)
 SUPPLIER = Counterparty(
     client_id=0,  # the service puts the document's client here
     name="Dostawca GmbH",
-    vat_eu="DE123456789",
+    vat_eu="DE136695976",
     address=Address(line1="Hauptstraße 1", postal_code="10115", city="Berlin", country="DE"),
 )
 LINES = (
@@ -132,7 +132,7 @@ def test_save_with_counterparty_products_and_submit_is_one_transaction(
     assert saved.counterparty.client_id == world.client_a.id
     assert document.counterparty_id == saved.counterparty.id
     # The counterparty fills the document's empty seller.
-    assert document.seller is not None and document.seller.vat_eu == "DE123456789"
+    assert document.seller is not None and document.seller.vat_eu == "DE136695976"
     assert [(p.name, p.unit, p.unit_price) for p in saved.products] == [
         ("Papier A4", "ryza", Decimal("20.00")),
         ("Toner", "szt.", Decimal("300.00")),

@@ -52,7 +52,7 @@ BUYER = Party(
 )
 EU_BUYER = Party(
     name="Beispiel GmbH",
-    vat_eu="DE 123456789",
+    vat_eu="DE 136695976",
     address=Address(line1="Hauptstraße 5", postal_code="10115", city="Berlin", country="DE"),
 )
 
@@ -221,7 +221,7 @@ def test_tv11_eur_np_ii_is_reverse_charged_with_an_eu_vat_number() -> None:
     assert not [k for k in written if k.startswith("P_14")]
     assert text(xml, "f:Fa/f:Adnotacje/f:P_18") == "1"
     assert text(xml, "f:Podmiot2/f:DaneIdentyfikacyjne/f:KodUE") == "DE"
-    assert text(xml, "f:Podmiot2/f:DaneIdentyfikacyjne/f:NrVatUE") == "123456789"
+    assert text(xml, "f:Podmiot2/f:DaneIdentyfikacyjne/f:NrVatUE") == "136695976"
     assert text(xml, "f:Podmiot2/f:Adres/f:KodKraju") == "DE"
     assert_round_trip(document, xml)
 

@@ -51,11 +51,11 @@ def test_company_person_nip_vat_eu_and_country_are_normalised(world: World) -> N
         counterparty(
             world,
             name="Müller GmbH",
-            vat_eu="de 123.456.789",
+            vat_eu="de 136.695.976",
             address=Address(line1="Hauptstraße 5", city="Berlin", country="DE"),
         ),
     )
-    assert german.vat_eu == "DE123456789" and german.nip is None
+    assert german.vat_eu == "DE136695976" and german.nip is None
     person = world.cabinet.counterparties.create(
         alice, counterparty(world, kind=PartyKind.PERSON, name="Jan Kowalski", nip="")
     )
@@ -74,6 +74,8 @@ def test_company_person_nip_vat_eu_and_country_are_normalised(world: World) -> N
         ({"vat_eu": "123456789"}, [("vat_eu", "invalid")]),
         ({"vat_eu": "US123456789"}, [("vat_eu", "invalid")]),
         ({"vat_eu": "DE1"}, [("vat_eu", "invalid")]),
+        ({"vat_eu": "DE123456789"}, [("vat_eu", "checksum")]),
+        ({"address": Address(country="XX")}, [("address.country", "invalid")]),
         ({"vat_eu": "PL1234567890"}, [("vat_eu", "nip_checksum")]),
         ({"address": Address(country="Polska")}, [("address.country", "invalid")]),
         ({"address": Address(country="P1")}, [("address.country", "invalid")]),
@@ -86,6 +88,8 @@ def test_company_person_nip_vat_eu_and_country_are_normalised(world: World) -> N
         "vat-eu-no-prefix",
         "vat-eu-not-eu",
         "vat-eu-short",
+        "vat-eu-checksum",
+        "country-xx",
         "vat-eu-pl-checksum",
         "country-name",
         "country-digit",

@@ -7,7 +7,7 @@ import attrs
 import pytest
 from cabinet_core.entities import Counterparty
 from cabinet_core.errors import ValidationError
-from cabinet_core.nip import validate_krs
+from cabinet_core.identifiers import validate_krs
 from fixtures_services import World
 
 

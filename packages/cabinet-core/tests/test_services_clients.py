@@ -8,15 +8,7 @@ import attrs
 import pytest
 from cabinet_core.entities import Actor, BankAccount, Client, Counterparty, Product
 from cabinet_core.errors import NotFound, PermissionDenied, ValidationError
-from cabinet_core.services.clients import is_valid_iban, normalise_iban
 from fixtures_services import HookRecorder, World
-
-
-def test_iban_check() -> None:
-    assert is_valid_iban(normalise_iban("61 1090 1014 0000 0712 1981 2874"))
-    assert not is_valid_iban(normalise_iban("61 1090 1014 0000 0712 1981 2875"))
-    assert not is_valid_iban("PL61109010140000071219812")
-    assert is_valid_iban("DE89370400440532013000")
 
 
 def test_create_normalises_and_validates(world: World, hooks: HookRecorder) -> None:

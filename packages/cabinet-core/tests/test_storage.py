@@ -282,7 +282,7 @@ def test_counterparties(store: Store) -> None:
             )
             for name, nip, vat_eu in (
                 ("Łabędź sp. j.", "5260250274", None),
-                ("Beta GmbH", None, "DE123456789"),
+                ("Beta GmbH", None, "DE136695976"),
                 ("alfa s.c.", "1234563218", None),
             )
         ]
@@ -293,7 +293,7 @@ def test_counterparties(store: Store) -> None:
         assert page.total == 3
         assert tx.list_counterparties(mine.id or 0, search="ŁABĘDŹ").items == (cps[0],)
         assert tx.list_counterparties(mine.id or 0, search="526-02").items == (cps[0],)
-        assert tx.list_counterparties(mine.id or 0, search="de123456789").items == (cps[1],)
+        assert tx.list_counterparties(mine.id or 0, search="de136695976").items == (cps[1],)
         second = tx.list_counterparties(mine.id or 0, limit=1, offset=1)
         assert second.items == (cps[1],) and second.total == 3 and second.offset == 1
         assert tx.get_counterparty(cps[0].id or 0) == cps[0]

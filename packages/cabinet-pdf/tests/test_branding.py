@@ -63,6 +63,22 @@ def test_a_file_that_is_no_image_or_too_big_is_left_out(tmp_path):
     assert logo_bytes(str(huge)) is None
 
 
+@pytest.fixture
+def cost_invoice(invoice, client):
+    """A document the cabinet keeps for the firm (the invoice a supplier sent the client): it
+    carries the firm's branding. The client's own sales documents carry the client's identity
+    (test_client_identity.py)."""
+    from cabinet_core.entities import Party
+
+    return attrs.evolve(
+        invoice,
+        doc_type="cost_invoice",
+        status="submitted",
+        seller=invoice.buyer,
+        buyer=Party(name=client.name, nip=client.nip, address=client.address),
+    )
+
+
 def _images(content: bytes) -> list[str]:
     page = PdfReader(io.BytesIO(content)).pages[0]
     xobjects = page["/Resources"].get("/XObject", {})
@@ -71,7 +87,7 @@ def _images(content: bytes) -> list[str]:
 
 @pytest.mark.parametrize("template", ["classic", "modern"])
 def test_logo_and_firm_colours_appear_in_both_templates(
-    cabinet, client, invoice, pdf_text, template
+    cabinet, client, cost_invoice, pdf_text, template
 ):
     branding = Branding(
         firm_name="Kancelaria Łużycka",
@@ -81,7 +97,7 @@ def test_logo_and_firm_colours_appear_in_both_templates(
     branded = attrs.evolve(cabinet.settings, branding=branding)
     cabinet.settings = branded
     rendered = PdfRenderer().render(
-        cabinet, invoice, client=client, template=cabinet.templates[template], language="pl"
+        cabinet, cost_invoice, client=client, template=cabinet.templates[template], language="pl"
     )
     assert len(_images(rendered.content)) == 1
     page = PdfReader(io.BytesIO(rendered.content)).pages[0]
@@ -93,12 +109,14 @@ def test_logo_and_firm_colours_appear_in_both_templates(
         branded, branding=attrs.evolve(branding, logo_url="https://example.com/logo.png")
     )
     plain = PdfRenderer().render(
-        cabinet, invoice, client=client, template=cabinet.templates[template], language="pl"
+        cabinet, cost_invoice, client=client, template=cabinet.templates[template], language="pl"
     )
     assert _images(plain.content) == []
 
 
-def test_the_branding_saved_on_the_settings_page_is_printed(cabinet, client, invoice, pdf_text):
+def test_the_branding_saved_on_the_settings_page_is_printed(
+    cabinet, client, cost_invoice, pdf_text
+):
     from cabinet_core.entities import Actor
 
     cabinet.branding.update(
@@ -109,7 +127,7 @@ def test_the_branding_saved_on_the_settings_page_is_printed(cabinet, client, inv
     )
     cabinet.branding.set_logo(Actor.system(), png(), "image/png")
     rendered = PdfRenderer().render(
-        cabinet, invoice, client=client, template=cabinet.templates["classic"], language="pl"
+        cabinet, cost_invoice, client=client, template=cabinet.templates["classic"], language="pl"
     )
     assert "Biuro Rachunkowe Nowak" in pdf_text(rendered.content)
     assert len(_images(rendered.content)) == 1

@@ -263,8 +263,9 @@ def test_correction_request_names_the_invoice_and_the_correct_content(
     title["pl+en"] = f"{title['pl']} / {title['en']}"
     assert title[language] in text
     assert "PK/2/2026" in text
-    # The seller it is addressed to and the client asking, with NIPs.
-    assert text.index("Dostawca Żółty Sp.j.") < text.index(client.name)
+    # The seller it is addressed to and the client asking, with NIPs (the client's name also
+    # heads the page: the request goes out in its name).
+    assert client.name in text[text.index("Dostawca Żółty Sp.j.") :]
     assert "1234563218" in text and "5260250274" in text
     for value in (
         "F/2026/118",

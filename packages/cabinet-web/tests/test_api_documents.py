@@ -21,7 +21,7 @@ COST_INVOICE = {
     "currency": "EUR",
     "issue_date": "2026-11-16",
     "sale_date": "2026-11-16",
-    "seller": {"name": "Dostawca GmbH", "vat_eu": "DE123456789"},
+    "seller": {"name": "Dostawca GmbH", "vat_eu": "DE136695976"},
     "extra": {"seller_invoice_number": "RE-42"},
     "lines": [
         {"name": "Beratung", "quantity": "2", "unit_price": "500.00", "vat_rate": "23"},

@@ -21,7 +21,7 @@ SELLER = {
     "counterparty_id": "new",
     "party.kind": "company",
     "party.name": "Dostawca GmbH",
-    "party.vat_eu": "DE123456789",
+    "party.vat_eu": "DE136695976",
     "party.address.line1": "Hauptstraße 1",
     "party.address.postal_code": "10115",
     "party.address.city": "Berlin",

@@ -91,7 +91,8 @@ def test_the_client_sees_its_statement_in_polish_and_the_menu_links_it(
     text = page.text
     assert "Rejestr sprzedaży VAT" in text and "Rejestr zakupów VAT" in text
     assert documents["pln"].number in text and "FZ/77/2026" in text
-    assert 'data-test="fx"' in text and "4.2512" in text  # the EUR row's amount and rate
+    # The EUR row's amount and rate, as NBP publishes it in the page's (Polish) convention.
+    assert 'data-test="fx"' in text and "4,2512" in text
     assert "Oznacz jako nieodliczany" not in text  # only bookkeeping toggles
     # Another client's statement is not found for this user.
     assert _page(client_web, world.other_client.id).status_code == 404

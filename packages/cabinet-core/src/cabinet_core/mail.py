@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import attrs
-
-# Deliberately loose: one "@", no spaces, a dot in the domain. Delivery proves the rest.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def looks_like_email(value: str) -> bool:
-    """Whether ``value`` (stripped) has the shape of an e-mail address."""
-    return _EMAIL.match(value.strip()) is not None
 
 
 @attrs.frozen(kw_only=True)

@@ -34,6 +34,21 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 )
 
 
+#: A plugin (its module or object) that sets this attribute to ``True`` is an example for
+#: plugin authors, not a feature: ``cabinet demo`` leaves it out unless asked for.
+EXAMPLE_MARKER = "cabinet_example"
+
+
+def example_plugins(pm: pluggy.PluginManager) -> list[str]:
+    """The names of the registered plugins that mark themselves as examples
+    (:data:`EXAMPLE_MARKER`)."""
+    return [
+        name
+        for name, plugin in pm.list_name_plugin()
+        if plugin is not None and getattr(plugin, EXAMPLE_MARKER, False) is True
+    ]
+
+
 @attrs.frozen(kw_only=True)
 class PluginInfo:
     """What ``cabinet plugins`` prints for one registered plugin."""

@@ -97,13 +97,19 @@ LOGO_MAX_WIDTH = 45 * mm
 
 @attrs.frozen(kw_only=True)
 class Look:
-    """The firm's branding as the layout uses it."""
+    """Whose name the document's banner and footer carry, as the layout uses it: the firm's
+    branding, or for a document the client sends out in its own name, the client's identity
+    (:func:`cabinet_pdf.identity.issuer_look`)."""
 
     firm_name: str
     primary: colors.Color
     accent: colors.Color
     theme: Theme = CLASSIC
     logo: ImageReader | None = None
+    #: A line under the name in the banner (the client's address and NIP); empty for the firm.
+    identity: str = ""
+    #: The footer's note; empty: "Issued in the client cabinet of <firm_name>".
+    footer: str = ""
 
     def logo_size(self, height: float = LOGO_HEIGHT) -> tuple[float, float]:
         """The logo's drawn size: ``height`` tall, narrower if it would exceed the box."""
@@ -274,10 +280,16 @@ def draw_page(
             x += logo_w + 4 * mm
         canvas.setFillColor(colors.white)
         canvas.setFont(BOLD, 13)
-        canvas.drawString(x, height - band / 2 - 4.5, look.firm_name)
+        if look.identity:
+            canvas.drawString(x, height - band / 2 + 0.5, look.firm_name)
+            canvas.setFont(REGULAR, 7.5)
+            canvas.drawString(x, height - band / 2 - 9, look.identity)
+        else:
+            canvas.drawString(x, height - band / 2 - 4.5, look.firm_name)
     canvas.setFont(REGULAR, 7)
     canvas.setFillColor(look.primary)
-    canvas.drawString(15 * mm, 10 * mm, f"{label('issued_in', language)}: {look.firm_name}")
+    footer = look.footer or f"{label('issued_in', language)}: {look.firm_name}"
+    canvas.drawString(15 * mm, 10 * mm, footer)
     page = f"{label('page', language)} {page_number}"
     canvas.drawRightString(width - 15 * mm, 10 * mm, f"{reference} · {page}" if reference else page)
     canvas.restoreState()
@@ -360,7 +372,10 @@ class Layout:
             logo_w, logo_h = look.logo_size()
             cells.append(LogoFlowable(look.logo, logo_w, logo_h))
             widths.append(logo_w + 4 * mm)
-        cells.append(self.p(escape(look.firm_name), "firm"))
+        name = escape(look.firm_name)
+        if look.identity:
+            name += f"<br/><font size=7.5>{escape(look.identity)}</font>"
+        cells.append(self.p(name, "firm"))
         widths.append(180 * mm - sum(widths))
         table = Table([cells], colWidths=widths)
         table.setStyle(

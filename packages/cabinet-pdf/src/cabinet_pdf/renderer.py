@@ -26,6 +26,7 @@ from cabinet_pdf.branding import logo_image
 from cabinet_pdf.contract_text import contract_story
 from cabinet_pdf.finishing import Metadata, finish
 from cabinet_pdf.fonts import register_fonts
+from cabinet_pdf.identity import issuer_look, sent_in_clients_name
 from cabinet_pdf.labels import label, languages_of
 from cabinet_pdf.layout import Look, build_story, colour, document_title, draw_page
 from cabinet_pdf.postprocess import Attachment, FlateCanvas, language_tag
@@ -90,16 +91,20 @@ class PdfRenderer:
         register_fonts()
         view = view_of(cabinet, document, client, template)
         document_type = view.document_type
-        # The admins' branding page, the environment winning (cabinet.branding).
-        branding = cabinet.branding.for_documents()
         theme = theme_for(template_key(document, template))
-        look = Look(
-            firm_name=branding.firm_name,
-            primary=colour(branding.primary_color, "#1f4e79"),
-            accent=colour(branding.accent_color, "#f2a900"),
-            theme=theme,
-            logo=logo_image(branding.logo_url),
-        )
+        if document_type is not None and sent_in_clients_name(document_type):
+            # The client's counterparty reads the client's name, not its accountants'.
+            look = issuer_look(document, client, document_type, theme=theme, language=language)
+        else:
+            # The admins' branding page, the environment winning (cabinet.branding).
+            branding = cabinet.branding.for_documents()
+            look = Look(
+                firm_name=branding.firm_name,
+                primary=colour(branding.primary_color, "#1f4e79"),
+                accent=colour(branding.accent_color, "#f2a900"),
+                theme=theme,
+                logo=logo_image(branding.logo_url),
+            )
         title = document_title(document, language, document_type)
         full_title = f"{title} {document.number}" if document.number else title
         seller = document.seller.name if document.seller else client.name
@@ -146,7 +151,7 @@ class PdfRenderer:
                 title=full_title,
                 author=seller,
                 subject=title,
-                creator=f"cabinet — {look.firm_name}",
+                creator="cabinet" if look.footer else f"cabinet — {look.firm_name}",
                 producer=PRODUCER,
             ),
             lang=language_tag(language),

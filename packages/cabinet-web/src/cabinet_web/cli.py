@@ -17,6 +17,7 @@ import click
 from cabinet_core.cli import ConfigurationFailed, StartUnavailable, context_of, started_cabinet
 from cabinet_core.configuration import ConfigurationError, Problem, bind_port
 from cabinet_core.logs import configure_logging
+from cabinet_core.plugins import example_plugins
 from cabinet_core.services.notifications import periodic_tasks
 from cabinet_core.worker import Worker
 
@@ -110,6 +111,14 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     help="The same as --with ksef (cabinet-ksef: invoices sent to an emulated KSeF).",
 )
 @click.option(
+    "--with-example-plugins",
+    "with_examples",
+    is_flag=True,
+    envvar="CABINET_DEMO_EXAMPLE_PLUGINS",
+    help="Also enable the installed example plugins (cabinet-hello: a greeting on the home page, "
+    "a menu entry and the power of attorney); without it the demo leaves them out.",
+)
+@click.option(
     "--emulator-port",
     default=8099,
     show_default=True,
@@ -127,6 +136,7 @@ def demo(
     loops: tuple[str, ...],
     with_bitrix: bool,
     with_ksef: bool,
+    with_examples: bool,
     emulator_port: int,
 ) -> None:
     """Start a cabinet with demo data (SQLite, mail to a folder) and print the logins; a worker
@@ -134,6 +144,12 @@ def demo(
     is connected."""
     from cabinet_web.demo import demo_loops, seed
 
+    pm = context_of(ctx).pm
+    # The example plugin greets every demo user and adds a menu entry: a demo shows the
+    # cabinet as a firm would run it, and an author asks for the example to see it work.
+    left_out = [] if with_examples else example_plugins(pm)
+    for name in left_out:
+        pm.unregister(name=name)
     flagged = (*(("bitrix24",) if with_bitrix else ()), *(("ksef",) if with_ksef else ()))
     names = tuple(dict.fromkeys((*loops, *flagged)))
     try:
@@ -182,6 +198,10 @@ def demo(
         f"Mail: {cabinet.settings.mail_dir.resolve()}  (every e-mail the cabinet sends is "
         "written there as an .eml file by the demo's worker)"
     )
+    if left_out:
+        click.echo(
+            f"Example plugins left out: {', '.join(left_out)} (--with-example-plugins adds them)"
+        )
     click.echo("Logins:")
     for role, email, password in logins:
         click.echo(f"  {role:<11} {email:<22} {password}")

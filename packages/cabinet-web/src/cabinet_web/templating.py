@@ -21,9 +21,11 @@ import pluggy
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from cabinet_core.errors import N_
+from cabinet_core.identifiers import country_codes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from cabinet_web import numbers
 from cabinet_web.i18n import LANGUAGE_NAMES, babel_locale, translations
 
 _current: contextvars.ContextVar[_gettext.NullTranslations] = contextvars.ContextVar(
@@ -172,11 +174,29 @@ class Templates:
             "menu": menu,
             "money": lambda amount, currency="PLN": _money(amount, currency, locale),
             "number": lambda value: format_decimal(value, locale=locale),
+            # Prices, quantities and NBP rates to their significant decimals (numbers.py).
+            "unit_price": lambda amount, currency="PLN": numbers.price_money(
+                amount, currency, locale
+            ),
+            "quantity": lambda value: numbers.quantity(value, locale),
+            "rate": lambda value: numbers.rate(value, locale),
+            "price_input": lambda value: numbers.price_input(value, locale),
+            "country_choices": lambda: country_choices(locale),
             "date": lambda value: _date(value, locale),
         }
         for extra in self.pm.hook.extra_template_vars(request=request):
             context.update(extra or {})
         return context
+
+
+def country_choices(locale: Any) -> list[tuple[str, str]]:
+    """The countries an address may name (ISO codes the FA(3) schema accepts), each with its
+    name in ``locale``'s language (Babel), sorted by that name."""
+    names = locale.territories
+    return sorted(
+        ((code, str(names.get(code, code))) for code in country_codes()),
+        key=lambda pair: pair[1],
+    )
 
 
 def _money(amount: Decimal | str | None, currency: str, locale: Any) -> str:

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["PowerOfAttorney", "hookimpl"]
 
 hookimpl = pluggy.HookimplMarker("cabinet")
+#: An example, not a feature: ``cabinet demo`` shows its greeting and menu entry only with
+#: ``--with-example-plugins`` (cabinet_core.plugins.EXAMPLE_MARKER).
+cabinet_example = True
 log = logging.getLogger("cabinet_hello")
 
 MENU_LABELS = {"pl": "Pełnomocnictwa", "en": "Powers of attorney"}

@@ -10,7 +10,14 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import ClassVar
 
-from cabinet_core.doctypes import BaseDocumentType, FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes import (
+    BaseDocumentType,
+    FieldSpec,
+    Gender,
+    State,
+    Transition,
+    Workflow,
+)
 from cabinet_core.entities import Document, Role
 from cabinet_core.errors import N_, FieldError
 
@@ -47,6 +54,8 @@ class PowerOfAttorney(BaseDocumentType):
 
     key = "power_of_attorney"
     label: ClassVar[Mapping[str, str]] = {"pl": "Pełnomocnictwo", "en": "Power of attorney"}
+    # "Pełnomocnictwo" is neuter: its state says "Podpisane", not "Podpisany".
+    gender = Gender.NEUTER
     series_pattern = "PEL/{seq}/{YYYY}"
     workflow = WORKFLOW
     # Capabilities (see DocumentType): offered under "New" in the documents list; not an

@@ -10,10 +10,19 @@ from __future__ import annotations
 from cabinet_core.doctypes.base import (
     DocumentType,
     FieldSpec,
+    Gender,
     State,
     Transition,
     Workflow,
 )
 from cabinet_core.doctypes.common import BaseDocumentType
 
-__all__ = ["BaseDocumentType", "DocumentType", "FieldSpec", "State", "Transition", "Workflow"]
+__all__ = [
+    "BaseDocumentType",
+    "DocumentType",
+    "FieldSpec",
+    "Gender",
+    "State",
+    "Transition",
+    "Workflow",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -13,6 +14,23 @@ if TYPE_CHECKING:
     from cabinet_core.doctypes.effects import Effect
     from cabinet_core.entities import Document
     from cabinet_core.errors import FieldError
+
+
+class Gender(enum.Enum):
+    """The grammatical gender (rodzaj gramatyczny) of a document type's Polish name.
+
+    Polish adjectives and participles agree with the noun they describe, so the words a
+    workflow says about a document follow its type: "Faktura VAT – Wystawiona", "Rachunek –
+    Wystawiony", "Pełnomocnictwo – Wystawione". English needs no such agreement.
+    """
+
+    MASCULINE = "m"  # rachunek, raport kasowy
+    FEMININE = "f"  # faktura, umowa, prośba
+    NEUTER = "n"  # pełnomocnictwo, wezwanie
+
+    def pick(self, masculine: str, feminine: str, neuter: str) -> str:
+        """The one of three forms that agrees with this gender."""
+        return {Gender.MASCULINE: masculine, Gender.FEMININE: feminine, Gender.NEUTER: neuter}[self]
 
 
 @attrs.frozen(kw_only=True)
@@ -124,6 +142,8 @@ class DocumentType(Protocol):
 
     key: str
     label: Mapping[str, str]
+    #: The grammatical gender of the Polish ``label``, which the workflow's words agree with.
+    gender: Gender
     series_pattern: str
     workflow: Workflow
     fields: Sequence[FieldSpec]

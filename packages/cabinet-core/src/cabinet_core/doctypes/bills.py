@@ -17,7 +17,7 @@ import attrs
 from stdnum import iban
 from stdnum.pl import pesel
 
-from cabinet_core.doctypes.base import FieldSpec
+from cabinet_core.doctypes.base import FieldSpec, Gender
 from cabinet_core.doctypes.common import BaseDocumentType, pl_en, sales_workflow
 from cabinet_core.doctypes.contracts import CONTRACT_KIND_FIELD
 from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS
@@ -117,8 +117,9 @@ class Bill(BaseDocumentType):
 
     key = "bill"
     label = pl_en("Rachunek", "Bill")
+    gender = Gender.MASCULINE
     series_pattern = "R/{seq}/{YYYY}"
-    workflow = sales_workflow(cancellable_from=("draft", "issued"))
+    workflow = sales_workflow(cancellable_from=("draft", "issued"), gender=Gender.MASCULINE)
     buyer_required = True
     sendable_states = frozenset({"issued", "sent", "paid"})
     effects = SALES_EFFECTS

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes.base import FieldSpec, Gender, State, Transition, Workflow
 from cabinet_core.doctypes.common import (
     BOOKKEEPING,
     CLIENT_SIDE,
@@ -90,6 +90,7 @@ class CashReport(BaseDocumentType):
 
     key = "cash_report"
     label = pl_en("Raport kasowy", "Cash report")
+    gender = Gender.MASCULINE
     series_pattern = "RK/{seq}/{YYYY}"
     workflow = CASH_REPORT_WORKFLOW
     structured_extra = ("entries",)

@@ -13,12 +13,12 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes.base import FieldSpec, Gender, State, Transition, Workflow
 from cabinet_core.doctypes.effects import KSEF_REJECT_TRANSITION, Effect
 from cabinet_core.entities import Document, Party, Role
-from cabinet_core.errors import N_, FieldError
+from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.identifiers import is_valid_nip, validate_country
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.nip import is_valid_nip
 from cabinet_core.vat import TaxRules, rules_on
 
 if TYPE_CHECKING:
@@ -163,7 +163,8 @@ def check_dates(document: Document) -> list[FieldError]:
 
 
 def check_party(party: Party | None, field: str, *, required: bool) -> list[FieldError]:
-    """A seller or buyer: a name when present (or required) and a NIP with a valid check digit."""
+    """A seller or buyer: a name when present (or required), a NIP with a valid check digit and
+    an address country the FA(3) schema accepts (blank is Poland)."""
     if party is None:
         if required:
             return [_error(field, "required", N_("This field is required."))]
@@ -175,6 +176,11 @@ def check_party(party: Party | None, field: str, *, required: bool) -> list[Fiel
         errors.append(
             _error(f"{field}.nip", "nip_checksum", N_("This NIP is not valid (wrong check digit)."))
         )
+    if party.address.country.strip():
+        try:
+            validate_country(party.address.country, field=f"{field}.address.country")
+        except ValidationError as error:
+            errors += error.errors
     return errors
 
 
@@ -226,11 +232,17 @@ DRAFT = State(key="draft", label=pl_en("Szkic", "Draft"), editable=True)
 
 #: Where a document KSeF rejected waits to be fixed: editable, its number kept (an invoice KSeF
 #: refused was never issued, so the corrected one takes the same number; docs/plugins/ksef.md).
-KSEF_REJECTED_STATE = State(
-    key="ksef_rejected",
-    label=pl_en("Odrzucona przez KSeF – do poprawy", "Rejected by KSeF – to fix"),
-    editable=True,
-)
+def ksef_rejected_state(gender: Gender = Gender.FEMININE) -> State:
+    """The state ``ksef_rejected`` in words that agree with the type's ``gender``."""
+    rejected = gender.pick("Odrzucony", "Odrzucona", "Odrzucone")
+    return State(
+        key="ksef_rejected",
+        label=pl_en(f"{rejected} przez KSeF – do poprawy", "Rejected by KSeF – to fix"),
+        editable=True,
+    )
+
+
+KSEF_REJECTED_STATE = ksef_rejected_state()
 
 
 def sales_workflow(
@@ -239,6 +251,7 @@ def sales_workflow(
     extra_states: tuple[State, ...] = (),
     extra_transitions: tuple[Transition, ...] = (),
     ksef: bool = False,
+    gender: Gender = Gender.MASCULINE,
 ) -> Workflow:
     """draft → issued (numbered) → sent → paid; optionally cancelled from the given states;
     ``extra_states``/``extra_transitions`` add a type's own moves (a proforma's conversion).
@@ -246,12 +259,16 @@ def sales_workflow(
     ``ksef`` (a type with a ``ksef_kind``) adds the state ``ksef_rejected`` and the move
     ``ksef_reject`` (``issued``/``sent`` → ``ksef_rejected``) that nobody makes by hand: the
     KSeF service makes it when KSeF refuses the document; ``issue`` then leads back from there.
+
+    The Polish words agree with ``gender``, the type's :attr:`DocumentType.gender` ("Faktura
+    VAT – Wystawiona", "Rachunek – Wystawiony").
     """
+    g = gender.pick
     states = [
         DRAFT,
-        State(key="issued", label=pl_en("Wystawiony", "Issued")),
-        State(key="sent", label=pl_en("Wysłany", "Sent")),
-        State(key="paid", label=pl_en("Opłacony", "Paid"), final=True),
+        State(key="issued", label=pl_en(g("Wystawiony", "Wystawiona", "Wystawione"), "Issued")),
+        State(key="sent", label=pl_en(g("Wysłany", "Wysłana", "Wysłane"), "Sent")),
+        State(key="paid", label=pl_en(g("Opłacony", "Opłacona", "Opłacone"), "Paid"), final=True),
         *extra_states,
     ]
     transitions = [
@@ -270,30 +287,39 @@ def sales_workflow(
             source=("issued",),
             target="sent",
             roles=CLIENT_SIDE,
-            label=pl_en("Oznacz jako wysłany", "Mark as sent"),
+            label=pl_en(
+                g("Oznacz jako wysłany", "Oznacz jako wysłaną", "Oznacz jako wysłane"),
+                "Mark as sent",
+            ),
         ),
         Transition(
             key="mark_paid",
             source=("issued", "sent"),
             target="paid",
             roles=EVERYONE,
-            label=pl_en("Oznacz jako opłacony", "Mark as paid"),
+            label=pl_en(
+                g("Oznacz jako opłacony", "Oznacz jako opłaconą", "Oznacz jako opłacone"),
+                "Mark as paid",
+            ),
         ),
     ]
     transitions.extend(extra_transitions)
     if ksef:
-        states.append(KSEF_REJECTED_STATE)
+        states.append(ksef_rejected_state(gender))
         transitions.append(
             Transition(
                 key=KSEF_REJECT_TRANSITION,
                 source=("issued", "sent"),
                 target=KSEF_REJECTED_STATE.key,
                 roles=frozenset(),
-                label=pl_en("Odrzucona przez KSeF", "Rejected by KSeF"),
+                label=pl_en(
+                    g("Odrzucony", "Odrzucona", "Odrzucone") + " przez KSeF", "Rejected by KSeF"
+                ),
             )
         )
     if cancellable_from:
-        states.append(State(key="cancelled", label=pl_en("Anulowany", "Cancelled"), final=True))
+        cancelled = g("Anulowany", "Anulowana", "Anulowane")
+        states.append(State(key="cancelled", label=pl_en(cancelled, "Cancelled"), final=True))
         transitions.append(
             Transition(
                 key="cancel",
@@ -324,6 +350,9 @@ class BaseDocumentType:
 
     key: ClassVar[str]
     label: ClassVar[Mapping[str, str]]
+    #: The grammatical gender of the Polish label ("dokument" is masculine, hence the default);
+    #: a type whose workflow says its own words declares theirs agree with it.
+    gender: ClassVar[Gender] = Gender.MASCULINE
     series_pattern: ClassVar[str]
     workflow: ClassVar[Workflow]
     fields: ClassVar[Sequence[FieldSpec]] = ()

@@ -13,7 +13,7 @@ from decimal import Decimal
 from stdnum.pl import pesel as stdnum_pesel
 
 from cabinet_core.contract_templates import FIELDS_OF_EXPLOITATION
-from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes.base import FieldSpec, Gender, State, Transition, Workflow
 from cabinet_core.doctypes.common import (
     CLIENT_SIDE,
     DRAFT,
@@ -133,6 +133,7 @@ class Contract(BaseDocumentType):
 
     key = "contract"
     label = pl_en("Umowa", "Contract")
+    gender = Gender.FEMININE
     series_pattern = "UM/{seq}/{YYYY}"
     workflow = CONTRACT_WORKFLOW
     buyer_required = True

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from datetime import date
 from types import MappingProxyType
 
-from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes.base import FieldSpec, Gender, State, Transition, Workflow
 from cabinet_core.doctypes.common import CLIENT_SIDE, DRAFT, BaseDocumentType, check_lines, pl_en
 from cabinet_core.doctypes.invoice_effects import mail_on_send
 from cabinet_core.entities import Document
@@ -66,6 +66,7 @@ class CorrectionRequest(BaseDocumentType):
 
     key = "correction_request"
     label = pl_en("Prośba o korektę", "Correction request")
+    gender = Gender.FEMININE
     series_pattern = "PK/{seq}/{YYYY}"
     workflow = CORRECTION_REQUEST_WORKFLOW
     seller_required = True

@@ -22,7 +22,7 @@ import attrs
 
 from cabinet_core.doctypes.effects import Effect
 from cabinet_core.entities import Notification, OutboxMessage
-from cabinet_core.mail import looks_like_email
+from cabinet_core.identifiers import is_valid_email
 from cabinet_core.sync import MailRequest, Topic
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def queue_mail(
 
 
 def _usable(address: str) -> bool:
-    return bool(address) and looks_like_email(address)
+    return bool(address) and is_valid_email(address)
 
 
 def auto_send_on_issue(ctx: EffectContext) -> Document | None:

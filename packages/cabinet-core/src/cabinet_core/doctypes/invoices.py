@@ -13,7 +13,7 @@ import cattrs
 from stdnum.eu import vat as eu_vat
 
 from cabinet_core.converter import from_json_dict
-from cabinet_core.doctypes.base import FieldSpec, State, Transition, Workflow
+from cabinet_core.doctypes.base import FieldSpec, Gender, State, Transition, Workflow
 from cabinet_core.doctypes.common import (
     BOOKKEEPING,
     CLIENT_SIDE,
@@ -105,6 +105,7 @@ class CostInvoice(BaseDocumentType):
 
     key = "cost_invoice"
     label = pl_en("Faktura kosztowa", "Cost invoice")
+    gender = Gender.FEMININE
     series_pattern = "KOSZT/{seq}/{MM}/{YYYY}"
     workflow = COST_INVOICE_WORKFLOW
     has_lines = True
@@ -213,6 +214,7 @@ class CostInvoice(BaseDocumentType):
 #: hand (no roles): only ``cabinet.invoicing.convert_proforma`` does, together with the invoice.
 PROFORMA_WORKFLOW = sales_workflow(
     cancellable_from=("draft", "issued", "sent"),
+    gender=Gender.FEMININE,
     extra_states=(
         State(
             key="converted",
@@ -237,6 +239,7 @@ class Proforma(BaseDocumentType):
 
     key = "proforma"
     label = pl_en("Faktura proforma", "Proforma invoice")
+    gender = Gender.FEMININE
     series_pattern = "PRO/{seq}/{MM}/{YYYY}"
     workflow = PROFORMA_WORKFLOW
     has_lines = True
@@ -295,8 +298,9 @@ class VatInvoice(BaseDocumentType):
 
     key = "vat_invoice"
     label = pl_en("Faktura VAT", "VAT invoice")
+    gender = Gender.FEMININE
     series_pattern = "FV/{seq}/{MM}/{YYYY}"
-    workflow = sales_workflow(cancellable_from=("draft",), ksef=True)
+    workflow = sales_workflow(cancellable_from=("draft",), ksef=True, gender=Gender.FEMININE)
     has_lines = True
     vat_bearing = True
     buyer_required = True
@@ -359,7 +363,7 @@ def _eu_buyer_checks(document: Document) -> Iterable[FieldError]:
             code="invalid",
             message=N_(
                 "Enter the buyer's VAT number of another EU country, with its country prefix "
-                "(e.g. DE123456789)."
+                "(e.g. DE136695976)."
             ),
         )
 
@@ -385,8 +389,9 @@ class CorrectingInvoice(BaseDocumentType):
 
     key = "correcting_invoice"
     label = pl_en("Faktura korygująca", "Correcting invoice")
+    gender = Gender.FEMININE
     series_pattern = "KOR/{seq}/{MM}/{YYYY}"
-    workflow = sales_workflow(cancellable_from=("draft",), ksef=True)
+    workflow = sales_workflow(cancellable_from=("draft",), ksef=True, gender=Gender.FEMININE)
     has_lines = True
     vat_bearing = True
     buyer_required = True

@@ -38,6 +38,7 @@ from cabinet_core.entities import (
     VatMethod,
 )
 from cabinet_core.errors import N_, FieldError, ValidationError
+from cabinet_core.identifiers import eu_vat_prefixes, validate_nip
 from cabinet_core.ksef._fields import NET_FIELDS
 from cabinet_core.ksef._format import (
     PRICE_PLACES,
@@ -47,7 +48,6 @@ from cabinet_core.ksef._format import (
     fits,
 )
 from cabinet_core.ksef.validation import FA3_NAMESPACE
-from cabinet_core.nip import validate_nip
 from cabinet_core.vat import (
     POLAND_2026,
     TaxRules,
@@ -63,13 +63,6 @@ __all__ = ["FA3_KINDS", "document_to_fa3"]
 #: The FA(3) ``RodzajFaktury`` values the cabinet writes (a type's ``ksef_kind``).
 FA3_KINDS = frozenset({"VAT", "KOR"})
 
-#: EU member states' VAT prefixes (``TKodyKrajowUE``; Greece is EL, Northern Ireland XI).
-EU_VAT_PREFIXES = frozenset(
-    (
-        *("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU"),
-        *("IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT", "RO", "SE", "SI", "SK", "XI"),
-    )
-)
 _GTU = re.compile(r"(?:GTU_?)?(\d{1,2})", re.IGNORECASE)
 
 
@@ -149,7 +142,7 @@ def _write_buyer(root: ET.Element, buyer: Party, errors: list[FieldError]) -> No
         _el(ids, "NIP", nip or "")
     elif vat_eu:
         prefix, number = vat_eu[:2], vat_eu[2:]
-        if prefix in EU_VAT_PREFIXES and number:
+        if prefix in eu_vat_prefixes() and prefix != "PL" and number:
             _el(ids, "KodUE", prefix)
             _el(ids, "NrVatUE", number)
         else:

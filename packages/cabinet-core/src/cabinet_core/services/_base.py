@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from cabinet_core.entities import Actor, AuditEntry, Notification, OutboxMessage, User
 from cabinet_core.errors import N_, FieldError, ValidationError
-from cabinet_core.mail import looks_like_email
+from cabinet_core.identifiers import checked_email
 from cabinet_core.notification_kinds import EMAIL_KINDS
 from cabinet_core.sync import NotificationMail, Topic, delivery_subscribers, encode_payload
 
@@ -35,12 +35,9 @@ def required_text(value: str, field: str) -> list[FieldError]:
 
 
 def email_errors(value: str, field: str = "email", *, required: bool = True) -> list[FieldError]:
-    """An error when ``value`` does not look like an e-mail address."""
-    if not value.strip():
-        return required_text(value, field) if required else []
-    if looks_like_email(value):
-        return []
-    return [FieldError(field=field, code="email", message=N_("Enter a valid e-mail address."))]
+    """An error when ``value`` is not an e-mail address :func:`~cabinet_core.identifiers.
+    validate_email` accepts (a saving use case stores the address in that function's form)."""
+    return checked_email(value, field=field, required=required)[1]
 
 
 class Service:

@@ -12,16 +12,23 @@ import attrs
 from cabinet_core import access
 from cabinet_core.entities import Actor, Address, Client, Role, User
 from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
+from cabinet_core.identifiers import (
+    checked_email,
+    email_lookup_key,
+    normalise_iban,
+    validate_country,
+    validate_iban,
+    validate_krs,
+    validate_nip,
+    validate_regon,
+)
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.nip import validate_krs, validate_nip, validate_regon
 from cabinet_core.password_policy import password_errors
 from cabinet_core.services._base import Service, email_errors, raise_if, required_text
 from cabinet_core.services.sessions import shut_out
 from cabinet_core.storage import Tx
 from cabinet_core.sync import Topic, UserInfo
 
-_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PL_POSTAL_CODE = re.compile(r"^\d{2}-\d{3}$")
 
 
@@ -35,29 +42,14 @@ class FirstUser:
     language: str = "pl"
 
 
-def normalise_iban(text: str) -> str:
-    """An IBAN without spaces, upper case; a bare 26-digit Polish NRB gets ``PL``."""
-    value = re.sub(r"\s", "", text).upper()
-    if value.isdigit() and len(value) == 26:
-        value = "PL" + value
-    return value
-
-
-def is_valid_iban(iban: str) -> bool:
-    """ISO 13616 check: country, check digits, and the whole number mod 97 equal to 1."""
-    if not _IBAN.match(iban) or (iban.startswith("PL") and len(iban) != 28):
-        return False
-    rearranged = iban[4:] + iban[:4]
-    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
-
-
 class ClientService(Service):
     """``cabinet.clients``: create (staff), edit, list and assign templates."""
 
     def _checked(self, tx: Tx, client: Client) -> Client:
         """``client`` with NIP, REGON and IBANs normalised, or every problem as ValidationError."""
         errors: list[FieldError] = required_text(client.name, "name")
-        errors += email_errors(client.email, required=False)
+        email, email_problems = checked_email(client.email, required=False)
+        errors += email_problems
         nip = regon = None
         if client.nip:
             try:
@@ -81,20 +73,16 @@ class ClientService(Service):
         seen = set()
         for index, account in enumerate(client.bank_accounts):
             iban = normalise_iban(account.iban)
+            try:
+                iban = validate_iban(iban, field=f"bank_accounts.{index}.iban")
+            except ValidationError as error:
+                errors += error.errors
             if account.currency not in SUPPORTED_CURRENCIES:
                 errors.append(
                     FieldError(
                         field=f"bank_accounts.{index}.currency",
                         code="unsupported",
                         message=N_("Choose PLN, EUR or USD."),
-                    )
-                )
-            if not is_valid_iban(iban):
-                errors.append(
-                    FieldError(
-                        field=f"bank_accounts.{index}.iban",
-                        code="iban",
-                        message=N_("This account number is not valid."),
                     )
                 )
             if (account.currency, account.label) in seen:
@@ -131,7 +119,7 @@ class ClientService(Service):
         return attrs.evolve(
             client,
             name=client.name.strip(),
-            email=client.email.strip(),
+            email=email,
             nip=nip,
             regon=regon,
             krs=krs,
@@ -191,7 +179,7 @@ class ClientService(Service):
             )
             if first_user is not None:
                 user = User(
-                    email=first_user.email.strip(),
+                    email=email_lookup_key(first_user.email),
                     name=first_user.name.strip(),
                     role=Role.CLIENT,
                     client_id=stored.id,
@@ -230,7 +218,7 @@ class ClientService(Service):
             errors.append(
                 FieldError(field="language", code="unsupported", message=N_("Unknown language."))
             )
-        if not errors and tx.get_user_by_email(user.email.strip()) is not None:
+        if not errors and tx.get_user_by_email(email_lookup_key(user.email)) is not None:
             errors.append(
                 FieldError(
                     field="email",
@@ -360,16 +348,12 @@ def _normalised_address(address: Address) -> Address:
 def _address_errors(address: Address) -> list[FieldError]:
     """A country must be an ISO 3166 code; a Polish postal code reads NN-NNN (as invoices
     print it)."""
-    errors = []
-    if not _COUNTRY.match(address.country):
-        errors.append(
-            FieldError(
-                field="address.country",
-                code="country",
-                message=N_("Enter a two-letter country code, such as PL or DE."),
-            )
-        )
-    elif (
+    errors: list[FieldError] = []
+    try:
+        validate_country(address.country)
+    except ValidationError as error:
+        errors += error.errors
+    if (
         address.country == "PL"
         and address.postal_code
         and not _PL_POSTAL_CODE.match(address.postal_code)

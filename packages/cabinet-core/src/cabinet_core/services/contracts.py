@@ -21,7 +21,7 @@ from cabinet_core.contract_templates import FIELDS_OF_EXPLOITATION
 from cabinet_core.contract_text import Block
 from cabinet_core.entities import Actor, Address, Document, Party, PartyKind
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
-from cabinet_core.nip import validate_nip
+from cabinet_core.identifiers import validate_nip
 from cabinet_core.services._base import Service, raise_if
 from cabinet_core.services.contract_templates import templated_type
 from cabinet_core.storage import DocumentQuery, Page

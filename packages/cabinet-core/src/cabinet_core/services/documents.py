@@ -53,9 +53,9 @@ from cabinet_core.entities import (
 )
 from cabinet_core.errors import N_, CabinetError, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.fx import RateProvider, RateUnavailable
+from cabinet_core.identifiers import is_valid_nip, validate_nip
 from cabinet_core.limits import decimal_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES, round_money
-from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.numbering_pattern import format_number, series_key
 from cabinet_core.services._base import Service, raise_if
 from cabinet_core.storage import DocumentQuery, Page, Tx
@@ -224,7 +224,12 @@ class DocumentService(Service):
         for side in ("seller", "buyer"):
             party: Party | None = changes.get(side, getattr(document, side))
             if party is not None and party.nip and is_valid_nip(party.nip):
-                changes[side] = attrs.evolve(party, nip=validate_nip(party.nip))
+                party = changes[side] = attrs.evolve(party, nip=validate_nip(party.nip))
+            country = party.address.country if party is not None else ""
+            if party is not None and country != country.strip().upper():
+                # Codes as the FA(3) file writes them; the type's check refuses unknown ones.
+                address = attrs.evolve(party.address, country=country.strip().upper())
+                changes[side] = attrs.evolve(party, address=address)
         default = client.default_template
         if (
             document.template is None

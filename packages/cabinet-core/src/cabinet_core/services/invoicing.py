@@ -34,9 +34,9 @@ from cabinet_core.entities import (
     Party,
 )
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.identifiers import email_lookup_key, is_valid_nip, validate_nip
 from cabinet_core.ksef import find_ksef_number, is_ksef_number, parse_fa3
 from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
-from cabinet_core.nip import is_valid_nip, validate_nip
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.documents import party_of_client
 from cabinet_core.storage.queries import DocumentQuery
@@ -318,7 +318,7 @@ class InvoicingService(Service):
             request_lines = before + tuple(attrs.evolve(line, before=False) for line in lines)
         seller = invoice.seller
         if seller is not None:
-            seller = attrs.evolve(seller, email=seller_email.strip())
+            seller = attrs.evolve(seller, email=email_lookup_key(seller_email))
         draft = Document(
             client_id=invoice.client_id,
             doc_type=CorrectionRequest.key,
@@ -727,9 +727,8 @@ class InvoicingService(Service):
         if to is None or not to.strip():
             client_is_buyer = self.cabinet.document_type(document.doc_type).client_is_buyer
             to = invoice_effects.default_address(document, client_is_buyer=client_is_buyer)
-        address = to.strip()
-        raise_if(email_errors(address, "to"))
-        return address
+        raise_if(email_errors(to, "to"))
+        return email_lookup_key(to)
 
     def _latest_mail(self, doc_id: int, address: str) -> OutboxMessage:
         with self.store.transaction(readonly=True) as tx:

@@ -16,6 +16,7 @@ import attrs
 from cabinet_core import access
 from cabinet_core.entities import Actor, OutboxMessage
 from cabinet_core.errors import N_, FieldError
+from cabinet_core.identifiers import email_lookup_key
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.settings import SmtpSettings
 from cabinet_core.sync import MAIL_SUBSCRIBER, MailTestRequest, Topic
@@ -128,7 +129,7 @@ class MailSettingsService(Service):
                 "starttls": starttls,
                 "ssl": ssl,
                 "username": username.strip(),
-                "sender": sender.strip(),
+                "sender": email_lookup_key(sender),
             }
             if password:
                 new["password"] = password
@@ -162,7 +163,7 @@ class MailSettingsService(Service):
             queued = self.queue(
                 tx,
                 Topic.MAIL_TEST,
-                MailTestRequest(to=to.strip(), language=language, requested_by=user_id),
+                MailTestRequest(to=email_lookup_key(to), language=language, requested_by=user_id),
                 entity=TEST_ENTITY,
                 entity_id=user_id,
             )

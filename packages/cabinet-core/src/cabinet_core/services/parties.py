@@ -11,10 +11,17 @@ import attrs
 from cabinet_core import access
 from cabinet_core.entities import Actor, Counterparty, Product
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
+from cabinet_core.identifiers import (
+    checked_email,
+    validate_country,
+    validate_krs,
+    validate_nip,
+    validate_regon,
+    validate_vat_eu,
+)
 from cabinet_core.limits import decimal_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.nip import validate_krs, validate_nip, validate_regon
-from cabinet_core.services._base import Service, email_errors, raise_if, required_text
+from cabinet_core.services._base import Service, raise_if, required_text
 from cabinet_core.storage import Page, Tx
 from cabinet_core.sync import Topic
 from cabinet_core.vat import rates_for
@@ -167,86 +174,29 @@ class OwnedService(Service, Generic[E]):
         )
 
 
-#: VAT-EU prefixes (VIES): the member states, Greece as EL, Northern Ireland as XI.
-EU_VAT_PREFIXES = frozenset(
-    {
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "EL",
-        "ES",
-        "FI",
-        "FR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-        "XI",
-    }
-)
-_VAT_EU = re.compile(r"^([A-Z]{2})([0-9A-Z+*]{2,12})$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-
-
-def normalise_vat_eu(text: str) -> str:
-    """A VAT-EU number as VIES writes it: upper case, no spaces, dots or dashes."""
-    return re.sub(r"[\s.\-]", "", text).upper()
-
-
-def vat_eu_errors(vat_eu: str, field: str = "vat_eu") -> list[FieldError]:
-    """Errors for a VAT-EU number: a member state prefix and 2-12 letters or digits; a Polish
-    one must be a valid NIP."""
-    match = _VAT_EU.match(vat_eu)
-    if match is None or match.group(1) not in EU_VAT_PREFIXES:
-        return [
-            FieldError(
-                field=field,
-                code="invalid",
-                message=N_("Enter an EU VAT number with its country prefix, e.g. DE123456789."),
-            )
-        ]
-    if match.group(1) == "PL":
-        try:
-            validate_nip(match.group(2), field=field)
-        except ValidationError as error:
-            return list(error.errors)
-    return []
-
-
 def check_counterparty(counterparty: Counterparty) -> Counterparty:
     """A counterparty with NIP, VAT-EU number and country normalised, or ValidationError.
 
     A company or a person; the NIP (with its check digit) for Polish ones, the VAT-EU number
     for EU ones (either or neither: a consumer has none); the address country is an ISO 3166
-    two-letter code (blank means PL).
+    two-letter code the FA(3) schema accepts (blank means PL); the e-mail address is stored in
+    its deliverable form.
     """
     errors: list[FieldError] = required_text(counterparty.name, "name")
-    errors += email_errors(counterparty.email, required=False)
+    email, email_problems = checked_email(counterparty.email, required=False)
+    errors += email_problems
     nip = None
     if counterparty.nip and counterparty.nip.strip():
         try:
             nip = validate_nip(counterparty.nip)
         except ValidationError as error:
             errors += error.errors
-    vat_eu = normalise_vat_eu(counterparty.vat_eu or "") or None
-    if vat_eu is not None:
-        errors += vat_eu_errors(vat_eu)
+    vat_eu = None
+    if counterparty.vat_eu and counterparty.vat_eu.strip():
+        try:
+            vat_eu = validate_vat_eu(counterparty.vat_eu)
+        except ValidationError as error:
+            errors += error.errors
     # REGON and KRS go to the CRM's requisites (RQ_REGON, RQ_KRS) with the NIP.
     regon = krs = None
     if counterparty.regon and counterparty.regon.strip():
@@ -261,18 +211,15 @@ def check_counterparty(counterparty: Counterparty) -> Counterparty:
             errors += error.errors
     # A blank country is the usual case of a Polish counterparty typed in a hurry.
     country = counterparty.address.country.strip().upper() or "PL"
-    if not _COUNTRY.match(country):
-        errors.append(
-            FieldError(
-                field="address.country",
-                code="invalid",
-                message=N_("Enter the country as a two-letter code, e.g. PL or DE."),
-            )
-        )
+    try:
+        validate_country(country, code="invalid")
+    except ValidationError as error:
+        errors += error.errors
     raise_if(errors)
     return attrs.evolve(
         counterparty,
         name=counterparty.name.strip(),
+        email=email,
         nip=nip,
         vat_eu=vat_eu,
         regon=regon,

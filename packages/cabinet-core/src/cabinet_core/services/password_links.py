@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from cabinet_core.crm import DeliveryError
 from cabinet_core.entities import Actor, User
 from cabinet_core.errors import N_, ValidationError
+from cabinet_core.identifiers import email_lookup_key
 from cabinet_core.mail import MailMessage
 from cabinet_core.password_policy import password_errors
 from cabinet_core.services._base import Service
@@ -86,7 +87,7 @@ class PasswordLinkService(Service):
                 # Counted as "failed" attempts so the throttle's own query counts them; a
                 # request refused is not counted, so nobody can keep the owner's mail away.
                 tx.record_login_attempt(key, at=now, success=False)
-            user = tx.get_user_by_email(email.strip()) if "@" in email else None
+            user = tx.get_user_by_email(email_lookup_key(email)) if "@" in email else None
             if over or user is None or user.id is None or not may_sign_in(tx, user):
                 return
             self.record(

@@ -24,6 +24,7 @@ from cabinet_core.errors import (
     NotFound,
     ValidationError,
 )
+from cabinet_core.identifiers import email_lookup_key
 from cabinet_core.password_policy import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_errors
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.sessions import may_sign_in, shut_out
@@ -89,7 +90,7 @@ class UserService(Service):
         """
         now = self.now()
         with self.store.transaction() as tx:
-            user = tx.get_user_by_email(email.strip())
+            user = tx.get_user_by_email(email_lookup_key(email))
             known = (
                 device is not None
                 and user is not None
@@ -207,7 +208,7 @@ class UserService(Service):
                 )
             )
         user = User(
-            email=email.strip(),
+            email=email_lookup_key(email),
             name=name.strip(),
             role=role,
             client_id=client_id,
@@ -412,7 +413,7 @@ class UserService(Service):
         """The user signing in under ``email`` if the actor may see it, else ``None`` (a
         sign-in from elsewhere, such as a CRM's placement, maps its person by e-mail)."""
         with self.store.transaction(readonly=True) as tx:
-            found = tx.get_user_by_email(email.strip())
+            found = tx.get_user_by_email(email_lookup_key(email))
             if found is None or found.id is None:
                 return None
             try:

@@ -10,7 +10,7 @@ from typing import BinaryIO
 from cabinet_core import access
 from cabinet_core.entities import Actor, Client
 from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
-from cabinet_core.nip import is_valid_nip
+from cabinet_core.identifiers import is_valid_nip
 from cabinet_core.rendering import Rendered
 from cabinet_core.services._base import Service, raise_if
 from cabinet_core.storage import Tx

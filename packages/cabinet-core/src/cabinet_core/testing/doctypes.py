@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 import pytest
 
-from cabinet_core.doctypes import DocumentType
+from cabinet_core.doctypes import DocumentType, Gender
 from cabinet_core.entities import Document, DocumentLine, Party
 from cabinet_core.errors import FieldError
 from cabinet_core.numbering_pattern import check_pattern, format_number, series_key
@@ -85,6 +85,8 @@ class DocumentTypeContract:
         assert document_type.key and set(document_type.key) <= _KEY_CHARACTERS
         for language in LANGUAGES:
             assert document_type.label.get(language), f"no {language} label"
+        # The Polish words about a document (its states) agree with this gender.
+        assert isinstance(document_type.gender, Gender)
 
     def test_fields_are_unique_known_and_labelled(self, document_type: DocumentType) -> None:
         names = [spec.name for spec in document_type.fields]

@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
+from babel import Locale
 from cabinet_core import access
 from cabinet_core.app import Cabinet
 from cabinet_core.doctypes import DocumentType
@@ -58,6 +59,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cabinet_web import numbers
+from cabinet_web.i18n import babel_locale
 from cabinet_web.limits import parse_id
 from cabinet_web.pages._common import (
     actor_of,
@@ -468,14 +471,16 @@ def _party_values(party: Party) -> dict[str, str]:
     return values
 
 
-def lines_of(document: Document) -> list[dict[str, str]]:
-    """The form's rows for a stored document's lines."""
+def lines_of(document: Document, locale: Locale | None = None) -> list[dict[str, str]]:
+    """The form's rows for a stored document's lines: numbers to their significant decimals
+    in ``locale``'s convention (``450,00``, not the stored ``450.000000``)."""
+    locale = locale or babel_locale("pl")
     return [
         {
             "name": line.name,
-            "quantity": str(line.quantity),
+            "quantity": numbers.quantity_input(line.quantity, locale),
             "unit": line.unit,
-            "unit_price": str(line.unit_price),
+            "unit_price": numbers.price_input(line.unit_price, locale),
             "vat_rate": line.vat_rate,
             "product_id": str(line.product_id) if line.product_id else "",
             "annex15": "true" if line.annex15 else "",
@@ -783,7 +788,7 @@ async def edit_document(request: Request) -> Response:
         document_type=document_type,
         client=client,
         values=values_of(document, document_type),
-        lines=lines_of(document),
+        lines=lines_of(document, babel_locale(request.state.language)),
         current=document,
         totals=document.totals,
         exchange_rate=document.exchange_rate,
@@ -833,7 +838,8 @@ async def _submit(
         current=current,
         catalogue=catalogue,
     )
-    shown_lines = [_filled(row, catalogue) for row in lines]
+    locale = babel_locale(request.state.language)
+    shown_lines = [_filled(row, catalogue, locale) for row in lines]
     if action == "add_line":
         shown_lines.append(dict(_BLANK_LINE))
     rerender: dict[str, Any] = {
@@ -892,7 +898,9 @@ def _submit_transition(
     return next((t.key for t in available if t.key in SUBMIT_TRANSITIONS), None)
 
 
-def _filled(row: dict[str, str], catalogue: Mapping[int, Product]) -> dict[str, str]:
+def _filled(
+    row: dict[str, str], catalogue: Mapping[int, Product], locale: Locale
+) -> dict[str, str]:
     """A row picked from the catalogue with its blanks filled from the product."""
     raw = row.get("product_id", "").strip()
     product = catalogue.get(int(raw)) if raw.isdigit() and len(raw) < 10 else None
@@ -902,7 +910,7 @@ def _filled(row: dict[str, str], catalogue: Mapping[int, Product]) -> dict[str, 
     for name, value in (
         ("name", product.name),
         ("unit", product.unit),
-        ("unit_price", str(product.unit_price)),
+        ("unit_price", numbers.price_input(product.unit_price, locale)),
         ("vat_rate", product.vat_rate),
     ):
         if not filled.get(name, "").strip():

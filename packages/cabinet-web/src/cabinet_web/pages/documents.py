@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 
 from cabinet_core import access, printing
 from cabinet_core.app import Cabinet
+from cabinet_core.audit import action_label
 from cabinet_core.doctypes import DocumentType
 from cabinet_core.entities import Actor, AuditEntry, Document, Role
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
@@ -179,6 +180,19 @@ HISTORY_ACTIONS = {
     "ksef.upo_stored": N_("UPO stored"),
     "ksef.received": N_("Received from KSeF"),
 }
+
+
+def _history_words(gettext: Callable[[str], str], action: str) -> str:
+    """``action`` in words: the history's own phrase, else the audit log's (which also reads a
+    plugin's ``….create``/``….update`` keys), never the bare key."""
+    if action in HISTORY_ACTIONS:
+        return gettext(HISTORY_ACTIONS[action])
+    first, second = action_label(action, "document")
+    if second is not None:
+        return f"{gettext(first)} — {gettext(second)}"
+    return gettext(N_("Other change")) if first == action else gettext(first)
+
+
 #: Actions whose detail ``to`` (or ``status``) is a workflow state of the document.
 STATE_ACTIONS = ("document.create", "document.transition", "document.crm_status")
 
@@ -205,9 +219,11 @@ def history(
             except KeyError:
                 what = key
         else:
-            what = gettext(HISTORY_ACTIONS.get(entry.action, entry.action))
+            what = _history_words(gettext, entry.action)
         if entry.action == "document.send" and detail.get("to"):
             what = f"{what}: {detail['to']}"
+        elif entry.action in ("attachment.add", "attachment.delete") and detail.get("filename"):
+            what = f"{what}: {detail['filename']}"
         elif entry.action == "ksef.rejected":
             what = f"{what} ({detail.get('code')}): {detail.get('description', '')}"
         elif entry.action in ("ksef.accepted", "ksef.manual_number") and detail.get("ksef_number"):

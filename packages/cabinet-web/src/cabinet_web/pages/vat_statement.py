@@ -188,8 +188,6 @@ async def _render(
         "sales_kinds": SALES_DOCUMENT_KINDS,
         "purchase_kinds": PURCHASE_DOCUMENT_KINDS,
         "ksef_markers": KSEF_MARKERS[1:],
-        # An NBP mid rate as published (4.2512), not as stored (4.251200).
-        "rate": lambda value: "" if value is None else f"{value.normalize():f}",
     }
     return render(request, "vat_statement.html", context, status_code=status)
 
