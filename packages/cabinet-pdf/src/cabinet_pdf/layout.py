@@ -374,7 +374,7 @@ class Layout:
             widths.append(logo_w + 4 * mm)
         name = escape(look.firm_name)
         if look.identity:
-            name += f"<br/><font size=7.5>{escape(look.identity)}</font>"
+            name += f'<br/><font face="{REGULAR}" size="7.5">{escape(look.identity)}</font>'
         cells.append(self.p(name, "firm"))
         widths.append(180 * mm - sum(widths))
         table = Table([cells], colWidths=widths)
