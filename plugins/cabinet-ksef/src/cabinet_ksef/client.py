@@ -23,7 +23,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import httpx
 from cryptography import x509
 
-from cabinet_ksef import crypto, xades
+from cabinet_ksef import crypto
 from cabinet_ksef.api import (
     AccessTokens,
     CertificateCredentials,
@@ -266,6 +266,9 @@ class KsefClient:
         certificate, private_key = crypto.load_signing_material(
             credentials.certificate_pem, credentials.private_key_pem, credentials.password
         )
+        # signxml (tens of MB with its XML security stack) only for certificate sign-in.
+        from cabinet_ksef import xades
+
         body = xades.signed_auth_token_request(
             str(challenge["challenge"]), credentials.context_nip, certificate, private_key
         )

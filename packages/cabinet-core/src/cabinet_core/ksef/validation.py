@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import xmlschema
-from xmlschema import XMLResource, XMLSchema
+if TYPE_CHECKING:
+    from xmlschema import XMLSchema
 
 __all__ = ["FA3_NAMESPACE", "SCHEMA_DIR", "fa3_schema", "validate_fa3"]
 
@@ -37,6 +38,9 @@ def _local_copy(uri: str) -> str:
 @functools.cache
 def fa3_schema() -> XMLSchema:
     """The FA(3) schema, built once per process from the shipped files (about half a second)."""
+    # xmlschema and the built schema (tens of MB) only in a process that validates.
+    from xmlschema import XMLSchema
+
     return XMLSchema(
         str(SCHEMA_DIR.resolve() / _MAIN_SCHEMA), uri_mapper=_local_copy, allow="local"
     )
@@ -49,8 +53,10 @@ def validate_fa3(xml: bytes) -> list[str]:
     safe on files uploaded by users. A document that is not well-formed XML gives one error.
     At most :data:`MAX_ERRORS` errors are reported.
     """
+    import xmlschema
+
     try:
-        resource = XMLResource(xml, defuse="always", allow="none")
+        resource = xmlschema.XMLResource(xml, defuse="always", allow="none")
     except (xmlschema.XMLResourceError, SyntaxError, ValueError) as error:
         return [f"/: not well-formed XML ({error})"]
     errors: list[str] = []

@@ -15,10 +15,6 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
 from cabinet_core.reports.totals import Column, ReportRow
 
 __all__ = ["CSV_TYPE", "FORMATS", "XLSX_TYPE", "csv_lines", "header", "write_xlsx"]
@@ -86,6 +82,11 @@ def write_xlsx(
 ) -> int:
     """Write the workbook to ``target`` (a file open for binary writing); returns the number of
     rows written. ``progress(n)`` is called every :data:`PROGRESS_EVERY` rows."""
+    # openpyxl (about 25 MB once imported) only in the process that writes a workbook.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31] or "Report")
     bold = Font(bold=True)
@@ -117,6 +118,8 @@ def write_xlsx(
 
 
 def _xlsx_cell(sheet: Any, kind: str, value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
     if value is None:
         return None
     formats = {"money": (Decimal, _MONEY_FORMAT), "date": (date, _DATE_FORMAT)}

@@ -20,16 +20,17 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
 
 import attrs
-import xmlschema
-from xmlschema import XMLResource, XMLSchema
 
 from cabinet_core.vat_statement.declaration import Declaration
 from cabinet_core.vat_statement.markers import SALES_MARKERS
+
+if TYPE_CHECKING:
+    from xmlschema import XMLSchema
 from cabinet_core.vat_statement.registers import PURCHASE, SALES, KTotals, RegisterRow
 
 __all__ = [
@@ -81,6 +82,9 @@ def _local_copy(uri: str) -> str:
 @functools.cache
 def jpk_schema() -> XMLSchema:
     """The JPK_V7M(3) schema, built once per process from the shipped files."""
+    # xmlschema and the built schema only in a process that writes or checks a JPK file.
+    from xmlschema import XMLSchema
+
     return XMLSchema(
         str(SCHEMA_DIR.resolve() / _MAIN_SCHEMA), uri_mapper=_local_copy, allow="local"
     )
@@ -95,9 +99,11 @@ def tax_office_codes() -> frozenset[str]:
 
 def validate_jpk(xml: bytes | str | Path) -> list[str]:
     """The schema errors of a JPK_V7M(3) file as ``"path: reason"`` lines (empty when valid)."""
+    import xmlschema
+
     source = str(xml) if isinstance(xml, Path) else xml
     try:
-        resource = XMLResource(
+        resource = xmlschema.XMLResource(
             source, defuse="always", allow="local" if isinstance(xml, Path) else "none"
         )
     except (xmlschema.XMLResourceError, SyntaxError, ValueError) as error:
