@@ -27,6 +27,7 @@ import cabinet_bitrix.plugin
 import pytest
 from bitrix24_emulator import FAULT_PROFILES, Emulator, EmulatorConfig, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
+from cabinet_bitrix.auth import OAuthAuth, PortTokenStore, install, reinstall_needed
 from cabinet_bitrix.client import BitrixClient, BitrixError, RetryPolicy
 from cabinet_bitrix.convergence import document_states
 from cabinet_bitrix.limiter import STANDARD, OperatingBudget, RequestBucket
@@ -53,9 +54,10 @@ class _Sleep:
 class FaultRig:
     """A cabinet with a queued backlog, the emulated portal and the worker on one clock."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, app_mode: bool = False, **config: Any) -> None:
         self.clock = VirtualClock()
-        self.emulator = Emulator(EmulatorConfig(write_seconds=0.01), clock=self.clock)
+        self.emulator = Emulator(EmulatorConfig(write_seconds=0.01, **config), clock=self.clock)
+        self.app_mode = app_mode
         self.backend: BitrixBackend | None = None
         rig = self
 
@@ -78,8 +80,20 @@ class FaultRig:
     def _build(self, cabinet: Cabinet) -> BitrixBackend:
         if self.backend is None:
             sleep = _Sleep(self.clock)
+            auth: Any = self.emulator.webhook_url
+            if self.app_mode:  # the app's OAuth pair, as the install callback saves it
+                tokens = PortTokenStore(cabinet.sync_port(BACKEND))
+                install(tokens, {"auth": self.emulator.install_app()}, now=self.clock.now())
+                auth = OAuthAuth(
+                    tokens,
+                    self.emulator.portal.member_id,
+                    client_id=self.emulator.app.client_id,
+                    client_secret=self.emulator.app.client_secret,
+                    token_url=self.emulator.config.portal_url + "/oauth/token/",
+                    clock=self.clock.now,
+                )
             client = BitrixClient(
-                self.emulator.webhook_url,
+                auth,
                 transport=self.emulator.transport(),
                 bucket=RequestBucket(STANDARD, clock=self.clock.now, sleep=sleep),
                 budget=OperatingBudget(clock=self.clock.now, sleep=sleep),
@@ -182,8 +196,7 @@ def rig(tmp_path: Path):  # type: ignore[no-untyped-def]
     made.close()
 
 
-# Token faults need the app (OAuth) mode, which the package's reliability and token-recovery
-# tests cover; the others hit any connection.
+# Token faults need the app (OAuth) mode: the tests below; the others hit any connection.
 WEBHOOK_PROFILES = sorted(set(FAULT_PROFILES) - {"expired-tokens", "lost-refresh-answers"})
 
 
@@ -220,3 +233,65 @@ def test_another_process_using_the_budget_converges(rig: FaultRig) -> None:
     rig.drain()
     rig.converge()
     rig.assert_converged()
+
+
+def test_expired_tokens_during_a_backlog_are_refreshed_and_it_converges(tmp_path: Path) -> None:
+    rig = FaultRig(tmp_path, app_mode=True)
+    try:
+        rig.cabinet.crm_backends()  # installs the app
+        rig.emulator.expire_tokens()
+        rig.emulator.apply_profile("expired-tokens")
+        rig.drain()
+        rig.emulator.clear_faults()
+        rig.converge()
+        rig.assert_converged()
+    finally:
+        rig.close()
+
+
+def test_lost_refresh_answers_recover_where_the_old_token_still_works(tmp_path: Path) -> None:
+    # A portal that keeps the old refresh token valid: the answer lost is asked for again.
+    rig = FaultRig(tmp_path, app_mode=True, rotate_refresh_tokens=False)
+    try:
+        rig.cabinet.crm_backends()
+        rig.emulator.apply_profile("lost-refresh-answers")
+        rig.emulator.apply_profile("expired-tokens")  # so that refreshes happen all along
+        rig.drain()
+        assert reinstall_needed(rig.cabinet.sync_port(BACKEND)) is None
+        rig.emulator.clear_faults()
+        rig.converge()
+        rig.assert_converged()
+    finally:
+        rig.close()
+
+
+def test_a_rotated_pair_lost_mid_backlog_waits_for_the_reinstall_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    # The documented portal rotates the pair: a lost answer leaves the app without tokens.
+    rig = FaultRig(tmp_path, app_mode=True)
+    try:
+        rig.cabinet.crm_backends()
+        port = rig.cabinet.sync_port(BACKEND)
+        rig.emulator.apply_profile("lost-refresh-answers")
+        reinstalled: list[int] = []
+
+        def during(step: int) -> None:
+            if step == 3:
+                rig.emulator.expire_tokens()  # the next call refreshes, and its answer is lost
+            state = reinstall_needed(port)
+            if state is not None:
+                # Nothing failed meanwhile; an admin reinstalls the app from the portal.
+                assert rig.cabinet.store.list_outbox(status="failed", limit=10) == []
+                rig.emulator.clear_faults()
+                install(
+                    PortTokenStore(port), {"auth": rig.emulator.install_app()}, now=rig.clock.now()
+                )
+                reinstalled.append(step)
+
+        rig.drain(during=during)
+        assert reinstalled, "the lost answer never left the app without tokens"
+        rig.converge()
+        rig.assert_converged()
+    finally:
+        rig.close()

@@ -129,6 +129,7 @@ class Store:
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(sa_url, **engine_kwargs)
             _tune_sqlite(engine)
+            event.listen(engine, "handle_error", _unavailable_when_disconnected)
         else:
             engine_kwargs.setdefault("pool_pre_ping", True)
             engine = sa.create_engine(sa_url, **engine_kwargs)
@@ -315,7 +316,11 @@ def _unavailable_when_disconnected(context: sa.engine.ExceptionContext) -> BaseE
     next request after the database is back works again by itself."""
     error = context.sqlalchemy_exception
     refused = isinstance(error, sa.exc.OperationalError) and context.connection is None
-    if context.is_disconnect or refused:
+    # SQLite: another process held the write lock for the whole busy timeout (30 s).
+    locked = isinstance(error, sa.exc.OperationalError) and "database is locked" in str(
+        context.original_exception
+    )
+    if context.is_disconnect or refused or locked:
         return Unavailable()
     return None
 
