@@ -102,8 +102,10 @@ def document_query(
     if order not in ORDERS:
         errors.append(FieldError(field="order", code="choice", message=N_("Unknown sort order.")))
         order = "-issue_date"
-    limit = _int(params, "limit", errors) or page_size
-    if limit > MAX_LIMIT or limit < 1:
+    limit = _int(params, "limit", errors)
+    if limit is None:
+        limit = page_size
+    elif not 1 <= limit <= MAX_LIMIT:  # limit=0 is refused, not read as "the default"
         errors.append(
             FieldError(
                 field="limit",

@@ -318,6 +318,7 @@ class DocumentService(Service):
                         message=N_("Choose one of your documents."),
                     )
                 )
+        errors.extend(_unknown_products(tx, document))
         return errors
 
     def _future_issue_date(self, document: Document) -> builtins.list[FieldError]:
@@ -1226,3 +1227,19 @@ class DocumentService(Service):
                 document = document_type.derive(document, self.cabinet.settings)
         totals = self._totals(document, document_type)
         return totals or DocumentTotals(currency=document.currency)
+
+
+def _unknown_products(tx: Tx, document: Document) -> builtins.list[FieldError]:
+    """Lines naming a catalogue product that does not exist: a field error, where the
+    database's foreign key would otherwise refuse the line with a server error."""
+    ids = {line.product_id for line in document.lines if line.product_id is not None}
+    missing = {product_id for product_id in ids if tx.get_product(product_id) is None}
+    return [
+        FieldError(
+            field=f"lines.{index}.product_id",
+            code="unknown",
+            message=N_("Choose one of your products."),
+        )
+        for index, line in enumerate(document.lines)
+        if line.product_id in missing
+    ]

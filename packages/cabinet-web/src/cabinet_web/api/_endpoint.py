@@ -17,12 +17,15 @@ import cattrs
 from cabinet_core.converter import converter, to_json_dict
 from cabinet_core.entities import Actor, User
 from cabinet_core.errors import N_, AuthenticationFailed, FieldError, ValidationError
+from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from cabinet_web.limits import MAX_INT, decimal_errors, int_errors
 from cabinet_web.problems import problem
+from cabinet_web.query import MAX_LIMIT
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 Handler = Callable[[Request], Awaitable[Any]]
@@ -58,6 +61,53 @@ class ApiEndpoint:
     def route(self) -> Route:
         """The Starlette route serving this endpoint."""
         return Route(self.path, _wrap(self), methods=[self.method], name=self.operation_id)
+
+
+class ApiRoute(Route):
+    """Every operation of one API path as one route.
+
+    Starlette answers a wrong method with the ``Allow`` of the first route whose path matches;
+    with one route per operation that named only one of the path's methods. One route per path
+    names them all. A parameterised path also never takes a request for a literal API path
+    (``/reports/{kind}`` is not asked for ``/reports/exports``, whose ``Allow`` is its own).
+    """
+
+    def __init__(self, endpoints: Sequence[ApiEndpoint], literal_paths: frozenset[str]) -> None:
+        handlers = {item.method: _wrap(item) for item in endpoints}
+
+        async def dispatch(request: Request) -> Response:
+            # Starlette adds HEAD wherever GET is allowed; it is served by GET.
+            method = "GET" if request.method == "HEAD" else request.method
+            return await handlers[method](request)
+
+        if all(getattr(item.handler, "csrf_exempt", False) for item in endpoints):
+            dispatch.csrf_exempt = True  # type: ignore[attr-defined]
+        path = endpoints[0].path
+        super().__init__(
+            path,
+            dispatch,
+            methods=list(handlers),
+            name=" ".join(item.operation_id for item in endpoints),
+        )
+        self.shadowed = literal_paths - {path}
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if (
+            self.param_convertors
+            and scope["type"] == "http"
+            and get_route_path(scope) in self.shadowed
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def api_routes(endpoints: Sequence[ApiEndpoint]) -> list[Route]:
+    """One :class:`ApiRoute` per path of ``endpoints``, in the order the paths first appear."""
+    by_path: dict[str, list[ApiEndpoint]] = {}
+    for item in endpoints:
+        by_path.setdefault(item.path, []).append(item)
+    literal = frozenset(path for path in by_path if "{" not in path)
+    return [ApiRoute(group, literal) for group in by_path.values()]
 
 
 def _wrap(endpoint: ApiEndpoint) -> Callable[[Request], Awaitable[Response]]:
@@ -210,18 +260,42 @@ def int_param(request: Request, name: str) -> int | None:
     return value
 
 
-def paging(request: Request, *, default: int = 50, maximum: int = 200) -> tuple[int, int]:
-    """``limit`` and ``offset`` from the query string, within bounds."""
-    limit = int_param(request, "limit") or default
-    offset = int_param(request, "offset") or 0
+#: The most items one page of a list may hold (the documents list's query says so too).
+MAX_PAGE = MAX_LIMIT
+
+
+def page_limit(request: Request, *, default: int = 50, maximum: int = MAX_PAGE) -> int:
+    """``limit`` from the query string, 1 to ``maximum``; ``default`` when it is absent
+    (``limit=0`` is a 422 like any other number out of range, not a silent default)."""
+    limit = int_param(request, "limit")
+    if limit is None:
+        return default
     if not 1 <= limit <= maximum:
         raise ValidationError.single(
             "limit", "range", N_("Ask for between 1 and %(max)s items."), max=maximum
         )
-    return limit, offset
+    return limit
+
+
+def paging(request: Request, *, default: int = 50, maximum: int = MAX_PAGE) -> tuple[int, int]:
+    """``limit`` and ``offset`` from the query string, within bounds."""
+    limit = page_limit(request, default=default, maximum=maximum)
+    return limit, int_param(request, "offset") or 0
+
+
+def limit_param(maximum: int = MAX_PAGE, description: str = "") -> Param:
+    """The ``limit`` query parameter as :func:`page_limit` checks it."""
+    return Param(
+        name="limit",
+        where="query",
+        schema={"type": "integer", "minimum": 1, "maximum": maximum},
+        description=description,
+    )
 
 
 PAGING: Sequence[Param] = (
-    Param(name="limit", where="query", schema={"type": "integer", "minimum": 1, "maximum": 200}),
-    Param(name="offset", where="query", schema={"type": "integer", "minimum": 0}),
+    limit_param(),
+    Param(
+        name="offset", where="query", schema={"type": "integer", "minimum": 0, "maximum": MAX_INT}
+    ),
 )

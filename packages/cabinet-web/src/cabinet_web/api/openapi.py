@@ -15,9 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-from cabinet_core.entities import User
+from cabinet_core.doctypes.common import DATE_FIELDS, EARLIEST_DATE, LATEST_DATE
+from cabinet_core.entities import Document, User
+from cabinet_core.limits import text_limits
 
 from cabinet_web.api._endpoint import ApiEndpoint
+from cabinet_web.limits import MAX_INT
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 
 DECIMAL_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1234.56"]}
@@ -43,10 +46,16 @@ class SchemaBuilder:
         hidden = HIDDEN_FIELDS.get(cls, set())
         properties: dict[str, Any] = {}
         required: list[str] = []
+        lengths = text_limits(cls)
+        dated = DATE_FIELDS if cls is Document else ()
         for field in attrs.fields(cls):
             if field.name in hidden:
                 continue
             properties[field.name] = self.schema(hints[field.name])
+            if field.name in lengths:
+                _bound_text(properties[field.name], lengths[field.name])
+            if field.name in dated:
+                _bound_date(properties[field.name])
             if field.default is attrs.NOTHING:
                 required.append(field.name)
         schema: dict[str, Any] = {"type": "object", "properties": properties}
@@ -115,6 +124,39 @@ class SchemaBuilder:
         return self.ref(response)
 
 
+def _bound_text(schema: dict[str, Any], limit: int) -> None:
+    """Give the plain string (or the string option of a nullable one) of ``schema`` the length
+    the core enforces; an enum is bounded by its values already."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string" and "enum" not in option and "format" not in option:
+            option["maxLength"] = limit
+
+
+def _bound_date(schema: dict[str, Any]) -> None:
+    """Hold the date (or the date option of a nullable one) of ``schema`` to the range a
+    document's dates must keep (JSON Schema has no minimum for a date: a pattern says it)."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("format") == "date":
+            option["pattern"] = date_pattern(EARLIEST_DATE, LATEST_DATE)
+
+
+def date_pattern(earliest: date, latest: date) -> str:
+    """A regular expression for the ISO dates from ``earliest`` to ``latest``; the range must be
+    whole years (the check of the day itself is left to ``format: date``)."""
+    if (earliest.month, earliest.day, latest.month, latest.day) != (1, 1, 12, 31):
+        raise ValueError("date_pattern needs a range of whole years")
+    years = []
+    year = earliest.year
+    while year <= latest.year:
+        if year % 10 == 0 and year + 9 <= latest.year:
+            years.append(f"{year // 10}\\d")
+            year += 10
+        else:
+            years.append(str(year))
+            year += 1
+    return f"^({'|'.join(years)})-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$"
+
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "description": "RFC 9457 problem details; `errors` lists field problems of a 422.",
@@ -164,8 +206,8 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
     }
     for item in endpoints:
         success: dict[str, Any] = {"description": "OK"}
-        if item.status == 204:
-            pass  # no content
+        if item.status == 204 or (isinstance(item.response, dict) and not item.response):
+            pass  # no content: ``response={}`` declares an empty body
         elif _is_content_map(item.response):
             success["content"] = {
                 media: {"schema": schema} for media, schema in item.response.items()
@@ -216,7 +258,11 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
         "info": {
             "title": "cabinet API",
             "version": "1",
-            "description": "The client cabinet's JSON API. Amounts are decimal strings.",
+            "description": (
+                "The client cabinet's JSON API. Amounts are decimal strings. A whole number "
+                f"beyond ±{MAX_INT} is refused anywhere in a JSON body (422, code `range`), "
+                "also in a property the operation does not use."
+            ),
         },
         "paths": paths,
         "components": {

@@ -33,6 +33,7 @@ from cabinet_web.api._endpoint import (
     ApiEndpoint,
     Param,
     actor,
+    api_routes,
     int_param,
     json_body,
     paging,
@@ -687,4 +688,4 @@ from cabinet_web.api import (  # noqa: E402, F401
     v1_vat,
 )
 
-ROUTES = [item.route() for item in ENDPOINTS]
+ROUTES = api_routes(ENDPOINTS)

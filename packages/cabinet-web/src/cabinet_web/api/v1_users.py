@@ -25,6 +25,10 @@ PASSWORD_BODY = {
 }
 
 
+# RFC 5321's longest address (64 + 1 + 255).
+MAX_EMAIL_LENGTH = 320
+
+
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name, "")
     if not isinstance(value, str):
@@ -193,18 +197,26 @@ async def create_user(request: Request) -> dict[str, Any]:
     "/password/forgot",
     "POST",
     "Ask for a single-use link to set a new password; the answer is the same for any address",
-    body={"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}},
+    body={
+        "type": "object",
+        "required": ["email"],
+        "properties": {"email": {"type": "string", "maxLength": MAX_EMAIL_LENGTH}},
+    },
     response={},
     status=202,
     public=True,
 )
 async def forgot_password(request: Request) -> Response:
-    """Always 202: nothing tells whether the address belongs to an account."""
+    """202 for any well-formed address: nothing tells whether it belongs to an account. A body
+    without a textual address is a 422 (that reveals nothing about accounts)."""
     body = await json_body(request)
-    email = body.get("email")
+    if "email" not in body:
+        raise ValidationError.single("email", "required", N_("This field is required."))
+    email = _text(body, "email")
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise ValidationError.single("email", "too_long", N_("This text is too long."))
     remote = request.client.host if request.client else ""
-    if isinstance(email, str):
-        await run(cabinet_of(request).password_links.request_reset, email[:320], remote=remote)
+    await run(cabinet_of(request).password_links.request_reset, email, remote=remote)
     return Response(status_code=202)
 
 
