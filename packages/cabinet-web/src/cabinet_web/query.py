@@ -14,7 +14,7 @@ from cabinet_core.entities import PaymentMethod, PaymentStatus
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.storage import DocumentQuery
 
-from cabinet_web.limits import MAX_INT
+from cabinet_web.limits import MAX_INT, whole_number
 
 MAX_LIMIT = 200
 ORDERS = ("-issue_date", "issue_date", "-number", "number", "-gross", "gross", "-id", "id")
@@ -25,7 +25,7 @@ def _int(params: Mapping[str, str], name: str, errors: list[FieldError]) -> int 
     if not raw:
         return None
     try:
-        value = int(raw)
+        value = whole_number(raw)
     except ValueError:
         errors.append(FieldError(field=name, code="integer", message=N_("Enter a whole number.")))
         return None

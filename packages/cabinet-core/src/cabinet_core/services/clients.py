@@ -12,6 +12,7 @@ import attrs
 from cabinet_core import access
 from cabinet_core.entities import Actor, Address, Client, Role, User
 from cabinet_core.errors import N_, Conflict, FieldError, ValidationError
+from cabinet_core.limits import text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.nip import validate_krs, validate_nip, validate_regon
 from cabinet_core.services._base import Service, email_errors, raise_if, required_text
@@ -57,6 +58,8 @@ class ClientService(Service):
     def _checked(self, tx: Tx, client: Client) -> Client:
         """``client`` with NIP, REGON and IBANs normalised, or every problem as ValidationError."""
         errors: list[FieldError] = required_text(client.name, "name")
+        # What the columns hold (PostgreSQL refuses more; SQLite would keep it silently).
+        errors += text_errors(client)
         errors += email_errors(client.email, required=False)
         nip = regon = None
         if client.nip:

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from cabinet_web.limits import MAX_INT, decimal_errors, int_errors
+from cabinet_web.limits import MAX_INT, decimal_errors, int_errors, whole_number
 from cabinet_web.problems import problem
 from cabinet_web.query import MAX_LIMIT
 
@@ -252,7 +252,7 @@ def int_param(request: Request, name: str) -> int | None:
     if not raw:
         return None
     try:
-        value = int(raw)
+        value = whole_number(raw)
     except ValueError:
         raise ValidationError.single(name, "integer", N_("Enter a whole number.")) from None
     if not 0 <= value <= MAX_INT:

@@ -19,7 +19,7 @@ from cabinet_core.doctypes.common import DATE_FIELDS, EARLIEST_DATE, LATEST_DATE
 from cabinet_core.entities import Document, User
 from cabinet_core.limits import text_limits
 
-from cabinet_web.api._endpoint import ApiEndpoint
+from cabinet_web.api._endpoint import ApiEndpoint, Param
 from cabinet_web.limits import MAX_INT
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 
@@ -87,7 +87,8 @@ class SchemaBuilder:
             if issubclass(hint, bool):
                 return {"type": "boolean"}
             if issubclass(hint, int):
-                return {"type": "integer"}
+                # What int_errors lets through (32-bit columns).
+                return {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT}
             if issubclass(hint, str):
                 return {"type": "string"}
             if issubclass(hint, Decimal):
@@ -122,6 +123,15 @@ class SchemaBuilder:
                 "required": ["items", "total", "limit", "offset"],
             }
         return self.ref(response)
+
+
+def _query_schema(param: Param) -> dict[str, Any]:
+    """An optional query parameter may be sent empty (``?date_to=``, as an HTML form sends an
+    unfilled field): the server reads that as absent, and the document says so."""
+    schema = dict(param.schema)
+    if param.where != "query" or param.required:
+        return schema
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
 
 
 def _bound_text(schema: dict[str, Any], limit: int) -> None:
@@ -232,7 +242,7 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
                     "name": param.name,
                     "in": param.where,
                     "required": param.required or param.where == "path",
-                    "schema": dict(param.schema),
+                    "schema": _query_schema(param),
                     **({"description": param.description} if param.description else {}),
                 }
                 for param in item.params

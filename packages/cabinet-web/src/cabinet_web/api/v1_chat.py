@@ -20,6 +20,7 @@ from cabinet_web.api._endpoint import Param, actor, int_param, json_body
 from cabinet_web.api.v1 import _client_for, _id, _path_int, endpoint
 from cabinet_web.chat_files import read_upload, serve, too_large
 from cabinet_web.kit import cabinet_of, run
+from cabinet_web.limits import MAX_INT
 from cabinet_web.live import stream_conversation, stream_inbox
 
 CLIENT_PARAM = Param(
@@ -124,8 +125,9 @@ READ_SCHEMA = {
     "type": "object",
     "properties": {
         "up_to": {
-            "type": "integer",
+            "type": ["integer", "null"],
             "minimum": 1,
+            "maximum": MAX_INT,
             "description": "The newest message read (the newest of all when left out)",
         }
     },

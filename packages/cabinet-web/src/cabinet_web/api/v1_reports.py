@@ -73,7 +73,7 @@ EXPORT_BODY = {
         "kind": {"type": "string", "enum": ["accounts", "payments"]},
         "format": {"type": "string", "enum": ["csv", "xlsx"]},
         "params": {
-            "type": "object",
+            "type": ["object", "null"],
             "description": "The report's query parameters, as for GET /reports/{kind}",
             "additionalProperties": {"type": "string"},
         },

@@ -31,7 +31,8 @@ MAX_EMAIL_LENGTH = 320
 
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name, "")
-    if not isinstance(value, str):
+    # A JSON number with a fraction arrives as a str subclass (kept exact for Decimals).
+    if type(value) is not str:
         raise ValidationError([FieldError(field=name, code="string", message=N_("Enter text."))])
     return value
 
