@@ -264,10 +264,13 @@ def test_the_invoice_form_by_keyboard_alone(browser: Any, demo_server: Any) -> N
         page.keyboard.type("abc")
         page.fill("[name=issue_date]", "2026-11-16")
         _tab_to(page, "[data-test=save]")
-        page.keyboard.press("Enter")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
         invalid = page.locator("tr.line [aria-invalid=true]")
-        assert invalid.count() >= 1
+        messages = page.eval_on_selector_all(
+            "[data-error-for]", "ps => ps.map(p => p.dataset.errorFor + ': ' + p.innerText)"
+        )
+        assert invalid.count() >= 1, messages
         for index in range(invalid.count()):
             control = invalid.nth(index)
             described = control.get_attribute("aria-describedby")

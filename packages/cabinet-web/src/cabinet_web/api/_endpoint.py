@@ -210,10 +210,24 @@ def _reject_constant(text: str) -> Any:
 _PATH = re.compile(r"@ \$(.*)$")
 
 
+def _strict_text(value: Any, _: type) -> str:
+    # The core's converter reads stored JSON, where str(value) is harmless; a request body's
+    # ``{"name": {}}`` must be a type error, not the name "{}". A JSON number with a fraction
+    # arrives as a str subclass (kept exact for Decimals): not text either.
+    if type(value) is not str:
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+#: The core's converter, with text taken only from JSON strings.
+_BODY_CONVERTER = converter.copy()
+_BODY_CONVERTER.register_structure_hook(str, _strict_text)
+
+
 def structure(data: Mapping[str, Any], cls: type[Any]) -> Any:
     """Build ``cls`` from a JSON body with the core's converter; wrong types are field errors."""
     try:
-        entity = converter.structure(dict(data), cls)
+        entity = _BODY_CONVERTER.structure(dict(data), cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, ArithmeticError) as exc:
         raise ValidationError(_field_errors(exc)) from None
     errors = list(decimal_errors(entity))

@@ -39,8 +39,8 @@ POST_SCHEMA = {
     "type": "object",
     "properties": {
         "client_id": {
-            "type": "integer",
-            "description": "The client (a client's user may leave it out)",
+            "type": ["integer", "null"],
+            "description": "The client (a client's user may leave it out or send null)",
         },
         "body": {"type": "string", "maxLength": 5000, "description": "The message text"},
     },
