@@ -16,8 +16,9 @@ from typing import Any
 
 import attrs
 from cabinet_core.doctypes.common import DATE_FIELDS, EARLIEST_DATE, LATEST_DATE
-from cabinet_core.entities import Document, User
+from cabinet_core.entities import BankAccount, Document, Product, User
 from cabinet_core.limits import text_limits
+from cabinet_core.money import SUPPORTED_CURRENCIES
 
 from cabinet_web.api._endpoint import ApiEndpoint, Param
 from cabinet_web.limits import MAX_INT
@@ -25,6 +26,8 @@ from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 
 DECIMAL_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1234.56"]}
 HIDDEN_FIELDS = {User: {"password_hash"}}
+#: Entities whose ``currency`` the services hold to :data:`SUPPORTED_CURRENCIES`.
+PRICED = (Document, Product, BankAccount)
 
 
 class SchemaBuilder:
@@ -56,6 +59,8 @@ class SchemaBuilder:
                 _bound_text(properties[field.name], lengths[field.name])
             if field.name in dated:
                 _bound_date(properties[field.name])
+            if field.name == "currency" and cls in PRICED:
+                properties[field.name] = {"type": "string", "enum": list(SUPPORTED_CURRENCIES)}
             if field.default is attrs.NOTHING:
                 required.append(field.name)
         schema: dict[str, Any] = {"type": "object", "properties": properties}
