@@ -279,3 +279,23 @@ def test_report_export_params_are_an_object_or_null(
     body = {"kind": "accounts", "format": "csv", "params": False}
     response = web.post("/api/v1/reports/exports", headers=as_admin, json=body)
     assert field_problems(response) == {("params", "type")}
+
+
+def test_enums_and_whole_numbers_in_bodies(web: TestClient, as_client: dict[str, str]) -> None:
+    # Text is taken only from JSON strings, yet a str enum (the party's kind) still is one.
+    created = web.post(
+        "/api/v1/counterparties", headers=as_client, json={"kind": "person", "name": "Jan"}
+    )
+    assert (created.status_code, created.json()["kind"]) == (201, "person"), created.text
+    line = {"name": 5.5, "unit_price": "1"}
+    response = web.post("/api/v1/documents", headers=as_client, json={**INVOICE, "lines": [line]})
+    assert field_problems(response) == {("lines.0.name", "type")}
+    assert field_problems(
+        web.get("/api/v1/notifications", headers=as_client, params={"unread": 7})
+    ) == {("unread", "choice")}
+    body = web.post(
+        "/api/v1/chat/1/messages",
+        headers=as_client,
+        content=b'{"body": 5.0}',
+    )
+    assert body.status_code in (404, 422), body.text

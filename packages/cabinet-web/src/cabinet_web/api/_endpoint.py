@@ -7,10 +7,13 @@ documents in :mod:`cabinet_web.problems`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+import typing
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from types import UnionType
+from typing import Any, Union
 
 import attrs
 import cattrs
@@ -210,24 +213,47 @@ def _reject_constant(text: str) -> Any:
 _PATH = re.compile(r"@ \$(.*)$")
 
 
-def _strict_text(value: Any, _: type) -> str:
-    # The core's converter reads stored JSON, where str(value) is harmless; a request body's
-    # ``{"name": {}}`` must be a type error, not the name "{}". A JSON number with a fraction
-    # arrives as a str subclass (kept exact for Decimals): not text either.
-    if type(value) is not str:
-        raise TypeError(f"expected text, got {type(value).__name__}")
-    return value
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
-#: The core's converter, with text taken only from JSON strings.
-_BODY_CONVERTER = converter.copy()
-_BODY_CONVERTER.register_structure_hook(str, _strict_text)
+def _text_type_errors(data: Any, cls: type, path: str = "") -> Iterator[FieldError]:
+    """Text fields of ``cls`` (nested entities and lines too) given anything but a JSON string.
+
+    The core's converter reads stored JSON, where ``str(value)`` is harmless; a request body's
+    ``{"name": {}}`` must be a type error, not the name "{}". (A JSON number with a fraction
+    arrives as a str subclass, kept exact for Decimals: not text either.)
+    """
+    if not isinstance(data, Mapping) or not attrs.has(cls):
+        return
+    hints = _hints(cls)
+    for field in attrs.fields(cls):
+        if field.name not in data or data[field.name] is None:
+            continue
+        value, where = data[field.name], f"{path}.{field.name}" if path else field.name
+        hint = hints[field.name]
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        kind = options[0] if typing.get_origin(hint) in (Union, UnionType) else hint
+        if kind is str and type(value) is not str:
+            yield FieldError(
+                field=where, code="type", message=N_("This value has the wrong type or format.")
+            )
+        elif attrs.has(kind):
+            yield from _text_type_errors(value, kind, where)
+        elif typing.get_origin(kind) in (tuple, list) and isinstance(value, list):
+            item = typing.get_args(kind)[0] if typing.get_args(kind) else Any
+            for index, element in enumerate(value):
+                yield from _text_type_errors(element, item, f"{where}.{index}")
 
 
 def structure(data: Mapping[str, Any], cls: type[Any]) -> Any:
     """Build ``cls`` from a JSON body with the core's converter; wrong types are field errors."""
+    errors = list(_text_type_errors(data, cls))
+    if errors:
+        raise ValidationError(errors)
     try:
-        entity = _BODY_CONVERTER.structure(dict(data), cls)
+        entity = converter.structure(dict(data), cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, ArithmeticError) as exc:
         raise ValidationError(_field_errors(exc)) from None
     errors = list(decimal_errors(entity))

@@ -87,7 +87,8 @@ async def _post(
             unknown[0], "unknown", N_("This field is not part of the request.")
         )
     body = data.get("body")
-    if not isinstance(body, str):
+    # A JSON number with a fraction arrives as a str subclass (kept exact for Decimals).
+    if type(body) is not str:
         raise ValidationError.single("body", "type", N_("This value has the wrong type or format."))
     message: ChatMessage = await run(
         cabinet_of(request).chat.post, actor(request), client_id=client_id, body=body

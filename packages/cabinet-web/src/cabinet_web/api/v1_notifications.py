@@ -51,7 +51,10 @@ MARKED_SCHEMA = {
 )
 async def list_notifications(request: Request) -> Any:
     """``unread=1`` for only the unread ones."""
-    unread_only = int_param(request, "unread") == 1
+    unread = int_param(request, "unread")
+    if unread not in (None, 0, 1):
+        raise ValidationError.single("unread", "choice", N_("Choose a value from the list."))
+    unread_only = unread == 1
     limit = page_limit(request)
     return await run(
         cabinet_of(request).notifications.list, actor(request), unread_only=unread_only, limit=limit
