@@ -215,7 +215,12 @@ async def forgot_password(request: Request) -> Response:
         raise ValidationError.single("email", "required", N_("This field is required."))
     email = _text(body, "email")
     if len(email) > MAX_EMAIL_LENGTH:
-        raise ValidationError.single("email", "too_long", N_("This text is too long."))
+        raise ValidationError.single(
+            "email",
+            "too_long",
+            N_("This is too long (at most %(limit)s characters)."),
+            limit=MAX_EMAIL_LENGTH,
+        )
     remote = request.client.host if request.client else ""
     await run(cabinet_of(request).password_links.request_reset, email, remote=remote)
     return Response(status_code=202)
