@@ -269,8 +269,9 @@ def test_the_document_bounds_integers_and_allows_empty_query_values(web: TestCli
 
 
 def test_text_fields_take_only_json_strings(web: TestClient, as_client: dict[str, str]) -> None:
-    response = web.post("/api/v1/counterparties", headers=as_client, json={"name": {}})
-    assert ("name", "type") in field_problems(response)
+    for name in ({}, None, 5):
+        response = web.post("/api/v1/counterparties", headers=as_client, json={"name": name})
+        assert ("name", "type") in field_problems(response), name
 
 
 def test_report_export_params_are_an_object_or_null(
@@ -299,3 +300,17 @@ def test_enums_and_whole_numbers_in_bodies(web: TestClient, as_client: dict[str,
         content=b'{"body": 5.0}',
     )
     assert body.status_code in (404, 422), body.text
+
+
+def test_a_read_marker_may_be_written_with_a_zero_fraction(
+    web: TestClient, as_client: dict[str, str], world: World
+) -> None:
+    path = f"/api/v1/chat/{world.client.id}/read"
+    headers = {**as_client, "content-type": "application/json"}
+    assert web.post(path, headers=headers, content=b'{"up_to": 1.0}').status_code == 200
+    assert field_problems(web.post(path, headers=headers, content=b'{"up_to": 1.5}')) == {
+        ("up_to", "integer")
+    }
+    assert field_problems(web.post(path, headers=headers, content=b'{"up_to": "1"}')) == {
+        ("up_to", "integer")
+    }

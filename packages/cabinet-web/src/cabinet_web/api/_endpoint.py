@@ -201,6 +201,17 @@ class _FloatMarker(str):
     __slots__ = ()
 
 
+def json_whole(value: Any) -> Any:
+    """A JSON number written with a zero fraction (``5.0``, an integer to JSON Schema) as the
+    int it is; any other value as it came."""
+    if isinstance(value, _FloatMarker):
+        try:
+            return whole_number(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _reject_float_marker(text: str) -> str:
     # Amounts must never pass through a binary float; keep the literal digits instead.
     return _FloatMarker(text)
@@ -229,12 +240,15 @@ def _text_type_errors(data: Any, cls: type, path: str = "") -> Iterator[FieldErr
         return
     hints = _hints(cls)
     for field in attrs.fields(cls):
-        if field.name not in data or data[field.name] is None:
+        if field.name not in data:
             continue
         value, where = data[field.name], f"{path}.{field.name}" if path else field.name
         hint = hints[field.name]
         options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        kind = options[0] if typing.get_origin(hint) in (Union, UnionType) else hint
+        optional = typing.get_origin(hint) in (Union, UnionType)
+        if value is None and optional:
+            continue
+        kind = options[0] if optional else hint
         if kind is str and type(value) is not str:
             yield FieldError(
                 field=where, code="type", message=N_("This value has the wrong type or format.")

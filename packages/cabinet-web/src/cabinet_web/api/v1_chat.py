@@ -16,7 +16,7 @@ from cabinet_core.services.chat import HISTORY_PAGE
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cabinet_web.api._endpoint import Param, actor, int_param, json_body
+from cabinet_web.api._endpoint import Param, actor, int_param, json_body, json_whole
 from cabinet_web.api.v1 import _client_for, _id, _path_int, endpoint
 from cabinet_web.chat_files import read_upload, serve, too_large
 from cabinet_web.kit import cabinet_of, run
@@ -245,7 +245,7 @@ async def chat_mark_read(request: Request) -> dict[str, int]:
         raise ValidationError.single(
             unknown[0], "unknown", N_("This field is not part of the request.")
         )
-    up_to = data.get("up_to")
+    up_to = json_whole(data.get("up_to"))
     if up_to is not None and (not isinstance(up_to, int) or isinstance(up_to, bool)):
         raise ValidationError.single("up_to", "integer", N_("Enter a whole number."))
     marker: int = await run(
