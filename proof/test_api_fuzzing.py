@@ -97,6 +97,7 @@ KNOWN_UNDECLARED = {
     "POST /api/v1/documents": "a whole number written 1.0 in an id (JSON Schema: an integer)",
     "POST /api/v1/documents/preview-totals": "a whole number written 1.0 in an id",
     "POST /api/v1/cash-reports/{report_id}/transitions": "a comment when returning a report",
+    "POST /api/v1/cash-reports/{report_id}/entries": "amount and title not blank",
     # What a file is, is decided by its bytes, and an FA(3) file exists only once issued.
     "POST /api/v1/documents/{doc_id}/attachments": "a PDF, JPG or PNG by its content",
     "GET /api/v1/documents/{doc_id}/xml": "only an issued invoice has an FA(3) file",

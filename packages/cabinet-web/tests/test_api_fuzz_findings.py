@@ -314,3 +314,10 @@ def test_a_read_marker_may_be_written_with_a_zero_fraction(
     assert field_problems(web.post(path, headers=headers, content=b'{"up_to": "1"}')) == {
         ("up_to", "integer")
     }
+
+
+def test_a_patch_body_requires_nothing(web: TestClient) -> None:
+    operation = web.get("/api/v1/openapi.json").json()["paths"]["/api/v1/clients/{client_id}"]
+    schema = operation["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "required" not in schema
+    assert schema["properties"]["name"]["maxLength"] == text_limits(Client)["name"]

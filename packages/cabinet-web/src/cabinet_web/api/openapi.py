@@ -44,6 +44,13 @@ class SchemaBuilder:
             self.components[name] = self._object(cls)
         return {"$ref": f"#/components/schemas/{name}"}
 
+    def partial(self, cls: type[Any]) -> dict[str, Any]:
+        """``cls``'s schema with nothing required: a PATCH body changes what it names."""
+        self.ref(cls)
+        schema = dict(self.components[cls.__name__])
+        schema.pop("required", None)
+        return schema
+
     def _object(self, cls: type[Any]) -> dict[str, Any]:
         hints = typing.get_type_hints(cls)
         hidden = HIDDEN_FIELDS.get(cls, set())
@@ -259,6 +266,8 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
             }
         elif item.body is not None:
             schema = item.body if isinstance(item.body, dict) else builder.ref(item.body)
+            if item.method == "PATCH" and not isinstance(item.body, dict):
+                schema = builder.partial(item.body)
             operation["requestBody"] = {
                 "required": item.body_required,
                 "content": {"application/json": {"schema": schema}},

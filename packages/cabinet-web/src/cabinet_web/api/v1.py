@@ -150,7 +150,7 @@ async def get_client(request: Request) -> Client:
     "PATCH",
     "Change a client's data (only the fields sent)",
     params=(_id("client_id", "The client's id"),),
-    body={"$ref": "#/components/schemas/Client"},
+    body=Client,
     response=Client,
 )
 async def patch_client(request: Request) -> Client:
