@@ -142,6 +142,12 @@ def _text_plan(cls: type) -> tuple[tuple[str, int | None], ...]:
     return tuple((field.name, lengths.get(field.name)) for field in attrs.fields(cls))
 
 
+def text_limits(cls: type) -> Mapping[str, int]:
+    """The longest text each field of ``cls`` may hold (fields without a bound are absent):
+    what :func:`text_errors` enforces, for descriptions such as the API's OpenAPI document."""
+    return {name: limit for name, limit in _text_plan(cls) if limit is not None}
+
+
 def text_errors(entity: Any, path: str = "") -> Iterator[FieldError]:
     """Texts in an entity (nested parties and lines too) longer than their column allows."""
     errors: list[FieldError] = []

@@ -8,6 +8,7 @@ and money ``Numeric(18, 2)``, and Python's decimal context keeps 28 significant 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,6 +17,17 @@ from cabinet_core.limits import MAX_DECIMAL_PLACES, MAX_DOCUMENT_VALUE, MAX_NUMB
 
 MAX_ID = 2**31 - 1
 MAX_INT = 2**31 - 1
+
+
+def whole_number(raw: str) -> int:
+    """``raw`` as an int; ``10.0`` is one too (JSON Schema counts it as an integer, and the
+    OpenAPI document is JSON Schema). Anything else raises ValueError."""
+    try:
+        return int(raw)
+    except ValueError:
+        if not re.fullmatch(r"-?\d+\.0+", raw.strip()):
+            raise
+        return int(raw.strip().split(".", 1)[0])
 
 
 def parse_id(value: object) -> int:
@@ -70,4 +82,5 @@ __all__ = [
     "int_errors",
     "parse_client_id",
     "parse_id",
+    "whole_number",
 ]

@@ -14,7 +14,7 @@ from cabinet_core.entities import PaymentMethod, PaymentStatus
 from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.storage import DocumentQuery
 
-from cabinet_web.limits import MAX_INT
+from cabinet_web.limits import MAX_INT, whole_number
 
 MAX_LIMIT = 200
 ORDERS = ("-issue_date", "issue_date", "-number", "number", "-gross", "gross", "-id", "id")
@@ -25,7 +25,7 @@ def _int(params: Mapping[str, str], name: str, errors: list[FieldError]) -> int 
     if not raw:
         return None
     try:
-        value = int(raw)
+        value = whole_number(raw)
     except ValueError:
         errors.append(FieldError(field=name, code="integer", message=N_("Enter a whole number.")))
         return None
@@ -102,8 +102,10 @@ def document_query(
     if order not in ORDERS:
         errors.append(FieldError(field="order", code="choice", message=N_("Unknown sort order.")))
         order = "-issue_date"
-    limit = _int(params, "limit", errors) or page_size
-    if limit > MAX_LIMIT or limit < 1:
+    limit = _int(params, "limit", errors)
+    if limit is None:
+        limit = page_size
+    elif not 1 <= limit <= MAX_LIMIT:  # limit=0 is refused, not read as "the default"
         errors.append(
             FieldError(
                 field="limit",

@@ -35,7 +35,8 @@ MAX_DAYS_ISSUED_BEFORE_SALE = 60
 #: (year 1 would overflow it); the end keeps date arithmetic (a due date + days) in range.
 EARLIEST_DATE = date(2011, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
-_DATE_FIELDS = ("issue_date", "sale_date", "receipt_date", "due_date")
+#: A document's own date fields, each held to that range.
+DATE_FIELDS = ("issue_date", "sale_date", "receipt_date", "due_date")
 
 
 def pl_en(pl: str, en: str) -> Mapping[str, str]:
@@ -118,7 +119,7 @@ def date_range_errors(document: Document) -> list[FieldError]:
     """Each of the document's own dates outside :data:`EARLIEST_DATE` … :data:`LATEST_DATE`,
     as a field error (a type's extra date fields are checked with the type's fields)."""
     return [
-        _out_of_range(name) for name in _DATE_FIELDS if not in_date_range(getattr(document, name))
+        _out_of_range(name) for name in DATE_FIELDS if not in_date_range(getattr(document, name))
     ]
 
 

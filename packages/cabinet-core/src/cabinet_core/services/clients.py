@@ -22,6 +22,7 @@ from cabinet_core.identifiers import (
     validate_nip,
     validate_regon,
 )
+from cabinet_core.limits import text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.password_policy import password_errors
 from cabinet_core.services._base import Service, email_errors, raise_if, required_text
@@ -50,6 +51,8 @@ class ClientService(Service):
         errors: list[FieldError] = required_text(client.name, "name")
         email, email_problems = checked_email(client.email, required=False)
         errors += email_problems
+        # What the columns hold (PostgreSQL refuses more; SQLite would keep it silently).
+        errors += text_errors(client)
         nip = regon = None
         if client.nip:
             try:

@@ -189,6 +189,11 @@ class ContractTemplateService(Service):
         """``body`` rendered with the sample contract (admins, before saving); a problem is a
         :class:`ValidationError` at ``body``."""
         access.require(access.can_change_settings(actor))
+        if language not in TEMPLATE_LANGUAGES:
+            # The amount in words has no other language: a field error, not a server error.
+            raise ValidationError.single(
+                "language", "invalid_choice", N_("Choose a value from the list.")
+            )
         document_type = templated_type(self.cabinet.document_types)
         document, client = sample_document(document_type.key, contract_kind, language)
         try:

@@ -7,22 +7,28 @@ documents in :mod:`cabinet_web.problems`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+import typing
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from types import UnionType
+from typing import Any, Union
 
 import attrs
 import cattrs
 from cabinet_core.converter import converter, to_json_dict
 from cabinet_core.entities import Actor, User
 from cabinet_core.errors import N_, AuthenticationFailed, FieldError, ValidationError
+from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
-from cabinet_web.limits import MAX_INT, decimal_errors, int_errors
+from cabinet_web.limits import MAX_INT, decimal_errors, int_errors, whole_number
 from cabinet_web.problems import problem
+from cabinet_web.query import MAX_LIMIT
 
 Handler = Callable[[Request], Awaitable[Any]]
 
@@ -57,6 +63,53 @@ class ApiEndpoint:
     def route(self) -> Route:
         """The Starlette route serving this endpoint."""
         return Route(self.path, _wrap(self), methods=[self.method], name=self.operation_id)
+
+
+class ApiRoute(Route):
+    """Every operation of one API path as one route.
+
+    Starlette answers a wrong method with the ``Allow`` of the first route whose path matches;
+    with one route per operation that named only one of the path's methods. One route per path
+    names them all. A parameterised path also never takes a request for a literal API path
+    (``/reports/{kind}`` is not asked for ``/reports/exports``, whose ``Allow`` is its own).
+    """
+
+    def __init__(self, endpoints: Sequence[ApiEndpoint], literal_paths: frozenset[str]) -> None:
+        handlers = {item.method: _wrap(item) for item in endpoints}
+
+        async def dispatch(request: Request) -> Response:
+            # Starlette adds HEAD wherever GET is allowed; it is served by GET.
+            method = "GET" if request.method == "HEAD" else request.method
+            return await handlers[method](request)
+
+        if all(getattr(item.handler, "csrf_exempt", False) for item in endpoints):
+            dispatch.csrf_exempt = True  # type: ignore[attr-defined]
+        path = endpoints[0].path
+        super().__init__(
+            path,
+            dispatch,
+            methods=list(handlers),
+            name=" ".join(item.operation_id for item in endpoints),
+        )
+        self.shadowed = literal_paths - {path}
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if (
+            self.param_convertors
+            and scope["type"] == "http"
+            and get_route_path(scope) in self.shadowed
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def api_routes(endpoints: Sequence[ApiEndpoint]) -> list[Route]:
+    """One :class:`ApiRoute` per path of ``endpoints``, in the order the paths first appear."""
+    by_path: dict[str, list[ApiEndpoint]] = {}
+    for item in endpoints:
+        by_path.setdefault(item.path, []).append(item)
+    literal = frozenset(path for path in by_path if "{" not in path)
+    return [ApiRoute(group, literal) for group in by_path.values()]
 
 
 def _wrap(endpoint: ApiEndpoint) -> Callable[[Request], Awaitable[Response]]:
@@ -146,6 +199,17 @@ class _FloatMarker(str):
     __slots__ = ()
 
 
+def json_whole(value: Any) -> Any:
+    """A JSON number written with a zero fraction (``5.0``, an integer to JSON Schema) as the
+    int it is; any other value as it came."""
+    if isinstance(value, _FloatMarker):
+        try:
+            return whole_number(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _reject_float_marker(text: str) -> str:
     # Amounts must never pass through a binary float; keep the literal digits instead.
     return _FloatMarker(text)
@@ -158,8 +222,48 @@ def _reject_constant(text: str) -> Any:
 _PATH = re.compile(r"@ \$(.*)$")
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _text_type_errors(data: Any, cls: type, path: str = "") -> Iterator[FieldError]:
+    """Text fields of ``cls`` (nested entities and lines too) given anything but a JSON string.
+
+    The core's converter reads stored JSON, where ``str(value)`` is harmless; a request body's
+    ``{"name": {}}`` must be a type error, not the name "{}". (A JSON number with a fraction
+    arrives as a str subclass, kept exact for Decimals: not text either.)
+    """
+    if not isinstance(data, Mapping) or not attrs.has(cls):
+        return
+    hints = _hints(cls)
+    for field in attrs.fields(cls):
+        if field.name not in data:
+            continue
+        value, where = data[field.name], f"{path}.{field.name}" if path else field.name
+        hint = hints[field.name]
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        optional = typing.get_origin(hint) in (Union, UnionType)
+        if value is None and optional:
+            continue
+        kind = options[0] if optional else hint
+        if kind is str and type(value) is not str:
+            yield FieldError(
+                field=where, code="type", message=N_("This value has the wrong type or format.")
+            )
+        elif attrs.has(kind):
+            yield from _text_type_errors(value, kind, where)
+        elif typing.get_origin(kind) in (tuple, list) and isinstance(value, list):
+            item = typing.get_args(kind)[0] if typing.get_args(kind) else Any
+            for index, element in enumerate(value):
+                yield from _text_type_errors(element, item, f"{where}.{index}")
+
+
 def structure(data: Mapping[str, Any], cls: type[Any]) -> Any:
     """Build ``cls`` from a JSON body with the core's converter; wrong types are field errors."""
+    errors = list(_text_type_errors(data, cls))
+    if errors:
+        raise ValidationError(errors)
     try:
         entity = converter.structure(dict(data), cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, ArithmeticError) as exc:
@@ -200,7 +304,7 @@ def int_param(request: Request, name: str) -> int | None:
     if not raw:
         return None
     try:
-        value = int(raw)
+        value = whole_number(raw)
     except ValueError:
         raise ValidationError.single(name, "integer", N_("Enter a whole number.")) from None
     if not 0 <= value <= MAX_INT:
@@ -208,18 +312,42 @@ def int_param(request: Request, name: str) -> int | None:
     return value
 
 
-def paging(request: Request, *, default: int = 50, maximum: int = 200) -> tuple[int, int]:
-    """``limit`` and ``offset`` from the query string, within bounds."""
-    limit = int_param(request, "limit") or default
-    offset = int_param(request, "offset") or 0
+#: The most items one page of a list may hold (the documents list's query says so too).
+MAX_PAGE = MAX_LIMIT
+
+
+def page_limit(request: Request, *, default: int = 50, maximum: int = MAX_PAGE) -> int:
+    """``limit`` from the query string, 1 to ``maximum``; ``default`` when it is absent
+    (``limit=0`` is a 422 like any other number out of range, not a silent default)."""
+    limit = int_param(request, "limit")
+    if limit is None:
+        return default
     if not 1 <= limit <= maximum:
         raise ValidationError.single(
             "limit", "range", N_("Ask for between 1 and %(max)s items."), max=maximum
         )
-    return limit, offset
+    return limit
+
+
+def paging(request: Request, *, default: int = 50, maximum: int = MAX_PAGE) -> tuple[int, int]:
+    """``limit`` and ``offset`` from the query string, within bounds."""
+    limit = page_limit(request, default=default, maximum=maximum)
+    return limit, int_param(request, "offset") or 0
+
+
+def limit_param(maximum: int = MAX_PAGE, description: str = "") -> Param:
+    """The ``limit`` query parameter as :func:`page_limit` checks it."""
+    return Param(
+        name="limit",
+        where="query",
+        schema={"type": "integer", "minimum": 1, "maximum": maximum},
+        description=description,
+    )
 
 
 PAGING: Sequence[Param] = (
-    Param(name="limit", where="query", schema={"type": "integer", "minimum": 1, "maximum": 200}),
-    Param(name="offset", where="query", schema={"type": "integer", "minimum": 0}),
+    limit_param(),
+    Param(
+        name="offset", where="query", schema={"type": "integer", "minimum": 0, "maximum": MAX_INT}
+    ),
 )

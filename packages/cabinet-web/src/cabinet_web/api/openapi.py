@@ -15,13 +15,19 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-from cabinet_core.entities import User
+from cabinet_core.doctypes.common import DATE_FIELDS, EARLIEST_DATE, LATEST_DATE
+from cabinet_core.entities import BankAccount, Document, Product, User
+from cabinet_core.limits import text_limits
+from cabinet_core.money import SUPPORTED_CURRENCIES
 
-from cabinet_web.api._endpoint import ApiEndpoint
+from cabinet_web.api._endpoint import ApiEndpoint, Param
+from cabinet_web.limits import MAX_INT
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 
 DECIMAL_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1234.56"]}
 HIDDEN_FIELDS = {User: {"password_hash"}}
+#: Entities whose ``currency`` the services hold to :data:`SUPPORTED_CURRENCIES`.
+PRICED = (Document, Product, BankAccount)
 
 
 class SchemaBuilder:
@@ -38,15 +44,30 @@ class SchemaBuilder:
             self.components[name] = self._object(cls)
         return {"$ref": f"#/components/schemas/{name}"}
 
+    def partial(self, cls: type[Any]) -> dict[str, Any]:
+        """``cls``'s schema with nothing required: a PATCH body changes what it names."""
+        self.ref(cls)
+        schema = dict(self.components[cls.__name__])
+        schema.pop("required", None)
+        return schema
+
     def _object(self, cls: type[Any]) -> dict[str, Any]:
         hints = typing.get_type_hints(cls)
         hidden = HIDDEN_FIELDS.get(cls, set())
         properties: dict[str, Any] = {}
         required: list[str] = []
+        lengths = text_limits(cls)
+        dated = DATE_FIELDS if cls is Document else ()
         for field in attrs.fields(cls):
             if field.name in hidden:
                 continue
             properties[field.name] = self.schema(hints[field.name])
+            if field.name in lengths:
+                _bound_text(properties[field.name], lengths[field.name])
+            if field.name in dated:
+                _bound_date(properties[field.name])
+            if field.name == "currency" and cls in PRICED:
+                properties[field.name] = {"type": "string", "enum": list(SUPPORTED_CURRENCIES)}
             if field.default is attrs.NOTHING:
                 required.append(field.name)
         schema: dict[str, Any] = {"type": "object", "properties": properties}
@@ -78,7 +99,8 @@ class SchemaBuilder:
             if issubclass(hint, bool):
                 return {"type": "boolean"}
             if issubclass(hint, int):
-                return {"type": "integer"}
+                # What int_errors lets through (32-bit columns).
+                return {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT}
             if issubclass(hint, str):
                 return {"type": "string"}
             if issubclass(hint, Decimal):
@@ -113,6 +135,48 @@ class SchemaBuilder:
                 "required": ["items", "total", "limit", "offset"],
             }
         return self.ref(response)
+
+
+def _query_schema(param: Param) -> dict[str, Any]:
+    """An optional query parameter may be sent empty (``?date_to=``, as an HTML form sends an
+    unfilled field): the server reads that as absent, and the document says so."""
+    schema = dict(param.schema)
+    if param.where != "query" or param.required:
+        return schema
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
+def _bound_text(schema: dict[str, Any], limit: int) -> None:
+    """Give the plain string (or the string option of a nullable one) of ``schema`` the length
+    the core enforces; an enum is bounded by its values already."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string" and "enum" not in option and "format" not in option:
+            option["maxLength"] = limit
+
+
+def _bound_date(schema: dict[str, Any]) -> None:
+    """Hold the date (or the date option of a nullable one) of ``schema`` to the range a
+    document's dates must keep (JSON Schema has no minimum for a date: a pattern says it)."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("format") == "date":
+            option["pattern"] = date_pattern(EARLIEST_DATE, LATEST_DATE)
+
+
+def date_pattern(earliest: date, latest: date) -> str:
+    """A regular expression for the ISO dates from ``earliest`` to ``latest``; the range must be
+    whole years (the check of the day itself is left to ``format: date``)."""
+    if (earliest.month, earliest.day, latest.month, latest.day) != (1, 1, 12, 31):
+        raise ValueError("date_pattern needs a range of whole years")
+    years = []
+    year = earliest.year
+    while year <= latest.year:
+        if year % 10 == 0 and year + 9 <= latest.year:
+            years.append(f"{year // 10}\\d")
+            year += 10
+        else:
+            years.append(str(year))
+            year += 1
+    return f"^({'|'.join(years)})-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$"
 
 
 PROBLEM_SCHEMA = {
@@ -164,8 +228,8 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
     }
     for item in endpoints:
         success: dict[str, Any] = {"description": "OK"}
-        if item.status == 204:
-            pass  # no content
+        if item.status == 204 or (isinstance(item.response, dict) and not item.response):
+            pass  # no content: ``response={}`` declares an empty body
         elif _is_content_map(item.response):
             success["content"] = {
                 media: {"schema": schema} for media, schema in item.response.items()
@@ -190,7 +254,7 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
                     "name": param.name,
                     "in": param.where,
                     "required": param.required or param.where == "path",
-                    "schema": dict(param.schema),
+                    "schema": _query_schema(param),
                     **({"description": param.description} if param.description else {}),
                 }
                 for param in item.params
@@ -202,6 +266,8 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
             }
         elif item.body is not None:
             schema = item.body if isinstance(item.body, dict) else builder.ref(item.body)
+            if item.method == "PATCH" and not isinstance(item.body, dict):
+                schema = builder.partial(item.body)
             operation["requestBody"] = {
                 "required": item.body_required,
                 "content": {"application/json": {"schema": schema}},
@@ -216,7 +282,11 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
         "info": {
             "title": "cabinet API",
             "version": "1",
-            "description": "The client cabinet's JSON API. Amounts are decimal strings.",
+            "description": (
+                "The client cabinet's JSON API. Amounts are decimal strings. A whole number "
+                f"beyond ±{MAX_INT} is refused anywhere in a JSON body (422, code `range`), "
+                "also in a property the operation does not use."
+            ),
         },
         "paths": paths,
         "components": {

@@ -33,6 +33,7 @@ from cabinet_web.api._endpoint import (
     ApiEndpoint,
     Param,
     actor,
+    api_routes,
     int_param,
     json_body,
     paging,
@@ -149,7 +150,7 @@ async def get_client(request: Request) -> Client:
     "PATCH",
     "Change a client's data (only the fields sent)",
     params=(_id("client_id", "The client's id"),),
-    body={"$ref": "#/components/schemas/Client"},
+    body=Client,
     response=Client,
 )
 async def patch_client(request: Request) -> Client:
@@ -687,4 +688,4 @@ from cabinet_web.api import (  # noqa: E402, F401
     v1_vat,
 )
 
-ROUTES = [item.route() for item in ENDPOINTS]
+ROUTES = api_routes(ENDPOINTS)

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from cabinet_web.api._endpoint import Param, actor, json_body
 from cabinet_web.api.v1 import BINARY, _client_for, _id, _path_int, endpoint
 from cabinet_web.kit import cabinet_of, run
+from cabinet_web.limits import MAX_INT
 from cabinet_web.pages.cash import read_period, read_slip
 from cabinet_web.pages.documents import content_disposition
 
@@ -51,10 +52,20 @@ REPORT_BODY = {
 SLIP_PROPERTIES: dict[str, Any] = {
     "date": {"type": "string", "format": "date"},
     "party_name": {"type": "string", "description": "Payer (KP) or recipient (KW)"},
-    "counterparty_id": {"type": "integer", "description": "Fills party_name when it is blank"},
+    "counterparty_id": {
+        "type": "integer",
+        "minimum": -MAX_INT,
+        "maximum": MAX_INT,
+        "description": "Fills party_name when it is blank",
+    },
     "title": {"type": "string"},
     "amount": {"type": "string", "description": "Above zero, in the desk's currency"},
-    "document_id": {"type": "integer", "description": "The invoice this slip pays"},
+    "document_id": {
+        "type": "integer",
+        "minimum": -MAX_INT,
+        "maximum": MAX_INT,
+        "description": "The invoice this slip pays",
+    },
 }
 ENTRY_BODY = {
     "type": "object",

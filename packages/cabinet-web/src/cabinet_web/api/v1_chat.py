@@ -16,10 +16,11 @@ from cabinet_core.services.chat import HISTORY_PAGE
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cabinet_web.api._endpoint import Param, actor, int_param, json_body
+from cabinet_web.api._endpoint import Param, actor, int_param, json_body, json_whole
 from cabinet_web.api.v1 import _client_for, _id, _path_int, endpoint
 from cabinet_web.chat_files import read_upload, serve, too_large
 from cabinet_web.kit import cabinet_of, run
+from cabinet_web.limits import MAX_INT
 from cabinet_web.live import stream_conversation, stream_inbox
 
 CLIENT_PARAM = Param(
@@ -38,8 +39,8 @@ POST_SCHEMA = {
     "type": "object",
     "properties": {
         "client_id": {
-            "type": "integer",
-            "description": "The client (a client's user may leave it out)",
+            "type": ["integer", "null"],
+            "description": "The client (a client's user may leave it out or send null)",
         },
         "body": {"type": "string", "maxLength": 5000, "description": "The message text"},
     },
@@ -86,7 +87,8 @@ async def _post(
             unknown[0], "unknown", N_("This field is not part of the request.")
         )
     body = data.get("body")
-    if not isinstance(body, str):
+    # A JSON number with a fraction arrives as a str subclass (kept exact for Decimals).
+    if type(body) is not str:
         raise ValidationError.single("body", "type", N_("This value has the wrong type or format."))
     message: ChatMessage = await run(
         cabinet_of(request).chat.post, actor(request), client_id=client_id, body=body
@@ -124,8 +126,9 @@ READ_SCHEMA = {
     "type": "object",
     "properties": {
         "up_to": {
-            "type": "integer",
+            "type": ["integer", "null"],
             "minimum": 1,
+            "maximum": MAX_INT,
             "description": "The newest message read (the newest of all when left out)",
         }
     },
@@ -242,7 +245,7 @@ async def chat_mark_read(request: Request) -> dict[str, int]:
         raise ValidationError.single(
             unknown[0], "unknown", N_("This field is not part of the request.")
         )
-    up_to = data.get("up_to")
+    up_to = json_whole(data.get("up_to"))
     if up_to is not None and (not isinstance(up_to, int) or isinstance(up_to, bool)):
         raise ValidationError.single("up_to", "integer", N_("Enter a whole number."))
     marker: int = await run(

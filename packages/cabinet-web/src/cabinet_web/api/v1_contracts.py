@@ -127,7 +127,12 @@ async def _template_body(request: Request, template_id: int | None) -> ContractT
 )
 async def list_contract_templates(request: Request) -> Any:
     """The templates the user may use (admins: all with ``include_inactive``)."""
-    include = request.query_params.get("include_inactive", "").lower() in ("1", "true", "yes")
+    raw = request.query_params.get("include_inactive", "").lower() or "false"
+    if raw not in ("true", "false"):
+        raise ValidationError.single(
+            "include_inactive", "type", N_("This value has the wrong type or format.")
+        )
+    include = raw == "true"
     return await run(
         cabinet_of(request).contract_templates.list, actor(request), include_inactive=include
     )

@@ -292,12 +292,16 @@ IMPORT_RESULT_SCHEMA = {
 }
 
 
+#: The most fields the FA(3) upload form is read with (more is a 400 before anything is read).
+FA3_FORM_FIELDS = 10
+
+
 async def _fa3_upload(request: Request) -> tuple[bytes, str, str]:
     """The file's bytes, its name and the ``client_id`` text, from a multipart form or a raw
     ``application/xml`` body (``client_id`` then in the query string)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=10)
+        form = await request.form(max_files=1, max_fields=FA3_FORM_FIELDS)
         try:
             upload = form.get("file")
             raw_client = form.get("client_id")
@@ -345,6 +349,7 @@ async def _fa3_upload(request: Request) -> tuple[bytes, str, str]:
                 "client_id": {"type": "integer", "description": "Staff: the client"},
             },
             "required": ["file"],
+            "maxProperties": FA3_FORM_FIELDS,
         },
     },
     response=IMPORT_RESULT_SCHEMA,

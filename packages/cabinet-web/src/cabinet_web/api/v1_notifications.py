@@ -13,7 +13,7 @@ from cabinet_core.notification_kinds import EMAIL_KINDS
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cabinet_web.api._endpoint import Param, actor, int_param, json_body
+from cabinet_web.api._endpoint import Param, actor, int_param, json_body, limit_param, page_limit
 from cabinet_web.api.v1 import _id, _path_int, endpoint
 from cabinet_web.kit import cabinet_of, run
 
@@ -23,12 +23,7 @@ UNREAD_PARAM = Param(
     schema={"type": "integer", "enum": [0, 1]},
     description="1: only the unread ones",
 )
-LIMIT_PARAM = Param(
-    name="limit",
-    where="query",
-    schema={"type": "integer", "minimum": 1, "maximum": 200},
-    description="At most this many, newest first (default 50)",
-)
+LIMIT_PARAM = limit_param(description="At most this many, newest first (default 50)")
 COUNT_SCHEMA = {
     "type": "object",
     "properties": {"unread": {"type": "integer", "description": "Unread notifications"}},
@@ -56,8 +51,11 @@ MARKED_SCHEMA = {
 )
 async def list_notifications(request: Request) -> Any:
     """``unread=1`` for only the unread ones."""
-    unread_only = int_param(request, "unread") == 1
-    limit = int_param(request, "limit") or 50
+    unread = int_param(request, "unread")
+    if unread not in (None, 0, 1):
+        raise ValidationError.single("unread", "choice", N_("Choose a value from the list."))
+    unread_only = unread == 1
+    limit = page_limit(request)
     return await run(
         cabinet_of(request).notifications.list, actor(request), unread_only=unread_only, limit=limit
     )

@@ -73,7 +73,7 @@ EXPORT_BODY = {
         "kind": {"type": "string", "enum": ["accounts", "payments"]},
         "format": {"type": "string", "enum": ["csv", "xlsx"]},
         "params": {
-            "type": "object",
+            "type": ["object", "null"],
             "description": "The report's query parameters, as for GET /reports/{kind}",
             "additionalProperties": {"type": "string"},
         },
@@ -185,7 +185,9 @@ async def start_export(request: Request) -> Any:
         raise ValidationError.single(
             unknown[0], "unknown", N_("This field is not part of the request.")
         )
-    params = data.get("params") or {}
+    params = data.get("params")
+    if params is None:
+        params = {}
     if not isinstance(params, dict) or not all(isinstance(value, str) for value in params.values()):
         raise ValidationError.single(
             "params", "type", N_("This value has the wrong type or format.")

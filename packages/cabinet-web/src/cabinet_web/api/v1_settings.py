@@ -121,7 +121,7 @@ def _flag(body: dict[str, Any], name: str) -> bool:
         "type": "object",
         "properties": {
             "host": _STRING,
-            "port": {"type": "integer"},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
             "starttls": {"type": "boolean"},
             "ssl": {"type": "boolean"},
             "username": _STRING,

@@ -25,9 +25,14 @@ PASSWORD_BODY = {
 }
 
 
+# RFC 5321's longest address (64 + 1 + 255).
+MAX_EMAIL_LENGTH = 320
+
+
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name, "")
-    if not isinstance(value, str):
+    # A JSON number with a fraction arrives as a str subclass (kept exact for Decimals).
+    if type(value) is not str:
         raise ValidationError([FieldError(field=name, code="string", message=N_("Enter text."))])
     return value
 
@@ -193,18 +198,31 @@ async def create_user(request: Request) -> dict[str, Any]:
     "/password/forgot",
     "POST",
     "Ask for a single-use link to set a new password; the answer is the same for any address",
-    body={"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}},
+    body={
+        "type": "object",
+        "required": ["email"],
+        "properties": {"email": {"type": "string", "maxLength": MAX_EMAIL_LENGTH}},
+    },
     response={},
     status=202,
     public=True,
 )
 async def forgot_password(request: Request) -> Response:
-    """Always 202: nothing tells whether the address belongs to an account."""
+    """202 for any well-formed address: nothing tells whether it belongs to an account. A body
+    without a textual address is a 422 (that reveals nothing about accounts)."""
     body = await json_body(request)
-    email = body.get("email")
+    if "email" not in body:
+        raise ValidationError.single("email", "required", N_("This field is required."))
+    email = _text(body, "email")
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise ValidationError.single(
+            "email",
+            "too_long",
+            N_("This is too long (at most %(limit)s characters)."),
+            limit=MAX_EMAIL_LENGTH,
+        )
     remote = request.client.host if request.client else ""
-    if isinstance(email, str):
-        await run(cabinet_of(request).password_links.request_reset, email[:320], remote=remote)
+    await run(cabinet_of(request).password_links.request_reset, email, remote=remote)
     return Response(status_code=202)
 
 

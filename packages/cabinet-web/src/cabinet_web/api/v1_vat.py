@@ -71,7 +71,12 @@ async def vat_statement(request: Request) -> Any:
         CLIENT,
         PERIOD,
         Param(name="tax_office", where="query", required=True, description="KodUrzedu"),
-        Param(name="purpose", where="query", description="1 a filing (default), 2 a correction"),
+        Param(
+            name="purpose",
+            where="query",
+            schema={"type": "integer", "enum": [1, 2]},
+            description="1 a filing (default), 2 a correction",
+        ),
         Param(name="surplus_from_previous", where="query", description="P_39, whole złoty"),
         Param(name="declaration", where="query", description="0: the register alone"),
     ),

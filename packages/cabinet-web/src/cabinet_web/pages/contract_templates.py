@@ -76,7 +76,8 @@ def _form(
         "preview": preview,
         "versions": versions or [],
         "kinds": _kind_options(request),
-        "languages": [(code, LANGUAGE_NAMES[code]) for code in TEMPLATE_LANGUAGES],
+        # Not "languages": base.html's language switch reads that name.
+        "template_languages": [(code, LANGUAGE_NAMES[code]) for code in TEMPLATE_LANGUAGES],
         "placeholders": PLACEHOLDERS,
         "action": f"{BASE}/{template.id}" if template is not None else f"{BASE}/new",
         "flashes": pop_flashes(request),
@@ -102,7 +103,7 @@ async def template_list(request: Request) -> Response:
     context = {
         "templates": templates,
         "kinds": dict(_kind_options(request)),
-        "languages": LANGUAGE_NAMES,
+        "template_languages": LANGUAGE_NAMES,
         "flashes": pop_flashes(request),
     }
     return render(request, "contract_templates.html", context)

@@ -203,6 +203,16 @@
     }
   }
 
+  function removeLine(row) {
+    // The focus was on the removed button: give it to the same button of the line that took
+    // its place (or of the one before it), else to "Add line", so a keyboard user stays put.
+    var next = row.nextElementSibling || row.previousElementSibling;
+    row.parentNode.removeChild(row);
+    var target = next ? next.querySelector(".remove-line")
+                      : form.querySelector("button[value='add_line']");
+    if (target) { target.focus(); }
+  }
+
   function pick(select) {
     var option = select.options[select.selectedIndex];
     var row = select.closest("tr");
@@ -225,7 +235,7 @@
     } else if (button.value.indexOf("remove:") === 0) {
       event.preventDefault();
       var row = button.closest("tr");
-      if (row) { row.parentNode.removeChild(row); }
+      if (row) { removeLine(row); }
       later();
     } else if (button.value === "recalculate") {
       event.preventDefault();
