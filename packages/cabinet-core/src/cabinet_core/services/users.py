@@ -89,7 +89,9 @@ class UserService(Service):
         :mod:`cabinet_core.signin_throttle`. Never a lock that a stranger can extend.
         """
         now = self.now()
-        with self.store.transaction() as tx:
+        # Three steps, so that argon2's deliberate slowness never holds a database connection:
+        # under a crowd of sign-ins that exhausted the pool (and answered 500) on PostgreSQL.
+        with self.store.transaction(readonly=True) as tx:
             user = tx.get_user_by_email(email_lookup_key(email))
             known = (
                 device is not None
@@ -105,14 +107,27 @@ class UserService(Service):
             for key in keys:
                 failures, last = tx.login_failures(key.key, since=since)
                 waits.append(wait_left(key.policy, failures, last, now))
-            wait = retry_after(waits)
-            if wait:
-                # Refused unchecked and not counted: waiting out the delay is all it takes.
-                verified = False
-            else:
+        wait = retry_after(waits)
+        # Refused unchecked and not counted while a delay runs: waiting it out is all it takes.
+        password_ok = False if wait else self._verify(user, password)
+        new_hash = None
+        if password_ok and user is not None and self.hasher.check_needs_rehash(user.password_hash):
+            new_hash = self.hasher.hash(password)
+        if wait:
+            verified = False
+        else:
+            with self.store.transaction() as tx:
                 # A deactivated user, or a user of a deactivated client, cannot sign in; the
                 # answer is the same as for a wrong password.
-                verified = self._verify(user, password) and may_sign_in(tx, user)
+                current = tx.get_user(user.id) if user is not None and user.id else None
+                verified = (
+                    password_ok
+                    and current is not None
+                    # the password checked is still the account's (not changed meanwhile)
+                    and user is not None
+                    and current.password_hash == user.password_hash
+                    and may_sign_in(tx, current)
+                )
                 for key in keys:
                     # What left the window is dropped as the key is written anyway: the
                     # table stays about one window long per key.
@@ -121,19 +136,21 @@ class UserService(Service):
                 if verified and known:
                     # The owner is in: what strangers did to the account's key is forgiven.
                     tx.record_login_attempt(account_key(email), at=now, success=True)
-            if verified and user is not None and self.hasher.check_needs_rehash(user.password_hash):
-                tx.update_user(attrs.evolve(user, password_hash=self.hasher.hash(password)))
-            if verified and user is not None:
-                # The audit log answers "who signed in when, from where" (the web sets
-                # the address); failed attempts stay in the throttling table only.
-                self.record(
-                    tx,
-                    Actor.of(user),
-                    action="login",
-                    entity="user",
-                    entity_id=user.id,
-                    client_id=user.client_id,
-                )
+                if verified and current is not None and new_hash is not None:
+                    current = attrs.evolve(current, password_hash=new_hash)
+                    tx.update_user(current)
+                if verified and current is not None:
+                    user = current
+                    # The audit log answers "who signed in when, from where" (the web sets
+                    # the address); failed attempts stay in the throttling table only.
+                    self.record(
+                        tx,
+                        Actor.of(current),
+                        action="login",
+                        entity="user",
+                        entity_id=current.id,
+                        client_id=current.client_id,
+                    )
         # Raised after the commit so that the failed attempt is remembered.
         if wait:
             self.cabinet.metrics.signin_failures.labels(kind="throttled").inc()

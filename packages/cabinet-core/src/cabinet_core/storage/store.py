@@ -188,7 +188,13 @@ class Store:
         not queue behind writers (WAL readers never block); writing in it may fail with
         "database is locked", so services pass it only when they do not write.
         """
-        with self.engine.connect() as connection:
+        try:
+            connecting = self.engine.connect()
+        except sa.exc.TimeoutError as exc:
+            # Every pooled connection is busy for longer than the pool waits: a moment's
+            # overload, answered "try again shortly" rather than as a server error.
+            raise Unavailable() from exc
+        with connecting as connection:
             if readonly:
                 connection.execution_options(cabinet_readonly=True)
             with connection.begin():
