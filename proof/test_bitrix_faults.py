@@ -273,12 +273,14 @@ def test_a_rotated_pair_lost_mid_backlog_waits_for_the_reinstall_and_loses_nothi
     try:
         rig.cabinet.crm_backends()
         port = rig.cabinet.sync_port(BACKEND)
-        rig.emulator.apply_profile("lost-refresh-answers")
         reinstalled: list[int] = []
 
         def during(step: int) -> None:
             if step == 3:
-                rig.emulator.expire_tokens()  # the next call refreshes, and its answer is lost
+                # The next call refreshes; the OAuth server rotates the pair and the answer is
+                # lost on the way (the fault of the profile lost-refresh-answers, once).
+                rig.emulator.inject("dropped", 1, methods=["oauth.token"])
+                rig.emulator.expire_tokens()
             state = reinstall_needed(port)
             if state is not None:
                 # Nothing failed meanwhile; an admin reinstalls the app from the portal.
