@@ -110,6 +110,34 @@ def test_batches_are_limited(store: Store) -> None:
     assert [worker.run_once() for _ in range(4)] == [2, 2, 1, 0]
 
 
+class WideBackend(ScriptedBackend):
+    """A batch backend whose pipeline wants claims of 7 (``PreferredClaim``)."""
+
+    name = "wide"
+    claim_size = 7
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def deliver_many(
+        self, port: SyncPort, messages: Sequence[OutboxMessage]
+    ) -> dict[int, Exception | None]:
+        self.batches.append(len(messages))
+        return {message.id or 0: None for message in messages}
+
+
+def test_a_backend_may_ask_for_wider_claims(store: Store) -> None:
+    backend = WideBackend()
+    _queue(store, 10, to=("wide",))
+    worker = Worker(_cabinet(store, backend), batch_size=2, clock=FakeClock(T0))
+    assert [worker.run_once() for _ in range(3)] == [7, 3, 0]
+    assert backend.batches == [7, 3]
+    # The mail and the other subscribers keep the configured claim.
+    _queue(store, 3, to=("null",))
+    assert Worker(_cabinet(store), batch_size=2, clock=FakeClock(T0)).run_once() == 2
+
+
 def test_every_active_backend_gets_the_message(store: Store) -> None:
     first, second = ScriptedBackend(), ScriptedBackend()
     second.name = "second"

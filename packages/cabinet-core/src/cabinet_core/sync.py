@@ -70,6 +70,7 @@ __all__ = [
     "NotificationMail",
     "PasswordLinkRequest",
     "PeriodicWork",
+    "PreferredClaim",
     "SyncPort",
     "Topic",
     "UserInfo",
@@ -503,6 +504,17 @@ class BatchDelivery(Protocol):
     ) -> Mapping[int, Exception | None]:
         """Per message id: ``None`` if delivered, else the error to retry on."""
         ...
+
+
+@runtime_checkable
+class PreferredClaim(Protocol):
+    """A batch backend that needs larger claims than ``worker_batch_size`` to keep its
+    pipeline busy: the worker claims ``max(worker_batch_size, claim_size)`` deliveries for it.
+    Each claim is delivered whole before the next, so a claim no wider than the backend's
+    requests in flight leaves the connection idle while its last answers come back."""
+
+    @property
+    def claim_size(self) -> int: ...
 
 
 @runtime_checkable

@@ -47,7 +47,7 @@ from cabinet_core.crm import BoundTask, DeliveryError, PeriodicTask, backend_per
 from cabinet_core.health import record_heartbeat
 from cabinet_core.outbox_subscribers import ScheduledWork
 from cabinet_core.storage.store import utcnow
-from cabinet_core.sync import MAIL_SUBSCRIBER, BatchDelivery
+from cabinet_core.sync import MAIL_SUBSCRIBER, BatchDelivery, PreferredClaim
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -134,8 +134,11 @@ class Worker:
         # Deliveries are addressed by the name a backend is registered and activated under.
         names = self.cabinet.settings.crm_backends
         for name, backend in zip(names, self.cabinet.crm_backends(), strict=True):
+            limit = self.batch_size
+            if isinstance(backend, PreferredClaim):
+                limit = max(limit, backend.claim_size)
             handled += self._run_subscriber(
-                name, functools.partial(self._deliver_to, name, backend)
+                name, functools.partial(self._deliver_to, name, backend), limit=limit
             )
         # Report exports too long to download at once are written here, one per turn, so a
         # 100,000-row export never holds up the deliveries for long.
@@ -145,12 +148,16 @@ class Worker:
         return handled
 
     def _run_subscriber(
-        self, subscriber: str, deliver: Callable[[Sequence[OutboxMessage]], Errors]
+        self,
+        subscriber: str,
+        deliver: Callable[[Sequence[OutboxMessage]], Errors],
+        *,
+        limit: int | None = None,
     ) -> int:
         store = self.cabinet.store
         messages = store.claim_outbox(
             subscriber=subscriber,
-            limit=self.batch_size,
+            limit=limit or self.batch_size,
             now=self.clock(),
             lease_seconds=self.lease_seconds,
         )
