@@ -436,6 +436,8 @@ def test_a_pass_costs_far_less_than_a_request_per_50_documents(
     assert whole.items_checked == 500 and whole.convergence.in_sync == 500
     methods = [method for method, _ in emulator.requests[before:]]
     assert methods == [
+        # The quotes' origin field: looked for by its xmlId, then by the documented name, made.
+        "userfieldconfig.list",
         "userfieldconfig.list",
         "userfieldconfig.add",
         "crm.item.list",

@@ -60,6 +60,8 @@ def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
         return st.none()
     if origin is tuple:
         return st.lists(strategy_for(args[0]), max_size=3).map(tuple)
+    if origin is frozenset:  # an API token's scopes
+        return st.frozensets(strategy_for(args[0]), max_size=3)
     if origin in (Mapping, dict) and args and args[0] is int:
         # A read model's lookup by id (ChatPage.authors): int keys, typed values.
         return st.dictionaries(st.integers(min_value=1), strategy_for(args[1]), max_size=3)

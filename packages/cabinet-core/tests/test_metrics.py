@@ -85,7 +85,8 @@ def test_sign_in_failures_by_kind(tmp_path: Path) -> None:
         cab.migrate()
         for _ in range(3):
             with pytest.raises(AuthenticationFailed):
-                cab.users.authenticate("nobody@example.pl", "wrong-password")
+                # From one address: its per-account+address delay starts after login_attempts.
+                cab.users.authenticate("nobody@example.pl", "wrong-password", remote="203.0.113.7")
         with pytest.raises(AuthenticationFailed):
             cab.tokens.authenticate("not-a-token")
         metrics = cab.metrics

@@ -6,7 +6,8 @@ the web API for its bodies, so an entity has exactly one wire shape everywhere:
 * ``Decimal`` is a string (``"123.45"``): JSON numbers are binary floats in most readers, and a
   float must never touch money;
 * ``date`` and ``datetime`` are ISO 8601 strings;
-* enums are their values; tuples become lists and come back as tuples;
+* enums are their values; tuples become lists and come back as tuples, frozensets sorted
+  lists that come back as frozensets;
 * ``Mapping[str, Any]`` fields (``extra``, ``detail``, ``payload``) hold JSON values and are kept
   as they are, except that Decimals, dates and enums inside them are turned into strings too.
 """
@@ -14,6 +15,7 @@ the web API for its bodies, so an entity has exactly one wire shape everywhere:
 from __future__ import annotations
 
 import enum
+import typing
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -109,6 +111,17 @@ def _enum_value(member: enum.Enum) -> Any:
 # StrEnum is registered by name: its MRO puts ``str`` before ``Enum``, and cattrs would pass it on.
 converter.register_unstructure_hook(enum.StrEnum, _enum_value)
 converter.register_unstructure_hook(enum.Enum, _enum_value)
+
+
+# A set (an API token's scopes) is a sorted JSON list, so the same value always reads the same.
+def _is_frozenset(type_: Any) -> bool:
+    origin: Any = typing.get_origin(type_)
+    return bool(origin is frozenset)
+
+
+converter.register_unstructure_hook_func(
+    _is_frozenset, lambda value: sorted(converter.unstructure(item) for item in value)
+)
 converter.register_unstructure_hook_func(_is_json_mapping, json_value)
 converter.register_structure_hook_func(_is_json_mapping, _structure_json_mapping)
 
