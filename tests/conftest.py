@@ -87,7 +87,8 @@ def _wait_until_serving(process: subprocess.Popen[bytes], log_path: Path, port: 
             pytest.fail(f"cabinet demo exited with {process.returncode}:\n{output}")
         text = log_path.read_text(encoding="utf-8", errors="replace")
         match = re.search(r"Demo cabinet: (http://\S+)", text)
-        if match:
+        # The port is taken before anything is printed: wait for the last login line too.
+        if match and re.search(r"^\s+admin\s+admin@demo\.pl\s+\S+$", text, flags=re.M):
             url = match.group(1)
             with socket.socket() as sock:
                 sock.settimeout(1)

@@ -57,9 +57,11 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 pytest.fail(log_path.read_text(encoding="utf-8", errors="replace"))
+            # The port is taken before the logins are printed: wait for both.
             with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
+                listening = sock.connect_ex(("127.0.0.1", port)) == 0
+            if listening and "accountant@demo.pl" in log_path.read_text(encoding="utf-8"):
+                break
             time.sleep(0.2)
         else:
             pytest.fail("cabinet demo did not start")

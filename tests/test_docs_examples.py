@@ -19,8 +19,8 @@ API_MD = ROOT / "docs" / "api.md"
 SOURCES = sorted((ROOT / "packages").glob("*/src/**/*.py"))
 VARIABLE = re.compile(r"(?<![A-Za-z0-9_])CABINET_[A-Z0-9_]*[A-Z0-9](?![A-Za-z0-9_])")
 # Names in the code that are not environment variables: the Bitrix24 ENTITY_TYPE of a client's
-# Open Lines chat.
-NOT_VARIABLES = frozenset({"CABINET_CLIENT"})
+# Open Lines chat, and the tail of the quotes' origin user field (UF_CRM_QUOTE_CABINET_ID).
+NOT_VARIABLES = frozenset({"CABINET_CLIENT", "CABINET_ID"})
 # Read by the test suites, not by an installation (documented under "Tests").
 TEST_ONLY = frozenset({"CABINET_TEST_POSTGRES_URL"})
 # Values Settings.from_env accepts for the variables it builds from field names

@@ -55,7 +55,12 @@ def _client_user_token(cabinet: Cabinet, name: str, nip: str, email: str) -> tup
     )
     assert client.id is not None
     user = cabinet.users.create(
-        SYSTEM, email=email, name=name, role=Role.CLIENT, client_id=client.id, password="x" * 12
+        SYSTEM,
+        email=email,
+        name=name,
+        role=Role.CLIENT,
+        client_id=client.id,
+        password="flask-example-passphrase-9",
     )
     _token, secret = cabinet.tokens.create(Actor.of(user), name="flask example")
     return client.id, secret
