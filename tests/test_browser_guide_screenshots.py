@@ -53,7 +53,9 @@ def test_screenshots_of_the_guides(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
         try:
-            for language, locale in (("pl", "pl-PL"), ("en", "en-GB")):
+            # English first: the demo users keep the language they used last (the session-wide
+            # demo server is shared with tests that expect Polish).
+            for language, locale in (("en", "en-GB"), ("pl", "pl-PL")):
                 for email in sorted({user for user, _, _ in SHOTS.values()}):
                     context = browser.new_context(
                         viewport={"width": 1280, "height": 800}, locale=locale
