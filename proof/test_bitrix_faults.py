@@ -213,16 +213,19 @@ def test_an_outage_with_reconciliation_running_during_it_converges(rig: FaultRig
     port = rig.cabinet.sync_port(BACKEND)
 
     def during(step: int) -> None:
-        if step == 5:  # a few batches went through, then the portal is gone for a while
+        if step == 1:  # a first claim went through, then the portal is gone for a while
             rig.emulator.inject("down")
-        if step == 10:  # the schedule runs reconciliation while the portal is down: the pass
+        if step == 2:  # the schedule runs reconciliation while the portal is down: the pass
             assert rig.backend is not None  # fails (the worker logs it) and must skip nothing
             with pytest.raises(BitrixError):
                 reconcile(port, rig.backend)
-        if step == 40:
+        if step == 6:
             rig.emulator.clear_faults()
 
     rig.drain(during=during)
+    # The outage happened: the second claim's deliveries were refused and tried again.
+    retried = rig.cabinet.store.list_outbox(status="delivered", limit=10_000)
+    assert max(message.attempts for message in retried) > 1
     rig.converge()
     rig.assert_converged()
 
@@ -276,7 +279,7 @@ def test_a_rotated_pair_lost_mid_backlog_waits_for_the_reinstall_and_loses_nothi
         reinstalled: list[int] = []
 
         def during(step: int) -> None:
-            if step == 3:
+            if step == 1:  # after the first claim (the backend claims 1,000 at a time)
                 # The next call refreshes; the OAuth server rotates the pair and the answer is
                 # lost on the way (the fault of the profile lost-refresh-answers, once).
                 rig.emulator.inject("dropped", 1, methods=["oauth.token"])
