@@ -63,9 +63,8 @@ WORDS: Mapping[str, Mapping[str, str]] = {
 
 
 def _breakdown_of(layout: Layout) -> Mapping[str, Any] | None:
-    read = getattr(layout.document_type, "breakdown", None)
-    value = read(layout.document) if callable(read) else None
-    return value if isinstance(value, Mapping) else None
+    known = layout.document_type
+    return known.breakdown(layout.document) if known is not None else None
 
 
 def _amount(breakdown: Mapping[str, Any], key: str) -> Decimal:

@@ -137,7 +137,13 @@ class DocumentType(Protocol):
       ``"sales"`` document in those states and not paid is the client's receivable, a
       ``"purchase"`` one its payable;
     * ``review_states``: the states in which a document waits for the firm (to approve);
-    * ``returned_states``: the states in which it is back with the client to be fixed.
+    * ``returned_states``: the states in which it is back with the client to be fixed;
+    * ``corrects``: the totals are a correction's differences (after − before), so the document
+      has no payment due of its own;
+    * ``made_from``: the types a document of this type is made from (a bill from a contract);
+      their pages offer "Issue …" and :meth:`taken_from` gives what the new one takes over;
+    * :meth:`breakdown`: a computed breakdown the printable view shows (a bill's ZUS and PIT),
+      or ``None``.
     """
 
     key: str
@@ -162,6 +168,8 @@ class DocumentType(Protocol):
     vat_period_basis: str
     review_states: frozenset[str]
     returned_states: frozenset[str]
+    corrects: bool
+    made_from: tuple[str, ...]
 
     @property
     def deliverable_states(self) -> frozenset[str]:
@@ -170,4 +178,16 @@ class DocumentType(Protocol):
 
     def validate(self, document: Document) -> Sequence[FieldError]:
         """Problems with ``document`` as a whole (empty when it may be saved)."""
+        ...
+
+    def normalise_extra(self, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """``extra`` with declared fields in their stored form (defaults filled in)."""
+        ...
+
+    def taken_from(self, source: Document) -> dict[str, Any]:
+        """The ``extra`` values a new document takes over from ``source`` (see ``made_from``)."""
+        ...
+
+    def breakdown(self, document: Document) -> Mapping[str, Any] | None:
+        """The computed breakdown the printable view shows, or ``None``."""
         ...

@@ -464,6 +464,10 @@ class BaseDocumentType:
         :attr:`made_from`); the document's own values win."""
         return {}
 
+    def breakdown(self, document: Document) -> Mapping[str, Any] | None:
+        """A computed breakdown the printable view shows (a bill's ZUS and PIT); none here."""
+        return None
+
     def derive(self, document: Document, settings: Settings) -> Document:
         """``document`` with what the type computes once its fields are valid, under the
         installation's ``settings`` (a bill's ZUS and PIT). Raises ``ValidationError`` when it

@@ -256,8 +256,7 @@ class ContractService(Service):
             },
         )
         # The contract's own checks too, so the form shows every problem at once.
-        normalise = getattr(document_type, "normalise_extra", None)
-        checked = attrs.evolve(draft, extra=normalise(draft.extra)) if normalise else draft
+        checked = attrs.evolve(draft, extra=document_type.normalise_extra(draft.extra))
         seen = {(error.field, error.code) for error in errors}
         for error in _renamed(document_type.validate(checked)):
             if (error.field, error.code) not in seen and error.field != "contractor.pesel":

@@ -293,7 +293,7 @@ class MailDelivery(Service):
         due_line = (
             _DUE[language].format(due=document.due_date.isoformat())
             # A correction's due date is the corrected invoice's business, not this mail's.
-            if document.due_date is not None and not getattr(document_type, "corrects", False)
+            if document.due_date is not None and not document_type.corrects
             else ""
         )
         text = _BODY[language].format(

@@ -352,7 +352,7 @@ def _client_is_buyer(document_type: DocumentType) -> bool:
 
 
 def _corrects(document_type: DocumentType) -> bool:
-    return bool(getattr(document_type, "corrects", False))
+    return document_type.corrects
 
 
 def _party_of(form: Mapping[str, str], errors: list[FieldError]) -> Party | None:
@@ -617,7 +617,7 @@ async def _sources(
 ) -> list[Document]:
     """The client's numbered documents a new one may be made from (a bill's contracts), offered
     above an empty form to fill it in from one."""
-    made_from = tuple(getattr(document_type, "made_from", ()))
+    made_from = document_type.made_from
     if current is not None or not made_from or values.get("related_id"):
         return []
     query = DocumentQuery(
@@ -734,17 +734,15 @@ async def _new_from(request: Request, document_type: DocumentType, raw_id: str) 
     cabinet = cabinet_of(request)
     actor = actor_of(request)
     source = await run(cabinet.documents.get, actor, parse_id(raw_id))
-    if source.doc_type not in getattr(document_type, "made_from", ()):
+    if source.doc_type not in document_type.made_from:
         raise NotFound(N_("Not found"))
     client = await run(cabinet.clients.get, actor, source.client_id)
     if not access.can_edit_client_data(actor, client):
         raise PermissionDenied()
     values = new_values(client, document_type, _today(cabinet))
-    taken = getattr(document_type, "taken_from", None)
-    if callable(taken):
-        for name, value in taken(source).items():
-            flag = ("true" if value else "") if isinstance(value, bool) else None
-            values[f"extra.{name}"] = str(value) if flag is None else flag
+    for name, value in document_type.taken_from(source).items():
+        flag = ("true" if value else "") if isinstance(value, bool) else None
+        values[f"extra.{name}"] = str(value) if flag is None else flag
     side = counterparty_side(document_type)
     party: Party | None = getattr(source, side)
     if source.counterparty_id is not None:

@@ -291,7 +291,7 @@ async def _render_document(
         "follow_ups": [
             (key, known)
             for key, known in cabinet.document_types.items()
-            if document.doc_type in getattr(known, "made_from", ()) and document.number
+            if document.doc_type in known.made_from and document.number
         ]
         if can_write
         else [],
@@ -322,8 +322,7 @@ async def _render_document(
 
 def _breakdown(document_type: DocumentType, document: Document) -> Mapping[str, Any] | None:
     # A type that computes what a document pays (a bill's ZUS and PIT) shows it on the page.
-    read = getattr(document_type, "breakdown", None)
-    return read(document) if callable(read) else None
+    return document_type.breakdown(document)
 
 
 def _has_renderer(cabinet: Cabinet, doc_type: str) -> bool:
