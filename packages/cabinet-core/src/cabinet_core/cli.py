@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -315,19 +315,32 @@ def _user_by_email(cabinet: Cabinet, email: str) -> User:
     return matches[0]
 
 
+def _act_on_user(
+    ctx: click.Context, email: str, act: Callable[[Cabinet, int], object], done: str
+) -> None:
+    # The user commands share one shape: find the user by e-mail, run the service call as the
+    # system, turn a refusal into the CLI's one-line error, and say what happened.
+    cabinet = open_cabinet(ctx)
+    user = _user_by_email(cabinet, email)
+    assert user.id is not None
+    try:
+        act(cabinet, user.id)
+    except CabinetError as exc:
+        raise fail(exc) from None
+    click.echo(done.format(email=user.email))
+
+
 @users.command("deactivate")
 @click.argument("email")
 @click.pass_context
 def users_deactivate(ctx: click.Context, email: str) -> None:
     """Deactivate a user: signed out everywhere at once, API tokens revoked, no sign-in."""
-    cabinet = open_cabinet(ctx)
-    user = _user_by_email(cabinet, email)
-    assert user.id is not None
-    try:
-        cabinet.users.deactivate(Actor.system(), user.id)
-    except CabinetError as exc:
-        raise fail(exc) from None
-    click.echo(f"deactivated {user.email}; its sessions and API tokens are gone")
+    _act_on_user(
+        ctx,
+        email,
+        lambda cabinet, user_id: cabinet.users.deactivate(Actor.system(), user_id),
+        "deactivated {email}; its sessions and API tokens are gone",
+    )
 
 
 @users.command("reactivate")
@@ -335,14 +348,12 @@ def users_deactivate(ctx: click.Context, email: str) -> None:
 @click.pass_context
 def users_reactivate(ctx: click.Context, email: str) -> None:
     """Let a deactivated user sign in again."""
-    cabinet = open_cabinet(ctx)
-    user = _user_by_email(cabinet, email)
-    assert user.id is not None
-    try:
-        cabinet.users.reactivate(Actor.system(), user.id)
-    except CabinetError as exc:
-        raise fail(exc) from None
-    click.echo(f"reactivated {user.email}")
+    _act_on_user(
+        ctx,
+        email,
+        lambda cabinet, user_id: cabinet.users.reactivate(Actor.system(), user_id),
+        "reactivated {email}",
+    )
 
 
 @users.command("reset-two-factor")
@@ -351,14 +362,12 @@ def users_reactivate(ctx: click.Context, email: str) -> None:
 def users_reset_two_factor(ctx: click.Context, email: str) -> None:
     """Remove a user's second factor (a lost phone; also the last admin's way back in): its
     sessions end and it sets the second factor up again at its next sign-in."""
-    cabinet = open_cabinet(ctx)
-    user = _user_by_email(cabinet, email)
-    assert user.id is not None
-    try:
-        cabinet.two_factor.reset(Actor.system(), user.id)
-    except CabinetError as exc:
-        raise fail(exc) from None
-    click.echo(f"the second factor of {user.email} is reset")
+    _act_on_user(
+        ctx,
+        email,
+        lambda cabinet, user_id: cabinet.two_factor.reset(Actor.system(), user_id),
+        "the second factor of {email} is reset",
+    )
 
 
 @users.command("set-password")
@@ -367,17 +376,12 @@ def users_reset_two_factor(ctx: click.Context, email: str) -> None:
 @click.pass_context
 def users_set_password(ctx: click.Context, email: str, password: str) -> None:
     """Set a user's password (found by e-mail)."""
-    cabinet = open_cabinet(ctx)
-    matches = [
-        u for u in cabinet.users.list(Actor.system()) if u.email.lower() == email.strip().lower()
-    ]
-    if not matches or matches[0].id is None:
-        raise click.ClickException(f"no user with the e-mail {email}")
-    try:
-        cabinet.users.set_password(Actor.system(), matches[0].id, password)
-    except CabinetError as exc:
-        raise fail(exc) from None
-    click.echo(f"password changed for {matches[0].email}")
+    _act_on_user(
+        ctx,
+        email,
+        lambda cabinet, user_id: cabinet.users.set_password(Actor.system(), user_id, password),
+        "password changed for {email}",
+    )
 
 
 @click.group()
