@@ -6,7 +6,7 @@ client's user signed in through the login form. Each page is requested ``--calls
 ``--rounds`` rounds; its cost is the median CPU time per request (``time.process_time``, which the
 other processes of a shared machine move far less than wall time). Threadpool hops are run inline,
 so the whole request is on this thread: ``--profile PAGE`` then writes a pyinstrument report of
-that page (``pip install pyinstrument``), and ``valgrind --tool=callgrind`` sees one thread.
+that page (``pip install pyinstrument``; the HTML report goes to the temporary folder), and ``valgrind --tool=callgrind`` sees one thread.
 """
 
 from __future__ import annotations
@@ -115,7 +115,9 @@ async def _measure(
                 for _ in range(calls):
                     await once()
                 profiler.stop()
-                Path(f"profile-{name}.html").write_text(profiler.output_html())
+                report = Path(tempfile.gettempdir()) / f"cabinet-profile-{name}.html"
+                report.write_text(profiler.output_html())
+                print(f"pyinstrument report: {report}")
                 print(profiler.output_text(unicode=True, color=False, show_all=False))
             before = statements[0]
             await once()
