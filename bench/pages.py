@@ -5,8 +5,14 @@ The app runs in this process on SQLite (the load benchmark's people, clients and
 client's user signed in through the login form. Each page is requested ``--calls`` times in
 ``--rounds`` rounds; its cost is the median CPU time per request (``time.process_time``, which the
 other processes of a shared machine move far less than wall time). Threadpool hops are run inline,
-so the whole request is on this thread: ``--profile PAGE`` then writes a pyinstrument report of
-that page (``pip install pyinstrument``; the HTML report goes to the temporary folder), and ``valgrind --tool=callgrind`` sees one thread.
+so the whole request is on this thread: ``--profile PAGE`` writes a pyinstrument report of that
+page to the temporary folder (``pip install pyinstrument``), ``--sql PAGE`` prints its statements.
+
+Instructions, which no other process can move, are counted under callgrind::
+
+    mkdir -p /tmp/cg && CABINET_BENCH_CALLGRIND=/tmp/cg valgrind --tool=callgrind \
+        --instr-atstart=no --callgrind-out-file=/tmp/cg/cg.%p \
+        .venv/bin/python -m bench pages --calls 5
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,11 +44,45 @@ PAGES: dict[str, tuple[str, str, dict[str, str] | None]] = {
 }
 
 
+class Instructions:
+    """Instructions counted by callgrind for a stretch of this process's work: the process runs
+    under ``valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=DIR/cg.%p`` and
+    ``CABINET_BENCH_CALLGRIND=DIR`` says where the dumps go. The count is the machine's load
+    cannot move, unlike any time."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+        self.pid = str(os.getpid())
+        self._control("-i", "on")
+        self.baseline = 0
+        self.zero()
+        self.baseline = self.dump_count()
+
+    def _control(self, *args: str) -> None:
+        subprocess.run(["callgrind_control", *args, self.pid], capture_output=True, check=True)
+
+    def zero(self) -> None:
+        """Start counting from here."""
+        self._control("-z")
+
+    def dump_count(self) -> int:
+        """Instructions since :meth:`zero` (less what zeroing and dumping cost themselves)."""
+        before = set(self.folder.glob(f"cg.{self.pid}.*"))
+        self._control("-d")
+        (dump,) = set(self.folder.glob(f"cg.{self.pid}.*")) - before
+        for line in dump.read_text().splitlines():
+            if line.startswith("summary:"):
+                return int(line.split()[1]) - self.baseline
+        raise RuntimeError(f"no summary in {dump}")
+
+
 async def _inline(func: Callable[..., Any], *args: Any, **_: Any) -> Any:
     return func(*args)
 
 
-def run(calls: int, rounds: int, profile: str | None) -> list[dict[str, Any]]:
+def run(
+    calls: int, rounds: int, profile: str | None, show_sql: str | None = None
+) -> list[dict[str, Any]]:
     anyio.to_thread.run_sync = _inline  # type: ignore[assignment]
     import sqlalchemy as sa
     from cabinet_core import Cabinet, Settings
@@ -59,14 +100,15 @@ def run(calls: int, rounds: int, profile: str | None) -> list[dict[str, Any]]:
     try:
         roster = prepare(env, 10, 5)
         cabinet = Cabinet(Settings.from_env(env))
-        statements = [0]
+        statements: list[str] = []
 
         @sa.event.listens_for(cabinet.store.engine, "before_cursor_execute")
-        def _count(*_: Any) -> None:
-            statements[0] += 1
+        def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
 
         app = create_app(cabinet)
-        results = asyncio.run(_measure(app, roster[0], calls, rounds, profile, statements))
+        measuring = _measure(app, roster[0], calls, rounds, profile, statements, show_sql)
+        results = asyncio.run(measuring)
         cabinet.close()
         return results
     finally:
@@ -79,7 +121,8 @@ async def _measure(
     calls: int,
     rounds: int,
     profile: str | None,
-    statements: list[int],
+    statements: list[str],
+    show_sql: str | None,
 ) -> list[dict[str, Any]]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://cabinet.test") as web:
@@ -95,6 +138,8 @@ async def _measure(
         document = DOC_LINK.findall(listing.text)[0]
         api = {"Authorization": f"Bearer {who['token']}"}
         results = []
+        folder = os.environ.get("CABINET_BENCH_CALLGRIND")
+        instructions = Instructions(folder) if folder else None
         for name, (method, path, _) in PAGES.items():
             url = path.format(document=document)
             headers = api if url.startswith("/api/") else None
@@ -119,9 +164,26 @@ async def _measure(
                 report.write_text(profiler.output_html())
                 print(f"pyinstrument report: {report}")
                 print(profiler.output_text(unicode=True, color=False, show_all=False))
-            before = statements[0]
+            before = len(statements)
             await once()
-            queries = statements[0] - before
+            queries = len(statements) - before
+            if show_sql == name:
+                for statement in statements[before:]:
+                    print(" ".join(statement.split())[:240])
+            if instructions is not None:
+                instructions.zero()
+                for _ in range(calls):
+                    await once()
+                results.append(
+                    {
+                        "name": f"page {name}",
+                        "path": path,
+                        "instructions_per_request": instructions.dump_count() // calls,
+                        "sql_statements": queries,
+                    }
+                )
+                print(results[-1], flush=True)
+                continue
             samples = []
             for _ in range(rounds):
                 start = time.process_time()
@@ -147,8 +209,11 @@ def main(argv: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", choices=sorted(PAGES), default=None)
+    parser.add_argument(
+        "--sql", choices=sorted(PAGES), default=None, help="print the statements of one request"
+    )
     args = parser.parse_args(argv)
-    return run(args.calls, args.rounds, args.profile)
+    return run(args.calls, args.rounds, args.profile, args.sql)
 
 
 if __name__ == "__main__":
