@@ -10,7 +10,8 @@ statement of a client-month on the list database, and JPK_V7M(3) at 1,000 and 10
 likewise, and ``ksef`` (a firm's month of sending and receiving through the KSeF emulator on
 a virtual clock, and a first full sync by export; ``python -m bench ksef --help``); ``load``
 (200 people browsing, searching, issuing and chatting for 5 minutes against ``cabinet serve`` on
-SQLite and on two processes over PostgreSQL; ``python -m bench load --help``).
+SQLite and on two processes over PostgreSQL; ``python -m bench load --help``); ``pages`` (the
+CPU time and SQL statements of one request of each page the load opens, in one process).
 """
 
 from __future__ import annotations
@@ -64,15 +65,19 @@ def main(argv: list[str]) -> int:
         from bench import ksef
 
         results += ksef.main(argv[1:])
+    if which == "pages":
+        from bench import pages
+
+        results += pages.main(argv[1:])
     if which == "emulator":
         from bench import emulator
 
         results += emulator.main(argv[1:])
     known = {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports", "ksef", "load"}
-    if which not in known | {"emulator"}:
+    if which not in known | {"emulator", "pages"}:
         print(
             f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat, reports, "
-            "ksef, load or emulator",
+            "ksef, load, pages or emulator",
             file=sys.stderr,
         )
         return 2

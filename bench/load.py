@@ -64,6 +64,69 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds ``pid`` has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+#: Routes the people open as pages (the server's histogram is by route template).
+PAGE_ROUTES = ("/", "/documents", "/documents/{document_id}", "/chat", "/chat/{client_id}")
+
+
+def server_latency(port: int) -> dict[str, Any]:
+    """The server's own view of page latency: its request-duration histogram (``/metrics``,
+    open to loopback) for the page routes, as the share answered within each bucket and p50/p95
+    interpolated inside the bucket they fall in. Queueing in the kernel before the server
+    accepts a connection is not in it; everything from the request's first byte is."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    buckets: dict[float, float] = defaultdict(float)
+    for family in text_string_to_metric_families(text):
+        if family.name != "cabinet_http_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            labels = sample.labels
+            if (
+                sample.name.endswith("_bucket")
+                and labels.get("method") == "GET"
+                and labels.get("route") in PAGE_ROUTES
+            ):
+                buckets[float(labels["le"])] += sample.value
+    return _histogram_summary(dict(buckets))
+
+
+def _histogram_summary(buckets: dict[float, float]) -> dict[str, Any]:
+    if not buckets:
+        return {"count": 0}
+    edges = sorted(buckets)
+    total = buckets[edges[-1]]
+    if not total:
+        return {"count": 0}
+
+    def quantile(q: float) -> float | None:
+        rank = q * total
+        lower, below = 0.0, 0.0
+        for edge in edges:
+            if buckets[edge] >= rank:
+                if edge == float("inf"):
+                    return None  # beyond the last finite bucket
+                inside = buckets[edge] - below
+                return lower + (edge - lower) * ((rank - below) / inside if inside else 1.0)
+            lower, below = edge, buckets[edge]
+        return None
+
+    p50, p95 = quantile(0.5), quantile(0.95)
+    return {
+        "count": int(total),
+        "p50_ms": None if p50 is None else round(p50 * 1000, 1),
+        "p95_ms": None if p95 is None else round(p95 * 1000, 1),
+        "within_250_ms": round(buckets.get(0.25, 0.0) / total, 3),
+        "within_500_ms": round(buckets.get(0.5, 0.0) / total, 3),
+    }
+
+
 def prepare(env: dict[str, str], people: int, clients: int) -> list[dict[str, Any]]:
     """Migrate, then make ``clients`` clients with ``people`` users among them, each with an API
     token and a few documents to browse. Returns each person's e-mail, token and client id."""
@@ -140,15 +203,24 @@ class Recorder:
 
 
 async def person(
-    base: str, who: dict[str, Any], deadline: float, think: tuple[float, float], rec: Recorder
+    base: str,
+    who: dict[str, Any],
+    window: tuple[float, float],
+    think: tuple[float, float],
+    rec: Recorder,
 ) -> None:
+    """One person: arrives at a random moment before the measured window opens and signs in,
+    then browses from the window's start to its end (``time.monotonic`` values)."""
     rng = random.Random(who["email"])
+    measure_from, deadline = window
     # A connection idle longer than uvicorn's keep-alive (5 s) may be closed by the server just
     # as it is reused, which a browser retries and httpx reports: keep idle ones for 1 s only.
     limits = httpx.Limits(keepalive_expiry=1.0)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as web:
-        await asyncio.sleep(rng.uniform(0, think[1]))  # people do not all arrive at once
-        form = await rec.call("page", web.get("/login"))
+        # People do not all arrive at once: sign-ins are spread over the ramp before the window.
+        ramp = max(0.0, measure_from - time.monotonic())
+        await asyncio.sleep(rng.uniform(0, ramp))
+        form = await rec.call("login_page", web.get("/login"))
         if form is None:
             return
         token = CSRF.search(form.text)
@@ -161,6 +233,9 @@ async def person(
             return
         api = {"Authorization": f"Bearer {who['token']}"}
         documents: list[str] = []
+        await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+        # Everyone's first click does not land in the same instant when the window opens.
+        await asyncio.sleep(rng.uniform(0, think[1]))
         while time.monotonic() < deadline:
             action = rng.choices(
                 ["home", "list", "search", "document", "chat_page", "create", "chat"],
@@ -253,7 +328,9 @@ def run_load(
     seconds: float,
     think: tuple[float, float],
     postgres_url: str,
+    ramp: float = 10.0,
 ) -> dict[str, Any]:
+    """Serve, sign ``people`` in over ``ramp`` seconds, then measure ``seconds`` of browsing."""
     work = Path(tempfile.mkdtemp(prefix="cabinet-load-"))
     env = {
         **os.environ,
@@ -296,24 +373,41 @@ def run_load(
             stack.callback(_stop, worker)
             recorders = [Recorder() for _ in servers]
 
+            pids = {f"web-{n}": p.pid for n, (_, p) in enumerate(servers)}
+            pids["worker"] = worker.pid
+            cpu_before: dict[str, float] = {}
+            load_before: list[float] = []
+
             async def everyone() -> None:
-                deadline = time.monotonic() + seconds
-                await asyncio.gather(
+                measure_from = time.monotonic() + ramp
+                window = (measure_from, measure_from + seconds)
+                people = asyncio.gather(
                     *(
                         person(
                             f"http://127.0.0.1:{servers[n % len(servers)][0]}",
                             who,
-                            deadline,
+                            window,
                             think,
                             recorders[n % len(servers)],
                         )
                         for n, who in enumerate(roster)
                     )
                 )
+                # The CPU each process uses is counted over the measured window only.
+                await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+                cpu_before.update({name: _cpu_seconds(pid) for name, pid in pids.items()})
+                cpu_before["generator"] = _own_cpu_seconds()
+                load_before.append(os.getloadavg()[0])
+                await people
 
-            started = time.monotonic()
             asyncio.run(everyone())
-            elapsed = time.monotonic() - started
+            elapsed = seconds
+            cpu = {
+                name: round((_cpu_seconds(pid) - cpu_before[name]) / elapsed, 2)
+                for name, pid in pids.items()
+            }
+            cpu["generator"] = round((_own_cpu_seconds() - cpu_before["generator"]) / elapsed, 2)
+            in_server = [server_latency(port) for port, _ in servers]
             memory = [
                 {"pid": p.pid, "rss_mb": round(_rss_mb(p.pid), 1), "requests": r.requests}
                 for (_, p), r in zip(servers, recorders, strict=True)
@@ -336,13 +430,14 @@ def run_load(
         errors += rec.errors
         for kind, values in rec.seconds.items():
             seconds_by_kind[kind] += values
-    requests = sum(r.requests for r in recorders)
+    requests = len(seconds_by_kind["page"]) + len(seconds_by_kind["api_write"])
     return {
         "name": "load",
         "database": database,
         "web_processes": processes,
         "people": people,
         "seconds": round(elapsed, 1),
+        "ramp_seconds": ramp,
         "think_seconds": list(think),
         "requests": requests,
         "requests_per_second": round(requests / elapsed, 1),
@@ -352,9 +447,17 @@ def run_load(
         "pages": _percentiles(seconds_by_kind["page"]),
         "api_writes": _percentiles(seconds_by_kind["api_write"]),
         "logins": _percentiles(seconds_by_kind["login"]),
+        "login_pages": _percentiles(seconds_by_kind["login_page"]),
+        "server_pages": in_server,
+        "cpu_cores_used": cpu,
         "web_memory": memory,
-        "load_average_1min": round(os.getloadavg()[0], 1),
+        "load_average_1min": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
     }
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -373,6 +476,12 @@ def main(argv: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=60.0,
+        help="seconds over which the people arrive and sign in, before the measured window",
+    )
     parser.add_argument("--think", type=float, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"))
     parser.add_argument(
         "--postgres-url",
@@ -394,6 +503,7 @@ def main(argv: list[str]) -> list[dict[str, Any]]:
             seconds=args.seconds,
             think=tuple(args.think),
             postgres_url=args.postgres_url,
+            ramp=args.ramp,
         )
         print(result, flush=True)
         results.append(result)

@@ -14,6 +14,7 @@ from cabinet_core.app import Cabinet
 from cabinet_core.audit import AuditFilter
 from cabinet_core.contrast import contrast_ratio
 from cabinet_core.entities import Actor
+from cabinet_core.services import branding as branding_service
 from cabinet_core.services.branding import LOGO_MAX_BYTES
 from cabinet_web.app import create_app
 from starlette.testclient import TestClient
@@ -164,3 +165,25 @@ def test_the_environment_wins_and_the_page_says_so(tmp_path: Path, world: World)
             assert "CABINET_PRIMARY_COLOR" in page.text
             assert _save(web, primary_color="#0b3d2e").status_code == 200
             assert "--primary: #4a0000" in web.get("/").text
+
+
+def test_other_processes_see_a_change_once_their_copy_expires(
+    cabinet: Cabinet, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page shows the branding, so each process keeps what it read for a few seconds: the
+    process that saves sees the change at once, another one (here a second cabinet on the same
+    database) when its copy is older than ``EFFECTIVE_TTL_SECONDS``."""
+    clock = [1000.0]
+    monkeypatch.setattr(branding_service.time, "monotonic", lambda: clock[0])
+    with Cabinet(cabinet.settings, load_entrypoints=False) as other:
+        assert other.branding.effective().primary_color == "#123456"
+        admin = Actor.of(world.admin)
+        cabinet.branding.update(
+            admin, firm_name="Nowa", primary_color="#0b3d2e", accent_color="#ffd166"
+        )
+        assert cabinet.branding.effective().primary_color == "#0b3d2e"
+        clock[0] += branding_service.EFFECTIVE_TTL_SECONDS - 0.5
+        assert other.branding.effective().primary_color == "#123456"
+        clock[0] += 1.0
+        assert other.branding.effective().firm_name == "Nowa"
+        assert other.branding.effective().primary_color == "#0b3d2e"

@@ -27,7 +27,6 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from reportlab.platypus.flowables import Flowable
 
 from cabinet_pdf.branding import logo_image
-from cabinet_pdf.finishing import Metadata, finish
 from cabinet_pdf.fonts import BOLD, REGULAR, register_fonts
 from cabinet_pdf.formatting import format_amount, format_date, format_number
 from cabinet_pdf.layout import Look, colour, draw_page
@@ -174,6 +173,9 @@ class CashPdfPrinter:
             draw_page(canvas, doc.page, look, language)
 
         page.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=FlateCanvas)
+        # pypdf (tens of MB) is loaded by the first PDF, not by every web process at start.
+        from cabinet_pdf.finishing import Metadata, finish
+
         content = finish(
             buffer.getvalue(),
             metadata=Metadata(

@@ -24,7 +24,6 @@ from reportlab.platypus import SimpleDocTemplate
 
 from cabinet_pdf.branding import logo_image
 from cabinet_pdf.contract_text import contract_story
-from cabinet_pdf.finishing import Metadata, finish
 from cabinet_pdf.fonts import register_fonts
 from cabinet_pdf.identity import issuer_look, sent_in_clients_name
 from cabinet_pdf.labels import label, languages_of
@@ -145,6 +144,9 @@ class PdfRenderer:
             )
         )
         page.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=FlateCanvas)
+        # pypdf (tens of MB) is loaded by the first PDF, not by every web process at start.
+        from cabinet_pdf.finishing import Metadata, finish
+
         content = finish(
             buffer.getvalue(),
             metadata=Metadata(

@@ -77,6 +77,9 @@ def make_environment(pm: pluggy.PluginManager) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are package data: compiled once per process, never checked for changes on
+        # disk again (otherwise every render stats each template it extends or includes).
+        auto_reload=False,
     )
     # The callables read the request's catalog from a context variable set around each render,
     # so one shared environment serves every language without per-request installs.

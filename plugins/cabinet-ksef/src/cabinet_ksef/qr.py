@@ -17,7 +17,6 @@ import re
 from datetime import date
 from typing import Literal
 
-import segno
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -111,6 +110,8 @@ def svg(url: str, *, scale: int = 4) -> str:
 
     Error correction M, quiet zone of four modules, as ISO/IEC 18004 prescribes.
     """
+    import segno  # only where a code is drawn: a web process need not hold it from the start
+
     code = segno.make(url, error="m", micro=False)
     out = io.BytesIO()
     # With the SVG namespace and no XML declaration: valid inline in HTML and as a file.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import threading
+import time
 
 import attrs
 
@@ -48,6 +50,9 @@ ENVIRONMENT = {
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
 FIRM_NAME_MAX = 200
+#: How long a process reuses the effective branding it read (every page shows it). A change is
+#: seen at once by the process that made it, within this many seconds by the others.
+EFFECTIVE_TTL_SECONDS = 5.0
 
 
 @attrs.frozen(kw_only=True)
@@ -74,16 +79,34 @@ class Logo:
 class BrandingService(Service):
     """``cabinet.branding``: the branding every page shows; admins change it, audited."""
 
+    _cached: tuple[float, Branding] | None = None
+    _cache_lock = threading.Lock()
+
+    def forget(self) -> None:
+        """Drop the cached effective branding (after a change, or a test's direct write)."""
+        with self._cache_lock:
+            self._cached = None
+
     def _environment(self) -> dict[str, str]:
         env = self.cabinet.settings.environment
         return {field: env[name] for field, name in ENVIRONMENT.items() if env.get(name)}
 
     def effective(self) -> Branding:
-        """The branding to show: environment, then the stored values, then the defaults."""
+        """The branding to show: environment, then the stored values, then the defaults.
+
+        Every page asks, so the answer is kept for :data:`EFFECTIVE_TTL_SECONDS` (a stored
+        logo is up to 256 KiB of JSON: not to be read per page)."""
+        cached = self._cached
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < EFFECTIVE_TTL_SECONDS:
+            return cached[1]
         with self.store.transaction(readonly=True) as tx:
             stored = dict(tx.get_setting(BRANDING_KEY) or {})
             logo = tx.get_setting(LOGO_KEY)
-        return self._merge(stored, logo)
+        branding = self._merge(stored, logo)
+        with self._cache_lock:
+            self._cached = (now, branding)
+        return branding
 
     def for_documents(self) -> Branding:
         """:meth:`effective`, with a stored logo as a ``data:`` URL: a PDF renderer embeds it
@@ -160,6 +183,7 @@ class BrandingService(Service):
                 client_id=None,
                 detail={"key": BRANDING_KEY, "old": old, "new": values},
             )
+        self.forget()
 
     def set_logo(self, actor: Actor, content: bytes, media_type: str) -> None:
         """Store the logo (PNG, JPEG or WebP up to :data:`LOGO_MAX_BYTES`, recognised by its
@@ -219,6 +243,7 @@ class BrandingService(Service):
                 client_id=None,
                 detail={"key": LOGO_KEY, "bytes": len(content), "sha256": digest},
             )
+        self.forget()
 
     def remove_logo(self, actor: Actor) -> None:
         """Go back to the installation's logo (or none)."""
@@ -236,6 +261,7 @@ class BrandingService(Service):
                 client_id=None,
                 detail={"key": LOGO_KEY},
             )
+        self.forget()
 
     def logo(self) -> Logo:
         """The stored logo (public: it is on the sign-in page)."""

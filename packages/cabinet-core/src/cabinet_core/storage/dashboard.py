@@ -7,6 +7,7 @@ Every function is one aggregate statement; none reads a document row into Python
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,22 @@ def _pln(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """``column`` in PLN: as it is for PLN documents, times the stored rate for others (a
     foreign document without a rate adds nothing rather than a wrong amount)."""
     return sa.case((_d.c.currency == "PLN", column), else_=column * _d.c.fx_rate)
+
+
+@functools.lru_cache(maxsize=32)
+def _sums_query(live: tuple[tuple[str, tuple[DocumentSelection, str]], ...]) -> sa.Select[Any]:
+    """The statement of :meth:`DashboardQueries.document_sums`, the client a bound parameter.
+    Every client's home page asks the same selections (they change with the day), and building
+    the expression costs more than running it: built once per set of selections."""
+    conditions = {name: selection_condition(sel) for name, (sel, _) in live}
+    columns: list[sa.ColumnElement[Any]] = []
+    for name, (_, amount) in live:
+        cond = conditions[name]
+        columns.append(sa.func.sum(sa.case((cond, 1), else_=0)).label(f"{name}_n"))
+        columns.append(sa.func.sum(sa.case((cond, _pln(_d.c[amount])), else_=0)).label(f"{name}_s"))
+    return sa.select(*columns).where(
+        _d.c.client_id == sa.bindparam("client_id"), sa.or_(*conditions.values())
+    )
 
 
 class DashboardQueries:
@@ -95,16 +112,8 @@ class DashboardQueries:
         live = {name: pair for name, pair in selections.items() if not pair[0].empty}
         if not live:
             return result
-        conditions = {name: selection_condition(sel) for name, (sel, _) in live.items()}
-        columns: list[sa.ColumnElement[Any]] = []
-        for name, (_, amount) in live.items():
-            cond = conditions[name]
-            columns.append(sa.func.sum(sa.case((cond, 1), else_=0)).label(f"{name}_n"))
-            columns.append(
-                sa.func.sum(sa.case((cond, _pln(_d.c[amount])), else_=0)).label(f"{name}_s")
-            )
-        query = sa.select(*columns).where(_d.c.client_id == client_id, sa.or_(*conditions.values()))
-        row = self.connection.execute(query).mappings().one()
+        query = _sums_query(tuple(live.items()))
+        row = self.connection.execute(query, {"client_id": client_id}).mappings().one()
         for name in live:
             total = row[f"{name}_s"]
             result[name] = (int(row[f"{name}_n"] or 0), Decimal(str(total or 0)))

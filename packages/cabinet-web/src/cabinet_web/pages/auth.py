@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
+import anyio
+import anyio.to_thread
 from cabinet_core.entities import Actor, User
 from cabinet_core.errors import AuthenticationFailed
 from cabinet_core.signin_throttle import SignInThrottled
@@ -28,6 +33,20 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 SECOND_FACTOR = "/login/second-factor"
 #: The page to go to once the second factor is given, kept in the cookie meanwhile.
 NEXT_KEY = "next"
+#: How many password checks (argon2id: 64 MiB and ~0.2 s of CPU each, by design) one process
+#: runs at once. The others wait on the event loop, holding no thread of the shared pool, so a
+#: crowd signing in neither starves the pages of threads nor takes 64 MiB per waiting request.
+PASSWORD_CHECKS_AT_ONCE = max(1, min(4, os.cpu_count() or 1))
+
+
+def _password_checks(request: Request) -> anyio.CapacityLimiter:
+    """The app's limiter of concurrent password checks (made on first use, in the loop)."""
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "password_checks", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(PASSWORD_CHECKS_AT_ONCE)
+        state.password_checks = limiter
+    return limiter
 
 
 async def login_form(request: Request) -> Response:
@@ -60,13 +79,14 @@ async def login(request: Request) -> Response:
     # (settings.trusted_proxies): a forged X-Forwarded-For cannot pick another throttle key.
     remote = request.client.host if request.client else ""
     try:
-        user: User = await run(
+        check = functools.partial(
             cabinet.users.authenticate,
             email,
             password,
             remote=remote,
             device=known_device(request),
         )
+        user: User = await anyio.to_thread.run_sync(check, limiter=_password_checks(request))
     except AuthenticationFailed as exc:
         catalog = translations(request.state.language)
         refused = render(

@@ -13,7 +13,6 @@ import posixpath
 import re
 from importlib import resources
 
-import markdown
 from cabinet_core.entities import Role
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,6 +36,8 @@ def guide_html(name: str, language: str) -> tuple[str, str]:
     source = resources.files("cabinet_web") / "help" / language / f"{name}.md"
     text = source.read_text("utf-8")
     title, _, body = text.partition("\n")
+    import markdown  # loaded by the first guide opened, not by every process at start
+
     html = markdown.markdown(body, extensions=["tables", "toc", "attr_list"])
     # Screenshots sit beside the guides (docs/ reaches them by a relative path): serve them here.
     html = IMG_SRC.sub(r'<img alt="\1" src="/help/screenshots/\2" loading="lazy"', html)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import segno
 from cabinet_core import access
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, Role
@@ -47,6 +46,8 @@ STAFF = (Role.MANAGER, Role.ACCOUNTANT, Role.ADMIN)
 
 def qr_svg(url: str, title: str) -> Markup:
     """The QR code of ``url`` as inline SVG (error correction M, as the PDF draws it)."""
+    import segno  # loaded by the first code drawn, not by every web process at start
+
     code = segno.make(url, error="m")
     # segno escapes the title; the SVG is its own output, so it is safe to inline.
     return Markup(code.svg_inline(scale=3, title=title, border=2))  # noqa: S704
