@@ -319,6 +319,40 @@ def test_missing_items_rows_stale_stage_responsible_and_links_are_repaired(
     assert after.repaired == {} and after.in_sync == 6
 
 
+def test_rows_deleted_or_changed_behind_the_cabinets_back_are_read_back_and_repaired(
+    cabinet, emulator, backend, document, port
+):
+    deleted, changed, extra = copies(cabinet, document, 3)
+    backend.push_documents(port, [document, deleted, changed, extra])
+    first = converge(port, backend)
+    assert first.in_sync == 4 and first.rows_checked == 4
+    # Staff delete a row of one item, change a price and a quantity on another, and add a
+    # row to a third, straight in Bitrix24: nothing in the cabinet changed.
+    rows_of_item = {
+        d.id: emulator.portal.rows[("T40e", item_of(emulator, d)["id"])]
+        for d in (deleted, changed, extra)
+    }
+    rows_of_item[deleted.id].pop()
+    rows_of_item[changed.id][0]["price"] = 1.0
+    rows_of_item[changed.id][1]["quantity"] = 7
+    rows_of_item[extra.id].append({**rows_of_item[extra.id][0], "id": 999_999, "sort": 990})
+    report = converge(port, backend)
+    assert report.repaired == {
+        deleted.id: ("rows",),
+        changed.id: ("rows",),
+        extra.id: ("rows",),
+    }
+    assert report.in_sync == 1
+    deliver_queued(cabinet, backend)
+    for doc in (deleted, changed, extra):
+        rows = emulator.portal.rows[("T40e", item_of(emulator, doc)["id"])]
+        assert [(r["productName"], r["quantity"]) for r in rows] == [
+            (line.name, float(line.quantity)) for line in stored(cabinet, doc).lines
+        ]
+    after = converge(port, backend)
+    assert after.repaired == {} and after.in_sync == 4 and after.rows_checked == 4
+
+
 def test_a_paid_document_belongs_on_the_paid_stage_and_staffs_own_stages_are_kept(
     cabinet, emulator, backend, document, port
 ):
@@ -425,8 +459,10 @@ def test_a_pass_costs_far_less_than_a_request_per_50_documents(
     assert report.checked == 500 and report.in_sync == 500
     sent = len(emulator.requests) - before
     assert sent == report.requests <= 500 // 50
-    # 10 reads of 50 ids fit one batch request.
-    assert sent == 1
+    # 10 reads of 50 ids fit one batch request; the rest of the allowance (one request per
+    # 50 documents) reads back the rows of 450 documents, one command each.
+    assert sent == 10
+    assert report.rows_checked == 450
     # The whole pass after such a backlog (every item changed since the last one): per
     # entity type (the default quotes, whose origin field is created once, and the smart
     # process) the changed items' first page and their other pages in one batch, then the
@@ -443,9 +479,14 @@ def test_a_pass_costs_far_less_than_a_request_per_50_documents(
         "crm.item.list",
         "crm.item.list",
         "batch",
+        # The comparison: the items, then as many rows as the allowance has left.
+        "batch",
+        "batch",
+        "batch",
         "batch",
     ]
     assert len(methods) <= 500 // 50
+    assert whole.convergence.rows_checked == 150
     # The next pass reads again what changed in the margin before this one (all of it: the
     # backlog was pushed within two minutes); the one after finds nothing changed.
     clock.advance(3600)
@@ -454,7 +495,8 @@ def test_a_pass_costs_far_less_than_a_request_per_50_documents(
     before = len(emulator.requests)
     quiet = reconcile(port, backend)
     assert quiet.items_checked == 0 and quiet.convergence.in_sync == 500
-    assert len(emulator.requests) - before == 3
+    assert len(emulator.requests) - before == 500 // 50
+    assert quiet.convergence.rows_checked == 350
 
 
 # -- the whole path: a pass while everything is queued, then an outage -------------------------

@@ -133,6 +133,40 @@ def _equal(value: Any, wanted: Any) -> bool:
     return bool(left == right)
 
 
+def _key(value: Any) -> tuple[str, Any]:
+    """What :func:`_equal` compares a non-null scalar as: a moment, a number or a string
+    (two values are equal exactly when their keys are)."""
+    moment = _moment(value)
+    if moment is not None:
+        return ("moment", moment)
+    number = _number(value)
+    if isinstance(number, int | float):
+        return ("number", number)
+    return ("text", str(number))
+
+
+def _member_test(wanted: list[Any]) -> Callable[[Any], bool]:
+    """``value`` equal to any of ``wanted`` (``@`` and ``=`` with a list), with the list's
+    keys computed once: an IN filter of 50 origins over thousands of items is a set lookup
+    per item, as the portal's indexed query is, not 50 comparisons."""
+    empty = any(one in (None, "") for one in wanted)
+    keys = {_key(one) for one in wanted if one is not None and not isinstance(one, list)}
+    nested = [one for one in wanted if isinstance(one, list)]
+
+    def test(value: Any) -> bool:
+        if isinstance(value, list):
+            return any(test(one) for one in value)
+        if value is None:
+            return empty
+        if nested and any(_equal(value, one) for one in nested):
+            return True
+        if value == "" and empty:
+            return True
+        return _key(value) in keys
+
+    return test
+
+
 def _test(operator: str, value: Any, wanted: Any) -> bool:
     if operator == "=":
         return _equal(value, wanted)
@@ -191,6 +225,13 @@ def matcher(
             raise ApiError(
                 "INVALID_ARG_VALUE", f"Invalid filter: field '{name}' is not allowed in filter"
             )
+        if operator in ("=", "@", "!@") and (isinstance(wanted, list) or operator != "="):
+            member = _member_test(wanted if isinstance(wanted, list) else [wanted])
+            if operator == "!@":
+                tests.append(lambda row, n=name, m=member: not m(get(row, n)))  # type: ignore[misc]
+            else:
+                tests.append(lambda row, n=name, m=member: m(get(row, n)))  # type: ignore[misc]
+            continue
         tests.append(
             lambda row, o=operator, n=name, w=wanted: _test(o, get(row, n), w)  # type: ignore[misc]
         )

@@ -33,9 +33,19 @@ the next pass; the cursor never moves past a document it did not settle. The cur
 (``scan_after``) walks the documents in id order, at most :data:`BUDGET` a pass, and wraps
 to the first document at the end, so every document is compared again every few passes.
 
-Product rows are compared through the confirmed digest, not read back (reading rows costs a
-command per item): rows staff delete by hand in Bitrix24 are not restored until the
-document changes. docs/bitrix24.md lists this with the other assumptions.
+**Product rows are read back** and compared with the document's lines
+(:func:`~cabinet_bitrix.rows.rows_match`: as many rows, each with the line's name, quantity,
+tax rate and price), so a row staff deleted or changed by hand in Bitrix24, or a
+``productrow.set`` lost behind the cabinet's back, is repaired. ``crm.item.productrow.list``
+takes exactly one owner (``=ownerType`` and ``=ownerId`` are mandatory and only ``@id``
+accepts a list, crm-item-productrow-list.md), so rows cost one command per document (one
+more per further 50 rows), 50 to a ``batch``. The pass keeps to :data:`REQUESTS_PER_DOCUMENT`
+(one request per 50 documents compared, counting the item reads and whatever the caller
+spent before, such as :func:`~cabinet_bitrix.reconcile.changed_items`): the rows of the
+documents the allowance does not cover in this pass (about 5 % of a large pass) are left to
+their fingerprint, and which documents those are rotates from pass to pass
+(:data:`ROTATION`), so no document's rows go unread two passes running. A pass of a page
+of fewer than 50 documents may still spend one request on rows.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,8 +62,9 @@ import attrs
 from cabinet_core.entities import PaymentStatus
 from cabinet_core.sync import Topic
 
-from cabinet_bitrix.batching import Command
+from cabinet_bitrix.batching import BATCH_LIMIT, Command
 from cabinet_bitrix.paging import PAGE_SIZE, rows_of
+from cabinet_bitrix.rows import rows_match
 from cabinet_bitrix.stages import StageMap, stage_code
 
 if TYPE_CHECKING:
@@ -80,6 +92,11 @@ PAGE = 2500
 MAX_REPAIRS = 3
 #: Documents remembered as waiting between passes at most.
 WAITING_LIMIT = 10_000
+#: The portal requests a pass may spend per document it compares (one per 50 documents).
+REQUESTS_PER_DOCUMENT = 1 / 50
+#: Documents whose rows a pass leaves unread rotate through this many groups (by id and
+#: pass number).
+ROTATION = 50
 #: The four states staff see, in the order the settings page lists them.
 STATES = ("in_sync", "waiting", "repaired", "failed")
 #: Topics whose delivery moves the item's stage.
@@ -313,6 +330,8 @@ class ConvergeReport:
     pushed again (with why), the portal requests it cost, and whether the walk wrapped."""
 
     checked: int = 0
+    #: Documents whose product rows were read back.
+    rows_checked: int = 0
     in_sync: int = 0
     waiting: tuple[int, ...] = ()
     repaired: Mapping[int, tuple[str, ...]] = attrs.field(factory=dict)
@@ -334,9 +353,18 @@ class ConvergeReport:
 class _Pass:
     """One convergence pass (see :func:`converge`)."""
 
-    def __init__(self, port: SyncPort, backend: BitrixBackend) -> None:
+    def __init__(
+        self, port: SyncPort, backend: BitrixBackend, *, spent: int = 0, number: int = 0
+    ) -> None:
         self.port = port
         self.backend = backend
+        #: Requests this pass may still spend (it earns :data:`REQUESTS_PER_DOCUMENT` per
+        #: document compared; ``spent`` were spent by the caller before it).
+        self.credit = -float(spent)
+        #: The pass's number: which documents' rows are left unread rotates with it.
+        self.number = number
+        #: Documents whose product rows were read back and compared.
+        self.rows_checked = 0
         self.stages = StageMap.load(port)
         self.now = _iso(port.now())
         pending = port.deliveries("pending", limit=WAITING_LIMIT)
@@ -417,7 +445,10 @@ class _Pass:
             entity_type = self.backend.settings.entity_type_for(document.doc_type)
             if found is not None and found.entity_type == entity_type:
                 wanted.setdefault(entity_type, {})[found.item] = doc_id
+        self.credit += len(documents) * REQUESTS_PER_DOCUMENT
+        before = self.backend.client.requests
         items = self.read_items(wanted)
+        self.credit -= self.backend.client.requests - before
         differing = {
             d.id or 0: why
             for d in settled
@@ -427,6 +458,13 @@ class _Pass:
                 )
             )
         }
+        # The rows of the documents otherwise in sync, as far as the allowance goes.
+        rows_differ = self.check_rows(
+            [d for d in settled if (d.id or 0) not in differing and (d.id or 0) in items],
+            prints,
+        )
+        for doc_id in rows_differ:
+            differing[doc_id] = ["rows"]
         fresh: Mapping[int, Document] = {}
         if differing:
             # Read again: a status or an edit that landed while the portal was read (an
@@ -441,6 +479,8 @@ class _Pass:
                     if again is not None
                     else []
                 )
+                if not still and again is not None and doc_id in rows_differ:
+                    still = ["rows"]  # unchanged in the cabinet: its rows are still wrong
                 if still:
                     differing[doc_id] = still
                 else:
@@ -479,6 +519,71 @@ class _Pass:
         if updates:
             port.set_states(updates)
 
+    def check_rows(
+        self, documents: Sequence[Document], prints: Mapping[int, Fingerprint | None]
+    ) -> set[int]:
+        """Read back the product rows of ``documents`` (their items exist and are otherwise
+        in sync) within the pass's allowance and compare them with the documents' lines;
+        the documents whose rows differ. The allowance is whole ``batch`` requests (at
+        least one); documents it does not cover keep their fingerprint's word, chosen
+        anew each pass (:data:`ROTATION`)."""
+        from cabinet_bitrix.backend import owner_type
+
+        allowed = max(math.floor(self.credit + 1e-9), 1) * BATCH_LIMIT
+        ordered = sorted(
+            documents, key=lambda d: ((d.id or 0) + self.number) % ROTATION, reverse=True
+        )
+        chosen: list[tuple[Document, list[Command]]] = []
+        used = 0
+        for document in ordered:
+            doc_id = document.id or 0
+            found = prints[doc_id]
+            if found is None:
+                continue
+            lines = [line for line in document.lines if not line.before]
+            pages = max(1, math.ceil(len(lines) / PAGE_SIZE))
+            if used + pages > allowed:
+                continue
+            try:
+                owner = owner_type(found.entity_type)
+            except ValueError:
+                continue
+            commands = [
+                Command(
+                    f"rows{doc_id}_{n}",
+                    "crm.item.productrow.list",
+                    {
+                        "filter": {"=ownerType": owner, "=ownerId": found.item},
+                        "order": {"sort": "ASC", "id": "ASC"},
+                        "start": n * PAGE_SIZE,
+                    },
+                )
+                for n in range(pages)
+            ]
+            chosen.append((document, commands))
+            used += pages
+        if not chosen:
+            return set()
+        before = self.backend.client.requests
+        results = self.backend.run_reads([c for _, commands in chosen for c in commands])
+        self.credit -= self.backend.client.requests - before
+        differ: set[int] = set()
+        for document, commands in chosen:
+            rows: list[Mapping[str, Any]] = []
+            total: int | None = None
+            for command in commands:
+                # A refused read raises: the pass stops here and this page is compared again.
+                answer = results[command.name]
+                rows.extend(rows_of(answer.unwrap(), "productRows"))
+                total = answer.total if answer.total is not None else total
+            lines = [line for line in document.lines if not line.before]
+            self.rows_checked += 1
+            if (total is not None and total != len(lines)) or not rows_match(
+                lines, document.price_mode, rows
+            ):
+                differ.add(document.id or 0)
+        return differ
+
     def repair(self, document: Document, why: Sequence[str]) -> None:
         """Push the document again: its failed stage change when it has one (so the
         stage moves as that change said), else a fresh ``document.updated``."""
@@ -490,16 +595,21 @@ class _Pass:
         self.port.requeue(Topic.DOCUMENT_UPDATED, "document", doc_id, reason=reason)
 
 
-def converge(port: SyncPort, backend: BitrixBackend, *, budget: int = BUDGET) -> ConvergeReport:
+def converge(
+    port: SyncPort, backend: BitrixBackend, *, budget: int = BUDGET, spent: int = 0
+) -> ConvergeReport:
     """One pass: the documents left waiting by the previous pass, then up to ``budget``
     documents from the cursor on (wrapping to the first at the end), each compared with
-    its item and pushed again when it differs. The cursor and the pass's counts are saved
-    after every page, so a pass stopped by an outage resumes where it stopped."""
+    its item (and its product rows, within the pass's request allowance, which ``spent``
+    requests made by the caller for this pass reduce) and pushed again when it differs.
+    The cursor and the pass's counts are saved after every page, so a pass stopped by an
+    outage resumes where it stopped."""
     state = port.state(STATE_KEY)
     state = dict(state) if isinstance(state, Mapping) else {}
     after = int(state.get("scan_after") or 0)
     requests_before = backend.client.requests
-    run = _Pass(port, backend)
+    number = int(state.get("passes") or 0) + 1
+    run = _Pass(port, backend, spent=spent, number=number)
     checked = 0
     wrapped = False
     # Documents the previous pass could not settle come first: the walk never loses them.
@@ -528,6 +638,7 @@ def converge(port: SyncPort, backend: BitrixBackend, *, budget: int = BUDGET) ->
         port.set_state(STATE_KEY, {**state, "scan_after": after})
     report = ConvergeReport(
         checked=checked,
+        rows_checked=run.rows_checked,
         in_sync=run.in_sync,
         waiting=tuple(dict.fromkeys(run.waiting)),
         repaired=dict(run.repaired),
@@ -544,7 +655,9 @@ def converge(port: SyncPort, backend: BitrixBackend, *, budget: int = BUDGET) ->
             "last_pass": run.now,
             "counts": report.counts(),
             "checked": checked,
+            "rows_checked": run.rows_checked,
             "requests": report.requests,
+            "passes": number,
         },
     )
     if report.repaired or report.failed:

@@ -105,6 +105,7 @@ def reconcile(
     if since is None and state.get("last_run"):
         since = datetime.fromisoformat(str(state["last_run"])) - MARGIN
     started = datetime.fromtimestamp(backend.client.now(), UTC)
+    requests_before = backend.client.requests
     stages = StageMap.load(port)
     checked = 0
     applied: list[str] = []
@@ -141,7 +142,11 @@ def reconcile(
             outcome = apply_item(port, backend, entity_type_id, item, stages)
             if outcome.startswith(("status:", "refused:")):
                 applied.append(outcome)
-    convergence = converge(port, backend, budget=budget)
+    # What the listing cost counts against the pass's allowance (one request per 50
+    # documents compared).
+    convergence = converge(
+        port, backend, budget=budget, spent=backend.client.requests - requests_before
+    )
     port.set_state(STATE_KEY, {"last_run": _iso(started)})
     port.set_state(DUE_KEY, None)
     report = ReconcileReport(

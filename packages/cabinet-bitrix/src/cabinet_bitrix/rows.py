@@ -12,7 +12,7 @@ the report currency). So a net-priced line is sent with its *gross* unit price a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -91,3 +91,46 @@ def same_prices(line: DocumentLine, price_mode: PriceMode, row: Mapping[str, Any
         wanted = line.unit_price.quantize(CENT, rounding=ROUND_HALF_UP)
         return gross_row_price(row) == wanted
     return net_unit_price(row) == line.unit_price.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _same_number(value: Any, wanted: Decimal) -> bool:
+    try:
+        return _decimal(value) == wanted
+    except ValueError:
+        return False
+
+
+def rows_match(
+    lines: Sequence[DocumentLine], price_mode: PriceMode, rows: Sequence[Mapping[str, Any]]
+) -> bool:
+    """Whether the product rows read back (``crm.item.productrow.list``, in ``sort`` order)
+    are the document's ``lines`` as :func:`product_row` wrote them: as many, and each with
+    the line's name, quantity, tax rate and price (:func:`same_prices`). Catalogue ids,
+    units and the derived prices are the portal's business and are not compared."""
+    if len(rows) != len(lines):
+        return False
+    ordered = sorted(rows, key=lambda row: (_sort_key(row.get("sort")), _sort_key(row.get("id"))))
+    for line, row in zip(lines, ordered, strict=True):
+        if str(row.get("productName") or "") != line.name:
+            return False
+        if not _same_number(row.get("quantity"), line.quantity):
+            return False
+        rate = tax_rate(line)
+        given = row.get("taxRate")
+        if (given in (None, "")) != (rate is None):
+            return False
+        if rate is not None and not _same_number(given, rate):
+            return False
+        try:
+            if not same_prices(line, price_mode, row):
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def _sort_key(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

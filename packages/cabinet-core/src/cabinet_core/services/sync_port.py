@@ -91,13 +91,8 @@ class CabinetSyncPort:
 
     def documents(self, document_ids: Iterable[int]) -> Mapping[int, Document]:
         """The documents of ``document_ids`` that exist, by id, in one read-only transaction."""
-        found: dict[int, Document] = {}
         with self._cabinet.store.transaction(readonly=True) as tx:
-            for document_id in dict.fromkeys(document_ids):
-                document = tx.get_document(document_id)
-                if document is not None:
-                    found[document_id] = document
-        return found
+            return tx.get_documents(document_ids)
 
     def documents_after(self, after_id: int, limit: int) -> Sequence[Document]:
         """Documents with ``id > after_id`` in id order, at most ``limit``, with their lines."""
@@ -340,11 +335,7 @@ class CabinetSyncPort:
         deletes the key. TypeError for a value that is not JSON."""
         stored = {self._key(key): json_value(value) for key, value in values.items()}
         with self._cabinet.store.transaction() as tx:
-            for name, value in stored.items():
-                if value is None:
-                    tx.delete_setting(name)
-                else:
-                    tx.set_setting(name, value)
+            tx.set_settings(stored)
 
     def set_state(self, key: str, value: Any, *, secret: bool = False) -> None:
         """Store ``value`` (``None`` deletes); TypeError for a value that is not JSON.
