@@ -2,9 +2,10 @@
 
 (a) the accountant opens "Zestawienie VAT" from the menu, picks the client and the month, sees
     both registers, marks the purchase not deductible, and downloads the JPK_V7M(3) file (valid
-    against the official schema, without the non-deductible purchase) and the PDF;
+    against the official schema, without the non-deductible purchase), the PDF and the CSV in
+    Polish; the quarter's statement says why there is no JPK_V7K and gives a month's JPK_V7M;
 (b) the client's user switches to English, sees its own statement without the toggle and
-    downloads the CSV and the JPK file.
+    downloads the CSV, the PDF and the JPK file, and reads the quarter's note in English.
 """
 
 from __future__ import annotations
@@ -224,7 +225,29 @@ def test_the_accountant_marks_a_purchase_and_downloads_a_valid_jpk(
     assert "<GTU_12>1</GTU_12>" in text and "<K_19>4251.20</K_19>" in text
 
     page.goto(f"{site.url}/vat-statement?client_id={site.client_id}&period=2026-11")
-    assert download(page, "[data-test=download-pdf]").startswith(b"%PDF")
+    pdf = download(page, "[data-test=download-pdf]")
+    assert "Zestawienie VAT 2026-11" in _pdf_text(pdf) and "FZ/77/2026" in _pdf_text(pdf)
+    csv = download(page, "[data-test=download-csv]").decode("utf-8-sig")
+    assert csv.startswith("Rejestr,Lp.") and "FZ/77/2026" in csv and "GTU_12" in csv
+
+    # A quarter: the registers of its three months, no JPK_V7K, a month's JPK_V7M (Ewidencja).
+    page.goto(f"{site.url}/vat-statement?client_id={site.client_id}&period=2026-Q4")
+    expect(page.locator("[data-test=no-v7k]")).to_contain_text("JPK_V7K")
+    expect(page.locator("[data-test^=row-sales-]")).to_have_count(2)
+    page.select_option("[data-test=jpk-month]", "2026-11")
+    page.fill("#f-tax_office", "1471")
+    monthly = download(page, "[data-test=download-jpk]")
+    assert validate_jpk(monthly) == []
+    assert b"<Miesiac>11</Miesiac>" in monthly and b"<Deklaracja>" not in monthly
+
+
+def _pdf_text(content: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    assert content.startswith(b"%PDF")
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
 def test_the_client_sees_its_statement_in_english_and_downloads_csv_and_jpk(
@@ -243,7 +266,13 @@ def test_the_client_sees_its_statement_in_english_and_downloads_csv_and_jpk(
     expect(page.get_by_role("button", name="Mark not deductible")).to_have_count(0)
     csv = download(page, "[data-test=download-csv]").decode("utf-8-sig")
     assert csv.startswith("Register,No.,Document number") and "FZ/77/2026" in csv
+    pdf = _pdf_text(download(page, "[data-test=download-pdf]"))
+    assert "VAT statement 2026-11" in pdf and "FZ/77/2026" in pdf
     page.fill("#f-tax_office", "1471")
     xml = download(page, "[data-test=download-jpk]")
     assert validate_jpk(xml) == []
     assert "<LiczbaWierszyZakupow>1</LiczbaWierszyZakupow>" in xml.decode()
+    page.goto(f"{site.url}/vat-statement?period=2026-Q4")
+    expect(page.locator("[data-test=no-v7k]")).to_contain_text(
+        "Quarterly filers file JPK_V7K, which the cabinet does not produce"
+    )

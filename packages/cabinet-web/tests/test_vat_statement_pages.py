@@ -168,10 +168,35 @@ def test_jpk_problems_are_shown_at_the_form(
     )
     assert refused.status_code == 422
     assert "Podaj czterocyfrowy kod urzędu skarbowego." in refused.text
-    quarter = _page(client_web, None, period="2026-Q4")
-    assert "JPK_V7M składa się za jeden miesiąc" in quarter.text
-    assert documents["pln"].number in quarter.text
     assert _page(client_web, None, period="2026-99").status_code == 422
+
+
+def test_a_quarter_says_why_there_is_no_v7k_and_offers_each_months_v7m(
+    client_web: TestClient, world: World, documents: dict[str, Document]
+) -> None:
+    quarter = _page(client_web, None, period="2026-Q4")
+    assert quarter.status_code == 200
+    assert 'data-test="no-v7k"' in quarter.text and "JPK_V7K" in quarter.text
+    assert "gabinet nie tworzy" in quarter.text
+    assert documents["pln"].number in quarter.text
+    months = quarter.text.split('data-test="jpk-month">', 1)[1].split("</select>", 1)[0]
+    assert [part.split('"', 1)[0] for part in months.split('value="')[1:]] == [
+        "2026-10",
+        "2026-11",
+        "2026-12",
+    ]
+    jpk = client_web.get(
+        "/vat-statement/jpk",
+        params={
+            "client_id": str(world.client.id),
+            "period": "2026-11",
+            "declaration": "0",
+            "tax_office": "1471",
+        },
+    )
+    assert jpk.status_code == 200, jpk.text
+    assert validate_jpk(jpk.content) == []
+    assert b"<Deklaracja>" not in jpk.content and b"<Ewidencja>" in jpk.content
 
 
 def test_the_json_api(

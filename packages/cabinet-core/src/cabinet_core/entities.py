@@ -195,6 +195,8 @@ class Product:
     currency: str = "PLN"
     vat_rate: str = "23"
     gtu: str | None = None
+    #: JPK_V7M(3) procedure markers (``TP``, ``MR_UZ`` …) a line made from it carries.
+    procedures: tuple[str, ...] = ()
     created_at: datetime | None = None
 
 
@@ -228,6 +230,9 @@ class DocumentLine:
     ``before`` marks the "before" row of a correcting invoice (FA(3) ``StanPrzed``);
     ``annex15`` marks goods or services listed in annex 15 to the VAT Act (FA(3)
     ``P_12_Zal_15``), which decide whether the invoice falls under split payment.
+    ``gtu`` and ``procedures`` are the JPK_V7M(3) markers the line gives its sales register row;
+    ``non_deductible`` marks a purchase line whose VAT is not deducted (it stays in the purchase
+    register, its share is left out of JPK).
     """
 
     name: str
@@ -237,6 +242,8 @@ class DocumentLine:
     vat_rate: str = "23"
     product_id: int | None = None
     gtu: str | None = None
+    procedures: tuple[str, ...] = ()
+    non_deductible: bool = False
     before: bool = False
     annex15: bool = False
 

@@ -120,6 +120,11 @@ def _row(row: RegisterRow, language: str, styles: Mapping[str, ParagraphStyle]) 
     markers = " ".join(filter(None, (*row.markers, row.document_kind or "")))
     if row.non_deductible:
         markers = f"{markers} {_w('not_deductible', language)} ({_w('no_jpk', language)})".strip()
+    elif row.non_deductible_vat_pln:
+        markers = (
+            f"{markers} {_w('not_deductible', language)}: "
+            f"{_money(row.non_deductible_vat_pln, language)}"
+        ).strip()
     return [
         Paragraph(str(row.lp), base),
         Paragraph(document, base),

@@ -20,6 +20,7 @@ from cabinet_core.errors import N_, FieldError, ValidationError
 from cabinet_core.identifiers import is_valid_nip, validate_country
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.vat import TaxRules, rules_on
+from cabinet_core.vat_statement.markers import GTU_CODES, procedure_errors
 
 if TYPE_CHECKING:
     from cabinet_core.settings import Settings
@@ -217,6 +218,9 @@ def check_lines(
                     vat_rate=line.vat_rate,
                 )
             )
+        if line.gtu is not None and line.gtu not in GTU_CODES:
+            errors.append(_error(f"{prefix}.gtu", "unknown", N_("Choose GTU_01 … GTU_13.")))
+        errors += procedure_errors(line.procedures, f"{prefix}.procedures")
     return errors
 
 
@@ -509,6 +513,16 @@ class BaseDocumentType:
             errors.extend(self.check_lines(document, codes))
         elif document.lines:
             errors.append(_error("lines", "not_allowed", N_("This document has no lines.")))
+        if self.vat_register != "purchase":
+            errors += [
+                _error(
+                    f"lines.{index}.non_deductible",
+                    "not_a_purchase",
+                    N_("Only a purchase line can be marked not deductible."),
+                )
+                for index, line in enumerate(document.lines)
+                if line.non_deductible
+            ]
         errors.extend(self.check(document))
         return errors
 

@@ -608,6 +608,7 @@ class DocumentService(Service):
                 currency=document.currency,
                 vat_rate=line.vat_rate,
                 gtu=line.gtu,
+                procedures=line.procedures,
             )
             try:
                 products.append(self.cabinet.products.check_new(actor, product))

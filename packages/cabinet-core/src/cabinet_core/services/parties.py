@@ -25,6 +25,7 @@ from cabinet_core.services._base import Service, raise_if, required_text
 from cabinet_core.storage import Page, Tx
 from cabinet_core.sync import Topic
 from cabinet_core.vat import rates_for
+from cabinet_core.vat_statement.markers import SALES_PROCEDURES, ordered, procedure_errors
 
 if TYPE_CHECKING:
     from datetime import date
@@ -257,8 +258,14 @@ def product_checker(cabinet: Cabinet, today: Callable[[], date]) -> Callable[[Pr
             errors.append(
                 FieldError(field="gtu", code="unknown", message=N_("Choose GTU_01 … GTU_13."))
             )
+        errors += procedure_errors(product.procedures, "procedures")
         raise_if(errors)
-        return attrs.evolve(product, name=product.name.strip(), unit=product.unit.strip())
+        return attrs.evolve(
+            product,
+            name=product.name.strip(),
+            unit=product.unit.strip(),
+            procedures=ordered(product.procedures, SALES_PROCEDURES),
+        )
 
     return check
 

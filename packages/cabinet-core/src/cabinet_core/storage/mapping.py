@@ -167,6 +167,7 @@ def product_values(product: Product) -> dict[str, Any]:
         "currency": product.currency,
         "vat_rate": product.vat_rate,
         "gtu": product.gtu,
+        "procedures": list(product.procedures) or None,
     }
 
 
@@ -180,6 +181,7 @@ def product_from_row(row: RowMapping) -> Product:
         currency=row["currency"],
         vat_rate=row["vat_rate"],
         gtu=row["gtu"],
+        procedures=tuple(row["procedures"] or ()),
         created_at=row["created_at"],
     )
 
@@ -264,6 +266,8 @@ def line_values(document_id: int, position: int, line: DocumentLine) -> dict[str
         "vat_rate": line.vat_rate,
         "product_id": line.product_id,
         "gtu": line.gtu,
+        "procedures": list(line.procedures) or None,
+        "non_deductible": line.non_deductible,
         "before": line.before,
         "annex15": line.annex15,
     }
@@ -278,6 +282,8 @@ def line_from_row(row: RowMapping) -> DocumentLine:
         vat_rate=row["vat_rate"],
         product_id=row["product_id"],
         gtu=row["gtu"],
+        procedures=tuple(row["procedures"] or ()),
+        non_deductible=row["non_deductible"],
         before=row["before"],
         annex15=row["annex15"],
     )

@@ -152,6 +152,8 @@ products = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("vat_rate", sa.String(10), nullable=False),
     sa.Column("gtu", sa.String(10)),
+    # JPK_V7M(3) procedure markers (a JSON list: ["TP", "MR_UZ"]), none when null.
+    sa.Column("procedures", sa.JSON(none_as_null=True)),
     _created(),
     sa.Index("ix_products_client_name", "client_id", "name_key"),
 )
@@ -290,6 +292,10 @@ document_lines = sa.Table(
     # Goods or services listed in annex 15 to the VAT Act (FA(3) ``P_12_Zal_15``): they decide
     # whether the invoice falls under split payment (MPP).
     sa.Column("annex15", sa.Boolean, nullable=False, server_default=sa.false()),
+    # JPK_V7M(3) procedure markers of the line (a JSON list), none when null; a purchase line
+    # whose VAT is not deducted.
+    sa.Column("procedures", sa.JSON(none_as_null=True)),
+    sa.Column("non_deductible", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("document_id", "position", name="uq_document_lines_position"),
 )
 

@@ -2,8 +2,10 @@
 
 One statement reads a register: the client's documents of the register's types in the states
 that count, whose period date (sale, issue or receipt, each type says which; the issue date
-when it is empty) falls in the period; a second reads the GTU codes their lines carry. Rows are
-streamed (``yield_per``), never collected, so a month of any size keeps memory flat.
+when it is empty) falls in the period; a second reads the markers their lines carry (GTU,
+procedures, not deductible), and only when some line is marked not deductible a third reads the
+values of those documents' lines. Rows are streamed (``yield_per``), never collected, so a month
+of any size keeps memory flat.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -18,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cabinet_core.entities import Address, Party
+from cabinet_core.money import round_money
 from cabinet_core.storage import schema as t
 from cabinet_core.vat_statement.registers import (
     KSEF_NUMBER_EXTRA,
@@ -77,6 +81,7 @@ ix_documents_vat_receipt = sa.Index(
     "ix_documents_vat_receipt", _d.c.client_id, _d.c.doc_type, _d.c.receipt_date
 )
 _BATCH = 500
+_ZERO = Decimal("0.00")
 
 
 @attrs.frozen(kw_only=True)
@@ -146,17 +151,20 @@ def register_params(client_id: int, start: date, end: date) -> dict[str, Any]:
 def register_queries(
     selections: tuple[RegisterSelection, ...], *, buyer_side: bool
 ) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The two statements a register needs: its lines' GTU codes, and its documents (with only
+    """The two statements a register needs: its lines' markers, and its documents (with only
     the JSON members a row uses, extracted by the database). Built once per register shape and
     run with :func:`register_params`, so SQLAlchemy's compiled cache serves every later call."""
     where = _period_filter(selections)
-    gtu_query = (
-        sa.select(t.document_lines.c.document_id, t.document_lines.c.gtu)
-        .where(
-            t.document_lines.c.gtu.is_not(None),
-            t.document_lines.c.document_id.in_(sa.select(_d.c.id).where(where)),
-        )
-        .distinct()
+    lines = t.document_lines
+    gtu_query = sa.select(
+        lines.c.document_id, lines.c.gtu, lines.c.procedures, lines.c.non_deductible
+    ).where(
+        sa.or_(
+            lines.c.gtu.is_not(None),
+            lines.c.procedures.is_not(None),
+            lines.c.non_deductible.is_(True),
+        ),
+        lines.c.document_id.in_(sa.select(_d.c.id).where(where)),
     )
     party = _d.c.seller if buyer_side else _d.c.buyer
     day = sa.func.coalesce(_d.c.receipt_date if buyer_side else _d.c.sale_date, _d.c.issue_date)
@@ -208,8 +216,18 @@ def register_entries(
     gtu_query, query = register_queries(tuple(selections), buyer_side=buyer_side)
     params = register_params(client_id, start, end)
     gtu: dict[int, list[str]] = {}
-    for document_id, code in connection.execute(gtu_query, params):
-        gtu.setdefault(document_id, []).append(code)
+    procedures: dict[int, list[str]] = {}
+    marked: set[int] = set()
+    for document_id, code, line_procedures, non_deductible_line in connection.execute(
+        gtu_query, params
+    ):
+        if code is not None:
+            gtu.setdefault(document_id, []).append(code)
+        if line_procedures:
+            procedures.setdefault(document_id, []).extend(line_procedures)
+        if non_deductible_line:
+            marked.add(document_id)
+    shares = _non_deductible_shares(connection, marked) if buyer_side and marked else {}
     result = connection.execution_options(yield_per=_BATCH).execute(query, params)
     # Unpacked in the select's column order: attribute access per column costs more here than
     # everything the row's arithmetic does.
@@ -262,6 +280,8 @@ def register_entries(
             fx_date=_day(fx_date),
             ksef_number=ksef_number_of(ksef_number),
             line_gtu=tuple(gtu.get(document_id, ())),
+            line_procedures=tuple(procedures.get(document_id, ())),
+            non_deductible_share=shares.get(document_id),
             mark=None
             if mark_id is None
             else VatMark(
@@ -274,6 +294,49 @@ def register_entries(
                 ksef_marker=ksef_marker,
             ),
         )
+
+
+_LINE_VALUES = (
+    sa.select(
+        t.document_lines.c.document_id,
+        t.document_lines.c.vat_rate,
+        t.document_lines.c.quantity,
+        t.document_lines.c.unit_price,
+        t.document_lines.c.before,
+        t.document_lines.c.non_deductible,
+    )
+    .where(t.document_lines.c.document_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(t.document_lines.c.document_id)
+)
+
+
+def _non_deductible_shares(
+    connection: Connection, document_ids: set[int]
+) -> dict[int, dict[str, Decimal]]:
+    """Per document and VAT rate, the marked lines' share of the rate's line values (a
+    correction's "before" lines count negative, as its totals are differences)."""
+    marked: dict[int, dict[str, Decimal]] = {}
+    every: dict[int, dict[str, Decimal]] = {}
+    for document_id, rate, quantity, unit_price, before, non_deductible in connection.execute(
+        _LINE_VALUES, {"ids": sorted(document_ids)}
+    ):
+        value = round_money(Decimal(quantity) * Decimal(unit_price), "PLN")
+        if before:
+            value = -value
+        rates = every.setdefault(document_id, {})
+        rates[rate] = rates.get(rate, _ZERO) + value
+        if non_deductible:
+            chosen = marked.setdefault(document_id, {})
+            chosen[rate] = chosen.get(rate, _ZERO) + value
+    shares: dict[int, dict[str, Decimal]] = {}
+    for document_id, rates in marked.items():
+        found = {}
+        for rate, value in rates.items():
+            total = every[document_id][rate]
+            if total != 0 and value != 0:
+                found[rate] = min(value / total, Decimal(1))
+        shares[document_id] = found
+    return shares
 
 
 def get_mark(connection: Connection, document_id: int) -> VatMark | None:

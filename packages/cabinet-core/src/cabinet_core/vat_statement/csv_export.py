@@ -144,7 +144,9 @@ class CsvStatementRenderer:
                     _money(row.vat_pln),
                     _money(row.gross_pln),
                     " ".join(filter(None, (*row.markers, row.document_kind or ""))),
-                    _money(row.vat_pln) if row.non_deductible else "",
+                    _money(row.non_deductible_vat_pln)
+                    if row.non_deductible or row.non_deductible_vat_pln
+                    else "",
                 ]
             )
 

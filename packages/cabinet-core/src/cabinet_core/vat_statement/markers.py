@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from cabinet_core.errors import N_, FieldError
+
 __all__ = [
     "GTU_CODES",
     "KSEF_MARKERS",
@@ -20,6 +22,7 @@ __all__ = [
     "SALES_PROCEDURES",
     "normalise_gtu",
     "ordered",
+    "procedure_errors",
 ]
 
 #: ``GTU_01`` … ``GTU_13`` (``GTU_12``: intangible services, incl. legal and advisory ones).
@@ -68,3 +71,17 @@ def ordered(markers: Iterable[str], order: tuple[str, ...]) -> tuple[str, ...]:
     """``markers`` without repeats, in the schema's ``order`` (unknown ones dropped)."""
     wanted = set(markers)
     return tuple(marker for marker in order if marker in wanted)
+
+
+def procedure_errors(markers: Iterable[str], field: str) -> list[FieldError]:
+    """An error at ``field`` for each of ``markers`` that is not a sales procedure marker."""
+    return [
+        FieldError(
+            field=field,
+            code="unknown",
+            message=N_("Unknown marker: %(marker)s."),
+            params={"marker": marker},
+        )
+        for marker in markers
+        if marker not in SALES_PROCEDURES
+    ]

@@ -11,7 +11,11 @@ per VAT rate, converted to PLN where the document is in a foreign currency, and 
 * a purchase row takes the seller's stated PLN VAT (``P_14_xW``) and the net converted at the same
   rate, to ``K_42``/``K_43`` (``K_40``/``K_41`` when marked a fixed asset); a purchase the
   accountant marked not deductible stays in the register with its VAT shown as not deductible
-  and is left out of JPK;
+  and is left out of JPK; a purchase with some lines marked not deductible
+  (:attr:`cabinet_core.entities.DocumentLine.non_deductible`) keeps the deductible part in its
+  ``K_`` fields: each rate's PLN net and VAT are split in the proportion of the marked lines'
+  values to all the rate's line values (the invoice rounds each rate's VAT once, so a line has
+  no VAT of its own); a purchase whose every line is marked counts as marked whole;
 * a correcting invoice's totals are already its differences, so its row is negative where the
   correction lowers the base.
 """
@@ -104,6 +108,11 @@ class RegisterEntry:
     fx_date: date | None
     ksef_number: str | None
     line_gtu: tuple[str, ...] = ()
+    #: The procedure markers the document's lines carry.
+    line_procedures: tuple[str, ...] = ()
+    #: Per VAT rate, the share (0 < share <= 1) of the rate's line values on lines marked not
+    #: deductible; rates without such lines are absent.
+    non_deductible_share: Mapping[str, Decimal] | None = None
     mark: VatMark | None = None
 
 
@@ -170,6 +179,10 @@ class RegisterRow:
     document_kind: str | None
     non_deductible: bool = False
     fixed_asset: bool = False
+    #: The part of the row's PLN net and VAT not deducted: all of it when ``non_deductible``,
+    #: the marked lines' share when only some lines are marked.
+    non_deductible_net_pln: Decimal = Decimal("0.00")
+    non_deductible_vat_pln: Decimal = Decimal("0.00")
     #: A foreign-currency document without its exchange rate: its PLN net is unknown, so a JPK
     #: file cannot be written until the document has one.
     rate_missing: bool = False
@@ -255,10 +268,34 @@ def _sales_k(amounts: Iterable[RateAmount], rules: TaxRules) -> dict[str, Decima
     return k
 
 
+def _non_deductible_parts(
+    amounts: Iterable[RateAmount], shares: Mapping[str, Decimal]
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per rate, the PLN net and VAT of the lines marked not deductible (their ``shares``)."""
+    parts = {}
+    for amount in amounts:
+        share = shares.get(amount.rate)
+        if share is None:
+            continue
+        if share >= 1:
+            parts[amount.rate] = (amount.net_pln, amount.vat_pln)
+        else:
+            parts[amount.rate] = (
+                round_money(amount.net_pln * share, "PLN"),
+                round_money(amount.vat_pln * share, "PLN"),
+            )
+    return parts
+
+
 def _purchase_k(
-    amounts: Iterable[RateAmount], rules: TaxRules, *, fixed_asset: bool
+    amounts: Iterable[RateAmount],
+    rules: TaxRules,
+    *,
+    fixed_asset: bool,
+    excluded: Mapping[str, tuple[Decimal, Decimal]],
 ) -> dict[str, Decimal]:
-    """Only rates that carry VAT give a right to deduct; their net and stated PLN VAT."""
+    """Only rates that carry VAT give a right to deduct; their net and stated PLN VAT, less the
+    ``excluded`` (not deductible) part of each rate."""
     net_field, vat_field = ("K_40", "K_41") if fixed_asset else ("K_42", "K_43")
     k: dict[str, Decimal] = {}
     for amount in amounts:
@@ -267,8 +304,9 @@ def _purchase_k(
         except UnknownVatRate:
             continue
         if rate.bears_vat:
-            _add(k, net_field, amount.net_pln)
-            _add(k, vat_field, amount.vat_pln)
+            net, vat = excluded.get(amount.rate, (_ZERO, _ZERO))
+            _add(k, net_field, amount.net_pln - net)
+            _add(k, vat_field, amount.vat_pln - vat)
     return k
 
 
@@ -281,11 +319,19 @@ def build_row(
     tax_rules = rules(entry.issue_date)
     non_deductible = side == PURCHASE and mark is not None and mark.non_deductible
     fixed_asset = side == PURCHASE and mark is not None and mark.fixed_asset
+    excluded: dict[str, tuple[Decimal, Decimal]] = {}
+    if side == PURCHASE and entry.non_deductible_share and not non_deductible:
+        shares = entry.non_deductible_share
+        if amounts and all(shares.get(amount.rate, _ZERO) >= 1 for amount in amounts):
+            non_deductible = True
+        else:
+            excluded = _non_deductible_parts(amounts, shares)
     if side == SALES:
         k = _sales_k(amounts, tax_rules)
         markers = ordered(
             [
                 *filter(None, (normalise_gtu(code) for code in entry.line_gtu)),
+                *entry.line_procedures,
                 *(mark.markers if mark else ()),
             ],
             SALES_MARKERS,
@@ -295,7 +341,11 @@ def build_row(
         register_number = None
         other = entry.sale_date if entry.sale_date and entry.sale_date != entry.issue_date else None
     else:
-        k = {} if non_deductible else _purchase_k(amounts, tax_rules, fixed_asset=fixed_asset)
+        k = (
+            {}
+            if non_deductible
+            else _purchase_k(amounts, tax_rules, fixed_asset=fixed_asset, excluded=excluded)
+        )
         markers = ordered(mark.markers if mark else (), PURCHASE_MARKERS)
         party = entry.counterparty
         number = entry.seller_number or entry.number or ""
@@ -304,6 +354,11 @@ def build_row(
     country, tax_id, name = _party_ids(party)
     net_pln = sum((amount.net_pln for amount in amounts), _ZERO)
     vat_pln = sum((amount.vat_pln for amount in amounts), _ZERO)
+    if non_deductible:
+        nd_net, nd_vat = net_pln, vat_pln
+    else:
+        nd_net = sum((net for net, _ in excluded.values()), _ZERO)
+        nd_vat = sum((vat for _, vat in excluded.values()), _ZERO)
     foreign = entry.currency != "PLN"
     currency_gross = None
     if foreign:
@@ -342,6 +397,8 @@ def build_row(
         document_kind=mark.document_kind if mark else None,
         non_deductible=non_deductible,
         fixed_asset=fixed_asset,
+        non_deductible_net_pln=nd_net,
+        non_deductible_vat_pln=nd_vat,
         rate_missing=rate_missing,
     )
 
@@ -408,8 +465,7 @@ class RegisterTotals:
             for amount in row.amounts:
                 nets[amount.rate] = nets.get(amount.rate, _ZERO) + amount.net_pln
                 vats[amount.rate] = vats.get(amount.rate, _ZERO) + amount.vat_pln
-            if row.non_deductible:
-                non_deductible += row.vat_pln
+            non_deductible += row.non_deductible_vat_pln
         rates = tuple(
             RateSum(rate=code, net_pln=nets[code], vat_pln=vats[code])
             for code in sorted(nets, key=order)

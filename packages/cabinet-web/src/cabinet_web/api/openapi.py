@@ -16,18 +16,28 @@ from typing import Any
 
 import attrs
 from cabinet_core.doctypes.common import DATE_FIELDS, EARLIEST_DATE, LATEST_DATE
-from cabinet_core.entities import BankAccount, Document, Product, User
+from cabinet_core.entities import BankAccount, Document, DocumentLine, Product, User
 from cabinet_core.limits import text_limits
 from cabinet_core.money import SUPPORTED_CURRENCIES
+from cabinet_core.vat_statement.markers import GTU_CODES, SALES_PROCEDURES
 
 from cabinet_web.api._endpoint import ApiEndpoint, Param
 from cabinet_web.limits import MAX_INT
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 
+#: The JPK_V7M(3) markers a product and a document line carry, as the core checks them.
+MARKER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "gtu": {"anyOf": [{"type": "string", "enum": list(GTU_CODES)}, {"type": "null"}]},
+    "procedures": {
+        "type": "array",
+        "items": {"type": "string", "enum": list(SALES_PROCEDURES)},
+    },
+}
 DECIMAL_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1234.56"]}
 HIDDEN_FIELDS = {User: {"password_hash"}}
 #: Entities whose ``currency`` the services hold to :data:`SUPPORTED_CURRENCIES`.
 PRICED = (Document, Product, BankAccount)
+MARKED = (Product, DocumentLine)
 
 
 class SchemaBuilder:
@@ -68,6 +78,8 @@ class SchemaBuilder:
                 _bound_date(properties[field.name])
             if field.name == "currency" and cls in PRICED:
                 properties[field.name] = {"type": "string", "enum": list(SUPPORTED_CURRENCIES)}
+            if cls in MARKED and field.name in MARKER_SCHEMAS:
+                properties[field.name] = MARKER_SCHEMAS[field.name]
             if field.default is attrs.NOTHING:
                 required.append(field.name)
         schema: dict[str, Any] = {"type": "object", "properties": properties}

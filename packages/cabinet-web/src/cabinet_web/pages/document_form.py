@@ -54,6 +54,7 @@ from cabinet_core.fx import RateUnavailable
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.services.parties import check_counterparty
 from cabinet_core.storage import DocumentQuery
+from cabinet_core.vat_statement.markers import GTU_CODES, SALES_PROCEDURES, normalise_gtu
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -97,8 +98,17 @@ PAYMENT_STATUSES = (
 PARTY_KINDS = ((PartyKind.COMPANY, N_("Company")), (PartyKind.PERSON, N_("Person")))
 PARTY_FIELDS = ("name", "nip", "vat_eu", "email")
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "country")
-LINE_TEXT_FIELDS = ("name", "quantity", "unit", "unit_price", "vat_rate", "product_id")
-LINE_FLAGS = ("annex15", "before", "save_product")
+LINE_TEXT_FIELDS = (
+    "name",
+    "quantity",
+    "unit",
+    "unit_price",
+    "vat_rate",
+    "product_id",
+    "gtu",
+    "procedures",
+)
+LINE_FLAGS = ("annex15", "before", "save_product", "non_deductible")
 #: Transitions the form's "save and submit" button makes right after saving.
 SUBMIT_TRANSITIONS = ("submit", "resubmit")
 MAX_LINES = 200
@@ -427,10 +437,27 @@ def _line_of(
         unit_price=amounts["unit_price"],
         vat_rate=row.get("vat_rate", "").strip() or (product.vat_rate if product else "23"),
         product_id=product_id,
-        gtu=product.gtu if product else None,
+        gtu=_gtu(row.get("gtu", "")) or (product.gtu if product else None),
+        procedures=_procedures(row.get("procedures", ""))
+        or (product.procedures if product else ()),
+        non_deductible=_flag(row.get("non_deductible")),
         before=corrects and _flag(row.get("before")),
         annex15=_flag(row.get("annex15")),
     )
+
+
+def _gtu(raw: str) -> str | None:
+    """``GTU_12`` from ``12``, ``gtu_12`` or ``GTU_12``; anything else as typed (upper case), for
+    the document's check to refuse at the field."""
+    text = raw.strip()
+    if not text:
+        return None
+    return normalise_gtu(text) or text.upper()
+
+
+def _procedures(raw: str) -> tuple[str, ...]:
+    """Procedure markers typed or chosen (``TP MR_UZ``, commas allowed), upper case, no repeats."""
+    return tuple(dict.fromkeys(part.upper() for part in raw.replace(",", " ").split()))
 
 
 # -- the form's values from a document ------------------------------------------------------------
@@ -483,6 +510,9 @@ def lines_of(document: Document, locale: Locale | None = None) -> list[dict[str,
             "unit_price": numbers.price_input(line.unit_price, locale),
             "vat_rate": line.vat_rate,
             "product_id": str(line.product_id) if line.product_id else "",
+            "gtu": line.gtu or "",
+            "procedures": " ".join(line.procedures),
+            "non_deductible": "true" if line.non_deductible else "",
             "annex15": "true" if line.annex15 else "",
             "before": "true" if line.before else "",
             "save_product": "",
@@ -597,6 +627,9 @@ async def _render_form(
         "party_side": counterparty_side(document_type),
         "has_party": has_party(document_type),
         "corrects": _corrects(document_type),
+        "vat_side": document_type.vat_register,
+        "gtu_codes": GTU_CODES,
+        "sales_procedures": SALES_PROCEDURES,
         "is_cost_invoice": _client_is_buyer(document_type) and document_type.has_lines,
         "totals": totals,
         "exchange_rate": exchange_rate,
@@ -910,6 +943,8 @@ def _filled(
         ("unit", product.unit),
         ("unit_price", numbers.price_input(product.unit_price, locale)),
         ("vat_rate", product.vat_rate),
+        ("gtu", product.gtu or ""),
+        ("procedures", " ".join(product.procedures)),
     ):
         if not filled.get(name, "").strip():
             filled[name] = value

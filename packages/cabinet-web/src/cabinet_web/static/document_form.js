@@ -218,7 +218,8 @@
     var row = select.closest("tr");
     if (!option || !option.value || !row) { return; }
     [["name", "data-name"], ["unit", "data-unit"], ["unit_price", "data-price"],
-     ["vat_rate", "data-vat"]].forEach(function (pair) {
+     ["vat_rate", "data-vat"], ["gtu", "data-gtu"],
+     ["procedures", "data-procedures"]].forEach(function (pair) {
       var field = row.querySelector("[name$='." + pair[0] + "']");
       if (field && option.getAttribute(pair[1]) !== null) {
         field.value = option.getAttribute(pair[1]);
