@@ -464,10 +464,18 @@ class BaseDocumentType:
         :attr:`made_from`); the document's own values win."""
         return {}
 
-    def derive(self, document: Document, settings: Settings) -> Document:
+    def earlier_period(self, document: Document) -> tuple[date, date] | None:
+        """The issue dates of the client's other documents of this type that :meth:`derive`
+        reads (a bill: its year so far, for the yearly caps); ``None`` when it reads none."""
+        return None
+
+    def derive(
+        self, document: Document, settings: Settings, earlier: Sequence[Document] = ()
+    ) -> Document:
         """``document`` with what the type computes once its fields are valid, under the
-        installation's ``settings`` (a bill's ZUS and PIT). Raises ``ValidationError`` when it
-        cannot (no tax parameters for the year)."""
+        installation's ``settings`` (a bill's ZUS and PIT). ``earlier`` are the client's other
+        documents of this type issued in :meth:`earlier_period`. Raises ``ValidationError``
+        when it cannot (no tax parameters for the year)."""
         return document
 
     def numbering_date(self, document: Document) -> date:
