@@ -16,6 +16,16 @@ from fixtures_services import World
 CONTRACTOR = Party(name="Jan Kowalski")
 
 
+def template_version(world: World, key: str = "builtin-zlecenie-pl") -> int:
+    """The built-in template's version a contract is made from (no contract without one)."""
+    # A fresh cabinet has them; a reused test database may have lost them.
+    world.cabinet.contract_templates.install_builtins(world.actor(world.admin))
+    templates = world.cabinet.contract_templates.list(world.actor(world.alice))
+    version = next(t.version_id for t in templates if t.key == key)
+    assert version is not None
+    return version
+
+
 def signed_contract(world: World, **extra: object) -> Document:
     alice = world.actor(world.alice)
     contract = world.cabinet.documents.create(
@@ -32,6 +42,7 @@ def signed_contract(world: World, **extra: object) -> Document:
                 "date_to": "2026-11-30",
                 "rate_type": "lump_sum",
                 "amount": "1000.00",
+                "template_version_id": template_version(world),
                 **extra,
             },
         ),

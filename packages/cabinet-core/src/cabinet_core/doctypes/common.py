@@ -343,6 +343,11 @@ _LEDGER_OF_REGISTER: Mapping[str, str] = MappingProxyType(
 )
 
 
+def _template_version(document: Document) -> bool:
+    value = document.extra.get("template_version_id")
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 class BaseDocumentType:
     """Common behaviour: typed ``extra`` fields, required fields and the shared checks.
 
@@ -514,6 +519,15 @@ class BaseDocumentType:
         elif document.lines:
             errors.append(_error("lines", "not_allowed", N_("This document has no lines.")))
         errors.extend(self.check(document))
+        if self.from_template and document.id is None and not _template_version(document):
+            # A contract's clauses come from its template: none is made without one.
+            errors.append(
+                _error(
+                    "extra.template_version_id",
+                    "template_required",
+                    N_("A contract is made from a template: choose one under New contract."),
+                )
+            )
         return errors
 
     def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:
