@@ -95,6 +95,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
                     "date_to": "2026-11-30",
                     "rate_type": "lump_sum",
                     "amount": "1000.00",
+                    "template_version_id": next(
+                        t.version_id
+                        for t in cabinet.contract_templates.list(actor)
+                        if t.key == "builtin-zlecenie-pl"
+                    ),
                 },
             ),
         )

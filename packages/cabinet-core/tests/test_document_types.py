@@ -55,6 +55,7 @@ VALID_EXTRA: dict[str, dict[str, Any]] = {
         "date_from": "2026-11-20",
         "rate_type": "lump_sum",
         "amount": "1000.00",
+        "template_version_id": 1,
     },
     "bill": {
         "contract_number": "UM/1/2026",
@@ -558,3 +559,16 @@ def test_built_in_templates_lay_out_the_issued_documents() -> None:
         assert set(template.document_types) <= set(TYPES)
         assert {"vat_invoice", "proforma", "correcting_invoice"} <= set(template.document_types)
         assert template.renderer == "pdf"
+
+
+def test_a_new_contract_needs_the_template_it_is_made_from() -> None:
+    contract = valid("contract")
+    assert TYPES["contract"].validate(contract) == []
+    for missing in (None, "", 0, True, "1"):
+        without = attrs.evolve(contract, extra={**contract.extra, "template_version_id": missing})
+        assert [(e.field, e.code) for e in TYPES["contract"].validate(without)] == [
+            ("extra.template_version_id", "template_required")
+        ], missing
+    # A contract stored before the rule keeps its data sheet and stays editable.
+    stored = attrs.evolve(contract, id=7, extra={**contract.extra, "template_version_id": None})
+    assert TYPES["contract"].validate(stored) == []

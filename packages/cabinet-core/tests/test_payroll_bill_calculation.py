@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import attrs
@@ -215,6 +215,141 @@ def test_copyright_costs_stop_at_the_yearly_cap() -> None:
     assert spent.tax.costs == D("0.00")
 
 
+def test_the_yearly_caps_are_tax_year_parameters() -> None:
+    assert BUILT_IN_TAX_YEARS[2025].young_exemption_limit == D("85528.00")
+    assert BUILT_IN_TAX_YEARS[2026].young_exemption_limit == D("85528.00")
+    assert BUILT_IN_TAX_YEARS[2025].pension_base_cap == D("260190.00")  # 30 × 8 673
+    assert BUILT_IN_TAX_YEARS[2026].pension_base_cap == D("282600.00")  # 30 × 9 420
+
+
+def test_under_26_within_the_limit_is_wholly_exempt() -> None:
+    # 84 528.00 earlier + 1 000.00 = 85 528.00: the bill reaches the limit exactly.
+    result = bill(
+        ZLECENIE,
+        "1000.00",
+        under_26=True,
+        status=WITH_SICKNESS,
+        earlier_exempt_income=D("84528.00"),
+    )
+    assert result.tax.method == "exempt"
+    assert result.tax.exempt == D("1000.00")
+    assert result.net == D("785.24")  # as §5.2 C, non-student
+
+
+def test_under_26_bill_crossing_the_limit_is_split() -> None:
+    # Worked by hand: 85 028.00 earlier leaves 500.00 of the 85 528.00 limit.
+    # Exempt 500.00, taxed 500.00; social 137.10 falls on the taxed half: 68.55.
+    # Income 500.00 − 68.55 = 431.45; costs 20 % = 86.29; base 345.16 → 345; 12 % = 41.40 → 41.
+    # Net 1 000.00 − 137.10 − 77.66 − 41.00 = 744.24.
+    result = bill(
+        ZLECENIE,
+        "1000.00",
+        under_26=True,
+        status=WITH_SICKNESS,
+        earlier_exempt_income=D("85028.00"),
+    )
+    assert result.tax.method == "scale"
+    assert (result.tax.exempt, result.tax.social) == (D("500.00"), D("68.55"))
+    assert (result.tax.costs, result.tax.base, result.tax.tax) == (
+        D("86.29"),
+        D("345.00"),
+        D("41.00"),
+    )
+    assert (result.social, result.health) == (D("137.10"), D("77.66"))
+    assert result.net == D("744.24")
+
+
+def test_under_26_past_the_limit_is_taxed_as_anyone() -> None:
+    over = bill(
+        ZLECENIE,
+        "1000.00",
+        under_26=True,
+        status=WITH_SICKNESS,
+        earlier_exempt_income=D("85528.00"),
+    )
+    assert over.tax.exempt == D("0.00")
+    assert over.net == D("702.24")  # §5.2 A
+    student = bill(
+        ZLECENIE,
+        "1000.00",
+        under_26=True,
+        status=InsuranceStatus(student_under_26=True),
+        earlier_exempt_income=D("90000.00"),
+    )
+    # A student still pays no ZUS; past the limit the whole 1 000.00 is taxed:
+    # costs 200.00, base 800 → 96.00, net 904.00.
+    assert (student.social, student.health, student.tax.tax) == (
+        D("0.00"),
+        D("0.00"),
+        D("96.00"),
+    )
+    assert student.net == D("904.00")
+
+
+def test_small_zlecenie_crossing_the_limit_pays_the_flat_tax_on_the_taxed_rest() -> None:
+    # 85 428.00 earlier leaves 100.00; a 200.00 contract: flat 12 % on the other 100.00 = 12.
+    student = InsuranceStatus(student_under_26=True)
+    result = bill(
+        ZLECENIE, "200.00", under_26=True, status=student, earlier_exempt_income=D("85428.00")
+    )
+    assert (result.tax.method, result.tax.exempt, result.tax.tax) == (
+        "flat",
+        D("100.00"),
+        D("12.00"),
+    )
+    assert result.net == D("188.00")
+
+
+def test_pension_and_disability_stop_at_the_yearly_base_cap() -> None:
+    # Worked by hand, 2026 cap 282 600.00, 282 000.00 reached earlier: base 600.00.
+    # Pension 600 × 9.76 % = 58.56, disability 600 × 1.5 % = 9.00, sickness 1 000 × 2.45 % = 24.50
+    # → social 92.06; health (907.94 × 9 % = 81.7146) 81.71; costs 181.59 (of 181.588);
+    # base 726.35 → 726; tax 87.12 → 87; net 1 000 − 92.06 − 81.71 − 87 = 739.23.
+    result = bill(ZLECENIE, "1000.00", status=WITH_SICKNESS, earlier_pension_base=D("282000.00"))
+    assert result.pension_base == D("600.00")
+    assert (result.employee.pension, result.employee.disability, result.employee.sickness) == (
+        D("58.56"),
+        D("9.00"),
+        D("24.50"),
+    )
+    assert (result.social, result.health) == (D("92.06"), D("81.71"))
+    assert (result.tax.costs, result.tax.base, result.tax.tax) == (
+        D("181.59"),
+        D("726.00"),
+        D("87.00"),
+    )
+    assert result.net == D("739.23")
+    # The orderer: pension 58.56 and disability 600 × 6.5 % = 39.00 on the capped base,
+    # accident 16.70 on the whole gross.
+    assert (result.employer.pension, result.employer.disability, result.employer.accident) == (
+        D("58.56"),
+        D("39.00"),
+        D("16.70"),
+    )
+    assert result.employer_cost == D("1114.26")
+
+
+def test_past_the_base_cap_only_sickness_and_health_remain() -> None:
+    # Social 24.50; health 975.50 × 9 % = 87.795 → 87.80; costs 195.10; base 780.40 → 780;
+    # tax 93.60 → 94; net 1 000 − 24.50 − 87.80 − 94 = 793.70.
+    result = bill(ZLECENIE, "1000.00", status=WITH_SICKNESS, earlier_pension_base=D("300000.00"))
+    assert result.pension_base == D("0.00")
+    assert (result.employee.pension, result.employee.disability) == (D("0.00"), D("0.00"))
+    assert (result.social, result.health, result.tax.tax) == (
+        D("24.50"),
+        D("87.80"),
+        D("94.00"),
+    )
+    assert result.net == D("793.70")
+    assert result.employer.pension == result.employer.disability == D("0.00")
+    assert result.employer.accident == D("16.70")
+
+
+def test_the_2025_cap_is_its_own() -> None:
+    terms = BillTerms(kind=ZLECENIE, gross=D("1000.00"), earlier_pension_base=D("260000.00"))
+    assert calculate_bill(terms, BUILT_IN_TAX_YEARS[2025]).pension_base == D("190.00")
+
+
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="zlecenie"):
         BillTerms(kind="b2b", gross=D("1"))
@@ -229,6 +364,8 @@ money = st.decimals(min_value=D("0.01"), max_value=D("500000"), places=2)
     stated=st.one_of(st.none(), money),
     copyright=st.booleans(),
     claimed=st.decimals(min_value=D("0"), max_value=D("200000"), places=2),
+    earlier_income=st.decimals(min_value=D("0"), max_value=D("100000"), places=2),
+    earlier_base=st.decimals(min_value=D("0"), max_value=D("300000"), places=2),
     under_26=st.booleans(),
     pit2=st.booleans(),
     student=st.booleans(),
@@ -241,6 +378,8 @@ def test_the_parts_always_add_up(
     stated: Decimal | None,
     copyright: bool,
     claimed: Decimal,
+    earlier_income: Decimal,
+    earlier_base: Decimal,
     under_26: bool,
     pit2: bool,
     student: bool,
@@ -253,6 +392,8 @@ def test_the_parts_always_add_up(
         contract_amount=stated,
         copyright=copyright,
         copyright_costs_claimed=claimed,
+        earlier_exempt_income=earlier_income,
+        earlier_pension_base=earlier_base,
         under_26=under_26 or student,
         pit2=pit2,
         status=InsuranceStatus(
@@ -279,3 +420,21 @@ def test_the_parts_always_add_up(
     if copyright and result.tax.method == "scale":
         assert result.tax.costs <= max(Y2026.copyright_costs_cap - claimed, D(0))
     assert result.employer_cost >= result.gross
+    # The young person's relief: the exempt part never passes the yearly limit, the taxed rest
+    # carries only its share of the social contributions.
+    assert D(0) <= result.tax.exempt <= result.gross
+    assert earlier_income + result.tax.exempt <= max(Y2026.young_exemption_limit, earlier_income)
+    if result.tax.exempt and result.tax.method != "exempt":
+        assert earlier_income + result.tax.exempt == Y2026.young_exemption_limit
+    assert D(0) <= result.tax.social <= result.social
+    # The pension base cap: the base never passes it, a bill crossing it stops exactly there.
+    assert D(0) <= result.pension_base <= result.gross
+    assert earlier_base + result.pension_base <= max(Y2026.pension_base_cap, earlier_base)
+    if kind == ZLECENIE and not (student or elsewhere):
+        crossed = result.pension_base < result.gross
+        assert crossed == (earlier_base + result.gross > Y2026.pension_base_cap)
+        if crossed:
+            assert earlier_base + result.pension_base == max(Y2026.pension_base_cap, earlier_base)
+    assert result.employee.pension == (result.pension_base * Y2026.pension_rate).quantize(
+        D("0.01"), rounding=ROUND_HALF_UP
+    )

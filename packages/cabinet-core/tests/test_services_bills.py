@@ -16,6 +16,16 @@ from fixtures_services import World
 CONTRACTOR = Party(name="Jan Kowalski")
 
 
+def template_version(world: World, key: str = "builtin-zlecenie-pl") -> int:
+    """The built-in template's version a contract is made from (no contract without one)."""
+    # A fresh cabinet has them; a reused test database may have lost them.
+    world.cabinet.contract_templates.install_builtins(world.actor(world.admin))
+    templates = world.cabinet.contract_templates.list(world.actor(world.alice))
+    version = next(t.version_id for t in templates if t.key == key)
+    assert version is not None
+    return version
+
+
 def signed_contract(world: World, **extra: object) -> Document:
     alice = world.actor(world.alice)
     contract = world.cabinet.documents.create(
@@ -32,6 +42,7 @@ def signed_contract(world: World, **extra: object) -> Document:
                 "date_to": "2026-11-30",
                 "rate_type": "lump_sum",
                 "amount": "1000.00",
+                "template_version_id": template_version(world),
                 **extra,
             },
         ),
@@ -207,3 +218,95 @@ def test_a_contracts_pesel_is_taken_over(world: World) -> None:
     contract = signed_contract(world, contractor_pesel="44051401359")
     bill = world.cabinet.documents.create(world.actor(world.alice), bill_from(world, contract))
     assert bill.extra["contractor_pesel"] == "44051401359"
+
+
+def _dated(document: Document, day: int) -> Document:
+    return attrs.evolve(document, issue_date=date(2026, 11, day))
+
+
+def test_the_young_persons_limit_counts_the_contractors_earlier_bills(world: World) -> None:
+    contract = signed_contract(world)
+    alice = world.actor(world.alice)
+    young = {"under_26": True, "sickness_insurance": True}
+    # 84 528.00 earned elsewhere + this 1 000.00 reach the 85 528.00 limit exactly: all exempt.
+    first = world.cabinet.documents.create(
+        alice,
+        _dated(bill_from(world, contract, exempt_income_elsewhere="84528.00", **young), 10),
+    )
+    assert first.extra["breakdown"]["tax_method"] == "exempt"
+    assert first.extra["breakdown"]["exempt_income"] == "1000.00"
+    # Another contractor's bill and a cancelled bill do not count.
+    other = attrs.evolve(bill_from(world, contract, **young), buyer=Party(name="Anna Nowak"))
+    world.cabinet.documents.create(alice, _dated(other, 11))
+    cancelled = world.cabinet.documents.create(alice, _dated(bill_from(world, contract), 12))
+    assert cancelled.id is not None
+    world.cabinet.documents.transition(alice, cancelled.id, "cancel", comment="Wrong month")
+    # 84 028.00 elsewhere + 1 000.00 on the first bill leave 500.00: the bill is split
+    # (worked in test_payroll_bill_calculation: net 744.24).
+    second = world.cabinet.documents.create(
+        alice,
+        _dated(bill_from(world, contract, exempt_income_elsewhere="84028.00", **young), 20),
+    )
+    breakdown = second.extra["breakdown"]
+    assert breakdown["earlier_exempt_income"] == "85028.00"
+    # The first bill's 1 000.00 pension base counts, the cancelled bill's does not.
+    assert breakdown["earlier_pension_base"] == "1000.00"
+    assert (breakdown["exempt_income"], breakdown["taxed_income"]) == ("500.00", "500.00")
+    assert (breakdown["social_deducted"], breakdown["tax"], breakdown["net"]) == (
+        "68.55",
+        "41.00",
+        "744.24",
+    )
+    # The first bill, edited later, still counts only what came before it.
+    again = world.cabinet.documents.update(alice, first)
+    assert again.extra["breakdown"]["earlier_exempt_income"] == "84528.00"
+
+
+def test_the_pension_base_cap_counts_the_contractors_earlier_bills(world: World) -> None:
+    contract = signed_contract(world)
+    alice = world.actor(world.alice)
+    first = world.cabinet.documents.create(
+        alice,
+        _dated(
+            bill_from(world, contract, pension_base_elsewhere="281500.00", sickness_insurance=True),
+            10,
+        ),
+    )
+    assert first.extra["breakdown"]["pension_base"] == "1000.00"
+    # 281 500.00 + 1 000.00 reached; 100.00 left of 282 600.00. By hand: pension 9.76,
+    # disability 1.50, sickness 24.50 → 35.76; health 964.24 × 9 % = 86.78; costs 192.85;
+    # base 771.39 → 771; tax 92.52 → 93; net 1 000 − 35.76 − 86.78 − 93 = 784.46.
+    second = world.cabinet.documents.create(
+        alice,
+        _dated(
+            bill_from(world, contract, pension_base_elsewhere="281500.00", sickness_insurance=True),
+            20,
+        ),
+    )
+    breakdown = second.extra["breakdown"]
+    assert (breakdown["earlier_pension_base"], breakdown["pension_base"]) == (
+        "282500.00",
+        "100.00",
+    )
+    assert (breakdown["pension"], breakdown["disability"], breakdown["social"]) == (
+        "9.76",
+        "1.50",
+        "35.76",
+    )
+    assert (breakdown["health"], breakdown["tax"], breakdown["net"]) == (
+        "86.78",
+        "93.00",
+        "784.46",
+    )
+    assert (breakdown["employer_pension"], breakdown["employer_disability"]) == ("9.76", "6.50")
+
+
+def test_a_negative_amount_earned_elsewhere_is_a_field_error(world: World) -> None:
+    contract = signed_contract(world)
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(
+            world.actor(world.alice), bill_from(world, contract, pension_base_elsewhere="-1")
+        )
+    assert [(e.field, e.code) for e in raised.value.errors] == [
+        ("extra.pension_base_elsewhere", "negative")
+    ]

@@ -132,3 +132,31 @@ def test_a_flat_tax_and_an_exempt_bill_say_so(
     text = text_of(cabinet, young, client, "pl", pdf_text)
     assert "Podatek: zwolnienie (ulga dla młodych)\n0,00 PLN" in text
     assert "Do zapłaty: 1 000,00 PLN" in text
+
+
+def test_a_bill_crossing_both_yearly_caps_prints_the_split(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    # By hand: base 600.00 left of the 282 600.00 cap → pension 58.56, disability 9.00,
+    # sickness 24.50 = 92.06; health 907.94 × 9 % = 81.71; 500.00 left of the 85 528.00 limit
+    # → 500.00 taxed, carrying 46.03 of the contributions; costs 90.79 (of 90.794); base
+    # 363.18 → 363; tax 43.56 → 44; net 1 000 − 92.06 − 81.71 − 44 = 782.23.
+    extra = {
+        **BILL_EXTRA,
+        "under_26": True,
+        "exempt_income_elsewhere": "85028.00",
+        "pension_base_elsewhere": "282000.00",
+    }
+    crossing = computed(cabinet, attrs.evolve(bill, extra=extra))
+    text = text_of(cabinet, crossing, client, "pl", pdf_text)
+    for row in (
+        "Podstawa składek emerytalnej i rentowej (limit roczny)\n600,00 PLN",
+        "− Składka emerytalna (9,76%)\n58,56 PLN",
+        "Przychód zwolniony (ulga dla młodych)\n500,00 PLN",
+        "Koszty uzyskania przychodu (20%)\n90,79 PLN",
+        "− Zaliczka na podatek dochodowy\n44,00 PLN",
+        "Do wypłaty\n782,23 PLN",
+    ):
+        assert row in text, row
+    english = text_of(cabinet, crossing, client, "en", pdf_text)
+    assert "Income exempt (young person's relief)\n500.00 PLN" in english

@@ -411,3 +411,27 @@ def test_fuzzed_bodies_never_cause_a_500(
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+
+
+def test_a_contract_without_its_template_is_a_422(
+    web: TestClient, as_client: dict[str, str]
+) -> None:
+    contract = {
+        "doc_type": "contract",
+        "issue_date": "2026-11-02",
+        "buyer": {"name": "Jan Zleceniobiorca"},
+        "extra": {
+            "contract_kind": "zlecenie",
+            "subject": "Prace projektowe",
+            "date_from": "2026-11-03",
+            "rate_type": "lump_sum",
+            "amount": "5000.00",
+            "contractor_pesel": "44051401359",
+        },
+    }
+    body = assert_problem(web.post("/api/v1/documents", headers=as_client, json=contract), 422)
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [
+        ("extra.template_version_id", "template_required")
+    ]
+    listed = web.get("/api/v1/documents?doc_type=contract", headers=as_client).json()
+    assert listed["items"] == []

@@ -30,6 +30,16 @@ def cabinet(tmp_path: Path, database_url: str | None) -> Iterator[Cabinet]:
     yield from pdf_cabinet(tmp_path, database_url)
 
 
+def template_version(cabinet: Cabinet, world: World, key: str = "builtin-zlecenie-pl") -> int:
+    """The built-in template's version a contract is made from (no contract without one)."""
+    # A fresh cabinet has them; a reused test database may have lost them.
+    cabinet.contract_templates.install_builtins(Actor.of(world.admin))
+    templates = cabinet.contract_templates.list(Actor.of(world.client_user))
+    version = next(t.version_id for t in templates if t.key == key)
+    assert version is not None
+    return version
+
+
 def signed_contract(cabinet: Cabinet, world: World, **extra: object) -> Document:
     actor = Actor.of(world.client_user)
     assert world.client.id is not None
@@ -47,6 +57,7 @@ def signed_contract(cabinet: Cabinet, world: World, **extra: object) -> Document
                 "date_to": "2026-11-30",
                 "rate_type": "lump_sum",
                 "amount": "1000.00",
+                "template_version_id": template_version(cabinet, world),
                 **extra,
             },
         ),
@@ -141,6 +152,7 @@ def test_an_unsigned_contract_offers_no_bill(
                 "subject": "Logo",
                 "date_from": "2026-11-02",
                 "amount": "500.00",
+                "template_version_id": template_version(cabinet, world, "builtin-dzielo-pl"),
             },
         ),
     )

@@ -45,6 +45,14 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "pl": "Podatek: zwolnienie (ulga dla młodych)",
         "en": "Tax: exempt (young person's relief)",
     },
+    "pension_base": {
+        "pl": "Podstawa składek emerytalnej i rentowej (limit roczny)",
+        "en": "Pension and disability base (yearly cap)",
+    },
+    "exempt_income": {
+        "pl": "Przychód zwolniony (ulga dla młodych)",
+        "en": "Income exempt (young person's relief)",
+    },
     "net": {"pl": "Do wypłaty", "en": "To pay out"},
     "employer": {"pl": "Koszt zamawiającego", "en": "The orderer's cost"},
     "employer_contributions": {
@@ -108,6 +116,9 @@ def calculation(layout: Layout) -> list[Flowable]:
         return pick(WORDS[key], language)
 
     rows: list[list[str]] = [[words("gross"), layout.amount(_amount(breakdown, "gross"))]]
+    capped = breakdown.get("pension_base")
+    if _amount(breakdown, "social") and capped is not None and capped != breakdown.get("gross"):
+        rows.append([words("pension_base"), layout.amount(_amount(breakdown, "pension_base"))])
     for key in ("pension", "disability", "sickness"):
         if _amount(breakdown, key):
             rows.append([f"− {words(key)}", layout.amount(_amount(breakdown, key))])
@@ -116,6 +127,8 @@ def calculation(layout: Layout) -> list[Flowable]:
     if _amount(breakdown, "health"):
         rows.append([f"− {words('health')}", layout.amount(_amount(breakdown, "health"))])
     method = breakdown.get("tax_method")
+    if method in ("scale", "flat") and _amount(breakdown, "exempt_income"):
+        rows.append([words("exempt_income"), layout.amount(_amount(breakdown, "exempt_income"))])
     if method == "scale":
         rate = layout.number(_amount(breakdown, "costs_rate") * 100, places=None)
         rows.append([f"{words('costs')} ({rate}%)", layout.amount(_amount(breakdown, "costs"))])

@@ -4,11 +4,17 @@ Saving a bill computes what it pays (:mod:`cabinet_core.payroll`, poland.md §5)
 deductible costs, the PIT advance or the flat tax, the net payout and the orderer's cost, with
 the parameters of the issue date's tax year. The result is stored in ``extra["breakdown"]``, so
 the page, the PDF and the API show what was computed when the bill was saved.
+
+Two yearly caps need the contractor's earlier pay in the year: the young person's PIT exemption
+(``young_exemption_limit``) and the pension and disability base (``pension_base_cap``). They are
+read from the contractor's earlier bills of the same client this year (same PESEL, else the same
+counterparty, else the same name; not cancelled; issued earlier, or the same day and saved
+earlier) plus what the bill states was earned elsewhere this year.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -75,17 +81,27 @@ def _contractor_errors(document: Document) -> Iterable[FieldError]:
         )
 
 
-def breakdown_record(breakdown: BillBreakdown) -> dict[str, Any]:
-    """The breakdown as stored in ``extra["breakdown"]``: amounts as strings, to the grosz."""
+def breakdown_record(breakdown: BillBreakdown, terms: BillTerms) -> dict[str, Any]:
+    """The breakdown as stored in ``extra["breakdown"]``: amounts as strings, to the grosz.
+
+    ``earlier_exempt_income`` and ``earlier_pension_base`` are the year-to-date amounts the
+    caps were applied after; ``exempt_income`` and ``pension_base`` are this bill's, which a
+    later bill of the same contractor adds to its own year-to-date amounts."""
     employee, employer, tax = breakdown.employee, breakdown.employer, breakdown.tax
     amounts = {
         "gross": breakdown.gross,
+        "earlier_exempt_income": terms.earlier_exempt_income,
+        "exempt_income": tax.exempt,
+        "taxed_income": breakdown.gross - tax.exempt,
+        "earlier_pension_base": terms.earlier_pension_base,
+        "pension_base": breakdown.pension_base,
         "pension": employee.pension,
         "disability": employee.disability,
         "sickness": employee.sickness,
         "social": employee.social,
         "health_base": breakdown.gross - employee.social,
         "health": employee.health,
+        "social_deducted": tax.social,
         "costs": tax.costs,
         "tax_base": tax.base,
         "pit2_relief": tax.relief,
@@ -104,6 +120,23 @@ def breakdown_record(breakdown: BillBreakdown) -> dict[str, Any]:
     record["tax_method"] = tax.method
     record["costs_rate"] = str(tax.costs_rate)
     return record
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal("0.00")
+    except ArithmeticError:
+        return Decimal("0.00")
+
+
+def _before(other: Document, document: Document) -> bool:
+    """``other`` comes before ``document`` in the year: issued earlier, or the same day and
+    saved first (a smaller id; a bill not saved yet comes after every saved one)."""
+    if other.issue_date != document.issue_date:
+        return other.issue_date < document.issue_date
+    if document.id is None:
+        return True
+    return other.id is not None and other.id < document.id
 
 
 class Bill(BaseDocumentType):
@@ -197,6 +230,22 @@ class Bill(BaseDocumentType):
             "Pupil or student under 26",
         ),
         _flag("under_26", "Poniżej 26 lat (ulga dla młodych)", "Under 26 (young person's relief)"),
+        FieldSpec(
+            name="exempt_income_elsewhere",
+            kind="money",
+            label=pl_en(
+                "Przychód zwolniony (ulga dla młodych) uzyskany wcześniej w roku poza tą firmą",
+                "Income exempt under the young person's relief earned elsewhere this year",
+            ),
+        ),
+        FieldSpec(
+            name="pension_base_elsewhere",
+            kind="money",
+            label=pl_en(
+                "Podstawa składek emerytalnej i rentowej wcześniej w roku poza tą firmą",
+                "Pension and disability base reached elsewhere this year",
+            ),
+        ),
         _flag(
             "sickness_insurance",
             "Dobrowolne ubezpieczenie chorobowe",
@@ -252,11 +301,56 @@ class Bill(BaseDocumentType):
             taken["gross_amount"] = extra.get("amount")
         return {name: value for name, value in taken.items() if value not in (None, "")}
 
-    def terms(self, document: Document) -> BillTerms:
-        """What the computation starts from, read from a bill whose fields are valid."""
+    def contractor_key(self, document: Document) -> str:
+        """Who the bill pays, for the yearly caps: the PESEL, else the counterparty, else the
+        contractor's name."""
+        raw_pesel = "".join(str(document.extra.get("contractor_pesel") or "").split())
+        if raw_pesel:
+            return f"pesel:{raw_pesel}"
+        if document.counterparty_id is not None:
+            return f"counterparty:{document.counterparty_id}"
+        name = document.buyer.name if document.buyer is not None else ""
+        return "name:" + " ".join(name.split()).casefold()
+
+    def earlier_period(self, document: Document) -> tuple[date, date] | None:
+        """The bill's year up to its issue date: the yearly caps count the pay in it."""
+        return date(document.issue_date.year, 1, 1), document.issue_date
+
+    def year_to_date(
+        self, document: Document, earlier: Iterable[Document]
+    ) -> tuple[Decimal, Decimal]:
+        """The contractor's exempt przychód and pension base this year before ``document``:
+        from the earlier bills among ``earlier`` (same contractor and year, not cancelled,
+        issued before it or the same day and saved before it), plus the amounts typed as
+        earned elsewhere."""
+        key = self.contractor_key(document)
+        exempt, base = Decimal("0.00"), Decimal("0.00")
+        for other in earlier:
+            if (
+                other.doc_type != self.key
+                or other.status == "cancelled"
+                or other.issue_date.year != document.issue_date.year
+                or (other.id is not None and other.id == document.id)
+                or not _before(other, document)
+                or self.contractor_key(other) != key
+            ):
+                continue
+            stored = self.breakdown(other) or {}
+            exempt += _amount(stored.get("exempt_income"))
+            base += _amount(stored.get("pension_base"))
+        exempt += _amount(self.value(document, "exempt_income_elsewhere"))
+        base += _amount(self.value(document, "pension_base_elsewhere"))
+        return exempt, base
+
+    def terms(self, document: Document, earlier: Iterable[Document] = ()) -> BillTerms:
+        """What the computation starts from, read from a bill whose fields are valid, with the
+        year-to-date amounts from the contractor's ``earlier`` bills (:meth:`year_to_date`)."""
         claimed = self.value(document, "copyright_costs_claimed")
         student = bool(self.value(document, "student_under_26"))
+        earlier_exempt, earlier_base = self.year_to_date(document, earlier)
         return BillTerms(
+            earlier_exempt_income=earlier_exempt,
+            earlier_pension_base=earlier_base,
             kind=self.value(document, "contract_kind"),
             gross=self.gross(document) or Decimal("0.00"),
             contract_amount=self.value(document, "contract_amount"),
@@ -271,8 +365,11 @@ class Bill(BaseDocumentType):
             ),
         )
 
-    def derive(self, document: Document, settings: Settings) -> Document:
-        """The bill with its gross and its breakdown under the issue date's tax year."""
+    def derive(
+        self, document: Document, settings: Settings, earlier: Sequence[Document] = ()
+    ) -> Document:
+        """The bill with its gross and its breakdown under the issue date's tax year, the
+        yearly caps applied after the contractor's ``earlier`` bills."""
         try:
             years = TaxYears.from_settings(settings.plugin_config(PAYROLL_SETTINGS))
         except ValueError as problem:
@@ -296,12 +393,12 @@ class Bill(BaseDocumentType):
                 minimum=str(year.minimum_hourly_rate),
                 year=year.year,
             )
-        terms = self.terms(document)
+        terms = self.terms(document, earlier)
         breakdown = calculate_bill(terms, year)
         extra = {
             **document.extra,
             "gross_amount": str(breakdown.gross),
-            "breakdown": breakdown_record(breakdown),
+            "breakdown": breakdown_record(breakdown, terms),
         }
         return attrs.evolve(document, extra=extra)
 
@@ -331,13 +428,18 @@ class Bill(BaseDocumentType):
                 code="not_positive",
                 message=N_("The number of hours must be greater than zero."),
             )
-        claimed = self.value(document, "copyright_costs_claimed")
-        if isinstance(claimed, Decimal) and claimed < 0:
-            yield FieldError(
-                field="extra.copyright_costs_claimed",
-                code="negative",
-                message=N_("The amount cannot be negative."),
-            )
+        for name in (
+            "copyright_costs_claimed",
+            "exempt_income_elsewhere",
+            "pension_base_elsewhere",
+        ):
+            claimed = self.value(document, name)
+            if isinstance(claimed, Decimal) and claimed < 0:
+                yield FieldError(
+                    field=f"extra.{name}",
+                    code="negative",
+                    message=N_("The amount cannot be negative."),
+                )
         if self.gross(document) is None and document.extra.get("gross_amount") in (None, ""):
             yield FieldError(
                 field="extra.gross_amount",

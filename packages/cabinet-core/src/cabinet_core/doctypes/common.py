@@ -347,6 +347,11 @@ _LEDGER_OF_REGISTER: Mapping[str, str] = MappingProxyType(
 )
 
 
+def _template_version(document: Document) -> bool:
+    value = document.extra.get("template_version_id")
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 class BaseDocumentType:
     """Common behaviour: typed ``extra`` fields, required fields and the shared checks.
 
@@ -472,10 +477,18 @@ class BaseDocumentType:
         """A computed breakdown the printable view shows (a bill's ZUS and PIT); none here."""
         return None
 
-    def derive(self, document: Document, settings: Settings) -> Document:
+    def earlier_period(self, document: Document) -> tuple[date, date] | None:
+        """The issue dates of the client's other documents of this type that :meth:`derive`
+        reads (a bill: its year so far, for the yearly caps); ``None`` when it reads none."""
+        return None
+
+    def derive(
+        self, document: Document, settings: Settings, earlier: Sequence[Document] = ()
+    ) -> Document:
         """``document`` with what the type computes once its fields are valid, under the
-        installation's ``settings`` (a bill's ZUS and PIT). Raises ``ValidationError`` when it
-        cannot (no tax parameters for the year)."""
+        installation's ``settings`` (a bill's ZUS and PIT). ``earlier`` are the client's other
+        documents of this type issued in :meth:`earlier_period`. Raises ``ValidationError``
+        when it cannot (no tax parameters for the year)."""
         return document
 
     def numbering_date(self, document: Document) -> date:
@@ -524,6 +537,15 @@ class BaseDocumentType:
                 if line.non_deductible
             ]
         errors.extend(self.check(document))
+        if self.from_template and document.id is None and not _template_version(document):
+            # A contract's clauses come from its template: none is made without one.
+            errors.append(
+                _error(
+                    "extra.template_version_id",
+                    "template_required",
+                    N_("A contract is made from a template: choose one under New contract."),
+                )
+            )
         return errors
 
     def check_lines(self, document: Document, vat_codes: Collection[str]) -> list[FieldError]:

@@ -19,7 +19,10 @@ class IncomeTax:
 
     ``method`` is ``scale`` (zaliczka na podatek: costs, base, 12 %, PIT-2 relief), ``flat``
     (zryczałtowany podatek 12 % on the whole przychód, for contracts stating at most 200 PLN)
-    or ``exempt`` (ulga dla młodych: a contractor under 26 on an umowa zlecenie)."""
+    or ``exempt`` (ulga dla młodych: a contractor under 26 on an umowa zlecenie, the whole bill
+    within the yearly limit). A bill crossing the limit has ``exempt`` (the przychód free of
+    tax) above zero and the method of its taxed rest; ``social`` is the part of the social
+    contributions deducted from the taxed przychód."""
 
     method: str
     costs_rate: Decimal
@@ -27,6 +30,8 @@ class IncomeTax:
     base: Decimal
     relief: Decimal
     tax: Decimal
+    exempt: Decimal = ZERO
+    social: Decimal = ZERO
 
 
 def costs_of(
@@ -74,4 +79,17 @@ def flat_tax(gross: Decimal, year: TaxYear) -> IncomeTax:
     )
 
 
-EXEMPT = IncomeTax(method="exempt", costs_rate=ZERO, costs=ZERO, base=ZERO, relief=ZERO, tax=ZERO)
+def exempt(income: Decimal) -> IncomeTax:
+    """No tax: the whole przychód ``income`` is within the young person's yearly limit."""
+    return IncomeTax(
+        method="exempt",
+        costs_rate=ZERO,
+        costs=ZERO,
+        base=ZERO,
+        relief=ZERO,
+        tax=ZERO,
+        exempt=income,
+    )
+
+
+EXEMPT = exempt(ZERO)

@@ -50,6 +50,13 @@ class TaxYear:
     minimum_wage: Decimal
     #: The minimum gross hourly rate of an umowa zlecenie (minimalna stawka godzinowa).
     minimum_hourly_rate: Decimal
+    #: Ulga dla młodych (art. 21 ust. 1 pkt 148 PIT): the yearly przychód of a contractor under 26
+    #: on an umowa zlecenie that is free of PIT; what goes beyond it is taxed.
+    young_exemption_limit: Decimal
+    #: The yearly cap on the pension and disability base (30 × the forecast average wage, art. 19
+    #: ust. 1 ustawy o systemie ubezpieczeń społecznych): above it neither the contractor nor the
+    #: orderer pays those two contributions for the rest of the year.
+    pension_base_cap: Decimal
 
 
 PARAMETERS: tuple[str, ...] = tuple(
@@ -73,6 +80,8 @@ _COMMON = {
     "accident_rate": Decimal("0.0167"),
     "labour_fund_rate": Decimal("0.0245"),
     "guaranteed_benefits_rate": Decimal("0.001"),
+    # Art. 21 ust. 1 pkt 148 ustawy o PIT: 85 528 PLN a year since 2019 (poland.md §5.1).
+    "young_exemption_limit": Decimal("85528.00"),
 }
 
 #: The years the cabinet knows without settings (poland.md §5.1; minimum wage per rozporządzenie).
@@ -81,12 +90,16 @@ BUILT_IN_TAX_YEARS: Mapping[int, TaxYear] = {
         year=2025,
         minimum_wage=Decimal("4666.00"),
         minimum_hourly_rate=Decimal("30.50"),
+        # 30 × 8 673 PLN (obwieszczenie MRPiPS of 2024, forecast average wage; poland.md §5.1).
+        pension_base_cap=Decimal("260190.00"),
         **_COMMON,
     ),
     2026: TaxYear(
         year=2026,
         minimum_wage=Decimal("4806.00"),
         minimum_hourly_rate=Decimal("31.40"),
+        # 30 × 9 420 PLN (obwieszczenie MRPiPS of 2025 on the forecast average wage for 2026).
+        pension_base_cap=Decimal("282600.00"),
         **_COMMON,
     ),
 }

@@ -66,18 +66,29 @@ class EmployerContributions:
         )
 
 
+def pension_base(gross: Decimal, earlier_base: Decimal, year: TaxYear) -> Decimal:
+    """The part of ``gross`` that pension and disability contributions are due on: what is left
+    of the year's cap (30 × the average wage) after ``earlier_base``, the base of the
+    contractor's earlier pay this year."""
+    left = max(year.pension_base_cap - earlier_base, ZERO)
+    return min(gross, left)
+
+
 def employee_contributions(
-    gross: Decimal, status: InsuranceStatus, year: TaxYear
+    gross: Decimal, status: InsuranceStatus, year: TaxYear, *, base: Decimal | None = None
 ) -> EmployeeContributions:
     """The contractor's contributions on ``gross``, each to the grosz.
 
-    Health is 9 % of the gross less the social contributions (not deductible from tax)."""
+    Pension and disability are on ``base`` (:func:`pension_base`, the whole gross when not
+    given); sickness has no yearly cap. Health is 9 % of the gross less the social
+    contributions (not deductible from tax)."""
     if status.student_under_26:
         return EmployeeContributions()
     if status.insured_elsewhere:
         return EmployeeContributions(health=to_grosz(gross * year.health_rate))
-    pension = to_grosz(gross * year.pension_rate)
-    disability = to_grosz(gross * year.disability_rate)
+    capped = gross if base is None else base
+    pension = to_grosz(capped * year.pension_rate)
+    disability = to_grosz(capped * year.disability_rate)
     sickness = to_grosz(gross * year.sickness_rate) if status.sickness else ZERO
     health = to_grosz((gross - pension - disability - sickness) * year.health_rate)
     return EmployeeContributions(
@@ -86,15 +97,18 @@ def employee_contributions(
 
 
 def employer_contributions(
-    gross: Decimal, status: InsuranceStatus, year: TaxYear
+    gross: Decimal, status: InsuranceStatus, year: TaxYear, *, base: Decimal | None = None
 ) -> EmployerContributions:
-    """The orderer's share; FP and FGŚP only when the base reaches the year's minimum wage."""
+    """The orderer's share; pension and disability on ``base`` (the yearly cap, as for the
+    contractor), accident, FP and FGŚP on the whole gross (they have no yearly cap), FP and
+    FGŚP only when the gross reaches the year's minimum wage."""
     if status.student_under_26 or status.insured_elsewhere:
         return EmployerContributions()
     funds_due = gross >= year.minimum_wage
+    capped = gross if base is None else base
     return EmployerContributions(
-        pension=to_grosz(gross * year.employer_pension_rate),
-        disability=to_grosz(gross * year.employer_disability_rate),
+        pension=to_grosz(capped * year.employer_pension_rate),
+        disability=to_grosz(capped * year.employer_disability_rate),
         accident=to_grosz(gross * year.accident_rate),
         labour_fund=to_grosz(gross * year.labour_fund_rate) if funds_due else ZERO,
         guaranteed_benefits=(

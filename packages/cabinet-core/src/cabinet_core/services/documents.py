@@ -502,11 +502,37 @@ class DocumentService(Service):
             e for e in self._errors(tx, document, document_type, client) if e.field not in too_long
         ]
         if not errors and isinstance(document_type, BaseDocumentType):
+            earlier = self._earlier(tx, document, document_type)
             try:
-                document = document_type.derive(document, self.cabinet.settings)
+                document = document_type.derive(document, self.cabinet.settings, earlier)
             except ValidationError as invalid:
                 errors += invalid.errors
         return document, errors
+
+    def _earlier(
+        self, tx: Tx, document: Document, document_type: BaseDocumentType
+    ) -> builtins.list[Document]:
+        """The client's other documents of ``document``'s type in the period its type's
+        computation reads (:meth:`~BaseDocumentType.earlier_period`), oldest first."""
+        period = document_type.earlier_period(document)
+        if period is None:
+            return []
+        found: builtins.list[Document] = []
+        query = DocumentQuery(
+            client_ids=(document.client_id,),
+            doc_types=(document_type.key,),
+            date_from=period[0],
+            date_to=period[1],
+            order="issue_date",
+            limit=500,
+            summary=True,
+        )
+        while True:
+            batch = tx.list_documents(query).items
+            found += [item for item in batch if item.id is None or item.id != document.id]
+            if len(batch) < query.limit:
+                return found
+            query = attrs.evolve(query, offset=query.offset + query.limit)
 
     def _finish(
         self,

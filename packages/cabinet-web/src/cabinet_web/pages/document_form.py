@@ -741,6 +741,9 @@ async def new_document(request: Request) -> Response:
     offered = [key for key, known in cabinet.document_types.items() if known.offer_new]
     default_type = offered[0] if offered else next(iter(cabinet.document_types), "")
     document_type = _document_type(cabinet, request.query_params.get("type", default_type))
+    if getattr(document_type, "from_template", False):
+        # A contract is made from a template, on its own form (never a template-less one here).
+        return redirect("/contracts/new")
     if request.query_params.get("from", "").strip():
         return await _new_from(request, document_type, request.query_params["from"])
     client_id = _client_id_for_new(request, request.query_params)
