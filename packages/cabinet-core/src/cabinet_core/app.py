@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         ProductService,
         SessionService,
         SettingsStoreService,
+        TaxYearService,
         TokenService,
         TwoFactorService,
         UserService,
@@ -92,6 +93,7 @@ class Cabinet:
     settings_store: SettingsStoreService
     branding: BrandingService
     mail_settings: MailSettingsService
+    tax_years: TaxYearService
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService

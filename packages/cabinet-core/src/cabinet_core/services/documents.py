@@ -503,7 +503,7 @@ class DocumentService(Service):
         ]
         if not errors and isinstance(document_type, BaseDocumentType):
             try:
-                document = document_type.derive(document, self.cabinet.settings)
+                document = document_type.derive(document, self.cabinet.tax_years.bill_settings(tx))
             except ValidationError as invalid:
                 errors += invalid.errors
         return document, errors
@@ -1253,6 +1253,8 @@ class DocumentService(Service):
             document = attrs.evolve(document, extra=document_type.normalise_extra(document.extra))
             if not document_type.validate(document):
                 # What saving would compute (a bill's payout after ZUS and tax).
-                document = document_type.derive(document, self.cabinet.settings)
+                with self.store.transaction(readonly=True) as tx:
+                    settings = self.cabinet.tax_years.bill_settings(tx)
+                document = document_type.derive(document, settings)
         totals = self._totals(document, document_type)
         return totals or DocumentTotals(currency=document.currency)

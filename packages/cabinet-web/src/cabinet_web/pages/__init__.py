@@ -24,6 +24,7 @@ from cabinet_web.pages import (
     profile,
     reports,
     settings,
+    tax_years,
     tokens,
     two_factor,
     users,
@@ -56,6 +57,7 @@ ROUTES = [
     *audit.ROUTES,
     *branding.ROUTES,
     *mail_settings.ROUTES,
+    *tax_years.ROUTES,
     *help.ROUTES,
 ]
 
