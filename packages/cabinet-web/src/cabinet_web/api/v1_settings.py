@@ -41,6 +41,10 @@ MAIL_SCHEMA = {
         "username": _STRING,
         "sender": _STRING,
         "password_set": {"type": "boolean", "description": "The password itself is never sent"},
+        "password_unreadable": {
+            "type": "boolean",
+            "description": "A stored password the secret key in force cannot open (set it again)",
+        },
         "mailer": _STRING,
         "from_environment": {"type": "array", "items": _STRING},
     },
@@ -98,6 +102,7 @@ async def _mail(request: Request) -> dict[str, Any]:
         "username": form.username,
         "sender": form.sender,
         "password_set": form.password_set,
+        "password_unreadable": form.password_unreadable,
         "mailer": form.mailer,
         "from_environment": list(form.from_environment),
     }
