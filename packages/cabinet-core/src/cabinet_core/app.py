@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         TokenService,
         TwoFactorService,
         UserService,
+        VatRateService,
         VatStatementService,
     )
     from cabinet_core.services.attachments import AttachmentService
@@ -94,6 +95,7 @@ class Cabinet:
     branding: BrandingService
     mail_settings: MailSettingsService
     tax_years: TaxYearService
+    vat_rates: VatRateService
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService

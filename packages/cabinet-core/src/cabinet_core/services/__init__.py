@@ -35,6 +35,7 @@ from cabinet_core.services.tax_years import TaxYearService
 from cabinet_core.services.tokens import TokenService
 from cabinet_core.services.two_factor import TwoFactorService
 from cabinet_core.services.users import UserService
+from cabinet_core.services.vat_rates import VatRateService
 from cabinet_core.services.vat_statements import VatStatementService
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ __all__ = [
     "TokenService",
     "TwoFactorService",
     "UserService",
+    "VatRateService",
     "VatStatementService",
     "install_services",
 ]
@@ -94,6 +96,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.branding = BrandingService(cabinet)
     cabinet.mail_settings = MailSettingsService(cabinet)
     cabinet.tax_years = TaxYearService(cabinet)
+    cabinet.vat_rates = VatRateService(cabinet)
     cabinet.cash = CashService(cabinet)
     cabinet.contract_templates = ContractTemplateService(cabinet)
     cabinet.contracts = ContractService(cabinet)

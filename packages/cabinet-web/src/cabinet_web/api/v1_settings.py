@@ -322,3 +322,75 @@ async def put_tax_year(request: Request) -> dict[str, Any]:
     values = {name: _text(body, name) for name in PARAMETERS}
     row = await run(cabinet_of(request).tax_years.save, actor(request), _year_of(request), values)
     return tax_year_json(row)
+
+
+# -- VAT rates offered -------------------------------------------------------------------------
+VAT_RATES_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "rates": {
+            "type": "array",
+            "description": "Every rate of the rules in force, in FA(3) order",
+            "items": {
+                "type": "object",
+                "properties": {"code": _STRING, "label": _STRING, "offered": {"type": "boolean"}},
+            },
+        },
+        "offered": {"type": "array", "items": _STRING},
+        "from_environment": {"type": "boolean"},
+    },
+}
+
+
+async def _vat_rates(request: Request, form: Any = None) -> dict[str, Any]:
+    if form is None:
+        form = await run(cabinet_of(request).vat_rates.form, actor(request))
+    language = request.state.language
+    return {
+        "rates": [
+            {
+                "code": rate.code,
+                "label": rate.label.get(language, rate.code),
+                "offered": rate.code in form.offered,
+            }
+            for rate in form.rates
+        ],
+        "offered": list(form.offered),
+        "from_environment": form.from_environment,
+    }
+
+
+@endpoint(
+    "/settings/vat-rates",
+    "GET",
+    "The VAT rates the document forms offer",
+    response=VAT_RATES_SCHEMA,
+)
+async def get_vat_rates(request: Request) -> dict[str, Any]:
+    """``from_environment``: the operator's ``CABINET_VAT_OFFERED_RATES`` decides."""
+    return await _vat_rates(request)
+
+
+@endpoint(
+    "/settings/vat-rates",
+    "PUT",
+    "Choose the VAT rates the document forms offer",
+    body={
+        "type": "object",
+        "properties": {
+            "offered": {"type": "array", "items": _STRING, "minItems": 1, "uniqueItems": True}
+        },
+        "required": ["offered"],
+        "additionalProperties": False,
+    },
+    response=VAT_RATES_SCHEMA,
+)
+async def put_vat_rates(request: Request) -> dict[str, Any]:
+    """An unknown code or an empty list is a 422 at ``rates``. Only the forms' lists change:
+    documents saved through the API may use every rate."""
+    body = await _body(request, ("offered",))
+    codes = body.get("offered")
+    if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+        raise ValidationError.single("offered", "type", N_("Enter a list."))
+    form = await run(cabinet_of(request).vat_rates.set_offered, actor(request), codes)
+    return await _vat_rates(request, form)

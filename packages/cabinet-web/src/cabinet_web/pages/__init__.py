@@ -28,6 +28,7 @@ from cabinet_web.pages import (
     tokens,
     two_factor,
     users,
+    vat_rates,
     vat_statement,
 )
 
@@ -58,6 +59,7 @@ ROUTES = [
     *branding.ROUTES,
     *mail_settings.ROUTES,
     *tax_years.ROUTES,
+    *vat_rates.ROUTES,
     *help.ROUTES,
 ]
 
