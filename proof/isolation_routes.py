@@ -120,6 +120,8 @@ JPK = Rule("object", query="tax_office=1471")
 VAT_FORMAT = Rule("object", {"format": ("csv", "pdf")})
 REPORT_KIND = Rule("own", {"kind": ("accounts", "payments")})
 FORMAT_OWN = Rule("own", {"format": ("csv", "pdf")})
+#: Firm-wide tax years (no client owns them).
+TAX_YEAR = Rule("own", {"year": ("2026",)})
 
 ROUTES: Mapping[tuple[str, str], Rule] = {
     # -- sign-in, passwords, second factor ---------------------------------------------------
@@ -250,6 +252,12 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/settings/mail"): OWN,
     ("POST", "/settings/mail"): OWN,
     ("POST", "/settings/mail/test"): OWN,
+    ("GET", "/settings/vat-rates"): OWN,
+    ("POST", "/settings/vat-rates"): OWN,
+    ("GET", "/settings/tax-years"): OWN,
+    ("POST", "/settings/tax-years"): OWN,
+    ("GET", "/settings/tax-years/{year:int}"): TAX_YEAR,
+    ("POST", "/settings/tax-years/{year:int}"): TAX_YEAR,
     # -- plugins: KSeF, Bitrix24 ---------------------------------------------------------------
     ("GET", "/api/ksef/clients/{client_id:int}"): OBJECT,
     ("POST", "/api/ksef/clients/{client_id:int}"): OBJECT,
@@ -359,6 +367,12 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/settings/mail"): OWN,
     ("POST", "/api/v1/settings/mail/test"): OWN,
     ("GET", "/api/v1/settings/mail/tests"): OWN,
+    ("GET", "/api/v1/settings/vat-rates"): OWN,
+    ("PUT", "/api/v1/settings/vat-rates"): OWN,
+    ("GET", "/api/v1/settings/tax-years"): OWN,
+    ("POST", "/api/v1/settings/tax-years"): OWN,
+    ("GET", "/api/v1/settings/tax-years/{year:int}"): TAX_YEAR,
+    ("PUT", "/api/v1/settings/tax-years/{year:int}"): TAX_YEAR,
     ("GET", "/api/v1/users"): OWN,
     ("POST", "/api/v1/users"): OWN,
     ("POST", "/api/v1/users/{user_id:int}/deactivate"): OBJECT,

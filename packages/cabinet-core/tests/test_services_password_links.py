@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Role
@@ -17,6 +18,7 @@ from cabinet_core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from cabinet_core.settings import DEFAULT_BASE_URL
 from cabinet_core.storage import Store
 from cabinet_core.worker import Worker
 from fixtures_services import PASSWORD, HookRecorder, World
@@ -188,3 +190,36 @@ def test_a_link_refuses_a_common_password_and_still_works(
         assert [(e.field, e.code) for e in refused.value.errors] == [("password", code)]
     # The link was not spent by the refusals.
     assert cabinet.password_links.complete(secret, "a much better password").id == world.alice.id
+
+
+def test_without_a_base_url_the_link_uses_the_branding_host_name_and_firm_name(
+    world: World, mailer: CapturingMailer
+) -> None:
+    cabinet = world.cabinet
+    cabinet.settings = attrs.evolve(cabinet.settings, base_url=DEFAULT_BASE_URL)
+    cabinet.branding.update(
+        world.actor(world.admin),
+        firm_name="Kancelaria Nowak",
+        primary_color="#1f4e79",
+        accent_color="#f2a900",
+        host_name="panel.nowak.pl",
+    )
+    assert cabinet.branding.public_url() == "https://panel.nowak.pl"
+    cabinet.password_links.request_reset("alice@alfa.example", remote="10.1.1.1")
+    _deliver(cabinet)
+    body = mailer.sent[-1].body
+    assert "https://panel.nowak.pl/password/" in body
+    assert "Kancelaria Nowak" in mailer.sent[-1].subject + body
+
+
+def test_the_operators_base_url_wins_over_the_host_name(world: World) -> None:
+    cabinet = world.cabinet
+    cabinet.branding.update(
+        world.actor(world.admin),
+        firm_name="Kancelaria Nowak",
+        primary_color="#1f4e79",
+        accent_color="#f2a900",
+        host_name="panel.nowak.pl",
+    )
+    assert cabinet.branding.public_url() == "https://cabinet.example"
+    assert cabinet.sync_port("null").base_url == "https://cabinet.example"

@@ -49,9 +49,11 @@ if TYPE_CHECKING:
         ProductService,
         SessionService,
         SettingsStoreService,
+        TaxYearService,
         TokenService,
         TwoFactorService,
         UserService,
+        VatRateService,
         VatStatementService,
     )
     from cabinet_core.services.attachments import AttachmentService
@@ -92,6 +94,8 @@ class Cabinet:
     settings_store: SettingsStoreService
     branding: BrandingService
     mail_settings: MailSettingsService
+    tax_years: TaxYearService
+    vat_rates: VatRateService
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService

@@ -65,6 +65,10 @@ class SmtpSettings:
     sender: str = "cabinet@localhost"
 
 
+#: Where the cabinet is served when nothing says otherwise (``cabinet serve``'s default).
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Everything an installation can configure. Build it in code or with :meth:`from_env`."""
@@ -72,7 +76,7 @@ class Settings:
     data_dir: Path = Path("cabinet-data")
     database_url: str | None = None
     secret_key: str = attrs.field(factory=lambda: secrets.token_urlsafe(32), repr=False)
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = DEFAULT_BASE_URL
     branding: Branding = Branding()
     languages: tuple[str, ...] = ("pl", "en")
     default_language: str = "pl"

@@ -126,6 +126,16 @@ def settings_pages(actor: User, request: Request) -> Sequence[Mapping[str, str]]
             "description": _("The SMTP server, and a test e-mail"),
         },
         {
+            "href": "/settings/vat-rates",
+            "label": _("VAT rates offered"),
+            "description": _("Which VAT rates the document forms offer"),
+        },
+        {
+            "href": "/settings/tax-years",
+            "label": _("Tax years"),
+            "description": _("PIT and ZUS parameters per year, which bills are computed with"),
+        },
+        {
             "href": "/settings/contract-templates",
             "label": _("Contract templates"),
             "description": _("Umowa o dzieło, umowa zlecenie and your own, in Polish and English"),

@@ -42,6 +42,7 @@ from datetime import time
 from typing import TYPE_CHECKING
 
 import attrs
+from cabinet_core import sealing
 
 if TYPE_CHECKING:
     from cabinet_core.app import Cabinet
@@ -52,6 +53,8 @@ NAMESPACE = "ksef"
 ENVIRONMENTS = ("test", "demo", "production")
 #: The metadata query's own floor: at most 20 requests an hour per client (§0.5, §8).
 MIN_RECEIVE_MINUTES = 15
+#: The HKDF label of the credentials key (changing it would make stored credentials unreadable).
+CREDENTIALS_LABEL = b"cabinet-ksef credentials"
 
 
 def _number(config: Mapping[str, str], key: str, default: float, *, minimum: float) -> float:
@@ -152,14 +155,9 @@ class KsefSettings:
 
 
 def derive_key(secret_key: str) -> bytes:
-    """A Fernet key derived from the cabinet's secret key (HKDF-SHA256, a label of its own, so
-    the session key and the credentials key are never the same bytes)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+    """A Fernet key derived from the cabinet's secret key (the core's
+    :func:`cabinet_core.sealing.derive_key` with a label of its own, so the session key, the
+    SMTP password's key and the credentials key are never the same bytes)."""
     if not secret_key:
         raise ValueError("CABINET_KSEF_CREDENTIALS_KEY is unset and there is no secret key")
-    raw = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"cabinet-ksef credentials"
-    ).derive(secret_key.encode())
-    return base64.urlsafe_b64encode(raw)
+    return sealing.derive_key(secret_key, CREDENTIALS_LABEL)

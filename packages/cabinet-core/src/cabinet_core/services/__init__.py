@@ -31,9 +31,11 @@ from cabinet_core.services.parties import CounterpartyService, ProductService
 from cabinet_core.services.password_links import PasswordLinkService
 from cabinet_core.services.sessions import SessionService
 from cabinet_core.services.settings_store import SettingsStoreService
+from cabinet_core.services.tax_years import TaxYearService
 from cabinet_core.services.tokens import TokenService
 from cabinet_core.services.two_factor import TwoFactorService
 from cabinet_core.services.users import UserService
+from cabinet_core.services.vat_rates import VatRateService
 from cabinet_core.services.vat_statements import VatStatementService
 
 if TYPE_CHECKING:
@@ -60,9 +62,11 @@ __all__ = [
     "ProductService",
     "SessionService",
     "SettingsStoreService",
+    "TaxYearService",
     "TokenService",
     "TwoFactorService",
     "UserService",
+    "VatRateService",
     "VatStatementService",
     "install_services",
 ]
@@ -91,6 +95,8 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.settings_store = SettingsStoreService(cabinet)
     cabinet.branding = BrandingService(cabinet)
     cabinet.mail_settings = MailSettingsService(cabinet)
+    cabinet.tax_years = TaxYearService(cabinet)
+    cabinet.vat_rates = VatRateService(cabinet)
     cabinet.cash = CashService(cabinet)
     cabinet.contract_templates = ContractTemplateService(cabinet)
     cabinet.contracts = ContractService(cabinet)

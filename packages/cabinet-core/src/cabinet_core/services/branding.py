@@ -20,7 +20,7 @@ from cabinet_core.contrast import AA_NORMAL_TEXT, HEX_COLOUR, contrast_ratio
 from cabinet_core.entities import Actor
 from cabinet_core.errors import N_, FieldError, NotFound
 from cabinet_core.services._base import Service, raise_if
-from cabinet_core.settings import Branding
+from cabinet_core.settings import DEFAULT_BASE_URL, Branding
 
 #: The settings key of the stored branding fields and of the logo.
 BRANDING_KEY = "branding"
@@ -107,6 +107,23 @@ class BrandingService(Service):
         with self._cache_lock:
             self._cached = (now, branding)
         return branding
+
+    def public_url(self) -> str:
+        """The cabinet's address for links made without a request (e-mails, the CRM), without
+        a trailing slash: the operator's ``CABINET_BASE_URL`` when set, else
+        ``https://<host name>`` when the branding names one, else the default base URL."""
+        settings = self.cabinet.settings
+        explicit = bool(settings.environment.get("CABINET_BASE_URL")) or (
+            settings.base_url != DEFAULT_BASE_URL
+        )
+        if not explicit:
+            host = self._environment().get("host_name")
+            if not host:
+                with self.store.transaction(readonly=True) as tx:
+                    host = str((tx.get_setting(BRANDING_KEY) or {}).get("host_name") or "")
+            if host:
+                return f"https://{host}"
+        return settings.base_url.rstrip("/")
 
     def for_documents(self) -> Branding:
         """:meth:`effective`, with a stored logo as a ``data:`` URL: a PDF renderer embeds it

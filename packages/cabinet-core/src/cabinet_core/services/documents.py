@@ -504,7 +504,9 @@ class DocumentService(Service):
         if not errors and isinstance(document_type, BaseDocumentType):
             earlier = self._earlier(tx, document, document_type)
             try:
-                document = document_type.derive(document, self.cabinet.settings, earlier)
+                document = document_type.derive(
+                    document, self.cabinet.tax_years.bill_settings(tx), earlier
+                )
             except ValidationError as invalid:
                 errors += invalid.errors
         return document, errors
@@ -1280,6 +1282,8 @@ class DocumentService(Service):
             document = attrs.evolve(document, extra=document_type.normalise_extra(document.extra))
             if not document_type.validate(document):
                 # What saving would compute (a bill's payout after ZUS and tax).
-                document = document_type.derive(document, self.cabinet.settings)
+                with self.store.transaction(readonly=True) as tx:
+                    settings = self.cabinet.tax_years.bill_settings(tx)
+                document = document_type.derive(document, settings)
         totals = self._totals(document, document_type)
         return totals or DocumentTotals(currency=document.currency)

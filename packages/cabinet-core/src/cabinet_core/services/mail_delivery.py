@@ -221,8 +221,8 @@ class MailDelivery(Service):
         """The e-mail of one notification: its text, a link into the cabinet and where to turn
         such e-mails off."""
         language = language if language in _NOTIFICATION_BODY else "pl"
-        base = cabinet.settings.base_url.rstrip("/")
-        firm = cabinet.settings.branding.firm_name
+        base = cabinet.branding.public_url()
+        firm = cabinet.branding.effective().firm_name
         subject = f"{firm}: {notification.text}"
         if len(subject) > 150:
             subject = subject[:149] + "…"

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LINK_PATH", "PasswordLinkService"]
 
-#: Where a link leads: ``{settings.base_url}/password/{secret}`` (the web's page).
+#: Where a link leads: ``{public URL}/password/{secret}`` (the web's page; the public URL is
+#: ``CABINET_BASE_URL``, else the branding's host name: ``BrandingService.public_url``).
 LINK_PATH = "/password/"
 #: "Forgot password" mails per address within ``settings.login_window_seconds``.
 RESETS_PER_WINDOW = 3
@@ -138,8 +139,8 @@ class PasswordLinkService(Service):
                 )
             )
         language = user.language if user.language in ("pl", "en") else "pl"
-        firm = settings.branding.firm_name
-        url = settings.base_url.rstrip("/") + LINK_PATH + secret
+        firm = self.cabinet.branding.effective().firm_name
+        url = self.cabinet.branding.public_url() + LINK_PATH + secret
         return MailMessage(
             to=(user.email,),
             subject=_SUBJECT[purpose][language].format(firm=firm),

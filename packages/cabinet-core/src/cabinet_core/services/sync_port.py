@@ -75,8 +75,9 @@ class CabinetSyncPort:
 
     @property
     def base_url(self) -> str:
-        """The cabinet's public URL, without a trailing slash."""
-        return self._cabinet.settings.base_url.rstrip("/")
+        """The cabinet's public URL, without a trailing slash (``CABINET_BASE_URL``, else the
+        branding's host name)."""
+        return self._cabinet.branding.public_url()
 
     def now(self) -> datetime:
         """The store's clock (tests pin it)."""

@@ -24,9 +24,11 @@ from cabinet_web.pages import (
     profile,
     reports,
     settings,
+    tax_years,
     tokens,
     two_factor,
     users,
+    vat_rates,
     vat_statement,
 )
 
@@ -56,6 +58,8 @@ ROUTES = [
     *audit.ROUTES,
     *branding.ROUTES,
     *mail_settings.ROUTES,
+    *tax_years.ROUTES,
+    *vat_rates.ROUTES,
     *help.ROUTES,
 ]
 

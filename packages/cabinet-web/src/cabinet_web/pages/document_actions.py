@@ -336,14 +336,16 @@ async def _render_request(
     at_fields = {"reason", "seller_email"} | {
         f"lines.{index}.{name}" for index in range(len(values["lines"])) for name in LINE_FIELDS
     }
-    rates = cabinet.tax_rules_on(document.issue_date)
+    rates = await run(
+        cabinet.vat_rates.offered, document.issue_date, [line.vat_rate for line in document.lines]
+    )
     context = {
         "document": document,
         "document_type": cabinet.document_types.get(document.doc_type),
         "values": values,
         "errors": errors,
         "vat_choices": [
-            (rate.code, rate.label.get(request.state.language, rate.code)) for rate in rates.rates
+            (rate.code, rate.label.get(request.state.language, rate.code)) for rate in rates
         ],
         # Whatever has no field on this form (the whole request, a line it does not show).
         "general_errors": [text for key, text in errors.items() if key not in at_fields],

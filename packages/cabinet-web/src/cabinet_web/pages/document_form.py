@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -553,10 +553,13 @@ def templates_for(cabinet: Cabinet, client: Client, doc_type: str) -> list[tuple
     ]
 
 
-def vat_choices(cabinet: Cabinet, on: date, language: str) -> list[tuple[str, str]]:
-    """The VAT rate codes in force on ``on`` with their labels (23%, zwolnione …)."""
-    rules = cabinet.tax_rules_on(on)
-    return [(rate.code, rate.label.get(language, rate.code)) for rate in rules.rates]
+def vat_choices(
+    cabinet: Cabinet, on: date, language: str, keep: Iterable[str] = ()
+) -> list[tuple[str, str]]:
+    """The VAT rate codes the forms offer on ``on`` (the admins' choice, and ``keep``: the
+    codes the lines already have) with their labels (23%, zwolnione …)."""
+    rates = cabinet.vat_rates.offered(on, keep)
+    return [(rate.code, rate.label.get(language, rate.code)) for rate in rates]
 
 
 def _today(cabinet: Cabinet) -> date:
@@ -610,7 +613,13 @@ async def _render_form(
         "counterparties": counterparties.items,
         "products": products.items,
         "templates": templates_for(cabinet, client, document_type.key),
-        "vat_choices": vat_choices(cabinet, on, request.state.language),
+        "vat_choices": await run(
+            vat_choices,
+            cabinet,
+            on,
+            request.state.language,
+            [str(line.get("vat_rate", "")) for line in lines],
+        ),
         "currencies": [(code, code) for code in CURRENCIES],
         "language_choices": _translated(request, LANGUAGE_CHOICES),
         "payment_methods": _translated(request, PAYMENT_METHODS),
