@@ -214,3 +214,21 @@ def test_the_least_span_follows_ksefs_windows() -> None:
     assert least_span(31, windows) == 60.0  # the 31st waits for the minute
     assert least_span(181, windows) == 3600.0  # the 181st waits for the hour
     assert nip(3) != nip(4) and len(nip(3)) == 10
+
+
+def test_load_reads_page_percentiles_from_the_servers_histogram() -> None:
+    """``bench load`` reports the server's own latency from its cumulative histogram: the share
+    within each bucket, and p50/p95 interpolated inside the bucket they fall in."""
+    from bench.load import _histogram_summary
+
+    # 100 requests: 60 within 50 ms, 90 within 250 ms, 100 within 500 ms.
+    buckets = {0.05: 60.0, 0.25: 90.0, 0.5: 100.0, float("inf"): 100.0}
+    summary = _histogram_summary(buckets)
+    assert summary["count"] == 100
+    assert summary["p50_ms"] == pytest.approx(50 * 50 / 60, abs=0.1)
+    assert summary["p95_ms"] == pytest.approx(250 + 250 * 5 / 10, abs=0.1)
+    assert summary["within_250_ms"] == 0.9
+    assert summary["within_500_ms"] == 1.0
+    # A p95 beyond the last finite bucket is not made up.
+    assert _histogram_summary({0.05: 10.0, float("inf"): 100.0})["p95_ms"] is None
+    assert _histogram_summary({}) == {"count": 0}

@@ -19,6 +19,8 @@ from cabinet_core.storage import schema as t
 __all__ = ["AuthTables"]
 
 _s = t.sessions
+#: Read on every request with a session cookie: built once, not per call.
+_GET_SESSION = sa.select(_s).where(_s.c.id == sa.bindparam("_session_id"))
 _l = t.password_links
 _f = t.two_factor
 
@@ -79,7 +81,7 @@ class AuthTables:
         return session
 
     def get_session(self, session_id: str) -> SignInSession | None:
-        row = self.connection.execute(sa.select(_s).where(_s.c.id == session_id)).mappings().first()
+        row = self.connection.execute(_GET_SESSION, {"_session_id": session_id}).mappings().first()
         return _session(row) if row is not None else None
 
     def list_sessions(self, user_id: int) -> list[SignInSession]:

@@ -66,6 +66,15 @@ def _sums_query(live: tuple[tuple[str, tuple[DocumentSelection, str]], ...]) -> 
     )
 
 
+_n = t.notifications
+#: Asked on every page (the header's count): built once, not per call.
+_UNREAD = (
+    sa.select(_n.c.kind, sa.func.count())
+    .where(_n.c.user_id == sa.bindparam("_user_id"), _n.c.read_at.is_(None))
+    .group_by(_n.c.kind)
+)
+
+
 class DashboardQueries:
     """The dashboard statements bound to one transaction's connection (``tx.dashboard``)."""
 
@@ -131,14 +140,9 @@ class DashboardQueries:
         return {str(sub): int(n) for sub, n in self.connection.execute(query)}
 
     def unread_notifications(self, user_id: int) -> dict[str, int]:
-        """Notification kind → how many of the user's are unread."""
-        n = t.notifications
-        query = (
-            sa.select(n.c.kind, sa.func.count())
-            .where(n.c.user_id == user_id, n.c.read_at.is_(None))
-            .group_by(n.c.kind)
-        )
-        return {str(kind): int(count) for kind, count in self.connection.execute(query)}
+        """Notification kind → how many of the user's are unread (every page's header)."""
+        rows = self.connection.execute(_UNREAD, {"_user_id": user_id})
+        return {str(kind): int(count) for kind, count in rows}
 
     def ksef_states(self, *, client_ids: Sequence[int] | None) -> dict[str, int]:
         """KSeF submission state → how many, over ``client_ids`` (``None``: every client)."""

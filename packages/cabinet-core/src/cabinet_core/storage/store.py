@@ -390,6 +390,8 @@ def _update_document_statement() -> sa.Update:
 # Built once: every use case reads its client, and building the query per call cost more than
 # running it (bench/core.py).
 _GET_CLIENT = sa.select(t.clients).where(t.clients.c.id == sa.bindparam("_client_id"))
+#: Read on every signed-in request (the session's user): built once, not per call.
+_GET_USER = sa.select(t.users).where(t.users.c.id == sa.bindparam("_user_id"))
 
 #: The fields of a document a workflow move changes (:meth:`Tx.move_document`).
 _MOVE_FIELDS = frozenset({"status", "number", "series", "payment_status"})
@@ -551,7 +553,7 @@ class Tx:
 
     def get_user(self, user_id: int) -> User | None:
         """The user, or ``None``."""
-        row = self._one(sa.select(t.users).where(t.users.c.id == user_id))
+        row = self.connection.execute(_GET_USER, {"_user_id": user_id}).mappings().first()
         return None if row is None else mapping.user_from_row(row)
 
     def get_user_by_email(self, email: str) -> User | None:
