@@ -8,7 +8,13 @@ from decimal import Decimal
 
 import pytest
 from bitrix24_emulator import Emulator, VirtualClock
-from cabinet_bitrix.rows import gross_row_price, net_unit_price, product_row, same_prices
+from cabinet_bitrix.rows import (
+    gross_row_price,
+    net_unit_price,
+    product_row,
+    rows_match,
+    same_prices,
+)
 from cabinet_core.entities import DocumentLine, PriceMode
 from emulated import emulated_client
 from hypothesis import given
@@ -81,3 +87,34 @@ def test_a_net_price_survives_the_portal_keeping_cents_only(net, rate):
     sent = Decimal(product_row(line, PriceMode.NET, 10)["price"])
     kept = {"price": sent.quantize(Decimal("0.01")), "taxRate": int(rate), "taxIncluded": "N"}
     assert net_unit_price(kept) == net
+
+
+def test_rows_read_back_match_the_lines_only_when_each_row_is_the_lines_own():
+    lines = [
+        DocumentLine(name="Obsługa", unit_price=Decimal("100"), vat_rate="23"),
+        DocumentLine(
+            name="Zwolnione", quantity=Decimal("2"), unit_price=Decimal("9.5"), vat_rate="zw"
+        ),
+    ]
+    # As the portal answers them (numbers, not strings; the net line's price includes tax).
+    rows = [
+        {"id": 7, "productName": "Obsługa", "price": 123, "quantity": 1, "taxRate": 23, "sort": 10},
+        {
+            "id": 8,
+            "productName": "Zwolnione",
+            "price": 9.5,
+            "quantity": 2,
+            "taxRate": None,
+            "sort": 20,
+        },
+    ]
+    assert rows_match(lines, PriceMode.NET, rows)
+    assert rows_match(lines, PriceMode.NET, list(reversed(rows)))  # compared in sort order
+    assert not rows_match(lines, PriceMode.NET, rows[:1])  # a row deleted in Bitrix24
+    assert not rows_match(lines, PriceMode.NET, [*rows, {**rows[0], "id": 9, "sort": 30}])
+    assert not rows_match(lines, PriceMode.NET, [{**rows[0], "price": 100}, rows[1]])
+    assert not rows_match(lines, PriceMode.NET, [rows[0], {**rows[1], "quantity": 3}])
+    assert not rows_match(lines, PriceMode.NET, [{**rows[0], "taxRate": 8}, rows[1]])
+    assert not rows_match(lines, PriceMode.NET, [{**rows[0], "productName": "Inna"}, rows[1]])
+    # A gross-priced document states the gross price: 123 is not a gross 100.
+    assert not rows_match(lines, PriceMode.GROSS, rows)

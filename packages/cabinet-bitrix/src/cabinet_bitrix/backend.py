@@ -454,15 +454,26 @@ class BitrixBackend:
         return known
 
     def run_reads(self, commands: Sequence[Command]) -> dict[str, CommandResult]:
-        """Run read commands in batches of 50; a command refused for a limit
+        """Run read commands in batches of 50 (several in flight); a command refused for a limit
         (``OPERATION_TIME_LIMIT`` when several expensive reads of one method share a batch)
         is run again once its method has room, within the client's retry policy."""
         results: dict[str, CommandResult] = {}
         todo = list(commands)
         tries = 0
         while todo:
-            for batch in chunks(todo):
-                results.update(run_batch(self.client, batch))
+            batches = list(chunks(todo))
+            if len(batches) == 1:
+                results.update(run_batch(self.client, batches[0]))
+            else:
+                # Several batches of reads (a reconciliation pass's rows): in flight together,
+                # like the writes, so a pass takes the bucket's time, not the sum of answers.
+                in_flight = max(1, min(DEFAULT_IN_FLIGHT, len(batches)))
+                for out in run_pipelined(
+                    self.client, batches, in_flight=in_flight, repeatable=True
+                ):
+                    if out.results is None:
+                        raise out.error or BitrixError("NO_ANSWER", "the batch was not answered")
+                    results.update(out.results)
             refused = [c for c in todo if (e := results[c.name].error) is not None and e.transient]
             tries += 1
             if not refused or tries >= self.client.retry.attempts:

@@ -599,8 +599,10 @@ def productrow_list(call: Call) -> Any:
     filter_ = call.get("filter") or {}
     if not isinstance(filter_, Mapping) or "=ownerType" not in filter_ or "=ownerId" not in filter_:
         raise ApiError("100", "Required filter fields '=ownerType' and '=ownerId' are missing")
-    _owner(call, filter_["=ownerType"], filter_["=ownerId"])
+    crm, item = _owner(call, filter_["=ownerType"], filter_["=ownerId"])
     test = F.matcher(filter_, lambda name: True)
-    rows = F.ordered([row for row in _all_rows(call) if test(row)], call.get("order"))
+    # The owner's own rows (the portal's index), not every row of the portal.
+    owned = call.portal.rows.get((crm.owner_code, int(item["id"])), [])
+    rows = F.ordered([row for row in owned if test(row)], call.get("order") or {"sort": "ASC"})
     chunk, total, following = F.page(rows, F.start_of(call.params))
     return Listed({"productRows": chunk}, total, following)
