@@ -11,6 +11,7 @@ of any size keeps memory flat.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
@@ -265,7 +266,7 @@ def register_entries(
         markers,
         document_kind,
         ksef_marker,
-    ) in result:
+    ) in itertools.chain.from_iterable(result.partitions()):
         party_key = (party_name, party_nip, party_vat_eu, party_country)
         party = parties.get(party_key)
         if party is None and party_name is not None:

@@ -248,7 +248,9 @@ def _amounts(entry: RegisterEntry) -> tuple[tuple[RateAmount, ...], bool, Decima
         net_sum += net_pln
         vat_sum += vat_pln
         amounts.append(
-            RateAmount(rate=str(raw.get("rate")), net=net, vat=vat, net_pln=net_pln, vat_pln=vat_pln)
+            RateAmount(
+                rate=str(raw.get("rate")), net=net, vat=vat, net_pln=net_pln, vat_pln=vat_pln
+            )
         )
     return tuple(amounts), missing, net_sum, vat_sum
 
