@@ -4,7 +4,7 @@ bare SQL it needs, and the JPK_V7M(3) writer's time and peak memory as rows grow
 * ``vat_statement_<engine>``: ``cabinet.vat_statements.statement(actor, client, month)`` (access
   check, both registers read and turned into rows in PLN with their K fields, totals, the
   declaration) on the list benchmark's database (:mod:`bench.lists`, built and cached on first
-  use; 200,000 documents by default here, the measured client holding 20,000 of them spread over
+  use; 1,000,000 documents by default, the measured client holding 20,000 of them spread over
   47 months, about 400 a month). The baseline is the bare SQL the statement needs: the same two
   ``SELECT``s (the register's documents of the month with their totals, and the GTU codes of their
   lines) for both registers, fetched as raw DBAPI tuples, no Python objects built. Both are timed
@@ -36,9 +36,11 @@ from cabinet_core.vat_statement import (
     PURCHASE,
     SALES,
     JpkHeader,
+    KTotals,
     Period,
     RegisterEntry,
     RegisterRow,
+    RegisterTotals,
     Taxpayer,
     build_row,
     compute_declaration,
@@ -51,7 +53,10 @@ from bench._timing import alternating
 RESULTS = Path(__file__).resolve().parent / "results"
 #: The month measured: a full month of the list database's data (which ends 2026-11-27).
 MONTH = Period(year=2026, number=10)
-DEFAULT_SIZE = lists.Size(documents=200_000, own=20_000, clients=500, suppliers=3000)
+#: The issue's database: a million documents, the measured client holding 20,000 of them. Built
+#: once by :mod:`bench.lists` and cached under ``bench/results/`` (gitignored): about 25 minutes
+#: on the shared 2-core machine; later runs reuse it (``--documents 200000`` for a quicker one).
+DEFAULT_SIZE = lists.Size(documents=1_000_000, own=20_000, clients=500, suppliers=3000)
 
 
 # -- the statement against its bare SQL --------------------------------------------------------
@@ -125,6 +130,77 @@ def measure_statement(cabinet: Any, label: str, *, calls: int, rounds: int) -> d
         "ratio": round(service_s / bare_s, 2),
         "clock": "process CPU" if label == "sqlite" else "wall",
         "goal": "ratio <= 1.5",
+    }
+
+
+def measure_stages(cabinet: Any, *, calls: int = 20) -> dict[str, Any]:
+    """Where a statement's time goes: the minimum over ``calls`` of each stage alone (process
+    CPU time): the SQL through SQLAlchemy, reading the register entries, building the rows from
+    entries already read, the totals of rows already built, and the whole statement."""
+    engine: sa.Engine = cabinet.store.engine
+    with engine.connect() as connection:
+        marker = connection.execute(
+            sa.select(t.settings.c.value).where(t.settings.c.key == lists.MARKER)
+        ).scalar_one()
+    client_id = int(marker["measured_client"])
+    actor = Actor.system()
+    service = cabinet.vat_statements
+    built = _bare_queries(cabinet, client_id)
+
+    def best(run: Callable[[], object]) -> float:
+        times = []
+        for _ in range(calls):
+            started = time.process_time()
+            run()
+            times.append(time.process_time() - started)
+        return round(min(times) * 1000, 2)
+
+    def read() -> dict[str, list[RegisterEntry]]:
+        with cabinet.store.transaction(readonly=True) as tx:
+            return {
+                side: list(
+                    tx.vat_register_entries(
+                        client_id=client_id,
+                        selections=service.selections(side),
+                        start=MONTH.first_day,
+                        end=MONTH.last_day,
+                        buyer_side=side == PURCHASE,
+                    )
+                )
+                for side in (SALES, PURCHASE)
+            }
+
+    def fetch() -> None:
+        with engine.connect() as connection:
+            for query in built:
+                connection.execute(query).fetchall()
+
+    entries = read()
+    rules = service._rules()
+
+    def build() -> dict[str, list[RegisterRow]]:
+        return {
+            side: [build_row(e, side=side, lp=n, rules=rules) for n, e in enumerate(found, 1)]
+            for side, found in entries.items()
+        }
+
+    rows = build()
+    order = cabinet.tax_rules_on(MONTH.last_day).order
+
+    def totals() -> None:
+        for side, found in rows.items():
+            sums = KTotals(side=side)
+            for row in found:
+                sums.add(row)
+            RegisterTotals.of(found, order)
+
+    return {
+        "name": "vat_statement_stages_ms",
+        "sql_through_sqlalchemy": best(fetch),
+        "read_entries": best(read),
+        "build_rows": best(build),
+        "totals": best(totals),
+        "statement": best(lambda: service.statement(actor, client_id, MONTH)),
     }
 
 
@@ -227,6 +303,7 @@ def run(
     engines: tuple[str, ...] = ("sqlite",),
     folder: Path = RESULTS,
     log: Callable[[str], None] | None = None,
+    stages: bool = False,
 ) -> list[dict[str, Any]]:
     """Measure the statement on each engine and the JPK writer at each size."""
     log = log or (lambda text: print(text, file=sys.stderr))
@@ -235,6 +312,8 @@ def run(
     if "sqlite" in engines:
         with lists.sqlite_cabinet(size, folder, log=log) as cabinet:
             results.append(measure_statement(cabinet, "sqlite", calls=calls, rounds=rounds))
+            if stages:
+                results.append(measure_stages(cabinet))
     if "postgresql" in engines:
         server = lists.postgres_server()
         unreachable = lists.postgres_unreachable(server)
@@ -247,7 +326,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    """``python -m bench vat [--documents N] [--own N] [--engine E] [--jpk-rows N …]``."""
+    """``python -m bench vat [--documents N] [--own N] [--engine E] [--jpk-rows N] [--stages]``."""
     parser = argparse.ArgumentParser(prog="python -m bench vat")
     parser.add_argument("--documents", type=int, default=DEFAULT_SIZE.documents)
     parser.add_argument("--own", type=int, default=DEFAULT_SIZE.own)
@@ -256,6 +335,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jpk-rows", type=int, action="append")
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), action="append")
+    parser.add_argument(
+        "--stages", action="store_true", help="also time each stage of the statement (SQLite)"
+    )
     args = parser.parse_args(argv)
     size = lists.Size(
         documents=args.documents,
@@ -269,4 +351,5 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         rounds=args.rounds,
         jpk_rows=tuple(args.jpk_rows or (1000, 10_000)),
         engines=tuple(args.engine or ("sqlite",)),
+        stages=args.stages,
     )

@@ -11,6 +11,8 @@ of any size keeps memory flat.
 from __future__ import annotations
 
 import functools
+import itertools
+import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -136,6 +138,12 @@ def _day(value: Any) -> Any:
     return date.fromisoformat(value)
 
 
+def _json(value: Any) -> Any:
+    """A JSON column selected as text (see :func:`_text`); a driver that decodes JSON itself
+    (psycopg) hands back the value already."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """``column`` read as the database's text: SQLAlchemy's SQLite date parsing costs more than
     the whole rest of a register row, and :func:`date.fromisoformat` is exact and fast."""
@@ -181,7 +189,7 @@ def register_queries(
             party["nip"].as_string().label("party_nip"),
             party["vat_eu"].as_string().label("party_vat_eu"),
             party[("address", "country")].as_string().label("party_country"),
-            _d.c.totals,
+            _text(_d.c.totals).label("totals"),
             _d.c.fx_rate,
             _d.c.fx_table,
             _text(_d.c.fx_date).label("fx_date"),
@@ -191,7 +199,7 @@ def register_queries(
             _m.c.client_id.label("m_client_id"),
             _m.c.non_deductible,
             _m.c.fixed_asset,
-            _m.c.markers,
+            _text(_m.c.markers).label("markers"),
             _m.c.document_kind,
             _m.c.ksef_marker,
         )
@@ -229,6 +237,8 @@ def register_entries(
             marked.add(document_id)
     shares = _non_deductible_shares(connection, marked) if buyer_side and marked else {}
     result = connection.execution_options(yield_per=_BATCH).execute(query, params)
+    # A counterparty appears on many rows of a month: one Party per distinct one.
+    parties: dict[tuple[Any, ...], Party] = {}
     # Unpacked in the select's column order: attribute access per column costs more here than
     # everything the row's arithmetic does.
     for (
@@ -256,7 +266,16 @@ def register_entries(
         markers,
         document_kind,
         ksef_marker,
-    ) in result:
+    ) in itertools.chain.from_iterable(result.partitions()):
+        party_key = (party_name, party_nip, party_vat_eu, party_country)
+        party = parties.get(party_key)
+        if party is None and party_name is not None:
+            party = parties[party_key] = Party(
+                name=party_name,
+                nip=party_nip,
+                vat_eu=party_vat_eu,
+                address=_ADDRESSES.get(party_country) or Address(country=party_country or "PL"),
+            )
         yield RegisterEntry(
             document_id=document_id,
             doc_type=doc_type,
@@ -266,15 +285,8 @@ def register_entries(
             sale_date=_day(sale_date),
             receipt_date=_day(receipt_date),
             currency=currency,
-            counterparty=None
-            if party_name is None
-            else Party(
-                name=party_name,
-                nip=party_nip,
-                vat_eu=party_vat_eu,
-                address=_ADDRESSES.get(party_country) or Address(country=party_country or "PL"),
-            ),
-            totals=totals,
+            counterparty=party,
+            totals=_json(totals),
             fx_rate=fx_rate,
             fx_table=fx_table,
             fx_date=_day(fx_date),
@@ -289,7 +301,7 @@ def register_entries(
                 client_id=mark_client_id,
                 non_deductible=bool(non_deductible),
                 fixed_asset=bool(fixed_asset),
-                markers=tuple(markers or ()),
+                markers=tuple(_json(markers) or ()),
                 document_kind=document_kind,
                 ksef_marker=ksef_marker,
             ),
