@@ -1,6 +1,8 @@
 """End to end in a real browser: a client opens a cash desk's report from the menu, adds a KP and
 a KW inline (a KW too large is refused at its amount), changes the KP in place, closes the report
-and downloads the KW as PDF, in Polish and then in English."""
+and downloads the KP, the KW and the report as PDF (amounts in words, signature lines,
+sporządził / zatwierdził), in Polish and then in English; the next report carries the closing
+balance and the KP/KW numbers go on through the year."""
 
 from __future__ import annotations
 
@@ -156,6 +158,19 @@ def test_a_client_keeps_a_cash_report_with_kp_and_kw(
             assert polish.value.suggested_filename == "KW_1_2026_KASA.pdf"
             text = _pdf_text(str(polish.value.path()))
             assert "KW — Kasa wyda" in text and "dwieście pięćdziesiąt złotych 00/100" in text
+            assert "Kasjer" in text and "Otrzymałem (odbiorca)" in text  # signature lines
+            with page.expect_download() as receipt:
+                page.locator('[data-test="slip-pdf-KP"]').click()
+            text = _pdf_text(str(receipt.value.path()))
+            assert "KP — Kasa przyjmie" in text and "KP/1/2026/KASA" in text
+            assert "czterysta pięćdziesiąt złotych 00/100" in text and "Wpłacający" in text
+            with page.expect_download() as raport:
+                page.locator('[data-test="cash-report-pdf"]').click()
+            text = _pdf_text(str(raport.value.path()))
+            assert "Raport kasowy RK/1/2026/KASA" in text
+            assert "Stan kasy z poprzedniego raportu" in text and "100,00" in text
+            assert "Stan kasy na koniec okresu" in text and "300,00" in text
+            assert "Sporządził" in text and "Zatwierdził" in text and "Jan Kowalski" in text
 
             page.get_by_role("button", name="English").click()
             expect(page.get_by_role("heading", level=1)).to_contain_text("Cash report")
@@ -166,6 +181,24 @@ def test_a_client_keeps_a_cash_report_with_kp_and_kw(
             assert "KW — Cash payment" in text and "two hundred fifty PLN 00/100" in text
             with page.expect_download() as report:
                 page.locator('[data-test="cash-report-pdf"]').click()
-            assert "Cash report RK/1/2026/KASA" in _pdf_text(str(report.value.path()))
+            text = _pdf_text(str(report.value.path()))
+            assert "Cash report RK/1/2026/KASA" in text
+            assert "Prepared by" in text and "Approved by" in text
+
+            # The next report carries the closing balance (no balance to type) and the KP/KW
+            # numbers go on through the year.
+            page.goto(f"{url}cash")
+            page.locator('[data-test="cash-desk-KASA"]').click()
+            expect(page.get_by_label("Opening balance (the desk's first report)")).to_have_count(0)
+            page.get_by_label("Period from").fill("2026-12-01")
+            page.get_by_label("Period to").fill("2026-12-31")
+            page.get_by_role("button", name="Open the report").click()
+            expect(page.locator('[data-test="cash-report-number"]')).to_have_text("RK/2/2026/KASA")
+            expect(page.locator('[data-test="opening-balance"]')).to_contain_text("300.00")
+            _entry(page, "KP", "2026-12-02", "Jan Nowak", "Second deposit", "20.00")
+            expect(
+                page.locator('[data-test="cash-entry"][data-number="KP/2/2026/KASA"]')
+            ).to_have_count(1)
+            expect(page.locator('[data-test="closing-balance"]')).to_contain_text("320.00")
         finally:
             browser.close()

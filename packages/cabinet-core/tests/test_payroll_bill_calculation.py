@@ -438,3 +438,45 @@ def test_the_parts_always_add_up(
     assert result.employee.pension == (result.pension_base * Y2026.pension_rate).quantize(
         D("0.01"), rounding=ROUND_HALF_UP
     )
+
+
+@given(
+    first=money,
+    second=money,
+    earlier_income=st.decimals(min_value=D("0"), max_value=D("90000"), places=2),
+    earlier_base=st.decimals(min_value=D("0"), max_value=D("290000"), places=2),
+    sickness=st.booleans(),
+)
+def test_two_bills_in_a_row_use_each_cap_exactly_once(
+    first: Decimal,
+    second: Decimal,
+    earlier_income: Decimal,
+    earlier_base: Decimal,
+    sickness: bool,
+) -> None:
+    # The second bill starts where the first left off (as the cabinet adds up earlier bills):
+    # together they exempt and insure exactly what one bill of both amounts would.
+    status = InsuranceStatus(sickness=sickness)
+
+    def one(gross: Decimal, income: Decimal, base: Decimal) -> BillBreakdown:
+        terms = BillTerms(
+            kind=ZLECENIE,
+            gross=gross,
+            under_26=True,
+            status=status,
+            earlier_exempt_income=income,
+            earlier_pension_base=base,
+        )
+        return calculate_bill(terms, Y2026)
+
+    a = one(first, earlier_income, earlier_base)
+    b = one(second, earlier_income + a.tax.exempt, earlier_base + a.pension_base)
+    both = one(first + second, earlier_income, earlier_base)
+    assert a.tax.exempt + b.tax.exempt == both.tax.exempt
+    assert a.pension_base + b.pension_base == both.pension_base
+    assert both.tax.exempt == min(
+        first + second, max(Y2026.young_exemption_limit - earlier_income, D(0))
+    )
+    assert both.pension_base == min(
+        first + second, max(Y2026.pension_base_cap - earlier_base, D(0))
+    )

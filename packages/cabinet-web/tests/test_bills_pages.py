@@ -274,3 +274,46 @@ def test_a_copyright_contract_prefills_the_50_percent_costs(
     plain = signed_contract(cabinet, world)
     form = client_web.get(f"/documents/new?type=bill&from={plain.id}").text
     assert 'name="extra.copyright_transfer" value="true">' in form
+
+
+def test_a_bill_crossing_the_yearly_caps_shows_the_split_in_both_languages(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    bill = cabinet.documents.create(
+        Actor.of(world.client_user),
+        Document(
+            client_id=contract.client_id,
+            doc_type="bill",
+            issue_date=date(2026, 11, 30),
+            related_id=contract.id,
+            extra={
+                "under_26": True,
+                "sickness_insurance": True,
+                "exempt_income_elsewhere": "85028.00",
+                "pension_base_elsewhere": "282000.00",
+            },
+        ),
+    )
+    # Worked in test_bill_layout: base 600.00, 500.00 exempt, 46.03 of the contributions on
+    # the taxed half, net 782.23.
+    assert bill.extra["breakdown"]["net"] == "782.23"
+    page = client_web.get(f"/documents/{bill.id}").text
+    for test, polish in (
+        ("earlier_exempt_income", "Przychód zwolniony wcześniej w roku"),
+        ("earlier_pension_base", "Podstawa składek emerytalnej i rentowej wcześniej w roku"),
+        ("pension_base", "Podstawa składek emerytalnej i rentowej (limit roczny)"),
+        ("exempt_income", "Przychód zwolniony (ulga dla młodych)"),
+        ("social_deducted", "Składki społeczne odliczone od przychodu opodatkowanego"),
+    ):
+        assert f'data-test="breakdown-{test}"' in page, test
+        assert polish in page, polish
+    assert 'data-test="amount-due">782,23' in page
+    client_web.post(
+        "/language",
+        data={"language": "en", "next": "/", "csrf_token": csrf_of(client_web, "/")},
+    )
+    english = client_web.get(f"/documents/{bill.id}").text
+    assert "Income exempt under the young person&#39;s relief" in english
+    assert 'Exempt income earlier this year</th><td class="num">PLN85,028.00' in english
+    assert "Pension and disability base (yearly cap)" in english

@@ -80,6 +80,15 @@ def _conforms(value: Any, schema: dict[str, Any], components: dict[str, Any], at
     """A small structural check of ``value`` against the subset of JSON Schema we generate."""
     if "$ref" in schema:
         schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    for part in schema.get("allOf", []):
+        # if / then: the part applies when the value matches its condition (a doc_type).
+        try:
+            _conforms(value, part.get("if", {}), components, at)
+        except AssertionError:
+            continue
+        _conforms(value, part.get("then", part), components, at)
+    if "const" in schema:
+        assert value == schema["const"], f"{at}: {value!r} is not {schema['const']!r}"
     if "anyOf" in schema:
         failures = []
         for option in schema["anyOf"]:
@@ -151,3 +160,32 @@ def test_responses_match_the_described_schemas(
         _conforms(response.json(), schema, components, path)
     problem = web.get("/api/v1/documents/999999", headers=headers)
     _conforms(problem.json(), components["Problem"], components, "problem")
+
+
+def test_each_document_types_extra_fields_are_declared(web: TestClient) -> None:
+    schemas = web.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    document = schemas["Document"]
+    assert {"vat_invoice", "contract", "bill", "cash_report"} <= set(
+        document["properties"]["doc_type"]["enum"]
+    )
+    chosen = {
+        part["if"]["properties"]["doc_type"]["const"]: part["then"]["properties"]["extra"]["$ref"]
+        for part in document["allOf"]
+    }
+    assert chosen["bill"] == "#/components/schemas/BillExtra"
+    bill = schemas["BillExtra"]["properties"]
+    assert bill["sickness_insurance"] == {
+        "type": "boolean",
+        "description": "Voluntary sickness insurance",
+    }
+    for name in ("gross_amount", "exempt_income_elsewhere", "pension_base_elsewhere"):
+        money, empty = bill[name]["anyOf"]
+        assert money["type"] == "string" and empty == {"type": "null"}
+        assert re.fullmatch(money["pattern"], "85528.00")
+        assert not re.fullmatch(money["pattern"], "-1.00")
+    assert set(bill["contract_kind"]["anyOf"][0]["enum"]) == {"dzielo", "zlecenie"}
+    assert "breakdown" in bill
+    contract = schemas["ContractExtra"]["properties"]
+    assert contract["subject"]["description"].endswith("(required)")
+    assert "template_version_id" in contract
+    assert schemas["CashReportExtra"]["properties"]["period_from"]["anyOf"][0]["format"] == "date"

@@ -231,8 +231,82 @@ def _is_content_map(value: Any) -> bool:
     return isinstance(value, dict) and bool(value) and all("/" in key for key in value)
 
 
-def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> dict[str, Any]:
-    """The OpenAPI 3.1 document for ``endpoints``."""
+_NULL = {"type": "null"}
+
+
+def _extra_field_schema(spec: Any) -> dict[str, Any]:
+    """The JSON form one declared field of a document type takes in ``extra`` (what
+    ``normalise_extra`` reads and stores); empty is ``null``."""
+    kind = spec.kind
+    if kind == "bool":
+        return {"type": "boolean"}
+    if kind == "date":
+        option: dict[str, Any] = {"type": "string", "format": "date"}
+    elif kind in ("decimal", "money"):
+        option = dict(DECIMAL_SCHEMA)
+        if kind == "money":
+            option["pattern"] = r"^\d+(\.\d{1,2})?$"
+    elif kind == "int":
+        option = {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT}
+    elif kind == "choice":
+        option = {"type": "string", "enum": list(spec.choices)}
+    else:
+        option = {"type": "string"}
+    return {"anyOf": [option, _NULL]}
+
+
+def _camel(key: str) -> str:
+    return "".join(part.capitalize() for part in key.split("_"))
+
+
+def _document_type_schemas(builder: SchemaBuilder, document_types: Mapping[str, Any]) -> None:
+    """``doc_type`` held to the registered types, and each type's ``extra`` described by its
+    declared fields (a ``<Type>Extra`` component chosen by ``doc_type``)."""
+    document = builder.components.get("Document")
+    if not document:
+        return
+    properties = document["properties"]
+    properties["doc_type"] = {"type": "string", "enum": list(document_types)}
+    chosen: list[dict[str, Any]] = []
+    for key, document_type in document_types.items():
+        fields = tuple(getattr(document_type, "fields", ()))
+        structured = tuple(getattr(document_type, "structured_extra", ()))
+        if not fields and not structured:
+            continue
+        extra_properties: dict[str, Any] = {}
+        for spec in fields:
+            schema = _extra_field_schema(spec)
+            label = spec.label.get("en") or spec.name
+            schema["description"] = f"{label}{' (required)' if spec.required else ''}"
+            extra_properties[spec.name] = schema
+        for name in structured:
+            extra_properties.setdefault(
+                name, {"description": "Structured data the type keeps (see docs/api.md)."}
+            )
+        name = f"{_camel(key)}Extra"
+        builder.components[name] = {
+            "type": "object",
+            "description": f"The extra fields of a {key} document.",
+            "properties": extra_properties,
+        }
+        chosen.append(
+            {
+                "if": {"properties": {"doc_type": {"const": key}}, "required": ["doc_type"]},
+                "then": {"properties": {"extra": {"$ref": f"#/components/schemas/{name}"}}},
+            }
+        )
+    if chosen:
+        document["allOf"] = chosen
+
+
+def build_openapi(
+    endpoints: Iterable[ApiEndpoint],
+    *,
+    server_url: str = "",
+    document_types: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``endpoints``; ``document_types`` (the installation's)
+    declare what ``doc_type`` may be and each type's ``extra`` fields."""
     builder = SchemaBuilder()
     paths: dict[str, dict[str, Any]] = {}
     problem_response = {
@@ -287,6 +361,8 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
         if item.public:
             operation["security"] = []
         paths.setdefault(openapi_path(item.path), {})[item.method.lower()] = operation
+    if document_types:
+        _document_type_schemas(builder, document_types)
     components = dict(sorted(builder.components.items()))
     components["Problem"] = PROBLEM_SCHEMA
     document: dict[str, Any] = {

@@ -669,7 +669,11 @@ async def openapi_document(request: Request) -> Any:
     """The OpenAPI document, built from :data:`ENDPOINTS`."""
     from cabinet_web.api.openapi import build_openapi
 
-    return build_openapi(ENDPOINTS, server_url=str(request.base_url).rstrip("/"))
+    return build_openapi(
+        ENDPOINTS,
+        server_url=str(request.base_url).rstrip("/"),
+        document_types=cabinet_of(request).document_types,
+    )
 
 
 # The modules below register their endpoints in ENDPOINTS when imported.
