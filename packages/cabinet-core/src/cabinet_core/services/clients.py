@@ -215,7 +215,10 @@ class ClientService(Service):
     def _first_user_errors(self, tx: Tx, user: FirstUser) -> list[FieldError]:
         """What is wrong with a new client's first user, under ``first_user.*`` fields."""
         errors = email_errors(user.email) + password_errors(
-            user.password, email=user.email, name=user.name
+            user.password,
+            email=user.email,
+            name=user.name,
+            breached=self.cabinet.breached_passwords,
         )
         if user.language not in self.cabinet.settings.languages:
             errors.append(
