@@ -7,6 +7,7 @@ string of digits, dates are ISO 8601 strings, enums are their values, tuples are
 from __future__ import annotations
 
 import enum
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -16,16 +17,25 @@ from typing import Any
 
 import attrs
 from cabinet_core.doctypes.common import DATE_FIELDS, EARLIEST_DATE, LATEST_DATE
-from cabinet_core.entities import BankAccount, Document, Product, User
-from cabinet_core.limits import text_limits
+from cabinet_core.entities import BankAccount, Client, Document, Product, User
+from cabinet_core.limits import NON_BLANK_PATTERN, non_blank_fields, text_limits
 from cabinet_core.money import SUPPORTED_CURRENCIES
 
-from cabinet_web.api._endpoint import ApiEndpoint, Param
+from cabinet_web.api._endpoint import (
+    DOCUMENT_READ_ONLY,
+    DOCUMENT_TYPES_MARKER,
+    LANGUAGE_MARKER,
+    SERVER_FIELDS,
+    ApiEndpoint,
+    Param,
+)
 from cabinet_web.limits import MAX_INT
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 
 DECIMAL_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1234.56"]}
 HIDDEN_FIELDS = {User: {"password_hash"}}
+#: Entities whose ``language`` the services hold to ``Settings.languages``.
+SPEAKING = (Client, User)
 #: Entities whose ``currency`` the services hold to :data:`SUPPORTED_CURRENCIES`.
 PRICED = (Document, Product, BankAccount)
 
@@ -57,6 +67,7 @@ class SchemaBuilder:
         properties: dict[str, Any] = {}
         required: list[str] = []
         lengths = text_limits(cls)
+        filled = non_blank_fields(cls)
         dated = DATE_FIELDS if cls is Document else ()
         for field in attrs.fields(cls):
             if field.name in hidden:
@@ -64,8 +75,14 @@ class SchemaBuilder:
             properties[field.name] = self.schema(hints[field.name])
             if field.name in lengths:
                 _bound_text(properties[field.name], lengths[field.name])
+            if field.name in filled:
+                _non_blank(properties[field.name])
             if field.name in dated:
                 _bound_date(properties[field.name])
+            if field.name in (DOCUMENT_READ_ONLY if cls is Document else SERVER_FIELDS):
+                properties[field.name]["readOnly"] = True
+            if field.name == "language" and cls in SPEAKING:
+                properties[field.name] = {"type": "string", LANGUAGE_MARKER: True}
             if field.name == "currency" and cls in PRICED:
                 properties[field.name] = {"type": "string", "enum": list(SUPPORTED_CURRENCIES)}
             if field.default is attrs.NOTHING:
@@ -154,6 +171,37 @@ def _bound_text(schema: dict[str, Any], limit: int) -> None:
             option["maxLength"] = limit
 
 
+def _non_blank(schema: dict[str, Any]) -> None:
+    """Refuse a blank string in ``schema`` (or its string option), as the services do."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string":
+            option["pattern"] = NON_BLANK_PATTERN
+
+
+def _installed(value: Any, languages: tuple[str, ...], document_types: tuple[str, ...]) -> Any:
+    """``value`` (a part of the document) with each marker of what the installation has
+    resolved: a language marker an ``enum`` of ``languages``, a document types marker a
+    ``pattern`` of comma-separated ``document_types``."""
+    if isinstance(value, dict):
+        out = {key: _installed(item, languages, document_types) for key, item in value.items()}
+        marker = out.pop(LANGUAGE_MARKER, False)
+        if marker:
+            out["enum"] = [*languages, *(marker if isinstance(marker, list) else ())]
+        if out.pop(DOCUMENT_TYPES_MARKER, False):
+            out["pattern"] = comma_list_pattern(document_types)
+        return out
+    if isinstance(value, list):
+        return [_installed(item, languages, document_types) for item in value]
+    return value
+
+
+def comma_list_pattern(values: Iterable[str]) -> str:
+    """A ``pattern`` for a comma-separated list of ``values`` (spaces and empty items allowed),
+    as the server's ``_several`` reads a query parameter."""
+    one = "(" + "|".join(re.escape(value) for value in values) + ")"
+    return rf"^[\s,]*({one}(\s*,[\s,]*{one})*)?[\s,]*$"
+
+
 def _bound_date(schema: dict[str, Any]) -> None:
     """Hold the date (or the date option of a nullable one) of ``schema`` to the range a
     document's dates must keep (JSON Schema has no minimum for a date: a pattern says it)."""
@@ -219,8 +267,15 @@ def _is_content_map(value: Any) -> bool:
     return isinstance(value, dict) and bool(value) and all("/" in key for key in value)
 
 
-def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> dict[str, Any]:
-    """The OpenAPI 3.1 document for ``endpoints``."""
+def build_openapi(
+    endpoints: Iterable[ApiEndpoint],
+    *,
+    server_url: str = "",
+    languages: tuple[str, ...] = ("pl", "en"),
+    document_types: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``endpoints``; a language is one of ``languages`` (the
+    installation's ``Settings.languages``)."""
     builder = SchemaBuilder()
     paths: dict[str, dict[str, Any]] = {}
     problem_response = {
@@ -306,4 +361,5 @@ def build_openapi(endpoints: Iterable[ApiEndpoint], *, server_url: str = "") -> 
     }
     if server_url:
         document["servers"] = [{"url": server_url}]
-    return document
+    resolved: dict[str, Any] = _installed(document, languages, document_types)
+    return resolved

@@ -18,6 +18,7 @@ from cabinet_core.entities import (
     ExchangeRate,
     NewsItem,
     PaymentMethod,
+    PaymentStatus,
     Product,
     RateTotal,
     User,
@@ -29,11 +30,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cabinet_web.api._endpoint import (
+    DOCUMENT_SERVER_FIELDS,
+    DOCUMENT_TYPES_MARKER,
     PAGING,
+    SERVER_FIELDS,
     ApiEndpoint,
     Param,
     actor,
     api_routes,
+    choice_pattern,
     int_param,
     json_body,
     paging,
@@ -48,14 +53,12 @@ from cabinet_web.pages.documents import (
     render_fa3,
     render_pdf,
 )
-from cabinet_web.query import document_query
+from cabinet_web.query import ORDERS, document_query
 
 PREFIX = "/api/v1"
 ENDPOINTS: list[ApiEndpoint] = []
 
 # What the server decides; a body that sends these has them ignored.
-SERVER_FIELDS = ("id", "created_at", "updated_at", "created_by")
-DOCUMENT_SERVER_FIELDS = (*SERVER_FIELDS, "status", "number", "series", "totals", "version")
 
 
 H = TypeVar("H", bound=Callable[[Request], Awaitable[Any]])
@@ -224,24 +227,34 @@ _owned_list("product", "products", Product)
 
 
 # -- documents -----------------------------------------------------------------------------------
+#: The currencies an exchange rate is asked for (the NBP's; PLN needs none).
+FOREIGN_CURRENCIES = tuple(code for code in SUPPORTED_CURRENCIES if code != "PLN")
 DOCUMENT_FILTERS = tuple(
     Param(name=name, where="query", schema=schema, description=description)
     for name, schema, description in (
         ("client_id", {"type": "integer"}, "Only this client's documents"),
-        ("doc_type", {"type": "string"}, "Comma-separated type keys"),
+        ("doc_type", {"type": "string", DOCUMENT_TYPES_MARKER: True}, "Comma-separated type keys"),
         ("status", {"type": "string"}, "Comma-separated workflow states"),
         ("search", {"type": "string"}, "Number, party name or NIP, or the gross amount"),
         ("date_from", {"type": "string", "format": "date"}, "Issued on or after"),
         ("date_to", {"type": "string", "format": "date"}, "Issued on or before"),
         ("currency", {"type": "string"}, "ISO 4217 code"),
-        ("payment_status", {"type": "string"}, "unpaid, partially_paid or paid"),
+        (
+            "payment_status",
+            {"type": "string", "enum": [str(status) for status in PaymentStatus]},
+            "unpaid, partially_paid or paid",
+        ),
         (
             "payment_method",
             {"type": "string", "enum": [str(method) for method in PaymentMethod]},
             "FA(3) payment form code (1-7) or other",
         ),
         ("counterparty_id", {"type": "integer"}, "Only documents with this counterparty"),
-        ("order", {"type": "string"}, "-issue_date (default), issue_date, number, -gross …"),
+        (
+            "order",
+            {"type": "string", "enum": list(ORDERS)},
+            "-issue_date (default), issue_date, number, -gross …",
+        ),
     )
 ) + tuple(PAGING)
 
@@ -537,7 +550,13 @@ async def delete_attachment(request: Request) -> Response:
     "GET",
     "The NBP rate a foreign-currency document with this tax point uses",
     params=(
-        Param(name="currency", where="query", required=True, description="EUR or USD"),
+        Param(
+            name="currency",
+            where="query",
+            required=True,
+            schema={"type": "string", "pattern": choice_pattern(FOREIGN_CURRENCIES)},
+            description="EUR or USD (in any case)",
+        ),
         Param(
             name="tax_point",
             where="query",
@@ -553,7 +572,7 @@ async def exchange_rate(request: Request) -> ExchangeRate:
     cabinet = cabinet_of(request)
     currency = request.query_params.get("currency", "").strip().upper()
     errors = []
-    if currency not in SUPPORTED_CURRENCIES or currency == "PLN":
+    if currency not in FOREIGN_CURRENCIES:
         errors.append(
             FieldError(field="currency", code="unsupported", message=N_("Choose EUR or USD."))
         )
@@ -669,7 +688,12 @@ async def openapi_document(request: Request) -> Any:
     """The OpenAPI document, built from :data:`ENDPOINTS`."""
     from cabinet_web.api.openapi import build_openapi
 
-    return build_openapi(ENDPOINTS, server_url=str(request.base_url).rstrip("/"))
+    return build_openapi(
+        ENDPOINTS,
+        server_url=str(request.base_url).rstrip("/"),
+        languages=cabinet_of(request).settings.languages,
+        document_types=tuple(cabinet_of(request).document_types),
+    )
 
 
 # The modules below register their endpoints in ENDPOINTS when imported.
