@@ -136,6 +136,9 @@ class ApiEndpoint:
     params: tuple[Param, ...] = ()
     body: Any = None  # an attrs class, or a JSON Schema dict
     body_required: bool = True
+    #: Fields of an attrs ``body`` that this operation does not require (a client user's own
+    #: ``client_id`` is implied).
+    optional: tuple[str, ...] = ()
     response: Any = None  # an attrs class, ("list", cls), ("page", cls) or a JSON Schema dict
     status: int = 200
     public: bool = False
@@ -327,7 +330,9 @@ def _text_type_errors(data: Any, cls: type, path: str = "") -> Iterator[FieldErr
         if value is None and optional:
             continue
         kind = options[0] if optional else hint
-        if kind is str and type(value) is not str:
+        if (kind is str and type(value) is not str) or (
+            attrs.has(kind) and not isinstance(value, Mapping)
+        ):
             yield FieldError(
                 field=where, code="type", message=N_("This value has the wrong type or format.")
             )

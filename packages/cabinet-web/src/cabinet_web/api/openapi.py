@@ -54,11 +54,16 @@ class SchemaBuilder:
             self.components[name] = self._object(cls)
         return {"$ref": f"#/components/schemas/{name}"}
 
-    def partial(self, cls: type[Any]) -> dict[str, Any]:
-        """``cls``'s schema with nothing required: a PATCH body changes what it names."""
+    def partial(
+        self, cls: type[Any], *, keep_required: bool = False, optional: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """``cls``'s schema with nothing required (a PATCH body changes what it names), or with
+        ``keep_required`` all it requires but ``optional``."""
         self.ref(cls)
         schema = dict(self.components[cls.__name__])
-        schema.pop("required", None)
+        required = schema.pop("required", [])
+        if keep_required:
+            schema["required"] = [name for name in required if name not in optional]
         return schema
 
     def _object(self, cls: type[Any]) -> dict[str, Any]:
@@ -323,6 +328,8 @@ def build_openapi(
             schema = item.body if isinstance(item.body, dict) else builder.ref(item.body)
             if item.method == "PATCH" and not isinstance(item.body, dict):
                 schema = builder.partial(item.body)
+            elif item.optional and not isinstance(item.body, dict):
+                schema = builder.partial(item.body, keep_required=True, optional=item.optional)
             operation["requestBody"] = {
                 "required": item.body_required,
                 "content": {"application/json": {"schema": schema}},

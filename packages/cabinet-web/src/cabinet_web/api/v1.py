@@ -41,6 +41,7 @@ from cabinet_web.api._endpoint import (
     choice_pattern,
     int_param,
     json_body,
+    json_whole,
     paging,
     structure,
 )
@@ -99,7 +100,7 @@ def _without(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 def _client_for(request: Request, data: dict[str, Any] | None = None) -> int:
     """The client a list or a new entity belongs to: given, or the client user's own."""
-    given = data.get("client_id") if data is not None else None
+    given = json_whole(data.get("client_id")) if data is not None else None
     if given is None:
         given = int_param(request, "client_id")
     if given is None:
@@ -217,6 +218,7 @@ def _owned_list(kind: str, service: str, entity: type[Any]) -> None:
         "POST",
         f"Create a {kind} (client_id defaults to the client user's own)",
         body=entity,
+        optional=("client_id",),
         response=entity,
         status=201,
     )(create_owned)
@@ -285,6 +287,7 @@ def _document_from_body(request: Request, body: dict[str, Any]) -> Document:
     "POST",
     "Create a document (status, number and totals are the server's)",
     body=Document,
+    optional=("client_id",),
     response=Document,
     status=201,
 )
@@ -315,6 +318,7 @@ class TotalsPreview:
     "POST",
     "Compute a document's totals without saving it",
     body=Document,
+    optional=("client_id",),
     response=TotalsPreview,
 )
 async def preview_totals(request: Request) -> TotalsPreview:
@@ -358,6 +362,8 @@ async def get_document(request: Request) -> Document:
     "Replace a document's content while its state allows changes",
     params=(_id("doc_id", "The document's id"),),
     body=Document,
+    # The stored document's client and type stay; the body need not repeat them.
+    optional=("client_id", "doc_type"),
     response=Document,
 )
 async def update_document(request: Request) -> Document:
@@ -368,7 +374,7 @@ async def update_document(request: Request) -> Document:
     doc_id = _path_int(request, "doc_id")
     body = await json_body(request)
     current: Document = await run(cabinet.documents.get, who, doc_id)
-    version = body.get("version", current.version)
+    version = json_whole(body.get("version", current.version))
     data = _without(body, DOCUMENT_SERVER_FIELDS)
     data["client_id"] = current.client_id
     data["doc_type"] = current.doc_type

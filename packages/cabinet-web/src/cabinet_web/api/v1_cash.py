@@ -43,7 +43,7 @@ REPORT_BODY = {
         "period_from": {"type": "string", "format": "date"},
         "period_to": {"type": "string", "format": "date"},
         "initial_balance": {
-            "type": ["string", "null"],
+            "type": ["string", "number", "null"],
             "description": "The desk's first report only: the cash at its start",
         },
     },
