@@ -74,16 +74,23 @@ def test_only_managers_and_admins_create_clients(world: World, who: str) -> None
 
 def test_client_users_edit_their_profile_but_not_manager_or_templates(world: World) -> None:
     alice = world.actor(world.alice)
+    for change in (
+        {"manager_id": world.other_manager.id},
+        {"active": False},
+        {"allowed_templates": ("modern",), "default_template": "modern"},
+    ):
+        # Asking is refused, not silently ignored: nothing is saved, nothing audited.
+        with pytest.raises(PermissionDenied):
+            world.cabinet.clients.update(
+                alice, attrs.evolve(world.client_a, email="nowy@alfa.example", **change)
+            )
+        with pytest.raises(PermissionDenied):
+            world.cabinet.clients.update(
+                world.actor(world.manager), attrs.evolve(world.client_a, **change)
+            )
+    assert world.cabinet.clients.get(alice, world.client_id(world.client_a)) == world.client_a
     updated = world.cabinet.clients.update(
-        alice,
-        attrs.evolve(
-            world.client_a,
-            email="nowy@alfa.example",
-            manager_id=world.other_manager.id,
-            allowed_templates=("modern",),
-            default_template="modern",
-            active=False,
-        ),
+        alice, attrs.evolve(world.client_a, email="nowy@alfa.example")
     )
     assert updated.email == "nowy@alfa.example"
     assert updated.manager_id == world.manager.id

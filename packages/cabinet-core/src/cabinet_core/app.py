@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from cabinet_core.breached_passwords import BreachedPasswordCheck
 from cabinet_core.broadcast import Broadcast, broadcast_for
 from cabinet_core.errors import NotFound
 from cabinet_core.metrics import Metrics
@@ -133,6 +134,15 @@ class Cabinet:
         #: This cabinet's Prometheus counters and histograms (:mod:`cabinet_core.metrics`),
         #: made here rather than on first use, which two threads could race to.
         self.metrics = Metrics()
+        #: The breached-password check new passwords go through, when one is configured.
+        self.breached_passwords: Callable[[str], bool] | None = (
+            BreachedPasswordCheck(
+                self.settings.breached_password_url,
+                timeout=self.settings.breached_password_timeout,
+            )
+            if self.settings.breached_password_url
+            else None
+        )
         self._collect()
         if store is None:
             from cabinet_core.storage import Store as _Store

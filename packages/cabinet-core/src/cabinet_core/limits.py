@@ -182,6 +182,37 @@ def _walk_texts(entity: Any, path: str, errors: list[FieldError]) -> None:
             _walk_texts(value, f"{path}.{name}" if path else name, errors)
 
 
+#: A JSON Schema ``pattern`` for a text that is not blank: one character that neither
+#: ``str.strip`` (Python's whitespace, with the separators U+001C-U+001F and U+0085) nor a
+#: JavaScript ``\s`` counts as space. What :func:`blank_errors` and ``required_text`` refuse.
+#: Anchored and linear (spaces, then the first other character, then anything), so it means the
+#: same to a validator that matches the whole string as to one that searches.
+NON_BLANK_PATTERN = r"^[\s\x1c-\x1f\x85]*[^\s\x1c-\x1f\x85][\s\S]*$"
+
+#: The text fields of each entity that must be filled in (not blank), checked by the services
+#: with :func:`blank_errors` and declared by the API's OpenAPI document with
+#: :data:`NON_BLANK_PATTERN`: one declaration for both.
+_NON_BLANK: Mapping[type, tuple[str, ...]] = {
+    Client: ("name",),
+    Counterparty: ("name",),
+    Product: ("name", "unit"),
+}
+
+
+def non_blank_fields(cls: type) -> tuple[str, ...]:
+    """The text fields of ``cls`` that must not be blank (see :func:`blank_errors`)."""
+    return _NON_BLANK.get(cls, ())
+
+
+def blank_errors(entity: Any) -> list[FieldError]:
+    """A ``required`` error for each of the entity's :func:`non_blank_fields` left blank."""
+    return [
+        FieldError(field=name, code="required", message=N_("This field is required."))
+        for name in non_blank_fields(type(entity))
+        if not getattr(entity, name).strip()
+    ]
+
+
 def storage_errors(entity: Any) -> Iterator[FieldError]:
     """Everything about ``entity`` the database could not hold: numbers and texts."""
     yield from decimal_errors(entity)

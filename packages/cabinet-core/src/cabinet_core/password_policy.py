@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import gzip
 import string
+from collections.abc import Callable
 from importlib import resources
 
 from cabinet_core.errors import N_, FieldError
@@ -75,10 +76,17 @@ def _resembles_account(password: str, email: str, name: str) -> bool:
 
 
 def password_errors(
-    password: str, field: str = "password", *, email: str = "", name: str = ""
+    password: str,
+    field: str = "password",
+    *,
+    email: str = "",
+    name: str = "",
+    breached: Callable[[str], bool] | None = None,
 ) -> list[FieldError]:
     """Problems with a new password: fewer than 10 characters, too long, a common (breached)
-    password, or the account's own e-mail address or name."""
+    password, or the account's own e-mail address or name; with ``breached`` (the installation's
+    :class:`~cabinet_core.breached_passwords.BreachedPasswordCheck`), also a password that
+    check knows from a breach. The service is asked last, only about an otherwise good one."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return [
             FieldError(
@@ -107,6 +115,17 @@ def password_errors(
                 field=field,
                 code="like_account",
                 message=N_("The password must not be your e-mail address or name."),
+            )
+        ]
+    if breached is not None and breached(password):
+        return [
+            FieldError(
+                field=field,
+                code="breached",
+                message=N_(
+                    "This password has appeared in a data breach, so attackers try it. "
+                    "Choose another one, for example a few unrelated words."
+                ),
             )
         ]
     return []

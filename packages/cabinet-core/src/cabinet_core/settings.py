@@ -117,6 +117,13 @@ class Settings:
     #: ``text`` (human-readable lines, the default) or ``json`` (one object a line, for log
     #: aggregators): the one setting that configures logging (docs/monitoring.md).
     log_format: str = "text"
+    #: A breached-password range service (Have I Been Pwned's k-anonymity API,
+    #: ``https://api.pwnedpasswords.com/range/``) asked about every new password; ``None``
+    #: (the default, also in the demo and tests) asks nothing. Only the first five hex digits
+    #: of the password's SHA-1 are sent; an unreachable service lets the password through
+    #: (logged), never blocking a sign-up (cabinet_core.breached_passwords).
+    breached_password_url: str | None = None
+    breached_password_timeout: float = 3.0
     #: Who may read ``/metrics``: a bearer token (``Authorization: Bearer …``), and/or client
     #: addresses or networks. With neither set, only the machine itself (loopback) may.
     metrics_token: str | None = attrs.field(default=None, repr=False)
@@ -202,6 +209,18 @@ class Settings:
                 values[key] = _int(name, env[name])
         if env.get("CABINET_LOG_FORMAT"):
             values["log_format"] = env["CABINET_LOG_FORMAT"].strip().lower()
+        if env.get("CABINET_BREACHED_PASSWORD_URL"):
+            values["breached_password_url"] = env["CABINET_BREACHED_PASSWORD_URL"].strip()
+        if env.get("CABINET_BREACHED_PASSWORD_TIMEOUT"):
+            try:
+                values["breached_password_timeout"] = float(
+                    env["CABINET_BREACHED_PASSWORD_TIMEOUT"]
+                )
+            except ValueError:
+                raise ConfigurationError(
+                    "CABINET_BREACHED_PASSWORD_TIMEOUT",
+                    f"not a number: {env['CABINET_BREACHED_PASSWORD_TIMEOUT']!r}",
+                ) from None
         if env.get("CABINET_METRICS_TOKEN"):
             values["metrics_token"] = env["CABINET_METRICS_TOKEN"].strip()
         if env.get("CABINET_METRICS_ALLOW"):

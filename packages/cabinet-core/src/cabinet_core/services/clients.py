@@ -22,10 +22,10 @@ from cabinet_core.identifiers import (
     validate_nip,
     validate_regon,
 )
-from cabinet_core.limits import text_errors
+from cabinet_core.limits import blank_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.password_policy import password_errors
-from cabinet_core.services._base import Service, email_errors, raise_if, required_text
+from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.sessions import shut_out
 from cabinet_core.storage import Tx
 from cabinet_core.sync import Topic, UserInfo
@@ -48,7 +48,7 @@ class ClientService(Service):
 
     def _checked(self, tx: Tx, client: Client) -> Client:
         """``client`` with NIP, REGON and IBANs normalised, or every problem as ValidationError."""
-        errors: list[FieldError] = required_text(client.name, "name")
+        errors: list[FieldError] = blank_errors(client)
         email, email_problems = checked_email(client.email, required=False)
         errors += email_problems
         # What the columns hold (PostgreSQL refuses more; SQLite would keep it silently).
@@ -215,7 +215,10 @@ class ClientService(Service):
     def _first_user_errors(self, tx: Tx, user: FirstUser) -> list[FieldError]:
         """What is wrong with a new client's first user, under ``first_user.*`` fields."""
         errors = email_errors(user.email) + password_errors(
-            user.password, email=user.email, name=user.name
+            user.password,
+            email=user.email,
+            name=user.name,
+            breached=self.cabinet.breached_passwords,
         )
         if user.language not in self.cabinet.settings.languages:
             errors.append(
@@ -233,16 +236,18 @@ class ClientService(Service):
 
     def update(self, actor: Actor, client: Client) -> Client:
         """Save a client's profile. A client's own users and managers cannot change who manages
-        it, its templates or whether it is active; only an admin can."""
+        it, its templates or whether it is active; only an admin can: asking to is refused
+        (PermissionDenied, nothing saved), sending the values as they are is not."""
         with self.store.transaction() as tx:
             current = access.client_for(tx, actor, client.id, write=True)
             if not access.can_reassign_client(actor):
-                client = attrs.evolve(client, manager_id=current.manager_id, active=current.active)
+                access.require(
+                    (client.manager_id, client.active) == (current.manager_id, current.active)
+                )
             if not access.can_assign_templates(actor):
-                client = attrs.evolve(
-                    client,
-                    allowed_templates=current.allowed_templates,
-                    default_template=current.default_template,
+                access.require(
+                    (client.allowed_templates, client.default_template)
+                    == (current.allowed_templates, current.default_template)
                 )
             checked = self._checked(tx, attrs.evolve(client, created_at=current.created_at))
             stored = tx.update_client(checked)

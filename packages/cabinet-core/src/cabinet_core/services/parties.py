@@ -19,9 +19,9 @@ from cabinet_core.identifiers import (
     validate_regon,
     validate_vat_eu,
 )
-from cabinet_core.limits import decimal_errors, text_errors
+from cabinet_core.limits import blank_errors, decimal_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.services._base import Service, raise_if, required_text
+from cabinet_core.services._base import Service, raise_if
 from cabinet_core.storage import Page, Tx
 from cabinet_core.sync import Topic
 from cabinet_core.vat import rates_for
@@ -183,7 +183,7 @@ def check_counterparty(counterparty: Counterparty) -> Counterparty:
     two-letter code the FA(3) schema accepts (blank means PL); the e-mail address is stored in
     its deliverable form.
     """
-    errors: list[FieldError] = required_text(counterparty.name, "name")
+    errors: list[FieldError] = blank_errors(counterparty)
     email, email_problems = checked_email(counterparty.email, required=False)
     errors += email_problems
     nip = None
@@ -233,8 +233,7 @@ def product_checker(cabinet: Cabinet, today: Callable[[], date]) -> Callable[[Pr
     """A check for products against the VAT rates in force ``today``."""
 
     def check(product: Product) -> Product:
-        errors: list[FieldError] = required_text(product.name, "name")
-        errors += required_text(product.unit, "unit")
+        errors: list[FieldError] = blank_errors(product)
         if product.unit_price < 0:
             errors.append(
                 FieldError(

@@ -174,7 +174,9 @@ class PasswordLinkService(Service):
         """Set the password through the link (once): every session of the user ends, its API
         tokens are revoked and its other links are spent. Audited."""
         link, user = self.check(secret)
-        errors = password_errors(password, email=user.email, name=user.name)
+        errors = password_errors(
+            password, email=user.email, name=user.name, breached=self.cabinet.breached_passwords
+        )
         if errors:
             raise ValidationError(errors)
         users = self.cabinet.users

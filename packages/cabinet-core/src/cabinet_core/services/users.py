@@ -209,7 +209,11 @@ class UserService(Service):
         access.require_scope(actor, TokenScope.ADMIN)
         role = Role(role)
         errors = email_errors(email) + (
-            [] if invite else password_errors(password, email=email, name=name)
+            []
+            if invite
+            else password_errors(
+                password, email=email, name=name, breached=self.cabinet.breached_passwords
+            )
         )
         errors += self._language_errors(language)
         if role is Role.CLIENT and client_id is None:
@@ -327,7 +331,14 @@ class UserService(Service):
                 user = self._managed(tx, actor, user_id)
             # Checked once the user is known (its e-mail and name are refused as passwords);
             # raising here writes nothing.
-            raise_if(password_errors(password, email=user.email, name=user.name))
+            raise_if(
+                password_errors(
+                    password,
+                    email=user.email,
+                    name=user.name,
+                    breached=self.cabinet.breached_passwords,
+                )
+            )
             self._store_password(tx, user, password)
             self.record(
                 tx,
@@ -348,7 +359,13 @@ class UserService(Service):
         access.require_scope(actor, TokenScope.ADMIN)
         with self.store.transaction(readonly=True) as tx:
             user, _ = self._visible(tx, actor, user_id)
-        errors = password_errors(new, "new_password", email=user.email, name=user.name)
+        errors = password_errors(
+            new,
+            "new_password",
+            email=user.email,
+            name=user.name,
+            breached=self.cabinet.breached_passwords,
+        )
         if not self._verify(user, current):
             errors.insert(
                 0,

@@ -11,7 +11,7 @@ import functools
 import json
 import re
 import typing
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from types import UnionType
 from typing import Any, Union
 
@@ -20,6 +20,7 @@ import cattrs
 from cabinet_core.converter import converter, to_json_dict
 from cabinet_core.entities import Actor, User
 from cabinet_core.errors import N_, AuthenticationFailed, FieldError, ValidationError
+from cabinet_core.limits import NON_BLANK_PATTERN
 from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,6 +32,85 @@ from cabinet_web.problems import problem
 from cabinet_web.query import MAX_LIMIT
 
 Handler = Callable[[Request], Awaitable[Any]]
+
+
+#: Fields the server sets and ignores in a request body (``readOnly`` in the document).
+SERVER_FIELDS = ("id", "created_at", "updated_at", "created_by")
+#: And a document's, whose state, number and totals are the server's (``version`` is sent back
+#: on a change, to detect a concurrent one).
+DOCUMENT_SERVER_FIELDS = (*SERVER_FIELDS, "status", "number", "series", "totals", "version")
+DOCUMENT_READ_ONLY = tuple(name for name in DOCUMENT_SERVER_FIELDS if name != "version")
+
+
+def text(
+    *, max_length: int | None = None, non_blank: bool = False, description: str = ""
+) -> dict[str, Any]:
+    """The JSON Schema of a text field as the services check it: at most ``max_length``
+    characters; with ``non_blank``, not blank (what ``required_text`` refuses)."""
+    schema: dict[str, Any] = {"type": "string"}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    if non_blank:
+        schema["pattern"] = NON_BLANK_PATTERN
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def choice_pattern(values: Sequence[str]) -> str:
+    """A ``pattern`` for one of ``values`` in any case, with spaces around it: what a server
+    that reads ``raw.strip().upper()`` (or ``.lower()``) accepts, no more and no less."""
+    options = [
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in value)
+        for value in values
+    ]
+    return rf"^\s*({'|'.join(options)})\s*$"
+
+
+def transition_body(transitions: Iterable[Any]) -> dict[str, Any]:
+    """The body of a workflow move: ``transition`` one of the workflow's keys, and a ``comment``
+    that must be filled in for each transition that ``needs_comment`` (as the services check),
+    declared from the workflow itself."""
+    moves = list(transitions)
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "transition": {"type": "string", "enum": [move.key for move in moves]},
+            "comment": {"type": "string"},
+        },
+        "required": ["transition"],
+        "additionalProperties": False,
+    }
+    commented = [move.key for move in moves if move.needs_comment]
+    if commented:
+        schema["if"] = {
+            "properties": {"transition": {"enum": commented}},
+            "required": ["transition"],
+        }
+        schema["then"] = {
+            "properties": {"comment": text(non_blank=True, description="Why")},
+            "required": ["comment"],
+        }
+    return schema
+
+
+#: The document types the installation has (its plugins' too): the OpenAPI document turns this
+#: marker into a ``pattern`` for a comma-separated list of their keys when it is served.
+DOCUMENT_TYPES_MARKER = "x-cabinet-document-types"
+
+
+#: A language the installation offers (``Settings.languages``): the OpenAPI document turns this
+#: marker into an ``enum`` of them when it is served, as the services check it.
+LANGUAGE_MARKER = "x-cabinet-languages"
+
+
+def language(description: str = "", *, blank: bool = False) -> dict[str, Any]:
+    """The JSON Schema of a language code the services hold to ``Settings.languages``; with
+    ``blank``, an empty string too (read as the default language)."""
+    schema: dict[str, Any] = {"type": "string", LANGUAGE_MARKER: [""] if blank else True}
+    if description:
+        schema["description"] = description
+    return schema
 
 
 @attrs.frozen(kw_only=True)
@@ -56,6 +136,9 @@ class ApiEndpoint:
     params: tuple[Param, ...] = ()
     body: Any = None  # an attrs class, or a JSON Schema dict
     body_required: bool = True
+    #: Fields of an attrs ``body`` that this operation does not require (a client user's own
+    #: ``client_id`` is implied).
+    optional: tuple[str, ...] = ()
     response: Any = None  # an attrs class, ("list", cls), ("page", cls) or a JSON Schema dict
     status: int = 200
     public: bool = False
@@ -247,7 +330,9 @@ def _text_type_errors(data: Any, cls: type, path: str = "") -> Iterator[FieldErr
         if value is None and optional:
             continue
         kind = options[0] if optional else hint
-        if kind is str and type(value) is not str:
+        if (kind is str and type(value) is not str) or (
+            attrs.has(kind) and not isinstance(value, Mapping)
+        ):
             yield FieldError(
                 field=where, code="type", message=N_("This value has the wrong type or format.")
             )
@@ -259,13 +344,38 @@ def _text_type_errors(data: Any, cls: type, path: str = "") -> Iterator[FieldErr
                 yield from _text_type_errors(element, item, f"{where}.{index}")
 
 
+def _whole_ints(data: Any, cls: type) -> Any:
+    """``data`` with each integer field of ``cls`` (nested entities and lines too) that came as
+    a number with a zero fraction (``1.0``, an integer to JSON Schema) as that int."""
+    if not isinstance(data, Mapping) or not attrs.has(cls):
+        return data
+    hints = _hints(cls)
+    out = dict(data)
+    for field in attrs.fields(cls):
+        if field.name not in out:
+            continue
+        hint = hints[field.name]
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        kind = options[0] if typing.get_origin(hint) in (Union, UnionType) else hint
+        value = out[field.name]
+        if kind is int:
+            out[field.name] = json_whole(value)
+        elif attrs.has(kind):
+            out[field.name] = _whole_ints(value, kind)
+        elif typing.get_origin(kind) in (tuple, list) and isinstance(value, list):
+            item = typing.get_args(kind)[0] if typing.get_args(kind) else Any
+            out[field.name] = [_whole_ints(element, item) for element in value]
+    return out
+
+
 def structure(data: Mapping[str, Any], cls: type[Any]) -> Any:
-    """Build ``cls`` from a JSON body with the core's converter; wrong types are field errors."""
+    """Build ``cls`` from a JSON body with the core's converter; wrong types are field errors
+    (a whole number written ``1.0`` is an integer, as JSON Schema says)."""
     errors = list(_text_type_errors(data, cls))
     if errors:
         raise ValidationError(errors)
     try:
-        entity = converter.structure(dict(data), cls)
+        entity = converter.structure(_whole_ints(data, cls), cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, ArithmeticError) as exc:
         raise ValidationError(_field_errors(exc)) from None
     errors = list(decimal_errors(entity))

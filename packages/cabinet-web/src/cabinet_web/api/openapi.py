@@ -7,6 +7,7 @@ string of digits, dates are ISO 8601 strings, enums are their values, tuples are
 from __future__ import annotations
 
 import enum
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -16,12 +17,19 @@ from typing import Any
 
 import attrs
 from cabinet_core.doctypes.common import DATE_FIELDS, EARLIEST_DATE, LATEST_DATE
-from cabinet_core.entities import BankAccount, Document, DocumentLine, Product, User
-from cabinet_core.limits import text_limits
+from cabinet_core.entities import BankAccount, Client, Document, DocumentLine, Product, User
+from cabinet_core.limits import NON_BLANK_PATTERN, non_blank_fields, text_limits
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from cabinet_core.vat_statement.markers import GTU_CODES, SALES_PROCEDURES
 
-from cabinet_web.api._endpoint import ApiEndpoint, Param
+from cabinet_web.api._endpoint import (
+    DOCUMENT_READ_ONLY,
+    DOCUMENT_TYPES_MARKER,
+    LANGUAGE_MARKER,
+    SERVER_FIELDS,
+    ApiEndpoint,
+    Param,
+)
 from cabinet_web.limits import MAX_INT
 from cabinet_web.problems import PROBLEM_MEDIA_TYPE
 
@@ -35,6 +43,8 @@ MARKER_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 DECIMAL_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1234.56"]}
 HIDDEN_FIELDS = {User: {"password_hash"}}
+#: Entities whose ``language`` the services hold to ``Settings.languages``.
+SPEAKING = (Client, User)
 #: Entities whose ``currency`` the services hold to :data:`SUPPORTED_CURRENCIES`.
 PRICED = (Document, Product, BankAccount)
 MARKED = (Product, DocumentLine)
@@ -54,11 +64,16 @@ class SchemaBuilder:
             self.components[name] = self._object(cls)
         return {"$ref": f"#/components/schemas/{name}"}
 
-    def partial(self, cls: type[Any]) -> dict[str, Any]:
-        """``cls``'s schema with nothing required: a PATCH body changes what it names."""
+    def partial(
+        self, cls: type[Any], *, keep_required: bool = False, optional: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """``cls``'s schema with nothing required (a PATCH body changes what it names), or with
+        ``keep_required`` all it requires but ``optional``."""
         self.ref(cls)
         schema = dict(self.components[cls.__name__])
-        schema.pop("required", None)
+        required = schema.pop("required", [])
+        if keep_required:
+            schema["required"] = [name for name in required if name not in optional]
         return schema
 
     def _object(self, cls: type[Any]) -> dict[str, Any]:
@@ -67,6 +82,7 @@ class SchemaBuilder:
         properties: dict[str, Any] = {}
         required: list[str] = []
         lengths = text_limits(cls)
+        filled = non_blank_fields(cls)
         dated = DATE_FIELDS if cls is Document else ()
         for field in attrs.fields(cls):
             if field.name in hidden:
@@ -74,8 +90,14 @@ class SchemaBuilder:
             properties[field.name] = self.schema(hints[field.name])
             if field.name in lengths:
                 _bound_text(properties[field.name], lengths[field.name])
+            if field.name in filled:
+                _non_blank(properties[field.name])
             if field.name in dated:
                 _bound_date(properties[field.name])
+            if field.name in (DOCUMENT_READ_ONLY if cls is Document else SERVER_FIELDS):
+                properties[field.name]["readOnly"] = True
+            if field.name == "language" and cls in SPEAKING:
+                properties[field.name] = {"type": "string", LANGUAGE_MARKER: True}
             if field.name == "currency" and cls in PRICED:
                 properties[field.name] = {"type": "string", "enum": list(SUPPORTED_CURRENCIES)}
             if cls in MARKED and field.name in MARKER_SCHEMAS:
@@ -164,6 +186,37 @@ def _bound_text(schema: dict[str, Any], limit: int) -> None:
     for option in schema.get("anyOf", [schema]):
         if option.get("type") == "string" and "enum" not in option and "format" not in option:
             option["maxLength"] = limit
+
+
+def _non_blank(schema: dict[str, Any]) -> None:
+    """Refuse a blank string in ``schema`` (or its string option), as the services do."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string":
+            option["pattern"] = NON_BLANK_PATTERN
+
+
+def _installed(value: Any, languages: tuple[str, ...], document_types: tuple[str, ...]) -> Any:
+    """``value`` (a part of the document) with each marker of what the installation has
+    resolved: a language marker an ``enum`` of ``languages``, a document types marker a
+    ``pattern`` of comma-separated ``document_types``."""
+    if isinstance(value, dict):
+        out = {key: _installed(item, languages, document_types) for key, item in value.items()}
+        marker = out.pop(LANGUAGE_MARKER, False)
+        if marker:
+            out["enum"] = [*languages, *(marker if isinstance(marker, list) else ())]
+        if out.pop(DOCUMENT_TYPES_MARKER, False):
+            out["pattern"] = comma_list_pattern(document_types)
+        return out
+    if isinstance(value, list):
+        return [_installed(item, languages, document_types) for item in value]
+    return value
+
+
+def comma_list_pattern(values: Iterable[str]) -> str:
+    """A ``pattern`` for a comma-separated list of ``values`` (spaces and empty items allowed),
+    as the server's ``_several`` reads a query parameter."""
+    one = "(" + "|".join(re.escape(value) for value in values) + ")"
+    return rf"^[\s,]*({one}(\s*,[\s,]*{one})*)?[\s,]*$"
 
 
 def _bound_date(schema: dict[str, Any]) -> None:
@@ -303,10 +356,12 @@ def build_openapi(
     endpoints: Iterable[ApiEndpoint],
     *,
     server_url: str = "",
+    languages: tuple[str, ...] = ("pl", "en"),
     document_types: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for ``endpoints``; ``document_types`` (the installation's)
-    declare what ``doc_type`` may be and each type's ``extra`` fields."""
+    """The OpenAPI 3.1 document for ``endpoints``; a language is one of ``languages`` (the
+    installation's ``Settings.languages``); ``document_types`` (the installation's) declare
+    what ``doc_type`` may be and each type's ``extra`` fields."""
     builder = SchemaBuilder()
     paths: dict[str, dict[str, Any]] = {}
     problem_response = {
@@ -354,6 +409,8 @@ def build_openapi(
             schema = item.body if isinstance(item.body, dict) else builder.ref(item.body)
             if item.method == "PATCH" and not isinstance(item.body, dict):
                 schema = builder.partial(item.body)
+            elif item.optional and not isinstance(item.body, dict):
+                schema = builder.partial(item.body, keep_required=True, optional=item.optional)
             operation["requestBody"] = {
                 "required": item.body_required,
                 "content": {"application/json": {"schema": schema}},
@@ -394,4 +451,5 @@ def build_openapi(
     }
     if server_url:
         document["servers"] = [{"url": server_url}]
-    return document
+    resolved: dict[str, Any] = _installed(document, languages, tuple(document_types or ()))
+    return resolved

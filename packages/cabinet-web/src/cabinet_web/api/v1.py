@@ -18,6 +18,7 @@ from cabinet_core.entities import (
     ExchangeRate,
     NewsItem,
     PaymentMethod,
+    PaymentStatus,
     Product,
     RateTotal,
     User,
@@ -29,13 +30,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cabinet_web.api._endpoint import (
+    DOCUMENT_SERVER_FIELDS,
+    DOCUMENT_TYPES_MARKER,
     PAGING,
+    SERVER_FIELDS,
     ApiEndpoint,
     Param,
     actor,
     api_routes,
+    choice_pattern,
     int_param,
     json_body,
+    json_whole,
     paging,
     structure,
 )
@@ -48,14 +54,12 @@ from cabinet_web.pages.documents import (
     render_fa3,
     render_pdf,
 )
-from cabinet_web.query import document_query
+from cabinet_web.query import ORDERS, document_query
 
 PREFIX = "/api/v1"
 ENDPOINTS: list[ApiEndpoint] = []
 
 # What the server decides; a body that sends these has them ignored.
-SERVER_FIELDS = ("id", "created_at", "updated_at", "created_by")
-DOCUMENT_SERVER_FIELDS = (*SERVER_FIELDS, "status", "number", "series", "totals", "version")
 
 
 H = TypeVar("H", bound=Callable[[Request], Awaitable[Any]])
@@ -96,7 +100,7 @@ def _without(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 def _client_for(request: Request, data: dict[str, Any] | None = None) -> int:
     """The client a list or a new entity belongs to: given, or the client user's own."""
-    given = data.get("client_id") if data is not None else None
+    given = json_whole(data.get("client_id")) if data is not None else None
     if given is None:
         given = int_param(request, "client_id")
     if given is None:
@@ -214,6 +218,7 @@ def _owned_list(kind: str, service: str, entity: type[Any]) -> None:
         "POST",
         f"Create a {kind} (client_id defaults to the client user's own)",
         body=entity,
+        optional=("client_id",),
         response=entity,
         status=201,
     )(create_owned)
@@ -224,24 +229,34 @@ _owned_list("product", "products", Product)
 
 
 # -- documents -----------------------------------------------------------------------------------
+#: The currencies an exchange rate is asked for (the NBP's; PLN needs none).
+FOREIGN_CURRENCIES = tuple(code for code in SUPPORTED_CURRENCIES if code != "PLN")
 DOCUMENT_FILTERS = tuple(
     Param(name=name, where="query", schema=schema, description=description)
     for name, schema, description in (
         ("client_id", {"type": "integer"}, "Only this client's documents"),
-        ("doc_type", {"type": "string"}, "Comma-separated type keys"),
+        ("doc_type", {"type": "string", DOCUMENT_TYPES_MARKER: True}, "Comma-separated type keys"),
         ("status", {"type": "string"}, "Comma-separated workflow states"),
         ("search", {"type": "string"}, "Number, party name or NIP, or the gross amount"),
         ("date_from", {"type": "string", "format": "date"}, "Issued on or after"),
         ("date_to", {"type": "string", "format": "date"}, "Issued on or before"),
         ("currency", {"type": "string"}, "ISO 4217 code"),
-        ("payment_status", {"type": "string"}, "unpaid, partially_paid or paid"),
+        (
+            "payment_status",
+            {"type": "string", "enum": [str(status) for status in PaymentStatus]},
+            "unpaid, partially_paid or paid",
+        ),
         (
             "payment_method",
             {"type": "string", "enum": [str(method) for method in PaymentMethod]},
             "FA(3) payment form code (1-7) or other",
         ),
         ("counterparty_id", {"type": "integer"}, "Only documents with this counterparty"),
-        ("order", {"type": "string"}, "-issue_date (default), issue_date, number, -gross …"),
+        (
+            "order",
+            {"type": "string", "enum": list(ORDERS)},
+            "-issue_date (default), issue_date, number, -gross …",
+        ),
     )
 ) + tuple(PAGING)
 
@@ -272,6 +287,7 @@ def _document_from_body(request: Request, body: dict[str, Any]) -> Document:
     "POST",
     "Create a document (status, number and totals are the server's)",
     body=Document,
+    optional=("client_id",),
     response=Document,
     status=201,
 )
@@ -302,6 +318,7 @@ class TotalsPreview:
     "POST",
     "Compute a document's totals without saving it",
     body=Document,
+    optional=("client_id",),
     response=TotalsPreview,
 )
 async def preview_totals(request: Request) -> TotalsPreview:
@@ -345,6 +362,8 @@ async def get_document(request: Request) -> Document:
     "Replace a document's content while its state allows changes",
     params=(_id("doc_id", "The document's id"),),
     body=Document,
+    # The stored document's client and type stay; the body need not repeat them.
+    optional=("client_id", "doc_type"),
     response=Document,
 )
 async def update_document(request: Request) -> Document:
@@ -355,7 +374,7 @@ async def update_document(request: Request) -> Document:
     doc_id = _path_int(request, "doc_id")
     body = await json_body(request)
     current: Document = await run(cabinet.documents.get, who, doc_id)
-    version = body.get("version", current.version)
+    version = json_whole(body.get("version", current.version))
     data = _without(body, DOCUMENT_SERVER_FIELDS)
     data["client_id"] = current.client_id
     data["doc_type"] = current.doc_type
@@ -537,7 +556,13 @@ async def delete_attachment(request: Request) -> Response:
     "GET",
     "The NBP rate a foreign-currency document with this tax point uses",
     params=(
-        Param(name="currency", where="query", required=True, description="EUR or USD"),
+        Param(
+            name="currency",
+            where="query",
+            required=True,
+            schema={"type": "string", "pattern": choice_pattern(FOREIGN_CURRENCIES)},
+            description="EUR or USD (in any case)",
+        ),
         Param(
             name="tax_point",
             where="query",
@@ -553,7 +578,7 @@ async def exchange_rate(request: Request) -> ExchangeRate:
     cabinet = cabinet_of(request)
     currency = request.query_params.get("currency", "").strip().upper()
     errors = []
-    if currency not in SUPPORTED_CURRENCIES or currency == "PLN":
+    if currency not in FOREIGN_CURRENCIES:
         errors.append(
             FieldError(field="currency", code="unsupported", message=N_("Choose EUR or USD."))
         )
@@ -672,6 +697,7 @@ async def openapi_document(request: Request) -> Any:
     return build_openapi(
         ENDPOINTS,
         server_url=str(request.base_url).rstrip("/"),
+        languages=cabinet_of(request).settings.languages,
         document_types=cabinet_of(request).document_types,
     )
 

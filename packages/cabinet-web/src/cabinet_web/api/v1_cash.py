@@ -14,11 +14,12 @@ from typing import Any
 import attrs
 from cabinet_core.cashdesk import CashDesk, CashDeskReport, CashSlip, ReportView, SlipKind
 from cabinet_core.converter import to_json_dict
+from cabinet_core.doctypes.cash_report import CASH_REPORT_WORKFLOW
 from cabinet_core.errors import N_, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cabinet_web.api._endpoint import Param, actor, json_body
+from cabinet_web.api._endpoint import Param, actor, json_body, text, transition_body
 from cabinet_web.api.v1 import BINARY, _client_for, _id, _path_int, endpoint
 from cabinet_web.kit import cabinet_of, run
 from cabinet_web.limits import MAX_INT
@@ -29,8 +30,8 @@ DESK_BODY = {
     "type": "object",
     "properties": {
         "client_id": {"type": "integer", "description": "Required for staff"},
-        "name": {"type": "string", "maxLength": 100},
-        "symbol": {"type": "string", "maxLength": 20, "description": "Ends every number"},
+        "name": text(max_length=100, non_blank=True),
+        "symbol": text(max_length=20, non_blank=True, description="Ends every number"),
         "currency": {"type": "string", "enum": ["PLN", "EUR", "USD"]},
     },
     "required": ["name", "symbol"],
@@ -42,7 +43,7 @@ REPORT_BODY = {
         "period_from": {"type": "string", "format": "date"},
         "period_to": {"type": "string", "format": "date"},
         "initial_balance": {
-            "type": "string",
+            "type": ["string", "number", "null"],
             "description": "The desk's first report only: the cash at its start",
         },
     },
@@ -53,16 +54,16 @@ SLIP_PROPERTIES: dict[str, Any] = {
     "date": {"type": "string", "format": "date"},
     "party_name": {"type": "string", "description": "Payer (KP) or recipient (KW)"},
     "counterparty_id": {
-        "type": "integer",
-        "minimum": -MAX_INT,
+        "type": ["integer", "null"],
+        "minimum": 1,
         "maximum": MAX_INT,
         "description": "Fills party_name when it is blank",
     },
-    "title": {"type": "string"},
-    "amount": {"type": "string", "description": "Above zero, in the desk's currency"},
+    "title": text(non_blank=True),
+    "amount": text(non_blank=True, description="Above zero, in the desk's currency"),
     "document_id": {
-        "type": "integer",
-        "minimum": -MAX_INT,
+        "type": ["integer", "null"],
+        "minimum": 1,
         "maximum": MAX_INT,
         "description": "The invoice this slip pays",
     },
@@ -79,15 +80,7 @@ SLIP_BODY = {
     "required": ["date", "title", "amount"],
     "additionalProperties": False,
 }
-MOVE_BODY = {
-    "type": "object",
-    "properties": {
-        "transition": {"type": "string", "enum": ["close", "approve", "reopen"]},
-        "comment": {"type": "string"},
-    },
-    "required": ["transition"],
-    "additionalProperties": False,
-}
+MOVE_BODY = transition_body(CASH_REPORT_WORKFLOW.transitions)
 REPORT_WITH_ENTRIES = {
     "type": "object",
     "properties": {

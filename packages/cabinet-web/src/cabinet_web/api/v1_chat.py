@@ -16,7 +16,7 @@ from cabinet_core.services.chat import HISTORY_PAGE
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cabinet_web.api._endpoint import Param, actor, int_param, json_body, json_whole
+from cabinet_web.api._endpoint import Param, actor, int_param, json_body, json_whole, text
 from cabinet_web.api.v1 import _client_for, _id, _path_int, endpoint
 from cabinet_web.chat_files import read_upload, serve, too_large
 from cabinet_web.kit import cabinet_of, run
@@ -42,7 +42,7 @@ POST_SCHEMA = {
             "type": ["integer", "null"],
             "description": "The client (a client's user may leave it out or send null)",
         },
-        "body": {"type": "string", "maxLength": 5000, "description": "The message text"},
+        "body": text(max_length=5000, non_blank=True, description="The message text"),
     },
     "required": ["body"],
     "additionalProperties": False,
@@ -118,7 +118,7 @@ AFTER_EVENT_PARAM = Param(
 )
 MESSAGE_SCHEMA = {
     "type": "object",
-    "properties": {"body": {"type": "string", "maxLength": 5000, "description": "The text"}},
+    "properties": {"body": text(max_length=5000, non_blank=True, description="The text")},
     "required": ["body"],
     "additionalProperties": False,
 }

@@ -7,8 +7,8 @@ from __future__ import annotations
 from cabinet_core.entities import Client
 from starlette.requests import Request
 
-from cabinet_web.api._endpoint import actor, json_body, structure
-from cabinet_web.api.v1 import SERVER_FIELDS, _without, endpoint
+from cabinet_web.api._endpoint import SERVER_FIELDS, actor, json_body, structure
+from cabinet_web.api.v1 import _without, endpoint
 from cabinet_web.kit import cabinet_of, run
 
 

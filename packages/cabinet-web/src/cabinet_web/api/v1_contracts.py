@@ -11,26 +11,32 @@ from cabinet_core.contract_text import Block
 from cabinet_core.converter import to_json_dict
 from cabinet_core.entities import Document
 from cabinet_core.errors import N_, ValidationError
+from cabinet_core.services.contract_templates import MAX_BODY, MAX_NAME
 from cabinet_core.services.contracts import ContractOrder
 from starlette.requests import Request
 
-from cabinet_web.api._endpoint import Param, actor, json_body, structure
+from cabinet_web.api._endpoint import Param, actor, json_body, structure, text
+from cabinet_web.api.openapi import DECIMAL_SCHEMA
 from cabinet_web.api.v1 import _id, _path_int, endpoint
 from cabinet_web.kit import cabinet_of, run
+from cabinet_web.limits import MAX_INT
 
+#: An id in a body: a whole number the id columns hold.
+_ID: dict[str, Any] = {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT}
 TEMPLATE_ID = _id("template_id", "The template's id")
 TEMPLATE_FIELDS = ("name", "contract_kind", "language", "body")
 TEMPLATE_SCHEMA = {
     "type": "object",
     "properties": {
-        "name": {"type": "string", "maxLength": 200},
+        "name": text(max_length=MAX_NAME, non_blank=True),
         "contract_kind": {"type": "string", "description": "dzielo or zlecenie"},
         "language": {"type": "string", "enum": ["pl", "en"]},
-        "body": {
-            "type": "string",
-            "description": "The template: the safe HTML subset with {{ placeholders }} "
+        "body": text(
+            max_length=MAX_BODY,
+            non_blank=True,
+            description="The template: the safe HTML subset with {{ placeholders }} "
             "(docs/staff-guide.md, Contract templates)",
-        },
+        ),
     },
     "required": list(TEMPLATE_FIELDS),
     "additionalProperties": False,
@@ -59,13 +65,17 @@ BLOCKS_SCHEMA = {
 CONTRACT_SCHEMA = {
     "type": "object",
     "properties": {
-        "client_id": {"type": "integer", "description": "Staff name the client"},
-        "template_id": {"type": "integer"},
+        "client_id": {**_ID, "description": "Staff name the client"},
+        "template_id": _ID,
+        "counterparty_id": {
+            **_ID,
+            "description": "One of the client's counterparties as the contractor",
+        },
         "contractor": {
             "type": "object",
             "properties": {
                 "kind": {"type": "string", "enum": ["person", "company"]},
-                "name": {"type": "string"},
+                "name": text(non_blank=True),
                 "pesel": {"type": "string", "description": "A person's PESEL"},
                 "nip": {"type": "string", "description": "A company's NIP"},
                 "address": {"type": "object"},
@@ -76,8 +86,16 @@ CONTRACT_SCHEMA = {
         "date_from": {"type": "string", "format": "date"},
         "date_to": {"type": "string", "format": "date"},
         "rate_type": {"type": "string", "enum": ["lump_sum", "hourly"]},
-        "amount": {"type": "string", "description": "Gross lump sum, a decimal string"},
-        "hourly_rate": {"type": "string", "description": "Gross hourly rate"},
+        "amount": {
+            **DECIMAL_SCHEMA,
+            "type": ["string", "null"],
+            "description": "Gross lump sum, a decimal string",
+        },
+        "hourly_rate": {
+            **DECIMAL_SCHEMA,
+            "type": ["string", "null"],
+            "description": "Gross hourly rate, a decimal string",
+        },
         "currency": {"type": "string"},
         "copyright_transfer": {"type": "boolean"},
         "fields_of_exploitation": {

@@ -14,7 +14,7 @@ from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from cabinet_web.api._endpoint import Param, actor, json_body, structure
+from cabinet_web.api._endpoint import Param, actor, json_body, structure, text
 from cabinet_web.api.v1 import _id, _path_int, endpoint
 from cabinet_web.kit import cabinet_of, run
 from cabinet_web.limits import parse_client_id
@@ -234,7 +234,7 @@ def _lines(body: dict[str, Any]) -> tuple[DocumentLine, ...] | None:
     body={
         "type": "object",
         "properties": {
-            "reason": {"type": "string"},
+            "reason": text(non_blank=True),
             "seller_email": {"type": "string", "format": "email"},
             "lines": {
                 "type": "array",

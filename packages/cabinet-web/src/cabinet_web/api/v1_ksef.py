@@ -12,7 +12,7 @@ from cabinet_core.services.ksef_submissions import KsefOverview
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cabinet_web.api._endpoint import PAGING, Param, actor, int_param, paging
+from cabinet_web.api._endpoint import PAGING, Param, actor, int_param, paging, text
 from cabinet_web.api.v1 import _id, _path_int, endpoint
 from cabinet_web.api.v1_invoicing import _body, _text
 from cabinet_web.kit import cabinet_of, run
@@ -35,11 +35,11 @@ CLIENT_PARAM = Param(
 NUMBER_SCHEMA = {
     "type": "object",
     "properties": {
-        "ksef_number": {
-            "type": "string",
-            "description": "The number KSeF gave the invoice, e.g. "
+        "ksef_number": text(
+            non_blank=True,
+            description="The number KSeF gave the invoice, e.g. "
             "5265877635-20250626-010080DD2B5E-26",
-        }
+        )
     },
     "required": ["ksef_number"],
     "additionalProperties": False,

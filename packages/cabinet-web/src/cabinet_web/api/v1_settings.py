@@ -12,7 +12,7 @@ from cabinet_core.payroll.tax_year import PARAMETERS
 from cabinet_core.services.tax_years import RATES, TaxYearRow
 from starlette.requests import Request
 
-from cabinet_web.api._endpoint import Param, actor
+from cabinet_web.api._endpoint import Param, actor, json_whole, text
 from cabinet_web.api.v1 import endpoint
 from cabinet_web.api.v1_invoicing import DELIVERY_SCHEMA, _body, _text, delivery_json
 from cabinet_web.kit import cabinet_of, run
@@ -128,12 +128,12 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     body={
         "type": "object",
         "properties": {
-            "host": _STRING,
+            "host": text(non_blank=True),
             "port": {"type": "integer", "minimum": 1, "maximum": 65535},
             "starttls": {"type": "boolean"},
             "ssl": {"type": "boolean"},
             "username": _STRING,
-            "sender": _STRING,
+            "sender": text(non_blank=True),
             "password": {"type": "string", "description": "Absent or empty: keep the stored one"},
             "clear_password": {"type": "boolean"},
         },
@@ -145,7 +145,7 @@ def _flag(body: dict[str, Any], name: str) -> bool:
 async def put_mail(request: Request) -> dict[str, Any]:
     """Field errors as on the page (host, port 1–65535, SSL or STARTTLS, sender)."""
     body = await _body(request, (*MAIL_FIELDS, "password", "clear_password"))
-    port = body.get("port")
+    port = json_whole(body.get("port"))
     if not isinstance(port, int) or isinstance(port, bool):
         raise ValidationError.single("port", "type", N_("Enter a port from 1 to 65535."))
     await run(

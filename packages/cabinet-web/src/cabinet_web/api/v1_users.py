@@ -10,9 +10,10 @@ from cabinet_core.errors import N_, FieldError, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cabinet_web.api._endpoint import Param, actor, json_body
+from cabinet_web.api._endpoint import Param, actor, json_body, json_whole, language
 from cabinet_web.api.v1 import _id, _path_int, endpoint
 from cabinet_web.kit import cabinet_of, run
+from cabinet_web.limits import MAX_INT
 
 USER = _id("user_id", "The user's id")
 PASSWORD_BODY = {
@@ -129,14 +130,23 @@ NEW_USER_BODY = {
         "email": {"type": "string", "format": "email"},
         "name": {"type": "string"},
         "role": {"enum": [role.value for role in Role]},
-        "client_id": {"type": ["integer", "null"]},
-        "language": {"type": "string"},
+        "client_id": {
+            "type": ["integer", "null"],
+            "minimum": -MAX_INT,
+            "maximum": MAX_INT,
+            "description": "The client of a client user (required for the role client); "
+            "staff belong to none",
+        },
+        "language": language("Default: pl", blank=True),
         "invite": {
             "type": "boolean",
             "description": "true (default): e-mail a single-use link to set the password; "
             "false: generate a password, returned in this response only",
         },
     },
+    # A client user belongs to a client: the role decides whether client_id is required.
+    "if": {"properties": {"role": {"const": Role.CLIENT.value}}, "required": ["role"]},
+    "then": {"properties": {"client_id": {"type": "integer"}}, "required": ["client_id"]},
 }
 
 
@@ -171,7 +181,7 @@ async def create_user(request: Request) -> dict[str, Any]:
     except ValueError:
         errors.append(FieldError(field="role", code="choice", message=N_("Choose a role.")))
         role = Role.CLIENT
-    client_id = body.get("client_id")
+    client_id = json_whole(body.get("client_id"))
     if client_id is not None and (not isinstance(client_id, int) or isinstance(client_id, bool)):
         errors.append(
             FieldError(field="client_id", code="integer", message=N_("Enter a whole number."))

@@ -77,7 +77,12 @@ async def vat_statement(request: Request) -> Any:
             schema={"type": "integer", "enum": [1, 2]},
             description="1 a filing (default), 2 a correction",
         ),
-        Param(name="surplus_from_previous", where="query", description="P_39, whole złoty"),
+        Param(
+            name="surplus_from_previous",
+            where="query",
+            schema={"type": "integer"},
+            description="P_39, whole złoty",
+        ),
         Param(name="declaration", where="query", description="0: the register alone"),
     ),
     response={"application/xml": BINARY},

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cabinet_web.limits import MAX_ID, parse_client_id, parse_id
+from cabinet_web.limits import MAX_ID, parse_client_id, parse_id, whole_number
 from cabinet_web.pages._common import (
     actor_of,
     cabinet_of,
@@ -81,7 +81,8 @@ def read_id(value: object, field: str, errors: list[FieldError]) -> int | None:
     if value is None or value == "":
         return None
     try:
-        number = int(str(value))
+        # A JSON 5.0 is the integer 5 (JSON Schema says so).
+        number = whole_number(str(value))
     except ValueError:
         number = 0
     if isinstance(value, bool) or not 0 < number <= MAX_ID:
