@@ -1,6 +1,6 @@
 """``python -m bench load``: many concurrent people using the cabinet at once.
 
-Each virtual person arrives at a random moment of the ramp (``--ramp``, 60 s) and signs in with
+Each virtual person arrives at a random moment of the ramp (``--ramp``, 150 s) and signs in with
 the login form; when the measured window opens (``--seconds`` long) everyone is signed in, as in a
 working day, and each opens the home page, the documents list, a search, one of its documents and
 the chat, creates a VAT invoice draft, issues it and writes in the chat (the writes through the
@@ -486,7 +486,7 @@ def main(argv: list[str]) -> list[dict[str, Any]]:
     parser.add_argument(
         "--ramp",
         type=float,
-        default=60.0,
+        default=150.0,
         help="seconds over which the people arrive and sign in, before the measured window",
     )
     parser.add_argument("--think", type=float, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"))
