@@ -12,20 +12,20 @@ the connector cannot trust that every push arrived. Two records make the compari
   document says (:func:`content_hash`: its rows, amounts, number, dates and notes).
 * **What the portal holds now**: ``crm.item.list`` filtered by the confirmed item ids
   (``@id``, 50 ids a command, 50 commands a ``batch``, selecting only ``id``, ``stageId``,
-  ``assignedById`` and the links), so one request checks up to 2,500 documents: a pass over
-  5,000 documents costs two or three requests, far below the one request per 50 documents
-  the rate limit allows for it.
+  ``assignedById`` and the links), so one request reads up to 2,500 items, and the items'
+  product rows (below).
 
-A document differs when its item is gone, when the cabinet's content changed since the last
-confirmed push (an edit whose update never arrived, rows whose ``productrow.set`` was
-refused), when the item's stage does not stand for the document's status, when its
-Responsible or its company/contact is not the one the cabinet gave it, or when no push was
-ever confirmed. Such a document is pushed again through the port (``SyncPort.requeue``, or
-``retry_delivery`` of its failed stage change, audited), and ``repaired.<id>`` records why,
-when and how often; a repair that must move the stage says so there, and the next push of
-that document moves it (:func:`stage_moves`). A document repaired :data:`MAX_REPAIRS` times
-without the content changing is left **failed** for an admin (a mapping to fix, a field the
-portal refuses), so a difference that cannot be repaired never loops.
+A document differs when its item is gone, when its rows are not its lines, when the cabinet's
+content changed since the last confirmed push (an edit whose update never arrived, rows whose
+``productrow.set`` was refused), when the item's stage does not stand for the document's
+status, when its Responsible or its company/contact is not the one the cabinet gave it, or when
+no push was ever confirmed. Such a document is pushed again through the port
+(``SyncPort.requeue``, or ``retry_delivery`` of its failed stage change, audited), and
+``repaired.<id>`` records why, when and how often; a repair that must move the stage says so
+there, and the next push of that document moves it (:func:`stage_moves`). A document repaired
+:data:`MAX_REPAIRS` times without the content changing is left **failed** for an admin (a
+mapping to fix, a field the portal refuses), so a difference that cannot be repaired never
+loops.
 
 Documents with a message still waiting for the worker are **waiting**: not compared (the
 push on its way will change the item), remembered in the pass state and compared first in

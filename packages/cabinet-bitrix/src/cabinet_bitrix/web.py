@@ -540,6 +540,7 @@ WHY_LABELS = {
     "unconfirmed": N_("never confirmed by Bitrix24"),
     "content": N_("rows or amounts changed"),
     "missing": N_("item missing"),
+    "rows": N_("product rows changed in Bitrix24"),
     "stage": N_("stage"),
     "responsible": N_("Responsible"),
     "links": N_("company or contact"),
