@@ -16,7 +16,7 @@ from cabinet_core.identifiers import is_valid_nip
 from cabinet_core.rendering import Rendered
 from cabinet_core.services._base import Service, raise_if
 from cabinet_core.storage import Tx
-from cabinet_core.storage.vat_register import RegisterSelection
+from cabinet_core.storage.vat_register import RegisterSelection, Stamp
 from cabinet_core.vat import TaxRules
 from cabinet_core.vat_statement.declaration import Declaration, compute_declaration
 from cabinet_core.vat_statement.jpk_v7m import JpkHeader, Taxpayer, tax_office_codes, write_jpk
@@ -63,7 +63,7 @@ class VatStatementService(Service):
 
     def __init__(self, cabinet: Cabinet) -> None:
         super().__init__(cabinet)
-        self._row_cache: dict[str, dict[tuple[int, str], RegisterRow]] = {}
+        self._row_cache: dict[str, dict[tuple[int, Stamp], RegisterRow]] = {}
 
     # -- reading ----------------------------------------------------------------------------
     def selections(self, side: str) -> list[RegisterSelection]:

@@ -763,7 +763,7 @@ class Tx:
         start: date,
         end: date,
         buyer_side: bool,
-        reuse: Mapping[tuple[int, str], T] | None = None,
+        reuse: Mapping[tuple[int, vat_register.Stamp], T] | None = None,
     ) -> Iterator[RegisterEntry | T]:
         """The documents of one VAT register of a client in ``start``-``end``, streamed; a
         document whose ``(id, stamp)`` is in ``reuse`` comes as that value instead."""

@@ -84,6 +84,8 @@ ix_documents_vat_receipt = sa.Index(
 )
 _BATCH = 500
 T = TypeVar("T")
+#: What tells one state of a register document from another (see :func:`register_entries`).
+Stamp = tuple[object, ...]
 _ZERO = Decimal("0.00")
 
 
@@ -221,7 +223,7 @@ def register_entries(
     start: date,
     end: date,
     buyer_side: bool,
-    reuse: Mapping[tuple[int, str], T] | None = None,
+    reuse: Mapping[tuple[int, Stamp], T] | None = None,
 ) -> Iterator[RegisterEntry | T]:
     """The documents of one register in period order (period date, then issue date, then id);
     ``buyer_side`` reads the seller as the counterparty (a purchase register).
@@ -280,8 +282,14 @@ def register_entries(
     ) in itertools.chain.from_iterable(result.partitions()):
         # The mark's own values, not its time: a pinned clock must not hide a change.
         stamp = (
-            f"{version} {updated_at} {mark_id} {non_deductible} {fixed_asset} {markers} "
-            f"{document_kind} {ksef_marker}"
+            version,
+            updated_at,
+            mark_id,
+            non_deductible,
+            fixed_asset,
+            markers if markers is None or isinstance(markers, str) else repr(markers),
+            document_kind,
+            ksef_marker,
         )
         if reuse is not None:
             known = reuse.get((document_id, stamp))

@@ -109,7 +109,7 @@ class RegisterEntry:
     ksef_number: str | None
     #: Changes whenever the document or its mark changes (set by the store; see
     #: :func:`cabinet_core.storage.vat_register.register_entries`).
-    stamp: str | None = None
+    stamp: tuple[object, ...] | None = None
     line_gtu: tuple[str, ...] = ()
     #: The procedure markers the document's lines carry.
     line_procedures: tuple[str, ...] = ()
