@@ -132,6 +132,8 @@ def test_shapes_are_json_native() -> None:
             "vat_rate": "23",
             "product_id": None,
             "gtu": None,
+            "procedures": [],
+            "non_deductible": False,
             "before": False,
             "annex15": False,
         }

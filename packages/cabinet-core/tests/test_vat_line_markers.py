@@ -170,3 +170,23 @@ def test_a_purchase_whose_every_line_is_marked_is_not_deductible_whole(world: Wo
     assert row.non_deductible_vat_pln == Decimal("62.00")
     assert statement.tax_deductible == Decimal("0.00")
     assert "<LiczbaWierszyZakupow>0</LiczbaWierszyZakupow>" in _jpk(world)
+
+
+def test_an_unchanged_documents_row_is_reused_and_a_changed_one_rebuilt(world: World) -> None:
+    sale = _sale(world, DocumentLine(name="Porada", unit_price=Decimal("100.00")))
+    purchase = _purchase(world, DocumentLine(name="Pralka", unit_price=Decimal("1000.00")))
+    first = _statement(world)
+    again = _statement(world)
+    assert again.sales[0] is first.sales[0] and again.purchases[0] is first.purchases[0]
+    accountant = world.actor(world.accountant)
+    world.cabinet.vat_statements.mark(accountant, purchase.id or 0, non_deductible=True)
+    marked = _statement(world)
+    assert marked.sales[0] is first.sales[0]
+    assert marked.purchases[0].non_deductible and marked.tax_deductible == Decimal("0.00")
+    # The clock is pinned: the mark's values, not its time, tell the change.
+    world.cabinet.vat_statements.mark(accountant, purchase.id or 0, non_deductible=False)
+    assert _statement(world).tax_deductible == Decimal("230.00")
+    world.cabinet.vat_statements.mark(accountant, sale.id or 0, markers=["TP"])
+    assert _statement(world).sales[0].markers == ("TP",)
+    world.cabinet.vat_statements.forget_rows()
+    assert _statement(world).sales[0] is not first.sales[0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+import attrs
 
 from cabinet_core import access
 from cabinet_core.entities import Actor, Client
@@ -14,7 +16,7 @@ from cabinet_core.identifiers import is_valid_nip
 from cabinet_core.rendering import Rendered
 from cabinet_core.services._base import Service, raise_if
 from cabinet_core.storage import Tx
-from cabinet_core.storage.vat_register import RegisterSelection
+from cabinet_core.storage.vat_register import RegisterSelection, Stamp
 from cabinet_core.vat import TaxRules
 from cabinet_core.vat_statement.declaration import Declaration, compute_declaration
 from cabinet_core.vat_statement.jpk_v7m import JpkHeader, Taxpayer, tax_office_codes, write_jpk
@@ -37,10 +39,15 @@ from cabinet_core.vat_statement.registers import (
 )
 from cabinet_core.vat_statement.statement import VatStatement
 
+if TYPE_CHECKING:
+    from cabinet_core.app import Cabinet
+
 __all__ = ["VatStatementService"]
 
 #: JPK_V7M(3) is filed for settlement periods from February 2026.
 FIRST_JPK_V7M3_MONTH = (2026, 2)
+#: How many built register rows a cabinet keeps per register side (about 1 KB each).
+ROW_CACHE_SIZE = 50_000
 #: The document dates a type may place its documents in a VAT period by.
 PERIOD_BASES = frozenset({"issue_date", "sale_date", "receipt_date"})
 
@@ -53,6 +60,10 @@ class VatStatementService(Service):
     """``cabinet.vat_statements``: see the module docstring. Reading is open to whoever may see
     the client (its users, its manager, accountants, admins); marking documents to accountants
     and admins (:func:`cabinet_core.access.can_mark_vat_registers`)."""
+
+    def __init__(self, cabinet: Cabinet) -> None:
+        super().__init__(cabinet)
+        self._row_cache: dict[str, dict[tuple[int, Stamp], RegisterRow]] = {}
 
     # -- reading ----------------------------------------------------------------------------
     def selections(self, side: str) -> list[RegisterSelection]:
@@ -86,18 +97,37 @@ class VatStatementService(Service):
 
     def rows(self, tx: Tx, client: Client, period: Period, side: str) -> Iterator[RegisterRow]:
         """The rows of one register of ``client`` in ``period``, streamed from ``tx`` (the
-        caller has checked access)."""
+        caller has checked access).
+
+        A row built once is kept (up to :data:`ROW_CACHE_SIZE` per register side, per cabinet)
+        under its document's id and stamp, which changes with every change of the document or of
+        its mark: the page, its PDF and CSV and the JPK file's two passes read the same month
+        again, and an unchanged document's row is then taken as it was instead of rebuilt."""
         assert client.id is not None
         rules = self._rules()
+        known = self._row_cache.setdefault(side, {})
         entries = tx.vat_register_entries(
             client_id=client.id,
             selections=self.selections(side),
             start=period.first_day,
             end=period.last_day,
             buyer_side=side == PURCHASE,
+            reuse=known,
         )
         for lp, entry in enumerate(entries, 1):
-            yield build_row(entry, side=side, lp=lp, rules=rules)
+            if isinstance(entry, RegisterRow):
+                yield entry if entry.lp == lp else attrs.evolve(entry, lp=lp)
+                continue
+            row = build_row(entry, side=side, lp=lp, rules=rules)
+            if entry.stamp is not None:
+                if len(known) >= ROW_CACHE_SIZE:
+                    known.clear()
+                known[(entry.document_id, entry.stamp)] = row
+            yield row
+
+    def forget_rows(self) -> None:
+        """Drop the kept rows (a benchmark's cold run; tax rules changed at run time)."""
+        self._row_cache.clear()
 
     def _period(self, period: Period | str) -> Period:
         if isinstance(period, Period):

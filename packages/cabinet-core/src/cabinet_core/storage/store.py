@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import sqlalchemy as sa
@@ -83,6 +83,7 @@ SQLITE_PRAGMAS: tuple[str, ...] = (
 
 # Any constant works; it only has to be the same in every process that migrates this database.
 _MIGRATION_LOCK_KEY = 0x0CAB1E7
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -764,8 +765,10 @@ class Tx:
         start: date,
         end: date,
         buyer_side: bool,
-    ) -> Iterator[RegisterEntry]:
-        """The documents of one VAT register of a client in ``start``-``end``, streamed."""
+        reuse: Mapping[tuple[int, vat_register.Stamp], T] | None = None,
+    ) -> Iterator[RegisterEntry | T]:
+        """The documents of one VAT register of a client in ``start``-``end``, streamed; a
+        document whose ``(id, stamp)`` is in ``reuse`` comes as that value instead."""
         return vat_register.register_entries(
             self.connection,
             client_id=client_id,
@@ -773,6 +776,7 @@ class Tx:
             start=start,
             end=end,
             buyer_side=buyer_side,
+            reuse=reuse,
         )
 
     def get_vat_mark(self, document_id: int) -> VatMark | None:

@@ -107,6 +107,9 @@ class RegisterEntry:
     fx_table: str | None
     fx_date: date | None
     ksef_number: str | None
+    #: Changes whenever the document or its mark changes (set by the store; see
+    #: :func:`cabinet_core.storage.vat_register.register_entries`).
+    stamp: tuple[object, ...] | None = None
     line_gtu: tuple[str, ...] = ()
     #: The procedure markers the document's lines carry.
     line_procedures: tuple[str, ...] = ()
