@@ -82,6 +82,8 @@ def _contract(**extra: object) -> Document:
         "date_from": "2026-12-01",
         "rate_type": "lump_sum",
         "amount": "1000.00",
+        # The template version it is made from (a new contract without one is refused).
+        "template_version_id": 1,
     }
     values.update(extra)
     return Document(
