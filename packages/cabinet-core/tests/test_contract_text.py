@@ -82,7 +82,7 @@ def _contract(**extra: object) -> Document:
         "date_from": "2026-12-01",
         "rate_type": "lump_sum",
         "amount": "1000.00",
-        # A new contract is made from a template version (checked in test_document_types).
+        # The template version it is made from (a new contract without one is refused).
         "template_version_id": 1,
     }
     values.update(extra)

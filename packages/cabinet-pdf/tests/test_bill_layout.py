@@ -150,6 +150,8 @@ def test_a_bill_crossing_both_yearly_caps_prints_the_split(
     crossing = computed(cabinet, attrs.evolve(bill, extra=extra))
     text = text_of(cabinet, crossing, client, "pl", pdf_text)
     for row in (
+        "Przychód zwolniony wcześniej w roku\n85 028,00 PLN",
+        "Podstawa składek emerytalnej i rentowej wcześniej w roku\n282 000,00 PLN",
         "Podstawa składek emerytalnej i rentowej (limit roczny)\n600,00 PLN",
         "− Składka emerytalna (9,76%)\n58,56 PLN",
         "Przychód zwolniony (ulga dla młodych)\n500,00 PLN",
@@ -160,3 +162,17 @@ def test_a_bill_crossing_both_yearly_caps_prints_the_split(
         assert row in text, row
     english = text_of(cabinet, crossing, client, "en", pdf_text)
     assert "Income exempt (young person's relief)\n500.00 PLN" in english
+    for language in ("pl", "en"):
+        reader = PdfReader(io.BytesIO(render_pdf(cabinet, crossing, client, language)))
+        assert len(reader.pages) == 1, language
+    # Bilingual, the five extra rows push the signatures to a second page, kept together there.
+    reader = PdfReader(io.BytesIO(render_pdf(cabinet, crossing, client, "pl+en")))
+    assert len(reader.pages) <= 2
+    last = reader.pages[-1].extract_text()
+    assert "podpis wykonawcy" in last and "zatwierdzono do wypłaty" in last
+
+
+def render_pdf(cabinet: Cabinet, bill: Document, client: Client, language: str) -> bytes:
+    return (
+        PdfRenderer().render(cabinet, bill, client=client, template=None, language=language).content
+    )

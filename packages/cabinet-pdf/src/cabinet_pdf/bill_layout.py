@@ -45,6 +45,14 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "pl": "Podatek: zwolnienie (ulga dla młodych)",
         "en": "Tax: exempt (young person's relief)",
     },
+    "earlier_exempt_income": {
+        "pl": "Przychód zwolniony wcześniej w roku",
+        "en": "Exempt income earlier this year",
+    },
+    "earlier_pension_base": {
+        "pl": "Podstawa składek emerytalnej i rentowej wcześniej w roku",
+        "en": "Pension and disability base earlier this year",
+    },
     "pension_base": {
         "pl": "Podstawa składek emerytalnej i rentowej (limit roczny)",
         "en": "Pension and disability base (yearly cap)",
@@ -116,6 +124,9 @@ def calculation(layout: Layout) -> list[Flowable]:
         return pick(WORDS[key], language)
 
     rows: list[list[str]] = [[words("gross"), layout.amount(_amount(breakdown, "gross"))]]
+    for key in ("earlier_exempt_income", "earlier_pension_base"):
+        if _amount(breakdown, key):
+            rows.append([words(key), layout.amount(_amount(breakdown, key))])
     capped = breakdown.get("pension_base")
     if _amount(breakdown, "social") and capped is not None and capped != breakdown.get("gross"):
         rows.append([words("pension_base"), layout.amount(_amount(breakdown, "pension_base"))])
@@ -166,6 +177,10 @@ def calculation(layout: Layout) -> list[Flowable]:
     heading = layout.p(words("calculation"), "heading")
     return [*reference(layout), KeepTogether([heading, table]), Spacer(1, 4 * mm)]
 
+
+#: The pay earned elsewhere this year: printed inside the calculation's year-to-date rows (with
+#: the earlier bills), not again among the other fields.
+YEAR_TO_DATE = ("exempt_income_elsewhere", "pension_base_elsewhere")
 
 #: The contractor's declarations (the bill's fields), printed together above the signatures.
 DECLARATIONS = ("student_under_26", "under_26", "sickness_insurance", "insured_elsewhere", "pit2")

@@ -96,7 +96,12 @@ PRINTED_TYPES: Mapping[str, PrintedType] = {
         before_total=bill_layout.BEFORE_TOTAL,
         closing=bill_layout.CLOSING,
         own_fields=frozenset(
-            (*bill_layout.CONTRACT, *bill_layout.CONTRACTOR, *bill_layout.DECLARATIONS)
+            (
+                *bill_layout.CONTRACT,
+                *bill_layout.CONTRACTOR,
+                *bill_layout.DECLARATIONS,
+                *bill_layout.YEAR_TO_DATE,
+            )
         ),
     ),
     "contract": PrintedType(
