@@ -17,11 +17,12 @@ suite is the scale the issue asks for, in the proof session.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from backlog import BacklogRig, ReadDeadline
+from backlog import BacklogRig, ReadDeadline, queued_template
 from bitrix24_emulator import FAULT_PROFILES
 from cabinet_bitrix.auth import PortTokenStore, install, reinstall_needed
 from cabinet_bitrix.client import BitrixError
@@ -40,8 +41,10 @@ class FaultRig(BacklogRig):
 
     transport: ReadDeadline
 
-    def __init__(self, folder: Path, **config: Any) -> None:
+    def __init__(self, folder: Path, template: Path, **config: Any) -> None:
         config.setdefault("write_seconds", 0.01)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, folder / "cabinet.sqlite3")
         super().__init__(
             folder,
             documents=DOCUMENTS,
@@ -59,9 +62,15 @@ class FaultRig(BacklogRig):
         self.assert_exactly_once(parties=True, in_sync=True)
 
 
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2,000 queued invoices, written once for every test of the session."""
+    return queued_template(tmp_path_factory.mktemp("backlog"), DOCUMENTS, backend_name=BACKEND)
+
+
 @pytest.fixture
-def rig(tmp_path: Path):  # type: ignore[no-untyped-def]
-    made = FaultRig(tmp_path)
+def rig(tmp_path: Path, template: Path):  # type: ignore[no-untyped-def]
+    made = FaultRig(tmp_path, template)
     yield made
     made.close()
 
@@ -125,8 +134,10 @@ def test_another_process_using_the_budget_converges(rig: FaultRig) -> None:
     rig.assert_converged()
 
 
-def test_expired_tokens_during_a_backlog_are_refreshed_and_it_converges(tmp_path: Path) -> None:
-    rig = FaultRig(tmp_path, app_mode=True)
+def test_expired_tokens_during_a_backlog_are_refreshed_and_it_converges(
+    tmp_path: Path, template: Path
+) -> None:
+    rig = FaultRig(tmp_path, template, app_mode=True)
     try:
         rig.cabinet.crm_backends()  # installs the app
         rig.emulator.expire_tokens()
@@ -139,9 +150,11 @@ def test_expired_tokens_during_a_backlog_are_refreshed_and_it_converges(tmp_path
         rig.close()
 
 
-def test_lost_refresh_answers_recover_where_the_old_token_still_works(tmp_path: Path) -> None:
+def test_lost_refresh_answers_recover_where_the_old_token_still_works(
+    tmp_path: Path, template: Path
+) -> None:
     # A portal that keeps the old refresh token valid: the answer lost is asked for again.
-    rig = FaultRig(tmp_path, app_mode=True, rotate_refresh_tokens=False)
+    rig = FaultRig(tmp_path, template, app_mode=True, rotate_refresh_tokens=False)
     try:
         rig.cabinet.crm_backends()
         rig.emulator.apply_profile("lost-refresh-answers")
@@ -156,10 +169,10 @@ def test_lost_refresh_answers_recover_where_the_old_token_still_works(tmp_path: 
 
 
 def test_a_rotated_pair_lost_mid_backlog_waits_for_the_reinstall_and_loses_nothing(
-    tmp_path: Path,
+    tmp_path: Path, template: Path
 ) -> None:
     # The documented portal rotates the pair: a lost answer leaves the app without tokens.
-    rig = FaultRig(tmp_path, app_mode=True)
+    rig = FaultRig(tmp_path, template, app_mode=True)
     try:
         rig.cabinet.crm_backends()
         port = rig.cabinet.sync_port(BACKEND)

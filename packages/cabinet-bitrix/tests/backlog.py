@@ -5,7 +5,9 @@ emulator, which the plugin's own code must never do (tests/test_layering.py,
 tests/test_emulator_layering.py).
 
 * :func:`queue_invoices`: a client and ``count`` issued invoices, each with a
-  ``document.created`` message queued for the given subscribers, in one transaction.
+  ``document.created`` message queued for the given subscribers, in one transaction;
+  :func:`queued_template`: a database file holding such a backlog, to copy into each rig of a
+  session instead of writing 2,000 invoices again for each.
 * :func:`emulated.emulated_client` (re-exported): a client of an in-process emulator on one
   virtual clock.
 * :class:`ReadDeadline`: a transport that keeps the client's read timeout on the virtual
@@ -55,6 +57,7 @@ __all__ = [
     "assert_parties_once",
     "emulated_client",
     "queue_invoices",
+    "queued_template",
 ]
 
 #: The smart-process type invoices go to in these tests (``vat_invoice=1038``).
@@ -126,6 +129,16 @@ def queue_invoices(
                 subscribers=tuple(subscribers),
             )
         return ids
+
+
+def queued_template(folder: Path, count: int, *, backend_name: str, rows: int = 2) -> Path:
+    """A migrated cabinet database in ``folder`` with ``count`` queued invoices for
+    ``backend_name``, closed: copy it into a rig's folder (as ``cabinet.sqlite3``) to start
+    from the same backlog without writing it again."""
+    with Cabinet(Settings(data_dir=folder), load_entrypoints=False) as cabinet:
+        cabinet.migrate()
+        queue_invoices(cabinet.store, count, subscribers=(backend_name,), rows=rows)
+    return folder / "cabinet.sqlite3"
 
 
 def assert_in_crm_exactly_once(
@@ -200,8 +213,12 @@ class BacklogRig:
         plugins: list[object] = [cabinet_bitrix.plugin] if with_plugin else []
         self.cabinet = Cabinet(settings, load_entrypoints=False, plugins=[*plugins, Registration()])
         self.cabinet.migrate()
-        self.document_ids = queue_invoices(
-            self.cabinet.store, documents, subscribers=(backend_name,), rows=rows
+        # A folder copied from :func:`queued_template` already holds its backlog.
+        queued = self.cabinet.store.list_outbox(
+            status="pending", subscriber=backend_name, limit=100_000
+        )
+        self.document_ids = sorted(m.entity_id for m in queued if m.entity_id is not None) or (
+            queue_invoices(self.cabinet.store, documents, subscribers=(backend_name,), rows=rows)
         )
         self.worker = Worker(self.cabinet, clock=self.now, rng=random.Random(seed))
 
