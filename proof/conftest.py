@@ -12,3 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# The Bitrix24 fault suites share the plugin tests' backlog kit (``backlog``, ``emulated``):
+# one rig for the 60-document reliability tests and the 2,000-document proof.
+BITRIX_TESTS = ROOT / "packages" / "cabinet-bitrix" / "tests"
+if str(BITRIX_TESTS) not in sys.path:
+    sys.path.append(str(BITRIX_TESTS))

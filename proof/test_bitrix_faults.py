@@ -1,7 +1,8 @@
 """The Bitrix24 sync under every fault the emulator knows, at the scale of a firm's backlog.
 
 For each fault profile (``bitrix24_emulator.FAULT_PROFILES``: 503 bursts, the operating limit
-(429), work done then the connection dropped, server errors) and for an outage, another process
+(429), work done then the connection dropped, server errors, slow answers within and past the
+client's read timeout) and for an outage, another process
 of the same app using the methods' time budget and reconciliation running during an outage:
 2,000 issued invoices are queued, the real worker and backend deliver them on the emulator's
 virtual clock (an outage of minutes costs no real time), the faults stop, reconciliation passes
@@ -10,200 +11,95 @@ its origin id), with its two product rows, on the stage of its status, with its 
 and reconciliation reports every document in sync.
 
 The package's own reliability tests (packages/cabinet-bitrix/tests/test_reliability.py) check
-the same on 60 documents; this suite is the scale the issue asks for, in the proof session.
+the same on 60 documents with the same rig (the backlog kit, ``backlog.py`` beside them); this
+suite is the scale the issue asks for, in the proof session.
 """
 
 from __future__ import annotations
 
-import random
-from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from decimal import Decimal
+import shutil
 from pathlib import Path
 from typing import Any
 
-import cabinet_bitrix.plugin
 import pytest
-from bitrix24_emulator import FAULT_PROFILES, Emulator, EmulatorConfig, VirtualClock
-from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.auth import OAuthAuth, PortTokenStore, install, reinstall_needed
-from cabinet_bitrix.client import BitrixClient, BitrixError, RetryPolicy
-from cabinet_bitrix.convergence import document_states
-from cabinet_bitrix.limiter import STANDARD, OperatingBudget, RequestBucket
+from backlog import BacklogRig, ReadDeadline, queued_template
+from bitrix24_emulator import FAULT_PROFILES
+from cabinet_bitrix.auth import PortTokenStore, install, reinstall_needed
+from cabinet_bitrix.client import BitrixError
 from cabinet_bitrix.reconcile import reconcile
-from cabinet_core import Cabinet, Settings, hookimpl
-from cabinet_core.entities import Address, Client, Document, DocumentLine, OutboxMessage, Party
-from cabinet_core.worker import Worker
 
 DOCUMENTS = 2000
-SPA = 1038
 BACKEND = "bitrix24-under-test"
+#: The client's read timeout (``CABINET_BITRIX_TIMEOUT``, 60 s), kept on the virtual clock.
+READ_TIMEOUT = 60.0
 
 
-class _Sleep:
-    """The client's pauses move the shared virtual clock instead of waiting."""
+class FaultRig(BacklogRig):
+    """The kit's backlog rig at the proof suite's scale: 2,000 invoices, 0.01 s of server time
+    per write, 30 attempts, and the client's read timeout kept on the virtual clock (a slow
+    answer past it is lost after the portal did the work)."""
 
-    def __init__(self, clock: VirtualClock) -> None:
-        self.clock = clock
+    transport: ReadDeadline
 
-    def __call__(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-
-
-class FaultRig:
-    """A cabinet with a queued backlog, the emulated portal and the worker on one clock."""
-
-    def __init__(self, folder: Path, *, app_mode: bool = False, **config: Any) -> None:
-        self.clock = VirtualClock()
-        self.emulator = Emulator(EmulatorConfig(write_seconds=0.01, **config), clock=self.clock)
-        self.app_mode = app_mode
-        self.backend: BitrixBackend | None = None
-        rig = self
-
-        class Registration:
-            @hookimpl
-            def register_crm_backends(self, register: Any) -> None:
-                register(BACKEND, rig._build)
-
-        settings = Settings(data_dir=folder, crm_backends=(BACKEND,), worker_max_attempts=30)
-        self.cabinet = Cabinet(
-            settings, load_entrypoints=False, plugins=[cabinet_bitrix.plugin, Registration()]
+    def __init__(self, folder: Path, template: Path, **config: Any) -> None:
+        config.setdefault("write_seconds", 0.01)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, folder / "cabinet.sqlite3")
+        super().__init__(
+            folder,
+            documents=DOCUMENTS,
+            backend_name=BACKEND,
+            worker_max_attempts=30,
+            seed=7,
+            transport=self._deadline,
+            **config,
         )
-        self.cabinet.migrate()
-        self.document_ids = self._queue()
-        self.worker = Worker(self.cabinet, clock=self.now, rng=random.Random(7))
 
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock.now(), UTC)
-
-    def _build(self, cabinet: Cabinet) -> BitrixBackend:
-        if self.backend is None:
-            sleep = _Sleep(self.clock)
-            auth: Any = self.emulator.webhook_url
-            if self.app_mode:  # the app's OAuth pair, as the install callback saves it
-                tokens = PortTokenStore(cabinet.sync_port(BACKEND))
-                install(tokens, {"auth": self.emulator.install_app()}, now=self.clock.now())
-                auth = OAuthAuth(
-                    tokens,
-                    self.emulator.portal.member_id,
-                    client_id=self.emulator.app.client_id,
-                    client_secret=self.emulator.app.client_secret,
-                    token_url=self.emulator.config.portal_url + "/oauth/token/",
-                    clock=self.clock.now,
-                )
-            client = BitrixClient(
-                auth,
-                transport=self.emulator.transport(),
-                bucket=RequestBucket(STANDARD, clock=self.clock.now, sleep=sleep),
-                budget=OperatingBudget(clock=self.clock.now, sleep=sleep),
-                retry=RetryPolicy(attempts=3, max_wait=120),
-                clock=self.clock.now,
-                sleep=sleep,
-            )
-            self.backend = BitrixBackend(
-                BitrixSettings(
-                    webhook_url=self.emulator.webhook_url, entity_types={"vat_invoice": SPA}
-                ),
-                client=client,
-            )
-        return self.backend
-
-    def _queue(self) -> list[int]:
-        with self.cabinet.store.transaction() as tx:
-            owner = tx.add_client(
-                Client(name="Kancelaria Sp. z o.o.", nip="5260250274", address=Address())
-            )
-            ids = []
-            for n in range(DOCUMENTS):
-                document = tx.add_document(
-                    Document(
-                        client_id=owner.id,
-                        doc_type="vat_invoice",
-                        status="issued",
-                        number=f"FV/{n + 1}/11/2026",
-                        issue_date=date(2026, 11, 27),
-                        buyer=Party(name=f"Klient {n % 20}", nip="1234563218"),
-                        lines=(
-                            DocumentLine(name=f"Usługa {n}", unit_price=Decimal(100 + n % 50)),
-                            DocumentLine(
-                                name="Książka", quantity=Decimal(2), unit_price=Decimal("9.5")
-                            ),
-                        ),
-                    )
-                )
-                assert document.id is not None
-                ids.append(document.id)
-                tx.add_outbox(
-                    OutboxMessage(
-                        topic="document.created", entity="document", entity_id=document.id
-                    ),
-                    subscribers=(BACKEND,),
-                )
-            return ids
-
-    def drain(self, *, during: Callable[[int], object] = lambda step: None) -> None:
-        """Run the worker, jumping the clock to the next retry when nothing is due, until the
-        outbox is empty; ``during(step)`` runs before each step (to end an outage, …)."""
-        for step in range(5000):
-            during(step)
-            if self.worker.run_once():
-                continue
-            pending = self.cabinet.store.list_outbox(status="pending", limit=10_000)
-            if not pending:
-                return
-            due = min((m.next_attempt_at for m in pending if m.next_attempt_at), default=None)
-            wait = (due - self.now()).total_seconds() if due is not None else 1.0
-            self.clock.advance(max(wait, 0.0) + 0.001)
-        pytest.fail("the outbox did not drain")
-
-    def converge(self) -> None:
-        """Reconciliation passes (as the worker's schedule runs them), each followed by the
-        deliveries it queued, until one finds nothing to repair."""
-        port = self.cabinet.sync_port(BACKEND)
-        assert self.backend is not None
-        for _ in range(10):
-            self.clock.advance(600)
-            report = reconcile(port, self.backend)
-            self.drain()
-            if not report.requeued and not report.convergence.waiting:
-                return
-        pytest.fail("reconciliation never converged")
+    def _deadline(self, inner: Any) -> ReadDeadline:
+        return ReadDeadline(inner, self.clock, READ_TIMEOUT)
 
     def assert_converged(self) -> None:
-        store = self.cabinet.store
-        assert store.list_outbox(status="failed", limit=10) == []
-        items = list(self.emulator.portal.items.get(SPA, {}).values())
-        origins = Counter(item.get("xmlId") for item in items)
-        assert origins == Counter({f"cabinet-document-{i}": 1 for i in self.document_ids})
-        assert all(len(self.emulator.portal.rows[("T40e", item["id"])]) == 2 for item in items)
-        # One stage and one Responsible for all: every document is issued, of one client.
-        assert len({item["stageId"] for item in items}) == 1
-        assert len({item["assignedById"] for item in items}) == 1
-        states = document_states(self.cabinet.sync_port(BACKEND), self.document_ids)
-        assert set(states.values()) <= {"in_sync", "repaired"}, Counter(states.values())
+        self.assert_exactly_once(parties=True, in_sync=True)
 
-    def close(self) -> None:
-        if self.backend is not None:
-            self.backend.client.close()
-        self.cabinet.close()
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2,000 queued invoices, written once for every test of the session."""
+    return queued_template(tmp_path_factory.mktemp("backlog"), DOCUMENTS, backend_name=BACKEND)
 
 
 @pytest.fixture
-def rig(tmp_path: Path):  # type: ignore[no-untyped-def]
-    made = FaultRig(tmp_path)
+def rig(tmp_path: Path, template: Path):  # type: ignore[no-untyped-def]
+    made = FaultRig(tmp_path, template)
     yield made
     made.close()
 
 
 # Token faults need the app (OAuth) mode: the tests below; the others hit any connection.
-WEBHOOK_PROFILES = sorted(set(FAULT_PROFILES) - {"expired-tokens", "lost-refresh-answers"})
+WEBHOOK_PROFILES = sorted(
+    set(FAULT_PROFILES) - {"expired-tokens", "lost-refresh-answers", "slow-answers"}
+)
 
 
 @pytest.mark.parametrize("profile", WEBHOOK_PROFILES)
 def test_a_backlog_under_a_fault_profile_converges(rig: FaultRig, profile: str) -> None:
     rig.emulator.apply_profile(profile)
     rig.drain()
+    rig.emulator.clear_faults()
+    rig.converge()
+    rig.assert_converged()
+
+
+def test_slow_answers_are_waited_for_or_timed_out_and_nothing_is_duplicated(
+    rig: FaultRig,
+) -> None:
+    # Every third answer takes 20 s (waited for), every seventeenth 75 s: past the client's
+    # 60 s timeout, after the portal did the work, so the worker must look before it creates.
+    rig.emulator.apply_profile("slow-answers")
+    start = rig.clock.now()
+    rig.drain()
+    assert rig.transport.late > 0  # some answers did come too late
+    assert rig.clock.now() - start > 600  # and the slow ones were waited for
     rig.emulator.clear_faults()
     rig.converge()
     rig.assert_converged()
@@ -238,8 +134,10 @@ def test_another_process_using_the_budget_converges(rig: FaultRig) -> None:
     rig.assert_converged()
 
 
-def test_expired_tokens_during_a_backlog_are_refreshed_and_it_converges(tmp_path: Path) -> None:
-    rig = FaultRig(tmp_path, app_mode=True)
+def test_expired_tokens_during_a_backlog_are_refreshed_and_it_converges(
+    tmp_path: Path, template: Path
+) -> None:
+    rig = FaultRig(tmp_path, template, app_mode=True)
     try:
         rig.cabinet.crm_backends()  # installs the app
         rig.emulator.expire_tokens()
@@ -252,9 +150,11 @@ def test_expired_tokens_during_a_backlog_are_refreshed_and_it_converges(tmp_path
         rig.close()
 
 
-def test_lost_refresh_answers_recover_where_the_old_token_still_works(tmp_path: Path) -> None:
+def test_lost_refresh_answers_recover_where_the_old_token_still_works(
+    tmp_path: Path, template: Path
+) -> None:
     # A portal that keeps the old refresh token valid: the answer lost is asked for again.
-    rig = FaultRig(tmp_path, app_mode=True, rotate_refresh_tokens=False)
+    rig = FaultRig(tmp_path, template, app_mode=True, rotate_refresh_tokens=False)
     try:
         rig.cabinet.crm_backends()
         rig.emulator.apply_profile("lost-refresh-answers")
@@ -269,10 +169,10 @@ def test_lost_refresh_answers_recover_where_the_old_token_still_works(tmp_path: 
 
 
 def test_a_rotated_pair_lost_mid_backlog_waits_for_the_reinstall_and_loses_nothing(
-    tmp_path: Path,
+    tmp_path: Path, template: Path
 ) -> None:
     # The documented portal rotates the pair: a lost answer leaves the app without tokens.
-    rig = FaultRig(tmp_path, app_mode=True)
+    rig = FaultRig(tmp_path, template, app_mode=True)
     try:
         rig.cabinet.crm_backends()
         port = rig.cabinet.sync_port(BACKEND)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix.auth import BitrixAuth
 from cabinet_bitrix.client import BitrixClient, RetryPolicy
@@ -31,14 +32,15 @@ def emulated_client(
     plan: RatePlan = STANDARD,
     retry: RetryPolicy | None = None,
     bucket: RequestBucket | None = None,
+    transport: httpx.BaseTransport | None = None,
     **kwargs: Any,
 ) -> BitrixClient:
     """A client of ``emulator`` (its admin webhook unless ``auth`` is given) paced on
-    ``clock``."""
+    ``clock``; ``transport`` wraps the emulator's own (to drop or delay answers)."""
     sleep = kwargs.pop("sleep", None) or Sleeper(clock)
     return BitrixClient(
         auth or emulator.webhook_url,
-        transport=emulator.transport(),
+        transport=transport or emulator.transport(),
         bucket=bucket or RequestBucket(plan, clock=clock.now, sleep=sleep),
         budget=OperatingBudget(clock=clock.now, sleep=sleep),
         retry=retry,

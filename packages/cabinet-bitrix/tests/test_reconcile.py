@@ -5,15 +5,14 @@ queued are compared again later, and a pass costs far less than a request per 50
 
 from __future__ import annotations
 
-import random
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
+from backlog import SPA, BacklogRig, assert_in_crm_exactly_once
 from bitrix24_emulator import Emulator, VirtualClock
 from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.client import BitrixError, RetryPolicy
@@ -26,25 +25,18 @@ from cabinet_bitrix.convergence import (
 )
 from cabinet_bitrix.convergence import STATE_KEY as CONVERGENCE_KEY
 from cabinet_bitrix.reconcile import reconcile, reconcile_if_due
-from cabinet_core import Cabinet, Settings, hookimpl
 from cabinet_core.crm import DeliveryError
 from cabinet_core.entities import (
-    Address,
-    Client,
     Document,
     DocumentLine,
     OutboxMessage,
-    Party,
     PaymentStatus,
     Role,
     User,
 )
 from cabinet_core.storage import outbox as outbox_table
 from cabinet_core.sync import decode_payload
-from cabinet_core.worker import Worker
 from emulated import emulated_client
-
-SPA = 1038
 
 
 @pytest.fixture
@@ -502,71 +494,26 @@ def test_a_pass_costs_far_less_than_a_request_per_50_documents(
 # -- the whole path: a pass while everything is queued, then an outage -------------------------
 
 
-class Registration:
-    def __init__(self, emulator: Emulator, clock: VirtualClock) -> None:
-        self.emulator = emulator
-        self.clock = clock
-        self.backend: BitrixBackend | None = None
-
-    @hookimpl
-    def register_crm_backends(self, register: Any) -> None:
-        def factory(cabinet: Cabinet) -> BitrixBackend:
-            if self.backend is None:
-                client = emulated_client(
-                    self.emulator, self.clock, retry=RetryPolicy(attempts=2, max_wait=60)
-                )
-                self.backend = BitrixBackend(
-                    BitrixSettings(
-                        webhook_url=self.emulator.webhook_url, entity_types={"vat_invoice": SPA}
-                    ),
-                    client=client,
-                )
-            return self.backend
-
-        register("bitrix24", factory)
-
-
 def test_a_pass_during_queued_pushes_then_an_outage_still_brings_every_document(
     tmp_path: Path,
 ):
-    clock = VirtualClock()
-    emulator = Emulator(clock=clock)
-    registration = Registration(emulator, clock)
-    settings = Settings(data_dir=tmp_path, crm_backends=("bitrix24",), worker_max_attempts=3)
-    with Cabinet(settings, load_entrypoints=False, plugins=[registration]) as cabinet:
-        cabinet.migrate()
-        with cabinet.store.transaction() as tx:
-            owner = tx.add_client(Client(name="Kancelaria", nip="5260250274", address=Address()))
-            ids = []
-            for n in range(100):
-                document = tx.add_document(
-                    Document(
-                        client_id=owner.id,
-                        doc_type="vat_invoice",
-                        status="issued",
-                        number=f"FV/{n + 1}/12/2026",
-                        issue_date=date(2026, 12, 1),
-                        buyer=Party(name="Jaźń S.A.", nip="1234563218"),
-                        lines=(DocumentLine(name=f"Usługa {n}", unit_price=Decimal(100 + n)),),
-                    )
-                )
-                ids.append(document.id)
-                tx.add_outbox(
-                    OutboxMessage(
-                        topic="document.created", entity="document", entity_id=document.id
-                    ),
-                    subscribers=("bitrix24",),
-                )
+    with BacklogRig(
+        tmp_path,
+        documents=100,
+        rows=1,
+        backend_name="bitrix24",
+        with_plugin=False,
+        retry=RetryPolicy(attempts=2, max_wait=60),
+        worker_max_attempts=3,
+        seed=1,
+    ) as rig:
+        cabinet, clock, emulator, worker = rig.cabinet, rig.clock, rig.emulator, rig.worker
+        ids = rig.document_ids
         (backend,) = cabinet.crm_backends()
         port = cabinet.sync_port("bitrix24")
         # A pass while all 100 wait for the worker: nothing to compare yet, all remembered.
         report = reconcile(port, backend)
         assert len(report.convergence.waiting) == 100 and report.requeued == ()
-
-        def now() -> datetime:
-            return datetime.fromtimestamp(clock.now(), UTC)
-
-        worker = Worker(cabinet, clock=now, rng=random.Random(1))
         emulator.inject("down")
         for _ in range(20):
             worker.run_once()
@@ -580,8 +527,5 @@ def test_a_pass_during_queued_pushes_then_an_outage_still_brings_every_document(
         for _ in range(10):
             if not worker.run_once():
                 break
-        origins = Counter(i.get("xmlId") for i in emulator.portal.items[SPA].values())
-        assert origins == Counter({f"cabinet-document-{i}": 1 for i in ids})
-        for item in emulator.portal.items[SPA].values():
-            assert len(emulator.portal.rows[("T40e", item["id"])]) == 1
+        assert_in_crm_exactly_once(emulator, ids, rows=1)
         assert reconcile(port, backend).convergence.in_sync == 100

@@ -9,45 +9,16 @@ backoff, and the worker's retry schedule), so an outage of ten minutes costs no 
 
 from __future__ import annotations
 
-import random
-from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import cabinet_bitrix.plugin
 import httpx
 import pytest
-from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
-from cabinet_bitrix import BitrixBackend, BitrixSettings
-from cabinet_bitrix.auth import OAuthAuth, PortTokenStore, install
+from backlog import SPA, BacklogRig, assert_parties_once
 from cabinet_bitrix.client import RetryPolicy
-from cabinet_core import Cabinet, Settings, hookimpl
-from cabinet_core.entities import Address, Client, Document, DocumentLine, OutboxMessage, Party
-from cabinet_core.worker import Worker
 from emulated import emulated_client
 
 DOCUMENTS = 60
-SPA = 1038
-
-
-class Registration:
-    """Registers the backend under test, built once the cabinet exists."""
-
-    def __init__(self, build: Callable[[Cabinet], BitrixBackend]) -> None:
-        self.build = build
-        self.backend: BitrixBackend | None = None
-
-    @hookimpl
-    def register_crm_backends(self, register: Any) -> None:
-        def factory(cabinet: Cabinet) -> BitrixBackend:
-            if self.backend is None:
-                self.backend = self.build(cabinet)
-            return self.backend
-
-        register("bitrix24-under-test", factory)
 
 
 class LostAnswers(httpx.BaseTransport):
@@ -67,133 +38,19 @@ class LostAnswers(httpx.BaseTransport):
         return response
 
 
-class Rig:
-    """A cabinet with queued documents, an emulated portal and a worker on one clock."""
+class Rig(BacklogRig):
+    """The kit's backlog rig with 60 documents, answers that can be lost after the write
+    (``transport.lose``), and every delivery counted."""
 
-    def __init__(self, tmp_path: Path, *, app_mode: bool = False, **config: Any) -> None:
-        self.clock = VirtualClock()
-        self.emulator = Emulator(EmulatorConfig(**config), clock=self.clock)
-        self.transport = LostAnswers(self.emulator.transport())
-        self.app_mode = app_mode
-        self.registration = Registration(self._backend)
-        settings = Settings(
-            data_dir=tmp_path, crm_backends=("bitrix24-under-test",), worker_max_attempts=12
-        )
-        self.cabinet = Cabinet(
-            settings,
-            load_entrypoints=False,
-            plugins=[cabinet_bitrix.plugin, self.registration],
-        )
-        self.cabinet.migrate()
-        self.document_ids = self._queue_documents()
-        self.worker = Worker(self.cabinet, clock=self.now, rng=random.Random(4))
+    transport: LostAnswers
 
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock.now(), UTC)
+    def __init__(self, folder: Path, **kwargs: Any) -> None:
+        super().__init__(folder, documents=DOCUMENTS, transport=LostAnswers, seed=4, **kwargs)
 
-    def _backend(self, cabinet: Cabinet) -> BitrixBackend:
-        auth: Any = None
-        if self.app_mode:
-            tokens = PortTokenStore(cabinet.sync_port("bitrix24"))
-            form = self.emulator.install_app()
-            install(tokens, {"auth": form}, now=self.clock.now())
-            auth = OAuthAuth(
-                tokens,
-                self.emulator.portal.member_id,
-                client_id=self.emulator.app.client_id,
-                client_secret=self.emulator.app.client_secret,
-                token_url=self.emulator.config.portal_url + "/oauth/token/",
-                clock=self.clock.now,
-            )
-        client = emulated_client(
-            self.emulator, self.clock, auth, retry=RetryPolicy(attempts=3, max_wait=120)
-        )
-        client._http = httpx.Client(transport=self.transport)
-        return BitrixBackend(
-            BitrixSettings(
-                webhook_url=self.emulator.webhook_url, entity_types={"vat_invoice": SPA}
-            ),
-            client=client,
-        )
-
-    def _queue_documents(self) -> list[int]:
-        with self.cabinet.store.transaction() as tx:
-            owner = tx.add_client(
-                Client(name="Kancelaria Sp. z o.o.", nip="5260250274", address=Address())
-            )
-            ids = []
-            for n in range(DOCUMENTS):
-                document = tx.add_document(
-                    Document(
-                        client_id=owner.id,
-                        doc_type="vat_invoice",
-                        status="issued",
-                        number=f"FV/{n + 1}/11/2026",
-                        issue_date=date(2026, 11, 27),
-                        buyer=Party(name=f"Klient {n % 4}", nip="1234563218"),
-                        lines=(
-                            DocumentLine(name=f"Usługa {n}", unit_price=Decimal(100 + n)),
-                            DocumentLine(
-                                name="Książka", quantity=Decimal(2), unit_price=Decimal("9.5")
-                            ),
-                        ),
-                    )
-                )
-                assert document.id is not None
-                ids.append(document.id)
-                tx.add_outbox(
-                    OutboxMessage(
-                        topic="document.created", entity="document", entity_id=document.id
-                    ),
-                    subscribers=self.cabinet.settings.crm_backends,
-                )
-            return ids
-
-    def drain(
-        self, *, recover_after: float | None = None, recover: Callable[[], object] = lambda: None
-    ) -> None:
-        """Run the worker, jumping the clock to the next retry when nothing is due, until the
-        outbox is empty; ``recover`` runs once ``recover_after`` seconds have passed."""
-        start = self.clock.now()
-        recovered = recover_after is None
-        for _ in range(500):
-            if not recovered and self.clock.now() - start >= (recover_after or 0):
-                recover()
-                recovered = True
-            if self.worker.run_once():
-                continue
-            pending = self.cabinet.store.list_outbox(status="pending", limit=1000)
-            if not pending and recovered:
-                return
-            due = min((m.next_attempt_at for m in pending if m.next_attempt_at), default=None)
-            step = (due - self.now()).total_seconds() if due is not None else 1.0
-            self.clock.advance(max(step, 0.0) + 0.001)
-        pytest.fail("the outbox did not drain")
-
-    def assert_exactly_once(self, *, parties: bool = True) -> None:
-        store = self.cabinet.store
-        assert store.list_outbox(status="failed") == []
-        assert store.list_outbox(status="pending") == []
-        assert len(store.list_outbox(status="delivered", limit=1000)) == DOCUMENTS
-        items = list(self.emulator.portal.items.get(SPA, {}).values())
-        origins = Counter(item.get("xmlId") for item in items)
-        assert origins == Counter({f"cabinet-document-{i}": 1 for i in self.document_ids})
-        for item in items:
-            assert len(self.emulator.portal.rows[("T40e", item["id"])]) == 2
-        if parties:
-            self.assert_parties_exactly_once()
-
-    def assert_parties_exactly_once(self) -> None:
-        """A company or contact is never created twice either."""
-        for entity_type in (3, 4):
-            parties = self.emulator.portal.items.get(entity_type, {}).values()
-            created = Counter(p.get("originId") for p in parties if p.get("originId"))
-            assert all(count == 1 for count in created.values()), created
-
-    def close(self) -> None:
-        if self.registration.backend is not None:
-            self.registration.backend.client.close()
-        self.cabinet.close()
+    def assert_exactly_once(self, *, parties: bool = True, in_sync: bool = False) -> None:
+        super().assert_exactly_once(parties=parties, in_sync=in_sync)
+        delivered = self.cabinet.store.list_outbox(status="delivered", limit=1000)
+        assert len(delivered) == DOCUMENTS
 
 
 @pytest.fixture
@@ -246,7 +103,7 @@ def test_a_slow_portal_that_drops_answers_after_writing_gets_no_duplicate_items(
 def test_a_dropped_answer_does_not_duplicate_the_party_created_in_that_batch(
     rig_factory,
 ) -> None:
-    _slow_and_dropping(rig_factory).assert_parties_exactly_once()
+    assert_parties_once(_slow_and_dropping(rig_factory).emulator)
 
 
 def test_expired_tokens_are_refreshed_and_nothing_is_sent_twice(rig_factory) -> None:
@@ -256,8 +113,8 @@ def test_expired_tokens_are_refreshed_and_nothing_is_sent_twice(rig_factory) -> 
     rig.emulator.inject("expired_token", 4)
     rig.drain()
     rig.assert_exactly_once()
-    assert rig.registration.backend is not None
-    assert rig.registration.backend.client.auth.refreshes >= 1  # type: ignore[attr-defined]
+    assert rig.backend is not None
+    assert rig.backend.client.auth.refreshes >= 1  # type: ignore[attr-defined]
 
 
 def test_everything_at_once(rig_factory) -> None:

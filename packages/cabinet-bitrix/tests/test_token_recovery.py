@@ -7,17 +7,13 @@ the client's retries like any other."""
 
 from __future__ import annotations
 
-import random
-from collections import Counter
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from backlog import BacklogRig, assert_in_crm_exactly_once
 from bitrix24_emulator import Emulator, EmulatorConfig, VirtualClock
-from cabinet_bitrix import BitrixBackend, BitrixSettings
 from cabinet_bitrix.auth import (
     MemoryTokenStore,
     OAuthAuth,
@@ -26,12 +22,7 @@ from cabinet_bitrix.auth import (
     reinstall_needed,
 )
 from cabinet_bitrix.client import BitrixError, RetryPolicy
-from cabinet_core import Cabinet, Settings, hookimpl
-from cabinet_core.entities import Address, Client, Document, DocumentLine, OutboxMessage, Party
-from cabinet_core.worker import Worker
 from emulated import emulated_client
-
-SPA = 1038
 
 
 class DroppedRefresh(httpx.BaseTransport):
@@ -70,9 +61,9 @@ def app_client(emulator: Emulator, clock: VirtualClock, keeper: Any, transport: 
         token_url=emulator.config.portal_url + "/oauth/token/",
         clock=clock.now,
     )
-    client = emulated_client(emulator, clock, auth, retry=RetryPolicy(attempts=4, max_wait=120))
-    client._http = httpx.Client(transport=transport)
-    return client
+    return emulated_client(
+        emulator, clock, auth, retry=RetryPolicy(attempts=4, max_wait=120), transport=transport
+    )
 
 
 def test_a_lost_answer_is_recovered_where_the_old_refresh_token_still_works():
@@ -112,69 +103,28 @@ def test_an_unreachable_oauth_server_is_retried_by_the_client():
     assert keeper.reinstall_reason(emulator.portal.member_id) is None
 
 
-class Registration:
-    def __init__(self, emulator: Emulator, clock: VirtualClock) -> None:
-        self.emulator = emulator
-        self.clock = clock
-        self.transport = DroppedRefresh(emulator.transport())
-        self.backend: BitrixBackend | None = None
-
-    @hookimpl
-    def register_crm_backends(self, register: Any) -> None:
-        def factory(cabinet: Cabinet) -> BitrixBackend:
-            if self.backend is None:
-                keeper = PortTokenStore(cabinet.sync_port("bitrix24"))
-                install(keeper, {"auth": self.emulator.install_app()}, now=self.clock.now())
-                self.backend = BitrixBackend(
-                    BitrixSettings(
-                        webhook_url=self.emulator.webhook_url, entity_types={"vat_invoice": SPA}
-                    ),
-                    client=app_client(self.emulator, self.clock, keeper, self.transport),
-                )
-            return self.backend
-
-        register("bitrix24", factory)
-
-
 def test_a_rotated_pair_whose_answer_was_lost_pauses_deliveries_until_reinstalled(
     tmp_path: Path,
 ):
-    clock = VirtualClock()
-    emulator = Emulator(clock=clock)  # rotates refresh tokens, as the docs say
-    registration = Registration(emulator, clock)
-    settings = Settings(data_dir=tmp_path, crm_backends=("bitrix24",), worker_max_attempts=3)
-    with Cabinet(settings, load_entrypoints=False, plugins=[registration]) as cabinet:
-        cabinet.migrate()
-        with cabinet.store.transaction() as tx:
-            owner = tx.add_client(Client(name="Kancelaria", nip="5260250274", address=Address()))
-            ids = []
-            for n in range(20):
-                document = tx.add_document(
-                    Document(
-                        client_id=owner.id,
-                        doc_type="vat_invoice",
-                        status="issued",
-                        number=f"FV/{n + 1}/12/2026",
-                        issue_date=date(2026, 12, 1),
-                        buyer=Party(name="Jaźń S.A.", nip="1234563218"),
-                        lines=(DocumentLine(name=f"Usługa {n}", unit_price=Decimal(10 + n)),),
-                    )
-                )
-                ids.append(document.id)
-                tx.add_outbox(
-                    OutboxMessage(
-                        topic="document.created", entity="document", entity_id=document.id
-                    ),
-                    subscribers=("bitrix24",),
-                )
+    # The kit's backlog: 20 invoices for the app's backend (the documented portal rotates
+    # refresh tokens), its pair kept in the backend's port as the install callback saves it.
+    with BacklogRig(
+        tmp_path,
+        documents=20,
+        rows=1,
+        backend_name="bitrix24",
+        with_plugin=False,
+        app_mode=True,
+        retry=RetryPolicy(attempts=4, max_wait=120),
+        worker_max_attempts=3,
+        seed=2,
+        transport=DroppedRefresh,
+    ) as rig:
+        cabinet, clock, emulator, worker = rig.cabinet, rig.clock, rig.emulator, rig.worker
+        ids = rig.document_ids
         (backend,) = cabinet.crm_backends()
         port = cabinet.sync_port("bitrix24")
-        transport = registration.transport
-
-        def now() -> datetime:
-            return datetime.fromtimestamp(clock.now(), UTC)
-
-        worker = Worker(cabinet, clock=now, rng=random.Random(2))
+        transport = rig.transport
         emulator.expire_tokens()
         transport.drop = 1
         assert worker.run_once() == 20
@@ -204,7 +154,6 @@ def test_a_rotated_pair_whose_answer_was_lost_pauses_deliveries_until_reinstalle
         assert cabinet.store.list_outbox(status="pending") == []
         delivered = cabinet.store.list_outbox(status="delivered", limit=100)
         assert len(delivered) == 20 and all(m.attempts == 1 for m in delivered)
-        origins = Counter(i.get("xmlId") for i in emulator.portal.items[SPA].values())
-        assert origins == Counter({f"cabinet-document-{i}": 1 for i in ids})
+        assert_in_crm_exactly_once(emulator, ids, rows=1)
         # The worker's client took the new pair from the state: no refresh needed.
         assert backend.client.auth.refreshes == 0  # type: ignore[attr-defined]

@@ -64,6 +64,13 @@ FAULT_PROFILES: dict[str, tuple[dict[str, Any], ...]] = {
     # Every other token refresh is done by the OAuth server (the pair rotates), but its
     # answer never arrives.
     "lost-refresh-answers": ({"kind": "dropped", "every": 2, "methods": [OAUTH_ENDPOINT]},),
+    # Slow answers: every third request takes 20 s of server time (within a client's 60 s
+    # read timeout), every seventeenth 75 s (past it: the work is done, the answer comes too
+    # late for the client to wait for it).
+    "slow-answers": (
+        {"kind": "slow", "every": 3, "seconds": 20.0},
+        {"kind": "slow", "every": 17, "seconds": 75.0},
+    ),
     # Plain server errors and proxy error pages.
     "server-errors": (
         {"kind": "internal_error", "every": 17},
