@@ -560,3 +560,36 @@ def test_migration_0006_goes_down_and_up_again(store: Store) -> None:
     store.migrate()
     tables = set(sa.inspect(store.engine).get_table_names())
     assert {"ksef_submissions", "ksef_clients", "ksef_received"} <= tables
+
+
+# -- the per-client lease of the worker processes --------------------------------------------------
+
+
+def test_a_clients_lease_belongs_to_one_holder_until_it_runs_out_or_is_released(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    port, client_id = world.cabinet.ksef_port(), client_a(world)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(world.cabinet.store, "clock", lambda: now)
+    assert port.lease(client_id, "worker-a", 60)
+    assert port.lease(client_id, "worker-a", 60)  # renewed by its holder
+    assert not port.lease(client_id, "worker-b", 60)
+    port.release(client_id, "worker-b")  # not b's: nothing happens
+    assert not port.lease(client_id, "worker-b", 60)
+    port.release(client_id, "worker-a")
+    assert port.lease(client_id, "worker-b", 60)
+    # A holder that died: its lease runs out and another takes it.
+    now += timedelta(seconds=61)
+    assert port.lease(client_id, "worker-a", 60)
+    assert not port.lease(client_id, "worker-b", 60)
+
+
+def test_concurrent_takers_of_one_lease_get_it_once(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    port, client_id = world.cabinet.ksef_port(), client_a(world)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda n: port.lease(client_id, f"worker-{n}", 60), range(8)))
+    assert got.count(True) == 1

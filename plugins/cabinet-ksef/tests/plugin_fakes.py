@@ -268,6 +268,19 @@ class FakePort:
     def set_enabled(self, client_id: int, enabled: bool) -> None:
         (self.enabled_clients.add if enabled else self.enabled_clients.discard)(client_id)
 
+    def lease(self, client_id: int, holder: str, seconds: float) -> bool:
+        leases: dict[int, tuple[str, dt.datetime]] = self.__dict__.setdefault("leases", {})
+        current = leases.get(client_id)
+        if current is not None and current[0] != holder and current[1] > self.clock:
+            return False
+        leases[client_id] = (holder, self.clock + dt.timedelta(seconds=seconds))
+        return True
+
+    def release(self, client_id: int, holder: str) -> None:
+        leases: dict[int, tuple[str, dt.datetime]] = self.__dict__.setdefault("leases", {})
+        if client_id in leases and leases[client_id][0] == holder:
+            del leases[client_id]
+
     def client_state(self, client_id: int, key: str, default: Any = None) -> Any:
         return self.client_values.get((client_id, key), default)
 

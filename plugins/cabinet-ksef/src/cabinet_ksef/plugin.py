@@ -54,6 +54,7 @@ def compose_sender(
     from cabinet_ksef.checks import run_checks
     from cabinet_ksef.client import KsefClient
     from cabinet_ksef.connections import Connections
+    from cabinet_ksef.credentials import CredentialVault
     from cabinet_ksef.receiving import Receiver
     from cabinet_ksef.sending import KsefSender
 
@@ -63,7 +64,8 @@ def compose_sender(
     def client(base_url: str) -> KsefClient:
         return KsefClient(base_url, transport=transport, timeout=settings.timeout)
 
-    sender = KsefSender(port, settings, Connections(client, port, port.now))
+    vault = CredentialVault(settings.credentials_key, port)
+    sender = KsefSender(port, settings, Connections(client, port, port.now, shared=vault))
     receiver = Receiver(sender)
     sender.extra_tasks = [
         PeriodicTask(name="ksef.receive", interval_seconds=60.0, run=lambda _s: receiver.run()),

@@ -26,10 +26,15 @@ Rate limits (§8): each client's sends are paced below KSeF's invoiceSend limits
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import random
+import socket
 import threading
+import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +73,8 @@ REQUEUE_EVERY = timedelta(minutes=30)
 #: A session that carried nothing this long is closed (KSeF then builds its session UPO).
 SESSION_IDLE = timedelta(minutes=10)
 SESSION_CHECK_SECONDS = 120.0
+#: How long a worker process's lease on a client lasts at least (renewed by each send).
+LEASE_SECONDS = 120.0
 #: A slot lies this long after the moment a window frees: exactly on the boundary, a rounding
 #: error (epoch-sized floats) or the request's time in flight puts the send inside KSeF's window
 #: (the benchmark saw 429s), and inside ours, which sent it to the back of the queue.
@@ -191,6 +198,10 @@ class KsefSender:
         self._latarnia: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
         self._probe = probe
+        #: This process among the workers (the lease's holder).
+        self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        #: Longer than one send can take (authentication, the public key, the send itself).
+        self.lease_seconds = max(LEASE_SECONDS, 6 * settings.timeout)
         #: Extra periodic tasks (receiving, connection checks) the plugin composes in.
         self.extra_tasks: list[PeriodicTask[Any]] = []
 
@@ -249,13 +260,53 @@ class KsefSender:
         self.step(request.document_id)
 
     def step(self, document_id: int) -> KsefSubmission | None:
-        """Move the document one step along (see the module's text)."""
+        """Move the document one step along (see the module's text).
+
+        A send happens under the client's lease (:meth:`leased`), with the submission read
+        again once it is held: two worker processes with a message each for one document (a
+        re-queue after an outage, a repeated delivery) never both send it, and one client's
+        sends and online session are never used by two processes at once."""
         submission = self.port.submission(document_id)
         if submission is None or submission.state in (KsefState.ACCEPTED, KsefState.REJECTED):
             return submission
-        if submission.state is KsefState.SENT:
-            return self.poll(submission)
-        return self.send(submission)
+        if submission.state is not KsefState.SENT:
+            with self.leased(submission.client_id):
+                submission = self.port.submission(document_id)
+                if submission is not None and submission.state in (
+                    KsefState.QUEUED,
+                    KsefState.OFFLINE,
+                ):
+                    return self.send(submission)
+            if submission is None or submission.state is not KsefState.SENT:
+                return submission
+        return self.poll(submission)
+
+    @contextlib.contextmanager
+    def leased(self, client_id: int) -> Iterator[None]:
+        """Hold the client's lease (this process alone works for it in KSeF meanwhile), or
+        raise a deferred :class:`DeliveryError` (the attempt given back) when another worker
+        process holds it: the message comes back in a second or two."""
+        if not self.port.lease(client_id, self.holder, self.lease_seconds):
+            raise DeliveryError(
+                "another worker is sending for this client",
+                retry_after=0.5 + random.random() * 1.5,
+                deferred=True,
+            )
+        try:
+            yield
+        finally:
+            self.port.release(client_id, self.holder)
+
+    @contextlib.contextmanager
+    def _try_lease(self, client_id: int) -> Iterator[bool]:
+        """The lease as a flag (the idle-session pass skips a client someone works for)."""
+        if not self.port.lease(client_id, self.holder, self.lease_seconds):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self.port.release(client_id, self.holder)
 
     def send(self, submission: KsefSubmission) -> KsefSubmission:
         """Send a queued or offline invoice (or adopt the earlier send a crash left behind)."""
@@ -298,7 +349,7 @@ class KsefSender:
                 {"hash": invoice_hash, "session": session.reference_number},
             )
             sent = connection.client.send_invoice(tokens, session, xml, offline=offline)
-            self.connections.sent(connection)
+            self.connections.sent(connection, client_id)
         except KsefUnavailable as exc:
             return self._unavailable(submission, xml, credentials, exc)
         except KsefRateLimited as exc:
@@ -544,7 +595,9 @@ class KsefSender:
             PeriodicTask(
                 name="ksef.sessions",
                 interval_seconds=SESSION_CHECK_SECONDS,
-                run=lambda sender: sender.connections.close_idle(SESSION_IDLE),
+                run=lambda sender: sender.connections.close_idle(
+                    SESSION_IDLE, lease=sender._try_lease
+                ),
             ),
             PeriodicTask(
                 name="ksef.recover",

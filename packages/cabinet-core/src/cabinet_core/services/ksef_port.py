@@ -228,6 +228,20 @@ class CabinetKsefPort:
     def set_enabled(self, client_id: int, enabled: bool) -> None:
         self._cabinet.ksef.set_enabled(client_id, enabled)
 
+    def lease(self, client_id: int, holder: str, seconds: float) -> bool:
+        """Take or renew the client's lease for ``holder`` (a worker process) for ``seconds``;
+        whether ``holder`` has it now. While one holder has it, no other may send for the
+        client nor use its online session (several ``cabinet worker`` processes)."""
+        from datetime import timedelta
+
+        with self._cabinet.store.transaction() as tx:
+            return tx.ksef.take_lease(client_id, holder, self.now() + timedelta(seconds=seconds))
+
+    def release(self, client_id: int, holder: str) -> None:
+        """Give the client's lease up (no-op unless ``holder`` has it)."""
+        with self._cabinet.store.transaction() as tx:
+            tx.ksef.release_lease(client_id, holder)
+
     def client_state(self, client_id: int, key: str, default: Any = None) -> Any:
         return self.state(f"client.{client_id}.{key}", default)
 

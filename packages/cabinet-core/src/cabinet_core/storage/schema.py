@@ -604,6 +604,22 @@ ksef_clients = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
+#: Which worker process works for a client in KSeF now (its online session, its sends): a
+#: short lease taken with one conditional UPDATE, so several ``cabinet worker`` processes never
+#: send for one client at once nor open two online sessions for it.
+ksef_leases = sa.Table(
+    "ksef_leases",
+    metadata,
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("holder", sa.String(100), nullable=False),
+    sa.Column("until", UtcDateTime, nullable=False),
+)
+
 #: Purchase invoices received from KSeF, by KSeF number: nothing is imported twice.
 ksef_received = sa.Table(
     "ksef_received",
