@@ -89,6 +89,9 @@ KNOWN_UNDECLARED = {
     "PUT /api/v1/contract-templates/{template_id}": "body not blank",
     "POST /api/v1/documents/{doc_id}/correction-request": "reason not blank",
     "POST /api/v1/documents/{doc_id}/ksef-number": "ksef_number not blank",
+    # Switching KSeF on needs credentials unless some are stored: a rule across the body and
+    # the stored state; an uploaded certificate file must not be empty.
+    "POST /api/v1/ksef/clients/{client_id}": "credentials when switching on; a non-empty file",
     "POST /api/v1/products": "name not blank",
     "POST /api/v1/users": "language one of the settings' languages; client_id of a client user",
     "PUT /api/v1/settings/mail": "host and sender not blank",
@@ -155,7 +158,9 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
         secret_key="fuzzing-secret-key-" + "x" * 32,
         login_attempts=1000,
     )
-    with Cabinet(settings_, load_entrypoints=False) as cabinet:
+    # With the installed plugins: their operations (KSeF's /api/v1/ksef/clients/…) are in the
+    # document and fuzzed like the core's.
+    with Cabinet(settings_, load_entrypoints=True) as cabinet:
         cabinet.users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         cabinet.migrate()
         yield Fuzzed(cabinet, *_seed(cabinet))

@@ -103,6 +103,15 @@ def register_routes(register: Callable[[BaseRoute], None]) -> None:
 
 
 @hookimpl(optionalhook=True)
+def api_endpoints(register: Callable[[Mapping[str, object]], None]) -> None:
+    """The KSeF settings of a client in the JSON API, under ``/api/v1/ksef/clients/…``."""
+    from cabinet_ksef import web
+
+    for spec in web.API_ENDPOINTS:
+        register(spec)
+
+
+@hookimpl(optionalhook=True)
 def template_dirs() -> list[str]:
     """The KSeF pages' templates."""
     return [str(PACKAGE_DIR / "templates")]

@@ -666,10 +666,11 @@ async def list_news(request: Request) -> Any:
     response={"type": "object"},
 )
 async def openapi_document(request: Request) -> Any:
-    """The OpenAPI document, built from :data:`ENDPOINTS`."""
+    """The OpenAPI document, built from :data:`ENDPOINTS` and the plugins' operations."""
     from cabinet_web.api.openapi import build_openapi
 
-    return build_openapi(ENDPOINTS, server_url=str(request.base_url).rstrip("/"))
+    endpoints = getattr(request.app.state, "api_endpoints", ENDPOINTS)
+    return build_openapi(endpoints, server_url=str(request.base_url).rstrip("/"))
 
 
 # The modules below register their endpoints in ENDPOINTS when imported.
