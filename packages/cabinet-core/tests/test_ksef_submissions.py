@@ -316,6 +316,52 @@ def test_offline_mode_mails_at_once_and_acceptance_later_does_not_mail_again(
         port.mark_accepted(doc_id, ksef_number="not-a-number", acquired_at=AT)
 
 
+def test_the_offline_modes_deadlines_follow_the_vat_act() -> None:
+    """§11: offline24 by the next business day after the issue; an announced unavailability
+    by the next business day after it ends; an announced failure within 7 business days after
+    it ends (Polish holidays are no business days: 24–26 December since 2025)."""
+    from datetime import date
+
+    from cabinet_core.ksef.submission import KsefOfflineMode as Mode
+
+    assert Mode.OFFLINE24.send_by(date(2026, 12, 4), None) == date(2026, 12, 7)  # Fri → Mon
+    assert Mode.OFFLINE24.send_by(date(2026, 12, 23), None) == date(2026, 12, 28)
+    assert Mode.UNAVAILABILITY.send_by(date(2026, 12, 1), None) is None  # still going on
+    assert Mode.UNAVAILABILITY.send_by(date(2026, 12, 1), date(2026, 12, 3)) == date(2026, 12, 4)
+    assert Mode.EMERGENCY.send_by(date(2026, 12, 1), date(2026, 12, 4)) == date(2026, 12, 15)
+
+
+def test_an_outage_announced_while_an_offline_invoice_waits_moves_its_deadline(
+    world: World,
+) -> None:
+    from datetime import date
+
+    from cabinet_core.ksef.submission import KsefOfflineMode as Mode
+
+    ksef_on(world)
+    doc_id = issue_invoice(world)
+    port = world.cabinet.ksef_port()
+    issued = port.submission(doc_id)
+    document = world.cabinet.documents.get(world.actor(world.admin), doc_id)
+    first = port.mark_offline(doc_id, reason="KSeF did not answer")
+    assert first.offline_mode is Mode.OFFLINE24
+    assert first.send_by == Mode.OFFLINE24.send_by(document.issue_date, None)
+    # A failure announced meanwhile: the emergency mode, its deadline after the failure's end.
+    moved = port.mark_offline(doc_id, reason="Awaria", offline_mode=Mode.EMERGENCY)
+    assert (moved.offline_mode, moved.send_by) == (Mode.EMERGENCY, None)
+    # Never back to a milder mode; the same report again changes nothing.
+    assert port.mark_offline(doc_id, reason="x").offline_mode is Mode.EMERGENCY
+    ended = port.mark_offline(
+        doc_id, reason="over", offline_mode=Mode.EMERGENCY, ended=date(2026, 12, 4)
+    )
+    assert ended.send_by == date(2026, 12, 15)
+    assert history(world, doc_id).count("ksef.offline") == 1
+    assert history(world, doc_id).count("ksef.offline_mode") == 2
+    assert issued is not None and issued.offline_mode is None  # online until it went offline
+    # The mail to the buyer went once, when it first went offline.
+    assert len(messages(world.cabinet, doc_id, Topic.MAIL_DOCUMENT)) == 1
+
+
 # -- corrections and manual numbers -------------------------------------------------------------
 
 

@@ -43,7 +43,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-HEAD_REVISION = "0016_ksef_leases"
+HEAD_REVISION = "0016_ksef_exchange"
 
 
 def _client(

@@ -41,7 +41,13 @@ from typing import TYPE_CHECKING, Any
 from cabinet_core.crm import DeliveryError, PeriodicTask
 from cabinet_core.errors import ValidationError
 from cabinet_core.fx import is_business_day
-from cabinet_core.ksef.submission import KsefMode, KsefState, KsefSubmission, VerificationCode
+from cabinet_core.ksef.submission import (
+    KsefMode,
+    KsefOfflineMode,
+    KsefState,
+    KsefSubmission,
+    VerificationCode,
+)
 from cabinet_core.sync import KsefSendRequest, decode_payload
 from lxml import etree
 
@@ -83,6 +89,12 @@ SLOT_GUARD = 0.05
 LATARNIA_SECONDS = 300.0
 #: KSeF statuses after which an identical file must not be sent again: a duplicate (440).
 DUPLICATE = 440
+#: Latarnia's statuses that announce an outage, and the offline mode each means (§11).
+OUTAGE_MODES = {
+    "MAINTENANCE": KsefOfflineMode.UNAVAILABILITY,
+    "FAILURE": KsefOfflineMode.EMERGENCY,
+    "TOTAL_FAILURE": KsefOfflineMode.EMERGENCY,
+}
 
 
 class Paced(Exception):
@@ -194,8 +206,8 @@ class KsefSender:
         self.vault = CredentialVault(settings.credentials_key, port)
         self._monotonic = monotonic or time.monotonic
         self._windows: dict[int, SendWindow] = {}
-        #: Latarnia's last answer per address: (when, the failure announced or None).
-        self._latarnia: dict[str, tuple[float, str | None]] = {}
+        #: Latarnia's last answer per address: (when, the outage announced or None).
+        self._latarnia: dict[str, tuple[float, tuple[KsefOfflineMode, str] | None]] = {}
         self._lock = threading.Lock()
         self._probe = probe
         #: This process among the workers (the lease's holder).
@@ -348,7 +360,14 @@ class KsefSender:
                 marker_key,
                 {"hash": invoice_hash, "session": session.reference_number},
             )
-            sent = connection.client.send_invoice(tokens, session, xml, offline=offline)
+            sent = connection.client.send_invoice(
+                tokens,
+                session,
+                xml,
+                offline=offline,
+                # A rejected offline invoice issued again: its technical correction.
+                hash_of_corrected=submission.corrected_hash,
+            )
             self.connections.sent(connection, client_id)
         except KsefUnavailable as exc:
             return self._unavailable(submission, xml, credentials, exc)
@@ -433,18 +452,23 @@ class KsefSender:
         self.note_error(client_id, str(exc))
         self.connections.forget_session(client_id)
         stored = self.port.record_attempt(document_id, error=str(exc))
-        if submission.state is KsefState.OFFLINE:
-            return stored  # already valid offline; the recovery pass re-queues it
-        announced = self.announced_failure(client_id)
-        if announced is None and stored.attempts < self.settings.offline_after:
-            raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
+        announced = self.announced_outage(client_id)
         reason = f"KSeF unavailable: {exc}"
         if announced is not None:
-            reason += f" (announced in Latarnia: {announced})"
+            reason += f" (announced in Latarnia: {announced[1]})"
+        if submission.mode is KsefMode.OFFLINE:
+            # Already valid offline; the recovery pass re-queues it. An outage announced while
+            # it waits moves it into that mode (and its deadline after the outage's end).
+            if announced is not None:
+                return self.port.mark_offline(document_id, reason=reason, offline_mode=announced[0])
+            return stored
+        if announced is None and stored.attempts < self.settings.offline_after:
+            raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
         return self.port.mark_offline(
             document_id,
             reason=reason,
             verification=self.offline_codes(client_id, xml, credentials),
+            offline_mode=announced[0] if announced is not None else KsefOfflineMode.OFFLINE24,
         )
 
     def latarnia_url(self, client_id: int) -> str | None:
@@ -454,9 +478,11 @@ class KsefSender:
             return self.settings.base_url.removesuffix("/v2")
         return Environment(self.environment(client_id)).latarnia_url
 
-    def announced_failure(self, client_id: int) -> str | None:
-        """The failure Latarnia announces for the client's KSeF, read at most once every
-        ``LATARNIA_SECONDS`` per address; ``None`` when none is, or Latarnia does not answer.
+    def announced_outage(self, client_id: int) -> tuple[KsefOfflineMode, str] | None:
+        """The outage Latarnia announces for the client's KSeF and the offline mode it means
+        (``MAINTENANCE``: unavailability, art. 106nh; ``FAILURE``/``TOTAL_FAILURE``: the
+        emergency mode, art. 106nf), read at most once every ``LATARNIA_SECONDS`` per address;
+        ``None`` when none is, or Latarnia does not answer.
 
         Only asked once the API itself failed: an announcement confirms the outage, so the
         invoice goes into the offline mode at once instead of after ``offline_after`` attempts.
@@ -471,16 +497,15 @@ class KsefSender:
         if cached is not None and now - cached[0] < LATARNIA_SECONDS:
             return cached[1]
         client = self.connections.new_client(url)
+        announced: tuple[KsefOfflineMode, str] | None = None
         try:
             status = client.latarnia_status(url)
-            announced = (
-                "; ".join(
+            mode = OUTAGE_MODES.get(status.status)
+            if mode is not None:
+                text = "; ".join(
                     f"{status.status} #{event}: {title}" for event, title in status.announcements
                 )
-                or status.status
-                if status.failure
-                else None
-            )
+                announced = (mode, text or status.status)
         except KsefError:
             announced = None
         finally:
@@ -652,6 +677,18 @@ class KsefSender:
                 reachable[base] = self._reachable(base)
             if not reachable[base]:
                 continue
+            if (
+                submission.state is KsefState.OFFLINE
+                and submission.send_by is None
+                and submission.offline_mode is not None
+            ):
+                # The announced outage is over: its end starts the invoice's deadline.
+                self.port.mark_offline(
+                    submission.document_id,
+                    reason="the announced outage ended",
+                    offline_mode=submission.offline_mode,
+                    ended=now.date(),
+                )
             self.port.requeue(submission.document_id, reason="KSeF is reachable again")
             requeued.append(submission.document_id)
             recent[submission.document_id] = now.isoformat()

@@ -17,6 +17,7 @@ from cabinet_core.converter import converter, json_value
 from cabinet_core.ksef.submission import (
     KsefListItem,
     KsefMode,
+    KsefOfflineMode,
     KsefState,
     KsefSubmission,
     VerificationCode,
@@ -70,6 +71,9 @@ def _from_row(row: RowMapping) -> KsefSubmission:
         queued_at=row["queued_at"],
         sent_at=row["sent_at"],
         updated_at=row["updated_at"],
+        offline_mode=KsefOfflineMode(row["offline_mode"]) if row["offline_mode"] else None,
+        send_by=row["send_by"],
+        corrected_hash=row["corrected_hash"],
     )
 
 
@@ -91,6 +95,9 @@ def _values(submission: KsefSubmission, now: datetime) -> dict[str, Any]:
         "queued_at": submission.queued_at,
         "sent_at": submission.sent_at,
         "updated_at": now,
+        "offline_mode": submission.offline_mode.value if submission.offline_mode else None,
+        "send_by": submission.send_by,
+        "corrected_hash": submission.corrected_hash,
     }
 
 

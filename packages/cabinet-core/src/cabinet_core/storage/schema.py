@@ -585,6 +585,9 @@ ksef_submissions = sa.Table(
     sa.Column("queued_at", UtcDateTime),
     sa.Column("sent_at", UtcDateTime),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("offline_mode", sa.String(20)),
+    sa.Column("send_by", sa.Date),
+    sa.Column("corrected_hash", sa.String(100)),
     # The staff list reads one state across clients, newest first.
     sa.Index("ix_ksef_submissions_state", "state", "updated_at"),
     sa.Index("ix_ksef_submissions_client", "client_id", "state"),
