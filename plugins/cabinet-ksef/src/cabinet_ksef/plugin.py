@@ -67,6 +67,7 @@ def compose_sender(
     vault = CredentialVault(settings.credentials_key, port)
     sender = KsefSender(port, settings, Connections(client, port, port.now, shared=vault))
     receiver = Receiver(sender)
+    sender.on_close.append(receiver.close)
     sender.extra_tasks = [
         PeriodicTask(name="ksef.receive", interval_seconds=60.0, run=lambda _s: receiver.run()),
         PeriodicTask(name="ksef.checks", interval_seconds=10.0, run=run_checks),

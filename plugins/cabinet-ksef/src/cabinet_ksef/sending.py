@@ -216,9 +216,14 @@ class KsefSender:
         self.lease_seconds = max(LEASE_SECONDS, 6 * settings.timeout)
         #: Extra periodic tasks (receiving, connection checks) the plugin composes in.
         self.extra_tasks: list[PeriodicTask[Any]] = []
+        #: Called by :meth:`close` (the receiver removes its export files).
+        self.on_close: list[Callable[[], None]] = []
 
     def close(self) -> None:
-        """Close the clients' connections (the cabinet closes its plugin-made objects)."""
+        """Close the clients' connections and what the plugin composed in (the receiver's
+        export files); the cabinet closes its plugin-made objects."""
+        for close in self.on_close:
+            close()
         self.connections.close()
 
     # -- where a client's KSeF is ------------------------------------------------------------
