@@ -130,7 +130,15 @@ class Connections:
         too when the session is shared, so no other process finds it idle)."""
         connection.last_send = self._clock()
         if self._shared is not None and client_id is not None:
-            self._state.set_client_state(client_id, LAST_SEND_KEY, connection.last_send.isoformat())
+            # At most a write a minute per client: the idle check counts in minutes, and each
+            # write is a settings change with its audit entry.
+            stored = self._state.client_state(client_id, LAST_SEND_KEY)
+            if not isinstance(stored, str) or datetime.fromisoformat(
+                stored
+            ) < connection.last_send - timedelta(minutes=1):
+                self._state.set_client_state(
+                    client_id, LAST_SEND_KEY, connection.last_send.isoformat()
+                )
 
     def _last_send(self, client_id: int, connection: Connection) -> datetime | None:
         """When the client's session last carried an invoice, by any process."""
