@@ -251,6 +251,7 @@ def test_rate_limited_waits_as_long_as_ksef_says() -> None:
     ksef.rate_limited = 42.0
     error = step(sender, 1)
     assert error is not None and error.retry_after == 42.0
+    assert error.deferred  # the attempt is given back: waiting out a limit never fails it
     assert port.submission(1).state is KsefState.QUEUED  # type: ignore[union-attr]
 
 

@@ -377,7 +377,11 @@ class KsefSender:
         except KsefUnavailable as exc:
             return self._unavailable(submission, xml, credentials, exc)
         except KsefRateLimited as exc:
-            raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
+            # Waiting out KSeF's limit (several worker processes may meet it together) never
+            # uses up the message's attempts.
+            raise DeliveryError(
+                str(exc), retry_after=exc.retry_after or 60.0, deferred=True
+            ) from exc
         except KsefAuthError as exc:
             raise self._auth_failed(client_id, exc, cached=cached) from exc
         except KsefError as exc:
@@ -442,7 +446,9 @@ class KsefSender:
             try:
                 window.take(self._monotonic(), document_id)
             except Paced as paced:
-                raise DeliveryError(str(paced), retry_after=max(paced.wait, 0.1)) from None
+                raise DeliveryError(
+                    str(paced), retry_after=max(paced.wait, 0.1), deferred=True
+                ) from None
 
     def _unavailable(
         self,
@@ -577,7 +583,11 @@ class KsefSender:
             self.note_error(client_id, str(exc))
             raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
         except KsefRateLimited as exc:
-            raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
+            # Waiting out KSeF's limit (several worker processes may meet it together) never
+            # uses up the message's attempts.
+            raise DeliveryError(
+                str(exc), retry_after=exc.retry_after or 60.0, deferred=True
+            ) from exc
         except KsefAuthError as exc:
             raise self._auth_failed(client_id, exc, cached=cached) from exc
         details = status.details
