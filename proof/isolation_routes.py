@@ -259,9 +259,14 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/settings/tax-years/{year:int}"): TAX_YEAR,
     ("POST", "/settings/tax-years/{year:int}"): TAX_YEAR,
     # -- plugins: KSeF, Bitrix24 ---------------------------------------------------------------
-    ("GET", "/api/ksef/clients/{client_id:int}"): OBJECT,
-    ("POST", "/api/ksef/clients/{client_id:int}"): OBJECT,
-    ("POST", "/api/ksef/clients/{client_id:int}/check"): OBJECT,
+    # The KSeF API's old paths: a 308 redirect to /api/v1/ksef/… for anyone (it reads nothing;
+    # the new path checks who asks).
+    ("GET", "/api/ksef/clients/{client_id:int}"): PUBLIC,
+    ("POST", "/api/ksef/clients/{client_id:int}"): PUBLIC,
+    ("POST", "/api/ksef/clients/{client_id:int}/check"): PUBLIC,
+    ("GET", "/api/v1/ksef/clients/{client_id:int}"): OBJECT,
+    ("POST", "/api/v1/ksef/clients/{client_id:int}"): OBJECT,
+    ("POST", "/api/v1/ksef/clients/{client_id:int}/check"): OBJECT,
     ("GET", "/settings/ksef"): OWN,
     ("GET", "/settings/ksef/{client_id:int}"): OBJECT,
     ("POST", "/settings/ksef/{client_id:int}"): OBJECT,

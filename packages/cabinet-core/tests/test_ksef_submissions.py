@@ -316,6 +316,52 @@ def test_offline_mode_mails_at_once_and_acceptance_later_does_not_mail_again(
         port.mark_accepted(doc_id, ksef_number="not-a-number", acquired_at=AT)
 
 
+def test_the_offline_modes_deadlines_follow_the_vat_act() -> None:
+    """§11: offline24 by the next business day after the issue; an announced unavailability
+    by the next business day after it ends; an announced failure within 7 business days after
+    it ends (Polish holidays are no business days: 24–26 December since 2025)."""
+    from datetime import date
+
+    from cabinet_core.ksef.submission import KsefOfflineMode as Mode
+
+    assert Mode.OFFLINE24.send_by(date(2026, 12, 4), None) == date(2026, 12, 7)  # Fri → Mon
+    assert Mode.OFFLINE24.send_by(date(2026, 12, 23), None) == date(2026, 12, 28)
+    assert Mode.UNAVAILABILITY.send_by(date(2026, 12, 1), None) is None  # still going on
+    assert Mode.UNAVAILABILITY.send_by(date(2026, 12, 1), date(2026, 12, 3)) == date(2026, 12, 4)
+    assert Mode.EMERGENCY.send_by(date(2026, 12, 1), date(2026, 12, 4)) == date(2026, 12, 15)
+
+
+def test_an_outage_announced_while_an_offline_invoice_waits_moves_its_deadline(
+    world: World,
+) -> None:
+    from datetime import date
+
+    from cabinet_core.ksef.submission import KsefOfflineMode as Mode
+
+    ksef_on(world)
+    doc_id = issue_invoice(world)
+    port = world.cabinet.ksef_port()
+    issued = port.submission(doc_id)
+    document = world.cabinet.documents.get(world.actor(world.admin), doc_id)
+    first = port.mark_offline(doc_id, reason="KSeF did not answer")
+    assert first.offline_mode is Mode.OFFLINE24
+    assert first.send_by == Mode.OFFLINE24.send_by(document.issue_date, None)
+    # A failure announced meanwhile: the emergency mode, its deadline after the failure's end.
+    moved = port.mark_offline(doc_id, reason="Awaria", offline_mode=Mode.EMERGENCY)
+    assert (moved.offline_mode, moved.send_by) == (Mode.EMERGENCY, None)
+    # Never back to a milder mode; the same report again changes nothing.
+    assert port.mark_offline(doc_id, reason="x").offline_mode is Mode.EMERGENCY
+    ended = port.mark_offline(
+        doc_id, reason="over", offline_mode=Mode.EMERGENCY, ended=date(2026, 12, 4)
+    )
+    assert ended.send_by == date(2026, 12, 15)
+    assert history(world, doc_id).count("ksef.offline") == 1
+    assert history(world, doc_id).count("ksef.offline_mode") == 2
+    assert issued is not None and issued.offline_mode is None  # online until it went offline
+    # The mail to the buyer went once, when it first went offline.
+    assert len(messages(world.cabinet, doc_id, Topic.MAIL_DOCUMENT)) == 1
+
+
 # -- corrections and manual numbers -------------------------------------------------------------
 
 
@@ -560,3 +606,36 @@ def test_migration_0006_goes_down_and_up_again(store: Store) -> None:
     store.migrate()
     tables = set(sa.inspect(store.engine).get_table_names())
     assert {"ksef_submissions", "ksef_clients", "ksef_received"} <= tables
+
+
+# -- the per-client lease of the worker processes --------------------------------------------------
+
+
+def test_a_clients_lease_belongs_to_one_holder_until_it_runs_out_or_is_released(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    port, client_id = world.cabinet.ksef_port(), client_a(world)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(world.cabinet.store, "clock", lambda: now)
+    assert port.lease(client_id, "worker-a", 60)
+    assert port.lease(client_id, "worker-a", 60)  # renewed by its holder
+    assert not port.lease(client_id, "worker-b", 60)
+    port.release(client_id, "worker-b")  # not b's: nothing happens
+    assert not port.lease(client_id, "worker-b", 60)
+    port.release(client_id, "worker-a")
+    assert port.lease(client_id, "worker-b", 60)
+    # A holder that died: its lease runs out and another takes it.
+    now += timedelta(seconds=61)
+    assert port.lease(client_id, "worker-a", 60)
+    assert not port.lease(client_id, "worker-b", 60)
+
+
+def test_concurrent_takers_of_one_lease_get_it_once(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    port, client_id = world.cabinet.ksef_port(), client_a(world)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda n: port.lease(client_id, f"worker-{n}", 60), range(8)))
+    assert got.count(True) == 1

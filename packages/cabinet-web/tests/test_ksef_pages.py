@@ -180,3 +180,70 @@ def test_clients_see_no_staff_list_and_record_numbers_through_the_api(
     assert good.json()["ksef_number"] == NUMBER and good.json()["mode"] == "manual"
     missing = client_web.get(f"/api/v1/documents/{invoice.id}/ksef/upo", headers=headers)
     assert missing.status_code == 404
+
+
+def test_an_offline_invoice_shows_its_mode_and_deadline_and_a_rejected_one_its_correction(
+    cabinet: Cabinet, world: World, client_web: TestClient
+) -> None:
+    import io
+
+    from cabinet_core.ksef.submission import KsefOfflineMode
+    from pypdf import PdfReader
+
+    ksef_on(cabinet, world)
+    invoice = issued(cabinet, world)
+    port = cabinet.ksef_port()
+    port.mark_offline(
+        invoice.id or 0,
+        reason="KSeF nie odpowiada",
+        verification=(VerificationCode(url=QR_URL, label="OFFLINE"),),
+    )
+    page = client_web.get(f"/documents/{invoice.id}")
+    assert 'data-mode="offline24"' in page.text
+    assert "offline24 (KSeF nie odpowiadał)" in page.text
+    send_by = KsefOfflineMode.OFFLINE24.send_by(invoice.issue_date, None)
+    assert send_by is not None and 'data-test="ksef-send-by"' in page.text
+    pdf = client_web.get(f"/documents/{invoice.id}/pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Faktura wystawiona w trybie offline24" in " ".join(text.split())
+
+    # A failure announced meanwhile: the emergency mode, its deadline after the end.
+    port.mark_offline(invoice.id or 0, reason="Awaria", offline_mode=KsefOfflineMode.EMERGENCY)
+    page = client_web.get(f"/documents/{invoice.id}")
+    assert "tryb awaryjny (ogłoszona awaria KSeF)" in page.text
+    assert "termin biegnie od zakończenia ogłoszonej niedostępności" in page.text
+
+    # Sent later with offlineMode and rejected for a technical reason: a technical correction.
+    port.mark_sent(
+        invoice.id or 0, invoice_hash="aGFzaA==", session_reference="s", invoice_reference="r"
+    )
+    port.mark_rejected(invoice.id or 0, code=450, description="Błąd weryfikacji semantyki")
+    page = client_web.get(f"/documents/{invoice.id}")
+    assert 'data-test="ksef-technical-correction"' in page.text
+    assert "Wyślij ponownie jako korektę techniczną" in page.text
+    token = csrf_of(client_web, f"/documents/{invoice.id}")
+    sent = client_web.post(f"/documents/{invoice.id}/transitions/issue", data={"csrf_token": token})
+    assert sent.status_code == 200
+    submission = port.submission(invoice.id or 0)
+    assert submission is not None and submission.corrected_hash == "aGFzaA=="
+    assert 'data-test="ksef-technical-correction"' in sent.text  # the fact, on the page
+    assert "Zakolejkowano do KSeF jako korektę techniczną" in sent.text  # the history
+    api = client_web.get(f"/api/v1/documents/{invoice.id}/ksef").json()["submission"]
+    assert api["corrected_hash"] == "aGFzaA==" and api["offline_mode"] == "emergency"
+
+
+def test_a_permission_rejection_is_no_technical_correction(
+    cabinet: Cabinet, world: World, client_web: TestClient
+) -> None:
+    ksef_on(cabinet, world)
+    invoice = issued(cabinet, world)
+    port = cabinet.ksef_port()
+    port.mark_offline(invoice.id or 0, reason="KSeF nie odpowiada")
+    port.mark_sent(
+        invoice.id or 0, invoice_hash="aA==", session_reference="s", invoice_reference="r"
+    )
+    port.mark_rejected(invoice.id or 0, code=410, description="Nieprawidłowy zakres uprawnień")
+    page = client_web.get(f"/documents/{invoice.id}")
+    assert 'data-test="ksef-technical-correction"' not in page.text
+    assert "Faktura nie została wystawiona: popraw ją i wystaw ponownie." in page.text
+    assert "korektę techniczną" not in page.text

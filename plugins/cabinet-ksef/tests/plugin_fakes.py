@@ -14,7 +14,13 @@ from typing import Any
 
 import attrs
 from cabinet_core.entities import Client
-from cabinet_core.ksef.submission import KsefMode, KsefState, KsefSubmission, VerificationCode
+from cabinet_core.ksef.submission import (
+    KsefMode,
+    KsefOfflineMode,
+    KsefState,
+    KsefSubmission,
+    VerificationCode,
+)
 from cabinet_ksef.api import (
     AccessTokens,
     InvoiceMetadata,
@@ -216,8 +222,25 @@ class FakePort:
         )
 
     def mark_offline(
-        self, document_id: int, *, reason: str, verification: Sequence[VerificationCode] = ()
+        self,
+        document_id: int,
+        *,
+        reason: str,
+        verification: Sequence[VerificationCode] = (),
+        offline_mode: KsefOfflineMode = KsefOfflineMode.OFFLINE24,
+        ended: dt.date | None = None,
     ) -> KsefSubmission:
+        current = self.subs.get(document_id)
+        if current is not None and current.mode is KsefMode.OFFLINE:
+            mode = current.offline_mode or KsefOfflineMode.OFFLINE24
+            if offline_mode.rank > mode.rank or (offline_mode is mode and ended is not None):
+                return self._set(
+                    document_id,
+                    "ksef.offline_mode",
+                    offline_mode=offline_mode,
+                    send_by=offline_mode.send_by(self.clock.date(), ended),
+                )
+            return current
         return self._set(
             document_id,
             "ksef.offline",
@@ -225,6 +248,8 @@ class FakePort:
             mode=KsefMode.OFFLINE,
             error_description=reason,
             verification=tuple(verification),
+            offline_mode=offline_mode,
+            send_by=offline_mode.send_by(self.clock.date(), ended),
         )
 
     def record_attempt(self, document_id: int, *, error: str) -> KsefSubmission:
@@ -267,6 +292,19 @@ class FakePort:
 
     def set_enabled(self, client_id: int, enabled: bool) -> None:
         (self.enabled_clients.add if enabled else self.enabled_clients.discard)(client_id)
+
+    def lease(self, client_id: int, holder: str, seconds: float) -> bool:
+        leases: dict[int, tuple[str, dt.datetime]] = self.__dict__.setdefault("leases", {})
+        current = leases.get(client_id)
+        if current is not None and current[0] != holder and current[1] > self.clock:
+            return False
+        leases[client_id] = (holder, self.clock + dt.timedelta(seconds=seconds))
+        return True
+
+    def release(self, client_id: int, holder: str) -> None:
+        leases: dict[int, tuple[str, dt.datetime]] = self.__dict__.setdefault("leases", {})
+        if client_id in leases and leases[client_id][0] == holder:
+            del leases[client_id]
 
     def client_state(self, client_id: int, key: str, default: Any = None) -> Any:
         return self.client_values.get((client_id, key), default)

@@ -9,6 +9,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -198,3 +199,92 @@ def test_a_small_window_stays_on_metadata_and_downloads(emulator: Emulator) -> N
     assert result.imported == 5 and result.complete
     counted = {group for (group, _c, _i) in emulator.limiter._hits}
     assert "invoiceExport" not in counted and "invoiceDownload" in counted
+
+
+def _encrypted_package(tmp_path: Path, invoices: int, size: int) -> tuple[Path, Path, bytes, bytes]:
+    """A package of ``invoices`` files of ``size`` random bytes, zipped and AES-CBC encrypted,
+    both on disk (written in chunks: the test's own memory stays out of the measure)."""
+    import os
+
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key, iv = os.urandom(32), os.urandom(16)
+    plain = tmp_path / f"package-{invoices}.zip"
+    with zipfile.ZipFile(plain, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("_metadata.json", json.dumps({"invoices": []}))
+        for number in range(invoices):
+            archive.writestr(f"{number}.xml", os.urandom(size))
+    encrypted = tmp_path / f"package-{invoices}.aes"
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    padder = padding.PKCS7(128).padder()
+    with plain.open("rb") as source, encrypted.open("wb") as sink:
+        while chunk := source.read(1 << 20):
+            sink.write(encryptor.update(padder.update(chunk)))
+        sink.write(encryptor.update(padder.finalize()) + encryptor.finalize())
+    return plain, encrypted, key, iv
+
+
+def _digest(path: Path) -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def _streamed_peak(tmp_path: Path, invoices: int, size: int) -> int:
+    """The peak of memory Python allocated while one package was downloaded to a file."""
+    import tracemalloc
+
+    from cabinet_ksef.api import Export, ExportPackage, ExportPart
+
+    plain, encrypted, key, iv = _encrypted_package(tmp_path, invoices, size)
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        def chunks() -> Iterator[bytes]:
+            with encrypted.open("rb") as source:
+                while chunk := source.read(256 * 1024):
+                    yield chunk
+
+        return httpx.Response(200, content=chunks())
+
+    part = ExportPart(
+        ordinal_number=1,
+        part_name="part-1.zip.aes",
+        url="https://storage.invalid/part-1",
+        part_size=plain.stat().st_size,
+        part_hash=_digest(plain),
+        encrypted_part_size=encrypted.stat().st_size,
+        encrypted_part_hash=_digest(encrypted),
+    )
+    package = ExportPackage(
+        invoice_count=invoices, size=part.part_size, parts=(part,), is_truncated=False
+    )
+    out = tmp_path / f"out-{invoices}.zip"
+    transport = httpx.MockTransport(serve)
+    with (
+        KsefClient("https://ksef.invalid/v2", transport=transport) as client,
+        out.open("wb") as sink,
+    ):
+        tracemalloc.start()
+        try:
+            client.download_export_to(Export("ref", key, iv), package, sink)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    print(f"export of {invoices} invoices ({part.part_size} B): download peak {peak} B")
+    assert _digest(out) == part.part_hash  # decrypted exactly
+    return peak
+
+
+def test_an_export_is_streamed_to_a_file_with_memory_flat_as_it_grows(tmp_path: Path) -> None:
+    """A 4 MB and a 32 MB package: the download's peak stays under a couple of MB and does
+    not grow with the package (the bytes go to the file as they are decrypted)."""
+    small = _streamed_peak(tmp_path, invoices=200, size=20_000)
+    large = _streamed_peak(tmp_path, invoices=1_600, size=20_000)
+    assert large < 2 * 1024 * 1024, large
+    assert large < small * 1.5 + 512 * 1024, (small, large)

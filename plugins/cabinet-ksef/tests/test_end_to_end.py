@@ -203,3 +203,76 @@ def test_a_certificate_client_offline_gets_both_codes_and_is_accepted_after_reco
     accepted = world.submission(document.id)
     assert accepted.state is KsefState.ACCEPTED, accepted
     assert {code.kind for code in accepted.verification} == {"invoice", "certificate"}
+
+
+def test_a_rejected_offline_invoice_goes_again_as_its_technical_correction(world: World) -> None:
+    """offline/korekta-techniczna.md: an offline invoice (already with the buyer, QR codes
+    printed) that KSeF rejects for a technical reason is issued again and sent with
+    ``offlineMode: true`` and ``hashOfCorrectedInvoice`` = the rejected file's hash."""
+    from cabinet_core.ksef.submission import KsefOfflineMode
+
+    world.cabinet.settings.plugins["ksef"]["offline_after"] = "1"
+    world.emulator.set_faults(down=True)
+    document = world.issue()
+    assert document.id is not None
+    world.work_until(lambda: world.submission(document.id).state is KsefState.OFFLINE)
+    offline = world.submission(document.id)
+    assert offline.offline_mode is KsefOfflineMode.OFFLINE24
+    assert offline.send_by == KsefOfflineMode.OFFLINE24.send_by(document.issue_date, None)
+
+    world.emulator.set_faults(down=False, reject_invoices=True)
+    assert world.sender.recovery_pass() == [document.id]
+    world.work_until(world.settled(document.id))
+    rejected = world.submission(document.id)
+    assert rejected.state is KsefState.REJECTED and rejected.mode is KsefMode.OFFLINE
+    assert rejected.technical_correction_possible
+    original = rejected.invoice_hash
+    assert original is not None
+
+    world.emulator.set_faults(reject_invoices=None)
+    world.cabinet.documents.transition(SYSTEM, document.id, "issue")
+    queued = world.submission(document.id)
+    assert queued.state is KsefState.QUEUED and queued.mode is KsefMode.OFFLINE
+    assert queued.corrected_hash == original
+    assert queued.offline_mode is KsefOfflineMode.OFFLINE24 and queued.send_by == offline.send_by
+    world.work_until(world.settled(document.id))
+    accepted = world.submission(document.id)
+    assert accepted.state is KsefState.ACCEPTED, accepted
+    [correction] = [
+        i for i in world.emulator.state.invoices.values() if i.hash_of_corrected == original
+    ]
+    assert correction.offline_requested and correction.code == 200
+    assert correction.invoice_hash == accepted.invoice_hash
+    history = [
+        e.action
+        for e in world.cabinet.audit.list(SYSTEM, entity="document")
+        if e.entity_id == document.id
+    ]
+    assert "ksef.technical_correction" in history
+
+
+def test_an_announced_failure_is_the_emergency_mode_with_its_deadline_after_the_end(
+    world: World,
+) -> None:
+    """§11: a failure KSeF announces (tryb awaryjny) gives 7 business days after it ends; the
+    deadline is unknown while it lasts and set when KSeF answers again."""
+    from cabinet_core.ksef.submission import KsefOfflineMode
+
+    world.emulator.set_faults(down=True)
+    world.emulator.announce("FAILURE", title="Awaria KSeF")
+    document = world.issue()
+    assert document.id is not None
+    world.work_until(lambda: world.submission(document.id).state is KsefState.OFFLINE)
+    offline = world.submission(document.id)
+    assert offline.offline_mode is KsefOfflineMode.EMERGENCY
+    assert offline.send_by is None
+    assert offline.attempts == 1  # the announcement confirmed the outage at once
+
+    world.emulator.set_faults(down=False)
+    world.emulator.announce("AVAILABLE", title="Koniec awarii")
+    assert world.sender.recovery_pass() == [document.id]
+    ended = world.cabinet.ksef_port().now().date()
+    dated = world.submission(document.id)
+    assert dated.send_by == KsefOfflineMode.EMERGENCY.send_by(document.issue_date, ended)
+    world.work_until(world.settled(document.id))
+    assert world.submission(document.id).state is KsefState.ACCEPTED

@@ -251,6 +251,7 @@ def test_rate_limited_waits_as_long_as_ksef_says() -> None:
     ksef.rate_limited = 42.0
     error = step(sender, 1)
     assert error is not None and error.retry_after == 42.0
+    assert error.deferred  # the attempt is given back: waiting out a limit never fails it
     assert port.submission(1).state is KsefState.QUEUED  # type: ignore[union-attr]
 
 
@@ -440,3 +441,50 @@ def test_credentials_ksef_refuses_wait_long_and_say_why() -> None:
         FakeClient.authenticate = real  # type: ignore[method-assign]
     assert error is not None and error.retry_after == 600.0
     assert "Nieprawidłowy token" in port.client_state(1, "last_error")["message"]
+
+
+def _second_process(port: FakePort, ksef: FakeKsef, shared: bool = True) -> KsefSender:
+    """Another worker process on the same cabinet (same port and state, its own memory)."""
+    settings = KsefSettings.from_config({"base_url": "http://ksef.test/v2"}, secret_key="s3cret")
+    vault = CredentialVault(settings.credentials_key, port)
+    return KsefSender(
+        port, settings, Connections(ksef.client, port, port.now, shared=vault if shared else None)
+    )
+
+
+def test_two_processes_share_one_session_and_never_send_for_a_client_at_once() -> None:
+    port, ksef = FakePort(), FakeKsef()
+    port.add_client(1)
+    first, second = _second_process(port, ksef), _second_process(port, ksef)
+    first.vault.keep(
+        1,
+        TokenCredentials(context_nip=SELLER_NIP, token="20261201-EC-TOKEN|nip-5265877635|abc"),
+        now=port.now(),
+        valid_until=None,
+    )
+    port.issue(1)
+    port.issue(2)
+    step(first, 1)
+    step(second, 2)
+    # One session for the client, opened by the first process and adopted by the second.
+    assert ksef.sessions_opened == 1 and ksef.sent[0][0] == ksef.sent[1][0]
+    # While one process holds the client's lease, the other's message waits (attempt refunded).
+    assert port.lease(1, first.holder, 60)
+    port.issue(3)
+    waiting = step(second, 3)
+    assert waiting is not None and waiting.deferred and (waiting.retry_after or 0) < 3
+    assert port.submission(3).state is KsefState.QUEUED  # type: ignore[union-attr]
+    port.release(1, first.holder)
+    port.clock += dt.timedelta(minutes=4)
+    step(second, 3)
+    assert len(ksef.sent) == 3 and ksef.sessions_opened == 1
+    # The second process sent last: the first finds the session busy, not idle, and keeps it.
+    idle = dt.timedelta(minutes=5)
+    port.clock += dt.timedelta(minutes=4)
+    assert first.connections.close_idle(idle, lease=first._try_lease) == []
+    port.clock += dt.timedelta(minutes=2)
+    assert first.connections.close_idle(idle, lease=first._try_lease) == [1]
+    # Closed for both: the second process's next invoice opens a new session.
+    port.issue(4)
+    step(second, 4)
+    assert ksef.sessions_opened == 2

@@ -258,7 +258,7 @@ def test_the_json_api_reads_saves_and_queues_a_check(cabinet: Cabinet, client: C
     assert client.id is not None
     web = TestClient(create_app(cabinet), base_url="https://cabinet.example")
     headers = bearer(cabinet, Role.ACCOUNTANT)
-    path = f"/api/ksef/clients/{client.id}"
+    path = f"/api/v1/ksef/clients/{client.id}"
     before = web.get(path, headers=headers)
     assert before.status_code == 200
     assert before.json()["enabled"] is False and before.json()["credentials"] is None
@@ -297,9 +297,43 @@ def test_the_json_api_reads_saves_and_queues_a_check(cabinet: Cabinet, client: C
 def test_the_json_api_keeps_clients_and_strangers_out(cabinet: Cabinet, client: Client) -> None:
     assert client.id is not None
     web = TestClient(create_app(cabinet), base_url="https://cabinet.example")
-    path = f"/api/ksef/clients/{client.id}"
-    assert web.get(path).status_code == 403
+    path = f"/api/v1/ksef/clients/{client.id}"
+    assert web.get(path).status_code == 401  # no token, no session
     own = bearer(cabinet, Role.CLIENT, client.id)
     assert web.get(path, headers=own).status_code == 403
     manager = bearer(cabinet, Role.MANAGER)
     assert web.post(path, headers=manager, json={"enabled": False}).status_code == 403
+
+
+def test_the_json_api_is_in_the_openapi_document_and_the_old_path_redirects(
+    cabinet: Cabinet, client: Client
+) -> None:
+    assert client.id is not None
+    web = TestClient(create_app(cabinet), base_url="https://cabinet.example")
+    document = web.get("/api/v1/openapi.json").json()
+    status = document["paths"]["/api/v1/ksef/clients/{client_id}"]
+    assert status["get"]["operationId"] == "ksef_client_status"
+    body = status["post"]["requestBody"]["content"]
+    assert body["application/json"]["schema"]["properties"]["environment"]["enum"] == [
+        "test",
+        "demo",
+        "production",
+    ]
+    assert "multipart/form-data" in body
+    check = document["paths"]["/api/v1/ksef/clients/{client_id}/check"]["post"]
+    assert "202" in check["responses"]
+
+    headers = bearer(cabinet, Role.ACCOUNTANT)
+    old = web.get(f"/api/ksef/clients/{client.id}", headers=headers, follow_redirects=False)
+    assert old.status_code == 308
+    assert old.headers["location"] == f"/api/v1/ksef/clients/{client.id}"
+    followed = web.get(f"/api/ksef/clients/{client.id}", headers=headers)
+    assert followed.status_code == 200 and followed.json()["client_id"] == client.id
+
+    wrong = web.post(
+        f"/api/v1/ksef/clients/{client.id}",
+        headers=headers,
+        json={"environment": "test", "enabled": "yes", "token": 5},
+    )
+    assert wrong.status_code == 422
+    assert {e["field"] for e in wrong.json()["errors"]} == {"enabled", "token"}

@@ -93,6 +93,14 @@ class DocumentView:
         return self.ksef.verification if self.ksef is not None else ()
 
     @property
+    def ksef_offline_mode(self) -> str | None:
+        """The offline mode the invoice was issued in (``offline24``, ``unavailability``,
+        ``emergency``), printed with its codes; ``None`` for an online one."""
+        if self.ksef is None or self.ksef.offline_mode is None:
+            return None
+        return self.ksef.offline_mode.value
+
+    @property
     def ksef_kind(self) -> str | None:
         """The FA(3) kind the document is written as (``None``: it never goes to KSeF)."""
         return self.document_type.ksef_kind if self.document_type is not None else None

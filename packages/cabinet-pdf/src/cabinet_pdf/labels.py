@@ -70,6 +70,18 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "pl": "Kody weryfikujące KSeF",
         "en": "KSeF verification codes",
     },
+    "offline_offline24": {
+        "pl": "Faktura wystawiona w trybie offline24",
+        "en": "Invoice issued in the offline24 mode",
+    },
+    "offline_unavailability": {
+        "pl": "Faktura wystawiona w trybie offline (niedostępność KSeF)",
+        "en": "Invoice issued in the offline mode (KSeF unavailable)",
+    },
+    "offline_emergency": {
+        "pl": "Faktura wystawiona w trybie awaryjnym (awaria KSeF)",
+        "en": "Invoice issued in the emergency mode (KSeF failure)",
+    },
     "reason": {"pl": "Przyczyna korekty", "en": "Reason for the correction"},
     "exemption_basis": {
         "pl": "Podstawa zwolnienia z VAT",

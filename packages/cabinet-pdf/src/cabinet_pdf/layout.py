@@ -313,8 +313,10 @@ class Layout:
         split_payment: bool = False,
         ksef_number: str | None = None,
         verification_codes: Sequence[VerificationCode] = (),
+        offline_mode: str | None = None,
     ) -> None:
         self.rules = rules
+        self.offline_mode = offline_mode
         self.split_payment = split_payment
         self.ksef_number = ksef_number
         self.verification_codes = tuple(verification_codes)
@@ -843,12 +845,16 @@ class Layout:
         return block(self) if block is not None else []
 
     def verification(self) -> list[Flowable]:
-        """The KSeF verification QR codes the view carries, each with its label under it."""
-        return verification_block(
+        """The KSeF verification QR codes the view carries, each with its label under it, and
+        the offline mode the invoice was issued in (if any)."""
+        block = verification_block(
             self.verification_codes,
             heading=self.label("verification"),
             label_style=self.styles["base"],
         )
+        if block and self.offline_mode:
+            block.append(self.p(escape(self.label(f"offline_{self.offline_mode}"))))
+        return block
 
 
 def build_story(
@@ -865,6 +871,7 @@ def build_story(
     split_payment: bool = False,
     ksef_number: str | None = None,
     verification_codes: Sequence[VerificationCode] = (),
+    offline_mode: str | None = None,
 ) -> list[Flowable]:
     """The flowables of ``document``: ``totals`` are what it states (the difference, on a
     correction, whose before/after states come in ``correction``); ``amount_words`` holds the
@@ -883,4 +890,5 @@ def build_story(
         split_payment=split_payment,
         ksef_number=ksef_number,
         verification_codes=verification_codes,
+        offline_mode=offline_mode,
     ).story()

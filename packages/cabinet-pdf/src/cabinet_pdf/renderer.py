@@ -141,6 +141,7 @@ class PdfRenderer:
                 split_payment=view.split_payment,
                 ksef_number=view.ksef_number,
                 verification_codes=view.verification_codes,
+                offline_mode=view.ksef_offline_mode,
             )
         )
         page.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=FlateCanvas)

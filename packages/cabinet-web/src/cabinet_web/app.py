@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pluggy
 from cabinet_core.app import Cabinet
@@ -17,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from cabinet_web import kit
 from cabinet_web import plugin as web_plugin
+from cabinet_web.api._endpoint import ApiEndpoint, api_routes, plugin_endpoint
 from cabinet_web.body_limit import BodyLimitMiddleware, route_limits
 from cabinet_web.operations import OperationsMiddleware
 from cabinet_web.problems import (
@@ -59,6 +61,9 @@ def create_app(cabinet: Cabinet) -> Starlette:
         routes.append(route)
 
     pm.hook.register_routes(register=register)
+    endpoints = plugin_api_endpoints(pm)
+    for route in api_routes(endpoints):
+        register(route)
     # Plugins' files first: the built-in mount at /static would otherwise take their paths.
     for name, directory in plugin_static_dirs(pm).items():
         routes.append(
@@ -116,11 +121,30 @@ def create_app(cabinet: Cabinet) -> Starlette:
     app.state.cabinet = cabinet
     # The public web kit, for plugins that reach it through the app rather than by import.
     app.state.kit = kit
+    from cabinet_web.api import v1
+
+    app.state.api_endpoints = (*v1.ENDPOINTS, *endpoints)
     app.state.translation_dirs = tuple(
         str(directory) for dirs in pm.hook.translation_dirs() for directory in dirs or ()
     )
     app.state.templates = Templates(make_environment(pm), pm)
     return app
+
+
+def plugin_api_endpoints(pm: pluggy.PluginManager) -> list[ApiEndpoint]:
+    """The plugins' JSON API operations (hook ``api_endpoints``), under ``/api/v1``; an
+    operation id the API already has is an error."""
+    from cabinet_web.api import v1
+
+    specs: list[dict[str, Any]] = []
+    pm.hook.api_endpoints(register=lambda spec: specs.append(dict(spec)))
+    endpoints = [plugin_endpoint(spec, v1.PREFIX) for spec in specs]
+    taken = {item.operation_id for item in v1.ENDPOINTS}
+    for item in endpoints:
+        if item.operation_id in taken:
+            raise ValueError(f"API operation {item.operation_id!r} is declared twice")
+        taken.add(item.operation_id)
+    return endpoints
 
 
 def plugin_static_dirs(pm: pluggy.PluginManager) -> dict[str, str]:

@@ -34,6 +34,22 @@ def register_routes(register: Callable[[BaseRoute], None]) -> None:
 
 
 @hookspec
+def api_endpoints(register: Callable[[Mapping[str, Any]], None]) -> None:
+    """A plugin's JSON API operations, served under ``/api/v1`` and described in its OpenAPI
+    document like the built-in ones (authentication, token scopes, problems, the fuzzers).
+
+    ``register(spec)`` for each operation; ``spec`` is a plain mapping (a plugin need not
+    import cabinet-web): ``path`` below ``/api/v1`` (``"/ksef/clients/{client_id:int}"``),
+    ``method``, ``handler`` (``async (request) -> Response | JSON-able``), ``summary``,
+    ``operation_id`` (unique), and optionally ``params`` (mappings with ``name``, ``in``
+    (``path``/``query``), ``schema``, ``description``, ``required``), ``body`` (a JSON Schema,
+    or ``{media type: schema}``), ``body_required``, ``response`` (a JSON Schema, or
+    ``{media type: schema}``) and ``status`` (200). Declare every constraint the handler
+    enforces in the schemas: the API fuzzer holds the operation to them.
+    """
+
+
+@hookspec
 def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, str]] | None:
     """Links for the main navigation: a list of ``{"href": ..., "label": ...}`` dicts.
 

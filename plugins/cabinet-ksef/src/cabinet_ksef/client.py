@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import io
 import json
+import os
 import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, BinaryIO, Literal, ParamSpec, TypeVar
 
 import httpx
 from cryptography import x509
@@ -61,6 +63,8 @@ FA3_FORM_CODE: Mapping[str, str] = {"systemCode": "FA (3)", "schemaVersion": "1-
 
 _TOKEN_ENCRYPTION = "KsefTokenEncryption"  # noqa: S105 (a key usage name, not a secret)
 _SYMMETRIC_KEY_ENCRYPTION = "SymmetricKeyEncryption"
+#: Bytes read at a time from an export part's link (decrypted and written as they come).
+STREAM_CHUNK = 64 * 1024
 _UNKNOWN_PUBLIC_KEY = 21470
 _AUTH_IN_PROGRESS = 100
 _AUTH_SUCCESS = 200
@@ -634,10 +638,64 @@ class KsefClient:
         return plain
 
     def download_export(self, export: Export, package: ExportPackage) -> ExportedInvoices:
-        """Every part of ``package``, in order, joined and unpacked."""
-        parts = sorted(package.parts, key=lambda part: part.ordinal_number)
-        data = b"".join(self.download_export_part(export, part) for part in parts)
-        return unpack_export(data)
+        """Every part of ``package``, in order, joined and unpacked in memory (a small
+        package; the receiving pass streams to a file with :meth:`download_export_to`)."""
+        sink = io.BytesIO()
+        self.download_export_to(export, package, sink)
+        return unpack_export(sink.getvalue())
+
+    def download_export_to(self, export: Export, package: ExportPackage, sink: BinaryIO) -> None:
+        """Every part of ``package``, in order, streamed into ``sink`` (a file): each part is
+        read from its link in chunks, hashed and decrypted as it comes, so memory stays flat
+        however large the package. Both hashes of every part are checked
+        (:class:`KsefUnavailable` when one does not match: what ``sink`` got is then garbage)."""
+        for part in sorted(package.parts, key=lambda part: part.ordinal_number):
+            self._stream_part(export, part, sink)
+
+    def _stream_part(self, export: Export, part: ExportPart, sink: BinaryIO) -> None:
+        decryptor = crypto.StreamDecryptor(export.symmetric_key, export.iv)
+        encrypted_hash, plain_hash = hashlib.sha256(), hashlib.sha256()
+        status = 0
+        try:
+            with self._http.stream(
+                "GET", part.url, headers={"Accept": "application/octet-stream"}
+            ) as response:
+                status = response.status_code
+                if status >= 400:
+                    response.read()
+                    raise error_from_response(response)
+                declared = response.headers.get("x-ms-meta-hash")
+                for chunk in response.iter_bytes(STREAM_CHUNK):
+                    encrypted_hash.update(chunk)
+                    plain = decryptor.update(chunk)
+                    plain_hash.update(plain)
+                    sink.write(plain)
+            tail = decryptor.finalize()
+        except httpx.TimeoutException as error:
+            raise KsefUnavailable(0, f"KSeF did not answer in time: {error}") from error
+        except httpx.TransportError as error:
+            raise KsefUnavailable(0, f"KSeF cannot be reached: {error}") from error
+        except ValueError as error:
+            raise KsefUnavailable(
+                status,
+                "the export part cannot be decrypted with the export's key",
+                details=(part.part_name,),
+            ) from error
+        plain_hash.update(tail)
+        sink.write(tail)
+        digest = base64.b64encode(encrypted_hash.digest()).decode("ascii")
+        if digest != part.encrypted_part_hash or (declared and declared != digest):
+            raise KsefUnavailable(
+                status,
+                "the downloaded export part does not match its encryptedPartHash",
+                details=(part.part_name,),
+            )
+        if base64.b64encode(plain_hash.digest()).decode("ascii") != part.part_hash:
+            raise KsefUnavailable(
+                status,
+                "the decrypted export part does not match its partHash",
+                details=(part.part_name,),
+            )
 
     # -- Latarnia (MF's status service, ksef-api.md §11) -----------------------------------
 
@@ -851,6 +909,32 @@ def _export_package(package: Mapping[str, Any]) -> ExportPackage:
         last_permanent_storage_date=_datetime(last) if last else None,
         permanent_storage_hwm_date=_datetime(hwm) if hwm else None,
     )
+
+
+def export_metadata(archive: zipfile.ZipFile) -> tuple[InvoiceMetadata, ...]:
+    """The invoices a decrypted export package (opened from its file) lists, in KSeF's order;
+    their XML stays in the file (``archive.read(f"{ksef_number}.xml")`` one at a time)."""
+    try:
+        listed = json.loads(archive.read("_metadata.json"), parse_float=Decimal)
+        return tuple(_invoice_metadata(item) for item in listed.get("invoices") or ())
+    except (zipfile.BadZipFile, *_MALFORMED) as error:
+        raise KsefUnavailable(
+            200,
+            "KSeF sent an export package the client cannot read",
+            details=(f"{type(error).__name__}: {error}",),
+        ) from error
+
+
+def open_export(path: str | os.PathLike[str]) -> zipfile.ZipFile:
+    """A decrypted export package on disk, opened (``KsefUnavailable`` when it is no ZIP)."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise KsefUnavailable(
+            200,
+            "KSeF sent an export package the client cannot read",
+            details=(f"{type(error).__name__}: {error}",),
+        ) from error
 
 
 def unpack_export(data: bytes) -> ExportedInvoices:

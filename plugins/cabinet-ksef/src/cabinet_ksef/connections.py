@@ -10,10 +10,12 @@ the answer can look the invoice up there before sending it again.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -29,8 +31,16 @@ SESSION_MARGIN = timedelta(minutes=15)
 #: How many past sessions of a client are remembered for the look-up after a crash.
 REMEMBERED_SESSIONS = 8
 SESSIONS_KEY = "sessions"
+LAST_SEND_KEY = "session_last_send"
 
 ClientFactory = Callable[[str], KsefClient]
+
+
+class SharedSessions(Protocol):
+    """Where the worker processes share each client's one online session (sealed)."""
+
+    def session(self, client_id: int) -> OnlineSession | None: ...
+    def keep_session(self, client_id: int, session: OnlineSession | None) -> None: ...
 
 
 @attrs.define
@@ -54,8 +64,10 @@ class Connections:
         client_factory: ClientFactory,
         state: ClientState,
         clock: Callable[[], datetime],
+        shared: SharedSessions | None = None,
     ) -> None:
         self._factory = client_factory
+        self._shared = shared
         self._state = state
         self._clock = clock
         self._connections: dict[int, Connection] = {}
@@ -96,45 +108,88 @@ class Connections:
     def session(
         self, client_id: int, connection: Connection, credentials: Credentials
     ) -> tuple[AccessTokens, OnlineSession]:
-        """Tokens and an open online session for sending, the current one while it lasts."""
+        """Tokens and an open online session for sending, the current one while it lasts.
+
+        With ``shared`` sessions (several worker processes, each holding the client's lease
+        while it sends), the session another process opened is adopted, so a client never has
+        two sessions open at once; a session closed elsewhere is dropped here too."""
         tokens = self.tokens(connection, credentials)
         session = connection.session
+        if self._shared is not None:
+            session = self._shared.session(client_id)
         if session is None or session.valid_until - SESSION_MARGIN <= self._clock():
             session = connection.client.open_online_session(tokens)
-            connection.session = session
             self._remember(client_id, session)
+            if self._shared is not None:
+                self._shared.keep_session(client_id, session)
+        connection.session = session
         return tokens, session
 
-    def sent(self, connection: Connection) -> None:
-        """Note that the connection's session just carried an invoice."""
+    def sent(self, connection: Connection, client_id: int | None = None) -> None:
+        """Note that the connection's session just carried an invoice (in the client's state
+        too when the session is shared, so no other process finds it idle)."""
         connection.last_send = self._clock()
+        if self._shared is not None and client_id is not None:
+            # At most a write a minute per client: the idle check counts in minutes, and each
+            # write is a settings change with its audit entry.
+            stored = self._state.client_state(client_id, LAST_SEND_KEY)
+            if not isinstance(stored, str) or datetime.fromisoformat(
+                stored
+            ) < connection.last_send - timedelta(minutes=1):
+                self._state.set_client_state(
+                    client_id, LAST_SEND_KEY, connection.last_send.isoformat()
+                )
 
-    def close_idle(self, idle: timedelta) -> list[int]:
+    def _last_send(self, client_id: int, connection: Connection) -> datetime | None:
+        """When the client's session last carried an invoice, by any process."""
+        mine = connection.last_send
+        if self._shared is None:
+            return mine
+        value = self._state.client_state(client_id, LAST_SEND_KEY)
+        theirs = datetime.fromisoformat(value) if isinstance(value, str) else None
+        return max((t for t in (mine, theirs) if t is not None), default=None)
+
+    def close_idle(
+        self,
+        idle: timedelta,
+        lease: Callable[[int], AbstractContextManager[bool]] | None = None,
+    ) -> list[int]:
         """Close the sessions that carried nothing for ``idle`` (KSeF then builds the session's
         UPO; the next invoice opens a new one); the clients whose session was closed. A
-        session KSeF no longer knows, or an outage, just drops it from the cache."""
+        session KSeF no longer knows, or an outage, just drops it from the cache. With
+        ``lease`` (several processes), each is closed only under the client's lease and only
+        while it is still the client's shared session."""
         from cabinet_ksef.errors import KsefError
 
         now = self._clock()
         with self._lock:
-            idle_ones = [
+            candidates = [
                 (client_id, connection)
                 for client_id, connection in self._connections.items()
-                if connection.session is not None
-                and connection.tokens is not None
-                and (connection.last_send or now) <= now - idle
+                if connection.session is not None and connection.tokens is not None
             ]
         closed = []
-        for client_id, connection in idle_ones:
-            session, tokens = connection.session, connection.tokens
-            assert session is not None and tokens is not None
-            connection.session = None
-            try:
-                if tokens.access_valid_until - MARGIN > now:
-                    connection.client.close_session(tokens, session)
-                    closed.append(client_id)
-            except KsefError:
+        for client_id, connection in candidates:
+            if (self._last_send(client_id, connection) or now) > now - idle:
                 continue
+            guard = lease(client_id) if lease is not None else contextlib.nullcontext(True)
+            with guard as leased:
+                if not leased:
+                    continue  # another process works for the client now: not idle
+                session, tokens = connection.session, connection.tokens
+                if session is None or tokens is None:
+                    continue
+                connection.session = None
+                if not self.is_current(client_id, session):
+                    continue  # replaced or closed by another process
+                if self._shared is not None:
+                    self._shared.keep_session(client_id, None)
+                try:
+                    if tokens.access_valid_until - MARGIN > now:
+                        connection.client.close_session(tokens, session)
+                        closed.append(client_id)
+                except KsefError:
+                    continue
         return closed
 
     def forget_session(self, client_id: int) -> None:
@@ -143,6 +198,16 @@ class Connections:
             current = self._connections.get(client_id)
             if current is not None:
                 current.session = None
+        if self._shared is not None:
+            self._shared.keep_session(client_id, None)
+
+    def is_current(self, client_id: int, session: OnlineSession) -> bool:
+        """Whether ``session`` is still the client's shared one (no other process replaced or
+        closed it); always with no sharing."""
+        if self._shared is None:
+            return True
+        shared = self._shared.session(client_id)
+        return shared is not None and shared.reference_number == session.reference_number
 
     def forget(self, client_id: int) -> None:
         """Drop everything cached for the client (its tokens were refused)."""

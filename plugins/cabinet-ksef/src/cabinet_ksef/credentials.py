@@ -13,6 +13,7 @@ kept anywhere).
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from cabinet_ksef.api import CertificateCredentials, Credentials, TokenCredentials
+from cabinet_ksef.api import CertificateCredentials, Credentials, OnlineSession, TokenCredentials
 
 __all__ = [
     "TOKEN_LEGAL_END",
@@ -46,6 +47,8 @@ TOKEN_LEGAL_END = datetime(2027, 1, 1, tzinfo=ZoneInfo("Europe/Warsaw")).astimez
 #: State keys (per client) this module owns.
 SEALED_KEY = "credentials"
 INFO_KEY = "credentials_info"
+#: The client's open online session, sealed, shared by the worker processes.
+SESSION_KEY = "online_session"
 
 #: The largest upload accepted (a certificate chain with its key is a few kB).
 MAX_UPLOAD_BYTES = 64 * 1024
@@ -171,6 +174,37 @@ class CredentialVault:
             certificate_pem=plain["certificate"].encode("ascii"),
             private_key_pem=plain["private_key"].encode("ascii"),
         )
+
+    def keep_session(self, client_id: int, session: OnlineSession | None) -> None:
+        """Share the client's open online session (its AES key sealed) with the other worker
+        processes; ``None``: there is none any more."""
+        value = None
+        if session is not None:
+            plain = {
+                "reference": session.reference_number,
+                "valid_until": session.valid_until.isoformat(),
+                "key": base64.b64encode(session.symmetric_key).decode("ascii"),
+                "iv": base64.b64encode(session.iv).decode("ascii"),
+            }
+            value = self._fernet.encrypt(json.dumps(plain).encode()).decode("ascii")
+        if self._state.client_state(client_id, SESSION_KEY) != value:
+            self._state.set_client_state(client_id, SESSION_KEY, value, secret=True)
+
+    def session(self, client_id: int) -> OnlineSession | None:
+        """The client's online session another worker process (or this one) opened."""
+        sealed = self._state.client_state(client_id, SESSION_KEY)
+        if not isinstance(sealed, str) or not sealed:
+            return None
+        try:
+            plain = json.loads(self._fernet.decrypt(sealed.encode("ascii")))
+            return OnlineSession(
+                reference_number=str(plain["reference"]),
+                valid_until=datetime.fromisoformat(plain["valid_until"]),
+                symmetric_key=base64.b64decode(plain["key"]),
+                iv=base64.b64decode(plain["iv"]),
+            )
+        except (InvalidToken, ValueError, KeyError, TypeError):
+            return None
 
     def forget(self, client_id: int) -> None:
         """Drop the client's credentials (and what was shown of them)."""

@@ -115,6 +115,24 @@ def aes_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
     return unpadder.update(padded) + unpadder.finalize()
 
 
+class StreamDecryptor:
+    """AES-256-CBC with PKCS#7, decrypted chunk by chunk (an export part streamed to a file):
+    ``update`` gives the plain bytes it can, ``finalize`` the last block without its padding
+    (``ValueError`` when the padding is wrong: not this key's ciphertext)."""
+
+    def __init__(self, key: bytes, iv: bytes) -> None:
+        _check_key(key, iv)
+        self._decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+        self._unpadder = padding.PKCS7(AES_BLOCK_SIZE * 8).unpadder()
+
+    def update(self, chunk: bytes) -> bytes:
+        return self._unpadder.update(self._decryptor.update(chunk))
+
+    def finalize(self) -> bytes:
+        tail = self._unpadder.update(self._decryptor.finalize())
+        return tail + self._unpadder.finalize()
+
+
 def _check_key(key: bytes, iv: bytes) -> None:
     if len(key) != AES_KEY_SIZE:
         raise ValueError(f"an AES-256 key has {AES_KEY_SIZE} bytes, not {len(key)}")

@@ -54,6 +54,7 @@ def compose_sender(
     from cabinet_ksef.checks import run_checks
     from cabinet_ksef.client import KsefClient
     from cabinet_ksef.connections import Connections
+    from cabinet_ksef.credentials import CredentialVault
     from cabinet_ksef.receiving import Receiver
     from cabinet_ksef.sending import KsefSender
 
@@ -63,8 +64,10 @@ def compose_sender(
     def client(base_url: str) -> KsefClient:
         return KsefClient(base_url, transport=transport, timeout=settings.timeout)
 
-    sender = KsefSender(port, settings, Connections(client, port, port.now))
+    vault = CredentialVault(settings.credentials_key, port)
+    sender = KsefSender(port, settings, Connections(client, port, port.now, shared=vault))
     receiver = Receiver(sender)
+    sender.on_close.append(receiver.close)
     sender.extra_tasks = [
         PeriodicTask(name="ksef.receive", interval_seconds=60.0, run=lambda _s: receiver.run()),
         PeriodicTask(name="ksef.checks", interval_seconds=10.0, run=run_checks),
@@ -98,6 +101,15 @@ def register_routes(register: Callable[[BaseRoute], None]) -> None:
 
     for route in web.ROUTES:
         register(route)
+
+
+@hookimpl(optionalhook=True)
+def api_endpoints(register: Callable[[Mapping[str, object]], None]) -> None:
+    """The KSeF settings of a client in the JSON API, under ``/api/v1/ksef/clients/…``."""
+    from cabinet_ksef import web
+
+    for spec in web.API_ENDPOINTS:
+        register(spec)
 
 
 @hookimpl(optionalhook=True)

@@ -21,15 +21,21 @@ allows 20 requests an hour per client and every page counts, one download 64 an 
   stop), the pass asks for an export of the window instead (``POST /invoices/exports``, one
   of 20 requests an hour, up to 10,000 invoices in one encrypted package), downloads and
   decrypts it, and imports it ``EXPORT_IMPORTS`` invoices a pass; the client stays due while
-  some of the package is left (kept in the worker's memory: a restarted worker asks again).
+  some of the package is left. The package is **streamed to a temporary file** (each part
+  decrypted in 64 KiB chunks as it arrives, both hashes checked) and its invoices are read from
+  that ZIP one at a time: the worker keeps only the metadata in memory, so memory stays flat as
+  the export grows (a restarted worker asks again; the file goes when the backlog is done).
   Downloading one by one would take 64 invoices an hour: 10,000 in over 156 hours.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -37,6 +43,7 @@ from cabinet_core.crm import DeliveryError
 from cabinet_core.errors import CabinetError, ValidationError
 
 from cabinet_ksef.api import Export, InvoiceMetadata
+from cabinet_ksef.client import export_metadata, open_export
 from cabinet_ksef.errors import KsefError, KsefRateLimited
 
 if TYPE_CHECKING:
@@ -61,15 +68,24 @@ EXPORT_POLLS = 3
 
 @attrs.define
 class Backlog:
-    """An export package of a client being imported, in the worker's memory between passes."""
+    """An export package of a client being imported: its metadata in the worker's memory, its
+    decrypted ZIP in a temporary file, between passes."""
 
-    #: Not yet imported, oldest first, with their XML.
-    invoices: list[tuple[InvoiceMetadata, bytes]]
+    #: Not yet imported, oldest first (their XML is in ``package``).
+    invoices: list[InvoiceMetadata]
     #: Where the mark goes once all are in (the package's continuation point).
     next_mark: datetime
     #: A started export not ready yet (its package still to download).
     export: Export | None = None
     window_to: datetime | None = None
+    #: The decrypted package (a ZIP) on disk, once downloaded.
+    package: Path | None = None
+
+    def discard(self) -> None:
+        """Remove the package's file."""
+        if self.package is not None:
+            self.package.unlink(missing_ok=True)
+            self.package = None
 
 
 @attrs.frozen(kw_only=True)
@@ -285,7 +301,7 @@ class Receiver:
         """Forget an export whose package could not be fetched (the next pass asks anew)."""
         backlog = self._backlogs.get(client_id)
         if backlog is not None and backlog.export is not None:
-            del self._backlogs[client_id]
+            self._forget(client_id)
 
     def _work_backlog(
         self,
@@ -307,22 +323,41 @@ class Receiver:
             backlog.invoices[:EXPORT_IMPORTS],
             backlog.invoices[EXPORT_IMPORTS:],
         )
-        known = self.port.known_ksef_numbers(client_id, (item.ksef_number for item, _ in batch))
-        for item, xml in batch:
-            if item.ksef_number not in known:
-                try:
-                    _, created = self.port.import_purchase(
-                        client_id, xml, ksef_number=item.ksef_number, metadata=metadata_of(item)
-                    )
-                except CabinetError as exc:
-                    failed.append(f"{item.ksef_number}: {describe(exc)}")
-                    created = False
-                imported += created
-            high_water = max(high_water or item.permanent_storage_date, item.permanent_storage_date)
+        known = self.port.known_ksef_numbers(client_id, (item.ksef_number for item in batch))
+        assert backlog.package is not None
+        with open_export(backlog.package) as archive:
+            for item in batch:
+                if item.ksef_number not in known:
+                    try:
+                        xml = archive.read(f"{item.ksef_number}.xml")
+                        _, created = self.port.import_purchase(
+                            client_id,
+                            xml,
+                            ksef_number=item.ksef_number,
+                            metadata=metadata_of(item),
+                        )
+                    except CabinetError as exc:
+                        failed.append(f"{item.ksef_number}: {describe(exc)}")
+                        created = False
+                    imported += created
+                high_water = max(
+                    high_water or item.permanent_storage_date, item.permanent_storage_date
+                )
         if backlog.invoices:
             return False, imported, failed, high_water
-        del self._backlogs[client_id]
+        self._forget(client_id)
         return True, imported, failed, max(high_water or backlog.next_mark, backlog.next_mark)
+
+    def _forget(self, client_id: int) -> None:
+        """Drop the client's backlog and its package's file."""
+        backlog = self._backlogs.pop(client_id, None)
+        if backlog is not None:
+            backlog.discard()
+
+    def close(self) -> None:
+        """Remove every package file still on disk (the worker stops)."""
+        for client_id in list(self._backlogs):
+            self._forget(client_id)
 
     def _fetch_package(
         self, client_id: int, backlog: Backlog, client: KsefClient, tokens: AccessTokens
@@ -337,20 +372,28 @@ class Receiver:
         else:
             return False
         if status.code != 200 or status.package is None:
-            del self._backlogs[client_id]
+            self._forget(client_id)
             raise KsefError(200, f"the export failed: {status.code} {status.description}")
         package = status.package
-        contents = client.download_export(backlog.export, package)
-        known = self.port.known_ksef_numbers(
-            client_id, (item.ksef_number for item in contents.metadata)
-        )
+        handle, name = tempfile.mkstemp(prefix=f"ksef-export-{client_id}-", suffix=".zip")
+        backlog.package = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as sink:
+                client.download_export_to(backlog.export, package, sink)
+            with open_export(backlog.package) as archive:
+                metadata = export_metadata(archive)
+                names = set(archive.namelist())
+        except BaseException:
+            backlog.discard()
+            raise
+        known = self.port.known_ksef_numbers(client_id, (item.ksef_number for item in metadata))
         backlog.invoices = sorted(
             (
-                (item, contents.xml[item.ksef_number])
-                for item in contents.metadata
-                if item.ksef_number not in known and item.ksef_number in contents.xml
+                item
+                for item in metadata
+                if item.ksef_number not in known and f"{item.ksef_number}.xml" in names
             ),
-            key=lambda pair: pair[0].permanent_storage_date,
+            key=lambda item: item.permanent_storage_date,
         )
         if package.is_truncated and package.last_permanent_storage_date is not None:
             backlog.next_mark = package.last_permanent_storage_date

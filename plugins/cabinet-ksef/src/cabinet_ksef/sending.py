@@ -26,17 +26,28 @@ Rate limits (§8): each client's sends are paced below KSeF's invoiceSend limits
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import random
+import socket
 import threading
+import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.crm import DeliveryError, PeriodicTask
 from cabinet_core.errors import ValidationError
 from cabinet_core.fx import is_business_day
-from cabinet_core.ksef.submission import KsefMode, KsefState, KsefSubmission, VerificationCode
+from cabinet_core.ksef.submission import (
+    KsefMode,
+    KsefOfflineMode,
+    KsefState,
+    KsefSubmission,
+    VerificationCode,
+)
 from cabinet_core.sync import KsefSendRequest, decode_payload
 from lxml import etree
 
@@ -68,6 +79,8 @@ REQUEUE_EVERY = timedelta(minutes=30)
 #: A session that carried nothing this long is closed (KSeF then builds its session UPO).
 SESSION_IDLE = timedelta(minutes=10)
 SESSION_CHECK_SECONDS = 120.0
+#: How long a worker process's lease on a client lasts at least (renewed by each send).
+LEASE_SECONDS = 120.0
 #: A slot lies this long after the moment a window frees: exactly on the boundary, a rounding
 #: error (epoch-sized floats) or the request's time in flight puts the send inside KSeF's window
 #: (the benchmark saw 429s), and inside ours, which sent it to the back of the queue.
@@ -76,6 +89,12 @@ SLOT_GUARD = 0.05
 LATARNIA_SECONDS = 300.0
 #: KSeF statuses after which an identical file must not be sent again: a duplicate (440).
 DUPLICATE = 440
+#: Latarnia's statuses that announce an outage, and the offline mode each means (§11).
+OUTAGE_MODES = {
+    "MAINTENANCE": KsefOfflineMode.UNAVAILABILITY,
+    "FAILURE": KsefOfflineMode.EMERGENCY,
+    "TOTAL_FAILURE": KsefOfflineMode.EMERGENCY,
+}
 
 
 class Paced(Exception):
@@ -187,15 +206,24 @@ class KsefSender:
         self.vault = CredentialVault(settings.credentials_key, port)
         self._monotonic = monotonic or time.monotonic
         self._windows: dict[int, SendWindow] = {}
-        #: Latarnia's last answer per address: (when, the failure announced or None).
-        self._latarnia: dict[str, tuple[float, str | None]] = {}
+        #: Latarnia's last answer per address: (when, the outage announced or None).
+        self._latarnia: dict[str, tuple[float, tuple[KsefOfflineMode, str] | None]] = {}
         self._lock = threading.Lock()
         self._probe = probe
+        #: This process among the workers (the lease's holder).
+        self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        #: Longer than one send can take (authentication, the public key, the send itself).
+        self.lease_seconds = max(LEASE_SECONDS, 6 * settings.timeout)
         #: Extra periodic tasks (receiving, connection checks) the plugin composes in.
         self.extra_tasks: list[PeriodicTask[Any]] = []
+        #: Called by :meth:`close` (the receiver removes its export files).
+        self.on_close: list[Callable[[], None]] = []
 
     def close(self) -> None:
-        """Close the clients' connections (the cabinet closes its plugin-made objects)."""
+        """Close the clients' connections and what the plugin composed in (the receiver's
+        export files); the cabinet closes its plugin-made objects."""
+        for close in self.on_close:
+            close()
         self.connections.close()
 
     # -- where a client's KSeF is ------------------------------------------------------------
@@ -249,13 +277,53 @@ class KsefSender:
         self.step(request.document_id)
 
     def step(self, document_id: int) -> KsefSubmission | None:
-        """Move the document one step along (see the module's text)."""
+        """Move the document one step along (see the module's text).
+
+        A send happens under the client's lease (:meth:`leased`), with the submission read
+        again once it is held: two worker processes with a message each for one document (a
+        re-queue after an outage, a repeated delivery) never both send it, and one client's
+        sends and online session are never used by two processes at once."""
         submission = self.port.submission(document_id)
         if submission is None or submission.state in (KsefState.ACCEPTED, KsefState.REJECTED):
             return submission
-        if submission.state is KsefState.SENT:
-            return self.poll(submission)
-        return self.send(submission)
+        if submission.state is not KsefState.SENT:
+            with self.leased(submission.client_id):
+                submission = self.port.submission(document_id)
+                if submission is not None and submission.state in (
+                    KsefState.QUEUED,
+                    KsefState.OFFLINE,
+                ):
+                    return self.send(submission)
+            if submission is None or submission.state is not KsefState.SENT:
+                return submission
+        return self.poll(submission)
+
+    @contextlib.contextmanager
+    def leased(self, client_id: int) -> Iterator[None]:
+        """Hold the client's lease (this process alone works for it in KSeF meanwhile), or
+        raise a deferred :class:`DeliveryError` (the attempt given back) when another worker
+        process holds it: the message comes back in a second or two."""
+        if not self.port.lease(client_id, self.holder, self.lease_seconds):
+            raise DeliveryError(
+                "another worker is sending for this client",
+                retry_after=0.5 + random.random() * 1.5,
+                deferred=True,
+            )
+        try:
+            yield
+        finally:
+            self.port.release(client_id, self.holder)
+
+    @contextlib.contextmanager
+    def _try_lease(self, client_id: int) -> Iterator[bool]:
+        """The lease as a flag (the idle-session pass skips a client someone works for)."""
+        if not self.port.lease(client_id, self.holder, self.lease_seconds):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self.port.release(client_id, self.holder)
 
     def send(self, submission: KsefSubmission) -> KsefSubmission:
         """Send a queued or offline invoice (or adopt the earlier send a crash left behind)."""
@@ -297,12 +365,23 @@ class KsefSender:
                 marker_key,
                 {"hash": invoice_hash, "session": session.reference_number},
             )
-            sent = connection.client.send_invoice(tokens, session, xml, offline=offline)
-            self.connections.sent(connection)
+            sent = connection.client.send_invoice(
+                tokens,
+                session,
+                xml,
+                offline=offline,
+                # A rejected offline invoice issued again: its technical correction.
+                hash_of_corrected=submission.corrected_hash,
+            )
+            self.connections.sent(connection, client_id)
         except KsefUnavailable as exc:
             return self._unavailable(submission, xml, credentials, exc)
         except KsefRateLimited as exc:
-            raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
+            # Waiting out KSeF's limit (several worker processes may meet it together) never
+            # uses up the message's attempts.
+            raise DeliveryError(
+                str(exc), retry_after=exc.retry_after or 60.0, deferred=True
+            ) from exc
         except KsefAuthError as exc:
             raise self._auth_failed(client_id, exc, cached=cached) from exc
         except KsefError as exc:
@@ -367,7 +446,9 @@ class KsefSender:
             try:
                 window.take(self._monotonic(), document_id)
             except Paced as paced:
-                raise DeliveryError(str(paced), retry_after=max(paced.wait, 0.1)) from None
+                raise DeliveryError(
+                    str(paced), retry_after=max(paced.wait, 0.1), deferred=True
+                ) from None
 
     def _unavailable(
         self,
@@ -382,18 +463,23 @@ class KsefSender:
         self.note_error(client_id, str(exc))
         self.connections.forget_session(client_id)
         stored = self.port.record_attempt(document_id, error=str(exc))
-        if submission.state is KsefState.OFFLINE:
-            return stored  # already valid offline; the recovery pass re-queues it
-        announced = self.announced_failure(client_id)
-        if announced is None and stored.attempts < self.settings.offline_after:
-            raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
+        announced = self.announced_outage(client_id)
         reason = f"KSeF unavailable: {exc}"
         if announced is not None:
-            reason += f" (announced in Latarnia: {announced})"
+            reason += f" (announced in Latarnia: {announced[1]})"
+        if submission.mode is KsefMode.OFFLINE:
+            # Already valid offline; the recovery pass re-queues it. An outage announced while
+            # it waits moves it into that mode (and its deadline after the outage's end).
+            if announced is not None:
+                return self.port.mark_offline(document_id, reason=reason, offline_mode=announced[0])
+            return stored
+        if announced is None and stored.attempts < self.settings.offline_after:
+            raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
         return self.port.mark_offline(
             document_id,
             reason=reason,
             verification=self.offline_codes(client_id, xml, credentials),
+            offline_mode=announced[0] if announced is not None else KsefOfflineMode.OFFLINE24,
         )
 
     def latarnia_url(self, client_id: int) -> str | None:
@@ -403,9 +489,11 @@ class KsefSender:
             return self.settings.base_url.removesuffix("/v2")
         return Environment(self.environment(client_id)).latarnia_url
 
-    def announced_failure(self, client_id: int) -> str | None:
-        """The failure Latarnia announces for the client's KSeF, read at most once every
-        ``LATARNIA_SECONDS`` per address; ``None`` when none is, or Latarnia does not answer.
+    def announced_outage(self, client_id: int) -> tuple[KsefOfflineMode, str] | None:
+        """The outage Latarnia announces for the client's KSeF and the offline mode it means
+        (``MAINTENANCE``: unavailability, art. 106nh; ``FAILURE``/``TOTAL_FAILURE``: the
+        emergency mode, art. 106nf), read at most once every ``LATARNIA_SECONDS`` per address;
+        ``None`` when none is, or Latarnia does not answer.
 
         Only asked once the API itself failed: an announcement confirms the outage, so the
         invoice goes into the offline mode at once instead of after ``offline_after`` attempts.
@@ -420,16 +508,15 @@ class KsefSender:
         if cached is not None and now - cached[0] < LATARNIA_SECONDS:
             return cached[1]
         client = self.connections.new_client(url)
+        announced: tuple[KsefOfflineMode, str] | None = None
         try:
             status = client.latarnia_status(url)
-            announced = (
-                "; ".join(
+            mode = OUTAGE_MODES.get(status.status)
+            if mode is not None:
+                text = "; ".join(
                     f"{status.status} #{event}: {title}" for event, title in status.announcements
                 )
-                or status.status
-                if status.failure
-                else None
-            )
+                announced = (mode, text or status.status)
         except KsefError:
             announced = None
         finally:
@@ -496,7 +583,11 @@ class KsefSender:
             self.note_error(client_id, str(exc))
             raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
         except KsefRateLimited as exc:
-            raise DeliveryError(str(exc), retry_after=exc.retry_after or 60.0) from exc
+            # Waiting out KSeF's limit (several worker processes may meet it together) never
+            # uses up the message's attempts.
+            raise DeliveryError(
+                str(exc), retry_after=exc.retry_after or 60.0, deferred=True
+            ) from exc
         except KsefAuthError as exc:
             raise self._auth_failed(client_id, exc, cached=cached) from exc
         details = status.details
@@ -544,7 +635,9 @@ class KsefSender:
             PeriodicTask(
                 name="ksef.sessions",
                 interval_seconds=SESSION_CHECK_SECONDS,
-                run=lambda sender: sender.connections.close_idle(SESSION_IDLE),
+                run=lambda sender: sender.connections.close_idle(
+                    SESSION_IDLE, lease=sender._try_lease
+                ),
             ),
             PeriodicTask(
                 name="ksef.recover",
@@ -599,6 +692,18 @@ class KsefSender:
                 reachable[base] = self._reachable(base)
             if not reachable[base]:
                 continue
+            if (
+                submission.state is KsefState.OFFLINE
+                and submission.send_by is None
+                and submission.offline_mode is not None
+            ):
+                # The announced outage is over: its end starts the invoice's deadline.
+                self.port.mark_offline(
+                    submission.document_id,
+                    reason="the announced outage ended",
+                    offline_mode=submission.offline_mode,
+                    ended=now.date(),
+                )
             self.port.requeue(submission.document_id, reason="KSeF is reachable again")
             requeued.append(submission.document_id)
             recent[submission.document_id] = now.isoformat()

@@ -9,11 +9,12 @@
 * ``POST /settings/ksef/{client_id}/check``: "Test connection": queues a check the worker runs;
   the page shows its result when reloaded.
 
-The same as JSON (a personal token, ``Authorization: Bearer cab_…``; errors as RFC 9457
-problems): ``GET /api/ksef/clients/{client_id}`` (the status), ``POST`` the same path (a JSON
-object ``{"enabled", "environment", "method", "token"}``, or multipart with the certificate
-files) and ``POST /api/ksef/clients/{client_id}/check`` (202, queued). They live beside
-``/api/v1`` because that document describes the core's API; ``docs/ksef.md`` describes these.
+The same as JSON, in the cabinet's API under ``/api/v1`` (cabinet-web's ``api_endpoints``
+hook: a personal token or the session, token scopes, RFC 9457 problems, the OpenAPI document):
+``GET /api/v1/ksef/clients/{client_id}`` (the status), ``POST`` the same path (a JSON object
+``{"enabled", "environment", "method", "token"}``, or multipart with the certificate files)
+and ``POST /api/v1/ksef/clients/{client_id}/check`` (202, queued). The old paths
+``/api/ksef/clients/…`` answer with a permanent redirect (308) to the new ones.
 
 The pages read only the cabinet's own records: no KSeF call ever happens while a person waits
 (ksef-api.md §0.5). The web shell's kit comes from ``request.app.state.kit`` (this plugin never
@@ -30,7 +31,7 @@ from cabinet_core.entities import Role
 from cabinet_core.errors import N_, FieldError, PermissionDenied, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from cabinet_ksef import checks
@@ -331,7 +332,75 @@ async def check_page(request: Request) -> Response:
 
 # -- the JSON API -------------------------------------------------------------------------------
 
-API_PATH = "/api/ksef/clients/{client_id:int}"
+API_PATH = "/ksef/clients/{client_id:int}"
+#: Where the API lived before it joined ``/api/v1`` (a 308 redirect now).
+OLD_API_PATH = "/api/ksef/clients/{client_id:int}"
+
+_CLIENT_PARAM = {
+    "name": "client_id",
+    "in": "path",
+    "schema": {"type": "integer"},
+    "description": "The client",
+    "required": True,
+}
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+STATUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A client's KSeF settings and status (never a secret)",
+    "properties": {
+        "client_id": {"type": "integer"},
+        "nip": _NULLABLE_TEXT,
+        "enabled": {"type": "boolean"},
+        "environment": {"type": "string", "enum": list(ENVIRONMENTS)},
+        "base_url": _NULLABLE_TEXT,
+        "credentials": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "method": {"type": "string", "enum": ["token", "certificate"]},
+                        "subject": _NULLABLE_TEXT,
+                        "valid_until": _NULLABLE_TEXT,
+                        "expired": {"type": "boolean"},
+                        "readable": {"type": "boolean"},
+                        "updated_at": _NULLABLE_TEXT,
+                    },
+                    "required": ["method", "valid_until", "expired", "readable"],
+                },
+            ]
+        },
+        "receiving": {"type": "object"},
+        "last_error": {},
+        "check": {},
+    },
+    "required": ["client_id", "enabled", "environment", "credentials", "receiving"],
+}
+_SETTINGS_FIELDS: dict[str, Any] = {
+    "environment": {"type": "string", "enum": list(ENVIRONMENTS)},
+    "method": {"type": "string", "enum": ["token", "certificate"]},
+    "token": {"type": "string", "description": "A KSeF token (one line of printable ASCII)"},
+}
+SETTINGS_BODY: dict[str, Any] = {
+    "application/json": {
+        "type": "object",
+        "properties": {"enabled": {"type": "boolean"}, **_SETTINGS_FIELDS},
+        "required": ["environment"],
+    },
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {
+            "enabled": {"type": "string", "description": "true, on or 1 switches KSeF on"},
+            **_SETTINGS_FIELDS,
+            "certificate": {"type": "string", "format": "binary"},
+            "private_key": {"type": "string", "format": "binary"},
+            "password": {"type": "string"},
+        },
+        "required": ["environment"],
+    },
+}
+#: The JSON body's fields and the type each must have.
+_JSON_TYPES: dict[str, type] = {"enabled": bool, "environment": str, "method": str, "token": str}
 
 
 def status_json(status: Mapping[str, Any]) -> dict[str, Any]:
@@ -366,24 +435,21 @@ def status_json(status: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _api_actor(request: Request, roles: frozenset[Role] | tuple[Role, ...]) -> Any:
-    user = request.state.user
-    if user is None:
-        raise PermissionDenied(N_("Sign in or send a personal token."))
-    if user.role not in roles:
+    if request.state.user.role not in roles:
         raise PermissionDenied()
     return _kit(request).actor_of(request)
 
 
 async def api_status(request: Request) -> Response:
-    """``GET /api/ksef/clients/{client_id}``: the client's KSeF status (staff)."""
+    """Staff who may see the client (administrators, accountants, managers)."""
     actor = _api_actor(request, STAFF)
     status = await _kit(request).run(_client_page, _cabinet(request), actor, _client_id(request))
     return JSONResponse(status_json(status))
 
 
 async def api_save(request: Request) -> Response:
-    """``POST /api/ksef/clients/{client_id}``: KSeF on/off, environment, new credentials
-    (administrators and accountants); the status after saving."""
+    """Administrators and accountants; the status after saving. A JSON body, or
+    ``multipart/form-data`` with the certificate and key as PEM files or one PKCS#12 bundle."""
     actor = _api_actor(request, tuple(EDITORS))
     cabinet, client_id = _cabinet(request), _client_id(request)
     files: dict[str, bytes | None] = {"certificate": None, "private_key": None}
@@ -403,6 +469,15 @@ async def api_save(request: Request) -> Response:
             raise ValidationError.single("body", "json", N_("The body is not JSON.")) from None
         if not isinstance(body, dict):
             raise ValidationError.single("body", "json", N_("The body is not a JSON object."))
+        wrong = [
+            FieldError(
+                field=key, code="type", message=N_("This value has the wrong type or format.")
+            )
+            for key, kind in _JSON_TYPES.items()
+            if key in body and not isinstance(body[key], kind)
+        ]
+        if wrong:
+            raise ValidationError(wrong)
         form = {
             "enabled": "true" if body.get("enabled") is True else "",
             "environment": str(body.get("environment") or ""),
@@ -415,16 +490,60 @@ async def api_save(request: Request) -> Response:
 
 
 async def api_check(request: Request) -> Response:
-    """``POST /api/ksef/clients/{client_id}/check``: queue a connection test (202)."""
+    """Staff who may see the client; the worker runs the test, the status shows its result."""
     actor = _api_actor(request, STAFF)
     await _kit(request).run(queue_check, _cabinet(request), actor, _client_id(request))
     return JSONResponse({"status": "queued"}, status_code=202)
 
 
+async def moved(request: Request) -> Response:
+    """The API's old path: a permanent redirect (308 keeps the method and the body)."""
+    target = "/api/v1" + request.url.path.removeprefix("/api")
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(target, status_code=308)
+
+
+#: The JSON API's operations (cabinet-web's ``api_endpoints`` hook puts them under /api/v1).
+API_ENDPOINTS: list[dict[str, Any]] = [
+    {
+        "path": API_PATH,
+        "method": "GET",
+        "handler": api_status,
+        "summary": "A client's KSeF settings and status",
+        "operation_id": "ksef_client_status",
+        "params": [_CLIENT_PARAM],
+        "response": STATUS_SCHEMA,
+    },
+    {
+        "path": API_PATH,
+        "method": "POST",
+        "handler": api_save,
+        "summary": "Switch KSeF on or off for a client, choose its environment, give credentials",
+        "operation_id": "ksef_client_save",
+        "params": [_CLIENT_PARAM],
+        "body": SETTINGS_BODY,
+        "response": STATUS_SCHEMA,
+    },
+    {
+        "path": API_PATH + "/check",
+        "method": "POST",
+        "handler": api_check,
+        "summary": "Queue a test of a client's KSeF connection",
+        "operation_id": "ksef_client_check",
+        "params": [_CLIENT_PARAM],
+        "response": {
+            "type": "object",
+            "properties": {"status": {"type": "string", "enum": ["queued"]}},
+            "required": ["status"],
+        },
+        "status": 202,
+    },
+]
+
 ROUTES: list[Route] = [
-    Route(API_PATH, api_status, methods=["GET"], name="ksef_api_client"),
-    Route(API_PATH, api_save, methods=["POST"], name="ksef_api_client_save"),
-    Route(API_PATH + "/check", api_check, methods=["POST"], name="ksef_api_client_check"),
+    Route(OLD_API_PATH, moved, methods=["GET", "POST"], name="ksef_api_moved"),
+    Route(OLD_API_PATH + "/check", moved, methods=["POST"], name="ksef_api_check_moved"),
     Route(OVERVIEW_PATH, overview_page, methods=["GET"], name="ksef_overview"),
     Route(
         OVERVIEW_PATH + "/{client_id:int}",

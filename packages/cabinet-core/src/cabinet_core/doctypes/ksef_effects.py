@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import attrs
+
 from cabinet_core.doctypes.effects import (
     KSEF_ACCEPTED,
     KSEF_OFFLINE,
@@ -54,25 +56,38 @@ def send_to_ksef_on_issue(ctx: EffectContext) -> Document | None:
     assert document.id is not None and document.number is not None  # issued: stored, numbered
     previous = ctx.tx.ksef.get(document.id)
     reason = "reissue" if previous is not None else "issue"
-    # A fixed and re-issued invoice starts afresh; the attempts so far stay counted.
-    ctx.tx.ksef.put(
-        KsefSubmission(
-            document_id=document.id,
-            client_id=document.client_id,
-            state=KsefState.QUEUED,
-            mode=KsefMode.ONLINE,
-            attempts=previous.attempts if previous is not None else 0,
-            queued_at=ctx.now,
-        )
+    # A fixed and re-issued invoice starts afresh; the attempts so far stay counted. One that
+    # was issued offline (in circulation with its QR codes) and rejected for a technical reason
+    # goes as the technical correction of the rejected file (offline, KSeF links the old KOD I
+    # to it), keeping its offline mode and deadline.
+    queued = KsefSubmission(
+        document_id=document.id,
+        client_id=document.client_id,
+        state=KsefState.QUEUED,
+        mode=KsefMode.ONLINE,
+        attempts=previous.attempts if previous is not None else 0,
+        queued_at=ctx.now,
     )
+    detail: dict[str, object] = {"number": document.number, "reason": reason}
+    if previous is not None and previous.technical_correction_possible:
+        queued = attrs.evolve(
+            queued,
+            mode=KsefMode.OFFLINE,
+            offline_mode=previous.offline_mode,
+            send_by=previous.send_by,
+            corrected_hash=previous.corrected_hash or previous.invoice_hash,
+            verification=previous.verification,
+        )
+        detail["technical_correction_of"] = queued.corrected_hash
+    ctx.tx.ksef.put(queued)
     ctx.record(
         ctx.tx,
         ctx.actor,
-        action="ksef.queued",
+        action="ksef.technical_correction" if queued.corrected_hash else "ksef.queued",
         entity="document",
         entity_id=document.id,
         client_id=document.client_id,
-        detail={"number": document.number, "reason": reason},
+        detail=detail,
     )
     ctx.queue(
         ctx.tx,

@@ -9,13 +9,18 @@ acceptance, the move back to be fixed after a rejection). The plugin never touch
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from cabinet_core.doctypes import DocumentType
     from cabinet_core.entities import Client, Document
-    from cabinet_core.ksef.submission import KsefState, KsefSubmission, VerificationCode
+    from cabinet_core.ksef.submission import (
+        KsefOfflineMode,
+        KsefState,
+        KsefSubmission,
+        VerificationCode,
+    )
 
 __all__ = ["KsefPort"]
 
@@ -83,8 +88,17 @@ class KsefPort(Protocol):
     ) -> KsefSubmission: ...
 
     def mark_offline(
-        self, document_id: int, *, reason: str, verification: Sequence[VerificationCode] = ()
-    ) -> KsefSubmission: ...
+        self,
+        document_id: int,
+        *,
+        reason: str,
+        verification: Sequence[VerificationCode] = (),
+        offline_mode: KsefOfflineMode = ...,  # KsefOfflineMode.OFFLINE24
+        ended: date | None = None,
+    ) -> KsefSubmission:
+        """Issued in an offline mode (or, reported again, moved to a more serious one / given
+        the day an announced outage ended): the core computes the deadline ``send_by``."""
+        ...
 
     def record_attempt(self, document_id: int, *, error: str) -> KsefSubmission: ...
 
@@ -107,6 +121,12 @@ class KsefPort(Protocol):
     def clients_with_ksef(self) -> Sequence[Client]: ...
     def enabled(self, client_id: int) -> bool: ...
     def set_enabled(self, client_id: int, enabled: bool) -> None: ...
+    def lease(self, client_id: int, holder: str, seconds: float) -> bool:
+        """Take or renew the client's lease for ``holder`` for ``seconds``; whether it is
+        ``holder``'s (one worker process at a time works for a client in KSeF)."""
+        ...
+
+    def release(self, client_id: int, holder: str) -> None: ...
     def client_state(self, client_id: int, key: str, default: Any = None) -> Any: ...
     def set_client_state(
         self, client_id: int, key: str, value: Any, *, secret: bool = False

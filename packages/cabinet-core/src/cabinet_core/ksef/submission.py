@@ -9,14 +9,16 @@ is written into the document's history (audit actions ``ksef.*``).
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import attrs
 
 __all__ = [
     "OPEN_STATES",
+    "TECHNICAL_CORRECTION_REFUSED",
     "KsefListItem",
     "KsefMode",
+    "KsefOfflineMode",
     "KsefState",
     "KsefSubmission",
     "VerificationCode",
@@ -45,6 +47,50 @@ class KsefMode(enum.StrEnum):
     OFFLINE = "offline"
     #: Uploaded by hand outside the cabinet; a user typed its KSeF number.
     MANUAL = "manual"
+
+
+class KsefOfflineMode(enum.StrEnum):
+    """Why an invoice was issued outside KSeF, which decides when it must reach KSeF
+    (ksef-api.md §11; each is sent later with ``offlineMode: true`` and both QR codes)."""
+
+    #: The taxpayer's own choice (KSeF unreachable, nothing announced): by the next business
+    #: day after the issue date (art. 106nda).
+    OFFLINE24 = "offline24"
+    #: KSeF unavailable, announced (BIP, Latarnia ``MAINTENANCE``): by the next business day
+    #: after the unavailability ends (art. 106nh).
+    UNAVAILABILITY = "unavailability"
+    #: A failure KSeF announced (tryb awaryjny, Latarnia ``FAILURE``/``TOTAL_FAILURE``):
+    #: within 7 business days after it ends (art. 106nf); an announcement while an invoice
+    #: waits moves its deadline there.
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        """A later announcement only ever moves an invoice up this order (never back)."""
+        return list(KsefOfflineMode).index(self)
+
+    def send_by(self, issued: date, ended: date | None) -> date | None:
+        """The last day the invoice may reach KSeF: from the issue date for offline24, from
+        the day the announced outage ``ended`` otherwise (``None`` while it lasts)."""
+        from cabinet_core.fx import is_business_day
+
+        if self is KsefOfflineMode.OFFLINE24:
+            start, days = issued, 1
+        elif ended is None:
+            return None
+        else:
+            start, days = ended, 1 if self is KsefOfflineMode.UNAVAILABILITY else 7
+        day = start
+        while days:
+            day += timedelta(days=1)
+            if is_business_day(day):
+                days -= 1
+        return day
+
+
+#: KSeF's status codes after which a rejected offline invoice may not be technically corrected:
+#: a permission problem (410) is not technical (offline/korekta-techniczna.md).
+TECHNICAL_CORRECTION_REFUSED = frozenset({410})
 
 
 #: The states the staff list shows by default: everything not yet settled.
@@ -95,6 +141,24 @@ class KsefSubmission:
     queued_at: datetime | None = None
     sent_at: datetime | None = None
     updated_at: datetime | None = None
+    #: Why it was issued outside KSeF (``mode`` offline); ``None`` for an online invoice.
+    offline_mode: KsefOfflineMode | None = None
+    #: The last day it may reach KSeF (offline; ``None`` while an announced outage lasts).
+    send_by: date | None = None
+    #: The hash of the rejected offline invoice this one technically corrects (KSeF's
+    #: ``hashOfCorrectedInvoice``); ``None`` for an ordinary send.
+    corrected_hash: str | None = None
+
+    @property
+    def technical_correction_possible(self) -> bool:
+        """Rejected after it was issued offline (in circulation with its QR codes) for a
+        technical reason: issued again, it goes as a technical correction of that file."""
+        return (
+            self.state is KsefState.REJECTED
+            and self.mode is KsefMode.OFFLINE
+            and bool(self.corrected_hash or self.invoice_hash)
+            and self.error_code not in TECHNICAL_CORRECTION_REFUSED
+        )
 
 
 @attrs.frozen(kw_only=True)

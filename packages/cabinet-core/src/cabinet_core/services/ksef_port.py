@@ -10,14 +10,19 @@ notifications and event hooks. The plugin's own values live in the settings tabl
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.converter import json_value
 from cabinet_core.entities import Actor, AuditEntry, Client, Document
 from cabinet_core.errors import N_, NotFound, ValidationError
 from cabinet_core.ksef.numbers import canonical_ksef_number
-from cabinet_core.ksef.submission import KsefState, KsefSubmission, VerificationCode
+from cabinet_core.ksef.submission import (
+    KsefOfflineMode,
+    KsefState,
+    KsefSubmission,
+    VerificationCode,
+)
 from cabinet_core.sync import KSEF_SUBSCRIBER
 
 if TYPE_CHECKING:
@@ -146,10 +151,20 @@ class CabinetKsefPort:
         )
 
     def mark_offline(
-        self, document_id: int, *, reason: str, verification: Sequence[VerificationCode] = ()
+        self,
+        document_id: int,
+        *,
+        reason: str,
+        verification: Sequence[VerificationCode] = (),
+        offline_mode: KsefOfflineMode = KsefOfflineMode.OFFLINE24,
+        ended: date | None = None,
     ) -> KsefSubmission:
         return self._cabinet.ksef.mark_offline(
-            document_id, reason=reason, verification=verification
+            document_id,
+            reason=reason,
+            verification=verification,
+            offline_mode=offline_mode,
+            ended=ended,
         )
 
     def record_attempt(self, document_id: int, *, error: str) -> KsefSubmission:
@@ -227,6 +242,20 @@ class CabinetKsefPort:
 
     def set_enabled(self, client_id: int, enabled: bool) -> None:
         self._cabinet.ksef.set_enabled(client_id, enabled)
+
+    def lease(self, client_id: int, holder: str, seconds: float) -> bool:
+        """Take or renew the client's lease for ``holder`` (a worker process) for ``seconds``;
+        whether ``holder`` has it now. While one holder has it, no other may send for the
+        client nor use its online session (several ``cabinet worker`` processes)."""
+        from datetime import timedelta
+
+        with self._cabinet.store.transaction() as tx:
+            return tx.ksef.take_lease(client_id, holder, self.now() + timedelta(seconds=seconds))
+
+    def release(self, client_id: int, holder: str) -> None:
+        """Give the client's lease up (no-op unless ``holder`` has it)."""
+        with self._cabinet.store.transaction() as tx:
+            tx.ksef.release_lease(client_id, holder)
 
     def client_state(self, client_id: int, key: str, default: Any = None) -> Any:
         return self.state(f"client.{client_id}.{key}", default)

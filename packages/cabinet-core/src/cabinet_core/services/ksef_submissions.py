@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -27,6 +27,7 @@ from cabinet_core.ksef.submission import (
     OPEN_STATES,
     KsefListItem,
     KsefMode,
+    KsefOfflineMode,
     KsefState,
     KsefSubmission,
     VerificationCode,
@@ -446,12 +447,23 @@ class KsefService(Service):
         )
 
     def mark_offline(
-        self, document_id: int, *, reason: str, verification: Sequence[VerificationCode] = ()
+        self,
+        document_id: int,
+        *,
+        reason: str,
+        verification: Sequence[VerificationCode] = (),
+        offline_mode: KsefOfflineMode = KsefOfflineMode.OFFLINE24,
+        ended: date | None = None,
     ) -> KsefSubmission:
-        """The document is issued in offline24 mode: valid with its QR codes now, to be sent by
-        the next business day; the type's ``ksef.offline`` effects run (the e-mail goes now)."""
+        """The document is issued in an offline mode: valid with its QR codes now, to be sent
+        by the deadline the mode sets (:meth:`KsefOfflineMode.send_by`); the type's
+        ``ksef.offline`` effects run (the e-mail goes now).
 
-        def update(current: KsefSubmission | None, document: Document) -> KsefSubmission | None:
+        Reported again for an invoice already offline: a more serious mode (an announced
+        outage or failure while it waits) moves it there, and ``ended`` (the day an announced
+        outage ended) fixes a deadline that waited for it; anything else changes nothing."""
+
+        def first(current: KsefSubmission | None, document: Document) -> KsefSubmission | None:
             base = self._base(current, document)
             if base.mode is KsefMode.OFFLINE or base.state is KsefState.ACCEPTED:
                 return None
@@ -459,16 +471,45 @@ class KsefService(Service):
                 base,
                 state=KsefState.OFFLINE,
                 mode=KsefMode.OFFLINE,
+                offline_mode=offline_mode,
+                send_by=offline_mode.send_by(document.issue_date, ended),
                 verification=tuple(verification) or base.verification,
             )
 
-        return self._change(
+        def later(current: KsefSubmission | None, document: Document) -> KsefSubmission | None:
+            base = self._base(current, document)
+            if base.mode is not KsefMode.OFFLINE or base.state is KsefState.ACCEPTED:
+                return None
+            mode = base.offline_mode or KsefOfflineMode.OFFLINE24
+            if offline_mode.rank > mode.rank or (
+                offline_mode is mode and base.send_by is None and ended is not None
+            ):
+                return attrs.evolve(
+                    base,
+                    offline_mode=offline_mode,
+                    send_by=offline_mode.send_by(document.issue_date, ended),
+                )
+            return None
+
+        stored = self._change(
             document_id,
-            update,
+            first,
             action="ksef.offline",
-            detail={"reason": reason.strip()[:_MAX_TEXT]},
+            detail={"reason": reason.strip()[:_MAX_TEXT], "offline_mode": offline_mode.value},
             event=KSEF_OFFLINE,
             context={"reason": reason},
+        )
+        if stored.offline_mode is offline_mode and stored.send_by is not None:
+            return stored
+        return self._change(
+            document_id,
+            later,
+            action="ksef.offline_mode",
+            detail={
+                "reason": reason.strip()[:_MAX_TEXT],
+                "offline_mode": offline_mode.value,
+                "ended": ended.isoformat() if ended else None,
+            },
         )
 
     def record_attempt(self, document_id: int, *, error: str) -> KsefSubmission:

@@ -17,6 +17,7 @@ from cabinet_core.converter import converter, json_value
 from cabinet_core.ksef.submission import (
     KsefListItem,
     KsefMode,
+    KsefOfflineMode,
     KsefState,
     KsefSubmission,
     VerificationCode,
@@ -43,6 +44,7 @@ __all__ = [
 _s = t.ksef_submissions
 _c = t.ksef_clients
 _r = t.ksef_received
+_l = t.ksef_leases
 #: Every column but the UPO bytes, plus whether they are there (lists never carry the bytes).
 _COLUMNS = (*(c for c in _s.c if c.name != "upo"), _s.c.upo.is_not(None).label("has_upo"))
 
@@ -69,6 +71,9 @@ def _from_row(row: RowMapping) -> KsefSubmission:
         queued_at=row["queued_at"],
         sent_at=row["sent_at"],
         updated_at=row["updated_at"],
+        offline_mode=KsefOfflineMode(row["offline_mode"]) if row["offline_mode"] else None,
+        send_by=row["send_by"],
+        corrected_hash=row["corrected_hash"],
     )
 
 
@@ -90,6 +95,9 @@ def _values(submission: KsefSubmission, now: datetime) -> dict[str, Any]:
         "queued_at": submission.queued_at,
         "sent_at": submission.sent_at,
         "updated_at": now,
+        "offline_mode": submission.offline_mode.value if submission.offline_mode else None,
+        "send_by": submission.send_by,
+        "corrected_hash": submission.corrected_hash,
     }
 
 
@@ -262,6 +270,45 @@ def add_received(
     )
 
 
+def take_lease(
+    connection: Connection, client_id: int, holder: str, until: datetime, now: datetime
+) -> bool:
+    """Take (or renew) the client's lease for ``holder`` until ``until``; whether it is
+    ``holder``'s now. One conditional UPDATE, else an INSERT that yields to a concurrent one:
+    on PostgreSQL the row lock serialises two takers and READ COMMITTED re-reads the winner's
+    row, so two processes never both get it."""
+    renewed = connection.execute(
+        sa.update(_l)
+        .where(_l.c.client_id == client_id, sa.or_(_l.c.until <= now, _l.c.holder == holder))
+        .values(holder=holder, until=until)
+    )
+    if renewed.rowcount == 1:
+        return True
+    values = {"client_id": client_id, "holder": holder, "until": until}
+    statement: sa.Insert
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        statement = (
+            postgresql.insert(_l)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["client_id"])
+        )
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        statement = (
+            sqlite.insert(_l).values(values).on_conflict_do_nothing(index_elements=["client_id"])
+        )
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+    return connection.execute(statement.returning(_l.c.client_id)).first() is not None
+
+
+def release_lease(connection: Connection, client_id: int, holder: str) -> None:
+    """Give the client's lease up, if ``holder`` has it."""
+    connection.execute(sa.delete(_l).where(_l.c.client_id == client_id, _l.c.holder == holder))
+
+
 class KsefTables:
     """The functions above bound to one transaction's connection and the store's clock
     (``tx.ksef``)."""
@@ -310,6 +357,12 @@ class KsefTables:
 
     def enabled_client_ids(self) -> list[int]:
         return enabled_client_ids(self.connection)
+
+    def take_lease(self, client_id: int, holder: str, until: datetime) -> bool:
+        return take_lease(self.connection, client_id, holder, until, self.clock())
+
+    def release_lease(self, client_id: int, holder: str) -> None:
+        release_lease(self.connection, client_id, holder)
 
     def known_numbers(self, client_id: int, numbers: Iterable[str]) -> frozenset[str]:
         return known_numbers(self.connection, client_id, numbers)

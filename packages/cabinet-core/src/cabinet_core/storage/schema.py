@@ -591,6 +591,9 @@ ksef_submissions = sa.Table(
     sa.Column("queued_at", UtcDateTime),
     sa.Column("sent_at", UtcDateTime),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("offline_mode", sa.String(20)),
+    sa.Column("send_by", sa.Date),
+    sa.Column("corrected_hash", sa.String(100)),
     # The staff list reads one state across clients, newest first.
     sa.Index("ix_ksef_submissions_state", "state", "updated_at"),
     sa.Index("ix_ksef_submissions_client", "client_id", "state"),
@@ -608,6 +611,22 @@ ksef_clients = sa.Table(
     ),
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Which worker process works for a client in KSeF now (its online session, its sends): a
+#: short lease taken with one conditional UPDATE, so several ``cabinet worker`` processes never
+#: send for one client at once nor open two online sessions for it.
+ksef_leases = sa.Table(
+    "ksef_leases",
+    metadata,
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("holder", sa.String(100), nullable=False),
+    sa.Column("until", UtcDateTime, nullable=False),
 )
 
 #: Purchase invoices received from KSeF, by KSeF number: nothing is imported twice.

@@ -186,6 +186,42 @@ class ApiRoute(Route):
         return super().matches(scope)
 
 
+def plugin_endpoint(spec: Mapping[str, Any], prefix: str) -> ApiEndpoint:
+    """An :class:`ApiEndpoint` from a plugin's ``api_endpoints`` mapping (see the hookspec)."""
+    known = {
+        "path", "method", "handler", "summary", "operation_id", "params", "body",
+        "body_required", "response", "status",
+    }  # fmt: skip
+    unknown = set(spec) - known
+    if unknown:
+        raise ValueError(f"unknown keys in an API endpoint: {', '.join(sorted(unknown))}")
+    path = str(spec["path"])
+    if not path.startswith("/"):
+        raise ValueError(f"an API endpoint's path starts with '/': {path!r}")
+    params = tuple(
+        Param(
+            name=str(item["name"]),
+            where=str(item.get("in", "query")),
+            schema=dict(item.get("schema") or {"type": "string"}),
+            description=str(item.get("description", "")),
+            required=bool(item.get("required", False)),
+        )
+        for item in spec.get("params", ())
+    )
+    return ApiEndpoint(
+        path=prefix + path,
+        method=str(spec["method"]).upper(),
+        handler=spec["handler"],
+        summary=str(spec["summary"]),
+        operation_id=str(spec["operation_id"]),
+        params=params,
+        body=spec.get("body"),
+        body_required=bool(spec.get("body_required", True)),
+        response=spec.get("response"),
+        status=int(spec.get("status", 200)),
+    )
+
+
 def api_routes(endpoints: Sequence[ApiEndpoint]) -> list[Route]:
     """One :class:`ApiRoute` per path of ``endpoints``, in the order the paths first appear."""
     by_path: dict[str, list[ApiEndpoint]] = {}

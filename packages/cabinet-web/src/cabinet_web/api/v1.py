@@ -691,11 +691,12 @@ async def list_news(request: Request) -> Any:
     response={"type": "object"},
 )
 async def openapi_document(request: Request) -> Any:
-    """The OpenAPI document, built from :data:`ENDPOINTS`."""
+    """The OpenAPI document, built from :data:`ENDPOINTS` and the plugins' operations."""
     from cabinet_web.api.openapi import build_openapi
 
+    endpoints = getattr(request.app.state, "api_endpoints", ENDPOINTS)
     return build_openapi(
-        ENDPOINTS,
+        endpoints,
         server_url=str(request.base_url).rstrip("/"),
         languages=cabinet_of(request).settings.languages,
         document_types=cabinet_of(request).document_types,

@@ -176,6 +176,8 @@ HISTORY_ACTIONS = {
     "ksef.accepted": N_("Accepted by KSeF"),
     "ksef.rejected": N_("Rejected by KSeF"),
     "ksef.offline": N_("Issued in offline mode"),
+    "ksef.offline_mode": N_("Offline mode or deadline changed"),
+    "ksef.technical_correction": N_("Queued for KSeF as a technical correction"),
     "ksef.manual_number": N_("KSeF number recorded"),
     "ksef.upo_stored": N_("UPO stored"),
     "ksef.received": N_("Received from KSeF"),

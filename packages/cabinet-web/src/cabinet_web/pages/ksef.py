@@ -11,7 +11,7 @@ from cabinet_core import access
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, Role
 from cabinet_core.errors import N_, Conflict, ValidationError
-from cabinet_core.ksef.submission import OPEN_STATES, KsefMode, KsefState
+from cabinet_core.ksef.submission import OPEN_STATES, KsefMode, KsefOfflineMode, KsefState
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +40,12 @@ STATE_LABELS = {
     KsefState.ACCEPTED: N_("Accepted by KSeF"),
     KsefState.REJECTED: N_("Rejected by KSeF"),
     KsefState.OFFLINE: N_("Issued offline, to be sent to KSeF"),
+}
+#: Why an invoice was issued outside KSeF (ksef-api.md §11), as the page says it.
+OFFLINE_MODE_LABELS = {
+    KsefOfflineMode.OFFLINE24: N_("offline24 (KSeF did not answer)"),
+    KsefOfflineMode.UNAVAILABILITY: N_("announced KSeF unavailability"),
+    KsefOfflineMode.EMERGENCY: N_("emergency mode (announced KSeF failure)"),
 }
 STAFF = (Role.MANAGER, Role.ACCOUNTANT, Role.ADMIN)
 
@@ -85,6 +91,13 @@ def ksef_panel(cabinet: Cabinet, actor: Actor, document: Document) -> dict[str, 
     return {
         "overview": overview,
         "submission": submission,
+        "offline_label": OFFLINE_MODE_LABELS[submission.offline_mode]
+        if submission is not None and submission.offline_mode is not None
+        else "",
+        # A rejected offline invoice, fixed and issued again, is its technical correction.
+        "technical_correction": submission is not None
+        and submission.technical_correction_possible
+        and access.can_edit_client_data(actor, client),
         "state_label": STATE_LABELS[submission.state] if submission is not None else "",
         "codes": codes,
         "may_record": may_record,
