@@ -310,3 +310,26 @@ def test_a_negative_amount_earned_elsewhere_is_a_field_error(world: World) -> No
     assert [(e.field, e.code) for e in raised.value.errors] == [
         ("extra.pension_base_elsewhere", "negative")
     ]
+
+
+def test_a_bill_saved_before_the_caps_were_kept_counts_its_whole_gross() -> None:
+    from cabinet_core.doctypes.bills import Bill
+
+    def stored(number: int, breakdown: dict[str, str], day: int = 5) -> Document:
+        return Document(
+            id=number,
+            client_id=1,
+            doc_type="bill",
+            status="issued",
+            issue_date=date(2026, 11, day),
+            buyer=CONTRACTOR,
+            extra={"breakdown": breakdown},
+        )
+
+    legacy_exempt = stored(1, {"gross": "1000.00", "tax_method": "exempt", "pension": "97.60"})
+    legacy_taxed = stored(2, {"gross": "500.00", "tax_method": "scale", "pension": "0.00"})
+    kept = stored(3, {"gross": "700.00", "exempt_income": "200.00", "pension_base": "300.00"})
+    later = stored(4, {"gross": "900.00", "exempt_income": "900.00"}, day=29)
+    bill = Document(client_id=1, doc_type="bill", issue_date=date(2026, 11, 20), buyer=CONTRACTOR)
+    exempt, base = Bill().year_to_date(bill, [legacy_exempt, legacy_taxed, kept, later])
+    assert (exempt, base) == (Decimal("1200.00"), Decimal("1300.00"))

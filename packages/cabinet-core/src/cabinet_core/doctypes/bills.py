@@ -129,6 +129,14 @@ def _amount(value: object) -> Decimal:
         return Decimal("0.00")
 
 
+def _earlier_part(stored: Mapping[str, Any], key: str, whole: bool) -> Decimal:
+    """An earlier bill's exempt income or pension base; a bill saved before these were kept
+    counts its whole gross when it was exempt (or paid pension), else nothing."""
+    if key in stored:
+        return _amount(stored[key])
+    return _amount(stored.get("gross")) if whole else Decimal("0.00")
+
+
 def _before(other: Document, document: Document) -> bool:
     """``other`` comes before ``document`` in the year: issued earlier, or the same day and
     saved first (a smaller id; a bill not saved yet comes after every saved one)."""
@@ -336,8 +344,8 @@ class Bill(BaseDocumentType):
             ):
                 continue
             stored = self.breakdown(other) or {}
-            exempt += _amount(stored.get("exempt_income"))
-            base += _amount(stored.get("pension_base"))
+            exempt += _earlier_part(stored, "exempt_income", stored.get("tax_method") == "exempt")
+            base += _earlier_part(stored, "pension_base", bool(_amount(stored.get("pension"))))
         exempt += _amount(self.value(document, "exempt_income_elsewhere"))
         base += _amount(self.value(document, "pension_base_elsewhere"))
         return exempt, base
