@@ -88,20 +88,26 @@ STAFF_MANAGEMENT = (CLIENT_USER, ACCOUNTANT, OTHER_MANAGER, ANONYMOUS)
 ADMIN_ONLY = (CLIENT_USER, OWN_MANAGER, ACCOUNTANT, OTHER_MANAGER, ANONYMOUS)
 
 
-def _move(key: str, doc: str, comment: str = "") -> dict[str, Call]:
+def _move(
+    name: str, denied: tuple[str, ...], control: str, key: str, doc: str, comment: str = ""
+) -> Action:
+    """The workflow move ``key`` of the document ``doc`` on its page and through the API."""
     body = {"comment": comment} if comment else {}
-    return {
-        "page": Call(
+    return Action(
+        name,
+        denied=denied,
+        control=control,
+        page=Call(
             "POST", "/documents/{doc_id:int}/transitions/{key}", {"doc_id": doc, "key": key}, body
         ),
         # Its own record: the control moves the page's record, then the API's.
-        "api": Call(
+        api=Call(
             "POST",
             "/api/v1/documents/{doc_id:int}/transitions/{key}",
             {"doc_id": f"{doc}_api", "key": key},
             body,
         ),
-    }
+    )
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -143,30 +149,29 @@ ACTIONS: tuple[Action, ...] = (
             {"doc_id": "draft", "att_id": "attachment"},
         ),
     ),
-    Action(
+    _move(
         "issue a draft invoice",
-        denied=(ACCOUNTANT, OTHER_MANAGER, ANONYMOUS),
-        control=CLIENT_USER,
-        **_move("issue", "draft"),
+        (ACCOUNTANT, OTHER_MANAGER, ANONYMOUS),
+        CLIENT_USER,
+        "issue",
+        "draft",
     ),
-    Action(
+    _move(
         "approve a submitted cost invoice",
-        denied=BOOKKEEPING_ONLY,
-        control=ACCOUNTANT,
-        **_move("approve", "cost_to_approve"),
+        BOOKKEEPING_ONLY,
+        ACCOUNTANT,
+        "approve",
+        "cost_to_approve",
     ),
-    Action(
+    _move(
         "return a submitted cost invoice",
-        denied=BOOKKEEPING_ONLY,
-        control=ACCOUNTANT,
-        **_move("return", "cost_to_return", comment="Brak podpisu"),
+        BOOKKEEPING_ONLY,
+        ACCOUNTANT,
+        "return",
+        "cost_to_return",
+        comment="Brak podpisu",
     ),
-    Action(
-        "book an approved cost invoice",
-        denied=BOOKKEEPING_ONLY,
-        control=ACCOUNTANT,
-        **_move("book", "cost_approved"),
-    ),
+    _move("book an approved cost invoice", BOOKKEEPING_ONLY, ACCOUNTANT, "book", "cost_approved"),
     Action(
         "mark a cost invoice for the VAT registers",
         denied=(CLIENT_USER, OWN_MANAGER, OTHER_MANAGER, ANONYMOUS),

@@ -14,9 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import attrs
 import pytest
 from cabinet_core.breached_passwords import BreachedPasswordCheck
-from cabinet_core.entities import Role
+from cabinet_core.entities import Client, Role
 from cabinet_core.errors import ValidationError
 from cabinet_core.password_policy import password_errors
+from cabinet_core.services.clients import FirstUser
 from cabinet_core.settings import Settings
 from fixtures_services import PASSWORD, World
 
@@ -149,6 +150,14 @@ def test_every_service_that_sets_a_password_asks_the_service(
         cabinet.users.change_own_password(world.actor(world.alice), current=PASSWORD, new=BREACHED)
     assert [(e.field, e.code) for e in changed.value.errors] == [("new_password", "breached")]
     assert cabinet.users.authenticate("alice@alfa.example", PASSWORD).id == world.alice.id
+    with pytest.raises(ValidationError) as first:
+        cabinet.clients.create(
+            admin,
+            Client(name="Gamma sp. z o.o."),
+            first_user=FirstUser(email="jan@gamma.example", name="Jan", password=BREACHED),
+        )
+    assert [(e.field, e.code) for e in first.value.errors] == [("first_user.password", "breached")]
+    assert [c.name for c in cabinet.clients.list(admin)].count("Gamma sp. z o.o.") == 0
     # A good password still goes through, with the service asked about it.
     cabinet.users.set_password(world.actor(world.manager), world.alice.id, CLEAN)
     assert cabinet.users.authenticate("alice@alfa.example", CLEAN).id == world.alice.id

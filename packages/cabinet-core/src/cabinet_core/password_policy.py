@@ -22,6 +22,7 @@ from cabinet_core.errors import N_, FieldError
 __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "asked_ahead",
     "common_passwords",
     "is_common",
     "password_errors",
@@ -129,3 +130,15 @@ def password_errors(
             )
         ]
     return []
+
+
+def asked_ahead(
+    breached: Callable[[str], bool] | None, password: str, *, email: str = "", name: str = ""
+) -> Callable[[str], bool] | None:
+    """``breached`` asked now, before a database transaction opens (a network call must not
+    hold a connection), and only about a password the other rules let through: its answer as
+    a check to pass to :func:`password_errors` inside the transaction."""
+    if breached is None or password_errors(password, email=email, name=name):
+        return None
+    found = breached(password)
+    return lambda _password: found

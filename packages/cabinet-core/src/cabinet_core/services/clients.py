@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -24,7 +24,7 @@ from cabinet_core.identifiers import (
 )
 from cabinet_core.limits import blank_errors, text_errors
 from cabinet_core.money import SUPPORTED_CURRENCIES
-from cabinet_core.password_policy import password_errors
+from cabinet_core.password_policy import asked_ahead, password_errors
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.sessions import shut_out
 from cabinet_core.storage import Tx
@@ -159,6 +159,16 @@ class ClientService(Service):
         access.require(access.can_create_clients(actor))
         if actor.role is Role.MANAGER:
             client = attrs.evolve(client, manager_id=actor.user_id)
+        breached = (
+            asked_ahead(
+                self.cabinet.breached_passwords,
+                first_user.password,
+                email=first_user.email,
+                name=first_user.name,
+            )
+            if first_user is not None
+            else None
+        )
         with self.store.transaction() as tx:
             try:
                 checked = self._checked(tx, attrs.evolve(client, id=None, created_at=self.now()))
@@ -166,7 +176,7 @@ class ClientService(Service):
             except ValidationError as error:
                 checked, user_errors = None, list(error.errors)
             if first_user is not None:
-                user_errors += self._first_user_errors(tx, first_user)
+                user_errors += self._first_user_errors(tx, first_user, breached)
             raise_if(user_errors)
             assert checked is not None
             stored = tx.add_client(checked)
@@ -212,13 +222,15 @@ class ClientService(Service):
         self.fire("client_created", client=stored, actor=actor)
         return stored
 
-    def _first_user_errors(self, tx: Tx, user: FirstUser) -> list[FieldError]:
+    def _first_user_errors(
+        self, tx: Tx, user: FirstUser, breached: Callable[[str], bool] | None
+    ) -> list[FieldError]:
         """What is wrong with a new client's first user, under ``first_user.*`` fields."""
         errors = email_errors(user.email) + password_errors(
             user.password,
             email=user.email,
             name=user.name,
-            breached=self.cabinet.breached_passwords,
+            breached=breached,
         )
         if user.language not in self.cabinet.settings.languages:
             errors.append(

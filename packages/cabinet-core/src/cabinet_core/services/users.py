@@ -25,7 +25,12 @@ from cabinet_core.errors import (
     ValidationError,
 )
 from cabinet_core.identifiers import email_lookup_key
-from cabinet_core.password_policy import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_errors
+from cabinet_core.password_policy import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    asked_ahead,
+    password_errors,
+)
 from cabinet_core.services._base import Service, email_errors, raise_if
 from cabinet_core.services.sessions import may_sign_in, shut_out
 from cabinet_core.signin import secret_hash
@@ -324,6 +329,7 @@ class UserService(Service):
         current one: see :meth:`change_own_password` for the profile page). Every session of
         the user ends and its API tokens are revoked."""
         access.require_scope(actor, TokenScope.ADMIN)
+        breached = asked_ahead(self.cabinet.breached_passwords, password)
         with self.store.transaction() as tx:
             if actor.user_id == user_id:
                 user, _ = self._visible(tx, actor, user_id)
@@ -336,7 +342,7 @@ class UserService(Service):
                     password,
                     email=user.email,
                     name=user.name,
-                    breached=self.cabinet.breached_passwords,
+                    breached=breached,
                 )
             )
             self._store_password(tx, user, password)

@@ -43,18 +43,34 @@ DOCUMENT_READ_ONLY = tuple(name for name in DOCUMENT_SERVER_FIELDS if name != "v
 
 
 def text(
-    *, max_length: int | None = None, non_blank: bool = False, description: str = ""
+    *,
+    max_length: int | None = None,
+    non_blank: bool = False,
+    stripped: bool = False,
+    description: str = "",
 ) -> dict[str, Any]:
     """The JSON Schema of a text field as the services check it: at most ``max_length``
-    characters; with ``non_blank``, not blank (what ``required_text`` refuses)."""
+    characters; with ``non_blank``, not blank (what ``required_text`` refuses); with
+    ``stripped``, the length is that of the text without the spaces around it (a service that
+    strips before it measures), which only a pattern can say."""
     schema: dict[str, Any] = {"type": "string"}
-    if max_length is not None:
+    if stripped and max_length is not None:
+        schema["pattern"] = stripped_length_pattern(max_length, non_blank=non_blank)
+    elif max_length is not None:
         schema["maxLength"] = max_length
-    if non_blank:
+    if non_blank and "pattern" not in schema:
         schema["pattern"] = NON_BLANK_PATTERN
     if description:
         schema["description"] = description
     return schema
+
+
+def stripped_length_pattern(max_length: int, *, non_blank: bool = False) -> str:
+    """A ``pattern`` for a text of at most ``max_length`` characters once the spaces around it
+    are stripped (at least one with ``non_blank``); spaces as ``NON_BLANK_PATTERN`` counts them."""
+    space, other = r"[\s\x1c-\x1f\x85]", r"[^\s\x1c-\x1f\x85]"
+    inner = rf"{other}([\s\S]{{0,{max_length - 2}}}{other})?" if max_length > 1 else other
+    return rf"^{space}*({inner}){'' if non_blank else '?'}{space}*$"
 
 
 def choice_pattern(values: Sequence[str]) -> str:

@@ -74,6 +74,11 @@ class SchemaBuilder:
         required = schema.pop("required", [])
         if keep_required:
             schema["required"] = [name for name in required if name not in optional]
+            # Left out or sent as null alike (the server then takes the implied value).
+            properties = dict(schema["properties"])
+            for name in optional:
+                properties[name] = {"anyOf": [properties[name], {"type": "null"}]}
+            schema["properties"] = properties
         return schema
 
     def _object(self, cls: type[Any]) -> dict[str, Any]:

@@ -30,8 +30,10 @@ DESK_BODY = {
     "type": "object",
     "properties": {
         "client_id": {"type": "integer", "description": "Required for staff"},
-        "name": text(max_length=100, non_blank=True),
-        "symbol": text(max_length=20, non_blank=True, description="Ends every number"),
+        "name": text(max_length=100, non_blank=True, stripped=True),
+        "symbol": text(
+            max_length=20, non_blank=True, stripped=True, description="Ends every number"
+        ),
         "currency": {"type": "string", "enum": ["PLN", "EUR", "USD"]},
     },
     "required": ["name", "symbol"],
