@@ -118,6 +118,20 @@ class ClientService(Service):
                         field="manager_id", code="not_a_manager", message=N_("Choose a manager.")
                     )
                 )
+        if client.accountant_id is not None:
+            accountant = tx.get_user(client.accountant_id)
+            if (
+                accountant is None
+                or accountant.role is not Role.ACCOUNTANT
+                or not accountant.active
+            ):
+                errors.append(
+                    FieldError(
+                        field="accountant_id",
+                        code="not_an_accountant",
+                        message=N_("Choose an accountant."),
+                    )
+                )
         raise_if(errors)
         return attrs.evolve(
             client,
@@ -159,6 +173,8 @@ class ClientService(Service):
         access.require(access.can_create_clients(actor))
         if actor.role is Role.MANAGER:
             client = attrs.evolve(client, manager_id=actor.user_id)
+        if not access.can_reassign_client(actor):
+            client = attrs.evolve(client, accountant_id=None)
         with self.store.transaction() as tx:
             try:
                 checked = self._checked(tx, attrs.evolve(client, id=None, created_at=self.now()))
@@ -237,7 +253,12 @@ class ClientService(Service):
         with self.store.transaction() as tx:
             current = access.client_for(tx, actor, client.id, write=True)
             if not access.can_reassign_client(actor):
-                client = attrs.evolve(client, manager_id=current.manager_id, active=current.active)
+                client = attrs.evolve(
+                    client,
+                    manager_id=current.manager_id,
+                    accountant_id=current.accountant_id,
+                    active=current.active,
+                )
             if not access.can_assign_templates(actor):
                 client = attrs.evolve(
                     client,
