@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         ContractTemplateService,
         CounterpartyService,
         DashboardService,
+        DocumentNotesService,
         DocumentService,
         InvoicingService,
         KsefService,
@@ -96,6 +97,7 @@ class Cabinet:
     mail_settings: MailSettingsService
     tax_years: TaxYearService
     vat_rates: VatRateService
+    document_notes: DocumentNotesService
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService

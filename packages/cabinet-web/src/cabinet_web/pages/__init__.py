@@ -12,6 +12,7 @@ from cabinet_web.pages import (
     contract_templates,
     contracts,
     document_actions,
+    document_notes,
     document_form,
     documents,
     help,
@@ -60,6 +61,7 @@ ROUTES = [
     *mail_settings.ROUTES,
     *tax_years.ROUTES,
     *vat_rates.ROUTES,
+    *document_notes.ROUTES,
     *help.ROUTES,
 ]
 

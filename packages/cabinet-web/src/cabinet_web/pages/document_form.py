@@ -732,6 +732,7 @@ async def new_document(request: Request) -> Response:
         return render(request, "document_form.html", context)
     client = await run(cabinet.clients.get, actor, client_id)
     values = new_values(client, document_type, _today(cabinet))
+    values["notes"] = await run(cabinet.document_notes.for_type, document_type.key)
     return await _render_form(
         request, document_type=document_type, client=client, values=values, lines=[]
     )
@@ -749,6 +750,7 @@ async def _new_from(request: Request, document_type: DocumentType, raw_id: str) 
     if not access.can_edit_client_data(actor, client):
         raise PermissionDenied()
     values = new_values(client, document_type, _today(cabinet))
+    values["notes"] = await run(cabinet.document_notes.for_type, document_type.key)
     taken = getattr(document_type, "taken_from", None)
     if callable(taken):
         for name, value in taken(source).items():
