@@ -276,6 +276,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/settings/bitrix24/retry"): OWN,
     ("POST", "/settings/bitrix24/people"): OWN,
     ("POST", "/settings/bitrix24/stages"): OWN,
+    ("POST", "/settings/bitrix24/fields"): OWN,
     ("POST", "/settings/bitrix24/check"): OWN,
     ("POST", "/hooks/{backend}"): HOOK,
     ("POST", "/hooks/{backend}/{path:path}"): HOOK,

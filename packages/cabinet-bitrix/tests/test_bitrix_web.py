@@ -597,3 +597,37 @@ def test_admins_edit_the_stage_mapping_and_test_the_connection(
     result = port.state("connection_check")
     assert result["ok"] is True, result
     assert 'id="bx-connection-check"' in checked.text
+
+
+def test_admins_map_cabinet_fields_to_crm_fields(cabinet, emulator, app, web, installed):
+    from cabinet_bitrix import fieldmap
+
+    staff(cabinet, ADMIN_EMAIL)
+    web.post("/bitrix24/placement", data=emulator.placement_form(user_id=1))
+    page = web.get("/settings/bitrix24")
+    assert 'data-test="bx-fields-vat_invoice"' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    bad = web.post(
+        "/settings/bitrix24/fields",
+        data={"doc_type": "vat_invoice", "fields": "UF_CRM_5_NIP buyer.nip", "csrf_token": csrf},
+    )
+    assert bad.status_code == 400 and 'data-error-for="fields"' in bad.text
+    saved = web.post(
+        "/settings/bitrix24/fields",
+        data={
+            "doc_type": "vat_invoice",
+            "fields": "UF_CRM_5_NIP = buyer.nip\n\nufCrm5Contract = extra.contract_number",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert cabinet.sync_port("bitrix24").state(fieldmap.STATE_KEY) == {
+        "vat_invoice": {"UF_CRM_5_NIP": "buyer.nip", "ufCrm5Contract": "extra.contract_number"}
+    }
+    assert "UF_CRM_5_NIP = buyer.nip" in web.get("/settings/bitrix24").text
+    web.post(
+        "/settings/bitrix24/fields",
+        data={"doc_type": "vat_invoice", "fields": "", "csrf_token": csrf},
+    )
+    assert cabinet.sync_port("bitrix24").state(fieldmap.STATE_KEY) == {}

@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinet_bitrix import chat, convergence, install, news, people, stages
+from cabinet_bitrix import chat, convergence, fieldmap, install, news, people, stages
 from cabinet_bitrix.auth import AuthError, PortTokenStore, reinstall_needed
 from cabinet_bitrix.backend import BACKEND_NAME
 from cabinet_bitrix.forms import parse_form
@@ -69,6 +69,7 @@ SETTINGS_PATH = "/settings/bitrix24"
 RETRY_PATH = "/settings/bitrix24/retry"
 PEOPLE_PATH = "/settings/bitrix24/people"
 STAGES_PATH = "/settings/bitrix24/stages"
+FIELDS_PATH = "/settings/bitrix24/fields"
 CHECK_PATH = "/settings/bitrix24/check"
 #: The backend's state key of the last "test connection" (when, whether it answered, what).
 CONNECTION_CHECK_KEY = "connection_check"
@@ -467,6 +468,8 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
         overview["health"] = "reinstall"
     overview["people"] = people_rows(cabinet, port)
     overview["stages"] = stage_rows(cabinet)
+    overview["fields"] = field_rows(cabinet)
+    overview["field_sources"] = [*fieldmap.SOURCES, "extra.<name>"]
     check = port.state(CONNECTION_CHECK_KEY)
     overview["connection_check"] = check if isinstance(check, Mapping) else None
     # Written by cabinet_bitrix.convergence after each pass.
@@ -613,6 +616,51 @@ def save_stages(cabinet: Cabinet, actor: Actor, form: Mapping[str, str]) -> None
     cabinet.settings_store.set(actor, f"{BACKEND_NAME}.{stages.STATE_KEY}", mapping)
 
 
+def field_rows(cabinet: Cabinet) -> list[dict[str, Any]]:
+    """Every document type with its CRM field mapping as the form shows it: one
+    ``CRM_FIELD = cabinet_field`` per line."""
+    mapping = fieldmap.load(_port(cabinet))
+    return [
+        {
+            "key": key,
+            "label": document_type.label,
+            "text": "\n".join(f"{crm} = {source}" for crm, source in mapping.get(key, {}).items()),
+        }
+        for key, document_type in cabinet.document_types.items()
+    ]
+
+
+def save_fields(cabinet: Cabinet, actor: Actor, form: Mapping[str, str]) -> None:
+    """Save one document type's CRM field mapping from its ``fields`` text (one
+    ``CRM_FIELD = cabinet_field`` per line; empty removes the type's mapping); audited as the
+    admin's settings change. :class:`ValidationError` at ``fields`` names the bad line."""
+    doc_type = form.get("doc_type", "")
+    if doc_type not in cabinet.document_types:
+        raise ValidationError.single("doc_type", "invalid", N_("Choose a document type."))
+    chosen: dict[str, str] = {}
+    for number, line in enumerate(form.get("fields", "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        crm, _, source = (part.strip() for part in line.partition("="))
+        if not fieldmap.CRM_FIELD.fullmatch(crm) or not fieldmap.known_source(source):
+            raise ValidationError.single(
+                "fields",
+                "invalid",
+                N_(
+                    "Line %(line)s: write a CRM field, “=” and a cabinet field, such as "
+                    "UF_CRM_5_NIP = buyer.nip."
+                ),
+                line=number,
+            )
+        chosen[crm] = source
+    mapping = fieldmap.load(_port(cabinet))
+    if chosen:
+        mapping[doc_type] = chosen
+    else:
+        mapping.pop(doc_type, None)
+    cabinet.settings_store.set(actor, f"{BACKEND_NAME}.{fieldmap.STATE_KEY}", mapping)
+
+
 def check_connection(cabinet: Cabinet) -> dict[str, Any]:
     """Ask the portal who we are (``profile``) and keep the answer with its time: the settings
     page shows it. Never raises: a refusal or an unreachable portal is the answer."""
@@ -660,6 +708,8 @@ async def _settings_page(request: Request) -> Response:
         "people_form": {},
         "stage_errors": {},
         "stage_form": {},
+        "field_errors": {},
+        "field_form": {},
     }
     response: Response = kit.render(request, "bitrix24_settings.html", context)
     return response
@@ -724,6 +774,8 @@ async def _save_person(request: Request) -> Response:
             "people_form": form,
             "stage_errors": {},
             "stage_form": {},
+            "field_errors": {},
+            "field_form": {},
         }
         invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
         return invalid
@@ -743,6 +795,8 @@ def _settings_context(request: Request, overview: dict[str, Any], **forms: Any) 
         "people_form": {},
         "stage_errors": {},
         "stage_form": {},
+        "field_errors": {},
+        "field_form": {},
         **forms,
     }
 
@@ -765,6 +819,34 @@ async def _save_stages(request: Request) -> Response:
         return invalid
     kit.flash(request, request.state.gettext("The stage mapping was saved."))
     response: Response = kit.redirect(SETTINGS_PATH + "#bx-stages")
+    return response
+
+
+async def _save_fields(request: Request) -> Response:
+    kit = _kit(request)
+    form = await kit.read_form(request)
+    cabinet = _cabinet(request)
+    try:
+        await kit.run(save_fields, cabinet, kit.actor_of(request), form)
+    except ValidationError as exc:
+        overview = await kit.run(settings_overview, cabinet)
+        context = _settings_context(
+            request,
+            overview,
+            field_errors=kit.errors_by_field(request, exc.errors),
+            field_form=form,
+        )
+        invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
+        return invalid
+    kit.flash(request, request.state.gettext("The field mapping was saved."))
+    response: Response = kit.redirect(SETTINGS_PATH + "#bx-fields")
+    return response
+
+
+async def save_field_mapping(request: Request) -> Response:
+    """``POST /settings/bitrix24/fields``: one document type's CRM field mapping (admins)."""
+    page = _kit(request).page(roles=[Role.ADMIN])
+    response: Response = await page(_save_fields)(request)
     return response
 
 
@@ -831,6 +913,7 @@ ROUTES: list[Route] = [
     Route(RETRY_PATH, retry_delivery, methods=["POST"], name="bitrix24_retry"),
     Route(PEOPLE_PATH, save_person_mapping, methods=["POST"], name="bitrix24_people"),
     Route(STAGES_PATH, save_stage_mapping, methods=["POST"], name="bitrix24_stages"),
+    Route(FIELDS_PATH, save_field_mapping, methods=["POST"], name="bitrix24_fields"),
     Route(CHECK_PATH, connection_check_page, methods=["POST"], name="bitrix24_check"),
 ]
 # The portal posts events, the install and the placement; none carries our CSRF token (each
