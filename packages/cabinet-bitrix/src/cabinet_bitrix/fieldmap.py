@@ -4,7 +4,7 @@ settings page besides the built-in fields (title, currency, dates, notes, the to
 The mapping is kept in the settings table under :data:`SETTINGS_KEY` (the backend's state
 ``field_map``)::
 
-    {"vat_invoice": {"UF_CRM_5_NIP": "buyer.nip", "ufCrm5Contract": "extra.contract_number"}}
+    {"<document type>": {"UF_CRM_5_NIP": "buyer.nip", "ufCrm5Contract": "extra.contract_number"}}
 
 Each key is a CRM field (a user field ``UF_CRM_…`` or its camel-case API name ``ufCrm…``, or a
 system field such as ``sourceDescription``), each value a cabinet field: one of
