@@ -543,3 +543,91 @@ def test_the_page_shows_how_documents_compare_with_bitrix24_and_a_reinstall_stat
     page = web.get("/settings/bitrix24")
     assert 'id="bx-reinstall">invalid_grant' in page.text
     assert "zainstaluj aplikację ponownie" in page.text
+
+
+def test_admins_edit_the_stage_mapping_and_test_the_connection(
+    cabinet, emulator, app, web, installed
+):
+    from cabinet_bitrix import stages
+
+    staff(cabinet, ADMIN_EMAIL)
+    web.post("/bitrix24/placement", data=emulator.placement_form(user_id=1))
+    page = web.get("/settings/bitrix24")
+    assert 'data-test="bx-stages-cost_invoice"' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    bad = web.post(
+        "/settings/bitrix24/stages",
+        data={"doc_type": "cost_invoice", "stage.approved": "UC CHECKED!", "csrf_token": csrf},
+    )
+    assert bad.status_code == 400 and 'data-error-for="stage.approved"' in bad.text
+    assert cabinet.sync_port("bitrix24").state(stages.STATE_KEY) is None
+    saved = web.post(
+        "/settings/bitrix24/stages",
+        data={
+            "doc_type": "cost_invoice",
+            "stage.submitted": "NEW",
+            "stage.approved": "UC_CHECKED",
+            "stage.paid": "",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    port = cabinet.sync_port("bitrix24")
+    assert port.state(stages.STATE_KEY) == {
+        "cost_invoice": {"submitted": "NEW", "approved": "UC_CHECKED"}
+    }
+    # The sync reads it: the StageMap of the next delivery maps as saved.
+    document_type = cabinet.document_type("cost_invoice")
+    assert stages.StageMap.load(port).mapping(document_type, 1038) == {
+        "submitted": "NEW",
+        "approved": "UC_CHECKED",
+    }
+    with cabinet.store.transaction(readonly=True) as tx:
+        entries = [e for e in tx.list_audit(limit=50) if e.action == "settings.set"]
+    assert entries[0].detail["key"] == "bitrix24.stage_map"
+    web.post(
+        "/settings/bitrix24/stages",
+        data={"doc_type": "cost_invoice", "reset": "1", "csrf_token": csrf},
+    )
+    assert port.state(stages.STATE_KEY) == {}
+
+    checked = web.post("/settings/bitrix24/check", data={"csrf_token": csrf})
+    assert checked.status_code == 200
+    result = port.state("connection_check")
+    assert result["ok"] is True, result
+    assert 'id="bx-connection-check"' in checked.text
+
+
+def test_admins_map_cabinet_fields_to_crm_fields(cabinet, emulator, app, web, installed):
+    from cabinet_bitrix import fieldmap
+
+    staff(cabinet, ADMIN_EMAIL)
+    web.post("/bitrix24/placement", data=emulator.placement_form(user_id=1))
+    page = web.get("/settings/bitrix24")
+    assert 'data-test="bx-fields-vat_invoice"' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    bad = web.post(
+        "/settings/bitrix24/fields",
+        data={"doc_type": "vat_invoice", "fields": "UF_CRM_5_NIP buyer.nip", "csrf_token": csrf},
+    )
+    assert bad.status_code == 400 and 'data-error-for="fields"' in bad.text
+    saved = web.post(
+        "/settings/bitrix24/fields",
+        data={
+            "doc_type": "vat_invoice",
+            "fields": "UF_CRM_5_NIP = buyer.nip\n\nufCrm5Contract = extra.contract_number",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert cabinet.sync_port("bitrix24").state(fieldmap.STATE_KEY) == {
+        "vat_invoice": {"UF_CRM_5_NIP": "buyer.nip", "ufCrm5Contract": "extra.contract_number"}
+    }
+    assert "UF_CRM_5_NIP = buyer.nip" in web.get("/settings/bitrix24").text
+    web.post(
+        "/settings/bitrix24/fields",
+        data={"doc_type": "vat_invoice", "fields": "", "csrf_token": csrf},
+    )
+    assert cabinet.sync_port("bitrix24").state(fieldmap.STATE_KEY) == {}

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import attrs
 import pytest
-from cabinet_core.entities import Actor, BankAccount, Client, Counterparty, Product
+from cabinet_core.entities import Actor, BankAccount, Client, Counterparty, Product, Role
 from cabinet_core.errors import NotFound, PermissionDenied, ValidationError
 from fixtures_services import HookRecorder, World
 
@@ -215,3 +215,80 @@ def test_products(world: World) -> None:
     }
     with pytest.raises(NotFound):
         products.get(world.actor(world.bob), product.id or 0)
+
+
+# -- the assigned accountant ----------------------------------------------------------------------
+def _cost_invoice_submitted(world: World) -> None:
+    from datetime import date as _date
+
+    from cabinet_core.entities import Document, DocumentLine, Party
+
+    alice = world.actor(world.alice)
+    draft = world.cabinet.documents.create(
+        alice,
+        Document(
+            client_id=world.client_id(world.client_a),
+            doc_type="cost_invoice",
+            issue_date=_date(2026, 11, 2),
+            seller=Party(name="Dostawca sp. z o.o.", nip="5260001246"),
+            extra={"seller_invoice_number": "FV/1/2026"},
+            lines=(DocumentLine(name="Papier", unit_price=Decimal("100.00")),),
+        ),
+    )
+    assert draft.id is not None
+    document_type = world.cabinet.document_type("cost_invoice")
+    if draft.status not in document_type.review_states:
+        world.cabinet.documents.transition(alice, draft.id, "submit")
+
+
+def _submitted_to(world: World, user: object) -> int:
+    notes = world.cabinet.notifications.list(Actor.of(user))  # type: ignore[arg-type]
+    return len([n for n in notes if n.kind == "document.submitted"])
+
+
+def test_an_admin_assigns_an_accountant_and_only_they_are_told(world: World) -> None:
+    cabinet = world.cabinet
+    second = cabinet.users.create(
+        Actor.system(),
+        email="second@firm.example",
+        name="Second",
+        role=Role.ACCOUNTANT,
+        client_id=None,
+        password="a long password 1",
+    )
+    admin = world.actor(world.admin)
+    client = cabinet.clients.get(admin, world.client_id(world.client_a))
+    updated = cabinet.clients.update(admin, attrs.evolve(client, accountant_id=second.id))
+    assert updated.accountant_id == second.id
+    entries = cabinet.audit.list(admin, entity="client", entity_id=updated.id)
+    assert entries[0].action == "client.update"
+    _cost_invoice_submitted(world)
+    assert _submitted_to(world, second) == 1
+    assert _submitted_to(world, world.accountant) == 0
+    # The dashboards: the assigned accountant's queue has client A, the other one's has only B.
+    mine = cabinet.dashboard.for_actor(Actor.of(second))
+    theirs = cabinet.dashboard.for_actor(world.actor(world.accountant))
+    assert world.client_a.id in [row.client_id for row in mine.clients]
+    assert world.client_a.id not in [row.client_id for row in theirs.clients]
+    assert world.client_b.id in [row.client_id for row in theirs.clients]
+
+
+def test_without_an_assigned_accountant_every_accountant_is_told(world: World) -> None:
+    _cost_invoice_submitted(world)
+    assert _submitted_to(world, world.accountant) == 1
+
+
+def test_only_an_accountant_can_be_assigned_and_only_by_an_admin(world: World) -> None:
+    cabinet = world.cabinet
+    admin = world.actor(world.admin)
+    client = cabinet.clients.get(admin, world.client_id(world.client_a))
+    with pytest.raises(ValidationError) as raised:
+        cabinet.clients.update(admin, attrs.evolve(client, accountant_id=world.manager.id))
+    assert [(e.field, e.code) for e in raised.value.errors] == [
+        ("accountant_id", "not_an_accountant")
+    ]
+    manager = world.actor(world.manager)
+    kept = cabinet.clients.update(
+        manager, attrs.evolve(client, accountant_id=world.accountant.id, email="nowy@alfa.example")
+    )
+    assert kept.accountant_id is None and kept.email == "nowy@alfa.example"

@@ -43,7 +43,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-HEAD_REVISION = "0017_ksef_exchange"
+HEAD_REVISION = "0018_client_accountant"
 
 
 def _client(

@@ -229,3 +229,51 @@ def test_the_clients_krs_is_kept_and_a_bad_one_is_shown_at_its_field(
     manager_web.post(path, data=_form(manager_web, path, krs="123456", **fields))
     assert cabinet.clients.get(SYSTEM, world.client.id).krs == "0000123456"
     assert 'value="0000123456"' in manager_web.get(path).text
+
+
+def test_an_admin_assigns_the_clients_accountant_on_the_form_and_through_the_api(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    login(web, world.admin.email)
+    path = f"/clients/{world.client.id}/edit"
+    page = web.get(path)
+    assert 'name="accountant_id"' in page.text
+    assert f'<option value="{world.accountant.id}">' in page.text
+    current = cabinet.clients.get(SYSTEM, world.client.id)
+    response = web.post(
+        path,
+        data=_form(
+            web,
+            path,
+            name=current.name,
+            nip=current.nip or "",
+            manager_id=str(current.manager_id or ""),
+            accountant_id=str(world.accountant.id),
+            active="true",
+            **{"address.country": "PL"},
+        ),
+    )
+    assert response.status_code == 200, response.text
+    assert cabinet.clients.get(SYSTEM, world.client.id).accountant_id == world.accountant.id
+    listed = web.get("/clients")
+    assert f'data-test="client-accountant-{world.client.id}">' in listed.text
+    # A manager is not an accountant: a field error, nothing saved.
+    bad = web.post(
+        path,
+        data=_form(web, path, name=current.name, accountant_id=str(world.manager.id)),
+    )
+    assert bad.status_code == 422 and 'data-error-for="accountant_id"' in bad.text
+    # The API: PATCH sets it, null takes it away.
+    _token, secret = cabinet.tokens.create(Actor.of(world.admin), name="api")
+    headers = {"Authorization": f"Bearer {secret}"}
+    patched = web.patch(
+        f"/api/v1/clients/{world.client.id}", json={"accountant_id": None}, headers=headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["accountant_id"] is None
+
+
+def test_a_manager_sees_no_accountant_field(web: TestClient, world: World) -> None:
+    login(web, world.manager.email)
+    page = web.get(f"/clients/{world.client.id}/edit")
+    assert page.status_code == 200 and 'name="accountant_id"' not in page.text

@@ -42,6 +42,7 @@ from cabinet_core.crm import DeliveryError, PeriodicTask
 from cabinet_core.entities import ChatMessage, Document
 from cabinet_core.sync import Topic, decode_payload
 
+from cabinet_bitrix import fieldmap
 from cabinet_bitrix.attachments import attach_files, attach_owed, owed_entries
 from cabinet_bitrix.auth import (
     AuthError,
@@ -200,6 +201,9 @@ class BitrixBackend:
         #: type's pipeline, read at first use.
         self._categories: dict[int, int] = {}
         self._stage_ids: dict[int, frozenset[str]] = {}
+        #: The admins' cabinet → CRM field mapping (:mod:`cabinet_bitrix.fieldmap`), read at
+        #: the start of each push batch.
+        self._field_map: dict[str, dict[str, str]] = {}
         self.parties = PartySync(self.client, settings)
         self.products = ProductSync(self.client, settings)
         self.people = People(self.client)
@@ -257,6 +261,7 @@ class BitrixBackend:
             # The document's own total wins over Bitrix's recalculation from the rows.
             fields["opportunity"] = _amount(document.totals.gross)
             fields["isManualOpportunity"] = "Y"
+        fields.update(fieldmap.mapped_fields(self._field_map, document))
         return fields
 
     def user_field_entity(self, entity_type_id: int) -> str:
@@ -621,6 +626,7 @@ class BitrixBackend:
         (:class:`~cabinet_bitrix.convergence.Pushed`): reconciliation compares the portal
         with it later (:mod:`cabinet_bitrix.convergence`)."""
         stages = StageMap.load(port)
+        self._field_map = fieldmap.load(port)
         stages.categories = self._categories
         stages.existing = self._stage_ids
         records = self._party_records(port, documents)

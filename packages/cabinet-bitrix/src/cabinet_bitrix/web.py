@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinet_bitrix import chat, convergence, install, news, people
+from cabinet_bitrix import chat, convergence, fieldmap, install, news, people, stages
 from cabinet_bitrix.auth import AuthError, PortTokenStore, reinstall_needed
 from cabinet_bitrix.backend import BACKEND_NAME
 from cabinet_bitrix.forms import parse_form
@@ -68,6 +68,13 @@ SIGN_IN_PATH = "/bitrix24/sign-in"
 SETTINGS_PATH = "/settings/bitrix24"
 RETRY_PATH = "/settings/bitrix24/retry"
 PEOPLE_PATH = "/settings/bitrix24/people"
+STAGES_PATH = "/settings/bitrix24/stages"
+FIELDS_PATH = "/settings/bitrix24/fields"
+CHECK_PATH = "/settings/bitrix24/check"
+#: The backend's state key of the last "test connection" (when, whether it answered, what).
+CONNECTION_CHECK_KEY = "connection_check"
+#: A stage code as the mapping names it (``UC_CHECKED``), or a full stage id (``DT1038_37:NEW``).
+_STAGE_CODE = re.compile(r"[A-Za-z0-9_]{1,50}(:[A-Za-z0-9_]{1,50})?")
 #: POSTs that come from the portal's servers or its frame, not from the cabinet's forms: they
 #: prove themselves by the application token or by a token checked with the portal.
 CSRF_EXEMPT = frozenset({INSTALL_PATH, PLACEMENT_PATH})
@@ -460,6 +467,11 @@ def settings_overview(cabinet: Cabinet) -> dict[str, Any]:
     if overview["reinstall"]:
         overview["health"] = "reinstall"
     overview["people"] = people_rows(cabinet, port)
+    overview["stages"] = stage_rows(cabinet)
+    overview["fields"] = field_rows(cabinet)
+    overview["field_sources"] = [*fieldmap.SOURCES, "extra.<name>"]
+    check = port.state(CONNECTION_CHECK_KEY)
+    overview["connection_check"] = check if isinstance(check, Mapping) else None
     # Written by cabinet_bitrix.convergence after each pass.
     overview["convergence"] = convergence.overview(port)
     return overview
@@ -535,6 +547,142 @@ def save_person(cabinet: Cabinet, actor: Actor, form: Mapping[str, str]) -> None
     cabinet.settings_store.set(actor, f"{BACKEND_NAME}.{people.STATE_KEY}", mapping)
 
 
+def stage_rows(cabinet: Cabinet) -> list[dict[str, Any]]:
+    """Every document type with its status → stage mapping in force (the admins' override or
+    the defaults for the CRM entity it becomes), for the stage mapping form."""
+    settings = bitrix_settings(cabinet)
+    try:
+        overrides = stages.check_mapping(_port(cabinet).state(stages.STATE_KEY))
+    except stages.StageMapError:
+        overrides = {}
+    rows = []
+    for key, document_type in cabinet.document_types.items():
+        entity_type_id = settings.entity_type_for(key) if settings is not None else 7
+        defaults = stages.default_mapping(document_type, entity_type_id)
+        mapped = overrides.get(key, defaults)
+        rows.append(
+            {
+                "key": key,
+                "label": document_type.label,
+                "entity_type_id": entity_type_id,
+                "overridden": key in overrides,
+                "statuses": [
+                    {
+                        "key": state.key,
+                        "label": state.label,
+                        "stage": mapped.get(state.key, ""),
+                        "default": defaults.get(state.key, ""),
+                    }
+                    for state in document_type.workflow.states
+                ],
+            }
+        )
+    return rows
+
+
+def save_stages(cabinet: Cabinet, actor: Actor, form: Mapping[str, str]) -> None:
+    """Save one document type's status → stage mapping (``stage.<status>`` fields; an empty
+    one is not pushed), or drop it for the defaults (``reset``); audited as the admin's
+    settings change. :class:`ValidationError` names the bad field."""
+    doc_type = form.get("doc_type", "")
+    document_type = cabinet.document_types.get(doc_type)
+    if document_type is None:
+        raise ValidationError.single("doc_type", "invalid", N_("Choose a document type."))
+    try:
+        mapping = stages.check_mapping(_port(cabinet).state(stages.STATE_KEY))
+    except stages.StageMapError:
+        mapping = {}
+    if form.get("reset"):
+        mapping.pop(doc_type, None)
+    else:
+        chosen: dict[str, str] = {}
+        errors = []
+        for state in document_type.workflow.states:
+            code = form.get(f"stage.{state.key}", "").strip()
+            if not code:
+                continue
+            if not _STAGE_CODE.fullmatch(code):
+                errors.append(
+                    FieldError(
+                        field=f"stage.{state.key}",
+                        code="invalid",
+                        message=N_("Enter a stage code such as NEW, SUCCESS or UC_CHECKED."),
+                    )
+                )
+            chosen[state.key] = code
+        if errors:
+            raise ValidationError(errors)
+        mapping[doc_type] = chosen
+    cabinet.settings_store.set(actor, f"{BACKEND_NAME}.{stages.STATE_KEY}", mapping)
+
+
+def field_rows(cabinet: Cabinet) -> list[dict[str, Any]]:
+    """Every document type with its CRM field mapping as the form shows it: one
+    ``CRM_FIELD = cabinet_field`` per line."""
+    mapping = fieldmap.load(_port(cabinet))
+    return [
+        {
+            "key": key,
+            "label": document_type.label,
+            "text": "\n".join(f"{crm} = {source}" for crm, source in mapping.get(key, {}).items()),
+        }
+        for key, document_type in cabinet.document_types.items()
+    ]
+
+
+def save_fields(cabinet: Cabinet, actor: Actor, form: Mapping[str, str]) -> None:
+    """Save one document type's CRM field mapping from its ``fields`` text (one
+    ``CRM_FIELD = cabinet_field`` per line; empty removes the type's mapping); audited as the
+    admin's settings change. :class:`ValidationError` at ``fields`` names the bad line."""
+    doc_type = form.get("doc_type", "")
+    if doc_type not in cabinet.document_types:
+        raise ValidationError.single("doc_type", "invalid", N_("Choose a document type."))
+    chosen: dict[str, str] = {}
+    for number, line in enumerate(form.get("fields", "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        crm, _, source = (part.strip() for part in line.partition("="))
+        if not fieldmap.CRM_FIELD.fullmatch(crm) or not fieldmap.known_source(source):
+            raise ValidationError.single(
+                "fields",
+                "invalid",
+                N_(
+                    "Line %(line)s: write a CRM field, “=” and a cabinet field, such as "
+                    "UF_CRM_5_NIP = buyer.nip."
+                ),
+                line=number,
+            )
+        chosen[crm] = source
+    mapping = fieldmap.load(_port(cabinet))
+    if chosen:
+        mapping[doc_type] = chosen
+    else:
+        mapping.pop(doc_type, None)
+    cabinet.settings_store.set(actor, f"{BACKEND_NAME}.{fieldmap.STATE_KEY}", mapping)
+
+
+def check_connection(cabinet: Cabinet) -> dict[str, Any]:
+    """Ask the portal who we are (``profile``) and keep the answer with its time: the settings
+    page shows it. Never raises: a refusal or an unreachable portal is the answer."""
+    port = _port(cabinet)
+    result: dict[str, Any] = {"at": port.now().isoformat(), "ok": False, "detail": ""}
+    backend = bitrix_backend(cabinet)
+    if backend is None:
+        result["detail"] = "Bitrix24 is not configured"
+    else:
+        try:
+            profile = backend.client.call("profile")
+        except Exception as exc:  # the portal's refusal or the network's: shown to the admin
+            result["detail"] = f"{type(exc).__name__}: {exc}"[:300]
+        else:
+            result["ok"] = True
+            if isinstance(profile, Mapping):
+                name = " ".join(str(profile.get(k) or "") for k in ("NAME", "LAST_NAME")).strip()
+                result["detail"] = name or str(profile.get("ID", ""))
+    port.set_state(CONNECTION_CHECK_KEY, result)
+    return result
+
+
 #: What reconciliation found different about a document, as staff read it.
 WHY_LABELS = {
     "unconfirmed": N_("never confirmed by Bitrix24"),
@@ -559,6 +707,10 @@ async def _settings_page(request: Request) -> Response:
         "placement_path": PLACEMENT_PATH,
         "people_errors": {},
         "people_form": {},
+        "stage_errors": {},
+        "stage_form": {},
+        "field_errors": {},
+        "field_form": {},
     }
     response: Response = kit.render(request, "bitrix24_settings.html", context)
     return response
@@ -621,10 +773,107 @@ async def _save_person(request: Request) -> Response:
             "placement_path": PLACEMENT_PATH,
             "people_errors": kit.errors_by_field(request, exc.errors),
             "people_form": form,
+            "stage_errors": {},
+            "stage_form": {},
+            "field_errors": {},
+            "field_form": {},
         }
         invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
         return invalid
     response: Response = kit.redirect(SETTINGS_PATH)
+    return response
+
+
+def _settings_context(request: Request, overview: dict[str, Any], **forms: Any) -> dict[str, Any]:
+    return {
+        "bx": overview,
+        "why_labels": WHY_LABELS,
+        "base_url": _base_url(request),
+        "hook_path": HOOK_PATH,
+        "install_path": INSTALL_PATH,
+        "placement_path": PLACEMENT_PATH,
+        "people_errors": {},
+        "people_form": {},
+        "stage_errors": {},
+        "stage_form": {},
+        "field_errors": {},
+        "field_form": {},
+        **forms,
+    }
+
+
+async def _save_stages(request: Request) -> Response:
+    kit = _kit(request)
+    form = await kit.read_form(request)
+    cabinet = _cabinet(request)
+    try:
+        await kit.run(save_stages, cabinet, kit.actor_of(request), form)
+    except ValidationError as exc:
+        overview = await kit.run(settings_overview, cabinet)
+        context = _settings_context(
+            request,
+            overview,
+            stage_errors=kit.errors_by_field(request, exc.errors),
+            stage_form=form,
+        )
+        invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
+        return invalid
+    kit.flash(request, request.state.gettext("The stage mapping was saved."))
+    response: Response = kit.redirect(SETTINGS_PATH + "#bx-stages")
+    return response
+
+
+async def _save_fields(request: Request) -> Response:
+    kit = _kit(request)
+    form = await kit.read_form(request)
+    cabinet = _cabinet(request)
+    try:
+        await kit.run(save_fields, cabinet, kit.actor_of(request), form)
+    except ValidationError as exc:
+        overview = await kit.run(settings_overview, cabinet)
+        context = _settings_context(
+            request,
+            overview,
+            field_errors=kit.errors_by_field(request, exc.errors),
+            field_form=form,
+        )
+        invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
+        return invalid
+    kit.flash(request, request.state.gettext("The field mapping was saved."))
+    response: Response = kit.redirect(SETTINGS_PATH + "#bx-fields")
+    return response
+
+
+async def save_field_mapping(request: Request) -> Response:
+    """``POST /settings/bitrix24/fields``: one document type's CRM field mapping (admins)."""
+    page = _kit(request).page(roles=[Role.ADMIN])
+    response: Response = await page(_save_fields)(request)
+    return response
+
+
+async def _check(request: Request) -> Response:
+    kit = _kit(request)
+    result = await kit.run(check_connection, _cabinet(request))
+    _ = request.state.gettext
+    if result["ok"]:
+        kit.flash(request, _("Bitrix24 answered: %(detail)s") % {"detail": result["detail"]})
+    else:
+        kit.flash(request, _("Bitrix24 did not answer: %(detail)s") % {"detail": result["detail"]})
+    response: Response = kit.redirect(SETTINGS_PATH)
+    return response
+
+
+async def save_stage_mapping(request: Request) -> Response:
+    """``POST /settings/bitrix24/stages``: one document type's stage mapping (admins)."""
+    page = _kit(request).page(roles=[Role.ADMIN])
+    response: Response = await page(_save_stages)(request)
+    return response
+
+
+async def connection_check_page(request: Request) -> Response:
+    """``POST /settings/bitrix24/check``: ask the portal now and show the answer (admins)."""
+    page = _kit(request).page(roles=[Role.ADMIN])
+    response: Response = await page(_check)(request)
     return response
 
 
@@ -664,6 +913,9 @@ ROUTES: list[Route] = [
     Route(SETTINGS_PATH, save_webhook_token, methods=["POST"], name="bitrix24_settings_save"),
     Route(RETRY_PATH, retry_delivery, methods=["POST"], name="bitrix24_retry"),
     Route(PEOPLE_PATH, save_person_mapping, methods=["POST"], name="bitrix24_people"),
+    Route(STAGES_PATH, save_stage_mapping, methods=["POST"], name="bitrix24_stages"),
+    Route(FIELDS_PATH, save_field_mapping, methods=["POST"], name="bitrix24_fields"),
+    Route(CHECK_PATH, connection_check_page, methods=["POST"], name="bitrix24_check"),
 ]
 # The portal posts events, the install and the placement; none carries our CSRF token (each
 # proves itself: the application token, the OAuth server, user.current). cabinet-web reads

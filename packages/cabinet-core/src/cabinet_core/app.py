@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         ContractTemplateService,
         CounterpartyService,
         DashboardService,
+        DocumentNotesService,
         DocumentService,
         InvoicingService,
         KsefService,
@@ -97,6 +98,7 @@ class Cabinet:
     mail_settings: MailSettingsService
     tax_years: TaxYearService
     vat_rates: VatRateService
+    document_notes: DocumentNotesService
     cash: CashService
     contract_templates: ContractTemplateService
     contracts: ContractService

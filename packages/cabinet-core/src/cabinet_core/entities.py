@@ -100,6 +100,8 @@ class Client:
     email: str = ""
     bank_accounts: tuple[BankAccount, ...] = ()
     manager_id: int | None = None
+    #: The accountant assigned to the client; ``None``: every accountant serves it.
+    accountant_id: int | None = None
     allowed_templates: tuple[str, ...] = ()
     default_template: str | None = None
     language: str = "pl"

@@ -126,6 +126,11 @@ def settings_pages(actor: User, request: Request) -> Sequence[Mapping[str, str]]
             "description": _("The SMTP server, and a test e-mail"),
         },
         {
+            "href": "/settings/document-notes",
+            "label": _("Document notes"),
+            "description": _("The text each type of document starts with, printed on its PDF"),
+        },
+        {
             "href": "/settings/vat-rates",
             "label": _("VAT rates offered"),
             "description": _("Which VAT rates the document forms offer"),

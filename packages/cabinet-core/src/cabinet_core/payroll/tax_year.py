@@ -122,9 +122,9 @@ class TaxYears:
 
     @classmethod
     def from_settings(
-        cls, config: Mapping[str, str], *, base: Mapping[int, TaxYear] | None = None
+        cls, config: Mapping[str, str], *, known: Mapping[int, TaxYear] | None = None
     ) -> TaxYears:
-        """Read the ``payroll`` namespace (``{"2027_pit_rate": "0.12", …}``) over ``base`` (the
+        """Read the ``payroll`` namespace (``{"2027_pit_rate": "0.12", …}``) over ``known`` (the
         built-in years, or those with the admins' stored years on top).
 
         Raises ``ValueError`` naming the key when a value is not a number, a parameter is
@@ -135,7 +135,7 @@ class TaxYears:
             if not year_text.isdigit() or (name not in PARAMETERS and name != "based_on"):
                 raise ValueError(f"unknown payroll setting {key!r}")
             given.setdefault(int(year_text), {})[name] = value
-        years = dict(BUILT_IN_TAX_YEARS if base is None else base)
+        years = dict(BUILT_IN_TAX_YEARS if known is None else known)
         for year in sorted(given):
             values = dict(given[year])
             base_year = values.pop("based_on", None)

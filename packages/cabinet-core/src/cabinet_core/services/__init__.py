@@ -20,6 +20,7 @@ from cabinet_core.services.clients import ClientService
 from cabinet_core.services.contract_templates import ContractTemplateService
 from cabinet_core.services.contracts import ContractService
 from cabinet_core.services.dashboard import DashboardService
+from cabinet_core.services.document_notes import DocumentNotesService
 from cabinet_core.services.documents import DocumentService
 from cabinet_core.services.invoicing import InvoicingService
 from cabinet_core.services.ksef_submissions import KsefService
@@ -51,6 +52,7 @@ __all__ = [
     "ContractTemplateService",
     "CounterpartyService",
     "DashboardService",
+    "DocumentNotesService",
     "DocumentService",
     "InvoicingService",
     "KsefService",
@@ -97,6 +99,7 @@ def install_services(cabinet: Cabinet) -> None:
     cabinet.mail_settings = MailSettingsService(cabinet)
     cabinet.tax_years = TaxYearService(cabinet)
     cabinet.vat_rates = VatRateService(cabinet)
+    cabinet.document_notes = DocumentNotesService(cabinet)
     cabinet.cash = CashService(cabinet)
     cabinet.contract_templates = ContractTemplateService(cabinet)
     cabinet.contracts = ContractService(cabinet)

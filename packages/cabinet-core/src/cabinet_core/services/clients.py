@@ -118,6 +118,20 @@ class ClientService(Service):
                         field="manager_id", code="not_a_manager", message=N_("Choose a manager.")
                     )
                 )
+        if client.accountant_id is not None:
+            accountant = tx.get_user(client.accountant_id)
+            if (
+                accountant is None
+                or accountant.role is not Role.ACCOUNTANT
+                or not accountant.active
+            ):
+                errors.append(
+                    FieldError(
+                        field="accountant_id",
+                        code="not_an_accountant",
+                        message=N_("Choose an accountant."),
+                    )
+                )
         raise_if(errors)
         return attrs.evolve(
             client,
@@ -169,6 +183,8 @@ class ClientService(Service):
             if first_user is not None
             else None
         )
+        if not access.can_reassign_client(actor):
+            client = attrs.evolve(client, accountant_id=None)
         with self.store.transaction() as tx:
             try:
                 checked = self._checked(tx, attrs.evolve(client, id=None, created_at=self.now()))
@@ -254,7 +270,8 @@ class ClientService(Service):
             current = access.client_for(tx, actor, client.id, write=True)
             if not access.can_reassign_client(actor):
                 access.require(
-                    (client.manager_id, client.active) == (current.manager_id, current.active)
+                    (client.manager_id, client.accountant_id, client.active)
+                    == (current.manager_id, current.accountant_id, current.active)
                 )
             if not access.can_assign_templates(actor):
                 access.require(

@@ -4,6 +4,8 @@ statements.
 * an accountant or an admin: the firm's queue across every client (documents waiting for
   approval per type, returned ones, overdue receivables, KSeF rejections and waiting sends,
   failed CRM and mail deliveries, unread chat) and the clients, those with most waiting first;
+  once clients are assigned to accountants, an accountant's queue holds the clients assigned
+  to them and those assigned to no accountant;
 * a manager: the same for the clients assigned to them, every one of them listed;
 * a client's user: its money picture and what waits for it (returned documents, KSeF
   rejections, unread chat).
@@ -133,6 +135,11 @@ class DashboardService(Service):
     # -- staff ---------------------------------------------------------------------------
     def _staff(self, tx: Tx, actor: Actor, user_id: int, today: date) -> Dashboard:
         visible = access.visible_client_ids(tx, actor)
+        if actor.role is Role.ACCOUNTANT and tx.clients_assigned_to_accountants():
+            # An accountant's queue: the clients assigned to them and those assigned to nobody.
+            visible = tuple(
+                c.id for c in tx.list_clients(accountant_id=user_id) if c.id is not None
+            )
         review = self._review()
         returned = self._returned()
         overdue = self._receivables(due_before=today)

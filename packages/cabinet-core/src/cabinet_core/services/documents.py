@@ -1055,13 +1055,23 @@ class DocumentService(Service):
         )
         return stored
 
+    def _accountants_of(self, tx: Tx, client_id: int) -> builtins.list[User]:
+        """Who serves ``client_id``: its assigned accountant, else every accountant."""
+        client = tx.get_client(client_id)
+        if client is not None and client.accountant_id is not None:
+            assigned = tx.get_user(client.accountant_id)
+            if assigned is not None and assigned.active:
+                return [assigned]
+        return tx.list_users(role=Role.ACCOUNTANT)
+
     def _notify(
         self, tx: Tx, actor: Actor, document: Document, document_type: DocumentType, comment: str
     ) -> None:
         """Tell the people a move concerns, in each one's language.
 
         * a document now waiting for the firm (the type's ``review_states``: a submitted cost
-          invoice) → every active accountant (accountants serve every client);
+          invoice) → the client's assigned accountant, or every active accountant when none is
+          assigned (or the assigned one is no longer active);
         * a move by the firm or a CRM (approved, returned, booked, paid …) → every active user
           of the client, not only the author;
         * a client's user's own move → its author, when someone else made it.
@@ -1072,7 +1082,7 @@ class DocumentService(Service):
         kind = "document.status_changed"
         if document.status in document_type.review_states:
             kind = "document.submitted"
-            recipients = tx.list_users(role=Role.ACCOUNTANT)
+            recipients = self._accountants_of(tx, document.client_id)
         elif actor.role is not Role.CLIENT:
             recipients = tx.list_users(client_id=document.client_id)
         elif document.created_by is None or document.created_by == actor.user_id:

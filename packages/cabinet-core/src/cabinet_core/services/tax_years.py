@@ -130,7 +130,7 @@ class TaxYearService(Service):
     def in_force(self, tx: Tx) -> TaxYears:
         """The years bills use now: built in, then stored, then the environment. Raises
         ``ValueError`` when the environment's values are not valid."""
-        return TaxYears.from_settings(self._config(), base=_base(_stored_years(tx)))
+        return TaxYears.from_settings(self._config(), known=_base(_stored_years(tx)))
 
     def bill_settings(self, tx: Tx) -> Settings:
         """The installation's settings with the stored years in the ``payroll`` namespace
@@ -150,7 +150,7 @@ class TaxYearService(Service):
         base = _base(stored)
         config = self._config()
         try:
-            years = TaxYears.from_settings(config, base=base).years
+            years = TaxYears.from_settings(config, known=base).years
         except ValueError:
             years = base  # the configuration check reports the operator's mistake
         environment = _environment_by_year(config)
@@ -214,7 +214,7 @@ class TaxYearService(Service):
         """The years in force, or without the environment's when those are not valid."""
         base = _base(stored)
         try:
-            return dict(TaxYears.from_settings(self._config(), base=base).years)
+            return dict(TaxYears.from_settings(self._config(), known=base).years)
         except ValueError:
             return base
 

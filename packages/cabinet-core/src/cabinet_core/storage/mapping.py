@@ -90,6 +90,7 @@ def client_from_row(row: RowMapping) -> Client:
         email=row["email"],
         bank_accounts=converter.structure(row["bank_accounts"], tuple[BankAccount, ...]),
         manager_id=row["manager_id"],
+        accountant_id=row.get("accountant_id"),
         allowed_templates=tuple(row["allowed_templates"]),
         default_template=row["default_template"],
         language=row["language"],

@@ -96,6 +96,27 @@ clients = sa.Table(
     _created(),
 )
 
+#: The accountant assigned to a client (no row: every accountant serves it). A table of its own
+#: rather than a column of ``clients``: adding a column with a foreign key to ``clients`` on
+#: SQLite means rebuilding the table, and dropping the old one would cascade to its documents.
+client_accountants = sa.Table(
+    "client_accountants",
+    metadata,
+    sa.Column(
+        "client_id",
+        sa.Integer,
+        sa.ForeignKey("clients.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "accountant_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+)
+
 users = sa.Table(
     "users",
     metadata,

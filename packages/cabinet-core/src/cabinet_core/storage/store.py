@@ -390,7 +390,11 @@ def _update_document_statement() -> sa.Update:
 
 # Built once: every use case reads its client, and building the query per call cost more than
 # running it (bench/core.py).
-_GET_CLIENT = sa.select(t.clients).where(t.clients.c.id == sa.bindparam("_client_id"))
+#: A client's row with its assigned accountant (``accountant_id``, ``None`` when none).
+_CLIENTS = sa.select(t.clients, t.client_accountants.c.accountant_id).select_from(
+    t.clients.outerjoin(t.client_accountants, t.client_accountants.c.client_id == t.clients.c.id)
+)
+_GET_CLIENT = _CLIENTS.where(t.clients.c.id == sa.bindparam("_client_id"))
 #: Read on every signed-in request (the session's user): built once, not per call.
 _GET_USER = sa.select(t.users).where(t.users.c.id == sa.bindparam("_user_id"))
 
@@ -485,9 +489,20 @@ class Tx:
         """Save a new client."""
         values = mapping.client_values(client) | {"created_at": client.created_at or self._now()}
         stored = mapping.client_from_row(self._insert(t.clients, values))
-        assert stored.id is not None
-        self._clients[stored.id] = stored
+        client_id = stored.id
+        assert client_id is not None
+        stored = self._set_accountant(client_id, stored, client.accountant_id)
+        self._clients[client_id] = stored
         return stored
+
+    def _set_accountant(self, client_id: int, stored: Client, accountant_id: int | None) -> Client:
+        ca = t.client_accountants
+        self.connection.execute(sa.delete(ca).where(ca.c.client_id == client_id))
+        if accountant_id is not None:
+            self.connection.execute(
+                sa.insert(ca).values(client_id=client_id, accountant_id=accountant_id)
+            )
+        return attrs.evolve(stored, accountant_id=accountant_id)
 
     def update_client(self, client: Client) -> Client:
         """Overwrite a client's profile."""
@@ -496,6 +511,7 @@ class Tx:
         stored = mapping.client_from_row(
             self._update(t.clients, client_id, mapping.client_values(client))
         )
+        stored = self._set_accountant(client_id, stored, client.accountant_id)
         self._clients[client_id] = stored
         return stored
 
@@ -511,19 +527,34 @@ class Tx:
         return client
 
     def list_clients(
-        self, *, manager_id: int | None = None, search: str | None = None
+        self,
+        *,
+        manager_id: int | None = None,
+        search: str | None = None,
+        accountant_id: int | None = None,
     ) -> list[Client]:
-        """Clients by name; ``manager_id`` keeps one manager's, ``search`` matches name or NIP."""
-        c = t.clients
-        query = sa.select(c).order_by(c.c.name_key, c.c.id)
+        """Clients by name; ``manager_id`` keeps one manager's, ``accountant_id`` those an
+        accountant serves (assigned to them or to no accountant), ``search`` matches name or
+        NIP."""
+        c, ca = t.clients, t.client_accountants
+        query = _CLIENTS.order_by(c.c.name_key, c.c.id)
         if manager_id is not None:
             query = query.where(c.c.manager_id == manager_id)
+        if accountant_id is not None:
+            query = query.where(
+                sa.or_(ca.c.accountant_id == accountant_id, ca.c.accountant_id.is_(None))
+            )
         if search and search.strip():
             conditions = [like(c.c.name_key, mapping.fold(search.strip()))]
             if mapping.digits(search):
                 conditions.append(like(c.c.nip, mapping.digits(search)))
             query = query.where(sa.or_(*conditions))
         return [mapping.client_from_row(row) for row in self.connection.execute(query).mappings()]
+
+    def clients_assigned_to_accountants(self) -> bool:
+        """Whether any client has an assigned accountant (then accountants' queues split)."""
+        query = sa.select(t.client_accountants.c.client_id).limit(1)
+        return self.connection.execute(query).first() is not None
 
     # -- users
     def _email_taken(self, email: str, except_id: int | None) -> bool:

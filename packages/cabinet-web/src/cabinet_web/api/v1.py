@@ -23,7 +23,7 @@ from cabinet_core.entities import (
     RateTotal,
     User,
 )
-from cabinet_core.errors import N_, FieldError, NotFound, ValidationError
+from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -680,6 +680,111 @@ async def list_news(request: Request) -> Any:
     cabinet = cabinet_of(request)
     limit, offset = paging(request, default=20)
     return await run(cabinet.news.list, actor(request), limit=limit, offset=offset)
+
+
+NEWS_BODY = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 300},
+        "body": {"type": "string"},
+        "important": {
+            "type": "boolean",
+            "description": "Shown as a notice and sent to every client user's notifications",
+        },
+    },
+    "required": ["title"],
+    "additionalProperties": False,
+}
+
+
+def _news_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The title, body and importance of a news request (a wrong type is a field error)."""
+    unknown = [key for key in body if key not in ("title", "body", "important")]
+    errors = [
+        FieldError(field=key, code="unknown", message=N_("This field is not part of the request."))
+        for key in unknown
+    ]
+    for name in ("title", "body"):
+        if not isinstance(body.get(name, ""), str):
+            errors.append(
+                FieldError(
+                    field=name, code="type", message=N_("This value has the wrong type or format.")
+                )
+            )
+    if not isinstance(body.get("important", False), bool):
+        errors.append(
+            FieldError(
+                field="important",
+                code="type",
+                message=N_("This value has the wrong type or format."),
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "title": body.get("title", ""),
+        "body": str(body.get("body", "")).strip(),
+        "important": bool(body.get("important", False)),
+    }
+
+
+@endpoint(
+    "/news",
+    "POST",
+    "Publish a news item now (managers and admins)",
+    body=NEWS_BODY,
+    response=NewsItem,
+    status=201,
+)
+async def publish_news(request: Request) -> Any:
+    """An empty title is a 422 at ``title``; an important item notifies every client user."""
+    fields = _news_fields(await json_body(request))
+    return await run(cabinet_of(request).news.publish, actor(request), NewsItem(**fields))
+
+
+@endpoint(
+    "/news/{news_id:int}",
+    "GET",
+    "One news item",
+    params=(_id("news_id", "The news item's id"),),
+    response=NewsItem,
+)
+async def get_news(request: Request) -> Any:
+    """404 when there is no such item."""
+    return await run(cabinet_of(request).news.get, actor(request), _path_int(request, "news_id"))
+
+
+@endpoint(
+    "/news/{news_id:int}",
+    "PUT",
+    "Change a news item (managers and admins)",
+    params=(_id("news_id", "The news item's id"),),
+    body=NEWS_BODY,
+    response=NewsItem,
+)
+async def put_news(request: Request) -> Any:
+    """Items that came from a CRM are changed there: 409."""
+    cabinet = cabinet_of(request)
+    who = actor(request)
+    fields = _news_fields(await json_body(request))
+    current: NewsItem = await run(cabinet.news.get, who, _path_int(request, "news_id"))
+    if current.external_id:
+        raise Conflict(N_("This news item comes from the CRM; change it there."))
+    return await run(cabinet.news.update, who, attrs.evolve(current, **fields))
+
+
+@endpoint(
+    "/news/{news_id:int}",
+    "DELETE",
+    "Withdraw a news item (managers and admins)",
+    params=(_id("news_id", "The news item's id"),),
+    response={},
+    status=204,
+)
+async def delete_news(request: Request) -> Response:
+    """404 when there is no such item."""
+    await run(cabinet_of(request).news.delete, actor(request), _path_int(request, "news_id"))
+    return Response(status_code=204)
 
 
 # -- the description of all of the above ------------------------------------------------------

@@ -12,7 +12,7 @@ from cabinet_core.payroll.tax_year import PARAMETERS
 from cabinet_core.services.tax_years import RATES, TaxYearRow
 from starlette.requests import Request
 
-from cabinet_web.api._endpoint import Param, actor, json_whole, text
+from cabinet_web.api._endpoint import Param, actor, json_body, json_whole, text
 from cabinet_web.api.v1 import endpoint
 from cabinet_web.api.v1_invoicing import DELIVERY_SCHEMA, _body, _text, delivery_json
 from cabinet_web.kit import cabinet_of, run
@@ -394,3 +394,38 @@ async def put_vat_rates(request: Request) -> dict[str, Any]:
         raise ValidationError.single("offered", "type", N_("Enter a list."))
     form = await run(cabinet_of(request).vat_rates.set_offered, actor(request), codes)
     return await _vat_rates(request, form)
+
+
+# -- document notes --------------------------------------------------------------------------
+DOCUMENT_NOTES_SCHEMA = {
+    "type": "object",
+    "description": "The notes a new document of each type starts with, by document type",
+    "additionalProperties": {"type": "string"},
+}
+
+
+@endpoint(
+    "/settings/document-notes",
+    "GET",
+    "The notes each document type starts with",
+    response=DOCUMENT_NOTES_SCHEMA,
+)
+async def get_document_notes(request: Request) -> dict[str, str]:
+    """Types without a text are absent."""
+    return await run(cabinet_of(request).document_notes.all, actor(request))
+
+
+@endpoint(
+    "/settings/document-notes",
+    "PUT",
+    "Set the notes document types start with (only the types sent; empty removes)",
+    body=DOCUMENT_NOTES_SCHEMA,
+    response=DOCUMENT_NOTES_SCHEMA,
+)
+async def put_document_notes(request: Request) -> dict[str, str]:
+    """An unknown document type or a text longer than a document's notes is a 422 at it."""
+    body = await json_body(request)
+    for key, value in body.items():
+        if not isinstance(value, str):
+            raise ValidationError.single(key, "type", N_("Enter text."))
+    return await run(cabinet_of(request).document_notes.set_all, actor(request), body)

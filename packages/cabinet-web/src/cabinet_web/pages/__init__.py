@@ -13,6 +13,7 @@ from cabinet_web.pages import (
     contracts,
     document_actions,
     document_form,
+    document_notes,
     documents,
     help,
     home,
@@ -60,6 +61,7 @@ ROUTES = [
     *mail_settings.ROUTES,
     *tax_years.ROUTES,
     *vat_rates.ROUTES,
+    *document_notes.ROUTES,
     *help.ROUTES,
 ]
 

@@ -250,6 +250,7 @@ def client_values(client: Client) -> dict[str, str]:
         {
             "language": client.language,
             "manager_id": str(client.manager_id or ""),
+            "accountant_id": str(client.accountant_id or ""),
             "active": "true" if client.active else "",
         }
     )
@@ -268,14 +269,21 @@ async def _render_client_form(
     cabinet = cabinet_of(request)
     actor = actor_of(request)
     managers = []
+    accountants = []
     if actor.role is Role.ADMIN:
         # Active managers, and whoever manages the client now (an admin, or a manager since
         # deactivated), so that saving the form does not silently drop them.
         current = client.manager_id if client is not None else None
+        users = await run(cabinet.users.list, actor)
         managers = [
             (str(user.id), user.name or user.email)
-            for user in await run(cabinet.users.list, actor)
+            for user in users
             if (user.role is Role.MANAGER and user.active) or user.id == current
+        ]
+        accountants = [
+            (str(user.id), user.name or user.email)
+            for user in users
+            if user.role is Role.ACCOUNTANT and user.active
         ]
     context = {
         "client": client,
@@ -284,6 +292,7 @@ async def _render_client_form(
         "account_rows": account_rows(values),
         "currencies": SUPPORTED_CURRENCIES,
         "managers": managers,
+        "accountants": accountants,
         "shown": shown,
         "flashes": pop_flashes(request),
     }
@@ -307,6 +316,16 @@ def _parse_client_form(
                 )
             )
         changes["manager_id"] = int(raw) if raw.isdigit() else None
+        raw = form.get("accountant_id", "").strip()
+        if raw and not raw.isdigit():
+            problems.append(
+                FieldError(
+                    field="accountant_id",
+                    code="not_an_accountant",
+                    message=N_("Choose an accountant."),
+                )
+            )
+        changes["accountant_id"] = int(raw) if raw.isdigit() else None
         changes["active"] = form.get("active") in ("true", "on")
     return attrs.evolve(client, **changes), rows, problems
 

@@ -768,6 +768,7 @@ async def new_document(request: Request) -> Response:
         return render(request, "document_form.html", context)
     client = await run(cabinet.clients.get, actor, client_id)
     values = new_values(client, document_type, _today(cabinet))
+    values["notes"] = await run(cabinet.document_notes.for_type, document_type.key)
     return await _render_form(
         request, document_type=document_type, client=client, values=values, lines=[]
     )
@@ -785,6 +786,7 @@ async def _new_from(request: Request, document_type: DocumentType, raw_id: str) 
     if not access.can_edit_client_data(actor, client):
         raise PermissionDenied()
     values = new_values(client, document_type, _today(cabinet))
+    values["notes"] = await run(cabinet.document_notes.for_type, document_type.key)
     for name, value in document_type.taken_from(source).items():
         flag = ("true" if value else "") if isinstance(value, bool) else None
         values[f"extra.{name}"] = str(value) if flag is None else flag
