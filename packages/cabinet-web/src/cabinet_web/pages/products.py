@@ -45,7 +45,7 @@ PAGE_SIZE = 50
 PROCEDURE_FIELD = "procedure."
 
 
-def _query_client(request: Request) -> int | None:
+def query_client(request: Request) -> int | None:
     """The client a staff member filters by (``?client_id=``); junk means none."""
     raw = request.query_params.get("client_id", "").strip()
     if raw.isdigit() and 0 < int(raw) <= MAX_ID:
@@ -53,7 +53,7 @@ def _query_client(request: Request) -> int | None:
     return None
 
 
-def _offset(request: Request) -> int:
+def offset_of(request: Request) -> int:
     raw = request.query_params.get("offset", "").strip()
     return min(int(raw), MAX_ID) if raw.isdigit() else 0
 
@@ -63,7 +63,7 @@ async def product_list(request: Request) -> Response:
     """The client's products (staff choose the client first)."""
     cabinet, actor = cabinet_of(request), actor_of(request)
     clients = await run(cabinet.clients.list, actor) if actor.client_id is None else []
-    client_id = actor.client_id or _query_client(request)
+    client_id = actor.client_id or query_client(request)
     search = request.query_params.get("search", "").strip()
     found = None
     if client_id is not None:
@@ -73,7 +73,7 @@ async def product_list(request: Request) -> Response:
             client_id,
             search=search or None,
             limit=PAGE_SIZE,
-            offset=_offset(request),
+            offset=offset_of(request),
         )
     context = {
         "products": found,
@@ -86,7 +86,7 @@ async def product_list(request: Request) -> Response:
     return render(request, "products.html", context)
 
 
-def _writable_clients(request: Request) -> list[tuple[str, str]]:
+def writable_clients(request: Request) -> list[tuple[str, str]]:
     actor = actor_of(request)
     if actor.client_id is not None:
         return []
@@ -109,7 +109,7 @@ async def _form(
         "product": product,
         "values": values,
         "errors": errors or {},
-        "clients": await run(_writable_clients, request) if product is None else [],
+        "clients": await run(writable_clients, request) if product is None else [],
         "vat_choices": vat_choices(cabinet, today, request.state.language, keep),
         "currencies": [(code, code) for code in SUPPORTED_CURRENCIES],
         "gtu_codes": [(code, code) for code in GTU_CODES],
@@ -178,7 +178,7 @@ def _all_errors(request: Request, product: Product, errors: list[FieldError]) ->
 @page()
 async def new_product(request: Request) -> Response:
     """The "New product" form (staff may name the client in the link: ``?client_id=``)."""
-    client_id = _query_client(request)
+    client_id = query_client(request)
     values = {
         "client_id": str(client_id) if client_id else "",
         "unit": "szt.",
