@@ -29,8 +29,9 @@ Kinds:
     would prove nothing), unless ``control`` is off for a route only some seeded state reaches.
 
 ``params`` names what each path parameter is: a kind of B's record (``document``,
-``attachment``, ``chat_attachment``, ``client``, ``desk``, ``report``, ``slip``, ``job``,
-``notification``, ``user``, ``token``, ``issued``, ``draft``), or a tuple of literal values.
+``attachment``, ``chat_attachment``, ``client``, ``counterparty``, ``desk``, ``product``,
+``report``, ``slip``, ``job``, ``notification``, ``user``, ``token``, ``issued``, ``draft``), or
+a tuple of literal values.
 Parameters named like the kinds need no entry (``doc_id`` is a document, ``client_id`` a
 client …).
 """
@@ -69,6 +70,8 @@ DEFAULT_PARAMS: Mapping[str, str | tuple[str, ...]] = {
     "att_id": "attachment",
     "client_id": "client",
     "desk_id": "desk",
+    "product_id": "product",
+    "counterparty_id": "counterparty",
     "report_id": "report",
     "slip_id": "slip",
     "job_id": "job",
@@ -213,6 +216,18 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/settings"): OWN,
     ("GET", "/cash"): OWN,
     ("POST", "/cash"): OWN,
+    ("GET", "/products"): OWN,
+    ("GET", "/products/new"): OWN,
+    ("POST", "/products/new"): OWN,
+    ("GET", "/products/{product_id}"): OBJECT,
+    ("POST", "/products/{product_id}"): OBJECT,
+    ("POST", "/products/{product_id}/delete"): OBJECT,
+    ("GET", "/counterparties"): OWN,
+    ("GET", "/counterparties/new"): OWN,
+    ("POST", "/counterparties/new"): OWN,
+    ("GET", "/counterparties/{counterparty_id}"): OBJECT,
+    ("POST", "/counterparties/{counterparty_id}"): OBJECT,
+    ("POST", "/counterparties/{counterparty_id}/delete"): OBJECT,
     ("GET", "/cash/desks/{desk_id}"): OBJECT,
     ("POST", "/cash/desks/{desk_id}/reports"): OBJECT,
     ("GET", "/cash/reports/{report_id}"): OBJECT,

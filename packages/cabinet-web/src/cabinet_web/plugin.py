@@ -73,6 +73,8 @@ def menu_links(actor: User | None, request: Request) -> Sequence[Mapping[str, st
     links.append({"href": "/reports", "label": _("Reports")})
     links += [{"href": "/chat", "label": _("Chat")}, {"href": "/news", "label": _("News")}]
     links.append({"href": "/cash", "label": _("Cash desks")})
+    links.append({"href": "/products", "label": _("Products and services")})
+    links.append({"href": "/counterparties", "label": _("Counterparties")})
     links += _contract_links(actor, request)
     links.append({"href": "/vat-statement", "label": _("VAT statement")})
     if actor.role in (Role.MANAGER, Role.ADMIN):
