@@ -288,7 +288,13 @@ def test_only_an_accountant_can_be_assigned_and_only_by_an_admin(world: World) -
         ("accountant_id", "not_an_accountant")
     ]
     manager = world.actor(world.manager)
-    kept = cabinet.clients.update(
-        manager, attrs.evolve(client, accountant_id=world.accountant.id, email="nowy@alfa.example")
-    )
+    # A manager asking to assign an accountant is refused, not silently ignored, and nothing
+    # of that request is saved; the same edit without the assignment goes through.
+    with pytest.raises(PermissionDenied):
+        cabinet.clients.update(
+            manager,
+            attrs.evolve(client, accountant_id=world.accountant.id, email="nowy@alfa.example"),
+        )
+    assert cabinet.clients.get(admin, client.id).email == client.email
+    kept = cabinet.clients.update(manager, attrs.evolve(client, email="nowy@alfa.example"))
     assert kept.accountant_id is None and kept.email == "nowy@alfa.example"
