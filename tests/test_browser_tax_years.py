@@ -25,6 +25,10 @@ def test_an_admin_adds_and_edits_a_tax_year(
             page.get_by_label("Hasło").fill(demo_server.logins["admin@demo.pl"])
             page.get_by_role("button", name="Zaloguj się", exact=True).click()
             expect(page).to_have_url(demo_server.url)
+            # The demo users keep the language they used last, and the session's demo server is
+            # shared: an earlier test may have left this one in English.
+            page.locator('button[name="language"][value="pl"]').click()
+            expect(page.locator("html")).to_have_attribute("lang", "pl")
 
             page.get_by_role("link", name="Ustawienia", exact=True).click()
             page.get_by_role("link", name="Lata podatkowe").click()

@@ -73,10 +73,10 @@ def test_every_documented_variable_is_read():
 @pytest.fixture
 def openapi(tmp_path: Path) -> dict[str, Any]:
     settings = Settings(data_dir=tmp_path, secret_key="docs-" + "x" * 32)
-    # The API is cabinet-web's own (the installed plugins add no operations), and its description
-    # needs no database rows: neither entry points nor migrations are loaded.
+    # The API is cabinet-web's own plus what the installed plugins add through the
+    # ``api_endpoints`` hook (cabinet-ksef's operations); its description needs no database rows.
     with (
-        Cabinet(settings, load_entrypoints=False) as cabinet,
+        Cabinet(settings) as cabinet,
         TestClient(create_app(cabinet)) as web,
     ):
         response = web.get("/api/v1/openapi.json")
