@@ -23,6 +23,7 @@ from cabinet_core.entities import (
     Counterparty,
     Document,
     DocumentLine,
+    NewsItem,
     Party,
     Product,
     User,
@@ -120,6 +121,7 @@ _TABLES: Mapping[type, sa.Table] = {
     Product: schema.products,
     Document: schema.documents,
     DocumentLine: schema.document_lines,
+    NewsItem: schema.news,
 }
 
 

@@ -7,6 +7,7 @@ import attrs
 from cabinet_core import access
 from cabinet_core.entities import Actor, NewsItem, Role
 from cabinet_core.errors import N_, NotFound
+from cabinet_core.limits import text_errors
 from cabinet_core.services._base import Service, raise_if, required_text
 from cabinet_core.storage import Page
 from cabinet_core.sync import Topic
@@ -20,7 +21,7 @@ class NewsService(Service):
     def publish(self, actor: Actor, item: NewsItem) -> NewsItem:
         """Publish a news item now (or at its ``published_at``)."""
         access.require(access.can_publish_news(actor))
-        raise_if(required_text(item.title, "title"))
+        raise_if([*required_text(item.title, "title"), *text_errors(item)])
         item = attrs.evolve(
             item,
             id=None,
@@ -58,7 +59,7 @@ class NewsService(Service):
     def update(self, actor: Actor, item: NewsItem) -> NewsItem:
         """Change a published item."""
         access.require(access.can_publish_news(actor))
-        raise_if(required_text(item.title, "title"))
+        raise_if([*required_text(item.title, "title"), *text_errors(item)])
         with self.store.transaction() as tx:
             current = tx.get_news(item.id) if item.id is not None else None
             if current is None:
@@ -114,7 +115,7 @@ class NewsService(Service):
         unchanged feed is free). ``published_at`` is the CRM's publication time.
         """
         access.require(access.can_publish_news(actor))
-        raise_if(required_text(item.title, "title"))
+        raise_if([*required_text(item.title, "title"), *text_errors(item)])
         if not item.external_id:
             raise ValueError("upsert_external needs item.external_id")
         title = item.title.strip()

@@ -24,6 +24,7 @@ from cabinet_core.entities import (
     User,
 )
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
+from cabinet_core.limits import NON_BLANK_PATTERN, text_limits
 from cabinet_core.money import SUPPORTED_CURRENCIES
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -685,7 +686,11 @@ async def list_news(request: Request) -> Any:
 NEWS_BODY = {
     "type": "object",
     "properties": {
-        "title": {"type": "string", "minLength": 1, "maxLength": 300},
+        "title": {
+            "type": "string",
+            "pattern": NON_BLANK_PATTERN,
+            "maxLength": text_limits(NewsItem)["title"],
+        },
         "body": {"type": "string"},
         "important": {
             "type": "boolean",

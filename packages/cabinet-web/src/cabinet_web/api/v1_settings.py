@@ -202,11 +202,16 @@ async def list_test_mails(request: Request) -> list[dict[str, Any]]:
 
 # -- tax years ---------------------------------------------------------------------------------
 _DECIMAL = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}
+_RATE_PATTERN = r"^(0+(\.\d+)?|0*1(\.0+)?|0*\.\d+)$"
+_AMOUNT_PATTERN = r"^\d+(\.\d{1,2})?$"
 TAX_PARAMETERS_SCHEMA = {
     "type": "object",
     "properties": {
         name: {
-            **_DECIMAL,
+            "type": "string",
+            # What the tax-years service accepts: a rate from 0 to 1, an amount of zero or
+            # more with at most two places.
+            "pattern": _RATE_PATTERN if name in RATES else _AMOUNT_PATTERN,
             "description": "A fraction from 0 to 1" if name in RATES else "PLN, two places",
         }
         for name in PARAMETERS
@@ -283,6 +288,7 @@ async def add_tax_year(request: Request) -> dict[str, Any]:
     """A year already there, or a ``based_on`` year the cabinet does not know, is a 422."""
     body = await _body(request, ("year", "based_on"))
     for name in ("year", "based_on"):
+        body[name] = json_whole(body.get(name))  # 2026.0 is the whole number 2026
         if not isinstance(body.get(name), int) or isinstance(body.get(name), bool):
             raise ValidationError.single(name, "type", N_("Enter a whole number."))
     row = await run(
