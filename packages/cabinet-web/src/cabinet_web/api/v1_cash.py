@@ -29,7 +29,12 @@ from cabinet_web.pages.documents import content_disposition
 DESK_BODY = {
     "type": "object",
     "properties": {
-        "client_id": {"type": "integer", "description": "Required for staff"},
+        "client_id": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": MAX_INT,
+            "description": "Required for staff (a client user's own client when absent or null)",
+        },
         "name": text(max_length=100, non_blank=True, stripped=True),
         "symbol": text(
             max_length=20, non_blank=True, stripped=True, description="Ends every number"
