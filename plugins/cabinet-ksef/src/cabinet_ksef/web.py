@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cabinet_core.entities import Role
-from cabinet_core.errors import N_, FieldError, PermissionDenied, ValidationError
+from cabinet_core.errors import N_, FieldError, NotFound, PermissionDenied, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -121,8 +121,16 @@ def _client_page(cabinet: Cabinet, actor: Any, client_id: int) -> dict[str, Any]
     return client_status(cabinet, cabinet.clients.get(actor, client_id))
 
 
+#: The largest id the cabinet's tables hold (a 32-bit integer on every database).
+_MAX_ID = 2**31 - 1
+
+
 def _client_id(request: Request) -> int:
-    return int(request.path_params["client_id"])
+    # An id no table can hold is simply not found (not a driver error on the way to the database).
+    number = int(request.path_params["client_id"])
+    if not 0 < number <= _MAX_ID:
+        raise NotFound(N_("Not found"))
+    return number
 
 
 async def _overview_page(request: Request) -> Response:
@@ -339,7 +347,7 @@ OLD_API_PATH = "/api/ksef/clients/{client_id:int}"
 _CLIENT_PARAM = {
     "name": "client_id",
     "in": "path",
-    "schema": {"type": "integer"},
+    "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_ID},
     "description": "The client",
     "required": True,
 }
