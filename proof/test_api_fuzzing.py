@@ -84,6 +84,10 @@ DECLARABLE_CODES = frozenset(
 # hand-written body), languages from Settings.languages, workflow comments from the workflow's
 # transitions (transition_body), enums and ranges beside the code that reads them.
 KNOWN_UNDECLARED = {
+    # The move is named in the path, and whether it needs a comment (cancel, return) depends on
+    # that key and on the document's type: a body schema cannot depend on a path parameter
+    # (POST /documents/{doc_id}/transitions declares it, with the key in the body).
+    "POST /api/v1/documents/{doc_id}/transitions/{key}": "a comment when the move needs one",
     # Switching KSeF on needs credentials unless some are stored: a rule across the body and
     # the stored state; an uploaded certificate file must not be empty.
     "POST /api/v1/ksef/clients/{client_id}": "credentials when switching on; a non-empty file",
