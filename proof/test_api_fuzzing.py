@@ -84,6 +84,9 @@ DECLARABLE_CODES = frozenset(
 # hand-written body), languages from Settings.languages, workflow comments from the workflow's
 # transitions (transition_body), enums and ranges beside the code that reads them.
 KNOWN_UNDECLARED = {
+    # "to" defaults to the buyer's address on record: required only when the document has none,
+    # which is the stored document's state, not the request's.
+    "POST /api/v1/documents/{doc_id}/send": "the address when the buyer has none on record",
     # The move is named in the path, and whether it needs a comment (cancel, return) depends on
     # that key and on the document's type: a body schema cannot depend on a path parameter
     # (POST /documents/{doc_id}/transitions declares it, with the key in the body).

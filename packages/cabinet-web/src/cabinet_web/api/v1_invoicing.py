@@ -173,7 +173,9 @@ async def convert_proforma(request: Request) -> Document:
     params=(DOC_ID,),
     body={
         "type": "object",
-        "properties": {"reason": {"type": "string"}},
+        # The reason may wait for the draft's edit (a correction needs one when it is issued):
+        # empty or null here leaves it to be filled in.
+        "properties": {"reason": {"type": ["string", "null"]}},
         "additionalProperties": False,
     },
     body_required=False,
