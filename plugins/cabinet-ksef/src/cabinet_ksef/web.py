@@ -129,7 +129,7 @@ def _client_id(request: Request) -> int:
     # An id no table can hold is simply not found (not a driver error on the way to the database).
     number = int(request.path_params["client_id"])
     if not 0 < number <= _MAX_ID:
-        raise NotFound(N_("Not found"))
+        raise NotFound()
     return number
 
 
