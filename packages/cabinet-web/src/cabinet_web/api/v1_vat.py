@@ -74,7 +74,8 @@ async def vat_statement(request: Request) -> Any:
         Param(
             name="purpose",
             where="query",
-            schema={"type": "integer", "enum": [1, 2]},
+            # Written as the server reads it: the digit itself (2.0 is not a purpose).
+            schema={"type": "string", "enum": ["1", "2"]},
             description="1 a filing (default), 2 a correction",
         ),
         Param(
