@@ -55,7 +55,7 @@ class FakeRange:
                 self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
-                pass
+                """Say nothing: the base class writes every request to stderr."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/range/"
