@@ -11,14 +11,16 @@ gets the entry (``None`` on "New") under ``<name>``, ``values``, ``errors`` and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
+from cabinet_core import access
 from cabinet_core.app import Cabinet
-from cabinet_core.entities import Counterparty, Product
+from cabinet_core.entities import Actor, Client, Counterparty, Product
 from cabinet_core.errors import FieldError, ValidationError
 from cabinet_core.services.parties import OwnedService
+from cabinet_core.storage import Page
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -57,6 +59,19 @@ def offset_of(request: Request) -> int:
     return min(int(raw), MAX_ID) if raw.isdigit() else 0
 
 
+def _may_add(actor: Actor, clients: Sequence[Client], client_id: int | None) -> bool:
+    """Whether the list offers "New": a client's user adds to its own catalogue; staff need
+    write access to the chosen client, or to any client before one is chosen (an accountant
+    only reads, so never; the service refuses the save all the same)."""
+    if access.own_client_id(actor) is not None:
+        return True
+    return any(
+        access.can_edit_client_data(actor, client)
+        for client in clients
+        if client_id is None or client.id == client_id
+    )
+
+
 @attrs.frozen(kw_only=True)
 class Catalogue(Generic[E]):
     """What one catalogue's pages differ in."""
@@ -81,6 +96,11 @@ class Catalogue(Generic[E]):
     #: What the form template needs besides the shared context (choice lists …), given the
     #: values it shows; called off the event loop.
     form_context: Callable[[Request, Mapping[str, str]], dict[str, Any]]
+    #: What the list template needs besides the shared context, given the page of entries;
+    #: called off the event loop.
+    list_context: Callable[[Request, Page[E]], dict[str, Any]] = attrs.field(
+        default=lambda request, found: {}
+    )
 
     # -- the parts ---------------------------------------------------------------------------
     async def _form(
@@ -145,7 +165,9 @@ class Catalogue(Generic[E]):
             "clients": [(str(c.id), c.name) for c in clients],
             "client_names": {c.id: c.name for c in clients},
             "search": search,
+            "may_add": _may_add(actor, clients, client_id),
             "flashes": pop_flashes(request),
+            **(await run(self.list_context, request, found) if found is not None else {}),
         }
         return render(request, f"{self.plural}.html", context)
 

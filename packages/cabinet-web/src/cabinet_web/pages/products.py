@@ -16,6 +16,7 @@ from typing import Any
 from cabinet_core.entities import Product
 from cabinet_core.errors import N_, FieldError
 from cabinet_core.money import SUPPORTED_CURRENCIES
+from cabinet_core.storage import Page
 from cabinet_core.vat_statement.markers import GTU_CODES, SALES_PROCEDURES
 from starlette.requests import Request
 
@@ -41,6 +42,15 @@ def form_context(request: Request, values: Mapping[str, str]) -> dict[str, Any]:
         "procedures": SALES_PROCEDURES,
         "procedure_field": PROCEDURE_FIELD,
     }
+
+
+def list_context(request: Request, found: Page[Product]) -> dict[str, Any]:
+    """Each listed rate's label as the installation's tax rules give it (23%, zwolnione …),
+    as the document form shows it."""
+    cabinet = cabinet_of(request)
+    today = cabinet.products.now().date()
+    rates = {product.vat_rate for product in found.items}
+    return {"vat_labels": dict(vat_choices(cabinet, today, request.state.language, rates))}
 
 
 def values_of(product: Product, language: str) -> dict[str, str]:
@@ -96,5 +106,6 @@ CATALOGUE = Catalogue(
     from_form=product_from_form,
     values_of=values_of,
     form_context=form_context,
+    list_context=list_context,
 )
 ROUTES = CATALOGUE.routes()
