@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import attrs
 import pytest
@@ -112,3 +113,37 @@ def chromium_path() -> Path:
             pytest.fail(f"{CHROMIUM} is missing on CI (apt-get install -y chromium)")
         pytest.skip(f"{CHROMIUM} is not installed")
     return CHROMIUM
+
+
+class SignIn(Protocol):
+    """The ``sign_in`` fixture's helper (see :func:`sign_in_through_the_form`)."""
+
+    def __call__(
+        self, page: Any, url: str, email: str, password: str, *, language: str | None = "pl"
+    ) -> None: ...
+
+
+def sign_in_through_the_form(
+    page: Any, url: str, email: str, password: str, *, language: str | None = "pl"
+) -> None:
+    """Sign ``page`` in at the cabinet at ``url`` through its login form (found by field names,
+    so in either language) and wait for the home page; then, unless ``language`` is None, choose
+    it: the demo users keep the language they used last, and a demo server shared by the
+    session may have been left in English by an earlier test."""
+    from playwright.sync_api import expect
+
+    home = url.rstrip("/") + "/"
+    page.goto(f"{home}login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login'] button[type=submit]")
+    expect(page).to_have_url(home)
+    if language is not None:
+        page.locator(f'button[name="language"][value="{language}"]').click()
+        expect(page.locator("html")).to_have_attribute("lang", language)
+
+
+@pytest.fixture(scope="session")
+def sign_in() -> SignIn:
+    """The one way the browser tests sign in (:func:`sign_in_through_the_form`)."""
+    return sign_in_through_the_form
