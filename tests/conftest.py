@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import pytest
@@ -35,6 +35,10 @@ class DemoServer:
     url: str
     logins: dict[str, str]
     output: str
+
+    def sign_in(self, page: Any, email: str, *, language: str | None = "pl") -> None:
+        """Sign ``page`` in as the demo user ``email`` (:func:`sign_in_through_the_form`)."""
+        sign_in_through_the_form(page, self.url, email, self.logins[email], language=language)
 
 
 def free_port() -> int:
@@ -115,14 +119,6 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-class SignIn(Protocol):
-    """The ``sign_in`` fixture's helper (see :func:`sign_in_through_the_form`)."""
-
-    def __call__(
-        self, page: Any, url: str, email: str, password: str, *, language: str | None = "pl"
-    ) -> None: ...
-
-
 def sign_in_through_the_form(
     page: Any, url: str, email: str, password: str, *, language: str | None = "pl"
 ) -> None:
@@ -141,9 +137,3 @@ def sign_in_through_the_form(
     if language is not None:
         page.locator(f'button[name="language"][value="{language}"]').click()
         expect(page.locator("html")).to_have_attribute("lang", language)
-
-
-@pytest.fixture(scope="session")
-def sign_in() -> SignIn:
-    """The one way the browser tests sign in (:func:`sign_in_through_the_form`)."""
-    return sign_in_through_the_form

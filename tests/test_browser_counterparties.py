@@ -8,24 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SignIn
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_client_adds_edits_and_deletes_a_counterparty(
-    demo_server: Any, chromium_path: Path, chromium_args: list[str], sign_in: SignIn
+    demo_server: Any, chromium_path: Path, chromium_args: list[str]
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     # A name no other test or demo record has: the demo server is shared by the session.
     name = "Omega Doradztwo sp. z o.o. (test przeglądarki)"
-    email = "client@demo.pl"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
         try:
             page = browser.new_context(locale="pl-PL").new_page()
-            sign_in(page, demo_server.url, email, demo_server.logins[email], language="pl")
+            demo_server.sign_in(page, "client@demo.pl", language="pl")
 
             page.get_by_role("link", name="Kontrahenci", exact=True).click()
             expect(page).to_have_url(f"{demo_server.url}counterparties")
