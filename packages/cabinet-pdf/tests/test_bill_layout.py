@@ -27,6 +27,9 @@ BILL_EXTRA = {
     "sickness_insurance": True,
 }
 
+#: Born on 1 March 2004: under 26 all of 2026 (the under-26 rules follow the PESEL's age).
+YOUNG_PESEL = "04230101234"
+
 
 @pytest.fixture
 def bill(cabinet: Cabinet, invoice: Document) -> Document:
@@ -128,7 +131,12 @@ def test_a_flat_tax_and_an_exempt_bill_say_so(
     text = text_of(cabinet, small, client, "pl", pdf_text)
     assert "− Zryczałtowany podatek (12%)\n24,00 PLN" in text
     assert "Do zapłaty: 133,05 PLN" in text
-    young = computed(cabinet, attrs.evolve(bill, extra={**BILL_EXTRA, "student_under_26": True}))
+    young = computed(
+        cabinet,
+        attrs.evolve(
+            bill, extra={**BILL_EXTRA, "student_under_26": True, "contractor_pesel": YOUNG_PESEL}
+        ),
+    )
     text = text_of(cabinet, young, client, "pl", pdf_text)
     assert "Podatek: zwolnienie (ulga dla młodych)\n0,00 PLN" in text
     assert "Do zapłaty: 1 000,00 PLN" in text
@@ -144,6 +152,7 @@ def test_a_bill_crossing_both_yearly_caps_prints_the_split(
     extra = {
         **BILL_EXTRA,
         "under_26": True,
+        "contractor_pesel": YOUNG_PESEL,
         "exempt_income_elsewhere": "85028.00",
         "pension_base_elsewhere": "282000.00",
     }
