@@ -12,6 +12,8 @@ from cabinet_core.entities import Document, Party
 from cabinet_core.errors import ValidationError
 from cabinet_core.storage import DocumentQuery
 from fixtures_services import World
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 CONTRACTOR = Party(name="Jan Kowalski")
 
@@ -469,6 +471,19 @@ def test_editing_or_deleting_an_earlier_bill_recomputes_the_later_drafts(world: 
     assert restated.totals is not None and restated.totals.gross == Decimal("744.24")
     assert [entry["id"] for entry in breakdown["counted"]] == [first.id]
     assert world.cabinet.documents.drift(alice, restated) is None
+    # Recorded as an update of the later draft, made by the edit of the first.
+    [entry] = [
+        e
+        for e in world.cabinet.audit.list(
+            world.actor(world.admin), entity="document", entity_id=second.id
+        )
+        if e.detail.get("restated_after") is not None
+    ]
+    assert (entry.action, entry.actor_id, entry.detail["restated_after"]) == (
+        "document.update",
+        world.alice.id,
+        first.id,
+    )
     assert first.id is not None
     world.cabinet.documents.delete(alice, first.id)
     alone = world.cabinet.documents.get(alice, second.id)
@@ -515,3 +530,71 @@ def test_a_later_bill_already_issued_is_not_changed_but_shows_the_drift(world: W
     assert (
         world.cabinet.documents.drift(alice, world.cabinet.documents.get(alice, first.id)) is None
     )
+
+
+# -- the drift, as a property of the bill type ------------------------------------------------
+_amounts = st.decimals(min_value=Decimal("1.00"), max_value=Decimal("3000.00"), places=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    grosses=st.lists(_amounts, min_size=2, max_size=5),
+    changed=st.integers(min_value=0, max_value=3),
+    new_gross=_amounts,
+    elsewhere=st.decimals(min_value=Decimal("80000.00"), max_value=Decimal("86000.00"), places=2),
+)
+def test_a_later_bill_drifts_by_exactly_what_the_earlier_one_changed(
+    grosses: list[Decimal], changed: int, new_gross: Decimal, elsewhere: Decimal
+) -> None:
+    """Bills computed in order have no drift; change one earlier bill and each later bill's
+    drift is the change of that bill's exempt income and pension base, naming it alone."""
+    from cabinet_core.doctypes.bills import Bill
+    from cabinet_core.settings import Settings
+
+    bill_type, config = Bill(), Settings()
+    changed %= len(grosses) - 1
+
+    def made(number: int, gross: Decimal) -> Document:
+        return Document(
+            id=number,
+            client_id=1,
+            doc_type="bill",
+            issue_date=date(2026, 11, number),
+            buyer=CONTRACTOR,
+            extra=bill_type.normalise_extra(
+                {
+                    "contract_kind": "zlecenie",
+                    "gross_amount": str(gross),
+                    "under_26": True,
+                    "contractor_birth_date": "2004-01-01",
+                    "exempt_income_elsewhere": str(elsewhere),
+                    "pension_base_elsewhere": "282000.00",
+                }
+            ),
+        )
+
+    bills: list[Document] = []
+    for number, gross in enumerate(grosses, start=1):
+        bills.append(bill_type.derive(made(number, gross), config, bills))
+    assert all(bill_type.drift(bill, bills) is None for bill in bills)
+    before = bill_type.breakdown(bills[changed])
+    edited = bill_type.derive(made(changed + 1, new_gross), config, bills[:changed])
+    after = bill_type.breakdown(edited)
+    assert before is not None and after is not None
+    now = [*bills[:changed], edited, *bills[changed + 1 :]]
+    expected = {
+        name: Decimal(after[part]) - Decimal(before[part])
+        for name, part in (
+            ("earlier_exempt_income", "exempt_income"),
+            ("earlier_pension_base", "pension_base"),
+        )
+        if after[part] != before[part]
+    }
+    for later in now[changed + 1 :]:
+        drift = bill_type.drift(later, now)
+        if not expected:
+            assert drift is None
+            continue
+        assert drift is not None
+        assert drift.differences == expected
+        assert [d.id for d in drift.changed] == [edited.id]
