@@ -598,3 +598,19 @@ def test_a_later_bill_drifts_by_exactly_what_the_earlier_one_changed(
         assert drift is not None
         assert drift.differences == expected
         assert [d.id for d in drift.changed] == [edited.id]
+
+
+def test_moving_an_earlier_bill_past_a_later_draft_recomputes_it(world: World) -> None:
+    first, second = _two_bills(world)
+    alice = world.actor(world.alice)
+    world.cabinet.documents.update(alice, _dated(first, 25))
+    assert second.id is not None
+    moved_past = world.cabinet.documents.get(alice, second.id)
+    # The first bill now comes after it: the whole 1 000.00 is within the limit again.
+    assert moved_past.extra["breakdown"]["counted"] == []
+    assert moved_past.extra["breakdown"]["net"] == "785.24"
+    # And the moved bill counts the later draft's 1 000.00 now before it: taxed whole (§5.2 A).
+    assert first.id is not None
+    moved = world.cabinet.documents.get(alice, first.id)
+    assert moved.extra["breakdown"]["earlier_exempt_income"] == "85528.00"
+    assert moved.extra["breakdown"]["net"] == "702.24"

@@ -411,9 +411,9 @@ class Bill(BaseDocumentType):
         return exempt, base
 
     def restate_period(self, document: Document) -> tuple[date, date] | None:
-        """The bill's whole year: a later bill of the contractor there counts this one."""
-        year = document.issue_date.year
-        return date(year, 1, 1), date(year, 12, 31)
+        """The rest of the bill's year from its issue date: a later bill of the contractor
+        there counts this one."""
+        return document.issue_date, date(document.issue_date.year, 12, 31)
 
     def drift(self, document: Document, earlier: Sequence[Document]) -> ComputationDrift | None:
         """How the year-to-date figures the bill was computed with differ from what the

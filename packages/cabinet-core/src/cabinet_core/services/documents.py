@@ -551,40 +551,59 @@ class DocumentService(Service):
         self, tx: Tx, actor: Actor, changed: Iterable[Document]
     ) -> builtins.list[Document]:
         """Derive again the drafts whose computation reads one of the ``changed`` documents (as
-        they were and as they are: an edit may move a bill to another year), in ``tx``: a later
-        bill of the same contractor counts an earlier one for the yearly caps. A draft whose
-        result is unchanged is left alone; one that cannot be derived now (its tax year lost
-        its parameters) stays as it was and its page shows the drift (:meth:`drift`). Issued
-        documents are never rewritten. The restated drafts, oldest first."""
-        restated: builtins.list[Document] = []
-        done: set[tuple[str, int, tuple[date, date]]] = set()
+        they were and as they are: an edit may move a bill to another date or year), in
+        ``tx``: a later bill of the same contractor counts an earlier one for the yearly caps.
+        A draft whose result is unchanged is left alone; one that cannot be derived now (its
+        tax year lost its parameters) stays as it was and its page shows the drift
+        (:meth:`drift`). Issued documents are never rewritten. The restated drafts, oldest
+        first."""
+        starts: dict[tuple[str, int, date], tuple[date, int | None]] = {}
         for document in changed:
             document_type = self._type(document.doc_type)
             if not isinstance(document_type, BaseDocumentType):
                 continue
             period = document_type.restate_period(document)
-            key = (document.doc_type, document.client_id, period) if period else None
-            if key is None or period is None or key in done:
+            if period is None:
                 continue
-            done.add(key)
-            restated += self._restate_period(tx, actor, document, document_type, period)
+            key = (document.doc_type, document.client_id, period[1])
+            known = starts.get(key)
+            starts[key] = (min(known[0], period[0]) if known else period[0], document.id)
+        restated: builtins.list[Document] = []
+        for (doc_type, client_id, end), (start, changed_id) in starts.items():
+            restated += self._restate_period(
+                tx, actor, doc_type, client_id, (start, end), changed_id
+            )
         return restated
 
     def _restate_period(
         self,
         tx: Tx,
         actor: Actor,
-        changed: Document,
-        document_type: BaseDocumentType,
+        doc_type: str,
+        client_id: int,
         period: tuple[date, date],
+        changed_id: int | None,
     ) -> builtins.list[Document]:
-        documents = self._of_type_in(tx, changed.client_id, document_type.key, period)
-        current = {item.id: item for item in documents}
+        document_type = self._type(doc_type)
+        if not isinstance(document_type, BaseDocumentType):
+            return []
+        drafts = [
+            item
+            for item in self._of_type_in(tx, client_id, doc_type, period)
+            # The changed draft too: a later place in the year may make it count drafts that
+            # were restated before it.
+            if item.status == document_type.workflow.initial
+        ]
+        reads = [p for p in map(document_type.earlier_period, drafts) if p is not None]
+        if not drafts or not reads:
+            return []
+        # Everything the drafts' computations read, read once.
+        context = self._of_type_in(tx, client_id, doc_type, (min(p[0] for p in reads), period[1]))
+        current = {item.id: item for item in context}
         settings = self.cabinet.tax_years.bill_settings(tx)
         restated: builtins.list[Document] = []
-        for item in sorted(documents, key=lambda d: (d.issue_date, d.id or 0)):
-            if item.status != document_type.workflow.initial or item.id == changed.id:
-                continue
+        for draft in sorted(drafts, key=lambda d: (d.issue_date, d.id or 0)):
+            item = current.get(draft.id, draft)
             others = [other for key, other in current.items() if key != item.id]
             try:
                 derived = document_type.derive(item, settings, others)
@@ -592,9 +611,7 @@ class DocumentService(Service):
                 continue
             if derived.extra == item.extra:
                 continue
-            # The registered type as the totals see it (the same object, typed as the protocol).
-            registered = self._type(document_type.key)
-            derived = attrs.evolve(derived, totals=self._totals(derived, registered))
+            derived = attrs.evolve(derived, totals=self._totals(derived, self._type(doc_type)))
             stored = tx.update_document(derived, lines=False)
             self.record(
                 tx,
@@ -603,7 +620,7 @@ class DocumentService(Service):
                 entity="document",
                 entity_id=stored.id,
                 client_id=stored.client_id,
-                detail={"version": stored.version, "restated_after": changed.id},
+                detail={"version": stored.version, "restated_after": changed_id},
                 topic=Topic.DOCUMENT_UPDATED,
                 message=stored,
             )
@@ -814,10 +831,13 @@ class DocumentService(Service):
                 moved = self._move(tx, actor, stored, transition, comment, {}, related)
             changed = [moved or stored] if current is None else [current, moved or stored]
             restated = self._restate(tx, actor, changed)
+            again = {item.id: item for item in restated}
+            stored = again.pop(stored.id, stored) if moved is None else stored
+            moved = again.pop(moved.id, moved) if moved is not None else None
         self.fire("document_saved", document=stored, actor=actor, created=current is None)
         if moved is not None:
             self._fire_moved(actor, stored, moved, related)
-        self._fire_restated(actor, restated)
+        self._fire_restated(actor, again.values())
         return SavedDocument(
             document=moved or stored,
             created=current is None,
@@ -933,8 +953,10 @@ class DocumentService(Service):
             stored = self._move(tx, actor, document, transition_key, comment, context or {}, moved)
             # A cancelled bill no longer counts for the later drafts of its contractor.
             restated = self._restate(tx, actor, [stored])
+            again = {item.id: item for item in restated}
+            stored = again.pop(stored.id, stored)
         self._fire_moved(actor, document, stored, moved)
-        self._fire_restated(actor, restated)
+        self._fire_restated(actor, again.values())
         return stored
 
     def _fire_restated(self, actor: Actor, restated: Iterable[Document]) -> None:
