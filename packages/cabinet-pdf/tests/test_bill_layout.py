@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import date
 
 import attrs
 import pytest
@@ -185,3 +186,21 @@ def render_pdf(cabinet: Cabinet, bill: Document, client: Client, language: str) 
     return (
         PdfRenderer().render(cabinet, bill, client=client, template=None, language=language).content
     )
+
+
+def test_a_bill_paid_after_the_26th_birthday_prints_why_the_declarations_did_not_apply(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    extra = {
+        **BILL_EXTRA,
+        "student_under_26": True,
+        "contractor_pesel": "00312001238",  # born 20 November 2000
+    }
+    late = computed(cabinet, attrs.evolve(bill, issue_date=date(2026, 11, 30), extra=extra))
+    text = " ".join(text_of(cabinet, late, client, "pl", pdf_text).split())
+    assert (
+        "Wykonawca ukończył(a) 26 lat 2026-11-20: wypłata z 2026-11-30 nie korzysta z ulgi" in text
+    )
+    assert "od wypłaty z 2026-11-30 należą się składki ZUS i zdrowotna." in text
+    english = " ".join(text_of(cabinet, late, client, "en", pdf_text).split())
+    assert "The contractor turned 26 on 2026-11-20: pay received on 2026-11-30 gets no" in english
