@@ -403,6 +403,14 @@ def test_the_under_26_declarations_need_the_age(world: World) -> None:
     assert [(e.field, e.code) for e in raised.value.errors] == [
         ("extra.contractor_birth_date", "required_under_26")
     ]
+    # A PESEL typed wrong is the one error: the age waits for the PESEL.
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(
+            alice, bill_from(world, contract, under_26=True, contractor_pesel="00312001230")
+        )
+    assert [(e.field, e.code) for e in raised.value.errors] == [
+        ("extra.contractor_pesel", "invalid_pesel")
+    ]
     other = bill_from(
         world,
         contract,

@@ -346,6 +346,9 @@ def test_a_bill_paid_after_the_26th_birthday_says_why_it_has_no_relief(
         ),
     )
     assert bill.extra["breakdown"]["net"] == "722.53"  # §5.2 B: taxed and insured
+    form = client_web.get(f"/documents/{bill.id}/edit").text
+    assert 'name="extra.contractor_birth_date"' in form
+    assert "Data urodzenia wykonawcy" in form
     page = client_web.get(f"/documents/{bill.id}").text
     assert 'data-test="breakdown-young-relief"' in page
     assert "ukończył(a) 26 lat 20.11.2026: wypłata z 30.11.2026 nie korzysta z ulgi" in page

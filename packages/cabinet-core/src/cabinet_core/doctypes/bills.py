@@ -610,8 +610,12 @@ class Bill(BaseDocumentType):
                 code="after_issue_date",
                 message=N_("The date of birth must be before the bill."),
             )
-        if born is None and (
-            self.value(document, "student_under_26") or self.value(document, "under_26")
+        # A PESEL typed wrong is reported at its own field; the age waits for it.
+        typed_pesel = str(document.extra.get("contractor_pesel") or "").strip()
+        if (
+            born is None
+            and not typed_pesel
+            and (self.value(document, "student_under_26") or self.value(document, "under_26"))
         ):
             yield FieldError(
                 field="extra.contractor_birth_date",
