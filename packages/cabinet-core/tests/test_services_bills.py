@@ -535,9 +535,12 @@ def test_a_later_bill_already_issued_is_not_changed_but_shows_the_drift(world: W
         "earlier_exempt_income": Decimal("-500.00"),
         "earlier_pension_base": Decimal("-500.00"),
     }
-    assert (
-        world.cabinet.documents.drift(alice, world.cabinet.documents.get(alice, first.id)) is None
-    )
+    edited = world.cabinet.documents.get(alice, first.id)
+    assert world.cabinet.documents.drift(alice, edited) is None
+    # Cancelled, the later bill no longer warns: it is out of the reckoning.
+    world.cabinet.documents.transition(alice, second.id, "cancel", comment="Recomputed anew")
+    cancelled = world.cabinet.documents.get(alice, second.id)
+    assert world.cabinet.documents.drift(alice, cancelled) is None
 
 
 # -- the drift, as a property of the bill type ------------------------------------------------

@@ -418,9 +418,9 @@ class Bill(BaseDocumentType):
     def drift(self, document: Document, earlier: Sequence[Document]) -> ComputationDrift | None:
         """How the year-to-date figures the bill was computed with differ from what the
         contractor's earlier bills give now (one was edited, cancelled, deleted or added
-        since); ``None`` when they agree or the bill was never computed."""
+        since); ``None`` when they agree, the bill was never computed or is cancelled."""
         stored = self.breakdown(document)
-        if stored is None:
+        if stored is None or document.status == "cancelled":
             return None
         counted = self.counted(document, earlier)
         exempt, base = self._year_to_date(document, counted)
@@ -448,8 +448,8 @@ class Bill(BaseDocumentType):
                 ):
                     continue
                 entry = new if new is not None else old
-                assert entry is not None
-                changed.append(_earlier_document(entry))
+                if entry is not None:
+                    changed.append(_earlier_document(entry))
         return ComputationDrift(changed=tuple(changed), differences=differences)
 
     def pay_date(self, document: Document) -> date:
