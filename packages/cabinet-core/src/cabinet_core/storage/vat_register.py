@@ -147,10 +147,74 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+#: An exchange rate's places (``Numeric(12, 6)``), as SQLAlchemy's ``Numeric`` formats them.
+_RATE_FORMAT = f"%.{_d.c.fx_rate.type.scale}f"
+
+
+def _rate(value: Any) -> Decimal:
+    """An exchange rate as the driver returns it: a ``Decimal`` (psycopg), or the number SQLite
+    keeps a ``NUMERIC`` as, taken to the column's places exactly as SQLAlchemy does."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(_RATE_FORMAT % value)
+
+
 def _text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """``column`` read as the database's text: SQLAlchemy's SQLite date parsing costs more than
     the whole rest of a register row, and :func:`date.fromisoformat` is exact and fast."""
     return sa.type_coerce(column, sa.String)
+
+
+@attrs.frozen
+class _DriverStatement:
+    """A register statement compiled once for one dialect, run as the driver's SQL
+    (:meth:`Connection.exec_driver_sql`): the statement is not compiled, its cache not looked up
+    and its parameters and result values not processed on every call; the caller decodes the
+    few values that need it (dates and JSON read as text, the exchange rate)."""
+
+    sql: str
+    #: The parameters' names in the SQL's order (a positional paramstyle), else ``None``.
+    order: tuple[str, ...] | None
+    #: The values of the parameters fixed by the statement (types, states, JSON paths), as the
+    #: driver takes them.
+    fixed: Mapping[str, Any]
+    #: The parameters given per call (:func:`register_params`) and their bind processors.
+    given: Mapping[str, Any]
+
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        merged = dict(self.fixed)
+        for name, process in self.given.items():
+            value = values[name]
+            merged[name] = value if process is None else process(value)
+        if self.order is None:
+            return merged
+        return tuple(merged[name] for name in self.order)
+
+    def execute(self, connection: Connection, values: Mapping[str, Any]) -> Any:
+        return connection.exec_driver_sql(self.sql, self.parameters(values))
+
+
+@functools.lru_cache(maxsize=128)
+def _driver_statement(dialect: sa.Dialect, query: sa.Select[Any]) -> _DriverStatement:
+    compiled = query.compile(dialect=dialect)
+    given = register_params(0, date.min, date.min)
+    state = compiled.construct_expanded_state(given)
+    processors: dict[str, Any] = dict(state.processors)
+    for name, bind in compiled.binds.items():
+        if name not in processors:
+            processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
+    fixed = {}
+    for name, value in state.parameters.items():
+        if name in given:
+            continue
+        process = processors.get(name)
+        fixed[name] = value if process is None else process(value)
+    return _DriverStatement(
+        sql=state.statement,
+        order=tuple(state.positiontup) if compiled.positional and state.positiontup else None,
+        fixed=fixed,
+        given={name: processors.get(name) for name in given},
+    )
 
 
 def register_params(client_id: int, start: date, end: date) -> dict[str, Any]:
@@ -237,17 +301,20 @@ def register_entries(
     gtu: dict[int, list[str]] = {}
     procedures: dict[int, list[str]] = {}
     marked: set[int] = set()
-    for document_id, code, line_procedures, non_deductible_line in connection.execute(
-        gtu_query, params
-    ):
+    dialect = connection.dialect
+    for document_id, code, line_procedures, non_deductible_line in _driver_statement(
+        dialect, gtu_query
+    ).execute(connection, params):
         if code is not None:
             gtu.setdefault(document_id, []).append(code)
         if line_procedures:
-            procedures.setdefault(document_id, []).extend(line_procedures)
+            procedures.setdefault(document_id, []).extend(_json(line_procedures))
         if non_deductible_line:
             marked.add(document_id)
     shares = _non_deductible_shares(connection, marked) if buyer_side and marked else {}
-    result = connection.execution_options(yield_per=_BATCH).execute(query, params)
+    result = _driver_statement(dialect, query).execute(
+        connection.execution_options(yield_per=_BATCH), params
+    )
     # A counterparty appears on many rows of a month: one Party per distinct one.
     parties: dict[tuple[Any, ...], Party] = {}
     # Unpacked in the select's column order: attribute access per column costs more here than
@@ -316,7 +383,7 @@ def register_entries(
             currency=currency,
             counterparty=party,
             totals=_json(totals),
-            fx_rate=fx_rate,
+            fx_rate=fx_rate if fx_rate is None else _rate(fx_rate),
             fx_table=fx_table,
             fx_date=_day(fx_date),
             ksef_number=ksef_number_of(ksef_number),
