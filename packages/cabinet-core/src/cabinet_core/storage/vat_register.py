@@ -29,6 +29,7 @@ from cabinet_core.vat_statement.registers import (
     KSEF_NUMBER_EXTRA,
     RegisterEntry,
     VatMark,
+    entry_of,
     ksef_number_of,
 )
 
@@ -318,7 +319,8 @@ def register_entries(
     # A counterparty appears on many rows of a month: one Party per distinct one.
     parties: dict[tuple[Any, ...], Party] = {}
     # Unpacked in the select's column order: attribute access per column costs more here than
-    # everything the row's arithmetic does.
+    # everything the row's arithmetic does. The batch size is given: without it a driver
+    # statement's partitions on SQLite are one row each (a fetch call per row).
     for (
         document_id,
         doc_type,
@@ -346,7 +348,7 @@ def register_entries(
         ksef_marker,
         version,
         updated_at,
-    ) in itertools.chain.from_iterable(result.partitions()):
+    ) in itertools.chain.from_iterable(result.partitions(_BATCH)):
         # The mark's own values, not its time: a pinned clock must not hide a change.
         stamp = (
             version,
@@ -372,36 +374,38 @@ def register_entries(
                 vat_eu=party_vat_eu,
                 address=_ADDRESSES.get(party_country) or Address(country=party_country or "PL"),
             )
-        yield RegisterEntry(
-            document_id=document_id,
-            doc_type=doc_type,
-            number=number,
-            seller_number=seller_number,
-            issue_date=_day(issue_date),
-            sale_date=_day(sale_date),
-            receipt_date=_day(receipt_date),
-            currency=currency,
-            counterparty=party,
-            totals=_json(totals),
-            fx_rate=fx_rate if fx_rate is None else _rate(fx_rate),
-            fx_table=fx_table,
-            fx_date=_day(fx_date),
-            ksef_number=ksef_number_of(ksef_number),
-            stamp=stamp,
-            line_gtu=tuple(gtu.get(document_id, ())),
-            line_procedures=tuple(procedures.get(document_id, ())),
-            non_deductible_share=shares.get(document_id),
-            mark=None
-            if mark_id is None
-            else VatMark(
-                document_id=mark_id,
-                client_id=mark_client_id,
-                non_deductible=bool(non_deductible),
-                fixed_asset=bool(fixed_asset),
-                markers=tuple(_json(markers) or ()),
-                document_kind=document_kind,
-                ksef_marker=ksef_marker,
-            ),
+        yield entry_of(
+            {
+                "document_id": document_id,
+                "doc_type": doc_type,
+                "number": number,
+                "seller_number": seller_number,
+                "issue_date": _day(issue_date),
+                "sale_date": _day(sale_date),
+                "receipt_date": _day(receipt_date),
+                "currency": currency,
+                "counterparty": party,
+                "totals": _json(totals),
+                "fx_rate": fx_rate if fx_rate is None else _rate(fx_rate),
+                "fx_table": fx_table,
+                "fx_date": _day(fx_date),
+                "ksef_number": ksef_number_of(ksef_number),
+                "stamp": stamp,
+                "line_gtu": tuple(gtu.get(document_id, ())),
+                "line_procedures": tuple(procedures.get(document_id, ())),
+                "non_deductible_share": shares.get(document_id),
+                "mark": None
+                if mark_id is None
+                else VatMark(
+                    document_id=mark_id,
+                    client_id=mark_client_id,
+                    non_deductible=bool(non_deductible),
+                    fixed_asset=bool(fixed_asset),
+                    markers=tuple(_json(markers) or ()),
+                    document_kind=document_kind,
+                    ksef_marker=ksef_marker,
+                ),
+            }
         )
 
 
