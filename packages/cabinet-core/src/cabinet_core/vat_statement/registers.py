@@ -138,7 +138,9 @@ class RegisterEntry:
 def entry_of(values: dict[str, Any]) -> RegisterEntry:
     """A :class:`RegisterEntry` of ``values``, which name every field (the store's reading loop;
     see :func:`_frozen`)."""
-    return _frozen(RegisterEntry, values)
+    entry = object.__new__(RegisterEntry)
+    object.__setattr__(entry, "__dict__", values)
+    return entry
 
 
 #: Where a document's KSeF number is kept today: the ``ksef_number`` extra field (a received
