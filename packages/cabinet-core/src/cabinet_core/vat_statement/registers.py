@@ -481,13 +481,22 @@ class KTotals:
 
     def add(self, row: RegisterRow) -> None:
         """Count ``row`` if it goes to JPK; FP rows count but stay out of the tax sums."""
-        if not row.in_jpk:
-            return
-        self.count += 1
-        if row.document_kind == "FP":
-            return
-        for field, amount in row.k.items():
-            self.k[field] = self.k.get(field, _ZERO) + amount
+        self.add_all((row,))
+
+    def add_all(self, rows: Iterable[RegisterRow]) -> None:
+        """:meth:`add` each of ``rows`` (one call for a register: a call per row cost more than
+        the sums)."""
+        k = self.k
+        count = 0
+        for row in rows:
+            if row.non_deductible:  # not in JPK (RegisterRow.in_jpk)
+                continue
+            count += 1
+            if row.document_kind == "FP":
+                continue
+            for field, amount in row.k.items():
+                k[field] = k.get(field, _ZERO) + amount
+        self.count += count
 
     @property
     def tax(self) -> Decimal:
@@ -531,8 +540,9 @@ class RegisterTotals:
         for row in rows:
             count += 1
             for amount in row.amounts:
-                nets[amount.rate] = nets.get(amount.rate, _ZERO) + amount.net_pln
-                vats[amount.rate] = vats.get(amount.rate, _ZERO) + amount.vat_pln
+                rate = amount.rate
+                nets[rate] = nets.get(rate, _ZERO) + amount.net_pln
+                vats[rate] = vats.get(rate, _ZERO) + amount.vat_pln
             non_deductible += row.non_deductible_vat_pln
         rates = tuple(
             RateSum(rate=code, net_pln=nets[code], vat_pln=vats[code])
