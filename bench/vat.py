@@ -11,6 +11,9 @@ bare SQL it needs, and the JPK_V7M(3) writer's time and peak memory as rows grow
   in alternating batches; goal: statement ≤ 1.5 × baseline. The statement reuses the rows of
   unchanged documents it built before (as the page, its downloads and the JPK's two passes do);
   ``statement_rows_rebuilt`` is the same call after :meth:`forget_rows`, every row built anew.
+  ``--stages`` times each stage alone; ``--minimums N`` runs one call of each (bare SQL, the
+  statement, the statement with every row rebuilt, the access check) in turn N times and gives
+  the minimum and median of each and their ratios, steadier on a busy machine than the batches.
 * ``jpk_v7m_<n>``: :func:`cabinet_core.vat_statement.write_jpk` of ``n`` sales rows (and n/10
   purchase rows) streamed to a sink that only counts bytes, with the peak of ``tracemalloc``
   while writing; the rows come from a generator, as the service streams them from the database,
@@ -27,9 +30,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import sqlalchemy as sa
+from cabinet_core import access
 from cabinet_core.entities import Actor, Address, Party
 from cabinet_core.storage import schema as t
 from cabinet_core.storage.vat_register import register_params, register_queries
@@ -212,6 +217,71 @@ def measure_stages(cabinet: Any, *, calls: int = 20) -> dict[str, Any]:
     }
 
 
+def measure_minimums(cabinet: Any, *, calls: int = 60) -> dict[str, Any]:
+    """The statement (rows reused, and every row rebuilt), the bare SQL and the access check
+    with its transaction, one call of each in turn ``calls`` times (process CPU): the minimum and
+    the median of each and their ratios. Single calls are far less disturbed by a busy machine
+    than the batches of :func:`measure_statement`, so two versions of the code compare closer."""
+    engine: sa.Engine = cabinet.store.engine
+    with engine.connect() as connection:
+        marker = connection.execute(
+            sa.select(t.settings.c.value).where(t.settings.c.key == lists.MARKER)
+        ).scalar_one()
+    client_id = int(marker["measured_client"])
+    actor = Actor.system()
+    service = cabinet.vat_statements
+    compiled = [
+        str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+        for query in _bare_queries(cabinet, client_id)
+    ]
+
+    def bare() -> None:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for sql in compiled:
+                cursor.execute(sql)
+                cursor.fetchall()
+            cursor.close()
+        finally:
+            raw.close()
+
+    def reused() -> None:
+        service.statement(actor, client_id, MONTH)
+
+    def rebuilt() -> None:
+        service.forget_rows()
+        service.statement(actor, client_id, MONTH)
+
+    def access_check() -> None:
+        with cabinet.store.transaction(readonly=True) as tx:
+            access.client_for(tx, actor, client_id)
+
+    runs: dict[str, Callable[[], None]] = {
+        "bare_sql": bare,
+        "statement": reused,
+        "statement_rows_rebuilt": rebuilt,
+        "access_check": access_check,
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    reused()
+    for _ in range(calls):
+        for name, run in runs.items():
+            started = time.process_time()
+            run()
+            times[name].append(time.process_time() - started)
+    result: dict[str, Any] = {"name": "vat_statement_minimums_sqlite", "calls": calls}
+    for name, found in times.items():
+        result[f"{name}_ms"] = [round(min(found) * 1000, 2), round(median(found) * 1000, 2)]
+    for name in ("statement", "statement_rows_rebuilt"):
+        result[f"ratio_{name}"] = [
+            round(min(times[name]) / min(times["bare_sql"]), 2),
+            round(median(times[name]) / median(times["bare_sql"]), 2),
+        ]
+    result["figures"] = "[minimum, median]"
+    return result
+
+
 # -- the JPK writer --------------------------------------------------------------------------------
 
 
@@ -312,6 +382,7 @@ def run(
     folder: Path = RESULTS,
     log: Callable[[str], None] | None = None,
     stages: bool = False,
+    minimums: int = 0,
 ) -> list[dict[str, Any]]:
     """Measure the statement on each engine and the JPK writer at each size."""
     log = log or (lambda text: print(text, file=sys.stderr))
@@ -322,6 +393,8 @@ def run(
             results.append(measure_statement(cabinet, "sqlite", calls=calls, rounds=rounds))
             if stages:
                 results.append(measure_stages(cabinet))
+            if minimums:
+                results.append(measure_minimums(cabinet, calls=minimums))
     if "postgresql" in engines:
         server = lists.postgres_server()
         unreachable = lists.postgres_unreachable(server)
@@ -334,7 +407,8 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    """``python -m bench vat [--documents N] [--own N] [--engine E] [--jpk-rows N] [--stages]``."""
+    """``python -m bench vat [--documents N] [--own N] [--engine E] [--jpk-rows N] [--stages]
+    [--minimums N]``."""
     parser = argparse.ArgumentParser(prog="python -m bench vat")
     parser.add_argument("--documents", type=int, default=DEFAULT_SIZE.documents)
     parser.add_argument("--own", type=int, default=DEFAULT_SIZE.own)
@@ -345,6 +419,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), action="append")
     parser.add_argument(
         "--stages", action="store_true", help="also time each stage of the statement (SQLite)"
+    )
+    parser.add_argument(
+        "--minimums",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N single calls of each in turn: minimum and median (SQLite)",
     )
     args = parser.parse_args(argv)
     size = lists.Size(
@@ -360,4 +441,5 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         jpk_rows=tuple(args.jpk_rows or (1000, 10_000)),
         engines=tuple(args.engine or ("sqlite",)),
         stages=args.stages,
+        minimums=args.minimums,
     )

@@ -156,9 +156,21 @@ def test_the_vat_benchmark_measures_the_statement_and_a_valid_streamed_jpk(tmp_p
 
     size = lists.Size(documents=3000, own=600, clients=6, suppliers=50)
     results = vat.run(
-        size, calls=1, rounds=1, jpk_rows=(20, 200), folder=tmp_path, log=lambda _: None
+        size,
+        calls=1,
+        rounds=1,
+        jpk_rows=(20, 200),
+        folder=tmp_path,
+        log=lambda _: None,
+        stages=True,
+        minimums=2,
     )
-    small, large, statement = results
+    small, large, statement, stages, minimums = results
+    assert stages["name"] == "vat_statement_stages_ms" and stages["statement"] > 0
+    assert minimums["name"] == "vat_statement_minimums_sqlite" and minimums["calls"] == 2
+    for key in ("bare_sql_ms", "statement_ms", "statement_rows_rebuilt_ms", "access_check_ms"):
+        fastest, middle = minimums[key]
+        assert 0 < fastest <= middle
     assert (small["rows"], large["rows"]) == (22, 220)
     assert 0 < small["bytes_written"] < large["bytes_written"]
     assert small["peak_kib"] > 0 and large["peak_kib"] > 0

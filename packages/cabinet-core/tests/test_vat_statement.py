@@ -14,7 +14,16 @@ import attrs
 import pytest
 from cabinet_core.entities import Actor, Address, Document, DocumentLine, Party
 from cabinet_core.errors import NotFound, PermissionDenied, ValidationError
-from cabinet_core.vat_statement import Period, RegisterRow, VatStatement, validate_jpk
+from cabinet_core.vat_statement import (
+    PURCHASE,
+    SALES,
+    Period,
+    RateAmount,
+    RegisterEntry,
+    RegisterRow,
+    VatStatement,
+    validate_jpk,
+)
 from fixtures_services import World
 from invoicing_support import buyer_client, example
 
@@ -187,6 +196,40 @@ def test_tv6_eur_sale_converts_the_net_and_takes_the_invoices_pln_vat(world: Wor
     )
     assert row.rate_table and row.rate_date
     assert "<K_19>4251.20</K_19><K_20>977.78</K_20>" in _jpk(world)
+
+
+def test_rows_and_entries_made_without_init_are_whole_frozen_and_equal_to_made_with_it(
+    world: World,
+) -> None:
+    """The store's entries, the rows and their amounts are made from a dict of every field
+    (no ``__init__``, for speed): each has every field, is frozen and equals the same made by
+    ``__init__`` (``attrs.evolve``)."""
+    _sale(world, (DocumentLine(name="Consulting", unit_price=Decimal("1000.00")),), currency="EUR")
+    _sale(world, TV3_LINES)
+    _purchase(world, "100.00")
+    statement = _statement(world)
+    with world.cabinet.store.transaction(readonly=True) as tx:
+        entries = [
+            entry
+            for side in (SALES, PURCHASE)
+            for entry in tx.vat_register_entries(
+                client_id=world.client_id(world.client_a),
+                selections=world.cabinet.vat_statements.selections(side),
+                start=date(2026, 11, 1),
+                end=date(2026, 11, 30),
+                buyer_side=side == PURCHASE,
+            )
+        ]
+    made: list[object] = [*entries, *statement.sales, *statement.purchases]
+    made += [amount for row in (*statement.sales, *statement.purchases) for amount in row.amounts]
+    assert len(entries) == 3 and len(made) == 3 + 3 + 6
+    for instance in made:
+        cls = type(instance)
+        assert cls in (RegisterEntry, RegisterRow, RateAmount)
+        assert vars(instance).keys() == {field.name for field in attrs.fields(cls)}
+        assert attrs.evolve(instance) == instance
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            instance.document_id = 0  # type: ignore[attr-defined]
 
 
 def test_tv9_usd_sale_at_two_rates(world: World) -> None:

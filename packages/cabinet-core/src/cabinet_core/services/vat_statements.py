@@ -148,18 +148,19 @@ class VatStatementService(Service):
             purchases = tuple(self.rows(tx, client, wanted, PURCHASE))
         rules = self.cabinet.tax_rules_on(wanted.last_day)
         sold, bought = KTotals(side=SALES), KTotals(side=PURCHASE)
-        for row in sales:
-            sold.add(row)
-        for row in purchases:
-            bought.add(row)
-        used = {amount.rate for row in (*sales, *purchases) for amount in row.amounts}
+        sold.add_all(sales)
+        bought.add_all(purchases)
+        sales_totals = RegisterTotals.of(sales, rules.order)
+        purchase_totals = RegisterTotals.of(purchases, rules.order)
+        # Every rate of every row has its sum in the totals.
+        used = {rate.rate for rate in (*sales_totals.rates, *purchase_totals.rates)}
         return VatStatement(
             client=client,
             period=wanted,
             sales=sales,
             purchases=purchases,
-            sales_totals=RegisterTotals.of(sales, rules.order),
-            purchase_totals=RegisterTotals.of(purchases, rules.order),
+            sales_totals=sales_totals,
+            purchase_totals=purchase_totals,
             sales_k=dict(sold.k),
             purchase_k=dict(bought.k),
             tax_due=sold.tax,

@@ -29,6 +29,7 @@ from cabinet_core.vat_statement.registers import (
     KSEF_NUMBER_EXTRA,
     RegisterEntry,
     VatMark,
+    entry_of,
     ksef_number_of,
 )
 
@@ -134,23 +135,85 @@ def _period_filter(selections: tuple[RegisterSelection, ...]) -> sa.ColumnElemen
     return _d.c.id.in_(sa.union_all(*parts))
 
 
-def _day(value: Any) -> Any:
-    # Dates are selected as text (see register_queries); PostgreSQL may still hand back a date.
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
+#: ``raw_decode``, not ``json.loads``: no checks for whitespace around the value (the database's
+#: own JSON text has none; each check is a regular expression per row).
+_JSON = json.JSONDecoder()
 
 
 def _json(value: Any) -> Any:
     """A JSON column selected as text (see :func:`_text`); a driver that decodes JSON itself
     (psycopg) hands back the value already."""
-    return json.loads(value) if isinstance(value, str) else value
+    return _JSON.raw_decode(value)[0] if isinstance(value, str) else value
+
+
+#: An exchange rate's places (``Numeric(12, 6)``), as SQLAlchemy's ``Numeric`` formats them.
+_RATE_FORMAT = f"%.{t.RATE.scale}f"
+
+
+def _rate(value: Any) -> Decimal:
+    """An exchange rate as the driver returns it: a ``Decimal`` (psycopg), or the number SQLite
+    keeps a ``NUMERIC`` as, taken to the column's places exactly as SQLAlchemy does."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(_RATE_FORMAT % value)
 
 
 def _text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """``column`` read as the database's text: SQLAlchemy's SQLite date parsing costs more than
     the whole rest of a register row, and :func:`date.fromisoformat` is exact and fast."""
     return sa.type_coerce(column, sa.String)
+
+
+@attrs.frozen
+class _DriverStatement:
+    """A register statement compiled once for one dialect, run as the driver's SQL
+    (:meth:`Connection.exec_driver_sql`): the statement is not compiled, its cache not looked up
+    and its parameters and result values not processed on every call; the caller decodes the
+    few values that need it (dates and JSON read as text, the exchange rate)."""
+
+    sql: str
+    #: The parameters' names in the SQL's order (a positional paramstyle), else ``None``.
+    order: tuple[str, ...] | None
+    #: The values of the parameters fixed by the statement (types, states, JSON paths), as the
+    #: driver takes them.
+    fixed: Mapping[str, Any]
+    #: The parameters given per call (:func:`register_params`) and their bind processors.
+    given: Mapping[str, Any]
+
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        merged = dict(self.fixed)
+        for name, process in self.given.items():
+            value = values[name]
+            merged[name] = value if process is None else process(value)
+        if self.order is None:
+            return merged
+        return tuple(merged[name] for name in self.order)
+
+    def execute(self, connection: Connection, values: Mapping[str, Any]) -> Any:
+        return connection.exec_driver_sql(self.sql, self.parameters(values))
+
+
+@functools.lru_cache(maxsize=128)
+def _driver_statement(dialect: sa.Dialect, query: sa.Select[Any]) -> _DriverStatement:
+    compiled = query.compile(dialect=dialect)
+    given = register_params(0, date.min, date.min)
+    state = compiled.construct_expanded_state(given)
+    processors: dict[str, Any] = dict(state.processors)
+    for name, bind in compiled.binds.items():
+        if name not in processors:
+            processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
+    fixed = {}
+    for name, value in state.parameters.items():
+        if name in given:
+            continue
+        process = processors.get(name)
+        fixed[name] = value if process is None else process(value)
+    return _DriverStatement(
+        sql=state.statement,
+        order=tuple(state.positiontup) if compiled.positional and state.positiontup else None,
+        fixed=fixed,
+        given={name: processors.get(name) for name in given},
+    )
 
 
 def register_params(client_id: int, start: date, end: date) -> dict[str, Any]:
@@ -237,21 +300,26 @@ def register_entries(
     gtu: dict[int, list[str]] = {}
     procedures: dict[int, list[str]] = {}
     marked: set[int] = set()
-    for document_id, code, line_procedures, non_deductible_line in connection.execute(
-        gtu_query, params
-    ):
+    dialect = connection.dialect
+    for document_id, code, line_procedures, non_deductible_line in _driver_statement(
+        dialect, gtu_query
+    ).execute(connection, params):
         if code is not None:
             gtu.setdefault(document_id, []).append(code)
         if line_procedures:
-            procedures.setdefault(document_id, []).extend(line_procedures)
+            procedures.setdefault(document_id, []).extend(_json(line_procedures))
         if non_deductible_line:
             marked.add(document_id)
     shares = _non_deductible_shares(connection, marked) if buyer_side and marked else {}
-    result = connection.execution_options(yield_per=_BATCH).execute(query, params)
+    result = _driver_statement(dialect, query).execute(
+        connection.execution_options(yield_per=_BATCH), params
+    )
     # A counterparty appears on many rows of a month: one Party per distinct one.
     parties: dict[tuple[Any, ...], Party] = {}
+    fromiso = date.fromisoformat
     # Unpacked in the select's column order: attribute access per column costs more here than
-    # everything the row's arithmetic does.
+    # everything the row's arithmetic does. The batch size is given: without it a driver
+    # statement's partitions on SQLite are one row each (a fetch call per row).
     for (
         document_id,
         doc_type,
@@ -279,7 +347,7 @@ def register_entries(
         ksef_marker,
         version,
         updated_at,
-    ) in itertools.chain.from_iterable(result.partitions()):
+    ) in itertools.chain.from_iterable(result.partitions(_BATCH)):
         # The mark's own values, not its time: a pinned clock must not hide a change.
         stamp = (
             version,
@@ -305,36 +373,42 @@ def register_entries(
                 vat_eu=party_vat_eu,
                 address=_ADDRESSES.get(party_country) or Address(country=party_country or "PL"),
             )
-        yield RegisterEntry(
-            document_id=document_id,
-            doc_type=doc_type,
-            number=number,
-            seller_number=seller_number,
-            issue_date=_day(issue_date),
-            sale_date=_day(sale_date),
-            receipt_date=_day(receipt_date),
-            currency=currency,
-            counterparty=party,
-            totals=_json(totals),
-            fx_rate=fx_rate,
-            fx_table=fx_table,
-            fx_date=_day(fx_date),
-            ksef_number=ksef_number_of(ksef_number),
-            stamp=stamp,
-            line_gtu=tuple(gtu.get(document_id, ())),
-            line_procedures=tuple(procedures.get(document_id, ())),
-            non_deductible_share=shares.get(document_id),
-            mark=None
-            if mark_id is None
-            else VatMark(
-                document_id=mark_id,
-                client_id=mark_client_id,
-                non_deductible=bool(non_deductible),
-                fixed_asset=bool(fixed_asset),
-                markers=tuple(_json(markers) or ()),
-                document_kind=document_kind,
-                ksef_marker=ksef_marker,
-            ),
+        yield entry_of(
+            {
+                "document_id": document_id,
+                "doc_type": doc_type,
+                "number": number,
+                "seller_number": seller_number,
+                # Dates are selected as text (SQLite's; PostgreSQL hands back dates), decoded
+                # here inline: a helper's four calls a row were a tenth of the loop.
+                "issue_date": fromiso(issue_date) if issue_date.__class__ is str else issue_date,
+                "sale_date": fromiso(sale_date) if sale_date.__class__ is str else sale_date,
+                "receipt_date": fromiso(receipt_date)
+                if receipt_date.__class__ is str
+                else receipt_date,
+                "currency": currency,
+                "counterparty": party,
+                "totals": _json(totals),
+                "fx_rate": fx_rate if fx_rate is None else _rate(fx_rate),
+                "fx_table": fx_table,
+                "fx_date": fromiso(fx_date) if fx_date.__class__ is str else fx_date,
+                "ksef_number": ksef_number_of(ksef_number),
+                "stamp": stamp,
+                "line_gtu": tuple(gtu.get(document_id, ())),
+                "line_procedures": tuple(procedures.get(document_id, ())),
+                "non_deductible_share": shares.get(document_id),
+                "mark": None
+                if mark_id is None
+                else VatMark(
+                    document_id=mark_id,
+                    client_id=mark_client_id,
+                    non_deductible=bool(non_deductible),
+                    fixed_asset=bool(fixed_asset),
+                    markers=tuple(_json(markers) or ()),
+                    document_kind=document_kind,
+                    ksef_marker=ksef_marker,
+                ),
+            }
         )
 
 

@@ -25,13 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from cabinet_core.entities import Party
 from cabinet_core.money import round_money
-from cabinet_core.vat import TaxRules, UnknownVatRate
+from cabinet_core.vat import TaxRules, VatRate
 from cabinet_core.vat_statement.markers import (
     PURCHASE_MARKERS,
     SALES_MARKERS,
@@ -55,6 +55,7 @@ __all__ = [
     "RegisterTotals",
     "VatMark",
     "build_row",
+    "entry_of",
     "ksef_number_of",
 ]
 
@@ -67,6 +68,21 @@ _ZERO = Decimal("0.00")
 TAX_DUE_PLUS = ("K_16", "K_18", "K_20", "K_24", "K_26", "K_28", "K_30", "K_32", "K_33", "K_34")
 TAX_DUE_MINUS = ("K_35", "K_36", "K_360")
 TAX_DEDUCTIBLE = ("K_41", "K_43", "K_44", "K_45", "K_46", "K_47")
+_T = TypeVar("_T")
+
+
+def _frozen(cls: type[_T], values: dict[str, Any]) -> _T:
+    """An instance of the frozen attrs class ``cls`` (kept in a ``__dict__``, not slotted) with
+    ``values`` as its attributes, every field given, without running ``__init__``.
+
+    A register month builds a few hundred rows at once, and a frozen class's ``__init__`` sets
+    each of a row's 30 fields through ``object.__setattr__``: that alone cost more than the
+    row's arithmetic. The instance is the same as one made by ``__init__`` (equal, frozen,
+    converted to JSON alike); ``test_vat_statement`` checks the builders give every field.
+    """
+    instance = object.__new__(cls)
+    object.__setattr__(instance, "__dict__", values)
+    return instance
 
 
 @attrs.frozen(kw_only=True)
@@ -88,7 +104,7 @@ class VatMark:
     updated_by: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class RegisterEntry:
     """One document as the store reads it for the registers (no lines, no attachments)."""
 
@@ -119,6 +135,14 @@ class RegisterEntry:
     mark: VatMark | None = None
 
 
+def entry_of(values: dict[str, Any]) -> RegisterEntry:
+    """A :class:`RegisterEntry` of ``values``, which name every field (the store's reading loop;
+    see :func:`_frozen`)."""
+    entry = object.__new__(RegisterEntry)
+    object.__setattr__(entry, "__dict__", values)
+    return entry
+
+
 #: Where a document's KSeF number is kept today: the ``ksef_number`` extra field (a received
 #: invoice's number, typed or taken from an imported file's name). The store reads this member
 #: (:mod:`cabinet_core.storage.vat_register`) and :func:`ksef_number_of` cleans it: the one
@@ -133,7 +157,7 @@ def ksef_number_of(value: object) -> str | None:
     return None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class RateAmount:
     """One VAT rate on one document: in the document's currency and in PLN."""
 
@@ -144,7 +168,7 @@ class RateAmount:
     vat_pln: Decimal
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class RegisterRow:
     """One row of a VAT register (``SprzedazWiersz``/``ZakupWiersz``), amounts in PLN."""
 
@@ -223,6 +247,24 @@ def _party_ids(party: Party | None) -> tuple[str, str, str]:
     return country, tax_id or NO_ID, party.name.strip() or NO_ID
 
 
+#: Each set of tax rules' rates by code (:meth:`TaxRules.rate` is a scan), under the rules' id
+#: with the rules themselves, so an id reused by other rules is not taken for theirs.
+_RATE_INDEX: dict[int, tuple[TaxRules, dict[str, VatRate]]] = {}
+
+
+def _rates_of(rules: TaxRules) -> dict[str, VatRate]:
+    """``rules``' rates by code: the rate :meth:`TaxRules.rate` gives for each code."""
+    found = _RATE_INDEX.get(id(rules))
+    if found is None or found[0] is not rules:
+        if len(_RATE_INDEX) >= 64:
+            _RATE_INDEX.clear()
+        index: dict[str, VatRate] = {}
+        for rate in rules.rates:
+            index.setdefault(rate.code, rate)
+        found = _RATE_INDEX[id(rules)] = (rules, index)
+    return found[1]
+
+
 def _amounts(entry: RegisterEntry) -> tuple[tuple[RateAmount, ...], bool, Decimal, Decimal]:
     """The per-rate amounts in PLN, whether a foreign-currency document lacks the rate to convert
     them (an invoice whose lines each had their own rate, MF example 21: its PLN net is then
@@ -235,8 +277,10 @@ def _amounts(entry: RegisterEntry) -> tuple[tuple[RateAmount, ...], bool, Decima
     amounts = []
     net_sum = vat_sum = _ZERO
     for raw in rows:
-        net = _decimal(raw.get("net"))
-        vat = _decimal(raw.get("vat"))
+        net = raw.get("net")
+        net = Decimal(net) if net.__class__ is str else _decimal(net)
+        vat = raw.get("vat")
+        vat = Decimal(vat) if vat.__class__ is str else _decimal(vat)
         if not foreign:
             net_pln, vat_pln = net, vat
         else:
@@ -251,29 +295,35 @@ def _amounts(entry: RegisterEntry) -> tuple[tuple[RateAmount, ...], bool, Decima
         net_sum += net_pln
         vat_sum += vat_pln
         amounts.append(
-            RateAmount(
-                rate=str(raw.get("rate")), net=net, vat=vat, net_pln=net_pln, vat_pln=vat_pln
+            _frozen(
+                RateAmount,
+                {
+                    "rate": str(raw.get("rate")),
+                    "net": net,
+                    "vat": vat,
+                    "net_pln": net_pln,
+                    "vat_pln": vat_pln,
+                },
             )
         )
     return tuple(amounts), missing, net_sum, vat_sum
 
 
-def _add(k: dict[str, Decimal], field: str | None, amount: Decimal) -> None:
-    if field is not None:
-        k[field] = k.get(field, _ZERO) + amount
-
-
 def _sales_k(amounts: Iterable[RateAmount], rules: TaxRules) -> dict[str, Decimal]:
     k: dict[str, Decimal] = {}
+    rates = _rates_of(rules)
     for amount in amounts:
-        try:
-            rate = rules.rate(amount.rate)
-        except UnknownVatRate:
+        rate = rates.get(amount.rate)
+        if rate is None:
             continue
-        _add(k, rate.jpk_net_field, amount.net_pln)
-        _add(k, rate.jpk_vat_field, amount.vat_pln)
+        field = rate.jpk_net_field
+        if field is not None:
+            k[field] = k.get(field, _ZERO) + amount.net_pln
+        field = rate.jpk_vat_field
+        if field is not None:
+            k[field] = k.get(field, _ZERO) + amount.vat_pln
         for field in rate.jpk_also_fields:
-            _add(k, field, amount.net_pln)
+            k[field] = k.get(field, _ZERO) + amount.net_pln
     return k
 
 
@@ -307,16 +357,18 @@ def _purchase_k(
     ``excluded`` (not deductible) part of each rate."""
     net_field, vat_field = ("K_40", "K_41") if fixed_asset else ("K_42", "K_43")
     k: dict[str, Decimal] = {}
+    rates = _rates_of(rules)
     for amount in amounts:
-        try:
-            rate = rules.rate(amount.rate)
-        except UnknownVatRate:
+        rate = rates.get(amount.rate)
+        if rate is None or not rate.bears_vat:
             continue
-        if rate.bears_vat:
-            net, vat = excluded.get(amount.rate, (_ZERO, _ZERO))
-            _add(k, net_field, amount.net_pln - net)
-            _add(k, vat_field, amount.vat_pln - vat)
+        net, vat = excluded.get(amount.rate, _NOTHING) if excluded else _NOTHING
+        k[net_field] = k.get(net_field, _ZERO) + (amount.net_pln - net)
+        k[vat_field] = k.get(vat_field, _ZERO) + (amount.vat_pln - vat)
     return k
+
+
+_NOTHING = (_ZERO, _ZERO)
 
 
 def build_row(
@@ -367,9 +419,11 @@ def build_row(
     country, tax_id, name = _party_ids(party)
     if non_deductible:
         nd_net, nd_vat = net_pln, vat_pln
-    else:
+    elif excluded:
         nd_net = sum((net for net, _ in excluded.values()), _ZERO)
         nd_vat = sum((vat for _, vat in excluded.values()), _ZERO)
+    else:
+        nd_net = nd_vat = _ZERO
     foreign = entry.currency != "PLN"
     currency_gross = None
     if foreign:
@@ -380,37 +434,40 @@ def build_row(
         ksef_marker = mark.ksef_marker
     else:
         ksef_marker = "BFK"
-    return RegisterRow(
-        lp=lp,
-        side=side,
-        document_id=entry.document_id,
-        doc_type=entry.doc_type,
-        number=number or NO_ID,
-        register_number=register_number,
-        issue_date=entry.issue_date,
-        other_date=other,
-        ksef_number=entry.ksef_number,
-        ksef_marker=ksef_marker,
-        country=country,
-        tax_id=tax_id,
-        counterparty_name=name,
-        currency=entry.currency,
-        currency_gross=currency_gross,
-        exchange_rate=entry.fx_rate if foreign else None,
-        rate_table=entry.fx_table if foreign else None,
-        rate_date=entry.fx_date if foreign else None,
-        amounts=amounts,
-        net_pln=net_pln,
-        vat_pln=vat_pln,
-        gross_pln=net_pln + vat_pln,
-        k=k,
-        markers=markers,
-        document_kind=mark.document_kind if mark else None,
-        non_deductible=non_deductible,
-        fixed_asset=fixed_asset,
-        non_deductible_net_pln=nd_net,
-        non_deductible_vat_pln=nd_vat,
-        rate_missing=rate_missing,
+    return _frozen(
+        RegisterRow,
+        {
+            "lp": lp,
+            "side": side,
+            "document_id": entry.document_id,
+            "doc_type": entry.doc_type,
+            "number": number or NO_ID,
+            "register_number": register_number,
+            "issue_date": entry.issue_date,
+            "other_date": other,
+            "ksef_number": entry.ksef_number,
+            "ksef_marker": ksef_marker,
+            "country": country,
+            "tax_id": tax_id,
+            "counterparty_name": name,
+            "currency": entry.currency,
+            "currency_gross": currency_gross,
+            "exchange_rate": entry.fx_rate if foreign else None,
+            "rate_table": entry.fx_table if foreign else None,
+            "rate_date": entry.fx_date if foreign else None,
+            "amounts": amounts,
+            "net_pln": net_pln,
+            "vat_pln": vat_pln,
+            "gross_pln": net_pln + vat_pln,
+            "k": k,
+            "markers": markers,
+            "document_kind": mark.document_kind if mark else None,
+            "non_deductible": non_deductible,
+            "fixed_asset": fixed_asset,
+            "non_deductible_net_pln": nd_net,
+            "non_deductible_vat_pln": nd_vat,
+            "rate_missing": rate_missing,
+        },
     )
 
 
@@ -424,13 +481,22 @@ class KTotals:
 
     def add(self, row: RegisterRow) -> None:
         """Count ``row`` if it goes to JPK; FP rows count but stay out of the tax sums."""
-        if not row.in_jpk:
-            return
-        self.count += 1
-        if row.document_kind == "FP":
-            return
-        for field, amount in row.k.items():
-            self.k[field] = self.k.get(field, _ZERO) + amount
+        self.add_all((row,))
+
+    def add_all(self, rows: Iterable[RegisterRow]) -> None:
+        """:meth:`add` each of ``rows`` (one call for a register: a call per row cost more than
+        the sums)."""
+        k = self.k
+        count = 0
+        for row in rows:
+            if row.non_deductible:  # not in JPK (RegisterRow.in_jpk)
+                continue
+            count += 1
+            if row.document_kind == "FP":
+                continue
+            for field, amount in row.k.items():
+                k[field] = k.get(field, _ZERO) + amount
+        self.count += count
 
     @property
     def tax(self) -> Decimal:
@@ -474,8 +540,9 @@ class RegisterTotals:
         for row in rows:
             count += 1
             for amount in row.amounts:
-                nets[amount.rate] = nets.get(amount.rate, _ZERO) + amount.net_pln
-                vats[amount.rate] = vats.get(amount.rate, _ZERO) + amount.vat_pln
+                rate = amount.rate
+                nets[rate] = nets.get(rate, _ZERO) + amount.net_pln
+                vats[rate] = vats.get(rate, _ZERO) + amount.vat_pln
             non_deductible += row.non_deductible_vat_pln
         rates = tuple(
             RateSum(rate=code, net_pln=nets[code], vat_pln=vats[code])
