@@ -20,7 +20,7 @@ The cabinet has no separate "client admin" role: a client's users all have the c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,12 @@ VOLATILE_COLUMNS = {"api_tokens": frozenset({"last_used_at"})}
 @attrs.frozen
 class Call:
     """One route of an action: ``path`` exactly as the routing table has it, its parameters
-    (names of :func:`_ids` entries or literal values) and a body (form for pages, JSON for
-    the API)."""
+    and a body (form for pages, JSON for the API; ``"{name}"`` stands for the record
+    ``name`` of :attr:`Roles.ids`)."""
 
     method: str
     path: str
+    #: Each path parameter's value: the name of a record of :attr:`Roles.ids`, else itself.
     params: Mapping[str, str] = attrs.field(factory=dict)
     body: Mapping[str, Any] = attrs.field(factory=dict)
 
@@ -86,6 +87,14 @@ OUTSIDERS = (OTHER_MANAGER, ANONYMOUS)
 BOOKKEEPING_ONLY = (CLIENT_USER, OWN_MANAGER, OTHER_MANAGER, ANONYMOUS)
 STAFF_MANAGEMENT = (CLIENT_USER, ACCOUNTANT, OTHER_MANAGER, ANONYMOUS)
 ADMIN_ONLY = (CLIENT_USER, OWN_MANAGER, ACCOUNTANT, OTHER_MANAGER, ANONYMOUS)
+#: What a manager does for its clients and every client (the audit log, news).
+MANAGERS_ONLY = (CLIENT_USER, ACCOUNTANT, ANONYMOUS)
+
+
+BRANDING = {"firm_name": "Intruz", "primary_color": "#000000", "accent_color": "#ffffff"}
+MAIL = {"host": "smtp.intruz.example", "port": 25, "sender": "x@intruz.example"}
+#: A user of client A someone would add (each route gives it its own address).
+INTRUDER = {"name": "Intruz", "role": "client", "client_id": "{client}"}
 
 
 def _move(
@@ -174,7 +183,7 @@ ACTIONS: tuple[Action, ...] = (
     _move("book an approved cost invoice", BOOKKEEPING_ONLY, ACCOUNTANT, "book", "cost_approved"),
     Action(
         "mark a cost invoice for the VAT registers",
-        denied=(CLIENT_USER, OWN_MANAGER, OTHER_MANAGER, ANONYMOUS),
+        denied=BOOKKEEPING_ONLY,
         control=ACCOUNTANT,
         api=Call(
             "PUT",
@@ -191,24 +200,9 @@ ACTIONS: tuple[Action, ...] = (
         page=Call(
             "POST",
             "/users",
-            body={
-                "email": "intruz.page@alfa.example",
-                "name": "Intruz",
-                "role": "client",
-                "client_id": "{client}",
-                "language": "pl",
-            },
+            body={**INTRUDER, "email": "intruz.page@alfa.example", "language": "pl"},
         ),
-        api=Call(
-            "POST",
-            "/api/v1/users",
-            body={
-                "email": "intruz.api@alfa.example",
-                "name": "Intruz",
-                "role": "client",
-                "client_id": "{client}",
-            },
-        ),
+        api=Call("POST", "/api/v1/users", body={**INTRUDER, "email": "intruz.api@alfa.example"}),
     ),
     Action(
         "reset a user's second factor",
@@ -238,7 +232,7 @@ ACTIONS: tuple[Action, ...] = (
     # -- tokens --------------------------------------------------------------------------------
     Action(
         "revoke another user's API token",
-        denied=(CLIENT_USER, OWN_MANAGER, ACCOUNTANT, OTHER_MANAGER, ANONYMOUS),
+        denied=ADMIN_ONLY,
         control="colleague",
         page=Call("POST", "/tokens/{token_id}/revoke", {"token_id": "colleague_token"}),
     ),
@@ -254,35 +248,20 @@ ACTIONS: tuple[Action, ...] = (
         "change the mail settings",
         denied=ADMIN_ONLY,
         control=ADMIN,
-        page=Call(
-            "POST",
-            "/settings/mail",
-            body={"host": "smtp.intruz.example", "port": "25", "sender": "x@intruz.example"},
-        ),
-        api=Call(
-            "PUT",
-            "/api/v1/settings/mail",
-            body={"host": "smtp.intruz.example", "port": 25, "sender": "x@intruz.example"},
-        ),
+        # A form sends the port as text, the API as a number.
+        page=Call("POST", "/settings/mail", body={**MAIL, "port": "25"}),
+        api=Call("PUT", "/api/v1/settings/mail", body=MAIL),
     ),
     Action(
         "change the branding",
         denied=ADMIN_ONLY,
         control=ADMIN,
-        page=Call(
-            "POST",
-            "/settings/branding",
-            body={"firm_name": "Intruz", "primary_color": "#000000", "accent_color": "#ffffff"},
-        ),
-        api=Call(
-            "PUT",
-            "/api/v1/settings/branding",
-            body={"firm_name": "Intruz", "primary_color": "#000000", "accent_color": "#ffffff"},
-        ),
+        page=Call("POST", "/settings/branding", body=BRANDING),
+        api=Call("PUT", "/api/v1/settings/branding", body=BRANDING),
     ),
     Action(
         "reassign client A to another manager",
-        denied=(CLIENT_USER, OWN_MANAGER, ACCOUNTANT, OTHER_MANAGER, ANONYMOUS),
+        denied=ADMIN_ONLY,
         control=ADMIN,
         api=Call(
             "PATCH",
@@ -294,7 +273,7 @@ ACTIONS: tuple[Action, ...] = (
     # -- audit and exports ---------------------------------------------------------------------
     Action(
         "read and export the audit log",
-        denied=(CLIENT_USER, ACCOUNTANT, ANONYMOUS),
+        denied=MANAGERS_ONLY,
         control=OWN_MANAGER,
         page=Call("GET", "/audit"),
         api=Call("GET", "/api/v1/audit"),
@@ -302,7 +281,7 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "export the audit log through the API",
-        denied=(CLIENT_USER, ACCOUNTANT, ANONYMOUS),
+        denied=MANAGERS_ONLY,
         control=ADMIN,
         download=Call("GET", "/api/v1/audit/export"),
     ),
@@ -325,7 +304,7 @@ ACTIONS: tuple[Action, ...] = (
     # -- news ----------------------------------------------------------------------------------
     Action(
         "publish news to every client",
-        denied=(CLIENT_USER, ACCOUNTANT, ANONYMOUS),
+        denied=MANAGERS_ONLY,
         control=OWN_MANAGER,
         page=Call("POST", "/news", body={"title": "Intruz", "body": "Intruz"}),
     ),
@@ -345,7 +324,7 @@ class Roles:
     api: TestClient
 
     def call(self, who: str, call: Call) -> Any:
-        path = _PARAM.sub(lambda m: self.ids[call.params[m.group(1)]], call.path)
+        path = _PARAM.sub(lambda m: self._param(call.params[m.group(1)]), call.path)
         body = {key: self._value(value, call.api) for key, value in call.body.items()} or None
         browser = self.browsers[who]
         if call.api:
@@ -367,6 +346,9 @@ class Roles:
             )
         return browser.request(call.method, path, follow_redirects=False)
 
+    def _param(self, value: str) -> str:
+        return self.ids.get(value, value)
+
     def _value(self, value: Any, api: bool) -> Any:
         if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
             found = self.ids[value[1:-1]]
@@ -379,19 +361,16 @@ def _id(value: Any) -> str:
     return str(value.id)
 
 
-def _submitted(cabinet: Any, who: Actor, cost: Any) -> str:
-    """A copy of the cost invoice ``cost``, submitted for approval; its id."""
+def _moved(cabinet: Any, who: Actor, bookkeeper: Actor, cost: Any, moves: Sequence[str]) -> str:
+    """A copy of the cost invoice ``cost``, submitted for approval, then moved through ``moves``
+    by ``bookkeeper``; its id."""
     copy = attrs.evolve(cost, id=None, number=None, status="draft", version=0)
     made = cabinet.documents.create(who, copy)
     assert made.id is not None
-    return _id(cabinet.documents.transition(who, made.id, "submit"))
-
-
-def _approved(cabinet: Any, who: Actor, bookkeeper: Actor, cost: Any) -> str:
-    """A copy of the cost invoice ``cost``, submitted and approved; its id."""
-    made = _submitted(cabinet, who, cost)
-    cabinet.documents.transition(bookkeeper, int(made), "approve")
-    return made
+    cabinet.documents.transition(who, made.id, "submit")
+    for move in moves:
+        cabinet.documents.transition(bookkeeper, made.id, move)
+    return _id(made)
 
 
 def _copy(cabinet: Any, who: Actor, doc_id: int) -> str:
@@ -401,53 +380,45 @@ def _copy(cabinet: Any, who: Actor, doc_id: int) -> str:
     return _id(cabinet.documents.create(who, copy))
 
 
+#: The cost invoices the moves take (each twice: page and API): the bookkeeper's moves after
+#: the client's user submitted it.
+COST_INVOICES = {"cost_to_approve": (), "cost_to_return": (), "cost_approved": ("approve",)}
+#: The users the world lacks: who, e-mail, name, role, and whether a user of client A.
+EXTRA_USERS = (
+    (ACCOUNTANT, "ksiegowa@firm.example", "Krystyna Księgowa", Role.ACCOUNTANT, False),
+    ("colleague", "kolega@alfa.example", "Kolega Alfa", Role.CLIENT, True),
+    # The user whose second factor is reset, whose password is set and who is deactivated
+    # (each ends its sessions, so not the colleague who revokes its own token).
+    ("leaver", "odchodzi@alfa.example", "Odchodzący Alfa", Role.CLIENT, True),
+)
+
+
 @pytest.fixture(scope="module")
 def roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roles]:
     for world in build(Path(tmp_path_factory.mktemp("roles"))):
         cabinet = world.cabinet
-        system = Actor.system()
-        accountant = cabinet.users.create(
-            system,
-            email="ksiegowa@firm.example",
-            name="Krystyna Księgowa",
-            role=Role.ACCOUNTANT,
-            client_id=None,
-            password=PASSWORD,
-        )
-        colleague = cabinet.users.create(
-            system,
-            email="kolega@alfa.example",
-            name="Kolega Alfa",
-            role=Role.CLIENT,
-            client_id=world.a.client_id,
-            password=PASSWORD,
-        )
-        user_a = Actor.of(world.a.user)
-        bookkeeper = Actor.of(accountant)
+        extra = {
+            who: cabinet.users.create(
+                Actor.system(),
+                email=email,
+                name=name,
+                role=role,
+                client_id=world.a.client_id if of_a else None,
+                password=PASSWORD,
+            )
+            for who, email, name, role, of_a in EXTRA_USERS
+        }
+        user_a, bookkeeper = Actor.of(world.a.user), Actor.of(extra[ACCOUNTANT])
         cost = cabinet.documents.get(user_a, world.a.ids["document"][4])
         assert cost.doc_type == "cost_invoice"
-
-        approved = _approved(cabinet, user_a, bookkeeper, cost)
-        # The user whose second factor is reset, whose password is set and who is deactivated
-        # (each ends its sessions, so not the colleague who revokes its own token).
-        leaver = cabinet.users.create(
-            system,
-            email="odchodzi@alfa.example",
-            name="Odchodzący Alfa",
-            role=Role.CLIENT,
-            client_id=world.a.client_id,
-            password=PASSWORD,
-        )
-        colleague_token, colleague_secret = cabinet.tokens.create(
-            Actor.of(colleague), name="kolega"
-        )
+        colleague_token, _ = cabinet.tokens.create(Actor.of(extra["colleague"]), name="kolega")
         people: dict[str, User] = {
             CLIENT_USER: world.a.user,
             OWN_MANAGER: world.manager_a,
             OTHER_MANAGER: world.manager_b,
-            ACCOUNTANT: accountant,
+            ACCOUNTANT: extra[ACCOUNTANT],
             ADMIN: world.admin,
-            "colleague": colleague,
+            "colleague": extra["colleague"],
         }
         # Tokens with every scope: what a role may do is the question, not what a token may.
         tokens = {
@@ -464,22 +435,19 @@ def roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roles]:
             "report": str(world.a.first("report")),
             "client": str(world.a.client_id),
             "draft_api": _copy(cabinet, user_a, world.a.first("draft")),
-            "cost_to_approve": _submitted(cabinet, user_a, cost),
-            "cost_to_approve_api": _submitted(cabinet, user_a, cost),
-            "cost_to_return": _submitted(cabinet, user_a, cost),
-            "cost_to_return_api": _submitted(cabinet, user_a, cost),
-            "cost_approved": approved,
-            "cost_approved_api": _approved(cabinet, user_a, bookkeeper, cost),
-            "leaver": _id(leaver),
-            "colleague": _id(colleague),
+            "leaver": _id(extra["leaver"]),
+            "colleague": _id(extra["colleague"]),
             "colleague_token": _id(colleague_token),
             "manager_b_id": _id(world.manager_b),
-            "issue": "issue",
-            "approve": "approve",
-            "return": "return",
-            "book": "book",
         }
-        del colleague_secret
+        # Each workflow move takes its own cost invoice on the page and one on the API.
+        ids.update(
+            {
+                f"{name}{end}": _moved(cabinet, user_a, bookkeeper, cost, moves)
+                for name, moves in COST_INVOICES.items()
+                for end in ("", "_api")
+            }
+        )
         app = create_app(cabinet)
         browsers = {who: TestClient(app) for who in (*people, ANONYMOUS)}
         for who, user in people.items():

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -34,6 +35,10 @@ class DemoServer:
     url: str
     logins: dict[str, str]
     output: str
+
+    def sign_in(self, page: Any, email: str, *, language: str | None = "pl") -> None:
+        """Sign ``page`` in as the demo user ``email`` (:func:`sign_in_through_the_form`)."""
+        sign_in_through_the_form(page, self.url, email, self.logins[email], language=language)
 
 
 def free_port() -> int:
@@ -112,3 +117,23 @@ def chromium_path() -> Path:
             pytest.fail(f"{CHROMIUM} is missing on CI (apt-get install -y chromium)")
         pytest.skip(f"{CHROMIUM} is not installed")
     return CHROMIUM
+
+
+def sign_in_through_the_form(
+    page: Any, url: str, email: str, password: str, *, language: str | None = "pl"
+) -> None:
+    """Sign ``page`` in at the cabinet at ``url`` through its login form (found by field names,
+    so in either language) and wait for the home page; then, unless ``language`` is None, choose
+    it: the demo users keep the language they used last, and a demo server shared by the
+    session may have been left in English by an earlier test."""
+    from playwright.sync_api import expect
+
+    home = url.rstrip("/") + "/"
+    page.goto(f"{home}login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login'] button[type=submit]")
+    expect(page).to_have_url(home)
+    if language is not None:
+        page.locator(f'button[name="language"][value="{language}"]').click()
+        expect(page.locator("html")).to_have_attribute("lang", language)

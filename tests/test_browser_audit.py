@@ -24,11 +24,7 @@ def test_admin_filters_the_audit_log_exports_it_and_changes_the_brand_colour(
         try:
             context = browser.new_context(locale="pl-PL", accept_downloads=True)
             page = context.new_page()
-            page.goto(f"{demo_server.url}login")
-            page.get_by_label("E-mail").fill("admin@demo.pl")
-            page.get_by_label("Hasło").fill(demo_server.logins["admin@demo.pl"])
-            page.get_by_role("button", name="Zaloguj się", exact=True).click()
-            expect(page).to_have_url(demo_server.url)
+            demo_server.sign_in(page, "admin@demo.pl", language="pl")
 
             page.get_by_role("link", name="Dziennik zdarzeń", exact=True).click()
             expect(page.get_by_role("heading", level=1)).to_have_text("Dziennik zdarzeń")

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Address, Client, Document, Party, Role
 from cabinet_core.settings import Branding, Settings
+from conftest import sign_in_through_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -177,11 +178,7 @@ def test_a_client_issues_a_bill_from_a_contract_in_polish_and_english(
 
     context = browser.new_context(locale="pl-PL", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(site.url + "/login")
-    page.fill("input[name=email]", "client@alfa.pl")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    expect(page).to_have_url(site.url + "/")
+    sign_in_through_the_form(page, site.url, "client@alfa.pl", PASSWORD, language=None)
 
     # Bills are one click from the menu; a new one starts from its contract.
     page.get_by_role("link", name="Rachunki", exact=True).click()

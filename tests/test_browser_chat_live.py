@@ -20,6 +20,7 @@ from cabinet_core.entities import Actor, Address, ChatMessage, Client, Role
 from cabinet_core.settings import Settings
 from cabinet_core.testing import require_postgres
 from cabinet_core.testing.databases import throwaway_database
+from conftest import sign_in_through_the_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -181,18 +182,10 @@ def test_a_client_and_a_manager_chat_live_through_two_processes(
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
         try:
             client_page = browser.new_context(locale="pl-PL").new_page()
-            client_page.goto(f"{client_url}login")
-            client_page.get_by_label("E-mail").fill("jan@alfa.example")
-            client_page.get_by_label("Hasło").fill(PASSWORD)
-            client_page.get_by_role("button", name="Zaloguj się", exact=True).click()
-            expect(client_page).to_have_url(client_url)
+            _sign_in(client_page, client_url, "jan@alfa.example")
 
             manager_page = browser.new_context(locale="en-GB").new_page()
-            manager_page.goto(f"{manager_url}login")
-            manager_page.get_by_role("button", name="English").click()
-            manager_page.get_by_label("E-mail").fill("marek@firm.example")
-            manager_page.get_by_label("Password").fill(PASSWORD)
-            manager_page.get_by_role("button", name="Sign in", exact=True).click()
+            _sign_in(manager_page, manager_url, "marek@firm.example", language="en")
             expect(manager_page).to_have_url(manager_url)
 
             # The manager waits in the inbox (process B); the client opens its chat (process A).
@@ -250,14 +243,8 @@ def test_a_client_and_a_manager_chat_live_through_two_processes(
             browser.close()
 
 
-def _sign_in(page: Any, url: str, email: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{url}login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Hasło").fill(PASSWORD)
-    page.get_by_role("button", name="Zaloguj się", exact=True).click()
-    expect(page).to_have_url(url)
+def _sign_in(page: Any, url: str, email: str, *, language: str | None = None) -> None:
+    sign_in_through_the_form(page, url, email, PASSWORD, language=language)
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -278,11 +265,7 @@ def test_older_messages_load_in_place_and_a_file_arrives_in_the_other_process(
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
         try:
             manager_page = browser.new_context(locale="en-GB").new_page()
-            manager_page.goto(f"{manager_url}login")
-            manager_page.get_by_role("button", name="English").click()
-            manager_page.get_by_label("E-mail").fill("marek@firm.example")
-            manager_page.get_by_label("Password").fill(PASSWORD)
-            manager_page.get_by_role("button", name="Sign in", exact=True).click()
+            _sign_in(manager_page, manager_url, "marek@firm.example", language="en")
             manager_page.goto(f"{manager_url}chat/{beta_id}")
             messages = manager_page.locator(".chat-message")
             expect(messages).to_have_count(30)

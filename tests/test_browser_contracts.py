@@ -7,13 +7,7 @@ signature lines."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,80 +16,17 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-#: This module's demo server listens in the range the contracts work was given.
-PORTS = range(18400, 18450)
-STARTUP_SECONDS = 120
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    pytest.fail(f"no free port in {PORTS}")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """``cabinet demo`` on a port of this module's range: its URL and the printed logins."""
-    data_dir = tmp_path_factory.mktemp("contracts-demo")
-    port = _free_port()
-    log_path = data_dir / "server.log"
-    script = Path(sys.executable).with_name("cabinet")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "cabinet_core.cli"]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*command, "demo", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            output = log_path.read_text(encoding="utf-8", errors="replace")
-            if process.poll() is not None:
-                pytest.fail(f"cabinet demo exited with {process.returncode}:\n{output}")
-            match = re.search(r"Demo cabinet: (http://\S+)", output)
-            if match:
-                with socket.socket() as sock:
-                    if sock.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-            if time.monotonic() > deadline:
-                pytest.fail(f"cabinet demo did not serve within {STARTUP_SECONDS}s:\n{output}")
-            time.sleep(0.2)
-        logins = dict(re.findall(r"^\s+\w+\s+(\S+@demo\.pl)\s+(\S+)$", output, flags=re.M))
-        yield match.group(1), logins
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-
-
-def _sign_in(page: Any, url: str, email: str, password: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{url}login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Hasło").fill(password)
-    page.get_by_role("button", name="Zaloguj się", exact=True).click()
-    expect(page).to_have_url(url)
-
 
 def test_admin_edits_a_template_and_a_client_makes_a_contract_and_downloads_it(
-    server: tuple[str, dict[str, str]], chromium_path: Path, chromium_args: list[str]
+    demo_server: Any, chromium_path: Path, chromium_args: list[str]
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    url, logins = server
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
         try:
             admin = browser.new_context(locale="pl-PL").new_page()
-            _sign_in(admin, url, "admin@demo.pl", logins["admin@demo.pl"])
+            demo_server.sign_in(admin, "admin@demo.pl", language="pl")
             admin.get_by_role("link", name="Ustawienia", exact=True).click()
             admin.get_by_role("link", name="Wzory umów").click()
             expect(admin.get_by_role("heading", level=1)).to_have_text("Wzory umów")
@@ -103,6 +34,8 @@ def test_admin_edits_a_template_and_a_client_makes_a_contract_and_downloads_it(
             admin.get_by_role("link", name="Umowa o dzieło", exact=True).click()
             body = admin.locator('textarea[name="body"]')
             original = body.input_value()
+            # The session's demo server is shared: count from what is there now.
+            versions = admin.locator('[data-test="versions"] li').count()
             assert "§ 1. Przedmiot umowy" in original
 
             body.fill(original.replace("{{ contract.subject }}", "{{ contract.salary }}"))
@@ -117,11 +50,12 @@ def test_admin_edits_a_template_and_a_client_makes_a_contract_and_downloads_it(
                 "§ 1. Przedmiot zamówienia"
             )
             admin.locator('[data-test="save-template"]').click()
-            expect(admin.get_by_role("status")).to_contain_text("Wzór zapisano (wersja 2).")
-            expect(admin.locator('[data-test="versions"] li')).to_have_count(2)
+            saved = f"Wzór zapisano (wersja {versions + 1})."
+            expect(admin.get_by_role("status")).to_contain_text(saved)
+            expect(admin.locator('[data-test="versions"] li')).to_have_count(versions + 1)
 
             client = browser.new_context(locale="pl-PL", accept_downloads=True).new_page()
-            _sign_in(client, url, "client@demo.pl", logins["client@demo.pl"])
+            demo_server.sign_in(client, "client@demo.pl", language="pl")
             client.get_by_role("link", name="Nowa umowa", exact=True).click()
             expect(client.get_by_role("heading", level=1)).to_have_text("Nowa umowa")
             client.locator('select[name="template_id"]').select_option(
@@ -147,6 +81,7 @@ def test_admin_edits_a_template_and_a_client_makes_a_contract_and_downloads_it(
             client.locator('[name="contractor.pesel"]').fill("44051401359")
             client.locator('[data-test="create-contract"]').click()
             expect(client).to_have_url(re.compile(r"/contracts/\d+$"))
+            contract_id = client.url.rsplit("/", 1)[1]
             text = client.locator('[data-test="contract-text"]')
             expect(text).to_contain_text("§ 1. Przedmiot zamówienia")
             expect(text).to_contain_text("Zofia Źdźbło")
@@ -165,6 +100,7 @@ def test_admin_edits_a_template_and_a_client_makes_a_contract_and_downloads_it(
 
             menu = client.get_by_role("navigation", name="Menu główne")
             menu.get_by_role("link", name="Umowy", exact=True).click()
-            expect(client.locator('[data-test="contract-row"]')).to_have_count(1)
+            mine = client.locator(f'[data-test="contract-row"][data-id="{contract_id}"]')
+            expect(mine).to_have_count(1)
         finally:
             browser.close()

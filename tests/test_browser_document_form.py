@@ -32,11 +32,7 @@ def test_live_totals_lines_and_catalogue_in_the_browser(
                     else None
                 ),
             )
-            page.goto(f"{url}login")
-            page.fill("input[name=email]", "client@demo.pl")
-            page.fill("input[name=password]", demo_server.logins["client@demo.pl"])
-            page.locator("form[action='/login'] button[type=submit]").click()
-            expect(page).to_have_url(url)
+            demo_server.sign_in(page, "client@demo.pl", language="pl")
 
             page.goto(f"{url}documents/new?type=proforma")
             page.fill("[name=issue_date]", "2026-11-16")

@@ -35,14 +35,6 @@ BROKEN_WORDS = """
 """
 
 
-def _sign_in(page: Any, url: str, email: str, password: str) -> None:
-    page.goto(f"{url}login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(url)
-
-
 def test_phone_list_first_badges_whole_and_no_example_plugin(
     demo_server: Any, chromium_path: Path, chromium_args: list[str], tmp_path: Path
 ) -> None:
@@ -55,7 +47,7 @@ def test_phone_list_first_badges_whole_and_no_example_plugin(
                 viewport={"width": 375, "height": 812}, locale="pl-PL", device_scale_factor=2
             )
             page = phone.new_page()
-            _sign_in(page, demo_server.url, "client@demo.pl", demo_server.logins["client@demo.pl"])
+            demo_server.sign_in(page, "client@demo.pl", language="pl")
             expect(page.get_by_role("heading", level=1)).to_be_visible()
             # cabinet-hello is installed, but the demo leaves the example out.
             assert "Pozdrowienia od wtyczki cabinet-hello" not in page.content()
@@ -83,7 +75,7 @@ def test_phone_list_first_badges_whole_and_no_example_plugin(
 
             wide = browser.new_context(viewport={"width": 1280, "height": 900}, locale="pl-PL")
             desk = wide.new_page()
-            _sign_in(desk, demo_server.url, "client@demo.pl", demo_server.logins["client@demo.pl"])
+            demo_server.sign_in(desk, "client@demo.pl", language="pl")
             desk.goto(f"{demo_server.url}documents")
             expect(desk.locator("#f-search")).to_be_visible()
             assert desk.evaluate(BROKEN_WORDS) == []

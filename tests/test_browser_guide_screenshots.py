@@ -61,12 +61,7 @@ def test_screenshots_of_the_guides(
                         viewport={"width": 1280, "height": 800}, locale=locale
                     )
                     page = context.new_page()
-                    page.goto(f"{demo_server.url}login")
-                    page.locator(f'button[name="language"][value="{language}"]').click()
-                    page.locator('input[name="email"]').fill(email)
-                    page.locator('input[name="password"]').fill(demo_server.logins[email])
-                    page.locator('form[action^="/login"] button[type="submit"]').click()
-                    expect(page.locator("html")).to_have_attribute("lang", language)
+                    demo_server.sign_in(page, email, language=language)
                     for name, (user, path, headings) in SHOTS.items():
                         if user != email:
                             continue

@@ -25,6 +25,7 @@ from argon2 import PasswordHasher
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Address, BankAccount, Client, Role
 from cabinet_core.settings import Branding, Settings
+from conftest import sign_in_through_the_form
 
 pytestmark = pytest.mark.browser
 
@@ -170,15 +171,10 @@ def browser(chromium_path: Path, chromium_args: list[str]) -> Iterator[Any]:
 
 
 def sign_in(browser: Any, site: Site, email: str) -> Any:
-    from playwright.sync_api import expect
 
     context = browser.new_context(locale="pl-PL", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(site.url + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    expect(page).to_have_url(site.url + "/")
+    sign_in_through_the_form(page, site.url, email, PASSWORD, language=None)
     return page
 
 

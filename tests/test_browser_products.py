@@ -24,15 +24,7 @@ def test_a_client_adds_and_edits_a_product_with_jpk_markers(
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
         try:
             page = browser.new_context(locale="pl-PL").new_page()
-            page.goto(f"{demo_server.url}login")
-            page.get_by_label("E-mail").fill("client@demo.pl")
-            page.get_by_label("Hasło").fill(demo_server.logins["client@demo.pl"])
-            page.get_by_role("button", name="Zaloguj się", exact=True).click()
-            expect(page).to_have_url(demo_server.url)
-            # The demo users keep the language they used last, and the session's demo server is
-            # shared: an earlier test may have left this one in English.
-            page.locator('button[name="language"][value="pl"]').click()
-            expect(page.locator("html")).to_have_attribute("lang", "pl")
+            demo_server.sign_in(page, "client@demo.pl", language="pl")
 
             page.get_by_role("link", name="Produkty i usługi", exact=True).click()
             expect(page).to_have_url(f"{demo_server.url}products")

@@ -12,13 +12,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page: Any, url: str, email: str, password: str, button: str) -> None:
-    page.goto(f"{url}login")
-    page.get_by_label("E-mail").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.get_by_role("button", name=button, exact=True).click()
-
-
 def test_reports_filter_chart_totals_and_xlsx_export(
     demo_server: Any, chromium_path: Path, chromium_args: list[str], tmp_path: Path
 ) -> None:
@@ -31,9 +24,7 @@ def test_reports_filter_chart_totals_and_xlsx_export(
         try:
             context = browser.new_context(locale="pl-PL", accept_downloads=True)
             page = context.new_page()
-            email = "accountant@demo.pl"
-            _sign_in(page, url, email, demo_server.logins[email], "Zaloguj się")
-            expect(page).to_have_url(url)
+            demo_server.sign_in(page, "accountant@demo.pl", language="pl")
             page.get_by_role("link", name="Raporty", exact=True).click()
             expect(page.get_by_role("heading", level=1)).to_have_text("Raporty")
 
@@ -77,9 +68,7 @@ def test_reports_filter_chart_totals_and_xlsx_export(
 
             # The client's own user sees only its own client, in English.
             english = browser.new_context(locale="pl-PL").new_page()
-            email = "client@demo.pl"
-            _sign_in(english, url, email, demo_server.logins[email], "Zaloguj się")
-            english.get_by_role("button", name="English").click()
+            demo_server.sign_in(english, "client@demo.pl", language="en")
             english.goto(f"{url}reports?group_by=client")
             expect(english.get_by_role("heading", level=1)).to_have_text("Reports")
             own = english.locator("[data-test=report-row] td:first-child")

@@ -20,11 +20,7 @@ def test_an_admin_reaches_the_bitrix24_settings_from_the_menu(
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
         try:
             page = browser.new_context(locale="pl-PL").new_page()
-            page.goto(f"{demo_server.url}login")
-            page.get_by_label("E-mail").fill("admin@demo.pl")
-            page.get_by_label("Hasło").fill(demo_server.logins["admin@demo.pl"])
-            page.get_by_role("button", name="Zaloguj się", exact=True).click()
-            expect(page).to_have_url(demo_server.url)
+            demo_server.sign_in(page, "admin@demo.pl", language="pl")
 
             page.get_by_role("link", name="Ustawienia", exact=True).click()
             expect(page).to_have_url(f"{demo_server.url}settings")

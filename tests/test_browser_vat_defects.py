@@ -22,11 +22,7 @@ def test_the_demo_exempt_proforma_converts_in_the_browser(
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=chromium_args)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="pl-PL")
-            page.goto(f"{url}login")
-            page.fill("input[name=email]", "client@demo.pl")
-            page.fill("input[name=password]", demo_server.logins["client@demo.pl"])
-            page.locator("form[action='/login'] button[type=submit]").click()
-            expect(page).to_have_url(url)
+            demo_server.sign_in(page, "client@demo.pl", language="pl")
 
             page.goto(f"{url}documents")
             page.get_by_role("link", name="PRO/", exact=False).first.click()

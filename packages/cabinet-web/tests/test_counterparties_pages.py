@@ -7,7 +7,7 @@ from __future__ import annotations
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Address, Counterparty
 from starlette.testclient import TestClient
-from web_support import World, csrf_of
+from web_support import World, csrf_of, login
 
 
 def _counterparty(
@@ -104,3 +104,18 @@ def test_a_manager_chooses_among_its_clients(
     assert manager_web.post("/counterparties/new", data=form).status_code == 404
     response = manager_web.post("/counterparties/new", data=_form(manager_web, client_id=""))
     assert response.status_code == 422 and 'data-error-for="client_id"' in response.text
+
+
+def test_an_accountant_reads_the_list_without_the_new_button(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    _counterparty(cabinet, world.client.id)
+    login(web, world.accountant.email)
+    page = web.get(f"/counterparties?client_id={world.client.id}").text
+    assert "Gamma S.A." in page and 'data-test="new-counterparty"' not in page
+    form = _form(web, "/counterparties", client_id=str(world.client.id))
+    assert web.post("/counterparties/new", data=form).status_code == 403
+
+
+def test_a_client_user_sees_the_new_button(client_web: TestClient) -> None:
+    assert 'data-test="new-counterparty"' in client_web.get("/counterparties").text

@@ -4,8 +4,10 @@ bad value is shown at its field with nothing saved; another client's product is 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
+import attrs
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Product
 from starlette.testclient import TestClient
@@ -167,3 +169,40 @@ def test_english_labels(cabinet: Cabinet, web: TestClient, world: World) -> None
     login(web, world.other_user.email)
     page = web.get("/products").text
     assert "Products and services" in page and "No products or services yet." in page
+
+
+def test_the_list_shows_each_rate_by_the_label_the_tax_rules_give(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    exempt = attrs.evolve(_product(cabinet, world.client.id), id=None, vat_rate="zw")
+    cabinet.products.create(Actor.system(), attrs.evolve(exempt, name="Szkolenie"))
+    page = client_web.get("/products").text
+    cells = re.findall(r'data-test="product-vat">([^<]*)<', page)
+    assert sorted(cells) == ["23%", "zwolnione"]
+
+
+def test_an_accountant_reads_the_list_without_the_new_button(
+    cabinet: Cabinet, web: TestClient, world: World
+) -> None:
+    _product(cabinet, world.client.id)
+    login(web, world.accountant.email)
+    page = web.get(f"/products?client_id={world.client.id}").text
+    assert "Porada prawna" in page
+    assert 'data-test="new-product"' not in page
+    assert 'data-test="new-product"' not in web.get("/products").text
+    # The button only hides what the service refuses anyway.
+    form = _form(web, "/products", client_id=str(world.client.id))
+    assert web.post("/products/new", data=form).status_code == 403
+    assert cabinet.products.list(Actor.system(), world.client.id).total == 1
+
+
+def test_a_client_user_sees_the_new_button(client_web: TestClient) -> None:
+    assert 'data-test="new-product"' in client_web.get("/products").text
+
+
+def test_a_manager_sees_the_new_button_before_and_after_choosing_a_client(
+    manager_web: TestClient, world: World
+) -> None:
+    assert 'data-test="new-product"' in manager_web.get("/products").text
+    page = manager_web.get(f"/products?client_id={world.client.id}").text
+    assert 'data-test="new-product"' in page

@@ -28,7 +28,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -84,6 +84,8 @@ SIGN_IN_MAX_AGE = 60
 USED_SIGN_IN_KEY = "used_sign_in"
 #: The placement page's own stylesheet (the plugin's ``static_dirs``).
 STYLESHEET = "/static/plugins/bitrix24/placement.css"
+#: A page handler, as cabinet-web's kit wraps them.
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 # --- what the routes need ------------------------------------------------------------------
@@ -698,21 +700,9 @@ WHY_LABELS = {
 async def _settings_page(request: Request) -> Response:
     kit = _kit(request)
     overview = await kit.run(settings_overview, _cabinet(request))
-    context = {
-        "bx": overview,
-        "why_labels": WHY_LABELS,
-        "base_url": _base_url(request),
-        "hook_path": HOOK_PATH,
-        "install_path": INSTALL_PATH,
-        "placement_path": PLACEMENT_PATH,
-        "people_errors": {},
-        "people_form": {},
-        "stage_errors": {},
-        "stage_form": {},
-        "field_errors": {},
-        "field_form": {},
-    }
-    response: Response = kit.render(request, "bitrix24_settings.html", context)
+    response: Response = kit.render(
+        request, "bitrix24_settings.html", _settings_context(request, overview)
+    )
     return response
 
 
@@ -756,35 +746,9 @@ async def _retry(request: Request) -> Response:
     return response
 
 
-async def _save_person(request: Request) -> Response:
-    kit = _kit(request)
-    form = await kit.read_form(request)
-    cabinet = _cabinet(request)
-    try:
-        await kit.run(save_person, cabinet, kit.actor_of(request), form)
-    except ValidationError as exc:
-        overview = await kit.run(settings_overview, cabinet)
-        context = {
-            "bx": overview,
-            "why_labels": WHY_LABELS,
-            "base_url": _base_url(request),
-            "hook_path": HOOK_PATH,
-            "install_path": INSTALL_PATH,
-            "placement_path": PLACEMENT_PATH,
-            "people_errors": kit.errors_by_field(request, exc.errors),
-            "people_form": form,
-            "stage_errors": {},
-            "stage_form": {},
-            "field_errors": {},
-            "field_form": {},
-        }
-        invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
-        return invalid
-    response: Response = kit.redirect(SETTINGS_PATH)
-    return response
-
-
 def _settings_context(request: Request, overview: dict[str, Any], **forms: Any) -> dict[str, Any]:
+    """The settings page's context: the overview, and each mapping form's values and errors
+    (``<form>_form``, ``<form>_errors``: empty unless ``forms`` gives them)."""
     return {
         "bx": overview,
         "why_labels": WHY_LABELS,
@@ -802,53 +766,49 @@ def _settings_context(request: Request, overview: dict[str, Any], **forms: Any) 
     }
 
 
-async def _save_stages(request: Request) -> Response:
-    kit = _kit(request)
-    form = await kit.read_form(request)
-    cabinet = _cabinet(request)
-    try:
-        await kit.run(save_stages, cabinet, kit.actor_of(request), form)
-    except ValidationError as exc:
-        overview = await kit.run(settings_overview, cabinet)
-        context = _settings_context(
-            request,
-            overview,
-            stage_errors=kit.errors_by_field(request, exc.errors),
-            stage_form=form,
-        )
-        invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
-        return invalid
-    kit.flash(request, request.state.gettext("The stage mapping was saved."))
-    response: Response = kit.redirect(SETTINGS_PATH + "#bx-stages")
-    return response
+def _mapping_form(
+    save: Callable[[Cabinet, Actor, Mapping[str, str]], None],
+    name: str,
+    *,
+    saved: str | None = None,
+    anchor: str = "",
+) -> Endpoint:
+    """The handling the page's mapping forms (people, stages, fields) share: ``save`` the
+    form; a :class:`ValidationError` shows the page again (400) with the form ``name``'s values
+    kept and each error at its field (``<name>_form``, ``<name>_errors``); else the flash
+    ``saved`` (a msgid) and back to the page at ``anchor``."""
+
+    async def endpoint(request: Request) -> Response:
+        kit = _kit(request)
+        form = await kit.read_form(request)
+        cabinet = _cabinet(request)
+        try:
+            await kit.run(save, cabinet, kit.actor_of(request), form)
+        except ValidationError as exc:
+            overview = await kit.run(settings_overview, cabinet)
+            errors = kit.errors_by_field(request, exc.errors)
+            context = _settings_context(
+                request, overview, **{f"{name}_errors": errors, f"{name}_form": form}
+            )
+            invalid: Response = kit.render(
+                request, "bitrix24_settings.html", context, status_code=400
+            )
+            return invalid
+        if saved is not None:
+            kit.flash(request, request.state.gettext(saved))
+        response: Response = kit.redirect(SETTINGS_PATH + anchor)
+        return response
+
+    return endpoint
 
 
-async def _save_fields(request: Request) -> Response:
-    kit = _kit(request)
-    form = await kit.read_form(request)
-    cabinet = _cabinet(request)
-    try:
-        await kit.run(save_fields, cabinet, kit.actor_of(request), form)
-    except ValidationError as exc:
-        overview = await kit.run(settings_overview, cabinet)
-        context = _settings_context(
-            request,
-            overview,
-            field_errors=kit.errors_by_field(request, exc.errors),
-            field_form=form,
-        )
-        invalid: Response = kit.render(request, "bitrix24_settings.html", context, status_code=400)
-        return invalid
-    kit.flash(request, request.state.gettext("The field mapping was saved."))
-    response: Response = kit.redirect(SETTINGS_PATH + "#bx-fields")
-    return response
-
-
-async def save_field_mapping(request: Request) -> Response:
-    """``POST /settings/bitrix24/fields``: one document type's CRM field mapping (admins)."""
-    page = _kit(request).page(roles=[Role.ADMIN])
-    response: Response = await page(_save_fields)(request)
-    return response
+_save_person = _mapping_form(save_person, "people")
+_save_stages = _mapping_form(
+    save_stages, "stage", saved=N_("The stage mapping was saved."), anchor="#bx-stages"
+)
+_save_fields = _mapping_form(
+    save_fields, "field", saved=N_("The field mapping was saved."), anchor="#bx-fields"
+)
 
 
 async def _check(request: Request) -> Response:
@@ -863,46 +823,41 @@ async def _check(request: Request) -> Response:
     return response
 
 
-async def save_stage_mapping(request: Request) -> Response:
-    """``POST /settings/bitrix24/stages``: one document type's stage mapping (admins)."""
-    page = _kit(request).page(roles=[Role.ADMIN])
-    response: Response = await page(_save_stages)(request)
-    return response
+def _admins_only(endpoint: Endpoint, doc: str) -> Endpoint:
+    """``endpoint`` behind cabinet-web's sign-in and role check (others signed in get 403,
+    anonymous users the login page); the kit is looked up per request, from the app."""
+
+    async def admitted(request: Request) -> Response:
+        page = _kit(request).page(roles=[Role.ADMIN])
+        response: Response = await page(endpoint)(request)
+        return response
+
+    admitted.__doc__ = doc
+    return admitted
 
 
-async def connection_check_page(request: Request) -> Response:
-    """``POST /settings/bitrix24/check``: ask the portal now and show the answer (admins)."""
-    page = _kit(request).page(roles=[Role.ADMIN])
-    response: Response = await page(_check)(request)
-    return response
-
-
-async def retry_delivery(request: Request) -> Response:
-    """``POST /settings/bitrix24/retry``: queue a failed delivery again (admins)."""
-    page = _kit(request).page(roles=[Role.ADMIN])
-    response: Response = await page(_retry)(request)
-    return response
-
-
-async def save_person_mapping(request: Request) -> Response:
-    """``POST /settings/bitrix24/people``: map a member of staff to a portal user (admins)."""
-    page = _kit(request).page(roles=[Role.ADMIN])
-    response: Response = await page(_save_person)(request)
-    return response
-
-
-async def settings_page(request: Request) -> Response:
-    """``GET /settings/bitrix24``: admins only (others signed in get 403, anonymous users the
-    login page)."""
-    response: Response = await _kit(request).page(roles=[Role.ADMIN])(_settings_page)(request)
-    return response
-
-
-async def save_webhook_token(request: Request) -> Response:
-    """``POST /settings/bitrix24``: save the outgoing webhook's application token (admins)."""
-    page = _kit(request).page(roles=[Role.ADMIN])
-    response: Response = await page(_save_webhook_token)(request)
-    return response
+settings_page = _admins_only(_settings_page, "``GET /settings/bitrix24``: admins only.")
+save_field_mapping = _admins_only(
+    _save_fields,
+    "``POST /settings/bitrix24/fields``: one document type's CRM field mapping (admins).",
+)
+save_stage_mapping = _admins_only(
+    _save_stages, "``POST /settings/bitrix24/stages``: one document type's stage mapping (admins)."
+)
+connection_check_page = _admins_only(
+    _check, "``POST /settings/bitrix24/check``: ask the portal now and show the answer (admins)."
+)
+retry_delivery = _admins_only(
+    _retry, "``POST /settings/bitrix24/retry``: queue a failed delivery again (admins)."
+)
+save_person_mapping = _admins_only(
+    _save_person,
+    "``POST /settings/bitrix24/people``: map a member of staff to a portal user (admins).",
+)
+save_webhook_token = _admins_only(
+    _save_webhook_token,
+    "``POST /settings/bitrix24``: save the outgoing webhook's application token (admins).",
+)
 
 
 ROUTES: list[Route] = [

@@ -32,7 +32,7 @@ from cabinet_web.pages._common import (
     render,
     run,
 )
-from cabinet_web.pages.document_form import parse_decimal
+from cabinet_web.pages._forms import parse_decimal
 from cabinet_web.pages.documents import content_disposition
 
 #: The invoices offered to link a slip to (the newest of the desk's client and currency).

@@ -12,79 +12,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
 from cabinet_core.entities import Address, Counterparty, PartyKind
-from cabinet_core.errors import ValidationError
+from cabinet_core.errors import N_, FieldError
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from cabinet_web.limits import parse_client_id, parse_id
-from cabinet_web.pages._common import (
-    actor_of,
-    cabinet_of,
-    errors_by_field,
-    flash,
-    page,
-    pop_flashes,
-    read_form,
-    redirect,
-    render,
-    run,
-)
-from cabinet_web.pages.products import PAGE_SIZE, offset_of, query_client, writable_clients
+from cabinet_web.pages._catalogue import Catalogue
+from cabinet_web.pages._forms import PARTY_KINDS, translated
 
 _ADDRESS = ("line1", "line2", "postal_code", "city", "country")
 
 
-@page()
-async def counterparty_list(request: Request) -> Response:
-    """The client's counterparties (staff choose the client first)."""
-    cabinet, actor = cabinet_of(request), actor_of(request)
-    clients = await run(cabinet.clients.list, actor) if actor.client_id is None else []
-    client_id = actor.client_id or query_client(request)
-    search = request.query_params.get("search", "").strip()
-    found = None
-    if client_id is not None:
-        found = await run(
-            cabinet.counterparties.list,
-            actor,
-            client_id,
-            search=search or None,
-            limit=PAGE_SIZE,
-            offset=offset_of(request),
-        )
-    context = {
-        "counterparties": found,
-        "client_id": client_id,
-        "clients": [(str(c.id), c.name) for c in clients],
-        "client_names": {c.id: c.name for c in clients},
-        "search": search,
-        "flashes": pop_flashes(request),
-    }
-    return render(request, "counterparties.html", context)
+def form_context(request: Request, values: Mapping[str, str]) -> dict[str, Any]:
+    """The form's one choice list: a company or a person."""
+    return {"kinds": translated(request, PARTY_KINDS)}
 
 
-async def _form(
-    request: Request,
-    values: Mapping[str, str],
-    *,
-    counterparty: Counterparty | None = None,
-    errors: Mapping[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    _ = request.state.gettext
-    context: dict[str, Any] = {
-        "counterparty": counterparty,
-        "values": values,
-        "errors": errors or {},
-        "clients": await run(writable_clients, request) if counterparty is None else [],
-        "kinds": [(PartyKind.COMPANY.value, _("Company")), (PartyKind.PERSON.value, _("Person"))],
-    }
-    return render(request, "counterparty_form.html", context, status_code=status)
-
-
-def values_of(counterparty: Counterparty) -> dict[str, str]:
+def values_of(counterparty: Counterparty, language: str) -> dict[str, str]:
     """The form's values for a stored counterparty."""
     values = {
         "client_id": str(counterparty.client_id),
@@ -100,10 +43,13 @@ def values_of(counterparty: Counterparty) -> dict[str, str]:
     return values
 
 
-def counterparty_from_form(form: Mapping[str, str], client_id: int) -> Counterparty:
-    """The counterparty the form describes (the core checks and normalises every field)."""
+def counterparty_from_form(
+    form: Mapping[str, str], client_id: int
+) -> tuple[Counterparty, list[FieldError]]:
+    """The counterparty the form describes; every field is text the core checks and
+    normalises, so the form itself finds nothing wrong."""
     kind = PartyKind.PERSON if form.get("kind") == PartyKind.PERSON.value else PartyKind.COMPANY
-    return Counterparty(
+    counterparty = Counterparty(
         client_id=client_id,
         kind=kind,
         name=form.get("name", ""),
@@ -114,86 +60,19 @@ def counterparty_from_form(form: Mapping[str, str], client_id: int) -> Counterpa
         address=Address(**{key: form.get(f"address.{key}", "").strip() for key in _ADDRESS}),
         email=form.get("email", "").strip(),
     )
+    return counterparty, []
 
 
-@page()
-async def new_counterparty(request: Request) -> Response:
-    """The "New counterparty" form (staff may name the client: ``?client_id=``)."""
-    client_id = query_client(request)
-    values = {
-        "client_id": str(client_id) if client_id else "",
-        "kind": "company",
-        "address.country": "PL",
-    }
-    return await _form(request, values)
-
-
-@page()
-async def create_counterparty(request: Request) -> Response:
-    """Add the counterparty; every problem at its field, nothing saved."""
-    form = await read_form(request)
-    actor = actor_of(request)
-    try:
-        client_id = parse_client_id(form.get("client_id", ""), own=actor.client_id)
-        saved = await run(
-            cabinet_of(request).counterparties.create,
-            actor,
-            counterparty_from_form(form, client_id),
-        )
-    except ValidationError as exc:
-        return await _form(request, form, errors=errors_by_field(request, exc.errors), status=422)
-    flash(request, request.state.gettext("The counterparty is saved."))
-    return redirect(f"/counterparties?client_id={saved.client_id}")
-
-
-@page()
-async def counterparty_page(request: Request) -> Response:
-    """A counterparty's edit form."""
-    counterparty_id = parse_id(request.path_params["counterparty_id"])
-    counterparty = await run(
-        cabinet_of(request).counterparties.get, actor_of(request), counterparty_id
-    )
-    return await _form(request, values_of(counterparty), counterparty=counterparty)
-
-
-@page()
-async def update_counterparty(request: Request) -> Response:
-    """Save the changes; the owning client never changes."""
-    cabinet, actor = cabinet_of(request), actor_of(request)
-    counterparty_id = parse_id(request.path_params["counterparty_id"])
-    current = await run(cabinet.counterparties.get, actor, counterparty_id)
-    form = await read_form(request)
-    changed = attrs.evolve(counterparty_from_form(form, current.client_id), id=current.id)
-    try:
-        saved = await run(cabinet.counterparties.update, actor, changed)
-    except ValidationError as exc:
-        return await _form(
-            request,
-            form,
-            counterparty=current,
-            errors=errors_by_field(request, exc.errors),
-            status=422,
-        )
-    flash(request, request.state.gettext("The counterparty is saved."))
-    return redirect(f"/counterparties?client_id={saved.client_id}")
-
-
-@page()
-async def delete_counterparty(request: Request) -> Response:
-    """Delete the counterparty; documents keep their own snapshot of the party."""
-    cabinet, actor = cabinet_of(request), actor_of(request)
-    counterparty_id = parse_id(request.path_params["counterparty_id"])
-    current = await run(cabinet.counterparties.get, actor, counterparty_id)
-    await run(cabinet.counterparties.delete, actor, counterparty_id)
-    flash(request, request.state.gettext("The counterparty is deleted."))
-    return redirect(f"/counterparties?client_id={current.client_id}")
-
-
-ROUTES = [
-    Route("/counterparties", counterparty_list, methods=["GET"], name="counterparties"),
-    Route("/counterparties/new", new_counterparty, methods=["GET"]),
-    Route("/counterparties/new", create_counterparty, methods=["POST"]),
-    Route("/counterparties/{counterparty_id}", counterparty_page, methods=["GET"]),
-    Route("/counterparties/{counterparty_id}", update_counterparty, methods=["POST"]),
-    Route("/counterparties/{counterparty_id}/delete", delete_counterparty, methods=["POST"]),
-]
+CATALOGUE = Catalogue(
+    path="/counterparties",
+    name="counterparty",
+    plural="counterparties",
+    service=lambda cabinet: cabinet.counterparties,
+    saved=N_("The counterparty is saved."),
+    deleted=N_("The counterparty is deleted."),
+    new_values={"kind": "company", "address.country": "PL"},
+    from_form=counterparty_from_form,
+    values_of=values_of,
+    form_context=form_context,
+)
+ROUTES = CATALOGUE.routes()

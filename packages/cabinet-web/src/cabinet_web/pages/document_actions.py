@@ -40,6 +40,7 @@ from cabinet_web.pages._common import (
     render,
     run,
 )
+from cabinet_web.pages._forms import vat_choices
 
 MAX_LINES = 200
 
@@ -337,16 +338,18 @@ async def _render_request(
         f"lines.{index}.{name}" for index in range(len(values["lines"])) for name in LINE_FIELDS
     }
     rates = await run(
-        cabinet.vat_rates.offered, document.issue_date, [line.vat_rate for line in document.lines]
+        vat_choices,
+        cabinet,
+        document.issue_date,
+        request.state.language,
+        [line.vat_rate for line in document.lines],
     )
     context = {
         "document": document,
         "document_type": cabinet.document_types.get(document.doc_type),
         "values": values,
         "errors": errors,
-        "vat_choices": [
-            (rate.code, rate.label.get(request.state.language, rate.code)) for rate in rates
-        ],
+        "vat_choices": rates,
         # Whatever has no field on this form (the whole request, a line it does not show).
         "general_errors": [text for key, text in errors.items() if key not in at_fields],
         "flashes": pop_flashes(request),

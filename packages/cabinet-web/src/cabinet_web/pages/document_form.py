@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -73,29 +73,17 @@ from cabinet_web.pages._common import (
     render,
     run,
 )
+from cabinet_web.pages._forms import (
+    LANGUAGE_CHOICES,
+    PARTY_KINDS,
+    PAYMENT_METHODS,
+    PAYMENT_STATUSES,
+    parse_decimal,
+    translated,
+    vat_choices,
+)
 
 CURRENCIES = ("PLN", "EUR", "USD")
-LANGUAGE_CHOICES = (
-    ("pl", N_("Polish")),
-    ("en", N_("English")),
-    ("pl+en", N_("Polish and English")),
-)
-PAYMENT_METHODS = (
-    (PaymentMethod.TRANSFER, N_("Bank transfer")),
-    (PaymentMethod.CASH, N_("Cash")),
-    (PaymentMethod.CARD, N_("Card")),
-    (PaymentMethod.MOBILE, N_("Mobile payment")),
-    (PaymentMethod.CREDIT, N_("Credit")),
-    (PaymentMethod.VOUCHER, N_("Voucher")),
-    (PaymentMethod.CHEQUE, N_("Cheque")),
-    (PaymentMethod.OTHER, N_("Other")),
-)
-PAYMENT_STATUSES = (
-    (PaymentStatus.UNPAID, N_("Unpaid")),
-    (PaymentStatus.PARTIALLY_PAID, N_("Partially paid")),
-    (PaymentStatus.PAID, N_("Paid")),
-)
-PARTY_KINDS = ((PartyKind.COMPANY, N_("Company")), (PartyKind.PERSON, N_("Person")))
 PARTY_FIELDS = ("name", "nip", "vat_eu", "email")
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "country")
 LINE_TEXT_FIELDS = (
@@ -118,18 +106,6 @@ _BLANK_LINE = {"name": "", "quantity": "1", "unit": "szt.", "unit_price": "", "v
 
 
 # -- reading the form ----------------------------------------------------------------------------
-def parse_decimal(raw: str) -> Decimal:
-    """A number as people type it: ``1 234,56`` or ``1234.56`` (never through a float)."""
-    text = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(raw) from None
-    if not number.is_finite():
-        raise ValueError(raw)
-    return number
-
-
 def _error(field: str, code: str, message: str) -> FieldError:
     return FieldError(field=field, code=code, message=message)
 
@@ -553,15 +529,6 @@ def templates_for(cabinet: Cabinet, client: Client, doc_type: str) -> list[tuple
     ]
 
 
-def vat_choices(
-    cabinet: Cabinet, on: date, language: str, keep: Iterable[str] = ()
-) -> list[tuple[str, str]]:
-    """The VAT rate codes the forms offer on ``on`` (the admins' choice, and ``keep``: the
-    codes the lines already have) with their labels (23%, zwolnione …)."""
-    rates = cabinet.vat_rates.offered(on, keep)
-    return [(rate.code, rate.label.get(language, rate.code)) for rate in rates]
-
-
 def _today(cabinet: Cabinet) -> date:
     return cabinet.documents.now().date()
 
@@ -621,10 +588,10 @@ async def _render_form(
             [str(line.get("vat_rate", "")) for line in lines],
         ),
         "currencies": [(code, code) for code in CURRENCIES],
-        "language_choices": _translated(request, LANGUAGE_CHOICES),
-        "payment_methods": _translated(request, PAYMENT_METHODS),
-        "payment_statuses": _translated(request, PAYMENT_STATUSES),
-        "party_kinds": _translated(request, PARTY_KINDS),
+        "language_choices": translated(request, LANGUAGE_CHOICES),
+        "payment_methods": translated(request, PAYMENT_METHODS),
+        "payment_statuses": translated(request, PAYMENT_STATUSES),
+        "party_kinds": translated(request, PARTY_KINDS),
         "extra_choices": {
             spec.name: [
                 (value, labels.get(request.state.language, value))
@@ -670,11 +637,6 @@ async def _sources(
     )
     found = await run(cabinet_of(request).documents.list, actor_of(request), query)
     return [document for document in found.items if document.number]
-
-
-def _translated(request: Request, pairs: Sequence[tuple[Any, str]]) -> list[tuple[str, str]]:
-    gettext = request.state.gettext
-    return [(str(value), gettext(label)) for value, label in pairs]
 
 
 def _shown_fields(document_type: DocumentType, lines: Sequence[Mapping[str, str]]) -> set[str]:

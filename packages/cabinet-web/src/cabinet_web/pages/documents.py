@@ -34,7 +34,7 @@ from cabinet_web.pages._common import (
     render,
     run,
 )
-from cabinet_web.pages.document_form import LANGUAGE_CHOICES, PAYMENT_METHODS, PAYMENT_STATUSES
+from cabinet_web.pages._forms import LANGUAGE_CHOICES, PAYMENT_METHODS, PAYMENT_STATUSES, translated
 from cabinet_web.pages.ksef import ksef_panel
 from cabinet_web.query import document_query
 
@@ -99,8 +99,8 @@ async def documents_page(request: Request) -> Response:
         # Staff see several clients' documents: each row names its client.
         "client_names": {c.id: c.name for c in clients},
         "counterparties": counterparties,
-        "payment_methods": [(str(value), gettext(label)) for value, label in PAYMENT_METHODS],
-        "payment_statuses": [(str(value), gettext(label)) for value, label in PAYMENT_STATUSES],
+        "payment_methods": translated(request, PAYMENT_METHODS),
+        "payment_statuses": translated(request, PAYMENT_STATUSES),
         "sort_choices": [(value, gettext(label)) for value, label in SORT_CHOICES],
         "payment_labels": {str(value): gettext(label) for value, label in PAYMENT_STATUSES},
         "flashes": pop_flashes(request),

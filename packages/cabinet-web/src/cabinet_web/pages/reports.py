@@ -45,7 +45,7 @@ from cabinet_web.pages._common import (
     render,
     run,
 )
-from cabinet_web.pages.document_form import PAYMENT_METHODS, PAYMENT_STATUSES
+from cabinet_web.pages._forms import PAYMENT_METHODS, PAYMENT_STATUSES, translated
 from cabinet_web.pages.documents import content_disposition
 
 KIND_CHOICES = (
@@ -123,8 +123,8 @@ async def reports_page(request: Request) -> Response:
         "kinds": [(value.value, gettext(label)) for value, label in KIND_CHOICES],
         "groupings": [(value.value, gettext(label)) for value, label in GROUP_CHOICES],
         "ledgers": [(value.value, gettext(label)) for value, label in LEDGER_CHOICES],
-        "payment_methods": [(str(value), gettext(label)) for value, label in PAYMENT_METHODS],
-        "payment_statuses": [(str(value), gettext(label)) for value, label in PAYMENT_STATUSES],
+        "payment_methods": translated(request, PAYMENT_METHODS),
+        "payment_statuses": translated(request, PAYMENT_STATUSES),
         "clients": (
             []
             if actor.client_id is not None
