@@ -11,7 +11,9 @@ likewise, and ``ksef`` (a firm's month of sending and receiving through the KSeF
 a virtual clock, and a first full sync by export; ``python -m bench ksef --help``); ``load``
 (200 people browsing, searching, issuing and chatting for 5 minutes against ``cabinet serve`` on
 SQLite and on two processes over PostgreSQL; ``python -m bench load --help``); ``pages`` (the
-CPU time and SQL statements of one request of each page the load opens, in one process).
+CPU time and SQL statements of one request of each page the load opens, in one process);
+``bills`` (editing an early bill with 200 later drafts to recompute, ``python -m bench bills
+--help``).
 """
 
 from __future__ import annotations
@@ -73,11 +75,15 @@ def main(argv: list[str]) -> int:
         from bench import emulator
 
         results += emulator.main(argv[1:])
+    if which == "bills":
+        from bench import bills
+
+        results += bills.main(argv[1:])
     known = {"all", "core", "pdf", "lists", "bitrix", "webhook", "vat", "reports", "ksef", "load"}
-    if which not in known | {"emulator", "pages"}:
+    if which not in known | {"emulator", "pages", "bills"}:
         print(
             f"unknown benchmark {which!r}: use core, pdf, lists, bitrix, webhook, vat, reports, "
-            "ksef, load, pages or emulator",
+            "ksef, load, pages, emulator or bills",
             file=sys.stderr,
         )
         return 2

@@ -12,6 +12,8 @@ from cabinet_core.entities import Document, Party
 from cabinet_core.errors import ValidationError
 from cabinet_core.storage import DocumentQuery
 from fixtures_services import World
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 CONTRACTOR = Party(name="Jan Kowalski")
 
@@ -103,7 +105,8 @@ def test_the_declarations_change_the_computation(world: World) -> None:
     contract = signed_contract(world)
     alice = world.actor(world.alice)
     student = world.cabinet.documents.create(
-        alice, bill_from(world, contract, student_under_26=True)
+        alice,
+        bill_from(world, contract, student_under_26=True, contractor_birth_date="2005-03-01"),
     )
     assert student.extra["breakdown"]["net"] == "1000.00"
     editing = attrs.evolve(student, extra={**student.extra, "student_under_26": False})
@@ -227,7 +230,7 @@ def _dated(document: Document, day: int) -> Document:
 def test_the_young_persons_limit_counts_the_contractors_earlier_bills(world: World) -> None:
     contract = signed_contract(world)
     alice = world.actor(world.alice)
-    young = {"under_26": True, "sickness_insurance": True}
+    young = {"under_26": True, "sickness_insurance": True, "contractor_birth_date": "2004-01-01"}
     # 84 528.00 earned elsewhere + this 1 000.00 reach the 85 528.00 limit exactly: all exempt.
     first = world.cabinet.documents.create(
         alice,
@@ -333,3 +336,292 @@ def test_a_bill_saved_before_the_caps_were_kept_counts_its_whole_gross() -> None
     bill = Document(client_id=1, doc_type="bill", issue_date=date(2026, 11, 20), buyer=CONTRACTOR)
     exempt, base = Bill().year_to_date(bill, [legacy_exempt, legacy_taxed, kept, later])
     assert (exempt, base) == (Decimal("1200.00"), Decimal("1300.00"))
+
+
+# -- turning 26 during the year ---------------------------------------------------------------
+#: A PESEL of someone born on 20 November 2000: 26 on 20 November 2026.
+TURNS_26_ON_20_NOVEMBER = "00312001238"
+
+
+def test_the_contractors_age_on_the_pay_day_decides_the_under_26_rules(world: World) -> None:
+    contract = signed_contract(world)
+    alice = world.actor(world.alice)
+    declared = {
+        "contractor_pesel": TURNS_26_ON_20_NOVEMBER,
+        "student_under_26": True,
+        "under_26": True,
+    }
+
+    def paid_on(day: int) -> dict[str, object]:
+        bill = attrs.evolve(
+            bill_from(world, contract, **declared),
+            issue_date=date(2026, 11, 18),
+            due_date=date(2026, 11, day),
+        )
+        breakdown = world.cabinet.documents.validate(alice, bill).extra["breakdown"]
+        assert isinstance(breakdown, dict)
+        return breakdown
+
+    before = paid_on(19)
+    assert (before["young_relief"], before["student_exemption"]) == ("applied", "applied")
+    assert before["net"] == "1000.00"  # §5.2 C
+    on_the_birthday = paid_on(20)
+    assert on_the_birthday["turns_26"] == "2026-11-20"
+    assert on_the_birthday["pay_date"] == "2026-11-20"
+    # The relief still covers the birthday, the ZUS exemption does not: 1000 − 112.60 − 79.87.
+    assert (on_the_birthday["young_relief"], on_the_birthday["student_exemption"]) == (
+        "applied",
+        "ended",
+    )
+    assert (on_the_birthday["social"], on_the_birthday["tax_method"]) == ("112.60", "exempt")
+    assert on_the_birthday["net"] == "807.53"
+    after = paid_on(21)
+    assert (after["young_relief"], after["student_exemption"]) == ("ended", "ended")
+    assert after["net"] == "722.53"  # §5.2 B: taxed as anyone's
+    # Without a due date the issue date is the pay day.
+    issued_after = attrs.evolve(
+        bill_from(world, contract, **declared), issue_date=date(2026, 11, 25)
+    )
+    computed = world.cabinet.documents.validate(alice, issued_after).extra["breakdown"]
+    assert (computed["pay_date"], computed["young_relief"]) == ("2026-11-25", "ended")
+
+
+def test_a_typed_date_of_birth_serves_when_there_is_no_pesel(world: World) -> None:
+    contract = signed_contract(world)
+    alice = world.actor(world.alice)
+    young = bill_from(world, contract, under_26=True, contractor_birth_date="2000-11-20")
+    bill = world.cabinet.documents.create(alice, attrs.evolve(young, due_date=date(2026, 12, 1)))
+    assert bill.extra["breakdown"]["young_relief"] == "ended"
+    assert bill.extra["breakdown"]["turns_26"] == "2026-11-20"
+
+
+def test_the_under_26_declarations_need_the_age(world: World) -> None:
+    contract = signed_contract(world)
+    alice = world.actor(world.alice)
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(alice, bill_from(world, contract, under_26=True))
+    assert [(e.field, e.code) for e in raised.value.errors] == [
+        ("extra.contractor_birth_date", "required_under_26")
+    ]
+    # A PESEL typed wrong is the one error: the age waits for the PESEL.
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(
+            alice, bill_from(world, contract, under_26=True, contractor_pesel="00312001230")
+        )
+    assert [(e.field, e.code) for e in raised.value.errors] == [
+        ("extra.contractor_pesel", "invalid_pesel")
+    ]
+    other = bill_from(
+        world,
+        contract,
+        contractor_pesel=TURNS_26_ON_20_NOVEMBER,
+        contractor_birth_date="2000-11-21",
+    )
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(alice, other)
+    [error] = raised.value.errors
+    assert (error.field, error.code, error.params) == (
+        "extra.contractor_birth_date",
+        "not_the_pesels",
+        {"date": "2000-11-20"},
+    )
+    unborn = bill_from(world, contract, contractor_birth_date="2027-01-01")
+    with pytest.raises(ValidationError) as raised:
+        world.cabinet.documents.create(alice, unborn)
+    assert [e.code for e in raised.value.errors] == ["after_issue_date"]
+    # A date of birth is older than any document.
+    old = world.cabinet.documents.create(
+        alice, bill_from(world, contract, contractor_birth_date="1950-06-01")
+    )
+    assert old.extra["contractor_birth_date"] == "1950-06-01"
+    assert old.extra["breakdown"]["young_relief"] == "not_declared"
+
+
+# -- an earlier bill changes after later ones were computed -----------------------------------
+YOUNG = {
+    "under_26": True,
+    "sickness_insurance": True,
+    "contractor_birth_date": "2004-01-01",
+    "exempt_income_elsewhere": "84528.00",
+}
+
+
+def _two_bills(world: World) -> tuple[Document, Document]:
+    """The first bill (10 November) uses the last 1 000.00 of the young person's limit; the
+    second (20 November) is taxed whole (§5.2 A: net 702.24)."""
+    contract = signed_contract(world)
+    alice = world.actor(world.alice)
+    first = world.cabinet.documents.create(alice, _dated(bill_from(world, contract, **YOUNG), 10))
+    second = world.cabinet.documents.create(alice, _dated(bill_from(world, contract, **YOUNG), 20))
+    assert second.extra["breakdown"]["earlier_exempt_income"] == "85528.00"
+    assert second.extra["breakdown"]["net"] == "702.24"
+    return first, second
+
+
+def _gross(document: Document, amount: str) -> Document:
+    return attrs.evolve(document, extra={**document.extra, "gross_amount": amount})
+
+
+def test_editing_or_deleting_an_earlier_bill_recomputes_the_later_drafts(world: World) -> None:
+    first, second = _two_bills(world)
+    alice = world.actor(world.alice)
+    world.cabinet.documents.update(alice, _gross(first, "500.00"))
+    assert second.id is not None
+    restated = world.cabinet.documents.get(alice, second.id)
+    assert restated.version == second.version + 1
+    breakdown = restated.extra["breakdown"]
+    # 500.00 of the limit left: split as in test_the_young_persons_limit_counts_…
+    assert (breakdown["earlier_exempt_income"], breakdown["exempt_income"]) == (
+        "85028.00",
+        "500.00",
+    )
+    assert breakdown["net"] == "744.24"
+    assert restated.totals is not None and restated.totals.gross == Decimal("744.24")
+    assert [entry["id"] for entry in breakdown["counted"]] == [first.id]
+    assert world.cabinet.documents.drift(alice, restated) is None
+    # Recorded as an update of the later draft, made by the edit of the first.
+    [entry] = [
+        e
+        for e in world.cabinet.audit.list(
+            world.actor(world.admin), entity="document", entity_id=second.id
+        )
+        if e.detail.get("restated_after") is not None
+    ]
+    assert (entry.action, entry.actor_id, entry.detail["restated_after"]) == (
+        "document.update",
+        world.alice.id,
+        first.id,
+    )
+    assert first.id is not None
+    world.cabinet.documents.delete(alice, first.id)
+    alone = world.cabinet.documents.get(alice, second.id)
+    assert alone.extra["breakdown"]["earlier_exempt_income"] == "84528.00"
+    assert alone.extra["breakdown"]["counted"] == []
+    # The whole 1 000.00 is within the limit now: §5.2 C, the non-student under 26.
+    assert alone.extra["breakdown"]["net"] == "785.24"
+
+
+def test_cancelling_an_earlier_bill_recomputes_the_later_drafts(world: World) -> None:
+    first, second = _two_bills(world)
+    alice = world.actor(world.alice)
+    assert first.id is not None and second.id is not None
+    world.cabinet.documents.transition(alice, first.id, "issue")
+    world.cabinet.documents.transition(alice, first.id, "cancel", comment="Wrong contractor")
+    assert world.cabinet.documents.get(alice, second.id).extra["breakdown"]["net"] == "785.24"
+
+
+def test_a_later_bill_already_issued_is_not_changed_but_shows_the_drift(world: World) -> None:
+    first, second = _two_bills(world)
+    alice = world.actor(world.alice)
+    assert first.id is not None and second.id is not None
+    issued = world.cabinet.documents.transition(alice, second.id, "issue")
+    # Another contractor's draft later in the year is left alone.
+    other = world.cabinet.documents.create(
+        alice,
+        _dated(attrs.evolve(_gross(second, "300.00"), id=None, buyer=Party(name="Anna Nowak")), 25),
+    )
+    world.cabinet.documents.update(alice, _gross(first, "500.00"))
+    assert other.id is not None
+    assert world.cabinet.documents.get(alice, other.id).version == other.version
+    kept = world.cabinet.documents.get(alice, second.id)
+    assert (kept.version, kept.extra) == (issued.version, issued.extra)
+    drift = world.cabinet.documents.drift(alice, kept)
+    assert drift is not None
+    assert [(d.id, d.number, d.issue_date) for d in drift.changed] == [
+        (first.id, None, date(2026, 11, 10))
+    ]
+    # The first bill's exempt income and pension base both fell by 500.00.
+    assert drift.differences == {
+        "earlier_exempt_income": Decimal("-500.00"),
+        "earlier_pension_base": Decimal("-500.00"),
+    }
+    edited = world.cabinet.documents.get(alice, first.id)
+    assert world.cabinet.documents.drift(alice, edited) is None
+    # Cancelled, the later bill no longer warns: it is out of the reckoning.
+    world.cabinet.documents.transition(alice, second.id, "cancel", comment="Recomputed anew")
+    cancelled = world.cabinet.documents.get(alice, second.id)
+    assert world.cabinet.documents.drift(alice, cancelled) is None
+
+
+# -- the drift, as a property of the bill type ------------------------------------------------
+_amounts = st.decimals(min_value=Decimal("1.00"), max_value=Decimal("3000.00"), places=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    grosses=st.lists(_amounts, min_size=2, max_size=5),
+    changed=st.integers(min_value=0, max_value=3),
+    new_gross=_amounts,
+    elsewhere=st.decimals(min_value=Decimal("80000.00"), max_value=Decimal("86000.00"), places=2),
+)
+def test_a_later_bill_drifts_by_exactly_what_the_earlier_one_changed(
+    grosses: list[Decimal], changed: int, new_gross: Decimal, elsewhere: Decimal
+) -> None:
+    """Bills computed in order have no drift; change one earlier bill and each later bill's
+    drift is the change of that bill's exempt income and pension base, naming it alone."""
+    from cabinet_core.doctypes.bills import Bill
+    from cabinet_core.settings import Settings
+
+    bill_type, config = Bill(), Settings()
+    changed %= len(grosses) - 1
+
+    def made(number: int, gross: Decimal) -> Document:
+        return Document(
+            id=number,
+            client_id=1,
+            doc_type="bill",
+            issue_date=date(2026, 11, number),
+            buyer=CONTRACTOR,
+            extra=bill_type.normalise_extra(
+                {
+                    "contract_kind": "zlecenie",
+                    "gross_amount": str(gross),
+                    "under_26": True,
+                    "contractor_birth_date": "2004-01-01",
+                    "exempt_income_elsewhere": str(elsewhere),
+                    "pension_base_elsewhere": "282000.00",
+                }
+            ),
+        )
+
+    bills: list[Document] = []
+    for number, gross in enumerate(grosses, start=1):
+        bills.append(bill_type.derive(made(number, gross), config, bills))
+    assert all(bill_type.drift(bill, bills) is None for bill in bills)
+    before = bill_type.breakdown(bills[changed])
+    edited = bill_type.derive(made(changed + 1, new_gross), config, bills[:changed])
+    after = bill_type.breakdown(edited)
+    assert before is not None and after is not None
+    now = [*bills[:changed], edited, *bills[changed + 1 :]]
+    expected = {
+        name: Decimal(after[part]) - Decimal(before[part])
+        for name, part in (
+            ("earlier_exempt_income", "exempt_income"),
+            ("earlier_pension_base", "pension_base"),
+        )
+        if after[part] != before[part]
+    }
+    for later in now[changed + 1 :]:
+        drift = bill_type.drift(later, now)
+        if not expected:
+            assert drift is None
+            continue
+        assert drift is not None
+        assert drift.differences == expected
+        assert [d.id for d in drift.changed] == [edited.id]
+
+
+def test_moving_an_earlier_bill_past_a_later_draft_recomputes_it(world: World) -> None:
+    first, second = _two_bills(world)
+    alice = world.actor(world.alice)
+    world.cabinet.documents.update(alice, _dated(first, 25))
+    assert second.id is not None
+    moved_past = world.cabinet.documents.get(alice, second.id)
+    # The first bill now comes after it: the whole 1 000.00 is within the limit again.
+    assert moved_past.extra["breakdown"]["counted"] == []
+    assert moved_past.extra["breakdown"]["net"] == "785.24"
+    # And the moved bill counts the later draft's 1 000.00 now before it: taxed whole (§5.2 A).
+    assert first.id is not None
+    moved = world.cabinet.documents.get(alice, first.id)
+    assert moved.extra["breakdown"]["earlier_exempt_income"] == "85528.00"
+    assert moved.extra["breakdown"]["net"] == "702.24"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import date
 
 import attrs
 import pytest
@@ -26,6 +27,9 @@ BILL_EXTRA = {
     "gross_amount": "1000.00",
     "sickness_insurance": True,
 }
+
+#: Born on 1 March 2004: under 26 all of 2026 (the under-26 rules follow the PESEL's age).
+YOUNG_PESEL = "04230101234"
 
 
 @pytest.fixture
@@ -128,7 +132,12 @@ def test_a_flat_tax_and_an_exempt_bill_say_so(
     text = text_of(cabinet, small, client, "pl", pdf_text)
     assert "− Zryczałtowany podatek (12%)\n24,00 PLN" in text
     assert "Do zapłaty: 133,05 PLN" in text
-    young = computed(cabinet, attrs.evolve(bill, extra={**BILL_EXTRA, "student_under_26": True}))
+    young = computed(
+        cabinet,
+        attrs.evolve(
+            bill, extra={**BILL_EXTRA, "student_under_26": True, "contractor_pesel": YOUNG_PESEL}
+        ),
+    )
     text = text_of(cabinet, young, client, "pl", pdf_text)
     assert "Podatek: zwolnienie (ulga dla młodych)\n0,00 PLN" in text
     assert "Do zapłaty: 1 000,00 PLN" in text
@@ -144,6 +153,7 @@ def test_a_bill_crossing_both_yearly_caps_prints_the_split(
     extra = {
         **BILL_EXTRA,
         "under_26": True,
+        "contractor_pesel": YOUNG_PESEL,
         "exempt_income_elsewhere": "85028.00",
         "pension_base_elsewhere": "282000.00",
     }
@@ -176,3 +186,21 @@ def render_pdf(cabinet: Cabinet, bill: Document, client: Client, language: str) 
     return (
         PdfRenderer().render(cabinet, bill, client=client, template=None, language=language).content
     )
+
+
+def test_a_bill_paid_after_the_26th_birthday_prints_why_the_declarations_did_not_apply(
+    cabinet: Cabinet, bill: Document, client: Client, pdf_text: Callable[[bytes], str]
+) -> None:
+    extra = {
+        **BILL_EXTRA,
+        "student_under_26": True,
+        "contractor_pesel": "00312001238",  # born 20 November 2000
+    }
+    late = computed(cabinet, attrs.evolve(bill, issue_date=date(2026, 11, 30), extra=extra))
+    text = " ".join(text_of(cabinet, late, client, "pl", pdf_text).split())
+    assert (
+        "Wykonawca ukończył(a) 26 lat 2026-11-20: wypłata z 2026-11-30 nie korzysta z ulgi" in text
+    )
+    assert "od wypłaty z 2026-11-30 należą się składki ZUS i zdrowotna." in text
+    english = " ".join(text_of(cabinet, late, client, "en", pdf_text).split())
+    assert "The contractor turned 26 on 2026-11-20: pay received on 2026-11-30 gets no" in english

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Document, Party
@@ -289,6 +290,7 @@ def test_a_bill_crossing_the_yearly_caps_shows_the_split_in_both_languages(
             related_id=contract.id,
             extra={
                 "under_26": True,
+                "contractor_birth_date": "2004-01-01",
                 "sickness_insurance": True,
                 "exempt_income_elsewhere": "85028.00",
                 "pension_base_elsewhere": "282000.00",
@@ -317,3 +319,81 @@ def test_a_bill_crossing_the_yearly_caps_shows_the_split_in_both_languages(
     assert "Income exempt under the young person&#39;s relief" in english
     assert 'Exempt income earlier this year</th><td class="num">PLN85,028.00' in english
     assert "Pension and disability base (yearly cap)" in english
+
+
+def _to_english(client_web: TestClient) -> None:
+    client_web.post(
+        "/language",
+        data={"language": "en", "next": "/", "csrf_token": csrf_of(client_web, "/")},
+    )
+
+
+def test_a_bill_paid_after_the_26th_birthday_says_why_it_has_no_relief(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    bill = cabinet.documents.create(
+        Actor.of(world.client_user),
+        Document(
+            client_id=contract.client_id,
+            doc_type="bill",
+            issue_date=date(2026, 11, 30),
+            related_id=contract.id,
+            extra={
+                "student_under_26": True,
+                "contractor_pesel": "00312001238",  # born 20 November 2000
+            },
+        ),
+    )
+    assert bill.extra["breakdown"]["net"] == "722.53"  # §5.2 B: taxed and insured
+    form = client_web.get(f"/documents/{bill.id}/edit").text
+    assert 'name="extra.contractor_birth_date"' in form
+    assert "Data urodzenia wykonawcy" in form
+    page = client_web.get(f"/documents/{bill.id}").text
+    assert 'data-test="breakdown-young-relief"' in page
+    assert "ukończył(a) 26 lat 20.11.2026: wypłata z 30.11.2026 nie korzysta z ulgi" in page
+    assert "ukończył(a) 26 lat 20.11.2026: od wypłaty z 30.11.2026 należą się składki" in page
+    _to_english(client_web)
+    english = client_web.get(f"/documents/{bill.id}").text
+    assert "turned 26 on 20.11.2026: no relief for pay received on 30.11.2026" in english
+    assert "Pupil's or student's exemption from ZUS" in english
+
+
+def test_an_issued_bill_warns_when_an_earlier_bill_changed(
+    cabinet: Cabinet, client_web: TestClient, world: World
+) -> None:
+    contract = signed_contract(cabinet, world)
+    actor = Actor.of(world.client_user)
+
+    def bill_on(day: int) -> Document:
+        return cabinet.documents.create(
+            actor,
+            Document(
+                client_id=contract.client_id,
+                doc_type="bill",
+                issue_date=date(2026, 11, day),
+                related_id=contract.id,
+                extra={"pension_base_elsewhere": "281000.00"},
+            ),
+        )
+
+    first, second = bill_on(10), bill_on(20)
+    assert first.id is not None and second.id is not None
+    issued = cabinet.documents.transition(actor, second.id, "issue")
+    page = client_web.get(f"/documents/{second.id}").text
+    assert 'data-test="bill-drift"' not in page
+    cabinet.documents.update(
+        actor, attrs.evolve(first, extra={**first.extra, "gross_amount": "400.00"})
+    )
+    page = client_web.get(f"/documents/{second.id}").text
+    assert 'data-test="bill-drift"' in page
+    assert "Ten rachunek policzono, zanim zmieniły się te wcześniejsze rachunki wykonawcy:" in page
+    assert "szkic z 10.11.2026" in page
+    assert 'data-test="bill-drift-earlier_pension_base">' in page
+    assert "Wystawiony rachunek nie zmienia się sam" in page
+    # The issued bill itself is as it was.
+    assert cabinet.documents.get(actor, second.id).extra == issued.extra
+    _to_english(client_web)
+    english = client_web.get(f"/documents/{second.id}").text
+    assert "the draft of 10.11.2026" in english
+    assert "Pension and disability base earlier this year: -PLN600.00" in english

@@ -10,6 +10,7 @@ declared fields, printed with the other fields.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
@@ -19,6 +20,7 @@ from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import KeepTogether
 
 from cabinet_pdf.fonts import BOLD, REGULAR
+from cabinet_pdf.formatting import format_date
 from cabinet_pdf.labels import pick
 
 if TYPE_CHECKING:
@@ -69,6 +71,19 @@ WORDS: Mapping[str, Mapping[str, str]] = {
     },
     "employer_cost": {"pl": "Koszt łączny", "en": "Total cost"},
     "declarations": {"pl": "Oświadczenia wykonawcy", "en": "The contractor's declarations"},
+    # Why a declared under-26 rule was not applied (cabinet_core.payroll.age).
+    "young_relief_ended": {
+        "pl": "Wykonawca ukończył(a) 26 lat {turned}: wypłata z {paid} nie korzysta z ulgi dla "
+        "młodych.",
+        "en": "The contractor turned 26 on {turned}: pay received on {paid} gets no young "
+        "person's relief.",
+    },
+    "student_exemption_ended": {
+        "pl": "Wykonawca ukończył(a) 26 lat {turned}: od wypłaty z {paid} należą się składki ZUS "
+        "i zdrowotna.",
+        "en": "The contractor turned 26 on {turned}: ZUS and health contributions are due on "
+        "pay received on {paid}.",
+    },
     "contractor_signature": {"pl": "podpis wykonawcy", "en": "contractor's signature"},
     "approved": {
         "pl": "zatwierdzono do wypłaty (zamawiający)",
@@ -194,7 +209,17 @@ def declarations(layout: Layout) -> list[Flowable]:
         for name in DECLARATIONS
     ]
     heading = pick(WORDS["declarations"], layout.language)
-    return [layout.p(f"<b>{escape(heading)}</b>: " + " · ".join(stated)), Spacer(1, 2 * mm)]
+    text = f"<b>{escape(heading)}</b>: " + " · ".join(stated)
+    breakdown = _breakdown_of(layout) or {}
+    turned, paid = breakdown.get("turns_26"), breakdown.get("pay_date")
+    for rule in ("young_relief", "student_exemption"):
+        if breakdown.get(rule) == "ended" and isinstance(turned, str) and isinstance(paid, str):
+            why = pick(WORDS[f"{rule}_ended"], layout.language).format(
+                turned=format_date(date.fromisoformat(turned)),
+                paid=format_date(date.fromisoformat(paid)),
+            )
+            text += f" {escape(why)}"
+    return [layout.p(text), Spacer(1, 2 * mm)]
 
 
 def signatures(layout: Layout) -> list[Flowable]:

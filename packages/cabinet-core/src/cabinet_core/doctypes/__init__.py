@@ -15,11 +15,13 @@ from cabinet_core.doctypes.base import (
     Transition,
     Workflow,
 )
-from cabinet_core.doctypes.common import BaseDocumentType
+from cabinet_core.doctypes.common import BaseDocumentType, ComputationDrift, EarlierDocument
 
 __all__ = [
     "BaseDocumentType",
+    "ComputationDrift",
     "DocumentType",
+    "EarlierDocument",
     "FieldSpec",
     "Gender",
     "State",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -93,7 +94,8 @@ class FieldSpec:
     """A field a document type shows and validates beyond the common document fields.
 
     ``kind`` is one of ``text``, ``textarea``, ``date``, ``decimal``, ``money``, ``choice``,
-    ``bool``, ``int``; ``choices`` maps stored values to labels per language.
+    ``bool``, ``int``; ``choices`` maps stored values to labels per language. A ``date`` takes
+    the years a document may carry, from ``earliest`` instead when given (a date of birth).
     """
 
     name: str
@@ -102,6 +104,7 @@ class FieldSpec:
     required: bool = False
     choices: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     default: Any = None
+    earliest: date | None = None
 
 
 @runtime_checkable

@@ -9,7 +9,14 @@ Two yearly caps need the contractor's earlier pay in the year: the young person'
 (``young_exemption_limit``) and the pension and disability base (``pension_base_cap``). They are
 read from the contractor's earlier bills of the same client this year (same PESEL, else the same
 counterparty, else the same name; not cancelled; issued earlier, or the same day and saved
-earlier) plus what the bill states was earned elsewhere this year.
+earlier) plus what the bill states was earned elsewhere this year. The breakdown keeps which
+earlier bills it counted (``counted``), so :meth:`Bill.drift` can tell when one of them changed
+afterwards; the documents service recomputes the later drafts itself (:meth:`Bill.restate_period`).
+
+The under-26 rules (the young person's relief, the student's ZUS exemption) are declarations the
+contractor's age decides on the day the pay is received (:meth:`Bill.pay_date`): the age comes
+from the PESEL (python-stdnum reads its date of birth), else from the date of birth typed on the
+bill (:mod:`cabinet_core.payroll.age`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,13 @@ from stdnum import iban
 from stdnum.pl import pesel
 
 from cabinet_core.doctypes.base import FieldSpec, Gender
-from cabinet_core.doctypes.common import BaseDocumentType, pl_en, sales_workflow
+from cabinet_core.doctypes.common import (
+    BaseDocumentType,
+    ComputationDrift,
+    EarlierDocument,
+    pl_en,
+    sales_workflow,
+)
 from cabinet_core.doctypes.contracts import CONTRACT_KIND_FIELD
 from cabinet_core.doctypes.invoice_effects import SALES_EFFECTS
 from cabinet_core.entities import Document
@@ -38,6 +51,7 @@ from cabinet_core.payroll import (
     TaxYears,
     calculate_bill,
 )
+from cabinet_core.payroll.age import APPLIED, UnderTwentySix, under_26_rules
 
 if TYPE_CHECKING:
     from cabinet_core.settings import Settings
@@ -81,12 +95,21 @@ def _contractor_errors(document: Document) -> Iterable[FieldError]:
         )
 
 
-def breakdown_record(breakdown: BillBreakdown, terms: BillTerms) -> dict[str, Any]:
+def breakdown_record(
+    breakdown: BillBreakdown,
+    terms: BillTerms,
+    *,
+    age: UnderTwentySix | None = None,
+    counted: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
     """The breakdown as stored in ``extra["breakdown"]``: amounts as strings, to the grosz.
 
     ``earlier_exempt_income`` and ``earlier_pension_base`` are the year-to-date amounts the
     caps were applied after; ``exempt_income`` and ``pension_base`` are this bill's, which a
-    later bill of the same contractor adds to its own year-to-date amounts."""
+    later bill of the same contractor adds to its own year-to-date amounts. ``counted`` lists
+    the earlier bills behind those amounts (:meth:`Bill.counted`); ``young_relief`` and
+    ``student_exemption`` say what the contractor's age made of the under-26 declarations
+    (``applied``, ``ended`` or ``not_declared``), ``turns_26`` and ``pay_date`` why."""
     employee, employer, tax = breakdown.employee, breakdown.employer, breakdown.tax
     amounts = {
         "gross": breakdown.gross,
@@ -119,6 +142,12 @@ def breakdown_record(breakdown: BillBreakdown, terms: BillTerms) -> dict[str, An
     record["tax_year"] = breakdown.year
     record["tax_method"] = tax.method
     record["costs_rate"] = str(tax.costs_rate)
+    record["counted"] = [dict(entry) for entry in counted]
+    if age is not None:
+        record["pay_date"] = age.received.isoformat()
+        record["turns_26"] = age.turns_26.isoformat() if age.turns_26 else None
+        record["young_relief"] = age.young_relief
+        record["student_exemption"] = age.student_exemption
     return record
 
 
@@ -192,6 +221,13 @@ class Bill(BaseDocumentType):
             name="contractor_pesel",
             kind="text",
             label=pl_en("PESEL wykonawcy", "Contractor's PESEL"),
+        ),
+        FieldSpec(
+            name="contractor_birth_date",
+            kind="date",
+            label=pl_en("Data urodzenia wykonawcy", "Contractor's date of birth"),
+            # PESEL dates start in 1800; nobody older bills today.
+            earliest=date(1900, 1, 1),
         ),
         FieldSpec(
             name="tax_office",
@@ -324,15 +360,13 @@ class Bill(BaseDocumentType):
         """The bill's year up to its issue date: the yearly caps count the pay in it."""
         return date(document.issue_date.year, 1, 1), document.issue_date
 
-    def year_to_date(
-        self, document: Document, earlier: Iterable[Document]
-    ) -> tuple[Decimal, Decimal]:
-        """The contractor's exempt przychód and pension base this year before ``document``:
-        from the earlier bills among ``earlier`` (same contractor and year, not cancelled,
-        issued before it or the same day and saved before it), plus the amounts typed as
-        earned elsewhere."""
+    def counted(self, document: Document, earlier: Iterable[Document]) -> list[dict[str, Any]]:
+        """The contractor's bills among ``earlier`` that the yearly caps count before
+        ``document`` (same contractor and year, not cancelled, issued before it or the same
+        day and saved before it), each with what it adds: ``id``, ``number``, ``issue_date``,
+        ``exempt_income`` and ``pension_base`` (strings, as stored)."""
         key = self.contractor_key(document)
-        exempt, base = Decimal("0.00"), Decimal("0.00")
+        found: list[dict[str, Any]] = []
         for other in earlier:
             if (
                 other.doc_type != self.key
@@ -344,17 +378,110 @@ class Bill(BaseDocumentType):
             ):
                 continue
             stored = self.breakdown(other) or {}
-            exempt += _earlier_part(stored, "exempt_income", stored.get("tax_method") == "exempt")
-            base += _earlier_part(stored, "pension_base", bool(_amount(stored.get("pension"))))
+            exempt = _earlier_part(stored, "exempt_income", stored.get("tax_method") == "exempt")
+            base = _earlier_part(stored, "pension_base", bool(_amount(stored.get("pension"))))
+            found.append(
+                {
+                    "id": other.id,
+                    "number": other.number,
+                    "issue_date": other.issue_date.isoformat(),
+                    "exempt_income": str(exempt),
+                    "pension_base": str(base),
+                }
+            )
+        return found
+
+    def year_to_date(
+        self, document: Document, earlier: Iterable[Document]
+    ) -> tuple[Decimal, Decimal]:
+        """The contractor's exempt przychód and pension base this year before ``document``:
+        from the earlier bills among ``earlier`` (:meth:`counted`), plus the amounts typed as
+        earned elsewhere."""
+        return self._year_to_date(document, self.counted(document, earlier))
+
+    def _year_to_date(
+        self, document: Document, counted: Iterable[Mapping[str, Any]]
+    ) -> tuple[Decimal, Decimal]:
+        exempt, base = Decimal("0.00"), Decimal("0.00")
+        for entry in counted:
+            exempt += _amount(entry["exempt_income"])
+            base += _amount(entry["pension_base"])
         exempt += _amount(self.value(document, "exempt_income_elsewhere"))
         base += _amount(self.value(document, "pension_base_elsewhere"))
         return exempt, base
 
+    def restate_period(self, document: Document) -> tuple[date, date] | None:
+        """The rest of the bill's year from its issue date: a later bill of the contractor
+        there counts this one."""
+        return document.issue_date, date(document.issue_date.year, 12, 31)
+
+    def drift(self, document: Document, earlier: Sequence[Document]) -> ComputationDrift | None:
+        """How the year-to-date figures the bill was computed with differ from what the
+        contractor's earlier bills give now (one was edited, cancelled, deleted or added
+        since); ``None`` when they agree, the bill was never computed or is cancelled."""
+        stored = self.breakdown(document)
+        if stored is None or document.status == "cancelled":
+            return None
+        counted = self.counted(document, earlier)
+        exempt, base = self._year_to_date(document, counted)
+        differences = {
+            name: now - _amount(stored.get(name))
+            for name, now in (("earlier_exempt_income", exempt), ("earlier_pension_base", base))
+            if now != _amount(stored.get(name))
+        }
+        if not differences:
+            return None
+        then = stored.get("counted")
+        changed: list[EarlierDocument] = []
+        if isinstance(then, list):
+            before = {entry.get("id"): entry for entry in then if isinstance(entry, Mapping)}
+            now_by_id = {entry["id"]: entry for entry in counted}
+            for key in [*before, *(k for k in now_by_id if k not in before)]:
+                old, new = before.get(key), now_by_id.get(key)
+                if (
+                    old is not None
+                    and new is not None
+                    and all(
+                        _amount(old.get(name)) == _amount(new[name])
+                        for name in ("exempt_income", "pension_base")
+                    )
+                ):
+                    continue
+                entry = new if new is not None else old
+                if entry is not None:
+                    changed.append(_earlier_document(entry))
+        return ComputationDrift(changed=tuple(changed), differences=differences)
+
+    def pay_date(self, document: Document) -> date:
+        """The day the contractor receives the pay, which the under-26 rules are decided on:
+        the bill's due date, else its issue date."""
+        return document.due_date or document.issue_date
+
+    def birth_date(self, document: Document) -> date | None:
+        """The contractor's date of birth: the PESEL's (when valid), else the one typed."""
+        raw_pesel = str(document.extra.get("contractor_pesel") or "").strip()
+        if raw_pesel and pesel.is_valid(raw_pesel):
+            born: date = pesel.get_birth_date(raw_pesel)
+            return born
+        typed = self.value(document, "contractor_birth_date")
+        return typed if isinstance(typed, date) else None
+
+    def age_rules(self, document: Document) -> UnderTwentySix:
+        """The under-26 declarations as the contractor's age on :meth:`pay_date` leaves them."""
+        student = bool(self.value(document, "student_under_26"))
+        return under_26_rules(
+            self.birth_date(document),
+            self.pay_date(document),
+            relief_declared=student or bool(self.value(document, "under_26")),
+            student_declared=student,
+        )
+
     def terms(self, document: Document, earlier: Iterable[Document] = ()) -> BillTerms:
         """What the computation starts from, read from a bill whose fields are valid, with the
-        year-to-date amounts from the contractor's ``earlier`` bills (:meth:`year_to_date`)."""
+        year-to-date amounts from the contractor's ``earlier`` bills (:meth:`year_to_date`) and
+        the under-26 declarations as the contractor's age leaves them (:meth:`age_rules`)."""
         claimed = self.value(document, "copyright_costs_claimed")
-        student = bool(self.value(document, "student_under_26"))
+        age = self.age_rules(document)
         earlier_exempt, earlier_base = self.year_to_date(document, earlier)
         return BillTerms(
             earlier_exempt_income=earlier_exempt,
@@ -364,10 +491,10 @@ class Bill(BaseDocumentType):
             contract_amount=self.value(document, "contract_amount"),
             copyright=bool(self.value(document, "copyright_transfer")),
             copyright_costs_claimed=claimed if isinstance(claimed, Decimal) else Decimal("0.00"),
-            under_26=student or bool(self.value(document, "under_26")),
+            under_26=age.young_relief == APPLIED,
             pit2=bool(self.value(document, "pit2")),
             status=InsuranceStatus(
-                student_under_26=student,
+                student_under_26=age.student_exemption == APPLIED,
                 insured_elsewhere=bool(self.value(document, "insured_elsewhere")),
                 sickness=bool(self.value(document, "sickness_insurance")),
             ),
@@ -403,11 +530,13 @@ class Bill(BaseDocumentType):
             )
         terms = self.terms(document, earlier)
         breakdown = calculate_bill(terms, year)
-        extra = {
-            **document.extra,
-            "gross_amount": str(breakdown.gross),
-            "breakdown": breakdown_record(breakdown, terms),
-        }
+        record = breakdown_record(
+            breakdown,
+            terms,
+            age=self.age_rules(document),
+            counted=self.counted(document, earlier),
+        )
+        extra = {**document.extra, "gross_amount": str(breakdown.gross), "breakdown": record}
         return attrs.evolve(document, extra=extra)
 
     def check(self, document: Document) -> Iterable[FieldError]:
@@ -455,9 +584,54 @@ class Bill(BaseDocumentType):
                 message=N_("Enter the gross amount, or the hours and the hourly rate."),
             )
         yield from _contractor_errors(document)
+        yield from self._birth_date_errors(document)
         if document.currency != "PLN":
             yield FieldError(
                 field="currency",
                 code="not_pln",
                 message=N_("A bill is paid in PLN: ZUS and income tax are settled in złoty."),
             )
+
+    def _birth_date_errors(self, document: Document) -> Iterable[FieldError]:
+        """The under-26 declarations need the contractor's age; a typed date of birth agrees
+        with the PESEL and comes before the bill."""
+        typed = self.value(document, "contractor_birth_date")
+        born = self.birth_date(document)
+        if isinstance(typed, date) and born is not None and typed != born:
+            yield FieldError(
+                field="extra.contractor_birth_date",
+                code="not_the_pesels",
+                message=N_("The date of birth differs from the one in the PESEL (%(date)s)."),
+                params={"date": born.isoformat()},
+            )
+        elif born is not None and born > document.issue_date:
+            yield FieldError(
+                field="extra.contractor_birth_date",
+                code="after_issue_date",
+                message=N_("The date of birth must be before the bill."),
+            )
+        # A PESEL typed wrong is reported at its own field; the age waits for it.
+        typed_pesel = str(document.extra.get("contractor_pesel") or "").strip()
+        if (
+            born is None
+            and not typed_pesel
+            and (self.value(document, "student_under_26") or self.value(document, "under_26"))
+        ):
+            yield FieldError(
+                field="extra.contractor_birth_date",
+                code="required_under_26",
+                message=N_(
+                    "Enter the contractor's PESEL or date of birth: the under-26 rules depend "
+                    "on the age on the day the bill is paid."
+                ),
+            )
+
+
+def _earlier_document(entry: Mapping[str, Any]) -> EarlierDocument:
+    day = entry.get("issue_date")
+    number = entry.get("number")
+    return EarlierDocument(
+        id=entry.get("id") if isinstance(entry.get("id"), int) else None,
+        number=number if isinstance(number, str) else None,
+        issue_date=date.fromisoformat(day) if isinstance(day, str) else date.min,
+    )

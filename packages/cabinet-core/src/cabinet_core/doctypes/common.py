@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import attrs
+
 from cabinet_core.doctypes.base import FieldSpec, Gender, State, Transition, Workflow
 from cabinet_core.doctypes.effects import KSEF_REJECT_TRANSITION, Effect
 from cabinet_core.entities import Document, Party, Role
@@ -129,12 +131,12 @@ def in_date_range(value: date | None) -> bool:
     return value is None or EARLIEST_DATE <= value <= LATEST_DATE
 
 
-def _out_of_range(field: str) -> FieldError:
+def _out_of_range(field: str, earliest: date = EARLIEST_DATE) -> FieldError:
     return _error(
         field,
         "out_of_range",
         N_("Enter a date between %(earliest)s and %(latest)s."),
-        earliest=EARLIEST_DATE.isoformat(),
+        earliest=earliest.isoformat(),
         latest=LATEST_DATE.isoformat(),
     )
 
@@ -352,6 +354,27 @@ def _template_version(document: Document) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+@attrs.frozen(kw_only=True)
+class EarlierDocument:
+    """One of the earlier documents a computed document read (a bill the yearly caps counted),
+    named as the page names it: its number, else its issue date (a draft)."""
+
+    id: int | None
+    number: str | None
+    issue_date: date
+
+
+@attrs.frozen(kw_only=True)
+class ComputationDrift:
+    """How a stored computation differs from what the earlier documents give now: ``changed``
+    are the earlier documents that changed, appeared or went since (empty when the stored
+    computation did not keep them), ``differences`` each year-to-date figure's change (now
+    less then), only those that moved."""
+
+    changed: tuple[EarlierDocument, ...]
+    differences: Mapping[str, Decimal]
+
+
 class BaseDocumentType:
     """Common behaviour: typed ``extra`` fields, required fields and the shared checks.
 
@@ -482,6 +505,17 @@ class BaseDocumentType:
         reads (a bill: its year so far, for the yearly caps); ``None`` when it reads none."""
         return None
 
+    def restate_period(self, document: Document) -> tuple[date, date] | None:
+        """The issue dates of the client's documents of this type whose :meth:`derive` may read
+        ``document`` (a bill: the rest of its year); when ``document`` changes, the documents
+        service derives the drafts among them again. ``None``: no other document reads it."""
+        return None
+
+    def drift(self, document: Document, earlier: Sequence[Document]) -> ComputationDrift | None:
+        """How ``document``'s stored computation differs from what ``earlier`` (as for
+        :meth:`derive`) gives now, ``None`` when it does not (or the type computes nothing)."""
+        return None
+
     def derive(
         self, document: Document, settings: Settings, earlier: Sequence[Document] = ()
     ) -> Document:
@@ -573,8 +607,9 @@ class BaseDocumentType:
                     _error(f"extra.{spec.name}", "invalid", _INVALID_MESSAGES.get(spec.kind, _BAD))
                 )
                 continue
-            if isinstance(value, date) and not in_date_range(value):
-                errors.append(_out_of_range(f"extra.{spec.name}"))
+            earliest = spec.earliest or EARLIEST_DATE
+            if isinstance(value, date) and not earliest <= value <= LATEST_DATE:
+                errors.append(_out_of_range(f"extra.{spec.name}", earliest))
         return errors
 
     def check(self, document: Document) -> Iterable[FieldError]:

@@ -33,7 +33,7 @@ import attrs
 
 from cabinet_core import access
 from cabinet_core.doctypes import BaseDocumentType, DocumentType, Transition
-from cabinet_core.doctypes.common import date_range_errors, in_date_range
+from cabinet_core.doctypes.common import ComputationDrift, date_range_errors, in_date_range
 from cabinet_core.doctypes.effects import EffectContext
 from cabinet_core.entities import (
     Actor,
@@ -519,10 +519,21 @@ class DocumentService(Service):
         period = document_type.earlier_period(document)
         if period is None:
             return []
+        return [
+            item
+            for item in self._of_type_in(tx, document.client_id, document_type.key, period)
+            if item.id is None or item.id != document.id
+        ]
+
+    def _of_type_in(
+        self, tx: Tx, client_id: int, doc_type: str, period: tuple[date, date]
+    ) -> builtins.list[Document]:
+        """The client's documents of ``doc_type`` issued in ``period``, oldest first (without
+        their lines)."""
         found: builtins.list[Document] = []
         query = DocumentQuery(
-            client_ids=(document.client_id,),
-            doc_types=(document_type.key,),
+            client_ids=(client_id,),
+            doc_types=(doc_type,),
             date_from=period[0],
             date_to=period[1],
             order="issue_date",
@@ -531,10 +542,104 @@ class DocumentService(Service):
         )
         while True:
             batch = tx.list_documents(query).items
-            found += [item for item in batch if item.id is None or item.id != document.id]
+            found += batch
             if len(batch) < query.limit:
                 return found
             query = attrs.evolve(query, offset=query.offset + query.limit)
+
+    def _restate(
+        self, tx: Tx, actor: Actor, changed: Iterable[Document]
+    ) -> builtins.list[Document]:
+        """Derive again the drafts whose computation reads one of the ``changed`` documents (as
+        they were and as they are: an edit may move a bill to another date or year), in
+        ``tx``: a later bill of the same contractor counts an earlier one for the yearly caps.
+        A draft whose result is unchanged is left alone; one that cannot be derived now (its
+        tax year lost its parameters) stays as it was and its page shows the drift
+        (:meth:`drift`). Issued documents are never rewritten. The restated drafts, oldest
+        first."""
+        starts: dict[tuple[str, int, date], tuple[date, int | None]] = {}
+        for document in changed:
+            document_type = self._type(document.doc_type)
+            if not isinstance(document_type, BaseDocumentType):
+                continue
+            period = document_type.restate_period(document)
+            if period is None:
+                continue
+            key = (document.doc_type, document.client_id, period[1])
+            known = starts.get(key)
+            starts[key] = (min(known[0], period[0]) if known else period[0], document.id)
+        restated: builtins.list[Document] = []
+        for (doc_type, client_id, end), (start, changed_id) in starts.items():
+            restated += self._restate_period(
+                tx, actor, doc_type, client_id, (start, end), changed_id
+            )
+        return restated
+
+    def _restate_period(
+        self,
+        tx: Tx,
+        actor: Actor,
+        doc_type: str,
+        client_id: int,
+        period: tuple[date, date],
+        changed_id: int | None,
+    ) -> builtins.list[Document]:
+        document_type = self._type(doc_type)
+        if not isinstance(document_type, BaseDocumentType):
+            return []
+        drafts = [
+            item
+            for item in self._of_type_in(tx, client_id, doc_type, period)
+            # The changed draft too: a later place in the year may make it count drafts that
+            # were restated before it.
+            if item.status == document_type.workflow.initial
+        ]
+        reads = [p for p in map(document_type.earlier_period, drafts) if p is not None]
+        if not drafts or not reads:
+            return []
+        # Everything the drafts' computations read, read once.
+        context = self._of_type_in(tx, client_id, doc_type, (min(p[0] for p in reads), period[1]))
+        current = {item.id: item for item in context}
+        settings = self.cabinet.tax_years.bill_settings(tx)
+        restated: builtins.list[Document] = []
+        for draft in sorted(drafts, key=lambda d: (d.issue_date, d.id or 0)):
+            item = current.get(draft.id, draft)
+            others = [other for key, other in current.items() if key != item.id]
+            try:
+                derived = document_type.derive(item, settings, others)
+            except ValidationError:
+                continue
+            if derived.extra == item.extra:
+                continue
+            derived = attrs.evolve(derived, totals=self._totals(derived, self._type(doc_type)))
+            stored = tx.update_document(derived, lines=False)
+            self.record(
+                tx,
+                actor,
+                action="document.update",
+                entity="document",
+                entity_id=stored.id,
+                client_id=stored.client_id,
+                detail={"version": stored.version, "restated_after": changed_id},
+                topic=Topic.DOCUMENT_UPDATED,
+                message=stored,
+            )
+            current[item.id] = stored
+            restated.append(stored)
+        return restated
+
+    def drift(self, actor: Actor, document: Document) -> ComputationDrift | None:
+        """How ``document``'s stored computation differs from what the earlier documents it
+        read give now (:meth:`BaseDocumentType.drift`): an issued bill computed before an
+        earlier bill of its contractor changed. ``None`` when nothing moved."""
+        if document.id is None:
+            return None
+        with self.store.transaction(readonly=True) as tx:
+            stored = self._visible(tx, actor, document.id, write=False)
+            document_type = self._type(stored.doc_type)
+            if not isinstance(document_type, BaseDocumentType):
+                return None
+            return document_type.drift(stored, self._earlier(tx, stored, document_type))
 
     def _finish(
         self,
@@ -672,6 +777,9 @@ class DocumentService(Service):
     ) -> SavedDocument:
         """Save a document with what it brings along, in one transaction, prepared once.
 
+        The drafts whose computation reads the document (a later bill of the same contractor)
+        are derived again in the same transaction (:meth:`_restate`).
+
         ``document`` without ``id`` is created in its workflow's first state; with ``id`` it
         replaces the stored one, whose ``version`` it must carry (else :class:`Conflict`).
         ``new_counterparty`` joins the client's counterparties and the document is linked to
@@ -721,9 +829,15 @@ class DocumentService(Service):
             related: builtins.list[tuple[Document, Document]] = []
             if transition is not None:
                 moved = self._move(tx, actor, stored, transition, comment, {}, related)
+            changed = [moved or stored] if current is None else [current, moved or stored]
+            restated = self._restate(tx, actor, changed)
+            again = {item.id: item for item in restated}
+            stored = again.pop(stored.id, stored) if moved is None else stored
+            moved = again.pop(moved.id, moved) if moved is not None else None
         self.fire("document_saved", document=stored, actor=actor, created=current is None)
         if moved is not None:
             self._fire_moved(actor, stored, moved, related)
+        self._fire_restated(actor, again.values())
         return SavedDocument(
             document=moved or stored,
             created=current is None,
@@ -774,7 +888,8 @@ class DocumentService(Service):
         return self.save(actor, document).document
 
     def delete(self, actor: Actor, doc_id: int) -> None:
-        """Delete a draft (a numbered or moved-on document stays for the record)."""
+        """Delete a draft (a numbered or moved-on document stays for the record); the later
+        drafts that counted it are derived again in the same transaction."""
         with self.store.transaction() as tx:
             current = self._visible(tx, actor, doc_id, write=True)
             document_type = self._type(current.doc_type)
@@ -792,6 +907,8 @@ class DocumentService(Service):
                 topic=Topic.DOCUMENT_DELETED,
                 message=current,
             )
+            restated = self._restate(tx, actor, [current])
+        self._fire_restated(actor, restated)
 
     def get(self, actor: Actor, doc_id: int) -> Document:
         """A document of a client the actor may see (others are "not found")."""
@@ -834,8 +951,18 @@ class DocumentService(Service):
         with self.store.transaction() as tx:
             document = self._visible(tx, actor, doc_id, write=False)
             stored = self._move(tx, actor, document, transition_key, comment, context or {}, moved)
+            # A cancelled bill no longer counts for the later drafts of its contractor.
+            restated = self._restate(tx, actor, [stored])
+            again = {item.id: item for item in restated}
+            stored = again.pop(stored.id, stored)
         self._fire_moved(actor, document, stored, moved)
+        self._fire_restated(actor, again.values())
         return stored
+
+    def _fire_restated(self, actor: Actor, restated: Iterable[Document]) -> None:
+        """The ``document_saved`` hooks of the drafts a committed change derived again."""
+        for document in restated:
+            self.fire("document_saved", document=document, actor=actor, created=False)
 
     def _move(
         self,

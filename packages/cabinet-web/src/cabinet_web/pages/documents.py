@@ -4,6 +4,7 @@ status history, attachments, workflow buttons and downloads (PDF, FA(3) XML)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -291,6 +292,8 @@ async def _render_document(
     can_write = access.can_edit_client_data(actor, client)
     template = cabinet.templates.get(document.template) if document.template else None
     breakdown = _breakdown(document_type, document)
+    # An issued bill computed before an earlier bill of its contractor changed says so.
+    drift = await run(cabinet.documents.drift, actor, document) if breakdown else None
     context: dict[str, Any] = {
         "document": document,
         "document_type": document_type,
@@ -317,6 +320,8 @@ async def _render_document(
         if can_write
         else [],
         "breakdown": breakdown,
+        "drift": drift,
+        "age_dates": _age_dates(breakdown),
         "net_in_words": amount_in_words(Decimal(str(breakdown["net"])), "PLN", language)
         if breakdown
         else "",
@@ -366,6 +371,16 @@ def _document_parts(
 def _breakdown(document_type: DocumentType, document: Document) -> Mapping[str, Any] | None:
     # A type that computes what a document pays (a bill's ZUS and PIT) shows it on the page.
     return document_type.breakdown(document)
+
+
+def _age_dates(breakdown: Mapping[str, Any] | None) -> dict[str, date]:
+    # The 26th birthday and the pay day a bill's under-26 rules were decided on, as dates.
+    found: dict[str, date] = {}
+    for name in ("turns_26", "pay_date"):
+        value = breakdown.get(name) if breakdown else None
+        if isinstance(value, str):
+            found[name] = date.fromisoformat(value)
+    return found
 
 
 def _has_renderer(cabinet: Cabinet, doc_type: str) -> bool:
