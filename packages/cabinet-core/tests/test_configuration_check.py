@@ -192,3 +192,24 @@ def test_a_missing_multiprocess_directory(
     ]
     (tmp_path / "absent").mkdir()
     assert problems(pm, data_dir=tmp_path) == []
+
+
+def test_web_threads_size_the_database_pool(tmp_path: Path) -> None:
+    settings = Settings.from_env({"CABINET_WEB_THREADS": "12"})
+    assert settings.web_threads == 12
+    from cabinet_core.storage import Store
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'c.sqlite3'}", threads=settings.web_threads)
+    try:
+        # A connection per thread plus two kept; a burst may open four more.
+        assert store.engine.pool.size() == 14  # type: ignore[attr-defined]
+        assert store.engine.pool._max_overflow == 4  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    # An in-memory database has one connection per thread by its nature: no sizes to give.
+    Store.from_url("sqlite://", threads=12).close()
+
+
+def test_web_threads_must_be_positive(pm: pluggy.PluginManager, tmp_path: Path) -> None:
+    settings = Settings.from_env({"CABINET_WEB_THREADS": "0", "CABINET_DATA_DIR": str(tmp_path)})
+    assert Problem("CABINET_WEB_THREADS", "must be positive") in check_settings(settings, pm)

@@ -149,7 +149,10 @@ class Cabinet:
         if store is None:
             from cabinet_core.storage import Store as _Store
 
-            store = _Store.from_url(self.settings.effective_database_url)
+            store = _Store.from_url(
+                self.settings.effective_database_url,
+                threads=self.settings.web_threads,
+            )
         self.store = store
         #: The broadcast seam live pages listen on (LISTEN/NOTIFY on PostgreSQL).
         self.broadcast: Broadcast = broadcast_for(

@@ -158,6 +158,8 @@ def check_settings(settings: Settings, pm: pluggy.PluginManager) -> list[Problem
         )
     if settings.attachment_max_bytes <= 0:
         problems.append(Problem("CABINET_ATTACHMENT_MAX_BYTES", "must be positive"))
+    if settings.web_threads <= 0:
+        problems.append(Problem("CABINET_WEB_THREADS", "must be positive"))
     token = settings.metrics_token
     if token is not None and len(token) < MIN_METRICS_TOKEN:
         problems.append(

@@ -133,6 +133,12 @@ class Settings:
     #: The largest request body any route takes (2 MiB); routes that take files allow their
     #: file's limit on top. Enforced by the web server while the body streams in.
     max_body_bytes: int = attrs.field(default=2 * 1024 * 1024, validator=attrs.validators.gt(0))
+    #: How many requests a web process works on at once off its event loop (the threads its
+    #: blocking service calls run in), and so how many database connections it keeps open:
+    #: the pool holds this many plus a few for the loop itself. More threads than connections
+    #: only queue for one; with one interpreter lock, more threads than this add switching, not
+    #: speed (docs/performance.md, "Load").
+    web_threads: int = 8
     #: Per-plugin settings set in code, ``{namespace: {key: value}}``; they win over the
     #: environment's ``CABINET_<NAMESPACE>_<KEY>``.
     plugins: Mapping[str, Mapping[str, str]] = attrs.field(
@@ -204,6 +210,7 @@ class Settings:
             ("attachment_max_bytes", "CABINET_ATTACHMENT_MAX_BYTES"),
             ("worker_heartbeat_seconds", "CABINET_WORKER_HEARTBEAT_SECONDS"),
             ("max_body_bytes", "CABINET_MAX_BODY_BYTES"),
+            ("web_threads", "CABINET_WEB_THREADS"),
         ):
             if env.get(name):
                 values[key] = _int(name, env[name])

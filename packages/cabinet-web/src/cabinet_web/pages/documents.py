@@ -13,7 +13,7 @@ from cabinet_core import access, printing
 from cabinet_core.app import Cabinet
 from cabinet_core.audit import action_label
 from cabinet_core.doctypes import DocumentType
-from cabinet_core.entities import Actor, AuditEntry, Document, Role
+from cabinet_core.entities import Actor, AuditEntry, Client, Document, Role
 from cabinet_core.errors import N_, Conflict, FieldError, NotFound, ValidationError
 from cabinet_core.words import amount_in_words
 from starlette.datastructures import UploadFile
@@ -76,20 +76,30 @@ async def documents_page(request: Request) -> Response:
     }
     filters = {key: params.get(key, "") for key in FILTERS}
     gettext = request.state.gettext
-    clients = [] if actor.client_id is not None else await run(cabinet.clients.list, actor)
+    try:
+        query = document_query(
+            params, known_types=cabinet.document_types, page_size=PAGE_SIZE, summary=True
+        )
+    except ValidationError as exc:
+        query, query_errors = None, exc.errors
+    else:
+        query_errors = ()
+    clients, may_create, counterparties, result = await run(
+        _list_parts, cabinet, actor, filters.get("client_id", ""), query
+    )
     context: dict[str, Any] = {
         "filters": filters,
         "doc_types": cabinet.document_types,
         # The types that declare offer_new, in the order they were registered.
         "new_types": [key for key, known in cabinet.document_types.items() if known.offer_new]
-        if await _may_create(cabinet, actor)
+        if may_create
         else [],
         # Accountants approve what clients bring; importing a received invoice is the client side's.
         "can_import": actor.role is not Role.ACCOUNTANT,
         "clients": clients,
         # Staff see several clients' documents: each row names its client.
         "client_names": {c.id: c.name for c in clients},
-        "counterparties": await _counterparties(cabinet, actor, filters.get("client_id", "")),
+        "counterparties": counterparties,
         "payment_methods": translated(request, PAYMENT_METHODS),
         "payment_statuses": translated(request, PAYMENT_STATUSES),
         "sort_choices": [(value, gettext(label)) for value, label in SORT_CHOICES],
@@ -103,15 +113,10 @@ async def documents_page(request: Request) -> Response:
         "page_info": None,
     }
     status = 200
-    try:
-        query = document_query(
-            params, known_types=cabinet.document_types, page_size=PAGE_SIZE, summary=True
-        )
-    except ValidationError as exc:
-        context["errors"] = errors_by_field(request, exc.errors)
+    if result is None:
+        context["errors"] = errors_by_field(request, query_errors)
         status = 422
     else:
-        result = await run(cabinet.documents.list, actor, query)
         context["documents"] = result.items
         context["total"] = result.total
         base = {key: value for key, value in filters.items() if value}
@@ -126,20 +131,37 @@ async def documents_page(request: Request) -> Response:
     return render(request, "documents.html", context, status_code=status)
 
 
-async def _may_create(cabinet: Cabinet, actor: Actor) -> bool:
-    """Whether the user may write documents for its own client, or for any client it serves."""
+def _list_parts(
+    cabinet: Cabinet, actor: Actor, client_id: str, query: Any
+) -> tuple[list[Client], bool, list[Any], Any]:
+    """What the list page reads, in one trip to a worker thread (under load each trip cost
+    more than the small read it carried): the clients staff may pick, whether the user may
+    create documents, the counterparty filter's choices and the page of documents (``None``
+    when the filters were refused)."""
+    clients = [] if actor.client_id is not None else cabinet.clients.list(actor)
+    result = cabinet.documents.list(actor, query) if query is not None else None
+    return (
+        clients,
+        _may_create(cabinet, actor, clients),
+        _counterparties(cabinet, actor, client_id),
+        result,
+    )
+
+
+def _may_create(cabinet: Cabinet, actor: Actor, clients: list[Client]) -> bool:
+    """Whether the user may write documents for its own client, or for any client it serves
+    (``clients``: the ones staff see)."""
     if actor.client_id is not None:
         if actor.role is Role.CLIENT:
             # A client's own user writes its own client's documents (the services still check
             # on save); no client lookup needed for the list's "new" links.
             return True
-        client = await run(cabinet.clients.get, actor, actor.client_id)
+        client = cabinet.clients.get(actor, actor.client_id)
         return access.can_edit_client_data(actor, client)
-    clients = await run(cabinet.clients.list, actor)
     return any(access.can_edit_client_data(actor, client) for client in clients)
 
 
-async def _counterparties(cabinet: Cabinet, actor: Actor, client_id: str) -> list[Any]:
+def _counterparties(cabinet: Cabinet, actor: Actor, client_id: str) -> list[Any]:
     """The counterparty filter's choices: the client user's own, or the chosen client's."""
     target: int | None = actor.client_id
     if target is None and client_id.strip().isdigit() and len(client_id.strip()) < 10:
@@ -147,7 +169,7 @@ async def _counterparties(cabinet: Cabinet, actor: Actor, client_id: str) -> lis
     if target is None:
         return []
     try:
-        page_ = await run(cabinet.counterparties.list, actor, target, limit=500)
+        page_ = cabinet.counterparties.list(actor, target, limit=500)
     except (NotFound, ValidationError):
         return []
     return list(page_.items)
@@ -261,17 +283,14 @@ async def _render_document(
     assert document.id is not None
     document_type = cabinet.document_type(document.doc_type)
     language = request.state.language
-    client = await run(cabinet.clients.get, actor, document.client_id)
-    transitions = await run(cabinet.documents.transitions, actor, document.id)
-    attachments = await run(cabinet.attachments.list, actor, document.id)
-    deliveries = await run(cabinet.documents.deliveries, actor, document.id)
     gettext = request.state.gettext
-    rows = await run(history, cabinet, actor, document, document_type, gettext, language)
+    client, transitions, attachments, deliveries, rows, ksef = await run(
+        _document_parts, cabinet, actor, document, document_type, gettext, language
+    )
     returned = [row for row in rows if row["status"] == "returned" and row["comment"]]
     state = document_type.workflow.state(document.status)
     can_write = access.can_edit_client_data(actor, client)
     template = cabinet.templates.get(document.template) if document.template else None
-    ksef = await run(ksef_panel, cabinet, actor, document)
     breakdown = _breakdown(document_type, document)
     # An issued bill computed before an earlier bill of its contractor changed says so.
     drift = await run(cabinet.documents.drift, actor, document) if breakdown else None
@@ -325,6 +344,28 @@ async def _render_document(
         "ksef_number": ksef_number,
     }
     return render(request, "document.html", context, status_code=status)
+
+
+def _document_parts(
+    cabinet: Cabinet,
+    actor: Actor,
+    document: Document,
+    document_type: DocumentType,
+    gettext: Callable[[str], str],
+    language: str,
+) -> tuple[Client, Any, Any, Any, list[dict[str, Any]], Any]:
+    """What a document's page reads beside the document, in one trip to a worker thread
+    (under load each trip cost more than the small read it carried): its client, the moves
+    it may make, its attachments, deliveries, history and KSeF panel."""
+    assert document.id is not None
+    return (
+        cabinet.clients.get(actor, document.client_id),
+        cabinet.documents.transitions(actor, document.id),
+        cabinet.attachments.list(actor, document.id),
+        cabinet.documents.deliveries(actor, document.id),
+        history(cabinet, actor, document, document_type, gettext, language),
+        ksef_panel(cabinet, actor, document),
+    )
 
 
 def _breakdown(document_type: DocumentType, document: Document) -> Mapping[str, Any] | None:

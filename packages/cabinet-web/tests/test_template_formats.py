@@ -1,0 +1,66 @@
+"""The dates and amounts pages print: the fast paths give exactly Babel's text, in both
+languages, and a web process runs blocking calls in the threads its settings give."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import anyio.to_thread
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from cabinet_core.app import Cabinet
+from cabinet_web.app import create_app
+from cabinet_web.i18n import babel_locale
+from cabinet_web.templating import WARSAW, _date, _money
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+LANGUAGES = st.sampled_from(["pl", "en"])
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)), LANGUAGES)
+def test_a_date_is_babels_text(day: date, language: str) -> None:
+    locale = babel_locale(language)
+    assert _date(day, locale) == format_date(day, "dd.MM.yyyy", locale=locale)
+
+
+@given(
+    st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 12, 31)),
+    st.sampled_from([None, UTC, timezone(timedelta(hours=-5)), WARSAW]),
+    LANGUAGES,
+)
+def test_a_moment_is_babels_text_on_warsaws_clock(
+    moment: datetime, zone: timezone | None, language: str
+) -> None:
+    locale = babel_locale(language)
+    value = moment.replace(tzinfo=zone)
+    expected = format_datetime(value, "dd.MM.yyyy HH:mm", tzinfo=WARSAW, locale=locale)
+    assert _date(value, locale) == expected
+
+
+@given(
+    st.decimals(min_value=-(10**12), max_value=10**12, places=2),
+    st.sampled_from(["PLN", "EUR", "USD", "GBP"]),
+    LANGUAGES,
+)
+def test_a_kept_amount_is_babels_text(amount: Decimal, currency: str, language: str) -> None:
+    locale = babel_locale(language)
+    expected = format_currency(amount, currency, locale=locale)
+    assert _money(amount, currency, locale) == expected
+    assert _money(str(amount), currency, locale) == expected  # the second time from the cache
+
+
+def test_blocking_calls_run_in_as_many_threads_as_the_settings_give(cabinet: Cabinet) -> None:
+    async def tokens(request: Request) -> PlainTextResponse:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        return PlainTextResponse(str(limiter.total_tokens))
+
+    app = create_app(cabinet)
+    app.router.routes.insert(0, Route("/_tokens", tokens))
+    with TestClient(app) as client:
+        assert client.get("/_tokens").text == str(cabinet.settings.web_threads)
