@@ -84,6 +84,9 @@ def run(
     calls: int, rounds: int, profile: str | None, show_sql: str | None = None
 ) -> list[dict[str, Any]]:
     anyio.to_thread.run_sync = _inline  # type: ignore[assignment]
+    from cabinet_web import blocking
+
+    blocking.run_blocking = _inline  # type: ignore[assignment]
     import sqlalchemy as sa
     from cabinet_core import Cabinet, Settings
     from cabinet_web.app import create_app

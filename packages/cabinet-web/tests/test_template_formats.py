@@ -3,6 +3,7 @@ languages, and a web process runs blocking calls in the threads its settings giv
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import anyio.to_thread
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from cabinet_core.app import Cabinet
+from cabinet_web import kit
 from cabinet_web.app import create_app
 from cabinet_web.i18n import babel_locale
 from cabinet_web.templating import WARSAW, _date, _money
@@ -60,7 +62,13 @@ def test_blocking_calls_run_in_as_many_threads_as_the_settings_give(cabinet: Cab
         limiter = anyio.to_thread.current_default_thread_limiter()
         return PlainTextResponse(str(limiter.total_tokens))
 
+    async def thread(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(await kit.run(lambda: threading.current_thread().name))
+
     app = create_app(cabinet)
     app.router.routes.insert(0, Route("/_tokens", tokens))
+    app.router.routes.insert(0, Route("/_thread", thread))
     with TestClient(app) as client:
         assert client.get("/_tokens").text == str(cabinet.settings.web_threads)
+        # The services run in the app's own pool of that many threads.
+        assert client.get("/_thread").text.startswith("cabinet-web")

@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from cabinet_web import kit
+from cabinet_web import blocking, kit
 from cabinet_web import plugin as web_plugin
 from cabinet_web.api._endpoint import ApiEndpoint, api_routes, plugin_endpoint
 from cabinet_web.body_limit import BodyLimitMiddleware, route_limits
@@ -97,8 +97,11 @@ def create_app(cabinet: Cabinet) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # Blocking service calls run in at most web_threads threads, as many as the database
         # pool keeps connections for (anyio's default is 40: under load most of them queued
-        # for a connection, and their switching cost a sixth of the process's time).
+        # for a connection, and opening and closing connections and switching between the
+        # threads cost more than half of the process's time). Starlette's own hops (a file
+        # streamed, a form parsed) keep anyio's threads, limited the same.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
+        blocking.use_threads(settings.web_threads)
         yield
 
     app = Starlette(

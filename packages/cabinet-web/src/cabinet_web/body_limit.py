@@ -31,12 +31,12 @@ from cabinet_core.errors import N_
 from cabinet_core.ksef.fa3_import import MAX_FA3_BYTES
 from cabinet_core.services.branding import LOGO_MAX_BYTES
 from cabinet_core.settings import Settings
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cabinet_web import blocking
 from cabinet_web.i18n import LANGUAGE_COOKIE, choose_language, format_message, translations
 from cabinet_web.problems import STATUS_TITLES, problem, wants_json
 
@@ -129,7 +129,7 @@ class BodyLimitMiddleware:
             match, child = route.matches(scope)
             if match is Match.FULL:
                 request = Request({**scope, **child})
-                return int(await run_in_threadpool(limit, request))
+                return int(await blocking.run_blocking(limit, request))
         return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -25,11 +25,11 @@ from urllib.parse import quote
 from cabinet_core.app import Cabinet
 from cabinet_core.entities import Actor, Role, User
 from cabinet_core.errors import FieldError, PermissionDenied
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from cabinet_web import blocking
 from cabinet_web.i18n import format_message, translations
 from cabinet_web.security import rotate_session, session_fingerprint, session_secret
 from cabinet_web.templating import Templates
@@ -87,7 +87,7 @@ def actor_of(request: Request) -> Actor:
 
 async def run(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a (blocking, database-bound) service call off the event loop."""
-    return await run_in_threadpool(func, *args, **kwargs)
+    return await blocking.run_blocking(func, *args, **kwargs)
 
 
 def page(*, roles: Iterable[Role] | None = None) -> Callable[[Endpoint], Endpoint]:

@@ -23,10 +23,10 @@ from typing import Any
 from cabinet_core.entities import User
 from cabinet_core.errors import N_, CabinetError, Unavailable
 from cabinet_core.request_origin import RequestOrigin, acting_from
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cabinet_web import blocking
 from cabinet_web.i18n import LANGUAGE_COOKIE, choose_language, translations
 from cabinet_web.problems import respond
 from cabinet_web.token_scopes import token_scope_refusal
@@ -93,7 +93,7 @@ class RequestContextMiddleware:
         # Static files need no user; skipping the lookup spares a query per stylesheet.
         if not scope["path"].startswith("/static/"):
             try:
-                state.user = await run_in_threadpool(
+                state.user = await blocking.run_blocking(
                     cabinet.pm.hook.actor_from_request, cabinet=cabinet, request=request
                 )
             except CabinetError as exc:
