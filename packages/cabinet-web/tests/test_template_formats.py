@@ -3,18 +3,22 @@ languages, and a web process runs blocking calls in the threads its settings giv
 
 from __future__ import annotations
 
+import gettext
 import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import anyio.to_thread
+import jinja2
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from cabinet_core.app import Cabinet
+from cabinet_core.plugins import make_plugin_manager
 from cabinet_web import kit
+from cabinet_web import plugin as web_plugin
 from cabinet_web.app import create_app
 from cabinet_web.i18n import babel_locale
-from cabinet_web.templating import WARSAW, _date, _money
+from cabinet_web.templating import WARSAW, _current, _date, _money, make_environment
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
@@ -72,3 +76,24 @@ def test_blocking_calls_run_in_as_many_threads_as_the_settings_give(cabinet: Cab
         assert client.get("/_tokens").text == str(cabinet.settings.web_threads)
         # The services run in the app's own pool of that many threads.
         assert client.get("/_thread").text.startswith("cabinet-web")
+
+
+@given(
+    st.sampled_from(["Documents", "Preview of %(name)s", "100%% sure", "New: %(type)s"]),
+    st.text(max_size=20),
+)
+def test_labels_are_jinjas_newstyle_gettext(message: str, value: str) -> None:
+    # The same template rendered with Jinja's own newstyle gettext and with ours.
+    source = "{{ _(message, name=value, type=value) }}" if "%(" in message else "{{ _(message) }}"
+    pm = make_plugin_manager(load_entrypoints=False)
+    web_plugin.ensure_registered(pm)
+    ours = make_environment(pm)
+    theirs = jinja2.Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    theirs.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    context = {"message": message, "value": value}
+    expected = theirs.from_string(source).render(context)
+    token = _current.set(gettext.NullTranslations())
+    try:
+        assert ours.from_string(source).render(context) == expected
+    finally:
+        _current.reset(token)
