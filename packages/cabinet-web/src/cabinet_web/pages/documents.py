@@ -284,16 +284,21 @@ async def _render_document(
     document_type = cabinet.document_type(document.doc_type)
     language = request.state.language
     gettext = request.state.gettext
-    client, transitions, attachments, deliveries, rows, ksef = await run(
-        _document_parts, cabinet, actor, document, document_type, gettext, language
+    breakdown = _breakdown(document_type, document)
+    client, transitions, attachments, deliveries, rows, ksef, drift = await run(
+        _document_parts,
+        cabinet,
+        actor,
+        document,
+        document_type,
+        gettext,
+        language,
+        computed=breakdown is not None,
     )
     returned = [row for row in rows if row["status"] == "returned" and row["comment"]]
     state = document_type.workflow.state(document.status)
     can_write = access.can_edit_client_data(actor, client)
     template = cabinet.templates.get(document.template) if document.template else None
-    breakdown = _breakdown(document_type, document)
-    # An issued bill computed before an earlier bill of its contractor changed says so.
-    drift = await run(cabinet.documents.drift, actor, document) if breakdown else None
     context: dict[str, Any] = {
         "document": document,
         "document_type": document_type,
@@ -353,10 +358,13 @@ def _document_parts(
     document_type: DocumentType,
     gettext: Callable[[str], str],
     language: str,
-) -> tuple[Client, Any, Any, Any, list[dict[str, Any]], Any]:
+    *,
+    computed: bool,
+) -> tuple[Client, Any, Any, Any, list[dict[str, Any]], Any, Any]:
     """What a document's page reads beside the document, in one trip to a worker thread
     (under load each trip cost more than the small read it carried): its client, the moves
-    it may make, its attachments, deliveries, history and KSeF panel."""
+    it may make, its attachments, deliveries, history and KSeF panel, and for a ``computed``
+    document (a bill's ZUS and PIT) whether the earlier documents it counted changed since."""
     assert document.id is not None
     return (
         cabinet.clients.get(actor, document.client_id),
@@ -365,6 +373,8 @@ def _document_parts(
         cabinet.documents.deliveries(actor, document.id),
         history(cabinet, actor, document, document_type, gettext, language),
         ksef_panel(cabinet, actor, document),
+        # An issued bill computed before an earlier bill of its contractor changed says so.
+        cabinet.documents.drift(actor, document) if computed else None,
     )
 
 
