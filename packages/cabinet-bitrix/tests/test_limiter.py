@@ -42,20 +42,63 @@ def test_enterprise_plan_allows_its_deeper_burst():
     assert client.bucket.waited == pytest.approx(0.2, abs=1e-3)
 
 
+class ThreadsTime:
+    """Virtual time for several threads, as real time passes for all of them at once: a
+    thread's sleep waits until the clock reaches its wake time, and the clock moves on (to the
+    earliest wake time) only when every thread is asleep or done. (A sleep that moved the
+    shared clock by itself would move it under another thread between the moment its bucket
+    let a call go and the call's arrival, which real time does not do.)"""
+
+    def __init__(self, clock: VirtualClock, threads: int) -> None:
+        self.clock = clock
+        self._cond = threading.Condition()
+        self._running = threads
+        self._asleep: list[list[float]] = []
+
+    def sleep(self, seconds: float) -> None:
+        with self._cond:
+            entry = [self.clock.now() + max(seconds, 0.0)]
+            self._asleep.append(entry)
+            self._running -= 1
+            self._move_on()
+            while entry in self._asleep:
+                self._cond.wait()
+
+    def done(self) -> None:
+        with self._cond:
+            self._running -= 1
+            self._move_on()
+
+    def _move_on(self) -> None:
+        if self._running > 0 or not self._asleep:
+            return
+        earliest = min(entry[0] for entry in self._asleep)
+        self.clock.advance(earliest - self.clock.now())
+        now = self.clock.now()
+        for entry in [entry for entry in self._asleep if entry[0] <= now]:
+            self._asleep.remove(entry)
+            self._running += 1
+        self._cond.notify_all()
+
+
 def test_several_threads_share_one_bucket_without_overrunning_the_portal():
     clock = VirtualClock()
     emulator = Emulator(clock=clock)
-    first = emulated_client(emulator, clock, retry=NO_RETRY)
+    time = ThreadsTime(clock, threads=4)
+    bucket = RequestBucket(STANDARD, clock=clock.now, sleep=time.sleep)
+    start = clock.now()
     errors: list[BaseException] = []
 
     def work() -> None:
         # Each thread its own client (connection pool), all on the process's one bucket.
-        client = emulated_client(emulator, clock, retry=NO_RETRY, bucket=first.bucket)
+        client = emulated_client(emulator, clock, retry=NO_RETRY, bucket=bucket, sleep=time.sleep)
         try:
             for _ in range(125):
-                client.call("profile")
+                client.call("profile")  # NO_RETRY: a single refusal would raise here
         except BaseException as exc:
             errors.append(exc)
+        finally:
+            time.done()
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
@@ -64,6 +107,8 @@ def test_several_threads_share_one_bucket_without_overrunning_the_portal():
         thread.join()
     assert errors == []
     assert len(emulator.requests) == 500
+    # The first 50 go at once, the other 450 at the drain rate, whichever thread sends them.
+    assert clock.now() - start == pytest.approx(225.0, abs=0.5)
 
 
 def test_a_refusal_caused_by_another_client_saturates_the_bucket_and_is_retried():
