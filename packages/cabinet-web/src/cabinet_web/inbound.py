@@ -25,11 +25,11 @@ from collections.abc import Callable
 from cabinet_core.errors import N_, CabinetError
 from cabinet_core.sync import InboundCapable, InboundHandler, InboundReply, InboundRequest
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cabinet_web import blocking
 from cabinet_web.problems import problem
 
 log = logging.getLogger("cabinet_web.inbound")
@@ -97,7 +97,7 @@ def _reply(backend: str, reply: InboundReply) -> Response:
 async def inbound_hook(request: Request) -> Response:
     """Route a CRM's call to the named backend's inbound handler (see the module docstring)."""
     name = str(request.path_params["backend"])
-    handler = await run_in_threadpool(_handler, request, name)
+    handler = await blocking.run_blocking(_handler, request, name)
     if handler is None:
         return problem(
             request,
@@ -131,8 +131,8 @@ async def inbound_hook(request: Request) -> Response:
     )
     cabinet = request.app.state.cabinet
     try:
-        port = await run_in_threadpool(cabinet.sync_port, name)
-        reply = await run_in_threadpool(handler.handle, port, call)
+        port = await blocking.run_blocking(cabinet.sync_port, name)
+        reply = await blocking.run_blocking(handler.handle, port, call)
     except CabinetError as exc:
         return problem(request, exc.status, title=exc.title, params=exc.params)
     except ValueError as exc:

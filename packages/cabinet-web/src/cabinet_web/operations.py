@@ -36,12 +36,12 @@ from cabinet_core.app import Cabinet
 from cabinet_core.health import readiness
 from cabinet_core.logs import request_id
 from cabinet_core.metrics import CONTENT_TYPE, exposition
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cabinet_web import blocking
 from cabinet_web.problems import respond
 
 __all__ = ["HEALTH_PATH", "METRICS_PATH", "READY_PATH", "OperationsMiddleware"]
@@ -106,7 +106,7 @@ async def health(request: Request) -> Response:
 
 async def ready(request: Request, cabinet: Cabinet) -> Response:
     """Readiness: 200 when every check passes, else 503 naming what is wrong."""
-    checks = await run_in_threadpool(readiness, cabinet)
+    checks = await blocking.run_blocking(readiness, cabinet)
     failing = [check for check in checks if not check.ok]
     body: dict[str, Any] = {
         "status": "ready" if not failing else "unavailable",
@@ -129,7 +129,7 @@ async def metrics(request: Request, cabinet: Cabinet) -> Response:
             media_type="application/problem+json",
             headers=_NO_STORE,
         )
-    body = await run_in_threadpool(exposition, cabinet.metrics, cabinet.store)
+    body = await blocking.run_blocking(exposition, cabinet.metrics, cabinet.store)
     return Response(body, media_type=CONTENT_TYPE, headers=_NO_STORE)
 
 

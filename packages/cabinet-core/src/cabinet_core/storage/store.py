@@ -145,7 +145,6 @@ class Store:
         if sa_url.get_backend_name() not in {"sqlite", "postgresql"}:
             raise ValueError(f"unsupported database {url!r}: use SQLite or PostgreSQL")
         if sa_url.get_backend_name() == "sqlite":
-            database = sa_url.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(sa_url, **engine_kwargs)
